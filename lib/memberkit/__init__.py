@@ -1,0 +1,2 @@
+"""memberkit: member analytics workbook and report kit."""
+__version__ = "0.1.0"

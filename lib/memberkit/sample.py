@@ -1,0 +1,612 @@
+"""A deterministic sample retailer whose truth is known.
+
+The generator writes the canonical tables of the domain the way a retailer's systems
+export them (Chinese ERP headers in GB18030, a platform export in UTF-8, campaigns in
+Excel), with every kind of dirt the cleaning rules handle, and a ``ground_truth.json``
+beside the files so tests can check that the analysis recovers what was put in.
+
+Purchases follow a BG/NBD process and spend a Gamma-Gamma process with global
+parameters. Cities differ in behaviour because members are *assigned* to cities by
+their drawn rates, not because cities have their own rates: the population as a whole
+still follows exactly the global parameters, while some cities end up with big
+spenders who churn and others with frequent small baskets.
+
+Example
+-------
+>>> import tempfile
+>>> from memberkit.sample import generate_sample
+>>> truth = generate_sample(tempfile.mkdtemp(), n_members=300, seed=1)
+>>> truth["bgnbd"]["r"]
+0.55
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# Column names as the retailer's systems export them; params/base.yaml maps them.
+MEMBER_EXPORT_COLUMNS = {
+    "member_id": "会员编号",
+    "name": "姓名",
+    "join_date": "注册日期",
+    "region": "城市",
+    "channel": "注册渠道",
+    "tier": "会员等级",
+    "gender": "性别",
+    "birth_date": "出生日期",
+    "phone": "手机号",
+    "email": "邮箱",
+}
+ORDER_EXPORT_COLUMNS = {
+    "order_id": "OrderID",
+    "member_id": "MemberID",
+    "order_ts": "OrderTime",
+    "channel": "Channel",
+    "store_id": "StoreID",
+    "amount": "PaidAmount",
+    "quantity": "Qty",
+    "category": "Category",
+    "discount": "DiscountAmount",
+    "coupon_id": "CouponID",
+    "status": "Status",
+}
+
+CITIES = ["北京", "上海", "广州", "深圳", "成都", "杭州"]
+# How each city's membership leans, as weights on standardised (spend, frequency, churn).
+CITY_DESIGN = {
+    "北京": {"base": 0.6, "spend": 0.0, "freq": 0.0, "churn": 0.0},
+    "上海": {"base": 0.0, "spend": 1.2, "freq": 0.0, "churn": 1.4},   # big spenders, high churn
+    "广州": {"base": 0.2, "spend": -0.2, "freq": 0.6, "churn": -0.2},
+    "深圳": {"base": 0.0, "spend": 0.9, "freq": 0.2, "churn": -0.9},  # big spenders, loyal
+    "成都": {"base": 0.1, "spend": -1.2, "freq": 1.3, "churn": -0.3},  # frequent small baskets
+    "杭州": {"base": 0.0, "spend": 0.0, "freq": -0.7, "churn": 0.5},
+}
+REGION_VARIANTS = {
+    "北京": ["Beijing ", "beijing", "北京市", " 北京"],
+    "上海": ["Shanghai", "SHANGHAI", "上海市", "shanghai "],
+    "广州": ["Guangzhou", "广州市", "guangzhou"],
+    "深圳": ["Shenzhen", "深圳市", " shenzhen"],
+    "成都": ["Chengdu", "成都市", "chengdu "],
+    "杭州": ["Hangzhou", "杭州市", "HANGZHOU"],
+}
+CHANNEL_VARIANTS = {
+    "online": ["Online", "ONLINE ", "线上", " online"],
+    "offline": ["Offline", "门店", "线下", "OFFLINE"],
+    "app": ["APP", "App ", "小程序"],
+}
+CATEGORIES = ["服饰", "美妆", "食品", "家居", "母婴", "数码"]
+TIER_THRESHOLDS = [(20000, "钻石"), (8000, "金卡"), (2000, "银卡"), (0, "普通")]
+SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘")
+GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕")
+
+
+@dataclass(frozen=True)
+class Campaign:
+    campaign_id: str
+    name: str
+    type: str
+    start: str
+    end: str
+    cost: float
+    target_segment: str
+    n_target: int
+    holdout_share: float          # 0 means no holdout group
+    uplift: float                 # probability a target member makes one incremental order
+    pull_forward: float = 0.0     # probability an organic order after the end moves into the window
+
+
+@dataclass(frozen=True)
+class Experiment:
+    experiment_id: str
+    variants: tuple[str, ...]
+    planned_split: tuple[float, ...]
+    assigned: str
+    n_members: int
+    uplift: tuple[float, ...]     # per variant, probability of one incremental order in the window
+    window_days: int = 30
+    lost_share: tuple[float, ...] = ()  # assignments lost in logging per variant (breaks the split)
+
+
+CAMPAIGNS = (
+    Campaign("C2501", "新春会员日", "member_day", "2025-01-20", "2025-01-26", 30000, "active", 3000, 0.2, 0.08),
+    Campaign("C2503", "满300减50", "spend_save", "2025-03-08", "2025-03-14", 45000, "all", 4000, 0.15, 0.05),
+    Campaign("C2506", "618 大促", "markdown", "2025-06-01", "2025-06-18", 80000, "all", 5000, 0.0, 0.06),
+    Campaign("C2511", "双11 满减", "spend_save", "2025-11-01", "2025-11-11", 90000, "all", 5000, 0.2, 0.04, 0.6),
+    Campaign("C2603", "新会员礼", "new_member_gift", "2026-03-01", "2026-03-31", 20000, "new", 1500, 0.2, 0.10),
+    Campaign("C2606", "618 优惠券", "coupon", "2026-06-10", "2026-06-18", 40000, "active", 4000, 0.15, 0.03),
+    Campaign("C2610", "国庆会员日", "member_day", "2026-10-01", "2026-10-07", 35000, "lapsed", 3000, 0.2, 0.07),
+)
+EXPERIMENTS = (
+    Experiment("EXP-PUSH", ("control", "push"), (0.5, 0.5), "2026-06-01", 6000, (0.0, 0.05)),
+    Experiment("EXP-COUPON", ("control", "coupon_10", "coupon_20"), (1 / 3, 1 / 3, 1 / 3), "2026-08-01", 9000,
+               (0.0, 0.03, 0.07)),
+    Experiment("EXP-BANNER", ("control", "banner"), (0.5, 0.5), "2026-09-01", 4000, (0.0, 0.0),
+               lost_share=(0.0, 0.08)),
+)
+
+
+@dataclass
+class DirtCounts:
+    """How many rows of each problem the generator injects (each into a distinct row)."""
+
+    duplicate_orders: int = 400
+    guest_orders: int = 3000
+    cancelled_orders: int = 1500
+    returns: int = 1200
+    unparseable_order_dates: int = 150
+    future_order_dates: int = 80
+    negative_quantity: int = 100
+    non_positive_amount: int = 120
+    outliers: int = 60
+    duplicate_members: int = 150
+    bad_join_dates: int = 40
+
+    def scaled(self, factor: float) -> "DirtCounts":
+        return DirtCounts(**{k: max(3, int(round(v * factor))) for k, v in self.__dict__.items()})
+
+
+@dataclass
+class SampleSpec:
+    n_members: int = 20_000
+    seed: int = 20241
+    start: str = "2024-01-01"
+    end: str = "2026-10-31"
+    # BG/NBD in days: purchase rate ~ Gamma(r, alpha), dropout after a repeat purchase ~ Beta(a, b)
+    r: float = 0.55
+    alpha: float = 45.0
+    a: float = 0.7
+    b: float = 3.5
+    # Gamma-Gamma: spend per order ~ Gamma(p, nu), nu ~ Gamma(q, v)
+    gg_p: float = 6.0
+    gg_q: float = 8.0
+    gg_v: float = 230.0
+    buyer_share: float = 0.88
+    linked_share: float = 0.12
+    dirt: DirtCounts = field(default_factory=DirtCounts)
+
+
+def generate_sample(out_dir: str | Path, n_members: int = 20_000, seed: int = 20241,
+                    spec: SampleSpec | None = None) -> dict:
+    """Write the sample retailer's export files and ground truth into ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : folder to write into (created if missing).
+    n_members : number of people (an identity-linked person has two member ids).
+    seed : random seed; the same seed and size give byte-identical files.
+    spec : full specification; ``n_members`` and ``seed`` override its fields.
+
+    Returns
+    -------
+    dict
+        The ground truth, also written to ``out_dir/ground_truth.json``.
+    """
+    spec = spec or SampleSpec()
+    spec.n_members, spec.seed = n_members, seed
+    if n_members < 20_000:
+        spec.dirt = DirtCounts().scaled(n_members / 20_000)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return _Generator(spec).write(out)
+
+
+class _Generator:
+    def __init__(self, spec: SampleSpec):
+        self.spec = spec
+        self.rng = np.random.default_rng(spec.seed)
+        self.start = pd.Timestamp(spec.start)
+        self.end = pd.Timestamp(spec.end) + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
+        self.span_days = (self.end - self.start) / pd.Timedelta(days=1)
+
+    # ----------------------------------------------------------------- people
+    def people(self) -> pd.DataFrame:
+        s, rng, n = self.spec, self.rng, self.spec.n_members
+        lam = rng.gamma(s.r, 1 / s.alpha, n)
+        p = rng.beta(s.a, s.b, n)
+        nu = rng.gamma(s.gg_q, 1 / s.gg_v, n)
+        z = {
+            "spend": _standardise(np.log(s.gg_p / nu)),
+            "freq": _standardise(np.log(lam)),
+            "churn": _standardise(np.log(p / (1 - p))),
+        }
+        logits = np.column_stack([
+            d["base"] + d["spend"] * z["spend"] + d["freq"] * z["freq"] + d["churn"] * z["churn"]
+            for d in CITY_DESIGN.values()
+        ])
+        prob = np.exp(logits - logits.max(axis=1, keepdims=True))
+        prob /= prob.sum(axis=1, keepdims=True)
+        city_idx = (prob.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
+        # Membership grows over time: half uniform, half with rising density.
+        u = rng.random(n)
+        frac = np.where(rng.random(n) < 0.5, u, np.sqrt(u)) * 0.995
+        join = self.start + pd.to_timedelta(frac * self.span_days, unit="D")
+        buyer = rng.random(n) < s.buyer_share
+        delay = np.where(rng.random(n) < 0.7, rng.random(n) * 0.3, rng.exponential(10, n))
+        first = join + pd.to_timedelta(delay, unit="D")
+        buyer &= first <= self.end
+        channel = np.array(["online", "offline", "app"])[
+            (np.array([0.35, 0.8, 1.0]) > rng.random((n, 1))).argmax(axis=1)]
+        phones = _unique_phones(rng, n)
+        return pd.DataFrame({
+            "person": np.arange(n), "lam": lam, "p": p, "nu": nu,
+            "city": np.array(CITIES)[city_idx], "join": join.floor("s"), "first": first.floor("s"),
+            "buyer": buyer, "channel": channel, "phone": phones,
+        })
+
+    def organic_purchases(self, people: pd.DataFrame) -> pd.DataFrame:
+        """BG/NBD: first purchase at ``first``; after each repeat purchase, drop out with prob p."""
+        rng = self.rng
+        buyers = people[people.buyer]
+        idx = buyers.person.to_numpy()
+        t = ((buyers["first"] - self.start) / pd.Timedelta(days=1)).to_numpy().copy()
+        lam, p = buyers.lam.to_numpy().copy(), buyers.p.to_numpy().copy()
+        persons, times, repeat = [idx], [t.copy()], [np.zeros(len(idx), bool)]
+        alive = np.ones(len(idx), bool)
+        while alive.any():
+            a = np.flatnonzero(alive)
+            t[a] += rng.exponential(1 / lam[a])
+            inside = t[a] <= self.span_days
+            a_in = a[inside]
+            alive[a[~inside]] = False
+            persons.append(idx[a_in]); times.append(t[a_in].copy()); repeat.append(np.ones(len(a_in), bool))
+            alive[a_in[rng.random(len(a_in)) < p[a_in]]] = False
+        out = pd.DataFrame({"person": np.concatenate(persons), "t": np.concatenate(times),
+                            "repeat": np.concatenate(repeat)})
+        return out.sort_values(["person", "t"], kind="stable").reset_index(drop=True)
+
+    def spend(self, people: pd.DataFrame, person: np.ndarray) -> np.ndarray:
+        nu = people.nu.to_numpy()[person]
+        return np.round(self.rng.gamma(self.spec.gg_p, 1 / nu), 2)
+
+    # -------------------------------------------------------------- campaigns
+    def campaigns(self, people, orders):
+        """Assign campaign groups and add incremental (and pulled-forward) orders."""
+        rng = self.rng
+        day = lambda ts: (pd.Timestamp(ts) - self.start) / pd.Timedelta(days=1)
+        rows, truth, extra = [], [], []
+        for c in CAMPAIGNS:
+            s, e = day(c.start), day(c.end) + 1
+            joined = ((people["join"] - self.start) / pd.Timedelta(days=1)).to_numpy() < s
+            recent = _last_before(orders, people, s)
+            if c.target_segment == "active":
+                eligible = joined & (recent > s - 180)
+            elif c.target_segment == "lapsed":
+                eligible = joined & (recent <= s - 90) & (recent > s - 540)
+            elif c.target_segment == "new":
+                jd = ((people["join"] - self.start) / pd.Timedelta(days=1)).to_numpy()
+                eligible = (jd >= s - 60) & (jd < s)
+            else:
+                eligible = joined
+            pool = np.flatnonzero(eligible & people.buyer.to_numpy())
+            chosen = rng.choice(pool, size=min(c.n_target, len(pool)), replace=False)
+            holdout = rng.random(len(chosen)) < c.holdout_share
+            target = chosen[~holdout]
+            incr = target[rng.random(len(target)) < c.uplift]
+            t_incr = s + rng.random(len(incr)) * (e - s)
+            extra.append(pd.DataFrame({"person": incr, "t": t_incr, "repeat": True, "campaign": c.campaign_id,
+                                       "incremental": True}))
+            moved = 0
+            if c.pull_forward:
+                after = orders.t.between(e, e + 30) & orders.person.isin(target)
+                cand = orders.index[after]
+                move = cand[rng.random(len(cand)) < c.pull_forward]
+                orders.loc[move, "t"] = s + rng.random(len(move)) * (e - s)
+                orders.loc[move, "campaign"] = c.campaign_id
+                moved = len(move)
+            rows.append(pd.DataFrame({"campaign_id": c.campaign_id, "person": chosen,
+                                      "group": np.where(holdout, "holdout", "target"),
+                                      "sent_t": s + rng.random(len(chosen)) * 0.5}))
+            truth.append({
+                "campaign_id": c.campaign_id, "type": c.type, "start": c.start, "end": c.end, "cost": c.cost,
+                "has_holdout": c.holdout_share > 0, "n_target": int(len(target)), "n_holdout": int(holdout.sum()),
+                "true_incremental_orders_per_target": c.uplift,
+                "realized_incremental_orders": int(len(incr)),
+                "pull_forward": c.pull_forward > 0, "orders_pulled_forward": moved,
+            })
+        return pd.concat(rows, ignore_index=True), pd.concat(extra, ignore_index=True), truth
+
+    def experiments(self, people, orders, spend_mean):
+        rng = self.rng
+        day = lambda ts: (pd.Timestamp(ts) - self.start) / pd.Timedelta(days=1)
+        rows, extra, truth = [], [], []
+        for x in EXPERIMENTS:
+            s = day(x.assigned)
+            e = s + x.window_days
+            recent = _last_before(orders, people, s)
+            pool = np.flatnonzero(recent > s - 180)
+            chosen = rng.choice(pool, size=min(x.n_members, len(pool)), replace=False)
+            variant = (np.cumsum(x.planned_split) > rng.random((len(chosen), 1))).argmax(axis=1)
+            in_window = orders[(orders.t >= s) & (orders.t < e)]
+            converted = np.isin(chosen, in_window.person.unique())
+            effects = {}
+            for v, name in enumerate(x.variants):
+                members = chosen[variant == v]
+                incr = members[rng.random(len(members)) < x.uplift[v]]
+                extra.append(pd.DataFrame({"person": incr, "t": s + rng.random(len(incr)) * x.window_days,
+                                           "repeat": True, "campaign": None, "incremental": True}))
+                if v > 0:
+                    # Expected effect over the assigned population: an extra order converts only non-buyers.
+                    effects[name] = {
+                        "incremental_order_prob": x.uplift[v],
+                        "conversion_abs": float(x.uplift[v] * (1 - converted.mean())),
+                        "orders_per_member_abs": x.uplift[v],
+                        "revenue_per_member_abs": float(x.uplift[v] * spend_mean[chosen].mean()),
+                    }
+            keep = np.ones(len(chosen), bool)
+            for v, share in enumerate(x.lost_share):
+                lost = (variant == v) & (rng.random(len(chosen)) < share)
+                keep &= ~lost
+            rows.append(pd.DataFrame({"experiment_id": x.experiment_id, "person": chosen[keep],
+                                      "variant": np.array(x.variants)[variant[keep]],
+                                      "assigned_t": s + rng.random(keep.sum()) * 0.9}))
+            truth.append({"experiment_id": x.experiment_id, "variants": list(x.variants), "control": x.variants[0],
+                          "planned_split": list(x.planned_split), "assigned": x.assigned,
+                          "window_days": x.window_days, "broken_split": bool(any(x.lost_share)),
+                          "effects": effects})
+        return pd.concat(rows, ignore_index=True), pd.concat(extra, ignore_index=True), truth
+
+    # ------------------------------------------------------------ the exports
+    def write(self, out: Path) -> dict:
+        s, rng = self.spec, self.rng
+        people = self.people()
+        orders = self.organic_purchases(people)
+        orders["campaign"], orders["incremental"] = None, False
+        camp_rows, camp_extra, camp_truth = self.campaigns(people, orders)
+        spend_mean = s.gg_p / people.nu.to_numpy()
+        exp_rows, exp_extra, exp_truth = self.experiments(people, orders, spend_mean)
+        orders = pd.concat([orders, camp_extra, exp_extra], ignore_index=True)
+        orders = orders.sort_values(["person", "t"], kind="stable").reset_index(drop=True)
+        orders["amount"] = self.spend(people, orders.person.to_numpy())
+
+        # Channel of each order, and the account it lands on.
+        pc = people.channel.to_numpy()[orders.person]
+        own = rng.random(len(orders)) < 0.75
+        other = np.array(["online", "offline", "app"])[rng.integers(0, 3, len(orders))]
+        orders["channel"] = np.where(own, pc, other)
+        linked_candidate = people.buyer.to_numpy() & (rng.random(len(people)) < s.linked_share)
+        is_offline = orders.channel.to_numpy() == "offline"
+        people["primary_id"] = _ids(people.channel.to_numpy(), people.person.to_numpy())
+        people["second_id"] = np.where(people.channel == "offline",
+                                       "U" + (people.person + 5_000_001).astype(str),
+                                       "C" + (people.person + 5_000_001).astype(str))
+        primary_offline = (people.channel == "offline").to_numpy()[orders.person]
+        to_second = linked_candidate[orders.person] & (is_offline != primary_offline)
+        orders["member_id"] = np.where(to_second, people.second_id.to_numpy()[orders.person],
+                                       people.primary_id.to_numpy()[orders.person])
+        second_first = orders[to_second].groupby("person").t.min()
+        linked = people.person.isin(second_first.index).to_numpy()
+
+        members = self._members(people, orders, second_first, linked)
+        order_rows, dirt_truth = self._orders_export(people, orders, members)
+        members_export, member_dirt = self._members_export(members)
+        dirt_truth.update(member_dirt)
+
+        # Campaign and experiment tables refer to the person's primary account.
+        pid = people.primary_id.to_numpy()
+        cm = pd.DataFrame({
+            "campaign_id": camp_rows.campaign_id, "member_id": pid[camp_rows.person], "group": camp_rows.group,
+            "sent_ts": _ts(self.start, camp_rows.sent_t),
+        })
+        redeemed = self._redemptions(cm, camp_rows, orders)
+        cm["redeemed_ts"] = redeemed
+        campaigns = pd.DataFrame([{
+            "campaign_id": c.campaign_id, "name": c.name, "type": c.type, "start": c.start, "end": c.end,
+            "cost": c.cost, "target_segment": c.target_segment} for c in CAMPAIGNS])
+        experiments = pd.DataFrame({
+            "experiment_id": exp_rows.experiment_id, "member_id": pid[exp_rows.person],
+            "variant": exp_rows.variant, "assigned_ts": _ts(self.start, exp_rows.assigned_t),
+        })
+
+        members_export.rename(columns=MEMBER_EXPORT_COLUMNS).to_csv(
+            out / "members.csv", index=False, encoding="gb18030")
+        order_rows.rename(columns=ORDER_EXPORT_COLUMNS).to_csv(out / "orders.csv", index=False)
+        with pd.ExcelWriter(out / "campaigns.xlsx", engine="openpyxl") as xw:
+            campaigns.to_excel(xw, sheet_name="campaigns", index=False)
+        cm.to_csv(out / "campaign_members.csv", index=False)
+        experiments.to_csv(out / "experiments.csv", index=False)
+
+        pairs = people[linked][["primary_id", "second_id"]]
+        by_city = people.groupby("city").agg(members=("person", "size"), mean_dropout_p=("p", "mean"),
+                                             mean_rate_per_day=("lam", "mean"))
+        by_city["mean_spend"] = pd.Series(spend_mean, index=people.index).groupby(people.city).mean()
+        truth = {
+            "seed": s.seed, "n_people": s.n_members, "start": s.start, "end": s.end,
+            "extracted_at": str((self.end + pd.Timedelta(seconds=1)).date()),
+            "time_unit": "day",
+            "bgnbd": {"r": s.r, "alpha": s.alpha, "a": s.a, "b": s.b},
+            "gamma_gamma": {"p": s.gg_p, "q": s.gg_q, "v": s.gg_v},
+            "note": "BG/NBD and Gamma-Gamma describe the organic process; campaign and experiment "
+                    "orders are added on top.",
+            "cities": by_city.round(6).reset_index().to_dict(orient="records"),
+            "highest_churn_city": str(by_city.mean_dropout_p.idxmax()),
+            "linked_identities": {"count": int(linked.sum()),
+                                  "pairs": pairs.sort_values("primary_id").values.tolist()},
+            "dirt": dirt_truth,
+            "rows": {"members": int(len(members_export)), "orders": int(len(order_rows)),
+                     "campaign_members": int(len(cm)), "experiments": int(len(experiments)),
+                     "campaigns": int(len(campaigns))},
+            "campaigns": camp_truth,
+            "experiments": exp_truth,
+        }
+        (out / "ground_truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
+        return truth
+
+    def _members(self, people, orders, second_first, linked):
+        rng = self.rng
+        n = len(people)
+        gender = rng.choice(["男", "女"], n, p=[0.42, 0.58])
+        birth = pd.Timestamp("1960-01-01") + pd.to_timedelta(rng.integers(0, 365 * 45, n), unit="D")
+        names = np.char.add(np.array(SURNAMES)[rng.integers(0, len(SURNAMES), n)],
+                            np.char.add(np.array(GIVEN)[rng.integers(0, len(GIVEN), n)],
+                                        np.array(GIVEN)[rng.integers(0, len(GIVEN), n)]))
+        spend = orders.groupby("person").amount.sum().reindex(people.person).fillna(0).to_numpy()
+        tier = np.select([spend >= t for t, _ in TIER_THRESHOLDS], [name for _, name in TIER_THRESHOLDS], default="普通")
+        base = pd.DataFrame({
+            "member_id": people.primary_id, "name": names, "join_date": people["join"].dt.strftime("%Y-%m-%d"),
+            "region": people.city, "channel": people.channel, "tier": tier, "gender": gender,
+            "birth_date": birth.strftime("%Y-%m-%d"), "phone": people.phone, "person": people.person,
+        })
+        base["email"] = np.where(base.channel != "offline", "user" + (people.person + 100).astype(str) + "@example.com", "")
+        second = base[linked].copy()
+        second["member_id"] = people.second_id[linked].to_numpy()
+        second["join_date"] = pd.Series(_ts(self.start, second_first.reindex(second.person).to_numpy())).str[:10].to_numpy()
+        second["channel"] = np.where(people.channel[linked] == "offline", "online", "offline")
+        second["email"] = np.where(second.channel == "online", second.email.where(second.email != "",
+                                   "user" + (second.person + 100).astype(str) + "@example.com"), "")
+        # The two accounts of one person show the phone in different formats.
+        base["phone"] = _format_phones(rng, base.phone.to_numpy(), style=0)
+        second["phone"] = _format_phones(rng, second.phone.to_numpy(), style=1)
+        no_phone = (~base.person.isin(second.person)) & (rng.random(len(base)) < 0.03)
+        base.loc[no_phone, "phone"] = ""
+        return pd.concat([base, second], ignore_index=True).sort_values("member_id", kind="stable")
+
+    def _members_export(self, members):
+        rng, d = self.rng, self.spec.dirt
+        m = members.drop(columns="person").reset_index(drop=True)
+        region_var = rng.random(len(m)) < 0.15
+        m.loc[region_var, "region"] = [rng.choice(REGION_VARIANTS[c]) for c in m.region[region_var]]
+        chan_var = rng.random(len(m)) < 0.1
+        m.loc[chan_var, "channel"] = [rng.choice(CHANNEL_VARIANTS[c]) for c in m.channel[chan_var]]
+        bad = rng.choice(len(m), d.bad_join_dates, replace=False)
+        m.loc[bad, "join_date"] = rng.choice(["N/A", "2025-02-30", "00/00/0000", "未知"], len(bad))
+        dup_src = rng.choice(np.setdiff1d(np.arange(len(m)), bad), d.duplicate_members, replace=False)
+        m = pd.concat([m, m.iloc[dup_src]], ignore_index=True)
+        m = m.iloc[rng.permutation(len(m))].reset_index(drop=True)
+        return m, {"duplicate_members": d.duplicate_members, "bad_join_dates": d.bad_join_dates,
+                   "member_region_variants": int(region_var.sum()), "member_channel_variants": int(chan_var.sum())}
+
+    def _orders_export(self, people, orders, members):
+        rng, d = self.rng, self.spec.dirt
+        n = len(orders)
+        o = pd.DataFrame({
+            "order_id": "O" + pd.Series(np.arange(1, n + 1) + 10_000_000).astype(str),
+            "member_id": orders.member_id.to_numpy(),
+            "t": orders.t.to_numpy(),
+            "channel": orders.channel.to_numpy(),
+            "amount": orders.amount.to_numpy(),
+            "person": orders.person.to_numpy(),
+            "campaign": orders.campaign.to_numpy(),
+        })
+        city_no = pd.Series(range(len(CITIES)), index=CITIES)[people.city.to_numpy()[o.person]].to_numpy()
+        o["store_id"] = np.where(o.channel == "offline",
+                                 "S" + (city_no * 3 + rng.integers(1, 4, n)).astype(str).astype(object), "")
+        o["quantity"] = 1 + rng.poisson(o.amount / 180)
+        o["category"] = np.array(CATEGORIES)[rng.integers(0, len(CATEGORIES), n)]
+        disc_rate = rng.choice([0, 0, 0, 0.05, 0.1, 0.2], n)
+        o["discount"] = np.round(o.amount * disc_rate / (1 - disc_rate), 2)
+        o["coupon_id"] = np.where(pd.notna(o.campaign), o.campaign, "")
+        o["status"] = "paid"
+
+        extra = []
+        def copies(k, **overrides):
+            src = o.iloc[rng.choice(n, k, replace=False)].copy()
+            src["order_id"] = "X" + pd.Series(rng.choice(10**8, k, replace=False) + 10**8).astype(str).to_numpy()
+            for col, val in overrides.items():
+                src[col] = val
+            return src
+        guests = copies(d.guest_orders, member_id="")
+        guests["amount"] = np.round(rng.gamma(4, 45, d.guest_orders), 2)
+        extra.append(guests)
+        extra.append(copies(d.cancelled_orders, status="cancelled"))
+        ret = o.iloc[rng.choice(n, d.returns, replace=False)].copy()
+        ret["t"] = np.minimum(ret.t + rng.uniform(1, 20, len(ret)), self.span_days - 0.01)
+        ret["amount"] = -np.round(ret.amount * rng.choice([1.0, 0.5, 0.3], len(ret)), 2)
+        ret["quantity"] = -1
+        ret["status"] = "returned"
+        extra.append(ret)
+        neg_q = copies(d.negative_quantity)
+        neg_q["quantity"] = -rng.integers(1, 4, d.negative_quantity)
+        extra.append(neg_q)
+        nonpos = copies(d.non_positive_amount)
+        nonpos["amount"] = np.where(rng.random(d.non_positive_amount) < 0.5, 0.0,
+                                    -np.round(rng.uniform(1, 100, d.non_positive_amount), 2))
+        extra.append(nonpos)
+        bulk = copies(d.outliers)
+        bulk["amount"] = np.round(rng.uniform(15000, 40000, d.outliers), 2)
+        bulk["quantity"] = rng.integers(50, 200, d.outliers)
+        extra.append(bulk)
+        o = pd.concat([o] + extra, ignore_index=True)
+
+        ts = _ts(self.start, o.t.to_numpy())
+        alt = rng.random(len(o)) < 0.1  # a second, valid export format
+        ts = np.where(alt, pd.to_datetime(ts).strftime("%Y/%m/%d %H:%M"), ts)
+        o["order_ts"] = ts
+        bad_dates = copies(d.unparseable_order_dates)
+        bad_dates["order_ts"] = rng.choice(["N/A", "2025-13-01 10:00:00", "31/02/2025", "#VALUE!", "昨天"],
+                                           d.unparseable_order_dates)
+        future = copies(d.future_order_dates)
+        future["order_ts"] = _ts(pd.Timestamp("2027-01-01"), rng.uniform(0, 365 * 70, d.future_order_dates))
+        o = pd.concat([o, bad_dates, future], ignore_index=True)
+
+        chan_var = rng.random(len(o)) < 0.08
+        o.loc[chan_var, "channel"] = [rng.choice(CHANNEL_VARIANTS[c]) for c in o.channel[chan_var]]
+        o["amount"] = o.amount.map(lambda x: f"{x:.2f}")
+        o["discount"] = o.discount.map(lambda x: f"{x:.2f}")
+        cols = list(ORDER_EXPORT_COLUMNS)
+        clean_part = o.iloc[: n + d.guest_orders]  # duplicate only ordinary rows
+        dup = clean_part.iloc[rng.choice(len(clean_part), d.duplicate_orders, replace=False)]
+        o = pd.concat([o, dup], ignore_index=True)[cols]
+        o = o.iloc[rng.permutation(len(o))].reset_index(drop=True)
+        truth = {k: getattr(d, k) for k in ["duplicate_orders", "guest_orders", "cancelled_orders", "returns",
+                                            "unparseable_order_dates", "future_order_dates",
+                                            "negative_quantity", "non_positive_amount", "outliers"]}
+        truth["order_channel_variants"] = int(chan_var.sum())
+        truth["organic_and_campaign_orders"] = int(n)
+        return o, truth
+
+    def _redemptions(self, cm, camp_rows, orders):
+        """A target member redeems when it buys with the campaign's coupon during the window."""
+        rng = self.rng
+        out = np.full(len(cm), "", dtype=object)
+        day = lambda ts: (pd.Timestamp(ts) - self.start) / pd.Timedelta(days=1)
+        for c in CAMPAIGNS:
+            s, e = day(c.start), day(c.end) + 1
+            window = orders[(orders.t >= s) & (orders.t < e)]
+            first = window.groupby("person").t.min()
+            rows = np.flatnonzero((cm.campaign_id == c.campaign_id).to_numpy() & (cm.group == "target").to_numpy())
+            persons = camp_rows.person.to_numpy()[rows]
+            has = np.isin(persons, first.index)
+            uses = has & (rng.random(len(rows)) < 0.6)
+            out[rows[uses]] = _ts(self.start, first.reindex(persons[uses]).to_numpy())
+        return out
+
+
+def _last_before(orders, people, t):
+    """Day of each person's last order before ``t`` (very negative when none)."""
+    return orders[orders.t < t].groupby("person").t.max().reindex(people.person).fillna(-1e9).to_numpy()
+
+
+def _standardise(x):
+    return (x - x.mean()) / x.std()
+
+
+def _ids(channel, person):
+    prefix = np.where(channel == "offline", "C", "U")
+    return np.char.add(prefix.astype(str), (person + 1_000_001).astype(str))
+
+
+def _ts(start, days) -> np.ndarray:
+    return (start + pd.to_timedelta(np.asarray(days, float), unit="D")).floor("s").strftime("%Y-%m-%d %H:%M:%S").to_numpy()
+
+
+def _unique_phones(rng, n):
+    prefixes = np.array([130, 131, 135, 136, 138, 139, 150, 151, 158, 159, 177, 186, 188, 199])
+    body = rng.choice(10**8, n, replace=False)
+    return np.char.add(prefixes[rng.integers(0, len(prefixes), n)].astype(str),
+                       np.char.zfill(body.astype(str), 8))
+
+
+def _format_phones(rng, phones, style):
+    """Write phone numbers the way different systems do: plain, +86 with spaces, dashes."""
+    out = []
+    for ph in phones:
+        if style == 0:
+            out.append(ph if rng.random() < 0.7 else f"{ph[:3]}-{ph[3:7]}-{ph[7:]}")
+        else:
+            out.append(rng.choice([f"+86 {ph[:3]} {ph[3:7]} {ph[7:]}", f"86-{ph}", f"0086{ph}", f"+86{ph}"]))
+    return out

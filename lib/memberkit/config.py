@@ -1,0 +1,256 @@
+"""Parameters: pydantic models, YAML loading, overrides and path resolution.
+
+The runner validates every parameter with these models before any kernel starts, and
+each notebook validates its own parameters again with the same models, so a bad value
+fails in one place with one message.
+
+Example
+-------
+>>> cfg = SourceConfig.model_validate({"tables": {"orders": {"path": "orders.csv",
+...                                    "columns": {"amount": "PaidAmount"}}}})
+>>> cfg.tables["orders"].format
+'csv'
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .errors import ConfigError
+
+PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+DEFAULT_DATE_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M",
+                        "%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TableSource(_Strict):
+    """Where one canonical table comes from and how its columns map."""
+
+    path: str | None = Field(None, description="file path, relative to the source's base_dir; "
+                                               "'pkg://package/inner/path' reads a file shipped in a package")
+    format: Literal["csv", "excel", "parquet", "sql"] | None = None
+    encoding: str = "utf-8"
+    delimiter: str = Field(",", description="one character, or 'whitespace' for runs of blanks")
+    header: bool = True
+    names: list[str] | None = Field(None, description="column names when the file has no header")
+    sheet: str | int | None = None
+    query: str | None = Field(None, description="for sql: a table name or a SELECT statement")
+    columns: dict[str, str] = Field(default_factory=dict, description="canonical name -> column in the source")
+    date_formats: list[str] = Field(default_factory=lambda: list(DEFAULT_DATE_FORMATS))
+
+    @model_validator(mode="after")
+    def _infer_format(self):
+        if self.format is None:
+            if self.query:
+                self.format = "sql"
+            elif self.path:
+                suffix = Path(self.path.split("?")[0]).suffix.lower()
+                self.format = {".xlsx": "excel", ".xls": "excel", ".parquet": "parquet",
+                               ".pq": "parquet"}.get(suffix, "csv")
+            else:
+                raise ValueError("a table needs a path (a file) or a query (a database)")
+        if self.format == "sql" and not self.query:
+            raise ValueError("format 'sql' needs a query (a table name or a SELECT)")
+        return self
+
+
+class SampleSettings(_Strict):
+    generate_if_missing: bool = True
+    seed: int = 20241
+    members: int = Field(20_000, ge=200, le=5_000_000)
+
+
+class SourceConfig(_Strict):
+    """The retailer's data: where each table is, and how it maps onto the canonical tables."""
+
+    base_dir: str = "data/sample"
+    sample: SampleSettings | None = None
+    database_url: str | None = Field(None, description="SQLAlchemy URL; write the password as ${ENV_VAR}")
+    tables: dict[str, TableSource]
+
+    @field_validator("tables")
+    @classmethod
+    def _known_tables(cls, tables):
+        from .schema import CANONICAL
+        unknown = sorted(set(tables) - set(CANONICAL))
+        if unknown:
+            raise ValueError(f"unknown table(s) {unknown}; known tables are {sorted(CANONICAL)}")
+        if "orders" not in tables:
+            raise ValueError("the source must name an 'orders' table")
+        return tables
+
+    @model_validator(mode="after")
+    def _sql_needs_url(self):
+        if any(t.format == "sql" for t in self.tables.values()) and not self.database_url:
+            raise ValueError("a table with format 'sql' needs source.database_url")
+        return self
+
+
+class ReportSettings(_Strict):
+    """What every report shares."""
+
+    period: str | None = Field(None, description="YYYY-MM; None means the last complete month in the data")
+    as_of: str | None = Field(None, description="YYYY-MM-DD: dates after it are 'future'; None means today")
+    language: Literal["en", "zh"] = "en"
+    currency: str = "CNY"
+    active_window_days: int = Field(90, ge=1, le=3650)
+    source: SourceConfig
+
+    @field_validator("period")
+    @classmethod
+    def _period_format(cls, v):
+        if v is not None and not PERIOD_RE.match(v):
+            raise ValueError(f"period must look like 2026-10, got {v!r}")
+        return v
+
+    @field_validator("as_of")
+    @classmethod
+    def _as_of_format(cls, v):
+        if v is not None and not re.match(r"^\d{4}-\d{2}-\d{2}$", v):
+            raise ValueError(f"as_of must look like 2026-11-01, got {v!r}")
+        return v
+
+
+class CleaningParams(ReportSettings):
+    """Parameters of the data-cleaning report."""
+
+    outlier_policy: Literal["flag", "cap", "exclude"] = "flag"
+    outlier_multiple: float = Field(30.0, gt=1, description="an order above this multiple of the median "
+                                                            "paid order is an outlier")
+
+
+NOTEBOOK_PARAMS: dict[str, type[ReportSettings]] = {"data_cleaning": CleaningParams}
+
+
+# ------------------------------------------------------------------ loading
+def project_root(start: str | Path | None = None) -> Path:
+    """The folder holding ``params/base.yaml``: from $MEMBERKIT_HOME, else searched upward from ``start``."""
+    env = os.environ.get("MEMBERKIT_HOME")
+    if env:
+        return Path(env).resolve()
+    here = Path(start or Path.cwd()).resolve()
+    for folder in [here, *here.parents]:
+        if (folder / "params" / "base.yaml").is_file():
+            return folder
+    raise ConfigError("cannot find the project folder (one with params/base.yaml); "
+                      "run from inside the project or set MEMBERKIT_HOME")
+
+
+def read_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path} is not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of settings, not {type(data).__name__}")
+    return data
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """Merge ``override`` into a copy of ``base``; mappings merge, everything else replaces."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "columns":
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``a.b=value`` -> (["a", "b"], value parsed as YAML, so numbers and lists keep their type)."""
+    if "=" not in text:
+        raise ConfigError(f"-p expects key=value, got {text!r}")
+    key, raw = text.split("=", 1)
+    if not key.strip():
+        raise ConfigError(f"-p expects key=value, got {text!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def apply_overrides(settings: dict, overrides: list[str]) -> dict:
+    out = copy.deepcopy(settings)
+    for text in overrides:
+        keys, value = parse_override(text)
+        node = out
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = value
+    return out
+
+
+def load_settings(root: Path, config_files: list[str | Path] = (), overrides: list[str] = ()) -> dict:
+    """base.yaml, then one YAML per notebook under ``notebooks:``, then each --config file, then -p."""
+    settings = read_yaml(root / "params" / "base.yaml")
+    per_notebook = {}
+    for path in sorted((root / "params").glob("[0-9][0-9]_*.yaml")):
+        name = path.stem.split("_", 1)[1]
+        per_notebook[name] = read_yaml(path)
+    settings = deep_merge({"notebooks": per_notebook}, settings)
+    for path in config_files:
+        settings = deep_merge(settings, read_yaml(path))
+    return apply_overrides(settings, list(overrides))
+
+
+def notebook_params(settings: dict, name: str) -> ReportSettings:
+    """The validated parameters of notebook ``name``: shared settings plus its own section."""
+    model = NOTEBOOK_PARAMS[name]
+    shared = {k: v for k, v in settings.items() if k != "notebooks"}
+    merged = deep_merge(shared, settings.get("notebooks", {}).get(name, {}) or {})
+    return validate_params(model, merged, where=f"parameters of {name}")
+
+
+def validate_params(model: type[BaseModel], values: dict, where: str = "parameters"):
+    from pydantic import ValidationError
+    try:
+        return model.model_validate(values)
+    except ValidationError as e:
+        lines = [f"{where}: {len(e.errors())} problem(s)"]
+        for err in e.errors():
+            loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+            lines.append(f"  - {loc}: {err['msg']}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def expand_env(text: str) -> str:
+    """Replace ``${VAR}`` with the environment variable, so secrets never sit in a committed file."""
+    def sub(m):
+        var = m.group(1)
+        if var not in os.environ:
+            raise ConfigError(f"environment variable {var} is not set (referenced in the database URL)")
+        return os.environ[var]
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", sub, text)
+
+
+def redact(settings: Any) -> Any:
+    """A copy of the settings safe to write into a manifest: passwords and tokens removed."""
+    if isinstance(settings, dict):
+        out = {}
+        for k, v in settings.items():
+            if any(word in k.lower() for word in ("password", "secret", "token")):
+                out[k] = "***"
+            elif k == "database_url" and isinstance(v, str):
+                out[k] = re.sub(r"://([^:/@]+):([^@]+)@", r"://\1:***@", v)
+            else:
+                out[k] = redact(v)
+        return out
+    if isinstance(settings, list):
+        return [redact(v) for v in settings]
+    return settings

@@ -1,0 +1,39 @@
+"""The exception hierarchy: every error a user can cause carries structured fields."""
+
+from __future__ import annotations
+
+
+class MemberkitError(Exception):
+    """Base of all errors memberkit raises on purpose."""
+
+
+class ConfigError(MemberkitError):
+    """A parameter or config file is wrong."""
+
+
+class InputError(MemberkitError):
+    """An input file does not fit the canonical table it is mapped onto.
+
+    Attributes
+    ----------
+    file, table, column, rule : where and what
+    examples : the first offending rows, as a list of dicts (source row number included)
+    """
+
+    def __init__(self, file: str, table: str, column: str | None, rule: str, detail: str = "",
+                 examples: list[dict] | None = None):
+        self.file, self.table, self.column, self.rule = file, table, column, rule
+        self.detail, self.examples = detail, examples or []
+        where = f"{file} (table {table}" + (f", column {column}" if column else "") + ")"
+        msg = f"{where}: {rule}" + (f" - {detail}" if detail else "")
+        if self.examples:
+            msg += "\n  first offending rows:\n" + "\n".join(f"    {e}" for e in self.examples)
+        super().__init__(msg)
+
+
+class NotebookFailed(MemberkitError):
+    """A notebook raised while the runner executed it."""
+
+    def __init__(self, name: str, cell: int | None, ename: str, evalue: str):
+        self.name, self.cell, self.ename, self.evalue = name, cell, ename, evalue
+        super().__init__(f"{name}: cell {cell} raised {ename}: {evalue}")

@@ -1,0 +1,429 @@
+"""The cleaning rules of the domain, as Ibis expressions run in the engine.
+
+Every row of every table either is kept or lands in that table's rejected rows with the
+first rule it breaks, so ``rows in = rows kept + rows rejected`` holds and is checked.
+Rules are data (``ORDER_RULES`` ...), in the order they are applied; the report's
+waterfall follows that order.
+
+Example
+-------
+>>> # result = clean_all(con, raw_tables, params, out_dir)
+>>> # result.tables["orders"].rows_in == result.tables["orders"].kept + result.tables["orders"].rejected
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+
+import ibis
+import pandas as pd
+import yaml
+
+from .engine import blank_to_null, parse_number, parse_timestamp
+from .errors import MemberkitError
+from .schema import CANONICAL
+
+ORDER_RULES = [
+    ("duplicate", "exact copy of an earlier row"),
+    ("unparseable_date", "order time cannot be read"),
+    ("future_date", "order time after the extraction date"),
+    ("unparseable_amount", "amount is not a number"),
+    ("unknown_status", "status is not paid, cancelled or returned"),
+    ("cancelled", "cancelled order: no revenue"),
+    ("negative_quantity", "negative quantity without a return status"),
+    ("non_positive_amount", "paid order with zero or negative amount"),
+    ("unknown_member", "member id not in the member table"),
+    ("outlier", "far above the usual basket (outlier policy: exclude)"),
+]
+MEMBER_RULES = [
+    ("duplicate", "exact copy of an earlier row"),
+    ("missing_member_id", "no member id"),
+    ("duplicate_member_id", "member id repeated with different details (first kept)"),
+    ("merged_identity", "same person as another member (same phone): merged into it"),
+]
+LINK_RULES = [  # campaign_members and experiments
+    ("duplicate", "exact copy of an earlier row"),
+    ("missing_id", "a required id is empty"),
+    ("unparseable_date", "a date cannot be read"),
+    ("unknown_member", "member id not in the member table"),
+]
+CAMPAIGN_RULES = [
+    ("duplicate", "exact copy of an earlier row"),
+    ("missing_id", "no campaign id"),
+    ("unparseable_date", "start or end cannot be read"),
+]
+RULES = {"orders": ORDER_RULES, "members": MEMBER_RULES, "campaign_members": LINK_RULES,
+         "experiments": LINK_RULES, "campaigns": CAMPAIGN_RULES}
+TEXT_COLUMNS = {"members": ["region", "channel"], "orders": ["channel", "status"],
+                "campaign_members": ["group"]}
+
+
+@dataclass
+class TableReport:
+    table: str
+    rows_in: int
+    kept: int
+    rejected: int
+    steps: list[dict] = field(default_factory=list)   # [{"rule", "description", "rows"}] in rule order
+
+
+@dataclass
+class CleaningResult:
+    tables: dict[str, TableReport]
+    merged_members: int
+    linked_people: int
+    guest_orders: int
+    return_rows: int
+    outlier_orders: int
+    outlier_threshold: float
+    join_dates_repaired: int
+    text_unified: dict[str, int]
+    quality: pd.DataFrame
+    paths: dict[str, str]
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["quality"] = self.quality.to_dict(orient="records")
+        return out
+
+    @property
+    def rows_in(self) -> int:
+        return sum(t.rows_in for t in self.tables.values())
+
+    @property
+    def kept(self) -> int:
+        return sum(t.kept for t in self.tables.values())
+
+    @property
+    def rejected(self) -> int:
+        return sum(t.rejected for t in self.tables.values())
+
+
+class AccountingError(MemberkitError):
+    """rows in != rows kept + rows rejected: a rule lost or invented rows."""
+
+
+# ------------------------------------------------------------------ text values
+@lru_cache(maxsize=1)
+def text_vocabulary() -> dict[str, dict[str, str]]:
+    """{"region": {"beijing": "北京", "北京": "北京", ...}, ...}: spelling (lower-case) -> canonical."""
+    raw = yaml.safe_load(files("memberkit").joinpath("reference/text_values.yaml").read_text(encoding="utf-8"))
+    vocab = {}
+    for kind, canon_map in raw.items():
+        vocab[kind] = {}
+        for canon, aliases in canon_map.items():
+            for spelling in [canon, *aliases]:
+                vocab[kind][str(spelling).strip().lower()] = str(canon)
+    return vocab
+
+
+def unify_text(col: ibis.Value, kind: str) -> ibis.Value:
+    """Trim, ignore case, and map known spellings onto one value; unknown text is kept trimmed."""
+    trimmed = blank_to_null(col)
+    return trimmed.lower().substitute(text_vocabulary()[kind], else_=trimmed)
+
+
+def is_known_text(col: ibis.Value, kind: str) -> ibis.Value:
+    return blank_to_null(col).lower().isin(list(text_vocabulary()[kind]))
+
+
+def normalise_phone(col: ibis.Value) -> ibis.Value:
+    """Digits only, country prefix (+86, 0086, 86) dropped; NULL unless a mainland mobile number."""
+    digits = col.re_replace(r"[^0-9]", "")
+    digits = ibis.cases((digits.startswith("0086") & (digits.length() == 15), digits.substr(4)),
+                        (digits.startswith("86") & (digits.length() == 13), digits.substr(2)),
+                        else_=digits)
+    return ibis.ifelse(digits.re_search(r"^1[3-9][0-9]{9}$"), digits, ibis.null("string"))
+
+
+def mask_phone(col: ibis.Value) -> ibis.Value:
+    digits = normalise_phone(col)
+    return ibis.ifelse(digits.isnull(), ibis.null("string"), digits.substr(0, 3) + "****" + digits.substr(7))
+
+
+# ------------------------------------------------------------------ rules
+def _reason(*cases) -> ibis.Value:
+    return ibis.cases(*cases, else_=ibis.null("string"))
+
+
+def _duplicate(t: ibis.Table, table: str) -> ibis.Value:
+    cols = list(CANONICAL[table])
+    return ibis.row_number().over(group_by=[t[c] for c in cols], order_by=t._row) > 0
+
+
+def stage_members(con, raw: ibis.Table, formats: list[str]) -> ibis.Table:
+    t = raw.mutate(
+        _dup=_duplicate(raw, "members"),
+        member=blank_to_null(raw.member_id),
+        jd=parse_timestamp(raw.join_date, formats).date(),
+        phone_norm=normalise_phone(raw.phone),
+    )
+    first_of_id = ibis.row_number().over(group_by=t.member, order_by=[t._dup, t._row]) > 0
+    t = t.mutate(reason=_reason((t._dup, "duplicate"), (t.member.isnull(), "missing_member_id"),
+                                (first_of_id, "duplicate_member_id")))
+    # Identity merge: one phone, one person; the earliest-joined account keeps its id.
+    ok = t.reason.isnull() & t.phone_norm.notnull()
+    w = ibis.window(group_by=[t.phone_norm, ok], order_by=[t.jd.isnull(), t.jd, t.member])
+    t = t.mutate(canonical=ibis.ifelse(ok, t.member.first().over(w), t.member))
+    t = t.mutate(reason=ibis.ifelse(t.reason.isnull() & (t.canonical != t.member), "merged_identity", t.reason))
+    return con.create_table("stage_members", t, overwrite=True)
+
+
+def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str], as_of: _dt.datetime,
+                 policy: str, multiple: float) -> tuple[ibis.Table, float]:
+    t = raw.mutate(
+        _dup=_duplicate(raw, "orders"),
+        ts=parse_timestamp(raw.order_ts, formats),
+        amount_num=parse_number(raw.amount),
+        qty=parse_number(raw.quantity).fill_null(1.0),
+        status_c=unify_text(raw.status, "status").fill_null("paid"),
+        source_member=blank_to_null(raw.member_id),
+    )
+    t = t.left_join(identity, t.source_member == identity.source_member_id).drop("source_member_id")
+    base_reason = _reason(
+        (t._dup, "duplicate"),
+        (t.ts.isnull(), "unparseable_date"),
+        (t.ts > ibis.literal(as_of), "future_date"),
+        (t.amount_num.isnull(), "unparseable_amount"),
+        (~t.status_c.isin(["paid", "cancelled", "returned"]), "unknown_status"),
+        (t.status_c == "cancelled", "cancelled"),
+        ((t.qty < 0) & (t.status_c != "returned"), "negative_quantity"),
+        ((t.status_c == "paid") & (t.amount_num <= 0), "non_positive_amount"),
+        (t.source_member.notnull() & t.member_id_canon.isnull(), "unknown_member"),
+    )
+    t = con.create_table("stage_orders_pre", t.mutate(reason=base_reason), overwrite=True)
+    paid = t.filter(t.reason.isnull() & (t.status_c == "paid"))
+    median = paid.amount_num.median().execute()
+    threshold = float(multiple * median) if median is not None and pd.notna(median) else float("inf")
+    is_outlier = t.reason.isnull() & (t.status_c == "paid") & (t.amount_num > threshold)
+    t = t.mutate(is_outlier=is_outlier)
+    if policy == "exclude":
+        t = t.mutate(reason=ibis.ifelse(t.is_outlier, "outlier", t.reason))
+    amount = ibis.ifelse(t.status_c == "returned", -t.amount_num.abs(), t.amount_num)
+    if policy == "cap":
+        amount = ibis.ifelse(t.is_outlier, threshold, amount)
+    qty = ibis.ifelse(t.status_c == "returned", -t.qty.abs(), t.qty)
+    t = t.mutate(amount_clean=amount, qty_clean=qty)
+    return con.create_table("stage_orders", t, overwrite=True), threshold
+
+
+def stage_links(con, raw: ibis.Table, table: str, identity: ibis.Table, formats: list[str]) -> ibis.Table:
+    spec = CANONICAL[table]
+    ids = [c for c, col in spec.items() if col.kind == "id" and col.required]
+    stamps = [c for c, col in spec.items() if col.kind == "timestamp"]
+    required_stamps = [c for c in stamps if spec[c].required]
+    t = raw.mutate(_dup=_duplicate(raw, table), source_member=blank_to_null(raw.member_id),
+                   **{f"{c}_ts": parse_timestamp(raw[c], formats) for c in stamps})
+    t = t.left_join(identity, t.source_member == identity.source_member_id).drop("source_member_id")
+    missing = ibis.or_(*[blank_to_null(t[c]).isnull() for c in ids])
+    bad_date = ibis.or_(*[(blank_to_null(t[c]).notnull() & t[f"{c}_ts"].isnull()) for c in stamps],
+                        *[t[f"{c}_ts"].isnull() for c in required_stamps])
+    t = t.mutate(reason=_reason((t._dup, "duplicate"), (missing, "missing_id"), (bad_date, "unparseable_date"),
+                                (t.member_id_canon.isnull(), "unknown_member")))
+    return con.create_table(f"stage_{table}", t, overwrite=True)
+
+
+def stage_campaigns(con, raw: ibis.Table, formats: list[str]) -> ibis.Table:
+    t = raw.mutate(_dup=_duplicate(raw, "campaigns"), start_d=parse_timestamp(raw.start, formats).date(),
+                   end_d=parse_timestamp(raw.end, formats).date())
+    t = t.mutate(reason=_reason((t._dup, "duplicate"), (blank_to_null(t.campaign_id).isnull(), "missing_id"),
+                                (t.start_d.isnull() | t.end_d.isnull(), "unparseable_date")))
+    return con.create_table("stage_campaigns", t, overwrite=True)
+
+
+# ------------------------------------------------------------------ the whole step
+def clean_all(con, raw: dict[str, ibis.Table], *, as_of: _dt.date | None = None, date_formats: list[str],
+              outlier_policy: str = "flag", outlier_multiple: float = 30.0,
+              out_dir: str | Path | None = None) -> CleaningResult:
+    """Apply every rule to every table; write clean and rejected Parquet when ``out_dir`` is given.
+
+    Parameters
+    ----------
+    con : the engine connection holding ``raw``
+    raw : canonical raw tables from :func:`memberkit.sources.load_sources`
+    as_of : the extraction date; later dates are future (default today)
+    date_formats : formats tried in turn when parsing dates
+    outlier_policy : flag | cap | exclude
+    outlier_multiple : an order above this multiple of the median paid order is an outlier
+    out_dir : folder for ``clean/<table>.parquet`` and ``rejected/<table>.parquet``
+
+    Returns
+    -------
+    CleaningResult
+    """
+    as_of = as_of or _dt.date.today()
+    as_of_end = _dt.datetime.combine(as_of, _dt.time(23, 59, 59))
+    if "members" not in raw:
+        raw = dict(raw, members=_members_from_orders(con, raw["orders"]))
+    members = stage_members(con, raw["members"], date_formats)
+    identity = members.filter(members.reason.isnull() | (members.reason == "merged_identity")).select(
+        source_member_id=members.member, member_id_canon=members.canonical)
+    identity = con.create_table("identity_map", identity, overwrite=True)
+    orders, threshold = stage_orders(con, raw["orders"], identity, date_formats, as_of_end,
+                                     outlier_policy, outlier_multiple)
+    stages = {"members": members, "orders": orders}
+    for name in ("campaign_members", "experiments"):
+        if name in raw:
+            stages[name] = stage_links(con, raw[name], name, identity, date_formats)
+    if "campaigns" in raw:
+        stages["campaigns"] = stage_campaigns(con, raw["campaigns"], date_formats)
+
+    clean = _clean_tables(con, stages, as_of)
+    reports = {name: _table_report(name, stage) for name, stage in stages.items()}
+    for rep in reports.values():
+        if rep.rows_in != rep.kept + rep.rejected:
+            raise AccountingError(f"{rep.table}: {rep.rows_in} rows in, {rep.kept} kept + {rep.rejected} rejected")
+
+    kept_members = clean["members"]
+    paths = {}
+    if out_dir is not None:
+        paths = _write(con, clean, stages, Path(out_dir))
+    ok_orders = orders.filter(orders.reason.isnull())
+    merged = int(members.filter(members.reason == "merged_identity").count().execute())
+    return CleaningResult(
+        tables=reports,
+        merged_members=merged,
+        linked_people=int(kept_members.filter(kept_members.linked_accounts > 1).count().execute()),
+        guest_orders=int(ok_orders.filter(ok_orders.source_member.isnull()).count().execute()),
+        return_rows=int(ok_orders.filter(ok_orders.status_c == "returned").count().execute()),
+        outlier_orders=int(orders.filter(orders.is_outlier).count().execute()),
+        outlier_threshold=threshold,
+        join_dates_repaired=int(kept_members.filter(kept_members.join_date_repaired).count().execute()),
+        text_unified=_text_unified(stages),
+        quality=quality_scorecard(raw, date_formats),
+        paths=paths,
+    )
+
+
+def _members_from_orders(con, orders: ibis.Table) -> ibis.Table:
+    """When a source has no member table, every member id seen in the orders is a member."""
+    ids = orders.filter(blank_to_null(orders.member_id).notnull()).select(member_id=orders.member_id.strip()).distinct()
+    cols = {c: ibis.null("string") for c in CANONICAL["members"] if c != "member_id"}
+    t = ids.mutate(**cols, _source=ibis.literal("(derived from orders)"), _row=ibis.row_number() + 1)
+    return con.create_table("raw_members", t.select(*CANONICAL["members"], "_source", "_row"), overwrite=True)
+
+
+def _clean_tables(con, stages: dict[str, ibis.Table], as_of: _dt.date) -> dict[str, ibis.Table]:
+    o = stages["orders"].filter(stages["orders"].reason.isnull())
+    orders = o.select(
+        order_id=ibis.coalesce(blank_to_null(o.order_id), "ROW" + o._row.cast("string")),
+        member_id=o.member_id_canon, source_member_id=o.source_member, order_ts=o.ts, order_date=o.ts.date(),
+        channel=unify_text(o.channel, "channel"), store_id=blank_to_null(o.store_id), amount=o.amount_clean,
+        quantity=o.qty_clean, category=blank_to_null(o.category), discount=parse_number(o.discount).fill_null(0.0),
+        coupon_id=blank_to_null(o.coupon_id), status=o.status_c, is_guest=o.source_member.isnull(),
+        is_outlier=o.is_outlier, _source=o._source, _row=o._row)
+    orders = con.create_table("clean_orders", orders, overwrite=True)
+
+    m = stages["members"]
+    accounts = m.filter(m.reason.isnull() | (m.reason == "merged_identity")).group_by(member_id=m.canonical).agg(
+        linked_accounts=m.member.count(), first_join=m.jd.min())
+    first_order = orders.filter(orders.member_id.notnull()).group_by("member_id").agg(
+        first_order_date=orders.order_date.min())
+    k = m.filter(m.reason.isnull())
+    k = k.left_join(accounts, k.member == accounts.member_id).drop("member_id")
+    k = k.left_join(first_order, k.member == first_order.member_id).drop("member_id")
+    valid_join = k.first_join.notnull() & (k.first_join <= ibis.literal(as_of))
+    members = k.select(
+        member_id=k.member,
+        join_date=ibis.ifelse(valid_join, k.first_join, k.first_order_date),
+        join_date_repaired=~valid_join,
+        region=unify_text(k.region, "region"), channel=unify_text(k.channel, "channel"),
+        tier=blank_to_null(k.tier), gender=unify_text(k.gender, "gender"),
+        birth_year=parse_timestamp(k.birth_date, ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"]).year(),
+        linked_accounts=k.linked_accounts)
+    clean = {"orders": orders, "members": con.create_table("clean_members", members, overwrite=True),
+             "identity_map": stages["members"].filter(lambda s: s.reason.isnull() | (s.reason == "merged_identity"))
+             .select(source_member_id="member", member_id="canonical")}
+    for name in ("campaign_members", "experiments"):
+        if name in stages:
+            s = stages[name].filter(stages[name].reason.isnull())
+            stamps = {c: s[f"{c}_ts"] for c, col in CANONICAL[name].items() if col.kind == "timestamp"}
+            other = {c: unify_text(s[c], "group") if c == "group" else blank_to_null(s[c])
+                     for c in CANONICAL[name] if c not in stamps and c != "member_id"}
+            clean[name] = s.select(**other, member_id=s.member_id_canon, source_member_id=s.source_member, **stamps)
+    if "campaigns" in stages:
+        s = stages["campaigns"].filter(stages["campaigns"].reason.isnull())
+        clean["campaigns"] = s.select(campaign_id=s.campaign_id.strip(), name=blank_to_null(s.name),
+                                      type=blank_to_null(s.type), start=s.start_d, end=s.end_d,
+                                      cost=parse_number(s.cost), target_segment=blank_to_null(s.target_segment))
+    return clean
+
+
+def _table_report(name: str, stage: ibis.Table) -> TableReport:
+    counts = stage.group_by("reason").agg(n=stage.count()).to_pyarrow().to_pylist()
+    by_reason = {row["reason"]: int(row["n"]) for row in counts}
+    kept = by_reason.pop(None, 0)
+    steps = [{"rule": r, "description": d, "rows": by_reason.get(r, 0)} for r, d in RULES[name]]
+    unexpected = set(by_reason) - {r for r, _ in RULES[name]}
+    if unexpected:
+        raise AccountingError(f"{name}: rows rejected by undeclared rules {sorted(unexpected)}")
+    rejected = sum(by_reason.values())
+    return TableReport(name, kept + rejected, kept, rejected, steps)
+
+
+def _text_unified(stages) -> dict[str, int]:
+    """How many values were rewritten to their canonical spelling (duplicates not counted twice)."""
+    out = {}
+    for table, cols in TEXT_COLUMNS.items():
+        if table not in stages:
+            continue
+        s = stages[table]
+        s = s.filter(s.reason.isnull() | (s.reason != "duplicate"))
+        for c in cols:
+            kind = "group" if c == "group" else c
+            changed = s[c].notnull() & (s[c] != unify_text(s[c], kind))
+            out[f"{table}.{c}"] = int(s.filter(changed).count().execute())
+    return out
+
+
+def quality_scorecard(raw: dict[str, ibis.Table], date_formats: list[str]) -> pd.DataFrame:
+    """Per raw column: rows, missing, invalid (cannot be parsed or not a known value) and distinct values."""
+    from .engine import parses
+    rows = []
+    for table, t in raw.items():
+        metrics = {"__rows": t.count()}
+        for c, col in CANONICAL[table].items():
+            empty = t[c].isnull() | (t[c].strip() == "")
+            if col.kind in ("number", "timestamp", "date"):
+                invalid = ~parses(t[c], col.kind, date_formats)
+            elif c in ("region", "channel", "status", "gender", "group"):
+                invalid = ~empty & ~is_known_text(t[c], "group" if c == "group" else c)
+            elif c == "phone":
+                invalid = ~empty & normalise_phone(t[c]).isnull()
+            else:
+                invalid = t[c].isnull() & t[c].notnull()  # a column expression that is always false
+            metrics[f"{c}__missing"] = empty.cast("int64").sum()
+            metrics[f"{c}__invalid"] = invalid.cast("int64").sum()
+            metrics[f"{c}__distinct"] = t[c].nunique()
+        values = t.aggregate(**metrics).to_pyarrow().to_pylist()[0]
+        n = values["__rows"]
+        for c in CANONICAL[table]:
+            rows.append({"table": table, "column": c, "rows": n, "missing": int(values[f"{c}__missing"] or 0),
+                         "invalid": int(values[f"{c}__invalid"] or 0), "distinct": int(values[f"{c}__distinct"] or 0)})
+    q = pd.DataFrame(rows)
+    q["missing_share"] = q.missing / q.rows.where(q.rows > 0)
+    q["invalid_share"] = q.invalid / q.rows.where(q.rows > 0)
+    return q
+
+
+def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out: Path) -> dict[str, str]:
+    (out / "clean").mkdir(parents=True, exist_ok=True)
+    (out / "rejected").mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, t in clean.items():
+        path = out / "clean" / f"{name}.parquet"
+        con.to_parquet(t, path)
+        paths[f"clean/{name}"] = str(path)
+    for name, s in stages.items():
+        cols = [c for c in CANONICAL[name] if c != "phone"]
+        rej = s.filter(s.reason.notnull())
+        extra = {"phone_masked": mask_phone(rej.phone)} if "phone" in CANONICAL[name] else {}
+        rej = rej.select(*cols, **extra, reason=rej.reason, source_file=rej._source, source_row=rej._row)
+        path = out / "rejected" / f"{name}.parquet"
+        con.to_parquet(rej, path)
+        paths[f"rejected/{name}"] = str(path)
+    return paths

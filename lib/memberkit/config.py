@@ -114,6 +114,12 @@ class ReportSettings(_Strict):
             raise ValueError(f"period must look like 2026-10, got {v!r}")
         return v
 
+    @field_validator("as_of", "period", mode="before")
+    @classmethod
+    def _dates_as_text(cls, v):
+        import datetime as _dt
+        return v.isoformat() if isinstance(v, _dt.date) else v
+
     @field_validator("as_of")
     @classmethod
     def _as_of_format(cls, v):

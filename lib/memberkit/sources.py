@@ -204,3 +204,26 @@ def validate_table(table: ibis.Table, name: str, label: str, date_formats: list[
             examples = bad.select("_row", column).limit(5).to_pyarrow().to_pylist()
         raise InputError(label, name, column, str(rule),
                          f"{len(e.failure_cases)} check(s) failed; is the column map right?", examples) from None
+
+
+def input_fingerprints(source: SourceConfig, root: Path) -> dict[str, str]:
+    """sha256 of every input file (or of the query text for a database table)."""
+    import hashlib
+    base = Path(source.base_dir)
+    base = base if base.is_absolute() else root / base
+    out = {}
+    for name, tsrc in source.tables.items():
+        h = hashlib.sha256()
+        if tsrc.format == "sql":
+            h.update((tsrc.query or "").encode())
+        else:
+            with open(resolve_path(tsrc.path, base), "rb") as f:
+                while chunk := f.read(1 << 20):
+                    h.update(chunk)
+        out[name] = h.hexdigest()
+    return out
+
+
+def combined_fingerprint(fingerprints: dict[str, str]) -> str:
+    import hashlib
+    return hashlib.sha256("".join(f"{k}={v};" for k, v in sorted(fingerprints.items())).encode()).hexdigest()

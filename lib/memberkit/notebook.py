@@ -1,0 +1,76 @@
+"""What the first cells of every notebook call: resolve and validate parameters, set up the page.
+
+The runner calls :func:`resolve` with the same arguments before any kernel starts, so a
+parameter is validated by one model in both places.
+
+Example
+-------
+>>> # params, ctx = resolve("data_cleaning", period=None, config_files=[], overrides=[])
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from .config import ReportSettings, apply_overrides, load_settings, notebook_params, project_root
+
+
+@dataclass
+class Context:
+    name: str
+    root: Path
+    period: str
+    output_dir: Path
+    as_of: _dt.date
+
+    @property
+    def data_dir(self) -> Path:
+        return self.output_dir / "data"
+
+
+def resolve(name: str, config_files=(), overrides=(), output_dir: str | None = None, **explicit):
+    """Settings from params/*.yaml, then ``config_files``, then ``overrides``, then ``explicit`` values.
+
+    ``explicit`` holds the notebook's own parameter variables; None means "use the config".
+    Returns the validated parameters and the run context (period resolved, output folder).
+    """
+    root = project_root()
+    settings = load_settings(root, [Path(f) if Path(f).is_absolute() else root / f for f in config_files],
+                             list(overrides))
+    for key, value in explicit.items():
+        if value is not None:
+            target = settings if key in ReportSettings.model_fields else settings.setdefault("notebooks", {}).setdefault(name, {})
+            target[key] = value
+    params = notebook_params(settings, name)
+    as_of = _dt.date.fromisoformat(params.as_of) if params.as_of else _dt.date.today()
+    period = params.period or _detect_period(params, root, as_of)
+    out = Path(output_dir) if output_dir else root / "outputs" / period
+    return params, Context(name=name, root=root, period=period, output_dir=out, as_of=as_of)
+
+
+def _detect_period(params, root: Path, as_of: _dt.date) -> str:
+    from . import engine, sources
+    from .periods import detect_period
+    con = engine.connect()
+    base = sources.ensure_sample(params.source, root)
+    tsrc = params.source.tables["orders"]
+    staging = root / "outputs" / ".staging"
+    orders = sources.read_table(con, "orders", tsrc, params.source, base, staging)
+    return detect_period(con, orders, tsrc.date_formats, as_of)
+
+
+def code_version() -> str:
+    """The package version plus the git commit when the code is a checkout."""
+    import subprocess
+    try:
+        here = Path(__file__).resolve().parent
+        sha = subprocess.run(["git", "-C", str(here), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--", "."], capture_output=True,
+                               text=True, timeout=5).stdout.strip()
+        return f"{__version__}+{sha}{'.dirty' if dirty else ''}" if sha else __version__
+    except (OSError, subprocess.SubprocessError):
+        return __version__

@@ -468,7 +468,8 @@ def plot_rule_waterfall(result: CleaningResult, language: str = "en"):
     fig, ax = plt.subplots(figsize=(9, 0.55 * len(names) + 1.4))
     rules = [r for r, _ in ORDER_RULES + MEMBER_RULES + LINK_RULES]
     rules = list(dict.fromkeys(rules))
-    colours = {r: PALETTE[(i + 1) % len(PALETTE)] for i, r in enumerate(rules)}
+    cmap = plt.get_cmap("tab20")
+    colours = {r: cmap(i % 20) for i, r in enumerate(rules)}
     for y, name in enumerate(names):
         rep = result.tables[name]
         left = rep.kept / rep.rows_in if rep.rows_in else 0

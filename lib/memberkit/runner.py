@@ -96,7 +96,7 @@ def run_notebook(spec: NotebookSpec, root: Path, out: Path, period: str, params,
     try:
         pm.execute_notebook(str(root / "notebooks" / spec.file), str(partial), parameters=values,
                             cwd=str(root / "notebooks"), progress_bar=False, log_output=False,
-                            kernel_name="python3")
+                            kernel_name=kernel_name())
         render_html(partial, out / f"{spec.name}.html")
         partial.replace(executed)
         outcome.status = "ok"
@@ -114,6 +114,12 @@ def run_notebook(spec: NotebookSpec, root: Path, out: Path, period: str, params,
     else:
         log(f"  FAILED   {spec.name} in cell {outcome.cell}: {outcome.error}")
     return outcome
+
+
+def kernel_name() -> str:
+    """The project's kernel (registered by make) when present, else this interpreter's default one."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    return "memberkit" if "memberkit" in KernelSpecManager().find_kernel_specs() else "python3"
 
 
 def _failure(e: Exception, partial: Path) -> tuple[int | None, str]:

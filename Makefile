@@ -1,0 +1,33 @@
+# make reports | make test | make lab | make bench — each creates .venv and installs on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+ARGS   ?=
+
+.PHONY: install reports test lab bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name memberkit --display-name "Python 3 (memberkit)" >/dev/null
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+reports: install
+	$(BIN)/python run_reports.py $(ARGS)
+
+test: install
+	$(BIN)/python -m pytest $(ARGS)
+
+lab: install
+	$(BIN)/jupyter lab notebooks/
+
+bench: install
+	$(BIN)/python bench/run.py $(ARGS)
+
+clean:
+	rm -rf outputs/20* data/sample

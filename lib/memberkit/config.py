@@ -167,10 +167,12 @@ def read_yaml(path: str | Path) -> dict:
 
 
 def deep_merge(base: dict, override: dict) -> dict:
-    """Merge ``override`` into a copy of ``base``; mappings merge, everything else replaces."""
+    """Merge ``override`` into a copy of ``base``; mappings merge, except a column map or a table
+    list, which a config file replaces whole (a retailer's tables are not the sample's plus some).
+    """
     out = copy.deepcopy(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "columns":
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("columns", "tables"):
             out[key] = deep_merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)

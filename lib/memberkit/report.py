@@ -165,6 +165,8 @@ def footer(language: str, period: str, params: dict, fingerprint: str, version: 
 def table(df, caption: str | None = None, formats: dict | None = None):
     """A frame as a plain HTML table without the index."""
     styler = df.style.hide(axis="index")
+    if isinstance(formats, str):  # one format for every numeric column
+        formats = {c: formats for c in df.select_dtypes("number").columns}
     if formats:
         styler = styler.format(formats)
     if caption:

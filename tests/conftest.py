@@ -1,0 +1,51 @@
+"""Shared fixtures: a small sample retailer (2,000 people) and a config file pointing at it."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def small_sample(tmp_path_factory) -> tuple[Path, dict]:
+    from memberkit.sample import generate_sample
+    folder = tmp_path_factory.mktemp("sample")
+    truth = generate_sample(folder, n_members=2000, seed=7)
+    return folder, truth
+
+
+@pytest.fixture(scope="session")
+def small_config(small_sample, tmp_path_factory) -> Path:
+    """A config layered over params/base.yaml: same layout as the bundled sample, smaller, fixed as_of."""
+    folder, truth = small_sample
+    path = tmp_path_factory.mktemp("config") / "small.yaml"
+    path.write_text(yaml.safe_dump({"as_of": truth["extracted_at"],
+                                    "source": {"base_dir": str(folder), "sample": None}}), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_params(small_config):
+    from memberkit.config import load_settings, notebook_params
+    return notebook_params(load_settings(ROOT, [small_config]), "data_cleaning")
+
+
+@pytest.fixture(scope="session")
+def small_cleaned(small_params, small_sample, tmp_path_factory):
+    import datetime as dt
+    from memberkit import clean, engine, sources
+    folder, truth = small_sample
+    con = engine.connect()
+    raw = sources.load_sources(con, small_params.source, ROOT, tmp_path_factory.mktemp("staging"))
+    out = tmp_path_factory.mktemp("clean")
+    result = clean.clean_all(con, raw, as_of=dt.date.fromisoformat(truth["extracted_at"]),
+                             date_formats=small_params.source.tables["orders"].date_formats, out_dir=out)
+    return result, truth, out
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))

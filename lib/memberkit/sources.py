@@ -104,7 +104,10 @@ def _read_native(con, name, tsrc, source, base, staging_dir) -> ibis.Table:
     try:
         return con.read_csv(str(path), table_name=f"src_{name}", **kwargs)
     except Exception as e:  # the engine's own message says which line
-        raise InputError(str(path), name, None, "not a readable CSV file", str(e).splitlines()[0]) from None
+        detail = str(e).splitlines()[0]
+        if "unicode" in str(e).lower() or "utf-8" in str(e).lower():
+            detail += "; is the file in another encoding (e.g. gb18030)? set the table's 'encoding' in the config"
+        raise InputError(str(path), name, None, "not a readable CSV file", detail) from None
 
 
 def _transcode(path: Path, encoding: str, target: Path) -> Path:
@@ -113,9 +116,10 @@ def _transcode(path: Path, encoding: str, target: Path) -> Path:
         with open(path, encoding=encoding, newline="") as src, open(target, "w", encoding="utf-8", newline="") as dst:
             while chunk := src.read(1 << 20):
                 dst.write(chunk)
-    except UnicodeDecodeError as e:
+    except UnicodeError as e:
+        where = f"byte {e.start}: {e.reason}" if isinstance(e, UnicodeDecodeError) else str(e)
         raise InputError(str(path), "-", None, f"not valid {encoding}",
-                         f"byte {e.start}: {e.reason}; set the table's 'encoding' in the config") from None
+                         f"{where}; set the table's 'encoding' in the config") from None
     return target
 
 

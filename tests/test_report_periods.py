@@ -1,0 +1,44 @@
+import pandas as pd
+import pytest
+
+from memberkit import periods, report
+
+
+def _keys(node, prefix=""):
+    out = set()
+    for k, v in node.items():
+        out |= _keys(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k}
+    return out
+
+
+def test_every_english_text_has_a_chinese_edition():
+    assert _keys(report._catalogue("en")) == _keys(report._catalogue("zh"))
+
+
+def test_text_fills_values_and_falls_back_to_english():
+    assert report.text("report_index.subtitle", "en", period="2026-10") == "Reports for 2026-10"
+    assert report.text("report_index.subtitle", "zh", period="2026-10") == "2026-10 报告"
+    with pytest.raises(KeyError):
+        report.text("no.such.key")
+
+
+def test_number_formats():
+    assert report.fmt_int(1234567.4) == "1,234,567"
+    assert report.fmt_pct(0.1234) == "12.3%"
+    assert report.fmt_money(1234.5, "CNY") == "¥1,234"
+    assert report.fmt_delta(110, 100) == "+10 (+10.0%)"
+    assert report.fmt_delta(0.25, 0.2, "pct") == "+5.0 pp"
+    assert report.fmt_delta(5, None) == ""
+
+
+@pytest.mark.parametrize("latest,expected", [("2026-10-31 23:00", "2026-10"), ("2026-10-30", "2026-09"),
+                                             ("2026-01-15", "2025-12"), ("1998-06-30", "1998-06")])
+def test_last_complete_month(latest, expected):
+    assert periods.last_complete_month(pd.Timestamp(latest)) == expected
+
+
+def test_period_arithmetic():
+    assert periods.previous_period("2026-01") == "2025-12"
+    assert periods.same_period_last_year("2026-03") == "2025-03"
+    s, e = periods.period_bounds("2024-02")
+    assert (str(s), str(e)) == ("2024-02-01", "2024-02-29")

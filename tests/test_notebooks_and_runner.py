@@ -1,0 +1,138 @@
+"""Notebooks run as analysts and the scheduler run them; the rendered pages are safe to send."""
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pandas as pd
+import pytest
+
+from memberkit import runner
+
+from .conftest import ROOT, read_json
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_notebooks_have_no_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, f"{path.name} has outputs"
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
+
+
+@pytest.mark.slow
+def test_cleaning_notebook_runs_with_its_default_parameters(small_config, tmp_path):
+    import papermill as pm
+    out = tmp_path / "nb.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / "01_data_cleaning.ipynb"), str(out), cwd=str(ROOT / "notebooks"),
+                        parameters={"config_files": [str(small_config)], "output_dir": str(tmp_path / "o")},
+                        progress_bar=False, kernel_name=runner.kernel_name())
+    res = read_json(tmp_path / "o" / "data_cleaning.json")
+    assert res["kpis"]["rows_read"]["value"] > 0 and res["headline"]
+
+
+@pytest.fixture(scope="module")
+def e2e(small_config, small_sample, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    proc = subprocess.run([sys.executable, str(ROOT / "run_reports.py"), "--config", str(small_config),
+                           "--out", str(out), "-p", "notebooks.data_cleaning.outlier_policy=cap"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return proc, out, small_sample
+
+
+@pytest.mark.slow
+def test_run_reports_end_to_end(e2e):
+    proc, out, (_, truth) = e2e
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "done     data_cleaning" in proc.stdout
+    for name in ["index.html", "manifest.json", "data_cleaning.html", "data_cleaning.ipynb", "data_cleaning.json",
+                 "data/clean/orders.parquet", "data/rejected/orders.parquet"]:
+        assert (out / name).is_file(), name
+    manifest = read_json(out / "manifest.json")
+    assert manifest["period"] == "2026-10"  # the sample ends 2026-10-31: the last complete month
+    assert manifest["reports"]["data_cleaning"]["status"] == "ok"
+    assert set(manifest["inputs"]) == {"members", "orders", "campaigns", "campaign_members", "experiments"}
+    assert manifest["packages"]["pandas"] and manifest["code_version"]
+    assert manifest["parameters"]["notebooks"]["data_cleaning"]["outlier_policy"] == "cap"
+    kept = pd.read_parquet(out / "data" / "clean" / "orders.parquet")
+    assert kept.amount.max() <= read_json(out / "data_cleaning.json")["results"]["outlier_threshold"] + 1e-6
+
+
+@pytest.mark.slow
+def test_rendered_pages_show_no_code_no_personal_data_and_fetch_nothing(e2e):
+    proc, out, (folder, _) = e2e
+    members = pd.read_csv(folder / "members.csv", encoding="gb18030", dtype=str)
+    for page in ["index.html", "data_cleaning.html"]:
+        text = (out / page).read_text(encoding="utf-8")
+        assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), f"{page} fetches from the network"
+        assert not re.search(r"""url\(\s*["']?(https?:)?//|@import""", text), f"{page} loads remote styles"
+        assert "<script src" not in text
+        assert "from memberkit" not in text and 'class="jp-InputArea' not in text, f"{page} shows code"
+        assert "outlier_policy = " not in text, "the parameters cell is not shown"
+        digits = re.sub(r"\D", "", text)
+        for phone in members["手机号"].dropna().head(300):
+            assert re.sub(r"\D", "", phone)[-11:] not in digits or len(re.sub(r"\D", "", phone)) < 11
+        for name in members["姓名"].dropna().head(300):
+            assert name not in text, f"{page} shows a member's name"
+        for mail in members["邮箱"].dropna().head(300):
+            assert mail not in text
+
+
+@pytest.mark.slow
+def test_a_failing_notebook_is_reported_and_leaves_no_complete_looking_report(small_config, tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "params", project / "params")
+    (project / "notebooks").mkdir()
+    nb = nbformat.read(ROOT / "notebooks" / "01_data_cleaning.ipynb", as_version=4)
+    nb.cells.insert(3, nbformat.v4.new_code_cell("raise ValueError('the sky fell')"))
+    nbformat.write(nb, project / "notebooks" / "01_data_cleaning.ipynb")
+    monkeypatch.setenv("MEMBERKIT_HOME", str(project))
+    out = tmp_path / "out"
+    (out).mkdir()
+    (out / "data_cleaning.html").write_text("stale report from an earlier run")
+    code, _ = runner.run(config_files=[small_config], out_dir=str(out), log=lambda *a: None)
+    assert code == 1
+    assert not (out / "data_cleaning.html").exists() and not (out / "data_cleaning.json").exists()
+    assert (out / "data_cleaning.failed.ipynb").exists()
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "the sky fell" in index and "Failed" in index
+    assert read_json(out / "manifest.json")["reports"]["data_cleaning"]["status"] == "failed"
+
+
+def test_bad_parameter_stops_before_any_kernel(small_config, tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "run_reports.py"), "--config", str(small_config),
+                           "--out", str(tmp_path), "-p", "notebooks.data_cleaning.outlier_policy=drop"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "outlier_policy" in proc.stderr
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_browser_opens_the_reports_offline(e2e, tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        pytest.skip("chromium is not installed (.ci/run installs it)")
+    _, out, _ = e2e
+    for page, expect in [("index.html", "Data cleaning"), ("data_cleaning.html", "Rejected rows by reason")]:
+        proc = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                               f"--user-data-dir={tmp_path / page}", "--proxy-server=127.0.0.1:9",
+                               "--dump-dom", (out / page).as_uri()], capture_output=True, text=True, timeout=120)
+        assert expect in proc.stdout, proc.stderr[-1000:]
+
+
+@pytest.mark.slow
+def test_cleaning_runs_on_cdnow_through_a_config_file_only(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "run_reports.py"), "--config", str(ROOT / "params" / "cdnow.yaml"),
+                           "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = read_json(tmp_path / "data_cleaning.json")["results"]["tables"]
+    assert res["members"]["kept"] == 23570  # the published count of CDNOW customers
+    assert res["orders"]["rows_in"] == 69659  # lines of CDNOW_master.txt
+    assert res["orders"]["rows_in"] == res["orders"]["kept"] + res["orders"]["rejected"]

@@ -449,7 +449,9 @@ def rule_steps_frame(result: CleaningResult, language: str = "en") -> pd.DataFra
             if step["rows"]:
                 rows.append({"table": text(f"tables.{name}", language), "rule": text(f"reasons.{step['rule']}", language),
                              "rows": step["rows"], "share": step["rows"] / rep.rows_in})
-    return pd.DataFrame(rows, columns=["table", "rule", "rows", "share"])
+    frame = pd.DataFrame(rows, columns=["table", "rule", "rows", "share"])
+    return frame.rename(columns={"table": text("common.table", language), "rule": text("common.rule", language),
+                                 "rows": text("common.rows", language), "share": text("common.share", language)})
 
 
 def accounting_frame(result: CleaningResult, language: str = "en") -> pd.DataFrame:

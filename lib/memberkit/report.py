@@ -81,8 +81,8 @@ def apply_theme(language: str = "en") -> None:
     from matplotlib import font_manager
     sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
     available = {f.name for f in font_manager.fontManager.ttflist}
-    cjk = [f for f in ("Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Zen Hei", "SimHei", "PingFang SC")
-           if f in available]
+    preferred = ["Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Zen Hei", "SimHei", "PingFang SC"]
+    cjk = [f for f in preferred if f in available] + sorted(f for f in available if "CJK" in f)
     matplotlib.rcParams["font.sans-serif"] = cjk + ["DejaVu Sans"]
     matplotlib.rcParams["axes.unicode_minus"] = False
     matplotlib.rcParams["figure.dpi"] = 100

@@ -54,6 +54,7 @@ def test_run_reports_end_to_end(e2e):
     for name in ["index.html", "manifest.json", "data_cleaning.html", "data_cleaning.ipynb", "data_cleaning.json",
                  "data/clean/orders.parquet", "data/rejected/orders.parquet"]:
         assert (out / name).is_file(), name
+    assert not list(out.rglob("*.csv")), "staged copies of the raw exports (with phones) must not stay in outputs"
     manifest = read_json(out / "manifest.json")
     assert manifest["period"] == "2026-10"  # the sample ends 2026-10-31: the last complete month
     assert manifest["reports"]["data_cleaning"]["status"] == "ok"

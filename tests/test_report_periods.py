@@ -42,3 +42,21 @@ def test_period_arithmetic():
     assert periods.same_period_last_year("2026-03") == "2025-03"
     s, e = periods.period_bounds("2024-02")
     assert (str(s), str(e)) == ("2024-02-01", "2024-02-29")
+
+
+def test_change_against_the_previous_run_is_hand_computable(tmp_path):
+    from memberkit import clean
+    from memberkit.notebook import Context, previous_results
+    import datetime as dt
+    import json
+    prev = {"period": "2026-09", "kpis": {"rows_read": {"value": 90, "label": "Rows read"}}}
+    (tmp_path / "2026-09").mkdir()
+    (tmp_path / "2026-09" / "data_cleaning.json").write_text(json.dumps(prev))
+    ctx = Context("data_cleaning", tmp_path, "2026-10", tmp_path / "2026-10", dt.date(2026, 11, 1))
+    assert previous_results(ctx, "data_cleaning") == prev
+    current = {"period": "2026-10", "kpis": {"rows_read": {"value": 100, "label": "Rows read"}}}
+    frame = clean.change_frame(current, prev)
+    assert frame.to_dict(orient="records") == [{"": "Rows read", "2026-09": 90, "2026-10": 100, "Δ": 10}]
+    ctx_first = Context("data_cleaning", tmp_path, "2026-09", tmp_path / "2026-09", dt.date(2026, 11, 1))
+    assert previous_results(ctx_first, "data_cleaning") is None
+    assert clean.change_frame(current, None) is None

@@ -342,7 +342,7 @@ def _clean_tables(con, stages: dict[str, ibis.Table], as_of: _dt.date) -> dict[s
         if name in stages:
             s = stages[name].filter(stages[name].reason.isnull())
             stamps = {c: s[f"{c}_ts"] for c, col in CANONICAL[name].items() if col.kind == "timestamp"}
-            other = {c: unify_text(s[c], "group") if c == "group" else blank_to_null(s[c])
+            other = {c: unify_text(s[c], c) if c == "group" else blank_to_null(s[c])
                      for c in CANONICAL[name] if c not in stamps and c != "member_id"}
             clean[name] = s.select(**other, member_id=s.member_id_canon, source_member_id=s.source_member, **stamps)
     if "campaigns" in stages:
@@ -374,8 +374,7 @@ def _text_unified(stages) -> dict[str, int]:
         s = stages[table]
         s = s.filter(s.reason.isnull() | (s.reason != "duplicate"))
         for c in cols:
-            kind = "group" if c == "group" else c
-            changed = s[c].notnull() & (s[c] != unify_text(s[c], kind))
+            changed = s[c].notnull() & (s[c] != unify_text(s[c], c))
             out[f"{table}.{c}"] = int(s.filter(changed).count().execute())
     return out
 
@@ -391,19 +390,20 @@ def quality_scorecard(raw: dict[str, ibis.Table], date_formats: list[str]) -> pd
             if col.kind in ("number", "timestamp", "date"):
                 invalid = ~parses(t[c], col.kind, date_formats)
             elif c in ("region", "channel", "status", "gender", "group"):
-                invalid = ~empty & ~is_known_text(t[c], "group" if c == "group" else c)
+                invalid = ~empty & ~is_known_text(t[c], c)
             elif c == "phone":
                 invalid = ~empty & normalise_phone(t[c]).isnull()
             else:
-                invalid = t[c].isnull() & t[c].notnull()  # a column expression that is always false
+                invalid = None  # ids and free text have no validity rule
             metrics[f"{c}__missing"] = empty.cast("int64").sum()
-            metrics[f"{c}__invalid"] = invalid.cast("int64").sum()
+            if invalid is not None:
+                metrics[f"{c}__invalid"] = invalid.cast("int64").sum()
             metrics[f"{c}__distinct"] = t[c].nunique()
         values = t.aggregate(**metrics).to_pyarrow().to_pylist()[0]
         n = values["__rows"]
         for c in CANONICAL[table]:
             rows.append({"table": table, "column": c, "rows": n, "missing": int(values[f"{c}__missing"] or 0),
-                         "invalid": int(values[f"{c}__invalid"] or 0), "distinct": int(values[f"{c}__distinct"] or 0)})
+                         "invalid": int(values.get(f"{c}__invalid") or 0), "distinct": int(values[f"{c}__distinct"] or 0)})
     q = pd.DataFrame(rows)
     q["missing_share"] = q.missing / q.rows.where(q.rows > 0)
     q["invalid_share"] = q.invalid / q.rows.where(q.rows > 0)
@@ -432,9 +432,12 @@ def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out
 # ------------------------------------------------------------------ the report's views
 def run_cleaning(params, ctx) -> CleaningResult:
     """Read the sources of ``params`` and clean them into ``ctx.data_dir``; the whole step in one call."""
+    import tempfile
     from . import engine, sources
     con = engine.connect()
-    raw = sources.load_sources(con, params.source, ctx.root, ctx.output_dir / ".staging")
+    # Staged copies hold the raw exports, personal data included: they must not stay in outputs/.
+    with tempfile.TemporaryDirectory(prefix="memberkit-staging-") as staging:
+        raw = sources.load_sources(con, params.source, ctx.root, Path(staging))
     formats = params.source.tables["orders"].date_formats
     return clean_all(con, raw, as_of=ctx.as_of, date_formats=formats, outlier_policy=params.outlier_policy,
                      outlier_multiple=params.outlier_multiple, out_dir=ctx.data_dir)

@@ -52,14 +52,22 @@ def resolve(name: str, config_files=(), overrides=(), output_dir: str | None = N
 
 
 def _detect_period(params, root: Path, as_of: _dt.date) -> str:
+    import tempfile
     from . import engine, sources
     from .periods import detect_period
     con = engine.connect()
     base = sources.ensure_sample(params.source, root)
     tsrc = params.source.tables["orders"]
-    staging = root / "outputs" / ".staging"
-    orders = sources.read_table(con, "orders", tsrc, params.source, base, staging)
+    with tempfile.TemporaryDirectory(prefix="memberkit-staging-") as staging:
+        orders = sources.read_table(con, "orders", tsrc, params.source, base, Path(staging))
     return detect_period(con, orders, tsrc.date_formats, as_of)
+
+
+def previous_results(ctx: Context, name: str) -> dict | None:
+    """The results this report recorded for the previous period, when that run exists beside this one."""
+    from .periods import previous_period
+    from .report import load_results
+    return load_results(ctx.output_dir.parent / previous_period(ctx.period), name)
 
 
 def code_version() -> str:

@@ -14,6 +14,7 @@ Example
 from __future__ import annotations
 
 import datetime as _dt
+import json
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib.resources import files
@@ -429,6 +430,16 @@ def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out
     return paths
 
 
+def cleaning_stamp(params, ctx) -> dict:
+    """What the clean files depend on: the input files, the extraction date and the cleaning settings."""
+    from .notebook import code_version
+    from .sources import combined_fingerprint, ensure_sample, input_fingerprints
+    ensure_sample(params.source, ctx.root)
+    return {"inputs": combined_fingerprint(input_fingerprints(params.source, ctx.root)),
+            "as_of": ctx.as_of.isoformat(), "outlier_policy": params.outlier_policy,
+            "outlier_multiple": params.outlier_multiple, "code": code_version().split("+")[0]}
+
+
 # ------------------------------------------------------------------ the report's views
 def run_cleaning(params, ctx) -> CleaningResult:
     """Read the sources of ``params`` and clean them into ``ctx.data_dir``; the whole step in one call."""
@@ -439,8 +450,11 @@ def run_cleaning(params, ctx) -> CleaningResult:
     with tempfile.TemporaryDirectory(prefix="memberkit-staging-") as staging:
         raw = sources.load_sources(con, params.source, ctx.root, Path(staging))
     formats = params.source.tables["orders"].date_formats
-    return clean_all(con, raw, as_of=ctx.as_of, date_formats=formats, outlier_policy=params.outlier_policy,
-                     outlier_multiple=params.outlier_multiple, out_dir=ctx.data_dir)
+    result = clean_all(con, raw, as_of=ctx.as_of, date_formats=formats, outlier_policy=params.outlier_policy,
+                       outlier_multiple=params.outlier_multiple, out_dir=ctx.data_dir)
+    # Other reports reuse these files only while the stamp matches their own inputs and settings.
+    (ctx.data_dir / "clean" / "_stamp.json").write_text(json.dumps(cleaning_stamp(params, ctx)))
+    return result
 
 
 def rule_steps_frame(result: CleaningResult, language: str = "en") -> pd.DataFrame:

@@ -136,7 +136,43 @@ class CleaningParams(ReportSettings):
                                                             "paid order is an outlier")
 
 
-NOTEBOOK_PARAMS: dict[str, type[ReportSettings]] = {"data_cleaning": CleaningParams}
+class RFMParams(ReportSettings):
+    """Parameters of the RFM segmentation report."""
+
+    window_days: int = Field(365, ge=28, le=3650, description="analysis window for R, F and M, in days "
+                                                               "ending on the last day of the period")
+    split: Literal["mean", "median"] = Field("mean", description="high/low split of R, F and M")
+    tier_thresholds: dict[str, float] = Field(
+        default_factory=lambda: {"银卡": 2000.0, "金卡": 8000.0, "钻石": 20000.0},
+        description="spend in the analysis window needed for each tier; below every threshold is 普通")
+    new_days: int = Field(90, ge=1, description="'new': first purchase fewer than this many days ago")
+    silent_days: int = Field(90, ge=1, description="'silent': no purchase for at least this many days")
+    churned_days: int = Field(180, ge=1, description="'churned': no purchase for more than this many days")
+    established_orders: int = Field(3, ge=1, description="region risk: share of members with at least this many "
+                                                         "purchases ever who are now churned")
+    trend_months: int = Field(12, ge=2, le=60, description="months in the key-figure trend")
+    cohorts: int = Field(12, ge=2, le=36, description="join-month cohorts in the retention heatmap")
+
+    @field_validator("tier_thresholds")
+    @classmethod
+    def _tiers(cls, v):
+        unknown = set(v) - {"银卡", "金卡", "钻石"}
+        if unknown:
+            raise ValueError(f"tiers are 银卡, 金卡, 钻石 (普通 is below every threshold); unknown: {sorted(unknown)}")
+        ordered = [v[k] for k in ("银卡", "金卡", "钻石") if k in v]
+        if any(x < 0 for x in ordered) or ordered != sorted(ordered) or len(set(ordered)) != len(ordered):
+            raise ValueError("tier thresholds must be non-negative and rise strictly: 银卡 < 金卡 < 钻石")
+        return v
+
+    @model_validator(mode="after")
+    def _stages(self):
+        if self.silent_days > self.churned_days:
+            raise ValueError("silent_days must not exceed churned_days")
+        return self
+
+
+NOTEBOOK_PARAMS: dict[str, type[ReportSettings]] = {"data_cleaning": CleaningParams,
+                                                    "rfm_segmentation": RFMParams}
 
 
 # ------------------------------------------------------------------ loading

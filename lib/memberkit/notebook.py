@@ -11,7 +11,7 @@ Example
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
@@ -25,6 +25,7 @@ class Context:
     period: str
     output_dir: Path
     as_of: _dt.date
+    settings: dict = field(default_factory=dict, repr=False)   # every merged setting, for reports that need another's
 
     @property
     def data_dir(self) -> Path:
@@ -48,7 +49,7 @@ def resolve(name: str, config_files=(), overrides=(), output_dir: str | None = N
     as_of = _dt.date.fromisoformat(params.as_of) if params.as_of else _dt.date.today()
     period = params.period or _detect_period(params, root, as_of)
     out = Path(output_dir) if output_dir else root / "outputs" / period
-    return params, Context(name=name, root=root, period=period, output_dir=out, as_of=as_of)
+    return params, Context(name=name, root=root, period=period, output_dir=out, as_of=as_of, settings=settings)
 
 
 def _detect_period(params, root: Path, as_of: _dt.date) -> str:

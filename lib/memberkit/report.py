@@ -138,6 +138,14 @@ def kpi_cards(kpis: list[KPI]):
     show(kpi_cards_html(kpis))
 
 
+def figure(fig):
+    """Show a chart here (not at the end of the cell), so the sentence after it reads as its caption."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+    display(fig)
+    plt.close(fig)
+
+
 def headline(sentence: str):
     show(_CSS + f'<div class="mk-headline">{html.escape(sentence)}</div>')
 
@@ -165,6 +173,10 @@ def footer(language: str, period: str, params: dict, fingerprint: str, version: 
 def table(df, caption: str | None = None, formats: dict | None = None):
     """A frame as a plain HTML table without the index."""
     styler = df.style.hide(axis="index")
+    numeric = [str(dt).startswith(("int", "float", "Int", "Float", "uint")) for dt in df.dtypes]
+    # Words read from the left, numbers line up on the right (by position: headings may repeat).
+    styler = styler.set_table_styles([{"selector": f"td.col{j}, th.col_heading.col{j}", "props": "text-align: left"}
+                                      for j, is_number in enumerate(numeric) if not is_number], overwrite=False)
     if isinstance(formats, str):  # one format for every numeric column
         formats = {c: formats for c in df.select_dtypes("number").columns}
     if formats:

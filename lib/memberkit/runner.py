@@ -38,6 +38,8 @@ class NotebookSpec:
 
 NOTEBOOKS = (
     NotebookSpec("data_cleaning", "01_data_cleaning.ipynb", (), ("outlier_policy", "outlier_multiple", "language")),
+    NotebookSpec("rfm_segmentation", "02_rfm_segmentation.ipynb", ("data_cleaning",),
+                 ("window_days", "split", "tier_thresholds", "language")),
 )
 PACKAGES = ("memberkit", "pandas", "numpy", "duckdb", "ibis-framework", "pandera", "pydantic", "papermill",
             "nbconvert", "lifetimes", "scipy", "seaborn", "matplotlib")

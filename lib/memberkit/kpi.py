@@ -1,0 +1,253 @@
+"""The five key figures of member analytics, one function each, computed in the engine.
+
+Definitions (DOMAIN.md), for a period P (a month, ``YYYY-MM``):
+
+- ``member_growth_rate``: members who joined in P / members who joined before P;
+- ``repurchase_rate``: members with 2+ orders in P / members with 1+ orders in P;
+- ``average_order_value``: net member revenue in P / member orders in P;
+- ``churn_rate``: members active at the start of P (a purchase in the ``W`` days up to the day
+  before P) and not active at its end / members active at the start;
+- ``activity_rate``: members active at the end of P / members who had joined by the end of P.
+
+An empty denominator gives NaN, never an error: a month without data has no rate.
+Orders and revenue follow :mod:`memberkit.summary` (purchases are orders; returns net against revenue).
+
+Example
+-------
+>>> import datetime as dt, ibis
+>>> orders = ibis.memtable({"member_id": ["a", "a", "b"], "order_id": ["1", "2", "3"],
+...     "order_date": [dt.date(2026, 3, 2), dt.date(2026, 3, 9), dt.date(2026, 3, 5)],
+...     "amount": [100.0, 50.0, 30.0]})
+>>> repurchase_rate(orders, "2026-03")
+0.5
+>>> average_order_value(orders, "2026-03")
+60.0
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+
+import ibis
+import pandas as pd
+
+from .periods import period_bounds, previous_period, same_period_last_year
+from .summary import _day, active_members, member_months, member_orders
+
+KEY_FIGURES = ("member_growth_rate", "repurchase_rate", "average_order_value", "churn_rate", "activity_rate")
+HIGHER_IS_BETTER = {"member_growth_rate": True, "repurchase_rate": True, "average_order_value": True,
+                    "churn_rate": False, "activity_rate": True}
+
+
+def _ratio(numerator, denominator) -> float:
+    return float(numerator) / float(denominator) if denominator else math.nan
+
+
+def _scalar(expr) -> float:
+    value = expr.execute()
+    return 0 if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _orders_in(orders: ibis.Table, period: str) -> ibis.Table:
+    start, end = period_bounds(period)
+    o = member_orders(orders)
+    return o.filter((o.order_date >= _day(start)) & (o.order_date <= _day(end)))
+
+
+def member_growth_rate(members: ibis.Table, period: str) -> float:
+    """Members who joined in ``period`` / members who had joined before it."""
+    start, end = period_bounds(period)
+    counts = members.aggregate(new=((members.join_date >= _day(start)) & (members.join_date <= _day(end))).sum(),
+                               base=(members.join_date < _day(start)).sum()).to_pyarrow().to_pylist()[0]
+    return _ratio(counts["new"] or 0, counts["base"] or 0)
+
+
+def repurchase_rate(orders: ibis.Table, period: str) -> float:
+    """Members with two or more orders in ``period`` / members with at least one."""
+    o = _orders_in(orders, period)
+    per_member = o.filter(o.amount > 0).group_by("member_id").agg(n=lambda t: t.order_id.nunique())
+    counts = per_member.aggregate(buyers=per_member.count(), repeat=(per_member.n >= 2).sum())
+    row = counts.to_pyarrow().to_pylist()[0]
+    return _ratio(row["repeat"] or 0, row["buyers"] or 0)
+
+
+def average_order_value(orders: ibis.Table, period: str) -> float:
+    """Net member revenue in ``period`` / member orders in it (returns net against revenue)."""
+    o = _orders_in(orders, period)
+    row = o.aggregate(revenue=o.amount.sum(), orders=o.order_id.nunique(where=o.amount > 0)).to_pyarrow().to_pylist()[0]
+    return _ratio(row["revenue"] or 0.0, row["orders"] or 0)
+
+
+def churn_rate(orders: ibis.Table, period: str, active_window_days: int = 90) -> float:
+    """Share of the members active at the start of ``period`` who are no longer active at its end."""
+    start, end = period_bounds(period)
+    before = active_members(orders, start - _dt.timedelta(days=1), active_window_days)
+    after = active_members(orders, end, active_window_days)
+    n_before = _scalar(before.count())
+    lost = _scalar(before.anti_join(after, "member_id").count())
+    return _ratio(lost, n_before)
+
+
+def activity_rate(orders: ibis.Table, members: ibis.Table, period: str, active_window_days: int = 90) -> float:
+    """Members active at the end of ``period`` / members who had joined by then."""
+    _, end = period_bounds(period)
+    joined = members.filter(members.join_date <= _day(end)).select("member_id")
+    active = active_members(orders, end, active_window_days).semi_join(joined, "member_id")
+    return _ratio(_scalar(active.count()), _scalar(joined.count()))
+
+
+def key_figures(orders: ibis.Table, members: ibis.Table, period: str, active_window_days: int = 90) -> dict[str, float]:
+    """The five figures for one period, keyed by the function that computes each."""
+    return {
+        "member_growth_rate": member_growth_rate(members, period),
+        "repurchase_rate": repurchase_rate(orders, period),
+        "average_order_value": average_order_value(orders, period),
+        "churn_rate": churn_rate(orders, period, active_window_days),
+        "activity_rate": activity_rate(orders, members, period, active_window_days),
+    }
+
+
+def key_figures_compared(orders, members, period: str, active_window_days: int = 90) -> pd.DataFrame:
+    """The five figures for ``period``, the previous period and the same period a year earlier."""
+    periods = {"current": period, "previous": previous_period(period), "year_ago": same_period_last_year(period)}
+    frame = pd.DataFrame({k: key_figures(orders, members, p, active_window_days) for k, p in periods.items()})
+    frame["vs_previous"] = frame.current - frame.previous
+    frame["vs_year_ago"] = frame.current - frame.year_ago
+    frame.index.name = "figure"
+    return frame
+
+
+def key_figures_trend(orders, members, period: str, months: int = 12, active_window_days: int = 90) -> pd.DataFrame:
+    """The five figures for each of the ``months`` periods ending with ``period`` (one row per month)."""
+    last = pd.Period(period, "M")
+    rows = {str(p): key_figures(orders, members, str(p), active_window_days)
+            for p in pd.period_range(last - (months - 1), last, freq="M")}
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "period"
+    return frame
+
+
+def churn_rate_by(orders: ibis.Table, members: ibis.Table, period: str, column: str = "region",
+                  active_window_days: int = 90) -> pd.DataFrame:
+    """Churn rate of ``period`` per value of a member column (region, channel, ...)."""
+    start, end = period_bounds(period)
+    before = active_members(orders, start - _dt.timedelta(days=1), active_window_days)
+    after = active_members(orders, end, active_window_days).mutate(still_active=ibis.literal(True))
+    j = before.left_join(after, "member_id").drop("member_id_right")
+    j = j.left_join(members.select("member_id", column), "member_id").drop("member_id_right")
+    by = j.group_by(column).agg(active_at_start=j.count(), lost=j.still_active.isnull().sum())
+    frame = by.to_pandas().set_index(column).sort_index()
+    frame["churn_rate"] = frame.lost / frame.active_at_start
+    return frame
+
+
+def cohort_retention(orders: ibis.Table, members: ibis.Table, period: str, cohorts: int = 12) -> pd.DataFrame:
+    """Share of each join-month cohort with a purchase k months after joining (k = 0, 1, ...).
+
+    Rows are the ``cohorts`` join months ending with ``period``; columns are months since
+    joining; cells after ``period`` are empty (not yet observed).
+    """
+    last = pd.Period(period, "M")
+    first = last - (cohorts - 1)
+    start, _ = period_bounds(str(first))
+    _, end = period_bounds(period)
+    m = members.filter((members.join_date >= _day(start)) & (members.join_date <= _day(end)))
+    m = m.select("member_id", cohort=m.join_date.truncate("M"))
+    mm = member_months(orders)
+    mm = mm.filter(mm.month <= _day(end))
+    j = m.inner_join(mm, "member_id")
+    j = j.mutate(months_since=j.month.delta(j.cohort, unit="month"))
+    j = j.filter(j.months_since >= 0)
+    active = j.group_by(["cohort", "months_since"]).agg(buyers=j.member_id.nunique()).to_pandas()
+    sizes = m.group_by("cohort").agg(members=m.count()).to_pandas().set_index("cohort").members
+    index = [p.start_time.date() for p in pd.period_range(first, last, freq="M")]
+    grid = active.pivot(index="cohort", columns="months_since", values="buyers").reindex(index)
+    grid = grid.reindex(columns=range(cohorts)).fillna(0)
+    sizes = sizes.reindex(index).fillna(0)
+    share = grid.div(sizes.where(sizes > 0), axis=0)
+    for i, cohort in enumerate(index):   # months after the period are not yet observed
+        share.iloc[i, cohorts - i:] = float("nan")
+    share.index = [pd.Timestamp(c).strftime("%Y-%m") for c in index]
+    share.index.name = "cohort"
+    share.insert(0, "members", sizes.to_numpy().astype(int))
+    return share
+
+
+# ------------------------------------------------------------------ the report's views
+def format_figure(key: str, value, currency: str = "CNY") -> str:
+    from .report import fmt_money, fmt_pct
+    return fmt_money(value, currency) if key == "average_order_value" else fmt_pct(value)
+
+
+def format_change(key: str, current, previous) -> str:
+    """'+1.2 pp' for rates, '+3.4%' for AOV; '' when either value is missing."""
+    if current is None or previous is None or pd.isna(current) or pd.isna(previous):
+        return ""
+    if key == "average_order_value":
+        change = f"{(current - previous) / previous:+.1%}" if previous else f"{current - previous:+,.0f}"
+    else:
+        change = f"{(current - previous) * 100:+.1f} pp"
+    return change
+
+
+def change_label(key: str, current, previous, language: str = "en") -> str:
+    """The change with what it is against: '+1.2 pp vs previous month'."""
+    from .report import text
+    change = format_change(key, current, previous)
+    return text("kpi.vs_previous", language, change=change) if change else ""
+
+
+def is_good(key: str, current, previous) -> bool | None:
+    if current is None or previous is None or pd.isna(current) or pd.isna(previous) or current == previous:
+        return None
+    return (current > previous) == HIGHER_IS_BETTER[key]
+
+
+def figures_frame(figures: pd.DataFrame, language: str = "en", currency: str = "CNY",
+                  active_window_days: int = 90) -> pd.DataFrame:
+    """The compared key figures as display text: figure, this period, previous, year ago, changes."""
+    from .report import text
+    rows = []
+    for key, r in figures.iterrows():
+        rows.append({text("kpi.figure", language): text(f"kpi.{key}", language),
+                     text("kpi.current", language): format_figure(key, r.current, currency),
+                     text("kpi.previous", language): format_figure(key, r.previous, currency),
+                     text("kpi.year_ago", language): format_figure(key, r.year_ago, currency),
+                     text("kpi.change_previous", language): format_change(key, r.current, r.previous),
+                     text("kpi.change_year", language): format_change(key, r.current, r.year_ago),
+                     text("kpi.definition", language): text(f"kpi.{key}_def", language, window=active_window_days)})
+    return pd.DataFrame(rows)
+
+
+def plot_trend(trend: pd.DataFrame, language: str = "en", currency: str = "CNY"):
+    """Small multiples: each key figure over the trend months."""
+    import matplotlib.pyplot as plt
+    from .report import PALETTE, text
+    fig, axes = plt.subplots(1, len(KEY_FIGURES), figsize=(15, 3), sharex=True)
+    x = range(len(trend))
+    for ax, key in zip(axes, KEY_FIGURES):
+        ax.plot(x, trend[key], marker="o", ms=3, color=PALETTE[1] if key == "churn_rate" else PALETTE[0])
+        ax.set_title(text(f"kpi.{key}", language), loc="left", fontsize=10)
+        if key == "average_order_value":
+            ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
+        else:
+            ax.yaxis.set_major_formatter(lambda v, _: f"{v:.1%}")
+        ax.set_xticks(list(x)[::3], [p[2:] for p in trend.index[::3]], fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_cohorts(cohorts: pd.DataFrame, language: str = "en"):
+    """Cohort retention heatmap: join month (rows) x months since joining (columns)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from .report import text
+    grid = cohorts.drop(columns="members")
+    fig, ax = plt.subplots(figsize=(11, 0.38 * len(grid) + 1.5))
+    sns.heatmap(grid, annot=True, fmt=".0%", cmap="Greens", ax=ax, cbar=False, annot_kws={"fontsize": 7.5},
+                yticklabels=[f"{c} ({n:,})" for c, n in zip(grid.index, cohorts.members)], linewidths=0.5, linecolor="white")
+    ax.set_xlabel(text("kpi.months_since", language))
+    ax.set_ylabel(text("kpi.cohort", language))
+    ax.set_title(text("kpi.cohort_chart", language), loc="left")
+    return fig

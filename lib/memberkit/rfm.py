@@ -1,0 +1,653 @@
+"""RFM segmentation, member tiers, lifecycle stages and segment migration (member-scale, pandas).
+
+The input is :func:`memberkit.summary.member_summary` (one row per member, computed in the
+engine). Two schemes, both rule tables in ``reference/rfm_segments.yaml``:
+
+- ``high_low``: R, F and M each high or low against a split (mean by default, or median);
+  high R means recent. Eight segments (重要价值客户 ...).
+- ``score_grid``: R, F and M scored 1-5 from quantiles; the R x F cell picks one of ten segments.
+
+Scoring is tie-safe: a score is ``1 + the number of quantile cut points the value exceeds``,
+so equal values always get equal scores, whatever the row order. (``pd.qcut`` fails on the
+repeated cut points that a heavily tied F produces, and ranking "first" splits equal members
+arbitrarily.) With heavy ties some scores stay empty, which is the honest result.
+
+Example
+-------
+>>> import pandas as pd
+>>> quantile_scores(pd.Series([1, 1, 1, 1, 2, 3, 5, 8]), 5).tolist()
+[1, 1, 1, 1, 3, 4, 5, 5]
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import itertools
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+DIMENSIONS = {"r": "recency_days", "f": "frequency", "m": "monetary"}
+TIER_ORDER = ("普通", "银卡", "金卡", "钻石")
+STAGES = ("new", "active", "silent", "churned", "no_purchase")
+OUTSIDE = "(none)"   # migration: not in the segmented population in that period
+
+
+# ------------------------------------------------------------------ the rule tables
+@dataclass(frozen=True)
+class Segment:
+    key: str
+    when: dict
+    label: dict
+    action: dict
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """One rule table: conditions on scores (or high/low flags) -> segment, with labels and actions."""
+
+    name: str
+    dimensions: tuple[str, ...]
+    segments: tuple[Segment, ...]
+
+    @property
+    def keys(self) -> list[str]:
+        return [s.key for s in self.segments]
+
+    def segment(self, key: str) -> Segment:
+        return next(s for s in self.segments if s.key == key)
+
+    def label(self, key: str, language: str = "en") -> str:
+        return OUTSIDE if key == OUTSIDE else self.segment(key).label[language]
+
+    def action(self, key: str, language: str = "en") -> str:
+        return self.segment(key).action[language]
+
+    def domain(self) -> dict[str, list]:
+        """Every value each dimension can take."""
+        if self.name == "high_low":
+            return {d: ["high", "low"] for d in self.dimensions}
+        return {d: list(range(1, 6)) for d in self.dimensions}
+
+    @staticmethod
+    def _matches(cond, value) -> bool:
+        if isinstance(cond, list):
+            return cond[0] <= value <= cond[1]
+        return cond == value
+
+    def matching(self, cell: dict) -> list[str]:
+        """The segments whose rule covers one combination of values (a partition gives exactly one)."""
+        return [s.key for s in self.segments if all(self._matches(s.when[d], cell[d]) for d in self.dimensions)]
+
+    def lookup(self) -> dict[tuple, str]:
+        """Every combination of values -> its segment; fails if the table is not a total partition."""
+        dom = self.domain()
+        out = {}
+        for combo in itertools.product(*(dom[d] for d in self.dimensions)):
+            hits = self.matching(dict(zip(self.dimensions, combo)))
+            if len(hits) != 1:
+                raise ValueError(f"scheme {self.name}: {dict(zip(self.dimensions, combo))} matches {hits or 'no segment'}")
+            out[combo] = hits[0]
+        unreachable = set(self.keys) - set(out.values())
+        if unreachable:
+            raise ValueError(f"scheme {self.name}: segments {sorted(unreachable)} can never be reached")
+        return out
+
+
+@lru_cache(maxsize=1)
+def schemes() -> dict[str, Scheme]:
+    raw = yaml.safe_load(files("memberkit").joinpath("reference/rfm_segments.yaml").read_text(encoding="utf-8"))
+    return {name: Scheme(name, tuple(s["dimensions"]), tuple(Segment(**seg) for seg in s["segments"]))
+            for name, s in raw.items()}
+
+
+# ------------------------------------------------------------------ scoring
+def quantile_scores(values: pd.Series, n: int = 5, higher_is_better: bool = True) -> pd.Series:
+    """Scores 1..n: one plus the number of quantile cut points (k/n, k = 1..n-1) the value exceeds.
+
+    For a dimension where lower is better (recency) the value is negated first, so the most
+    recent members score highest. Equal values always get equal scores.
+    """
+    x = values.astype(float) if higher_is_better else -values.astype(float)
+    cuts = score_cut_points(x, n)
+    return pd.Series(1 + (x.to_numpy()[:, None] > np.asarray(cuts)[None, :]).sum(axis=1), index=values.index,
+                     dtype="int64")
+
+
+def score_cut_points(x: pd.Series, n: int = 5) -> list[float]:
+    if len(x) == 0:
+        return [np.inf] * (n - 1)
+    return [float(np.quantile(x.to_numpy(dtype=float), k / n)) for k in range(1, n)]
+
+
+def split_value(values: pd.Series, how: str = "mean") -> float:
+    if how not in ("mean", "median"):
+        raise ValueError(f"split must be 'mean' or 'median', not {how!r}")
+    return float(values.mean() if how == "mean" else values.median())
+
+
+class RFMSegmenter:
+    """Scores and segments members by both schemes.
+
+    ``fit`` learns the split values (``splits_``) and score cut points (``thresholds_``) of one
+    period's members; ``transform`` adds, per member: ``r_high``/``f_high``/``m_high``,
+    ``r_score``/``f_score``/``m_score``, ``segment`` (high_low key) and ``grid_segment`` (score_grid key).
+
+    Example
+    -------
+    >>> rfm = pd.DataFrame({"member_id": list("abcd"), "recency_days": [5, 200, 30, 300],
+    ...                     "frequency": [6, 1, 2, 1], "monetary": [900.0, 50.0, 400.0, 80.0]})
+    >>> RFMSegmenter().fit_transform(rfm).segment.tolist()
+    ['important_value', 'general_win_back', 'important_develop', 'general_win_back']
+    """
+
+    def __init__(self, split: str = "mean", n_scores: int = 5):
+        self.split = split
+        self.n_scores = n_scores
+
+    def fit(self, rfm: pd.DataFrame) -> "RFMSegmenter":
+        split_value(pd.Series([0.0]), self.split)   # reject a bad setting before any work
+        self.splits_ = {d: split_value(rfm[col], self.split) for d, col in DIMENSIONS.items()}
+        self.thresholds_ = {d: score_cut_points(rfm[col].astype(float) if d != "r" else -rfm[col].astype(float),
+                                                self.n_scores) for d, col in DIMENSIONS.items()}
+        return self
+
+    def transform(self, rfm: pd.DataFrame) -> pd.DataFrame:
+        out = rfm.copy()
+        # R is "high" (good) when recent: below the split. F and M are high above it.
+        out["r_high"] = out.recency_days < self.splits_["r"]
+        out["f_high"] = out.frequency > self.splits_["f"]
+        out["m_high"] = out.monetary > self.splits_["m"]
+        for d, col in DIMENSIONS.items():
+            x = out[col].astype(float) if d != "r" else -out[col].astype(float)
+            out[f"{d}_score"] = 1 + (x.to_numpy()[:, None] > np.asarray(self.thresholds_[d])[None, :]).sum(axis=1)
+        hl, grid = schemes()["high_low"].lookup(), schemes()["score_grid"].lookup()
+        flags = {True: "high", False: "low"}
+        out["segment"] = [hl[(flags[r], flags[f], flags[m])] for r, f, m in zip(out.r_high, out.f_high, out.m_high)]
+        out["grid_segment"] = [grid[(int(r), int(f))] for r, f in zip(out.r_score, out.f_score)]
+        return out
+
+    def fit_transform(self, rfm: pd.DataFrame) -> pd.DataFrame:
+        return self.fit(rfm).transform(rfm)
+
+
+# ------------------------------------------------------------------ tiers and lifecycle
+def assign_tiers(spend: pd.Series, thresholds: dict[str, float]) -> pd.Series:
+    """Tier by spend: the highest tier whose threshold the spend reaches (普通 below every threshold).
+
+    Example
+    -------
+    >>> assign_tiers(pd.Series([0, 1999.99, 2000, 25000]), {"银卡": 2000, "金卡": 8000, "钻石": 20000}).tolist()
+    ['普通', '普通', '银卡', '钻石']
+    """
+    order = sorted(thresholds.items(), key=lambda kv: kv[1])
+    names = ["普通"] + [k for k, _ in order]
+    cuts = np.array([v for _, v in order], dtype=float)
+    idx = np.searchsorted(cuts, spend.fillna(0).to_numpy(dtype=float), side="right")
+    return pd.Series(pd.Categorical(np.array(names)[idx], categories=names, ordered=True), index=spend.index)
+
+
+def lifecycle_stages(members: pd.DataFrame, end: _dt.date, new_days: int = 90, silent_days: int = 90,
+                     churned_days: int = 180) -> pd.Series:
+    """new (first purchase fewer than ``new_days`` ago), active (last purchase fewer than
+    ``silent_days`` ago), silent (``silent_days`` to ``churned_days``), churned (more), and
+    no_purchase for members who have never bought.
+
+    ``members`` needs first_order_date and recency_days (NaN for members without a purchase).
+
+    Example
+    -------
+    >>> m = pd.DataFrame({"first_order_date": pd.to_datetime(["2026-10-01", "2025-01-01", "2025-01-01", "2025-01-01", None]),
+    ...                   "recency_days": [5, 30, 120, 400, None]})
+    >>> lifecycle_stages(m, _dt.date(2026, 10, 31)).tolist()
+    ['new', 'active', 'silent', 'churned', 'no_purchase']
+    """
+    if not 0 < silent_days <= churned_days:
+        raise ValueError("lifecycle days must satisfy 0 < silent_days <= churned_days")
+    since_first = (pd.Timestamp(end) - pd.to_datetime(members.first_order_date)).dt.days
+    r = members.recency_days
+    stage = np.select([r.isna(), since_first < new_days, r < silent_days, r <= churned_days],
+                      ["no_purchase", "new", "active", "silent"], default="churned")
+    return pd.Series(pd.Categorical(stage, categories=STAGES, ordered=True), index=members.index)
+
+
+# ------------------------------------------------------------------ the member table
+def member_table(summary: pd.DataFrame, members: pd.DataFrame, end: _dt.date, *, segmenter: RFMSegmenter,
+                 tier_thresholds: dict[str, float], new_days: int = 90, silent_days: int = 90,
+                 churned_days: int = 180) -> pd.DataFrame:
+    """Every member who had joined (or bought) by ``end``, with tier and stage; buyers in the window
+    (frequency >= 1) are also scored and segmented, the others have an empty segment.
+
+    ``segmenter`` is fitted here on this period's buyers.
+    """
+    joined = members[pd.to_datetime(members.join_date) <= pd.Timestamp(end)]
+    base = joined[["member_id", "region", "channel"]].merge(summary, on="member_id", how="outer")
+    buyers = base[base.frequency.fillna(0) >= 1]
+    scored = segmenter.fit_transform(buyers) if len(buyers) else buyers.assign(segment=None, grid_segment=None)
+    keep = ["member_id", "r_high", "f_high", "m_high", "r_score", "f_score", "m_score", "segment", "grid_segment"]
+    out = base.merge(scored[[c for c in keep if c in scored]], on="member_id", how="left")
+    out = out.astype({"r_high": "boolean", "f_high": "boolean", "m_high": "boolean",
+                      "r_score": "Int64", "f_score": "Int64", "m_score": "Int64"})
+    out["monetary"] = out.monetary.fillna(0.0)
+    out["frequency"] = out.frequency.fillna(0).astype("int64")
+    out["tier"] = assign_tiers(out.monetary, tier_thresholds)
+    out["stage"] = lifecycle_stages(out, end, new_days, silent_days, churned_days)
+    return out.sort_values("member_id").reset_index(drop=True)
+
+
+def segmented(table: pd.DataFrame) -> pd.DataFrame:
+    """The members in the RFM population (a purchase in the analysis window)."""
+    return table[table.segment.notna()]
+
+
+# ------------------------------------------------------------------ views
+def segment_profile(table: pd.DataFrame, scheme: str = "high_low", language: str = "en") -> pd.DataFrame:
+    """Per segment: members, share, revenue, revenue share, mean R/F/M, AOV and the recommended action.
+
+    AOV is the segment's revenue / its orders (not the mean of members' AOVs).
+    """
+    col = "segment" if scheme == "high_low" else "grid_segment"
+    s = segmented(table)
+    sch = schemes()[scheme]
+    g = s.groupby(col).agg(members=("member_id", "size"), revenue=("monetary", "sum"), orders=("frequency", "sum"),
+                           mean_r=("recency_days", "mean"), mean_f=("frequency", "mean"), mean_m=("monetary", "mean"))
+    g = g.reindex(sch.keys).fillna({"members": 0, "revenue": 0.0, "orders": 0})
+    g["share"] = g.members / g.members.sum() if g.members.sum() else np.nan
+    total = g.revenue.sum()
+    g["revenue_share"] = g.revenue / total if total else np.nan
+    g["aov"] = g.revenue / g.orders.where(g.orders > 0)
+    g["label"] = [sch.label(k, language) for k in g.index]
+    g["action"] = [sch.action(k, language) for k in g.index]
+    g.index.name = "segment"
+    g["members"] = g.members.astype("int64")
+    return g[["label", "members", "share", "revenue", "revenue_share", "mean_r", "mean_f", "mean_m", "aov", "action"]]
+
+
+def rf_grid(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mean M and member count for each R score (rows, 5 = most recent) x F score (columns)."""
+    s = segmented(table)
+    mean_m = s.pivot_table(index="r_score", columns="f_score", values="monetary", aggfunc="mean")
+    count = s.pivot_table(index="r_score", columns="f_score", values="member_id", aggfunc="size")
+    scores = range(5, 0, -1)
+    return mean_m.reindex(index=scores, columns=range(1, 6)), count.reindex(index=scores, columns=range(1, 6)).fillna(0)
+
+
+def region_profile(table: pd.DataFrame, established_orders: int = 3, churned_stage: str = "churned") -> pd.DataFrame:
+    """Per region: the bubble chart's means of R, F, M over the RFM population, and the risk figures.
+
+    ``established_lost_rate`` is the share of the region's established members (``established_orders``
+    or more purchases ever) who are churned (no purchase for more than ``churned_days``). Restricting
+    to members with a purchase habit keeps slow but loyal buyers from looking lost: a plain
+    inactivity rate ranks a region of infrequent buyers as "churning" even when few have left.
+    """
+    s = segmented(table)
+    g = s.groupby("region").agg(members=("member_id", "size"), mean_r=("recency_days", "mean"),
+                                mean_f=("frequency", "mean"), mean_m=("monetary", "mean"),
+                                revenue=("monetary", "sum"))
+    est = table[table.orders_total.fillna(0) >= established_orders]
+    risk = est.groupby("region").agg(established=("member_id", "size"),
+                                     established_lost=("stage", lambda st: int((st == churned_stage).sum())))
+    g = g.join(risk, how="outer").fillna({"established": 0, "established_lost": 0})
+    g["established_lost_rate"] = g.established_lost / g.established.where(g.established > 0)
+    return g.sort_values("revenue", ascending=False)
+
+
+def most_at_risk_region(regions: pd.DataFrame, min_members: int = 30) -> str | None:
+    """The region losing the largest share of its established members (at least ``min_members`` of them)."""
+    r = regions.dropna(subset=["established_lost_rate"])
+    r = r[r.established >= min_members]
+    return None if r.empty else str(r.established_lost_rate.idxmax())
+
+
+def migration_matrix(previous: pd.Series, current: pd.Series, keys: list[str]) -> pd.DataFrame:
+    """Members by segment in the previous period (rows) and this period (columns).
+
+    ``previous`` and ``current`` map member_id -> segment for each period's segmented members;
+    a member in only one of them is counted under "(none)" in the other, so the matrix adds up
+    to every member of both periods.
+    """
+    both = pd.concat([previous.rename("previous"), current.rename("current")], axis=1)
+    both = both.fillna(OUTSIDE)
+    order = [*keys, OUTSIDE]
+    m = pd.crosstab(both.previous, both.current).reindex(index=order, columns=order, fill_value=0)
+    m.loc[OUTSIDE, OUTSIDE] = 0
+    return m
+
+
+def main_flows(matrix: pd.DataFrame, top: int = 8) -> pd.DataFrame:
+    """The largest moves between different segments (staying put is not a flow)."""
+    flows = matrix.stack().rename("members").reset_index()
+    flows.columns = ["from", "to", "members"]
+    flows = flows[(flows["from"] != flows["to"]) & (flows.members > 0)]
+    return flows.sort_values("members", ascending=False).head(top).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------ exports
+EXPORT_COLUMNS = ["member_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score",
+                  "segment", "segment_label", "grid_segment", "grid_segment_label", "tier", "stage", "action"]
+
+
+def export_segment_lists(table: pd.DataFrame, folder: str | Path, language: str = "en") -> dict[str, Path]:
+    """One CSV per high/low segment for the CRM team (member id, scores, segment, tier, stage, action).
+
+    Files are UTF-8 with a byte-order mark so that spreadsheet programs show Chinese labels. Only
+    the member id identifies a member: no names, phones or other personal data.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    hl, grid = schemes()["high_low"], schemes()["score_grid"]
+    s = segmented(table).copy()
+    s["segment_label"] = s.segment.map(lambda k: hl.label(k, language))
+    s["grid_segment_label"] = s.grid_segment.map(lambda k: grid.label(k, language))
+    s["action"] = s.segment.map(lambda k: hl.action(k, language))
+    paths = {}
+    for key in hl.keys:
+        path = folder / f"rfm_{key}.csv"
+        s.loc[s.segment == key, EXPORT_COLUMNS].sort_values(["monetary", "member_id"], ascending=[False, True]) \
+            .to_csv(path, index=False, encoding="utf-8-sig")
+        paths[key] = path
+    return paths
+
+
+# ------------------------------------------------------------------ the whole analysis of one period
+@dataclass
+class RFMAnalysis:
+    """Everything the RFM report shows for one period (member-scale frames only)."""
+
+    period: str
+    end: _dt.date
+    window_days: int
+    table: pd.DataFrame            # every member: R, F, M, scores, segments, tier, stage
+    previous_table: pd.DataFrame   # the same for the previous period (for migration)
+    segmenter: RFMSegmenter
+    profile: pd.DataFrame          # high/low scheme
+    grid_profile: pd.DataFrame     # score grid scheme
+    regions: pd.DataFrame
+    migration: pd.DataFrame
+    figures: pd.DataFrame          # key figures: current, previous, year ago
+    trend: pd.DataFrame
+    cohorts: pd.DataFrame
+
+    @property
+    def buyers(self) -> int:
+        return int(self.table.segment.notna().sum())
+
+
+def member_table_at(orders, members: pd.DataFrame, end: _dt.date, params) -> tuple[pd.DataFrame, RFMSegmenter]:
+    """:func:`member_table` for the period ending ``end``: the per-member summary runs in the engine."""
+    from .summary import member_summary
+    summary = member_summary(orders, end, params.window_days).to_pandas()
+    segmenter = RFMSegmenter(params.split)
+    table = member_table(summary, members, end, segmenter=segmenter, tier_thresholds=params.tier_thresholds,
+                         new_days=params.new_days, silent_days=params.silent_days, churned_days=params.churned_days)
+    return table, segmenter
+
+
+def analyse(tables: dict, period: str, params, language: str = "en") -> RFMAnalysis:
+    """The RFM report's computations for ``period`` from the clean engine tables."""
+    from . import kpi
+    from .periods import period_bounds, previous_period
+    orders, members_t = tables["orders"], tables["members"]
+    members = members_t.select("member_id", "join_date", "region", "channel").to_pandas()
+    _, end = period_bounds(period)
+    _, prev_end = period_bounds(previous_period(period))
+    table, segmenter = member_table_at(orders, members, end, params)
+    previous, _ = member_table_at(orders, members, prev_end, params)
+    keys = schemes()["high_low"].keys
+    migration = migration_matrix(segmented(previous).set_index("member_id").segment,
+                                 segmented(table).set_index("member_id").segment, keys)
+    return RFMAnalysis(
+        period=period, end=end, window_days=params.window_days, table=table, previous_table=previous, segmenter=segmenter,
+        profile=segment_profile(table, "high_low", language), grid_profile=segment_profile(table, "score_grid", language),
+        regions=region_profile(table, params.established_orders, "churned"), migration=migration,
+        figures=kpi.key_figures_compared(orders, members_t, period, params.active_window_days),
+        trend=kpi.key_figures_trend(orders, members_t, period, params.trend_months, params.active_window_days),
+        cohorts=kpi.cohort_retention(orders, members_t, period, params.cohorts))
+
+
+# ------------------------------------------------------------------ the report's views
+def kpis(a: RFMAnalysis, language: str = "en", currency: str = "CNY"):
+    """Cards: members segmented, then the five key figures with their change against the previous period."""
+    from . import kpi
+    from .report import KPI, fmt_int, text
+    cards = [KPI(text("rfm.buyers", language), fmt_int(a.buyers), text("rfm.buyers_sub", language, days=a.window_days))]
+    for key in kpi.KEY_FIGURES:
+        row = a.figures.loc[key]
+        cards.append(KPI(text(f"kpi.{key}", language), kpi.format_figure(key, row.current, currency),
+                         kpi.change_label(key, row.current, row.previous, language),
+                         kpi.is_good(key, row.current, row.previous)))
+    return cards
+
+
+def headline(a: RFMAnalysis, language: str = "en") -> str:
+    """Which segment holds what share of revenue, and which region is most at risk."""
+    from .report import fmt_pct, text
+    p = a.profile.dropna(subset=["revenue_share"])
+    if p.empty or a.buyers == 0:
+        return text("rfm.headline_empty", language, period=a.period)
+    top = p.revenue_share.idxmax()
+    sentence = text("rfm.headline_top", language, segment=schemes()["high_low"].label(top, language), share=fmt_pct(p.loc[top, "share"]),
+                    revenue_share=fmt_pct(p.loc[top, "revenue_share"]))
+    region = most_at_risk_region(a.regions)
+    if region:
+        sentence += " " + text("rfm.headline_region", language, region=region,
+                               rate=fmt_pct(a.regions.loc[region, "established_lost_rate"]))
+    return sentence
+
+
+def record(a: RFMAnalysis, results, language: str = "en", currency: str = "CNY") -> None:
+    """Fill :class:`memberkit.report.Results`: KPIs, and members and revenue per segment for both schemes."""
+    from . import kpi
+    from .report import text
+    results.title = text("rfm.title", language)
+    results.headline_text = headline(a, language)
+    results.kpi("members_segmented", a.buyers, text("rfm.buyers", language), f"{a.buyers:,}")
+    for key in kpi.KEY_FIGURES:
+        row = a.figures.loc[key]
+        value = None if pd.isna(row.current) else float(row.current)
+        results.kpi(key, value, text(f"kpi.{key}", language), kpi.format_figure(key, row.current, currency),
+                    kpi.change_label(key, row.current, row.previous, language))
+    results.key_results = {
+        "segments": {scheme: {k: {"members": int(r.members), "revenue": round(float(r.revenue), 2)}
+                              for k, r in prof.iterrows()}
+                     for scheme, prof in (("high_low", a.profile), ("score_grid", a.grid_profile))},
+        "splits": {d: round(v, 4) for d, v in a.segmenter.splits_.items()} if hasattr(a.segmenter, "splits_") else {},
+        "key_figures": {k: {c: (None if pd.isna(v) else float(v)) for c, v in a.figures.loc[k, ["current", "previous", "year_ago"]].items()}
+                        for k in a.figures.index},
+        "most_at_risk_region": most_at_risk_region(a.regions),
+        "migration_members": int(a.migration.to_numpy().sum()),
+    }
+
+
+def plot_segments(profile: pd.DataFrame, language: str = "en"):
+    """Share of members against share of revenue, per segment."""
+    import matplotlib.pyplot as plt
+    from .report import PALETTE, text
+    p = profile.iloc[::-1]
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(p) + 1.2))
+    y = np.arange(len(p))
+    ax.barh(y + 0.2, p.share.fillna(0), 0.4, color=PALETTE[5], label=text("rfm.share_members", language))
+    ax.barh(y - 0.2, p.revenue_share.fillna(0), 0.4, color=PALETTE[0], label=text("rfm.share_revenue", language))
+    for yi, (ms, rs) in enumerate(zip(p.share.fillna(0), p.revenue_share.fillna(0))):
+        ax.text(rs + 0.005, yi - 0.2, f"{rs:.0%}", va="center", fontsize=8)
+        ax.text(ms + 0.005, yi + 0.2, f"{ms:.0%}", va="center", fontsize=8, color="#555")
+    ax.set_yticks(y, p.label)
+    ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, frameon=False)
+    ax.set_title(text("rfm.segments_chart", language), loc="left")
+    return fig
+
+
+def plot_rf_heatmap(table: pd.DataFrame, language: str = "en", currency: str = "CNY"):
+    """R score x F score, coloured by mean spend, each cell labelled with its segment and member count."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from .report import text
+    mean_m, count = rf_grid(table)
+    grid = schemes()["score_grid"].lookup()
+    labels = [[f"{schemes()['score_grid'].label(grid[(r, f)], language)}\n{int(count.loc[r, f]):,}"
+               for f in range(1, 6)] for r in range(5, 0, -1)]
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    sns.heatmap(mean_m, annot=np.array(labels), fmt="", cmap="Blues", ax=ax, annot_kws={"fontsize": 7.5},
+                cbar_kws={"label": text("rfm.mean_m", language, currency=currency)}, linewidths=0.5, linecolor="white")
+    ax.grid(False)
+    ax.set_xlabel(text("rfm.f_score", language))
+    ax.set_ylabel(text("rfm.r_score", language))
+    ax.set_title(text("rfm.grid_chart", language), loc="left")
+    return fig
+
+
+def plot_region_bubbles(regions: pd.DataFrame, language: str = "en", currency: str = "CNY"):
+    """Per region: x = mean spend, y = mean orders, bubble size = mean days since the last order."""
+    import matplotlib.pyplot as plt
+    from .report import text
+    r = regions.dropna(subset=["mean_m", "mean_f", "mean_r"])
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    size = 3000 * (r.mean_r / r.mean_r.max()) ** 1.5 if len(r) else []
+    sc = ax.scatter(r.mean_m, r.mean_f, s=size, c=r.established_lost_rate, cmap="Reds", alpha=0.75,
+                    edgecolors="#333", linewidths=0.6,
+                    vmin=max(0.0, float(r.established_lost_rate.min()) - 0.1) if len(r) else 0)
+    for name, row in r.iterrows():
+        ax.annotate(f"{name}\nR={row.mean_r:.0f}", (row.mean_m, row.mean_f), ha="center", va="center", fontsize=9)
+    ax.margins(0.25)
+    ax.set_xlabel(text("rfm.mean_m", language, currency=currency))
+    ax.set_ylabel(text("rfm.mean_f", language))
+    fig.colorbar(sc, ax=ax, label=text("rfm.established_lost_rate", language), format=lambda x, _: f"{x:.0%}")
+    ax.set_title(text("rfm.bubble_chart", language), loc="left")
+    return fig
+
+
+def plot_migration(matrix: pd.DataFrame, language: str = "en", top: int = 8):
+    """Left: the transition matrix (share of each previous segment going to each segment now).
+    Right: the largest flows between different segments."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from .report import PALETTE, text
+    sch = schemes()["high_low"]
+    name = lambda k: text("rfm.outside", language) if k == OUTSIDE else sch.label(k, language)  # noqa: E731
+    rows = matrix.div(matrix.sum(axis=1).where(lambda s: s > 0), axis=0)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 6), gridspec_kw={"width_ratios": [1.25, 1]})
+    sns.heatmap(rows, annot=matrix.to_numpy(), fmt=",", cmap="Blues", ax=ax1, cbar=False, annot_kws={"fontsize": 7},
+                xticklabels=[name(k) for k in matrix.columns], yticklabels=[name(k) for k in matrix.index])
+    ax1.set_xlabel(text("rfm.now", language))
+    ax1.set_ylabel(text("rfm.before", language))
+    ax1.tick_params(axis="x", labelrotation=60, labelsize=8)
+    ax1.tick_params(axis="y", labelsize=8)
+    ax1.set_title(text("rfm.migration_matrix", language), loc="left")
+    flows = main_flows(matrix, top).iloc[::-1]
+    ax2.barh(range(len(flows)), flows.members, color=PALETTE[0])
+    ax2.set_yticks(range(len(flows)), [f"{name(f)} → {name(t)}" for f, t in zip(flows["from"], flows["to"])], fontsize=8)
+    for i, v in enumerate(flows.members):
+        ax2.text(v, i, f" {v:,}", va="center", fontsize=8)
+    ax2.set_title(text("rfm.main_flows", language), loc="left")
+    fig.tight_layout()
+    return fig
+
+
+def tier_stage_frame(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Members and revenue per tier, and members per lifecycle stage."""
+    tiers = table.groupby("tier", observed=False).agg(members=("member_id", "size"), revenue=("monetary", "sum"))
+    tiers["revenue_share"] = tiers.revenue / tiers.revenue.sum() if tiers.revenue.sum() else np.nan
+    stages = table.groupby("stage", observed=False).agg(members=("member_id", "size"))
+    stages["share"] = stages.members / stages.members.sum() if len(table) else np.nan
+    return tiers, stages
+
+
+def plot_tiers_stages(table: pd.DataFrame, language: str = "en"):
+    import matplotlib.pyplot as plt
+    from .report import PALETTE, text
+    tiers, stages = tier_stage_frame(table)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4))
+    ax1.bar(tiers.index.astype(str), tiers.members, color=PALETTE[0])
+    for i, (n, rs) in enumerate(zip(tiers.members, tiers.revenue_share.fillna(0))):
+        ax1.text(i, n, f"{n:,}\n{text('rfm.revenue_short', language)} {rs:.0%}", ha="center", va="bottom", fontsize=8)
+    ax1.set_yscale("symlog")
+    ax1.set_title(text("rfm.tiers_chart", language), loc="left")
+    colours = {"new": PALETTE[2], "active": PALETTE[0], "silent": PALETTE[3], "churned": PALETTE[1], "no_purchase": PALETTE[5]}
+    ax2.bar([text(f"rfm.stage_{s}", language) for s in stages.index], stages.members,
+            color=[colours[s] for s in stages.index])
+    for i, (n, sh) in enumerate(zip(stages.members, stages.share.fillna(0))):
+        ax2.text(i, n, f"{n:,}\n{sh:.0%}", ha="center", va="bottom", fontsize=8)
+    ax2.set_title(text("rfm.stages_chart", language), loc="left")
+    for ax in (ax1, ax2):
+        ax.margins(y=0.2)
+    fig.tight_layout()
+    return fig
+
+
+def profile_frame(profile: pd.DataFrame, language: str = "en") -> pd.DataFrame:
+    """The segment profile with translated headings, for display."""
+    from .report import text
+    cols = {"label": "segment", "members": "members", "share": "share", "revenue_share": "revenue_share",
+            "mean_r": "mean_r_col", "mean_f": "mean_f_col", "mean_m": "mean_m_col", "aov": "aov", "action": "action"}
+    return profile[list(cols)].rename(columns={c: text(f"rfm.{k}", language) for c, k in cols.items()})
+
+
+PROFILE_FORMATS = {"members": "{:,}", "share": "{:.1%}", "revenue_share": "{:.1%}", "mean_r_col": "{:,.0f}",
+                   "mean_f_col": "{:.1f}", "mean_m_col": "{:,.0f}", "aov": "{:,.0f}"}
+
+
+def profile_formats(language: str = "en") -> dict[str, str]:
+    from .report import text
+    return {text(f"rfm.{k}", language): f for k, f in PROFILE_FORMATS.items()}
+
+
+def segments_caption(a: RFMAnalysis, split: str, language: str = "en", currency: str = "CNY") -> str:
+    from .report import fmt_money, text
+    s = a.segmenter.splits_
+    split_word = {"en": {"mean": "mean", "median": "median"}, "zh": {"mean": "均值", "median": "中位数"}}[language][split]
+    return text("rfm.segments_caption", language, split=split_word, days=a.window_days, r=f"{s['r']:.0f}",
+                f=f"{s['f']:.1f}", m=fmt_money(s["m"], currency))
+
+
+def region_sentence(a: RFMAnalysis, params, language: str = "en") -> str:
+    from .report import fmt_pct, text
+    r = a.regions.dropna(subset=["established_lost_rate"])
+    worst = most_at_risk_region(a.regions)
+    if worst is None:
+        return ""
+    safe = r[r.established >= 30].established_lost_rate.idxmin()
+    return text("rfm.region_text", language, region=worst, rate=fmt_pct(r.loc[worst, "established_lost_rate"]),
+                orders=params.established_orders, days=params.churned_days, safe=safe,
+                safe_rate=fmt_pct(r.loc[safe, "established_lost_rate"]))
+
+
+def migration_sentence(a: RFMAnalysis, language: str = "en") -> str:
+    from .report import fmt_int, fmt_pct, text
+    m = a.migration
+    keys = [k for k in m.index if k != OUTSIDE]
+    before = m.loc[keys].to_numpy().sum()
+    stayed = sum(m.loc[k, k] for k in keys) / before if before else float("nan")
+    flows = main_flows(m, 1)
+    if flows.empty:
+        return ""
+    sch = schemes()["high_low"]
+    name = lambda k: text("rfm.outside", language) if k == OUTSIDE else sch.label(k, language)  # noqa: E731
+    f = flows.iloc[0]
+    return text("rfm.migration_text", language, stayed=fmt_pct(stayed), flow_from=name(f["from"]), flow_to=name(f["to"]),
+                flow_n=fmt_int(f.members), total=fmt_int(m.to_numpy().sum()), outside=text("rfm.outside", language))
+
+
+def tiers_sentence(a: RFMAnalysis, language: str = "en") -> str:
+    from .report import fmt_pct, text
+    tiers, stages = tier_stage_frame(a.table)
+    top = tiers.iloc[1:]   # every tier above 普通
+    sep = "、" if language == "zh" else "/"
+    return text("rfm.tiers_text", language, top_tiers=sep.join(map(str, top.index)),
+                top_share=fmt_pct(top.members.sum() / tiers.members.sum() if tiers.members.sum() else float("nan")),
+                top_revenue=fmt_pct(top.revenue_share.sum()), churned=fmt_pct(stages.loc["churned", "share"]),
+                silent=fmt_pct(stages.loc["silent", "share"]))
+
+
+def cohort_sentence(a: RFMAnalysis, language: str = "en") -> str:
+    from .report import fmt_pct, text
+    c = a.cohorts
+    if c.shape[1] < 3 or c[1].dropna().empty:
+        return ""
+    row = c[1].dropna().index[-1]   # the latest cohort with a second month observed
+    return text("rfm.cohort_text", language, cohort=row, m1=fmt_pct(c.loc[row, 1]))

@@ -37,6 +37,22 @@ def test_cleaning_notebook_runs_with_its_default_parameters(small_config, tmp_pa
     assert res["kpis"]["rows_read"]["value"] > 0 and res["headline"]
 
 
+@pytest.mark.slow
+def test_rfm_notebook_runs_on_its_own_and_cleans_first(small_config, tmp_path):
+    """An analyst opening the RFM notebook without running the cleaning one still gets a report."""
+    import papermill as pm
+    out = tmp_path / "nb.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / "02_rfm_segmentation.ipynb"), str(out), cwd=str(ROOT / "notebooks"),
+                        parameters={"config_files": [str(small_config)], "output_dir": str(tmp_path / "o"),
+                                    "period": "2026-09", "split": "median"},
+                        progress_bar=False, kernel_name=runner.kernel_name())
+    res = read_json(tmp_path / "o" / "rfm_segmentation.json")
+    assert res["period"] == "2026-09" and (tmp_path / "o" / "data" / "clean" / "_stamp.json").is_file()
+    counts = {k: v["members"] for k, v in res["results"]["segments"]["high_low"].items()}
+    assert sum(counts.values()) == res["kpis"]["members_segmented"]["value"] > 0
+    assert sum(v["members"] for v in res["results"]["segments"]["score_grid"].values()) == sum(counts.values())
+
+
 @pytest.fixture(scope="module")
 def e2e(small_config, small_sample, tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
@@ -50,11 +66,16 @@ def e2e(small_config, small_sample, tmp_path_factory):
 def test_run_reports_end_to_end(e2e):
     proc, out, (_, truth) = e2e
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "done     data_cleaning" in proc.stdout
+    assert "done     data_cleaning" in proc.stdout and "done     rfm_segmentation" in proc.stdout
     for name in ["index.html", "manifest.json", "data_cleaning.html", "data_cleaning.ipynb", "data_cleaning.json",
-                 "data/clean/orders.parquet", "data/rejected/orders.parquet"]:
+                 "data/clean/orders.parquet", "data/rejected/orders.parquet", "rfm_segmentation.html",
+                 "rfm_segmentation.json", "data/rfm_important_value.csv"]:
         assert (out / name).is_file(), name
-    assert not list(out.rglob("*.csv")), "staged copies of the raw exports (with phones) must not stay in outputs"
+    # The only CSVs are the CRM lists (member id and scores); staged raw exports with phones must not stay.
+    from memberkit.rfm import EXPORT_COLUMNS
+    for path in out.rglob("*.csv"):
+        assert path.parent == out / "data" and path.name.startswith("rfm_"), path
+        assert list(pd.read_csv(path, encoding="utf-8-sig", nrows=1).columns) == EXPORT_COLUMNS
     manifest = read_json(out / "manifest.json")
     assert manifest["period"] == "2026-10"  # the sample ends 2026-10-31: the last complete month
     assert manifest["reports"]["data_cleaning"]["status"] == "ok"
@@ -69,7 +90,8 @@ def test_run_reports_end_to_end(e2e):
 def test_rendered_pages_show_no_code_no_personal_data_and_fetch_nothing(e2e):
     proc, out, (folder, _) = e2e
     members = pd.read_csv(folder / "members.csv", encoding="gb18030", dtype=str)
-    for page in ["index.html", "data_cleaning.html"]:
+    member_ids = pd.read_parquet(out / "data" / "clean" / "members.parquet").member_id.head(500)
+    for page in ["index.html", "data_cleaning.html", "rfm_segmentation.html"]:
         text = (out / page).read_text(encoding="utf-8")
         assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), f"{page} fetches from the network"
         assert not re.search(r"""url\(\s*["']?(https?:)?//|@import""", text), f"{page} loads remote styles"
@@ -83,6 +105,8 @@ def test_rendered_pages_show_no_code_no_personal_data_and_fetch_nothing(e2e):
             assert name not in text, f"{page} shows a member's name"
         for mail in members["邮箱"].dropna().head(300):
             assert mail not in text
+        for member_id in member_ids:
+            assert not re.search(rf"\b{re.escape(member_id)}\b", text), f"{page} shows a member id"
 
 
 @pytest.mark.slow
@@ -120,7 +144,8 @@ def test_browser_opens_the_reports_offline(e2e, tmp_path):
     if not chromium:
         pytest.skip("chromium is not installed (.ci/run installs it)")
     _, out, _ = e2e
-    for page, expect in [("index.html", "Data cleaning"), ("data_cleaning.html", "Rejected rows by reason")]:
+    for page, expect in [("index.html", "Data cleaning"), ("data_cleaning.html", "Rejected rows by reason"),
+                         ("rfm_segmentation.html", "What to do with each segment")]:
         proc = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                                f"--user-data-dir={tmp_path / page}", "--proxy-server=127.0.0.1:9",
@@ -129,7 +154,7 @@ def test_browser_opens_the_reports_offline(e2e, tmp_path):
 
 
 @pytest.mark.slow
-def test_cleaning_runs_on_cdnow_through_a_config_file_only(tmp_path):
+def test_reports_run_on_cdnow_through_a_config_file_only(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "run_reports.py"), "--config", str(ROOT / "params" / "cdnow.yaml"),
                            "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -137,3 +162,27 @@ def test_cleaning_runs_on_cdnow_through_a_config_file_only(tmp_path):
     assert res["members"]["kept"] == 23570  # the published count of CDNOW customers
     assert res["orders"]["rows_in"] == 69659  # lines of CDNOW_master.txt
     assert res["orders"]["rows_in"] == res["orders"]["kept"] + res["orders"]["rejected"]
+    rfm = read_json(tmp_path / "rfm_segmentation.json")["results"]["segments"]["high_low"]
+    assert {k: v["members"] for k, v in rfm.items()} == cdnow_high_low_counts("1998-06-30", 365)
+
+
+def cdnow_high_low_counts(end: str, window_days: int) -> dict[str, int]:
+    """The 8-segment counts on CDNOW computed here from the raw file, independently of memberkit:
+    DOMAIN.md's rules (exact duplicate lines and non-positive amounts dropped; each line is an
+    order), R/F/M over the window, each split at its mean."""
+    from importlib.resources import files
+    raw = pd.read_csv(files("lifetimes") / "datasets" / "CDNOW_master.txt", sep=r"\s+", dtype=str)
+    raw = raw.drop_duplicates()
+    raw = raw[raw.dollar_value.astype(float) > 0]
+    raw["day"] = pd.to_datetime(raw.date, format="%Y%m%d")
+    end_day = pd.Timestamp(end)
+    win = raw[(raw.day > end_day - pd.Timedelta(days=window_days)) & (raw.day <= end_day)]
+    per = win.groupby("customer_id").agg(last=("day", "max"), f=("day", "size"), m=("dollar_value", lambda v: v.astype(float).sum()))
+    r = (end_day - per["last"]).dt.days
+    names = {(True, True, True): "important_value", (False, True, True): "important_retain",
+             (True, False, True): "important_develop", (False, False, True): "important_win_back",
+             (True, True, False): "general_value", (False, True, False): "general_retain",
+             (True, False, False): "general_develop", (False, False, False): "general_win_back"}
+    keys = [names[(bool(a), bool(b), bool(c))] for a, b, c in zip(r < r.mean(), per.f > per.f.mean(), per.m > per.m.mean())]
+    counts = pd.Series(keys).value_counts()
+    return {k: int(counts.get(k, 0)) for k in names.values()}

@@ -160,15 +160,17 @@ def cohort_retention(orders: ibis.Table, members: ibis.Table, period: str, cohor
     j = j.mutate(months_since=j.month.delta(j.cohort, unit="month"))
     j = j.filter(j.months_since >= 0)
     active = j.group_by(["cohort", "months_since"]).agg(buyers=j.member_id.nunique()).to_pandas()
-    sizes = m.group_by("cohort").agg(members=m.count()).to_pandas().set_index("cohort").members
-    index = [p.start_time.date() for p in pd.period_range(first, last, freq="M")]
+    active["cohort"] = pd.to_datetime(active.cohort)
+    sizes = m.group_by("cohort").agg(members=m.count()).to_pandas()
+    sizes = sizes.set_index(pd.to_datetime(sizes.cohort)).members
+    index = pd.DatetimeIndex([p.start_time for p in pd.period_range(first, last, freq="M")])
     grid = active.pivot(index="cohort", columns="months_since", values="buyers").reindex(index)
     grid = grid.reindex(columns=range(cohorts)).fillna(0)
     sizes = sizes.reindex(index).fillna(0)
     share = grid.div(sizes.where(sizes > 0), axis=0)
     for i, cohort in enumerate(index):   # months after the period are not yet observed
         share.iloc[i, cohorts - i:] = float("nan")
-    share.index = [pd.Timestamp(c).strftime("%Y-%m") for c in index]
+    share.index = index.strftime("%Y-%m")
     share.index.name = "cohort"
     share.insert(0, "members", sizes.to_numpy().astype(int))
     return share

@@ -106,7 +106,7 @@ class KPI:
 _CSS = """
 <style>
 .mk-cards{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0 16px}
-.mk-card{flex:1 1 160px;border:1px solid #d9dee5;border-radius:8px;padding:10px 14px;background:#fbfcfd}
+.mk-card{flex:1 1 135px;border:1px solid #d9dee5;border-radius:8px;padding:10px 14px;background:#fbfcfd}
 .mk-card .mk-label{font-size:12px;color:#5a6572;text-transform:uppercase;letter-spacing:.02em}
 .mk-card .mk-value{font-size:26px;font-weight:600;color:#1f2d3d;margin-top:2px}
 .mk-card .mk-delta{font-size:12px;color:#6b7785}
@@ -147,10 +147,14 @@ def figure(fig):
 
 
 def headline(sentence: str):
+    if not sentence:
+        return
     show(_CSS + f'<div class="mk-headline">{html.escape(sentence)}</div>')
 
 
 def note(sentence: str):
+    if not sentence:
+        return
     show(f'<div class="mk-note">{html.escape(sentence)}</div>')
 
 

@@ -290,8 +290,8 @@ def region_profile(table: pd.DataFrame, established_orders: int = 3, churned_sta
                                 mean_f=("frequency", "mean"), mean_m=("monetary", "mean"),
                                 revenue=("monetary", "sum"))
     est = table[table.orders_total.fillna(0) >= established_orders]
-    risk = est.groupby("region").agg(established=("member_id", "size"),
-                                     established_lost=("stage", lambda st: int((st == churned_stage).sum())))
+    est = est.assign(lost=(est.stage.astype(str) == churned_stage).astype("int64"))
+    risk = est.groupby("region").agg(established=("member_id", "size"), established_lost=("lost", "sum"))
     g = g.join(risk, how="outer").fillna({"established": 0, "established_lost": 0})
     g["established_lost_rate"] = g.established_lost / g.established.where(g.established > 0)
     return g.sort_values("revenue", ascending=False)
@@ -435,7 +435,7 @@ def headline(a: RFMAnalysis, language: str = "en") -> str:
                     revenue_share=fmt_pct(p.loc[top, "revenue_share"]))
     region = most_at_risk_region(a.regions)
     if region:
-        sentence += " " + text("rfm.headline_region", language, region=region,
+        sentence += ("" if language == "zh" else " ") + text("rfm.headline_region", language, region=region,
                                rate=fmt_pct(a.regions.loc[region, "established_lost_rate"]))
     return sentence
 
@@ -508,6 +508,10 @@ def plot_region_bubbles(regions: pd.DataFrame, language: str = "en", currency: s
     from .report import text
     r = regions.dropna(subset=["mean_m", "mean_f", "mean_r"])
     fig, ax = plt.subplots(figsize=(9, 5.5))
+    if r.empty:
+        ax.text(0.5, 0.5, text("rfm.no_regions", language), ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
     size = 3000 * (r.mean_r / r.mean_r.max()) ** 1.5 if len(r) else []
     sc = ax.scatter(r.mean_m, r.mean_f, s=size, c=r.established_lost_rate, cmap="Reds", alpha=0.75,
                     edgecolors="#333", linewidths=0.6,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import importlib.resources
+import sys
 from pathlib import Path
 
 import ibis
@@ -48,7 +49,7 @@ def ensure_sample(source: SourceConfig, root: Path) -> Path:
     base = base if base.is_absolute() else root / base
     if source.sample and source.sample.generate_if_missing and not (base / "ground_truth.json").exists():
         from .sample import generate_sample
-        print(f"Generating the sample retailer ({source.sample.members:,} members) in {base} ...", flush=True)
+        print(f"Generating the sample retailer ({source.sample.members:,} members) in {base} ...", file=sys.stderr, flush=True)
         generate_sample(base, n_members=source.sample.members, seed=source.sample.seed)
     return base
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import sys
 from pathlib import Path
 
 import ibis
@@ -54,7 +55,8 @@ def open_clean(ctx, con=None) -> tuple[object, dict[str, ibis.Table]]:
         stamp_file = folder / "_stamp.json"
         current = json.loads(stamp_file.read_text()) if stamp_file.is_file() else None
         if current != cleaning_stamp(params, ctx) or not (folder / "orders.parquet").is_file():
-            print("Cleaning the sources first (no up-to-date clean files for these inputs) ...", flush=True)
+            # stderr: the analyst sees it in the notebook, the rendered report leaves it out
+            print("Cleaning the sources first (no up-to-date clean files for these inputs) ...", file=sys.stderr, flush=True)
             run_cleaning(params, ctx)
     tables = {name: con.read_parquet(folder / f"{name}.parquet", table_name=f"clean_{name}")
               for name in CLEAN_TABLES if (folder / f"{name}.parquet").is_file()}

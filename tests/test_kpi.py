@@ -1,0 +1,128 @@
+"""The five key figures and the cohort table on a hand-computed case, empty periods, and the
+RFM report's promises on the sample retailer (migration accounts for everyone, riskiest region)."""
+import datetime as dt
+import math
+
+import ibis
+import pandas as pd
+import pytest
+
+from memberkit import kpi
+
+from .conftest import ROOT
+
+# Period 2026-03. Active window 90 days: "active at the start" looks at (2025-11-30, 2026-02-28],
+# "active at the end" at (2025-12-31, 2026-03-31].
+MEMBERS = [("a", "2025-12-01"), ("b", "2026-01-15"), ("c", "2026-03-05"), ("d", "2026-03-20"),
+           ("e", "2026-04-01"), ("f", "2025-06-01"), ("g", "2026-01-20")]
+ORDERS = [
+    ("1", "a", "2026-01-10", 100.0),
+    ("2", "a", "2026-03-02", 50.0),
+    ("3", "a", "2026-03-09", 30.0),
+    ("3r", "a", "2026-03-10", -10.0),   # return: nets against March revenue, is not an order
+    ("4", "b", "2025-12-15", 200.0),    # active at the start of March, not at its end: churned
+    ("5", "c", "2026-03-06", 80.0),
+    ("6", None, "2026-03-03", 1000.0),  # a guest order: outside member figures
+    ("7", "g", "2026-02-05", 100.0),
+]
+
+
+@pytest.fixture(scope="module")
+def tables():
+    m = pd.DataFrame(MEMBERS, columns=["member_id", "join_date"])
+    m["join_date"] = pd.to_datetime(m.join_date).dt.date
+    o = pd.DataFrame(ORDERS, columns=["order_id", "member_id", "order_date", "amount"])
+    o["order_date"] = pd.to_datetime(o.order_date).dt.date
+    return ibis.memtable(o), ibis.memtable(m)
+
+
+def test_member_growth_rate(tables):
+    _, members = tables
+    assert kpi.member_growth_rate(members, "2026-03") == pytest.approx(2 / 4)   # c, d joined; a, b, f, g before
+
+
+def test_repurchase_rate(tables):
+    orders, _ = tables
+    assert kpi.repurchase_rate(orders, "2026-03") == pytest.approx(1 / 2)       # a twice, c once
+
+
+def test_average_order_value(tables):
+    orders, _ = tables
+    assert kpi.average_order_value(orders, "2026-03") == pytest.approx((50 + 30 - 10 + 80) / 3)
+
+
+def test_churn_rate(tables):
+    orders, _ = tables
+    assert kpi.churn_rate(orders, "2026-03", 90) == pytest.approx(1 / 3)        # a, b, g active at start; b lost
+
+
+def test_activity_rate(tables):
+    orders, members = tables
+    assert kpi.activity_rate(orders, members, "2026-03", 90) == pytest.approx(3 / 6)  # a, c, g of a, b, c, d, f, g
+
+
+def test_empty_periods_give_no_rate_rather_than_an_error(tables):
+    orders, members = tables
+    later = kpi.key_figures(orders, members, "2030-01", 90)
+    assert later["member_growth_rate"] == 0.0 and later["activity_rate"] == 0.0   # members exist, none new or active
+    assert all(math.isnan(later[k]) for k in ("repurchase_rate", "average_order_value", "churn_rate"))
+    assert math.isnan(kpi.member_growth_rate(members, "2020-01"))                 # nobody had joined yet
+
+
+def test_compared_and_trend(tables):
+    orders, members = tables
+    c = kpi.key_figures_compared(orders, members, "2026-03", 90)
+    assert list(c.columns[:3]) == ["current", "previous", "year_ago"]
+    assert c.loc["churn_rate", "current"] == pytest.approx(1 / 3)
+    # February: active at its start a, b (g first bought 02-05); at its end a, b, g: nobody lost
+    assert c.loc["churn_rate", "previous"] == 0.0
+    t = kpi.key_figures_trend(orders, members, "2026-03", months=3, active_window_days=90)
+    assert list(t.index) == ["2026-01", "2026-02", "2026-03"]
+    assert t.loc["2026-03", "average_order_value"] == pytest.approx(50.0)
+
+
+def test_cohort_retention_by_hand(tables):
+    orders, members = tables
+    c = kpi.cohort_retention(orders, members, "2026-03", cohorts=3)
+    assert list(c.index) == ["2026-01", "2026-02", "2026-03"]
+    assert c.loc["2026-01", "members"] == 2 and c.loc["2026-03", "members"] == 2 and c.loc["2026-02", "members"] == 0
+    assert c.loc["2026-01", [0, 1, 2]].tolist() == [0.0, 0.5, 0.0]   # g bought in February, b only before joining
+    assert c.loc["2026-03", 0] == 0.5 and math.isnan(c.loc["2026-03", 1])   # c bought; April not observed yet
+    assert c.loc["2026-02"].drop("members").isna().all()                     # an empty cohort has no rate
+
+
+def test_churn_rate_by_region(tables):
+    orders, members = tables
+    m = members.mutate(region=ibis.cases((members.member_id == "b", "上海"), else_="北京"))
+    by = kpi.churn_rate_by(orders, m, "2026-03", "region", 90)
+    assert by.loc["上海", "churn_rate"] == 1.0 and by.loc["北京", "churn_rate"] == 0.0
+
+
+# ------------------------------------------------------------------ the sample retailer
+@pytest.fixture(scope="module")
+def sample_analysis(small_cleaned, small_config):
+    from memberkit import engine, rfm
+    from memberkit.config import load_settings, notebook_params
+    _, truth, out = small_cleaned
+    con = engine.connect()
+    tables = {n: con.read_parquet(out / "clean" / f"{n}.parquet") for n in ("orders", "members")}
+    params = notebook_params(load_settings(ROOT, [small_config]), "rfm_segmentation")
+    return rfm.analyse(tables, "2026-10", params), truth
+
+
+def test_migration_accounts_for_every_member_of_both_periods(sample_analysis):
+    from memberkit import rfm
+    a, _ = sample_analysis
+    before = set(rfm.segmented(a.previous_table).member_id)
+    now = set(rfm.segmented(a.table).member_id)
+    assert a.migration.to_numpy().sum() == len(before | now)
+    assert a.migration.drop(index=rfm.OUTSIDE).to_numpy().sum() == len(before)
+    assert a.migration.drop(columns=rfm.OUTSIDE).to_numpy().sum() == len(now)
+    assert a.migration.loc[rfm.OUTSIDE].sum() == len(now - before)
+
+
+def test_the_riskiest_region_is_the_one_the_generator_made_churn_most(sample_analysis):
+    from memberkit import rfm
+    a, truth = sample_analysis
+    assert rfm.most_at_risk_region(a.regions) == truth["highest_churn_city"] == "上海"
+    assert truth["highest_churn_city"] in rfm.headline(a, "en")

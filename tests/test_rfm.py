@@ -1,0 +1,193 @@
+"""RFM: the per-member summary, scoring, both rule tables, tiers, lifecycle and migration,
+each checked on small hand-computed cases."""
+import datetime as dt
+
+import ibis
+import numpy as np
+import pandas as pd
+import pytest
+
+from memberkit import rfm, summary
+from memberkit.rfm import OUTSIDE, RFMSegmenter, Scheme, Segment, quantile_scores, schemes
+
+END = dt.date(2026, 10, 31)
+
+
+def orders_table(rows):
+    frame = pd.DataFrame(rows, columns=["order_id", "member_id", "order_date", "amount"])
+    frame["order_date"] = pd.to_datetime(frame.order_date).dt.date
+    return ibis.memtable(frame)
+
+
+# ------------------------------------------------------------------ the summary (engine side)
+def test_member_summary_by_hand():
+    t = orders_table([
+        ("1", "a", "2026-10-30", 100.0),
+        ("1", "a", "2026-10-30", 20.0),      # second line of the same order: one order, 120 spent
+        ("2", "a", "2026-06-01", 50.0),
+        ("3", "a", "2026-10-31", -30.0),     # a return: nets against spend, is not an order
+        ("4", "a", "2025-10-31", 999.0),     # 365 days before the end: outside the window (window is (end-365, end])
+        ("5", "b", "2025-11-01", 10.0),      # 364 days before the end: inside
+        ("6", None, "2026-10-30", 500.0),    # a guest: outside member analytics
+        ("7", "c", "2026-11-01", 80.0),      # after the end: not seen yet
+        ("8", "d", "2024-01-01", 40.0),      # bought, but not in the window
+    ])
+    s = summary.member_summary(t, END, window_days=365).to_pandas().set_index("member_id").sort_index()
+    assert list(s.index) == ["a", "b", "d"]
+    assert s.loc["a", "frequency"] == 2 and s.loc["a", "monetary"] == pytest.approx(140.0)
+    assert s.loc["a", "recency_days"] == 1          # last purchase 10-30; the return on 10-31 is not a purchase
+    assert s.loc["a", "orders_total"] == 3 and s.loc["a", "revenue_total"] == pytest.approx(1139.0)
+    assert s.loc["b", "frequency"] == 1 and s.loc["b", "recency_days"] == 364
+    assert s.loc["d", "frequency"] == 0 and s.loc["d", "monetary"] == 0.0 and s.loc["d", "recency_days"] == 1034
+
+
+def test_active_members_window_edges():
+    t = orders_table([("1", "a", "2026-08-03", 10.0), ("2", "b", "2026-08-02", 10.0), ("3", "c", "2026-10-31", -5.0)])
+    active = summary.active_members(t, END, 90).to_pandas().member_id.tolist()
+    assert active == ["a"]   # 08-03 is 89 days before 10-31 (in), 08-02 is 90 (out); a return is not activity
+
+
+# ------------------------------------------------------------------ scoring
+def test_quantile_scores_are_tie_safe_and_by_hand():
+    f = pd.Series([1, 1, 1, 1, 1, 1, 2, 2, 3, 7])
+    scores = quantile_scores(f, 5)
+    # cut points at 20/40/60/80%: 1, 1, 1.4, 2.2 -> F=1 exceeds none, 2 exceeds three, 3 and 7 exceed all four
+    assert scores.tolist() == [1, 1, 1, 1, 1, 1, 4, 4, 5, 5]
+    r = pd.Series([10, 10, 50, 200, 400])
+    # lower is better: -R cut points -240, -110, -34, -10; the two most recent tie on the top cut point
+    assert quantile_scores(r, 5, higher_is_better=False).tolist() == [4, 4, 3, 2, 1]
+    assert quantile_scores(pd.Series([], dtype=float)).tolist() == []
+    assert quantile_scores(pd.Series([3.0])).tolist() == [1]
+
+
+def test_naive_qcut_fails_where_the_kit_does_not():
+    f = pd.Series([1] * 70 + [2] * 20 + [3] * 10)
+    with pytest.raises(ValueError):
+        pd.qcut(f, 5, labels=False)   # the trap DOMAIN.md names: repeated cut points
+    s = quantile_scores(f)
+    assert s.groupby(f).nunique().max() == 1  # equal values, equal scores
+
+
+def random_rfm(n=500, seed=1):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"member_id": [f"m{i:04d}" for i in range(n)],
+                         "recency_days": rng.integers(0, 365, n),
+                         "frequency": rng.geometric(0.5, n),
+                         "monetary": np.round(rng.lognormal(5, 1, n), 0)})
+
+
+@pytest.mark.parametrize("split", ["mean", "median"])
+def test_shuffling_the_rows_changes_nothing(split):
+    rfm_ = random_rfm()
+    a = RFMSegmenter(split).fit_transform(rfm_).set_index("member_id").sort_index()
+    b = RFMSegmenter(split).fit_transform(rfm_.sample(frac=1, random_state=3)).set_index("member_id").sort_index()
+    pd.testing.assert_frame_equal(a, b)
+    for col, d in [("recency_days", "r"), ("frequency", "f"), ("monetary", "m")]:
+        assert a.groupby(col)[f"{d}_score"].nunique().max() == 1   # equal values, equal scores
+        assert a.groupby(col)[f"{d}_high"].nunique().max() == 1    # and the same side of the split
+
+
+def test_high_low_segments_by_hand():
+    rfm_ = pd.DataFrame({"member_id": list("abcde"), "recency_days": [10, 10, 300, 300, 100],
+                         "frequency": [5, 1, 5, 1, 2], "monetary": [1000.0, 900.0, 50.0, 40.0, 10.0]})
+    # means: R 144, F 2.8, M 400. Median: R 100, F 2, M 50.
+    out = RFMSegmenter("mean").fit_transform(rfm_)
+    assert out.segment.tolist() == ["important_value", "important_develop", "general_retain", "general_win_back",
+                                    "general_develop"]
+    med = RFMSegmenter("median").fit_transform(rfm_)
+    # median split: R<100 high (a,b), F>2 high (a,c), M>50 high (a,b); e sits on every split -> low, low, low
+    assert med.segment.tolist() == ["important_value", "important_develop", "general_retain", "general_win_back",
+                                    "general_win_back"]
+    with pytest.raises(ValueError):
+        RFMSegmenter("mode").fit(rfm_)
+
+
+# ------------------------------------------------------------------ the rule tables
+@pytest.mark.parametrize("name", ["high_low", "score_grid"])
+def test_each_rule_table_is_a_total_partition(name):
+    scheme = schemes()[name]
+    dom = scheme.domain()
+    cells = list(pd.MultiIndex.from_product([dom[d] for d in scheme.dimensions]))
+    hits = {cell: scheme.matching(dict(zip(scheme.dimensions, cell))) for cell in cells}
+    assert all(len(h) == 1 for h in hits.values()), {c: h for c, h in hits.items() if len(h) != 1}
+    assert {h[0] for h in hits.values()} == set(scheme.keys), "a segment can never be reached"
+    assert len(cells) == (8 if name == "high_low" else 25)
+    for seg in scheme.segments:
+        assert seg.label["en"] and seg.label["zh"] and seg.action["en"] and seg.action["zh"]
+
+
+def test_the_partition_check_catches_overlaps_gaps_and_unreachable_segments():
+    grid = schemes()["score_grid"]
+    overlap = Scheme("score_grid", ("r", "f"), grid.segments + (Segment("extra", {"r": [5, 5], "f": [5, 5]}, {}, {}),))
+    with pytest.raises(ValueError, match="matches"):
+        overlap.lookup()
+    gap = Scheme("score_grid", ("r", "f"), tuple(s for s in grid.segments if s.key != "need_attention"))
+    with pytest.raises(ValueError, match="no segment"):
+        gap.lookup()
+    hidden = Scheme("score_grid", ("r", "f"), grid.segments + (Segment("ghost", {"r": [6, 6], "f": [1, 1]}, {}, {}),))
+    with pytest.raises(ValueError, match="never be reached"):
+        hidden.lookup()
+
+
+def test_score_grid_map_by_hand():
+    lookup = schemes()["score_grid"].lookup()
+    assert lookup[(5, 5)] == "champions" and lookup[(5, 1)] == "new_customers" and lookup[(1, 1)] == "hibernating"
+    assert lookup[(1, 5)] == "cant_lose" and lookup[(3, 3)] == "need_attention" and lookup[(4, 1)] == "promising"
+
+
+# ------------------------------------------------------------------ tiers, lifecycle, migration
+def test_tiers_at_the_thresholds():
+    spend = pd.Series([0, 1999.99, 2000, 7999, 8000, 20000, np.nan])
+    tiers = rfm.assign_tiers(spend, {"银卡": 2000, "金卡": 8000, "钻石": 20000})
+    assert tiers.astype(str).tolist() == ["普通", "普通", "银卡", "银卡", "金卡", "钻石", "普通"]
+
+
+def test_lifecycle_stages_at_the_boundaries():
+    first = pd.to_datetime(["2026-08-03", "2026-08-02", "2025-01-01", "2025-01-01", "2025-01-01", "2025-01-01", None])
+    m = pd.DataFrame({"first_order_date": first, "recency_days": [0, 0, 89, 90, 180, 181, np.nan]})
+    stages = rfm.lifecycle_stages(m, END, new_days=90, silent_days=90, churned_days=180)
+    assert stages.astype(str).tolist() == ["new", "active", "active", "silent", "silent", "churned", "no_purchase"]
+    with pytest.raises(ValueError):
+        rfm.lifecycle_stages(m, END, silent_days=200, churned_days=180)
+
+
+def test_migration_matrix_accounts_for_everyone():
+    prev = pd.Series({"a": "important_value", "b": "general_develop", "c": "general_develop"})
+    cur = pd.Series({"a": "important_retain", "b": "general_develop", "d": "general_develop"})
+    m = rfm.migration_matrix(prev, cur, schemes()["high_low"].keys)
+    assert m.to_numpy().sum() == 4  # a, b, c, d
+    assert m.loc["important_value", "important_retain"] == 1 and m.loc["general_develop", "general_develop"] == 1
+    assert m.loc["general_develop", OUTSIDE] == 1 and m.loc[OUTSIDE, "general_develop"] == 1
+    flows = rfm.main_flows(m)
+    assert sorted(zip(flows["from"], flows["to"])) == sorted([("important_value", "important_retain"),
+                                                              ("general_develop", OUTSIDE), (OUTSIDE, "general_develop")])
+
+
+def test_segment_profile_by_hand():
+    table = pd.DataFrame({"member_id": list("abc"), "recency_days": [10, 20, 300], "frequency": [4, 2, 1],
+                          "monetary": [400.0, 100.0, 50.0], "segment": ["important_value", "important_value", "general_win_back"],
+                          "grid_segment": ["champions", "loyal", "hibernating"]})
+    p = rfm.segment_profile(table, "high_low")
+    assert p.loc["important_value", "members"] == 2 and p.loc["important_value", "share"] == pytest.approx(2 / 3)
+    assert p.loc["important_value", "revenue_share"] == pytest.approx(500 / 550)
+    assert p.loc["important_value", "aov"] == pytest.approx(500 / 6)      # revenue / orders, not a mean of means
+    assert p.loc["important_retain", "members"] == 0 and np.isnan(p.loc["important_retain", "aov"])
+    assert len(p) == 8
+
+
+def test_export_has_one_list_per_segment_and_no_personal_data(tmp_path):
+    rfm_ = random_rfm(200)
+    members = pd.DataFrame({"member_id": rfm_.member_id, "join_date": pd.Timestamp("2024-01-01"),
+                            "region": "北京", "channel": "online"})
+    s = rfm_.assign(first_order_date=pd.Timestamp("2024-02-01"), last_order_date=pd.Timestamp("2026-10-01"),
+                    orders_total=rfm_.frequency, revenue_total=rfm_.monetary)
+    table = rfm.member_table(s, members, END, segmenter=RFMSegmenter(), tier_thresholds={"银卡": 500})
+    paths = rfm.export_segment_lists(table, tmp_path, "zh")
+    assert set(paths) == set(schemes()["high_low"].keys)
+    total = 0
+    for key, path in paths.items():
+        frame = pd.read_csv(path, encoding="utf-8-sig", dtype={"member_id": str})
+        assert list(frame.columns) == rfm.EXPORT_COLUMNS
+        assert (frame.segment == key).all()
+        total += len(frame)
+    assert total == 200

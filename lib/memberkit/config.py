@@ -171,8 +171,33 @@ class RFMParams(ReportSettings):
         return self
 
 
+class CLVParams(ReportSettings):
+    """Parameters of the CLV forecast report."""
+
+    unit: Literal["day", "week"] = Field("week", description="time unit of the models (week = days / 7)")
+    holdout_weeks: int = Field(26, ge=4, le=156, description="holdout: the last weeks before the period's end")
+    models: list[Literal["bgnbd", "modified_bgnbd", "pareto_nbd"]] = Field(
+        default_factory=lambda: ["bgnbd", "modified_bgnbd", "pareto_nbd"], min_length=1)
+    model: Literal["bgnbd", "modified_bgnbd", "pareto_nbd"] | None = Field(
+        None, description="the purchase model to use; None = the lowest holdout error per member")
+    penalizer: float = Field(0.0, ge=0, description="L2 penalty on the parameters; raise it when a fit fails")
+    horizon_months: int = Field(12, ge=1, le=120)
+    monthly_discount: float = Field(0.01, ge=0, lt=1, description="discount rate per month")
+    margin: float = Field(0.3, gt=0, le=1, description="profit margin on revenue")
+    alive_threshold: float = Field(0.5, gt=0, lt=1, description="'at risk': probability alive below this")
+    high_value_share: float = Field(0.2, gt=0, le=1, description="'high value': this top share by past spend")
+    exclude_outliers: bool = Field(True, description="leave flagged outlier orders (bulk purchases) out of the models")
+
+    @model_validator(mode="after")
+    def _model_listed(self):
+        if self.model and self.model not in self.models:
+            self.models = [*self.models, self.model]
+        return self
+
+
 NOTEBOOK_PARAMS: dict[str, type[ReportSettings]] = {"data_cleaning": CleaningParams,
-                                                    "rfm_segmentation": RFMParams}
+                                                    "rfm_segmentation": RFMParams,
+                                                    "clv_forecast": CLVParams}
 
 
 # ------------------------------------------------------------------ loading

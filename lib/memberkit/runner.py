@@ -40,6 +40,8 @@ NOTEBOOKS = (
     NotebookSpec("data_cleaning", "01_data_cleaning.ipynb", (), ("outlier_policy", "outlier_multiple", "language")),
     NotebookSpec("rfm_segmentation", "02_rfm_segmentation.ipynb", ("data_cleaning",),
                  ("window_days", "split", "tier_thresholds", "language")),
+    NotebookSpec("clv_forecast", "03_clv_forecast.ipynb", ("data_cleaning",),
+                 ("unit", "holdout_weeks", "model", "horizon_months", "language")),
 )
 PACKAGES = ("memberkit", "pandas", "numpy", "duckdb", "ibis-framework", "pandera", "pydantic", "papermill",
             "nbconvert", "lifetimes", "scipy", "seaborn", "matplotlib")

@@ -114,3 +114,56 @@ def member_months(orders: ibis.Table) -> ibis.Table:
     o = member_orders(orders)
     o = o.filter(o.amount > 0)
     return o.select(member_id=o.member_id, month=o.order_date.truncate("M")).distinct()
+
+
+# ------------------------------------------------------------------ for the purchase models (CLV)
+def purchase_days(orders: ibis.Table, end: _dt.date) -> ibis.Table:
+    """One row per member and day with a purchase up to ``end``: the day's net value.
+
+    The purchase models count days, not order lines: several orders on one day are one
+    transaction (the convention of Fader, Hardie and Lee). A purchase is any line that is not a
+    return (amount >= 0: clean data has no zero amounts, raw CDNOW has free items). Returns on a
+    day without a purchase are not a transaction and do not enter spend here.
+    """
+    o = member_orders(orders)
+    o = o.filter(o.order_date <= _day(end))
+    days = o.group_by(["member_id", "order_date"]).agg(value=o.amount.sum(), purchases=(o.amount >= 0).sum())
+    return days.filter(days.purchases > 0).drop("purchases")
+
+
+def clv_summary(orders: ibis.Table, calibration_end: _dt.date, observation_end: _dt.date | None = None) -> ibis.Table:
+    """Per member with a purchase by ``calibration_end``: the inputs of BG/NBD and Gamma-Gamma, in days.
+
+    frequency (repeat purchase days), recency_days (first to last purchase day), T_days (first
+    purchase to ``calibration_end``), monetary_value (mean value of the repeat days; 0 without
+    one), first_purchase; and when ``observation_end`` is later: frequency_holdout,
+    monetary_holdout (total value of the holdout days) and duration_holdout_days.
+    """
+    end = observation_end or calibration_end
+    days = purchase_days(orders, end)
+    cal = days.filter(days.order_date <= _day(calibration_end))
+    cal = cal.mutate(first=cal.order_date.min().over(group_by="member_id"))
+    per = cal.group_by("member_id").agg(
+        first_purchase=cal.first.min(), last_purchase=cal.order_date.max(), n=cal.count(),
+        repeat_value=cal.value.sum(where=cal.order_date > cal.first))
+    per = per.mutate(frequency=per.n - 1,
+                     recency_days=per.last_purchase.delta(per.first_purchase, unit="day"),
+                     T_days=_day(calibration_end).delta(per.first_purchase, unit="day"))
+    per = per.mutate(monetary_value=ibis.ifelse(per.frequency > 0, per.repeat_value / per.frequency, 0.0))
+    per = per.select("member_id", "first_purchase", "frequency", "recency_days", "T_days", "monetary_value")
+    if observation_end is None or observation_end <= calibration_end:
+        return per
+    hold = days.filter(days.order_date > _day(calibration_end))
+    hold = hold.group_by("member_id").agg(frequency_holdout=hold.count(), monetary_holdout=hold.value.sum())
+    j = per.left_join(hold, "member_id").drop("member_id_right")
+    return j.mutate(frequency_holdout=j.frequency_holdout.fill_null(0), monetary_holdout=j.monetary_holdout.fill_null(0.0),
+                    duration_holdout_days=ibis.literal((observation_end - calibration_end).days))
+
+
+def repeat_purchases_by_day(orders: ibis.Table, first_by: _dt.date, end: _dt.date) -> ibis.Table:
+    """Repeat purchase days per calendar day, for members whose first purchase is on or before
+    ``first_by`` (the calibration cohort of the tracking plot)."""
+    days = purchase_days(orders, end)
+    days = days.mutate(first=days.order_date.min().over(group_by="member_id"))
+    rep = days.filter((days.first <= _day(first_by)) & (days.order_date > days.first))
+    return rep.group_by("order_date").agg(repeat_purchases=rep.count()).order_by("order_date")

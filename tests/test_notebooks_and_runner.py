@@ -66,16 +66,22 @@ def e2e(small_config, small_sample, tmp_path_factory):
 def test_run_reports_end_to_end(e2e):
     proc, out, (_, truth) = e2e
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "done     data_cleaning" in proc.stdout and "done     rfm_segmentation" in proc.stdout
+    for name in ("data_cleaning", "rfm_segmentation", "clv_forecast"):
+        assert f"done     {name}" in proc.stdout, proc.stdout
     for name in ["index.html", "manifest.json", "data_cleaning.html", "data_cleaning.ipynb", "data_cleaning.json",
                  "data/clean/orders.parquet", "data/rejected/orders.parquet", "rfm_segmentation.html",
-                 "rfm_segmentation.json", "data/rfm_important_value.csv"]:
+                 "rfm_segmentation.json", "data/rfm_important_value.csv", "clv_forecast.html", "clv_forecast.json",
+                 "data/clv_members.csv"]:
         assert (out / name).is_file(), name
-    # The only CSVs are the CRM lists (member id and scores); staged raw exports with phones must not stay.
-    from memberkit.rfm import EXPORT_COLUMNS
+    # The only CSVs are the CRM lists (member id, scores, forecasts); staged raw exports with phones must not stay.
+    from memberkit import clv, rfm
     for path in out.rglob("*.csv"):
-        assert path.parent == out / "data" and path.name.startswith("rfm_"), path
-        assert list(pd.read_csv(path, encoding="utf-8-sig", nrows=1).columns) == EXPORT_COLUMNS
+        assert path.parent == out / "data" and (path.name.startswith("rfm_") or path.name == "clv_members.csv"), path
+        expected = rfm.EXPORT_COLUMNS if path.name.startswith("rfm_") else clv.EXPORT_COLUMNS
+        assert list(pd.read_csv(path, encoding="utf-8-sig", nrows=1).columns) == expected
+    res = read_json(out / "clv_forecast.json")["results"]
+    assert res["chosen_model"] in res["holdout"]["errors"] and "gamma_gamma" in res["final_parameters"]
+    assert set(res["holdout"]["errors"]) == {"bgnbd", "modified_bgnbd", "pareto_nbd"}
     manifest = read_json(out / "manifest.json")
     assert manifest["period"] == "2026-10"  # the sample ends 2026-10-31: the last complete month
     assert manifest["reports"]["data_cleaning"]["status"] == "ok"
@@ -91,7 +97,7 @@ def test_rendered_pages_show_no_code_no_personal_data_and_fetch_nothing(e2e):
     proc, out, (folder, _) = e2e
     members = pd.read_csv(folder / "members.csv", encoding="gb18030", dtype=str)
     member_ids = pd.read_parquet(out / "data" / "clean" / "members.parquet").member_id.head(500)
-    for page in ["index.html", "data_cleaning.html", "rfm_segmentation.html"]:
+    for page in ["index.html", "data_cleaning.html", "rfm_segmentation.html", "clv_forecast.html"]:
         text = (out / page).read_text(encoding="utf-8")
         assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), f"{page} fetches from the network"
         assert not re.search(r"""url\(\s*["']?(https?:)?//|@import""", text), f"{page} loads remote styles"
@@ -145,7 +151,8 @@ def test_browser_opens_the_reports_offline(e2e, tmp_path):
         pytest.skip("chromium is not installed (.ci/run installs it)")
     _, out, _ = e2e
     for page, expect in [("index.html", "Data cleaning"), ("data_cleaning.html", "Rejected rows by reason"),
-                         ("rfm_segmentation.html", "What to do with each segment")]:
+                         ("rfm_segmentation.html", "What to do with each segment"),
+                         ("clv_forecast.html", "Can we trust the forecast?")]:
         proc = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                                f"--user-data-dir={tmp_path / page}", "--proxy-server=127.0.0.1:9",
@@ -164,6 +171,15 @@ def test_reports_run_on_cdnow_through_a_config_file_only(tmp_path):
     assert res["orders"]["rows_in"] == res["orders"]["kept"] + res["orders"]["rejected"]
     rfm = read_json(tmp_path / "rfm_segmentation.json")["results"]["segments"]["high_low"]
     assert {k: v["members"] for k, v in rfm.items()} == cdnow_high_low_counts("1998-06-30", 365)
+    clv = read_json(tmp_path / "clv_forecast.json")["results"]
+    assert clv["unit"] == "week" and clv["holdout"]["calibration_end"] == "1997-12-30"
+    assert abs(clv["holdout"]["errors"][clv["chosen_model"]]["aggregate_error"]) < 0.10
+    # members in the models: customers with a paid line that is not a flagged bulk outlier
+    from importlib.resources import files
+    threshold = read_json(tmp_path / "data_cleaning.json")["results"]["outlier_threshold"]
+    raw = pd.read_csv(files("lifetimes") / "datasets" / "CDNOW_master.txt", sep=r"\s+", dtype=str)
+    value = raw.dollar_value.astype(float)
+    assert clv["totals"]["members"] == raw[(value > 0) & (value <= threshold)].customer_id.nunique()
 
 
 def cdnow_high_low_counts(end: str, window_days: int) -> dict[str, int]:

@@ -156,8 +156,8 @@ def retailer(tmp_path_factory):
     out = tmp_path_factory.mktemp("clean")
     clean.clean_all(con, raw, as_of=dt.date.fromisoformat(truth["extracted_at"]),
                     date_formats=cfg.source.tables["orders"].date_formats, out_dir=out)
-    orders = con.read_parquet(out / "clean" / "orders.parquet")
-    return clv.model_orders(orders), truth
+    tables = {n: con.read_parquet(out / "clean" / f"{n}.parquet") for n in ("orders", "members")}
+    return tables, truth
 
 
 @pytest.mark.slow
@@ -169,7 +169,8 @@ def test_sample_retailer_parameters_are_recovered(retailer):
     are strongly correlated (their ratio is identified far better than each); about 2% of the orders
     come from campaigns and experiments on top of the BG/NBD process; and same-day purchases are merged.
     """
-    orders, truth = retailer
+    tables, truth = retailer
+    orders = clv.model_orders(tables["orders"])
     s = clv.in_units(summary.clv_summary(orders, dt.date(2026, 10, 31)).to_pandas(), "day")
     bg = clv.model_parameters(clv.fit_purchase_model("bgnbd", s))
     gg = clv.model_parameters(clv.fit_spend_model(s))
@@ -187,7 +188,8 @@ def test_sample_retailer_parameters_are_recovered(retailer):
 
 @pytest.mark.slow
 def test_sample_retailer_holdout_error_of_the_chosen_model_is_under_ten_percent(retailer):
-    orders, _ = retailer
+    tables, _ = retailer
+    orders = clv.model_orders(tables["orders"])
     end = dt.date(2026, 10, 31)
     cal_end = end - dt.timedelta(weeks=26)
     cal = summary.clv_summary(orders, cal_end, end).to_pandas()
@@ -195,3 +197,20 @@ def test_sample_retailer_holdout_error_of_the_chosen_model_is_under_ten_percent(
     assert set(check.errors) == set(clv.PURCHASE_MODELS) and not check.failures
     assert abs(check.errors[check.best]["aggregate_error"]) < 0.10
     assert check.errors[check.best]["mae"] == min(e["mae"] for e in check.errors.values())
+
+
+@pytest.mark.slow
+def test_whole_analysis_with_a_split_date_and_a_named_model(retailer):
+    from memberkit.config import load_settings, notebook_params
+    tables, _ = retailer
+    settings = load_settings(ROOT, [], ["notebooks.clv_forecast.calibration_end=2026-03-31",
+                                        "notebooks.clv_forecast.model=pareto_nbd", "source.sample=null"])
+    params = notebook_params(settings, "clv_forecast")
+    a = clv.analyse(tables, "2026-10", params, notebook_params(settings, "rfm_segmentation"))
+    assert a.totals["calibration_end"] == "2026-03-31" and a.chosen == "pareto_nbd" and a.chosen_by == "parameter"
+    assert a.members.member_id.is_unique and (a.members.clv >= 0).all()
+    assert a.members.probability_alive.between(0, 1).all()
+    assert a.totals["total_clv"] == pytest.approx(a.members.clv.sum())
+    assert a.members.segment.notna().any() and a.members.region.notna().all()
+    # the tracking cohort's actual repeat purchases equal the calibration plus holdout counts of the summary
+    assert a.tracking.actual.sum() == a.holdout.summary.frequency.sum() + a.holdout.summary.frequency_holdout.sum()

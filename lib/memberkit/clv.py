@@ -274,7 +274,10 @@ def analyse(tables: dict, period: str, params, rfm_params=None, language: str = 
     from .periods import period_bounds
     _, end = period_bounds(period)
     orders = model_orders(tables["orders"], params.exclude_outliers)
-    cal_end = end - _dt.timedelta(weeks=params.holdout_weeks)
+    cal_end = (_dt.date.fromisoformat(params.calibration_end) if params.calibration_end
+               else end - _dt.timedelta(weeks=params.holdout_weeks))
+    if cal_end >= end:
+        raise ModelFitError(f"calibration_end {cal_end} must be before the end of the period ({end})")
     cal = summary.clv_summary(orders, cal_end, end).to_pandas()
     if len(cal) < 50:
         raise ModelFitError(f"only {len(cal)} members bought before the calibration end {cal_end}; "
@@ -363,7 +366,8 @@ def headline(a: CLVAnalysis, params, language: str = "en", currency: str = "CNY"
 def accuracy_sentence(a: CLVAnalysis, params, language: str = "en") -> str:
     from .report import fmt_int, fmt_pct, text
     e = a.holdout.errors[a.chosen]
-    return text("clv.accuracy", language, model=text(f"clv.model_{a.chosen}", language), weeks=params.holdout_weeks,
+    weeks = (a.holdout.observation_end - a.holdout.calibration_end).days / 7
+    return text("clv.accuracy", language, model=text(f"clv.model_{a.chosen}", language), weeks=f"{weeks:.0f}",
                 predicted=fmt_int(e["predicted_total"]), actual=fmt_int(e["actual_total"]), error=f"{e['aggregate_error']:+.1%}",
                 top=fmt_pct(e["top_decile_spend_share"]),
                 how=text("clv.chosen_by_" + a.chosen_by, language))

@@ -176,6 +176,7 @@ class CLVParams(ReportSettings):
 
     unit: Literal["day", "week"] = Field("week", description="time unit of the models (week = days / 7)")
     holdout_weeks: int = Field(26, ge=4, le=156, description="holdout: the last weeks before the period's end")
+    calibration_end: str | None = Field(None, description="YYYY-MM-DD: split here instead (overrides holdout_weeks)")
     models: list[Literal["bgnbd", "modified_bgnbd", "pareto_nbd"]] = Field(
         default_factory=lambda: ["bgnbd", "modified_bgnbd", "pareto_nbd"], min_length=1)
     model: Literal["bgnbd", "modified_bgnbd", "pareto_nbd"] | None = Field(
@@ -187,6 +188,15 @@ class CLVParams(ReportSettings):
     alive_threshold: float = Field(0.5, gt=0, lt=1, description="'at risk': probability alive below this")
     high_value_share: float = Field(0.2, gt=0, le=1, description="'high value': this top share by past spend")
     exclude_outliers: bool = Field(True, description="leave flagged outlier orders (bulk purchases) out of the models")
+
+    @field_validator("calibration_end", mode="before")
+    @classmethod
+    def _split_date(cls, v):
+        import datetime as _dt
+        v = v.isoformat() if isinstance(v, _dt.date) else v
+        if v is not None and not re.match(r"^\d{4}-\d{2}-\d{2}$", str(v)):
+            raise ValueError(f"calibration_end must look like 2026-04-30, got {v!r}")
+        return v
 
     @model_validator(mode="after")
     def _model_listed(self):

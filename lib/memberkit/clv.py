@@ -293,12 +293,14 @@ def analyse(tables: dict, period: str, params, rfm_params=None, language: str = 
     values = lifetime_value(model, spend_model, full, params.unit, params.horizon_months, params.monthly_discount,
                             params.margin)
     members = full.merge(values, on="member_id")
-    past = summary.member_summary(tables["orders"], end, 365).select("member_id", "revenue_total").to_pandas()
-    members = members.merge(past, on="member_id", how="left")
-    if rfm_params is not None:
+    if rfm_params is not None:   # the RFM member table already holds each member's past revenue
         table, _ = rfm.member_table_at(tables["orders"], tables["members"].select(
             "member_id", "join_date", "region", "channel").to_pandas(), end, rfm_params)
-        members = members.merge(table[["member_id", "segment", "tier", "stage", "region", "channel"]], on="member_id", how="left")
+        cols = ["member_id", "revenue_total", "segment", "tier", "stage", "region", "channel"]
+    else:
+        table = summary.member_summary(tables["orders"], end).to_pandas()
+        cols = ["member_id", "revenue_total"]
+    members = members.merge(table[cols], on="member_id", how="left")
     cutoff = members.revenue_total.quantile(1 - params.high_value_share)
     members["high_value"] = members.revenue_total >= cutoff
     members["at_risk"] = members.high_value & (members.probability_alive < params.alive_threshold)

@@ -91,13 +91,6 @@ def test_cohort_retention_by_hand(tables):
     assert c.loc["2026-02"].drop("members").isna().all()                     # an empty cohort has no rate
 
 
-def test_churn_rate_by_region(tables):
-    orders, members = tables
-    m = members.mutate(region=ibis.cases((members.member_id == "b", "上海"), else_="北京"))
-    by = kpi.churn_rate_by(orders, m, "2026-03", "region", 90)
-    assert by.loc["上海", "churn_rate"] == 1.0 and by.loc["北京", "churn_rate"] == 0.0
-
-
 # ------------------------------------------------------------------ the sample retailer
 @pytest.fixture(scope="module")
 def sample_analysis(small_cleaned, small_config):

@@ -128,20 +128,6 @@ def key_figures_trend(orders, members, period: str, months: int = 12, active_win
     return frame
 
 
-def churn_rate_by(orders: ibis.Table, members: ibis.Table, period: str, column: str = "region",
-                  active_window_days: int = 90) -> pd.DataFrame:
-    """Churn rate of ``period`` per value of a member column (region, channel, ...)."""
-    start, end = period_bounds(period)
-    before = active_members(orders, start - _dt.timedelta(days=1), active_window_days)
-    after = active_members(orders, end, active_window_days).mutate(still_active=ibis.literal(True))
-    j = before.left_join(after, "member_id").drop("member_id_right")
-    j = j.left_join(members.select("member_id", column), "member_id").drop("member_id_right")
-    by = j.group_by(column).agg(active_at_start=j.count(), lost=j.still_active.isnull().sum())
-    frame = by.to_pandas().set_index(column).sort_index()
-    frame["churn_rate"] = frame.lost / frame.active_at_start
-    return frame
-
-
 def cohort_retention(orders: ibis.Table, members: ibis.Table, period: str, cohorts: int = 12) -> pd.DataFrame:
     """Share of each join-month cohort with a purchase k months after joining (k = 0, 1, ...).
 

@@ -70,9 +70,8 @@ class Scheme:
 
     def domain(self) -> dict[str, list]:
         """Every value each dimension can take."""
-        if self.name == "high_low":
-            return {d: ["high", "low"] for d in self.dimensions}
-        return {d: list(range(1, 6)) for d in self.dimensions}
+        first = self.segments[0].when
+        return {d: list(range(1, 6)) if isinstance(first[d], list) else ["high", "low"] for d in self.dimensions}
 
     @staticmethod
     def _matches(cond, value) -> bool:
@@ -114,9 +113,12 @@ def quantile_scores(values: pd.Series, n: int = 5, higher_is_better: bool = True
     recent members score highest. Equal values always get equal scores.
     """
     x = values.astype(float) if higher_is_better else -values.astype(float)
-    cuts = score_cut_points(x, n)
-    return pd.Series(1 + (x.to_numpy()[:, None] > np.asarray(cuts)[None, :]).sum(axis=1), index=values.index,
-                     dtype="int64")
+    return pd.Series(scores_from_cuts(x, score_cut_points(x, n)), index=values.index, dtype="int64")
+
+
+def scores_from_cuts(x: pd.Series, cuts: list[float]) -> np.ndarray:
+    """1 + the number of cut points each value exceeds."""
+    return 1 + (x.to_numpy(dtype=float)[:, None] > np.asarray(cuts)[None, :]).sum(axis=1)
 
 
 def score_cut_points(x: pd.Series, n: int = 5) -> list[float]:
@@ -165,7 +167,7 @@ class RFMSegmenter:
         out["m_high"] = out.monetary > self.splits_["m"]
         for d, col in DIMENSIONS.items():
             x = out[col].astype(float) if d != "r" else -out[col].astype(float)
-            out[f"{d}_score"] = 1 + (x.to_numpy()[:, None] > np.asarray(self.thresholds_[d])[None, :]).sum(axis=1)
+            out[f"{d}_score"] = scores_from_cuts(x, self.thresholds_[d])
         hl, grid = schemes()["high_low"].lookup(), schemes()["score_grid"].lookup()
         flags = {True: "high", False: "low"}
         out["segment"] = [hl[(flags[r], flags[f], flags[m])] for r, f, m in zip(out.r_high, out.f_high, out.m_high)]
@@ -228,7 +230,7 @@ def member_table(summary: pd.DataFrame, members: pd.DataFrame, end: _dt.date, *,
     joined = members[pd.to_datetime(members.join_date) <= pd.Timestamp(end)]
     base = joined[["member_id", "region", "channel"]].merge(summary, on="member_id", how="outer")
     buyers = base[base.frequency.fillna(0) >= 1]
-    scored = segmenter.fit_transform(buyers) if len(buyers) else buyers.assign(segment=None, grid_segment=None)
+    scored = segmenter.fit_transform(buyers)
     keep = ["member_id", "r_high", "f_high", "m_high", "r_score", "f_score", "m_score", "segment", "grid_segment"]
     out = base.merge(scored[[c for c in keep if c in scored]], on="member_id", how="left")
     out = out.astype({"r_high": "boolean", "f_high": "boolean", "m_high": "boolean",

@@ -1,4 +1,5 @@
-"""Shared fixtures: a small sample retailer (2,000 people) and a config file pointing at it."""
+"""Shared fixtures: a small sample retailer (2,000 people) and a config file pointing at it; the
+bundled sample retailer at full size, cleaned."""
 from __future__ import annotations
 
 import json
@@ -49,3 +50,29 @@ def small_cleaned(small_params, small_sample, tmp_path_factory):
 
 def read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def retailer_files(tmp_path_factory) -> tuple[Path, dict]:
+    """The bundled sample retailer at its full size (20,000 people, seed 20241): export files and truth."""
+    from memberkit.sample import generate_sample
+    folder = tmp_path_factory.mktemp("retailer")
+    return folder, generate_sample(folder, n_members=20000, seed=20241)
+
+
+@pytest.fixture(scope="session")
+def retailer(retailer_files, tmp_path_factory):
+    """The bundled sample retailer, cleaned: engine tables and truth."""
+    import datetime as dt
+    from memberkit import clean, engine, sources
+    from memberkit.config import load_settings, notebook_params
+    folder, truth = retailer_files
+    cfg = notebook_params(load_settings(ROOT, [], [f"source.base_dir={folder}", "source.sample=null"]), "data_cleaning")
+    con = engine.connect()
+    raw = sources.load_sources(con, cfg.source, ROOT, tmp_path_factory.mktemp("staging"))
+    out = tmp_path_factory.mktemp("clean")
+    clean.clean_all(con, raw, as_of=dt.date.fromisoformat(truth["extracted_at"]),
+                    date_formats=cfg.source.tables["orders"].date_formats, out_dir=out)
+    tables = {n: con.read_parquet(out / "clean" / f"{n}.parquet", table_name=f"retailer_{n}")
+              for n in ("orders", "members", "experiments", "campaigns", "campaign_members")}
+    return tables, truth

@@ -142,24 +142,6 @@ def test_a_fit_that_does_not_converge_says_what_to_do(cdnow_calibration, monkeyp
 
 
 # ------------------------------------------------------------------ the sample retailer
-@pytest.fixture(scope="module")
-def retailer(tmp_path_factory):
-    """The bundled sample retailer at its full size (20,000 people, seed 20241), cleaned."""
-    from memberkit import clean, engine, sources
-    from memberkit.config import load_settings, notebook_params
-    from memberkit.sample import generate_sample
-    folder = tmp_path_factory.mktemp("retailer")
-    truth = generate_sample(folder, n_members=20000, seed=20241)
-    cfg = notebook_params(load_settings(ROOT, [], [f"source.base_dir={folder}", "source.sample=null"]), "data_cleaning")
-    con = engine.connect()
-    raw = sources.load_sources(con, cfg.source, ROOT, tmp_path_factory.mktemp("staging"))
-    out = tmp_path_factory.mktemp("clean")
-    clean.clean_all(con, raw, as_of=dt.date.fromisoformat(truth["extracted_at"]),
-                    date_formats=cfg.source.tables["orders"].date_formats, out_dir=out)
-    tables = {n: con.read_parquet(out / "clean" / f"{n}.parquet") for n in ("orders", "members")}
-    return tables, truth
-
-
 @pytest.mark.slow
 def test_sample_retailer_parameters_are_recovered(retailer):
     """Tolerance: each parameter within 20% of the generator's truth, the identified combinations
@@ -170,7 +152,7 @@ def test_sample_retailer_parameters_are_recovered(retailer):
     come from campaigns and experiments on top of the BG/NBD process; and same-day purchases are merged.
     """
     tables, truth = retailer
-    orders = clv.model_orders(tables["orders"])
+    orders = summary.without_outliers(tables["orders"])
     s = clv.in_units(summary.clv_summary(orders, dt.date(2026, 10, 31)).to_pandas(), "day")
     bg = clv.model_parameters(clv.fit_purchase_model("bgnbd", s))
     gg = clv.model_parameters(clv.fit_spend_model(s))
@@ -189,7 +171,7 @@ def test_sample_retailer_parameters_are_recovered(retailer):
 @pytest.mark.slow
 def test_sample_retailer_holdout_error_of_the_chosen_model_is_under_ten_percent(retailer):
     tables, _ = retailer
-    orders = clv.model_orders(tables["orders"])
+    orders = summary.without_outliers(tables["orders"])
     end = dt.date(2026, 10, 31)
     cal_end = end - dt.timedelta(weeks=26)
     cal = summary.clv_summary(orders, cal_end, end).to_pandas()

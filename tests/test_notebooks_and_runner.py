@@ -66,12 +66,12 @@ def e2e(small_config, small_sample, tmp_path_factory):
 def test_run_reports_end_to_end(e2e):
     proc, out, (_, truth) = e2e
     assert proc.returncode == 0, proc.stderr[-2000:]
-    for name in ("data_cleaning", "rfm_segmentation", "clv_forecast"):
+    for name in ("data_cleaning", "rfm_segmentation", "clv_forecast", "ab_test"):
         assert f"done     {name}" in proc.stdout, proc.stdout
     for name in ["index.html", "manifest.json", "data_cleaning.html", "data_cleaning.ipynb", "data_cleaning.json",
                  "data/clean/orders.parquet", "data/rejected/orders.parquet", "rfm_segmentation.html",
                  "rfm_segmentation.json", "data/rfm_important_value.csv", "clv_forecast.html", "clv_forecast.json",
-                 "data/clv_members.csv"]:
+                 "data/clv_members.csv", "ab_test.html", "ab_test.json"]:
         assert (out / name).is_file(), name
     # The only CSVs are the CRM lists (member id, scores, forecasts); staged raw exports with phones must not stay.
     from memberkit import clv, rfm
@@ -79,6 +79,9 @@ def test_run_reports_end_to_end(e2e):
         assert path.parent == out / "data" and (path.name.startswith("rfm_") or path.name == "clv_members.csv"), path
         expected = rfm.EXPORT_COLUMNS if path.name.startswith("rfm_") else clv.EXPORT_COLUMNS
         assert list(pd.read_csv(path, encoding="utf-8-sig", nrows=1).columns) == expected
+    ab = read_json(out / "ab_test.json")["results"]["experiments"]
+    assert set(ab) == {"EXP-PUSH", "EXP-COUPON", "EXP-BANNER"} and ab["EXP-BANNER"]["srm_p_value"] > 0
+    assert set(ab["EXP-COUPON"]["metrics"]["conversion"]) == {"coupon_10", "coupon_20"}
     res = read_json(out / "clv_forecast.json")["results"]
     assert res["chosen_model"] in res["holdout"]["errors"] and "gamma_gamma" in res["final_parameters"]
     assert set(res["holdout"]["errors"]) == {"bgnbd", "modified_bgnbd", "pareto_nbd"}
@@ -97,7 +100,7 @@ def test_rendered_pages_show_no_code_no_personal_data_and_fetch_nothing(e2e):
     proc, out, (folder, _) = e2e
     members = pd.read_csv(folder / "members.csv", encoding="gb18030", dtype=str)
     member_ids = pd.read_parquet(out / "data" / "clean" / "members.parquet").member_id.head(500)
-    for page in ["index.html", "data_cleaning.html", "rfm_segmentation.html", "clv_forecast.html"]:
+    for page in ["index.html", "data_cleaning.html", "rfm_segmentation.html", "clv_forecast.html", "ab_test.html"]:
         text = (out / page).read_text(encoding="utf-8")
         assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), f"{page} fetches from the network"
         assert not re.search(r"""url\(\s*["']?(https?:)?//|@import""", text), f"{page} loads remote styles"
@@ -152,7 +155,8 @@ def test_browser_opens_the_reports_offline(e2e, tmp_path):
     _, out, _ = e2e
     for page, expect in [("index.html", "Data cleaning"), ("data_cleaning.html", "Rejected rows by reason"),
                          ("rfm_segmentation.html", "What to do with each segment"),
-                         ("clv_forecast.html", "Can we trust the forecast?")]:
+                         ("clv_forecast.html", "Can we trust the forecast?"),
+                         ("ab_test.html", "Every metric")]:
         proc = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                                f"--user-data-dir={tmp_path / page}", "--proxy-server=127.0.0.1:9",
@@ -174,6 +178,7 @@ def test_reports_run_on_cdnow_through_a_config_file_only(tmp_path):
     clv = read_json(tmp_path / "clv_forecast.json")["results"]
     assert clv["unit"] == "week" and clv["holdout"]["calibration_end"] == "1997-12-30"
     assert abs(clv["holdout"]["errors"][clv["chosen_model"]]["aggregate_error"]) < 0.10
+    assert read_json(tmp_path / "ab_test.json")["results"]["experiments"] == {}   # CDNOW has no experiments
     # members in the models: customers with a paid line that is not a flagged bulk outlier
     from importlib.resources import files
     threshold = read_json(tmp_path / "data_cleaning.json")["results"]["outlier_threshold"]
@@ -202,3 +207,21 @@ def cdnow_high_low_counts(end: str, window_days: int) -> dict[str, int]:
     keys = [names[(bool(a), bool(b), bool(c))] for a, b, c in zip(r < r.mean(), per.f > per.f.mean(), per.m > per.m.mean())]
     counts = pd.Series(keys).value_counts()
     return {k: int(counts.get(k, 0)) for k in names.values()}
+
+
+@pytest.mark.slow
+def test_ab_report_on_the_bundled_sample_shows_the_srm_banner_and_no_verdict(retailer_files, tmp_path):
+    """EXP-BANNER lost 8% of one variant's assignments: the page says so in red and gives no verdict for it."""
+    folder, _ = retailer_files
+    proc = subprocess.run([sys.executable, str(ROOT / "run_reports.py"), "--only", "ab_test", "--out", str(tmp_path),
+                           "-p", f"source.base_dir={folder}", "-p", "source.sample=null", "-p", "as_of=2026-11-01"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    page = (tmp_path / "ab_test.html").read_text(encoding="utf-8")
+    banners = re.findall(r'<div class="mk-banner">(.*?)</div>', page, flags=re.S)
+    assert banners and all("EXP-BANNER" in b or "Sample ratio mismatch" in b for b in banners)
+    assert any("EXP-BANNER" in b and "no verdict" in b for b in banners)
+    verdicts = re.findall(r'<div class="mk-headline">(.*?)</div>', page, flags=re.S)
+    assert any(v.startswith("EXP-PUSH: Ship push") for v in verdicts)
+    assert any(v.startswith("EXP-COUPON: Ship coupon_20") for v in verdicts)
+    assert not any("EXP-BANNER" in v for v in verdicts)

@@ -261,19 +261,12 @@ class CLVAnalysis:
     totals: dict
 
 
-def model_orders(orders, exclude_outliers: bool = True):
-    """The orders the models see: flagged bulk purchases left out when asked (they are not a member's own buying)."""
-    if exclude_outliers and "is_outlier" in orders.columns:
-        return orders.filter(~orders.is_outlier.fill_null(False))
-    return orders
-
-
 def analyse(tables: dict, period: str, params, rfm_params=None, language: str = "en") -> CLVAnalysis:
     """The CLV report's computations: holdout check of each model, final fit, per-member CLV."""
     from . import rfm, summary
     from .periods import period_bounds
     _, end = period_bounds(period)
-    orders = model_orders(tables["orders"], params.exclude_outliers)
+    orders = summary.without_outliers(tables["orders"], params.exclude_outliers)
     cal_end = (_dt.date.fromisoformat(params.calibration_end) if params.calibration_end
                else end - _dt.timedelta(weeks=params.holdout_weeks))
     if cal_end >= end:

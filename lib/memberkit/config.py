@@ -205,9 +205,56 @@ class CLVParams(ReportSettings):
         return self
 
 
+AB_METRICS = ("conversion", "orders", "revenue", "aov")
+
+
+class ExperimentDesign(_Strict):
+    """What the experiment's owner planned: which variant is control and the intended split."""
+
+    control: str = "control"
+    planned_split: dict[str, float] | None = Field(
+        None, description="variant -> planned share; None means an equal split over the variants found")
+
+    @field_validator("planned_split")
+    @classmethod
+    def _shares(cls, v):
+        if v is not None and (len(v) < 2 or any(x <= 0 for x in v.values())):
+            raise ValueError("planned_split needs at least two variants, each with a positive share")
+        return v
+
+
+class ABTestParams(ReportSettings):
+    """Parameters of the A/B test report."""
+
+    experiments: list[str] | None = Field(
+        None, description="experiment ids to evaluate; None = every experiment whose observation window closed by "
+                          "the end of the period and that was assigned in the last lookback_months")
+    lookback_months: int = Field(6, ge=1, le=60)
+    window_days: int = Field(30, ge=1, le=365, description="outcomes count in this many days after assignment")
+    pre_days: int = Field(90, ge=7, le=730, description="pre-assignment window for the CUPED covariate")
+    designs: dict[str, ExperimentDesign] = Field(default_factory=dict,
+                                                 description="per experiment id: control and planned split")
+    default_control: str = Field("control", description="control variant of experiments not listed in designs")
+    primary_metric: Literal["conversion", "orders", "revenue", "aov"] = "conversion"
+    guardrail_metrics: list[Literal["conversion", "orders", "revenue", "aov"]] = Field(
+        default_factory=lambda: ["aov", "revenue"],
+        description="a variant that makes one of these significantly worse is not shipped")
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="significance level (two-sided), after Holm")
+    power: float = Field(0.8, gt=0.5, lt=1)
+    minimum_effect: float = Field(0.05, gt=0, lt=10, description="smallest relative lift worth detecting")
+    srm_threshold: float = Field(0.001, gt=0, lt=0.1, description="sample ratio mismatch below this p-value")
+    winsorize_percentile: float | None = Field(
+        None, gt=50, lt=100, description="cap revenue and orders per member at this percentile; None = no capping")
+    exclude_outliers: bool = Field(True, description="leave the cleaning's flagged bulk orders out of the outcomes")
+    breakdowns: list[Literal["segment", "channel", "region", "tier"]] = Field(
+        default_factory=lambda: ["segment", "channel", "region"])
+    breakdown_min_members: int = Field(100, ge=10, description="smallest group per variant shown in a breakdown")
+
+
 NOTEBOOK_PARAMS: dict[str, type[ReportSettings]] = {"data_cleaning": CleaningParams,
                                                     "rfm_segmentation": RFMParams,
-                                                    "clv_forecast": CLVParams}
+                                                    "clv_forecast": CLVParams,
+                                                    "ab_test": ABTestParams}
 
 
 # ------------------------------------------------------------------ loading

@@ -42,6 +42,8 @@ NOTEBOOKS = (
                  ("window_days", "split", "tier_thresholds", "language")),
     NotebookSpec("clv_forecast", "03_clv_forecast.ipynb", ("data_cleaning",),
                  ("unit", "holdout_weeks", "model", "horizon_months", "language")),
+    NotebookSpec("ab_test", "04_ab_test.ipynb", ("data_cleaning",),
+                 ("experiments", "window_days", "primary_metric", "winsorize_percentile", "language")),
 )
 PACKAGES = ("memberkit", "pandas", "numpy", "duckdb", "ibis-framework", "pandera", "pydantic", "papermill",
             "nbconvert", "lifetimes", "scipy", "seaborn", "matplotlib")

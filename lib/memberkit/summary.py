@@ -63,6 +63,17 @@ def open_clean(ctx, con=None) -> tuple[object, dict[str, ibis.Table]]:
     return con, tables
 
 
+def without_outliers(orders: ibis.Table, exclude: bool = True) -> ibis.Table:
+    """The order log without the bulk purchases the cleaning flagged, when ``exclude``.
+
+    The models (CLV) and the experiment and campaign comparisons leave them out: a bulk order
+    is not a member's own buying, and one of them outweighs a whole variant's response.
+    """
+    if exclude and "is_outlier" in orders.columns:
+        return orders.filter(~orders.is_outlier.fill_null(False))
+    return orders
+
+
 # ------------------------------------------------------------------ per member
 def member_orders(orders: ibis.Table) -> ibis.Table:
     """Order lines of members only (guests are outside member analytics)."""
@@ -167,3 +178,50 @@ def repeat_purchases_by_day(orders: ibis.Table, first_by: _dt.date, end: _dt.dat
     days = days.mutate(first=days.order_date.min().over(group_by="member_id"))
     rep = days.filter((days.first <= _day(first_by)) & (days.order_date > days.first))
     return rep.group_by("order_date").agg(repeat_purchases=rep.count()).order_by("order_date")
+
+
+# ------------------------------------------------------------------ for experiments and campaigns
+def window_outcomes(orders: ibis.Table, units: ibis.Table, keys: list[str], windows: list[str]) -> ibis.Table:
+    """What each unit (a member in an experiment or campaign) bought in named time windows.
+
+    ``units`` has one row per ``keys`` with ``member_id`` and, for every window ``w``, the
+    timestamps ``w_start`` (included) and ``w_end`` (excluded). Per unit and window the result
+    has ``orders_w`` (distinct paid orders), ``revenue_w`` (net, returns included),
+    ``discount_w`` (on paid orders) and ``first_w`` (time of the first paid order, or NULL).
+    Units without any order keep their row, with zeros.
+    """
+    o = member_orders(orders)
+    lo = units[f"{windows[0]}_start"].min()
+    hi = units[f"{windows[0]}_end"].max()
+    for w in windows[1:]:
+        lo, hi = ibis.least(lo, units[f"{w}_start"].min()), ibis.greatest(hi, units[f"{w}_end"].max())
+    o = o.filter((o.order_ts >= lo.as_scalar()) & (o.order_ts < hi.as_scalar()))
+    o = o.select(_member=o.member_id, _order=o.order_id, _ts=o.order_ts, _amount=o.amount,
+                 _discount=o.discount.fill_null(0.0))
+    j = units.left_join(o, units.member_id == o._member)
+    paid = j._amount > 0
+    aggs = {}
+    for w in windows:
+        inside = (j._ts >= j[f"{w}_start"]) & (j._ts < j[f"{w}_end"])
+        aggs[f"orders_{w}"] = j._order.nunique(where=inside & paid)
+        aggs[f"revenue_{w}"] = j._amount.sum(where=inside)
+        aggs[f"discount_{w}"] = j._discount.sum(where=inside & paid)
+        aggs[f"first_{w}"] = j._ts.min(where=inside & paid)
+    out = j.group_by(keys).agg(**aggs)
+    return out.mutate(**{c: out[c].fill_null(0.0) for c in aggs if c.startswith(("revenue_", "discount_"))},
+                      **{c: out[c].fill_null(0) for c in aggs if c.startswith("orders_")})
+
+
+def experiment_units(experiments: ibis.Table, experiment_ids: list[str], window_days: int, pre_days: int) -> ibis.Table:
+    """One row per member and experiment with its variant, the assignment time, and the windows
+    ``pre`` (the ``pre_days`` before assignment) and ``post`` (the ``window_days`` after).
+
+    A member found in more than one variant of an experiment (two accounts of one person merged
+    by the cleaning, or a logging fault) cannot be attributed; ``variants`` counts them so the
+    caller can leave them out and say how many.
+    """
+    e = experiments.filter(experiments.experiment_id.isin(experiment_ids) & experiments.member_id.notnull())
+    u = e.group_by(["experiment_id", "member_id"]).agg(variant=e.variant.min(), variants=e.variant.nunique(),
+                                                       assigned_ts=e.assigned_ts.min())
+    return u.mutate(pre_start=u.assigned_ts - ibis.interval(days=pre_days), pre_end=u.assigned_ts,
+                    post_start=u.assigned_ts, post_end=u.assigned_ts + ibis.interval(days=window_days))

@@ -1,0 +1,201 @@
+"""A/B test evaluation: hand-computed comparisons, the verdict rules, the generator's true effects
+inside the reported intervals at the stated rate, and the bundled sample's three experiments."""
+import datetime as dt
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from memberkit import abtest, stats
+from memberkit.config import load_settings, notebook_params
+
+from .conftest import ROOT
+
+
+def ab_params(*overrides):
+    return notebook_params(load_settings(ROOT, [], [f"notebooks.ab_test.{o}" for o in overrides]), "ab_test")
+
+
+def members_frame(groups: dict[str, list[tuple[float, float]]]) -> pd.DataFrame:
+    """Rows of (orders, revenue) per variant, with the columns the analysis expects."""
+    rows = [{"experiment_id": "X", "member_id": f"{v}{i}", "variant": v, "variants": 1,
+             "assigned_ts": pd.Timestamp("2026-01-01"), "orders": float(o), "revenue": float(r),
+             "hours_to_first_order": 24.0 * i if o else math.nan, "orders_pre": float(o), "revenue_pre": float(r)}
+            for v, rows_ in groups.items() for i, (o, r) in enumerate(rows_)]
+    m = pd.DataFrame(rows)
+    m["converted"] = (m.orders > 0).astype(float)
+    m["converted_pre"] = m.converted
+    return m
+
+
+def test_compare_metric_on_a_hand_computed_case():
+    m = members_frame({"control": [(0, 0), (1, 100), (2, 150), (0, 0)],
+                       "b": [(1, 60), (1, 40), (3, 300), (0, 0)]})
+    conv = abtest.compare_metric(m, "control", "b", "conversion")
+    assert (conv["control_mean"], conv["variant_mean"], conv["abs_diff"]) == (0.5, 0.75, 0.25)
+    assert conv["rel_lift"] == pytest.approx(0.5)
+    rev = abtest.compare_metric(m, "control", "b", "revenue")
+    assert rev["control_mean"] == 62.5 and rev["variant_mean"] == 100.0
+    # Welch by hand: variances 5625 and 18066.67 (ddof 1), n 4 each
+    se = math.sqrt(np.var([0, 100, 150, 0], ddof=1) / 4 + np.var([60, 40, 300, 0], ddof=1) / 4)
+    assert rev["se"] == pytest.approx(se)
+    aov = abtest.compare_metric(m, "control", "b", "aov")
+    assert aov["control_mean"] == pytest.approx(250 / 3) and aov["variant_mean"] == pytest.approx(400 / 5)
+
+
+def synthetic(n=4000, effect=0.06, seed=0, split=(0.5, 0.5), aov_factor=1.0):
+    rng = np.random.default_rng(seed)
+    variant = np.where(rng.random(n) < split[0], "control", "b")
+    base = np.where(variant == "b", 0.2 + effect, 0.2)
+    orders = (rng.random(n) < base).astype(float) + (rng.random(n) < 0.1)
+    price = np.where(variant == "b", 100 * aov_factor, 100)
+    revenue = orders * rng.gamma(10, price / 10)
+    m = pd.DataFrame({"experiment_id": "X", "member_id": [f"m{i}" for i in range(n)], "variant": variant, "variants": 1,
+                      "assigned_ts": pd.Timestamp("2026-01-01"), "orders": orders, "revenue": revenue,
+                      "hours_to_first_order": np.where(orders > 0, rng.random(n) * 24 * 30, np.nan),
+                      "orders_pre": orders, "revenue_pre": revenue})
+    m["converted"] = (m.orders > 0).astype(float)
+    m["converted_pre"] = m.converted
+    return m
+
+
+def test_verdicts():
+    p = ab_params()
+    assert abtest.evaluate(synthetic(effect=0.08), "X", p).verdict["decision"] == "ship"
+    assert abtest.evaluate(synthetic(effect=-0.08), "X", p).verdict == {
+        "decision": "do_not_ship", "variant": None, "reason": "primary_down"}
+    unclear = abtest.evaluate(synthetic(n=800, effect=0.0, seed=3), "X", p)
+    assert unclear.verdict["decision"] == "not_enough_evidence"
+    assert unclear.verdict["extra_per_variant_needed"] == unclear.power["extra_per_variant_needed"] > 0
+    guard = abtest.evaluate(synthetic(effect=0.08, aov_factor=0.7), "X", p)
+    assert guard.verdict["decision"] == "do_not_ship" and "aov" in guard.verdict["guardrails"]
+    broken = abtest.evaluate(synthetic(effect=0.08, split=(0.55, 0.45)), "X", p)
+    assert broken.srm_failed and broken.verdict["decision"] == "no_verdict"
+
+
+def test_design_errors_say_what_to_set():
+    m = synthetic().replace({"variant": {"control": "base"}})
+    with pytest.raises(abtest.ExperimentError, match="designs.X.control"):
+        abtest.evaluate(m, "X", ab_params())
+    p = ab_params("designs={X: {control: base, planned_split: {base: 0.5, c: 0.5}}}")
+    with pytest.raises(abtest.ExperimentError, match="differ"):
+        abtest.evaluate(m, "X", p)
+    assert abtest.evaluate(m, "X", ab_params("designs={X: {control: base}}")).control == "base"
+
+
+def test_power_plan_uses_the_control_baseline():
+    m = synthetic(n=2000)
+    plan = abtest.power_plan(m, "control", "conversion", 0.1)
+    p = m[m.variant == "control"].converted.mean()
+    assert plan["n_per_variant_needed"] == math.ceil(stats.n_proportions(p, p * 1.1))
+    assert plan["extra_per_variant_needed"] == plan["n_per_variant_needed"] - m.groupby("variant").size().min()
+
+
+def test_winsorising_caps_revenue_over_all_variants():
+    m = synthetic(n=2000)
+    capped, caps = abtest.winsorize_members(m, 99)
+    assert caps["revenue"] == pytest.approx(np.percentile(m.revenue, 99))
+    assert capped.revenue.max() == pytest.approx(caps["revenue"]) and (capped.revenue <= m.revenue).all()
+
+
+# ------------------------------------------------------------------ coverage of the generator's truth
+def generator_experiments(seed: int) -> tuple[pd.DataFrame, list[dict]]:
+    """Per assigned person: orders and revenue in the 30 days after assignment, straight from the
+    generator's own event list (no export, no cleaning), with its true effects."""
+    from memberkit.sample import SampleSpec, _Generator
+    g = _Generator(SampleSpec(seed=seed))
+    people = g.people()
+    orders = g.organic_purchases(people)
+    orders["campaign"], orders["incremental"] = None, False
+    _, camp_extra, _ = g.campaigns(people, orders)
+    rows, exp_extra, truth = g.experiments(people, orders, g.spec.gg_p / people.nu.to_numpy())
+    events = pd.concat([orders, camp_extra, exp_extra], ignore_index=True)[["person", "t"]]
+    events["amount"] = g.spend(people, events.person.to_numpy())
+    j = rows.merge(events, on="person", how="left")
+    inside = (j.t >= j.assigned_t) & (j.t < j.assigned_t + 30)
+    j["orders"], j["revenue"] = inside.astype(float), np.where(inside, j.amount, 0.0)
+    m = j.groupby(["experiment_id", "person", "variant"], as_index=False)[["orders", "revenue"]].sum()
+    m["converted"] = (m.orders > 0).astype(float)
+    return m, truth
+
+
+@pytest.mark.slow
+def test_generator_truth_inside_the_intervals_at_the_stated_rate():
+    """Across 40 generated retailers, the 95% intervals of conversion, orders and revenue per member
+    contain the generator's true effect about 95% of the time (480 intervals: 92-98% accepted)."""
+    hits = []
+    for seed in range(100, 140):
+        m, truth = generator_experiments(seed)
+        for x in truth:
+            res = abtest.compare_all(m[m.experiment_id == x["experiment_id"]], "control", x["variants"][1:])
+            for variant, effect in x["effects"].items():
+                for metric, key in (("conversion", "conversion_abs"), ("orders", "orders_per_member_abs"),
+                                    ("revenue", "revenue_per_member_abs")):
+                    r = res[(res.metric == metric) & (res.variant == variant)].iloc[0]
+                    hits.append(r.abs_ci_low <= effect[key] <= r.abs_ci_high)
+    assert len(hits) == 480
+    assert 0.92 <= np.mean(hits) <= 0.98
+
+
+# ------------------------------------------------------------------ the bundled sample
+@pytest.fixture(scope="module")
+def sample_analysis(retailer):
+    tables, truth = retailer
+    rfm_params = notebook_params(load_settings(ROOT, []), "rfm_segmentation")
+    return abtest.analyse(tables, "2026-10", ab_params(), rfm_params), truth
+
+
+@pytest.mark.slow
+def test_sample_experiments(sample_analysis):
+    a, truth = sample_analysis
+    by_id = {r.experiment_id: r for r in a.experiments}
+    assert list(by_id) == ["EXP-PUSH", "EXP-COUPON", "EXP-BANNER"]     # all closed by 2026-10, oldest first
+    true_effects = {x["experiment_id"]: x["effects"] for x in truth["experiments"]}
+
+    push = by_id["EXP-PUSH"]
+    assert not push.srm_failed and push.verdict == {"decision": "ship", "variant": "push", "reason": "primary_up"}
+    for metric, key in (("conversion", "conversion_abs"), ("orders", "orders_per_member_abs"),
+                        ("revenue", "revenue_per_member_abs")):
+        r = push.results[(push.results.metric == metric)].iloc[0]
+        assert r.abs_ci_low <= true_effects["EXP-PUSH"]["push"][key] <= r.abs_ci_high, metric
+
+    coupon = by_id["EXP-COUPON"]
+    assert coupon.variants == ["coupon_10", "coupon_20"] and len(coupon.results) == 8
+    np.testing.assert_allclose(coupon.results.p_value_adjusted, stats.holm(coupon.results.p_value))
+    assert (coupon.results.p_value_adjusted >= coupon.results.p_value).all()
+    assert coupon.verdict["decision"] == "ship" and coupon.verdict["variant"] == "coupon_20"
+    # The true conversion effect of the winning variant is inside its interval.
+    r = coupon.results[(coupon.results.metric == "conversion") & (coupon.results.variant == "coupon_20")].iloc[0]
+    assert r.abs_ci_low <= true_effects["EXP-COUPON"]["coupon_20"]["conversion_abs"] <= r.abs_ci_high
+
+    banner = by_id["EXP-BANNER"]
+    assert banner.srm_failed and banner.srm_p_value < 0.001
+    assert banner.verdict["decision"] == "no_verdict"
+    assert not by_id["EXP-PUSH"].breakdowns.empty and set(push.breakdowns.dimension) == {"segment", "channel", "region"}
+    assert push.cumulative.iloc[-1]["push"] == pytest.approx(push.members.query("variant == 'push'").converted.mean())
+
+
+@pytest.mark.slow
+def test_sample_results_json_holds_every_field(sample_analysis):
+    from memberkit.report import Results
+    a, _ = sample_analysis
+    res = Results("ab_test", "2026-10", "en")
+    abtest.record(a, res, ab_params())
+    d = res.to_dict()["results"]["experiments"]
+    assert d["EXP-BANNER"]["srm_p_value"] < 0.001 and d["EXP-PUSH"]["srm_p_value"] > 0.001
+    for metric in ("conversion", "orders", "revenue", "aov"):
+        for variant in ("coupon_10", "coupon_20"):
+            row = d["EXP-COUPON"]["metrics"][metric][variant]
+            assert set(abtest.RESULT_FIELDS) <= set(row)
+            assert row["ci_low"] <= row["rel_lift"] <= row["ci_high"]
+            assert row["abs_diff"] == pytest.approx(row["variant_mean"] - row["control_mean"])
+
+
+def test_unknown_experiment_is_a_clear_error(small_cleaned):
+    from memberkit import engine
+    _, _, out = small_cleaned
+    con = engine.connect()
+    tables = {n: con.read_parquet(out / "clean" / f"{n}.parquet") for n in ("orders", "members", "experiments")}
+    with pytest.raises(abtest.ExperimentError, match="unknown experiment id.*EXP-NOPE.*EXP-PUSH"):
+        abtest.analyse(tables, "2026-10", ab_params("experiments=[EXP-NOPE]"))

@@ -66,12 +66,13 @@ def e2e(small_config, small_sample, tmp_path_factory):
 def test_run_reports_end_to_end(e2e):
     proc, out, (_, truth) = e2e
     assert proc.returncode == 0, proc.stderr[-2000:]
-    for name in ("data_cleaning", "rfm_segmentation", "clv_forecast", "ab_test"):
+    for name in ("data_cleaning", "rfm_segmentation", "clv_forecast", "ab_test", "campaign_review"):
         assert f"done     {name}" in proc.stdout, proc.stdout
     for name in ["index.html", "manifest.json", "data_cleaning.html", "data_cleaning.ipynb", "data_cleaning.json",
                  "data/clean/orders.parquet", "data/rejected/orders.parquet", "rfm_segmentation.html",
                  "rfm_segmentation.json", "data/rfm_important_value.csv", "clv_forecast.html", "clv_forecast.json",
-                 "data/clv_members.csv", "ab_test.html", "ab_test.json"]:
+                 "data/clv_members.csv", "ab_test.html", "ab_test.json", "campaign_review.html",
+                 "campaign_review.json"]:
         assert (out / name).is_file(), name
     # The only CSVs are the CRM lists (member id, scores, forecasts); staged raw exports with phones must not stay.
     from memberkit import clv, rfm
@@ -82,6 +83,8 @@ def test_run_reports_end_to_end(e2e):
     ab = read_json(out / "ab_test.json")["results"]["experiments"]
     assert set(ab) == {"EXP-PUSH", "EXP-COUPON", "EXP-BANNER"} and ab["EXP-BANNER"]["srm_p_value"] > 0
     assert set(ab["EXP-COUPON"]["metrics"]["conversion"]) == {"coupon_10", "coupon_20"}
+    cr = read_json(out / "campaign_review.json")["results"]
+    assert cr["reviewed"] == ["C2610"] and "C2511" in cr["campaigns"]     # the period's campaign, ranked with earlier ones
     res = read_json(out / "clv_forecast.json")["results"]
     assert res["chosen_model"] in res["holdout"]["errors"] and "gamma_gamma" in res["final_parameters"]
     assert set(res["holdout"]["errors"]) == {"bgnbd", "modified_bgnbd", "pareto_nbd"}
@@ -100,7 +103,8 @@ def test_rendered_pages_show_no_code_no_personal_data_and_fetch_nothing(e2e):
     proc, out, (folder, _) = e2e
     members = pd.read_csv(folder / "members.csv", encoding="gb18030", dtype=str)
     member_ids = pd.read_parquet(out / "data" / "clean" / "members.parquet").member_id.head(500)
-    for page in ["index.html", "data_cleaning.html", "rfm_segmentation.html", "clv_forecast.html", "ab_test.html"]:
+    for page in ["index.html", "data_cleaning.html", "rfm_segmentation.html", "clv_forecast.html", "ab_test.html",
+                 "campaign_review.html"]:
         text = (out / page).read_text(encoding="utf-8")
         assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), f"{page} fetches from the network"
         assert not re.search(r"""url\(\s*["']?(https?:)?//|@import""", text), f"{page} loads remote styles"
@@ -156,7 +160,7 @@ def test_browser_opens_the_reports_offline(e2e, tmp_path):
     for page, expect in [("index.html", "Data cleaning"), ("data_cleaning.html", "Rejected rows by reason"),
                          ("rfm_segmentation.html", "What to do with each segment"),
                          ("clv_forecast.html", "Can we trust the forecast?"),
-                         ("ab_test.html", "Every metric")]:
+                         ("ab_test.html", "Every metric"), ("campaign_review.html", "How the campaigns compare")]:
         proc = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                                f"--user-data-dir={tmp_path / page}", "--proxy-server=127.0.0.1:9",
@@ -179,6 +183,7 @@ def test_reports_run_on_cdnow_through_a_config_file_only(tmp_path):
     assert clv["unit"] == "week" and clv["holdout"]["calibration_end"] == "1997-12-30"
     assert abs(clv["holdout"]["errors"][clv["chosen_model"]]["aggregate_error"]) < 0.10
     assert read_json(tmp_path / "ab_test.json")["results"]["experiments"] == {}   # CDNOW has no experiments
+    assert read_json(tmp_path / "campaign_review.json")["results"]["campaigns"] == {}   # ... and no campaigns
     # members in the models: customers with a paid line that is not a flagged bulk outlier
     from importlib.resources import files
     threshold = read_json(tmp_path / "data_cleaning.json")["results"]["outlier_threshold"]

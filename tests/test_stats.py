@@ -131,3 +131,17 @@ def test_winsorize_caps_at_the_percentile():
     capped, cap = stats.winsorize(np.arange(1, 101, dtype=float), 95)
     assert cap == pytest.approx(95.05)
     assert capped.max() == cap and capped[:94].tolist() == list(np.arange(1, 95, dtype=float))
+
+
+def test_stratified_difference_on_a_hand_computed_case():
+    """Stratum a: target 2, 4 (mean 3) vs comparison 1, 1, 1, 3 (mean 1.5); stratum b: target 10 vs
+    comparison 6, 8 (mean 7); stratum c has only comparison members. Weights 2/3 and 1/3 from the target:
+    difference 2/3 * 1.5 + 1/3 * 3 = 2. A target member in stratum d has no match and is counted."""
+    r, unmatched = stats.stratified_difference([2, 4, 10, 99], ["a", "a", "b", "d"],
+                                               [1, 1, 1, 3, 6, 8, 50], ["a", "a", "a", "a", "b", "b", "c"])
+    assert r.diff == pytest.approx(2.0) and unmatched == 1
+    assert r.mean_b == pytest.approx(2 / 3 * 3 + 1 / 3 * 10) and r.mean_a == pytest.approx(2 / 3 * 1.5 + 1 / 3 * 7)
+    # variance: (2/3)^2 (2/2 + 1/4) + (1/3)^2 (s^2_target(one member -> pooled over targets)/1 + 2/2)
+    pooled_target = np.var([2, 4, 10, 99], ddof=1)
+    var = (2 / 3) ** 2 * (2 / 2 + 1 / 4) + (1 / 3) ** 2 * (pooled_target / 1 + 2 / 2)
+    assert r.se == pytest.approx(math.sqrt(var))

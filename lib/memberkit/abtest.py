@@ -490,14 +490,13 @@ def power_sentence(r: ExperimentResult, params, language: str = "en") -> str:
 
 
 def breakdown_frame(r: ExperimentResult, language: str = "en", currency: str = "CNY") -> pd.DataFrame:
-    from .rfm import schemes
     from .report import fmt_int, text
+    from .rfm import group_label
     if r.breakdowns.empty:
         return pd.DataFrame()
-    scheme = schemes()["high_low"]
     rows = []
     for _, x in r.breakdowns.iterrows():
-        group = scheme.label(x.group, language) if x.dimension == "segment" else str(x.group)
+        group = group_label(x.dimension, x.group, language)
         rows.append({text("ab.col_dimension", language): text(f"ab.dim_{x.dimension}", language),
                      text("ab.col_group", language): group, text("ab.col_variant", language): x.variant,
                      text("ab.col_members", language): f"{fmt_int(x.n_control)} / {fmt_int(x.n_variant)}",

@@ -251,10 +251,33 @@ class ABTestParams(ReportSettings):
     breakdown_min_members: int = Field(100, ge=10, description="smallest group per variant shown in a breakdown")
 
 
+class CampaignParams(ReportSettings):
+    """Parameters of the campaign review."""
+
+    campaigns: list[str] | None = Field(None, description="campaign ids to review; None = those that ended in the period")
+    league_months: int = Field(24, ge=0, le=120, description="the league table also ranks campaigns that ended in "
+                                                              "this many months before the period's end")
+    post_days: int = Field(30, ge=7, le=180, description="days after the end that count towards the net effect "
+                                                         "and show a pull-forward dip")
+    pre_days: int = Field(56, ge=7, le=365, description="pre-campaign window of the difference in differences")
+    history_days: int = Field(365, ge=30, le=1095, description="spend in these days before the start ranks high-value members")
+    silent_days: int = Field(90, ge=7, le=730, description="reactivated: no purchase in these days before the start, "
+                                                           "a purchase during or after")
+    margin: float = Field(0.3, gt=0, le=1, description="profit margin on (paid, after-discount) revenue")
+    high_value_share: float = Field(0.2, gt=0, le=1, description="high value: this top share of the campaign's "
+                                                                  "members by spend in history_days")
+    pull_forward_share: float = Field(0.25, gt=0, le=1, description="flag pull-forward when a significant dip after the "
+                                                                     "end gives back at least this share of the lift")
+    alpha: float = Field(0.05, gt=0, lt=0.5)
+    min_segment_members: int = Field(50, ge=5, description="smallest target (and comparison) group shown per segment")
+    exclude_outliers: bool = Field(True, description="leave the cleaning's flagged bulk orders out")
+
+
 NOTEBOOK_PARAMS: dict[str, type[ReportSettings]] = {"data_cleaning": CleaningParams,
                                                     "rfm_segmentation": RFMParams,
                                                     "clv_forecast": CLVParams,
-                                                    "ab_test": ABTestParams}
+                                                    "ab_test": ABTestParams,
+                                                    "campaign_review": CampaignParams}
 
 
 # ------------------------------------------------------------------ loading

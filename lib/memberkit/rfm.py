@@ -105,6 +105,11 @@ def schemes() -> dict[str, Scheme]:
             for name, s in raw.items()}
 
 
+def group_label(dimension: str, value, language: str = "en") -> str:
+    """How a breakdown group reads in a report: a segment key by its label, anything else as is."""
+    return schemes()["high_low"].label(value, language) if dimension == "segment" else str(value)
+
+
 # ------------------------------------------------------------------ scoring
 def quantile_scores(values: pd.Series, n: int = 5, higher_is_better: bool = True) -> pd.Series:
     """Scores 1..n: one plus the number of quantile cut points (k/n, k = 1..n-1) the value exceeds.

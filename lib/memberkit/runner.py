@@ -44,6 +44,8 @@ NOTEBOOKS = (
                  ("unit", "holdout_weeks", "model", "horizon_months", "language")),
     NotebookSpec("ab_test", "04_ab_test.ipynb", ("data_cleaning",),
                  ("experiments", "window_days", "primary_metric", "winsorize_percentile", "language")),
+    NotebookSpec("campaign_review", "05_campaign_review.ipynb", ("data_cleaning",),
+                 ("campaigns", "post_days", "margin", "language")),
 )
 PACKAGES = ("memberkit", "pandas", "numpy", "duckdb", "ibis-framework", "pandera", "pydantic", "papermill",
             "nbconvert", "lifetimes", "scipy", "seaborn", "matplotlib")

@@ -27,6 +27,7 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import optimize, special
 from scipy import stats as st
 
@@ -245,3 +246,29 @@ def mde_means(n: float, sd: float = 1.0, alpha: float = 0.05, power: float = 0.8
     if n < 2 or sd <= 0:
         return math.nan
     return float(optimize.brentq(lambda d: power_means(n, d, sd, alpha) - power, 1e-12 * sd, 100 * sd, xtol=1e-12))
+
+
+def stratified_difference(y_target, strata_target, y_comparison, strata_comparison,
+                          alpha: float = 0.05) -> tuple[Comparison, int]:
+    """Target minus a comparison group reweighted to the target's strata (exact matching).
+
+    Within each stratum the difference of means; overall their average weighted by the target's
+    share in each stratum, with variance sum w^2 (s_t^2 / n_t + s_c^2 / n_c). Target members in a
+    stratum without comparison members cannot be matched: they are left out and counted.
+    Returns the comparison (mean_a = reweighted comparison mean, mean_b = matched target mean)
+    and the number of unmatched target members.
+    """
+    t = pd.DataFrame({"y": np.asarray(y_target, float), "s": np.asarray(strata_target)})
+    c = pd.DataFrame({"y": np.asarray(y_comparison, float), "s": np.asarray(strata_comparison)})
+    gt = t.groupby("s").y.agg(["mean", "var", "size"])
+    gc = c.groupby("s").y.agg(["mean", "var", "size"])
+    both = gt.add_suffix("_t").join(gc.add_suffix("_c"), how="inner")
+    unmatched = int(len(t) - both.size_t.sum())
+    if both.empty:
+        return Comparison(math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan), unmatched
+    w = both.size_t / both.size_t.sum()
+    # A stratum of one member has no sample variance; count it as the pooled variance of its group.
+    vt = both.var_t.fillna(t.y.var(ddof=1)) / both.size_t
+    vc = both.var_c.fillna(c.y.var(ddof=1)) / both.size_c
+    mean_t, mean_c = float((w * both.mean_t).sum()), float((w * both.mean_c).sum())
+    return normal_comparison(mean_c, float((w * w * vc).sum()), mean_t, float((w * w * vt).sum()), alpha), unmatched

@@ -187,7 +187,8 @@ def window_outcomes(orders: ibis.Table, units: ibis.Table, keys: list[str], wind
     ``units`` has one row per ``keys`` with ``member_id`` and, for every window ``w``, the
     timestamps ``w_start`` (included) and ``w_end`` (excluded). Per unit and window the result
     has ``orders_w`` (distinct paid orders), ``revenue_w`` (net, returns included),
-    ``discount_w`` (on paid orders) and ``first_w`` (time of the first paid order, or NULL).
+    ``discount_w`` (on paid orders), ``first_w`` and ``last_w`` (times of the first and last paid
+    order, or NULL).
     Units without any order keep their row, with zeros.
     """
     o = member_orders(orders)
@@ -207,6 +208,7 @@ def window_outcomes(orders: ibis.Table, units: ibis.Table, keys: list[str], wind
         aggs[f"revenue_{w}"] = j._amount.sum(where=inside)
         aggs[f"discount_{w}"] = j._discount.sum(where=inside & paid)
         aggs[f"first_{w}"] = j._ts.min(where=inside & paid)
+        aggs[f"last_{w}"] = j._ts.max(where=inside & paid)
     out = j.group_by(keys).agg(**aggs)
     return out.mutate(**{c: out[c].fill_null(0.0) for c in aggs if c.startswith(("revenue_", "discount_"))},
                       **{c: out[c].fill_null(0) for c in aggs if c.startswith("orders_")})
@@ -225,3 +227,50 @@ def experiment_units(experiments: ibis.Table, experiment_ids: list[str], window_
                                                        assigned_ts=e.assigned_ts.min())
     return u.mutate(pre_start=u.assigned_ts - ibis.interval(days=pre_days), pre_end=u.assigned_ts,
                     post_start=u.assigned_ts, post_end=u.assigned_ts + ibis.interval(days=window_days))
+
+
+def campaign_units(campaign_members: ibis.Table, campaigns: ibis.Table, campaign_ids: list[str], *, pre_days: int,
+                   post_days: int, history_days: int, silent_days: int, data_end: _dt.date) -> ibis.Table:
+    """One row per member and campaign (target and holdout) with the windows the review measures.
+
+    Windows (start included, end excluded; days are calendar days of the campaign's dates):
+    ``before`` all history before the start; ``history`` the ``history_days`` before it (value);
+    ``silent`` the ``silent_days`` before it (reactivation); ``pre`` the ``pre_days`` before it
+    (difference in differences); ``during`` the campaign's own days; ``post`` the ``post_days``
+    after its end, cut at ``data_end``.
+    """
+    cm = campaign_members.filter(campaign_members.campaign_id.isin(campaign_ids) & campaign_members.member_id.notnull())
+    c = campaigns.filter(campaigns.campaign_id.isin(campaign_ids)).select("campaign_id", "start", "end")
+    u = cm.join(c, "campaign_id")
+    return with_campaign_windows(u, pre_days=pre_days, post_days=post_days, history_days=history_days,
+                                 silent_days=silent_days, data_end=data_end)
+
+
+def with_campaign_windows(u: ibis.Table, *, pre_days: int, post_days: int, history_days: int, silent_days: int,
+                          data_end: _dt.date) -> ibis.Table:
+    """Add the review windows of :func:`campaign_units` to rows holding ``start`` and ``end`` dates."""
+    start = u.start.cast("timestamp")
+    stop = (u.end + ibis.interval(days=1)).cast("timestamp")
+    last = ibis.literal(data_end + _dt.timedelta(days=1)).cast("timestamp")
+    post_end = ibis.least(stop + ibis.interval(days=post_days), last)
+    return u.mutate(before_start=ibis.literal(_dt.datetime(1900, 1, 1)), before_end=start,
+                    history_start=start - ibis.interval(days=history_days), history_end=start,
+                    silent_start=start - ibis.interval(days=silent_days), silent_end=start,
+                    pre_start=start - ibis.interval(days=pre_days), pre_end=start,
+                    during_start=start, during_end=stop, post_start=stop, post_end=post_end)
+
+
+def daily_orders(orders: ibis.Table, units: ibis.Table, first_day: _dt.date, last_day: _dt.date) -> ibis.Table:
+    """Paid orders and net revenue per unit group and day, weighted by each member's ``weight``.
+
+    ``units`` holds member_id, group and weight (1 for randomised groups; a matched baseline
+    carries its matching weights). Days without orders are absent; the caller divides by the
+    group's total weight.
+    """
+    o = member_orders(orders)
+    o = o.filter((o.order_date >= _day(first_day)) & (o.order_date <= _day(last_day)))
+    per = o.group_by(["member_id", "order_date"]).agg(orders=o.order_id.nunique(where=o.amount > 0),
+                                                      revenue=o.amount.sum())
+    j = units.join(per, "member_id")
+    return j.group_by(["group", "order_date"]).agg(orders=(j.orders * j.weight).sum(),
+                                                    revenue=(j.revenue * j.weight).sum()).order_by(["group", "order_date"])

@@ -1,0 +1,720 @@
+"""Campaign review (活动复盘): did each campaign pay, for whom, and compared with the others.
+
+The engine measures what every campaign member bought in windows around the campaign
+(:func:`memberkit.summary.campaign_units` and :func:`~memberkit.summary.window_outcomes`);
+everything here works on that member-scale frame.
+
+Evidence, strongest first:
+
+- a randomised **holdout**: incremental = target mean - holdout mean (Welch), per target member,
+  over the campaign *and* the ``post_days`` after it, so orders only moved forward cancel out;
+  a difference in differences with the pre-campaign window is shown beside it;
+- no holdout: **before/after against a matched baseline**: members who were not targeted, joined
+  before the start, reweighted to the target's mix of recent spend and recency (exact strata),
+  compared on (after - before). Labelled weaker: the target was chosen, not drawn.
+
+Money: incremental margin = incremental revenue x margin (paid amounts are after discount, so a
+coupon's value is already out of revenue); ROI = (incremental margin - cost) / cost.
+
+Example
+-------
+>>> roi_of(incremental_revenue=100_000, margin=0.3, cost=20_000)
+0.5
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import stats
+from .errors import MemberkitError
+
+WINDOWS = ["before", "history", "silent", "pre", "during", "post"]
+RECENCY_EDGES = [30, 90, 180, 365]          # days since the last purchase before the start
+FREQUENCY_EDGES = [1, 2, 3, 5]              # purchases in the history window
+
+
+class CampaignError(MemberkitError):
+    """A campaign cannot be reviewed as asked (unknown id, no members)."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    value: float
+    ci_low: float
+    ci_high: float
+
+    def to_dict(self) -> dict:
+        return {"value": _plain(self.value), "ci_low": _plain(self.ci_low), "ci_high": _plain(self.ci_high)}
+
+    def scaled(self, k: float, shift: float = 0.0) -> "Estimate":
+        lo, hi = sorted((self.ci_low * k + shift, self.ci_high * k + shift))
+        return Estimate(self.value * k + shift, lo, hi)
+
+
+def roi_of(incremental_revenue: float, margin: float, cost: float) -> float:
+    return (incremental_revenue * margin - cost) / cost if cost else math.nan
+
+
+# ----------------------------------------------------------------- which campaigns
+def campaigns_frame(tables: dict) -> pd.DataFrame:
+    if "campaigns" not in tables or "campaign_members" not in tables:
+        return pd.DataFrame(columns=["campaign_id", "name", "type", "start", "end", "cost", "target_segment"])
+    c = tables["campaigns"].to_pandas()
+    c["start"], c["end"] = pd.to_datetime(c.start).dt.date, pd.to_datetime(c.end).dt.date
+    return c
+
+
+def select_campaigns(campaigns: pd.DataFrame, period_start: _dt.date, period_end: _dt.date, league_months: int,
+                     named: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """(reviewed, league): the period's campaigns (or the named ones), and every campaign that ended
+    in the ``league_months`` before the period's end, reviewed ones included."""
+    known = set(campaigns.campaign_id)
+    if named:
+        unknown = [x for x in named if x not in known]
+        if unknown:
+            raise CampaignError(f"unknown campaign id(s): {', '.join(unknown)}; the data has: {', '.join(sorted(known))}")
+        reviewed = list(named)
+    else:
+        reviewed = campaigns[(campaigns.end >= period_start) & (campaigns.end <= period_end)].sort_values(
+            "end").campaign_id.tolist()
+    since = (pd.Timestamp(period_end) - pd.DateOffset(months=league_months)).date()
+    league = campaigns[(campaigns.end > since) & (campaigns.end <= period_end)].campaign_id.tolist()
+    order = campaigns.set_index("campaign_id").end
+    return reviewed, sorted(set(league) | set(reviewed), key=lambda x: order[x])
+
+
+# ----------------------------------------------------------------- member outcomes
+def campaign_members(tables: dict, campaign_ids: list[str], params, data_end: _dt.date) -> pd.DataFrame:
+    """Target and holdout members of the campaigns with their outcomes in every window."""
+    from .summary import campaign_units, window_outcomes, without_outliers
+    units = campaign_units(tables["campaign_members"], tables["campaigns"], campaign_ids, pre_days=params.pre_days,
+                           post_days=params.post_days, history_days=params.history_days,
+                           silent_days=params.silent_days, data_end=data_end)
+    keys = ["campaign_id", "member_id", "group", "sent_ts", "redeemed_ts", "start", "end", "post_end"]
+    out = window_outcomes(without_outliers(tables["orders"], params.exclude_outliers), units, keys, WINDOWS).to_pandas()
+    return _derived(out)
+
+
+def baseline_members(tables: dict, campaign_id: str, start: _dt.date, end: _dt.date, params,
+                     data_end: _dt.date) -> pd.DataFrame:
+    """Members not in the campaign who joined before its start, with the same window outcomes."""
+    import ibis
+    from .summary import window_outcomes, with_campaign_windows, without_outliers
+    m = tables["members"]
+    cm = tables["campaign_members"]
+    listed = cm.filter(cm.campaign_id == campaign_id).select("member_id")
+    pool = m.filter(m.join_date < ibis.literal(start)).select("member_id").anti_join(listed, "member_id")
+    u = pool.mutate(campaign_id=ibis.literal(campaign_id), group=ibis.literal("baseline"),
+                    sent_ts=ibis.null("timestamp"), redeemed_ts=ibis.null("timestamp"),
+                    start=ibis.literal(start), end=ibis.literal(end))
+    u = with_campaign_windows(u, pre_days=params.pre_days, post_days=params.post_days,
+                              history_days=params.history_days, silent_days=params.silent_days, data_end=data_end)
+    keys = ["campaign_id", "member_id", "group", "sent_ts", "redeemed_ts", "start", "end", "post_end"]
+    out = window_outcomes(without_outliers(tables["orders"], params.exclude_outliers), u, keys, WINDOWS).to_pandas()
+    out = _derived(out)
+    return out[out.orders_before > 0]        # campaigns reach people who have bought: so must the baseline
+
+
+def _derived(out: pd.DataFrame) -> pd.DataFrame:
+    for w in WINDOWS:
+        out[f"orders_{w}"] = out[f"orders_{w}"].astype(float)
+    out["orders_net"] = out.orders_during + out.orders_post
+    out["revenue_net"] = out.revenue_during + out.revenue_post
+    start = pd.to_datetime(out.start)
+    days_since = (start - out.last_before).dt.days
+    out["recency_bucket"] = np.where(out.last_before.isna(), "never",
+                                     pd.cut(days_since, [-1, *RECENCY_EDGES, np.inf]).astype(str))
+    out["frequency_bucket"] = pd.cut(out.orders_history, [-1, 0, *FREQUENCY_EDGES[1:], np.inf]).astype(str)
+    out["stratum"] = out.recency_bucket + "|" + out.frequency_bucket
+    return out
+
+
+# ----------------------------------------------------------------- comparisons
+@dataclass
+class Design:
+    """How a campaign's target is compared: with its holdout, or with a matched baseline."""
+
+    evidence: str                   # holdout | matched_baseline
+    during_days: int
+    post_days: int
+    pre_days: int
+    alpha: float = 0.05
+
+    def compare(self, target: pd.DataFrame, comparison: pd.DataFrame, column: str) -> stats.Comparison:
+        """Target minus comparison per target member for ``column`` (e.g. orders_net)."""
+        if self.evidence == "holdout":
+            return stats.welch_arrays(comparison[column], target[column], self.alpha)
+        y_t, y_c = self.change(target, column), self.change(comparison, column)
+        return stats.stratified_difference(y_t, target.stratum, y_c, comparison.stratum, self.alpha)[0]
+
+    def did(self, target: pd.DataFrame, comparison: pd.DataFrame, column: str) -> stats.Comparison:
+        """Difference in differences: (after - before) of the target minus that of the comparison."""
+        if self.evidence == "holdout":
+            return stats.welch_arrays(self.change(comparison, column), self.change(target, column), self.alpha)
+        return self.compare(target, comparison, column)
+
+    def change(self, frame: pd.DataFrame, column: str) -> pd.Series:
+        """A window's value minus the pre-window's, scaled to the same number of days."""
+        kind, window = column.split("_", 1)
+        days = {"during": self.during_days, "post": self.post_days, "net": self.during_days + self.post_days}[window]
+        return frame[column] - frame[f"{kind}_pre"] * days / self.pre_days
+
+
+def estimate(c: stats.Comparison) -> Estimate:
+    return Estimate(float(c.diff), float(c.ci_low), float(c.ci_high))
+
+
+def rate_difference(design: Design, target: pd.DataFrame, comparison: pd.DataFrame, flag: pd.Series,
+                    flag_c: pd.Series) -> Estimate:
+    """Difference of two shares (target - comparison) with its interval, matched when needed."""
+    t = target.assign(_flag=flag.astype(float))
+    c = comparison.assign(_flag=flag_c.astype(float))
+    if design.evidence == "holdout":
+        r = stats.two_proportions(int(c._flag.sum()), len(c), int(t._flag.sum()), len(t), design.alpha)
+    else:
+        r, _ = stats.stratified_difference(t._flag, t.stratum, c._flag, c.stratum, design.alpha)
+    return estimate(r)
+
+
+# ----------------------------------------------------------------- one campaign
+@dataclass
+class CampaignReview:
+    campaign_id: str
+    name: str
+    type: str
+    start: _dt.date
+    end: _dt.date
+    cost: float
+    evidence: str
+    n_target: int
+    n_comparison: int
+    unmatched: int
+    post_days_observed: int
+    figures: dict                       # name -> value or Estimate
+    pull_forward: dict
+    verdict: dict = field(default_factory=dict)
+    daily: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    gap: pd.Series = field(default_factory=pd.Series, repr=False)     # cumulative incremental orders per target
+    segments: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+
+
+def review(members: pd.DataFrame, info: pd.Series, params, baseline: pd.DataFrame | None = None,
+           segments: pd.DataFrame | None = None) -> CampaignReview:
+    """Every figure of one campaign from its members' window outcomes."""
+    target = members[members.group == "target"]
+    holdout = members[members.group == "holdout"]
+    if target.empty:
+        raise CampaignError(f"campaign {info.campaign_id} has no target members")
+    comparison, evidence = (holdout, "holdout") if len(holdout) >= 2 else (baseline, "matched_baseline")
+    if comparison is None or len(comparison) < 2:
+        raise CampaignError(f"campaign {info.campaign_id} has no holdout and no baseline members to compare with")
+    during_days = (info.end - info.start).days + 1
+    post_observed = int((pd.Timestamp(members.post_end.iloc[0]) - pd.Timestamp(info.end + _dt.timedelta(days=1))).days)
+    design = Design(evidence, during_days, max(post_observed, 1), params.pre_days, params.alpha)
+    unmatched = 0
+    if evidence == "matched_baseline":
+        unmatched = stats.stratified_difference(target.orders_net, target.stratum, comparison.orders_net,
+                                                comparison.stratum)[1]
+    n = len(target)
+    cost = float(info.cost) if pd.notna(info.cost) else math.nan
+
+    orders = estimate(design.compare(target, comparison, "orders_net"))
+    revenue = estimate(design.compare(target, comparison, "revenue_net"))
+    orders_during = estimate(design.compare(target, comparison, "orders_during"))
+    revenue_during = estimate(design.compare(target, comparison, "revenue_during"))
+    revenue_total = revenue.scaled(n)
+    margin_total = revenue_total.scaled(params.margin)
+    orders_total = orders.scaled(n)
+    f = {
+        "reach": int(target.sent_ts.notna().sum()) if target.sent_ts.notna().any() else n,
+        "response_rate_target": float((target.orders_during > 0).mean()),
+        "response_rate_comparison": _weighted_rate(design, target, comparison, comparison.orders_during > 0),
+        "redemption_rate": float(target.redeemed_ts.notna().mean()),
+        "incremental_orders_per_target": orders, "incremental_revenue_per_target": revenue,
+        "incremental_orders": orders_total, "incremental_revenue": revenue_total, "incremental_margin": margin_total,
+        "incremental_orders_during": orders_during.scaled(n), "incremental_revenue_during": revenue_during.scaled(n),
+        "did_orders_per_target": estimate(design.did(target, comparison, "orders_net")),
+        "did_revenue_per_target": estimate(design.did(target, comparison, "revenue_net")),
+        "roi": margin_total.scaled(1 / cost, -1.0) if cost else Estimate(math.nan, math.nan, math.nan),
+        "cost_per_incremental_order": _cost_per(cost, orders_total),
+        "aov_target": _ratio(target.revenue_during.sum(), target.orders_during.sum()),
+        "aov_comparison": _ratio(comparison.revenue_during.sum(), comparison.orders_during.sum()),
+        "discount_rate_target": _ratio(target.discount_during.sum(),
+                                       target.revenue_during.sum() + target.discount_during.sum()),
+        "discount_rate_comparison": _ratio(comparison.discount_during.sum(),
+                                           comparison.revenue_during.sum() + comparison.discount_during.sum()),
+        "discount_given": float(target.discount_during.sum()),
+    }
+    new_t = (target.orders_before == 0) & (target.orders_during > 0)
+    new_c = (comparison.orders_before == 0) & (comparison.orders_during > 0)
+    f["new_buyers"] = int(new_t.sum())
+    f["incremental_new_buyers"] = rate_difference(design, target, comparison, new_t, new_c).scaled(n)
+    lapsed_t = (target.orders_before > 0) & (target.orders_silent == 0)
+    lapsed_c = (comparison.orders_before > 0) & (comparison.orders_silent == 0)
+    back_t, back_c = lapsed_t & (target.orders_net > 0), lapsed_c & (comparison.orders_net > 0)
+    f["lapsed_targeted"] = int(lapsed_t.sum())
+    f["reactivated"] = int(back_t.sum())
+    f["incremental_reactivated"] = (rate_difference(design, target[lapsed_t], comparison[lapsed_c], back_t[lapsed_t],
+                                                    back_c[lapsed_c]).scaled(int(lapsed_t.sum()))
+                                    if lapsed_t.sum() > 1 and lapsed_c.sum() > 1 else Estimate(math.nan, math.nan, math.nan))
+    cutoff = members.revenue_history.quantile(1 - params.high_value_share)
+    hv_t, hv_c = target.revenue_history >= cutoff, comparison.revenue_history >= cutoff
+    lost_t, lost_c = hv_t & (target.orders_net == 0), hv_c & (comparison.orders_net == 0)
+    f["high_value_targeted"] = int(hv_t.sum())
+    f["high_value_lost"] = int(lost_t.sum())
+    f["high_value_lost_rate_target"] = float(lost_t.sum() / hv_t.sum()) if hv_t.sum() else math.nan
+    f["high_value_lost_rate_comparison"] = float(lost_c.sum() / hv_c.sum()) if hv_c.sum() else math.nan
+    pull = pull_forward_check(design, target, comparison, params.pull_forward_share, params.post_days)
+    r = CampaignReview(info.campaign_id, str(info.get("name") or info.campaign_id), str(info.get("type") or ""),
+                       info.start, info.end, cost, evidence, n, len(comparison), unmatched, post_observed, f, pull)
+    if segments is not None:
+        r.segments = by_segment(design, target.merge(segments, on="member_id", how="left"),
+                                comparison.merge(segments, on="member_id", how="left"), params)
+    r.verdict = decide(r)
+    return r
+
+
+def _weighted_rate(design: Design, target, comparison, flag) -> float:
+    """The comparison group's rate, reweighted to the target's strata for a matched baseline."""
+    if design.evidence == "holdout":
+        return float(flag.mean())
+    c = comparison.assign(_f=flag.astype(float))
+    means = c.groupby("stratum")._f.mean()
+    w = target.stratum.map(means).dropna()
+    return float(w.mean()) if len(w) else math.nan
+
+
+def _ratio(a: float, b: float) -> float:
+    return float(a / b) if b else math.nan
+
+
+def _cost_per(cost: float, orders: Estimate) -> Estimate:
+    """Cost per incremental order; unbounded above when the orders' interval reaches zero."""
+    if not cost or not orders.value > 0:
+        return Estimate(math.nan, math.nan, math.nan)
+    hi = cost / orders.ci_low if orders.ci_low > 0 else math.inf
+    return Estimate(cost / orders.value, cost / orders.ci_high if orders.ci_high > 0 else math.nan, hi)
+
+
+def pull_forward_check(design: Design, target, comparison, share: float, post_days: int) -> dict:
+    """Did the target buy less than the comparison after the campaign, giving back the lift?
+
+    Flagged when the after-campaign difference is significantly below zero and gives back at
+    least ``share`` of the during-campaign lift.
+    """
+    during = design.compare(target, comparison, "orders_during")
+    post = design.compare(target, comparison, "orders_post")
+    given_back = -post.diff / during.diff if during.diff > 0 else math.nan
+    flagged = bool(post.ci_high < 0 and (not np.isfinite(given_back) or given_back >= share))
+    return {"during_per_target": estimate(during).to_dict(), "after_per_target": estimate(post).to_dict(),
+            "share_given_back": _plain(given_back), "flagged": flagged,
+            "complete": design.post_days >= post_days, "days_after_observed": design.post_days}
+
+
+def by_segment(design: Design, target: pd.DataFrame, comparison: pd.DataFrame, params) -> pd.DataFrame:
+    """Where it worked and where it only gave margin away: the net effect per RFM segment and per tier."""
+    rows = []
+    for column in ("segment", "tier"):
+        for value, t in target.dropna(subset=[column]).groupby(column, observed=True):
+            c = comparison[comparison[column] == value]
+            if min(len(t), len(c)) < params.min_segment_members:
+                continue
+            o = design.compare(t, c, "orders_net")
+            rv = design.compare(t, c, "revenue_net")
+            margin = rv.diff * params.margin
+            discount = float(t.discount_during.mean())
+            if o.ci_low > 0:
+                result = "worked"
+            elif discount > 0 and margin < discount:
+                result = "gave_margin_away"
+            else:
+                result = "no_clear_effect"
+            rows.append({"dimension": column, "group": value, "n_target": len(t), "n_comparison": len(c),
+                         "incremental_orders_per_target": o.diff, "ci_low": o.ci_low, "ci_high": o.ci_high,
+                         "incremental_margin_per_target": margin, "discount_per_target": discount, "result": result})
+    return pd.DataFrame(rows)
+
+
+def decide(r: CampaignReview) -> dict:
+    """repeat / change / stop, and why.
+
+    - repeat: the return is positive even at the low end of its interval, with no pull-forward;
+    - stop: no clear incremental orders (the interval reaches zero) and a negative return;
+    - change: the rest: it moves orders but does not pay, pays only on the point estimate, or
+      mostly moved orders forward.
+    """
+    roi, orders = r.figures["roi"], r.figures["incremental_orders"]
+    if r.pull_forward["flagged"]:
+        return {"decision": "change", "reason": "pull_forward"}
+    if np.isfinite(roi.ci_low) and roi.ci_low > 0:
+        return {"decision": "repeat", "reason": "pays"}
+    if orders.ci_low <= 0 and roi.value < 0:
+        return {"decision": "stop", "reason": "no_effect"}
+    if roi.value < 0:
+        return {"decision": "change", "reason": "does_not_pay"}
+    return {"decision": "change", "reason": "uncertain_return"}
+
+
+# ----------------------------------------------------------------- daily curves
+def daily_curves(tables: dict, r: CampaignReview, members: pd.DataFrame, baseline: pd.DataFrame | None,
+                 params, lead_days: int = 14) -> tuple[pd.DataFrame, pd.Series]:
+    """Orders per 1,000 members, AOV and sales per member per day (7-day rolling) for target and
+    comparison; and the cumulative gap in orders per member (target - comparison) from the start."""
+    import ibis
+    from .summary import daily_orders, without_outliers
+    target = members[members.group == "target"][["member_id"]].assign(group="target", weight=1.0)
+    if r.evidence == "holdout":
+        comp = members[members.group == "holdout"][["member_id"]].assign(group="comparison", weight=1.0)
+    else:
+        share = members[members.group == "target"].stratum.value_counts(normalize=True)
+        size = baseline.stratum.value_counts()
+        comp = baseline[["member_id", "stratum"]].assign(group="comparison")
+        comp["weight"] = (comp.stratum.map(share) / comp.stratum.map(size) * len(target)).fillna(0.0)
+        comp = comp[["member_id", "group", "weight"]]
+    units = pd.concat([target, comp], ignore_index=True)
+    first = r.start - _dt.timedelta(days=lead_days + 6)
+    last = r.end + _dt.timedelta(days=r.post_days_observed)
+    d = daily_orders(without_outliers(tables["orders"], params.exclude_outliers), ibis.memtable(units), first, last)
+    d = d.to_pandas()
+    days = pd.date_range(first, last, freq="D")
+    out, per_member = [], {}
+    for g, size in units.groupby("group").weight.sum().items():
+        x = d[d.group == g].set_index(pd.to_datetime(d[d.group == g].order_date))[["orders", "revenue"]]
+        x = x.reindex(days, fill_value=0.0)
+        per_member[g] = x.orders / size
+        x = x.rolling(7, min_periods=7).sum()
+        out.append(pd.DataFrame({"group": g, "day": days, "orders_per_1000": x.orders / 7 / size * 1000,
+                                 "sales_per_member": x.revenue / 7 / size,
+                                 "aov": (x.revenue / x.orders).where(x.orders > 0)}))
+    full = pd.concat(out, ignore_index=True)
+    since = days >= pd.Timestamp(r.start)
+    gap = (per_member["target"] - per_member["comparison"])[since].cumsum()
+    return full[full.day >= pd.Timestamp(r.start - _dt.timedelta(days=lead_days))].reset_index(drop=True), gap
+
+
+# ----------------------------------------------------------------- the whole report
+@dataclass
+class CampaignAnalysis:
+    period: str
+    reviewed: list[str]
+    reviews: dict[str, CampaignReview]            # every campaign of the league table
+    skipped: dict[str, str]
+
+    def league(self) -> list[CampaignReview]:
+        return sorted(self.reviews.values(), key=lambda r: -r.figures["roi"].value
+                      if np.isfinite(r.figures["roi"].value) else math.inf)
+
+
+def analyse(tables: dict, period: str, params, rfm_params=None, data_end: _dt.date | None = None) -> CampaignAnalysis:
+    """Review the period's campaigns (sections) and rank them with the recent ones (league table)."""
+    from .periods import period_bounds
+    start, end = period_bounds(period)
+    data_end = min(data_end or end, end)
+    campaigns = campaigns_frame(tables)
+    if campaigns.empty:
+        if params.campaigns:
+            raise CampaignError("the sources have no campaigns and campaign_members tables")
+        return CampaignAnalysis(period, [], {}, {})
+    reviewed, league = select_campaigns(campaigns, start, end, params.league_months, params.campaigns)
+    members = campaign_members(tables, league, params, data_end) if league else pd.DataFrame()
+    info = campaigns.set_index("campaign_id")
+    reviews, skipped = {}, {}
+    for cid in league:
+        row = info.loc[cid].copy()
+        row["campaign_id"] = cid
+        m = members[members.campaign_id == cid]
+        try:
+            baseline = None
+            if (m.group == "holdout").sum() < 2:
+                baseline = baseline_members(tables, cid, row.start, row.end, params, data_end)
+            segs = _segments_at(tables, row.start, rfm_params) if (rfm_params is not None and cid in reviewed) else None
+            r = review(m, row, params, baseline, segs)
+            if cid in reviewed:
+                r.daily, r.gap = daily_curves(tables, r, m, baseline, params)
+            reviews[cid] = r
+        except CampaignError as e:
+            skipped[cid] = str(e)
+    return CampaignAnalysis(period, [c for c in reviewed if c in reviews], reviews, skipped)
+
+
+def _segments_at(tables: dict, start: _dt.date, rfm_params) -> pd.DataFrame:
+    """RFM segment and tier of every member the day before the campaign started."""
+    from . import rfm
+    profile = tables["members"].select("member_id", "join_date", "region", "channel").to_pandas()
+    table, _ = rfm.member_table_at(tables["orders"], profile, start - _dt.timedelta(days=1), rfm_params)
+    return table[["member_id", "segment", "tier"]]
+
+
+def _plain(x):
+    if x is None:
+        return None
+    x = x.item() if hasattr(x, "item") else x
+    return None if isinstance(x, float) and not math.isfinite(x) else x
+
+
+# ----------------------------------------------------------------- the report's words and pictures
+def _money(x, currency: str, digits: int = 0) -> str:
+    from .report import fmt_money
+    return fmt_money(x if x is None or np.isfinite(x) else None, currency, digits)
+
+
+def _num(x, digits: int = 0) -> str:
+    return "–" if x is None or not np.isfinite(x) else f"{x:,.{digits}f}"
+
+
+def _pct(x) -> str:
+    return "–" if x is None or not np.isfinite(x) else f"{x:+.0%}"
+
+
+def _ci(e: Estimate, fmt) -> str:
+    return f"{fmt(e.ci_low)} … {fmt(e.ci_high)}"
+
+
+def title_of(r: CampaignReview) -> str:
+    return f"{r.campaign_id} {r.name}" if r.name and r.name != r.campaign_id else r.campaign_id
+
+
+def verdict_sentence(r: CampaignReview, params, language: str = "en", currency: str = "CNY") -> str:
+    from .report import fmt_pct, text
+    f, v = r.figures, r.verdict
+    values = dict(name=title_of(r), orders=_num(f["incremental_orders"].value), olo=_num(f["incremental_orders"].ci_low),
+                  ohi=_num(f["incremental_orders"].ci_high), margin=_money(f["incremental_margin"].value, currency),
+                  cost=_money(r.cost, currency), roi=_pct(f["roi"].value), lo=_pct(f["roi"].ci_low),
+                  hi=_pct(f["roi"].ci_high), post=r.post_days_observed,
+                  share=fmt_pct(r.pull_forward["share_given_back"] or math.nan, 0))
+    sentence = text(f"cr.verdict_{v['decision']}_{v['reason']}", language, **values)
+    if r.evidence == "matched_baseline":
+        sentence = text("cr.weaker_prefix", language) + sentence
+    return sentence
+
+
+def kpis(a: CampaignAnalysis, language: str = "en", currency: str = "CNY"):
+    from .report import KPI, fmt_int, text
+    period = [a.reviews[c] for c in a.reviewed]
+    revenue = sum(r.figures["incremental_revenue"].value for r in period)
+    net = sum(r.figures["incremental_margin"].value - (r.cost if np.isfinite(r.cost) else 0) for r in period)
+    return [KPI(text("cr.kpi_reviewed", language), fmt_int(len(period)),
+                text("cr.kpi_league_sub", language, n=fmt_int(len(a.reviews)))),
+            KPI(text("cr.kpi_incremental_revenue", language), _money(revenue, currency)),
+            KPI(text("cr.kpi_net", language), _money(net, currency), good=(net > 0) if period else None),
+            KPI(text("cr.kpi_repeat", language), fmt_int(sum(r.verdict["decision"] == "repeat" for r in period))),
+            KPI(text("cr.kpi_pull_forward", language), fmt_int(sum(r.pull_forward["flagged"] for r in period)),
+                good=False if any(r.pull_forward["flagged"] for r in period) else None)]
+
+
+def headline(a: CampaignAnalysis, language: str = "en") -> str:
+    from .report import text
+    if not a.reviews:
+        return text("cr.none", language, period=a.period)
+    league = a.league()
+    best = league[0]
+    paying = sum(r.figures["roi"].ci_low > 0 for r in league)
+    return text("cr.headline", language, n=len(league), paying=paying, best=title_of(best),
+                roi=_pct(best.figures["roi"].value))
+
+
+def league_frame(a: CampaignAnalysis, language: str = "en", currency: str = "CNY") -> pd.DataFrame:
+    """Every campaign of the league, ranked by incremental return on cost."""
+    from .report import text
+    rows = []
+    for rank, r in enumerate(a.league(), 1):
+        f = r.figures
+        rows.append({text("cr.col_rank", language): rank,
+                     text("cr.col_campaign", language): title_of(r) + (" ★" if r.campaign_id in a.reviewed else ""),
+                     text("cr.col_dates", language): f"{r.start} – {r.end}",
+                     text("cr.col_evidence", language): text(f"cr.evidence_{r.evidence}", language),
+                     text("cr.col_targeted", language): f"{r.n_target:,}",
+                     text("cr.col_orders", language): f"{_num(f['incremental_orders'].value)} ({_ci(f['incremental_orders'], _num)})",
+                     text("cr.col_revenue", language): f"{_money(f['incremental_revenue'].value, currency)}",
+                     text("cr.col_roi", language): f"{_pct(f['roi'].value)} ({_ci(f['roi'], _pct)})",
+                     text("cr.col_cost_per_order", language): _money(f["cost_per_incremental_order"].value, currency),
+                     text("cr.col_pull_forward", language): text("cr.flag_yes", language) if r.pull_forward["flagged"] else "",
+                     text("cr.col_verdict", language): text(f"cr.decision_{r.verdict['decision']}", language)})
+    return pd.DataFrame(rows)
+
+
+VERDICT_COLOURS = {"repeat": "#2e7d32", "change": "#e8a33d", "stop": "#c62828"}
+
+
+def plot_league(a: CampaignAnalysis, language: str = "en"):
+    """Return on cost with its interval per campaign, coloured by verdict; the period's campaigns starred."""
+    import matplotlib.pyplot as plt
+    from .report import text
+    league = a.league()[::-1]
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(league) + 1.3))
+    for i, r in enumerate(league):
+        roi, colour = r.figures["roi"], VERDICT_COLOURS[r.verdict["decision"]]
+        ax.plot([roi.ci_low, roi.ci_high], [i, i], color=colour, lw=2)
+        ax.plot(roi.value, i, "o", color=colour, ms=8, mfc=colour if r.evidence == "holdout" else "white")
+    ax.axvline(0, color="#555", lw=1)
+    ax.set_yticks(range(len(league)), [title_of(r) + (" ★" if r.campaign_id in a.reviewed else "") for r in league])
+    ax.xaxis.set_major_formatter(lambda v, _: f"{v:+.0%}")
+    ax.set_xlabel(text("cr.roi_axis", language))
+    ax.set_title(text("cr.league_chart", language), loc="left")
+    handles = [plt.Line2D([], [], color=c, marker="o", lw=2, label=text(f"cr.decision_{k}", language))
+               for k, c in VERDICT_COLOURS.items()]
+    ax.legend(handles=handles, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def campaign_kpis(r: CampaignReview, language: str = "en", currency: str = "CNY"):
+    from .report import KPI, fmt_int, fmt_pct, text
+    f = r.figures
+    return [KPI(text("cr.kpi_reach", language), fmt_int(f["reach"]),
+                text("cr.kpi_reach_sub", language, response=fmt_pct(f["response_rate_target"]),
+                     redeemed=fmt_pct(f["redemption_rate"]))),
+            KPI(text("cr.kpi_orders", language), _num(f["incremental_orders"].value), _ci(f["incremental_orders"], _num)),
+            KPI(text("cr.kpi_revenue", language), _money(f["incremental_revenue"].value, currency),
+                _ci(f["incremental_revenue"], lambda x: _money(x, currency))),
+            KPI(text("cr.kpi_roi", language), _pct(f["roi"].value), _ci(f["roi"], _pct), good=f["roi"].value > 0),
+            KPI(text("cr.kpi_cost_per_order", language), _money(f["cost_per_incremental_order"].value, currency))]
+
+
+def figures_frame(r: CampaignReview, params, language: str = "en", currency: str = "CNY") -> pd.DataFrame:
+    """The campaign's figures with their 95% intervals, target beside comparison where both exist."""
+    from .report import fmt_pct, text
+    f = r.figures
+    money = lambda x: _money(x, currency)
+    rows = [
+        ("cr.f_response", fmt_pct(f["response_rate_target"]), fmt_pct(f["response_rate_comparison"]), ""),
+        ("cr.f_redemption", fmt_pct(f["redemption_rate"]), "", ""),
+        ("cr.f_orders_net", _num(f["incremental_orders"].value), "", _ci(f["incremental_orders"], _num)),
+        ("cr.f_orders_during", _num(f["incremental_orders_during"].value), "", _ci(f["incremental_orders_during"], _num)),
+        ("cr.f_revenue_net", money(f["incremental_revenue"].value), "", _ci(f["incremental_revenue"], money)),
+        ("cr.f_margin", money(f["incremental_margin"].value), "", _ci(f["incremental_margin"], money)),
+        ("cr.f_did", _num(f["did_orders_per_target"].value * r.n_target), "",
+         _ci(f["did_orders_per_target"].scaled(r.n_target), _num)),
+        ("cr.f_cost", money(r.cost), "", ""),
+        ("cr.f_roi", _pct(f["roi"].value), "", _ci(f["roi"], _pct)),
+        ("cr.f_cost_per_order", money(f["cost_per_incremental_order"].value), "",
+         _ci(f["cost_per_incremental_order"], money)),
+        ("cr.f_aov", money(f["aov_target"]), money(f["aov_comparison"]), ""),
+        ("cr.f_discount_rate", fmt_pct(f["discount_rate_target"]), fmt_pct(f["discount_rate_comparison"]), ""),
+    ]
+    return pd.DataFrame([{text("cr.col_figure", language): text(k, language, post=r.post_days_observed,
+                                                                     margin=fmt_pct(params.margin, 0)),
+                          text("cr.col_target", language): t,
+                          text(f"cr.col_comparison_{r.evidence}", language): c,
+                          text("cr.col_ci", language): ci} for k, t, c, ci in rows])
+
+
+def members_frame(r: CampaignReview, language: str = "en") -> pd.DataFrame:
+    """New buyers, reactivated members and high-value members lost, with the comparison's rate."""
+    from .report import fmt_int, fmt_pct, text
+    f = r.figures
+    inc = lambda e: f"{_num(e.value)} ({_ci(e, _num)})"
+    rows = [(text("cr.m_new", language), fmt_int(f["new_buyers"]), inc(f["incremental_new_buyers"])),
+            (text("cr.m_reactivated", language, lapsed=fmt_int(f["lapsed_targeted"])), fmt_int(f["reactivated"]),
+             inc(f["incremental_reactivated"])),
+            (text("cr.m_hv_lost", language, hv=fmt_int(f["high_value_targeted"])), fmt_int(f["high_value_lost"]),
+             text("cr.m_hv_rates", language, target=fmt_pct(f["high_value_lost_rate_target"]),
+                  comparison=fmt_pct(f["high_value_lost_rate_comparison"])))]
+    return pd.DataFrame(rows, columns=[text("cr.col_members_what", language), text("cr.col_members_count", language),
+                                       text("cr.col_members_incremental", language)])
+
+
+def pull_forward_sentence(r: CampaignReview, language: str = "en") -> str:
+    from .report import fmt_pct, text
+    p = r.pull_forward
+    after = p["after_per_target"]
+    per_k = lambda x: _num(x * 1000, 0) if x is not None else "–"
+    key = "cr.pull_flagged" if p["flagged"] else "cr.pull_none"
+    sentence = text(key, language, days=p["days_after_observed"], after=per_k(after["value"]),
+                    lo=per_k(after["ci_low"]), hi=per_k(after["ci_high"]),
+                    share=fmt_pct(p["share_given_back"], 0) if p["share_given_back"] is not None else "–")
+    if not p["complete"]:
+        sentence += " " + text("cr.pull_incomplete", language, days=p["days_after_observed"])
+    return sentence
+
+
+def evidence_note(r: CampaignReview, language: str = "en") -> str:
+    from .report import fmt_int, text
+    if r.evidence == "holdout":
+        return text("cr.evidence_holdout_note", language, target=fmt_int(r.n_target), holdout=fmt_int(r.n_comparison))
+    return text("cr.evidence_matched_note", language, target=fmt_int(r.n_target), baseline=fmt_int(r.n_comparison),
+                unmatched=fmt_int(r.unmatched))
+
+
+def plot_daily(r: CampaignReview, language: str = "en", currency: str = "CNY"):
+    """Orders, AOV and sales per member by day (7-day rolling), target against comparison, campaign shaded."""
+    import matplotlib.pyplot as plt
+    from .report import PALETTE, text
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
+    panels = [("orders_per_1000", "cr.daily_orders", lambda v, _: f"{v:.1f}"),
+              ("aov", "cr.daily_aov", lambda v, _: f"{v:,.0f}"),
+              ("sales_per_member", "cr.daily_sales", lambda v, _: f"{v:.2f}")]
+    comparison_label = text(f"cr.group_{r.evidence}", language)
+    for ax, (col, title, fmt) in zip(axes, panels):
+        for g, colour, ls, label in (("target", PALETTE[0], "-", text("cr.group_target", language)),
+                                     ("comparison", "#777", "--", comparison_label)):
+            d = r.daily[r.daily.group == g]
+            ax.plot(d.day, d[col], color=colour, ls=ls, lw=2, label=label)
+        ax.axvspan(pd.Timestamp(r.start), pd.Timestamp(r.end) + pd.Timedelta(days=1), color=PALETTE[3], alpha=0.15)
+        ax.set_title(text(title, language, currency=currency), loc="left")
+        ax.yaxis.set_major_formatter(fmt)
+        ax.tick_params(axis="x", labelrotation=30)
+    axes[0].legend(frameon=False, loc="upper left", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_gap(r: CampaignReview, language: str = "en"):
+    """Cumulative extra orders per 1,000 targeted since the start: a fall after the end is pull-forward."""
+    import matplotlib.pyplot as plt
+    from .report import PALETTE, text
+    fig, ax = plt.subplots(figsize=(9, 3.4))
+    g = r.gap * 1000
+    ax.plot(g.index, g.values, color=PALETTE[0], lw=2)
+    ax.axvspan(pd.Timestamp(r.start), pd.Timestamp(r.end) + pd.Timedelta(days=1), color=PALETTE[3], alpha=0.15)
+    ax.axhline(0, color="#555", lw=1)
+    ax.set_title(text("cr.gap_title", language), loc="left")
+    ax.tick_params(axis="x", labelrotation=30)
+    fig.tight_layout()
+    return fig
+
+
+def segments_frame(r: CampaignReview, language: str = "en", currency: str = "CNY") -> pd.DataFrame:
+    """The per-segment and per-tier results as the report shows them (empty when none qualified)."""
+    return pd.DataFrame([_segment_row(x, language, currency) for x in r.segments.itertuples()])
+
+
+def _segment_row(x, language: str, currency: str) -> dict:
+    from .report import text
+    from .rfm import group_label
+    return {text("cr.col_dimension", language): text(f"cr.dim_{x.dimension}", language),
+            text("cr.col_group", language): group_label(x.dimension, x.group, language),
+            text("cr.col_n", language): f"{x.n_target:,} / {x.n_comparison:,}",
+            text("cr.col_orders_per_1000", language): f"{_num(x.incremental_orders_per_target * 1000)} "
+                                                      f"({_num(x.ci_low * 1000)} … {_num(x.ci_high * 1000)})",
+            text("cr.col_margin_per_member", language): _money(x.incremental_margin_per_target, currency, 2),
+            text("cr.col_discount_per_member", language): _money(x.discount_per_target, currency, 2),
+            text("cr.col_result", language): text(f"cr.result_{x.result}", language)}
+
+
+def record(a: CampaignAnalysis, results, params, language: str = "en", currency: str = "CNY") -> None:
+    """``campaign_review.json``: every campaign's figures with their intervals, verdict and rank."""
+    from .report import text
+    results.title = text("cr.title", language)
+    results.headline_text = headline(a, language)
+    for key, card in zip(["reviewed", "incremental_revenue", "net_gain", "repeat", "pull_forward"], kpis(a, language, currency)):
+        results.kpi(key, card.value, card.label, card.value, card.delta)
+    out = {}
+    for rank, r in enumerate(a.league(), 1):
+        out[r.campaign_id] = {
+            "rank": rank, "reviewed_in_period": r.campaign_id in a.reviewed, "name": r.name, "type": r.type,
+            "start": r.start, "end": r.end, "cost": _plain(r.cost), "evidence": r.evidence,
+            "n_target": r.n_target, "n_comparison": r.n_comparison, "unmatched_target": r.unmatched,
+            "days_after_observed": r.post_days_observed,
+            "figures": {k: (v.to_dict() if isinstance(v, Estimate) else _plain(v)) for k, v in r.figures.items()},
+            "pull_forward": r.pull_forward, "verdict": r.verdict,
+            "segments": r.segments.to_dict(orient="records") if not r.segments.empty else []}
+    results.key_results = {"campaigns": out, "reviewed": a.reviewed, "skipped": a.skipped, "margin": params.margin,
+                           "post_days": params.post_days, "pre_days": params.pre_days,
+                           "ranked_by": "roi", "interval": 1 - params.alpha}

@@ -1,0 +1,204 @@
+"""Campaign review: every figure on a hand-computed campaign, the engine windows on hand-made orders,
+the verdict rules, and on the sample retailer the generator's true effects inside the intervals and
+the pull-forward campaign flagged (and only it)."""
+import datetime as dt
+import math
+
+import ibis
+import numpy as np
+import pandas as pd
+import pytest
+
+from memberkit import campaign, summary
+from memberkit.config import load_settings, notebook_params
+
+from .conftest import ROOT
+
+START, END = dt.date(2026, 3, 1), dt.date(2026, 3, 7)      # 7 campaign days
+
+
+def cr_params(*overrides):
+    return notebook_params(load_settings(ROOT, [], [f"notebooks.campaign_review.{o}" for o in overrides]),
+                           "campaign_review")
+
+
+def member(group, *, during=0, post=0, pre=0, before=1, silent=1, history_revenue=100.0, revenue_during=0.0,
+           revenue_post=0.0, discount_during=0.0, redeemed=False, sent=True, last_days_before=10):
+    return {"campaign_id": "C1", "member_id": f"{group}{np.random.default_rng().integers(1e9)}", "group": group,
+            "sent_ts": pd.Timestamp("2026-03-01 08:00") if sent else pd.NaT,
+            "redeemed_ts": pd.Timestamp("2026-03-02") if redeemed else pd.NaT,
+            "start": START, "end": END, "post_end": pd.Timestamp("2026-04-07"),
+            "orders_before": before, "orders_history": before, "orders_silent": silent, "orders_pre": pre,
+            "orders_during": during, "orders_post": post,
+            "revenue_before": history_revenue, "revenue_history": history_revenue, "revenue_silent": 0.0,
+            "revenue_pre": 0.0, "revenue_during": revenue_during, "revenue_post": revenue_post,
+            "discount_before": 0.0, "discount_history": 0.0, "discount_silent": 0.0, "discount_pre": 0.0,
+            "discount_during": discount_during, "discount_post": 0.0,
+            "last_before": pd.Timestamp(START) - pd.Timedelta(days=last_days_before) if before else pd.NaT,
+            **{f"first_{w}": pd.NaT for w in campaign.WINDOWS}, **{f"last_{w}": pd.NaT for w in campaign.WINDOWS
+                                                                   if w != "before"}}
+
+
+def hand_campaign():
+    """Target: 4 members, holdout: 4 members (30 post days observed).
+
+    target  during/post orders: (2,0) (1,1) (0,0) (1,0)  revenue during 300, 100, 0, 100; post 0, 50, 0, 0
+    holdout during/post orders: (1,0) (0,1) (0,0) (0,0)  revenue during 80; post 100
+    """
+    rows = [member("target", during=2, revenue_during=300, discount_during=30, redeemed=True, history_revenue=900),
+            member("target", during=1, post=1, revenue_during=100, revenue_post=50, discount_during=10, redeemed=True,
+                   before=0, silent=0, history_revenue=0),
+            member("target", silent=0, history_revenue=500),                  # lapsed, stays away; high value, lost
+            member("target", during=1, revenue_during=100, silent=0, history_revenue=50),   # lapsed, won back
+            member("holdout", during=1, revenue_during=80, history_revenue=800),
+            member("holdout", post=1, revenue_post=100, silent=0, history_revenue=20),        # lapsed, won back
+            member("holdout", silent=0, history_revenue=30),
+            member("holdout", history_revenue=10)]
+    return campaign._derived(pd.DataFrame(rows))
+
+
+def test_every_figure_on_a_hand_computed_campaign():
+    members = hand_campaign()
+    info = pd.Series({"campaign_id": "C1", "name": "Test", "type": "coupon", "start": START, "end": END, "cost": 100.0})
+    p = cr_params("margin=0.5", "high_value_share=0.25")
+    r = campaign.review(members, info, p)
+    f = r.figures
+    assert r.evidence == "holdout" and (r.n_target, r.n_comparison) == (4, 4)
+    # net orders: target (2 + 2 + 0 + 1) / 4 = 1.25, holdout (1 + 1 + 0 + 0) / 4 = 0.5
+    assert f["incremental_orders_per_target"].value == pytest.approx(0.75)
+    assert f["incremental_orders"].value == pytest.approx(3.0)
+    # net revenue: target 550 / 4 = 137.5, holdout 180 / 4 = 45 -> 92.5 per target, 370 in total
+    assert f["incremental_revenue"].value == pytest.approx(370.0)
+    assert f["incremental_margin"].value == pytest.approx(185.0)
+    assert f["roi"].value == pytest.approx((185.0 - 100.0) / 100.0)
+    assert f["cost_per_incremental_order"].value == pytest.approx(100.0 / 3.0)
+    # during only: 4/4 - 1/4 = 0.75 per target
+    assert f["incremental_orders_during"].value == pytest.approx(3.0)
+    assert f["response_rate_target"] == 0.75 and f["response_rate_comparison"] == 0.25
+    assert f["redemption_rate"] == 0.5 and f["reach"] == 4
+    assert f["aov_target"] == pytest.approx(500 / 4) and f["aov_comparison"] == pytest.approx(80.0)
+    assert f["discount_rate_target"] == pytest.approx(40 / 540)
+    assert f["new_buyers"] == 1                                     # the member with no order before
+    assert (f["lapsed_targeted"], f["reactivated"]) == (2, 1)       # target: lapsed 2, back 1; holdout: 2, 1
+    assert f["incremental_reactivated"].value == pytest.approx(0.0)
+    # high value: the top 25% of all 8 by history revenue, cut at the 75th percentile of
+    # 0, 10, 20, 30, 50, 500, 800, 900 = 575: the target's 900 (who bought) and the holdout's 800
+    assert f["high_value_targeted"] == 1 and f["high_value_lost"] == 0
+    assert f["high_value_lost_rate_comparison"] == 0.0              # the holdout's 800 bought during
+    # pull-forward: after-campaign difference 1/4 - 1/4 = 0, not flagged
+    assert r.pull_forward["after_per_target"]["value"] == pytest.approx(0.0) and not r.pull_forward["flagged"]
+    # difference in differences: pre orders are 0 for all, so it equals the net difference
+    assert f["did_orders_per_target"].value == pytest.approx(0.75)
+
+
+def test_pull_forward_is_flagged_when_the_dip_gives_back_the_lift():
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(400):
+        rows.append(member("target", during=int(rng.random() < 0.4), post=int(rng.random() < 0.1)))
+        rows.append(member("holdout", during=int(rng.random() < 0.1), post=int(rng.random() < 0.35)))
+    m = campaign._derived(pd.DataFrame(rows))
+    info = pd.Series({"campaign_id": "C1", "name": "", "type": "", "start": START, "end": END, "cost": 1000.0})
+    r = campaign.review(m, info, cr_params())
+    assert r.pull_forward["flagged"] and r.verdict == {"decision": "change", "reason": "pull_forward"}
+    assert r.pull_forward["share_given_back"] > 0.5
+
+
+def review_with(roi, orders, pull=False):
+    r = campaign.CampaignReview("C", "C", "", START, END, 1.0, "holdout", 10, 10, 0, 30,
+                                {"roi": campaign.Estimate(*roi), "incremental_orders": campaign.Estimate(*orders)},
+                                {"flagged": pull})
+    return campaign.decide(r)
+
+
+def test_verdict_rules():
+    assert review_with((0.5, 0.1, 0.9), (50, 20, 80)) == {"decision": "repeat", "reason": "pays"}
+    assert review_with((0.5, 0.1, 0.9), (50, 20, 80), pull=True)["reason"] == "pull_forward"
+    assert review_with((-0.6, -1.0, -0.2), (5, -20, 30)) == {"decision": "stop", "reason": "no_effect"}
+    assert review_with((-0.6, -0.8, -0.4), (50, 20, 80)) == {"decision": "change", "reason": "does_not_pay"}
+    assert review_with((0.2, -0.3, 0.7), (50, 20, 80)) == {"decision": "change", "reason": "uncertain_return"}
+
+
+def test_engine_windows_on_hand_made_orders():
+    """Start included, end excluded, the post window cut at the end of the data, returns net in revenue."""
+    cm = ibis.memtable({"campaign_id": ["C1", "C1"], "member_id": ["a", "b"], "group": ["target", "holdout"],
+                        "sent_ts": [None, None], "redeemed_ts": [None, None]},
+                       schema={"campaign_id": "string", "member_id": "string", "group": "string",
+                               "sent_ts": "timestamp", "redeemed_ts": "timestamp"})
+    camps = ibis.memtable({"campaign_id": ["C1"], "start": [START], "end": [END]})
+    ts = pd.to_datetime(["2026-02-28 23:59:59", "2026-03-01 00:00:00", "2026-03-07 23:59:59", "2026-03-08 00:00:00",
+                         "2026-03-08 10:00:00", "2026-03-20 00:00:00", "2025-12-01 00:00:00"])
+    orders = ibis.memtable(pd.DataFrame({
+        "member_id": ["a", "a", "a", "a", "a", "a", "b"], "order_id": ["1", "2", "3", "4", "4r", "5", "6"],
+        "order_ts": ts, "order_date": ts.normalize(), "amount": [10.0, 20.0, 30.0, 40.0, -15.0, 50.0, 60.0],
+        "discount": [0.0, 2.0, 3.0, 0.0, 0.0, 0.0, 0.0]}))
+    units = summary.campaign_units(cm, camps, ["C1"], pre_days=28, post_days=30, history_days=365, silent_days=90,
+                                   data_end=dt.date(2026, 3, 15))
+    out = summary.window_outcomes(orders, units, ["member_id", "post_end"], campaign.WINDOWS).to_pandas()
+    a = out.set_index("member_id").loc["a"]
+    assert (a.orders_pre, a.orders_during, a.orders_post) == (1, 2, 1)       # 03-20 is after the data's end
+    assert a.revenue_during == 50.0 and a.discount_during == 5.0
+    assert a.revenue_post == 25.0                                           # 40 paid, 15 returned
+    assert a.post_end == pd.Timestamp("2026-03-16")
+    b = out.set_index("member_id").loc["b"]
+    assert (b.orders_before, b.orders_silent, b.orders_during) == (1, 1, 0)
+
+
+def test_campaign_selection():
+    c = pd.DataFrame({"campaign_id": ["A", "B", "C"], "end": [dt.date(2024, 5, 1), dt.date(2026, 3, 3), dt.date(2026, 10, 7)]})
+    assert campaign.select_campaigns(c, dt.date(2026, 10, 1), dt.date(2026, 10, 31), 12) == (["C"], ["B", "C"])
+    assert campaign.select_campaigns(c, dt.date(2026, 10, 1), dt.date(2026, 10, 31), 0, ["A"]) == (["A"], ["A"])
+    with pytest.raises(campaign.CampaignError, match="unknown campaign id.*Z"):
+        campaign.select_campaigns(c, dt.date(2026, 10, 1), dt.date(2026, 10, 31), 12, ["Z"])
+
+
+# ------------------------------------------------------------------ the sample retailer
+@pytest.fixture(scope="module")
+def sample_review(retailer):
+    tables, truth = retailer
+    rfm_params = notebook_params(load_settings(ROOT, []), "rfm_segmentation")
+    a = campaign.analyse(tables, "2026-10", cr_params("league_months=36"), rfm_params, dt.date(2026, 10, 31))
+    return a, {c["campaign_id"]: c for c in truth["campaigns"]}
+
+
+@pytest.mark.slow
+def test_sample_true_effects_inside_the_intervals(sample_review):
+    a, truth = sample_review
+    assert set(a.reviews) == set(truth) and a.reviewed == ["C2610"]
+    for cid, t in truth.items():
+        r = a.reviews[cid]
+        assert r.evidence == ("holdout" if t["has_holdout"] else "matched_baseline"), cid
+        est = r.figures["incremental_orders_per_target"]
+        if t["has_holdout"]:
+            assert est.ci_low <= t["true_incremental_orders_per_target"] <= est.ci_high, (cid, est)
+    assert a.reviews["C2506"].n_comparison > 1000
+
+
+@pytest.mark.slow
+def test_sample_pull_forward_flags_only_the_campaign_that_has_it(sample_review):
+    a, truth = sample_review
+    flagged = {cid for cid, r in a.reviews.items() if r.pull_forward["flagged"]}
+    assert flagged == {cid for cid, t in truth.items() if t["pull_forward"]} == {"C2511"}
+    assert a.reviews["C2511"].verdict["reason"] == "pull_forward"
+    # the campaign at the end of the data has only part of its after-window
+    assert not a.reviews["C2610"].pull_forward["complete"] and a.reviews["C2610"].post_days_observed == 24
+
+
+@pytest.mark.slow
+def test_sample_report_pieces(sample_review):
+    from memberkit.report import Results
+    a, _ = sample_review
+    r = a.reviews["C2610"]
+    assert {"segment", "tier"} <= set(r.segments.dimension)
+    assert set(r.daily.group) == {"target", "comparison"} and len(r.gap) == 31
+    roi = [x.figures["roi"].value for x in a.league()]
+    assert roi == sorted(roi, reverse=True)
+    res = Results("campaign_review", "2026-10", "en")
+    campaign.record(a, res, cr_params())
+    d = res.to_dict()["results"]["campaigns"]
+    assert d["C2511"]["pull_forward"]["flagged"] and d["C2506"]["evidence"] == "matched_baseline"
+    for cid, x in d.items():
+        e = x["figures"]["incremental_orders"]
+        assert e["ci_low"] <= e["value"] <= e["ci_high"], cid
+        assert x["figures"]["roi"]["value"] == pytest.approx(
+            (x["figures"]["incremental_revenue"]["value"] * 0.3 - x["cost"]) / x["cost"])

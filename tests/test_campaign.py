@@ -202,3 +202,31 @@ def test_sample_report_pieces(sample_review):
         assert e["ci_low"] <= e["value"] <= e["ci_high"], cid
         assert x["figures"]["roi"]["value"] == pytest.approx(
             (x["figures"]["incremental_revenue"]["value"] * 0.3 - x["cost"]) / x["cost"])
+
+
+def test_difference_in_differences_on_a_hand_computed_case():
+    """pre_days 37 = 7 campaign days + 30 after, so the pre-window needs no scaling.
+    target net (pre): 2 (1), 1 (1) -> change 1, 0; holdout net (pre): 1 (0), 0 (1) -> change 1, -1.
+    Difference in means of net orders: 1.5 - 0.5 = 1.0; difference in differences: 0.5 - 0 = 0.5."""
+    rows = [member("target", during=2, pre=1), member("target", during=1, pre=1),
+            member("holdout", during=1, pre=0), member("holdout", pre=1)]
+    info = pd.Series({"campaign_id": "C1", "name": "", "type": "", "start": START, "end": END, "cost": 10.0})
+    r = campaign.review(campaign._derived(pd.DataFrame(rows)), info, cr_params("pre_days=37"))
+    assert r.figures["incremental_orders_per_target"].value == pytest.approx(1.0)
+    assert r.figures["did_orders_per_target"].value == pytest.approx(0.5)
+
+
+def test_matched_baseline_reweights_to_the_target_strata():
+    """No holdout: target members are compared with non-targeted members of the same stratum.
+    Stratum 'recent' (last purchase 10 days before): target changes 2, 2; baseline 1, 0 (mean 0.5).
+    Stratum 'old' (400 days): target change 1; baseline 0, 0, 0, 0. Weights 2/3 and 1/3:
+    2/3 * 1.5 + 1/3 * 1 = 1.333."""
+    target = [member("target", during=2), member("target", during=2), member("target", during=1, last_days_before=400)]
+    baseline = [member("baseline", during=1), member("baseline")] + [
+        member("baseline", last_days_before=400) for _ in range(4)]
+    info = pd.Series({"campaign_id": "C1", "name": "", "type": "", "start": START, "end": END, "cost": 10.0})
+    r = campaign.review(campaign._derived(pd.DataFrame(target)), info, cr_params(),
+                        baseline=campaign._derived(pd.DataFrame(baseline)))
+    assert r.evidence == "matched_baseline" and r.n_comparison == 6 and r.unmatched == 0
+    assert r.figures["incremental_orders_per_target"].value == pytest.approx(2 / 3 * 1.5 + 1 / 3 * 1)
+    assert r.figures["response_rate_comparison"] == pytest.approx(2 / 3 * 0.5 + 1 / 3 * 0)

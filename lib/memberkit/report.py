@@ -58,8 +58,15 @@ def fmt_pct(x, digits: int = 1) -> str:
 
 
 def fmt_money(x, currency: str = "CNY", digits: int = 0) -> str:
+    """Money with its symbol; a loss reads -¥25,466.
+
+    >>> fmt_money(-25466.4), fmt_money(1234.5, "USD", 1)
+    ('-¥25,466', '$1,234.5')
+    """
     symbol = {"CNY": "¥", "USD": "$", "EUR": "€"}.get(currency, currency + " ")
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{symbol}{x:,.{digits}f}"
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{'-' if x < 0 else ''}{symbol}{abs(x):,.{digits}f}"
 
 
 def fmt_delta(current, previous, kind: str = "int") -> str:

@@ -1,9 +1,13 @@
-"""Benchmark: per-member RFM summary from an order log, in the engine against the naive pandas path.
+"""Benchmarks: transaction-scale work in the engine against the naive pandas path.
+
+1. the per-member R/F/M summary (`memberkit.summary.member_summary`);
+2. experiment outcomes: what each assigned member bought in the 30 days after assignment and
+   the 90 before (`summary.experiment_units` + `summary.window_outcomes`, as the A/B report and,
+   with other windows, the campaign review use them).
 
 For each size, a synthetic order log is written to Parquet; then, each in a fresh process (so
-peak memory is its own), the kit's path (`memberkit.summary.member_summary` on DuckDB, only the
-member-scale result reaches pandas) and the naive path (read the whole log into pandas, then
-groupby) compute the same table. The results are checked to agree, and the times and peak
+peak memory is its own), the kit's path (on DuckDB, only the member-scale result reaches pandas)
+and the naive path (read the whole log into pandas, then merge / groupby) compute the same table. The results are checked to agree, and the times and peak
 memory are written to bench/results.md. Ratios compare two runs on the same machine in one go.
 
     make bench                          # sizes 1M and 5M order lines
@@ -63,6 +67,41 @@ print(json.dumps({"seconds": time.perf_counter() - t, "rss_mb": PEAK(),
 """
 
 
+EXPERIMENT_ENGINE = PEAK + """
+import json, sys, time
+from memberkit import engine, summary
+t = time.perf_counter()
+con = engine.connect()
+orders = con.read_parquet(sys.argv[1])
+assigned = con.read_parquet(sys.argv[1].replace("orders_", "assigned_"))
+units = summary.experiment_units(assigned, ["X"], 30, 90)
+out = summary.window_outcomes(orders, units, ["member_id", "variant"], ["pre", "post"]).to_pandas()
+print(json.dumps({"seconds": time.perf_counter() - t, "rss_mb": PEAK(), "members": len(out),
+                  "frequency": int(out.orders_post.sum() + out.orders_pre.sum()),
+                  "monetary": float(out.revenue_post.sum() + out.revenue_pre.sum())}))
+"""
+
+EXPERIMENT_NAIVE = PEAK + """
+import json, sys, time
+import pandas as pd
+t = time.perf_counter()
+o = pd.read_parquet(sys.argv[1])
+a = pd.read_parquet(sys.argv[1].replace("orders_", "assigned_"))
+j = a.merge(o[o.member_id.notna()], on="member_id", how="left")
+post = (j.order_ts >= j.assigned_ts) & (j.order_ts < j.assigned_ts + pd.Timedelta(days=30))
+pre = (j.order_ts >= j.assigned_ts - pd.Timedelta(days=90)) & (j.order_ts < j.assigned_ts)
+paid = j.amount > 0
+g = j.assign(op=j.order_id.where(post & paid), oq=j.order_id.where(pre & paid),
+             rp=j.amount.where(post, 0.0), rq=j.amount.where(pre, 0.0)).groupby(["member_id", "variant"])
+out = g.agg(op=("op", "nunique"), oq=("oq", "nunique"), rp=("rp", "sum"), rq=("rq", "sum"))
+print(json.dumps({"seconds": time.perf_counter() - t, "rss_mb": PEAK(), "members": len(out),
+                  "frequency": int(out.op.sum() + out.oq.sum()), "monetary": float(out.rp.sum() + out.rq.sum())}))
+"""
+
+BENCHMARKS = {"per-member R/F/M summary": (ENGINE, NAIVE),
+              "experiment outcomes (30 days after, 90 before assignment)": (EXPERIMENT_ENGINE, EXPERIMENT_NAIVE)}
+
+
 def synthetic_orders(n: int, path: Path, seed: int = 1) -> None:
     rng = np.random.default_rng(seed)
     members = max(n // 15, 1)
@@ -75,8 +114,16 @@ def synthetic_orders(n: int, path: Path, seed: int = 1) -> None:
         "channel": rng.choice(["online", "offline", "app"], n),
         "category": rng.choice(["服饰", "美妆", "食品", "家居"], n),
     })
+    frame["order_ts"] = frame.order_date + pd.to_timedelta(rng.integers(0, 86_400, n), unit="s")
+    frame["discount"] = np.round(np.where(rng.random(n) < 0.2, frame.amount.abs() * 0.1, 0.0), 2)
     frame["order_date"] = frame.order_date.dt.date
     frame.to_parquet(path, index=False)
+    # one experiment: a tenth of the members, three variants, assigned on one day
+    chosen = rng.choice(members, max(members // 10, 3), replace=False)
+    pd.DataFrame({"experiment_id": "X", "member_id": np.char.add("M", chosen.astype(str)),
+                  "variant": rng.choice(["control", "a", "b"], len(chosen)),
+                  "assigned_ts": pd.Timestamp("2026-06-01") + pd.to_timedelta(rng.integers(0, 86_400, len(chosen)), unit="s"),
+                  }).to_parquet(path.with_name(path.name.replace("orders_", "assigned_")), index=False)
 
 
 def measure(script: str, path: Path) -> dict:
@@ -87,32 +134,35 @@ def measure(script: str, path: Path) -> dict:
 
 
 def main(sizes: list[int]) -> None:
-    rows = []
+    tables = {name: [] for name in BENCHMARKS}
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             path = Path(tmp) / f"orders_{n}.parquet"
             synthetic_orders(n, path)
-            eng, naive = measure(ENGINE, path), measure(NAIVE, path)
-            same = eng["members"] == naive["members"] and eng["frequency"] == naive["frequency"] \
-                and abs(eng["monetary"] - naive["monetary"]) < 1e-6 * max(1.0, abs(naive["monetary"]))
-            if not same:
-                raise SystemExit(f"results differ at {n:,} rows: engine {eng} naive {naive}")
-            rows.append({"order lines": f"{n:,}", "members": f"{eng['members']:,}",
-                         "engine s": f"{eng['seconds']:.2f}", "pandas s": f"{naive['seconds']:.2f}",
-                         "speed-up": f"{naive['seconds'] / eng['seconds']:.1f}x",
-                         "engine peak MB": f"{eng['rss_mb']:.0f}", "pandas peak MB": f"{naive['rss_mb']:.0f}",
-                         "memory ratio": f"{naive['rss_mb'] / eng['rss_mb']:.1f}x"})
-            print(rows[-1], flush=True)
-    table = pd.DataFrame(rows)
-    header = (f"# Benchmark: per-member R/F/M summary\n\nMachine: {platform.machine()}, Python "
-              f"{platform.python_version()}, run {dt.datetime.now():%Y-%m-%d %H:%M}. Each path in a fresh process; "
-              f"times exclude imports and include reading the Parquet file. Results agree on every size.\n\n")
+            for name, (engine_script, naive_script) in BENCHMARKS.items():
+                eng, naive = measure(engine_script, path), measure(naive_script, path)
+                same = eng["members"] == naive["members"] and eng["frequency"] == naive["frequency"] \
+                    and abs(eng["monetary"] - naive["monetary"]) < 1e-6 * max(1.0, abs(naive["monetary"]))
+                if not same:
+                    raise SystemExit(f"{name}: results differ at {n:,} rows: engine {eng} naive {naive}")
+                tables[name].append({
+                    "order lines": f"{n:,}", "members": f"{eng['members']:,}",
+                    "engine s": f"{eng['seconds']:.2f}", "pandas s": f"{naive['seconds']:.2f}",
+                    "speed-up": f"{naive['seconds'] / eng['seconds']:.1f}x",
+                    "engine peak MB": f"{eng['rss_mb']:.0f}", "pandas peak MB": f"{naive['rss_mb']:.0f}",
+                    "memory ratio": f"{naive['rss_mb'] / eng['rss_mb']:.1f}x"})
+                print(name, tables[name][-1], flush=True)
+    text = (f"# Benchmarks\n\nMachine: {platform.machine()}, Python {platform.python_version()}, run "
+            f"{dt.datetime.now():%Y-%m-%d %H:%M}. Each path in a fresh process; times exclude imports and include "
+            f"reading the Parquet files. Results agree on every size.\n")
+    for name, rows in tables.items():
+        table = pd.DataFrame(rows)
+        lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+        lines += ["| " + " | ".join(map(str, r)) + " |" for r in table.itertuples(index=False)]
+        text += f"\n## {name}\n\n" + "\n".join(lines) + "\n"
     out = Path(__file__).with_name("results.md")
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(map(str, r)) + " |" for r in table.itertuples(index=False)]
-    out.write_text(header + "\n".join(lines) + "\n", encoding="utf-8")
+    out.write_text(text, encoding="utf-8")
     print(f"written {out}")
-
 
 if __name__ == "__main__":
     main([int(x) for x in sys.argv[1:]] or [1_000_000, 5_000_000])

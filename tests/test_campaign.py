@@ -230,3 +230,12 @@ def test_matched_baseline_reweights_to_the_target_strata():
     assert r.evidence == "matched_baseline" and r.n_comparison == 6 and r.unmatched == 0
     assert r.figures["incremental_orders_per_target"].value == pytest.approx(2 / 3 * 1.5 + 1 / 3 * 1)
     assert r.figures["response_rate_comparison"] == pytest.approx(2 / 3 * 0.5 + 1 / 3 * 0)
+
+
+def test_a_campaign_without_cost_gets_no_return_and_says_why():
+    members = hand_campaign()
+    info = pd.Series({"campaign_id": "C1", "name": "", "type": "", "start": START, "end": END, "cost": float("nan")})
+    r = campaign.review(members, info, cr_params())
+    assert math.isnan(r.figures["roi"].value) and math.isnan(r.figures["cost_per_incremental_order"].value)
+    assert r.verdict["reason"] == "no_cost"
+    assert "cost" in campaign.verdict_sentence(r, cr_params())

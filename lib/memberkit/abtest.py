@@ -345,7 +345,8 @@ def analyse(tables: dict, period: str, params, rfm_params=None) -> ABAnalysis:
                                  params.exclude_outliers) if ids else pd.DataFrame()
     results, skipped = [], {}
     for x in ids:
-        seg = _segments_at(tables, members[members.experiment_id == x], rfm_params) if rfm_params else None
+        assigned = members[members.experiment_id == x] if len(members) else members
+        seg = _segments_at(tables, assigned, rfm_params) if (rfm_params and len(assigned)) else None
         try:
             results.append(evaluate(members, x, params, seg))
         except ExperimentError as e:

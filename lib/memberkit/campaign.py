@@ -222,7 +222,7 @@ def review(members: pd.DataFrame, info: pd.Series, params, baseline: pd.DataFram
         unmatched = stats.stratified_difference(target.orders_net, target.stratum, comparison.orders_net,
                                                 comparison.stratum)[1]
     n = len(target)
-    cost = float(info.cost) if pd.notna(info.cost) else math.nan
+    cost = float(info.cost) if pd.notna(info.cost) and info.cost > 0 else math.nan
 
     orders = estimate(design.compare(target, comparison, "orders_net"))
     revenue = estimate(design.compare(target, comparison, "revenue_net"))
@@ -241,7 +241,7 @@ def review(members: pd.DataFrame, info: pd.Series, params, baseline: pd.DataFram
         "incremental_orders_during": orders_during.scaled(n), "incremental_revenue_during": revenue_during.scaled(n),
         "did_orders_per_target": estimate(design.did(target, comparison, "orders_net")),
         "did_revenue_per_target": estimate(design.did(target, comparison, "revenue_net")),
-        "roi": margin_total.scaled(1 / cost, -1.0) if cost else Estimate(math.nan, math.nan, math.nan),
+        "roi": margin_total.scaled(1 / cost, -1.0) if np.isfinite(cost) else Estimate(math.nan, math.nan, math.nan),
         "cost_per_incremental_order": _cost_per(cost, orders_total),
         "aov_target": _ratio(target.revenue_during.sum(), target.orders_during.sum()),
         "aov_comparison": _ratio(comparison.revenue_during.sum(), comparison.orders_during.sum()),
@@ -270,7 +270,7 @@ def review(members: pd.DataFrame, info: pd.Series, params, baseline: pd.DataFram
     f["high_value_lost"] = int(lost_t.sum())
     f["high_value_lost_rate_target"] = float(lost_t.sum() / hv_t.sum()) if hv_t.sum() else math.nan
     f["high_value_lost_rate_comparison"] = float(lost_c.sum() / hv_c.sum()) if hv_c.sum() else math.nan
-    pull = pull_forward_check(design, target, comparison, params.pull_forward_share, params.post_days)
+    pull = pull_forward_check(design, target, comparison, params.pull_forward_share, params.post_days, post_observed)
     r = CampaignReview(info.campaign_id, str(info.get("name") or info.campaign_id), str(info.get("type") or ""),
                        info.start, info.end, cost, evidence, n, len(comparison), unmatched, post_observed, f, pull)
     if segments is not None:
@@ -296,13 +296,14 @@ def _ratio(a: float, b: float) -> float:
 
 def _cost_per(cost: float, orders: Estimate) -> Estimate:
     """Cost per incremental order; unbounded above when the orders' interval reaches zero."""
-    if not cost or not orders.value > 0:
+    if not np.isfinite(cost) or not orders.value > 0:
         return Estimate(math.nan, math.nan, math.nan)
     hi = cost / orders.ci_low if orders.ci_low > 0 else math.inf
     return Estimate(cost / orders.value, cost / orders.ci_high if orders.ci_high > 0 else math.nan, hi)
 
 
-def pull_forward_check(design: Design, target, comparison, share: float, post_days: int) -> dict:
+def pull_forward_check(design: Design, target, comparison, share: float, post_days: int,
+                       days_observed: int | None = None) -> dict:
     """Did the target buy less than the comparison after the campaign, giving back the lift?
 
     Flagged when the after-campaign difference is significantly below zero and gives back at
@@ -314,7 +315,8 @@ def pull_forward_check(design: Design, target, comparison, share: float, post_da
     flagged = bool(post.ci_high < 0 and (not np.isfinite(given_back) or given_back >= share))
     return {"during_per_target": estimate(during).to_dict(), "after_per_target": estimate(post).to_dict(),
             "share_given_back": _plain(given_back), "flagged": flagged,
-            "complete": design.post_days >= post_days, "days_after_observed": design.post_days}
+            "complete": design.post_days >= post_days,
+            "days_after_observed": design.post_days if days_observed is None else days_observed}
 
 
 def by_segment(design: Design, target: pd.DataFrame, comparison: pd.DataFrame, params) -> pd.DataFrame:
@@ -347,11 +349,15 @@ def decide(r: CampaignReview) -> dict:
     - repeat: the return is positive even at the low end of its interval, with no pull-forward;
     - stop: no clear incremental orders (the interval reaches zero) and a negative return;
     - change: the rest: it moves orders but does not pay, pays only on the point estimate, or
-      mostly moved orders forward.
+      mostly moved orders forward;
+    - without a cost the return is unknown: stop when there is no clear effect, else change
+      (the reason says to record the cost).
     """
     roi, orders = r.figures["roi"], r.figures["incremental_orders"]
     if r.pull_forward["flagged"]:
         return {"decision": "change", "reason": "pull_forward"}
+    if not np.isfinite(roi.value):
+        return {"decision": "stop" if orders.ci_low <= 0 else "change", "reason": "no_cost"}
     if np.isfinite(roi.ci_low) and roi.ci_low > 0:
         return {"decision": "repeat", "reason": "pays"}
     if orders.ci_low <= 0 and roi.value < 0:

@@ -239,3 +239,13 @@ def test_a_campaign_without_cost_gets_no_return_and_says_why():
     assert math.isnan(r.figures["roi"].value) and math.isnan(r.figures["cost_per_incremental_order"].value)
     assert r.verdict["reason"] == "no_cost"
     assert "cost" in campaign.verdict_sentence(r, cr_params())
+
+
+def test_period_totals_add_up_the_period_campaigns():
+    members = hand_campaign()
+    info = pd.Series({"campaign_id": "C1", "name": "", "type": "", "start": START, "end": END, "cost": 100.0})
+    r = campaign.review(members, info, cr_params("margin=0.5"))
+    a = campaign.CampaignAnalysis("2026-03", ["C1"], {"C1": r, "C0": r}, {})
+    t = campaign.period_totals(a)
+    assert t == {"reviewed": 1, "incremental_revenue": pytest.approx(370.0), "net_gain": pytest.approx(85.0),
+                 "repeat": 0, "pull_forward": 0}

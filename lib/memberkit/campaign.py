@@ -500,18 +500,27 @@ def verdict_sentence(r: CampaignReview, params, language: str = "en", currency: 
     return sentence
 
 
+def period_totals(a: CampaignAnalysis) -> dict:
+    """The period's campaigns together: how many, extra revenue, margin minus cost, verdicts."""
+    period = [a.reviews[c] for c in a.reviewed]
+    return {"reviewed": len(period),
+            "incremental_revenue": sum(r.figures["incremental_revenue"].value for r in period),
+            "net_gain": sum(r.figures["incremental_margin"].value - (r.cost if np.isfinite(r.cost) else 0)
+                            for r in period),
+            "repeat": sum(r.verdict["decision"] == "repeat" for r in period),
+            "pull_forward": sum(r.pull_forward["flagged"] for r in period)}
+
+
 def kpis(a: CampaignAnalysis, language: str = "en", currency: str = "CNY"):
     from .report import KPI, fmt_int, text
-    period = [a.reviews[c] for c in a.reviewed]
-    revenue = sum(r.figures["incremental_revenue"].value for r in period)
-    net = sum(r.figures["incremental_margin"].value - (r.cost if np.isfinite(r.cost) else 0) for r in period)
-    return [KPI(text("cr.kpi_reviewed", language), fmt_int(len(period)),
+    t = period_totals(a)
+    return [KPI(text("cr.kpi_reviewed", language), fmt_int(t["reviewed"]),
                 text("cr.kpi_league_sub", language, n=fmt_int(len(a.reviews)))),
-            KPI(text("cr.kpi_incremental_revenue", language), _money(revenue, currency)),
-            KPI(text("cr.kpi_net", language), _money(net, currency), good=(net > 0) if period else None),
-            KPI(text("cr.kpi_repeat", language), fmt_int(sum(r.verdict["decision"] == "repeat" for r in period))),
-            KPI(text("cr.kpi_pull_forward", language), fmt_int(sum(r.pull_forward["flagged"] for r in period)),
-                good=False if any(r.pull_forward["flagged"] for r in period) else None)]
+            KPI(text("cr.kpi_incremental_revenue", language), _money(t["incremental_revenue"], currency)),
+            KPI(text("cr.kpi_net", language), _money(t["net_gain"], currency),
+                good=(t["net_gain"] > 0) if t["reviewed"] else None),
+            KPI(text("cr.kpi_repeat", language), fmt_int(t["repeat"])),
+            KPI(text("cr.kpi_pull_forward", language), fmt_int(t["pull_forward"]), good=False if t["pull_forward"] else None)]
 
 
 def headline(a: CampaignAnalysis, language: str = "en") -> str:
@@ -709,8 +718,8 @@ def record(a: CampaignAnalysis, results, params, language: str = "en", currency:
     from .report import text
     results.title = text("cr.title", language)
     results.headline_text = headline(a, language)
-    for key, card in zip(["reviewed", "incremental_revenue", "net_gain", "repeat", "pull_forward"], kpis(a, language, currency)):
-        results.kpi(key, card.value, card.label, card.value, card.delta)
+    for (key, value), card in zip(period_totals(a).items(), kpis(a, language, currency)):
+        results.kpi(key, _plain(value), card.label, card.value, card.delta)
     out = {}
     for rank, r in enumerate(a.league(), 1):
         out[r.campaign_id] = {

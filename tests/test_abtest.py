@@ -182,6 +182,9 @@ def test_sample_results_json_holds_every_field(sample_analysis):
     a, _ = sample_analysis
     res = Results("ab_test", "2026-10", "en")
     abtest.record(a, res, ab_params())
+    kpis = res.to_dict()["kpis"]
+    assert (kpis["experiments"]["value"], kpis["ship"]["value"], kpis["no_verdict"]["value"]) == (3, 2, 1)
+    assert kpis["no_verdict"]["display"] == "1" and kpis["do_not_ship"]["value"] == 0
     d = res.to_dict()["results"]["experiments"]
     assert d["EXP-BANNER"]["srm_p_value"] < 0.001 and d["EXP-PUSH"]["srm_p_value"] > 0.001
     for metric in ("conversion", "orders", "revenue", "aov"):

@@ -435,10 +435,10 @@ def kpis(a: ABAnalysis, language: str = "en"):
     count = lambda d: sum(1 for r in a.experiments if r.verdict["decision"] == d)
     return [KPI(text("ab.kpi_evaluated", language), fmt_int(len(a.experiments))),
             KPI(text("ab.kpi_ship", language), fmt_int(count("ship")), good=True if count("ship") else None),
-            KPI(text("ab.kpi_do_not_ship", language), fmt_int(count("do_not_ship"))),
-            KPI(text("ab.kpi_inconclusive", language), fmt_int(count("not_enough_evidence"))),
             KPI(text("ab.kpi_srm", language), fmt_int(count("no_verdict")),
-                good=False if count("no_verdict") else None)]
+                good=False if count("no_verdict") else None),
+            KPI(text("ab.kpi_inconclusive", language), fmt_int(count("not_enough_evidence"))),
+            KPI(text("ab.kpi_do_not_ship", language), fmt_int(count("do_not_ship")))]
 
 
 def headline(a: ABAnalysis, params, language: str = "en", currency: str = "CNY") -> str:
@@ -576,7 +576,7 @@ def record(a: ABAnalysis, results, params, language: str = "en", currency: str =
     from .report import text
     results.title = text("ab.title", language)
     results.headline_text = headline(a, params, language, currency)
-    keys = ["experiments", "ship", "do_not_ship", "not_enough_evidence", "no_verdict"]
+    keys = ["experiments", "ship", "no_verdict", "not_enough_evidence", "do_not_ship"]
     for key, card in zip(keys, kpis(a, language)):
         value = len(a.experiments) if key == "experiments" else sum(r.verdict["decision"] == key for r in a.experiments)
         results.kpi(key, value, card.label, card.value)

@@ -94,6 +94,9 @@ def test_power_plan_uses_the_control_baseline():
 
 def test_winsorising_caps_revenue_over_all_variants():
     m = synthetic(n=2000)
+    r = abtest.evaluate(m, "X", ab_params("winsorize_percentile=99"))
+    assert r.winsor_caps["revenue"] == pytest.approx(np.percentile(m.revenue, 99))
+    assert "99" in abtest.data_notes(r, ab_params("winsorize_percentile=99"))[0]
     capped, caps = abtest.winsorize_members(m, 99)
     assert caps["revenue"] == pytest.approx(np.percentile(m.revenue, 99))
     assert capped.revenue.max() == pytest.approx(caps["revenue"]) and (capped.revenue <= m.revenue).all()

@@ -2,6 +2,7 @@
 the verdict rules, and on the sample retailer the generator's true effects inside the intervals and
 the pull-forward campaign flagged (and only it)."""
 import datetime as dt
+import itertools
 import math
 
 import ibis
@@ -15,6 +16,7 @@ from memberkit.config import load_settings, notebook_params
 from .conftest import ROOT
 
 START, END = dt.date(2026, 3, 1), dt.date(2026, 3, 7)      # 7 campaign days
+MEMBER_NUMBERS = itertools.count()
 
 
 def cr_params(*overrides):
@@ -24,7 +26,7 @@ def cr_params(*overrides):
 
 def member(group, *, during=0, post=0, pre=0, before=1, silent=1, history_revenue=100.0, revenue_during=0.0,
            revenue_post=0.0, discount_during=0.0, redeemed=False, sent=True, last_days_before=10):
-    return {"campaign_id": "C1", "member_id": f"{group}{np.random.default_rng().integers(1e9)}", "group": group,
+    return {"campaign_id": "C1", "member_id": f"{group}{next(MEMBER_NUMBERS)}", "group": group,
             "sent_ts": pd.Timestamp("2026-03-01 08:00") if sent else pd.NaT,
             "redeemed_ts": pd.Timestamp("2026-03-02") if redeemed else pd.NaT,
             "start": START, "end": END, "post_end": pd.Timestamp("2026-04-07"),

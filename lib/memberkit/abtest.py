@@ -482,6 +482,18 @@ def cuped_frame(r: ExperimentResult, language: str = "en", currency: str = "CNY"
     return pd.DataFrame(rows)
 
 
+def data_notes(r: ExperimentResult, params, language: str = "en") -> list[str]:
+    """What was done to the data before comparing: capping, members left out."""
+    from .report import fmt_int, text
+    notes = []
+    if r.winsor_caps:
+        notes.append(text("ab.winsor_note", language, pct=params.winsorize_percentile,
+                          caps=", ".join(f"{k} {v:,.2f}" for k, v in r.winsor_caps.items())))
+    if r.excluded_multi_variant:
+        notes.append(text("ab.multi_variant_note", language, n=fmt_int(r.excluded_multi_variant)))
+    return notes
+
+
 def power_sentence(r: ExperimentResult, params, language: str = "en") -> str:
     from .report import fmt_int, fmt_pct, text
     p = r.power

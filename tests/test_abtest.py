@@ -205,3 +205,14 @@ def test_unknown_experiment_is_a_clear_error(small_cleaned):
     tables = {n: con.read_parquet(out / "clean" / f"{n}.parquet") for n in ("orders", "members", "experiments")}
     with pytest.raises(abtest.ExperimentError, match="unknown experiment id.*EXP-NOPE.*EXP-PUSH"):
         abtest.analyse(tables, "2026-10", ab_params("experiments=[EXP-NOPE]"))
+
+
+def test_report_tables_read_the_figures():
+    m = members_frame({"control": [(0, 0), (1, 100), (2, 150), (0, 0)], "b": [(1, 60), (1, 40), (3, 300), (0, 0)]})
+    r = abtest.evaluate(m, "X", ab_params("breakdown_min_members=10"))
+    table = abtest.results_frame(r).set_index("Metric")
+    assert table.loc["conversion", "Control"] == "50.0%" and table.loc["conversion", "Variant value"] == "75.0%"
+    assert table.loc["conversion", "Lift"] == "+50.0%" and table.loc["revenue per member", "Control"] == "¥62.5"
+    assert len(abtest.cuped_frame(r)) == 3
+    assert r.verdict["decision"] == "not_enough_evidence"
+    assert "Not enough evidence" in abtest.verdict_sentence(r, ab_params())

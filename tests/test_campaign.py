@@ -251,3 +251,20 @@ def test_period_totals_add_up_the_period_campaigns():
     t = campaign.period_totals(a)
     assert t == {"reviewed": 1, "incremental_revenue": pytest.approx(370.0), "net_gain": pytest.approx(85.0),
                  "repeat": 0, "pull_forward": 0}
+
+
+def test_report_tables_read_the_hand_computed_figures():
+    members = hand_campaign()
+    info = pd.Series({"campaign_id": "C1", "name": "Test", "type": "coupon", "start": START, "end": END, "cost": 100.0})
+    p = cr_params("margin=0.5")
+    r = campaign.review(members, info, p)
+    a = campaign.CampaignAnalysis("2026-03", ["C1"], {"C1": r}, {})
+    figures = campaign.figures_frame(r, p).set_index("Figure")
+    assert figures.loc["Extra orders (campaign + 30 days after)", "Target"] == "3"
+    assert figures.loc["Extra margin (50% of revenue)", "Target"] == "¥185"
+    assert figures.loc["Return on cost", "Target"] == "+85%"
+    assert figures.loc["AOV during the campaign", "Holdout"] == "¥80"
+    league = campaign.league_frame(a)
+    assert league.iloc[0]["Campaign"] == "C1 Test ★" and league.iloc[0]["Extra revenue"] == "¥370"
+    assert campaign.members_frame(r).iloc[0]["Targeted members"] == "1"
+    assert "C1 Test" in campaign.verdict_sentence(r, p) and campaign.pull_forward_sentence(r)

@@ -32,6 +32,7 @@ import pandas as pd
 from . import stats
 from .config import AB_METRICS
 from .errors import MemberkitError
+from .report import fmt_signed_pct, missing, plain
 
 # The member column each mean metric is computed from, and its pre-assignment covariate.
 MEAN_COLUMNS = {"conversion": "converted", "orders": "orders", "revenue": "revenue"}
@@ -375,23 +376,20 @@ def fmt_metric(metric: str, value: float, currency: str = "CNY") -> str:
         return fmt_pct(value)
     if metric in ("revenue", "aov"):
         return fmt_money(value, currency, 1)
-    return "–" if value is None or not np.isfinite(value) else f"{value:.3f}"
+    return "–" if missing(value) else f"{value:.3f}"
 
 
 def fmt_p(p: float) -> str:
-    if p is None or not np.isfinite(p):
+    if missing(p):
         return "–"
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def fmt_chance(x: float) -> str:
-    if x is None or not np.isfinite(x):
+    if missing(x):
         return "–"
     return "> 99.9%" if x > 0.999 else ("< 0.1%" if x < 0.001 else f"{x:.1%}")
 
-
-def _lift(x: float) -> str:
-    return "–" if x is None or not np.isfinite(x) else f"{x:+.1%}"
 
 
 def verdict_sentence(r: ExperimentResult, params, language: str = "en", currency: str = "CNY") -> str:
@@ -404,13 +402,13 @@ def verdict_sentence(r: ExperimentResult, params, language: str = "en", currency
         row = res.loc[v["variant"]]
         return text("ab.verdict_ship", language, variant=v["variant"], metric=metric_label(metric, language),
                     control=fmt_metric(metric, row.control_mean, currency),
-                    value=fmt_metric(metric, row.variant_mean, currency), lift=_lift(row.rel_lift),
-                    lo=_lift(row.ci_low), hi=_lift(row.ci_high), p=fmt_p(row.p_value_adjusted),
+                    value=fmt_metric(metric, row.variant_mean, currency), lift=fmt_signed_pct(row.rel_lift),
+                    lo=fmt_signed_pct(row.ci_low), hi=fmt_signed_pct(row.ci_high), p=fmt_p(row.p_value_adjusted),
                     guardrails=", ".join(metric_label(g, language) for g in params.guardrail_metrics) or "–")
     if v["decision"] == "do_not_ship" and v["reason"] == "guardrail":
         row = res.loc[v["variant"]]
         return text("ab.verdict_guardrail", language, variant=v["variant"], metric=metric_label(metric, language),
-                    lift=_lift(row.rel_lift), guardrails=", ".join(metric_label(g, language) for g in v["guardrails"]))
+                    lift=fmt_signed_pct(row.rel_lift), guardrails=", ".join(metric_label(g, language) for g in v["guardrails"]))
     if v["decision"] == "do_not_ship":
         return text("ab.verdict_down", language, metric=metric_label(metric, language))
     best = res.sort_values("rel_lift", ascending=False).iloc[0]
@@ -418,7 +416,7 @@ def verdict_sentence(r: ExperimentResult, params, language: str = "en", currency
     more = (text("ab.more_members", language, mde=fmt_pct(params.minimum_effect, 0), extra=fmt_int(extra))
             if extra else text("ab.enough_members", language, mde=fmt_pct(params.minimum_effect, 0)))
     return text("ab.verdict_inconclusive", language, metric=metric_label(metric, language), variant=best.name,
-                lift=_lift(best.rel_lift), lo=_lift(best.ci_low), hi=_lift(best.ci_high), more=more)
+                lift=fmt_signed_pct(best.rel_lift), lo=fmt_signed_pct(best.ci_low), hi=fmt_signed_pct(best.ci_high), more=more)
 
 
 def srm_sentence(r: ExperimentResult, language: str = "en") -> str:
@@ -458,8 +456,8 @@ def results_frame(r: ExperimentResult, language: str = "en", currency: str = "CN
                      text("ab.col_control", language): fmt_metric(x.metric, x.control_mean, currency),
                      text("ab.col_value", language): fmt_metric(x.metric, x.variant_mean, currency),
                      text("ab.col_diff", language): fmt_metric(x.metric, x.abs_diff, currency),
-                     text("ab.col_lift", language): _lift(x.rel_lift),
-                     text("ab.col_ci", language): f"{_lift(x.ci_low)} … {_lift(x.ci_high)}",
+                     text("ab.col_lift", language): fmt_signed_pct(x.rel_lift),
+                     text("ab.col_ci", language): f"{fmt_signed_pct(x.ci_low)} … {fmt_signed_pct(x.ci_high)}",
                      text("ab.col_p", language): fmt_p(x.p_value),
                      text("ab.col_p_adjusted", language): fmt_p(x.p_value_adjusted),
                      text("ab.col_chance", language): fmt_chance(x.chance_to_win)})
@@ -515,7 +513,7 @@ def breakdown_frame(r: ExperimentResult, language: str = "en", currency: str = "
                      text("ab.col_members", language): f"{fmt_int(x.n_control)} / {fmt_int(x.n_variant)}",
                      text("ab.col_control", language): fmt_metric(r.power["metric"], x.control_mean, currency),
                      text("ab.col_value", language): fmt_metric(r.power["metric"], x.variant_mean, currency),
-                     text("ab.col_lift", language): _lift(x.rel_lift),
+                     text("ab.col_lift", language): fmt_signed_pct(x.rel_lift),
                      text("ab.col_diff_ci", language): f"{fmt_metric(r.power['metric'], x.abs_ci_low, currency)} … "
                                                        f"{fmt_metric(r.power['metric'], x.abs_ci_high, currency)}"})
     return pd.DataFrame(rows)
@@ -596,10 +594,10 @@ def record(a: ABAnalysis, results, params, language: str = "en", currency: str =
     for r in a.experiments:
         metrics = {}
         for _, x in r.results.iterrows():
-            metrics.setdefault(x.metric, {})[x.variant] = {k: _plain(x[k]) for k in RESULT_FIELDS}
+            metrics.setdefault(x.metric, {})[x.variant] = {k: plain(x[k]) for k in RESULT_FIELDS}
         cuped = {}
         for _, x in r.cuped.iterrows():
-            cuped.setdefault(x.metric, {})[x.variant] = {k: _plain(x[k]) for k in (
+            cuped.setdefault(x.metric, {})[x.variant] = {k: plain(x[k]) for k in (
                 "theta", "variance_reduction", "abs_diff", "abs_ci_low", "abs_ci_high", "p_value")}
         out[r.experiment_id] = {
             "control": r.control, "variants": r.variants, "planned_split": r.planned_split, "counts": r.counts,
@@ -611,6 +609,3 @@ def record(a: ABAnalysis, results, params, language: str = "en", currency: str =
                            "guardrail_metrics": params.guardrail_metrics, "alpha": params.alpha,
                            "window_days": params.window_days, "correction": "holm"}
 
-
-def _plain(x):
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else (x.item() if hasattr(x, "item") else x)

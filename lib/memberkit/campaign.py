@@ -33,6 +33,7 @@ import pandas as pd
 
 from . import stats
 from .errors import MemberkitError
+from .report import fmt_int, fmt_money, fmt_signed_pct, plain
 
 WINDOWS = ["before", "history", "silent", "pre", "during", "post"]
 RECENCY_EDGES = [30, 90, 180, 365]          # days since the last purchase before the start
@@ -50,7 +51,7 @@ class Estimate:
     ci_high: float
 
     def to_dict(self) -> dict:
-        return {"value": _plain(self.value), "ci_low": _plain(self.ci_low), "ci_high": _plain(self.ci_high)}
+        return {"value": plain(self.value), "ci_low": plain(self.ci_low), "ci_high": plain(self.ci_high)}
 
     def scaled(self, k: float, shift: float = 0.0) -> "Estimate":
         lo, hi = sorted((self.ci_low * k + shift, self.ci_high * k + shift))
@@ -217,10 +218,7 @@ def review(members: pd.DataFrame, info: pd.Series, params, baseline: pd.DataFram
     during_days = (info.end - info.start).days + 1
     post_observed = int((pd.Timestamp(members.post_end.iloc[0]) - pd.Timestamp(info.end + _dt.timedelta(days=1))).days)
     design = Design(evidence, during_days, max(post_observed, 1), params.pre_days, params.alpha)
-    unmatched = 0
-    if evidence == "matched_baseline":
-        unmatched = stats.stratified_difference(target.orders_net, target.stratum, comparison.orders_net,
-                                                comparison.stratum)[1]
+    unmatched = int((~target.stratum.isin(comparison.stratum)).sum()) if evidence == "matched_baseline" else 0
     n = len(target)
     cost = float(info.cost) if pd.notna(info.cost) and info.cost > 0 else math.nan
 
@@ -314,7 +312,7 @@ def pull_forward_check(design: Design, target, comparison, share: float, post_da
     given_back = -post.diff / during.diff if during.diff > 0 else math.nan
     flagged = bool(post.ci_high < 0 and (not np.isfinite(given_back) or given_back >= share))
     return {"during_per_target": estimate(during).to_dict(), "after_per_target": estimate(post).to_dict(),
-            "share_given_back": _plain(given_back), "flagged": flagged,
+            "share_given_back": plain(given_back), "flagged": flagged,
             "complete": design.post_days >= post_days,
             "days_after_observed": design.post_days if days_observed is None else days_observed}
 
@@ -457,25 +455,10 @@ def _segments_at(tables: dict, start: _dt.date, rfm_params) -> pd.DataFrame:
     return table[["member_id", "segment", "tier"]]
 
 
-def _plain(x):
-    if x is None:
-        return None
-    x = x.item() if hasattr(x, "item") else x
-    return None if isinstance(x, float) and not math.isfinite(x) else x
-
 
 # ----------------------------------------------------------------- the report's words and pictures
-def _money(x, currency: str, digits: int = 0) -> str:
-    from .report import fmt_money
-    return fmt_money(x if x is None or np.isfinite(x) else None, currency, digits)
-
-
-def _num(x, digits: int = 0) -> str:
-    return "–" if x is None or not np.isfinite(x) else f"{x:,.{digits}f}"
-
-
 def _pct(x) -> str:
-    return "–" if x is None or not np.isfinite(x) else f"{x:+.0%}"
+    return fmt_signed_pct(x, 0)
 
 
 def _ci(e: Estimate, fmt) -> str:
@@ -489,9 +472,9 @@ def title_of(r: CampaignReview) -> str:
 def verdict_sentence(r: CampaignReview, params, language: str = "en", currency: str = "CNY") -> str:
     from .report import fmt_pct, text
     f, v = r.figures, r.verdict
-    values = dict(name=title_of(r), orders=_num(f["incremental_orders"].value), olo=_num(f["incremental_orders"].ci_low),
-                  ohi=_num(f["incremental_orders"].ci_high), margin=_money(f["incremental_margin"].value, currency),
-                  cost=_money(r.cost, currency), roi=_pct(f["roi"].value), lo=_pct(f["roi"].ci_low),
+    values = dict(name=title_of(r), orders=fmt_int(f["incremental_orders"].value), olo=fmt_int(f["incremental_orders"].ci_low),
+                  ohi=fmt_int(f["incremental_orders"].ci_high), margin=fmt_money(f["incremental_margin"].value, currency),
+                  cost=fmt_money(r.cost, currency), roi=_pct(f["roi"].value), lo=_pct(f["roi"].ci_low),
                   hi=_pct(f["roi"].ci_high), post=r.post_days_observed,
                   share=fmt_pct(r.pull_forward["share_given_back"] or math.nan, 0))
     sentence = text(f"cr.verdict_{v['decision']}_{v['reason']}", language, **values)
@@ -516,8 +499,8 @@ def kpis(a: CampaignAnalysis, language: str = "en", currency: str = "CNY"):
     t = period_totals(a)
     return [KPI(text("cr.kpi_reviewed", language), fmt_int(t["reviewed"]),
                 text("cr.kpi_league_sub", language, n=fmt_int(len(a.reviews)))),
-            KPI(text("cr.kpi_incremental_revenue", language), _money(t["incremental_revenue"], currency)),
-            KPI(text("cr.kpi_net", language), _money(t["net_gain"], currency),
+            KPI(text("cr.kpi_incremental_revenue", language), fmt_money(t["incremental_revenue"], currency)),
+            KPI(text("cr.kpi_net", language), fmt_money(t["net_gain"], currency),
                 good=(t["net_gain"] > 0) if t["reviewed"] else None),
             KPI(text("cr.kpi_repeat", language), fmt_int(t["repeat"])),
             KPI(text("cr.kpi_pull_forward", language), fmt_int(t["pull_forward"]), good=False if t["pull_forward"] else None)]
@@ -545,10 +528,10 @@ def league_frame(a: CampaignAnalysis, language: str = "en", currency: str = "CNY
                      text("cr.col_dates", language): f"{r.start} – {r.end}",
                      text("cr.col_evidence", language): text(f"cr.evidence_{r.evidence}", language),
                      text("cr.col_targeted", language): f"{r.n_target:,}",
-                     text("cr.col_orders", language): f"{_num(f['incremental_orders'].value)} ({_ci(f['incremental_orders'], _num)})",
-                     text("cr.col_revenue", language): f"{_money(f['incremental_revenue'].value, currency)}",
+                     text("cr.col_orders", language): f"{fmt_int(f['incremental_orders'].value)} ({_ci(f['incremental_orders'], fmt_int)})",
+                     text("cr.col_revenue", language): f"{fmt_money(f['incremental_revenue'].value, currency)}",
                      text("cr.col_roi", language): f"{_pct(f['roi'].value)} ({_ci(f['roi'], _pct)})",
-                     text("cr.col_cost_per_order", language): _money(f["cost_per_incremental_order"].value, currency),
+                     text("cr.col_cost_per_order", language): fmt_money(f["cost_per_incremental_order"].value, currency),
                      text("cr.col_pull_forward", language): text("cr.flag_yes", language) if r.pull_forward["flagged"] else "",
                      text("cr.col_verdict", language): text(f"cr.decision_{r.verdict['decision']}", language)})
     return pd.DataFrame(rows)
@@ -585,27 +568,27 @@ def campaign_kpis(r: CampaignReview, language: str = "en", currency: str = "CNY"
     return [KPI(text("cr.kpi_reach", language), fmt_int(f["reach"]),
                 text("cr.kpi_reach_sub", language, response=fmt_pct(f["response_rate_target"]),
                      redeemed=fmt_pct(f["redemption_rate"]))),
-            KPI(text("cr.kpi_orders", language), _num(f["incremental_orders"].value), _ci(f["incremental_orders"], _num)),
-            KPI(text("cr.kpi_revenue", language), _money(f["incremental_revenue"].value, currency),
-                _ci(f["incremental_revenue"], lambda x: _money(x, currency))),
+            KPI(text("cr.kpi_orders", language), fmt_int(f["incremental_orders"].value), _ci(f["incremental_orders"], fmt_int)),
+            KPI(text("cr.kpi_revenue", language), fmt_money(f["incremental_revenue"].value, currency),
+                _ci(f["incremental_revenue"], lambda x: fmt_money(x, currency))),
             KPI(text("cr.kpi_roi", language), _pct(f["roi"].value), _ci(f["roi"], _pct), good=f["roi"].value > 0),
-            KPI(text("cr.kpi_cost_per_order", language), _money(f["cost_per_incremental_order"].value, currency))]
+            KPI(text("cr.kpi_cost_per_order", language), fmt_money(f["cost_per_incremental_order"].value, currency))]
 
 
 def figures_frame(r: CampaignReview, params, language: str = "en", currency: str = "CNY") -> pd.DataFrame:
     """The campaign's figures with their 95% intervals, target beside comparison where both exist."""
     from .report import fmt_pct, text
     f = r.figures
-    money = lambda x: _money(x, currency)
+    money = lambda x: fmt_money(x, currency)
     rows = [
         ("cr.f_response", fmt_pct(f["response_rate_target"]), fmt_pct(f["response_rate_comparison"]), ""),
         ("cr.f_redemption", fmt_pct(f["redemption_rate"]), "", ""),
-        ("cr.f_orders_net", _num(f["incremental_orders"].value), "", _ci(f["incremental_orders"], _num)),
-        ("cr.f_orders_during", _num(f["incremental_orders_during"].value), "", _ci(f["incremental_orders_during"], _num)),
+        ("cr.f_orders_net", fmt_int(f["incremental_orders"].value), "", _ci(f["incremental_orders"], fmt_int)),
+        ("cr.f_orders_during", fmt_int(f["incremental_orders_during"].value), "", _ci(f["incremental_orders_during"], fmt_int)),
         ("cr.f_revenue_net", money(f["incremental_revenue"].value), "", _ci(f["incremental_revenue"], money)),
         ("cr.f_margin", money(f["incremental_margin"].value), "", _ci(f["incremental_margin"], money)),
-        ("cr.f_did", _num(f["did_orders_per_target"].value * r.n_target), "",
-         _ci(f["did_orders_per_target"].scaled(r.n_target), _num)),
+        ("cr.f_did", fmt_int(f["did_orders_per_target"].value * r.n_target), "",
+         _ci(f["did_orders_per_target"].scaled(r.n_target), fmt_int)),
         ("cr.f_cost", money(r.cost), "", ""),
         ("cr.f_roi", _pct(f["roi"].value), "", _ci(f["roi"], _pct)),
         ("cr.f_cost_per_order", money(f["cost_per_incremental_order"].value), "",
@@ -624,7 +607,7 @@ def members_frame(r: CampaignReview, language: str = "en") -> pd.DataFrame:
     """New buyers, reactivated members and high-value members lost, with the comparison's rate."""
     from .report import fmt_int, fmt_pct, text
     f = r.figures
-    inc = lambda e: f"{_num(e.value)} ({_ci(e, _num)})"
+    inc = lambda e: f"{fmt_int(e.value)} ({_ci(e, fmt_int)})"
     rows = [(text("cr.m_new", language), fmt_int(f["new_buyers"]), inc(f["incremental_new_buyers"])),
             (text("cr.m_reactivated", language, lapsed=fmt_int(f["lapsed_targeted"])), fmt_int(f["reactivated"]),
              inc(f["incremental_reactivated"])),
@@ -639,7 +622,7 @@ def pull_forward_sentence(r: CampaignReview, language: str = "en") -> str:
     from .report import fmt_pct, text
     p = r.pull_forward
     after = p["after_per_target"]
-    per_k = lambda x: _num(x * 1000, 0) if x is not None else "–"
+    per_k = lambda x: fmt_int(x * 1000) if x is not None else "–"
     key = "cr.pull_flagged" if p["flagged"] else "cr.pull_none"
     sentence = text(key, language, days=p["days_after_observed"], after=per_k(after["value"]),
                     lo=per_k(after["ci_low"]), hi=per_k(after["ci_high"]),
@@ -706,10 +689,10 @@ def _segment_row(x, language: str, currency: str) -> dict:
     return {text("cr.col_dimension", language): text(f"cr.dim_{x.dimension}", language),
             text("cr.col_group", language): group_label(x.dimension, x.group, language),
             text("cr.col_n", language): f"{x.n_target:,} / {x.n_comparison:,}",
-            text("cr.col_orders_per_1000", language): f"{_num(x.incremental_orders_per_target * 1000)} "
-                                                      f"({_num(x.ci_low * 1000)} … {_num(x.ci_high * 1000)})",
-            text("cr.col_margin_per_member", language): _money(x.incremental_margin_per_target, currency, 2),
-            text("cr.col_discount_per_member", language): _money(x.discount_per_target, currency, 2),
+            text("cr.col_orders_per_1000", language): f"{fmt_int(x.incremental_orders_per_target * 1000)} "
+                                                      f"({fmt_int(x.ci_low * 1000)} … {fmt_int(x.ci_high * 1000)})",
+            text("cr.col_margin_per_member", language): fmt_money(x.incremental_margin_per_target, currency, 2),
+            text("cr.col_discount_per_member", language): fmt_money(x.discount_per_target, currency, 2),
             text("cr.col_result", language): text(f"cr.result_{x.result}", language)}
 
 
@@ -719,15 +702,15 @@ def record(a: CampaignAnalysis, results, params, language: str = "en", currency:
     results.title = text("cr.title", language)
     results.headline_text = headline(a, language)
     for (key, value), card in zip(period_totals(a).items(), kpis(a, language, currency)):
-        results.kpi(key, _plain(value), card.label, card.value, card.delta)
+        results.kpi(key, plain(value), card.label, card.value, card.delta)
     out = {}
     for rank, r in enumerate(a.league(), 1):
         out[r.campaign_id] = {
             "rank": rank, "reviewed_in_period": r.campaign_id in a.reviewed, "name": r.name, "type": r.type,
-            "start": r.start, "end": r.end, "cost": _plain(r.cost), "evidence": r.evidence,
+            "start": r.start, "end": r.end, "cost": plain(r.cost), "evidence": r.evidence,
             "n_target": r.n_target, "n_comparison": r.n_comparison, "unmatched_target": r.unmatched,
             "days_after_observed": r.post_days_observed,
-            "figures": {k: (v.to_dict() if isinstance(v, Estimate) else _plain(v)) for k, v in r.figures.items()},
+            "figures": {k: (v.to_dict() if isinstance(v, Estimate) else plain(v)) for k, v in r.figures.items()},
             "pull_forward": r.pull_forward, "verdict": r.verdict,
             "segments": r.segments.to_dict(orient="records") if not r.segments.empty else []}
     results.key_results = {"campaigns": out, "reviewed": a.reviewed, "skipped": a.skipped, "margin": params.margin,

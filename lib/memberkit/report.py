@@ -49,12 +49,35 @@ def text(key: str, language: str = "en", **values) -> str:
 
 
 # ----------------------------------------------------------------- numbers
+def missing(x) -> bool:
+    """No number to show: None, NaN or infinite (an interval without an upper end)."""
+    try:
+        return x is None or not math.isfinite(x)
+    except TypeError:
+        return False
+
+
+def plain(x):
+    """A scalar ready for JSON: numpy scalars as Python numbers, missing numbers as null."""
+    x = x.item() if hasattr(x, "item") else x
+    return None if isinstance(x, float) and missing(x) else x
+
+
 def fmt_int(x) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{int(round(x)):,}"
+    return "–" if missing(x) else f"{int(round(x)):,}"
 
 
 def fmt_pct(x, digits: int = 1) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x * 100:.{digits}f}%"
+    return "–" if missing(x) else f"{x * 100:.{digits}f}%"
+
+
+def fmt_signed_pct(x, digits: int = 1) -> str:
+    """A change in percent with its sign: +16.9%, -63%.
+
+    >>> fmt_signed_pct(0.1687), fmt_signed_pct(-0.634, 0), fmt_signed_pct(float("inf"))
+    ('+16.9%', '-63%', '–')
+    """
+    return "–" if missing(x) else f"{x:+.{digits}%}"
 
 
 def fmt_money(x, currency: str = "CNY", digits: int = 0) -> str:
@@ -64,7 +87,7 @@ def fmt_money(x, currency: str = "CNY", digits: int = 0) -> str:
     ('-¥25,466', '$1,234.5')
     """
     symbol = {"CNY": "¥", "USD": "$", "EUR": "€"}.get(currency, currency + " ")
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    if missing(x):
         return "–"
     return f"{'-' if x < 0 else ''}{symbol}{abs(x):,.{digits}f}"
 

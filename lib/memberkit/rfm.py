@@ -468,6 +468,7 @@ def record(a: RFMAnalysis, results, language: str = "en", currency: str = "CNY")
                         for k in a.figures.index},
         "most_at_risk_region": most_at_risk_region(a.regions),
         "migration_members": int(a.migration.to_numpy().sum()),
+        "members_with_tier": int(len(a.table)), "window_days": a.window_days,
     }
 
 

@@ -6,7 +6,8 @@ import re
 import ibis
 import pytest
 
-from memberkit import kpi, month, month_views
+from memberkit import kpi, month
+from memberkit.views import month as month_views
 from memberkit.month import Decision, ReportState
 
 NAMES = ["data_cleaning", "rfm_segmentation", "clv_forecast", "ab_test", "campaign_review"]

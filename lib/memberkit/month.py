@@ -9,7 +9,7 @@ Two kinds of input, both read from the period's output folder:
 - the reports: each report's ``<name>.json`` (headline, KPIs, key results) and its status.
 
 From these, :func:`collect` builds a :class:`MonthSummary`: plain data that the summary page
-(:mod:`memberkit.month_views`) and the index across months show. Nothing here makes HTML or
+(:mod:`memberkit.views.month`) and the index across months show. Nothing here makes HTML or
 words; a page built after ``run_reports.py --only X`` shows X's new results and every other
 report's results as they are on disk.
 

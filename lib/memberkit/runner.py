@@ -66,7 +66,7 @@ def render_html(executed: Path, target: Path, language: str = "en") -> None:
 
     The page starts with a link back to the month's summary (``index.html`` beside it).
     """
-    from .report import text
+    from .views.context import text
     import nbformat
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
@@ -244,7 +244,8 @@ def write_summary(out: Path, ctx, params, outcomes: dict[str, Outcome], log=prin
     data, kept in ``month.json``); the reports' cards from this run's outcomes and, for reports
     not run this time (``--only``), from what the period's folder holds.
     """
-    from . import month, month_views
+    from . import month
+    from .views import month as month_views
     from .notebook import code_version
     figures, error = None, ""
     cleaning = outcomes.get("data_cleaning")

@@ -21,12 +21,12 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
-from .kpi import HIGHER_IS_BETTER, MONTH_FIGURES
-from .month import MonthSummary, compare
-from .periods import previous_period, same_period_last_year
-from .report import _catalogue, fmt_int, fmt_money, fmt_pct, fmt_signed_pct, missing, text
-
-RATES = {"member_growth_rate", "repurchase_rate", "churn_rate", "activity_rate"}
+from ..kpi import HIGHER_IS_BETTER, MONTH_FIGURES
+from ..month import MonthSummary, compare
+from ..periods import previous_period, same_period_last_year
+from ..report import missing
+from .context import Presentation, _catalogue, text
+from .kpi import format_change, format_figure, is_good
 
 
 # ------------------------------------------------------------------ words and numbers
@@ -41,35 +41,8 @@ def figure_label(key: str, language: str) -> str:
     return text(f"month.{key}" if key in ("member_revenue", "active_members") else f"kpi.{key}", language)
 
 
-def format_value(key: str, value, currency: str = "CNY") -> str:
-    """A figure as shown: rates in percent, revenue and AOV in money, active members as a count."""
-    if key in RATES:
-        return fmt_pct(value)
-    if key == "active_members":
-        return fmt_int(value)
-    return fmt_money(value, currency)
-
-
-def format_change(key: str, current, earlier) -> str:
-    """Rates change in percentage points (+1.2 pp), amounts and counts in percent (+3.4%); '' when unknown.
-
-    >>> format_change("churn_rate", 0.25, 0.2), format_change("member_revenue", 110.0, 100.0)
-    ('+5.0 pp', '+10.0%')
-    >>> format_change("active_members", 10, 0), format_change("activity_rate", None, 0.2)
-    ('', '')
-    """
-    if missing(current) or missing(earlier):
-        return ""
-    if key in RATES:
-        return f"{(current - earlier) * 100:+.1f} pp"
-    return fmt_signed_pct((current - earlier) / earlier) if earlier else ""
-
-
-def is_good(key: str, current, earlier) -> bool | None:
-    """Whether the change is good news (churn down, anything else up); None when flat or unknown."""
-    if missing(current) or missing(earlier) or current == earlier:
-        return None
-    return (current > earlier) == HIGHER_IS_BETTER[key]
+def _p(s: MonthSummary) -> Presentation:
+    return Presentation(s.language, s.currency)
 
 
 # ------------------------------------------------------------------ the trend line
@@ -115,13 +88,13 @@ def figure_cards(s: MonthSummary) -> list[dict]:
     """One card per figure: label, value, the change against the previous month and a year earlier, trend."""
     if not s.figures:
         return []
-    period, lang = s.period, s.language
+    period, lang, p = s.period, s.language, _p(s)
     cards = []
     for key in MONTH_FIGURES:
         c = compare(s.figures, key)
         label = figure_label(key, lang)
         values = s.figures["figures"][key]
-        shown = [format_value(key, v, s.currency) for v in values if not missing(v)]
+        shown = [format_figure(p, key, v) for v in values if not missing(v)]
         changes = []
         for earlier, month in (("previous", previous_period(period)), ("year_ago", same_period_last_year(period))):
             change = format_change(key, c["current"], c[earlier])
@@ -131,7 +104,7 @@ def figure_cards(s: MonthSummary) -> list[dict]:
         definition = (text(f"month.{key}_def", lang, window=s.figures.get("active_window_days", 90))
                       if key in ("member_revenue", "active_members")
                       else text(f"kpi.{key}_def", lang, window=s.figures.get("active_window_days", 90)))
-        cards.append({"key": key, "label": label, "value": format_value(key, c["current"], s.currency),
+        cards.append({"key": key, "label": label, "value": format_figure(p, key, c["current"]),
                       "changes": changes, "definition": definition,
                       "spark": sparkline(values, good_up=HIGHER_IS_BETTER[key],
                                          label=text("month.trend", lang, name=label, month=month_label(period, lang),
@@ -142,18 +115,18 @@ def figure_cards(s: MonthSummary) -> list[dict]:
 
 def happened(s: MonthSummary) -> list[str]:
     """The 'what happened this month' sentences: the figures, then one per report from its results."""
-    lang, cur = s.language, s.currency
+    lang, p = s.language, _p(s)
     out = []
     if s.figures:
         rev, churn = compare(s.figures, "member_revenue"), compare(s.figures, "churn_rate")
         active = compare(s.figures, "active_members")
-        out.append(text("month.happened_figures", lang, revenue=fmt_money(rev["current"], cur),
+        out.append(text("month.happened_figures", lang, revenue=p.money(rev["current"]),
                         month=month_label(s.period, lang),
                         vs_previous=format_change("member_revenue", rev["current"], rev["previous"]) or "–",
                         previous=month_label(previous_period(s.period), lang),
                         vs_year=format_change("member_revenue", rev["current"], rev["year_ago"]) or "–",
                         year_ago=month_label(same_period_last_year(s.period), lang),
-                        active=fmt_int(active["current"]), churn=fmt_pct(churn["current"])))
+                        active=p.count(active["current"]), churn=p.pct(churn["current"])))
     for r in s.reports:
         if r.status != "ok" or not r.results:
             out.append(text("month.happened_missing", lang, title=report_title(r, lang)))
@@ -165,13 +138,13 @@ def happened(s: MonthSummary) -> list[str]:
 
 
 def _report_sentence(name: str, res: dict, s: MonthSummary) -> str:
-    lang, cur = s.language, s.currency
+    lang, p = s.language, _p(s)
     k = {key: v.get("value") for key, v in res.get("kpis", {}).items()}
     if name == "data_cleaning":
         orders = res.get("results", {}).get("tables", {}).get("orders", {})
         if orders:
-            return text("month.happened_cleaning", lang, kept=fmt_int(orders.get("kept")), read=fmt_int(orders.get("rows_in")),
-                        rejected=fmt_int(orders.get("rejected")))
+            return text("month.happened_cleaning", lang, kept=p.count(orders.get("kept")), read=p.count(orders.get("rows_in")),
+                        rejected=p.count(orders.get("rejected")))
         return res.get("headline", "")
     if name == "ab_test":
         exps = res.get("results", {}).get("experiments", {})
@@ -184,27 +157,27 @@ def _report_sentence(name: str, res: dict, s: MonthSummary) -> str:
             return text("month.happened_campaigns_none", lang)
         count = lambda d: sum(1 for c in camps if c["verdict"]["decision"] == d)
         return text("month.happened_campaigns", lang, n=len(camps), repeat=count("repeat"), change=count("change"),
-                    stop=count("stop"), net=fmt_money(k.get("net_gain"), cur))
+                    stop=count("stop"), net=p.money(k.get("net_gain")))
     return res.get("headline", "")
 
 
 def decision_items(s: MonthSummary) -> list[dict]:
     """Each decision as an action word, a sentence and the page that holds its evidence."""
-    lang, items = s.language, []
+    lang, p, items = s.language, _p(s), []
     for d in s.decisions:
         v = d.values
         if d.kind == "campaign":
             reason = text(f"month.reason_{v['reason']}", lang)
-            sentence = (text("month.decision_campaign", lang, subject=d.subject, roi=fmt_signed_pct(v["roi"], 0),
-                             low=fmt_signed_pct(v["roi_low"], 0), high=fmt_signed_pct(v["roi_high"], 0), reason=reason)
+            sentence = (text("month.decision_campaign", lang, subject=d.subject, roi=p.signed_pct(v["roi"], 0),
+                             low=p.signed_pct(v["roi_low"], 0), high=p.signed_pct(v["roi_high"], 0), reason=reason)
                         if not missing(v.get("roi")) else text("month.decision_campaign_no_roi", lang, subject=d.subject,
                                                                 reason=reason))
         elif d.kind == "experiment":
             metric = text(f"ab.metric_{v['metric']}", lang) if v.get("metric") else ""
             if d.action == "ship":
                 sentence = text("month.decision_ship", lang, subject=d.subject, variant=v["variant"], metric=metric,
-                                lift=fmt_signed_pct(v["lift"]), low=fmt_signed_pct(v["lift_low"]),
-                                high=fmt_signed_pct(v["lift_high"]))
+                                lift=p.signed_pct(v["lift"]), low=p.signed_pct(v["lift_low"]),
+                                high=p.signed_pct(v["lift_high"]))
             elif d.action == "do_not_ship" and v.get("variant"):
                 sentence = text("month.decision_do_not_ship_guardrail", lang, subject=d.subject, variant=v["variant"])
             elif d.action == "do_not_ship":
@@ -212,8 +185,8 @@ def decision_items(s: MonthSummary) -> list[dict]:
             else:
                 sentence = text("month.decision_no_verdict", lang, subject=d.subject)
         else:
-            sentence = text("month.decision_at_risk", lang, members=fmt_int(v["members"]),
-                            revenue=fmt_money(v["past_revenue"], s.currency), clv=fmt_money(v["clv"], s.currency))
+            sentence = text("month.decision_at_risk", lang, members=p.count(v["members"]),
+                            revenue=p.money(v["past_revenue"]), clv=p.money(v["clv"]))
         items.append({"kind": d.kind, "action": text(f"month.action_{d.action}", lang), "tone": _tone(d.action),
                       "sentence": sentence, "link": d.link, "list": v.get("list") if d.kind == "at_risk" else None})
     return items
@@ -262,19 +235,19 @@ def status_message(r, title: str, s: MonthSummary) -> str:
 
 def counts_sentence(s: MonthSummary) -> str:
     """One sentence saying which members each report counts, and why the numbers differ."""
-    c = s.counts
+    c, p = s.counts, _p(s)
     needed = ("members_kept", "members_joined", "buyers_in_window", "migration_members", "valued")
     if any(c.get(k) is None for k in needed):
         return text("month.counts_missing", s.language)
-    return text("month.counts", s.language, kept=fmt_int(c["members_kept"]), joined=fmt_int(c["members_joined"]),
-                buyers=fmt_int(c["buyers_in_window"]), window=c.get("window_days") or 365,
-                migration=fmt_int(c["migration_members"]), valued=fmt_int(c["valued"]), until=c.get("valued_until") or "–")
+    return text("month.counts", s.language, kept=p.count(c["members_kept"]), joined=p.count(c["members_joined"]),
+                buyers=p.count(c["buyers_in_window"]), window=c.get("window_days") or 365,
+                migration=p.count(c["migration_members"]), valued=p.count(c["valued"]), until=c.get("valued_until") or "–")
 
 
 # ------------------------------------------------------------------ pages
 def _environment():
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
-    return Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates" / "month")),
+    return Environment(loader=FileSystemLoader(str(Path(__file__).parent.parent / "templates" / "month")),
                        autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
@@ -307,7 +280,7 @@ def render_summary(s: MonthSummary, footer: dict | None = None) -> str:
 def render_months(root: Path, language: str = "en", currency: str = "CNY") -> str:
     """``outputs/index.html``: every period on disk, newest first, with its key figures and their trend across months."""
     import json
-    from .month import FIGURES_FILE, periods_on_disk
+    from ..month import FIGURES_FILE, periods_on_disk
     periods = periods_on_disk(root)
     data = {}
     for p in periods:
@@ -317,11 +290,12 @@ def render_months(root: Path, language: str = "en", currency: str = "CNY") -> st
         except (OSError, ValueError, KeyError):
             data[p] = {}
     t = lambda key, **v: text(f"month.{key}", language, **v)
+    pres = Presentation(language, currency)
     columns = [{"key": k, "label": figure_label(k, language),
                 "spark": sparkline([data[p].get(k) for p in periods], good_up=HIGHER_IS_BETTER[k],
                                    label=figure_label(k, language))} for k in MONTH_FIGURES]
     rows = [{"period": p, "label": month_label(p, language), "link": f"{p}/index.html",
-             "cells": [format_value(k, data[p].get(k), currency) for k in MONTH_FIGURES]}
+             "cells": [format_figure(pres, k, data[p].get(k)) for k in MONTH_FIGURES]}
             for p in reversed(periods)]
     return _environment().get_template("months.html.j2").render(
         lang="zh-CN" if language == "zh" else "en", t=t, fonts=page_fonts(), title=t("months_title"),

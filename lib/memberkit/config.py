@@ -168,7 +168,11 @@ class RFMParams(ReportSettings):
     split: Literal["mean", "median"] = Field("mean", description="high/low split of R, F and M")
     tier_thresholds: dict[str, float] = Field(
         default_factory=lambda: {"银卡": 2000.0, "金卡": 8000.0, "钻石": 20000.0},
-        description="spend in the analysis window needed for each tier; below every threshold is 普通")
+        description="tier name -> spend in the analysis window needed for it, rising, in tier_currency; "
+                    "below every threshold is base_tier")
+    base_tier: str = Field("普通", min_length=1, description="the tier of members below every threshold")
+    tier_currency: str = Field("CNY", description="ISO 4217 code of the thresholds' amounts; the report warns "
+                                                  "when it differs from the shop's currency")
     new_days: int = Field(90, ge=1, description="'new': first purchase fewer than this many days ago")
     silent_days: int = Field(90, ge=1, description="'silent': no purchase for at least this many days")
     churned_days: int = Field(180, ge=1, description="'churned': no purchase for more than this many days")
@@ -180,13 +184,20 @@ class RFMParams(ReportSettings):
     @field_validator("tier_thresholds")
     @classmethod
     def _tiers(cls, v):
-        unknown = set(v) - {"银卡", "金卡", "钻石"}
-        if unknown:
-            raise ValueError(f"tiers are 银卡, 金卡, 钻石 (普通 is below every threshold); unknown: {sorted(unknown)}")
-        ordered = [v[k] for k in ("银卡", "金卡", "钻石") if k in v]
-        if any(x < 0 for x in ordered) or ordered != sorted(ordered) or len(set(ordered)) != len(ordered):
-            raise ValueError("tier thresholds must be non-negative and rise strictly: 银卡 < 金卡 < 钻石")
+        values = list(v.values())
+        if any(not str(k).strip() for k in v):
+            raise ValueError("tier names must not be empty")
+        if any(x < 0 for x in values) or values != sorted(values) or len(set(values)) != len(values):
+            raise ValueError("tier thresholds must be non-negative and rise strictly in the order given "
+                             f"(lowest tier first); got {dict(v)}")
         return v
+
+    @model_validator(mode="after")
+    def _base_tier_distinct(self):
+        if self.base_tier in self.tier_thresholds:
+            raise ValueError(f"base_tier {self.base_tier!r} is also named in tier_thresholds; it is the tier below "
+                             "every threshold")
+        return self
 
     @model_validator(mode="after")
     def _stages(self):
@@ -344,12 +355,13 @@ def read_yaml(path: str | Path) -> dict:
 
 
 def deep_merge(base: dict, override: dict) -> dict:
-    """Merge ``override`` into a copy of ``base``; mappings merge, except a column map or a table
-    list, which a config file replaces whole (a retailer's tables are not the sample's plus some).
+    """Merge ``override`` into a copy of ``base``; mappings merge, except a column map, a table
+    list or the tier thresholds, which a config file replaces whole (a retailer's tables are not the
+    sample's plus some, and its tiers are not the default tiers plus its own).
     """
     out = copy.deepcopy(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("columns", "tables"):
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("columns", "tables", "tier_thresholds"):
             out[key] = deep_merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)

@@ -147,3 +147,23 @@ def test_a_retention_flag_is_evaluated_by_its_own_name(tmp_path):
     g = r.results.set_index("metric").loc["sum_gamerounds"]
     assert g.variant_mean == pytest.approx(rounds[version == "gate_40"].mean())
     assert r.power["metric"] == "retention_7" and r.assigned_when == "–"
+    # The page names the outcome by its own name, as a rate, and shows no purchase metric.
+    from memberkit.views import Presentation
+    from memberkit.views import abtest as view
+    pres = Presentation("en", "CNY")
+    frame = view.results_frame(pres, r).set_index("Metric")
+    assert list(frame.index) == ["retention_1", "retention_7", "sum_gamerounds"]
+    assert frame.loc["retention_7", "Control"] == f"{a.mean():.1%}"
+    assert "retention_7" in view.verdict_sentence(pres, r, params)
+    assert "conversion, orders per member" in view.data_notes(pres, r, params)[-1], "left-out metrics are named"
+
+
+def test_the_page_states_assignments_read_kept_and_set_aside(landing_page):
+    from memberkit.views import Presentation
+    from memberkit.views import abtest as view
+    (first, repeat, both, copies), _, analysis = landing_page
+    sentence = view.assignment_sentence(Presentation("en", "CNY"), analysis.experiments[0])
+    n_rows = len(first) + len(repeat) + len(both) + len(copies)
+    assert f"{n_rows:,} rows read, {len(first) - len(both):,} kept" in sentence
+    assert "member in several variants 160 rows (80 members)" in sentence
+    assert "repeated assignment (first kept) 100 rows (100 members)" in sentence

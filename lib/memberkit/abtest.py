@@ -32,7 +32,7 @@ import pandas as pd
 from . import stats
 from .config import AB_METRICS
 from .errors import MemberkitError
-from .report import fmt_signed_pct, missing, plain
+from .report import plain
 
 # The member column each mean metric is computed from, and its pre-assignment covariate.
 MEAN_COLUMNS = {"conversion": "converted", "orders": "orders", "revenue": "revenue"}
@@ -261,6 +261,7 @@ class ExperimentResult:
     primary_metric: str = "conversion"   # the metric the verdict rests on (params', or the first outcome)
     left_out: list[str] = field(default_factory=list)     # purchase metrics without data for these members
     assignments: dict = field(default_factory=dict)       # rows read, kept, set aside by reason (the cleaning's)
+    kinds: dict = field(default_factory=dict)             # metric -> proportion | mean | ratio
 
     @property
     def assigned_when(self) -> str:
@@ -276,7 +277,7 @@ def design_for(experiment_id: str, found: list[str], params) -> tuple[str, dict[
     control = d.control if d else params.default_control
     if control not in found:
         raise ExperimentError(f"experiment {experiment_id}: control variant {control!r} is not in the data "
-                              f"(variants: {', '.join(found)}); set designs.{experiment_id}.control")
+                              f"(variants: {', '.join(found)}); name it with -p notebooks.ab_test.designs.{experiment_id}.control={found[0]}")
     if len(found) < 2:
         raise ExperimentError(f"experiment {experiment_id} has only the variant {found[0]!r}; nothing to compare")
     split = dict(d.planned_split) if d and d.planned_split else {v: 1 / len(found) for v in found}
@@ -347,7 +348,7 @@ def evaluate(members: pd.DataFrame, experiment_id: str, params, segments: pd.Dat
         bool(srm_p < params.srm_threshold), _date(m.assigned_ts.min()), _date(m.assigned_ts.max()), len(multi), m,
         results, cuped_all(m, control, variants, params.alpha, metrics), power, winsor_caps=caps,
         cumulative=cumulative_conversion(m, params.window_days), metrics=metrics, primary_metric=primary,
-        left_out=left_out)
+        left_out=left_out, kinds={x: metric_spec(x, outcomes)[0] for x in metrics})
     frames = [breakdown(m, control, variants, primary, c, params.breakdown_min_members, params.alpha, outcomes)
               for c in params.breakdowns if c in m]
     r.breakdowns = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(
@@ -397,7 +398,8 @@ class ABAnalysis:
     end: _dt.date
     experiments: list[ExperimentResult]
     skipped: dict[str, str]               # experiment id -> why it could not be evaluated
-    has_table: bool = True
+    has_table: bool = True                # False: the sources have no experiments table (report skipped)
+    available: list[str] = field(default_factory=list)   # experiment ids in the data, for the hint
 
 
 def analyse(tables: dict, period: str, params, rfm_params=None) -> ABAnalysis:
@@ -434,7 +436,7 @@ def analyse(tables: dict, period: str, params, rfm_params=None) -> ABAnalysis:
         if r.assignments:
             r.excluded_multi_variant += r.assignments["set_aside"].get("several_variants", {}).get("members", 0)
         results.append(r)
-    return ABAnalysis(period, end, results, skipped)
+    return ABAnalysis(period, end, results, skipped, available=sorted(known))
 
 
 def assignment_accounting(tables: dict, experiment_ids: list[str]) -> dict[str, dict]:
@@ -472,232 +474,8 @@ def _segments_at(tables: dict, members: pd.DataFrame, rfm_params) -> pd.DataFram
     return table[["member_id", "segment", "tier", "region", "channel"]]
 
 
-# ----------------------------------------------------------------- the report's words and pictures
-def metric_label(metric: str, language: str = "en") -> str:
-    from .report import text
-    return text(f"ab.metric_{metric}", language)
-
-
-def fmt_metric(metric: str, value: float, currency: str = "CNY") -> str:
-    from .report import fmt_money, fmt_pct
-    if metric == "conversion":
-        return fmt_pct(value)
-    if metric in ("revenue", "aov"):
-        return fmt_money(value, currency, 1)
-    return "–" if missing(value) else f"{value:.3f}"
-
-
-def fmt_p(p: float) -> str:
-    if missing(p):
-        return "–"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def fmt_chance(x: float) -> str:
-    if missing(x):
-        return "–"
-    return "> 99.9%" if x > 0.999 else ("< 0.1%" if x < 0.001 else f"{x:.1%}")
-
-
-
-def verdict_sentence(r: ExperimentResult, params, language: str = "en", currency: str = "CNY") -> str:
-    from .report import fmt_int, fmt_pct, text
-    v, metric = r.verdict, r.primary_metric
-    res = r.results[r.results.metric == metric].set_index("variant")
-    if v["decision"] == "no_verdict":
-        return text("ab.verdict_srm", language, experiment=r.experiment_id)
-    if v["decision"] == "ship":
-        row = res.loc[v["variant"]]
-        return text("ab.verdict_ship", language, variant=v["variant"], metric=metric_label(metric, language),
-                    control=fmt_metric(metric, row.control_mean, currency),
-                    value=fmt_metric(metric, row.variant_mean, currency), lift=fmt_signed_pct(row.rel_lift),
-                    lo=fmt_signed_pct(row.ci_low), hi=fmt_signed_pct(row.ci_high), p=fmt_p(row.p_value_adjusted),
-                    guardrails=", ".join(metric_label(g, language) for g in params.guardrail_metrics) or "–")
-    if v["decision"] == "do_not_ship" and v["reason"] == "guardrail":
-        row = res.loc[v["variant"]]
-        return text("ab.verdict_guardrail", language, variant=v["variant"], metric=metric_label(metric, language),
-                    lift=fmt_signed_pct(row.rel_lift), guardrails=", ".join(metric_label(g, language) for g in v["guardrails"]))
-    if v["decision"] == "do_not_ship":
-        return text("ab.verdict_down", language, metric=metric_label(metric, language))
-    best = res.sort_values("rel_lift", ascending=False).iloc[0]
-    extra = r.power.get("extra_per_variant_needed")
-    more = (text("ab.more_members", language, mde=fmt_pct(params.minimum_effect, 0), extra=fmt_int(extra))
-            if extra else text("ab.enough_members", language, mde=fmt_pct(params.minimum_effect, 0)))
-    return text("ab.verdict_inconclusive", language, metric=metric_label(metric, language), variant=best.name,
-                lift=fmt_signed_pct(best.rel_lift), lo=fmt_signed_pct(best.ci_low), hi=fmt_signed_pct(best.ci_high), more=more)
-
-
-def srm_sentence(r: ExperimentResult, language: str = "en") -> str:
-    from .report import fmt_int, fmt_pct, text
-    total = sum(r.counts.values())
-    observed = ", ".join(f"{k} {fmt_int(n)} ({fmt_pct(n / total)})" for k, n in r.counts.items())
-    planned = ", ".join(f"{k} {fmt_pct(s / sum(r.planned_split.values()))}" for k, s in r.planned_split.items())
-    return text("ab.srm_banner" if r.srm_failed else "ab.srm_ok", language, observed=observed, planned=planned,
-                p=fmt_p(r.srm_p_value))
-
-
-def kpis(a: ABAnalysis, language: str = "en"):
-    from .report import KPI, fmt_int, text
-    count = lambda d: sum(1 for r in a.experiments if r.verdict["decision"] == d)
-    return [KPI(text("ab.kpi_evaluated", language), fmt_int(len(a.experiments))),
-            KPI(text("ab.kpi_ship", language), fmt_int(count("ship")), good=True if count("ship") else None),
-            KPI(text("ab.kpi_srm", language), fmt_int(count("no_verdict")),
-                good=False if count("no_verdict") else None),
-            KPI(text("ab.kpi_inconclusive", language), fmt_int(count("not_enough_evidence"))),
-            KPI(text("ab.kpi_do_not_ship", language), fmt_int(count("do_not_ship")))]
-
-
-def headline(a: ABAnalysis, params, language: str = "en", currency: str = "CNY") -> str:
-    from .report import text
-    if not a.experiments:
-        return text("ab.none" if a.has_table else "ab.no_table", language, period=a.period)
-    return " ".join(f"{r.experiment_id}: {verdict_sentence(r, params, language, currency)}" for r in a.experiments)
-
-
-def results_frame(r: ExperimentResult, language: str = "en", currency: str = "CNY") -> pd.DataFrame:
-    """The detail table: one row per metric and variant, raw and Holm-adjusted p side by side."""
-    from .report import text
-    rows = []
-    for _, x in r.results.iterrows():
-        rows.append({text("ab.col_metric", language): metric_label(x.metric, language),
-                     text("ab.col_variant", language): x.variant,
-                     text("ab.col_control", language): fmt_metric(x.metric, x.control_mean, currency),
-                     text("ab.col_value", language): fmt_metric(x.metric, x.variant_mean, currency),
-                     text("ab.col_diff", language): fmt_metric(x.metric, x.abs_diff, currency),
-                     text("ab.col_lift", language): fmt_signed_pct(x.rel_lift),
-                     text("ab.col_ci", language): f"{fmt_signed_pct(x.ci_low)} … {fmt_signed_pct(x.ci_high)}",
-                     text("ab.col_p", language): fmt_p(x.p_value),
-                     text("ab.col_p_adjusted", language): fmt_p(x.p_value_adjusted),
-                     text("ab.col_chance", language): fmt_chance(x.chance_to_win)})
-    return pd.DataFrame(rows)
-
-
-def cuped_frame(r: ExperimentResult, language: str = "en", currency: str = "CNY") -> pd.DataFrame:
-    from .report import fmt_pct, text
-    rows = []
-    for _, x in r.cuped.iterrows():
-        raw = r.results[(r.results.metric == x.metric) & (r.results.variant == x.variant)].iloc[0]
-        rows.append({text("ab.col_metric", language): metric_label(x.metric, language),
-                     text("ab.col_variant", language): x.variant,
-                     text("ab.col_diff_raw", language): f"{fmt_metric(x.metric, raw.abs_diff, currency)} "
-                     f"({fmt_metric(x.metric, raw.abs_ci_low, currency)} … {fmt_metric(x.metric, raw.abs_ci_high, currency)})",
-                     text("ab.col_diff_cuped", language): f"{fmt_metric(x.metric, x.abs_diff, currency)} "
-                     f"({fmt_metric(x.metric, x.abs_ci_low, currency)} … {fmt_metric(x.metric, x.abs_ci_high, currency)})",
-                     text("ab.col_variance_reduction", language): fmt_pct(x.variance_reduction),
-                     text("ab.col_p_cuped", language): fmt_p(x.p_value)})
-    return pd.DataFrame(rows)
-
-
-def data_notes(r: ExperimentResult, params, language: str = "en") -> list[str]:
-    """What was done to the data before comparing: capping, members left out."""
-    from .report import fmt_int, text
-    notes = []
-    if r.winsor_caps:
-        notes.append(text("ab.winsor_note", language, pct=params.winsorize_percentile,
-                          caps=", ".join(f"{k} {v:,.2f}" for k, v in r.winsor_caps.items())))
-    if r.excluded_multi_variant:
-        notes.append(text("ab.multi_variant_note", language, n=fmt_int(r.excluded_multi_variant)))
-    return notes
-
-
-def power_sentence(r: ExperimentResult, params, language: str = "en") -> str:
-    from .report import fmt_int, fmt_pct, text
-    p = r.power
-    return text("ab.power", language, metric=metric_label(p["metric"], language), mde=fmt_pct(p["minimum_effect"], 0),
-                power=fmt_pct(p["power"], 0), needed=fmt_int(p["n_per_variant_needed"]) if p["n_per_variant_needed"] else "–",
-                now=fmt_int(p["n_per_variant_now"]), mde_now=fmt_pct(p["mde_now"]))
-
-
-def breakdown_frame(r: ExperimentResult, language: str = "en", currency: str = "CNY") -> pd.DataFrame:
-    from .report import fmt_int, text
-    from .rfm import group_label
-    if r.breakdowns.empty:
-        return pd.DataFrame()
-    rows = []
-    for _, x in r.breakdowns.iterrows():
-        group = group_label(x.dimension, x.group, language)
-        rows.append({text("ab.col_dimension", language): text(f"ab.dim_{x.dimension}", language),
-                     text("ab.col_group", language): group, text("ab.col_variant", language): x.variant,
-                     text("ab.col_members", language): f"{fmt_int(x.n_control)} / {fmt_int(x.n_variant)}",
-                     text("ab.col_control", language): fmt_metric(r.power["metric"], x.control_mean, currency),
-                     text("ab.col_value", language): fmt_metric(r.power["metric"], x.variant_mean, currency),
-                     text("ab.col_lift", language): fmt_signed_pct(x.rel_lift),
-                     text("ab.col_diff_ci", language): f"{fmt_metric(r.power['metric'], x.abs_ci_low, currency)} … "
-                                                       f"{fmt_metric(r.power['metric'], x.abs_ci_high, currency)}"})
-    return pd.DataFrame(rows)
-
-
-def plot_forest(r: ExperimentResult, params, language: str = "en"):
-    """Relative lift with its interval, per metric and variant; filled where Holm-significant."""
-    import matplotlib.pyplot as plt
-    from .report import PALETTE, text
-    res = r.results.iloc[::-1].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(res) + 1.2))
-    for i, x in res.iterrows():
-        colour = PALETTE[r.variants.index(x.variant) % len(PALETTE)]
-        sig = x.p_value_adjusted < params.alpha
-        ax.plot([x.ci_low, x.ci_high], [i, i], color=colour, lw=2)
-        ax.plot(x.rel_lift, i, "o", color=colour, mfc=colour if sig else "white", ms=8)
-    ax.axvline(0, color="#555", lw=1)
-    ax.set_yticks(range(len(res)), [f"{metric_label(m, language)} · {v}" for m, v in zip(res.metric, res.variant)])
-    ax.xaxis.set_major_formatter(lambda v, _: f"{v:+.0%}")
-    ax.set_xlabel(text("ab.forest_axis", language))
-    ax.set_title(text("ab.forest_title", language, experiment=r.experiment_id), loc="left")
-    fig.tight_layout()
-    return fig
-
-
-def plot_cumulative(r: ExperimentResult, language: str = "en"):
-    import matplotlib.pyplot as plt
-    from .report import PALETTE, text
-    fig, ax = plt.subplots(figsize=(9, 3.6))
-    order = [r.control, *r.variants]
-    for i, v in enumerate(order):
-        ax.plot(r.cumulative.index, r.cumulative[v], color="#777" if v == r.control else PALETTE[(i - 1) % len(PALETTE)],
-                lw=2, ls="--" if v == r.control else "-", label=v)
-    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-    ax.set_xlabel(text("ab.days_since", language))
-    ax.set_title(text("ab.cumulative_title", language), loc="left")
-    ax.legend(frameon=False, loc="upper left")
-    fig.tight_layout()
-    return fig
-
-
-def plot_revenue_distribution(r: ExperimentResult, language: str = "en", currency: str = "CNY"):
-    """Revenue per buying member on a log scale, per variant; the share who bought in the legend."""
-    import matplotlib.pyplot as plt
-    from .report import PALETTE, fmt_pct, text
-    m = r.members
-    buyers = m[m.revenue > 0]
-    fig, ax = plt.subplots(figsize=(9, 3.6))
-    if len(buyers):
-        bins = np.logspace(np.log10(max(buyers.revenue.min(), 1.0)), np.log10(buyers.revenue.max() * 1.01), 40)
-        for i, v in enumerate([r.control, *r.variants]):
-            g = m[m.variant == v]
-            vals = g.revenue[g.revenue > 0]
-            ax.hist(vals, bins=bins, density=True, histtype="step", lw=2,
-                    color="#777" if v == r.control else PALETTE[(i - 1) % len(PALETTE)],
-                    label=text("ab.dist_legend", language, variant=v, share=fmt_pct(len(vals) / len(g)),
-                               mean=fmt_metric("revenue", g.revenue.mean(), currency)))
-        ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
-    ax.set_yticks([])
-    ax.set_xlabel(text("ab.revenue_axis", language, currency=currency))
-    ax.set_title(text("ab.distribution_title", language), loc="left")
-    ax.legend(frameon=False, loc="upper right", fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
-def record(a: ABAnalysis, results, params, language: str = "en", currency: str = "CNY") -> None:
-    """``ab_test.json``: per experiment the SRM p-value, the verdict, and every metric x variant figure."""
-    from .report import text
-    results.title = text("ab.title", language)
-    results.headline_text = headline(a, params, language, currency)
-    keys = ["experiments", "ship", "no_verdict", "not_enough_evidence", "do_not_ship"]
-    for key, card in zip(keys, kpis(a, language)):
-        value = len(a.experiments) if key == "experiments" else sum(r.verdict["decision"] == key for r in a.experiments)
-        results.kpi(key, value, card.label, card.value)
+def key_results(a: ABAnalysis, params) -> dict:
+    """``ab_test.json``'s results: per experiment the SRM check, the verdict and every metric x variant figure."""
     out = {}
     for r in a.experiments:
         metrics = {}
@@ -712,8 +490,8 @@ def record(a: ABAnalysis, results, params, language: str = "en", currency: str =
             "srm_p_value": r.srm_p_value, "srm_failed": r.srm_failed, "verdict": r.verdict,
             "assigned_from": r.assigned_from, "assigned_to": r.assigned_to,
             "excluded_multi_variant": r.excluded_multi_variant, "metrics": metrics, "cuped": cuped,
-            "power": r.power, "winsorize_caps": r.winsor_caps}
-    results.key_results = {"experiments": out, "skipped": a.skipped, "primary_metric": params.primary_metric,
+            "power": r.power, "winsorize_caps": r.winsor_caps, "primary_metric": r.primary_metric,
+            "metrics_evaluated": r.metrics, "metrics_left_out": r.left_out, "assignments": r.assignments}
+    return {"experiments": out, "skipped": a.skipped, "primary_metric": params.primary_metric,
                            "guardrail_metrics": params.guardrail_metrics, "alpha": params.alpha,
                            "window_days": params.window_days, "correction": "holm"}
-

@@ -16,11 +16,13 @@ NAMES = ["data_cleaning", "rfm_segmentation", "clv_forecast", "ab_test", "campai
 # ------------------------------------------------------------------ the figures
 def hand_orders():
     """Members a, b, c joined 2025-01-05 / 2025-06-10 / 2026-10-03. October 2026: a buys twice (100, 50) and
-    returns 20; b buys once (30); c once (40). September 2026: a buys once (80). October 2025: b buys (60)."""
+    returns 20; b buys once (30); c once (40). September 2026: a buys once (80). October 2025: b buys (60).
+    The data begin with a's order of 2025-06-01 (20)."""
     rows = [("a", "1", dt.date(2026, 10, 2), 100.0), ("a", "2", dt.date(2026, 10, 20), 50.0),
             ("a", "R1", dt.date(2026, 10, 25), -20.0), ("b", "3", dt.date(2026, 10, 9), 30.0),
             ("c", "4", dt.date(2026, 10, 30), 40.0), ("a", "5", dt.date(2026, 9, 14), 80.0),
-            ("b", "6", dt.date(2025, 10, 11), 60.0), (None, "7", dt.date(2026, 10, 5), 999.0)]
+            ("b", "6", dt.date(2025, 10, 11), 60.0), (None, "7", dt.date(2026, 10, 5), 999.0),
+            ("a", "8", dt.date(2025, 6, 1), 20.0)]
     orders = ibis.memtable({"member_id": [r[0] for r in rows], "order_id": [r[1] for r in rows],
                             "order_date": [r[2] for r in rows], "amount": [r[3] for r in rows]})
     members = ibis.memtable({"member_id": ["a", "b", "c"],
@@ -43,6 +45,8 @@ def test_month_figures_on_a_hand_computed_case():
     assert oct26.repurchase_rate == pytest.approx(1 / 3)            # a has two orders of three buyers
     assert oct26.average_order_value == pytest.approx(200.0 / 4)    # net revenue over four orders
     assert oct26.member_growth_rate == pytest.approx(1 / 2)         # c joined; a and b before
+    early = kpi.month_figures(orders, members, "2026-03").loc["2025-03"]   # before the data begin: not known
+    assert early.isna().all()
     for p in ("2026-10", "2026-09", "2025-10"):                      # the same functions as the RFM report
         for key, value in kpi.key_figures(orders, members, p).items():
             assert f.loc[p, key] == pytest.approx(value, nan_ok=True), (p, key)

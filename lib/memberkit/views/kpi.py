@@ -13,7 +13,11 @@ AMOUNTS = ("average_order_value", "member_revenue", "active_members")   # compar
 
 
 def format_figure(p: Presentation, key: str, value) -> str:
-    """A key figure as the report shows it: AOV and revenue as money, active members as a count, rates in percent."""
+    """A key figure as the report shows it: AOV and revenue as money, active members as a count, rates in
+    percent; a figure that could not be computed (its window reaches before the data begins, or nobody
+    to count) says so."""
+    if value is None or pd.isna(value):
+        return p.text("kpi.no_history")
     if key in ("average_order_value", "member_revenue"):
         return p.money(value)
     return p.count(value) if key == "active_members" else p.pct(value)

@@ -35,12 +35,6 @@ class ModelFitError(MemberkitError):
     """A model did not converge; the message names the model and the remedy."""
 
 
-def _fitter(name: str, penalizer: float):
-    from lifetimes import BetaGeoFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
-    cls = {"bgnbd": BetaGeoFitter, "modified_bgnbd": ModifiedBetaGeoFitter, "pareto_nbd": ParetoNBDFitter}[name]
-    return cls(penalizer_coef=penalizer)
-
-
 def in_units(summary: pd.DataFrame, unit: str = "week") -> pd.DataFrame:
     """The engine's day counts as model inputs: recency, T (and duration_holdout) in ``unit``."""
     if unit not in UNIT_DAYS:
@@ -59,22 +53,187 @@ def unique_histories(summary: pd.DataFrame) -> pd.DataFrame:
     return summary.groupby(["frequency", "recency", "T"], sort=True).size().rename("weight").reset_index()
 
 
-def fit_purchase_model(name: str, summary: pd.DataFrame, penalizer: float = 0.0):
-    """Fit one purchase model on the unique histories; a failed fit raises :class:`ModelFitError`."""
-    from lifetimes.utils import ConvergenceError
-    rows = unique_histories(summary)
-    model = _fitter(name, penalizer)
-    try:
-        model.fit(rows.frequency, rows.recency, rows["T"], weights=rows.weight)
-    except (ConvergenceError, np.linalg.LinAlgError, FloatingPointError) as e:
-        raise ModelFitError(f"{name} did not converge on {len(summary):,} members ({type(e).__name__}). "
-                            f"Remedy: set a penalizer, e.g. -p notebooks.clv_forecast.penalizer=0.001, "
-                            f"or use a longer calibration period.") from None
-    params = pd.Series(model.params_, dtype=float)
-    if not np.isfinite(params).all() or (params <= 0).any():
-        raise ModelFitError(f"{name} gave parameters outside the model's range {params.round(4).to_dict()}. "
-                            f"Remedy: set a penalizer (e.g. 0.001).")
+# ------------------------------------------------------------------ fitting
+# lifetimes supplies the likelihoods; the optimisation is done here, because its fitters start
+# Pareto/NBD from random values and stop Nelder-Mead at a loose tolerance (two fits of the same
+# data differ in the third digit) and give no handle on bounds or on an optimum at a boundary.
+LOG_BOUNDS = (math.log(1e-6), math.log(1e6))   # every parameter, on the problem scaled as below
+_AT_BOUND = 1e-6                                # |log parameter - bound| below this: at the bound
+MODEL_PARAMS = {"bgnbd": ("r", "alpha", "a", "b"), "modified_bgnbd": ("r", "alpha", "a", "b"),
+                "pareto_nbd": ("r", "alpha", "s", "beta"), "gamma_gamma": ("p", "q", "v")}
+# the parameters that are rates per unit of time (purchase models) or money (Gamma-Gamma's scale v)
+_SCALED = {"bgnbd": ("alpha",), "modified_bgnbd": ("alpha",), "pareto_nbd": ("alpha", "beta"), "gamma_gamma": ("v",)}
+# the boundary that means "no drop-out": the model's death process vanishes, which is an answer, not a failure
+NO_DROPOUT = {"bgnbd": {("a", "lower"), ("b", "upper")}, "modified_bgnbd": {("a", "lower"), ("b", "upper")},
+              "pareto_nbd": {("s", "lower"), ("beta", "upper")}}
+
+
+def _lifetimes_class(name: str):
+    from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
+    return {"bgnbd": BetaGeoFitter, "modified_bgnbd": ModifiedBetaGeoFitter, "pareto_nbd": ParetoNBDFitter,
+            "gamma_gamma": GammaGammaFitter}[name]
+
+
+def log_likelihood(name: str, params, data: tuple, weights) -> float:
+    """Total log-likelihood of ``params`` (natural scale, the data's units) on weighted rows.
+
+    ``data`` is (frequency, recency, T) for the purchase models, (frequency, mean spend) for
+    Gamma-Gamma; the per-row likelihoods are lifetimes' (Fader, Hardie and Lee 2005 for BG/NBD;
+    Batislam et al. 2007 for the modified BG/NBD; Fader and Hardie 2005, note 009, eq. 18 for
+    Pareto/NBD; Fader, Hardie and Lee 2005, note 025, for Gamma-Gamma)."""
+    w = np.asarray(weights, dtype=float)
+    p = np.asarray(params, dtype=float)
+    cls = _lifetimes_class(name)
+    if name == "pareto_nbd":
+        per_row = cls._conditional_log_likelihood(list(p), *data)
+        return float(np.sum(w * per_row))
+    return float(-cls._negative_log_likelihood(np.log(p), *data, w, 0.0) * w.sum())
+
+
+@dataclass
+class FitResult:
+    """One model fitted by :func:`fit_model`: parameters in the data's units and how the optimum was found."""
+
+    name: str
+    params: dict
+    log_likelihood: float            # at ``params``, penalty not included
+    penalizer: float
+    boundary: dict                   # parameter -> "lower" / "upper" for parameters at a bound
+    no_dropout: bool                 # the optimum is the model's no-drop-out boundary
+    attempts: list                   # one line per start tried: start, optimiser, outcome
+    members: int
+
+
+def _start_values(name: str, data: tuple, w: np.ndarray) -> list[np.ndarray]:
+    """Fixed starting points on the scaled problem (longest T = 1, mean spend = 1), first the
+    method-of-moments one, then the documented alternatives tried when it fails."""
+    if name == "gamma_gamma":
+        return [np.array([1.0, 3.0, 2.0]), np.array([5.0, 5.0, 4.0]), np.array([0.5, 1.5, 0.5])]
+    f, _, T = data
+    rate = float(np.sum(w * f) / np.sum(w * T))           # repeat purchases per scaled time unit
+    r = 1.0
+    alpha = r / max(rate, 1e-3)
+    second = (1.0, 3.0) if name != "pareto_nbd" else (1.0, 1.0)
+    starts = [np.array([r, alpha, *second])]
+    for k, other in ((0.3, (0.5, 5.0)), (3.0, (2.0, 2.0))):
+        starts.append(np.array([r * k, alpha * k, *other]))
+    return starts
+
+
+def _scaled(name: str, data: tuple) -> tuple[tuple, float]:
+    if name == "gamma_gamma":
+        f, m = data
+        scale = 1.0 / float(np.mean(m))
+        return (f, m * scale), scale
+    f, r, T = data
+    scale = 1.0 / float(np.max(T))
+    return (f, r * scale, T * scale), scale
+
+
+def fit_model(name: str, data: tuple, weights, penalizer: float = 0.0) -> FitResult:
+    """Maximum likelihood fit of one model on weighted rows, deterministic and bounded.
+
+    The problem is scaled (time so that the longest T is 1; Gamma-Gamma's spend so that its mean
+    is 1), every parameter is optimised as its logarithm inside ``LOG_BOUNDS`` (1e-6 to 1e6) by
+    L-BFGS-B from fixed starting values (:func:`_start_values`), minimising
+    ``-log L / members + penalizer x sum(scaled parameters ** 2)`` (lifetimes' penalty).
+    Retry, in this order, until one succeeds: the other fixed starts, then Nelder-Mead from the
+    first start; the best converged optimum is kept. No start converging raises
+    :class:`ModelFitError`. Parameters that end at a bound are reported in ``boundary``; the
+    no-drop-out boundary (BG/NBD a -> 0 or b -> inf; Pareto/NBD s -> 0 or beta -> inf) sets
+    ``no_dropout`` and is a valid answer.
+
+    ``data``: (frequency, recency, T) arrays, or (frequency, mean spend) for ``gamma_gamma``;
+    ``weights``: members per row. Same inputs, same result, to the last bit.
+    """
+    from scipy.optimize import minimize
+    names = MODEL_PARAMS[name]
+    w = np.asarray(weights, dtype=float)
+    data = tuple(np.asarray(d, dtype=float) for d in data)
+    data = (data[0].astype(int), *data[1:])
+    scaled, scale = _scaled(name, data)
+    n = float(w.sum())
+    cls = _lifetimes_class(name)
+
+    if name == "pareto_nbd":
+        def objective(x):
+            p = np.exp(x)
+            ll = np.sum(w * cls._conditional_log_likelihood(list(p), *scaled))
+            return float(-ll / n + penalizer * np.sum(p ** 2)) if np.isfinite(ll) else 1e300
+        jac = None
+    else:
+        from autograd import value_and_grad
+        import autograd.numpy as anp
+
+        def _obj(x):
+            return cls._negative_log_likelihood(x, *scaled, w, 0.0) + penalizer * anp.sum(anp.exp(x) ** 2)
+        vg = value_and_grad(_obj)
+
+        def objective(x):
+            v, g = vg(x)
+            return (float(v), np.asarray(g, dtype=float)) if np.isfinite(v) else (1e300, np.zeros_like(x))
+        jac = True
+    bounds = [LOG_BOUNDS] * len(names)
+    attempts, best = [], None
+    starts = _start_values(name, scaled, w)
+    plans = [(s, "L-BFGS-B") for s in starts] + [(starts[0], "Nelder-Mead")]
+    with np.errstate(all="ignore"):
+        for start, method in plans:
+            x0 = np.clip(np.log(start), *LOG_BOUNDS)
+            if method == "L-BFGS-B":
+                out = minimize(objective, x0, jac=jac, method=method, bounds=bounds,
+                               options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 5000})
+            else:
+                f_only = (lambda x: objective(x)[0]) if jac else objective
+                out = minimize(f_only, x0, method=method, bounds=bounds,
+                               options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 20000, "maxfev": 20000})
+            value = float(out.fun)
+            ok = bool(np.isfinite(value) and value < 1e299 and np.isfinite(out.x).all()
+                      and (out.success or method == "L-BFGS-B" and _stalled_at_optimum(out)))
+            attempts.append(f"{method} from {np.round(start, 4).tolist()}: "
+                            + (f"converged, -log L / member {value:.8f}" if ok else f"failed ({out.message})"))
+            if ok and (best is None or value < best[0] - 1e-12):
+                best = (value, np.asarray(out.x, dtype=float))
+            if best is not None:
+                break
+    if best is None:
+        raise ModelFitError(f"{name} did not converge on {int(n):,} members from any of its starting values "
+                            f"({'; '.join(attempts)}).")
+    x = best[1]
+    params = np.exp(x)
+    boundary = {k: ("lower" if v <= LOG_BOUNDS[0] + _AT_BOUND else "upper")
+                for k, v in zip(names, x) if v <= LOG_BOUNDS[0] + _AT_BOUND or v >= LOG_BOUNDS[1] - _AT_BOUND}
+    natural = {k: float(v / scale if k in _SCALED[name] else v) for k, v in zip(names, params)}
+    ll = log_likelihood(name, [natural[k] for k in names], data, w)
+    no_dropout = bool(boundary) and set(boundary.items()) <= NO_DROPOUT.get(name, set())
+    return FitResult(name, natural, ll, penalizer, boundary, no_dropout, attempts, int(n))
+
+
+def _stalled_at_optimum(out) -> bool:
+    """L-BFGS-B stops with ABNORMAL_TERMINATION_IN_LNSRCH when a finite-difference gradient is
+    noise at the optimum; accept that only when the projected gradient is already tiny."""
+    g = getattr(out, "jac", None)
+    return g is not None and np.all(np.abs(np.asarray(g)) < 1e-4)
+
+
+def as_lifetimes(fit: FitResult):
+    """A lifetimes fitter object carrying ``fit``'s parameters (for its prediction formulas)."""
+    model = _lifetimes_class(fit.name)(penalizer_coef=fit.penalizer)
+    model.params_ = pd.Series([fit.params[k] for k in MODEL_PARAMS[fit.name]], index=list(MODEL_PARAMS[fit.name]),
+                              dtype=float)
+    model.fit_ = fit
     return model
+
+
+def fit_purchase_model(name: str, summary: pd.DataFrame, penalizer: float = 0.0):
+    """Fit one purchase model on the unique histories (:func:`fit_model`); a lifetimes object with
+    ``params_`` and ``fit_`` (the :class:`FitResult`). A failed fit raises :class:`ModelFitError`."""
+    rows = unique_histories(summary)
+    if not (rows.frequency > 0).any():
+        raise ModelFitError(f"{name} cannot be fitted: none of the {len(summary):,} members bought again.")
+    fit = fit_model(name, (rows.frequency.to_numpy(), rows.recency.to_numpy(), rows["T"].to_numpy()),
+                    rows.weight.to_numpy(), penalizer)
+    return as_lifetimes(fit)
 
 
 def spend_inputs(summary: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -86,20 +245,14 @@ def spend_inputs(summary: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 
 def fit_spend_model(summary: pd.DataFrame, penalizer: float = 0.0):
-    """Gamma-Gamma on the unique (frequency, mean spend) pairs of repeat buyers, weighted."""
-    from lifetimes import GammaGammaFitter
-    from lifetimes.utils import ConvergenceError
+    """Gamma-Gamma on the unique (frequency, mean spend) pairs of repeat buyers, weighted (:func:`fit_model`)."""
     ok, _ = spend_inputs(summary)
     if len(ok) < 10:
         raise ModelFitError(f"Gamma-Gamma needs repeat buyers with positive spend; found {len(ok)}.")
-    rows = ok.groupby(["frequency", "monetary_value"]).size().rename("weight").reset_index()
-    model = GammaGammaFitter(penalizer_coef=penalizer)
-    try:
-        model.fit(rows.frequency, rows.monetary_value, weights=rows.weight)
-    except (ConvergenceError, np.linalg.LinAlgError, FloatingPointError) as e:
-        raise ModelFitError(f"Gamma-Gamma did not converge ({type(e).__name__}). "
-                            f"Remedy: set a penalizer, e.g. -p notebooks.clv_forecast.penalizer=0.001.") from None
-    return model
+    rows = ok.groupby(["frequency", "monetary_value"], sort=True).size().rename("weight").reset_index()
+    fit = fit_model("gamma_gamma", (rows.frequency.to_numpy(), rows.monetary_value.to_numpy()), rows.weight.to_numpy(),
+                    penalizer)
+    return as_lifetimes(fit)
 
 
 def spend_checks(summary: pd.DataFrame, spend_model) -> dict:

@@ -13,7 +13,6 @@ Example
 from __future__ import annotations
 
 import argparse
-import html
 import json
 import platform
 import sys
@@ -59,11 +58,17 @@ class Outcome:
     cell: int | None = None
     error: str = ""
     files: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)   # shown in the run's output, the manifest and the index
 
 
 # ------------------------------------------------------------------ HTML
-def render_html(executed: Path, target: Path) -> None:
-    """Executed notebook -> HTML with no code, no prompts, no parameters cell, nothing fetched online."""
+def render_html(executed: Path, target: Path, language: str = "en", title: str | None = None) -> None:
+    """Executed notebook -> HTML with no code, no prompts, no parameters cell, nothing fetched online.
+
+    The page declares its language (``zh-CN`` for Chinese), carries ``title`` in the browser tab and
+    embeds the kit's CJK font subset to the characters it shows.
+    """
+    from .views.page import embed_fonts, html_lang
     import nbformat
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
@@ -77,13 +82,34 @@ def render_html(executed: Path, target: Path) -> None:
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     exporter.register_preprocessor(TagRemovePreprocessor(config=c), enabled=True)
+    exporter.language_code = html_lang(language)
     nb = nbformat.read(executed, as_version=4)
+    if title:
+        nb.metadata["title"] = title
     # Errors and warnings written to stderr are for the analyst, not the reader.
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
     body, _ = exporter.from_notebook_node(nb)
-    target.write_text(body, encoding="utf-8")
+    target.write_text(embed_fonts(body), encoding="utf-8")
+
+
+def glyph_warnings(executed: Path) -> list[str]:
+    """Characters a chart could not draw, from the "Glyph ... missing from font(s)" warnings of a run notebook."""
+    import re
+    import nbformat
+    nb = nbformat.read(executed, as_version=4)
+    missing: dict[str, str] = {}
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            if o.get("output_type") == "stream":
+                for m in re.finditer(r"Glyph \d+ \((.*?)\) missing from font\(s\) ([^\n.]+)", o.get("text", "")):
+                    missing.setdefault(m.group(1), m.group(2))
+    if not missing:
+        return []
+    shown = ", ".join(sorted(missing)[:20]) + (" ..." if len(missing) > 20 else "")
+    return [f"{len(missing)} character(s) missing from the chart fonts ({', '.join(sorted(set(missing.values())))}): "
+            f"{shown}; those charts show boxes"]
 
 
 # ------------------------------------------------------------------ one notebook
@@ -105,7 +131,10 @@ def run_notebook(spec: NotebookSpec, root: Path, out: Path, period: str, params,
         pm.execute_notebook(str(root / "notebooks" / spec.file), str(partial), parameters=values,
                             cwd=str(root / "notebooks"), progress_bar=False, log_output=False,
                             kernel_name=kernel_name())
-        render_html(partial, out / f"{spec.name}.html")
+        outcome.warnings = glyph_warnings(partial)
+        res = _results(out, spec.name)
+        render_html(partial, out / f"{spec.name}.html", params.language,
+                    f"{res['title']} · {period}" if res and res.get("title") else None)
         partial.replace(executed)
         outcome.status = "ok"
         outcome.files = [f"{spec.name}.html", f"{spec.name}.ipynb", f"{spec.name}.json"]
@@ -119,9 +148,16 @@ def run_notebook(spec: NotebookSpec, root: Path, out: Path, period: str, params,
     outcome.seconds = round(time.time() - start, 1)
     if outcome.status == "ok":
         log(f"  done     {spec.name} in {outcome.seconds:.0f}s")
+        for warning in outcome.warnings:
+            log(f"  WARNING  {spec.name}: {warning}")
     else:
         log(f"  FAILED   {spec.name} in cell {outcome.cell}: {outcome.error}")
     return outcome
+
+
+def _results(out: Path, name: str) -> dict | None:
+    from .report import load_results
+    return load_results(out, name)
 
 
 def kernel_name() -> str:
@@ -198,42 +234,17 @@ def write_manifest(out: Path, root: Path, period: str, settings: dict, params, o
         "packages": versions, "parameters": redact(settings),
         "inputs": input_fingerprints(params.source, root), "duration_seconds": round(seconds, 1),
         "reports": {o.name: {"status": o.status, "seconds": o.seconds, "cell": o.cell, "error": o.error,
-                             "files": o.files} for o in outcomes.values()},
+                             "files": o.files, "warnings": o.warnings} for o in outcomes.values()},
     }
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
 
 
 def write_index(out: Path, period: str, language: str, outcomes: list[Outcome]) -> None:
-    """One card per report: headline, KPIs and a link, or the failure."""
+    """``index.html``: one card per report (see :func:`memberkit.views.index.index_page`)."""
     from .report import load_results
-    from .views.context import text
-    from .views.page import CSS as _CSS, KPI, kpi_cards_html
-    cards = []
-    for o in outcomes:
-        res = load_results(out, o.name) if o.status == "ok" else None
-        title = html.escape(res["title"] if res else o.name.replace("_", " ").capitalize())
-        if o.status == "ok" and res:
-            kpis = [KPI(k["label"], k["display"], k.get("delta", "")) for k in list(res["kpis"].values())[:4]]
-            body = (f'<div class="mk-headline">{html.escape(res["headline"])}</div>{kpi_cards_html(kpis)}'
-                    f'<a href="{o.name}.html">{html.escape(text("report_index.open", language))} →</a>')
-        elif o.status == "failed":
-            body = (f'<div class="mk-banner">{html.escape(text("report_index.failed", language))}: '
-                    f'{html.escape(text("report_index.failed_at", language, cell=o.cell, error=o.error))}</div>')
-        else:
-            body = (f'<div class="mk-banner" style="background:#8c8c8c">{html.escape(text("report_index.skipped", language))}: '
-                    f'{html.escape(o.error)}</div>')
-        cards.append(f'<section class="mk-report"><h2>{title}</h2>{body}</section>')
-    page = f"""<!DOCTYPE html>
-<html lang="{'zh-CN' if language == 'zh' else 'en'}"><head><meta charset="utf-8">
-<title>{html.escape(text("report_index.title", language))} · {period}</title>
-<style>body{{font-family:"Noto Sans","Noto Sans CJK SC","PingFang SC","Microsoft YaHei",Arial,sans-serif;max-width:1000px;margin:24px auto;color:#1f2d3d;padding:0 16px}}
-.mk-report{{border:1px solid #d9dee5;border-radius:10px;padding:4px 18px 14px;margin:16px 0}} a{{color:#1f4e79}}</style>
-{_CSS}</head><body>
-<h1>{html.escape(text("report_index.title", language))}</h1>
-<p>{html.escape(text("report_index.subtitle", language, period=period))}</p>
-{''.join(cards)}
-</body></html>"""
-    (out / "index.html").write_text(page, encoding="utf-8")
+    from .views.index import index_page
+    results = {o.name: load_results(out, o.name) if o.status == "ok" else None for o in outcomes}
+    (out / "index.html").write_text(index_page(language, period, outcomes, results), encoding="utf-8")
 
 
 # ------------------------------------------------------------------ command line

@@ -9,6 +9,7 @@ import datetime as _dt
 import html
 import json
 from dataclasses import dataclass
+from html.parser import HTMLParser
 
 
 def escape(value) -> str:
@@ -101,8 +102,13 @@ def footer(p, period: str, params: dict, fingerprint: str, version: str):
 
 
 def table(df, caption: str | None = None, formats: dict | None = None):
-    """A frame as a plain HTML table without the index."""
-    styler = df.style.hide(axis="index")
+    """Show a frame as a table (see :func:`table_html`)."""
+    show(table_html(df, caption, formats))
+
+
+def table_html(df, caption: str | None = None, formats: dict | None = None) -> str:
+    """A frame as a plain HTML table without the index; every cell, heading and the caption escaped."""
+    styler = df.style.hide(axis="index").format(escape="html").format_index(escape="html", axis=1)
     numeric = [str(dt).startswith(("int", "float", "Int", "Float", "uint")) for dt in df.dtypes]
     # Words read from the left, numbers line up on the right (by position: headings may repeat).
     styler = styler.set_table_styles([{"selector": f"td.col{j}, th.col_heading.col{j}", "props": "text-align: left"}
@@ -110,7 +116,47 @@ def table(df, caption: str | None = None, formats: dict | None = None):
     if isinstance(formats, str):  # one format for every numeric column
         formats = {c: formats for c in df.select_dtypes("number").columns}
     if formats:
-        styler = styler.format(formats)
+        styler = styler.format(formats, escape="html")
     if caption:
-        styler = styler.set_caption(caption)
-    show(styler.to_html())
+        styler = styler.set_caption(escape(caption))
+    return styler.to_html()
+
+
+# ----------------------------------------------------------------- the whole page
+class _Text(HTMLParser):
+    """Collects the text a reader sees (not styles, scripts or attribute values such as images)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        self._skip += tag in ("style", "script")
+
+    def handle_endtag(self, tag):
+        self._skip -= tag in ("style", "script") and self._skip > 0
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def visible_text(page: str) -> str:
+    """The text of an HTML page as a reader sees it, entities decoded."""
+    parser = _Text()
+    parser.feed(page)
+    parser.close()
+    return "".join(parser.parts)
+
+
+def embed_fonts(page: str) -> str:
+    """``page`` with the kit's CJK font embedded (subset to its characters) just before ``</head>``."""
+    from .fonts import font_face_css
+    css = font_face_css(visible_text(page))
+    return page.replace("</head>", css + "</head>", 1) if css else page
+
+
+def html_lang(language: str) -> str:
+    """The ``lang`` attribute of a page: ``zh-CN`` (Simplified Chinese glyph forms) or ``en``."""
+    return "zh-CN" if language == "zh" else "en"

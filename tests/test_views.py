@@ -109,3 +109,35 @@ def test_tables_cards_and_sentences_escape_what_they_show():
     assert "<script>" not in out and out.count("&lt;script&gt;") == 3 and "1.5" in out
     cards = page.kpi_cards_html([page.KPI(bad, bad, bad)])
     assert "<script>" not in cards and cards.count("&lt;script&gt;") == 3
+
+
+def test_every_code_the_kit_shows_has_words_in_both_languages():
+    """Field names, rules, policies, channels, statuses, groups, campaign types, lifecycle stages, metrics
+    and units: each code the kit defines and shows has a catalogue entry in English and in Chinese."""
+    import typing
+    from importlib.resources import files
+
+    import yaml
+
+    from memberkit import clean, config, rfm, sample, schema
+    from memberkit.views import context
+
+    vocabulary = yaml.safe_load(files("memberkit").joinpath("reference/text_values.yaml").read_text(encoding="utf-8"))
+    codes = {f"fields.{c}" for table in schema.CANONICAL.values() for c in table}
+    codes |= {f"tables.{t}" for t in schema.CANONICAL}
+    codes |= {f"reasons.{r}" for r, _ in clean.ORDER_RULES + clean.MEMBER_RULES + clean.LINK_RULES + clean.CAMPAIGN_RULES}
+    codes |= {f"policies.{v}" for v in typing.get_args(config.CleaningParams.model_fields["outlier_policy"].annotation)}
+    codes |= {f"channels.{v}" for v in vocabulary["channel"]} | {f"statuses.{v}" for v in vocabulary["status"]}
+    codes |= {f"groups.{v}" for v in vocabulary["group"]} | {"roles.control", "roles.variant", "units.pp"}
+    codes |= {f"campaign_types.{c.type}" for c in sample.CAMPAIGNS}
+    codes |= {f"rfm.stage_{s}" for s in rfm.STAGES} | {f"ab.metric_{m}" for m in config.AB_METRICS}
+    for language in ("en", "zh"):
+        catalogue = context._catalogue(language)
+        lacking = []
+        for code in sorted(codes):
+            node = catalogue
+            for part in code.split("."):
+                node = node.get(part) if isinstance(node, dict) else None
+            if not isinstance(node, str) or not node.strip():
+                lacking.append(code)
+        assert lacking == [], f"{language}: {lacking}"

@@ -26,3 +26,21 @@ def apply_theme(p=None) -> None:
     matplotlib.rcParams["text.parse_math"] = False
     matplotlib.rcParams["figure.dpi"] = 100
     matplotlib.rcParams["savefig.bbox"] = "tight"
+
+
+def percent_axis(axis, signed: bool = False) -> None:
+    """Tick labels in percent with just enough decimals that neighbouring ticks differ (+0.5% +1.0% ...)."""
+    import math
+    from matplotlib.ticker import FuncFormatter
+
+    def label(v, _):
+        ticks = sorted(axis.get_majorticklocs())
+        steps = [b - a for a, b in zip(ticks, ticks[1:]) if b > a]
+        digits = max(0, math.ceil(-math.log10(min(steps) * 100) + 1e-9)) if steps else 0
+        return f"{v:+.{digits}%}" if signed else f"{v:.{digits}%}"
+    axis.set_major_formatter(FuncFormatter(label))
+
+
+def legend_below(ax, ncol: int = 3, **kwargs) -> None:
+    """A legend under the chart, where it never hides data."""
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=ncol, frameon=False, **kwargs)

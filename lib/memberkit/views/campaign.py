@@ -42,6 +42,9 @@ def verdict_sentence(p: Presentation, r: campaign.CampaignReview, params) -> str
 
 
 def kpis(p: Presentation, a: campaign.CampaignAnalysis):
+    """The cards: none when the sources have no campaign tables (the report is skipped, not zero)."""
+    if not a.has_table:
+        return []
     t = campaign.period_totals(a)
     return [KPI(p.text("cr.kpi_reviewed"), p.count(t["reviewed"]),
                 p.text("cr.kpi_league_sub", n=p.count(len(a.reviews)))),
@@ -57,8 +60,11 @@ def kpis(p: Presentation, a: campaign.CampaignAnalysis):
 
 def headline(p: Presentation, a: campaign.CampaignAnalysis) -> str:
     """How many campaigns of the league paid back their cost, and the best of those (never one that did not)."""
+    if not a.has_table:
+        return p.text("cr.no_table")
     if not a.reviews:
-        return p.text("cr.none", period=a.period)
+        example = a.available[-1] if a.available else "CAMPAIGN-ID"
+        return p.text("cr.none", period=a.period, example=example)
     league = a.league()
     # "best" only among the campaigns that paid back their cost with confidence
     paying = [r for r in league if r.figures["roi"].ci_low > 0]

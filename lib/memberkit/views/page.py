@@ -41,6 +41,7 @@ CSS = """
 .mk-footer{font-size:12px;color:#5a6572;border-top:1px solid #d9dee5;margin-top:24px;padding-top:8px;line-height:1.6}
 .mk-table{max-width:100%;overflow-x:auto;-webkit-overflow-scrolling:touch;margin:4px 0 12px}
 .mk-table table{border-collapse:collapse}.mk-table td,.mk-table th{padding:4px 10px;white-space:nowrap}
+.mk-table th{white-space:normal;min-width:4em;vertical-align:bottom}
 .mk-table td:last-child{white-space:normal;min-width:12em}
 </style>
 """

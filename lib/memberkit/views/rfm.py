@@ -142,12 +142,12 @@ def plot_migration(p: Presentation, matrix: pd.DataFrame, top: int = 8):
     name = lambda k: p.text("rfm.outside") if k == rfm.OUTSIDE else segment_name(p, k)  # noqa: E731
     rows = matrix.div(matrix.sum(axis=1).where(lambda s: s > 0), axis=0)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 6), gridspec_kw={"width_ratios": [1.25, 1]})
-    sns.heatmap(rows, annot=matrix.to_numpy(), fmt=",", cmap="Blues", ax=ax1, cbar=False, annot_kws={"fontsize": 7},
+    sns.heatmap(rows, annot=matrix.to_numpy(), fmt=",", cmap="Blues", ax=ax1, cbar=False, annot_kws={"fontsize": 8.5},
                 xticklabels=[name(k) for k in matrix.columns], yticklabels=[name(k) for k in matrix.index])
     ax1.set_xlabel(p.text("rfm.now"))
     ax1.set_ylabel(p.text("rfm.before"))
-    ax1.tick_params(axis="x", labelrotation=60, labelsize=8)
-    ax1.tick_params(axis="y", labelsize=8)
+    ax1.tick_params(axis="x", labelrotation=60, labelsize=9)
+    ax1.tick_params(axis="y", labelsize=9)
     ax1.set_title(p.text("rfm.migration_matrix"), loc="left")
     flows = rfm.main_flows(matrix, top).iloc[::-1]
     ax2.barh(range(len(flows)), flows.members, color=PALETTE[0])

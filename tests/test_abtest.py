@@ -216,7 +216,7 @@ def test_report_tables_read_the_figures():
     r = abtest.evaluate(m, "X", ab_params("breakdown_min_members=10"))
     table = view.results_frame(EN, r).set_index("Metric")
     assert table.loc["conversion", "Control"] == "50.0%" and table.loc["conversion", "Variant value"] == "75.0%"
-    assert table.loc["conversion", "Lift"] == "+50.0%" and table.loc["revenue per member", "Control"] == "¥62.5"
+    assert table.loc["conversion", "Lift"] == "+50.0%" and table.loc["revenue per member", "Control"] == "CN¥62.5"
     assert len(view.cuped_frame(EN, r)) == 3
     assert r.verdict["decision"] == "not_enough_evidence"
     assert "Not enough evidence" in view.verdict_sentence(EN, r, ab_params())

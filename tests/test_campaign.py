@@ -265,11 +265,11 @@ def test_report_tables_read_the_hand_computed_figures():
     a = campaign.CampaignAnalysis("2026-03", ["C1"], {"C1": r}, {})
     figures = view.figures_frame(EN, r, p).set_index("Figure")
     assert figures.loc["Extra orders (campaign + 30 days after)", "Target"] == "3"
-    assert figures.loc["Extra margin (50% of revenue)", "Target"] == "¥185"
+    assert figures.loc["Extra margin (50% of revenue)", "Target"] == "CN¥185"
     assert figures.loc["Return on cost", "Target"] == "+85%"
-    assert figures.loc["AOV during the campaign", "Holdout"] == "¥80"
+    assert figures.loc["AOV during the campaign", "Holdout"] == "CN¥80"
     league = view.league_frame(EN, a)
-    assert league.iloc[0]["Campaign"] == "C1 Test ★" and league.iloc[0]["Extra revenue"] == "¥370"
+    assert league.iloc[0]["Campaign"] == "C1 Test ★" and league.iloc[0]["Extra revenue"] == "CN¥370"
     assert view.members_frame(EN, r).iloc[0]["Targeted members"] == "1"
     assert "C1 Test" in view.verdict_sentence(EN, r, p) and view.pull_forward_sentence(EN, r)
 

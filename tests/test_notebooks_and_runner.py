@@ -59,6 +59,9 @@ def test_run_reports_end_to_end(e2e):
     assert proc.returncode == 0, proc.stderr[-2000:]
     for name in ("data_cleaning", "rfm_segmentation", "clv_forecast", "ab_test", "campaign_review"):
         assert f"done     {name}" in proc.stdout, proc.stdout
+    assert "  WARNING  " not in proc.stdout, proc.stdout      # e.g. characters the chart fonts lack
+    cleaning_page = (out / "data_cleaning.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in cleaning_page and "<title>Data cleaning · 2026-10</title>" in cleaning_page
     for name in ["index.html", "manifest.json", "data_cleaning.html", "data_cleaning.ipynb", "data_cleaning.json",
                  "data/clean/orders.parquet", "data/rejected/orders.parquet", "rfm_segmentation.html",
                  "rfm_segmentation.json", "data/rfm_important_value.csv", "clv_forecast.html", "clv_forecast.json",

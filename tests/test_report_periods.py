@@ -28,10 +28,11 @@ def test_number_formats():
     p = Presentation("en", "CNY")
     assert p.count(1234567.4) == "1,234,567"
     assert p.pct(0.1234) == "12.3%"
-    assert p.money(1234.5) == "¥1,234"
-    assert p.delta(110, 100) == "+10 (+10.0%)"
-    assert p.delta(0.25, 0.2, "pct") == "+5.0 pp"
-    assert p.delta(5, None) == ""
+    assert p.money(1234.5) == "CN¥1,234" and Presentation("zh", "CNY").money(1234.5) == "¥1,234"
+    assert Presentation("en", "GBP").money(-330) == "-£330" and Presentation("zh", "GBP").money(330.25, 2) == "£330.25"
+    assert p.delta(110, 100) == "+10 (+10.0%)" and p.delta(90, 100) == "-10 (-10.0%)"
+    assert p.pp(0.25 - 0.2) == "+5.0 pp" and Presentation("zh").pp(-0.012) == "-1.2 个百分点"
+    assert p.delta(5, None) == "" and p.count(float("nan")) == "–" and p.ratio(0.12119, 3) == "0.121"
 
 
 @pytest.mark.parametrize("latest,expected", [("2026-10-31 23:00", "2026-10"), ("2026-10-30", "2026-09"),
@@ -58,7 +59,8 @@ def test_change_against_the_previous_run_is_hand_computable(tmp_path):
     assert previous_results(ctx, "data_cleaning") == prev
     current = {"period": "2026-10", "kpis": {"rows_read": {"value": 100, "label": "Rows read"}}}
     frame = clean_view.change_frame(Presentation(), current, prev)
-    assert frame.to_dict(orient="records") == [{"": "Rows read", "2026-09": 90, "2026-10": 100, "Δ": 10}]
+    assert frame.to_dict(orient="records") == [{"Figure": "Rows read", "2026-09": "90", "2026-10": "100",
+                                                "Change": "+10 (+11.1%)"}]
     ctx_first = Context("data_cleaning", tmp_path, "2026-09", tmp_path / "2026-09", dt.date(2026, 11, 1))
     assert previous_results(ctx_first, "data_cleaning") is None
     assert clean_view.change_frame(Presentation(), current, None) is None

@@ -58,15 +58,19 @@ class Outcome:
     cell: int | None = None
     error: str = ""
     files: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)   # shown in the run's output, the manifest and the index
 
 
 # ------------------------------------------------------------------ HTML
-def render_html(executed: Path, target: Path, language: str = "en") -> None:
+def render_html(executed: Path, target: Path, language: str = "en", title: str | None = None) -> None:
     """Executed notebook -> HTML with no code, no prompts, no parameters cell, nothing fetched online.
 
-    The page starts with a link back to the month's summary (``index.html`` beside it).
+    The page starts with a link back to the month's summary (``index.html`` beside it), declares its
+    language (``zh-CN`` for Chinese), carries ``title`` in the browser tab and embeds the kit's CJK
+    font subset to the characters it shows.
     """
     from .views.context import text
+    from .views.page import embed_fonts, html_lang
     import nbformat
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
@@ -80,13 +84,34 @@ def render_html(executed: Path, target: Path, language: str = "en") -> None:
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     exporter.register_preprocessor(TagRemovePreprocessor(config=c), enabled=True)
+    exporter.language_code = html_lang(language)
     nb = nbformat.read(executed, as_version=4)
+    if title:
+        nb.metadata["title"] = title
     # Errors and warnings written to stderr are for the analyst, not the reader.
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
     body, _ = exporter.from_notebook_node(nb, resources={"memberkit": {"back": text("month.back", language)}})
-    target.write_text(body, encoding="utf-8")
+    target.write_text(embed_fonts(body), encoding="utf-8")
+
+
+def glyph_warnings(executed: Path) -> list[str]:
+    """Characters a chart could not draw, from the "Glyph ... missing from font(s)" warnings of a run notebook."""
+    import re
+    import nbformat
+    nb = nbformat.read(executed, as_version=4)
+    missing: dict[str, str] = {}
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            if o.get("output_type") == "stream":
+                for m in re.finditer(r"Glyph \d+ \((.*?)\) missing from font\(s\) ([^\n.]+)", o.get("text", "")):
+                    missing.setdefault(m.group(1), m.group(2))
+    if not missing:
+        return []
+    shown = ", ".join(sorted(missing)[:20]) + (" ..." if len(missing) > 20 else "")
+    return [f"{len(missing)} character(s) missing from the chart fonts ({', '.join(sorted(set(missing.values())))}): "
+            f"{shown}; those charts show boxes"]
 
 
 # ------------------------------------------------------------------ one notebook
@@ -108,7 +133,10 @@ def run_notebook(spec: NotebookSpec, root: Path, out: Path, period: str, params,
         pm.execute_notebook(str(root / "notebooks" / spec.file), str(partial), parameters=values,
                             cwd=str(root / "notebooks"), progress_bar=False, log_output=False,
                             kernel_name=kernel_name())
-        render_html(partial, out / f"{spec.name}.html", params.language)
+        outcome.warnings = glyph_warnings(partial)
+        res = _results(out, spec.name)
+        render_html(partial, out / f"{spec.name}.html", params.language,
+                    f"{res['title']} · {period}" if res and res.get("title") else None)
         partial.replace(executed)
         outcome.status = "ok"
         outcome.files = [f"{spec.name}.html", f"{spec.name}.ipynb", f"{spec.name}.json"]
@@ -122,9 +150,16 @@ def run_notebook(spec: NotebookSpec, root: Path, out: Path, period: str, params,
     outcome.seconds = round(time.time() - start, 1)
     if outcome.status == "ok":
         log(f"  done     {spec.name} in {outcome.seconds:.0f}s")
+        for warning in outcome.warnings:
+            log(f"  WARNING  {spec.name}: {warning}")
     else:
         log(f"  FAILED   {spec.name} in cell {outcome.cell}: {outcome.error}")
     return outcome
+
+
+def _results(out: Path, name: str) -> dict | None:
+    from .report import load_results
+    return load_results(out, name)
 
 
 def kernel_name() -> str:
@@ -227,7 +262,7 @@ def write_manifest(out: Path, root: Path, period: str, settings: dict, params, o
         "packages": versions, "parameters": redact(settings),
         "inputs": input_fingerprints(params.source, root), "duration_seconds": round(seconds, 1),
         "reports": {o.name: {"status": o.status, "seconds": o.seconds, "cell": o.cell, "error": o.error,
-                             "files": o.files} for o in outcomes.values()},
+                             "files": o.files, "warnings": o.warnings} for o in outcomes.values()},
     }
     # A run with --only keeps what the manifest says about the reports it did not run.
     earlier = out / "manifest.json"

@@ -10,7 +10,8 @@ from ..report import missing
 from .context import Presentation
 from .page import KPI
 from .rfm import group_label
-from .theme import PALETTE
+from .context import DASH
+from .theme import PALETTE, legend_below, percent_axis
 
 
 def metric_label(p: Presentation, metric: str) -> str:
@@ -102,8 +103,13 @@ def headline(p: Presentation, a: abtest.ABAnalysis, params) -> str:
 
 
 def results_frame(p: Presentation, r: abtest.ExperimentResult) -> pd.DataFrame:
-    """The detail table: one row per metric and variant, raw and Holm-adjusted p side by side."""
+    """The detail table: one row per metric and variant, raw and Holm-adjusted p side by side.
+
+    Under a broken split the comparison is not evidence: the table keeps what was observed (the
+    means and their difference) and shows no interval, p-value or chance to beat control.
+    """
     rows = []
+    evidence = not r.srm_failed
     for _, x in r.results.iterrows():
         rows.append({p.text("ab.col_metric"): metric_label(p, x.metric),
                      p.text("ab.col_variant"): x.variant,
@@ -111,10 +117,10 @@ def results_frame(p: Presentation, r: abtest.ExperimentResult) -> pd.DataFrame:
                      p.text("ab.col_value"): _fm(p, r, x.metric, x.variant_mean),
                      p.text("ab.col_diff"): _fm(p, r, x.metric, x.abs_diff),
                      p.text("ab.col_lift"): p.signed_pct(x.rel_lift),
-                     p.text("ab.col_ci"): f"{p.signed_pct(x.ci_low)} … {p.signed_pct(x.ci_high)}",
-                     p.text("ab.col_p"): fmt_p(x.p_value),
-                     p.text("ab.col_p_adjusted"): fmt_p(x.p_value_adjusted),
-                     p.text("ab.col_chance"): fmt_chance(x.chance_to_win)})
+                     p.text("ab.col_ci"): f"{p.signed_pct(x.ci_low)} … {p.signed_pct(x.ci_high)}" if evidence else DASH,
+                     p.text("ab.col_p"): fmt_p(x.p_value) if evidence else DASH,
+                     p.text("ab.col_p_adjusted"): fmt_p(x.p_value_adjusted) if evidence else DASH,
+                     p.text("ab.col_chance"): fmt_chance(x.chance_to_win) if evidence else DASH})
     return pd.DataFrame(rows)
 
 
@@ -202,7 +208,7 @@ def plot_forest(p: Presentation, r: abtest.ExperimentResult, params):
         ax.plot(x.rel_lift, i, "o", color=colour, mfc=colour if sig else "white", ms=8)
     ax.axvline(0, color="#555", lw=1)
     ax.set_yticks(range(len(res)), [f"{metric_label(p, m)} · {v}" for m, v in zip(res.metric, res.variant)])
-    ax.xaxis.set_major_formatter(lambda v, _: f"{v:+.0%}")
+    percent_axis(ax.xaxis, signed=True)
     ax.set_xlabel(p.text("ab.forest_axis"))
     ax.set_title(p.text("ab.forest_title", experiment=r.experiment_id), loc="left")
     fig.tight_layout()
@@ -216,10 +222,12 @@ def plot_cumulative(p: Presentation, r: abtest.ExperimentResult):
     for i, v in enumerate(order):
         ax.plot(r.cumulative.index, r.cumulative[v], color="#777" if v == r.control else PALETTE[(i - 1) % len(PALETTE)],
                 lw=2, ls="--" if v == r.control else "-", label=v)
-    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    top = float(np.nanmax(r.cumulative[order].to_numpy())) if len(r.cumulative) else 0.0
+    ax.set_ylim(0, max(top, 0.01) * 1.15)          # a share: the axis starts at zero
+    percent_axis(ax.yaxis)
     ax.set_xlabel(p.text("ab.days_since"))
     ax.set_title(p.text("ab.cumulative_title"), loc="left")
-    ax.legend(frameon=False, loc="upper left")
+    legend_below(ax, ncol=len(order))
     fig.tight_layout()
     return fig
 
@@ -227,9 +235,15 @@ def plot_cumulative(p: Presentation, r: abtest.ExperimentResult):
 def plot_revenue_distribution(p: Presentation, r: abtest.ExperimentResult):
     """Revenue per buying member on a log scale, per variant; the share who bought in the legend."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
     m = r.members
     buyers = m[m.revenue > 0]
-    fig, ax = plt.subplots(figsize=(9, 3.6))
+    # the legend's figures are the report's own: conversion and revenue per member from the comparison
+    means = {}
+    for _, x in r.results.iterrows():
+        means[(x.metric, r.control)] = x.control_mean
+        means[(x.metric, x.variant)] = x.variant_mean
+    fig, ax = plt.subplots(figsize=(9, 3.8))
     if len(buyers):
         bins = np.logspace(np.log10(max(buyers.revenue.min(), 1.0)), np.log10(buyers.revenue.max() * 1.01), 40)
         for i, v in enumerate([r.control, *r.variants]):
@@ -237,14 +251,15 @@ def plot_revenue_distribution(p: Presentation, r: abtest.ExperimentResult):
             vals = g.revenue[g.revenue > 0]
             ax.hist(vals, bins=bins, density=True, histtype="step", lw=2,
                     color="#777" if v == r.control else PALETTE[(i - 1) % len(PALETTE)],
-                    label=p.text("ab.dist_legend", variant=v, share=p.pct(len(vals) / len(g)),
-                               mean=fmt_metric(p, "revenue", g.revenue.mean())))
+                    label=p.text("ab.dist_legend", variant=v, share=fmt_metric(p, "conversion", means.get(("conversion", v))),
+                                 mean=fmt_metric(p, "revenue", means.get(("revenue", v)))))
         ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
+        ax.xaxis.set_major_formatter(lambda v, _: p.money(v))
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks([])
-    ax.set_xlabel(p.text("ab.revenue_axis", currency=p.currency))
+    ax.set_xlabel(p.text("ab.revenue_axis", currency=p.symbol))
     ax.set_title(p.text("ab.distribution_title"), loc="left")
-    ax.legend(frameon=False, loc="upper right", fontsize=9)
+    legend_below(ax, ncol=1, fontsize=9)
     fig.tight_layout()
     return fig
 

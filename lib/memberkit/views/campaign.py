@@ -11,7 +11,7 @@ from ..report import plain
 from .context import Presentation
 from .page import KPI
 from .rfm import group_label
-from .theme import PALETTE
+from .theme import PALETTE, percent_axis
 
 
 def _roi(p: Presentation, x) -> str:
@@ -52,20 +52,27 @@ def kpis(p: Presentation, a: campaign.CampaignAnalysis):
             KPI(p.text("cr.kpi_net"), p.money(t["net_gain"]),
                 good=(t["net_gain"] > 0) if t["reviewed"] else None),
             KPI(p.text("cr.kpi_repeat"), p.count(t["repeat"])),
-            KPI(p.text("cr.kpi_pull_forward"), p.count(t["pull_forward"]), good=False if t["pull_forward"] else None)]
+            # the same population as the league table's pull-forward column, said on the card
+            KPI(p.text("cr.kpi_pull_forward"), p.count(t["pull_forward"]),
+                p.text("cr.kpi_pull_forward_sub", n=p.count(sum(r.pull_forward["flagged"] for r in a.reviews.values()))),
+                good=False if t["pull_forward"] else None)]
 
 
 def headline(p: Presentation, a: campaign.CampaignAnalysis) -> str:
+    """How many campaigns of the league paid back their cost, and the best of those (never one that did not)."""
     if not a.has_table:
         return p.text("cr.no_table")
     if not a.reviews:
         example = a.available[-1] if a.available else "CAMPAIGN-ID"
         return p.text("cr.none", period=a.period, example=example)
     league = a.league()
-    best = league[0]
-    paying = sum(r.figures["roi"].ci_low > 0 for r in league)
-    return p.text("cr.headline", n=len(league), paying=paying, best=title_of(best),
-                roi=_roi(p, best.figures["roi"].value))
+    # "best" only among the campaigns that paid back their cost with confidence
+    paying = [r for r in league if r.figures["roi"].ci_low > 0]
+    if not paying:
+        return p.text("cr.headline_none_paid", n=p.count(len(league)))
+    best = paying[0]
+    return p.text("cr.headline", n=p.count(len(league)), paying=p.count(len(paying)), best=title_of(best),
+                  roi=_roi(p, best.figures["roi"].value))
 
 
 def league_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
@@ -101,7 +108,7 @@ def plot_league(p: Presentation, a: campaign.CampaignAnalysis):
         ax.plot(roi.value, i, "o", color=colour, ms=8, mfc=colour if r.evidence == "holdout" else "white")
     ax.axvline(0, color="#555", lw=1)
     ax.set_yticks(range(len(league)), [title_of(r) + (" ★" if r.campaign_id in a.reviewed else "") for r in league])
-    ax.xaxis.set_major_formatter(lambda v, _: f"{v:+.0%}")
+    percent_axis(ax.xaxis, signed=True)
     ax.set_xlabel(p.text("cr.roi_axis"))
     ax.set_title(p.text("cr.league_chart"), loc="left")
     handles = [plt.Line2D([], [], color=c, marker="o", lw=2, label=p.text(f"cr.decision_{k}"))
@@ -198,7 +205,7 @@ def plot_daily(p: Presentation, r: campaign.CampaignReview):
             d = r.daily[r.daily.group == g]
             ax.plot(d.day, d[col], color=colour, ls=ls, lw=2, label=label)
         ax.axvspan(pd.Timestamp(r.start), pd.Timestamp(r.end) + pd.Timedelta(days=1), color=PALETTE[3], alpha=0.15)
-        ax.set_title(p.text(title, currency=p.currency), loc="left")
+        ax.set_title(p.text(title, currency=p.symbol), loc="left")
         ax.yaxis.set_major_formatter(fmt)
         ax.tick_params(axis="x", labelrotation=30)
     axes[0].legend(frameon=False, loc="upper left", fontsize=9)
@@ -243,3 +250,8 @@ def record(p: Presentation, a: campaign.CampaignAnalysis, results, params) -> No
     for (key, value), card in zip(campaign.period_totals(a).items(), kpis(p, a)):
         results.kpi(key, plain(value), card.label, card.value, card.delta)
     results.key_results = campaign.key_results(a, params)
+
+
+def section_heading(p: Presentation, r: campaign.CampaignReview) -> str:
+    """A campaign's section title: its id and name, its type in the report's language, its dates."""
+    return p.text("cr.section_heading", name=title_of(r), type=p.code("campaign_types", r.type), start=r.start, end=r.end)

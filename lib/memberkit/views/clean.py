@@ -17,17 +17,18 @@ def rule_steps_frame(p: Presentation, result: clean.CleaningResult) -> pd.DataFr
         for step in rep.steps:
             if step["rows"]:
                 rows.append({"table": p.text(f"tables.{name}"), "rule": p.text(f"reasons.{step['rule']}"),
-                             "rows": step["rows"], "share": step["rows"] / rep.rows_in})
+                             "rows": p.count(step["rows"]), "share": p.pct(step["rows"] / rep.rows_in, 2)})
     frame = pd.DataFrame(rows, columns=["table", "rule", "rows", "share"])
     return frame.rename(columns={"table": p.text("common.table"), "rule": p.text("common.rule"),
-                                 "rows": p.text("common.rows"), "share": p.text("common.share")})
+                                 "rows": p.text("data_cleaning.rows_set_aside"),
+                                 "share": p.text("data_cleaning.share_of_table")})
 
 
 def accounting_frame(p: Presentation, result: clean.CleaningResult) -> pd.DataFrame:
     return pd.DataFrame([{p.text("common.table"): p.text(f"tables.{n}"),
-                          p.text("data_cleaning.rows_in"): r.rows_in,
-                          p.text("data_cleaning.kept"): r.kept,
-                          p.text("data_cleaning.rejected"): r.rejected} for n, r in result.tables.items()])
+                          p.text("data_cleaning.rows_in"): p.count(r.rows_in),
+                          p.text("data_cleaning.kept"): p.count(r.kept),
+                          p.text("data_cleaning.rejected"): p.count(r.rejected)} for n, r in result.tables.items()])
 
 
 def plot_rule_waterfall(p: Presentation, result: clean.CleaningResult):
@@ -48,7 +49,7 @@ def plot_rule_waterfall(p: Presentation, result: clean.CleaningResult):
                 w = step["rows"] / rep.rows_in
                 ax.barh(y, w, left=left, color=colours[step["rule"]], label=p.text(f"reasons.{step['rule']}"))
                 left += w
-        ax.text(1.005, y, f"{fmt_rows(rep.rejected)} / {fmt_rows(rep.rows_in)}", va="center", fontsize=9)
+        ax.text(1.005, y, f"{p.count(rep.rejected)} / {p.count(rep.rows_in)}", va="center", fontsize=9)
     ax.set_yticks(range(len(names)), [p.text(f"tables.{n}") for n in names])
     ax.set_xlim(min(0.9, min((r.kept / r.rows_in for r in result.tables.values() if r.rows_in), default=0.9) - 0.01), 1.0)
     ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
@@ -58,10 +59,6 @@ def plot_rule_waterfall(p: Presentation, result: clean.CleaningResult):
     ax.set_title(p.text("data_cleaning.waterfall_title"), loc="left")
     ax.invert_yaxis()
     return fig
-
-
-def fmt_rows(n: int) -> str:
-    return f"{n:,}"
 
 
 def headline(p: Presentation, result: clean.CleaningResult) -> str:
@@ -102,28 +99,28 @@ def record(p: Presentation, result: clean.CleaningResult, results, previous: dic
 
 
 def change_frame(p: Presentation, current: dict, previous: dict | None) -> pd.DataFrame | None:
-    """KPIs of this run beside the previous period's run; None when there is no earlier run."""
+    """KPIs of this run beside the previous period's run, formatted; None when there is no earlier run."""
     if not previous:
         return None
     rows = []
     for key, k in current["kpis"].items():
         before = previous.get("kpis", {}).get(key, {}).get("value")
-        rows.append({"": k["label"], previous["period"]: before, current["period"]: k["value"],
-                     "Δ": None if before is None else k["value"] - before})
+        rows.append({p.text("data_cleaning.figure"): k["label"], previous["period"]: p.count(before),
+                     current["period"]: p.count(k["value"]), p.text("data_cleaning.change"): p.delta(k["value"], before)})
     return pd.DataFrame(rows)
 
 
 def quality_frame(p: Presentation, result: clean.CleaningResult) -> pd.DataFrame:
-    q = result.quality.copy()
-    q["table"] = q.table.map(lambda n: p.text(f"tables.{n}"))
-    return q.rename(columns={"table": p.text("common.table"), "column": p.text("common.column"),
-                             "rows": p.text("common.rows"),
-                             "missing_share": p.text("data_cleaning.missing"),
-                             "invalid": p.text("data_cleaning.invalid"),
-                             "distinct": p.text("data_cleaning.distinct")})[
-        [p.text("common.table"), p.text("common.column"), p.text("common.rows"),
-         p.text("data_cleaning.missing"), p.text("data_cleaning.invalid"),
-         p.text("data_cleaning.distinct")]]
+    """Per table and column as delivered: rows, missing (count and share), invalid and distinct values."""
+    q = result.quality
+    return pd.DataFrame({
+        p.text("common.table"): [p.text(f"tables.{n}") for n in q.table],
+        p.text("common.column"): [p.code("fields", c) for c in q.column],
+        p.text("data_cleaning.rows_col"): [p.count(x) for x in q.rows],
+        p.text("data_cleaning.missing_rows"): [p.count(x) for x in q.missing],
+        p.text("data_cleaning.missing_share"): [p.pct(x) for x in q.missing_share],
+        p.text("data_cleaning.invalid_rows"): [p.count(x) for x in q.invalid],
+        p.text("data_cleaning.distinct_values"): [p.count(x) for x in q.distinct]})
 
 
 def identity_sentence(p: Presentation, result: clean.CleaningResult) -> str:
@@ -144,6 +141,6 @@ def treatment_notes(p: Presentation, result: clean.CleaningResult, params) -> li
     """One sentence each: the identity merge, the outliers and their policy, unified spellings, repaired dates."""
     return [identity_sentence(p, result),
             p.text("data_cleaning.outlier_text", threshold=p.money(result.outlier_threshold),
-                   multiple=f"{params.outlier_multiple:g}", n=p.count(result.outlier_orders), policy=params.outlier_policy),
+                   multiple=f"{params.outlier_multiple:g}", n=p.count(result.outlier_orders), policy=p.code("policies", params.outlier_policy)),
             p.text("data_cleaning.text_text", n=p.count(sum(result.text_unified.values()))),
             p.text("data_cleaning.repaired_text", n=p.count(result.join_dates_repaired))]

@@ -8,16 +8,17 @@ import pandas as pd
 from .. import clv
 from .context import Presentation
 from .page import KPI
-from .rfm import segment_name
-from .theme import PALETTE
+from .rfm import group_label
+from .theme import PALETTE, legend_below, percent_axis
 
 
 def errors_frame(p: Presentation, a: clv.CLVAnalysis) -> pd.DataFrame:
+    """Each purchase model on the holdout: mean absolute error, aggregate error, top-decile share, parameters."""
     rows = []
     for name, e in a.holdout.errors.items():
         rows.append({p.text("clv.model"): p.text(f"clv.model_{name}") + (" ✓" if name == a.chosen else ""),
-                     p.text("clv.mae"): e["mae"], p.text("clv.aggregate_error"): e["aggregate_error"],
-                     p.text("clv.top_decile"): e["top_decile_spend_share"],
+                     p.text("clv.mae"): p.ratio(e["mae"], 3), p.text("clv.aggregate_error"): p.signed_pct(e["aggregate_error"]),
+                     p.text("clv.top_decile"): p.pct(e["top_decile_spend_share"]),
                      p.text("clv.parameters"): ", ".join(f"{k} {v:.3g}" for k, v in
                                                                  clv.model_parameters(a.holdout.models[name]).items())})
     for name, msg in a.holdout.failures.items():
@@ -77,6 +78,8 @@ def notes_sentences(p: Presentation, a: clv.CLVAnalysis) -> list[str]:
 
 
 def plot_tracking(p: Presentation, a: clv.CLVAnalysis):
+    """Actual against predicted repeat purchases, cumulative and per week, with the holdout marked."""
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
     t = a.tracking
     cal = pd.Timestamp(a.holdout.calibration_end)
@@ -89,7 +92,11 @@ def plot_tracking(p: Presentation, a: clv.CLVAnalysis):
         ax.text(cal, ax.get_ylim()[1] * 0.95, " " + p.text("clv.holdout_starts"), fontsize=8, color="#555", va="top")
         ax.set_title(p.text(title), loc="left")
         ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
-        ax.legend(frameon=False, loc="upper left" if act == "actual_cumulative" else "lower left")
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=6)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        ax.set_ylim(bottom=0)
+        legend_below(ax, ncol=2)
     fig.tight_layout()
     return fig
 
@@ -115,8 +122,8 @@ def plot_distributions(p: Presentation, a: clv.CLVAnalysis):
     clv_values = a.members.clv.clip(lower=0)
     upper = float(clv_values.quantile(0.99)) or 1.0
     ax1.hist(clv_values.clip(upper=upper), bins=50, color=PALETTE[0])
-    ax1.set_title(p.text("clv.clv_distribution", currency=p.currency), loc="left")
-    ax1.set_xlabel(p.text("clv.clv_axis", currency=p.currency))
+    ax1.set_title(p.text("clv.clv_distribution", currency=p.symbol), loc="left")
+    ax1.set_xlabel(p.text("clv.clv_axis", currency=p.symbol))
     ax2.hist(a.members.probability_alive, bins=40, color=PALETTE[2])
     ax2.set_title(p.text("clv.alive_distribution"), loc="left")
     ax2.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
@@ -128,17 +135,20 @@ def plot_clv_by(p: Presentation, a: clv.CLVAnalysis):
     """CLV share per RFM segment, tier, channel and region (four small panels)."""
     import matplotlib.pyplot as plt
     cols = [c for c in ("segment", "tier", "channel", "region") if c in a.members and a.members[c].notna().any()]
-    fig, axes = plt.subplots(1, max(1, len(cols)), figsize=(4 * max(1, len(cols)), 4), squeeze=False)
-    for ax, col in zip(axes[0], cols):
+    rows = max(1, (len(cols) + 1) // 2)
+    fig, axes = plt.subplots(rows, 2, figsize=(13, 3.8 * rows), squeeze=False)
+    for ax in axes.flat[len(cols):]:
+        ax.set_axis_off()
+    for ax, col in zip(axes.flat, cols):
         g = clv.clv_by(a, col).iloc[::-1]
-        if col == "segment":
-            g.index = [segment_name(p, k) for k in g.index]
+        g.index = [group_label(p, col, k) for k in g.index]
         ax.barh([str(i) for i in g.index], g.clv_share, color=PALETTE[0])
         for i, v in enumerate(g.clv_share):
-            ax.text(v, i, f" {v:.0%}", va="center", fontsize=8)
-        ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+            ax.text(v, i, f" {p.pct(v, 0)}", va="center", fontsize=10)
+        ax.set_xlim(0, max(0.05, float(g.clv_share.max())) * 1.2)
+        percent_axis(ax.xaxis)
         ax.set_title(p.text(f"clv.by_{col}"), loc="left")
-        ax.tick_params(axis="y", labelsize=8)
+        ax.tick_params(axis="both", labelsize=10)
     fig.tight_layout()
     return fig
 
@@ -148,7 +158,12 @@ def plot_alive_matrix(p: Presentation, a: clv.CLVAnalysis):
     import seaborn as sns
     m = clv.alive_matrix(a.model, a.members)
     fig, ax = plt.subplots(figsize=(10, 5))
-    sns.heatmap(m.iloc[::-1], cmap="RdYlGn", vmin=0, vmax=1, ax=ax, cbar_kws={"label": p.text("clv.p_alive")})
+    shown = m.iloc[::-1]
+    # every label readable: about ten per axis, never overlapping
+    sns.heatmap(shown, cmap="RdYlGn", vmin=0, vmax=1, ax=ax, cbar_kws={"label": p.text("clv.p_alive")},
+                xticklabels=max(1, len(shown.columns) // 10), yticklabels=max(1, len(shown.index) // 10))
+    ax.tick_params(axis="x", labelrotation=0)
+    ax.tick_params(axis="y", labelrotation=0)
     ax.set_xlabel(p.text("clv.recency_axis", unit=p.text(f"clv.unit_{a.unit}")))
     ax.set_ylabel(p.text("clv.frequency_axis"))
     ax.set_title(p.text("clv.alive_matrix"), loc="left")

@@ -9,8 +9,8 @@ Example
 >>> p = Presentation("en", "CNY")
 >>> p.text("data_cleaning.title")
 'Data cleaning'
->>> p.pct(0.1234), p.money(-25466.4), p.count(1234567.4)
-('12.3%', '-¥25,466', '1,234,567')
+>>> p.pct(0.1234), p.money(-25466.4), p.count(1234567.4), p.pp(0.0123)
+('12.3%', '-CN¥25,466', '1,234,567', '+1.2 pp')
 """
 
 from __future__ import annotations
@@ -47,12 +47,32 @@ def text(key: str, language: str = "en", **values) -> str:
 
 
 # ----------------------------------------------------------------- numbers
-def fmt_int(x) -> str:
-    return "–" if missing(x) else f"{int(round(x)):,}"
+LOCALES = {"en": "en", "zh": "zh_Hans_CN"}   # the Babel (CLDR) locale of each report language
+DASH = "–"                                   # a figure that does not exist (None, NaN, infinite)
+
+
+def _locale(language: str) -> str:
+    return LOCALES.get(language, "en")
+
+
+def fmt_int(x, language: str = "en") -> str:
+    """A count: ``1,234,567``."""
+    from babel.numbers import format_decimal
+    return DASH if missing(x) else format_decimal(int(round(x)), format="#,##0", locale=_locale(language))
+
+
+def fmt_number(x, digits: int = 1, language: str = "en") -> str:
+    """A plain number with ``digits`` decimals and grouping: ``1,234.5``."""
+    from babel.numbers import format_decimal
+    if missing(x):
+        return DASH
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return format_decimal(round(x, digits), format=pattern, locale=_locale(language))
 
 
 def fmt_pct(x, digits: int = 1) -> str:
-    return "–" if missing(x) else f"{x * 100:.{digits}f}%"
+    """A share or rate given as a fraction: ``0.1234`` -> ``12.3%``."""
+    return DASH if missing(x) else f"{x * 100:.{digits}f}%"
 
 
 def fmt_signed_pct(x, digits: int = 1) -> str:
@@ -61,30 +81,29 @@ def fmt_signed_pct(x, digits: int = 1) -> str:
     >>> fmt_signed_pct(0.1687), fmt_signed_pct(-0.634, 0), fmt_signed_pct(float("inf"))
     ('+16.9%', '-63%', '–')
     """
-    return "–" if missing(x) else f"{x:+.{digits}%}"
+    return DASH if missing(x) else f"{x:+.{digits}%}"
 
 
-def fmt_money(x, currency: str = "CNY", digits: int = 0) -> str:
-    """Money with its symbol; a loss reads -¥25,466.
+def fmt_money(x, currency: str = "CNY", digits: int = 0, language: str = "en") -> str:
+    """Money with the currency's symbol in the report's language (CLDR, through Babel); a loss reads -£25,466.
 
-    >>> fmt_money(-25466.4), fmt_money(1234.5, "USD", 1)
-    ('-¥25,466', '$1,234.5')
+    >>> fmt_money(-25466.4, "GBP"), fmt_money(1234.5, "USD", 1), fmt_money(1234.5, "CNY", 0, "zh")
+    ('-£25,466', '$1,234.5', '¥1,234')
+    >>> fmt_money(1234.5, "CNY")        # in English the yuan is told from the yen
+    'CN¥1,234'
     """
-    symbol = {"CNY": "¥", "USD": "$", "EUR": "€"}.get(currency, currency + " ")
+    from babel.numbers import format_currency
     if missing(x):
-        return "–"
-    return f"{'-' if x < 0 else ''}{symbol}{abs(x):,.{digits}f}"
+        return DASH
+    pattern = "¤#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return format_currency(round(x, digits), currency, format=pattern, currency_digits=False,
+                           locale=_locale(language))
 
 
-def fmt_delta(current, previous, kind: str = "int") -> str:
-    """'+12 (+3.4%)' style change against an earlier value; '' when there is none."""
-    if previous is None or current is None:
-        return ""
-    diff = current - previous
-    if kind == "pct":
-        return f"{diff * 100:+.1f} pp"
-    rel = f" ({diff / previous:+.1%})" if previous else ""
-    return f"{diff:+,.0f}{rel}"
+def currency_symbol(currency: str, language: str = "en") -> str:
+    """The symbol of an ISO 4217 code in the report's language: GBP -> £, CNY -> CN¥ (en) or ¥ (zh)."""
+    from babel.numbers import get_currency_symbol
+    return get_currency_symbol(currency, locale=_locale(language))
 
 
 # ----------------------------------------------------------------- the context
@@ -108,6 +127,17 @@ class Presentation:
         """The catalogue entry ``key`` in this report's language, ``values`` filled in."""
         return text(key, self.language, **values)
 
+    def code(self, section: str, value) -> str:
+        """A code the kit defines (a channel, status, campaign type, policy, field name) in this language.
+
+        A value without a catalogue entry is shop data (a campaign type of the shop's own, a new
+        column) and is shown as given; tests check that every code the kit itself defines has one.
+        """
+        try:
+            return self.text(f"{section}.{value}")
+        except KeyError:
+            return str(value)
+
     @property
     def list_sep(self) -> str:
         """Between the items of a short list: '、' in Chinese, ', ' in English."""
@@ -118,14 +148,19 @@ class Presentation:
         """Between two sentences: nothing in Chinese, a space in English."""
         return "" if self.language == "zh" else " "
 
-    # numbers: one format per kind of figure
+    # numbers: one format per kind of figure, used by cards, tables, chart labels and sentences alike
     def count(self, x) -> str:
         """A count of members, orders or rows: 1,234."""
-        return fmt_int(x)
+        return fmt_int(x, self.language)
 
     def money(self, x, digits: int = 0) -> str:
-        """An amount in this report's currency: ¥1,234."""
-        return fmt_money(x, self.currency, digits)
+        """An amount in this report's currency: £1,234 (the symbol from the ISO code, per language)."""
+        return fmt_money(x, self.currency, digits, self.language)
+
+    @property
+    def symbol(self) -> str:
+        """This report's currency symbol, for units in headings and axes: (£)."""
+        return currency_symbol(self.currency, self.language)
 
     def pct(self, x, digits: int = 1) -> str:
         """A share or rate given as a fraction: 0.1234 -> 12.3%."""
@@ -135,6 +170,18 @@ class Presentation:
         """A relative change with its sign: +16.9%."""
         return fmt_signed_pct(x, digits)
 
-    def delta(self, current, previous, kind: str = "int") -> str:
-        """The change against an earlier value: '+12 (+3.4%)', or '+5.0 pp' for rates."""
-        return fmt_delta(current, previous, kind)
+    def pp(self, x, digits: int = 1) -> str:
+        """A difference of two rates, in percentage points: 0.012 -> '+1.2 pp' ('+1.2 个百分点')."""
+        return DASH if missing(x) else f"{x * 100:+.{digits}f} {self.text('units.pp')}"
+
+    def ratio(self, x, digits: int = 2) -> str:
+        """A plain number that is neither a count nor money nor a share: 0.121 orders per member, 7.5 days."""
+        return fmt_number(x, digits, self.language)
+
+    def delta(self, current, previous) -> str:
+        """A count's change against an earlier value: '+12 (+3.4%)'; '' when there is none."""
+        if missing(current) or missing(previous):
+            return ""
+        diff = current - previous
+        rel = f" ({fmt_signed_pct(diff / previous)})" if previous else ""
+        return f"{'+' if diff >= 0 else '-'}{fmt_int(abs(diff), self.language)}{rel}"

@@ -23,24 +23,19 @@ def format_figure(p: Presentation, key: str, value) -> str:
     return p.count(value) if key == "active_members" else p.pct(value)
 
 
-def format_change(key: str, current, previous) -> str:
-    """'+1.2 pp' for rates, '+3.4%' for AOV, revenue and active members; '' when either value is missing.
-
-    >>> format_change("churn_rate", 0.25, 0.2), format_change("member_revenue", 110.0, 100.0)
-    ('+5.0 pp', '+10.0%')
-    """
+def format_change(p: Presentation, key: str, current, previous) -> str:
+    """'+1.2 pp' for rates, '+3.4%' for AOV, revenue and active members; '' when either value is missing
+    or the earlier amount is zero."""
     if current is None or previous is None or pd.isna(current) or pd.isna(previous):
         return ""
     if key in AMOUNTS:
-        change = f"{(current - previous) / previous:+.1%}" if previous else f"{current - previous:+,.0f}"
-    else:
-        change = f"{(current - previous) * 100:+.1f} pp"
-    return change
+        return p.signed_pct((current - previous) / previous) if previous else ""
+    return p.pp(current - previous)
 
 
 def change_label(p: Presentation, key: str, current, previous) -> str:
     """The change with what it is against: '+1.2 pp vs previous month'."""
-    change = format_change(key, current, previous)
+    change = format_change(p, key, current, previous)
     return p.text("kpi.vs_previous", change=change) if change else ""
 
 
@@ -59,8 +54,8 @@ def figures_frame(p: Presentation, figures: pd.DataFrame,
                      p.text("kpi.current"): format_figure(p, key, r.current),
                      p.text("kpi.previous"): format_figure(p, key, r.previous),
                      p.text("kpi.year_ago"): format_figure(p, key, r.year_ago),
-                     p.text("kpi.change_previous"): format_change(key, r.current, r.previous),
-                     p.text("kpi.change_year"): format_change(key, r.current, r.year_ago),
+                     p.text("kpi.change_previous"): format_change(p, key, r.current, r.previous),
+                     p.text("kpi.change_year"): format_change(p, key, r.current, r.year_ago),
                      p.text("kpi.definition"): p.text(f"kpi.{key}_def", window=active_window_days)})
     return pd.DataFrame(rows)
 
@@ -72,12 +67,14 @@ def plot_trend(p: Presentation, trend: pd.DataFrame):
     x = range(len(trend))
     for ax, key in zip(axes, kpi.KEY_FIGURES):
         ax.plot(x, trend[key], marker="o", ms=3, color=PALETTE[1] if key == "churn_rate" else PALETTE[0])
-        ax.set_title(p.text(f"kpi.{key}"), loc="left", fontsize=10)
+        ax.set_title(p.text(f"kpi.{key}"), loc="left", fontsize=11)
         if key == "average_order_value":
-            ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
+            ax.yaxis.set_major_formatter(lambda v, _: p.money(v))
         else:
-            ax.yaxis.set_major_formatter(lambda v, _: f"{v:.1%}")
-        ax.set_xticks(list(x)[::3], [p[2:] for p in trend.index[::3]], fontsize=8)
+            ax.yaxis.set_major_formatter(lambda v, _: p.pct(v, 0 if trend[key].max() > 0.1 else 1))
+        top = trend[key].max()
+        ax.set_ylim(0, (top if top == top and top > 0 else 1) * 1.15)   # rates and money start at zero
+        ax.set_xticks(list(x)[::3], [m[2:] for m in trend.index[::3]], fontsize=9)
     fig.tight_layout()
     return fig
 

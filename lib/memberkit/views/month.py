@@ -97,7 +97,7 @@ def figure_cards(s: MonthSummary) -> list[dict]:
         shown = [format_figure(p, key, v) for v in values if not missing(v)]
         changes = []
         for earlier, month in (("previous", previous_period(period)), ("year_ago", same_period_last_year(period))):
-            change = format_change(key, c["current"], c[earlier])
+            change = format_change(p, key, c["current"], c[earlier])
             changes.append({"text": text("month.vs" if change else "month.no_change", lang, change=change,
                                          month=month_label(month, lang)),
                             "good": is_good(key, c["current"], c[earlier])})
@@ -122,9 +122,9 @@ def happened(s: MonthSummary) -> list[str]:
         active = compare(s.figures, "active_members")
         out.append(text("month.happened_figures", lang, revenue=p.money(rev["current"]),
                         month=month_label(s.period, lang),
-                        vs_previous=format_change("member_revenue", rev["current"], rev["previous"]) or "–",
+                        vs_previous=format_change(p, "member_revenue", rev["current"], rev["previous"]) or "–",
                         previous=month_label(previous_period(s.period), lang),
-                        vs_year=format_change("member_revenue", rev["current"], rev["year_ago"]) or "–",
+                        vs_year=format_change(p, "member_revenue", rev["current"], rev["year_ago"]) or "–",
                         year_ago=month_label(same_period_last_year(s.period), lang),
                         active=p.count(active["current"]), churn=p.pct(churn["current"])))
     for r in s.reports:

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-import json
+import re
 from dataclasses import dataclass
+from html.parser import HTMLParser
+
+from .context import DASH
 
 
 def escape(value) -> str:
@@ -35,7 +38,11 @@ CSS = """
 .mk-headline{font-size:17px;line-height:1.5;border-left:4px solid #1f4e79;padding:6px 12px;margin:8px 0 14px;background:#f4f7fb}
 .mk-banner{font-size:16px;font-weight:600;color:#fff;background:#c62828;padding:10px 14px;border-radius:6px;margin:8px 0}
 .mk-note{font-size:13px;color:#4a5560;margin:4px 0 12px}
-.mk-footer{font-size:11px;color:#7a8591;border-top:1px solid #d9dee5;margin-top:24px;padding-top:8px}
+.mk-footer{font-size:12px;color:#5a6572;border-top:1px solid #d9dee5;margin-top:24px;padding-top:8px;line-height:1.6}
+.mk-table{max-width:100%;overflow-x:auto;-webkit-overflow-scrolling:touch;margin:4px 0 12px}
+.mk-table table{border-collapse:collapse}.mk-table td,.mk-table th{padding:4px 10px;white-space:nowrap}
+.mk-table th{white-space:normal;min-width:4em;vertical-align:bottom}
+.mk-table td:last-child{white-space:normal;min-width:12em}
 </style>
 """
 
@@ -87,30 +94,104 @@ def heading(title: str, level: int = 2):
     show(f"<h{level}>{escape(title)}</h{level}>")
 
 
+def _settings_lines(params: dict, prefix: str = "") -> list[str]:
+    """Settings as readable lines, nested keys joined with dots: 'split: mean', 'tier_thresholds.金卡: 2000'."""
+    lines = []
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            lines += _settings_lines(value, name + ".")
+        elif isinstance(value, (list, tuple)):
+            lines.append(f"{name}: {', '.join(map(str, value)) or DASH}")
+        else:
+            lines.append(f"{name}: {DASH if value is None or value == {} else value}")
+    return lines
+
+
 def footer(p, period: str, params: dict, fingerprint: str, version: str):
-    """The page's signature: period, time of the run, data fingerprint, code version, parameters."""
+    """The page's signature: period, time of the run, data fingerprint, code version, and the settings."""
     rows = [
         (p.text("common.period"), period),
         (p.text("common.generated"), _dt.datetime.now().strftime("%Y-%m-%d %H:%M")),
         (p.text("common.data_fingerprint"), fingerprint[:16]),
         (p.text("common.code_version"), version),
-        (p.text("common.parameters"), json.dumps(params, ensure_ascii=False, default=str)),
     ]
     body = "<br>".join(f"<b>{escape(k)}</b>: {escape(v)}" for k, v in rows)
-    show(CSS + f'<div class="mk-footer">{body}</div>')
+    settings = " · ".join(escape(line) for line in _settings_lines(params))
+    show(CSS + f'<div class="mk-footer">{body}<br><b>{escape(p.text("common.parameters"))}</b>: {settings}</div>')
 
 
 def table(df, caption: str | None = None, formats: dict | None = None):
-    """A frame as a plain HTML table without the index."""
-    styler = df.style.hide(axis="index")
-    numeric = [str(dt).startswith(("int", "float", "Int", "Float", "uint")) for dt in df.dtypes]
-    # Words read from the left, numbers line up on the right (by position: headings may repeat).
-    styler = styler.set_table_styles([{"selector": f"td.col{j}, th.col_heading.col{j}", "props": "text-align: left"}
-                                      for j, is_number in enumerate(numeric) if not is_number], overwrite=False)
+    """Show a frame as a table (see :func:`table_html`)."""
+    show(CSS + table_html(df, caption, formats))
+
+
+_FIGURE = re.compile(r"^[+\-<>≥≤ ]*[^\d\s]{0,3}\d")   # 12.3%, -CN¥1,234, +1.2 pp, < 0.001, £80
+
+
+def _is_figure_column(values) -> bool:
+    shown = [str(v) for v in values if str(v) not in ("", DASH, "nan", "None")]
+    return bool(shown) and all(_FIGURE.match(v) for v in shown)
+
+
+def table_html(df, caption: str | None = None, formats: dict | None = None) -> str:
+    """A frame as a plain HTML table without the index; every cell, heading and the caption escaped.
+
+    Views hand over frames whose figures are already formatted by the Presentation (one format per
+    kind of figure), so a figure reads the same in a table as in a card or a sentence. Columns of
+    figures line up on the right, words on the left; a wide table scrolls sideways on a narrow screen.
+    """
+    styler = df.style.hide(axis="index").format(escape="html", na_rep=DASH).format_index(escape="html", axis=1)
+    right = [j for j, c in enumerate(df.columns)
+             if str(df.dtypes.iloc[j]).startswith(("int", "float", "Int", "Float", "uint")) or _is_figure_column(df.iloc[:, j])]
+    # By position: headings may repeat across tables, positions do not.
+    styler = styler.set_table_styles(
+        [{"selector": f"td.col{j}, th.col_heading.col{j}", "props": "text-align: " + ("right" if j in right else "left")}
+         for j in range(df.shape[1])], overwrite=False)
     if isinstance(formats, str):  # one format for every numeric column
         formats = {c: formats for c in df.select_dtypes("number").columns}
     if formats:
-        styler = styler.format(formats)
+        styler = styler.format(formats, escape="html", na_rep=DASH)
     if caption:
-        styler = styler.set_caption(caption)
-    show(styler.to_html())
+        styler = styler.set_caption(escape(caption))
+    return f'<div class="mk-table">{styler.to_html()}</div>'
+
+
+# ----------------------------------------------------------------- the whole page
+class _Text(HTMLParser):
+    """Collects the text a reader sees (not styles, scripts or attribute values such as images)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        self._skip += tag in ("style", "script")
+
+    def handle_endtag(self, tag):
+        self._skip -= tag in ("style", "script") and self._skip > 0
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def visible_text(page: str) -> str:
+    """The text of an HTML page as a reader sees it, entities decoded."""
+    parser = _Text()
+    parser.feed(page)
+    parser.close()
+    return "".join(parser.parts)
+
+
+def embed_fonts(page: str) -> str:
+    """``page`` with the kit's CJK font embedded (subset to its characters) just before ``</head>``."""
+    from .fonts import font_face_css
+    css = font_face_css(visible_text(page))
+    return page.replace("</head>", css + "</head>", 1) if css else page
+
+
+def html_lang(language: str) -> str:
+    """The ``lang`` attribute of a page: ``zh-CN`` (Simplified Chinese glyph forms) or ``en``."""
+    return "zh-CN" if language == "zh" else "en"

@@ -18,8 +18,11 @@ def segment_name(p: Presentation, key: str, scheme: str = "high_low") -> str:
 
 
 def group_label(p: Presentation, dimension: str, value) -> str:
-    """How a breakdown group reads in a report: a segment key by its label, anything else as is."""
-    return segment_name(p, value) if dimension == "segment" else str(value)
+    """How a breakdown group reads in a report: a segment by its name, a channel by its catalogue entry,
+    anything from the shop's data (regions, tiers) as given."""
+    if dimension == "segment":
+        return segment_name(p, value)
+    return p.code("channels", value) if dimension == "channel" else str(value)
 
 
 def kpis(p: Presentation, a: rfm.RFMAnalysis):
@@ -89,12 +92,23 @@ def plot_rf_heatmap(p: Presentation, table: pd.DataFrame):
                for f in range(1, 6)] for r in range(5, 0, -1)]
     fig, ax = plt.subplots(figsize=(9, 5.5))
     sns.heatmap(mean_m, annot=np.array(labels), fmt="", cmap="Blues", ax=ax, annot_kws={"fontsize": 7.5},
-                cbar_kws={"label": p.text("rfm.mean_m", currency=p.currency)}, linewidths=0.5, linecolor="white")
+                cbar_kws={"label": p.text("rfm.mean_m", currency=p.symbol)}, linewidths=0.5, linecolor="white")
     ax.grid(False)
     ax.set_xlabel(p.text("rfm.f_score"))
     ax.set_ylabel(p.text("rfm.r_score"))
     ax.set_title(p.text("rfm.grid_chart"), loc="left")
     return fig
+
+
+def grid_note(p: Presentation, a: rfm.RFMAnalysis) -> str:
+    """Why a row or column of the R x F grid is empty (heavy ties), naming the scores; '' when none is."""
+    _, count = rfm.rf_grid(a.table)
+    notes = []
+    for dimension, totals in (("F", count.sum(axis=0)), ("R", count.sum(axis=1))):
+        empty = sorted(int(k) for k, n in totals.items() if n == 0)
+        if empty and totals.sum() > 0:
+            notes.append(p.text("rfm.grid_empty", dimension=dimension, scores=p.list_sep.join(map(str, empty))))
+    return p.sentence_sep.join(notes)
 
 
 def plot_region_bubbles(p: Presentation, regions: pd.DataFrame):
@@ -113,7 +127,7 @@ def plot_region_bubbles(p: Presentation, regions: pd.DataFrame):
     for name, row in r.iterrows():
         ax.annotate(f"{name}\nR={row.mean_r:.0f}", (row.mean_m, row.mean_f), ha="center", va="center", fontsize=9)
     ax.margins(0.25)
-    ax.set_xlabel(p.text("rfm.mean_m", currency=p.currency))
+    ax.set_xlabel(p.text("rfm.mean_m", currency=p.symbol))
     ax.set_ylabel(p.text("rfm.mean_f"))
     fig.colorbar(sc, ax=ax, label=p.text("rfm.established_lost_rate"), format=lambda x, _: f"{x:.0%}")
     ax.set_title(p.text("rfm.bubble_chart"), loc="left")
@@ -128,12 +142,12 @@ def plot_migration(p: Presentation, matrix: pd.DataFrame, top: int = 8):
     name = lambda k: p.text("rfm.outside") if k == rfm.OUTSIDE else segment_name(p, k)  # noqa: E731
     rows = matrix.div(matrix.sum(axis=1).where(lambda s: s > 0), axis=0)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 6), gridspec_kw={"width_ratios": [1.25, 1]})
-    sns.heatmap(rows, annot=matrix.to_numpy(), fmt=",", cmap="Blues", ax=ax1, cbar=False, annot_kws={"fontsize": 7},
+    sns.heatmap(rows, annot=matrix.to_numpy(), fmt=",", cmap="Blues", ax=ax1, cbar=False, annot_kws={"fontsize": 8.5},
                 xticklabels=[name(k) for k in matrix.columns], yticklabels=[name(k) for k in matrix.index])
     ax1.set_xlabel(p.text("rfm.now"))
     ax1.set_ylabel(p.text("rfm.before"))
-    ax1.tick_params(axis="x", labelrotation=60, labelsize=8)
-    ax1.tick_params(axis="y", labelsize=8)
+    ax1.tick_params(axis="x", labelrotation=60, labelsize=9)
+    ax1.tick_params(axis="y", labelsize=9)
     ax1.set_title(p.text("rfm.migration_matrix"), loc="left")
     flows = rfm.main_flows(matrix, top).iloc[::-1]
     ax2.barh(range(len(flows)), flows.members, color=PALETTE[0])
@@ -152,7 +166,7 @@ def plot_tiers_stages(p: Presentation, table: pd.DataFrame):
     ax1.bar(tiers.index.astype(str), tiers.members, color=PALETTE[0])
     for i, (n, rs) in enumerate(zip(tiers.members, tiers.revenue_share.fillna(0))):
         ax1.text(i, n, f"{n:,}\n{p.text('rfm.revenue_short')} {rs:.0%}", ha="center", va="bottom", fontsize=8)
-    ax1.set_yscale("symlog")
+    ax1.set_ylim(0, max(1, tiers.members.max()) * 1.25)   # linear from zero: bar heights compare as counts
     ax1.set_title(p.text("rfm.tiers_chart"), loc="left")
     colours = {"new": PALETTE[2], "active": PALETTE[0], "silent": PALETTE[3], "churned": PALETTE[1], "no_purchase": PALETTE[5]}
     ax2.bar([p.text(f"rfm.stage_{s}") for s in stages.index], stages.members,
@@ -167,21 +181,19 @@ def plot_tiers_stages(p: Presentation, table: pd.DataFrame):
 
 
 def profile_frame(p: Presentation, profile: pd.DataFrame, scheme: str = "high_low") -> pd.DataFrame:
-    """The segment profile of ``scheme`` with each segment's name and action, headings translated, for display."""
+    """The segment profile of ``scheme`` for display: name, figures formatted with their units, action."""
     sch = rfm.schemes()[scheme]
-    shown = profile.assign(label=[sch.label(k, p.language) for k in profile.index],
-                           action=[sch.action(k, p.language) for k in profile.index])
-    cols = {"label": "segment", "members": "members", "share": "share", "revenue_share": "revenue_share",
-            "mean_r": "mean_r_col", "mean_f": "mean_f_col", "mean_m": "mean_m_col", "aov": "aov", "action": "action"}
-    return shown[list(cols)].rename(columns={c: p.text(f"rfm.{k}") for c, k in cols.items()})
-
-
-PROFILE_FORMATS = {"members": "{:,}", "share": "{:.1%}", "revenue_share": "{:.1%}", "mean_r_col": "{:,.0f}",
-                   "mean_f_col": "{:.1f}", "mean_m_col": "{:,.0f}", "aov": "{:,.0f}"}
-
-
-def profile_formats(p: Presentation) -> dict[str, str]:
-    return {p.text(f"rfm.{k}"): f for k, f in PROFILE_FORMATS.items()}
+    unit = f" ({p.symbol})"
+    return pd.DataFrame({
+        p.text("rfm.segment"): [sch.label(k, p.language) for k in profile.index],
+        p.text("rfm.members"): [p.count(x) for x in profile.members],
+        p.text("rfm.share"): [p.pct(x) for x in profile.share],
+        p.text("rfm.revenue_share"): [p.pct(x) for x in profile.revenue_share],
+        p.text("rfm.mean_r_col"): [p.ratio(x, 0) for x in profile.mean_r],
+        p.text("rfm.mean_f_col"): [p.ratio(x, 1) for x in profile.mean_f],
+        p.text("rfm.mean_m_col") + unit: [p.money(x) for x in profile.mean_m],
+        p.text("rfm.aov") + unit: [p.money(x) for x in profile.aov],
+        p.text("rfm.action"): [sch.action(k, p.language) for k in profile.index]})
 
 
 def segments_caption(p: Presentation, a: rfm.RFMAnalysis, split: str) -> str:

@@ -1,20 +1,46 @@
-"""One chart style for every report."""
+"""One chart style for every report, drawn with the kit's own CJK font."""
 
 from __future__ import annotations
+
+from . import fonts
 
 PALETTE = ["#1f4e79", "#c0504d", "#4f9a94", "#e8a33d", "#7f6aa3", "#8c8c8c", "#5b9bd5", "#a5a5a5"]
 
 
 def apply_theme(p=None) -> None:
-    """Set the seaborn/matplotlib style; CJK-capable fonts first so Chinese labels render."""
+    """Set the seaborn/matplotlib style for this process's charts.
+
+    Latin text is drawn in DejaVu Sans (matplotlib's own); every glyph it lacks (Chinese labels,
+    city, tier and campaign names) falls back to the bundled Noto Sans SC, registered here, so no
+    system font or font cache state is needed. ``p`` (a Presentation) is accepted for symmetry
+    with the views; both languages use the same fonts.
+    """
     import matplotlib
     import seaborn as sns
-    from matplotlib import font_manager
     sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
-    available = {f.name for f in font_manager.fontManager.ttflist}
-    preferred = ["Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Zen Hei", "SimHei", "PingFang SC"]
-    cjk = [f for f in preferred if f in available] + sorted(f for f in available if "CJK" in f)
-    matplotlib.rcParams["font.sans-serif"] = cjk + ["DejaVu Sans"]
+    family = fonts.register()
+    # Fallback runs along font.family (not along the fonts of one alias such as "sans-serif").
+    matplotlib.rcParams["font.family"] = ["DejaVu Sans", family]
     matplotlib.rcParams["axes.unicode_minus"] = False
+    # Labels are text, never TeX: a "$" in a campaign name or a USD amount stays a dollar sign.
+    matplotlib.rcParams["text.parse_math"] = False
     matplotlib.rcParams["figure.dpi"] = 100
     matplotlib.rcParams["savefig.bbox"] = "tight"
+
+
+def percent_axis(axis, signed: bool = False) -> None:
+    """Tick labels in percent with just enough decimals that neighbouring ticks differ (+0.5% +1.0% ...)."""
+    import math
+    from matplotlib.ticker import FuncFormatter
+
+    def label(v, _):
+        ticks = sorted(axis.get_majorticklocs())
+        steps = [b - a for a, b in zip(ticks, ticks[1:]) if b > a]
+        digits = max(0, math.ceil(-math.log10(min(steps) * 100) + 1e-9)) if steps else 0
+        return f"{v:+.{digits}%}" if signed else f"{v:.{digits}%}"
+    axis.set_major_formatter(FuncFormatter(label))
+
+
+def legend_below(ax, ncol: int = 3, **kwargs) -> None:
+    """A legend under the chart, where it never hides data."""
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=ncol, frameon=False, **kwargs)

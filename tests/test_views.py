@@ -1,0 +1,143 @@
+"""The views: the bundled font draws every word in both languages, pages embed it, runs warn on boxes."""
+
+import base64
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+
+import nbformat
+
+from memberkit.views import fonts, page
+
+from .conftest import ROOT
+
+# A fresh interpreter with a fresh matplotlib cache that sees only matplotlib's own fonts, as on a
+# machine without any CJK font; it draws every catalogue text of both languages, every segment
+# name, the sample's cities and tiers, and reports the warnings and the file that drew Chinese.
+DRAW_EVERYTHING = r"""
+import json, sys, warnings
+import matplotlib
+matplotlib.use("Agg")
+from matplotlib import font_manager as fm
+fm.fontManager.ttflist = [f for f in fm.fontManager.ttflist if "mpl-data" in f.fname]
+fm.fontManager._findfont_cached.cache_clear()
+fm._get_font.cache_clear()
+import matplotlib.pyplot as plt
+from memberkit.rfm import schemes
+from memberkit.sample import CITIES
+from memberkit.views import Presentation, context, theme
+
+def strings(node):
+    if isinstance(node, dict):
+        for v in node.values():
+            yield from strings(v)
+    else:
+        yield str(node)
+
+texts = []
+for language in ("en", "zh"):
+    texts += list(strings(context._catalogue(language)))
+    for scheme in schemes().values():
+        texts += [scheme.label(k, language) for k in scheme.keys] + [scheme.action(k, language) for k in scheme.keys]
+texts += CITIES + ["普通", "银卡", "金卡", "钻石", "¥1,234", "−3%", "→", "…", "★", "✓"]
+theme.apply_theme(Presentation("zh"))
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    for start in range(0, len(texts), 40):
+        fig, ax = plt.subplots(figsize=(8, 12))
+        for i, t in enumerate(texts[start:start + 40]):
+            ax.text(0, i / 40, t, fontsize=7)
+        ax.set_title(texts[start])
+        fig.canvas.draw()
+        plt.close(fig)
+print(json.dumps({"warnings": [str(w.message) for w in caught], "texts": len(texts),
+                  "cjk_file": fm.findfont(fm.FontProperties(family="Noto Sans SC"), fallback_to_default=False)}))
+"""
+
+
+def test_charts_draw_every_word_of_both_languages_without_a_system_font(tmp_path):
+    env = dict(os.environ, MPLCONFIGDIR=str(tmp_path / "mpl"))
+    proc = subprocess.run([sys.executable, "-c", DRAW_EVERYTHING], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["texts"] > 500
+    assert out["cjk_file"] == str(fonts.font_path())
+    glyphs = [w for w in out["warnings"] if "missing from font" in w]
+    assert glyphs == [], glyphs[:5]
+
+
+def test_a_page_embeds_the_font_cut_to_the_characters_it_shows():
+    from fontTools.ttLib import TTFont
+    html = ("<html><head><style>.x{content:'样式'}</style></head><body><h1>会员分析 · 2026-10</h1>"
+            "<p>Members &amp; 上海</p><img alt='图' src='data:image/png;base64,AAAA'></body></html>")
+    out = page.embed_fonts(html)
+    css = re.search(r"@font-face\{[^}]*url\(data:font/woff;base64,([A-Za-z0-9+/=]+)\)", out)
+    assert css and out.index("@font-face") < out.index("</head>")
+    font = TTFont(io.BytesIO(base64.b64decode(css.group(1))))
+    drawn = {chr(c) for c in font.getBestCmap()}
+    assert set("会员分析上海") <= drawn                 # the page's Chinese text
+    assert not drawn & set("样式图·")                   # not styles, attributes or Western punctuation
+    assert page.embed_fonts("<html><head></head><body>Only ASCII</body></html>") == \
+        "<html><head></head><body>Only ASCII</body></html>"
+
+
+def test_the_run_turns_missing_glyphs_into_a_visible_warning(tmp_path):
+    from memberkit.runner import glyph_warnings
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("plot()")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=(
+        "/x/y.py:1: UserWarning: Glyph 20250 (\\N{CJK UNIFIED IDEOGRAPH-4F1A}) missing from font(s) DejaVu Sans.\n"
+        "/x/y.py:1: UserWarning: Glyph 21592 (\\N{CJK UNIFIED IDEOGRAPH-5458}) missing from font(s) DejaVu Sans.\n"))]
+    nb.cells = [cell]
+    nbformat.write(nb, tmp_path / "n.ipynb")
+    (warning,) = glyph_warnings(tmp_path / "n.ipynb")
+    assert warning.startswith("2 character(s) missing") and "DejaVu Sans" in warning
+    cell.outputs = []
+    nbformat.write(nb, tmp_path / "n.ipynb")
+    assert glyph_warnings(tmp_path / "n.ipynb") == []
+
+
+def test_tables_cards_and_sentences_escape_what_they_show():
+    import pandas as pd
+    bad = '<script>alert("x")</script>'
+    frame = pd.DataFrame({bad: [bad, "ok"], "n": [1.5, 2.0]})
+    out = page.table_html(frame, caption=bad, formats={"n": "{:.1f}"})
+    assert "<script>" not in out and out.count("&lt;script&gt;") == 3 and "1.5" in out
+    cards = page.kpi_cards_html([page.KPI(bad, bad, bad)])
+    assert "<script>" not in cards and cards.count("&lt;script&gt;") == 3
+
+
+def test_every_code_the_kit_shows_has_words_in_both_languages():
+    """Field names, rules, policies, channels, statuses, groups, campaign types, lifecycle stages, metrics
+    and units: each code the kit defines and shows has a catalogue entry in English and in Chinese."""
+    import typing
+    from importlib.resources import files
+
+    import yaml
+
+    from memberkit import clean, config, rfm, sample, schema
+    from memberkit.views import context
+
+    vocabulary = yaml.safe_load(files("memberkit").joinpath("reference/text_values.yaml").read_text(encoding="utf-8"))
+    codes = {f"fields.{c}" for table in schema.CANONICAL.values() for c in table}
+    codes |= {f"tables.{t}" for t in schema.CANONICAL}
+    codes |= {f"reasons.{r}" for r, _ in clean.ORDER_RULES + clean.MEMBER_RULES + clean.LINK_RULES + clean.CAMPAIGN_RULES}
+    codes |= {f"policies.{v}" for v in typing.get_args(config.CleaningParams.model_fields["outlier_policy"].annotation)}
+    codes |= {f"channels.{v}" for v in vocabulary["channel"]} | {f"statuses.{v}" for v in vocabulary["status"]}
+    codes |= {f"groups.{v}" for v in vocabulary["group"]} | {"roles.control", "roles.variant", "units.pp"}
+    codes |= {f"campaign_types.{c.type}" for c in sample.CAMPAIGNS}
+    codes |= {f"rfm.stage_{s}" for s in rfm.STAGES} | {f"ab.metric_{m}" for m in config.AB_METRICS}
+    for language in ("en", "zh"):
+        catalogue = context._catalogue(language)
+        lacking = []
+        for code in sorted(codes):
+            node = catalogue
+            for part in code.split("."):
+                node = node.get(part) if isinstance(node, dict) else None
+            if not isinstance(node, str) or not node.strip():
+                lacking.append(code)
+        assert lacking == [], f"{language}: {lacking}"

@@ -252,7 +252,8 @@ def _environment():
 
 
 def page_fonts() -> Markup:
-    """The @font-face rules the pages embed (none yet: the pages use the reader's fonts)."""
+    """No font rules in the template: :func:`memberkit.views.page.embed_fonts` adds the kit's CJK
+    font, subset to the characters of the finished page."""
     return Markup("")
 
 
@@ -265,7 +266,8 @@ def render_summary(s: MonthSummary, footer: dict | None = None) -> str:
     if not s.figures:
         figures_note = t("figures_missing", error=s.figures_error) if s.figures_error else t("figures_not_cleaned")
     footer = footer or {}
-    return _environment().get_template("summary.html.j2").render(
+    from .page import embed_fonts
+    return embed_fonts(_environment().get_template("summary.html.j2").render(
         lang="zh-CN" if lang == "zh" else "en", t=t, fonts=page_fonts(),
         title=t("page_title", month=month_label(s.period, lang)),
         subtitle=t("subtitle", month=month_label(s.period, lang),
@@ -274,7 +276,7 @@ def render_summary(s: MonthSummary, footer: dict | None = None) -> str:
         problems=problems, figures=figure_cards(s), figures_note=figures_note, happened=happened(s),
         decisions=decision_items(s), reports=report_cards(s), counts=counts_sentence(s),
         footer=t("footer", generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"), code=footer.get("code", "–"),
-                 fingerprint=footer.get("fingerprint", "–")))
+                 fingerprint=footer.get("fingerprint", "–"))))
 
 
 def render_months(root: Path, language: str = "en", currency: str = "CNY") -> str:
@@ -297,9 +299,10 @@ def render_months(root: Path, language: str = "en", currency: str = "CNY") -> st
     rows = [{"period": p, "label": month_label(p, language), "link": f"{p}/index.html",
              "cells": [format_figure(pres, k, data[p].get(k)) for k in MONTH_FIGURES]}
             for p in reversed(periods)]
-    return _environment().get_template("months.html.j2").render(
+    from .page import embed_fonts
+    return embed_fonts(_environment().get_template("months.html.j2").render(
         lang="zh-CN" if language == "zh" else "en", t=t, fonts=page_fonts(), title=t("months_title"),
-        subtitle=t("months_subtitle"), columns=columns, rows=rows)
+        subtitle=t("months_subtitle"), columns=columns, rows=rows))
 
 
 def write_pages(s: MonthSummary, out: Path, footer: dict | None = None) -> list[Path]:

@@ -523,8 +523,8 @@ class _Generator:
         neg_q["quantity"] = -rng.integers(1, 4, d.negative_quantity)
         extra.append(neg_q)
         nonpos = copies(d.non_positive_amount)
-        nonpos["amount"] = np.where(rng.random(d.non_positive_amount) < 0.5, 0.0,
-                                    -np.round(rng.uniform(1, 100, d.non_positive_amount), 2))
+        zero = rng.random(d.non_positive_amount) < 0.5     # a free order (a purchase); the rest are refused
+        nonpos["amount"] = np.where(zero, 0.0, -np.round(rng.uniform(1, 100, d.non_positive_amount), 2))
         extra.append(nonpos)
         bulk = copies(d.outliers)
         bulk["amount"] = np.round(rng.uniform(15000, 40000, d.outliers), 2)
@@ -555,6 +555,8 @@ class _Generator:
         truth = {k: getattr(d, k) for k in ["duplicate_orders", "guest_orders", "cancelled_orders", "returns",
                                             "unparseable_order_dates", "future_order_dates",
                                             "negative_quantity", "non_positive_amount", "outliers"]}
+        truth["zero_amount_orders"] = int(zero.sum())
+        truth["negative_amount"] = int(d.non_positive_amount - zero.sum())
         truth["order_channel_variants"] = int(chan_var.sum())
         truth["organic_and_campaign_orders"] = int(n)
         return o, truth

@@ -210,7 +210,9 @@ def write_manifest(out: Path, root: Path, period: str, settings: dict, params, o
 
 def write_index(out: Path, period: str, language: str, outcomes: list[Outcome]) -> None:
     """One card per report: headline, KPIs and a link, or the failure."""
-    from .report import _CSS, kpi_cards_html, KPI, load_results, text
+    from .report import load_results
+    from .views.context import text
+    from .views.page import CSS as _CSS, KPI, kpi_cards_html
     cards = []
     for o in outcomes:
         res = load_results(out, o.name) if o.status == "ok" else None

@@ -144,7 +144,7 @@ def member_months(orders: ibis.Table) -> ibis.Table:
 
 # ------------------------------------------------------------------ for the purchase models (CLV)
 def purchase_days(orders: ibis.Table, end: _dt.date) -> ibis.Table:
-    """One row per member and day with a purchase up to ``end``: the day's net value.
+    """One row per member and day with a purchase up to ``end``: the day's net value (exact decimal).
 
     The purchase models count days, not order lines: several orders on one day are one
     transaction (the convention of Fader, Hardie and Lee). A purchase is any line that is not a
@@ -153,8 +153,7 @@ def purchase_days(orders: ibis.Table, end: _dt.date) -> ibis.Table:
     """
     o = member_orders(orders)
     o = o.filter(o.order_date <= _day(end))
-    days = o.group_by(["member_id", "order_date"]).agg(value=as_float(o.amount.sum()),
-                                                       purchases=purchase_line(o).sum())
+    days = o.group_by(["member_id", "order_date"]).agg(value=o.amount.sum(), purchases=purchase_line(o).sum())
     return days.filter(days.purchases > 0).drop("purchases")
 
 
@@ -178,13 +177,13 @@ def clv_summary(orders: ibis.Table, calibration_end: _dt.date, observation_end: 
     per = per.mutate(frequency=per.n - 1,
                      recency_days=per.last_purchase.delta(per.first_purchase, unit="day"),
                      T_days=_day(calibration_end).delta(per.first_purchase, unit="day"))
-    per = per.mutate(monetary_value=ibis.ifelse(per.spend_days > 0, per.repeat_value / per.spend_days, 0.0))
+    per = per.mutate(monetary_value=ibis.ifelse(per.spend_days > 0, as_float(per.repeat_value) / per.spend_days, 0.0))
     per = per.select("member_id", "first_purchase", "frequency", "recency_days", "T_days", "monetary_value",
                      "spend_days")
     if observation_end is None or observation_end <= calibration_end:
         return per
     hold = days.filter(days.order_date > _day(calibration_end))
-    hold = hold.group_by("member_id").agg(frequency_holdout=hold.count(), monetary_holdout=hold.value.sum())
+    hold = hold.group_by("member_id").agg(frequency_holdout=hold.count(), monetary_holdout=as_float(hold.value.sum()))
     j = per.left_join(hold, "member_id").drop("member_id_right")
     return j.mutate(frequency_holdout=j.frequency_holdout.fill_null(0), monetary_holdout=j.monetary_holdout.fill_null(0.0),
                     duration_holdout_days=ibis.literal((observation_end - calibration_end).days))

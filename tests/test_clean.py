@@ -342,3 +342,38 @@ def yaml_base(config_path):
     import yaml
     from pathlib import Path
     return Path(yaml.safe_load(Path(config_path).read_text(encoding="utf-8"))["source"]["base_dir"])
+
+
+def test_cleaning_page_counts_what_was_read_warns_of_unknown_statuses_and_draws_from_zero():
+    """A derived member table is not 'read'; no 'repaired' sentence without a member table; the
+    waterfall starts at zero; unknown statuses are a warning in the headline (and so on the index)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from memberkit.views import Presentation
+    from memberkit.views import clean as view
+
+    def steps(rules, counts):
+        return [{"rule": r, "description": d, "rows": counts.get(r, 0)} for r, d in rules]
+    tables = {"members": clean.TableReport("members", 4372, 4372, 0, steps(clean.MEMBER_RULES, {}), derived=True),
+              "orders": clean.TableReport("orders", 4998, 25, 4973, steps(clean.ORDER_RULES, {"unknown_status": 4973}))}
+    r = clean.CleaningResult(tables=tables, merged_members=0, linked_people=0, guest_orders=0, return_rows=0,
+                             outlier_orders=0, outlier_threshold=100.0, join_dates_repaired=0, text_unified={},
+                             quality=pd.DataFrame(), paths={}, orders_kept=25, lines_kept=25,
+                             revenue={"gross": 10.0, "returns": 0.0, "net": 10.0},
+                             unknown_statuses={"delivered": 4600, "shipped": 373})
+    assert (r.rows_in, r.kept, r.rejected) == (4998, 25, 4973)
+    p = Presentation("en", "GBP")
+    head = view.headline(p, r)
+    assert head.startswith("Warning: 4,973 order lines have a status") and "delivered 4,600, shipped 373" in head
+    assert "1%" in head or "0.5%" in head            # 25 of 4,998 rows read are clean, not 50%
+    notes = " ".join(view.treatment_notes(p, r, clean_params()))
+    assert "join date" not in notes and "25 orders in 25 order lines" in notes
+    frame = view.accounting_frame(p, r)
+    assert frame.iloc[0, 0] == "members (derived from the orders, not read)"
+    fig = view.plot_rule_waterfall(p, r)
+    assert fig.axes[0].get_xlim()[0] == 0
+
+
+def clean_params():
+    from memberkit.config import CleaningParams
+    return CleaningParams.model_validate({"source": {"tables": {"orders": {"path": "o.csv"}}}})

@@ -28,12 +28,14 @@ from importlib.resources import files
 from pathlib import Path
 
 import ibis
+import numpy as np
 import pandas as pd
 import yaml
 
 from .engine import (DEFAULT_TIME_ZONE, DecimalMarkError, blank_to_null, decimal_mark, float_like_ids, id_text,
                      is_finite, parse_money, parse_number, parse_timestamp, to_money)
 from .errors import InputError, MemberkitError
+from .identity import mask_e164
 from .schema import CANONICAL
 
 ORDER_RULES = [
@@ -55,14 +57,27 @@ MEMBER_RULES = [
     ("duplicate", "exact copy of an earlier row"),
     ("missing_member_id", "no member id"),
     ("duplicate_member_id", "member id repeated with different details (first kept)"),
-    ("merged_identity", "same person as another member (same phone): merged into it"),
+    ("merged_identity", "same person as another member (person id, mapping or phone): merged into it"),
 ]
-LINK_RULES = [  # campaign_members and experiments
+# campaign_members and experiments. The population of an experiment is its assignment table:
+# an assigned member counts whether or not the member table knows it or it ever ordered.
+LINK_RULES = [
     ("duplicate", "exact copy of an earlier row"),
     ("missing_id", "a required id is empty"),
     ("unparseable_date", "a date cannot be read"),
-    ("unknown_member", "member id not in the member table"),
+    ("unparseable_outcome", "an outcome value is empty or cannot be read"),
+    ("several_variants", "member found in more than one variant (or group): cannot be attributed"),
+    ("repeat_assignment", "the same member again in the same variant (or group): first kept"),
 ]
+LINK_KEYS = {"experiments": ("experiment_id", "variant", "assigned_ts"),
+             "campaign_members": ("campaign_id", "group", "sent_ts")}
+ACCOUNT_RULES = [
+    ("duplicate", "exact copy of an earlier row"),
+    ("missing_id", "account id or person id is empty"),
+    ("duplicate_member_id", "account mapped again to another person (first kept)"),
+]
+BINARY_TRUE = ["1", "1.0", "true", "t", "yes", "y"]
+BINARY_FALSE = ["0", "0.0", "false", "f", "no", "n"]
 CAMPAIGN_RULES = [
     ("duplicate", "exact copy of an earlier row"),
     ("missing_id", "no campaign id"),
@@ -77,7 +92,8 @@ PAYMENT_RULES = [
     ("unknown_order", "order id not in the orders table"),
 ]
 RULES = {"orders": ORDER_RULES, "members": MEMBER_RULES, "campaign_members": LINK_RULES,
-         "experiments": LINK_RULES, "campaigns": CAMPAIGN_RULES, "payments": PAYMENT_RULES}
+         "experiments": LINK_RULES, "campaigns": CAMPAIGN_RULES, "accounts": ACCOUNT_RULES,
+         "payments": PAYMENT_RULES}
 TEXT_COLUMNS = {"members": ["region", "channel"], "orders": ["channel", "status"],
                 "campaign_members": ["group"]}
 STATUSES = ("paid", "cancelled", "returned")
@@ -150,6 +166,7 @@ class CleaningResult:
     text_unified: dict[str, int]
     quality: pd.DataFrame
     paths: dict[str, str]
+    identity: dict = field(default_factory=dict)   # IdentityReport.to_dict(): ids merged into people, by rule
     orders_kept: int = 0                 # distinct orders with a kept sale line
     lines_kept: int = 0                  # kept order lines (sale and return lines)
     cancelled_orders: int = 0            # distinct orders excluded because their status says cancelled
@@ -212,20 +229,6 @@ def map_status(col: ibis.Value, rules: CleaningRules) -> ibis.Value:
     return ibis.ifelse(text.isnull(), "paid", text.substitute(rules.status_map(), else_=ibis.null("string")))
 
 
-def normalise_phone(col: ibis.Value) -> ibis.Value:
-    """Digits only, country prefix (+86, 0086, 86) dropped; NULL unless a mainland mobile number."""
-    digits = col.re_replace(r"[^0-9]", "")
-    digits = ibis.cases((digits.startswith("0086") & (digits.length() == 15), digits.substr(4)),
-                        (digits.startswith("86") & (digits.length() == 13), digits.substr(2)),
-                        else_=digits)
-    return ibis.ifelse(digits.re_search(r"^1[3-9][0-9]{9}$"), digits, ibis.null("string"))
-
-
-def mask_phone(col: ibis.Value) -> ibis.Value:
-    digits = normalise_phone(col)
-    return ibis.ifelse(digits.isnull(), ibis.null("string"), digits.substr(0, 3) + "****" + digits.substr(7))
-
-
 # ------------------------------------------------------------------ rules
 def _reason(*cases) -> ibis.Value:
     return ibis.cases(*cases, else_=ibis.null("string"))
@@ -278,23 +281,62 @@ def _scan_marks(raw: ibis.Table, table: str, rules: CleaningRules) -> dict[str, 
     return out
 
 
-def stage_members(con, raw: ibis.Table, formats: list[str], time_zone: str | None = None) -> ibis.Table:
+def stage_members(con, raw: ibis.Table, formats: list[str], *, time_zone: str | None = None, phone_region: str = "CN",
+                  max_accounts_per_phone: int = 5, accounts: ibis.Table | None = None) -> tuple[ibis.Table, dict]:
+    """Member rules, then the identity merge (:mod:`memberkit.identity`, member-scale pandas).
+
+    Accounts are linked by a person id (the members' ``person_id`` column, or the ``accounts``
+    mapping table, which wins), or by a phone number normalised to E.164 in ``phone_region``
+    unless more than ``max_accounts_per_phone`` accounts share it. Returns the staged table
+    (``canonical``: the id each account is merged into, ``phone_e164``) and the identity report.
+    """
+    from .identity import normalise_phones, resolve_identities
     floaty = _ids(raw, "members")
     t = raw.mutate(
         _dup=_duplicate(raw, "members"),
         member=id_text(raw.member_id, "member_id" in floaty),
         jd=parse_timestamp(raw.join_date, formats, time_zone).date(),
-        phone_norm=normalise_phone(raw.phone),
+        person=id_text(raw.person_id, "person_id" in floaty),
     )
     first_of_id = ibis.row_number().over(group_by=t.member, order_by=[t._dup, t._row]) > 0
     t = t.mutate(reason=_reason((t._dup, "duplicate"), (t.member.isnull(), "missing_member_id"),
                                 (first_of_id, "duplicate_member_id")))
-    # Identity merge: one phone, one person; the earliest-joined account keeps its id.
-    ok = t.reason.isnull() & t.phone_norm.notnull()
-    w = ibis.window(group_by=[t.phone_norm, ok], order_by=[t.jd.isnull(), t.jd, t.member])
-    t = t.mutate(canonical=ibis.ifelse(ok, t.member.first().over(w), t.member))
+    t = con.create_table("stage_members_pre", t, overwrite=True)
+    # Member scale: one row per distinct phone text, then one per valid account.
+    phones = t.filter(blank_to_null(t.phone).notnull()).select("phone").distinct().to_pandas()
+    phones["phone_e164"] = normalise_phones(phones.phone, phone_region)
+    phone_map = con.create_table("phone_map", ibis.memtable(phones.astype("string"), columns=["phone_text", "phone_e164"]),
+                                 overwrite=True)
+    t = t.left_join(phone_map, t.phone == phone_map.phone_text).drop("phone_text")
+    acc = t.filter(t.reason.isnull()).select("member", "jd", "phone_e164", person_id=t.person).to_pandas()
+    acc["jd"] = pd.to_datetime(acc.jd)
+    acc["person_source"] = np.where(acc.person_id.notna(), "person_id", None)
+    if accounts is not None:
+        mapped = accounts.filter(accounts.reason.isnull()).select("member", "person").to_pandas()
+        mapping = dict(zip(mapped.member, mapped.person))
+        from_map = acc.member.map(mapping)
+        acc["person_source"] = np.where(from_map.notna(), "mapping", acc.person_source)
+        acc["person_id"] = from_map.where(from_map.notna(), acc.person_id)
+    links, report = resolve_identities(acc, max_accounts_per_phone)
+    report.phone_region = phone_region
+    invalid = phones.loc[phones.phone_e164.isna(), "phone"]
+    report.invalid_phones = int(t.filter(t.phone.isin(invalid.tolist())).count().execute()) if len(invalid) else 0
+    links = links.rename(columns={"member": "link_member"}).astype("string")
+    link_t = con.create_table("identity_links", ibis.memtable(links), overwrite=True)
+    t = t.left_join(link_t, t.member == link_t.link_member).drop("link_member")
+    t = t.mutate(canonical=ibis.coalesce(t.canonical, t.member), identity_rule=t.rule).drop("rule")
     t = t.mutate(reason=ibis.ifelse(t.reason.isnull() & (t.canonical != t.member), "merged_identity", t.reason))
-    return con.create_table("stage_members", t, overwrite=True)
+    return con.create_table("stage_members", t, overwrite=True), report.to_dict()
+
+
+def stage_accounts(con, raw: ibis.Table) -> ibis.Table:
+    """The mapping table account id -> person id: copies, empty ids and re-mapped accounts set aside."""
+    t = raw.mutate(_dup=_duplicate(raw, "accounts"), member=blank_to_null(raw.member_id),
+                   person=blank_to_null(raw.person_id))
+    first_of_id = ibis.row_number().over(group_by=t.member, order_by=[t._dup, t._row]) > 0
+    t = t.mutate(reason=_reason((t._dup, "duplicate"), (t.member.isnull() | t.person.isnull(), "missing_id"),
+                                (first_of_id, "duplicate_member_id")))
+    return con.create_table("stage_accounts", t, overwrite=True)
 
 
 def stage_payments(con, raw: ibis.Table, orders_raw: ibis.Table, rules: CleaningRules) -> ibis.Table:
@@ -418,23 +460,59 @@ def rules_type(scale: int):
     return money_type(scale)
 
 
+def parse_outcome(col: ibis.Value, kind: str) -> ibis.Value:
+    """An outcome value as a float: binary ``1/0, true/false, yes/no`` -> 1.0 / 0.0; numeric parsed; else NULL."""
+    if kind == "binary":
+        v = blank_to_null(col).lower()
+        return ibis.cases((v.isin(BINARY_TRUE), 1.0), (v.isin(BINARY_FALSE), 0.0), else_=ibis.null("float64"))
+    return parse_number(col)
+
+
+def outcome_column(name: str) -> str:
+    """The column of the clean experiments table holding the outcome ``name``."""
+    return f"outcome__{name}"
+
+
 def stage_links(con, raw: ibis.Table, table: str, identity: ibis.Table, formats: list[str],
-                time_zone: str | None = None) -> ibis.Table:
+                outcomes: dict[str, str] | None = None, time_zone: str | None = None) -> ibis.Table:
+    """Assignment rows (experiments, campaign_members): every assigned member counts.
+
+    A member id unknown to the member table is kept as it is (the population of an experiment
+    or a campaign is its assignment table); a merged account takes its person's id. Rows of one
+    member in several variants (or groups) of one experiment (or campaign) are all set aside;
+    repeated rows of one member in one variant are collapsed to the first (earliest assigned).
+    ``outcomes`` (experiments only): outcome name -> ``binary`` | ``numeric``; the raw column
+    ``outcome__<name>`` is parsed, and a row whose value cannot be read is set aside.
+    """
     spec = CANONICAL[table]
+    outcomes = outcomes or {}
     ids = [c for c, col in spec.items() if col.kind == "id" and col.required]
     stamps = [c for c, col in spec.items() if col.kind == "timestamp"]
-    required_stamps = [c for c in stamps if spec[c].required]
+    # An experiment export that carries its outcomes may come without assignment times.
+    required_stamps = [c for c in stamps if spec[c].required and not outcomes]
     floaty = _ids(raw, table)
     t = raw.mutate(_dup=_duplicate(raw, table), source_member=id_text(raw.member_id, "member_id" in floaty),
                    **{f"{c}_id": id_text(raw[c], c in floaty) for c in ids if c != "member_id"},
-                   **{f"{c}_ts": parse_timestamp(raw[c], formats, time_zone) for c in stamps})
+                   **{f"{c}_ts": parse_timestamp(raw[c], formats, time_zone) for c in stamps},
+                   **{f"{outcome_column(n)}_v": parse_outcome(raw[outcome_column(n)], k) for n, k in outcomes.items()})
     t = t.left_join(identity, t.source_member == identity.source_member_id).drop("source_member_id")
+    t = t.mutate(member_id_canon=ibis.coalesce(t.member_id_canon, t.source_member))
     missing = ibis.or_(*[blank_to_null(t[c]).isnull() for c in ids])
     bad_date = ibis.or_(*[(blank_to_null(t[c]).notnull() & t[f"{c}_ts"].isnull()) for c in stamps],
                         *[t[f"{c}_ts"].isnull() for c in required_stamps])
+    bad_outcome = ibis.or_(*[t[f"{outcome_column(n)}_v"].isnull() for n in outcomes]) if outcomes else ibis.literal(False)
     t = t.mutate(reason=_reason((t._dup, "duplicate"), (missing, "missing_id"), (bad_date, "unparseable_date"),
-                                (t.member_id_canon.isnull(), "unknown_member")))
-    return con.create_table(f"stage_{table}", t, overwrite=True)
+                                (bad_outcome, "unparseable_outcome")))
+    key, group, stamp = LINK_KEYS[table]
+    t = t.mutate(_lkey=t[key].strip(), _group=unify_text(t[group], group) if group == "group" else t[group].strip())
+    ok = t.reason.isnull()
+    per_member = ibis.window(group_by=[t._lkey, t.member_id_canon, ok])
+    several = ok & (t._group.min().over(per_member) != t._group.max().over(per_member))
+    first = ibis.row_number().over(group_by=[t._lkey, t.member_id_canon, t._group, ok],
+                                   order_by=[t[f"{stamp}_ts"].isnull(), t[f"{stamp}_ts"], t._row])
+    t = t.mutate(reason=ibis.cases((~ok, t.reason), (several, "several_variants"), (first > 0, "repeat_assignment"),
+                                   else_=ibis.null("string")))
+    return con.create_table(f"stage_{table}", t.drop("_lkey", "_group"), overwrite=True)
 
 
 def stage_campaigns(con, raw: ibis.Table, formats: list[str], rules: CleaningRules | None = None) -> ibis.Table:
@@ -453,7 +531,8 @@ def stage_campaigns(con, raw: ibis.Table, formats: list[str], rules: CleaningRul
 # ------------------------------------------------------------------ the whole step
 def clean_all(con, raw: dict[str, ibis.Table], *, as_of: _dt.date | None = None, date_formats: list[str],
               outlier_policy: str = "flag", outlier_multiple: float = 30.0,
-              out_dir: str | Path | None = None, rules: CleaningRules | None = None) -> CleaningResult:
+              out_dir: str | Path | None = None, phone_region: str = "CN", max_accounts_per_phone: int = 5,
+              outcomes: dict[str, str] | None = None, rules: CleaningRules | None = None) -> CleaningResult:
     """Apply every rule to every table; write clean and rejected Parquet when ``out_dir`` is given.
 
     Parameters
@@ -465,6 +544,9 @@ def clean_all(con, raw: dict[str, ibis.Table], *, as_of: _dt.date | None = None,
     outlier_policy : flag | cap | exclude
     outlier_multiple : an order above this multiple of the median paid order is an outlier
     out_dir : folder for ``clean/<table>.parquet`` and ``rejected/<table>.parquet``
+    phone_region : ISO 3166 region of phone numbers written without a country code (e.g. CN, GB)
+    max_accounts_per_phone : a phone number shared by more accounts is not an identity
+    outcomes : outcome columns of the experiments table, name -> ``binary`` | ``numeric``
     rules : the shop's settings (currency scale, time zone, statuses, returns, non-product lines);
         the defaults of :class:`CleaningRules` when None
 
@@ -482,21 +564,28 @@ def clean_all(con, raw: dict[str, ibis.Table], *, as_of: _dt.date | None = None,
     rules = rules or CleaningRules()
     _SCANS.clear()
     try:
-        return _clean_all(con, raw, as_of, date_formats, outlier_policy, outlier_multiple, out_dir, rules)
+        return _clean_all(con, raw, as_of, date_formats, outlier_policy, outlier_multiple, out_dir, rules,
+                          phone_region, max_accounts_per_phone, outcomes)
     finally:
         _SCANS.clear()
 
 
-def _clean_all(con, raw, as_of, date_formats, outlier_policy, outlier_multiple, out_dir, rules) -> CleaningResult:
+def _clean_all(con, raw, as_of, date_formats, outlier_policy, outlier_multiple, out_dir, rules,
+               phone_region, max_accounts_per_phone, outcomes) -> CleaningResult:
     as_of = as_of or _dt.date.today()
     derived = "members" not in raw
     if derived:
         raw = dict(raw, members=_members_from_orders(con, raw["orders"]))
-    members = stage_members(con, raw["members"], date_formats, rules.time_zone)
+    stages = {}
+    if "accounts" in raw:
+        stages["accounts"] = stage_accounts(con, raw["accounts"])
+    members, identity_report = stage_members(con, raw["members"], date_formats, time_zone=rules.time_zone,
+                                             phone_region=phone_region, max_accounts_per_phone=max_accounts_per_phone,
+                                             accounts=stages.get("accounts"))
     identity = members.filter(members.reason.isnull() | (members.reason == "merged_identity")).select(
         source_member_id=members.member, member_id_canon=members.canonical)
     identity = con.create_table("identity_map", identity, overwrite=True)
-    stages = {"members": members}
+    stages = {"members": members, **stages}
     if "payments" in raw:
         stages["payments"] = stage_payments(con, raw["payments"], raw["orders"], rules)
     orders, threshold = stage_orders(con, raw["orders"], identity, date_formats, as_of,
@@ -504,7 +593,8 @@ def _clean_all(con, raw, as_of, date_formats, outlier_policy, outlier_multiple, 
     stages["orders"] = orders
     for name in ("campaign_members", "experiments"):
         if name in raw:
-            stages[name] = stage_links(con, raw[name], name, identity, date_formats, rules.time_zone)
+            stages[name] = stage_links(con, raw[name], name, identity, date_formats,
+                                       outcomes if name == "experiments" else None, rules.time_zone)
     if "campaigns" in raw:
         stages["campaigns"] = stage_campaigns(con, raw["campaigns"], date_formats, rules)
 
@@ -543,8 +633,10 @@ def _clean_all(con, raw, as_of, date_formats, outlier_policy, outlier_multiple, 
         outlier_threshold=threshold,
         join_dates_repaired=0 if derived else int(kept_members.filter(kept_members.join_date_repaired).count().execute()),
         text_unified=_text_unified(stages),
-        quality=quality_scorecard({k: v for k, v in raw.items() if not (k == "members" and derived)}, date_formats),
+        quality=quality_scorecard({k: v for k, v in raw.items() if not (k == "members" and derived)}, date_formats,
+                                  identity_report["invalid_phones"]),
         paths=paths,
+        identity=identity_report,
         orders_kept=int(per_order.count().execute()),
         lines_kept=reports["orders"].kept,
         cancelled_orders=int(orders.filter(orders.reason == "cancelled").order_key.nunique().execute()),
@@ -586,11 +678,17 @@ def nothing_left_error(rep: TableReport, unknown: dict[str, int], source: str) -
 
 
 def _members_from_orders(con, orders: ibis.Table) -> ibis.Table:
-    """When a source has no member table, every member id seen in the orders is a member."""
+    """When a source has no member table, every member id seen in the orders is a member.
+
+    Its person id is the orders' ``person_id`` (when mapped) and its region the region most of
+    its orders name (the orders' ``region`` column, e.g. a country or state).
+    """
     floaty = "member_id" in float_like_ids(orders, ["member_id"])
-    ids = orders.select(member_id=id_text(orders.member_id, floaty)).distinct()
-    ids = ids.filter(ids.member_id.notnull())
-    cols = {c: ibis.null("string") for c in CANONICAL["members"] if c != "member_id"}
+    o = orders.mutate(_member=id_text(orders.member_id, floaty))
+    o = o.filter(o._member.notnull())
+    ids = o.group_by("_member").agg(person_id=blank_to_null(o.person_id).min(), region=blank_to_null(o.region).mode())
+    ids = ids.rename(member_id="_member")
+    cols = {c: ibis.null("string") for c in CANONICAL["members"] if c not in ("member_id", "person_id", "region")}
     t = ids.mutate(**cols, _source=ibis.literal("(derived from orders)"), _row=ibis.row_number() + 1)
     return con.create_table("raw_members", t.select(*CANONICAL["members"], "_source", "_row"), overwrite=True)
 
@@ -631,7 +729,7 @@ def _clean_tables(con, stages: dict[str, ibis.Table], as_of: _dt.date, rules: Cl
     clean = {"orders": orders,
              "members": con.create_table("clean_members", members.order_by("member_id"), overwrite=True),
              "identity_map": stages["members"].filter(lambda s: s.reason.isnull() | (s.reason == "merged_identity"))
-             .select(source_member_id="member", member_id="canonical").order_by("source_member_id")}
+             .select(source_member_id="member", member_id="canonical", rule="identity_rule").order_by("source_member_id")}
     for name in ("campaign_members", "experiments"):
         if name in stages:
             s = stages[name].filter(stages[name].reason.isnull())
@@ -639,8 +737,10 @@ def _clean_tables(con, stages: dict[str, ibis.Table], as_of: _dt.date, rules: Cl
             other = {c: unify_text(s[c], c) if c == "group" else
                      (s[f"{c}_id"] if f"{c}_id" in s.columns else blank_to_null(s[c]))
                      for c in CANONICAL[name] if c not in stamps and c != "member_id"}
+            outcome_values = {c[:-2]: s[c] for c in s.columns if c.startswith("outcome__") and c.endswith("_v")}
             clean[name] = s.order_by(["_source", "_row"]).select(**other, member_id=s.member_id_canon,
-                                                                  source_member_id=s.source_member, **stamps)
+                                                                  source_member_id=s.source_member, **stamps,
+                                                                  **outcome_values)
     if "campaigns" in stages:
         s = stages["campaigns"].filter(stages["campaigns"].reason.isnull())
         clean["campaigns"] = s.order_by("_row").select(
@@ -679,8 +779,11 @@ def _text_unified(stages) -> dict[str, int]:
     return out
 
 
-def quality_scorecard(raw: dict[str, ibis.Table], date_formats: list[str]) -> pd.DataFrame:
-    """Per raw column: rows, missing, invalid (cannot be parsed or not a known value) and distinct values."""
+def quality_scorecard(raw: dict[str, ibis.Table], date_formats: list[str], invalid_phones: int = 0) -> pd.DataFrame:
+    """Per raw column: rows, missing, invalid (cannot be parsed or not a known value) and distinct values.
+
+    Phone numbers are checked by the identity step (libphonenumber); ``invalid_phones`` is its count.
+    """
     from .engine import parses
     rows = []
     for table, t in raw.items():
@@ -691,8 +794,6 @@ def quality_scorecard(raw: dict[str, ibis.Table], date_formats: list[str]) -> pd
                 invalid = ~parses(t[c], col.kind, date_formats)
             elif c in ("region", "channel", "status", "gender", "group"):
                 invalid = ~empty & ~is_known_text(t[c], c)
-            elif c == "phone":
-                invalid = ~empty & normalise_phone(t[c]).isnull()
             else:
                 invalid = None  # ids and free text have no validity rule
             metrics[f"{c}__missing"] = empty.cast("int64").sum()
@@ -703,7 +804,9 @@ def quality_scorecard(raw: dict[str, ibis.Table], date_formats: list[str]) -> pd
         n = values["__rows"]
         for c in CANONICAL[table]:
             rows.append({"table": table, "column": c, "rows": n, "missing": int(values[f"{c}__missing"] or 0),
-                         "invalid": int(values.get(f"{c}__invalid") or 0), "distinct": int(values[f"{c}__distinct"] or 0)})
+                         "invalid": int(invalid_phones if (table, c) == ("members", "phone") else
+                                        values.get(f"{c}__invalid") or 0),
+                         "distinct": int(values[f"{c}__distinct"] or 0)})
     q = pd.DataFrame(rows)
     q["missing_share"] = q.missing / q.rows.where(q.rows > 0)
     q["invalid_share"] = q.invalid / q.rows.where(q.rows > 0)
@@ -719,9 +822,9 @@ def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out
         con.to_parquet(t, path)
         paths[f"clean/{name}"] = str(path)
     for name, s in stages.items():
-        cols = [c for c in CANONICAL[name] if c != "phone"]
+        cols = [c for c in CANONICAL[name] if c not in ("phone", "person_id")]
         rej = s.filter(s.reason.notnull())
-        extra = {"phone_masked": mask_phone(rej.phone)} if "phone" in CANONICAL[name] else {}
+        extra = {"phone_masked": mask_e164(rej.phone_e164)} if name == "members" else {}
         detail = ibis.ifelse(rej.reason == "unknown_status", "unknown status " + rej.status.strip(),
                              rej.reason) if name == "orders" else rej.reason
         rej = rej.order_by(["_source", "_row"]).select(*cols, **extra, reason=rej.reason, reason_detail=detail,
@@ -742,6 +845,7 @@ def cleaning_stamp(params, ctx) -> dict:
     settings = params.model_dump(include=own | {"currency", "time_zone"}, mode="json")
     return {"inputs": combined_fingerprint(input_fingerprints(params.source, ctx.root)),
             "as_of": ctx.as_of.isoformat(), "settings": settings,
+            "outcomes": {n: t.outcomes for n, t in params.source.tables.items() if t.outcomes},
             "source": params.source.model_dump(mode="json", exclude={"sample", "database_url"}),
             "code": code_version().split("+")[0]}
 
@@ -757,7 +861,9 @@ def run_cleaning(params, ctx) -> CleaningResult:
     formats = params.source.tables["orders"].date_formats
     result = clean_all(con, raw, as_of=ctx.as_of, date_formats=formats, outlier_policy=params.outlier_policy,
                        outlier_multiple=params.outlier_multiple, out_dir=ctx.data_dir,
-                       rules=CleaningRules.from_params(params))
+                       phone_region=params.phone_region, max_accounts_per_phone=params.max_accounts_per_phone,
+                       outcomes=params.source.tables["experiments"].outcomes if "experiments" in params.source.tables
+                       else None, rules=CleaningRules.from_params(params))
     # Other reports reuse these files only while the stamp matches their own inputs and settings.
     (ctx.data_dir / "clean" / "_stamp.json").write_text(json.dumps(cleaning_stamp(params, ctx)))
     return result

@@ -195,11 +195,22 @@ def _map_columns(raw: ibis.Table, name: str, tsrc: TableSource, label: str, has_
         source_name = tsrc.columns.get(canon, canon)
         if source_name in present:
             selected[canon] = raw[present[source_name]].cast("string")
-        elif col.required or (name == "orders" and canon in AMOUNT_SOURCES and canon in tsrc.columns):
+        elif name == "experiments" and canon == "experiment_id" and canon not in tsrc.columns:
+            # An export of one test often has no experiment id: the experiment is named after the file.
+            selected[canon] = ibis.literal(Path(label).stem)
+        elif (col.required and not (name == "experiments" and canon == "assigned_ts" and tsrc.outcomes)) \
+                or (name == "orders" and canon in AMOUNT_SOURCES and canon in tsrc.columns):
+            # (an export that carries its outcomes needs no assignment time: no window is measured;
+            # an amount or unit price named in the column map must be there)
             raise InputError(label, name, source_name, "required column is missing",
                              f"it is mapped to '{canon}'; the file has columns: {', '.join(present)}")
         else:
             selected[canon] = ibis.null("string")
+    for outcome in tsrc.outcomes:   # experiments: per-member outcome columns, named in the config
+        if outcome not in present:
+            raise InputError(label, name, outcome, "outcome column is missing",
+                             f"it is listed under outcomes; the file has columns: {', '.join(present)}")
+        selected[f"outcome__{outcome}"] = raw[present[outcome]].cast("string")
     if name == "orders" and not has_payments and not any(
             tsrc.columns.get(c, c) in present for c in AMOUNT_SOURCES):
         raise InputError(label, name, tsrc.columns.get("amount", "amount"), "no amount for the orders",

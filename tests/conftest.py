@@ -3,6 +3,8 @@ bundled sample retailer at full size, cleaned."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,3 +78,24 @@ def retailer(retailer_files, tmp_path_factory):
     tables = {n: con.read_parquet(out / "clean" / f"{n}.parquet", table_name=f"retailer_{n}")
               for n in ("orders", "members", "experiments", "campaigns", "campaign_members")}
     return tables, truth
+
+
+def publish(config: Path, out: Path, language: str) -> subprocess.CompletedProcess:
+    """``run_reports.py --pdf`` on a config into ``out`` (an outputs/<period> folder), in ``language``."""
+    return subprocess.run([sys.executable, str(ROOT / "run_reports.py"), "--config", str(config), "--out", str(out),
+                           "--pdf", "-p", "notebooks.data_cleaning.outlier_policy=cap", "-p", f"language={language}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="session")
+def e2e(small_config, small_sample, tmp_path_factory):
+    """The small sample retailer run end to end as the scheduler does, with PDFs (English)."""
+    out = tmp_path_factory.mktemp("reports") / "2026-10"
+    return publish(small_config, out, "en"), out, small_sample
+
+
+@pytest.fixture(scope="session")
+def e2e_zh(small_config, small_sample, tmp_path_factory):
+    """The same run in Chinese."""
+    out = tmp_path_factory.mktemp("reports_zh") / "2026-10"
+    return publish(small_config, out, "zh"), out, small_sample

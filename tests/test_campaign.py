@@ -272,3 +272,17 @@ def test_report_tables_read_the_hand_computed_figures():
     assert league.iloc[0]["Campaign"] == "C1 Test ★" and league.iloc[0]["Extra revenue"] == "¥370"
     assert view.members_frame(EN, r).iloc[0]["Targeted members"] == "1"
     assert "C1 Test" in view.verdict_sentence(EN, r, p) and view.pull_forward_sentence(EN, r)
+
+
+@pytest.mark.slow
+def test_sample_campaign_that_truly_pays_is_the_one_to_repeat(sample_review):
+    """The generator records each campaign's realized incremental revenue; at the report's margin only
+    C2610 (cheap, clear response) pays for itself, by a wide margin, and the review says repeat."""
+    a, truth = sample_review
+    margin = cr_params().margin
+    assert {cid for cid, t in truth.items() if t["break_even_margin"] < margin / 2} == {"C2610"}
+    assert a.reviews["C2610"].verdict == {"decision": "repeat", "reason": "pays"}
+    assert a.reviews["C2610"].figures["roi"].ci_low > 0
+    for cid, t in truth.items():
+        if t["break_even_margin"] > margin:   # truly loses money: never to be repeated
+            assert a.reviews[cid].verdict["decision"] != "repeat", cid

@@ -307,6 +307,7 @@ def analyse(tables: dict, period: str, params, rfm_params=None) -> CLVAnalysis:
               "expected_purchases": float(members.expected_purchases.sum()),
               "high_value_at_risk": int(members.at_risk.sum()),
               "high_value_at_risk_past_revenue": float(members.loc[members.at_risk, "revenue_total"].sum()),
+              "high_value_at_risk_clv": float(members.loc[members.at_risk, "clv"].sum()),
               "calibration_end": cal_end.isoformat(), "observation_end": end.isoformat()}
     return CLVAnalysis(period, end, params.unit, check, chosen, chosen_by, model, model_parameters(model), spend_model,
                        spend_checks(full, spend_model), members, tracking,
@@ -351,13 +352,21 @@ EXPORT_COLUMNS = ["member_id", "frequency", "recency", "T", "monetary_value", "e
                   "expected_spend", "clv", "high_value", "at_risk", "segment", "tier", "stage"]
 
 
+AT_RISK_FILE = "clv_at_risk.csv"
+
+
 def export_members(a: CLVAnalysis, folder) -> "Path":
+    """``clv_members.csv`` (every member, highest CLV first) and ``clv_at_risk.csv`` (the high-value
+    members at risk, highest past spend first: the win-back list); returns the first path."""
     from pathlib import Path
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "clv_members.csv"
     cols = [c for c in EXPORT_COLUMNS if c in a.members]
     a.members[cols].sort_values("clv", ascending=False).to_csv(path, index=False, encoding="utf-8-sig", float_format="%.4f")
+    at_risk = a.members[a.members.at_risk.fillna(False).astype(bool)]
+    at_risk[cols + ["revenue_total"]].sort_values("revenue_total", ascending=False).to_csv(
+        folder / AT_RISK_FILE, index=False, encoding="utf-8-sig", float_format="%.4f")
     return path
 
 

@@ -36,8 +36,10 @@ from .periods import period_bounds, previous_period, same_period_last_year
 from .summary import _day, active_members, as_float, member_months, member_orders, purchase_line
 
 KEY_FIGURES = ("member_growth_rate", "repurchase_rate", "average_order_value", "churn_rate", "activity_rate")
+# The month's summary page adds the two sizes an executive asks for first.
+MONTH_FIGURES = ("member_revenue", "active_members") + KEY_FIGURES
 HIGHER_IS_BETTER = {"member_growth_rate": True, "repurchase_rate": True, "average_order_value": True,
-                    "churn_rate": False, "activity_rate": True}
+                    "churn_rate": False, "activity_rate": True, "member_revenue": True, "active_members": True}
 
 
 def _ratio(numerator, denominator) -> float:
@@ -90,12 +92,28 @@ def churn_rate(orders: ibis.Table, period: str, active_window_days: int = 90) ->
     return _ratio(lost, n_before)
 
 
+def _joined_by_end(members: ibis.Table, period: str) -> ibis.Table:
+    _, end = period_bounds(period)
+    return members.filter(members.join_date <= _day(end)).select("member_id")
+
+
+def active_members_at_end(orders: ibis.Table, members: ibis.Table, period: str, active_window_days: int = 90) -> int:
+    """Members who had joined by the last day of ``period`` and bought in the ``active_window_days`` up to it."""
+    _, end = period_bounds(period)
+    active = active_members(orders, end, active_window_days).semi_join(_joined_by_end(members, period), "member_id")
+    return int(_scalar(active.count()))
+
+
 def activity_rate(orders: ibis.Table, members: ibis.Table, period: str, active_window_days: int = 90) -> float:
     """Members active at the end of ``period`` / members who had joined by then."""
-    _, end = period_bounds(period)
-    joined = members.filter(members.join_date <= _day(end)).select("member_id")
-    active = active_members(orders, end, active_window_days).semi_join(joined, "member_id")
-    return _ratio(_scalar(active.count()), _scalar(joined.count()))
+    return _ratio(active_members_at_end(orders, members, period, active_window_days),
+                  _scalar(_joined_by_end(members, period).count()))
+
+
+def member_revenue(orders: ibis.Table, period: str) -> float:
+    """Net member revenue in ``period`` (returns netted, guest orders left out), in the data's currency."""
+    o = _orders_in(orders, period)
+    return float(_scalar(o.amount.sum()))
 
 
 def data_start(orders: ibis.Table) -> _dt.date | None:
@@ -164,6 +182,32 @@ def key_figures_trend(orders, members, period: str, months: int = 12, active_win
     rows = {str(p): key_figures(orders, members, str(p), active_window_days, first_day)
             for p in pd.period_range(last - (months - 1), last, freq="M")}
     frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "period"
+    return frame
+
+
+def month_figures(orders: ibis.Table, members: ibis.Table, period: str, months: int = 13,
+                  active_window_days: int = 90) -> pd.DataFrame:
+    """Member revenue, active members and the five key figures for the ``months`` months ending with ``period``.
+
+    One row per month (index ``period``, oldest first), one column per name in
+    :data:`MONTH_FIGURES`. With the default 13 months the last row is ``period``, the one
+    before it the previous month and the first the same month a year earlier, so the summary
+    page needs no earlier published run. Every figure comes from the functions above (engine
+    queries over the clean orders); rates are fractions, revenue is in the data's currency. A
+    figure of a month the data does not fully cover (:func:`short_history`) is NaN.
+    """
+    last = pd.Period(period, "M")
+    first_day = data_start(orders)
+    rows = {}
+    for p in pd.period_range(last - (months - 1), last, freq="M"):
+        p = str(p)
+        unknown = short_history(p, first_day, active_window_days)   # as for the rates they go with
+        rows[p] = {"member_revenue": math.nan if "average_order_value" in unknown else member_revenue(orders, p),
+                   "active_members": (math.nan if "activity_rate" in unknown
+                                      else active_members_at_end(orders, members, p, active_window_days)),
+                   **key_figures(orders, members, p, active_window_days, first_day)}
+    frame = pd.DataFrame.from_dict(rows, orient="index")[list(MONTH_FIGURES)]
     frame.index.name = "period"
     return frame
 

@@ -443,4 +443,5 @@ def key_results(a: RFMAnalysis) -> dict:
                         for k in a.figures.index},
         "most_at_risk_region": most_at_risk_region(a.regions),
         "migration_members": int(a.migration.to_numpy().sum()),
+        "members_with_tier": int(len(a.table)), "window_days": a.window_days,
     }

@@ -13,7 +13,6 @@ Example
 from __future__ import annotations
 
 import argparse
-import html
 import json
 import platform
 import sys
@@ -63,8 +62,12 @@ class Outcome:
 
 
 # ------------------------------------------------------------------ HTML
-def render_html(executed: Path, target: Path) -> None:
-    """Executed notebook -> HTML with no code, no prompts, no parameters cell, nothing fetched online."""
+def render_html(executed: Path, target: Path, language: str = "en") -> None:
+    """Executed notebook -> HTML with no code, no prompts, no parameters cell, nothing fetched online.
+
+    The page starts with a link back to the month's summary (``index.html`` beside it).
+    """
+    from .views.context import text
     import nbformat
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
@@ -83,7 +86,7 @@ def render_html(executed: Path, target: Path) -> None:
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = exporter.from_notebook_node(nb, resources={"memberkit": {"back": text("month.back", language)}})
     target.write_text(body, encoding="utf-8")
 
 
@@ -94,7 +97,7 @@ def run_notebook(spec: NotebookSpec, root: Path, out: Path, period: str, params,
     outcome = Outcome(spec.name)
     executed = out / f"{spec.name}.ipynb"
     failed_copy = out / f"{spec.name}.failed.ipynb"
-    for stale in (executed, failed_copy, out / f"{spec.name}.html", out / f"{spec.name}.json"):
+    for stale in (executed, failed_copy, out / f"{spec.name}.html", out / f"{spec.name}.json", out / f"{spec.name}.pdf"):
         stale.unlink(missing_ok=True)
     partial = out / f".{spec.name}.running.ipynb"
     values = {"period": period, "config_files": [str(f) for f in config_files], "overrides": list(overrides),
@@ -106,7 +109,7 @@ def run_notebook(spec: NotebookSpec, root: Path, out: Path, period: str, params,
         pm.execute_notebook(str(root / "notebooks" / spec.file), str(partial), parameters=values,
                             cwd=str(root / "notebooks"), progress_bar=False, log_output=False,
                             kernel_name=kernel_name())
-        render_html(partial, out / f"{spec.name}.html")
+        render_html(partial, out / f"{spec.name}.html", params.language)
         partial.replace(executed)
         outcome.status = "ok"
         outcome.files = [f"{spec.name}.html", f"{spec.name}.ipynb", f"{spec.name}.json"]
@@ -140,8 +143,12 @@ def _failure(e: Exception, partial: Path) -> tuple[int | None, str]:
 
 # ------------------------------------------------------------------ the whole run
 def run(period: str | None = None, config_files=(), only=(), out_dir: str | None = None, overrides=(),
-        log=print) -> tuple[int, Path]:
-    """Run the reports; returns (exit code, output folder)."""
+        log=print, pdf: bool = False) -> tuple[int, Path]:
+    """Run the reports; returns (exit code, output folder).
+
+    With ``pdf``, every report page of the period and its summary page are also printed to
+    ``<name>.pdf`` by headless Chromium; without Chromium the run says so and keeps the HTML.
+    """
     from .notebook import resolve
     root = project_root()
     config_files = [Path(f).resolve() for f in config_files]
@@ -154,7 +161,8 @@ def run(period: str | None = None, config_files=(), only=(), out_dir: str | None
     all_params = {s.name: notebook_params(settings, s.name) for s in specs}   # every parameter, before any kernel
     first = specs[0].name
     log("Checking parameters and data ...")
-    params0, ctx = resolve(first, config_files, overrides, out_dir)
+    # absolute: papermill changes the working directory while a notebook runs, two run at a time
+    params0, ctx = resolve(first, config_files, overrides, str(Path(out_dir).resolve()) if out_dir else None)
     unknown = check_statuses(settings, root)   # too many unknown order statuses stop the run here
     if unknown:
         log("warning: order lines with a status the kit does not know are set aside: "
@@ -183,10 +191,31 @@ def run(period: str | None = None, config_files=(), only=(), out_dir: str | None
             for name, fut in futures.items():
                 outcomes[name] = fut.result()
     write_manifest(out, root, ctx.period, settings, params0, outcomes, time.time() - started)
-    write_index(out, ctx.period, params0.language, [outcomes[s.name] for s in specs])
+    pages = write_summary(out, ctx, params0, outcomes, log)
     failed = [o for o in outcomes.values() if o.status != "ok"]
+    printed_ok = write_pdfs(out, pages, log) if pdf else True
     log(f"{len(outcomes) - len(failed)} of {len(outcomes)} reports ok; open {out / 'index.html'}")
-    return (1 if failed else 0), out
+    return (1 if failed or not printed_ok else 0), out
+
+
+def write_pdfs(out: Path, pages: list[Path], log=print) -> bool:
+    """``<name>.pdf`` beside the summary page and every report page of the period that is there.
+
+    Returns False when Chromium failed on a page; a missing Chromium is said clearly and is not
+    a failure (the HTML pages are complete).
+    """
+    from .pdf import find_chromium, print_pages
+    chromium = find_chromium()
+    targets = [p for p in pages if p.parent == out] + [out / f"{s.name}.html" for s in NOTEBOOKS
+                                                       if (out / f"{s.name}.html").is_file()]
+    if not chromium:
+        log("PDF: Chromium is not installed, so no PDF was written (the HTML pages are complete). "
+            "Install it (Debian/Ubuntu: apt-get install chromium) or set MEMBERKIT_CHROMIUM.")
+        return True
+    log(f"Printing {len(targets)} pages to PDF with {chromium} ...")
+    written = print_pages(targets, chromium, log)
+    log(f"  {len(written)} of {len(targets)} PDFs written")
+    return len(written) == len(targets)
 
 
 def write_manifest(out: Path, root: Path, period: str, settings: dict, params, outcomes, seconds: float) -> None:
@@ -205,40 +234,39 @@ def write_manifest(out: Path, root: Path, period: str, settings: dict, params, o
         "reports": {o.name: {"status": o.status, "seconds": o.seconds, "cell": o.cell, "error": o.error,
                              "files": o.files} for o in outcomes.values()},
     }
+    # A run with --only keeps what the manifest says about the reports it did not run.
+    earlier = out / "manifest.json"
+    if earlier.is_file():
+        kept = json.loads(earlier.read_text(encoding="utf-8")).get("reports", {})
+        manifest["reports"] = {**{k: v for k, v in kept.items() if k not in outcomes}, **manifest["reports"]}
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
 
 
-def write_index(out: Path, period: str, language: str, outcomes: list[Outcome]) -> None:
-    """One card per report: headline, KPIs and a link, or the failure."""
-    from .report import load_results
-    from .views.context import text
-    from .views.page import CSS as _CSS, KPI, kpi_cards_html
-    cards = []
-    for o in outcomes:
-        res = load_results(out, o.name) if o.status == "ok" else None
-        title = html.escape(res["title"] if res else o.name.replace("_", " ").capitalize())
-        if o.status == "ok" and res:
-            kpis = [KPI(k["label"], k["display"], k.get("delta", "")) for k in list(res["kpis"].values())[:4]]
-            body = (f'<div class="mk-headline">{html.escape(res["headline"])}</div>{kpi_cards_html(kpis)}'
-                    f'<a href="{o.name}.html">{html.escape(text("report_index.open", language))} →</a>')
-        elif o.status == "failed":
-            body = (f'<div class="mk-banner">{html.escape(text("report_index.failed", language))}: '
-                    f'{html.escape(text("report_index.failed_at", language, cell=o.cell, error=o.error))}</div>')
-        else:
-            body = (f'<div class="mk-banner" style="background:#8c8c8c">{html.escape(text("report_index.skipped", language))}: '
-                    f'{html.escape(o.error)}</div>')
-        cards.append(f'<section class="mk-report"><h2>{title}</h2>{body}</section>')
-    page = f"""<!DOCTYPE html>
-<html lang="{'zh-CN' if language == 'zh' else 'en'}"><head><meta charset="utf-8">
-<title>{html.escape(text("report_index.title", language))} · {period}</title>
-<style>body{{font-family:"Noto Sans","Noto Sans CJK SC","PingFang SC","Microsoft YaHei",Arial,sans-serif;max-width:1000px;margin:24px auto;color:#1f2d3d;padding:0 16px}}
-.mk-report{{border:1px solid #d9dee5;border-radius:10px;padding:4px 18px 14px;margin:16px 0}} a{{color:#1f4e79}}</style>
-{_CSS}</head><body>
-<h1>{html.escape(text("report_index.title", language))}</h1>
-<p>{html.escape(text("report_index.subtitle", language, period=period))}</p>
-{''.join(cards)}
-</body></html>"""
-    (out / "index.html").write_text(page, encoding="utf-8")
+def write_summary(out: Path, ctx, params, outcomes: dict[str, Outcome], log=print) -> list[Path]:
+    """The month's summary page (``index.html``) and the index across months (``../index.html``).
+
+    The key figures come from :func:`memberkit.month.month_figures` (computed once per clean
+    data, kept in ``month.json``); the reports' cards from this run's outcomes and, for reports
+    not run this time (``--only``), from what the period's folder holds.
+    """
+    from . import month
+    from .views import month as month_views
+    from .notebook import code_version
+    figures, error = None, ""
+    cleaning = outcomes.get("data_cleaning")
+    if cleaning is not None and cleaning.status != "ok":
+        error = month_views.text("month.figures_not_cleaned", params.language)
+    else:
+        try:
+            figures = month.month_figures(ctx, params.active_window_days)
+        except Exception as e:  # the page says why; the reports themselves are already written
+            error = f"{type(e).__name__}: {e}"
+            log(f"  key figures not computed: {error}")
+    summary = month.collect(out, ctx.period, params.language, params.currency, [s.name for s in NOTEBOOKS],
+                            outcomes, figures, error)
+    (out / "index.pdf").unlink(missing_ok=True)   # printed again by --pdf, else it would show an older page
+    footer = {"code": code_version(), "fingerprint": ((figures or {}).get("stamp", {}).get("clean", {}).get("inputs") or "–")[:16]}
+    return month_views.write_pages(summary, out, footer)
 
 
 # ------------------------------------------------------------------ command line
@@ -249,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="YAML files layered over params/*.yaml (e.g. your column map)")
     p.add_argument("--only", nargs="+", default=[], metavar="NAME", help="run only these reports")
     p.add_argument("--out", help="output folder (default: outputs/<period>)")
+    p.add_argument("--pdf", action="store_true",
+                   help="also print every page to <name>.pdf with headless Chromium (A4)")
     p.add_argument("-p", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override one setting, e.g. -p as_of=2026-11-01 -p notebooks.data_cleaning.outlier_policy=cap")
     return p
@@ -257,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        code, _ = run(args.period, args.config, args.only, args.out, args.overrides)
+        code, _ = run(args.period, args.config, args.only, args.out, args.overrides, pdf=args.pdf)
         return code
     except (ConfigError, InputError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -119,7 +119,8 @@ CAMPAIGNS = (
     Campaign("C2511", "双11 满减", "spend_save", "2025-11-01", "2025-11-11", 90000, "all", 5000, 0.2, 0.04, 0.6),
     Campaign("C2603", "新会员礼", "new_member_gift", "2026-03-01", "2026-03-31", 20000, "new", 1500, 0.2, 0.10),
     Campaign("C2606", "618 优惠券", "coupon", "2026-06-10", "2026-06-18", 40000, "active", 4000, 0.15, 0.03),
-    Campaign("C2610", "国庆会员日", "member_day", "2026-10-01", "2026-10-07", 35000, "lapsed", 3000, 0.2, 0.07),
+    # An app-push member day for lapsed members: cheap to run and a clear response, so it pays.
+    Campaign("C2610", "国庆会员日", "member_day", "2026-10-01", "2026-10-07", 3000, "lapsed", 3000, 0.2, 0.07),
 )
 EXPERIMENTS = (
     Experiment("EXP-PUSH", ("control", "push"), (0.5, 0.5), "2026-06-01", 6000, (0.0, 0.05)),
@@ -362,6 +363,10 @@ class _Generator:
         orders = pd.concat([orders, camp_extra, exp_extra], ignore_index=True)
         orders = orders.sort_values(["person", "t"], kind="stable").reset_index(drop=True)
         orders["amount"] = self.spend(people, orders.person.to_numpy())
+        for t in camp_truth:   # what the campaign truly brought: its incremental orders' revenue
+            revenue = float(orders.amount[orders.incremental & (orders.campaign == t["campaign_id"])].sum())
+            t["realized_incremental_revenue"] = round(revenue, 2)
+            t["break_even_margin"] = round(t["cost"] / revenue, 4) if revenue else None
 
         # Channel of each order, and the account it lands on.
         pc = people.channel.to_numpy()[orders.person]

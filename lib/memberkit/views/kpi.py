@@ -9,19 +9,29 @@ from .context import Presentation
 from .theme import PALETTE
 
 
+AMOUNTS = ("average_order_value", "member_revenue", "active_members")   # compared in percent, not points
+
+
 def format_figure(p: Presentation, key: str, value) -> str:
-    """A key figure as the report shows it: AOV as money, the rates in percent; a figure that could
-    not be computed (its window reaches before the data begins, or nobody to count) says so."""
+    """A key figure as the report shows it: AOV and revenue as money, active members as a count, rates in
+    percent; a figure that could not be computed (its window reaches before the data begins, or nobody
+    to count) says so."""
     if value is None or pd.isna(value):
         return p.text("kpi.no_history")
-    return p.money(value) if key == "average_order_value" else p.pct(value)
+    if key in ("average_order_value", "member_revenue"):
+        return p.money(value)
+    return p.count(value) if key == "active_members" else p.pct(value)
 
 
 def format_change(key: str, current, previous) -> str:
-    """'+1.2 pp' for rates, '+3.4%' for AOV; '' when either value is missing."""
+    """'+1.2 pp' for rates, '+3.4%' for AOV, revenue and active members; '' when either value is missing.
+
+    >>> format_change("churn_rate", 0.25, 0.2), format_change("member_revenue", 110.0, 100.0)
+    ('+5.0 pp', '+10.0%')
+    """
     if current is None or previous is None or pd.isna(current) or pd.isna(previous):
         return ""
-    if key == "average_order_value":
+    if key in AMOUNTS:
         change = f"{(current - previous) / previous:+.1%}" if previous else f"{current - previous:+,.0f}"
     else:
         change = f"{(current - previous) * 100:+.1f} pp"

@@ -1,0 +1,283 @@
+"""The month on one page: the key figures over 13 months, and what every report concluded.
+
+Two kinds of input, both read from the period's output folder:
+
+- the figures: member revenue, active members and the five key figures for the 13 months
+  ending with the period (:func:`memberkit.kpi.month_figures`, engine queries over the clean
+  orders), computed once and written to ``month.json`` with a stamp (the cleaning stamp,
+  the active window and the code version); a later build with the same stamp reads the file;
+- the reports: each report's ``<name>.json`` (headline, KPIs, key results) and its status.
+
+From these, :func:`collect` builds a :class:`MonthSummary`: plain data that the summary page
+(:mod:`memberkit.views.month`) and the index across months show. Nothing here makes HTML or
+words; a page built after ``run_reports.py --only X`` shows X's new results and every other
+report's results as they are on disk.
+
+Example
+-------
+>>> months = ["2025-10", "2025-11", "2025-12"] + [f"2026-{m:02d}" for m in range(1, 11)]
+>>> f = {"months": months, "figures": {"repurchase_rate": [0.2] + [0.25] * 10 + [0.3, 0.33]}}
+>>> compare(f, "repurchase_rate")
+{'current': 0.33, 'previous': 0.3, 'year_ago': 0.2}
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .clv import AT_RISK_FILE
+from .periods import previous_period, same_period_last_year
+
+FIGURES_FILE = "month.json"
+MONTHS = 13   # the period, the 11 months before it and the same month a year earlier
+DECISIONS_WANTED = {"campaign": ("stop", "change", "repeat"),
+                    "experiment": ("ship", "do_not_ship", "no_verdict")}
+
+
+# ------------------------------------------------------------------ the figures (computed once)
+def figures_stamp(ctx, active_window_days: int, months: int = MONTHS) -> dict:
+    """What ``month.json`` depends on: the clean files' stamp, the window, the months and the code.
+
+    Raises ``FileNotFoundError`` when the period has no clean files (the cleaning has not run).
+    """
+    from .notebook import code_version
+    clean_stamp = json.loads((ctx.data_dir / "clean" / "_stamp.json").read_text(encoding="utf-8"))
+    return {"clean": clean_stamp, "active_window_days": active_window_days, "months": months,
+            "code": code_version().split("+")[0]}
+
+
+def compute_figures(tables: dict, period: str, active_window_days: int = 90, months: int = MONTHS) -> dict:
+    """The figures of the summary page as plain JSON data.
+
+    Parameters
+    ----------
+    tables : the clean engine tables (``orders`` and ``members`` are used)
+    period : ``YYYY-MM``, the last month of the trend
+
+    Returns
+    -------
+    ``{"period", "months": [13 x "YYYY-MM", oldest first], "figures": {name: [13 values]},
+    "active_window_days"}``; rates are fractions, ``member_revenue`` is in the data's
+    currency, ``active_members`` a count; a month without data has ``null`` rates.
+    """
+    from . import kpi
+    frame = kpi.month_figures(tables["orders"], tables["members"], period, months, active_window_days)
+    return {"period": period, "months": list(frame.index),
+            "figures": {k: [None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+                            for v in frame[k].tolist()] for k in frame.columns},
+            "active_window_days": active_window_days}
+
+
+def month_figures(ctx, active_window_days: int = 90, months: int = MONTHS, con=None) -> dict:
+    """The figures for ``ctx.period``: read from ``month.json`` when its stamp is current, else computed and written.
+
+    The clean tables come from :func:`memberkit.summary.open_clean` (which cleans first when the
+    period has no current clean files). Returns the dict of :func:`compute_figures` plus
+    ``stamp`` and ``computed_at``.
+    """
+    from .summary import open_clean
+    path = ctx.output_dir / FIGURES_FILE
+    try:
+        stamp = figures_stamp(ctx, active_window_days, months)
+        saved = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+        if saved and saved.get("stamp") == stamp and saved.get("period") == ctx.period:
+            return saved
+    except FileNotFoundError:
+        pass
+    con, tables = open_clean(ctx, con)
+    result = compute_figures(tables, ctx.period, active_window_days, months)
+    result["stamp"] = figures_stamp(ctx, active_window_days, months)
+    result["computed_at"] = _dt.datetime.now().isoformat(timespec="seconds")
+    path.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    return result
+
+
+def compare(figures: dict, name: str) -> dict:
+    """This month, the previous month and the same month a year earlier of one figure (None when absent)."""
+    months, values = figures["months"], figures["figures"][name]
+    at = dict(zip(months, values))
+    period = months[-1]
+    return {"current": at.get(period), "previous": at.get(previous_period(period)),
+            "year_ago": at.get(same_period_last_year(period))}
+
+
+# ------------------------------------------------------------------ what the reports concluded
+@dataclass
+class ReportState:
+    """One report of the period as it is on disk: ``ok``, ``failed``, ``skipped`` or ``not_run``."""
+    name: str
+    status: str
+    results: dict | None = None
+    error: str = ""
+    cell: int | None = None
+
+
+@dataclass
+class Decision:
+    """Something that needs someone: ``kind`` (campaign, experiment, at_risk), the action and its figures."""
+    kind: str
+    action: str
+    subject: str
+    values: dict = field(default_factory=dict)
+    link: str = ""
+
+
+@dataclass
+class MonthSummary:
+    period: str
+    language: str
+    currency: str
+    reports: list[ReportState]
+    figures: dict | None             # compute_figures' dict, None when it could not be computed
+    figures_error: str = ""
+    decisions: list[Decision] = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+
+    def report(self, name: str) -> ReportState | None:
+        return next((r for r in self.reports if r.name == name), None)
+
+    def results(self, name: str) -> dict | None:
+        r = self.report(name)
+        return r.results if r and r.status == "ok" else None
+
+
+def report_states(out: Path, names, outcomes: dict | None = None) -> list[ReportState]:
+    """The status of every report of the period: this run's outcome, else what is on disk.
+
+    On disk a report is ``ok`` when both its page and its results JSON are there, ``failed``
+    when its executed copy was kept as ``<name>.failed.ipynb`` (the error from the manifest),
+    else ``not_run``. ``outcomes`` maps a name to an object with ``status``, ``error``, ``cell``.
+    """
+    from .report import load_results
+    manifest = _read_json(out / "manifest.json") or {}
+    recorded = manifest.get("reports", {})
+    states = []
+    for name in names:
+        o = (outcomes or {}).get(name)
+        if o is not None:
+            status, error, cell = o.status, o.error, o.cell
+        elif (out / f"{name}.html").is_file() and (out / f"{name}.json").is_file():
+            status, error, cell = "ok", "", None
+        elif (out / f"{name}.failed.ipynb").is_file():
+            status = "failed"
+            error, cell = recorded.get(name, {}).get("error", ""), recorded.get(name, {}).get("cell")
+        else:
+            status, error, cell = "not_run", "", None
+        results = load_results(out, name) if status == "ok" else None
+        if status == "ok" and results is None:
+            status = "not_run"
+        states.append(ReportState(name, status, results, error or "", cell))
+    return states
+
+
+def decisions(reports: list[ReportState], out_dir: Path | None = None) -> list[Decision]:
+    """The decisions waiting for someone, from the reports' results.
+
+    - campaigns of the period with a verdict to stop, change or repeat (campaign_review.json),
+      the worst return first;
+    - experiments to ship, not to ship, or without a verdict because the split is broken
+      (ab_test.json);
+    - high-value members at risk: how many, their past revenue, their expected value and where
+      the list is (CLV's ``data/clv_at_risk.csv`` in ``out_dir``, else the full member file).
+    """
+    by = {r.name: r.results for r in reports if r.status == "ok" and r.results}
+    out = []
+    cr = (by.get("campaign_review") or {}).get("results", {})
+    campaigns = [(cid, c) for cid, c in cr.get("campaigns", {}).items()
+                 if c.get("reviewed_in_period") and c["verdict"]["decision"] in DECISIONS_WANTED["campaign"]]
+    order = {"stop": 0, "change": 1, "repeat": 2}
+    for cid, c in sorted(campaigns, key=lambda x: (order[x[1]["verdict"]["decision"]], x[1]["rank"])):
+        roi = c["figures"].get("roi") or {}
+        out.append(Decision("campaign", c["verdict"]["decision"], _campaign_title(cid, c.get("name")),
+                            {"reason": c["verdict"].get("reason", ""), "roi": roi.get("value"),
+                             "roi_low": roi.get("ci_low"), "roi_high": roi.get("ci_high"), "cost": c.get("cost"),
+                             "evidence": c.get("evidence")},
+                            "campaign_review.html"))
+    ab = (by.get("ab_test") or {}).get("results", {})
+    primary = ab.get("primary_metric")
+    for eid, e in ab.get("experiments", {}).items():
+        v = e["verdict"]
+        if v["decision"] not in DECISIONS_WANTED["experiment"]:
+            continue
+        variant = v.get("variant")
+        m = (e.get("metrics", {}).get(primary, {}) or {}).get(variant) if variant else None
+        out.append(Decision("experiment", v["decision"], eid,
+                            {"variant": variant, "reason": v.get("reason", ""), "metric": primary,
+                             "lift": (m or {}).get("rel_lift"), "lift_low": (m or {}).get("ci_low"),
+                             "lift_high": (m or {}).get("ci_high")},
+                            "ab_test.html"))
+    clv = by.get("clv_forecast")
+    if clv:
+        totals = clv["results"].get("totals", {})
+        n = totals.get("high_value_at_risk") or 0
+        if n:
+            listed = out_dir is not None and (out_dir / "data" / AT_RISK_FILE).is_file()
+            out.append(Decision("at_risk", "win_back", "", {
+                "members": n, "past_revenue": totals.get("high_value_at_risk_past_revenue"),
+                "clv": totals.get("high_value_at_risk_clv"),
+                "list": f"data/{AT_RISK_FILE}" if listed else "data/clv_members.csv"}, "clv_forecast.html"))
+    return out
+
+
+def member_counts(reports: list[ReportState]) -> dict:
+    """The member counts each report works with (None where the report is not there).
+
+    ``members_kept`` (cleaning: members after the identity merge), ``members_joined`` (RFM: joined
+    or bought by the end of the period, each with a tier), ``buyers_in_window`` (RFM: a purchase
+    in its window, segmented), ``migration_members`` (segmented at the end of this and of the
+    previous period), ``valued`` (CLV: at least one purchase by the end of its data).
+    """
+    by = {r.name: r.results for r in reports if r.status == "ok" and r.results}
+    cleaning = (by.get("data_cleaning") or {}).get("results", {})
+    rfm = (by.get("rfm_segmentation") or {})
+    clv = (by.get("clv_forecast") or {}).get("results", {})
+    members_table = (cleaning.get("tables") or {}).get("members") or {}
+    return {"members_kept": members_table.get("kept"),
+            "members_joined": rfm.get("results", {}).get("members_with_tier"),
+            "buyers_in_window": (rfm.get("kpis", {}).get("members_segmented") or {}).get("value"),
+            "window_days": rfm.get("results", {}).get("window_days"),
+            "migration_members": rfm.get("results", {}).get("migration_members"),
+            "valued": (clv.get("totals") or {}).get("members"),
+            "valued_until": (clv.get("totals") or {}).get("observation_end")}
+
+
+def collect(out: Path, period: str, language: str, currency: str, names, outcomes: dict | None = None,
+            figures: dict | None = None, figures_error: str = "") -> MonthSummary:
+    """Everything the summary page shows: the reports as on the period's folder (and this run's outcomes).
+
+    ``figures`` is :func:`month_figures`' result, or None with ``figures_error`` saying why.
+    """
+    reports = report_states(out, names, outcomes)
+    return MonthSummary(period, language, currency, reports, figures, figures_error,
+                        decisions(reports, out), member_counts(reports))
+
+
+def periods_on_disk(root: Path) -> list[str]:
+    """The periods with a summary in ``root`` (``YYYY-MM`` folders holding ``month.json``), oldest first."""
+    found = []
+    for d in sorted(root.iterdir()) if root.is_dir() else []:
+        if d.is_dir() and _is_period(d.name) and (d / "index.html").is_file():
+            found.append(d.name)
+    return found
+
+
+def _is_period(name: str) -> bool:
+    try:
+        return len(name) == 7 and _dt.datetime.strptime(name, "%Y-%m") is not None
+    except ValueError:
+        return False
+
+
+def _campaign_title(cid: str, name: str | None) -> str:
+    return f"{cid} {name}" if name and name != cid else cid
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,79 @@
+"""Print the period's pages to PDF with headless Chromium: ``<name>.pdf`` beside each ``<name>.html``.
+
+The pages carry their own print rules (A4, headings kept with what follows, tables within the
+page width) and their own fonts, so the PDF looks like the page and needs nothing from the
+network: Chromium runs with every host name unresolvable. Where Chromium is not installed,
+:func:`find_chromium` returns None and the runner says so and keeps the HTML.
+
+Example
+-------
+>>> chromium_arguments("/usr/bin/chromium", "/tmp/a.pdf", "file:///tmp/a.html", as_root=False)[:2]
+['/usr/bin/chromium', '--headless']
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from .errors import MemberkitError
+
+CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+class PrintError(MemberkitError):
+    """Chromium could not print a page (the message holds its last output)."""
+
+
+def find_chromium() -> str | None:
+    """The Chromium (or Chrome) executable: ``$MEMBERKIT_CHROMIUM`` if set, else the first on PATH."""
+    named = os.environ.get("MEMBERKIT_CHROMIUM")
+    if named:
+        return named if Path(named).is_file() else shutil.which(named)
+    return next((p for p in map(shutil.which, CANDIDATES) if p), None)
+
+
+def chromium_arguments(chromium: str, pdf: str, url: str, as_root: bool | None = None) -> list[str]:
+    """The command line that prints ``url`` to ``pdf``: headless, offline, no header or footer lines."""
+    as_root = os.geteuid() == 0 if as_root is None else as_root
+    return [chromium, "--headless", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
+            "--disable-extensions", "--host-resolver-rules=MAP * ~NOTFOUND", "--no-pdf-header-footer",
+            "--virtual-time-budget=3000", f"--print-to-pdf={pdf}"] + (["--no-sandbox"] if as_root else []) + [url]
+
+
+def print_pdf(html: Path, pdf: Path | None = None, chromium: str | None = None, timeout: int = 180) -> Path:
+    """Print one page to PDF; returns the PDF's path (``html`` with ``.pdf`` by default).
+
+    Raises :class:`PrintError` when Chromium is missing, fails, or writes no file.
+    """
+    chromium = chromium or find_chromium()
+    if not chromium:
+        raise PrintError("Chromium is not installed: no PDF (install the 'chromium' package)")
+    html = Path(html).resolve()
+    pdf = Path(pdf or html.with_suffix(".pdf")).resolve()
+    partial = pdf.with_name(f".{pdf.name}.partial")
+    partial.unlink(missing_ok=True)
+    try:
+        proc = subprocess.run(chromium_arguments(chromium, str(partial), html.as_uri()), capture_output=True,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise PrintError(f"Chromium did not finish printing {html.name} in {timeout}s") from e
+    if proc.returncode != 0 or not partial.is_file() or partial.stat().st_size == 0:
+        partial.unlink(missing_ok=True)
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        raise PrintError(f"Chromium could not print {html.name} (exit {proc.returncode}): {' | '.join(tail)}")
+    partial.replace(pdf)
+    return pdf
+
+
+def print_pages(pages, chromium: str | None = None, log=print) -> list[Path]:
+    """Print every page of ``pages``; a page that fails is logged and the others still print."""
+    written = []
+    for page in pages:
+        try:
+            written.append(print_pdf(page, chromium=chromium))
+        except PrintError as e:
+            log(f"  PDF not written: {e}")
+    return written

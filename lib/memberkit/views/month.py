@@ -1,0 +1,314 @@
+"""The month's summary page and the index across months: words, number formats, trend lines, HTML.
+
+Pages are made from Jinja templates (``templates/month/``) with autoescaping on, so every
+string that comes from data (a campaign's name, an error message, a headline) is escaped by
+MarkupSafe where the HTML is made; only the trend lines built here are marked safe, and they
+contain nothing but numbers. Words come from ``locale/<language>.yaml`` (section ``month``).
+The pages open offline: no script, style, font or picture is fetched.
+
+Example
+-------
+>>> month_label("2026-10", "en"), month_label("2026-10", "zh")
+('October 2026', '2026年10月')
+>>> str(sparkline([1.0, 2.0, None, 3.0], width=60, height=20)).count("<polyline")
+2
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+from markupsafe import Markup, escape
+
+from ..kpi import HIGHER_IS_BETTER, MONTH_FIGURES
+from ..month import MonthSummary, compare
+from ..periods import previous_period, same_period_last_year
+from ..report import missing
+from .context import Presentation, _catalogue, text
+from .kpi import format_change, format_figure, is_good
+
+
+# ------------------------------------------------------------------ words and numbers
+def month_label(period: str, language: str = "en") -> str:
+    """'October 2026' / '2026年10月' for ``YYYY-MM``."""
+    year, month = period.split("-")
+    name = _catalogue(language).get("month", {}).get("months") or _catalogue("en")["month"]["months"]
+    return text("month.month_name", language, name=name[int(month) - 1], year=year)
+
+
+def figure_label(key: str, language: str) -> str:
+    return text(f"month.{key}" if key in ("member_revenue", "active_members") else f"kpi.{key}", language)
+
+
+def _p(s: MonthSummary) -> Presentation:
+    return Presentation(s.language, s.currency)
+
+
+# ------------------------------------------------------------------ the trend line
+def sparkline(values, width: int = 120, height: int = 32, good_up: bool = True, label: str = "") -> Markup:
+    """A small inline SVG line over ``values`` (None or NaN breaks the line); the last point is marked.
+
+    Only numbers go into the SVG; ``label`` (the accessible title) is escaped. The line is
+    green when the last value is better than the first (``good_up`` says which way is better).
+    """
+    pad = 3
+    points = [(i, v) for i, v in enumerate(values) if not missing(v)]
+    n = max(len(values) - 1, 1)
+    if not points:
+        return Markup(f'<svg class="mk-spark" viewBox="0 0 {width} {height}" role="img"><title>{escape(label)}</title></svg>')
+    lo, hi = min(v for _, v in points), max(v for _, v in points)
+    span = (hi - lo) or 1.0
+
+    def xy(i, v):
+        return round(pad + i * (width - 2 * pad) / n, 1), round(height - pad - (v - lo) * (height - 2 * pad) / span, 1)
+
+    runs, run = [], []
+    for i, v in enumerate(values):
+        if missing(v):
+            if run:
+                runs.append(run)
+            run = []
+        else:
+            run.append(xy(i, v))
+    if run:
+        runs.append(run)
+    first, last = points[0][1], points[-1][1]
+    better = None if first == last else ((last > first) == good_up)
+    colour = {True: "#2e7d32", False: "#c62828", None: "#1f4e79"}[better]
+    lines = "".join(f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" stroke-linejoin="round" '
+                    f'points="{" ".join(f"{x},{y}" for x, y in r)}"/>' for r in runs)
+    x, y = xy(*points[-1])
+    return Markup(f'<svg class="mk-spark" viewBox="0 0 {width} {height}" preserveAspectRatio="none" role="img">'
+                  f'<title>{escape(label)}</title>{lines}<circle cx="{x}" cy="{y}" r="2.4" fill="{colour}"/></svg>')
+
+
+# ------------------------------------------------------------------ the summary page's blocks
+def figure_cards(s: MonthSummary) -> list[dict]:
+    """One card per figure: label, value, the change against the previous month and a year earlier, trend."""
+    if not s.figures:
+        return []
+    period, lang, p = s.period, s.language, _p(s)
+    cards = []
+    for key in MONTH_FIGURES:
+        c = compare(s.figures, key)
+        label = figure_label(key, lang)
+        values = s.figures["figures"][key]
+        shown = [format_figure(p, key, v) for v in values if not missing(v)]
+        changes = []
+        for earlier, month in (("previous", previous_period(period)), ("year_ago", same_period_last_year(period))):
+            change = format_change(key, c["current"], c[earlier])
+            changes.append({"text": text("month.vs" if change else "month.no_change", lang, change=change,
+                                         month=month_label(month, lang)),
+                            "good": is_good(key, c["current"], c[earlier])})
+        definition = (text(f"month.{key}_def", lang, window=s.figures.get("active_window_days", 90))
+                      if key in ("member_revenue", "active_members")
+                      else text(f"kpi.{key}_def", lang, window=s.figures.get("active_window_days", 90)))
+        cards.append({"key": key, "label": label, "value": format_figure(p, key, c["current"]),
+                      "changes": changes, "definition": definition,
+                      "spark": sparkline(values, good_up=HIGHER_IS_BETTER[key],
+                                         label=text("month.trend", lang, name=label, month=month_label(period, lang),
+                                                    first=shown[0] if shown else "–",
+                                                    last=shown[-1] if shown else "–"))})
+    return cards
+
+
+def happened(s: MonthSummary) -> list[str]:
+    """The 'what happened this month' sentences: the figures, then one per report from its results."""
+    lang, p = s.language, _p(s)
+    out = []
+    if s.figures:
+        rev, churn = compare(s.figures, "member_revenue"), compare(s.figures, "churn_rate")
+        active = compare(s.figures, "active_members")
+        out.append(text("month.happened_figures", lang, revenue=p.money(rev["current"]),
+                        month=month_label(s.period, lang),
+                        vs_previous=format_change("member_revenue", rev["current"], rev["previous"]) or "–",
+                        previous=month_label(previous_period(s.period), lang),
+                        vs_year=format_change("member_revenue", rev["current"], rev["year_ago"]) or "–",
+                        year_ago=month_label(same_period_last_year(s.period), lang),
+                        active=p.count(active["current"]), churn=p.pct(churn["current"])))
+    for r in s.reports:
+        if r.status != "ok" or not r.results:
+            out.append(text("month.happened_missing", lang, title=report_title(r, lang)))
+            continue
+        sentence = _report_sentence(r.name, r.results, s)
+        if sentence:
+            out.append(sentence)
+    return out
+
+
+def _report_sentence(name: str, res: dict, s: MonthSummary) -> str:
+    lang, p = s.language, _p(s)
+    k = {key: v.get("value") for key, v in res.get("kpis", {}).items()}
+    if name == "data_cleaning":
+        orders = res.get("results", {}).get("tables", {}).get("orders", {})
+        if orders:
+            return text("month.happened_cleaning", lang, kept=p.count(orders.get("kept")), read=p.count(orders.get("rows_in")),
+                        rejected=p.count(orders.get("rejected")))
+        return res.get("headline", "")
+    if name == "ab_test":
+        exps = res.get("results", {}).get("experiments", {})
+        count = lambda d: sum(1 for e in exps.values() if e["verdict"]["decision"] == d)
+        return text("month.happened_ab", lang, n=len(exps), ship=count("ship"), do_not_ship=count("do_not_ship"),
+                    wait=count("not_enough_evidence"), srm=count("no_verdict")) if exps else res.get("headline", "")
+    if name == "campaign_review":
+        camps = [c for c in res.get("results", {}).get("campaigns", {}).values() if c.get("reviewed_in_period")]
+        if not camps:
+            return text("month.happened_campaigns_none", lang)
+        count = lambda d: sum(1 for c in camps if c["verdict"]["decision"] == d)
+        return text("month.happened_campaigns", lang, n=len(camps), repeat=count("repeat"), change=count("change"),
+                    stop=count("stop"), net=p.money(k.get("net_gain")))
+    return res.get("headline", "")
+
+
+def decision_items(s: MonthSummary) -> list[dict]:
+    """Each decision as an action word, a sentence and the page that holds its evidence."""
+    lang, p, items = s.language, _p(s), []
+    for d in s.decisions:
+        v = d.values
+        if d.kind == "campaign":
+            reason = text(f"month.reason_{v['reason']}", lang)
+            sentence = (text("month.decision_campaign", lang, subject=d.subject, roi=p.signed_pct(v["roi"], 0),
+                             low=p.signed_pct(v["roi_low"], 0), high=p.signed_pct(v["roi_high"], 0), reason=reason)
+                        if not missing(v.get("roi")) else text("month.decision_campaign_no_roi", lang, subject=d.subject,
+                                                                reason=reason))
+        elif d.kind == "experiment":
+            metric = text(f"ab.metric_{v['metric']}", lang) if v.get("metric") else ""
+            if d.action == "ship":
+                sentence = text("month.decision_ship", lang, subject=d.subject, variant=v["variant"], metric=metric,
+                                lift=p.signed_pct(v["lift"]), low=p.signed_pct(v["lift_low"]),
+                                high=p.signed_pct(v["lift_high"]))
+            elif d.action == "do_not_ship" and v.get("variant"):
+                sentence = text("month.decision_do_not_ship_guardrail", lang, subject=d.subject, variant=v["variant"])
+            elif d.action == "do_not_ship":
+                sentence = text("month.decision_do_not_ship", lang, subject=d.subject, metric=metric)
+            else:
+                sentence = text("month.decision_no_verdict", lang, subject=d.subject)
+        else:
+            sentence = text("month.decision_at_risk", lang, members=p.count(v["members"]),
+                            revenue=p.money(v["past_revenue"]), clv=p.money(v["clv"]))
+        items.append({"kind": d.kind, "action": text(f"month.action_{d.action}", lang), "tone": _tone(d.action),
+                      "sentence": sentence, "link": d.link, "list": v.get("list") if d.kind == "at_risk" else None})
+    return items
+
+
+def _tone(action: str) -> str:
+    return {"stop": "bad", "do_not_ship": "bad", "no_verdict": "bad", "win_back": "warn", "change": "warn",
+            "repeat": "good", "ship": "good"}.get(action, "")
+
+
+def report_title(r, language: str) -> str:
+    if r.results and r.results.get("title"):
+        return r.results["title"]
+    key = {"data_cleaning": "data_cleaning.title", "rfm_segmentation": "rfm.title", "clv_forecast": "clv.title",
+           "ab_test": "ab.title", "campaign_review": "cr.title"}.get(r.name)
+    try:
+        return text(key, language) if key else r.name
+    except KeyError:
+        return r.name.replace("_", " ").capitalize()
+
+
+def report_cards(s: MonthSummary) -> list[dict]:
+    """One card per report: title, status, headline, its first KPIs and the link; or why it is missing."""
+    lang, cards = s.language, []
+    for r in s.reports:
+        title = report_title(r, lang)
+        card = {"name": r.name, "title": title, "status": r.status, "headline": "", "kpis": [], "message": ""}
+        if r.status == "ok":
+            card["headline"] = r.results.get("headline", "")
+            card["kpis"] = [{"label": k["label"], "value": k["display"], "delta": k.get("delta", "")}
+                            for k in list(r.results.get("kpis", {}).values())[:4]]
+        else:
+            card["message"] = status_message(r, title, s)
+        cards.append(card)
+    return cards
+
+
+def status_message(r, title: str, s: MonthSummary) -> str:
+    if r.status == "failed":
+        return (text("month.status_failed", s.language, title=title, cell=r.cell, error=r.error) if r.cell is not None
+                else text("month.status_failed_nocell", s.language, title=title, error=r.error))
+    if r.status == "skipped":
+        return text("month.status_skipped", s.language, title=title, error=r.error)
+    return text("month.status_not_run", s.language, title=title, month=month_label(s.period, s.language))
+
+
+def counts_sentence(s: MonthSummary) -> str:
+    """One sentence saying which members each report counts, and why the numbers differ."""
+    c, p = s.counts, _p(s)
+    needed = ("members_kept", "members_joined", "buyers_in_window", "migration_members", "valued")
+    if any(c.get(k) is None for k in needed):
+        return text("month.counts_missing", s.language)
+    return text("month.counts", s.language, kept=p.count(c["members_kept"]), joined=p.count(c["members_joined"]),
+                buyers=p.count(c["buyers_in_window"]), window=c.get("window_days") or 365,
+                migration=p.count(c["migration_members"]), valued=p.count(c["valued"]), until=c.get("valued_until") or "–")
+
+
+# ------------------------------------------------------------------ pages
+def _environment():
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+    return Environment(loader=FileSystemLoader(str(Path(__file__).parent.parent / "templates" / "month")),
+                       autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def page_fonts() -> Markup:
+    """The @font-face rules the pages embed (none yet: the pages use the reader's fonts)."""
+    return Markup("")
+
+
+def render_summary(s: MonthSummary, footer: dict | None = None) -> str:
+    """The summary page ``outputs/<period>/index.html`` as one self-contained HTML string."""
+    lang = s.language
+    t = lambda key, **v: text(f"month.{key}", lang, **v)
+    problems = [status_message(r, report_title(r, lang), s) for r in s.reports if r.status != "ok"]
+    figures_note = ""
+    if not s.figures:
+        figures_note = t("figures_missing", error=s.figures_error) if s.figures_error else t("figures_not_cleaned")
+    footer = footer or {}
+    return _environment().get_template("summary.html.j2").render(
+        lang="zh-CN" if lang == "zh" else "en", t=t, fonts=page_fonts(),
+        title=t("page_title", month=month_label(s.period, lang)),
+        subtitle=t("subtitle", month=month_label(s.period, lang),
+                   previous=month_label(previous_period(s.period), lang),
+                   year_ago=month_label(same_period_last_year(s.period), lang)),
+        problems=problems, figures=figure_cards(s), figures_note=figures_note, happened=happened(s),
+        decisions=decision_items(s), reports=report_cards(s), counts=counts_sentence(s),
+        footer=t("footer", generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"), code=footer.get("code", "–"),
+                 fingerprint=footer.get("fingerprint", "–")))
+
+
+def render_months(root: Path, language: str = "en", currency: str = "CNY") -> str:
+    """``outputs/index.html``: every period on disk, newest first, with its key figures and their trend across months."""
+    import json
+    from ..month import FIGURES_FILE, periods_on_disk
+    periods = periods_on_disk(root)
+    data = {}
+    for p in periods:
+        try:
+            f = json.loads((root / p / FIGURES_FILE).read_text(encoding="utf-8"))
+            data[p] = {k: compare(f, k)["current"] for k in MONTH_FIGURES}
+        except (OSError, ValueError, KeyError):
+            data[p] = {}
+    t = lambda key, **v: text(f"month.{key}", language, **v)
+    pres = Presentation(language, currency)
+    columns = [{"key": k, "label": figure_label(k, language),
+                "spark": sparkline([data[p].get(k) for p in periods], good_up=HIGHER_IS_BETTER[k],
+                                   label=figure_label(k, language))} for k in MONTH_FIGURES]
+    rows = [{"period": p, "label": month_label(p, language), "link": f"{p}/index.html",
+             "cells": [format_figure(pres, k, data[p].get(k)) for k in MONTH_FIGURES]}
+            for p in reversed(periods)]
+    return _environment().get_template("months.html.j2").render(
+        lang="zh-CN" if language == "zh" else "en", t=t, fonts=page_fonts(), title=t("months_title"),
+        subtitle=t("months_subtitle"), columns=columns, rows=rows)
+
+
+def write_pages(s: MonthSummary, out: Path, footer: dict | None = None) -> list[Path]:
+    """Write the summary page into ``out``; when ``out`` is a period folder (``.../<period>``),
+    also the index across months into its parent (a folder named otherwise gets no neighbour files)."""
+    page = out / "index.html"
+    page.write_text(render_summary(s, footer), encoding="utf-8")
+    if out.name != s.period:
+        return [page]
+    months = out.parent / "index.html"
+    months.write_text(render_months(out.parent, s.language, s.currency), encoding="utf-8")
+    return [page, months]

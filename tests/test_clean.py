@@ -12,6 +12,7 @@ AS_OF = dt.date(2026, 11, 1)
 
 
 def _raw(con, table, rows):
+    """Hand-made rows in canonical column order; trailing columns left out are empty."""
     from memberkit.schema import CANONICAL
     cols = list(CANONICAL[table])
     rows = [list(r) + [None] * (len(cols) - len(r)) for r in rows]   # optional trailing columns left empty
@@ -42,7 +43,8 @@ def hand(tmp_path):
         ["O6", "U2", "2025-04-01 00:00:00", "app", None, "50", "1", None, "0", None, "lost"],      # status
         ["O7", "U2", "2025-04-02 00:00:00", "app", None, "80", "1", None, "0", None, "已取消"],     # cancelled
         ["O8", "U2", "2025-04-03 00:00:00", "app", None, "80", "-2", None, "0", None, "paid"],     # neg qty
-        ["O9", "U2", "2025-04-04 00:00:00", "app", None, "0", "1", None, "0", None, "paid"],       # zero amount
+        ["O9", "U2", "2025-04-04 00:00:00", "app", None, "0", "1", None, "0", None, "paid"],       # zero: a purchase
+        ["O9b", "U2", "2025-04-04 00:00:00", "app", None, "-5", "1", None, "0", None, "paid"],    # negative amount
         ["O10", "X9", "2025-04-05 00:00:00", "app", None, "60", "1", None, "0", None, "paid"],     # unknown member
         ["O11", None, "2025-04-06 00:00:00", "offline", "S1", "70", "1", None, "0", None, "paid"], # guest, kept
         ["O1", "U1", "2025-02-10 00:00:00", "online", None, "40", "-1", None, "0", None, "returned"],  # return
@@ -62,10 +64,10 @@ def test_every_order_rule_on_hand_made_rows(hand, tmp_path):
                         out_dir=tmp_path)
     assert _reasons(r, "orders") == {"duplicate": 1, "unparseable_date": 1, "future_date": 1,
                                      "unparseable_amount": 1, "unknown_status": 1, "cancelled": 1,
-                                     "negative_quantity": 1, "non_positive_amount": 1, "unknown_member": 1}
+                                     "negative_quantity": 1, "negative_amount": 1, "unknown_member": 1}
     o = r.tables["orders"]
-    assert (o.rows_in, o.kept, o.rejected) == (15, 6, 9)
-    assert r.guest_orders == 1 and r.return_rows == 1
+    assert (o.rows_in, o.kept, o.rejected) == (16, 7, 9)
+    assert r.guest_orders == 1 and r.return_rows == 1 and r.zero_amount_orders == 1
     # median paid amount of kept rows: 70, 95, 100, 120, 90000 -> 100; threshold 3000
     assert r.outlier_threshold == pytest.approx(3000) and r.outlier_orders == 1
     kept = pd.read_parquet(tmp_path / "clean" / "orders.parquet").set_index("order_id")
@@ -87,8 +89,8 @@ def test_member_rules_identity_merge_and_repaired_join_date(hand, tmp_path):
     assert list(m.index.sort_values()) == ["U1", "U2"]
     assert m.loc["U1", "region"] == "北京" and m.loc["U1", "linked_accounts"] == 2
     assert m.loc["U2", "region"] == "上海" and m.loc["U2", "channel"] == "app"
-    # U2's join date is unreadable: its first kept order (2025-04-06 is a guest's) is O12 on 2025-04-07
-    assert bool(m.loc["U2", "join_date_repaired"]) and str(m.loc["U2", "join_date"])[:10] == "2025-04-07"
+    # U2's join date is unreadable: its first kept order is O9 on 2025-04-04 (an order of zero is a purchase)
+    assert bool(m.loc["U2", "join_date_repaired"]) and str(m.loc["U2", "join_date"])[:10] == "2025-04-04"
     assert "phone" not in m.columns, "personal data does not leave the cleaning step"
     rej = pd.read_parquet(tmp_path / "rejected" / "members.parquet")
     assert "phone" not in rej.columns and rej.phone_masked.dropna().str.contains(r"\*\*\*\*").all()
@@ -116,7 +118,8 @@ def test_sample_retailer_every_injected_problem_found(small_cleaned):
     assert orders.get("future_date", 0) == dirt["future_order_dates"]
     assert orders.get("cancelled", 0) == dirt["cancelled_orders"]
     assert orders.get("negative_quantity", 0) == dirt["negative_quantity"]
-    assert orders.get("non_positive_amount", 0) == dirt["non_positive_amount"]
+    assert orders.get("negative_amount", 0) == dirt["negative_amount"] > 0
+    assert r.zero_amount_orders == dirt["zero_amount_orders"] > 0      # kept: an order of zero is a purchase
     assert r.guest_orders == dirt["guest_orders"]
     assert r.return_rows == dirt["returns"]
     assert r.outlier_orders == dirt["outliers"]
@@ -136,3 +139,232 @@ def test_sample_retailer_identity_merge_finds_the_linked_accounts(small_cleaned)
     merged = ident[ident.source_member_id != ident.member_id]
     found = {frozenset(p) for p in merged[["source_member_id", "member_id"]].values.tolist()}
     assert found == {frozenset(p) for p in truth["linked_identities"]["pairs"]}
+
+
+# ------------------------------------------------------------------ the parser (engine) on hand-made values
+def _values(expr_fn, values):
+    t = ibis.memtable({"x": values})
+    return engine.connect().execute(expr_fn(t.x).name("v")).tolist()
+
+
+def test_times_read_by_default_and_zones_converted_to_the_business_zone():
+    values = ["2026-08-27T20:04:18", "2026-08-27 20:04:18.556739", "2026-08-27T12:04:18Z",
+              "2026-08-27T20:04:18+08:00", "2026-08-27 07:04:18-0500", "2026年8月27日 20:04", "2026年8月27日",
+              "46261.5", "2026/8/27 20:04", "27-Aug-2026", "昨天", "2025-13-01 10:00:00", None]
+    got = _values(lambda c: engine.parse_timestamp(c, DEFAULT_DATE_FORMATS, "Asia/Shanghai"), values)
+    expected = ["2026-08-27 20:04:18", "2026-08-27 20:04:18.556739", "2026-08-27 20:04:18", "2026-08-27 20:04:18",
+                "2026-08-27 20:04:18", "2026-08-27 20:04:00", "2026-08-27 00:00:00", "2026-08-27 12:00:00",
+                "2026-08-27 20:04:00", "2026-08-27 00:00:00", None, None, None]
+    assert [None if pd.isna(v) else str(pd.Timestamp(v)) for v in got] == [
+        None if e is None else str(pd.Timestamp(e)) for e in expected]
+    # the same instant in another business zone; a naive time stays as written (local)
+    london = _values(lambda c: engine.parse_timestamp(c, DEFAULT_DATE_FORMATS, "Europe/London"),
+                     ["2026-08-27T12:04:18Z", "2026-01-27T12:04:18Z", "2026-08-27 12:04:18"])
+    assert [str(v) for v in london] == ["2026-08-27 13:04:18", "2026-01-27 12:04:18", "2026-08-27 12:04:18"]
+
+
+def test_money_forms_decimal_comma_per_column_and_non_finite():
+    got = _values(lambda c: engine.parse_money(c, 2), ["¥1,234.50", "1234.50元", "RMB 99", "￥ 5", "(12.5)",
+                                                        "193009.60999999984", "nan", "inf", "abc"])
+    assert [None if v is None else str(v) for v in got] == ["1234.50", "1234.50", "99.00", "5.00", "-12.50",
+                                                             "193009.61", None, None, None]
+    assert _values(lambda c: engine.is_finite(engine.parse_number(c)), ["nan", "inf", "-Infinity", "1"]) == \
+        [False, False, False, True]
+    comma = ibis.memtable({"a": ["135,17", "1.234,50", "12"]})
+    assert engine.decimal_mark(comma, "a") == ","
+    assert [str(v) for v in _values(lambda c: engine.parse_money(c, 2, ","), ["135,17", "1.234,50", "12"])] == \
+        ["135.17", "1234.50", "12.00"]
+    assert engine.decimal_mark(ibis.memtable({"a": ["1,234", "12"]}), "a") == "."   # reads either way
+    with pytest.raises(engine.DecimalMarkError, match="decimal comma"):
+        engine.decimal_mark(ibis.memtable({"a": ["135,17", "1,234.50"]}), "a")
+    assert engine.currency_scale("JPY") == 0 and engine.currency_scale("BHD") == 3 and engine.currency_scale("cny") == 2
+
+
+def test_float_like_ids_lose_their_spreadsheet_zero():
+    t = ibis.memtable({"a": ["14646.0", "12", None], "b": ["A1", "2.0", None], "c": ["1", "2", "3"]})
+    assert engine.float_like_ids(t, ["a", "b", "c"]) == {"a"}
+    assert [None if pd.isna(v) else v for v in _values(lambda c: engine.id_text(c, True), ["14646.0", " 12 ", ""])] \
+        == ["14646", "12", None]
+
+
+# ------------------------------------------------------------------ order lines as shops export them
+LINE = ["order_id", "member_id", "order_ts", "amount", "quantity", "status", "unit_price", "product_id", "category"]
+
+
+def _orders(con, rows, extra=None):
+    """Order lines given by the LINE columns; ``extra`` adds a source column outside the map (its hash)."""
+    from memberkit.schema import CANONICAL
+    df = pd.DataFrame(rows, columns=LINE, dtype=object)
+    for c in CANONICAL["orders"]:
+        if c not in df:
+            df[c] = None
+    df = df[list(CANONICAL["orders"])]
+    df["_source"] = "lines.csv"
+    df["_row"] = range(1, len(df) + 1)
+    if extra is not None:
+        df["_dupkey"] = [hash(str(x)) for x in extra]
+    return con.create_table("raw_orders", ibis.memtable(df).cast({c: "string" for c in CANONICAL["orders"]}),
+                            overwrite=True)
+
+
+def _clean_lines(rows, tmp_path, extra=None, **rules):
+    con = engine.connect()
+    raw = {"orders": _orders(con, rows, extra)}
+    r = clean.clean_all(con, raw, as_of=AS_OF, date_formats=DEFAULT_DATE_FORMATS, out_dir=tmp_path,
+                        rules=clean.CleaningRules(**rules))
+    return r, pd.read_parquet(tmp_path / "clean" / "orders.parquet")
+
+
+def test_two_products_with_equal_mapped_values_are_two_lines_not_a_copy(tmp_path):
+    row = ["536365", "17850.0", "2010-12-01 08:26:00", None, "6", "", "2.55", None, None]
+    # the first two differ only in a column that is not mapped (the stock code); the third is a true copy
+    r, kept = _clean_lines([row, row, row], tmp_path, extra=["85123A", "71053", "85123A"])
+    assert _reasons(r, "orders") == {"duplicate": 1}
+    assert len(kept) == 2 and r.orders_kept == 1 and r.lines_kept == 2
+    assert str(kept.amount.sum()) == "30.60"      # quantity x unit price, per line, exact
+    assert set(kept.member_id) == {"17850"}       # the spreadsheet's float id is text again
+
+
+def test_shop_statuses_cancelled_orders_return_lines_and_gross_and_net(tmp_path):
+    rows = [
+        ["A1", "m1", "2026-09-01 10:00:00", "100", "1", "delivered", None, "P1", None],
+        ["A1", "m1", "2026-09-01 10:00:00", "50", "1", "delivered", None, "P2", None],
+        ["A2", "m1", "2026-09-02 10:00:00", "80", "1", "已取消", None, "P1", None],
+        ["A2", "m1", "2026-09-02 10:00:00", "20", "1", "已完成", None, "P2", None],   # same order: cancelled too
+        ["C9", "m1", "2026-10-03 10:00:00", "30", "-1", "Complete", None, "P1", None],  # cancellation line
+        ["A3", "m2", "2026-09-04 10:00:00", "0", "1", "shipped", None, "P3", None],     # a free order: a purchase
+        ["A4", "m2", "2026-09-05 10:00:00", "12", "1", "on hold", None, "P3", None],    # unknown word
+        ["A5", "m2", "2026-09-06 10:00:00", "7.5", "1", "paid", None, "POST", None],    # postage
+        ["A6", "m2", "2026-09-07 10:00:00", "9", "1", "invoiced", None, "P4", "fees"],  # a fee by category
+    ]
+    r, kept = _clean_lines(rows, tmp_path, statuses=(("complete", "paid"),), return_prefixes=("C",),
+                           non_product_ids=("POST",), non_product_categories=("Fees",))
+    assert _reasons(r, "orders") == {"cancelled": 2, "unknown_status": 1, "non_product": 2}
+    assert r.cancelled_orders == 1 and r.unknown_statuses == {"on hold": 1}
+    assert r.orders_kept == 2 and r.zero_amount_orders == 1 and r.return_rows == 1
+    assert r.revenue == {"gross": 150.0, "returns": -30.0, "net": 120.0}
+    ret = kept[kept.order_id == "C9"].iloc[0]
+    assert ret.status == "returned" and float(ret.amount) == -30 and ret.quantity == -1
+    rejected = pd.read_parquet(tmp_path / "rejected" / "orders.parquet")
+    assert rejected.loc[rejected.reason == "unknown_status", "reason_detail"].tolist() == ["unknown status on hold"]
+
+
+def test_non_finite_implausible_and_negative_amounts_are_refused_with_their_reason(tmp_path):
+    rows = [
+        ["B1", "m1", "2026-09-01 10:00:00", "nan", "1", "", None, None, None],
+        ["B2", "m1", "2026-09-01 10:00:00", "inf", "1", "", None, None, None],
+        ["B3", "m1", "2026-09-01 10:00:00", "1e15", "1", "", None, None, None],
+        ["B4", "m1", "2026-09-01 10:00:00", "600", "1", "", None, None, None],      # order total 1,200 > bound
+        ["B4", "m1", "2026-09-01 10:00:00", "600", "1", "", None, "X", None],
+        ["B5", "m1", "2026-09-01 10:00:00", "-5", "1", "", None, None, None],
+        ["B6", "m1", "2026-09-01 10:00:00", "5", "-1", "", None, None, None],
+        ["B7", "m1", "2026-09-01 10:00:00", "", "1", "", None, None, None],
+        ["B8", "m1", "2026-09-01 10:00:00", "40", "1", "", None, None, None],
+    ]
+    r, kept = _clean_lines(rows, tmp_path, max_order_amount=1000)
+    assert _reasons(r, "orders") == {"non_finite_amount": 2, "implausible_amount": 3, "negative_amount": 1,
+                                     "negative_quantity": 1, "unparseable_amount": 1}
+    assert kept.order_id.tolist() == ["B8"]
+
+
+def test_outliers_are_orders_the_sum_of_their_lines_and_capping_keeps_the_cents(tmp_path):
+    rows = [[f"N{i}", "m1", "2026-09-01 10:00:00", "100", "1", "", None, None, None] for i in range(5)]
+    # each line (400.01) is below 10 x the median order (100); the order (1,200.03) is not
+    rows += [["BIG", "m2", "2026-09-02 10:00:00", "400.01", "1", "", None, None, None] for _ in range(3)]
+    con = engine.connect()
+    raw = {"orders": _orders(con, rows, list(range(8)))}
+    r = clean.clean_all(con, raw, as_of=AS_OF, date_formats=DEFAULT_DATE_FORMATS, outlier_multiple=10,
+                        outlier_policy="cap", out_dir=tmp_path)
+    kept = pd.read_parquet(tmp_path / "clean" / "orders.parquet")
+    big = kept[kept.order_id == "BIG"]
+    assert r.outlier_orders == 1 and r.outlier_threshold == 1000 and big.is_outlier.all() and len(big) == 3
+    assert str(big.amount.sum()) == "1000.00"       # capped to the threshold, to the cent
+    assert not kept[kept.order_id != "BIG"].is_outlier.any()
+
+
+def test_amount_from_payments_summed_per_order(tmp_path):
+    con = engine.connect()
+    orders = _orders(con, [["P1", "m1", "2026-09-01 10:00:00", None, "1", "delivered", None, "x", None],
+                           ["P1", "m1", "2026-09-01 10:00:00", None, "2", "delivered", None, "y", None],
+                           ["P2", "m1", "2026-09-03 10:00:00", None, "1", "delivered", None, "x", None]],
+                     extra=[1, 2, 3])
+    pay = pd.DataFrame({"order_id": ["P1", "P1", "P2", "P9"], "amount": ["60.10", "39.90", "15", "5"],
+                        "paid_ts": None, "method": ["card", "voucher", "card", "card"],
+                        "_source": "payments.csv", "_row": [1, 2, 3, 4]})
+    payments = con.create_table("raw_payments", ibis.memtable(pay).cast(
+        {"order_id": "string", "amount": "string", "paid_ts": "string", "method": "string"}), overwrite=True)
+    r = clean.clean_all(con, {"orders": orders, "payments": payments}, as_of=AS_OF,
+                        date_formats=DEFAULT_DATE_FORMATS, out_dir=tmp_path)
+    kept = pd.read_parquet(tmp_path / "clean" / "orders.parquet")
+    assert kept.groupby("order_id").amount.sum().map(str).to_dict() == {"P1": "100.00", "P2": "15.00"}
+    assert _reasons(r, "payments") == {"unknown_order": 1} and r.orders_kept == 2
+
+
+def test_a_table_that_keeps_nothing_stops_and_says_what_removed_the_rows(tmp_path):
+    rows = [[f"D{i}", "m1", "2026-09-01 10:00:00", "10", "1", word, None, None, None]
+            for i, word in enumerate(["delivered?", "delivered?", "on hold"])]
+    with pytest.raises(clean.InputError, match=r"no order line is left.*delivered\? 2, on hold 1"):
+        _clean_lines(rows, tmp_path)
+
+
+def test_status_scan_before_any_report(small_config, tmp_path):
+    """The runner's up-front scan: all statuses unknown -> exit 2 and the list, before any report."""
+    import subprocess
+    import sys
+    from .conftest import ROOT
+    src = pd.read_csv(yaml_base(small_config) / "orders.csv", dtype=str, keep_default_na=False)
+    src["Status"] = src.Status.map(lambda s: {"paid": "delivered?", "cancelled": "nope"}.get(s, s))
+    src.to_csv(tmp_path / "orders.csv", index=False)
+    cfg = tmp_path / "c.yaml"
+    import yaml
+    cfg.write_text(yaml.safe_dump({"as_of": "2026-11-01", "period": "2026-10", "source": {
+        "base_dir": str(tmp_path), "sample": None, "tables": {"orders": {"path": "orders.csv", "columns": {
+            "order_id": "OrderID", "member_id": "MemberID", "order_ts": "OrderTime", "amount": "PaidAmount",
+            "status": "Status"}}}}}), encoding="utf-8")
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, str(ROOT / "run_reports.py"), "--config", str(cfg), "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-1500:]
+    assert "status the kit does not know" in proc.stderr and "delivered? " in proc.stderr and "nope " in proc.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
+def yaml_base(config_path):
+    import yaml
+    from pathlib import Path
+    return Path(yaml.safe_load(Path(config_path).read_text(encoding="utf-8"))["source"]["base_dir"])
+
+
+def test_cleaning_page_counts_what_was_read_warns_of_unknown_statuses_and_draws_from_zero():
+    """A derived member table is not 'read'; no 'repaired' sentence without a member table; the
+    waterfall starts at zero; unknown statuses are a warning in the headline (and so on the index)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from memberkit.views import Presentation
+    from memberkit.views import clean as view
+
+    def steps(rules, counts):
+        return [{"rule": r, "description": d, "rows": counts.get(r, 0)} for r, d in rules]
+    tables = {"members": clean.TableReport("members", 4372, 4372, 0, steps(clean.MEMBER_RULES, {}), derived=True),
+              "orders": clean.TableReport("orders", 4998, 25, 4973, steps(clean.ORDER_RULES, {"unknown_status": 4973}))}
+    r = clean.CleaningResult(tables=tables, merged_members=0, linked_people=0, guest_orders=0, return_rows=0,
+                             outlier_orders=0, outlier_threshold=100.0, join_dates_repaired=0, text_unified={},
+                             quality=pd.DataFrame(), paths={}, orders_kept=25, lines_kept=25,
+                             revenue={"gross": 10.0, "returns": 0.0, "net": 10.0},
+                             unknown_statuses={"delivered": 4600, "shipped": 373})
+    assert (r.rows_in, r.kept, r.rejected) == (4998, 25, 4973)
+    p = Presentation("en", "GBP")
+    head = view.headline(p, r)
+    assert head.startswith("Warning: 4,973 order lines have a status") and "delivered 4,600, shipped 373" in head
+    assert "1%" in head or "0.5%" in head            # 25 of 4,998 rows read are clean, not 50%
+    notes = " ".join(view.treatment_notes(p, r, clean_params()))
+    assert "join date" not in notes and "25 orders in 25 order lines" in notes
+    frame = view.accounting_frame(p, r)
+    assert frame.iloc[0, 0] == "members (derived from the orders, not read)"
+    fig = view.plot_rule_waterfall(p, r)
+    assert fig.axes[0].get_xlim()[0] == 0
+
+
+def clean_params():
+    from memberkit.config import CleaningParams
+    return CleaningParams.model_validate({"source": {"tables": {"orders": {"path": "o.csv"}}}})

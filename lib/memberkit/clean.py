@@ -3,11 +3,18 @@
 Every row of every table either is kept or lands in that table's rejected rows with the
 first rule it breaks, so ``rows in = rows kept + rows rejected`` holds and is checked.
 Rules are data (``ORDER_RULES`` ...), in the order they are applied; the report's
-waterfall follows that order.
+waterfall follows that order. Text is read by the one parser in ``memberkit.engine``.
+
+Orders are order lines: an order (one ``order_id``) may have many lines, and an order is the
+sum of its lines. Exact copies are judged on the whole source row (or a declared key).
+A cancelled order (its status) is excluded with all its lines; a separate cancellation or
+return line (status returned, an order id prefix such as "C", optionally a negative quantity)
+is kept with a negative amount, netted in its own month. A paid order of zero is a purchase.
+Money is stored as DECIMAL at the currency's minor unit, so every sum in the engine is exact.
 
 Example
 -------
->>> # result = clean_all(con, raw_tables, params, out_dir)
+>>> # result = clean_all(con, raw_tables, as_of=..., date_formats=[...], rules=CleaningRules(), out_dir=...)
 >>> # result.tables["orders"].rows_in == result.tables["orders"].kept + result.tables["orders"].rejected
 """
 
@@ -25,22 +32,26 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .engine import blank_to_null, parse_number, parse_timestamp
-from .errors import MemberkitError
+from .engine import (DEFAULT_TIME_ZONE, DecimalMarkError, blank_to_null, decimal_mark, float_like_ids, id_text,
+                     is_finite, parse_money, parse_number, parse_timestamp, to_money)
+from .errors import InputError, MemberkitError
 from .identity import mask_e164
 from .schema import CANONICAL
 
 ORDER_RULES = [
-    ("duplicate", "exact copy of an earlier row"),
+    ("duplicate", "exact copy of an earlier row (whole source row, or the declared key)"),
     ("unparseable_date", "order time cannot be read"),
     ("future_date", "order time after the extraction date"),
-    ("unparseable_amount", "amount is not a number"),
-    ("unknown_status", "status is not paid, cancelled or returned"),
-    ("cancelled", "cancelled order: no revenue"),
-    ("negative_quantity", "negative quantity without a return status"),
-    ("non_positive_amount", "paid order with zero or negative amount"),
+    ("unparseable_amount", "no amount: not a number, and no quantity x unit price or payment"),
+    ("non_finite_amount", "amount is not a finite number (NaN or infinite)"),
+    ("implausible_amount", "order or line above the plausibility bound (max_order_amount)"),
+    ("unknown_status", "unknown status (not mapped onto paid, cancelled or returned)"),
+    ("cancelled", "cancelled order: none of its lines count"),
+    ("non_product", "not a product line (postage, fee, adjustment)"),
+    ("negative_quantity", "negative quantity outside a return"),
+    ("negative_amount", "negative amount outside a return"),
     ("unknown_member", "member id not in the member table"),
-    ("outlier", "far above the usual basket (outlier policy: exclude)"),
+    ("outlier", "order far above the usual basket (outlier policy: exclude)"),
 ]
 MEMBER_RULES = [
     ("duplicate", "exact copy of an earlier row"),
@@ -72,10 +83,64 @@ CAMPAIGN_RULES = [
     ("missing_id", "no campaign id"),
     ("unparseable_date", "start or end cannot be read"),
 ]
+PAYMENT_RULES = [
+    ("duplicate", "exact copy of an earlier row"),
+    ("missing_id", "no order id"),
+    ("unparseable_amount", "amount is not a number"),
+    ("non_finite_amount", "amount is not a finite number (NaN or infinite)"),
+    ("implausible_amount", "payment above the plausibility bound (max_order_amount)"),
+    ("unknown_order", "order id not in the orders table"),
+]
 RULES = {"orders": ORDER_RULES, "members": MEMBER_RULES, "campaign_members": LINK_RULES,
-         "experiments": LINK_RULES, "campaigns": CAMPAIGN_RULES, "accounts": ACCOUNT_RULES}
+         "experiments": LINK_RULES, "campaigns": CAMPAIGN_RULES, "accounts": ACCOUNT_RULES,
+         "payments": PAYMENT_RULES}
 TEXT_COLUMNS = {"members": ["region", "channel"], "orders": ["channel", "status"],
                 "campaign_members": ["group"]}
+STATUSES = ("paid", "cancelled", "returned")
+
+
+@dataclass(frozen=True)
+class CleaningRules:
+    """The shop-specific settings of the rules (``CleaningParams`` in the config).
+
+    scale : digits of the currency's minor unit; money is DECIMAL(18, scale)
+    time_zone : business time zone; zoned timestamps are converted to it
+    max_order_amount : plausibility bound in the shop's currency (order total and any one line)
+    statuses : the shop's status words -> paid / cancelled / returned (over the built-in words)
+    return_prefixes : order id prefixes that mark a cancellation or return line
+    negative_quantity_is_return : a negative quantity marks a return line (else it is refused)
+    non_product_ids, non_product_categories, non_product_pattern : lines that are not products
+    decimal : per table, the decimal mark setting ("auto", "." or ",")
+    """
+
+    scale: int = 2
+    time_zone: str = DEFAULT_TIME_ZONE
+    max_order_amount: float = 10_000_000
+    statuses: tuple[tuple[str, str], ...] = ()
+    return_prefixes: tuple[str, ...] = ()
+    negative_quantity_is_return: bool = False
+    non_product_ids: tuple[str, ...] = ()
+    non_product_categories: tuple[str, ...] = ()
+    non_product_pattern: str | None = None
+    decimal: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_params(cls, params) -> "CleaningRules":
+        from .engine import currency_scale
+        return cls(scale=currency_scale(params.currency), time_zone=params.time_zone,
+                   max_order_amount=params.max_order_amount, statuses=tuple(sorted(params.statuses.items())),
+                   return_prefixes=tuple(params.return_prefixes),
+                   negative_quantity_is_return=params.negative_quantity_is_return,
+                   non_product_ids=tuple(params.non_product_ids),
+                   non_product_categories=tuple(params.non_product_categories),
+                   non_product_pattern=params.non_product_pattern,
+                   decimal=tuple((n, t.decimal) for n, t in params.source.tables.items()))
+
+    def status_map(self) -> dict[str, str]:
+        """Lower-case shop word -> paid / cancelled / returned."""
+        out = dict(text_vocabulary()["status"])
+        out.update({str(k).strip().lower(): v for k, v in self.statuses})
+        return out
 
 
 @dataclass
@@ -85,6 +150,7 @@ class TableReport:
     kept: int
     rejected: int
     steps: list[dict] = field(default_factory=list)   # [{"rule", "description", "rows"}] in rule order
+    derived: bool = False                              # built from another table, not read from a file
 
 
 @dataclass
@@ -101,6 +167,14 @@ class CleaningResult:
     quality: pd.DataFrame
     paths: dict[str, str]
     identity: dict = field(default_factory=dict)   # IdentityReport.to_dict(): ids merged into people, by rule
+    orders_kept: int = 0                 # distinct orders with a kept sale line
+    lines_kept: int = 0                  # kept order lines (sale and return lines)
+    cancelled_orders: int = 0            # distinct orders excluded because their status says cancelled
+    revenue: dict[str, float] = field(default_factory=dict)   # gross (sale lines), returns, net (gross + returns)
+    unknown_statuses: dict[str, int] = field(default_factory=dict)   # shop word -> order lines
+    decimal_marks: dict[str, str] = field(default_factory=dict)      # "orders.amount" -> "," when a decimal comma
+    float_ids: list[str] = field(default_factory=list)               # "orders.member_id": ".0" removed
+    zero_amount_orders: int = 0          # kept paid orders of zero: purchases, left out of spend models
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -109,15 +183,16 @@ class CleaningResult:
 
     @property
     def rows_in(self) -> int:
-        return sum(t.rows_in for t in self.tables.values())
+        """Rows read from the sources (tables derived from another one are not read)."""
+        return sum(t.rows_in for t in self.tables.values() if not t.derived)
 
     @property
     def kept(self) -> int:
-        return sum(t.kept for t in self.tables.values())
+        return sum(t.kept for t in self.tables.values() if not t.derived)
 
     @property
     def rejected(self) -> int:
-        return sum(t.rejected for t in self.tables.values())
+        return sum(t.rejected for t in self.tables.values() if not t.derived)
 
 
 class AccountingError(MemberkitError):
@@ -148,17 +223,65 @@ def is_known_text(col: ibis.Value, kind: str) -> ibis.Value:
     return blank_to_null(col).lower().isin(list(text_vocabulary()[kind]))
 
 
+def map_status(col: ibis.Value, rules: CleaningRules) -> ibis.Value:
+    """The shop's status -> paid / cancelled / returned; empty is paid; an unknown word is NULL."""
+    text = blank_to_null(col).lower()
+    return ibis.ifelse(text.isnull(), "paid", text.substitute(rules.status_map(), else_=ibis.null("string")))
+
+
 # ------------------------------------------------------------------ rules
 def _reason(*cases) -> ibis.Value:
     return ibis.cases(*cases, else_=ibis.null("string"))
 
 
 def _duplicate(t: ibis.Table, table: str) -> ibis.Value:
-    cols = list(CANONICAL[table])
-    return ibis.row_number().over(group_by=[t[c] for c in cols], order_by=t._row) > 0
+    """Exact copy of an earlier row: same canonical values and, when the source gave one, the same
+    hash of the whole source row; or, when the shop declared a key, the same key (``_key``)."""
+    if "_key" in t.columns:
+        keys = [t._key]
+    else:
+        keys = [t[c] for c in CANONICAL[table]] + ([t._dupkey] if "_dupkey" in t.columns else [])
+    return ibis.row_number().over(group_by=keys, order_by=t._row) > 0
 
 
-def stage_members(con, raw: ibis.Table, formats: list[str], *, phone_region: str = "CN",
+_SCANS: dict = {}   # per clean_all run: (table, what) -> result of the column scans below
+
+
+def _ids(raw: ibis.Table, table: str) -> set[str]:
+    """The id columns of ``raw`` that a spreadsheet turned into floats (``14646.0``)."""
+    key = (table, "ids")
+    if key not in _SCANS:
+        _SCANS[key] = float_like_ids(raw, [c for c, col in CANONICAL[table].items() if col.kind == "id"])
+    return _SCANS[key]
+
+
+def _marks(raw: ibis.Table, table: str, rules: CleaningRules) -> dict[str, str]:
+    """Decimal mark per number column: the table's setting, or recognised per column when auto."""
+    key = (table, "marks")
+    if key not in _SCANS:
+        _SCANS[key] = _scan_marks(raw, table, rules)
+    return _SCANS[key]
+
+
+def _scan_marks(raw: ibis.Table, table: str, rules: CleaningRules) -> dict[str, str]:
+    setting = dict(rules.decimal).get(table, "auto")
+    out = {}
+    for c, col in CANONICAL[table].items():
+        if col.kind != "number":
+            continue
+        if setting != "auto":
+            out[c] = setting
+            continue
+        try:
+            out[c] = decimal_mark(raw, c)
+        except DecimalMarkError as e:
+            source = raw.select("_source").limit(1).to_pyarrow().to_pylist()
+            raise InputError(source[0]["_source"] if source else table, table, c,
+                             "decimal comma and decimal point mixed in one column", str(e)) from None
+    return out
+
+
+def stage_members(con, raw: ibis.Table, formats: list[str], *, time_zone: str | None = None, phone_region: str = "CN",
                   max_accounts_per_phone: int = 5, accounts: ibis.Table | None = None) -> tuple[ibis.Table, dict]:
     """Member rules, then the identity merge (:mod:`memberkit.identity`, member-scale pandas).
 
@@ -168,11 +291,12 @@ def stage_members(con, raw: ibis.Table, formats: list[str], *, phone_region: str
     (``canonical``: the id each account is merged into, ``phone_e164``) and the identity report.
     """
     from .identity import normalise_phones, resolve_identities
+    floaty = _ids(raw, "members")
     t = raw.mutate(
         _dup=_duplicate(raw, "members"),
-        member=blank_to_null(raw.member_id),
-        jd=parse_timestamp(raw.join_date, formats).date(),
-        person=blank_to_null(raw.person_id),
+        member=id_text(raw.member_id, "member_id" in floaty),
+        jd=parse_timestamp(raw.join_date, formats, time_zone).date(),
+        person=id_text(raw.person_id, "person_id" in floaty),
     )
     first_of_id = ibis.row_number().over(group_by=t.member, order_by=[t._dup, t._row]) > 0
     t = t.mutate(reason=_reason((t._dup, "duplicate"), (t.member.isnull(), "missing_member_id"),
@@ -215,42 +339,125 @@ def stage_accounts(con, raw: ibis.Table) -> ibis.Table:
     return con.create_table("stage_accounts", t, overwrite=True)
 
 
-def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str], as_of: _dt.datetime,
-                 policy: str, multiple: float) -> tuple[ibis.Table, float]:
+def stage_payments(con, raw: ibis.Table, orders_raw: ibis.Table, rules: CleaningRules) -> ibis.Table:
+    """Payments per order: kept rows are summed into the order's amount (where its lines give none)."""
+    marks = _marks(raw, "payments", rules)
+    order_ids = float_like_ids(orders_raw, ["order_id"])
+    known = orders_raw.select(order_key=id_text(orders_raw.order_id, bool(order_ids))).distinct()
+    t = raw.mutate(_dup=_duplicate(raw, "payments"), order_key=id_text(raw.order_id, "order_id" in _ids(raw, "payments")),
+                   amount_f=parse_number(raw.amount, marks["amount"]),
+                   amount_m=parse_money(raw.amount, rules.scale, marks["amount"]))
+    t = t.left_join(known.mutate(_known=True), t.order_key == known.order_key).drop("order_key_right")
+    t = t.mutate(reason=_reason((t._dup, "duplicate"), (t.order_key.isnull(), "missing_id"),
+                                (t.amount_f.isnull(), "unparseable_amount"), (~is_finite(t.amount_f), "non_finite_amount"),
+                                (t.amount_f.abs() > rules.max_order_amount, "implausible_amount"),
+                                (t._known.isnull(), "unknown_order")))
+    return con.create_table("stage_payments", t, overwrite=True)
+
+
+def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str], as_of: _dt.date,
+                 policy: str, multiple: float, rules: CleaningRules | None = None,
+                 payments: ibis.Table | None = None) -> tuple[ibis.Table, float]:
+    """Every order line with its reason (NULL when kept), its clean amount and its outlier flag.
+
+    Money: the amount column, else quantity x unit price, else (on an order's first line) the
+    sum of the order's kept payments. Returns the staged table and the outlier threshold (an
+    order total above ``multiple`` x the median total of paid orders with a positive total).
+    """
+    rules = rules or CleaningRules()
+    s, bound = rules.scale, rules.max_order_amount
+    marks, floaty = _marks(raw, "orders", rules), _ids(raw, "orders")
+    qty_f = parse_number(raw.quantity, marks["quantity"])
+    price_f = parse_number(raw.unit_price, marks["unit_price"])
+    qty_d = parse_money(raw.quantity, 4, marks["quantity"]).fill_null(1)
+    price_d = parse_money(raw.unit_price, 6, marks["unit_price"])
+    given = blank_to_null(raw.amount).notnull()
     t = raw.mutate(
         _dup=_duplicate(raw, "orders"),
-        ts=parse_timestamp(raw.order_ts, formats),
-        amount_num=parse_number(raw.amount),
-        qty=parse_number(raw.quantity).fill_null(1.0),
-        status_c=unify_text(raw.status, "status").fill_null("paid"),
-        source_member=blank_to_null(raw.member_id),
+        ts=parse_timestamp(raw.order_ts, formats, rules.time_zone),
+        order_key=ibis.coalesce(id_text(raw.order_id, "order_id" in floaty), "ROW" + raw._row.cast("string")),
+        qty=qty_f.fill_null(1.0),
+        amount_f=ibis.ifelse(given, parse_number(raw.amount, marks["amount"]), qty_f.fill_null(1.0) * price_f),
+        amount_m=ibis.ifelse(given, parse_money(raw.amount, s, marks["amount"]), to_money(qty_d * price_d, s)),
+        status_c=map_status(raw.status, rules),
+        source_member=id_text(raw.member_id, "member_id" in floaty),
+        product=blank_to_null(raw.product_id),
+        _given=given, _price_f=price_f,
     )
+    t = con.create_table("stage_orders_parsed", t, overwrite=True)   # parsed once, then referenced by name
+    if payments is not None:
+        p = payments.filter(payments.reason.isnull())
+        totals = p.group_by(_pay_key=p.order_key).agg(_paid=p.amount_m.sum())
+        t = t.left_join(totals, t.order_key == totals._pay_key).drop("_pay_key")
+        first_line = ibis.row_number().over(group_by=t.order_key, order_by=t._row) == 0
+        from_payments = t.amount_f.isnull() & ~t._given & t._price_f.isnull() & t._paid.notnull()
+        share = ibis.ifelse(first_line, t._paid, ibis.literal(0).cast(t._paid.type()))
+        t = t.mutate(amount_f=ibis.ifelse(from_payments, share.cast("float64"), t.amount_f),
+                     amount_m=ibis.ifelse(from_payments, to_money(share, s), t.amount_m))
     t = t.left_join(identity, t.source_member == identity.source_member_id).drop("source_member_id")
-    base_reason = _reason(
+    prefix = ibis.or_(*[t.order_key.startswith(p) for p in rules.return_prefixes]) if rules.return_prefixes \
+        else ibis.literal(False)
+    neg_qty_return = (t.qty < 0) if rules.negative_quantity_is_return else ibis.literal(False)
+    tests = [ibis.literal(False)]
+    if rules.non_product_ids:
+        tests.append(t.product.upper().isin([x.strip().upper() for x in rules.non_product_ids]))
+    if rules.non_product_categories:
+        tests.append(blank_to_null(t.category).lower().isin([x.strip().lower() for x in rules.non_product_categories]))
+    if rules.non_product_pattern:
+        tests.append(t.product.re_search(rules.non_product_pattern))
+    non_product = ibis.or_(*[x.fill_null(False) for x in tests])
+    t = t.mutate(is_return=((t.status_c == "returned") | prefix | neg_qty_return).fill_null(False),
+                 non_product=non_product)
+    # Rules on the line itself.
+    t = t.mutate(reason=_reason(
         (t._dup, "duplicate"),
         (t.ts.isnull(), "unparseable_date"),
-        (t.ts > ibis.literal(as_of), "future_date"),
-        (t.amount_num.isnull(), "unparseable_amount"),
-        (~t.status_c.isin(["paid", "cancelled", "returned"]), "unknown_status"),
-        (t.status_c == "cancelled", "cancelled"),
-        ((t.qty < 0) & (t.status_c != "returned"), "negative_quantity"),
-        ((t.status_c == "paid") & (t.amount_num <= 0), "non_positive_amount"),
+        (t.ts >= ibis.literal(_dt.datetime.combine(as_of + _dt.timedelta(days=1), _dt.time())), "future_date"),
+        (t.amount_f.isnull(), "unparseable_amount"),
+        (~is_finite(t.amount_f), "non_finite_amount"),
+        (t.amount_f.abs() > bound, "implausible_amount"),
+        (t.status_c.isnull(), "unknown_status"),
+    ))
+    # Rules on the order: a cancelled status excludes all its lines; its total must be plausible.
+    w = ibis.window(group_by=t.order_key)
+    cancelled = ibis.ifelse(~t._dup & (t.status_c == "cancelled"), 1, 0).max().over(w) == 1
+    total = t.amount_f.sum(where=t.reason.isnull() & ~t.is_return).over(w)
+    t = t.mutate(reason=ibis.coalesce(t.reason, _reason(
+        (cancelled, "cancelled"),
+        (total.fill_null(0) > bound, "implausible_amount"),
+        (t.non_product, "non_product"),
+        ((t.qty < 0) & ~t.is_return, "negative_quantity"),
+        ((t.amount_f < 0) & ~t.is_return, "negative_amount"),
         (t.source_member.notnull() & t.member_id_canon.isnull(), "unknown_member"),
-    )
-    t = con.create_table("stage_orders_pre", t.mutate(reason=base_reason), overwrite=True)
-    paid = t.filter(t.reason.isnull() & (t.status_c == "paid"))
-    median = paid.amount_num.median().execute()
-    threshold = float(multiple * median) if median is not None and pd.notna(median) else float("inf")
-    is_outlier = t.reason.isnull() & (t.status_c == "paid") & (t.amount_num > threshold)
-    t = t.mutate(is_outlier=is_outlier)
+    )))
+    t = con.create_table("stage_orders_pre", t, overwrite=True)
+    # Outliers are orders (the sum of their paid lines), against the median order with a positive total.
+    sale = t.filter(t.reason.isnull() & ~t.is_return)
+    order_totals = sale.group_by("order_key").agg(total=sale.amount_m.sum())
+    median = order_totals.filter(order_totals.total > 0).total.cast("float64").median().execute()
+    threshold = round(float(multiple * median), s) if median is not None and pd.notna(median) else float("inf")
+    flagged = order_totals.filter(order_totals.total > threshold).select(_out_key="order_key", _total="total")
+    t = t.left_join(flagged, t.order_key == flagged._out_key).drop("_out_key")
+    t = t.mutate(is_outlier=t.reason.isnull() & ~t.is_return & t._total.notnull())
     if policy == "exclude":
         t = t.mutate(reason=ibis.ifelse(t.is_outlier, "outlier", t.reason))
-    amount = ibis.ifelse(t.status_c == "returned", -t.amount_num.abs(), t.amount_num)
-    if policy == "cap":
-        amount = ibis.ifelse(t.is_outlier, threshold, amount)
-    qty = ibis.ifelse(t.status_c == "returned", -t.qty.abs(), t.qty)
-    t = t.mutate(amount_clean=amount, qty_clean=qty)
+    amount = ibis.ifelse(t.is_return, -t.amount_m.abs(), t.amount_m)
+    if policy == "cap" and threshold != float("inf"):
+        # Scale the order's lines down to the threshold; the last line takes the rounding rest.
+        cap = ibis.literal(threshold).cast(t.amount_m.type())
+        scaled = to_money(t.amount_m.cast("float64") * (threshold / t._total.cast("float64")), s)
+        others = scaled.sum(where=t.is_outlier).over(group_by=t.order_key) - scaled
+        last = ibis.row_number().over(ibis.window(group_by=[t.order_key, t.is_outlier], order_by=ibis.desc(t._row))) == 0
+        capped = ibis.ifelse(last, to_money(cap - others, s), scaled)
+        amount = ibis.ifelse(t.is_outlier, capped, amount)
+    qty = ibis.ifelse(t.is_return, -t.qty.abs(), t.qty)
+    t = t.mutate(amount_clean=amount.cast(rules_type(s)), qty_clean=qty)
     return con.create_table("stage_orders", t, overwrite=True), threshold
+
+
+def rules_type(scale: int):
+    from .engine import money_type
+    return money_type(scale)
 
 
 def parse_outcome(col: ibis.Value, kind: str) -> ibis.Value:
@@ -267,7 +474,7 @@ def outcome_column(name: str) -> str:
 
 
 def stage_links(con, raw: ibis.Table, table: str, identity: ibis.Table, formats: list[str],
-                outcomes: dict[str, str] | None = None) -> ibis.Table:
+                outcomes: dict[str, str] | None = None, time_zone: str | None = None) -> ibis.Table:
     """Assignment rows (experiments, campaign_members): every assigned member counts.
 
     A member id unknown to the member table is kept as it is (the population of an experiment
@@ -283,8 +490,10 @@ def stage_links(con, raw: ibis.Table, table: str, identity: ibis.Table, formats:
     stamps = [c for c, col in spec.items() if col.kind == "timestamp"]
     # An experiment export that carries its outcomes may come without assignment times.
     required_stamps = [c for c in stamps if spec[c].required and not outcomes]
-    t = raw.mutate(_dup=_duplicate(raw, table), source_member=blank_to_null(raw.member_id),
-                   **{f"{c}_ts": parse_timestamp(raw[c], formats) for c in stamps},
+    floaty = _ids(raw, table)
+    t = raw.mutate(_dup=_duplicate(raw, table), source_member=id_text(raw.member_id, "member_id" in floaty),
+                   **{f"{c}_id": id_text(raw[c], c in floaty) for c in ids if c != "member_id"},
+                   **{f"{c}_ts": parse_timestamp(raw[c], formats, time_zone) for c in stamps},
                    **{f"{outcome_column(n)}_v": parse_outcome(raw[outcome_column(n)], k) for n, k in outcomes.items()})
     t = t.left_join(identity, t.source_member == identity.source_member_id).drop("source_member_id")
     t = t.mutate(member_id_canon=ibis.coalesce(t.member_id_canon, t.source_member))
@@ -295,21 +504,26 @@ def stage_links(con, raw: ibis.Table, table: str, identity: ibis.Table, formats:
     t = t.mutate(reason=_reason((t._dup, "duplicate"), (missing, "missing_id"), (bad_date, "unparseable_date"),
                                 (bad_outcome, "unparseable_outcome")))
     key, group, stamp = LINK_KEYS[table]
-    t = t.mutate(_key=t[key].strip(), _group=unify_text(t[group], group) if group == "group" else t[group].strip())
+    t = t.mutate(_lkey=t[key].strip(), _group=unify_text(t[group], group) if group == "group" else t[group].strip())
     ok = t.reason.isnull()
-    per_member = ibis.window(group_by=[t._key, t.member_id_canon, ok])
+    per_member = ibis.window(group_by=[t._lkey, t.member_id_canon, ok])
     several = ok & (t._group.min().over(per_member) != t._group.max().over(per_member))
-    first = ibis.row_number().over(group_by=[t._key, t.member_id_canon, t._group, ok],
+    first = ibis.row_number().over(group_by=[t._lkey, t.member_id_canon, t._group, ok],
                                    order_by=[t[f"{stamp}_ts"].isnull(), t[f"{stamp}_ts"], t._row])
     t = t.mutate(reason=ibis.cases((~ok, t.reason), (several, "several_variants"), (first > 0, "repeat_assignment"),
                                    else_=ibis.null("string")))
-    return con.create_table(f"stage_{table}", t.drop("_key", "_group"), overwrite=True)
+    return con.create_table(f"stage_{table}", t.drop("_lkey", "_group"), overwrite=True)
 
 
-def stage_campaigns(con, raw: ibis.Table, formats: list[str]) -> ibis.Table:
-    t = raw.mutate(_dup=_duplicate(raw, "campaigns"), start_d=parse_timestamp(raw.start, formats).date(),
-                   end_d=parse_timestamp(raw.end, formats).date())
-    t = t.mutate(reason=_reason((t._dup, "duplicate"), (blank_to_null(t.campaign_id).isnull(), "missing_id"),
+def stage_campaigns(con, raw: ibis.Table, formats: list[str], rules: CleaningRules | None = None) -> ibis.Table:
+    rules = rules or CleaningRules()
+    floaty = _ids(raw, "campaigns")
+    marks = _marks(raw, "campaigns", rules)
+    t = raw.mutate(_dup=_duplicate(raw, "campaigns"), campaign=id_text(raw.campaign_id, "campaign_id" in floaty),
+                   start_d=parse_timestamp(raw.start, formats, rules.time_zone).date(),
+                   end_d=parse_timestamp(raw.end, formats, rules.time_zone).date(),
+                   cost_m=parse_money(raw.cost, rules.scale, marks["cost"]))
+    t = t.mutate(reason=_reason((t._dup, "duplicate"), (t.campaign.isnull(), "missing_id"),
                                 (t.start_d.isnull() | t.end_d.isnull(), "unparseable_date")))
     return con.create_table("stage_campaigns", t, overwrite=True)
 
@@ -318,7 +532,7 @@ def stage_campaigns(con, raw: ibis.Table, formats: list[str]) -> ibis.Table:
 def clean_all(con, raw: dict[str, ibis.Table], *, as_of: _dt.date | None = None, date_formats: list[str],
               outlier_policy: str = "flag", outlier_multiple: float = 30.0,
               out_dir: str | Path | None = None, phone_region: str = "CN", max_accounts_per_phone: int = 5,
-              outcomes: dict[str, str] | None = None) -> CleaningResult:
+              outcomes: dict[str, str] | None = None, rules: CleaningRules | None = None) -> CleaningResult:
     """Apply every rule to every table; write clean and rejected Parquet when ``out_dir`` is given.
 
     Parameters
@@ -333,60 +547,134 @@ def clean_all(con, raw: dict[str, ibis.Table], *, as_of: _dt.date | None = None,
     phone_region : ISO 3166 region of phone numbers written without a country code (e.g. CN, GB)
     max_accounts_per_phone : a phone number shared by more accounts is not an identity
     outcomes : outcome columns of the experiments table, name -> ``binary`` | ``numeric``
+    rules : the shop's settings (currency scale, time zone, statuses, returns, non-product lines);
+        the defaults of :class:`CleaningRules` when None
 
     Returns
     -------
     CleaningResult
+
+    Raises
+    ------
+    InputError
+        when no order line is left after cleaning (the message says which rules removed them).
+    AccountingError
+        when a table's rows in != kept + rejected.
     """
+    rules = rules or CleaningRules()
+    _SCANS.clear()
+    try:
+        return _clean_all(con, raw, as_of, date_formats, outlier_policy, outlier_multiple, out_dir, rules,
+                          phone_region, max_accounts_per_phone, outcomes)
+    finally:
+        _SCANS.clear()
+
+
+def _clean_all(con, raw, as_of, date_formats, outlier_policy, outlier_multiple, out_dir, rules,
+               phone_region, max_accounts_per_phone, outcomes) -> CleaningResult:
     as_of = as_of or _dt.date.today()
-    as_of_end = _dt.datetime.combine(as_of, _dt.time(23, 59, 59))
-    if "members" not in raw:
+    derived = "members" not in raw
+    if derived:
         raw = dict(raw, members=_members_from_orders(con, raw["orders"]))
     stages = {}
     if "accounts" in raw:
         stages["accounts"] = stage_accounts(con, raw["accounts"])
-    members, identity_report = stage_members(con, raw["members"], date_formats, phone_region=phone_region,
-                                             max_accounts_per_phone=max_accounts_per_phone,
+    members, identity_report = stage_members(con, raw["members"], date_formats, time_zone=rules.time_zone,
+                                             phone_region=phone_region, max_accounts_per_phone=max_accounts_per_phone,
                                              accounts=stages.get("accounts"))
     identity = members.filter(members.reason.isnull() | (members.reason == "merged_identity")).select(
         source_member_id=members.member, member_id_canon=members.canonical)
     identity = con.create_table("identity_map", identity, overwrite=True)
-    orders, threshold = stage_orders(con, raw["orders"], identity, date_formats, as_of_end,
-                                     outlier_policy, outlier_multiple)
-    stages = {"members": members, "orders": orders, **stages}
+    stages = {"members": members, **stages}
+    if "payments" in raw:
+        stages["payments"] = stage_payments(con, raw["payments"], raw["orders"], rules)
+    orders, threshold = stage_orders(con, raw["orders"], identity, date_formats, as_of,
+                                     outlier_policy, outlier_multiple, rules, stages.get("payments"))
+    stages["orders"] = orders
     for name in ("campaign_members", "experiments"):
         if name in raw:
             stages[name] = stage_links(con, raw[name], name, identity, date_formats,
-                                       outcomes if name == "experiments" else None)
+                                       outcomes if name == "experiments" else None, rules.time_zone)
     if "campaigns" in raw:
-        stages["campaigns"] = stage_campaigns(con, raw["campaigns"], date_formats)
+        stages["campaigns"] = stage_campaigns(con, raw["campaigns"], date_formats, rules)
 
-    clean = _clean_tables(con, stages, as_of)
-    reports = {name: _table_report(name, stage) for name, stage in stages.items()}
+    clean = _clean_tables(con, stages, as_of, rules, derived)
+    reports = {name: _table_report(name, stage, derived=(name == "members" and derived))
+               for name, stage in stages.items()}
     for rep in reports.values():
         if rep.rows_in != rep.kept + rep.rejected:
             raise AccountingError(f"{rep.table}: {rep.rows_in} rows in, {rep.kept} kept + {rep.rejected} rejected")
+    unknown = unknown_statuses(orders)
+    if reports["orders"].kept == 0:
+        raise nothing_left_error(reports["orders"], unknown, _first_source(raw["orders"]))
 
     kept_members = clean["members"]
     paths = {}
     if out_dir is not None:
         paths = _write(con, clean, stages, Path(out_dir))
-    ok_orders = orders.filter(orders.reason.isnull())
+    ok = clean["orders"]
+    sale = ok.filter(ok.status == "paid")
+    per_order = sale.group_by("order_id").agg(total=sale.amount.sum())
+    money = ok.aggregate(gross=ok.amount.sum(where=ok.status == "paid"),
+                         returns=ok.amount.sum(where=ok.status == "returned")).to_pyarrow().to_pylist()[0]
+    gross, returns = float(money["gross"] or 0), float(money["returns"] or 0)
     merged = int(members.filter(members.reason == "merged_identity").count().execute())
+    marks = {f"{name}.{c}": m for name, t in raw.items() if not (name == "members" and derived)
+             for c, m in _marks(t, name, rules).items() if m == ","}
+    floats = sorted(f"{name}.{c}" for name, t in raw.items() if not (name == "members" and derived)
+                    for c in _ids(t, name))
     return CleaningResult(
         tables=reports,
         merged_members=merged,
         linked_people=int(kept_members.filter(kept_members.linked_accounts > 1).count().execute()),
-        guest_orders=int(ok_orders.filter(ok_orders.source_member.isnull()).count().execute()),
-        return_rows=int(ok_orders.filter(ok_orders.status_c == "returned").count().execute()),
-        outlier_orders=int(orders.filter(orders.is_outlier).count().execute()),
+        guest_orders=int(sale.filter(sale.member_id.isnull()).order_id.nunique().execute()),
+        return_rows=int(ok.filter(ok.status == "returned").count().execute()),
+        outlier_orders=int(orders.filter(orders.is_outlier).order_key.nunique().execute()),
         outlier_threshold=threshold,
-        join_dates_repaired=int(kept_members.filter(kept_members.join_date_repaired).count().execute()),
+        join_dates_repaired=0 if derived else int(kept_members.filter(kept_members.join_date_repaired).count().execute()),
         text_unified=_text_unified(stages),
-        quality=quality_scorecard(raw, date_formats, identity_report["invalid_phones"]),
+        quality=quality_scorecard({k: v for k, v in raw.items() if not (k == "members" and derived)}, date_formats,
+                                  identity_report["invalid_phones"]),
         paths=paths,
         identity=identity_report,
+        orders_kept=int(per_order.count().execute()),
+        lines_kept=reports["orders"].kept,
+        cancelled_orders=int(orders.filter(orders.reason == "cancelled").order_key.nunique().execute()),
+        revenue={"gross": round(gross, rules.scale), "returns": round(returns, rules.scale),
+                 "net": round(gross + returns, rules.scale)},
+        unknown_statuses=unknown,
+        decimal_marks=marks,
+        float_ids=floats,
+        zero_amount_orders=int(per_order.filter(per_order.total == 0).count().execute()),
     )
+
+
+def unknown_statuses(stage: ibis.Table) -> dict[str, int]:
+    """Order lines set aside for an unknown status, per shop word (most frequent first)."""
+    u = stage.filter(stage.reason == "unknown_status")
+    rows = u.group_by(value=u.status.strip()).agg(n=u.count()).order_by([ibis.desc("n"), "value"])
+    return {r["value"]: int(r["n"]) for r in rows.to_pyarrow().to_pylist()}
+
+
+def _first_source(t: ibis.Table) -> str:
+    rows = t.select("_source").limit(1).to_pyarrow().to_pylist()
+    return rows[0]["_source"] if rows else "orders"
+
+
+def nothing_left_error(rep: TableReport, unknown: dict[str, int], source: str) -> InputError:
+    """The message when cleaning keeps no order line: which rules removed the rows, with counts."""
+    parts = []
+    for step in sorted(rep.steps, key=lambda x: -x["rows"]):
+        if not step["rows"]:
+            continue
+        text = f"{step['rows']:,} {step['description']}"
+        if step["rule"] == "unknown_status" and unknown:
+            text = (f"{step['rows']:,} have a status the kit does not know: "
+                    + ", ".join(f"{k} {v:,}" for k, v in list(unknown.items())[:10])
+                    + "; map them with the setting 'statuses' (value: paid, cancelled or returned)")
+        parts.append(text)
+    return InputError(source, "orders", None, f"no order line is left after cleaning (all {rep.rows_in:,} set aside)",
+                      "; ".join(parts) or "the file has no data rows")
 
 
 def _members_from_orders(con, orders: ibis.Table) -> ibis.Table:
@@ -395,8 +683,9 @@ def _members_from_orders(con, orders: ibis.Table) -> ibis.Table:
     Its person id is the orders' ``person_id`` (when mapped) and its region the region most of
     its orders name (the orders' ``region`` column, e.g. a country or state).
     """
-    o = orders.filter(blank_to_null(orders.member_id).notnull())
-    o = o.mutate(_member=o.member_id.strip())
+    floaty = "member_id" in float_like_ids(orders, ["member_id"])
+    o = orders.mutate(_member=id_text(orders.member_id, floaty))
+    o = o.filter(o._member.notnull())
     ids = o.group_by("_member").agg(person_id=blank_to_null(o.person_id).min(), region=blank_to_null(o.region).mode())
     ids = ids.rename(member_id="_member")
     cols = {c: ibis.null("string") for c in CANONICAL["members"] if c not in ("member_id", "person_id", "region")}
@@ -404,16 +693,20 @@ def _members_from_orders(con, orders: ibis.Table) -> ibis.Table:
     return con.create_table("raw_members", t.select(*CANONICAL["members"], "_source", "_row"), overwrite=True)
 
 
-def _clean_tables(con, stages: dict[str, ibis.Table], as_of: _dt.date) -> dict[str, ibis.Table]:
+def _clean_tables(con, stages: dict[str, ibis.Table], as_of: _dt.date, rules: CleaningRules | None = None,
+                  derived: bool = False) -> dict[str, ibis.Table]:
+    rules = rules or CleaningRules()
     o = stages["orders"].filter(stages["orders"].reason.isnull())
+    marks = {"discount": "."}
     orders = o.select(
-        order_id=ibis.coalesce(blank_to_null(o.order_id), "ROW" + o._row.cast("string")),
+        order_id=o.order_key,
         member_id=o.member_id_canon, source_member_id=o.source_member, order_ts=o.ts, order_date=o.ts.date(),
-        channel=unify_text(o.channel, "channel"), store_id=blank_to_null(o.store_id), amount=o.amount_clean,
-        quantity=o.qty_clean, category=blank_to_null(o.category), discount=parse_number(o.discount).fill_null(0.0),
-        coupon_id=blank_to_null(o.coupon_id), status=o.status_c, is_guest=o.source_member.isnull(),
-        is_outlier=o.is_outlier, _source=o._source, _row=o._row)
-    orders = con.create_table("clean_orders", orders, overwrite=True)
+        channel=unify_text(o.channel, "channel"), store_id=blank_to_null(o.store_id), product_id=o.product,
+        amount=o.amount_clean, quantity=o.qty_clean, category=blank_to_null(o.category),
+        discount=parse_money(o.discount, rules.scale, marks["discount"]).fill_null(0).cast(rules_type(rules.scale)),
+        coupon_id=blank_to_null(o.coupon_id), status=ibis.ifelse(o.is_return, "returned", "paid"),
+        is_guest=o.source_member.isnull(), is_outlier=o.is_outlier, _source=o._source, _row=o._row)
+    orders = con.create_table("clean_orders", orders.order_by(["_source", "_row"]), overwrite=True)
 
     m = stages["members"]
     accounts = m.filter(m.reason.isnull() | (m.reason == "merged_identity")).group_by(member_id=m.canonical).agg(
@@ -427,32 +720,40 @@ def _clean_tables(con, stages: dict[str, ibis.Table], as_of: _dt.date) -> dict[s
     members = k.select(
         member_id=k.member,
         join_date=ibis.ifelse(valid_join, k.first_join, k.first_order_date),
-        join_date_repaired=~valid_join,
+        # Without a member table the join date is the first order by definition, not a repair.
+        join_date_repaired=ibis.literal(False) if derived else ~valid_join,
         region=unify_text(k.region, "region"), channel=unify_text(k.channel, "channel"),
         tier=blank_to_null(k.tier), gender=unify_text(k.gender, "gender"),
         birth_year=parse_timestamp(k.birth_date, ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"]).year(),
         linked_accounts=k.linked_accounts)
-    clean = {"orders": orders, "members": con.create_table("clean_members", members, overwrite=True),
+    clean = {"orders": orders,
+             "members": con.create_table("clean_members", members.order_by("member_id"), overwrite=True),
              "identity_map": stages["members"].filter(lambda s: s.reason.isnull() | (s.reason == "merged_identity"))
-             .select(source_member_id="member", member_id="canonical", rule="identity_rule")}
+             .select(source_member_id="member", member_id="canonical", rule="identity_rule").order_by("source_member_id")}
     for name in ("campaign_members", "experiments"):
         if name in stages:
             s = stages[name].filter(stages[name].reason.isnull())
             stamps = {c: s[f"{c}_ts"] for c, col in CANONICAL[name].items() if col.kind == "timestamp"}
-            other = {c: unify_text(s[c], c) if c == "group" else blank_to_null(s[c])
+            other = {c: unify_text(s[c], c) if c == "group" else
+                     (s[f"{c}_id"] if f"{c}_id" in s.columns else blank_to_null(s[c]))
                      for c in CANONICAL[name] if c not in stamps and c != "member_id"}
             outcome_values = {c[:-2]: s[c] for c in s.columns if c.startswith("outcome__") and c.endswith("_v")}
-            clean[name] = s.select(**other, member_id=s.member_id_canon, source_member_id=s.source_member, **stamps,
-                                   **outcome_values)
+            clean[name] = s.order_by(["_source", "_row"]).select(**other, member_id=s.member_id_canon,
+                                                                  source_member_id=s.source_member, **stamps,
+                                                                  **outcome_values)
     if "campaigns" in stages:
         s = stages["campaigns"].filter(stages["campaigns"].reason.isnull())
-        clean["campaigns"] = s.select(campaign_id=s.campaign_id.strip(), name=blank_to_null(s.name),
-                                      type=blank_to_null(s.type), start=s.start_d, end=s.end_d,
-                                      cost=parse_number(s.cost), target_segment=blank_to_null(s.target_segment))
+        clean["campaigns"] = s.order_by("_row").select(
+            campaign_id=s.campaign, name=blank_to_null(s.name), type=blank_to_null(s.type), start=s.start_d,
+            end=s.end_d, cost=s.cost_m.cast("float64"), target_segment=blank_to_null(s.target_segment))
+    if "payments" in stages:
+        s = stages["payments"].filter(stages["payments"].reason.isnull())
+        clean["payments"] = s.order_by(["_source", "_row"]).select(
+            order_id=s.order_key, amount=s.amount_m, method=blank_to_null(s.method), _source=s._source, _row=s._row)
     return clean
 
 
-def _table_report(name: str, stage: ibis.Table) -> TableReport:
+def _table_report(name: str, stage: ibis.Table, derived: bool = False) -> TableReport:
     counts = stage.group_by("reason").agg(n=stage.count()).to_pyarrow().to_pylist()
     by_reason = {row["reason"]: int(row["n"]) for row in counts}
     kept = by_reason.pop(None, 0)
@@ -461,7 +762,7 @@ def _table_report(name: str, stage: ibis.Table) -> TableReport:
     if unexpected:
         raise AccountingError(f"{name}: rows rejected by undeclared rules {sorted(unexpected)}")
     rejected = sum(by_reason.values())
-    return TableReport(name, kept + rejected, kept, rejected, steps)
+    return TableReport(name, kept + rejected, kept, rejected, steps, derived)
 
 
 def _text_unified(stages) -> dict[str, int]:
@@ -524,7 +825,10 @@ def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out
         cols = [c for c in CANONICAL[name] if c not in ("phone", "person_id")]
         rej = s.filter(s.reason.notnull())
         extra = {"phone_masked": mask_e164(rej.phone_e164)} if name == "members" else {}
-        rej = rej.select(*cols, **extra, reason=rej.reason, source_file=rej._source, source_row=rej._row)
+        detail = ibis.ifelse(rej.reason == "unknown_status", "unknown status " + rej.status.strip(),
+                             rej.reason) if name == "orders" else rej.reason
+        rej = rej.order_by(["_source", "_row"]).select(*cols, **extra, reason=rej.reason, reason_detail=detail,
+                                                       source_file=rej._source, source_row=rej._row)
         path = out / "rejected" / f"{name}.parquet"
         con.to_parquet(rej, path)
         paths[f"rejected/{name}"] = str(path)
@@ -533,14 +837,17 @@ def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out
 
 def cleaning_stamp(params, ctx) -> dict:
     """What the clean files depend on: the input files, the extraction date and the cleaning settings."""
+    from .config import CleaningParams, ReportSettings
     from .notebook import code_version
     from .sources import combined_fingerprint, ensure_sample, input_fingerprints
     ensure_sample(params.source, ctx.root)
+    own = set(CleaningParams.model_fields) - set(ReportSettings.model_fields)
+    settings = params.model_dump(include=own | {"currency", "time_zone"}, mode="json")
     return {"inputs": combined_fingerprint(input_fingerprints(params.source, ctx.root)),
-            "as_of": ctx.as_of.isoformat(), "outlier_policy": params.outlier_policy,
-            "outlier_multiple": params.outlier_multiple, "phone_region": params.phone_region,
-            "max_accounts_per_phone": params.max_accounts_per_phone,
-            "outcomes": {n: t.outcomes for n, t in params.source.tables.items() if t.outcomes}, "code": code_version().split("+")[0]}
+            "as_of": ctx.as_of.isoformat(), "settings": settings,
+            "outcomes": {n: t.outcomes for n, t in params.source.tables.items() if t.outcomes},
+            "source": params.source.model_dump(mode="json", exclude={"sample", "database_url"}),
+            "code": code_version().split("+")[0]}
 
 
 def run_cleaning(params, ctx) -> CleaningResult:
@@ -556,10 +863,61 @@ def run_cleaning(params, ctx) -> CleaningResult:
                        outlier_multiple=params.outlier_multiple, out_dir=ctx.data_dir,
                        phone_region=params.phone_region, max_accounts_per_phone=params.max_accounts_per_phone,
                        outcomes=params.source.tables["experiments"].outcomes if "experiments" in params.source.tables
-                       else None)
+                       else None, rules=CleaningRules.from_params(params))
     # Other reports reuse these files only while the stamp matches their own inputs and settings.
     (ctx.data_dir / "clean" / "_stamp.json").write_text(json.dumps(cleaning_stamp(params, ctx)))
     return result
+
+
+def check_statuses(settings: dict, root: Path) -> dict[str, int]:
+    """:func:`status_check` with the cleaning's parameters from merged ``settings``, staging in a
+    temporary folder: the call the runner makes before any kernel starts."""
+    import tempfile
+    from .config import notebook_params
+    params = notebook_params(settings, "data_cleaning")
+    with tempfile.TemporaryDirectory(prefix="memberkit-staging-") as staging:
+        return status_check(params, root, Path(staging))
+
+
+def status_check(params, root: Path, staging_dir: Path) -> dict[str, int]:
+    """The up-front status scan: stop before any report when too many order lines have a status
+    the kit does not know.
+
+    Reads the orders source alone, maps each status with the built-in words and the
+    ``statuses`` setting, and counts the lines whose status maps to nothing.
+
+    Returns
+    -------
+    dict
+        unknown status word -> order lines (empty when every status is known).
+
+    Raises
+    ------
+    InputError
+        when unknown lines exceed ``params.unknown_status_share`` of all lines, listing each
+        unknown word with its count.
+    """
+    from . import engine, sources
+    con = engine.connect()
+    base = sources.ensure_sample(params.source, root)
+    tsrc = params.source.tables["orders"]
+    orders = sources.read_table(con, "orders", tsrc, params.source, base, staging_dir)
+    rules = CleaningRules.from_params(params)
+    mapped = orders.mutate(_st=map_status(orders.status, rules))
+    counts = mapped.group_by(value=mapped.status.strip(), known=mapped._st.notnull()).agg(n=mapped.count()) \
+        .to_pyarrow().to_pylist()
+    total = sum(int(r["n"]) for r in counts)
+    unknown = {r["value"]: int(r["n"]) for r in sorted(counts, key=lambda r: (-r["n"], str(r["value"])))
+               if not r["known"]}
+    lines = sum(unknown.values())
+    if total and lines / total > params.unknown_status_share:
+        listed = ", ".join(f"{k} {v:,}" for k, v in list(unknown.items())[:20])
+        raise InputError(tsrc.path or tsrc.query, "orders", tsrc.columns.get("status", "status"),
+                         f"{lines:,} of {total:,} order lines ({lines / total:.1%}) have a status the kit does not know "
+                         f"(more than unknown_status_share {params.unknown_status_share:.1%})",
+                         f"{listed}; map them with notebooks.data_cleaning.statuses "
+                         "(e.g. statuses: {delivered: paid, canceled: cancelled, refunded: returned})")
+    return unknown
 
 
 KPI_KEYS = ["rows_read", "rows_kept", "rows_rejected", "members_merged", "guest_orders", "outliers"]
@@ -580,4 +938,8 @@ def key_results(result: CleaningResult) -> dict:
         "text_unified": result.text_unified,
         "invalid_values": {f"{r['table']}.{r['column']}": r["invalid"] for r in d["quality"] if r["invalid"]},
         "clean_files": {k: Path(v).name for k, v in result.paths.items()},
+        "orders_kept": result.orders_kept, "lines_kept": result.lines_kept,
+        "cancelled_orders": result.cancelled_orders, "zero_amount_orders": result.zero_amount_orders,
+        "revenue": result.revenue, "unknown_statuses": result.unknown_statuses,
+        "decimal_marks": result.decimal_marks, "float_ids": result.float_ids,
     }

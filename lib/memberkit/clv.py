@@ -273,6 +273,8 @@ def spend_inputs(summary: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     for non-positive spend (net returns can push a mean to zero or below)."""
     repeat = summary[summary.frequency > 0]
     ok = repeat[repeat.monetary_value > 0]
+    if "spend_days" in ok.columns:   # orders of zero are purchases but not spend: count the days with spend
+        ok = ok.assign(frequency=ok.spend_days.astype(repeat.frequency.dtype))
     return ok, int(len(repeat) - len(ok))
 
 

@@ -26,8 +26,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from .errors import ConfigError
 
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# Tried in turn after the normalisation of memberkit.engine (ISO 'T', fractional seconds, zones,
+# Chinese dates and Excel serial days are handled there for every list).
 DEFAULT_DATE_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M",
-                        "%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"]
+                        "%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%Y.%m.%d",
+                        "%Y-%m-%d %I:%M:%S %p", "%Y/%m/%d %I:%M:%S %p", "%Y/%m/%d %I:%M %p",
+                        "%d-%b-%Y %H:%M:%S", "%d-%b-%Y %H:%M", "%d-%b-%Y", "%d %b %Y %H:%M", "%d %b %Y",
+                        "%b %d, %Y", "%Y%m%d%H%M%S"]
 
 
 class _Strict(BaseModel):
@@ -48,6 +53,10 @@ class TableSource(_Strict):
     query: str | None = Field(None, description="for sql: a table name or a SELECT statement")
     columns: dict[str, str] = Field(default_factory=dict, description="canonical name -> column in the source")
     date_formats: list[str] = Field(default_factory=lambda: list(DEFAULT_DATE_FORMATS))
+    decimal: Literal["auto", ".", ","] = Field("auto", description="decimal mark of number columns; auto "
+                                                                   "recognises a decimal comma per column")
+    key: list[str] | None = Field(None, description="source columns that identify a row; two rows with the same "
+                                                    "key are copies. None: the whole source row (every column)")
     outcomes: dict[str, Literal["binary", "numeric"]] = Field(
         default_factory=dict, description="experiments only: per-member outcome columns of the export, column name -> "
                                           "binary (converted, retained: 1/0, true/false, yes/no) or numeric")
@@ -113,9 +122,31 @@ class ReportSettings(_Strict):
     period: str | None = Field(None, description="YYYY-MM; None means the last complete month in the data")
     as_of: str | None = Field(None, description="YYYY-MM-DD: dates after it are 'future'; None means today")
     language: Literal["en", "zh"] = "en"
-    currency: str = "CNY"
+    currency: str = Field("CNY", description="ISO 4217 code; money is stored at its minor unit (JPY 0 digits, "
+                                             "CNY 2, BHD 3)")
+    time_zone: str = Field("Asia/Shanghai", description="the shop's business time zone: zoned timestamps are "
+                                                        "converted to it, naive ones are taken as local")
     active_window_days: int = Field(90, ge=1, le=3650)
     source: SourceConfig
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, v):
+        import zoneinfo
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Asia/Shanghai or Europe/London") from None
+        return v
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, v):
+        from babel.numbers import get_currency_name
+        v = v.upper()
+        if not re.match(r"^[A-Z]{3}$", v) or get_currency_name(v, locale="en") == v:
+            raise ValueError(f"unknown currency {v!r}; use an ISO 4217 code such as CNY, GBP or JPY")
+        return v
 
     @field_validator("period")
     @classmethod
@@ -144,6 +175,30 @@ class CleaningParams(ReportSettings):
     outlier_policy: Literal["flag", "cap", "exclude"] = "flag"
     outlier_multiple: float = Field(30.0, gt=1, description="an order above this multiple of the median "
                                                             "paid order is an outlier")
+    max_order_amount: float = Field(10_000_000, gt=0, le=1e12, description="plausibility bound in the shop's "
+                                    "currency: an order (or line) above it is refused; below it the outlier policy applies")
+    statuses: dict[str, Literal["paid", "cancelled", "returned"]] = Field(
+        default_factory=dict, description="the shop's status words -> paid, cancelled or returned (added to the "
+                                          "built-in English, Portuguese and Chinese words; case is ignored)")
+    unknown_status_share: float = Field(0.01, ge=0, le=1, description="the run stops before any report when more "
+                                        "than this share of order lines has a status the kit does not know")
+    return_prefixes: list[str] = Field(default_factory=list, description="an order id starting with one of these "
+                                       "marks a cancellation or return line (e.g. C): netted in its month")
+    negative_quantity_is_return: bool = Field(False, description="a line with a negative quantity is a return "
+                                              "line (netted); when false it is refused")
+    non_product_ids: list[str] = Field(default_factory=list, description="product ids of lines that are not "
+                                       "products (postage, fees, adjustments): set aside")
+    non_product_categories: list[str] = Field(default_factory=list, description="categories of such lines")
+    non_product_pattern: str | None = Field(None, description="regular expression on the product id of such lines")
+
+    @field_validator("non_product_pattern")
+    @classmethod
+    def _regex(cls, v):
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as e:
+                raise ValueError(f"non_product_pattern is not a regular expression: {e}") from None
     phone_region: str = Field("CN", description="ISO 3166 region (CN, GB, US, ...) of phone numbers written "
                                                 "without a country code; numbers are normalised to E.164")
     max_accounts_per_phone: int = Field(5, ge=2, description="a phone number shared by more accounts than this is "

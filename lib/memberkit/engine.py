@@ -1,8 +1,22 @@
-"""The transaction-scale engine: an Ibis connection (embedded DuckDB by default).
+"""The transaction-scale engine: an Ibis connection (embedded DuckDB by default), and the one parser.
 
 Everything that touches the order log is an Ibis expression built on a connection from
 here, so the same code can run on another Ibis backend. The few things Ibis does not
-express portably (parsing text with a list of date formats) are defined once here.
+express portably (parsing text with a list of date formats, time zones) are defined once
+here, and so is every rule for reading text as a time, a number, money or an id. The
+cleaning (``memberkit.clean``) and the input checks (``memberkit.sources``) use only these.
+
+Forms read by default
+---------------------
+- times: ISO 8601 with ``T`` or a space, with or without fractional seconds, with a zone
+  (``Z``, ``+08:00``, ``+0800``, ``UTC``) or without; Chinese dates (``2026年8月27日 20:04``);
+  Excel serial day numbers (``46261.5``); plus every format of the table's ``date_formats``.
+  A zoned time is converted to the business time zone; a naive one is taken as local.
+- numbers and money: a currency sign or word (``¥ ￥ $ € £ 元 RMB CNY USD ...``), thousands
+  separators, accounting parentheses for a negative; a decimal comma when the column uses
+  one (:func:`decimal_mark` decides per column). ``nan`` and ``inf`` parse, so the cleaning can
+  reject them by name (:func:`is_finite`).
+- ids: text, with a spreadsheet's ``.0`` removed from a column of float-like ids.
 
 Example
 -------
@@ -10,6 +24,12 @@ Example
 >>> t = ibis.memtable({"x": ["1.5", "abc", None]})
 >>> con.execute(parses(t.x, "number", []).name("ok")).tolist()
 [True, False, True]
+>>> t = ibis.memtable({"ts": ["2026-08-27T20:04:18Z", "2026年8月27日 20:04", "2017-01-21 22:11:48.556"]})
+>>> [str(v) for v in con.execute(parse_timestamp(t.ts, [], "Asia/Shanghai").name("t"))]
+['2026-08-28 04:04:18', '2026-08-27 20:04:00', '2017-01-21 22:11:48.556000']
+>>> t = ibis.memtable({"a": ["¥1,234.50", "1234.50元", "RMB 99"]})
+>>> [str(v) for v in con.execute(parse_money(t.a, 2).name("m"))]
+['1234.50', '1234.50', '99.00']
 """
 
 from __future__ import annotations
@@ -18,6 +38,10 @@ from pathlib import Path
 
 import ibis
 import ibis.expr.datatypes as dt
+
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
+_CURRENCY = r"(?i)(US\$|HK\$|R\$|RMB|CNY|USD|GBP|EUR|JPY|HKD|BRL|[¥￥$€£元円])"
+_BLANKS = r"[\s\x{00A0}\x{202F}']"
 
 
 def connect(database: str | Path | None = None, threads: int | None = None):
@@ -29,21 +53,18 @@ def connect(database: str | Path | None = None, threads: int | None = None):
 
 
 @ibis.udf.scalar.builtin(name="try_strptime")
-def _try_strptime(value: str, fmt: str) -> dt.timestamp:
-    """DuckDB's strptime that gives NULL instead of raising on text it cannot parse."""
+def _try_strptime(value: str, fmt: dt.Array(dt.string)) -> dt.timestamp:
+    """DuckDB's strptime with a list of formats (the first that fits), NULL instead of raising."""
 
 
-def parse_timestamp(col: ibis.Value, formats: list[str]) -> ibis.Value:
-    """Text -> timestamp, trying each format in turn; NULL when none fits."""
-    text = col.strip()
-    text = ibis.ifelse(text == "", ibis.null("string"), text)
-    return ibis.coalesce(*[_try_strptime(text, f) for f in formats]) if formats else text.try_cast("timestamp")
+@ibis.udf.scalar.builtin(name="timezone")
+def _as_utc(zone: str, ts: dt.timestamp) -> dt.Timestamp(timezone="UTC"):
+    """DuckDB's timezone(zone, timestamp): a wall-clock time in ``zone`` -> an instant."""
 
 
-def parse_number(col: ibis.Value) -> ibis.Value:
-    """Text -> float64, accepting thousands separators; NULL when it is not a number."""
-    text = col.strip().replace(",", "")
-    return ibis.ifelse(text == "", ibis.null("float64"), text.try_cast("float64"))
+@ibis.udf.scalar.builtin(name="timezone")
+def _wall_clock(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.timestamp:
+    """DuckDB's timezone(zone, timestamptz): an instant -> the wall-clock time in ``zone``."""
 
 
 def blank_to_null(col: ibis.Value) -> ibis.Value:
@@ -51,9 +72,151 @@ def blank_to_null(col: ibis.Value) -> ibis.Value:
     return ibis.ifelse(text == "", ibis.null("string"), text)
 
 
-def parses(col: ibis.Value, kind: str, date_formats: list[str]) -> ibis.Value:
+# ------------------------------------------------------------------ time
+_ZONE = r"(Z|z|UTC|GMT|[+-]\d{2}:?\d{2}|[+-]\d{2})"
+_TIME_ZONE_END = r"(\d:\d{2}(:\d{2}([.,]\d+)?)?)\s*" + _ZONE + "$"
+_FRACTION_END = r"(\d:\d{2}:\d{2})[.,](\d+)$"
+
+
+def _time_parts(col: ibis.Value, time_zone: str):
+    """Text -> (text for the formats, fraction of a second in microseconds, the text's time zone).
+
+    The zone is the business ``time_zone`` when the text has none. Written as one chain with
+    few re-uses: an Ibis expression is a tree, so every re-use of a step copies it into the SQL.
+    """
+    text = (col.strip()
+            # Chinese dates and times: 2026年8月27日 20时04分 -> 2026-8-27 20:04
+            .re_replace(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?", r"\1-\2-\3")
+            .re_replace(r"(\d{1,2})\s*[时時点點]\s*(\d{1,2})\s*分(\s*(\d{1,2})\s*秒)?", r"\1:\2:\4")
+            .re_replace(r":$", "")
+            # ISO 8601 'T' between date and time
+            .re_replace(r"^(\d{4}-\d{1,2}-\d{1,2})[Tt](\d)", r"\1 \2"))
+    zone = text.re_extract(_TIME_ZONE_END, 4)            # '' without a zone
+    zone = ibis.cases((zone == "", time_zone), (zone.upper().isin(["Z", "UTC", "GMT"]), "UTC"), else_="GMT" + zone)
+    text = text.re_replace(_TIME_ZONE_END, r"\1")
+    micros = text.re_extract(_FRACTION_END, 2).substr(0, 6).rpad(6, "0").try_cast("int64").fill_null(0)
+    text = text.re_replace(_FRACTION_END, r"\1")
+    return text, micros, zone
+
+
+def parse_timestamp(col: ibis.Value, formats: list[str], time_zone: str | None = None) -> ibis.Value:
+    """Text -> timestamp in the business time zone (wall clock); NULL when no form fits.
+
+    Tries ``formats`` (strptime codes, the first that fits) after the normalisation described
+    in the module docstring, then an Excel serial day number. A time with a zone is converted
+    to ``time_zone`` (default Asia/Shanghai); a time without one is taken as already local.
+    """
+    time_zone = time_zone or DEFAULT_TIME_ZONE
+    text, micros, zone = _time_parts(col, time_zone)
+    parsed = _try_strptime(text, ibis.literal(list(formats), type="array<string>")) if formats \
+        else text.try_cast("timestamp")
+    days = text.re_extract(r"^([2-7]\d{4}(\.\d+)?)$", 1).try_cast("float64")   # Excel serials 20000-79999
+    excel = ibis.timestamp("1899-12-30 00:00:00") + (days * 86_400_000_000).round().cast("int64").as_interval("us")
+    ts = ibis.coalesce(parsed + micros.as_interval("us"), excel)
+    return _wall_clock(time_zone, _as_utc(zone, ts))
+
+
+# ------------------------------------------------------------------ numbers and money
+def _number_text(col: ibis.Value, decimal: str = ".") -> ibis.Value:
+    """Text of a number without currency, blanks and thousands separators; '.' as the decimal mark."""
+    text = blank_to_null(col).re_replace(_CURRENCY, "").re_replace(_BLANKS, "")
+    text = text.re_replace(r"^\((.*)\)$", r"-\1")       # accounting negative: (12.50)
+    if decimal == ",":
+        return text.replace(".", "").replace(",", ".")
+    return text.replace(",", "")
+
+
+_COMMA_ONLY = r"^[+-]?(\d+,(\d{1,2}|\d{4,})|\d{1,3}(\.\d{3})+,\d*|\d{1,3}(\.\d{3}){2,})$"
+_POINT_ONLY = r"^[+-]?(\d+\.(\d{1,2}|\d{4,})|\d{1,3}(,\d{3})+\.\d*|\d{1,3}(,\d{3}){2,})$"
+
+
+class DecimalMarkError(ValueError):
+    """A column mixes decimal commas and decimal points; ``examples`` holds one of each."""
+
+    def __init__(self, column: str, comma: str, point: str):
+        self.column, self.examples = column, {"decimal comma": comma, "decimal point": point}
+        super().__init__(f"values with a decimal comma ({comma!r}) and with a decimal point ({point!r}) "
+                         "in one column; set the table's 'decimal' to ',' or '.' in the config")
+
+
+def decimal_mark(table: ibis.Table, column: str) -> str:
+    """',' when the column writes numbers with a decimal comma (``135,17``, ``1.234,50``), else '.'.
+
+    A value is evidence for a comma when it can only be read that way (two decimals after a
+    comma, or dots grouping thousands before one), and likewise for a point. Values that read
+    either way (``1,234``) follow the evidence; without any, the mark is '.'.
+
+    Raises
+    ------
+    DecimalMarkError
+        when the column has evidence for both.
+    """
+    text = blank_to_null(table[column]).re_replace(_CURRENCY, "").re_replace(_BLANKS, "")
+    comma, point = text.re_search(_COMMA_ONLY), text.re_search(_POINT_ONLY)
+    row = table.aggregate(comma=text.min(where=comma), point=text.min(where=point)).to_pyarrow().to_pylist()[0]
+    if row["comma"] is not None and row["point"] is not None:
+        raise DecimalMarkError(column, row["comma"], row["point"])
+    return "," if row["comma"] is not None else "."
+
+
+def parse_number(col: ibis.Value, decimal: str = ".") -> ibis.Value:
+    """Text -> float64 (``nan`` and ``inf`` included); NULL when it is not a number."""
+    return _number_text(col, decimal).try_cast("float64")
+
+
+def is_finite(x: ibis.Value) -> ibis.Value:
+    """True for a parsed number that is neither NaN nor infinite (NULL stays NULL)."""
+    return ~(x.isnan() | x.isinf())
+
+
+def money_type(scale: int) -> dt.Decimal:
+    """The type money is stored in: exact decimal at the currency's minor unit."""
+    return dt.Decimal(18, scale)
+
+
+def parse_money(col: ibis.Value, scale: int, decimal: str = ".") -> ibis.Value:
+    """Text -> DECIMAL(18, ``scale``), rounded half away from zero; NULL when not a finite number
+    or beyond 10^(18 - scale). Float noise (``193009.60999999984``) becomes ``193009.61``."""
+    return _number_text(col, decimal).try_cast(money_type(scale))
+
+
+def to_money(x: ibis.Value, scale: int) -> ibis.Value:
+    """A number (decimal product or float) rounded to the minor unit, as money."""
+    return x.round(scale).cast(money_type(scale))
+
+
+def currency_scale(currency: str) -> int:
+    """Digits of the currency's minor unit (JPY 0, CNY 2, BHD 3), from the CLDR data in babel."""
+    from babel.numbers import get_currency_precision
+    return int(get_currency_precision(currency.upper()))
+
+
+# ------------------------------------------------------------------ ids
+_FLOAT_ID = r"^[+-]?\d+(\.0*)?$"
+
+
+def float_like_ids(table: ibis.Table, columns: list[str]) -> set[str]:
+    """Id columns a spreadsheet turned into floats: every value an integer, some written ``14646.0``."""
+    if not columns:
+        return set()
+    aggs = {}
+    for c in columns:
+        v = blank_to_null(table[c])
+        aggs[f"{c}__bad"] = (v.notnull() & ~v.re_search(_FLOAT_ID)).cast("int64").sum()
+        aggs[f"{c}__float"] = v.re_search(r"\.0*$").cast("int64").sum()
+    row = table.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    return {c for c in columns if not (row[f"{c}__bad"] or 0) and (row[f"{c}__float"] or 0)}
+
+
+def id_text(col: ibis.Value, float_like: bool = False) -> ibis.Value:
+    """An id as trimmed text (NULL when empty); ``14646.0`` -> ``14646`` in a float-like column."""
+    text = blank_to_null(col)
+    return text.re_replace(r"\.0*$", "") if float_like else text
+
+
+def parses(col: ibis.Value, kind: str, date_formats: list[str], decimal: str = ".") -> ibis.Value:
     """True where the text is empty or parses as ``kind`` (number, timestamp or date)."""
     empty = col.isnull() | (col.strip() == "")
     if kind == "number":
-        return empty | parse_number(col).notnull()
+        return empty | parse_number(col, decimal).notnull()
     return empty | parse_timestamp(col, date_formats).notnull()

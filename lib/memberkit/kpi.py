@@ -33,7 +33,7 @@ import ibis
 import pandas as pd
 
 from .periods import period_bounds, previous_period, same_period_last_year
-from .summary import _day, active_members, member_months, member_orders
+from .summary import _day, active_members, as_float, member_months, member_orders, purchase_line
 
 KEY_FIGURES = ("member_growth_rate", "repurchase_rate", "average_order_value", "churn_rate", "activity_rate")
 # The month's summary page adds the two sizes an executive asks for first.
@@ -68,7 +68,7 @@ def member_growth_rate(members: ibis.Table, period: str) -> float:
 def repurchase_rate(orders: ibis.Table, period: str) -> float:
     """Members with two or more orders in ``period`` / members with at least one."""
     o = _orders_in(orders, period)
-    per_member = o.filter(o.amount > 0).group_by("member_id").agg(n=lambda t: t.order_id.nunique())
+    per_member = o.filter(purchase_line(o)).group_by("member_id").agg(n=lambda t: t.order_id.nunique())
     counts = per_member.aggregate(buyers=per_member.count(), repeat=(per_member.n >= 2).sum())
     row = counts.to_pyarrow().to_pylist()[0]
     return _ratio(row["repeat"] or 0, row["buyers"] or 0)
@@ -77,7 +77,8 @@ def repurchase_rate(orders: ibis.Table, period: str) -> float:
 def average_order_value(orders: ibis.Table, period: str) -> float:
     """Net member revenue in ``period`` / member orders in it (returns net against revenue)."""
     o = _orders_in(orders, period)
-    row = o.aggregate(revenue=o.amount.sum(), orders=o.order_id.nunique(where=o.amount > 0)).to_pyarrow().to_pylist()[0]
+    row = o.aggregate(revenue=as_float(o.amount.sum()),
+                      orders=o.order_id.nunique(where=purchase_line(o))).to_pyarrow().to_pylist()[0]
     return _ratio(row["revenue"] or 0.0, row["orders"] or 0)
 
 

@@ -23,6 +23,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import __version__
+from .clean import check_statuses
 from .config import load_settings, notebook_params, project_root, redact
 from .errors import ConfigError, InputError, MemberkitError
 
@@ -197,6 +198,10 @@ def run(period: str | None = None, config_files=(), only=(), out_dir: str | None
     log("Checking parameters and data ...")
     # absolute: papermill changes the working directory while a notebook runs, two run at a time
     params0, ctx = resolve(first, config_files, overrides, str(Path(out_dir).resolve()) if out_dir else None)
+    unknown = check_statuses(settings, root)   # too many unknown order statuses stop the run here
+    if unknown:
+        log("warning: order lines with a status the kit does not know are set aside: "
+            + ", ".join(f"{k} {v:,}" for k, v in unknown.items()))
     out = ctx.output_dir
     out.mkdir(parents=True, exist_ok=True)
     log(f"Reports for {ctx.period} -> {out}")

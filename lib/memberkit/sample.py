@@ -528,8 +528,8 @@ class _Generator:
         neg_q["quantity"] = -rng.integers(1, 4, d.negative_quantity)
         extra.append(neg_q)
         nonpos = copies(d.non_positive_amount)
-        nonpos["amount"] = np.where(rng.random(d.non_positive_amount) < 0.5, 0.0,
-                                    -np.round(rng.uniform(1, 100, d.non_positive_amount), 2))
+        zero = rng.random(d.non_positive_amount) < 0.5     # a free order (a purchase); the rest are refused
+        nonpos["amount"] = np.where(zero, 0.0, -np.round(rng.uniform(1, 100, d.non_positive_amount), 2))
         extra.append(nonpos)
         bulk = copies(d.outliers)
         bulk["amount"] = np.round(rng.uniform(15000, 40000, d.outliers), 2)
@@ -560,6 +560,8 @@ class _Generator:
         truth = {k: getattr(d, k) for k in ["duplicate_orders", "guest_orders", "cancelled_orders", "returns",
                                             "unparseable_order_dates", "future_order_dates",
                                             "negative_quantity", "non_positive_amount", "outliers"]}
+        truth["zero_amount_orders"] = int(zero.sum())
+        truth["negative_amount"] = int(d.non_positive_amount - zero.sum())
         truth["order_channel_variants"] = int(chan_var.sum())
         truth["organic_and_campaign_orders"] = int(n)
         return o, truth
@@ -615,3 +617,139 @@ def _format_phones(rng, phones, style):
         else:
             out.append(rng.choice([f"+86 {ph[:3]} {ph[3:7]} {ph[7:]}", f"86-{ph}", f"0086{ph}", f"+86{ph}"]))
     return out
+
+
+# ------------------------------------------------------------------ a line-level export with its truth
+LINE_EXPORT_COLUMNS = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice",
+                       "CustomerID", "Country", "Status"]
+LINE_PRODUCTS = [("85123A", "WHITE HANGING HEART T-LIGHT HOLDER", 255), ("71053", "WHITE METAL LANTERN", 339),
+                 ("84406B", "CREAM CUPID HEARTS COAT HANGER", 275), ("22752", "SET 7 BABUSHKA NESTING BOXES", 765),
+                 ("21730", "GLASS STAR FROSTED T-LIGHT HOLDER", 425), ("22633", "HAND WARMER UNION JACK", 185),
+                 ("84879", "ASSORTED COLOUR BIRD ORNAMENT", 169), ("22745", "POPPY'S PLAYHOUSE BEDROOM", 210),
+                 ("21754", "HOME BUILDING BLOCK WORD", 595), ("22310", "IVORY KNITTED MUG COSY", 165)]
+LINE_STATUS_WORDS = {"paid": ["Complete", "Shipped", "Delivered", "Dispatched"], "cancelled": ["Canceled"]}
+
+
+def generate_line_sample(out_dir: str | Path, n_customers: int = 300, seed: int = 1,
+                         months: tuple[str, ...] = ("2026-07", "2026-08", "2026-09", "2026-10"),
+                         time_zone: str = "Asia/Shanghai") -> dict:
+    """Write a shop's order-line export (``order_lines.csv``), a config (``lines.yaml``) and the truth.
+
+    The export looks like an online retailer's invoice lines: several lines per order, no amount
+    column (quantity x unit price), the shop's own status words (one of them, "Dispatched",
+    unknown to the kit until the config maps it), cancelled orders, cancellation lines marked by
+    an id prefix "C" with negative quantities (dated later, often in a later month), postage and
+    fee lines, zero-price lines (and whole orders of zero), guest lines without a customer id,
+    customer ids a spreadsheet turned into floats (``12346.0``), fractional-second timestamps,
+    some written in UTC with a zone, whole-row copies, and pairs of lines with the same quantity
+    and price but different products (two lines, not a copy).
+
+    Returns
+    -------
+    dict
+        The truth (also ``ground_truth_lines.json``): per month, buyers, orders, gross revenue,
+        net revenue (gross plus the month's cancellation lines), average order value (net / orders)
+        and repeat rate (buyers with two orders or more / buyers), for members only; money in the
+        currency's units with two decimals, computed from integer cents.
+    """
+    rng = np.random.default_rng(seed)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    first, last = pd.Period(months[0], "M"), pd.Period(months[-1], "M")
+    start, end = first.start_time, last.end_time.floor("s")
+    span = (end - start) / pd.Timedelta(seconds=1)
+    ids = (12346 + np.arange(n_customers)).astype(str)
+    rows, sales, cancels = [], [], []       # sales/cancels: (customer, local ts, cents, order, cancelled)
+    invoice = 536365
+
+    def stamp(local: pd.Timestamp) -> str:
+        if rng.random() < 0.25:   # written in UTC with a zone
+            utc = local.tz_localize(time_zone).tz_convert("UTC")
+            return utc.strftime("%Y-%m-%dT%H:%M:%S") + (f".{local.microsecond:06d}" if local.microsecond else "") + "Z"
+        return local.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def lines_of(order_no: str, customer: str | None, local, status: str, free: bool) -> int:
+        total = 0
+        k = int(rng.integers(1, 5))
+        picks = rng.choice(len(LINE_PRODUCTS), size=k, replace=False)
+        written = stamp(local)
+        cid = "" if customer is None else f"{customer}.0"
+        for j, p in enumerate(picks):
+            code, desc, price = LINE_PRODUCTS[p]
+            qty = int(rng.integers(1, 13))
+            price = 0 if (free or rng.random() < 0.05) else price
+            if j == 1 and rng.random() < 0.3:        # same quantity and price as the line before
+                qty, price = prev_qty, prev_price
+            prev_qty, prev_price = qty, price
+            rows.append([order_no, code, desc, str(qty), written, f"{price / 100:.2f}", cid, "United Kingdom", status])
+            total += qty * price
+        if rng.random() < 0.3:
+            rows.append([order_no, "POST", "POSTAGE", "1", written, "18.00", cid, "United Kingdom", status])
+        if rng.random() < 0.1:
+            rows.append([order_no, "FEE", "MARKETPLACE FEE", "1", written, "1.50", cid, "United Kingdom", status])
+        return total
+
+    for c in ids:
+        n = int(rng.poisson(2.2))
+        for t in np.sort(rng.random(n)) * span:
+            local = (start + pd.Timedelta(seconds=float(t))).floor("us")
+            local = local.replace(microsecond=int(rng.integers(0, 10**6)) if rng.random() < 0.8 else 0)
+            cancelled = rng.random() < 0.08
+            status = rng.choice(LINE_STATUS_WORDS["cancelled" if cancelled else "paid"])
+            free = rng.random() < 0.03
+            order_no = str(invoice)
+            invoice += 1
+            cents = lines_of(order_no, c, local, status, free)
+            sales.append((c, local, cents, order_no, cancelled))
+            if not cancelled and cents > 0 and rng.random() < 0.15:   # a later cancellation line
+                later = local + pd.Timedelta(days=float(rng.uniform(1, 40)))
+                if later <= end:
+                    code, desc, price = LINE_PRODUCTS[int(rng.integers(0, len(LINE_PRODUCTS)))]
+                    qty = int(rng.integers(1, 4))
+                    cancels.append((c, later, -qty * price))
+                    rows.append([f"C{invoice}", code, desc, str(-qty), stamp(later), f"{price / 100:.2f}",
+                                 f"{c}.0", "United Kingdom", "Complete"])
+                    invoice += 1
+    for _ in range(max(3, n_customers // 10)):        # guests: no customer id
+        local = (start + pd.Timedelta(seconds=float(rng.random() * span))).floor("s")
+        lines_of(str(invoice), None, local, "Complete", False)
+        invoice += 1
+    copies = [list(rows[i]) for i in rng.choice(len(rows), size=max(3, len(rows) // 100), replace=False)]
+    rows.extend(copies)
+    order = rng.permutation(len(rows))
+    frame = pd.DataFrame([rows[i] for i in order], columns=LINE_EXPORT_COLUMNS)
+    frame.to_csv(out / "order_lines.csv", index=False)
+
+    truth = {"seed": seed, "customers": n_customers, "time_zone": time_zone, "whole_row_copies": len(copies),
+             "months": {}}
+    sale = pd.DataFrame(sales, columns=["customer", "ts", "cents", "order", "cancelled"])
+    sale = sale[~sale.cancelled]
+    back = pd.DataFrame(cancels, columns=["customer", "ts", "cents"])
+    for m in months:
+        p = pd.Period(m, "M")
+        s = sale[sale.ts.dt.to_period("M") == p]
+        r = back[back.ts.dt.to_period("M") == p] if len(back) else back
+        per = s.groupby("customer").order.nunique()
+        gross, returns = int(s.cents.sum()), int(r.cents.sum())
+        truth["months"][m] = {
+            "buyers": int(len(per)), "orders": int(len(s)), "gross_revenue": round(gross / 100, 2),
+            "returns": round(returns / 100, 2), "net_revenue": round((gross + returns) / 100, 2),
+            "average_order_value": (gross + returns) / 100 / len(s) if len(s) else None,
+            "repeat_rate": float((per >= 2).sum() / len(per)) if len(per) else None,
+            "zero_amount_orders": int((s.cents == 0).sum()),
+        }
+    (out / "ground_truth_lines.json").write_text(json.dumps(truth, indent=1), encoding="utf-8")
+    config = {
+        "currency": "GBP", "as_of": str((end + pd.Timedelta(days=1)).date()), "period": months[-1],
+        "time_zone": time_zone,
+        "source": {"base_dir": str(out.resolve()), "sample": None, "tables": {"orders": {
+            "path": "order_lines.csv",
+            "columns": {"order_id": "InvoiceNo", "product_id": "StockCode", "quantity": "Quantity",
+                        "order_ts": "InvoiceDate", "unit_price": "UnitPrice", "member_id": "CustomerID",
+                        "status": "Status"}}}},
+        "notebooks": {"data_cleaning": {"statuses": {"Dispatched": "paid"}, "return_prefixes": ["C"],
+                                        "non_product_ids": ["POST", "FEE"]}},
+    }
+    import yaml
+    (out / "lines.yaml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return truth

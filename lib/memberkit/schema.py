@@ -24,11 +24,17 @@ CANONICAL: dict[str, dict[str, Col]] = {
     },
     "orders": {
         "order_id": Col("id"), "member_id": Col("id", True), "order_ts": Col("timestamp", True),
-        "channel": Col("text"), "store_id": Col("id"), "amount": Col("number", True),
+        "channel": Col("text"), "store_id": Col("id"), "amount": Col("number"),
         "quantity": Col("number"), "category": Col("text"), "discount": Col("number"),
         "coupon_id": Col("id"), "status": Col("text"),
         # Without a member table, the members derived from the orders take these two from them.
-        "person_id": Col("id"), "region": Col("text"),
+        "person_id": Col("id"), "region": Col("text"), "unit_price": Col("number"), "product_id": Col("id"),
+    },
+    # Payments per order (split payments, vouchers): an order's amount is their sum, where the
+    # order lines carry no amount and no unit price.
+    "payments": {
+        "order_id": Col("id", True), "amount": Col("number", True), "paid_ts": Col("timestamp"),
+        "method": Col("text"),
     },
     "campaigns": {
         "campaign_id": Col("id", True), "name": Col("text"), "type": Col("text"),
@@ -48,6 +54,10 @@ CANONICAL: dict[str, dict[str, Col]] = {
         "member_id": Col("id", True), "person_id": Col("id", True),
     },
 }
+
+# Where an order line's amount may come from, in this order: the amount column, quantity x
+# unit_price, the order's payments. The orders table needs one of them.
+AMOUNT_SOURCES = ("amount", "unit_price")
 
 # Columns that identify a person; they are used for the identity merge and then dropped.
 PERSONAL_COLUMNS = ("phone", "birth_date", "person_id")

@@ -1,8 +1,10 @@
 """Read a retailer's exports into the canonical tables, in the engine.
 
 Every source lands as an engine table of text columns with canonical names plus
-``_source`` (the file) and ``_row`` (the data row number in that file), so a rejected row
-can always be traced back. Formats the engine reads natively (UTF-8 CSV, Parquet) are read
+``_source`` (the file), ``_row`` (the data row number in that file), so a rejected row
+can always be traced back, and ``_dupkey``, a hash of the whole source row (every column of
+the file, mapped or not) or of the table's declared ``key``: the cleaning judges exact copies
+on it, so two products on one invoice with the same quantity and price stay two lines. Formats the engine reads natively (UTF-8 CSV, Parquet) are read
 by it directly; the rest (other encodings, Excel, runs of blanks, a SQL database) are
 streamed in chunks into a Parquet staging file first, so memory stays flat.
 
@@ -29,7 +31,7 @@ import pyarrow.parquet as pq
 from . import engine
 from .config import SourceConfig, TableSource, expand_env
 from .errors import InputError
-from .schema import CANONICAL, MIN_PARSEABLE_SHARE
+from .schema import AMOUNT_SOURCES, CANONICAL, MIN_PARSEABLE_SHARE
 
 CHUNK_ROWS = 200_000
 
@@ -68,12 +70,28 @@ def read_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: Pa
                staging_dir: Path) -> ibis.Table:
     label = tsrc.path or tsrc.query
     raw = _read_native(con, name, tsrc, source, base, staging_dir)
-    mapped = _map_columns(raw, name, tsrc, label)
+    key = "_key" if tsrc.key else "_dupkey"
+    raw = raw.mutate(**{key: row_key(raw, tsrc.key, label, name)})
+    mapped = _map_columns(raw, name, tsrc, label, has_payments="payments" in source.tables, keep=[key])
     mapped = mapped.mutate(_source=ibis.literal(Path(label).name if tsrc.path else label),
                            _row=ibis.row_number() + 1)
     table = con.create_table(f"raw_{name}", mapped, overwrite=True)
-    validate_table(table, name, label, tsrc.date_formats)
+    validate_table(table, name, label, tsrc.date_formats, tsrc.decimal)
     return table
+
+
+def row_key(raw: ibis.Table, key: list[str] | None, label: str = "", name: str = "") -> ibis.Value:
+    """A 64-bit hash of the whole source row (every column), or of the declared ``key`` columns."""
+    columns = list(raw.columns)
+    if key:
+        present = {c.strip(): c for c in columns}
+        missing = [k for k in key if k not in present]
+        if missing:
+            raise InputError(label, name, missing[0], "a column of the table's key is missing",
+                             f"the file has columns: {', '.join(columns)}")
+        columns = [present[k] for k in key]
+    parts = [raw[c].cast("string").fill_null("\u2400") for c in columns]
+    return ibis.literal("\u241f").join(parts).hash()
 
 
 def _read_native(con, name, tsrc, source, base, staging_dir) -> ibis.Table:
@@ -159,14 +177,19 @@ def _stage_sql(con, name, tsrc, source, staging_dir) -> ibis.Table:
     return table
 
 
-def _map_columns(raw: ibis.Table, name: str, tsrc: TableSource, label: str) -> ibis.Table:
-    """Rename source columns to canonical names; add missing optional columns as empty text."""
+def _map_columns(raw: ibis.Table, name: str, tsrc: TableSource, label: str, has_payments: bool = False,
+                 keep: list[str] = ()) -> ibis.Table:
+    """Rename source columns to canonical names; add missing optional columns as empty text.
+
+    An orders table needs an amount, a unit price (amount = quantity x unit price) or a
+    payments table beside it.
+    """
     spec = CANONICAL[name]
     unknown = sorted(set(tsrc.columns) - set(spec))
     if unknown:
         raise InputError(label, name, unknown[0], "the column map names an unknown canonical column",
                          f"canonical columns of {name}: {', '.join(spec)}")
-    present = {c.strip(): c for c in raw.columns}
+    present = {c.strip(): c for c in raw.columns if c not in keep}
     selected = {}
     for canon, col in spec.items():
         source_name = tsrc.columns.get(canon, canon)
@@ -175,18 +198,25 @@ def _map_columns(raw: ibis.Table, name: str, tsrc: TableSource, label: str) -> i
         elif name == "experiments" and canon == "experiment_id" and canon not in tsrc.columns:
             # An export of one test often has no experiment id: the experiment is named after the file.
             selected[canon] = ibis.literal(Path(label).stem)
-        elif col.required and not (name == "experiments" and canon == "assigned_ts" and tsrc.outcomes):
-            # (an export that carries its outcomes needs no assignment time: no window is measured)
+        elif (col.required and not (name == "experiments" and canon == "assigned_ts" and tsrc.outcomes)) \
+                or (name == "orders" and canon in AMOUNT_SOURCES and canon in tsrc.columns):
+            # (an export that carries its outcomes needs no assignment time: no window is measured;
+            # an amount or unit price named in the column map must be there)
             raise InputError(label, name, source_name, "required column is missing",
-                             f"it is mapped to '{canon}'; the file has columns: {', '.join(raw.columns)}")
+                             f"it is mapped to '{canon}'; the file has columns: {', '.join(present)}")
         else:
             selected[canon] = ibis.null("string")
     for outcome in tsrc.outcomes:   # experiments: per-member outcome columns, named in the config
         if outcome not in present:
             raise InputError(label, name, outcome, "outcome column is missing",
-                             f"it is listed under outcomes; the file has columns: {', '.join(raw.columns)}")
+                             f"it is listed under outcomes; the file has columns: {', '.join(present)}")
         selected[f"outcome__{outcome}"] = raw[present[outcome]].cast("string")
-    return raw.select(**selected)
+    if name == "orders" and not has_payments and not any(
+            tsrc.columns.get(c, c) in present for c in AMOUNT_SOURCES):
+        raise InputError(label, name, tsrc.columns.get("amount", "amount"), "no amount for the orders",
+                         "map 'amount', or 'unit_price' (amount = quantity x unit price), or give a payments table; "
+                         f"the file has columns: {', '.join(present)}")
+    return raw.select(**selected, **{k: raw[k] for k in keep})
 
 
 def _schema_for(name: str, date_formats: list[str]) -> pa.DataFrameSchema:
@@ -204,8 +234,17 @@ def _schema_for(name: str, date_formats: list[str]) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns)
 
 
-def validate_table(table: ibis.Table, name: str, label: str, date_formats: list[str]) -> None:
-    """Stop with a readable message when a mapped table does not fit its canonical schema."""
+def validate_table(table: ibis.Table, name: str, label: str, date_formats: list[str], decimal: str = "auto") -> None:
+    """Stop with a readable message when a mapped table does not fit its canonical schema, or
+    when a number column mixes decimal commas and points (with ``decimal`` auto)."""
+    if decimal == "auto":
+        for canon, col in CANONICAL[name].items():
+            if col.kind == "number":
+                try:
+                    engine.decimal_mark(table, canon)
+                except engine.DecimalMarkError as e:
+                    raise InputError(label, name, canon, "decimal comma and decimal point mixed in one column",
+                                     str(e)) from None
     try:
         _schema_for(name, date_formats).validate(table, lazy=True)
     except pa.errors.SchemaErrors as e:

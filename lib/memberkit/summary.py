@@ -5,8 +5,10 @@ Every function here takes and returns Ibis expressions, so the work runs in the 
 
 Definitions used by every report (DOMAIN.md):
 
-- an *order* is a distinct ``order_id`` of a paid purchase (amount > 0); returns are not orders;
+- an *order* is a distinct ``order_id`` with a paid line (an order of zero is a purchase too);
+  return and cancellation lines are not orders (:func:`purchase_line`);
 - *revenue* is net: paid amounts plus returns (negative); cancelled orders were rejected by cleaning;
+- money in the clean tables is DECIMAL (exact sums in the engine); what reaches pandas is float64;
 - guest orders (no member id) are outside member analytics;
 - a date window ``(end - days, end]`` holds ``days`` calendar days ending on ``end``.
 
@@ -80,6 +82,19 @@ def without_outliers(orders: ibis.Table, exclude: bool = True) -> ibis.Table:
 
 
 # ------------------------------------------------------------------ per member
+def purchase_line(orders: ibis.Table) -> ibis.Value:
+    """True for a line of a purchase: status paid in the clean tables (an order of zero included);
+    in a table without a status, a line that is not negative."""
+    if "status" in orders.columns:
+        return orders.status != "returned"
+    return orders.amount >= 0
+
+
+def as_float(x: ibis.Value) -> ibis.Value:
+    """A money aggregate as float64, for member-scale frames in pandas (sums stay exact in the engine)."""
+    return x.cast("float64")
+
+
 def member_orders(orders: ibis.Table) -> ibis.Table:
     """Order lines of members only (guests are outside member analytics)."""
     return orders.filter(orders.member_id.notnull())
@@ -103,15 +118,15 @@ def member_summary(orders: ibis.Table, end: _dt.date, window_days: int = 365) ->
     """
     o = member_orders(orders)
     o = o.filter(o.order_date <= _day(end))
-    purchase = o.amount > 0
+    purchase = purchase_line(o)
     window = in_window(o, end, window_days)
     agg = o.group_by("member_id").agg(
         first_order_date=o.order_date.min(where=purchase),
         last_order_date=o.order_date.max(where=purchase),
         frequency=o.order_id.nunique(where=purchase & window),
-        monetary=o.amount.sum(where=window),
+        monetary=as_float(o.amount.sum(where=window)),
         orders_total=o.order_id.nunique(where=purchase),
-        revenue_total=o.amount.sum(),
+        revenue_total=as_float(o.amount.sum()),
     )
     agg = agg.filter(agg.last_order_date.notnull())
     return agg.mutate(recency_days=_day(end).delta(agg.last_order_date, unit="day"),
@@ -121,29 +136,29 @@ def member_summary(orders: ibis.Table, end: _dt.date, window_days: int = 365) ->
 def active_members(orders: ibis.Table, at: _dt.date, window_days: int) -> ibis.Table:
     """Members with a purchase in the ``window_days`` up to ``at`` (DOMAIN.md: active at a date)."""
     o = member_orders(orders)
-    o = o.filter((o.amount > 0) & in_window(o, at, window_days))
+    o = o.filter(purchase_line(o) & in_window(o, at, window_days))
     return o.select("member_id").distinct()
 
 
 def member_months(orders: ibis.Table) -> ibis.Table:
     """Distinct (member_id, month) pairs with a purchase; month as the first day of the month."""
     o = member_orders(orders)
-    o = o.filter(o.amount > 0)
+    o = o.filter(purchase_line(o))
     return o.select(member_id=o.member_id, month=o.order_date.truncate("M")).distinct()
 
 
 # ------------------------------------------------------------------ for the purchase models (CLV)
 def purchase_days(orders: ibis.Table, end: _dt.date) -> ibis.Table:
-    """One row per member and day with a purchase up to ``end``: the day's net value.
+    """One row per member and day with a purchase up to ``end``: the day's net value (exact decimal).
 
     The purchase models count days, not order lines: several orders on one day are one
     transaction (the convention of Fader, Hardie and Lee). A purchase is any line that is not a
-    return (amount >= 0: clean data has no zero amounts, raw CDNOW has free items). Returns on a
-    day without a purchase are not a transaction and do not enter spend here.
+    return (:func:`purchase_line`; an order of zero is a purchase, e.g. CDNOW's free items). Returns
+    on a day without a purchase are not a transaction and do not enter spend here.
     """
     o = member_orders(orders)
     o = o.filter(o.order_date <= _day(end))
-    days = o.group_by(["member_id", "order_date"]).agg(value=o.amount.sum(), purchases=(o.amount >= 0).sum())
+    days = o.group_by(["member_id", "order_date"]).agg(value=o.amount.sum(), purchases=purchase_line(o).sum())
     return days.filter(days.purchases > 0).drop("purchases")
 
 
@@ -151,8 +166,9 @@ def clv_summary(orders: ibis.Table, calibration_end: _dt.date, observation_end: 
     """Per member with a purchase by ``calibration_end``: the inputs of BG/NBD and Gamma-Gamma, in days.
 
     frequency (repeat purchase days), recency_days (first to last purchase day), T_days (first
-    purchase to ``calibration_end``), monetary_value (mean value of the repeat days; 0 without
-    one), first_purchase; and when ``observation_end`` is later: frequency_holdout,
+    purchase to ``calibration_end``), monetary_value (mean value of the repeat days with a positive
+    value; 0 without one), spend_days (those days: the spend model's frequency, so an order of zero
+    counts as a purchase but stays out of the spend model), first_purchase; and when ``observation_end`` is later: frequency_holdout,
     monetary_holdout (total value of the holdout days) and duration_holdout_days.
     """
     end = observation_end or calibration_end
@@ -161,16 +177,18 @@ def clv_summary(orders: ibis.Table, calibration_end: _dt.date, observation_end: 
     cal = cal.mutate(first=cal.order_date.min().over(group_by="member_id"))
     per = cal.group_by("member_id").agg(
         first_purchase=cal.first.min(), last_purchase=cal.order_date.max(), n=cal.count(),
-        repeat_value=cal.value.sum(where=cal.order_date > cal.first))
+        repeat_value=cal.value.sum(where=(cal.order_date > cal.first) & (cal.value > 0)),
+        spend_days=((cal.order_date > cal.first) & (cal.value > 0)).sum())
     per = per.mutate(frequency=per.n - 1,
                      recency_days=per.last_purchase.delta(per.first_purchase, unit="day"),
                      T_days=_day(calibration_end).delta(per.first_purchase, unit="day"))
-    per = per.mutate(monetary_value=ibis.ifelse(per.frequency > 0, per.repeat_value / per.frequency, 0.0))
-    per = per.select("member_id", "first_purchase", "frequency", "recency_days", "T_days", "monetary_value")
+    per = per.mutate(monetary_value=ibis.ifelse(per.spend_days > 0, as_float(per.repeat_value) / per.spend_days, 0.0))
+    per = per.select("member_id", "first_purchase", "frequency", "recency_days", "T_days", "monetary_value",
+                     "spend_days")
     if observation_end is None or observation_end <= calibration_end:
         return per
     hold = days.filter(days.order_date > _day(calibration_end))
-    hold = hold.group_by("member_id").agg(frequency_holdout=hold.count(), monetary_holdout=hold.value.sum())
+    hold = hold.group_by("member_id").agg(frequency_holdout=hold.count(), monetary_holdout=as_float(hold.value.sum()))
     j = per.left_join(hold, "member_id").drop("member_id_right")
     return j.mutate(frequency_holdout=j.frequency_holdout.fill_null(0), monetary_holdout=j.monetary_holdout.fill_null(0.0),
                     duration_holdout_days=ibis.literal((observation_end - calibration_end).days))
@@ -202,10 +220,10 @@ def window_outcomes(orders: ibis.Table, units: ibis.Table, keys: list[str], wind
     for w in windows[1:]:
         lo, hi = ibis.least(lo, units[f"{w}_start"].min()), ibis.greatest(hi, units[f"{w}_end"].max())
     o = o.filter((o.order_ts >= lo.as_scalar()) & (o.order_ts < hi.as_scalar()))
-    o = o.select(_member=o.member_id, _order=o.order_id, _ts=o.order_ts, _amount=o.amount,
-                 _discount=o.discount.fill_null(0.0))
+    o = o.select(_member=o.member_id, _order=o.order_id, _ts=o.order_ts, _amount=as_float(o.amount),
+                 _discount=as_float(o.discount).fill_null(0.0), _paid=purchase_line(o))
     j = units.left_join(o, units.member_id == o._member)
-    paid = j._amount > 0
+    paid = j._paid
     aggs = {}
     for w in windows:
         inside = (j._ts >= j[f"{w}_start"]) & (j._ts < j[f"{w}_end"])
@@ -277,8 +295,8 @@ def daily_orders(orders: ibis.Table, units: ibis.Table, first_day: _dt.date, las
     """
     o = member_orders(orders)
     o = o.filter((o.order_date >= _day(first_day)) & (o.order_date <= _day(last_day)))
-    per = o.group_by(["member_id", "order_date"]).agg(orders=o.order_id.nunique(where=o.amount > 0),
-                                                      revenue=o.amount.sum())
+    per = o.group_by(["member_id", "order_date"]).agg(orders=o.order_id.nunique(where=purchase_line(o)),
+                                                      revenue=as_float(o.amount.sum()))
     j = units.join(per, "member_id")
     return j.group_by(["group", "order_date"]).agg(orders=(j.orders * j.weight).sum(),
                                                     revenue=(j.revenue * j.weight).sum()).order_by(["group", "order_date"])

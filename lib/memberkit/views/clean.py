@@ -24,8 +24,14 @@ def rule_steps_frame(p: Presentation, result: clean.CleaningResult) -> pd.DataFr
                                  "share": p.text("data_cleaning.share_of_table")})
 
 
+def table_label(p: Presentation, result: clean.CleaningResult, name: str) -> str:
+    """A table's name; a table built from another one (members from the orders) says it was not read."""
+    label = p.text(f"tables.{name}")
+    return f"{label} ({p.text('data_cleaning.derived')})" if result.tables[name].derived else label
+
+
 def accounting_frame(p: Presentation, result: clean.CleaningResult) -> pd.DataFrame:
-    return pd.DataFrame([{p.text("common.table"): p.text(f"tables.{n}"),
+    return pd.DataFrame([{p.text("common.table"): table_label(p, result, n),
                           p.text("data_cleaning.rows_in"): p.count(r.rows_in),
                           p.text("data_cleaning.kept"): p.count(r.kept),
                           p.text("data_cleaning.rejected"): p.count(r.rejected)} for n, r in result.tables.items()])
@@ -50,8 +56,8 @@ def plot_rule_waterfall(p: Presentation, result: clean.CleaningResult):
                 ax.barh(y, w, left=left, color=colours[step["rule"]], label=p.text(f"reasons.{step['rule']}"))
                 left += w
         ax.text(1.005, y, f"{p.count(rep.rejected)} / {p.count(rep.rows_in)}", va="center", fontsize=9)
-    ax.set_yticks(range(len(names)), [p.text(f"tables.{n}") for n in names])
-    ax.set_xlim(min(0.9, min((r.kept / r.rows_in for r in result.tables.values() if r.rows_in), default=0.9) - 0.01), 1.0)
+    ax.set_yticks(range(len(names)), [table_label(p, result, n) for n in names])
+    ax.set_xlim(0, 1.0)     # from zero: a table that keeps 54% shows as 54% of its bar
     ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
     handles, labels = ax.get_legend_handles_labels()
     uniq = dict(zip(labels, handles))
@@ -69,6 +75,22 @@ def headline(p: Presentation, result: clean.CleaningResult) -> str:
             if step["rule"] != "merged_identity":
                 by_reason[step["rule"]] = by_reason.get(step["rule"], 0) + step["rows"]
     top = max(by_reason, key=by_reason.get) if by_reason and max(by_reason.values()) > 0 else None
+    warning = unknown_status_warning(p, result)
+    if warning:
+        return f"{warning} {_plain_headline(p, result, top, by_reason)}"
+    return _plain_headline(p, result, top, by_reason)
+
+
+def unknown_status_warning(p: Presentation, result: clean.CleaningResult) -> str:
+    """A warning sentence when order lines were set aside for a status the kit does not know, else ''."""
+    if not result.unknown_statuses:
+        return ""
+    values = ", ".join(f"{k} {p.count(v)}" for k, v in list(result.unknown_statuses.items())[:8])
+    return p.text("data_cleaning.unknown_status_warning", n=p.count(sum(result.unknown_statuses.values())),
+                  values=values)
+
+
+def _plain_headline(p: Presentation, result: clean.CleaningResult, top, by_reason) -> str:
     if top is None:
         return p.text("data_cleaning.headline_clean", rows_in=p.count(result.rows_in),
                     merged=p.count(result.merged_members))
@@ -138,9 +160,21 @@ def identity_sentence(p: Presentation, result: clean.CleaningResult) -> str:
 
 
 def treatment_notes(p: Presentation, result: clean.CleaningResult, params) -> list[str]:
-    """One sentence each: the identity merge, the outliers and their policy, unified spellings, repaired dates."""
-    return [identity_sentence(p, result),
-            p.text("data_cleaning.outlier_text", threshold=p.money(result.outlier_threshold),
-                   multiple=f"{params.outlier_multiple:g}", n=p.count(result.outlier_orders), policy=p.code("policies", params.outlier_policy)),
-            p.text("data_cleaning.text_text", n=p.count(sum(result.text_unified.values()))),
-            p.text("data_cleaning.repaired_text", n=p.count(result.join_dates_repaired))]
+    """One sentence each: orders and revenue kept (gross and net), the identity merge, the outliers and
+    their policy, unified spellings, repaired join dates (only when a member table was read), and
+    the forms recognised (decimal commas, float-like ids)."""
+    rev = result.revenue or {}
+    notes = [p.text("data_cleaning.orders_text", orders=p.count(result.orders_kept), lines=p.count(result.lines_kept),
+                    gross=p.money(rev.get("gross", 0.0)), returns=p.money(rev.get("returns", 0.0)),
+                    net=p.money(rev.get("net", 0.0)), cancelled=p.count(result.cancelled_orders),
+                    zero=p.count(result.zero_amount_orders)),
+             identity_sentence(p, result),
+             p.text("data_cleaning.outlier_text", threshold=p.money(result.outlier_threshold),
+                    multiple=f"{params.outlier_multiple:g}", n=p.count(result.outlier_orders), policy=p.code("policies", params.outlier_policy)),
+             p.text("data_cleaning.text_text", n=p.count(sum(result.text_unified.values())))]
+    if "members" in result.tables and not result.tables["members"].derived:
+        notes.append(p.text("data_cleaning.repaired_text", n=p.count(result.join_dates_repaired)))
+    if result.decimal_marks or result.float_ids:
+        notes.append(p.text("data_cleaning.forms_text", commas=", ".join(result.decimal_marks) or "-",
+                            ids=", ".join(result.float_ids) or "-"))
+    return notes

@@ -68,7 +68,10 @@ def test_run_reports_end_to_end(e2e):
     assert proc.returncode == 0, proc.stderr[-2000:]
     for name in ("data_cleaning", "rfm_segmentation", "clv_forecast", "ab_test", "campaign_review"):
         assert f"done     {name}" in proc.stdout, proc.stdout
-    for name in ["index.html", "manifest.json", "data_cleaning.html", "data_cleaning.ipynb", "data_cleaning.json",
+    assert "Period 2026-10: 2026-10 is the last calendar month that ended on or before" in proc.stdout
+    assert not list(out.rglob("*.ipynb")), "executed notebooks (member-level rows) are not kept"
+    assert not list(out.parent.glob(f".{out.name}.partial-*")), "the staging folder is removed"
+    for name in ["index.html", "manifest.json", "data_cleaning.html", "data_cleaning.json",
                  "data/clean/orders.parquet", "data/rejected/orders.parquet", "rfm_segmentation.html",
                  "rfm_segmentation.json", "data/rfm_important_value.csv", "clv_forecast.html", "clv_forecast.json",
                  "data/clv_members.csv", "ab_test.html", "ab_test.json", "campaign_review.html",
@@ -137,7 +140,9 @@ def test_a_failing_notebook_is_reported_and_leaves_no_complete_looking_report(sm
     code, _ = runner.run(config_files=[small_config], out_dir=str(out), log=lambda *a: None)
     assert code == 1
     assert not (out / "data_cleaning.html").exists() and not (out / "data_cleaning.json").exists()
-    assert (out / "data_cleaning.failed.ipynb").exists()
+    failed = nbformat.read(out / "data_cleaning.failed.ipynb", as_version=4)
+    outputs = [o for c in failed.cells if c.cell_type == "code" for o in c.outputs]
+    assert [o["ename"] for o in outputs] == ["ValueError"], "only the error is kept, no rows of the cells before"
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "the sky fell" in index and "Failed" in index
     assert read_json(out / "manifest.json")["reports"]["data_cleaning"]["status"] == "failed"

@@ -122,7 +122,7 @@ def _case_input(case: Case, sample: Path, tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _problems(case: Case, config: Path, tmp_path: Path) -> list:
-    out = tmp_path / "out"
+    out = Path(case.out) if case.out and case.out != "file" else tmp_path / "out"
     if case.out == "file":
         out.write_text("not a folder")
     try:
@@ -338,6 +338,7 @@ CASES = [
     # ---- where the files are
     Case("paths-with-spaces-and-chinese-characters", folder_name="my exports/会员 数据 2026"),
     Case("output-folder-is-a-file", out="file", expect=[Cfg(("is a file",))]),
+    Case("output-folder-not-writable", out="/proc/memberkit-reports/2026-10", expect=[Cfg(("cannot write in /proc",))]),
     Case("sql-source", [_sqlite("order_lines")], table_config=SQL),
     Case("sql-source-missing-table", [_sqlite("orders_2026")], table_config=SQL,
          expect=[Err("order_lines", "orders", None, "the database has no such table", ("orders_2026",))]),
@@ -374,7 +375,7 @@ def _cli(args, cwd=ROOT, timeout=300, **kwargs):
 
 
 @pytest.mark.parametrize("case_id", ["orders-rows-end-with-an-extra-delimiter", "sql-source-missing-table",
-                                     "output-folder-is-a-file"])
+                                     "output-folder-not-writable"])
 def test_command_line_exits_2_with_one_message_and_no_traceback(case_id, small_sample, tmp_path):
     case = next(c for c in CASES if c.id == case_id)
     sample, _ = small_sample
@@ -383,11 +384,9 @@ def test_command_line_exits_2_with_one_message_and_no_traceback(case_id, small_s
         cfg = yaml.safe_load(config.read_text(encoding="utf-8"))
         cfg["source"]["database_url"] = f"sqlite:///{folder / 'shop.db'}"
         config.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
-    out = tmp_path / "out"
-    if case.out == "file":
-        out.write_text("not a folder")
+    out = Path(case.out) if case.out and case.out != "file" else tmp_path / "out"
     proc = _cli(["--config", str(config), "--out", str(out)])
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stderr.startswith("error: ")
     assert case.expect[0].rule in proc.stderr if isinstance(case.expect[0], Err) else True
-    assert not out.is_dir() or not any(out.iterdir()), "nothing is written when a check fails"
+    assert not out.exists(), "nothing is written when a check fails"

@@ -7,7 +7,6 @@ import hashlib
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -131,7 +130,7 @@ def test_every_notebook_runs_top_to_bottom_by_hand_and_leaves_the_published_mont
                            "-p", "no:cacheprovider", "-o", "addopts=", *notebooks],
                           cwd=project, capture_output=True, text=True, timeout=900, env={**os.environ})
     assert proc.returncode == 0, proc.stdout[-3000:]
-    assert f"{len(notebooks)} passed" in proc.stdout
+    assert " passed" in proc.stdout and "failed" not in proc.stdout   # nbval: one test per cell
     import papermill as pm
     from memberkit import runner
     pm.execute_notebook(str(ROOT / "notebooks" / "02_rfm_segmentation.ipynb"), str(project / "rerun.ipynb"),
@@ -146,61 +145,61 @@ def test_every_notebook_runs_top_to_bottom_by_hand_and_leaves_the_published_mont
 
 
 # ------------------------------------------------------------------ secrets
-PASSWORD = "Xq7-pa55-w0rd"
-
-
-def _sql_orders(small_sample, tmp_path) -> Path:
-    folder, _ = small_sample
-    db = tmp_path / "shop.db"
-    with sqlite3.connect(db) as con:
-        pd.read_csv(folder / "orders.csv", dtype=str).to_sql("order_lines", con, index=False)
-    return db
-
-
-WAYS = {
-    # how the password is given -> (config settings, -p overrides, environment)
-    "literal-in-config": lambda db: ({"database_url": f"postgresql://analyst:{PASSWORD}@db.internal/shop"}, [], {}),
-    "at-sign-inside": lambda db: ({"database_url": f"postgresql://analyst:{PASSWORD}@x@db.internal/shop"}, [], {}),
-    "url-query-string": lambda db: ({"database_url": f"sqlite:///{db}?password={PASSWORD}",
-                                     "tables": {"orders": {"query": "order_lines"}}}, [], {}),
-    "p-override": lambda db: ({}, [f"source.database_url=postgresql://analyst:{PASSWORD}@db.internal/shop"], {}),
-    "environment-variable": lambda db: ({"database_url": "postgresql://analyst:${MK_SHOP_PW}@db.internal/shop"}, [],
-                                        {"MK_SHOP_PW": PASSWORD}),
+# Five ways to give a database password, each with its own password, in two runs: one config file
+# holds a literal password, one in the URL's query string and one from ${VAR}; the other run gets
+# the URL as a -p override whose password has an '@' inside.
+SECRETS = {"literal-in-config": "L1t-pass-w0rd", "url-query-string": "Qu3ry-pass-w0rd",
+           "environment-variable": "Env-pass-w0rd", "p-override": "0ver@r1de-w0rd",
+           "at-sign-inside": "r1de-w0rd"}   # what a redaction that stops at the first '@' would leave
+RUNS = {
+    "config": ({"database_url": f"postgresql://analyst:{SECRETS['literal-in-config']}@db.internal/shop"
+                                f"?password={SECRETS['url-query-string']}&token=${{MK_SHOP_TOKEN}}"}, []),
+    "override": ({}, [f"source.database_url=postgresql://analyst:{SECRETS['p-override']}@db.internal/shop"]),
 }
+WAY_RUN = {"literal-in-config": "config", "url-query-string": "config", "environment-variable": "config",
+           "p-override": "override", "at-sign-inside": "override"}
+
+
+@pytest.fixture(scope="module")
+def secret_runs(small_config, tmp_path_factory) -> dict[str, tuple[Path, str]]:
+    """Each run's output folder and log (stdout and stderr)."""
+    done = {}
+    for name, (source, overrides) in RUNS.items():
+        folder = tmp_path_factory.mktemp(f"secret-{name}")
+        cfg = yaml.safe_load(small_config.read_text(encoding="utf-8"))
+        cfg["source"].update(source)
+        config = folder / "with_secret.yaml"
+        config.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+        out = folder / "out"
+        args = ["--config", str(config), "--out", str(out), "--only", "data_cleaning"]
+        for o in overrides:
+            args += ["-p", o]
+        proc = subprocess.run([*RUN, *args], cwd=ROOT, capture_output=True, text=True, timeout=600,
+                              env={**os.environ, "MK_SHOP_TOKEN": SECRETS["environment-variable"]})
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        done[name] = (out, proc.stdout + proc.stderr)
+    return done
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("way", WAYS)
-def test_no_password_is_written_anywhere(way, small_config, small_sample, tmp_path):
-    source, overrides, env = WAYS[way](_sql_orders(small_sample, tmp_path))
-    cfg = yaml.safe_load(small_config.read_text(encoding="utf-8"))
-    if "tables" in source:   # orders read from the database, the other tables from the sample's files
-        base = yaml.safe_load((ROOT / "params" / "base.yaml").read_text(encoding="utf-8"))["source"]["tables"]
-        source["tables"] = {**base, "orders": {"query": "order_lines", "columns": base["orders"]["columns"]}}
-    cfg["source"].update(source)
-    config = tmp_path / "with_secret.yaml"
-    config.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
-    out = tmp_path / "out"
-    args = ["--config", str(config), "--out", str(out), "--only", "data_cleaning"]
-    for o in overrides:
-        args += ["-p", o]
-    proc = subprocess.run([*RUN, *args], cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, **env})
-    assert proc.returncode == 0, proc.stderr[-2000:]
+@pytest.mark.parametrize("way", SECRETS)
+def test_no_password_is_written_anywhere(way, secret_runs):
+    out, log = secret_runs[WAY_RUN[way]]
+    secret = SECRETS[way]
     assert (out / "data_cleaning.html").is_file() and (out / "manifest.json").is_file()
-    log = proc.stdout + proc.stderr
-    assert PASSWORD not in log
-    for path in out.rglob("*"):
-        if path.is_file():
-            assert PASSWORD.encode() not in path.read_bytes(), f"{path.name} holds the password"
-    manifest = read_json(out / "manifest.json")["parameters"]["source"]["database_url"]
-    assert "***" in manifest or "${MK_SHOP_PW}" in manifest
+    assert secret not in log
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert len(files) > 5
+    for path in files:
+        assert secret.encode() not in path.read_bytes(), f"{path.name} holds the password given as {way}"
+    assert "***" in read_json(out / "manifest.json")["parameters"]["source"]["database_url"]
 
 
 def test_a_failing_database_connection_does_not_show_the_password(small_config, tmp_path):
     """The driver for the URL is missing: exit 2 naming the cause, the password nowhere in the message."""
     cfg = yaml.safe_load(small_config.read_text(encoding="utf-8"))
-    cfg["source"]["database_url"] = f"nosuchdb://analyst:{PASSWORD}@x@db.internal/shop?token={PASSWORD}"
+    password = SECRETS["p-override"]
+    cfg["source"]["database_url"] = f"nosuchdb://analyst:{password}@db.internal/shop?token={password}"
     base = yaml.safe_load((ROOT / "params" / "base.yaml").read_text(encoding="utf-8"))["source"]["tables"]
     cfg["source"]["tables"] = {"orders": {"query": "order_lines", "columns": base["orders"]["columns"]}}
     config = tmp_path / "c.yaml"
@@ -208,7 +207,7 @@ def test_a_failing_database_connection_does_not_show_the_password(small_config, 
     proc = subprocess.run([*RUN, "--config", str(config), "--out", str(tmp_path / "out")], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "database driver is not installed" in proc.stderr and PASSWORD not in proc.stderr
+    assert "database driver is not installed" in proc.stderr and password not in proc.stderr
 
 
 def test_secrets_are_found_however_they_are_written(monkeypatch):

@@ -126,15 +126,20 @@ def _named(error, where: str, report: str, run: Run, skip=lambda loc: False) -> 
 
 def check_period(run: Run) -> list[MemberkitError]:
     """The period: given, or the last calendar month that ended by as_of; it must have ended by as_of."""
+    from .notebook import extraction_date
     from .periods import default_period, period_bounds
     if run.base is None:
         return []
-    run.as_of = _dt.date.fromisoformat(run.base.as_of) if run.base.as_of else _dt.date.today()
+    try:
+        run.as_of, how = extraction_date(run.base, run.root)
+    except OSError as e:
+        run.params.clear()   # the data checks cannot run without the data
+        return [ConfigError(f"source.base_dir: cannot generate the sample there ({e.strerror or e})")]
     if run.base.period:
         run.period = run.base.period
         run.period_reason = f"{run.period} was asked for (period)"
     else:
-        run.period, run.period_reason = default_period(run.as_of, as_of_given=run.base.as_of is not None)
+        run.period, run.period_reason = default_period(run.as_of, how)
     start, end = period_bounds(run.period)
     if end >= run.as_of:
         what = "starts after" if start > run.as_of else "has not ended by"
@@ -146,17 +151,20 @@ def check_period(run: Run) -> list[MemberkitError]:
 
 def check_output_folder(run: Run) -> list[MemberkitError]:
     """The output folder (``--out`` or outputs/<period>) is a folder the run can write to."""
-    import os
-    if run.period is None:
+    if run.period is None and run.out_dir is None:
         return []
     out = run.out_dir or run.root / "outputs" / run.period
-    existing = next((p for p in [out, *out.parents] if p.exists()), None)
     if out.exists() and not out.is_dir():
         return [ConfigError(f"output folder {out}: it is a file, not a folder (--out)")]
-    if existing is not None and not existing.is_dir():
-        return [ConfigError(f"output folder {out}: {existing} is a file, not a folder (--out)")]
-    if existing is None or not os.access(existing, os.W_OK | os.X_OK):
-        return [ConfigError(f"output folder {out}: {existing or out} is not writable (--out)")]
+    # the staging folder goes beside the output folder, and the reports are moved into it
+    existing = next(p for p in [out.parent, *out.parents] if p.exists())
+    for folder in ([out] if out.exists() else []) + [existing]:
+        if not folder.is_dir():
+            return [ConfigError(f"output folder {out}: {folder} is a file, not a folder (--out)")]
+        try:   # try it: permissions, a read-only mount or a system folder all show here, for root too
+            tempfile.TemporaryDirectory(prefix=".memberkit-probe-", dir=folder).cleanup()
+        except OSError as e:
+            return [ConfigError(f"output folder {out}: cannot write in {folder} ({e.strerror or e}) (--out)")]
     return []
 
 

@@ -53,14 +53,29 @@ def resolve(name: str, config_files=(), overrides=(), output_dir: str | None = N
             target = settings if key in ReportSettings.model_fields else settings.setdefault("notebooks", {}).setdefault(name, {})
             target[key] = value
     params = notebook_params(settings, name)
-    as_of = _dt.date.fromisoformat(params.as_of) if params.as_of else _dt.date.today()
+    as_of, how = extraction_date(params, root)
     if params.period:
         period, reason = params.period, f"{params.period} was asked for (period)"
     else:
-        period, reason = default_period(as_of, as_of_given=params.as_of is not None)
+        period, reason = default_period(as_of, how)
     out = Path(output_dir) if output_dir else root / "outputs" / "scratch" / period
     return params, Context(name=name, root=root, period=period, output_dir=out, as_of=as_of, settings=settings,
                            history_dir=root / "outputs", period_reason=reason)
+
+
+def extraction_date(params: ReportSettings, root: Path) -> tuple[_dt.date, str]:
+    """The extraction date and where it comes from: ``as_of``; else, for the bundled sample retailer,
+    the date its ground truth records; else today."""
+    import json
+    if params.as_of:
+        return _dt.date.fromisoformat(params.as_of), "as_of"
+    if params.source.sample is not None:
+        from .sources import ensure_sample
+        truth = ensure_sample(params.source, root) / "ground_truth.json"
+        if truth.is_file():
+            extracted = json.loads(truth.read_text(encoding="utf-8"))["extracted_at"]
+            return _dt.date.fromisoformat(extracted), "as_of not set: the sample retailer's extraction date"
+    return _dt.date.today(), "as_of not set: today"
 
 
 def previous_results(ctx: Context, name: str) -> dict | None:

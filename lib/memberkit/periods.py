@@ -18,17 +18,16 @@ import datetime as _dt
 import pandas as pd
 
 
-def default_period(as_of: _dt.date, as_of_given: bool = True) -> tuple[str, str]:
+def default_period(as_of: _dt.date, source: str = "as_of") -> tuple[str, str]:
     """The last calendar month that ended on or before ``as_of``, and a sentence saying why.
 
     A month ends at midnight after its last day, so data extracted on 1 November reports
     October, and data extracted on 31 October (the day not over) reports September. The data's
     last order plays no part: a scheduler run on the 2nd reports the month just closed.
 
-    Returns (period 'YYYY-MM', reason).
+    ``source`` says where ``as_of`` came from, for the reason. Returns (period 'YYYY-MM', reason).
     """
     month = pd.Period(as_of, "M") - 1
-    source = "as_of" if as_of_given else "as_of not set: today"
     reason = (f"{month} is the last calendar month that ended on or before the extraction date "
               f"{as_of.isoformat()} ({source}); set --period to report another month")
     return str(month), reason

@@ -9,8 +9,12 @@ import pytest
 
 from memberkit import abtest, stats
 from memberkit.config import load_settings, notebook_params
+from memberkit.views import Presentation
+from memberkit.views import abtest as view
 
 from .conftest import ROOT
+
+EN = Presentation("en", "CNY")
 
 
 def ab_params(*overrides):
@@ -96,7 +100,7 @@ def test_winsorising_caps_revenue_over_all_variants():
     m = synthetic(n=2000)
     r = abtest.evaluate(m, "X", ab_params("winsorize_percentile=99"))
     assert r.winsor_caps["revenue"] == pytest.approx(np.percentile(m.revenue, 99))
-    assert "99" in abtest.data_notes(r, ab_params("winsorize_percentile=99"))[0]
+    assert "99" in view.data_notes(EN, r, ab_params("winsorize_percentile=99"))[0]
     capped, caps = abtest.winsorize_members(m, 99)
     assert caps["revenue"] == pytest.approx(np.percentile(m.revenue, 99))
     assert capped.revenue.max() == pytest.approx(caps["revenue"]) and (capped.revenue <= m.revenue).all()
@@ -184,7 +188,7 @@ def test_sample_results_json_holds_every_field(sample_analysis):
     from memberkit.report import Results
     a, _ = sample_analysis
     res = Results("ab_test", "2026-10", "en")
-    abtest.record(a, res, ab_params())
+    view.record(EN, a, res, ab_params())
     kpis = res.to_dict()["kpis"]
     assert (kpis["experiments"]["value"], kpis["ship"]["value"], kpis["no_verdict"]["value"]) == (3, 2, 1)
     assert kpis["no_verdict"]["display"] == "1" and kpis["do_not_ship"]["value"] == 0
@@ -210,9 +214,9 @@ def test_unknown_experiment_is_a_clear_error(small_cleaned):
 def test_report_tables_read_the_figures():
     m = members_frame({"control": [(0, 0), (1, 100), (2, 150), (0, 0)], "b": [(1, 60), (1, 40), (3, 300), (0, 0)]})
     r = abtest.evaluate(m, "X", ab_params("breakdown_min_members=10"))
-    table = abtest.results_frame(r).set_index("Metric")
+    table = view.results_frame(EN, r).set_index("Metric")
     assert table.loc["conversion", "Control"] == "50.0%" and table.loc["conversion", "Variant value"] == "75.0%"
     assert table.loc["conversion", "Lift"] == "+50.0%" and table.loc["revenue per member", "Control"] == "¥62.5"
-    assert len(abtest.cuped_frame(r)) == 3
+    assert len(view.cuped_frame(EN, r)) == 3
     assert r.verdict["decision"] == "not_enough_evidence"
-    assert "Not enough evidence" in abtest.verdict_sentence(r, ab_params())
+    assert "Not enough evidence" in view.verdict_sentence(EN, r, ab_params())

@@ -12,8 +12,12 @@ import pytest
 
 from memberkit import campaign, summary
 from memberkit.config import load_settings, notebook_params
+from memberkit.views import Presentation
+from memberkit.views import campaign as view
 
 from .conftest import ROOT
+
+EN = Presentation("en", "CNY")
 
 START, END = dt.date(2026, 3, 1), dt.date(2026, 3, 7)      # 7 campaign days
 MEMBER_NUMBERS = itertools.count()
@@ -196,7 +200,7 @@ def test_sample_report_pieces(sample_review):
     roi = [x.figures["roi"].value for x in a.league()]
     assert roi == sorted(roi, reverse=True)
     res = Results("campaign_review", "2026-10", "en")
-    campaign.record(a, res, cr_params())
+    view.record(EN, a, res, cr_params())
     d = res.to_dict()["results"]["campaigns"]
     assert d["C2511"]["pull_forward"]["flagged"] and d["C2506"]["evidence"] == "matched_baseline"
     for cid, x in d.items():
@@ -240,7 +244,7 @@ def test_a_campaign_without_cost_gets_no_return_and_says_why():
     r = campaign.review(members, info, cr_params())
     assert math.isnan(r.figures["roi"].value) and math.isnan(r.figures["cost_per_incremental_order"].value)
     assert r.verdict["reason"] == "no_cost"
-    assert "cost" in campaign.verdict_sentence(r, cr_params())
+    assert "cost" in view.verdict_sentence(EN, r, cr_params())
 
 
 def test_period_totals_add_up_the_period_campaigns():
@@ -259,12 +263,12 @@ def test_report_tables_read_the_hand_computed_figures():
     p = cr_params("margin=0.5")
     r = campaign.review(members, info, p)
     a = campaign.CampaignAnalysis("2026-03", ["C1"], {"C1": r}, {})
-    figures = campaign.figures_frame(r, p).set_index("Figure")
+    figures = view.figures_frame(EN, r, p).set_index("Figure")
     assert figures.loc["Extra orders (campaign + 30 days after)", "Target"] == "3"
     assert figures.loc["Extra margin (50% of revenue)", "Target"] == "¥185"
     assert figures.loc["Return on cost", "Target"] == "+85%"
     assert figures.loc["AOV during the campaign", "Holdout"] == "¥80"
-    league = campaign.league_frame(a)
+    league = view.league_frame(EN, a)
     assert league.iloc[0]["Campaign"] == "C1 Test ★" and league.iloc[0]["Extra revenue"] == "¥370"
-    assert campaign.members_frame(r).iloc[0]["Targeted members"] == "1"
-    assert "C1 Test" in campaign.verdict_sentence(r, p) and campaign.pull_forward_sentence(r)
+    assert view.members_frame(EN, r).iloc[0]["Targeted members"] == "1"
+    assert "C1 Test" in view.verdict_sentence(EN, r, p) and view.pull_forward_sentence(EN, r)

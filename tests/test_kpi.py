@@ -8,6 +8,8 @@ import pandas as pd
 import pytest
 
 from memberkit import kpi
+from memberkit.views import Presentation
+from memberkit.views import rfm as rfm_view
 
 from .conftest import ROOT
 
@@ -118,4 +120,4 @@ def test_the_riskiest_region_is_the_one_the_generator_made_churn_most(sample_ana
     from memberkit import rfm
     a, truth = sample_analysis
     assert rfm.most_at_risk_region(a.regions) == truth["highest_churn_city"] == "上海"
-    assert truth["highest_churn_city"] in rfm.headline(a, "en")
+    assert truth["highest_churn_city"] in rfm_view.headline(Presentation("en"), a)

@@ -1,6 +1,8 @@
 import pytest
 
-from memberkit import periods, report
+from memberkit import periods
+from memberkit.views import Presentation, context
+from memberkit.views import clean as clean_view
 
 
 def _keys(node, prefix=""):
@@ -11,23 +13,24 @@ def _keys(node, prefix=""):
 
 
 def test_every_english_text_has_a_chinese_edition():
-    assert _keys(report._catalogue("en")) == _keys(report._catalogue("zh"))
+    assert _keys(context._catalogue("en")) == _keys(context._catalogue("zh"))
 
 
 def test_text_fills_values_and_falls_back_to_english():
-    assert report.text("report_index.subtitle", "en", period="2026-10") == "Reports for 2026-10"
-    assert report.text("report_index.subtitle", "zh", period="2026-10") == "2026-10 报告"
+    assert context.text("report_index.subtitle", "en", period="2026-10") == "Reports for 2026-10"
+    assert context.text("report_index.subtitle", "zh", period="2026-10") == "2026-10 报告"
     with pytest.raises(KeyError):
-        report.text("no.such.key")
+        context.text("no.such.key")
 
 
 def test_number_formats():
-    assert report.fmt_int(1234567.4) == "1,234,567"
-    assert report.fmt_pct(0.1234) == "12.3%"
-    assert report.fmt_money(1234.5, "CNY") == "¥1,234"
-    assert report.fmt_delta(110, 100) == "+10 (+10.0%)"
-    assert report.fmt_delta(0.25, 0.2, "pct") == "+5.0 pp"
-    assert report.fmt_delta(5, None) == ""
+    p = Presentation("en", "CNY")
+    assert p.count(1234567.4) == "1,234,567"
+    assert p.pct(0.1234) == "12.3%"
+    assert p.money(1234.5) == "¥1,234"
+    assert p.delta(110, 100) == "+10 (+10.0%)"
+    assert p.delta(0.25, 0.2, "pct") == "+5.0 pp"
+    assert p.delta(5, None) == ""
 
 
 @pytest.mark.parametrize("as_of,expected", [("2026-11-01", "2026-10"), ("2026-10-31", "2026-09"),
@@ -48,7 +51,6 @@ def test_period_arithmetic():
 
 
 def test_change_against_the_previous_run_is_hand_computable(tmp_path):
-    from memberkit import clean
     from memberkit.notebook import Context, previous_results
     import datetime as dt
     import json
@@ -58,8 +60,22 @@ def test_change_against_the_previous_run_is_hand_computable(tmp_path):
     ctx = Context("data_cleaning", tmp_path, "2026-10", tmp_path / "2026-10", dt.date(2026, 11, 1))
     assert previous_results(ctx, "data_cleaning") == prev
     current = {"period": "2026-10", "kpis": {"rows_read": {"value": 100, "label": "Rows read"}}}
-    frame = clean.change_frame(current, prev)
+    frame = clean_view.change_frame(Presentation(), current, prev)
     assert frame.to_dict(orient="records") == [{"": "Rows read", "2026-09": 90, "2026-10": 100, "Δ": 10}]
     ctx_first = Context("data_cleaning", tmp_path, "2026-09", tmp_path / "2026-09", dt.date(2026, 11, 1))
     assert previous_results(ctx_first, "data_cleaning") is None
-    assert clean.change_frame(current, None) is None
+    assert clean_view.change_frame(Presentation(), current, None) is None
+
+
+ANALYSES = ["clean", "rfm", "clv", "abtest", "campaign", "kpi", "summary", "stats"]
+
+
+@pytest.mark.parametrize("module", ANALYSES)
+def test_an_analysis_imports_no_charting_library(module):
+    """Analyses compute; words and pictures live in memberkit.views. A fresh interpreter proves it."""
+    import subprocess
+    import sys
+    code = (f"import sys, memberkit.{module}; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'seaborn')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", f"memberkit.{module} imports {out.strip()}"

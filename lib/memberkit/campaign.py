@@ -33,7 +33,7 @@ import pandas as pd
 
 from . import stats
 from .errors import MemberkitError
-from .report import fmt_int, fmt_money, fmt_signed_pct, plain
+from .report import plain
 
 WINDOWS = ["before", "history", "silent", "pre", "during", "post"]
 RECENCY_EDGES = [30, 90, 180, 365]          # days since the last purchase before the start
@@ -455,34 +455,6 @@ def _segments_at(tables: dict, start: _dt.date, rfm_params) -> pd.DataFrame:
     return table[["member_id", "segment", "tier"]]
 
 
-
-# ----------------------------------------------------------------- the report's words and pictures
-def _pct(x) -> str:
-    return fmt_signed_pct(x, 0)
-
-
-def _ci(e: Estimate, fmt) -> str:
-    return f"{fmt(e.ci_low)} … {fmt(e.ci_high)}"
-
-
-def title_of(r: CampaignReview) -> str:
-    return f"{r.campaign_id} {r.name}" if r.name and r.name != r.campaign_id else r.campaign_id
-
-
-def verdict_sentence(r: CampaignReview, params, language: str = "en", currency: str = "CNY") -> str:
-    from .report import fmt_pct, text
-    f, v = r.figures, r.verdict
-    values = dict(name=title_of(r), orders=fmt_int(f["incremental_orders"].value), olo=fmt_int(f["incremental_orders"].ci_low),
-                  ohi=fmt_int(f["incremental_orders"].ci_high), margin=fmt_money(f["incremental_margin"].value, currency),
-                  cost=fmt_money(r.cost, currency), roi=_pct(f["roi"].value), lo=_pct(f["roi"].ci_low),
-                  hi=_pct(f["roi"].ci_high), post=r.post_days_observed,
-                  share=fmt_pct(r.pull_forward["share_given_back"] or math.nan, 0))
-    sentence = text(f"cr.verdict_{v['decision']}_{v['reason']}", language, **values)
-    if r.evidence == "matched_baseline":
-        sentence = text("cr.weaker_prefix", language) + sentence
-    return sentence
-
-
 def period_totals(a: CampaignAnalysis) -> dict:
     """The period's campaigns together: how many, extra revenue, margin minus cost, verdicts."""
     period = [a.reviews[c] for c in a.reviewed]
@@ -494,215 +466,8 @@ def period_totals(a: CampaignAnalysis) -> dict:
             "pull_forward": sum(r.pull_forward["flagged"] for r in period)}
 
 
-def kpis(a: CampaignAnalysis, language: str = "en", currency: str = "CNY"):
-    from .report import KPI, fmt_int, text
-    t = period_totals(a)
-    return [KPI(text("cr.kpi_reviewed", language), fmt_int(t["reviewed"]),
-                text("cr.kpi_league_sub", language, n=fmt_int(len(a.reviews)))),
-            KPI(text("cr.kpi_incremental_revenue", language), fmt_money(t["incremental_revenue"], currency)),
-            KPI(text("cr.kpi_net", language), fmt_money(t["net_gain"], currency),
-                good=(t["net_gain"] > 0) if t["reviewed"] else None),
-            KPI(text("cr.kpi_repeat", language), fmt_int(t["repeat"])),
-            KPI(text("cr.kpi_pull_forward", language), fmt_int(t["pull_forward"]), good=False if t["pull_forward"] else None)]
-
-
-def headline(a: CampaignAnalysis, language: str = "en") -> str:
-    from .report import text
-    if not a.reviews:
-        return text("cr.none", language, period=a.period)
-    league = a.league()
-    best = league[0]
-    paying = sum(r.figures["roi"].ci_low > 0 for r in league)
-    return text("cr.headline", language, n=len(league), paying=paying, best=title_of(best),
-                roi=_pct(best.figures["roi"].value))
-
-
-def league_frame(a: CampaignAnalysis, language: str = "en", currency: str = "CNY") -> pd.DataFrame:
-    """Every campaign of the league, ranked by incremental return on cost."""
-    from .report import text
-    rows = []
-    for rank, r in enumerate(a.league(), 1):
-        f = r.figures
-        rows.append({text("cr.col_rank", language): rank,
-                     text("cr.col_campaign", language): title_of(r) + (" ★" if r.campaign_id in a.reviewed else ""),
-                     text("cr.col_dates", language): f"{r.start} – {r.end}",
-                     text("cr.col_evidence", language): text(f"cr.evidence_{r.evidence}", language),
-                     text("cr.col_targeted", language): f"{r.n_target:,}",
-                     text("cr.col_orders", language): f"{fmt_int(f['incremental_orders'].value)} ({_ci(f['incremental_orders'], fmt_int)})",
-                     text("cr.col_revenue", language): f"{fmt_money(f['incremental_revenue'].value, currency)}",
-                     text("cr.col_roi", language): f"{_pct(f['roi'].value)} ({_ci(f['roi'], _pct)})",
-                     text("cr.col_cost_per_order", language): fmt_money(f["cost_per_incremental_order"].value, currency),
-                     text("cr.col_pull_forward", language): text("cr.flag_yes", language) if r.pull_forward["flagged"] else "",
-                     text("cr.col_verdict", language): text(f"cr.decision_{r.verdict['decision']}", language)})
-    return pd.DataFrame(rows)
-
-
-VERDICT_COLOURS = {"repeat": "#2e7d32", "change": "#e8a33d", "stop": "#c62828"}
-
-
-def plot_league(a: CampaignAnalysis, language: str = "en"):
-    """Return on cost with its interval per campaign, coloured by verdict; the period's campaigns starred."""
-    import matplotlib.pyplot as plt
-    from .report import text
-    league = a.league()[::-1]
-    fig, ax = plt.subplots(figsize=(9, 0.5 * len(league) + 1.3))
-    for i, r in enumerate(league):
-        roi, colour = r.figures["roi"], VERDICT_COLOURS[r.verdict["decision"]]
-        ax.plot([roi.ci_low, roi.ci_high], [i, i], color=colour, lw=2)
-        ax.plot(roi.value, i, "o", color=colour, ms=8, mfc=colour if r.evidence == "holdout" else "white")
-    ax.axvline(0, color="#555", lw=1)
-    ax.set_yticks(range(len(league)), [title_of(r) + (" ★" if r.campaign_id in a.reviewed else "") for r in league])
-    ax.xaxis.set_major_formatter(lambda v, _: f"{v:+.0%}")
-    ax.set_xlabel(text("cr.roi_axis", language))
-    ax.set_title(text("cr.league_chart", language), loc="left")
-    handles = [plt.Line2D([], [], color=c, marker="o", lw=2, label=text(f"cr.decision_{k}", language))
-               for k, c in VERDICT_COLOURS.items()]
-    ax.legend(handles=handles, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
-def campaign_kpis(r: CampaignReview, language: str = "en", currency: str = "CNY"):
-    from .report import KPI, fmt_int, fmt_pct, text
-    f = r.figures
-    return [KPI(text("cr.kpi_reach", language), fmt_int(f["reach"]),
-                text("cr.kpi_reach_sub", language, response=fmt_pct(f["response_rate_target"]),
-                     redeemed=fmt_pct(f["redemption_rate"]))),
-            KPI(text("cr.kpi_orders", language), fmt_int(f["incremental_orders"].value), _ci(f["incremental_orders"], fmt_int)),
-            KPI(text("cr.kpi_revenue", language), fmt_money(f["incremental_revenue"].value, currency),
-                _ci(f["incremental_revenue"], lambda x: fmt_money(x, currency))),
-            KPI(text("cr.kpi_roi", language), _pct(f["roi"].value), _ci(f["roi"], _pct), good=f["roi"].value > 0),
-            KPI(text("cr.kpi_cost_per_order", language), fmt_money(f["cost_per_incremental_order"].value, currency))]
-
-
-def figures_frame(r: CampaignReview, params, language: str = "en", currency: str = "CNY") -> pd.DataFrame:
-    """The campaign's figures with their 95% intervals, target beside comparison where both exist."""
-    from .report import fmt_pct, text
-    f = r.figures
-    money = lambda x: fmt_money(x, currency)
-    rows = [
-        ("cr.f_response", fmt_pct(f["response_rate_target"]), fmt_pct(f["response_rate_comparison"]), ""),
-        ("cr.f_redemption", fmt_pct(f["redemption_rate"]), "", ""),
-        ("cr.f_orders_net", fmt_int(f["incremental_orders"].value), "", _ci(f["incremental_orders"], fmt_int)),
-        ("cr.f_orders_during", fmt_int(f["incremental_orders_during"].value), "", _ci(f["incremental_orders_during"], fmt_int)),
-        ("cr.f_revenue_net", money(f["incremental_revenue"].value), "", _ci(f["incremental_revenue"], money)),
-        ("cr.f_margin", money(f["incremental_margin"].value), "", _ci(f["incremental_margin"], money)),
-        ("cr.f_did", fmt_int(f["did_orders_per_target"].value * r.n_target), "",
-         _ci(f["did_orders_per_target"].scaled(r.n_target), fmt_int)),
-        ("cr.f_cost", money(r.cost), "", ""),
-        ("cr.f_roi", _pct(f["roi"].value), "", _ci(f["roi"], _pct)),
-        ("cr.f_cost_per_order", money(f["cost_per_incremental_order"].value), "",
-         _ci(f["cost_per_incremental_order"], money)),
-        ("cr.f_aov", money(f["aov_target"]), money(f["aov_comparison"]), ""),
-        ("cr.f_discount_rate", fmt_pct(f["discount_rate_target"]), fmt_pct(f["discount_rate_comparison"]), ""),
-    ]
-    return pd.DataFrame([{text("cr.col_figure", language): text(k, language, post=r.post_days_observed,
-                                                                     margin=fmt_pct(params.margin, 0)),
-                          text("cr.col_target", language): t,
-                          text(f"cr.col_comparison_{r.evidence}", language): c,
-                          text("cr.col_ci", language): ci} for k, t, c, ci in rows])
-
-
-def members_frame(r: CampaignReview, language: str = "en") -> pd.DataFrame:
-    """New buyers, reactivated members and high-value members lost, with the comparison's rate."""
-    from .report import fmt_int, fmt_pct, text
-    f = r.figures
-    inc = lambda e: f"{fmt_int(e.value)} ({_ci(e, fmt_int)})"
-    rows = [(text("cr.m_new", language), fmt_int(f["new_buyers"]), inc(f["incremental_new_buyers"])),
-            (text("cr.m_reactivated", language, lapsed=fmt_int(f["lapsed_targeted"])), fmt_int(f["reactivated"]),
-             inc(f["incremental_reactivated"])),
-            (text("cr.m_hv_lost", language, hv=fmt_int(f["high_value_targeted"])), fmt_int(f["high_value_lost"]),
-             text("cr.m_hv_rates", language, target=fmt_pct(f["high_value_lost_rate_target"]),
-                  comparison=fmt_pct(f["high_value_lost_rate_comparison"])))]
-    return pd.DataFrame(rows, columns=[text("cr.col_members_what", language), text("cr.col_members_count", language),
-                                       text("cr.col_members_incremental", language)])
-
-
-def pull_forward_sentence(r: CampaignReview, language: str = "en") -> str:
-    from .report import fmt_pct, text
-    p = r.pull_forward
-    after = p["after_per_target"]
-    per_k = lambda x: fmt_int(x * 1000) if x is not None else "–"
-    key = "cr.pull_flagged" if p["flagged"] else "cr.pull_none"
-    sentence = text(key, language, days=p["days_after_observed"], after=per_k(after["value"]),
-                    lo=per_k(after["ci_low"]), hi=per_k(after["ci_high"]),
-                    share=fmt_pct(p["share_given_back"], 0) if p["share_given_back"] is not None else "–")
-    if not p["complete"]:
-        sentence += " " + text("cr.pull_incomplete", language, days=p["days_after_observed"])
-    return sentence
-
-
-def evidence_note(r: CampaignReview, language: str = "en") -> str:
-    from .report import fmt_int, text
-    if r.evidence == "holdout":
-        return text("cr.evidence_holdout_note", language, target=fmt_int(r.n_target), holdout=fmt_int(r.n_comparison))
-    return text("cr.evidence_matched_note", language, target=fmt_int(r.n_target), baseline=fmt_int(r.n_comparison),
-                unmatched=fmt_int(r.unmatched))
-
-
-def plot_daily(r: CampaignReview, language: str = "en", currency: str = "CNY"):
-    """Orders, AOV and sales per member by day (7-day rolling), target against comparison, campaign shaded."""
-    import matplotlib.pyplot as plt
-    from .report import PALETTE, text
-    fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
-    panels = [("orders_per_1000", "cr.daily_orders", lambda v, _: f"{v:.1f}"),
-              ("aov", "cr.daily_aov", lambda v, _: f"{v:,.0f}"),
-              ("sales_per_member", "cr.daily_sales", lambda v, _: f"{v:.2f}")]
-    comparison_label = text(f"cr.group_{r.evidence}", language)
-    for ax, (col, title, fmt) in zip(axes, panels):
-        for g, colour, ls, label in (("target", PALETTE[0], "-", text("cr.group_target", language)),
-                                     ("comparison", "#777", "--", comparison_label)):
-            d = r.daily[r.daily.group == g]
-            ax.plot(d.day, d[col], color=colour, ls=ls, lw=2, label=label)
-        ax.axvspan(pd.Timestamp(r.start), pd.Timestamp(r.end) + pd.Timedelta(days=1), color=PALETTE[3], alpha=0.15)
-        ax.set_title(text(title, language, currency=currency), loc="left")
-        ax.yaxis.set_major_formatter(fmt)
-        ax.tick_params(axis="x", labelrotation=30)
-    axes[0].legend(frameon=False, loc="upper left", fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
-def plot_gap(r: CampaignReview, language: str = "en"):
-    """Cumulative extra orders per 1,000 targeted since the start: a fall after the end is pull-forward."""
-    import matplotlib.pyplot as plt
-    from .report import PALETTE, text
-    fig, ax = plt.subplots(figsize=(9, 3.4))
-    g = r.gap * 1000
-    ax.plot(g.index, g.values, color=PALETTE[0], lw=2)
-    ax.axvspan(pd.Timestamp(r.start), pd.Timestamp(r.end) + pd.Timedelta(days=1), color=PALETTE[3], alpha=0.15)
-    ax.axhline(0, color="#555", lw=1)
-    ax.set_title(text("cr.gap_title", language), loc="left")
-    ax.tick_params(axis="x", labelrotation=30)
-    fig.tight_layout()
-    return fig
-
-
-def segments_frame(r: CampaignReview, language: str = "en", currency: str = "CNY") -> pd.DataFrame:
-    """The per-segment and per-tier results as the report shows them (empty when none qualified)."""
-    return pd.DataFrame([_segment_row(x, language, currency) for x in r.segments.itertuples()])
-
-
-def _segment_row(x, language: str, currency: str) -> dict:
-    from .report import text
-    from .rfm import group_label
-    return {text("cr.col_dimension", language): text(f"cr.dim_{x.dimension}", language),
-            text("cr.col_group", language): group_label(x.dimension, x.group, language),
-            text("cr.col_n", language): f"{x.n_target:,} / {x.n_comparison:,}",
-            text("cr.col_orders_per_1000", language): f"{fmt_int(x.incremental_orders_per_target * 1000)} "
-                                                      f"({fmt_int(x.ci_low * 1000)} … {fmt_int(x.ci_high * 1000)})",
-            text("cr.col_margin_per_member", language): fmt_money(x.incremental_margin_per_target, currency, 2),
-            text("cr.col_discount_per_member", language): fmt_money(x.discount_per_target, currency, 2),
-            text("cr.col_result", language): text(f"cr.result_{x.result}", language)}
-
-
-def record(a: CampaignAnalysis, results, params, language: str = "en", currency: str = "CNY") -> None:
-    """``campaign_review.json``: every campaign's figures with their intervals, verdict and rank."""
-    from .report import text
-    results.title = text("cr.title", language)
-    results.headline_text = headline(a, language)
-    for (key, value), card in zip(period_totals(a).items(), kpis(a, language, currency)):
-        results.kpi(key, plain(value), card.label, card.value, card.delta)
+def key_results(a: CampaignAnalysis, params) -> dict:
+    """``campaign_review.json``'s results: every campaign's figures with intervals, verdict and rank (plain data)."""
     out = {}
     for rank, r in enumerate(a.league(), 1):
         out[r.campaign_id] = {
@@ -713,6 +478,6 @@ def record(a: CampaignAnalysis, results, params, language: str = "en", currency:
             "figures": {k: (v.to_dict() if isinstance(v, Estimate) else plain(v)) for k, v in r.figures.items()},
             "pull_forward": r.pull_forward, "verdict": r.verdict,
             "segments": r.segments.to_dict(orient="records") if not r.segments.empty else []}
-    results.key_results = {"campaigns": out, "reviewed": a.reviewed, "skipped": a.skipped, "margin": params.margin,
+    return {"campaigns": out, "reviewed": a.reviewed, "skipped": a.skipped, "margin": params.margin,
                            "post_days": params.post_days, "pre_days": params.pre_days,
                            "ranked_by": "roi", "interval": 1 - params.alpha}

@@ -440,7 +440,6 @@ def cleaning_stamp(params, ctx) -> dict:
             "outlier_multiple": params.outlier_multiple, "code": code_version().split("+")[0]}
 
 
-# ------------------------------------------------------------------ the report's views
 def run_cleaning(params, ctx) -> CleaningResult:
     """Read the sources of ``params`` and clean them into ``ctx.data_dir``; the whole step in one call."""
     import tempfile
@@ -457,81 +456,6 @@ def run_cleaning(params, ctx) -> CleaningResult:
     return result
 
 
-def rule_steps_frame(result: CleaningResult, language: str = "en") -> pd.DataFrame:
-    """One row per (table, rule) with the rows it set aside, rules in the order applied, then 'kept'."""
-    from .report import text
-    rows = []
-    for name, rep in result.tables.items():
-        for step in rep.steps:
-            if step["rows"]:
-                rows.append({"table": text(f"tables.{name}", language), "rule": text(f"reasons.{step['rule']}", language),
-                             "rows": step["rows"], "share": step["rows"] / rep.rows_in})
-    frame = pd.DataFrame(rows, columns=["table", "rule", "rows", "share"])
-    return frame.rename(columns={"table": text("common.table", language), "rule": text("common.rule", language),
-                                 "rows": text("common.rows", language), "share": text("common.share", language)})
-
-
-def accounting_frame(result: CleaningResult, language: str = "en") -> pd.DataFrame:
-    from .report import text
-    return pd.DataFrame([{text("common.table", language): text(f"tables.{n}", language),
-                          text("data_cleaning.rows_in", language): r.rows_in,
-                          text("data_cleaning.kept", language): r.kept,
-                          text("data_cleaning.rejected", language): r.rejected} for n, r in result.tables.items()])
-
-
-def plot_rule_waterfall(result: CleaningResult, language: str = "en"):
-    """Per table, a horizontal bar: kept rows, then one segment per rule that set rows aside."""
-    import matplotlib.pyplot as plt
-    from .report import PALETTE, text
-    names = list(result.tables)
-    fig, ax = plt.subplots(figsize=(9, 0.55 * len(names) + 1.4))
-    rules = [r for r, _ in ORDER_RULES + MEMBER_RULES + LINK_RULES]
-    rules = list(dict.fromkeys(rules))
-    cmap = plt.get_cmap("tab20")
-    colours = {r: cmap(i % 20) for i, r in enumerate(rules)}
-    for y, name in enumerate(names):
-        rep = result.tables[name]
-        left = rep.kept / rep.rows_in if rep.rows_in else 0
-        ax.barh(y, left, color=PALETTE[0], label=text("data_cleaning.kept", language) if y == 0 else None)
-        for step in rep.steps:
-            if step["rows"]:
-                w = step["rows"] / rep.rows_in
-                ax.barh(y, w, left=left, color=colours[step["rule"]], label=text(f"reasons.{step['rule']}", language))
-                left += w
-        ax.text(1.005, y, f"{fmt_rows(rep.rejected)} / {fmt_rows(rep.rows_in)}", va="center", fontsize=9)
-    ax.set_yticks(range(len(names)), [text(f"tables.{n}", language) for n in names])
-    ax.set_xlim(min(0.9, min((r.kept / r.rows_in for r in result.tables.values() if r.rows_in), default=0.9) - 0.01), 1.0)
-    ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
-    handles, labels = ax.get_legend_handles_labels()
-    uniq = dict(zip(labels, handles))
-    ax.legend(uniq.values(), uniq.keys(), loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, fontsize=8, frameon=False)
-    ax.set_title(text("data_cleaning.waterfall_title", language), loc="left")
-    ax.invert_yaxis()
-    return fig
-
-
-def fmt_rows(n: int) -> str:
-    return f"{n:,}"
-
-
-def headline(result: CleaningResult, language: str = "en") -> str:
-    """One sentence from the numbers: how much is clean, the main reason for rejection, the merge."""
-    from .report import fmt_int, fmt_pct, text
-    by_reason: dict[str, int] = {}
-    for rep in result.tables.values():
-        for step in rep.steps:
-            if step["rule"] != "merged_identity":
-                by_reason[step["rule"]] = by_reason.get(step["rule"], 0) + step["rows"]
-    top = max(by_reason, key=by_reason.get) if by_reason and max(by_reason.values()) > 0 else None
-    if top is None:
-        return text("data_cleaning.headline_clean", language, rows_in=fmt_int(result.rows_in),
-                    merged=fmt_int(result.merged_members))
-    return text("data_cleaning.headline", language, kept_share=fmt_pct(result.kept / result.rows_in),
-                rows_in=fmt_int(result.rows_in), rejected=fmt_int(result.rejected),
-                top_reason=text(f"reasons.{top}", language), top_count=fmt_int(by_reason[top]),
-                merged=fmt_int(result.merged_members))
-
-
 KPI_KEYS = ["rows_read", "rows_kept", "rows_rejected", "members_merged", "guest_orders", "outliers"]
 
 
@@ -541,56 +465,13 @@ def kpi_values(result: CleaningResult) -> dict[str, int]:
             "outliers": result.outlier_orders}
 
 
-def kpis(result: CleaningResult, previous: dict | None, language: str = "en"):
-    """KPI cards with the change against the previous period's run when there is one."""
-    from .report import KPI, fmt_delta, fmt_int, text
-    values = kpi_values(result)
-    before = {k: v["value"] for k, v in (previous or {}).get("kpis", {}).items()}
-    return [KPI(text(f"data_cleaning.{k}", language), fmt_int(values[k]), fmt_delta(values[k], before.get(k)))
-            for k in KPI_KEYS]
-
-
-def record(result: CleaningResult, results, language: str = "en", previous: dict | None = None) -> None:
-    """Fill a :class:`memberkit.report.Results` with this step's headline, KPIs and key results."""
-    from .report import fmt_delta, fmt_int, text
-    values = kpi_values(result)
-    before = {k: v["value"] for k, v in (previous or {}).get("kpis", {}).items()}
-    results.title = text("data_cleaning.title", language)
-    results.headline_text = headline(result, language)
-    for k in KPI_KEYS:
-        results.kpi(k, values[k], text(f"data_cleaning.{k}", language), fmt_int(values[k]),
-                    fmt_delta(values[k], before.get(k)))
+def key_results(result: CleaningResult) -> dict:
+    """What the cleaning concluded, as plain data for ``data_cleaning.json``."""
     d = result.to_dict()
-    results.key_results = {
+    return {
         "tables": d["tables"], "outlier_threshold": result.outlier_threshold, "return_rows": result.return_rows,
         "linked_people": result.linked_people, "join_dates_repaired": result.join_dates_repaired,
         "text_unified": result.text_unified,
         "invalid_values": {f"{r['table']}.{r['column']}": r["invalid"] for r in d["quality"] if r["invalid"]},
         "clean_files": {k: Path(v).name for k, v in result.paths.items()},
     }
-
-
-def change_frame(current: dict, previous: dict | None, language: str = "en") -> pd.DataFrame | None:
-    """KPIs of this run beside the previous period's run; None when there is no earlier run."""
-    if not previous:
-        return None
-    rows = []
-    for key, k in current["kpis"].items():
-        before = previous.get("kpis", {}).get(key, {}).get("value")
-        rows.append({"": k["label"], previous["period"]: before, current["period"]: k["value"],
-                     "Δ": None if before is None else k["value"] - before})
-    return pd.DataFrame(rows)
-
-
-def quality_frame(result: CleaningResult, language: str = "en") -> pd.DataFrame:
-    from .report import text
-    q = result.quality.copy()
-    q["table"] = q.table.map(lambda n: text(f"tables.{n}", language))
-    return q.rename(columns={"table": text("common.table", language), "column": text("common.column", language),
-                             "rows": text("common.rows", language),
-                             "missing_share": text("data_cleaning.missing", language),
-                             "invalid": text("data_cleaning.invalid", language),
-                             "distinct": text("data_cleaning.distinct", language)})[
-        [text("common.table", language), text("common.column", language), text("common.rows", language),
-         text("data_cleaning.missing", language), text("data_cleaning.invalid", language),
-         text("data_cleaning.distinct", language)]]

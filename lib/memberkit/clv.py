@@ -261,7 +261,7 @@ class CLVAnalysis:
     totals: dict
 
 
-def analyse(tables: dict, period: str, params, rfm_params=None, language: str = "en") -> CLVAnalysis:
+def analyse(tables: dict, period: str, params, rfm_params=None) -> CLVAnalysis:
     """The CLV report's computations: holdout check of each model, final fit, per-member CLV."""
     from . import rfm, summary
     from .periods import period_bounds
@@ -324,139 +324,13 @@ def _tracking(model, orders, cal_summary: pd.DataFrame, cal_end: _dt.date, end: 
     return weekly
 
 
-# ------------------------------------------------------------------ the report's views
-def errors_frame(a: CLVAnalysis, language: str = "en") -> pd.DataFrame:
-    from .report import text
-    rows = []
-    for name, e in a.holdout.errors.items():
-        rows.append({text("clv.model", language): text(f"clv.model_{name}", language) + (" ✓" if name == a.chosen else ""),
-                     text("clv.mae", language): e["mae"], text("clv.aggregate_error", language): e["aggregate_error"],
-                     text("clv.top_decile", language): e["top_decile_spend_share"],
-                     text("clv.parameters", language): ", ".join(f"{k} {v:.3g}" for k, v in
-                                                                 model_parameters(a.holdout.models[name]).items())})
-    for name, msg in a.holdout.failures.items():
-        rows.append({text("clv.model", language): text(f"clv.model_{name}", language), text("clv.parameters", language): msg})
-    return pd.DataFrame(rows)
-
-
-def kpis(a: CLVAnalysis, language: str = "en", currency: str = "CNY"):
-    from .report import KPI, fmt_int, fmt_money, fmt_pct, text
-    err = a.holdout.errors[a.chosen]["aggregate_error"]
-    return [KPI(text("clv.total_clv", language), fmt_money(a.totals["total_clv"], currency),
-                text("clv.horizon_sub", language, members=fmt_int(a.totals["members"]))),
-            KPI(text("clv.top10_share", language), fmt_pct(a.totals["top10_share"])),
-            KPI(text("clv.at_risk", language), fmt_int(a.totals["high_value_at_risk"]),
-                text("clv.at_risk_sub", language, revenue=fmt_money(a.totals["high_value_at_risk_past_revenue"], currency))),
-            KPI(text("clv.expected_purchases", language), fmt_int(a.totals["expected_purchases"])),
-            KPI(text("clv.holdout_error", language), f"{err:+.1%}", text(f"clv.model_{a.chosen}", language))]
-
-
-def headline(a: CLVAnalysis, params, language: str = "en", currency: str = "CNY") -> str:
-    from .report import fmt_int, fmt_money, fmt_pct, text
-    return text("clv.headline", language, months=params.horizon_months, total=fmt_money(a.totals["total_clv"], currency),
-                top=fmt_pct(a.totals["top10_share"]), at_risk=fmt_int(a.totals["high_value_at_risk"]),
-                threshold=fmt_pct(params.alive_threshold, 0))
-
-
-def accuracy_sentence(a: CLVAnalysis, params, language: str = "en") -> str:
-    from .report import fmt_int, fmt_pct, text
-    e = a.holdout.errors[a.chosen]
-    weeks = (a.holdout.observation_end - a.holdout.calibration_end).days / 7
-    return text("clv.accuracy", language, model=text(f"clv.model_{a.chosen}", language), weeks=f"{weeks:.0f}",
-                predicted=fmt_int(e["predicted_total"]), actual=fmt_int(e["actual_total"]), error=f"{e['aggregate_error']:+.1%}",
-                top=fmt_pct(e["top_decile_spend_share"]),
-                how=text("clv.chosen_by_" + a.chosen_by, language))
-
-
-def checks_sentences(a: CLVAnalysis, language: str = "en") -> list[str]:
-    from .report import text
-    c = a.spend_checks
-    out = [text("clv.check_corr_ok" if c["correlation_ok"] else "clv.check_corr_warn", language,
-                corr=f"{c['frequency_spend_correlation']:.2f}"),
-           text("clv.check_q_ok" if c["q_ok"] else "clv.check_q_warn", language, q=f"{c['q']:.2f}"),
-           text("clv.check_excluded", language, n=f"{c['excluded_non_positive_spend']:,}", used=f"{c['repeat_buyers_used']:,}")]
-    return out
-
-
-def clv_by(a: CLVAnalysis, column: str, language: str = "en") -> pd.DataFrame:
+def clv_by(a: CLVAnalysis, column: str) -> pd.DataFrame:
     """Members, total and mean CLV, share of CLV and mean P(alive) per value of a member column."""
-    from .rfm import schemes
     m = a.members.dropna(subset=[column]) if column in a.members else a.members.iloc[0:0]
     g = m.groupby(column, observed=True).agg(members=("member_id", "size"), clv=("clv", "sum"), mean_clv=("clv", "mean"),
                                               alive=("probability_alive", "mean"))
     g["clv_share"] = g.clv / a.members.clv.sum() if a.members.clv.sum() else math.nan
-    if column == "segment":
-        g.index = [schemes()["high_low"].label(k, language) for k in g.index]
     return g.sort_values("clv", ascending=False)
-
-
-def plot_tracking(a: CLVAnalysis, language: str = "en"):
-    import matplotlib.pyplot as plt
-    from .report import PALETTE, text
-    t = a.tracking
-    cal = pd.Timestamp(a.holdout.calibration_end)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 4))
-    for ax, (act, exp_, title) in zip((ax1, ax2), [("actual_cumulative", "expected_cumulative", "clv.tracking_cumulative"),
-                                                   ("actual", "expected", "clv.tracking_weekly")]):
-        ax.plot(t.index, t[act], color=PALETTE[0], label=text("clv.actual", language))
-        ax.plot(t.index, t[exp_], color=PALETTE[1], ls="--", label=text("clv.predicted", language))
-        ax.axvline(cal, color="#888", ls=":")
-        ax.text(cal, ax.get_ylim()[1] * 0.95, " " + text("clv.holdout_starts", language), fontsize=8, color="#555", va="top")
-        ax.set_title(text(title, language), loc="left")
-        ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
-        ax.legend(frameon=False, loc="upper left" if act == "actual_cumulative" else "lower left")
-    fig.tight_layout()
-    return fig
-
-
-def plot_by_frequency(a: CLVAnalysis, language: str = "en"):
-    import matplotlib.pyplot as plt
-    from .report import PALETTE, text
-    b = a.by_frequency
-    fig, ax = plt.subplots(figsize=(8, 3.8))
-    x = np.arange(len(b))
-    ax.bar(x - 0.2, b.actual, 0.4, color=PALETTE[0], label=text("clv.actual", language))
-    ax.bar(x + 0.2, b.predicted, 0.4, color=PALETTE[1], label=text("clv.predicted", language))
-    ax.set_xticks(x, b.index)
-    ax.set_xlabel(text("clv.calibration_frequency", language))
-    ax.set_ylabel(text("clv.holdout_purchases", language))
-    ax.legend(frameon=False)
-    ax.set_title(text("clv.by_frequency_chart", language), loc="left")
-    return fig
-
-
-def plot_distributions(a: CLVAnalysis, language: str = "en", currency: str = "CNY"):
-    import matplotlib.pyplot as plt
-    from .report import PALETTE, text
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 4))
-    clv_values = a.members.clv.clip(lower=0)
-    upper = float(clv_values.quantile(0.99)) or 1.0
-    ax1.hist(clv_values.clip(upper=upper), bins=50, color=PALETTE[0])
-    ax1.set_title(text("clv.clv_distribution", language, currency=currency), loc="left")
-    ax1.set_xlabel(text("clv.clv_axis", language, currency=currency))
-    ax2.hist(a.members.probability_alive, bins=40, color=PALETTE[2])
-    ax2.set_title(text("clv.alive_distribution", language), loc="left")
-    ax2.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-    fig.tight_layout()
-    return fig
-
-
-def plot_clv_by(a: CLVAnalysis, language: str = "en", currency: str = "CNY"):
-    """CLV share per RFM segment, tier, channel and region (four small panels)."""
-    import matplotlib.pyplot as plt
-    from .report import PALETTE, text
-    cols = [c for c in ("segment", "tier", "channel", "region") if c in a.members and a.members[c].notna().any()]
-    fig, axes = plt.subplots(1, max(1, len(cols)), figsize=(4 * max(1, len(cols)), 4), squeeze=False)
-    for ax, col in zip(axes[0], cols):
-        g = clv_by(a, col, language).iloc[::-1]
-        ax.barh([str(i) for i in g.index], g.clv_share, color=PALETTE[0])
-        for i, v in enumerate(g.clv_share):
-            ax.text(v, i, f" {v:.0%}", va="center", fontsize=8)
-        ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-        ax.set_title(text(f"clv.by_{col}", language), loc="left")
-        ax.tick_params(axis="y", labelsize=8)
-    fig.tight_layout()
-    return fig
 
 
 def alive_matrix(model, summary: pd.DataFrame, max_frequency: int | None = None, bins: int = 20) -> pd.DataFrame:
@@ -469,19 +343,6 @@ def alive_matrix(model, summary: pd.DataFrame, max_frequency: int | None = None,
                                  dtype=float).reshape(-1) for f in freqs])
     grid[0, 1:] = np.nan   # without a repeat purchase the last purchase is the first: recency is 0
     return pd.DataFrame(grid, index=freqs, columns=np.round(recs, 0).astype(int))
-
-
-def plot_alive_matrix(a: CLVAnalysis, language: str = "en"):
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-    from .report import text
-    m = alive_matrix(a.model, a.members)
-    fig, ax = plt.subplots(figsize=(10, 5))
-    sns.heatmap(m.iloc[::-1], cmap="RdYlGn", vmin=0, vmax=1, ax=ax, cbar_kws={"label": text("clv.p_alive", language)})
-    ax.set_xlabel(text("clv.recency_axis", language, unit=text(f"clv.unit_{a.unit}", language)))
-    ax.set_ylabel(text("clv.frequency_axis", language))
-    ax.set_title(text("clv.alive_matrix", language), loc="left")
-    return fig
 
 
 EXPORT_COLUMNS = ["member_id", "frequency", "recency", "T", "monetary_value", "expected_purchases", "probability_alive",
@@ -498,17 +359,9 @@ def export_members(a: CLVAnalysis, folder) -> "Path":
     return path
 
 
-def record(a: CLVAnalysis, results, params, language: str = "en", currency: str = "CNY") -> None:
-    from .report import text
-    results.title = text("clv.title", language)
-    results.headline_text = headline(a, params, language, currency)
-    cards = kpis(a, language, currency)
-    keys = ["total_clv", "top10_share", "high_value_at_risk", "expected_purchases", "holdout_aggregate_error"]
-    values = [a.totals["total_clv"], a.totals["top10_share"], a.totals["high_value_at_risk"],
-              a.totals["expected_purchases"], a.holdout.errors[a.chosen]["aggregate_error"]]
-    for key, value, card in zip(keys, values, cards):
-        results.kpi(key, value, card.label, card.value, card.delta)
-    results.key_results = {
+def key_results(a: CLVAnalysis, params) -> dict:
+    """The holdout check, the chosen model, parameters, spend checks and totals (plain data for clv_forecast.json)."""
+    return {
         "unit": a.unit, "chosen_model": a.chosen, "chosen_by": a.chosen_by,
         "holdout": {"calibration_end": a.totals["calibration_end"], "observation_end": a.totals["observation_end"],
                     "errors": a.holdout.errors, "failures": a.holdout.failures,

@@ -105,11 +105,6 @@ def schemes() -> dict[str, Scheme]:
             for name, s in raw.items()}
 
 
-def group_label(dimension: str, value, language: str = "en") -> str:
-    """How a breakdown group reads in a report: a segment key by its label, anything else as is."""
-    return schemes()["high_low"].label(value, language) if dimension == "segment" else str(value)
-
-
 # ------------------------------------------------------------------ scoring
 def quantile_scores(values: pd.Series, n: int = 5, higher_is_better: bool = True) -> pd.Series:
     """Scores 1..n: one plus the number of quantile cut points (k/n, k = 1..n-1) the value exceeds.
@@ -252,9 +247,9 @@ def segmented(table: pd.DataFrame) -> pd.DataFrame:
     return table[table.segment.notna()]
 
 
-# ------------------------------------------------------------------ views
-def segment_profile(table: pd.DataFrame, scheme: str = "high_low", language: str = "en") -> pd.DataFrame:
-    """Per segment: members, share, revenue, revenue share, mean R/F/M, AOV and the recommended action.
+# ------------------------------------------------------------------ profiles
+def segment_profile(table: pd.DataFrame, scheme: str = "high_low") -> pd.DataFrame:
+    """Per segment key (the scheme's order): members, share, revenue, revenue share, mean R/F/M and AOV.
 
     AOV is the segment's revenue / its orders (not the mean of members' AOVs).
     """
@@ -268,11 +263,9 @@ def segment_profile(table: pd.DataFrame, scheme: str = "high_low", language: str
     total = g.revenue.sum()
     g["revenue_share"] = g.revenue / total if total else np.nan
     g["aov"] = g.revenue / g.orders.where(g.orders > 0)
-    g["label"] = [sch.label(k, language) for k in g.index]
-    g["action"] = [sch.action(k, language) for k in g.index]
     g.index.name = "segment"
     g["members"] = g.members.astype("int64")
-    return g[["label", "members", "share", "revenue", "revenue_share", "mean_r", "mean_f", "mean_m", "aov", "action"]]
+    return g[["members", "share", "revenue", "revenue_share", "mean_r", "mean_f", "mean_m", "aov"]]
 
 
 def rf_grid(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -395,7 +388,7 @@ def member_table_at(orders, members: pd.DataFrame, end: _dt.date, params) -> tup
     return table, segmenter
 
 
-def analyse(tables: dict, period: str, params, language: str = "en") -> RFMAnalysis:
+def analyse(tables: dict, period: str, params) -> RFMAnalysis:
     """The RFM report's computations for ``period`` from the clean engine tables."""
     from . import kpi
     from .periods import period_bounds, previous_period
@@ -410,154 +403,11 @@ def analyse(tables: dict, period: str, params, language: str = "en") -> RFMAnaly
                                  segmented(table).set_index("member_id").segment, keys)
     return RFMAnalysis(
         period=period, end=end, window_days=params.window_days, table=table, previous_table=previous, segmenter=segmenter,
-        profile=segment_profile(table, "high_low", language), grid_profile=segment_profile(table, "score_grid", language),
+        profile=segment_profile(table, "high_low"), grid_profile=segment_profile(table, "score_grid"),
         regions=region_profile(table, params.established_orders, "churned"), migration=migration,
         figures=kpi.key_figures_compared(orders, members_t, period, params.active_window_days),
         trend=kpi.key_figures_trend(orders, members_t, period, params.trend_months, params.active_window_days),
         cohorts=kpi.cohort_retention(orders, members_t, period, params.cohorts))
-
-
-# ------------------------------------------------------------------ the report's views
-def kpis(a: RFMAnalysis, language: str = "en", currency: str = "CNY"):
-    """Cards: members segmented, then the five key figures with their change against the previous period."""
-    from . import kpi
-    from .report import KPI, fmt_int, text
-    cards = [KPI(text("rfm.buyers", language), fmt_int(a.buyers), text("rfm.buyers_sub", language, days=a.window_days))]
-    for key in kpi.KEY_FIGURES:
-        row = a.figures.loc[key]
-        cards.append(KPI(text(f"kpi.{key}", language), kpi.format_figure(key, row.current, currency),
-                         kpi.change_label(key, row.current, row.previous, language),
-                         kpi.is_good(key, row.current, row.previous)))
-    return cards
-
-
-def headline(a: RFMAnalysis, language: str = "en") -> str:
-    """Which segment holds what share of revenue, and which region is most at risk."""
-    from .report import fmt_pct, text
-    p = a.profile.dropna(subset=["revenue_share"])
-    if p.empty or a.buyers == 0:
-        return text("rfm.headline_empty", language, period=a.period)
-    top = p.revenue_share.idxmax()
-    sentence = text("rfm.headline_top", language, segment=schemes()["high_low"].label(top, language), share=fmt_pct(p.loc[top, "share"]),
-                    revenue_share=fmt_pct(p.loc[top, "revenue_share"]))
-    region = most_at_risk_region(a.regions)
-    if region:
-        sentence += ("" if language == "zh" else " ") + text("rfm.headline_region", language, region=region,
-                               rate=fmt_pct(a.regions.loc[region, "established_lost_rate"]))
-    return sentence
-
-
-def record(a: RFMAnalysis, results, language: str = "en", currency: str = "CNY") -> None:
-    """Fill :class:`memberkit.report.Results`: KPIs, and members and revenue per segment for both schemes."""
-    from . import kpi
-    from .report import text
-    results.title = text("rfm.title", language)
-    results.headline_text = headline(a, language)
-    results.kpi("members_segmented", a.buyers, text("rfm.buyers", language), f"{a.buyers:,}")
-    for key in kpi.KEY_FIGURES:
-        row = a.figures.loc[key]
-        value = None if pd.isna(row.current) else float(row.current)
-        results.kpi(key, value, text(f"kpi.{key}", language), kpi.format_figure(key, row.current, currency),
-                    kpi.change_label(key, row.current, row.previous, language))
-    results.key_results = {
-        "segments": {scheme: {k: {"members": int(r.members), "revenue": round(float(r.revenue), 2)}
-                              for k, r in prof.iterrows()}
-                     for scheme, prof in (("high_low", a.profile), ("score_grid", a.grid_profile))},
-        "splits": {d: round(v, 4) for d, v in a.segmenter.splits_.items()} if hasattr(a.segmenter, "splits_") else {},
-        "key_figures": {k: {c: (None if pd.isna(v) else float(v)) for c, v in a.figures.loc[k, ["current", "previous", "year_ago"]].items()}
-                        for k in a.figures.index},
-        "most_at_risk_region": most_at_risk_region(a.regions),
-        "migration_members": int(a.migration.to_numpy().sum()),
-    }
-
-
-def plot_segments(profile: pd.DataFrame, language: str = "en"):
-    """Share of members against share of revenue, per segment."""
-    import matplotlib.pyplot as plt
-    from .report import PALETTE, text
-    p = profile.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(p) + 1.2))
-    y = np.arange(len(p))
-    ax.barh(y + 0.2, p.share.fillna(0), 0.4, color=PALETTE[5], label=text("rfm.share_members", language))
-    ax.barh(y - 0.2, p.revenue_share.fillna(0), 0.4, color=PALETTE[0], label=text("rfm.share_revenue", language))
-    for yi, (ms, rs) in enumerate(zip(p.share.fillna(0), p.revenue_share.fillna(0))):
-        ax.text(rs + 0.005, yi - 0.2, f"{rs:.0%}", va="center", fontsize=8)
-        ax.text(ms + 0.005, yi + 0.2, f"{ms:.0%}", va="center", fontsize=8, color="#555")
-    ax.set_yticks(y, p.label)
-    ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, frameon=False)
-    ax.set_title(text("rfm.segments_chart", language), loc="left")
-    return fig
-
-
-def plot_rf_heatmap(table: pd.DataFrame, language: str = "en", currency: str = "CNY"):
-    """R score x F score, coloured by mean spend, each cell labelled with its segment and member count."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-    from .report import text
-    mean_m, count = rf_grid(table)
-    grid = schemes()["score_grid"].lookup()
-    labels = [[f"{schemes()['score_grid'].label(grid[(r, f)], language)}\n{int(count.loc[r, f]):,}"
-               for f in range(1, 6)] for r in range(5, 0, -1)]
-    fig, ax = plt.subplots(figsize=(9, 5.5))
-    sns.heatmap(mean_m, annot=np.array(labels), fmt="", cmap="Blues", ax=ax, annot_kws={"fontsize": 7.5},
-                cbar_kws={"label": text("rfm.mean_m", language, currency=currency)}, linewidths=0.5, linecolor="white")
-    ax.grid(False)
-    ax.set_xlabel(text("rfm.f_score", language))
-    ax.set_ylabel(text("rfm.r_score", language))
-    ax.set_title(text("rfm.grid_chart", language), loc="left")
-    return fig
-
-
-def plot_region_bubbles(regions: pd.DataFrame, language: str = "en", currency: str = "CNY"):
-    """Per region: x = mean spend, y = mean orders, bubble size = mean days since the last order."""
-    import matplotlib.pyplot as plt
-    from .report import text
-    r = regions.dropna(subset=["mean_m", "mean_f", "mean_r"])
-    fig, ax = plt.subplots(figsize=(9, 5.5))
-    if r.empty:
-        ax.text(0.5, 0.5, text("rfm.no_regions", language), ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
-        return fig
-    size = 3000 * (r.mean_r / r.mean_r.max()) ** 1.5 if len(r) else []
-    sc = ax.scatter(r.mean_m, r.mean_f, s=size, c=r.established_lost_rate, cmap="Reds", alpha=0.75,
-                    edgecolors="#333", linewidths=0.6,
-                    vmin=max(0.0, float(r.established_lost_rate.min()) - 0.1) if len(r) else 0)
-    for name, row in r.iterrows():
-        ax.annotate(f"{name}\nR={row.mean_r:.0f}", (row.mean_m, row.mean_f), ha="center", va="center", fontsize=9)
-    ax.margins(0.25)
-    ax.set_xlabel(text("rfm.mean_m", language, currency=currency))
-    ax.set_ylabel(text("rfm.mean_f", language))
-    fig.colorbar(sc, ax=ax, label=text("rfm.established_lost_rate", language), format=lambda x, _: f"{x:.0%}")
-    ax.set_title(text("rfm.bubble_chart", language), loc="left")
-    return fig
-
-
-def plot_migration(matrix: pd.DataFrame, language: str = "en", top: int = 8):
-    """Left: the transition matrix (share of each previous segment going to each segment now).
-    Right: the largest flows between different segments."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-    from .report import PALETTE, text
-    sch = schemes()["high_low"]
-    name = lambda k: text("rfm.outside", language) if k == OUTSIDE else sch.label(k, language)  # noqa: E731
-    rows = matrix.div(matrix.sum(axis=1).where(lambda s: s > 0), axis=0)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 6), gridspec_kw={"width_ratios": [1.25, 1]})
-    sns.heatmap(rows, annot=matrix.to_numpy(), fmt=",", cmap="Blues", ax=ax1, cbar=False, annot_kws={"fontsize": 7},
-                xticklabels=[name(k) for k in matrix.columns], yticklabels=[name(k) for k in matrix.index])
-    ax1.set_xlabel(text("rfm.now", language))
-    ax1.set_ylabel(text("rfm.before", language))
-    ax1.tick_params(axis="x", labelrotation=60, labelsize=8)
-    ax1.tick_params(axis="y", labelsize=8)
-    ax1.set_title(text("rfm.migration_matrix", language), loc="left")
-    flows = main_flows(matrix, top).iloc[::-1]
-    ax2.barh(range(len(flows)), flows.members, color=PALETTE[0])
-    ax2.set_yticks(range(len(flows)), [f"{name(f)} → {name(t)}" for f, t in zip(flows["from"], flows["to"])], fontsize=8)
-    for i, v in enumerate(flows.members):
-        ax2.text(v, i, f" {v:,}", va="center", fontsize=8)
-    ax2.set_title(text("rfm.main_flows", language), loc="left")
-    fig.tight_layout()
-    return fig
 
 
 def tier_stage_frame(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -569,96 +419,15 @@ def tier_stage_frame(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return tiers, stages
 
 
-def plot_tiers_stages(table: pd.DataFrame, language: str = "en"):
-    import matplotlib.pyplot as plt
-    from .report import PALETTE, text
-    tiers, stages = tier_stage_frame(table)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4))
-    ax1.bar(tiers.index.astype(str), tiers.members, color=PALETTE[0])
-    for i, (n, rs) in enumerate(zip(tiers.members, tiers.revenue_share.fillna(0))):
-        ax1.text(i, n, f"{n:,}\n{text('rfm.revenue_short', language)} {rs:.0%}", ha="center", va="bottom", fontsize=8)
-    ax1.set_yscale("symlog")
-    ax1.set_title(text("rfm.tiers_chart", language), loc="left")
-    colours = {"new": PALETTE[2], "active": PALETTE[0], "silent": PALETTE[3], "churned": PALETTE[1], "no_purchase": PALETTE[5]}
-    ax2.bar([text(f"rfm.stage_{s}", language) for s in stages.index], stages.members,
-            color=[colours[s] for s in stages.index])
-    for i, (n, sh) in enumerate(zip(stages.members, stages.share.fillna(0))):
-        ax2.text(i, n, f"{n:,}\n{sh:.0%}", ha="center", va="bottom", fontsize=8)
-    ax2.set_title(text("rfm.stages_chart", language), loc="left")
-    for ax in (ax1, ax2):
-        ax.margins(y=0.2)
-    fig.tight_layout()
-    return fig
-
-
-def profile_frame(profile: pd.DataFrame, language: str = "en") -> pd.DataFrame:
-    """The segment profile with translated headings, for display."""
-    from .report import text
-    cols = {"label": "segment", "members": "members", "share": "share", "revenue_share": "revenue_share",
-            "mean_r": "mean_r_col", "mean_f": "mean_f_col", "mean_m": "mean_m_col", "aov": "aov", "action": "action"}
-    return profile[list(cols)].rename(columns={c: text(f"rfm.{k}", language) for c, k in cols.items()})
-
-
-PROFILE_FORMATS = {"members": "{:,}", "share": "{:.1%}", "revenue_share": "{:.1%}", "mean_r_col": "{:,.0f}",
-                   "mean_f_col": "{:.1f}", "mean_m_col": "{:,.0f}", "aov": "{:,.0f}"}
-
-
-def profile_formats(language: str = "en") -> dict[str, str]:
-    from .report import text
-    return {text(f"rfm.{k}", language): f for k, f in PROFILE_FORMATS.items()}
-
-
-def segments_caption(a: RFMAnalysis, split: str, language: str = "en", currency: str = "CNY") -> str:
-    from .report import fmt_money, text
-    s = a.segmenter.splits_
-    split_word = {"en": {"mean": "mean", "median": "median"}, "zh": {"mean": "均值", "median": "中位数"}}[language][split]
-    return text("rfm.segments_caption", language, split=split_word, days=a.window_days, r=f"{s['r']:.0f}",
-                f=f"{s['f']:.1f}", m=fmt_money(s["m"], currency))
-
-
-def region_sentence(a: RFMAnalysis, params, language: str = "en") -> str:
-    from .report import fmt_pct, text
-    r = a.regions.dropna(subset=["established_lost_rate"])
-    worst = most_at_risk_region(a.regions)
-    if worst is None:
-        return ""
-    safe = r[r.established >= 30].established_lost_rate.idxmin()
-    return text("rfm.region_text", language, region=worst, rate=fmt_pct(r.loc[worst, "established_lost_rate"]),
-                orders=params.established_orders, days=params.churned_days, safe=safe,
-                safe_rate=fmt_pct(r.loc[safe, "established_lost_rate"]))
-
-
-def migration_sentence(a: RFMAnalysis, language: str = "en") -> str:
-    from .report import fmt_int, fmt_pct, text
-    m = a.migration
-    keys = [k for k in m.index if k != OUTSIDE]
-    before = m.loc[keys].to_numpy().sum()
-    stayed = sum(m.loc[k, k] for k in keys) / before if before else float("nan")
-    flows = main_flows(m, 1)
-    if flows.empty:
-        return ""
-    sch = schemes()["high_low"]
-    name = lambda k: text("rfm.outside", language) if k == OUTSIDE else sch.label(k, language)  # noqa: E731
-    f = flows.iloc[0]
-    return text("rfm.migration_text", language, stayed=fmt_pct(stayed), flow_from=name(f["from"]), flow_to=name(f["to"]),
-                flow_n=fmt_int(f.members), total=fmt_int(m.to_numpy().sum()), outside=text("rfm.outside", language))
-
-
-def tiers_sentence(a: RFMAnalysis, language: str = "en") -> str:
-    from .report import fmt_pct, text
-    tiers, stages = tier_stage_frame(a.table)
-    top = tiers.iloc[1:]   # every tier above 普通
-    sep = "、" if language == "zh" else "/"
-    return text("rfm.tiers_text", language, top_tiers=sep.join(map(str, top.index)),
-                top_share=fmt_pct(top.members.sum() / tiers.members.sum() if tiers.members.sum() else float("nan")),
-                top_revenue=fmt_pct(top.revenue_share.sum()), churned=fmt_pct(stages.loc["churned", "share"]),
-                silent=fmt_pct(stages.loc["silent", "share"]))
-
-
-def cohort_sentence(a: RFMAnalysis, language: str = "en") -> str:
-    from .report import fmt_pct, text
-    c = a.cohorts
-    if c.shape[1] < 3 or c[1].dropna().empty:
-        return ""
-    row = c[1].dropna().index[-1]   # the latest cohort with a second month observed
-    return text("rfm.cohort_text", language, cohort=row, m1=fmt_pct(c.loc[row, 1]))
+def key_results(a: RFMAnalysis) -> dict:
+    """Members and revenue per segment of both schemes, the splits, key figures, region at risk (plain data)."""
+    return {
+        "segments": {scheme: {k: {"members": int(r.members), "revenue": round(float(r.revenue), 2)}
+                              for k, r in prof.iterrows()}
+                     for scheme, prof in (("high_low", a.profile), ("score_grid", a.grid_profile))},
+        "splits": {d: round(v, 4) for d, v in a.segmenter.splits_.items()} if hasattr(a.segmenter, "splits_") else {},
+        "key_figures": {k: {c: (None if pd.isna(v) else float(v)) for c, v in a.figures.loc[k, ["current", "previous", "year_ago"]].items()}
+                        for k in a.figures.index},
+        "most_at_risk_region": most_at_risk_region(a.regions),
+        "migration_members": int(a.migration.to_numpy().sum()),
+    }

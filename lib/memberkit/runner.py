@@ -345,7 +345,9 @@ def _read_manifest(out: Path) -> dict:
 def write_index(out: Path, period: str, language: str) -> None:
     """One card per report of the period, built from what is on disk: each report's status in
     manifest.json and its ``<name>.json`` (headline, KPIs and a link), or the failure."""
-    from .report import _CSS, kpi_cards_html, KPI, load_results, text
+    from .report import load_results
+    from .views.context import text
+    from .views.page import CSS as _CSS, KPI, kpi_cards_html
     reports = _read_manifest(out).get("reports", {})
     cards = []
     for spec in NOTEBOOKS:

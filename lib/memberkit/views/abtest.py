@@ -1,0 +1,225 @@
+"""The A/B report's words and pictures: verdicts, split check, detail tables, forest and curves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .. import abtest
+from ..report import missing
+from .context import Presentation
+from .page import KPI
+from .rfm import group_label
+from .theme import PALETTE
+
+
+def metric_label(p: Presentation, metric: str) -> str:
+    return p.text(f"ab.metric_{metric}")
+
+
+def fmt_metric(p: Presentation, metric: str, value: float) -> str:
+    if metric == "conversion":
+        return p.pct(value)
+    if metric in ("revenue", "aov"):
+        return p.money(value, 1)
+    return "–" if missing(value) else f"{value:.3f}"
+
+
+def fmt_p(value: float) -> str:
+    """A p-value: three decimals, or '< 0.001'."""
+    if missing(value):
+        return "–"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def fmt_chance(x: float) -> str:
+    if missing(x):
+        return "–"
+    return "> 99.9%" if x > 0.999 else ("< 0.1%" if x < 0.001 else f"{x:.1%}")
+
+
+def verdict_sentence(p: Presentation, r: abtest.ExperimentResult, params) -> str:
+    v, metric = r.verdict, params.primary_metric
+    res = r.results[r.results.metric == metric].set_index("variant")
+    if v["decision"] == "no_verdict":
+        return p.text("ab.verdict_srm", experiment=r.experiment_id)
+    if v["decision"] == "ship":
+        row = res.loc[v["variant"]]
+        return p.text("ab.verdict_ship", variant=v["variant"], metric=metric_label(p, metric),
+                    control=fmt_metric(p, metric, row.control_mean),
+                    value=fmt_metric(p, metric, row.variant_mean), lift=p.signed_pct(row.rel_lift),
+                    lo=p.signed_pct(row.ci_low), hi=p.signed_pct(row.ci_high), p=fmt_p(row.p_value_adjusted),
+                    guardrails=", ".join(metric_label(p, g) for g in params.guardrail_metrics) or "–")
+    if v["decision"] == "do_not_ship" and v["reason"] == "guardrail":
+        row = res.loc[v["variant"]]
+        return p.text("ab.verdict_guardrail", variant=v["variant"], metric=metric_label(p, metric),
+                    lift=p.signed_pct(row.rel_lift), guardrails=", ".join(metric_label(p, g) for g in v["guardrails"]))
+    if v["decision"] == "do_not_ship":
+        return p.text("ab.verdict_down", metric=metric_label(p, metric))
+    best = res.sort_values("rel_lift", ascending=False).iloc[0]
+    extra = r.power.get("extra_per_variant_needed")
+    more = (p.text("ab.more_members", mde=p.pct(params.minimum_effect, 0), extra=p.count(extra))
+            if extra else p.text("ab.enough_members", mde=p.pct(params.minimum_effect, 0)))
+    return p.text("ab.verdict_inconclusive", metric=metric_label(p, metric), variant=best.name,
+                lift=p.signed_pct(best.rel_lift), lo=p.signed_pct(best.ci_low), hi=p.signed_pct(best.ci_high), more=more)
+
+
+def srm_sentence(p: Presentation, r: abtest.ExperimentResult) -> str:
+    total = sum(r.counts.values())
+    observed = ", ".join(f"{k} {p.count(n)} ({p.pct(n / total)})" for k, n in r.counts.items())
+    planned = ", ".join(f"{k} {p.pct(s / sum(r.planned_split.values()))}" for k, s in r.planned_split.items())
+    return p.text("ab.srm_banner" if r.srm_failed else "ab.srm_ok", observed=observed, planned=planned,
+                p=fmt_p(r.srm_p_value))
+
+
+def kpis(p: Presentation, a: abtest.ABAnalysis):
+    count = lambda d: sum(1 for r in a.experiments if r.verdict["decision"] == d)
+    return [KPI(p.text("ab.kpi_evaluated"), p.count(len(a.experiments))),
+            KPI(p.text("ab.kpi_ship"), p.count(count("ship")), good=True if count("ship") else None),
+            KPI(p.text("ab.kpi_srm"), p.count(count("no_verdict")),
+                good=False if count("no_verdict") else None),
+            KPI(p.text("ab.kpi_inconclusive"), p.count(count("not_enough_evidence"))),
+            KPI(p.text("ab.kpi_do_not_ship"), p.count(count("do_not_ship")))]
+
+
+def headline(p: Presentation, a: abtest.ABAnalysis, params) -> str:
+    if not a.experiments:
+        return p.text("ab.none" if a.has_table else "ab.no_table", period=a.period)
+    return " ".join(f"{r.experiment_id}: {verdict_sentence(p, r, params)}" for r in a.experiments)
+
+
+def results_frame(p: Presentation, r: abtest.ExperimentResult) -> pd.DataFrame:
+    """The detail table: one row per metric and variant, raw and Holm-adjusted p side by side."""
+    rows = []
+    for _, x in r.results.iterrows():
+        rows.append({p.text("ab.col_metric"): metric_label(p, x.metric),
+                     p.text("ab.col_variant"): x.variant,
+                     p.text("ab.col_control"): fmt_metric(p, x.metric, x.control_mean),
+                     p.text("ab.col_value"): fmt_metric(p, x.metric, x.variant_mean),
+                     p.text("ab.col_diff"): fmt_metric(p, x.metric, x.abs_diff),
+                     p.text("ab.col_lift"): p.signed_pct(x.rel_lift),
+                     p.text("ab.col_ci"): f"{p.signed_pct(x.ci_low)} … {p.signed_pct(x.ci_high)}",
+                     p.text("ab.col_p"): fmt_p(x.p_value),
+                     p.text("ab.col_p_adjusted"): fmt_p(x.p_value_adjusted),
+                     p.text("ab.col_chance"): fmt_chance(x.chance_to_win)})
+    return pd.DataFrame(rows)
+
+
+def cuped_frame(p: Presentation, r: abtest.ExperimentResult) -> pd.DataFrame:
+    rows = []
+    for _, x in r.cuped.iterrows():
+        raw = r.results[(r.results.metric == x.metric) & (r.results.variant == x.variant)].iloc[0]
+        rows.append({p.text("ab.col_metric"): metric_label(p, x.metric),
+                     p.text("ab.col_variant"): x.variant,
+                     p.text("ab.col_diff_raw"): f"{fmt_metric(p, x.metric, raw.abs_diff)} "
+                     f"({fmt_metric(p, x.metric, raw.abs_ci_low)} … {fmt_metric(p, x.metric, raw.abs_ci_high)})",
+                     p.text("ab.col_diff_cuped"): f"{fmt_metric(p, x.metric, x.abs_diff)} "
+                     f"({fmt_metric(p, x.metric, x.abs_ci_low)} … {fmt_metric(p, x.metric, x.abs_ci_high)})",
+                     p.text("ab.col_variance_reduction"): p.pct(x.variance_reduction),
+                     p.text("ab.col_p_cuped"): fmt_p(x.p_value)})
+    return pd.DataFrame(rows)
+
+
+def data_notes(p: Presentation, r: abtest.ExperimentResult, params) -> list[str]:
+    """What was done to the data before comparing: capping, members left out."""
+    notes = []
+    if r.winsor_caps:
+        notes.append(p.text("ab.winsor_note", pct=params.winsorize_percentile,
+                          caps=", ".join(f"{k} {v:,.2f}" for k, v in r.winsor_caps.items())))
+    if r.excluded_multi_variant:
+        notes.append(p.text("ab.multi_variant_note", n=p.count(r.excluded_multi_variant)))
+    return notes
+
+
+def power_sentence(p: Presentation, r: abtest.ExperimentResult, params) -> str:
+    w = r.power
+    return p.text("ab.power", metric=metric_label(p, w["metric"]), mde=p.pct(w["minimum_effect"], 0),
+                  power=p.pct(w["power"], 0), needed=p.count(w["n_per_variant_needed"]) if w["n_per_variant_needed"] else "–",
+                  now=p.count(w["n_per_variant_now"]), mde_now=p.pct(w["mde_now"]))
+
+
+def breakdown_frame(p: Presentation, r: abtest.ExperimentResult) -> pd.DataFrame:
+    if r.breakdowns.empty:
+        return pd.DataFrame()
+    rows = []
+    for _, x in r.breakdowns.iterrows():
+        group = group_label(p, x.dimension, x.group)
+        rows.append({p.text("ab.col_dimension"): p.text(f"ab.dim_{x.dimension}"),
+                     p.text("ab.col_group"): group, p.text("ab.col_variant"): x.variant,
+                     p.text("ab.col_members"): f"{p.count(x.n_control)} / {p.count(x.n_variant)}",
+                     p.text("ab.col_control"): fmt_metric(p, r.power["metric"], x.control_mean),
+                     p.text("ab.col_value"): fmt_metric(p, r.power["metric"], x.variant_mean),
+                     p.text("ab.col_lift"): p.signed_pct(x.rel_lift),
+                     p.text("ab.col_diff_ci"): f"{fmt_metric(p, r.power['metric'], x.abs_ci_low)} … "
+                                                       f"{fmt_metric(p, r.power['metric'], x.abs_ci_high)}"})
+    return pd.DataFrame(rows)
+
+
+def plot_forest(p: Presentation, r: abtest.ExperimentResult, params):
+    """Relative lift with its interval, per metric and variant; filled where Holm-significant."""
+    import matplotlib.pyplot as plt
+    res = r.results.iloc[::-1].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(res) + 1.2))
+    for i, x in res.iterrows():
+        colour = PALETTE[r.variants.index(x.variant) % len(PALETTE)]
+        sig = x.p_value_adjusted < params.alpha
+        ax.plot([x.ci_low, x.ci_high], [i, i], color=colour, lw=2)
+        ax.plot(x.rel_lift, i, "o", color=colour, mfc=colour if sig else "white", ms=8)
+    ax.axvline(0, color="#555", lw=1)
+    ax.set_yticks(range(len(res)), [f"{metric_label(p, m)} · {v}" for m, v in zip(res.metric, res.variant)])
+    ax.xaxis.set_major_formatter(lambda v, _: f"{v:+.0%}")
+    ax.set_xlabel(p.text("ab.forest_axis"))
+    ax.set_title(p.text("ab.forest_title", experiment=r.experiment_id), loc="left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_cumulative(p: Presentation, r: abtest.ExperimentResult):
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    order = [r.control, *r.variants]
+    for i, v in enumerate(order):
+        ax.plot(r.cumulative.index, r.cumulative[v], color="#777" if v == r.control else PALETTE[(i - 1) % len(PALETTE)],
+                lw=2, ls="--" if v == r.control else "-", label=v)
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.set_xlabel(p.text("ab.days_since"))
+    ax.set_title(p.text("ab.cumulative_title"), loc="left")
+    ax.legend(frameon=False, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_revenue_distribution(p: Presentation, r: abtest.ExperimentResult):
+    """Revenue per buying member on a log scale, per variant; the share who bought in the legend."""
+    import matplotlib.pyplot as plt
+    m = r.members
+    buyers = m[m.revenue > 0]
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    if len(buyers):
+        bins = np.logspace(np.log10(max(buyers.revenue.min(), 1.0)), np.log10(buyers.revenue.max() * 1.01), 40)
+        for i, v in enumerate([r.control, *r.variants]):
+            g = m[m.variant == v]
+            vals = g.revenue[g.revenue > 0]
+            ax.hist(vals, bins=bins, density=True, histtype="step", lw=2,
+                    color="#777" if v == r.control else PALETTE[(i - 1) % len(PALETTE)],
+                    label=p.text("ab.dist_legend", variant=v, share=p.pct(len(vals) / len(g)),
+                               mean=fmt_metric(p, "revenue", g.revenue.mean())))
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
+    ax.set_yticks([])
+    ax.set_xlabel(p.text("ab.revenue_axis", currency=p.currency))
+    ax.set_title(p.text("ab.distribution_title"), loc="left")
+    ax.legend(frameon=False, loc="upper right", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def record(p: Presentation, a: abtest.ABAnalysis, results, params) -> None:
+    """``ab_test.json``: per experiment the SRM p-value, the verdict, and every metric x variant figure."""
+    results.title = p.text("ab.title")
+    results.headline_text = headline(p, a, params)
+    keys = ["experiments", "ship", "no_verdict", "not_enough_evidence", "do_not_ship"]
+    for key, card in zip(keys, kpis(p, a)):
+        value = len(a.experiments) if key == "experiments" else sum(r.verdict["decision"] == key for r in a.experiments)
+        results.kpi(key, value, card.label, card.value)
+    results.key_results = abtest.key_results(a, params)

@@ -1,0 +1,239 @@
+"""The campaign report's words and pictures: verdicts, league table and chart, figures, daily curves."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .. import campaign
+from ..report import plain
+from .context import Presentation
+from .page import KPI
+from .rfm import group_label
+from .theme import PALETTE
+
+
+def _roi(p: Presentation, x) -> str:
+    """A return on cost: a signed whole percent."""
+    return p.signed_pct(x, 0)
+
+
+def _ci(e: campaign.Estimate, fmt) -> str:
+    return f"{fmt(e.ci_low)} … {fmt(e.ci_high)}"
+
+
+def title_of(r: campaign.CampaignReview) -> str:
+    return f"{r.campaign_id} {r.name}" if r.name and r.name != r.campaign_id else r.campaign_id
+
+
+def verdict_sentence(p: Presentation, r: campaign.CampaignReview, params) -> str:
+    """The campaign's verdict in one sentence with its figures; weaker evidence says so first."""
+    f, v = r.figures, r.verdict
+    values = dict(name=title_of(r), orders=p.count(f["incremental_orders"].value), olo=p.count(f["incremental_orders"].ci_low),
+                  ohi=p.count(f["incremental_orders"].ci_high), margin=p.money(f["incremental_margin"].value),
+                  cost=p.money(r.cost), roi=_roi(p, f["roi"].value), lo=_roi(p, f["roi"].ci_low),
+                  hi=_roi(p, f["roi"].ci_high), post=r.post_days_observed,
+                  share=p.pct(r.pull_forward["share_given_back"] or math.nan, 0))
+    sentence = p.text(f"cr.verdict_{v['decision']}_{v['reason']}", **values)
+    if r.evidence == "matched_baseline":
+        sentence = p.text("cr.weaker_prefix") + sentence
+    return sentence
+
+
+def kpis(p: Presentation, a: campaign.CampaignAnalysis):
+    t = campaign.period_totals(a)
+    return [KPI(p.text("cr.kpi_reviewed"), p.count(t["reviewed"]),
+                p.text("cr.kpi_league_sub", n=p.count(len(a.reviews)))),
+            KPI(p.text("cr.kpi_incremental_revenue"), p.money(t["incremental_revenue"])),
+            KPI(p.text("cr.kpi_net"), p.money(t["net_gain"]),
+                good=(t["net_gain"] > 0) if t["reviewed"] else None),
+            KPI(p.text("cr.kpi_repeat"), p.count(t["repeat"])),
+            KPI(p.text("cr.kpi_pull_forward"), p.count(t["pull_forward"]), good=False if t["pull_forward"] else None)]
+
+
+def headline(p: Presentation, a: campaign.CampaignAnalysis) -> str:
+    if not a.reviews:
+        return p.text("cr.none", period=a.period)
+    league = a.league()
+    best = league[0]
+    paying = sum(r.figures["roi"].ci_low > 0 for r in league)
+    return p.text("cr.headline", n=len(league), paying=paying, best=title_of(best),
+                roi=_roi(p, best.figures["roi"].value))
+
+
+def league_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
+    """Every campaign of the league, ranked by incremental return on cost."""
+    rows = []
+    for rank, r in enumerate(a.league(), 1):
+        f = r.figures
+        rows.append({p.text("cr.col_rank"): rank,
+                     p.text("cr.col_campaign"): title_of(r) + (" ★" if r.campaign_id in a.reviewed else ""),
+                     p.text("cr.col_dates"): f"{r.start} – {r.end}",
+                     p.text("cr.col_evidence"): p.text(f"cr.evidence_{r.evidence}"),
+                     p.text("cr.col_targeted"): f"{r.n_target:,}",
+                     p.text("cr.col_orders"): f"{p.count(f['incremental_orders'].value)} ({_ci(f['incremental_orders'], p.count)})",
+                     p.text("cr.col_revenue"): f"{p.money(f['incremental_revenue'].value)}",
+                     p.text("cr.col_roi"): f"{_roi(p, f['roi'].value)} ({_ci(f['roi'], lambda x: _roi(p, x))})",
+                     p.text("cr.col_cost_per_order"): p.money(f["cost_per_incremental_order"].value),
+                     p.text("cr.col_pull_forward"): p.text("cr.flag_yes") if r.pull_forward["flagged"] else "",
+                     p.text("cr.col_verdict"): p.text(f"cr.decision_{r.verdict['decision']}")})
+    return pd.DataFrame(rows)
+
+
+VERDICT_COLOURS = {"repeat": "#2e7d32", "change": "#e8a33d", "stop": "#c62828"}
+
+
+def plot_league(p: Presentation, a: campaign.CampaignAnalysis):
+    """Return on cost with its interval per campaign, coloured by verdict; the period's campaigns starred."""
+    import matplotlib.pyplot as plt
+    league = a.league()[::-1]
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(league) + 1.3))
+    for i, r in enumerate(league):
+        roi, colour = r.figures["roi"], VERDICT_COLOURS[r.verdict["decision"]]
+        ax.plot([roi.ci_low, roi.ci_high], [i, i], color=colour, lw=2)
+        ax.plot(roi.value, i, "o", color=colour, ms=8, mfc=colour if r.evidence == "holdout" else "white")
+    ax.axvline(0, color="#555", lw=1)
+    ax.set_yticks(range(len(league)), [title_of(r) + (" ★" if r.campaign_id in a.reviewed else "") for r in league])
+    ax.xaxis.set_major_formatter(lambda v, _: f"{v:+.0%}")
+    ax.set_xlabel(p.text("cr.roi_axis"))
+    ax.set_title(p.text("cr.league_chart"), loc="left")
+    handles = [plt.Line2D([], [], color=c, marker="o", lw=2, label=p.text(f"cr.decision_{k}"))
+               for k, c in VERDICT_COLOURS.items()]
+    ax.legend(handles=handles, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def campaign_kpis(p: Presentation, r: campaign.CampaignReview):
+    f = r.figures
+    return [KPI(p.text("cr.kpi_reach"), p.count(f["reach"]),
+                p.text("cr.kpi_reach_sub", response=p.pct(f["response_rate_target"]),
+                     redeemed=p.pct(f["redemption_rate"]))),
+            KPI(p.text("cr.kpi_orders"), p.count(f["incremental_orders"].value), _ci(f["incremental_orders"], p.count)),
+            KPI(p.text("cr.kpi_revenue"), p.money(f["incremental_revenue"].value),
+                _ci(f["incremental_revenue"], lambda x: p.money(x))),
+            KPI(p.text("cr.kpi_roi"), _roi(p, f["roi"].value), _ci(f["roi"], lambda x: _roi(p, x)), good=f["roi"].value > 0),
+            KPI(p.text("cr.kpi_cost_per_order"), p.money(f["cost_per_incremental_order"].value))]
+
+
+def figures_frame(p: Presentation, r: campaign.CampaignReview, params) -> pd.DataFrame:
+    """The campaign's figures with their 95% intervals, target beside comparison where both exist."""
+    f = r.figures
+    money = lambda x: p.money(x)
+    rows = [
+        ("cr.f_response", p.pct(f["response_rate_target"]), p.pct(f["response_rate_comparison"]), ""),
+        ("cr.f_redemption", p.pct(f["redemption_rate"]), "", ""),
+        ("cr.f_orders_net", p.count(f["incremental_orders"].value), "", _ci(f["incremental_orders"], p.count)),
+        ("cr.f_orders_during", p.count(f["incremental_orders_during"].value), "", _ci(f["incremental_orders_during"], p.count)),
+        ("cr.f_revenue_net", money(f["incremental_revenue"].value), "", _ci(f["incremental_revenue"], money)),
+        ("cr.f_margin", money(f["incremental_margin"].value), "", _ci(f["incremental_margin"], money)),
+        ("cr.f_did", p.count(f["did_orders_per_target"].value * r.n_target), "",
+         _ci(f["did_orders_per_target"].scaled(r.n_target), p.count)),
+        ("cr.f_cost", money(r.cost), "", ""),
+        ("cr.f_roi", _roi(p, f["roi"].value), "", _ci(f["roi"], lambda x: _roi(p, x))),
+        ("cr.f_cost_per_order", money(f["cost_per_incremental_order"].value), "",
+         _ci(f["cost_per_incremental_order"], money)),
+        ("cr.f_aov", money(f["aov_target"]), money(f["aov_comparison"]), ""),
+        ("cr.f_discount_rate", p.pct(f["discount_rate_target"]), p.pct(f["discount_rate_comparison"]), ""),
+    ]
+    return pd.DataFrame([{p.text("cr.col_figure"): p.text(k, post=r.post_days_observed,
+                                                                     margin=p.pct(params.margin, 0)),
+                          p.text("cr.col_target"): t,
+                          p.text(f"cr.col_comparison_{r.evidence}"): c,
+                          p.text("cr.col_ci"): ci} for k, t, c, ci in rows])
+
+
+def members_frame(p: Presentation, r: campaign.CampaignReview) -> pd.DataFrame:
+    """New buyers, reactivated members and high-value members lost, with the comparison's rate."""
+    f = r.figures
+    inc = lambda e: f"{p.count(e.value)} ({_ci(e, p.count)})"
+    rows = [(p.text("cr.m_new"), p.count(f["new_buyers"]), inc(f["incremental_new_buyers"])),
+            (p.text("cr.m_reactivated", lapsed=p.count(f["lapsed_targeted"])), p.count(f["reactivated"]),
+             inc(f["incremental_reactivated"])),
+            (p.text("cr.m_hv_lost", hv=p.count(f["high_value_targeted"])), p.count(f["high_value_lost"]),
+             p.text("cr.m_hv_rates", target=p.pct(f["high_value_lost_rate_target"]),
+                  comparison=p.pct(f["high_value_lost_rate_comparison"])))]
+    return pd.DataFrame(rows, columns=[p.text("cr.col_members_what"), p.text("cr.col_members_count"),
+                                       p.text("cr.col_members_incremental")])
+
+
+def pull_forward_sentence(p: Presentation, r: campaign.CampaignReview) -> str:
+    pf = r.pull_forward
+    after = pf["after_per_target"]
+    per_k = lambda x: p.count(x * 1000) if x is not None else "–"
+    key = "cr.pull_flagged" if pf["flagged"] else "cr.pull_none"
+    sentence = p.text(key, days=pf["days_after_observed"], after=per_k(after["value"]),
+                    lo=per_k(after["ci_low"]), hi=per_k(after["ci_high"]),
+                    share=p.pct(pf["share_given_back"], 0) if pf["share_given_back"] is not None else "–")
+    if not pf["complete"]:
+        sentence += p.sentence_sep + p.text("cr.pull_incomplete", days=pf["days_after_observed"])
+    return sentence
+
+
+def evidence_note(p: Presentation, r: campaign.CampaignReview) -> str:
+    if r.evidence == "holdout":
+        return p.text("cr.evidence_holdout_note", target=p.count(r.n_target), holdout=p.count(r.n_comparison))
+    return p.text("cr.evidence_matched_note", target=p.count(r.n_target), baseline=p.count(r.n_comparison),
+                unmatched=p.count(r.unmatched))
+
+
+def plot_daily(p: Presentation, r: campaign.CampaignReview):
+    """Orders, AOV and sales per member by day (7-day rolling), target against comparison, campaign shaded."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
+    panels = [("orders_per_1000", "cr.daily_orders", lambda v, _: f"{v:.1f}"),
+              ("aov", "cr.daily_aov", lambda v, _: f"{v:,.0f}"),
+              ("sales_per_member", "cr.daily_sales", lambda v, _: f"{v:.2f}")]
+    comparison_label = p.text(f"cr.group_{r.evidence}")
+    for ax, (col, title, fmt) in zip(axes, panels):
+        for g, colour, ls, label in (("target", PALETTE[0], "-", p.text("cr.group_target")),
+                                     ("comparison", "#777", "--", comparison_label)):
+            d = r.daily[r.daily.group == g]
+            ax.plot(d.day, d[col], color=colour, ls=ls, lw=2, label=label)
+        ax.axvspan(pd.Timestamp(r.start), pd.Timestamp(r.end) + pd.Timedelta(days=1), color=PALETTE[3], alpha=0.15)
+        ax.set_title(p.text(title, currency=p.currency), loc="left")
+        ax.yaxis.set_major_formatter(fmt)
+        ax.tick_params(axis="x", labelrotation=30)
+    axes[0].legend(frameon=False, loc="upper left", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_gap(p: Presentation, r: campaign.CampaignReview):
+    """Cumulative extra orders per 1,000 targeted since the start: a fall after the end is pull-forward."""
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(9, 3.4))
+    g = r.gap * 1000
+    ax.plot(g.index, g.values, color=PALETTE[0], lw=2)
+    ax.axvspan(pd.Timestamp(r.start), pd.Timestamp(r.end) + pd.Timedelta(days=1), color=PALETTE[3], alpha=0.15)
+    ax.axhline(0, color="#555", lw=1)
+    ax.set_title(p.text("cr.gap_title"), loc="left")
+    ax.tick_params(axis="x", labelrotation=30)
+    fig.tight_layout()
+    return fig
+
+
+def segments_frame(p: Presentation, r: campaign.CampaignReview) -> pd.DataFrame:
+    """The per-segment and per-tier results as the report shows them (empty when none qualified)."""
+    return pd.DataFrame([_segment_row(p, x) for x in r.segments.itertuples()])
+
+
+def _segment_row(p: Presentation, x) -> dict:
+    return {p.text("cr.col_dimension"): p.text(f"cr.dim_{x.dimension}"),
+            p.text("cr.col_group"): group_label(p, x.dimension, x.group),
+            p.text("cr.col_n"): f"{x.n_target:,} / {x.n_comparison:,}",
+            p.text("cr.col_orders_per_1000"): f"{p.count(x.incremental_orders_per_target * 1000)} "
+                                                      f"({p.count(x.ci_low * 1000)} … {p.count(x.ci_high * 1000)})",
+            p.text("cr.col_margin_per_member"): p.money(x.incremental_margin_per_target, 2),
+            p.text("cr.col_discount_per_member"): p.money(x.discount_per_target, 2),
+            p.text("cr.col_result"): p.text(f"cr.result_{x.result}")}
+
+
+def record(p: Presentation, a: campaign.CampaignAnalysis, results, params) -> None:
+    """``campaign_review.json``: every campaign's figures with their intervals, verdict and rank."""
+    results.title = p.text("cr.title")
+    results.headline_text = headline(p, a)
+    for (key, value), card in zip(campaign.period_totals(a).items(), kpis(p, a)):
+        results.kpi(key, plain(value), card.label, card.value, card.delta)
+    results.key_results = campaign.key_results(a, params)

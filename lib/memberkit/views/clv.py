@@ -1,0 +1,151 @@
+"""The CLV report's words and pictures: cards, headline, accuracy, tracking, value charts, alive matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .. import clv
+from .context import Presentation
+from .page import KPI
+from .rfm import segment_name
+from .theme import PALETTE
+
+
+def errors_frame(p: Presentation, a: clv.CLVAnalysis) -> pd.DataFrame:
+    rows = []
+    for name, e in a.holdout.errors.items():
+        rows.append({p.text("clv.model"): p.text(f"clv.model_{name}") + (" ✓" if name == a.chosen else ""),
+                     p.text("clv.mae"): e["mae"], p.text("clv.aggregate_error"): e["aggregate_error"],
+                     p.text("clv.top_decile"): e["top_decile_spend_share"],
+                     p.text("clv.parameters"): ", ".join(f"{k} {v:.3g}" for k, v in
+                                                                 clv.model_parameters(a.holdout.models[name]).items())})
+    for name, msg in a.holdout.failures.items():
+        rows.append({p.text("clv.model"): p.text(f"clv.model_{name}"), p.text("clv.parameters"): msg})
+    return pd.DataFrame(rows)
+
+
+def kpis(p: Presentation, a: clv.CLVAnalysis):
+    err = a.holdout.errors[a.chosen]["aggregate_error"]
+    return [KPI(p.text("clv.total_clv"), p.money(a.totals["total_clv"]),
+                p.text("clv.horizon_sub", members=p.count(a.totals["members"]))),
+            KPI(p.text("clv.top10_share"), p.pct(a.totals["top10_share"])),
+            KPI(p.text("clv.at_risk"), p.count(a.totals["high_value_at_risk"]),
+                p.text("clv.at_risk_sub", revenue=p.money(a.totals["high_value_at_risk_past_revenue"]))),
+            KPI(p.text("clv.expected_purchases"), p.count(a.totals["expected_purchases"])),
+            KPI(p.text("clv.holdout_error"), f"{err:+.1%}", p.text(f"clv.model_{a.chosen}"))]
+
+
+def headline(p: Presentation, a: clv.CLVAnalysis, params) -> str:
+    return p.text("clv.headline", months=params.horizon_months, total=p.money(a.totals["total_clv"]),
+                top=p.pct(a.totals["top10_share"]), at_risk=p.count(a.totals["high_value_at_risk"]),
+                threshold=p.pct(params.alive_threshold, 0))
+
+
+def accuracy_sentence(p: Presentation, a: clv.CLVAnalysis, params) -> str:
+    e = a.holdout.errors[a.chosen]
+    weeks = (a.holdout.observation_end - a.holdout.calibration_end).days / 7
+    return p.text("clv.accuracy", model=p.text(f"clv.model_{a.chosen}"), weeks=f"{weeks:.0f}",
+                predicted=p.count(e["predicted_total"]), actual=p.count(e["actual_total"]), error=f"{e['aggregate_error']:+.1%}",
+                top=p.pct(e["top_decile_spend_share"]),
+                how=p.text("clv.chosen_by_" + a.chosen_by))
+
+
+def checks_sentences(p: Presentation, a: clv.CLVAnalysis) -> list[str]:
+    c = a.spend_checks
+    out = [p.text("clv.check_corr_ok" if c["correlation_ok"] else "clv.check_corr_warn",
+                corr=f"{c['frequency_spend_correlation']:.2f}"),
+           p.text("clv.check_q_ok" if c["q_ok"] else "clv.check_q_warn", q=f"{c['q']:.2f}"),
+           p.text("clv.check_excluded", n=f"{c['excluded_non_positive_spend']:,}", used=f"{c['repeat_buyers_used']:,}")]
+    return out
+
+
+def plot_tracking(p: Presentation, a: clv.CLVAnalysis):
+    import matplotlib.pyplot as plt
+    t = a.tracking
+    cal = pd.Timestamp(a.holdout.calibration_end)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 4))
+    for ax, (act, exp_, title) in zip((ax1, ax2), [("actual_cumulative", "expected_cumulative", "clv.tracking_cumulative"),
+                                                   ("actual", "expected", "clv.tracking_weekly")]):
+        ax.plot(t.index, t[act], color=PALETTE[0], label=p.text("clv.actual"))
+        ax.plot(t.index, t[exp_], color=PALETTE[1], ls="--", label=p.text("clv.predicted"))
+        ax.axvline(cal, color="#888", ls=":")
+        ax.text(cal, ax.get_ylim()[1] * 0.95, " " + p.text("clv.holdout_starts"), fontsize=8, color="#555", va="top")
+        ax.set_title(p.text(title), loc="left")
+        ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
+        ax.legend(frameon=False, loc="upper left" if act == "actual_cumulative" else "lower left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_by_frequency(p: Presentation, a: clv.CLVAnalysis):
+    import matplotlib.pyplot as plt
+    b = a.by_frequency
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    x = np.arange(len(b))
+    ax.bar(x - 0.2, b.actual, 0.4, color=PALETTE[0], label=p.text("clv.actual"))
+    ax.bar(x + 0.2, b.predicted, 0.4, color=PALETTE[1], label=p.text("clv.predicted"))
+    ax.set_xticks(x, b.index)
+    ax.set_xlabel(p.text("clv.calibration_frequency"))
+    ax.set_ylabel(p.text("clv.holdout_purchases"))
+    ax.legend(frameon=False)
+    ax.set_title(p.text("clv.by_frequency_chart"), loc="left")
+    return fig
+
+
+def plot_distributions(p: Presentation, a: clv.CLVAnalysis):
+    import matplotlib.pyplot as plt
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 4))
+    clv_values = a.members.clv.clip(lower=0)
+    upper = float(clv_values.quantile(0.99)) or 1.0
+    ax1.hist(clv_values.clip(upper=upper), bins=50, color=PALETTE[0])
+    ax1.set_title(p.text("clv.clv_distribution", currency=p.currency), loc="left")
+    ax1.set_xlabel(p.text("clv.clv_axis", currency=p.currency))
+    ax2.hist(a.members.probability_alive, bins=40, color=PALETTE[2])
+    ax2.set_title(p.text("clv.alive_distribution"), loc="left")
+    ax2.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_clv_by(p: Presentation, a: clv.CLVAnalysis):
+    """CLV share per RFM segment, tier, channel and region (four small panels)."""
+    import matplotlib.pyplot as plt
+    cols = [c for c in ("segment", "tier", "channel", "region") if c in a.members and a.members[c].notna().any()]
+    fig, axes = plt.subplots(1, max(1, len(cols)), figsize=(4 * max(1, len(cols)), 4), squeeze=False)
+    for ax, col in zip(axes[0], cols):
+        g = clv.clv_by(a, col).iloc[::-1]
+        if col == "segment":
+            g.index = [segment_name(p, k) for k in g.index]
+        ax.barh([str(i) for i in g.index], g.clv_share, color=PALETTE[0])
+        for i, v in enumerate(g.clv_share):
+            ax.text(v, i, f" {v:.0%}", va="center", fontsize=8)
+        ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+        ax.set_title(p.text(f"clv.by_{col}"), loc="left")
+        ax.tick_params(axis="y", labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_alive_matrix(p: Presentation, a: clv.CLVAnalysis):
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    m = clv.alive_matrix(a.model, a.members)
+    fig, ax = plt.subplots(figsize=(10, 5))
+    sns.heatmap(m.iloc[::-1], cmap="RdYlGn", vmin=0, vmax=1, ax=ax, cbar_kws={"label": p.text("clv.p_alive")})
+    ax.set_xlabel(p.text("clv.recency_axis", unit=p.text(f"clv.unit_{a.unit}")))
+    ax.set_ylabel(p.text("clv.frequency_axis"))
+    ax.set_title(p.text("clv.alive_matrix"), loc="left")
+    return fig
+
+
+def record(p: Presentation, a: clv.CLVAnalysis, results, params) -> None:
+    results.title = p.text("clv.title")
+    results.headline_text = headline(p, a, params)
+    cards = kpis(p, a)
+    keys = ["total_clv", "top10_share", "high_value_at_risk", "expected_purchases", "holdout_aggregate_error"]
+    values = [a.totals["total_clv"], a.totals["top10_share"], a.totals["high_value_at_risk"],
+              a.totals["expected_purchases"], a.holdout.errors[a.chosen]["aggregate_error"]]
+    for key, value, card in zip(keys, values, cards):
+        results.kpi(key, value, card.label, card.value, card.delta)
+    results.key_results = clv.key_results(a, params)

@@ -1,0 +1,83 @@
+"""The five key figures as the reports show them: values, changes, the table, trend and cohort charts."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .. import kpi
+from .context import Presentation
+from .theme import PALETTE
+
+
+def format_figure(p: Presentation, key: str, value) -> str:
+    """A key figure as the report shows it: AOV as money, the rates in percent."""
+    return p.money(value) if key == "average_order_value" else p.pct(value)
+
+
+def format_change(key: str, current, previous) -> str:
+    """'+1.2 pp' for rates, '+3.4%' for AOV; '' when either value is missing."""
+    if current is None or previous is None or pd.isna(current) or pd.isna(previous):
+        return ""
+    if key == "average_order_value":
+        change = f"{(current - previous) / previous:+.1%}" if previous else f"{current - previous:+,.0f}"
+    else:
+        change = f"{(current - previous) * 100:+.1f} pp"
+    return change
+
+
+def change_label(p: Presentation, key: str, current, previous) -> str:
+    """The change with what it is against: '+1.2 pp vs previous month'."""
+    change = format_change(key, current, previous)
+    return p.text("kpi.vs_previous", change=change) if change else ""
+
+
+def is_good(key: str, current, previous) -> bool | None:
+    if current is None or previous is None or pd.isna(current) or pd.isna(previous) or current == previous:
+        return None
+    return (current > previous) == kpi.HIGHER_IS_BETTER[key]
+
+
+def figures_frame(p: Presentation, figures: pd.DataFrame,
+                  active_window_days: int = 90) -> pd.DataFrame:
+    """The compared key figures as display text: figure, this period, previous, year ago, changes."""
+    rows = []
+    for key, r in figures.iterrows():
+        rows.append({p.text("kpi.figure"): p.text(f"kpi.{key}"),
+                     p.text("kpi.current"): format_figure(p, key, r.current),
+                     p.text("kpi.previous"): format_figure(p, key, r.previous),
+                     p.text("kpi.year_ago"): format_figure(p, key, r.year_ago),
+                     p.text("kpi.change_previous"): format_change(key, r.current, r.previous),
+                     p.text("kpi.change_year"): format_change(key, r.current, r.year_ago),
+                     p.text("kpi.definition"): p.text(f"kpi.{key}_def", window=active_window_days)})
+    return pd.DataFrame(rows)
+
+
+def plot_trend(p: Presentation, trend: pd.DataFrame):
+    """Small multiples: each key figure over the trend months."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(kpi.KEY_FIGURES), figsize=(15, 3), sharex=True)
+    x = range(len(trend))
+    for ax, key in zip(axes, kpi.KEY_FIGURES):
+        ax.plot(x, trend[key], marker="o", ms=3, color=PALETTE[1] if key == "churn_rate" else PALETTE[0])
+        ax.set_title(p.text(f"kpi.{key}"), loc="left", fontsize=10)
+        if key == "average_order_value":
+            ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
+        else:
+            ax.yaxis.set_major_formatter(lambda v, _: f"{v:.1%}")
+        ax.set_xticks(list(x)[::3], [p[2:] for p in trend.index[::3]], fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_cohorts(p: Presentation, cohorts: pd.DataFrame):
+    """Cohort retention heatmap: join month (rows) x months since joining (columns)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    grid = cohorts.drop(columns="members")
+    fig, ax = plt.subplots(figsize=(11, 0.38 * len(grid) + 1.5))
+    sns.heatmap(grid, annot=True, fmt=".0%", cmap="Greens", ax=ax, cbar=False, annot_kws={"fontsize": 7.5},
+                yticklabels=[f"{c} ({n:,})" for c, n in zip(grid.index, cohorts.members)], linewidths=0.5, linecolor="white")
+    ax.set_xlabel(p.text("kpi.months_since"))
+    ax.set_ylabel(p.text("kpi.cohort"))
+    ax.set_title(p.text("kpi.cohort_chart"), loc="left")
+    return fig

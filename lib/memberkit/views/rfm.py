@@ -1,0 +1,234 @@
+"""The RFM report's words and pictures: cards, headline, segment charts, grid, regions, migration, tiers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .. import kpi, rfm
+from . import kpi as vkpi
+from .context import Presentation
+from .page import KPI
+from .theme import PALETTE
+
+
+def segment_name(p: Presentation, key: str, scheme: str = "high_low") -> str:
+    """A segment key as the reader sees it, in the report's language."""
+    return rfm.schemes()[scheme].label(key, p.language)
+
+
+def group_label(p: Presentation, dimension: str, value) -> str:
+    """How a breakdown group reads in a report: a segment key by its label, anything else as is."""
+    return segment_name(p, value) if dimension == "segment" else str(value)
+
+
+def kpis(p: Presentation, a: rfm.RFMAnalysis):
+    """Cards: members segmented, then the five key figures with their change against the previous period."""
+    cards = [KPI(p.text("rfm.buyers"), p.count(a.buyers), p.text("rfm.buyers_sub", days=a.window_days))]
+    for key in kpi.KEY_FIGURES:
+        row = a.figures.loc[key]
+        cards.append(KPI(p.text(f"kpi.{key}"), vkpi.format_figure(p, key, row.current),
+                         vkpi.change_label(p, key, row.current, row.previous),
+                         vkpi.is_good(key, row.current, row.previous)))
+    return cards
+
+
+def headline(p: Presentation, a: rfm.RFMAnalysis) -> str:
+    """Which segment holds what share of revenue, and which region is most at risk."""
+    prof = a.profile.dropna(subset=["revenue_share"])
+    if prof.empty or a.buyers == 0:
+        return p.text("rfm.headline_empty", period=a.period)
+    top = prof.revenue_share.idxmax()
+    sentence = p.text("rfm.headline_top", segment=segment_name(p, top), share=p.pct(prof.loc[top, "share"]),
+                      revenue_share=p.pct(prof.loc[top, "revenue_share"]))
+    region = rfm.most_at_risk_region(a.regions)
+    if region:
+        sentence += p.sentence_sep + p.text("rfm.headline_region", region=region,
+                                            rate=p.pct(a.regions.loc[region, "established_lost_rate"]))
+    return sentence
+
+
+def record(p: Presentation, a: rfm.RFMAnalysis, results) -> None:
+    """Fill :class:`memberkit.report.Results`: KPIs, and members and revenue per segment for both schemes."""
+    results.title = p.text("rfm.title")
+    results.headline_text = headline(p, a)
+    results.kpi("members_segmented", a.buyers, p.text("rfm.buyers"), f"{a.buyers:,}")
+    for key in kpi.KEY_FIGURES:
+        row = a.figures.loc[key]
+        value = None if pd.isna(row.current) else float(row.current)
+        results.kpi(key, value, p.text(f"kpi.{key}"), vkpi.format_figure(p, key, row.current),
+                    vkpi.change_label(p, key, row.current, row.previous))
+    results.key_results = rfm.key_results(a)
+
+
+def plot_segments(p: Presentation, profile: pd.DataFrame):
+    """Share of members against share of revenue, per segment."""
+    import matplotlib.pyplot as plt
+    prof = profile.iloc[::-1]
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(prof) + 1.2))
+    y = np.arange(len(prof))
+    ax.barh(y + 0.2, prof.share.fillna(0), 0.4, color=PALETTE[5], label=p.text("rfm.share_members"))
+    ax.barh(y - 0.2, prof.revenue_share.fillna(0), 0.4, color=PALETTE[0], label=p.text("rfm.share_revenue"))
+    for yi, (ms, rs) in enumerate(zip(prof.share.fillna(0), prof.revenue_share.fillna(0))):
+        ax.text(rs + 0.005, yi - 0.2, f"{rs:.0%}", va="center", fontsize=8)
+        ax.text(ms + 0.005, yi + 0.2, f"{ms:.0%}", va="center", fontsize=8, color="#555")
+    ax.set_yticks(y, [segment_name(p, k) for k in prof.index])
+    ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, frameon=False)
+    ax.set_title(p.text("rfm.segments_chart"), loc="left")
+    return fig
+
+
+def plot_rf_heatmap(p: Presentation, table: pd.DataFrame):
+    """R score x F score, coloured by mean spend, each cell labelled with its segment and member count."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    mean_m, count = rfm.rf_grid(table)
+    grid = rfm.schemes()["score_grid"].lookup()
+    labels = [[f"{rfm.schemes()['score_grid'].label(grid[(r, f)], p.language)}\n{int(count.loc[r, f]):,}"
+               for f in range(1, 6)] for r in range(5, 0, -1)]
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    sns.heatmap(mean_m, annot=np.array(labels), fmt="", cmap="Blues", ax=ax, annot_kws={"fontsize": 7.5},
+                cbar_kws={"label": p.text("rfm.mean_m", currency=p.currency)}, linewidths=0.5, linecolor="white")
+    ax.grid(False)
+    ax.set_xlabel(p.text("rfm.f_score"))
+    ax.set_ylabel(p.text("rfm.r_score"))
+    ax.set_title(p.text("rfm.grid_chart"), loc="left")
+    return fig
+
+
+def plot_region_bubbles(p: Presentation, regions: pd.DataFrame):
+    """Per region: x = mean spend, y = mean orders, bubble size = mean days since the last order."""
+    import matplotlib.pyplot as plt
+    r = regions.dropna(subset=["mean_m", "mean_f", "mean_r"])
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    if r.empty:
+        ax.text(0.5, 0.5, p.text("rfm.no_regions"), ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
+    size = 3000 * (r.mean_r / r.mean_r.max()) ** 1.5 if len(r) else []
+    sc = ax.scatter(r.mean_m, r.mean_f, s=size, c=r.established_lost_rate, cmap="Reds", alpha=0.75,
+                    edgecolors="#333", linewidths=0.6,
+                    vmin=max(0.0, float(r.established_lost_rate.min()) - 0.1) if len(r) else 0)
+    for name, row in r.iterrows():
+        ax.annotate(f"{name}\nR={row.mean_r:.0f}", (row.mean_m, row.mean_f), ha="center", va="center", fontsize=9)
+    ax.margins(0.25)
+    ax.set_xlabel(p.text("rfm.mean_m", currency=p.currency))
+    ax.set_ylabel(p.text("rfm.mean_f"))
+    fig.colorbar(sc, ax=ax, label=p.text("rfm.established_lost_rate"), format=lambda x, _: f"{x:.0%}")
+    ax.set_title(p.text("rfm.bubble_chart"), loc="left")
+    return fig
+
+
+def plot_migration(p: Presentation, matrix: pd.DataFrame, top: int = 8):
+    """Left: the transition matrix (share of each previous segment going to each segment now).
+    Right: the largest flows between different segments."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    name = lambda k: p.text("rfm.outside") if k == rfm.OUTSIDE else segment_name(p, k)  # noqa: E731
+    rows = matrix.div(matrix.sum(axis=1).where(lambda s: s > 0), axis=0)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 6), gridspec_kw={"width_ratios": [1.25, 1]})
+    sns.heatmap(rows, annot=matrix.to_numpy(), fmt=",", cmap="Blues", ax=ax1, cbar=False, annot_kws={"fontsize": 7},
+                xticklabels=[name(k) for k in matrix.columns], yticklabels=[name(k) for k in matrix.index])
+    ax1.set_xlabel(p.text("rfm.now"))
+    ax1.set_ylabel(p.text("rfm.before"))
+    ax1.tick_params(axis="x", labelrotation=60, labelsize=8)
+    ax1.tick_params(axis="y", labelsize=8)
+    ax1.set_title(p.text("rfm.migration_matrix"), loc="left")
+    flows = rfm.main_flows(matrix, top).iloc[::-1]
+    ax2.barh(range(len(flows)), flows.members, color=PALETTE[0])
+    ax2.set_yticks(range(len(flows)), [f"{name(f)} → {name(t)}" for f, t in zip(flows["from"], flows["to"])], fontsize=8)
+    for i, v in enumerate(flows.members):
+        ax2.text(v, i, f" {v:,}", va="center", fontsize=8)
+    ax2.set_title(p.text("rfm.main_flows"), loc="left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_tiers_stages(p: Presentation, table: pd.DataFrame):
+    import matplotlib.pyplot as plt
+    tiers, stages = rfm.tier_stage_frame(table)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4))
+    ax1.bar(tiers.index.astype(str), tiers.members, color=PALETTE[0])
+    for i, (n, rs) in enumerate(zip(tiers.members, tiers.revenue_share.fillna(0))):
+        ax1.text(i, n, f"{n:,}\n{p.text('rfm.revenue_short')} {rs:.0%}", ha="center", va="bottom", fontsize=8)
+    ax1.set_yscale("symlog")
+    ax1.set_title(p.text("rfm.tiers_chart"), loc="left")
+    colours = {"new": PALETTE[2], "active": PALETTE[0], "silent": PALETTE[3], "churned": PALETTE[1], "no_purchase": PALETTE[5]}
+    ax2.bar([p.text(f"rfm.stage_{s}") for s in stages.index], stages.members,
+            color=[colours[s] for s in stages.index])
+    for i, (n, sh) in enumerate(zip(stages.members, stages.share.fillna(0))):
+        ax2.text(i, n, f"{n:,}\n{sh:.0%}", ha="center", va="bottom", fontsize=8)
+    ax2.set_title(p.text("rfm.stages_chart"), loc="left")
+    for ax in (ax1, ax2):
+        ax.margins(y=0.2)
+    fig.tight_layout()
+    return fig
+
+
+def profile_frame(p: Presentation, profile: pd.DataFrame, scheme: str = "high_low") -> pd.DataFrame:
+    """The segment profile of ``scheme`` with each segment's name and action, headings translated, for display."""
+    sch = rfm.schemes()[scheme]
+    shown = profile.assign(label=[sch.label(k, p.language) for k in profile.index],
+                           action=[sch.action(k, p.language) for k in profile.index])
+    cols = {"label": "segment", "members": "members", "share": "share", "revenue_share": "revenue_share",
+            "mean_r": "mean_r_col", "mean_f": "mean_f_col", "mean_m": "mean_m_col", "aov": "aov", "action": "action"}
+    return shown[list(cols)].rename(columns={c: p.text(f"rfm.{k}") for c, k in cols.items()})
+
+
+PROFILE_FORMATS = {"members": "{:,}", "share": "{:.1%}", "revenue_share": "{:.1%}", "mean_r_col": "{:,.0f}",
+                   "mean_f_col": "{:.1f}", "mean_m_col": "{:,.0f}", "aov": "{:,.0f}"}
+
+
+def profile_formats(p: Presentation) -> dict[str, str]:
+    return {p.text(f"rfm.{k}"): f for k, f in PROFILE_FORMATS.items()}
+
+
+def segments_caption(p: Presentation, a: rfm.RFMAnalysis, split: str) -> str:
+    s = a.segmenter.splits_
+    split_word = {"en": {"mean": "mean", "median": "median"}, "zh": {"mean": "均值", "median": "中位数"}}[p.language][split]
+    return p.text("rfm.segments_caption", split=split_word, days=a.window_days, r=f"{s['r']:.0f}",
+                f=f"{s['f']:.1f}", m=p.money(s["m"]))
+
+
+def region_sentence(p: Presentation, a: rfm.RFMAnalysis, params) -> str:
+    r = a.regions.dropna(subset=["established_lost_rate"])
+    worst = rfm.most_at_risk_region(a.regions)
+    if worst is None:
+        return ""
+    safe = r[r.established >= 30].established_lost_rate.idxmin()
+    return p.text("rfm.region_text", region=worst, rate=p.pct(r.loc[worst, "established_lost_rate"]),
+                orders=params.established_orders, days=params.churned_days, safe=safe,
+                safe_rate=p.pct(r.loc[safe, "established_lost_rate"]))
+
+
+def migration_sentence(p: Presentation, a: rfm.RFMAnalysis) -> str:
+    m = a.migration
+    keys = [k for k in m.index if k != rfm.OUTSIDE]
+    before = m.loc[keys].to_numpy().sum()
+    stayed = sum(m.loc[k, k] for k in keys) / before if before else float("nan")
+    flows = rfm.main_flows(m, 1)
+    if flows.empty:
+        return ""
+    name = lambda k: p.text("rfm.outside") if k == rfm.OUTSIDE else segment_name(p, k)  # noqa: E731
+    f = flows.iloc[0]
+    return p.text("rfm.migration_text", stayed=p.pct(stayed), flow_from=name(f["from"]), flow_to=name(f["to"]),
+                flow_n=p.count(f.members), total=p.count(m.to_numpy().sum()), outside=p.text("rfm.outside"))
+
+
+def tiers_sentence(p: Presentation, a: rfm.RFMAnalysis) -> str:
+    tiers, stages = rfm.tier_stage_frame(a.table)
+    top = tiers.iloc[1:]   # every tier above 普通
+    sep = "、" if p.language == "zh" else "/"
+    return p.text("rfm.tiers_text", top_tiers=sep.join(map(str, top.index)),
+                top_share=p.pct(top.members.sum() / tiers.members.sum() if tiers.members.sum() else float("nan")),
+                top_revenue=p.pct(top.revenue_share.sum()), churned=p.pct(stages.loc["churned", "share"]),
+                silent=p.pct(stages.loc["silent", "share"]))
+
+
+def cohort_sentence(p: Presentation, a: rfm.RFMAnalysis) -> str:
+    c = a.cohorts
+    if c.shape[1] < 3 or c[1].dropna().empty:
+        return ""
+    row = c[1].dropna().index[-1]   # the latest cohort with a second month observed
+    return p.text("rfm.cohort_text", cohort=row, m1=p.pct(c.loc[row, 1]))

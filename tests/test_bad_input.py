@@ -82,6 +82,7 @@ class Case:
     overrides: list[str] = field(default_factory=list)
     expect: list = field(default_factory=list)         # Err / Cfg; empty means the input passes
     cleaned: Callable | None = None                    # for passing inputs: check the cleaning's accounting
+    reported: Callable | None = None                   # for passing inputs: check what the report says
     folder_name: str = "in"
     config_text: str | None = None                     # a hand-written config file instead
     out: str | None = None                             # "file": --out is an existing file
@@ -185,6 +186,37 @@ def _mixed_formats(orders: pd.DataFrame) -> pd.DataFrame:
     return orders.assign(OrderTime=text)
 
 
+def _analysed(config: Path):
+    """The cleaning with its clean tables, as the reports open them."""
+    from memberkit import clean, engine, sources
+    from memberkit.config import load_settings, notebook_params
+    params = notebook_params(load_settings(ROOT, [config]), "data_cleaning")
+    con = engine.connect()
+    raw_tables = sources.load_sources(con, params.source, ROOT, config.parent / "staging")
+    out = config.parent / "cleaned"
+    clean.clean_all(con, raw_tables, as_of=dt.date(2026, 11, 1),
+                    date_formats=params.source.tables["orders"].date_formats, out_dir=out)
+    return {p.stem: con.read_parquet(p, table_name=f"clean_{p.stem}") for p in (out / "clean").glob("*.parquet")}
+
+
+def one_variant_is_skipped_with_its_reason(config: Path):
+    from memberkit import abtest
+    from memberkit.config import load_settings, notebook_params
+    params = notebook_params(load_settings(ROOT, [config]), "ab_test")
+    analysis = abtest.analyse(_analysed(config), "2026-10", params)
+    assert not analysis.experiments and analysis.skipped
+    assert all("has only the variant 'control'; nothing to compare" in why for why in analysis.skipped.values())
+
+
+def no_holdout_is_compared_with_a_matched_baseline(config: Path):
+    from memberkit import campaign
+    from memberkit.config import load_settings, notebook_params
+    params = notebook_params(load_settings(ROOT, [config]), "campaign_review")
+    analysis = campaign.analyse(_analysed(config), "2026-10", params, data_end=dt.date(2026, 10, 31))
+    assert analysis.reviewed and not analysis.skipped
+    assert {analysis.reviews[c].evidence for c in analysis.reviewed} == {"matched_baseline"}
+
+
 def _ole2(folder: Path):
     (folder / "campaigns.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504)
 
@@ -279,12 +311,15 @@ CASES = [
         end=[e if i else "2020-01-01" for i, e in enumerate(d.end)]))], tables=("orders", "campaigns"),
         expect=[Err("campaigns.xlsx", "campaigns", "end", "ends before it starts", ("C2501",))]),
     Case("campaign-without-holdout", [edit("campaign_members", lambda d: d[d.group != "holdout"])],
-         tables=("orders", "campaigns", "campaign_members")),
+         tables=("orders", "campaigns", "campaign_members"), reported=no_holdout_is_compared_with_a_matched_baseline),
     Case("experiment-with-one-variant", [edit("experiments", lambda d: d.assign(variant="control"))],
-         tables=("orders", "experiments")),
+         tables=("orders", "experiments"), reported=one_variant_is_skipped_with_its_reason),
     # ---- rows the cleaning handles and accounts for
     Case("members-duplicated-rows", [edit("members", lambda d: pd.concat([d, d.head(7)]))], tables=("members", "orders"),
          cleaned=rejected("members", "duplicate", 7)),
+    Case("members-duplicated-ids-with-different-details", [edit("members", lambda d: pd.concat(
+        [d, d.head(5).assign(城市="Shanghai", 注册日期="2026-01-01")]))], tables=("members", "orders"),
+        cleaned=rejected("members", "duplicate_member_id", 5)),
     Case("orders-for-unknown-members", [edit("orders", _set("MemberID", "U9999999", 6))], tables=("members", "orders"),
          cleaned=rejected("orders", "unknown_member", 6)),
     Case("orders-zero-and-negative-amounts", [edit("orders", _set("PaidAmount", "-12.5", 4))],
@@ -362,6 +397,8 @@ def test_bad_input_corpus(case, small_sample, tmp_path, tmp_path_factory):
     assert not (folder / "pwned").exists()
     if case.cleaned:
         case.cleaned(_cleaned(config), _baseline(case.tables, sample, tmp_path_factory))
+    if case.reported:
+        case.reported(config)
 
 
 def test_the_corpus_is_at_least_forty_cases():

@@ -220,6 +220,8 @@ def test_secrets_are_found_however_they_are_written(monkeypatch):
         assert secret in secret_values(url), url
         assert secret not in str(redact({"source": {"database_url": url}})), url
     assert redact({"api_token": "x", "n": 1}) == {"api_token": "***", "n": 1}
+    # a short password is redacted by the URL's structure, without garbling other text
+    assert redact({"url": "postgresql://u:ab@h/db", "note": "about"}) == {"url": "postgresql://u:***@h/db", "note": "about"}
 
 
 def test_the_same_inputs_give_the_same_clean_tables(small_cleaned, small_params, small_sample, tmp_path):

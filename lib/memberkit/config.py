@@ -438,11 +438,33 @@ def secret_values(settings: Any) -> set[str]:
 
 
 def scrub_secrets(text: str, source: Any) -> str:
-    """``text`` with every secret of ``source`` (settings, a URL, or a set of secrets) replaced by ***."""
+    """``text`` with every secret of ``source`` (settings, a URL, or a set of secrets) replaced by ***.
+
+    Secrets shorter than 4 characters are not replaced in free text (that would garble it); URLs in
+    settings are redacted by their structure instead (:func:`redact`)."""
     secrets = source if isinstance(source, (set, frozenset)) else secret_values(source)
     for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, "***")
+        if len(secret) >= 4:
+            text = text.replace(secret, "***")
     return text
+
+
+def _redact_url(url: str) -> str:
+    """The URL with its password (up to the last '@' of the authority) and secret query values as ***."""
+    from urllib.parse import parse_qsl, urlencode
+    if "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    head, sep, query = rest.partition("?")
+    if "@" in head:
+        userinfo, host = head[:head.rindex("@")], head[head.rindex("@") + 1:]
+        if ":" in userinfo:
+            head = f"{userinfo.split(':', 1)[0]}:***@{host}"
+    if query:
+        pairs = [(k, "***" if any(w in k.lower() for w in SECRET_WORDS) else v)
+                 for k, v in parse_qsl(query, keep_blank_values=True)]
+        query = urlencode(pairs, safe="*${}/:")
+    return f"{scheme}://{head}{sep}{query}"
 
 
 def redact(settings: Any) -> Any:
@@ -456,7 +478,9 @@ def redact(settings: Any) -> Any:
                     for k, v in node.items()}
         if isinstance(node, list):
             return [walk(v) for v in node]
-        return scrub_secrets(node, secrets) if isinstance(node, str) else node
+        if isinstance(node, str):
+            return scrub_secrets(_redact_url(node) if "://" in node else node, secrets)
+        return node
     return walk(settings)
 
 

@@ -26,6 +26,7 @@ ORDERS = [
     ("5", "c", "2026-03-06", 80.0),
     ("6", None, "2026-03-03", 1000.0),  # a guest order: outside member figures
     ("7", "g", "2026-02-05", 100.0),
+    ("0", "h", "2025-06-10", 40.0),     # the data begins here: h, not in the member table, bought once
 ]
 
 
@@ -69,6 +70,23 @@ def test_empty_periods_give_no_rate_rather_than_an_error(tables):
     assert later["member_growth_rate"] == 0.0 and later["activity_rate"] == 0.0   # members exist, none new or active
     assert all(math.isnan(later[k]) for k in ("repurchase_rate", "average_order_value", "churn_rate"))
     assert math.isnan(kpi.member_growth_rate(members, "2020-01"))                 # nobody had joined yet
+
+
+def test_a_window_reaching_before_the_data_begins_is_not_enough_history(tables):
+    orders, members = tables
+    assert kpi.data_start(orders) == dt.date(2025, 6, 10)
+    # July 2025: the 90 days before its start and before its end reach before 2025-06-10
+    july = kpi.key_figures(orders, members, "2025-07", 90)
+    assert {k for k, v in july.items() if math.isnan(v)} >= {"member_growth_rate", "churn_rate", "activity_rate"}
+    assert kpi.short_history("2025-07", dt.date(2025, 6, 10), 90) == {"member_growth_rate", "churn_rate",
+                                                                       "activity_rate"}
+    # June 2025 is not a whole month of data: no repurchase rate or AOV either
+    assert kpi.short_history("2025-06", dt.date(2025, 6, 10), 90) == set(kpi.KEY_FIGURES)
+    # Activity at the end of September looks back to 2025-07-03: known; churn still needs (2025-06-02, ...]
+    assert kpi.short_history("2025-09", dt.date(2025, 6, 10), 90) == {"member_growth_rate", "churn_rate"}
+    assert kpi.short_history("2025-10", dt.date(2025, 6, 10), 90) == set()
+    t = kpi.key_figures_trend(orders, members, "2025-09", months=3, active_window_days=90)
+    assert math.isnan(t.loc["2025-07", "activity_rate"]) and t.loc["2025-09", "activity_rate"] == 0.0
 
 
 def test_compared_and_trend(tables):

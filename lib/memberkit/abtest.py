@@ -36,6 +36,8 @@ from .report import plain
 
 # The member column each mean metric is computed from, and its pre-assignment covariate.
 MEAN_COLUMNS = {"conversion": "converted", "orders": "orders", "revenue": "revenue"}
+# How each purchase metric is tested: proportion (z-test), mean (Welch), ratio (delta method).
+PURCHASE_KINDS = {"conversion": "proportion", "orders": "mean", "revenue": "mean", "aov": "ratio"}
 PRE_COLUMNS = {"conversion": "converted_pre", "orders": "orders_pre", "revenue": "revenue_pre"}
 RESULT_FIELDS = ("control_mean", "variant_mean", "abs_diff", "abs_ci_low", "abs_ci_high", "rel_lift", "ci_low",
                  "ci_high", "p_value", "p_value_adjusted", "chance_to_win")
@@ -48,13 +50,15 @@ class ExperimentError(MemberkitError):
 # ----------------------------------------------------------------- data
 def select_experiments(experiments, period_end: _dt.date, window_days: int, lookback_months: int) -> list[str]:
     """Experiments whose observation window closed by ``period_end`` and that were assigned in the
-    ``lookback_months`` before it, oldest first."""
+    ``lookback_months`` before it, oldest first; then those without assignment times (an export
+    that carries its own outcomes), by id."""
     e = experiments.group_by("experiment_id").agg(first=experiments.assigned_ts.min(),
                                                   last=experiments.assigned_ts.max()).to_pandas()
     end = pd.Timestamp(period_end) + pd.Timedelta(days=1)
     start = end - pd.DateOffset(months=lookback_months)
     closed = (e["last"] + pd.Timedelta(days=window_days) <= end) & (e["first"] >= start)
-    return e[closed].sort_values("first").experiment_id.tolist()
+    undated = e["first"].isna()
+    return e[closed].sort_values("first").experiment_id.tolist() + sorted(e[undated].experiment_id)
 
 
 def experiment_members(tables: dict, experiment_ids: list[str], window_days: int, pre_days: int,
@@ -63,12 +67,14 @@ def experiment_members(tables: dict, experiment_ids: list[str], window_days: int
 
     Columns: experiment_id, member_id, variant, variants (distinct variants the member was found
     in), assigned_ts, orders, revenue, converted, hours_to_first_order, orders_pre, revenue_pre,
-    converted_pre.
+    converted_pre, and ``outcome__<name>`` for each outcome column of the experiments table.
+    Every assigned member has a row, with zeros when it never ordered.
     """
     from .summary import experiment_units, window_outcomes, without_outliers
     units = experiment_units(tables["experiments"], experiment_ids, window_days, pre_days)
+    outcome_cols = [c for c in units.columns if c.startswith("outcome__")]
     out = window_outcomes(without_outliers(tables["orders"], exclude_outliers), units,
-                          ["experiment_id", "member_id", "variant", "variants", "assigned_ts"],
+                          ["experiment_id", "member_id", "variant", "variants", "assigned_ts", *outcome_cols],
                           ["pre", "post"]).to_pandas()
     out = out.rename(columns={"orders_post": "orders", "revenue_post": "revenue"})
     out["converted"] = (out.orders > 0).astype(float)
@@ -77,7 +83,7 @@ def experiment_members(tables: dict, experiment_ids: list[str], window_days: int
     for c in ("orders", "orders_pre"):
         out[c] = out[c].astype(float)
     keep = ["experiment_id", "member_id", "variant", "variants", "assigned_ts", "orders", "revenue", "converted",
-            "hours_to_first_order", "orders_pre", "revenue_pre", "converted_pre"]
+            "hours_to_first_order", "orders_pre", "revenue_pre", "converted_pre", *outcome_cols]
     return out[keep].sort_values(["experiment_id", "member_id"]).reset_index(drop=True)
 
 
@@ -92,28 +98,46 @@ def winsorize_members(members: pd.DataFrame, percentile: float | None) -> tuple[
 
 
 # ----------------------------------------------------------------- comparisons
+def metric_spec(metric: str, outcomes: dict[str, str] | None = None) -> tuple[str, str | None]:
+    """(kind, member column) of a metric: a purchase metric, or an outcome column named in the config.
+
+    kind is ``proportion`` (two-proportion z-test), ``mean`` (Welch) or ``ratio`` (delta method).
+    An outcome is binary (a proportion) or numeric (a mean); its column is ``outcome__<name>``.
+    """
+    from .clean import outcome_column
+    if metric in PURCHASE_KINDS:
+        return PURCHASE_KINDS[metric], MEAN_COLUMNS.get(metric)
+    if outcomes and metric in outcomes:
+        return ("proportion" if outcomes[metric] == "binary" else "mean"), outcome_column(metric)
+    raise ExperimentError(f"unknown metric {metric!r}: the purchase metrics are {', '.join(PURCHASE_KINDS)}"
+                          + (f"; the outcomes are {', '.join(outcomes)}" if outcomes else
+                             "; outcome columns are named under source.tables.experiments.outcomes"))
+
+
 def compare_metric(members: pd.DataFrame, control: str, variant: str, metric: str, alpha: float = 0.05,
-                   value_column: str | None = None) -> dict:
+                   value_column: str | None = None, outcomes: dict[str, str] | None = None) -> dict:
     """One metric, one variant against control: means, difference, relative lift, test, chance to win.
 
     ``value_column`` replaces the metric's own column (CUPED passes the adjusted values); the
-    test is then Welch's on those values.
+    test is then Welch's on those values. ``outcomes`` (name -> binary | numeric) declares the
+    outcome columns a metric may name besides the purchase metrics (:func:`metric_spec`).
     """
     a = members[members.variant == control]
     b = members[members.variant == variant]
-    if metric == "aov":
+    kind, column = metric_spec(metric, outcomes)
+    if kind == "ratio":
         ra, va = stats.ratio_mean(a.revenue, a.orders)
         rb, vb = stats.ratio_mean(b.revenue, b.orders)
         c = stats.normal_comparison(ra, va, rb, vb, alpha)
         var_a, var_b = va, vb
         chance = stats.chance_normal(c.diff, c.se)
-    elif metric == "conversion" and value_column is None:
-        xa, xb = int(a.converted.sum()), int(b.converted.sum())
+    elif kind == "proportion" and value_column is None:
+        xa, xb = int(a[column].sum()), int(b[column].sum())
         c = stats.two_proportions(xa, len(a), xb, len(b), alpha)
         var_a, var_b = c.mean_a * (1 - c.mean_a) / len(a), c.mean_b * (1 - c.mean_b) / len(b)
         chance = stats.chance_beta(xa, len(a), xb, len(b))
     else:
-        col = value_column or MEAN_COLUMNS[metric]
+        col = value_column or column
         c = stats.welch_arrays(a[col], b[col], alpha)
         var_a, var_b = a[col].var(ddof=1) / len(a), b[col].var(ddof=1) / len(b)
         chance = stats.chance_normal(c.diff, c.se)
@@ -124,18 +148,25 @@ def compare_metric(members: pd.DataFrame, control: str, variant: str, metric: st
             "rel_lift": lift, "ci_low": lo, "ci_high": hi, "p_value": float(c.p_value), "chance_to_win": chance}
 
 
-def compare_all(members: pd.DataFrame, control: str, variants: list[str], alpha: float = 0.05) -> pd.DataFrame:
-    """Every metric for every variant, with Holm-adjusted p-values across all of them."""
-    rows = [compare_metric(members, control, v, m, alpha) for m in AB_METRICS for v in variants]
+def compare_all(members: pd.DataFrame, control: str, variants: list[str], alpha: float = 0.05,
+                metrics: list[str] | None = None, outcomes: dict[str, str] | None = None) -> pd.DataFrame:
+    """Every metric (default: the purchase metrics) for every variant, with Holm-adjusted p-values
+    across all of them."""
+    rows = [compare_metric(members, control, v, m, alpha, outcomes=outcomes) for m in (metrics or AB_METRICS)
+            for v in variants]
     out = pd.DataFrame(rows)
     out["p_value_adjusted"] = stats.holm(out.p_value)
     return out
 
 
-def cuped_all(members: pd.DataFrame, control: str, variants: list[str], alpha: float = 0.05) -> pd.DataFrame:
-    """CUPED for each mean metric: theta over all the experiment's members, then Welch on adjusted values."""
+def cuped_all(members: pd.DataFrame, control: str, variants: list[str], alpha: float = 0.05,
+              metrics: list[str] | None = None) -> pd.DataFrame:
+    """CUPED for each purchase metric with a pre-assignment value (of ``metrics`` when given): theta over
+    all the experiment's members, then Welch on adjusted values."""
     rows = []
     for metric, col in MEAN_COLUMNS.items():
+        if metrics is not None and metric not in metrics:
+            continue
         adj = stats.cuped(members[col], members[PRE_COLUMNS[metric]])
         m = members.assign(_adjusted=adj.adjusted)
         for v in variants:
@@ -151,25 +182,25 @@ def cuped_all(members: pd.DataFrame, control: str, variants: list[str], alpha: f
 
 # ----------------------------------------------------------------- power
 def power_plan(members: pd.DataFrame, control: str, metric: str, minimum_effect: float, alpha: float = 0.05,
-               power: float = 0.8) -> dict:
+               power: float = 0.8, outcomes: dict[str, str] | None = None) -> dict:
     """Sample size per variant to detect a ``minimum_effect`` relative lift on ``metric`` from the
     control's baseline, the effect detectable with the members the experiment has, and how many
     more per variant it would need."""
     a = members[members.variant == control]
     n_now = int(members.groupby("variant").size().min())
-    if metric == "conversion":
-        p = float(a.converted.mean())
+    kind, column = metric_spec(metric, outcomes)
+    if kind == "proportion":
+        p = float(a[column].mean())
         target = min(p * (1 + minimum_effect), 1 - 1e-9)
         needed = stats.n_proportions(p, target, alpha, power)
         p2 = stats.mde_proportions(n_now, p, alpha, power)
         mde, baseline = (p2 / p - 1) if p else math.nan, p
     else:
-        if metric == "aov":
+        if kind == "ratio":
             baseline, var = stats.ratio_mean(a.revenue, a.orders)
             sd = math.sqrt(var * len(a))      # per-member standard deviation implied by the delta method
         else:
-            col = MEAN_COLUMNS[metric]
-            baseline, sd = float(a[col].mean()), float(a[col].std(ddof=1))
+            baseline, sd = float(a[column].mean()), float(a[column].std(ddof=1))
         needed = stats.n_means(baseline * minimum_effect, sd, alpha, power) if baseline else math.inf
         mde = stats.mde_means(n_now, sd, alpha, power) / baseline if baseline else math.nan
     needed_int = math.ceil(needed) if math.isfinite(needed) else None
@@ -180,7 +211,7 @@ def power_plan(members: pd.DataFrame, control: str, metric: str, minimum_effect:
 
 # ----------------------------------------------------------------- breakdowns
 def breakdown(members: pd.DataFrame, control: str, variants: list[str], metric: str, column: str,
-              min_members: int = 100, alpha: float = 0.05) -> pd.DataFrame:
+              min_members: int = 100, alpha: float = 0.05, outcomes: dict[str, str] | None = None) -> pd.DataFrame:
     """The primary metric within each value of ``column`` (exploratory: no correction, small groups dropped)."""
     rows = []
     for value, g in members.dropna(subset=[column]).groupby(column, observed=True):
@@ -188,7 +219,7 @@ def breakdown(members: pd.DataFrame, control: str, variants: list[str], metric: 
         for v in variants:
             if min(sizes.get(control, 0), sizes.get(v, 0)) < min_members:
                 continue
-            r = compare_metric(g, control, v, metric, alpha)
+            r = compare_metric(g, control, v, metric, alpha, outcomes=outcomes)
             rows.append({"dimension": column, "group": value, **{k: r[k] for k in
                          ("variant", "n_control", "n_variant", "control_mean", "variant_mean", "abs_diff",
                           "abs_ci_low", "abs_ci_high", "rel_lift", "p_value")}})
@@ -215,8 +246,8 @@ class ExperimentResult:
     counts: dict[str, int]
     srm_p_value: float
     srm_failed: bool
-    assigned_from: _dt.date
-    assigned_to: _dt.date
+    assigned_from: _dt.date | None         # None: the export has no assignment times
+    assigned_to: _dt.date | None
     excluded_multi_variant: int
     members: pd.DataFrame = field(repr=False)
     results: pd.DataFrame = field(repr=False)
@@ -226,10 +257,17 @@ class ExperimentResult:
     breakdowns: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     cumulative: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     winsor_caps: dict = field(default_factory=dict)
+    metrics: list[str] = field(default_factory=lambda: list(AB_METRICS))   # evaluated, outcomes first
+    primary_metric: str = "conversion"   # the metric the verdict rests on (params', or the first outcome)
+    left_out: list[str] = field(default_factory=list)     # purchase metrics without data for these members
+    assignments: dict = field(default_factory=dict)       # rows read, kept, set aside by reason (the cleaning's)
+    kinds: dict = field(default_factory=dict)             # metric -> proportion | mean | ratio
 
     @property
     def assigned_when(self) -> str:
         a, b = self.assigned_from, self.assigned_to
+        if a is None:
+            return "–"
         return str(a) if a == b else f"{a} – {b}"
 
 
@@ -239,7 +277,7 @@ def design_for(experiment_id: str, found: list[str], params) -> tuple[str, dict[
     control = d.control if d else params.default_control
     if control not in found:
         raise ExperimentError(f"experiment {experiment_id}: control variant {control!r} is not in the data "
-                              f"(variants: {', '.join(found)}); set designs.{experiment_id}.control")
+                              f"(variants: {', '.join(found)}); name it with -p notebooks.ab_test.designs.{experiment_id}.control={found[0]}")
     if len(found) < 2:
         raise ExperimentError(f"experiment {experiment_id} has only the variant {found[0]!r}; nothing to compare")
     split = dict(d.planned_split) if d and d.planned_split else {v: 1 / len(found) for v in found}
@@ -251,8 +289,42 @@ def design_for(experiment_id: str, found: list[str], params) -> tuple[str, dict[
     return control, split
 
 
+def experiment_metrics(m: pd.DataFrame, params) -> tuple[list[str], list[str]]:
+    """The metrics to evaluate for one experiment's members, and the purchase metrics left out.
+
+    Outcome columns of the experiments table come first, by their own names. Purchase metrics
+    need orders: they are left out when no member ordered within the window (an experiment on a
+    game's retention, say); AOV also when a variant has no order at all.
+    """
+    outcomes = experiment_outcomes(params)
+    named = [o for o in outcomes if f"outcome__{o}" in m]
+    ordered = m.orders.sum() > 0
+    purchase = [x for x in AB_METRICS if ordered and (x != "aov" or m.groupby("variant").orders.sum().min() > 0)]
+    left_out = [x for x in AB_METRICS if x not in purchase]
+    if not named and not purchase:
+        raise ExperimentError(f"experiment {m.experiment_id.iloc[0]}: nothing to compare: no member ordered within "
+                              f"{params.window_days} days of assignment and the experiments table has no outcome "
+                              "columns (name them under source.tables.experiments.outcomes)")
+    return named + purchase, left_out
+
+
+def _date(ts) -> _dt.date | None:
+    return None if pd.isna(ts) else ts.date()
+
+
+def experiment_outcomes(params) -> dict[str, str]:
+    """Outcome name -> binary | numeric, as the experiments table's source config names them."""
+    t = params.source.tables.get("experiments")
+    return dict(t.outcomes) if t is not None else {}
+
+
 def evaluate(members: pd.DataFrame, experiment_id: str, params, segments: pd.DataFrame | None = None) -> ExperimentResult:
-    """Everything the report says about one experiment, from its member rows."""
+    """Everything the report says about one experiment, from its member rows.
+
+    Every assigned member counts (zeros when it never ordered). Members found in several
+    variants are left out and counted. The primary metric is ``params.primary_metric`` when it
+    was evaluated, else the first outcome column.
+    """
     m = members[members.experiment_id == experiment_id]
     if m.empty:
         raise ExperimentError(f"experiment {experiment_id} has no assigned members")
@@ -263,17 +335,21 @@ def evaluate(members: pd.DataFrame, experiment_id: str, params, segments: pd.Dat
     variants = [v for v in found if v != control]
     counts = m.groupby("variant").size().reindex(list(split)).fillna(0).astype(int)
     srm_p = stats.srm_test(counts.to_numpy(), [split[v] for v in counts.index])
+    metrics, left_out = experiment_metrics(m, params)
+    primary = params.primary_metric if params.primary_metric in metrics else metrics[0]
+    outcomes = experiment_outcomes(params)
     m, caps = winsorize_members(m, params.winsorize_percentile)
     if segments is not None:
         m = m.merge(segments, on="member_id", how="left")
-    results = compare_all(m, control, variants, params.alpha)
-    power = power_plan(m, control, params.primary_metric, params.minimum_effect, params.alpha, params.power)
+    results = compare_all(m, control, variants, params.alpha, metrics, outcomes)
+    power = power_plan(m, control, primary, params.minimum_effect, params.alpha, params.power, outcomes)
     r = ExperimentResult(
         experiment_id, control, variants, split, {k: int(v) for k, v in counts.items()}, srm_p,
-        bool(srm_p < params.srm_threshold), m.assigned_ts.min().date(), m.assigned_ts.max().date(), len(multi), m,
-        results, cuped_all(m, control, variants, params.alpha), power, winsor_caps=caps,
-        cumulative=cumulative_conversion(m, params.window_days))
-    frames = [breakdown(m, control, variants, params.primary_metric, c, params.breakdown_min_members, params.alpha)
+        bool(srm_p < params.srm_threshold), _date(m.assigned_ts.min()), _date(m.assigned_ts.max()), len(multi), m,
+        results, cuped_all(m, control, variants, params.alpha, metrics), power, winsor_caps=caps,
+        cumulative=cumulative_conversion(m, params.window_days), metrics=metrics, primary_metric=primary,
+        left_out=left_out, kinds={x: metric_spec(x, outcomes)[0] for x in metrics})
+    frames = [breakdown(m, control, variants, primary, c, params.breakdown_min_members, params.alpha, outcomes)
               for c in params.breakdowns if c in m]
     r.breakdowns = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(
         not f.empty for f in frames) else pd.DataFrame()
@@ -294,7 +370,7 @@ def decide(r: ExperimentResult, params) -> dict:
     if r.srm_failed:
         return {"decision": "no_verdict", "variant": None, "reason": "srm"}
     res = r.results
-    primary = res[res.metric == params.primary_metric].set_index("variant")
+    primary = res[res.metric == r.primary_metric].set_index("variant")
     significant = primary.p_value_adjusted < params.alpha
     winners = primary[significant & (primary.abs_diff > 0)].sort_values("rel_lift", ascending=False)
     harmed = {}
@@ -322,7 +398,8 @@ class ABAnalysis:
     end: _dt.date
     experiments: list[ExperimentResult]
     skipped: dict[str, str]               # experiment id -> why it could not be evaluated
-    has_table: bool = True
+    has_table: bool = True                # False: the sources have no experiments table (report skipped)
+    available: list[str] = field(default_factory=list)   # experiment ids in the data, for the hint
 
 
 def analyse(tables: dict, period: str, params, rfm_params=None) -> ABAnalysis:
@@ -344,15 +421,48 @@ def analyse(tables: dict, period: str, params, rfm_params=None) -> ABAnalysis:
         ids = select_experiments(tables["experiments"], end, params.window_days, params.lookback_months)
     members = experiment_members(tables, ids, params.window_days, params.pre_days,
                                  params.exclude_outliers) if ids else pd.DataFrame()
+    accounting = assignment_accounting(tables, ids) if ids else {}
     results, skipped = [], {}
     for x in ids:
         assigned = members[members.experiment_id == x] if len(members) else members
-        seg = _segments_at(tables, assigned, rfm_params) if (rfm_params and len(assigned)) else None
+        dated = len(assigned) and assigned.assigned_ts.notna().any()
+        seg = _segments_at(tables, assigned, rfm_params) if (rfm_params and dated) else None
         try:
-            results.append(evaluate(members, x, params, seg))
+            r = evaluate(members, x, params, seg)
         except ExperimentError as e:
             skipped[x] = str(e)
-    return ABAnalysis(period, end, results, skipped)
+            continue
+        r.assignments = accounting.get(x, {})
+        if r.assignments:
+            r.excluded_multi_variant += r.assignments["set_aside"].get("several_variants", {}).get("members", 0)
+        results.append(r)
+    return ABAnalysis(period, end, results, skipped, available=sorted(known))
+
+
+def assignment_accounting(tables: dict, experiment_ids: list[str]) -> dict[str, dict]:
+    """Per experiment: assignment rows read, kept, and set aside by the cleaning, by reason.
+
+    ``{id: {"read": rows, "kept": rows, "members": distinct members kept,
+    "set_aside": {reason: {"rows": n, "members": distinct member ids}}}}``. The set-aside rows
+    come from the cleaning's ``rejected/experiments.parquet`` (``tables["rejected_experiments"]``);
+    rows without an experiment id cannot be attributed to one and are left out here.
+    """
+    e = tables["experiments"]
+    e = e.filter(e.experiment_id.isin(experiment_ids))
+    kept = e.group_by("experiment_id").agg(rows=e.count(), members=e.member_id.nunique()).to_pandas()
+    out = {x.experiment_id: {"read": int(x.rows), "kept": int(x.rows), "members": int(x.members), "set_aside": {}}
+           for x in kept.itertuples()}
+    rej = tables.get("rejected_experiments")
+    if rej is None:
+        return out
+    rej = rej.mutate(experiment=rej.experiment_id.strip())
+    rej = rej.filter(rej.experiment.isin(experiment_ids))
+    by = rej.group_by(["experiment", "reason"]).agg(rows=rej.count(), members=rej.member_id.strip().nunique()).to_pandas()
+    for x in by.itertuples():
+        acc = out.setdefault(x.experiment, {"read": 0, "kept": 0, "members": 0, "set_aside": {}})
+        acc["read"] += int(x.rows)
+        acc["set_aside"][x.reason] = {"rows": int(x.rows), "members": int(x.members)}
+    return out
 
 
 def _segments_at(tables: dict, members: pd.DataFrame, rfm_params) -> pd.DataFrame:
@@ -380,7 +490,8 @@ def key_results(a: ABAnalysis, params) -> dict:
             "srm_p_value": r.srm_p_value, "srm_failed": r.srm_failed, "verdict": r.verdict,
             "assigned_from": r.assigned_from, "assigned_to": r.assigned_to,
             "excluded_multi_variant": r.excluded_multi_variant, "metrics": metrics, "cuped": cuped,
-            "power": r.power, "winsorize_caps": r.winsor_caps}
+            "power": r.power, "winsorize_caps": r.winsor_caps, "primary_metric": r.primary_metric,
+            "metrics_evaluated": r.metrics, "metrics_left_out": r.left_out, "assignments": r.assignments}
     return {"experiments": out, "skipped": a.skipped, "primary_metric": params.primary_metric,
                            "guardrail_metrics": params.guardrail_metrics, "alpha": params.alpha,
                            "window_days": params.window_days, "correction": "holm"}

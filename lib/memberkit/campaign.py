@@ -409,6 +409,8 @@ class CampaignAnalysis:
     reviewed: list[str]
     reviews: dict[str, CampaignReview]            # every campaign of the league table
     skipped: dict[str, str]
+    has_table: bool = True                        # False: the sources have no campaign tables (report skipped)
+    available: list[str] = field(default_factory=list)   # campaign ids in the data, for the hint
 
     def league(self) -> list[CampaignReview]:
         return sorted(self.reviews.values(), key=lambda r: -r.figures["roi"].value
@@ -422,9 +424,11 @@ def analyse(tables: dict, period: str, params, rfm_params=None, data_end: _dt.da
     data_end = min(data_end or end, end)
     campaigns = campaigns_frame(tables)
     if campaigns.empty:
-        if params.campaigns:
-            raise CampaignError("the sources have no campaigns and campaign_members tables")
-        return CampaignAnalysis(period, [], {}, {})
+        has_table = "campaigns" in tables and "campaign_members" in tables
+        if params.campaigns and not has_table:
+            raise CampaignError("the sources have no campaigns and campaign_members tables; map them under "
+                                "source.tables.campaigns and source.tables.campaign_members")
+        return CampaignAnalysis(period, [], {}, {}, has_table=has_table)
     reviewed, league = select_campaigns(campaigns, start, end, params.league_months, params.campaigns)
     members = campaign_members(tables, league, params, data_end) if league else pd.DataFrame()
     info = campaigns.set_index("campaign_id")
@@ -444,7 +448,8 @@ def analyse(tables: dict, period: str, params, rfm_params=None, data_end: _dt.da
             reviews[cid] = r
         except CampaignError as e:
             skipped[cid] = str(e)
-    return CampaignAnalysis(period, [c for c in reviewed if c in reviews], reviews, skipped)
+    return CampaignAnalysis(period, [c for c in reviewed if c in reviews], reviews, skipped,
+                            available=sorted(campaigns.campaign_id.astype(str)))
 
 
 def _segments_at(tables: dict, start: _dt.date, rfm_params) -> pd.DataFrame:

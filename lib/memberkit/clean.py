@@ -21,11 +21,13 @@ from importlib.resources import files
 from pathlib import Path
 
 import ibis
+import numpy as np
 import pandas as pd
 import yaml
 
 from .engine import blank_to_null, parse_number, parse_timestamp
 from .errors import MemberkitError
+from .identity import mask_e164
 from .schema import CANONICAL
 
 ORDER_RULES = [
@@ -44,21 +46,34 @@ MEMBER_RULES = [
     ("duplicate", "exact copy of an earlier row"),
     ("missing_member_id", "no member id"),
     ("duplicate_member_id", "member id repeated with different details (first kept)"),
-    ("merged_identity", "same person as another member (same phone): merged into it"),
+    ("merged_identity", "same person as another member (person id, mapping or phone): merged into it"),
 ]
-LINK_RULES = [  # campaign_members and experiments
+# campaign_members and experiments. The population of an experiment is its assignment table:
+# an assigned member counts whether or not the member table knows it or it ever ordered.
+LINK_RULES = [
     ("duplicate", "exact copy of an earlier row"),
     ("missing_id", "a required id is empty"),
     ("unparseable_date", "a date cannot be read"),
-    ("unknown_member", "member id not in the member table"),
+    ("unparseable_outcome", "an outcome value is empty or cannot be read"),
+    ("several_variants", "member found in more than one variant (or group): cannot be attributed"),
+    ("repeat_assignment", "the same member again in the same variant (or group): first kept"),
 ]
+LINK_KEYS = {"experiments": ("experiment_id", "variant", "assigned_ts"),
+             "campaign_members": ("campaign_id", "group", "sent_ts")}
+ACCOUNT_RULES = [
+    ("duplicate", "exact copy of an earlier row"),
+    ("missing_id", "account id or person id is empty"),
+    ("duplicate_member_id", "account mapped again to another person (first kept)"),
+]
+BINARY_TRUE = ["1", "1.0", "true", "t", "yes", "y"]
+BINARY_FALSE = ["0", "0.0", "false", "f", "no", "n"]
 CAMPAIGN_RULES = [
     ("duplicate", "exact copy of an earlier row"),
     ("missing_id", "no campaign id"),
     ("unparseable_date", "start or end cannot be read"),
 ]
 RULES = {"orders": ORDER_RULES, "members": MEMBER_RULES, "campaign_members": LINK_RULES,
-         "experiments": LINK_RULES, "campaigns": CAMPAIGN_RULES}
+         "experiments": LINK_RULES, "campaigns": CAMPAIGN_RULES, "accounts": ACCOUNT_RULES}
 TEXT_COLUMNS = {"members": ["region", "channel"], "orders": ["channel", "status"],
                 "campaign_members": ["group"]}
 
@@ -85,6 +100,7 @@ class CleaningResult:
     text_unified: dict[str, int]
     quality: pd.DataFrame
     paths: dict[str, str]
+    identity: dict = field(default_factory=dict)   # IdentityReport.to_dict(): ids merged into people, by rule
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -132,20 +148,6 @@ def is_known_text(col: ibis.Value, kind: str) -> ibis.Value:
     return blank_to_null(col).lower().isin(list(text_vocabulary()[kind]))
 
 
-def normalise_phone(col: ibis.Value) -> ibis.Value:
-    """Digits only, country prefix (+86, 0086, 86) dropped; NULL unless a mainland mobile number."""
-    digits = col.re_replace(r"[^0-9]", "")
-    digits = ibis.cases((digits.startswith("0086") & (digits.length() == 15), digits.substr(4)),
-                        (digits.startswith("86") & (digits.length() == 13), digits.substr(2)),
-                        else_=digits)
-    return ibis.ifelse(digits.re_search(r"^1[3-9][0-9]{9}$"), digits, ibis.null("string"))
-
-
-def mask_phone(col: ibis.Value) -> ibis.Value:
-    digits = normalise_phone(col)
-    return ibis.ifelse(digits.isnull(), ibis.null("string"), digits.substr(0, 3) + "****" + digits.substr(7))
-
-
 # ------------------------------------------------------------------ rules
 def _reason(*cases) -> ibis.Value:
     return ibis.cases(*cases, else_=ibis.null("string"))
@@ -156,22 +158,61 @@ def _duplicate(t: ibis.Table, table: str) -> ibis.Value:
     return ibis.row_number().over(group_by=[t[c] for c in cols], order_by=t._row) > 0
 
 
-def stage_members(con, raw: ibis.Table, formats: list[str]) -> ibis.Table:
+def stage_members(con, raw: ibis.Table, formats: list[str], *, phone_region: str = "CN",
+                  max_accounts_per_phone: int = 5, accounts: ibis.Table | None = None) -> tuple[ibis.Table, dict]:
+    """Member rules, then the identity merge (:mod:`memberkit.identity`, member-scale pandas).
+
+    Accounts are linked by a person id (the members' ``person_id`` column, or the ``accounts``
+    mapping table, which wins), or by a phone number normalised to E.164 in ``phone_region``
+    unless more than ``max_accounts_per_phone`` accounts share it. Returns the staged table
+    (``canonical``: the id each account is merged into, ``phone_e164``) and the identity report.
+    """
+    from .identity import normalise_phones, resolve_identities
     t = raw.mutate(
         _dup=_duplicate(raw, "members"),
         member=blank_to_null(raw.member_id),
         jd=parse_timestamp(raw.join_date, formats).date(),
-        phone_norm=normalise_phone(raw.phone),
+        person=blank_to_null(raw.person_id),
     )
     first_of_id = ibis.row_number().over(group_by=t.member, order_by=[t._dup, t._row]) > 0
     t = t.mutate(reason=_reason((t._dup, "duplicate"), (t.member.isnull(), "missing_member_id"),
                                 (first_of_id, "duplicate_member_id")))
-    # Identity merge: one phone, one person; the earliest-joined account keeps its id.
-    ok = t.reason.isnull() & t.phone_norm.notnull()
-    w = ibis.window(group_by=[t.phone_norm, ok], order_by=[t.jd.isnull(), t.jd, t.member])
-    t = t.mutate(canonical=ibis.ifelse(ok, t.member.first().over(w), t.member))
+    t = con.create_table("stage_members_pre", t, overwrite=True)
+    # Member scale: one row per distinct phone text, then one per valid account.
+    phones = t.filter(blank_to_null(t.phone).notnull()).select("phone").distinct().to_pandas()
+    phones["phone_e164"] = normalise_phones(phones.phone, phone_region)
+    phone_map = con.create_table("phone_map", ibis.memtable(phones.astype("string"), columns=["phone_text", "phone_e164"]),
+                                 overwrite=True)
+    t = t.left_join(phone_map, t.phone == phone_map.phone_text).drop("phone_text")
+    acc = t.filter(t.reason.isnull()).select("member", "jd", "phone_e164", person_id=t.person).to_pandas()
+    acc["jd"] = pd.to_datetime(acc.jd)
+    acc["person_source"] = np.where(acc.person_id.notna(), "person_id", None)
+    if accounts is not None:
+        mapped = accounts.filter(accounts.reason.isnull()).select("member", "person").to_pandas()
+        mapping = dict(zip(mapped.member, mapped.person))
+        from_map = acc.member.map(mapping)
+        acc["person_source"] = np.where(from_map.notna(), "mapping", acc.person_source)
+        acc["person_id"] = from_map.where(from_map.notna(), acc.person_id)
+    links, report = resolve_identities(acc, max_accounts_per_phone)
+    report.phone_region = phone_region
+    invalid = phones.loc[phones.phone_e164.isna(), "phone"]
+    report.invalid_phones = int(t.filter(t.phone.isin(invalid.tolist())).count().execute()) if len(invalid) else 0
+    links = links.rename(columns={"member": "link_member"}).astype("string")
+    link_t = con.create_table("identity_links", ibis.memtable(links), overwrite=True)
+    t = t.left_join(link_t, t.member == link_t.link_member).drop("link_member")
+    t = t.mutate(canonical=ibis.coalesce(t.canonical, t.member), identity_rule=t.rule).drop("rule")
     t = t.mutate(reason=ibis.ifelse(t.reason.isnull() & (t.canonical != t.member), "merged_identity", t.reason))
-    return con.create_table("stage_members", t, overwrite=True)
+    return con.create_table("stage_members", t, overwrite=True), report.to_dict()
+
+
+def stage_accounts(con, raw: ibis.Table) -> ibis.Table:
+    """The mapping table account id -> person id: copies, empty ids and re-mapped accounts set aside."""
+    t = raw.mutate(_dup=_duplicate(raw, "accounts"), member=blank_to_null(raw.member_id),
+                   person=blank_to_null(raw.person_id))
+    first_of_id = ibis.row_number().over(group_by=t.member, order_by=[t._dup, t._row]) > 0
+    t = t.mutate(reason=_reason((t._dup, "duplicate"), (t.member.isnull() | t.person.isnull(), "missing_id"),
+                                (first_of_id, "duplicate_member_id")))
+    return con.create_table("stage_accounts", t, overwrite=True)
 
 
 def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str], as_of: _dt.datetime,
@@ -212,20 +253,57 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
     return con.create_table("stage_orders", t, overwrite=True), threshold
 
 
-def stage_links(con, raw: ibis.Table, table: str, identity: ibis.Table, formats: list[str]) -> ibis.Table:
+def parse_outcome(col: ibis.Value, kind: str) -> ibis.Value:
+    """An outcome value as a float: binary ``1/0, true/false, yes/no`` -> 1.0 / 0.0; numeric parsed; else NULL."""
+    if kind == "binary":
+        v = blank_to_null(col).lower()
+        return ibis.cases((v.isin(BINARY_TRUE), 1.0), (v.isin(BINARY_FALSE), 0.0), else_=ibis.null("float64"))
+    return parse_number(col)
+
+
+def outcome_column(name: str) -> str:
+    """The column of the clean experiments table holding the outcome ``name``."""
+    return f"outcome__{name}"
+
+
+def stage_links(con, raw: ibis.Table, table: str, identity: ibis.Table, formats: list[str],
+                outcomes: dict[str, str] | None = None) -> ibis.Table:
+    """Assignment rows (experiments, campaign_members): every assigned member counts.
+
+    A member id unknown to the member table is kept as it is (the population of an experiment
+    or a campaign is its assignment table); a merged account takes its person's id. Rows of one
+    member in several variants (or groups) of one experiment (or campaign) are all set aside;
+    repeated rows of one member in one variant are collapsed to the first (earliest assigned).
+    ``outcomes`` (experiments only): outcome name -> ``binary`` | ``numeric``; the raw column
+    ``outcome__<name>`` is parsed, and a row whose value cannot be read is set aside.
+    """
     spec = CANONICAL[table]
+    outcomes = outcomes or {}
     ids = [c for c, col in spec.items() if col.kind == "id" and col.required]
     stamps = [c for c, col in spec.items() if col.kind == "timestamp"]
-    required_stamps = [c for c in stamps if spec[c].required]
+    # An experiment export that carries its outcomes may come without assignment times.
+    required_stamps = [c for c in stamps if spec[c].required and not outcomes]
     t = raw.mutate(_dup=_duplicate(raw, table), source_member=blank_to_null(raw.member_id),
-                   **{f"{c}_ts": parse_timestamp(raw[c], formats) for c in stamps})
+                   **{f"{c}_ts": parse_timestamp(raw[c], formats) for c in stamps},
+                   **{f"{outcome_column(n)}_v": parse_outcome(raw[outcome_column(n)], k) for n, k in outcomes.items()})
     t = t.left_join(identity, t.source_member == identity.source_member_id).drop("source_member_id")
+    t = t.mutate(member_id_canon=ibis.coalesce(t.member_id_canon, t.source_member))
     missing = ibis.or_(*[blank_to_null(t[c]).isnull() for c in ids])
     bad_date = ibis.or_(*[(blank_to_null(t[c]).notnull() & t[f"{c}_ts"].isnull()) for c in stamps],
                         *[t[f"{c}_ts"].isnull() for c in required_stamps])
+    bad_outcome = ibis.or_(*[t[f"{outcome_column(n)}_v"].isnull() for n in outcomes]) if outcomes else ibis.literal(False)
     t = t.mutate(reason=_reason((t._dup, "duplicate"), (missing, "missing_id"), (bad_date, "unparseable_date"),
-                                (t.member_id_canon.isnull(), "unknown_member")))
-    return con.create_table(f"stage_{table}", t, overwrite=True)
+                                (bad_outcome, "unparseable_outcome")))
+    key, group, stamp = LINK_KEYS[table]
+    t = t.mutate(_key=t[key].strip(), _group=unify_text(t[group], group) if group == "group" else t[group].strip())
+    ok = t.reason.isnull()
+    per_member = ibis.window(group_by=[t._key, t.member_id_canon, ok])
+    several = ok & (t._group.min().over(per_member) != t._group.max().over(per_member))
+    first = ibis.row_number().over(group_by=[t._key, t.member_id_canon, t._group, ok],
+                                   order_by=[t[f"{stamp}_ts"].isnull(), t[f"{stamp}_ts"], t._row])
+    t = t.mutate(reason=ibis.cases((~ok, t.reason), (several, "several_variants"), (first > 0, "repeat_assignment"),
+                                   else_=ibis.null("string")))
+    return con.create_table(f"stage_{table}", t.drop("_key", "_group"), overwrite=True)
 
 
 def stage_campaigns(con, raw: ibis.Table, formats: list[str]) -> ibis.Table:
@@ -239,7 +317,8 @@ def stage_campaigns(con, raw: ibis.Table, formats: list[str]) -> ibis.Table:
 # ------------------------------------------------------------------ the whole step
 def clean_all(con, raw: dict[str, ibis.Table], *, as_of: _dt.date | None = None, date_formats: list[str],
               outlier_policy: str = "flag", outlier_multiple: float = 30.0,
-              out_dir: str | Path | None = None) -> CleaningResult:
+              out_dir: str | Path | None = None, phone_region: str = "CN", max_accounts_per_phone: int = 5,
+              outcomes: dict[str, str] | None = None) -> CleaningResult:
     """Apply every rule to every table; write clean and rejected Parquet when ``out_dir`` is given.
 
     Parameters
@@ -251,6 +330,9 @@ def clean_all(con, raw: dict[str, ibis.Table], *, as_of: _dt.date | None = None,
     outlier_policy : flag | cap | exclude
     outlier_multiple : an order above this multiple of the median paid order is an outlier
     out_dir : folder for ``clean/<table>.parquet`` and ``rejected/<table>.parquet``
+    phone_region : ISO 3166 region of phone numbers written without a country code (e.g. CN, GB)
+    max_accounts_per_phone : a phone number shared by more accounts is not an identity
+    outcomes : outcome columns of the experiments table, name -> ``binary`` | ``numeric``
 
     Returns
     -------
@@ -260,16 +342,22 @@ def clean_all(con, raw: dict[str, ibis.Table], *, as_of: _dt.date | None = None,
     as_of_end = _dt.datetime.combine(as_of, _dt.time(23, 59, 59))
     if "members" not in raw:
         raw = dict(raw, members=_members_from_orders(con, raw["orders"]))
-    members = stage_members(con, raw["members"], date_formats)
+    stages = {}
+    if "accounts" in raw:
+        stages["accounts"] = stage_accounts(con, raw["accounts"])
+    members, identity_report = stage_members(con, raw["members"], date_formats, phone_region=phone_region,
+                                             max_accounts_per_phone=max_accounts_per_phone,
+                                             accounts=stages.get("accounts"))
     identity = members.filter(members.reason.isnull() | (members.reason == "merged_identity")).select(
         source_member_id=members.member, member_id_canon=members.canonical)
     identity = con.create_table("identity_map", identity, overwrite=True)
     orders, threshold = stage_orders(con, raw["orders"], identity, date_formats, as_of_end,
                                      outlier_policy, outlier_multiple)
-    stages = {"members": members, "orders": orders}
+    stages = {"members": members, "orders": orders, **stages}
     for name in ("campaign_members", "experiments"):
         if name in raw:
-            stages[name] = stage_links(con, raw[name], name, identity, date_formats)
+            stages[name] = stage_links(con, raw[name], name, identity, date_formats,
+                                       outcomes if name == "experiments" else None)
     if "campaigns" in raw:
         stages["campaigns"] = stage_campaigns(con, raw["campaigns"], date_formats)
 
@@ -295,15 +383,23 @@ def clean_all(con, raw: dict[str, ibis.Table], *, as_of: _dt.date | None = None,
         outlier_threshold=threshold,
         join_dates_repaired=int(kept_members.filter(kept_members.join_date_repaired).count().execute()),
         text_unified=_text_unified(stages),
-        quality=quality_scorecard(raw, date_formats),
+        quality=quality_scorecard(raw, date_formats, identity_report["invalid_phones"]),
         paths=paths,
+        identity=identity_report,
     )
 
 
 def _members_from_orders(con, orders: ibis.Table) -> ibis.Table:
-    """When a source has no member table, every member id seen in the orders is a member."""
-    ids = orders.filter(blank_to_null(orders.member_id).notnull()).select(member_id=orders.member_id.strip()).distinct()
-    cols = {c: ibis.null("string") for c in CANONICAL["members"] if c != "member_id"}
+    """When a source has no member table, every member id seen in the orders is a member.
+
+    Its person id is the orders' ``person_id`` (when mapped) and its region the region most of
+    its orders name (the orders' ``region`` column, e.g. a country or state).
+    """
+    o = orders.filter(blank_to_null(orders.member_id).notnull())
+    o = o.mutate(_member=o.member_id.strip())
+    ids = o.group_by("_member").agg(person_id=blank_to_null(o.person_id).min(), region=blank_to_null(o.region).mode())
+    ids = ids.rename(member_id="_member")
+    cols = {c: ibis.null("string") for c in CANONICAL["members"] if c not in ("member_id", "person_id", "region")}
     t = ids.mutate(**cols, _source=ibis.literal("(derived from orders)"), _row=ibis.row_number() + 1)
     return con.create_table("raw_members", t.select(*CANONICAL["members"], "_source", "_row"), overwrite=True)
 
@@ -338,14 +434,16 @@ def _clean_tables(con, stages: dict[str, ibis.Table], as_of: _dt.date) -> dict[s
         linked_accounts=k.linked_accounts)
     clean = {"orders": orders, "members": con.create_table("clean_members", members, overwrite=True),
              "identity_map": stages["members"].filter(lambda s: s.reason.isnull() | (s.reason == "merged_identity"))
-             .select(source_member_id="member", member_id="canonical")}
+             .select(source_member_id="member", member_id="canonical", rule="identity_rule")}
     for name in ("campaign_members", "experiments"):
         if name in stages:
             s = stages[name].filter(stages[name].reason.isnull())
             stamps = {c: s[f"{c}_ts"] for c, col in CANONICAL[name].items() if col.kind == "timestamp"}
             other = {c: unify_text(s[c], c) if c == "group" else blank_to_null(s[c])
                      for c in CANONICAL[name] if c not in stamps and c != "member_id"}
-            clean[name] = s.select(**other, member_id=s.member_id_canon, source_member_id=s.source_member, **stamps)
+            outcome_values = {c[:-2]: s[c] for c in s.columns if c.startswith("outcome__") and c.endswith("_v")}
+            clean[name] = s.select(**other, member_id=s.member_id_canon, source_member_id=s.source_member, **stamps,
+                                   **outcome_values)
     if "campaigns" in stages:
         s = stages["campaigns"].filter(stages["campaigns"].reason.isnull())
         clean["campaigns"] = s.select(campaign_id=s.campaign_id.strip(), name=blank_to_null(s.name),
@@ -380,8 +478,11 @@ def _text_unified(stages) -> dict[str, int]:
     return out
 
 
-def quality_scorecard(raw: dict[str, ibis.Table], date_formats: list[str]) -> pd.DataFrame:
-    """Per raw column: rows, missing, invalid (cannot be parsed or not a known value) and distinct values."""
+def quality_scorecard(raw: dict[str, ibis.Table], date_formats: list[str], invalid_phones: int = 0) -> pd.DataFrame:
+    """Per raw column: rows, missing, invalid (cannot be parsed or not a known value) and distinct values.
+
+    Phone numbers are checked by the identity step (libphonenumber); ``invalid_phones`` is its count.
+    """
     from .engine import parses
     rows = []
     for table, t in raw.items():
@@ -392,8 +493,6 @@ def quality_scorecard(raw: dict[str, ibis.Table], date_formats: list[str]) -> pd
                 invalid = ~parses(t[c], col.kind, date_formats)
             elif c in ("region", "channel", "status", "gender", "group"):
                 invalid = ~empty & ~is_known_text(t[c], c)
-            elif c == "phone":
-                invalid = ~empty & normalise_phone(t[c]).isnull()
             else:
                 invalid = None  # ids and free text have no validity rule
             metrics[f"{c}__missing"] = empty.cast("int64").sum()
@@ -404,7 +503,9 @@ def quality_scorecard(raw: dict[str, ibis.Table], date_formats: list[str]) -> pd
         n = values["__rows"]
         for c in CANONICAL[table]:
             rows.append({"table": table, "column": c, "rows": n, "missing": int(values[f"{c}__missing"] or 0),
-                         "invalid": int(values.get(f"{c}__invalid") or 0), "distinct": int(values[f"{c}__distinct"] or 0)})
+                         "invalid": int(invalid_phones if (table, c) == ("members", "phone") else
+                                        values.get(f"{c}__invalid") or 0),
+                         "distinct": int(values[f"{c}__distinct"] or 0)})
     q = pd.DataFrame(rows)
     q["missing_share"] = q.missing / q.rows.where(q.rows > 0)
     q["invalid_share"] = q.invalid / q.rows.where(q.rows > 0)
@@ -420,9 +521,9 @@ def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out
         con.to_parquet(t, path)
         paths[f"clean/{name}"] = str(path)
     for name, s in stages.items():
-        cols = [c for c in CANONICAL[name] if c != "phone"]
+        cols = [c for c in CANONICAL[name] if c not in ("phone", "person_id")]
         rej = s.filter(s.reason.notnull())
-        extra = {"phone_masked": mask_phone(rej.phone)} if "phone" in CANONICAL[name] else {}
+        extra = {"phone_masked": mask_e164(rej.phone_e164)} if name == "members" else {}
         rej = rej.select(*cols, **extra, reason=rej.reason, source_file=rej._source, source_row=rej._row)
         path = out / "rejected" / f"{name}.parquet"
         con.to_parquet(rej, path)
@@ -437,7 +538,9 @@ def cleaning_stamp(params, ctx) -> dict:
     ensure_sample(params.source, ctx.root)
     return {"inputs": combined_fingerprint(input_fingerprints(params.source, ctx.root)),
             "as_of": ctx.as_of.isoformat(), "outlier_policy": params.outlier_policy,
-            "outlier_multiple": params.outlier_multiple, "code": code_version().split("+")[0]}
+            "outlier_multiple": params.outlier_multiple, "phone_region": params.phone_region,
+            "max_accounts_per_phone": params.max_accounts_per_phone,
+            "outcomes": {n: t.outcomes for n, t in params.source.tables.items() if t.outcomes}, "code": code_version().split("+")[0]}
 
 
 def run_cleaning(params, ctx) -> CleaningResult:
@@ -450,7 +553,10 @@ def run_cleaning(params, ctx) -> CleaningResult:
         raw = sources.load_sources(con, params.source, ctx.root, Path(staging))
     formats = params.source.tables["orders"].date_formats
     result = clean_all(con, raw, as_of=ctx.as_of, date_formats=formats, outlier_policy=params.outlier_policy,
-                       outlier_multiple=params.outlier_multiple, out_dir=ctx.data_dir)
+                       outlier_multiple=params.outlier_multiple, out_dir=ctx.data_dir,
+                       phone_region=params.phone_region, max_accounts_per_phone=params.max_accounts_per_phone,
+                       outcomes=params.source.tables["experiments"].outcomes if "experiments" in params.source.tables
+                       else None)
     # Other reports reuse these files only while the stamp matches their own inputs and settings.
     (ctx.data_dir / "clean" / "_stamp.json").write_text(json.dumps(cleaning_stamp(params, ctx)))
     return result

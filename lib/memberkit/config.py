@@ -48,6 +48,9 @@ class TableSource(_Strict):
     query: str | None = Field(None, description="for sql: a table name or a SELECT statement")
     columns: dict[str, str] = Field(default_factory=dict, description="canonical name -> column in the source")
     date_formats: list[str] = Field(default_factory=lambda: list(DEFAULT_DATE_FORMATS))
+    outcomes: dict[str, Literal["binary", "numeric"]] = Field(
+        default_factory=dict, description="experiments only: per-member outcome columns of the export, column name -> "
+                                          "binary (converted, retained: 1/0, true/false, yes/no) or numeric")
 
     @model_validator(mode="after")
     def _infer_format(self):
@@ -88,6 +91,13 @@ class SourceConfig(_Strict):
             raise ValueError(f"unknown table(s) {unknown}; known tables are {sorted(CANONICAL)}")
         if "orders" not in tables:
             raise ValueError("the source must name an 'orders' table")
+        with_outcomes = sorted(n for n, t in tables.items() if t.outcomes and n != "experiments")
+        if with_outcomes:
+            raise ValueError(f"outcome columns belong to the experiments table, not {with_outcomes}")
+        for n, t in tables.items():
+            clash = sorted(set(t.outcomes) & set(CANONICAL[n]) | set(t.outcomes) & set(t.columns.values()))
+            if clash:
+                raise ValueError(f"{n}: outcome column(s) {clash} are also mapped as canonical columns")
         return tables
 
     @model_validator(mode="after")
@@ -134,6 +144,20 @@ class CleaningParams(ReportSettings):
     outlier_policy: Literal["flag", "cap", "exclude"] = "flag"
     outlier_multiple: float = Field(30.0, gt=1, description="an order above this multiple of the median "
                                                             "paid order is an outlier")
+    phone_region: str = Field("CN", description="ISO 3166 region (CN, GB, US, ...) of phone numbers written "
+                                                "without a country code; numbers are normalised to E.164")
+    max_accounts_per_phone: int = Field(5, ge=2, description="a phone number shared by more accounts than this is "
+                                                             "not an identity (a placeholder typed for walk-in "
+                                                             "customers): it links nobody")
+
+    @field_validator("phone_region")
+    @classmethod
+    def _region(cls, v):
+        import phonenumbers
+        v = v.upper()
+        if v not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"phone_region must be an ISO 3166 region code such as CN, GB or US, got {v!r}")
+        return v
 
 
 class RFMParams(ReportSettings):
@@ -144,7 +168,11 @@ class RFMParams(ReportSettings):
     split: Literal["mean", "median"] = Field("mean", description="high/low split of R, F and M")
     tier_thresholds: dict[str, float] = Field(
         default_factory=lambda: {"银卡": 2000.0, "金卡": 8000.0, "钻石": 20000.0},
-        description="spend in the analysis window needed for each tier; below every threshold is 普通")
+        description="tier name -> spend in the analysis window needed for it, rising, in tier_currency; "
+                    "below every threshold is base_tier")
+    base_tier: str = Field("普通", min_length=1, description="the tier of members below every threshold")
+    tier_currency: str = Field("CNY", description="ISO 4217 code of the thresholds' amounts; the report warns "
+                                                  "when it differs from the shop's currency")
     new_days: int = Field(90, ge=1, description="'new': first purchase fewer than this many days ago")
     silent_days: int = Field(90, ge=1, description="'silent': no purchase for at least this many days")
     churned_days: int = Field(180, ge=1, description="'churned': no purchase for more than this many days")
@@ -156,13 +184,20 @@ class RFMParams(ReportSettings):
     @field_validator("tier_thresholds")
     @classmethod
     def _tiers(cls, v):
-        unknown = set(v) - {"银卡", "金卡", "钻石"}
-        if unknown:
-            raise ValueError(f"tiers are 银卡, 金卡, 钻石 (普通 is below every threshold); unknown: {sorted(unknown)}")
-        ordered = [v[k] for k in ("银卡", "金卡", "钻石") if k in v]
-        if any(x < 0 for x in ordered) or ordered != sorted(ordered) or len(set(ordered)) != len(ordered):
-            raise ValueError("tier thresholds must be non-negative and rise strictly: 银卡 < 金卡 < 钻石")
+        values = list(v.values())
+        if any(not str(k).strip() for k in v):
+            raise ValueError("tier names must not be empty")
+        if any(x < 0 for x in values) or values != sorted(values) or len(set(values)) != len(values):
+            raise ValueError("tier thresholds must be non-negative and rise strictly in the order given "
+                             f"(lowest tier first); got {dict(v)}")
         return v
+
+    @model_validator(mode="after")
+    def _base_tier_distinct(self):
+        if self.base_tier in self.tier_thresholds:
+            raise ValueError(f"base_tier {self.base_tier!r} is also named in tier_thresholds; it is the tier below "
+                             "every threshold")
+        return self
 
     @model_validator(mode="after")
     def _stages(self):
@@ -235,8 +270,10 @@ class ABTestParams(ReportSettings):
     designs: dict[str, ExperimentDesign] = Field(default_factory=dict,
                                                  description="per experiment id: control and planned split")
     default_control: str = Field("control", description="control variant of experiments not listed in designs")
-    primary_metric: Literal["conversion", "orders", "revenue", "aov"] = "conversion"
-    guardrail_metrics: list[Literal["conversion", "orders", "revenue", "aov"]] = Field(
+    primary_metric: str = Field("conversion", description="conversion | orders | revenue | aov, or an outcome "
+                                                           "column of the experiments table; when it has no data, "
+                                                           "the first outcome column")
+    guardrail_metrics: list[str] = Field(
         default_factory=lambda: ["aov", "revenue"],
         description="a variant that makes one of these significantly worse is not shipped")
     alpha: float = Field(0.05, gt=0, lt=0.5, description="significance level (two-sided), after Holm")
@@ -249,6 +286,16 @@ class ABTestParams(ReportSettings):
     breakdowns: list[Literal["segment", "channel", "region", "tier"]] = Field(
         default_factory=lambda: ["segment", "channel", "region"])
     breakdown_min_members: int = Field(100, ge=10, description="smallest group per variant shown in a breakdown")
+
+    @model_validator(mode="after")
+    def _known_metrics(self):
+        t = self.source.tables.get("experiments")
+        known = [*AB_METRICS, *(t.outcomes if t is not None else {})]
+        unknown = [m for m in [self.primary_metric, *self.guardrail_metrics] if m not in known]
+        if unknown:
+            raise ValueError(f"unknown metric(s) {unknown}: use {', '.join(known)} (outcome columns are named under "
+                             "source.tables.experiments.outcomes)")
+        return self
 
 
 class CampaignParams(ReportSettings):
@@ -308,12 +355,13 @@ def read_yaml(path: str | Path) -> dict:
 
 
 def deep_merge(base: dict, override: dict) -> dict:
-    """Merge ``override`` into a copy of ``base``; mappings merge, except a column map or a table
-    list, which a config file replaces whole (a retailer's tables are not the sample's plus some).
+    """Merge ``override`` into a copy of ``base``; mappings merge, except a column map, a table
+    list or the tier thresholds, which a config file replaces whole (a retailer's tables are not the
+    sample's plus some, and its tiers are not the default tiers plus its own).
     """
     out = copy.deepcopy(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("columns", "tables"):
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("columns", "tables", "tier_thresholds"):
             out[key] = deep_merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)

@@ -97,21 +97,59 @@ def activity_rate(orders: ibis.Table, members: ibis.Table, period: str, active_w
     return _ratio(_scalar(active.count()), _scalar(joined.count()))
 
 
-def key_figures(orders: ibis.Table, members: ibis.Table, period: str, active_window_days: int = 90) -> dict[str, float]:
-    """The five figures for one period, keyed by the function that computes each."""
-    return {
-        "member_growth_rate": member_growth_rate(members, period),
-        "repurchase_rate": repurchase_rate(orders, period),
-        "average_order_value": average_order_value(orders, period),
-        "churn_rate": churn_rate(orders, period, active_window_days),
-        "activity_rate": activity_rate(orders, members, period, active_window_days),
+def data_start(orders: ibis.Table) -> _dt.date | None:
+    """The day of the first member order in the data (None when there is none)."""
+    o = member_orders(orders)
+    value = o.order_date.min().execute()
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+
+
+def short_history(period: str, first_day: _dt.date | None, active_window_days: int = 90) -> set[str]:
+    """The figures whose window reaches before the data begins in ``period``: they are not known.
+
+    Churn needs the activity window before the period's start, activity the one before its end,
+    growth a base of members that the data could have seen (the same window before the start);
+    repurchase and AOV need the whole period inside the data. A figure computed anyway would
+    read 0% churn, 100% activity or a growth of every buyer being new.
+    """
+    if first_day is None:
+        return set(KEY_FIGURES)
+    start, end = period_bounds(period)
+    window = _dt.timedelta(days=active_window_days)
+    out = set()
+    if first_day > start - window:
+        out |= {"member_growth_rate", "churn_rate"}
+    if first_day > end - window + _dt.timedelta(days=1):
+        out.add("activity_rate")
+    if first_day > start:
+        out |= {"repurchase_rate", "average_order_value"}
+    return out
+
+
+def key_figures(orders: ibis.Table, members: ibis.Table, period: str, active_window_days: int = 90,
+                first_day: _dt.date | None = None) -> dict[str, float]:
+    """The five figures for one period, keyed by the function that computes each.
+
+    A figure whose window reaches before the data begins (:func:`short_history`; ``first_day``
+    defaults to the first member order) is NaN: not enough history, never a 100% or a 0%.
+    """
+    first_day = first_day or data_start(orders)
+    unknown = short_history(period, first_day, active_window_days)
+    figures = {
+        "member_growth_rate": lambda: member_growth_rate(members, period),
+        "repurchase_rate": lambda: repurchase_rate(orders, period),
+        "average_order_value": lambda: average_order_value(orders, period),
+        "churn_rate": lambda: churn_rate(orders, period, active_window_days),
+        "activity_rate": lambda: activity_rate(orders, members, period, active_window_days),
     }
+    return {k: math.nan if k in unknown else f() for k, f in figures.items()}
 
 
 def key_figures_compared(orders, members, period: str, active_window_days: int = 90) -> pd.DataFrame:
     """The five figures for ``period``, the previous period and the same period a year earlier."""
     periods = {"current": period, "previous": previous_period(period), "year_ago": same_period_last_year(period)}
-    frame = pd.DataFrame({k: key_figures(orders, members, p, active_window_days) for k, p in periods.items()})
+    first_day = data_start(orders)
+    frame = pd.DataFrame({k: key_figures(orders, members, p, active_window_days, first_day) for k, p in periods.items()})
     frame["vs_previous"] = frame.current - frame.previous
     frame["vs_year_ago"] = frame.current - frame.year_ago
     frame.index.name = "figure"
@@ -121,7 +159,8 @@ def key_figures_compared(orders, members, period: str, active_window_days: int =
 def key_figures_trend(orders, members, period: str, months: int = 12, active_window_days: int = 90) -> pd.DataFrame:
     """The five figures for each of the ``months`` periods ending with ``period`` (one row per month)."""
     last = pd.Period(period, "M")
-    rows = {str(p): key_figures(orders, members, str(p), active_window_days)
+    first_day = data_start(orders)
+    rows = {str(p): key_figures(orders, members, str(p), active_window_days, first_day)
             for p in pd.period_range(last - (months - 1), last, freq="M")}
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "period"

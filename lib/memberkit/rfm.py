@@ -179,16 +179,20 @@ class RFMSegmenter:
 
 
 # ------------------------------------------------------------------ tiers and lifecycle
-def assign_tiers(spend: pd.Series, thresholds: dict[str, float]) -> pd.Series:
-    """Tier by spend: the highest tier whose threshold the spend reaches (普通 below every threshold).
+def assign_tiers(spend: pd.Series, thresholds: dict[str, float], base: str = "普通") -> pd.Series:
+    """Tier by spend: the highest tier whose threshold the spend reaches (``base`` below every threshold).
+
+    Tier names are the shop's own (any text); thresholds are amounts in the shop's currency.
 
     Example
     -------
     >>> assign_tiers(pd.Series([0, 1999.99, 2000, 25000]), {"银卡": 2000, "金卡": 8000, "钻石": 20000}).tolist()
     ['普通', '普通', '银卡', '钻石']
+    >>> assign_tiers(pd.Series([10, 250]), {"Silver": 100, "Gold": 500}, base="Member").tolist()
+    ['Member', 'Silver']
     """
     order = sorted(thresholds.items(), key=lambda kv: kv[1])
-    names = ["普通"] + [k for k, _ in order]
+    names = [base] + [k for k, _ in order]
     cuts = np.array([v for _, v in order], dtype=float)
     idx = np.searchsorted(cuts, spend.fillna(0).to_numpy(dtype=float), side="right")
     return pd.Series(pd.Categorical(np.array(names)[idx], categories=names, ordered=True), index=spend.index)
@@ -221,7 +225,7 @@ def lifecycle_stages(members: pd.DataFrame, end: _dt.date, new_days: int = 90, s
 # ------------------------------------------------------------------ the member table
 def member_table(summary: pd.DataFrame, members: pd.DataFrame, end: _dt.date, *, segmenter: RFMSegmenter,
                  tier_thresholds: dict[str, float], new_days: int = 90, silent_days: int = 90,
-                 churned_days: int = 180) -> pd.DataFrame:
+                 churned_days: int = 180, base_tier: str = "普通") -> pd.DataFrame:
     """Every member who had joined (or bought) by ``end``, with tier and stage; buyers in the window
     (frequency >= 1) are also scored and segmented, the others have an empty segment.
 
@@ -237,7 +241,7 @@ def member_table(summary: pd.DataFrame, members: pd.DataFrame, end: _dt.date, *,
                       "r_score": "Int64", "f_score": "Int64", "m_score": "Int64"})
     out["monetary"] = out.monetary.fillna(0.0)
     out["frequency"] = out.frequency.fillna(0).astype("int64")
-    out["tier"] = assign_tiers(out.monetary, tier_thresholds)
+    out["tier"] = assign_tiers(out.monetary, tier_thresholds, base_tier)
     out["stage"] = lifecycle_stages(out, end, new_days, silent_days, churned_days)
     return out.sort_values("member_id").reset_index(drop=True)
 
@@ -384,8 +388,17 @@ def member_table_at(orders, members: pd.DataFrame, end: _dt.date, params) -> tup
     summary = member_summary(orders, end, params.window_days).to_pandas()
     segmenter = RFMSegmenter(params.split)
     table = member_table(summary, members, end, segmenter=segmenter, tier_thresholds=params.tier_thresholds,
-                         new_days=params.new_days, silent_days=params.silent_days, churned_days=params.churned_days)
+                         new_days=params.new_days, silent_days=params.silent_days, churned_days=params.churned_days,
+                         base_tier=params.base_tier)
     return table, segmenter
+
+
+def tier_currency_mismatch(params) -> tuple[str, str] | None:
+    """(thresholds' currency, shop's currency) when they differ: the tiers then compare spend in one
+    currency with amounts meant in another, and the report says so. None when they agree."""
+    if params.tier_currency.upper() != params.currency.upper():
+        return params.tier_currency.upper(), params.currency.upper()
+    return None
 
 
 def analyse(tables: dict, period: str, params) -> RFMAnalysis:

@@ -20,12 +20,15 @@ CANONICAL: dict[str, dict[str, Col]] = {
     "members": {
         "member_id": Col("id", True), "join_date": Col("date"), "region": Col("text"), "channel": Col("text"),
         "tier": Col("text"), "gender": Col("text"), "birth_date": Col("date"), "phone": Col("text"),
+        "person_id": Col("id"),
     },
     "orders": {
         "order_id": Col("id"), "member_id": Col("id", True), "order_ts": Col("timestamp", True),
         "channel": Col("text"), "store_id": Col("id"), "amount": Col("number", True),
         "quantity": Col("number"), "category": Col("text"), "discount": Col("number"),
         "coupon_id": Col("id"), "status": Col("text"),
+        # Without a member table, the members derived from the orders take these two from them.
+        "person_id": Col("id"), "region": Col("text"),
     },
     "campaigns": {
         "campaign_id": Col("id", True), "name": Col("text"), "type": Col("text"),
@@ -40,10 +43,14 @@ CANONICAL: dict[str, dict[str, Col]] = {
         "experiment_id": Col("id", True), "member_id": Col("id", True), "variant": Col("text", True),
         "assigned_ts": Col("timestamp", True),
     },
+    # A mapping from account id to the person behind it (e.g. a marketplace's customer_unique_id).
+    "accounts": {
+        "member_id": Col("id", True), "person_id": Col("id", True),
+    },
 }
 
 # Columns that identify a person; they are used for the identity merge and then dropped.
-PERSONAL_COLUMNS = ("phone", "birth_date")
+PERSONAL_COLUMNS = ("phone", "birth_date", "person_id")
 
 # A column whose values mostly fail to parse means the column map points at the wrong column.
 MIN_PARSEABLE_SHARE = 0.5

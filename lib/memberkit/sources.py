@@ -98,7 +98,8 @@ def check_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: P
     mapped = mapped.mutate(_source=ibis.literal(Path(label).name if tsrc.path else label),
                            _row=ibis.row_number() + 1)
     table = con.create_table(f"raw_{name}", mapped, overwrite=True)
-    return table, table_problems(table, name, label, tsrc.date_formats)
+    optional = ("assigned_ts",) if name == "experiments" and tsrc.outcomes else ()
+    return table, table_problems(table, name, label, tsrc.date_formats, optional)
 
 
 def _read_native(con, name, tsrc, source, base, staging_dir) -> ibis.Table:
@@ -332,11 +333,21 @@ def _map_columns(raw: ibis.Table, name: str, tsrc: TableSource, label: str) -> t
         source_name = tsrc.columns.get(canon, canon)
         if source_name in present:
             selected[canon] = raw[present[source_name]].cast("string")
-        elif col.required:
+        elif name == "experiments" and canon == "experiment_id" and canon not in tsrc.columns:
+            # An export of one test often has no experiment id: the experiment is named after the file.
+            selected[canon] = ibis.literal(Path(label).stem)
+        elif col.required and not (name == "experiments" and canon == "assigned_ts" and tsrc.outcomes):
+            # (an export that carries its outcomes needs no assignment time: no window is measured)
             problems.append(InputError(label, name, source_name, "required column is missing",
                                        f"it is mapped to '{canon}'; the file has columns: {', '.join(raw.columns)}"))
         else:
             selected[canon] = ibis.null("string")
+    for outcome in tsrc.outcomes:   # experiments: per-member outcome columns, named in the config
+        if outcome not in present:
+            problems.append(InputError(label, name, outcome, "outcome column is missing",
+                                       f"it is listed under outcomes; the file has columns: {', '.join(raw.columns)}"))
+        else:
+            selected[f"outcome__{outcome}"] = raw[present[outcome]].cast("string")
     return raw.select(**selected) if not problems else raw, problems
 
 
@@ -355,7 +366,8 @@ def _schema_for(name: str, date_formats: list[str]) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns)
 
 
-def table_problems(table: ibis.Table, name: str, label: str, date_formats: list[str]) -> list[InputError]:
+def table_problems(table: ibis.Table, name: str, label: str, date_formats: list[str],
+                   not_required: tuple[str, ...] = ()) -> list[InputError]:
     """Every way a mapped table does not fit its canonical schema, one problem per column and rule:
     typed columns that mostly do not parse (with the first offending rows), required columns that
     are empty in every row, and an orders file with a header but no rows."""
@@ -370,7 +382,7 @@ def table_problems(table: ibis.Table, name: str, label: str, date_formats: list[
                 bad = table.filter(~engine.parses(table[column], kind, date_formats))
                 examples = bad.select("_row", column).limit(5).to_pyarrow().to_pylist()
             problems.append(InputError(label, name, column, str(rule), "is the column map right?", examples))
-    required = [c for c, col in CANONICAL[name].items() if col.required]
+    required = [c for c, col in CANONICAL[name].items() if col.required and c not in not_required]
     counts = table.aggregate(rows=table.count(), **{c: (engine.blank_to_null(table[c]).notnull()).sum()
                                                     for c in required}).to_pyarrow().to_pylist()[0]
     if counts["rows"] == 0 and name == "orders":

@@ -60,6 +60,11 @@ def open_clean(ctx, con=None) -> tuple[object, dict[str, ibis.Table]]:
             run_cleaning(params, ctx)
     tables = {name: con.read_parquet(folder / f"{name}.parquet", table_name=f"clean_{name}")
               for name in CLEAN_TABLES if (folder / f"{name}.parquet").is_file()}
+    # What the cleaning set aside from the assignment tables: the A/B and campaign pages account for it.
+    for name in ("experiments", "campaign_members"):
+        path = ctx.data_dir / "rejected" / f"{name}.parquet"
+        if name in tables and path.is_file():
+            tables[f"rejected_{name}"] = con.read_parquet(path, table_name=f"rejected_{name}")
     return con, tables
 
 
@@ -219,12 +224,15 @@ def experiment_units(experiments: ibis.Table, experiment_ids: list[str], window_
     ``pre`` (the ``pre_days`` before assignment) and ``post`` (the ``window_days`` after).
 
     A member found in more than one variant of an experiment (two accounts of one person merged
-    by the cleaning, or a logging fault) cannot be attributed; ``variants`` counts them so the
-    caller can leave them out and say how many.
+    by the cleaning, or a logging fault) cannot be attributed; the cleaning sets such rows aside
+    (and collapses repeated rows of one member in one variant), and ``variants`` still counts
+    them so a caller given uncleaned rows can leave them out. Outcome columns the experiments
+    table carries (``outcome__<name>``) come along, one value per member.
     """
     e = experiments.filter(experiments.experiment_id.isin(experiment_ids) & experiments.member_id.notnull())
+    outcomes = {c: e[c].max() for c in e.columns if c.startswith("outcome__")}
     u = e.group_by(["experiment_id", "member_id"]).agg(variant=e.variant.min(), variants=e.variant.nunique(),
-                                                       assigned_ts=e.assigned_ts.min())
+                                                       assigned_ts=e.assigned_ts.min(), **outcomes)
     return u.mutate(pre_start=u.assigned_ts - ibis.interval(days=pre_days), pre_end=u.assigned_ts,
                     post_start=u.assigned_ts, post_end=u.assigned_ts + ibis.interval(days=window_days))
 

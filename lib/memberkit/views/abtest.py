@@ -14,15 +14,21 @@ from .theme import PALETTE
 
 
 def metric_label(p: Presentation, metric: str) -> str:
-    return p.text(f"ab.metric_{metric}")
+    """A purchase metric in the report's words; an outcome column of the export by its own name."""
+    return p.text(f"ab.metric_{metric}") if metric in abtest.PURCHASE_KINDS else metric
 
 
-def fmt_metric(p: Presentation, metric: str, value: float) -> str:
-    if metric == "conversion":
+def fmt_metric(p: Presentation, metric: str, value: float, kind: str | None = None) -> str:
+    """A metric's value: a rate (conversion, a binary outcome) in percent, money in the shop's currency."""
+    if metric == "conversion" or kind == "proportion":
         return p.pct(value)
     if metric in ("revenue", "aov"):
         return p.money(value, 1)
     return "–" if missing(value) else f"{value:.3f}"
+
+
+def _fm(p: Presentation, r: abtest.ExperimentResult, metric: str, value: float) -> str:
+    return fmt_metric(p, metric, value, r.kinds.get(metric))
 
 
 def fmt_p(value: float) -> str:
@@ -39,15 +45,15 @@ def fmt_chance(x: float) -> str:
 
 
 def verdict_sentence(p: Presentation, r: abtest.ExperimentResult, params) -> str:
-    v, metric = r.verdict, params.primary_metric
+    v, metric = r.verdict, r.primary_metric
     res = r.results[r.results.metric == metric].set_index("variant")
     if v["decision"] == "no_verdict":
         return p.text("ab.verdict_srm", experiment=r.experiment_id)
     if v["decision"] == "ship":
         row = res.loc[v["variant"]]
         return p.text("ab.verdict_ship", variant=v["variant"], metric=metric_label(p, metric),
-                    control=fmt_metric(p, metric, row.control_mean),
-                    value=fmt_metric(p, metric, row.variant_mean), lift=p.signed_pct(row.rel_lift),
+                    control=_fm(p, r, metric, row.control_mean),
+                    value=_fm(p, r, metric, row.variant_mean), lift=p.signed_pct(row.rel_lift),
                     lo=p.signed_pct(row.ci_low), hi=p.signed_pct(row.ci_high), p=fmt_p(row.p_value_adjusted),
                     guardrails=", ".join(metric_label(p, g) for g in params.guardrail_metrics) or "–")
     if v["decision"] == "do_not_ship" and v["reason"] == "guardrail":
@@ -73,6 +79,9 @@ def srm_sentence(p: Presentation, r: abtest.ExperimentResult) -> str:
 
 
 def kpis(p: Presentation, a: abtest.ABAnalysis):
+    """The cards: none when the sources have no experiments table (the report is skipped, not zero)."""
+    if not a.has_table:
+        return []
     count = lambda d: sum(1 for r in a.experiments if r.verdict["decision"] == d)
     return [KPI(p.text("ab.kpi_evaluated"), p.count(len(a.experiments))),
             KPI(p.text("ab.kpi_ship"), p.count(count("ship")), good=True if count("ship") else None),
@@ -84,7 +93,8 @@ def kpis(p: Presentation, a: abtest.ABAnalysis):
 
 def headline(p: Presentation, a: abtest.ABAnalysis, params) -> str:
     if not a.experiments:
-        return p.text("ab.none" if a.has_table else "ab.no_table", period=a.period)
+        example = a.available[-1] if a.available else "EXPERIMENT-ID"
+        return p.text("ab.none" if a.has_table else "ab.no_table", period=a.period, example=example)
     return " ".join(f"{r.experiment_id}: {verdict_sentence(p, r, params)}" for r in a.experiments)
 
 
@@ -94,9 +104,9 @@ def results_frame(p: Presentation, r: abtest.ExperimentResult) -> pd.DataFrame:
     for _, x in r.results.iterrows():
         rows.append({p.text("ab.col_metric"): metric_label(p, x.metric),
                      p.text("ab.col_variant"): x.variant,
-                     p.text("ab.col_control"): fmt_metric(p, x.metric, x.control_mean),
-                     p.text("ab.col_value"): fmt_metric(p, x.metric, x.variant_mean),
-                     p.text("ab.col_diff"): fmt_metric(p, x.metric, x.abs_diff),
+                     p.text("ab.col_control"): _fm(p, r, x.metric, x.control_mean),
+                     p.text("ab.col_value"): _fm(p, r, x.metric, x.variant_mean),
+                     p.text("ab.col_diff"): _fm(p, r, x.metric, x.abs_diff),
                      p.text("ab.col_lift"): p.signed_pct(x.rel_lift),
                      p.text("ab.col_ci"): f"{p.signed_pct(x.ci_low)} … {p.signed_pct(x.ci_high)}",
                      p.text("ab.col_p"): fmt_p(x.p_value),
@@ -111,10 +121,10 @@ def cuped_frame(p: Presentation, r: abtest.ExperimentResult) -> pd.DataFrame:
         raw = r.results[(r.results.metric == x.metric) & (r.results.variant == x.variant)].iloc[0]
         rows.append({p.text("ab.col_metric"): metric_label(p, x.metric),
                      p.text("ab.col_variant"): x.variant,
-                     p.text("ab.col_diff_raw"): f"{fmt_metric(p, x.metric, raw.abs_diff)} "
-                     f"({fmt_metric(p, x.metric, raw.abs_ci_low)} … {fmt_metric(p, x.metric, raw.abs_ci_high)})",
-                     p.text("ab.col_diff_cuped"): f"{fmt_metric(p, x.metric, x.abs_diff)} "
-                     f"({fmt_metric(p, x.metric, x.abs_ci_low)} … {fmt_metric(p, x.metric, x.abs_ci_high)})",
+                     p.text("ab.col_diff_raw"): f"{_fm(p, r, x.metric, raw.abs_diff)} "
+                     f"({_fm(p, r, x.metric, raw.abs_ci_low)} … {_fm(p, r, x.metric, raw.abs_ci_high)})",
+                     p.text("ab.col_diff_cuped"): f"{_fm(p, r, x.metric, x.abs_diff)} "
+                     f"({_fm(p, r, x.metric, x.abs_ci_low)} … {_fm(p, r, x.metric, x.abs_ci_high)})",
                      p.text("ab.col_variance_reduction"): p.pct(x.variance_reduction),
                      p.text("ab.col_p_cuped"): fmt_p(x.p_value)})
     return pd.DataFrame(rows)
@@ -126,9 +136,23 @@ def data_notes(p: Presentation, r: abtest.ExperimentResult, params) -> list[str]
     if r.winsor_caps:
         notes.append(p.text("ab.winsor_note", pct=params.winsorize_percentile,
                           caps=", ".join(f"{k} {v:,.2f}" for k, v in r.winsor_caps.items())))
-    if r.excluded_multi_variant:
+    if r.excluded_multi_variant and not r.assignments:
         notes.append(p.text("ab.multi_variant_note", n=p.count(r.excluded_multi_variant)))
+    if r.left_out:
+        notes.append(p.text("ab.left_out_note", metrics=p.list_sep.join(metric_label(p, m) for m in r.left_out),
+                            days=params.window_days))
     return notes
+
+
+def assignment_sentence(p: Presentation, r: abtest.ExperimentResult) -> str | None:
+    """How many assignment rows were read, kept and set aside, and why (the cleaning's rules)."""
+    a = r.assignments
+    if not a:
+        return None
+    aside = [p.text("ab.aside_item", reason=p.text(f"reasons.{reason}"), rows=p.count(x["rows"]),
+                    members=p.count(x["members"])) for reason, x in a["set_aside"].items()]
+    return p.text("ab.assignments", read=p.count(a["read"]), kept=p.count(a["kept"]), members=p.count(a["members"]),
+                  aside=p.list_sep.join(aside) if aside else p.text("ab.aside_none"))
 
 
 def power_sentence(p: Presentation, r: abtest.ExperimentResult, params) -> str:
@@ -147,11 +171,11 @@ def breakdown_frame(p: Presentation, r: abtest.ExperimentResult) -> pd.DataFrame
         rows.append({p.text("ab.col_dimension"): p.text(f"ab.dim_{x.dimension}"),
                      p.text("ab.col_group"): group, p.text("ab.col_variant"): x.variant,
                      p.text("ab.col_members"): f"{p.count(x.n_control)} / {p.count(x.n_variant)}",
-                     p.text("ab.col_control"): fmt_metric(p, r.power["metric"], x.control_mean),
-                     p.text("ab.col_value"): fmt_metric(p, r.power["metric"], x.variant_mean),
+                     p.text("ab.col_control"): _fm(p, r, r.power["metric"], x.control_mean),
+                     p.text("ab.col_value"): _fm(p, r, r.power["metric"], x.variant_mean),
                      p.text("ab.col_lift"): p.signed_pct(x.rel_lift),
-                     p.text("ab.col_diff_ci"): f"{fmt_metric(p, r.power['metric'], x.abs_ci_low)} … "
-                                                       f"{fmt_metric(p, r.power['metric'], x.abs_ci_high)}"})
+                     p.text("ab.col_diff_ci"): f"{_fm(p, r, r.power['metric'], x.abs_ci_low)} … "
+                                                       f"{_fm(p, r, r.power['metric'], x.abs_ci_high)}"})
     return pd.DataFrame(rows)
 
 

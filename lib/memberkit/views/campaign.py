@@ -42,6 +42,9 @@ def verdict_sentence(p: Presentation, r: campaign.CampaignReview, params) -> str
 
 
 def kpis(p: Presentation, a: campaign.CampaignAnalysis):
+    """The cards: none when the sources have no campaign tables (the report is skipped, not zero)."""
+    if not a.has_table:
+        return []
     t = campaign.period_totals(a)
     return [KPI(p.text("cr.kpi_reviewed"), p.count(t["reviewed"]),
                 p.text("cr.kpi_league_sub", n=p.count(len(a.reviews)))),
@@ -53,8 +56,11 @@ def kpis(p: Presentation, a: campaign.CampaignAnalysis):
 
 
 def headline(p: Presentation, a: campaign.CampaignAnalysis) -> str:
+    if not a.has_table:
+        return p.text("cr.no_table")
     if not a.reviews:
-        return p.text("cr.none", period=a.period)
+        example = a.available[-1] if a.available else "CAMPAIGN-ID"
+        return p.text("cr.none", period=a.period, example=example)
     league = a.league()
     best = league[0]
     paying = sum(r.figures["roi"].ci_low > 0 for r in league)

@@ -10,7 +10,10 @@ from .theme import PALETTE
 
 
 def format_figure(p: Presentation, key: str, value) -> str:
-    """A key figure as the report shows it: AOV as money, the rates in percent."""
+    """A key figure as the report shows it: AOV as money, the rates in percent; a figure that could
+    not be computed (its window reaches before the data begins, or nobody to count) says so."""
+    if value is None or pd.isna(value):
+        return p.text("kpi.no_history")
     return p.money(value) if key == "average_order_value" else p.pct(value)
 
 

@@ -1,0 +1,131 @@
+"""One person behind several member ids: phone numbers, person ids and mapping tables.
+
+Member-scale work in pandas (one row per account), called by :mod:`memberkit.clean`:
+
+- phone numbers are normalised to E.164 with Google's libphonenumber (the ``phonenumbers``
+  package), numbers written without a country code read in a default region;
+- accounts are linked when they share a person id (a column of the member or order export,
+  or a mapping table ``accounts``: account id -> person id) or a normalised phone number;
+- a phone number shared by more than ``max_accounts_per_phone`` accounts (a placeholder such
+  as 13800000000 typed for walk-in customers) is not an identity: it links nobody, and is counted;
+- linked accounts form connected components (scipy's ``connected_components``); the
+  earliest-joined account of a component keeps its id, the others are merged into it.
+
+Example
+-------
+>>> acc = pd.DataFrame({"member": ["U1", "C1", "U2"], "jd": pd.to_datetime(["2025-01-01", "2025-03-01", None]),
+...                     "phone_e164": ["+8613812345678", "+8613812345678", None],
+...                     "person_id": [None, None, None], "person_source": [None, None, None]})
+>>> links, rep = resolve_identities(acc, max_accounts_per_phone=5)
+>>> links.set_index("member").canonical.to_dict()
+{'U1': 'U1', 'C1': 'U1', 'U2': 'U2'}
+>>> rep.by_rule
+{'phone': 1}
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import ibis
+import numpy as np
+import pandas as pd
+
+# The rules, in the order they are tried when an account is linked by more than one.
+IDENTITY_RULES = ("person_id", "mapping", "phone")
+
+
+@dataclass
+class IdentityReport:
+    """How many account ids were merged into how many people, and by which rule."""
+
+    merged_ids: int = 0                # accounts merged into another account's id
+    people: int = 0                    # people (ids kept) that received at least one merged account
+    by_rule: dict[str, int] = field(default_factory=dict)   # rule -> accounts merged by it
+    shared_phones: int = 0             # phone numbers held by too many accounts to be an identity
+    shared_phone_accounts: int = 0     # accounts holding one of them
+    invalid_phones: int = 0            # non-empty phone values that are not a valid number
+    max_accounts_per_phone: int = 0
+    phone_region: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def normalise_phones(values: pd.Series, region: str) -> pd.Series:
+    """Each phone text as E.164 (``+8613812345678``), or None when empty or not a valid number.
+
+    ``region`` (ISO 3166 alpha-2, e.g. ``CN``, ``GB``) reads numbers written without a country
+    code. Each distinct text is parsed once (libphonenumber), so the cost follows the distinct
+    numbers, not the rows.
+    """
+    import phonenumbers
+
+    def one(text):
+        if text is None or (isinstance(text, float) and np.isnan(text)) or not str(text).strip():
+            return None
+        try:
+            n = phonenumbers.parse(str(text), region)
+        except phonenumbers.NumberParseException:
+            return None
+        return phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.E164) if phonenumbers.is_valid_number(n) else None
+
+    distinct = pd.Series(values.dropna().unique(), dtype=object)
+    mapping = dict(zip(distinct, distinct.map(one)))
+    out = values.map(mapping).astype(object)
+    return out.where(out.notna(), None)
+
+
+def mask_e164(col: ibis.Value) -> ibis.Value:
+    """``+8613812345678`` -> ``+86138****5678``: the country code and the first digits stay, four are hidden."""
+    n = col.length()
+    return ibis.ifelse(col.isnull() | (n < 9), ibis.null("string"), col.substr(0, n - 8) + "****" + col.substr(n - 4))
+
+
+def resolve_identities(accounts: pd.DataFrame, max_accounts_per_phone: int) -> tuple[pd.DataFrame, IdentityReport]:
+    """Link accounts into people.
+
+    Parameters
+    ----------
+    accounts : one row per valid account: ``member`` (id), ``jd`` (join date or NaT),
+        ``phone_e164`` (or None), ``person_id`` (or None) and ``person_source``
+        (``"person_id"`` for a column of the export, ``"mapping"`` for the accounts table)
+    max_accounts_per_phone : a phone held by more accounts than this links nobody
+
+    Returns
+    -------
+    (frame with ``member``, ``canonical`` (the id the account is merged into; itself when not
+    merged) and ``rule`` (how it was linked, None when not merged), :class:`IdentityReport`)
+    """
+    acc = accounts.reset_index(drop=True)
+    n = len(acc)
+    rep = IdentityReport(max_accounts_per_phone=max_accounts_per_phone)
+    if n == 0:
+        return pd.DataFrame({"member": [], "canonical": [], "rule": []}), rep
+    phone_sizes = acc.groupby("phone_e164").member.nunique()
+    shared = phone_sizes[phone_sizes > max_accounts_per_phone]
+    rep.shared_phones = int(len(shared))
+    rep.shared_phone_accounts = int(acc.phone_e164.isin(shared.index).sum())
+    phone = acc.phone_e164.where(~acc.phone_e164.isin(shared.index))
+    keys = pd.concat([("p:" + acc.person_id.dropna().astype(str)), ("t:" + phone.dropna().astype(str))])
+    if keys.empty:
+        return pd.DataFrame({"member": acc.member, "canonical": acc.member, "rule": None}), rep
+    codes, uniques = pd.factorize(keys)
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    size = n + len(uniques)
+    rows, cols = keys.index.to_numpy(), n + codes
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(size, size))
+    _, component = connected_components(graph, directed=False)
+    acc = acc.assign(_component=component[:n], _missing_jd=acc.jd.isna())
+    first = acc.sort_values(["_missing_jd", "jd", "member"]).groupby("_component").member.first()
+    acc["canonical"] = acc._component.map(first)
+    merged = acc.canonical != acc.member
+    # The rule that links an account: its person id shared within the component, else its phone.
+    person_shared = acc.person_id.notna() & (acc.groupby(["_component", "person_id"]).member.transform("size") > 1)
+    source = acc.person_source.fillna("person_id")
+    acc["rule"] = np.where(~merged, None, np.where(person_shared, source, "phone"))
+    rep.merged_ids = int(merged.sum())
+    rep.people = int(acc.loc[merged, "canonical"].nunique())
+    rep.by_rule = {r: int((acc.rule == r).sum()) for r in IDENTITY_RULES if (acc.rule == r).any()}
+    return acc[["member", "canonical", "rule"]], rep

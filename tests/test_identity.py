@@ -1,0 +1,112 @@
+"""Identity: phone numbers as E.164 from any country, person ids, mapping tables, shared placeholder phones."""
+import datetime as dt
+
+import ibis
+import pandas as pd
+import pytest
+
+from memberkit import clean, engine
+from memberkit.config import DEFAULT_DATE_FORMATS
+from memberkit.identity import mask_e164, normalise_phones, resolve_identities
+from tests.test_clean import _raw
+
+AS_OF = dt.date(2026, 11, 1)
+
+
+@pytest.mark.parametrize("raw,region,expected", [
+    ("13812345678", "CN", "+8613812345678"), ("+86 138 1234 5678", "CN", "+8613812345678"),
+    ("0086-138-1234-5678", "CN", "+8613812345678"), ("86-13812345678", "CN", "+8613812345678"),
+    ("138-1234-5678", "CN", "+8613812345678"), ("12345", "CN", None), ("", "CN", None), ("23812345678", "CN", None),
+    ("07911 123456", "GB", "+447911123456"), ("+44 7911 123456", "CN", "+447911123456"),
+    ("(415) 555-2671", "US", "+14155552671"), ("+1 415 555 2671", "GB", "+14155552671"),
+    ("07911 123456", "CN", None)])
+def test_phones_normalised_to_e164_in_a_default_region(raw, region, expected):
+    assert normalise_phones(pd.Series([raw], dtype=object), region).tolist() == [expected]
+
+
+def test_masked_phone_keeps_country_code_and_last_four():
+    t = ibis.memtable({"p": ["+8613812345678", "+447911123456", None]}, schema={"p": "string"})
+    assert engine.connect().to_pyarrow(mask_e164(t.p).name("m")).to_pylist() == [
+        "+86138****5678", "+4479****3456", None]
+
+
+def _accounts(rows):
+    df = pd.DataFrame(rows, columns=["member", "jd", "phone_e164", "person_id", "person_source"])
+    df["jd"] = pd.to_datetime(df.jd)
+    return df
+
+
+def test_person_id_mapping_and_phone_link_transitively_and_say_by_which_rule():
+    acc = _accounts([
+        ["A1", "2024-01-01", None, "P1", "person_id"],
+        ["A2", "2024-02-01", None, "P1", "person_id"],          # same person id as A1
+        ["A3", "2024-03-01", "+447911123456", "P1", "person_id"],  # same person id
+        ["A4", "2023-12-01", "+447911123456", None, None],      # same phone as A3, joined first: keeps its id
+        ["B1", "2024-01-05", None, "P2", "mapping"],
+        ["B2", None, None, "P2", "mapping"],
+        ["C1", "2024-01-01", "+8613900000001", None, None],     # alone
+    ])
+    links, rep = resolve_identities(acc, max_accounts_per_phone=5)
+    canon = links.set_index("member").canonical.to_dict()
+    assert canon == {"A1": "A4", "A2": "A4", "A3": "A4", "A4": "A4", "B1": "B1", "B2": "B1", "C1": "C1"}
+    rules = links.set_index("member").rule.to_dict()
+    assert rules["A1"] == rules["A2"] == rules["A3"] == "person_id" and rules["B2"] == "mapping"
+    assert rep.merged_ids == 4 and rep.people == 2
+    assert rep.by_rule == {"person_id": 3, "mapping": 1}
+
+
+def test_a_placeholder_phone_shared_by_many_accounts_links_nobody():
+    rows = [[f"W{i}", "2024-01-01", "+8613800000000", None, None] for i in range(50)]
+    rows += [["U1", "2024-01-01", "+8613812345678", None, None], ["U2", "2024-02-01", "+8613812345678", None, None]]
+    links, rep = resolve_identities(_accounts(rows), max_accounts_per_phone=5)
+    canon = links.set_index("member").canonical
+    assert (canon[[f"W{i}" for i in range(50)]] == [f"W{i}" for i in range(50)]).all(), "strangers stay apart"
+    assert canon["U2"] == "U1"
+    assert (rep.shared_phones, rep.shared_phone_accounts, rep.merged_ids, rep.people) == (1, 50, 1, 1)
+
+
+def _order(oid, member, ts, amount, person=None, region=None):
+    return [oid, member, ts, "online", None, str(amount), "1", None, "0", None, "paid", person, region]
+
+
+def test_marketplace_export_one_person_many_account_ids_is_one_member(tmp_path):
+    """A marketplace gives its customer a new id with every order and a person id beside it."""
+    con = engine.connect()
+    orders = _raw(con, "orders", [
+        _order("O1", "c1", "2025-01-05 10:00:00", 100, "alice", "SP"),
+        _order("O2", "c2", "2025-03-05 10:00:00", 50, "alice", "SP"),
+        _order("O3", "c3", "2025-06-05 10:00:00", 70, "alice", "RJ"),
+        _order("O4", "c4", "2025-02-01 10:00:00", 30, "bob", "MG"),
+    ])
+    r = clean.clean_all(con, {"orders": orders}, as_of=AS_OF, date_formats=DEFAULT_DATE_FORMATS, out_dir=tmp_path)
+    kept = pd.read_parquet(tmp_path / "clean" / "orders.parquet")
+    assert kept.member_id.nunique() == 2
+    assert set(kept.loc[kept.order_id.isin(["O1", "O2", "O3"]), "member_id"]) == {"c1"}
+    members = pd.read_parquet(tmp_path / "clean" / "members.parquet").set_index("member_id")
+    assert members.loc["c1", "linked_accounts"] == 3
+    assert members.loc["c1", "region"] == "SP" and members.loc["c4", "region"] == "MG", "region from the orders"
+    assert r.identity["merged_ids"] == 2 and r.identity["people"] == 1 and r.identity["by_rule"] == {"person_id": 2}
+
+
+def test_mapping_table_and_international_phones_merge_accounts(tmp_path):
+    con = engine.connect()
+    members = _raw(con, "members", [
+        ["A", "2025-01-01", "London", "online", None, None, None, "07911 123456"],
+        ["B", "2025-02-01", "London", "offline", None, None, None, "+44 (0)7911 123456"],   # same phone as A
+        ["C", "2025-01-10", "Paris", "online", None, None, None, "+33 6 12 34 56 78"],
+        ["D", "2025-03-10", "Paris", "app", None, None, None, None],                      # mapped to C's person
+        *[[f"W{i}", "2025-01-01", "Leeds", "offline", None, None, None, "07400 000000"] for i in range(6)],
+    ])
+    accounts = _raw(con, "accounts", [["C", "person-9"], ["D", "person-9"], ["D", "person-9"]])
+    orders = _raw(con, "orders", [_order("O1", "B", "2025-04-01 10:00:00", 20), _order("O2", "D", "2025-04-02 10:00:00", 30)])
+    r = clean.clean_all(con, {"members": members, "orders": orders, "accounts": accounts}, as_of=AS_OF,
+                        date_formats=DEFAULT_DATE_FORMATS, out_dir=tmp_path, phone_region="GB", max_accounts_per_phone=5)
+    kept = pd.read_parquet(tmp_path / "clean" / "orders.parquet").set_index("order_id")
+    assert kept.loc["O1", "member_id"] == "A" and kept.loc["O2", "member_id"] == "C"
+    assert r.identity["by_rule"] == {"mapping": 1, "phone": 1}
+    assert r.identity["shared_phones"] == 1 and r.identity["shared_phone_accounts"] == 6
+    assert r.tables["accounts"].rejected == 1 and r.tables["members"].kept == 8
+    rej = pd.read_parquet(tmp_path / "rejected" / "members.parquet").set_index("member_id")
+    assert rej.loc["B", "phone_masked"] == "+4479****3456"
+    ident = pd.read_parquet(tmp_path / "clean" / "identity_map.parquet").set_index("source_member_id")
+    assert ident.loc["D", "rule"] == "mapping" and ident.loc["B", "rule"] == "phone"

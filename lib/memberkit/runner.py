@@ -193,7 +193,7 @@ def run(period: str | None = None, config_files=(), only=(), out_dir: str | None
     say(f"Reports for {prepared.period} -> {out}")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            yaml.safe_dump(settings, f, allow_unicode=True)
+            yaml.safe_dump(settings, f, allow_unicode=True, sort_keys=False)   # order matters (tiers)
         if "data_cleaning" not in {s.name for s in specs} and (out / "data" / "clean").is_dir():
             shutil.copytree(out / "data" / "clean", staging / "data" / "clean",
                             ignore=shutil.ignore_patterns(".lock"))   # reuse the published clean files

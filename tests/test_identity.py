@@ -110,3 +110,40 @@ def test_mapping_table_and_international_phones_merge_accounts(tmp_path):
     assert rej.loc["B", "phone_masked"] == "+4479****3456"
     ident = pd.read_parquet(tmp_path / "clean" / "identity_map.parquet").set_index("source_member_id")
     assert ident.loc["D", "rule"] == "mapping" and ident.loc["B", "rule"] == "phone"
+
+
+def test_the_cleaning_report_says_how_many_ids_became_how_many_people_by_which_rule(tmp_path):
+    from memberkit.views import Presentation
+    from memberkit.views.clean import identity_sentence
+    con = engine.connect()
+    members = _raw(con, "members", [
+        ["A", "2025-01-01", None, None, None, None, None, "13812345678"],
+        ["B", "2025-02-01", None, None, None, None, None, "+86 138 1234 5678"],
+        *[[f"W{i}", "2025-01-01", None, None, None, None, None, "13800000000"] for i in range(50)],
+    ])
+    orders = _raw(con, "orders", [_order("O1", "B", "2025-04-01 10:00:00", 20)])
+    r = clean.clean_all(con, {"members": members, "orders": orders}, as_of=AS_OF, date_formats=DEFAULT_DATE_FORMATS,
+                        out_dir=tmp_path)
+    assert r.merged_members == 1, "50 strangers sharing a placeholder phone stay 50 members"
+    assert r.tables["members"].kept == 51
+    text = identity_sentence(Presentation("en", "CNY"), r)
+    assert text.startswith("1 account ids were merged into 1 people (1 by phone number)")
+    assert "1 phone numbers held by more than 5 accounts (50 accounts)" in text
+
+
+def test_campaign_members_who_never_bought_and_are_unknown_count(tmp_path):
+    con = engine.connect()
+    orders = _raw(con, "orders", [_order("O1", "M1", "2025-04-01 10:00:00", 20)])
+    cm = _raw(con, "campaign_members", [
+        ["C1", "M1", "target", None, None], ["C1", "M2", "Holdout", None, None],   # M2 never bought
+        ["C1", "M3", "target", None, None], ["C1", "M3", "target", None, None],    # exact copy
+        ["C1", "M4", "target", "2025-03-01 00:00:00", None], ["C1", "M4", "target", "2025-03-02 00:00:00", None],
+        ["C1", "M5", "target", None, None], ["C1", "M5", "holdout", None, None],    # in both groups
+    ])
+    r = clean.clean_all(con, {"orders": orders, "campaign_members": cm}, as_of=AS_OF, date_formats=DEFAULT_DATE_FORMATS,
+                        out_dir=tmp_path)
+    steps = {s["rule"]: s["rows"] for s in r.tables["campaign_members"].steps if s["rows"]}
+    assert steps == {"duplicate": 1, "repeat_assignment": 1, "several_variants": 2}
+    kept = pd.read_parquet(tmp_path / "clean" / "campaign_members.parquet").set_index("member_id")
+    assert sorted(kept.index) == ["M1", "M2", "M3", "M4"] and kept.loc["M2", "group"] == "holdout"
+    assert str(kept.loc["M4", "sent_ts"])[:10] == "2025-03-01", "the first assignment is kept"

@@ -126,9 +126,23 @@ def quality_frame(p: Presentation, result: clean.CleaningResult) -> pd.DataFrame
          p.text("data_cleaning.distinct")]]
 
 
+def identity_sentence(p: Presentation, result: clean.CleaningResult) -> str:
+    """How many account ids were merged into how many people, by which rule, and the shared phones left alone."""
+    ident = result.identity or {}
+    rules = p.list_sep.join(p.text("data_cleaning.identity_rule", rule=p.text(f"data_cleaning.rule_{r}"), n=p.count(n))
+                            for r, n in ident.get("by_rule", {}).items())
+    out = p.text("data_cleaning.identity_text", merged=p.count(ident.get("merged_ids", result.merged_members)),
+                 people=p.count(ident.get("people", result.linked_people)), rules=rules or "–")
+    if ident.get("shared_phones"):
+        out += p.sentence_sep + p.text("data_cleaning.shared_phones_text", phones=p.count(ident["shared_phones"]),
+                                       accounts=p.count(ident["shared_phone_accounts"]),
+                                       max=p.count(ident["max_accounts_per_phone"]))
+    return out
+
+
 def treatment_notes(p: Presentation, result: clean.CleaningResult, params) -> list[str]:
     """One sentence each: the identity merge, the outliers and their policy, unified spellings, repaired dates."""
-    return [p.text("data_cleaning.identity_text", merged=p.count(result.merged_members), people=p.count(result.linked_people)),
+    return [identity_sentence(p, result),
             p.text("data_cleaning.outlier_text", threshold=p.money(result.outlier_threshold),
                    multiple=f"{params.outlier_multiple:g}", n=p.count(result.outlier_orders), policy=params.outlier_policy),
             p.text("data_cleaning.text_text", n=p.count(sum(result.text_unified.values()))),

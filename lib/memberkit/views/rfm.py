@@ -216,9 +216,17 @@ def migration_sentence(p: Presentation, a: rfm.RFMAnalysis) -> str:
                 flow_n=p.count(f.members), total=p.count(m.to_numpy().sum()), outside=p.text("rfm.outside"))
 
 
+def tier_currency_warning(p: Presentation, params) -> str | None:
+    """A warning when the tier thresholds are meant in another currency than the shop's; else None."""
+    mismatch = rfm.tier_currency_mismatch(params)
+    if mismatch is None:
+        return None
+    return p.text("rfm.tier_currency_warning", tier_currency=mismatch[0], currency=mismatch[1])
+
+
 def tiers_sentence(p: Presentation, a: rfm.RFMAnalysis) -> str:
     tiers, stages = rfm.tier_stage_frame(a.table)
-    top = tiers.iloc[1:]   # every tier above 普通
+    top = tiers.iloc[1:]   # every tier above the base tier
     sep = "、" if p.language == "zh" else "/"
     return p.text("rfm.tiers_text", top_tiers=sep.join(map(str, top.index)),
                 top_share=p.pct(top.members.sum() / tiers.members.sum() if tiers.members.sum() else float("nan")),

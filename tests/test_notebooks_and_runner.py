@@ -62,7 +62,10 @@ def test_run_reports_end_to_end(e2e):
     assert "  WARNING  " not in proc.stdout, proc.stdout      # e.g. characters the chart fonts lack
     cleaning_page = (out / "data_cleaning.html").read_text(encoding="utf-8")
     assert '<html lang="en">' in cleaning_page and "<title>Data cleaning · 2026-10</title>" in cleaning_page
-    for name in ["index.html", "manifest.json", "data_cleaning.html", "data_cleaning.ipynb", "data_cleaning.json",
+    assert "Period 2026-10: 2026-10 is the last calendar month that ended on or before" in proc.stdout
+    assert not list(out.rglob("*.ipynb")), "executed notebooks (member-level rows) are not kept"
+    assert not list(out.parent.glob(f".{out.name}.partial-*")), "the staging folder is removed"
+    for name in ["index.html", "manifest.json", "data_cleaning.html", "data_cleaning.json",
                  "data/clean/orders.parquet", "data/rejected/orders.parquet", "rfm_segmentation.html",
                  "rfm_segmentation.json", "data/rfm_important_value.csv", "clv_forecast.html", "clv_forecast.json",
                  "data/clv_members.csv", "ab_test.html", "ab_test.json", "campaign_review.html",
@@ -149,7 +152,9 @@ def test_a_failing_notebook_is_reported_and_leaves_no_complete_looking_report(sm
     code, _ = runner.run(config_files=[small_config], out_dir=str(out), log=lambda *a: None)
     assert code == 1
     assert not (out / "data_cleaning.html").exists() and not (out / "data_cleaning.json").exists()
-    assert (out / "data_cleaning.failed.ipynb").exists()
+    failed = nbformat.read(out / "data_cleaning.failed.ipynb", as_version=4)
+    outputs = [o for c in failed.cells if c.cell_type == "code" for o in c.outputs]
+    assert [o["ename"] for o in outputs] == ["ValueError"], "only the error is kept, no rows of the cells before"
     index = (out / "index.html").read_text(encoding="utf-8")
     assert 'id="mk-warning"' in index and "the sky fell" in index and "failed in cell" in index
     assert "The key figures need the data cleaning report" in index   # no figures from stale files

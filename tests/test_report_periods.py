@@ -1,4 +1,3 @@
-import pandas as pd
 import pytest
 
 from memberkit import periods
@@ -35,10 +34,14 @@ def test_number_formats():
     assert p.delta(5, None) == "" and p.count(float("nan")) == "–" and p.ratio(0.12119, 3) == "0.121"
 
 
-@pytest.mark.parametrize("latest,expected", [("2026-10-31 23:00", "2026-10"), ("2026-10-30", "2026-09"),
-                                             ("2026-01-15", "2025-12"), ("1998-06-30", "1998-06")])
-def test_last_complete_month(latest, expected):
-    assert periods.last_complete_month(pd.Timestamp(latest)) == expected
+@pytest.mark.parametrize("as_of,expected", [("2026-11-01", "2026-10"), ("2026-10-31", "2026-09"),
+                                            ("2026-01-15", "2025-12"), ("1998-07-01", "1998-06"),
+                                            ("2024-03-01", "2024-02")])
+def test_default_period_is_the_last_calendar_month_ended_by_as_of(as_of, expected):
+    """Extracted on 1 November with the last order on 30 October 23:00: October, not September."""
+    import datetime as dt
+    period, reason = periods.default_period(dt.date.fromisoformat(as_of))
+    assert period == expected and expected in reason and as_of in reason
 
 
 def test_period_arithmetic():

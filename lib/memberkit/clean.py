@@ -869,16 +869,6 @@ def run_cleaning(params, ctx) -> CleaningResult:
     return result
 
 
-def check_statuses(settings: dict, root: Path) -> dict[str, int]:
-    """:func:`status_check` with the cleaning's parameters from merged ``settings``, staging in a
-    temporary folder: the call the runner makes before any kernel starts."""
-    import tempfile
-    from .config import notebook_params
-    params = notebook_params(settings, "data_cleaning")
-    with tempfile.TemporaryDirectory(prefix="memberkit-staging-") as staging:
-        return status_check(params, root, Path(staging))
-
-
 def status_check(params, root: Path, staging_dir: Path) -> dict[str, int]:
     """The up-front status scan: stop before any report when too many order lines have a status
     the kit does not know.
@@ -902,6 +892,16 @@ def status_check(params, root: Path, staging_dir: Path) -> dict[str, int]:
     base = sources.ensure_sample(params.source, root)
     tsrc = params.source.tables["orders"]
     orders = sources.read_table(con, "orders", tsrc, params.source, base, staging_dir)
+    return unknown_statuses(orders, params)
+
+
+def unknown_statuses(orders: ibis.Table, params) -> dict[str, int]:
+    """Unknown status word -> order lines, for the raw (mapped) orders table ``orders``.
+
+    Raises ``InputError`` when the unknown lines exceed ``params.unknown_status_share`` of all
+    lines, listing each unknown word with its count.
+    """
+    tsrc = params.source.tables["orders"]
     rules = CleaningRules.from_params(params)
     mapped = orders.mutate(_st=map_status(orders.status, rules))
     counts = mapped.group_by(value=mapped.status.strip(), known=mapped._st.notnull()).agg(n=mapped.count()) \

@@ -119,7 +119,7 @@ class SourceConfig(_Strict):
 class ReportSettings(_Strict):
     """What every report shares."""
 
-    period: str | None = Field(None, description="YYYY-MM; None means the last complete month in the data")
+    period: str | None = Field(None, description="YYYY-MM; None means the last calendar month that ended by as_of")
     as_of: str | None = Field(None, description="YYYY-MM-DD: dates after it are 'future'; None means today")
     language: Literal["en", "zh"] = "en"
     currency: str = Field("CNY", description="ISO 4217 code; money is stored at its minor unit (JPY 0 digits, "
@@ -502,18 +502,139 @@ def expand_env(text: str) -> str:
     return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", sub, text)
 
 
-def redact(settings: Any) -> Any:
-    """A copy of the settings safe to write into a manifest: passwords and tokens removed."""
-    if isinstance(settings, dict):
-        out = {}
+SECRET_WORDS = ("password", "passwd", "pwd", "secret", "token", "api_key", "apikey")
+
+
+def _url_secrets(url: str) -> set[str]:
+    """The password of a URL (everything between the user's ':' and the last '@' of the authority, so
+    an '@' inside the password is covered) and the values of secret-looking query parameters."""
+    from urllib.parse import parse_qsl, unquote
+    found = set()
+    if "://" not in url:
+        return found
+    rest = url.split("://", 1)[1]
+    query = rest.split("?", 1)[1] if "?" in rest else ""
+    head = rest.split("?", 1)[0]
+    if "@" in head:
+        userinfo = head[:head.rindex("@")]
+        if ":" in userinfo:
+            found.add(userinfo.split(":", 1)[1])
+    for key, value in parse_qsl(query, keep_blank_values=False):
+        if any(w in key.lower() for w in SECRET_WORDS):
+            found.add(value)
+    return found | {unquote(v) for v in found}
+
+
+def secret_values(settings: Any) -> set[str]:
+    """Every secret string in ``settings`` (a settings mapping or a database URL): passwords and
+    secret query parameters of database URLs, as written and with ``${VAR}`` expanded, and the values
+    of keys named like password, secret or token. Used to scrub every text the kit writes."""
+    found: set[str] = set()
+    if isinstance(settings, str):
+        try:
+            expanded = expand_env(settings)
+        except ConfigError:
+            expanded = settings
+        for url in {settings, expanded}:
+            found |= _url_secrets(url)
+    elif isinstance(settings, dict):
         for k, v in settings.items():
-            if any(word in k.lower() for word in ("password", "secret", "token")):
-                out[k] = "***"
-            elif k == "database_url" and isinstance(v, str):
-                out[k] = re.sub(r"://([^:/@]+):([^@]+)@", r"://\1:***@", v)
-            else:
-                out[k] = redact(v)
-        return out
-    if isinstance(settings, list):
-        return [redact(v) for v in settings]
-    return settings
+            if isinstance(v, str) and any(w in str(k).lower() for w in SECRET_WORDS):
+                found.add(v)
+            elif isinstance(v, str) and ("url" in str(k).lower() or "://" in v):
+                found |= secret_values(v)
+            elif isinstance(v, (dict, list)):
+                found |= secret_values(v)
+    elif isinstance(settings, list):
+        for v in settings:
+            found |= secret_values(v)
+    return {s for s in found if s and not re.fullmatch(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}", s)}
+
+
+def scrub_secrets(text: str, source: Any) -> str:
+    """``text`` with every secret of ``source`` (settings, a URL, or a set of secrets) replaced by ***.
+
+    Secrets shorter than 4 characters are not replaced in free text (that would garble it); URLs in
+    settings are redacted by their structure instead (:func:`redact`)."""
+    secrets = source if isinstance(source, (set, frozenset)) else secret_values(source)
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _redact_url(url: str) -> str:
+    """The URL with its password (up to the last '@' of the authority) and secret query values as ***."""
+    from urllib.parse import parse_qsl, urlencode
+    if "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    head, sep, query = rest.partition("?")
+    if "@" in head:
+        userinfo, host = head[:head.rindex("@")], head[head.rindex("@") + 1:]
+        if ":" in userinfo:
+            head = f"{userinfo.split(':', 1)[0]}:***@{host}"
+    if query:
+        pairs = [(k, "***" if any(w in k.lower() for w in SECRET_WORDS) else v)
+                 for k, v in parse_qsl(query, keep_blank_values=True)]
+        query = urlencode(pairs, safe="*${}/:")
+    return f"{scheme}://{head}{sep}{query}"
+
+
+def redact(settings: Any) -> Any:
+    """A copy of the settings safe to write into a manifest: passwords and tokens removed, however
+    they were given (in the URL's user part, with an '@' inside, in its query string, via ${VAR})."""
+    secrets = secret_values(settings)
+
+    def walk(node):
+        if isinstance(node, dict):
+            return {k: "***" if any(w in str(k).lower() for w in SECRET_WORDS) and isinstance(v, str) else walk(v)
+                    for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        if isinstance(node, str):
+            return scrub_secrets(_redact_url(node) if "://" in node else node, secrets)
+        return node
+    return walk(settings)
+
+
+def _unwrap(tp):
+    """X from Optional[X] / X | None."""
+    import typing
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if typing.get_origin(tp) in (typing.Union, getattr(__import__("types"), "UnionType")) and len(args) == 1:
+        return args[0]
+    return tp
+
+
+def setting_problem(keys: list[str]) -> str | None:
+    """Why a dotted setting name (``notebooks.rfm_segmentation.window_days``) names no known setting,
+    with the nearest known name; None when it resolves. Mappings (tables, column maps, tiers) accept any key:
+    their own validation names a wrong one."""
+    import difflib
+    import typing
+    if keys[0] == "notebooks":
+        if len(keys) == 1:
+            return None
+        if keys[1] not in NOTEBOOK_PARAMS:
+            near = difflib.get_close_matches(keys[1], NOTEBOOK_PARAMS, n=1)
+            return (f"unknown report '{keys[1]}'" + (f"; did you mean '{near[0]}'?" if near else "") +
+                    f" reports are {', '.join(NOTEBOOK_PARAMS)}")
+        tp, path, rest = NOTEBOOK_PARAMS[keys[1]], keys[:2], keys[2:]
+    else:
+        tp, path, rest = ReportSettings, [], keys
+    for key in rest:
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            if key not in tp.model_fields:
+                near = difflib.get_close_matches(key, tp.model_fields, n=1)
+                where = ".".join(path) or "the top level"
+                return (f"no setting '{key}' in {where}" + (f"; did you mean '{near[0]}'?" if near else "") +
+                        f" settings there: {', '.join(tp.model_fields)}")
+            tp = tp.model_fields[key].annotation
+        elif typing.get_origin(tp) is dict:
+            tp = typing.get_args(tp)[1]
+        else:
+            return f"'{'.'.join(path)}' is a single value; it has no setting '{key}'"
+        path.append(key)
+    return None

@@ -37,3 +37,18 @@ class NotebookFailed(MemberkitError):
     def __init__(self, name: str, cell: int | None, ename: str, evalue: str):
         self.name, self.cell, self.ename, self.evalue = name, cell, ename, evalue
         super().__init__(f"{name}: cell {cell} raised {ename}: {evalue}")
+
+
+class Problems(MemberkitError):
+    """Every problem the checks before a run found, reported at once (the run exits with 2).
+
+    Attributes
+    ----------
+    problems : list of ConfigError / InputError, in the order the checks found them
+    """
+
+    def __init__(self, problems: list[MemberkitError]):
+        self.problems = list(problems)
+        lines = [f"{len(self.problems)} problem(s) found before any report ran:"]
+        lines += [f"  {i}. " + str(p).replace("\n", "\n     ") for i, p in enumerate(self.problems, 1)]
+        super().__init__("\n".join(lines))

@@ -1,11 +1,12 @@
-"""Reporting periods: months as 'YYYY-MM', and the default one (the last complete month).
+"""Reporting periods: months as 'YYYY-MM', and the default one (the last calendar month that
+ended by the extraction date).
 
 Example
 -------
->>> last_complete_month(pd.Timestamp("2026-10-31 18:00"))
+>>> default_period(_dt.date(2026, 11, 1))[0]
 '2026-10'
->>> last_complete_month(pd.Timestamp("2026-11-15"))
-'2026-10'
+>>> default_period(_dt.date(2026, 10, 31))[0]
+'2026-09'
 >>> previous_period("2026-01")
 '2025-12'
 """
@@ -17,13 +18,19 @@ import datetime as _dt
 import pandas as pd
 
 
-def last_complete_month(latest: pd.Timestamp | _dt.datetime) -> str:
-    """The month of ``latest`` if the data reaches its last day, else the month before."""
-    latest = pd.Timestamp(latest)
-    month = latest.to_period("M")
-    if latest.normalize() < month.end_time.normalize():
-        month -= 1
-    return str(month)
+def default_period(as_of: _dt.date, source: str = "as_of") -> tuple[str, str]:
+    """The last calendar month that ended on or before ``as_of``, and a sentence saying why.
+
+    A month ends at midnight after its last day, so data extracted on 1 November reports
+    October, and data extracted on 31 October (the day not over) reports September. The data's
+    last order plays no part: a scheduler run on the 2nd reports the month just closed.
+
+    ``source`` says where ``as_of`` came from, for the reason. Returns (period 'YYYY-MM', reason).
+    """
+    month = pd.Period(as_of, "M") - 1
+    reason = (f"{month} is the last calendar month that ended on or before the extraction date "
+              f"{as_of.isoformat()} ({source}); set --period to report another month")
+    return str(month), reason
 
 
 def previous_period(period: str) -> str:
@@ -38,17 +45,3 @@ def period_bounds(period: str) -> tuple[_dt.date, _dt.date]:
     """First and last day of the month."""
     p = pd.Period(period, "M")
     return p.start_time.date(), p.end_time.date()
-
-
-def detect_period(con, orders, date_formats: list[str], as_of: _dt.date | None = None) -> str:
-    """Default period from the raw orders: the last complete month up to ``as_of``."""
-    from .engine import parse_timestamp
-    import ibis
-    as_of = as_of or _dt.date.today()
-    ts = parse_timestamp(orders.order_ts, date_formats)
-    latest = orders.filter(ts <= ibis.literal(_dt.datetime.combine(as_of, _dt.time(23, 59, 59)))) \
-        .aggregate(latest=ts.max()).to_pyarrow().to_pylist()[0]["latest"]
-    if latest is None:
-        from .errors import InputError
-        raise InputError("orders", "orders", "order_ts", "no readable order date up to the extraction date")
-    return last_complete_month(latest)

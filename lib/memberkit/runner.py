@@ -14,18 +14,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
+import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from . import __version__
-from .clean import check_statuses
-from .config import load_settings, notebook_params, project_root, redact
-from .errors import ConfigError, InputError, MemberkitError
+import yaml
+
+from .config import load_settings, project_root, redact
+from .errors import ConfigError, InputError, MemberkitError, Problems
 
 
 @dataclass(frozen=True)
@@ -34,14 +37,16 @@ class NotebookSpec:
     file: str
     depends_on: tuple[str, ...] = ()
     parameters: tuple[str, ...] = ()   # names of notebook parameters filled from the validated model
+    outputs: tuple[str, ...] = ()      # its files besides <name>.html / .json, as globs under the output folder
 
 
 NOTEBOOKS = (
-    NotebookSpec("data_cleaning", "01_data_cleaning.ipynb", (), ("outlier_policy", "outlier_multiple", "language")),
+    NotebookSpec("data_cleaning", "01_data_cleaning.ipynb", (), ("outlier_policy", "outlier_multiple", "language"),
+                 ("data/clean/*.parquet", "data/clean/_stamp.json", "data/rejected/*.parquet")),
     NotebookSpec("rfm_segmentation", "02_rfm_segmentation.ipynb", ("data_cleaning",),
-                 ("window_days", "split", "tier_thresholds", "language")),
+                 ("window_days", "split", "tier_thresholds", "language"), ("data/rfm_*.csv",)),
     NotebookSpec("clv_forecast", "03_clv_forecast.ipynb", ("data_cleaning",),
-                 ("unit", "holdout_weeks", "model", "horizon_months", "language")),
+                 ("unit", "holdout_weeks", "model", "horizon_months", "language"), ("data/clv_members.csv",)),
     NotebookSpec("ab_test", "04_ab_test.ipynb", ("data_cleaning",),
                  ("experiments", "window_days", "primary_metric", "winsorize_percentile", "language")),
     NotebookSpec("campaign_review", "05_campaign_review.ipynb", ("data_cleaning",),
@@ -116,17 +121,20 @@ def glyph_warnings(executed: Path) -> list[str]:
 
 
 # ------------------------------------------------------------------ one notebook
-def run_notebook(spec: NotebookSpec, root: Path, out: Path, period: str, params, config_files, overrides,
+def run_notebook(spec: NotebookSpec, root: Path, staging: Path, period: str, params, settings_file: Path,
                  log=print) -> Outcome:
+    """Execute one notebook into the run's staging folder and render its page there.
+
+    The notebook gets the run's settings through ``settings_file`` (a private temporary file), so
+    no setting given on the command line, a password included, is written into the executed
+    notebook. The executed notebook itself is not kept (its cells may show member-level rows); a
+    failed one is kept as ``<name>.failed.ipynb`` with its code and only the error of the failing cell.
+    """
     import papermill as pm
     outcome = Outcome(spec.name)
-    executed = out / f"{spec.name}.ipynb"
-    failed_copy = out / f"{spec.name}.failed.ipynb"
-    for stale in (executed, failed_copy, out / f"{spec.name}.html", out / f"{spec.name}.json", out / f"{spec.name}.pdf"):
-        stale.unlink(missing_ok=True)
-    partial = out / f".{spec.name}.running.ipynb"
-    values = {"period": period, "config_files": [str(f) for f in config_files], "overrides": list(overrides),
-              "output_dir": str(out)}
+    partial = staging / f".{spec.name}.running.ipynb"
+    values = {"period": period, "config_files": [str(settings_file)], "overrides": [],
+              "output_dir": str(staging)}
     values.update({k: getattr(params, k) for k in spec.parameters})
     start = time.time()
     log(f"  started  {spec.name}")
@@ -135,19 +143,20 @@ def run_notebook(spec: NotebookSpec, root: Path, out: Path, period: str, params,
                             cwd=str(root / "notebooks"), progress_bar=False, log_output=False,
                             kernel_name=kernel_name())
         outcome.warnings = glyph_warnings(partial)
-        res = _results(out, spec.name)
-        render_html(partial, out / f"{spec.name}.html", params.language,
+        res = _results(staging, spec.name)
+        render_html(partial, staging / f"{spec.name}.html", params.language,
                     f"{res['title']} · {period}" if res and res.get("title") else None)
-        partial.replace(executed)
+        partial.unlink()
         outcome.status = "ok"
-        outcome.files = [f"{spec.name}.html", f"{spec.name}.ipynb", f"{spec.name}.json"]
+        outcome.files = [f"{spec.name}.html", f"{spec.name}.json"]
     except Exception as e:  # a notebook may raise anything; the run goes on with the others
         outcome.status = "failed"
         outcome.cell, outcome.error = _failure(e, partial)
-        (out / f"{spec.name}.json").unlink(missing_ok=True)
+        (staging / f"{spec.name}.json").unlink(missing_ok=True)
         if partial.exists():
-            partial.replace(failed_copy)
-            outcome.files = [failed_copy.name]
+            _strip_outputs(partial, staging / f"{spec.name}.failed.ipynb")
+            partial.unlink()
+            outcome.files = [f"{spec.name}.failed.ipynb"]
     outcome.seconds = round(time.time() - start, 1)
     if outcome.status == "ok":
         log(f"  done     {spec.name} in {outcome.seconds:.0f}s")
@@ -161,6 +170,19 @@ def run_notebook(spec: NotebookSpec, root: Path, out: Path, period: str, params,
 def _results(out: Path, name: str) -> dict | None:
     from .report import load_results
     return load_results(out, name)
+
+
+def _strip_outputs(executed: Path, target: Path) -> None:
+    """A failed notebook without its outputs (they may show members) and without the injected
+    parameters; only the error output of the failing cell stays."""
+    import nbformat
+    nb = nbformat.read(executed, as_version=4)
+    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [nbformat.from_dict({**o, "traceback": []}) for o in cell.outputs
+                            if o.get("output_type") == "error"]
+    nbformat.write(nb, target)
 
 
 def kernel_name() -> str:
@@ -179,39 +201,95 @@ def _failure(e: Exception, partial: Path) -> tuple[int | None, str]:
 # ------------------------------------------------------------------ the whole run
 def run(period: str | None = None, config_files=(), only=(), out_dir: str | None = None, overrides=(),
         log=print, pdf: bool = False) -> tuple[int, Path]:
-    """Run the reports; returns (exit code, output folder).
+    """Check everything, run the reports in a staging folder, publish each complete report.
 
-    With ``pdf``, every report page of the period and its summary page are also printed to
-    ``<name>.pdf`` by headless Chromium; without Chromium the run says so and keeps the HTML.
+    Every check of :mod:`memberkit.checks` runs first; any problem stops the run before a kernel
+    starts (:class:`Problems`, exit 2). Reports then run in ``.<period>.partial-*`` beside the
+    output folder (same file system) and each successful report's files are moved in with
+    ``os.replace`` at the end, so a run killed at any point leaves the published pages and JSON of
+    the period as they were. The summary page and manifest are written from what is on disk, so
+    ``--only`` keeps the other reports' cards. With ``pdf``, every report page and the summary page
+    are also printed to ``<name>.pdf`` by headless Chromium; without Chromium the run says so and
+    keeps the HTML. Returns (exit code, output folder).
     """
-    from .notebook import resolve
+    import shutil
+    from .config import scrub_secrets
+    specs = [s for s in NOTEBOOKS if not only or s.name in only]
+    log("Checking parameters and data ...")
+    prepared = check_run(period, config_files, only, out_dir, overrides)
+    root, settings, secrets = prepared.root, prepared.settings, prepared.secrets
+
+    def say(message: str) -> None:
+        log(scrub_secrets(message, secrets))
+
+    params0 = prepared.params["data_cleaning"]
+    # absolute: papermill changes the working directory while a notebook runs, two run at a time
+    out = Path(out_dir).resolve() if out_dir else root / "outputs" / prepared.period
+    say(f"Period {prepared.period}: {prepared.period_reason}")
+    for warning in prepared.warnings:
+        say(f"warning: {warning}")
+    out.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_staging(out)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-{os.getpid()}-", dir=out.parent))
+    fd, settings_name = tempfile.mkstemp(prefix="memberkit-settings-", suffix=".yaml")
+    settings_file = Path(settings_name)
+    say(f"Reports for {prepared.period} -> {out}")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            yaml.safe_dump(settings, f, allow_unicode=True, sort_keys=False)   # order matters (tiers)
+        if "data_cleaning" not in {s.name for s in specs} and (out / "data" / "clean").is_dir():
+            shutil.copytree(out / "data" / "clean", staging / "data" / "clean",
+                            ignore=shutil.ignore_patterns(".lock"))   # reuse the published clean files
+        outcomes = _execute(specs, root, staging, prepared.period, prepared.params, settings_file, say)
+        for spec in specs:
+            _publish(spec, outcomes[spec.name], staging, out)
+        write_manifest(out, root, prepared.period, settings, params0, outcomes, secrets, prepared.period_reason)
+        from .notebook import resolve
+        _, ctx = resolve("data_cleaning", [str(settings_file)], [], str(out))
+        pages = write_summary(out, ctx, params0, outcomes, say)
+    finally:
+        settings_file.unlink(missing_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
+    failed = [o for o in outcomes.values() if o.status != "ok"]
+    printed_ok = write_pdfs(out, pages, say) if pdf else True
+    say(f"{len(outcomes) - len(failed)} of {len(outcomes)} reports ok; open {out / 'index.html'}")
+    return (1 if failed or not printed_ok else 0), out
+
+
+def check_run(period: str | None = None, config_files=(), only=(), out_dir: str | None = None, overrides=()):
+    """Load every setting and run every check of :mod:`memberkit.checks`; nothing is written.
+
+    Returns the prepared :class:`memberkit.checks.Run` (parameters validated, period resolved with
+    its reason, ``secrets`` found in the settings). Raises ``ConfigError`` (a config file that is
+    not valid YAML, an unknown ``--only`` name) or ``Problems`` (everything the checks found).
+    """
+    from . import checks
+    from .config import secret_values
     root = project_root()
     config_files = [Path(f).resolve() for f in config_files]
     overrides = list(overrides) + ([f"period={period}"] if period else [])
-    specs = [s for s in NOTEBOOKS if not only or s.name in only]
     unknown = set(only) - {s.name for s in NOTEBOOKS}
     if unknown:
-        raise ConfigError(f"unknown report(s) {sorted(unknown)}; reports are {[s.name for s in NOTEBOOKS]}")
+        raise ConfigError(f"--only: unknown report(s) {sorted(unknown)}; reports are {[s.name for s in NOTEBOOKS]}")
     settings = load_settings(root, config_files, overrides)
-    all_params = {s.name: notebook_params(settings, s.name) for s in specs}   # every parameter, before any kernel
-    first = specs[0].name
-    log("Checking parameters and data ...")
-    # absolute: papermill changes the working directory while a notebook runs, two run at a time
-    params0, ctx = resolve(first, config_files, overrides, str(Path(out_dir).resolve()) if out_dir else None)
-    unknown = check_statuses(settings, root)   # too many unknown order statuses stop the run here
-    if unknown:
-        log("warning: order lines with a status the kit does not know are set aside: "
-            + ", ".join(f"{k} {v:,}" for k, v in unknown.items()))
-    out = ctx.output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    log(f"Reports for {ctx.period} -> {out}")
+    specs = [s for s in NOTEBOOKS if not only or s.name in only]
+    needed = {s.name for s in specs} | {d for s in specs for d in s.depends_on}
+    prepared = checks.run_checks(checks.Run(root, settings, [s.name for s in NOTEBOOKS if s.name in needed],
+                                            overrides=overrides, out_dir=Path(out_dir) if out_dir else None))
+    prepared.close()
+    prepared.secrets = secret_values(settings)
+    return prepared
 
+
+def _execute(specs, root, staging, period, params, settings_file, log) -> dict[str, Outcome]:
+    """Run the notebooks in dependency order, two at a time; a report whose dependency failed is skipped."""
     outcomes: dict[str, Outcome] = {}
-    started = time.time()
+    names = {x.name for x in specs}
     pending = list(specs)
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    pool = ThreadPoolExecutor(max_workers=2)
+    try:
         while pending:
-            ready = [s for s in pending if all(d in outcomes for d in s.depends_on if d in {x.name for x in specs})]
+            ready = [s for s in pending if all(d in outcomes for d in s.depends_on if d in names)]
             pending = [s for s in pending if s not in ready]
             runnable = []
             for s in ready:
@@ -221,16 +299,15 @@ def run(period: str | None = None, config_files=(), only=(), out_dir: str | None
                     log(f"  skipped  {s.name}: {bad[0]} failed")
                 else:
                     runnable.append(s)
-            futures = {s.name: pool.submit(run_notebook, s, root, out, ctx.period, all_params[s.name],
-                                           config_files, overrides, log) for s in runnable}
+            futures = {s.name: pool.submit(run_notebook, s, root, staging, period, params[s.name],
+                                           settings_file, log) for s in runnable}
             for name, fut in futures.items():
                 outcomes[name] = fut.result()
-    write_manifest(out, root, ctx.period, settings, params0, outcomes, time.time() - started)
-    pages = write_summary(out, ctx, params0, outcomes, log)
-    failed = [o for o in outcomes.values() if o.status != "ok"]
-    printed_ok = write_pdfs(out, pages, log) if pdf else True
-    log(f"{len(outcomes) - len(failed)} of {len(outcomes)} reports ok; open {out / 'index.html'}")
-    return (1 if failed or not printed_ok else 0), out
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)   # Ctrl-C: do not wait for the running notebooks
+        raise
+    pool.shutdown()
+    return outcomes
 
 
 def write_pdfs(out: Path, pages: list[Path], log=print) -> bool:
@@ -253,7 +330,55 @@ def write_pdfs(out: Path, pages: list[Path], log=print) -> bool:
     return len(written) == len(targets)
 
 
-def write_manifest(out: Path, root: Path, period: str, settings: dict, params, outcomes, seconds: float) -> None:
+def _publish(spec: NotebookSpec, outcome: Outcome, staging: Path, out: Path) -> None:
+    """Move one report's files from the staging folder into the output folder, each with os.replace.
+
+    A successful report replaces its page, JSON and data files (files of an earlier run that this
+    run did not write, such as a segment list now empty, are removed). A failed or skipped report
+    leaves no page that looks complete: its page and JSON are removed and the failed notebook put
+    in their place.
+    """
+    mine = [f"{spec.name}.html", f"{spec.name}.json", f"{spec.name}.failed.ipynb", f"{spec.name}.ipynb",
+            f"{spec.name}.pdf", *spec.outputs]
+    if outcome.status != "ok":
+        for name in mine[:5]:
+            (out / name).unlink(missing_ok=True)
+        if (staging / f"{spec.name}.failed.ipynb").exists():
+            os.replace(staging / f"{spec.name}.failed.ipynb", out / f"{spec.name}.failed.ipynb")
+        return
+    new = {p.relative_to(staging) for pattern in mine for p in staging.glob(pattern) if p.is_file()}
+    old = {p.relative_to(out) for pattern in mine for p in out.glob(pattern) if p.is_file()}
+    for rel in sorted(new, key=lambda r: r.suffix == ".html"):    # the page last: it links to the rest
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / rel, out / rel)
+    for rel in old - new:
+        (out / rel).unlink(missing_ok=True)
+
+
+def _remove_abandoned_staging(out: Path) -> None:
+    """Staging folders of runs that were killed (their process is gone) are removed."""
+    import shutil
+    for folder in out.parent.glob(f".{out.name}.partial-*"):
+        try:
+            pid = int(folder.name.rsplit(".partial-", 1)[1].split("-")[0])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (ValueError, IndexError, PermissionError):
+            continue
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_manifest(out: Path, root: Path, period: str, settings: dict, params, outcomes, secrets=frozenset(),
+                   period_reason: str = "", seconds: float | None = None) -> None:
+    """manifest.json: parameters (no secret, however given), inputs' fingerprints, versions, and the
+    status of every report of the period: this run's, and those an earlier run (``--only``) left."""
+    from .config import scrub_secrets
     from .notebook import code_version
     from .sources import input_fingerprints
     versions = {}
@@ -262,19 +387,25 @@ def write_manifest(out: Path, root: Path, period: str, settings: dict, params, o
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             versions[pkg] = None
+    previous = _read_manifest(out).get("reports", {})
+    reports = {**previous, **{o.name: {"status": o.status, "seconds": o.seconds, "cell": o.cell, "error": o.error,
+                                       "files": o.files, "warnings": o.warnings} for o in outcomes.values()}}
     manifest = {
-        "period": period, "code_version": code_version(), "python": platform.python_version(),
-        "packages": versions, "parameters": redact(settings),
-        "inputs": input_fingerprints(params.source, root), "duration_seconds": round(seconds, 1),
-        "reports": {o.name: {"status": o.status, "seconds": o.seconds, "cell": o.cell, "error": o.error,
-                             "files": o.files, "warnings": o.warnings} for o in outcomes.values()},
+        "period": period, "period_reason": period_reason, "code_version": code_version(),
+        "python": platform.python_version(), "packages": versions, "parameters": redact(settings),
+        "inputs": input_fingerprints(params.source, root),
+        "duration_seconds": round(seconds if seconds is not None else sum(o.seconds for o in outcomes.values()), 1),
+        "reports": {s.name: reports[s.name] for s in NOTEBOOKS if s.name in reports},
     }
-    # A run with --only keeps what the manifest says about the reports it did not run.
-    earlier = out / "manifest.json"
-    if earlier.is_file():
-        kept = json.loads(earlier.read_text(encoding="utf-8")).get("reports", {})
-        manifest["reports"] = {**{k: v for k, v in kept.items() if k not in outcomes}, **manifest["reports"]}
-    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    text = json.dumps(manifest, ensure_ascii=False, indent=1, default=str)
+    _write_atomic(out / "manifest.json", scrub_secrets(text, set(secrets)))
+
+
+def _read_manifest(out: Path) -> dict:
+    try:
+        return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def write_summary(out: Path, ctx, params, outcomes: dict[str, Outcome], log=print) -> list[Path]:
@@ -307,7 +438,7 @@ def write_summary(out: Path, ctx, params, outcomes: dict[str, Outcome], log=prin
 # ------------------------------------------------------------------ command line
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="run_reports.py", description="Run the member analytics reports for a month.")
-    p.add_argument("--period", help="month to report, YYYY-MM (default: the last complete month in the data)")
+    p.add_argument("--period", help="month to report, YYYY-MM (default: the last calendar month that ended by as_of, the extraction date)")
     p.add_argument("--config", nargs="+", default=[], metavar="FILE",
                    help="YAML files layered over params/*.yaml (e.g. your column map)")
     p.add_argument("--only", nargs="+", default=[], metavar="NAME", help="run only these reports")
@@ -320,13 +451,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line: exit 0 when every report succeeded, 1 when one failed, 2 for a bad parameter or
+    input (nothing ran), 130 when interrupted (Ctrl-C). Errors are one message, never a traceback."""
     args = build_parser().parse_args(argv)
     try:
         code, _ = run(args.period, args.config, args.only, args.out, args.overrides, pdf=args.pdf)
         return code
-    except (ConfigError, InputError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (ConfigError, InputError, Problems) as e:
+        print(f"error: {_scrubbed(e, args)}", file=sys.stderr)
         return 2
     except MemberkitError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {_scrubbed(e, args)}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted: the published reports are unchanged", file=sys.stderr, flush=True)
+        if threading.active_count() > 1:      # notebooks still running in worker threads: do not wait for them
+            sys.stdout.flush()
+            os._exit(130)
+        return 130
+    except OSError as e:
+        where = f": {e.filename}" if e.filename else ""
+        print(f"error: {_scrubbed(f'{e.strerror or e}{where}', args)}", file=sys.stderr)
+        return 1
+    except Exception as e:  # noqa: BLE001 - a bug in the kit still ends in one line, not a traceback
+        print(f"error: unexpected {type(e).__name__}: {_scrubbed(e, args)} (please report this)", file=sys.stderr)
+        return 1
+
+
+def _scrubbed(error, args) -> str:
+    """The message without any secret the run's settings hold."""
+    from .config import scrub_secrets, secret_values
+    secrets = secret_values(args.overrides)
+    try:
+        secrets |= secret_values(load_settings(project_root(), [Path(f).resolve() for f in args.config], args.overrides))
+    except MemberkitError:
+        pass
+    return scrub_secrets(str(error), secrets)

@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 
 from . import engine
 from .config import SourceConfig, TableSource, expand_env
-from .errors import InputError
+from .errors import InputError, Problems
 from .schema import AMOUNT_SOURCES, CANONICAL, MIN_PARSEABLE_SHARE
 
 CHUNK_ROWS = 200_000
@@ -68,16 +68,42 @@ def load_sources(con, source: SourceConfig, root: Path, staging_dir: Path) -> di
 
 def read_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: Path,
                staging_dir: Path) -> ibis.Table:
+    """Read, map and validate one table; raises its problem (InputError) or all of them (Problems)."""
+    table, problems = check_table(con, name, tsrc, source, base, staging_dir)
+    if problems:
+        raise problems[0] if len(problems) == 1 else Problems(problems)
+    return table
+
+
+def check_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: Path,
+                staging_dir: Path) -> tuple[ibis.Table | None, list[InputError]]:
+    """Read one table into ``con`` as ``raw_<name>`` and list every way it does not fit.
+
+    Returns (the engine table, or None when it could not be read; the problems: missing
+    columns, columns that mostly do not parse, required columns empty in every row, an orders
+    file without data rows). Reader failures are explained by their cause: the file checked
+    for its encoding and for rows whose field count differs from the header.
+    """
     label = tsrc.path or tsrc.query
-    raw = _read_native(con, name, tsrc, source, base, staging_dir)
-    key = "_key" if tsrc.key else "_dupkey"
-    raw = raw.mutate(**{key: row_key(raw, tsrc.key, label, name)})
-    mapped = _map_columns(raw, name, tsrc, label, has_payments="payments" in source.tables, keep=[key])
+    try:
+        raw = _read_native(con, name, tsrc, source, base, staging_dir)
+        key = "_key" if tsrc.key else "_dupkey"
+        raw = raw.mutate(**{key: row_key(raw, tsrc.key, label, name)})
+    except InputError as e:
+        return None, [e]
+    mapped, problems = _map_columns(raw, name, tsrc, label, has_payments="payments" in source.tables, keep=[key])
+    if problems:
+        if tsrc.format == "csv" and tsrc.header:
+            hint = _header_hint(resolve_path(tsrc.path, base), tsrc, [p.column for p in problems])
+            if hint:
+                problems = [InputError(p.file, p.table, p.column, p.rule, f"{p.detail}; {hint}", p.examples)
+                            for p in problems]
+        return None, problems
     mapped = mapped.mutate(_source=ibis.literal(Path(label).name if tsrc.path else label),
                            _row=ibis.row_number() + 1)
     table = con.create_table(f"raw_{name}", mapped, overwrite=True)
-    validate_table(table, name, label, tsrc.date_formats, tsrc.decimal)
-    return table
+    optional = ("assigned_ts",) if name == "experiments" and tsrc.outcomes else ()
+    return table, table_problems(table, name, label, tsrc.date_formats, optional, tsrc.decimal)
 
 
 def row_key(raw: ibis.Table, key: list[str] | None, label: str = "", name: str = "") -> ibis.Value:
@@ -101,48 +127,165 @@ def _read_native(con, name, tsrc, source, base, staging_dir) -> ibis.Table:
     if not path.is_file():
         raise InputError(str(path), name, None, "file not found",
                          "check source.base_dir and the table's path in the config")
+    if path.stat().st_size == 0:
+        raise InputError(str(path), name, None, "the file is empty", "not even a header row; is the export complete?")
     if tsrc.format == "parquet":
-        return con.read_parquet(str(path), table_name=f"src_{name}")
-    if tsrc.format == "excel":
         try:
-            frames = pd.read_excel(path, sheet_name=tsrc.sheet or 0, dtype=str, header=0 if tsrc.header else None,
-                                   names=tsrc.names)
-        except ValueError as e:
-            raise InputError(str(path), name, None, "cannot read the sheet", str(e)) from None
-        return _stage_frames(con, name, [frames], staging_dir)
+            return con.read_parquet(str(path), table_name=f"src_{name}")
+        except Exception as e:  # noqa: BLE001 - any engine failure on this file means it is not Parquet
+            raise InputError(str(path), name, None, "not a readable Parquet file",
+                             _first_line(e) + "; is 'format' right for this file?") from None
+    if tsrc.format == "excel":
+        return _stage_frames(con, name, [_read_excel(path, name, tsrc)], staging_dir, label=str(path))
     # CSV
     if tsrc.delimiter == "whitespace":
-        chunks = pd.read_csv(path, sep=r"\s+", dtype=str, header=0 if tsrc.header else None, names=tsrc.names,
-                             encoding=tsrc.encoding, chunksize=CHUNK_ROWS, keep_default_na=False)
-        return _stage_frames(con, name, chunks, staging_dir)
+        try:
+            chunks = pd.read_csv(path, sep=r"\s+", dtype=str, header=0 if tsrc.header else None, names=tsrc.names,
+                                 encoding=tsrc.encoding, chunksize=CHUNK_ROWS, keep_default_na=False)
+            return _stage_frames(con, name, chunks, staging_dir, label=str(path))
+        except (UnicodeError, pd.errors.ParserError) as e:
+            raise _csv_problem(path, name, tsrc, e) from None
     if codecs.lookup(tsrc.encoding).name not in ("utf-8", "utf-8-sig"):
-        path = _transcode(path, tsrc.encoding, staging_dir / f"{name}.utf8.csv")
+        path = _transcode(path, name, tsrc, staging_dir / f"{name}.utf8.csv")
     kwargs = dict(all_varchar=True, header=tsrc.header, delim=tsrc.delimiter, quote='"')
     if tsrc.names:
         kwargs["names"] = tsrc.names
     try:
         return con.read_csv(str(path), table_name=f"src_{name}", **kwargs)
-    except Exception as e:  # the engine's own message says which line
-        detail = str(e).splitlines()[0]
-        if "unicode" in str(e).lower() or "utf-8" in str(e).lower():
-            detail += "; is the file in another encoding (e.g. gb18030)? set the table's 'encoding' in the config"
-        raise InputError(str(path), name, None, "not a readable CSV file", detail) from None
+    except Exception as e:  # noqa: BLE001 - the cause is found by looking at the file, not at the message
+        raise _csv_problem(path, name, tsrc, e) from None
 
 
-def _transcode(path: Path, encoding: str, target: Path) -> Path:
+def _header_hint(path: Path, tsrc: TableSource, missing: list[str]) -> str:
+    """Why the mapped columns are not in the header, found by reading the header another way: in
+    another encoding, or split at another delimiter. '' when neither explains it."""
+    def columns(text: str, delimiter: str) -> list[str]:
+        return [c.strip().strip('"').lstrip("\ufeff") for c in text.rstrip("\r\n").split(delimiter)]
+    with open(path, "rb") as f:
+        head = f.readline(1 << 16)
+    for encoding in ("utf-8", "gb18030", "utf-16"):
+        if codecs.lookup(encoding).name == codecs.lookup(tsrc.encoding).name:
+            continue
+        try:
+            if all(m in columns(head.decode(encoding), tsrc.delimiter) for m in missing):
+                return f"the header has these columns when read as {encoding}: set the table's 'encoding'"
+        except UnicodeError:
+            continue
+    configured = head.decode(tsrc.encoding, errors="replace")
+    for delimiter in (";", "\t", "|", ","):
+        if delimiter != tsrc.delimiter and all(m in columns(configured, delimiter) for m in missing):
+            shown = "\\t" if delimiter == "\t" else delimiter
+            return f"the header splits into these columns at '{shown}': set the table's 'delimiter'"
+    return ""
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _read_excel(path: Path, name: str, tsrc: TableSource) -> pd.DataFrame:
+    """One sheet as text; a legacy .xls, a file that is not a workbook or a missing sheet named as such."""
+    import zipfile
+    with open(path, "rb") as f:
+        magic = f.read(8)
+    if magic.startswith(b"\xd0\xcf\x11\xe0"):   # the OLE2 container of Excel 97-2003 (.xls)
+        raise InputError(str(path), name, None, "a legacy Excel 97-2003 workbook (.xls) is not read",
+                         "open it in Excel or LibreOffice and save it as .xlsx or CSV")
+    if not magic.startswith(b"PK"):                # an .xlsx workbook is a zip archive
+        raise InputError(str(path), name, None, "not an Excel workbook (.xlsx)",
+                         "is 'format' or the file's suffix right? a CSV file needs format: csv")
+    try:
+        return pd.read_excel(path, sheet_name=tsrc.sheet or 0, dtype=str, header=0 if tsrc.header else None,
+                             names=tsrc.names)
+    except zipfile.BadZipFile:
+        raise InputError(str(path), name, None, "not an Excel workbook (.xlsx)",
+                         "is 'format' or the file's suffix right?") from None
+    except (ValueError, KeyError) as e:
+        raise InputError(str(path), name, None, "cannot read the sheet", _first_line(e)) from None
+
+
+def _csv_problem(path: Path, name: str, tsrc: TableSource, error: BaseException) -> InputError:
+    """Why a CSV file could not be read, found by looking at the file: its encoding, then rows whose
+    number of fields differs from the header; else the engine's own first line."""
+    try:
+        _decodes(path, tsrc.encoding)
+    except UnicodeDecodeError as e:
+        return _encoding_problem(path, name, tsrc.encoding, e)
+    ragged = _ragged_row(path, tsrc)
+    if ragged:
+        return InputError(str(path), name, None, "a row has a different number of fields than the header", ragged)
+    return InputError(str(path), name, None, "not a readable CSV file", _first_line(error))
+
+
+def _decodes(path: Path, encoding: str, limit: int | None = None) -> None:
+    """Raise UnicodeDecodeError (with the byte offset in the file) when ``path`` is not valid ``encoding``."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as e:
+                raise UnicodeDecodeError(e.encoding, e.object, e.start + offset, e.end + offset, e.reason) from None
+            except UnicodeError as e:   # e.g. a UTF-16 stream without its byte order mark
+                raise UnicodeDecodeError(encoding, chunk, offset, offset + 1, str(e)) from None
+            offset += len(chunk)
+            if limit and offset >= limit:
+                return
+        decoder.decode(b"", final=True)
+
+
+def _encoding_problem(path: Path, name: str, encoding: str, e: UnicodeDecodeError) -> InputError:
+    fits = []
+    for other in ("utf-8", "gb18030", "utf-16"):
+        if codecs.lookup(other).name == codecs.lookup(encoding).name:
+            continue
+        try:
+            _decodes(path, other, limit=1 << 20)
+            fits.append(other)
+        except UnicodeDecodeError:
+            pass
+    hint = f"; it reads as {fits[0]}" if fits else ""
+    return InputError(str(path), name, None, f"not valid {encoding}",
+                      f"byte {e.start}: {e.reason}{hint}; set the table's 'encoding' in the config")
+
+
+def _ragged_row(path: Path, tsrc: TableSource, max_rows: int = 100_000) -> str:
+    """The first row whose field count differs from the header's, described; '' when none."""
+    import csv
+    import itertools
+    delimiter = tsrc.delimiter if len(tsrc.delimiter) == 1 else ","
+    with open(path, encoding=tsrc.encoding, newline="") as f:
+        rows = csv.reader(f, delimiter=delimiter, quotechar='"')
+        header = next(rows, None)
+        if header is None:
+            return ""
+        width = len(tsrc.names) if tsrc.names and not tsrc.header else len(header)
+        for line, row in enumerate(itertools.islice(rows, max_rows), start=2):
+            if row and len(row) != width:
+                trailing = " (the line ends with a delimiter the header lacks)" if (
+                    len(row) == width + 1 and row[-1] == "") else ""
+                return f"line {line} has {len(row)} fields, the header has {width}{trailing}"
+    return ""
+
+
+def _transcode(path: Path, name: str, tsrc: TableSource, target: Path) -> Path:
     """Stream a file in another encoding (GB18030 from Chinese ERPs) into UTF-8."""
     try:
-        with open(path, encoding=encoding, newline="") as src, open(target, "w", encoding="utf-8", newline="") as dst:
+        with open(path, encoding=tsrc.encoding, newline="") as src, open(target, "w", encoding="utf-8", newline="") as dst:
             while chunk := src.read(1 << 20):
                 dst.write(chunk)
-    except UnicodeError as e:
-        where = f"byte {e.start}: {e.reason}" if isinstance(e, UnicodeDecodeError) else str(e)
-        raise InputError(str(path), "-", None, f"not valid {encoding}",
-                         f"{where}; set the table's 'encoding' in the config") from None
+    except UnicodeError:
+        try:
+            _decodes(path, tsrc.encoding)
+        except UnicodeDecodeError as e:   # the same failure, now with its byte offset in the file
+            raise _encoding_problem(path, name, tsrc.encoding, e) from None
+        raise
     return target
 
 
-def _stage_frames(con, name, frames, staging_dir: Path) -> ibis.Table:
+def _stage_frames(con, name, frames, staging_dir: Path, label: str | None = None) -> ibis.Table:
     target = staging_dir / f"{name}.parquet"
     writer = None
     try:
@@ -158,38 +301,54 @@ def _stage_frames(con, name, frames, staging_dir: Path) -> ibis.Table:
         if writer is not None:
             writer.close()
     if writer is None:
-        raise InputError(name, name, None, "the source is empty")
+        raise InputError(label or name, name, None, "the source is empty", "no header and no rows")
     return con.read_parquet(str(target), table_name=f"src_{name}")
 
 
 def _stage_sql(con, name, tsrc, source, staging_dir) -> ibis.Table:
+    """Stream a database query into Parquet staging. A missing table, a missing driver or a refused
+    connection is named as such; the password never appears in the message."""
     import sqlalchemy as sa
+    from .config import scrub_secrets
     url = expand_env(source.database_url)
-    query = tsrc.query if tsrc.query.lstrip().lower().startswith("select") else f"SELECT * FROM {tsrc.query}"
+    bare = not tsrc.query.lstrip().lower().startswith("select")
+    query = f"SELECT * FROM {tsrc.query}" if bare else tsrc.query
     try:
         eng = sa.create_engine(url)
+    except (sa.exc.NoSuchModuleError, ModuleNotFoundError) as e:
+        raise InputError("database_url", name, None, "the database driver is not installed",
+                         scrub_secrets(_first_line(e), url)) from None
+    except sa.exc.ArgumentError as e:
+        raise InputError("database_url", name, None, "not a valid database URL",
+                         scrub_secrets(_first_line(e), url)) from None
+    try:
         with eng.connect() as conn:
+            if bare and not sa.inspect(conn).has_table(tsrc.query.strip()):
+                raise InputError(tsrc.query, name, None, "the database has no such table",
+                                 f"tables: {', '.join(sa.inspect(conn).get_table_names()) or 'none'}")
             chunks = pd.read_sql(sa.text(query), conn, chunksize=CHUNK_ROWS)
-            table = _stage_frames(con, name, (c.astype(str).where(c.notna(), None) for c in chunks), staging_dir)
+            table = _stage_frames(con, name, (c.astype(str).where(c.notna(), None) for c in chunks), staging_dir,
+                                  label=tsrc.query)
+    except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as e:
+        raise InputError(tsrc.query, name, None, "the database query failed",
+                         scrub_secrets(_first_line(e), url)) from None
+    finally:
         eng.dispose()
-    except sa.exc.SQLAlchemyError as e:
-        raise InputError(tsrc.query, name, None, "the database query failed", str(e).splitlines()[0]) from None
     return table
 
 
 def _map_columns(raw: ibis.Table, name: str, tsrc: TableSource, label: str, has_payments: bool = False,
-                 keep: list[str] = ()) -> ibis.Table:
+                 keep: list[str] = ()) -> tuple[ibis.Table, list[InputError]]:
     """Rename source columns to canonical names; add missing optional columns as empty text.
 
     An orders table needs an amount, a unit price (amount = quantity x unit price) or a
-    payments table beside it.
+    payments table beside it. Returns the mapped table and one problem per unknown canonical
+    name or missing required column.
     """
     spec = CANONICAL[name]
-    unknown = sorted(set(tsrc.columns) - set(spec))
-    if unknown:
-        raise InputError(label, name, unknown[0], "the column map names an unknown canonical column",
-                         f"canonical columns of {name}: {', '.join(spec)}")
-    present = {c.strip(): c for c in raw.columns if c not in keep}
+    problems = [InputError(label, name, c, "the column map names an unknown canonical column",
+                           f"canonical columns of {name}: {', '.join(spec)}") for c in sorted(set(tsrc.columns) - set(spec))]
+    present = {c.strip().lstrip("\ufeff"): c for c in raw.columns if c not in keep}
     selected = {}
     for canon, col in spec.items():
         source_name = tsrc.columns.get(canon, canon)
@@ -202,21 +361,22 @@ def _map_columns(raw: ibis.Table, name: str, tsrc: TableSource, label: str, has_
                 or (name == "orders" and canon in AMOUNT_SOURCES and canon in tsrc.columns):
             # (an export that carries its outcomes needs no assignment time: no window is measured;
             # an amount or unit price named in the column map must be there)
-            raise InputError(label, name, source_name, "required column is missing",
-                             f"it is mapped to '{canon}'; the file has columns: {', '.join(present)}")
+            problems.append(InputError(label, name, source_name, "required column is missing",
+                                       f"it is mapped to '{canon}'; the file has columns: {', '.join(present)}"))
         else:
             selected[canon] = ibis.null("string")
     for outcome in tsrc.outcomes:   # experiments: per-member outcome columns, named in the config
         if outcome not in present:
-            raise InputError(label, name, outcome, "outcome column is missing",
-                             f"it is listed under outcomes; the file has columns: {', '.join(present)}")
-        selected[f"outcome__{outcome}"] = raw[present[outcome]].cast("string")
+            problems.append(InputError(label, name, outcome, "outcome column is missing",
+                                       f"it is listed under outcomes; the file has columns: {', '.join(present)}"))
+        else:
+            selected[f"outcome__{outcome}"] = raw[present[outcome]].cast("string")
     if name == "orders" and not has_payments and not any(
             tsrc.columns.get(c, c) in present for c in AMOUNT_SOURCES):
-        raise InputError(label, name, tsrc.columns.get("amount", "amount"), "no amount for the orders",
-                         "map 'amount', or 'unit_price' (amount = quantity x unit price), or give a payments table; "
-                         f"the file has columns: {', '.join(present)}")
-    return raw.select(**selected, **{k: raw[k] for k in keep})
+        problems.append(InputError(label, name, tsrc.columns.get("amount", "amount"), "no amount for the orders",
+                                   "map 'amount', or 'unit_price' (amount = quantity x unit price), or give a payments "
+                                   f"table; the file has columns: {', '.join(present)}"))
+    return (raw.select(**selected, **{k: raw[k] for k in keep}) if not problems else raw), problems
 
 
 def _schema_for(name: str, date_formats: list[str]) -> pa.DataFrameSchema:
@@ -234,29 +394,51 @@ def _schema_for(name: str, date_formats: list[str]) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns)
 
 
-def validate_table(table: ibis.Table, name: str, label: str, date_formats: list[str], decimal: str = "auto") -> None:
-    """Stop with a readable message when a mapped table does not fit its canonical schema, or
-    when a number column mixes decimal commas and points (with ``decimal`` auto)."""
+def table_problems(table: ibis.Table, name: str, label: str, date_formats: list[str],
+                   not_required: tuple[str, ...] = (), decimal: str = "auto") -> list[InputError]:
+    """Every way a mapped table does not fit its canonical schema, one problem per column and rule:
+    typed columns that mostly do not parse (with the first offending rows), a number column that
+    mixes decimal commas and points (with ``decimal`` auto), required columns that are empty in
+    every row, and an orders file with a header but no rows."""
+    problems = []
     if decimal == "auto":
         for canon, col in CANONICAL[name].items():
             if col.kind == "number":
                 try:
                     engine.decimal_mark(table, canon)
                 except engine.DecimalMarkError as e:
-                    raise InputError(label, name, canon, "decimal comma and decimal point mixed in one column",
-                                     str(e)) from None
+                    problems.append(InputError(label, name, canon, "decimal comma and decimal point mixed in one column",
+                                               str(e)))
     try:
         _schema_for(name, date_formats).validate(table, lazy=True)
     except pa.errors.SchemaErrors as e:
-        first = e.failure_cases.iloc[0]
-        column, rule = first["column"], first["check"]
-        examples = []
-        if column in table.columns:
-            kind = CANONICAL[name][column].kind
-            bad = table.filter(~engine.parses(table[column], kind, date_formats))
-            examples = bad.select("_row", column).limit(5).to_pyarrow().to_pylist()
-        raise InputError(label, name, column, str(rule),
-                         f"{len(e.failure_cases)} check(s) failed; is the column map right?", examples) from None
+        for (column, rule), _ in e.failure_cases.groupby(["column", "check"], sort=False):
+            examples = []
+            if column in table.columns and column in CANONICAL[name]:
+                kind = CANONICAL[name][column].kind
+                bad = table.filter(~engine.parses(table[column], kind, date_formats))
+                examples = bad.select("_row", column).limit(5).to_pyarrow().to_pylist()
+            problems.append(InputError(label, name, column, str(rule), "is the column map right?", examples))
+    required = [c for c, col in CANONICAL[name].items() if col.required and c not in not_required]
+    counts = table.aggregate(rows=table.count(), **{c: (engine.blank_to_null(table[c]).notnull()).sum()
+                                                    for c in required}).to_pyarrow().to_pylist()[0]
+    if counts["rows"] == 0 and name == "orders":
+        problems.append(InputError(label, name, None, "the file has a header but no data rows",
+                                   "is the export complete?"))
+    for c in required:
+        if counts["rows"] and not counts[c]:
+            why = ("every order would be a guest order" if (name, c) == ("orders", "member_id")
+                   else f"{counts['rows']:,} rows, none with a value")
+            problems.append(InputError(label, name, c, "required column is empty in every row",
+                                       f"{why}; is the column map right?"))
+    return problems
+
+
+def validate_table(table: ibis.Table, name: str, label: str, date_formats: list[str], decimal: str = "auto") -> None:
+    """Stop with a readable message when a mapped table does not fit its canonical schema."""
+    problems = table_problems(table, name, label, date_formats, decimal=decimal)
+    if problems:
+        raise problems[0] if len(problems) == 1 else Problems(problems)
 
 
 def input_fingerprints(source: SourceConfig, root: Path) -> dict[str, str]:

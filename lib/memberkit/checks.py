@@ -1,0 +1,278 @@
+"""Every check on the inputs and parameters of a run, done before any kernel starts.
+
+A check is a function that takes the :class:`Run` being prepared and returns the problems it
+found (``ConfigError`` / ``InputError``, each naming file, table, column and rule). The runner
+calls every function of :data:`CHECKS` in order and reports all problems at once (exit 2). Adding
+a check is one line: write the function and append it to ``CHECKS``. Later checks see what
+earlier ones resolved (the validated parameters, the period, the tables read into the engine) and
+skip what an earlier problem made unknowable.
+
+Example
+-------
+>>> # run = Run(root, settings, reports=["data_cleaning"]); run_checks(run)   # raises Problems
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .config import NOTEBOOK_PARAMS, ReportSettings, parse_override, setting_problem
+from .errors import ConfigError, InputError, MemberkitError, Problems
+
+
+@dataclass
+class Run:
+    """What the checks know about the run being prepared; filled in as they go."""
+
+    root: Path
+    settings: dict                                 # every merged setting (params/*.yaml, --config, -p)
+    reports: list[str]                             # the reports to run, dependencies included
+    overrides: list[str] = field(default_factory=list)
+    out_dir: Path | None = None                    # --out, when given
+    params: dict[str, ReportSettings] = field(default_factory=dict)   # validated, per report
+    period: str | None = None
+    period_reason: str = ""
+    as_of: _dt.date | None = None
+    con: object | None = None
+    tables: dict = field(default_factory=dict)     # table name -> engine table (read and mapped)
+    secrets: set = field(default_factory=set)      # secret strings of the settings, scrubbed from every output
+    unknown_keys: set = field(default_factory=set)  # (report or "", dotted key) already named as unknown
+    warnings: list[str] = field(default_factory=list)   # said by the run, not problems
+    _staging: tempfile.TemporaryDirectory | None = None
+
+    @property
+    def base(self) -> ReportSettings | None:
+        """The shared settings (source, as_of, period) when at least one report's parameters are valid."""
+        return next(iter(self.params.values()), None)
+
+    def close(self) -> None:
+        if self._staging is not None:
+            self._staging.cleanup()
+            self._staging = None
+
+
+Check = Callable[[Run], list[MemberkitError]]
+
+
+# ------------------------------------------------------------------ parameters
+def check_override_keys(run: Run) -> list[MemberkitError]:
+    """Every ``-p key=value`` names a known setting (typos in a report name or a key included)."""
+    problems = []
+    for text in run.overrides:
+        try:
+            keys, _ = parse_override(text)
+        except ConfigError as e:
+            problems.append(e)
+            continue
+        why = setting_problem(keys)
+        if why:
+            problems.append(ConfigError(f"-p {text.split('=', 1)[0]}: {why}"))
+            report, key = (keys[1], keys[2:]) if keys[0] == "notebooks" else ("", keys)
+            run.unknown_keys.add((report, ".".join(key)))
+    return problems
+
+
+def check_report_sections(run: Run) -> list[MemberkitError]:
+    """Every section under ``notebooks:`` (in params files and --config files) is a known report."""
+    sections = run.settings.get("notebooks") or {}
+    if not isinstance(sections, dict):
+        return [ConfigError("notebooks: must be a mapping of report name -> its settings")]
+    problems = []
+    for name in sections:
+        if name not in NOTEBOOK_PARAMS:
+            # -p keys are named by check_override_keys; this names the config files' own sections
+            if not any(o.startswith(f"notebooks.{name}.") for o in run.overrides):
+                problems.append(ConfigError(f"notebooks.{name}: {setting_problem(['notebooks', str(name)])}"))
+    return problems
+
+
+def check_parameters(run: Run) -> list[MemberkitError]:
+    """Every report's parameters validate: a shared setting's problem is named once, and every
+    report's own problems are named (not only the first report's)."""
+    from pydantic import ValidationError
+    from .config import deep_merge
+    shared = {k: v for k, v in run.settings.items() if k != "notebooks"}
+    problems, shared_bad = [], False
+    try:
+        ReportSettings.model_validate(shared)
+    except ValidationError as e:
+        problems += _named(e, "shared settings", "", run)
+        shared_bad = True
+    for name in run.reports:
+        model = NOTEBOOK_PARAMS[name]
+        own = (run.settings.get("notebooks") or {}).get(name) or {}
+        try:
+            run.params[name] = model.model_validate(deep_merge(shared, own))
+        except ValidationError as e:
+            problems += _named(e, f"parameters of {name}", name, run,
+                               skip=lambda loc: shared_bad and loc and loc[0] in shared and loc[0] not in own)
+    return problems
+
+
+def _named(error, where: str, report: str, run: Run, skip=lambda loc: False) -> list[MemberkitError]:
+    """A pydantic error as one ConfigError naming each setting, without the keys already named as unknown."""
+    errors = [err for err in error.errors() if not skip(err["loc"]) and not (
+        err["type"] == "extra_forbidden" and (report, ".".join(map(str, err["loc"]))) in run.unknown_keys)
+        and not (err["type"] == "extra_forbidden" and ("", ".".join(map(str, err["loc"]))) in run.unknown_keys)]
+    if not errors:
+        return []
+    lines = [f"{where}: {len(errors)} problem(s)"]
+    lines += [f"  - {'.'.join(str(x) for x in err['loc']) or '(top level)'}: {err['msg']}" for err in errors]
+    return [ConfigError("\n".join(lines))]
+
+
+def check_period(run: Run) -> list[MemberkitError]:
+    """The period: given, or the last calendar month that ended by as_of; it must have ended by as_of."""
+    from .notebook import extraction_date
+    from .periods import default_period, period_bounds
+    if run.base is None:
+        return []
+    try:
+        run.as_of, how = extraction_date(run.base, run.root)
+    except OSError as e:
+        run.params.clear()   # the data checks cannot run without the data
+        return [ConfigError(f"source.base_dir: cannot generate the sample there ({e.strerror or e})")]
+    if run.base.period:
+        run.period = run.base.period
+        run.period_reason = f"{run.period} was asked for (period)"
+    else:
+        run.period, run.period_reason = default_period(run.as_of, how)
+    start, end = period_bounds(run.period)
+    if end >= run.as_of:
+        what = "starts after" if start > run.as_of else "has not ended by"
+        period, run.period = run.period, None   # later checks cannot judge a period that is not possible
+        return [ConfigError(f"period {period} {what} the extraction date as_of {run.as_of.isoformat()}: "
+                            f"its outcomes are not in the data yet; choose an earlier period or check as_of")]
+    return []
+
+
+def check_output_folder(run: Run) -> list[MemberkitError]:
+    """The output folder (``--out`` or outputs/<period>) is a folder the run can write to."""
+    if run.period is None and run.out_dir is None:
+        return []
+    out = run.out_dir or run.root / "outputs" / run.period
+    if out.exists() and not out.is_dir():
+        return [ConfigError(f"output folder {out}: it is a file, not a folder (--out)")]
+    # the staging folder goes beside the output folder, and the reports are moved into it
+    existing = next(p for p in [out.parent, *out.parents] if p.exists())
+    for folder in ([out] if out.exists() else []) + [existing]:
+        if not folder.is_dir():
+            return [ConfigError(f"output folder {out}: {folder} is a file, not a folder (--out)")]
+        try:   # try it: permissions, a read-only mount or a system folder all show here, for root too
+            tempfile.TemporaryDirectory(prefix=".memberkit-probe-", dir=folder).cleanup()
+        except OSError as e:
+            return [ConfigError(f"output folder {out}: cannot write in {folder} ({e.strerror or e}) (--out)")]
+    return []
+
+
+# ------------------------------------------------------------------ the data
+def check_tables(run: Run) -> list[MemberkitError]:
+    """Every table of the source reads, maps and validates (encoding, columns, parse rates, empties)."""
+    from . import engine, sources
+    if run.base is None:
+        return []
+    source = run.base.source
+    try:
+        base = sources.ensure_sample(source, run.root)
+    except OSError as e:
+        return [ConfigError(f"source.base_dir: cannot generate the sample there ({e.strerror})")]
+    run.con = run.con or engine.connect()
+    run._staging = run._staging or tempfile.TemporaryDirectory(prefix="memberkit-checks-")
+    problems = []
+    for name, tsrc in source.tables.items():
+        table, found = sources.check_table(run.con, name, tsrc, source, base, Path(run._staging.name))
+        problems += found
+        if table is not None and not found:
+            run.tables[name] = table
+    return problems
+
+
+def _label(run: Run, name: str) -> str:
+    tsrc = run.base.source.tables[name]
+    return Path(tsrc.path).name if tsrc.path else tsrc.query
+
+
+def check_period_has_orders(run: Run) -> list[MemberkitError]:
+    """The period lies inside the data: some orders fall in it (else name the data's range)."""
+    import ibis
+    from .engine import parse_timestamp
+    from .periods import period_bounds
+    orders = run.tables.get("orders")
+    if orders is None or run.period is None:
+        return []
+    ts = parse_timestamp(orders.order_ts, run.base.source.tables["orders"].date_formats)
+    start, end = period_bounds(run.period)
+    cutoff = _dt.datetime.combine(run.as_of, _dt.time(23, 59, 59))
+    known = orders.filter(ts.notnull() & (ts <= ibis.literal(cutoff)))
+    row = known.aggregate(first=ts.min(), last=ts.max(), in_period=(ts.date().between(start, end)).sum()) \
+        .to_pyarrow().to_pylist()[0]
+    if row["in_period"]:
+        return []
+    if row["first"] is None:
+        span = f"no order has a readable date up to as_of {run.as_of.isoformat()}"
+    else:
+        span = f"the orders run from {row['first']:%Y-%m-%d} to {row['last']:%Y-%m-%d}"
+    return [InputError(_label(run, "orders"), "orders", "order_ts", f"no orders in the period {run.period}",
+                       f"{span}; choose a period inside the data (--period) or check as_of")]
+
+
+def check_order_statuses(run: Run) -> list[MemberkitError]:
+    """Order statuses the kit does not know: above ``unknown_status_share`` of the lines the run
+    stops (:func:`memberkit.clean.unknown_statuses`); below it they become a run warning."""
+    from .clean import unknown_statuses
+    orders, params = run.tables.get("orders"), run.params.get("data_cleaning")
+    if orders is None or params is None:
+        return []
+    try:
+        unknown = unknown_statuses(orders, params)
+    except InputError as e:
+        return [e]
+    if unknown:
+        run.warnings.append("order lines with a status the kit does not know are set aside: "
+                            + ", ".join(f"{k} {v:,}" for k, v in unknown.items()))
+    return []
+
+
+def check_campaign_dates(run: Run) -> list[MemberkitError]:
+    """Every campaign ends on or after its start."""
+    from .engine import parse_timestamp
+    campaigns = run.tables.get("campaigns")
+    if campaigns is None:
+        return []
+    formats = run.base.source.tables["campaigns"].date_formats
+    start, end = parse_timestamp(campaigns.start, formats), parse_timestamp(campaigns.end, formats)
+    bad = campaigns.filter(end < start)
+    n = bad.count().to_pyarrow().as_py()
+    if not n:
+        return []
+    examples = bad.select("_row", "campaign_id", "start", "end").limit(5).to_pyarrow().to_pylist()
+    return [InputError(_label(run, "campaigns"), "campaigns", "end", "a campaign ends before it starts",
+                       f"{n} campaign(s)", examples)]
+
+
+CHECKS: list[Check] = [
+    check_override_keys,
+    check_report_sections,
+    check_parameters,
+    check_period,
+    check_output_folder,
+    check_tables,
+    check_period_has_orders,
+    check_order_statuses,
+    check_campaign_dates,
+]
+
+
+def run_checks(run: Run, checks: list[Check] | None = None) -> Run:
+    """Call every check; raise :class:`Problems` with all they found, else return the resolved run."""
+    problems: list[MemberkitError] = []
+    for check in checks or CHECKS:
+        problems += check(run)
+    if problems:
+        run.close()
+        raise Problems(problems)
+    return run

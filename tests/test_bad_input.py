@@ -1,0 +1,429 @@
+"""The bad-input corpus: each case is a small variation of the shared generated sample (or a
+hand-made file) and its expected outcome. Either the checks before any kernel stop the run with
+problems naming file, table, column and rule (exit 2), or the input passes and the cleaning
+accounts for what it handled. The checks run directly here (no kernel); a few cases go through
+the command line to show the exit code and that no traceback reaches the user.
+
+Pending on the money/time parser (issue 12 with 17 item 1): non-finite and implausible amounts,
+decimal commas, ISO 8601 timestamps with a zone, unknown order statuses.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import pytest
+import yaml
+
+from memberkit import runner
+from memberkit.errors import ConfigError, InputError, Problems
+
+from .conftest import ROOT
+
+BASE_TABLES = yaml.safe_load((ROOT / "params" / "base.yaml").read_text(encoding="utf-8"))["source"]["tables"]
+FILES = {"members": "members.csv", "orders": "orders.csv", "campaigns": "campaigns.xlsx",
+         "campaign_members": "campaign_members.csv", "experiments": "experiments.csv"}
+
+
+# ------------------------------------------------------------------ building inputs
+def read(folder: Path, table: str) -> pd.DataFrame:
+    path = folder / FILES[table]
+    if table == "campaigns":
+        return pd.read_excel(path, dtype=str)
+    return pd.read_csv(path, dtype=str, keep_default_na=False,
+                       encoding="gb18030" if table == "members" else "utf-8")
+
+
+def write(folder: Path, table: str, frame: pd.DataFrame, **kwargs) -> None:
+    path = folder / FILES[table]
+    if table == "campaigns":
+        frame.to_excel(path, sheet_name="campaigns", index=False)
+        return
+    kwargs.setdefault("encoding", "gb18030" if table == "members" else "utf-8")
+    frame.to_csv(path, index=False, **kwargs)
+
+
+def edit(table: str, change: Callable[[pd.DataFrame], pd.DataFrame], **kwargs):
+    """A case step: rewrite one table's file with ``change`` applied."""
+    def step(folder: Path):
+        write(folder, table, change(read(folder, table)), **kwargs)
+    return step
+
+
+def raw(name: str, content: bytes):
+    def step(folder: Path):
+        (folder / name).write_bytes(content)
+    return step
+
+
+def with_rows(change: Callable[[pd.DataFrame], None], n: int = 5):
+    """Change the first ``n`` rows in place (via ``change(frame, index)``)."""
+    def apply(df):
+        df = df.copy()
+        change(df, df.index[:n])
+        return df
+    return apply
+
+
+@dataclass
+class Case:
+    id: str
+    steps: list = field(default_factory=list)          # functions(folder) that change the copied files
+    tables: tuple[str, ...] = ("orders",)
+    config: dict = field(default_factory=dict)         # merged into the case's config file
+    table_config: dict = field(default_factory=dict)   # table -> settings merged into its source entry
+    overrides: list[str] = field(default_factory=list)
+    expect: list = field(default_factory=list)         # Err / Cfg; empty means the input passes
+    cleaned: Callable | None = None                    # for passing inputs: check the cleaning's accounting
+    reported: Callable | None = None                   # for passing inputs: check what the report says
+    folder_name: str = "in"
+    config_text: str | None = None                     # a hand-written config file instead
+    out: str | None = None                             # "file": --out is an existing file
+
+
+@dataclass
+class Err:
+    """An InputError: file (name), table, column, and words of the rule."""
+    file: str | None
+    table: str
+    column: str | None
+    rule: str
+    mentions: tuple[str, ...] = ()
+    lacks: tuple[str, ...] = ()
+
+
+@dataclass
+class Cfg:
+    """A ConfigError whose message names all of ``mentions``."""
+    mentions: tuple[str, ...]
+
+
+def _case_input(case: Case, sample: Path, tmp_path: Path) -> tuple[Path, Path]:
+    folder = tmp_path / case.folder_name
+    folder.mkdir(parents=True)
+    for table in case.tables:
+        shutil.copy(sample / FILES[table], folder / FILES[table])
+    for step in case.steps:
+        step(folder)
+    tables = {t: {**BASE_TABLES[t], **case.table_config.get(t, {})} for t in case.tables}
+    cfg = {"as_of": "2026-11-01", "source": {"base_dir": str(folder), "sample": None, "tables": tables}}
+    for key, value in case.config.items():
+        cfg[key] = value
+    path = tmp_path / "case.yaml"
+    path.write_text(case.config_text.replace("{base_dir}", str(folder)) if case.config_text
+                    else yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    return folder, path
+
+
+def _problems(case: Case, config: Path, tmp_path: Path) -> list:
+    out = Path(case.out) if case.out and case.out != "file" else tmp_path / "out"
+    if case.out == "file":
+        out.write_text("not a folder")
+    try:
+        runner.check_run(config_files=[config], out_dir=str(out), overrides=case.overrides)
+    except Problems as e:
+        return e.problems
+    except ConfigError as e:
+        return [e]
+    return []
+
+
+def _matches(problem, want) -> bool:
+    if isinstance(want, Cfg):
+        return isinstance(problem, ConfigError) and all(m in str(problem) for m in want.mentions)
+    return (isinstance(problem, InputError) and problem.table == want.table and problem.column == want.column
+            and want.rule in problem.rule and (want.file is None or Path(problem.file).name == want.file)
+            and all(m in str(problem) for m in want.mentions) and not any(m in str(problem) for m in want.lacks))
+
+
+# ------------------------------------------------------------------ what the cleaning handled
+def _cleaned(config: Path):
+    from memberkit import clean, engine, sources
+    from memberkit.config import load_settings, notebook_params
+    params = notebook_params(load_settings(ROOT, [config]), "data_cleaning")
+    con = engine.connect()
+    staging = config.parent / "staging"
+    raw_tables = sources.load_sources(con, params.source, ROOT, staging)
+    return clean.clean_all(con, raw_tables, as_of=dt.date(2026, 11, 1),
+                           date_formats=params.source.tables["orders"].date_formats)
+
+
+def rejected(table: str, reason: str, n: int):
+    """The cleaning set aside exactly ``n`` more rows of ``table`` for ``reason`` than on the unchanged
+    sample (which has dirt of its own), and accounts for every row."""
+    def check(result, baseline):
+        steps = {s["rule"]: s["rows"] for s in result.tables[table].steps}
+        before = {s["rule"]: s["rows"] for s in baseline.tables[table].steps}
+        assert steps[reason] - before[reason] == n, (steps, before)
+        rep = result.tables[table]
+        assert rep.rows_in == rep.kept + rep.rejected
+    return check
+
+
+_BASELINES: dict = {}
+
+
+def _baseline(tables: tuple[str, ...], sample: Path, tmp_path_factory):
+    if tables not in _BASELINES:
+        _, config = _case_input(Case("baseline", tables=tables), sample, tmp_path_factory.mktemp("baseline"))
+        _BASELINES[tables] = _cleaned(config)
+    return _BASELINES[tables]
+
+
+def _mixed_formats(orders: pd.DataFrame) -> pd.DataFrame:
+    """The same instants written in three formats the config lists, row by row."""
+    when = pd.to_datetime(orders.OrderTime, format="mixed", errors="coerce")
+    formats = ["%Y%m%d", "%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+    text = [original if pd.isna(t) else t.strftime(formats[i % 3])
+            for i, (t, original) in enumerate(zip(when, orders.OrderTime))]
+    return orders.assign(OrderTime=text)
+
+
+def _analysed(config: Path):
+    """The cleaning with its clean tables, as the reports open them."""
+    from memberkit import clean, engine, sources
+    from memberkit.config import load_settings, notebook_params
+    params = notebook_params(load_settings(ROOT, [config]), "data_cleaning")
+    con = engine.connect()
+    raw_tables = sources.load_sources(con, params.source, ROOT, config.parent / "staging")
+    out = config.parent / "cleaned"
+    clean.clean_all(con, raw_tables, as_of=dt.date(2026, 11, 1),
+                    date_formats=params.source.tables["orders"].date_formats, out_dir=out)
+    return {p.stem: con.read_parquet(p, table_name=f"clean_{p.stem}") for p in (out / "clean").glob("*.parquet")}
+
+
+def one_variant_is_skipped_with_its_reason(config: Path):
+    from memberkit import abtest
+    from memberkit.config import load_settings, notebook_params
+    params = notebook_params(load_settings(ROOT, [config]), "ab_test")
+    analysis = abtest.analyse(_analysed(config), "2026-10", params)
+    assert not analysis.experiments and analysis.skipped
+    assert all("has only the variant 'control'; nothing to compare" in why for why in analysis.skipped.values())
+
+
+def no_holdout_is_compared_with_a_matched_baseline(config: Path):
+    from memberkit import campaign
+    from memberkit.config import load_settings, notebook_params
+    params = notebook_params(load_settings(ROOT, [config]), "campaign_review")
+    analysis = campaign.analyse(_analysed(config), "2026-10", params, data_end=dt.date(2026, 10, 31))
+    assert analysis.reviewed and not analysis.skipped
+    assert {analysis.reviews[c].evidence for c in analysis.reviewed} == {"matched_baseline"}
+
+
+def _ole2(folder: Path):
+    (folder / "campaigns.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504)
+
+
+def _sqlite(table_name: str):
+    def step(folder: Path):
+        orders = read(folder, "orders")
+        with sqlite3.connect(folder / "shop.db") as db:
+            orders.to_sql(table_name, db, index=False)
+    return step
+
+
+def _amount(value):
+    return with_rows(lambda df, idx: df.__setitem__("PaidAmount", value), n=10**9)
+
+
+def _set(column, value, n=5):
+    def change(df, idx):
+        df.loc[idx, column] = value
+    return with_rows(change, n)
+
+
+SQL = {"orders": {"path": None, "query": "order_lines", "format": "sql"}}
+ALL = ("members", "orders", "campaigns", "campaign_members", "experiments")
+
+CASES = [
+    # ---- encodings, byte order marks, delimiters, empty files
+    Case("orders-in-gb18030-declared-utf8", [edit("orders", lambda d: d, encoding="gb18030")],
+         expect=[Err("orders.csv", "orders", None, "not valid utf-8", ("gb18030", "encoding"))]),
+    Case("orders-in-utf16-declared-utf8", [edit("orders", lambda d: d, encoding="utf-16")],
+         expect=[Err("orders.csv", "orders", None, "not valid utf-8", ("utf-16",))]),
+    Case("members-in-utf8-declared-gb18030", [edit("members", lambda d: d, encoding="utf-8")],
+         tables=("members", "orders"), expect=[Err("members.csv", "members", None, "not valid gb18030",
+                                                    ("reads as utf-8",))]),
+    Case("members-in-gb18030-declared-utf8", tables=("members", "orders"),
+         table_config={"members": {"encoding": "utf-8"}},
+         expect=[Err("members.csv", "members", None, "not valid utf-8", ("gb18030",))]),
+    Case("orders-with-byte-order-mark", [edit("orders", lambda d: d, encoding="utf-8-sig")]),
+    Case("members-with-byte-order-mark", [edit("members", lambda d: d, encoding="utf-8-sig")],
+         tables=("members", "orders"), table_config={"members": {"encoding": "utf-8-sig"}}),
+    Case("orders-rows-end-with-an-extra-delimiter",
+         [lambda f: (f / "orders.csv").write_text("\n".join(
+             [l if i == 0 else l + "," for i, l in enumerate((f / "orders.csv").read_text().splitlines())]) + "\n")],
+         expect=[Err("orders.csv", "orders", None, "different number of fields than the header",
+                     ("line 2", "ends with a delimiter"), lacks=("encoding",))]),
+    Case("orders-empty-file", [raw("orders.csv", b"")], expect=[Err("orders.csv", "orders", None, "the file is empty")]),
+    Case("orders-header-only", [edit("orders", lambda d: d.head(0))],
+         expect=[Err("orders.csv", "orders", None, "header but no data rows")]),
+    Case("experiments-header-only-is-fine", [edit("experiments", lambda d: d.head(0))],
+         tables=("orders", "experiments")),
+    Case("orders-semicolon-delimited-declared-comma", [edit("orders", lambda d: d, sep=";")],
+         expect=[Err("orders.csv", "orders", c, "required column is missing", ("'delimiter'", "';'"), lacks=("encoding",))
+                 for c in ("MemberID", "OrderTime", "PaidAmount")]),
+    Case("orders-tab-delimited-declared-tab", [edit("orders", lambda d: d, sep="\t")],
+         table_config={"orders": {"delimiter": "\t"}}),
+    # ---- columns
+    Case("orders-missing-required-column", [edit("orders", lambda d: d.drop(columns=["PaidAmount"]))],
+         expect=[Err("orders.csv", "orders", "PaidAmount", "required column is missing", ("amount",))]),
+    Case("orders-missing-two-required-columns", [edit("orders", lambda d: d.drop(columns=["PaidAmount", "MemberID"]))],
+         expect=[Err("orders.csv", "orders", "PaidAmount", "required column is missing"),
+                 Err("orders.csv", "orders", "MemberID", "required column is missing")]),
+    Case("orders-extra-columns-are-ignored", [edit("orders", lambda d: d.assign(Email="x@example.com", Note="备注"))]),
+    Case("orders-missing-optional-columns", [edit("orders", lambda d: d.drop(columns=["Category", "Channel"]))]),
+    Case("column-map-names-an-unknown-canonical-column", table_config={"orders": {"columns": {
+        **BASE_TABLES["orders"]["columns"], "amont": "PaidAmount"}}},
+        expect=[Err("orders.csv", "orders", "amont", "unknown canonical column")]),
+    Case("orders-file-not-found", table_config={"orders": {"path": "nope.csv"}},
+         expect=[Err("nope.csv", "orders", None, "file not found")]),
+    # ---- wrong types, all-empty columns
+    Case("orders-amount-is-text", [edit("orders", _amount("about ten"))],
+         expect=[Err("orders.csv", "orders", "amount", "parse as number", ("'_row': 1", "about ten"))]),
+    Case("orders-amount-empty-in-every-row", [edit("orders", _amount(""))],
+         expect=[Err("orders.csv", "orders", "amount", "empty in every row")]),
+    Case("orders-member-id-empty-in-every-row", [edit("orders", lambda d: d.assign(MemberID=""))],
+         expect=[Err("orders.csv", "orders", "member_id", "empty in every row", ("guest",))]),
+    Case("orders-dates-are-text", [edit("orders", lambda d: d.assign(OrderTime="yesterday"))],
+         expect=[Err("orders.csv", "orders", "order_ts", "parse as timestamp", ("yesterday",))]),
+    Case("orders-mixed-date-formats", [edit("orders", _mixed_formats)], cleaned=rejected("orders", "unparseable_date", 0)),
+    # ---- Excel
+    Case("campaigns-with-excel-serial-dates", [edit("campaigns", lambda d: d.assign(
+        start=[str((pd.Timestamp(x) - pd.Timestamp("1899-12-30")).days) for x in d.start]))],
+        tables=("orders", "campaigns"),
+        expect=[Err("campaigns.xlsx", "campaigns", "start", "parse as date", ("'_row': 1",))]),
+    Case("campaigns-in-a-legacy-xls-workbook", [_ole2], tables=("orders", "campaigns"),
+         table_config={"campaigns": {"path": "campaigns.xls"}},
+         expect=[Err("campaigns.xls", "campaigns", None, "legacy Excel 97-2003", (".xlsx",))]),
+    Case("campaigns-csv-saved-as-xlsx", [raw("campaigns.xlsx", b"campaign_id,start,end\nC1,2026-01-01,2026-01-05\n")],
+         tables=("orders", "campaigns"), expect=[Err("campaigns.xlsx", "campaigns", None, "not an Excel workbook")]),
+    Case("campaigns-sheet-missing", tables=("orders", "campaigns"), table_config={"campaigns": {"sheet": "活动"}},
+         expect=[Err("campaigns.xlsx", "campaigns", None, "cannot read the sheet", ("活动",))]),
+    Case("campaign-ends-before-it-starts", [edit("campaigns", lambda d: d.assign(
+        end=[e if i else "2020-01-01" for i, e in enumerate(d.end)]))], tables=("orders", "campaigns"),
+        expect=[Err("campaigns.xlsx", "campaigns", "end", "ends before it starts", ("C2501",))]),
+    Case("campaign-without-holdout", [edit("campaign_members", lambda d: d[d.group != "holdout"])],
+         tables=("orders", "campaigns", "campaign_members"), reported=no_holdout_is_compared_with_a_matched_baseline),
+    Case("experiment-with-one-variant", [edit("experiments", lambda d: d.assign(variant="control"))],
+         tables=("orders", "experiments"), reported=one_variant_is_skipped_with_its_reason),
+    # ---- rows the cleaning handles and accounts for
+    Case("members-duplicated-rows", [edit("members", lambda d: pd.concat([d, d.head(7)]))], tables=("members", "orders"),
+         cleaned=rejected("members", "duplicate", 7)),
+    Case("members-duplicated-ids-with-different-details", [edit("members", lambda d: pd.concat(
+        [d, d.head(5).assign(城市="Shanghai", 注册日期="2026-01-01")]))], tables=("members", "orders"),
+        cleaned=rejected("members", "duplicate_member_id", 5)),
+    Case("orders-for-unknown-members", [edit("orders", _set("MemberID", "U9999999", 6))], tables=("members", "orders"),
+         cleaned=rejected("orders", "unknown_member", 6)),
+    Case("orders-zero-and-negative-amounts", [edit("orders", _set("PaidAmount", "-12.5", 4))],
+         cleaned=rejected("orders", "non_positive_amount", 4)),
+    Case("orders-with-future-dates", [edit("orders", _set("OrderTime", "2027-03-01 10:00:00", 3))],
+         cleaned=rejected("orders", "future_date", 3)),
+    Case("orders-of-one-member-only", [edit("orders", lambda d: d.assign(MemberID="U1000001"))]),
+    # ---- the period against the data and as_of
+    Case("period-with-no-orders", overrides=["period=2019-01"],
+         expect=[Err("orders.csv", "orders", "order_ts", "no orders in the period 2019-01", ("run from",))]),
+    Case("period-after-the-extraction-date", config={"period": "2027-02", "as_of": "2027-01-25"},
+         expect=[Cfg(("2027-02", "starts after the extraction date", "2027-01-25"))]),
+    Case("period-not-ended-by-the-extraction-date", config={"period": "2026-11"},
+         expect=[Cfg(("2026-11", "has not ended by", "2026-11-01"))]),
+    Case("default-period-falls-after-the-data", config={"as_of": "2027-06-03"},
+         expect=[Err("orders.csv", "orders", "order_ts", "no orders in the period 2027-05", ("2026-10-31",))]),
+    # ---- parameters
+    Case("parameter-of-the-wrong-type", config={"notebooks": {"rfm_segmentation": {"window_days": "a year"}}},
+         expect=[Cfg(("rfm_segmentation", "window_days"))]),
+    Case("parameter-out-of-range", config={"notebooks": {"clv_forecast": {"margin": 1.5}}},
+         expect=[Cfg(("clv_forecast", "margin", "less than or equal to 1"))]),
+    Case("parameter-list-given-as-text", config={"notebooks": {"ab_test": {"guardrail_metrics": "aov"}}},
+         expect=[Cfg(("ab_test", "guardrail_metrics"))]),
+    Case("unknown-key-in-a-report-section", config={"notebooks": {"rfm_segmentation": {"windw_days": 180}}},
+         expect=[Cfg(("rfm_segmentation", "windw_days"))]),
+    Case("section-for-an-unknown-report", config={"notebooks": {"churn_report": {"window_days": 180}}},
+         expect=[Cfg(("notebooks.churn_report", "unknown report"))]),
+    Case("every-report-with-bad-parameters-is-named", config={"notebooks": {
+        "rfm_segmentation": {"window_days": 5}, "campaign_review": {"post_days": 1000}}},
+        expect=[Cfg(("rfm_segmentation", "window_days")), Cfg(("campaign_review", "post_days"))]),
+    Case("as-of-in-another-format", config={"as_of": "1 Nov 2026"}, expect=[Cfg(("as_of", "2026-11-01"))]),
+    Case("yaml-tag-that-would-construct-an-object",
+         config_text="as_of: !!python/object/apply:os.system ['touch {base_dir}/pwned']\n",
+         expect=[Cfg(("not valid YAML",))]),
+    Case("override-for-a-misspelt-report", overrides=["notebooks.rfm_segmentaton.window_days=180"],
+         expect=[Cfg(("rfm_segmentaton", "unknown report", "did you mean 'rfm_segmentation'"))]),
+    Case("override-of-a-misspelt-key", overrides=["notebooks.rfm_segmentation.windw_days=180"],
+         expect=[Cfg(("windw_days", "did you mean 'window_days'"))]),
+    Case("override-of-a-misspelt-shared-setting", overrides=["langauge=zh"],
+         expect=[Cfg(("langauge", "did you mean 'language'"))]),
+    Case("override-without-a-value", overrides=["split"], expect=[Cfg(("key=value",))]),
+    Case("override-maps-an-unknown-canonical-column", overrides=["source.tables.orders.columns.amont=PaidAmount"],
+         expect=[Err("orders.csv", "orders", "amont", "unknown canonical column")]),
+    # ---- every problem at once
+    Case("problems-in-several-tables-and-parameters-reported-together",
+         [edit("orders", lambda d: d.drop(columns=["PaidAmount"])), edit("members", lambda d: d, encoding="utf-8")],
+         tables=("members", "orders"), table_config={"members": {"encoding": "utf-16"}},
+         overrides=["notebooks.clv_forecast.horizon_months=0"],
+         expect=[Err("orders.csv", "orders", "PaidAmount", "required column is missing"),
+                 Err("members.csv", "members", None, "not valid utf-16"), Cfg(("horizon_months",))]),
+    # ---- where the files are
+    Case("paths-with-spaces-and-chinese-characters", folder_name="my exports/会员 数据 2026"),
+    Case("output-folder-is-a-file", out="file", expect=[Cfg(("is a file",))]),
+    Case("output-folder-not-writable", out="/proc/memberkit-reports/2026-10", expect=[Cfg(("cannot write in /proc",))]),
+    Case("sql-source", [_sqlite("order_lines")], table_config=SQL),
+    Case("sql-source-missing-table", [_sqlite("orders_2026")], table_config=SQL,
+         expect=[Err("order_lines", "orders", None, "the database has no such table", ("orders_2026",))]),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_bad_input_corpus(case, small_sample, tmp_path, tmp_path_factory):
+    sample, _ = small_sample
+    folder, config = _case_input(case, sample, tmp_path)
+    if case.table_config is SQL:   # the database sits in the case's folder
+        cfg = yaml.safe_load(config.read_text(encoding="utf-8"))
+        cfg["source"]["database_url"] = f"sqlite:///{folder / 'shop.db'}"
+        config.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    problems = _problems(case, config, tmp_path)
+    for want in case.expect:
+        assert any(_matches(p, want) for p in problems), f"expected {want}, found:\n" + "\n".join(map(str, problems))
+    assert len(problems) == len(case.expect), "\n".join(map(str, problems))
+    for p in problems:
+        assert "Traceback" not in str(p)
+    assert not (folder / "pwned").exists()
+    if case.cleaned:
+        case.cleaned(_cleaned(config), _baseline(case.tables, sample, tmp_path_factory))
+    if case.reported:
+        case.reported(config)
+
+
+def test_the_corpus_is_at_least_forty_cases():
+    assert len(CASES) >= 40 and len({c.id for c in CASES}) == len(CASES)
+
+
+# ------------------------------------------------------------------ through the command line
+def _cli(args, cwd=ROOT, timeout=300, **kwargs):
+    return subprocess.run([sys.executable, str(ROOT / "run_reports.py"), *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, **kwargs)
+
+
+@pytest.mark.parametrize("case_id", ["orders-rows-end-with-an-extra-delimiter", "sql-source-missing-table",
+                                     "output-folder-not-writable"])
+def test_command_line_exits_2_with_one_message_and_no_traceback(case_id, small_sample, tmp_path):
+    case = next(c for c in CASES if c.id == case_id)
+    sample, _ = small_sample
+    folder, config = _case_input(case, sample, tmp_path)
+    if case.table_config is SQL:
+        cfg = yaml.safe_load(config.read_text(encoding="utf-8"))
+        cfg["source"]["database_url"] = f"sqlite:///{folder / 'shop.db'}"
+        config.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    out = Path(case.out) if case.out and case.out != "file" else tmp_path / "out"
+    proc = _cli(["--config", str(config), "--out", str(out)])
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.startswith("error: ")
+    assert case.expect[0].rule in proc.stderr if isinstance(case.expect[0], Err) else True
+    assert not out.exists(), "nothing is written when a check fails"

@@ -1,0 +1,240 @@
+"""Published months are safe: a notebook run by hand writes to a scratch folder, a killed run leaves
+the published reports as they were, ``--only`` keeps the other reports, Ctrl-C ends in one line, and
+no password, however it is given, is written anywhere."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from .conftest import ROOT, read_json
+
+RUN = [sys.executable, str(ROOT / "run_reports.py")]
+
+
+def _snapshot(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _start(args, **kwargs) -> subprocess.Popen:
+    """A run in its own process group, so the test can kill it with its kernels."""
+    return subprocess.Popen([*RUN, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, **kwargs)
+
+
+def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 300) -> None:
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended before the moment to stop it: {proc.communicate()}")
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def _staged(out: Path, pattern: str) -> bool:
+    return any(p for folder in out.parent.glob(f".{out.name}.partial-*") for p in folder.glob(pattern))
+
+
+@pytest.mark.slow
+def test_a_killed_run_leaves_the_published_month_intact_and_a_rerun_completes(small_config, tmp_path):
+    out = tmp_path / "2026-10"
+    first = subprocess.run([*RUN, "--config", str(small_config), "--out", str(out), "--only", "data_cleaning"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr
+    published = _snapshot(out)
+    assert {"index.html", "manifest.json", "data_cleaning.html", "data_cleaning.json"} <= set(published)
+
+    # The RFM report is killed (SIGKILL, kernel included) once it has written its lists in the staging folder.
+    args = ["--config", str(small_config), "--out", str(out), "--only", "rfm_segmentation"]
+    proc = _start(args)
+    try:
+        _wait_for(lambda: _staged(out, "data/rfm_*.csv"), proc)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+    assert _snapshot(out) == published, "a killed run changed the published month"
+    assert list(out.parent.glob(f".{out.name}.partial-*")), "the killed run's staging folder is left"
+
+    rerun = subprocess.run([*RUN, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert not list(out.parent.glob(f".{out.name}.partial-*")), "the rerun removes the abandoned staging folder"
+    index = (out / "index.html").read_text(encoding="utf-8")
+    # --only keeps the other reports' cards: the index is built from what is on disk
+    assert 'href="data_cleaning.html"' in index and 'href="rfm_segmentation.html"' in index
+    after = _snapshot(out)
+    for name in ("data_cleaning.html", "data_cleaning.json", "data/clean/orders.parquet"):
+        assert after[name] == published[name], f"{name} belongs to a report that did not run"
+    assert any(n.startswith("data/rfm_") for n in after) and "rfm_segmentation.json" in after
+    assert set(read_json(out / "manifest.json")["reports"]) == {"data_cleaning", "rfm_segmentation"}
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_the_run_with_exit_130_and_one_line(small_config, tmp_path):
+    out = tmp_path / "2026-10"
+    proc = _start(["--config", str(small_config), "--out", str(out), "--only", "data_cleaning"])
+    try:
+        _wait_for(lambda: list(out.parent.glob(f".{out.name}.partial-*")), proc)
+        time.sleep(2)                       # the notebook's kernel is running
+        os.kill(proc.pid, signal.SIGINT)    # what Ctrl-C sends to the runner
+        _, err = proc.communicate(timeout=120)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)   # the kernel, should it outlive the runner
+        except ProcessLookupError:
+            pass
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.strip().splitlines() == ["interrupted: the published reports are unchanged"]
+    assert not (out / "data_cleaning.html").exists()
+
+
+# ------------------------------------------------------------------ notebooks run by hand
+@pytest.fixture
+def project(small_sample, tmp_path, monkeypatch) -> Path:
+    """A project folder whose params point at the small sample, with a published month beside it."""
+    folder, truth = small_sample
+    home = tmp_path / "project"
+    shutil.copytree(ROOT / "params", home / "params")
+    base = yaml.safe_load((home / "params" / "base.yaml").read_text(encoding="utf-8"))
+    base["as_of"] = truth["extracted_at"]
+    base["source"]["base_dir"] = str(folder)
+    base["source"]["sample"] = None
+    (home / "params" / "base.yaml").write_text(yaml.safe_dump(base, allow_unicode=True), encoding="utf-8")
+    published = home / "outputs" / "2026-10"
+    (published / "data").mkdir(parents=True)
+    (published / "index.html").write_text("<p>the published month</p>")
+    (published / "rfm_segmentation.json").write_text('{"headline": "published"}')
+    (published / "data" / "rfm_important_value.csv").write_text("member_id\nU1\n")
+    monkeypatch.setenv("MEMBERKIT_HOME", str(home))
+    return home
+
+
+@pytest.mark.slow
+def test_every_notebook_runs_top_to_bottom_by_hand_and_leaves_the_published_month_alone(project):
+    """What an analyst's Run All in JupyterLab does, with nbval; then the RFM notebook again with
+    another split. Both write to outputs/scratch/<period>/ only."""
+    before = _snapshot(project / "outputs" / "2026-10")
+    notebooks = sorted(str(p) for p in (ROOT / "notebooks").glob("*.ipynb"))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-q",
+                           "-p", "no:cacheprovider", "-o", "addopts=", *notebooks],
+                          cwd=project, capture_output=True, text=True, timeout=900, env={**os.environ})
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert " passed" in proc.stdout and "failed" not in proc.stdout   # nbval: one test per cell
+    import papermill as pm
+    from memberkit import runner
+    pm.execute_notebook(str(ROOT / "notebooks" / "02_rfm_segmentation.ipynb"), str(project / "rerun.ipynb"),
+                        parameters={"split": "median"}, cwd=str(ROOT / "notebooks"), progress_bar=False,
+                        kernel_name=runner.kernel_name())
+    assert _snapshot(project / "outputs" / "2026-10") == before
+    scratch = project / "outputs" / "scratch" / "2026-10"
+    for name in ("data_cleaning.json", "rfm_segmentation.json", "clv_forecast.json", "ab_test.json",
+                 "campaign_review.json"):
+        assert (scratch / name).is_file(), name
+    assert read_json(scratch / "rfm_segmentation.json")["period"] == "2026-10"
+
+
+# ------------------------------------------------------------------ secrets
+# Five ways to give a database password, each with its own password, in two runs: one config file
+# holds a literal password, one in the URL's query string and one from ${VAR}; the other run gets
+# the URL as a -p override whose password has an '@' inside.
+SECRETS = {"literal-in-config": "L1t-pass-w0rd", "url-query-string": "Qu3ry-pass-w0rd",
+           "environment-variable": "Env-pass-w0rd", "p-override": "0ver@r1de-w0rd",
+           "at-sign-inside": "r1de-w0rd"}   # what a redaction that stops at the first '@' would leave
+RUNS = {
+    "config": ({"database_url": f"postgresql://analyst:{SECRETS['literal-in-config']}@db.internal/shop"
+                                f"?password={SECRETS['url-query-string']}&token=${{MK_SHOP_TOKEN}}"}, []),
+    "override": ({}, [f"source.database_url=postgresql://analyst:{SECRETS['p-override']}@db.internal/shop"]),
+}
+WAY_RUN = {"literal-in-config": "config", "url-query-string": "config", "environment-variable": "config",
+           "p-override": "override", "at-sign-inside": "override"}
+
+
+@pytest.fixture(scope="module")
+def secret_runs(small_config, tmp_path_factory) -> dict[str, tuple[Path, str]]:
+    """Each run's output folder and log (stdout and stderr)."""
+    done = {}
+    for name, (source, overrides) in RUNS.items():
+        folder = tmp_path_factory.mktemp(f"secret-{name}")
+        cfg = yaml.safe_load(small_config.read_text(encoding="utf-8"))
+        cfg["source"].update(source)
+        config = folder / "with_secret.yaml"
+        config.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+        out = folder / "out"
+        args = ["--config", str(config), "--out", str(out), "--only", "data_cleaning"]
+        for o in overrides:
+            args += ["-p", o]
+        proc = subprocess.run([*RUN, *args], cwd=ROOT, capture_output=True, text=True, timeout=600,
+                              env={**os.environ, "MK_SHOP_TOKEN": SECRETS["environment-variable"]})
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        done[name] = (out, proc.stdout + proc.stderr)
+    return done
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("way", SECRETS)
+def test_no_password_is_written_anywhere(way, secret_runs):
+    out, log = secret_runs[WAY_RUN[way]]
+    secret = SECRETS[way]
+    assert (out / "data_cleaning.html").is_file() and (out / "manifest.json").is_file()
+    assert secret not in log
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert len(files) > 5
+    for path in files:
+        assert secret.encode() not in path.read_bytes(), f"{path.name} holds the password given as {way}"
+    assert "***" in read_json(out / "manifest.json")["parameters"]["source"]["database_url"]
+
+
+def test_a_failing_database_connection_does_not_show_the_password(small_config, tmp_path):
+    """The driver for the URL is missing: exit 2 naming the cause, the password nowhere in the message."""
+    cfg = yaml.safe_load(small_config.read_text(encoding="utf-8"))
+    password = SECRETS["p-override"]
+    cfg["source"]["database_url"] = f"nosuchdb://analyst:{password}@db.internal/shop?token={password}"
+    base = yaml.safe_load((ROOT / "params" / "base.yaml").read_text(encoding="utf-8"))["source"]["tables"]
+    cfg["source"]["tables"] = {"orders": {"query": "order_lines", "columns": base["orders"]["columns"]}}
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    proc = subprocess.run([*RUN, "--config", str(config), "--out", str(tmp_path / "out")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "database driver is not installed" in proc.stderr and password not in proc.stderr
+
+
+def test_secrets_are_found_however_they_are_written(monkeypatch):
+    from memberkit.config import redact, secret_values
+    monkeypatch.setenv("MK_PW", "env-pw")
+    urls = {"postgresql://u:plain@h/db": "plain", "postgresql://u:p@ss@h/db": "p@ss",
+            "postgresql://u:p%40ss@h/db": "p@ss", "mssql://h/db?user=u&password=qs-pw": "qs-pw",
+            "postgresql://u:${MK_PW}@h/db": "env-pw", "snowflake://h/db?token=tok-1": "tok-1"}
+    for url, secret in urls.items():
+        assert secret in secret_values(url), url
+        assert secret not in str(redact({"source": {"database_url": url}})), url
+    assert redact({"api_token": "x", "n": 1}) == {"api_token": "***", "n": 1}
+    # a short password is redacted by the URL's structure, without garbling other text
+    assert redact({"url": "postgresql://u:ab@h/db", "note": "about"}) == {"url": "postgresql://u:***@h/db", "note": "about"}
+
+
+def test_the_same_inputs_give_the_same_clean_tables(small_cleaned, small_params, small_sample, tmp_path):
+    """Cleaning the same exports again with the same settings writes the same rows, row for row."""
+    import datetime as dt
+    from memberkit import clean, engine, sources
+    _, truth, first = small_cleaned
+    con = engine.connect()
+    raw = sources.load_sources(con, small_params.source, ROOT, tmp_path / "staging")
+    clean.clean_all(con, raw, as_of=dt.date.fromisoformat(truth["extracted_at"]),
+                    date_formats=small_params.source.tables["orders"].date_formats, out_dir=tmp_path)
+    for kind in ("clean", "rejected"):
+        for path in sorted((first / kind).glob("*.parquet")):
+            a, b = pd.read_parquet(path), pd.read_parquet(tmp_path / kind / path.name)
+            key = [c for c in a.columns if c in ("_source", "_row", "source_file", "source_row")] or list(a.columns)
+            pd.testing.assert_frame_equal(a.sort_values(key, ignore_index=True), b.sort_values(key, ignore_index=True))

@@ -222,13 +222,13 @@ def check_period_has_orders(run: Run) -> list[MemberkitError]:
 
 def check_order_statuses(run: Run) -> list[MemberkitError]:
     """Order statuses the kit does not know: above ``unknown_status_share`` of the lines the run
-    stops (:func:`memberkit.clean.unknown_statuses`); below it they become a run warning."""
-    from .clean import unknown_statuses
+    stops (:func:`memberkit.clean.status_scan`); below it they become a run warning."""
+    from .clean import status_scan
     orders, params = run.tables.get("orders"), run.params.get("data_cleaning")
     if orders is None or params is None:
         return []
     try:
-        unknown = unknown_statuses(orders, params)
+        unknown = status_scan(orders, params)
     except InputError as e:
         return [e]
     if unknown:

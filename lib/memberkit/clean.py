@@ -892,10 +892,10 @@ def status_check(params, root: Path, staging_dir: Path) -> dict[str, int]:
     base = sources.ensure_sample(params.source, root)
     tsrc = params.source.tables["orders"]
     orders = sources.read_table(con, "orders", tsrc, params.source, base, staging_dir)
-    return unknown_statuses(orders, params)
+    return status_scan(orders, params)
 
 
-def unknown_statuses(orders: ibis.Table, params) -> dict[str, int]:
+def status_scan(orders: ibis.Table, params) -> dict[str, int]:
     """Unknown status word -> order lines, for the raw (mapped) orders table ``orders``.
 
     Raises ``InputError`` when the unknown lines exceed ``params.unknown_status_share`` of all

@@ -28,6 +28,7 @@ lab: install
 
 bench: install
 	$(BIN)/python bench/run.py $(ARGS)
+	$(BIN)/python bench/clv_sweep.py
 
 clean:
 	rm -rf outputs/20* data/sample

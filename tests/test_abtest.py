@@ -220,3 +220,63 @@ def test_report_tables_read_the_figures():
     assert len(view.cuped_frame(EN, r)) == 3
     assert r.verdict["decision"] == "not_enough_evidence"
     assert "Not enough evidence" in view.verdict_sentence(EN, r, ab_params())
+
+
+# ----------------------------------------------------------------- edges of the statistics
+def test_planning_uses_bonferroni_over_the_verdicts_family():
+    m = synthetic(n=2000)
+    p = m[m.variant == "control"].converted.mean()
+    plan = abtest.power_plan(m, "control", "conversion", 0.1, tests=8)
+    assert plan["alpha_per_test"] == 0.05 / 8
+    assert plan["n_per_variant_needed"] == math.ceil(stats.n_proportions(p, p * 1.1, 0.05 / 8))
+    # hand check of the direction: a stricter alpha needs more members than the uncorrected 0.05
+    assert plan["n_per_variant_needed"] > abtest.power_plan(m, "control", "conversion", 0.1)["n_per_variant_needed"]
+    r = abtest.evaluate(m, "X", ab_params())
+    assert r.power["tests"] == len(r.results) == len(abtest.AB_METRICS) * len(r.variants)
+
+
+@pytest.mark.parametrize("control,variant,code", [((0, 0.0), (1, 20.0), "baseline_zero"), ((1, 20.0), (1, 20.0), "baseline_one")])
+def test_a_zero_or_full_baseline_has_no_relative_lift_to_plan_for(control, variant, code):
+    n = 400
+    m = members_frame({"control": [control] * n, "b": [variant] * 20 + [(0, 0.0)] * (n - 20) if code == "baseline_zero"
+                       else [variant] * n})
+    m["converted"] = (m.orders > 0).astype(float)
+    r = abtest.evaluate(m, "X", ab_params())
+    assert r.power["undefined"] == code and r.power["n_per_variant_needed"] is None
+    assert "cannot be computed because" in view.power_sentence(EN, r, ab_params())
+    sentence = view.verdict_sentence(EN, r, ab_params())
+    assert "large enough" not in sentence
+
+
+def test_aov_with_a_control_without_orders_is_named_not_raised():
+    m = members_frame({"control": [(0, 0.0)] * 300, "b": [(1, 50.0)] * 150 + [(0, 0.0)] * 150})
+    m["converted"] = (m.orders > 0).astype(float)
+    plan = abtest.power_plan(m, "control", "aov", 0.05)          # was a raw ValueError from the sample-size search
+    assert plan["undefined"] == "no_orders" and plan["n_per_variant_needed"] is None
+    assert "no orders" in view.undefined_sentence(EN, plan)
+    r = abtest.evaluate(m, "X", ab_params("primary_metric=aov"))  # the report goes on without AOV
+    assert "aov" in r.left_out and r.power["undefined"] == "baseline_zero"
+
+
+def test_zero_variance_and_target_above_one_are_named():
+    m = members_frame({"control": [(1, 30.0)] * 100, "b": [(1, 30.0)] * 100})
+    m["converted"] = 1.0
+    assert abtest.power_plan(m, "control", "revenue", 0.05)["undefined"] == "zero_variance"
+    m = members_frame({"control": [(1, 30.0)] * 97 + [(0, 0.0)] * 3, "b": [(1, 30.0)] * 100})
+    m["converted"] = (m.orders > 0).astype(float)
+    assert abtest.power_plan(m, "control", "conversion", 0.05)["undefined"] == "target_above_one"   # 97% x 1.05 > 100%
+    assert abtest.power_plan(m.iloc[0:0], "control", "conversion", 0.05)["undefined"] == "no_control"
+
+
+def test_intervals_stay_inside_the_metrics_bounds():
+    # control 1 of 4 converted, variant 4 of 4: the Wald interval of the difference, 0.75 +- 1.96 x
+    # sqrt(0.25 x 0.75 / 4) = 0.75 +- 0.424, would reach 1.174; a difference of rates stops at 1.
+    m = members_frame({"control": [(1, 10.0)] + [(0, 0.0)] * 3, "b": [(1, 10.0)] * 4})
+    m["converted"] = (m.orders > 0).astype(float)
+    c = abtest.compare_metric(m, "control", "b", "conversion")
+    assert c["abs_ci_high"] == 1.0 and c["abs_ci_low"] == pytest.approx(0.75 - 1.959964 * math.sqrt(0.25 * 0.75 / 4))
+    # revenue falling: its relative lift interval stops at -100%
+    m = members_frame({"control": [(1, 100.0), (1, 900.0), (1, 5.0)], "b": [(1, 1.0), (1, 2.0), (1, 1.0)]})
+    m["converted"] = 1.0
+    c = abtest.compare_metric(m, "control", "b", "revenue")
+    assert c["ci_low"] >= -1.0 and c["rel_lift"] == pytest.approx(4 / 1005 - 1)

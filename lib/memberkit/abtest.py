@@ -142,6 +142,12 @@ def compare_metric(members: pd.DataFrame, control: str, variant: str, metric: st
         var_a, var_b = a[col].var(ddof=1) / len(a), b[col].var(ddof=1) / len(b)
         chance = stats.chance_normal(c.diff, c.se)
     lift, lo, hi = stats.relative_lift(c.mean_a, var_a, c.mean_b, var_b, alpha)
+    if (metric in PURCHASE_KINDS or kind == "proportion") and math.isfinite(lo):
+        lo = max(lo, -1.0)                                 # a non-negative metric cannot fall by more than 100%
+    abs_lo, abs_hi = float(c.ci_low), float(c.ci_high)
+    if kind == "proportion" and value_column is None:     # a difference of two rates lies in [-1, 1]
+        abs_lo, abs_hi = max(abs_lo, -1.0), min(abs_hi, 1.0)
+    c = stats.Comparison(c.mean_a, c.mean_b, c.diff, c.se, abs_lo, abs_hi, c.statistic, c.p_value, c.df)
     return {"metric": metric, "variant": variant, "n_control": len(a), "n_variant": len(b),
             "control_mean": float(c.mean_a), "variant_mean": float(c.mean_b), "abs_diff": float(c.diff),
             "abs_ci_low": float(c.ci_low), "abs_ci_high": float(c.ci_high), "se": float(c.se),
@@ -182,30 +188,55 @@ def cuped_all(members: pd.DataFrame, control: str, variants: list[str], alpha: f
 
 # ----------------------------------------------------------------- power
 def power_plan(members: pd.DataFrame, control: str, metric: str, minimum_effect: float, alpha: float = 0.05,
-               power: float = 0.8, outcomes: dict[str, str] | None = None) -> dict:
+               power: float = 0.8, outcomes: dict[str, str] | None = None, tests: int = 1) -> dict:
     """Sample size per variant to detect a ``minimum_effect`` relative lift on ``metric`` from the
     control's baseline, the effect detectable with the members the experiment has, and how many
-    more per variant it would need."""
+    more per variant it would need.
+
+    ``tests``: the size of the family the verdict corrects (metrics x variants, Holm); planning
+    uses Bonferroni's alpha / tests, since Holm's threshold for the primary test is not known in
+    advance. When the relative lift cannot be planned for, ``undefined`` names why (a code:
+    ``no_control`` no members in control, ``baseline_zero`` a 0% or zero baseline, which no relative
+    lift moves, ``baseline_one`` a 100% baseline, ``target_above_one`` the lifted rate would pass
+    100%, ``no_orders`` control placed no orders so its order value does not exist,
+    ``zero_variance`` the metric does not vary in control) and the sizes are None / NaN.
+    """
     a = members[members.variant == control]
-    n_now = int(members.groupby("variant").size().min())
+    n_now = int(members.groupby("variant").size().min()) if len(members) else 0
     kind, column = metric_spec(metric, outcomes)
+    family_alpha = alpha / max(1, int(tests))
+    out = {"metric": metric, "baseline": math.nan, "minimum_effect": minimum_effect, "alpha": alpha, "tests": int(tests),
+           "alpha_per_test": family_alpha, "power": power, "n_per_variant_needed": None, "n_per_variant_now": n_now,
+           "mde_now": math.nan, "extra_per_variant_needed": None, "undefined": None}
+    if a.empty:
+        return {**out, "undefined": "no_control"}
     if kind == "proportion":
         p = float(a[column].mean())
-        target = min(p * (1 + minimum_effect), 1 - 1e-9)
-        needed = stats.n_proportions(p, target, alpha, power)
-        p2 = stats.mde_proportions(n_now, p, alpha, power)
-        mde, baseline = (p2 / p - 1) if p else math.nan, p
+        out["baseline"] = p
+        undefined = ("baseline_zero" if p == 0 else "baseline_one" if p == 1 else
+                     "target_above_one" if p * (1 + minimum_effect) >= 1 else None)
+        if undefined:
+            return {**out, "undefined": undefined}
+        needed = stats.n_proportions(p, p * (1 + minimum_effect), family_alpha, power)
+        p2 = stats.mde_proportions(n_now, p, family_alpha, power)
+        mde = p2 / p - 1
     else:
         if kind == "ratio":
+            if float(a.orders.sum()) == 0:
+                return {**out, "undefined": "no_orders"}
             baseline, var = stats.ratio_mean(a.revenue, a.orders)
-            sd = math.sqrt(var * len(a))      # per-member standard deviation implied by the delta method
+            sd = math.sqrt(var * len(a)) if math.isfinite(var) and var > 0 else 0.0
         else:
-            baseline, sd = float(a[column].mean()), float(a[column].std(ddof=1))
-        needed = stats.n_means(baseline * minimum_effect, sd, alpha, power) if baseline else math.inf
-        mde = stats.mde_means(n_now, sd, alpha, power) / baseline if baseline else math.nan
+            baseline, sd = float(a[column].mean()), float(a[column].std(ddof=1)) if len(a) > 1 else 0.0
+        out["baseline"] = baseline
+        if not baseline:
+            return {**out, "undefined": "baseline_zero"}
+        if not (math.isfinite(sd) and sd > 0):
+            return {**out, "undefined": "zero_variance"}
+        needed = stats.n_means(baseline * minimum_effect, sd, family_alpha, power)
+        mde = stats.mde_means(n_now, sd, family_alpha, power) / baseline if n_now >= 2 else math.nan
     needed_int = math.ceil(needed) if math.isfinite(needed) else None
-    return {"metric": metric, "baseline": baseline, "minimum_effect": minimum_effect, "alpha": alpha, "power": power,
-            "n_per_variant_needed": needed_int, "n_per_variant_now": n_now, "mde_now": mde,
+    return {**out, "n_per_variant_needed": needed_int, "mde_now": mde,
             "extra_per_variant_needed": max(0, needed_int - n_now) if needed_int is not None else None}
 
 
@@ -342,7 +373,8 @@ def evaluate(members: pd.DataFrame, experiment_id: str, params, segments: pd.Dat
     if segments is not None:
         m = m.merge(segments, on="member_id", how="left")
     results = compare_all(m, control, variants, params.alpha, metrics, outcomes)
-    power = power_plan(m, control, primary, params.minimum_effect, params.alpha, params.power, outcomes)
+    power = power_plan(m, control, primary, params.minimum_effect, params.alpha, params.power, outcomes,
+                       tests=len(results))
     r = ExperimentResult(
         experiment_id, control, variants, split, {k: int(v) for k, v in counts.items()}, srm_p,
         bool(srm_p < params.srm_threshold), _date(m.assigned_ts.min()), _date(m.assigned_ts.max()), len(multi), m,

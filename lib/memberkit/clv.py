@@ -17,8 +17,11 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import io
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,13 +35,17 @@ PURCHASE_MODELS = ("bgnbd", "modified_bgnbd", "pareto_nbd")
 
 
 class ModelFitError(MemberkitError):
-    """A model did not converge; the message names the model and the remedy."""
+    """A model did not converge or its fit is unusable; the message names the model and why."""
 
 
-def _fitter(name: str, penalizer: float):
-    from lifetimes import BetaGeoFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
-    cls = {"bgnbd": BetaGeoFitter, "modified_bgnbd": ModifiedBetaGeoFitter, "pareto_nbd": ParetoNBDFitter}[name]
-    return cls(penalizer_coef=penalizer)
+@contextlib.contextmanager
+def quiet():
+    """Swallow what libraries print or warn while fitting or predicting (lifetimes prints the
+    optimiser's output on failure; numpy and autograd warn), so nothing of it reaches a page."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+            warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        yield
 
 
 def in_units(summary: pd.DataFrame, unit: str = "week") -> pd.DataFrame:
@@ -59,22 +66,206 @@ def unique_histories(summary: pd.DataFrame) -> pd.DataFrame:
     return summary.groupby(["frequency", "recency", "T"], sort=True).size().rename("weight").reset_index()
 
 
-def fit_purchase_model(name: str, summary: pd.DataFrame, penalizer: float = 0.0):
-    """Fit one purchase model on the unique histories; a failed fit raises :class:`ModelFitError`."""
-    from lifetimes.utils import ConvergenceError
-    rows = unique_histories(summary)
-    model = _fitter(name, penalizer)
-    try:
-        model.fit(rows.frequency, rows.recency, rows["T"], weights=rows.weight)
-    except (ConvergenceError, np.linalg.LinAlgError, FloatingPointError) as e:
-        raise ModelFitError(f"{name} did not converge on {len(summary):,} members ({type(e).__name__}). "
-                            f"Remedy: set a penalizer, e.g. -p notebooks.clv_forecast.penalizer=0.001, "
-                            f"or use a longer calibration period.") from None
-    params = pd.Series(model.params_, dtype=float)
-    if not np.isfinite(params).all() or (params <= 0).any():
-        raise ModelFitError(f"{name} gave parameters outside the model's range {params.round(4).to_dict()}. "
-                            f"Remedy: set a penalizer (e.g. 0.001).")
+# ------------------------------------------------------------------ fitting
+# lifetimes supplies the likelihoods; the optimisation is done here, because its fitters start
+# Pareto/NBD from random values and stop Nelder-Mead at a loose tolerance (two fits of the same
+# data differ in the third digit) and give no handle on bounds or on an optimum at a boundary.
+LOG_BOUNDS = (math.log(1e-6), math.log(1e6))   # every parameter, on the problem scaled as below
+_AT_BOUND = 1e-6                                # |log parameter - bound| below this: at the bound
+MODEL_PARAMS = {"bgnbd": ("r", "alpha", "a", "b"), "modified_bgnbd": ("r", "alpha", "a", "b"),
+                "pareto_nbd": ("r", "alpha", "s", "beta"), "gamma_gamma": ("p", "q", "v")}
+# the parameters that are rates per unit of time (purchase models) or money (Gamma-Gamma's scale v)
+_SCALED = {"bgnbd": ("alpha",), "modified_bgnbd": ("alpha",), "pareto_nbd": ("alpha", "beta"), "gamma_gamma": ("v",)}
+# the boundary that means "no drop-out": the model's death process vanishes, which is an answer, not a failure
+NO_DROPOUT = {"bgnbd": {("a", "lower"), ("b", "upper")}, "modified_bgnbd": {("a", "lower"), ("b", "upper")},
+              "pareto_nbd": {("s", "lower"), ("beta", "upper")}}
+
+
+def _lifetimes_class(name: str):
+    from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
+    return {"bgnbd": BetaGeoFitter, "modified_bgnbd": ModifiedBetaGeoFitter, "pareto_nbd": ParetoNBDFitter,
+            "gamma_gamma": GammaGammaFitter}[name]
+
+
+def log_likelihood(name: str, params, data: tuple, weights) -> float:
+    """Total log-likelihood of ``params`` (natural scale, the data's units) on weighted rows.
+
+    ``data`` is (frequency, recency, T) for the purchase models, (frequency, mean spend) for
+    Gamma-Gamma; the per-row likelihoods are lifetimes' (Fader, Hardie and Lee 2005 for BG/NBD;
+    Batislam et al. 2007 for the modified BG/NBD; Fader and Hardie 2005, note 009, eq. 18 for
+    Pareto/NBD; Fader, Hardie and Lee 2005, note 025, for Gamma-Gamma)."""
+    w = np.asarray(weights, dtype=float)
+    p = np.asarray(params, dtype=float)
+    cls = _lifetimes_class(name)
+    if name == "pareto_nbd":
+        per_row = cls._conditional_log_likelihood(list(p), *data)
+        return float(np.sum(w * per_row))
+    return float(-cls._negative_log_likelihood(np.log(p), *data, w, 0.0) * w.sum())
+
+
+@dataclass
+class FitResult:
+    """One model fitted by :func:`fit_model`: parameters in the data's units and how the optimum was found."""
+
+    name: str
+    params: dict
+    log_likelihood: float            # at ``params``, penalty not included
+    penalizer: float
+    boundary: dict                   # parameter -> "lower" / "upper" for parameters at a bound
+    no_dropout: bool                 # the optimum is the model's no-drop-out boundary
+    attempts: list                   # one line per start tried: start, optimiser, outcome
+    members: int
+
+
+def _start_values(name: str, data: tuple, w: np.ndarray) -> list[np.ndarray]:
+    """Fixed starting points on the scaled problem (longest T = 1, mean spend = 1), first the
+    method-of-moments one, then the documented alternatives tried when it fails."""
+    if name == "gamma_gamma":
+        return [np.array([1.0, 3.0, 2.0]), np.array([5.0, 5.0, 4.0]), np.array([0.5, 1.5, 0.5])]
+    f, _, T = data
+    rate = float(np.sum(w * f) / np.sum(w * T))           # repeat purchases per scaled time unit
+    r = 1.0
+    alpha = r / max(rate, 1e-3)
+    second = (1.0, 3.0) if name != "pareto_nbd" else (1.0, 1.0)
+    starts = [np.array([r, alpha, *second])]
+    for k, other in ((0.3, (0.5, 5.0)), (3.0, (2.0, 2.0))):
+        starts.append(np.array([r * k, alpha * k, *other]))
+    return starts
+
+
+def _scaled(name: str, data: tuple) -> tuple[tuple, float]:
+    if name == "gamma_gamma":
+        f, m = data
+        scale = 1.0 / float(np.mean(m))
+        return (f, m * scale), scale
+    f, r, T = data
+    scale = 1.0 / float(np.max(T))
+    return (f, r * scale, T * scale), scale
+
+
+def fit_model(name: str, data: tuple, weights, penalizer: float = 0.0) -> FitResult:
+    """Maximum likelihood fit of one model on weighted rows, deterministic and bounded.
+
+    The problem is scaled (time so that the longest T is 1; Gamma-Gamma's spend so that its mean
+    is 1), every parameter is optimised as its logarithm inside ``LOG_BOUNDS`` (1e-6 to 1e6) by
+    L-BFGS-B from fixed starting values (:func:`_start_values`), minimising
+    ``-log L / members + penalizer x sum(scaled parameters ** 2)`` (lifetimes' penalty).
+    Retry, in this order, until one succeeds: the other fixed starts, then Nelder-Mead from the
+    first start; the best converged optimum is kept. No start converging raises
+    :class:`ModelFitError`. Parameters that end at a bound are reported in ``boundary``; the
+    no-drop-out boundary (BG/NBD a -> 0 or b -> inf; Pareto/NBD s -> 0 or beta -> inf) sets
+    ``no_dropout`` and is a valid answer.
+
+    ``data``: (frequency, recency, T) arrays, or (frequency, mean spend) for ``gamma_gamma``;
+    ``weights``: members per row. Same inputs, same result, to the last bit.
+    """
+    from scipy.optimize import minimize
+    names = MODEL_PARAMS[name]
+    w = np.asarray(weights, dtype=float)
+    data = tuple(np.asarray(d, dtype=float) for d in data)
+    data = (data[0].astype(int), *data[1:])
+    scaled, scale = _scaled(name, data)
+    n = float(w.sum())
+    cls = _lifetimes_class(name)
+
+    if name == "pareto_nbd":
+        def objective(x):
+            p = np.exp(x)
+            ll = np.sum(w * cls._conditional_log_likelihood(list(p), *scaled))
+            return float(-ll / n + penalizer * np.sum(p ** 2)) if np.isfinite(ll) else 1e300
+        jac = None
+    else:
+        from autograd import value_and_grad
+        import autograd.numpy as anp
+
+        def _obj(x):
+            return cls._negative_log_likelihood(x, *scaled, w, 0.0) + penalizer * anp.sum(anp.exp(x) ** 2)
+        vg = value_and_grad(_obj)
+
+        def objective(x):
+            v, g = vg(x)
+            return (float(v), np.asarray(g, dtype=float)) if np.isfinite(v) else (1e300, np.zeros_like(x))
+        jac = True
+    bounds = [LOG_BOUNDS] * len(names)
+    attempts, best = [], None
+    starts = _start_values(name, scaled, w)
+    plans = [(s, "L-BFGS-B") for s in starts] + [(starts[0], "Nelder-Mead")]
+    with quiet():
+        for start, method in plans:
+            x0 = np.clip(np.log(start), *LOG_BOUNDS)
+            if method == "L-BFGS-B":
+                out = minimize(objective, x0, jac=jac, method=method, bounds=bounds,
+                               options={"ftol": 1e-13, "gtol": 1e-8, "maxiter": 5000})
+            else:
+                f_only = (lambda x: objective(x)[0]) if jac else objective
+                out = minimize(f_only, x0, method=method, bounds=bounds,
+                               options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 20000, "maxfev": 20000})
+            value = float(out.fun)
+            ok = bool(np.isfinite(value) and value < 1e299 and np.isfinite(out.x).all()
+                      and (out.success or method == "L-BFGS-B" and _stalled_at_optimum(out)))
+            attempts.append(f"{method} from {np.round(start, 4).tolist()}: "
+                            + (f"converged, -log L / member {value:.8f}" if ok else f"failed ({out.message})"))
+            if ok and (best is None or value < best[0] - 1e-12):
+                best = (value, np.asarray(out.x, dtype=float))
+            if best is not None:
+                break
+    if best is None:
+        raise ModelFitError(f"{name} did not converge on {int(n):,} members from any of its starting values "
+                            f"({'; '.join(attempts)}).")
+    x = best[1]
+    params = np.exp(x)
+    boundary = {k: ("lower" if v <= LOG_BOUNDS[0] + _AT_BOUND else "upper")
+                for k, v in zip(names, x) if v <= LOG_BOUNDS[0] + _AT_BOUND or v >= LOG_BOUNDS[1] - _AT_BOUND}
+    natural = {k: float(v / scale if k in _SCALED[name] else v) for k, v in zip(names, params)}
+    with quiet():
+        ll = log_likelihood(name, [natural[k] for k in names], data, w)
+    no_dropout = (bool(boundary) and set(boundary.items()) <= NO_DROPOUT.get(name, set())) or (
+        name in NO_DROPOUT and not boundary and dropout_share(name, natural, float(np.max(data[2]))) < 1e-3)
+    return FitResult(name, natural, ll, penalizer, boundary, no_dropout, attempts, int(n))
+
+
+def dropout_share(name: str, params: dict, T: float) -> float:
+    """How much drop-out the fitted model implies: BG/NBD and modified BG/NBD, the mean chance to
+    leave after a purchase a / (a + b); Pareto/NBD, the share of members gone within ``T`` (the
+    longest history), 1 - (beta / (beta + T))^s. Below 1e-3 the fit is read as "no drop-out"."""
+    if name == "pareto_nbd":
+        return float(-np.expm1(params["s"] * (np.log(params["beta"]) - np.log(params["beta"] + T))))
+    return float(params["a"] / (params["a"] + params["b"]))
+
+
+def _stalled_at_optimum(out) -> bool:
+    """L-BFGS-B stops with ABNORMAL_TERMINATION_IN_LNSRCH when a finite-difference gradient is
+    noise at the optimum; accept that only when the projected gradient is already tiny."""
+    g = getattr(out, "jac", None)
+    return g is not None and np.all(np.abs(np.asarray(g)) < 1e-4)
+
+
+def as_lifetimes(fit: FitResult):
+    """A lifetimes fitter object carrying ``fit``'s parameters (for its prediction formulas)."""
+    model = _lifetimes_class(fit.name)(penalizer_coef=fit.penalizer)
+    model.params_ = pd.Series([fit.params[k] for k in MODEL_PARAMS[fit.name]], index=list(MODEL_PARAMS[fit.name]),
+                              dtype=float)
+    model.fit_ = fit
     return model
+
+
+def fit_purchase_model(name: str, summary: pd.DataFrame, penalizer: float = 0.0):
+    """Fit one purchase model on the unique histories (:func:`fit_model`); a lifetimes object with
+    ``params_`` and ``fit_`` (the :class:`FitResult`). A failed fit raises :class:`ModelFitError`."""
+    rows = unique_histories(summary)
+    if not (rows.frequency > 0).any():
+        raise ModelFitError(f"{name} cannot be fitted: none of the {len(summary):,} members bought again.")
+    fit = fit_model(name, (rows.frequency.to_numpy(), rows.recency.to_numpy(), rows["T"].to_numpy()),
+                    rows.weight.to_numpy(), penalizer)
+    _refuse_degenerate(fit)
+    return as_lifetimes(fit)
+
+
+def _refuse_degenerate(fit: FitResult) -> None:
+    """A parameter at a bound other than the no-drop-out boundary is a degenerate fit: failed."""
+    if fit.boundary and not fit.no_dropout:
+        at = ", ".join(f"{k} at its {side} bound ({fit.params[k]:.3g})" for k, side in fit.boundary.items())
+        raise ModelFitError(f"{fit.name} gave a degenerate fit: {at}.")
 
 
 def spend_inputs(summary: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -88,29 +279,69 @@ def spend_inputs(summary: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
 
 def fit_spend_model(summary: pd.DataFrame, penalizer: float = 0.0):
-    """Gamma-Gamma on the unique (frequency, mean spend) pairs of repeat buyers, weighted."""
-    from lifetimes import GammaGammaFitter
-    from lifetimes.utils import ConvergenceError
+    """Gamma-Gamma on the unique (frequency, mean spend) pairs of repeat buyers, weighted (:func:`fit_model`).
+
+    Refused (:class:`ModelFitError`) when its assumptions break: q <= 1 (the population mean spend
+    p v / (q - 1) does not exist), a parameter at a bound, or an implied population mean spend
+    outside a tenth to ten times the observed mean spend per purchase (q pushed towards 1, e.g.
+    by a penalizer: the issue's 10,285 against 277)."""
     ok, _ = spend_inputs(summary)
     if len(ok) < 10:
-        raise ModelFitError(f"Gamma-Gamma needs repeat buyers with positive spend; found {len(ok)}.")
-    rows = ok.groupby(["frequency", "monetary_value"]).size().rename("weight").reset_index()
-    model = GammaGammaFitter(penalizer_coef=penalizer)
+        raise ModelFitError(f"Gamma-Gamma needs at least 10 repeat buyers with positive spend; found {len(ok)}.")
+    rows = ok.groupby(["frequency", "monetary_value"], sort=True).size().rename("weight").reset_index()
+    fit = fit_model("gamma_gamma", (rows.frequency.to_numpy(), rows.monetary_value.to_numpy()), rows.weight.to_numpy(),
+                    penalizer)
+    p, q, v = fit.params["p"], fit.params["q"], fit.params["v"]
+    if q <= 1:
+        raise ModelFitError(f"Gamma-Gamma gave q = {q:.2f} <= 1: its mean spend does not exist (heavy-tailed spend).")
+    _refuse_degenerate(fit)
+    observed = observed_mean_spend(summary)
+    implied = p * v / (q - 1)
+    if not 0.1 <= implied / observed <= 10:
+        raise ModelFitError(f"Gamma-Gamma implies a mean spend of {implied:,.2f} per purchase against "
+                            f"{observed:,.2f} observed (q = {q:.3f}): refused.")
+    return as_lifetimes(fit)
+
+
+def observed_mean_spend(summary: pd.DataFrame) -> float:
+    """Mean spend per repeat purchase over the repeat buyers used by Gamma-Gamma (weighted by purchases)."""
+    ok, _ = spend_inputs(summary)
+    return float((ok.frequency * ok.monetary_value).sum() / ok.frequency.sum()) if len(ok) else 0.0
+
+
+class ObservedSpend:
+    """The spend model used when Gamma-Gamma is refused: each repeat buyer's own mean spend
+    (non-positive means count as the population's), and the purchase-weighted mean spend of all
+    repeat buyers for everyone else. Never negative."""
+
+    name = "observed_mean"
+
+    def __init__(self, summary: pd.DataFrame):
+        self.population_mean = max(0.0, observed_mean_spend(summary))
+        self.params_ = pd.Series({"mean_spend": self.population_mean})
+
+    def conditional_expected_average_profit(self, frequency, monetary_value):
+        f, m = np.asarray(frequency, float), np.asarray(monetary_value, float)
+        return np.where((f > 0) & (m > 0), m, self.population_mean)
+
+
+def choose_spend_model(summary: pd.DataFrame, penalizer: float = 0.0):
+    """Gamma-Gamma when it fits and its assumptions hold, else :class:`ObservedSpend`; and why
+    (``None`` when Gamma-Gamma is used)."""
     try:
-        model.fit(rows.frequency, rows.monetary_value, weights=rows.weight)
-    except (ConvergenceError, np.linalg.LinAlgError, FloatingPointError) as e:
-        raise ModelFitError(f"Gamma-Gamma did not converge ({type(e).__name__}). "
-                            f"Remedy: set a penalizer, e.g. -p notebooks.clv_forecast.penalizer=0.001.") from None
-    return model
+        return fit_spend_model(summary, penalizer), None
+    except ModelFitError as e:
+        return ObservedSpend(summary), str(e)
 
 
 def spend_checks(summary: pd.DataFrame, spend_model) -> dict:
     """The Gamma-Gamma assumptions the report shows: frequency and spend independent, q > 1."""
     ok, excluded = spend_inputs(summary)
     corr = float(ok[["frequency", "monetary_value"]].corr().iloc[0, 1]) if len(ok) > 2 else math.nan
-    q = float(spend_model.params_["q"])
+    q = float(spend_model.params_["q"]) if "q" in spend_model.params_ else math.nan
     return {"frequency_spend_correlation": corr, "correlation_ok": bool(abs(corr) <= 0.3) if not math.isnan(corr) else None,
-            "q": q, "q_ok": q > 1, "excluded_non_positive_spend": excluded, "repeat_buyers_used": int(len(ok))}
+            "q": q, "q_ok": bool(q > 1) if not math.isnan(q) else None, "excluded_non_positive_spend": excluded,
+            "repeat_buyers_used": int(len(ok)), "model_used": getattr(spend_model, "name", "gamma_gamma")}
 
 
 # ------------------------------------------------------------------ per-member predictions
@@ -123,12 +354,104 @@ def _per_history(model, summary: pd.DataFrame, fn) -> np.ndarray:
     return lookup.reindex(pd.MultiIndex.from_frame(summary[["frequency", "recency", "T"]])).to_numpy()
 
 
+# ------------------------------------------------------------------ predictions in log space
+def _log_hyp2f1_euler(a, b, c, z):
+    """log 2F1(a, b; c; z) through Euler's transformation 2F1(a,b;c;z) = (1-z)^(c-a-b) 2F1(c-a, c-b; c; z),
+    evaluated where the transformed series is well behaved (large c: a heavy buyer's history)."""
+    from scipy.special import hyp2f1
+    return (c - a - b) * np.log1p(-z) + np.log(hyp2f1(c - a, c - b, c, z))
+
+
+def _bg_parts(name: str, p: dict, x, tx, T):
+    r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
+    shift = 0.0 if name == "bgnbd" else 1.0
+    # log of the drop-out odds: log(a / (b + x - 1 + shift)) + (r + x) log((alpha + T) / (alpha + tx))
+    odds = np.log(a) - np.log(b + np.maximum(x, 1 - shift) - 1 + shift) + (r + x) * (np.log(alpha + T) - np.log(alpha + tx))
+    if name == "bgnbd":
+        odds = np.where(x > 0, odds, -np.inf)
+    return odds
+
+
+def probability_alive_of(name: str, params: dict, x, tx, T) -> np.ndarray:
+    """P(alive | x, t_x, T) in log space, finite for any history.
+
+    BG/NBD: Fader, Hardie and Lee (2008), note 021; modified BG/NBD: Batislam et al. (2007);
+    Pareto/NBD: Fader and Hardie (2005), note 009, eq. 18 and 36."""
+    from scipy.special import expit
+    x, tx, T = (np.asarray(v, dtype=float) for v in (x, tx, T))
+    with np.errstate(all="ignore"):
+        if name == "pareto_nbd":
+            return np.exp(_pnbd_log_alive(params, x, tx, T))
+        return expit(-_bg_parts(name, params, x, tx, T))
+
+
+def expected_purchases_of(name: str, params: dict, t, x, tx, T) -> np.ndarray:
+    """E[purchases in (T, T + t] | x, t_x, T] in log space (finite for every history).
+
+    BG/NBD: Fader, Hardie and Lee (2005) eq. 10; modified BG/NBD: Batislam et al. (2007);
+    with Euler's transformation the (1 - z)^(r + x) 2F1(...) term becomes (1 - z)^(a - 1)
+    2F1(a + b - 1 - r, a - 1; a + b + x - 1; z), bounded as x grows. Pareto/NBD: Fader and
+    Hardie (2005), note 009, eq. 41, as P(alive) x (r + x)(beta + T) / ((alpha + T)(s - 1)) x
+    [1 - ((beta + T) / (beta + T + t))^(s - 1)]."""
+    x, tx, T = (np.asarray(v, dtype=float) for v in (x, tx, T))
+    t = float(t)
+    alive = probability_alive_of(name, params, x, tx, T)
+    with np.errstate(all="ignore"):
+        if name == "pareto_nbd":
+            r, alpha, s, beta = params["r"], params["alpha"], params["s"], params["beta"]
+            log_ratio = np.log(beta + T) - np.log(beta + T + t)
+            growth = (-np.expm1((s - 1) * log_ratio) / (s - 1)) if abs(s - 1) > 1e-12 else -log_ratio
+            return alive * (r + x) * (beta + T) / (alpha + T) * growth
+        r, alpha, a, b = params["r"], params["alpha"], params["a"], params["b"]
+        c = a + b + x - (1.0 if name == "bgnbd" else 0.0)
+        z = t / (alpha + T + t)
+        # (1 - z)^(r + x) 2F1(r + x, b + x [+1]; c; z) = (1 - z)^(a - 1) 2F1(c - r - x, c - b - x [-1]; c; z)
+        second = c - b - x - (0.0 if name == "bgnbd" else 1.0)
+        log_term = (a - 1) * np.log1p(-z) + np.log(_hyp2f1(c - r - x, second, c, z))
+        return c / (a - 1) * (-np.expm1(log_term)) * alive
+
+
+def _hyp2f1(a, b, c, z):
+    from scipy.special import hyp2f1
+    return hyp2f1(a, b, c, z)
+
+
+def _pnbd_log_alive(p: dict, x, tx, T) -> np.ndarray:
+    """log P(alive) of the Pareto/NBD: A1 - (r+x) log(alpha+T) - s log(beta+T) - log L, with log A0
+    from the Euler-transformed 2F1 (note 009 eq. 19-20), so heavy buyers do not overflow."""
+    from scipy.special import gammaln
+    r, alpha, s, beta = p["r"], p["alpha"], p["s"], p["beta"]
+    rsx = r + s + x
+    if alpha >= beta:   # 2F1(r+s+x, s+1; r+s+x+1; z) = (1-z)^(-s) 2F1(1, r+x; r+s+x+1; z)
+        big, small, b2 = alpha, beta, s + 1
+    else:               # 2F1(r+s+x, r+x; r+s+x+1; z) = (1-z)^(1-r-x) 2F1(1, s+1; r+s+x+1; z)
+        big, small, b2 = beta, alpha, r + x
+    def log_f(age):
+        z = (big - small) / (big + age)
+        return (1 - b2) * np.log1p(-z) + np.log(_hyp2f1(1.0, rsx + 1 - b2, rsx + 1, z)) - rsx * np.log(big + age)
+    first, second = log_f(tx), log_f(T)
+    diff = second - first                      # <= 0 because t_x <= T
+    log_a0 = first + np.log(-np.expm1(np.minimum(diff, -1e-300)))
+    log_a0 = np.where(diff >= 0, -np.inf, log_a0)
+    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    stay = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+    log_l = a1 + np.logaddexp(stay, np.log(s) + log_a0 - np.log(rsx))
+    return a1 + stay - log_l
+
+
 def expected_purchases(model, summary: pd.DataFrame, t) -> np.ndarray:
-    """Expected purchases of each member in the next ``t`` time units, given their history."""
+    """Expected purchases of each member in the next ``t`` time units, given their history
+    (log-space closed forms for the kit's fits; a stand-in model's own method otherwise)."""
+    fit = getattr(model, "fit_", None)
+    if fit is not None:
+        return _per_history(model, summary, lambda m, f, r, T: expected_purchases_of(fit.name, fit.params, t, f, r, T))
     return _per_history(model, summary, lambda m, f, r, T: m.conditional_expected_number_of_purchases_up_to_time(t, f, r, T))
 
 
 def probability_alive(model, summary: pd.DataFrame) -> np.ndarray:
+    fit = getattr(model, "fit_", None)
+    if fit is not None:
+        return _per_history(model, summary, lambda m, f, r, T: probability_alive_of(fit.name, fit.params, f, r, T))
     return _per_history(model, summary, lambda m, f, r, T: m.conditional_probability_alive(f, r, T))
 
 
@@ -151,7 +474,7 @@ def lifetime_value(model, spend_model, summary: pd.DataFrame, unit: str, horizon
     value = np.zeros(len(summary))
     for i in range(1, horizon_months + 1):
         cumulative = expected_purchases(model, summary, i * month)
-        value += (cumulative - previous) * spend * margin / (1 + monthly_discount) ** i
+        value += np.maximum(cumulative - previous, 0.0) * spend * margin / (1 + monthly_discount) ** i
         previous = cumulative
     return pd.DataFrame({"member_id": summary.member_id.to_numpy(), "expected_purchases": previous,
                          "probability_alive": probability_alive(model, summary), "expected_spend": spend,
@@ -199,7 +522,10 @@ def holdout_by_frequency(summary: pd.DataFrame, predicted: np.ndarray, cap: int 
 
 @dataclass
 class HoldoutCheck:
-    """Fit on the calibration period, predict the holdout: per model, its parameters and errors."""
+    """Fit on the calibration period, predict the holdout: per model, its parameters and errors.
+
+    ``failures``: model -> why it failed (did not converge, degenerate parameters, predictions or
+    holdout error not finite); ``no_dropout``: the models whose optimum is the no-drop-out boundary."""
 
     calibration_end: _dt.date
     observation_end: _dt.date
@@ -209,18 +535,37 @@ class HoldoutCheck:
     predictions: dict = field(default_factory=dict)
     errors: dict = field(default_factory=dict)
     failures: dict = field(default_factory=dict)
+    no_dropout: list = field(default_factory=list)
 
     @property
     def best(self) -> str:
-        ok = {k: v["mae"] for k, v in self.errors.items()}
-        return min(ok, key=ok.get)
+        return self.ranking[0]
+
+    @property
+    def ranking(self) -> list[str]:
+        """Fitted models by holdout MAE per member, then name (a stable order for ties)."""
+        return sorted(self.errors, key=lambda k: (self.errors[k]["mae"], k))
+
+
+def penalizer_for(penalizers, name: str) -> float:
+    """The regularisation of one model: ``penalizers`` is a number (every purchase model; never
+    Gamma-Gamma), a mapping or an object with one attribute per model."""
+    if penalizers is None:
+        return 0.0
+    if isinstance(penalizers, (int, float)):
+        return 0.0 if name == "gamma_gamma" else float(penalizers)
+    if isinstance(penalizers, dict):
+        return float(penalizers.get(name, 0.0))
+    return float(getattr(penalizers, name, 0.0))
 
 
 def holdout_check(summary: pd.DataFrame, calibration_end: _dt.date, observation_end: _dt.date, unit: str,
-                  models=PURCHASE_MODELS, penalizer: float = 0.0, spend_model=None) -> HoldoutCheck:
+                  models=PURCHASE_MODELS, penalizer=0.0, spend_model=None) -> HoldoutCheck:
     """Fit each purchase model on the calibration summary and score its holdout predictions.
 
-    A model that fails to converge is recorded in ``failures`` with its message; if none fit,
+    ``penalizer``: one number for every purchase model, or one per model (:func:`penalizer_for`).
+    A model that fails (no convergence, degenerate parameters, a prediction or a holdout error
+    that is not finite) is recorded in ``failures`` with the reason and left out; if none is left,
     :class:`ModelFitError` is raised.
     """
     s = in_units(summary, unit)
@@ -228,13 +573,20 @@ def holdout_check(summary: pd.DataFrame, calibration_end: _dt.date, observation_
     spend = expected_spend(spend_model, s) if spend_model is not None else None
     for name in models:
         try:
-            model = fit_purchase_model(name, s, penalizer)
+            model = fit_purchase_model(name, s, penalizer_for(penalizer, name))
+            pred = expected_purchases(model, s, s.duration_holdout.iloc[0] if len(s) else 0.0)
+            if not (np.isfinite(pred).all() and (pred >= 0).all()):
+                raise ModelFitError(f"{name} predicted {int((~np.isfinite(pred) | (pred < 0)).sum()):,} members' "
+                                    f"holdout purchases as not finite or negative.")
+            errors = holdout_errors(s, pred, pred * spend if spend is not None else None)
+            if not math.isfinite(errors["mae"]):
+                raise ModelFitError(f"{name}'s holdout error is not finite.")
         except ModelFitError as e:
             check.failures[name] = str(e)
             continue
-        pred = expected_purchases(model, s, s.duration_holdout.iloc[0] if len(s) else 0.0)
-        check.models[name], check.predictions[name] = model, pred
-        check.errors[name] = holdout_errors(s, pred, pred * spend if spend is not None else None)
+        check.models[name], check.predictions[name], check.errors[name] = model, pred, errors
+        if model.fit_.no_dropout:
+            check.no_dropout.append(name)
     if not check.models:
         raise ModelFitError("no purchase model converged on the calibration data:\n" + "\n".join(check.failures.values()))
     return check
@@ -261,6 +613,7 @@ class CLVAnalysis:
     tracking: pd.DataFrame           # per week: actual and expected repeat purchases (calibration cohort)
     by_frequency: pd.DataFrame
     totals: dict
+    notes: list = field(default_factory=list)   # what failed and what was used instead, for the page
 
 
 def analyse(tables: dict, period: str, params, rfm_params=None) -> CLVAnalysis:
@@ -278,15 +631,45 @@ def analyse(tables: dict, period: str, params, rfm_params=None) -> CLVAnalysis:
         raise ModelFitError(f"only {len(cal)} members bought before the calibration end {cal_end}; "
                             f"shorten holdout_weeks or choose a later period")
     full = in_units(summary.clv_summary(orders, end).to_pandas(), params.unit)
-    spend_model = fit_spend_model(full, params.penalizer)
-    check = holdout_check(cal, cal_end, end, params.unit, params.models, params.penalizer,
-                          spend_model=fit_spend_model(in_units(cal, params.unit), params.penalizer))
-    chosen, chosen_by = (params.model, "parameter") if params.model else (check.best, "holdout")
-    if chosen not in check.models:
-        raise ModelFitError(check.failures.get(chosen, f"{chosen} was not fitted"))
-    model = fit_purchase_model(chosen, full, params.penalizer)
-    values = lifetime_value(model, spend_model, full, params.unit, params.horizon_months, params.monthly_discount,
-                            params.margin)
+    pen = params.penalizers
+    notes = []
+    spend_model, refused = choose_spend_model(full, penalizer_for(pen, "gamma_gamma"))
+    if refused:
+        notes.append({"model": "gamma_gamma", "stage": "final", "problem": refused, "used": ObservedSpend.name,
+                      "mean_spend": spend_model.population_mean})
+    cal_spend, _ = choose_spend_model(in_units(cal, params.unit), penalizer_for(pen, "gamma_gamma"))
+    check = holdout_check(cal, cal_end, end, params.unit, params.models, pen, spend_model=cal_spend)
+    candidates = [params.model] if params.model in check.models else []
+    candidates += [k for k in check.ranking if k not in candidates]
+    if params.model and params.model not in check.models:
+        notes.append({"model": params.model, "stage": "holdout", "problem": check.failures.get(params.model, "not fitted"),
+                      "used": candidates[0]})
+    for name in check.no_dropout:
+        notes.append({"model": name, "stage": "holdout", "problem": "no_dropout", "used": name})
+    chosen = model = values = None
+    for name in candidates:
+        try:
+            model = fit_purchase_model(name, full, penalizer_for(pen, name))
+            values = lifetime_value(model, spend_model, full, params.unit, params.horizon_months,
+                                    params.monthly_discount, params.margin)
+            bad = ~np.isfinite(values[["expected_purchases", "probability_alive", "expected_spend", "clv"]]).all(axis=1)
+            if bad.any():
+                raise ModelFitError(f"{name} gave {int(bad.sum()):,} members a forecast that is not finite.")
+        except ModelFitError as e:
+            notes.append({"model": name, "stage": "final", "problem": str(e), "used": None})
+            continue
+        chosen = name
+        break
+    if chosen is None:
+        raise ModelFitError("no purchase model could be fitted on the whole history:\n"
+                            + "\n".join(n["problem"] for n in notes if n["stage"] == "final"))
+    for n in notes:
+        if n["used"] is None:
+            n["used"] = chosen
+    chosen_by = ("parameter" if chosen == params.model else "fallback") if params.model else (
+        "holdout" if chosen == check.best else "fallback")
+    if model.fit_.no_dropout and chosen not in check.no_dropout:
+        notes.append({"model": chosen, "stage": "final", "problem": "no_dropout", "used": chosen})
     members = full.merge(values, on="member_id")
     if rfm_params is not None:   # the RFM member table already holds each member's past revenue
         table, _ = rfm.member_table_at(tables["orders"], tables["members"].select(
@@ -311,7 +694,7 @@ def analyse(tables: dict, period: str, params, rfm_params=None) -> CLVAnalysis:
               "calibration_end": cal_end.isoformat(), "observation_end": end.isoformat()}
     return CLVAnalysis(period, end, params.unit, check, chosen, chosen_by, model, model_parameters(model), spend_model,
                        spend_checks(full, spend_model), members, tracking,
-                       holdout_by_frequency(check.summary, check.predictions[chosen]), totals)
+                       holdout_by_frequency(check.summary, check.predictions[chosen]), totals, notes)
 
 
 def _tracking(model, orders, cal_summary: pd.DataFrame, cal_end: _dt.date, end: _dt.date, unit: str) -> pd.DataFrame:
@@ -363,9 +746,11 @@ def export_members(a: CLVAnalysis, folder) -> "Path":
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "clv_members.csv"
     cols = [c for c in EXPORT_COLUMNS if c in a.members]
-    a.members[cols].sort_values("clv", ascending=False).to_csv(path, index=False, encoding="utf-8-sig", float_format="%.4f")
+    a.members[cols].sort_values(["clv", "member_id"], ascending=[False, True], kind="mergesort").to_csv(
+        path, index=False, encoding="utf-8-sig", float_format="%.4f")
     at_risk = a.members[a.members.at_risk.fillna(False).astype(bool)]
-    at_risk[cols + ["revenue_total"]].sort_values("revenue_total", ascending=False).to_csv(
+    at_risk[cols + ["revenue_total"]].sort_values(["revenue_total", "member_id"], ascending=[False, True],
+                                                  kind="mergesort").to_csv(
         folder / AT_RISK_FILE, index=False, encoding="utf-8-sig", float_format="%.4f")
     return path
 
@@ -377,7 +762,9 @@ def key_results(a: CLVAnalysis, params) -> dict:
         "holdout": {"calibration_end": a.totals["calibration_end"], "observation_end": a.totals["observation_end"],
                     "errors": a.holdout.errors, "failures": a.holdout.failures,
                     "parameters": {k: model_parameters(m) for k, m in a.holdout.models.items()}},
-        "final_parameters": {a.chosen: a.final_params, "gamma_gamma": model_parameters(a.spend_model)},
-        "spend_checks": a.spend_checks, "totals": a.totals,
+        "final_parameters": {a.chosen: a.final_params,
+                             a.spend_checks["model_used"]: model_parameters(a.spend_model)},
+        "no_dropout": {"holdout": a.holdout.no_dropout, "final": bool(a.model.fit_.no_dropout)},
+        "spend_checks": a.spend_checks, "totals": a.totals, "notes": a.notes,
         "horizon_months": params.horizon_months, "monthly_discount": params.monthly_discount, "margin": params.margin,
     }

@@ -261,6 +261,16 @@ class RFMParams(ReportSettings):
         return self
 
 
+class CLVPenalizers(_Strict):
+    """L2 regularisation per model (lifetimes' penalty on the scaled parameters). Each model has its
+    own: a penalty that helps one purchase model can push Gamma-Gamma's q towards 1."""
+
+    bgnbd: float = Field(0.0, ge=0)
+    modified_bgnbd: float = Field(0.0, ge=0)
+    pareto_nbd: float = Field(0.0, ge=0)
+    gamma_gamma: float = Field(0.0, ge=0)
+
+
 class CLVParams(ReportSettings):
     """Parameters of the CLV forecast report."""
 
@@ -271,7 +281,8 @@ class CLVParams(ReportSettings):
         default_factory=lambda: ["bgnbd", "modified_bgnbd", "pareto_nbd"], min_length=1)
     model: Literal["bgnbd", "modified_bgnbd", "pareto_nbd"] | None = Field(
         None, description="the purchase model to use; None = the lowest holdout error per member")
-    penalizer: float = Field(0.0, ge=0, description="L2 penalty on the parameters; raise it when a fit fails")
+    penalizers: CLVPenalizers = Field(default_factory=CLVPenalizers,
+                                      description="L2 penalty per model; 0 = plain maximum likelihood")
     horizon_months: int = Field(12, ge=1, le=120)
     monthly_discount: float = Field(0.01, ge=0, lt=1, description="discount rate per month")
     margin: float = Field(0.3, gt=0, le=1, description="profit margin on revenue")

@@ -64,8 +64,11 @@ def verdict_sentence(p: Presentation, r: abtest.ExperimentResult, params) -> str
         return p.text("ab.verdict_down", metric=metric_label(p, metric))
     best = res.sort_values("rel_lift", ascending=False).iloc[0]
     extra = r.power.get("extra_per_variant_needed")
-    more = (p.text("ab.more_members", mde=p.pct(params.minimum_effect, 0), extra=p.count(extra))
-            if extra else p.text("ab.enough_members", mde=p.pct(params.minimum_effect, 0)))
+    if r.power.get("undefined"):
+        more = undefined_sentence(p, r.power)
+    else:
+        more = (p.text("ab.more_members", mde=p.pct(params.minimum_effect, 0), extra=p.count(extra))
+                if extra else p.text("ab.enough_members", mde=p.pct(params.minimum_effect, 0)))
     return p.text("ab.verdict_inconclusive", metric=metric_label(p, metric), variant=best.name,
                 lift=p.signed_pct(best.rel_lift), lo=p.signed_pct(best.ci_low), hi=p.signed_pct(best.ci_high), more=more)
 
@@ -144,6 +147,12 @@ def data_notes(p: Presentation, r: abtest.ExperimentResult, params) -> list[str]
     return notes
 
 
+def undefined_sentence(p: Presentation, plan: dict) -> str:
+    """ "The members needed cannot be computed because ..." for a plan whose relative lift is undefined."""
+    return p.text("ab.power_undefined", metric=metric_label(p, plan["metric"]),
+                  reason=p.text(f"ab.undefined_{plan['undefined']}", mde=p.pct(plan["minimum_effect"], 0)))
+
+
 def assignment_sentence(p: Presentation, r: abtest.ExperimentResult) -> str | None:
     """How many assignment rows were read, kept and set aside, and why (the cleaning's rules)."""
     a = r.assignments
@@ -157,6 +166,8 @@ def assignment_sentence(p: Presentation, r: abtest.ExperimentResult) -> str | No
 
 def power_sentence(p: Presentation, r: abtest.ExperimentResult, params) -> str:
     w = r.power
+    if w.get("undefined"):
+        return undefined_sentence(p, w)
     return p.text("ab.power", metric=metric_label(p, w["metric"]), mde=p.pct(w["minimum_effect"], 0),
                   power=p.pct(w["power"], 0), needed=p.count(w["n_per_variant_needed"]) if w["n_per_variant_needed"] else "–",
                   now=p.count(w["n_per_variant_now"]), mde_now=p.pct(w["mde_now"]))

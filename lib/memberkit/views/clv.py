@@ -52,11 +52,27 @@ def accuracy_sentence(p: Presentation, a: clv.CLVAnalysis, params) -> str:
 
 
 def checks_sentences(p: Presentation, a: clv.CLVAnalysis) -> list[str]:
+    """The spend model's checks, then what failed and what was used instead (:func:`notes_sentences`)."""
     c = a.spend_checks
     out = [p.text("clv.check_corr_ok" if c["correlation_ok"] else "clv.check_corr_warn",
-                corr=f"{c['frequency_spend_correlation']:.2f}"),
-           p.text("clv.check_q_ok" if c["q_ok"] else "clv.check_q_warn", q=f"{c['q']:.2f}"),
-           p.text("clv.check_excluded", n=f"{c['excluded_non_positive_spend']:,}", used=f"{c['repeat_buyers_used']:,}")]
+                corr=f"{c['frequency_spend_correlation']:.2f}")]
+    if c["model_used"] == "gamma_gamma":
+        out.append(p.text("clv.check_q_ok" if c["q_ok"] else "clv.check_q_warn", q=f"{c['q']:.2f}"))
+    out.append(p.text("clv.check_excluded", n=f"{c['excluded_non_positive_spend']:,}", used=f"{c['repeat_buyers_used']:,}"))
+    return out + notes_sentences(p, a)
+
+
+def notes_sentences(p: Presentation, a: clv.CLVAnalysis) -> list[str]:
+    """One sentence per model that failed (and what was used instead) or sits at the no-drop-out boundary."""
+    out = []
+    for n in a.notes:
+        model = p.text(f"clv.model_{n['model']}")
+        if n["problem"] == "no_dropout":
+            out.append(p.text("clv.note_no_dropout", model=model))
+        elif n["model"] == "gamma_gamma":
+            out.append(p.text("clv.note_spend_refused", reason=n["problem"], mean=p.money(n["mean_spend"])))
+        else:
+            out.append(p.text("clv.note_failed", model=model, reason=n["problem"], used=p.text(f"clv.model_{n['used']}")))
     return out
 
 

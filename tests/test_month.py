@@ -184,7 +184,7 @@ def test_summary_page_answers_first_and_escapes_what_comes_from_data(figures):
     assert "clean &lt;i&gt;enough&lt;/i&gt;" in page
     assert 'href="campaign_review.html"' in page and 'href="ab_test.html"' not in page   # no link to a failed page
     assert "3 members remain after cleaning" in page and "1 were segmented" in page
-    assert "Members spent ¥200 in October 2026 (+150.0% on September 2026" in page
+    assert "Members spent CN¥200 in October 2026 (+150.0% on September 2026" in page   # CLDR: CN¥ in English
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page) and "<script" not in page
 
 

@@ -103,7 +103,8 @@ def check_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: P
                            _row=ibis.row_number() + 1)
     table = con.create_table(f"raw_{name}", mapped, overwrite=True)
     optional = ("assigned_ts",) if name == "experiments" and tsrc.outcomes else ()
-    return table, table_problems(table, name, label, tsrc.date_formats, optional, tsrc.decimal)
+    return table, table_problems(table, name, label, tsrc.date_formats, optional, tsrc.decimal,
+                                 amount_needed=name == "orders" and "payments" not in source.tables)
 
 
 def row_key(raw: ibis.Table, key: list[str] | None, label: str = "", name: str = "") -> ibis.Value:
@@ -372,7 +373,8 @@ def _map_columns(raw: ibis.Table, name: str, tsrc: TableSource, label: str, has_
         else:
             selected[f"outcome__{outcome}"] = raw[present[outcome]].cast("string")
     if name == "orders" and not has_payments and not any(
-            tsrc.columns.get(c, c) in present for c in AMOUNT_SOURCES):
+            tsrc.columns.get(c, c) in present or c in tsrc.columns for c in AMOUNT_SOURCES):
+        # (a mapped amount or unit price that is absent is already named above, once)
         problems.append(InputError(label, name, tsrc.columns.get("amount", "amount"), "no amount for the orders",
                                    "map 'amount', or 'unit_price' (amount = quantity x unit price), or give a payments "
                                    f"table; the file has columns: {', '.join(present)}"))
@@ -395,11 +397,13 @@ def _schema_for(name: str, date_formats: list[str]) -> pa.DataFrameSchema:
 
 
 def table_problems(table: ibis.Table, name: str, label: str, date_formats: list[str],
-                   not_required: tuple[str, ...] = (), decimal: str = "auto") -> list[InputError]:
+                   not_required: tuple[str, ...] = (), decimal: str = "auto",
+                   amount_needed: bool = False) -> list[InputError]:
     """Every way a mapped table does not fit its canonical schema, one problem per column and rule:
     typed columns that mostly do not parse (with the first offending rows), a number column that
     mixes decimal commas and points (with ``decimal`` auto), required columns that are empty in
-    every row, and an orders file with a header but no rows."""
+    every row, an orders file with a header but no rows, and (``amount_needed``: orders without
+    a payments table) orders whose amount and unit price are both empty in every row."""
     problems = []
     if decimal == "auto":
         for canon, col in CANONICAL[name].items():
@@ -420,8 +424,13 @@ def table_problems(table: ibis.Table, name: str, label: str, date_formats: list[
                 examples = bad.select("_row", column).limit(5).to_pyarrow().to_pylist()
             problems.append(InputError(label, name, column, str(rule), "is the column map right?", examples))
     required = [c for c, col in CANONICAL[name].items() if col.required and c not in not_required]
+    counted = required + ([c for c in AMOUNT_SOURCES if c not in required] if amount_needed else [])
     counts = table.aggregate(rows=table.count(), **{c: (engine.blank_to_null(table[c]).notnull()).sum()
-                                                    for c in required}).to_pyarrow().to_pylist()[0]
+                                                    for c in counted}).to_pyarrow().to_pylist()[0]
+    if amount_needed and counts["rows"] and not any(counts[c] for c in AMOUNT_SOURCES):
+        problems.append(InputError(label, name, "amount", "required column is empty in every row",
+                                   f"{counts['rows']:,} rows, none with an amount or a unit price; "
+                                   "is the column map right?"))
     if counts["rows"] == 0 and name == "orders":
         problems.append(InputError(label, name, None, "the file has a header but no data rows",
                                    "is the export complete?"))

@@ -63,8 +63,9 @@ def landing_page(tmp_path_factory):
     con = engine.connect()
     raw = sources.load_sources(con, params.source, ROOT, folder / "staging")
     out = folder / "out"
-    result = clean.clean_all(con, raw, as_of=dt.date(2026, 3, 1), date_formats=params.source.tables["experiments"].date_formats,
-                             out_dir=out, outcomes={"converted": "binary"})
+    result = clean.clean_all(con, raw, as_of=dt.date(2026, 3, 1), date_formats=params.source.tables["orders"].date_formats,
+                             out_dir=out, outcomes={"converted": "binary"},
+                             table_date_formats={n: t.date_formats for n, t in params.source.tables.items()})
     tables = {n: con.read_parquet(out / "clean" / f"{n}.parquet") for n in ("orders", "members", "experiments")}
     tables["rejected_experiments"] = con.read_parquet(out / "rejected" / "experiments.parquet")
     analysis = abtest.analyse(tables, "2026-02", params)

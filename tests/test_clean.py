@@ -247,6 +247,9 @@ def test_shop_statuses_cancelled_orders_return_lines_and_gross_and_net(tmp_path)
     assert ret.status == "returned" and float(ret.amount) == -30 and ret.quantity == -1
     rejected = pd.read_parquet(tmp_path / "rejected" / "orders.parquet")
     assert rejected.loc[rejected.reason == "unknown_status", "reason_detail"].tolist() == ["unknown status on hold"]
+    quality = r.quality.set_index(["table", "column"])
+    assert quality.loc[("orders", "status"), "invalid"] == 1    # only "on hold": mapped words are valid
+    assert quality.loc[("orders", "amount"), "invalid"] == 0
 
 
 def test_non_finite_implausible_and_negative_amounts_are_refused_with_their_reason(tmp_path):

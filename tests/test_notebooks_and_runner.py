@@ -114,6 +114,28 @@ def test_run_reports_end_to_end(e2e):
 
 
 @pytest.mark.slow
+def test_two_runs_on_one_thread_and_on_many_give_byte_identical_results_and_exports(e2e, small_config, tmp_path):
+    """The scheduler's run again, its engine on one thread: every results JSON, CRM list and clean or
+    rejected table is the same to the byte (money summed exactly, sorts with a tie-breaker, draws seeded).
+    The manifest (durations) and the pages (rendered text and pictures) are not results."""
+    import os
+    first_proc, first, _ = e2e
+    assert first_proc.returncode == 0, first_proc.stderr[-2000:]
+    again = tmp_path / "2026-10"
+    proc = subprocess.run([sys.executable, str(ROOT / "run_reports.py"), "--config", str(small_config),
+                           "--out", str(again), "-p", "notebooks.data_cleaning.outlier_policy=cap", "-p", "language=en"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "MEMBERKIT_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    def results(folder):
+        return sorted(p.relative_to(folder) for p in folder.rglob("*")
+                      if p.is_file() and p.suffix in (".json", ".csv", ".parquet") and p.name != "manifest.json")
+    assert results(first) == results(again) and len(results(first)) > 20
+    differ = [str(p) for p in results(first) if (first / p).read_bytes() != (again / p).read_bytes()]
+    assert not differ, differ
+
+
+@pytest.mark.slow
 def test_rendered_pages_show_no_code_no_personal_data_and_fetch_nothing(e2e):
     proc, out, (folder, _) = e2e
     members = pd.read_csv(folder / "members.csv", encoding="gb18030", dtype=str)
@@ -135,6 +157,19 @@ def test_rendered_pages_show_no_code_no_personal_data_and_fetch_nothing(e2e):
             assert mail not in text
         for member_id in member_ids:
             assert not re.search(rf"\b{re.escape(member_id)}\b", text), f"{page} shows a member id"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("edition", ["e2e", "e2e_zh"])
+def test_no_page_shows_a_missing_number_as_code(edition, request):
+    """A figure that cannot be computed reads "–" or says why; never nan, inf, None or null."""
+    from memberkit.views.page import visible_text
+    proc, out, _ = request.getfixturevalue(edition)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for page in sorted(out.glob("*.html")) + [out.parent / "index.html"]:
+        text = visible_text(page.read_text(encoding="utf-8"))
+        found = re.findall(r"(?<![A-Za-z])(nan|NaN|-?inf|Infinity|None|null|NaT)(?![A-Za-z])", text)
+        assert not found, f"{page.name}: {found}"
 
 
 @pytest.mark.slow

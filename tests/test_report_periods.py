@@ -44,6 +44,20 @@ def test_default_period_is_the_last_calendar_month_ended_by_as_of(as_of, expecte
     assert period == expected and expected in reason and as_of in reason
 
 
+def test_without_as_of_today_is_read_on_the_shops_clock():
+    """UTC+14 and UTC-12 are 26 hours apart: their calendar days always differ."""
+    from pathlib import Path
+
+    from memberkit.config import ReportSettings
+    from memberkit.notebook import extraction_date
+    def today(zone):
+        settings = ReportSettings(time_zone=zone, source={"tables": {"orders": {"path": "orders.csv"}}})
+        day, why = extraction_date(settings, Path("."))
+        assert zone in why
+        return day
+    assert 1 <= (today("Pacific/Kiritimati") - today("Etc/GMT+12")).days <= 2
+
+
 def test_period_arithmetic():
     assert periods.previous_period("2026-01") == "2025-12"
     assert periods.same_period_last_year("2026-03") == "2025-03"
@@ -81,3 +95,24 @@ def test_an_analysis_imports_no_charting_library(module):
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'seaborn')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]", f"memberkit.{module} imports {out.strip()}"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("key,values", [
+    ("ab.none", {"period": "2026-10", "example": "EXP-PUSH"}),
+    ("cr.none", {"period": "2026-10", "example": "C2610"}),
+    ("rfm.tier_currency_warning", {"tier_currency": "CNY", "currency": "GBP"}),
+])
+def test_every_hint_on_a_page_is_a_command_that_works_when_pasted(key, values, language, small_config, tmp_path):
+    """The command a page suggests, pasted into a shell in the project folder, passes every check of
+    the run (here with the sample's config added, as a shop would add its own)."""
+    import re
+    import shlex
+
+    from memberkit import runner
+    hint = context.text(key, language, **values)
+    found = re.search(r"python run_reports\.py((?: (?:--period \S+|-p '[^']*'|-p [^\s'，。）]+))+)", hint)
+    assert found, hint
+    args = runner.build_parser().parse_args(shlex.split(found.group(1)) + ["--config", str(small_config)])
+    run = runner.check_run(args.period, args.config, args.only, str(tmp_path / "out"), args.overrides)
+    assert run.period == values.get("period", run.period)

@@ -532,7 +532,8 @@ def stage_campaigns(con, raw: ibis.Table, formats: list[str], rules: CleaningRul
 def clean_all(con, raw: dict[str, ibis.Table], *, as_of: _dt.date | None = None, date_formats: list[str],
               outlier_policy: str = "flag", outlier_multiple: float = 30.0,
               out_dir: str | Path | None = None, phone_region: str = "CN", max_accounts_per_phone: int = 5,
-              outcomes: dict[str, str] | None = None, rules: CleaningRules | None = None) -> CleaningResult:
+              outcomes: dict[str, str] | None = None, rules: CleaningRules | None = None,
+              table_date_formats: dict[str, list[str]] | None = None) -> CleaningResult:
     """Apply every rule to every table; write clean and rejected Parquet when ``out_dir`` is given.
 
     Parameters
@@ -549,6 +550,7 @@ def clean_all(con, raw: dict[str, ibis.Table], *, as_of: _dt.date | None = None,
     outcomes : outcome columns of the experiments table, name -> ``binary`` | ``numeric``
     rules : the shop's settings (currency scale, time zone, statuses, returns, non-product lines);
         the defaults of :class:`CleaningRules` when None
+    table_date_formats : per table, the formats its own config names (default ``date_formats``)
 
     Returns
     -------
@@ -564,13 +566,14 @@ def clean_all(con, raw: dict[str, ibis.Table], *, as_of: _dt.date | None = None,
     rules = rules or CleaningRules()
     _SCANS.clear()
     try:
-        return _clean_all(con, raw, as_of, date_formats, outlier_policy, outlier_multiple, out_dir, rules,
+        formats = {name: (table_date_formats or {}).get(name) or date_formats for name in raw}
+        return _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_dir, rules,
                           phone_region, max_accounts_per_phone, outcomes)
     finally:
         _SCANS.clear()
 
 
-def _clean_all(con, raw, as_of, date_formats, outlier_policy, outlier_multiple, out_dir, rules,
+def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_dir, rules,
                phone_region, max_accounts_per_phone, outcomes) -> CleaningResult:
     as_of = as_of or _dt.date.today()
     derived = "members" not in raw
@@ -579,7 +582,8 @@ def _clean_all(con, raw, as_of, date_formats, outlier_policy, outlier_multiple, 
     stages = {}
     if "accounts" in raw:
         stages["accounts"] = stage_accounts(con, raw["accounts"])
-    members, identity_report = stage_members(con, raw["members"], date_formats, time_zone=rules.time_zone,
+    members, identity_report = stage_members(con, raw["members"], formats.get("members", formats["orders"]),
+                                             time_zone=rules.time_zone,
                                              phone_region=phone_region, max_accounts_per_phone=max_accounts_per_phone,
                                              accounts=stages.get("accounts"))
     identity = members.filter(members.reason.isnull() | (members.reason == "merged_identity")).select(
@@ -588,15 +592,15 @@ def _clean_all(con, raw, as_of, date_formats, outlier_policy, outlier_multiple, 
     stages = {"members": members, **stages}
     if "payments" in raw:
         stages["payments"] = stage_payments(con, raw["payments"], raw["orders"], rules)
-    orders, threshold = stage_orders(con, raw["orders"], identity, date_formats, as_of,
+    orders, threshold = stage_orders(con, raw["orders"], identity, formats["orders"], as_of,
                                      outlier_policy, outlier_multiple, rules, stages.get("payments"))
     stages["orders"] = orders
     for name in ("campaign_members", "experiments"):
         if name in raw:
-            stages[name] = stage_links(con, raw[name], name, identity, date_formats,
+            stages[name] = stage_links(con, raw[name], name, identity, formats[name],
                                        outcomes if name == "experiments" else None, rules.time_zone)
     if "campaigns" in raw:
-        stages["campaigns"] = stage_campaigns(con, raw["campaigns"], date_formats, rules)
+        stages["campaigns"] = stage_campaigns(con, raw["campaigns"], formats["campaigns"], rules)
 
     clean = _clean_tables(con, stages, as_of, rules, derived)
     reports = {name: _table_report(name, stage, derived=(name == "members" and derived))
@@ -633,8 +637,8 @@ def _clean_all(con, raw, as_of, date_formats, outlier_policy, outlier_multiple, 
         outlier_threshold=threshold,
         join_dates_repaired=0 if derived else int(kept_members.filter(kept_members.join_date_repaired).count().execute()),
         text_unified=_text_unified(stages),
-        quality=quality_scorecard({k: v for k, v in raw.items() if not (k == "members" and derived)}, date_formats,
-                                  identity_report["invalid_phones"]),
+        quality=quality_scorecard({k: v for k, v in raw.items() if not (k == "members" and derived)}, formats,
+                                  identity_report["invalid_phones"], rules),
         paths=paths,
         identity=identity_report,
         orders_kept=int(per_order.count().execute()),
@@ -779,19 +783,29 @@ def _text_unified(stages) -> dict[str, int]:
     return out
 
 
-def quality_scorecard(raw: dict[str, ibis.Table], date_formats: list[str], invalid_phones: int = 0) -> pd.DataFrame:
+def quality_scorecard(raw: dict[str, ibis.Table], date_formats: dict[str, list[str]] | list[str],
+                      invalid_phones: int = 0, rules: CleaningRules | None = None) -> pd.DataFrame:
     """Per raw column: rows, missing, invalid (cannot be parsed or not a known value) and distinct values.
 
-    Phone numbers are checked by the identity step (libphonenumber); ``invalid_phones`` is its count.
+    Dates are read with each table's own formats (a dict by table, or one list for all). A number
+    is valid with either decimal mark (the cleaning decides the column's mark); an order status is
+    valid when ``rules`` (the shop's status words and the defaults) map it. Phone numbers are
+    checked by the identity step (libphonenumber); ``invalid_phones`` is its count.
     """
     from .engine import parses
+    rules = rules or CleaningRules()
     rows = []
     for table, t in raw.items():
+        formats = date_formats.get(table, []) if isinstance(date_formats, dict) else date_formats
         metrics = {"__rows": t.count()}
         for c, col in CANONICAL[table].items():
             empty = t[c].isnull() | (t[c].strip() == "")
-            if col.kind in ("number", "timestamp", "date"):
-                invalid = ~parses(t[c], col.kind, date_formats)
+            if col.kind == "number":
+                invalid = ~(parses(t[c], "number", formats) | parses(t[c], "number", formats, decimal=","))
+            elif col.kind in ("timestamp", "date"):
+                invalid = ~parses(t[c], col.kind, formats)
+            elif (table, c) == ("orders", "status"):
+                invalid = ~empty & map_status(t[c], rules).isnull()
             elif c in ("region", "channel", "status", "gender", "group"):
                 invalid = ~empty & ~is_known_text(t[c], c)
             else:
@@ -863,7 +877,8 @@ def run_cleaning(params, ctx) -> CleaningResult:
                        outlier_multiple=params.outlier_multiple, out_dir=ctx.data_dir,
                        phone_region=params.phone_region, max_accounts_per_phone=params.max_accounts_per_phone,
                        outcomes=params.source.tables["experiments"].outcomes if "experiments" in params.source.tables
-                       else None, rules=CleaningRules.from_params(params))
+                       else None, rules=CleaningRules.from_params(params),
+                       table_date_formats={n: t.date_formats for n, t in params.source.tables.items()})
     # Other reports reuse these files only while the stamp matches their own inputs and settings.
     (ctx.data_dir / "clean" / "_stamp.json").write_text(json.dumps(cleaning_stamp(params, ctx)))
     return result

@@ -34,6 +34,7 @@ Example
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import ibis
@@ -45,8 +46,13 @@ _BLANKS = r"[\s\x{00A0}\x{202F}']"
 
 
 def connect(database: str | Path | None = None, threads: int | None = None):
-    """An embedded DuckDB connection; ``database`` is a file path or None for in-memory."""
+    """An embedded DuckDB connection; ``database`` is a file path or None for in-memory.
+
+    ``threads`` (default: the environment's ``MEMBERKIT_THREADS``, else DuckDB's own, one per
+    core) caps the engine's threads, e.g. on a shared server. Results do not depend on it.
+    """
     con = ibis.duckdb.connect(str(database) if database else ":memory:")
+    threads = threads or os.environ.get("MEMBERKIT_THREADS")
     if threads:
         con.raw_sql(f"SET threads = {int(threads)}")
     return con

@@ -65,7 +65,8 @@ def resolve(name: str, config_files=(), overrides=(), output_dir: str | None = N
 
 def extraction_date(params: ReportSettings, root: Path) -> tuple[_dt.date, str]:
     """The extraction date and where it comes from: ``as_of``; else, for the bundled sample retailer,
-    the date its ground truth records; else today."""
+    the date its ground truth records; else today on the shop's clock (``time_zone``), so a run
+    just after midnight in Shanghai from a server in UTC already reports the month just closed."""
     import json
     if params.as_of:
         return _dt.date.fromisoformat(params.as_of), "as_of"
@@ -75,7 +76,9 @@ def extraction_date(params: ReportSettings, root: Path) -> tuple[_dt.date, str]:
         if truth.is_file():
             extracted = json.loads(truth.read_text(encoding="utf-8"))["extracted_at"]
             return _dt.date.fromisoformat(extracted), "as_of not set: the sample retailer's extraction date"
-    return _dt.date.today(), "as_of not set: today"
+    from zoneinfo import ZoneInfo
+    today = _dt.datetime.now(ZoneInfo(params.time_zone)).date()
+    return today, f"as_of not set: today in {params.time_zone}"
 
 
 def previous_results(ctx: Context, name: str) -> dict | None:

@@ -371,3 +371,35 @@ def test_cleaning_page_counts_what_was_read_warns_of_unknown_statuses_and_draws_
 def clean_params():
     from memberkit.config import CleaningParams
     return CleaningParams.model_validate({"source": {"tables": {"orders": {"path": "o.csv"}}}})
+
+
+def _experiment_with_outcome(con, values):
+    """One experiment, one member per value, the value in a numeric outcome column ``basket``."""
+    from memberkit.schema import CANONICAL
+    df = pd.DataFrame({"experiment_id": "E1", "member_id": [f"m{i}" for i in range(len(values))],
+                       "variant": ["A", "B"] * (len(values) // 2) + ["A"] * (len(values) % 2),
+                       "assigned_ts": "2026-09-01 10:00:00"}, dtype=object)
+    df = df[list(CANONICAL["experiments"])]
+    df[clean.outcome_column("basket")] = values
+    df["_source"] = "exp.csv"
+    df["_row"] = range(1, len(df) + 1)
+    return con.create_table("raw_experiments", ibis.memtable(df).cast({c: "string" for c in df.columns[:-2]}),
+                            overwrite=True)
+
+
+@pytest.mark.parametrize("values, setting, mark, expected", [
+    (["0,75", "12,5", "1.234,50", "3"], "auto", ",", [0.75, 12.5, 1234.5, 3.0]),     # commas recognised
+    (["0.75", "12.5", "1,234.50", "3"], "auto", ".", [0.75, 12.5, 1234.5, 3.0]),     # points recognised
+    (["1,5", "2"], ",", ",", [1.5, 2.0]),                                            # the table's setting
+])
+def test_a_numeric_outcome_is_read_with_its_decimal_mark(tmp_path, values, setting, mark, expected):
+    con = engine.connect()
+    rows = [[f"O{i}", f"m{i}", "2026-09-02 10:00:00", "10", "1"] + [None] * 4 for i in range(len(values))]
+    raw = {"orders": _orders(con, rows), "experiments": _experiment_with_outcome(con, values)}
+    r = clean.clean_all(con, raw, as_of=AS_OF, date_formats=DEFAULT_DATE_FORMATS, out_dir=tmp_path,
+                        outcomes={"basket": "numeric"},
+                        rules=clean.CleaningRules(decimal=(("experiments", setting),)))
+    assert r.tables["experiments"].kept == len(values)
+    kept = pd.read_parquet(tmp_path / "clean" / "experiments.parquet").sort_values("member_id")
+    assert list(kept[clean.outcome_column("basket")]) == expected
+    assert r.decimal_marks.get("experiments.outcome__basket", ".") == mark, "the cleaning page names the mark"

@@ -255,20 +255,22 @@ def _ids(raw: ibis.Table, table: str) -> set[str]:
     return _SCANS[key]
 
 
-def _marks(raw: ibis.Table, table: str, rules: CleaningRules) -> dict[str, str]:
-    """Decimal mark per number column: the table's setting, or recognised per column when auto."""
-    key = (table, "marks")
+def _marks(raw: ibis.Table, table: str, rules: CleaningRules, extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Decimal mark per number column: the table's setting, or recognised per column when auto.
+
+    ``extra`` names number columns beyond the canonical ones (an experiment's numeric outcomes).
+    """
+    key = (table, "marks", extra)
     if key not in _SCANS:
-        _SCANS[key] = _scan_marks(raw, table, rules)
+        _SCANS[key] = _scan_marks(raw, table, rules, extra)
     return _SCANS[key]
 
 
-def _scan_marks(raw: ibis.Table, table: str, rules: CleaningRules) -> dict[str, str]:
+def _scan_marks(raw: ibis.Table, table: str, rules: CleaningRules, extra: tuple[str, ...] = ()) -> dict[str, str]:
     setting = dict(rules.decimal).get(table, "auto")
     out = {}
-    for c, col in CANONICAL[table].items():
-        if col.kind != "number":
-            continue
+    numbers = [c for c, col in CANONICAL[table].items() if col.kind == "number"]
+    for c in numbers + [c for c in extra if c not in numbers]:
         if setting != "auto":
             out[c] = setting
             continue
@@ -460,12 +462,18 @@ def rules_type(scale: int):
     return money_type(scale)
 
 
-def parse_outcome(col: ibis.Value, kind: str) -> ibis.Value:
-    """An outcome value as a float: binary ``1/0, true/false, yes/no`` -> 1.0 / 0.0; numeric parsed; else NULL."""
+def parse_outcome(col: ibis.Value, kind: str, decimal: str = ".") -> ibis.Value:
+    """An outcome value as a float: binary ``1/0, true/false, yes/no`` -> 1.0 / 0.0; numeric parsed
+    with the column's decimal mark ``decimal`` ('.' or ','; ``0,75`` is 0.75 under ','); else NULL."""
     if kind == "binary":
         v = blank_to_null(col).lower()
         return ibis.cases((v.isin(BINARY_TRUE), 1.0), (v.isin(BINARY_FALSE), 0.0), else_=ibis.null("float64"))
-    return parse_number(col)
+    return parse_number(col, decimal)
+
+
+def numeric_outcome_columns(outcomes: dict[str, str] | None) -> tuple[str, ...]:
+    """The raw experiments columns of the numeric outcomes, in name order."""
+    return tuple(outcome_column(n) for n, k in sorted((outcomes or {}).items()) if k == "numeric")
 
 
 def outcome_column(name: str) -> str:
@@ -474,7 +482,8 @@ def outcome_column(name: str) -> str:
 
 
 def stage_links(con, raw: ibis.Table, table: str, identity: ibis.Table, formats: list[str],
-                outcomes: dict[str, str] | None = None, time_zone: str | None = None) -> ibis.Table:
+                outcomes: dict[str, str] | None = None, time_zone: str | None = None,
+                marks: dict[str, str] | None = None) -> ibis.Table:
     """Assignment rows (experiments, campaign_members): every assigned member counts.
 
     A member id unknown to the member table is kept as it is (the population of an experiment
@@ -482,10 +491,11 @@ def stage_links(con, raw: ibis.Table, table: str, identity: ibis.Table, formats:
     member in several variants (or groups) of one experiment (or campaign) are all set aside;
     repeated rows of one member in one variant are collapsed to the first (earliest assigned).
     ``outcomes`` (experiments only): outcome name -> ``binary`` | ``numeric``; the raw column
-    ``outcome__<name>`` is parsed, and a row whose value cannot be read is set aside.
+    ``outcome__<name>`` is parsed, and a row whose value cannot be read is set aside. ``marks``:
+    raw column -> decimal mark ('.' or ',') of a numeric outcome (default '.').
     """
     spec = CANONICAL[table]
-    outcomes = outcomes or {}
+    outcomes, marks = outcomes or {}, marks or {}
     ids = [c for c, col in spec.items() if col.kind == "id" and col.required]
     stamps = [c for c, col in spec.items() if col.kind == "timestamp"]
     # An experiment export that carries its outcomes may come without assignment times.
@@ -494,7 +504,8 @@ def stage_links(con, raw: ibis.Table, table: str, identity: ibis.Table, formats:
     t = raw.mutate(_dup=_duplicate(raw, table), source_member=id_text(raw.member_id, "member_id" in floaty),
                    **{f"{c}_id": id_text(raw[c], c in floaty) for c in ids if c != "member_id"},
                    **{f"{c}_ts": parse_timestamp(raw[c], formats, time_zone) for c in stamps},
-                   **{f"{outcome_column(n)}_v": parse_outcome(raw[outcome_column(n)], k) for n, k in outcomes.items()})
+                   **{f"{outcome_column(n)}_v": parse_outcome(raw[outcome_column(n)], k, marks.get(outcome_column(n), "."))
+                      for n, k in outcomes.items()})
     t = t.left_join(identity, t.source_member == identity.source_member_id).drop("source_member_id")
     t = t.mutate(member_id_canon=ibis.coalesce(t.member_id_canon, t.source_member))
     missing = ibis.or_(*[blank_to_null(t[c]).isnull() for c in ids])
@@ -595,10 +606,12 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
     orders, threshold = stage_orders(con, raw["orders"], identity, formats["orders"], as_of,
                                      outlier_policy, outlier_multiple, rules, stages.get("payments"))
     stages["orders"] = orders
+    extra = {"experiments": numeric_outcome_columns(outcomes)}
     for name in ("campaign_members", "experiments"):
         if name in raw:
             stages[name] = stage_links(con, raw[name], name, identity, formats[name],
-                                       outcomes if name == "experiments" else None, rules.time_zone)
+                                       outcomes if name == "experiments" else None, rules.time_zone,
+                                       _marks(raw[name], name, rules, extra.get(name, ())))
     if "campaigns" in raw:
         stages["campaigns"] = stage_campaigns(con, raw["campaigns"], formats["campaigns"], rules)
 
@@ -624,7 +637,7 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
     gross, returns = float(money["gross"] or 0), float(money["returns"] or 0)
     merged = int(members.filter(members.reason == "merged_identity").count().execute())
     marks = {f"{name}.{c}": m for name, t in raw.items() if not (name == "members" and derived)
-             for c, m in _marks(t, name, rules).items() if m == ","}
+             for c, m in _marks(t, name, rules, extra.get(name, ())).items() if m == ","}
     floats = sorted(f"{name}.{c}" for name, t in raw.items() if not (name == "members" and derived)
                     for c in _ids(t, name))
     return CleaningResult(

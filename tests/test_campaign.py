@@ -158,6 +158,15 @@ def test_campaign_selection():
         campaign.select_campaigns(c, dt.date(2026, 10, 1), dt.date(2026, 10, 31), 12, ["Z"])
 
 
+def test_campaigns_ending_the_same_day_are_ordered_by_id_in_any_row_order():
+    end = dt.date(2026, 10, 7)
+    c = pd.DataFrame({"campaign_id": ["Q", "B", "K", "A"], "end": [end, end, end, dt.date(2026, 10, 2)]})
+    for order in itertools.permutations(range(4)):
+        shuffled = c.iloc[list(order)].reset_index(drop=True)
+        assert campaign.select_campaigns(shuffled, dt.date(2026, 10, 1), dt.date(2026, 10, 31), 1) == (
+            ["A", "B", "K", "Q"], ["A", "B", "K", "Q"])
+
+
 # ------------------------------------------------------------------ the sample retailer
 @pytest.fixture(scope="module")
 def sample_review(retailer):
@@ -255,6 +264,35 @@ def test_period_totals_add_up_the_period_campaigns():
     t = campaign.period_totals(a)
     assert t == {"reviewed": 1, "incremental_revenue": pytest.approx(370.0), "net_gain": pytest.approx(85.0),
                  "repeat": 0, "pull_forward": 0}
+
+
+def test_net_gain_is_unknown_when_a_reviewed_campaign_has_no_cost():
+    members = hand_campaign()
+    p = cr_params("margin=0.5")
+    costed = campaign.review(members, pd.Series({"campaign_id": "C1", "name": "", "type": "", "start": START,
+                                                 "end": END, "cost": 100.0}), p)
+    free = campaign.review(members, pd.Series({"campaign_id": "C2", "name": "", "type": "", "start": START,
+                                               "end": END, "cost": float("nan")}), p)
+    t = campaign.period_totals(campaign.CampaignAnalysis("2026-03", ["C1", "C2"], {"C1": costed, "C2": free}, {}))
+    # extra revenue 370 each (the hand campaign); the margin of C2 is no gain while its cost is unknown
+    assert t["reviewed"] == 2 and t["incremental_revenue"] == pytest.approx(740.0)
+    assert math.isnan(t["net_gain"])
+    assert EN.money(t["net_gain"]) == "–"
+    # a campaign without cost outside the period (league only) leaves the period's net gain alone: 185 - 100
+    t = campaign.period_totals(campaign.CampaignAnalysis("2026-03", ["C1"], {"C1": costed, "C2": free}, {}))
+    assert t["net_gain"] == pytest.approx(85.0)
+
+
+def test_equal_returns_rank_by_campaign_id_whatever_the_insertion_order():
+    members = hand_campaign()
+    p = cr_params("margin=0.5")
+    reviews = {cid: campaign.review(members, pd.Series({"campaign_id": cid, "name": "", "type": "", "start": START,
+                                                        "end": END, "cost": cost}), p)
+               for cid, cost in [("Z", 100.0), ("M", 100.0), ("A", float("nan")), ("B", 100.0), ("C", 50.0)]}
+    # ROI by hand: margin 185; cost 50 -> +270%; cost 100 -> +85% (B, M, Z tie); no cost last
+    for order in itertools.permutations(reviews):
+        a = campaign.CampaignAnalysis("2026-03", [], {c: reviews[c] for c in order}, {})
+        assert [r.campaign_id for r in a.league()] == ["C", "B", "M", "Z", "A"]
 
 
 def test_report_tables_read_the_hand_computed_figures():

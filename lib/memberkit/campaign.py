@@ -83,11 +83,11 @@ def select_campaigns(campaigns: pd.DataFrame, period_start: _dt.date, period_end
         reviewed = list(named)
     else:
         reviewed = campaigns[(campaigns.end >= period_start) & (campaigns.end <= period_end)].sort_values(
-            "end").campaign_id.tolist()
+            ["end", "campaign_id"], kind="stable").campaign_id.tolist()
     since = (pd.Timestamp(period_end) - pd.DateOffset(months=league_months)).date()
     league = campaigns[(campaigns.end > since) & (campaigns.end <= period_end)].campaign_id.tolist()
     order = campaigns.set_index("campaign_id").end
-    return reviewed, sorted(set(league) | set(reviewed), key=lambda x: order[x])
+    return reviewed, sorted(set(league) | set(reviewed), key=lambda x: (order[x], x))
 
 
 # ----------------------------------------------------------------- member outcomes
@@ -413,8 +413,9 @@ class CampaignAnalysis:
     available: list[str] = field(default_factory=list)   # campaign ids in the data, for the hint
 
     def league(self) -> list[CampaignReview]:
-        return sorted(self.reviews.values(), key=lambda r: -r.figures["roi"].value
-                      if np.isfinite(r.figures["roi"].value) else math.inf)
+        """The campaigns by return on cost, best first; no return last; equal returns by campaign id."""
+        return sorted(self.reviews.values(), key=lambda r: (-r.figures["roi"].value
+                      if np.isfinite(r.figures["roi"].value) else math.inf, r.campaign_id))
 
 
 def analyse(tables: dict, period: str, params, rfm_params=None, data_end: _dt.date | None = None) -> CampaignAnalysis:
@@ -461,12 +462,17 @@ def _segments_at(tables: dict, start: _dt.date, rfm_params) -> pd.DataFrame:
 
 
 def period_totals(a: CampaignAnalysis) -> dict:
-    """The period's campaigns together: how many, extra revenue, margin minus cost, verdicts."""
+    """The period's campaigns together: how many, extra revenue, margin minus cost, verdicts.
+
+    Returns ``reviewed`` (count), ``incremental_revenue`` and ``net_gain`` (the shop's currency),
+    ``repeat`` and ``pull_forward`` (counts). ``net_gain`` is NaN (shown as a dash) when a
+    reviewed campaign has no recorded cost: its margin is not a gain until its cost is known.
+    """
     period = [a.reviews[c] for c in a.reviewed]
+    costed = all(r.cost is not None and np.isfinite(r.cost) for r in period)
     return {"reviewed": len(period),
             "incremental_revenue": sum(r.figures["incremental_revenue"].value for r in period),
-            "net_gain": sum(r.figures["incremental_margin"].value - (r.cost if np.isfinite(r.cost) else 0)
-                            for r in period),
+            "net_gain": sum(r.figures["incremental_margin"].value - r.cost for r in period) if costed else math.nan,
             "repeat": sum(r.verdict["decision"] == "repeat" for r in period),
             "pull_forward": sum(r.pull_forward["flagged"] for r in period)}
 

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from memberkit import periods
@@ -81,6 +83,60 @@ def test_change_against_the_previous_run_is_hand_computable(tmp_path):
     ctx_first = Context("data_cleaning", tmp_path, "2026-09", tmp_path / "2026-09", dt.date(2026, 11, 1))
     assert previous_results(ctx_first, "data_cleaning") is None
     assert clean_view.change_frame(Presentation(), current, None) is None
+
+
+def _strict_loads(text):
+    def refuse(word):
+        raise ValueError(f"not JSON: {word}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_results_with_missing_numbers_are_strict_json_with_nulls(tmp_path):
+    import datetime as dt
+    import numpy as np
+    import pandas as pd
+    from memberkit.report import Results, load_results
+    nan, inf = float("nan"), float("inf")
+    r = Results("campaign_review", "2026-10", "en")
+    r.kpi("net_gain", nan, "Margin minus cost", "–")
+    r.key_results = {"roi": {"value": inf, "ci_low": -inf, "ci_high": np.float64("nan")},
+                     "list": [1.5, nan, [inf, {"x": -inf}], (np.int64(3), np.nan)],
+                     "when": dt.date(2026, 10, 31), "never": pd.NaT, "na": pd.NA, "ok": np.bool_(True),
+                     "array": np.array([0.25, np.inf]), 7: "int key"}
+    path = r.save(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    assert "NaN" not in text and "Infinity" not in text
+    back = _strict_loads(text)
+    assert back["kpis"]["net_gain"]["value"] is None
+    assert back["results"] == {"roi": {"value": None, "ci_low": None, "ci_high": None},
+                               "list": [1.5, None, [None, {"x": None}], [3, None]],
+                               "when": "2026-10-31", "never": None, "na": None, "ok": True,
+                               "array": [0.25, None], "7": "int key"}
+    assert load_results(tmp_path, "campaign_review") == back
+    # a reader shows a null as a dash, not as a crash or the word None
+    p = Presentation("en", "CNY")
+    assert p.money(back["kpis"]["net_gain"]["value"]) == "–"
+    assert p.signed_pct(back["results"]["roi"]["value"], 0) == "–"
+    assert p.count(back["results"]["list"][1]) == "–"
+
+
+def test_the_month_page_reads_nulls_in_results_as_dashes(tmp_path):
+    from memberkit import month
+    from memberkit.report import Results
+    from memberkit.views import month as month_view
+    r = Results("campaign_review", "2026-10", "en")
+    r.kpi("net_gain", float("nan"), "Margin minus cost", "–")
+    r.key_results = {"campaigns": {"C1": {"rank": 1, "reviewed_in_period": True, "name": "Spring", "cost": float("nan"),
+                                          "evidence": "holdout", "verdict": {"decision": "change", "reason": "no_cost"},
+                                          "figures": {"roi": {"value": float("nan"), "ci_low": float("-inf"),
+                                                              "ci_high": float("inf")}}}}}
+    r.save(tmp_path)
+    (tmp_path / "campaign_review.html").write_text("<html></html>")
+    s = month.collect(tmp_path, "2026-10", "en", "CNY", ["campaign_review"])
+    happened = " ".join(month_view.happened(s))
+    items = month_view.decision_items(s)
+    assert len(items) == 1 and "None" not in items[0]["sentence"] and "nan" not in items[0]["sentence"]
+    assert "None" not in happened and "nan" not in happened and "–" in happened, happened
 
 
 ANALYSES = ["clean", "rfm", "clv", "abtest", "campaign", "kpi", "summary", "stats"]

@@ -166,13 +166,24 @@ def test_lifetime_value_discounting_by_hand():
 
 
 def test_holdout_errors_by_hand():
-    s = pd.DataFrame({"frequency_holdout": [0, 2, 4, 1, 0, 0, 0, 0, 0, 3],
+    s = pd.DataFrame({"member_id": [f"m{i:02d}" for i in range(1, 11)],
+                      "frequency_holdout": [0, 2, 4, 1, 0, 0, 0, 0, 0, 3],
                       "monetary_holdout": [0, 50, 400, 10, 0, 0, 0, 0, 0, 40.0]})
     predicted = np.array([0.5, 2, 3, 1, 0, 0, 0, 0.5, 0, 3])
     e = clv.holdout_errors(s, predicted)
     assert e["mae"] == pytest.approx((0.5 + 0 + 1 + 0 + 0 + 0 + 0 + 0.5 + 0 + 0) / 10)
     assert e["aggregate_error"] == pytest.approx(10 / 10 - 1)
-    assert e["top_decile_spend_share"] == pytest.approx(400 / 500)   # member 3 is ranked first
+    # m03 and m10 tie at 3 predicted purchases; the tie goes to the lower member id: m03 is ranked first
+    assert e["top_decile_spend_share"] == pytest.approx(400 / 500)
+    # ... whatever the order the engine returned the members in
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        order = rng.permutation(len(s))
+        shuffled = clv.holdout_errors(s.iloc[order].reset_index(drop=True), predicted[order])
+        assert shuffled["top_decile_spend_share"] == pytest.approx(400 / 500)
+    # with m10 renamed to sort first, it takes the tie: 40 of 500
+    s2 = s.assign(member_id=s.member_id.replace({"m10": "m00"}))
+    assert clv.holdout_errors(s2, predicted)["top_decile_spend_share"] == pytest.approx(40 / 500)
 
 
 def test_a_fit_that_does_not_converge_is_retried_then_named(cdnow_calibration, monkeypatch):

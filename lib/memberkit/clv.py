@@ -484,11 +484,18 @@ def lifetime_value(model, spend_model, summary: pd.DataFrame, unit: str, horizon
 # ------------------------------------------------------------------ holdout
 def holdout_errors(summary: pd.DataFrame, predicted: np.ndarray, predicted_value: np.ndarray | None = None) -> dict:
     """MAE per member, aggregate error (predicted total / actual total - 1), and the share of actual
-    holdout spend held by the top 10% of members by predicted value (or purchases)."""
+    holdout spend held by the top 10% of members by predicted value (or purchases).
+
+    ``summary`` holds ``member_id``, ``frequency_holdout`` and ``monetary_holdout``, one row per
+    member; ``predicted`` (purchases) and ``predicted_value`` (money) are aligned with its rows.
+    The top 10% is round(n / 10) members (at least one); members with an equal prediction are
+    taken in ``member_id`` order, so the share does not depend on the row order.
+    """
     actual = summary.frequency_holdout.to_numpy(float)
     rank_by = predicted if predicted_value is None else predicted_value
     n_top = max(1, int(round(len(summary) * 0.1)))
-    top = np.argsort(-rank_by, kind="stable")[:n_top]
+    order = pd.DataFrame({"rank": -np.asarray(rank_by, dtype=float), "member_id": summary.member_id.to_numpy()})
+    top = order.sort_values(["rank", "member_id"], kind="stable").index.to_numpy()[:n_top]
     spend = summary.monetary_holdout.to_numpy(float)
     return {"mae": float(np.mean(np.abs(predicted - actual))),
             "aggregate_error": float(predicted.sum() / actual.sum() - 1) if actual.sum() else math.nan,
@@ -626,11 +633,11 @@ def analyse(tables: dict, period: str, params, rfm_params=None) -> CLVAnalysis:
                else end - _dt.timedelta(weeks=params.holdout_weeks))
     if cal_end >= end:
         raise ModelFitError(f"calibration_end {cal_end} must be before the end of the period ({end})")
-    cal = summary.clv_summary(orders, cal_end, end).to_pandas()
+    cal = summary.member_frame(summary.clv_summary(orders, cal_end, end))
     if len(cal) < 50:
         raise ModelFitError(f"only {len(cal)} members bought before the calibration end {cal_end}; "
                             f"shorten holdout_weeks or choose a later period")
-    full = in_units(summary.clv_summary(orders, end).to_pandas(), params.unit)
+    full = in_units(summary.member_frame(summary.clv_summary(orders, end)), params.unit)
     pen = params.penalizers
     notes = []
     spend_model, refused = choose_spend_model(full, penalizer_for(pen, "gamma_gamma"))
@@ -672,11 +679,11 @@ def analyse(tables: dict, period: str, params, rfm_params=None) -> CLVAnalysis:
         notes.append({"model": chosen, "stage": "final", "problem": "no_dropout", "used": chosen})
     members = full.merge(values, on="member_id")
     if rfm_params is not None:   # the RFM member table already holds each member's past revenue
-        table, _ = rfm.member_table_at(tables["orders"], tables["members"].select(
-            "member_id", "join_date", "region", "channel").to_pandas(), end, rfm_params)
+        table, _ = rfm.member_table_at(tables["orders"], summary.member_frame(tables["members"].select(
+            "member_id", "join_date", "region", "channel")), end, rfm_params)
         cols = ["member_id", "revenue_total", "segment", "tier", "stage", "region", "channel"]
     else:
-        table = summary.member_summary(tables["orders"], end).to_pandas()
+        table = summary.member_frame(summary.member_summary(tables["orders"], end))
         cols = ["member_id", "revenue_total"]
     members = members.merge(table[cols], on="member_id", how="left")
     cutoff = members.revenue_total.quantile(1 - params.high_value_share)

@@ -384,8 +384,8 @@ class RFMAnalysis:
 
 def member_table_at(orders, members: pd.DataFrame, end: _dt.date, params) -> tuple[pd.DataFrame, RFMSegmenter]:
     """:func:`member_table` for the period ending ``end``: the per-member summary runs in the engine."""
-    from .summary import member_summary
-    summary = member_summary(orders, end, params.window_days).to_pandas()
+    from .summary import member_frame, member_summary
+    summary = member_frame(member_summary(orders, end, params.window_days))
     segmenter = RFMSegmenter(params.split)
     table = member_table(summary, members, end, segmenter=segmenter, tier_thresholds=params.tier_thresholds,
                          new_days=params.new_days, silent_days=params.silent_days, churned_days=params.churned_days,
@@ -404,9 +404,10 @@ def tier_currency_mismatch(params) -> tuple[str, str] | None:
 def analyse(tables: dict, period: str, params) -> RFMAnalysis:
     """The RFM report's computations for ``period`` from the clean engine tables."""
     from . import kpi
+    from .summary import member_frame
     from .periods import period_bounds, previous_period
     orders, members_t = tables["orders"], tables["members"]
-    members = members_t.select("member_id", "join_date", "region", "channel").to_pandas()
+    members = member_frame(members_t.select("member_id", "join_date", "region", "channel"))
     _, end = period_bounds(period)
     _, prev_end = period_bounds(previous_period(period))
     table, segmenter = member_table_at(orders, members, end, params)

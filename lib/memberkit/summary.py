@@ -100,6 +100,15 @@ def member_orders(orders: ibis.Table) -> ibis.Table:
     return orders.filter(orders.member_id.notnull())
 
 
+def member_frame(t: ibis.Table, key: str = "member_id"):
+    """A member-scale engine table as a pandas frame in ``key`` order (stable sort, index 0..n-1).
+
+    The engine returns rows in no fixed order; float sums and tie-breaks over the frame follow
+    its row order, so every member frame is put in one order before any of them.
+    """
+    return t.to_pandas().sort_values(key, kind="stable").reset_index(drop=True)
+
+
 def _day(d: _dt.date) -> ibis.Value:
     return ibis.literal(d, type="date")
 

@@ -150,6 +150,32 @@ def test_engine_windows_on_hand_made_orders():
     assert (b.orders_before, b.orders_silent, b.orders_during) == (1, 1, 0)
 
 
+def test_window_money_is_summed_exactly_and_rows_come_in_key_order():
+    """Ten lines of 0.10 and one of 0.20 during the campaign: 1.20 exactly (a float sum gives 1.2000000000000002)."""
+    from decimal import Decimal
+    members = ["z", "a", "m"]
+    cm = ibis.memtable({"campaign_id": ["C1"] * 3, "member_id": members, "group": ["target", "holdout", "target"],
+                        "sent_ts": [None] * 3, "redeemed_ts": [None] * 3},
+                       schema={"campaign_id": "string", "member_id": "string", "group": "string",
+                               "sent_ts": "timestamp", "redeemed_ts": "timestamp"})
+    camps = ibis.memtable({"campaign_id": ["C1"], "start": [START], "end": [END]})
+    ts = pd.Timestamp("2026-03-02 10:00")
+    rows = [("a", f"o{i}", "0.10", "0.01") for i in range(10)] + [("a", "o10", "0.20", "0.02"), ("m", "o11", "0.30", "0")]
+    orders = ibis.memtable(pd.DataFrame({"member_id": [r[0] for r in rows], "order_id": [r[1] for r in rows],
+                                         "order_ts": ts, "order_date": ts.normalize(),
+                                         "amount": [Decimal(r[2]) for r in rows],
+                                         "discount": [Decimal(r[3]) for r in rows]}),
+                           schema={"member_id": "string", "order_id": "string", "order_ts": "timestamp",
+                                   "order_date": "date", "amount": "decimal(18, 2)", "discount": "decimal(18, 2)"})
+    units = summary.campaign_units(cm, camps, ["C1"], pre_days=28, post_days=30, history_days=365, silent_days=90,
+                                   data_end=dt.date(2026, 3, 31))
+    out = summary.window_outcomes(orders, units, ["campaign_id", "member_id"], campaign.WINDOWS).to_pandas()
+    assert list(out.member_id) == ["a", "m", "z"]
+    assert out.revenue_during.tolist() == [1.2, 0.3, 0.0]
+    assert out.discount_during.tolist() == [0.12, 0.0, 0.0]
+    assert out.orders_during.tolist() == [11, 1, 0]
+
+
 def test_campaign_selection():
     c = pd.DataFrame({"campaign_id": ["A", "B", "C"], "end": [dt.date(2024, 5, 1), dt.date(2026, 3, 3), dt.date(2026, 10, 7)]})
     assert campaign.select_campaigns(c, dt.date(2026, 10, 1), dt.date(2026, 10, 31), 12) == (["C"], ["B", "C"])

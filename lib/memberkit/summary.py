@@ -220,8 +220,8 @@ def window_outcomes(orders: ibis.Table, units: ibis.Table, keys: list[str], wind
     timestamps ``w_start`` (included) and ``w_end`` (excluded). Per unit and window the result
     has ``orders_w`` (distinct paid orders), ``revenue_w`` (net, returns included),
     ``discount_w`` (on paid orders), ``first_w`` and ``last_w`` (times of the first and last paid
-    order, or NULL).
-    Units without any order keep their row, with zeros.
+    order, or NULL). Money is summed exactly in the orders' DECIMAL and the sum given as float64.
+    Units without any order keep their row, with zeros. Rows are in ``keys`` order.
     """
     o = member_orders(orders)
     lo = units[f"{windows[0]}_start"].min()
@@ -229,21 +229,22 @@ def window_outcomes(orders: ibis.Table, units: ibis.Table, keys: list[str], wind
     for w in windows[1:]:
         lo, hi = ibis.least(lo, units[f"{w}_start"].min()), ibis.greatest(hi, units[f"{w}_end"].max())
     o = o.filter((o.order_ts >= lo.as_scalar()) & (o.order_ts < hi.as_scalar()))
-    o = o.select(_member=o.member_id, _order=o.order_id, _ts=o.order_ts, _amount=as_float(o.amount),
-                 _discount=as_float(o.discount).fill_null(0.0), _paid=purchase_line(o))
+    o = o.select(_member=o.member_id, _order=o.order_id, _ts=o.order_ts, _amount=o.amount,
+                 _discount=o.discount, _paid=purchase_line(o))
     j = units.left_join(o, units.member_id == o._member)
     paid = j._paid
     aggs = {}
     for w in windows:
         inside = (j._ts >= j[f"{w}_start"]) & (j._ts < j[f"{w}_end"])
         aggs[f"orders_{w}"] = j._order.nunique(where=inside & paid)
-        aggs[f"revenue_{w}"] = j._amount.sum(where=inside)
-        aggs[f"discount_{w}"] = j._discount.sum(where=inside & paid)
+        aggs[f"revenue_{w}"] = as_float(j._amount.sum(where=inside))
+        aggs[f"discount_{w}"] = as_float(j._discount.sum(where=inside & paid))
         aggs[f"first_{w}"] = j._ts.min(where=inside & paid)
         aggs[f"last_{w}"] = j._ts.max(where=inside & paid)
     out = j.group_by(keys).agg(**aggs)
-    return out.mutate(**{c: out[c].fill_null(0.0) for c in aggs if c.startswith(("revenue_", "discount_"))},
-                      **{c: out[c].fill_null(0) for c in aggs if c.startswith("orders_")})
+    out = out.mutate(**{c: out[c].fill_null(0.0) for c in aggs if c.startswith(("revenue_", "discount_"))},
+                     **{c: out[c].fill_null(0) for c in aggs if c.startswith("orders_")})
+    return out.order_by(keys)
 
 
 def experiment_units(experiments: ibis.Table, experiment_ids: list[str], window_days: int, pre_days: int) -> ibis.Table:

@@ -280,3 +280,25 @@ def test_intervals_stay_inside_the_metrics_bounds():
     m["converted"] = 1.0
     c = abtest.compare_metric(m, "control", "b", "revenue")
     assert c["ci_low"] >= -1.0 and c["rel_lift"] == pytest.approx(4 / 1005 - 1)
+
+
+def test_experiments_assigned_at_the_same_time_are_listed_by_id_in_any_row_order():
+    import ibis
+    first, last = pd.Timestamp("2026-09-01 09:00"), pd.Timestamp("2026-09-10 09:00")
+    rows = [("EXP-Z", first), ("EXP-Z", last), ("EXP-B", first), ("EXP-B", last),
+            ("EXP-A", pd.Timestamp("2026-09-02")), ("EXP-M", first), ("EXP-M", last)]
+    for order in ([0, 1, 2, 3, 4, 5, 6], [5, 6, 2, 3, 0, 1, 4], [2, 3, 5, 6, 4, 0, 1]):
+        e = ibis.memtable(pd.DataFrame({"experiment_id": [rows[i][0] for i in order],
+                                        "assigned_ts": [rows[i][1] for i in order]}))
+        assert abtest.select_experiments(e, dt.date(2026, 10, 31), 14, 3) == ["EXP-B", "EXP-M", "EXP-Z", "EXP-A"]
+
+
+def test_two_variants_with_the_same_significant_gain_ship_the_first_by_name():
+    from types import SimpleNamespace
+    results = pd.DataFrame({"metric": ["conversion"] * 3, "variant": ["v_c", "v_a", "v_b"],
+                            "p_value_adjusted": [0.001, 0.001, 0.001], "abs_diff": [0.02, 0.02, 0.01],
+                            "rel_lift": [0.10, 0.10, 0.05]})
+    for order in ([0, 1, 2], [1, 0, 2], [2, 0, 1]):
+        r = SimpleNamespace(srm_failed=False, results=results.iloc[order].reset_index(drop=True),
+                            primary_metric="conversion", power={})
+        assert abtest.decide(r, ab_params()) == {"decision": "ship", "variant": "v_a", "reason": "primary_up"}

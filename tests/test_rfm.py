@@ -191,3 +191,20 @@ def test_export_has_one_list_per_segment_and_no_personal_data(tmp_path):
         assert (frame.segment == key).all()
         total += len(frame)
     assert total == 200
+
+
+def test_equal_flows_keep_the_matrix_order_and_equal_regions_go_by_name():
+    keys = schemes()["high_low"].keys
+    prev = pd.Series({"a": keys[0], "b": keys[1], "c": keys[2], "d": keys[3]})
+    cur = pd.Series({"a": keys[1], "b": keys[0], "c": keys[3], "d": keys[2]})
+    m = rfm.migration_matrix(prev, cur, keys)
+    flows = rfm.main_flows(m, top=3)
+    # four moves of one member each: the first three in the matrix's row order
+    assert list(zip(flows["from"], flows["to"])) == [(keys[0], keys[1]), (keys[1], keys[0]), (keys[2], keys[3])]
+    table = pd.DataFrame({"member_id": list("abcd"), "region": ["Xi'an", "Beijing", "Chengdu", "Beijing"],
+                          "recency_days": [10, 20, 30, 40], "frequency": [1, 1, 1, 1],
+                          "monetary": [100.0, 60.0, 100.0, 40.0], "orders_total": [1, 1, 1, 1],
+                          "stage": ["active"] * 4, "segment": [keys[0]] * 4})
+    for order in ([0, 1, 2, 3], [2, 3, 0, 1], [3, 2, 1, 0]):
+        regions = rfm.region_profile(table.iloc[order], 1, "churned")
+        assert list(regions.index) == ["Beijing", "Chengdu", "Xi'an"]     # 100, 100, 100: by name

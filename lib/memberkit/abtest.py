@@ -50,15 +50,16 @@ class ExperimentError(MemberkitError):
 # ----------------------------------------------------------------- data
 def select_experiments(experiments, period_end: _dt.date, window_days: int, lookback_months: int) -> list[str]:
     """Experiments whose observation window closed by ``period_end`` and that were assigned in the
-    ``lookback_months`` before it, oldest first; then those without assignment times (an export
-    that carries its own outcomes), by id."""
+    ``lookback_months`` before it, oldest first (equal first assignment times by id); then those
+    without assignment times (an export that carries its own outcomes), by id."""
     e = experiments.group_by("experiment_id").agg(first=experiments.assigned_ts.min(),
                                                   last=experiments.assigned_ts.max()).to_pandas()
     end = pd.Timestamp(period_end) + pd.Timedelta(days=1)
     start = end - pd.DateOffset(months=lookback_months)
     closed = (e["last"] + pd.Timedelta(days=window_days) <= end) & (e["first"] >= start)
     undated = e["first"].isna()
-    return e[closed].sort_values("first").experiment_id.tolist() + sorted(e[undated].experiment_id)
+    return (e[closed].sort_values(["first", "experiment_id"], kind="stable").experiment_id.tolist()
+            + sorted(e[undated].experiment_id))
 
 
 def experiment_members(tables: dict, experiment_ids: list[str], window_days: int, pre_days: int,
@@ -84,7 +85,7 @@ def experiment_members(tables: dict, experiment_ids: list[str], window_days: int
         out[c] = out[c].astype(float)
     keep = ["experiment_id", "member_id", "variant", "variants", "assigned_ts", "orders", "revenue", "converted",
             "hours_to_first_order", "orders_pre", "revenue_pre", "converted_pre", *outcome_cols]
-    return out[keep].sort_values(["experiment_id", "member_id"]).reset_index(drop=True)
+    return out[keep].sort_values(["experiment_id", "member_id"], kind="stable").reset_index(drop=True)
 
 
 def winsorize_members(members: pd.DataFrame, percentile: float | None) -> tuple[pd.DataFrame, dict]:
@@ -404,7 +405,8 @@ def decide(r: ExperimentResult, params) -> dict:
     res = r.results
     primary = res[res.metric == r.primary_metric].set_index("variant")
     significant = primary.p_value_adjusted < params.alpha
-    winners = primary[significant & (primary.abs_diff > 0)].sort_values("rel_lift", ascending=False)
+    winners = primary[significant & (primary.abs_diff > 0)].sort_values(
+        ["rel_lift", "variant"], ascending=[False, True], kind="stable")     # equal gains: by variant name
     harmed = {}
     for v in winners.index:
         g = res[(res.variant == v) & res.metric.isin(params.guardrail_metrics)]

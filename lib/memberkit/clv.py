@@ -723,7 +723,7 @@ def clv_by(a: CLVAnalysis, column: str) -> pd.DataFrame:
     g = m.groupby(column, observed=True).agg(members=("member_id", "size"), clv=("clv", "sum"), mean_clv=("clv", "mean"),
                                               alive=("probability_alive", "mean"))
     g["clv_share"] = g.clv / a.members.clv.sum() if a.members.clv.sum() else math.nan
-    return g.sort_values("clv", ascending=False)
+    return g.sort_values(["clv", column], ascending=[False, True], kind="stable")
 
 
 def alive_matrix(model, summary: pd.DataFrame, max_frequency: int | None = None, bins: int = 20) -> pd.DataFrame:

@@ -118,7 +118,7 @@ def resolve_identities(accounts: pd.DataFrame, max_accounts_per_phone: int) -> t
     graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(size, size))
     _, component = connected_components(graph, directed=False)
     acc = acc.assign(_component=component[:n], _missing_jd=acc.jd.isna())
-    first = acc.sort_values(["_missing_jd", "jd", "member"]).groupby("_component").member.first()
+    first = acc.sort_values(["_missing_jd", "jd", "member"], kind="stable").groupby("_component").member.first()
     acc["canonical"] = acc._component.map(first)
     merged = acc.canonical != acc.member
     # The rule that links an account: its person id shared within the component, else its phone.

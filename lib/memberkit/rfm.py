@@ -243,7 +243,7 @@ def member_table(summary: pd.DataFrame, members: pd.DataFrame, end: _dt.date, *,
     out["frequency"] = out.frequency.fillna(0).astype("int64")
     out["tier"] = assign_tiers(out.monetary, tier_thresholds, base_tier)
     out["stage"] = lifecycle_stages(out, end, new_days, silent_days, churned_days)
-    return out.sort_values("member_id").reset_index(drop=True)
+    return out.sort_values("member_id", kind="stable").reset_index(drop=True)
 
 
 def segmented(table: pd.DataFrame) -> pd.DataFrame:
@@ -298,7 +298,7 @@ def region_profile(table: pd.DataFrame, established_orders: int = 3, churned_sta
     risk = est.groupby("region").agg(established=("member_id", "size"), established_lost=("lost", "sum"))
     g = g.join(risk, how="outer").fillna({"established": 0, "established_lost": 0})
     g["established_lost_rate"] = g.established_lost / g.established.where(g.established > 0)
-    return g.sort_values("revenue", ascending=False)
+    return g.sort_values(["revenue", "region"], ascending=[False, True], kind="stable")
 
 
 def most_at_risk_region(regions: pd.DataFrame, min_members: int = 30) -> str | None:
@@ -324,11 +324,14 @@ def migration_matrix(previous: pd.Series, current: pd.Series, keys: list[str]) -
 
 
 def main_flows(matrix: pd.DataFrame, top: int = 8) -> pd.DataFrame:
-    """The largest moves between different segments (staying put is not a flow)."""
+    """The ``top`` largest moves between different segments (staying put is not a flow): columns
+    from, to, members (count). Equal moves keep the matrix's order (rows, then columns)."""
     flows = matrix.stack().rename("members").reset_index()
     flows.columns = ["from", "to", "members"]
+    flows["_cell"] = np.arange(len(flows))
     flows = flows[(flows["from"] != flows["to"]) & (flows.members > 0)]
-    return flows.sort_values("members", ascending=False).head(top).reset_index(drop=True)
+    flows = flows.sort_values(["members", "_cell"], ascending=[False, True], kind="stable")
+    return flows.drop(columns="_cell").head(top).reset_index(drop=True)
 
 
 # ------------------------------------------------------------------ exports
@@ -352,7 +355,7 @@ def export_segment_lists(table: pd.DataFrame, folder: str | Path, language: str 
     paths = {}
     for key in hl.keys:
         path = folder / f"rfm_{key}.csv"
-        s.loc[s.segment == key, EXPORT_COLUMNS].sort_values(["monetary", "member_id"], ascending=[False, True]) \
+        s.loc[s.segment == key, EXPORT_COLUMNS].sort_values(["monetary", "member_id"], ascending=[False, True], kind="stable") \
             .to_csv(path, index=False, encoding="utf-8-sig")
         paths[key] = path
     return paths

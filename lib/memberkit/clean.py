@@ -863,7 +863,9 @@ def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out
 
 
 def cleaning_stamp(params, ctx) -> dict:
-    """What the clean files depend on: the input files, the extraction date and the cleaning settings."""
+    """What the clean files depend on: the input files, the extraction date, the cleaning settings
+    and the code (:func:`memberkit.notebook.code_version`: the package version and, in a git
+    checkout, the commit), so clean files written by other code are cleaned again."""
     from .config import CleaningParams, ReportSettings
     from .notebook import code_version
     from .sources import combined_fingerprint, ensure_sample, input_fingerprints
@@ -874,7 +876,7 @@ def cleaning_stamp(params, ctx) -> dict:
             "as_of": ctx.as_of.isoformat(), "settings": settings,
             "outcomes": {n: t.outcomes for n, t in params.source.tables.items() if t.outcomes},
             "source": params.source.model_dump(mode="json", exclude={"sample", "database_url"}),
-            "code": code_version().split("+")[0]}
+            "code": code_version()}
 
 
 def run_cleaning(params, ctx) -> CleaningResult:

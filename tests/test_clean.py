@@ -425,3 +425,28 @@ def test_the_cleaning_stamp_names_the_code_commit_so_a_code_fix_cleans_again(tmp
     monkeypatch.setattr(notebook, "code_version", lambda: "0.9.0+5d6e7f8")
     after = clean.cleaning_stamp(params, ctx)
     assert after != before and {k for k in after if after[k] != before[k]} == {"code"}
+
+
+def test_the_status_check_and_the_cleaning_page_count_unknown_statuses_alike(tmp_path):
+    from memberkit.config import CleaningParams
+    from memberkit.errors import InputError
+    rows = [
+        ["B1", "m1", "2026-09-01 10:00:00", "10", "1", "lost", None, "P1", None],
+        ["B1", "m1", "2026-09-01 10:00:00", "10", "1", "lost", None, "P1", None],     # an exact copy: a duplicate
+        ["B2", "m1", "2026-09-02 10:00:00", "20", "1", "lost", None, "P1", None],
+        ["B3", "m2", "not a date", "30", "1", "on hold", None, "P1", None],           # set aside for its date first
+        ["B4", "m2", "2026-09-04 10:00:00", "40", "1", "paid", None, "P1", None],
+        ["B5", "m2", "2026-09-05 10:00:00", "50", "1", "", None, "P1", None],          # empty: paid
+    ]
+    r, _ = _clean_lines(rows, tmp_path)
+    # by hand: "lost" on B1 (once: its copy is the same line) and B2; "on hold" on B3; 5 distinct lines
+    assert r.unknown_statuses == {"lost": 2, "on hold": 1}
+    con = engine.connect()
+    raw = _orders(con, rows)
+    assert clean.status_words(raw, clean.CleaningRules()) == ({"lost": 2, "on hold": 1}, 5)
+    params = CleaningParams.model_validate({"source": {"tables": {"orders": {"path": "o.csv"}}},
+                                            "unknown_status_share": 0.9})
+    assert clean.status_scan(raw, params) == r.unknown_statuses
+    with pytest.raises(InputError, match=r"3 of 5 order lines \(60\.0%\)") as e:
+        clean.status_scan(raw, params.model_copy(update={"unknown_status_share": 0.5}))
+    assert "lost 2, on hold 1" in str(e.value)

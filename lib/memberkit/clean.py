@@ -171,7 +171,7 @@ class CleaningResult:
     lines_kept: int = 0                  # kept order lines (sale and return lines)
     cancelled_orders: int = 0            # distinct orders excluded because their status says cancelled
     revenue: dict[str, float] = field(default_factory=dict)   # gross (sale lines), returns, net (gross + returns)
-    unknown_statuses: dict[str, int] = field(default_factory=dict)   # shop word -> order lines
+    unknown_statuses: dict[str, int] = field(default_factory=dict)   # shop word -> order lines (status_words)
     decimal_marks: dict[str, str] = field(default_factory=dict)      # "orders.amount" -> "," when a decimal comma
     float_ids: list[str] = field(default_factory=list)               # "orders.member_id": ".0" removed
     zero_amount_orders: int = 0          # kept paid orders of zero: purchases, left out of spend models
@@ -621,7 +621,7 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
     for rep in reports.values():
         if rep.rows_in != rep.kept + rep.rejected:
             raise AccountingError(f"{rep.table}: {rep.rows_in} rows in, {rep.kept} kept + {rep.rejected} rejected")
-    unknown = unknown_statuses(orders)
+    unknown, _ = status_words(raw["orders"], rules)
     if reports["orders"].kept == 0:
         raise nothing_left_error(reports["orders"], unknown, _first_source(raw["orders"]))
 
@@ -666,11 +666,21 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
     )
 
 
-def unknown_statuses(stage: ibis.Table) -> dict[str, int]:
-    """Order lines set aside for an unknown status, per shop word (most frequent first)."""
-    u = stage.filter(stage.reason == "unknown_status")
-    rows = u.group_by(value=u.status.strip()).agg(n=u.count()).order_by([ibis.desc("n"), "value"])
-    return {r["value"]: int(r["n"]) for r in rows.to_pyarrow().to_pylist()}
+def status_words(orders: ibis.Table, rules: CleaningRules) -> tuple[dict[str, int], int]:
+    """(unknown status word -> order lines, all order lines) of a raw orders table.
+
+    ``orders`` is the mapped source table (:func:`memberkit.sources.read_table`). A status is
+    unknown when neither the built-in words nor ``rules.statuses`` map it (:func:`map_status`);
+    an empty status is paid. An exact copy of an earlier line (what the cleaning sets aside as a
+    duplicate) is not counted again. Words are trimmed, most frequent first, then by word. The
+    up-front check and the cleaning page both count with this function, so they agree.
+    """
+    t = orders.mutate(_known=map_status(orders.status, rules).notnull(), _copy=_duplicate(orders, "orders"))
+    t = t.filter(~t._copy)
+    counts = t.group_by(value=t.status.strip(), known=t._known).agg(n=t.count()).to_pyarrow().to_pylist()
+    unknown = {r["value"]: int(r["n"]) for r in sorted(counts, key=lambda r: (-r["n"], str(r["value"])))
+               if not r["known"]}
+    return unknown, sum(int(r["n"]) for r in counts)
 
 
 def _first_source(t: ibis.Table) -> str:
@@ -926,19 +936,14 @@ def status_check(params, root: Path, staging_dir: Path) -> dict[str, int]:
 
 
 def status_scan(orders: ibis.Table, params) -> dict[str, int]:
-    """Unknown status word -> order lines, for the raw (mapped) orders table ``orders``.
+    """Unknown status word -> order lines, for the raw (mapped) orders table ``orders``, counted
+    as the cleaning page counts them (:func:`status_words`: an exact copy of a line not again).
 
     Raises ``InputError`` when the unknown lines exceed ``params.unknown_status_share`` of all
     lines, listing each unknown word with its count.
     """
     tsrc = params.source.tables["orders"]
-    rules = CleaningRules.from_params(params)
-    mapped = orders.mutate(_st=map_status(orders.status, rules))
-    counts = mapped.group_by(value=mapped.status.strip(), known=mapped._st.notnull()).agg(n=mapped.count()) \
-        .to_pyarrow().to_pylist()
-    total = sum(int(r["n"]) for r in counts)
-    unknown = {r["value"]: int(r["n"]) for r in sorted(counts, key=lambda r: (-r["n"], str(r["value"])))
-               if not r["known"]}
+    unknown, total = status_words(orders, CleaningRules.from_params(params))
     lines = sum(unknown.values())
     if total and lines / total > params.unknown_status_share:
         listed = ", ".join(f"{k} {v:,}" for k, v in list(unknown.items())[:20])

@@ -138,6 +138,25 @@ def test_decisions_list_what_needs_someone():
     assert month.decisions([ReportState("campaign_review", "failed", None, "boom")]) == []
 
 
+def test_an_experiment_on_an_outcome_is_summarised_by_its_own_metric(figures):
+    """The run-wide primary metric is conversion; E9 was judged on the export's outcome column 'retained'."""
+    ab = {"title": "A/B", "headline": "h", "kpis": {}, "results": {"primary_metric": "conversion", "experiments": {
+        "E9": {"primary_metric": "retained", "verdict": {"decision": "ship", "variant": "B"},
+               "metrics": {"retained": {"B": {"rel_lift": 0.1, "ci_low": 0.02, "ci_high": 0.18}}}},
+        "E8": {"primary_metric": "<kept>", "verdict": {"decision": "do_not_ship", "variant": None},
+               "metrics": {"<kept>": {"B": {"rel_lift": -0.2, "ci_low": -0.3, "ci_high": -0.1}}}}}}}
+    s = summary(figures)
+    s.reports = [r for r in s.reports if r.name != "ab_test"] + [ReportState("ab_test", "ok", ab)]
+    s.decisions = month.decisions(s.reports)
+    e9 = next(d for d in s.decisions if d.subject == "E9")
+    assert (e9.values["metric"], e9.values["lift"], e9.values["lift_low"]) == ("retained", 0.1, 0.02)
+    sentences = [d["sentence"] for d in month_views.decision_items(s) if d["kind"] == "experiment"]
+    assert sentences == ["variant B of E9: retained +10.0% (95% interval +2.0% to +18.0%).",
+                         "E8: the variants do worse than control on <kept>."]
+    page = month_views.render_summary(s)                         # no KeyError; the name escaped on the page
+    assert "retained +10.0%" in page and "on &lt;kept&gt;." in page and "<kept>" not in page
+
+
 def test_report_states_read_the_folder_and_this_run(tmp_path):
     (tmp_path / "data_cleaning.html").write_text("x")
     (tmp_path / "data_cleaning.json").write_text(json.dumps({"title": "Data cleaning", "headline": "h", "kpis": {}}))

@@ -198,12 +198,12 @@ def decisions(reports: list[ReportState], out_dir: Path | None = None) -> list[D
                              "evidence": c.get("evidence")},
                             "campaign_review.html"))
     ab = (by.get("ab_test") or {}).get("results", {})
-    primary = ab.get("primary_metric")
     for eid, e in ab.get("experiments", {}).items():
         v = e["verdict"]
         if v["decision"] not in DECISIONS_WANTED["experiment"]:
             continue
         variant = v.get("variant")
+        primary = e.get("primary_metric") or ab.get("primary_metric")   # each experiment's own metric
         m = (e.get("metrics", {}).get(primary, {}) or {}).get(variant) if variant else None
         out.append(Decision("experiment", v["decision"], eid,
                             {"variant": variant, "reason": v.get("reason", ""), "metric": primary,

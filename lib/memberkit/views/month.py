@@ -25,6 +25,7 @@ from ..kpi import HIGHER_IS_BETTER, MONTH_FIGURES
 from ..month import MonthSummary, compare
 from ..periods import previous_period, same_period_last_year
 from ..report import missing
+from .abtest import metric_label
 from .context import Presentation, _catalogue, text
 from .kpi import format_change, format_figure, is_good
 
@@ -173,7 +174,7 @@ def decision_items(s: MonthSummary) -> list[dict]:
                         if not missing(v.get("roi")) else text("month.decision_campaign_no_roi", lang, subject=d.subject,
                                                                 reason=reason))
         elif d.kind == "experiment":
-            metric = text(f"ab.metric_{v['metric']}", lang) if v.get("metric") else ""
+            metric = metric_label(p, v["metric"]) if v.get("metric") else ""
             if d.action == "ship":
                 sentence = text("month.decision_ship", lang, subject=d.subject, variant=v["variant"], metric=metric,
                                 lift=p.signed_pct(v["lift"]), low=p.signed_pct(v["lift_low"]),

@@ -132,6 +132,7 @@ def test_migration_accounts_for_every_member_of_both_periods(sample_analysis):
     assert a.migration.drop(index=rfm.OUTSIDE).to_numpy().sum() == len(before)
     assert a.migration.drop(columns=rfm.OUTSIDE).to_numpy().sum() == len(now)
     assert a.migration.loc[rfm.OUTSIDE].sum() == len(now - before)
+    assert rfm.key_results(a)["migration_members"] == len(before & now)   # the summary's "segmented in both"
 
 
 def test_the_riskiest_region_is_the_one_the_generator_made_churn_most(sample_analysis):

@@ -4,6 +4,7 @@ import json
 import re
 
 import ibis
+import pandas as pd
 import pytest
 
 from memberkit import kpi, month
@@ -174,6 +175,14 @@ def test_report_states_read_the_folder_and_this_run(tmp_path):
     assert states["campaign_review"].status == "skipped"
 
 
+def _in_both() -> int:
+    """a and b were segmented last month; a, b and c now: two members are in both months."""
+    from memberkit import rfm
+    keys = ["important_value", "general_develop"]
+    return rfm.members_in_both(rfm.migration_matrix(pd.Series({"a": keys[0], "b": keys[1]}),
+                                                    pd.Series({"a": keys[1], "b": keys[1], "c": keys[0]}), keys))
+
+
 def summary(figures, language="en", **overrides):
     reports = [ReportState("data_cleaning", "ok", {"title": "Data cleaning", "headline": "clean <i>enough</i>",
                                                    "kpis": {}, "results": {"tables": {
@@ -181,7 +190,7 @@ def summary(figures, language="en", **overrides):
                                                        "members": {"rows_in": 5, "kept": 3, "rejected": 2}}}}),
                ReportState("rfm_segmentation", "ok", {"title": "RFM", "headline": "segments", "kpis": {
                    "members_segmented": {"value": 3, "label": "Members segmented", "display": "3"}},
-                   "results": {"members_with_tier": 3, "migration_members": 1, "window_days": 365}}),
+                   "results": {"members_with_tier": 3, "migration_members": _in_both(), "window_days": 365}}),
                ReportState("clv_forecast", "ok", clv_results()),
                ReportState("ab_test", "failed", None, "ValueError: <script>alert(1)</script>", 4),
                ReportState("campaign_review", "ok", campaign_results(C2610=("repeat", True, 1.5)))]
@@ -202,7 +211,7 @@ def test_summary_page_answers_first_and_escapes_what_comes_from_data(figures):
     assert "<b>C2610</b>" not in page and "&lt;b&gt;C2610&lt;/b&gt;" in page
     assert "clean &lt;i&gt;enough&lt;/i&gt;" in page
     assert 'href="campaign_review.html"' in page and 'href="ab_test.html"' not in page   # no link to a failed page
-    assert "3 members remain after cleaning" in page and "1 were segmented" in page
+    assert "3 members remain after cleaning" in page and "2 were segmented at the end of both" in page
     assert "Members spent CN¥200 in October 2026 (+150.0% on September 2026" in page   # CLDR: CN¥ in English
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page) and "<script" not in page
 

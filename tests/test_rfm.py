@@ -156,6 +156,7 @@ def test_migration_matrix_accounts_for_everyone():
     cur = pd.Series({"a": "important_retain", "b": "general_develop", "d": "general_develop"})
     m = rfm.migration_matrix(prev, cur, schemes()["high_low"].keys)
     assert m.to_numpy().sum() == 4  # a, b, c, d
+    assert rfm.members_in_both(m) == 2  # a and b are segmented in both periods; c only before, d only now
     assert m.loc["important_value", "important_retain"] == 1 and m.loc["general_develop", "general_develop"] == 1
     assert m.loc["general_develop", OUTSIDE] == 1 and m.loc[OUTSIDE, "general_develop"] == 1
     flows = rfm.main_flows(m)

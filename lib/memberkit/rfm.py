@@ -323,6 +323,12 @@ def migration_matrix(previous: pd.Series, current: pd.Series, keys: list[str]) -
     return m
 
 
+def members_in_both(matrix: pd.DataFrame) -> int:
+    """Members segmented in both periods of a :func:`migration_matrix`: its total without the "(none)" row and column."""
+    keys = [k for k in matrix.index if k != OUTSIDE]
+    return int(matrix.loc[keys, [k for k in matrix.columns if k != OUTSIDE]].to_numpy().sum())
+
+
 def main_flows(matrix: pd.DataFrame, top: int = 8) -> pd.DataFrame:
     """The largest moves between different segments (staying put is not a flow)."""
     flows = matrix.stack().rename("members").reset_index()
@@ -442,6 +448,6 @@ def key_results(a: RFMAnalysis) -> dict:
         "key_figures": {k: {c: (None if pd.isna(v) else float(v)) for c, v in a.figures.loc[k, ["current", "previous", "year_ago"]].items()}
                         for k in a.figures.index},
         "most_at_risk_region": most_at_risk_region(a.regions),
-        "migration_members": int(a.migration.to_numpy().sum()),
+        "migration_members": members_in_both(a.migration),
         "members_with_tier": int(len(a.table)), "window_days": a.window_days,
     }

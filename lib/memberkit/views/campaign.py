@@ -84,7 +84,7 @@ def league_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
                      p.text("cr.col_campaign"): title_of(r) + (" ★" if r.campaign_id in a.reviewed else ""),
                      p.text("cr.col_dates"): f"{r.start} – {r.end}",
                      p.text("cr.col_evidence"): p.text(f"cr.evidence_{r.evidence}"),
-                     p.text("cr.col_targeted"): f"{r.n_target:,}",
+                     p.text("cr.col_targeted"): p.count(r.n_target),
                      p.text("cr.col_orders"): f"{p.count(f['incremental_orders'].value)} ({_ci(f['incremental_orders'], p.count)})",
                      p.text("cr.col_revenue"): f"{p.money(f['incremental_revenue'].value)}",
                      p.text("cr.col_roi"): f"{_roi(p, f['roi'].value)} ({_ci(f['roi'], lambda x: _roi(p, x))})",
@@ -235,7 +235,7 @@ def segments_frame(p: Presentation, r: campaign.CampaignReview) -> pd.DataFrame:
 def _segment_row(p: Presentation, x) -> dict:
     return {p.text("cr.col_dimension"): p.text(f"cr.dim_{x.dimension}"),
             p.text("cr.col_group"): group_label(p, x.dimension, x.group),
-            p.text("cr.col_n"): f"{x.n_target:,} / {x.n_comparison:,}",
+            p.text("cr.col_n"): f"{p.count(x.n_target)} / {p.count(x.n_comparison)}",
             p.text("cr.col_orders_per_1000"): f"{p.count(x.incremental_orders_per_target * 1000)} "
                                                       f"({p.count(x.ci_low * 1000)} … {p.count(x.ci_high * 1000)})",
             p.text("cr.col_margin_per_member"): p.money(x.incremental_margin_per_target, 2),

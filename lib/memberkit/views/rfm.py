@@ -55,7 +55,7 @@ def record(p: Presentation, a: rfm.RFMAnalysis, results) -> None:
     """Fill :class:`memberkit.report.Results`: KPIs, and members and revenue per segment for both schemes."""
     results.title = p.text("rfm.title")
     results.headline_text = headline(p, a)
-    results.kpi("members_segmented", a.buyers, p.text("rfm.buyers"), f"{a.buyers:,}")
+    results.kpi("members_segmented", a.buyers, p.text("rfm.buyers"), p.count(a.buyers))
     for key in kpi.KEY_FIGURES:
         row = a.figures.loc[key]
         value = None if pd.isna(row.current) else float(row.current)
@@ -199,8 +199,8 @@ def profile_frame(p: Presentation, profile: pd.DataFrame, scheme: str = "high_lo
 def segments_caption(p: Presentation, a: rfm.RFMAnalysis, split: str) -> str:
     s = a.segmenter.splits_
     split_word = {"en": {"mean": "mean", "median": "median"}, "zh": {"mean": "均值", "median": "中位数"}}[p.language][split]
-    return p.text("rfm.segments_caption", split=split_word, days=a.window_days, r=f"{s['r']:.0f}",
-                f=f"{s['f']:.1f}", m=p.money(s["m"]))
+    return p.text("rfm.segments_caption", split=split_word, days=a.window_days, r=p.ratio(s["r"], 0),
+                f=p.ratio(s["f"], 1), m=p.money(s["m"]))
 
 
 def region_sentence(p: Presentation, a: rfm.RFMAnalysis, params) -> str:

@@ -192,3 +192,23 @@ def test_export_has_one_list_per_segment_and_no_personal_data(tmp_path):
         assert (frame.segment == key).all()
         total += len(frame)
     assert total == 200
+
+
+def test_the_safest_region_is_another_region_with_enough_members():
+    from types import SimpleNamespace
+    from memberkit.views import Presentation
+    from memberkit.views import rfm as view
+    regions = pd.DataFrame({"established": [100, 50, 10, 40], "established_lost_rate": [0.3, 0.1, 0.0, np.nan]},
+                           index=["Ashby", "Bury", "Cork", "Derby"])
+    assert rfm.most_at_risk_region(regions) == "Ashby" and rfm.safest_region(regions) == "Bury"   # Cork: 10 < 30
+    assert rfm.safest_region(regions, min_members=5) == "Cork"
+    params = SimpleNamespace(established_orders=2, churned_days=180)
+    en = Presentation("en", "CNY")
+    assert view.region_sentence(en, SimpleNamespace(regions=regions), params).endswith(
+        "; Bury loses the least (10.0%).")
+    alone = regions.loc[["Ashby", "Cork"]]                        # one region to compare: no 'safest' at all
+    assert rfm.most_at_risk_region(alone) == "Ashby" and rfm.safest_region(alone) is None
+    sentence = view.region_sentence(en, SimpleNamespace(regions=alone), params)
+    assert sentence.startswith("Ashby loses 30.0% of its established members") and "no other region has 30" in sentence
+    assert "Ashby" in view.region_sentence(Presentation("zh", "CNY"), SimpleNamespace(regions=alone), params)
+    assert view.region_sentence(en, SimpleNamespace(regions=regions.loc[["Cork"]]), params) == ""

@@ -204,14 +204,17 @@ def segments_caption(p: Presentation, a: rfm.RFMAnalysis, split: str) -> str:
 
 
 def region_sentence(p: Presentation, a: rfm.RFMAnalysis, params) -> str:
-    r = a.regions.dropna(subset=["established_lost_rate"])
-    worst = rfm.most_at_risk_region(a.regions)
+    """The region losing the most established members and, when another region qualifies, the one losing the fewest."""
+    r = a.regions
+    worst = rfm.most_at_risk_region(r)
     if worst is None:
         return ""
-    safe = r[r.established >= 30].established_lost_rate.idxmin()
-    return p.text("rfm.region_text", region=worst, rate=p.pct(r.loc[worst, "established_lost_rate"]),
-                orders=params.established_orders, days=params.churned_days, safe=safe,
-                safe_rate=p.pct(r.loc[safe, "established_lost_rate"]))
+    safe = rfm.safest_region(r)
+    values = dict(region=worst, rate=p.pct(r.loc[worst, "established_lost_rate"]), orders=params.established_orders,
+                  days=params.churned_days)
+    if safe is None:
+        return p.text("rfm.region_text_alone", min=p.count(rfm.REGION_MIN_MEMBERS), **values)
+    return p.text("rfm.region_text", safe=safe, safe_rate=p.pct(r.loc[safe, "established_lost_rate"]), **values)
 
 
 def migration_sentence(p: Presentation, a: rfm.RFMAnalysis) -> str:

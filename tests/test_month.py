@@ -249,3 +249,19 @@ def test_index_across_months_lists_every_period(tmp_path, figures):
     assert page.index('href="2026-10/index.html"') < page.index('href="2026-09/index.html"')
     assert "¥80" in page and "¥200" in page and page.count("<svg") == 7
     assert "not-a-month" not in page
+
+
+def test_index_across_months_says_when_a_months_figures_cannot_be_read(tmp_path, figures):
+    for p in ("2026-09", "2026-10"):
+        (tmp_path / p).mkdir()
+        (tmp_path / p / "index.html").write_text("x")
+    (tmp_path / "2026-10" / month.FIGURES_FILE).write_text(json.dumps(figures))
+    (tmp_path / "2026-09" / month.FIGURES_FILE).write_text('{"months": ["2026-0')      # cut short
+    page = month_views.render_months(tmp_path, "en")
+    september = re.search(r'<tr data-period="2026-09">(.*?)</tr>', page, re.S).group(1)
+    assert "key figures missing: month.json could not be read" in september
+    assert re.findall(r"<td>([^<]*)</td>", september) == ["–"] * 7 and "not enough history" not in september
+    october = re.search(r'<tr data-period="2026-10">(.*?)</tr>', page, re.S).group(1)
+    assert "¥200" in october and "missing" not in october
+    zh = month_views.render_months(tmp_path, "zh")
+    assert "无法读取 month.json" in zh

@@ -88,6 +88,12 @@ def test_month_figures_are_computed_once_per_clean_data(tmp_path, monkeypatch):
     first = month.month_figures(Ctx(tmp_path), 90)
     assert calls == [1] and (tmp_path / month.FIGURES_FILE).is_file()
     assert first["stamp"]["clean"] == {"inputs": "abc", "as_of": "2026-11-01"}
+    assert set(first) == {"period", "months", "figures", "active_window_days", "stamp"}    # no time of day
+    written = (tmp_path / month.FIGURES_FILE).read_bytes()
+    (tmp_path / month.FIGURES_FILE).unlink()
+    month.month_figures(Ctx(tmp_path), 90)
+    assert calls == [1, 1] and (tmp_path / month.FIGURES_FILE).read_bytes() == written      # a rerun: same bytes
+    calls.pop()
     again = month.month_figures(Ctx(tmp_path), 90)
     assert calls == [1] and again == first                       # read back, not recomputed
     (tmp_path / "data" / "clean" / "_stamp.json").write_text(json.dumps({"inputs": "new", "as_of": "2026-11-01"}))

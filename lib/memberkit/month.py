@@ -77,7 +77,8 @@ def month_figures(ctx, active_window_days: int = 90, months: int = MONTHS, con=N
 
     The clean tables come from :func:`memberkit.summary.open_clean` (which cleans first when the
     period has no current clean files). Returns the dict of :func:`compute_figures` plus
-    ``stamp`` and ``computed_at``.
+    ``stamp``; the file holds nothing else (no time of day), so a rerun on the same data writes
+    the same bytes (the run's time is in ``manifest.json``).
     """
     from .summary import open_clean
     path = ctx.output_dir / FIGURES_FILE
@@ -91,7 +92,6 @@ def month_figures(ctx, active_window_days: int = 90, months: int = MONTHS, con=N
     con, tables = open_clean(ctx, con)
     result = compute_figures(tables, ctx.period, active_window_days, months)
     result["stamp"] = figures_stamp(ctx, active_window_days, months)
-    result["computed_at"] = _dt.datetime.now().isoformat(timespec="seconds")
     path.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     return result
 

@@ -298,3 +298,13 @@ def test_segment_rows_count_members_like_every_other_page():
     assert row[EN.text("cr.col_orders_per_1000")] == "12 (-2 … 27)"
     zh = view._segment_row(Presentation("zh", "CNY"), x)
     assert zh[Presentation("zh", "CNY").text("cr.col_n")] == "12,345 / 678"
+
+
+def test_a_campaign_is_named_alike_on_its_page_and_on_the_summary():
+    from memberkit import month
+    assert campaign.campaign_title("C2610", "Double 11") == "C2610 Double 11"
+    assert campaign.campaign_title("C2610", "C2610") == "C2610" and campaign.campaign_title("C2610", None) == "C2610"
+    results = {"results": {"campaigns": {"C2610": {"rank": 1, "reviewed_in_period": True, "name": "Double 11",
+                                                   "verdict": {"decision": "stop"}, "figures": {}}}}}
+    decision, = month.decisions([month.ReportState("campaign_review", "ok", results)])
+    assert decision.subject == "C2610 Double 11"

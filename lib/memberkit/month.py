@@ -29,6 +29,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .campaign import campaign_title
 from .clv import AT_RISK_FILE
 from .periods import previous_period, same_period_last_year
 
@@ -192,7 +193,7 @@ def decisions(reports: list[ReportState], out_dir: Path | None = None) -> list[D
     order = {"stop": 0, "change": 1, "repeat": 2}
     for cid, c in sorted(campaigns, key=lambda x: (order[x[1]["verdict"]["decision"]], x[1]["rank"])):
         roi = c["figures"].get("roi") or {}
-        out.append(Decision("campaign", c["verdict"]["decision"], _campaign_title(cid, c.get("name")),
+        out.append(Decision("campaign", c["verdict"]["decision"], campaign_title(cid, c.get("name")),
                             {"reason": c["verdict"].get("reason", ""), "roi": roi.get("value"),
                              "roi_low": roi.get("ci_low"), "roi_high": roi.get("ci_high"), "cost": c.get("cost"),
                              "evidence": c.get("evidence")},
@@ -270,10 +271,6 @@ def _is_period(name: str) -> bool:
         return len(name) == 7 and _dt.datetime.strptime(name, "%Y-%m") is not None
     except ValueError:
         return False
-
-
-def _campaign_title(cid: str, name: str | None) -> str:
-    return f"{cid} {name}" if name and name != cid else cid
 
 
 def _read_json(path: Path) -> dict | None:

@@ -94,6 +94,9 @@ def test_month_figures_are_computed_once_per_clean_data(tmp_path, monkeypatch):
     month.month_figures(Ctx(tmp_path), 90)
     assert calls == [1, 1] and (tmp_path / month.FIGURES_FILE).read_bytes() == written      # a rerun: same bytes
     calls.pop()
+    (tmp_path / month.FIGURES_FILE).write_text('{"period": "2026-1')                         # cut short: computed again
+    assert month.month_figures(Ctx(tmp_path), 90) == first and calls == [1, 1]
+    calls.pop()
     again = month.month_figures(Ctx(tmp_path), 90)
     assert calls == [1] and again == first                       # read back, not recomputed
     (tmp_path / "data" / "clean" / "_stamp.json").write_text(json.dumps({"inputs": "new", "as_of": "2026-11-01"}))

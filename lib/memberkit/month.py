@@ -74,7 +74,8 @@ def compute_figures(tables: dict, period: str, active_window_days: int = 90, mon
 
 
 def month_figures(ctx, active_window_days: int = 90, months: int = MONTHS, con=None) -> dict:
-    """The figures for ``ctx.period``: read from ``month.json`` when its stamp is current, else computed and written.
+    """The figures for ``ctx.period``: read from ``month.json`` when its stamp is current, else (stale, missing
+    or unreadable) computed and written.
 
     The clean tables come from :func:`memberkit.summary.open_clean` (which cleans first when the
     period has no current clean files). Returns the dict of :func:`compute_figures` plus
@@ -85,8 +86,8 @@ def month_figures(ctx, active_window_days: int = 90, months: int = MONTHS, con=N
     path = ctx.output_dir / FIGURES_FILE
     try:
         stamp = figures_stamp(ctx, active_window_days, months)
-        saved = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-        if saved and saved.get("stamp") == stamp and saved.get("period") == ctx.period:
+        saved = _read_json(path)          # a file cut short or unreadable is computed again
+        if isinstance(saved, dict) and saved.get("stamp") == stamp and saved.get("period") == ctx.period:
             return saved
     except FileNotFoundError:
         pass

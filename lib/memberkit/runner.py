@@ -46,7 +46,7 @@ NOTEBOOKS = (
     NotebookSpec("rfm_segmentation", "02_rfm_segmentation.ipynb", ("data_cleaning",),
                  ("window_days", "split", "tier_thresholds", "language"), ("data/rfm_*.csv",)),
     NotebookSpec("clv_forecast", "03_clv_forecast.ipynb", ("data_cleaning",),
-                 ("unit", "holdout_weeks", "model", "horizon_months", "language"), ("data/clv_members.csv",)),
+                 ("unit", "holdout_weeks", "model", "horizon_months", "language"), ("data/clv_members.csv", "data/clv_at_risk.csv")),
     NotebookSpec("ab_test", "04_ab_test.ipynb", ("data_cleaning",),
                  ("experiments", "window_days", "primary_metric", "winsorize_percentile", "language")),
     NotebookSpec("campaign_review", "05_campaign_review.ipynb", ("data_cleaning",),

@@ -103,6 +103,8 @@ def test_winsorising_caps_revenue_over_all_variants():
     assert "99" in view.data_notes(EN, r, ab_params("winsorize_percentile=99"))[0]
     capped, caps = abtest.winsorize_members(m, 99)
     assert caps["revenue"] == pytest.approx(np.percentile(m.revenue, 99))
+    r.winsor_caps = {"revenue": 1234.5, "orders": 3.0}
+    assert "(revenue CN¥1,234.50, orders 3.00)" in view.data_notes(EN, r, ab_params("winsorize_percentile=99"))[0]
     assert capped.revenue.max() == pytest.approx(caps["revenue"]) and (capped.revenue <= m.revenue).all()
 
 
@@ -302,3 +304,9 @@ def test_two_variants_with_the_same_significant_gain_ship_the_first_by_name():
         r = SimpleNamespace(srm_failed=False, results=results.iloc[order].reset_index(drop=True),
                             primary_metric="conversion", power={})
         assert abtest.decide(r, ab_params()) == {"decision": "ship", "variant": "v_a", "reason": "primary_up"}
+
+
+def test_a_numeric_outcome_reads_like_every_other_plain_number():
+    assert view.fmt_metric(EN, "basket_score", 1234.5678) == "1,234.568"
+    assert view.fmt_metric(EN, "basket_score", float("nan")) == "–"
+    assert view.fmt_metric(EN, "conversion", 0.1234) == "12.3%" and view.fmt_metric(EN, "revenue", 12.34) == "CN¥12.3"

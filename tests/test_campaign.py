@@ -350,3 +350,25 @@ def test_sample_campaign_that_truly_pays_is_the_one_to_repeat(sample_review):
     for cid, t in truth.items():
         if t["break_even_margin"] > margin:   # truly loses money: never to be repeated
             assert a.reviews[cid].verdict["decision"] != "repeat", cid
+
+
+def test_segment_rows_count_members_like_every_other_page():
+    from types import SimpleNamespace
+    x = SimpleNamespace(dimension="tier", group="金卡", n_target=12345, n_comparison=678, incremental_orders_per_target=0.0123,
+                        ci_low=-0.002, ci_high=0.0266, incremental_margin_per_target=1.5, discount_per_target=2.25,
+                        result="worked")
+    row = view._segment_row(EN, x)
+    assert row[EN.text("cr.col_n")] == "12,345 / 678"
+    assert row[EN.text("cr.col_orders_per_1000")] == "12 (-2 … 27)"
+    zh = view._segment_row(Presentation("zh", "CNY"), x)
+    assert zh[Presentation("zh", "CNY").text("cr.col_n")] == "12,345 / 678"
+
+
+def test_a_campaign_is_named_alike_on_its_page_and_on_the_summary():
+    from memberkit import month
+    assert campaign.campaign_title("C2610", "Double 11") == "C2610 Double 11"
+    assert campaign.campaign_title("C2610", "C2610") == "C2610" and campaign.campaign_title("C2610", None) == "C2610"
+    results = {"results": {"campaigns": {"C2610": {"rank": 1, "reviewed_in_period": True, "name": "Double 11",
+                                                   "verdict": {"decision": "stop"}, "figures": {}}}}}
+    decision, = month.decisions([month.ReportState("campaign_review", "ok", results)])
+    assert decision.subject == "C2610 Double 11"

@@ -385,3 +385,34 @@ def test_no_dropout_and_heavy_buyers_give_a_complete_analysis():
     for name in a.holdout.no_dropout:
         fit = a.holdout.models[name].fit_
         assert clv.dropout_share(name, fit.params, float(a.holdout.summary["T"].max())) < 1e-3
+
+
+def _view_analysis(aggregate_error, correlation, q):
+    """The few fields the CLV page's cards and sentences read, as a stand-in for a fitted analysis."""
+    from types import SimpleNamespace
+    error = {"aggregate_error": aggregate_error, "mae": 0.5, "top_decile_spend_share": 0.4,
+             "predicted_total": 1234.4, "actual_total": 1290.0}
+    totals = {"total_clv": 1e6, "members": 2000, "top10_share": 0.5, "high_value_at_risk": 12,
+              "high_value_at_risk_past_revenue": 5000.0, "expected_purchases": 3456.6}
+    return SimpleNamespace(chosen="bgnbd", chosen_by="holdout", totals=totals, notes=[],
+                           holdout=SimpleNamespace(errors={"bgnbd": error}, calibration_end=dt.date(2026, 4, 30),
+                                                   observation_end=dt.date(2026, 7, 30)),
+                           spend_checks={"correlation_ok": True, "frequency_spend_correlation": correlation,
+                                         "model_used": "gamma_gamma", "q_ok": True, "q": q,
+                                         "excluded_non_positive_spend": 1234, "repeat_buyers_used": 56789})
+
+
+def test_the_clv_page_formats_its_figures_like_every_other_page():
+    from memberkit.views import Presentation
+    from memberkit.views import clv as view
+    p = Presentation("en", "GBP")
+    a = _view_analysis(-0.0432, 0.1234, 3.456)
+    assert view.kpis(p, a)[-1].value == "-4.3%"
+    assert ("without the last 13 weeks" in view.accuracy_sentence(p, a, None)        # 30 Apr to 30 Jul: 91 days
+            and "1,234 repeat purchases in them against 1,290 actual (-4.3%)" in view.accuracy_sentence(p, a, None))
+    checks = " ".join(view.checks_sentences(p, a))
+    assert "(correlation 0.12)" in checks and "q = 3.46 > 1" in checks
+    assert "1,234 repeat buyers" in checks and "(56,789 used)" in checks
+    a = _view_analysis(float("nan"), float("nan"), float("nan"))       # a figure that could not be computed
+    shown = view.kpis(p, a)[-1].value + view.accuracy_sentence(p, a, None) + " ".join(view.checks_sentences(p, a))
+    assert "nan" not in shown.lower() and view.kpis(p, a)[-1].value == "–" and "(correlation –)" in shown

@@ -111,6 +111,24 @@ def test_cohort_retention_by_hand(tables):
     assert c.loc["2026-02"].drop("members").isna().all()                     # an empty cohort has no rate
 
 
+def test_each_trend_panel_formats_its_own_rate():
+    """Repurchase reaches 40% (whole percents); activity stays under 10% (one decimal)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from memberkit.views import kpi as kpi_view
+    months = ["2026-08", "2026-09", "2026-10"]
+    trend = pd.DataFrame({"member_growth_rate": [0.01, 0.02, 0.03], "repurchase_rate": [0.3, 0.35, 0.4],
+                          "average_order_value": [120.0, 130.0, 125.0], "churn_rate": [0.2, 0.25, 0.3],
+                          "activity_rate": [0.03, 0.04, 0.05]}, index=months)
+    fig = kpi_view.plot_trend(Presentation("en", "CNY"), trend)
+    panels = dict(zip(kpi.KEY_FIGURES, fig.axes))
+    tick = lambda key, v: panels[key].yaxis.get_major_formatter()(v, 0)   # noqa: E731
+    assert tick("repurchase_rate", 0.4) == "40%" and tick("churn_rate", 0.25) == "25%"
+    assert tick("activity_rate", 0.05) == "5.0%" and tick("member_growth_rate", 0.025) == "2.5%"
+    plt.close(fig)
+
+
 # ------------------------------------------------------------------ the sample retailer
 @pytest.fixture(scope="module")
 def sample_analysis(small_cleaned, small_config):
@@ -132,6 +150,7 @@ def test_migration_accounts_for_every_member_of_both_periods(sample_analysis):
     assert a.migration.drop(index=rfm.OUTSIDE).to_numpy().sum() == len(before)
     assert a.migration.drop(columns=rfm.OUTSIDE).to_numpy().sum() == len(now)
     assert a.migration.loc[rfm.OUTSIDE].sum() == len(now - before)
+    assert rfm.key_results(a)["migration_members"] == len(before & now)   # the summary's "segmented in both"
 
 
 def test_the_riskiest_region_is_the_one_the_generator_made_churn_most(sample_analysis):

@@ -4,6 +4,7 @@ import json
 import re
 
 import ibis
+import pandas as pd
 import pytest
 
 from memberkit import kpi, month
@@ -87,6 +88,15 @@ def test_month_figures_are_computed_once_per_clean_data(tmp_path, monkeypatch):
     first = month.month_figures(Ctx(tmp_path), 90)
     assert calls == [1] and (tmp_path / month.FIGURES_FILE).is_file()
     assert first["stamp"]["clean"] == {"inputs": "abc", "as_of": "2026-11-01"}
+    assert set(first) == {"period", "months", "figures", "active_window_days", "stamp"}    # no time of day
+    written = (tmp_path / month.FIGURES_FILE).read_bytes()
+    (tmp_path / month.FIGURES_FILE).unlink()
+    month.month_figures(Ctx(tmp_path), 90)
+    assert calls == [1, 1] and (tmp_path / month.FIGURES_FILE).read_bytes() == written      # a rerun: same bytes
+    calls.pop()
+    (tmp_path / month.FIGURES_FILE).write_text('{"period": "2026-1')                         # cut short: computed again
+    assert month.month_figures(Ctx(tmp_path), 90) == first and calls == [1, 1]
+    calls.pop()
     again = month.month_figures(Ctx(tmp_path), 90)
     assert calls == [1] and again == first                       # read back, not recomputed
     (tmp_path / "data" / "clean" / "_stamp.json").write_text(json.dumps({"inputs": "new", "as_of": "2026-11-01"}))
@@ -138,6 +148,25 @@ def test_decisions_list_what_needs_someone():
     assert month.decisions([ReportState("campaign_review", "failed", None, "boom")]) == []
 
 
+def test_an_experiment_on_an_outcome_is_summarised_by_its_own_metric(figures):
+    """The run-wide primary metric is conversion; E9 was judged on the export's outcome column 'retained'."""
+    ab = {"title": "A/B", "headline": "h", "kpis": {}, "results": {"primary_metric": "conversion", "experiments": {
+        "E9": {"primary_metric": "retained", "verdict": {"decision": "ship", "variant": "B"},
+               "metrics": {"retained": {"B": {"rel_lift": 0.1, "ci_low": 0.02, "ci_high": 0.18}}}},
+        "E8": {"primary_metric": "<kept>", "verdict": {"decision": "do_not_ship", "variant": None},
+               "metrics": {"<kept>": {"B": {"rel_lift": -0.2, "ci_low": -0.3, "ci_high": -0.1}}}}}}}
+    s = summary(figures)
+    s.reports = [r for r in s.reports if r.name != "ab_test"] + [ReportState("ab_test", "ok", ab)]
+    s.decisions = month.decisions(s.reports)
+    e9 = next(d for d in s.decisions if d.subject == "E9")
+    assert (e9.values["metric"], e9.values["lift"], e9.values["lift_low"]) == ("retained", 0.1, 0.02)
+    sentences = [d["sentence"] for d in month_views.decision_items(s) if d["kind"] == "experiment"]
+    assert sentences == ["variant B of E9: retained +10.0% (95% interval +2.0% to +18.0%).",
+                         "E8: the variants do worse than control on <kept>."]
+    page = month_views.render_summary(s)                         # no KeyError; the name escaped on the page
+    assert "retained +10.0%" in page and "on &lt;kept&gt;." in page and "<kept>" not in page
+
+
 def test_report_states_read_the_folder_and_this_run(tmp_path):
     (tmp_path / "data_cleaning.html").write_text("x")
     (tmp_path / "data_cleaning.json").write_text(json.dumps({"title": "Data cleaning", "headline": "h", "kpis": {}}))
@@ -155,6 +184,14 @@ def test_report_states_read_the_folder_and_this_run(tmp_path):
     assert states["campaign_review"].status == "skipped"
 
 
+def _in_both() -> int:
+    """a and b were segmented last month; a, b and c now: two members are in both months."""
+    from memberkit import rfm
+    keys = ["important_value", "general_develop"]
+    return rfm.members_in_both(rfm.migration_matrix(pd.Series({"a": keys[0], "b": keys[1]}),
+                                                    pd.Series({"a": keys[1], "b": keys[1], "c": keys[0]}), keys))
+
+
 def summary(figures, language="en", **overrides):
     reports = [ReportState("data_cleaning", "ok", {"title": "Data cleaning", "headline": "clean <i>enough</i>",
                                                    "kpis": {}, "results": {"tables": {
@@ -162,7 +199,7 @@ def summary(figures, language="en", **overrides):
                                                        "members": {"rows_in": 5, "kept": 3, "rejected": 2}}}}),
                ReportState("rfm_segmentation", "ok", {"title": "RFM", "headline": "segments", "kpis": {
                    "members_segmented": {"value": 3, "label": "Members segmented", "display": "3"}},
-                   "results": {"members_with_tier": 3, "migration_members": 1, "window_days": 365}}),
+                   "results": {"members_with_tier": 3, "migration_members": _in_both(), "window_days": 365}}),
                ReportState("clv_forecast", "ok", clv_results()),
                ReportState("ab_test", "failed", None, "ValueError: <script>alert(1)</script>", 4),
                ReportState("campaign_review", "ok", campaign_results(C2610=("repeat", True, 1.5)))]
@@ -183,7 +220,7 @@ def test_summary_page_answers_first_and_escapes_what_comes_from_data(figures):
     assert "<b>C2610</b>" not in page and "&lt;b&gt;C2610&lt;/b&gt;" in page
     assert "clean &lt;i&gt;enough&lt;/i&gt;" in page
     assert 'href="campaign_review.html"' in page and 'href="ab_test.html"' not in page   # no link to a failed page
-    assert "3 members remain after cleaning" in page and "1 were segmented" in page
+    assert "3 members remain after cleaning" in page and "2 were segmented at the end of both" in page
     assert "Members spent CN¥200 in October 2026 (+150.0% on September 2026" in page   # CLDR: CN¥ in English
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page) and "<script" not in page
 
@@ -221,3 +258,55 @@ def test_index_across_months_lists_every_period(tmp_path, figures):
     assert page.index('href="2026-10/index.html"') < page.index('href="2026-09/index.html"')
     assert "¥80" in page and "¥200" in page and page.count("<svg") == 7
     assert "not-a-month" not in page
+
+
+def test_index_across_months_says_when_a_months_figures_cannot_be_read(tmp_path, figures):
+    for p in ("2026-09", "2026-10"):
+        (tmp_path / p).mkdir()
+        (tmp_path / p / "index.html").write_text("x")
+    (tmp_path / "2026-10" / month.FIGURES_FILE).write_text(json.dumps(figures))
+    (tmp_path / "2026-09" / month.FIGURES_FILE).write_text('{"months": ["2026-0')      # cut short
+    page = month_views.render_months(tmp_path, "en")
+    september = re.search(r'<tr data-period="2026-09">(.*?)</tr>', page, re.S).group(1)
+    assert "key figures missing: month.json could not be read" in september
+    assert re.findall(r"<td>([^<]*)</td>", september) == ["–"] * 7 and "not enough history" not in september
+    october = re.search(r'<tr data-period="2026-10">(.*?)</tr>', page, re.S).group(1)
+    assert "¥200" in october and "missing" not in october
+    zh = month_views.render_months(tmp_path, "zh")
+    assert "无法读取 month.json" in zh
+
+
+def test_summary_uses_the_rfm_reports_active_window_and_shows_no_secret(tmp_path, monkeypatch):
+    """Only the RFM report's active window is set to 5 days. In the 5 days to 31 October 2026 only c bought
+    (30 Oct; a last bought on the 20th, b on the 9th): 1 of the 3 members who had joined is active."""
+    from memberkit import runner
+    from memberkit.config import load_settings, notebook_params
+    from memberkit.runner import Outcome
+    from .conftest import ROOT
+    settings = load_settings(ROOT, [], ["notebooks.rfm_segmentation.active_window_days=5"])
+    cleaning, rfm_params = notebook_params(settings, "data_cleaning"), notebook_params(settings, "rfm_segmentation")
+    assert (cleaning.active_window_days, rfm_params.active_window_days) == (90, 5)
+    assert runner.figures_window(settings, {"data_cleaning": cleaning}) == 5              # --only data_cleaning
+    assert runner.figures_window(settings, {"data_cleaning": cleaning, "rfm_segmentation": rfm_params}) == 5
+    orders, members = hand_orders()
+    out = tmp_path / "2026-10"
+    (out / "data" / "clean").mkdir(parents=True)
+    (out / "data" / "clean" / "_stamp.json").write_text(json.dumps({"inputs": "abc"}))
+    monkeypatch.setattr("memberkit.summary.open_clean", lambda ctx, con=None: (None, {"orders": orders, "members": members}))
+    failed = {"clv_forecast": Outcome("clv_forecast", "failed", cell=3, error="OperationalError: password hunter22 refused")}
+    runner.write_summary(out, Ctx(out), cleaning, failed, lambda *a: None, {"hunter22"},
+                         runner.figures_window(settings, {"data_cleaning": cleaning}))
+    figures = json.loads((out / month.FIGURES_FILE).read_text(encoding="utf-8"))
+    assert figures["active_window_days"] == 5 and figures["figures"]["activity_rate"][-1] == pytest.approx(1 / 3)
+    rfm_page = kpi.key_figures_compared(orders, members, "2026-10", rfm_params.active_window_days)   # the RFM report's
+    assert rfm_page.loc["activity_rate", "current"] == pytest.approx(1 / 3)
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "hunter22" not in page and "password *** refused" in page
+
+    def broken(ctx, con=None):
+        raise RuntimeError("cannot reach postgresql://shop:hunter22@db/shop")
+    monkeypatch.setattr("memberkit.summary.open_clean", broken)
+    (out / month.FIGURES_FILE).unlink()
+    runner.write_summary(out, Ctx(out), cleaning, {}, lambda *a: None, {"hunter22"}, 5)
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "hunter22" not in page and "RuntimeError: cannot reach postgresql://shop:***@db/shop" in page

@@ -238,3 +238,17 @@ def test_the_same_inputs_give_the_same_clean_tables(small_cleaned, small_params,
             a, b = pd.read_parquet(path), pd.read_parquet(tmp_path / kind / path.name)
             key = [c for c in a.columns if c in ("_source", "_row", "source_file", "source_row")] or list(a.columns)
             pd.testing.assert_frame_equal(a.sort_values(key, ignore_index=True), b.sort_values(key, ignore_index=True))
+
+
+def test_every_file_a_report_writes_is_published(tmp_path):
+    """The CLV report writes two lists; both leave the staging folder (the summary links the win-back list)."""
+    from memberkit import clv, runner
+    spec = next(s for s in runner.NOTEBOOKS if s.name == "clv_forecast")
+    staging, out = tmp_path / "staging", tmp_path / "2026-10"
+    (staging / "data").mkdir(parents=True)
+    out.mkdir()
+    for name in ("clv_forecast.html", "clv_forecast.json", "data/clv_members.csv", f"data/{clv.AT_RISK_FILE}"):
+        (staging / name).write_text("x")
+    runner._publish(spec, runner.Outcome("clv_forecast", "ok"), staging, out)
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
+        "clv_forecast.html", "clv_forecast.json", "data/clv_at_risk.csv", "data/clv_members.csv"]

@@ -156,6 +156,7 @@ def test_migration_matrix_accounts_for_everyone():
     cur = pd.Series({"a": "important_retain", "b": "general_develop", "d": "general_develop"})
     m = rfm.migration_matrix(prev, cur, schemes()["high_low"].keys)
     assert m.to_numpy().sum() == 4  # a, b, c, d
+    assert rfm.members_in_both(m) == 2  # a and b are segmented in both periods; c only before, d only now
     assert m.loc["important_value", "important_retain"] == 1 and m.loc["general_develop", "general_develop"] == 1
     assert m.loc["general_develop", OUTSIDE] == 1 and m.loc[OUTSIDE, "general_develop"] == 1
     flows = rfm.main_flows(m)
@@ -208,3 +209,23 @@ def test_equal_flows_keep_the_matrix_order_and_equal_regions_go_by_name():
     for order in ([0, 1, 2, 3], [2, 3, 0, 1], [3, 2, 1, 0]):
         regions = rfm.region_profile(table.iloc[order], 1, "churned")
         assert list(regions.index) == ["Beijing", "Chengdu", "Xi'an"]     # 100, 100, 100: by name
+
+
+def test_the_safest_region_is_another_region_with_enough_members():
+    from types import SimpleNamespace
+    from memberkit.views import Presentation
+    from memberkit.views import rfm as view
+    regions = pd.DataFrame({"established": [100, 50, 10, 40], "established_lost_rate": [0.3, 0.1, 0.0, np.nan]},
+                           index=["Ashby", "Bury", "Cork", "Derby"])
+    assert rfm.most_at_risk_region(regions) == "Ashby" and rfm.safest_region(regions) == "Bury"   # Cork: 10 < 30
+    assert rfm.safest_region(regions, min_members=5) == "Cork"
+    params = SimpleNamespace(established_orders=2, churned_days=180)
+    en = Presentation("en", "CNY")
+    assert view.region_sentence(en, SimpleNamespace(regions=regions), params).endswith(
+        "; Bury loses the least (10.0%).")
+    alone = regions.loc[["Ashby", "Cork"]]                        # one region to compare: no 'safest' at all
+    assert rfm.most_at_risk_region(alone) == "Ashby" and rfm.safest_region(alone) is None
+    sentence = view.region_sentence(en, SimpleNamespace(regions=alone), params)
+    assert sentence.startswith("Ashby loses 30.0% of its established members") and "no other region has 30" in sentence
+    assert "Ashby" in view.region_sentence(Presentation("zh", "CNY"), SimpleNamespace(regions=alone), params)
+    assert view.region_sentence(en, SimpleNamespace(regions=regions.loc[["Cork"]]), params) == ""

@@ -111,6 +111,24 @@ def test_tables_cards_and_sentences_escape_what_they_show():
     assert "<script>" not in cards and cards.count("&lt;script&gt;") == 3
 
 
+def test_a_table_is_the_same_html_in_every_run():
+    import pandas as pd
+    frame = pd.DataFrame({"Segment": ["a", "b"], "Members": ["1,234", "56"]})
+    first = page.table_html(frame, "Members per segment")
+    assert page.table_html(frame.copy(), "Members per segment") == first          # pandas alone draws a new id
+    other = page.table_html(frame.assign(Members=["1,235", "56"]), "Members per segment")
+    ids = lambda html: set(re.findall(r'id="T_([0-9a-f]+)', html))   # noqa: E731
+    assert len(ids(first)) == 1 and ids(first) != ids(other)          # another table, another id
+    code = f"""
+import sys; sys.path.insert(0, {str(ROOT / 'lib')!r})
+import pandas as pd
+from memberkit.views import page
+print(page.table_html(pd.DataFrame({{"Segment": ["a", "b"], "Members": ["1,234", "56"]}}), "Members per segment"))
+"""
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert again.strip() == first.strip()                              # and in another process
+
+
 def test_every_code_the_kit_shows_has_words_in_both_languages():
     """Field names, rules, policies, channels, statuses, groups, campaign types, lifecycle stages, metrics
     and units: each code the kit defines and shows has a catalogue entry in English and in Chinese."""

@@ -186,6 +186,8 @@ def rate_difference(design: Design, target: pd.DataFrame, comparison: pd.DataFra
 # ----------------------------------------------------------------- one campaign
 @dataclass
 class CampaignReview:
+    """One campaign's review: its figures, verdict and breakdowns (:func:`review`)."""
+
     campaign_id: str
     name: str
     type: str
@@ -203,6 +205,16 @@ class CampaignReview:
     daily: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     gap: pd.Series = field(default_factory=pd.Series, repr=False)     # cumulative incremental orders per target
     segments: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+
+    @property
+    def title(self) -> str:
+        """How pages name the campaign (:func:`campaign_title`)."""
+        return campaign_title(self.campaign_id, self.name)
+
+
+def campaign_title(campaign_id: str, name: str | None) -> str:
+    """'C2610 Double 11' -- the id, then the name when there is one that differs from it; else the id alone."""
+    return f"{campaign_id} {name}" if name and name != campaign_id else campaign_id
 
 
 def review(members: pd.DataFrame, info: pd.Series, params, baseline: pd.DataFrame | None = None,

@@ -29,8 +29,10 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .campaign import campaign_title
 from .clv import AT_RISK_FILE
 from .periods import previous_period, same_period_last_year
+from .report import dumps
 
 FIGURES_FILE = "month.json"
 MONTHS = 13   # the period, the 11 months before it and the same month a year earlier
@@ -73,26 +75,27 @@ def compute_figures(tables: dict, period: str, active_window_days: int = 90, mon
 
 
 def month_figures(ctx, active_window_days: int = 90, months: int = MONTHS, con=None) -> dict:
-    """The figures for ``ctx.period``: read from ``month.json`` when its stamp is current, else computed and written.
+    """The figures for ``ctx.period``: read from ``month.json`` when its stamp is current, else (stale, missing
+    or unreadable) computed and written.
 
     The clean tables come from :func:`memberkit.summary.open_clean` (which cleans first when the
     period has no current clean files). Returns the dict of :func:`compute_figures` plus
-    ``stamp`` and ``computed_at``.
+    ``stamp``; the file holds nothing else (no time of day), so a rerun on the same data writes
+    the same bytes (the run's time is in ``manifest.json``).
     """
     from .summary import open_clean
     path = ctx.output_dir / FIGURES_FILE
     try:
         stamp = figures_stamp(ctx, active_window_days, months)
-        saved = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-        if saved and saved.get("stamp") == stamp and saved.get("period") == ctx.period:
+        saved = _read_json(path)          # a file cut short or unreadable is computed again
+        if isinstance(saved, dict) and saved.get("stamp") == stamp and saved.get("period") == ctx.period:
             return saved
     except FileNotFoundError:
         pass
     con, tables = open_clean(ctx, con)
     result = compute_figures(tables, ctx.period, active_window_days, months)
     result["stamp"] = figures_stamp(ctx, active_window_days, months)
-    result["computed_at"] = _dt.datetime.now().isoformat(timespec="seconds")
-    path.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    path.write_text(dumps(result), encoding="utf-8")
     return result
 
 
@@ -192,18 +195,18 @@ def decisions(reports: list[ReportState], out_dir: Path | None = None) -> list[D
     order = {"stop": 0, "change": 1, "repeat": 2}
     for cid, c in sorted(campaigns, key=lambda x: (order[x[1]["verdict"]["decision"]], x[1]["rank"])):
         roi = c["figures"].get("roi") or {}
-        out.append(Decision("campaign", c["verdict"]["decision"], _campaign_title(cid, c.get("name")),
+        out.append(Decision("campaign", c["verdict"]["decision"], campaign_title(cid, c.get("name")),
                             {"reason": c["verdict"].get("reason", ""), "roi": roi.get("value"),
                              "roi_low": roi.get("ci_low"), "roi_high": roi.get("ci_high"), "cost": c.get("cost"),
                              "evidence": c.get("evidence")},
                             "campaign_review.html"))
     ab = (by.get("ab_test") or {}).get("results", {})
-    primary = ab.get("primary_metric")
     for eid, e in ab.get("experiments", {}).items():
         v = e["verdict"]
         if v["decision"] not in DECISIONS_WANTED["experiment"]:
             continue
         variant = v.get("variant")
+        primary = e.get("primary_metric") or ab.get("primary_metric")   # each experiment's own metric
         m = (e.get("metrics", {}).get(primary, {}) or {}).get(variant) if variant else None
         out.append(Decision("experiment", v["decision"], eid,
                             {"variant": variant, "reason": v.get("reason", ""), "metric": primary,
@@ -270,10 +273,6 @@ def _is_period(name: str) -> bool:
         return len(name) == 7 and _dt.datetime.strptime(name, "%Y-%m") is not None
     except ValueError:
         return False
-
-
-def _campaign_title(cid: str, name: str | None) -> str:
-    return f"{cid} {name}" if name and name != cid else cid
 
 
 def _read_json(path: Path) -> dict | None:

@@ -301,11 +301,33 @@ def region_profile(table: pd.DataFrame, established_orders: int = 3, churned_sta
     return g.sort_values(["revenue", "region"], ascending=[False, True], kind="stable")
 
 
-def most_at_risk_region(regions: pd.DataFrame, min_members: int = 30) -> str | None:
-    """The region losing the largest share of its established members (at least ``min_members`` of them)."""
+REGION_MIN_MEMBERS = 30   # a region's loss rate is compared only with at least this many established members
+
+
+def _comparable_regions(regions: pd.DataFrame, min_members: int) -> pd.DataFrame:
     r = regions.dropna(subset=["established_lost_rate"])
-    r = r[r.established >= min_members]
+    return r[r.established >= min_members]
+
+
+def most_at_risk_region(regions: pd.DataFrame, min_members: int = REGION_MIN_MEMBERS) -> str | None:
+    """The region losing the largest share of its established members (at least ``min_members`` of them).
+
+    ``regions`` is :func:`region_profile`'s frame (index: region; columns ``established`` and
+    ``established_lost_rate``, a fraction). None when no region has ``min_members`` established members.
+    """
+    r = _comparable_regions(regions, min_members)
     return None if r.empty else str(r.established_lost_rate.idxmax())
+
+
+def safest_region(regions: pd.DataFrame, min_members: int = REGION_MIN_MEMBERS) -> str | None:
+    """The region losing the smallest share of its established members, other than :func:`most_at_risk_region`.
+
+    Same frame and threshold as :func:`most_at_risk_region`; None when fewer than two regions have
+    ``min_members`` established members (there is nothing to compare the riskiest one with).
+    """
+    worst = most_at_risk_region(regions, min_members)
+    r = _comparable_regions(regions, min_members).drop(index=worst, errors="ignore") if worst else None
+    return None if r is None or r.empty else str(r.established_lost_rate.idxmin())
 
 
 def migration_matrix(previous: pd.Series, current: pd.Series, keys: list[str]) -> pd.DataFrame:
@@ -321,6 +343,12 @@ def migration_matrix(previous: pd.Series, current: pd.Series, keys: list[str]) -
     m = pd.crosstab(both.previous, both.current).reindex(index=order, columns=order, fill_value=0)
     m.loc[OUTSIDE, OUTSIDE] = 0
     return m
+
+
+def members_in_both(matrix: pd.DataFrame) -> int:
+    """Members segmented in both periods of a :func:`migration_matrix`: its total without the "(none)" row and column."""
+    keys = [k for k in matrix.index if k != OUTSIDE]
+    return int(matrix.loc[keys, [k for k in matrix.columns if k != OUTSIDE]].to_numpy().sum())
 
 
 def main_flows(matrix: pd.DataFrame, top: int = 8) -> pd.DataFrame:
@@ -446,6 +474,6 @@ def key_results(a: RFMAnalysis) -> dict:
         "key_figures": {k: {c: (None if pd.isna(v) else float(v)) for c, v in a.figures.loc[k, ["current", "previous", "year_ago"]].items()}
                         for k in a.figures.index},
         "most_at_risk_region": most_at_risk_region(a.regions),
-        "migration_members": int(a.migration.to_numpy().sum()),
+        "migration_members": members_in_both(a.migration),
         "members_with_tier": int(len(a.table)), "window_days": a.window_days,
     }

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import load_settings, project_root, redact
+from .config import load_settings, notebook_params, project_root, redact
 from .errors import ConfigError, InputError, MemberkitError, Problems
 
 
@@ -46,7 +46,7 @@ NOTEBOOKS = (
     NotebookSpec("rfm_segmentation", "02_rfm_segmentation.ipynb", ("data_cleaning",),
                  ("window_days", "split", "tier_thresholds", "language"), ("data/rfm_*.csv",)),
     NotebookSpec("clv_forecast", "03_clv_forecast.ipynb", ("data_cleaning",),
-                 ("unit", "holdout_weeks", "model", "horizon_months", "language"), ("data/clv_members.csv",)),
+                 ("unit", "holdout_weeks", "model", "horizon_months", "language"), ("data/clv_members.csv", "data/clv_at_risk.csv")),
     NotebookSpec("ab_test", "04_ab_test.ipynb", ("data_cleaning",),
                  ("experiments", "window_days", "primary_metric", "winsorize_percentile", "language")),
     NotebookSpec("campaign_review", "05_campaign_review.ipynb", ("data_cleaning",),
@@ -246,7 +246,8 @@ def run(period: str | None = None, config_files=(), only=(), out_dir: str | None
         write_manifest(out, root, prepared.period, settings, params0, outcomes, secrets, prepared.period_reason)
         from .notebook import resolve
         _, ctx = resolve("data_cleaning", [str(settings_file)], [], str(out))
-        pages = write_summary(out, ctx, params0, outcomes, say)
+        pages = write_summary(out, ctx, params0, outcomes, say, secrets,
+                              figures_window(settings, prepared.params))
     finally:
         settings_file.unlink(missing_ok=True)
         shutil.rmtree(staging, ignore_errors=True)
@@ -408,28 +409,52 @@ def _read_manifest(out: Path) -> dict:
         return {}
 
 
-def write_summary(out: Path, ctx, params, outcomes: dict[str, Outcome], log=print) -> list[Path]:
+def figures_window(settings: dict, params: dict) -> int:
+    """The active window (days) of the summary page's key figures: the RFM report's, so that both pages
+    show the same activity and churn rates.
+
+    ``params`` maps a report's name to its validated parameters (the reports being run); when the RFM
+    report is not among them its parameters are read from ``settings``, and when they are not valid
+    the cleaning's window is used.
+    """
+    rfm = params.get("rfm_segmentation")
+    if rfm is None:
+        try:
+            rfm = notebook_params(settings, "rfm_segmentation")
+        except ConfigError:
+            rfm = params["data_cleaning"]
+    return rfm.active_window_days
+
+
+def write_summary(out: Path, ctx, params, outcomes: dict[str, Outcome], log=print, secrets=frozenset(),
+                  active_window_days: int | None = None) -> list[Path]:
     """The month's summary page (``index.html``) and the index across months (``../index.html``).
 
     The key figures come from :func:`memberkit.month.month_figures` (computed once per clean
-    data, kept in ``month.json``); the reports' cards from this run's outcomes and, for reports
-    not run this time (``--only``), from what the period's folder holds.
+    data, kept in ``month.json``) over ``active_window_days`` (:func:`figures_window`; default the
+    window of ``params``); the reports' cards from this run's outcomes and, for reports not run
+    this time (``--only``), from what the period's folder holds. Error messages shown on the page
+    have every one of ``secrets`` replaced by ``***``, as in the log and the manifest.
     """
     from . import month
+    from .config import scrub_secrets
     from .views import month as month_views
     from .notebook import code_version
+    window = params.active_window_days if active_window_days is None else active_window_days
     figures, error = None, ""
     cleaning = outcomes.get("data_cleaning")
     if cleaning is not None and cleaning.status != "ok":
         error = month_views.text("month.figures_not_cleaned", params.language)
     else:
         try:
-            figures = month.month_figures(ctx, params.active_window_days)
+            figures = month.month_figures(ctx, window)
         except Exception as e:  # the page says why; the reports themselves are already written
-            error = f"{type(e).__name__}: {e}"
+            error = scrub_secrets(f"{type(e).__name__}: {e}", set(secrets))
             log(f"  key figures not computed: {error}")
     summary = month.collect(out, ctx.period, params.language, params.currency, [s.name for s in NOTEBOOKS],
                             outcomes, figures, error)
+    for report in summary.reports:
+        report.error = scrub_secrets(report.error, set(secrets))
     (out / "index.pdf").unlink(missing_ok=True)   # printed again by --pdf, else it would show an older page
     footer = {"code": code_version(), "fingerprint": ((figures or {}).get("stamp", {}).get("clean", {}).get("inputs") or "–")[:16]}
     return month_views.write_pages(summary, out, footer)

@@ -25,7 +25,7 @@ def fmt_metric(p: Presentation, metric: str, value: float, kind: str | None = No
         return p.pct(value)
     if metric in ("revenue", "aov"):
         return p.money(value, 1)
-    return "–" if missing(value) else f"{value:.3f}"
+    return p.ratio(value, 3)
 
 
 def _fm(p: Presentation, r: abtest.ExperimentResult, metric: str, value: float) -> str:
@@ -144,7 +144,8 @@ def data_notes(p: Presentation, r: abtest.ExperimentResult, params) -> list[str]
     notes = []
     if r.winsor_caps:
         notes.append(p.text("ab.winsor_note", pct=params.winsorize_percentile,
-                          caps=", ".join(f"{k} {v:,.2f}" for k, v in r.winsor_caps.items())))
+                          caps=", ".join(f"{k} {p.money(v, 2) if k.startswith('revenue') else p.ratio(v, 2)}"
+                                         for k, v in r.winsor_caps.items())))
     if r.excluded_multi_variant and not r.assignments:
         notes.append(p.text("ab.multi_variant_note", n=p.count(r.excluded_multi_variant)))
     if r.left_out:

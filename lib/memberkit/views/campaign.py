@@ -23,14 +23,10 @@ def _ci(e: campaign.Estimate, fmt) -> str:
     return f"{fmt(e.ci_low)} … {fmt(e.ci_high)}"
 
 
-def title_of(r: campaign.CampaignReview) -> str:
-    return f"{r.campaign_id} {r.name}" if r.name and r.name != r.campaign_id else r.campaign_id
-
-
 def verdict_sentence(p: Presentation, r: campaign.CampaignReview, params) -> str:
     """The campaign's verdict in one sentence with its figures; weaker evidence says so first."""
     f, v = r.figures, r.verdict
-    values = dict(name=title_of(r), orders=p.count(f["incremental_orders"].value), olo=p.count(f["incremental_orders"].ci_low),
+    values = dict(name=r.title, orders=p.count(f["incremental_orders"].value), olo=p.count(f["incremental_orders"].ci_low),
                   ohi=p.count(f["incremental_orders"].ci_high), margin=p.money(f["incremental_margin"].value),
                   cost=p.money(r.cost), roi=_roi(p, f["roi"].value), lo=_roi(p, f["roi"].ci_low),
                   hi=_roi(p, f["roi"].ci_high), post=r.post_days_observed,
@@ -50,7 +46,7 @@ def kpis(p: Presentation, a: campaign.CampaignAnalysis):
                 p.text("cr.kpi_league_sub", n=p.count(len(a.reviews)))),
             KPI(p.text("cr.kpi_incremental_revenue"), p.money(t["incremental_revenue"])),
             KPI(p.text("cr.kpi_net"), p.money(t["net_gain"]),
-                good=(t["net_gain"] > 0) if t["reviewed"] else None),
+                good=(t["net_gain"] > 0) if t["reviewed"] and pd.notna(t["net_gain"]) else None),
             KPI(p.text("cr.kpi_repeat"), p.count(t["repeat"])),
             # the same population as the league table's pull-forward column, said on the card
             KPI(p.text("cr.kpi_pull_forward"), p.count(t["pull_forward"]),
@@ -71,7 +67,7 @@ def headline(p: Presentation, a: campaign.CampaignAnalysis) -> str:
     if not paying:
         return p.text("cr.headline_none_paid", n=p.count(len(league)))
     best = paying[0]
-    return p.text("cr.headline", n=p.count(len(league)), paying=p.count(len(paying)), best=title_of(best),
+    return p.text("cr.headline", n=p.count(len(league)), paying=p.count(len(paying)), best=best.title,
                   roi=_roi(p, best.figures["roi"].value))
 
 
@@ -81,10 +77,10 @@ def league_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
     for rank, r in enumerate(a.league(), 1):
         f = r.figures
         rows.append({p.text("cr.col_rank"): rank,
-                     p.text("cr.col_campaign"): title_of(r) + (" ★" if r.campaign_id in a.reviewed else ""),
+                     p.text("cr.col_campaign"): r.title + (" ★" if r.campaign_id in a.reviewed else ""),
                      p.text("cr.col_dates"): f"{r.start} – {r.end}",
                      p.text("cr.col_evidence"): p.text(f"cr.evidence_{r.evidence}"),
-                     p.text("cr.col_targeted"): f"{r.n_target:,}",
+                     p.text("cr.col_targeted"): p.count(r.n_target),
                      p.text("cr.col_orders"): f"{p.count(f['incremental_orders'].value)} ({_ci(f['incremental_orders'], p.count)})",
                      p.text("cr.col_revenue"): f"{p.money(f['incremental_revenue'].value)}",
                      p.text("cr.col_roi"): f"{_roi(p, f['roi'].value)} ({_ci(f['roi'], lambda x: _roi(p, x))})",
@@ -107,7 +103,7 @@ def plot_league(p: Presentation, a: campaign.CampaignAnalysis):
         ax.plot([roi.ci_low, roi.ci_high], [i, i], color=colour, lw=2)
         ax.plot(roi.value, i, "o", color=colour, ms=8, mfc=colour if r.evidence == "holdout" else "white")
     ax.axvline(0, color="#555", lw=1)
-    ax.set_yticks(range(len(league)), [title_of(r) + (" ★" if r.campaign_id in a.reviewed else "") for r in league])
+    ax.set_yticks(range(len(league)), [r.title + (" ★" if r.campaign_id in a.reviewed else "") for r in league])
     percent_axis(ax.xaxis, signed=True)
     ax.set_xlabel(p.text("cr.roi_axis"))
     ax.set_title(p.text("cr.league_chart"), loc="left")
@@ -235,7 +231,7 @@ def segments_frame(p: Presentation, r: campaign.CampaignReview) -> pd.DataFrame:
 def _segment_row(p: Presentation, x) -> dict:
     return {p.text("cr.col_dimension"): p.text(f"cr.dim_{x.dimension}"),
             p.text("cr.col_group"): group_label(p, x.dimension, x.group),
-            p.text("cr.col_n"): f"{x.n_target:,} / {x.n_comparison:,}",
+            p.text("cr.col_n"): f"{p.count(x.n_target)} / {p.count(x.n_comparison)}",
             p.text("cr.col_orders_per_1000"): f"{p.count(x.incremental_orders_per_target * 1000)} "
                                                       f"({p.count(x.ci_low * 1000)} … {p.count(x.ci_high * 1000)})",
             p.text("cr.col_margin_per_member"): p.money(x.incremental_margin_per_target, 2),
@@ -254,4 +250,4 @@ def record(p: Presentation, a: campaign.CampaignAnalysis, results, params) -> No
 
 def section_heading(p: Presentation, r: campaign.CampaignReview) -> str:
     """A campaign's section title: its id and name, its type in the report's language, its dates."""
-    return p.text("cr.section_heading", name=title_of(r), type=p.code("campaign_types", r.type), start=r.start, end=r.end)
+    return p.text("cr.section_heading", name=r.title, type=p.code("campaign_types", r.type), start=r.start, end=r.end)

@@ -34,7 +34,7 @@ def kpis(p: Presentation, a: clv.CLVAnalysis):
             KPI(p.text("clv.at_risk"), p.count(a.totals["high_value_at_risk"]),
                 p.text("clv.at_risk_sub", revenue=p.money(a.totals["high_value_at_risk_past_revenue"]))),
             KPI(p.text("clv.expected_purchases"), p.count(a.totals["expected_purchases"])),
-            KPI(p.text("clv.holdout_error"), f"{err:+.1%}", p.text(f"clv.model_{a.chosen}"))]
+            KPI(p.text("clv.holdout_error"), p.signed_pct(err), p.text(f"clv.model_{a.chosen}"))]
 
 
 def headline(p: Presentation, a: clv.CLVAnalysis, params) -> str:
@@ -46,8 +46,8 @@ def headline(p: Presentation, a: clv.CLVAnalysis, params) -> str:
 def accuracy_sentence(p: Presentation, a: clv.CLVAnalysis, params) -> str:
     e = a.holdout.errors[a.chosen]
     weeks = (a.holdout.observation_end - a.holdout.calibration_end).days / 7
-    return p.text("clv.accuracy", model=p.text(f"clv.model_{a.chosen}"), weeks=f"{weeks:.0f}",
-                predicted=p.count(e["predicted_total"]), actual=p.count(e["actual_total"]), error=f"{e['aggregate_error']:+.1%}",
+    return p.text("clv.accuracy", model=p.text(f"clv.model_{a.chosen}"), weeks=p.ratio(weeks, 0),
+                predicted=p.count(e["predicted_total"]), actual=p.count(e["actual_total"]), error=p.signed_pct(e["aggregate_error"]),
                 top=p.pct(e["top_decile_spend_share"]),
                 how=p.text("clv.chosen_by_" + a.chosen_by))
 
@@ -56,10 +56,10 @@ def checks_sentences(p: Presentation, a: clv.CLVAnalysis) -> list[str]:
     """The spend model's checks, then what failed and what was used instead (:func:`notes_sentences`)."""
     c = a.spend_checks
     out = [p.text("clv.check_corr_ok" if c["correlation_ok"] else "clv.check_corr_warn",
-                corr=f"{c['frequency_spend_correlation']:.2f}")]
+                corr=p.ratio(c["frequency_spend_correlation"], 2))]
     if c["model_used"] == "gamma_gamma":
-        out.append(p.text("clv.check_q_ok" if c["q_ok"] else "clv.check_q_warn", q=f"{c['q']:.2f}"))
-    out.append(p.text("clv.check_excluded", n=f"{c['excluded_non_positive_spend']:,}", used=f"{c['repeat_buyers_used']:,}"))
+        out.append(p.text("clv.check_q_ok" if c["q_ok"] else "clv.check_q_warn", q=p.ratio(c["q"], 2)))
+    out.append(p.text("clv.check_excluded", n=p.count(c["excluded_non_positive_spend"]), used=p.count(c["repeat_buyers_used"])))
     return out + notes_sentences(p, a)
 
 

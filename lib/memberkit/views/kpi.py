@@ -71,7 +71,7 @@ def plot_trend(p: Presentation, trend: pd.DataFrame):
         if key == "average_order_value":
             ax.yaxis.set_major_formatter(lambda v, _: p.money(v))
         else:
-            ax.yaxis.set_major_formatter(lambda v, _: p.pct(v, 0 if trend[key].max() > 0.1 else 1))
+            ax.yaxis.set_major_formatter(lambda v, _, k=key: p.pct(v, 0 if trend[k].max() > 0.1 else 1))
         top = trend[key].max()
         ax.set_ylim(0, (top if top == top and top > 0 else 1) * 1.15)   # rates and money start at zero
         ax.set_xticks(list(x)[::3], [m[2:] for m in trend.index[::3]], fontsize=9)

@@ -25,7 +25,8 @@ from ..kpi import HIGHER_IS_BETTER, MONTH_FIGURES
 from ..month import MonthSummary, compare
 from ..periods import previous_period, same_period_last_year
 from ..report import missing
-from .context import Presentation, _catalogue, text
+from .abtest import metric_label
+from .context import DASH, Presentation, _catalogue, text
 from .kpi import format_change, format_figure, is_good
 
 
@@ -173,7 +174,7 @@ def decision_items(s: MonthSummary) -> list[dict]:
                         if not missing(v.get("roi")) else text("month.decision_campaign_no_roi", lang, subject=d.subject,
                                                                 reason=reason))
         elif d.kind == "experiment":
-            metric = text(f"ab.metric_{v['metric']}", lang) if v.get("metric") else ""
+            metric = metric_label(p, v["metric"]) if v.get("metric") else ""
             if d.action == "ship":
                 sentence = text("month.decision_ship", lang, subject=d.subject, variant=v["variant"], metric=metric,
                                 lift=p.signed_pct(v["lift"]), low=p.signed_pct(v["lift_low"]),
@@ -280,24 +281,30 @@ def render_summary(s: MonthSummary, footer: dict | None = None) -> str:
 
 
 def render_months(root: Path, language: str = "en", currency: str = "CNY") -> str:
-    """``outputs/index.html``: every period on disk, newest first, with its key figures and their trend across months."""
+    """``outputs/index.html``: every period on disk, newest first, with its key figures and their trend across months.
+
+    A period whose ``month.json`` is missing or unreadable shows "–" in every column and says its
+    figures are missing (a figure that is null in a readable file still reads "not enough history").
+    """
     import json
     from ..month import FIGURES_FILE, periods_on_disk
     periods = periods_on_disk(root)
-    data = {}
+    data: dict[str, dict | None] = {}
     for p in periods:
         try:
             f = json.loads((root / p / FIGURES_FILE).read_text(encoding="utf-8"))
             data[p] = {k: compare(f, k)["current"] for k in MONTH_FIGURES}
-        except (OSError, ValueError, KeyError):
-            data[p] = {}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            data[p] = None
     t = lambda key, **v: text(f"month.{key}", language, **v)
     pres = Presentation(language, currency)
     columns = [{"key": k, "label": figure_label(k, language),
-                "spark": sparkline([data[p].get(k) for p in periods], good_up=HIGHER_IS_BETTER[k],
+                "spark": sparkline([(data[p] or {}).get(k) for p in periods], good_up=HIGHER_IS_BETTER[k],
                                    label=figure_label(k, language))} for k in MONTH_FIGURES]
     rows = [{"period": p, "label": month_label(p, language), "link": f"{p}/index.html",
-             "cells": [format_figure(pres, k, data[p].get(k)) for k in MONTH_FIGURES]}
+             "note": "" if data[p] is not None else t("months_figures_missing", file=FIGURES_FILE),
+             "cells": ([format_figure(pres, k, data[p].get(k)) for k in MONTH_FIGURES] if data[p] is not None
+                       else [DASH] * len(MONTH_FIGURES))}
             for p in reversed(periods)]
     from .page import embed_fonts
     return embed_fonts(_environment().get_template("months.html.j2").render(

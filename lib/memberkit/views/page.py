@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+import json
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -134,14 +135,24 @@ def _is_figure_column(values) -> bool:
     return bool(shown) and all(_FIGURE.match(v) for v in shown)
 
 
+def _table_id(df, caption: str | None) -> str:
+    """A short id fixed by the table's caption, headings and cells (pandas would draw a random one)."""
+    import hashlib
+    content = json.dumps([caption, [str(c) for c in df.columns], df.astype(str).to_numpy().tolist()],
+                         ensure_ascii=False)
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()[:12]
+
+
 def table_html(df, caption: str | None = None, formats: dict | None = None) -> str:
     """A frame as a plain HTML table without the index; every cell, heading and the caption escaped.
 
     Views hand over frames whose figures are already formatted by the Presentation (one format per
     kind of figure), so a figure reads the same in a table as in a card or a sentence. Columns of
     figures line up on the right, words on the left; a wide table scrolls sideways on a narrow screen.
+    The table's HTML ids come from its caption, headings and cells, so the same table is the same HTML
+    in every run.
     """
-    styler = df.style.hide(axis="index").format(escape="html", na_rep=DASH).format_index(escape="html", axis=1)
+    styler = df.style.set_uuid(_table_id(df, caption)).hide(axis="index").format(escape="html", na_rep=DASH).format_index(escape="html", axis=1)
     right = [j for j, c in enumerate(df.columns)
              if str(df.dtypes.iloc[j]).startswith(("int", "float", "Int", "Float", "uint")) or _is_figure_column(df.iloc[:, j])]
     # By position: headings may repeat across tables, positions do not.

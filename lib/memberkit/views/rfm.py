@@ -55,7 +55,7 @@ def record(p: Presentation, a: rfm.RFMAnalysis, results) -> None:
     """Fill :class:`memberkit.report.Results`: KPIs, and members and revenue per segment for both schemes."""
     results.title = p.text("rfm.title")
     results.headline_text = headline(p, a)
-    results.kpi("members_segmented", a.buyers, p.text("rfm.buyers"), f"{a.buyers:,}")
+    results.kpi("members_segmented", a.buyers, p.text("rfm.buyers"), p.count(a.buyers))
     for key in kpi.KEY_FIGURES:
         row = a.figures.loc[key]
         value = None if pd.isna(row.current) else float(row.current)
@@ -199,19 +199,22 @@ def profile_frame(p: Presentation, profile: pd.DataFrame, scheme: str = "high_lo
 def segments_caption(p: Presentation, a: rfm.RFMAnalysis, split: str) -> str:
     s = a.segmenter.splits_
     split_word = {"en": {"mean": "mean", "median": "median"}, "zh": {"mean": "均值", "median": "中位数"}}[p.language][split]
-    return p.text("rfm.segments_caption", split=split_word, days=a.window_days, r=f"{s['r']:.0f}",
-                f=f"{s['f']:.1f}", m=p.money(s["m"]))
+    return p.text("rfm.segments_caption", split=split_word, days=a.window_days, r=p.ratio(s["r"], 0),
+                f=p.ratio(s["f"], 1), m=p.money(s["m"]))
 
 
 def region_sentence(p: Presentation, a: rfm.RFMAnalysis, params) -> str:
-    r = a.regions.dropna(subset=["established_lost_rate"])
-    worst = rfm.most_at_risk_region(a.regions)
+    """The region losing the most established members and, when another region qualifies, the one losing the fewest."""
+    r = a.regions
+    worst = rfm.most_at_risk_region(r)
     if worst is None:
         return ""
-    safe = r[r.established >= 30].established_lost_rate.idxmin()
-    return p.text("rfm.region_text", region=worst, rate=p.pct(r.loc[worst, "established_lost_rate"]),
-                orders=params.established_orders, days=params.churned_days, safe=safe,
-                safe_rate=p.pct(r.loc[safe, "established_lost_rate"]))
+    safe = rfm.safest_region(r)
+    values = dict(region=worst, rate=p.pct(r.loc[worst, "established_lost_rate"]), orders=params.established_orders,
+                  days=params.churned_days)
+    if safe is None:
+        return p.text("rfm.region_text_alone", min=p.count(rfm.REGION_MIN_MEMBERS), **values)
+    return p.text("rfm.region_text", safe=safe, safe_rate=p.pct(r.loc[safe, "established_lost_rate"]), **values)
 
 
 def migration_sentence(p: Presentation, a: rfm.RFMAnalysis) -> str:

@@ -67,7 +67,7 @@ def test_the_hint_to_name_an_experiment_works_when_pasted(small_cleaned):
     settings = load_settings(ROOT)
     a = abtest.analyse(tables, "2023-01", notebook_params(settings, "ab_test"))   # before any experiment
     hint = ab_view.headline(Presentation("en", "CNY"), a, None)
-    command = re.search(r"-p (\S+)$", hint).group(1)
+    command = re.search(r"-p '([^']+)'", hint).group(1)
     params = notebook_params(apply_overrides(settings, [command]), "ab_test")
     assert params.experiments and params.experiments[0] in a.available
     # every other report accepts the same command line

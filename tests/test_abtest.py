@@ -88,6 +88,24 @@ def test_design_errors_say_what_to_set():
     assert abtest.evaluate(m, "X", ab_params("designs={X: {control: base}}")).control == "base"
 
 
+
+def test_an_experiment_left_out_is_explained_in_the_pages_language():
+    """The reason travels as a code with its values; the page words it per language."""
+    from types import SimpleNamespace
+
+    from memberkit.views import Presentation
+    m = synthetic().replace({"variant": {"b": "control"}})                # one variant left
+    with pytest.raises(abtest.ExperimentError) as e:
+        abtest.evaluate(m, "X", ab_params())
+    assert e.value.reason == "one_variant" and e.value.values == {"variant": "control"}
+    a = SimpleNamespace(skipped={"X": str(e.value)}, skip_reasons={"X": {"reason": e.value.reason, **e.value.values}})
+    assert view.skipped_notes(Presentation("zh", "CNY"), a) == ["X 未评估：只有一个分组 control，无可比较"]
+    assert view.skipped_notes(Presentation("en", "CNY"), a) == [
+        "X was not evaluated: it has only the variant control; there is nothing to compare"]
+    a.skip_reasons = {}                     # an error without a code keeps its own message
+    assert view.skipped_notes(Presentation("en", "CNY"), a) == [f"X was not evaluated: {e.value}"]
+
+
 def test_power_plan_uses_the_control_baseline():
     m = synthetic(n=2000)
     plan = abtest.power_plan(m, "control", "conversion", 0.1)

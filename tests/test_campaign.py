@@ -273,6 +273,15 @@ def test_matched_baseline_reweights_to_the_target_strata():
     assert r.figures["response_rate_comparison"] == pytest.approx(2 / 3 * 0.5 + 1 / 3 * 0)
 
 
+def test_a_campaign_left_out_is_explained_in_the_pages_language():
+    from types import SimpleNamespace
+    a = SimpleNamespace(skipped={"C2506": "campaign C2506 has no holdout and no baseline members to compare with"},
+                        skip_reasons={"C2506": {"reason": "no_comparison"}})
+    assert view.skipped_notes(Presentation("zh", "CNY"), a) == ["C2506 未复盘：没有对照组，也没有可比较的未触达会员"]
+    assert view.skipped_notes(Presentation("en", "CNY"), a) == [
+        "C2506 was not reviewed: it has no holdout group and no comparable members who were not targeted"]
+
+
 def test_a_campaign_without_cost_gets_no_return_and_says_why():
     members = hand_campaign()
     info = pd.Series({"campaign_id": "C1", "name": "", "type": "", "start": START, "end": END, "cost": float("nan")})

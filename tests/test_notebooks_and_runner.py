@@ -191,6 +191,15 @@ def test_no_page_shows_a_missing_number_as_code(edition, request):
 
 
 @pytest.mark.slow
+def test_the_chinese_edition_says_in_chinese_why_a_campaign_was_not_reviewed(e2e_zh):
+    from memberkit.views.page import visible_text
+    proc, out, _ = e2e_zh
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = visible_text((out / "campaign_review.html").read_text(encoding="utf-8"))
+    assert "C2506 未复盘：没有对照组" in text and "has no holdout" not in text
+
+
+@pytest.mark.slow
 def test_a_failing_notebook_is_reported_and_leaves_no_complete_looking_report(small_config, tmp_path, monkeypatch):
     project = tmp_path / "project"
     shutil.copytree(ROOT / "params", project / "params")

@@ -159,3 +159,22 @@ def test_every_code_the_kit_shows_has_words_in_both_languages():
             if not isinstance(node, str) or not node.strip():
                 lacking.append(code)
         assert lacking == [], f"{language}: {lacking}"
+
+
+def test_columns_empty_in_every_row_leave_the_quality_table_and_are_named_once():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from memberkit.views import Presentation
+    from memberkit.views import clean as clean_view
+    q = pd.DataFrame({"table": ["orders", "orders", "members"], "column": ["amount", "unit_price", "region"],
+                      "rows": [10, 10, 4], "missing": [1, 10, 4], "invalid": [0, 0, 0], "distinct": [9, 0, 0]})
+    q["missing_share"], q["invalid_share"] = q.missing / q.rows, q.invalid / q.rows
+    result = SimpleNamespace(quality=q)
+    en = Presentation("en", "CNY")
+    shown = clean_view.quality_frame(en, result)
+    assert len(shown) == 1 and shown.iloc[0, 3] == "1" and shown.iloc[0, 4] == "10.0%"
+    note = clean_view.absent_columns_note(en, result)
+    assert note.endswith("orders: unit price; members: region") and "amount" not in note
+    assert clean_view.absent_columns_note(en, SimpleNamespace(quality=q.iloc[:1])) == ""

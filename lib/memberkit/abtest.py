@@ -31,7 +31,7 @@ import pandas as pd
 
 from . import stats
 from .config import AB_METRICS
-from .errors import MemberkitError
+from .errors import ReasonedError
 from .report import plain
 
 # The member column each mean metric is computed from, and its pre-assignment covariate.
@@ -43,7 +43,7 @@ RESULT_FIELDS = ("control_mean", "variant_mean", "abs_diff", "abs_ci_low", "abs_
                  "ci_high", "p_value", "p_value_adjusted", "chance_to_win")
 
 
-class ExperimentError(MemberkitError):
+class ExperimentError(ReasonedError):
     """An experiment cannot be evaluated as asked (unknown id, missing control, one variant)."""
 
 
@@ -309,15 +309,19 @@ def design_for(experiment_id: str, found: list[str], params) -> tuple[str, dict[
     control = d.control if d else params.default_control
     if control not in found:
         raise ExperimentError(f"experiment {experiment_id}: control variant {control!r} is not in the data "
-                              f"(variants: {', '.join(found)}); name it with -p notebooks.ab_test.designs.{experiment_id}.control={found[0]}")
+                              f"(variants: {', '.join(found)}); name it with -p notebooks.ab_test.designs.{experiment_id}.control={found[0]}",
+                              "control_missing", control=control, variants=", ".join(found),
+                              setting=f"notebooks.ab_test.designs.{experiment_id}.control={found[0]}")
     if len(found) < 2:
-        raise ExperimentError(f"experiment {experiment_id} has only the variant {found[0]!r}; nothing to compare")
+        raise ExperimentError(f"experiment {experiment_id} has only the variant {found[0]!r}; nothing to compare",
+                              "one_variant", variant=found[0])
     split = dict(d.planned_split) if d and d.planned_split else {v: 1 / len(found) for v in found}
     missing = set(split) - set(found)
     extra = set(found) - set(split)
     if missing or extra:
         raise ExperimentError(f"experiment {experiment_id}: planned variants {sorted(split)} differ from those "
-                              f"in the data {sorted(found)}")
+                              f"in the data {sorted(found)}", "split_differs",
+                              planned=", ".join(sorted(split)), variants=", ".join(sorted(found)))
     return control, split
 
 
@@ -336,7 +340,8 @@ def experiment_metrics(m: pd.DataFrame, params) -> tuple[list[str], list[str]]:
     if not named and not purchase:
         raise ExperimentError(f"experiment {m.experiment_id.iloc[0]}: nothing to compare: no member ordered within "
                               f"{params.window_days} days of assignment and the experiments table has no outcome "
-                              "columns (name them under source.tables.experiments.outcomes)")
+                              "columns (name them under source.tables.experiments.outcomes)",
+                              "nothing_to_compare", days=params.window_days)
     return named + purchase, left_out
 
 
@@ -359,7 +364,7 @@ def evaluate(members: pd.DataFrame, experiment_id: str, params, segments: pd.Dat
     """
     m = members[members.experiment_id == experiment_id]
     if m.empty:
-        raise ExperimentError(f"experiment {experiment_id} has no assigned members")
+        raise ExperimentError(f"experiment {experiment_id} has no assigned members", "no_members")
     multi = m[m.variants > 1]
     m = m[m.variants == 1].copy()
     found = sorted(m.variant.unique())
@@ -431,7 +436,8 @@ class ABAnalysis:
     period: str
     end: _dt.date
     experiments: list[ExperimentResult]
-    skipped: dict[str, str]               # experiment id -> why it could not be evaluated
+    skipped: dict[str, str]               # experiment id -> why it could not be evaluated (English, for logs)
+    skip_reasons: dict[str, dict] = field(default_factory=dict)   # id -> {"reason": code, **values} for the page
     has_table: bool = True                # False: the sources have no experiments table (report skipped)
     available: list[str] = field(default_factory=list)   # experiment ids in the data, for the hint
 
@@ -456,7 +462,7 @@ def analyse(tables: dict, period: str, params, rfm_params=None) -> ABAnalysis:
     members = experiment_members(tables, ids, params.window_days, params.pre_days,
                                  params.exclude_outliers) if ids else pd.DataFrame()
     accounting = assignment_accounting(tables, ids) if ids else {}
-    results, skipped = [], {}
+    results, skipped, skip_reasons = [], {}, {}
     for x in ids:
         assigned = members[members.experiment_id == x] if len(members) else members
         dated = len(assigned) and assigned.assigned_ts.notna().any()
@@ -465,12 +471,14 @@ def analyse(tables: dict, period: str, params, rfm_params=None) -> ABAnalysis:
             r = evaluate(members, x, params, seg)
         except ExperimentError as e:
             skipped[x] = str(e)
+            if e.reason:
+                skip_reasons[x] = {"reason": e.reason, **e.values}
             continue
         r.assignments = accounting.get(x, {})
         if r.assignments:
             r.excluded_multi_variant += r.assignments["set_aside"].get("several_variants", {}).get("members", 0)
         results.append(r)
-    return ABAnalysis(period, end, results, skipped, available=sorted(known))
+    return ABAnalysis(period, end, results, skipped, available=sorted(known), skip_reasons=skip_reasons)
 
 
 def assignment_accounting(tables: dict, experiment_ids: list[str]) -> dict[str, dict]:

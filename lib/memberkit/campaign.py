@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from . import stats
-from .errors import MemberkitError
+from .errors import ReasonedError
 from .report import plain
 
 WINDOWS = ["before", "history", "silent", "pre", "during", "post"]
@@ -40,7 +40,7 @@ RECENCY_EDGES = [30, 90, 180, 365]          # days since the last purchase befor
 FREQUENCY_EDGES = [1, 2, 3, 5]              # purchases in the history window
 
 
-class CampaignError(MemberkitError):
+class CampaignError(ReasonedError):
     """A campaign cannot be reviewed as asked (unknown id, no members)."""
 
 
@@ -223,10 +223,11 @@ def review(members: pd.DataFrame, info: pd.Series, params, baseline: pd.DataFram
     target = members[members.group == "target"]
     holdout = members[members.group == "holdout"]
     if target.empty:
-        raise CampaignError(f"campaign {info.campaign_id} has no target members")
+        raise CampaignError(f"campaign {info.campaign_id} has no target members", "no_target")
     comparison, evidence = (holdout, "holdout") if len(holdout) >= 2 else (baseline, "matched_baseline")
     if comparison is None or len(comparison) < 2:
-        raise CampaignError(f"campaign {info.campaign_id} has no holdout and no baseline members to compare with")
+        raise CampaignError(f"campaign {info.campaign_id} has no holdout and no baseline members to compare with",
+                            "no_comparison")
     during_days = (info.end - info.start).days + 1
     post_observed = int((pd.Timestamp(members.post_end.iloc[0]) - pd.Timestamp(info.end + _dt.timedelta(days=1))).days)
     design = Design(evidence, during_days, max(post_observed, 1), params.pre_days, params.alpha)
@@ -420,9 +421,10 @@ class CampaignAnalysis:
     period: str
     reviewed: list[str]
     reviews: dict[str, CampaignReview]            # every campaign of the league table
-    skipped: dict[str, str]
+    skipped: dict[str, str]                       # campaign id -> why it was not reviewed (English, for logs)
     has_table: bool = True                        # False: the sources have no campaign tables (report skipped)
     available: list[str] = field(default_factory=list)   # campaign ids in the data, for the hint
+    skip_reasons: dict[str, dict] = field(default_factory=dict)   # id -> {"reason": code, **values} for the page
 
     def league(self) -> list[CampaignReview]:
         """The campaigns by return on cost, best first; no return last; equal returns by campaign id."""
@@ -445,7 +447,7 @@ def analyse(tables: dict, period: str, params, rfm_params=None, data_end: _dt.da
     reviewed, league = select_campaigns(campaigns, start, end, params.league_months, params.campaigns)
     members = campaign_members(tables, league, params, data_end) if league else pd.DataFrame()
     info = campaigns.set_index("campaign_id")
-    reviews, skipped = {}, {}
+    reviews, skipped, skip_reasons = {}, {}, {}
     for cid in league:
         row = info.loc[cid].copy()
         row["campaign_id"] = cid
@@ -461,8 +463,10 @@ def analyse(tables: dict, period: str, params, rfm_params=None, data_end: _dt.da
             reviews[cid] = r
         except CampaignError as e:
             skipped[cid] = str(e)
+            if e.reason:
+                skip_reasons[cid] = {"reason": e.reason, **e.values}
     return CampaignAnalysis(period, [c for c in reviewed if c in reviews], reviews, skipped,
-                            available=sorted(campaigns.campaign_id.astype(str)))
+                            available=sorted(campaigns.campaign_id.astype(str)), skip_reasons=skip_reasons)
 
 
 def _segments_at(tables: dict, start: _dt.date, rfm_params) -> pd.DataFrame:

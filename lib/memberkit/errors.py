@@ -7,6 +7,15 @@ class MemberkitError(Exception):
     """Base of all errors memberkit raises on purpose."""
 
 
+class ReasonedError(MemberkitError):
+    """An error a page reports in the reader's language: ``reason`` names a catalogue entry
+    (``why.<reason>``) and ``values`` fill it; ``str()`` stays the English message for logs."""
+
+    def __init__(self, message: str, reason: str | None = None, **values):
+        super().__init__(message)
+        self.reason, self.values = reason, values
+
+
 class ConfigError(MemberkitError):
     """A parameter or config file is wrong."""
 

@@ -10,7 +10,7 @@ from ..report import missing
 from .context import Presentation
 from .page import KPI
 from .rfm import group_label
-from .context import DASH
+from .context import DASH, reason_text
 from .theme import PALETTE, legend_below, percent_axis
 
 
@@ -274,3 +274,10 @@ def record(p: Presentation, a: abtest.ABAnalysis, results, params) -> None:
         value = len(a.experiments) if key == "experiments" else sum(r.verdict["decision"] == key for r in a.experiments)
         results.kpi(key, value, card.label, card.value)
     results.key_results = abtest.key_results(a, params)
+
+
+def skipped_notes(p: Presentation, a) -> list[str]:
+    """One sentence per experiment that could not be evaluated, in the page's language (the
+    analysis' reason code through the catalogue ``ab.why.*``; its English message otherwise)."""
+    return [p.text("ab.skipped", experiment=x, why=reason_text(p, "ab", a.skip_reasons.get(x), why))
+            for x, why in a.skipped.items()]

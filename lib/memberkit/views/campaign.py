@@ -8,7 +8,7 @@ import pandas as pd
 
 from .. import campaign
 from ..report import plain
-from .context import Presentation
+from .context import Presentation, reason_text
 from .page import KPI
 from .rfm import group_label
 from .theme import PALETTE, percent_axis
@@ -251,3 +251,10 @@ def record(p: Presentation, a: campaign.CampaignAnalysis, results, params) -> No
 def section_heading(p: Presentation, r: campaign.CampaignReview) -> str:
     """A campaign's section title: its id and name, its type in the report's language, its dates."""
     return p.text("cr.section_heading", name=r.title, type=p.code("campaign_types", r.type), start=r.start, end=r.end)
+
+
+def skipped_notes(p: Presentation, a) -> list[str]:
+    """One sentence per campaign that could not be reviewed, in the page's language (the analysis'
+    reason code through the catalogue ``cr.why.*``; its English message otherwise)."""
+    return [p.text("cr.skipped", campaign=c, why=reason_text(p, "cr", a.skip_reasons.get(c), why))
+            for c, why in a.skipped.items()]

@@ -133,8 +133,10 @@ def change_frame(p: Presentation, current: dict, previous: dict | None) -> pd.Da
 
 
 def quality_frame(p: Presentation, result: clean.CleaningResult) -> pd.DataFrame:
-    """Per table and column as delivered: rows, missing (count and share), invalid and distinct values."""
+    """Per table and column as delivered: rows, missing (count and share), invalid and distinct values.
+    Columns empty in every row (not in the export) are left out and named by :func:`absent_columns_note`."""
     q = result.quality
+    q = q[~_absent(q)]
     return pd.DataFrame({
         p.text("common.table"): [p.text(f"tables.{n}") for n in q.table],
         p.text("common.column"): [p.code("fields", c) for c in q.column],
@@ -143,6 +145,21 @@ def quality_frame(p: Presentation, result: clean.CleaningResult) -> pd.DataFrame
         p.text("data_cleaning.missing_share"): [p.pct(x) for x in q.missing_share],
         p.text("data_cleaning.invalid_rows"): [p.count(x) for x in q.invalid],
         p.text("data_cleaning.distinct_values"): [p.count(x) for x in q.distinct]})
+
+
+def _absent(q: pd.DataFrame) -> pd.Series:
+    return (q.rows > 0) & (q.missing == q.rows)
+
+
+def absent_columns_note(p: Presentation, result: clean.CleaningResult) -> str:
+    """The columns empty in every row, per table (usually optional columns the export does not
+    carry), in one sentence; "" when there are none."""
+    q = result.quality[_absent(result.quality)]
+    if q.empty:
+        return ""
+    per_table = [f"{p.text(f'tables.{t}')}: {p.list_sep.join(p.code('fields', c) for c in g.column)}"
+                 for t, g in q.groupby("table", sort=False)]
+    return p.text("data_cleaning.absent_columns", columns=p.clause_sep.join(per_table))
 
 
 def identity_sentence(p: Presentation, result: clean.CleaningResult) -> str:

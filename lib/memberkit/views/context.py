@@ -144,6 +144,11 @@ class Presentation:
         return "、" if self.language == "zh" else ", "
 
     @property
+    def clause_sep(self) -> str:
+        """Between two clauses of one sentence: '；' in Chinese, '; ' in English."""
+        return "；" if self.language == "zh" else "; "
+
+    @property
     def sentence_sep(self) -> str:
         """Between two sentences: nothing in Chinese, a space in English."""
         return "" if self.language == "zh" else " "
@@ -185,3 +190,13 @@ class Presentation:
         diff = current - previous
         rel = f" ({fmt_signed_pct(diff / previous)})" if previous else ""
         return f"{'+' if diff >= 0 else '-'}{fmt_int(abs(diff), self.language)}{rel}"
+
+
+def reason_text(p: "Presentation", section: str, reason: dict | None, message: str) -> str:
+    """Why something was left out, in ``p``'s language: ``reason`` is ``{"reason": code, **values}``
+    from a :class:`memberkit.errors.ReasonedError` (catalogue ``<section>.why.<code>``); without
+    one, the error's English ``message``."""
+    if not reason:
+        return message
+    values = {k: v for k, v in reason.items() if k != "reason"}
+    return p.text(f"{section}.why.{reason['reason']}", **values)

@@ -40,10 +40,14 @@ CSS = """
 .mk-banner{font-size:16px;font-weight:600;color:#fff;background:#c62828;padding:10px 14px;border-radius:6px;margin:8px 0}
 .mk-note{font-size:13px;color:#4a5560;margin:4px 0 12px}
 .mk-footer{font-size:12px;color:#5a6572;border-top:1px solid #d9dee5;margin-top:24px;padding-top:8px;line-height:1.6}
-.mk-table{max-width:100%;overflow-x:auto;-webkit-overflow-scrolling:touch;margin:4px 0 12px}
+.mk-table{max-width:100%;overflow-x:auto;-webkit-overflow-scrolling:touch;margin:4px 0 12px; /* edge shadows say it scrolls */
+background:linear-gradient(to right,#fff 30%,rgba(255,255,255,0)) left center/40px 100% no-repeat local,
+linear-gradient(to left,#fff 30%,rgba(255,255,255,0)) right center/40px 100% no-repeat local,
+radial-gradient(farthest-side at 0 50%,rgba(0,0,0,.25),rgba(0,0,0,0)) left center/14px 100% no-repeat scroll,
+radial-gradient(farthest-side at 100% 50%,rgba(0,0,0,.25),rgba(0,0,0,0)) right center/14px 100% no-repeat scroll}
 .mk-table table{border-collapse:collapse}.mk-table td,.mk-table th{padding:4px 10px;white-space:nowrap}
 .mk-table th{white-space:normal;min-width:4em;vertical-align:bottom}
-.mk-table td:last-child{white-space:normal;min-width:12em}
+.mk-table td:last-child{white-space:normal;min-width:6em;max-width:32em}
 </style>
 """
 

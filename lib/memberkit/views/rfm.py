@@ -239,14 +239,19 @@ def tier_currency_warning(p: Presentation, params) -> str | None:
     return p.text("rfm.tier_currency_warning", tier_currency=mismatch[0], currency=mismatch[1])
 
 
-def tiers_sentence(p: Presentation, a: rfm.RFMAnalysis) -> str:
+def tiers_sentence(p: Presentation, a: rfm.RFMAnalysis, params=None) -> str:
+    """The top tiers' share of members and revenue and the churned and silent shares; with
+    ``params`` (RFMParams) also what each lifecycle stage means, since they differ from the
+    activity and churn figures of the month (which follow members active at its start)."""
     tiers, stages = rfm.tier_stage_frame(a.table)
     top = tiers.iloc[1:]   # every tier above the base tier
     sep = "、" if p.language == "zh" else "/"
     return p.text("rfm.tiers_text", top_tiers=sep.join(map(str, top.index)),
                 top_share=p.pct(top.members.sum() / tiers.members.sum() if tiers.members.sum() else float("nan")),
                 top_revenue=p.pct(top.revenue_share.sum()), churned=p.pct(stages.loc["churned", "share"]),
-                silent=p.pct(stages.loc["silent", "share"]))
+                silent=p.pct(stages.loc["silent", "share"])) + ("" if params is None else p.sentence_sep + p.text(
+                    "rfm.stages_defined", new_days=p.count(params.new_days), silent_days=p.count(params.silent_days),
+                    churned_days=p.count(params.churned_days)))
 
 
 def cohort_sentence(p: Presentation, a: rfm.RFMAnalysis) -> str:

@@ -42,5 +42,6 @@ def percent_axis(axis, signed: bool = False) -> None:
 
 
 def legend_below(ax, ncol: int = 3, **kwargs) -> None:
-    """A legend under the chart, where it never hides data."""
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=ncol, frameon=False, **kwargs)
+    """A legend under the chart, where it never hides data, below the axis title when there is one."""
+    below = -0.30 if ax.get_xlabel() else -0.18
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, below), ncol=ncol, frameon=False, **kwargs)

@@ -141,7 +141,10 @@ def run_notebook(spec: NotebookSpec, root: Path, staging: Path, period: str, par
     try:
         pm.execute_notebook(str(root / "notebooks" / spec.file), str(partial), parameters=values,
                             cwd=str(root / "notebooks"), progress_bar=False, log_output=False,
-                            kernel_name=kernel_name())
+                            kernel_name=kernel_name(),
+                            # the kernel talks to the runner on 127.0.0.1 only: its "TCP without
+                            # encryption" warning would be noise in every scheduled run's log
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
         outcome.warnings = glyph_warnings(partial)
         res = _results(staging, spec.name)
         render_html(partial, staging / f"{spec.name}.html", params.language,

@@ -34,6 +34,8 @@ def test_number_formats():
     assert p.delta(110, 100) == "+10 (+10.0%)" and p.delta(90, 100) == "-10 (-10.0%)"
     assert p.pp(0.25 - 0.2) == "+5.0 pp" and Presentation("zh").pp(-0.012) == "-1.2 个百分点"
     assert p.delta(5, None) == "" and p.count(float("nan")) == "–" and p.ratio(0.12119, 3) == "0.121"
+    assert [p.significant(x) for x in (0.24259, 4.4136, 10.5776, 113.4, 12345.6, float("nan"))] == [
+        "0.243", "4.41", "10.6", "113", "12,346", "–"]
 
 
 @pytest.mark.parametrize("as_of,expected", [("2026-11-01", "2026-10"), ("2026-10-31", "2026-09"),

@@ -19,7 +19,7 @@ def errors_frame(p: Presentation, a: clv.CLVAnalysis) -> pd.DataFrame:
         rows.append({p.text("clv.model"): p.text(f"clv.model_{name}") + (" ✓" if name == a.chosen else ""),
                      p.text("clv.mae"): p.ratio(e["mae"], 3), p.text("clv.aggregate_error"): p.signed_pct(e["aggregate_error"]),
                      p.text("clv.top_decile"): p.pct(e["top_decile_spend_share"]),
-                     p.text("clv.parameters"): ", ".join(f"{k} {v:.3g}" for k, v in
+                     p.text("clv.parameters"): ", ".join(f"{k} {p.significant(v)}" for k, v in
                                                                  clv.model_parameters(a.holdout.models[name]).items())})
     for name, msg in a.holdout.failures.items():
         rows.append({p.text("clv.model"): p.text(f"clv.model_{name}"), p.text("clv.parameters"): msg})

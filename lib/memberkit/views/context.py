@@ -183,6 +183,13 @@ class Presentation:
         """A plain number that is neither a count nor money nor a share: 0.121 orders per member, 7.5 days."""
         return fmt_number(x, digits, self.language)
 
+    def significant(self, x, digits: int = 3) -> str:
+        """A model parameter to ``digits`` significant digits (0.243, 4.41, 10.6); whole numbers from
+        1,000 up, never an exponent; "–" when missing."""
+        if missing(x):
+            return DASH
+        return fmt_int(x, self.language) if abs(x) >= 10 ** digits else f"{float(f'{x:.{digits}g}'):g}"
+
     def delta(self, current, previous) -> str:
         """A count's change against an earlier value: '+12 (+3.4%)'; '' when there is none."""
         if missing(current) or missing(previous):

@@ -190,7 +190,7 @@ def evidence_note(p: Presentation, r: campaign.CampaignReview) -> str:
 def plot_daily(p: Presentation, r: campaign.CampaignReview):
     """Orders, AOV and sales per member by day (7-day rolling), target against comparison, campaign shaded."""
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), sharex=True)   # one time axis: panels line up
     panels = [("orders_per_1000", "cr.daily_orders", lambda v, _: f"{v:.1f}"),
               ("aov", "cr.daily_aov", lambda v, _: f"{v:,.0f}"),
               ("sales_per_member", "cr.daily_sales", lambda v, _: f"{v:.2f}")]
@@ -203,10 +203,17 @@ def plot_daily(p: Presentation, r: campaign.CampaignReview):
         ax.axvspan(pd.Timestamp(r.start), pd.Timestamp(r.end) + pd.Timedelta(days=1), color=PALETTE[3], alpha=0.15)
         ax.set_title(p.text(title, currency=p.symbol), loc="left")
         ax.yaxis.set_major_formatter(fmt)
-        ax.tick_params(axis="x", labelrotation=30)
-    axes[0].legend(frameon=False, loc="upper left", fontsize=9)
+        _day_axis(ax)
+    axes[0].legend(frameon=False, loc="upper left", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _day_axis(ax) -> None:
+    """Four or five day ticks as month-day (the year is in the heading), never crowded."""
+    import matplotlib.dates as mdates
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=5))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
 
 
 def plot_gap(p: Presentation, r: campaign.CampaignReview):
@@ -218,7 +225,7 @@ def plot_gap(p: Presentation, r: campaign.CampaignReview):
     ax.axvspan(pd.Timestamp(r.start), pd.Timestamp(r.end) + pd.Timedelta(days=1), color=PALETTE[3], alpha=0.15)
     ax.axhline(0, color="#555", lw=1)
     ax.set_title(p.text("cr.gap_title"), loc="left")
-    ax.tick_params(axis="x", labelrotation=30)
+    _day_axis(ax)
     fig.tight_layout()
     return fig
 

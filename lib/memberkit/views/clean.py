@@ -61,7 +61,7 @@ def plot_rule_waterfall(p: Presentation, result: clean.CleaningResult):
     ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
     handles, labels = ax.get_legend_handles_labels()
     uniq = dict(zip(labels, handles))
-    ax.legend(uniq.values(), uniq.keys(), loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, fontsize=8, frameon=False)
+    ax.legend(uniq.values(), uniq.keys(), loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, fontsize=9, frameon=False)
     ax.set_title(p.text("data_cleaning.waterfall_title"), loc="left")
     ax.invert_yaxis()
     return fig

@@ -89,7 +89,7 @@ def plot_tracking(p: Presentation, a: clv.CLVAnalysis):
         ax.plot(t.index, t[act], color=PALETTE[0], label=p.text("clv.actual"))
         ax.plot(t.index, t[exp_], color=PALETTE[1], ls="--", label=p.text("clv.predicted"))
         ax.axvline(cal, color="#888", ls=":")
-        ax.text(cal, ax.get_ylim()[1] * 0.95, " " + p.text("clv.holdout_starts"), fontsize=8, color="#555", va="top")
+        ax.text(cal, ax.get_ylim()[1] * 0.95, " " + p.text("clv.holdout_starts"), fontsize=9, color="#555", va="top")
         ax.set_title(p.text(title), loc="left")
         ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
         locator = mdates.AutoDateLocator(minticks=3, maxticks=6)

@@ -85,7 +85,7 @@ def plot_cohorts(p: Presentation, cohorts: pd.DataFrame):
     import seaborn as sns
     grid = cohorts.drop(columns="members")
     fig, ax = plt.subplots(figsize=(11, 0.38 * len(grid) + 1.5))
-    sns.heatmap(grid, annot=True, fmt=".0%", cmap="Greens", ax=ax, cbar=False, annot_kws={"fontsize": 7.5},
+    sns.heatmap(grid, annot=True, fmt=".0%", cmap="Greens", ax=ax, cbar=False, annot_kws={"fontsize": 9},
                 yticklabels=[f"{c} ({n:,})" for c, n in zip(grid.index, cohorts.members)], linewidths=0.5, linecolor="white")
     ax.set_xlabel(p.text("kpi.months_since"))
     ax.set_ylabel(p.text("kpi.cohort"))

@@ -73,8 +73,8 @@ def plot_segments(p: Presentation, profile: pd.DataFrame):
     ax.barh(y + 0.2, prof.share.fillna(0), 0.4, color=PALETTE[5], label=p.text("rfm.share_members"))
     ax.barh(y - 0.2, prof.revenue_share.fillna(0), 0.4, color=PALETTE[0], label=p.text("rfm.share_revenue"))
     for yi, (ms, rs) in enumerate(zip(prof.share.fillna(0), prof.revenue_share.fillna(0))):
-        ax.text(rs + 0.005, yi - 0.2, f"{rs:.0%}", va="center", fontsize=8)
-        ax.text(ms + 0.005, yi + 0.2, f"{ms:.0%}", va="center", fontsize=8, color="#555")
+        ax.text(rs + 0.005, yi - 0.2, f"{rs:.0%}", va="center", fontsize=9)
+        ax.text(ms + 0.005, yi + 0.2, f"{ms:.0%}", va="center", fontsize=9, color="#555")
     ax.set_yticks(y, [segment_name(p, k) for k in prof.index])
     ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, frameon=False)
@@ -91,7 +91,7 @@ def plot_rf_heatmap(p: Presentation, table: pd.DataFrame):
     labels = [[f"{rfm.schemes()['score_grid'].label(grid[(r, f)], p.language)}\n{int(count.loc[r, f]):,}"
                for f in range(1, 6)] for r in range(5, 0, -1)]
     fig, ax = plt.subplots(figsize=(9, 5.5))
-    sns.heatmap(mean_m, annot=np.array(labels), fmt="", cmap="Blues", ax=ax, annot_kws={"fontsize": 7.5},
+    sns.heatmap(mean_m, annot=np.array(labels), fmt="", cmap="Blues", ax=ax, annot_kws={"fontsize": 9},
                 cbar_kws={"label": p.text("rfm.mean_m", currency=p.symbol)}, linewidths=0.5, linecolor="white")
     ax.grid(False)
     ax.set_xlabel(p.text("rfm.f_score"))
@@ -121,11 +121,15 @@ def plot_region_bubbles(p: Presentation, regions: pd.DataFrame):
         ax.set_axis_off()
         return fig
     size = 3000 * (r.mean_r / r.mean_r.max()) ** 1.5 if len(r) else []
+    # a rate's colour scale starts at zero, like its axes would
+    top = float(r.established_lost_rate.max()) if r.established_lost_rate.notna().any() else 1.0
+    top = top if top > 0 else 1.0
     sc = ax.scatter(r.mean_m, r.mean_f, s=size, c=r.established_lost_rate, cmap="Reds", alpha=0.75,
-                    edgecolors="#333", linewidths=0.6,
-                    vmin=max(0.0, float(r.established_lost_rate.min()) - 0.1) if len(r) else 0)
+                    edgecolors="#333", linewidths=0.6, vmin=0.0, vmax=top)
     for name, row in r.iterrows():
-        ax.annotate(f"{name}\nR={row.mean_r:.0f}", (row.mean_m, row.mean_f), ha="center", va="center", fontsize=9)
+        dark = pd.notna(row.established_lost_rate) and row.established_lost_rate / top > 0.65
+        ax.annotate(f"{name}\nR={row.mean_r:.0f}", (row.mean_m, row.mean_f), ha="center", va="center", fontsize=9,
+                    color="white" if dark else "#1a1a1a")
     ax.margins(0.25)
     ax.set_xlabel(p.text("rfm.mean_m", currency=p.symbol))
     ax.set_ylabel(p.text("rfm.mean_f"))
@@ -141,8 +145,8 @@ def plot_migration(p: Presentation, matrix: pd.DataFrame, top: int = 8):
     import seaborn as sns
     name = lambda k: p.text("rfm.outside") if k == rfm.OUTSIDE else segment_name(p, k)  # noqa: E731
     rows = matrix.div(matrix.sum(axis=1).where(lambda s: s > 0), axis=0)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 6), gridspec_kw={"width_ratios": [1.25, 1]})
-    sns.heatmap(rows, annot=matrix.to_numpy(), fmt=",", cmap="Blues", ax=ax1, cbar=False, annot_kws={"fontsize": 8.5},
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 6), gridspec_kw={"width_ratios": [1.25, 1]})
+    sns.heatmap(rows, annot=matrix.to_numpy(), fmt=",", cmap="Blues", ax=ax1, cbar=False, annot_kws={"fontsize": 10},
                 xticklabels=[name(k) for k in matrix.columns], yticklabels=[name(k) for k in matrix.index])
     ax1.set_xlabel(p.text("rfm.now"))
     ax1.set_ylabel(p.text("rfm.before"))
@@ -151,9 +155,9 @@ def plot_migration(p: Presentation, matrix: pd.DataFrame, top: int = 8):
     ax1.set_title(p.text("rfm.migration_matrix"), loc="left")
     flows = rfm.main_flows(matrix, top).iloc[::-1]
     ax2.barh(range(len(flows)), flows.members, color=PALETTE[0])
-    ax2.set_yticks(range(len(flows)), [f"{name(f)} → {name(t)}" for f, t in zip(flows["from"], flows["to"])], fontsize=8)
+    ax2.set_yticks(range(len(flows)), [f"{name(f)} → {name(t)}" for f, t in zip(flows["from"], flows["to"])], fontsize=9)
     for i, v in enumerate(flows.members):
-        ax2.text(v, i, f" {v:,}", va="center", fontsize=8)
+        ax2.text(v, i, f" {v:,}", va="center", fontsize=9)
     ax2.set_title(p.text("rfm.main_flows"), loc="left")
     fig.tight_layout()
     return fig
@@ -165,14 +169,14 @@ def plot_tiers_stages(p: Presentation, table: pd.DataFrame):
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4))
     ax1.bar(tiers.index.astype(str), tiers.members, color=PALETTE[0])
     for i, (n, rs) in enumerate(zip(tiers.members, tiers.revenue_share.fillna(0))):
-        ax1.text(i, n, f"{n:,}\n{p.text('rfm.revenue_short')} {rs:.0%}", ha="center", va="bottom", fontsize=8)
+        ax1.text(i, n, f"{n:,}\n{p.text('rfm.revenue_short')} {rs:.0%}", ha="center", va="bottom", fontsize=9)
     ax1.set_ylim(0, max(1, tiers.members.max()) * 1.25)   # linear from zero: bar heights compare as counts
     ax1.set_title(p.text("rfm.tiers_chart"), loc="left")
     colours = {"new": PALETTE[2], "active": PALETTE[0], "silent": PALETTE[3], "churned": PALETTE[1], "no_purchase": PALETTE[5]}
     ax2.bar([p.text(f"rfm.stage_{s}") for s in stages.index], stages.members,
             color=[colours[s] for s in stages.index])
     for i, (n, sh) in enumerate(zip(stages.members, stages.share.fillna(0))):
-        ax2.text(i, n, f"{n:,}\n{sh:.0%}", ha="center", va="bottom", fontsize=8)
+        ax2.text(i, n, f"{n:,}\n{sh:.0%}", ha="center", va="bottom", fontsize=9)
     ax2.set_title(p.text("rfm.stages_chart"), loc="left")
     for ax in (ax1, ax2):
         ax.margins(y=0.2)

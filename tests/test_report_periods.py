@@ -173,4 +173,9 @@ def test_every_hint_on_a_page_is_a_command_that_works_when_pasted(key, values, l
     assert found, hint
     args = runner.build_parser().parse_args(shlex.split(found.group(1)) + ["--config", str(small_config)])
     run = runner.check_run(args.period, args.config, args.only, str(tmp_path / "out"), args.overrides)
-    assert run.period == values.get("period", run.period)
+    if "period" in values:
+        assert run.period == values["period"]
+    chosen = {"ab.none": ("ab_test", "experiments", [values.get("example")]),
+              "cr.none": ("campaign_review", "campaigns", [values.get("example")]),
+              "rfm.tier_currency_warning": ("rfm_segmentation", "tier_currency", values.get("currency"))}[key]
+    assert getattr(run.params[chosen[0]], chosen[1]) == chosen[2]     # the pasted setting took effect

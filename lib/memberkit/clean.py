@@ -909,32 +909,6 @@ def run_cleaning(params, ctx) -> CleaningResult:
     return result
 
 
-def status_check(params, root: Path, staging_dir: Path) -> dict[str, int]:
-    """The up-front status scan: stop before any report when too many order lines have a status
-    the kit does not know.
-
-    Reads the orders source alone, maps each status with the built-in words and the
-    ``statuses`` setting, and counts the lines whose status maps to nothing.
-
-    Returns
-    -------
-    dict
-        unknown status word -> order lines (empty when every status is known).
-
-    Raises
-    ------
-    InputError
-        when unknown lines exceed ``params.unknown_status_share`` of all lines, listing each
-        unknown word with its count.
-    """
-    from . import engine, sources
-    con = engine.connect()
-    base = sources.ensure_sample(params.source, root)
-    tsrc = params.source.tables["orders"]
-    orders = sources.read_table(con, "orders", tsrc, params.source, base, staging_dir)
-    return status_scan(orders, params)
-
-
 def status_scan(orders: ibis.Table, params) -> dict[str, int]:
     """Unknown status word -> order lines, for the raw (mapped) orders table ``orders``, counted
     as the cleaning page counts them (:func:`status_words`: an exact copy of a line not again).

@@ -355,13 +355,6 @@ def _per_history(model, summary: pd.DataFrame, fn) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ predictions in log space
-def _log_hyp2f1_euler(a, b, c, z):
-    """log 2F1(a, b; c; z) through Euler's transformation 2F1(a,b;c;z) = (1-z)^(c-a-b) 2F1(c-a, c-b; c; z),
-    evaluated where the transformed series is well behaved (large c: a heavy buyer's history)."""
-    from scipy.special import hyp2f1
-    return (c - a - b) * np.log1p(-z) + np.log(hyp2f1(c - a, c - b, c, z))
-
-
 def _bg_parts(name: str, p: dict, x, tx, T):
     r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
     shift = 0.0 if name == "bgnbd" else 1.0

@@ -443,13 +443,6 @@ def table_problems(table: ibis.Table, name: str, label: str, date_formats: list[
     return problems
 
 
-def validate_table(table: ibis.Table, name: str, label: str, date_formats: list[str], decimal: str = "auto") -> None:
-    """Stop with a readable message when a mapped table does not fit its canonical schema."""
-    problems = table_problems(table, name, label, date_formats, decimal=decimal)
-    if problems:
-        raise problems[0] if len(problems) == 1 else Problems(problems)
-
-
 def input_fingerprints(source: SourceConfig, root: Path) -> dict[str, str]:
     """sha256 of every input file (or of the query text for a database table)."""
     import hashlib

@@ -127,20 +127,18 @@ def _named(error, where: str, report: str, run: Run, skip=lambda loc: False) -> 
 
 def check_period(run: Run) -> list[MemberkitError]:
     """The period: given, or the last calendar month that ended by as_of; it must have ended by as_of."""
-    from .notebook import extraction_date
-    from .periods import default_period, period_bounds
+    from .periods import period_bounds
+    from .runfile import extraction_date, work_out_period
+    from .sample import ensure_sample
     if run.base is None:
         return []
     try:
+        ensure_sample(run.base.source, run.root)   # preparing the bundled sample is the runner's step
         run.as_of, how = extraction_date(run.base, run.root)
     except OSError as e:
         run.params.clear()   # the data checks cannot run without the data
         return [ConfigError(f"source.base_dir: cannot generate the sample there ({e.strerror or e})")]
-    if run.base.period:
-        run.period = run.base.period
-        run.period_reason = f"{run.period} was asked for (period)"
-    else:
-        run.period, run.period_reason = default_period(run.as_of, how)
+    run.period, run.period_reason = work_out_period(run.base.period, run.as_of, how)
     start, end = period_bounds(run.period)
     if end >= run.as_of:
         what = "starts after" if start > run.as_of else "has not ended by"
@@ -177,9 +175,9 @@ def check_tables(run: Run) -> list[MemberkitError]:
         return []
     source = run.base.source
     try:
-        base = sources.ensure_sample(source, run.root)
-    except OSError as e:
-        return [ConfigError(f"source.base_dir: cannot generate the sample there ({e.strerror})")]
+        base = sources.base_folder(source, run.root)
+    except InputError as e:
+        return [e]
     run.con = run.con or engine.connect()
     run._staging = run._staging or tempfile.TemporaryDirectory(prefix="memberkit-checks-")
     problems = []

@@ -753,3 +753,20 @@ def generate_line_sample(out_dir: str | Path, n_customers: int = 300, seed: int 
     import yaml
     (out / "lines.yaml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return truth
+
+
+def ensure_sample(source, root: Path) -> Path:
+    """Generate the bundled sample retailer in the source's ``base_dir`` when it is not there yet
+    (``source.sample.generate_if_missing``); return the base folder.
+
+    The runner's checks and :func:`memberkit.notebook.resolve` call this before anything reads the
+    sources; readers never generate (:func:`memberkit.sources.base_folder` says when it is missing).
+    """
+    import sys
+    base = Path(source.base_dir)
+    base = base if base.is_absolute() else Path(root) / base
+    if source.sample and source.sample.generate_if_missing and not (base / "ground_truth.json").exists():
+        print(f"Generating the sample retailer ({source.sample.members:,} members) in {base} ...", file=sys.stderr,
+              flush=True)
+        generate_sample(base, n_members=source.sample.members, seed=source.sample.seed)
+    return base

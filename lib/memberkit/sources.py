@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import codecs
 import importlib.resources
-import sys
 from pathlib import Path
 
 import ibis
@@ -45,20 +44,24 @@ def resolve_path(path: str, base_dir: Path) -> Path:
     return p if p.is_absolute() else base_dir / p
 
 
-def ensure_sample(source: SourceConfig, root: Path) -> Path:
-    """Generate the bundled sample retailer on first use; return the source's base folder."""
+def base_folder(source: SourceConfig, root: Path) -> Path:
+    """The folder the source's relative paths start from (``base_dir``, relative to the project).
+
+    For the bundled sample retailer, ``InputError`` when it has not been generated yet: generating
+    it is the runner's and :func:`memberkit.notebook.resolve`'s step
+    (:func:`memberkit.sample.ensure_sample`), never a reader's.
+    """
     base = Path(source.base_dir)
     base = base if base.is_absolute() else root / base
     if source.sample and source.sample.generate_if_missing and not (base / "ground_truth.json").exists():
-        from .sample import generate_sample
-        print(f"Generating the sample retailer ({source.sample.members:,} members) in {base} ...", file=sys.stderr, flush=True)
-        generate_sample(base, n_members=source.sample.members, seed=source.sample.seed)
+        raise InputError(str(base), "", "", "the sample retailer has not been generated there",
+                         "run make reports (or run_reports.py), or call memberkit.sample.ensure_sample first")
     return base
 
 
 def load_sources(con, source: SourceConfig, root: Path, staging_dir: Path) -> dict[str, ibis.Table]:
     """Read every table of ``source`` into ``con`` as ``raw_<table>``, validated and column-mapped."""
-    base = ensure_sample(source, root)
+    base = base_folder(source, root)
     staging_dir.mkdir(parents=True, exist_ok=True)
     tables = {}
     for name, tsrc in source.tables.items():

@@ -407,9 +407,9 @@ def test_a_numeric_outcome_is_read_with_its_decimal_mark(tmp_path, values, setti
 
 def test_the_cleaning_stamp_names_the_code_commit_so_a_code_fix_cleans_again(tmp_path, monkeypatch):
     import yaml
-    from types import SimpleNamespace
-    from memberkit import notebook
+    from memberkit import version
     from memberkit.config import load_settings, notebook_params
+    from memberkit.runfile import build
     from .conftest import ROOT
     (tmp_path / "orders.csv").write_text("OrderID,MemberID,OrderTime,PaidAmount\nA1,m1,2026-09-01 10:00:00,10\n")
     cfg = tmp_path / "c.yaml"
@@ -417,13 +417,17 @@ def test_the_cleaning_stamp_names_the_code_commit_so_a_code_fix_cleans_again(tmp
         "base_dir": str(tmp_path), "sample": None, "tables": {"orders": {"path": "orders.csv", "columns": {
             "order_id": "OrderID", "member_id": "MemberID", "order_ts": "OrderTime", "amount": "PaidAmount"}}}}}))
     params = notebook_params(load_settings(ROOT, [cfg]), "data_cleaning")
-    ctx = SimpleNamespace(root=ROOT, as_of=dt.date(2026, 11, 1))
-    monkeypatch.setattr(notebook, "code_version", lambda: "0.9.0+1a2b3c4")
-    before = clean.cleaning_stamp(params, ctx)
+    run = build(ROOT, load_settings(ROOT, [cfg]))
+    monkeypatch.setattr(version, "code_version", lambda: "0.9.0+1a2b3c4")
+    first = build(ROOT, load_settings(ROOT, [cfg]))
+    assert first.code_version == "0.9.0+1a2b3c4" and first.fingerprint == run.fingerprint
+    before = clean.cleaning_stamp(params, first.as_of, first.fingerprint, first.code_version)
     assert before["code"] == "0.9.0+1a2b3c4"
-    assert clean.cleaning_stamp(params, ctx) == before, "the same code and inputs give the same stamp"
-    monkeypatch.setattr(notebook, "code_version", lambda: "0.9.0+5d6e7f8")
-    after = clean.cleaning_stamp(params, ctx)
+    assert clean.cleaning_stamp(params, first.as_of, first.fingerprint, first.code_version) == before, \
+        "the same code and inputs give the same stamp"
+    monkeypatch.setattr(version, "code_version", lambda: "0.9.0+5d6e7f8")
+    second = build(ROOT, load_settings(ROOT, [cfg]))
+    after = clean.cleaning_stamp(params, second.as_of, second.fingerprint, second.code_version)
     assert after != before and {k for k in after if after[k] != before[k]} == {"code"}
 
 

@@ -261,7 +261,10 @@ def test_whole_analysis_with_a_split_date_and_a_named_model(retailer):
     settings = load_settings(ROOT, [], ["notebooks.clv_forecast.calibration_end=2026-03-31",
                                         "notebooks.clv_forecast.model=pareto_nbd", "source.sample=null"])
     params = notebook_params(settings, "clv_forecast")
-    a = clv.analyse(tables, "2026-10", params, notebook_params(settings, "rfm_segmentation"))
+    from memberkit import rfm
+    members = summary.member_frame(tables["members"].select("member_id", "join_date", "region", "channel"))
+    table, _ = rfm.member_table_at(tables["orders"], members, dt.date(2026, 10, 31), notebook_params(settings, "rfm_segmentation"))
+    a = clv.analyse(tables, "2026-10", params, table)
     assert a.totals["calibration_end"] == "2026-03-31" and a.chosen == "pareto_nbd" and a.chosen_by == "parameter"
     assert a.members.member_id.is_unique and (a.members.clv >= 0).all()
     assert a.members.probability_alive.between(0, 1).all()

@@ -7,7 +7,7 @@ import ibis
 import pandas as pd
 import pytest
 
-from memberkit import kpi
+from memberkit import kpi, month
 from memberkit.views import Presentation
 from memberkit.views import rfm as rfm_view
 
@@ -85,18 +85,19 @@ def test_a_window_reaching_before_the_data_begins_is_not_enough_history(tables):
     # Activity at the end of September looks back to 2025-07-03: known; churn still needs (2025-06-02, ...]
     assert kpi.short_history("2025-09", dt.date(2025, 6, 10), 90) == {"member_growth_rate", "churn_rate"}
     assert kpi.short_history("2025-10", dt.date(2025, 6, 10), 90) == set()
-    t = kpi.key_figures_trend(orders, members, "2025-09", months=3, active_window_days=90)
+    t = kpi.figures_trend(month.compute_figures({"orders": orders, "members": members}, "2025-09", 90, months=3), 3)
     assert math.isnan(t.loc["2025-07", "activity_rate"]) and t.loc["2025-09", "activity_rate"] == 0.0
 
 
 def test_compared_and_trend(tables):
     orders, members = tables
-    c = kpi.key_figures_compared(orders, members, "2026-03", 90)
+    figures = month.compute_figures({"orders": orders, "members": members}, "2026-03", 90)
+    c = kpi.figures_compared(figures)
     assert list(c.columns[:3]) == ["current", "previous", "year_ago"]
     assert c.loc["churn_rate", "current"] == pytest.approx(1 / 3)
     # February: active at its start a, b (g first bought 02-05); at its end a, b, g: nobody lost
     assert c.loc["churn_rate", "previous"] == 0.0
-    t = kpi.key_figures_trend(orders, members, "2026-03", months=3, active_window_days=90)
+    t = kpi.figures_trend(figures, 3)
     assert list(t.index) == ["2026-01", "2026-02", "2026-03"]
     assert t.loc["2026-03", "average_order_value"] == pytest.approx(50.0)
 
@@ -132,13 +133,14 @@ def test_each_trend_panel_formats_its_own_rate():
 # ------------------------------------------------------------------ the sample retailer
 @pytest.fixture(scope="module")
 def sample_analysis(small_cleaned, small_config):
-    from memberkit import engine, rfm
+    from memberkit import engine, month, rfm
     from memberkit.config import load_settings, notebook_params
     _, truth, out = small_cleaned
     con = engine.connect()
     tables = {n: con.read_parquet(out / "clean" / f"{n}.parquet") for n in ("orders", "members")}
     params = notebook_params(load_settings(ROOT, [small_config]), "rfm_segmentation")
-    return rfm.analyse(tables, "2026-10", params), truth
+    figures = month.compute_figures(tables, "2026-10", params.active_window_days)
+    return rfm.analyse(tables, "2026-10", params, figures), truth
 
 
 def test_migration_accounts_for_every_member_of_both_periods(sample_analysis):

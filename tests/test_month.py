@@ -66,46 +66,6 @@ def test_compare_reads_the_previous_month_and_a_year_earlier(figures):
     assert figures["figures"]["repurchase_rate"][3] is None    # 2026-01: nobody bought
 
 
-class Ctx:
-    def __init__(self, out, period="2026-10"):
-        self.output_dir, self.period = out, period
-
-    @property
-    def data_dir(self):
-        return self.output_dir / "data"
-
-
-def test_month_figures_are_computed_once_per_clean_data(tmp_path, monkeypatch):
-    orders, members = hand_orders()
-    (tmp_path / "data" / "clean").mkdir(parents=True)
-    (tmp_path / "data" / "clean" / "_stamp.json").write_text(json.dumps({"inputs": "abc", "as_of": "2026-11-01"}))
-    calls = []
-
-    def open_clean(ctx, con=None):
-        calls.append(1)
-        return None, {"orders": orders, "members": members}
-    monkeypatch.setattr("memberkit.summary.open_clean", open_clean)
-    first = month.month_figures(Ctx(tmp_path), 90)
-    assert calls == [1] and (tmp_path / month.FIGURES_FILE).is_file()
-    assert first["stamp"]["clean"] == {"inputs": "abc", "as_of": "2026-11-01"}
-    assert set(first) == {"period", "months", "figures", "active_window_days", "stamp"}    # no time of day
-    written = (tmp_path / month.FIGURES_FILE).read_bytes()
-    (tmp_path / month.FIGURES_FILE).unlink()
-    month.month_figures(Ctx(tmp_path), 90)
-    assert calls == [1, 1] and (tmp_path / month.FIGURES_FILE).read_bytes() == written      # a rerun: same bytes
-    calls.pop()
-    (tmp_path / month.FIGURES_FILE).write_text('{"period": "2026-1')                         # cut short: computed again
-    assert month.month_figures(Ctx(tmp_path), 90) == first and calls == [1, 1]
-    calls.pop()
-    again = month.month_figures(Ctx(tmp_path), 90)
-    assert calls == [1] and again == first                       # read back, not recomputed
-    (tmp_path / "data" / "clean" / "_stamp.json").write_text(json.dumps({"inputs": "new", "as_of": "2026-11-01"}))
-    month.month_figures(Ctx(tmp_path), 90)
-    assert calls == [1, 1]                                       # new clean data: computed again
-    month.month_figures(Ctx(tmp_path), 30)
-    assert len(calls) == 3                                       # another active window: computed again
-
-
 # ------------------------------------------------------------------ what the reports concluded
 def campaign_results(**verdicts):
     campaigns = {}
@@ -274,39 +234,3 @@ def test_index_across_months_says_when_a_months_figures_cannot_be_read(tmp_path,
     assert "¥200" in october and "missing" not in october
     zh = month_views.render_months(tmp_path, "zh")
     assert "无法读取 month.json" in zh
-
-
-def test_summary_uses_the_rfm_reports_active_window_and_shows_no_secret(tmp_path, monkeypatch):
-    """Only the RFM report's active window is set to 5 days. In the 5 days to 31 October 2026 only c bought
-    (30 Oct; a last bought on the 20th, b on the 9th): 1 of the 3 members who had joined is active."""
-    from memberkit import runner
-    from memberkit.config import load_settings, notebook_params
-    from memberkit.runner import Outcome
-    from .conftest import ROOT
-    settings = load_settings(ROOT, [], ["notebooks.rfm_segmentation.active_window_days=5"])
-    cleaning, rfm_params = notebook_params(settings, "data_cleaning"), notebook_params(settings, "rfm_segmentation")
-    assert (cleaning.active_window_days, rfm_params.active_window_days) == (90, 5)
-    assert runner.figures_window(settings, {"data_cleaning": cleaning}) == 5              # --only data_cleaning
-    assert runner.figures_window(settings, {"data_cleaning": cleaning, "rfm_segmentation": rfm_params}) == 5
-    orders, members = hand_orders()
-    out = tmp_path / "2026-10"
-    (out / "data" / "clean").mkdir(parents=True)
-    (out / "data" / "clean" / "_stamp.json").write_text(json.dumps({"inputs": "abc"}))
-    monkeypatch.setattr("memberkit.summary.open_clean", lambda ctx, con=None: (None, {"orders": orders, "members": members}))
-    failed = {"clv_forecast": Outcome("clv_forecast", "failed", cell=3, error="OperationalError: password hunter22 refused")}
-    runner.write_summary(out, Ctx(out), cleaning, failed, lambda *a: None, {"hunter22"},
-                         runner.figures_window(settings, {"data_cleaning": cleaning}))
-    figures = json.loads((out / month.FIGURES_FILE).read_text(encoding="utf-8"))
-    assert figures["active_window_days"] == 5 and figures["figures"]["activity_rate"][-1] == pytest.approx(1 / 3)
-    rfm_page = kpi.key_figures_compared(orders, members, "2026-10", rfm_params.active_window_days)   # the RFM report's
-    assert rfm_page.loc["activity_rate", "current"] == pytest.approx(1 / 3)
-    page = (out / "index.html").read_text(encoding="utf-8")
-    assert "hunter22" not in page and "password *** refused" in page
-
-    def broken(ctx, con=None):
-        raise RuntimeError("cannot reach postgresql://shop:hunter22@db/shop")
-    monkeypatch.setattr("memberkit.summary.open_clean", broken)
-    (out / month.FIGURES_FILE).unlink()
-    runner.write_summary(out, Ctx(out), cleaning, {}, lambda *a: None, {"hunter22"}, 5)
-    page = (out / "index.html").read_text(encoding="utf-8")
-    assert "hunter22" not in page and "RuntimeError: cannot reach postgresql://shop:***@db/shop" in page

@@ -53,7 +53,7 @@ def test_without_as_of_today_is_read_on_the_shops_clock():
     from pathlib import Path
 
     from memberkit.config import ReportSettings
-    from memberkit.notebook import extraction_date
+    from memberkit.runfile import extraction_date
     def today(zone):
         settings = ReportSettings(time_zone=zone, source={"tables": {"orders": {"path": "orders.csv"}}})
         day, why = extraction_date(settings, Path("."))

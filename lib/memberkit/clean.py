@@ -872,40 +872,44 @@ def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out
     return paths
 
 
-def cleaning_stamp(params, ctx) -> dict:
-    """What the clean files depend on: the input files, the extraction date, the cleaning settings
-    and the code (:func:`memberkit.notebook.code_version`: the package version and, in a git
-    checkout, the commit), so clean files written by other code are cleaned again."""
+def cleaning_stamp(params, as_of, fingerprint: str, code: str) -> dict:
+    """What the clean files depend on: the inputs' combined fingerprint
+    (:func:`memberkit.sources.combined_fingerprint`), the extraction date ``as_of``, the cleaning
+    settings of ``params`` and the code version ``code`` (:func:`memberkit.version.code_version`),
+    so clean files written from other inputs, settings or code are not taken for current ones.
+    A pure function: nothing is read or hashed here."""
     from .config import CleaningParams, ReportSettings
-    from .notebook import code_version
-    from .sources import combined_fingerprint, ensure_sample, input_fingerprints
-    ensure_sample(params.source, ctx.root)
     own = set(CleaningParams.model_fields) - set(ReportSettings.model_fields)
     settings = params.model_dump(include=own | {"currency", "time_zone"}, mode="json")
-    return {"inputs": combined_fingerprint(input_fingerprints(params.source, ctx.root)),
-            "as_of": ctx.as_of.isoformat(), "settings": settings,
+    return {"inputs": fingerprint, "as_of": as_of.isoformat(), "settings": settings,
             "outcomes": {n: t.outcomes for n, t in params.source.tables.items() if t.outcomes},
             "source": params.source.model_dump(mode="json", exclude={"sample", "database_url"}),
-            "code": code_version()}
+            "code": code}
 
 
-def run_cleaning(params, ctx) -> CleaningResult:
-    """Read the sources of ``params`` and clean them into ``ctx.data_dir``; the whole step in one call."""
+def run_cleaning(params, ctx, data_dir: Path | None = None) -> CleaningResult:
+    """Read the sources of ``params`` and clean them into ``data_dir`` (default ``ctx.data_dir``), stamped
+    for ``ctx.run`` (:class:`memberkit.runfile.RunFile`): the whole step in one call.
+
+    Raises ``InputError`` / ``Problems`` for a source that does not read, and what :func:`clean_all` raises.
+    """
     import tempfile
     from . import engine, sources
+    data_dir = Path(data_dir) if data_dir is not None else ctx.data_dir
     con = engine.connect()
     # Staged copies hold the raw exports, personal data included: they must not stay in outputs/.
     with tempfile.TemporaryDirectory(prefix="memberkit-staging-") as staging:
         raw = sources.load_sources(con, params.source, ctx.root, Path(staging))
     formats = params.source.tables["orders"].date_formats
     result = clean_all(con, raw, as_of=ctx.as_of, date_formats=formats, outlier_policy=params.outlier_policy,
-                       outlier_multiple=params.outlier_multiple, out_dir=ctx.data_dir,
+                       outlier_multiple=params.outlier_multiple, out_dir=data_dir,
                        phone_region=params.phone_region, max_accounts_per_phone=params.max_accounts_per_phone,
                        outcomes=params.source.tables["experiments"].outcomes if "experiments" in params.source.tables
                        else None, rules=CleaningRules.from_params(params),
                        table_date_formats={n: t.date_formats for n, t in params.source.tables.items()})
-    # Other reports reuse these files only while the stamp matches their own inputs and settings.
-    (ctx.data_dir / "clean" / "_stamp.json").write_text(json.dumps(cleaning_stamp(params, ctx)))
+    # Other reports read these files only while the stamp matches their run (memberkit.store).
+    stamp = cleaning_stamp(params, ctx.as_of, ctx.run.fingerprint, ctx.run.code_version)
+    (data_dir / "clean" / "_stamp.json").write_text(json.dumps(stamp))
     return result
 
 

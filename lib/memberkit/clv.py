@@ -616,9 +616,16 @@ class CLVAnalysis:
     notes: list = field(default_factory=list)   # what failed and what was used instead, for the page
 
 
-def analyse(tables: dict, period: str, params, rfm_params=None) -> CLVAnalysis:
-    """The CLV report's computations: holdout check of each model, final fit, per-member CLV."""
-    from . import rfm, summary
+def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None = None) -> CLVAnalysis:
+    """The CLV report's computations: holdout check of each model, final fit, per-member CLV.
+
+    ``member_table`` is the RFM member table at the period's end
+    (:meth:`memberkit.store.PeriodStore.member_table`): each member's past revenue, segment, tier,
+    stage, region and channel are read from it. Without it, only the past revenue is computed
+    here (``segment`` and the others are absent). Raises ``ModelFitError`` when no purchase model
+    can be fitted.
+    """
+    from . import summary
     from .periods import period_bounds
     _, end = period_bounds(period)
     orders = summary.without_outliers(tables["orders"], params.exclude_outliers)
@@ -671,9 +678,8 @@ def analyse(tables: dict, period: str, params, rfm_params=None) -> CLVAnalysis:
     if model.fit_.no_dropout and chosen not in check.no_dropout:
         notes.append({"model": chosen, "stage": "final", "problem": "no_dropout", "used": chosen})
     members = full.merge(values, on="member_id")
-    if rfm_params is not None:   # the RFM member table already holds each member's past revenue
-        table, _ = rfm.member_table_at(tables["orders"], summary.member_frame(tables["members"].select(
-            "member_id", "join_date", "region", "channel")), end, rfm_params)
+    if member_table is not None:   # the RFM member table already holds each member's past revenue
+        table = member_table
         cols = ["member_id", "revenue_total", "segment", "tier", "stage", "region", "channel"]
     else:
         table = summary.member_frame(summary.member_summary(tables["orders"], end))
@@ -768,3 +774,21 @@ def key_results(a: CLVAnalysis, params) -> dict:
         "spend_checks": a.spend_checks, "totals": a.totals, "notes": a.notes,
         "horizon_months": params.horizon_months, "monthly_discount": params.monthly_discount, "margin": params.margin,
     }
+
+
+# ------------------------------------------------------------------ decisions for the summary page
+def decisions(results: dict, out_dir=None) -> list[dict]:
+    """High-value members at risk, from ``clv_forecast.json`` (``results``): how many, their past revenue
+    (the shop's currency), their expected value, and where the list is (``data/clv_at_risk.csv`` when
+    it is in ``out_dir``, else the full member file); none when no member is at risk."""
+    from pathlib import Path
+    totals = results.get("results", {}).get("totals", {})
+    n = totals.get("high_value_at_risk") or 0
+    if not n:
+        return []
+    listed = out_dir is not None and (Path(out_dir) / "data" / AT_RISK_FILE).is_file()
+    return [{"kind": "at_risk", "action": "win_back", "subject": "",
+             "values": {"members": n, "past_revenue": totals.get("high_value_at_risk_past_revenue"),
+                        "clv": totals.get("high_value_at_risk_clv"),
+                        "list": f"data/{AT_RISK_FILE}" if listed else "data/clv_members.csv"},
+             "link": "clv_forecast.html"}]

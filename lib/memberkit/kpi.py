@@ -164,25 +164,38 @@ def key_figures(orders: ibis.Table, members: ibis.Table, period: str, active_win
     return {k: math.nan if k in unknown else f() for k, f in figures.items()}
 
 
-def key_figures_compared(orders, members, period: str, active_window_days: int = 90) -> pd.DataFrame:
-    """The five figures for ``period``, the previous period and the same period a year earlier."""
+def figures_compared(month: dict, period: str | None = None) -> pd.DataFrame:
+    """The five figures for ``period`` (default the last month of ``month``), the previous period and
+    the same period a year earlier, read from the month figures (``month.json``, :func:`month_figures`).
+
+    Returns one row per figure of :data:`KEY_FIGURES` with columns ``current``, ``previous``,
+    ``year_ago`` (rates as fractions, AOV in the data's currency; NaN unknown) and the differences
+    ``vs_previous``, ``vs_year_ago``. A month outside the file is NaN.
+    """
+    period = period or month["months"][-1]
+    at = month_frame(month)
     periods = {"current": period, "previous": previous_period(period), "year_ago": same_period_last_year(period)}
-    first_day = data_start(orders)
-    frame = pd.DataFrame({k: key_figures(orders, members, p, active_window_days, first_day) for k, p in periods.items()})
+    frame = pd.DataFrame({k: at.loc[p, list(KEY_FIGURES)] if p in at.index else pd.Series(math.nan, index=KEY_FIGURES)
+                          for k, p in periods.items()}).astype("float64")
     frame["vs_previous"] = frame.current - frame.previous
     frame["vs_year_ago"] = frame.current - frame.year_ago
     frame.index.name = "figure"
     return frame
 
 
-def key_figures_trend(orders, members, period: str, months: int = 12, active_window_days: int = 90) -> pd.DataFrame:
-    """The five figures for each of the ``months`` periods ending with ``period`` (one row per month)."""
-    last = pd.Period(period, "M")
-    first_day = data_start(orders)
-    rows = {str(p): key_figures(orders, members, str(p), active_window_days, first_day)
-            for p in pd.period_range(last - (months - 1), last, freq="M")}
-    frame = pd.DataFrame.from_dict(rows, orient="index")
-    frame.index.name = "period"
+def figures_trend(month: dict, months: int = 12) -> pd.DataFrame:
+    """The five figures for each of the last ``months`` months of the month figures (one row per month,
+    index ``period`` oldest first); ``ValueError`` when the file holds fewer months."""
+    at = month_frame(month)
+    if months > len(at):
+        raise ValueError(f"the month figures hold {len(at)} months; {months} were asked for")
+    return at.iloc[-months:][list(KEY_FIGURES)]
+
+
+def month_frame(month: dict) -> pd.DataFrame:
+    """The month figures (``month.json``'s dict) as a frame: one row per month, one column per figure, NaN unknown."""
+    frame = pd.DataFrame({k: pd.Series(v, dtype="float64") for k, v in month["figures"].items()})
+    frame.index = pd.Index(month["months"], name="period")
     return frame
 
 
@@ -197,6 +210,8 @@ def month_figures(orders: ibis.Table, members: ibis.Table, period: str, months: 
     queries over the clean orders); rates are fractions, revenue is in the data's currency. A
     figure of a month the data does not fully cover (:func:`short_history`) is NaN.
     """
+    from .calls import record_call
+    record_call("month_figures", period=period, months=months, active_window_days=active_window_days)
     last = pd.Period(period, "M")
     first_day = data_start(orders)
     rows = {}

@@ -29,29 +29,11 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .campaign import campaign_title
-from .clv import AT_RISK_FILE
 from .periods import previous_period, same_period_last_year
-from .report import dumps
-
-FIGURES_FILE = "month.json"
-MONTHS = 13   # the period, the 11 months before it and the same month a year earlier
-DECISIONS_WANTED = {"campaign": ("stop", "change", "repeat"),
-                    "experiment": ("ship", "do_not_ship", "no_verdict")}
+from .store import FIGURES_FILE, MONTHS  # noqa: F401 - the names the summary's readers know
 
 
-# ------------------------------------------------------------------ the figures (computed once)
-def figures_stamp(ctx, active_window_days: int, months: int = MONTHS) -> dict:
-    """What ``month.json`` depends on: the clean files' stamp, the window, the months and the code.
-
-    Raises ``FileNotFoundError`` when the period has no clean files (the cleaning has not run).
-    """
-    from .notebook import code_version
-    clean_stamp = json.loads((ctx.data_dir / "clean" / "_stamp.json").read_text(encoding="utf-8"))
-    return {"clean": clean_stamp, "active_window_days": active_window_days, "months": months,
-            "code": code_version().split("+")[0]}
-
-
+# ------------------------------------------------------------------ the figures (computed once, by the runner)
 def compute_figures(tables: dict, period: str, active_window_days: int = 90, months: int = MONTHS) -> dict:
     """The figures of the summary page as plain JSON data.
 
@@ -74,29 +56,21 @@ def compute_figures(tables: dict, period: str, active_window_days: int = 90, mon
             "active_window_days": active_window_days}
 
 
-def month_figures(ctx, active_window_days: int = 90, months: int = MONTHS, con=None) -> dict:
-    """The figures for ``ctx.period``: read from ``month.json`` when its stamp is current, else (stale, missing
-    or unreadable) computed and written.
+def produce_figures(store, con=None) -> dict:
+    """Compute the month figures of ``store``'s period from its clean tables and write ``month.json``.
 
-    The clean tables come from :func:`memberkit.summary.open_clean` (which cleans first when the
-    period has no current clean files). Returns the dict of :func:`compute_figures` plus
-    ``stamp``; the file holds nothing else (no time of day), so a rerun on the same data writes
-    the same bytes (the run's time is in ``manifest.json``).
+    The runner's step right after the cleaning (and :func:`memberkit.store.prepare`'s for an
+    analyst); the RFM report's cards and trend and the summary page read the file through the
+    store. The active window and the number of months come from the run (the RFM report's
+    ``active_window_days``; 13 months, or its ``trend_months`` when more). The file holds the
+    figures and their stamp, no time of day, so a rerun on the same data writes the same bytes.
+    Returns what was written.
     """
-    from .summary import open_clean
-    path = ctx.output_dir / FIGURES_FILE
-    try:
-        stamp = figures_stamp(ctx, active_window_days, months)
-        saved = _read_json(path)          # a file cut short or unreadable is computed again
-        if isinstance(saved, dict) and saved.get("stamp") == stamp and saved.get("period") == ctx.period:
-            return saved
-    except FileNotFoundError:
-        pass
-    con, tables = open_clean(ctx, con)
-    result = compute_figures(tables, ctx.period, active_window_days, months)
-    result["stamp"] = figures_stamp(ctx, active_window_days, months)
-    path.write_text(dumps(result), encoding="utf-8")
-    return result
+    from .store import figures_months, figures_window, write_month_figures
+    con, tables = store.clean_tables(con)
+    figures = compute_figures(tables, store.run.period, figures_window(store.run), figures_months(store.run))
+    write_month_figures(store.folder, store.run, figures)
+    return store.month_figures()
 
 
 def compare(figures: dict, name: str) -> dict:
@@ -178,51 +152,15 @@ def report_states(out: Path, names, outcomes: dict | None = None) -> list[Report
 
 
 def decisions(reports: list[ReportState], out_dir: Path | None = None) -> list[Decision]:
-    """The decisions waiting for someone, from the reports' results.
-
-    - campaigns of the period with a verdict to stop, change or repeat (campaign_review.json),
-      the worst return first;
-    - experiments to ship, not to ship, or without a verdict because the split is broken
-      (ab_test.json);
-    - high-value members at risk: how many, their past revenue, their expected value and where
-      the list is (CLV's ``data/clv_at_risk.csv`` in ``out_dir``, else the full member file).
-    """
+    """The decisions waiting for someone, from the reports' results, in :data:`memberkit.reports.DECISIONS_ORDER`: each report
+    that proposes decisions has a ``decisions`` function next to its analysis
+    (:data:`memberkit.reports.REPORTS`), given its results and the period's folder."""
+    from .reports import DECISIONS_ORDER, REPORTS, resolve
     by = {r.name: r.results for r in reports if r.status == "ok" and r.results}
     out = []
-    cr = (by.get("campaign_review") or {}).get("results", {})
-    campaigns = [(cid, c) for cid, c in cr.get("campaigns", {}).items()
-                 if c.get("reviewed_in_period") and c["verdict"]["decision"] in DECISIONS_WANTED["campaign"]]
-    order = {"stop": 0, "change": 1, "repeat": 2}
-    for cid, c in sorted(campaigns, key=lambda x: (order[x[1]["verdict"]["decision"]], x[1]["rank"])):
-        roi = c["figures"].get("roi") or {}
-        out.append(Decision("campaign", c["verdict"]["decision"], campaign_title(cid, c.get("name")),
-                            {"reason": c["verdict"].get("reason", ""), "roi": roi.get("value"),
-                             "roi_low": roi.get("ci_low"), "roi_high": roi.get("ci_high"), "cost": c.get("cost"),
-                             "evidence": c.get("evidence")},
-                            "campaign_review.html"))
-    ab = (by.get("ab_test") or {}).get("results", {})
-    for eid, e in ab.get("experiments", {}).items():
-        v = e["verdict"]
-        if v["decision"] not in DECISIONS_WANTED["experiment"]:
-            continue
-        variant = v.get("variant")
-        primary = e.get("primary_metric") or ab.get("primary_metric")   # each experiment's own metric
-        m = (e.get("metrics", {}).get(primary, {}) or {}).get(variant) if variant else None
-        out.append(Decision("experiment", v["decision"], eid,
-                            {"variant": variant, "reason": v.get("reason", ""), "metric": primary,
-                             "lift": (m or {}).get("rel_lift"), "lift_low": (m or {}).get("ci_low"),
-                             "lift_high": (m or {}).get("ci_high")},
-                            "ab_test.html"))
-    clv = by.get("clv_forecast")
-    if clv:
-        totals = clv["results"].get("totals", {})
-        n = totals.get("high_value_at_risk") or 0
-        if n:
-            listed = out_dir is not None and (out_dir / "data" / AT_RISK_FILE).is_file()
-            out.append(Decision("at_risk", "win_back", "", {
-                "members": n, "past_revenue": totals.get("high_value_at_risk_past_revenue"),
-                "clv": totals.get("high_value_at_risk_clv"),
-                "list": f"data/{AT_RISK_FILE}" if listed else "data/clv_members.csv"}, "clv_forecast.html"))
+    for entry in sorted(REPORTS, key=lambda r: DECISIONS_ORDER.index(r.name) if r.name in DECISIONS_ORDER else len(REPORTS)):
+        if entry.decisions and by.get(entry.name):
+            out += [Decision(**d) for d in resolve(entry.decisions)(by[entry.name], out_dir)]
     return out
 
 

@@ -231,6 +231,9 @@ def member_table(summary: pd.DataFrame, members: pd.DataFrame, end: _dt.date, *,
 
     ``segmenter`` is fitted here on this period's buyers.
     """
+    from .calls import record_call
+    record_call("member_table", end=end, split=segmenter.split,
+                tier_thresholds=tier_thresholds, new_days=new_days, silent_days=silent_days, churned_days=churned_days)
     joined = members[pd.to_datetime(members.join_date) <= pd.Timestamp(end)]
     base = joined[["member_id", "region", "channel"]].merge(summary, on="member_id", how="outer")
     buyers = base[base.frequency.fillna(0) >= 1]
@@ -424,6 +427,21 @@ def member_table_at(orders, members: pd.DataFrame, end: _dt.date, params) -> tup
     return table, segmenter
 
 
+def produce_member_table(store, con=None):
+    """The member table at the end of ``store``'s period, computed from its clean tables and written to
+    the store (``data/members.parquet`` with its stamp): what the RFM report writes, for a report
+    (CLV) opened before the RFM report ran. Returns the table."""
+    from .periods import period_bounds
+    from .store import write_member_table
+    from .summary import member_frame
+    con, tables = store.clean_tables(con)
+    members = member_frame(tables["members"].select("member_id", "join_date", "region", "channel"))
+    table, _ = member_table_at(tables["orders"], members, period_bounds(store.run.period)[1],
+                               store.run.params("rfm_segmentation"))
+    write_member_table(store.folder, store.run, table)
+    return table
+
+
 def tier_currency_mismatch(params) -> tuple[str, str] | None:
     """(thresholds' currency, shop's currency) when they differ: the tiers then compare spend in one
     currency with amounts meant in another, and the report says so. None when they agree."""
@@ -432,8 +450,13 @@ def tier_currency_mismatch(params) -> tuple[str, str] | None:
     return None
 
 
-def analyse(tables: dict, period: str, params) -> RFMAnalysis:
-    """The RFM report's computations for ``period`` from the clean engine tables."""
+def analyse(tables: dict, period: str, params, month_figures: dict) -> RFMAnalysis:
+    """The RFM report's computations for ``period`` from the clean engine tables.
+
+    ``month_figures`` is the period's ``month.json`` (:meth:`memberkit.store.PeriodStore.month_figures`):
+    the key figures and their trend are read from it, not computed again. Raises ``ValueError``
+    when it holds fewer months than ``params.trend_months``.
+    """
     from . import kpi
     from .summary import member_frame
     from .periods import period_bounds, previous_period
@@ -450,8 +473,8 @@ def analyse(tables: dict, period: str, params) -> RFMAnalysis:
         period=period, end=end, window_days=params.window_days, table=table, previous_table=previous, segmenter=segmenter,
         profile=segment_profile(table, "high_low"), grid_profile=segment_profile(table, "score_grid"),
         regions=region_profile(table, params.established_orders, "churned"), migration=migration,
-        figures=kpi.key_figures_compared(orders, members_t, period, params.active_window_days),
-        trend=kpi.key_figures_trend(orders, members_t, period, params.trend_months, params.active_window_days),
+        figures=kpi.figures_compared(month_figures, period),
+        trend=kpi.figures_trend(month_figures, params.trend_months),
         cohorts=kpi.cohort_retention(orders, members_t, period, params.cohorts))
 
 

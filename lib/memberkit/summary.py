@@ -26,50 +26,10 @@ Example
 from __future__ import annotations
 
 import datetime as _dt
-import json
-import sys
-from pathlib import Path
 
 import ibis
 
-CLEAN_TABLES = ("orders", "members", "identity_map", "campaigns", "campaign_members", "experiments")
-
-
 # ------------------------------------------------------------------ the clean tables
-def open_clean(ctx, con=None) -> tuple[object, dict[str, ibis.Table]]:
-    """The clean tables of this run as engine tables, cleaning first when they are missing or stale.
-
-    The cleaning report writes ``<output>/data/clean/*.parquet`` and a stamp of what they came
-    from. Another report reuses them when the stamp matches its own inputs and settings, and
-    otherwise runs the cleaning itself (so a notebook opened on its own still works). A file
-    lock keeps two reports started together from cleaning into the same folder at once.
-    """
-    import fcntl
-    from . import engine
-    from .clean import cleaning_stamp, run_cleaning
-    from .config import notebook_params
-    con = con or engine.connect()
-    params = notebook_params(ctx.settings, "data_cleaning")
-    folder = ctx.data_dir / "clean"
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        stamp_file = folder / "_stamp.json"
-        current = json.loads(stamp_file.read_text()) if stamp_file.is_file() else None
-        if current != cleaning_stamp(params, ctx) or not (folder / "orders.parquet").is_file():
-            # stderr: the analyst sees it in the notebook, the rendered report leaves it out
-            print("Cleaning the sources first (no up-to-date clean files for these inputs) ...", file=sys.stderr, flush=True)
-            run_cleaning(params, ctx)
-    tables = {name: con.read_parquet(folder / f"{name}.parquet", table_name=f"clean_{name}")
-              for name in CLEAN_TABLES if (folder / f"{name}.parquet").is_file()}
-    # What the cleaning set aside from the assignment tables: the A/B and campaign pages account for it.
-    for name in ("experiments", "campaign_members"):
-        path = ctx.data_dir / "rejected" / f"{name}.parquet"
-        if name in tables and path.is_file():
-            tables[f"rejected_{name}"] = con.read_parquet(path, table_name=f"rejected_{name}")
-    return con, tables
-
-
 def without_outliers(orders: ibis.Table, exclude: bool = True) -> ibis.Table:
     """The order log without the bulk purchases the cleaning flagged, when ``exclude``.
 

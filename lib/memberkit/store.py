@@ -1,0 +1,277 @@
+"""The period store: every result of a period read by name, each written once by its owner with a stamp.
+
+Entries (``PRODUCERS`` in :mod:`memberkit.reports` names who writes each):
+
+===============  ==========================================  ==================================
+entry            files under the period's output folder       producer
+===============  ==========================================  ==================================
+clean            ``data/clean/*.parquet``, ``_stamp.json``     the cleaning report
+month_figures    ``month.json``                               the runner's step after cleaning
+members          ``data/members.parquet``, ``.stamp.json``     the RFM report
+results(name)    ``<name>.json``                              report ``name``
+===============  ==========================================  ==================================
+
+A stamp records what the entry was made from (the inputs' fingerprint, the extraction date,
+the settings that matter, the code version); the store knows the stamp each entry must have
+from the run (:class:`memberkit.runfile.RunFile`). The read functions never compute: a missing
+entry raises :class:`StoreMissing` and a stale one :class:`StoreStale`, both naming what
+produces it. :func:`prepare` is the one visible call that runs what is missing (for an
+analyst's notebook; the runner produces everything in order itself).
+
+Example
+-------
+>>> # store = PeriodStore(ctx.output_dir, ctx.run); con, tables = store.clean_tables()
+>>> # members = store.member_table(); figures = store.month_figures()
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from .errors import MemberkitError
+from .reports import PRODUCERS
+
+CLEAN_TABLES = ("orders", "members", "identity_map", "campaigns", "campaign_members", "experiments")
+FIGURES_FILE = "month.json"
+MEMBERS_FILE = "data/members.parquet"
+MEMBERS_STAMP = "data/members.stamp.json"
+MONTHS = 13   # the period, the 11 months before it and the same month a year earlier
+#: The RFM parameters the member table depends on (``rfm.member_table_at``).
+MEMBER_TABLE_PARAMS = ("window_days", "split", "tier_thresholds", "base_tier", "new_days", "silent_days",
+                       "churned_days")
+ENTRIES = ("clean", "month_figures", "members")
+
+
+class StoreError(MemberkitError):
+    """An entry of the period store cannot be read; ``entry`` and ``producer`` say what and who makes it."""
+
+    def __init__(self, entry: str, path: Path, why: str):
+        self.entry, self.path, self.producer = entry, Path(path), PRODUCERS.get(entry, entry)
+        how = ("run the runner for the period (run_reports.py), or in a notebook "
+               f"store.prepare(ctx, needs=[{entry!r}])")
+        what = _WHAT.get(entry, f"The results of {entry}")
+        verb = "is" if entry in ("members",) or entry not in _WHAT else "are"
+        it = "it is" if verb == "is" else "they are"
+        super().__init__(f"{what} of this period {verb} {why} ({path}); {it} written by "
+                         f"{_BY.get(self.producer, 'the ' + self.producer + ' report')}: {how}")
+
+
+class StoreMissing(StoreError):
+    """The entry has not been produced for this period."""
+
+
+class StoreStale(StoreError):
+    """The entry was produced from other inputs, settings or code than this run's."""
+
+
+_WHAT = {"clean": "The clean tables", "month_figures": "The month figures", "members": "The member table"}
+_BY = {"data_cleaning": "the cleaning report", "month_figures": "the runner's month-figures step (after the cleaning)",
+       "rfm_segmentation": "the RFM report"}
+
+
+def digest(stamp: dict) -> str:
+    """A short, stable hash of a stamp (its JSON with sorted keys)."""
+    return hashlib.sha256(json.dumps(stamp, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------ the stamps each entry must have
+def clean_stamp(run) -> dict:
+    """The stamp the clean files of ``run`` must carry (:func:`memberkit.clean.cleaning_stamp`)."""
+    from .clean import cleaning_stamp
+    return cleaning_stamp(run.params("data_cleaning"), run.as_of, run.fingerprint, run.code_version)
+
+
+def figures_months(run) -> int:
+    """Months in ``month.json``: 13, or the RFM report's ``trend_months`` when it asks for more."""
+    try:
+        return max(MONTHS, run.params("rfm_segmentation").trend_months)
+    except MemberkitError:
+        return MONTHS
+
+
+def figures_window(run) -> int:
+    """The active window (days) of the month figures: the RFM report's, so both pages show the same rates
+    (the cleaning's when the run has no valid RFM parameters)."""
+    try:
+        return run.params("rfm_segmentation").active_window_days
+    except MemberkitError:
+        return run.params("data_cleaning").active_window_days
+
+
+def figures_stamp(run) -> dict:
+    return {"clean": clean_stamp(run), "active_window_days": figures_window(run), "months": figures_months(run),
+            "code": run.code_version.split("+")[0]}
+
+
+def members_stamp(run) -> dict:
+    from .periods import period_bounds
+    rfm = run.params("rfm_segmentation").model_dump(mode="json", include=set(MEMBER_TABLE_PARAMS))
+    return {"clean": digest(clean_stamp(run)), "end": period_bounds(run.period)[1].isoformat(), "params": rfm,
+            "code": run.code_version}
+
+
+# ------------------------------------------------------------------ reading (never computes)
+class PeriodStore:
+    """The results of one period in ``folder`` (a run's staging folder or ``outputs/<period>``), read by name.
+
+    ``run`` is the run they must belong to (:class:`memberkit.runfile.RunFile`): its period,
+    parameters, inputs' fingerprint and code version give the stamp every entry must carry.
+    """
+
+    def __init__(self, folder: str | Path, run):
+        self.folder, self.run = Path(folder), run
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of the run's inputs (hex)."""
+        return self.run.fingerprint
+
+    def status(self, entry: str) -> str:
+        """``current``, ``missing`` or ``stale`` for one of :data:`ENTRIES`."""
+        try:
+            self._check(entry)
+            return "current"
+        except StoreMissing:
+            return "missing"
+        except StoreStale:
+            return "stale"
+
+    def _check(self, entry: str):
+        files = {"clean": ("data/clean/_stamp.json", "data/clean/orders.parquet"),
+                 "month_figures": (FIGURES_FILE,), "members": (MEMBERS_STAMP, MEMBERS_FILE)}[entry]
+        stamp_path = self.folder / files[0]
+        for f in files:
+            if not (self.folder / f).is_file():
+                raise StoreMissing(entry, self.folder / f, "missing")
+        saved = _read_json(stamp_path)
+        if entry == "month_figures":
+            saved = saved.get("stamp") if isinstance(saved, dict) and saved.get("period") == self.run.period else None
+        expected = {"clean": clean_stamp, "month_figures": figures_stamp, "members": members_stamp}[entry](self.run)
+        if saved != json.loads(json.dumps(expected, default=str)):
+            raise StoreStale(entry, stamp_path, "unreadable" if saved is None else "written for other inputs, settings or code")
+        return saved
+
+    def clean_tables(self, con=None) -> tuple[object, dict]:
+        """The clean tables as engine tables (``orders``, ``members``, ... as the cleaning wrote them,
+        and ``rejected_experiments`` / ``rejected_campaign_members`` for the pages that account for them).
+
+        Returns (connection, {name: ibis table}). Raises :class:`StoreMissing` / :class:`StoreStale`.
+        """
+        from . import engine
+        self._check("clean")
+        con = con or engine.connect()
+        folder = self.folder / "data" / "clean"
+        tables = {name: con.read_parquet(folder / f"{name}.parquet", table_name=f"clean_{name}")
+                  for name in CLEAN_TABLES if (folder / f"{name}.parquet").is_file()}
+        for name in ("experiments", "campaign_members"):
+            path = self.folder / "data" / "rejected" / f"{name}.parquet"
+            if name in tables and path.is_file():
+                tables[f"rejected_{name}"] = con.read_parquet(path, table_name=f"rejected_{name}")
+        return con, tables
+
+    def month_figures(self) -> dict:
+        """``month.json``: ``{"period", "months": [YYYY-MM, oldest first], "figures": {name: [values]},
+        "active_window_days", "stamp"}`` (rates as fractions, money in the data's currency, null unknown)."""
+        self._check("month_figures")
+        return _read_json(self.folder / FIGURES_FILE)
+
+    def member_table(self):
+        """The RFM member table at the period's end: one row per member who had joined or bought by then
+        (member_id, recency_days, frequency, monetary, revenue_total, scores, segment, grid_segment, tier,
+        stage, region, channel), in member id order."""
+        import pandas as pd
+        self._check("members")
+        return pd.read_parquet(self.folder / MEMBERS_FILE)
+
+    def results(self, name: str) -> dict:
+        """Report ``name``'s ``<name>.json``; :class:`StoreMissing` when the report has not run."""
+        path = self.folder / f"{name}.json"
+        data = _read_json(path)
+        if data is None:
+            raise StoreMissing(name, path, "missing")
+        return data
+
+
+# ------------------------------------------------------------------ writing (each by its owner)
+def write_month_figures(folder: Path, run, figures: dict) -> Path:
+    """``month.json`` from :func:`memberkit.month.compute_figures`' dict, stamped for ``run``."""
+    from .report import dumps
+    return _write_atomic(Path(folder) / FIGURES_FILE, dumps({**figures, "stamp": figures_stamp(run)}))
+
+
+def write_member_table(folder: Path, run, table) -> Path:
+    """``data/members.parquet`` and its stamp: the RFM member table at the period's end for ``run``."""
+    path = Path(folder) / MEMBERS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    table.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+    _write_atomic(Path(folder) / MEMBERS_STAMP, json.dumps(members_stamp(run), sort_keys=True))
+    return path
+
+
+# ------------------------------------------------------------------ producing what is missing (visible)
+def prepare(ctx, needs=("clean",), log=None) -> PeriodStore:
+    """Produce every entry of ``needs`` (and what it needs) that is missing or stale, saying what ran.
+
+    For an analyst's notebook: ``store = prepare(ctx, needs=["clean", "members"])`` in its first
+    cells, so *Run All* works on the bundled sample without the runner. The runner itself
+    produces the entries in order and needs no call. Returns the :class:`PeriodStore` of
+    ``ctx.output_dir``. Raises what the producers raise (``InputError``, ``Problems``).
+    """
+    log = log or (lambda m: print(m, file=sys.stderr, flush=True))
+    store = PeriodStore(ctx.output_dir, ctx.run)
+    order = [e for e in ENTRIES if e in needs or (e == "clean" and needs)]
+    for entry in order:
+        state = store.status(entry)
+        if state == "current":
+            continue
+        start = time.time()
+        _PRODUCE[entry](ctx, store)
+        log(f"prepared {_WHAT[entry].lower()[4:]} ({state}; what {_BY.get(PRODUCERS[entry], PRODUCERS[entry])} "
+            f"writes) in {time.time() - start:.0f} s")
+    return store
+
+
+def _produce_clean(ctx, store: PeriodStore) -> None:
+    from .clean import run_cleaning
+    folder = store.folder / "data" / "clean"
+    folder.mkdir(parents=True, exist_ok=True)
+    import fcntl
+    with open(folder / ".lock", "w") as lock:   # two notebooks opened together do not clean at once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if store.status("clean") != "current":
+            run_cleaning(ctx.run.params("data_cleaning"), ctx, store.folder / "data")
+
+
+def _produce_month_figures(ctx, store: PeriodStore) -> None:
+    from .month import produce_figures
+    produce_figures(store)
+
+
+def _produce_members(ctx, store: PeriodStore) -> None:
+    from .rfm import produce_member_table
+    produce_member_table(store)
+
+
+_PRODUCE = {"clean": _produce_clean, "month_figures": _produce_month_figures, "members": _produce_members}
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_atomic(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path

@@ -81,10 +81,13 @@ def retailer(retailer_files, tmp_path_factory):
 
 
 def publish(config: Path, out: Path, language: str) -> subprocess.CompletedProcess:
-    """``run_reports.py --pdf`` on a config into ``out`` (an outputs/<period> folder), in ``language``."""
+    """``run_reports.py --pdf`` on a config into ``out`` (an outputs/<period> folder), in ``language``; what the
+    producers built is counted in ``<out>/../calls.jsonl`` (``MEMBERKIT_COUNT_CALLS``)."""
+    import os
+    env = {**os.environ, "MEMBERKIT_COUNT_CALLS": str(out.parent / "calls.jsonl")}
     return subprocess.run([sys.executable, str(ROOT / "run_reports.py"), "--config", str(config), "--out", str(out),
                            "--pdf", "-p", "notebooks.data_cleaning.outlier_policy=cap", "-p", f"language={language}"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+                          cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
 
 
 @pytest.fixture(scope="session")

@@ -38,19 +38,34 @@ def test_cleaning_notebook_runs_with_its_default_parameters(small_config, tmp_pa
 
 
 @pytest.mark.slow
-def test_rfm_notebook_runs_on_its_own_and_cleans_first(small_config, tmp_path):
-    """An analyst opening the RFM notebook without running the cleaning one still gets a report."""
+def test_rfm_notebook_runs_on_its_own_and_prepares_what_it_reads(small_config, tmp_path):
+    """An analyst opening the RFM notebook without running the cleaning one still gets a report: its first
+    cells produce the clean tables and the month figures and say so; the CLV notebook opened next in the same
+    folder reads the member table the RFM notebook wrote and produces nothing."""
     import papermill as pm
-    out = tmp_path / "nb.ipynb"
-    pm.execute_notebook(str(ROOT / "notebooks" / "02_rfm_segmentation.ipynb"), str(out), cwd=str(ROOT / "notebooks"),
-                        parameters={"config_files": [str(small_config)], "output_dir": str(tmp_path / "o"),
-                                    "period": "2026-09", "split": "median"},
-                        progress_bar=False, kernel_name=runner.kernel_name())
+
+    def run(notebook, **parameters):
+        out = tmp_path / f"{notebook}.ipynb"
+        pm.execute_notebook(str(ROOT / "notebooks" / notebook), str(out), cwd=str(ROOT / "notebooks"),
+                            parameters={"config_files": [str(small_config)], "output_dir": str(tmp_path / "o"),
+                                        "period": "2026-09", **parameters},
+                            progress_bar=False, kernel_name=runner.kernel_name())
+        nb = nbformat.read(out, as_version=4)
+        return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                       if o.get("name") == "stderr")
+
+    said = run("02_rfm_segmentation.ipynb", split="median")
+    assert "prepared clean tables" in said and "prepared month figures" in said, said
     res = read_json(tmp_path / "o" / "rfm_segmentation.json")
     assert res["period"] == "2026-09" and (tmp_path / "o" / "data" / "clean" / "_stamp.json").is_file()
     counts = {k: v["members"] for k, v in res["results"]["segments"]["high_low"].items()}
     assert sum(counts.values()) == res["kpis"]["members_segmented"]["value"] > 0
     assert sum(v["members"] for v in res["results"]["segments"]["score_grid"].values()) == sum(counts.values())
+    members = pd.read_parquet(tmp_path / "o" / "data" / "members.parquet")
+    assert members.segment.notna().sum() == sum(counts.values())
+    said = run("03_clv_forecast.ipynb", overrides=["notebooks.rfm_segmentation.split=median"])
+    assert "prepared" not in said, said
+    assert read_json(tmp_path / "o" / "clv_forecast.json")["results"]["totals"]["members"] > 0
 
 
 @pytest.mark.slow
@@ -111,6 +126,15 @@ def test_run_reports_end_to_end(e2e):
     assert f'href="{out.name}/index.html"' in (out.parent / "index.html").read_text(encoding="utf-8")
     kept = pd.read_parquet(out / "data" / "clean" / "orders.parquet")
     assert kept.amount.max() <= read_json(out / "data_cleaning.json")["results"]["outlier_threshold"] + 1e-6
+    # each result built once: the month figures once, the member table at the period's end once (by the RFM
+    # report; CLV read it), no report building a table at one date twice
+    built = [json.loads(line) for line in (out.parent / "calls.jsonl").read_text().splitlines()]
+    assert [b["months"] for b in built if b["what"] == "month_figures"] == [13]
+    tables = [b for b in built if b["what"] == "member_table"]
+    assert [b["end"] for b in tables].count("2026-10-31") == 1
+    per_report = [(b["pid"], b["end"], json.dumps(b["tier_thresholds"], sort_keys=True)) for b in tables]
+    assert len(per_report) == len(set(per_report))
+    assert (out / "data" / "members.parquet").is_file() and not list(out.rglob("run.json"))
 
 
 @pytest.mark.slow

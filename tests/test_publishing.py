@@ -243,7 +243,8 @@ def test_the_same_inputs_give_the_same_clean_tables(small_cleaned, small_params,
 def test_every_file_a_report_writes_is_published(tmp_path):
     """The CLV report writes two lists; both leave the staging folder (the summary links the win-back list)."""
     from memberkit import clv, runner
-    spec = next(s for s in runner.NOTEBOOKS if s.name == "clv_forecast")
+    from memberkit.reports import report
+    spec = report("clv_forecast")
     staging, out = tmp_path / "staging", tmp_path / "2026-10"
     (staging / "data").mkdir(parents=True)
     out.mkdir()

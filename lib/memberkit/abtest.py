@@ -537,3 +537,28 @@ def key_results(a: ABAnalysis, params) -> dict:
     return {"experiments": out, "skipped": a.skipped, "primary_metric": params.primary_metric,
                            "guardrail_metrics": params.guardrail_metrics, "alpha": params.alpha,
                            "window_days": params.window_days, "correction": "holm"}
+
+
+# ------------------------------------------------------------------ decisions for the summary page
+DECISIONS = ("ship", "do_not_ship", "no_verdict")
+
+
+def decisions(results: dict, out_dir=None) -> list[dict]:
+    """Experiments to ship, not to ship, or without a verdict because the split is broken, from
+    ``ab_test.json`` (``results``); each a dict of :class:`memberkit.month.Decision`'s fields, with the
+    experiment's own primary metric's lift and interval."""
+    ab = results.get("results", {})
+    out = []
+    for eid, e in ab.get("experiments", {}).items():
+        v = e["verdict"]
+        if v["decision"] not in DECISIONS:
+            continue
+        variant = v.get("variant")
+        primary = e.get("primary_metric") or ab.get("primary_metric")   # each experiment's own metric
+        m = (e.get("metrics", {}).get(primary, {}) or {}).get(variant) if variant else None
+        out.append({"kind": "experiment", "action": v["decision"], "subject": eid,
+                    "values": {"variant": variant, "reason": v.get("reason", ""), "metric": primary,
+                               "lift": (m or {}).get("rel_lift"), "lift_low": (m or {}).get("ci_low"),
+                               "lift_high": (m or {}).get("ci_high")},
+                    "link": "ab_test.html"})
+    return out

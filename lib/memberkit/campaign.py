@@ -508,3 +508,25 @@ def key_results(a: CampaignAnalysis, params) -> dict:
     return {"campaigns": out, "reviewed": a.reviewed, "skipped": a.skipped, "margin": params.margin,
                            "post_days": params.post_days, "pre_days": params.pre_days,
                            "ranked_by": "roi", "interval": 1 - params.alpha}
+
+
+# ------------------------------------------------------------------ decisions for the summary page
+DECISIONS = ("stop", "change", "repeat")
+
+
+def decisions(results: dict, out_dir=None) -> list[dict]:
+    """The period's reviewed campaigns whose verdict asks for someone (stop, change, repeat), the worst
+    first, from ``campaign_review.json`` (``results``); each a dict of :class:`memberkit.month.Decision`'s fields."""
+    cr = results.get("results", {})
+    campaigns = [(cid, c) for cid, c in cr.get("campaigns", {}).items()
+                 if c.get("reviewed_in_period") and c["verdict"]["decision"] in DECISIONS]
+    order = {"stop": 0, "change": 1, "repeat": 2}
+    out = []
+    for cid, c in sorted(campaigns, key=lambda x: (order[x[1]["verdict"]["decision"]], x[1]["rank"])):
+        roi = c["figures"].get("roi") or {}
+        out.append({"kind": "campaign", "action": c["verdict"]["decision"], "subject": campaign_title(cid, c.get("name")),
+                    "values": {"reason": c["verdict"].get("reason", ""), "roi": roi.get("value"),
+                               "roi_low": roi.get("ci_low"), "roi_high": roi.get("ci_high"), "cost": c.get("cost"),
+                               "evidence": c.get("evidence")},
+                    "link": "campaign_review.html"})
+    return out

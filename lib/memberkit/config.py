@@ -23,6 +23,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from . import reports as _reports
 from .errors import ConfigError
 
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -386,11 +387,8 @@ class CampaignParams(ReportSettings):
     exclude_outliers: bool = Field(True, description="leave the cleaning's flagged bulk orders out")
 
 
-NOTEBOOK_PARAMS: dict[str, type[ReportSettings]] = {"data_cleaning": CleaningParams,
-                                                    "rfm_segmentation": RFMParams,
-                                                    "clv_forecast": CLVParams,
-                                                    "ab_test": ABTestParams,
-                                                    "campaign_review": CampaignParams}
+#: Each report's parameter model, by the name the registry of reports (:mod:`memberkit.reports`) gives it.
+NOTEBOOK_PARAMS: dict[str, type[ReportSettings]] = {r.name: globals()[r.params_model] for r in _reports.REPORTS}
 
 
 # ------------------------------------------------------------------ loading

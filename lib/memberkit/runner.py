@@ -1,6 +1,10 @@
 """Run every report for a period: validate, execute with papermill, render HTML, index, manifest.
 
-Notebooks run in dependency order (cleaning first, then the others two at a time). A failed
+The run is resolved once (:mod:`memberkit.runfile`: period, every report's parameters, inputs'
+fingerprint, code version) and written to ``run.json`` in the staging folder, which every
+notebook reads. Reports (:data:`memberkit.reports.REPORTS`) run in dependency order, two at a
+time, each as soon as what it reads from the period store is there: the cleaning first, then the
+month figures (the runner's own step), then the others. A failed
 notebook leaves no HTML that looks complete: its executed copy is kept as
 ``<name>.failed.ipynb``, the index shows the failing cell and error, reports that depend on
 it are skipped, the others still run, and the exit code is non-zero.
@@ -25,33 +29,12 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-import yaml
 
-from .config import load_settings, notebook_params, project_root, redact
+from .config import load_settings, project_root, redact
 from .errors import ConfigError, InputError, MemberkitError, Problems
+from .reports import REPORTS, Report, depends_on, parameter_names
 
 
-@dataclass(frozen=True)
-class NotebookSpec:
-    name: str
-    file: str
-    depends_on: tuple[str, ...] = ()
-    parameters: tuple[str, ...] = ()   # names of notebook parameters filled from the validated model
-    outputs: tuple[str, ...] = ()      # its files besides <name>.html / .json, as globs under the output folder
-
-
-NOTEBOOKS = (
-    NotebookSpec("data_cleaning", "01_data_cleaning.ipynb", (), ("outlier_policy", "outlier_multiple", "language"),
-                 ("data/clean/*.parquet", "data/clean/_stamp.json", "data/rejected/*.parquet")),
-    NotebookSpec("rfm_segmentation", "02_rfm_segmentation.ipynb", ("data_cleaning",),
-                 ("window_days", "split", "tier_thresholds", "language"), ("data/rfm_*.csv",)),
-    NotebookSpec("clv_forecast", "03_clv_forecast.ipynb", ("data_cleaning",),
-                 ("unit", "holdout_weeks", "model", "horizon_months", "language"), ("data/clv_members.csv", "data/clv_at_risk.csv")),
-    NotebookSpec("ab_test", "04_ab_test.ipynb", ("data_cleaning",),
-                 ("experiments", "window_days", "primary_metric", "winsorize_percentile", "language")),
-    NotebookSpec("campaign_review", "05_campaign_review.ipynb", ("data_cleaning",),
-                 ("campaigns", "post_days", "margin", "language")),
-)
 PACKAGES = ("memberkit", "pandas", "numpy", "duckdb", "ibis-framework", "pandera", "pydantic", "papermill",
             "nbconvert", "lifetimes", "scipy", "seaborn", "matplotlib")
 
@@ -121,58 +104,56 @@ def glyph_warnings(executed: Path) -> list[str]:
 
 
 # ------------------------------------------------------------------ one notebook
-def run_notebook(spec: NotebookSpec, root: Path, staging: Path, period: str, params, settings_file: Path,
-                 log=print) -> Outcome:
-    """Execute one notebook into the run's staging folder and render its page there.
+def run_notebook(report: Report, root: Path, staging: Path, run_path: Path, log=print) -> Outcome:
+    """Execute one report's notebook into the run's staging folder and render its page there.
 
-    The notebook gets the run's settings through ``settings_file`` (a private temporary file), so
-    no setting given on the command line, a password included, is written into the executed
-    notebook. The executed notebook itself is not kept (its cells may show member-level rows); a
-    failed one is kept as ``<name>.failed.ipynb`` with its code and only the error of the failing cell.
+    The notebook gets the run file (``run_path``: the run resolved once, secrets only as
+    ``${VAR}``) and its own parameters' values, named as in its ``parameters`` cell. The executed
+    notebook itself is not kept (its cells may show member-level rows); a failed one is kept as
+    ``<name>.failed.ipynb`` with its code and only the error of the failing cell.
     """
     import papermill as pm
-    outcome = Outcome(spec.name)
-    partial = staging / f".{spec.name}.running.ipynb"
-    values = {"period": period, "config_files": [str(settings_file)], "overrides": [],
-              "output_dir": str(staging)}
-    values.update({k: getattr(params, k) for k in spec.parameters})
+    from . import runfile
+    from .views.context import text
+    outcome = Outcome(report.name)
+    partial = staging / f".{report.name}.running.ipynb"
+    run = runfile.read(run_path)
+    params = run.params(report.name)
+    values = {"run_file": str(run_path), "output_dir": str(staging)}
+    values.update({k: getattr(params, k) for k in parameter_names(report, root) if k in type(params).model_fields})
     start = time.time()
-    log(f"  started  {spec.name}")
+    log(f"  started  {report.name}")
     try:
-        pm.execute_notebook(str(root / "notebooks" / spec.file), str(partial), parameters=values,
+        pm.execute_notebook(str(root / "notebooks" / report.notebook), str(partial), parameters=values,
                             cwd=str(root / "notebooks"), progress_bar=False, log_output=False,
                             kernel_name=kernel_name(),
                             # the kernel talks to the runner on 127.0.0.1 only: its "TCP without
                             # encryption" warning would be noise in every scheduled run's log
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])
         outcome.warnings = glyph_warnings(partial)
-        res = _results(staging, spec.name)
-        render_html(partial, staging / f"{spec.name}.html", params.language,
-                    f"{res['title']} · {period}" if res and res.get("title") else None)
+        if not (staging / f"{report.name}.json").is_file():
+            raise MemberkitError(f"{report.notebook} ran but recorded no results ({report.name}.json)")
+        render_html(partial, staging / f"{report.name}.html", params.language,
+                    f"{text(report.title_key, params.language)} · {run.period}")
         partial.unlink()
         outcome.status = "ok"
-        outcome.files = [f"{spec.name}.html", f"{spec.name}.json"]
+        outcome.files = [f"{report.name}.html", f"{report.name}.json"]
     except Exception as e:  # a notebook may raise anything; the run goes on with the others
         outcome.status = "failed"
         outcome.cell, outcome.error = _failure(e, partial)
-        (staging / f"{spec.name}.json").unlink(missing_ok=True)
+        (staging / f"{report.name}.json").unlink(missing_ok=True)
         if partial.exists():
-            _strip_outputs(partial, staging / f"{spec.name}.failed.ipynb")
+            _strip_outputs(partial, staging / f"{report.name}.failed.ipynb")
             partial.unlink()
-            outcome.files = [f"{spec.name}.failed.ipynb"]
+            outcome.files = [f"{report.name}.failed.ipynb"]
     outcome.seconds = round(time.time() - start, 1)
     if outcome.status == "ok":
-        log(f"  done     {spec.name} in {outcome.seconds:.0f}s")
+        log(f"  done     {report.name} in {outcome.seconds:.0f}s")
         for warning in outcome.warnings:
-            log(f"  WARNING  {spec.name}: {warning}")
+            log(f"  WARNING  {report.name}: {warning}")
     else:
-        log(f"  FAILED   {spec.name} in cell {outcome.cell}: {outcome.error}")
+        log(f"  FAILED   {report.name} in cell {outcome.cell}: {outcome.error}")
     return outcome
-
-
-def _results(out: Path, name: str) -> dict | None:
-    from .report import load_results
-    return load_results(out, name)
 
 
 def _strip_outputs(executed: Path, target: Path) -> None:
@@ -204,20 +185,21 @@ def _failure(e: Exception, partial: Path) -> tuple[int | None, str]:
 # ------------------------------------------------------------------ the whole run
 def run(period: str | None = None, config_files=(), only=(), out_dir: str | None = None, overrides=(),
         log=print, pdf: bool = False) -> tuple[int, Path]:
-    """Check everything, run the reports in a staging folder, publish each complete report.
+    """Check everything, resolve the run once, run the reports in a staging folder, publish each complete report.
 
     Every check of :mod:`memberkit.checks` runs first; any problem stops the run before a kernel
-    starts (:class:`Problems`, exit 2). Reports then run in ``.<period>.partial-*`` beside the
-    output folder (same file system) and each successful report's files are moved in with
-    ``os.replace`` at the end, so a run killed at any point leaves the published pages and JSON of
-    the period as they were. The summary page and manifest are written from what is on disk, so
-    ``--only`` keeps the other reports' cards. With ``pdf``, every report page and the summary page
-    are also printed to ``<name>.pdf`` by headless Chromium; without Chromium the run says so and
-    keeps the HTML. Returns (exit code, output folder).
+    starts (:class:`Problems`, exit 2). The run file (``run.json``) then goes into
+    ``.<period>.partial-*`` beside the output folder (same file system), where the reports run;
+    each successful report's files are moved in with ``os.replace`` at the end, so a run killed at
+    any point leaves the published pages and JSON of the period as they were. The summary page and
+    manifest are written from what is on disk, so ``--only`` keeps the other reports' cards. With
+    ``pdf``, every report page and the summary page are also printed to ``<name>.pdf`` by headless
+    Chromium; without Chromium the run says so and keeps the HTML. Returns (exit code, output folder).
     """
     import shutil
+    from . import runfile
     from .config import scrub_secrets
-    specs = [s for s in NOTEBOOKS if not only or s.name in only]
+    reports = [r for r in REPORTS if not only or r.name in only]
     log("Checking parameters and data ...")
     prepared = check_run(period, config_files, only, out_dir, overrides)
     root, settings, secrets = prepared.root, prepared.settings, prepared.secrets
@@ -225,34 +207,35 @@ def run(period: str | None = None, config_files=(), only=(), out_dir: str | None
     def say(message: str) -> None:
         log(scrub_secrets(message, secrets))
 
-    params0 = prepared.params["data_cleaning"]
     # absolute: papermill changes the working directory while a notebook runs, two run at a time
     out = Path(out_dir).resolve() if out_dir else root / "outputs" / prepared.period
     say(f"Period {prepared.period}: {prepared.period_reason}")
     for warning in prepared.warnings:
         say(f"warning: {warning}")
+    run_ = runfile.build(root, settings, period=prepared.period, period_reason=prepared.period_reason,
+                         as_of=prepared.as_of, params=prepared.params)
+    run_, variables = runfile.secrets_as_variables(run_, secrets)
     out.mkdir(parents=True, exist_ok=True)
     _remove_abandoned_staging(out)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-{os.getpid()}-", dir=out.parent))
-    fd, settings_name = tempfile.mkstemp(prefix="memberkit-settings-", suffix=".yaml")
-    settings_file = Path(settings_name)
     say(f"Reports for {prepared.period} -> {out}")
+    saved_env = {k: os.environ.get(k) for k in variables}
+    os.environ.update(variables)   # the kernels inherit them; the run file names them as ${VAR}
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            yaml.safe_dump(settings, f, allow_unicode=True, sort_keys=False)   # order matters (tiers)
-        if "data_cleaning" not in {s.name for s in specs} and (out / "data" / "clean").is_dir():
-            shutil.copytree(out / "data" / "clean", staging / "data" / "clean",
-                            ignore=shutil.ignore_patterns(".lock"))   # reuse the published clean files
-        outcomes = _execute(specs, root, staging, prepared.period, prepared.params, settings_file, say)
-        for spec in specs:
-            _publish(spec, outcomes[spec.name], staging, out)
-        write_manifest(out, root, prepared.period, settings, params0, outcomes, secrets, prepared.period_reason)
-        from .notebook import resolve
-        _, ctx = resolve("data_cleaning", [str(settings_file)], [], str(out))
-        pages = write_summary(out, ctx, params0, outcomes, say, secrets,
-                              figures_window(settings, prepared.params))
+        run_path = run_.write(staging)
+        figures_error = _prepare_store(reports, out, staging, root, run_, say)
+        outcomes = _execute(reports, root, staging, run_path, run_, say, figures_error)
+        for r in reports:
+            _publish(r, outcomes[r.name], staging, out)
+        _publish_month_figures(staging, out, run_)
+        write_manifest(out, root, run_, settings, outcomes, secrets)
+        pages = write_summary(out, run_, outcomes, say, secrets)
     finally:
-        settings_file.unlink(missing_ok=True)
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
         shutil.rmtree(staging, ignore_errors=True)
     failed = [o for o in outcomes.values() if o.status != "ok"]
     printed_ok = write_pdfs(out, pages, say) if pdf else True
@@ -272,46 +255,122 @@ def check_run(period: str | None = None, config_files=(), only=(), out_dir: str 
     root = project_root()
     config_files = [Path(f).resolve() for f in config_files]
     overrides = list(overrides) + ([f"period={period}"] if period else [])
-    unknown = set(only) - {s.name for s in NOTEBOOKS}
+    names = [r.name for r in REPORTS]
+    unknown = set(only) - set(names)
     if unknown:
-        raise ConfigError(f"--only: unknown report(s) {sorted(unknown)}; reports are {[s.name for s in NOTEBOOKS]}")
+        raise ConfigError(f"--only: unknown report(s) {sorted(unknown)}; reports are {names}")
     settings = load_settings(root, config_files, overrides)
-    specs = [s for s in NOTEBOOKS if not only or s.name in only]
-    needed = {s.name for s in specs} | {d for s in specs for d in s.depends_on}
-    prepared = checks.run_checks(checks.Run(root, settings, [s.name for s in NOTEBOOKS if s.name in needed],
+    chosen = [r for r in REPORTS if not only or r.name in only]
+    needed = {r.name for r in chosen} | {d for r in chosen for d in depends_on(r)}
+    prepared = checks.run_checks(checks.Run(root, settings, [n for n in names if n in needed],
                                             overrides=overrides, out_dir=Path(out_dir) if out_dir else None))
     prepared.close()
     prepared.secrets = secret_values(settings)
     return prepared
 
 
-def _execute(specs, root, staging, period, params, settings_file, log) -> dict[str, Outcome]:
-    """Run the notebooks in dependency order, two at a time; a report whose dependency failed is skipped."""
+def _context(root: Path, folder: Path, run_):
+    from .notebook import Context
+    return Context(name="runner", root=root, period=run_.period, output_dir=folder, as_of=run_.as_of, run=run_,
+                   history_dir=root / "outputs", period_reason=run_.period_reason)
+
+
+def _prepare_store(reports, out: Path, staging: Path, root: Path, run_, log) -> str:
+    """Put into the staging folder what this run's reports read but no report of this run produces
+    (``--only``): the published entry when it is current for this run, else produced here, said in
+    the log. Returns why the month figures could not be had ('' when they are there or come later)."""
+    import shutil
+    from . import store
+    from .reports import PRODUCERS
+    produced = {e for r in reports for e in r.produces}
+    if "clean" in produced:
+        produced.add("month_figures")      # the runner's step after the cleaning
+    wanted = [e for e in store.ENTRIES if e not in produced and (any(e in r.reads for r in reports) or e == "month_figures")]
+    published = store.PeriodStore(out, run_)
+    ctx = _context(root, staging, run_)
+    for entry in wanted:
+        if published.status(entry) == "current":
+            for rel in {"clean": ["data/clean", "data/rejected"], "month_figures": [store.FIGURES_FILE],
+                        "members": [store.MEMBERS_FILE, store.MEMBERS_STAMP]}[entry]:
+                src, dst = out / rel, staging / rel
+                if src.is_dir():
+                    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".lock"))
+                elif src.is_file():
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(src, dst)
+            continue
+        try:
+            store.prepare(ctx, needs=[entry], log=lambda m: log(f"  {m}"))
+        except Exception as e:  # the reports that read it fail with the store's message; the summary says why
+            log(f"  {entry} not prepared ({PRODUCERS[entry]}): {type(e).__name__}: {e}")
+            if entry == "month_figures":
+                return f"{type(e).__name__}: {e}"
+    return ""
+
+
+def _month_figures_step(staging: Path, root: Path, run_, log) -> str:
+    """The runner's step after the cleaning: ``month.json`` in the staging folder. Returns '' or why it failed."""
+    from . import store
+    from .month import produce_figures
+    start = time.time()
+    try:
+        produce_figures(store.PeriodStore(staging, run_))
+    except Exception as e:  # the RFM report and the summary page say why
+        log(f"  FAILED   month figures: {type(e).__name__}: {e}")
+        return f"{type(e).__name__}: {e}"
+    log(f"  done     month figures in {time.time() - start:.0f}s")
+    return ""
+
+
+def _execute(reports, root, staging, run_path, run_, log, figures_error: str = "") -> dict[str, Outcome]:
+    """Run the reports two at a time, each as soon as the reports it depends on are done (registry order
+    among those ready); a report whose dependency failed is skipped, and so is one reading the month
+    figures when they could not be computed."""
+    from concurrent.futures import FIRST_COMPLETED, wait
     outcomes: dict[str, Outcome] = {}
-    names = {x.name for x in specs}
-    pending = list(specs)
+    names = {r.name for r in reports}
+    pending, running = list(reports), {}
     pool = ThreadPoolExecutor(max_workers=2)
     try:
-        while pending:
-            ready = [s for s in pending if all(d in outcomes for d in s.depends_on if d in names)]
-            pending = [s for s in pending if s not in ready]
-            runnable = []
-            for s in ready:
-                bad = [d for d in s.depends_on if d in outcomes and outcomes[d].status != "ok"]
-                if bad:
-                    outcomes[s.name] = Outcome(s.name, "skipped", error=f"{bad[0]} failed")
-                    log(f"  skipped  {s.name}: {bad[0]} failed")
-                else:
-                    runnable.append(s)
-            futures = {s.name: pool.submit(run_notebook, s, root, staging, period, params[s.name],
-                                           settings_file, log) for s in runnable}
-            for name, fut in futures.items():
-                outcomes[name] = fut.result()
+        while pending or running:
+            for r in list(pending):
+                deps = [d for d in depends_on(r) if d in names]
+                if any(d not in outcomes for d in deps):
+                    continue
+                bad = [d for d in deps if outcomes[d].status != "ok"]
+                why = f"{bad[0]} failed" if bad else (
+                    f"month figures: {figures_error}" if figures_error and "month_figures" in r.reads else "")
+                if why:
+                    pending.remove(r)
+                    outcomes[r.name] = Outcome(r.name, "skipped", error=why)
+                    log(f"  skipped  {r.name}: {why}")
+                elif len(running) < 2:
+                    pending.remove(r)
+                    running[pool.submit(run_notebook, r, root, staging, run_path, log)] = r
+            if not running:
+                if pending:   # nothing can start: a dependency outside the registry order
+                    for r in pending:
+                        outcomes[r.name] = Outcome(r.name, "skipped", error="its dependencies did not run")
+                    pending = []
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                r = running.pop(future)
+                outcomes[r.name] = future.result()
+                if r.name == "data_cleaning" and outcomes[r.name].status == "ok":
+                    figures_error = _month_figures_step(staging, root, run_, log)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)   # Ctrl-C: do not wait for the running notebooks
         raise
     pool.shutdown()
-    return outcomes
+    return {r.name: outcomes[r.name] for r in reports}
+
+
+def _publish_month_figures(staging: Path, out: Path, run_) -> None:
+    """``month.json`` moves in with the reports when this run made or checked it."""
+    from .store import FIGURES_FILE, PeriodStore
+    if (staging / FIGURES_FILE).is_file() and PeriodStore(staging, run_).status("month_figures") == "current":
+        os.replace(staging / FIGURES_FILE, out / FIGURES_FILE)
 
 
 def write_pdfs(out: Path, pages: list[Path], log=print) -> bool:
@@ -322,8 +381,8 @@ def write_pdfs(out: Path, pages: list[Path], log=print) -> bool:
     """
     from .pdf import find_chromium, print_pages
     chromium = find_chromium()
-    targets = [p for p in pages if p.parent == out] + [out / f"{s.name}.html" for s in NOTEBOOKS
-                                                       if (out / f"{s.name}.html").is_file()]
+    targets = [p for p in pages if p.parent == out] + [out / f"{r.name}.html" for r in REPORTS
+                                                       if (out / f"{r.name}.html").is_file()]
     if not chromium:
         log("PDF: Chromium is not installed, so no PDF was written (the HTML pages are complete). "
             "Install it (Debian/Ubuntu: apt-get install chromium) or set MEMBERKIT_CHROMIUM.")
@@ -334,7 +393,7 @@ def write_pdfs(out: Path, pages: list[Path], log=print) -> bool:
     return len(written) == len(targets)
 
 
-def _publish(spec: NotebookSpec, outcome: Outcome, staging: Path, out: Path) -> None:
+def _publish(spec: Report, outcome: Outcome, staging: Path, out: Path) -> None:
     """Move one report's files from the staging folder into the output folder, each with os.replace.
 
     A successful report replaces its page, JSON and data files (files of an earlier run that this
@@ -378,13 +437,12 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_manifest(out: Path, root: Path, period: str, settings: dict, params, outcomes, secrets=frozenset(),
-                   period_reason: str = "", seconds: float | None = None) -> None:
-    """manifest.json: parameters (no secret, however given), inputs' fingerprints, versions, and the
-    status of every report of the period: this run's, and those an earlier run (``--only``) left."""
+def write_manifest(out: Path, root: Path, run_, settings: dict, outcomes, secrets=frozenset(),
+                   seconds: float | None = None) -> None:
+    """manifest.json: parameters (no secret, however given), inputs' fingerprints (from the run, not hashed
+    again), versions, and the status of every report of the period: this run's, and those an earlier
+    run (``--only``) left."""
     from .config import scrub_secrets
-    from .notebook import code_version
-    from .sources import input_fingerprints
     versions = {}
     for pkg in PACKAGES:
         try:
@@ -395,11 +453,11 @@ def write_manifest(out: Path, root: Path, period: str, settings: dict, params, o
     reports = {**previous, **{o.name: {"status": o.status, "seconds": o.seconds, "cell": o.cell, "error": o.error,
                                        "files": o.files, "warnings": o.warnings} for o in outcomes.values()}}
     manifest = {
-        "period": period, "period_reason": period_reason, "code_version": code_version(),
+        "period": run_.period, "period_reason": run_.period_reason, "code_version": run_.code_version,
         "python": platform.python_version(), "packages": versions, "parameters": redact(settings),
-        "inputs": input_fingerprints(params.source, root),
+        "inputs": run_.inputs,
         "duration_seconds": round(seconds if seconds is not None else sum(o.seconds for o in outcomes.values()), 1),
-        "reports": {s.name: reports[s.name] for s in NOTEBOOKS if s.name in reports},
+        "reports": {r.name: reports[r.name] for r in REPORTS if r.name in reports},
     }
     text = json.dumps(manifest, ensure_ascii=False, indent=1, default=str)
     _write_atomic(out / "manifest.json", scrub_secrets(text, set(secrets)))
@@ -412,54 +470,35 @@ def _read_manifest(out: Path) -> dict:
         return {}
 
 
-def figures_window(settings: dict, params: dict) -> int:
-    """The active window (days) of the summary page's key figures: the RFM report's, so that both pages
-    show the same activity and churn rates.
-
-    ``params`` maps a report's name to its validated parameters (the reports being run); when the RFM
-    report is not among them its parameters are read from ``settings``, and when they are not valid
-    the cleaning's window is used.
-    """
-    rfm = params.get("rfm_segmentation")
-    if rfm is None:
-        try:
-            rfm = notebook_params(settings, "rfm_segmentation")
-        except ConfigError:
-            rfm = params["data_cleaning"]
-    return rfm.active_window_days
-
-
-def write_summary(out: Path, ctx, params, outcomes: dict[str, Outcome], log=print, secrets=frozenset(),
-                  active_window_days: int | None = None) -> list[Path]:
+def write_summary(out: Path, run_, outcomes: dict[str, Outcome], log=print, secrets=frozenset()) -> list[Path]:
     """The month's summary page (``index.html``) and the index across months (``../index.html``).
 
-    The key figures come from :func:`memberkit.month.month_figures` (computed once per clean
-    data, kept in ``month.json``) over ``active_window_days`` (:func:`figures_window`; default the
-    window of ``params``); the reports' cards from this run's outcomes and, for reports not run
-    this time (``--only``), from what the period's folder holds. Error messages shown on the page
-    have every one of ``secrets`` replaced by ``***``, as in the log and the manifest.
+    The key figures are read from the period store (``month.json``, written by the runner's step
+    after the cleaning); the reports' cards from this run's outcomes and, for reports not run this
+    time (``--only``), from what the period's folder holds. Error messages shown on the page have
+    every one of ``secrets`` replaced by ``***``, as in the log and the manifest.
     """
     from . import month
     from .config import scrub_secrets
+    from .store import PeriodStore
     from .views import month as month_views
-    from .notebook import code_version
-    window = params.active_window_days if active_window_days is None else active_window_days
+    params = run_.params("data_cleaning") if "data_cleaning" in run_.reports else run_.params(next(iter(run_.reports)))
     figures, error = None, ""
     cleaning = outcomes.get("data_cleaning")
     if cleaning is not None and cleaning.status != "ok":
         error = month_views.text("month.figures_not_cleaned", params.language)
     else:
         try:
-            figures = month.month_figures(ctx, window)
-        except Exception as e:  # the page says why; the reports themselves are already written
-            error = scrub_secrets(f"{type(e).__name__}: {e}", set(secrets))
-            log(f"  key figures not computed: {error}")
-    summary = month.collect(out, ctx.period, params.language, params.currency, [s.name for s in NOTEBOOKS],
+            figures = PeriodStore(out, run_).month_figures()
+        except MemberkitError as e:  # the page says why; the reports themselves are already written
+            error = scrub_secrets(str(e), set(secrets))
+            log(f"  key figures not shown: {error}")
+    summary = month.collect(out, run_.period, params.language, params.currency, [r.name for r in REPORTS],
                             outcomes, figures, error)
     for report in summary.reports:
         report.error = scrub_secrets(report.error, set(secrets))
     (out / "index.pdf").unlink(missing_ok=True)   # printed again by --pdf, else it would show an older page
-    footer = {"code": code_version(), "fingerprint": ((figures or {}).get("stamp", {}).get("clean", {}).get("inputs") or "–")[:16]}
+    footer = {"code": run_.code_version, "fingerprint": run_.fingerprint[:16]}
     return month_views.write_pages(summary, out, footer)
 
 

@@ -50,6 +50,16 @@ def small_cleaned(small_params, small_sample, tmp_path_factory):
     return result, truth, out
 
 
+@pytest.fixture(scope="session")
+def small_tables(small_cleaned) -> tuple[dict, dict]:
+    """The small sample retailer's clean tables as engine tables, and its truth."""
+    from memberkit import engine
+    _, truth, out = small_cleaned
+    con = engine.connect()
+    names = ("orders", "members", "experiments", "campaigns", "campaign_members")
+    return {n: con.read_parquet(out / "clean" / f"{n}.parquet", table_name=f"small_{n}") for n in names}, truth
+
+
 def read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 

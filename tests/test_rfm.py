@@ -41,6 +41,43 @@ def test_member_summary_by_hand():
     assert s.loc["d", "frequency"] == 0 and s.loc["d", "monetary"] == 0.0 and s.loc["d", "recency_days"] == 1034
 
 
+def test_member_summaries_by_hand():
+    t = orders_table([("1", "a", "2026-06-01", 50.0), ("2", "a", "2026-10-30", 120.0), ("3", "a", "2026-10-31", -30.0),
+                      ("4", "b", "2025-11-01", 10.0), ("5", "c", "2026-11-01", 80.0)])
+    ends = [END, dt.date(2026, 6, 1), dt.date(2025, 10, 31), END]        # END twice: one set of rows
+    s = summary.member_summaries(t, ends, window_days=365).to_pandas()
+    s = s.assign(end=s.end.dt.date).set_index(["end", "member_id"]).sort_index()
+    assert s.index.tolist() == [(dt.date(2026, 6, 1), "a"), (dt.date(2026, 6, 1), "b"), (END, "a"), (END, "b")]
+    assert s.loc[(dt.date(2026, 6, 1), "a"), ["recency_days", "frequency", "monetary"]].tolist() == [0, 1, 50.0]
+    assert s.loc[(END, "a"), ["recency_days", "frequency", "monetary", "orders_total"]].tolist() == [1, 2, 140.0, 2]
+    assert s.loc[(dt.date(2026, 6, 1), "b"), "recency_days"] == 212
+    with pytest.raises(ValueError, match="at least one end date"):
+        summary.member_summaries(t, [])
+
+
+# A date before any order, two month ends, the period end (ties: many members bought on the same
+# days, some on the end date itself) and the day before an experiment's assignment.
+SUMMARY_DATES = [dt.date(2023, 12, 31), dt.date(2025, 10, 31), dt.date(2026, 5, 31), dt.date(2026, 9, 30), END]
+
+
+def test_member_summaries_equal_member_summary_at_each_date(small_tables):
+    tables, _ = small_tables
+    orders = tables["orders"]
+    many = summary.member_summaries(orders, SUMMARY_DATES[::-1], window_days=365).to_pandas()
+    assert set(many.end.dt.date) == set(SUMMARY_DATES[1:])        # no rows before the first order
+    for end in SUMMARY_DATES:
+        one = summary.member_frame(summary.member_summary(orders, end, 365))
+        at = many[many.end == pd.Timestamp(end)].drop(columns="end")
+        at = at.sort_values("member_id", kind="stable").reset_index(drop=True)
+        pd.testing.assert_frame_equal(at, one, check_exact=True)
+        if end == SUMMARY_DATES[0]:
+            assert one.empty
+        else:
+            assert len(one) > 500
+    last = many[many.end == pd.Timestamp(END)]
+    assert (last.recency_days == 0).sum() > 1 and last.recency_days.duplicated().sum() > 100   # tied members
+
+
 def test_active_members_window_edges():
     t = orders_table([("1", "a", "2026-08-03", 10.0), ("2", "b", "2026-08-02", 10.0), ("3", "c", "2026-10-31", -5.0)])
     active = summary.active_members(t, END, 90).to_pandas().member_id.tolist()

@@ -8,7 +8,10 @@ import pandas as pd
 import pytest
 
 from memberkit import rfm, summary
+from memberkit.config import load_settings, notebook_params
 from memberkit.rfm import OUTSIDE, RFMSegmenter, Scheme, Segment, quantile_scores, schemes
+
+from .conftest import ROOT
 
 END = dt.date(2026, 10, 31)
 
@@ -76,6 +79,44 @@ def test_member_summaries_equal_member_summary_at_each_date(small_tables):
             assert len(one) > 500
     last = many[many.end == pd.Timestamp(END)]
     assert (last.recency_days == 0).sum() > 1 and last.recency_days.duplicated().sum() > 100   # tied members
+
+
+def rfm_params(*overrides):
+    return notebook_params(load_settings(ROOT, [], [f"notebooks.rfm_segmentation.{o}" for o in overrides]),
+                           "rfm_segmentation")
+
+
+@pytest.mark.parametrize("split", ["mean", "median"])
+def test_member_tables_at_equal_member_table_at_each_date(small_tables, split):
+    tables, _ = small_tables
+    params = rfm_params(f"split={split}")
+    members = rfm.member_profile(tables["members"])
+    many = rfm.member_tables_at(tables["orders"], members, [*SUMMARY_DATES[::-1], END], params)
+    assert list(many) == SUMMARY_DATES
+    for end in SUMMARY_DATES:
+        table, segmenter = many[end]
+        one, one_segmenter = rfm.member_table_at(tables["orders"], members, end, params)
+        pd.testing.assert_frame_equal(table, one, check_exact=True)
+        np.testing.assert_equal(segmenter.splits_, one_segmenter.splits_)
+        np.testing.assert_equal(segmenter.thresholds_, one_segmenter.thresholds_)
+    assert many[SUMMARY_DATES[0]][0].segment.isna().all()              # nobody has bought yet
+    assert many[END][0].segment.notna().sum() > 500 and many[END][0].segment.nunique() == 8
+
+
+def test_the_rfm_report_reads_both_periods_from_one_query(small_tables, monkeypatch):
+    tables, _ = small_tables
+    params = rfm_params()
+    members = rfm.member_profile(tables["members"])
+    calls = []
+    many_dates = summary.member_summaries
+    monkeypatch.setattr(summary, "member_summaries", lambda *a, **k: calls.append(a[1]) or many_dates(*a, **k))
+    monkeypatch.setattr(summary, "member_summary", None)     # the one-date query is not used any more
+    a = rfm.analyse(tables, "2026-10", params)
+    assert [sorted(ends) for ends in calls] == [[dt.date(2026, 9, 30), END]]
+    monkeypatch.undo()
+    pd.testing.assert_frame_equal(a.table, rfm.member_table_at(tables["orders"], members, END, params)[0])
+    pd.testing.assert_frame_equal(a.previous_table,
+                                  rfm.member_table_at(tables["orders"], members, dt.date(2026, 9, 30), params)[0])
 
 
 def test_active_members_window_edges():

@@ -11,7 +11,7 @@ from memberkit import rfm, summary
 from memberkit.config import load_settings, notebook_params
 from memberkit.rfm import OUTSIDE, RFMSegmenter, Scheme, Segment, quantile_scores, schemes
 
-from .conftest import ROOT
+from .conftest import ROOT, count_summary_queries
 
 END = dt.date(2026, 10, 31)
 
@@ -107,12 +107,9 @@ def test_the_rfm_report_reads_both_periods_from_one_query(small_tables, monkeypa
     tables, _ = small_tables
     params = rfm_params()
     members = rfm.member_profile(tables["members"])
-    calls = []
-    many_dates = summary.member_summaries
-    monkeypatch.setattr(summary, "member_summaries", lambda *a, **k: calls.append(a[1]) or many_dates(*a, **k))
-    monkeypatch.setattr(summary, "member_summary", None)     # the one-date query is not used any more
+    calls = count_summary_queries(monkeypatch)
     a = rfm.analyse(tables, "2026-10", params)
-    assert [sorted(ends) for ends in calls] == [[dt.date(2026, 9, 30), END]]
+    assert calls == [[dt.date(2026, 9, 30), END]]
     monkeypatch.undo()
     pd.testing.assert_frame_equal(a.table, rfm.member_table_at(tables["orders"], members, END, params)[0])
     pd.testing.assert_frame_equal(a.previous_table,

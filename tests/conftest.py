@@ -50,6 +50,49 @@ def small_cleaned(small_params, small_sample, tmp_path_factory):
     return result, truth, out
 
 
+@pytest.fixture(scope="session")
+def small_tables(small_cleaned) -> tuple[dict, dict]:
+    """The small sample retailer's clean tables as engine tables, and its truth."""
+    from memberkit import engine
+    _, truth, out = small_cleaned
+    con = engine.connect()
+    names = ("orders", "members", "experiments", "campaigns", "campaign_members")
+    return {n: con.read_parquet(out / "clean" / f"{n}.parquet", table_name=f"small_{n}") for n in names}, truth
+
+
+def count_summary_queries(monkeypatch) -> list[list]:
+    """Record the end dates (sorted, once each) of every many-dates summary query the code under test
+    sends (``summary.member_summaries``); the one-date query ``summary.member_summary`` is taken away."""
+    from memberkit import summary
+    calls, query = [], summary.member_summaries
+
+    def counted(orders, ends, *args, **kwargs):
+        calls.append(sorted(set(ends)))
+        return query(orders, ends, *args, **kwargs)
+    monkeypatch.setattr(summary, "member_summaries", counted)
+    monkeypatch.setattr(summary, "member_summary", None)
+    return calls
+
+
+def record_calls(monkeypatch, owner, name: str) -> list[tuple[tuple, dict]]:
+    """Let ``owner.<name>`` work as before while recording each call's (positional, keyword) arguments."""
+    calls, real = [], getattr(owner, name)
+
+    def recorded(*args, **kwargs):
+        calls.append((args, kwargs))
+        return real(*args, **kwargs)
+    monkeypatch.setattr(owner, name, recorded)
+    return calls
+
+
+def member_table_one_query(tables: dict, end, rfm_params):
+    """The RFM member table at ``end`` as the A/B and campaign reports computed it before
+    ``rfm.member_tables_at``: its own engine query, the members table read as it comes."""
+    from memberkit import rfm
+    profile = tables["members"].select("member_id", "join_date", "region", "channel").to_pandas()
+    return rfm.member_table_at(tables["orders"], profile, end, rfm_params)[0]
+
+
 def read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 

@@ -12,7 +12,7 @@ from memberkit.config import load_settings, notebook_params
 from memberkit.views import Presentation
 from memberkit.views import abtest as view
 
-from .conftest import ROOT
+from .conftest import ROOT, count_summary_queries, member_table_one_query, record_calls
 
 EN = Presentation("en", "CNY")
 
@@ -229,6 +229,29 @@ def test_unknown_experiment_is_a_clear_error(small_cleaned):
     tables = {n: con.read_parquet(out / "clean" / f"{n}.parquet") for n in ("orders", "members", "experiments")}
     with pytest.raises(abtest.ExperimentError, match="unknown experiment id.*EXP-NOPE.*EXP-PUSH"):
         abtest.analyse(tables, "2026-10", ab_params("experiments=[EXP-NOPE]"))
+
+
+def test_segments_before_assignment_come_from_one_query_and_are_unchanged(small_tables, monkeypatch):
+    tables, truth = small_tables
+    rfm_params = notebook_params(load_settings(ROOT, []), "rfm_segmentation")
+    with monkeypatch.context() as m:
+        queries = count_summary_queries(m)
+        evaluated = record_calls(m, abtest, "evaluate")
+        a = abtest.analyse(tables, "2026-10", ab_params(), rfm_params)
+    day_before = {x["experiment_id"]: dt.date.fromisoformat(x["assigned"]) - dt.timedelta(days=1)
+                  for x in truth["experiments"]}
+    assert len(day_before) == 3 and queries == [sorted(day_before.values())]    # one query for the three
+    assert [args[1] for args, _ in evaluated] == list(day_before) and not a.skipped
+    for (members, x, params, segments), _ in evaluated:
+        # what the report did before: the member table of the day before, one query per experiment
+        before = member_table_one_query(tables, day_before[x], rfm_params)[["member_id", "segment", "tier", "region",
+                                                                              "channel"]]
+        pd.testing.assert_frame_equal(segments, before)
+        new, old = next(r for r in a.experiments if r.experiment_id == x), abtest.evaluate(members, x, params, before)
+        assert "segment" in set(new.breakdowns.dimension), x
+        pd.testing.assert_frame_equal(new.breakdowns, old.breakdowns)
+        pd.testing.assert_frame_equal(new.results, old.results)
+        assert new.verdict == old.verdict
 
 
 def test_report_tables_read_the_figures():

@@ -15,7 +15,7 @@ from memberkit.config import load_settings, notebook_params
 from memberkit.views import Presentation
 from memberkit.views import campaign as view
 
-from .conftest import ROOT
+from .conftest import ROOT, count_summary_queries, member_table_one_query, record_calls
 
 EN = Presentation("en", "CNY")
 
@@ -243,6 +243,33 @@ def test_sample_report_pieces(sample_review):
         assert e["ci_low"] <= e["value"] <= e["ci_high"], cid
         assert x["figures"]["roi"]["value"] == pytest.approx(
             (x["figures"]["incremental_revenue"]["value"] * 0.3 - x["cost"]) / x["cost"])
+
+
+def test_segments_before_each_start_come_from_one_query_and_are_unchanged(small_tables, monkeypatch):
+    tables, truth = small_tables
+    rfm_params = notebook_params(load_settings(ROOT, []), "rfm_segmentation")
+    named = ["C2603", "C2606", "C2610"]
+    with monkeypatch.context() as m:
+        queries = count_summary_queries(m)
+        reviewed = record_calls(m, campaign, "review")
+        a = campaign.analyse(tables, "2026-10", cr_params(f"campaigns=[{','.join(named)}]"), rfm_params,
+                             dt.date(2026, 10, 31))
+    day_before = {c["campaign_id"]: dt.date.fromisoformat(c["start"]) - dt.timedelta(days=1) for c in truth["campaigns"]}
+    assert queries == [sorted(day_before[c] for c in named)]             # one query for the three
+    assert a.reviewed == named and len(a.reviews) > len(named)          # and the league's other campaigns
+    for (members, info, params, baseline, segments), _ in reviewed:
+        cid = info.campaign_id
+        if cid not in named:
+            assert segments is None, cid
+            continue
+        # what the report did before: the member table of the day before, one query per campaign
+        before = member_table_one_query(tables, day_before[cid], rfm_params)[["member_id", "segment", "tier"]]
+        pd.testing.assert_frame_equal(segments, before)
+        new, old = a.reviews[cid], campaign.review(members, info, params, baseline, before)
+        pd.testing.assert_frame_equal(new.segments, old.segments)
+        assert new.figures == old.figures and new.verdict == old.verdict
+    assert [c for c, r in a.reviews.items() if not r.segments.empty] == ["C2606", "C2610"]   # C2603: few members
+    assert {"segment", "tier"} <= set(a.reviews["C2610"].segments.dimension)
 
 
 def test_difference_in_differences_on_a_hand_computed_case():

@@ -9,7 +9,7 @@ import pytest
 
 from memberkit import kpi, month
 from memberkit.views import month as month_views
-from memberkit.month import Decision, ReportState
+from memberkit.month import ReportState
 
 NAMES = ["data_cleaning", "rfm_segmentation", "clv_forecast", "ab_test", "campaign_review"]
 

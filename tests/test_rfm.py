@@ -8,7 +8,10 @@ import pandas as pd
 import pytest
 
 from memberkit import rfm, summary
+from memberkit.config import load_settings, notebook_params
 from memberkit.rfm import OUTSIDE, RFMSegmenter, Scheme, Segment, quantile_scores, schemes
+
+from .conftest import ROOT, count_summary_queries
 
 END = dt.date(2026, 10, 31)
 
@@ -39,6 +42,80 @@ def test_member_summary_by_hand():
     assert s.loc["a", "orders_total"] == 3 and s.loc["a", "revenue_total"] == pytest.approx(1139.0)
     assert s.loc["b", "frequency"] == 1 and s.loc["b", "recency_days"] == 364
     assert s.loc["d", "frequency"] == 0 and s.loc["d", "monetary"] == 0.0 and s.loc["d", "recency_days"] == 1034
+
+
+def test_member_summaries_by_hand():
+    t = orders_table([("1", "a", "2026-06-01", 50.0), ("2", "a", "2026-10-30", 120.0), ("3", "a", "2026-10-31", -30.0),
+                      ("4", "b", "2025-11-01", 10.0), ("5", "c", "2026-11-01", 80.0)])
+    ends = [END, dt.date(2026, 6, 1), dt.date(2025, 10, 31), END]        # END twice: one set of rows
+    s = summary.member_summaries(t, ends, window_days=365).to_pandas()
+    s = s.assign(end=s.end.dt.date).set_index(["end", "member_id"]).sort_index()
+    assert s.index.tolist() == [(dt.date(2026, 6, 1), "a"), (dt.date(2026, 6, 1), "b"), (END, "a"), (END, "b")]
+    assert s.loc[(dt.date(2026, 6, 1), "a"), ["recency_days", "frequency", "monetary"]].tolist() == [0, 1, 50.0]
+    assert s.loc[(END, "a"), ["recency_days", "frequency", "monetary", "orders_total"]].tolist() == [1, 2, 140.0, 2]
+    assert s.loc[(dt.date(2026, 6, 1), "b"), "recency_days"] == 212
+    with pytest.raises(ValueError, match="at least one end date"):
+        summary.member_summaries(t, [])
+
+
+# A date before any order, two month ends, the period end (ties: many members bought on the same
+# days, some on the end date itself) and the day before an experiment's assignment.
+SUMMARY_DATES = [dt.date(2023, 12, 31), dt.date(2025, 10, 31), dt.date(2026, 5, 31), dt.date(2026, 9, 30), END]
+
+
+def test_member_summaries_equal_member_summary_at_each_date(small_tables):
+    tables, _ = small_tables
+    orders = tables["orders"]
+    many = summary.member_summaries(orders, SUMMARY_DATES[::-1], window_days=365).to_pandas()
+    assert set(many.end.dt.date) == set(SUMMARY_DATES[1:])        # no rows before the first order
+    for end in SUMMARY_DATES:
+        one = summary.member_frame(summary.member_summary(orders, end, 365))
+        at = many[many.end == pd.Timestamp(end)].drop(columns="end")
+        at = at.sort_values("member_id", kind="stable").reset_index(drop=True)
+        pd.testing.assert_frame_equal(at, one, check_exact=True)
+        if end == SUMMARY_DATES[0]:
+            assert one.empty
+        else:
+            assert len(one) > 500
+    last = many[many.end == pd.Timestamp(END)]
+    assert (last.recency_days == 0).sum() > 1 and last.recency_days.duplicated().sum() > 100   # tied members
+
+
+def rfm_params(*overrides):
+    return notebook_params(load_settings(ROOT, [], [f"notebooks.rfm_segmentation.{o}" for o in overrides]),
+                           "rfm_segmentation")
+
+
+@pytest.mark.parametrize("split", ["mean", "median"])
+def test_member_tables_at_equal_member_table_at_each_date(small_tables, split):
+    tables, _ = small_tables
+    params = rfm_params(f"split={split}")
+    members = rfm.member_profile(tables["members"])
+    many = rfm.member_tables_at(tables["orders"], members, [*SUMMARY_DATES[::-1], END], params)
+    assert list(many) == SUMMARY_DATES
+    for end in SUMMARY_DATES:
+        table, segmenter = many[end]
+        one, one_segmenter = rfm.member_table_at(tables["orders"], members, end, params)
+        pd.testing.assert_frame_equal(table, one, check_exact=True)
+        np.testing.assert_equal(segmenter.splits_, one_segmenter.splits_)
+        np.testing.assert_equal(segmenter.thresholds_, one_segmenter.thresholds_)
+    assert many[SUMMARY_DATES[0]][0].segment.isna().all()              # nobody has bought yet
+    assert many[END][0].segment.notna().sum() > 500 and many[END][0].segment.nunique() == 8
+
+
+def test_the_rfm_report_reads_both_periods_from_one_query(small_tables, monkeypatch):
+    tables, _ = small_tables
+    params = rfm_params()
+    members = rfm.member_profile(tables["members"])
+    from memberkit import month
+    figures = month.compute_figures(tables, "2026-10", params.active_window_days)
+    calls = count_summary_queries(monkeypatch)
+    a = rfm.analyse(tables, "2026-10", params, figures)
+    assert calls == [[dt.date(2026, 9, 30), END]]
+    monkeypatch.undo()
+    pd.testing.assert_frame_equal(a.table, rfm.member_table_at(tables["orders"], members, END, params)[0])
+    pd.testing.assert_frame_equal(a.previous_table,
+                                  rfm.member_table_at(tables["orders"], members, dt.date(2026, 9, 30), params)[0])
 
 
 def test_active_members_window_edges():

@@ -444,6 +444,7 @@ class ABAnalysis:
 
 def analyse(tables: dict, period: str, params, rfm_params=None) -> ABAnalysis:
     """Evaluate the period's experiments (or those named in ``params.experiments``)."""
+    from . import rfm
     from .periods import period_bounds
     _, end = period_bounds(period)
     if "experiments" not in tables:
@@ -462,11 +463,15 @@ def analyse(tables: dict, period: str, params, rfm_params=None) -> ABAnalysis:
     members = experiment_members(tables, ids, params.window_days, params.pre_days,
                                  params.exclude_outliers) if ids else pd.DataFrame()
     accounting = assignment_accounting(tables, ids) if ids else {}
+    # the day before each experiment's first assignment: its members' segments then
+    first = members.groupby("experiment_id").assigned_ts.min() if rfm_params and len(members) else pd.Series()
+    day_before = {x: first[x].date() - _dt.timedelta(days=1) for x in ids if pd.notna(first.get(x))}
+    at = rfm.member_tables_at(tables["orders"], rfm.member_profile(tables["members"]), day_before.values(),
+                              rfm_params) if day_before else {}
+    segments = {x: at[day][0][["member_id", "segment", "tier", "region", "channel"]] for x, day in day_before.items()}
     results, skipped, skip_reasons = [], {}, {}
     for x in ids:
-        assigned = members[members.experiment_id == x] if len(members) else members
-        dated = len(assigned) and assigned.assigned_ts.notna().any()
-        seg = _segments_at(tables, assigned, rfm_params) if (rfm_params and dated) else None
+        seg = segments.get(x)
         try:
             r = evaluate(members, x, params, seg)
         except ExperimentError as e:
@@ -505,15 +510,6 @@ def assignment_accounting(tables: dict, experiment_ids: list[str]) -> dict[str, 
         acc["read"] += int(x.rows)
         acc["set_aside"][x.reason] = {"rows": int(x.rows), "members": int(x.members)}
     return out
-
-
-def _segments_at(tables: dict, members: pd.DataFrame, rfm_params) -> pd.DataFrame:
-    """RFM segment and tier the day before assignment, with channel and region, per member."""
-    from . import rfm
-    day_before = members.assigned_ts.min().date() - _dt.timedelta(days=1)
-    profile = tables["members"].select("member_id", "join_date", "region", "channel").to_pandas()
-    table, _ = rfm.member_table_at(tables["orders"], profile, day_before, rfm_params)
-    return table[["member_id", "segment", "tier", "region", "channel"]]
 
 
 def key_results(a: ABAnalysis, params) -> dict:

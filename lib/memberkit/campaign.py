@@ -434,6 +434,7 @@ class CampaignAnalysis:
 
 def analyse(tables: dict, period: str, params, rfm_params=None, data_end: _dt.date | None = None) -> CampaignAnalysis:
     """Review the period's campaigns (sections) and rank them with the recent ones (league table)."""
+    from . import rfm
     from .periods import period_bounds
     start, end = period_bounds(period)
     data_end = min(data_end or end, end)
@@ -447,6 +448,11 @@ def analyse(tables: dict, period: str, params, rfm_params=None, data_end: _dt.da
     reviewed, league = select_campaigns(campaigns, start, end, params.league_months, params.campaigns)
     members = campaign_members(tables, league, params, data_end) if league else pd.DataFrame()
     info = campaigns.set_index("campaign_id")
+    # the day before each reviewed campaign started: its members' segments then
+    day_before = {cid: info.loc[cid, "start"] - _dt.timedelta(days=1) for cid in reviewed} if rfm_params is not None else {}
+    at = rfm.member_tables_at(tables["orders"], rfm.member_profile(tables["members"]), day_before.values(),
+                              rfm_params) if day_before else {}
+    segments = {cid: at[day][0][["member_id", "segment", "tier"]] for cid, day in day_before.items()}
     reviews, skipped, skip_reasons = {}, {}, {}
     for cid in league:
         row = info.loc[cid].copy()
@@ -456,8 +462,7 @@ def analyse(tables: dict, period: str, params, rfm_params=None, data_end: _dt.da
             baseline = None
             if (m.group == "holdout").sum() < 2:
                 baseline = baseline_members(tables, cid, row.start, row.end, params, data_end)
-            segs = _segments_at(tables, row.start, rfm_params) if (rfm_params is not None and cid in reviewed) else None
-            r = review(m, row, params, baseline, segs)
+            r = review(m, row, params, baseline, segments.get(cid))
             if cid in reviewed:
                 r.daily, r.gap = daily_curves(tables, r, m, baseline, params)
             reviews[cid] = r
@@ -467,14 +472,6 @@ def analyse(tables: dict, period: str, params, rfm_params=None, data_end: _dt.da
                 skip_reasons[cid] = {"reason": e.reason, **e.values}
     return CampaignAnalysis(period, [c for c in reviewed if c in reviews], reviews, skipped,
                             available=sorted(campaigns.campaign_id.astype(str)), skip_reasons=skip_reasons)
-
-
-def _segments_at(tables: dict, start: _dt.date, rfm_params) -> pd.DataFrame:
-    """RFM segment and tier of every member the day before the campaign started."""
-    from . import rfm
-    profile = tables["members"].select("member_id", "join_date", "region", "channel").to_pandas()
-    table, _ = rfm.member_table_at(tables["orders"], profile, start - _dt.timedelta(days=1), rfm_params)
-    return table[["member_id", "segment", "tier"]]
 
 
 def period_totals(a: CampaignAnalysis) -> dict:

@@ -1,7 +1,8 @@
 """RFM segmentation, member tiers, lifecycle stages and segment migration (member-scale, pandas).
 
 The input is :func:`memberkit.summary.member_summary` (one row per member, computed in the
-engine). Two schemes, both rule tables in ``reference/rfm_segments.yaml``:
+engine; :func:`member_tables_at` reads several dates from one query). Two schemes, both rule
+tables in ``reference/rfm_segments.yaml``:
 
 - ``high_low``: R, F and M each high or low against a split (mean by default, or median);
   high R means recent. Eight segments (重要价值客户 ...).
@@ -23,11 +24,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
+import ibis
 import numpy as np
 import pandas as pd
 import yaml
@@ -416,10 +419,50 @@ class RFMAnalysis:
         return int(self.table.segment.notna().sum())
 
 
+def member_profile(members: ibis.Table) -> pd.DataFrame:
+    """Each member's join date, region and channel from the clean members table, in member_id order.
+
+    The ``members`` argument of :func:`member_table_at` and :func:`member_tables_at`: one row per
+    member (member_id, join_date, region, channel).
+    """
+    from .summary import member_frame
+    return member_frame(members.select("member_id", "join_date", "region", "channel"))
+
+
 def member_table_at(orders, members: pd.DataFrame, end: _dt.date, params) -> tuple[pd.DataFrame, RFMSegmenter]:
     """:func:`member_table` for the period ending ``end``: the per-member summary runs in the engine."""
     from .summary import member_frame, member_summary
-    summary = member_frame(member_summary(orders, end, params.window_days))
+    return _scored(member_frame(member_summary(orders, end, params.window_days)), members, end, params)
+
+
+def member_tables_at(orders: ibis.Table, members: pd.DataFrame, ends: Iterable[_dt.date],
+                     params) -> dict[_dt.date, tuple[pd.DataFrame, RFMSegmenter]]:
+    """:func:`member_table_at` at each of several end dates, with one engine query for all of them.
+
+    ``orders`` is the clean order log (engine table), ``members`` :func:`member_profile`'s frame,
+    ``ends`` dates (repeats count once) and ``params`` the RFM report's settings (``window_days``,
+    ``split``, tier thresholds in the shop's currency, lifecycle days). Returns, per end date (the
+    keys are the dates as given), the member table of that date (one row per member who had
+    joined or bought by then, in member_id order: recency in days, frequency, monetary value,
+    scores, segment, tier, stage, region, channel, ...) and the :class:`RFMSegmenter` fitted on
+    that date's buyers. Each date's table equals :func:`member_table_at`'s for that date.
+
+    Raises ``ValueError`` when ``ends`` is empty, or when ``params`` hold an unknown split or
+    lifecycle days out of order.
+    """
+    from .summary import member_summaries
+    days = sorted(set(ends))
+    summaries = member_summaries(orders, days, params.window_days).to_pandas()
+    out = {}
+    for end in days:
+        summary = summaries[summaries.end == pd.Timestamp(end)].drop(columns="end")
+        summary = summary.sort_values("member_id", kind="stable").reset_index(drop=True)
+        out[end] = _scored(summary, members, end, params)
+    return out
+
+
+def _scored(summary: pd.DataFrame, members: pd.DataFrame, end: _dt.date, params) -> tuple[pd.DataFrame, RFMSegmenter]:
+    """:func:`member_table` of one date's summary with the RFM settings ``params``, and its fitted segmenter."""
     segmenter = RFMSegmenter(params.split)
     table = member_table(summary, members, end, segmenter=segmenter, tier_thresholds=params.tier_thresholds,
                          new_days=params.new_days, silent_days=params.silent_days, churned_days=params.churned_days,
@@ -433,10 +476,8 @@ def produce_member_table(store, con=None):
     (CLV) opened before the RFM report ran. Returns the table."""
     from .periods import period_bounds
     from .store import write_member_table
-    from .summary import member_frame
     con, tables = store.clean_tables(con)
-    members = member_frame(tables["members"].select("member_id", "join_date", "region", "channel"))
-    table, _ = member_table_at(tables["orders"], members, period_bounds(store.run.period)[1],
+    table, _ = member_table_at(tables["orders"], member_profile(tables["members"]), period_bounds(store.run.period)[1],
                                store.run.params("rfm_segmentation"))
     write_member_table(store.folder, store.run, table)
     return table
@@ -458,14 +499,13 @@ def analyse(tables: dict, period: str, params, month_figures: dict) -> RFMAnalys
     when it holds fewer months than ``params.trend_months``.
     """
     from . import kpi
-    from .summary import member_frame
     from .periods import period_bounds, previous_period
     orders, members_t = tables["orders"], tables["members"]
-    members = member_frame(members_t.select("member_id", "join_date", "region", "channel"))
     _, end = period_bounds(period)
     _, prev_end = period_bounds(previous_period(period))
-    table, segmenter = member_table_at(orders, members, end, params)
-    previous, _ = member_table_at(orders, members, prev_end, params)
+    at = member_tables_at(orders, member_profile(members_t), [end, prev_end], params)
+    table, segmenter = at[end]
+    previous, _ = at[prev_end]
     keys = schemes()["high_low"].keys
     migration = migration_matrix(segmented(previous).set_index("member_id").segment,
                                  segmented(table).set_index("member_id").segment, keys)

@@ -21,13 +21,22 @@ Example
 >>> s = member_summary(orders, dt.date(2026, 1, 31), window_days=365).order_by("member_id").to_pandas()
 >>> s[["member_id", "recency_days", "frequency", "monetary"]].values.tolist()
 [['a', 11, 2, 150.0], ['b', 244, 1, 80.0]]
+
+At several end dates in one query (none before the first order):
+
+>>> ends = [dt.date(2025, 5, 31), dt.date(2026, 1, 10), dt.date(2026, 1, 31)]
+>>> m = member_summaries(orders, ends, window_days=365).order_by(["end", "member_id"]).to_pandas()
+>>> [(str(e)[:10], i, r, f) for e, i, r, f in m[["end", "member_id", "recency_days", "frequency"]].values]
+[('2026-01-10', 'a', 5, 1), ('2026-01-10', 'b', 223, 1), ('2026-01-31', 'a', 11, 2), ('2026-01-31', 'b', 244, 1)]
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterable
 
 import ibis
+import pandas as pd
 
 # ------------------------------------------------------------------ the clean tables
 def without_outliers(orders: ibis.Table, exclude: bool = True) -> ibis.Table:
@@ -87,19 +96,49 @@ def member_summary(orders: ibis.Table, end: _dt.date, window_days: int = 365) ->
     """
     o = member_orders(orders)
     o = o.filter(o.order_date <= _day(end))
+    agg = o.group_by("member_id").agg(**_summary_aggregates(o, in_window(o, end, window_days)))
+    return _with_recency(agg, _day(end))
+
+
+def member_summaries(orders: ibis.Table, ends: Iterable[_dt.date], window_days: int = 365) -> ibis.Table:
+    """:func:`member_summary` at each of several end dates, in one engine query.
+
+    ``ends`` is a sequence of dates (repeats count once). The result has one row per end date and
+    member with any order up to that date: ``end`` (date) followed by the columns of
+    :func:`member_summary` with the same values, recency_days counted from that row's ``end`` and
+    frequency and monetary value (net revenue, the shop's currency, summed exactly and given as
+    float64) over the ``window_days`` calendar days ending on it. An end date before every order
+    has no rows. Rows come in no fixed order (use :func:`member_frame` per date).
+
+    Raises ``ValueError`` when ``ends`` is empty. Example: the module's.
+    """
+    days = sorted({pd.Timestamp(d).date() for d in ends})
+    if not days:
+        raise ValueError("member_summaries needs at least one end date")
+    dates = ibis.memtable({"end": days, "_window_start": [d - _dt.timedelta(days=window_days) for d in days]},
+                          schema={"end": "date", "_window_start": "date"})
+    o = member_orders(orders)
+    o = o.filter(o.order_date <= _day(days[-1]))
+    j = o.join(dates, o.order_date <= dates.end)
+    agg = j.group_by(["end", "member_id"]).agg(**_summary_aggregates(j, j.order_date > j._window_start))
+    return _with_recency(agg, agg.end)
+
+
+def _summary_aggregates(o: ibis.Table, window: ibis.Value) -> dict[str, ibis.Value]:
+    """The aggregates of :func:`member_summary` over member order lines ``o``, ``window`` marking the window's lines."""
     purchase = purchase_line(o)
-    window = in_window(o, end, window_days)
-    agg = o.group_by("member_id").agg(
-        first_order_date=o.order_date.min(where=purchase),
-        last_order_date=o.order_date.max(where=purchase),
-        frequency=o.order_id.nunique(where=purchase & window),
-        monetary=as_float(o.amount.sum(where=window)),
-        orders_total=o.order_id.nunique(where=purchase),
-        revenue_total=as_float(o.amount.sum()),
-    )
+    return dict(first_order_date=o.order_date.min(where=purchase),
+                last_order_date=o.order_date.max(where=purchase),
+                frequency=o.order_id.nunique(where=purchase & window),
+                monetary=as_float(o.amount.sum(where=window)),
+                orders_total=o.order_id.nunique(where=purchase),
+                revenue_total=as_float(o.amount.sum()))
+
+
+def _with_recency(agg: ibis.Table, end: ibis.Value) -> ibis.Table:
+    """Members with a purchase only, with recency_days (days from the last purchase to ``end``) and no NULL monetary value."""
     agg = agg.filter(agg.last_order_date.notnull())
-    return agg.mutate(recency_days=_day(end).delta(agg.last_order_date, unit="day"),
-                      monetary=agg.monetary.fill_null(0.0))
+    return agg.mutate(recency_days=end.delta(agg.last_order_date, unit="day"), monetary=agg.monetary.fill_null(0.0))
 
 
 def active_members(orders: ibis.Table, at: _dt.date, window_days: int) -> ibis.Table:

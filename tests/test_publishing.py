@@ -253,3 +253,30 @@ def test_every_file_a_report_writes_is_published(tmp_path):
     runner._publish(spec, runner.Outcome("clv_forecast", "ok"), staging, out)
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
         "clv_forecast.html", "clv_forecast.json", "data/clv_at_risk.csv", "data/clv_members.csv"]
+
+
+def test_the_run_file_names_a_password_only_as_a_variable_and_is_never_published(small_config, tmp_path, monkeypatch):
+    """A password given literally (-p) reaches the kernels through the environment: the run file in the
+    staging folder holds ``${MEMBERKIT_SECRET_1}``, is readable by its owner only, and leaves with the staging
+    folder; nothing is written to the system temp folder."""
+    import tempfile
+    from memberkit import runner
+    password = SECRETS["p-override"]
+    seen = {}
+
+    def fake_notebook(report, root, staging, run_path, log=print):
+        seen["text"] = run_path.read_text(encoding="utf-8")
+        seen["mode"] = run_path.stat().st_mode & 0o777
+        seen["env"] = os.environ.get("MEMBERKIT_SECRET_1")
+        seen["folder"] = run_path.parent
+        return runner.Outcome(report.name, "failed", error="not run in this test")
+    monkeypatch.setattr(runner, "run_notebook", fake_notebook)
+    before = set(Path(tempfile.gettempdir()).iterdir())
+    out = tmp_path / "2026-10"
+    code, _ = runner.run(config_files=[small_config], only=["data_cleaning"], out_dir=str(out), log=lambda m: None,
+                         overrides=[f"source.database_url=postgresql://analyst:{password}@db.internal/shop"])
+    assert code == 1 and seen["env"] == password and "MEMBERKIT_SECRET_1" not in os.environ
+    assert password not in seen["text"] and "analyst:${MEMBERKIT_SECRET_1}@db.internal" in seen["text"]
+    assert seen["mode"] == 0o600 and not seen["folder"].exists() and seen["folder"].parent == out.parent
+    assert not list(out.rglob("run.json"))
+    assert not {p for p in set(Path(tempfile.gettempdir()).iterdir()) - before if "memberkit" in p.name}

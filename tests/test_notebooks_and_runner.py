@@ -130,6 +130,7 @@ def test_run_reports_end_to_end(e2e):
     # report; CLV read it), no report building a table at one date twice
     built = [json.loads(line) for line in (out.parent / "calls.jsonl").read_text().splitlines()]
     assert [b["months"] for b in built if b["what"] == "month_figures"] == [13]
+    assert len([b for b in built if b["what"] == "input_fingerprints"]) == 1       # the exports hashed once
     tables = [b for b in built if b["what"] == "member_table"]
     assert [b["end"] for b in tables].count("2026-10-31") == 1
     per_report = [(b["pid"], b["end"], json.dumps(b["tier_thresholds"], sort_keys=True)) for b in tables]

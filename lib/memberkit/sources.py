@@ -449,6 +449,8 @@ def table_problems(table: ibis.Table, name: str, label: str, date_formats: list[
 def input_fingerprints(source: SourceConfig, root: Path) -> dict[str, str]:
     """sha256 of every input file (or of the query text for a database table)."""
     import hashlib
+    from .calls import record_call
+    record_call("input_fingerprints", tables=sorted(source.tables))
     base = Path(source.base_dir)
     base = base if base.is_absolute() else root / base
     out = {}

@@ -20,7 +20,12 @@ Usage (from the project folder)::
     python tools/compare_results.py --base cbda75e --head worktree:/work/wt-feature \\
         --members 2000 20000 --cdnow --keep /tmp/compare --report /tmp/compare/report.md
 
+Two output folders that already exist can be compared without running anything::
+
+    python tools/compare_results.py --outputs outputs/2026-10 /tmp/elsewhere/2026-10
+
 Options:
+  --outputs BASE HEAD   only compare these two output folders (no --base/--head, no runs)
   --base REF            the reference version (a commit, branch or tag)
   --head REF            the version under test; ``worktree:PATH`` runs the folder PATH as it is
   --members N [N ...]   sample retailer sizes (default: 2000); ``--members`` alone: none
@@ -374,12 +379,13 @@ def compare_outputs(base_dir: Path, head_dir: Path, result: DatasetComparison) -
 
 
 # ------------------------------------------------------------------ the report
-def render_report(base: Tree, head: Tree, datasets: list[DatasetComparison]) -> str:
+def render_report(base: Tree, head: Tree, datasets: list[DatasetComparison], seconds: float | None = None) -> str:
     total = sum(d.count for d in datasets)
+    took = f" Wall-clock {seconds / 60:.1f} min in all." if seconds is not None else ""
     lines = [f"# Results comparison: base `{base.ref}` ({base.commit}) vs head `{head.ref}` ({head.commit})", "",
              f"**{'No differences' if total == 0 else f'{total} difference(s)'}** "
              f"(tolerance |a-b| <= {RELATIVE_TOLERANCE:g} x max(1, |a|, |b|); "
-             f"display fields and run stamps excepted, see the end).", ""]
+             f"display fields and run stamps excepted, see the end).{took}", ""]
     for d in datasets:
         lines += render_dataset(d)
     lines += ["## Not compared", ""]
@@ -392,11 +398,11 @@ def render_report(base: Tree, head: Tree, datasets: list[DatasetComparison]) -> 
 def render_dataset(d: DatasetComparison) -> list[str]:
     leaves = sum(c.numbers + c.others for c in d.files.values())
     numbers = sum(c.numbers for c in d.files.values())
-    runs = ", ".join(f"{label} run {s:.0f} s" for label, s in d.seconds.items())
+    runs = "; " + ", ".join(f"{label} run {s:.0f} s" for label, s in d.seconds.items()) if d.seconds else ""
     lines = [f"## {d.name}: {'no differences' if d.count == 0 else f'{d.count} difference(s)'}", "",
              f"{len(d.files)} results files, {leaves} leaves compared ({numbers} numbers), "
              f"{sum(c.excepted for c in d.files.values())} excepted; {len(d.pages)} pages, "
-             f"{sum(p.base_numbers for p in d.pages.values())} numbers on them; {runs}.", ""]
+             f"{sum(p.base_numbers for p in d.pages.values())} numbers on them{runs}.", ""]
     lines += [f"- {note}" for note in d.notes] + [f"- missing file: {m}" for m in d.missing]
     lines += ["| file | leaves | numbers | excepted | differences | only in base | only in head |",
               "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -428,8 +434,10 @@ def render_dataset(d: DatasetComparison) -> list[str]:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description="Compare the numbers two versions of memberkit produce.",
                                 epilog="Exit 0: no differences; 1: differences; 2: could not compare.")
-    p.add_argument("--base", required=True, help="reference commit, branch or tag")
-    p.add_argument("--head", required=True, help="version under test: a ref, or worktree:PATH")
+    p.add_argument("--base", help="reference commit, branch or tag")
+    p.add_argument("--head", help="version under test: a ref, or worktree:PATH")
+    p.add_argument("--outputs", nargs=2, metavar=("BASE_DIR", "HEAD_DIR"),
+                   help="compare two existing output folders instead of running")
     p.add_argument("--members", type=int, nargs="*", default=[2000], metavar="N", help="sample sizes (default 2000)")
     p.add_argument("--cdnow", action="store_true", help="also compare on the CDNOW sample")
     p.add_argument("--keep", metavar="DIR", help="keep samples, outputs and logs here")
@@ -438,8 +446,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def compare_folders(base_dir: str, head_dir: str) -> tuple[str, int]:
+    """The report and difference count for two existing output folders."""
+    folders = [Path(base_dir).resolve(), Path(head_dir).resolve()]
+    base, head = (Tree(label, str(f), f, created=False, commit="existing outputs")
+                  for label, f in zip(("base", "head"), folders))
+    result = compare_outputs(*folders, DatasetComparison(folders[1].name, {}))
+    return render_report(base, head, [result]), result.count
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.outputs:
+        report, count = compare_folders(*args.outputs)
+        return finish(report, args.report, count)
+    if not (args.base and args.head):
+        parser.error("--base and --head are required (or --outputs)")
+    start = time.monotonic()
     workdir = Path(args.keep).resolve() if args.keep else Path(tempfile.mkdtemp(prefix="compare-results-"))
     workdir.mkdir(parents=True, exist_ok=True)
     trees: list[Tree] = []
@@ -462,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
                 result.notes.append(note)
             compared.append(compare_outputs(workdir / "runs" / f"base-{dataset.name}",
                                             workdir / "runs" / f"head-{dataset.name}", result))
-        report = render_report(base, head, compared)
+        report = render_report(base, head, compared, time.monotonic() - start)
     except RunFailed as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -470,10 +494,15 @@ def main(argv: list[str] | None = None) -> int:
         remove_trees(trees)
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
+    return finish(report, args.report, sum(d.count for d in compared))
+
+
+def finish(report: str, path: str | None, count: int) -> int:
+    """Print the report (and write it to ``path``); the exit status for ``count`` differences."""
     print(report)
-    if args.report:
-        Path(args.report).write_text(report + "\n", encoding="utf-8")
-    return 0 if sum(d.count for d in compared) == 0 else 1
+    if path:
+        Path(path).write_text(report + "\n", encoding="utf-8")
+    return 0 if count == 0 else 1
 
 
 if __name__ == "__main__":

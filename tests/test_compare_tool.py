@@ -151,3 +151,9 @@ def test_compare_two_output_folders(tmp_path, capsys):
     assert "2 difference(s)" in report
     assert "`kpis.churn_rate.value`: base 0.2196, head 0.2197" in report
     assert "month.json: head only" in report
+
+
+def test_a_folder_without_results_cannot_pass(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert compare.main(["--outputs", str(tmp_path / "empty"), str(tmp_path / "missing")]) == 2
+    assert "holds no results file" in capsys.readouterr().err

@@ -94,6 +94,18 @@ PAGE_STAMPS = [
 NUMBER = re.compile(r"(?<![A-Za-z0-9_.,])(?P<sign>[-+\u2212]?)(?:[A-Z]{0,2}[¥$€£])?(?P<digits>\d+(?:[.,]\d+)*%?)")
 
 
+class CannotCompare(Exception):
+    """A comparison that cannot be made: a bad ref, a missing file, a run or a step that failed."""
+
+
+def run_python(python: str, args: list[str], tree: "Tree", what: str) -> str:
+    """Run ``python ARGS`` with the tree's environment; its standard output, or CannotCompare."""
+    done = subprocess.run([python, *args], env=tree_env(tree), cwd=tree.path, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise CannotCompare(f"{what} failed for {tree.label} ({tree.ref}):\n{done.stderr.strip()[-2000:]}")
+    return done.stdout
+
+
 # ------------------------------------------------------------------ the code of a ref
 @dataclass
 class Tree:
@@ -114,7 +126,7 @@ def materialise(label: str, ref: str, workdir: Path) -> Tree:
     if ref.startswith("worktree:"):
         path = Path(ref.split(":", 1)[1]).resolve()
         if not (path / "run_reports.py").is_file():
-            raise SystemExit(f"error: {path} has no run_reports.py")
+            raise CannotCompare(f"{path} has no run_reports.py")
         try:
             commit = f'{git("rev-parse", "--short", "HEAD", cwd=path)} + working tree'
         except subprocess.CalledProcessError:
@@ -122,10 +134,10 @@ def materialise(label: str, ref: str, workdir: Path) -> Tree:
         return Tree(label, ref, path, created=False, commit=commit)
     try:
         commit = git("rev-parse", "--verify", "--short", f"{ref}^{{commit}}")
-    except subprocess.CalledProcessError:
-        raise SystemExit(f"error: {ref!r} is not a commit of {REPO}") from None
-    path = workdir / f"code-{label}"
-    git("worktree", "add", "--detach", str(path), commit)
+        path = workdir / f"code-{label}"
+        git("worktree", "add", "--detach", str(path), commit)
+    except subprocess.CalledProcessError as e:
+        raise CannotCompare(f"cannot check out {ref!r} of {REPO}: {e.stderr.strip()}") from None
     return Tree(label, ref, path, created=True, commit=commit)
 
 
@@ -142,10 +154,9 @@ def tree_env(tree: Tree) -> dict[str, str]:
 
 def check_imports_own_library(python: str, tree: Tree) -> None:
     """Stop when ``import memberkit`` would not load the tree's own copy (e.g. an installed one wins)."""
-    where = subprocess.run([python, "-c", "import memberkit; print(memberkit.__file__)"], env=tree_env(tree),
-                           cwd=tree.path, capture_output=True, text=True, check=True).stdout.strip()
+    where = run_python(python, ["-c", "import memberkit; print(memberkit.__file__)"], tree, "import memberkit").strip()
     if not Path(where).resolve().is_relative_to(tree.path / "lib"):
-        raise SystemExit(f"error: {tree.label} imports memberkit from {where}, not from {tree.path / 'lib'}")
+        raise CannotCompare(f"{tree.label} imports memberkit from {where}, not from {tree.path / 'lib'}")
 
 
 # ------------------------------------------------------------------ the input data
@@ -161,8 +172,7 @@ def sample_dataset(python: str, base: Tree, trees: list[Tree], members: int, wor
     script = ("import json, sys\nfrom memberkit.sample import generate_sample\n"
               "truth = generate_sample(sys.argv[1], n_members=int(sys.argv[2]), seed=int(sys.argv[3]))\n"
               "print(json.dumps({'extracted_at': str(truth['extracted_at'])}))")
-    out = subprocess.run([python, "-c", script, str(folder), str(members), str(SEED)], env=tree_env(base),
-                         cwd=base.path, capture_output=True, text=True, check=True).stdout
+    out = run_python(python, ["-c", script, str(folder), str(members), str(SEED)], base, "generating the sample")
     as_of = json.loads(out.strip().splitlines()[-1])["extracted_at"]
     config = workdir / "data" / f"sample-{members}.yaml"
     config.write_text(f"# sample retailer, {members} members, seed {SEED}\n"
@@ -176,7 +186,7 @@ def cdnow_dataset(trees: list[Tree]) -> Dataset:
     configs = {t.label: t.path / "params" / "cdnow.yaml" for t in trees}
     for label, path in configs.items():
         if not path.is_file():
-            raise SystemExit(f"error: {label} has no params/cdnow.yaml")
+            raise CannotCompare(f"{label} has no params/cdnow.yaml")
     return Dataset("cdnow", configs)
 
 
@@ -204,12 +214,8 @@ def run_reports(python: str, tree: Tree, config: Path, out: Path) -> float:
     seconds = time.monotonic() - start
     if code != 0:
         tail = "\n".join(log.read_text(encoding="utf-8").splitlines()[-15:])
-        raise RunFailed(f"{tree.label} ({tree.ref}) on {out.name}: run_reports.py exited {code}\n{tail}")
+        raise CannotCompare(f"{tree.label} ({tree.ref}) on {out.name}: run_reports.py exited {code}\n{tail}")
     return seconds
-
-
-class RunFailed(Exception):
-    pass
 
 
 # ------------------------------------------------------------------ results files
@@ -365,6 +371,9 @@ def results_files(folder: Path) -> set[str]:
 
 def compare_outputs(base_dir: Path, head_dir: Path, result: DatasetComparison) -> DatasetComparison:
     """Every results file and page of two output folders of one period."""
+    for folder in (base_dir, head_dir):
+        if not results_files(folder):
+            raise CannotCompare(f"{folder} holds no results file (<name>.json, month.json)")
     for kind, names in (("results", (results_files(base_dir), results_files(head_dir))),
                         ("page", ({p.name for p in base_dir.glob("*.html")}, {p.name for p in head_dir.glob("*.html")}))):
         a, b = names
@@ -459,7 +468,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.outputs:
-        report, count = compare_folders(*args.outputs)
+        try:
+            report, count = compare_folders(*args.outputs)
+        except CannotCompare as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         return finish(report, args.report, count)
     if not (args.base and args.head):
         parser.error("--base and --head are required (or --outputs)")
@@ -487,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
             compared.append(compare_outputs(workdir / "runs" / f"base-{dataset.name}",
                                             workdir / "runs" / f"head-{dataset.name}", result))
         report = render_report(base, head, compared, time.monotonic() - start)
-    except RunFailed as e:
+    except CannotCompare as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     finally:

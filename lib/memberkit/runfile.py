@@ -101,7 +101,7 @@ class RunFile:
         tmp = path.with_name(f".{RUN_FILE}.tmp-{os.getpid()}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(self.to_dict(), f, ensure_ascii=False, indent=1, sort_keys=False)
+            json.dump(self.to_dict(), f, ensure_ascii=False, indent=1, sort_keys=False, default=str)
         os.replace(tmp, path)
         return path
 
@@ -163,7 +163,7 @@ def secrets_as_variables(run: RunFile, secrets) -> tuple[RunFile, dict[str, str]
     variables = {SECRET_VARIABLE.format(i): s for i, s in enumerate(sorted(secrets, key=lambda s: (-len(s), s)), 1)}
     if not variables:
         return run, {}
-    text = json.dumps(run.to_dict(), ensure_ascii=False)
+    text = json.dumps(run.to_dict(), ensure_ascii=False, default=str)
     for var, secret in variables.items():
         # inside JSON text: the secret as json.dumps writes it, without its quotes
         text = text.replace(json.dumps(secret, ensure_ascii=False)[1:-1], "${" + var + "}")

@@ -137,7 +137,7 @@ def test_the_run_file_holds_secrets_only_as_variables(tmp_path, monkeypatch):
     url = "postgresql://shop:hunter22@db.internal/shop"
     run = hand_run([f"source.database_url={url}", "as_of=2026-11-01"])     # -p as_of reads as a date
     assert isinstance(run.settings["as_of"], dt.date)
-    assert "hunter22" in json.dumps(run.to_dict())
+    assert "hunter22" in json.dumps(run.to_dict(), default=str)
     safe, variables = secrets_as_variables(run, {"hunter22"})
     path = safe.write(tmp_path)
     text = path.read_text(encoding="utf-8")

@@ -131,6 +131,7 @@ def run_notebook(spec: NotebookSpec, root: Path, staging: Path, period: str, par
     failed one is kept as ``<name>.failed.ipynb`` with its code and only the error of the failing cell.
     """
     import papermill as pm
+    from .views.month import title_of
     outcome = Outcome(spec.name)
     partial = staging / f".{spec.name}.running.ipynb"
     values = {"period": period, "config_files": [str(settings_file)], "overrides": [],
@@ -146,9 +147,8 @@ def run_notebook(spec: NotebookSpec, root: Path, staging: Path, period: str, par
                             # encryption" warning would be noise in every scheduled run's log
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])
         outcome.warnings = glyph_warnings(partial)
-        res = _results(staging, spec.name)
         render_html(partial, staging / f"{spec.name}.html", params.language,
-                    f"{res['title']} · {period}" if res and res.get("title") else None)
+                    f"{title_of(spec.name, params.language)} · {period}")
         partial.unlink()
         outcome.status = "ok"
         outcome.files = [f"{spec.name}.html", f"{spec.name}.json"]
@@ -168,11 +168,6 @@ def run_notebook(spec: NotebookSpec, root: Path, staging: Path, period: str, par
     else:
         log(f"  FAILED   {spec.name} in cell {outcome.cell}: {outcome.error}")
     return outcome
-
-
-def _results(out: Path, name: str) -> dict | None:
-    from .report import load_results
-    return load_results(out, name)
 
 
 def _strip_outputs(executed: Path, target: Path) -> None:

@@ -34,7 +34,7 @@ def test_cleaning_notebook_runs_with_its_default_parameters(small_config, tmp_pa
                         parameters={"config_files": [str(small_config)], "output_dir": str(tmp_path / "o")},
                         progress_bar=False, kernel_name=runner.kernel_name())
     res = read_json(tmp_path / "o" / "data_cleaning.json")
-    assert res["kpis"]["rows_read"]["value"] > 0 and res["headline"]
+    assert res["kpis"]["rows_read"] > 0 and "headline" not in res
 
 
 @pytest.mark.slow
@@ -49,7 +49,7 @@ def test_rfm_notebook_runs_on_its_own_and_cleans_first(small_config, tmp_path):
     res = read_json(tmp_path / "o" / "rfm_segmentation.json")
     assert res["period"] == "2026-09" and (tmp_path / "o" / "data" / "clean" / "_stamp.json").is_file()
     counts = {k: v["members"] for k, v in res["results"]["segments"]["high_low"].items()}
-    assert sum(counts.values()) == res["kpis"]["members_segmented"]["value"] > 0
+    assert sum(counts.values()) == res["kpis"]["members_segmented"] > 0
     assert sum(v["members"] for v in res["results"]["segments"]["score_grid"].values()) == sum(counts.values())
 
 

@@ -1,7 +1,9 @@
 """What a report concluded, as plain data: :class:`Results` (the ``<name>.json`` contract).
 
-The index page, the runner and later reports read these files; every value in them is a plain
-number or text (no HTML, no formatting). Words and pictures live in :mod:`memberkit.views`.
+The index page, the runner and later reports read these files; every value in them is a number
+or a code (a segment, verdict, reason or metric key; dates, ids and the shop's names as data): no
+label, headline or formatted figure, in no language. Words and pictures live in
+:mod:`memberkit.views`, which words each report from these numbers.
 
 Example
 -------

@@ -64,7 +64,7 @@ def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_
                       control=fm(row["control_mean"]), value=fm(row["variant_mean"]), lift=p.signed_pct(row["rel_lift"]),
                       lo=p.signed_pct(row["ci_low"]), hi=p.signed_pct(row["ci_high"]), p=fmt_p(row["p_value_adjusted"]),
                       guardrails=", ".join(metric_label(p, g) for g in guardrail_metrics) or "–")
-    if v["decision"] == "do_not_ship" and v["reason"] == "guardrail":
+    if v["decision"] == "do_not_ship" and v.get("reason") == "guardrail":
         return p.text("ab.verdict_guardrail", variant=v["variant"], metric=metric_label(p, metric),
                       lift=p.signed_pct(res[v["variant"]]["rel_lift"]),
                       guardrails=", ".join(metric_label(p, g) for g in v["guardrails"]))

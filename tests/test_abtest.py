@@ -207,11 +207,11 @@ def test_sample_experiments(sample_analysis):
 def test_sample_results_json_holds_every_field(sample_analysis):
     from memberkit.report import Results
     a, _ = sample_analysis
-    res = Results("ab_test", "2026-10", "en")
+    res = Results("ab_test", "2026-10")
     view.record(EN, a, res, ab_params())
     kpis = res.to_dict()["kpis"]
-    assert (kpis["experiments"]["value"], kpis["ship"]["value"], kpis["no_verdict"]["value"]) == (3, 2, 1)
-    assert kpis["no_verdict"]["display"] == "1" and kpis["do_not_ship"]["value"] == 0
+    assert kpis == {"experiments": 3, "ship": 2, "no_verdict": 1, "not_enough_evidence": 0, "do_not_ship": 0}
+    assert [k.value for k in view.kpis(EN, res.to_dict())] == ["3", "2", "1", "0", "0"]
     d = res.to_dict()["results"]["experiments"]
     assert d["EXP-BANNER"]["srm_p_value"] < 0.001 and d["EXP-PUSH"]["srm_p_value"] > 0.001
     for metric in ("conversion", "orders", "revenue", "aov"):

@@ -234,7 +234,7 @@ def test_sample_report_pieces(sample_review):
     assert set(r.daily.group) == {"target", "comparison"} and len(r.gap) == 31
     roi = [x.figures["roi"].value for x in a.league()]
     assert roi == sorted(roi, reverse=True)
-    res = Results("campaign_review", "2026-10", "en")
+    res = Results("campaign_review", "2026-10")
     view.record(EN, a, res, cr_params())
     d = res.to_dict()["results"]["campaigns"]
     assert d["C2511"]["pull_forward"]["flagged"] and d["C2506"]["evidence"] == "matched_baseline"

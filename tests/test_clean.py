@@ -357,7 +357,10 @@ def test_cleaning_page_counts_what_was_read_warns_of_unknown_statuses_and_draws_
                              unknown_statuses={"delivered": 4600, "shipped": 373})
     assert (r.rows_in, r.kept, r.rejected) == (4998, 25, 4973)
     p = Presentation("en", "GBP")
-    head = view.headline(p, r)
+    from memberkit.report import Results
+    res = Results("data_cleaning", "2026-10")
+    view.record(p, r, res)
+    head = view.headline(p, res.to_dict())
     assert head.startswith("Warning: 4,973 order lines have a status") and "delivered 4,600, shipped 373" in head
     assert "0.5%" in head                             # 25 of 4,998 rows read are clean, not 50%
     notes = " ".join(view.treatment_notes(p, r, clean_params()))

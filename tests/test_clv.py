@@ -410,12 +410,14 @@ def test_the_clv_page_formats_its_figures_like_every_other_page():
     from memberkit.views import clv as view
     p = Presentation("en", "GBP")
     a = _view_analysis(-0.0432, 0.1234, 3.456)
-    assert view.kpis(p, a)[-1].value == "-4.3%"
+    card = lambda a: view.kpis(p, {"kpis": {"holdout_aggregate_error": a.holdout.errors[a.chosen]["aggregate_error"]},  # noqa: E731
+                                   "results": {"chosen_model": a.chosen}})[-1]
+    assert card(a).value == "-4.3%"
     assert ("without the last 13 weeks" in view.accuracy_sentence(p, a, None)        # 30 Apr to 30 Jul: 91 days
             and "1,234 repeat purchases in them against 1,290 actual (-4.3%)" in view.accuracy_sentence(p, a, None))
     checks = " ".join(view.checks_sentences(p, a))
     assert "(correlation 0.12)" in checks and "q = 3.46 > 1" in checks
     assert "1,234 repeat buyers" in checks and "(56,789 used)" in checks
     a = _view_analysis(float("nan"), float("nan"), float("nan"))       # a figure that could not be computed
-    shown = view.kpis(p, a)[-1].value + view.accuracy_sentence(p, a, None) + " ".join(view.checks_sentences(p, a))
-    assert "nan" not in shown.lower() and view.kpis(p, a)[-1].value == "–" and "(correlation –)" in shown
+    shown = card(a).value + view.accuracy_sentence(p, a, None) + " ".join(view.checks_sentences(p, a))
+    assert "nan" not in shown.lower() and card(a).value == "–" and "(correlation –)" in shown

@@ -159,4 +159,7 @@ def test_the_riskiest_region_is_the_one_the_generator_made_churn_most(sample_ana
     from memberkit import rfm
     a, truth = sample_analysis
     assert rfm.most_at_risk_region(a.regions) == truth["highest_churn_city"] == "上海"
-    assert truth["highest_churn_city"] in rfm_view.headline(Presentation("en"), a)
+    from memberkit.report import Results
+    res = Results("rfm_segmentation", a.period)
+    rfm_view.record(Presentation("en"), a, res)
+    assert truth["highest_churn_city"] in rfm_view.headline(Presentation("en"), res.to_dict())

@@ -74,21 +74,20 @@ def campaign_results(**verdicts):
                           "evidence": "holdout", "verdict": {"decision": decision, "reason": {
                               "repeat": "pays", "stop": "no_effect", "change": "does_not_pay"}[decision]},
                           "figures": {"roi": {"value": roi, "ci_low": roi - 0.2, "ci_high": roi + 0.2}}}
-    return {"title": "Did the campaigns pay?", "headline": "h", "kpis": {"net_gain": {"value": -5.0, "label": "Margin minus cost", "display": "-¥5"}},
-            "results": {"campaigns": campaigns}}
+    return {"period": "2026-10", "kpis": {"reviewed": 1, "net_gain": -5.0}, "results": {"campaigns": campaigns}}
 
 
 def ab_results():
     def exp(decision, variant=None):
         return {"verdict": {"decision": decision, "variant": variant},
                 "metrics": {"conversion": {"B": {"rel_lift": 0.12, "ci_low": 0.02, "ci_high": 0.22}}}}
-    return {"title": "Did the experiments work?", "headline": "h", "kpis": {},
+    return {"period": "2026-10", "kpis": {},
             "results": {"primary_metric": "conversion", "experiments": {
                 "E1": exp("ship", "B"), "E2": exp("not_enough_evidence"), "E3": exp("no_verdict")}}}
 
 
 def clv_results():
-    return {"title": "CLV", "headline": "h", "kpis": {}, "results": {"totals": {
+    return {"period": "2026-10", "kpis": {"high_value_at_risk": 12}, "results": {"horizon_months": 12, "totals": {
         "members": 17581, "high_value_at_risk": 12, "high_value_at_risk_past_revenue": 34567.0,
         "high_value_at_risk_clv": 890.0, "observation_end": "2026-10-31"}}}
 
@@ -110,9 +109,10 @@ def test_decisions_list_what_needs_someone():
 
 def test_an_experiment_on_an_outcome_is_summarised_by_its_own_metric(figures):
     """The run-wide primary metric is conversion; E9 was judged on the export's outcome column 'retained'."""
-    ab = {"title": "A/B", "headline": "h", "kpis": {}, "results": {"primary_metric": "conversion", "experiments": {
+    ab = {"period": "2026-10", "kpis": {}, "results": {"primary_metric": "conversion", "experiments": {
         "E9": {"primary_metric": "retained", "verdict": {"decision": "ship", "variant": "B"},
-               "metrics": {"retained": {"B": {"rel_lift": 0.1, "ci_low": 0.02, "ci_high": 0.18}}}},
+               "metrics": {"retained": {"B": {"rel_lift": 0.1, "ci_low": 0.02, "ci_high": 0.18, "control_mean": 0.5,
+                                              "variant_mean": 0.55, "p_value_adjusted": 0.01}}}},
         "E8": {"primary_metric": "<kept>", "verdict": {"decision": "do_not_ship", "variant": None},
                "metrics": {"<kept>": {"B": {"rel_lift": -0.2, "ci_low": -0.3, "ci_high": -0.1}}}}}}}
     s = summary(figures)
@@ -129,7 +129,9 @@ def test_an_experiment_on_an_outcome_is_summarised_by_its_own_metric(figures):
 
 def test_report_states_read_the_folder_and_this_run(tmp_path):
     (tmp_path / "data_cleaning.html").write_text("x")
-    (tmp_path / "data_cleaning.json").write_text(json.dumps({"title": "Data cleaning", "headline": "h", "kpis": {}}))
+    # written before results held numbers only: the words are read past
+    (tmp_path / "data_cleaning.json").write_text(json.dumps({"title": "Data cleaning", "headline": "h", "language": "en",
+                                                             "kpis": {"rows_read": {"value": 9, "label": "Rows read"}}}))
     (tmp_path / "rfm_segmentation.html").write_text("x")             # a page without results: not trusted
     (tmp_path / "clv_forecast.failed.ipynb").write_text("{}")
     (tmp_path / "manifest.json").write_text(json.dumps({"reports": {"clv_forecast": {
@@ -138,7 +140,7 @@ def test_report_states_read_the_folder_and_this_run(tmp_path):
     class Outcome:
         status, error, cell = "skipped", "data_cleaning failed", None
     states = {s.name: s for s in month.report_states(tmp_path, NAMES, {"campaign_review": Outcome()})}
-    assert states["data_cleaning"].status == "ok" and states["data_cleaning"].results["headline"] == "h"
+    assert states["data_cleaning"].status == "ok" and states["data_cleaning"].results == {"kpis": {"rows_read": 9}}
     assert states["rfm_segmentation"].status == "not_run" and states["ab_test"].status == "not_run"
     assert (states["clv_forecast"].status, states["clv_forecast"].cell) == ("failed", 7)
     assert states["campaign_review"].status == "skipped"
@@ -153,12 +155,11 @@ def _in_both() -> int:
 
 
 def summary(figures, language="en", **overrides):
-    reports = [ReportState("data_cleaning", "ok", {"title": "Data cleaning", "headline": "clean <i>enough</i>",
-                                                   "kpis": {}, "results": {"tables": {
+    reports = [ReportState("data_cleaning", "ok", {"period": "2026-10", "kpis": {"rows_read": 105, "rows_kept": 93},
+                                                   "results": {"unknown_statuses": {"<i>enough</i>": 3}, "tables": {
                                                        "orders": {"rows_in": 100, "kept": 90, "rejected": 10},
                                                        "members": {"rows_in": 5, "kept": 3, "rejected": 2}}}}),
-               ReportState("rfm_segmentation", "ok", {"title": "RFM", "headline": "segments", "kpis": {
-                   "members_segmented": {"value": 3, "label": "Members segmented", "display": "3"}},
+               ReportState("rfm_segmentation", "ok", {"period": "2026-10", "kpis": {"members_segmented": 3},
                    "results": {"members_with_tier": 3, "migration_members": _in_both(), "window_days": 365}}),
                ReportState("clv_forecast", "ok", clv_results()),
                ReportState("ab_test", "failed", None, "ValueError: <script>alert(1)</script>", 4),
@@ -178,7 +179,7 @@ def test_summary_page_answers_first_and_escapes_what_comes_from_data(figures):
     assert "Ab_test" not in page and "failed in cell 4" in page                  # the failure is named
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<b>C2610</b>" not in page and "&lt;b&gt;C2610&lt;/b&gt;" in page
-    assert "clean &lt;i&gt;enough&lt;/i&gt;" in page
+    assert "were set aside (&lt;i&gt;enough&lt;/i&gt; 3)" in page and "<i>enough" not in page
     assert 'href="campaign_review.html"' in page and 'href="ab_test.html"' not in page   # no link to a failed page
     assert "3 members remain after cleaning" in page and "2 were segmented at the end of both" in page
     assert "Members spent CN¥200 in October 2026 (+150.0% on September 2026" in page   # CLDR: CN¥ in English
@@ -234,3 +235,142 @@ def test_index_across_months_says_when_a_months_figures_cannot_be_read(tmp_path,
     assert "¥200" in october and "missing" not in october
     zh = month_views.render_months(tmp_path, "zh")
     assert "无法读取 month.json" in zh
+
+
+# ------------------------------------------------------------------ the report cards, worded from numbers
+def sample_results() -> dict:
+    """Each report's results as the 20,000-member sample's October 2026 run writes them (trimmed to
+    what the cards read): numbers and codes only."""
+    league = {f"C{i}": {"rank": i + 1, "reviewed_in_period": False, "name": f"old {i}",
+                        "figures": {"roi": {"value": -0.1 * i, "ci_low": -0.5 - i, "ci_high": 0.2}},
+                        "pull_forward": {"flagged": i == 3}, "verdict": {"decision": "stop", "reason": "no_effect"}}
+              for i in range(1, 7)}
+    league["C2610"] = {"rank": 1, "reviewed_in_period": True, "name": "国庆会员日",
+                       "figures": {"roi": {"value": 2.1779314693877554, "ci_low": 0.6099706232182891, "ci_high": 3.75}},
+                       "pull_forward": {"flagged": False}, "verdict": {"decision": "repeat", "reason": "pays"}}
+    push = {"control_mean": 0.22347107438016528, "variant_mean": 0.2611764705882353, "rel_lift": 0.16872607030978082,
+            "ci_low": 0.06376533691685166, "ci_high": 0.27368680370271, "p_value_adjusted": 0.002610835333954718}
+    return {
+        "data_cleaning": {"period": "2026-10", "kpis": {
+            "rows_read": 139472, "rows_kept": 136342, "rows_rejected": 3130, "members_merged": 688, "guest_orders": 3000,
+            "outliers": 60}, "results": {"unknown_statuses": {}, "previous": None, "tables": {
+                "members": {"steps": [{"rule": "duplicate", "rows": 150}, {"rule": "merged_identity", "rows": 688}]},
+                "orders": {"steps": [{"rule": "duplicate", "rows": 400}, {"rule": "cancelled", "rows": 1500},
+                                     {"rule": "unparseable_date", "rows": 150}]}}}},
+        "rfm_segmentation": {"period": "2026-10", "kpis": {"members_segmented": 12923}, "results": {
+            "window_days": 365, "most_at_risk_region": "上海", "most_at_risk_lost_rate": 0.4667154352596928,
+            "segments": {"high_low": {
+                "important_value": {"members": 2132, "revenue": 4177516.24, "share": 0.16497717248316954,
+                                    "revenue_share": 0.48832355358024004},
+                "general_develop": {"members": 4604, "revenue": 1299968.96, "share": 0.3562640253810261,
+                                    "revenue_share": 0.15196}}},
+            "key_figures": {"member_growth_rate": {"current": 0.04027683821616277, "previous": 0.04639259460931119},
+                            "repurchase_rate": {"current": 0.21762820512820513, "previous": 0.20867113147691224},
+                            "average_order_value": {"current": 223.5040333001988, "previous": 202.12148848684208},
+                            "churn_rate": {"current": 0.18547865459249677, "previous": 0.2016366612111293}}}},
+        "clv_forecast": {"period": "2026-10", "kpis": {
+            "total_clv": 1708240.027233047, "top10_share": 0.43355762294294314, "high_value_at_risk": 1046,
+            "expected_purchases": 30296.230073820414, "holdout_aggregate_error": -0.014827192524536126},
+            "results": {"chosen_model": "bgnbd", "horizon_months": 12, "alive_threshold": 0.5,
+                        "totals": {"members": 17581, "high_value_at_risk_past_revenue": 2571214.05}}},
+        "ab_test": {"period": "2026-10", "kpis": {"experiments": 2, "ship": 1, "no_verdict": 1, "not_enough_evidence": 0,
+                                                  "do_not_ship": 0},
+                    "results": {"has_table": True, "guardrail_metrics": ["aov", "revenue"], "experiments": {
+                        "EXP-PUSH": {"primary_metric": "conversion", "kinds": {"conversion": "proportion"},
+                                     "verdict": {"decision": "ship", "variant": "push", "reason": "primary_up"},
+                                     "metrics": {"conversion": {"push": push}}},
+                        "EXP-BANNER": {"primary_metric": "conversion", "metrics": {},
+                                       "verdict": {"decision": "no_verdict", "variant": None, "reason": "srm"}}}}},
+        "campaign_review": {"period": "2026-10", "kpis": {
+            "reviewed": 1, "incremental_revenue": 31779.314693877557, "net_gain": 6533.794408163267, "repeat": 1,
+            "pull_forward": 0}, "results": {"has_table": True, "campaigns": league}},
+    }
+
+
+# What the cards showed when each report wrote its own words into its JSON (the sample's run, en and zh);
+# RFM's first card now carries the sub-line its page shows.
+CARDS = {
+    "en": {
+        "data_cleaning": ("97.8% of 139,472 rows are clean; 3,130 were set aside with a reason, mostly cancelled order "
+                          "(1,500), and 688 duplicate member accounts were merged into the person they belong to.",
+                          [("Rows read", "139,472", ""), ("Rows kept", "136,342", ""), ("Rows rejected", "3,130", ""),
+                           ("Member accounts merged", "688", "")]),
+        "rfm_segmentation": ("Important value members are 16.5% of the buyers and bring 48.8% of the revenue. 上海 is the "
+                             "region most at risk: 46.7% of its established members have stopped buying.",
+                             [("Members segmented", "12,923", "a purchase in the last 365 days"),
+                              ("Member growth", "4.0%", "-0.6 pp vs previous month"),
+                              ("Repurchase rate", "21.8%", "+0.9 pp vs previous month"),
+                              ("Average order value (net)", "CN¥224", "+10.6% vs previous month")]),
+        "clv_forecast": ("Over the next 12 months the members are worth CN¥1,708,240 in discounted margin; the top 10% "
+                         "hold 43.4% of it, and 1,046 high-value members are less than 50% likely to still be customers.",
+                         [("Predicted value", "CN¥1,708,240", "margin, discounted; 17,581 members"),
+                          ("Held by the top 10%", "43.4%", ""),
+                          ("High-value members at risk", "1,046", "spent CN¥2,571,214 with us so far"),
+                          ("Expected purchases", "30,296", "")]),
+        "ab_test": ("EXP-PUSH: Ship push: conversion went from 22.3% to 26.1% (+16.9%, 95% CI +6.4% to +27.4%; "
+                    "Holm-adjusted p 0.003), and no guardrail (AOV, revenue per member) got significantly worse. "
+                    "EXP-BANNER: No verdict: the split of members between the variants is not the one planned, so the "
+                    "comparison cannot be trusted.",
+                    [("Experiments evaluated", "2", ""), ("Ship", "1", ""), ("Broken split (no verdict)", "1", ""),
+                     ("Not enough evidence", "0", "")]),
+        "campaign_review": ("1 of the 7 campaigns in the league paid back their cost with confidence; the best return on "
+                            "cost was C2610 国庆会员日 (+218%).",
+                            [("Campaigns this period", "1", "7 in the league table"),
+                             ("Incremental revenue", "CN¥31,779", ""), ("Margin minus cost", "CN¥6,534", ""),
+                             ("Worth repeating", "1", "")]),
+    },
+    "zh": {
+        "data_cleaning": ("139,472 行中 97.8% 为干净数据；3,130 行已按原因剔除，最多的是已取消订单（1,500 行）；"
+                          "688 个重复会员账号已合并到本人。",
+                          [("读入行数", "139,472", ""), ("保留行数", "136,342", ""), ("剔除行数", "3,130", ""),
+                           ("合并会员账号", "688", "")]),
+        "rfm_segmentation": ("重要价值客户占购买会员的 16.5%，贡献了 48.8% 的销售额。上海是风险最高的地区：46.7% 的老客已停止购买。",
+                             [("参与分群会员", "12,923", None), ("会员增长率", "4.0%", "较上月 -0.6 个百分点"),
+                              ("复购率", "21.8%", "较上月 +0.9 个百分点"), ("客单价（净额）", "¥224", "较上月 +10.6%")]),
+        "clv_forecast": ("未来 12 个月会员的折现毛利价值为 ¥1,708,240；前 10% 的会员占 43.4%，另有 1,046 名高价值会员仍为活跃客户的"
+                         "概率低于 50%。",
+                         [("预测价值", "¥1,708,240", "折现毛利；17,581 名会员"), ("前 10% 会员占比", "43.4%", ""),
+                          ("高价值流失风险会员", "1,046", "至今累计消费 ¥2,571,214"), ("预计购买次数", "30,296", "")]),
+        "ab_test": ("EXP-PUSH: 上线 push：转化率从 22.3% 提高到 26.1%（+16.9%，95% 置信区间 +6.4% 至 +27.4%；Holm 校正 p 0.003），"
+                    "护栏指标（客单价, 人均销售额）没有显著变差。 EXP-BANNER: 不下结论：各组会员比例与计划不符，比较结果不可信。",
+                    [("评估的实验", "2", ""), ("上线", "1", ""), ("分组失衡（不下结论）", "1", ""), ("证据不足", "0", "")]),
+        "campaign_review": ("排行榜中 7 个活动里，有 1 个确定收回了成本；投入产出最高的是 C2610 国庆会员日（+218%）。",
+                            [("本期活动", "1", "排行榜共 7 个"), ("增量销售额", "¥31,779", ""), ("毛利减成本", "¥6,534", ""),
+                             ("值得继续", "1", "")]),
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_report_cards_are_worded_from_the_numbers_as_before(figures, language):
+    """Each report's card on the summary page: its headline and first four cards, worded by the report's
+    own view from the numbers of its results, in the page's language."""
+    s = summary(figures, language)
+    s.reports = [ReportState(name, "ok", res) for name, res in sample_results().items()]
+    cards = {c["name"]: c for c in month_views.report_cards(s)}
+    assert list(cards) == NAMES
+    for name, (headline, kpis) in CARDS[language].items():
+        assert cards[name]["headline"] == headline, name
+        shown = [(k["label"], k["value"], k["delta"]) for k in cards[name]["kpis"]]
+        assert [(lbl, v) for lbl, v, _ in shown] == [(lbl, v) for lbl, v, _ in kpis], name
+        assert [d for (_, _, d), (_, _, want) in zip(shown, kpis) if want is not None] == \
+            [want for _, _, want in kpis if want is not None], name
+    page = month_views.render_summary(s)
+    titles = {"en": "What the member base is worth", "zh": "会员价值预测"}[language]
+    assert f'<a href="clv_forecast.html">{titles}</a>' in page and "国庆会员日" in page
+
+
+def test_report_cards_read_results_written_before_they_held_numbers_only(figures, tmp_path):
+    """A published month's file still carries the words (title, headline, language, each KPI's label and
+    display text): the summary reads past them and words the card from the numbers."""
+    old = sample_results()["clv_forecast"]
+    old.update(title="CLV (old)", headline="old words", language="zh",
+               kpis={k: {"value": v, "label": "old label", "display": "old", "delta": ""} for k, v in old["kpis"].items()})
+    (tmp_path / "clv_forecast.json").write_text(json.dumps(old, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "clv_forecast.html").write_text("x")
+    s = month.collect(tmp_path, "2026-10", "en", "CNY", ["clv_forecast"], figures=figures)
+    card = month_views.report_cards(s)[0]
+    assert card["headline"] == CARDS["en"]["clv_forecast"][0] and card["title"] == "What the member base is worth"
+    assert [k["value"] for k in card["kpis"]] == ["CN¥1,708,240", "43.4%", "1,046", "30,296"]
+    page = month_views.render_summary(s)
+    assert "old words" not in page and "old label" not in page and "CLV (old)" not in page

@@ -73,15 +73,19 @@ def test_change_against_the_previous_run_is_hand_computable(tmp_path):
     from memberkit.notebook import Context, previous_results
     import datetime as dt
     import json
-    prev = {"period": "2026-09", "kpis": {"rows_read": {"value": 90, "label": "Rows read"}}}
+    # last month's file was written before results held numbers only: its words are read past
+    published = {"period": "2026-09", "title": "Data cleaning", "language": "en", "headline": "h",
+                 "kpis": {"rows_read": {"value": 90, "label": "Rows read", "display": "90", "delta": ""}}}
     (tmp_path / "2026-09").mkdir()
-    (tmp_path / "2026-09" / "data_cleaning.json").write_text(json.dumps(prev))
+    (tmp_path / "2026-09" / "data_cleaning.json").write_text(json.dumps(published))
     ctx = Context("data_cleaning", tmp_path, "2026-10", tmp_path / "2026-10", dt.date(2026, 11, 1))
-    assert previous_results(ctx, "data_cleaning") == prev
-    current = {"period": "2026-10", "kpis": {"rows_read": {"value": 100, "label": "Rows read"}}}
-    frame = clean_view.change_frame(Presentation(), current, prev)
-    assert frame.to_dict(orient="records") == [{"Figure": "Rows read", "2026-09": "90", "2026-10": "100",
-                                                "Change": "+10 (+11.1%)"}]
+    prev = previous_results(ctx, "data_cleaning")
+    assert prev == {"period": "2026-09", "kpis": {"rows_read": 90}}
+    current = {"period": "2026-10", "kpis": {"rows_read": 100}}
+    for language, expected in (("en", {"Figure": "Rows read", "2026-09": "90", "2026-10": "100", "Change": "+10 (+11.1%)"}),
+                               ("zh", {"指标": "读入行数", "2026-09": "90", "2026-10": "100", "变化": "+10 (+11.1%)"})):
+        frame = clean_view.change_frame(Presentation(language), current, prev)
+        assert frame.to_dict(orient="records") == [expected]
     ctx_first = Context("data_cleaning", tmp_path, "2026-09", tmp_path / "2026-09", dt.date(2026, 11, 1))
     assert previous_results(ctx_first, "data_cleaning") is None
     assert clean_view.change_frame(Presentation(), current, None) is None
@@ -99,8 +103,8 @@ def test_results_with_missing_numbers_are_strict_json_with_nulls(tmp_path):
     import pandas as pd
     from memberkit.report import Results, load_results
     nan, inf = float("nan"), float("inf")
-    r = Results("campaign_review", "2026-10", "en")
-    r.kpi("net_gain", nan, "Margin minus cost", "–")
+    r = Results("campaign_review", "2026-10")
+    r.kpi("net_gain", nan)
     r.key_results = {"roi": {"value": inf, "ci_low": -inf, "ci_high": np.float64("nan")},
                      "list": [1.5, nan, [inf, {"x": -inf}], (np.int64(3), np.nan)],
                      "when": dt.date(2026, 10, 31), "never": pd.NaT, "na": pd.NA, "ok": np.bool_(True),
@@ -109,7 +113,7 @@ def test_results_with_missing_numbers_are_strict_json_with_nulls(tmp_path):
     text = path.read_text(encoding="utf-8")
     assert "NaN" not in text and "Infinity" not in text
     back = _strict_loads(text)
-    assert back["kpis"]["net_gain"]["value"] is None
+    assert back["kpis"] == {"net_gain": None}
     assert back["results"] == {"roi": {"value": None, "ci_low": None, "ci_high": None},
                                "list": [1.5, None, [None, {"x": None}], [3, None]],
                                "when": "2026-10-31", "never": None, "na": None, "ok": True,
@@ -117,7 +121,7 @@ def test_results_with_missing_numbers_are_strict_json_with_nulls(tmp_path):
     assert load_results(tmp_path, "campaign_review") == back
     # a reader shows a null as a dash, not as a crash or the word None
     p = Presentation("en", "CNY")
-    assert p.money(back["kpis"]["net_gain"]["value"]) == "–"
+    assert p.money(back["kpis"]["net_gain"]) == "–"
     assert p.signed_pct(back["results"]["roi"]["value"], 0) == "–"
     assert p.count(back["results"]["list"][1]) == "–"
 
@@ -126,8 +130,8 @@ def test_the_month_page_reads_nulls_in_results_as_dashes(tmp_path):
     from memberkit import month
     from memberkit.report import Results
     from memberkit.views import month as month_view
-    r = Results("campaign_review", "2026-10", "en")
-    r.kpi("net_gain", float("nan"), "Margin minus cost", "–")
+    r = Results("campaign_review", "2026-10")
+    r.kpi("net_gain", float("nan"))
     r.key_results = {"campaigns": {"C1": {"rank": 1, "reviewed_in_period": True, "name": "Spring", "cost": float("nan"),
                                           "evidence": "holdout", "verdict": {"decision": "change", "reason": "no_cost"},
                                           "figures": {"roi": {"value": float("nan"), "ci_low": float("-inf"),

@@ -298,11 +298,14 @@ def test_the_safest_region_is_another_region_with_enough_members():
     assert rfm.safest_region(regions, min_members=5) == "Cork"
     params = SimpleNamespace(established_orders=2, churned_days=180)
     en = Presentation("en", "CNY")
-    assert view.region_sentence(en, SimpleNamespace(regions=regions), params).endswith(
+
+    def analysis(r):      # the fields analyse() fills from the region profile
+        return SimpleNamespace(regions=r, region_at_risk=rfm.most_at_risk_region(r), region_safest=rfm.safest_region(r))
+    assert view.region_sentence(en, analysis(regions), params).endswith(
         "; Bury loses the least (10.0%).")
     alone = regions.loc[["Ashby", "Cork"]]                        # one region to compare: no 'safest' at all
     assert rfm.most_at_risk_region(alone) == "Ashby" and rfm.safest_region(alone) is None
-    sentence = view.region_sentence(en, SimpleNamespace(regions=alone), params)
+    sentence = view.region_sentence(en, analysis(alone), params)
     assert sentence.startswith("Ashby loses 30.0% of its established members") and "no other region has 30" in sentence
-    assert "Ashby" in view.region_sentence(Presentation("zh", "CNY"), SimpleNamespace(regions=alone), params)
-    assert view.region_sentence(en, SimpleNamespace(regions=regions.loc[["Cork"]]), params) == ""
+    assert "Ashby" in view.region_sentence(Presentation("zh", "CNY"), analysis(alone), params)
+    assert view.region_sentence(en, analysis(regions.loc[["Cork"]]), params) == ""

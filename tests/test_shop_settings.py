@@ -53,10 +53,21 @@ def test_a_report_without_its_table_is_skipped_with_no_cards(small_cleaned):
     p = Presentation("en", "CNY")
     settings = load_settings(ROOT)
     a = abtest.analyse(tables, "2026-10", notebook_params(settings, "ab_test"))
-    assert not a.has_table and ab_view.kpis(p, a) == []
-    assert ab_view.headline(p, a, None).startswith("Skipped")
+    res = recorded(ab_view, a, notebook_params(settings, "ab_test"))
+    assert not a.has_table and res["kpis"] == {} and ab_view.kpis(p, res) == []
+    assert ab_view.headline(p, res).startswith("Skipped")
     c = campaign.analyse(tables, "2026-10", notebook_params(settings, "campaign_review"))
-    assert not c.has_table and cr_view.kpis(p, c) == [] and cr_view.headline(p, c).startswith("Skipped")
+    res = recorded(cr_view, c, notebook_params(settings, "campaign_review"))
+    assert not c.has_table and res["kpis"] == {} and cr_view.kpis(p, res) == []
+    assert cr_view.headline(p, res).startswith("Skipped")
+
+
+def recorded(view, analysis, params) -> dict:
+    """The results a report's notebook records (and the month summary reads) for ``analysis``."""
+    from memberkit.report import Results
+    res = Results("report", "2026-10")
+    view.record(Presentation("en", "CNY"), analysis, res, params)
+    return res.to_dict()
 
 
 def test_the_hint_to_name_an_experiment_works_when_pasted(small_cleaned):
@@ -66,7 +77,7 @@ def test_the_hint_to_name_an_experiment_works_when_pasted(small_cleaned):
     tables = {n: con.read_parquet(out / "clean" / f"{n}.parquet") for n in ("orders", "members", "experiments")}
     settings = load_settings(ROOT)
     a = abtest.analyse(tables, "2023-01", notebook_params(settings, "ab_test"))   # before any experiment
-    hint = ab_view.headline(Presentation("en", "CNY"), a, None)
+    hint = ab_view.headline(Presentation("en", "CNY"), recorded(ab_view, a, notebook_params(settings, "ab_test")))
     command = re.search(r"-p '([^']+)'", hint).group(1)
     params = notebook_params(apply_overrides(settings, [command]), "ab_test")
     assert params.experiments and params.experiments[0] in a.available

@@ -512,27 +512,34 @@ def assignment_accounting(tables: dict, experiment_ids: list[str]) -> dict[str, 
     return out
 
 
+def experiment_record(r: ExperimentResult) -> dict:
+    """One experiment as plain data (its entry in ``ab_test.json``): the SRM check, the verdict,
+    every metric x variant figure, CUPED, power, and each metric's kind."""
+    metrics = {}
+    for _, x in r.results.iterrows():
+        metrics.setdefault(x.metric, {})[x.variant] = {k: plain(x[k]) for k in RESULT_FIELDS}
+    cuped = {}
+    for _, x in r.cuped.iterrows():
+        cuped.setdefault(x.metric, {})[x.variant] = {k: plain(x[k]) for k in (
+            "theta", "variance_reduction", "abs_diff", "abs_ci_low", "abs_ci_high", "p_value")}
+    return {
+        "control": r.control, "variants": r.variants, "planned_split": r.planned_split, "counts": r.counts,
+        "srm_p_value": r.srm_p_value, "srm_failed": r.srm_failed, "verdict": r.verdict,
+        "assigned_from": r.assigned_from, "assigned_to": r.assigned_to,
+        "excluded_multi_variant": r.excluded_multi_variant, "metrics": metrics, "cuped": cuped,
+        "power": r.power, "winsorize_caps": r.winsor_caps, "primary_metric": r.primary_metric,
+        "metrics_evaluated": r.metrics, "metrics_left_out": r.left_out, "assignments": r.assignments,
+        "kinds": r.kinds}
+
+
 def key_results(a: ABAnalysis, params) -> dict:
-    """``ab_test.json``'s results: per experiment the SRM check, the verdict and every metric x variant figure."""
-    out = {}
-    for r in a.experiments:
-        metrics = {}
-        for _, x in r.results.iterrows():
-            metrics.setdefault(x.metric, {})[x.variant] = {k: plain(x[k]) for k in RESULT_FIELDS}
-        cuped = {}
-        for _, x in r.cuped.iterrows():
-            cuped.setdefault(x.metric, {})[x.variant] = {k: plain(x[k]) for k in (
-                "theta", "variance_reduction", "abs_diff", "abs_ci_low", "abs_ci_high", "p_value")}
-        out[r.experiment_id] = {
-            "control": r.control, "variants": r.variants, "planned_split": r.planned_split, "counts": r.counts,
-            "srm_p_value": r.srm_p_value, "srm_failed": r.srm_failed, "verdict": r.verdict,
-            "assigned_from": r.assigned_from, "assigned_to": r.assigned_to,
-            "excluded_multi_variant": r.excluded_multi_variant, "metrics": metrics, "cuped": cuped,
-            "power": r.power, "winsorize_caps": r.winsor_caps, "primary_metric": r.primary_metric,
-            "metrics_evaluated": r.metrics, "metrics_left_out": r.left_out, "assignments": r.assignments}
-    return {"experiments": out, "skipped": a.skipped, "primary_metric": params.primary_metric,
-                           "guardrail_metrics": params.guardrail_metrics, "alpha": params.alpha,
-                           "window_days": params.window_days, "correction": "holm"}
+    """``ab_test.json``'s results: per experiment :func:`experiment_record`; the experiments that could
+    not be evaluated, each with its reason code and values (``reason`` None when it has no code)."""
+    return {"experiments": {r.experiment_id: experiment_record(r) for r in a.experiments},
+            "skipped": {x: a.skip_reasons.get(x, {"reason": None}) for x in a.skipped},
+            "has_table": a.has_table, "available": a.available,
+            "primary_metric": params.primary_metric, "guardrail_metrics": params.guardrail_metrics,
+            "alpha": params.alpha, "window_days": params.window_days, "correction": "holm"}
 
 
 # ------------------------------------------------------------------ decisions for the summary page

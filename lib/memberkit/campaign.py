@@ -425,6 +425,7 @@ class CampaignAnalysis:
     has_table: bool = True                        # False: the sources have no campaign tables (report skipped)
     available: list[str] = field(default_factory=list)   # campaign ids in the data, for the hint
     skip_reasons: dict[str, dict] = field(default_factory=dict)   # id -> {"reason": code, **values} for the page
+    totals: dict = field(default_factory=dict)    # period_totals(), computed once by analyse()
 
     def league(self) -> list[CampaignReview]:
         """The campaigns by return on cost, best first; no return last; equal returns by campaign id."""
@@ -444,7 +445,7 @@ def analyse(tables: dict, period: str, params, rfm_params=None, data_end: _dt.da
         if params.campaigns and not has_table:
             raise CampaignError("the sources have no campaigns and campaign_members tables; map them under "
                                 "source.tables.campaigns and source.tables.campaign_members")
-        return CampaignAnalysis(period, [], {}, {}, has_table=has_table)
+        return with_totals(CampaignAnalysis(period, [], {}, {}, has_table=has_table))
     reviewed, league = select_campaigns(campaigns, start, end, params.league_months, params.campaigns)
     members = campaign_members(tables, league, params, data_end) if league else pd.DataFrame()
     info = campaigns.set_index("campaign_id")
@@ -470,8 +471,14 @@ def analyse(tables: dict, period: str, params, rfm_params=None, data_end: _dt.da
             skipped[cid] = str(e)
             if e.reason:
                 skip_reasons[cid] = {"reason": e.reason, **e.values}
-    return CampaignAnalysis(period, [c for c in reviewed if c in reviews], reviews, skipped,
-                            available=sorted(campaigns.campaign_id.astype(str)), skip_reasons=skip_reasons)
+    return with_totals(CampaignAnalysis(period, [c for c in reviewed if c in reviews], reviews, skipped,
+                                        available=sorted(campaigns.campaign_id.astype(str)), skip_reasons=skip_reasons))
+
+
+def with_totals(a: CampaignAnalysis) -> CampaignAnalysis:
+    """``a`` with its :func:`period_totals` filled in."""
+    a.totals = period_totals(a)
+    return a
 
 
 def period_totals(a: CampaignAnalysis) -> dict:
@@ -502,9 +509,10 @@ def key_results(a: CampaignAnalysis, params) -> dict:
             "figures": {k: (v.to_dict() if isinstance(v, Estimate) else plain(v)) for k, v in r.figures.items()},
             "pull_forward": r.pull_forward, "verdict": r.verdict,
             "segments": r.segments.to_dict(orient="records") if not r.segments.empty else []}
-    return {"campaigns": out, "reviewed": a.reviewed, "skipped": a.skipped, "margin": params.margin,
-                           "post_days": params.post_days, "pre_days": params.pre_days,
-                           "ranked_by": "roi", "interval": 1 - params.alpha}
+    return {"campaigns": out, "reviewed": a.reviewed,
+            "skipped": {c: a.skip_reasons.get(c, {"reason": None}) for c in a.skipped},
+            "has_table": a.has_table, "available": a.available, "margin": params.margin,
+            "post_days": params.post_days, "pre_days": params.pre_days, "ranked_by": "roi", "interval": 1 - params.alpha}
 
 
 # ------------------------------------------------------------------ decisions for the summary page

@@ -945,8 +945,11 @@ def kpi_values(result: CleaningResult) -> dict[str, int]:
 def key_results(result: CleaningResult) -> dict:
     """What the cleaning concluded, as plain data for ``data_cleaning.json``."""
     d = result.to_dict()
+    # each rule by its code: its English description is for the log, the page words the code
+    tables = {name: {**t, "steps": [{"rule": st["rule"], "rows": st["rows"]} for st in t["steps"]]}
+              for name, t in d["tables"].items()}
     return {
-        "tables": d["tables"], "outlier_threshold": result.outlier_threshold, "return_rows": result.return_rows,
+        "tables": tables, "outlier_threshold": result.outlier_threshold, "return_rows": result.return_rows,
         "linked_people": result.linked_people, "join_dates_repaired": result.join_dates_repaired,
         "text_unified": result.text_unified,
         "invalid_values": {f"{r['table']}.{r['column']}": r["invalid"] for r in d["quality"] if r["invalid"]},

@@ -614,6 +614,10 @@ class CLVAnalysis:
     by_frequency: pd.DataFrame
     totals: dict
     notes: list = field(default_factory=list)   # what failed and what was used instead, for the page
+    # derived tables the page shows, computed once by analyse()
+    by_group: dict = field(default_factory=dict)   # member column (segment, tier, channel, region) -> clv_by's frame
+    alive: pd.DataFrame = field(default_factory=pd.DataFrame)   # alive_matrix of the chosen model
+    alive_threshold: float = 0.5                   # P(alive) below which a high-value member is at risk
 
 
 def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None = None) -> CLVAnalysis:
@@ -700,7 +704,9 @@ def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None
               "calibration_end": cal_end.isoformat(), "observation_end": end.isoformat()}
     return CLVAnalysis(period, end, params.unit, check, chosen, chosen_by, model, model_parameters(model), spend_model,
                        spend_checks(full, spend_model), members, tracking,
-                       holdout_by_frequency(check.summary, check.predictions[chosen]), totals, notes)
+                       holdout_by_frequency(check.summary, check.predictions[chosen]), totals, notes,
+                       by_group={c: clv_by(members, c) for c in GROUPS if c in members and members[c].notna().any()},
+                       alive=alive_matrix(model, members), alive_threshold=params.alive_threshold)
 
 
 def _tracking(model, orders, cal_summary: pd.DataFrame, cal_end: _dt.date, end: _dt.date, unit: str) -> pd.DataFrame:
@@ -716,12 +722,15 @@ def _tracking(model, orders, cal_summary: pd.DataFrame, cal_end: _dt.date, end: 
     return weekly
 
 
-def clv_by(a: CLVAnalysis, column: str) -> pd.DataFrame:
+GROUPS = ("segment", "tier", "channel", "region")   # the member columns CLV is broken down by
+
+
+def clv_by(members: pd.DataFrame, column: str) -> pd.DataFrame:
     """Members, total and mean CLV, share of CLV and mean P(alive) per value of a member column."""
-    m = a.members.dropna(subset=[column]) if column in a.members else a.members.iloc[0:0]
+    m = members.dropna(subset=[column]) if column in members else members.iloc[0:0]
     g = m.groupby(column, observed=True).agg(members=("member_id", "size"), clv=("clv", "sum"), mean_clv=("clv", "mean"),
                                               alive=("probability_alive", "mean"))
-    g["clv_share"] = g.clv / a.members.clv.sum() if a.members.clv.sum() else math.nan
+    g["clv_share"] = g.clv / members.clv.sum() if members.clv.sum() else math.nan
     return g.sort_values(["clv", column], ascending=[False, True], kind="stable")
 
 
@@ -773,6 +782,7 @@ def key_results(a: CLVAnalysis, params) -> dict:
         "no_dropout": {"holdout": a.holdout.no_dropout, "final": bool(a.model.fit_.no_dropout)},
         "spend_checks": a.spend_checks, "totals": a.totals, "notes": a.notes,
         "horizon_months": params.horizon_months, "monthly_discount": params.monthly_discount, "margin": params.margin,
+        "alive_threshold": a.alive_threshold,
     }
 
 

@@ -6,7 +6,7 @@ Two kinds of input, both read from the period's output folder:
   ending with the period (:func:`memberkit.kpi.month_figures`, engine queries over the clean
   orders), computed once and written to ``month.json`` with a stamp (the cleaning stamp,
   the active window and the code version); a later build with the same stamp reads the file;
-- the reports: each report's ``<name>.json`` (headline, KPIs, key results) and its status.
+- the reports: each report's ``<name>.json`` (KPI values and key results: numbers and codes) and its status.
 
 From these, :func:`collect` builds a :class:`MonthSummary`: plain data that the summary page
 (:mod:`memberkit.views.month`) and the index across months show. Nothing here makes HTML or
@@ -179,7 +179,7 @@ def member_counts(reports: list[ReportState]) -> dict:
     members_table = (cleaning.get("tables") or {}).get("members") or {}
     return {"members_kept": members_table.get("kept"),
             "members_joined": rfm.get("results", {}).get("members_with_tier"),
-            "buyers_in_window": (rfm.get("kpis", {}).get("members_segmented") or {}).get("value"),
+            "buyers_in_window": rfm.get("kpis", {}).get("members_segmented"),
             "window_days": rfm.get("results", {}).get("window_days"),
             "migration_members": rfm.get("results", {}).get("migration_members"),
             "valued": (clv.get("totals") or {}).get("members"),

@@ -1,7 +1,9 @@
 """What a report concluded, as plain data: :class:`Results` (the ``<name>.json`` contract).
 
-The index page, the runner and later reports read these files; every value in them is a plain
-number or text (no HTML, no formatting). Words and pictures live in :mod:`memberkit.views`.
+The index page, the runner and later reports read these files; every value in them is a number
+or a code (a segment, verdict, reason or metric key; dates, ids and the shop's names as data): no
+label, headline or formatted figure, in no language. Words and pictures live in
+:mod:`memberkit.views`, which words each report from these numbers.
 
 Example
 -------
@@ -34,30 +36,34 @@ def plain(x):
 
 
 # ----------------------------------------------------------------- results
+RETIRED_FIELDS = ("title", "headline", "language")   # words an older <name>.json may still carry; read past them
+
+
 class Results:
     """What a report concluded, machine-readable: the contract the index and other reports read.
 
+    Only numbers and codes: each KPI is its value (a number, or None when there is none); words,
+    titles and headlines are made from these by the report's view (``views.<report>.summary_card``)
+    in the reader's language.
+
     Example
     -------
-    >>> r = Results("data_cleaning", period="2026-10", language="en")
-    >>> r.kpi("rows_read", 100, "Rows read", "100")
-    >>> r.to_dict()["kpis"]["rows_read"]["value"]
-    100
+    >>> r = Results("data_cleaning", period="2026-10")
+    >>> r.kpi("rows_read", 100)
+    >>> r.to_dict()["kpis"]
+    {'rows_read': 100}
     """
 
-    def __init__(self, name: str, period: str, language: str):
-        self.name, self.period, self.language = name, period, language
-        self.title = ""
-        self.headline_text = ""
-        self.kpis: dict[str, dict] = {}
+    def __init__(self, name: str, period: str):
+        self.name, self.period = name, period
+        self.kpis: dict[str, Any] = {}
         self.key_results: dict[str, Any] = {}
 
-    def kpi(self, key: str, value, label: str, display: str, delta: str = ""):
-        self.kpis[key] = {"value": value, "label": label, "display": display, "delta": delta}
+    def kpi(self, key: str, value) -> None:
+        self.kpis[key] = plain(value)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "title": self.title, "period": self.period, "language": self.language,
-                "headline": self.headline_text, "kpis": self.kpis, "results": self.key_results}
+        return {"name": self.name, "period": self.period, "kpis": self.kpis, "results": self.key_results}
 
     def save(self, out_dir: str | Path) -> Path:
         path = Path(out_dir) / f"{self.name}.json"
@@ -108,6 +114,24 @@ def _scalar(x):
 
 def load_results(out_dir: str | Path, name: str) -> dict | None:
     """A report's results (``<out_dir>/<name>.json``) as saved by :meth:`Results.save`, or None
-    when there is no such file. A missing number reads as None (formatted as a dash)."""
+    when there is no such file. A missing number reads as None (formatted as a dash). A file of an
+    older run reads the same way (:func:`current_form`)."""
     path = Path(out_dir) / f"{name}.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    return current_form(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else None
+
+
+def current_form(data):
+    """``data`` (a results dict) as :meth:`Results.to_dict` makes it now: the words an older run
+    wrote (:data:`RETIRED_FIELDS`, a KPI's label, display text and change) are left out, each KPI
+    is its value.
+
+    >>> current_form({"title": "T", "headline": "h", "kpis": {"n": {"value": 3, "label": "N", "display": "3"}}})
+    {'kpis': {'n': 3}}
+    """
+    if not isinstance(data, dict):
+        return data
+    out = {k: v for k, v in data.items() if k not in RETIRED_FIELDS}
+    kpis = out.get("kpis")
+    if isinstance(kpis, dict):
+        out["kpis"] = {k: (v.get("value") if isinstance(v, dict) else v) for k, v in kpis.items()}
+    return out

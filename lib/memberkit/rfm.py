@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as _dt
 import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -34,6 +34,8 @@ import ibis
 import numpy as np
 import pandas as pd
 import yaml
+
+from .report import plain
 
 DIMENSIONS = {"r": "recency_days", "f": "frequency", "m": "monetary"}
 TIER_ORDER = ("普通", "银卡", "金卡", "钻石")
@@ -413,6 +415,15 @@ class RFMAnalysis:
     figures: pd.DataFrame          # key figures: current, previous, year ago
     trend: pd.DataFrame
     cohorts: pd.DataFrame
+    # derived tables the page shows, computed once by analyse()
+    grid_mean_m: pd.DataFrame = field(default_factory=pd.DataFrame)   # R score (rows, 5 first) x F score: mean M
+    grid_count: pd.DataFrame = field(default_factory=pd.DataFrame)    # the same grid: members
+    tiers: pd.DataFrame = field(default_factory=pd.DataFrame)         # per tier: members, revenue, revenue share
+    stages: pd.DataFrame = field(default_factory=pd.DataFrame)        # per lifecycle stage: members, share
+    flows: pd.DataFrame = field(default_factory=pd.DataFrame)         # the largest moves between segments
+    stayed_share: float = np.nan        # of the members segmented last period, the share in the same segment now
+    region_at_risk: str | None = None   # most_at_risk_region(regions)
+    region_safest: str | None = None    # safest_region(regions)
 
     @property
     def buyers(self) -> int:
@@ -509,13 +520,30 @@ def analyse(tables: dict, period: str, params, month_figures: dict) -> RFMAnalys
     keys = schemes()["high_low"].keys
     migration = migration_matrix(segmented(previous).set_index("member_id").segment,
                                  segmented(table).set_index("member_id").segment, keys)
+    regions = region_profile(table, params.established_orders, "churned")
+    grid_mean_m, grid_count = rf_grid(table)
+    tiers, stages = tier_stage_frame(table)
     return RFMAnalysis(
         period=period, end=end, window_days=params.window_days, table=table, previous_table=previous, segmenter=segmenter,
         profile=segment_profile(table, "high_low"), grid_profile=segment_profile(table, "score_grid"),
-        regions=region_profile(table, params.established_orders, "churned"), migration=migration,
+        regions=regions, migration=migration,
         figures=kpi.figures_compared(month_figures, period),
         trend=kpi.figures_trend(month_figures, params.trend_months),
-        cohorts=kpi.cohort_retention(orders, members_t, period, params.cohorts))
+        cohorts=kpi.cohort_retention(orders, members_t, period, params.cohorts),
+        grid_mean_m=grid_mean_m, grid_count=grid_count, tiers=tiers, stages=stages, flows=main_flows(migration, FLOWS),
+        stayed_share=stayed_share(migration), region_at_risk=most_at_risk_region(regions),
+        region_safest=safest_region(regions))
+
+
+FLOWS = 8   # moves between segments the migration chart shows
+
+
+def stayed_share(matrix: pd.DataFrame) -> float:
+    """Of the members segmented in the previous period (the rows of a :func:`migration_matrix`
+    without "(none)"), the share in the same segment now; NaN when there were none."""
+    keys = [k for k in matrix.index if k != OUTSIDE]
+    before = matrix.loc[keys].to_numpy().sum()
+    return float(sum(matrix.loc[k, k] for k in keys) / before) if before else np.nan
 
 
 def tier_stage_frame(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -528,15 +556,19 @@ def tier_stage_frame(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def key_results(a: RFMAnalysis) -> dict:
-    """Members and revenue per segment of both schemes, the splits, key figures, region at risk (plain data)."""
+    """Members, revenue and their shares per segment of both schemes (segment codes), the splits, key
+    figures, the region at risk and its loss rate (plain data)."""
     return {
-        "segments": {scheme: {k: {"members": int(r.members), "revenue": round(float(r.revenue), 2)}
+        "segments": {scheme: {k: {"members": int(r.members), "revenue": round(float(r.revenue), 2),
+                                  "share": plain(r.share), "revenue_share": plain(r.revenue_share)}
                               for k, r in prof.iterrows()}
                      for scheme, prof in (("high_low", a.profile), ("score_grid", a.grid_profile))},
         "splits": {d: round(v, 4) for d, v in a.segmenter.splits_.items()} if hasattr(a.segmenter, "splits_") else {},
         "key_figures": {k: {c: (None if pd.isna(v) else float(v)) for c, v in a.figures.loc[k, ["current", "previous", "year_ago"]].items()}
                         for k in a.figures.index},
-        "most_at_risk_region": most_at_risk_region(a.regions),
+        "most_at_risk_region": a.region_at_risk,
+        "most_at_risk_lost_rate": (plain(a.regions.loc[a.region_at_risk, "established_lost_rate"])
+                                   if a.region_at_risk else None),
         "migration_members": members_in_both(a.migration),
         "members_with_tier": int(len(a.table)), "window_days": a.window_days,
     }

@@ -8,7 +8,7 @@ import pandas as pd
 from .. import abtest
 from ..report import missing
 from .context import Presentation
-from .page import KPI
+from .page import KPI, card
 from .rfm import group_label
 from .context import DASH, reason_text
 from .theme import PALETTE, legend_below, percent_axis
@@ -46,32 +46,42 @@ def fmt_chance(x: float) -> str:
 
 
 def verdict_sentence(p: Presentation, r: abtest.ExperimentResult, params) -> str:
-    v, metric = r.verdict, r.primary_metric
-    res = r.results[r.results.metric == metric].set_index("variant")
+    """The experiment's verdict in one sentence with its figures (:func:`experiment_sentence` of its results)."""
+    return experiment_sentence(p, r.experiment_id, abtest.experiment_record(r), params.guardrail_metrics if params else [])
+
+
+def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_metrics) -> str:
+    """The verdict sentence of one experiment's results (:func:`memberkit.abtest.experiment_record`)."""
+    v, metric = e["verdict"], e["primary_metric"]
+    res = e.get("metrics", {}).get(metric, {})          # variant -> figures
+    kind = (e.get("kinds") or {}).get(metric)
+    fm = lambda x: fmt_metric(p, metric, x, kind)         # noqa: E731
     if v["decision"] == "no_verdict":
-        return p.text("ab.verdict_srm", experiment=r.experiment_id)
+        return p.text("ab.verdict_srm", experiment=experiment_id)
     if v["decision"] == "ship":
-        row = res.loc[v["variant"]]
+        row = res[v["variant"]]
         return p.text("ab.verdict_ship", variant=v["variant"], metric=metric_label(p, metric),
-                    control=_fm(p, r, metric, row.control_mean),
-                    value=_fm(p, r, metric, row.variant_mean), lift=p.signed_pct(row.rel_lift),
-                    lo=p.signed_pct(row.ci_low), hi=p.signed_pct(row.ci_high), p=fmt_p(row.p_value_adjusted),
-                    guardrails=", ".join(metric_label(p, g) for g in params.guardrail_metrics) or "–")
-    if v["decision"] == "do_not_ship" and v["reason"] == "guardrail":
-        row = res.loc[v["variant"]]
+                      control=fm(row["control_mean"]), value=fm(row["variant_mean"]), lift=p.signed_pct(row["rel_lift"]),
+                      lo=p.signed_pct(row["ci_low"]), hi=p.signed_pct(row["ci_high"]), p=fmt_p(row["p_value_adjusted"]),
+                      guardrails=", ".join(metric_label(p, g) for g in guardrail_metrics) or "–")
+    if v["decision"] == "do_not_ship" and v.get("reason") == "guardrail":
         return p.text("ab.verdict_guardrail", variant=v["variant"], metric=metric_label(p, metric),
-                    lift=p.signed_pct(row.rel_lift), guardrails=", ".join(metric_label(p, g) for g in v["guardrails"]))
+                      lift=p.signed_pct(res[v["variant"]]["rel_lift"]),
+                      guardrails=", ".join(metric_label(p, g) for g in v["guardrails"]))
     if v["decision"] == "do_not_ship":
         return p.text("ab.verdict_down", metric=metric_label(p, metric))
-    best = res.sort_values("rel_lift", ascending=False).iloc[0]
-    extra = r.power.get("extra_per_variant_needed")
-    if r.power.get("undefined"):
-        more = undefined_sentence(p, r.power)
+    # the largest lift first (a missing one last), as the results table lists them
+    name = sorted(res, key=lambda k: (missing(res[k]["rel_lift"]), -(res[k]["rel_lift"] or 0)))[0]
+    best, plan = res[name], e.get("power", {})
+    extra = plan.get("extra_per_variant_needed")
+    if plan.get("undefined"):
+        more = undefined_sentence(p, plan)
     else:
-        more = (p.text("ab.more_members", mde=p.pct(params.minimum_effect, 0), extra=p.count(extra))
-                if extra else p.text("ab.enough_members", mde=p.pct(params.minimum_effect, 0)))
-    return p.text("ab.verdict_inconclusive", metric=metric_label(p, metric), variant=best.name,
-                lift=p.signed_pct(best.rel_lift), lo=p.signed_pct(best.ci_low), hi=p.signed_pct(best.ci_high), more=more)
+        more = (p.text("ab.more_members", mde=p.pct(plan["minimum_effect"], 0), extra=p.count(extra))
+                if extra else p.text("ab.enough_members", mde=p.pct(plan["minimum_effect"], 0)))
+    return p.text("ab.verdict_inconclusive", metric=metric_label(p, metric), variant=name,
+                  lift=p.signed_pct(best["rel_lift"]), lo=p.signed_pct(best["ci_low"]), hi=p.signed_pct(best["ci_high"]),
+                  more=more)
 
 
 def srm_sentence(p: Presentation, r: abtest.ExperimentResult) -> str:
@@ -82,24 +92,33 @@ def srm_sentence(p: Presentation, r: abtest.ExperimentResult) -> str:
                 p=fmt_p(r.srm_p_value))
 
 
-def kpis(p: Presentation, a: abtest.ABAnalysis):
-    """The cards: none when the sources have no experiments table (the report is skipped, not zero)."""
-    if not a.has_table:
+def kpis(p: Presentation, res: dict):
+    """The cards, from the report's results: none when the sources have no experiments table (the
+    report is skipped, not zero)."""
+    r, k = res.get("results", {}), res.get("kpis", {})
+    if not r.get("has_table", True):
         return []
-    count = lambda d: sum(1 for r in a.experiments if r.verdict["decision"] == d)
-    return [KPI(p.text("ab.kpi_evaluated"), p.count(len(a.experiments))),
-            KPI(p.text("ab.kpi_ship"), p.count(count("ship")), good=True if count("ship") else None),
-            KPI(p.text("ab.kpi_srm"), p.count(count("no_verdict")),
-                good=False if count("no_verdict") else None),
-            KPI(p.text("ab.kpi_inconclusive"), p.count(count("not_enough_evidence"))),
-            KPI(p.text("ab.kpi_do_not_ship"), p.count(count("do_not_ship")))]
+    return [KPI(p.text("ab.kpi_evaluated"), p.count(k.get("experiments"))),
+            KPI(p.text("ab.kpi_ship"), p.count(k.get("ship")), good=True if k.get("ship") else None),
+            KPI(p.text("ab.kpi_srm"), p.count(k.get("no_verdict")), good=False if k.get("no_verdict") else None),
+            KPI(p.text("ab.kpi_inconclusive"), p.count(k.get("not_enough_evidence"))),
+            KPI(p.text("ab.kpi_do_not_ship"), p.count(k.get("do_not_ship")))]
 
 
-def headline(p: Presentation, a: abtest.ABAnalysis, params) -> str:
-    if not a.experiments:
-        example = a.available[-1] if a.available else "EXPERIMENT-ID"
-        return p.text("ab.none" if a.has_table else "ab.no_table", period=a.period, example=example)
-    return " ".join(f"{r.experiment_id}: {verdict_sentence(p, r, params)}" for r in a.experiments)
+def headline(p: Presentation, res: dict) -> str:
+    """Each experiment's verdict sentence; without experiments, why there are none and how to name one."""
+    r = res.get("results", {})
+    experiments = r.get("experiments", {})
+    if not experiments:
+        available = r.get("available") or []
+        return p.text("ab.none" if r.get("has_table", True) else "ab.no_table", period=res.get("period"),
+                      example=available[-1] if available else "EXPERIMENT-ID")
+    return " ".join(f"{x}: {experiment_sentence(p, x, e, r.get('guardrail_metrics', []))}" for x, e in experiments.items())
+
+
+def summary_card(p: Presentation, res: dict) -> dict:
+    """The month summary's card of this report: headline and first cards, from its results."""
+    return card(headline(p, res), kpis(p, res))
 
 
 def results_frame(p: Presentation, r: abtest.ExperimentResult) -> pd.DataFrame:
@@ -266,13 +285,12 @@ def plot_revenue_distribution(p: Presentation, r: abtest.ExperimentResult):
 
 
 def record(p: Presentation, a: abtest.ABAnalysis, results, params) -> None:
-    """``ab_test.json``: per experiment the SRM p-value, the verdict, and every metric x variant figure."""
-    results.title = p.text("ab.title")
-    results.headline_text = headline(p, a, params)
-    keys = ["experiments", "ship", "no_verdict", "not_enough_evidence", "do_not_ship"]
-    for key, card in zip(keys, kpis(p, a)):
-        value = len(a.experiments) if key == "experiments" else sum(r.verdict["decision"] == key for r in a.experiments)
-        results.kpi(key, value, card.label, card.value)
+    """``ab_test.json``: how many experiments got which verdict; per experiment the SRM p-value, the
+    verdict, and every metric x variant figure."""
+    if a.has_table:
+        results.kpi("experiments", len(a.experiments))
+        for decision in ("ship", "no_verdict", "not_enough_evidence", "do_not_ship"):
+            results.kpi(decision, sum(r.verdict["decision"] == decision for r in a.experiments))
     results.key_results = abtest.key_results(a, params)
 
 

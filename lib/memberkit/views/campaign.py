@@ -7,9 +7,9 @@ import math
 import pandas as pd
 
 from .. import campaign
-from ..report import plain
+from ..report import missing
 from .context import Presentation, reason_text
-from .page import KPI
+from .page import KPI, card
 from .rfm import group_label
 from .theme import PALETTE, percent_axis
 
@@ -37,38 +37,47 @@ def verdict_sentence(p: Presentation, r: campaign.CampaignReview, params) -> str
     return sentence
 
 
-def kpis(p: Presentation, a: campaign.CampaignAnalysis):
-    """The cards: none when the sources have no campaign tables (the report is skipped, not zero)."""
-    if not a.has_table:
+def kpis(p: Presentation, res: dict):
+    """The cards, from the report's results: none when the sources have no campaign tables (the
+    report is skipped, not zero)."""
+    r, t = res.get("results", {}), res.get("kpis", {})
+    if not r.get("has_table", True):
         return []
-    t = campaign.period_totals(a)
-    return [KPI(p.text("cr.kpi_reviewed"), p.count(t["reviewed"]),
-                p.text("cr.kpi_league_sub", n=p.count(len(a.reviews)))),
-            KPI(p.text("cr.kpi_incremental_revenue"), p.money(t["incremental_revenue"])),
-            KPI(p.text("cr.kpi_net"), p.money(t["net_gain"]),
-                good=(t["net_gain"] > 0) if t["reviewed"] and pd.notna(t["net_gain"]) else None),
-            KPI(p.text("cr.kpi_repeat"), p.count(t["repeat"])),
+    league = r.get("campaigns", {})
+    net = t.get("net_gain")
+    return [KPI(p.text("cr.kpi_reviewed"), p.count(t.get("reviewed")), p.text("cr.kpi_league_sub", n=p.count(len(league)))),
+            KPI(p.text("cr.kpi_incremental_revenue"), p.money(t.get("incremental_revenue"))),
+            KPI(p.text("cr.kpi_net"), p.money(net), good=(net > 0) if t.get("reviewed") and not missing(net) else None),
+            KPI(p.text("cr.kpi_repeat"), p.count(t.get("repeat"))),
             # the same population as the league table's pull-forward column, said on the card
-            KPI(p.text("cr.kpi_pull_forward"), p.count(t["pull_forward"]),
-                p.text("cr.kpi_pull_forward_sub", n=p.count(sum(r.pull_forward["flagged"] for r in a.reviews.values()))),
-                good=False if t["pull_forward"] else None)]
+            KPI(p.text("cr.kpi_pull_forward"), p.count(t.get("pull_forward")),
+                p.text("cr.kpi_pull_forward_sub", n=p.count(sum(bool((c.get("pull_forward") or {}).get("flagged"))
+                                                                for c in league.values()))),
+                good=False if t.get("pull_forward") else None)]
 
 
-def headline(p: Presentation, a: campaign.CampaignAnalysis) -> str:
-    """How many campaigns of the league paid back their cost, and the best of those (never one that did not)."""
-    if not a.has_table:
+def headline(p: Presentation, res: dict) -> str:
+    """How many campaigns of the league paid back their cost, and the best of those (never one that
+    did not), from the report's results."""
+    r = res.get("results", {})
+    if not r.get("has_table", True):
         return p.text("cr.no_table")
-    if not a.reviews:
-        example = a.available[-1] if a.available else "CAMPAIGN-ID"
-        return p.text("cr.none", period=a.period, example=example)
-    league = a.league()
+    league = sorted(r.get("campaigns", {}).items(), key=lambda x: x[1]["rank"])
+    if not league:
+        available = r.get("available") or []
+        return p.text("cr.none", period=res.get("period"), example=available[-1] if available else "CAMPAIGN-ID")
     # "best" only among the campaigns that paid back their cost with confidence
-    paying = [r for r in league if r.figures["roi"].ci_low > 0]
+    paying = [(cid, c) for cid, c in league if not missing(c["figures"]["roi"]["ci_low"]) and c["figures"]["roi"]["ci_low"] > 0]
     if not paying:
         return p.text("cr.headline_none_paid", n=p.count(len(league)))
-    best = paying[0]
-    return p.text("cr.headline", n=p.count(len(league)), paying=p.count(len(paying)), best=best.title,
-                  roi=_roi(p, best.figures["roi"].value))
+    cid, best = paying[0]
+    return p.text("cr.headline", n=p.count(len(league)), paying=p.count(len(paying)),
+                  best=campaign.campaign_title(cid, best.get("name")), roi=_roi(p, best["figures"]["roi"]["value"]))
+
+
+def summary_card(p: Presentation, res: dict) -> dict:
+    """The month summary's card of this report: headline and first cards, from its results."""
+    return card(headline(p, res), kpis(p, res))
 
 
 def league_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
@@ -247,11 +256,10 @@ def _segment_row(p: Presentation, x) -> dict:
 
 
 def record(p: Presentation, a: campaign.CampaignAnalysis, results, params) -> None:
-    """``campaign_review.json``: every campaign's figures with their intervals, verdict and rank."""
-    results.title = p.text("cr.title")
-    results.headline_text = headline(p, a)
-    for (key, value), card in zip(campaign.period_totals(a).items(), kpis(p, a)):
-        results.kpi(key, plain(value), card.label, card.value, card.delta)
+    """``campaign_review.json``: the period's totals; every campaign's figures with their intervals, verdict and rank."""
+    if a.has_table:
+        for key, value in a.totals.items():
+            results.kpi(key, value)
     results.key_results = campaign.key_results(a, params)
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 
 from .. import clean
 from .context import Presentation
-from .page import KPI
+from .page import KPI, card
 from .theme import PALETTE
 
 
@@ -67,57 +67,63 @@ def plot_rule_waterfall(p: Presentation, result: clean.CleaningResult):
     return fig
 
 
-def headline(p: Presentation, result: clean.CleaningResult) -> str:
-    """One sentence from the numbers: how much is clean, the main reason for rejection, the merge."""
+def headline(p: Presentation, res: dict) -> str:
+    """One sentence from the results (:meth:`memberkit.report.Results.to_dict`): how much is clean,
+    the main reason for rejection, the merge; a warning first when statuses were unknown."""
     by_reason: dict[str, int] = {}
-    for rep in result.tables.values():
-        for step in rep.steps:
+    for table in res.get("results", {}).get("tables", {}).values():
+        for step in table.get("steps", []):
             if step["rule"] != "merged_identity":
                 by_reason[step["rule"]] = by_reason.get(step["rule"], 0) + step["rows"]
     top = max(by_reason, key=by_reason.get) if by_reason and max(by_reason.values()) > 0 else None
-    warning = unknown_status_warning(p, result)
-    if warning:
-        return f"{warning} {_plain_headline(p, result, top, by_reason)}"
-    return _plain_headline(p, result, top, by_reason)
+    warning = _unknown_warning(p, res.get("results", {}).get("unknown_statuses") or {})
+    return p.sentence_sep.join(x for x in (warning, _plain_headline(p, res.get("kpis", {}), top, by_reason)) if x)
 
 
 def unknown_status_warning(p: Presentation, result: clean.CleaningResult) -> str:
     """A warning sentence when order lines were set aside for a status the kit does not know, else ''."""
-    if not result.unknown_statuses:
+    return _unknown_warning(p, result.unknown_statuses)
+
+
+def _unknown_warning(p: Presentation, unknown: dict) -> str:
+    if not unknown:
         return ""
-    values = ", ".join(f"{k} {p.count(v)}" for k, v in list(result.unknown_statuses.items())[:8])
-    return p.text("data_cleaning.unknown_status_warning", n=p.count(sum(result.unknown_statuses.values())),
-                  values=values)
+    values = ", ".join(f"{k} {p.count(v)}" for k, v in list(unknown.items())[:8])
+    return p.text("data_cleaning.unknown_status_warning", n=p.count(sum(unknown.values())), values=values)
 
 
-def _plain_headline(p: Presentation, result: clean.CleaningResult, top, by_reason) -> str:
+def _plain_headline(p: Presentation, k: dict, top, by_reason) -> str:
+    rows_in, kept = k.get("rows_read"), k.get("rows_kept")
     if top is None:
-        return p.text("data_cleaning.headline_clean", rows_in=p.count(result.rows_in),
-                    merged=p.count(result.merged_members))
-    return p.text("data_cleaning.headline", kept_share=p.pct(result.kept / result.rows_in),
-                rows_in=p.count(result.rows_in), rejected=p.count(result.rejected),
-                top_reason=p.text(f"reasons.{top}"), top_count=p.count(by_reason[top]),
-                merged=p.count(result.merged_members))
+        return p.text("data_cleaning.headline_clean", rows_in=p.count(rows_in), merged=p.count(k.get("members_merged")))
+    return p.text("data_cleaning.headline", kept_share=p.pct(kept / rows_in if rows_in else None),
+                  rows_in=p.count(rows_in), rejected=p.count(k.get("rows_rejected")),
+                  top_reason=p.text(f"reasons.{top}"), top_count=p.count(by_reason[top]),
+                  merged=p.count(k.get("members_merged")))
 
 
-def kpis(p: Presentation, result: clean.CleaningResult, previous: dict | None):
-    """KPI cards with the change against the previous period's run when there is one."""
-    values = clean.kpi_values(result)
-    before = {k: v["value"] for k, v in (previous or {}).get("kpis", {}).items()}
-    return [KPI(p.text(f"data_cleaning.{k}"), p.count(values[k]), p.delta(values[k], before.get(k)))
-            for k in clean.KPI_KEYS]
+def kpis(p: Presentation, res: dict):
+    """KPI cards from the results, with the change against the previous period's run when there is one."""
+    before = (res.get("results", {}).get("previous") or {}).get("kpis", {})
+    values = res.get("kpis", {})
+    return [KPI(p.text(f"data_cleaning.{k}"), p.count(values.get(k)), p.delta(values.get(k), before.get(k)))
+            for k in clean.KPI_KEYS if k in values]
+
+
+def summary_card(p: Presentation, res: dict) -> dict:
+    """The month summary's card of this report: headline and first cards, from its results."""
+    return card(headline(p, res), kpis(p, res))
 
 
 def record(p: Presentation, result: clean.CleaningResult, results, previous: dict | None = None) -> None:
-    """Fill a :class:`memberkit.report.Results` with this step's headline, KPIs and key results."""
+    """Fill a :class:`memberkit.report.Results` with this step's KPI values and key results; the
+    previous period's KPI values (``previous``, its results) are kept beside them for the change."""
     values = clean.kpi_values(result)
-    before = {k: v["value"] for k, v in (previous or {}).get("kpis", {}).items()}
-    results.title = p.text("data_cleaning.title")
-    results.headline_text = headline(p, result)
     for k in clean.KPI_KEYS:
-        results.kpi(k, values[k], p.text(f"data_cleaning.{k}"), p.count(values[k]),
-                    p.delta(values[k], before.get(k)))
+        results.kpi(k, values[k])
     results.key_results = clean.key_results(result)
+    results.key_results["previous"] = ({"period": previous.get("period"), "kpis": previous.get("kpis", {})}
+                                       if previous else None)
 
 
 def change_frame(p: Presentation, current: dict, previous: dict | None) -> pd.DataFrame | None:
@@ -125,10 +131,10 @@ def change_frame(p: Presentation, current: dict, previous: dict | None) -> pd.Da
     if not previous:
         return None
     rows = []
-    for key, k in current["kpis"].items():
-        before = previous.get("kpis", {}).get(key, {}).get("value")
-        rows.append({p.text("data_cleaning.figure"): k["label"], previous["period"]: p.count(before),
-                     current["period"]: p.count(k["value"]), p.text("data_cleaning.change"): p.delta(k["value"], before)})
+    for key, value in current["kpis"].items():
+        before = previous.get("kpis", {}).get(key)
+        rows.append({p.text("data_cleaning.figure"): p.text(f"data_cleaning.{key}"), previous["period"]: p.count(before),
+                     current["period"]: p.count(value), p.text("data_cleaning.change"): p.delta(value, before)})
     return pd.DataFrame(rows)
 
 

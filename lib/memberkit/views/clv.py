@@ -7,7 +7,7 @@ import pandas as pd
 
 from .. import clv
 from .context import Presentation
-from .page import KPI
+from .page import KPI, card
 from .rfm import group_label
 from .theme import PALETTE, legend_below, percent_axis
 
@@ -26,21 +26,30 @@ def errors_frame(p: Presentation, a: clv.CLVAnalysis) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def kpis(p: Presentation, a: clv.CLVAnalysis):
-    err = a.holdout.errors[a.chosen]["aggregate_error"]
-    return [KPI(p.text("clv.total_clv"), p.money(a.totals["total_clv"]),
-                p.text("clv.horizon_sub", members=p.count(a.totals["members"]))),
-            KPI(p.text("clv.top10_share"), p.pct(a.totals["top10_share"])),
-            KPI(p.text("clv.at_risk"), p.count(a.totals["high_value_at_risk"]),
-                p.text("clv.at_risk_sub", revenue=p.money(a.totals["high_value_at_risk_past_revenue"]))),
-            KPI(p.text("clv.expected_purchases"), p.count(a.totals["expected_purchases"])),
-            KPI(p.text("clv.holdout_error"), p.signed_pct(err), p.text(f"clv.model_{a.chosen}"))]
+def kpis(p: Presentation, res: dict):
+    """Cards from the report's results (:meth:`memberkit.report.Results.to_dict`)."""
+    r, k = res.get("results", {}), res.get("kpis", {})
+    totals, chosen = r.get("totals", {}), r.get("chosen_model")
+    return [KPI(p.text("clv.total_clv"), p.money(k.get("total_clv")),
+                p.text("clv.horizon_sub", members=p.count(totals.get("members")))),
+            KPI(p.text("clv.top10_share"), p.pct(k.get("top10_share"))),
+            KPI(p.text("clv.at_risk"), p.count(k.get("high_value_at_risk")),
+                p.text("clv.at_risk_sub", revenue=p.money(totals.get("high_value_at_risk_past_revenue")))),
+            KPI(p.text("clv.expected_purchases"), p.count(k.get("expected_purchases"))),
+            KPI(p.text("clv.holdout_error"), p.signed_pct(k.get("holdout_aggregate_error")),
+                p.text(f"clv.model_{chosen}") if chosen else "")]
 
 
-def headline(p: Presentation, a: clv.CLVAnalysis, params) -> str:
-    return p.text("clv.headline", months=params.horizon_months, total=p.money(a.totals["total_clv"]),
-                top=p.pct(a.totals["top10_share"]), at_risk=p.count(a.totals["high_value_at_risk"]),
-                threshold=p.pct(params.alive_threshold, 0))
+def headline(p: Presentation, res: dict) -> str:
+    r, k = res.get("results", {}), res.get("kpis", {})
+    return p.text("clv.headline", months=r.get("horizon_months"), total=p.money(k.get("total_clv")),
+                  top=p.pct(k.get("top10_share")), at_risk=p.count(k.get("high_value_at_risk")),
+                  threshold=p.pct(r.get("alive_threshold", 0.5), 0))
+
+
+def summary_card(p: Presentation, res: dict) -> dict:
+    """The month summary's card of this report: headline and first cards, from its results."""
+    return card(headline(p, res), kpis(p, res))
 
 
 def accuracy_sentence(p: Presentation, a: clv.CLVAnalysis, params) -> str:
@@ -134,13 +143,13 @@ def plot_distributions(p: Presentation, a: clv.CLVAnalysis):
 def plot_clv_by(p: Presentation, a: clv.CLVAnalysis):
     """CLV share per RFM segment, tier, channel and region (four small panels)."""
     import matplotlib.pyplot as plt
-    cols = [c for c in ("segment", "tier", "channel", "region") if c in a.members and a.members[c].notna().any()]
+    cols = list(a.by_group)
     rows = max(1, (len(cols) + 1) // 2)
     fig, axes = plt.subplots(rows, 2, figsize=(13, 3.8 * rows), squeeze=False)
     for ax in axes.flat[len(cols):]:
         ax.set_axis_off()
     for ax, col in zip(axes.flat, cols):
-        g = clv.clv_by(a, col).iloc[::-1]
+        g = a.by_group[col].iloc[::-1]
         g.index = [group_label(p, col, k) for k in g.index]
         ax.barh([str(i) for i in g.index], g.clv_share, color=PALETTE[0])
         for i, v in enumerate(g.clv_share):
@@ -156,7 +165,7 @@ def plot_clv_by(p: Presentation, a: clv.CLVAnalysis):
 def plot_alive_matrix(p: Presentation, a: clv.CLVAnalysis):
     import matplotlib.pyplot as plt
     import seaborn as sns
-    m = clv.alive_matrix(a.model, a.members)
+    m = a.alive
     fig, ax = plt.subplots(figsize=(10, 5))
     shown = m.iloc[::-1]
     # every label readable: about ten per axis, never overlapping
@@ -171,12 +180,8 @@ def plot_alive_matrix(p: Presentation, a: clv.CLVAnalysis):
 
 
 def record(p: Presentation, a: clv.CLVAnalysis, results, params) -> None:
-    results.title = p.text("clv.title")
-    results.headline_text = headline(p, a, params)
-    cards = kpis(p, a)
-    keys = ["total_clv", "top10_share", "high_value_at_risk", "expected_purchases", "holdout_aggregate_error"]
-    values = [a.totals["total_clv"], a.totals["top10_share"], a.totals["high_value_at_risk"],
-              a.totals["expected_purchases"], a.holdout.errors[a.chosen]["aggregate_error"]]
-    for key, value, card in zip(keys, values, cards):
-        results.kpi(key, value, card.label, card.value, card.delta)
+    """Fill :class:`memberkit.report.Results`: the KPI values and :func:`memberkit.clv.key_results`."""
+    for key in ("total_clv", "top10_share", "high_value_at_risk", "expected_purchases"):
+        results.kpi(key, a.totals[key])
+    results.kpi("holdout_aggregate_error", a.holdout.errors[a.chosen]["aggregate_error"])
     results.key_results = clv.key_results(a, params)

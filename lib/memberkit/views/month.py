@@ -30,6 +30,28 @@ from .context import DASH, Presentation, _catalogue, text
 from .kpi import format_change, format_figure, is_good
 
 
+# ------------------------------------------------------------------ the reports' words
+def title_of(name: str, language: str) -> str:
+    """A report's title in ``language`` (its registry entry's catalogue key); a report the kit does not know
+    by its name."""
+    from ..reports import report
+    try:
+        return text(report(name).title_key, language)
+    except KeyError:
+        return name.replace("_", " ").capitalize()
+
+
+def summary_card(name: str, results: dict, p: Presentation) -> dict:
+    """The report's card (headline and first KPI cards) worded from its results by its own view
+    (the registry's ``summary_card``); a report the kit does not know gets an empty card."""
+    from ..reports import report, resolve
+    try:
+        entry = report(name)
+    except KeyError:
+        return {"headline": "", "kpis": []}
+    return resolve(entry.summary_card)(p, results)
+
+
 # ------------------------------------------------------------------ words and numbers
 def month_label(period: str, language: str = "en") -> str:
     """'October 2026' / '2026年10月' for ``YYYY-MM``."""
@@ -140,26 +162,26 @@ def happened(s: MonthSummary) -> list[str]:
 
 def _report_sentence(name: str, res: dict, s: MonthSummary) -> str:
     lang, p = s.language, _p(s)
-    k = {key: v.get("value") for key, v in res.get("kpis", {}).items()}
+    k = res.get("kpis", {})
     if name == "data_cleaning":
         orders = res.get("results", {}).get("tables", {}).get("orders", {})
         if orders:
             return text("month.happened_cleaning", lang, kept=p.count(orders.get("kept")), read=p.count(orders.get("rows_in")),
                         rejected=p.count(orders.get("rejected")))
-        return res.get("headline", "")
-    if name == "ab_test":
+    elif name == "ab_test":
         exps = res.get("results", {}).get("experiments", {})
         count = lambda d: sum(1 for e in exps.values() if e["verdict"]["decision"] == d)
-        return text("month.happened_ab", lang, n=len(exps), ship=count("ship"), do_not_ship=count("do_not_ship"),
-                    wait=count("not_enough_evidence"), srm=count("no_verdict")) if exps else res.get("headline", "")
-    if name == "campaign_review":
+        if exps:
+            return text("month.happened_ab", lang, n=len(exps), ship=count("ship"), do_not_ship=count("do_not_ship"),
+                        wait=count("not_enough_evidence"), srm=count("no_verdict"))
+    elif name == "campaign_review":
         camps = [c for c in res.get("results", {}).get("campaigns", {}).values() if c.get("reviewed_in_period")]
         if not camps:
             return text("month.happened_campaigns_none", lang)
         count = lambda d: sum(1 for c in camps if c["verdict"]["decision"] == d)
         return text("month.happened_campaigns", lang, n=len(camps), repeat=count("repeat"), change=count("change"),
                     stop=count("stop"), net=p.money(k.get("net_gain")))
-    return res.get("headline", "")
+    return summary_card(name, res, p)["headline"]
 
 
 def decision_items(s: MonthSummary) -> list[dict]:
@@ -199,26 +221,17 @@ def _tone(action: str) -> str:
 
 
 def report_title(r, language: str) -> str:
-    if r.results and r.results.get("title"):
-        return r.results["title"]
-    key = {"data_cleaning": "data_cleaning.title", "rfm_segmentation": "rfm.title", "clv_forecast": "clv.title",
-           "ab_test": "ab.title", "campaign_review": "cr.title"}.get(r.name)
-    try:
-        return text(key, language) if key else r.name
-    except KeyError:
-        return r.name.replace("_", " ").capitalize()
+    return title_of(r.name, language)
 
 
 def report_cards(s: MonthSummary) -> list[dict]:
     """One card per report: title, status, headline, its first KPIs and the link; or why it is missing."""
-    lang, cards = s.language, []
+    lang, p, cards = s.language, _p(s), []
     for r in s.reports:
         title = report_title(r, lang)
         card = {"name": r.name, "title": title, "status": r.status, "headline": "", "kpis": [], "message": ""}
         if r.status == "ok":
-            card["headline"] = r.results.get("headline", "")
-            card["kpis"] = [{"label": k["label"], "value": k["display"], "delta": k.get("delta", "")}
-                            for k in list(r.results.get("kpis", {}).values())[:4]]
+            card.update(summary_card(r.name, r.results, p))
         else:
             card["message"] = status_message(r, title, s)
         cards.append(card)

@@ -28,6 +28,16 @@ class KPI:
     good: bool | None = None   # colours the delta: True green, False red, None grey
 
 
+CARD_KPIS = 4   # a report's card on the month summary shows its first four KPI cards
+
+
+def card(headline_text: str, kpis: list[KPI]) -> dict:
+    """A report's card on the month summary: ``{"headline", "kpis": [{"label", "value", "delta"}]}``
+    from the report's headline and its page's KPI cards (the first :data:`CARD_KPIS`)."""
+    return {"headline": headline_text,
+            "kpis": [{"label": k.label, "value": k.value, "delta": k.delta} for k in kpis[:CARD_KPIS]]}
+
+
 CSS = """
 <style>
 .mk-cards{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0 16px}

@@ -8,7 +8,7 @@ import pandas as pd
 from .. import kpi, rfm
 from . import kpi as vkpi
 from .context import Presentation
-from .page import KPI
+from .page import KPI, card
 from .theme import PALETTE
 
 
@@ -25,42 +25,50 @@ def group_label(p: Presentation, dimension: str, value) -> str:
     return p.code("channels", value) if dimension == "channel" else str(value)
 
 
-def kpis(p: Presentation, a: rfm.RFMAnalysis):
-    """Cards: members segmented, then the five key figures with their change against the previous period."""
-    cards = [KPI(p.text("rfm.buyers"), p.count(a.buyers), p.text("rfm.buyers_sub", days=a.window_days))]
-    for key in kpi.KEY_FIGURES:
-        row = a.figures.loc[key]
-        cards.append(KPI(p.text(f"kpi.{key}"), vkpi.format_figure(p, key, row.current),
-                         vkpi.change_label(p, key, row.current, row.previous),
-                         vkpi.is_good(key, row.current, row.previous)))
+def kpis(p: Presentation, res: dict):
+    """Cards from the report's results (:meth:`memberkit.report.Results.to_dict`): members segmented,
+    then the five key figures with their change against the previous period."""
+    r, k = res.get("results", {}), res.get("kpis", {})
+    cards = [KPI(p.text("rfm.buyers"), p.count(k.get("members_segmented")),
+                 p.text("rfm.buyers_sub", days=r.get("window_days", 365)))]
+    for key, f in r.get("key_figures", {}).items():
+        cards.append(KPI(p.text(f"kpi.{key}"), vkpi.format_figure(p, key, f.get("current")),
+                         vkpi.change_label(p, key, f.get("current"), f.get("previous")),
+                         vkpi.is_good(key, f.get("current"), f.get("previous"))))
     return cards
 
 
-def headline(p: Presentation, a: rfm.RFMAnalysis) -> str:
-    """Which segment holds what share of revenue, and which region is most at risk."""
-    prof = a.profile.dropna(subset=["revenue_share"])
-    if prof.empty or a.buyers == 0:
-        return p.text("rfm.headline_empty", period=a.period)
-    top = prof.revenue_share.idxmax()
-    sentence = p.text("rfm.headline_top", segment=segment_name(p, top), share=p.pct(prof.loc[top, "share"]),
-                      revenue_share=p.pct(prof.loc[top, "revenue_share"]))
-    region = rfm.most_at_risk_region(a.regions)
-    if region:
-        sentence += p.sentence_sep + p.text("rfm.headline_region", region=region,
-                                            rate=p.pct(a.regions.loc[region, "established_lost_rate"]))
+def headline(p: Presentation, res: dict) -> str:
+    """Which segment holds what share of revenue, and which region is most at risk (from the results)."""
+    r = res.get("results", {})
+    segments = r.get("segments", {}).get("high_low", {})
+    members = sum(s.get("members") or 0 for s in segments.values())
+    revenue = sum(s.get("revenue") or 0 for s in segments.values())
+    shares = {key: (s.get("share", s.get("members", 0) / members if members else None),
+                    s.get("revenue_share", s.get("revenue", 0) / revenue if revenue else None))
+              for key, s in segments.items()}
+    shares = {key: v for key, v in shares.items() if v[1] is not None}
+    if not shares or not res.get("kpis", {}).get("members_segmented"):
+        return p.text("rfm.headline_empty", period=res.get("period"))
+    top = max(shares, key=lambda key: shares[key][1])
+    sentence = p.text("rfm.headline_top", segment=segment_name(p, top), share=p.pct(shares[top][0]),
+                      revenue_share=p.pct(shares[top][1]))
+    if r.get("most_at_risk_region") and r.get("most_at_risk_lost_rate") is not None:
+        sentence += p.sentence_sep + p.text("rfm.headline_region", region=r["most_at_risk_region"],
+                                            rate=p.pct(r["most_at_risk_lost_rate"]))
     return sentence
 
 
+def summary_card(p: Presentation, res: dict) -> dict:
+    """The month summary's card of this report: headline and first cards, from its results."""
+    return card(headline(p, res), kpis(p, res))
+
+
 def record(p: Presentation, a: rfm.RFMAnalysis, results) -> None:
-    """Fill :class:`memberkit.report.Results`: KPIs, and members and revenue per segment for both schemes."""
-    results.title = p.text("rfm.title")
-    results.headline_text = headline(p, a)
-    results.kpi("members_segmented", a.buyers, p.text("rfm.buyers"), p.count(a.buyers))
+    """Fill :class:`memberkit.report.Results`: KPI values, and members and revenue per segment for both schemes."""
+    results.kpi("members_segmented", a.buyers)
     for key in kpi.KEY_FIGURES:
-        row = a.figures.loc[key]
-        value = None if pd.isna(row.current) else float(row.current)
-        results.kpi(key, value, p.text(f"kpi.{key}"), vkpi.format_figure(p, key, row.current),
-                    vkpi.change_label(p, key, row.current, row.previous))
+        results.kpi(key, a.figures.loc[key, "current"])
     results.key_results = rfm.key_results(a)
 
 
@@ -82,11 +90,11 @@ def plot_segments(p: Presentation, profile: pd.DataFrame):
     return fig
 
 
-def plot_rf_heatmap(p: Presentation, table: pd.DataFrame):
+def plot_rf_heatmap(p: Presentation, a: rfm.RFMAnalysis):
     """R score x F score, coloured by mean spend, each cell labelled with its segment and member count."""
     import matplotlib.pyplot as plt
     import seaborn as sns
-    mean_m, count = rfm.rf_grid(table)
+    mean_m, count = a.grid_mean_m, a.grid_count
     grid = rfm.schemes()["score_grid"].lookup()
     labels = [[f"{rfm.schemes()['score_grid'].label(grid[(r, f)], p.language)}\n{int(count.loc[r, f]):,}"
                for f in range(1, 6)] for r in range(5, 0, -1)]
@@ -102,7 +110,7 @@ def plot_rf_heatmap(p: Presentation, table: pd.DataFrame):
 
 def grid_note(p: Presentation, a: rfm.RFMAnalysis) -> str:
     """Why a row or column of the R x F grid is empty (heavy ties), naming the scores; '' when none is."""
-    _, count = rfm.rf_grid(a.table)
+    count = a.grid_count
     notes = []
     for dimension, totals in (("F", count.sum(axis=0)), ("R", count.sum(axis=1))):
         empty = sorted(int(k) for k, n in totals.items() if n == 0)
@@ -138,11 +146,12 @@ def plot_region_bubbles(p: Presentation, regions: pd.DataFrame):
     return fig
 
 
-def plot_migration(p: Presentation, matrix: pd.DataFrame, top: int = 8):
+def plot_migration(p: Presentation, a: rfm.RFMAnalysis):
     """Left: the transition matrix (share of each previous segment going to each segment now).
     Right: the largest flows between different segments."""
     import matplotlib.pyplot as plt
     import seaborn as sns
+    matrix = a.migration
     name = lambda k: p.text("rfm.outside") if k == rfm.OUTSIDE else segment_name(p, k)  # noqa: E731
     rows = matrix.div(matrix.sum(axis=1).where(lambda s: s > 0), axis=0)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 6), gridspec_kw={"width_ratios": [1.25, 1]})
@@ -153,7 +162,7 @@ def plot_migration(p: Presentation, matrix: pd.DataFrame, top: int = 8):
     ax1.tick_params(axis="x", labelrotation=60, labelsize=9)
     ax1.tick_params(axis="y", labelsize=9)
     ax1.set_title(p.text("rfm.migration_matrix"), loc="left")
-    flows = rfm.main_flows(matrix, top).iloc[::-1]
+    flows = a.flows.iloc[::-1]
     ax2.barh(range(len(flows)), flows.members, color=PALETTE[0])
     ax2.set_yticks(range(len(flows)), [f"{name(f)} → {name(t)}" for f, t in zip(flows["from"], flows["to"])], fontsize=9)
     for i, v in enumerate(flows.members):
@@ -163,9 +172,9 @@ def plot_migration(p: Presentation, matrix: pd.DataFrame, top: int = 8):
     return fig
 
 
-def plot_tiers_stages(p: Presentation, table: pd.DataFrame):
+def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis):
     import matplotlib.pyplot as plt
-    tiers, stages = rfm.tier_stage_frame(table)
+    tiers, stages = a.tiers, a.stages
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4))
     ax1.bar(tiers.index.astype(str), tiers.members, color=PALETTE[0])
     for i, (n, rs) in enumerate(zip(tiers.members, tiers.revenue_share.fillna(0))):
@@ -210,10 +219,9 @@ def segments_caption(p: Presentation, a: rfm.RFMAnalysis, split: str) -> str:
 def region_sentence(p: Presentation, a: rfm.RFMAnalysis, params) -> str:
     """The region losing the most established members and, when another region qualifies, the one losing the fewest."""
     r = a.regions
-    worst = rfm.most_at_risk_region(r)
+    worst, safe = a.region_at_risk, a.region_safest
     if worst is None:
         return ""
-    safe = rfm.safest_region(r)
     values = dict(region=worst, rate=p.pct(r.loc[worst, "established_lost_rate"]), orders=params.established_orders,
                   days=params.churned_days)
     if safe is None:
@@ -223,15 +231,11 @@ def region_sentence(p: Presentation, a: rfm.RFMAnalysis, params) -> str:
 
 def migration_sentence(p: Presentation, a: rfm.RFMAnalysis) -> str:
     m = a.migration
-    keys = [k for k in m.index if k != rfm.OUTSIDE]
-    before = m.loc[keys].to_numpy().sum()
-    stayed = sum(m.loc[k, k] for k in keys) / before if before else float("nan")
-    flows = rfm.main_flows(m, 1)
-    if flows.empty:
+    if a.flows.empty:
         return ""
     name = lambda k: p.text("rfm.outside") if k == rfm.OUTSIDE else segment_name(p, k)  # noqa: E731
-    f = flows.iloc[0]
-    return p.text("rfm.migration_text", stayed=p.pct(stayed), flow_from=name(f["from"]), flow_to=name(f["to"]),
+    f = a.flows.iloc[0]
+    return p.text("rfm.migration_text", stayed=p.pct(a.stayed_share), flow_from=name(f["from"]), flow_to=name(f["to"]),
                 flow_n=p.count(f.members), total=p.count(m.to_numpy().sum()), outside=p.text("rfm.outside"))
 
 
@@ -247,7 +251,7 @@ def tiers_sentence(p: Presentation, a: rfm.RFMAnalysis, params=None) -> str:
     """The top tiers' share of members and revenue and the churned and silent shares; with
     ``params`` (RFMParams) also what each lifecycle stage means, since they differ from the
     activity and churn figures of the month (which follow members active at its start)."""
-    tiers, stages = rfm.tier_stage_frame(a.table)
+    tiers, stages = a.tiers, a.stages
     top = tiers.iloc[1:]   # every tier above the base tier
     sep = "、" if p.language == "zh" else "/"
     return p.text("rfm.tiers_text", top_tiers=sep.join(map(str, top.index)),

@@ -86,7 +86,7 @@ def test_removed_display_fields_are_not_differences():
 
 def test_a_removed_or_added_result_is_listed():
     gone = compare.compare_documents(RESULTS, changed(RESULTS, ["kpis", "churn_rate", "value"], KeyError))
-    assert gone.only_base == ["kpis.churn_rate.value"] and gone.count == 1
+    assert gone.only_base == ["kpis.churn_rate"] and gone.count == 1
     extra = changed(RESULTS, ["results", "segments", 0, "share"], 0.19)
     assert compare.compare_documents(RESULTS, extra).only_head == ["results.segments[0].share"]
 
@@ -149,7 +149,7 @@ def test_compare_two_output_folders(tmp_path, capsys):
     assert compare.main(["--outputs", str(base), str(head), "--report", str(report_file)]) == 1
     report = report_file.read_text(encoding="utf-8")
     assert "2 difference(s)" in report
-    assert "`kpis.churn_rate.value`: base 0.2196, head 0.2197" in report
+    assert "`kpis.churn_rate`: base 0.2196, head 0.2197" in report
     assert "month.json: head only" in report
 
 
@@ -157,3 +157,9 @@ def test_a_folder_without_results_cannot_pass(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert compare.main(["--outputs", str(tmp_path / "empty"), str(tmp_path / "missing")]) == 2
     assert "holds no results file" in capsys.readouterr().err
+
+
+def test_a_kpi_written_as_its_value_lines_up_with_the_old_kpi_record():
+    old = {"kpis": {"churn_rate": {"value": 0.2196, "label": "Churn", "display": "22.0%", "delta": ""}}}
+    assert compare.compare_documents(old, {"kpis": {"churn_rate": 0.2196}}).count == 0
+    assert compare.compare_documents(old, {"kpis": {"churn_rate": 0.2197}}).differences == [("kpis.churn_rate", 0.2196, 0.2197)]

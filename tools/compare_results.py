@@ -74,6 +74,10 @@ DISPLAY_FIELDS = {
                                              "steps[*].rule is its id and steps[*].rows its count",
 }
 
+# Key paths the refactor moved without changing the value: the base's path -> the head's. A KPI was
+# {"value", "label", "display", "delta"} and is now its value alone.
+MOVED_FIELDS = {re.compile(r"kpis\.([^.\[]+)\.value\Z"): r"kpis.\1"}
+
 # Strings that name the run, not its results, and so differ between refs by construction.
 RUN_STAMP_FIELDS = {
     "stamp.code": "month.json: the package version of the code that ran",
@@ -273,7 +277,7 @@ class JsonComparison:
 
 def compare_documents(base, head) -> JsonComparison:
     """Compare two JSON documents leaf by leaf (numbers within tolerance, anything else exactly)."""
-    a, b = flatten(base), flatten(head)
+    a, b = moved(flatten(base)), moved(flatten(head))
     result = JsonComparison()
     for path in sorted(a.keys() | b.keys()):
         if EXCEPTED.match(path):
@@ -291,6 +295,18 @@ def compare_documents(base, head) -> JsonComparison:
             if type(a[path]) is not type(b[path]) or a[path] != b[path]:
                 result.differences.append((path, a[path], b[path]))
     return result
+
+
+def moved(leaves: dict[str, object]) -> dict[str, object]:
+    """Leaves under their current key paths (:data:`MOVED_FIELDS`), so an old and a new file line up."""
+    out = {}
+    for path, value in leaves.items():
+        for old, new in MOVED_FIELDS.items():
+            if old.match(path):
+                path = old.sub(new, path)
+                break
+        out[path] = value
+    return out
 
 
 def read_json(path: Path):

@@ -189,11 +189,12 @@ class PeriodStore:
         return pd.read_parquet(self.folder / MEMBERS_FILE)
 
     def results(self, name: str) -> dict:
-        """Report ``name``'s ``<name>.json``; :class:`StoreMissing` when the report has not run."""
-        path = self.folder / f"{name}.json"
-        data = _read_json(path)
+        """Report ``name``'s ``<name>.json`` (numbers and codes, :func:`memberkit.report.load_results`);
+        :class:`StoreMissing` when the report has not run here."""
+        from .report import load_results
+        data = load_results(self.folder, name)
         if data is None:
-            raise StoreMissing(name, path, "missing")
+            raise StoreMissing(name, self.folder / f"{name}.json", "missing")
         return data
 
 

@@ -176,7 +176,7 @@ class CleaningParams(ReportSettings):
     outlier_policy: Literal["flag", "cap", "exclude"] = "flag"
     outlier_multiple: float = Field(30.0, gt=1, description="an order above this multiple of the median "
                                                             "paid order is an outlier")
-    max_order_amount: float = Field(10_000_000, gt=0, le=1e12, description="plausibility bound in the shop's "
+    max_order_amount: float = Field(10_000_000.0, gt=0, le=1e12, description="plausibility bound in the shop's "
                                     "currency: an order (or line) above it is refused; below it the outlier policy applies")
     statuses: dict[str, Literal["paid", "cancelled", "returned"]] = Field(
         default_factory=dict, description="the shop's status words -> paid, cancelled or returned (added to the "

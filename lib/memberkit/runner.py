@@ -289,7 +289,8 @@ def _prepare_store(reports, out: Path, staging: Path, root: Path, run_, log) -> 
     published = store.PeriodStore(out, run_)
     ctx = _context(root, staging, run_)
     for entry in wanted:
-        if published.status(entry) == "current":
+        state = published.status(entry)
+        if state == "current":
             for rel in {"clean": ["data/clean", "data/rejected"], "month_figures": [store.FIGURES_FILE],
                         "members": [store.MEMBERS_FILE, store.MEMBERS_STAMP]}[entry]:
                 src, dst = out / rel, staging / rel
@@ -300,7 +301,7 @@ def _prepare_store(reports, out: Path, staging: Path, root: Path, run_, log) -> 
                     shutil.copy2(src, dst)
             continue
         try:
-            store.prepare(ctx, needs=[entry], log=lambda m: log(f"  {m}"))
+            store.prepare(ctx, needs=[entry], log=lambda m: log(f"  {m}"), why=f"{state} in {out.name}")
         except Exception as e:  # the reports that read it fail with the store's message; the summary says why
             log(f"  {entry} not prepared ({PRODUCERS[entry]}): {type(e).__name__}: {e}")
             if entry == "month_figures":

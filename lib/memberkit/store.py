@@ -217,13 +217,14 @@ def write_member_table(folder: Path, run, table) -> Path:
 
 
 # ------------------------------------------------------------------ producing what is missing (visible)
-def prepare(ctx, needs=("clean",), log=None) -> PeriodStore:
+def prepare(ctx, needs=("clean",), log=None, why: str | None = None) -> PeriodStore:
     """Produce every entry of ``needs`` (and what it needs) that is missing or stale, saying what ran.
 
     For an analyst's notebook: ``store = prepare(ctx, needs=["clean", "members"])`` in its first
     cells, so *Run All* works on the bundled sample without the runner. The runner itself
     produces the entries in order and needs no call. Returns the :class:`PeriodStore` of
-    ``ctx.output_dir``. Raises what the producers raise (``InputError``, ``Problems``).
+    ``ctx.output_dir``. ``why`` replaces the entry's state (missing, stale) in what is said.
+    Raises what the producers raise (``InputError``, ``Problems``).
     """
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     store = PeriodStore(ctx.output_dir, ctx.run)
@@ -234,7 +235,7 @@ def prepare(ctx, needs=("clean",), log=None) -> PeriodStore:
             continue
         start = time.time()
         _PRODUCE[entry](ctx, store)
-        log(f"prepared {_WHAT[entry].lower()[4:]} ({state}; what {_BY.get(PRODUCERS[entry], PRODUCERS[entry])} "
+        log(f"prepared {_WHAT[entry].lower()[4:]} ({why or state}; what {_BY.get(PRODUCERS[entry], PRODUCERS[entry])} "
             f"writes) in {time.time() - start:.0f} s")
     return store
 

@@ -212,6 +212,23 @@ def _mixed_formats(orders: pd.DataFrame) -> pd.DataFrame:
     return orders.assign(OrderTime=text)
 
 
+def _rewritten_times(form: Callable[[pd.Timestamp], str]):
+    """Every order time that reads as a time rewritten by ``form``; the sample's unreadable ones kept."""
+    def change(orders: pd.DataFrame) -> pd.DataFrame:
+        when = pd.to_datetime(orders.OrderTime, format="mixed", errors="coerce")
+        return orders.assign(OrderTime=[original if pd.isna(t) else form(t)
+                                        for t, original in zip(when, orders.OrderTime)])
+    return change
+
+
+def _chinese_time(t: pd.Timestamp) -> str:
+    return f"{t.year}年{t.month}月{t.day}日 {t:%H:%M:%S}"
+
+
+def _time_with_micros(t: pd.Timestamp) -> str:
+    return f"{t:%Y-%m-%d %H:%M:%S}.210827"
+
+
 def _analysed(config: Path):
     """The cleaning with its clean tables, as the reports open them."""
     from memberkit import clean, engine, sources
@@ -336,6 +353,12 @@ CASES = [
          expect=[Err("orders.csv", "orders", "member_id", "empty in every row", ("guest",))]),
     Case("orders-dates-are-text", [edit("orders", lambda d: d.assign(OrderTime="yesterday"))],
          expect=[Err("orders.csv", "orders", "order_ts", "parse as timestamp", ("yesterday",))]),
+    Case("orders-chinese-dates-in-a-declared-format", [edit("orders", _rewritten_times(_chinese_time))],
+         table_config={"orders": {"date_formats": ["%Y年%m月%d日 %H:%M:%S"]}},
+         cleaned=same_orders_and_revenue_as_the_sample()),
+    Case("orders-fractional-seconds-in-a-declared-format", [edit("orders", _rewritten_times(_time_with_micros))],
+         table_config={"orders": {"date_formats": ["%Y-%m-%d %H:%M:%S.%f"]}},
+         cleaned=same_orders_and_revenue_as_the_sample()),
     Case("orders-mixed-date-formats", [edit("orders", _mixed_formats)], cleaned=rejected("orders", "unparseable_date", 0)),
     # ---- Excel
     Case("campaigns-with-excel-serial-dates", [edit("campaigns", lambda d: d.assign(

@@ -108,18 +108,24 @@ def _time_parts(col: ibis.Value, time_zone: str):
 def parse_timestamp(col: ibis.Value, formats: list[str], time_zone: str | None = None) -> ibis.Value:
     """Text -> timestamp in the business time zone (wall clock); NULL when no form fits.
 
-    Tries ``formats`` (strptime codes, the first that fits) after the normalisation described
-    in the module docstring, then an Excel serial day number. A time with a zone is converted
-    to ``time_zone`` (default Asia/Shanghai); a time without one is taken as already local.
+    Tries ``formats`` (strptime codes, the first that fits) on the text as written (trimmed),
+    so a format with ``%f`` or Chinese date words reads its own text; then the same formats after
+    the normalisation described in the module docstring; then an Excel serial day number. A time
+    with a zone is converted to ``time_zone`` (default Asia/Shanghai); a time without one is
+    taken as already local.
     """
     time_zone = time_zone or DEFAULT_TIME_ZONE
     text, micros, zone = _time_parts(col, time_zone)
-    parsed = _try_strptime(text, ibis.literal(list(formats), type="array<string>")) if formats \
-        else text.try_cast("timestamp")
+    if formats:
+        listed = ibis.literal(list(formats), type="array<string>")
+        as_written = _as_utc(time_zone, _try_strptime(col.strip(), listed))
+        parsed = _try_strptime(text, listed)
+    else:
+        as_written, parsed = ibis.null("timestamp('UTC')"), text.try_cast("timestamp")
     days = text.re_extract(r"^([2-7]\d{4}(\.\d+)?)$", 1).try_cast("float64")   # Excel serials 20000-79999
     excel = ibis.timestamp("1899-12-30 00:00:00") + (days * 86_400_000_000).round().cast("int64").as_interval("us")
     ts = ibis.coalesce(parsed + micros.as_interval("us"), excel)
-    return _wall_clock(time_zone, _as_utc(zone, ts))
+    return _wall_clock(time_zone, ibis.coalesce(as_written, _as_utc(zone, ts)))
 
 
 # ------------------------------------------------------------------ numbers and money

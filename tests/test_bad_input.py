@@ -167,6 +167,11 @@ def rejected(table: str, reason: str, n: int):
     return check
 
 
+def every_date_read(result, baseline):
+    """No order of the file is set aside for its date."""
+    assert {s["rule"]: s["rows"] for s in result.tables["orders"].steps}["unparseable_date"] == 0
+
+
 def kept_as_zero_amount_orders(n: int):
     """``n`` more paid orders of zero than on the unchanged sample are kept as purchases, none rejected."""
     def check(result, baseline):
@@ -227,6 +232,30 @@ def _chinese_time(t: pd.Timestamp) -> str:
 
 def _time_with_micros(t: pd.Timestamp) -> str:
     return f"{t:%Y-%m-%d %H:%M:%S}.210827"
+
+
+def _day_first(t: pd.Timestamp) -> str:
+    return f"{t.day}/{t.month}/{t.year} {t:%H:%M}"
+
+
+def _month_first(t: pd.Timestamp) -> str:
+    return f"{t.month}/{t.day}/{t.year} {t:%H:%M}"
+
+
+def _undecided(orders: pd.DataFrame) -> pd.DataFrame:
+    """Every order on the 10th of February or October 2026, written day/month/year: no value decides."""
+    return orders.assign(OrderTime=[f"10/{2 if i % 2 else 10}/2026 10:56" for i in range(len(orders))])
+
+
+def read_as(form: str):
+    """The cleaned orders' times are the file's text read with ``form`` (a strptime format)."""
+    def check(config: Path):
+        text = pd.read_csv(config.parent / "in" / "orders.csv", dtype=str, keep_default_na=False).OrderTime
+        want = pd.to_datetime(text, format=form, errors="coerce").dropna()
+        got = _analysed(config)["orders"].order_ts.execute()
+        assert len(got) > 0.9 * len(want)
+        assert set(got) <= set(want), sorted(set(got) - set(want))[:5]
+    return check
 
 
 def _analysed(config: Path):
@@ -359,6 +388,16 @@ CASES = [
     Case("orders-fractional-seconds-in-a-declared-format", [edit("orders", _rewritten_times(_time_with_micros))],
          table_config={"orders": {"date_formats": ["%Y-%m-%d %H:%M:%S.%f"]}},
          cleaned=same_orders_and_revenue_as_the_sample()),
+    Case("orders-day-first-spreadsheet-dates", [edit("orders", _rewritten_times(_day_first))],
+         cleaned=rejected("orders", "unparseable_date", 0), reported=read_as("%d/%m/%Y %H:%M")),
+    Case("orders-month-first-spreadsheet-dates", [edit("orders", _rewritten_times(_month_first))],
+         cleaned=rejected("orders", "unparseable_date", 0), reported=read_as("%m/%d/%Y %H:%M")),
+    Case("orders-spreadsheet-dates-nothing-decides", [edit("orders", _undecided)],
+         expect=[Err("orders.csv", "orders", "order_ts", "day first or month first",
+                     ("date_formats", "10/2/2026 10:56", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M",
+                      "10 February 2026", "2 October 2026"))]),
+    Case("orders-spreadsheet-dates-in-a-declared-format", [edit("orders", _undecided)],
+         table_config={"orders": {"date_formats": ["%d/%m/%Y %H:%M"]}}, cleaned=every_date_read),
     Case("orders-mixed-date-formats", [edit("orders", _mixed_formats)], cleaned=rejected("orders", "unparseable_date", 0)),
     # ---- Excel
     Case("campaigns-with-excel-serial-dates", [edit("campaigns", lambda d: d.assign(

@@ -453,8 +453,7 @@ CASES = [
          expect=[Err("orders.csv", "orders", "order_ts", "no orders in the period 2019-01", ("run from",))]),
     Case("period-after-the-extraction-date", config={"period": "2027-02", "as_of": "2027-01-25"},
          expect=[Cfg(("2027-02", "starts after the extraction date", "2027-01-25"))]),
-    Case("period-not-ended-by-the-extraction-date", config={"period": "2026-11"},
-         expect=[Cfg(("2026-11", "has not ended by", "2026-11-01"))]),
+    Case("period-still-open-at-extraction-named-explicitly", config={"period": "2026-10", "as_of": "2026-10-25"}),
     Case("default-period-falls-after-the-data", config={"as_of": "2027-06-03"},
          expect=[Err("orders.csv", "orders", "order_ts", "no orders in the period 2027-05", ("2026-10-31",))]),
     # ---- parameters
@@ -549,3 +548,30 @@ def test_command_line_exits_2_with_one_message_and_no_traceback(case_id, small_s
     want = case.expect[0]
     assert all(m in proc.stderr for m in ((want.rule,) if isinstance(want, Err) else want.mentions)), proc.stderr
     assert not out.exists(), "nothing is written when a check fails"
+
+
+# ------------------------------------------------------------------ a period still open at extraction
+def test_a_period_named_explicitly_may_end_after_as_of_and_says_which_days_it_covers(small_sample, tmp_path):
+    case = Case("open", config={"period": "2026-10", "as_of": "2026-10-25"})
+    _, config = _case_input(case, small_sample[0], tmp_path)
+    prepared = runner.check_run(config_files=[config], out_dir=str(tmp_path / "out"))
+    assert prepared.period == "2026-10"
+    assert "still open" in prepared.period_reason and "2026-10-01 to 2026-10-25" in prepared.period_reason
+
+
+def test_the_default_period_stays_the_last_complete_month(small_sample, tmp_path):
+    case = Case("default", config={"as_of": "2026-10-25"})
+    _, config = _case_input(case, small_sample[0], tmp_path)
+    prepared = runner.check_run(config_files=[config], out_dir=str(tmp_path / "out"))
+    assert prepared.period == "2026-09" and "still open" not in prepared.period_reason
+
+
+@pytest.mark.parametrize("language, words", [("en", ("still open", "2026-10-01", "2026-10-25")),
+                                             ("zh", ("尚未结束", "2026-10-01", "2026-10-25"))])
+def test_every_report_says_when_its_month_was_still_open(language, words):
+    from memberkit.views import Presentation, page
+    p = Presentation(language=language)
+    assert all(w in page.open_period_sentence(p, "2026-10", dt.date(2026, 10, 25)) for w in words)
+    assert page.open_period_sentence(p, "2026-09", dt.date(2026, 10, 25)) == ""
+    for notebook in sorted((ROOT / "notebooks").glob("0*.ipynb")):
+        assert "page.open_period(p, ctx)" in notebook.read_text(encoding="utf-8"), notebook.name

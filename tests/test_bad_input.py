@@ -575,3 +575,37 @@ def test_every_report_says_when_its_month_was_still_open(language, words):
     assert page.open_period_sentence(p, "2026-09", dt.date(2026, 10, 25)) == ""
     for notebook in sorted((ROOT / "notebooks").glob("0*.ipynb")):
         assert "page.open_period(p, ctx)" in notebook.read_text(encoding="utf-8"), notebook.name
+
+
+# ------------------------------------------------------------------ the shop's regions
+COUNTRIES = ["United Kingdom", "France", "EIRE", "Germany", "???", "United Kingdom", "Channel Islands", "0"]
+
+
+def _region_quality(sample: Path, tmp_path: Path, regions: list[str] | None) -> int:
+    """The data-quality table's invalid count for the members' region when the region column holds
+    country names (two of them junk: '???' and '0'), with the shop's ``regions`` list or without one."""
+    from memberkit import clean, engine, sources
+    from memberkit.config import load_settings, notebook_params
+    case = Case("regions", [edit("members", lambda d: d.assign(城市=[COUNTRIES[i % len(COUNTRIES)] for i in range(len(d))]))],
+                tables=("members", "orders"),
+                config={"notebooks": {"data_cleaning": {"regions": regions}}} if regions else {})
+    _, config = _case_input(case, sample, tmp_path)
+    params = notebook_params(load_settings(ROOT, [config]), "data_cleaning")
+    con = engine.connect()
+    raw_tables = sources.load_sources(con, params.source, ROOT, tmp_path / "staging")
+    result = clean.clean_all(con, raw_tables, as_of=dt.date(2026, 11, 1), date_formats=params.source.tables["orders"].date_formats,
+                             rules=clean.CleaningRules.from_params(params))
+    q = result.quality.set_index(["table", "column"])
+    return int(q.loc[("members", "region"), "invalid"]), int(q.loc[("members", "region"), "rows"])
+
+
+def test_country_names_are_not_invalid_regions_without_a_list_only_junk_is(small_sample, tmp_path):
+    invalid, rows = _region_quality(small_sample[0], tmp_path, None)
+    junk = sum(1 for i in range(rows) if COUNTRIES[i % len(COUNTRIES)] in ("???", "0"))
+    assert invalid == junk
+
+
+def test_regions_are_checked_against_the_shops_list_when_one_is_given(small_sample, tmp_path):
+    invalid, rows = _region_quality(small_sample[0], tmp_path, ["united kingdom", "France", "EIRE", "Germany"])
+    outside = sum(1 for i in range(rows) if COUNTRIES[i % len(COUNTRIES)] in ("???", "0", "Channel Islands"))
+    assert invalid == outside

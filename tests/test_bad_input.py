@@ -609,3 +609,36 @@ def test_regions_are_checked_against_the_shops_list_when_one_is_given(small_samp
     invalid, rows = _region_quality(small_sample[0], tmp_path, ["united kingdom", "France", "EIRE", "Germany"])
     outside = sum(1 for i in range(rows) if COUNTRIES[i % len(COUNTRIES)] in ("???", "0", "Channel Islands"))
     assert invalid == outside
+
+
+# ------------------------------------------------------------------ headlines that agree with their page
+def _clv_results(no_dropout: bool) -> dict:
+    return {"kpis": {"total_clv": 120_000.0, "top10_share": 0.41, "high_value_at_risk": 0},
+            "results": {"horizon_months": 12, "alive_threshold": 0.5,
+                        "no_dropout": {"holdout": ["bg_nbd"] if no_dropout else [], "final": no_dropout}}}
+
+
+@pytest.mark.parametrize("language, says, lacks", [
+    ("en", "no member is seen to leave", "0 high-value members are less than"),
+    ("zh", "看不到会员离开", "0 名高价值会员")])
+def test_clv_headline_states_the_no_drop_out_finding_instead_of_zero_at_risk(language, says, lacks):
+    from memberkit.views import Presentation
+    from memberkit.views import clv as clv_view
+    p = Presentation(language=language)
+    sentence = clv_view.headline(p, _clv_results(no_dropout=True))
+    assert says in sentence and lacks not in sentence
+    assert says not in clv_view.headline(p, _clv_results(no_dropout=False))
+
+
+@pytest.mark.parametrize("language, says", [("en", "Campaigns: no campaigns table"), ("zh", "活动：没有活动表")])
+def test_summary_says_there_is_no_campaigns_table_rather_than_none_ended(language, says):
+    from memberkit import month
+    from memberkit.month import ReportState
+    from memberkit.views import month as month_views
+    no_table = {"period": "2026-10", "kpis": {}, "results": {"has_table": False, "campaigns": {}}}
+    none_ended = {"period": "2026-10", "kpis": {}, "results": {"has_table": True, "campaigns": {}}}
+    for results, want in ((no_table, says), (none_ended, month_views.text("month.happened_campaigns_none", language))):
+        s = month.MonthSummary("2026-10", language, "CNY", [ReportState("campaign_review", "ok", results)], None)
+        assert any(want in sentence for sentence in month_views.happened(s))
+        assert not any("none ended" in sentence or "没有结束" in sentence
+                       for sentence in month_views.happened(s)) or results is none_ended

@@ -175,6 +175,8 @@ def _report_sentence(name: str, res: dict, s: MonthSummary) -> str:
             return text("month.happened_ab", lang, n=len(exps), ship=count("ship"), do_not_ship=count("do_not_ship"),
                         wait=count("not_enough_evidence"), srm=count("no_verdict"))
     elif name == "campaign_review":
+        if res.get("results", {}).get("has_table") is False:
+            return text("month.happened_campaigns_no_table", lang)
         camps = [c for c in res.get("results", {}).get("campaigns", {}).values() if c.get("reviewed_in_period")]
         if not camps:
             return text("month.happened_campaigns_none", lang)

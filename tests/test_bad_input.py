@@ -642,3 +642,21 @@ def test_summary_says_there_is_no_campaigns_table_rather_than_none_ended(languag
         assert any(want in sentence for sentence in month_views.happened(s))
         assert not any("none ended" in sentence or "没有结束" in sentence
                        for sentence in month_views.happened(s)) or results is none_ended
+
+
+def test_in_an_open_month_only_experiments_whose_window_closed_by_as_of_are_evaluated(small_sample, tmp_path):
+    """EXP-BANNER is assigned on 2026-09-01; with a 50-day window its outcomes are complete on 2026-10-21."""
+    from memberkit import abtest
+    from memberkit.config import load_settings, notebook_params
+    case = Case("open-ab", tables=("orders", "experiments"), config={"notebooks": {"ab_test": {"window_days": 50}}})
+    _, config = _case_input(case, small_sample[0], tmp_path)
+    params = notebook_params(load_settings(ROOT, [config]), "ab_test")
+    tables = _analysed(config)
+
+    def evaluated(as_of):
+        a = abtest.analyse(tables, "2026-10", params, data_end=as_of)
+        return {r.experiment_id for r in a.experiments} | set(a.skipped)
+    assert "EXP-BANNER" in evaluated(dt.date(2026, 10, 25))
+    assert "EXP-BANNER" not in evaluated(dt.date(2026, 10, 15))
+    for notebook in ("04_ab_test.ipynb", "05_campaign_review.ipynb"):
+        assert "data_end=ctx.as_of" in (ROOT / "notebooks" / notebook).read_text(encoding="utf-8")

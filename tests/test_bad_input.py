@@ -644,6 +644,15 @@ def test_summary_says_there_is_no_campaigns_table_rather_than_none_ended(languag
                        for sentence in month_views.happened(s)) or results is none_ended
 
 
+def test_the_summary_page_says_its_month_was_still_open(tmp_path):
+    from memberkit import month
+    from memberkit.views import month as month_views
+    s = month.collect(tmp_path, "2026-10", "en", "CNY", ["campaign_review"], as_of=dt.date(2026, 10, 25))
+    assert any("covers 2026-10-01 to 2026-10-25 only" in sentence for sentence in month_views.happened(s))
+    s = month.collect(tmp_path, "2026-09", "en", "CNY", ["campaign_review"], as_of=dt.date(2026, 10, 25))
+    assert not any("still open" in sentence for sentence in month_views.happened(s))
+
+
 def test_in_an_open_month_only_experiments_whose_window_closed_by_as_of_are_evaluated(small_sample, tmp_path):
     """EXP-BANNER is assigned on 2026-09-01; with a 50-day window its outcomes are complete on 2026-10-21."""
     from memberkit import abtest

@@ -167,6 +167,11 @@ def rejected(table: str, reason: str, n: int):
     return check
 
 
+def every_date_read(result, baseline):
+    """No order of the file is set aside for its date."""
+    assert {s["rule"]: s["rows"] for s in result.tables["orders"].steps}["unparseable_date"] == 0
+
+
 def kept_as_zero_amount_orders(n: int):
     """``n`` more paid orders of zero than on the unchanged sample are kept as purchases, none rejected."""
     def check(result, baseline):
@@ -210,6 +215,47 @@ def _mixed_formats(orders: pd.DataFrame) -> pd.DataFrame:
     text = [original if pd.isna(t) else t.strftime(formats[i % 3])
             for i, (t, original) in enumerate(zip(when, orders.OrderTime))]
     return orders.assign(OrderTime=text)
+
+
+def _rewritten_times(form: Callable[[pd.Timestamp], str]):
+    """Every order time that reads as a time rewritten by ``form``; the sample's unreadable ones kept."""
+    def change(orders: pd.DataFrame) -> pd.DataFrame:
+        when = pd.to_datetime(orders.OrderTime, format="mixed", errors="coerce")
+        return orders.assign(OrderTime=[original if pd.isna(t) else form(t)
+                                        for t, original in zip(when, orders.OrderTime)])
+    return change
+
+
+def _chinese_time(t: pd.Timestamp) -> str:
+    return f"{t.year}年{t.month}月{t.day}日 {t:%H:%M:%S}"
+
+
+def _time_with_micros(t: pd.Timestamp) -> str:
+    return f"{t:%Y-%m-%d %H:%M:%S}.210827"
+
+
+def _day_first(t: pd.Timestamp) -> str:
+    return f"{t.day}/{t.month}/{t.year} {t:%H:%M}"
+
+
+def _month_first(t: pd.Timestamp) -> str:
+    return f"{t.month}/{t.day}/{t.year} {t:%H:%M}"
+
+
+def _undecided(orders: pd.DataFrame) -> pd.DataFrame:
+    """Every order on the 10th of February or October 2026, written day/month/year: no value decides."""
+    return orders.assign(OrderTime=[f"10/{2 if i % 2 else 10}/2026 10:56" for i in range(len(orders))])
+
+
+def read_as(form: str):
+    """The cleaned orders' times are the file's text read with ``form`` (a strptime format)."""
+    def check(config: Path):
+        text = pd.read_csv(config.parent / "in" / "orders.csv", dtype=str, keep_default_na=False).OrderTime
+        want = pd.to_datetime(text, format=form, errors="coerce").dropna()
+        got = _analysed(config)["orders"].order_ts.execute()
+        assert len(got) > 0.9 * len(want)
+        assert set(got) <= set(want), sorted(set(got) - set(want))[:5]
+    return check
 
 
 def _analysed(config: Path):
@@ -336,6 +382,22 @@ CASES = [
          expect=[Err("orders.csv", "orders", "member_id", "empty in every row", ("guest",))]),
     Case("orders-dates-are-text", [edit("orders", lambda d: d.assign(OrderTime="yesterday"))],
          expect=[Err("orders.csv", "orders", "order_ts", "parse as timestamp", ("yesterday",))]),
+    Case("orders-chinese-dates-in-a-declared-format", [edit("orders", _rewritten_times(_chinese_time))],
+         table_config={"orders": {"date_formats": ["%Y年%m月%d日 %H:%M:%S"]}},
+         cleaned=same_orders_and_revenue_as_the_sample()),
+    Case("orders-fractional-seconds-in-a-declared-format", [edit("orders", _rewritten_times(_time_with_micros))],
+         table_config={"orders": {"date_formats": ["%Y-%m-%d %H:%M:%S.%f"]}},
+         cleaned=same_orders_and_revenue_as_the_sample()),
+    Case("orders-day-first-spreadsheet-dates", [edit("orders", _rewritten_times(_day_first))],
+         cleaned=rejected("orders", "unparseable_date", 0), reported=read_as("%d/%m/%Y %H:%M")),
+    Case("orders-month-first-spreadsheet-dates", [edit("orders", _rewritten_times(_month_first))],
+         cleaned=rejected("orders", "unparseable_date", 0), reported=read_as("%m/%d/%Y %H:%M")),
+    Case("orders-spreadsheet-dates-nothing-decides", [edit("orders", _undecided)],
+         expect=[Err("orders.csv", "orders", "order_ts", "day first or month first",
+                     ("date_formats", "10/2/2026 10:56", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M",
+                      "10 February 2026", "2 October 2026"))]),
+    Case("orders-spreadsheet-dates-in-a-declared-format", [edit("orders", _undecided)],
+         table_config={"orders": {"date_formats": ["%d/%m/%Y %H:%M"]}}, cleaned=every_date_read),
     Case("orders-mixed-date-formats", [edit("orders", _mixed_formats)], cleaned=rejected("orders", "unparseable_date", 0)),
     # ---- Excel
     Case("campaigns-with-excel-serial-dates", [edit("campaigns", lambda d: d.assign(
@@ -391,8 +453,7 @@ CASES = [
          expect=[Err("orders.csv", "orders", "order_ts", "no orders in the period 2019-01", ("run from",))]),
     Case("period-after-the-extraction-date", config={"period": "2027-02", "as_of": "2027-01-25"},
          expect=[Cfg(("2027-02", "starts after the extraction date", "2027-01-25"))]),
-    Case("period-not-ended-by-the-extraction-date", config={"period": "2026-11"},
-         expect=[Cfg(("2026-11", "has not ended by", "2026-11-01"))]),
+    Case("period-still-open-at-extraction-named-explicitly", config={"period": "2026-10", "as_of": "2026-10-25"}),
     Case("default-period-falls-after-the-data", config={"as_of": "2027-06-03"},
          expect=[Err("orders.csv", "orders", "order_ts", "no orders in the period 2027-05", ("2026-10-31",))]),
     # ---- parameters
@@ -487,3 +548,124 @@ def test_command_line_exits_2_with_one_message_and_no_traceback(case_id, small_s
     want = case.expect[0]
     assert all(m in proc.stderr for m in ((want.rule,) if isinstance(want, Err) else want.mentions)), proc.stderr
     assert not out.exists(), "nothing is written when a check fails"
+
+
+# ------------------------------------------------------------------ a period still open at extraction
+def test_a_period_named_explicitly_may_end_after_as_of_and_says_which_days_it_covers(small_sample, tmp_path):
+    case = Case("open", config={"period": "2026-10", "as_of": "2026-10-25"})
+    _, config = _case_input(case, small_sample[0], tmp_path)
+    prepared = runner.check_run(config_files=[config], out_dir=str(tmp_path / "out"))
+    assert prepared.period == "2026-10"
+    assert "still open" in prepared.period_reason and "2026-10-01 to 2026-10-25" in prepared.period_reason
+
+
+def test_the_default_period_stays_the_last_complete_month(small_sample, tmp_path):
+    case = Case("default", config={"as_of": "2026-10-25"})
+    _, config = _case_input(case, small_sample[0], tmp_path)
+    prepared = runner.check_run(config_files=[config], out_dir=str(tmp_path / "out"))
+    assert prepared.period == "2026-09" and "still open" not in prepared.period_reason
+
+
+@pytest.mark.parametrize("language, words", [("en", ("still open", "2026-10-01", "2026-10-25")),
+                                             ("zh", ("尚未结束", "2026-10-01", "2026-10-25"))])
+def test_every_report_says_when_its_month_was_still_open(language, words):
+    from memberkit.views import Presentation, page
+    p = Presentation(language=language)
+    assert all(w in page.open_period_sentence(p, "2026-10", dt.date(2026, 10, 25)) for w in words)
+    assert page.open_period_sentence(p, "2026-09", dt.date(2026, 10, 25)) == ""
+    for notebook in sorted((ROOT / "notebooks").glob("0*.ipynb")):
+        assert "page.open_period(p, ctx)" in notebook.read_text(encoding="utf-8"), notebook.name
+
+
+# ------------------------------------------------------------------ the shop's regions
+COUNTRIES = ["United Kingdom", "France", "EIRE", "Germany", "???", "United Kingdom", "Channel Islands", "0"]
+
+
+def _region_quality(sample: Path, tmp_path: Path, regions: list[str] | None) -> int:
+    """The data-quality table's invalid count for the members' region when the region column holds
+    country names (two of them junk: '???' and '0'), with the shop's ``regions`` list or without one."""
+    from memberkit import clean, engine, sources
+    from memberkit.config import load_settings, notebook_params
+    case = Case("regions", [edit("members", lambda d: d.assign(城市=[COUNTRIES[i % len(COUNTRIES)] for i in range(len(d))]))],
+                tables=("members", "orders"),
+                config={"notebooks": {"data_cleaning": {"regions": regions}}} if regions else {})
+    _, config = _case_input(case, sample, tmp_path)
+    params = notebook_params(load_settings(ROOT, [config]), "data_cleaning")
+    con = engine.connect()
+    raw_tables = sources.load_sources(con, params.source, ROOT, tmp_path / "staging")
+    result = clean.clean_all(con, raw_tables, as_of=dt.date(2026, 11, 1), date_formats=params.source.tables["orders"].date_formats,
+                             rules=clean.CleaningRules.from_params(params))
+    q = result.quality.set_index(["table", "column"])
+    return int(q.loc[("members", "region"), "invalid"]), int(q.loc[("members", "region"), "rows"])
+
+
+def test_country_names_are_not_invalid_regions_without_a_list_only_junk_is(small_sample, tmp_path):
+    invalid, rows = _region_quality(small_sample[0], tmp_path, None)
+    junk = sum(1 for i in range(rows) if COUNTRIES[i % len(COUNTRIES)] in ("???", "0"))
+    assert invalid == junk
+
+
+def test_regions_are_checked_against_the_shops_list_when_one_is_given(small_sample, tmp_path):
+    invalid, rows = _region_quality(small_sample[0], tmp_path, ["united kingdom", "France", "EIRE", "Germany"])
+    outside = sum(1 for i in range(rows) if COUNTRIES[i % len(COUNTRIES)] in ("???", "0", "Channel Islands"))
+    assert invalid == outside
+
+
+# ------------------------------------------------------------------ headlines that agree with their page
+def _clv_results(no_dropout: bool) -> dict:
+    return {"kpis": {"total_clv": 120_000.0, "top10_share": 0.41, "high_value_at_risk": 0},
+            "results": {"horizon_months": 12, "alive_threshold": 0.5,
+                        "no_dropout": {"holdout": ["bg_nbd"] if no_dropout else [], "final": no_dropout}}}
+
+
+@pytest.mark.parametrize("language, says, lacks", [
+    ("en", "no member is seen to leave", "0 high-value members are less than"),
+    ("zh", "看不到会员离开", "0 名高价值会员")])
+def test_clv_headline_states_the_no_drop_out_finding_instead_of_zero_at_risk(language, says, lacks):
+    from memberkit.views import Presentation
+    from memberkit.views import clv as clv_view
+    p = Presentation(language=language)
+    sentence = clv_view.headline(p, _clv_results(no_dropout=True))
+    assert says in sentence and lacks not in sentence
+    assert says not in clv_view.headline(p, _clv_results(no_dropout=False))
+
+
+@pytest.mark.parametrize("language, says", [("en", "Campaigns: no campaigns table"), ("zh", "活动：没有活动表")])
+def test_summary_says_there_is_no_campaigns_table_rather_than_none_ended(language, says):
+    from memberkit import month
+    from memberkit.month import ReportState
+    from memberkit.views import month as month_views
+    no_table = {"period": "2026-10", "kpis": {}, "results": {"has_table": False, "campaigns": {}}}
+    none_ended = {"period": "2026-10", "kpis": {}, "results": {"has_table": True, "campaigns": {}}}
+    for results, want in ((no_table, says), (none_ended, month_views.text("month.happened_campaigns_none", language))):
+        s = month.MonthSummary("2026-10", language, "CNY", [ReportState("campaign_review", "ok", results)], None)
+        assert any(want in sentence for sentence in month_views.happened(s))
+        assert not any("none ended" in sentence or "没有结束" in sentence
+                       for sentence in month_views.happened(s)) or results is none_ended
+
+
+def test_the_summary_page_says_its_month_was_still_open(tmp_path):
+    from memberkit import month
+    from memberkit.views import month as month_views
+    s = month.collect(tmp_path, "2026-10", "en", "CNY", ["campaign_review"], as_of=dt.date(2026, 10, 25))
+    assert any("covers 2026-10-01 to 2026-10-25 only" in sentence for sentence in month_views.happened(s))
+    s = month.collect(tmp_path, "2026-09", "en", "CNY", ["campaign_review"], as_of=dt.date(2026, 10, 25))
+    assert not any("still open" in sentence for sentence in month_views.happened(s))
+
+
+def test_in_an_open_month_only_experiments_whose_window_closed_by_as_of_are_evaluated(small_sample, tmp_path):
+    """EXP-BANNER is assigned on 2026-09-01; with a 50-day window its outcomes are complete on 2026-10-21."""
+    from memberkit import abtest
+    from memberkit.config import load_settings, notebook_params
+    case = Case("open-ab", tables=("orders", "experiments"), config={"notebooks": {"ab_test": {"window_days": 50}}})
+    _, config = _case_input(case, small_sample[0], tmp_path)
+    params = notebook_params(load_settings(ROOT, [config]), "ab_test")
+    tables = _analysed(config)
+
+    def evaluated(as_of):
+        a = abtest.analyse(tables, "2026-10", params, data_end=as_of)
+        return {r.experiment_id for r in a.experiments} | set(a.skipped)
+    assert "EXP-BANNER" in evaluated(dt.date(2026, 10, 25))
+    assert "EXP-BANNER" not in evaluated(dt.date(2026, 10, 15))
+    for notebook in ("04_ab_test.ipynb", "05_campaign_review.ipynb"):
+        assert "data_end=ctx.as_of" in (ROOT / "notebooks" / notebook).read_text(encoding="utf-8")

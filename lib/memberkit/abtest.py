@@ -442,11 +442,15 @@ class ABAnalysis:
     available: list[str] = field(default_factory=list)   # experiment ids in the data, for the hint
 
 
-def analyse(tables: dict, period: str, params, rfm_params=None) -> ABAnalysis:
-    """Evaluate the period's experiments (or those named in ``params.experiments``)."""
+def analyse(tables: dict, period: str, params, rfm_params=None, data_end: _dt.date | None = None) -> ABAnalysis:
+    """Evaluate the period's experiments (or those named in ``params.experiments``).
+
+    ``data_end`` (the extraction date ``as_of``) is the last day with data: in a month still open
+    at extraction only experiments whose observation window closed by then are chosen."""
     from . import rfm
     from .periods import period_bounds
     _, end = period_bounds(period)
+    closed_by = min(data_end or end, end)
     if "experiments" not in tables:
         if params.experiments:
             raise ExperimentError("the sources have no experiments table; add one under source.tables.experiments")
@@ -459,7 +463,7 @@ def analyse(tables: dict, period: str, params, rfm_params=None) -> ABAnalysis:
                                   f"{', '.join(sorted(known))}")
         ids = list(params.experiments)
     else:
-        ids = select_experiments(tables["experiments"], end, params.window_days, params.lookback_months)
+        ids = select_experiments(tables["experiments"], closed_by, params.window_days, params.lookback_months)
     members = experiment_members(tables, ids, params.window_days, params.pre_days,
                                  params.exclude_outliers) if ids else pd.DataFrame()
     accounting = assignment_accounting(tables, ids) if ids else {}

@@ -126,8 +126,8 @@ def _named(error, where: str, report: str, run: Run, skip=lambda loc: False) -> 
 
 
 def check_period(run: Run) -> list[MemberkitError]:
-    """The period: given, or the last calendar month that ended by as_of; it must have ended by as_of."""
-    from .periods import period_bounds
+    """The period: given (it may still have been open at as_of, not start after it), or the last
+    calendar month that ended by as_of (:func:`memberkit.runfile.work_out_period`)."""
     from .runfile import extraction_date, work_out_period
     from .sample import ensure_sample
     if run.base is None:
@@ -138,13 +138,11 @@ def check_period(run: Run) -> list[MemberkitError]:
     except OSError as e:
         run.params.clear()   # the data checks cannot run without the data
         return [ConfigError(f"source.base_dir: cannot generate the sample there ({e.strerror or e})")]
-    run.period, run.period_reason = work_out_period(run.base.period, run.as_of, how)
-    start, end = period_bounds(run.period)
-    if end >= run.as_of:
-        what = "starts after" if start > run.as_of else "has not ended by"
-        period, run.period = run.period, None   # later checks cannot judge a period that is not possible
-        return [ConfigError(f"period {period} {what} the extraction date as_of {run.as_of.isoformat()}: "
-                            f"its outcomes are not in the data yet; choose an earlier period or check as_of")]
+    try:
+        run.period, run.period_reason = work_out_period(run.base.period, run.as_of, how)
+    except ConfigError as e:
+        run.period = None   # later checks cannot judge a period that is not possible
+        return [e]
     return []
 
 

@@ -111,6 +111,7 @@ class CleaningRules:
     negative_quantity_is_return : a negative quantity marks a return line (else it is refused)
     non_product_ids, non_product_categories, non_product_pattern : lines that are not products
     decimal : per table, the decimal mark setting ("auto", "." or ",")
+    regions : the shop's regions (any case), or None when it gave no list
     """
 
     scale: int = 2
@@ -123,6 +124,7 @@ class CleaningRules:
     non_product_categories: tuple[str, ...] = ()
     non_product_pattern: str | None = None
     decimal: tuple[tuple[str, str], ...] = ()
+    regions: tuple[str, ...] | None = None
 
     @classmethod
     def from_params(cls, params) -> "CleaningRules":
@@ -134,7 +136,8 @@ class CleaningRules:
                    non_product_ids=tuple(params.non_product_ids),
                    non_product_categories=tuple(params.non_product_categories),
                    non_product_pattern=params.non_product_pattern,
-                   decimal=tuple((n, t.decimal) for n, t in params.source.tables.items()))
+                   decimal=tuple((n, t.decimal) for n, t in params.source.tables.items()),
+                   regions=tuple(params.regions) if params.regions is not None else None)
 
     def status_map(self) -> dict[str, str]:
         """Lower-case shop word -> paid / cancelled / returned."""
@@ -221,6 +224,19 @@ def unify_text(col: ibis.Value, kind: str) -> ibis.Value:
 
 def is_known_text(col: ibis.Value, kind: str) -> ibis.Value:
     return blank_to_null(col).lower().isin(list(text_vocabulary()[kind]))
+
+
+_JUNK_REGION = r"^[^\pL]*$|^(#n/a|#value!|#ref!|#name\?|null|none|nan|undefined|n/a)$"
+
+
+def is_known_region(col: ibis.Value, regions: tuple[str, ...] | None) -> ibis.Value:
+    """True for a region in the shop's list ``regions`` (trimmed, any case); without a list, for any
+    text but junk: no letter at all (``???``, ``0``, ``-``) or a spreadsheet placeholder (``#N/A``,
+    ``null``). NULL for a blank."""
+    text = blank_to_null(col).lower()
+    if regions is not None:
+        return text.isin(sorted({str(r).strip().lower() for r in regions}))
+    return ~text.re_search(_JUNK_REGION)
 
 
 def map_status(col: ibis.Value, rules: CleaningRules) -> ibis.Value:
@@ -812,7 +828,8 @@ def quality_scorecard(raw: dict[str, ibis.Table], date_formats: dict[str, list[s
 
     Dates are read with each table's own formats (a dict by table, or one list for all). A number
     is valid with either decimal mark (the cleaning decides the column's mark); an order status is
-    valid when ``rules`` (the shop's status words and the defaults) map it. Phone numbers are
+    valid when ``rules`` (the shop's status words and the defaults) map it; a region when it is in
+    the shop's ``regions`` list, or without one when it is not junk (:func:`is_known_region`). Phone numbers are
     checked by the identity step (libphonenumber); ``invalid_phones`` is its count.
     """
     from .engine import parses
@@ -829,7 +846,9 @@ def quality_scorecard(raw: dict[str, ibis.Table], date_formats: dict[str, list[s
                 invalid = ~parses(t[c], col.kind, formats)
             elif (table, c) == ("orders", "status"):
                 invalid = ~empty & map_status(t[c], rules).isnull()
-            elif c in ("region", "channel", "status", "gender", "group"):
+            elif c == "region":
+                invalid = ~empty & ~is_known_region(t[c], rules.regions)
+            elif c in ("channel", "status", "gender", "group"):
                 invalid = ~empty & ~is_known_text(t[c], c)
             else:
                 invalid = None  # ids and free text have no validity rule

@@ -181,6 +181,9 @@ class CleaningParams(ReportSettings):
     statuses: dict[str, Literal["paid", "cancelled", "returned"]] = Field(
         default_factory=dict, description="the shop's status words -> paid, cancelled or returned (added to the "
                                           "built-in English, Portuguese and Chinese words; case is ignored)")
+    regions: list[str] | None = Field(None, description="the shop's regions (cities, states or countries, as its "
+                                      "exports write them; case is ignored): the data-quality table counts a region "
+                                      "outside the list as invalid; without a list only junk (no letter) is")
     unknown_status_share: float = Field(0.01, ge=0, le=1, description="the run stops before any report when more "
                                         "than this share of order lines has a status the kit does not know")
     return_prefixes: list[str] = Field(default_factory=list, description="an order id starting with one of these "

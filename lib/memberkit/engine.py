@@ -11,6 +11,8 @@ Forms read by default
 - times: ISO 8601 with ``T`` or a space, with or without fractional seconds, with a zone
   (``Z``, ``+08:00``, ``+0800``, ``UTC``) or without; Chinese dates (``2026年8月27日 20:04``);
   Excel serial day numbers (``46261.5``); plus every format of the table's ``date_formats``.
+  Spreadsheet dates (``10/2/2017 10:56``) are read day first or month first as the column's
+  values decide (:func:`day_month_order`; the sources rewrite them year first on reading).
   A zoned time is converted to the business time zone; a naive one is taken as local.
 - numbers and money: a currency sign or word (``¥ ￥ $ € £ 元 RMB CNY USD ...``), thousands
   separators, accounting parentheses for a negative; a decimal comma when the column uses
@@ -108,18 +110,103 @@ def _time_parts(col: ibis.Value, time_zone: str):
 def parse_timestamp(col: ibis.Value, formats: list[str], time_zone: str | None = None) -> ibis.Value:
     """Text -> timestamp in the business time zone (wall clock); NULL when no form fits.
 
-    Tries ``formats`` (strptime codes, the first that fits) after the normalisation described
-    in the module docstring, then an Excel serial day number. A time with a zone is converted
-    to ``time_zone`` (default Asia/Shanghai); a time without one is taken as already local.
+    Tries ``formats`` (strptime codes, the first that fits) on the text as written (trimmed),
+    so a format with ``%f`` or Chinese date words reads its own text; then the same formats after
+    the normalisation described in the module docstring; then an Excel serial day number. A time
+    with a zone is converted to ``time_zone`` (default Asia/Shanghai); a time without one is
+    taken as already local.
     """
     time_zone = time_zone or DEFAULT_TIME_ZONE
     text, micros, zone = _time_parts(col, time_zone)
-    parsed = _try_strptime(text, ibis.literal(list(formats), type="array<string>")) if formats \
-        else text.try_cast("timestamp")
+    if formats:
+        listed = ibis.literal(list(formats), type="array<string>")
+        as_written = _as_utc(time_zone, _try_strptime(col.strip(), listed))
+        parsed = _try_strptime(text, listed)
+    else:
+        as_written, parsed = ibis.null("timestamp('UTC')"), text.try_cast("timestamp")
     days = text.re_extract(r"^([2-7]\d{4}(\.\d+)?)$", 1).try_cast("float64")   # Excel serials 20000-79999
     excel = ibis.timestamp("1899-12-30 00:00:00") + (days * 86_400_000_000).round().cast("int64").as_interval("us")
     ts = ibis.coalesce(parsed + micros.as_interval("us"), excel)
-    return _wall_clock(time_zone, _as_utc(zone, ts))
+    return _wall_clock(time_zone, ibis.coalesce(as_written, _as_utc(zone, ts)))
+
+
+_DAY_MONTH = r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(\s|$)"
+DAY_FIRST, MONTH_FIRST = "day first", "month first"
+
+
+class DateOrderError(ValueError):
+    """A column of spreadsheet dates (``10/2/2017 10:56``) whose order of day and month the values do not
+    decide (``examples`` holds the value and both readings), or that has values of both orders."""
+
+    def __init__(self, column: str, example: str, other: str | None = None):
+        self.column = column
+        if other is None:
+            day, month = (_reading(example, DAY_FIRST), _reading(example, MONTH_FIRST))
+            self.examples = {"value": example, DAY_FIRST: day, MONTH_FIRST: month}
+            message = (f"no value has a day above 12, so {example!r} reads as {day[0]} day first "
+                       f"(date_formats: ['{day[1]}']) or as {month[0]} month first (date_formats: ['{month[1]}']); "
+                       "name the form in the table's date_formats")
+        else:
+            self.examples = {DAY_FIRST: example, MONTH_FIRST: other}
+            message = (f"{example!r} can only be day first and {other!r} only month first; "
+                       "name the form in the table's date_formats")
+        super().__init__(message)
+
+
+def _reading(value: str, order: str) -> tuple[str, str]:
+    """('10 February 2017', '%d/%m/%Y %H:%M'): a spreadsheet date read in ``order``, and the format for it."""
+    import re
+    first, sep, second, year, rest = re.match(r"^(\d{1,2})([/.-])(\d{1,2})[/.-](\d{4})(.*)$", value.strip()).groups()
+    day, month = (first, second) if order == DAY_FIRST else (second, first)
+    months = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+              "October", "November", "December"]
+    when = f"{int(day)} {months[int(month) - 1]} {year}" if 1 <= int(month) <= 12 else f"day {day}, month {month}"
+    fmt = sep.join(["%d", "%m"] if order == DAY_FIRST else ["%m", "%d"]) + f"{sep}%Y"
+    rest = rest.strip()
+    if rest:
+        clock = "%I:%M" if rest.lower().endswith(("am", "pm")) else "%H:%M"
+        fmt += " " + clock + (":%S" if rest.count(":") >= 2 else "") + (" %p" if clock == "%I:%M" else "")
+    return when, fmt
+
+
+def day_month_order(table: ibis.Table, column: str, formats: list[str]) -> str | None:
+    """``DAY_FIRST`` or ``MONTH_FIRST`` for a column of spreadsheet dates (``d/m/yyyy`` or ``m/d/yyyy``,
+    separated by ``/``, ``.`` or ``-``, with or without a time); None when it has none, or when
+    ``formats`` already read them as written, or none is a valid date either way.
+
+    A value that is a valid date in one reading only decides (``13/2/2017`` day first, ``2/13/2017``
+    month first); a value valid in neither (``31/02/2025``) decides nothing.
+
+    Raises
+    ------
+    DateOrderError
+        when such dates are present and no value decides, or values decide both ways.
+    """
+    text = table[column].strip()
+    form = text.re_search(_DAY_MONTH)
+    first, second, year = (text.re_extract(_DAY_MONTH, i) for i in (1, 2, 3))
+    as_day_first = (year + "-" + second + "-" + first).try_cast("date").notnull()
+    as_month_first = (year + "-" + first + "-" + second).try_cast("date").notnull()
+    declared = parse_timestamp(table[column], formats).notnull() if formats else ibis.literal(False)
+    row = table.aggregate(any=text.min(where=form & as_day_first & as_month_first),
+                          declared=(form & declared).any(),
+                          two_readings=text.min(where=form & as_day_first & as_month_first & (first != second)),
+                          day=text.min(where=form & as_day_first & ~as_month_first),
+                          month=text.min(where=form & as_month_first & ~as_day_first)).to_pyarrow().to_pylist()[0]
+    if row["declared"] or (row["any"], row["day"], row["month"]) == (None, None, None):
+        return None
+    if row["day"] is not None and row["month"] is not None:
+        raise DateOrderError(column, row["day"], row["month"])
+    if row["day"] is None and row["month"] is None:
+        raise DateOrderError(column, row["two_readings"] or row["any"])
+    return DAY_FIRST if row["day"] is not None else MONTH_FIRST
+
+
+def day_month_as_iso(col: ibis.Value, order: str) -> ibis.Value:
+    """Spreadsheet dates written in ``order`` rewritten year first (``10/2/2017 10:56`` -> ``2017/2/10 10:56``
+    day first), a form of the default ``date_formats``; other text unchanged."""
+    target = r"\3/\2/\1\4" if order == DAY_FIRST else r"\3/\1/\2\4"
+    return col.strip().re_replace(_DAY_MONTH, target)
 
 
 # ------------------------------------------------------------------ numbers and money

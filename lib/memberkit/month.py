@@ -113,6 +113,7 @@ class MonthSummary:
     figures_error: str = ""
     decisions: list[Decision] = field(default_factory=list)
     counts: dict = field(default_factory=dict)
+    as_of: _dt.date | None = None    # the extraction date, to say when the month was still open then
 
     def report(self, name: str) -> ReportState | None:
         return next((r for r in self.reports if r.name == name), None)
@@ -187,14 +188,15 @@ def member_counts(reports: list[ReportState]) -> dict:
 
 
 def collect(out: Path, period: str, language: str, currency: str, names, outcomes: dict | None = None,
-            figures: dict | None = None, figures_error: str = "") -> MonthSummary:
+            figures: dict | None = None, figures_error: str = "", as_of: _dt.date | None = None) -> MonthSummary:
     """Everything the summary page shows: the reports as on the period's folder (and this run's outcomes).
 
-    ``figures`` is :func:`month_figures`' result, or None with ``figures_error`` saying why.
+    ``figures`` is :func:`month_figures`' result, or None with ``figures_error`` saying why; ``as_of``
+    the run's extraction date.
     """
     reports = report_states(out, names, outcomes)
     return MonthSummary(period, language, currency, reports, figures, figures_error,
-                        decisions(reports, out), member_counts(reports))
+                        decisions(reports, out), member_counts(reports), as_of)
 
 
 def periods_on_disk(root: Path) -> list[str]:

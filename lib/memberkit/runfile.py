@@ -17,6 +17,8 @@ Example
 '2026-10'
 >>> work_out_period("2026-07", dt.date(2026, 11, 1), "as_of")
 ('2026-07', '2026-07 was asked for (period)')
+>>> work_out_period("2017-01", dt.date(2017, 1, 25), "as_of")[1]
+'2017-01 was asked for (period); it was still open at extraction (as_of 2017-01-25), so it covers 2017-01-01 to 2017-01-25 only'
 """
 
 from __future__ import annotations
@@ -54,12 +56,37 @@ def extraction_date(params, root: Path) -> tuple[_dt.date, str]:
 
 
 def work_out_period(asked: str | None, as_of: _dt.date, how: str = "as_of") -> tuple[str, str]:
-    """The period to report and why: ``asked`` when given, else the last calendar month that ended
-    by ``as_of`` (:func:`memberkit.periods.default_period`). Used by the checks and by notebooks."""
-    from .periods import default_period
-    if asked:
-        return asked, f"{asked} was asked for (period)"
-    return default_period(as_of, how)
+    """The period to report ('YYYY-MM') and why: ``asked`` when given, else the last calendar month
+    that ended by ``as_of`` (:func:`memberkit.periods.default_period`). Used by the checks and by notebooks.
+
+    A month asked for may still have been open at extraction (it ends on or after ``as_of``): the
+    reason then says so and which days it covers (:func:`open_period_days`).
+
+    Raises
+    ------
+    ConfigError
+        when the month asked for starts after ``as_of`` (none of it is in the data).
+    """
+    from .periods import default_period, period_bounds
+    if not asked:
+        return default_period(as_of, how)
+    start, _ = period_bounds(asked)
+    if start > as_of:
+        raise ConfigError(f"period {asked} starts after the extraction date as_of {as_of.isoformat()}: "
+                          "none of it is in the data; choose an earlier period or check as_of")
+    days = open_period_days(asked, as_of)
+    if days:
+        return asked, (f"{asked} was asked for (period); it was still open at extraction ({how} "
+                       f"{as_of.isoformat()}), so it covers {days[0].isoformat()} to {days[1].isoformat()} only")
+    return asked, f"{asked} was asked for (period)"
+
+
+def open_period_days(period: str, as_of: _dt.date) -> tuple[_dt.date, _dt.date] | None:
+    """(first day, ``as_of``) of ``period`` when it had not ended by the extraction date ``as_of``
+    (a month ends at midnight after its last day), else None."""
+    from .periods import period_bounds
+    start, end = period_bounds(period)
+    return (start, as_of) if start <= as_of <= end else None
 
 
 # ------------------------------------------------------------------ the run

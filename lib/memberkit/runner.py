@@ -495,7 +495,7 @@ def write_summary(out: Path, run_, outcomes: dict[str, Outcome], log=print, secr
             error = scrub_secrets(str(e), set(secrets))
             log(f"  key figures not shown: {error}")
     summary = month.collect(out, run_.period, params.language, params.currency, [r.name for r in REPORTS],
-                            outcomes, figures, error)
+                            outcomes, figures, error, as_of=run_.as_of)
     for report in summary.reports:
         report.error = scrub_secrets(report.error, set(secrets))
     (out / "index.pdf").unlink(missing_ok=True)   # printed again by --pdf, else it would show an older page

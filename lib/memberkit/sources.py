@@ -102,12 +102,34 @@ def check_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: P
                 problems = [InputError(p.file, p.table, p.column, p.rule, f"{p.detail}; {hint}", p.examples)
                             for p in problems]
         return None, problems
+    mapped, order_problems = _day_month_dates(mapped, name, label, tsrc.date_formats)
     mapped = mapped.mutate(_source=ibis.literal(Path(label).name if tsrc.path else label),
                            _row=ibis.row_number() + 1)
     table = con.create_table(f"raw_{name}", mapped, overwrite=True)
     optional = ("assigned_ts",) if name == "experiments" and tsrc.outcomes else ()
-    return table, table_problems(table, name, label, tsrc.date_formats, optional, tsrc.decimal,
-                                 amount_needed=name == "orders" and "payments" not in source.tables)
+    problems = table_problems(table, name, label, tsrc.date_formats, optional, tsrc.decimal,
+                              amount_needed=name == "orders" and "payments" not in source.tables)
+    undecided = {p.column for p in order_problems}
+    return table, order_problems + [p for p in problems if not (p.column in undecided and "parse as" in p.rule)]
+
+
+def _day_month_dates(mapped: ibis.Table, name: str, label: str,
+                     formats: list[str]) -> tuple[ibis.Table, list[InputError]]:
+    """The mapped table with each time column's spreadsheet dates (``10/2/2017``) rewritten year first in the
+    order its values decide (:func:`engine.day_month_order`), and a problem for each column they do not."""
+    rewritten, problems = {}, []
+    for canon, col in CANONICAL[name].items():
+        if col.kind in ("timestamp", "date") and canon in mapped.columns:
+            try:
+                order = engine.day_month_order(mapped, canon, formats)
+            except engine.DateOrderError as e:
+                problems.append(InputError(label, name, canon, "dates written day first or month first cannot "
+                                           "be told apart" if len(e.examples) == 3 else
+                                           "dates written both day first and month first", str(e)))
+                continue
+            if order:
+                rewritten[canon] = engine.day_month_as_iso(mapped[canon], order)
+    return (mapped.mutate(**rewritten) if rewritten else mapped), problems
 
 
 def row_key(raw: ibis.Table, key: list[str] | None, label: str = "", name: str = "") -> ibis.Value:

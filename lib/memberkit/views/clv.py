@@ -41,8 +41,11 @@ def kpis(p: Presentation, res: dict):
 
 
 def headline(p: Presentation, res: dict) -> str:
+    """The page's first sentence from its results; when the chosen model's optimum has no drop-out
+    (``results.no_dropout.final``) it says so instead of counting members at risk (none can be)."""
     r, k = res.get("results", {}), res.get("kpis", {})
-    return p.text("clv.headline", months=r.get("horizon_months"), total=p.money(k.get("total_clv")),
+    key = "clv.headline_no_dropout" if (r.get("no_dropout") or {}).get("final") else "clv.headline"
+    return p.text(key, months=r.get("horizon_months"), total=p.money(k.get("total_clv")),
                   top=p.pct(k.get("top10_share")), at_risk=p.count(k.get("high_value_at_risk")),
                   threshold=p.pct(r.get("alive_threshold", 0.5), 0))
 

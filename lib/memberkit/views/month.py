@@ -137,9 +137,12 @@ def figure_cards(s: MonthSummary) -> list[dict]:
 
 
 def happened(s: MonthSummary) -> list[str]:
-    """The 'what happened this month' sentences: the figures, then one per report from its results."""
+    """The 'what happened this month' sentences: whether the month was still open at extraction, the
+    figures, then one per report from its results."""
+    from .page import open_period_sentence
     lang, p = s.language, _p(s)
-    out = []
+    out = [open_period_sentence(p, s.period, s.as_of)] if s.as_of else []
+    out = [sentence for sentence in out if sentence]
     if s.figures:
         rev, churn = compare(s.figures, "member_revenue"), compare(s.figures, "churn_rate")
         active = compare(s.figures, "active_members")
@@ -175,6 +178,8 @@ def _report_sentence(name: str, res: dict, s: MonthSummary) -> str:
             return text("month.happened_ab", lang, n=len(exps), ship=count("ship"), do_not_ship=count("do_not_ship"),
                         wait=count("not_enough_evidence"), srm=count("no_verdict"))
     elif name == "campaign_review":
+        if res.get("results", {}).get("has_table") is False:
+            return text("month.happened_campaigns_no_table", lang)
         camps = [c for c in res.get("results", {}).get("campaigns", {}).values() if c.get("reviewed_in_period")]
         if not camps:
             return text("month.happened_campaigns_none", lang)

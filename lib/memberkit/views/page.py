@@ -105,6 +105,24 @@ def banner(sentence: str):
     show(CSS + f'<div class="mk-banner">{escape(sentence)}</div>')
 
 
+def open_period_sentence(p, period: str, as_of) -> str:
+    """The sentence saying ``period`` ('YYYY-MM') was still open when the data were extracted on
+    ``as_of`` (a date) and which days it covers; '' for a month that had ended."""
+    from ..runfile import open_period_days
+    days = open_period_days(period, as_of)
+    if not days:
+        return ""
+    return p.text("common.open_period", period=period, first=days[0].isoformat(), last=days[1].isoformat(),
+                  as_of=as_of.isoformat())
+
+
+def open_period(p, ctx):
+    """Show, under a report's title, that its month was still open at extraction (see :func:`open_period_sentence`)."""
+    banner_text = open_period_sentence(p, ctx.period, ctx.as_of)
+    if banner_text:
+        banner(banner_text)
+
+
 def heading(title: str, level: int = 2):
     show(f"<h{level}>{escape(title)}</h{level}>")
 

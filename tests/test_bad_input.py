@@ -152,7 +152,8 @@ def _cleaned(config: Path):
     staging = config.parent / "staging"
     raw_tables = sources.load_sources(con, params.source, ROOT, staging)
     return clean.clean_all(con, raw_tables, as_of=dt.date(2026, 11, 1),
-                           date_formats=params.source.tables["orders"].date_formats)
+                           date_formats=params.source.tables["orders"].date_formats,
+                           rules=clean.CleaningRules.from_params(params))
 
 
 def rejected(table: str, reason: str, n: int):
@@ -376,6 +377,11 @@ CASES = [
     Case("orders-amounts-with-a-decimal-comma", [edit("orders", lambda d: d.assign(
         PaidAmount=d.PaidAmount.str.replace(".", ",", regex=False)))],
         cleaned=same_orders_and_revenue_as_the_sample(decimal_mark=",")),
+    Case("orders-few-decimal-points-under-a-declared-comma", [edit("orders", lambda d: d.assign(
+        PaidAmount=d.PaidAmount.where(d.index < 3, d.PaidAmount.str.replace(".", ",", regex=False)),
+        DiscountAmount=d.DiscountAmount.str.replace(".", ",", regex=False),
+        Status=d.Status.where(d.index >= 3, "paid")))], table_config={"orders": {"decimal": ","}},
+        cleaned=rejected("orders", "unparseable_amount", 3)),
     Case("orders-iso-timestamps-with-a-zone", [edit("orders", _as_utc_iso)],
          cleaned=same_orders_and_revenue_as_the_sample()),
     Case("orders-few-unknown-statuses-are-set-aside", [edit("orders", _set("Status", "在途", 4))],
@@ -487,3 +493,70 @@ def test_command_line_exits_2_with_one_message_and_no_traceback(case_id, small_s
     want = case.expect[0]
     assert all(m in proc.stderr for m in ((want.rule,) if isinstance(want, Err) else want.mentions)), proc.stderr
     assert not out.exists(), "nothing is written when a check fails"
+
+
+# ------------------------------------------------------------------ issue 27: the decimal mark, decided with evidence
+def _comma_written(x: str) -> str:
+    """'1234.5' -> '1.234,50': the same amount as a decimal-comma export writes it."""
+    return f"{float(x):,.2f}".translate(str.maketrans(",.", ".,"))
+
+
+def _few_comma_amounts(n: int, text: Callable[[str], str]):
+    """The first ``n`` rows become paid orders whose amount is ``text(amount)``."""
+    def change(df, idx):
+        df.loc[idx, "PaidAmount"] = [text(v) for v in df.loc[idx, "PaidAmount"]]
+        df.loc[idx, "Status"] = "paid"
+    return edit("orders", with_rows(change, n))
+
+
+def test_a_number_in_the_other_decimal_mark_is_unreadable_not_rescaled():
+    import ibis
+    from memberkit import engine
+    con = engine.connect()
+    t = ibis.memtable({"a": ["495.92", "1.234,50", "12,5", "1.234", "(7,25)"]})
+    assert [None if v is None else str(v) for v in con.execute(engine.parse_money(t.a, 2, ",").name("m"))] == \
+        [None, "1234.50", "12.50", "1234.00", "-7.25"]
+    t = ibis.memtable({"a": ["495.92", "1.234,50", "12,5", "1,234"]})
+    assert [None if v is None else str(v) for v in con.execute(engine.parse_money(t.a, 2, ".").name("m"))] == \
+        ["495.92", None, None, "1234.00"]
+
+
+def test_the_decimal_mark_advice_keeps_revenue_to_the_cent(small_sample, tmp_path):
+    """A few '1.234,50' amounts among ordinary '495.92' ones: the stop message counts both forms and
+    says what each setting does; following its advice sets the few aside as unparseable amounts
+    (the same revenue, to the cent, as when those amounts are unreadable), and the other setting
+    sets the many aside instead of multiplying them by 100."""
+    import re
+    sample, _ = small_sample
+    n = 9
+    _, config = _case_input(Case("mixed", [_few_comma_amounts(n, _comma_written)]), sample, tmp_path / "mixed")
+    problems = _problems(Case("mixed"), config, tmp_path / "mixed")
+    assert len(problems) == 1 and problems[0].column == "amount", problems
+    message = str(problems[0])
+    points = int(read(config.parent / "in", "orders").PaidAmount.str.fullmatch(r"-?\d+\.\d{1,2}").sum())
+    assert f"{points:,} values with a decimal point" in message and f"{n} with a decimal comma" in message, message
+    advised = re.search(r"set the table's 'decimal' to '(.)'", message).group(1)
+    assert advised == "."
+    assert f"With '.': the {n} decimal-comma values are set aside as unparseable amounts" in message, message
+    assert f"with ',': the {points:,} decimal-point values are set aside" in message, message
+
+    def cleaned_with(decimal, steps, name):
+        case = Case(name, steps, table_config={"orders": {"decimal": decimal}} if decimal else {})
+        _, cfg = _case_input(case, sample, tmp_path / name)
+        assert _problems(case, cfg, tmp_path / name) == []
+        return _cleaned(cfg)
+
+    followed = cleaned_with(advised, [_few_comma_amounts(n, _comma_written)], "followed")
+    unreadable = cleaned_with(None, [_few_comma_amounts(n, lambda v: "unreadable")], "unreadable")
+    assert followed.revenue == unreadable.revenue
+    assert followed.orders_kept == unreadable.orders_kept
+    rejected("orders", "unparseable_amount", 0)(followed, unreadable)
+
+    assert f"with ',': the {points:,} decimal-point values are set aside as unparseable amounts; more than 50% " \
+           "of the column unreadable stops the run" in message, message
+    other = Case("other", [_few_comma_amounts(n, _comma_written)], table_config={"orders": {"decimal": ","}},
+                 expect=[Err("orders.csv", "orders", c, "parse as number", ("decimal mark ','",))
+                         for c in ("amount", "discount")])
+    _, cfg = _case_input(other, sample, tmp_path / "other")
+    found = _problems(other, cfg, tmp_path / "other")
+    assert len(found) == 2 and all(any(_matches(p, want) for p in found) for want in other.expect), found

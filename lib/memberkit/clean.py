@@ -42,7 +42,8 @@ ORDER_RULES = [
     ("duplicate", "exact copy of an earlier row (whole source row, or the declared key)"),
     ("unparseable_date", "order time cannot be read"),
     ("future_date", "order time after the extraction date"),
-    ("unparseable_amount", "no amount: not a number, and no quantity x unit price or payment"),
+    ("unparseable_amount", "no amount: not a number (or written with the other decimal mark than the column's), "
+                           "and no quantity x unit price or payment"),
     ("non_finite_amount", "amount is not a finite number (NaN or infinite)"),
     ("implausible_amount", "order or line above the plausibility bound (max_order_amount)"),
     ("unknown_status", "unknown status (not mapped onto paid, cancelled or returned)"),
@@ -86,7 +87,7 @@ CAMPAIGN_RULES = [
 PAYMENT_RULES = [
     ("duplicate", "exact copy of an earlier row"),
     ("missing_id", "no order id"),
-    ("unparseable_amount", "amount is not a number"),
+    ("unparseable_amount", "amount is not a number (or written with the other decimal mark than the column's)"),
     ("non_finite_amount", "amount is not a finite number (NaN or infinite)"),
     ("implausible_amount", "payment above the plausibility bound (max_order_amount)"),
     ("unknown_order", "order id not in the orders table"),

@@ -384,14 +384,15 @@ def _map_columns(raw: ibis.Table, name: str, tsrc: TableSource, label: str, has_
     return (raw.select(**selected, **{k: raw[k] for k in keep}) if not problems else raw), problems
 
 
-def _schema_for(name: str, date_formats: list[str]) -> pa.DataFrameSchema:
-    """The pandera schema a mapped table must fit: columns present, typed columns mostly parseable."""
+def _schema_for(name: str, date_formats: list[str], decimal: str = "auto") -> pa.DataFrameSchema:
+    """The pandera schema a mapped table must fit: columns present, typed columns mostly parseable
+    (numbers with the table's ``decimal`` mark; "auto": either mark)."""
     columns = {}
     for canon, col in CANONICAL[name].items():
         checks = []
         if col.kind in ("number", "timestamp", "date"):
             def mostly_parseable(data, kind=col.kind):
-                ok = engine.parses(data.table[data.key], kind, date_formats)
+                ok = engine.parses(data.table[data.key], kind, date_formats, decimal)
                 return ok.cast("float64").mean().fill_null(1.0) >= MIN_PARSEABLE_SHARE
             checks.append(pa.Check(mostly_parseable, name=f"at least {MIN_PARSEABLE_SHARE:.0%} of values "
                                                           f"parse as {col.kind}"))
@@ -417,15 +418,17 @@ def table_problems(table: ibis.Table, name: str, label: str, date_formats: list[
                     problems.append(InputError(label, name, canon, "decimal comma and decimal point mixed in one column",
                                                str(e)))
     try:
-        _schema_for(name, date_formats).validate(table, lazy=True)
+        _schema_for(name, date_formats, decimal).validate(table, lazy=True)
     except pa.errors.SchemaErrors as e:
         for (column, rule), _ in e.failure_cases.groupby(["column", "check"], sort=False):
-            examples = []
+            examples, hint = [], "is the column map right?"
             if column in table.columns and column in CANONICAL[name]:
                 kind = CANONICAL[name][column].kind
-                bad = table.filter(~engine.parses(table[column], kind, date_formats))
+                bad = table.filter(~engine.parses(table[column], kind, date_formats, decimal))
                 examples = bad.select("_row", column).limit(5).to_pyarrow().to_pylist()
-            problems.append(InputError(label, name, column, str(rule), "is the column map right?", examples))
+                if kind == "number" and decimal != "auto":
+                    hint = f"is the column map right, and is the table's decimal mark '{decimal}'?"
+            problems.append(InputError(label, name, column, str(rule), hint, examples))
     required = [c for c, col in CANONICAL[name].items() if col.required and c not in not_required]
     counted = required + ([c for c in AMOUNT_SOURCES if c not in required] if amount_needed else [])
     counts = table.aggregate(rows=table.count(), **{c: (engine.blank_to_null(table[c]).notnull()).sum()

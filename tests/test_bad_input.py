@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import sqlite3
+import tempfile
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -560,3 +561,54 @@ def test_the_decimal_mark_advice_keeps_revenue_to_the_cent(small_sample, tmp_pat
     _, cfg = _case_input(other, sample, tmp_path / "other")
     found = _problems(other, cfg, tmp_path / "other")
     assert len(found) == 2 and all(any(_matches(p, want) for p in found) for want in other.expect), found
+
+
+# ------------------------------------------------------------------ issue 27: a killed run leaves no password behind
+@pytest.mark.slow
+def test_a_run_killed_while_a_report_runs_leaves_no_password_on_disk(small_config, tmp_path):
+    """SIGKILL (the OOM killer, a CI timeout) while a notebook runs: the literal password of a
+    ``-p source.database_url=...`` is in no file of the system temp folder or beside the output
+    folder, the abandoned staging folder included. The tables still come from files."""
+    import os
+    import signal
+    import time
+    password = "K1lled-run-pa55word"
+    temp = tmp_path / "system-temp"        # the run's system temp folder (TMPDIR)
+    temp.mkdir()
+    parent = tmp_path / "reports"
+    out = parent / "2026-10"
+    log = tmp_path / "stdout.txt"
+    args = [sys.executable, str(ROOT / "run_reports.py"), "--config", str(small_config), "--out", str(out),
+            "--only", "data_cleaning", "-p", f"source.database_url=postgresql://analyst:{password}@db.internal/shop"]
+    env = {**os.environ, "TMPDIR": str(temp), "PYTHONUNBUFFERED": "1"}
+    with open(log, "w") as stdout:
+        proc = subprocess.Popen(args, cwd=ROOT, stdout=stdout, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None:
+            if list(parent.glob(".2026-10.partial-*")) and "started  data_cleaning" in log.read_text():
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, "the run ended before a report started:\n" + log.read_text()[-2000:]
+        time.sleep(2)                       # the kernel is up and running the notebook
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        assert list(parent.glob(".2026-10.partial-*")), "the killed run left its staging folder"
+        holding = [str(p) for folder in (temp, parent, Path(tempfile.gettempdir()))
+                   for p in (folder.rglob("*") if folder != Path(tempfile.gettempdir()) else folder.glob("*"))
+                   if p.is_file() and _holds(p, password)]
+        assert not holding, f"the password is on disk in {holding}"
+        assert password not in log.read_text()
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)   # the kernels the killed runner left running
+        except ProcessLookupError:
+            pass
+
+
+def _holds(path: Path, text: str) -> bool:
+    try:
+        return text.encode() in path.read_bytes()
+    except OSError:
+        return False

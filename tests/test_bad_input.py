@@ -612,3 +612,33 @@ def _holds(path: Path, text: str) -> bool:
         return text.encode() in path.read_bytes()
     except OSError:
         return False
+
+
+# ------------------------------------------------------------------ issue 27: statistics on degenerate data
+def test_every_price_equal_leaves_out_aov_with_its_reason_and_the_report_stands(small_tables):
+    """Every order of the same price: the delta-method variance of AOV is zero up to rounding (it came
+    out as -7e-13 and math.sqrt raised). The report evaluates the experiments, AOV is left out of
+    each with its reason, and the other metrics keep their results."""
+    import ibis
+    from memberkit import abtest, stats
+    from memberkit.config import load_settings, notebook_params
+    from memberkit.views import Presentation
+    from memberkit.views import abtest as view
+    tables, _ = small_tables
+    o = tables["orders"]
+    first_line = ibis.row_number().over(group_by=o.order_id, order_by=o.order_ts) == 0
+    o = o.filter((o.amount > 0) & first_line).mutate(amount=ibis.literal(19.9).cast(o.amount.type()))
+    settings = load_settings(ROOT, [])
+    ab = notebook_params(settings, "ab_test")
+    a = abtest.analyse({**tables, "orders": o}, "2026-10", ab, notebook_params(settings, "rfm_segmentation"))
+    assert a.experiments and not a.skipped, a.skipped
+    for r in a.experiments:
+        assert "aov" not in set(r.results.metric), r.results
+        assert r.undefined["aov"]["reason"] == "no_variance", r.undefined
+        assert {"conversion", "orders", "revenue"} <= set(r.results.metric)
+        assert r.results.p_value.notna().all() and r.results.p_value_adjusted.notna().all()
+        for lang, words in (("en", "cannot be tested"), ("zh", "无法检验")):
+            notes = " ".join(view.data_notes(Presentation(lang, "CNY"), r, ab))
+            assert words in notes and ("one price" if lang == "en" else "价格一样") in notes, notes
+    assert stats.ratio_mean([19.9 * k for k in (1, 2, 3, 7)], [1, 2, 3, 7])[1] == 0.0
+    assert stats.normal_comparison(19.9, -7.3e-13, 19.9, 0.0).se == 0.0

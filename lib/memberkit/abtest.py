@@ -292,6 +292,7 @@ class ExperimentResult:
     metrics: list[str] = field(default_factory=lambda: list(AB_METRICS))   # evaluated, outcomes first
     primary_metric: str = "conversion"   # the metric the verdict rests on (params', or the first outcome)
     left_out: list[str] = field(default_factory=list)     # purchase metrics without data for these members
+    undefined: dict = field(default_factory=dict)         # metric -> {"reason": code, "variants": [...]}: not testable
     assignments: dict = field(default_factory=dict)       # rows read, kept, set aside by reason (the cleaning's)
     kinds: dict = field(default_factory=dict)             # metric -> proportion | mean | ratio
 
@@ -345,6 +346,33 @@ def experiment_metrics(m: pd.DataFrame, params) -> tuple[list[str], list[str]]:
     return named + purchase, left_out
 
 
+def testable(results: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The rows of ``results`` (:func:`compare_all`) whose test could be computed, Holm re-run over
+    them, and the metrics left out: {metric: {"reason": code, "variants": [variant, ...]}}.
+
+    Codes: ``no_variance`` (no variation within either group, so nothing to test against: every
+    price equal, every member converted) and ``not_computable`` (too few members, say).
+    """
+    ok = results.p_value.map(lambda x: x is not None and math.isfinite(x))
+    undefined = {}
+    for _, x in results[~ok].iterrows():
+        entry = undefined.setdefault(x.metric, {"reason": "no_variance" if x.se == 0 else "not_computable",
+                                                "variants": []})
+        entry["variants"].append(x.variant)
+    kept = results[ok].reset_index(drop=True)
+    if len(kept) < len(results):
+        kept["p_value_adjusted"] = stats.holm(kept.p_value)
+    return kept, undefined
+
+
+def _tested(cuped: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    """The CUPED rows of the metric x variant pairs that ``results`` kept."""
+    if cuped.empty:
+        return cuped
+    pairs = set(zip(results.metric, results.variant))
+    return cuped[[(m, v) in pairs for m, v in zip(cuped.metric, cuped.variant)]].reset_index(drop=True)
+
+
 def _date(ts) -> _dt.date | None:
     return None if pd.isna(ts) else ts.date()
 
@@ -378,15 +406,15 @@ def evaluate(members: pd.DataFrame, experiment_id: str, params, segments: pd.Dat
     m, caps = winsorize_members(m, params.winsorize_percentile)
     if segments is not None:
         m = m.merge(segments, on="member_id", how="left")
-    results = compare_all(m, control, variants, params.alpha, metrics, outcomes)
+    results, undefined = testable(compare_all(m, control, variants, params.alpha, metrics, outcomes))
     power = power_plan(m, control, primary, params.minimum_effect, params.alpha, params.power, outcomes,
                        tests=len(results))
     r = ExperimentResult(
         experiment_id, control, variants, split, {k: int(v) for k, v in counts.items()}, srm_p,
         bool(srm_p < params.srm_threshold), _date(m.assigned_ts.min()), _date(m.assigned_ts.max()), len(multi), m,
-        results, cuped_all(m, control, variants, params.alpha, metrics), power, winsor_caps=caps,
+        results, _tested(cuped_all(m, control, variants, params.alpha, metrics), results), power, winsor_caps=caps,
         cumulative=cumulative_conversion(m, params.window_days), metrics=metrics, primary_metric=primary,
-        left_out=left_out, kinds={x: metric_spec(x, outcomes)[0] for x in metrics})
+        left_out=left_out, kinds={x: metric_spec(x, outcomes)[0] for x in metrics}, undefined=undefined)
     frames = [breakdown(m, control, variants, primary, c, params.breakdown_min_members, params.alpha, outcomes)
               for c in params.breakdowns if c in m]
     r.breakdowns = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(
@@ -409,6 +437,8 @@ def decide(r: ExperimentResult, params) -> dict:
         return {"decision": "no_verdict", "variant": None, "reason": "srm"}
     res = r.results
     primary = res[res.metric == r.primary_metric].set_index("variant")
+    if primary.empty:                                   # the primary metric could not be tested
+        return {"decision": "no_verdict", "variant": None, "reason": "primary_undefined"}
     significant = primary.p_value_adjusted < params.alpha
     winners = primary[significant & (primary.abs_diff > 0)].sort_values(
         ["rel_lift", "variant"], ascending=[False, True], kind="stable")     # equal gains: by variant name
@@ -528,7 +558,7 @@ def experiment_record(r: ExperimentResult) -> dict:
         "assigned_from": r.assigned_from, "assigned_to": r.assigned_to,
         "excluded_multi_variant": r.excluded_multi_variant, "metrics": metrics, "cuped": cuped,
         "power": r.power, "winsorize_caps": r.winsor_caps, "primary_metric": r.primary_metric,
-        "metrics_evaluated": r.metrics, "metrics_left_out": r.left_out, "assignments": r.assignments,
+        "metrics_evaluated": r.metrics, "metrics_left_out": r.left_out, "metrics_undefined": r.undefined, "assignments": r.assignments,
         "kinds": r.kinds}
 
 

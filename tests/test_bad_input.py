@@ -642,3 +642,43 @@ def test_every_price_equal_leaves_out_aov_with_its_reason_and_the_report_stands(
             assert words in notes and ("one price" if lang == "en" else "价格一样") in notes, notes
     assert stats.ratio_mean([19.9 * k for k in (1, 2, 3, 7)], [1, 2, 3, 7])[1] == 0.0
     assert stats.normal_comparison(19.9, -7.3e-13, 19.9, 0.0).se == 0.0
+
+
+# ------------------------------------------------------------------ issue 27: variant names, and why nothing was evaluated
+def _ab_params(*overrides):
+    from memberkit.config import load_settings, notebook_params
+    return notebook_params(load_settings(ROOT, [], [f"notebooks.ab_test.{o}" for o in overrides]), "ab_test")
+
+
+def test_variant_names_match_ignoring_case_and_blanks_and_the_page_says_so():
+    from memberkit import abtest
+    from memberkit.views import Presentation
+    from memberkit.views import abtest as view
+    from .test_abtest import synthetic
+    m = synthetic(n=2000)
+    m["variant"] = m.variant.map({"control": "Control", "b": " B "})
+    r = abtest.evaluate(m, "X", _ab_params())                        # default_control 'control'
+    assert r.control == "Control" and r.variants == [" B "]
+    r = abtest.evaluate(m, "X", _ab_params("designs.X.control=CONTROL ", "designs.X.planned_split.control=0.5",
+                                           "designs.X.planned_split.b=0.5"))
+    assert r.control == "Control" and set(r.planned_split) == {"Control", " B "} and not r.srm_failed
+    en = " ".join(view.data_notes(Presentation("en", "CNY"), r, _ab_params()))
+    zh = " ".join(view.data_notes(Presentation("zh", "CNY"), r, _ab_params()))
+    assert "ignoring case and surrounding blanks" in en and "'CONTROL' is 'Control' in the data" in en, en
+    assert "不区分大小写" in zh and "'CONTROL' 即 'Control'" in zh, zh
+
+
+def test_the_headline_says_why_each_experiment_was_skipped():
+    from memberkit.views import Presentation
+    from memberkit.views import abtest as view
+    res = {"period": "2026-10", "results": {
+        "experiments": {}, "has_table": True, "available": ["EXP-1", "EXP-2"],
+        "skipped": {"EXP-1": {"reason": "control_missing", "control": "ctrl", "variants": "A, B",
+                              "setting": "notebooks.ab_test.designs.EXP-1.control=A"},
+                    "EXP-2": {"reason": "one_variant", "variant": "A"}}}}
+    en = view.headline(Presentation("en", "CNY"), res)
+    assert "closed its observation window" not in en, en
+    assert "EXP-1" in en and "control variant ctrl is not in the data" in en and "EXP-2" in en \
+        and "only the variant A" in en, en
+    zh = view.headline(Presentation("zh", "CNY"), res)
+    assert "EXP-1" in zh and "EXP-2" in zh and "designs.EXP-1.control=A" in zh, zh

@@ -682,3 +682,36 @@ def test_the_headline_says_why_each_experiment_was_skipped():
         and "only the variant A" in en, en
     zh = view.headline(Presentation("zh", "CNY"), res)
     assert "EXP-1" in zh and "EXP-2" in zh and "designs.EXP-1.control=A" in zh, zh
+
+
+# ------------------------------------------------------------------ issue 27: a 20 MB field
+def _huge_field(orders: pd.DataFrame) -> pd.DataFrame:
+    orders = orders.copy()
+    orders.loc[orders.index[4], "Category"] = "x" * (20 << 20)
+    return orders
+
+
+def test_a_line_beyond_the_readers_limit_is_named_with_file_table_and_line(small_sample, tmp_path, monkeypatch):
+    from memberkit import sources
+    monkeypatch.setattr(sources, "MAX_LINE_BYTES", 10 << 20)
+    sample, _ = small_sample
+    case = Case("orders-with-a-20-mb-field", [edit("orders", _huge_field)])
+    _, config = _case_input(case, sample, tmp_path)
+    problems = _problems(case, config, tmp_path)
+    assert len(problems) == 1 and _matches(problems[0], Err("orders.csv", "orders", None, "a line is too long",
+                                                             ("line 6 is 20 MB long",))), problems
+
+
+def test_a_csv_with_a_20_mb_field_reads_or_names_file_table_and_line(small_sample, tmp_path):
+    """The reader's diagnosis re-read the file with Python's csv module at its default field size
+    limit (128 KB) and ended in "unexpected Error ... please report this", naming no file."""
+    sample, _ = small_sample
+    case = Case("orders-with-a-20-mb-field", [edit("orders", _huge_field)])
+    folder, config = _case_input(case, sample, tmp_path)
+    problems = _problems(case, config, tmp_path)
+    for p in problems:
+        assert isinstance(p, InputError) and Path(p.file).name == "orders.csv" and p.table == "orders", p
+        assert "line 6" in str(p), p
+    proc = _cli(["--config", str(config), "--out", str(tmp_path / "out"), "--only", "data_cleaning"], timeout=600)
+    assert "please report this" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert proc.returncode == 0 or ("orders.csv" in proc.stderr and "line 6" in proc.stderr), proc.stderr[-2000:]

@@ -155,7 +155,12 @@ def _read_native(con, name, tsrc, source, base, staging_dir) -> ibis.Table:
     if tsrc.names:
         kwargs["names"] = tsrc.names
     try:
-        return con.read_csv(str(path), table_name=f"src_{name}", **kwargs)
+        try:
+            return con.read_csv(str(path), table_name=f"src_{name}", **kwargs)
+        except Exception as e:  # noqa: BLE001 - a line longer than DuckDB's default (2 MB): read it whole
+            if "maximum line size" not in str(e).lower() or path.stat().st_size + 2 > MAX_LINE_BYTES:
+                raise
+            return con.read_csv(str(path), table_name=f"src_{name}", max_line_size=path.stat().st_size + 2, **kwargs)
     except Exception as e:  # noqa: BLE001 - the cause is found by looking at the file, not at the message
         raise _csv_problem(path, name, tsrc, e) from None
 
@@ -216,10 +221,38 @@ def _csv_problem(path: Path, name: str, tsrc: TableSource, error: BaseException)
         _decodes(path, tsrc.encoding)
     except UnicodeDecodeError as e:
         return _encoding_problem(path, name, tsrc.encoding, e)
+    long_line = _long_line(path, MAX_LINE_BYTES)
+    if long_line:
+        line, size = long_line
+        return InputError(str(path), name, None, "a line is too long to read",
+                          f"line {line} is {size / 2**20:,.0f} MB long; the reader takes lines up to "
+                          f"{MAX_LINE_BYTES / 2**20:,.0f} MB: is a quote left open, or a field the export should leave out?")
     ragged = _ragged_row(path, tsrc)
     if ragged:
         return InputError(str(path), name, None, "a row has a different number of fields than the header", ragged)
     return InputError(str(path), name, None, "not a readable CSV file", _first_line(error))
+
+
+MAX_LINE_BYTES = 256 << 20   # the longest line (bytes) a CSV file may have
+
+
+def _long_line(path: Path, limit: int) -> tuple[int, int] | None:
+    """(line number from 1, length in bytes) of the first line of ``path`` longer than ``limit``; None when none is."""
+    line, size = 1, 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            parts = chunk.split(b"\n")
+            for i, part in enumerate(parts):
+                size += len(part)
+                if size > limit:
+                    while (more := f.read(1 << 20)) and b"\n" not in more:   # the whole line's length
+                        size += len(more)
+                    if more:
+                        size += more.index(b"\n")
+                    return line, size
+                if i < len(parts) - 1:
+                    line, size = line + 1, 0
+    return None
 
 
 def _decodes(path: Path, encoding: str, limit: int | None = None) -> None:
@@ -260,17 +293,25 @@ def _ragged_row(path: Path, tsrc: TableSource, max_rows: int = 100_000) -> str:
     import csv
     import itertools
     delimiter = tsrc.delimiter if len(tsrc.delimiter) == 1 else ","
-    with open(path, encoding=tsrc.encoding, newline="") as f:
-        rows = csv.reader(f, delimiter=delimiter, quotechar='"')
-        header = next(rows, None)
-        if header is None:
-            return ""
-        width = len(tsrc.names) if tsrc.names and not tsrc.header else len(header)
-        for line, row in enumerate(itertools.islice(rows, max_rows), start=2):
-            if row and len(row) != width:
-                trailing = " (the line ends with a delimiter the header lacks)" if (
-                    len(row) == width + 1 and row[-1] == "") else ""
-                return f"line {line} has {len(row)} fields, the header has {width}{trailing}"
+    limit = csv.field_size_limit()
+    csv.field_size_limit(MAX_LINE_BYTES)    # Python's default (128 KB) is far below the engine's
+    try:
+        with open(path, encoding=tsrc.encoding, newline="") as f:
+            rows = csv.reader(f, delimiter=delimiter, quotechar='"')
+            try:
+                header = next(rows, None)
+                if header is None:
+                    return ""
+                width = len(tsrc.names) if tsrc.names and not tsrc.header else len(header)
+                for line, row in enumerate(itertools.islice(rows, max_rows), start=2):
+                    if row and len(row) != width:
+                        trailing = " (the line ends with a delimiter the header lacks)" if (
+                            len(row) == width + 1 and row[-1] == "") else ""
+                        return f"line {line} has {len(row)} fields, the header has {width}{trailing}"
+            except csv.Error as e:
+                return f"line {rows.line_num}: {e}"
+    finally:
+        csv.field_size_limit(limit)
     return ""
 
 

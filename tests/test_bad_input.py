@@ -715,3 +715,19 @@ def test_a_csv_with_a_20_mb_field_reads_or_names_file_table_and_line(small_sampl
     proc = _cli(["--config", str(config), "--out", str(tmp_path / "out"), "--only", "data_cleaning"], timeout=600)
     assert "please report this" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert proc.returncode == 0 or ("orders.csv" in proc.stderr and "line 6" in proc.stderr), proc.stderr[-2000:]
+
+
+# ------------------------------------------------------------------ issue 27: long lists in messages
+def test_the_unknown_status_warning_lists_twenty_words_and_counts_the_rest(small_sample, tmp_path):
+    """With ``unknown_status_share=1`` every line's status may be unknown: the warning listed all
+    of them (10,857 words on one 206 KB line); it lists 20 and says how many more there are."""
+    sample, _ = small_sample
+    case = Case("orders-with-many-unknown-statuses",
+                [edit("orders", lambda d: d.assign(Status=[f"status-{i}" for i in range(len(d))]))],
+                overrides=["notebooks.data_cleaning.unknown_status_share=1"])
+    _, config = _case_input(case, sample, tmp_path)
+    prepared = runner.check_run(config_files=[config], out_dir=str(tmp_path / "out"), overrides=case.overrides)
+    warning = next(w for w in prepared.warnings if "status the kit does not know" in w)
+    n = len(read(config.parent / "in", "orders"))
+    assert warning.count("status-") == 20 and f"and {n - 20:,} more" in warning, warning[:3000]
+    assert len(warning) < 1000

@@ -34,7 +34,7 @@ import yaml
 
 from .engine import (DEFAULT_TIME_ZONE, DecimalMarkError, blank_to_null, decimal_mark, float_like_ids, id_text,
                      is_finite, parse_money, parse_number, parse_timestamp, to_money)
-from .errors import InputError, MemberkitError
+from .errors import InputError, MemberkitError, listed
 from .identity import mask_e164
 from .schema import CANONICAL
 
@@ -925,11 +925,11 @@ def status_scan(orders: ibis.Table, params) -> dict[str, int]:
     unknown, total = status_words(orders, CleaningRules.from_params(params))
     lines = sum(unknown.values())
     if total and lines / total > params.unknown_status_share:
-        listed = ", ".join(f"{k} {v:,}" for k, v in list(unknown.items())[:20])
+        words = listed(f"{k} {v:,}" for k, v in unknown.items())
         raise InputError(tsrc.path or tsrc.query, "orders", tsrc.columns.get("status", "status"),
                          f"{lines:,} of {total:,} order lines ({lines / total:.1%}) have a status the kit does not know "
                          f"(more than unknown_status_share {params.unknown_status_share:.1%})",
-                         f"{listed}; map them with notebooks.data_cleaning.statuses "
+                         f"{words}; map them with notebooks.data_cleaning.statuses "
                          "(e.g. statuses: {delivered: paid, canceled: cancelled, refunded: returned})")
     return unknown
 

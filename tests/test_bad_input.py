@@ -731,3 +731,36 @@ def test_the_unknown_status_warning_lists_twenty_words_and_counts_the_rest(small
     n = len(read(config.parent / "in", "orders"))
     assert warning.count("status-") == 20 and f"and {n - 20:,} more" in warning, warning[:3000]
     assert len(warning) < 1000
+
+
+# ------------------------------------------------------------------ issue 27: every rule on the cleaning page
+def test_every_rule_of_every_table_has_its_colour_and_label_on_the_cleaning_page():
+    """A payments file naming orders that are not in the orders file stopped the cleaning page with
+    KeyError 'unknown_order': the waterfall's colours covered the order, member and link rules only.
+    Every rule of every table (clean.RULES) goes through the page in both languages."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from memberkit import clean
+    from memberkit.views import Presentation
+    from memberkit.views import clean as view
+    from memberkit.views.context import _catalogue
+    tables = {name: clean.TableReport(name, 10 * len(rules) + 5, 5, 10 * len(rules),
+                                      [{"rule": r, "description": d, "rows": 10} for r, d in rules])
+              for name, rules in clean.RULES.items()}
+    result = clean.CleaningResult(tables, 0, 0, 0, 0, 0, 0.0, 0, {}, pd.DataFrame(), {})
+    for lang in ("en", "zh"):
+        p = Presentation(lang, "CNY")
+        fig = view.plot_rule_waterfall(p, result)
+        labels = {t.get_text() for t in fig.axes[0].get_legend().get_texts()}
+        plt.close(fig)
+        catalogue = _catalogue(lang)
+        for name, rules in clean.RULES.items():
+            assert name in catalogue["tables"], (lang, name)
+            for rule, _ in rules:
+                assert rule in catalogue["reasons"], (lang, rule)
+                assert catalogue["reasons"][rule] in labels, (lang, rule)
+        view.accounting_frame(p, result)
+    colours = view.rule_colours()
+    assert set(colours) == {r for rules in clean.RULES.values() for r, _ in rules}
+    assert len(set(colours.values())) == len(colours), "each rule its own colour"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import sqlite3
+import tempfile
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -152,7 +153,8 @@ def _cleaned(config: Path):
     staging = config.parent / "staging"
     raw_tables = sources.load_sources(con, params.source, ROOT, staging)
     return clean.clean_all(con, raw_tables, as_of=dt.date(2026, 11, 1),
-                           date_formats=params.source.tables["orders"].date_formats)
+                           date_formats=params.source.tables["orders"].date_formats,
+                           rules=clean.CleaningRules.from_params(params))
 
 
 def rejected(table: str, reason: str, n: int):
@@ -438,6 +440,11 @@ CASES = [
     Case("orders-amounts-with-a-decimal-comma", [edit("orders", lambda d: d.assign(
         PaidAmount=d.PaidAmount.str.replace(".", ",", regex=False)))],
         cleaned=same_orders_and_revenue_as_the_sample(decimal_mark=",")),
+    Case("orders-few-decimal-points-under-a-declared-comma", [edit("orders", lambda d: d.assign(
+        PaidAmount=d.PaidAmount.where(d.index < 3, d.PaidAmount.str.replace(".", ",", regex=False)),
+        DiscountAmount=d.DiscountAmount.str.replace(".", ",", regex=False),
+        Status=d.Status.where(d.index >= 3, "paid")))], table_config={"orders": {"decimal": ","}},
+        cleaned=rejected("orders", "unparseable_amount", 3)),
     Case("orders-iso-timestamps-with-a-zone", [edit("orders", _as_utc_iso)],
          cleaned=same_orders_and_revenue_as_the_sample()),
     Case("orders-few-unknown-statuses-are-set-aside", [edit("orders", _set("Status", "在途", 4))],
@@ -669,3 +676,273 @@ def test_in_an_open_month_only_experiments_whose_window_closed_by_as_of_are_eval
     assert "EXP-BANNER" not in evaluated(dt.date(2026, 10, 15))
     for notebook in ("04_ab_test.ipynb", "05_campaign_review.ipynb"):
         assert "data_end=ctx.as_of" in (ROOT / "notebooks" / notebook).read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------ issue 27: the decimal mark, decided with evidence
+def _comma_written(x: str) -> str:
+    """'1234.5' -> '1.234,50': the same amount as a decimal-comma export writes it."""
+    return f"{float(x):,.2f}".translate(str.maketrans(",.", ".,"))
+
+
+def _few_comma_amounts(n: int, text: Callable[[str], str]):
+    """The first ``n`` rows become paid orders whose amount is ``text(amount)``."""
+    def change(df, idx):
+        df.loc[idx, "PaidAmount"] = [text(v) for v in df.loc[idx, "PaidAmount"]]
+        df.loc[idx, "Status"] = "paid"
+    return edit("orders", with_rows(change, n))
+
+
+def test_a_number_in_the_other_decimal_mark_is_unreadable_not_rescaled():
+    import ibis
+    from memberkit import engine
+    con = engine.connect()
+    t = ibis.memtable({"a": ["495.92", "1.234,50", "12,5", "1.234", "(7,25)"]})
+    assert [None if v is None else str(v) for v in con.execute(engine.parse_money(t.a, 2, ",").name("m"))] == \
+        [None, "1234.50", "12.50", "1234.00", "-7.25"]
+    t = ibis.memtable({"a": ["495.92", "1.234,50", "12,5", "1,234"]})
+    assert [None if v is None else str(v) for v in con.execute(engine.parse_money(t.a, 2, ".").name("m"))] == \
+        ["495.92", None, None, "1234.00"]
+
+
+def test_the_decimal_mark_advice_keeps_revenue_to_the_cent(small_sample, tmp_path):
+    """A few '1.234,50' amounts among ordinary '495.92' ones: the stop message counts both forms and
+    says what each setting does; following its advice sets the few aside as unparseable amounts
+    (the same revenue, to the cent, as when those amounts are unreadable), and the other setting
+    sets the many aside instead of multiplying them by 100."""
+    import re
+    sample, _ = small_sample
+    n = 9
+    _, config = _case_input(Case("mixed", [_few_comma_amounts(n, _comma_written)]), sample, tmp_path / "mixed")
+    problems = _problems(Case("mixed"), config, tmp_path / "mixed")
+    assert len(problems) == 1 and problems[0].column == "amount", problems
+    message = str(problems[0])
+    points = int(read(config.parent / "in", "orders").PaidAmount.str.fullmatch(r"-?\d+\.\d{1,2}").sum())
+    assert f"{points:,} values with a decimal point" in message and f"{n} with a decimal comma" in message, message
+    advised = re.search(r"set the table's 'decimal' to '(.)'", message).group(1)
+    assert advised == "."
+    assert f"With '.': the {n} decimal-comma values are set aside as unparseable amounts" in message, message
+    assert f"with ',': the {points:,} decimal-point values are set aside" in message, message
+
+    def cleaned_with(decimal, steps, name):
+        case = Case(name, steps, table_config={"orders": {"decimal": decimal}} if decimal else {})
+        _, cfg = _case_input(case, sample, tmp_path / name)
+        assert _problems(case, cfg, tmp_path / name) == []
+        return _cleaned(cfg)
+
+    followed = cleaned_with(advised, [_few_comma_amounts(n, _comma_written)], "followed")
+    unreadable = cleaned_with(None, [_few_comma_amounts(n, lambda v: "unreadable")], "unreadable")
+    assert followed.revenue == unreadable.revenue
+    assert followed.orders_kept == unreadable.orders_kept
+    rejected("orders", "unparseable_amount", 0)(followed, unreadable)
+
+    assert f"with ',': the {points:,} decimal-point values are set aside as unparseable amounts; more than 50% " \
+           "of the column unreadable stops the run" in message, message
+    other = Case("other", [_few_comma_amounts(n, _comma_written)], table_config={"orders": {"decimal": ","}},
+                 expect=[Err("orders.csv", "orders", c, "parse as number", ("decimal mark ','",))
+                         for c in ("amount", "discount")])
+    _, cfg = _case_input(other, sample, tmp_path / "other")
+    found = _problems(other, cfg, tmp_path / "other")
+    assert len(found) == 2 and all(any(_matches(p, want) for p in found) for want in other.expect), found
+
+
+# ------------------------------------------------------------------ issue 27: a killed run leaves no password behind
+@pytest.mark.slow
+def test_a_run_killed_while_a_report_runs_leaves_no_password_on_disk(small_config, tmp_path):
+    """SIGKILL (the OOM killer, a CI timeout) while a notebook runs: the literal password of a
+    ``-p source.database_url=...`` is in no file of the system temp folder or beside the output
+    folder, the abandoned staging folder included. The tables still come from files."""
+    import os
+    import signal
+    import time
+    password = "K1lled-run-pa55word"
+    temp = tmp_path / "system-temp"        # the run's system temp folder (TMPDIR)
+    temp.mkdir()
+    parent = tmp_path / "reports"
+    out = parent / "2026-10"
+    log = tmp_path / "stdout.txt"
+    args = [sys.executable, str(ROOT / "run_reports.py"), "--config", str(small_config), "--out", str(out),
+            "--only", "data_cleaning", "-p", f"source.database_url=postgresql://analyst:{password}@db.internal/shop"]
+    env = {**os.environ, "TMPDIR": str(temp), "PYTHONUNBUFFERED": "1"}
+    with open(log, "w") as stdout:
+        proc = subprocess.Popen(args, cwd=ROOT, stdout=stdout, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None:
+            if list(parent.glob(".2026-10.partial-*")) and "started  data_cleaning" in log.read_text():
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, "the run ended before a report started:\n" + log.read_text()[-2000:]
+        time.sleep(2)                       # the kernel is up and running the notebook
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        assert list(parent.glob(".2026-10.partial-*")), "the killed run left its staging folder"
+        holding = [str(p) for folder in (temp, parent, Path(tempfile.gettempdir()))
+                   for p in (folder.rglob("*") if folder != Path(tempfile.gettempdir()) else folder.glob("*"))
+                   if p.is_file() and _holds(p, password)]
+        assert not holding, f"the password is on disk in {holding}"
+        assert password not in log.read_text()
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)   # the kernels the killed runner left running
+        except ProcessLookupError:
+            pass
+
+
+def _holds(path: Path, text: str) -> bool:
+    try:
+        return text.encode() in path.read_bytes()
+    except OSError:
+        return False
+
+
+# ------------------------------------------------------------------ issue 27: statistics on degenerate data
+def test_every_price_equal_leaves_out_aov_with_its_reason_and_the_report_stands(small_tables):
+    """Every order of the same price: the delta-method variance of AOV is zero up to rounding (it came
+    out as -7e-13 and math.sqrt raised). The report evaluates the experiments, AOV is left out of
+    each with its reason, and the other metrics keep their results."""
+    import ibis
+    from memberkit import abtest, stats
+    from memberkit.config import load_settings, notebook_params
+    from memberkit.views import Presentation
+    from memberkit.views import abtest as view
+    tables, _ = small_tables
+    o = tables["orders"]
+    first_line = ibis.row_number().over(group_by=o.order_id, order_by=o.order_ts) == 0
+    o = o.filter((o.amount > 0) & first_line).mutate(amount=ibis.literal(19.9).cast(o.amount.type()))
+    settings = load_settings(ROOT, [])
+    ab = notebook_params(settings, "ab_test")
+    a = abtest.analyse({**tables, "orders": o}, "2026-10", ab, notebook_params(settings, "rfm_segmentation"))
+    assert a.experiments and not a.skipped, a.skipped
+    for r in a.experiments:
+        assert "aov" not in set(r.results.metric), r.results
+        assert r.undefined["aov"]["reason"] == "no_variance", r.undefined
+        assert {"conversion", "orders", "revenue"} <= set(r.results.metric)
+        assert r.results.p_value.notna().all() and r.results.p_value_adjusted.notna().all()
+        for lang, words in (("en", "cannot be tested"), ("zh", "无法检验")):
+            notes = " ".join(view.data_notes(Presentation(lang, "CNY"), r, ab))
+            assert words in notes and ("one price" if lang == "en" else "价格一样") in notes, notes
+    assert stats.ratio_mean([19.9 * k for k in (1, 2, 3, 7)], [1, 2, 3, 7])[1] == 0.0
+    assert stats.normal_comparison(19.9, -7.3e-13, 19.9, 0.0).se == 0.0
+
+
+# ------------------------------------------------------------------ issue 27: variant names, and why nothing was evaluated
+def _ab_params(*overrides):
+    from memberkit.config import load_settings, notebook_params
+    return notebook_params(load_settings(ROOT, [], [f"notebooks.ab_test.{o}" for o in overrides]), "ab_test")
+
+
+def test_variant_names_match_ignoring_case_and_blanks_and_the_page_says_so():
+    from memberkit import abtest
+    from memberkit.views import Presentation
+    from memberkit.views import abtest as view
+    from .test_abtest import synthetic
+    m = synthetic(n=2000)
+    m["variant"] = m.variant.map({"control": "Control", "b": " B "})
+    r = abtest.evaluate(m, "X", _ab_params())                        # default_control 'control'
+    assert r.control == "Control" and r.variants == [" B "]
+    r = abtest.evaluate(m, "X", _ab_params("designs.X.control=CONTROL ", "designs.X.planned_split.control=0.5",
+                                           "designs.X.planned_split.b=0.5"))
+    assert r.control == "Control" and set(r.planned_split) == {"Control", " B "} and not r.srm_failed
+    en = " ".join(view.data_notes(Presentation("en", "CNY"), r, _ab_params()))
+    zh = " ".join(view.data_notes(Presentation("zh", "CNY"), r, _ab_params()))
+    assert "ignoring case and surrounding blanks" in en and "'CONTROL' is 'Control' in the data" in en, en
+    assert "不区分大小写" in zh and "'CONTROL' 即 'Control'" in zh, zh
+
+
+def test_the_headline_says_why_each_experiment_was_skipped():
+    from memberkit.views import Presentation
+    from memberkit.views import abtest as view
+    res = {"period": "2026-10", "results": {
+        "experiments": {}, "has_table": True, "available": ["EXP-1", "EXP-2"],
+        "skipped": {"EXP-1": {"reason": "control_missing", "control": "ctrl", "variants": "A, B",
+                              "setting": "notebooks.ab_test.designs.EXP-1.control=A"},
+                    "EXP-2": {"reason": "one_variant", "variant": "A"}}}}
+    en = view.headline(Presentation("en", "CNY"), res)
+    assert "closed its observation window" not in en, en
+    assert "EXP-1" in en and "control variant ctrl is not in the data" in en and "EXP-2" in en \
+        and "only the variant A" in en, en
+    zh = view.headline(Presentation("zh", "CNY"), res)
+    assert "EXP-1" in zh and "EXP-2" in zh and "designs.EXP-1.control=A" in zh, zh
+
+
+# ------------------------------------------------------------------ issue 27: a 20 MB field
+def _huge_field(orders: pd.DataFrame) -> pd.DataFrame:
+    orders = orders.copy()
+    orders.loc[orders.index[4], "Category"] = "x" * (20 << 20)
+    return orders
+
+
+def test_a_line_beyond_the_readers_limit_is_named_with_file_table_and_line(small_sample, tmp_path, monkeypatch):
+    from memberkit import sources
+    monkeypatch.setattr(sources, "MAX_LINE_BYTES", 10 << 20)
+    sample, _ = small_sample
+    case = Case("orders-with-a-20-mb-field", [edit("orders", _huge_field)])
+    _, config = _case_input(case, sample, tmp_path)
+    problems = _problems(case, config, tmp_path)
+    assert len(problems) == 1 and _matches(problems[0], Err("orders.csv", "orders", None, "a line is too long",
+                                                             ("line 6 is 20 MB long",))), problems
+
+
+def test_a_csv_with_a_20_mb_field_reads_or_names_file_table_and_line(small_sample, tmp_path):
+    """The reader's diagnosis re-read the file with Python's csv module at its default field size
+    limit (128 KB) and ended in "unexpected Error ... please report this", naming no file."""
+    sample, _ = small_sample
+    case = Case("orders-with-a-20-mb-field", [edit("orders", _huge_field)])
+    folder, config = _case_input(case, sample, tmp_path)
+    problems = _problems(case, config, tmp_path)
+    for p in problems:
+        assert isinstance(p, InputError) and Path(p.file).name == "orders.csv" and p.table == "orders", p
+        assert "line 6" in str(p), p
+    proc = _cli(["--config", str(config), "--out", str(tmp_path / "out"), "--only", "data_cleaning"], timeout=600)
+    assert "please report this" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert proc.returncode == 0 or ("orders.csv" in proc.stderr and "line 6" in proc.stderr), proc.stderr[-2000:]
+
+
+# ------------------------------------------------------------------ issue 27: long lists in messages
+def test_the_unknown_status_warning_lists_twenty_words_and_counts_the_rest(small_sample, tmp_path):
+    """With ``unknown_status_share=1`` every line's status may be unknown: the warning listed all
+    of them (10,857 words on one 206 KB line); it lists 20 and says how many more there are."""
+    sample, _ = small_sample
+    case = Case("orders-with-many-unknown-statuses",
+                [edit("orders", lambda d: d.assign(Status=[f"status-{i}" for i in range(len(d))]))],
+                overrides=["notebooks.data_cleaning.unknown_status_share=1"])
+    _, config = _case_input(case, sample, tmp_path)
+    prepared = runner.check_run(config_files=[config], out_dir=str(tmp_path / "out"), overrides=case.overrides)
+    warning = next(w for w in prepared.warnings if "status the kit does not know" in w)
+    n = len(read(config.parent / "in", "orders"))
+    assert warning.count("status-") == 20 and f"and {n - 20:,} more" in warning, warning[:3000]
+    assert len(warning) < 1000
+
+
+# ------------------------------------------------------------------ issue 27: every rule on the cleaning page
+def test_every_rule_of_every_table_has_its_colour_and_label_on_the_cleaning_page():
+    """A payments file naming orders that are not in the orders file stopped the cleaning page with
+    KeyError 'unknown_order': the waterfall's colours covered the order, member and link rules only.
+    Every rule of every table (clean.RULES) goes through the page in both languages."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from memberkit import clean
+    from memberkit.views import Presentation
+    from memberkit.views import clean as view
+    from memberkit.views.context import _catalogue
+    tables = {name: clean.TableReport(name, 10 * len(rules) + 5, 5, 10 * len(rules),
+                                      [{"rule": r, "description": d, "rows": 10} for r, d in rules])
+              for name, rules in clean.RULES.items()}
+    result = clean.CleaningResult(tables, 0, 0, 0, 0, 0, 0.0, 0, {}, pd.DataFrame(), {})
+    for lang in ("en", "zh"):
+        p = Presentation(lang, "CNY")
+        fig = view.plot_rule_waterfall(p, result)
+        labels = {t.get_text() for t in fig.axes[0].get_legend().get_texts()}
+        plt.close(fig)
+        catalogue = _catalogue(lang)
+        for name, rules in clean.RULES.items():
+            assert name in catalogue["tables"], (lang, name)
+            for rule, _ in rules:
+                assert rule in catalogue["reasons"], (lang, rule)
+                assert catalogue["reasons"][rule] in labels, (lang, rule)
+        view.accounting_frame(p, result)
+    colours = view.rule_colours()
+    assert set(colours) == {r for rules in clean.RULES.values() for r, _ in rules}
+    assert len(set(colours.values())) == len(colours), "each rule its own colour"

@@ -292,6 +292,8 @@ class ExperimentResult:
     metrics: list[str] = field(default_factory=lambda: list(AB_METRICS))   # evaluated, outcomes first
     primary_metric: str = "conversion"   # the metric the verdict rests on (params', or the first outcome)
     left_out: list[str] = field(default_factory=list)     # purchase metrics without data for these members
+    undefined: dict = field(default_factory=dict)         # metric -> {"reason": code, "variants": [...]}: not testable
+    renamed: dict = field(default_factory=dict)           # variant name in the settings -> as the data writes it
     assignments: dict = field(default_factory=dict)       # rows read, kept, set aside by reason (the cleaning's)
     kinds: dict = field(default_factory=dict)             # metric -> proportion | mean | ratio
 
@@ -303,26 +305,54 @@ class ExperimentResult:
         return str(a) if a == b else f"{a} – {b}"
 
 
-def design_for(experiment_id: str, found: list[str], params) -> tuple[str, dict[str, float]]:
-    """Control variant and planned split for an experiment, checked against the variants in the data."""
+def _name_key(name) -> str:
+    return str(name).strip().casefold()
+
+
+def match_variant(name: str, found: list[str]) -> str | None:
+    """The variant of ``found`` (names in the data) that the setting ``name`` means: the same text, else
+    the one name equal to it ignoring case and surrounding blanks ('control' is ' Control'); None
+    when there is none or several."""
+    if name in found:
+        return name
+    same = [f for f in found if _name_key(f) == _name_key(name)]
+    return same[0] if len(same) == 1 else None
+
+
+def design_for(experiment_id: str, found: list[str], params) -> tuple[str, dict[str, float], dict[str, str]]:
+    """Control variant and planned split for an experiment, checked against the variants in the data,
+    and the setting names written differently in the data ({setting: data name}). Names match
+    ignoring case and surrounding blanks (:func:`match_variant`); the control and split use the
+    data's names. Raises :class:`ExperimentError` (``control_missing``, ``one_variant``,
+    ``split_differs``)."""
     d = params.designs.get(experiment_id)
-    control = d.control if d else params.default_control
-    if control not in found:
-        raise ExperimentError(f"experiment {experiment_id}: control variant {control!r} is not in the data "
+    asked = d.control if d else params.default_control
+    control = match_variant(asked, found)
+    if control is None:
+        raise ExperimentError(f"experiment {experiment_id}: control variant {asked!r} is not in the data "
                               f"(variants: {', '.join(found)}); name it with -p notebooks.ab_test.designs.{experiment_id}.control={found[0]}",
-                              "control_missing", control=control, variants=", ".join(found),
+                              "control_missing", control=asked, variants=", ".join(found),
                               setting=f"notebooks.ab_test.designs.{experiment_id}.control={found[0]}")
     if len(found) < 2:
         raise ExperimentError(f"experiment {experiment_id} has only the variant {found[0]!r}; nothing to compare",
                               "one_variant", variant=found[0])
-    split = dict(d.planned_split) if d and d.planned_split else {v: 1 / len(found) for v in found}
+    renamed = {asked: control} if asked != control else {}
+    if d and d.planned_split:
+        split = {}
+        for name, share in d.planned_split.items():
+            in_data = match_variant(name, found) or name
+            split[in_data] = share
+            if in_data != name:
+                renamed[name] = in_data
+    else:
+        split = {v: 1 / len(found) for v in found}
     missing = set(split) - set(found)
     extra = set(found) - set(split)
     if missing or extra:
         raise ExperimentError(f"experiment {experiment_id}: planned variants {sorted(split)} differ from those "
                               f"in the data {sorted(found)}", "split_differs",
                               planned=", ".join(sorted(split)), variants=", ".join(sorted(found)))
-    return control, split
+    return control, split, renamed
 
 
 def experiment_metrics(m: pd.DataFrame, params) -> tuple[list[str], list[str]]:
@@ -343,6 +373,33 @@ def experiment_metrics(m: pd.DataFrame, params) -> tuple[list[str], list[str]]:
                               "columns (name them under source.tables.experiments.outcomes)",
                               "nothing_to_compare", days=params.window_days)
     return named + purchase, left_out
+
+
+def testable(results: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The rows of ``results`` (:func:`compare_all`) whose test could be computed, Holm re-run over
+    them, and the metrics left out: {metric: {"reason": code, "variants": [variant, ...]}}.
+
+    Codes: ``no_variance`` (no variation within either group, so nothing to test against: every
+    price equal, every member converted) and ``not_computable`` (too few members, say).
+    """
+    ok = results.p_value.map(lambda x: x is not None and math.isfinite(x))
+    undefined = {}
+    for _, x in results[~ok].iterrows():
+        entry = undefined.setdefault(x.metric, {"reason": "no_variance" if x.se == 0 else "not_computable",
+                                                "variants": []})
+        entry["variants"].append(x.variant)
+    kept = results[ok].reset_index(drop=True)
+    if len(kept) < len(results):
+        kept["p_value_adjusted"] = stats.holm(kept.p_value)
+    return kept, undefined
+
+
+def _tested(cuped: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    """The CUPED rows of the metric x variant pairs that ``results`` kept."""
+    if cuped.empty:
+        return cuped
+    pairs = set(zip(results.metric, results.variant))
+    return cuped[[(m, v) in pairs for m, v in zip(cuped.metric, cuped.variant)]].reset_index(drop=True)
 
 
 def _date(ts) -> _dt.date | None:
@@ -368,7 +425,7 @@ def evaluate(members: pd.DataFrame, experiment_id: str, params, segments: pd.Dat
     multi = m[m.variants > 1]
     m = m[m.variants == 1].copy()
     found = sorted(m.variant.unique())
-    control, split = design_for(experiment_id, found, params)
+    control, split, renamed = design_for(experiment_id, found, params)
     variants = [v for v in found if v != control]
     counts = m.groupby("variant").size().reindex(list(split)).fillna(0).astype(int)
     srm_p = stats.srm_test(counts.to_numpy(), [split[v] for v in counts.index])
@@ -378,15 +435,16 @@ def evaluate(members: pd.DataFrame, experiment_id: str, params, segments: pd.Dat
     m, caps = winsorize_members(m, params.winsorize_percentile)
     if segments is not None:
         m = m.merge(segments, on="member_id", how="left")
-    results = compare_all(m, control, variants, params.alpha, metrics, outcomes)
+    results, undefined = testable(compare_all(m, control, variants, params.alpha, metrics, outcomes))
     power = power_plan(m, control, primary, params.minimum_effect, params.alpha, params.power, outcomes,
                        tests=len(results))
     r = ExperimentResult(
         experiment_id, control, variants, split, {k: int(v) for k, v in counts.items()}, srm_p,
         bool(srm_p < params.srm_threshold), _date(m.assigned_ts.min()), _date(m.assigned_ts.max()), len(multi), m,
-        results, cuped_all(m, control, variants, params.alpha, metrics), power, winsor_caps=caps,
+        results, _tested(cuped_all(m, control, variants, params.alpha, metrics), results), power, winsor_caps=caps,
         cumulative=cumulative_conversion(m, params.window_days), metrics=metrics, primary_metric=primary,
-        left_out=left_out, kinds={x: metric_spec(x, outcomes)[0] for x in metrics})
+        left_out=left_out, kinds={x: metric_spec(x, outcomes)[0] for x in metrics}, undefined=undefined,
+        renamed=renamed)
     frames = [breakdown(m, control, variants, primary, c, params.breakdown_min_members, params.alpha, outcomes)
               for c in params.breakdowns if c in m]
     r.breakdowns = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(
@@ -409,6 +467,8 @@ def decide(r: ExperimentResult, params) -> dict:
         return {"decision": "no_verdict", "variant": None, "reason": "srm"}
     res = r.results
     primary = res[res.metric == r.primary_metric].set_index("variant")
+    if primary.empty:                                   # the primary metric could not be tested
+        return {"decision": "no_verdict", "variant": None, "reason": "primary_undefined"}
     significant = primary.p_value_adjusted < params.alpha
     winners = primary[significant & (primary.abs_diff > 0)].sort_values(
         ["rel_lift", "variant"], ascending=[False, True], kind="stable")     # equal gains: by variant name
@@ -532,7 +592,7 @@ def experiment_record(r: ExperimentResult) -> dict:
         "assigned_from": r.assigned_from, "assigned_to": r.assigned_to,
         "excluded_multi_variant": r.excluded_multi_variant, "metrics": metrics, "cuped": cuped,
         "power": r.power, "winsorize_caps": r.winsor_caps, "primary_metric": r.primary_metric,
-        "metrics_evaluated": r.metrics, "metrics_left_out": r.left_out, "assignments": r.assignments,
+        "metrics_evaluated": r.metrics, "metrics_left_out": r.left_out, "metrics_undefined": r.undefined, "assignments": r.assignments,
         "kinds": r.kinds}
 
 

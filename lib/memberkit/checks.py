@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from .config import NOTEBOOK_PARAMS, ReportSettings, parse_override, setting_problem
-from .errors import ConfigError, InputError, MemberkitError, Problems
+from .errors import ConfigError, InputError, MemberkitError, Problems, listed
 
 
 @dataclass
@@ -229,7 +229,7 @@ def check_order_statuses(run: Run) -> list[MemberkitError]:
         return [e]
     if unknown:
         run.warnings.append("order lines with a status the kit does not know are set aside: "
-                            + ", ".join(f"{k} {v:,}" for k, v in unknown.items()))
+                            + listed(f"{k} {v:,}" for k, v in unknown.items()))
     return []
 
 

@@ -34,7 +34,7 @@ import yaml
 
 from .engine import (DEFAULT_TIME_ZONE, DecimalMarkError, blank_to_null, decimal_mark, float_like_ids, id_text,
                      is_finite, parse_money, parse_number, parse_timestamp, to_money)
-from .errors import InputError, MemberkitError
+from .errors import InputError, MemberkitError, listed
 from .identity import mask_e164
 from .schema import CANONICAL
 
@@ -42,7 +42,8 @@ ORDER_RULES = [
     ("duplicate", "exact copy of an earlier row (whole source row, or the declared key)"),
     ("unparseable_date", "order time cannot be read"),
     ("future_date", "order time after the extraction date"),
-    ("unparseable_amount", "no amount: not a number, and no quantity x unit price or payment"),
+    ("unparseable_amount", "no amount: not a number (or written with the other decimal mark than the column's), "
+                           "and no quantity x unit price or payment"),
     ("non_finite_amount", "amount is not a finite number (NaN or infinite)"),
     ("implausible_amount", "order or line above the plausibility bound (max_order_amount)"),
     ("unknown_status", "unknown status (not mapped onto paid, cancelled or returned)"),
@@ -86,7 +87,7 @@ CAMPAIGN_RULES = [
 PAYMENT_RULES = [
     ("duplicate", "exact copy of an earlier row"),
     ("missing_id", "no order id"),
-    ("unparseable_amount", "amount is not a number"),
+    ("unparseable_amount", "amount is not a number (or written with the other decimal mark than the column's)"),
     ("non_finite_amount", "amount is not a finite number (NaN or infinite)"),
     ("implausible_amount", "payment above the plausibility bound (max_order_amount)"),
     ("unknown_order", "order id not in the orders table"),
@@ -943,11 +944,11 @@ def status_scan(orders: ibis.Table, params) -> dict[str, int]:
     unknown, total = status_words(orders, CleaningRules.from_params(params))
     lines = sum(unknown.values())
     if total and lines / total > params.unknown_status_share:
-        listed = ", ".join(f"{k} {v:,}" for k, v in list(unknown.items())[:20])
+        words = listed(f"{k} {v:,}" for k, v in unknown.items())
         raise InputError(tsrc.path or tsrc.query, "orders", tsrc.columns.get("status", "status"),
                          f"{lines:,} of {total:,} order lines ({lines / total:.1%}) have a status the kit does not know "
                          f"(more than unknown_status_share {params.unknown_status_share:.1%})",
-                         f"{listed}; map them with notebooks.data_cleaning.statuses "
+                         f"{words}; map them with notebooks.data_cleaning.statuses "
                          "(e.g. statuses: {delivered: paid, canceled: cancelled, refunded: returned})")
     return unknown
 

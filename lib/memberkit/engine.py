@@ -42,6 +42,8 @@ from pathlib import Path
 import ibis
 import ibis.expr.datatypes as dt
 
+from .schema import MIN_PARSEABLE_SHARE
+
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
 _CURRENCY = r"(?i)(US\$|HK\$|R\$|RMB|CNY|USD|GBP|EUR|JPY|HKD|BRL|[¥￥$€£元円])"
 _BLANKS = r"[\s\x{00A0}\x{202F}']"
@@ -211,12 +213,17 @@ def day_month_as_iso(col: ibis.Value, order: str) -> ibis.Value:
 
 # ------------------------------------------------------------------ numbers and money
 def _number_text(col: ibis.Value, decimal: str = ".") -> ibis.Value:
-    """Text of a number without currency, blanks and thousands separators; '.' as the decimal mark."""
+    """Text of a number without currency, blanks and thousands separators; '.' as the decimal mark.
+
+    ``decimal`` is the column's mark. A value that can only be read with the other mark
+    (``495.92`` under ',', ``1.234,50`` under '.') becomes NULL rather than a number 100 or
+    1000 times off, so the cleaning sets it aside as unreadable.
+    """
     text = blank_to_null(col).re_replace(_CURRENCY, "").re_replace(_BLANKS, "")
     text = text.re_replace(r"^\((.*)\)$", r"-\1")       # accounting negative: (12.50)
     if decimal == ",":
-        return text.replace(".", "").replace(",", ".")
-    return text.replace(",", "")
+        return ibis.ifelse(text.re_search(_POINT_ONLY), ibis.null("string"), text.replace(".", "").replace(",", "."))
+    return ibis.ifelse(text.re_search(_COMMA_ONLY), ibis.null("string"), text.replace(",", ""))
 
 
 _COMMA_ONLY = r"^[+-]?(\d+,(\d{1,2}|\d{4,})|\d{1,3}(\.\d{3})+,\d*|\d{1,3}(\.\d{3}){2,})$"
@@ -224,12 +231,41 @@ _POINT_ONLY = r"^[+-]?(\d+\.(\d{1,2}|\d{4,})|\d{1,3}(,\d{3})+\.\d*|\d{1,3}(,\d{3
 
 
 class DecimalMarkError(ValueError):
-    """A column mixes decimal commas and decimal points; ``examples`` holds one of each."""
+    """A column mixes decimal commas and decimal points.
 
-    def __init__(self, column: str, comma: str, point: str):
-        self.column, self.examples = column, {"decimal comma": comma, "decimal point": point}
-        super().__init__(f"values with a decimal comma ({comma!r}) and with a decimal point ({point!r}) "
-                         "in one column; set the table's 'decimal' to ',' or '.' in the config")
+    Attributes
+    ----------
+    column : the canonical column
+    counts : {"comma": n, "point": n, "either": n, "values": n}, values that read only with a decimal
+        comma, only with a decimal point, either way (``1,234``), and all non-empty values
+    examples : {"decimal comma": text, "decimal point": text}, one value of each form
+    advice : the mark of the larger form ('.' on a tie), which sets aside the fewer values
+    """
+
+    def __init__(self, column: str, comma: str, point: str, counts: dict[str, int] | None = None):
+        counts = {"comma": 1, "point": 1, "either": 0, "values": 0, **(counts or {})}
+        self.column, self.counts = column, counts
+        self.examples = {"decimal comma": comma, "decimal point": point}
+        self.advice = "," if counts["comma"] > counts["point"] else "."
+        total = counts["comma"] + counts["point"]
+        major, minor = ("comma", "point") if self.advice == "," else ("point", "comma")
+        aside = "set aside as unparseable amounts" if column == "amount" else "set aside as unreadable"
+        values = counts.get("values") or counts["comma"] + counts["point"] + counts["either"]
+
+        def outcome(n):   # what a setting does to the n values it cannot read
+            return (f"{aside}; more than {1 - MIN_PARSEABLE_SHARE:.0%} of the column unreadable stops the run"
+                    if n > values * (1 - MIN_PARSEABLE_SHARE) else aside)
+        either = (f"; {counts['either']:,} more read either way (e.g. '1,234' is 1234 with '.' and 1.234 with ',')"
+                  if counts["either"] else "")
+        super().__init__(
+            f"{counts['point']:,} values with a decimal point (e.g. {point!r}) and {counts['comma']:,} with a decimal "
+            f"comma (e.g. {comma!r}) in one column{either}. "
+            f"With '.': the {counts['comma']:,} decimal-comma values are {outcome(counts['comma'])}; "
+            f"with ',': the {counts['point']:,} decimal-point values are {outcome(counts['point'])}; "
+            "neither setting rescales a value. "
+            f"{counts[major] / total:.1%} of them use a decimal {major}: set the table's 'decimal' to "
+            f"'{self.advice}' in the config, and correct the {counts[minor]:,} decimal-{minor} values at the source "
+            "to keep them")
 
 
 def decimal_mark(table: ibis.Table, column: str) -> str:
@@ -242,13 +278,17 @@ def decimal_mark(table: ibis.Table, column: str) -> str:
     Raises
     ------
     DecimalMarkError
-        when the column has evidence for both.
+        when the column has evidence for both (with the count of each form).
     """
     text = blank_to_null(table[column]).re_replace(_CURRENCY, "").re_replace(_BLANKS, "")
     comma, point = text.re_search(_COMMA_ONLY), text.re_search(_POINT_ONLY)
-    row = table.aggregate(comma=text.min(where=comma), point=text.min(where=point)).to_pyarrow().to_pylist()[0]
+    either = text.re_search(r"^[+-]?\d{1,3}([.,]\d{3})$")
+    row = table.aggregate(comma=text.min(where=comma), point=text.min(where=point),
+                          n_comma=comma.cast("int64").sum(), n_point=point.cast("int64").sum(),
+                          n_either=either.cast("int64").sum(), n_values=text.notnull().cast("int64").sum()).to_pyarrow().to_pylist()[0]
     if row["comma"] is not None and row["point"] is not None:
-        raise DecimalMarkError(column, row["comma"], row["point"])
+        raise DecimalMarkError(column, row["comma"], row["point"],
+                               {k: int(row[f"n_{k}"] or 0) for k in ("comma", "point", "either", "values")})
     return "," if row["comma"] is not None else "."
 
 
@@ -308,8 +348,13 @@ def id_text(col: ibis.Value, float_like: bool = False) -> ibis.Value:
 
 
 def parses(col: ibis.Value, kind: str, date_formats: list[str], decimal: str = ".") -> ibis.Value:
-    """True where the text is empty or parses as ``kind`` (number, timestamp or date)."""
+    """True where the text is empty or parses as ``kind`` (number, timestamp or date).
+
+    ``decimal`` is the number's mark: '.', ',' or "auto" (either mark, as the cleaning decides per column).
+    """
     empty = col.isnull() | (col.strip() == "")
+    if kind == "number" and decimal == "auto":
+        return empty | parse_number(col, ".").notnull() | parse_number(col, ",").notnull()
     if kind == "number":
         return empty | parse_number(col, decimal).notnull()
     return empty | parse_timestamp(col, date_formats).notnull()

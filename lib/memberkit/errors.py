@@ -16,6 +16,17 @@ class ReasonedError(MemberkitError):
         self.reason, self.values = reason, values
 
 
+LISTED = 20   # a message lists at most this many items, then counts the rest
+
+
+def listed(items, limit: int = LISTED, sep: str = ", ") -> str:
+    """``items`` (strings) joined with ``sep``, cut after ``limit`` with the count of the rest:
+    ``"a, b, ... and 10,837 more"``."""
+    items = list(items)
+    shown = sep.join(items[:limit])
+    return shown + (f" ... and {len(items) - limit:,} more" if len(items) > limit else "")
+
+
 class ConfigError(MemberkitError):
     """A parameter or config file is wrong."""
 

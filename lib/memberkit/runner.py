@@ -31,7 +31,7 @@ from pathlib import Path
 
 
 from .config import load_settings, project_root, redact
-from .errors import ConfigError, InputError, MemberkitError, Problems
+from .errors import ConfigError, InputError, MemberkitError, Problems, listed
 from .reports import REPORTS, Report, depends_on, parameter_names
 
 
@@ -98,7 +98,7 @@ def glyph_warnings(executed: Path) -> list[str]:
                     missing.setdefault(m.group(1), m.group(2))
     if not missing:
         return []
-    shown = ", ".join(sorted(missing)[:20]) + (" ..." if len(missing) > 20 else "")
+    shown = listed(sorted(missing))
     return [f"{len(missing)} character(s) missing from the chart fonts ({', '.join(sorted(set(missing.values())))}): "
             f"{shown}; those charts show boxes"]
 

@@ -177,7 +177,12 @@ def _read_native(con, name, tsrc, source, base, staging_dir) -> ibis.Table:
     if tsrc.names:
         kwargs["names"] = tsrc.names
     try:
-        return con.read_csv(str(path), table_name=f"src_{name}", **kwargs)
+        try:
+            return con.read_csv(str(path), table_name=f"src_{name}", **kwargs)
+        except Exception as e:  # noqa: BLE001 - a line longer than DuckDB's default (2 MB): read it whole
+            if "maximum line size" not in str(e).lower() or path.stat().st_size + 2 > MAX_LINE_BYTES:
+                raise
+            return con.read_csv(str(path), table_name=f"src_{name}", max_line_size=path.stat().st_size + 2, **kwargs)
     except Exception as e:  # noqa: BLE001 - the cause is found by looking at the file, not at the message
         raise _csv_problem(path, name, tsrc, e) from None
 
@@ -238,10 +243,38 @@ def _csv_problem(path: Path, name: str, tsrc: TableSource, error: BaseException)
         _decodes(path, tsrc.encoding)
     except UnicodeDecodeError as e:
         return _encoding_problem(path, name, tsrc.encoding, e)
+    long_line = _long_line(path, MAX_LINE_BYTES)
+    if long_line:
+        line, size = long_line
+        return InputError(str(path), name, None, "a line is too long to read",
+                          f"line {line} is {size / 2**20:,.0f} MB long; the reader takes lines up to "
+                          f"{MAX_LINE_BYTES / 2**20:,.0f} MB: is a quote left open, or a field the export should leave out?")
     ragged = _ragged_row(path, tsrc)
     if ragged:
         return InputError(str(path), name, None, "a row has a different number of fields than the header", ragged)
     return InputError(str(path), name, None, "not a readable CSV file", _first_line(error))
+
+
+MAX_LINE_BYTES = 256 << 20   # the longest line (bytes) a CSV file may have
+
+
+def _long_line(path: Path, limit: int) -> tuple[int, int] | None:
+    """(line number from 1, length in bytes) of the first line of ``path`` longer than ``limit``; None when none is."""
+    line, size = 1, 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            parts = chunk.split(b"\n")
+            for i, part in enumerate(parts):
+                size += len(part)
+                if size > limit:
+                    while (more := f.read(1 << 20)) and b"\n" not in more:   # the whole line's length
+                        size += len(more)
+                    if more:
+                        size += more.index(b"\n")
+                    return line, size
+                if i < len(parts) - 1:
+                    line, size = line + 1, 0
+    return None
 
 
 def _decodes(path: Path, encoding: str, limit: int | None = None) -> None:
@@ -282,17 +315,25 @@ def _ragged_row(path: Path, tsrc: TableSource, max_rows: int = 100_000) -> str:
     import csv
     import itertools
     delimiter = tsrc.delimiter if len(tsrc.delimiter) == 1 else ","
-    with open(path, encoding=tsrc.encoding, newline="") as f:
-        rows = csv.reader(f, delimiter=delimiter, quotechar='"')
-        header = next(rows, None)
-        if header is None:
-            return ""
-        width = len(tsrc.names) if tsrc.names and not tsrc.header else len(header)
-        for line, row in enumerate(itertools.islice(rows, max_rows), start=2):
-            if row and len(row) != width:
-                trailing = " (the line ends with a delimiter the header lacks)" if (
-                    len(row) == width + 1 and row[-1] == "") else ""
-                return f"line {line} has {len(row)} fields, the header has {width}{trailing}"
+    limit = csv.field_size_limit()
+    csv.field_size_limit(MAX_LINE_BYTES)    # Python's default (128 KB) is far below the engine's
+    try:
+        with open(path, encoding=tsrc.encoding, newline="") as f:
+            rows = csv.reader(f, delimiter=delimiter, quotechar='"')
+            try:
+                header = next(rows, None)
+                if header is None:
+                    return ""
+                width = len(tsrc.names) if tsrc.names and not tsrc.header else len(header)
+                for line, row in enumerate(itertools.islice(rows, max_rows), start=2):
+                    if row and len(row) != width:
+                        trailing = " (the line ends with a delimiter the header lacks)" if (
+                            len(row) == width + 1 and row[-1] == "") else ""
+                        return f"line {line} has {len(row)} fields, the header has {width}{trailing}"
+            except csv.Error as e:
+                return f"line {rows.line_num}: {e}"
+    finally:
+        csv.field_size_limit(limit)
     return ""
 
 
@@ -406,14 +447,15 @@ def _map_columns(raw: ibis.Table, name: str, tsrc: TableSource, label: str, has_
     return (raw.select(**selected, **{k: raw[k] for k in keep}) if not problems else raw), problems
 
 
-def _schema_for(name: str, date_formats: list[str]) -> pa.DataFrameSchema:
-    """The pandera schema a mapped table must fit: columns present, typed columns mostly parseable."""
+def _schema_for(name: str, date_formats: list[str], decimal: str = "auto") -> pa.DataFrameSchema:
+    """The pandera schema a mapped table must fit: columns present, typed columns mostly parseable
+    (numbers with the table's ``decimal`` mark; "auto": either mark)."""
     columns = {}
     for canon, col in CANONICAL[name].items():
         checks = []
         if col.kind in ("number", "timestamp", "date"):
             def mostly_parseable(data, kind=col.kind):
-                ok = engine.parses(data.table[data.key], kind, date_formats)
+                ok = engine.parses(data.table[data.key], kind, date_formats, decimal)
                 return ok.cast("float64").mean().fill_null(1.0) >= MIN_PARSEABLE_SHARE
             checks.append(pa.Check(mostly_parseable, name=f"at least {MIN_PARSEABLE_SHARE:.0%} of values "
                                                           f"parse as {col.kind}"))
@@ -439,15 +481,17 @@ def table_problems(table: ibis.Table, name: str, label: str, date_formats: list[
                     problems.append(InputError(label, name, canon, "decimal comma and decimal point mixed in one column",
                                                str(e)))
     try:
-        _schema_for(name, date_formats).validate(table, lazy=True)
+        _schema_for(name, date_formats, decimal).validate(table, lazy=True)
     except pa.errors.SchemaErrors as e:
         for (column, rule), _ in e.failure_cases.groupby(["column", "check"], sort=False):
-            examples = []
+            examples, hint = [], "is the column map right?"
             if column in table.columns and column in CANONICAL[name]:
                 kind = CANONICAL[name][column].kind
-                bad = table.filter(~engine.parses(table[column], kind, date_formats))
+                bad = table.filter(~engine.parses(table[column], kind, date_formats, decimal))
                 examples = bad.select("_row", column).limit(5).to_pyarrow().to_pylist()
-            problems.append(InputError(label, name, column, str(rule), "is the column map right?", examples))
+                if kind == "number" and decimal != "auto":
+                    hint = f"is the column map right, and is the table's decimal mark '{decimal}'?"
+            problems.append(InputError(label, name, column, str(rule), hint, examples))
     required = [c for c, col in CANONICAL[name].items() if col.required and c not in not_required]
     counted = required + ([c for c in AMOUNT_SOURCES if c not in required] if amount_needed else [])
     counts = table.aggregate(rows=table.count(), **{c: (engine.blank_to_null(table[c]).notnull()).sum()

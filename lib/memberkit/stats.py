@@ -86,10 +86,32 @@ def two_proportions(x_a: int, n_a: int, x_b: int, n_b: int, alpha: float = 0.05)
     return Comparison(pa, pb, pb - pa, se, pb - pa - q * se, pb - pa + q * se, z, _two_sided_p(z))
 
 
+ROUNDING = 1e-9   # relative size below which a variance is taken as rounding of an exact zero
+
+
+def rounding_zero(variance: float, scale: float) -> float:
+    """``variance`` as 0.0 when it is within rounding of zero, relative to ``scale`` (the size of the
+    terms it was computed from, in the same units); otherwise unchanged. NaN stays NaN.
+
+    Raises ``ValueError`` for a negative variance beyond rounding (a computation error, not data).
+    """
+    if not math.isfinite(variance) or variance > ROUNDING * abs(scale):
+        return variance
+    if variance < -ROUNDING * abs(scale):
+        raise ValueError(f"negative variance {variance!r} (terms of size {scale!r})")
+    return 0.0
+
+
 def normal_comparison(mean_a: float, var_mean_a: float, mean_b: float, var_mean_b: float,
                       alpha: float = 0.05) -> Comparison:
-    """z-test of mean_b - mean_a from the variances of the two estimates (delta method, CUPED)."""
-    se = math.sqrt(var_mean_a + var_mean_b)
+    """z-test of mean_b - mean_a from the variances of the two estimates (delta method, CUPED).
+
+    A total variance within rounding of zero (relative to the squared means) is zero: the standard
+    error is then 0 and the statistic and p-value NaN (nothing to test against).
+    """
+    total = rounding_zero(var_mean_a + var_mean_b,
+                          max(mean_a * mean_a, mean_b * mean_b, abs(var_mean_a), abs(var_mean_b)))
+    se = math.sqrt(total) if math.isfinite(total) else math.nan
     diff = mean_b - mean_a
     z = diff / se if se > 0 else math.nan
     q = st.norm.ppf(1 - alpha / 2)
@@ -101,6 +123,9 @@ def ratio_mean(numerator, denominator) -> tuple[float, float]:
 
     Members are the randomisation unit, so the ratio of two member-level means is what is
     estimated (Deng, Knoblich and Lu, KDD 2018): Var(X/Y) ~ (s_x^2 - 2 R s_xy + R^2 s_y^2) / (n mu_y^2).
+    The numerator is the variance of X - R Y, never negative: within rounding of zero (every member's
+    ratio the same, e.g. every order at one price) it is 0.0. Returns (NaN, NaN) for fewer than two
+    members or no denominator.
     """
     x, y = np.asarray(numerator, float), np.asarray(denominator, float)
     n = len(x)
@@ -110,7 +135,8 @@ def ratio_mean(numerator, denominator) -> tuple[float, float]:
     r = mx / my
     c = np.cov(x, y, ddof=1)
     var = (c[0, 0] - 2 * r * c[0, 1] + r * r * c[1, 1]) / (n * my * my)
-    return float(r), float(var)
+    scale = (c[0, 0] + 2 * abs(r * c[0, 1]) + r * r * c[1, 1]) / (n * my * my)
+    return float(r), float(rounding_zero(float(var), float(scale)))
 
 
 def relative_lift(mean_a: float, var_mean_a: float, mean_b: float, var_mean_b: float,

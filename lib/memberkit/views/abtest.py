@@ -56,6 +56,10 @@ def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_
     res = e.get("metrics", {}).get(metric, {})          # variant -> figures
     kind = (e.get("kinds") or {}).get(metric)
     fm = lambda x: fmt_metric(p, metric, x, kind)         # noqa: E731
+    if v["decision"] == "no_verdict" and v.get("reason") == "primary_undefined":
+        why = (e.get("metrics_undefined") or {}).get(metric, {}).get("reason", "not_computable")
+        return p.text("ab.verdict_primary_undefined", metric=metric_label(p, metric),
+                      reason=p.text(f"ab.untestable_{why}"))
     if v["decision"] == "no_verdict":
         return p.text("ab.verdict_srm", experiment=experiment_id)
     if v["decision"] == "ship":
@@ -109,6 +113,11 @@ def headline(p: Presentation, res: dict) -> str:
     """Each experiment's verdict sentence; without experiments, why there are none and how to name one."""
     r = res.get("results", {})
     experiments = r.get("experiments", {})
+    if not experiments and r.get("skipped"):
+        return p.text("ab.none_evaluated", period=res.get("period"), why=" ".join(
+            p.text("ab.skipped", experiment=x, why=reason_text(p, "ab", why if why.get("reason") else None,
+                                                                  p.text("ab.why_unknown")))
+            for x, why in r["skipped"].items()))
     if not experiments:
         available = r.get("available") or []
         return p.text("ab.none" if r.get("has_table", True) else "ab.no_table", period=res.get("period"),
@@ -170,6 +179,13 @@ def data_notes(p: Presentation, r: abtest.ExperimentResult, params) -> list[str]
     if r.left_out:
         notes.append(p.text("ab.left_out_note", metrics=p.list_sep.join(metric_label(p, m) for m in r.left_out),
                             days=params.window_days))
+    if r.renamed:
+        notes.append(p.text("ab.renamed_note", names=p.list_sep.join(
+            p.text("ab.renamed_item", setting=k, data=v) for k, v in r.renamed.items())))
+    if r.undefined:
+        notes.append(p.text("ab.untestable_note", metrics=p.list_sep.join(
+            p.text("ab.untestable_item", metric=metric_label(p, m), variants=", ".join(x["variants"]),
+                   reason=p.text(f"ab.untestable_{x['reason']}")) for m, x in r.undefined.items())))
     return notes
 
 

@@ -37,15 +37,21 @@ def accounting_frame(p: Presentation, result: clean.CleaningResult) -> pd.DataFr
                           p.text("data_cleaning.rejected"): p.count(r.rejected)} for n, r in result.tables.items()])
 
 
+def rule_colours() -> dict[str, tuple]:
+    """Rule (reason code) -> RGBA colour, one per rule of every table's family (``clean.RULES``),
+    the same rule the same colour in every table; tab20, then tab20b when there are more."""
+    import matplotlib.pyplot as plt
+    rules = list(dict.fromkeys(r for family in clean.RULES.values() for r, _ in family))
+    palette = [plt.get_cmap("tab20")(i) for i in range(20)] + [plt.get_cmap("tab20b")(i) for i in range(20)]
+    return {r: palette[i % len(palette)] for i, r in enumerate(rules)}
+
+
 def plot_rule_waterfall(p: Presentation, result: clean.CleaningResult):
     """Per table, a horizontal bar: kept rows, then one segment per rule that set rows aside."""
     import matplotlib.pyplot as plt
     names = list(result.tables)
     fig, ax = plt.subplots(figsize=(9, 0.55 * len(names) + 1.4))
-    rules = [r for r, _ in clean.ORDER_RULES + clean.MEMBER_RULES + clean.LINK_RULES]
-    rules = list(dict.fromkeys(rules))
-    cmap = plt.get_cmap("tab20")
-    colours = {r: cmap(i % 20) for i, r in enumerate(rules)}
+    colours = rule_colours()
     for y, name in enumerate(names):
         rep = result.tables[name]
         left = rep.kept / rep.rows_in if rep.rows_in else 0

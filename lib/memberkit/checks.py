@@ -177,7 +177,8 @@ def check_tables(run: Run) -> list[MemberkitError]:
     except InputError as e:
         return [e]
     run.con = run.con or engine.connect()
-    run._staging = run._staging or tempfile.TemporaryDirectory(prefix="memberkit-checks-")
+    from .scratch import private_temp_dir
+    run._staging = run._staging or private_temp_dir("checks")
     problems = []
     for name, tsrc in source.tables.items():
         table, found = sources.check_table(run.con, name, tsrc, source, base, Path(run._staging.name))

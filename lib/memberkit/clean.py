@@ -913,12 +913,17 @@ def run_cleaning(params, ctx, data_dir: Path | None = None) -> CleaningResult:
 
     Raises ``InputError`` / ``Problems`` for a source that does not read, and what :func:`clean_all` raises.
     """
-    import tempfile
     from . import engine, sources
+    from .scratch import private_temp_dir
     data_dir = Path(data_dir) if data_dir is not None else ctx.data_dir
+    # The stamp goes first and comes back last: a reader meanwhile finds no clean tables, never a mix;
+    # files of an earlier cleaning (a table no longer configured) do not stay behind.
+    (data_dir / "clean" / "_stamp.json").unlink(missing_ok=True)
+    for old in [*(data_dir / "clean").glob("*.parquet"), *(data_dir / "rejected").glob("*.parquet")]:
+        old.unlink()
     con = engine.connect()
     # Staged copies hold the raw exports, personal data included: they must not stay in outputs/.
-    with tempfile.TemporaryDirectory(prefix="memberkit-staging-") as staging:
+    with private_temp_dir("staging") as staging:
         raw = sources.load_sources(con, params.source, ctx.root, Path(staging))
     formats = params.source.tables["orders"].date_formats
     result = clean_all(con, raw, as_of=ctx.as_of, date_formats=formats, outlier_policy=params.outlier_policy,
@@ -929,6 +934,7 @@ def run_cleaning(params, ctx, data_dir: Path | None = None) -> CleaningResult:
                        table_date_formats={n: t.date_formats for n, t in params.source.tables.items()})
     # Other reports read these files only while the stamp matches their run (memberkit.store).
     stamp = cleaning_stamp(params, ctx.as_of, ctx.run.fingerprint, ctx.run.code_version)
+    stamp["files"] = sorted(f"{k}.parquet" for k in result.paths)   # what a reader may read: these and no others
     (data_dir / "clean" / "_stamp.json").write_text(json.dumps(stamp))
     return result
 

@@ -50,7 +50,8 @@ def resolve(name: str, config_files=(), overrides=(), output_dir: str | None = N
     when it is the source, the period the one asked for or else the last calendar month that
     ended by ``as_of``. Without ``output_dir`` a notebook writes to ``outputs/scratch/<period>/``:
     a notebook run by hand (JupyterLab's Run All) never touches a published month; the runner
-    passes its own folder, and an analyst who wants to publish names ``outputs/<period>`` explicitly.
+    passes its own folder, and an analyst who wants to publish names ``outputs/<period>`` explicitly
+    (a relative ``output_dir`` is relative to the project folder, not to notebooks/).
     Raises ``ConfigError`` for settings that do not validate.
     """
     from . import runfile
@@ -58,6 +59,10 @@ def resolve(name: str, config_files=(), overrides=(), output_dir: str | None = N
     if run_file:
         run = runfile.read(run_file)
         params = run.params(name)
+        ignored = {k: v for k, v in explicit.items() if v is not None and getattr(params, k, v) != v}
+        if ignored:   # the run file is the run: a value set in the notebook as well does not count
+            import sys
+            print(f"run_file given: the run's parameters are used, not {ignored}", file=sys.stderr, flush=True)
     else:
         from .sample import ensure_sample
         settings = load_settings(root, [Path(f) if Path(f).is_absolute() else root / f for f in config_files],
@@ -70,6 +75,10 @@ def resolve(name: str, config_files=(), overrides=(), output_dir: str | None = N
         ensure_sample(params.source, root)
         run = runfile.build(root, settings, params={name: params})
     out = Path(output_dir) if output_dir else root / "outputs" / "scratch" / run.period
+    out = out if out.is_absolute() else root / out        # as the README writes it: outputs/<period>
+    if out.exists() and not out.is_dir():
+        from .errors import ConfigError
+        raise ConfigError(f"output_dir {out}: it is a file, not a folder")
     return params, Context(name=name, root=root, period=run.period, output_dir=out, as_of=run.as_of, run=run,
                            history_dir=root / "outputs", period_reason=run.period_reason)
 

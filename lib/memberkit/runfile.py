@@ -142,8 +142,9 @@ def read(path: str | Path) -> RunFile:
         d = json.loads(path.read_text(encoding="utf-8"))
         return RunFile(d["period"], d["period_reason"], _dt.date.fromisoformat(d["as_of"]), d["code_version"],
                        d["inputs"], d["fingerprint"], d.get("reports", {}), d.get("settings", {}))
-    except (OSError, ValueError, KeyError) as e:
-        raise ConfigError(f"run file {path}: cannot be read ({e})") from e
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise ConfigError(f"run file {path}: cannot be read ({type(e).__name__}: {e}); it is written by "
+                          f"run_reports.py for its notebooks, or leave run_file at None") from e
 
 
 def build(root: Path, settings: dict, *, period: str | None = None, period_reason: str = "",

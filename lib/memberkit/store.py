@@ -51,11 +51,14 @@ class StoreError(MemberkitError):
     """An entry of the period store cannot be read; ``entry`` and ``producer`` say what and who makes it."""
 
     def __init__(self, entry: str, path: Path, why: str):
-        self.entry, self.path, self.producer = entry, Path(path), PRODUCERS.get(entry, entry)
-        how = ("run the runner for the period (run_reports.py), or in a notebook "
-               f"store.prepare(ctx, needs=[{entry!r}])")
+        self.entry, self.path, self.producer, self.why = entry, Path(path), PRODUCERS.get(entry, entry), why
+        if entry in PRODUCERS:
+            how = ("run the reports for the period (run_reports.py), or in a notebook "
+                   f"store.prepare(ctx, needs=[{entry!r}])")
+        else:   # a report's results: only that report makes them
+            how = f"run that report (its notebook, or run_reports.py --only {entry})"
         what = _WHAT.get(entry, f"The results of {entry}")
-        verb = "is" if entry in ("members",) or entry not in _WHAT else "are"
+        verb = "are" if entry in ("clean", "month_figures") else "is"
         it = "it is" if verb == "is" else "they are"
         super().__init__(f"{what} of this period {verb} {why} ({path}); {it} written by "
                          f"{_BY.get(self.producer, 'the ' + self.producer + ' report')}: {how}")
@@ -136,25 +139,31 @@ class PeriodStore:
         try:
             self._check(entry)
             return "current"
-        except StoreMissing:
-            return "missing"
-        except StoreStale:
-            return "stale"
+        except StoreMissing as e:
+            return "missing" if e.why == "missing" else e.why
+        except StoreStale as e:
+            return "unreadable" if e.why == "unreadable" else "stale"
 
     def _check(self, entry: str):
-        files = {"clean": ("data/clean/_stamp.json", "data/clean/orders.parquet"),
-                 "month_figures": (FIGURES_FILE,), "members": (MEMBERS_STAMP, MEMBERS_FILE)}[entry]
+        files = {"clean": ("data/clean/_stamp.json",), "month_figures": (FIGURES_FILE,),
+                 "members": (MEMBERS_STAMP, MEMBERS_FILE)}[entry]
         stamp_path = self.folder / files[0]
-        for f in files:
+        for f in reversed(files):      # the data file first: it is what a reader misses
             if not (self.folder / f).is_file():
                 raise StoreMissing(entry, self.folder / f, "missing")
         saved = _read_json(stamp_path)
         if entry == "month_figures":
             saved = saved.get("stamp") if isinstance(saved, dict) and saved.get("period") == self.run.period else None
+        listed = saved.pop("files", None) if entry == "clean" and isinstance(saved, dict) else None
         expected = {"clean": clean_stamp, "month_figures": figures_stamp, "members": members_stamp}[entry](self.run)
+        if saved is None or (entry == "clean" and not isinstance(listed, list)):
+            raise StoreStale(entry, stamp_path, "unreadable")
         if saved != json.loads(json.dumps(expected, default=str)):
-            raise StoreStale(entry, stamp_path, "unreadable" if saved is None else "written for other inputs, settings or code")
-        return saved
+            raise StoreStale(entry, stamp_path, "written for other inputs, settings or code")
+        for name in listed or ():
+            if not (self.folder / "data" / name).is_file():
+                raise StoreMissing(entry, self.folder / "data" / name, "incomplete")
+        return listed
 
     def clean_tables(self, con=None) -> tuple[object, dict]:
         """The clean tables as engine tables (``orders``, ``members``, ... as the cleaning wrote them,
@@ -163,15 +172,15 @@ class PeriodStore:
         Returns (connection, {name: ibis table}). Raises :class:`StoreMissing` / :class:`StoreStale`.
         """
         from . import engine
-        self._check("clean")
+        listed = set(self._check("clean"))        # the files the cleaning wrote, each there
         con = con or engine.connect()
-        folder = self.folder / "data" / "clean"
-        tables = {name: con.read_parquet(folder / f"{name}.parquet", table_name=f"clean_{name}")
-                  for name in CLEAN_TABLES if (folder / f"{name}.parquet").is_file()}
+        data = self.folder / "data"
+        tables = {name: con.read_parquet(data / f"clean/{name}.parquet", table_name=f"clean_{name}")
+                  for name in CLEAN_TABLES if f"clean/{name}.parquet" in listed}
         for name in ("experiments", "campaign_members"):
-            path = self.folder / "data" / "rejected" / f"{name}.parquet"
-            if name in tables and path.is_file():
-                tables[f"rejected_{name}"] = con.read_parquet(path, table_name=f"rejected_{name}")
+            if name in tables and f"rejected/{name}.parquet" in listed:
+                tables[f"rejected_{name}"] = con.read_parquet(data / f"rejected/{name}.parquet",
+                                                              table_name=f"rejected_{name}")
         return con, tables
 
     def month_figures(self) -> dict:
@@ -226,7 +235,12 @@ def prepare(ctx, needs=("clean",), log=None, why: str | None = None) -> PeriodSt
     ``ctx.output_dir``. ``why`` replaces the entry's state (missing, stale) in what is said.
     Raises what the producers raise (``InputError``, ``Problems``).
     """
+    from .errors import ConfigError
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
+    unknown = [n for n in needs if n not in ENTRIES]
+    if unknown:
+        raise ConfigError(f"store.prepare: no entry {', '.join(map(repr, unknown))}; the entries it produces are "
+                          f"{', '.join(ENTRIES)} (a report's results come from running that report)")
     store = PeriodStore(ctx.output_dir, ctx.run)
     order = [e for e in ENTRIES if e in needs or (e == "clean" and needs)]
     for entry in order:
@@ -234,21 +248,27 @@ def prepare(ctx, needs=("clean",), log=None, why: str | None = None) -> PeriodSt
         if state == "current":
             continue
         start = time.time()
-        _PRODUCE[entry](ctx, store)
-        log(f"prepared {_WHAT[entry].lower()[4:]} ({why or state}; what {_BY.get(PRODUCERS[entry], PRODUCERS[entry])} "
+        name = _WHAT[entry].lower()[4:]
+        if _PRODUCE[entry](ctx, store) is False:
+            log(f"{name}: prepared meanwhile by another notebook on this folder")
+            continue
+        log(f"prepared {name} ({why or state}; what {_BY.get(PRODUCERS[entry], PRODUCERS[entry])} "
             f"writes) in {time.time() - start:.0f} s")
     return store
 
 
-def _produce_clean(ctx, store: PeriodStore) -> None:
+def _produce_clean(ctx, store: PeriodStore) -> bool:
+    """Clean into the store's folder under a file lock; False when another process cleaned it meanwhile."""
+    import fcntl
     from .clean import run_cleaning
     folder = store.folder / "data" / "clean"
     folder.mkdir(parents=True, exist_ok=True)
-    import fcntl
     with open(folder / ".lock", "w") as lock:   # two notebooks opened together do not clean at once
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if store.status("clean") != "current":
-            run_cleaning(ctx.run.params("data_cleaning"), ctx, store.folder / "data")
+        if store.status("clean") == "current":
+            return False
+        run_cleaning(ctx.run.params("data_cleaning"), ctx, store.folder / "data")
+        return True
 
 
 def _produce_month_figures(ctx, store: PeriodStore) -> None:

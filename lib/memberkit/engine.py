@@ -119,6 +119,23 @@ def parse_timestamp(col: ibis.Value, formats: list[str], time_zone: str | None =
     taken as already local.
     """
     time_zone = time_zone or DEFAULT_TIME_ZONE
+    slow = _parse_timestamp_normalised(col, formats, time_zone)
+    # Most rows are read by the first step alone (a declared format on the text as written, or a
+    # plain year-first time, on which the normalisation is the identity): the regular expressions
+    # of the normalisation run only on the other rows (a CASE branch is evaluated only for the rows
+    # that reach it), and every row gets what the full reading gives.
+    plain = col.strip()
+    if formats:
+        written = _try_strptime(plain, ibis.literal(list(formats), type="array<string>"))
+        return ibis.cases((written.notnull(), _wall_clock(time_zone, _as_utc(time_zone, written))), else_=slow)
+    return ibis.cases((plain.re_search(_PLAIN_TIME), _wall_clock(time_zone, _as_utc(time_zone, plain.try_cast("timestamp")))),
+                      else_=slow)
+
+
+_PLAIN_TIME = r"^\d{4}[-/]\d{1,2}[-/]\d{1,2}( \d{1,2}:\d{2}(:\d{2})?)?$"
+
+
+def _parse_timestamp_normalised(col: ibis.Value, formats: list[str], time_zone: str) -> ibis.Value:
     text, micros, zone = _time_parts(col, time_zone)
     if formats:
         listed = ibis.literal(list(formats), type="array<string>")
@@ -177,24 +194,36 @@ def day_month_order(table: ibis.Table, column: str, formats: list[str]) -> str |
     ``formats`` already read them as written, or none is a valid date either way.
 
     A value that is a valid date in one reading only decides (``13/2/2017`` day first, ``2/13/2017``
-    month first); a value valid in neither (``31/02/2025``) decides nothing.
+    month first); a value valid in neither (``31/02/2025``) decides nothing. One query; the
+    up-front checks gather the same evidence (:func:`day_month_evidence`) in their one query per table.
 
     Raises
     ------
     DateOrderError
         when such dates are present and no value decides, or values decide both ways.
     """
+    row = table.aggregate(**day_month_evidence(table, column, formats, prefix="")).to_pyarrow().to_pylist()[0]
+    return decide_day_month(column, row)
+
+
+def day_month_evidence(table: ibis.Table, column: str, formats: list[str], prefix: str) -> dict[str, ibis.Value]:
+    """The aggregates :func:`decide_day_month` needs, named ``<prefix>any``, ``<prefix>day`` ..."""
     text = table[column].strip()
     form = text.re_search(_DAY_MONTH)
     first, second, year = (text.re_extract(_DAY_MONTH, i) for i in (1, 2, 3))
     as_day_first = (year + "-" + second + "-" + first).try_cast("date").notnull()
     as_month_first = (year + "-" + first + "-" + second).try_cast("date").notnull()
     declared = parse_timestamp(table[column], formats).notnull() if formats else ibis.literal(False)
-    row = table.aggregate(any=text.min(where=form & as_day_first & as_month_first),
-                          declared=(form & declared).any(),
-                          two_readings=text.min(where=form & as_day_first & as_month_first & (first != second)),
-                          day=text.min(where=form & as_day_first & ~as_month_first),
-                          month=text.min(where=form & as_month_first & ~as_day_first)).to_pyarrow().to_pylist()[0]
+    return {f"{prefix}any": text.min(where=form & as_day_first & as_month_first),
+            f"{prefix}declared": (form & declared).any(),
+            f"{prefix}two_readings": text.min(where=form & as_day_first & as_month_first & (first != second)),
+            f"{prefix}day": text.min(where=form & as_day_first & ~as_month_first),
+            f"{prefix}month": text.min(where=form & as_month_first & ~as_day_first)}
+
+
+def decide_day_month(column: str, row: dict, prefix: str = "") -> str | None:
+    """The order the evidence of :func:`day_month_evidence` decides (see :func:`day_month_order`)."""
+    row = {k: row.get(prefix + k) for k in ("any", "declared", "two_readings", "day", "month")}
     if row["declared"] or (row["any"], row["day"], row["month"]) == (None, None, None):
         return None
     if row["day"] is not None and row["month"] is not None:
@@ -219,6 +248,14 @@ def _number_text(col: ibis.Value, decimal: str = ".") -> ibis.Value:
     (``495.92`` under ',', ``1.234,50`` under '.') becomes NULL rather than a number 100 or
     1000 times off, so the cleaning sets it aside as unreadable.
     """
+    plain = col.strip()
+    guard = r"^[+-]?\d+$" if decimal == "," else r"^[+-]?\d+(\.\d+)?$"
+    # Plain digits (with a point under '.') are their own number text: the regular expressions of
+    # the full reading run only on the other rows (a CASE branch is evaluated only for the rows that reach it).
+    return ibis.cases((plain.re_search(guard), plain), else_=_number_text_normalised(col, decimal))
+
+
+def _number_text_normalised(col: ibis.Value, decimal: str = ".") -> ibis.Value:
     text = blank_to_null(col).re_replace(_CURRENCY, "").re_replace(_BLANKS, "")
     text = text.re_replace(r"^\((.*)\)$", r"-\1")       # accounting negative: (12.50)
     if decimal == ",":
@@ -280,16 +317,28 @@ def decimal_mark(table: ibis.Table, column: str) -> str:
     DecimalMarkError
         when the column has evidence for both (with the count of each form).
     """
-    text = blank_to_null(table[column]).re_replace(_CURRENCY, "").re_replace(_BLANKS, "")
+    row = table.aggregate(**decimal_evidence(table, column, prefix="")).to_pyarrow().to_pylist()[0]
+    return decide_decimal_mark(column, row)
+
+
+def decimal_evidence(table: ibis.Table, column: str, prefix: str) -> dict[str, ibis.Value]:
+    """The aggregates :func:`decide_decimal_mark` needs, named ``<prefix>comma``, ``<prefix>n_point`` ..."""
+    plain = table[column].strip().re_search(r"^[+-]?\d+$")   # digits alone are evidence of nothing
+    text = ibis.ifelse(plain, ibis.null("string"), blank_to_null(table[column]).re_replace(_CURRENCY, "").re_replace(_BLANKS, ""))
     comma, point = text.re_search(_COMMA_ONLY), text.re_search(_POINT_ONLY)
     either = text.re_search(r"^[+-]?\d{1,3}([.,]\d{3})$")
-    row = table.aggregate(comma=text.min(where=comma), point=text.min(where=point),
-                          n_comma=comma.cast("int64").sum(), n_point=point.cast("int64").sum(),
-                          n_either=either.cast("int64").sum(), n_values=text.notnull().cast("int64").sum()).to_pyarrow().to_pylist()[0]
-    if row["comma"] is not None and row["point"] is not None:
-        raise DecimalMarkError(column, row["comma"], row["point"],
-                               {k: int(row[f"n_{k}"] or 0) for k in ("comma", "point", "either", "values")})
-    return "," if row["comma"] is not None else "."
+    values = blank_to_null(table[column]).notnull()
+    return {f"{prefix}comma": text.min(where=comma), f"{prefix}point": text.min(where=point),
+            f"{prefix}n_comma": comma.cast("int64").sum(), f"{prefix}n_point": point.cast("int64").sum(),
+            f"{prefix}n_either": either.cast("int64").sum(), f"{prefix}n_values": values.cast("int64").sum()}
+
+
+def decide_decimal_mark(column: str, row: dict, prefix: str = "") -> str:
+    """The mark the evidence of :func:`decimal_evidence` decides (see :func:`decimal_mark`)."""
+    if row[f"{prefix}comma"] is not None and row[f"{prefix}point"] is not None:
+        raise DecimalMarkError(column, row[f"{prefix}comma"], row[f"{prefix}point"],
+                               {k: int(row[f"{prefix}n_{k}"] or 0) for k in ("comma", "point", "either", "values")})
+    return "," if row[f"{prefix}comma"] is not None else "."
 
 
 def parse_number(col: ibis.Value, decimal: str = ".") -> ibis.Value:
@@ -332,12 +381,22 @@ def float_like_ids(table: ibis.Table, columns: list[str]) -> set[str]:
     """Id columns a spreadsheet turned into floats: every value an integer, some written ``14646.0``."""
     if not columns:
         return set()
+    row = table.aggregate(**float_id_evidence(table, columns)).to_pyarrow().to_pylist()[0]
+    return decide_float_ids(columns, row)
+
+
+def float_id_evidence(table: ibis.Table, columns: list[str]) -> dict[str, ibis.Value]:
+    """The aggregates :func:`decide_float_ids` needs, named ``<column>__bad`` and ``<column>__float``."""
     aggs = {}
     for c in columns:
         v = blank_to_null(table[c])
         aggs[f"{c}__bad"] = (v.notnull() & ~v.re_search(_FLOAT_ID)).cast("int64").sum()
         aggs[f"{c}__float"] = v.re_search(r"\.0*$").cast("int64").sum()
-    row = table.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    return aggs
+
+
+def decide_float_ids(columns: list[str], row: dict) -> set[str]:
+    """The columns of :func:`float_id_evidence` whose values are all integers, some written as floats."""
     return {c for c in columns if not (row[f"{c}__bad"] or 0) and (row[f"{c}__float"] or 0)}
 
 
@@ -354,7 +413,8 @@ def parses(col: ibis.Value, kind: str, date_formats: list[str], decimal: str = "
     """
     empty = col.isnull() | (col.strip() == "")
     if kind == "number" and decimal == "auto":
-        return empty | parse_number(col, ".").notnull() | parse_number(col, ",").notnull()
+        # (a CASE, so the second reading runs only on the values the first cannot read)
+        return empty | ibis.cases((parse_number(col, ".").notnull(), True), else_=parse_number(col, ",").notnull())
     if kind == "number":
         return empty | parse_number(col, decimal).notnull()
     return empty | parse_timestamp(col, date_formats).notnull()

@@ -1,0 +1,53 @@
+"""The engine's fast readings of plain text give exactly what the full reading gives.
+
+``parse_timestamp`` and the number readers cast plain text (``2026-08-27 20:04:18``, ``495.92``)
+directly and send only the other rows through the regular expressions; these tests hold the
+two paths equal on every form the kit reads, so the shortcut can never change a value.
+"""
+import ibis
+import pandas as pd
+import pytest
+
+from memberkit import engine
+from memberkit.config import DEFAULT_DATE_FORMATS
+
+TIMES = ["2026-08-27 20:04:18", "2024/01/01 02:11", "2024/1/1 2:11", "2024-1-1", "2024-01-01", " 2024-01-01 ",
+         "2026-08-27T20:04:18Z", "2026-08-27 20:04:18+08:00", "2026年8月27日 20:04", "2017-01-21 22:11:48.556",
+         "46261.5", "10/2/2017 10:56", "2024-13-01", "2024-02-30 10:00", "2024-01-01 25:00", "2024-01-01 10:61",
+         "2024-01-01 9:05:07", "2024-03-31 02:30:00", "昨天", "#VALUE!", "", None, "2024-01-01 10:00:00.5"]
+NUMBERS = ["495.92", "-10.44", "+3", "0.00", "12", "007", "1,234.50", "1.234,50", "135,17", "1,234", "¥1,234.50",
+           "1234.50元", "RMB 99", "(12.50)", "nan", "inf", "-inf", "1e5", "12.", ".5", " 42 ", "", None, "abc",
+           "99999999999999999999.99", "1 234,5", "1'234.50"]
+
+
+@pytest.mark.parametrize("formats", [[], DEFAULT_DATE_FORMATS, ["%Y-%d-%m %H:%M:%S", "%Y年%m月%d日 %H:%M"]])
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/London", "America/New_York"])
+def test_plain_times_read_as_the_full_reading_reads_them(zone, formats):
+    con = engine.connect()
+    t = ibis.memtable({"ts": TIMES}, schema={"ts": "string"})
+    fast = con.execute(engine.parse_timestamp(t.ts, formats, zone).name("x")).tolist()
+    full = con.execute(engine._parse_timestamp_normalised(t.ts, formats, zone).name("x")).tolist()
+    assert [str(v) for v in fast] == [str(v) for v in full]
+    custom = bool(formats) and formats[0].startswith("%Y-%d")
+    assert str(fast[0]) == ("NaT" if custom else "2026-08-27 20:04:18")   # (no day 27 of a month 27)
+    assert str(fast[1]) == ("NaT" if custom else "2024-01-01 02:11:00")
+
+
+@pytest.mark.parametrize("decimal", [".", ","])
+def test_plain_numbers_read_as_the_full_reading_reads_them(decimal):
+    con = engine.connect()
+    t = ibis.memtable({"a": NUMBERS}, schema={"a": "string"})
+    fast = [None if pd.isna(v) else v for v in con.execute(engine._number_text(t.a, decimal).name("x"))]
+    full = [None if pd.isna(v) else v for v in con.execute(engine._number_text_normalised(t.a, decimal).name("x"))]
+    assert fast == full
+    assert fast[0] == ("495.92" if decimal == "." else None)
+
+
+def test_either_mark_reads_what_one_of_the_marks_reads():
+    con = engine.connect()
+    t = ibis.memtable({"a": NUMBERS}, schema={"a": "string"})
+    either = con.execute(engine.parses(t.a, "number", [], "auto").name("x")).tolist()
+    point = con.execute(engine.parses(t.a, "number", [], ".").name("x")).tolist()
+    comma = con.execute(engine.parses(t.a, "number", [], ",").name("x")).tolist()
+    assert either == [p or c for p, c in zip(point, comma)]
+    assert not either[NUMBERS.index("abc")]

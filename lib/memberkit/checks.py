@@ -42,7 +42,13 @@ class Run:
     secrets: set = field(default_factory=set)      # secret strings of the settings, scrubbed from every output
     unknown_keys: set = field(default_factory=set)  # (report or "", dotted key) already named as unknown
     warnings: list[str] = field(default_factory=list)   # said by the run, not problems
+    staged: dict = field(default_factory=dict)      # table name -> sources.StagedTable (Parquet in the staging folder)
     _staging: tempfile.TemporaryDirectory | None = None
+
+    @property
+    def staging_dir(self) -> Path | None:
+        """The private folder holding the staged tables while the run lasts (they hold personal data)."""
+        return Path(self._staging.name) if self._staging is not None else None
 
     @property
     def base(self) -> ReportSettings | None:
@@ -167,7 +173,11 @@ def check_output_folder(run: Run) -> list[MemberkitError]:
 
 # ------------------------------------------------------------------ the data
 def check_tables(run: Run) -> list[MemberkitError]:
-    """Every table of the source reads, maps and validates (encoding, columns, parse rates, empties)."""
+    """Every table of the source reads, maps and validates (encoding, columns, parse rates, empties).
+
+    Each table is staged once as Parquet in the run's private staging folder and profiled in one
+    query (:func:`memberkit.sources.stage_table`); the later checks and the cleaning read the
+    staged files, not the exports."""
     from . import engine, sources
     if run.base is None:
         return []
@@ -178,13 +188,14 @@ def check_tables(run: Run) -> list[MemberkitError]:
         return [e]
     run.con = run.con or engine.connect()
     from .scratch import private_temp_dir
-    run._staging = run._staging or private_temp_dir("checks")
+    run._staging = run._staging or private_temp_dir("staging")
     problems = []
     for name, tsrc in source.tables.items():
-        table, found = sources.check_table(run.con, name, tsrc, source, base, Path(run._staging.name))
+        table, staged, found = sources.stage_table(run.con, name, tsrc, source, base, run.staging_dir)
         problems += found
         if table is not None and not found:
             run.tables[name] = table
+            run.staged[name] = staged
     return problems
 
 
@@ -201,12 +212,15 @@ def check_period_has_orders(run: Run) -> list[MemberkitError]:
     orders = run.tables.get("orders")
     if orders is None or run.period is None:
         return []
-    ts = parse_timestamp(orders.order_ts, run.base.source.tables["orders"].date_formats)
     start, end = period_bounds(run.period)
     cutoff = _dt.datetime.combine(run.as_of, _dt.time(23, 59, 59))
-    known = orders.filter(ts.notnull() & (ts <= ibis.literal(cutoff)))
-    row = known.aggregate(first=ts.min(), last=ts.max(), in_period=(ts.date().between(start, end)).sum()) \
+    # each order's time parsed once (an expression used four times would be parsed four times)
+    parsed = run.con.create_table("check_order_times", orders.select(
+        ts=parse_timestamp(orders.order_ts, run.base.source.tables["orders"].date_formats)), temp=True, overwrite=True)
+    known = parsed.filter(parsed.ts.notnull() & (parsed.ts <= ibis.literal(cutoff)))
+    row = known.aggregate(first=known.ts.min(), last=known.ts.max(), in_period=(known.ts.date().between(start, end)).sum()) \
         .to_pyarrow().to_pylist()[0]
+    run.con.drop_table("check_order_times", force=True)
     if row["in_period"]:
         return []
     if row["first"] is None:

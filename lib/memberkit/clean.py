@@ -20,6 +20,7 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 from dataclasses import asdict, dataclass, field
@@ -561,7 +562,7 @@ def clean_all(con, raw: dict[str, ibis.Table], *, as_of: _dt.date | None = None,
               outlier_policy: str = "flag", outlier_multiple: float = 30.0,
               out_dir: str | Path | None = None, phone_region: str = "CN", max_accounts_per_phone: int = 5,
               outcomes: dict[str, str] | None = None, rules: CleaningRules | None = None,
-              table_date_formats: dict[str, list[str]] | None = None) -> CleaningResult:
+              table_date_formats: dict[str, list[str]] | None = None, staged: dict | None = None) -> CleaningResult:
     """Apply every rule to every table; write clean and rejected Parquet when ``out_dir`` is given.
 
     Parameters
@@ -579,6 +580,8 @@ def clean_all(con, raw: dict[str, ibis.Table], *, as_of: _dt.date | None = None,
     rules : the shop's settings (currency scale, time zone, statuses, returns, non-product lines);
         the defaults of :class:`CleaningRules` when None
     table_date_formats : per table, the formats its own config names (default ``date_formats``)
+    staged : per table, what the staging's profile decided (:class:`memberkit.sources.StagedTable`:
+        decimal marks, float-like ids), so the cleaning does not scan for them again
 
     Returns
     -------
@@ -593,6 +596,9 @@ def clean_all(con, raw: dict[str, ibis.Table], *, as_of: _dt.date | None = None,
     """
     rules = rules or CleaningRules()
     _SCANS.clear()
+    for name, st in (staged or {}).items():
+        _SCANS[(name, "ids")] = set(st.float_ids)
+        _SCANS[(name, "marks", ())] = dict(st.marks)
     try:
         formats = {name: (table_date_formats or {}).get(name) or date_formats for name in raw}
         return _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_dir, rules,
@@ -686,18 +692,29 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
 def status_words(orders: ibis.Table, rules: CleaningRules) -> tuple[dict[str, int], int]:
     """(unknown status word -> order lines, all order lines) of a raw orders table.
 
-    ``orders`` is the mapped source table (:func:`memberkit.sources.read_table`). A status is
+    ``orders`` is the mapped source table (:func:`memberkit.sources.stage_table`). A status is
     unknown when neither the built-in words nor ``rules.statuses`` map it (:func:`map_status`);
     an empty status is paid. An exact copy of an earlier line (what the cleaning sets aside as a
     duplicate) is not counted again. Words are trimmed, most frequent first, then by word. The
     up-front check and the cleaning page both count with this function, so they agree.
     """
-    t = orders.mutate(_known=map_status(orders.status, rules).notnull(), _copy=_duplicate(orders, "orders"))
-    t = t.filter(~t._copy)
-    counts = t.group_by(value=t.status.strip(), known=t._known).agg(n=t.count()).to_pyarrow().to_pylist()
-    unknown = {r["value"]: int(r["n"]) for r in sorted(counts, key=lambda r: (-r["n"], str(r["value"])))
-               if not r["known"]}
-    return unknown, sum(int(r["n"]) for r in counts)
+    if "_key" in orders.columns or "_dupkey" not in orders.columns:
+        # copies by a declared key may differ in status, and without a row hash there is nothing to count
+        # lines by: rank every line
+        t = orders.mutate(_known=map_status(orders.status, rules).notnull(), _copy=_duplicate(orders, "orders"))
+        t = t.filter(~t._copy)
+        counts = t.group_by(value=t.status.strip(), known=t._known).agg(n=t.count()).to_pyarrow().to_pylist()
+        unknown = {r["value"]: int(r["n"]) for r in sorted(counts, key=lambda r: (-r["n"], str(r["value"])))
+                   if not r["known"]}
+        return unknown, sum(int(r["n"]) for r in counts)
+    # A copy of the whole row has its original's status and row hash: the copies are ranked among the
+    # lines of unknown status only, and all lines are counted by their row hash, so no pass ranks every line.
+    t = orders.filter(map_status(orders.status, rules).isnull())
+    t = t.filter(~_duplicate(t, "orders"))
+    counts = t.group_by(value=t.status.strip()).agg(n=t.count()).to_pyarrow().to_pylist()
+    unknown = {r["value"]: int(r["n"]) for r in sorted(counts, key=lambda r: (-r["n"], str(r["value"])))}
+    total = orders._dupkey.nunique().to_pyarrow().as_py()
+    return unknown, int(total)
 
 
 def _first_source(t: ibis.Table) -> str:
@@ -817,9 +834,9 @@ def _text_unified(stages) -> dict[str, int]:
             continue
         s = stages[table]
         s = s.filter(s.reason.isnull() | (s.reason != "duplicate"))
-        for c in cols:
-            changed = s[c].notnull() & (s[c] != unify_text(s[c], c))
-            out[f"{table}.{c}"] = int(s.filter(changed).count().execute())
+        row = s.aggregate(**{c: (s[c].notnull() & (s[c] != unify_text(s[c], c))).cast("int64").sum()
+                             for c in cols}).to_pyarrow().to_pylist()[0]   # one query per table
+        out.update({f"{table}.{c}": int(row[c] or 0) for c in cols})
     return out
 
 
@@ -842,7 +859,7 @@ def quality_scorecard(raw: dict[str, ibis.Table], date_formats: dict[str, list[s
         for c, col in CANONICAL[table].items():
             empty = t[c].isnull() | (t[c].strip() == "")
             if col.kind == "number":
-                invalid = ~(parses(t[c], "number", formats) | parses(t[c], "number", formats, decimal=","))
+                invalid = ~parses(t[c], "number", formats, decimal="auto")
             elif col.kind in ("timestamp", "date"):
                 invalid = ~parses(t[c], col.kind, formats)
             elif (table, c) == ("orders", "status"):
@@ -922,16 +939,22 @@ def run_cleaning(params, ctx, data_dir: Path | None = None) -> CleaningResult:
     for old in [*(data_dir / "clean").glob("*.parquet"), *(data_dir / "rejected").glob("*.parquet")]:
         old.unlink()
     con = engine.connect()
-    # Staged copies hold the raw exports, personal data included: they must not stay in outputs/.
-    with private_temp_dir("staging") as staging:
-        raw = sources.load_sources(con, params.source, ctx.root, Path(staging))
-    formats = params.source.tables["orders"].date_formats
-    result = clean_all(con, raw, as_of=ctx.as_of, date_formats=formats, outlier_policy=params.outlier_policy,
-                       outlier_multiple=params.outlier_multiple, out_dir=data_dir,
-                       phone_region=params.phone_region, max_accounts_per_phone=params.max_accounts_per_phone,
-                       outcomes=params.source.tables["experiments"].outcomes if "experiments" in params.source.tables
-                       else None, rules=CleaningRules.from_params(params),
-                       table_date_formats={n: t.date_formats for n, t in params.source.tables.items()})
+    # The tables the run's checks staged, else staged here; the staged copies hold the raw exports,
+    # personal data included: they live in a private temporary folder, never in outputs/.
+    opened = sources.open_staged(con, ctx.run.staged, params.source) if ctx.run is not None and ctx.run.staged else None
+    with contextlib.ExitStack() as stack:
+        if opened is None:
+            folder = Path(stack.enter_context(private_temp_dir("staging")))
+            opened = sources.stage_sources(con, params.source, ctx.root, folder)
+        raw, decided = opened
+        formats = params.source.tables["orders"].date_formats
+        result = clean_all(con, raw, as_of=ctx.as_of, date_formats=formats, outlier_policy=params.outlier_policy,
+                           outlier_multiple=params.outlier_multiple, out_dir=data_dir,
+                           phone_region=params.phone_region, max_accounts_per_phone=params.max_accounts_per_phone,
+                           outcomes=params.source.tables["experiments"].outcomes if "experiments" in params.source.tables
+                           else None, rules=CleaningRules.from_params(params),
+                           table_date_formats={n: t.date_formats for n, t in params.source.tables.items()},
+                           staged=decided)
     # Other reports read these files only while the stamp matches their run (memberkit.store).
     stamp = cleaning_stamp(params, ctx.as_of, ctx.run.fingerprint, ctx.run.code_version)
     stamp["files"] = sorted(f"{k}.parquet" for k in result.paths)   # what a reader may read: these and no others

@@ -208,12 +208,15 @@ def day_month_order(table: ibis.Table, column: str, formats: list[str]) -> str |
 
 def day_month_evidence(table: ibis.Table, column: str, formats: list[str], prefix: str) -> dict[str, ibis.Value]:
     """The aggregates :func:`decide_day_month` needs, named ``<prefix>any``, ``<prefix>day`` ..."""
-    text = table[column].strip()
-    form = text.re_search(_DAY_MONTH)
+    stripped = table[column].strip()
+    # Only the values of the spreadsheet form go further; the others become NULL, which every step
+    # below passes over without work (most columns have no such value at all).
+    text = ibis.cases((stripped.re_search(_DAY_MONTH), stripped), else_=ibis.null("string"))
+    form = text.notnull()
     first, second, year = (text.re_extract(_DAY_MONTH, i) for i in (1, 2, 3))
     as_day_first = (year + "-" + second + "-" + first).try_cast("date").notnull()
     as_month_first = (year + "-" + first + "-" + second).try_cast("date").notnull()
-    declared = parse_timestamp(table[column], formats).notnull() if formats else ibis.literal(False)
+    declared = parse_timestamp(text, formats).notnull() if formats else ibis.literal(False)
     return {f"{prefix}any": text.min(where=form & as_day_first & as_month_first),
             f"{prefix}declared": (form & declared).any(),
             f"{prefix}two_readings": text.min(where=form & as_day_first & as_month_first & (first != second)),
@@ -323,12 +326,18 @@ def decimal_mark(table: ibis.Table, column: str) -> str:
 
 def decimal_evidence(table: ibis.Table, column: str, prefix: str) -> dict[str, ibis.Value]:
     """The aggregates :func:`decide_decimal_mark` needs, named ``<prefix>comma``, ``<prefix>n_point`` ..."""
-    plain = table[column].strip().re_search(r"^[+-]?\d+$")   # digits alone are evidence of nothing
-    text = ibis.ifelse(plain, ibis.null("string"), blank_to_null(table[column]).re_replace(_CURRENCY, "").re_replace(_BLANKS, ""))
-    comma, point = text.re_search(_COMMA_ONLY), text.re_search(_POINT_ONLY)
-    either = text.re_search(r"^[+-]?\d{1,3}([.,]\d{3})$")
+    stripped = table[column].strip()
+    # Digits alone are evidence of nothing, and digits with one or two decimals after a point (most
+    # values) are evidence of a point as they are: only the other values are normalised and searched.
+    plain_point = stripped.re_search(r"^[+-]?\d+\.\d{1,2}$")
+    text = ibis.cases((stripped.re_search(r"^[+-]?\d*$") | plain_point, ibis.null("string")),
+                      else_=blank_to_null(table[column]).re_replace(_CURRENCY, "").re_replace(_BLANKS, ""))
+    comma = text.re_search(_COMMA_ONLY).fill_null(False)
+    point = plain_point | text.re_search(_POINT_ONLY).fill_null(False)
+    either = text.re_search(r"^[+-]?\d{1,3}([.,]\d{3})$").fill_null(False)
     values = blank_to_null(table[column]).notnull()
-    return {f"{prefix}comma": text.min(where=comma), f"{prefix}point": text.min(where=point),
+    return {f"{prefix}comma": text.min(where=comma),
+            f"{prefix}point": ibis.ifelse(plain_point, stripped, text).min(where=point),
             f"{prefix}n_comma": comma.cast("int64").sum(), f"{prefix}n_point": point.cast("int64").sum(),
             f"{prefix}n_either": either.cast("int64").sum(), f"{prefix}n_values": values.cast("int64").sum()}
 

@@ -108,6 +108,9 @@ class RunFile:
     fingerprint: str
     reports: dict = field(default_factory=dict, repr=False)
     settings: dict = field(default_factory=dict, repr=False)
+    # the input tables the up-front checks staged as Parquet: {"folder": path, "tables": {name: StagedTable fields}};
+    # empty when nothing was staged (an analyst's notebook stages for itself)
+    staged: dict = field(default_factory=dict, repr=False)
 
     def params(self, name: str):
         """Report ``name``'s parameters as its validated model; ``ConfigError`` when the run has none for it."""
@@ -120,7 +123,7 @@ class RunFile:
     def to_dict(self) -> dict:
         return {"period": self.period, "period_reason": self.period_reason, "as_of": self.as_of.isoformat(),
                 "code_version": self.code_version, "inputs": self.inputs, "fingerprint": self.fingerprint,
-                "reports": self.reports, "settings": self.settings}
+                "reports": self.reports, "settings": self.settings, "staged": self.staged}
 
     def write(self, folder: Path) -> Path:
         """``<folder>/run.json``, readable by its owner only, written whole or not at all."""
@@ -141,14 +144,15 @@ def read(path: str | Path) -> RunFile:
     try:
         d = json.loads(path.read_text(encoding="utf-8"))
         return RunFile(d["period"], d["period_reason"], _dt.date.fromisoformat(d["as_of"]), d["code_version"],
-                       d["inputs"], d["fingerprint"], d.get("reports", {}), d.get("settings", {}))
+                       d["inputs"], d["fingerprint"], d.get("reports", {}), d.get("settings", {}), d.get("staged", {}))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise ConfigError(f"run file {path}: cannot be read ({type(e).__name__}: {e}); it is written by "
                           f"run_reports.py for its notebooks, or leave run_file at None") from e
 
 
 def build(root: Path, settings: dict, *, period: str | None = None, period_reason: str = "",
-          as_of: _dt.date | None = None, params: dict | None = None, inputs: dict | None = None) -> RunFile:
+          as_of: _dt.date | None = None, params: dict | None = None, inputs: dict | None = None,
+          staged: dict | None = None) -> RunFile:
     """The run for ``settings``: each report's parameters validated (those given in ``params`` as they
     are; a report whose parameters do not validate is left out), the period worked out (unless given),
     and the inputs hashed once (unless ``inputs`` is given).
@@ -177,7 +181,8 @@ def build(root: Path, settings: dict, *, period: str | None = None, period_reaso
     inputs = inputs if inputs is not None else input_fingerprints(base.source, root)
     # every report's parameters name the period worked out, as the runner's notebooks and footers show it
     return RunFile(period, period_reason, as_of, code_version(), inputs, combined_fingerprint(inputs),
-                   {n: {**p.model_dump(mode="json"), "period": period} for n, p in validated.items()}, settings)
+                   {n: {**p.model_dump(mode="json"), "period": period} for n, p in validated.items()}, settings,
+                   staged or {})
 
 
 # ------------------------------------------------------------------ secrets
@@ -197,4 +202,4 @@ def secrets_as_variables(run: RunFile, secrets) -> tuple[RunFile, dict[str, str]
         text = text.replace(json.dumps(secret, ensure_ascii=False)[1:-1], "${" + var + "}")
     d = json.loads(text)
     return RunFile(d["period"], d["period_reason"], run.as_of, d["code_version"], d["inputs"], d["fingerprint"],
-                   d["reports"], d["settings"]), variables
+                   d["reports"], d["settings"], d.get("staged", {})), variables

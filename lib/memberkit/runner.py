@@ -196,12 +196,20 @@ def run(period: str | None = None, config_files=(), only=(), out_dir: str | None
     ``pdf``, every report page and the summary page are also printed to ``<name>.pdf`` by headless
     Chromium; without Chromium the run says so and keeps the HTML. Returns (exit code, output folder).
     """
-    import shutil
-    from . import runfile
-    from .config import scrub_secrets
     reports = [r for r in REPORTS if not only or r.name in only]
     log("Checking parameters and data ...")
-    prepared = check_run(period, config_files, only, out_dir, overrides)
+    prepared = check_run(period, config_files, only, out_dir, overrides, keep_staging=True)
+    try:
+        return _run_checked(prepared, reports, out_dir, log, pdf)
+    finally:
+        prepared.close()   # the staged copies of the exports hold personal data
+
+
+def _run_checked(prepared, reports, out_dir, log, pdf) -> tuple[int, Path]:
+    import shutil
+    from dataclasses import asdict
+    from . import runfile
+    from .config import scrub_secrets
     root, settings, secrets = prepared.root, prepared.settings, prepared.secrets
 
     def say(message: str) -> None:
@@ -212,8 +220,10 @@ def run(period: str | None = None, config_files=(), only=(), out_dir: str | None
     say(f"Period {prepared.period}: {prepared.period_reason}")
     for warning in prepared.warnings:
         say(f"warning: {warning}")
+    staged = {"folder": str(prepared.staging_dir), "tables": {n: asdict(t) for n, t in prepared.staged.items()}} \
+        if prepared.staged else {}
     run_ = runfile.build(root, settings, period=prepared.period, period_reason=prepared.period_reason,
-                         as_of=prepared.as_of, params=prepared.params)
+                         as_of=prepared.as_of, params=prepared.params, staged=staged)
     run_, variables = runfile.secrets_as_variables(run_, secrets)
     out.mkdir(parents=True, exist_ok=True)
     _remove_abandoned_staging(out)
@@ -243,8 +253,12 @@ def run(period: str | None = None, config_files=(), only=(), out_dir: str | None
     return (1 if failed or not printed_ok else 0), out
 
 
-def check_run(period: str | None = None, config_files=(), only=(), out_dir: str | None = None, overrides=()):
-    """Load every setting and run every check of :mod:`memberkit.checks`; nothing is written.
+def check_run(period: str | None = None, config_files=(), only=(), out_dir: str | None = None, overrides=(),
+              keep_staging: bool = False):
+    """Load every setting and run every check of :mod:`memberkit.checks`; nothing is written to the outputs.
+
+    With ``keep_staging`` the tables staged by the checks stay in their private folder for the run
+    (the caller closes the returned run to remove them); otherwise they are removed here.
 
     Returns the prepared :class:`memberkit.checks.Run` (parameters validated, period resolved with
     its reason, ``secrets`` found in the settings). Raises ``ConfigError`` (a config file that is
@@ -264,7 +278,8 @@ def check_run(period: str | None = None, config_files=(), only=(), out_dir: str 
     needed = {r.name for r in chosen} | {d for r in chosen for d in depends_on(r)}
     prepared = checks.run_checks(checks.Run(root, settings, [n for n in names if n in needed],
                                             overrides=overrides, out_dir=Path(out_dir) if out_dir else None))
-    prepared.close()
+    if not keep_staging:
+        prepared.close()
     prepared.secrets = secret_values(settings)
     return prepared
 

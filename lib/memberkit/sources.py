@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import codecs
 import importlib.resources
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import ibis
 import pandas as pd
-import pandera.ibis as pa
 import pyarrow as pa_arrow
 import pyarrow.parquet as pq
 
@@ -60,32 +60,70 @@ def base_folder(source: SourceConfig, root: Path) -> Path:
 
 
 def load_sources(con, source: SourceConfig, root: Path, staging_dir: Path) -> dict[str, ibis.Table]:
-    """Read every table of ``source`` into ``con`` as ``raw_<table>``, validated and column-mapped."""
+    """Every table of ``source``, validated and column-mapped, staged as Parquet in ``staging_dir``
+    (which must outlive the returned tables); raises the first problem, or all of them (Problems)."""
+    return stage_sources(con, source, root, staging_dir)[0]
+
+
+def stage_sources(con, source: SourceConfig, root: Path,
+                  staging_dir: Path) -> tuple[dict[str, ibis.Table], dict[str, "StagedTable"]]:
+    """Every table of ``source`` staged (:func:`stage_table`): (name -> engine table, name -> what its
+    profile decided). Raises the first problem, or all of them (Problems)."""
     base = base_folder(source, root)
     staging_dir.mkdir(parents=True, exist_ok=True)
-    tables = {}
+    tables, decided = {}, {}
     for name, tsrc in source.tables.items():
-        tables[name] = read_table(con, name, tsrc, source, base, staging_dir)
-    return tables
+        tables[name], decided[name], problems = stage_table(con, name, tsrc, source, base, staging_dir)
+        if problems:
+            raise problems[0] if len(problems) == 1 else Problems(problems)
+    return tables, decided
 
 
-def read_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: Path,
-               staging_dir: Path) -> ibis.Table:
-    """Read, map and validate one table; raises its problem (InputError) or all of them (Problems)."""
-    table, problems = check_table(con, name, tsrc, source, base, staging_dir)
-    if problems:
-        raise problems[0] if len(problems) == 1 else Problems(problems)
-    return table
+def open_staged(con, staged: dict, source: SourceConfig) -> tuple[dict[str, ibis.Table], dict[str, "StagedTable"]] | None:
+    """The tables a run's up-front checks staged (the run file's ``staged``: ``{"folder", "tables"}``),
+    as :func:`stage_sources` returns them; None when they are not there for every table of ``source``
+    (a notebook then stages for itself)."""
+    folder, entries = Path(staged.get("folder") or "."), staged.get("tables") or {}
+    if set(entries) != set(source.tables) or not all((folder / e["file"]).is_file() for e in entries.values()):
+        return None
+    decided = {name: StagedTable(**e) for name, e in entries.items()}
+    return {name: open_staged_table(con, st, folder) for name, st in decided.items()}, decided
+
+
+@dataclass
+class StagedTable:
+    """One input table staged as Parquet, with what its one profile query decided.
+
+    ``file``: the Parquet file (text columns with canonical names, ``_source``, ``_row`` and the
+    row key) in the run's private staging folder; ``day_month``: column -> ``day first`` |
+    ``month first`` for spreadsheet dates (rewritten year first on reading); ``marks``: number
+    column -> decimal mark; ``float_ids``: id columns a spreadsheet wrote as floats.
+    """
+
+    name: str
+    file: str
+    day_month: dict = field(default_factory=dict)
+    marks: dict = field(default_factory=dict)
+    float_ids: list = field(default_factory=list)
 
 
 def check_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: Path,
                 staging_dir: Path) -> tuple[ibis.Table | None, list[InputError]]:
-    """Read one table into ``con`` as ``raw_<name>`` and list every way it does not fit.
+    """Read one table into ``con`` and list every way it does not fit (see :func:`stage_table`)."""
+    table, _, problems = stage_table(con, name, tsrc, source, base, staging_dir)
+    return table, problems
 
-    Returns (the engine table, or None when it could not be read; the problems: missing
-    columns, columns that mostly do not parse, required columns empty in every row, an orders
-    file without data rows). Reader failures are explained by their cause: the file checked
-    for its encoding and for rows whose field count differs from the header.
+
+def stage_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: Path,
+                staging_dir: Path) -> tuple[ibis.Table | None, StagedTable | None, list[InputError]]:
+    """Stage one table as Parquet in ``staging_dir`` (one read of the export) and profile it in one query.
+
+    Returns (the staged table as an engine table, or None when it could not be read; what its
+    profile decided; the problems: missing columns, columns that mostly do not parse, required
+    columns empty in every row, an orders file without data rows, decimal marks mixed in a
+    column, spreadsheet dates whose order of day and month the values do not decide). Reader
+    failures are explained by their cause: the file checked for its encoding and for rows whose
+    field count differs from the header. Example rows are looked up only for a problem found.
     """
     label = tsrc.path or tsrc.query
     try:
@@ -93,7 +131,7 @@ def check_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: P
         key = "_key" if tsrc.key else "_dupkey"
         raw = raw.mutate(**{key: row_key(raw, tsrc.key, label, name)})
     except InputError as e:
-        return None, [e]
+        return None, None, [e]
     mapped, problems = _map_columns(raw, name, tsrc, label, has_payments="payments" in source.tables, keep=[key])
     if problems:
         if tsrc.format == "csv" and tsrc.header:
@@ -101,35 +139,26 @@ def check_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: P
             if hint:
                 problems = [InputError(p.file, p.table, p.column, p.rule, f"{p.detail}; {hint}", p.examples)
                             for p in problems]
-        return None, problems
-    mapped, order_problems = _day_month_dates(mapped, name, label, tsrc.date_formats)
+        return None, None, problems
     mapped = mapped.mutate(_source=ibis.literal(Path(label).name if tsrc.path else label),
                            _row=ibis.row_number() + 1)
-    table = con.create_table(f"raw_{name}", mapped, overwrite=True)
+    path = Path(staging_dir) / f"staged_{name}.parquet"
+    con.to_parquet(mapped, path)
+    staged = StagedTable(name, path.name)
+    table = con.read_parquet(str(path), table_name=f"staged_{name}")
     optional = ("assigned_ts",) if name == "experiments" and tsrc.outcomes else ()
-    problems = table_problems(table, name, label, tsrc.date_formats, optional, tsrc.decimal,
-                              amount_needed=name == "orders" and "payments" not in source.tables)
-    undecided = {p.column for p in order_problems}
-    return table, order_problems + [p for p in problems if not (p.column in undecided and "parse as" in p.rule)]
+    problems = _profile_problems(table, staged, name, label, tsrc, optional,
+                                 amount_needed=name == "orders" and "payments" not in source.tables)
+    return open_staged_table(con, staged, staging_dir, table), staged, problems
 
 
-def _day_month_dates(mapped: ibis.Table, name: str, label: str,
-                     formats: list[str]) -> tuple[ibis.Table, list[InputError]]:
-    """The mapped table with each time column's spreadsheet dates (``10/2/2017``) rewritten year first in the
-    order its values decide (:func:`engine.day_month_order`), and a problem for each column they do not."""
-    rewritten, problems = {}, []
-    for canon, col in CANONICAL[name].items():
-        if col.kind in ("timestamp", "date") and canon in mapped.columns:
-            try:
-                order = engine.day_month_order(mapped, canon, formats)
-            except engine.DateOrderError as e:
-                problems.append(InputError(label, name, canon, "dates written day first or month first cannot "
-                                           "be told apart" if len(e.examples) == 3 else
-                                           "dates written both day first and month first", str(e)))
-                continue
-            if order:
-                rewritten[canon] = engine.day_month_as_iso(mapped[canon], order)
-    return (mapped.mutate(**rewritten) if rewritten else mapped), problems
+def open_staged_table(con, staged: StagedTable, staging_dir: Path, table: ibis.Table | None = None) -> ibis.Table:
+    """A staged table as the cleaning reads it: spreadsheet dates rewritten year first in their decided order."""
+    table = table if table is not None else con.read_parquet(str(Path(staging_dir) / staged.file),
+                                                             table_name=f"staged_{staged.name}")
+    if staged.day_month:
+        table = table.mutate(**{c: engine.day_month_as_iso(table[c], order) for c, order in staged.day_month.items()})
+    return table
 
 
 def row_key(raw: ibis.Table, key: list[str] | None, label: str = "", name: str = "") -> ibis.Value:
@@ -447,66 +476,77 @@ def _map_columns(raw: ibis.Table, name: str, tsrc: TableSource, label: str, has_
     return (raw.select(**selected, **{k: raw[k] for k in keep}) if not problems else raw), problems
 
 
-def _schema_for(name: str, date_formats: list[str], decimal: str = "auto") -> pa.DataFrameSchema:
-    """The pandera schema a mapped table must fit: columns present, typed columns mostly parseable
-    (numbers with the table's ``decimal`` mark; "auto": either mark)."""
-    columns = {}
-    for canon, col in CANONICAL[name].items():
-        checks = []
-        if col.kind in ("number", "timestamp", "date"):
-            def mostly_parseable(data, kind=col.kind):
-                ok = engine.parses(data.table[data.key], kind, date_formats, decimal)
-                return ok.cast("float64").mean().fill_null(1.0) >= MIN_PARSEABLE_SHARE
-            checks.append(pa.Check(mostly_parseable, name=f"at least {MIN_PARSEABLE_SHARE:.0%} of values "
-                                                          f"parse as {col.kind}"))
-        columns[canon] = pa.Column(str, checks=checks, nullable=True, required=True)
-    return pa.DataFrameSchema(columns)
-
-
-def table_problems(table: ibis.Table, name: str, label: str, date_formats: list[str],
-                   not_required: tuple[str, ...] = (), decimal: str = "auto",
-                   amount_needed: bool = False) -> list[InputError]:
-    """Every way a mapped table does not fit its canonical schema, one problem per column and rule:
-    typed columns that mostly do not parse (with the first offending rows), a number column that
-    mixes decimal commas and points (with ``decimal`` auto), required columns that are empty in
-    every row, an orders file with a header but no rows, and (``amount_needed``: orders without
-    a payments table) orders whose amount and unit price are both empty in every row."""
-    problems = []
-    if decimal == "auto":
-        for canon, col in CANONICAL[name].items():
-            if col.kind == "number":
-                try:
-                    engine.decimal_mark(table, canon)
-                except engine.DecimalMarkError as e:
-                    problems.append(InputError(label, name, canon, "decimal comma and decimal point mixed in one column",
-                                               str(e)))
-    try:
-        _schema_for(name, date_formats, decimal).validate(table, lazy=True)
-    except pa.errors.SchemaErrors as e:
-        for (column, rule), _ in e.failure_cases.groupby(["column", "check"], sort=False):
-            examples, hint = [], "is the column map right?"
-            if column in table.columns and column in CANONICAL[name]:
-                kind = CANONICAL[name][column].kind
-                bad = table.filter(~engine.parses(table[column], kind, date_formats, decimal))
-                examples = bad.select("_row", column).limit(5).to_pyarrow().to_pylist()
-                if kind == "number" and decimal != "auto":
-                    hint = f"is the column map right, and is the table's decimal mark '{decimal}'?"
-            problems.append(InputError(label, name, column, str(rule), hint, examples))
-    required = [c for c, col in CANONICAL[name].items() if col.required and c not in not_required]
+def _profile_problems(table: ibis.Table, staged: StagedTable, name: str, label: str, tsrc: TableSource,
+                      not_required: tuple[str, ...] = (), amount_needed: bool = False) -> list[InputError]:
+    """Profile a staged table in one query, fill in ``staged``'s decisions, and return every way the
+    table does not fit its canonical schema, one problem per column and rule: typed columns that
+    mostly do not parse (with the first offending rows), a number column that mixes decimal commas
+    and points (with ``decimal`` auto), spreadsheet dates of undecided order, required columns that
+    are empty in every row, an orders file with a header but no rows, and (``amount_needed``: orders
+    without a payments table) orders whose amount and unit price are both empty in every row."""
+    spec, formats, decimal = CANONICAL[name], tsrc.date_formats, tsrc.decimal
+    numbers = [c for c, col in spec.items() if col.kind == "number"]
+    times = [c for c, col in spec.items() if col.kind in ("timestamp", "date")]
+    ids = [c for c, col in spec.items() if col.kind == "id"]
+    required = [c for c, col in spec.items() if col.required and c not in not_required]
     counted = required + ([c for c in AMOUNT_SOURCES if c not in required] if amount_needed else [])
-    counts = table.aggregate(rows=table.count(), **{c: (engine.blank_to_null(table[c]).notnull()).sum()
-                                                    for c in counted}).to_pyarrow().to_pylist()[0]
-    if amount_needed and counts["rows"] and not any(counts[c] for c in AMOUNT_SOURCES):
+    aggs = {"rows": table.count(), **{f"filled__{c}": engine.blank_to_null(table[c]).notnull().sum() for c in counted}}
+    for c in numbers:
+        if decimal == "auto":
+            aggs.update(engine.decimal_evidence(table, c, prefix=f"mark__{c}__"))
+        aggs[f"parses__{c}"] = engine.parses(table[c], "number", formats, decimal).cast("int64").sum()
+    for c in times:
+        aggs.update(engine.day_month_evidence(table, c, formats, prefix=f"order__{c}__"))
+        aggs[f"parses__{c}"] = engine.parses(table[c], spec[c].kind, formats).cast("int64").sum()
+    aggs.update(engine.float_id_evidence(table, ids))
+    row = table.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+
+    problems = []
+    staged.float_ids = sorted(engine.decide_float_ids(ids, row))
+    for c in numbers:
+        staged.marks[c] = decimal
+        if decimal == "auto":
+            try:
+                staged.marks[c] = engine.decide_decimal_mark(c, row, prefix=f"mark__{c}__")
+            except engine.DecimalMarkError as e:
+                problems.append(InputError(label, name, c, "decimal comma and decimal point mixed in one column", str(e)))
+    parsed = {c: row[f"parses__{c}"] for c in numbers + times}
+    for c in times:
+        try:
+            order = engine.decide_day_month(c, row, prefix=f"order__{c}__")
+        except engine.DateOrderError as e:
+            problems.append(InputError(label, name, c, "dates written day first or month first cannot be told apart"
+                                       if len(e.examples) == 3 else "dates written both day first and month first",
+                                       str(e)))
+            parsed.pop(c)   # (its parse rate says nothing until the order is named)
+            continue
+        if order:
+            staged.day_month[c] = order
+            rewritten = engine.day_month_as_iso(table[c], order)
+            parsed[c] = table.aggregate(n=engine.parses(rewritten, spec[c].kind, formats).cast("int64").sum()) \
+                .to_pyarrow().to_pylist()[0]["n"]
+    rows = row["rows"]
+    for c, n in parsed.items():
+        if rows and (n or 0) / rows < MIN_PARSEABLE_SHARE:
+            kind = spec[c].kind
+            column = engine.day_month_as_iso(table[c], staged.day_month[c]) if c in staged.day_month else table[c]
+            bad = table.filter(~engine.parses(column, kind, formats, decimal))
+            examples = bad.select("_row", c).limit(5).to_pyarrow().to_pylist()
+            hint = ("is the column map right, and is the table's decimal mark "
+                    f"'{decimal}'?" if kind == "number" and decimal != "auto" else "is the column map right?")
+            problems.append(InputError(label, name, c, f"at least {MIN_PARSEABLE_SHARE:.0%} of values parse as {kind}",
+                                       hint, examples))
+    if amount_needed and rows and not any(row[f"filled__{c}"] for c in AMOUNT_SOURCES):
         problems.append(InputError(label, name, "amount", "required column is empty in every row",
-                                   f"{counts['rows']:,} rows, none with an amount or a unit price; "
+                                   f"{rows:,} rows, none with an amount or a unit price; "
                                    "is the column map right?"))
-    if counts["rows"] == 0 and name == "orders":
+    if rows == 0 and name == "orders":
         problems.append(InputError(label, name, None, "the file has a header but no data rows",
                                    "is the export complete?"))
     for c in required:
-        if counts["rows"] and not counts[c]:
+        if rows and not row[f"filled__{c}"]:
             why = ("every order would be a guest order" if (name, c) == ("orders", "member_id")
-                   else f"{counts['rows']:,} rows, none with a value")
+                   else f"{rows:,} rows, none with a value")
             problems.append(InputError(label, name, c, "required column is empty in every row",
                                        f"{why}; is the column map right?"))
     return problems

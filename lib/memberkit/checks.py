@@ -176,7 +176,7 @@ def check_tables(run: Run) -> list[MemberkitError]:
         base = sources.base_folder(source, run.root)
     except InputError as e:
         return [e]
-    run.con = run.con or engine.connect()
+    run.con = run.con or engine.connect(run.base.engine)
     from .scratch import private_temp_dir
     run._staging = run._staging or private_temp_dir("checks")
     problems = []

@@ -921,7 +921,7 @@ def run_cleaning(params, ctx, data_dir: Path | None = None) -> CleaningResult:
     (data_dir / "clean" / "_stamp.json").unlink(missing_ok=True)
     for old in [*(data_dir / "clean").glob("*.parquet"), *(data_dir / "rejected").glob("*.parquet")]:
         old.unlink()
-    con = engine.connect()
+    con = engine.connect(params.engine)
     # Staged copies hold the raw exports, personal data included: they must not stay in outputs/.
     with private_temp_dir("staging") as staging:
         raw = sources.load_sources(con, params.source, ctx.root, Path(staging))

@@ -148,7 +148,7 @@ def run_notebook(report: Report, root: Path, staging: Path, run_path: Path, log=
             outcome.files = [f"{report.name}.failed.ipynb"]
     outcome.seconds = round(time.time() - start, 1)
     if outcome.status == "ok":
-        log(f"  done     {report.name} in {outcome.seconds:.0f}s")
+        log(f"  done     {report.name} in {outcome.seconds:.1f}s")
         for warning in outcome.warnings:
             log(f"  WARNING  {report.name}: {warning}")
     else:
@@ -201,7 +201,9 @@ def run(period: str | None = None, config_files=(), only=(), out_dir: str | None
     from .config import scrub_secrets
     reports = [r for r in REPORTS if not only or r.name in only]
     log("Checking parameters and data ...")
+    start = time.time()
     prepared = check_run(period, config_files, only, out_dir, overrides)
+    log(f"  done     checks in {time.time() - start:.1f}s")
     root, settings, secrets = prepared.root, prepared.settings, prepared.secrets
 
     def say(message: str) -> None:
@@ -319,7 +321,7 @@ def _month_figures_step(staging: Path, root: Path, run_, log) -> str:
     except Exception as e:  # the RFM report and the summary page say why
         log(f"  FAILED   month figures: {type(e).__name__}: {e}")
         return f"{type(e).__name__}: {e}"
-    log(f"  done     month figures in {time.time() - start:.0f}s")
+    log(f"  done     month figures in {time.time() - start:.1f}s")
     return ""
 
 

@@ -26,9 +26,9 @@ test: install
 lab: install
 	$(BIN)/jupyter lab notebooks/
 
+# never in CI: generates 1,000,000 members; ARGS="--members 20000 --out /tmp/b.md", "--huge", "-p engine.memory_limit=2GB"
 bench: install
 	$(BIN)/python bench/run.py $(ARGS)
-	$(BIN)/python bench/clv_sweep.py
 
 clean:
 	rm -rf outputs/20* data/sample

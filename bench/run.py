@@ -1,168 +1,322 @@
-"""Benchmarks: transaction-scale work in the engine against the naive pandas path.
+"""The whole monthly run at scale: "a million members in a minute" (issue 22). Never run in CI.
 
-1. the per-member R/F/M summary (`memberkit.summary.member_summary`);
-2. experiment outcomes: what each assigned member bought in the 30 days after assignment and
-   the 90 before (`summary.experiment_units` + `summary.window_outcomes`, as the A/B report and,
-   with other windows, the campaign review use them).
+For each size, the sample retailer (``memberkit.sample.generate_sample(folder, n_members=N, seed=7)``)
+is generated into a cache folder, or reused from it (its generation time and peak memory are
+recorded once, separately from the run). Then, on that data:
 
-For each size, a synthetic order log is written to Parquet; then, each in a fresh process (so
-peak memory is its own), the kit's path (on DuckDB, only the member-scale result reaches pandas)
-and the naive path (read the whole log into pandas, then merge / groupby) compute the same table. The results are checked to agree, and the times and peak
-memory are written to bench/results.md. Ratios compare two runs on the same machine in one go.
+1. the run: ``run_reports.py --config CFG --out OUT`` as a subprocess, the config being
+   ``{as_of: <the sample's extraction date>, source: {base_dir: folder, sample: null}}``; its wall
+   time, its peak memory over the whole process tree (the runner and every kernel it starts), and
+   from its log the seconds of the checks, of each report and of the month figures step;
+2. the floor, in the same bench run: one DuckDB scan of orders.csv and one per-member R/F/M
+   aggregate (``bench/floor.py``);
+3. the CLV fits of the kit against the naive lifetimes path on the run's clean orders, with the
+   parameters' agreement (``bench/naive_clv.py``; not at 10,000,000 members).
 
-    make bench                          # sizes 1M and 5M order lines
-    .venv/bin/python bench/run.py 200000 # other sizes
+Peak memory is measured with psutil: every 0.2 s, the resident set sizes (RSS) of the process and
+all its descendants are summed; the peak is the largest sum seen (shared pages count once per
+process, so it errs high; a process living less than 0.2 s can be missed). The largest single
+process's RSS is recorded beside it. (cgroup memory.peak is not used: on a shared machine the
+cgroup holds other people's processes.)
+
+Results go to ``--out`` (default bench/results.md), with the machine, the date, the code version
+and the targets of the issue.
+
+    make bench                                      # --members 20000,1000000
+    make bench ARGS="--members 20000 --out /tmp/bench.md"
+    .venv/bin/python bench/run.py --huge            # also 10,000,000 members (needs > 8 GB free)
+    .venv/bin/python bench/run.py --members 1000000 -p engine.memory_limit=1.5GB
+
+Options: ``--members N,N`` sizes; ``--huge`` adds 10,000,000; ``--engine duckdb`` (the only one for
+now); ``--cache DIR`` for the generated retailers (default: <temp>/memberkit-bench); ``--keep DIR``
+keeps each run's output folder and log there (they hold personal data: the default removes them);
+``-p KEY=VALUE`` passes a setting to the run, the floor and the CLV comparison.
 """
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
+import os
 import platform
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-END = dt.date(2026, 10, 31)
-WINDOW = 365
-
-# Peak resident memory of this process (VmHWM starts afresh at exec, unlike ru_maxrss).
-PEAK = """
-def PEAK():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-"""
-
-ENGINE = PEAK + """
-import json, sys, time, datetime as dt
-from memberkit import engine, summary
-t = time.perf_counter()
-con = engine.connect()
-orders = con.read_parquet(sys.argv[1])
-out = summary.member_summary(orders, dt.date(2026, 10, 31), 365).to_pandas()
-print(json.dumps({"seconds": time.perf_counter() - t, "rss_mb": PEAK(),
-                  "members": len(out), "frequency": int(out.frequency.sum()), "monetary": float(out.monetary.sum())}))
-"""
-
-NAIVE = PEAK + """
-import json, sys, time
-import pandas as pd
-t = time.perf_counter()
-o = pd.read_parquet(sys.argv[1])
-o["order_date"] = pd.to_datetime(o.order_date)
-o = o[o.member_id.notna() & (o.order_date <= pd.Timestamp("2026-10-31"))]
-win = (o.order_date > pd.Timestamp("2026-10-31") - pd.Timedelta(days=365))
-buy = o.amount > 0
-last = o[buy].groupby("member_id").order_date.max()
-freq = o[buy & win].groupby("member_id").order_id.nunique()
-money = o[win].groupby("member_id").amount.sum()
-out = pd.DataFrame({"last": last}).join(freq.rename("frequency")).join(money.rename("monetary")).fillna(0)
-out["recency_days"] = (pd.Timestamp("2026-10-31") - out["last"]).dt.days
-print(json.dumps({"seconds": time.perf_counter() - t, "rss_mb": PEAK(),
-                  "members": len(out), "frequency": int(out.frequency.sum()), "monetary": float(out.monetary.sum())}))
-"""
+ROOT = Path(__file__).resolve().parents[1]
+SEED = 7
+HUGE = 10_000_000
+GB = 1024 ** 3
+ENGINES = ("duckdb",)          # the engine issue adds spark
+REPORTS = ("data_cleaning", "rfm_segmentation", "clv_forecast", "ab_test", "campaign_review")
+# the issue's targets, at 1,000,000 members (memory at 10,000,000: 8 GB)
+TARGETS = {"run": 60.0, "checks": 5.0, "data_cleaning": 15.0, "clv_forecast": 35.0, "peak_gb": 4.0,
+           "clv_speedup": 8.0, "clv_agreement": 1e-6, "huge_peak_gb": 8.0}
 
 
-EXPERIMENT_ENGINE = PEAK + """
-import json, sys, time
-from memberkit import engine, summary
-t = time.perf_counter()
-con = engine.connect()
-orders = con.read_parquet(sys.argv[1])
-assigned = con.read_parquet(sys.argv[1].replace("orders_", "assigned_"))
-units = summary.experiment_units(assigned, ["X"], 30, 90)
-out = summary.window_outcomes(orders, units, ["member_id", "variant"], ["pre", "post"]).to_pandas()
-print(json.dumps({"seconds": time.perf_counter() - t, "rss_mb": PEAK(), "members": len(out),
-                  "frequency": int(out.orders_post.sum() + out.orders_pre.sum()),
-                  "monetary": float(out.revenue_post.sum() + out.revenue_pre.sum())}))
-"""
+# ------------------------------------------------------------------ measuring a process tree
+def measure(cmd: list[str], log: Path | None = None, interval: float = 0.2, **popen) -> dict:
+    """Run ``cmd`` to its end; {"code", "seconds", "peak_bytes", "peak_process_bytes"}.
 
-EXPERIMENT_NAIVE = PEAK + """
-import json, sys, time
-import pandas as pd
-t = time.perf_counter()
-o = pd.read_parquet(sys.argv[1])
-a = pd.read_parquet(sys.argv[1].replace("orders_", "assigned_"))
-j = a.merge(o[o.member_id.notna()], on="member_id", how="left")
-post = (j.order_ts >= j.assigned_ts) & (j.order_ts < j.assigned_ts + pd.Timedelta(days=30))
-pre = (j.order_ts >= j.assigned_ts - pd.Timedelta(days=90)) & (j.order_ts < j.assigned_ts)
-paid = j.amount > 0
-g = j.assign(op=j.order_id.where(post & paid), oq=j.order_id.where(pre & paid),
-             rp=j.amount.where(post, 0.0), rq=j.amount.where(pre, 0.0)).groupby(["member_id", "variant"])
-out = g.agg(op=("op", "nunique"), oq=("oq", "nunique"), rp=("rp", "sum"), rq=("rq", "sum"))
-print(json.dumps({"seconds": time.perf_counter() - t, "rss_mb": PEAK(), "members": len(out),
-                  "frequency": int(out.op.sum() + out.oq.sum()), "monetary": float(out.rp.sum() + out.rq.sum())}))
-"""
+    ``seconds``: wall time from start to exit. ``peak_bytes``: the largest sum of RSS over the process
+    and all its descendants, sampled every ``interval`` seconds; ``peak_process_bytes``: the largest
+    RSS of any one of them. stdout and stderr go to ``log`` (else are discarded)."""
+    import psutil
+    out = open(log, "w", encoding="utf-8") if log else subprocess.DEVNULL
+    peak = {"tree": 0, "one": 0}
+    try:
+        start = time.perf_counter()
+        proc = psutil.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, **popen)
+        done = threading.Event()
 
-BENCHMARKS = {"per-member R/F/M summary": (ENGINE, NAIVE),
-              "experiment outcomes (30 days after, 90 before assignment)": (EXPERIMENT_ENGINE, EXPERIMENT_NAIVE)}
-
-
-def synthetic_orders(n: int, path: Path, seed: int = 1) -> None:
-    rng = np.random.default_rng(seed)
-    members = max(n // 15, 1)
-    days = rng.integers(0, 730, n)
-    frame = pd.DataFrame({
-        "order_id": np.char.add("O", np.arange(n).astype(str)),
-        "member_id": np.char.add("M", rng.integers(0, members, n).astype(str)),
-        "order_date": pd.Timestamp(END) - pd.to_timedelta(days, unit="D"),
-        "amount": np.round(rng.lognormal(5, 1, n) * np.where(rng.random(n) < 0.03, -0.5, 1), 2),
-        "channel": rng.choice(["online", "offline", "app"], n),
-        "category": rng.choice(["服饰", "美妆", "食品", "家居"], n),
-    })
-    frame["order_ts"] = frame.order_date + pd.to_timedelta(rng.integers(0, 86_400, n), unit="s")
-    frame["discount"] = np.round(np.where(rng.random(n) < 0.2, frame.amount.abs() * 0.1, 0.0), 2)
-    frame["order_date"] = frame.order_date.dt.date
-    frame.to_parquet(path, index=False)
-    # one experiment: a tenth of the members, three variants, assigned on one day
-    chosen = rng.choice(members, max(members // 10, 3), replace=False)
-    pd.DataFrame({"experiment_id": "X", "member_id": np.char.add("M", chosen.astype(str)),
-                  "variant": rng.choice(["control", "a", "b"], len(chosen)),
-                  "assigned_ts": pd.Timestamp("2026-06-01") + pd.to_timedelta(rng.integers(0, 86_400, len(chosen)), unit="s"),
-                  }).to_parquet(path.with_name(path.name.replace("orders_", "assigned_")), index=False)
+        def sample():
+            while not done.is_set():
+                total = 0
+                try:
+                    family = [proc, *proc.children(recursive=True)]
+                except psutil.Error:
+                    family = []
+                for p in family:
+                    try:
+                        rss = p.memory_info().rss
+                    except psutil.Error:
+                        continue
+                    total += rss
+                    peak["one"] = max(peak["one"], rss)
+                peak["tree"] = max(peak["tree"], total)
+                done.wait(interval)
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        code = proc.wait()
+        seconds = time.perf_counter() - start
+        done.set()
+        sampler.join()
+    finally:
+        if log:
+            out.close()
+    return {"code": code, "seconds": seconds, "peak_bytes": peak["tree"], "peak_process_bytes": peak["one"]}
 
 
-def measure(script: str, path: Path) -> dict:
-    proc = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True)
+def _env() -> dict:
+    """This tree's library first, so the run measures the code beside this script."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "lib"), *filter(None, [os.environ.get("PYTHONPATH")])])}
+
+
+def _json_of(cmd: list[str]) -> dict:
+    """The last stdout line of ``cmd`` (run in the project folder) as JSON; SystemExit with its stderr when it fails."""
+    proc = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True)
     if proc.returncode:
-        raise SystemExit(proc.stderr[-2000:])
+        raise SystemExit(f"{' '.join(cmd[:3])} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def main(sizes: list[int]) -> None:
-    tables = {name: [] for name in BENCHMARKS}
-    with tempfile.TemporaryDirectory() as tmp:
-        for n in sizes:
-            path = Path(tmp) / f"orders_{n}.parquet"
-            synthetic_orders(n, path)
-            for name, (engine_script, naive_script) in BENCHMARKS.items():
-                eng, naive = measure(engine_script, path), measure(naive_script, path)
-                same = eng["members"] == naive["members"] and eng["frequency"] == naive["frequency"] \
-                    and abs(eng["monetary"] - naive["monetary"]) < 1e-6 * max(1.0, abs(naive["monetary"]))
-                if not same:
-                    raise SystemExit(f"{name}: results differ at {n:,} rows: engine {eng} naive {naive}")
-                tables[name].append({
-                    "order lines": f"{n:,}", "members": f"{eng['members']:,}",
-                    "engine s": f"{eng['seconds']:.2f}", "pandas s": f"{naive['seconds']:.2f}",
-                    "speed-up": f"{naive['seconds'] / eng['seconds']:.1f}x",
-                    "engine peak MB": f"{eng['rss_mb']:.0f}", "pandas peak MB": f"{naive['rss_mb']:.0f}",
-                    "memory ratio": f"{naive['rss_mb'] / eng['rss_mb']:.1f}x"})
-                print(name, tables[name][-1], flush=True)
-    text = (f"# Benchmarks\n\nMachine: {platform.machine()}, Python {platform.python_version()}, run "
-            f"{dt.datetime.now():%Y-%m-%d %H:%M}. Each path in a fresh process; times exclude imports and include "
-            f"reading the Parquet files. Results agree on every size.\n")
-    for name, rows in tables.items():
-        table = pd.DataFrame(rows)
-        lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-        lines += ["| " + " | ".join(map(str, r)) + " |" for r in table.itertuples(index=False)]
-        text += f"\n## {name}\n\n" + "\n".join(lines) + "\n"
-    out = Path(__file__).with_name("results.md")
-    out.write_text(text, encoding="utf-8")
-    print(f"written {out}")
+# ------------------------------------------------------------------ the steps
+def retailer(n: int, cache: Path, python: str) -> tuple[Path, dict]:
+    """The sample retailer of ``n`` members, seed 7, in ``cache``: generated when absent (measured), else reused.
+    Returns (its folder, {"extracted_at", "seconds", "peak_bytes", "generated", "reused"})."""
+    folder = cache / f"retailer-{n}-seed{SEED}"
+    marker = folder / "bench-generation.json"        # written last: a folder without it is incomplete
+    if marker.is_file():
+        return folder, {**json.loads(marker.read_text(encoding="utf-8")), "reused": True}
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    log = cache / f"generation-{n}.log"
+    print(f"generating {n:,} members into {folder} ...", flush=True)
+    code = ("import json, sys; from memberkit.sample import generate_sample; "
+            f"t = generate_sample(sys.argv[1], n_members={n}, seed={SEED}); print(json.dumps(t['extracted_at']))")
+    m = measure([python, "-c", code, str(folder)], log, cwd=ROOT, env=_env())
+    if m["code"]:
+        raise SystemExit(f"generating {n:,} members failed (exit {m['code']}); see {log}")
+    extracted = json.loads(log.read_text(encoding="utf-8").strip().splitlines()[-1])
+    info = {"extracted_at": extracted, "seconds": m["seconds"], "peak_bytes": m["peak_bytes"],
+            "generated": f"{dt.datetime.now():%Y-%m-%d %H:%M}"}
+    marker.write_text(json.dumps(info), encoding="utf-8")
+    return folder, {**info, "reused": False}
+
+
+STEP_LINE = re.compile(r"^\s+done\s+(.+?) in ([\d.]+)s\s*$")
+
+
+def steps_of(log_text: str) -> dict[str, float]:
+    """Seconds per step from the runner's log (``  done     <step> in 12.3s``): "checks", each report,
+    "month figures"."""
+    return {m.group(1): float(m.group(2)) for m in map(STEP_LINE.match, log_text.splitlines()) if m}
+
+
+def run_size(n: int, args, work: Path) -> dict:
+    """Generate (or reuse), run, floor and CLV comparison for ``n`` members; everything measured as a dict."""
+    folder, generation = retailer(n, args.cache, args.python)
+    config = work / f"config-{n}.yaml"
+    config.write_text(f"# sample retailer, {n} members, seed {SEED}\nas_of: '{generation['extracted_at']}'\n"
+                      f"source:\n  base_dir: {json.dumps(str(folder))}\n  sample: null\n", encoding="utf-8")
+    overrides = [f"engine.backend={args.engine}", *args.overrides]
+    out, log = work / f"out-{n}", work / f"run-{n}.log"
+    print(f"{n:,} members: the run ...", flush=True)
+    cmd = [args.python, str(ROOT / "run_reports.py"), "--config", str(config), "--out", str(out)]
+    run = measure(cmd + [a for o in overrides for a in ("-p", o)], log, cwd=ROOT, env=_env())
+    text = log.read_text(encoding="utf-8")
+    ok = re.search(r"^(\d+) of (\d+) reports ok", text, re.M)
+    result = {"members": n, "generation": generation, "run": run, "steps": steps_of(text),
+              "reports_ok": int(ok.group(1)) if ok else 0, "summary_page": (out / "index.html").is_file(),
+              "log_tail": text.strip().splitlines()[-5:]}
+    print(f"  {run['seconds']:.1f}s, peak {run['peak_bytes'] / GB:.2f} GB; steps {result['steps']}", flush=True)
+    print(f"{n:,} members: the floor ...", flush=True)
+    result["floor"] = _json_of([args.python, str(ROOT / "bench" / "floor.py"), str(config), *overrides])
+    if n < HUGE and (out / "data" / "clean" / "orders.parquet").is_file() and (out / "manifest.json").is_file():
+        print(f"{n:,} members: CLV fits, kit and naive ...", flush=True)
+        result["clv"] = _json_of([args.python, str(ROOT / "bench" / "naive_clv.py"), str(out), str(config), *overrides])
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        for path in (out, log):
+            if path.exists():
+                shutil.move(str(path), str(args.keep / path.name))
+    return result
+
+
+# ------------------------------------------------------------------ the results file
+def machine() -> str:
+    """CPU model, cores and memory of this machine, and the Python and DuckDB versions."""
+    import duckdb
+    import psutil
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return (f"{cpu}, {psutil.cpu_count()} cores, {psutil.virtual_memory().total / GB:.1f} GB RAM; "
+            f"{platform.system()} {platform.release()}; Python {platform.python_version()}, DuckDB {duckdb.__version__}")
+
+
+def _code_version() -> str:
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _met(value: float | None, target: float, applies: bool, above: bool = False) -> str:
+    if not applies or value is None:
+        return "–"
+    return "yes" if (value >= target if above else value <= target) else "**no**"
+
+
+def size_section(r: dict) -> str:
+    """One size's tables in markdown."""
+    n, run, steps, gen = r["members"], r["run"], r["steps"], r["generation"]
+    at_1m, huge = n == 1_000_000, n >= HUGE
+    limit = TARGETS["huge_peak_gb"] if huge else TARGETS["peak_gb"]
+    peak_gb = run["peak_bytes"] / GB
+    complete = r["reports_ok"] == len(REPORTS) and r["summary_page"] and run["code"] == 0
+    lines = [f"## {n:,} members", "",
+             f"Generation (seed {SEED}, not part of the run): {gen['seconds']:.1f} s, peak {gen['peak_bytes'] / GB:.2f} GB"
+             + (f" (cached, generated {gen['generated']})" if gen.get("reused") else "") + ".",
+             f"The run: exit {run['code']}, {r['reports_ok']} of {len(REPORTS)} reports ok, summary page "
+             f"{'written' if r['summary_page'] else '**missing**'}; largest single process {run['peak_process_bytes'] / GB:.2f} GB.",
+             "", "| step | seconds | peak GB | target | met |", "|---|---|---|---|---|",
+             f"| whole run (run_reports.py, process tree) | {run['seconds']:.1f} | {peak_gb:.2f} | "
+             f"≤ {TARGETS['run']:.0f} s, ≤ {limit:.0f} GB | {_met(run['seconds'], TARGETS['run'], at_1m)}, "
+             f"{_met(peak_gb, limit, at_1m or huge)} |"]
+    if huge:
+        lines.append(f"| all five reports and the summary complete within {limit:.0f} GB | | | | "
+                     f"{'yes' if complete and peak_gb <= limit else '**no**'} |")
+    for name in ("checks", "data_cleaning", "month figures", *REPORTS[1:]):
+        target = TARGETS.get(name)
+        seconds = steps.get(name)
+        lines.append(f"| {name} | {'–' if seconds is None else f'{seconds:.1f}'} | | "
+                     f"{f'≤ {target:.0f} s' if target else ''} | {_met(seconds, target, at_1m) if target else ''} |")
+    fl = r["floor"]
+    lines += [f"| floor: one scan of orders.csv ({fl['rows']:,} rows) | {fl['scan_seconds']:.2f} | | | |",
+              f"| floor: per-member R/F/M aggregate ({fl['members']:,} member ids) | {fl['rfm_seconds']:.2f} | | | |"]
+    clv = r.get("clv")
+    if clv:
+        lines += [f"| CLV fits, the kit (weighted unique histories) | {clv['kit_seconds']:.1f} | | | |",
+                  f"| CLV fits, naive lifetimes (unweighted, every member) | {clv['naive_seconds']:.1f} | | | |",
+                  f"| CLV speed-up over naive | {clv['speedup']:.1f}x | | ≥ {TARGETS['clv_speedup']:.0f}x | "
+                  f"{_met(clv['speedup'], TARGETS['clv_speedup'], at_1m, above=True)} |",
+                  f"| CLV parameters, largest relative difference | {clv['max_rel_diff']:.1e} | | "
+                  f"≤ {TARGETS['clv_agreement']:.0e} | {_met(clv['max_rel_diff'], TARGETS['clv_agreement'], at_1m)} |",
+                  "", f"CLV fits on {clv['members']:,} members (their summary: {clv['summary_seconds']:.1f} s, in neither time):",
+                  "", "| model | kit s | naive s | max relative difference | kit parameters | naive parameters | problem |",
+                  "|---|---|---|---|---|---|---|"]
+        for name, m in clv["models"].items():
+            fmt = lambda p: ", ".join(f"{k} {v:.6g}" for k, v in p.items()) if p else "–"   # noqa: E731
+            diff = m.get("max_rel_diff")
+            lines.append(f"| {name} | {m['kit_seconds']:.2f} | {m['naive_seconds']:.2f} | "
+                         f"{'–' if diff is None else f'{diff:.1e}'} | {fmt(m.get('kit'))} | {fmt(m.get('naive'))} | "
+                         f"{m['problem'].strip() or ''} |")
+    elif not huge:
+        lines += ["", "CLV comparison not run: the run left no clean orders."]
+    if not complete:
+        lines += ["", "The run's last lines:", "", "```", *r["log_tail"], "```"]
+    return "\n".join(lines) + "\n"
+
+
+def results_text(results: list[dict], args, label: str) -> str:
+    """The whole results file: machine, date, settings, targets, one section per size."""
+    settings = ", ".join([f"engine {args.engine}", *args.overrides]) or "defaults"
+    head = [f"# Benchmark: the whole run{f' ({label})' if label else ''}", "",
+            f"Machine: {machine()}.", f"Run {dt.datetime.now():%Y-%m-%d %H:%M}, code {_code_version()}; "
+            f"settings: params/base.yaml with {settings}.", "",
+            "Peak memory: the largest sum of resident set sizes (RSS) over the run's process tree (the runner "
+            "and every kernel), sampled every 0.2 s with psutil; shared pages count once per process, so it errs "
+            "high. Step seconds are the runner's own log lines; the run's wall time includes starting Python.", "",
+            f"Targets (issue 22, at 1,000,000 members): whole run ≤ {TARGETS['run']:.0f} s (aim), checks ≤ "
+            f"{TARGETS['checks']:.0f} s, data_cleaning ≤ {TARGETS['data_cleaning']:.0f} s, clv_forecast ≤ "
+            f"{TARGETS['clv_forecast']:.0f} s, peak ≤ {TARGETS['peak_gb']:.0f} GB, CLV fits ≥ {TARGETS['clv_speedup']:.0f}x "
+            f"the naive lifetimes path with parameters equal to {TARGETS['clv_agreement']:.0e}; at 10,000,000 members "
+            f"all five reports and the summary complete within {TARGETS['huge_peak_gb']:.0f} GB. "
+            "\"met\" is judged at those sizes only.", ""]
+    return "\n".join(head) + "\n" + "\n".join(size_section(r) for r in results)
+
+
+# ------------------------------------------------------------------ command line
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Every flag of the bench, in one place."""
+    def sizes(text: str) -> list[int]:
+        try:
+            values = [int(x.replace("_", "")) for x in text.split(",") if x.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--members takes sizes separated by commas, e.g. 20000,1000000; got {text!r}")
+        if not values or min(values) < 200:
+            raise argparse.ArgumentTypeError("--members: each size at least 200")
+        return values
+    ap = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--members", type=sizes, default=[20_000, 1_000_000], metavar="N,N",
+                    help="sample retailer sizes, separated by commas (default: 20000,1000000)")
+    ap.add_argument("--huge", action="store_true", help=f"also {HUGE:,} members (within 8 GB?)")
+    ap.add_argument("--engine", choices=ENGINES, default="duckdb", help="the engine (only duckdb for now)")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results.md", help="the results file to write")
+    ap.add_argument("--label", default="", help="a label for the results' title, e.g. 'smoke run'")
+    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "memberkit-bench",
+                    help="folder for the generated retailers, reused across runs")
+    ap.add_argument("--keep", type=Path, help="keep each run's output folder and log here (personal data)")
+    ap.add_argument("--python", default=sys.executable, help="interpreter for the run (default: this one)")
+    ap.add_argument("-p", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="a setting for the run, the floor and the CLV comparison, e.g. -p engine.memory_limit=2GB")
+    args = ap.parse_args(argv)
+    args.sizes = sorted(set(args.members + ([HUGE] if args.huge else [])))
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Measure every size and write the results file; exit 1 when a run did not exit 0 (the file is written)."""
+    args = parse_args(argv)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="memberkit-bench-run-") as work:
+        for n in args.sizes:
+            results.append(run_size(n, args, Path(work)))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(results_text(results, args, args.label), encoding="utf-8")
+    print(f"written {args.out}")
+    if any(r["run"]["code"] for r in results):
+        raise SystemExit(1)
+
 
 if __name__ == "__main__":
-    main([int(x) for x in sys.argv[1:]] or [1_000_000, 5_000_000])
+    main()

@@ -55,7 +55,12 @@ class Run:
         """The shared settings (source, as_of, period) when at least one report's parameters are valid."""
         return next(iter(self.params.values()), None)
 
+    def release_engine(self) -> None:
+        """Drop the checks' engine connection and tables (the staged files stay): the reports read the files."""
+        self.tables, self.con = {}, None
+
     def close(self) -> None:
+        self.release_engine()
         if self._staging is not None:
             self._staging.cleanup()
             self._staging = None
@@ -186,7 +191,7 @@ def check_tables(run: Run) -> list[MemberkitError]:
         base = sources.base_folder(source, run.root)
     except InputError as e:
         return [e]
-    run.con = run.con or engine.connect()
+    run.con = run.con or engine.connect(run.base.engine)
     from .scratch import private_temp_dir
     run._staging = run._staging or private_temp_dir("staging")
     problems = []

@@ -938,7 +938,7 @@ def run_cleaning(params, ctx, data_dir: Path | None = None) -> CleaningResult:
     (data_dir / "clean" / "_stamp.json").unlink(missing_ok=True)
     for old in [*(data_dir / "clean").glob("*.parquet"), *(data_dir / "rejected").glob("*.parquet")]:
         old.unlink()
-    con = engine.connect()
+    con = engine.connect(params.engine)
     # The tables the run's checks staged, else staged here; the staged copies hold the raw exports,
     # personal data included: they live in a private temporary folder, never in outputs/.
     opened = sources.open_staged(con, ctx.run.staged, params.source) if ctx.run is not None and ctx.run.staged else None

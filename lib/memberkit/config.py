@@ -117,6 +117,58 @@ class SourceConfig(_Strict):
         return self
 
 
+ENGINE_BACKENDS = ("duckdb",)      # a later issue adds spark
+_MEMORY_RE = re.compile(r"^\s*(\d+(\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB|%)\s*$", re.IGNORECASE)
+
+
+class EngineSettings(_Strict):
+    """The transaction-scale engine, one setting for the whole run (:func:`memberkit.engine.connect`).
+
+    Results never depend on it (the cleaning's stamp leaves it out); it decides how much memory,
+    disk and how many cores each connection (the checks', the runner's, each report's kernel) may use.
+    """
+
+    backend: str = Field("duckdb", description="the Ibis backend; only duckdb for now")
+    memory_limit: str | None = Field("1GB", description="DuckDB's memory_limit per connection (per process), "
+                                                        "e.g. 1GB, 1500MB, 2GiB or 50%; beyond it DuckDB spills to "
+                                                        "temp_directory. None: DuckDB's own (80% of RAM)")
+    temp_directory: str | None = Field(None, description="folder in which each connection makes its own private "
+                                                         "spill folder (mode 0700, removed after; spilled rows hold "
+                                                         "personal data). None: the system temp folder")
+    threads: int | None = Field(None, ge=1, le=1024, description="threads per connection; None: the environment's "
+                                                                 "MEMBERKIT_THREADS when set, else DuckDB's own "
+                                                                 "(one per core)")
+
+    @field_validator("backend")
+    @classmethod
+    def _supported(cls, v):
+        if v not in ENGINE_BACKENDS:
+            raise ValueError(f"backend {v!r} is not supported yet; supported: {', '.join(ENGINE_BACKENDS)}")
+        return v
+
+    @field_validator("memory_limit", mode="before")
+    @classmethod
+    def _memory(cls, v):
+        if v is None:
+            return v
+        m = _MEMORY_RE.match(str(v))
+        if not m or float(m.group(1)) <= 0 or (m.group(3) == "%" and float(m.group(1)) > 100):
+            raise ValueError(f"memory_limit must be an amount such as 1GB, 1500MB, 2GiB or 50%, got {v!r}")
+        unit = m.group(3).upper().replace("IB", "iB")
+        return f"{m.group(1)}{unit}"
+
+    @field_validator("temp_directory")
+    @classmethod
+    def _absolute(cls, v):
+        if v is None:
+            return v
+        path = Path(v).expanduser()
+        if not path.is_absolute():
+            raise ValueError(f"temp_directory must be an absolute folder (the runner and each report's kernel "
+                             f"work in different folders), got {v!r}")
+        return str(path)
+
+
 class ReportSettings(_Strict):
     """What every report shares."""
 
@@ -129,6 +181,8 @@ class ReportSettings(_Strict):
                                                         "converted to it, naive ones are taken as local")
     active_window_days: int = Field(90, ge=1, le=3650)
     source: SourceConfig
+    engine: EngineSettings = Field(default_factory=EngineSettings, description="the engine: backend, memory, "
+                                   "spill folder, threads (shared by every report; results do not depend on it)")
 
     @field_validator("time_zone")
     @classmethod
@@ -622,6 +676,8 @@ def setting_problem(keys: list[str]) -> str | None:
             return (f"unknown report '{keys[1]}'" + (f"; did you mean '{near[0]}'?" if near else "") +
                     f" reports are {', '.join(NOTEBOOK_PARAMS)}")
         tp, path, rest = NOTEBOOK_PARAMS[keys[1]], keys[:2], keys[2:]
+        if rest[:1] == ["engine"]:
+            return f"the engine setting is shared by every report: set {'.'.join(['engine', *rest[1:]])}, not per report"
     else:
         tp, path, rest = ReportSettings, [], keys
     for key in rest:

@@ -49,14 +49,35 @@ _CURRENCY = r"(?i)(US\$|HK\$|R\$|RMB|CNY|USD|GBP|EUR|JPY|HKD|BRL|[¥￥$€£元
 _BLANKS = r"[\s\x{00A0}\x{202F}']"
 
 
-def connect(database: str | Path | None = None, threads: int | None = None):
-    """An embedded DuckDB connection; ``database`` is a file path or None for in-memory.
+def connect(setting=None, database: str | Path | None = None):
+    """The one place a connection is made: an Ibis connection built from the engine setting.
 
-    ``threads`` (default: the environment's ``MEMBERKIT_THREADS``, else DuckDB's own, one per
-    core) caps the engine's threads, e.g. on a shared server. Results do not depend on it.
+    ``setting`` is the validated :class:`memberkit.config.EngineSettings` (a report's
+    ``params.engine``, or :attr:`memberkit.runfile.RunFile.engine` for the run's); None means its
+    defaults. ``database`` is a DuckDB file path, or None for in-memory (the kit's use).
+
+    The connection gets the setting's ``memory_limit`` (per process), ``threads`` (when None: the
+    environment's ``MEMBERKIT_THREADS`` when set, else DuckDB's own, one per core) and a private
+    spill folder ``memberkit-engine-<pid>-*`` (mode 0700) made inside ``temp_directory`` (None: the
+    system temp folder), never in outputs/ or the working folder: spilled rows hold personal data.
+    The folder is removed when the connection is garbage-collected or the process ends; one left by
+    a killed process is removed by the next connection made there. Results do not depend on any of it.
+
+    Raises ``ValueError`` for a backend other than duckdb (the setting's validation refuses it first)
+    and ``OSError`` when ``temp_directory`` cannot hold a folder.
     """
+    from .config import EngineSettings
+    from .scratch import private_temp_dir
+    setting = setting if setting is not None else EngineSettings()
+    if setting.backend != "duckdb":
+        raise ValueError(f"backend {setting.backend!r} is not supported yet; supported: duckdb")
     con = ibis.duckdb.connect(str(database) if database else ":memory:")
-    threads = threads or os.environ.get("MEMBERKIT_THREADS")
+    spill = private_temp_dir("engine", setting.temp_directory)
+    con._memberkit_spill = spill          # lives as long as the connection (and its tables)
+    con.raw_sql("SET temp_directory = '{}'".format(spill.name.replace("'", "''")))
+    if setting.memory_limit:
+        con.raw_sql(f"SET memory_limit = '{setting.memory_limit}'")   # validated: an amount or a share
+    threads = setting.threads or os.environ.get("MEMBERKIT_THREADS")
     if threads:
         con.raw_sql(f"SET threads = {int(threads)}")
     return con

@@ -120,6 +120,13 @@ class RunFile:
                               f"(it has: {', '.join(self.reports) or 'none'})")
         return NOTEBOOK_PARAMS[name].model_validate(self.reports[name])
 
+    @property
+    def engine(self):
+        """The run's engine setting (:class:`memberkit.config.EngineSettings`), shared by every report."""
+        from .config import EngineSettings
+        first = next(iter(self.reports.values()), {})
+        return EngineSettings.model_validate(first.get("engine") or {})
+
     def to_dict(self) -> dict:
         return {"period": self.period, "period_reason": self.period_reason, "as_of": self.as_of.isoformat(),
                 "code_version": self.code_version, "inputs": self.inputs, "fingerprint": self.fingerprint,

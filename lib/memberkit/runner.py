@@ -148,7 +148,7 @@ def run_notebook(report: Report, root: Path, staging: Path, run_path: Path, log=
             outcome.files = [f"{report.name}.failed.ipynb"]
     outcome.seconds = round(time.time() - start, 1)
     if outcome.status == "ok":
-        log(f"  done     {report.name} in {outcome.seconds:.0f}s")
+        log(f"  done     {report.name} in {outcome.seconds:.1f}s")
         for warning in outcome.warnings:
             log(f"  WARNING  {report.name}: {warning}")
     else:
@@ -198,7 +198,9 @@ def run(period: str | None = None, config_files=(), only=(), out_dir: str | None
     """
     reports = [r for r in REPORTS if not only or r.name in only]
     log("Checking parameters and data ...")
+    start = time.time()
     prepared = check_run(period, config_files, only, out_dir, overrides, keep_staging=True)
+    log(f"  done     checks in {time.time() - start:.1f}s")
     try:
         return _run_checked(prepared, reports, out_dir, log, pdf)
     finally:
@@ -278,6 +280,7 @@ def check_run(period: str | None = None, config_files=(), only=(), out_dir: str 
     needed = {r.name for r in chosen} | {d for r in chosen for d in depends_on(r)}
     prepared = checks.run_checks(checks.Run(root, settings, [n for n in names if n in needed],
                                             overrides=overrides, out_dir=Path(out_dir) if out_dir else None))
+    prepared.release_engine()
     if not keep_staging:
         prepared.close()
     prepared.secrets = secret_values(settings)
@@ -334,7 +337,7 @@ def _month_figures_step(staging: Path, root: Path, run_, log) -> str:
     except Exception as e:  # the RFM report and the summary page say why
         log(f"  FAILED   month figures: {type(e).__name__}: {e}")
         return f"{type(e).__name__}: {e}"
-    log(f"  done     month figures in {time.time() - start:.0f}s")
+    log(f"  done     month figures in {time.time() - start:.1f}s")
     return ""
 
 

@@ -14,11 +14,14 @@ import tempfile
 from pathlib import Path
 
 
-def private_temp_dir(kind: str) -> tempfile.TemporaryDirectory:
-    """A ``TemporaryDirectory`` (mode 0700) named ``memberkit-<kind>-<pid>-*``, after removing the
-    folders of this kind left by processes that no longer run."""
-    remove_abandoned(kind)
-    return tempfile.TemporaryDirectory(prefix=f"memberkit-{kind}-{os.getpid()}-")
+def private_temp_dir(kind: str, folder: str | Path | None = None) -> tempfile.TemporaryDirectory:
+    """A ``TemporaryDirectory`` (mode 0700) named ``memberkit-<kind>-<pid>-*`` inside ``folder`` (default:
+    the system temp folder, created when missing), after removing the folders of this kind left there by
+    processes that no longer run. Raises ``OSError`` when ``folder`` cannot hold it."""
+    if folder is not None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    remove_abandoned(kind, folder)
+    return tempfile.TemporaryDirectory(prefix=f"memberkit-{kind}-{os.getpid()}-", dir=folder)
 
 
 def remove_abandoned(kind: str, folder: str | Path | None = None) -> list[Path]:

@@ -173,7 +173,7 @@ class PeriodStore:
         """
         from . import engine
         listed = set(self._check("clean"))        # the files the cleaning wrote, each there
-        con = con or engine.connect()
+        con = con or engine.connect(self.run.engine)
         data = self.folder / "data"
         tables = {name: con.read_parquet(data / f"clean/{name}.parquet", table_name=f"clean_{name}")
                   for name in CLEAN_TABLES if f"clean/{name}.parquet" in listed}

@@ -1,0 +1,46 @@
+"""bench/run.py's own pieces (the bench itself is run by hand: make bench): its flags, the runner's
+log lines it reads, and peak memory over a whole process tree."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import pytest
+
+from .conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_flags_in_one_place(bench, capsys):
+    args = bench.parse_args([])
+    assert args.sizes == [20_000, 1_000_000] and args.engine == "duckdb"
+    assert bench.parse_args(["--members", "2000", "--huge"]).sizes == [2000, 10_000_000]
+    assert bench.parse_args(["--members", "20000,2000", "-p", "engine.threads=1"]).overrides == ["engine.threads=1"]
+    for bad in (["--engine", "spark"], ["--members", "many"], ["--members", "100"]):
+        with pytest.raises(SystemExit):
+            bench.parse_args(bad)
+    assert "invalid choice: 'spark'" in capsys.readouterr().err
+
+
+def test_steps_are_read_from_the_runners_log(bench):
+    log = ("Checking parameters and data ...\n  done     checks in 4.2s\n  started  data_cleaning\n"
+           "  done     data_cleaning in 12.0s\n  done     month figures in 1.5s\n"
+           "  FAILED   ab_test in cell 3: ValueError: x\n5 of 5 reports ok; open index.html\n")
+    assert bench.steps_of(log) == {"checks": 4.2, "data_cleaning": 12.0, "month figures": 1.5}
+
+
+def test_peak_memory_counts_the_whole_process_tree(bench):
+    # a child that starts a grandchild holding 300 MB: the tree's peak holds both
+    grandchild = "import time; b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096]); time.sleep(1.5)"
+    child = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {grandchild!r}])"
+    m = bench.measure([sys.executable, "-c", child])
+    assert m["code"] == 0 and m["seconds"] >= 1.5
+    assert m["peak_bytes"] >= 300 * 2**20 and m["peak_process_bytes"] >= 300 * 2**20
+    assert m["peak_bytes"] > m["peak_process_bytes"]          # the child's own memory counted too

@@ -1,0 +1,154 @@
+"""The engine setting (``engine:`` in params/base.yaml): validated once with the other settings, one
+function makes every connection from it, and it reaches the reports' kernels through the run file."""
+from __future__ import annotations
+
+import gc
+import json
+import os
+import stat
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from memberkit import engine
+from memberkit.config import EngineSettings, load_settings, notebook_params, setting_problem
+from memberkit.errors import Problems
+
+from .conftest import ROOT
+
+
+def settings_of(con) -> dict:
+    names = ("memory_limit", "threads", "temp_directory")
+    row = con.raw_sql("SELECT " + ", ".join(f"current_setting('{n}')" for n in names)).fetchone()
+    return dict(zip(names, row))
+
+
+def test_base_yaml_holds_the_models_defaults():
+    params = notebook_params(load_settings(ROOT), "data_cleaning")
+    assert params.engine == EngineSettings()
+    assert params.engine.backend == "duckdb" and params.engine.memory_limit == "1GB"
+    assert params.engine.threads is None and params.engine.temp_directory is None
+
+
+def test_command_line_overrides_reach_the_setting():
+    params = notebook_params(load_settings(ROOT, [], ["engine.memory_limit=2GB", "engine.threads=2"]), "clv_forecast")
+    assert (params.engine.memory_limit, params.engine.threads) == ("2GB", 2)
+    assert EngineSettings(memory_limit="1.5 gb").memory_limit == "1.5GB"
+    assert EngineSettings(memory_limit="512MiB").memory_limit == "512MiB"
+
+
+@pytest.mark.parametrize("values, words", [
+    ({"backend": "spark"}, "backend 'spark' is not supported yet; supported: duckdb"),
+    ({"memory_limit": "lots"}, "memory_limit must be an amount such as 1GB"),
+    ({"memory_limit": "0GB"}, "memory_limit must be an amount"),
+    ({"memory_limit": "150%"}, "memory_limit must be an amount"),
+    ({"temp_directory": "spill"}, "temp_directory must be an absolute folder"),
+    ({"threads": 0}, "greater than or equal to 1"),
+    ({"thread": 2}, "Extra inputs are not permitted"),
+])
+def test_bad_values_are_refused(values, words):
+    from pydantic import ValidationError
+    with pytest.raises(ValidationError, match=words):
+        EngineSettings.model_validate(values)
+
+
+def test_a_typo_or_a_per_report_engine_is_named():
+    assert "did you mean 'memory_limit'" in setting_problem(["engine", "memry_limit"])
+    assert setting_problem(["engine", "threads"]) is None
+    assert "shared by every report" in setting_problem(["notebooks", "clv_forecast", "engine", "threads"])
+
+
+def test_the_up_front_checks_refuse_another_backend_and_a_bad_amount(small_config):
+    from memberkit import runner
+    with pytest.raises(Problems) as e:
+        runner.check_run(None, [small_config], ["data_cleaning"], None,
+                         ["engine.backend=spark", "engine.memory_limit=much", "engine.treads=2"])
+    text = str(e.value)
+    assert "backend 'spark' is not supported yet; supported: duckdb" in text
+    assert "memory_limit must be an amount" in text and "did you mean 'threads'" in text
+
+
+def test_the_connection_carries_the_setting(tmp_path, monkeypatch):
+    monkeypatch.delenv("MEMBERKIT_THREADS", raising=False)
+    con = engine.connect(EngineSettings(memory_limit="2GiB", threads=1, temp_directory=str(tmp_path / "spill")))
+    got = settings_of(con)
+    assert got["memory_limit"] == "2.0 GiB" and got["threads"] == 1
+    spill = Path(got["temp_directory"])
+    assert spill.parent == tmp_path / "spill" and spill.name.startswith(f"memberkit-engine-{os.getpid()}-")
+
+
+def test_memberkit_threads_is_honoured_when_the_setting_leaves_threads_open(monkeypatch):
+    monkeypatch.setenv("MEMBERKIT_THREADS", "1")
+    assert settings_of(engine.connect())["threads"] == 1
+    assert settings_of(engine.connect(EngineSettings(threads=2)))["threads"] == 2   # the setting, when given
+    monkeypatch.delenv("MEMBERKIT_THREADS")
+    assert settings_of(engine.connect())["threads"] == os.cpu_count()
+
+
+def test_the_spill_folder_is_private_outside_outputs_and_removed_after():
+    con = engine.connect()
+    spill = Path(settings_of(con)["temp_directory"])
+    assert spill.is_dir() and stat.S_IMODE(spill.stat().st_mode) == 0o700
+    assert ROOT not in spill.parents          # neither outputs/ nor notebooks/ (DuckDB's own default is ./.tmp)
+    con.raw_sql("SET memory_limit = '100MB'; SET preserve_insertion_order = false")
+    con.raw_sql("CREATE TABLE big AS SELECT range AS i, md5(range::VARCHAR) AS h FROM range(3000000) ORDER BY h")
+    spilled = [Path(f) for f, _ in con.raw_sql("SELECT * FROM duckdb_temporary_files()").fetchall()]
+    assert spilled and all(f.parent == spill for f in spilled)
+    del con
+    gc.collect()
+    assert not spill.exists()
+
+
+def test_the_cleaning_stamp_does_not_depend_on_the_engine(small_params):
+    import datetime as dt
+    from memberkit.clean import cleaning_stamp
+    other = small_params.model_copy(update={"engine": EngineSettings(memory_limit="3GB", threads=1)})
+    args = (dt.date(2026, 11, 1), "fingerprint", "code")
+    assert cleaning_stamp(small_params, *args) == cleaning_stamp(other, *args)
+
+
+PROBE = """\
+import json
+from pathlib import Path
+from memberkit import engine, store
+from memberkit.notebook import resolve
+params, ctx = resolve("data_cleaning", run_file=run_file, output_dir=output_dir)
+found = {}
+for how, con in (("params", engine.connect(params.engine)), ("run", engine.connect(ctx.run.engine))):
+    found[how] = [str(v) for v in con.raw_sql(
+        "SELECT current_setting('memory_limit'), current_setting('threads'), current_setting('temp_directory')").fetchone()]
+Path(output_dir, "data_cleaning.json").write_text(json.dumps(found))
+"""
+
+
+@pytest.mark.slow
+def test_a_reports_kernel_connects_with_the_runs_engine_setting(small_config, tmp_path, monkeypatch):
+    """A notebook run by the runner (its run file, its kernel) connects with -p engine.* of the run, both
+    from its parameters (the cleaning's connection) and from the run (the store's)."""
+    from memberkit import runfile, runner
+    from memberkit.reports import Report
+    monkeypatch.setenv("MEMBERKIT_HOME", str(ROOT))
+    monkeypatch.setenv("MEMBERKIT_THREADS", "2")          # the setting, given, wins over the environment
+    prepared = runner.check_run(None, [small_config], ["data_cleaning"], None,
+                                ["engine.memory_limit=2GiB", "engine.threads=1"])
+    run = runfile.build(ROOT, prepared.settings, period=prepared.period, period_reason=prepared.period_reason,
+                        as_of=prepared.as_of, params=prepared.params)
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    run_path = run.write(staging)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("run_file = None\noutput_dir = None"),
+                                         nbformat.v4.new_code_cell(PROBE)])
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nb, tmp_path / "notebooks" / "probe.ipynb")
+    # the cleaning's parameters and results file, this notebook
+    report = Report("data_cleaning", "probe.ipynb", "CleaningParams", "data_cleaning.title", "", "")
+    outcome = runner.run_notebook(report, tmp_path, staging, run_path, log=lambda m: None)
+    assert outcome.status == "ok", outcome.error
+    found = json.loads((staging / "data_cleaning.json").read_text())
+    for how in ("params", "run"):
+        memory, threads, spill = found[how]
+        assert (memory, threads) == ("2.0 GiB", "1"), how
+        assert Path(spill).name.startswith("memberkit-engine-") and ROOT not in Path(spill).parents

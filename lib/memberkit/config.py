@@ -319,6 +319,10 @@ class ExperimentDesign(_Strict):
     control: str = "control"
     planned_split: dict[str, float] | None = Field(
         None, description="variant -> planned share; None means an equal split over the variants found")
+    metrics: list[str] | None = Field(
+        None, min_length=1, description="the metrics to test (purchase metrics conversion, orders, revenue, aov, or "
+                                        "outcome columns of the experiments table); Holm's correction runs over these. "
+                                        "None: the outcome columns when the export has some, else the purchase metrics")
 
     @field_validator("planned_split")
     @classmethod
@@ -365,6 +369,11 @@ class ABTestParams(ReportSettings):
         if unknown:
             raise ValueError(f"unknown metric(s) {unknown}: use {', '.join(known)} (outcome columns are named under "
                              "source.tables.experiments.outcomes)")
+        for experiment, design in self.designs.items():
+            unknown = [m for m in design.metrics or [] if m not in known]
+            if unknown:
+                raise ValueError(f"designs.{experiment}.metrics: unknown metric(s) {unknown}; the valid ones are "
+                                 f"{', '.join(known)} (outcome columns are named under source.tables.experiments.outcomes)")
         return self
 
 

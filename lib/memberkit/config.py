@@ -99,8 +99,9 @@ class SourceConfig(_Strict):
         unknown = sorted(set(tables) - set(CANONICAL))
         if unknown:
             raise ValueError(f"unknown table(s) {unknown}; known tables are {sorted(CANONICAL)}")
-        if "orders" not in tables:
-            raise ValueError("the source must name an 'orders' table")
+        if "orders" not in tables and not (tables.get("experiments") and tables["experiments"].outcomes):
+            raise ValueError("the source must name an 'orders' table (only an experiments export with its own "
+                             "outcome columns runs without one)")
         with_outcomes = sorted(n for n, t in tables.items() if t.outcomes and n != "experiments")
         if with_outcomes:
             raise ValueError(f"outcome columns belong to the experiments table, not {with_outcomes}")

@@ -899,7 +899,7 @@ def cleaning_stamp(params, as_of, fingerprint: str, code: str) -> dict:
     so clean files written from other inputs, settings or code are not taken for current ones.
     A pure function: nothing is read or hashed here."""
     from .config import CleaningParams, ReportSettings
-    own = set(CleaningParams.model_fields) - set(ReportSettings.model_fields)
+    own = set(CleaningParams.model_fields) - set(ReportSettings.model_fields) - {"dominant_member_share"}   # page only
     settings = params.model_dump(include=own | {"currency", "time_zone"}, mode="json")
     return {"inputs": fingerprint, "as_of": as_of.isoformat(), "settings": settings,
             "outcomes": {n: t.outcomes for n, t in params.source.tables.items() if t.outcomes},
@@ -965,6 +965,19 @@ def as_read_without_orders(result: CleaningResult) -> CleaningResult:
     result.tables = {k: t for k, t in result.tables.items() if k != "orders" and not t.derived}
     result.quality = result.quality[result.quality.table != "orders"].reset_index(drop=True)
     return result
+
+
+def dominant_members(result: CleaningResult, share: float) -> dict:
+    """Members holding more than ``share`` (0 < share <= 1) of the kept orders or of the members' net
+    revenue in the clean order log of ``result`` (its ``clean/orders`` file), and the figures with and
+    without them: :func:`memberkit.summary.member_concentration` over
+    :func:`memberkit.summary.member_totals` (engine queries; only the members above the share reach
+    pandas, their ids masked). Raises ``KeyError`` when ``result`` wrote no files (``out_dir`` None),
+    ``ValueError`` for a share outside (0, 1]."""
+    from . import engine
+    from .summary import member_concentration, member_totals
+    orders = engine.connect().read_parquet(result.paths["clean/orders"])
+    return member_concentration(member_totals(orders), share)
 
 
 def status_scan(orders: ibis.Table, params) -> dict[str, int]:

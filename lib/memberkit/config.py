@@ -171,7 +171,15 @@ class ReportSettings(_Strict):
         return v
 
 
-class CleaningParams(ReportSettings):
+class DominantMemberSetting(_Strict):
+    """The share above which one member is named on the cleaning and RFM pages (both read it)."""
+
+    dominant_member_share: float = Field(0.05, gt=0, le=1, description="a member holding more than this share of "
+                                         "the orders or of the revenue is named (masked) on the cleaning and RFM pages, "
+                                         "with the figures with and without it")
+
+
+class CleaningParams(ReportSettings, DominantMemberSetting):
     """Parameters of the data-cleaning report."""
 
     outlier_policy: Literal["flag", "cap", "exclude"] = "flag"
@@ -220,7 +228,7 @@ class CleaningParams(ReportSettings):
         return v
 
 
-class RFMParams(ReportSettings):
+class RFMParams(ReportSettings, DominantMemberSetting):
     """Parameters of the RFM segmentation report."""
 
     window_days: int = Field(365, ge=28, le=3650, description="analysis window for R, F and M, in days "

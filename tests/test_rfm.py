@@ -406,3 +406,12 @@ def test_the_cleaning_and_rfm_pages_name_one_member_who_holds_the_base(tmp_path,
         assert en.money(res["with"]["revenue"]) in page and en.money(res["without"]["revenue"]) in page
         assert en.count(res["with"]["orders"]) in page and en.count(res["without"]["orders"]) in page
     assert "The segment with the most revenue, with:" in pages["rfm_segmentation"]
+
+
+@pytest.mark.parametrize("value", [0, -0.1, 1.5])
+def test_the_dominant_member_share_lies_in_zero_to_one(value):
+    from memberkit.errors import ConfigError
+    for report in ("data_cleaning", "rfm_segmentation"):
+        with pytest.raises(ConfigError, match="dominant_member_share"):
+            notebook_params(load_settings(ROOT, [], [f"notebooks.{report}.dominant_member_share={value}"]), report)
+    assert notebook_params(load_settings(ROOT), "rfm_segmentation").dominant_member_share == 0.05

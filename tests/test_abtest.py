@@ -351,3 +351,63 @@ def test_a_numeric_outcome_reads_like_every_other_plain_number():
     assert view.fmt_metric(EN, "basket_score", 1234.5678) == "1,234.568"
     assert view.fmt_metric(EN, "basket_score", float("nan")) == "–"
     assert view.fmt_metric(EN, "conversion", 0.1234) == "12.3%" and view.fmt_metric(EN, "revenue", 12.34) == "CN¥12.3"
+
+
+# ----------------------------------------------------------------- the metrics an experiment names (issue 27, item 13)
+def outcome_params(*overrides):
+    """The A/B settings with one binary outcome column ``retained`` on the experiments table."""
+    return notebook_params(load_settings(ROOT, [], ["source.tables.experiments.outcomes={retained: binary}",
+                                                    *[f"notebooks.ab_test.{o}" for o in overrides]]), "ab_test")
+
+
+def with_outcome(seed=4):
+    """:func:`synthetic` members (they ordered) with a retention flag that differs by variant."""
+    m = synthetic(n=3000, effect=0.02, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    m["outcome__retained"] = (rng.random(len(m)) < np.where(m.variant == "b", 0.215, 0.19)).astype(float)
+    return m
+
+
+def holm_by_definition(p_values):
+    """Holm (1979): sort ascending; the i-th smallest (1-based) of m gets max over j <= i of (m - j + 1) p_(j), capped at 1."""
+    p = list(p_values)
+    order = sorted(range(len(p)), key=lambda i: p[i])
+    out, running = [0.0] * len(p), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, (len(p) - rank) * p[i])
+        out[i] = min(1.0, running)
+    return out
+
+
+def test_with_an_outcome_column_only_the_outcome_is_tested_and_holm_leaves_its_p_alone():
+    r = abtest.evaluate(with_outcome(), "X", outcome_params("primary_metric=retained", "guardrail_metrics=[]"))
+    assert r.metrics == ["retained"] and r.left_out == []
+    assert list(r.results.metric) == ["retained"], "no purchase metric beside the outcome the experiment carries"
+    row = r.results.iloc[0]
+    assert 0 < row.p_value < 1 and row.p_value_adjusted == pytest.approx(row.p_value, abs=0, rel=1e-15)
+    assert r.power["tests"] == 1
+    assert abtest.experiment_record(r)["metrics_evaluated"] == ["retained"]
+
+
+def test_an_experiment_names_its_metrics_and_holm_runs_over_those_alone():
+    p = outcome_params("designs={X: {metrics: [conversion, revenue]}}", "guardrail_metrics=[revenue]")
+    r = abtest.evaluate(with_outcome(), "X", p)
+    assert r.metrics == ["conversion", "revenue"] and list(r.results.metric) == ["conversion", "revenue"]
+    raw = [abtest.compare_metric(r.members, "control", "b", m)["p_value"] for m in ("conversion", "revenue")]
+    assert r.results.p_value.tolist() == pytest.approx(raw)
+    assert r.results.p_value_adjusted.tolist() == pytest.approx(holm_by_definition(raw), rel=1e-12)
+    assert set(r.cuped.metric) <= {"conversion", "revenue"} and r.power["tests"] == 2
+    # Another experiment without the setting and without outcomes: the four purchase metrics, as before.
+    plain_run = abtest.evaluate(synthetic(effect=0.02, seed=4), "X", ab_params())
+    assert plain_run.metrics == ["conversion", "orders", "revenue", "aov"]
+    assert plain_run.results.p_value_adjusted.tolist() == pytest.approx(
+        holm_by_definition(plain_run.results.p_value.tolist()), rel=1e-12)
+
+
+def test_an_unknown_metric_name_is_refused_with_the_valid_ones():
+    from memberkit.errors import ConfigError
+    with pytest.raises(ConfigError) as e:
+        outcome_params("designs={X: {metrics: [conversion, retension]}}")
+    message = str(e.value)
+    assert "designs.X.metrics" in message and "retension" in message
+    assert "conversion, orders, revenue, aov, retained" in message

@@ -54,7 +54,9 @@ def landing_page(tmp_path_factory):
         "experiments": {"path": "ab_data.csv", "outcomes": {"converted": "binary"},
                         "columns": {"member_id": "user_id", "variant": "group", "assigned_ts": "timestamp"},
                         "date_formats": ["%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S"]}}},
-        "notebooks": {"ab_test": {"experiments": ["ab_data"], "breakdowns": []}}}
+        "notebooks": {"ab_test": {"experiments": ["ab_data"], "breakdowns": [],
+                                  # the purchase metrics beside the export's own outcome, named (else the outcome alone)
+                                  "designs": {"ab_data": {"metrics": ["converted", "conversion", "orders"]}}}}}
     import yaml
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -136,7 +138,7 @@ def test_a_retention_flag_is_evaluated_by_its_own_name(tmp_path):
     r = analysis.experiments[0]
     assert r.experiment_id == "cookie_cats" and r.primary_metric == "retention_7"
     assert r.metrics == ["retention_1", "retention_7", "sum_gamerounds"]
-    assert r.left_out == ["conversion", "orders", "revenue", "aov"], "no purchase metric without orders"
+    assert r.left_out == [], "with outcome columns only they are tested unless the experiment names others"
     row = r.results.set_index("metric").loc["retention_7"]
     a, b = ret7[version == "gate_30"], ret7[version == "gate_40"]
     assert row.control_mean == pytest.approx(a.mean()) and row.variant_mean == pytest.approx(b.mean())
@@ -156,7 +158,12 @@ def test_a_retention_flag_is_evaluated_by_its_own_name(tmp_path):
     assert list(frame.index) == ["retention_1", "retention_7", "sum_gamerounds"]
     assert frame.loc["retention_7", "Control"] == f"{a.mean():.1%}"
     assert "retention_7" in view.verdict_sentence(pres, r, params)
-    assert "conversion, orders per member" in view.data_notes(pres, r, params)[-1], "left-out metrics are named"
+    # Purchase metrics asked for by name but without orders are left out, and the page names them.
+    named = notebook_params(load_settings(ROOT, [tmp_path / "config.yaml"], [
+        "notebooks.ab_test.designs.cookie_cats.metrics=[retention_7, conversion, orders]"]), "ab_test")
+    r2 = abtest.analyse(tables, "2026-02", named).experiments[0]
+    assert r2.metrics == ["retention_7"] and r2.left_out == ["conversion", "orders"]
+    assert "conversion, orders per member" in view.data_notes(pres, r2, named)[-1], "left-out metrics are named"
 
 
 def test_the_page_states_assignments_read_kept_and_set_aside(landing_page):

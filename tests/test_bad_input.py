@@ -946,3 +946,50 @@ def test_every_rule_of_every_table_has_its_colour_and_label_on_the_cleaning_page
     colours = view.rule_colours()
     assert set(colours) == {r for rules in clean.RULES.values() for r, _ in rules}
     assert len(set(colours.values())) == len(colours), "each rule its own colour"
+
+
+# ------------------------------------------------------------------ an experiments export alone (issue 27, item 12)
+def readme_outcomes_example() -> tuple[str, dict]:
+    """The README's example of an experiments export with its own outcome columns: the command it gives
+    and the YAML block after it, read out of README.md so that the two cannot drift apart."""
+    import re
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"`(run_reports\.py --config cookie_cats\.yaml)`:\s*```yaml\n(.*?)```", text, re.S)
+    assert found, "README.md no longer holds the cookie_cats example"
+    return found.group(1), yaml.safe_load(found.group(2))
+
+
+def test_the_readmes_experiments_export_with_outcomes_runs_without_an_orders_table(tmp_path):
+    import json
+    import numpy as np
+    command, config = readme_outcomes_example()
+    assert "orders" not in config["source"]["tables"] and config["source"]["base_dir"] == "/data/exports"
+    rng = np.random.default_rng(27)
+    n = 2000
+    version = np.where(rng.random(n) < 0.5, "gate_30", "gate_40")
+    retention_7 = rng.random(n) < np.where(version == "gate_30", 0.20, 0.16)
+    pd.DataFrame({"userid": np.arange(116, 116 + n), "version": version, "sum_gamerounds": rng.poisson(50, n),
+                  "retention_1": rng.random(n) < 0.45, "retention_7": retention_7}).to_csv(
+        tmp_path / "cookie_cats.csv", index=False)
+    config["source"]["base_dir"] = str(tmp_path)          # the one change: where the export is on this machine
+    (tmp_path / "cookie_cats.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    out = tmp_path / "out"
+    args = [str(tmp_path / a) if a == "cookie_cats.yaml" else a for a in command.split()[1:]]
+    proc = _cli([*args, "--out", str(out)], timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    for name in ("rfm_segmentation", "clv_forecast", "campaign_review"):
+        assert f"skipped  {name}: needs an orders table" in proc.stdout, proc.stdout
+    ab = json.loads((out / "ab_test.json").read_text(encoding="utf-8"))["results"]
+    e = ab["experiments"]["cookie_cats"]
+    assert e["primary_metric"] == "retention_7" and e["metrics_evaluated"] == ["retention_1", "retention_7", "sum_gamerounds"]
+    control, variant = retention_7[version == "gate_30"], retention_7[version == "gate_40"]
+    row = e["metrics"]["retention_7"]["gate_40"]
+    assert row["control_mean"] == pytest.approx(control.mean()) and row["variant_mean"] == pytest.approx(variant.mean())
+    assert e["counts"] == {"gate_30": int((version == "gate_30").sum()), "gate_40": int((version == "gate_40").sum())}
+    page = (out / "ab_test.html").read_text(encoding="utf-8")
+    assert "retention_7" in page and "cookie_cats" in page
+    cleaning = json.loads((out / "data_cleaning.json").read_text(encoding="utf-8"))["results"]
+    assert cleaning["tables"]["experiments"]["rows_in"] == n
+    summary = (out / "index.html").read_text(encoding="utf-8")
+    assert "needs an orders table" in summary

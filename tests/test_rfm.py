@@ -309,3 +309,109 @@ def test_the_safest_region_is_another_region_with_enough_members():
     assert sentence.startswith("Ashby loses 30.0% of its established members") and "no other region has 30" in sentence
     assert "Ashby" in view.region_sentence(Presentation("zh", "CNY"), analysis(alone), params)
     assert view.region_sentence(en, analysis(regions.loc[["Cork"]]), params) == ""
+
+
+# ------------------------------------------------------------------ one member holding the base (issue 27, item 6)
+def test_member_concentration_by_hand_and_ids_masked():
+    from memberkit.identity import mask_member_id
+    t = orders_table([("1", "big", "2026-10-01", 600.0), ("2", "big", "2026-10-02", 300.0),
+                      ("3", "a", "2026-10-03", 50.0), ("4", "b", "2026-10-04", 30.0), ("4", "b", "2026-10-04", 20.0),
+                      ("5", None, "2026-10-05", 999.0)])                      # a guest: outside member analytics
+    t = t.mutate(status=ibis.literal("paid"))
+    out = summary.member_concentration(summary.member_totals(t), 0.5)
+    assert out["with"] == {"members": 3, "orders": 4, "revenue": 1000.0, "aov": 250.0}
+    assert out["dominant"] == [{"member": "****g", "orders": 2, "revenue": 900.0, "orders_share": 0.5,
+                                "revenue_share": 0.9}], "above half the revenue (not above half the orders)"
+    assert out["without"] == {"members": 2, "orders": 2, "revenue": 100.0, "aov": 50.0}
+    below = summary.member_concentration(summary.member_totals(t), 0.95)
+    assert below["dominant"] == [] and below["without"] == below["with"]
+    from memberkit.views import Presentation
+    from memberkit.views.kpi import dominant_sentence
+    assert dominant_sentence(Presentation("en", "CNY"), out, "in the window") == (
+        "One member holds more than 50.0% of the orders or of the revenue in the window: ****g (50.0% of the orders, "
+        "90.0% of the revenue). With it: 3 members, 4 orders, revenue CN¥1,000, order value CN¥250; without it: "
+        "2 members, 2 orders, revenue CN¥100, order value CN¥50.")
+    assert "****g（订单的 50.0%，销售额的 90.0%）" in dominant_sentence(Presentation("zh", "CNY"), out, "")
+    assert dominant_sentence(Presentation("en", "CNY"), below, "") == "", "below the share nothing is said"
+    with pytest.raises(ValueError, match="share"):
+        summary.member_concentration(summary.member_totals(t), 0)
+    # The mask is the phones' mask (identity.mask_e164) applied to any id.
+    from memberkit import engine
+    from memberkit.identity import mask_e164
+    phone = "+8613812345678"
+    e164 = engine.connect().to_pyarrow(mask_e164(ibis.literal(phone)).name("m")).as_py()
+    assert mask_member_id(phone) == e164 == "+86138****5678"
+    assert mask_member_id("U1000001") == "****0001" and mask_member_id("14646") == "****46"
+
+
+def concentrated_shop(folder, seed=6):
+    """200 members buying now and then for about 100 each, and one account, W7000123, with 180 orders of 1,000:
+    about 60% of the revenue. Orders only (the members come from them), April 2025 to February 2026."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    start = pd.Timestamp("2025-04-01")
+    for i in range(200):
+        for k in range(int(rng.integers(2, 11))):
+            rows.append((f"M{100000 + i}", start + pd.Timedelta(days=float(rng.random() * 330)), round(float(rng.gamma(4, 25)), 2)))
+    for k in range(180):
+        rows.append(("W7000123", start + pd.Timedelta(days=150 + k), 1000.0))
+    frame = pd.DataFrame(rows, columns=["customer", "paid_at", "total"]).sort_values("paid_at", kind="stable")
+    frame.insert(0, "order_no", [f"O{i:06d}" for i in range(len(frame))])
+    frame["paid_at"] = frame.paid_at.dt.strftime("%Y-%m-%d %H:%M:%S")
+    frame.to_csv(folder / "orders.csv", index=False)
+    return frame
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("share,named", [(None, True), (0.7, False)])
+def test_the_cleaning_and_rfm_pages_name_one_member_who_holds_the_base(tmp_path, share, named):
+    import json
+    import subprocess
+    import sys
+    import yaml
+    frame = concentrated_shop(tmp_path)
+    config = {"as_of": "2026-03-01", "source": {"base_dir": str(tmp_path), "sample": None, "tables": {
+        "orders": {"path": "orders.csv", "columns": {"order_id": "order_no", "member_id": "customer",
+                                                     "order_ts": "paid_at", "amount": "total"}}}}}
+    if share is not None:
+        config["notebooks"] = {n: {"dominant_member_share": share} for n in ("data_cleaning", "rfm_segmentation")}
+    (tmp_path / "shop.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, str(ROOT / "run_reports.py"), "--config", str(tmp_path / "shop.yaml"),
+                           "--only", "data_cleaning", "rfm_segmentation", "--out", str(out)], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    cleaning = json.loads((out / "data_cleaning.json").read_text(encoding="utf-8"))["results"]["dominant_members"]
+    segments = json.loads((out / "rfm_segmentation.json").read_text(encoding="utf-8"))["results"]["dominant_members"]
+    pages = {n: (out / f"{n}.html").read_text(encoding="utf-8") for n in ("data_cleaning", "rfm_segmentation")}
+    for page in pages.values():
+        assert "W7000123" not in page, "the id itself is never shown"
+    if not named:
+        assert cleaning["dominant"] == [] and segments["dominant"] == []
+        for page in pages.values():
+            assert "****0123" not in page and "more than" not in page
+        return
+    total, big = frame.total.sum(), 180 * 1000.0
+    d = cleaning["dominant"]
+    assert [x["member"] for x in d] == ["****0123"] and d[0]["revenue_share"] == pytest.approx(big / total)
+    assert 0.55 < big / total < 0.65 and cleaning["threshold"] == 0.05
+    assert cleaning["with"]["orders"] == len(frame) and cleaning["without"]["orders"] == len(frame) - 180
+    assert cleaning["without"]["revenue"] == pytest.approx(total - big, abs=0.01)
+    assert segments["dominant"][0]["member"] == "****0123" and segments["segments"]["without"]["segment"]
+    from memberkit.views import Presentation
+    en = Presentation("en", "CNY")
+    for name, res in (("data_cleaning", cleaning), ("rfm_segmentation", segments)):
+        page = pages[name]
+        assert "****0123 (" in page and "One member holds more than 5.0% of the orders or of the revenue" in page
+        assert f"{d[0]['revenue_share']:.1%}" in page if name == "data_cleaning" else True
+        assert en.money(res["with"]["revenue"]) in page and en.money(res["without"]["revenue"]) in page
+        assert en.count(res["with"]["orders"]) in page and en.count(res["without"]["orders"]) in page
+    assert "The segment with the most revenue, with:" in pages["rfm_segmentation"]
+
+
+@pytest.mark.parametrize("value", [0, -0.1, 1.5])
+def test_the_dominant_member_share_lies_in_zero_to_one(value):
+    from memberkit.errors import ConfigError
+    for report in ("data_cleaning", "rfm_segmentation"):
+        with pytest.raises(ConfigError, match="dominant_member_share"):
+            notebook_params(load_settings(ROOT, [], [f"notebooks.{report}.dominant_member_share={value}"]), report)
+    assert notebook_params(load_settings(ROOT), "rfm_segmentation").dominant_member_share == 0.05

@@ -356,23 +356,32 @@ def design_for(experiment_id: str, found: list[str], params) -> tuple[str, dict[
 
 
 def experiment_metrics(m: pd.DataFrame, params) -> tuple[list[str], list[str]]:
-    """The metrics to evaluate for one experiment's members, and the purchase metrics left out.
+    """The metrics to test for one experiment's members (rows of one ``experiment_id``), and the asked-for
+    purchase metrics left out because these members have no data for them.
 
-    Outcome columns of the experiments table come first, by their own names. Purchase metrics
-    need orders: they are left out when no member ordered within the window (an experiment on a
-    game's retention, say); AOV also when a variant has no order at all.
+    The metrics asked for are the experiment's own (``params.designs[<id>].metrics``); without that
+    setting, the outcome columns of the experiments table (by their own names) when it has some, else
+    the purchase metrics (conversion, orders, revenue, aov). Holm's correction later runs over exactly
+    these. Purchase metrics need orders: they are left out when no member ordered within the window (an
+    experiment on a game's retention, say); AOV also when a variant has no order at all.
+
+    Raises :class:`ExperimentError` (``nothing_to_compare``) when none of the metrics asked for can be tested.
     """
     outcomes = experiment_outcomes(params)
-    named = [o for o in outcomes if f"outcome__{o}" in m]
+    design = params.designs.get(str(m.experiment_id.iloc[0])) if len(m) else None
+    asked = list(design.metrics) if design is not None and design.metrics else (
+        [o for o in outcomes if f"outcome__{o}" in m] or list(AB_METRICS))
+    named = [o for o in asked if o in outcomes and f"outcome__{o}" in m]
     ordered = m.orders.sum() > 0
-    purchase = [x for x in AB_METRICS if ordered and (x != "aov" or m.groupby("variant").orders.sum().min() > 0)]
-    left_out = [x for x in AB_METRICS if x not in purchase]
+    purchase = [x for x in asked if x in AB_METRICS and ordered
+                and (x != "aov" or m.groupby("variant").orders.sum().min() > 0)]
+    left_out = [x for x in asked if x in AB_METRICS and x not in purchase]
     if not named and not purchase:
         raise ExperimentError(f"experiment {m.experiment_id.iloc[0]}: nothing to compare: no member ordered within "
                               f"{params.window_days} days of assignment and the experiments table has no outcome "
                               "columns (name them under source.tables.experiments.outcomes)",
                               "nothing_to_compare", days=params.window_days)
-    return named + purchase, left_out
+    return [x for x in asked if x in named or x in purchase], left_out
 
 
 def testable(results: pd.DataFrame) -> tuple[pd.DataFrame, dict]:

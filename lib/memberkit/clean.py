@@ -645,7 +645,7 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
         if rep.rows_in != rep.kept + rep.rejected:
             raise AccountingError(f"{rep.table}: {rep.rows_in} rows in, {rep.kept} kept + {rep.rejected} rejected")
     unknown, _ = status_words(raw["orders"], rules)
-    if reports["orders"].kept == 0:
+    if reports["orders"].kept == 0 and not (outcomes and reports["orders"].rows_in == 0):   # see no_orders_table
         raise nothing_left_error(reports["orders"], unknown, _first_source(raw["orders"]))
 
     kept_members = clean["members"]
@@ -916,7 +916,7 @@ def cleaning_stamp(params, as_of, fingerprint: str, code: str) -> dict:
     so clean files written from other inputs, settings or code are not taken for current ones.
     A pure function: nothing is read or hashed here."""
     from .config import CleaningParams, ReportSettings
-    own = set(CleaningParams.model_fields) - set(ReportSettings.model_fields)
+    own = set(CleaningParams.model_fields) - set(ReportSettings.model_fields) - {"dominant_member_share"}   # page only
     settings = params.model_dump(include=own | {"currency", "time_zone"}, mode="json")
     return {"inputs": fingerprint, "as_of": as_of.isoformat(), "settings": settings,
             "outcomes": {n: t.outcomes for n, t in params.source.tables.items() if t.outcomes},
@@ -931,6 +931,7 @@ def run_cleaning(params, ctx, data_dir: Path | None = None) -> CleaningResult:
     Raises ``InputError`` / ``Problems`` for a source that does not read, and what :func:`clean_all` raises.
     """
     from . import engine, sources
+    from .config import DEFAULT_DATE_FORMATS
     from .scratch import private_temp_dir
     data_dir = Path(data_dir) if data_dir is not None else ctx.data_dir
     # The stamp goes first and comes back last: a reader meanwhile finds no clean tables, never a mix;
@@ -947,7 +948,10 @@ def run_cleaning(params, ctx, data_dir: Path | None = None) -> CleaningResult:
             folder = Path(stack.enter_context(private_temp_dir("staging")))
             opened = sources.stage_sources(con, params.source, ctx.root, folder)
         raw, decided = opened
-        formats = params.source.tables["orders"].date_formats
+        without_orders = "orders" not in raw
+        if without_orders:
+            raw["orders"] = no_orders_table(con)
+        formats = params.source.tables["orders"].date_formats if not without_orders else DEFAULT_DATE_FORMATS
         result = clean_all(con, raw, as_of=ctx.as_of, date_formats=formats, outlier_policy=params.outlier_policy,
                            outlier_multiple=params.outlier_multiple, out_dir=data_dir,
                            phone_region=params.phone_region, max_accounts_per_phone=params.max_accounts_per_phone,
@@ -955,11 +959,48 @@ def run_cleaning(params, ctx, data_dir: Path | None = None) -> CleaningResult:
                            else None, rules=CleaningRules.from_params(params),
                            table_date_formats={n: t.date_formats for n, t in params.source.tables.items()},
                            staged=decided)
+    if without_orders:
+        result = as_read_without_orders(result)
     # Other reports read these files only while the stamp matches their run (memberkit.store).
     stamp = cleaning_stamp(params, ctx.as_of, ctx.run.fingerprint, ctx.run.code_version)
     stamp["files"] = sorted(f"{k}.parquet" for k in result.paths)   # what a reader may read: these and no others
     (data_dir / "clean" / "_stamp.json").write_text(json.dumps(stamp))
     return result
+
+
+def no_orders_table(con) -> ibis.Table:
+    """An orders table with the canonical columns and no row, for a source without one.
+
+    Only an experiments export that carries its own outcome columns runs without orders
+    (:class:`memberkit.config.SourceConfig`): the cleaning then stages this empty table in its place,
+    so the clean tables keep their shape (an empty ``orders``, members from the assignments alone)
+    and :func:`clean_all` accepts an empty order log when ``outcomes`` are given. Returns the engine
+    table ``raw_orders`` (0 rows; every canonical column as text, ``_source``, ``_row``, ``_dupkey``).
+    """
+    columns = {**{c: "string" for c in CANONICAL["orders"]}, "_source": "string", "_row": "int64", "_dupkey": "string"}
+    return con.create_table("raw_orders", schema=ibis.schema(columns), overwrite=True)
+
+
+def as_read_without_orders(result: CleaningResult) -> CleaningResult:
+    """``result`` of a cleaning whose orders table was :func:`no_orders_table`: that empty table and the
+    (empty) member table derived from it are left out of the tables' accounting and the quality table,
+    which then speak of the tables read only. Their clean files stay (empty), so readers find every table."""
+    result.tables = {k: t for k, t in result.tables.items() if k != "orders" and not t.derived}
+    result.quality = result.quality[result.quality.table != "orders"].reset_index(drop=True)
+    return result
+
+
+def dominant_members(result: CleaningResult, share: float) -> dict:
+    """Members holding more than ``share`` (0 < share <= 1) of the kept orders or of the members' net
+    revenue in the clean order log of ``result`` (its ``clean/orders`` file), and the figures with and
+    without them: :func:`memberkit.summary.member_concentration` over
+    :func:`memberkit.summary.member_totals` (engine queries; only the members above the share reach
+    pandas, their ids masked). Raises ``KeyError`` when ``result`` wrote no files (``out_dir`` None),
+    ``ValueError`` for a share outside (0, 1]."""
+    from . import engine
+    from .summary import member_concentration, member_totals
+    orders = engine.connect().read_parquet(result.paths["clean/orders"])
+    return member_concentration(member_totals(orders), share)
 
 
 def status_scan(orders: ibis.Table, params) -> dict[str, int]:

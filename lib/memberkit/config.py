@@ -99,8 +99,9 @@ class SourceConfig(_Strict):
         unknown = sorted(set(tables) - set(CANONICAL))
         if unknown:
             raise ValueError(f"unknown table(s) {unknown}; known tables are {sorted(CANONICAL)}")
-        if "orders" not in tables:
-            raise ValueError("the source must name an 'orders' table")
+        if "orders" not in tables and not (tables.get("experiments") and tables["experiments"].outcomes):
+            raise ValueError("the source must name an 'orders' table (only an experiments export with its own "
+                             "outcome columns runs without one)")
         with_outcomes = sorted(n for n, t in tables.items() if t.outcomes and n != "experiments")
         if with_outcomes:
             raise ValueError(f"outcome columns belong to the experiments table, not {with_outcomes}")
@@ -224,7 +225,15 @@ class ReportSettings(_Strict):
         return v
 
 
-class CleaningParams(ReportSettings):
+class DominantMemberSetting(_Strict):
+    """The share above which one member is named on the cleaning and RFM pages (both read it)."""
+
+    dominant_member_share: float = Field(0.05, gt=0, le=1, description="a member holding more than this share of "
+                                         "the orders or of the revenue is named (masked) on the cleaning and RFM pages, "
+                                         "with the figures with and without it")
+
+
+class CleaningParams(ReportSettings, DominantMemberSetting):
     """Parameters of the data-cleaning report."""
 
     outlier_policy: Literal["flag", "cap", "exclude"] = "flag"
@@ -273,7 +282,7 @@ class CleaningParams(ReportSettings):
         return v
 
 
-class RFMParams(ReportSettings):
+class RFMParams(ReportSettings, DominantMemberSetting):
     """Parameters of the RFM segmentation report."""
 
     window_days: int = Field(365, ge=28, le=3650, description="analysis window for R, F and M, in days "
@@ -373,6 +382,10 @@ class ExperimentDesign(_Strict):
     control: str = "control"
     planned_split: dict[str, float] | None = Field(
         None, description="variant -> planned share; None means an equal split over the variants found")
+    metrics: list[str] | None = Field(
+        None, min_length=1, description="the metrics to test (purchase metrics conversion, orders, revenue, aov, or "
+                                        "outcome columns of the experiments table); Holm's correction runs over these. "
+                                        "None: the outcome columns when the export has some, else the purchase metrics")
 
     @field_validator("planned_split")
     @classmethod
@@ -419,6 +432,11 @@ class ABTestParams(ReportSettings):
         if unknown:
             raise ValueError(f"unknown metric(s) {unknown}: use {', '.join(known)} (outcome columns are named under "
                              "source.tables.experiments.outcomes)")
+        for experiment, design in self.designs.items():
+            unknown = [m for m in design.metrics or [] if m not in known]
+            if unknown:
+                raise ValueError(f"designs.{experiment}.metrics: unknown metric(s) {unknown}; the valid ones are "
+                                 f"{', '.join(known)} (outcome columns are named under source.tables.experiments.outcomes)")
         return self
 
 

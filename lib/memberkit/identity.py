@@ -82,6 +82,21 @@ def mask_e164(col: ibis.Value) -> ibis.Value:
     return ibis.ifelse(col.isnull() | (n < 9), ibis.null("string"), col.substr(0, n - 8) + "****" + col.substr(n - 4))
 
 
+def mask_member_id(member_id) -> str:
+    """A member id as a page may show it, masked by the rule of :func:`mask_e164`: the characters
+    before the last eight stay, the next four are hidden, the last four stay. An id of eight
+    characters or fewer keeps at most half of itself, at the end (``U1000001`` -> ``****0001``,
+    ``14646`` -> ``****46``); an E.164 phone reads as :func:`mask_e164` writes it
+    (``+8613812345678`` -> ``+86138****5678``).
+
+    ``member_id``: any value; it is read as text. Returns text; never raises.
+    """
+    text = str(member_id)
+    n = len(text)
+    tail = min(4, n // 2)
+    return text[:max(0, n - 8)] + "****" + (text[n - tail:] if tail else "")
+
+
 def resolve_identities(accounts: pd.DataFrame, max_accounts_per_phone: int) -> tuple[pd.DataFrame, IdentityReport]:
     """Link accounts into people.
 

@@ -48,6 +48,7 @@ class Report:
     produces: tuple[str, ...] = ()     # store entries it writes
     outputs: tuple[str, ...] = ()      # its files besides <name>.html / .json, as globs under the output folder
     decisions: str | None = None       # "module:function" turning its results into decisions for the summary
+    tables: tuple[str, ...] = ("orders",)   # source tables it cannot run without (see missing_tables)
 
     @property
     def params_file(self) -> str:
@@ -63,7 +64,7 @@ class Report:
 REPORTS: tuple[Report, ...] = (
     Report("data_cleaning", "01_data_cleaning.ipynb", "CleaningParams", "data_cleaning.title",
            "memberkit.clean:run_cleaning", "memberkit.views.clean", produces=("clean",),
-           outputs=("data/clean/*.parquet", "data/clean/_stamp.json", "data/rejected/*.parquet")),
+           outputs=("data/clean/*.parquet", "data/clean/_stamp.json", "data/rejected/*.parquet"), tables=()),
     Report("rfm_segmentation", "02_rfm_segmentation.ipynb", "RFMParams", "rfm.title",
            "memberkit.rfm:analyse", "memberkit.views.rfm", reads=("clean", "month_figures"),
            produces=("members",), outputs=("data/rfm_*.csv", "data/members.parquet", "data/members.stamp.json")),
@@ -72,7 +73,7 @@ REPORTS: tuple[Report, ...] = (
            outputs=("data/clv_members.csv", "data/clv_at_risk.csv"), decisions="memberkit.clv:decisions"),
     Report("ab_test", "04_ab_test.ipynb", "ABTestParams", "ab.title",
            "memberkit.abtest:analyse", "memberkit.views.abtest", reads=("clean",),
-           decisions="memberkit.abtest:decisions"),
+           decisions="memberkit.abtest:decisions", tables=()),
     Report("campaign_review", "05_campaign_review.ipynb", "CampaignParams", "cr.title",
            "memberkit.campaign:analyse", "memberkit.views.campaign", reads=("clean",),
            decisions="memberkit.campaign:decisions"),
@@ -98,6 +99,17 @@ def depends_on(r: Report) -> tuple[str, ...]:
     if "month_figures" in needed:
         needed = (needed - {"month_figures"}) | {"data_cleaning"}
     return tuple(x.name for x in REPORTS if x.name in needed)
+
+
+def missing_tables(r: Report, source_tables) -> tuple[str, ...]:
+    """The source tables ``r`` needs (``Report.tables``) that ``source_tables`` (the names of the
+    configured source's tables) lacks: an experiments export with its own outcome columns runs
+    without orders, and the reports on orders are then skipped for that reason, not failed.
+
+    >>> missing_tables(report("rfm_segmentation"), ["experiments"]), missing_tables(report("ab_test"), ["experiments"])
+    (('orders',), ())
+    """
+    return tuple(t for t in r.tables if t not in set(source_tables))
 
 
 def resolve(target: str):

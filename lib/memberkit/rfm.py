@@ -423,6 +423,7 @@ class RFMAnalysis:
     flows: pd.DataFrame = field(default_factory=pd.DataFrame)         # the largest moves between segments
     stayed_share: float = np.nan        # of the members segmented last period, the share in the same segment now
     region_at_risk: str | None = None   # most_at_risk_region(regions)
+    dominant: dict = field(default_factory=dict)   # dominant_members(table, share): members above the share
     region_safest: str | None = None    # safest_region(regions)
 
     @property
@@ -532,7 +533,41 @@ def analyse(tables: dict, period: str, params, month_figures: dict) -> RFMAnalys
         cohorts=kpi.cohort_retention(orders, members_t, period, params.cohorts),
         grid_mean_m=grid_mean_m, grid_count=grid_count, tiers=tiers, stages=stages, flows=main_flows(migration, FLOWS),
         stayed_share=stayed_share(migration), region_at_risk=most_at_risk_region(regions),
-        region_safest=safest_region(regions))
+        region_safest=safest_region(regions), dominant=dominant_members(table, params.dominant_member_share, params.split))
+
+
+def dominant_members(table: pd.DataFrame, share: float, split: str = "mean") -> dict:
+    """Members holding more than ``share`` of the window's orders (frequency) or revenue (monetary value)
+    in the member table ``table`` (:func:`member_table`, one row per member), with the figures with and
+    without them (:func:`memberkit.summary.member_concentration`: ``threshold``, ``with``, ``dominant``
+    with masked ids, ``without``). When there are some, ``segments`` adds the high/low segment holding
+    the largest share of revenue, with its share of the buyers and of the revenue (``with``), and the same
+    after the scheme's splits are learnt again without those members (``without``, ``split`` mean or
+    median): the headline's figures both ways. Member-scale: ``table`` is already a pandas frame.
+    Raises ``ValueError`` for a share outside (0, 1]."""
+    import ibis
+    from .summary import member_concentration
+    buyers = segmented(table)
+    frame = buyers[["member_id", "frequency", "monetary"]].rename(columns={"frequency": "orders", "monetary": "revenue"})
+    out = member_concentration(ibis.memtable(frame.astype({"member_id": "string", "orders": "int64",
+                                                          "revenue": "float64"})), share)
+    if out["dominant"]:
+        total = out["with"]
+        above = ((frame.orders > share * total["orders"]) if total["orders"] > 0 else False) | (
+            (frame.revenue > share * total["revenue"]) if total["revenue"] > 0 else False)
+        rest = buyers[~above]
+        out["segments"] = {"with": _top_segment(buyers)}
+        if len(rest):
+            again = RFMSegmenter(split).fit_transform(rest[["member_id", "recency_days", "frequency", "monetary"]])
+            out["segments"]["without"] = _top_segment(again)
+    return out
+
+
+def _top_segment(scored: pd.DataFrame) -> dict:
+    """The high/low segment with the largest revenue share: its key, share of members and of revenue."""
+    prof = segment_profile(scored, "high_low")
+    key = prof.revenue_share.fillna(-1).idxmax()
+    return {"segment": key, "share": plain(prof.loc[key, "share"]), "revenue_share": plain(prof.loc[key, "revenue_share"])}
 
 
 FLOWS = 8   # moves between segments the migration chart shows
@@ -571,4 +606,5 @@ def key_results(a: RFMAnalysis) -> dict:
                                    if a.region_at_risk else None),
         "migration_members": members_in_both(a.migration),
         "members_with_tier": int(len(a.table)), "window_days": a.window_days,
+        "dominant_members": a.dominant,
     }

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from .config import load_settings, project_root, redact
 from .errors import ConfigError, InputError, MemberkitError, Problems, listed
-from .reports import REPORTS, Report, depends_on, parameter_names
+from .reports import REPORTS, Report, depends_on, missing_tables, parameter_names
 
 
 PACKAGES = ("memberkit", "pandas", "numpy", "duckdb", "ibis-framework", "pandera", "pydantic", "papermill",
@@ -48,6 +48,7 @@ class Outcome:
     error: str = ""
     files: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)   # shown in the run's output, the manifest and the index
+    applicable: bool = True      # False: skipped because the source lacks a table it needs (not a failure)
 
 
 # ------------------------------------------------------------------ HTML
@@ -235,8 +236,10 @@ def _run_checked(prepared, reports, out_dir, log, pdf) -> tuple[int, Path]:
     os.environ.update(variables)   # the kernels inherit them; the run file names them as ${VAR}
     try:
         run_path = run_.write(staging)
-        figures_error = _prepare_store(reports, out, staging, root, run_, say)
-        outcomes = _execute(reports, root, staging, run_path, run_, say, figures_error)
+        tables = list(settings["source"]["tables"])
+        figures_error = _prepare_store([r for r in reports if not missing_tables(r, tables)], out, staging, root,
+                                       run_, say)
+        outcomes = _execute(reports, root, staging, run_path, run_, say, figures_error, tables)
         for r in reports:
             _publish(r, outcomes[r.name], staging, out)
         _publish_month_figures(staging, out, run_)
@@ -249,9 +252,12 @@ def _run_checked(prepared, reports, out_dir, log, pdf) -> tuple[int, Path]:
             else:
                 os.environ[k] = v
         shutil.rmtree(staging, ignore_errors=True)
-    failed = [o for o in outcomes.values() if o.status != "ok"]
+    failed = [o for o in outcomes.values() if o.status != "ok" and o.applicable]
     printed_ok = write_pdfs(out, pages, say) if pdf else True
-    say(f"{len(outcomes) - len(failed)} of {len(outcomes)} reports ok; open {out / 'index.html'}")
+    ok = sum(o.status == "ok" for o in outcomes.values())
+    not_applicable = sum(not o.applicable for o in outcomes.values())
+    say(f"{ok} of {len(outcomes)} reports ok" + (f", {not_applicable} not applicable to this source" if not_applicable
+                                                  else "") + f"; open {out / 'index.html'}")
     return (1 if failed or not printed_ok else 0), out
 
 
@@ -341,14 +347,24 @@ def _month_figures_step(staging: Path, root: Path, run_, log) -> str:
     return ""
 
 
-def _execute(reports, root, staging, run_path, run_, log, figures_error: str = "") -> dict[str, Outcome]:
+def _execute(reports, root, staging, run_path, run_, log, figures_error: str = "",
+             tables=("orders",)) -> dict[str, Outcome]:
     """Run the reports two at a time, each as soon as the reports it depends on are done (registry order
     among those ready); a report whose dependency failed is skipped, and so is one reading the month
-    figures when they could not be computed."""
+    figures when they could not be computed. A report needing a table that the source (``tables``: its
+    table names) lacks is skipped first, as not applicable (:func:`memberkit.reports.missing_tables`);
+    without orders there are no month figures."""
     from concurrent.futures import FIRST_COMPLETED, wait
     outcomes: dict[str, Outcome] = {}
     names = {r.name for r in reports}
     pending, running = list(reports), {}
+    for r in reports:
+        lacking = missing_tables(r, tables)
+        if lacking:
+            why = f"needs an {' and '.join(lacking)} table; the source has none"
+            pending.remove(r)
+            outcomes[r.name] = Outcome(r.name, "skipped", error=why, applicable=False)
+            log(f"  skipped  {r.name}: {why}")
     pool = ThreadPoolExecutor(max_workers=2)
     try:
         while pending or running:
@@ -376,7 +392,7 @@ def _execute(reports, root, staging, run_path, run_, log, figures_error: str = "
             for future in done:
                 r = running.pop(future)
                 outcomes[r.name] = future.result()
-                if r.name == "data_cleaning" and outcomes[r.name].status == "ok":
+                if r.name == "data_cleaning" and outcomes[r.name].status == "ok" and "orders" in tables:
                     figures_error = _month_figures_step(staging, root, run_, log)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)   # Ctrl-C: do not wait for the running notebooks
@@ -506,6 +522,8 @@ def write_summary(out: Path, run_, outcomes: dict[str, Outcome], log=print, secr
     cleaning = outcomes.get("data_cleaning")
     if cleaning is not None and cleaning.status != "ok":
         error = month_views.text("month.figures_not_cleaned", params.language)
+    elif "orders" not in params.source.tables:
+        error = month_views.text("month.figures_no_orders", params.language)
     else:
         try:
             figures = PeriodStore(out, run_).month_figures()

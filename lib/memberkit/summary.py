@@ -141,6 +141,55 @@ def _with_recency(agg: ibis.Table, end: ibis.Value) -> ibis.Table:
     return agg.mutate(recency_days=end.delta(agg.last_order_date, unit="day"), monetary=agg.monetary.fill_null(0.0))
 
 
+def member_totals(orders: ibis.Table) -> ibis.Table:
+    """Per member (guests left out) over every line of ``orders`` (the clean order log or any part of it):
+    ``orders``, distinct orders with a purchase line (int64), and ``revenue``, net spend (float64,
+    returns subtracted). An engine expression; one row per member with an order line."""
+    o = member_orders(orders)
+    agg = o.group_by("member_id").agg(orders=o.order_id.nunique(where=purchase_line(o)), revenue=o.amount.sum())
+    return agg.mutate(revenue=as_float(agg.revenue).fill_null(0.0))
+
+
+def member_concentration(per_member: ibis.Table, share: float) -> dict:
+    """Whether single members hold more than ``share`` of all orders or of all revenue.
+
+    ``per_member`` is a member-scale engine table with ``member_id``, ``orders`` and ``revenue``
+    (:func:`member_totals`, or an RFM member table's frequency and monetary value as ``ibis.memtable``);
+    ``share`` a fraction, 0 < share <= 1 (the settings' ``dominant_member_share``, default 0.05).
+    The totals and the filter run in the engine; only the members above the share reach pandas.
+
+    Returns plain data: ``threshold`` (``share``); ``with``, the totals of every member (``members``,
+    ``orders``, ``revenue``, ``aov`` = revenue / orders or None); ``dominant``, each member above the
+    share, largest revenue first (``member``: the id masked by :func:`memberkit.identity.mask_member_id`,
+    never the id itself; ``orders``, ``revenue``, ``orders_share``, ``revenue_share``); ``without``,
+    the same totals with those members left out. A share of a total of zero or less is None and
+    flags nobody. Raises ``ValueError`` for a share outside (0, 1].
+
+    A concentration check of the kind auditors run on customer ledgers (the largest customer's share
+    of sales); here one account of a million orders must not pass for a segment's behaviour.
+    """
+    from .identity import mask_member_id
+    if not 0 < share <= 1:
+        raise ValueError(f"share must lie in (0, 1], got {share!r}")
+    t = per_member
+    totals = t.aggregate(members=t.count(), orders=t.orders.sum(), revenue=t.revenue.sum()).to_pyarrow().to_pylist()[0]
+    members, orders, revenue = int(totals["members"] or 0), float(totals["orders"] or 0), float(totals["revenue"] or 0)
+    tests = ([t.orders > share * orders] if orders > 0 else []) + ([t.revenue > share * revenue] if revenue > 0 else [])
+    top = (t.filter(ibis.or_(*tests)).select("member_id", "orders", "revenue")
+           .order_by([ibis.desc("revenue"), ibis.desc("orders"), "member_id"]).to_pandas()) if tests else pd.DataFrame(
+        columns=["member_id", "orders", "revenue"])
+
+    def figures(n, o, r):
+        return {"members": int(n), "orders": int(round(o)), "revenue": round(float(r), 2),
+                "aov": round(r / o, 2) if o > 0 else None}
+    return {"threshold": share, "with": figures(members, orders, revenue),
+            "dominant": [{"member": mask_member_id(x.member_id), "orders": int(x.orders), "revenue": round(float(x.revenue), 2),
+                          "orders_share": float(x.orders) / orders if orders > 0 else None,
+                          "revenue_share": float(x.revenue) / revenue if revenue > 0 else None}
+                         for x in top.itertuples()],
+            "without": figures(members - len(top), orders - float(top.orders.sum()), revenue - float(top.revenue.sum()))}
+
+
 def active_members(orders: ibis.Table, at: _dt.date, window_days: int) -> ibis.Table:
     """Members with a purchase in the ``window_days`` up to ``at`` (DOMAIN.md: active at a date)."""
     o = member_orders(orders)

@@ -121,13 +121,16 @@ def summary_card(p: Presentation, res: dict) -> dict:
     return card(headline(p, res), kpis(p, res))
 
 
-def record(p: Presentation, result: clean.CleaningResult, results, previous: dict | None = None) -> None:
+def record(p: Presentation, result: clean.CleaningResult, results, previous: dict | None = None,
+           dominant: dict | None = None) -> None:
     """Fill a :class:`memberkit.report.Results` with this step's KPI values and key results; the
-    previous period's KPI values (``previous``, its results) are kept beside them for the change."""
+    previous period's KPI values (``previous``, its results) are kept beside them for the change, and
+    the members above the set share of orders or revenue (``dominant``: :func:`memberkit.clean.dominant_members`)."""
     values = clean.kpi_values(result)
     for k in clean.KPI_KEYS:
         results.kpi(k, values[k])
     results.key_results = clean.key_results(result)
+    results.key_results["dominant_members"] = dominant
     results.key_results["previous"] = ({"period": previous.get("period"), "kpis": previous.get("kpis", {})}
                                        if previous else None)
 
@@ -207,3 +210,10 @@ def treatment_notes(p: Presentation, result: clean.CleaningResult, params) -> li
         notes.append(p.text("data_cleaning.forms_text", commas=", ".join(result.decimal_marks) or "-",
                             ids=", ".join(result.float_ids) or "-"))
     return notes
+
+
+def dominant_sentence(p: Presentation, res: dict) -> str:
+    """The members holding more than the set share of the clean orders or revenue, named (masked) with the
+    figures with and without them, from the results (``dominant_members``); '' when there are none."""
+    from .kpi import dominant_sentence as sentence
+    return sentence(p, res.get("results", {}).get("dominant_members"), p.text("kpi.dominant_scope_clean"))

@@ -91,3 +91,30 @@ def plot_cohorts(p: Presentation, cohorts: pd.DataFrame):
     ax.set_ylabel(p.text("kpi.cohort"))
     ax.set_title(p.text("kpi.cohort_chart"), loc="left")
     return fig
+
+
+def dominant_sentence(p: Presentation, dominant: dict | None, scope: str) -> str:
+    """The sentence naming the members who hold more than the set share of the orders or revenue
+    (``dominant``: :func:`memberkit.summary.member_concentration`'s plain data, ids already masked, as the
+    results JSON holds it; with :func:`memberkit.rfm.dominant_members`' ``segments`` when there) and the
+    figures with and without them; ``scope`` is the catalogue's words for where they were counted.
+    '' when nobody is above the share (or there are no such results)."""
+    if not dominant or not dominant.get("dominant"):
+        return ""
+    items = p.list_sep.join(p.text("kpi.dominant_item", member=x["member"], orders_share=p.pct(x["orders_share"]),
+                                   revenue_share=p.pct(x["revenue_share"])) for x in dominant["dominant"])
+
+    def figures(f):
+        return p.text("kpi.dominant_figures", members=p.count(f["members"]), orders=p.count(f["orders"]),
+                      revenue=p.money(f["revenue"]), aov=p.money(f["aov"]))
+    n = len(dominant["dominant"])
+    out = p.text("kpi.dominant_one" if n == 1 else "kpi.dominant_many", n=p.count(n), threshold=p.pct(dominant["threshold"]),
+                 scope=scope, members=items, with_=figures(dominant["with"]), without=figures(dominant["without"]))
+    seg = dominant.get("segments") or {}
+    if seg.get("with") and seg.get("without"):
+        from .rfm import segment_name
+        a, b = seg["with"], seg["without"]
+        out += p.sentence_sep + p.text("kpi.dominant_segment", segment=segment_name(p, a["segment"]), share=p.pct(a["share"]),
+                                       revenue_share=p.pct(a["revenue_share"]), segment_without=segment_name(p, b["segment"]),
+                                       share_without=p.pct(b["share"]), revenue_share_without=p.pct(b["revenue_share"]))
+    return out

@@ -59,6 +59,15 @@ def headline(p: Presentation, res: dict) -> str:
     return sentence
 
 
+def dominant_sentence(p: Presentation, res: dict) -> str:
+    """The members holding more than the set share of the window's orders or revenue, named (masked), with
+    the figures and the top segment with and without them, from the results (``dominant_members``); ''
+    when there are none."""
+    r = res.get("results", {})
+    return vkpi.dominant_sentence(p, r.get("dominant_members"),
+                                  p.text("kpi.dominant_scope_window", days=p.count(r.get("window_days", 365))))
+
+
 def summary_card(p: Presentation, res: dict) -> dict:
     """The month summary's card of this report: headline and first cards, from its results."""
     return card(headline(p, res), kpis(p, res))

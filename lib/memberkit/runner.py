@@ -35,7 +35,7 @@ from .errors import ConfigError, InputError, MemberkitError, Problems, listed
 from .reports import REPORTS, Report, depends_on, missing_tables, parameter_names
 
 
-PACKAGES = ("memberkit", "pandas", "numpy", "duckdb", "ibis-framework", "pandera", "pydantic", "papermill",
+PACKAGES = ("memberkit", "pandas", "numpy", "duckdb", "ibis-framework", "pydantic", "papermill",
             "nbconvert", "lifetimes", "scipy", "seaborn", "matplotlib")
 
 

@@ -114,6 +114,56 @@ def test_weighted_gamma_gamma_equals_row_per_member_fit(cdnow_calibration):
         assert weighted.params[k] == pytest.approx(v, rel=1e-4), k
 
 
+# ------------------------------------------------------------------ one collapse per summary, shared
+def test_collapse_maps_every_member_to_its_own_history(cdnow_calibration):
+    """The shared collapse: the rows and weights of a groupby on (frequency, recency, T), and each
+    member's row holds that member's own history (so a value per history spreads back correctly)."""
+    s = cdnow_calibration.sample(frac=1.0, random_state=3)       # members in no particular order
+    h = clv.collapse(s)
+    expected = s.groupby(["frequency", "recency", "T"], sort=True).size().rename("weight").reset_index()
+    pd.testing.assert_frame_equal(h.rows, expected)
+    assert h.rows.weight.sum() == len(s) and len(h.member_row) == len(s)
+    for column in ("frequency", "recency", "T"):
+        assert np.array_equal(h.per_member(h.rows[column]), s[column].to_numpy(float)), column
+    with pytest.raises(ValueError, match="must be known"):
+        clv.collapse(s.assign(recency=np.where(np.arange(len(s)) == 5, np.nan, s.recency)))
+
+
+@pytest.mark.parametrize("name", ["bgnbd", "modified_bgnbd"])
+def test_fit_on_the_shared_collapse_equals_lifetimes_own_fitter(cdnow_calibration, name):
+    """The kit's fit on the collapsed histories equals lifetimes' own fitter on one row per member
+    (BFGS, tol 1e-8) to 1e-6 relative in every parameter."""
+    from lifetimes import BetaGeoFitter, ModifiedBetaGeoFitter
+    s = cdnow_calibration
+    ours = clv.fit_purchase_model(name, s, histories=clv.collapse(s)).fit_.params
+    reference = {"bgnbd": BetaGeoFitter, "modified_bgnbd": ModifiedBetaGeoFitter}[name]()
+    with clv.quiet():
+        reference.fit(s.frequency.to_numpy(), s.recency.to_numpy(), s["T"].to_numpy(), tol=1e-8)
+    for k, v in reference.params_.items():
+        assert ours[k] == pytest.approx(v, rel=1e-6), k
+
+
+def test_holdout_check_and_forecast_on_shared_histories_equal_separate_ones(cdnow_calibration):
+    """Sharing one collapse between the models changes nothing: each holdout fit equals a fit of
+    that model alone on its own collapse, bit for bit, and the holdout predictions and the CLV
+    forecast equal the members' values looked up by (frequency, recency, T)."""
+    s = cdnow_calibration
+    check = clv.holdout_check(s, dt.date(1997, 9, 30), dt.date(1998, 6, 30), "week")
+    assert set(check.models) == set(clv.PURCHASE_MODELS)
+    for name, model in check.models.items():
+        alone = clv.fit_purchase_model(name, clv.in_units(s, "week")).fit_
+        assert model.fit_.params == alone.params and model.fit_.log_likelihood == alone.log_likelihood, name
+        f, r, T = (check.summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+        direct = clv.expected_purchases_of(name, alone.params, check.summary.duration_holdout.iloc[0], f, r, T)
+        assert np.array_equal(check.predictions[name], direct), name
+    model = check.models[check.best]
+    values = clv.lifetime_value(model, clv.ObservedSpend(s), s, "week", histories=clv.collapse(s))
+    alive = clv.probability_alive_of(model.fit_.name, model.fit_.params, s.frequency.to_numpy(float),
+                                     s.recency.to_numpy(), s["T"].to_numpy())
+    assert np.array_equal(values.probability_alive.to_numpy(), alive)
+    assert values.equals(clv.lifetime_value(model, clv.ObservedSpend(s), s, "week"))
+
+
 def test_clv_summary_by_hand():
     rows = [("a", "1", "2026-01-01", 100.0), ("a", "2", "2026-01-01", 50.0),   # one purchase day worth 150
             ("a", "3", "2026-01-11", 40.0), ("a", "4", "2026-01-21", 80.0),     # repeats: mean 60

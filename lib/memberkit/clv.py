@@ -63,7 +63,47 @@ def in_units(summary: pd.DataFrame, unit: str = "week") -> pd.DataFrame:
 
 def unique_histories(summary: pd.DataFrame) -> pd.DataFrame:
     """Distinct (frequency, recency, T) with the number of members sharing each, as ``weight``."""
-    return summary.groupby(["frequency", "recency", "T"], sort=True).size().rename("weight").reset_index()
+    return collapse(summary).rows
+
+
+@dataclass(frozen=True)
+class Histories:
+    """A member summary collapsed once into its distinct (frequency, recency, T) histories.
+
+    ``rows``: one row per distinct history, sorted by (frequency, recency, T), columns frequency,
+    recency, T (the summary's units) and weight (members sharing it; the weights sum to the
+    number of members). ``member_row``: for each row of the summary, in its order, the position
+    of its history in ``rows`` (int64, length = members). Built by :func:`collapse`; every fit
+    and prediction of one summary (each candidate model, the holdout check, the CLV) reuses it.
+    """
+
+    rows: pd.DataFrame
+    member_row: np.ndarray
+
+    @property
+    def data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(frequency, recency, T) of the distinct histories, as float arrays (model inputs)."""
+        return (self.rows.frequency.to_numpy(float), self.rows.recency.to_numpy(float),
+                self.rows["T"].to_numpy(float))
+
+    def per_member(self, values) -> np.ndarray:
+        """Values computed once per distinct history (length ``len(rows)``) for every member, in
+        the summary's row order (length ``len(member_row)``)."""
+        return np.asarray(values, dtype=float)[self.member_row]
+
+
+def collapse(summary: pd.DataFrame) -> Histories:
+    """Collapse a member summary (columns frequency, recency, T; one row per member) into its
+    distinct histories with their weights and each member's history (:class:`Histories`).
+
+    The rows and their order are those of a ``groupby`` on (frequency, recency, T) with
+    ``sort=True``, so weighted sums over them are the same to the last bit whichever caller
+    collapses. Raises ``ValueError`` when frequency, recency or T is missing for a member."""
+    keys = summary[["frequency", "recency", "T"]]
+    if keys.isna().any().any():
+        raise ValueError("frequency, recency and T must be known for every member to collapse the histories")
+    groups = keys.groupby(["frequency", "recency", "T"], sort=True)
+    return Histories(groups.size().rename("weight").reset_index(), groups.ngroup().to_numpy(np.int64))
 
 
 # ------------------------------------------------------------------ fitting
@@ -249,10 +289,13 @@ def as_lifetimes(fit: FitResult):
     return model
 
 
-def fit_purchase_model(name: str, summary: pd.DataFrame, penalizer: float = 0.0):
+def fit_purchase_model(name: str, summary: pd.DataFrame, penalizer: float = 0.0, histories: Histories | None = None):
     """Fit one purchase model on the unique histories (:func:`fit_model`); a lifetimes object with
-    ``params_`` and ``fit_`` (the :class:`FitResult`). A failed fit raises :class:`ModelFitError`."""
-    rows = unique_histories(summary)
+    ``params_`` and ``fit_`` (the :class:`FitResult`). A failed fit raises :class:`ModelFitError`.
+
+    ``histories``: ``summary`` already collapsed (:func:`collapse`), shared by the callers that fit
+    several models on one summary; collapsed here when not given."""
+    rows = (histories or collapse(summary)).rows
     if not (rows.frequency > 0).any():
         raise ModelFitError(f"{name} cannot be fitted: none of the {len(summary):,} members bought again.")
     fit = fit_model(name, (rows.frequency.to_numpy(), rows.recency.to_numpy(), rows["T"].to_numpy()),
@@ -345,13 +388,11 @@ def spend_checks(summary: pd.DataFrame, spend_model) -> dict:
 
 
 # ------------------------------------------------------------------ per-member predictions
-def _per_history(model, summary: pd.DataFrame, fn) -> np.ndarray:
-    """Evaluate ``fn(model, f, r, T)`` once per unique history and map back to members."""
-    rows = unique_histories(summary)
-    values = np.asarray(fn(model, rows.frequency.to_numpy(float), rows.recency.to_numpy(float), rows["T"].to_numpy(float)),
-                        dtype=float)
-    lookup = pd.Series(values, index=pd.MultiIndex.from_frame(rows[["frequency", "recency", "T"]]))
-    return lookup.reindex(pd.MultiIndex.from_frame(summary[["frequency", "recency", "T"]])).to_numpy()
+def _per_history(model, summary: pd.DataFrame, fn, histories: Histories | None = None) -> np.ndarray:
+    """Evaluate ``fn(model, f, r, T)`` once per unique history and map back to members
+    (``histories``: ``summary`` collapsed by the caller, else collapsed here)."""
+    h = histories or collapse(summary)
+    return h.per_member(fn(model, *h.data))
 
 
 # ------------------------------------------------------------------ predictions in log space
@@ -432,20 +473,25 @@ def _pnbd_log_alive(p: dict, x, tx, T) -> np.ndarray:
     return a1 + stay - log_l
 
 
-def expected_purchases(model, summary: pd.DataFrame, t) -> np.ndarray:
+def expected_purchases(model, summary: pd.DataFrame, t, histories: Histories | None = None) -> np.ndarray:
     """Expected purchases of each member in the next ``t`` time units, given their history
-    (log-space closed forms for the kit's fits; a stand-in model's own method otherwise)."""
+    (log-space closed forms for the kit's fits; a stand-in model's own method otherwise).
+    ``histories``: ``summary`` collapsed once by the caller (:func:`collapse`)."""
     fit = getattr(model, "fit_", None)
     if fit is not None:
-        return _per_history(model, summary, lambda m, f, r, T: expected_purchases_of(fit.name, fit.params, t, f, r, T))
-    return _per_history(model, summary, lambda m, f, r, T: m.conditional_expected_number_of_purchases_up_to_time(t, f, r, T))
+        return _per_history(model, summary, lambda m, f, r, T: expected_purchases_of(fit.name, fit.params, t, f, r, T),
+                            histories)
+    return _per_history(model, summary, lambda m, f, r, T: m.conditional_expected_number_of_purchases_up_to_time(t, f, r, T),
+                        histories)
 
 
-def probability_alive(model, summary: pd.DataFrame) -> np.ndarray:
+def probability_alive(model, summary: pd.DataFrame, histories: Histories | None = None) -> np.ndarray:
+    """P(alive) of each member, given their history (``histories`` as for :func:`expected_purchases`)."""
     fit = getattr(model, "fit_", None)
     if fit is not None:
-        return _per_history(model, summary, lambda m, f, r, T: probability_alive_of(fit.name, fit.params, f, r, T))
-    return _per_history(model, summary, lambda m, f, r, T: m.conditional_probability_alive(f, r, T))
+        return _per_history(model, summary, lambda m, f, r, T: probability_alive_of(fit.name, fit.params, f, r, T),
+                            histories)
+    return _per_history(model, summary, lambda m, f, r, T: m.conditional_probability_alive(f, r, T), histories)
 
 
 def expected_spend(spend_model, summary: pd.DataFrame) -> np.ndarray:
@@ -456,21 +502,23 @@ def expected_spend(spend_model, summary: pd.DataFrame) -> np.ndarray:
 
 
 def lifetime_value(model, spend_model, summary: pd.DataFrame, unit: str, horizon_months: int = 12,
-                   monthly_discount: float = 0.01, margin: float = 0.3) -> pd.DataFrame:
+                   monthly_discount: float = 0.01, margin: float = 0.3, histories: Histories | None = None) -> pd.DataFrame:
     """Per member: expected purchases over the horizon, P(alive), expected spend, and discounted CLV.
 
     CLV = sum over months i of (E[purchases by month i] - E[by month i-1]) x spend x margin / (1 + d)^i.
+    ``histories``: ``summary`` collapsed once by the caller (:func:`collapse`), else collapsed here once.
     """
+    histories = histories or collapse(summary)
     month = DAYS_PER_MONTH / UNIT_DAYS[unit]
     spend = expected_spend(spend_model, summary)
     previous = np.zeros(len(summary))
     value = np.zeros(len(summary))
     for i in range(1, horizon_months + 1):
-        cumulative = expected_purchases(model, summary, i * month)
+        cumulative = expected_purchases(model, summary, i * month, histories)
         value += np.maximum(cumulative - previous, 0.0) * spend * margin / (1 + monthly_discount) ** i
         previous = cumulative
     return pd.DataFrame({"member_id": summary.member_id.to_numpy(), "expected_purchases": previous,
-                         "probability_alive": probability_alive(model, summary), "expected_spend": spend,
+                         "probability_alive": probability_alive(model, summary, histories), "expected_spend": spend,
                          "clv": value})
 
 
@@ -571,10 +619,11 @@ def holdout_check(summary: pd.DataFrame, calibration_end: _dt.date, observation_
     s = in_units(summary, unit)
     check = HoldoutCheck(calibration_end, observation_end, unit, s)
     spend = expected_spend(spend_model, s) if spend_model is not None else None
+    histories = collapse(s)     # once, for every model's fit and prediction
     for name in models:
         try:
-            model = fit_purchase_model(name, s, penalizer_for(penalizer, name))
-            pred = expected_purchases(model, s, s.duration_holdout.iloc[0] if len(s) else 0.0)
+            model = fit_purchase_model(name, s, penalizer_for(penalizer, name), histories)
+            pred = expected_purchases(model, s, s.duration_holdout.iloc[0] if len(s) else 0.0, histories)
             if not (np.isfinite(pred).all() and (pred >= 0).all()):
                 raise ModelFitError(f"{name} predicted {int((~np.isfinite(pred) | (pred < 0)).sum()):,} members' "
                                     f"holdout purchases as not finite or negative.")
@@ -658,11 +707,12 @@ def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None
     for name in check.no_dropout:
         notes.append({"model": name, "stage": "holdout", "problem": "no_dropout", "used": name})
     chosen = model = values = None
+    histories = collapse(full)   # once, for every candidate's final fit and forecast
     for name in candidates:
         try:
-            model = fit_purchase_model(name, full, penalizer_for(pen, name))
+            model = fit_purchase_model(name, full, penalizer_for(pen, name), histories)
             values = lifetime_value(model, spend_model, full, params.unit, params.horizon_months,
-                                    params.monthly_discount, params.margin)
+                                    params.monthly_discount, params.margin, histories)
             bad = ~np.isfinite(values[["expected_purchases", "probability_alive", "expected_spend", "clv"]]).all(axis=1)
             if bad.any():
                 raise ModelFitError(f"{name} gave {int(bad.sum()):,} members a forecast that is not finite.")

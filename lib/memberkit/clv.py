@@ -209,9 +209,11 @@ def fit_model(name: str, data: tuple, weights, penalizer: float = 0.0) -> FitRes
     cls = _lifetimes_class(name)
 
     if name == "pareto_nbd":
+        shared = pnbd_shared_terms(*scaled)
+
         def objective(x):
             p = np.exp(x)
-            ll = np.sum(w * cls._conditional_log_likelihood(list(p), *scaled))
+            ll = np.sum(w * pnbd_conditional_log_likelihood(list(p), *scaled, shared))
             return float(-ll / n + penalizer * np.sum(p ** 2)) if np.isfinite(ll) else 1e300
         jac = None
     else:
@@ -262,6 +264,71 @@ def fit_model(name: str, data: tuple, weights, penalizer: float = 0.0) -> FitRes
     no_dropout = (bool(boundary) and set(boundary.items()) <= NO_DROPOUT.get(name, set())) or (
         name in NO_DROPOUT and not boundary and dropout_share(name, natural, float(np.max(data[2]))) < 1e-3)
     return FitResult(name, natural, ll, penalizer, boundary, no_dropout, attempts, int(n))
+
+
+@dataclass(frozen=True)
+class PNBDShared:
+    """Where the Pareto/NBD likelihood repeats itself across histories (:func:`pnbd_shared_terms`).
+
+    Its two Gauss hypergeometric terms depend on (frequency, recency) and on (frequency, T)
+    only, and far fewer pairs than histories are distinct (the 1,000,000-member retailer: 335,418
+    calibration histories, 19,760 (frequency, recency) and 20,419 (frequency, T) pairs).
+    ``recency_first`` / ``T_first``: one history holding each distinct pair (indices into the
+    history arrays); ``recency_of`` / ``T_of``: each history's pair (indices into the former)."""
+
+    recency_first: np.ndarray
+    recency_of: np.ndarray
+    T_first: np.ndarray
+    T_of: np.ndarray
+
+
+def _distinct_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    _, first, inverse = np.unique(np.stack([np.asarray(a, float), np.asarray(b, float)]), axis=1,
+                                  return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)
+
+
+def pnbd_shared_terms(frequency, recency, T) -> PNBDShared:
+    """The distinct (frequency, recency) and (frequency, T) pairs of the histories (arrays of one
+    length, the model's time unit), computed once per fit for :func:`pnbd_conditional_log_likelihood`."""
+    return PNBDShared(*_distinct_pairs(frequency, recency), *_distinct_pairs(frequency, T))
+
+
+def pnbd_conditional_log_likelihood(params, freq, rec, T, shared: PNBDShared) -> np.ndarray:
+    """Per-history Pareto/NBD log-likelihood, the same numbers to the last bit as lifetimes'
+    ``ParetoNBDFitter._conditional_log_likelihood`` (Fader and Hardie 2005, note 009, eq. 18-20),
+    with each hypergeometric term 2F1(r+s+x, t; r+s+x+1; z) evaluated once per distinct
+    (frequency, recency) or (frequency, T) pair (``shared``, :func:`pnbd_shared_terms`).
+
+    ``params``: (r, alpha, s, beta), positive; ``freq``, ``rec``, ``T``: arrays of one length (the
+    histories, ``freq`` integer, time in one unit). Returns an array of that length. Every other
+    operation is lifetimes', in its order, on the whole arrays, so the optimiser sees the same
+    values; tests/test_clv.py checks equality with lifetimes bit for bit."""
+    from scipy.special import gammaln, hyp2f1, logsumexp
+    r, alpha, s, beta = params
+    x = freq
+    r_s_x = r + s + x
+    A_1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    # lifetimes' _log_A_0 (eq. 19 and 20)
+    if alpha < beta:
+        min_of_alpha_beta, max_of_alpha_beta, t = (alpha, beta, r + freq)
+    else:
+        min_of_alpha_beta, max_of_alpha_beta, t = (beta, alpha, s + 1)
+    abs_alpha_beta = max_of_alpha_beta - min_of_alpha_beta
+    rsf = r + s + freq
+
+    def hyp(first, of, age):      # 2F1 at the distinct pairs, spread to every history
+        t_at = t[first] if np.ndim(t) else t
+        return hyp2f1(rsf[first], t_at, rsf[first] + 1.0, abs_alpha_beta / (max_of_alpha_beta + age[first]))[of]
+    p_1 = hyp(shared.recency_first, shared.recency_of, rec)
+    q_1 = max_of_alpha_beta + rec
+    p_2 = hyp(shared.T_first, shared.T_of, T)
+    q_2 = max_of_alpha_beta + T
+    sign = np.ones(len(freq))
+    log_A_0 = logsumexp([np.log(p_1) + rsf * np.log(q_2), np.log(p_2) + rsf * np.log(q_1)], axis=0,
+                        b=[sign, -sign]) - rsf * np.log(q_1 * q_2)
+    A_2 = np.logaddexp(-(r + x) * np.log(alpha + T) - s * np.log(beta + T), np.log(s) + log_A_0 - np.log(r_s_x))
+    return A_1 + A_2
 
 
 def dropout_share(name: str, params: dict, T: float) -> float:

@@ -15,17 +15,34 @@ from memberkit import clv, summary
 from .conftest import ROOT
 
 
-@pytest.fixture(scope="module")
-def cdnow_calibration():
-    """CDNOW_sample.txt (2,357 customers; columns: master id, sample id, date, CDs, dollars),
-    through memberkit.summary.clv_summary: calibration to 1997-09-30, observation to 1998-06-30, weeks."""
+def cdnow_orders():
+    """CDNOW_sample.txt (2,357 customers; columns: master id, sample id, date, CDs, dollars) as an order log."""
     raw = pd.read_csv(files("lifetimes") / "datasets" / "CDNOW_sample.txt", sep=r"\s+", header=None,
                       names=["master_id", "member_id", "date", "cds", "amount"], dtype={"member_id": str, "date": str})
     raw["order_date"] = pd.to_datetime(raw.date, format="%Y%m%d").dt.date
     raw["order_id"] = raw.index.astype(str)
-    orders = ibis.memtable(raw[["member_id", "order_id", "order_date", "amount"]])
-    s = summary.clv_summary(orders, dt.date(1997, 9, 30), dt.date(1998, 6, 30)).to_pandas()
+    return ibis.memtable(raw[["member_id", "order_id", "order_date", "amount"]])
+
+
+@pytest.fixture(scope="module")
+def cdnow_calibration():
+    """CDNOW through memberkit.summary.clv_summary: calibration to 1997-09-30, observation to 1998-06-30, weeks."""
+    s = summary.clv_summary(cdnow_orders(), dt.date(1997, 9, 30), dt.date(1998, 6, 30)).to_pandas()
     return clv.in_units(s, "week")
+
+
+def test_summaries_from_purchase_days_computed_once_equal_their_own():
+    """analyse reads the order log once: its purchase days, cached, give the calibration and full
+    summaries and the tracking counts exactly as each computes them from the orders."""
+    orders = cdnow_orders()
+    cal_end, end = dt.date(1997, 9, 30), dt.date(1998, 6, 30)
+    with summary.purchase_days(orders, end).cache() as days:
+        for shared, own in [(summary.clv_summary(orders, cal_end, end, days=days), summary.clv_summary(orders, cal_end, end)),
+                            (summary.clv_summary(orders, end, days=days), summary.clv_summary(orders, end)),
+                            (summary.repeat_purchases_by_day(orders, cal_end, end, days=days),
+                             summary.repeat_purchases_by_day(orders, cal_end, end))]:
+            key = "member_id" if "member_id" in own.columns else "order_date"
+            pd.testing.assert_frame_equal(summary.member_frame(shared, key), summary.member_frame(own, key))
 
 
 def test_cdnow_published_bgnbd_parameters(cdnow_calibration):

@@ -753,11 +753,14 @@ def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None
                else end - _dt.timedelta(weeks=params.holdout_weeks))
     if cal_end >= end:
         raise ModelFitError(f"calibration_end {cal_end} must be before the end of the period ({end})")
-    cal = summary.member_frame(summary.clv_summary(orders, cal_end, end))
-    if len(cal) < 50:
-        raise ModelFitError(f"only {len(cal)} members bought before the calibration end {cal_end}; "
-                            f"shorten holdout_weeks or choose a later period")
-    full = in_units(summary.member_frame(summary.clv_summary(orders, end)), params.unit)
+    # the order log is read once: its purchase days, cached in the engine, feed both summaries and the tracking curve
+    with summary.purchase_days(orders, end).cache() as days:
+        cal = summary.member_frame(summary.clv_summary(orders, cal_end, end, days=days))
+        if len(cal) < 50:
+            raise ModelFitError(f"only {len(cal)} members bought before the calibration end {cal_end}; "
+                                f"shorten holdout_weeks or choose a later period")
+        full = in_units(summary.member_frame(summary.clv_summary(orders, end, days=days)), params.unit)
+        repeat_days = summary.repeat_purchases_by_day(orders, cal_end, end, days=days).to_pandas()
     pen = params.penalizers
     notes = []
     spend_model, refused = choose_spend_model(full, penalizer_for(pen, "gamma_gamma"))
@@ -809,7 +812,7 @@ def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None
     cutoff = members.revenue_total.quantile(1 - params.high_value_share)
     members["high_value"] = members.revenue_total >= cutoff
     members["at_risk"] = members.high_value & (members.probability_alive < params.alive_threshold)
-    tracking = _tracking(check.models[chosen], orders, check.summary, cal_end, end, params.unit)
+    tracking = _tracking(check.models[chosen], repeat_days, check.summary, end, params.unit)
     clv_sorted = np.sort(members.clv.to_numpy())[::-1]
     top = max(1, int(round(len(members) * 0.1)))
     totals = {"members": int(len(members)), "total_clv": float(members.clv.sum()),
@@ -826,10 +829,10 @@ def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None
                        alive=alive_matrix(model, members), alive_threshold=params.alive_threshold)
 
 
-def _tracking(model, orders, cal_summary: pd.DataFrame, cal_end: _dt.date, end: _dt.date, unit: str) -> pd.DataFrame:
-    from . import summary
+def _tracking(model, actual: pd.DataFrame, cal_summary: pd.DataFrame, end: _dt.date, unit: str) -> pd.DataFrame:
+    """Weekly actual and expected repeat purchases of the calibration cohort (``actual``: the frame
+    of :func:`memberkit.summary.repeat_purchases_by_day`) and their running totals."""
     start = pd.Timestamp(cal_summary.first_purchase.min()).date()
-    actual = summary.repeat_purchases_by_day(orders, cal_end, end).to_pandas()
     actual = actual.set_index(pd.to_datetime(actual.order_date)).repeat_purchases.reindex(
         pd.date_range(start, end, freq="D"), fill_value=0)
     expected = tracking_curve(model, cal_summary.first_purchase, start, end, unit)

@@ -536,3 +536,30 @@ def test_the_clv_page_formats_its_figures_like_every_other_page():
     a = _view_analysis(float("nan"), float("nan"), float("nan"))       # a figure that could not be computed
     shown = card(a).value + view.accuracy_sentence(p, a, None) + " ".join(view.checks_sentences(p, a))
     assert "nan" not in shown.lower() and card(a).value == "–" and "(correlation –)" in shown
+
+
+def test_member_export_is_the_file_pandas_writes_with_its_float_format(tmp_path):
+    """export_members formats the float columns itself, once per column: the files must be those
+    of to_csv(float_format="%.4f") byte for byte (NaN empty, inf, -0.0, halves, large values)."""
+    values = [1.23456789, -0.0, 0.00005, 0.00015, 2.5e-5, 1e15 / 3, math.nan, math.inf, -math.inf, -12.34565, 7.0]
+    n = len(values)
+    members = pd.DataFrame({"member_id": [f"m{i:02d}" for i in range(n)], "frequency": np.arange(n),
+                            "recency": values[::-1], "T": np.linspace(0, 50, n), "monetary_value": values,
+                            "expected_purchases": values, "probability_alive": np.linspace(0, 1, n),
+                            "expected_spend": values[::-1], "clv": np.arange(n) * 1.00005, "high_value": [True, False] * 5 + [True],
+                            "at_risk": [True] * n, "segment": ["a,b", None, "c"] * 3 + ["d", "e"],
+                            "tier": pd.Categorical(["x"] * n), "stage": pd.Categorical(["y"] * n),
+                            "revenue_total": values})
+    class Analysis:
+        pass
+    a = Analysis()
+    a.members = members
+    clv.export_members(a, tmp_path)
+    cols = [c for c in clv.EXPORT_COLUMNS if c in members]
+    members[cols].sort_values(["clv", "member_id"], ascending=[False, True], kind="mergesort").to_csv(
+        tmp_path / "expected.csv", index=False, encoding="utf-8-sig", float_format="%.4f")
+    members[cols + ["revenue_total"]].sort_values(["revenue_total", "member_id"], ascending=[False, True],
+                                                  kind="mergesort").to_csv(
+        tmp_path / "expected_at_risk.csv", index=False, encoding="utf-8-sig", float_format="%.4f")
+    assert (tmp_path / "clv_members.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
+    assert (tmp_path / clv.AT_RISK_FILE).read_bytes() == (tmp_path / "expected_at_risk.csv").read_bytes()

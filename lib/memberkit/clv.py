@@ -98,7 +98,9 @@ def collapse(summary: pd.DataFrame) -> Histories:
 
     The rows and their order are those of a ``groupby`` on (frequency, recency, T) with
     ``sort=True``, so weighted sums over them are the same to the last bit whichever caller
-    collapses. Raises ``ValueError`` when frequency, recency or T is missing for a member."""
+    collapses (the weighted rows are lifetimes' ``weights`` device: the likelihood is the same sum).
+    Raises ``KeyError`` without one of those columns and ``ValueError`` when frequency, recency or T
+    is missing for a member."""
     keys = summary[["frequency", "recency", "T"]]
     if keys.isna().any().any():
         raise ValueError("frequency, recency and T must be known for every member to collapse the histories")
@@ -289,8 +291,13 @@ def _distinct_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def pnbd_shared_terms(frequency, recency, T) -> PNBDShared:
-    """The distinct (frequency, recency) and (frequency, T) pairs of the histories (arrays of one
-    length, the model's time unit), computed once per fit for :func:`pnbd_conditional_log_likelihood`."""
+    """The distinct (frequency, recency) and (frequency, T) pairs of the histories, computed once per
+    fit for :func:`pnbd_conditional_log_likelihood` (the terms of Fader and Hardie 2005, note 009,
+    eq. 19-20, that depend on them).
+
+    ``frequency``, ``recency``, ``T``: 1-D arrays of one length n (the histories; time in the
+    model's unit). Returns :class:`PNBDShared` (four int arrays: two of the distinct pairs' length,
+    two of length n). Arrays of different lengths raise ``ValueError`` (numpy)."""
     return PNBDShared(*_distinct_pairs(frequency, recency), *_distinct_pairs(frequency, T))
 
 
@@ -301,9 +308,11 @@ def pnbd_conditional_log_likelihood(params, freq, rec, T, shared: PNBDShared) ->
     (frequency, recency) or (frequency, T) pair (``shared``, :func:`pnbd_shared_terms`).
 
     ``params``: (r, alpha, s, beta), positive; ``freq``, ``rec``, ``T``: arrays of one length (the
-    histories, ``freq`` integer, time in one unit). Returns an array of that length. Every other
-    operation is lifetimes', in its order, on the whole arrays, so the optimiser sees the same
-    values; tests/test_clv.py checks equality with lifetimes bit for bit."""
+    histories, ``freq`` integer, time in one unit) with ``shared`` built from the same arrays.
+    Returns an array of that length (log-likelihood per history, NaN where lifetimes gives NaN);
+    raises nothing of its own. Every other operation is lifetimes', in its order, on the whole
+    arrays, so the optimiser sees the same values; tests/test_clv.py checks equality with
+    lifetimes bit for bit."""
     from scipy.special import gammaln, hyp2f1, logsumexp
     r, alpha, s, beta = params
     x = freq

@@ -15,17 +15,34 @@ from memberkit import clv, summary
 from .conftest import ROOT
 
 
-@pytest.fixture(scope="module")
-def cdnow_calibration():
-    """CDNOW_sample.txt (2,357 customers; columns: master id, sample id, date, CDs, dollars),
-    through memberkit.summary.clv_summary: calibration to 1997-09-30, observation to 1998-06-30, weeks."""
+def cdnow_orders():
+    """CDNOW_sample.txt (2,357 customers; columns: master id, sample id, date, CDs, dollars) as an order log."""
     raw = pd.read_csv(files("lifetimes") / "datasets" / "CDNOW_sample.txt", sep=r"\s+", header=None,
                       names=["master_id", "member_id", "date", "cds", "amount"], dtype={"member_id": str, "date": str})
     raw["order_date"] = pd.to_datetime(raw.date, format="%Y%m%d").dt.date
     raw["order_id"] = raw.index.astype(str)
-    orders = ibis.memtable(raw[["member_id", "order_id", "order_date", "amount"]])
-    s = summary.clv_summary(orders, dt.date(1997, 9, 30), dt.date(1998, 6, 30)).to_pandas()
+    return ibis.memtable(raw[["member_id", "order_id", "order_date", "amount"]])
+
+
+@pytest.fixture(scope="module")
+def cdnow_calibration():
+    """CDNOW through memberkit.summary.clv_summary: calibration to 1997-09-30, observation to 1998-06-30, weeks."""
+    s = summary.clv_summary(cdnow_orders(), dt.date(1997, 9, 30), dt.date(1998, 6, 30)).to_pandas()
     return clv.in_units(s, "week")
+
+
+def test_summaries_from_purchase_days_computed_once_equal_their_own():
+    """analyse reads the order log once: its purchase days, cached, give the calibration and full
+    summaries and the tracking counts exactly as each computes them from the orders."""
+    orders = cdnow_orders()
+    cal_end, end = dt.date(1997, 9, 30), dt.date(1998, 6, 30)
+    with summary.purchase_days(orders, end).cache() as days:
+        for shared, own in [(summary.clv_summary(orders, cal_end, end, days=days), summary.clv_summary(orders, cal_end, end)),
+                            (summary.clv_summary(orders, end, days=days), summary.clv_summary(orders, end)),
+                            (summary.repeat_purchases_by_day(orders, cal_end, end, days=days),
+                             summary.repeat_purchases_by_day(orders, cal_end, end))]:
+            key = "member_id" if "member_id" in own.columns else "order_date"
+            pd.testing.assert_frame_equal(summary.member_frame(shared, key), summary.member_frame(own, key))
 
 
 def test_cdnow_published_bgnbd_parameters(cdnow_calibration):
@@ -112,6 +129,104 @@ def test_weighted_gamma_gamma_equals_row_per_member_fit(cdnow_calibration):
     assert weighted.log_likelihood == pytest.approx(plain.log_likelihood, abs=1e-6)
     for k, v in plain.params.items():
         assert weighted.params[k] == pytest.approx(v, rel=1e-4), k
+
+
+# ------------------------------------------------------------------ one collapse per summary, shared
+def test_collapse_maps_every_member_to_its_own_history(cdnow_calibration):
+    """The shared collapse: the rows and weights of a groupby on (frequency, recency, T), and each
+    member's row holds that member's own history (so a value per history spreads back correctly)."""
+    s = cdnow_calibration.sample(frac=1.0, random_state=3)       # members in no particular order
+    h = clv.collapse(s)
+    expected = s.groupby(["frequency", "recency", "T"], sort=True).size().rename("weight").reset_index()
+    pd.testing.assert_frame_equal(h.rows, expected)
+    assert h.rows.weight.sum() == len(s) and len(h.member_row) == len(s)
+    for column in ("frequency", "recency", "T"):
+        assert np.array_equal(h.per_member(h.rows[column]), s[column].to_numpy(float)), column
+    with pytest.raises(ValueError, match="must be known"):
+        clv.collapse(s.assign(recency=np.where(np.arange(len(s)) == 5, np.nan, s.recency)))
+
+
+def test_pareto_nbd_shared_terms_equal_lifetimes_bit_for_bit(cdnow_calibration):
+    """The Pareto/NBD likelihood with its 2F1 terms evaluated once per distinct (frequency, recency)
+    and (frequency, T) pair is lifetimes' _conditional_log_likelihood to the last bit, on both
+    branches (alpha < beta and alpha >= beta), so the optimiser takes exactly lifetimes' path."""
+    from lifetimes import ParetoNBDFitter
+    h = clv.collapse(cdnow_calibration)
+    f, r, T = h.data
+    f = f.astype(int)
+    shared = clv.pnbd_shared_terms(f, r, T)
+    assert len(shared.recency_first) < len(f) and len(shared.T_first) < len(f)
+    rng = np.random.default_rng(11)
+    branches = set()
+    for params in [[0.55, 10.58, 0.61, 11.67], [0.55, 11.67, 0.61, 10.58], *np.exp(rng.normal(0, 1.5, (20, 4)))]:
+        params = [float(v) for v in params]
+        with clv.quiet():
+            theirs = ParetoNBDFitter._conditional_log_likelihood(params, f, r, T)
+            ours = clv.pnbd_conditional_log_likelihood(params, f, r, T, shared)
+        assert np.array_equal(ours, theirs, equal_nan=True), params
+        branches.add(params[1] < params[3])
+    assert branches == {True, False}
+
+
+@pytest.mark.parametrize("name", ["bgnbd", "modified_bgnbd"])
+def test_fit_on_the_shared_collapse_equals_lifetimes_own_fitter(cdnow_calibration, name):
+    """The kit's fit on the collapsed histories equals lifetimes' own fitter on one row per member
+    (BFGS, tol 1e-8) to 1e-6 relative in every parameter."""
+    from lifetimes import BetaGeoFitter, ModifiedBetaGeoFitter
+    s = cdnow_calibration
+    ours = clv.fit_purchase_model(name, s, histories=clv.collapse(s)).fit_.params
+    reference = {"bgnbd": BetaGeoFitter, "modified_bgnbd": ModifiedBetaGeoFitter}[name]()
+    with clv.quiet():
+        reference.fit(s.frequency.to_numpy(), s.recency.to_numpy(), s["T"].to_numpy(), tol=1e-8)
+    for k, v in reference.params_.items():
+        assert ours[k] == pytest.approx(v, rel=1e-6), k
+
+
+def test_pareto_nbd_fit_on_the_shared_collapse_equals_fits_on_lifetimes_likelihood(cdnow_calibration, monkeypatch):
+    """Pareto/NBD: the kit's fit with shared 2F1 terms is, to the last bit, the same optimiser run on
+    lifetimes' likelihood itself over the same histories. Not to 1e-6 against one row per member
+    (the sums in another order move the finite-difference optimum by up to 1.2e-5 in beta; 1e-4 is
+    checked by test_weighted_unique_rows_fit_equals_row_per_member_fit) nor against lifetimes' own
+    fitter (Nelder-Mead, about 1e-5): that one reaches no higher a log-likelihood and the same
+    parameters to 1e-4."""
+    from lifetimes import ParetoNBDFitter
+    s = cdnow_calibration
+    h = clv.collapse(s)
+    ours = clv.fit_purchase_model("pareto_nbd", s, histories=h).fit_
+    with monkeypatch.context() as m:
+        m.setattr(clv, "pnbd_conditional_log_likelihood",
+                  lambda params, f, r, T, shared: ParetoNBDFitter._conditional_log_likelihood(params, f, r, T))
+        same_rows = clv.fit_model("pareto_nbd", h.data, h.rows.weight)
+    assert ours.params == same_rows.params and ours.log_likelihood == same_rows.log_likelihood
+    reference = ParetoNBDFitter()
+    with clv.quiet():
+        reference.fit(s.frequency.to_numpy(), s.recency.to_numpy(), s["T"].to_numpy(), tol=1e-8)
+    theirs = clv.log_likelihood("pareto_nbd", reference.params_.to_numpy(), (s.frequency, s.recency, s["T"]),
+                                np.ones(len(s)))
+    assert ours.log_likelihood >= theirs - 1e-9
+    for k, v in reference.params_.items():
+        assert ours.params[k] == pytest.approx(v, rel=1e-4), k
+
+
+def test_holdout_check_and_forecast_on_shared_histories_equal_separate_ones(cdnow_calibration):
+    """Sharing one collapse between the models changes nothing: each holdout fit equals a fit of
+    that model alone on its own collapse, bit for bit, and the holdout predictions and the CLV
+    forecast equal the members' values looked up by (frequency, recency, T)."""
+    s = cdnow_calibration
+    check = clv.holdout_check(s, dt.date(1997, 9, 30), dt.date(1998, 6, 30), "week")
+    assert set(check.models) == set(clv.PURCHASE_MODELS)
+    for name, model in check.models.items():
+        alone = clv.fit_purchase_model(name, clv.in_units(s, "week")).fit_
+        assert model.fit_.params == alone.params and model.fit_.log_likelihood == alone.log_likelihood, name
+        f, r, T = (check.summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+        direct = clv.expected_purchases_of(name, alone.params, check.summary.duration_holdout.iloc[0], f, r, T)
+        assert np.array_equal(check.predictions[name], direct), name
+    model = check.models[check.best]
+    values = clv.lifetime_value(model, clv.ObservedSpend(s), s, "week", histories=clv.collapse(s))
+    alive = clv.probability_alive_of(model.fit_.name, model.fit_.params, s.frequency.to_numpy(float),
+                                     s.recency.to_numpy(), s["T"].to_numpy())
+    assert np.array_equal(values.probability_alive.to_numpy(), alive)
+    assert values.equals(clv.lifetime_value(model, clv.ObservedSpend(s), s, "week"))
 
 
 def test_clv_summary_by_hand():
@@ -421,3 +536,30 @@ def test_the_clv_page_formats_its_figures_like_every_other_page():
     a = _view_analysis(float("nan"), float("nan"), float("nan"))       # a figure that could not be computed
     shown = card(a).value + view.accuracy_sentence(p, a, None) + " ".join(view.checks_sentences(p, a))
     assert "nan" not in shown.lower() and card(a).value == "–" and "(correlation –)" in shown
+
+
+def test_member_export_is_the_file_pandas_writes_with_its_float_format(tmp_path):
+    """export_members formats the float columns itself, once per column: the files must be those
+    of to_csv(float_format="%.4f") byte for byte (NaN empty, inf, -0.0, halves, large values)."""
+    values = [1.23456789, -0.0, 0.00005, 0.00015, 2.5e-5, 1e15 / 3, math.nan, math.inf, -math.inf, -12.34565, 7.0]
+    n = len(values)
+    members = pd.DataFrame({"member_id": [f"m{i:02d}" for i in range(n)], "frequency": np.arange(n),
+                            "recency": values[::-1], "T": np.linspace(0, 50, n), "monetary_value": values,
+                            "expected_purchases": values, "probability_alive": np.linspace(0, 1, n),
+                            "expected_spend": values[::-1], "clv": np.arange(n) * 1.00005, "high_value": [True, False] * 5 + [True],
+                            "at_risk": [True] * n, "segment": ["a,b", None, "c"] * 3 + ["d", "e"],
+                            "tier": pd.Categorical(["x"] * n), "stage": pd.Categorical(["y"] * n),
+                            "revenue_total": values})
+    class Analysis:
+        pass
+    a = Analysis()
+    a.members = members
+    clv.export_members(a, tmp_path)
+    cols = [c for c in clv.EXPORT_COLUMNS if c in members]
+    members[cols].sort_values(["clv", "member_id"], ascending=[False, True], kind="mergesort").to_csv(
+        tmp_path / "expected.csv", index=False, encoding="utf-8-sig", float_format="%.4f")
+    members[cols + ["revenue_total"]].sort_values(["revenue_total", "member_id"], ascending=[False, True],
+                                                  kind="mergesort").to_csv(
+        tmp_path / "expected_at_risk.csv", index=False, encoding="utf-8-sig", float_format="%.4f")
+    assert (tmp_path / "clv_members.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
+    assert (tmp_path / clv.AT_RISK_FILE).read_bytes() == (tmp_path / "expected_at_risk.csv").read_bytes()

@@ -219,7 +219,8 @@ def purchase_days(orders: ibis.Table, end: _dt.date) -> ibis.Table:
     return days.filter(days.purchases > 0).drop("purchases")
 
 
-def clv_summary(orders: ibis.Table, calibration_end: _dt.date, observation_end: _dt.date | None = None) -> ibis.Table:
+def clv_summary(orders: ibis.Table, calibration_end: _dt.date, observation_end: _dt.date | None = None,
+                days: ibis.Table | None = None) -> ibis.Table:
     """Per member with a purchase by ``calibration_end``: the inputs of BG/NBD and Gamma-Gamma, in days.
 
     frequency (repeat purchase days), recency_days (first to last purchase day), T_days (first
@@ -227,9 +228,12 @@ def clv_summary(orders: ibis.Table, calibration_end: _dt.date, observation_end: 
     value; 0 without one), spend_days (those days: the spend model's frequency, so an order of zero
     counts as a purchase but stays out of the spend model), first_purchase; and when ``observation_end`` is later: frequency_holdout,
     monetary_holdout (total value of the holdout days) and duration_holdout_days.
+
+    ``days``: ``purchase_days(orders, observation_end or calibration_end)`` when the caller already
+    has it (e.g. cached once for several summaries); computed from ``orders`` when not given.
     """
     end = observation_end or calibration_end
-    days = purchase_days(orders, end)
+    days = purchase_days(orders, end) if days is None else days
     cal = days.filter(days.order_date <= _day(calibration_end))
     cal = cal.mutate(first=cal.order_date.min().over(group_by="member_id"))
     per = cal.group_by("member_id").agg(
@@ -251,10 +255,12 @@ def clv_summary(orders: ibis.Table, calibration_end: _dt.date, observation_end: 
                     duration_holdout_days=ibis.literal((observation_end - calibration_end).days))
 
 
-def repeat_purchases_by_day(orders: ibis.Table, first_by: _dt.date, end: _dt.date) -> ibis.Table:
+def repeat_purchases_by_day(orders: ibis.Table, first_by: _dt.date, end: _dt.date,
+                            days: ibis.Table | None = None) -> ibis.Table:
     """Repeat purchase days per calendar day, for members whose first purchase is on or before
-    ``first_by`` (the calibration cohort of the tracking plot)."""
-    days = purchase_days(orders, end)
+    ``first_by`` (the calibration cohort of the tracking plot). ``days``: ``purchase_days(orders,
+    end)`` when the caller already has it, as for :func:`clv_summary`."""
+    days = purchase_days(orders, end) if days is None else days
     days = days.mutate(first=days.order_date.min().over(group_by="member_id"))
     rep = days.filter((days.first <= _day(first_by)) & (days.order_date > days.first))
     return rep.group_by("order_date").agg(repeat_purchases=rep.count()).order_by("order_date")

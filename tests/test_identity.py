@@ -147,3 +147,16 @@ def test_campaign_members_who_never_bought_and_are_unknown_count(tmp_path):
     kept = pd.read_parquet(tmp_path / "clean" / "campaign_members.parquet").set_index("member_id")
     assert sorted(kept.index) == ["M1", "M2", "M3", "M4"] and kept.loc["M2", "group"] == "holdout"
     assert str(kept.loc["M4", "sent_ts"])[:10] == "2025-03-01", "the first assignment is kept"
+
+
+def test_phones_parsed_in_worker_processes_equal_those_parsed_here(monkeypatch):
+    """From PARALLEL_PHONES distinct texts on, the parsing is spread over worker processes: same answers."""
+    from memberkit import identity
+    texts = pd.Series(["138-0013-8000", "+86 139 1234 5678", "13912345678", "", None, "12345", "021-6123 4567",
+                       "+44 20 7946 0958", "not a phone", "13800138000", "138 0013 8000"] * 3)
+    here = identity.normalise_phones(texts, "CN")
+    monkeypatch.setattr(identity, "PARALLEL_PHONES", 4)
+    monkeypatch.setattr(identity.os, "cpu_count", lambda: 2)
+    spread = identity.normalise_phones(texts, "CN")
+    assert spread.tolist() == here.tolist()
+    assert here.tolist()[:3] == ["+8613800138000", "+8613912345678", "+8613912345678"]

@@ -221,7 +221,14 @@ def text_vocabulary() -> dict[str, dict[str, str]]:
 def unify_text(col: ibis.Value, kind: str) -> ibis.Value:
     """Trim, ignore case, and map known spellings onto one value; unknown text is kept trimmed."""
     trimmed = blank_to_null(col)
-    return trimmed.lower().substitute(text_vocabulary()[kind], else_=trimmed)
+    return ibis.coalesce(_lookup(text_vocabulary()[kind], trimmed.lower()), trimmed)
+
+
+def _lookup(mapping: dict[str, str], key: ibis.Value) -> ibis.Value:
+    """``mapping[key]``, NULL for a key it lacks. A map literal, not a CASE: a CASE with one branch per
+    spelling compares every row with the spellings in turn (the costliest step of the cleaning at scale)."""
+    keys = sorted(mapping)
+    return ibis.map(keys, [mapping[k] for k in keys])[key]
 
 
 def is_known_text(col: ibis.Value, kind: str) -> ibis.Value:
@@ -244,7 +251,7 @@ def is_known_region(col: ibis.Value, regions: tuple[str, ...] | None) -> ibis.Va
 def map_status(col: ibis.Value, rules: CleaningRules) -> ibis.Value:
     """The shop's status -> paid / cancelled / returned; empty is paid; an unknown word is NULL."""
     text = blank_to_null(col).lower()
-    return ibis.ifelse(text.isnull(), "paid", text.substitute(rules.status_map(), else_=ibis.null("string")))
+    return ibis.ifelse(text.isnull(), "paid", _lookup(rules.status_map(), text))
 
 
 # ------------------------------------------------------------------ rules

@@ -85,8 +85,8 @@ def test_ctrl_c_ends_the_run_with_exit_130_and_one_line(small_config, tmp_path):
     out = tmp_path / "2026-10"
     proc = _start(["--config", str(small_config), "--out", str(out), "--only", "data_cleaning"])
     try:
-        _wait_for(lambda: list(out.parent.glob(f".{out.name}.partial-*")), proc)
-        time.sleep(2)                       # the notebook's kernel is running
+        # the notebook's kernel is running (its partial notebook is written as it starts)
+        _wait_for(lambda: list(out.parent.glob(f".{out.name}.partial-*/.data_cleaning.running.ipynb")), proc)
         os.kill(proc.pid, signal.SIGINT)    # what Ctrl-C sends to the runner
         _, err = proc.communicate(timeout=120)
     finally:

@@ -457,3 +457,20 @@ def test_the_status_check_and_the_cleaning_page_count_unknown_statuses_alike(tmp
     with pytest.raises(InputError, match=r"3 of 5 order lines \(60\.0%\)") as e:
         clean.status_scan(raw, params.model_copy(update={"unknown_status_share": 0.5}))
     assert "lost 2, on hold 1" in str(e.value)
+
+
+def test_a_non_product_pattern_in_the_settings_sets_its_lines_aside(tmp_path):
+    from memberkit.config import CleaningParams
+    params = CleaningParams.model_validate({"source": {"tables": {"orders": {"path": "o.csv"}}},
+                                            "non_product_pattern": "^(POST|BANK CHARGES)$"})
+    rules = clean.CleaningRules.from_params(params)
+    assert rules.non_product_pattern == "^(POST|BANK CHARGES)$"
+    rows = [
+        ["A1", "m1", "2026-09-01 10:00:00", "100", "1", "paid", None, "P1", None],
+        ["A2", "m1", "2026-09-02 10:00:00", "7.5", "1", "paid", None, "POST", None],
+        ["A3", "m2", "2026-09-03 10:00:00", "2", "1", "paid", None, "BANK CHARGES", None],
+        ["A4", "m2", "2026-09-04 10:00:00", "9", "1", "paid", None, "POSTER", None],   # a product: the pattern is anchored
+    ]
+    r, kept = _clean_lines(rows, tmp_path, non_product_pattern=rules.non_product_pattern)
+    assert _reasons(r, "orders") == {"non_product": 2}
+    assert sorted(kept.order_id) == ["A1", "A4"]

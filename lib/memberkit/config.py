@@ -266,6 +266,7 @@ class CleaningParams(ReportSettings, DominantMemberSetting):
                 re.compile(v)
             except re.error as e:
                 raise ValueError(f"non_product_pattern is not a regular expression: {e}") from None
+        return v
     phone_region: str = Field("CN", description="ISO 3166 region (CN, GB, US, ...) of phone numbers written "
                                                 "without a country code; numbers are normalised to E.164")
     max_accounts_per_phone: int = Field(5, ge=2, description="a phone number shared by more accounts than this is "

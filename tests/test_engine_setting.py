@@ -19,7 +19,7 @@ from .conftest import ROOT
 
 
 def settings_of(con) -> dict:
-    names = ("memory_limit", "threads", "temp_directory")
+    names = ("memory_limit", "threads", "temp_directory", "enable_progress_bar")
     row = con.raw_sql("SELECT " + ", ".join(f"current_setting('{n}')" for n in names)).fetchone()
     return dict(zip(names, row))
 
@@ -74,6 +74,7 @@ def test_the_connection_carries_the_setting(tmp_path, monkeypatch):
     con = engine.connect(EngineSettings(memory_limit="2GiB", threads=1, temp_directory=str(tmp_path / "spill")))
     got = settings_of(con)
     assert got["memory_limit"] == "2.0 GiB" and got["threads"] == 1
+    assert got["enable_progress_bar"] is False     # no bars drawn into executed notebooks or the log
     spill = Path(got["temp_directory"])
     assert spill.parent == tmp_path / "spill" and spill.name.startswith(f"memberkit-engine-{os.getpid()}-")
 

@@ -75,6 +75,8 @@ def connect(setting=None, database: str | Path | None = None):
     spill = private_temp_dir("engine", setting.temp_directory)
     con._memberkit_spill = spill          # lives as long as the connection (and its tables)
     con.raw_sql("SET temp_directory = '{}'".format(spill.name.replace("'", "''")))
+    # a query longer than two seconds would draw a bar into the executed notebook and the run's log
+    con.raw_sql("SET enable_progress_bar = false")
     if setting.memory_limit:
         con.raw_sql(f"SET memory_limit = '{setting.memory_limit}'")   # validated: an amount or a share
     threads = setting.threads or os.environ.get("MEMBERKIT_THREADS")

@@ -178,3 +178,12 @@ def test_columns_empty_in_every_row_leave_the_quality_table_and_are_named_once()
     note = clean_view.absent_columns_note(en, result)
     assert note.endswith("orders: unit price; members: region") and "amount" not in note
     assert clean_view.absent_columns_note(en, SimpleNamespace(quality=q.iloc[:1])) == ""
+
+
+def test_the_embedded_font_is_the_same_bytes_a_second_later(monkeypatch):
+    """fontTools stamps a saved font with the time unless told not to; a rerun's page must not change."""
+    import time
+    first = fonts.subset_woff(set("会员"))
+    clock = time.time()
+    monkeypatch.setattr(time, "time", lambda: clock + 86400)   # the next day
+    assert fonts.subset_woff(set("会员")) == first

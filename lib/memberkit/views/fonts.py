@@ -65,7 +65,7 @@ def subset_woff(characters: set[str]) -> bytes:
     """The bundled font cut down to ``characters``, as WOFF (zlib; no extra compressor needed)."""
     from fontTools import subset
     from fontTools.ttLib import TTFont
-    font = TTFont(str(font_path()))
+    font = TTFont(str(font_path()), recalcTimestamp=False)   # the same page bytes on every run
     options = subset.Options()
     options.flavor = "woff"
     options.layout_features = []

@@ -107,8 +107,9 @@ def figures_window(run) -> int:
 
 
 def figures_stamp(run) -> dict:
+    from .attribution import attribution_settings
     return {"clean": clean_stamp(run), "active_window_days": figures_window(run), "months": figures_months(run),
-            "code": run.code_version.split("+")[0]}
+            "attribution": attribution_settings(), "code": run.code_version.split("+")[0]}
 
 
 def members_stamp(run) -> dict:

@@ -78,10 +78,26 @@ class TableSource(_Strict):
         return self
 
 
+class ShockSettings(_Strict):
+    """A designed change in the sample retailer: one city's order value moves by a share in one month."""
+    city: str = Field(description="one of the sample's cities (北京, 上海, 广州, 深圳, 成都, 杭州)")
+    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")
+    aov_change: float = Field(gt=-1, description="a share: -0.4 makes every order of the city 40% smaller")
+
+    @field_validator("city")
+    @classmethod
+    def _city(cls, v):
+        from .sample import CITIES
+        if v not in CITIES:
+            raise ValueError(f"the sample's cities are {', '.join(CITIES)}")
+        return v
+
+
 class SampleSettings(_Strict):
     generate_if_missing: bool = True
     seed: int = 20241
     members: int = Field(20_000, ge=200, le=5_000_000)
+    shock: ShockSettings | None = Field(None, description="off by default; its truth is in ground_truth.json")
 
 
 class SourceConfig(_Strict):

@@ -131,6 +131,18 @@ EXPERIMENTS = (
 )
 
 
+@dataclass(frozen=True)
+class Shock:
+    """One city's order value changed by a share in one month (``aov_change=-0.4``: every order of
+    that city's members in ``month`` is worth 40% less), for testing why a month changed.
+
+    No random draw is made for it, so every other number of the sample stays as it was.
+    """
+    city: str
+    month: str            # YYYY-MM
+    aov_change: float     # a share, above -1
+
+
 @dataclass
 class DirtCounts:
     """How many rows of each problem the generator injects (each into a distinct row)."""
@@ -169,6 +181,7 @@ class SampleSpec:
     buyer_share: float = 0.88
     linked_share: float = 0.12
     dirt: DirtCounts = field(default_factory=DirtCounts)
+    shock: Shock | None = None     # off by default
 
 
 def generate_sample(out_dir: str | Path, n_members: int = 20_000, seed: int = 20241,
@@ -200,6 +213,7 @@ class _Generator:
     def __init__(self, spec: SampleSpec):
         self.spec = spec
         self.rng = np.random.default_rng(spec.seed)
+        self.shock_truth = None
         self.start = pd.Timestamp(spec.start)
         self.end = pd.Timestamp(spec.end) + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
         self.span_days = (self.end - self.start) / pd.Timedelta(days=1)
@@ -265,6 +279,21 @@ class _Generator:
         return np.round(self.rng.gamma(self.spec.gg_p, 1 / nu), 2)
 
     # -------------------------------------------------------------- campaigns
+    def apply_shock(self, people: pd.DataFrame, o: pd.DataFrame) -> dict | None:
+        """Scale the amount and discount of the shocked city's member order rows in the shocked month
+        (in place, on the export's rows once every random draw is made, so nothing else moves); its truth."""
+        shock = self.spec.shock
+        if shock is None:
+            return None
+        if shock.city not in CITIES or not shock.aov_change > -1:
+            raise ValueError(f"a shock needs one of {CITIES} and a change above -1, got {shock}")
+        when = self.start + pd.to_timedelta(o.t.to_numpy(), unit="D")
+        hit = ((people.city.to_numpy()[o.person.to_numpy()] == shock.city) & (when.to_period("M") == pd.Period(shock.month, "M"))
+               & (o.member_id.fillna("").to_numpy() != ""))
+        for col in ("amount", "discount"):
+            o.loc[hit, col] = np.round(o[col][hit].to_numpy() * (1 + shock.aov_change), 2)
+        return {"city": shock.city, "month": shock.month, "aov_change": shock.aov_change, "rows": int(hit.sum())}
+
     def campaigns(self, people, orders):
         """Assign campaign groups and add incremental (and pulled-forward) orders."""
         rng = self.rng
@@ -437,6 +466,7 @@ class _Generator:
                      "campaigns": int(len(campaigns))},
             "campaigns": camp_truth,
             "experiments": exp_truth,
+            "shock": self.shock_truth,
         }
         (out / "ground_truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
         return truth
@@ -550,6 +580,7 @@ class _Generator:
 
         chan_var = rng.random(len(o)) < 0.08
         o.loc[chan_var, "channel"] = [rng.choice(CHANNEL_VARIANTS[c]) for c in o.channel[chan_var]]
+        self.shock_truth = self.apply_shock(people, o)
         o["amount"] = o.amount.map(lambda x: f"{x:.2f}")
         o["discount"] = o.discount.map(lambda x: f"{x:.2f}")
         cols = list(ORDER_EXPORT_COLUMNS)
@@ -768,5 +799,7 @@ def ensure_sample(source, root: Path) -> Path:
     if source.sample and source.sample.generate_if_missing and not (base / "ground_truth.json").exists():
         print(f"Generating the sample retailer ({source.sample.members:,} members) in {base} ...", file=sys.stderr,
               flush=True)
-        generate_sample(base, n_members=source.sample.members, seed=source.sample.seed)
+        shock = source.sample.shock
+        spec = SampleSpec(shock=Shock(shock.city, shock.month, shock.aov_change)) if shock else None
+        generate_sample(base, n_members=source.sample.members, seed=source.sample.seed, spec=spec)
     return base

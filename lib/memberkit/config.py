@@ -78,6 +78,13 @@ class TableSource(_Strict):
         return self
 
 
+def _one_of(value, allowed, message: str):
+    """``value`` when it is in ``allowed``; else ``ValueError(message)`` (a validator's refusal)."""
+    if value not in allowed:
+        raise ValueError(message)
+    return value
+
+
 class ShockSettings(_Strict):
     """A designed change in the sample retailer: one city's order value moves by a share in one month."""
     city: str = Field(description="one of the sample's cities (北京, 上海, 广州, 深圳, 成都, 杭州)")
@@ -88,9 +95,7 @@ class ShockSettings(_Strict):
     @classmethod
     def _city(cls, v):
         from .sample import CITIES
-        if v not in CITIES:
-            raise ValueError(f"the sample's cities are {', '.join(CITIES)}")
-        return v
+        return _one_of(v, CITIES, f"the sample's cities are {', '.join(CITIES)}")
 
 
 class SampleSettings(_Strict):
@@ -159,9 +164,7 @@ class EngineSettings(_Strict):
     @field_validator("backend")
     @classmethod
     def _supported(cls, v):
-        if v not in ENGINE_BACKENDS:
-            raise ValueError(f"backend {v!r} is not supported yet; supported: {', '.join(ENGINE_BACKENDS)}")
-        return v
+        return _one_of(v, ENGINE_BACKENDS, f"backend {v!r} is not supported yet; supported: {', '.join(ENGINE_BACKENDS)}")
 
     @field_validator("memory_limit", mode="before")
     @classmethod

@@ -202,11 +202,14 @@ def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None):
     ax1.set_ylim(0, max(1, tiers.members.max()) * 1.25)   # linear from zero: bar heights compare as counts
     ax1.set_title(p.text("rfm.tiers_chart"), loc="left")
     colours = {"new": PALETTE[2], "active": PALETTE[0], "silent": PALETTE[3], "churned": PALETTE[1], "no_purchase": PALETTE[5]}
-    ax2.bar([stage_label(p, s, params).replace(" (", "\n(").replace("（", "\n（") for s in stages.index], stages.members,
+    import textwrap
+    wrap = (lambda t: t.replace("（", "\n（")) if p.language == "zh" else (lambda t: textwrap.fill(t, 13))  # noqa: E731
+    ax2.bar([wrap(stage_label(p, s, params)) for s in stages.index], stages.members,
             color=[colours[s] for s in stages.index])
     for i, (n, sh) in enumerate(zip(stages.members, stages.share.fillna(0))):
         ax2.text(i, n, f"{n:,}\n{sh:.0%}", ha="center", va="bottom", fontsize=9)
     ax2.set_title(p.text("rfm.stages_chart"), loc="left")
+    ax2.tick_params(axis="x", labelsize=9)
     for ax in (ax1, ax2):
         ax.margins(y=0.2)
     fig.tight_layout()

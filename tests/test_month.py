@@ -174,7 +174,7 @@ def summary(figures, language="en", **overrides):
 def test_summary_page_answers_first_and_escapes_what_comes_from_data(figures):
     page = month_views.render_summary(summary(figures))
     assert page.index('id="mk-warning"') < page.index('id="mk-figures"') < page.index('id="mk-decisions"')
-    assert len(re.findall(r'class="mk-figure" data-figure=', page)) == 7
+    assert len(re.findall(r'class="mk-figure" data-card=', page)) == 7
     assert "¥200" in page and "+150.0% vs September 2026" in page and "+233.3% vs October 2025" in page
     assert "Ab_test" not in page and "failed in cell 4" in page                  # the failure is named
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -182,7 +182,8 @@ def test_summary_page_answers_first_and_escapes_what_comes_from_data(figures):
     assert "were set aside (&lt;i&gt;enough&lt;/i&gt; 3)" in page and "<i>enough" not in page
     assert 'href="campaign_review.html"' in page and 'href="ab_test.html"' not in page   # no link to a failed page
     assert "3 members remain after cleaning" in page and "2 were segmented at the end of both" in page
-    assert "Members spent CN¥200 in October 2026 (+150.0% on September 2026" in page   # CLDR: CN¥ in English
+    from memberkit.views.page import visible_text
+    assert "Members spent CN¥200 in October 2026 (+150.0% on September 2026" in visible_text(page)   # CLDR: CN¥ in English
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page) and "<script" not in page
 
 
@@ -255,7 +256,8 @@ def sample_results() -> dict:
             "rows_read": 139472, "rows_kept": 136342, "rows_rejected": 3130, "members_merged": 688, "guest_orders": 3000,
             "outliers": 60}, "results": {"unknown_statuses": {}, "previous": None, "tables": {
                 "members": {"steps": [{"rule": "duplicate", "rows": 150}, {"rule": "merged_identity", "rows": 688}]},
-                "orders": {"steps": [{"rule": "duplicate", "rows": 400}, {"rule": "cancelled", "rows": 1500},
+                "orders": {"rows_in": 75263, "kept": 72971, "rejected": 2292,
+                           "steps": [{"rule": "duplicate", "rows": 400}, {"rule": "cancelled", "rows": 1500},
                                      {"rule": "unparseable_date", "rows": 150}]}}}},
         "rfm_segmentation": {"period": "2026-10", "kpis": {"members_segmented": 12923}, "results": {
             "window_days": 365, "most_at_risk_region": "上海", "most_at_risk_lost_rate": 0.4667154352596928,
@@ -291,9 +293,11 @@ def sample_results() -> dict:
 # RFM's first card now carries the sub-line its page shows.
 CARDS = {
     "en": {
-        "data_cleaning": ("97.8% of 139,472 rows are clean; 3,130 were set aside with a reason, mostly cancelled order "
-                          "(1,500), and 688 duplicate member accounts were merged into the person they belong to.",
-                          [("Rows read", "139,472", ""), ("Rows kept", "136,342", ""), ("Rows rejected", "3,130", ""),
+        "data_cleaning": ("72,971 of 75,263 order lines are clean (97.0%); 2,292 were set aside with a reason, mostly "
+                          "cancelled order (1,500), and 688 duplicate member accounts were merged into the person they "
+                          "belong to.",
+                          [("Rows read (all tables)", "139,472", ""), ("Rows kept (all tables)", "136,342", ""),
+                           ("Rows rejected (all tables)", "3,130", ""),
                            ("Member accounts merged", "688", "")]),
         "rfm_segmentation": ("Important value members are 16.5% of the buyers and bring 48.8% of the revenue. 上海 is the "
                              "region most at risk: 46.7% of its established members have stopped buying.",
@@ -320,9 +324,10 @@ CARDS = {
                              ("Worth repeating", "1", "")]),
     },
     "zh": {
-        "data_cleaning": ("139,472 行中 97.8% 为干净数据；3,130 行已按原因剔除，最多的是已取消订单（1,500 行）；"
+        "data_cleaning": ("75,263 行订单明细中 72,971 行为干净数据（97.0%）；2,292 行已按原因剔除，最多的是已取消订单（1,500 行）；"
                           "688 个重复会员账号已合并到本人。",
-                          [("读入行数", "139,472", ""), ("保留行数", "136,342", ""), ("剔除行数", "3,130", ""),
+                          [("读入行数（全部表）", "139,472", ""), ("保留行数（全部表）", "136,342", ""),
+                           ("剔除行数（全部表）", "3,130", ""),
                            ("合并会员账号", "688", "")]),
         "rfm_segmentation": ("重要价值客户占购买会员的 16.5%，贡献了 48.8% 的销售额。上海是风险最高的地区：46.7% 的老客已停止购买。",
                              [("参与分群会员", "12,923", None), ("会员增长率", "4.0%", "较上月 -0.6 个百分点"),

@@ -118,7 +118,7 @@ def test_run_reports_end_to_end(e2e):
         assert figures["figures"][key][-1] == pytest.approx(values["current"], nan_ok=True)
         assert figures["figures"][key][0] == pytest.approx(values["year_ago"], nan_ok=True)
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert index.count('class="mk-figure" data-figure=') == 7 and 'id="mk-warning"' not in index
+    assert index.count('class="mk-figure" data-card=') == 7 and 'id="mk-warning"' not in index
     for name in ("data_cleaning", "rfm_segmentation", "clv_forecast", "ab_test", "campaign_review"):
         assert f'href="{name}.html"' in index
         assert 'href="index.html"' in (out / f"{name}.html").read_text(encoding="utf-8")   # back to the summary

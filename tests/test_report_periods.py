@@ -82,8 +82,8 @@ def test_change_against_the_previous_run_is_hand_computable(tmp_path):
     prev = previous_results(ctx, "data_cleaning")
     assert prev == {"period": "2026-09", "kpis": {"rows_read": 90}}
     current = {"period": "2026-10", "kpis": {"rows_read": 100}}
-    for language, expected in (("en", {"Figure": "Rows read", "2026-09": "90", "2026-10": "100", "Change": "+10 (+11.1%)"}),
-                               ("zh", {"指标": "读入行数", "2026-09": "90", "2026-10": "100", "变化": "+10 (+11.1%)"})):
+    for language, expected in (("en", {"Figure": "Rows read (all tables)", "2026-09": "90", "2026-10": "100", "Change": "+10 (+11.1%)"}),
+                               ("zh", {"指标": "读入行数（全部表）", "2026-09": "90", "2026-10": "100", "变化": "+10 (+11.1%)"})):
         frame = clean_view.change_frame(Presentation(language), current, prev)
         assert frame.to_dict(orient="records") == [expected]
     ctx_first = Context("data_cleaning", tmp_path, "2026-09", tmp_path / "2026-09", dt.date(2026, 11, 1))

@@ -39,6 +39,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import duckdb
 import ibis
 import ibis.expr.datatypes as dt
 
@@ -76,7 +77,10 @@ def connect(setting=None, database: str | Path | None = None):
     con._memberkit_spill = spill          # lives as long as the connection (and its tables)
     con.raw_sql("SET temp_directory = '{}'".format(spill.name.replace("'", "''")))
     # a query longer than two seconds would draw a bar into the executed notebook and the run's log
-    con.raw_sql("SET enable_progress_bar = false")
+    try:
+        con.raw_sql("SET enable_progress_bar = false")
+    except duckdb.InvalidInputException:
+        pass   # inside a Jupyter kernel without ipywidgets DuckDB refuses any progress setting (and draws no widget)
     if setting.memory_limit:
         con.raw_sql(f"SET memory_limit = '{setting.memory_limit}'")   # validated: an amount or a share
     threads = setting.threads or os.environ.get("MEMBERKIT_THREADS")

@@ -8,7 +8,7 @@ import pandas as pd
 from .. import abtest
 from ..report import missing
 from .context import Presentation
-from .page import KPI, card
+from .page import KPI, Figure, card
 from .rfm import group_label
 from .context import DASH, reason_text
 from .theme import PALETTE, legend_below, percent_axis
@@ -28,8 +28,29 @@ def fmt_metric(p: Presentation, metric: str, value: float, kind: str | None = No
     return p.ratio(value, 3)
 
 
+def fmt_difference(p: Presentation, metric: str, value: float, kind: str | None = None) -> str:
+    """A difference between two groups' values of a metric, with its sign: of two rates (conversion, a
+    binary outcome) in percentage points ('+3.8 pp'), never in percent, which is kept for relative
+    lifts; of money in the shop's currency ('+CN¥1.2'); of anything else as a signed number.
+
+    >>> p = Presentation("en", "CNY")
+    >>> fmt_difference(p, "conversion", 0.0377), fmt_difference(p, "revenue", -1.25), fmt_difference(p, "orders", 0.0123)
+    ('+3.8 pp', '-CN¥1.2', '+0.012')
+    """
+    if missing(value):
+        return DASH
+    if metric == "conversion" or kind == "proportion":
+        return p.pp(value)
+    sign = "+" if value >= 0 else "-"
+    return sign + fmt_metric(p, metric, abs(value), kind)
+
+
 def _fm(p: Presentation, r: abtest.ExperimentResult, metric: str, value: float) -> str:
     return fmt_metric(p, metric, value, r.kinds.get(metric))
+
+
+def _fd(p: Presentation, r: abtest.ExperimentResult, metric: str, value: float) -> str:
+    return fmt_difference(p, metric, value, r.kinds.get(metric))
 
 
 def fmt_p(value: float) -> str:
@@ -102,11 +123,13 @@ def kpis(p: Presentation, res: dict):
     r, k = res.get("results", {}), res.get("kpis", {})
     if not r.get("has_table", True):
         return []
-    return [KPI(p.text("ab.kpi_evaluated"), p.count(k.get("experiments"))),
-            KPI(p.text("ab.kpi_ship"), p.count(k.get("ship")), good=True if k.get("ship") else None),
-            KPI(p.text("ab.kpi_srm"), p.count(k.get("no_verdict")), good=False if k.get("no_verdict") else None),
-            KPI(p.text("ab.kpi_inconclusive"), p.count(k.get("not_enough_evidence"))),
-            KPI(p.text("ab.kpi_do_not_ship"), p.count(k.get("do_not_ship")))]
+    fig = lambda key: Figure(f"ab_test.{key}", res.get("period") or "", k.get(key))  # noqa: E731
+    return [KPI(p.text("ab.kpi_evaluated"), p.count(k.get("experiments")), figure=fig("experiments")),
+            KPI(p.text("ab.kpi_ship"), p.count(k.get("ship")), good=True if k.get("ship") else None, figure=fig("ship")),
+            KPI(p.text("ab.kpi_srm"), p.count(k.get("no_verdict")), good=False if k.get("no_verdict") else None,
+                figure=fig("no_verdict")),
+            KPI(p.text("ab.kpi_inconclusive"), p.count(k.get("not_enough_evidence")), figure=fig("not_enough_evidence")),
+            KPI(p.text("ab.kpi_do_not_ship"), p.count(k.get("do_not_ship")), figure=fig("do_not_ship"))]
 
 
 def headline(p: Presentation, res: dict) -> str:
@@ -143,7 +166,7 @@ def results_frame(p: Presentation, r: abtest.ExperimentResult) -> pd.DataFrame:
                      p.text("ab.col_variant"): x.variant,
                      p.text("ab.col_control"): _fm(p, r, x.metric, x.control_mean),
                      p.text("ab.col_value"): _fm(p, r, x.metric, x.variant_mean),
-                     p.text("ab.col_diff"): _fm(p, r, x.metric, x.abs_diff),
+                     p.text("ab.col_diff"): _fd(p, r, x.metric, x.abs_diff),
                      p.text("ab.col_lift"): p.signed_pct(x.rel_lift),
                      p.text("ab.col_ci"): f"{p.signed_pct(x.ci_low)} … {p.signed_pct(x.ci_high)}" if evidence else DASH,
                      p.text("ab.col_p"): fmt_p(x.p_value) if evidence else DASH,
@@ -158,10 +181,10 @@ def cuped_frame(p: Presentation, r: abtest.ExperimentResult) -> pd.DataFrame:
         raw = r.results[(r.results.metric == x.metric) & (r.results.variant == x.variant)].iloc[0]
         rows.append({p.text("ab.col_metric"): metric_label(p, x.metric),
                      p.text("ab.col_variant"): x.variant,
-                     p.text("ab.col_diff_raw"): f"{_fm(p, r, x.metric, raw.abs_diff)} "
-                     f"({_fm(p, r, x.metric, raw.abs_ci_low)} … {_fm(p, r, x.metric, raw.abs_ci_high)})",
-                     p.text("ab.col_diff_cuped"): f"{_fm(p, r, x.metric, x.abs_diff)} "
-                     f"({_fm(p, r, x.metric, x.abs_ci_low)} … {_fm(p, r, x.metric, x.abs_ci_high)})",
+                     p.text("ab.col_diff_raw"): f"{_fd(p, r, x.metric, raw.abs_diff)} "
+                     f"({_fd(p, r, x.metric, raw.abs_ci_low)} … {_fd(p, r, x.metric, raw.abs_ci_high)})",
+                     p.text("ab.col_diff_cuped"): f"{_fd(p, r, x.metric, x.abs_diff)} "
+                     f"({_fd(p, r, x.metric, x.abs_ci_low)} … {_fd(p, r, x.metric, x.abs_ci_high)})",
                      p.text("ab.col_variance_reduction"): p.pct(x.variance_reduction),
                      p.text("ab.col_p_cuped"): fmt_p(x.p_value)})
     return pd.DataFrame(rows)
@@ -227,8 +250,8 @@ def breakdown_frame(p: Presentation, r: abtest.ExperimentResult) -> pd.DataFrame
                      p.text("ab.col_control"): _fm(p, r, r.power["metric"], x.control_mean),
                      p.text("ab.col_value"): _fm(p, r, r.power["metric"], x.variant_mean),
                      p.text("ab.col_lift"): p.signed_pct(x.rel_lift),
-                     p.text("ab.col_diff_ci"): f"{_fm(p, r, r.power['metric'], x.abs_ci_low)} … "
-                                                       f"{_fm(p, r, r.power['metric'], x.abs_ci_high)}"})
+                     p.text("ab.col_diff_ci"): f"{_fd(p, r, r.power['metric'], x.abs_ci_low)} … "
+                                                       f"{_fd(p, r, r.power['metric'], x.abs_ci_high)}"})
     return pd.DataFrame(rows)
 
 

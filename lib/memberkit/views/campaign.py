@@ -9,7 +9,7 @@ import pandas as pd
 from .. import campaign
 from ..report import missing
 from .context import Presentation, reason_text
-from .page import KPI, card
+from .page import KPI, Figure, card
 from .rfm import group_label
 from .theme import PALETTE, percent_axis
 
@@ -45,15 +45,18 @@ def kpis(p: Presentation, res: dict):
         return []
     league = r.get("campaigns", {})
     net = t.get("net_gain")
-    return [KPI(p.text("cr.kpi_reviewed"), p.count(t.get("reviewed")), p.text("cr.kpi_league_sub", n=p.count(len(league)))),
-            KPI(p.text("cr.kpi_incremental_revenue"), p.money(t.get("incremental_revenue"))),
-            KPI(p.text("cr.kpi_net"), p.money(net), good=(net > 0) if t.get("reviewed") and not missing(net) else None),
-            KPI(p.text("cr.kpi_repeat"), p.count(t.get("repeat"))),
+    fig = lambda key: Figure(f"campaign_review.{key}", res.get("period") or "", t.get(key))  # noqa: E731
+    return [KPI(p.text("cr.kpi_reviewed"), p.count(t.get("reviewed")), p.text("cr.kpi_league_sub", n=p.count(len(league))),
+                figure=fig("reviewed")),
+            KPI(p.text("cr.kpi_incremental_revenue"), p.money(t.get("incremental_revenue")), figure=fig("incremental_revenue")),
+            KPI(p.text("cr.kpi_net"), p.money(net), good=(net > 0) if t.get("reviewed") and not missing(net) else None,
+                figure=fig("net_gain")),
+            KPI(p.text("cr.kpi_repeat"), p.count(t.get("repeat")), figure=fig("repeat")),
             # the same population as the league table's pull-forward column, said on the card
             KPI(p.text("cr.kpi_pull_forward"), p.count(t.get("pull_forward")),
                 p.text("cr.kpi_pull_forward_sub", n=p.count(sum(bool((c.get("pull_forward") or {}).get("flagged"))
                                                                 for c in league.values()))),
-                good=False if t.get("pull_forward") else None)]
+                good=False if t.get("pull_forward") else None, figure=fig("pull_forward"))]
 
 
 def headline(p: Presentation, res: dict) -> str:
@@ -177,11 +180,16 @@ def members_frame(p: Presentation, r: campaign.CampaignReview) -> pd.DataFrame:
 
 
 def pull_forward_sentence(p: Presentation, r: campaign.CampaignReview) -> str:
+    """Whether the target bought fewer orders than the comparison in the days after the campaign: the
+    difference per 1,000 targeted worded as fewer or more (never a negative number of orders bought),
+    its interval signed."""
     pf = r.pull_forward
     after = pf["after_per_target"]
-    per_k = lambda x: p.count(x * 1000) if x is not None else "–"
-    key = "cr.pull_flagged" if pf["flagged"] else "cr.pull_none"
-    sentence = p.text(key, days=pf["days_after_observed"], after=per_k(after["value"]),
+    per_k = lambda x: "–" if missing(x) else ("+" if round(x * 1000) > 0 else "") + p.count(x * 1000)  # noqa: E731
+    n = 0 if missing(after["value"]) else round(after["value"] * 1000)
+    key = ("cr.pull_flagged" if pf["flagged"] else
+           "cr.pull_none_fewer" if n < 0 else "cr.pull_none_more" if n > 0 else "cr.pull_none_same")
+    sentence = p.text(key, days=pf["days_after_observed"], after=p.count(abs(n)),
                     lo=per_k(after["ci_low"]), hi=per_k(after["ci_high"]),
                     share=p.pct(pf["share_given_back"], 0) if pf["share_given_back"] is not None else "–")
     if not pf["complete"]:

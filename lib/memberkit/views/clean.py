@@ -6,7 +6,7 @@ import pandas as pd
 
 from .. import clean
 from .context import Presentation
-from .page import KPI, card
+from .page import KPI, Figure, card
 from .theme import PALETTE
 
 
@@ -74,16 +74,19 @@ def plot_rule_waterfall(p: Presentation, result: clean.CleaningResult):
 
 
 def headline(p: Presentation, res: dict) -> str:
-    """One sentence from the results (:meth:`memberkit.report.Results.to_dict`): how much is clean,
-    the main reason for rejection, the merge; a warning first when statuses were unknown."""
+    """One sentence from the results (:meth:`memberkit.report.Results.to_dict`): how many order lines
+    are clean, the main reason they were set aside, the merge; a warning first when statuses were
+    unknown. Without an orders table, the rows of every table read."""
     by_reason: dict[str, int] = {}
-    for table in res.get("results", {}).get("tables", {}).values():
+    tables = res.get("results", {}).get("tables", {})
+    orders = tables.get("orders")
+    for table in ([orders] if orders and orders.get("rows_in") is not None else tables.values()):
         for step in table.get("steps", []):
             if step["rule"] != "merged_identity":
                 by_reason[step["rule"]] = by_reason.get(step["rule"], 0) + step["rows"]
     top = max(by_reason, key=by_reason.get) if by_reason and max(by_reason.values()) > 0 else None
     warning = _unknown_warning(p, res.get("results", {}).get("unknown_statuses") or {})
-    return p.sentence_sep.join(x for x in (warning, _plain_headline(p, res.get("kpis", {}), top, by_reason)) if x)
+    return p.sentence_sep.join(x for x in (warning, _plain_headline(p, res.get("kpis", {}), top, by_reason, orders)) if x)
 
 
 def unknown_status_warning(p: Presentation, result: clean.CleaningResult) -> str:
@@ -98,21 +101,31 @@ def _unknown_warning(p: Presentation, unknown: dict) -> str:
     return p.text("data_cleaning.unknown_status_warning", n=p.count(sum(unknown.values())), values=values)
 
 
-def _plain_headline(p: Presentation, k: dict, top, by_reason) -> str:
+def _plain_headline(p: Presentation, k: dict, top, by_reason, orders: dict | None = None) -> str:
+    """The order lines read, kept and set aside (``orders``: the orders table's accounting, the same
+    count the month summary states), else every table's rows when there is no orders table."""
+    merged = p.count(k.get("members_merged"))
+    if orders and orders.get("rows_in") is not None:
+        read, kept = orders["rows_in"], orders.get("kept")
+        if top is None:
+            return p.text("data_cleaning.headline_clean", read=p.count(read), merged=merged)
+        return p.text("data_cleaning.headline", kept=p.count(kept), read=p.count(read),
+                      kept_share=p.pct(kept / read if read else None), rejected=p.count(orders.get("rejected")),
+                      top_reason=p.text(f"reasons.{top}"), top_count=p.count(by_reason[top]), merged=merged)
     rows_in, kept = k.get("rows_read"), k.get("rows_kept")
     if top is None:
-        return p.text("data_cleaning.headline_clean", rows_in=p.count(rows_in), merged=p.count(k.get("members_merged")))
-    return p.text("data_cleaning.headline", kept_share=p.pct(kept / rows_in if rows_in else None),
+        return p.text("data_cleaning.headline_rows_clean", rows_in=p.count(rows_in), merged=merged)
+    return p.text("data_cleaning.headline_rows", kept_share=p.pct(kept / rows_in if rows_in else None),
                   rows_in=p.count(rows_in), rejected=p.count(k.get("rows_rejected")),
-                  top_reason=p.text(f"reasons.{top}"), top_count=p.count(by_reason[top]),
-                  merged=p.count(k.get("members_merged")))
+                  top_reason=p.text(f"reasons.{top}"), top_count=p.count(by_reason[top]), merged=merged)
 
 
 def kpis(p: Presentation, res: dict):
     """KPI cards from the results, with the change against the previous period's run when there is one."""
     before = (res.get("results", {}).get("previous") or {}).get("kpis", {})
     values = res.get("kpis", {})
-    return [KPI(p.text(f"data_cleaning.{k}"), p.count(values.get(k)), p.delta(values.get(k), before.get(k)))
+    return [KPI(p.text(f"data_cleaning.{k}"), p.count(values.get(k)), p.delta(values.get(k), before.get(k)),
+                figure=Figure(f"data_cleaning.{k}", res.get("period") or "", values.get(k)))
             for k in clean.KPI_KEYS if k in values]
 
 

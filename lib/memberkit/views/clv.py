@@ -7,7 +7,7 @@ import pandas as pd
 
 from .. import clv
 from .context import Presentation
-from .page import KPI, card
+from .page import KPI, Figure, card
 from .rfm import group_label
 from .theme import PALETTE, legend_below, percent_axis
 
@@ -30,14 +30,16 @@ def kpis(p: Presentation, res: dict):
     """Cards from the report's results (:meth:`memberkit.report.Results.to_dict`)."""
     r, k = res.get("results", {}), res.get("kpis", {})
     totals, chosen = r.get("totals", {}), r.get("chosen_model")
+    fig = lambda key: Figure(f"clv_forecast.{key}", res.get("period") or "", k.get(key))  # noqa: E731
     return [KPI(p.text("clv.total_clv"), p.money(k.get("total_clv")),
-                p.text("clv.horizon_sub", members=p.count(totals.get("members")))),
-            KPI(p.text("clv.top10_share"), p.pct(k.get("top10_share"))),
+                p.text("clv.horizon_sub", members=p.count(totals.get("members"))), figure=fig("total_clv")),
+            KPI(p.text("clv.top10_share"), p.pct(k.get("top10_share")), figure=fig("top10_share")),
             KPI(p.text("clv.at_risk"), p.count(k.get("high_value_at_risk")),
-                p.text("clv.at_risk_sub", revenue=p.money(totals.get("high_value_at_risk_past_revenue")))),
-            KPI(p.text("clv.expected_purchases"), p.count(k.get("expected_purchases"))),
+                p.text("clv.at_risk_sub", revenue=p.money(totals.get("high_value_at_risk_past_revenue"))),
+                figure=fig("high_value_at_risk")),
+            KPI(p.text("clv.expected_purchases"), p.count(k.get("expected_purchases")), figure=fig("expected_purchases")),
             KPI(p.text("clv.holdout_error"), p.signed_pct(k.get("holdout_aggregate_error")),
-                p.text(f"clv.model_{chosen}") if chosen else "")]
+                p.text(f"clv.model_{chosen}") if chosen else "", figure=fig("holdout_aggregate_error"))]
 
 
 def headline(p: Presentation, res: dict) -> str:
@@ -45,7 +47,7 @@ def headline(p: Presentation, res: dict) -> str:
     (``results.no_dropout.final``) it says so instead of counting members at risk (none can be)."""
     r, k = res.get("results", {}), res.get("kpis", {})
     key = "clv.headline_no_dropout" if (r.get("no_dropout") or {}).get("final") else "clv.headline"
-    return p.text(key, months=r.get("horizon_months"), total=p.money(k.get("total_clv")),
+    return p.counted(key, k.get("high_value_at_risk"), months=r.get("horizon_months"), total=p.money(k.get("total_clv")),
                   top=p.pct(k.get("top10_share")), at_risk=p.count(k.get("high_value_at_risk")),
                   threshold=p.pct(r.get("alive_threshold", 0.5), 0))
 
@@ -71,7 +73,8 @@ def checks_sentences(p: Presentation, a: clv.CLVAnalysis) -> list[str]:
                 corr=p.ratio(c["frequency_spend_correlation"], 2))]
     if c["model_used"] == "gamma_gamma":
         out.append(p.text("clv.check_q_ok" if c["q_ok"] else "clv.check_q_warn", q=p.ratio(c["q"], 2)))
-    out.append(p.text("clv.check_excluded", n=p.count(c["excluded_non_positive_spend"]), used=p.count(c["repeat_buyers_used"])))
+    out.append(p.counted("clv.check_excluded", c["excluded_non_positive_spend"], n=p.count(c["excluded_non_positive_spend"]),
+                         used=p.count(c["repeat_buyers_used"])))
     return out + notes_sentences(p, a)
 
 

@@ -46,6 +46,16 @@ def text(key: str, language: str = "en", **values) -> str:
     return str(node).format(**values) if values else str(node)
 
 
+def has_text(key: str, language: str) -> bool:
+    """Whether ``language``'s own catalogue has ``key`` (no fallback to English)."""
+    node: Any = _catalogue(language)
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
 # ----------------------------------------------------------------- numbers
 LOCALES = {"en": "en", "zh": "zh_Hans_CN"}   # the Babel (CLDR) locale of each report language
 DASH = "–"                                   # a figure that does not exist (None, NaN, infinite)
@@ -126,6 +136,17 @@ class Presentation:
     def text(self, key: str, **values) -> str:
         """The catalogue entry ``key`` in this report's language, ``values`` filled in."""
         return text(key, self.language, **values)
+
+    def counted(self, key: str, count, /, **values) -> str:
+        """The catalogue entry ``key`` for ``count`` things: ``<key>_one`` when ``count`` is 1 and this language
+        has that entry (English: '1 repeat buyer was'), else ``key`` (Chinese needs no second form).
+
+        >>> Presentation("en").counted("clv.check_excluded", 1, n="1", used="5")
+        '1 repeat buyer with zero or negative net spend was left out of the spend model (5 used).'
+        """
+        if count == 1 and has_text(f"{key}_one", self.language):
+            key = f"{key}_one"
+        return self.text(key, **values)
 
     def code(self, section: str, value) -> str:
         """A code the kit defines (a channel, status, campaign type, policy, field name) in this language.

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import kpi
+from ..periods import previous_period, same_period_last_year
 from .context import Presentation
+from .page import Figure
 from .theme import PALETTE
 
 
@@ -46,10 +48,18 @@ def is_good(key: str, current, previous) -> bool | None:
 
 
 def figures_frame(p: Presentation, figures: pd.DataFrame,
-                  active_window_days: int = 90) -> pd.DataFrame:
-    """The compared key figures as display text: figure, this period, previous, year ago, changes."""
-    rows = []
-    for key, r in figures.iterrows():
+                  active_window_days: int = 90, period: str | None = None) -> pd.DataFrame:
+    """The compared key figures as display text: figure, this period, previous, year ago, changes.
+
+    With ``period`` ('YYYY-MM') the frame's ``attrs["figures"]`` says which figure each value cell is
+    (:class:`memberkit.views.page.Figure`: the key, the month it is of, the unrounded value), so
+    :func:`memberkit.views.page.table` marks them."""
+    rows, marks = [], {}
+    months = {} if period is None else {1: period, 2: previous_period(period), 3: same_period_last_year(period)}
+    for i, (key, r) in enumerate(figures.iterrows()):
+        for j, value in ((1, r.current), (2, r.previous), (3, r.year_ago)):
+            if j in months:
+                marks[(i, j)] = Figure(key, months[j], value)
         rows.append({p.text("kpi.figure"): p.text(f"kpi.{key}"),
                      p.text("kpi.current"): format_figure(p, key, r.current),
                      p.text("kpi.previous"): format_figure(p, key, r.previous),
@@ -57,7 +67,10 @@ def figures_frame(p: Presentation, figures: pd.DataFrame,
                      p.text("kpi.change_previous"): format_change(p, key, r.current, r.previous),
                      p.text("kpi.change_year"): format_change(p, key, r.current, r.year_ago),
                      p.text("kpi.definition"): p.text(f"kpi.{key}_def", window=active_window_days)})
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if marks:
+        frame.attrs["figures"] = marks
+    return frame
 
 
 def plot_trend(p: Presentation, trend: pd.DataFrame):

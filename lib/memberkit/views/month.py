@@ -28,6 +28,7 @@ from ..report import missing
 from .abtest import metric_label
 from .context import DASH, Presentation, _catalogue, text
 from .kpi import format_change, format_figure, is_good
+from .page import Figure, mark, marked_sentence
 
 
 # ------------------------------------------------------------------ the reports' words
@@ -127,7 +128,9 @@ def figure_cards(s: MonthSummary) -> list[dict]:
         definition = (text(f"month.{key}_def", lang, window=s.figures.get("active_window_days", 90))
                       if key in ("member_revenue", "active_members")
                       else text(f"kpi.{key}_def", lang, window=s.figures.get("active_window_days", 90)))
-        cards.append({"key": key, "label": label, "value": format_figure(p, key, c["current"]),
+        cards.append({"key": key, "label": label,
+                      "value": Markup(mark(format_figure(p, key, c["current"]), Figure(key, period, c["current"]),
+                                           "div", "mk-value")),
                       "changes": changes, "definition": definition,
                       "spark": sparkline(values, good_up=HIGHER_IS_BETTER[key],
                                          label=text("month.trend", lang, name=label, month=month_label(period, lang),
@@ -146,13 +149,16 @@ def happened(s: MonthSummary) -> list[str]:
     if s.figures:
         rev, churn = compare(s.figures, "member_revenue"), compare(s.figures, "churn_rate")
         active = compare(s.figures, "active_members")
-        out.append(text("month.happened_figures", lang, revenue=p.money(rev["current"]),
-                        month=month_label(s.period, lang),
-                        vs_previous=format_change(p, "member_revenue", rev["current"], rev["previous"]) or "–",
-                        previous=month_label(previous_period(s.period), lang),
-                        vs_year=format_change(p, "member_revenue", rev["current"], rev["year_ago"]) or "–",
-                        year_ago=month_label(same_period_last_year(s.period), lang),
-                        active=p.count(active["current"]), churn=p.pct(churn["current"])))
+        out.append(Markup(marked_sentence(
+            text("month.happened_figures", lang),
+            {"revenue": (p.money(rev["current"]), Figure("member_revenue", s.period, rev["current"])),
+             "active": (p.count(active["current"]), Figure("active_members", s.period, active["current"])),
+             "churn": (p.pct(churn["current"]), Figure("churn_rate", s.period, churn["current"]))},
+            month=month_label(s.period, lang),
+            vs_previous=format_change(p, "member_revenue", rev["current"], rev["previous"]) or "–",
+            previous=month_label(previous_period(s.period), lang),
+            vs_year=format_change(p, "member_revenue", rev["current"], rev["year_ago"]) or "–",
+            year_ago=month_label(same_period_last_year(s.period), lang))))
     for r in s.reports:
         if r.status != "ok" or not r.results:
             out.append(text("month.happened_missing", lang, title=report_title(r, lang)))
@@ -213,7 +219,7 @@ def decision_items(s: MonthSummary) -> list[dict]:
             else:
                 sentence = text("month.decision_no_verdict", lang, subject=d.subject)
         else:
-            sentence = text("month.decision_at_risk", lang, members=p.count(v["members"]),
+            sentence = p.counted("month.decision_at_risk", v["members"], members=p.count(v["members"]),
                             revenue=p.money(v["past_revenue"]), clv=p.money(v["clv"]))
         items.append({"kind": d.kind, "action": text(f"month.action_{d.action}", lang), "tone": _tone(d.action),
                       "sentence": sentence, "link": d.link, "list": v.get("list") if d.kind == "at_risk" else None})
@@ -237,6 +243,7 @@ def report_cards(s: MonthSummary) -> list[dict]:
         card = {"name": r.name, "title": title, "status": r.status, "headline": "", "kpis": [], "message": ""}
         if r.status == "ok":
             card.update(summary_card(r.name, r.results, p))
+            card["kpis"] = [{**k, "marked": Markup(mark(k["value"], k.get("figure")))} for k in card["kpis"]]
         else:
             card["message"] = status_message(r, title, s)
         cards.append(card)

@@ -20,22 +20,73 @@ def escape(value) -> str:
     return html.escape(str(value))
 
 
+@dataclass(frozen=True)
+class Figure:
+    """What a shown figure is: its ``code`` (a key figure such as ``churn_rate``, or ``<report>.<kpi>``),
+    its ``period`` ('YYYY-MM') and its unrounded ``value`` (a number, or None when it does not exist)."""
+    code: str
+    period: str
+    value: object = None
+
+
+def figure_value(value) -> str:
+    """A figure's unrounded value as the ``data-value`` attribute writes it: a whole number as an integer,
+    any other as the shortest text that reads back as the same float (``repr``); '' when it is missing.
+
+    >>> figure_value(3), figure_value(0.18547865459249677), figure_value(float("nan")), figure_value(None)
+    ('3', '0.18547865459249677', '', '')
+    """
+    from ..report import missing
+    import decimal
+    import numbers
+    if value is None or isinstance(value, bool) or missing(value):
+        return ""
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return repr(float(value))
+
+
+def mark(shown: str, figure: Figure | None, tag: str = "span", cls: str = "") -> str:
+    """The one way a figure reaches a page: ``shown`` (the formatted text) in an element that says which
+    figure it is, ``data-figure="<code>" data-period="YYYY-MM" data-value="<unrounded number>"``, so a
+    check can collect every figure of a period from every page and find one shown with two values
+    (see :func:`figures_on_page`). Without a ``figure`` only the text is escaped. Every string is
+    escaped here; ``cls`` is the element's class."""
+    attrs = f' class="{escape(cls)}"' if cls else ""
+    if figure is not None:
+        attrs += (f' data-figure="{escape(figure.code)}" data-period="{escape(figure.period)}"'
+                  f' data-value="{escape(figure_value(figure.value))}"')
+    return f"<{tag}{attrs}>{escape(shown)}</{tag}>"
+
+
+def marked_sentence(template: str, figures: dict[str, tuple[str, Figure]], **values) -> str:
+    """A catalogue sentence as HTML: ``template`` (the entry unformatted, with ``{name}`` places) escaped,
+    each place named in ``figures`` (name -> (shown text, :class:`Figure`)) filled by :func:`mark`,
+    every other from ``values`` escaped."""
+    filled = {name: escape(v) for name, v in values.items()}
+    filled.update({name: mark(shown, fig) for name, (shown, fig) in figures.items()})
+    return escape(template).format(**filled)
+
+
 @dataclass
 class KPI:
     label: str
     value: str
     delta: str = ""
     good: bool | None = None   # colours the delta: True green, False red, None grey
+    figure: Figure | None = None   # what the value is, marked on the page (see :func:`mark`)
 
 
 CARD_KPIS = 4   # a report's card on the month summary shows its first four KPI cards
 
 
 def card(headline_text: str, kpis: list[KPI]) -> dict:
-    """A report's card on the month summary: ``{"headline", "kpis": [{"label", "value", "delta"}]}``
+    """A report's card on the month summary: ``{"headline", "kpis": [{"label", "value", "delta", "figure"}]}``
     from the report's headline and its page's KPI cards (the first :data:`CARD_KPIS`)."""
     return {"headline": headline_text,
-            "kpis": [{"label": k.label, "value": k.value, "delta": k.delta} for k in kpis[:CARD_KPIS]]}
+            "kpis": [{"label": k.label, "value": k.value, "delta": k.delta, "figure": k.figure} for k in kpis[:CARD_KPIS]]}
 
 
 CSS = """
@@ -68,7 +119,7 @@ def kpi_cards_html(kpis: list[KPI]) -> str:
         cls = "" if k.good is None else (" mk-good" if k.good else " mk-bad")
         delta = f'<div class="mk-delta{cls}">{escape(k.delta)}</div>' if k.delta else ""
         cards.append(f'<div class="mk-card"><div class="mk-label">{escape(k.label)}</div>'
-                     f'<div class="mk-value">{escape(k.value)}</div>{delta}</div>')
+                     f'{mark(k.value, k.figure, "div", "mk-value")}{delta}</div>')
     return CSS + '<div class="mk-cards">' + "".join(cards) + "</div>"
 
 
@@ -178,6 +229,9 @@ def _table_id(df, caption: str | None) -> str:
 def table_html(df, caption: str | None = None, formats: dict | None = None) -> str:
     """A frame as a plain HTML table without the index; every cell, heading and the caption escaped.
 
+    A frame whose ``attrs["figures"]`` maps (row, column) positions to :class:`Figure` s has those
+    cells' text marked by :func:`mark`, like the cards.
+
     Views hand over frames whose figures are already formatted by the Presentation (one format per
     kind of figure), so a figure reads the same in a table as in a card or a sentence. Columns of
     figures line up on the right, words on the left; a wide table scrolls sideways on a narrow screen.
@@ -197,7 +251,11 @@ def table_html(df, caption: str | None = None, formats: dict | None = None) -> s
         styler = styler.format(formats, escape="html", na_rep=DASH)
     if caption:
         styler = styler.set_caption(escape(caption))
-    return f'<div class="mk-table">{styler.to_html()}</div>'
+    out = styler.to_html()
+    for (i, j), fig in sorted((df.attrs.get("figures") or {}).items()):
+        cell = re.compile(rf'(<td id="T_{_table_id(df, caption)}_row{i}_col{j}"[^>]*>)(.*?)(</td>)', re.S)
+        out = cell.sub(lambda m: m.group(1) + mark(str(df.iat[i, j]), fig) + m.group(3), out, count=1)
+    return f'<div class="mk-table">{out}</div>'
 
 
 # ----------------------------------------------------------------- the whole page
@@ -226,6 +284,78 @@ def visible_text(page: str) -> str:
     parser.feed(page)
     parser.close()
     return "".join(parser.parts)
+
+
+class _Figures(HTMLParser):
+    """Collects every element marked by :func:`mark` with the text shown inside it."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[dict] = []
+        self._open: list[tuple[str, dict | None]] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        item = None
+        if "data-figure" in a:
+            item = {"code": a["data-figure"], "period": a.get("data-period") or "",
+                    "value": a.get("data-value") or "", "shown": ""}
+            self.found.append(item)
+        self._open.append((tag, item))
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        self.handle_endtag(tag)
+
+    def handle_endtag(self, tag):
+        for i in range(len(self._open) - 1, -1, -1):
+            if self._open[i][0] == tag:
+                del self._open[i:]
+                break
+
+    def handle_data(self, data):
+        for _, item in self._open:
+            if item is not None:
+                item["shown"] += data
+
+
+def figures_on_page(page: str) -> list[dict]:
+    """Every figure an HTML page marks (:func:`mark`), in page order: ``[{"code", "period", "value",
+    "shown"}]``, all text (``value`` as written in ``data-value``, '' for a missing figure; ``shown``
+    the text a reader sees in the element, entities decoded)."""
+    parser = _Figures()
+    parser.feed(page)
+    parser.close()
+    return parser.found
+
+
+def _same_value(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    try:
+        x, y = float(a), float(b)
+    except ValueError:
+        return False
+    return abs(x - y) <= 1e-9 * max(abs(x), abs(y))   # one computation's float and another's, to 9 digits
+
+
+def figure_contradictions(pages: dict[str, str]) -> list[str]:
+    """Every (figure code, period) that the HTML ``pages`` (name -> HTML) show with two different values,
+    one line each naming the values and the pages that show them; [] when every figure has one value.
+
+    Values are compared as numbers to nine significant digits (the same figure computed by two
+    summations may differ in the last bit of a float), a missing value ('') against a number is a
+    contradiction. Raises nothing; a page without marked figures adds nothing."""
+    seen: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for name, page in pages.items():
+        for f in figures_on_page(page):
+            values = seen.setdefault((f["code"], f["period"]), {})
+            match = next((v for v in values if _same_value(v, f["value"])), f["value"])
+            values.setdefault(match, [])
+            if name not in values[match]:
+                values[match].append(name)
+    return [f"{code} {period}: " + "; ".join(f"{v or 'missing'} on {', '.join(names)}" for v, names in values.items())
+            for (code, period), values in sorted(seen.items()) if len(values) > 1]
 
 
 def embed_fonts(page: str) -> str:

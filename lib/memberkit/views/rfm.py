@@ -8,7 +8,7 @@ import pandas as pd
 from .. import kpi, rfm
 from . import kpi as vkpi
 from .context import Presentation
-from .page import KPI, card
+from .page import KPI, Figure, card
 from .theme import PALETTE
 
 
@@ -28,13 +28,15 @@ def group_label(p: Presentation, dimension: str, value) -> str:
 def kpis(p: Presentation, res: dict):
     """Cards from the report's results (:meth:`memberkit.report.Results.to_dict`): members segmented,
     then the five key figures with their change against the previous period."""
-    r, k = res.get("results", {}), res.get("kpis", {})
+    r, k, period = res.get("results", {}), res.get("kpis", {}), res.get("period") or ""
     cards = [KPI(p.text("rfm.buyers"), p.count(k.get("members_segmented")),
-                 p.text("rfm.buyers_sub", days=r.get("window_days", 365)))]
+                 p.text("rfm.buyers_sub", days=r.get("window_days", 365)),
+                 figure=Figure("rfm_segmentation.members_segmented", period, k.get("members_segmented")))]
     for key, f in r.get("key_figures", {}).items():
         cards.append(KPI(p.text(f"kpi.{key}"), vkpi.format_figure(p, key, f.get("current")),
                          vkpi.change_label(p, key, f.get("current"), f.get("previous")),
-                         vkpi.is_good(key, f.get("current"), f.get("previous"))))
+                         vkpi.is_good(key, f.get("current"), f.get("previous")),
+                         figure=Figure(key, period, f.get("current"))))
     return cards
 
 
@@ -181,7 +183,16 @@ def plot_migration(p: Presentation, a: rfm.RFMAnalysis):
     return fig
 
 
-def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis):
+def stage_label(p: Presentation, stage: str, params=None) -> str:
+    """A lifecycle stage as the reader sees it, with its day counts (``params``: RFMParams; the defaults
+    90 / 90 / 180 without): 'lapsed (180+ days)', never 'churned', which is the month's churn rate."""
+    days = {k: getattr(params, k, d) for k, d in (("new_days", 90), ("silent_days", 90), ("churned_days", 180))}
+    return p.text(f"rfm.stage_{stage}", **days)
+
+
+def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None):
+    """Members per tier (with their revenue share) and per lifecycle stage (with their share of all
+    members), the stages labelled with their day counts from ``params`` (RFMParams)."""
     import matplotlib.pyplot as plt
     tiers, stages = a.tiers, a.stages
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4))
@@ -191,11 +202,14 @@ def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis):
     ax1.set_ylim(0, max(1, tiers.members.max()) * 1.25)   # linear from zero: bar heights compare as counts
     ax1.set_title(p.text("rfm.tiers_chart"), loc="left")
     colours = {"new": PALETTE[2], "active": PALETTE[0], "silent": PALETTE[3], "churned": PALETTE[1], "no_purchase": PALETTE[5]}
-    ax2.bar([p.text(f"rfm.stage_{s}") for s in stages.index], stages.members,
+    import textwrap
+    wrap = (lambda t: t.replace("（", "\n（")) if p.language == "zh" else (lambda t: textwrap.fill(t, 13))  # noqa: E731
+    ax2.bar([wrap(stage_label(p, s, params)) for s in stages.index], stages.members,
             color=[colours[s] for s in stages.index])
     for i, (n, sh) in enumerate(zip(stages.members, stages.share.fillna(0))):
         ax2.text(i, n, f"{n:,}\n{sh:.0%}", ha="center", va="bottom", fontsize=9)
     ax2.set_title(p.text("rfm.stages_chart"), loc="left")
+    ax2.tick_params(axis="x", labelsize=9)
     for ax in (ax1, ax2):
         ax.margins(y=0.2)
     fig.tight_layout()
@@ -266,6 +280,7 @@ def tiers_sentence(p: Presentation, a: rfm.RFMAnalysis, params=None) -> str:
     return p.text("rfm.tiers_text", top_tiers=sep.join(map(str, top.index)),
                 top_share=p.pct(top.members.sum() / tiers.members.sum() if tiers.members.sum() else float("nan")),
                 top_revenue=p.pct(top.revenue_share.sum()), churned=p.pct(stages.loc["churned", "share"]),
+                churned_days=p.count(getattr(params, "churned_days", 180)),
                 silent=p.pct(stages.loc["silent", "share"])) + ("" if params is None else p.sentence_sep + p.text(
                     "rfm.stages_defined", new_days=p.count(params.new_days), silent_days=p.count(params.silent_days),
                     churned_days=p.count(params.churned_days)))

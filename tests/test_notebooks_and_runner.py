@@ -318,7 +318,8 @@ def test_ab_report_on_the_bundled_sample_shows_the_srm_banner_and_no_verdict(ret
     assert any("EXP-BANNER" in b and "no verdict" in b for b in banners)
     verdicts = re.findall(r'<div class="mk-headline">(.*?)</div>', page, flags=re.S)
     assert any(v.startswith("EXP-PUSH: Ship push") for v in verdicts)
-    assert any(v.startswith("EXP-COUPON: Ship coupon_20") for v in verdicts)
+    assert any(v.startswith("EXP-COUPON: coupon_20 lifts conversion but does not pay") for v in verdicts)
+    assert any(v.startswith("EXP-PUSH: Ship push") and "likely overstated" in v for v in verdicts)
     assert not any("EXP-BANNER" in v for v in verdicts)
 
 

@@ -535,3 +535,23 @@ def test_the_overstatement_reads_in_both_languages():
     assert "likely overstated" in en and "16.6%" in en and "5.0%" in en and "7%" in en and "2.9 times" in en
     zh = view.overstated_sentence(Presentation("zh", "CNY"), o)
     assert "高估" in zh and "2.9 倍" in zh and "16.6%" in zh
+
+
+def test_the_summary_says_a_shipped_lift_is_likely_overstated_in_a_short_clause():
+    from memberkit.month import Decision, MonthSummary
+    from memberkit.views import month as month_view
+    over = {"flagged": True, "rel_lift": 0.169, "mde_now": 0.166, "power_at_observed": 0.82, "assumed_lift": 0.05,
+            "power_at_assumed": 0.069, "exaggeration": 2.91, "type_s": 0.003}
+    row = {"control_mean": 0.223, "variant_mean": 0.261, "rel_lift": 0.169, "ci_low": 0.064, "ci_high": 0.274,
+           "p_value_adjusted": 0.003}
+    e = {"primary_metric": "conversion", "verdict": {"decision": "ship", "variant": "push", "reason": "primary_up"},
+         "metrics": {"conversion": {"push": row}}, "kinds": {"conversion": "proportion"}, "overstated": {"push": over}}
+    ds = abtest.decisions({"results": {"experiments": {"EXP-PUSH": e}}})
+    assert ds[0]["values"]["overstated"] is True
+    for lang, word in (("en", "likely overstated"), ("zh", "高估")):
+        s = MonthSummary("2026-10", lang, "CNY", [], None, decisions=[Decision(**d) for d in ds])
+        assert word in month_view.decision_items(s)[0]["sentence"]
+    card = view.headline(EN, {"results": {"experiments": {"EXP-PUSH": e}, "guardrail_metrics": ["aov"]}})
+    assert "likely overstated" in card and "(16.6%)" in card and "times on average" not in card
+    page = view.experiment_sentence(EN, "EXP-PUSH", e, ["aov"])
+    assert "2.9 times on average" in page

@@ -758,6 +758,7 @@ def decisions(results: dict, out_dir=None) -> list[dict]:
                                "lift": (m or {}).get("rel_lift"), "lift_low": (m or {}).get("ci_low"),
                                "lift_high": (m or {}).get("ci_high"), "cost": net.get("cost_per_conversion"),
                                "net": net.get("net"), "net_low": net.get("net_ci_low"),
-                               "net_high": net.get("net_ci_high")},
+                               "net_high": net.get("net_ci_high"),
+                               "overstated": bool((e.get("overstated") or {}).get(variant))},
                     "link": "ab_test.html"})
     return out

@@ -50,8 +50,9 @@ def verdict_sentence(p: Presentation, r: abtest.ExperimentResult, params) -> str
     return experiment_sentence(p, r.experiment_id, abtest.experiment_record(r), params.guardrail_metrics if params else [])
 
 
-def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_metrics) -> str:
-    """The verdict sentence of one experiment's results (:func:`memberkit.abtest.experiment_record`)."""
+def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_metrics, short: bool = False) -> str:
+    """The verdict sentence of one experiment's results (:func:`memberkit.abtest.experiment_record`);
+    ``short`` (the month summary's card) words a likely overstated lift in one clause, without its figures."""
     v, metric = e["verdict"], e["primary_metric"]
     res = e.get("metrics", {}).get(metric, {})          # variant -> figures
     kind = (e.get("kinds") or {}).get(metric)
@@ -71,14 +72,17 @@ def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_
             out = p.text("ab.verdict_ship", guardrails=", ".join(metric_label(p, g) for g in guardrail_metrics) or "–",
                          **figures)
             if net:
-                out += " " + p.text("ab.margin_pays", cost=p.money(net["cost_per_conversion"], 2),
+                out += p.sentence_sep + p.text("ab.margin_pays", cost=p.money(net["cost_per_conversion"], 2),
                                     net=p.money(net["net"], 2), lo=p.money(net["net_ci_low"], 2),
                                     hi=p.money(net["net_ci_high"], 2))
         else:
             out = p.text("ab.verdict_not_margin", cost=p.money(net["cost_per_conversion"], 2), net=p.money(net["net"], 2),
                          net_lo=p.money(net["net_ci_low"], 2), net_hi=p.money(net["net_ci_high"], 2), **figures)
         over = (e.get("overstated") or {}).get(v["variant"])
-        return out + (" " + overstated_sentence(p, over) if over else "")
+        if not over:
+            return out
+        return out + p.sentence_sep + (p.text("ab.overstated_short", mde=p.pct(over["mde_now"])) if short else
+                            overstated_sentence(p, over))
     if v["decision"] == "do_not_ship" and v.get("reason") == "guardrail":
         return p.text("ab.verdict_guardrail", variant=v["variant"], metric=metric_label(p, metric),
                       lift=p.signed_pct(res[v["variant"]]["rel_lift"]),
@@ -155,7 +159,8 @@ def headline(p: Presentation, res: dict) -> str:
         available = r.get("available") or []
         return p.text("ab.none" if r.get("has_table", True) else "ab.no_table", period=res.get("period"),
                       example=available[-1] if available else "EXPERIMENT-ID")
-    return " ".join(f"{x}: {experiment_sentence(p, x, e, r.get('guardrail_metrics', []))}" for x, e in experiments.items())
+    return " ".join(f"{x}: {experiment_sentence(p, x, e, r.get('guardrail_metrics', []), short=True)}"
+                    for x, e in experiments.items())
 
 
 def summary_card(p: Presentation, res: dict) -> dict:

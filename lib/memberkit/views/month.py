@@ -177,7 +177,7 @@ def _report_sentence(name: str, res: dict, s: MonthSummary) -> str:
         if exps:
             return text("month.happened_ab", lang, n=len(exps), ship=count("ship"), do_not_ship=count("do_not_ship"),
                         wait=count("not_enough_evidence"), srm=count("no_verdict")) + (
-                " " + text("month.happened_ab_not_margin", lang, n=count("ships_conversion_not_margin"))
+                p.sentence_sep + text("month.happened_ab_not_margin", lang, n=count("ships_conversion_not_margin"))
                 if count("ships_conversion_not_margin") else "")
     elif name == "campaign_review":
         if res.get("results", {}).get("has_table") is False:
@@ -220,6 +220,8 @@ def decision_items(s: MonthSummary) -> list[dict]:
                 sentence = text("month.decision_do_not_ship", lang, subject=d.subject, metric=metric)
             else:
                 sentence = text("month.decision_no_verdict", lang, subject=d.subject)
+            if v.get("overstated"):
+                sentence += p.sentence_sep + text("month.decision_overstated", lang)
         else:
             sentence = text("month.decision_at_risk", lang, members=p.count(v["members"]),
                             revenue=p.money(v["past_revenue"]), clv=p.money(v["clv"]))

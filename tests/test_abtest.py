@@ -555,3 +555,14 @@ def test_the_summary_says_a_shipped_lift_is_likely_overstated_in_a_short_clause(
     assert "likely overstated" in card and "(16.6%)" in card and "times on average" not in card
     page = view.experiment_sentence(EN, "EXP-PUSH", e, ["aov"])
     assert "2.9 times on average" in page
+
+
+def test_the_margin_note_gives_each_part_with_its_sign():
+    from types import SimpleNamespace
+    m = abtest.net_margin(members_frame({"control": [(0, 0), (1, 100), (2, 150), (0, 0)],
+                                         "b": [(1, 60), (1, 40), (3, 300), (0, 0)]}), "control", "b", 10, 0.3)
+    r = SimpleNamespace(net_margin={"b": m})
+    first, method = view.margin_notes(EN, r)
+    assert ("+CN¥37.50 against control" in first and "+CN¥11.25 of margin at 30%" in first and "CN¥10.00" in first
+            and "75.0%" in first and "CN¥7.50 per assigned member" in first and "net CN¥3.75" in first)
+    assert "Welch" in method and view.margin_notes(EN, SimpleNamespace(net_margin={})) == []

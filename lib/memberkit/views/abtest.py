@@ -110,13 +110,19 @@ def overstated_sentence(p: Presentation, o: dict) -> str:
                   power=p.pct(o["power_at_assumed"], 0), ratio=p.ratio(o["exaggeration"], 1))
 
 
+def _signed_money(p: Presentation, x: float) -> str:
+    """A difference of money with its sign: +CN¥2.05, -CN¥1.52."""
+    return ("+" if x >= 0 else "") + p.money(x, 2)
+
+
 def margin_notes(p: Presentation, r: abtest.ExperimentResult) -> list[str]:
     """One sentence per variant with an incentive cost: margin on the extra revenue, the incentive, the net
     (:func:`memberkit.abtest.net_margin`)."""
     out = []
     for v, m in r.net_margin.items():
         out.append(p.text("ab.margin_note", variant=v, margin=p.pct(m["margin"], 0),
-                          revenue=p.money(m["revenue_difference"], 2), incremental=p.money(m["incremental_margin"], 2),
+                          revenue=_signed_money(p, m["revenue_difference"]),
+                          incremental=_signed_money(p, m["incremental_margin"]),
                           cost=p.money(m["cost_per_conversion"], 2), conversion=p.pct(m["conversion"]),
                           incentive=p.money(m["incentive_cost"], 2), net=p.money(m["net"], 2),
                           lo=p.money(m["net_ci_low"], 2), hi=p.money(m["net_ci_high"], 2)))

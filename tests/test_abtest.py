@@ -173,6 +173,11 @@ def sample_analysis(retailer):
     return abtest.analyse(tables, "2026-10", ab_params(), rfm_params), truth
 
 
+def r_control(r) -> float:
+    """The control's conversion of an evaluated experiment."""
+    return float(r.members[r.members.variant == r.control].converted.mean())
+
+
 @pytest.mark.slow
 def test_sample_experiments(sample_analysis):
     a, truth = sample_analysis
@@ -191,7 +196,15 @@ def test_sample_experiments(sample_analysis):
     assert coupon.variants == ["coupon_10", "coupon_20"] and len(coupon.results) == 8
     np.testing.assert_allclose(coupon.results.p_value_adjusted, stats.holm(coupon.results.p_value))
     assert (coupon.results.p_value_adjusted >= coupon.results.p_value).all()
-    assert coupon.verdict["decision"] == "ship" and coupon.verdict["variant"] == "coupon_20"
+    # coupon_20 wins on conversion, but the sample's settings name its cost (CNY 20 per converted member), which
+    # its margin does not cover: by the generator's truth either, 0.3 x its revenue effect < 20 x its conversion
+    assert coupon.verdict == {"decision": "ships_conversion_not_margin", "variant": "coupon_20", "reason": "margin"}
+    effect = true_effects["EXP-COUPON"]["coupon_20"]
+    assert 0.3 * effect["revenue_per_member_abs"] < 20 * effect["conversion_abs"] + 20 * r_control(coupon)
+    assert coupon.net_margin["coupon_20"]["net_ci_high"] < 0 and set(coupon.net_margin) == {"coupon_10", "coupon_20"}
+    # push: +17% on conversion, at the smallest lift its test could detect: flagged as likely overstated
+    assert push.overstated["push"]["flagged"] and push.overstated["push"]["exaggeration"] > 1.5
+    assert not push.net_margin                                  # no cost named for it: the verdict stands
     # The true conversion effect of the winning variant is inside its interval.
     r = coupon.results[(coupon.results.metric == "conversion") & (coupon.results.variant == "coupon_20")].iloc[0]
     assert r.abs_ci_low <= true_effects["EXP-COUPON"]["coupon_20"]["conversion_abs"] <= r.abs_ci_high
@@ -210,8 +223,9 @@ def test_sample_results_json_holds_every_field(sample_analysis):
     res = Results("ab_test", "2026-10")
     view.record(EN, a, res, ab_params())
     kpis = res.to_dict()["kpis"]
-    assert kpis == {"experiments": 3, "ship": 2, "no_verdict": 1, "not_enough_evidence": 0, "do_not_ship": 0}
-    assert [k.value for k in view.kpis(EN, res.to_dict())] == ["3", "2", "1", "0", "0"]
+    assert kpis == {"experiments": 3, "ship": 1, "ships_conversion_not_margin": 1, "no_verdict": 1,
+                    "not_enough_evidence": 0, "do_not_ship": 0}
+    assert [k.value for k in view.kpis(EN, res.to_dict())] == ["3", "1", "1", "1", "0", "0"]
     d = res.to_dict()["results"]["experiments"]
     assert d["EXP-BANNER"]["srm_p_value"] < 0.001 and d["EXP-PUSH"]["srm_p_value"] > 0.001
     for metric in ("conversion", "orders", "revenue", "aov"):
@@ -343,7 +357,7 @@ def test_two_variants_with_the_same_significant_gain_ship_the_first_by_name():
                             "rel_lift": [0.10, 0.10, 0.05]})
     for order in ([0, 1, 2], [1, 0, 2], [2, 0, 1]):
         r = SimpleNamespace(srm_failed=False, results=results.iloc[order].reset_index(drop=True),
-                            primary_metric="conversion", power={})
+                            primary_metric="conversion", power={}, net_margin={})
         assert abtest.decide(r, ab_params()) == {"decision": "ship", "variant": "v_a", "reason": "primary_up"}
 
 
@@ -411,3 +425,144 @@ def test_an_unknown_metric_name_is_refused_with_the_valid_ones():
     message = str(e.value)
     assert "designs.X.metrics" in message and "retension" in message
     assert "conversion, orders, revenue, aov, retained" in message
+
+
+# ----------------------------------------------------------------- an incentive's cost against margin (issue 23, item 3)
+def test_net_margin_on_a_hand_computed_case():
+    from scipy import stats as st
+    m = members_frame({"control": [(0, 0), (1, 100), (2, 150), (0, 0)],
+                       "b": [(1, 60), (1, 40), (3, 300), (0, 0)]})
+    n = abtest.net_margin(m, "control", "b", cost=10, margin=0.3)
+    # by hand: control nets 0.3 x revenue = [0, 30, 45, 0]; b nets 0.3 x revenue - 10 per converted member =
+    # [8, 2, 80, 0]; 22.5 - 18.75 = 3.75 = 0.3 x (100 - 62.5) - 10 x 0.75
+    assert n["incremental_margin"] == pytest.approx(11.25) and n["incentive_cost"] == pytest.approx(7.5)
+    assert n["net"] == pytest.approx(3.75) and n["conversion"] == 0.75 and n["revenue_difference"] == 37.5
+    welch = st.ttest_ind([8, 2, 80, 0], [0, 30, 45, 0], equal_var=False)
+    low, high = welch.confidence_interval(0.95)
+    assert (n["net_ci_low"], n["net_ci_high"]) == (pytest.approx(low), pytest.approx(high))
+    assert n["net_p_value"] == pytest.approx(welch.pvalue)
+
+
+def test_a_cost_named_for_the_experiment_decides_whether_the_winner_ships():
+    winner = synthetic(effect=0.08)        # conversion +8 points, revenue per member about +10
+    assert abtest.evaluate(winner, "X", ab_params()).verdict["decision"] == "ship"          # no cost: as before
+    free = abtest.evaluate(winner, "X", ab_params("designs={X: {cost_per_conversion: 0}}"))
+    assert free.verdict == {"decision": "ship", "variant": "b", "reason": "primary_up"}
+    assert free.net_margin["b"]["net"] > 0 and free.net_margin["b"]["net_ci_low"] >= 0
+    # 40 per converted member: 0.3 x ~10 more revenue per member cannot pay 40 x ~35% of the variant's members
+    dear = abtest.evaluate(winner, "X", ab_params("designs={X: {cost_per_conversion: {b: 40}}}"))
+    assert dear.verdict == {"decision": "ships_conversion_not_margin", "variant": "b", "reason": "margin"}
+    assert dear.net_margin["b"]["net_ci_high"] < 0
+    assert abtest.experiment_record(dear)["net_margin"]["b"]["cost_per_conversion"] == 40
+    with pytest.raises(abtest.ExperimentError, match="cost_per_conversion names control") as e:
+        abtest.evaluate(winner, "X", ab_params("designs={X: {cost_per_conversion: {control: 5}}}"))
+    assert e.value.reason == "cost_variant_unknown"
+
+
+def test_the_best_paying_winner_ships_when_the_biggest_lift_does_not_pay():
+    from types import SimpleNamespace
+    results = pd.DataFrame({"metric": ["conversion"] * 2, "variant": ["big", "small"],
+                            "p_value_adjusted": [0.001, 0.001], "abs_diff": [0.04, 0.02], "rel_lift": [0.2, 0.1]})
+    loses = {"net": -1.0, "net_ci_low": -2.0, "net_ci_high": 0.0}
+    pays_ = {"net": 1.0, "net_ci_low": 0.1, "net_ci_high": 2.0}
+    r = SimpleNamespace(srm_failed=False, results=results, primary_metric="conversion", power={},
+                        net_margin={"big": loses, "small": pays_})
+    assert abtest.decide(r, ab_params()) == {"decision": "ship", "variant": "small", "reason": "primary_up"}
+    r.net_margin = {"big": loses, "small": {**pays_, "net_ci_low": -0.1}}     # its interval reaches below zero
+    assert abtest.decide(r, ab_params())["decision"] == "ships_conversion_not_margin"
+
+
+def test_the_summary_lists_a_winner_that_does_not_pay_with_its_margin():
+    from memberkit.month import Decision, MonthSummary
+    from memberkit.views import month as month_view
+    e = {"primary_metric": "conversion", "verdict": {"decision": "ships_conversion_not_margin", "variant": "c20",
+                                                      "reason": "margin"},
+         "metrics": {"conversion": {"c20": {"rel_lift": 0.155, "ci_low": 0.047, "ci_high": 0.264}}},
+         "net_margin": {"c20": {"cost_per_conversion": 20.0, "net": -4.51, "net_ci_low": -6.8, "net_ci_high": -2.23}}}
+    ds = abtest.decisions({"results": {"experiments": {"EXP-C": e}}})
+    assert [(d["action"], d["subject"], d["values"]["net"]) for d in ds] == [
+        ("ships_conversion_not_margin", "EXP-C", -4.51)]
+    for lang, words in (("en", ["Not worth its cost", "CN¥20.00", "-CN¥4.51"]), ("zh", ["得不偿失", "¥20.00", "-¥4.51"])):
+        s = MonthSummary("2026-10", lang, "CNY", [], None, decisions=[Decision(**d) for d in ds])
+        item, = month_view.decision_items(s)
+        assert item["tone"] == "warn" and all(w in item["action"] + item["sentence"] for w in words), item
+
+
+# ----------------------------------------------------------------- an underpowered winner is likely overstated (item 3)
+def simulated(n: int, p_control: float, lift: float, seed: int) -> pd.DataFrame:
+    """One experiment of ``n`` members per group: conversion ``p_control`` in control and ``p_control x
+    (1 + lift)`` in the variant, known in advance."""
+    rng = np.random.default_rng(seed)
+    variant = np.repeat(["control", "b"], n)
+    converted = (rng.random(2 * n) < np.where(variant == "b", p_control * (1 + lift), p_control)).astype(float)
+    return pd.DataFrame({"variant": variant, "converted": converted})
+
+
+def significant_runs(n: int, lift: float, runs: int):
+    """(estimated relative lift, flagged) of each significant run of a known true ``lift`` on a 20% baseline."""
+    out = []
+    for seed in range(runs):
+        m = simulated(n, 0.2, lift, seed)
+        row = abtest.compare_metric(m, "control", "b", "conversion")
+        if row["p_value"] < 0.05 and row["abs_diff"] > 0:
+            plan = abtest.power_plan(m, "control", "conversion", minimum_effect=lift)
+            o = abtest.overstatement(row, plan, minimum_effect=lift)
+            out.append((row["rel_lift"], o is not None and o["flagged"], o))
+    return out
+
+
+def test_significant_results_of_small_experiments_overstate_a_small_true_lift_and_carry_the_note():
+    # 1,500 members per group against a true +10% on 20% conversion: about 27% power
+    small = significant_runs(1500, 0.10, 300)
+    assert len(small) >= 50
+    estimates = np.array([x[0] for x in small])
+    assert estimates.mean() / 0.10 > 1.6                  # the significant ones overstate the truth
+    assert (estimates > 0.10).all()                      # every one of them: only lucky draws pass
+    assert np.mean([x[1] for x in small]) >= 0.9         # and the note fires for them
+    # the note's exaggeration ratio is what the simulation shows, within the simulation's error
+    assert small[0][2]["exaggeration"] == pytest.approx(estimates.mean() / 0.10, rel=0.15)
+    # 20,000 per group against the same lift: about 99% power, the estimates are right and seldom flagged
+    large = significant_runs(20000, 0.10, 60)
+    estimates = np.array([x[0] for x in large])
+    assert len(large) >= 55 and estimates.mean() / 0.10 == pytest.approx(1.0, abs=0.05)
+    assert np.mean([x[1] for x in large]) <= 0.15
+
+
+def test_the_overstatement_reads_in_both_languages():
+    o = {"flagged": True, "rel_lift": 0.169, "mde_now": 0.166, "power_at_observed": 0.82, "assumed_lift": 0.05,
+         "power_at_assumed": 0.069, "exaggeration": 2.91, "type_s": 0.003}
+    en = view.overstated_sentence(EN, o)
+    assert "likely overstated" in en and "16.6%" in en and "5.0%" in en and "7%" in en and "2.9 times" in en
+    zh = view.overstated_sentence(Presentation("zh", "CNY"), o)
+    assert "高估" in zh and "2.9 倍" in zh and "16.6%" in zh
+
+
+def test_the_summary_says_a_shipped_lift_is_likely_overstated_in_a_short_clause():
+    from memberkit.month import Decision, MonthSummary
+    from memberkit.views import month as month_view
+    over = {"flagged": True, "rel_lift": 0.169, "mde_now": 0.166, "power_at_observed": 0.82, "assumed_lift": 0.05,
+            "power_at_assumed": 0.069, "exaggeration": 2.91, "type_s": 0.003}
+    row = {"control_mean": 0.223, "variant_mean": 0.261, "rel_lift": 0.169, "ci_low": 0.064, "ci_high": 0.274,
+           "p_value_adjusted": 0.003}
+    e = {"primary_metric": "conversion", "verdict": {"decision": "ship", "variant": "push", "reason": "primary_up"},
+         "metrics": {"conversion": {"push": row}}, "kinds": {"conversion": "proportion"}, "overstated": {"push": over}}
+    ds = abtest.decisions({"results": {"experiments": {"EXP-PUSH": e}}})
+    assert ds[0]["values"]["overstated"] is True
+    for lang, word in (("en", "likely overstated"), ("zh", "高估")):
+        s = MonthSummary("2026-10", lang, "CNY", [], None, decisions=[Decision(**d) for d in ds])
+        assert word in month_view.decision_items(s)[0]["sentence"]
+    card = view.headline(EN, {"results": {"experiments": {"EXP-PUSH": e}, "guardrail_metrics": ["aov"]}})
+    assert "likely overstated" in card and "(16.6%)" in card and "times on average" not in card
+    page = view.experiment_sentence(EN, "EXP-PUSH", e, ["aov"])
+    assert "2.9 times on average" in page
+
+
+def test_the_margin_note_gives_each_part_with_its_sign():
+    from types import SimpleNamespace
+    m = abtest.net_margin(members_frame({"control": [(0, 0), (1, 100), (2, 150), (0, 0)],
+                                         "b": [(1, 60), (1, 40), (3, 300), (0, 0)]}), "control", "b", 10, 0.3)
+    r = SimpleNamespace(net_margin={"b": m})
+    first, method = view.margin_notes(EN, r)
+    assert ("+CN¥37.50 against control" in first and "+CN¥11.25 of margin at 30%" in first and "CN¥10.00" in first
+            and "75.0%" in first and "CN¥7.50 per assigned member" in first and "net CN¥3.75" in first)
+    assert "Welch" in method and view.margin_notes(EN, SimpleNamespace(net_margin={})) == []

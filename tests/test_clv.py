@@ -558,8 +558,81 @@ def test_member_export_is_the_file_pandas_writes_with_its_float_format(tmp_path)
     cols = [c for c in clv.EXPORT_COLUMNS if c in members]
     members[cols].sort_values(["clv", "member_id"], ascending=[False, True], kind="mergesort").to_csv(
         tmp_path / "expected.csv", index=False, encoding="utf-8-sig", float_format="%.4f")
-    members[cols + ["revenue_total"]].sort_values(["revenue_total", "member_id"], ascending=[False, True],
-                                                  kind="mergesort").to_csv(
-        tmp_path / "expected_at_risk.csv", index=False, encoding="utf-8-sig", float_format="%.4f")
     assert (tmp_path / "clv_members.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
-    assert (tmp_path / clv.AT_RISK_FILE).read_bytes() == (tmp_path / "expected_at_risk.csv").read_bytes()
+
+
+# ------------------------------------------------------------------ the win-back list (issue 23, item 6)
+def _winback_analysis():
+    class Analysis:
+        pass
+    a = Analysis()
+    a.members = pd.DataFrame({
+        "member_id": ["m1", "m2", "m3", "m4", "m5"], "frequency": [3, 1, 0, 5, 2], "recency": [30.5, 12.0, 0.0, 80.1, 9.9],
+        "T": [90.2, 85.0, 70.3, 99.9, 60.0], "monetary_value": [100.0, 50.0, 0.0, 200.0, 80.0],
+        "expected_purchases": [0.2, 0.1, 0.05, 3.0, 0.3], "probability_alive": [0.31, 0.12345678, 0.2, 0.9, 0.4],
+        "expected_spend": [90.0, 40.0, 30.0, 190.0, 70.0], "clv": [12.5, 3.456, 1.0, 300.0, 8.0],
+        "high_value": [True, True, True, True, True], "at_risk": [True, True, True, False, True],
+        "segment": ["important_retain", "general_win_back", None, "important_value", "important_retain"],
+        "tier": ["金卡", "银卡", "普通", "钻石", "金卡"], "stage": ["silent"] * 5,
+        "revenue_total": [1200.0, 2500.5, 800.0, 9000.0, 1200.0]})
+    return a
+
+
+def test_the_winback_list_says_who_what_they_are_worth_and_what_to_do():
+    import yaml
+    rules = yaml.safe_load((ROOT / "lib/memberkit/reference/rfm_segments.yaml").read_text(encoding="utf-8"))
+    seg = {s["key"]: s for s in rules["high_low"]["segments"]}
+    w = clv.winback_list(_winback_analysis())
+    assert list(w.columns) == ["member_id", "segment", "segment_label_en", "segment_label_zh", "tier", "spend_to_date",
+                               "expected_value", "chance_buying_again", "action_en", "action_zh"]
+    # m4 is not at risk; the others by spend to date, highest first, equal spend by member id
+    assert list(w.member_id) == ["m2", "m1", "m5", "m3"]
+    assert list(w.spend_to_date) == [2500.5, 1200.0, 1200.0, 800.0] and list(w.expected_value) == [3.456, 12.5, 8.0, 1.0]
+    assert list(w.chance_buying_again) == [0.12345678, 0.31, 0.4, 0.2] and list(w.tier) == ["银卡", "金卡", "金卡", "普通"]
+    first = w.iloc[0]
+    assert (first.segment, first.segment_label_zh) == ("general_win_back", "一般挽留客户")     # DOMAIN.md's label
+    assert w.iloc[1].segment_label_zh == "重要保持客户"
+    for _, x in w.iloc[:3].iterrows():
+        s = seg[x.segment]
+        assert (x.segment_label_en, x.action_en, x.action_zh) == (s["label"]["en"], s["action"]["en"], s["action"]["zh"])
+    # no order in the RFM window: in no segment, named by the rule file's "outside" entry
+    out = rules["high_low"]["outside"]
+    assert tuple(w.iloc[3][["segment", "segment_label_en", "segment_label_zh", "action_en", "action_zh"]]) == (
+        "no_recent_purchase", out["label"]["en"], out["label"]["zh"], out["action"]["en"], out["action"]["zh"])
+    assert not {"frequency", "recency", "T", "monetary_value"} & set(w.columns)
+
+
+@pytest.mark.parametrize("currency,spend", [("CNY", "2500.50"), ("JPY", "2500")])
+def test_the_winback_file_writes_money_at_the_currency_minor_unit(tmp_path, currency, spend):
+    clv.export_members(_winback_analysis(), tmp_path, currency)
+    text = (tmp_path / clv.AT_RISK_FILE).read_text(encoding="utf-8-sig")
+    lines = text.splitlines()
+    assert lines[0] == ",".join(clv.WINBACK_COLUMNS) and len(lines) == 5
+    assert lines[1].startswith(f"m2,general_win_back,") and f",银卡,{spend}," in lines[1] and ",0.1235," in lines[1]
+    assert lines[4].startswith("m3,no_recent_purchase,No purchase in the RFM window,RFM 窗口内无购买,普通,")
+
+
+def test_the_value_tables_give_money_by_group_and_the_at_risk_table_sums_the_winback_list():
+    from memberkit.views import Presentation
+    from memberkit.views import clv as view
+    en, zh = Presentation("en", "CNY"), Presentation("zh", "CNY")
+    a = _winback_analysis()
+    a.members["region"] = ["北京", "北京", "上海", "上海", "上海"]
+    a.by_group = {c: clv.clv_by(a.members, c) for c in ("segment", "region")}
+    # by hand: 北京 holds 12.5 + 3.456 = 15.956 of 324.956 (4.9%), 上海 309 (95.1%)
+    t = view.value_frame(en, a, "region", 12)
+    assert list(t.columns) == ["Region", "Members", "Expected value, next 12 months", "Share of the total", "Per member",
+                               "Chance of buying again"]
+    assert t.values.tolist() == [["上海", "3", "CN¥309", "95.1%", "CN¥103.00", "50.0%"],
+                                 ["北京", "2", "CN¥16", "4.9%", "CN¥7.98", "21.7%"]]
+    assert view.value_frame(zh, a, "region", 12).columns[2] == "未来 12 个月预期价值"
+    # at risk: m4 is not; important_retain m1 + m5 spent 2,400 and are worth 20.5, chance (0.31 + 0.4) / 2
+    import yaml
+    rules = yaml.safe_load((ROOT / "lib/memberkit/reference/rfm_segments.yaml").read_text(encoding="utf-8"))["high_low"]
+    seg = {s["key"]: s for s in rules["segments"]}
+    r = view.at_risk_frame(en, a, 12)
+    assert list(r.iloc[:, 0]) == [seg["general_win_back"]["label"]["en"], seg["important_retain"]["label"]["en"],
+                                  rules["outside"]["label"]["en"]]
+    assert r.iloc[1].tolist()[1:] == ["2", "CN¥2,400", "CN¥20", "35.5%", seg["important_retain"]["action"]["en"]]
+    assert r.iloc[2].tolist()[1:3] == ["1", "CN¥800"]
+    assert view.at_risk_frame(zh, a, 12).iloc[1].tolist()[0] == "重要保持客户"

@@ -91,8 +91,8 @@ def test_run_reports_end_to_end(e2e):
     for path in out.rglob("*.csv"):
         assert path.parent == out / "data" and (path.name.startswith("rfm_") or path.name in (
             "clv_members.csv", clv.AT_RISK_FILE)), path
-        expected = (rfm.EXPORT_COLUMNS if path.name.startswith("rfm_") else clv.EXPORT_COLUMNS
-                    + (["revenue_total"] if path.name == clv.AT_RISK_FILE else []))
+        expected = (rfm.EXPORT_COLUMNS if path.name.startswith("rfm_") else
+                    clv.WINBACK_COLUMNS if path.name == clv.AT_RISK_FILE else clv.EXPORT_COLUMNS)
         assert list(pd.read_csv(path, encoding="utf-8-sig", nrows=1).columns) == expected
     ab = read_json(out / "ab_test.json")["results"]["experiments"]
     assert set(ab) == {"EXP-PUSH", "EXP-COUPON", "EXP-BANNER"} and ab["EXP-BANNER"]["srm_p_value"] > 0
@@ -109,7 +109,8 @@ def test_run_reports_end_to_end(e2e):
     assert manifest["packages"]["pandas"] and manifest["code_version"]
     assert manifest["parameters"]["notebooks"]["data_cleaning"]["outlier_policy"] == "cap"
     at_risk = pd.read_csv(out / "data" / clv.AT_RISK_FILE, encoding="utf-8-sig")
-    assert len(at_risk) == res["totals"]["high_value_at_risk"] and at_risk.at_risk.all()
+    assert len(at_risk) == res["totals"]["high_value_at_risk"] and at_risk.spend_to_date.is_monotonic_decreasing
+    assert at_risk.spend_to_date.sum() == pytest.approx(res["totals"]["high_value_at_risk_past_revenue"], abs=0.01 * len(at_risk))
     # the month on one page: key figures computed once with their stamp, a card and a link per report
     figures = read_json(out / "month.json")
     assert figures["period"] == "2026-10" and len(figures["months"]) == 13 and figures["stamp"]["clean"]
@@ -318,7 +319,8 @@ def test_ab_report_on_the_bundled_sample_shows_the_srm_banner_and_no_verdict(ret
     assert any("EXP-BANNER" in b and "no verdict" in b for b in banners)
     verdicts = re.findall(r'<div class="mk-headline">(.*?)</div>', page, flags=re.S)
     assert any(v.startswith("EXP-PUSH: Ship push") for v in verdicts)
-    assert any(v.startswith("EXP-COUPON: Ship coupon_20") for v in verdicts)
+    assert any(v.startswith("EXP-COUPON: coupon_20 lifts conversion but does not pay") for v in verdicts)
+    assert any(v.startswith("EXP-PUSH: Ship push") and "likely overstated" in v for v in verdicts)
     assert not any("EXP-BANNER" in v for v in verdicts)
 
 

@@ -145,3 +145,21 @@ def test_stratified_difference_on_a_hand_computed_case():
     pooled_target = np.var([2, 4, 10, 99], ddof=1)
     var = (2 / 3) ** 2 * (2 / 2 + 1 / 4) + (1 / 3) ** 2 * (pooled_target / 1 + 2 / 2)
     assert r.se == pytest.approx(math.sqrt(var))
+
+
+def test_retrodesign_matches_gelman_and_carlin_and_a_simulation():
+    # Gelman and Carlin (2014), the beauty and sex ratio example: true effect 0.1, standard error 3.3 ->
+    # power 0.05 and a 46% chance that a significant estimate has the wrong sign.
+    r = stats.retrodesign(0.1, 3.28)
+    assert round(r.power, 2) == 0.05 and round(r.type_s, 2) == 0.46
+    # the exaggeration ratio against their retrodesign's own recipe: simulate estimates, keep the significant ones
+    rng = np.random.default_rng(7)
+    for effect, se in ((0.1, 3.28), (2.0, 8.1), (1.0, 1.0), (2.8, 1.0)):
+        est = rng.normal(effect, se, 2_000_000)
+        significant = np.abs(est) > 1.959964 * se
+        assert stats.retrodesign(effect, se).power == pytest.approx(significant.mean(), rel=0.02)
+        assert stats.retrodesign(effect, se).exaggeration == pytest.approx(
+            np.abs(est[significant]).mean() / effect, rel=0.02)
+    assert stats.retrodesign(40.0, 1.0).exaggeration == pytest.approx(1.0)     # a huge test does not exaggerate
+    with pytest.raises(ValueError):
+        stats.retrodesign(0.0, 1.0)

@@ -268,6 +268,81 @@ def cumulative_conversion(members: pd.DataFrame, window_days: int) -> pd.DataFra
     return pd.DataFrame(out, index=pd.Index(days, name="day"))
 
 
+# ----------------------------------------------------------------- does it pay? is it overstated?
+def net_margin(members: pd.DataFrame, control: str, variant: str, cost: float, margin: float,
+               alpha: float = 0.05) -> dict:
+    """The margin a variant adds per assigned member after its incentive's cost, with its interval.
+
+    Each member's net value is ``margin * revenue`` in control and ``margin * revenue - cost * converted``
+    in the variant: every member of the variant who converts takes the incentive (the coupon is
+    redeemed by those who would have bought anyway too), control gets none. The difference of the
+    two groups' means is then ``margin * (revenue per member b - a) - cost * conversion b``, in the
+    shop's currency per assigned member. As the net value is a linear combination of each
+    member's revenue and conversion, its sample variance carries their covariance exactly (what the
+    delta method gives for a linear function), and the interval is Welch's t interval
+    (:func:`memberkit.stats.welch`; Welch, Biometrika 34, 1947) at ``1 - alpha``.
+
+    ``members``: one row per member with ``variant``, ``revenue`` and ``converted`` (0/1);
+    ``cost`` >= 0 in the shop's currency per converted member; ``margin`` in (0, 1]. Returns
+    {variant, cost_per_conversion, margin, revenue_difference (b - a), conversion (the variant's),
+    incremental_margin (margin x revenue difference), incentive_cost (cost x the variant's conversion),
+    net, net_ci_low, net_ci_high, net_p_value},
+    all per assigned member; the interval and p-value are NaN with fewer than two members in a group.
+    """
+    a = members[members.variant == control]
+    b = members[members.variant == variant]
+    net_a = margin * a.revenue.to_numpy(float)
+    net_b = margin * b.revenue.to_numpy(float) - cost * b.converted.to_numpy(float)
+    c = stats.welch_arrays(net_a, net_b, alpha)
+    revenue_difference, conversion = float(b.revenue.mean() - a.revenue.mean()), float(b.converted.mean())
+    return {"variant": variant, "cost_per_conversion": float(cost), "margin": float(margin),
+            "revenue_difference": revenue_difference, "conversion": conversion,
+            "incremental_margin": margin * revenue_difference, "incentive_cost": float(cost * conversion), "net": float(c.diff),
+            "net_ci_low": float(c.ci_low), "net_ci_high": float(c.ci_high), "net_p_value": float(c.p_value)}
+
+
+def pays(m: dict | None) -> bool:
+    """Whether a :func:`net_margin` result says the variant pays: net margin positive, interval not below zero.
+    No result (no cost named) pays by definition: the verdict then rests on the primary metric."""
+    return m is None or (m["net"] > 0 and m["net_ci_low"] >= 0)
+
+
+#: A significant lift at most this many times the smallest lift the test could detect (80% power)
+#: is "near" it: the zone where significant estimates are mostly inflated ones.
+NEAR_MDE = 1.3
+
+
+def overstatement(row, plan: dict, minimum_effect: float) -> dict | None:
+    """Whether a significant lift is likely overstated because the test was underpowered (type M error).
+
+    ``row``: one :func:`compare_metric` result (``rel_lift``, ``abs_diff``, ``se``, ``control_mean``);
+    ``plan``: :func:`power_plan` of the same metric (``mde_now``, a relative lift, and
+    ``alpha_per_test``, the level the plan used). The lift counts as likely overstated when it is at
+    most :data:`NEAR_MDE` times the smallest lift the test could detect, or when the test had less
+    than 50% power for the observed effect itself (:func:`memberkit.stats.retrodesign`). Significant
+    estimates from such a test are the lucky draws, so they exaggerate the true effect (Gelman and
+    Carlin, "Beyond power calculations", 2014). The figure given is the exaggeration ratio and power
+    for an assumed true lift of ``minimum_effect`` (the smallest lift worth detecting), or the observed
+    lift when that is smaller.
+
+    Returns None when the lift is not positive, the baseline is zero or the standard error is not
+    positive; else {flagged (bool), rel_lift, mde_now, power_at_observed, assumed_lift, power_at_assumed,
+    exaggeration, type_s} (lifts relative to control, powers and type S as fractions).
+    """
+    lift, diff, se, base = row["rel_lift"], row["abs_diff"], row["se"], row["control_mean"]
+    alpha = plan.get("alpha_per_test") or plan.get("alpha") or 0.05
+    if not (diff > 0 and lift > 0 and base and math.isfinite(se) and se > 0):
+        return None
+    mde = plan.get("mde_now", math.nan)
+    at_observed = stats.retrodesign(diff, se, alpha)
+    assumed = min(minimum_effect, lift)
+    at_assumed = stats.retrodesign(assumed * base, se, alpha)
+    near = math.isfinite(mde) and lift <= NEAR_MDE * mde
+    return {"flagged": bool(near or at_observed.power < 0.5), "rel_lift": float(lift), "mde_now": float(mde),
+            "power_at_observed": at_observed.power, "assumed_lift": float(assumed),
+            "power_at_assumed": at_assumed.power, "exaggeration": at_assumed.exaggeration, "type_s": at_assumed.type_s}
+
+
 # ----------------------------------------------------------------- one experiment
 @dataclass
 class ExperimentResult:
@@ -296,6 +371,8 @@ class ExperimentResult:
     renamed: dict = field(default_factory=dict)           # variant name in the settings -> as the data writes it
     assignments: dict = field(default_factory=dict)       # rows read, kept, set aside by reason (the cleaning's)
     kinds: dict = field(default_factory=dict)             # metric -> proportion | mean | ratio
+    net_margin: dict = field(default_factory=dict)        # variant -> net_margin(): margin after the incentive's cost
+    overstated: dict = field(default_factory=dict)        # variant -> overstatement(): a significant lift likely too big
 
     @property
     def assigned_when(self) -> str:
@@ -458,16 +535,54 @@ def evaluate(members: pd.DataFrame, experiment_id: str, params, segments: pd.Dat
               for c in params.breakdowns if c in m]
     r.breakdowns = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(
         not f.empty for f in frames) else pd.DataFrame()
+    design = params.designs.get(experiment_id)
+    _check_costs(experiment_id, design, variants)
+    for v in variants:
+        cost = design.cost_of(_setting_name(v, design)) if design is not None else None
+        if cost is not None:
+            r.net_margin[v] = net_margin(m, control, v, cost, params.margin, params.alpha)
+    significant = results[(results.metric == primary) & (results.p_value_adjusted < params.alpha)]
+    for _, x in significant.iterrows():
+        o = overstatement(x, power, params.minimum_effect)
+        if o is not None and o["flagged"]:
+            r.overstated[x.variant] = o
     r.verdict = decide(r, params)
     return r
 
 
+def _setting_name(variant: str, design) -> str:
+    """The name ``design.cost_per_conversion`` gives ``variant`` (the data's name), matched as variant
+    names are (:func:`match_variant`)."""
+    c = design.cost_per_conversion
+    if not isinstance(c, dict):
+        return variant
+    return next((k for k in c if match_variant(k, [variant]) == variant), variant)
+
+
+def _check_costs(experiment_id: str, design, variants: list[str]) -> None:
+    """Raises :class:`ExperimentError` (``cost_variant_unknown``) when ``cost_per_conversion`` names a
+    variant that is not one of the treatment ``variants`` (control takes no incentive)."""
+    c = design.cost_per_conversion if design is not None else None
+    if not isinstance(c, dict):
+        return
+    unknown = [k for k in c if match_variant(k, variants) is None]
+    if unknown:
+        raise ExperimentError(f"experiment {experiment_id}: cost_per_conversion names {', '.join(unknown)}, which "
+                              f"is not a treatment variant ({', '.join(variants)})", "cost_variant_unknown",
+                              names=", ".join(unknown), variants=", ".join(variants))
+
+
 def decide(r: ExperimentResult, params) -> dict:
-    """ship / do_not_ship / not_enough_evidence / no_verdict, the variant it concerns, and why.
+    """ship / ships_conversion_not_margin / do_not_ship / not_enough_evidence / no_verdict, the variant
+    it concerns, and why.
 
     - a sample ratio mismatch stops the verdict: the assignment is broken, no comparison holds;
     - ship the variant with the largest significant gain on the primary metric (Holm-adjusted),
-      unless a guardrail metric is significantly worse for it;
+      unless a guardrail metric is significantly worse for it, and, when the experiment names its
+      incentive's cost (``designs.<id>.cost_per_conversion``), only if the margin net of that cost
+      rises with its 95% interval not below zero (:func:`net_margin`, :func:`pays`);
+    - ships_conversion_not_margin: a variant wins on the primary metric without harming a guardrail,
+      but none of those winners pays its incentive's cost;
     - do not ship when every variant is significantly worse on the primary metric, or the only
       significant winners break a guardrail;
     - otherwise there is not enough evidence yet (with the members still needed).
@@ -488,8 +603,11 @@ def decide(r: ExperimentResult, params) -> dict:
         if bad:
             harmed[v] = bad
     clean = [v for v in winners.index if v not in harmed]
-    if clean:
-        return {"decision": "ship", "variant": clean[0], "reason": "primary_up"}
+    paying = [v for v in clean if pays(r.net_margin.get(v))]
+    if paying:
+        return {"decision": "ship", "variant": paying[0], "reason": "primary_up"}
+    if clean:                                           # it moves the metric, but its incentive costs more than it earns
+        return {"decision": "ships_conversion_not_margin", "variant": clean[0], "reason": "margin"}
     if harmed:
         v = next(iter(harmed))
         return {"decision": "do_not_ship", "variant": v, "reason": "guardrail", "guardrails": harmed[v]}
@@ -602,7 +720,8 @@ def experiment_record(r: ExperimentResult) -> dict:
         "excluded_multi_variant": r.excluded_multi_variant, "metrics": metrics, "cuped": cuped,
         "power": r.power, "winsorize_caps": r.winsor_caps, "primary_metric": r.primary_metric,
         "metrics_evaluated": r.metrics, "metrics_left_out": r.left_out, "metrics_undefined": r.undefined, "assignments": r.assignments,
-        "kinds": r.kinds}
+        "kinds": r.kinds, "net_margin": {v: {k: plain(x) for k, x in m.items()} for v, m in r.net_margin.items()},
+        "overstated": {v: {k: plain(x) for k, x in o.items()} for v, o in r.overstated.items()}}
 
 
 def key_results(a: ABAnalysis, params) -> dict:
@@ -616,11 +735,12 @@ def key_results(a: ABAnalysis, params) -> dict:
 
 
 # ------------------------------------------------------------------ decisions for the summary page
-DECISIONS = ("ship", "do_not_ship", "no_verdict")
+DECISIONS = ("ship", "ships_conversion_not_margin", "do_not_ship", "no_verdict")
 
 
 def decisions(results: dict, out_dir=None) -> list[dict]:
-    """Experiments to ship, not to ship, or without a verdict because the split is broken, from
+    """Experiments to ship, that lift the primary metric but not the margin after their incentive's cost,
+    not to ship, or without a verdict because the split is broken, from
     ``ab_test.json`` (``results``); each a dict of :class:`memberkit.month.Decision`'s fields, with the
     experiment's own primary metric's lift and interval."""
     ab = results.get("results", {})
@@ -632,9 +752,13 @@ def decisions(results: dict, out_dir=None) -> list[dict]:
         variant = v.get("variant")
         primary = e.get("primary_metric") or ab.get("primary_metric")   # each experiment's own metric
         m = (e.get("metrics", {}).get(primary, {}) or {}).get(variant) if variant else None
+        net = (e.get("net_margin") or {}).get(variant) or {}
         out.append({"kind": "experiment", "action": v["decision"], "subject": eid,
                     "values": {"variant": variant, "reason": v.get("reason", ""), "metric": primary,
                                "lift": (m or {}).get("rel_lift"), "lift_low": (m or {}).get("ci_low"),
-                               "lift_high": (m or {}).get("ci_high")},
+                               "lift_high": (m or {}).get("ci_high"), "cost": net.get("cost_per_conversion"),
+                               "net": net.get("net"), "net_low": net.get("net_ci_low"),
+                               "net_high": net.get("net_ci_high"),
+                               "overstated": bool((e.get("overstated") or {}).get(variant))},
                     "link": "ab_test.html"})
     return out

@@ -880,22 +880,62 @@ EXPORT_COLUMNS = ["member_id", "frequency", "recency", "T", "monetary_value", "e
 
 
 AT_RISK_FILE = "clv_at_risk.csv"
+#: The win-back list's columns: who, which segment (code and both languages' labels), what they are worth, what to do.
+WINBACK_COLUMNS = ["member_id", "segment", "segment_label_en", "segment_label_zh", "tier", "spend_to_date",
+                   "expected_value", "chance_buying_again", "action_en", "action_zh"]
 
 
-def export_members(a: CLVAnalysis, folder) -> "Path":
-    """``clv_members.csv`` (every member, highest CLV first) and ``clv_at_risk.csv`` (the high-value
-    members at risk, highest past spend first: the win-back list); returns the first path."""
+def winback_list(a: CLVAnalysis) -> pd.DataFrame:
+    """The high-value members at risk as the CRM team acts on them, highest spend to date first (ties by id).
+
+    Columns (:data:`WINBACK_COLUMNS`): member id; the 8-segment high/low RFM segment's code and its
+    English and Chinese labels; tier; ``spend_to_date`` (net revenue to the period's end, the shop's
+    currency); ``expected_value`` (the member's CLV over the horizon: discounted margin, the shop's
+    currency); ``chance_buying_again`` (the chosen model's probability that the member is still a customer,
+    0 to 1: under BG/NBD, where a member can only leave right after a purchase, the chance of at least one
+    more purchase); and the segment's recommended action in both languages
+    (``reference/rfm_segments.yaml``). A member with no order in the RFM window is in no segment: it
+    gets the file's ``high_low.outside`` code (``no_recent_purchase``), labels and action
+    (:func:`memberkit.rfm.outside_window`). No model inputs (frequency, recency, T): those are in
+    ``clv_members.csv``.
+    """
+    from .rfm import outside_window, schemes
+    hl, outside = schemes()["high_low"], outside_window()
+    m = a.members[a.members.at_risk.fillna(False).astype(bool)]
+    m = m.sort_values(["revenue_total", "member_id"], ascending=[False, True], kind="mergesort")
+    raw = m["segment"] if "segment" in m else pd.Series(None, index=m.index, dtype=object)
+    segment = [k if isinstance(k, str) and k in hl.keys else outside.key for k in raw]
+
+    def per_segment(part: str, language: str):
+        return [getattr(hl.segment(k), part)[language] if k != outside.key else getattr(outside, part)[language]
+                for k in segment]
+    return pd.DataFrame({
+        "member_id": m.member_id.to_numpy(), "segment": segment,
+        "segment_label_en": per_segment("label", "en"), "segment_label_zh": per_segment("label", "zh"),
+        "tier": (m["tier"] if "tier" in m else pd.Series(None, index=m.index)).to_numpy(),
+        "spend_to_date": m.revenue_total.to_numpy(float), "expected_value": m.clv.to_numpy(float),
+        "chance_buying_again": m.probability_alive.to_numpy(float),
+        "action_en": per_segment("action", "en"), "action_zh": per_segment("action", "zh")},
+        columns=WINBACK_COLUMNS)
+
+
+def export_members(a: CLVAnalysis, folder, currency: str = "CNY") -> "Path":
+    """``clv_members.csv`` (every member's forecast, highest CLV first) and ``clv_at_risk.csv`` (the
+    win-back list, :func:`winback_list`, with money at the ``currency``'s minor unit and the chance to
+    four decimals); returns the first path. Both UTF-8 with a byte-order mark, member ids only."""
     from pathlib import Path
+    from .engine import currency_scale
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "clv_members.csv"
     cols = [c for c in EXPORT_COLUMNS if c in a.members]
     _csv_text(a.members[cols].sort_values(["clv", "member_id"], ascending=[False, True], kind="mergesort")).to_csv(
         path, index=False, encoding="utf-8-sig")
-    at_risk = a.members[a.members.at_risk.fillna(False).astype(bool)]
-    _csv_text(at_risk[cols + ["revenue_total"]].sort_values(["revenue_total", "member_id"], ascending=[False, True],
-                                                            kind="mergesort")).to_csv(
-        folder / AT_RISK_FILE, index=False, encoding="utf-8-sig")
+    w = winback_list(a)
+    money = f"%.{currency_scale(currency)}f"
+    for c in ("spend_to_date", "expected_value"):
+        w[c] = _csv_text(w[[c]], money)[c]
+    _csv_text(w).to_csv(folder / AT_RISK_FILE, index=False, encoding="utf-8-sig")
     return path
 
 

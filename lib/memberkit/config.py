@@ -15,6 +15,7 @@ Example
 from __future__ import annotations
 
 import copy
+import math
 import os
 import re
 from pathlib import Path
@@ -406,6 +407,11 @@ class ExperimentDesign(_Strict):
         None, min_length=1, description="the metrics to test (purchase metrics conversion, orders, revenue, aov, or "
                                         "outcome columns of the experiments table); Holm's correction runs over these. "
                                         "None: the outcome columns when the export has some, else the purchase metrics")
+    cost_per_conversion: float | dict[str, float] | None = Field(
+        None, description="the incentive's cost per member who converts in a variant (a coupon's value, a gift), in "
+                          "the shop's currency and not already in the paid amounts: one number for every variant, or "
+                          "variant -> cost. With a cost, ship needs the margin net of it to rise (its 95% interval "
+                          "not below zero); None: the verdict rests on the primary metric alone")
 
     @field_validator("planned_split")
     @classmethod
@@ -413,6 +419,19 @@ class ExperimentDesign(_Strict):
         if v is not None and (len(v) < 2 or any(x <= 0 for x in v.values())):
             raise ValueError("planned_split needs at least two variants, each with a positive share")
         return v
+
+    @field_validator("cost_per_conversion")
+    @classmethod
+    def _costs(cls, v):
+        costs = v.values() if isinstance(v, dict) else [] if v is None else [v]
+        if any(not math.isfinite(x) or x < 0 for x in costs):
+            raise ValueError("cost_per_conversion must be a finite amount of at least 0 (one number, or variant -> amount)")
+        return v
+
+    def cost_of(self, variant: str) -> float | None:
+        """The incentive's cost per converted member of ``variant`` (None: no cost named for it)."""
+        c = self.cost_per_conversion
+        return c.get(variant) if isinstance(c, dict) else c
 
 
 class ABTestParams(ReportSettings):
@@ -443,6 +462,8 @@ class ABTestParams(ReportSettings):
     breakdowns: list[Literal["segment", "channel", "region", "tier"]] = Field(
         default_factory=lambda: ["segment", "channel", "region"])
     breakdown_min_members: int = Field(100, ge=10, description="smallest group per variant shown in a breakdown")
+    margin: float = Field(0.3, gt=0, le=1, description="profit margin on (paid, after-discount) revenue: an "
+                                                       "experiment with an incentive cost ships only when it pays")
 
     @model_validator(mode="after")
     def _known_metrics(self):

@@ -104,6 +104,14 @@ class Scheme:
 
 
 @lru_cache(maxsize=1)
+def outside_window() -> Segment:
+    """How a list names a member with no order in the analysis window, outside both schemes
+    (``high_low.outside`` of ``reference/rfm_segments.yaml``): its code, labels and action."""
+    raw = yaml.safe_load(files("memberkit").joinpath("reference/rfm_segments.yaml").read_text(encoding="utf-8"))
+    return Segment(when={}, **raw["high_low"]["outside"])
+
+
+@lru_cache(maxsize=1)
 def schemes() -> dict[str, Scheme]:
     raw = yaml.safe_load(files("memberkit").joinpath("reference/rfm_segments.yaml").read_text(encoding="utf-8"))
     return {name: Scheme(name, tuple(s["dimensions"]), tuple(Segment(**seg) for seg in s["segments"]))

@@ -298,3 +298,43 @@ def stratified_difference(y_target, strata_target, y_comparison, strata_comparis
     vc = both.var_c.fillna(c.y.var(ddof=1)) / both.size_c
     mean_t, mean_c = float((w * both.mean_t).sum()), float((w * both.mean_c).sum())
     return normal_comparison(mean_c, float((w * w * vc).sum()), mean_t, float((w * w * vt).sum()), alpha), unmatched
+
+
+# ---------------------------------------------------------------------- type S / type M errors
+@dataclass(frozen=True)
+class Retrodesign:
+    """What a test of given precision does to an effect of a given size (Gelman and Carlin 2014)."""
+
+    power: float          # chance the two-sided test is significant
+    type_s: float         # chance a significant estimate has the wrong sign
+    exaggeration: float   # expected |estimate| / |true effect| among significant estimates (type M)
+
+
+def retrodesign(true_effect: float, se: float, alpha: float = 0.05) -> Retrodesign:
+    """Power, type S error and exaggeration ratio of a two-sided z-test for a hypothesised true effect.
+
+    The estimate is taken as normal around ``true_effect`` with standard error ``se`` (both in the
+    units of the difference, e.g. percentage points of conversion), and significant when
+    ``|estimate| > z * se`` with ``z`` the normal quantile at ``1 - alpha / 2``. With
+    ``lam = |true_effect| / se``, ``power = Phi(-z - lam) + 1 - Phi(z - lam)``,
+    ``type_s = Phi(-z - lam) / power``, and the exaggeration ratio is
+    ``E[|estimate| | significant] / |true_effect|``, in closed form from the truncated normal's mean:
+    ``(lam (Phi(z + lam) - Phi(z - lam)) + phi(z - lam) + phi(z + lam)) / (lam * power)``.
+
+    This is Gelman and Carlin's ``retrodesign`` ("Beyond power calculations: assessing type S (sign)
+    and type M (magnitude) errors", Perspectives on Psychological Science 9(6), 2014), which
+    simulates the expectation; the closed form is Lu, Qiu and Deng ("A note on type S/M errors in
+    hypothesis testing", BJMSP 72(1), 2019). Raises ``ValueError`` for a true effect of zero (no
+    ratio exists), a standard error that is not positive and finite, or ``alpha`` outside (0, 1).
+    """
+    if not (math.isfinite(se) and se > 0):
+        raise ValueError(f"retrodesign needs a positive, finite standard error, got {se!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
+    if not true_effect or not math.isfinite(true_effect):
+        raise ValueError(f"retrodesign needs a non-zero, finite true effect, got {true_effect!r}")
+    lam, z = abs(true_effect) / se, float(st.norm.isf(alpha / 2))
+    low, high = float(st.norm.cdf(-z - lam)), float(st.norm.sf(z - lam))
+    power = low + high
+    mean_abs = lam * (high - low) + float(st.norm.pdf(z - lam)) + float(st.norm.pdf(z + lam))
+    return Retrodesign(power, low / power, mean_abs / (lam * power))

@@ -71,8 +71,9 @@ def verdict_sentence(p: Presentation, r: abtest.ExperimentResult, params) -> str
     return experiment_sentence(p, r.experiment_id, abtest.experiment_record(r), params.guardrail_metrics if params else [])
 
 
-def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_metrics) -> str:
-    """The verdict sentence of one experiment's results (:func:`memberkit.abtest.experiment_record`)."""
+def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_metrics, short: bool = False) -> str:
+    """The verdict sentence of one experiment's results (:func:`memberkit.abtest.experiment_record`);
+    ``short`` (the month summary's card) words a likely overstated lift in one clause, without its figures."""
     v, metric = e["verdict"], e["primary_metric"]
     res = e.get("metrics", {}).get(metric, {})          # variant -> figures
     kind = (e.get("kinds") or {}).get(metric)
@@ -83,12 +84,26 @@ def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_
                       reason=p.text(f"ab.untestable_{why}"))
     if v["decision"] == "no_verdict":
         return p.text("ab.verdict_srm", experiment=experiment_id)
-    if v["decision"] == "ship":
-        row = res[v["variant"]]
-        return p.text("ab.verdict_ship", variant=v["variant"], metric=metric_label(p, metric),
-                      control=fm(row["control_mean"]), value=fm(row["variant_mean"]), lift=p.signed_pct(row["rel_lift"]),
-                      lo=p.signed_pct(row["ci_low"]), hi=p.signed_pct(row["ci_high"]), p=fmt_p(row["p_value_adjusted"]),
-                      guardrails=", ".join(metric_label(p, g) for g in guardrail_metrics) or "–")
+    if v["decision"] in ("ship", "ships_conversion_not_margin"):
+        row, net = res[v["variant"]], (e.get("net_margin") or {}).get(v["variant"])
+        figures = dict(variant=v["variant"], metric=metric_label(p, metric), control=fm(row["control_mean"]),
+                       value=fm(row["variant_mean"]), lift=p.signed_pct(row["rel_lift"]), lo=p.signed_pct(row["ci_low"]),
+                       hi=p.signed_pct(row["ci_high"]), p=fmt_p(row["p_value_adjusted"]))
+        if v["decision"] == "ship":
+            out = p.text("ab.verdict_ship", guardrails=", ".join(metric_label(p, g) for g in guardrail_metrics) or "–",
+                         **figures)
+            if net:
+                out += p.sentence_sep + p.text("ab.margin_pays", cost=p.money(net["cost_per_conversion"], 2),
+                                    net=p.money(net["net"], 2), lo=p.money(net["net_ci_low"], 2),
+                                    hi=p.money(net["net_ci_high"], 2))
+        else:
+            out = p.text("ab.verdict_not_margin", cost=p.money(net["cost_per_conversion"], 2), net=p.money(net["net"], 2),
+                         net_lo=p.money(net["net_ci_low"], 2), net_hi=p.money(net["net_ci_high"], 2), **figures)
+        over = (e.get("overstated") or {}).get(v["variant"])
+        if not over:
+            return out
+        return out + p.sentence_sep + (p.text("ab.overstated_short", mde=p.pct(over["mde_now"])) if short else
+                            overstated_sentence(p, over))
     if v["decision"] == "do_not_ship" and v.get("reason") == "guardrail":
         return p.text("ab.verdict_guardrail", variant=v["variant"], metric=metric_label(p, metric),
                       lift=p.signed_pct(res[v["variant"]]["rel_lift"]),
@@ -109,6 +124,32 @@ def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_
                   more=more)
 
 
+def overstated_sentence(p: Presentation, o: dict) -> str:
+    """Why a significant lift is likely overstated (:func:`memberkit.abtest.overstatement`), with the
+    exaggeration ratio for the assumed true lift."""
+    return p.text("ab.overstated", mde=p.pct(o["mde_now"]), assumed=p.pct(o["assumed_lift"]),
+                  power=p.pct(o["power_at_assumed"], 0), ratio=p.ratio(o["exaggeration"], 1))
+
+
+def _signed_money(p: Presentation, x: float) -> str:
+    """A difference of money with its sign: +CN¥2.05, -CN¥1.52."""
+    return ("+" if x >= 0 else "") + p.money(x, 2)
+
+
+def margin_notes(p: Presentation, r: abtest.ExperimentResult) -> list[str]:
+    """One sentence per variant with an incentive cost: margin on the extra revenue, the incentive, the net
+    (:func:`memberkit.abtest.net_margin`)."""
+    out = []
+    for v, m in r.net_margin.items():
+        out.append(p.text("ab.margin_note", variant=v, margin=p.pct(m["margin"], 0),
+                          revenue=_signed_money(p, m["revenue_difference"]),
+                          incremental=_signed_money(p, m["incremental_margin"]),
+                          cost=p.money(m["cost_per_conversion"], 2), conversion=p.pct(m["conversion"]),
+                          incentive=p.money(m["incentive_cost"], 2), net=p.money(m["net"], 2),
+                          lo=p.money(m["net_ci_low"], 2), hi=p.money(m["net_ci_high"], 2)))
+    return out + [p.text("ab.margin_method")] if out else out
+
+
 def srm_sentence(p: Presentation, r: abtest.ExperimentResult) -> str:
     total = sum(r.counts.values())
     observed = ", ".join(f"{k} {p.count(n)} ({p.pct(n / total)})" for k, n in r.counts.items())
@@ -126,6 +167,9 @@ def kpis(p: Presentation, res: dict):
     fig = lambda key: Figure(f"ab_test.{key}", res.get("period") or "", k.get(key))  # noqa: E731
     return [KPI(p.text("ab.kpi_evaluated"), p.count(k.get("experiments")), figure=fig("experiments")),
             KPI(p.text("ab.kpi_ship"), p.count(k.get("ship")), good=True if k.get("ship") else None, figure=fig("ship")),
+            *([KPI(p.text("ab.kpi_not_margin"), p.count(k.get("ships_conversion_not_margin")), good=False,
+                   figure=fig("ships_conversion_not_margin"))]
+              if k.get("ships_conversion_not_margin") else []),
             KPI(p.text("ab.kpi_srm"), p.count(k.get("no_verdict")), good=False if k.get("no_verdict") else None,
                 figure=fig("no_verdict")),
             KPI(p.text("ab.kpi_inconclusive"), p.count(k.get("not_enough_evidence")), figure=fig("not_enough_evidence")),
@@ -145,7 +189,8 @@ def headline(p: Presentation, res: dict) -> str:
         available = r.get("available") or []
         return p.text("ab.none" if r.get("has_table", True) else "ab.no_table", period=res.get("period"),
                       example=available[-1] if available else "EXPERIMENT-ID")
-    return " ".join(f"{x}: {experiment_sentence(p, x, e, r.get('guardrail_metrics', []))}" for x, e in experiments.items())
+    return " ".join(f"{x}: {experiment_sentence(p, x, e, r.get('guardrail_metrics', []), short=True)}"
+                    for x, e in experiments.items())
 
 
 def summary_card(p: Presentation, res: dict) -> dict:
@@ -328,7 +373,7 @@ def record(p: Presentation, a: abtest.ABAnalysis, results, params) -> None:
     verdict, and every metric x variant figure."""
     if a.has_table:
         results.kpi("experiments", len(a.experiments))
-        for decision in ("ship", "no_verdict", "not_enough_evidence", "do_not_ship"):
+        for decision in ("ship", "ships_conversion_not_margin", "no_verdict", "not_enough_evidence", "do_not_ship"):
             results.kpi(decision, sum(r.verdict["decision"] == decision for r in a.experiments))
     results.key_results = abtest.key_results(a, params)
 

@@ -9,7 +9,7 @@ from .. import clv
 from .context import Presentation
 from .page import KPI, Figure, card
 from .rfm import group_label
-from .theme import PALETTE, legend_below, percent_axis
+from .theme import PALETTE, legend_below
 
 
 def errors_frame(p: Presentation, a: clv.CLVAnalysis) -> pd.DataFrame:
@@ -146,10 +146,11 @@ def plot_distributions(p: Presentation, a: clv.CLVAnalysis):
     return fig
 
 
-def plot_clv_by(p: Presentation, a: clv.CLVAnalysis):
-    """CLV share per RFM segment, tier, channel and region (four small panels)."""
+def plot_clv_by(p: Presentation, a: clv.CLVAnalysis, months: int):
+    """Expected value over the horizon (money) per RFM segment, tier, region and channel, each bar labelled
+    with its amount and share (four small panels; the same figures as :func:`value_frame`)."""
     import matplotlib.pyplot as plt
-    cols = list(a.by_group)
+    cols = [c for c in VALUE_GROUPS if c in a.by_group] + [c for c in a.by_group if c not in VALUE_GROUPS]
     rows = max(1, (len(cols) + 1) // 2)
     fig, axes = plt.subplots(rows, 2, figsize=(13, 3.8 * rows), squeeze=False)
     for ax in axes.flat[len(cols):]:
@@ -157,15 +158,63 @@ def plot_clv_by(p: Presentation, a: clv.CLVAnalysis):
     for ax, col in zip(axes.flat, cols):
         g = a.by_group[col].iloc[::-1]
         g.index = [group_label(p, col, k) for k in g.index]
-        ax.barh([str(i) for i in g.index], g.clv_share, color=PALETTE[0])
-        for i, v in enumerate(g.clv_share):
-            ax.text(v, i, f" {p.pct(v, 0)}", va="center", fontsize=10)
-        ax.set_xlim(0, max(0.05, float(g.clv_share.max())) * 1.2)
-        percent_axis(ax.xaxis)
-        ax.set_title(p.text(f"clv.by_{col}"), loc="left")
+        ax.barh([str(i) for i in g.index], g.clv, color=PALETTE[0])
+        for i, (v, share) in enumerate(zip(g.clv, g.clv_share)):
+            ax.text(v, i, f" {p.money(v)} ({p.pct(share, 0)})", va="center", fontsize=10)
+        ax.set_xlim(0, max(1.0, float(g.clv.max())) * 1.45)
+        ax.set_xticks([])                  # every bar carries its amount; an axis of long amounts only crowds
+        ax.set_title(p.text(f"clv.by_{col}", months=months), loc="left")
         ax.tick_params(axis="both", labelsize=10)
     fig.tight_layout()
     return fig
+
+
+VALUE_GROUPS = ("segment", "tier", "region")   # the value tables, in this order
+
+
+def value_frame(p: Presentation, a: clv.CLVAnalysis, column: str, months: int) -> pd.DataFrame:
+    """Expected value over the horizon per value of a member column (highest first): members, the value
+    (money), its share, value per member and the mean chance of buying again (:func:`memberkit.clv.clv_by`)."""
+    g = a.by_group.get(column)
+    if g is None or g.empty:
+        return pd.DataFrame()
+    return pd.DataFrame({
+        p.text(f"clv.col_{column}"): [group_label(p, column, k) for k in g.index],
+        p.text("clv.members_col"): [p.count(x) for x in g.members],
+        p.text("clv.col_expected_value", months=months): [p.money(x) for x in g.clv],
+        p.text("clv.col_share"): [p.pct(x) for x in g.clv_share],
+        p.text("clv.col_per_member"): [p.money(x, 2) for x in g.mean_clv],
+        p.text("clv.col_chance"): [p.pct(x) for x in g.alive]})
+
+
+def at_risk_sentence(p: Presentation, a: clv.CLVAnalysis, params) -> str:
+    """How many high-value members are at risk, what they spent and are still worth, and where their list is."""
+    t = a.totals
+    return p.text("clv.at_risk_text", n=p.count(t["high_value_at_risk"]), share=p.pct(params.high_value_share, 0),
+                  threshold=p.pct(a.alive_threshold, 0), revenue=p.money(t["high_value_at_risk_past_revenue"]),
+                  clv=p.money(t["high_value_at_risk_clv"]), months=params.horizon_months, file=clv.AT_RISK_FILE)
+
+
+def at_risk_frame(p: Presentation, a: clv.CLVAnalysis, months: int) -> pd.DataFrame:
+    """The high-value members at risk by RFM segment (most spend to date first): members, spend to date,
+    expected value, mean chance of buying again and the segment's recommended action (the win-back list
+    of :func:`memberkit.clv.winback_list`, summed)."""
+    w = clv.winback_list(a)
+    if w.empty:
+        return pd.DataFrame()
+    g = w.groupby("segment", sort=False).agg(members=("member_id", "size"), spend=("spend_to_date", "sum"),
+                                              value=("expected_value", "sum"), chance=("chance_buying_again", "mean"))
+    g = g.reset_index().sort_values(["spend", "segment"], ascending=[False, True], kind="stable")
+    from ..rfm import outside_window, schemes
+    hl, outside = schemes()["high_low"], outside_window()
+    word = lambda k, part: (getattr(outside, part) if k == outside.key else getattr(hl.segment(k), part))[p.language]  # noqa: E731
+    return pd.DataFrame({
+        p.text("clv.col_segment"): [word(k, "label") for k in g.segment],
+        p.text("clv.members_col"): [p.count(x) for x in g.members],
+        p.text("clv.col_spend"): [p.money(x) for x in g.spend],
+        p.text("clv.col_expected_value", months=months): [p.money(x) for x in g.value],
+        p.text("clv.col_chance"): [p.pct(x) for x in g.chance],
+        p.text("clv.col_action"): [word(k, "action") for k in g.segment]})
 
 
 def plot_alive_matrix(p: Presentation, a: clv.CLVAnalysis):

@@ -182,7 +182,9 @@ def _report_sentence(name: str, res: dict, s: MonthSummary) -> str:
         count = lambda d: sum(1 for e in exps.values() if e["verdict"]["decision"] == d)
         if exps:
             return text("month.happened_ab", lang, n=len(exps), ship=count("ship"), do_not_ship=count("do_not_ship"),
-                        wait=count("not_enough_evidence"), srm=count("no_verdict"))
+                        wait=count("not_enough_evidence"), srm=count("no_verdict")) + (
+                p.sentence_sep + text("month.happened_ab_not_margin", lang, n=count("ships_conversion_not_margin"))
+                if count("ships_conversion_not_margin") else "")
     elif name == "campaign_review":
         if res.get("results", {}).get("has_table") is False:
             return text("month.happened_campaigns_no_table", lang)
@@ -212,12 +214,20 @@ def decision_items(s: MonthSummary) -> list[dict]:
                 sentence = text("month.decision_ship", lang, subject=d.subject, variant=v["variant"], metric=metric,
                                 lift=p.signed_pct(v["lift"]), low=p.signed_pct(v["lift_low"]),
                                 high=p.signed_pct(v["lift_high"]))
+            elif d.action == "ships_conversion_not_margin":
+                sentence = text("month.decision_ships_conversion_not_margin", lang, subject=d.subject,
+                                variant=v["variant"], metric=metric, lift=p.signed_pct(v["lift"]),
+                                low=p.signed_pct(v["lift_low"]), high=p.signed_pct(v["lift_high"]),
+                                cost=p.money(v["cost"], 2), net=p.money(v["net"], 2), net_low=p.money(v["net_low"], 2),
+                                net_high=p.money(v["net_high"], 2))
             elif d.action == "do_not_ship" and v.get("variant"):
                 sentence = text("month.decision_do_not_ship_guardrail", lang, subject=d.subject, variant=v["variant"])
             elif d.action == "do_not_ship":
                 sentence = text("month.decision_do_not_ship", lang, subject=d.subject, metric=metric)
             else:
                 sentence = text("month.decision_no_verdict", lang, subject=d.subject)
+            if v.get("overstated"):
+                sentence += p.sentence_sep + text("month.decision_overstated", lang)
         else:
             sentence = p.counted("month.decision_at_risk", v["members"], members=p.count(v["members"]),
                             revenue=p.money(v["past_revenue"]), clv=p.money(v["clv"]))
@@ -228,6 +238,7 @@ def decision_items(s: MonthSummary) -> list[dict]:
 
 def _tone(action: str) -> str:
     return {"stop": "bad", "do_not_ship": "bad", "no_verdict": "bad", "win_back": "warn", "change": "warn",
+            "ships_conversion_not_margin": "warn",
             "repeat": "good", "ship": "good"}.get(action, "")
 
 

@@ -28,8 +28,8 @@ Example
 >>> import datetime as dt, ibis
 >>> members = ibis.memtable({"member_id": ["a", "b", "c"], "join_date": [dt.date(2026, 1, 3)] * 3,
 ...     "gender": ["F", "M", None], "birth_year": [2000, 1980, None]})
->>> gender_age(members, dt.date(2026, 10, 31)).loc["F", "25_34"]
-np.int64(1)
+>>> int(gender_age(members, dt.date(2026, 10, 31)).loc["F", "25_34"])
+1
 """
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ def new_members(members: ibis.Table, orders: ibis.Table, period: str) -> pd.Data
     m = m.select("member_id", channel=(m.channel.cast("string").fill_null(NOT_GIVEN) if "channel" in m.columns
                                        else ibis.literal(NOT_GIVEN)))
     o = member_orders(orders)
-    o = o.filter((o.order_date <= _day(end)) & purchase_line(o))
+    o = o.filter((o.order_date <= _day(end)) & purchase_line(o) & o.member_id.isin(m.member_id))   # new members only
     per_order = o.group_by(["member_id", "order_id"]).agg(ts=o.order_ts.min(), value=o.amount.sum())
     w = ibis.window(group_by="member_id", order_by=[per_order.ts, per_order.order_id])
     first = per_order.mutate(_n=ibis.row_number().over(w)).filter(lambda t: t._n == 0) \

@@ -119,6 +119,7 @@ class MonthSummary:
     decisions: list[Decision] = field(default_factory=list)
     counts: dict = field(default_factory=dict)
     as_of: _dt.date | None = None    # the extraction date, to say when the month was still open then
+    campaign_types: list = field(default_factory=list)   # campaign_types(): which kinds of campaign paid
 
     def report(self, name: str) -> ReportState | None:
         return next((r for r in self.reports if r.name == name), None)
@@ -192,6 +193,36 @@ def member_counts(reports: list[ReportState]) -> dict:
             "valued_until": (clv.get("totals") or {}).get("observation_end")}
 
 
+def campaign_types(reports: list[ReportState]) -> list[dict]:
+    """Which campaign types paid, from the campaign league in ``campaign_review.json`` (every campaign
+    of the league: the period's and the recent ones), one dict per type code: ``type``, ``campaigns``
+    (count), ``paid`` (campaigns whose verdict reason is ``pays``: a return on cost above zero at the low
+    end of its interval), ``cost``, ``incremental_margin`` and ``net_gain`` (sums of the campaigns' point
+    estimates in the shop's currency; None when a campaign of the type has no cost or margin), ``roi``
+    (net_gain / cost). Sorted by net gain, best first (None last; type code breaks ties); [] without the
+    report's results."""
+    by = {r.name: r.results for r in reports if r.status == "ok" and r.results}
+    campaigns = ((by.get("campaign_review") or {}).get("results") or {}).get("campaigns") or {}
+    types: dict[str, dict] = {}
+    for c in campaigns.values():
+        t = types.setdefault(c.get("type") or "", {"type": c.get("type") or "", "campaigns": 0, "paid": 0,
+                                                   "cost": 0.0, "incremental_margin": 0.0})
+        t["campaigns"] += 1
+        t["paid"] += int((c.get("verdict") or {}).get("reason") == "pays")
+        margin = ((c.get("figures") or {}).get("incremental_margin") or {})
+        margin = margin.get("value") if isinstance(margin, dict) else margin
+        for key, value in (("cost", c.get("cost")), ("incremental_margin", margin)):
+            ok = t[key] is not None and value is not None and math.isfinite(value)
+            t[key] = t[key] + value if ok else None
+    out = []
+    for t in types.values():
+        known = t["cost"] is not None and t["incremental_margin"] is not None
+        t["net_gain"] = t["incremental_margin"] - t["cost"] if known else None
+        t["roi"] = t["net_gain"] / t["cost"] if known and t["cost"] > 0 else None
+        out.append(t)
+    return sorted(out, key=lambda t: (t["net_gain"] is None, -(t["net_gain"] or 0), t["type"]))
+
+
 def collect(out: Path, period: str, language: str, currency: str, names, outcomes: dict | None = None,
             figures: dict | None = None, figures_error: str = "", as_of: _dt.date | None = None) -> MonthSummary:
     """Everything the summary page shows: the reports as on the period's folder (and this run's outcomes).
@@ -201,7 +232,7 @@ def collect(out: Path, period: str, language: str, currency: str, names, outcome
     """
     reports = report_states(out, names, outcomes)
     return MonthSummary(period, language, currency, reports, figures, figures_error,
-                        decisions(reports, out), member_counts(reports), as_of)
+                        decisions(reports, out), member_counts(reports), as_of, campaign_types(reports))
 
 
 def periods_on_disk(root: Path) -> list[str]:

@@ -242,6 +242,26 @@ def _tone(action: str) -> str:
             "repeat": "good", "ship": "good"}.get(action, "")
 
 
+def profile_card(s: MonthSummary) -> list[dict]:
+    """The member-profile card: label, value and note of each figure, from the RFM report's ``profile``."""
+    from .profile import summary_figures
+    return [{"label": k.label, "value": k.value, "delta": k.delta}
+            for k in summary_figures(_p(s), s.results("rfm_segmentation"))]
+
+
+def campaign_type_rows(s: MonthSummary) -> list[dict]:
+    """One row per campaign type of :attr:`MonthSummary.campaign_types`, worded: type, campaigns, how many
+    paid, cost, incremental margin, net gain and return on cost; ``tone`` good when the type's net gain
+    is positive, bad when it is not."""
+    p = _p(s)
+    return [{"type": p.code("campaign_types", t["type"]), "campaigns": p.count(t["campaigns"]),
+             "paid": text("profile.types_paid", s.language, paid=p.count(t["paid"]), n=p.count(t["campaigns"])),
+             "cost": p.money(t["cost"]), "margin": p.money(t["incremental_margin"]), "net": p.money(t["net_gain"]),
+             "roi": p.signed_pct(t["roi"], 0),
+             "tone": "" if t["net_gain"] is None else ("good" if t["net_gain"] > 0 else "bad")}
+            for t in s.campaign_types]
+
+
 def report_title(r, language: str) -> str:
     return title_of(r.name, language)
 
@@ -298,6 +318,7 @@ def render_summary(s: MonthSummary, footer: dict | None = None) -> str:
     """The summary page ``outputs/<period>/index.html`` as one self-contained HTML string."""
     lang = s.language
     t = lambda key, **v: text(f"month.{key}", lang, **v)
+    tp = lambda key, **v: text(f"profile.{key}", lang, **v)   # noqa: E731 - the profile's and campaign types' words
     problems = [status_message(r, report_title(r, lang), s) for r in s.reports if r.status != "ok"]
     figures_note = ""
     if not s.figures:
@@ -305,13 +326,14 @@ def render_summary(s: MonthSummary, footer: dict | None = None) -> str:
     footer = footer or {}
     from .page import embed_fonts
     return embed_fonts(_environment().get_template("summary.html.j2").render(
-        lang="zh-CN" if lang == "zh" else "en", t=t, fonts=page_fonts(),
+        lang="zh-CN" if lang == "zh" else "en", t=t, tp=tp, fonts=page_fonts(),
         title=t("page_title", month=month_label(s.period, lang)),
         subtitle=t("subtitle", month=month_label(s.period, lang),
                    previous=month_label(previous_period(s.period), lang),
                    year_ago=month_label(same_period_last_year(s.period), lang)),
         problems=problems, figures=figure_cards(s), figures_note=figures_note, happened=happened(s),
-        decisions=decision_items(s), reports=report_cards(s), counts=counts_sentence(s),
+        decisions=decision_items(s), profile=profile_card(s), types=campaign_type_rows(s),
+        reports=report_cards(s), counts=counts_sentence(s),
         footer=t("footer", generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"), code=footer.get("code", "–"),
                  fingerprint=footer.get("fingerprint", "–"))))
 

@@ -154,6 +154,13 @@ def plot_region_bubbles(p: Presentation, regions: pd.DataFrame):
     ax.set_ylabel(p.text("rfm.mean_f"))
     fig.colorbar(sc, ax=ax, label=p.text("rfm.established_lost_rate"), format=lambda x, _: f"{x:.0%}")
     ax.set_title(p.text("rfm.bubble_chart"), loc="left")
+    # what size means, in the chart itself: the smallest, middle and largest region's days, drawn to scale
+    keys = sorted({round(float(v)) for v in (r.mean_r.min(), r.mean_r.median(), r.mean_r.max())})
+    handles = [ax.scatter([], [], s=3000 * (k / r.mean_r.max()) ** 1.5, color="#bbb", edgecolors="#333", linewidths=0.6)
+               for k in keys]
+    ax.legend(handles, [p.text("profile.size_days", days=p.count(k)) for k in keys], title=p.text("profile.size_legend") + "\n\n",
+              loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=len(keys), frameon=False, borderpad=0.6,
+              handleheight=6.5, handlelength=6, columnspacing=2, handletextpad=0.4, scatteryoffsets=[0.5], title_fontsize=9, fontsize=9)
     return fig
 
 

@@ -1,0 +1,209 @@
+"""The member profile (会员画像) against hand counts on a small hand-made clean table, a shop export
+without gender, birth date, store or category, the region table beside the bubbles, and the summary's
+member-profile card and campaign types."""
+import datetime as dt
+import math
+
+import ibis
+import pandas as pd
+import pytest
+
+from memberkit import month, profile
+from memberkit.month import MonthSummary, ReportState
+from memberkit.views import Presentation
+from memberkit.views import month as month_views
+from memberkit.views import profile as view
+from memberkit.views import rfm as rfm_view
+
+END = dt.date(2026, 10, 31)
+
+
+def hand_tables(gender=True, birth=True, store=True, category=True):
+    """Members a (F, born 1990, joined 2025), b (M, 2003, 2025), c (F, 1960, joined 3 Oct 2026, app),
+    d (nothing given, joined 15 Oct, app, never buys), f (gender 'X', 1980, joined 20 Oct, online),
+    e (joins 2 Nov: after the period). October 2026: a's order 1 has two lines in store S1 (60 food,
+    40 clothes), a buys 50 clothes online and returns 20 in S1; b 30 food in S2; c 40 home in S2; f 25 then
+    70 food in S1; two guest orders (999 and 1) in S1. September: a 80 food in S1, b 10 digital in S3.
+    June 2025: a 20 online."""
+    members = {"member_id": list("abcdfe"),
+               "join_date": [dt.date(2025, 1, 5), dt.date(2025, 6, 10), dt.date(2026, 10, 3), dt.date(2026, 10, 15),
+                             dt.date(2026, 10, 20), dt.date(2026, 11, 2)],
+               "region": ["北京"] * 6, "channel": ["online", "offline", "app", "app", "online", "app"]}
+    if gender:
+        members["gender"] = ["F", "M", "F", None, "X", "F"]
+    if birth:
+        members["birth_year"] = [1990, 2003, 1960, None, 1980, 1990]
+    rows = [  # member, order, date, amount, status, store, category
+        ("a", "1", dt.date(2026, 10, 2), 60.0, "paid", "S1", "食品"),
+        ("a", "1", dt.date(2026, 10, 2), 40.0, "paid", "S1", "服饰"),
+        ("a", "2", dt.date(2026, 10, 20), 50.0, "paid", None, "服饰"),
+        ("a", "R1", dt.date(2026, 10, 25), -20.0, "returned", "S1", "服饰"),
+        ("b", "3", dt.date(2026, 10, 9), 30.0, "paid", "S2", "食品"),
+        ("c", "4", dt.date(2026, 10, 30), 40.0, "paid", "S2", "家居"),
+        ("f", "9", dt.date(2026, 10, 21), 25.0, "paid", "S1", "食品"),
+        ("f", "10", dt.date(2026, 10, 22), 70.0, "paid", "S1", "食品"),
+        (None, "7", dt.date(2026, 10, 5), 999.0, "paid", "S1", "食品"),
+        (None, "11", dt.date(2026, 10, 6), 1.0, "paid", "S1", "食品"),
+        ("a", "5", dt.date(2026, 9, 14), 80.0, "paid", "S1", "食品"),
+        ("b", "12", dt.date(2026, 9, 20), 10.0, "paid", "S3", "数码"),
+        ("a", "8", dt.date(2025, 6, 1), 20.0, "paid", None, "服饰"),
+    ]
+    orders = {"member_id": [r[0] for r in rows], "order_id": [r[1] for r in rows],
+              "order_ts": [pd.Timestamp(r[2]) + pd.Timedelta(hours=10) for r in rows],
+              "order_date": [r[2] for r in rows], "amount": [r[3] for r in rows], "status": [r[4] for r in rows]}
+    if store:
+        orders["store_id"] = [r[5] for r in rows]
+    else:   # mapped to nothing: the column is there and empty, as the cleaning writes it
+        orders["store_id"] = pd.Series([None] * len(rows), dtype="string")
+    if category:
+        orders["category"] = [r[6] for r in rows]
+    return {"orders": ibis.memtable(pd.DataFrame(orders)), "members": ibis.memtable(pd.DataFrame(members))}
+
+
+def rfm_table():
+    """The RFM member table's columns the profile reads: a important value, b general win-back,
+    c and f general develop, d not segmented."""
+    return pd.DataFrame({"member_id": list("abcdf"),
+                         "segment": ["important_value", "general_win_back", "general_develop", None, "general_develop"]})
+
+
+def test_gender_and_age_band_at_the_period_end():
+    ga = profile.gender_age(hand_tables()["members"], END)
+    assert list(ga.index) == ["F", "M", "other", "unknown"]
+    assert list(ga.columns) == ["under_25", "25_34", "35_44", "45_54", "55_plus", "unknown"]
+    expected = {("F", "35_44"): 1, ("F", "55_plus"): 1, ("M", "under_25"): 1, ("other", "45_54"): 1,
+                ("unknown", "unknown"): 1}   # e joined after the period: not counted
+    assert {(g, b): int(ga.loc[g, b]) for g in ga.index for b in ga.columns if ga.loc[g, b]} == expected
+
+
+def test_stores_ranked_by_member_revenue_with_the_change():
+    s = profile.store_ranking(hand_tables()["orders"], "2026-10").set_index("store_id")
+    assert list(s.index) == ["S1", "S2", "S3"] and list(s["rank"]) == [1, 2, 3]
+    # S1: a's order 1 (100) less the return (20), f's 25 and 70; the guests' 1,000 are not member revenue
+    assert s.loc["S1", "revenue"] == pytest.approx(175.0) and s.loc["S1", "previous_revenue"] == pytest.approx(80.0)
+    assert s.loc["S1", "change"] == pytest.approx(175 / 80 - 1)
+    assert (s.loc["S1", "orders"], s.loc["S1", "members"]) == (3, 2)   # the return is not an order
+    assert s.loc["S2", "revenue"] == pytest.approx(70.0) and math.isnan(s.loc["S2", "change"])
+    assert s.loc["S3", "revenue"] == 0 and s.loc["S3", "change"] == pytest.approx(-1.0)
+
+
+def test_new_members_by_channel_with_their_first_order():
+    n = profile.new_members(hand_tables()["members"], hand_tables()["orders"], "2026-10")
+    assert list(n.index) == ["app", "online", "total"]
+    assert n.loc["app"].tolist()[:3] == [2, 1, 40.0]        # c (first order 40) and d (none)
+    assert n.loc["online"].tolist()[:3] == [1, 1, 25.0]     # f: the first of 25 and 70
+    assert n.loc["total"].tolist() == [3, 2, 65.0, 32.5, pytest.approx(2 / 3)]
+
+
+def test_members_share_of_sales_against_guests():
+    s = profile.member_share(hand_tables()["orders"], "2026-10")
+    assert s["revenue"] == {"members": 295.0, "guests": 1000.0, "all": 1295.0}
+    assert s["orders"] == {"members": 6, "guests": 2, "all": 8}
+    assert s["revenue_share"] == pytest.approx(295 / 1295) and s["orders_share"] == pytest.approx(6 / 8)
+
+
+def test_category_preference_by_segment_over_the_window():
+    c = profile.category_by_segment(hand_tables()["orders"], rfm_table(), END, 365)
+    got = {(r.segment, r.category): (r.revenue, r.orders, r.share) for r in c.itertuples()}
+    assert got == {  # a: food 60 + 80, clothes 40 + 50 - 20 (June 2025 is outside the window)
+        ("important_value", "食品"): (140.0, 2, pytest.approx(2 / 3)),
+        ("important_value", "服饰"): (70.0, 2, pytest.approx(1 / 3)),
+        ("general_develop", "食品"): (95.0, 2, pytest.approx(95 / 135)),
+        ("general_develop", "家居"): (40.0, 1, pytest.approx(40 / 135)),
+        ("general_win_back", "食品"): (30.0, 1, pytest.approx(0.75)),
+        ("general_win_back", "数码"): (10.0, 1, pytest.approx(0.25))}
+    # the scheme's order of segments (important value first), the most revenue first within one
+    assert list(c.segment) == ["important_value"] * 2 + ["general_develop"] * 2 + ["general_win_back"] * 2
+
+
+def test_a_shop_export_without_gender_birth_date_store_or_category_does_not_fail():
+    tables = hand_tables(gender=False, birth=False, store=False, category=False)
+    assert profile.missing_parts(tables) == ["gender", "age", "category", "store"]
+    assert profile.missing_parts(hand_tables()) == []
+    prof = profile.analyse(tables, "2026-10", rfm_table(), 365)
+    assert prof.missing == ["gender", "age", "category", "store"]
+    assert prof.categories.empty and prof.stores.empty
+    assert int(prof.gender_age.loc["unknown", "unknown"]) == 5 and int(prof.gender_age.to_numpy().sum()) == 5
+    assert prof.new_members.loc["total", "new_members"] == 3   # the parts that need no optional column stay
+    res = {"results": {"profile": profile.key_results(prof)}}
+    for language, word in (("en", "gender (members)"), ("zh", "性别（会员表）")):
+        p = Presentation(language)
+        note = view.missing_note(p, prof.missing)
+        assert word in note and p.text("profile.part_store") in note
+        for plot in (view.plot_gender_age, view.plot_categories):
+            plot(p, prof)
+        assert view.store_sentence(p, prof) == "" and view.category_sentence(p, prof) == ""
+        assert view.gender_age_sentence(p, prof) == ""
+        card = view.summary_figures(p, res)
+        assert card[-1].label == p.text("profile.card_missing") and word in card[-1].delta
+        assert p.text("profile.card_women") not in [k.label for k in card]
+
+
+def test_the_results_hold_numbers_and_codes_and_the_views_word_them_in_both_languages():
+    prof = profile.analyse(hand_tables(), "2026-10", rfm_table(), 365)
+    r = profile.key_results(prof)
+    assert r["missing"] == [] and r["gender_age"]["M"]["under_25"] == 1
+    assert r["stores"][0] == {"store_id": "S1", "rank": 1, "revenue": 175.0, "previous_revenue": 80.0,
+                              "change": pytest.approx(1.1875), "orders": 3, "members": 2}
+    assert r["new_members"]["total"]["first_order_value"] == 65.0
+    en, zh = Presentation("en"), Presentation("zh")
+    assert view.sales_sentence(en, r["sales"], "2026-10").startswith("Members brought 22.8% of the sales")
+    assert "22.8%" in view.sales_sentence(zh, r["sales"], "2026-10")
+    assert view.new_members_sentence(en, prof) == (   # 32.5 to whole units, half to even as CLDR does
+        "3 members joined in 2026-10; 2 of them (66.7%) have placed a first order, worth CN¥32 on average.")
+    frame = view.new_members_frame(zh, prof)
+    assert frame.iloc[:, 0].tolist() == ["小程序/App", "线上", "全部渠道"]
+    assert view.store_frame(en, prof).iloc[0].tolist()[:5] == ["1", "S1", "CN¥175", "CN¥80", "+118.8%"]
+    card = {k.label: k.value for k in view.summary_figures(en, {"results": {"profile": r}})}
+    assert card == {"Members' share of sales": "22.8%", "New members": "3", "Leading store": "S1", "Women": "50.0%"}
+
+
+def test_region_table_gives_members_and_revenue_beside_the_bubbles_and_the_size_has_a_legend():
+    regions = pd.DataFrame({"members": [10, 30], "mean_r": [40.0, 160.0], "mean_f": [2.0, 1.5], "mean_m": [300.0, 200.0],
+                            "revenue": [3000.0, 6000.0], "established_lost_rate": [0.1, 0.3]},
+                           index=pd.Index(["杭州", "上海"], name="region"))
+    t = profile.region_table(regions)
+    assert t.region.tolist() == ["上海", "杭州"] and t.members.tolist() == [30, 10]
+    assert t.revenue_share.tolist() == pytest.approx([2 / 3, 1 / 3])
+    for language in ("en", "zh"):
+        p = Presentation(language)
+        frame = view.region_frame(p, regions)
+        assert frame.iloc[0].tolist() == ["上海", "30", "CN¥6,000" if language == "en" else "¥6,000", "66.7%", "160"]
+        legend = rfm_view.plot_region_bubbles(p, regions).axes[0].get_legend()
+        assert legend.get_title().get_text().strip() == p.text("profile.size_legend")
+        assert [x.get_text() for x in legend.get_texts()] == [p.text("profile.size_days", days=d) for d in ("40", "100", "160")]
+
+
+def league():
+    """Three campaign types: two member days (one pays), one spend-and-save, one coupon without a cost."""
+    def camp(kind, cost, margin, reason):
+        return {"type": kind, "cost": cost, "figures": {"incremental_margin": {"value": margin}},
+                "verdict": {"decision": "repeat" if reason == "pays" else "stop", "reason": reason}}
+    return {"results": {"campaigns": {"C1": camp("member_day", 3000.0, 9000.0, "pays"),
+                                      "C2": camp("member_day", 30000.0, 11000.0, "no_effect"),
+                                      "C3": camp("spend_save", 45000.0, 15000.0, "does_not_pay"),
+                                      "C4": camp("coupon", None, 500.0, "no_cost")}}}
+
+
+def test_which_campaign_types_paid_from_the_league():
+    reports = [ReportState("campaign_review", "ok", league())]
+    types = month.campaign_types(reports)
+    assert [t["type"] for t in types] == ["member_day", "spend_save", "coupon"]
+    md = types[0]
+    assert (md["campaigns"], md["paid"], md["cost"], md["incremental_margin"], md["net_gain"]) == (2, 1, 33000.0, 20000.0, -13000.0)
+    assert md["roi"] == pytest.approx(-13000 / 33000)
+    assert types[1]["net_gain"] == -30000.0 and types[2]["net_gain"] is None and types[2]["roi"] is None
+    assert month.campaign_types([ReportState("campaign_review", "failed")]) == []
+
+
+def test_summary_page_shows_the_profile_card_and_the_campaign_types():
+    prof = profile.analyse(hand_tables(), "2026-10", rfm_table(), 365)
+    rfm_res = {"results": {"profile": profile.key_results(prof)}, "kpis": {}}
+    reports = [ReportState("rfm_segmentation", "ok", rfm_res)]
+    types = month.campaign_types([ReportState("campaign_review", "ok", league())])
+    for language, words in (("en", ["Member profile", "Which campaign types paid", "member day", "1 of 2", "-CN¥13,000"]),
+                            ("zh", ["会员画像速览", "哪类活动赚了钱", "会员日", "2 个中 1 个", "-¥13,000"])):
+        s = MonthSummary("2026-10", language, "CNY", reports, None, campaign_types=types)
+        html = month_views.render_summary(s)
+        for w in words:
+            assert w in html, (language, w)

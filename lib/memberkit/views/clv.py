@@ -95,13 +95,13 @@ def plot_tracking(p: Presentation, a: clv.CLVAnalysis):
     import matplotlib.pyplot as plt
     t = a.tracking
     cal = pd.Timestamp(a.holdout.calibration_end)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 4))
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6.4, 7.6))
     for ax, (act, exp_, title) in zip((ax1, ax2), [("actual_cumulative", "expected_cumulative", "clv.tracking_cumulative"),
                                                    ("actual", "expected", "clv.tracking_weekly")]):
         ax.plot(t.index, t[act], color=PALETTE[0], label=p.text("clv.actual"))
         ax.plot(t.index, t[exp_], color=PALETTE[1], ls="--", label=p.text("clv.predicted"))
         ax.axvline(cal, color="#888", ls=":")
-        ax.text(cal, ax.get_ylim()[1] * 0.95, " " + p.text("clv.holdout_starts"), fontsize=9, color="#555", va="top")
+        ax.text(cal, ax.get_ylim()[1] * 0.95, " " + p.text("clv.holdout_starts"), fontsize=11, color="#555", va="top")
         ax.set_title(p.text(title), loc="left")
         ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
         locator = mdates.AutoDateLocator(minticks=3, maxticks=6)
@@ -116,7 +116,7 @@ def plot_tracking(p: Presentation, a: clv.CLVAnalysis):
 def plot_by_frequency(p: Presentation, a: clv.CLVAnalysis):
     import matplotlib.pyplot as plt
     b = a.by_frequency
-    fig, ax = plt.subplots(figsize=(8, 3.8))
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
     x = np.arange(len(b))
     ax.bar(x - 0.2, b.actual, 0.4, color=PALETTE[0], label=p.text("clv.actual"))
     ax.bar(x + 0.2, b.predicted, 0.4, color=PALETTE[1], label=p.text("clv.predicted"))
@@ -130,7 +130,7 @@ def plot_by_frequency(p: Presentation, a: clv.CLVAnalysis):
 
 def plot_distributions(p: Presentation, a: clv.CLVAnalysis):
     import matplotlib.pyplot as plt
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 4))
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6.4, 7.6))
     clv_values = a.members.clv.clip(lower=0)
     upper = float(clv_values.quantile(0.99)) or 1.0
     ax1.hist(clv_values.clip(upper=upper), bins=50, color=PALETTE[0])
@@ -147,8 +147,8 @@ def plot_clv_by(p: Presentation, a: clv.CLVAnalysis):
     """CLV share per RFM segment, tier, channel and region (four small panels)."""
     import matplotlib.pyplot as plt
     cols = list(a.by_group)
-    rows = max(1, (len(cols) + 1) // 2)
-    fig, axes = plt.subplots(rows, 2, figsize=(13, 3.8 * rows), squeeze=False)
+    rows = max(1, len(cols))
+    fig, axes = plt.subplots(rows, 1, figsize=(6.4, 2.9 * rows), squeeze=False)
     for ax in axes.flat[len(cols):]:
         ax.set_axis_off()
     for ax, col in zip(axes.flat, cols):
@@ -156,11 +156,11 @@ def plot_clv_by(p: Presentation, a: clv.CLVAnalysis):
         g.index = [group_label(p, col, k) for k in g.index]
         ax.barh([str(i) for i in g.index], g.clv_share, color=PALETTE[0])
         for i, v in enumerate(g.clv_share):
-            ax.text(v, i, f" {p.pct(v, 0)}", va="center", fontsize=10)
+            ax.text(v, i, f" {p.pct(v, 0)}", va="center", fontsize=11)
         ax.set_xlim(0, max(0.05, float(g.clv_share.max())) * 1.2)
         percent_axis(ax.xaxis)
         ax.set_title(p.text(f"clv.by_{col}"), loc="left")
-        ax.tick_params(axis="both", labelsize=10)
+        ax.tick_params(axis="both", labelsize=11)
     fig.tight_layout()
     return fig
 
@@ -169,7 +169,7 @@ def plot_alive_matrix(p: Presentation, a: clv.CLVAnalysis):
     import matplotlib.pyplot as plt
     import seaborn as sns
     m = a.alive
-    fig, ax = plt.subplots(figsize=(10, 5))
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
     shown = m.iloc[::-1]
     # every label readable: about ten per axis, never overlapping
     sns.heatmap(shown, cmap="RdYlGn", vmin=0, vmax=1, ax=ax, cbar_kws={"label": p.text("clv.p_alive")},

@@ -271,9 +271,11 @@ def test_segments_before_assignment_come_from_one_query_and_are_unchanged(small_
 def test_report_tables_read_the_figures():
     m = members_frame({"control": [(0, 0), (1, 100), (2, 150), (0, 0)], "b": [(1, 60), (1, 40), (3, 300), (0, 0)]})
     r = abtest.evaluate(m, "X", ab_params("breakdown_min_members=10"))
-    table = view.results_frame(EN, r).set_index("Metric")
-    assert table.loc["conversion", "Control"] == "50.0%" and table.loc["conversion", "Variant value"] == "75.0%"
-    assert table.loc["conversion", "Lift"] == "+50.0%" and table.loc["revenue per member", "Control"] == "CN¥62.5"
+    table = view.results_frame(EN, r).set_index("Variant · metric")
+    assert table.loc["b · conversion", "Control"] == "50.0%" and table.loc["b · conversion", "Variant value"] == "75.0%"
+    assert table.loc["b · conversion", "Lift"] == "+50.0%" and table.loc["b · revenue per member", "Control"] == "CN¥62.5"
+    # decision first: with four members a side nothing is clear yet, and that reading is the second column
+    assert list(table.columns[:1]) == ["Against control"] and set(table["Against control"]) == {"not clear yet"}
     assert len(view.cuped_frame(EN, r)) == 3
     assert r.verdict["decision"] == "not_enough_evidence"
     assert "Not enough evidence" in view.verdict_sentence(EN, r, ab_params())

@@ -154,9 +154,9 @@ def test_a_retention_flag_is_evaluated_by_its_own_name(tmp_path):
     from memberkit.views import Presentation
     from memberkit.views import abtest as view
     pres = Presentation("en", "CNY")
-    frame = view.results_frame(pres, r).set_index("Metric")
-    assert list(frame.index) == ["retention_1", "retention_7", "sum_gamerounds"]
-    assert frame.loc["retention_7", "Control"] == f"{a.mean():.1%}"
+    frame = view.results_frame(pres, r).set_index("Variant · metric")
+    assert list(frame.index) == [f"gate_40 · {m}" for m in ("retention_1", "retention_7", "sum_gamerounds")]
+    assert frame.loc["gate_40 · retention_7", "Control"] == f"{a.mean():.1%}"
     assert "retention_7" in view.verdict_sentence(pres, r, params)
     # Purchase metrics asked for by name but without orders are left out, and the page names them.
     named = notebook_params(load_settings(ROOT, [tmp_path / "config.yaml"], [

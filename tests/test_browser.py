@@ -3,8 +3,13 @@
 Chromium is Debian's (``.ci/run`` installs it); Playwright drives it through ``executable_path``
 and never downloads a browser of its own. Each page fails the test on a console error, an
 uncaught script error, a request that would leave the machine, a missing headline or
-key-figure card, or content wider than the page at 420 px. Screenshots (desktop and 420 px) are
-kept in ``outputs/test-artifacts/<language>/`` for a person to look at.
+key-figure card, or content wider than the page at 420 px; a report page also on a heading without
+an anchor, no table of contents or a contents link to nowhere, a table whose decision column
+(verdict, reading against control, recommended action: the catalogue's words) is not among its
+first two or scrolls out of view, chart text under 9 CSS px at 420 px, or a chart without a
+description (nbconvert's default alt text included). Every decision link of the summary must land
+on an anchor of its report page. Screenshots (desktop and 420 px) are kept in
+``outputs/test-artifacts/<language>/`` for a person to look at.
 """
 import os
 import unicodedata
@@ -17,6 +22,63 @@ from .conftest import ROOT
 
 REPORTS = ["data_cleaning", "rfm_segmentation", "clv_forecast", "ab_test", "campaign_review"]
 ARTIFACTS = ROOT / "outputs" / "test-artifacts"
+DECISION_COLUMNS = ("cr.col_verdict", "ab.col_reading", "rfm.action")   # catalogue keys of the decision headings
+DEFAULT_ALT = "No description has been provided for this image"   # nbconvert's alt text for a picture
+MIN_CHART_TEXT_PX = 9
+
+# What a report page shows of its anchors, contents, decision tables and charts, measured in the browser.
+LAYOUT = """(decisionWords) => {
+  const headings = [...document.querySelectorAll('h1, h2, h3, h4')].map(h => h.id);
+  const toc = [...document.querySelectorAll('nav.mk-toc a')].map(a => a.getAttribute('href'));
+  const tables = [...document.querySelectorAll('table')].map(table => {
+    const heads = [...table.querySelectorAll('thead th')].map(th => th.innerText.trim());
+    const at = heads.findIndex(h => decisionWords.includes(h));
+    let inView = null;
+    if (at >= 0) {   // scroll the table's box to its far right: the decision must still be in it
+      const box = table.closest('.mk-table') || table.parentElement;
+      box.scrollLeft = box.scrollWidth;
+      const cell = table.querySelectorAll('thead th')[at].getBoundingClientRect(), frame = box.getBoundingClientRect();
+      inView = cell.left >= frame.left - 1 && cell.right <= frame.right + 1;
+      box.scrollLeft = 0;
+    }
+    return {heads: heads.slice(0, 3), at, inView};
+  });
+  const charts = [...document.querySelectorAll('.mk-chart svg')].map(svg => {
+    const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    const sizes = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim())
+      .map(t => parseFloat(getComputedStyle(t).fontSize) * scale);
+    return {label: svg.getAttribute('aria-label') || '', smallest: sizes.length ? Math.min(...sizes) : null,
+            texts: sizes.length};
+  });
+  const images = [...document.querySelectorAll('img')].map(img => img.getAttribute('alt') || '');
+  return {headings, toc, tables, charts, images};
+}"""
+
+
+def layout_problems(where: str, name: str, width: int, found: dict, decision_words: list[str]) -> list[str]:
+    """What a report page's layout (:data:`LAYOUT`) gets wrong at ``width`` px."""
+    problems = []
+    ids = found["headings"]
+    if not ids or not all(ids) or len(set(ids)) != len(ids):
+        problems.append(f"{where}: headings without a unique anchor: {ids}")
+    if not found["toc"] or any(not h.startswith("#") or h[1:] not in ids for h in found["toc"]):
+        problems.append(f"{where}: no table of contents, or a contents link to nowhere: {found['toc']}")
+    for t in found["tables"]:
+        if t["at"] >= 2 or t["inView"] is False:
+            problems.append(f"{where}: decision column {t['at'] + 1} of a table starting {t['heads']}"
+                            f"{'' if t['inView'] is not False else ', scrolled out of view'}")
+    if name in ("rfm_segmentation", "campaign_review", "ab_test") and not any(t["at"] >= 0 for t in found["tables"]):
+        problems.append(f"{where}: no table with a decision column ({decision_words})")
+    if name != "data_cleaning" and not found["charts"]:
+        problems.append(f"{where}: no chart drawn as SVG")
+    for c in found["charts"]:
+        if not c["label"].strip() or c["label"] == DEFAULT_ALT or not c["texts"]:
+            problems.append(f"{where}: a chart without a description or text: {c}")
+        elif width <= 420 and c["smallest"] < MIN_CHART_TEXT_PX:
+            problems.append(f"{where}: chart text {c['smallest']:.1f} px (< {MIN_CHART_TEXT_PX}) in '{c['label'][:60]}'")
+    if any(not alt.strip() or alt == DEFAULT_ALT for alt in found["images"]):
+        problems.append(f"{where}: a picture without a description: {found['images'][:3]}")
+    return problems
 
 
 def chromium_or_skip() -> str:
@@ -37,8 +99,10 @@ def published(request):
 def test_every_page_opens_offline_reads_right_and_fits_a_phone(published):
     sync_api = pytest.importorskip("playwright.sync_api")
     chromium = chromium_or_skip()
+    from memberkit.views.context import text
     language, (proc, out, _) = published
     assert proc.returncode == 0, proc.stderr[-2000:]
+    decision_words = [text(key, language) for key in DECISION_COLUMNS]
     shots = ARTIFACTS / language
     shots.mkdir(parents=True, exist_ok=True)
     problems = []
@@ -58,6 +122,7 @@ def test_every_page_opens_offline_reads_right_and_fits_a_phone(published):
                         leaving.append(url)
                         route.abort()
                 context.route("**/*", block)
+                anchors, decision_links = {}, []
                 for name in ["index"] + REPORTS:
                     page = context.new_page()
                     errors = []
@@ -77,15 +142,27 @@ def test_every_page_opens_offline_reads_right_and_fits_a_phone(published):
                             problems.append(f"{where}: not one card per report")
                         if page.locator("#mk-warning").count():
                             problems.append(f"{where}: warns of a missing report: {page.locator('#mk-warning').inner_text()}")
+                        decision_links = page.eval_on_selector_all(
+                            ".mk-decisions a.mk-more", "links => links.map(a => a.getAttribute('href'))")
+                        if not decision_links:
+                            problems.append(f"{where}: no decision with a link to its evidence")
                     elif not page.locator(".mk-card").count():
                         problems.append(f"{where}: no key-figure card")
                     elif not page.locator("a[href='index.html']").count():
                         problems.append(f"{where}: no link back to the summary")
+                    if name != "index":
+                        found = page.evaluate(LAYOUT, decision_words)
+                        anchors[name] = set(found["headings"])
+                        problems += layout_problems(where, name, width, found, decision_words)
                     scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
                     if scroll > inner + 1:
                         problems.append(f"{where}: content {scroll}px wide in a {inner}px page")
                     page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
                     page.close()
+                for link in decision_links:   # each lands on its own section, not the top of a page
+                    target, _, anchor = link.partition("#")
+                    if not anchor or anchor not in anchors.get(target.removesuffix(".html"), set()):
+                        problems.append(f"{language} index at {width}px: decision link {link} goes to no anchor")
                 if leaving:
                     problems.append(f"{language} at {width}px: requests leaving the machine: {leaving[:5]}")
                 context.close()

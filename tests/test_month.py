@@ -103,6 +103,10 @@ def test_decisions_list_what_needs_someone():
         ("experiment", "ship", "E1"), ("experiment", "no_verdict", "E3"), ("at_risk", "win_back", "")]
     assert d[2].values["lift"] == 0.12 and d[-1].values["members"] == 12
     assert d[-1].values["list"] == "data/clv_members.csv"
+    # each decision links to its own section of the report page, not to the top of it
+    assert [x.link for x in d] == ["campaign_review.html#campaign-C2", "campaign_review.html#campaign-C1",
+                                   "ab_test.html#experiment-E1", "ab_test.html#experiment-E3",
+                                   "clv_forecast.html#at-risk"]
     # a failed report contributes nothing
     assert month.decisions([ReportState("campaign_review", "failed", None, "boom")]) == []
 

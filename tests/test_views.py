@@ -3,6 +3,7 @@
 import base64
 import io
 import json
+import math
 import os
 import re
 import subprocess
@@ -187,3 +188,74 @@ def test_the_embedded_font_is_the_same_bytes_a_second_later(monkeypatch):
     clock = time.time()
     monkeypatch.setattr(time, "time", lambda: clock + 86400)   # the next day
     assert fonts.subset_woff(set("会员")) == first
+
+
+def test_every_heading_gets_an_anchor_and_the_page_opens_with_its_contents():
+    body = ("<html><body><div><h1 id=\"ignored-title\">Did the campaigns pay? · 2026-10</h1></div>"
+            + page.heading_html("How the campaigns compare")
+            + page.heading_html("C1 <Spring> sale", anchor="campaign-C1") + page.heading_html("The figures", 3)
+            + page.heading_html("C2 会员日", anchor="campaign-C2") + page.heading_html("The figures", 3)
+            + page.heading_html("The figures", 3) + page.heading_html("会员分群：谁是谁") + "</body></html>")
+    out = page.link_headings(body, "On this page")
+    ids = re.findall(r'<h[1-4] id="([^"]*)"', out)
+    assert ids == ["ignored-title", "how-the-campaigns-compare", "campaign-C1", "the-figures", "campaign-C2",
+                   "campaign-C2-the-figures", "campaign-C2-the-figures-2", "会员分群-谁是谁"]
+    toc = re.search(r'<nav class="mk-toc"[^>]*>(.*?)</nav>', out).group(1)
+    assert out.index("</h1>") < out.index('<nav class="mk-toc"') < out.index('id="how-the-campaigns-compare"')
+    assert re.findall(r'href="#([^"]*)"', toc) == ["how-the-campaigns-compare", "campaign-C1", "campaign-C2",
+                                                   "会员分群-谁是谁"]
+    assert "C1 &lt;Spring&gt; sale" in toc and "<Spring>" not in out and "On this page" in toc
+    assert page.link_headings("<p>no headings</p>", "On this page") == "<p>no headings</p>"
+
+
+def test_a_chart_is_an_svg_sized_for_a_phone_with_its_description():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from memberkit.views import theme
+    theme.apply_theme()
+
+    def chart(title="Return on cost"):
+        fig, ax = plt.subplots(figsize=(6.4, 3))
+        ax.plot([0, 1], [0, 1], label="target")
+        ax.set_title(title, loc="left", fontsize=12)
+        ax.set_xlabel("days", fontsize=11)
+        ax.tick_params(labelsize=11)
+        ax.legend(fontsize=11)
+        return fig
+
+    out = page.chart_html(chart(), alt='Returns <by> campaign & "verdict"')
+    assert out.startswith('<div class="mk-chart"><svg') and "<?xml" not in out and "No description" not in out
+    assert 'role="img" aria-label="Returns &lt;by&gt; campaign &amp; &quot;verdict&quot;"' in out
+    assert "<title>Returns &lt;by&gt; campaign &amp; &quot;verdict&quot;</title>" in out
+    assert "<text" in out and ">Return on cost</text>" in out           # text stays text (searchable, printable)
+    # as wide as the screen up to its own size (points x 4/3); no narrower than where 11 pt text is 9 CSS px
+    box = float(re.search(r'viewBox="0 0 ([\d.]+)', out).group(1))
+    assert f"max-width:{box * 4 / 3:.0f}px" in out and f"min-width:{math.ceil(box * 9 / 11)}px" in out
+    assert 'width="100%"' in out and not re.search(r'id="(figure|axes|patch)_', out)   # no ids to repeat
+    assert page.chart_html(chart()) == page.chart_html(chart())          # same figure, same bytes
+    described = theme.describe(chart(), "Return per campaign, best first")
+    assert 'aria-label="Return per campaign, best first"' in page.chart_html(described)
+    assert 'aria-label="Return on cost · days · target"' in page.chart_html(chart())   # else its own words
+    plt.close("all")
+
+
+def test_a_page_with_charts_embeds_their_latin_font_too():
+    from fontTools.ttLib import TTFont
+    html = '<html><head></head><body><div class="mk-chart"><svg><text>ROI 5%</text></svg></div><p>Zq</p></body></html>'
+    out = page.embed_fonts(html)
+    faces = re.findall(r'font-family:"([^"]+)"[^}]*base64,([A-Za-z0-9+/=]+)', out)
+    assert [name for name, _ in faces] == ["DejaVu Sans"]
+    drawn = {chr(c) for c in TTFont(io.BytesIO(base64.b64decode(faces[0][1]))).getBestCmap()}
+    assert set("ROI5%") <= drawn and not drawn & set("Zq")            # the charts' characters only
+
+
+def test_a_decision_first_table_keeps_name_and_decision_in_view():
+    import pandas as pd
+    frame = page.decision_first(pd.DataFrame({"Campaign": ["C2610 Member day", "C2501 Spring"],
+                                              "Verdict": ["repeat", "stop"], "Return": ["+218%", "-63%"]}))
+    out = page.table_html(frame)
+    assert 'class="mk-key mk-key2"' in out
+    align = dict(re.findall(r"#T_\w+ td\.col(\d) \{\s*text-align: (\w+)", out))
+    assert align == {"0": "left", "1": "left", "2": "right"}     # a campaign id is a name, not a figure
+    assert "position:sticky" in page.CSS and "mk-key" not in page.table_html(pd.DataFrame({"a": [1]}))

@@ -32,7 +32,7 @@ import pandas as pd
 from . import stats
 from .config import AB_METRICS
 from .errors import ReasonedError
-from .report import plain
+from .report import anchor, plain
 
 # The member column each mean metric is computed from, and its pre-assignment covariate.
 MEAN_COLUMNS = {"conversion": "converted", "orders": "orders", "revenue": "revenue"}
@@ -572,6 +572,17 @@ def _check_costs(experiment_id: str, design, variants: list[str]) -> None:
                               names=", ".join(unknown), variants=", ".join(variants))
 
 
+def reading(p_value_adjusted: float, abs_diff: float, alpha: float, srm_failed: bool = False) -> str:
+    """How one metric of one variant reads against control, as a code: ``better`` or ``worse`` when its
+    Holm-adjusted p-value is below ``alpha`` (higher is better for every metric, as in :func:`decide`),
+    ``unclear`` otherwise (a missing p-value included), ``no_verdict`` when the split is broken."""
+    if srm_failed:
+        return "no_verdict"
+    if p_value_adjusted is None or not p_value_adjusted < alpha or not abs_diff or abs_diff != abs_diff:
+        return "unclear"
+    return "better" if abs_diff > 0 else "worse"
+
+
 def decide(r: ExperimentResult, params) -> dict:
     """ship / ships_conversion_not_margin / do_not_ship / not_enough_evidence / no_verdict, the variant
     it concerns, and why.
@@ -760,5 +771,5 @@ def decisions(results: dict, out_dir=None) -> list[dict]:
                                "net": net.get("net"), "net_low": net.get("net_ci_low"),
                                "net_high": net.get("net_ci_high"),
                                "overstated": bool((e.get("overstated") or {}).get(variant))},
-                    "link": "ab_test.html"})
+                    "link": f"ab_test.html#{anchor('experiment', eid)}"})
     return out

@@ -33,7 +33,7 @@ import pandas as pd
 
 from . import stats
 from .errors import ReasonedError
-from .report import plain
+from .report import anchor, plain
 
 WINDOWS = ["before", "history", "silent", "pre", "during", "post"]
 RECENCY_EDGES = [30, 90, 180, 365]          # days since the last purchase before the start
@@ -533,5 +533,5 @@ def decisions(results: dict, out_dir=None) -> list[dict]:
                     "values": {"reason": c["verdict"].get("reason", ""), "roi": roi.get("value"),
                                "roi_low": roi.get("ci_low"), "roi_high": roi.get("ci_high"), "cost": c.get("cost"),
                                "evidence": c.get("evidence")},
-                    "link": "campaign_review.html"})
+                    "link": f"campaign_review.html#{anchor('campaign', cid)}"})
     return out

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import MemberkitError
+from .report import anchor
 
 UNIT_DAYS = {"day": 1.0, "week": 7.0}
 DAYS_PER_MONTH = 365.25 / 12
@@ -983,4 +984,4 @@ def decisions(results: dict, out_dir=None) -> list[dict]:
              "values": {"members": n, "past_revenue": totals.get("high_value_at_risk_past_revenue"),
                         "clv": totals.get("high_value_at_risk_clv"),
                         "list": f"data/{AT_RISK_FILE}" if listed else "data/clv_members.csv"},
-             "link": "clv_forecast.html"}]
+             "link": f"clv_forecast.html#{anchor('at-risk')}"}]

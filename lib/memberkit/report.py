@@ -21,6 +21,15 @@ from typing import Any
 
 
 # ----------------------------------------------------------------- numbers
+def anchor(kind: str, code: str = "") -> str:
+    """The anchor of a report page's section that the month summary's decisions link to, the same in
+    every language: ``anchor("campaign", "C2610")`` -> ``'campaign-C2610'``, ``anchor("at-risk")`` ->
+    ``'at-risk'``. Anything in ``code`` but letters, digits, ``_`` and ``-`` becomes ``-``."""
+    import re
+    code = re.sub(r"[^A-Za-z0-9_-]+", "-", str(code)).strip("-")
+    return f"{kind}-{code}" if code else kind
+
+
 def missing(x) -> bool:
     """No number to show: None, NaN or infinite (an interval without an upper end)."""
     try:

@@ -56,11 +56,12 @@ def render_html(executed: Path, target: Path, language: str = "en", title: str |
     """Executed notebook -> HTML with no code, no prompts, no parameters cell, nothing fetched online.
 
     The page starts with a link back to the month's summary (``index.html`` beside it), declares its
-    language (``zh-CN`` for Chinese), carries ``title`` in the browser tab and embeds the kit's CJK
-    font subset to the characters it shows.
+    language (``zh-CN`` for Chinese), carries ``title`` in the browser tab, gives every heading an
+    anchor and opens with a table of contents (``views.page.link_headings``), and embeds the kit's
+    fonts subset to the characters it shows.
     """
     from .views.context import text
-    from .views.page import embed_fonts, html_lang
+    from .views.page import embed_fonts, html_lang, link_headings
     import nbformat
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
@@ -83,7 +84,7 @@ def render_html(executed: Path, target: Path, language: str = "en", title: str |
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
     body, _ = exporter.from_notebook_node(nb, resources={"memberkit": {"back": text("month.back", language)}})
-    target.write_text(embed_fonts(body), encoding="utf-8")
+    target.write_text(embed_fonts(link_headings(body, text("common.contents", language))), encoding="utf-8")
 
 
 def glyph_warnings(executed: Path) -> list[str]:

@@ -8,6 +8,7 @@ import pandas as pd
 from .. import abtest
 from ..report import missing
 from .context import Presentation
+from . import page
 from .page import KPI, Figure, card
 from .rfm import group_label
 from .context import DASH, reason_text
@@ -198,17 +199,20 @@ def summary_card(p: Presentation, res: dict) -> dict:
     return card(headline(p, res), kpis(p, res))
 
 
-def results_frame(p: Presentation, r: abtest.ExperimentResult) -> pd.DataFrame:
-    """The detail table: one row per metric and variant, raw and Holm-adjusted p side by side.
+def results_frame(p: Presentation, r: abtest.ExperimentResult, alpha: float = 0.05) -> pd.DataFrame:
+    """The detail table: one row per variant and metric, raw and Holm-adjusted p side by side.
 
+    Decision first: the row's name (variant · metric) and how it reads against control
+    (:func:`memberkit.abtest.reading` at ``alpha``) are its first two columns and stay in view.
     Under a broken split the comparison is not evidence: the table keeps what was observed (the
     means and their difference) and shows no interval, p-value or chance to beat control.
     """
     rows = []
     evidence = not r.srm_failed
     for _, x in r.results.iterrows():
-        rows.append({p.text("ab.col_metric"): metric_label(p, x.metric),
-                     p.text("ab.col_variant"): x.variant,
+        code = abtest.reading(x.p_value_adjusted, x.abs_diff, alpha, r.srm_failed)
+        rows.append({p.text("ab.col_variant_metric"): f"{x.variant} · {metric_label(p, x.metric)}",
+                     p.text("ab.col_reading"): p.text(f"ab.reading_{code}"),
                      p.text("ab.col_control"): _fm(p, r, x.metric, x.control_mean),
                      p.text("ab.col_value"): _fm(p, r, x.metric, x.variant_mean),
                      p.text("ab.col_diff"): _fd(p, r, x.metric, x.abs_diff),
@@ -217,7 +221,7 @@ def results_frame(p: Presentation, r: abtest.ExperimentResult) -> pd.DataFrame:
                      p.text("ab.col_p"): fmt_p(x.p_value) if evidence else DASH,
                      p.text("ab.col_p_adjusted"): fmt_p(x.p_value_adjusted) if evidence else DASH,
                      p.text("ab.col_chance"): fmt_chance(x.chance_to_win) if evidence else DASH})
-    return pd.DataFrame(rows)
+    return page.decision_first(pd.DataFrame(rows))
 
 
 def cuped_frame(p: Presentation, r: abtest.ExperimentResult) -> pd.DataFrame:
@@ -304,7 +308,7 @@ def plot_forest(p: Presentation, r: abtest.ExperimentResult, params):
     """Relative lift with its interval, per metric and variant; filled where Holm-significant."""
     import matplotlib.pyplot as plt
     res = r.results.iloc[::-1].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(res) + 1.2))
+    fig, ax = plt.subplots(figsize=(6.4, 0.5 * len(res) + 1.4))
     for i, x in res.iterrows():
         colour = PALETTE[r.variants.index(x.variant) % len(PALETTE)]
         sig = x.p_value_adjusted < params.alpha
@@ -321,7 +325,7 @@ def plot_forest(p: Presentation, r: abtest.ExperimentResult, params):
 
 def plot_cumulative(p: Presentation, r: abtest.ExperimentResult):
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(9, 3.6))
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
     order = [r.control, *r.variants]
     for i, v in enumerate(order):
         ax.plot(r.cumulative.index, r.cumulative[v], color="#777" if v == r.control else PALETTE[(i - 1) % len(PALETTE)],
@@ -347,7 +351,7 @@ def plot_revenue_distribution(p: Presentation, r: abtest.ExperimentResult):
     for _, x in r.results.iterrows():
         means[(x.metric, r.control)] = x.control_mean
         means[(x.metric, x.variant)] = x.variant_mean
-    fig, ax = plt.subplots(figsize=(9, 3.8))
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
     if len(buyers):
         bins = np.logspace(np.log10(max(buyers.revenue.min(), 1.0)), np.log10(buyers.revenue.max() * 1.01), 40)
         for i, v in enumerate([r.control, *r.variants]):
@@ -363,7 +367,7 @@ def plot_revenue_distribution(p: Presentation, r: abtest.ExperimentResult):
     ax.set_yticks([])
     ax.set_xlabel(p.text("ab.revenue_axis", currency=p.symbol))
     ax.set_title(p.text("ab.distribution_title"), loc="left")
-    legend_below(ax, ncol=1, fontsize=9)
+    legend_below(ax, ncol=1, fontsize=11)
     fig.tight_layout()
     return fig
 

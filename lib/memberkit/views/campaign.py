@@ -9,6 +9,7 @@ import pandas as pd
 from .. import campaign
 from ..report import missing
 from .context import Presentation, reason_text
+from . import page
 from .page import KPI, Figure, card
 from .rfm import group_label
 from .theme import PALETTE, percent_axis
@@ -84,12 +85,14 @@ def summary_card(p: Presentation, res: dict) -> dict:
 
 
 def league_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
-    """Every campaign of the league, ranked by incremental return on cost."""
+    """Every campaign of the league, ranked by incremental return on cost; decision first: the campaign
+    and its verdict are the first two columns and stay in view."""
     rows = []
     for rank, r in enumerate(a.league(), 1):
         f = r.figures
-        rows.append({p.text("cr.col_rank"): rank,
-                     p.text("cr.col_campaign"): r.title + (" ★" if r.campaign_id in a.reviewed else ""),
+        rows.append({p.text("cr.col_campaign"): r.title + (" ★" if r.campaign_id in a.reviewed else ""),
+                     p.text("cr.col_verdict"): p.text(f"cr.decision_{r.verdict['decision']}"),
+                     p.text("cr.col_rank"): rank,
                      p.text("cr.col_dates"): f"{r.start} – {r.end}",
                      p.text("cr.col_evidence"): p.text(f"cr.evidence_{r.evidence}"),
                      p.text("cr.col_targeted"): p.count(r.n_target),
@@ -97,9 +100,8 @@ def league_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
                      p.text("cr.col_revenue"): f"{p.money(f['incremental_revenue'].value)}",
                      p.text("cr.col_roi"): f"{_roi(p, f['roi'].value)} ({_ci(f['roi'], lambda x: _roi(p, x))})",
                      p.text("cr.col_cost_per_order"): p.money(f["cost_per_incremental_order"].value),
-                     p.text("cr.col_pull_forward"): p.text("cr.flag_yes") if r.pull_forward["flagged"] else "",
-                     p.text("cr.col_verdict"): p.text(f"cr.decision_{r.verdict['decision']}")})
-    return pd.DataFrame(rows)
+                     p.text("cr.col_pull_forward"): p.text("cr.flag_yes") if r.pull_forward["flagged"] else ""})
+    return page.decision_first(pd.DataFrame(rows))
 
 
 VERDICT_COLOURS = {"repeat": "#2e7d32", "change": "#e8a33d", "stop": "#c62828"}
@@ -109,7 +111,7 @@ def plot_league(p: Presentation, a: campaign.CampaignAnalysis):
     """Return on cost with its interval per campaign, coloured by verdict; the period's campaigns starred."""
     import matplotlib.pyplot as plt
     league = a.league()[::-1]
-    fig, ax = plt.subplots(figsize=(9, 0.5 * len(league) + 1.3))
+    fig, ax = plt.subplots(figsize=(6.4, 0.55 * len(league) + 1.5))
     for i, r in enumerate(league):
         roi, colour = r.figures["roi"], VERDICT_COLOURS[r.verdict["decision"]]
         ax.plot([roi.ci_low, roi.ci_high], [i, i], color=colour, lw=2)
@@ -121,7 +123,7 @@ def plot_league(p: Presentation, a: campaign.CampaignAnalysis):
     ax.set_title(p.text("cr.league_chart"), loc="left")
     handles = [plt.Line2D([], [], color=c, marker="o", lw=2, label=p.text(f"cr.decision_{k}"))
                for k, c in VERDICT_COLOURS.items()]
-    ax.legend(handles=handles, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, fontsize=9)
+    ax.legend(handles=handles, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -207,7 +209,7 @@ def evidence_note(p: Presentation, r: campaign.CampaignReview) -> str:
 def plot_daily(p: Presentation, r: campaign.CampaignReview):
     """Orders, AOV and sales per member by day (7-day rolling), target against comparison, campaign shaded."""
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), sharex=True)   # one time axis: panels line up
+    fig, axes = plt.subplots(3, 1, figsize=(6.4, 8.4), sharex=True)   # one time axis: panels line up, one above the other
     panels = [("orders_per_1000", "cr.daily_orders", lambda v, _: f"{v:.1f}"),
               ("aov", "cr.daily_aov", lambda v, _: f"{v:,.0f}"),
               ("sales_per_member", "cr.daily_sales", lambda v, _: f"{v:.2f}")]
@@ -221,7 +223,7 @@ def plot_daily(p: Presentation, r: campaign.CampaignReview):
         ax.set_title(p.text(title, currency=p.symbol), loc="left")
         ax.yaxis.set_major_formatter(fmt)
         _day_axis(ax)
-    axes[0].legend(frameon=False, loc="upper left", fontsize=10)
+    axes[0].legend(frameon=False, loc="upper left", fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -236,7 +238,7 @@ def _day_axis(ax) -> None:
 def plot_gap(p: Presentation, r: campaign.CampaignReview):
     """Cumulative extra orders per 1,000 targeted since the start: a fall after the end is pull-forward."""
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(9, 3.4))
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
     g = r.gap * 1000
     ax.plot(g.index, g.values, color=PALETTE[0], lw=2)
     ax.axvspan(pd.Timestamp(r.start), pd.Timestamp(r.end) + pd.Timedelta(days=1), color=PALETTE[3], alpha=0.15)

@@ -50,7 +50,7 @@ def plot_rule_waterfall(p: Presentation, result: clean.CleaningResult):
     """Per table, a horizontal bar: kept rows, then one segment per rule that set rows aside."""
     import matplotlib.pyplot as plt
     names = list(result.tables)
-    fig, ax = plt.subplots(figsize=(9, 0.55 * len(names) + 1.4))
+    fig, ax = plt.subplots(figsize=(6.4, 0.6 * len(names) + 1.6))
     colours = rule_colours()
     for y, name in enumerate(names):
         rep = result.tables[name]
@@ -61,13 +61,13 @@ def plot_rule_waterfall(p: Presentation, result: clean.CleaningResult):
                 w = step["rows"] / rep.rows_in
                 ax.barh(y, w, left=left, color=colours[step["rule"]], label=p.text(f"reasons.{step['rule']}"))
                 left += w
-        ax.text(1.005, y, f"{p.count(rep.rejected)} / {p.count(rep.rows_in)}", va="center", fontsize=9)
+        ax.text(1.005, y, f"{p.count(rep.rejected)} / {p.count(rep.rows_in)}", va="center", fontsize=11)
     ax.set_yticks(range(len(names)), [table_label(p, result, n) for n in names])
     ax.set_xlim(0, 1.0)     # from zero: a table that keeps 54% shows as 54% of its bar
     ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
     handles, labels = ax.get_legend_handles_labels()
     uniq = dict(zip(labels, handles))
-    ax.legend(uniq.values(), uniq.keys(), loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, fontsize=9, frameon=False)
+    ax.legend(uniq.values(), uniq.keys(), loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=1, fontsize=11, frameon=False)
     ax.set_title(p.text("data_cleaning.waterfall_title"), loc="left")
     ax.invert_yaxis()
     return fig

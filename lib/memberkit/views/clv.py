@@ -98,13 +98,13 @@ def plot_tracking(p: Presentation, a: clv.CLVAnalysis):
     import matplotlib.pyplot as plt
     t = a.tracking
     cal = pd.Timestamp(a.holdout.calibration_end)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 4))
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6.4, 7.6))
     for ax, (act, exp_, title) in zip((ax1, ax2), [("actual_cumulative", "expected_cumulative", "clv.tracking_cumulative"),
                                                    ("actual", "expected", "clv.tracking_weekly")]):
         ax.plot(t.index, t[act], color=PALETTE[0], label=p.text("clv.actual"))
         ax.plot(t.index, t[exp_], color=PALETTE[1], ls="--", label=p.text("clv.predicted"))
         ax.axvline(cal, color="#888", ls=":")
-        ax.text(cal, ax.get_ylim()[1] * 0.95, " " + p.text("clv.holdout_starts"), fontsize=9, color="#555", va="top")
+        ax.text(cal, ax.get_ylim()[1] * 0.95, " " + p.text("clv.holdout_starts"), fontsize=11, color="#555", va="top")
         ax.set_title(p.text(title), loc="left")
         ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
         locator = mdates.AutoDateLocator(minticks=3, maxticks=6)
@@ -119,7 +119,7 @@ def plot_tracking(p: Presentation, a: clv.CLVAnalysis):
 def plot_by_frequency(p: Presentation, a: clv.CLVAnalysis):
     import matplotlib.pyplot as plt
     b = a.by_frequency
-    fig, ax = plt.subplots(figsize=(8, 3.8))
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
     x = np.arange(len(b))
     ax.bar(x - 0.2, b.actual, 0.4, color=PALETTE[0], label=p.text("clv.actual"))
     ax.bar(x + 0.2, b.predicted, 0.4, color=PALETTE[1], label=p.text("clv.predicted"))
@@ -133,7 +133,7 @@ def plot_by_frequency(p: Presentation, a: clv.CLVAnalysis):
 
 def plot_distributions(p: Presentation, a: clv.CLVAnalysis):
     import matplotlib.pyplot as plt
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 4))
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6.4, 7.6))
     clv_values = a.members.clv.clip(lower=0)
     upper = float(clv_values.quantile(0.99)) or 1.0
     ax1.hist(clv_values.clip(upper=upper), bins=50, color=PALETTE[0])
@@ -151,8 +151,8 @@ def plot_clv_by(p: Presentation, a: clv.CLVAnalysis, months: int):
     with its amount and share (four small panels; the same figures as :func:`value_frame`)."""
     import matplotlib.pyplot as plt
     cols = [c for c in VALUE_GROUPS if c in a.by_group] + [c for c in a.by_group if c not in VALUE_GROUPS]
-    rows = max(1, (len(cols) + 1) // 2)
-    fig, axes = plt.subplots(rows, 2, figsize=(13, 3.8 * rows), squeeze=False)
+    rows = max(1, len(cols))
+    fig, axes = plt.subplots(rows, 1, figsize=(6.4, 2.9 * rows), squeeze=False)
     for ax in axes.flat[len(cols):]:
         ax.set_axis_off()
     for ax, col in zip(axes.flat, cols):
@@ -160,11 +160,11 @@ def plot_clv_by(p: Presentation, a: clv.CLVAnalysis, months: int):
         g.index = [group_label(p, col, k) for k in g.index]
         ax.barh([str(i) for i in g.index], g.clv, color=PALETTE[0])
         for i, (v, share) in enumerate(zip(g.clv, g.clv_share)):
-            ax.text(v, i, f" {p.money(v)} ({p.pct(share, 0)})", va="center", fontsize=10)
+            ax.text(v, i, f" {p.money(v)} ({p.pct(share, 0)})", va="center", fontsize=11)
         ax.set_xlim(0, max(1.0, float(g.clv.max())) * 1.45)
         ax.set_xticks([])                  # every bar carries its amount; an axis of long amounts only crowds
         ax.set_title(p.text(f"clv.by_{col}", months=months), loc="left")
-        ax.tick_params(axis="both", labelsize=10)
+        ax.tick_params(axis="both", labelsize=11)
     fig.tight_layout()
     return fig
 
@@ -221,7 +221,7 @@ def plot_alive_matrix(p: Presentation, a: clv.CLVAnalysis):
     import matplotlib.pyplot as plt
     import seaborn as sns
     m = a.alive
-    fig, ax = plt.subplots(figsize=(10, 5))
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
     shown = m.iloc[::-1]
     # every label readable: about ten per axis, never overlapping
     sns.heatmap(shown, cmap="RdYlGn", vmin=0, vmax=1, ax=ax, cbar_kws={"label": p.text("clv.p_alive")},

@@ -61,16 +61,18 @@ def covered(text: str) -> set[str]:
     return {c for c in set(text) if ord(c) >= CJK_START and ord(c) in points}
 
 
-def subset_woff(characters: set[str]) -> bytes:
-    """The bundled font cut down to ``characters``, as WOFF (zlib; no extra compressor needed)."""
+def subset_woff(characters: set[str], path: Path | None = None) -> bytes:
+    """The bundled font (or the font file ``path``) cut down to ``characters``, as WOFF (zlib; no
+    extra compressor needed)."""
     from fontTools import subset
     from fontTools.ttLib import TTFont
-    font = TTFont(str(font_path()), recalcTimestamp=False)   # the same page bytes on every run
+    font = TTFont(str(path or font_path()), recalcTimestamp=False)   # the same page bytes on every run
     options = subset.Options()
     options.flavor = "woff"
     options.layout_features = []
     options.name_IDs = [0, 1, 2, 3, 4, 5, 6, 13, 14]   # keep the copyright and licence entries
     options.notdef_outline = True
+    options.drop_tables = options.drop_tables + ["FFTM"]   # a FontForge timestamp: nothing a page needs
     subsetter = subset.Subsetter(options)
     subsetter.populate(text="".join(sorted(characters)))
     subsetter.subset(font)
@@ -89,4 +91,26 @@ def font_face_css(text: str) -> str:
         return ""
     data = base64.b64encode(subset_woff(characters)).decode("ascii")
     return (f'<style>@font-face{{font-family:"{FAMILY}";font-style:normal;font-weight:400;'
+            f'src:url(data:font/woff;base64,{data}) format("woff");}}</style>')
+
+
+CHART_FAMILY = "DejaVu Sans"
+
+
+def chart_font_path() -> Path:
+    """DejaVu Sans, the Latin font of the charts (matplotlib's own copy; Bitstream Vera licence,
+    free to embed and redistribute)."""
+    import matplotlib
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+
+
+def chart_font_css(text: str) -> str:
+    """A ``<style>`` embedding DejaVu Sans subset to the non-CJK characters of ``text`` (the charts'
+    words), so a chart drawn as SVG with its text as text reads as matplotlib laid it out on a
+    machine without that font. Empty when ``text`` has none."""
+    characters = {c for c in set(text) if ord(c) < CJK_START and not c.isspace()}
+    if not characters:
+        return ""
+    data = base64.b64encode(subset_woff(characters, chart_font_path())).decode("ascii")
+    return (f'<style>@font-face{{font-family:"{CHART_FAMILY}";font-style:normal;font-weight:400;'
             f'src:url(data:font/woff;base64,{data}) format("woff");}}</style>')

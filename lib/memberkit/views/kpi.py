@@ -76,9 +76,12 @@ def figures_frame(p: Presentation, figures: pd.DataFrame,
 def plot_trend(p: Presentation, trend: pd.DataFrame):
     """Small multiples: each key figure over the trend months."""
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(kpi.KEY_FIGURES), figsize=(15, 3), sharex=True)
+    rows = (len(kpi.KEY_FIGURES) + 1) // 2   # two a row: readable on a phone
+    fig, axes = plt.subplots(rows, 2, figsize=(6.4, 2.5 * rows), sharex=True, squeeze=False)
+    for ax in axes.flat[len(kpi.KEY_FIGURES):]:
+        ax.set_axis_off()
     x = range(len(trend))
-    for ax, key in zip(axes, kpi.KEY_FIGURES):
+    for ax, key in zip(axes.flat, kpi.KEY_FIGURES):
         ax.plot(x, trend[key], marker="o", ms=3, color=PALETTE[1] if key == "churn_rate" else PALETTE[0])
         ax.set_title(p.text(f"kpi.{key}"), loc="left", fontsize=11)
         if key == "average_order_value":
@@ -87,7 +90,8 @@ def plot_trend(p: Presentation, trend: pd.DataFrame):
             ax.yaxis.set_major_formatter(lambda v, _, k=key: p.pct(v, 0 if trend[k].max() > 0.1 else 1))
         top = trend[key].max()
         ax.set_ylim(0, (top if top == top and top > 0 else 1) * 1.15)   # rates and money start at zero
-        ax.set_xticks(list(x)[::3], [m[2:] for m in trend.index[::3]], fontsize=9)
+        ax.set_xticks(list(x)[::3], [m[2:] for m in trend.index[::3]], fontsize=11)
+        ax.tick_params(axis="x", labelbottom=True)
     fig.tight_layout()
     return fig
 
@@ -97,8 +101,8 @@ def plot_cohorts(p: Presentation, cohorts: pd.DataFrame):
     import matplotlib.pyplot as plt
     import seaborn as sns
     grid = cohorts.drop(columns="members")
-    fig, ax = plt.subplots(figsize=(11, 0.38 * len(grid) + 1.5))
-    sns.heatmap(grid, annot=True, fmt=".0%", cmap="Greens", ax=ax, cbar=False, annot_kws={"fontsize": 9},
+    fig, ax = plt.subplots(figsize=(6.4, 0.4 * len(grid) + 1.6))
+    sns.heatmap(grid, annot=True, fmt=".0%", cmap="Greens", ax=ax, cbar=False, annot_kws={"fontsize": 11},
                 yticklabels=[f"{c} ({n:,})" for c, n in zip(grid.index, cohorts.members)], linewidths=0.5, linecolor="white")
     ax.set_xlabel(p.text("kpi.months_since"))
     ax.set_ylabel(p.text("kpi.cohort"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import json
+import math
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -109,6 +110,12 @@ radial-gradient(farthest-side at 100% 50%,rgba(0,0,0,.25),rgba(0,0,0,0)) right c
 .mk-table table{border-collapse:collapse}.mk-table td,.mk-table th{padding:4px 10px;white-space:nowrap}
 .mk-table th{white-space:normal;min-width:4em;vertical-align:bottom}
 .mk-table td:last-child{white-space:normal;min-width:6em;max-width:32em}
+/* decision first: the row's name and its decision stay in view while the other columns scroll */
+.mk-table table.mk-key td:first-child,.mk-table table.mk-key th:first-child{position:sticky;left:0;z-index:1;background:#fff;
+box-sizing:border-box;width:10em;min-width:10em;max-width:10em;white-space:normal}
+.mk-table table.mk-key2 td:nth-child(2),.mk-table table.mk-key2 th:nth-child(2){position:sticky;left:10em;z-index:1;
+background:#fff;white-space:normal;min-width:6em;max-width:10em;box-shadow:inset -1px 0 0 #d9dee5}
+.mk-chart{overflow-x:auto;margin:4px 0 8px}.mk-chart svg{display:block;height:auto}
 </style>
 """
 
@@ -132,12 +139,85 @@ def kpi_cards(kpis: list[KPI]):
     show(kpi_cards_html(kpis))
 
 
-def figure(fig):
-    """Show a chart here (not at the end of the cell), so the sentence after it reads as its caption."""
+def figure(fig, alt: str | None = None):
+    """Show a chart here (not at the end of the cell), so the sentence after it reads as its caption.
+
+    The chart is drawn as SVG sized to the screen with its description (see :func:`chart_html`).
+    """
     import matplotlib.pyplot as plt
-    from IPython.display import display
-    display(fig)
-    plt.close(fig)
+    try:
+        show(CSS + chart_html(fig, alt))
+    finally:
+        plt.close(fig)
+
+
+# ----------------------------------------------------------------- charts
+MIN_CHART_TEXT_PX = 9    # the smallest chart text on any screen, in CSS px
+ALT = "memberkit_alt"    # the attribute a view sets on a figure to describe it (theme.describe)
+
+
+def chart_words(fig) -> str:
+    """What a chart says in its own words: titles, axis labels and legend entries, once each, in
+    order (the description of a chart whose view gave none)."""
+    words = [fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""]
+    for ax in fig.axes:
+        words += [ax.get_title(loc) for loc in ("left", "center", "right")] + [ax.get_xlabel(), ax.get_ylabel()]
+        legend = ax.get_legend()
+        words += [t.get_text() for t in legend.get_texts()] if legend else []
+    for legend in fig.legends:
+        words += [t.get_text() for t in legend.get_texts()]
+    seen = []
+    for w in (w.strip() for w in words):
+        if w and w not in seen:
+            seen.append(w)
+    return " · ".join(seen)
+
+
+_SVG_SIZE = re.compile(r'<svg([^>]*?) width="([\d.]+)pt" height="([\d.]+)pt" viewBox="0 0 ([\d.]+) ([\d.]+)"')
+_FONT_SIZE = re.compile(r"font-size: ([\d.]+)px")
+
+
+def chart_html(fig, alt: str | None = None) -> str:
+    """A matplotlib figure as an inline SVG for a page: ``<div class="mk-chart"><svg role="img" ...>``.
+
+    Text stays text (``svg.fonttype`` none, set by :func:`memberkit.views.theme.apply_theme`) in the
+    kit's fonts, which :func:`embed_fonts` embeds, so it is laid out as matplotlib drew it and can be
+    read, searched and printed. The chart is as wide as the screen up to its own size (1 pt = 4/3 CSS
+    px) and never narrower than the width at which its smallest text is :data:`MIN_CHART_TEXT_PX`
+    px (on a narrower screen the chart scrolls sideways in its box). Its description (``alt``, else
+    the one its view set with ``theme.describe``, else :func:`chart_words`) is the SVG's
+    ``aria-label`` and ``<title>``, escaped. Only ids the drawing refers to are kept (no duplicates
+    across the charts of a page). Same figure, same bytes (``svg.hashsalt``, no date).
+
+    Raises ValueError when the description is empty.
+    """
+    import io
+    description = (alt or getattr(fig, ALT, None) or chart_words(fig)).strip()
+    if not description:
+        raise ValueError("a chart needs a description: pass alt or give the chart a title or axis labels")
+    for ax in fig.axes:   # a long title wraps inside the figure instead of widening it
+        for title in (ax._left_title, ax.title, ax._right_title):
+            title.set_wrap(True)
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None})
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg"):]
+    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, flags=re.S)
+    used = set(re.findall(r'(?:url\(#|href="#)([^)"]+)', svg))
+    svg = re.sub(r' id="([^"]+)"', lambda m: m.group(0) if m.group(1) in used else "", svg)
+    size = _SVG_SIZE.search(svg)
+    if size is None:
+        raise ValueError("not a matplotlib SVG: no size in points and view box")
+    box_width = float(size.group(4))
+    sizes = [float(x) for x in _FONT_SIZE.findall(svg)]
+    native = box_width * 4 / 3
+    narrowest = math.ceil(min(native, box_width * MIN_CHART_TEXT_PX / min(sizes)) if sizes else native)
+    label = escape(description)
+    svg = _SVG_SIZE.sub(lambda m: (f'<svg{m.group(1)} width="100%" viewBox="0 0 {m.group(4)} {m.group(5)}" '
+                                   f'style="max-width:{native:.0f}px;min-width:{narrowest}px" role="img" '
+                                   f'aria-label="{label}"'), svg, count=1)
+    svg = re.sub(r"(<svg[^>]*>)", lambda m: m.group(1) + f"<title>{label}</title>", svg, count=1)
+    return f'<div class="mk-chart">{svg.strip()}</div>'
 
 
 def headline(sentence: str):
@@ -174,8 +254,20 @@ def open_period(p, ctx):
         banner(banner_text)
 
 
-def heading(title: str, level: int = 2):
-    show(f"<h{level}>{escape(title)}</h{level}>")
+def anchor_of(title: str) -> str:
+    """A heading's anchor made from its words: lower case, runs of anything but letters and digits as
+    one ``-`` ('Campaign review · 2026-10' -> 'campaign-review-2026-10'; Chinese words stay)."""
+    return re.sub(r"[\W_]+", "-", str(title).lower()).strip("-") or "section"
+
+
+def heading(title: str, level: int = 2, anchor: str | None = None):
+    """A heading with an anchor: ``anchor`` (a code such as :func:`memberkit.report.anchor`'s, the
+    same in every language, for links from other pages), else one made from its words."""
+    show(heading_html(title, level, anchor))
+
+
+def heading_html(title: str, level: int = 2, anchor: str | None = None) -> str:
+    return f'<h{level} id="{escape(anchor or anchor_of(title))}">{escape(title)}</h{level}>'
 
 
 def _settings_lines(params: dict, prefix: str = "") -> list[str]:
@@ -203,6 +295,16 @@ def footer(p, period: str, params: dict, fingerprint: str, version: str):
     body = "<br>".join(f"<b>{escape(k)}</b>: {escape(v)}" for k, v in rows)
     settings = " · ".join(escape(line) for line in _settings_lines(params))
     show(CSS + f'<div class="mk-footer">{body}<br><b>{escape(p.text("common.parameters"))}</b>: {settings}</div>')
+
+
+KEY_COLUMNS = "key_columns"   # df.attrs[KEY_COLUMNS]: how many first columns name the row and its decision
+
+
+def decision_first(df, columns: int = 2):
+    """``df`` marked so that its first ``columns`` (1 or 2: the row's name, then its decision) stay in
+    view while the rest of the table scrolls sideways (:func:`table_html`); returns ``df``."""
+    df.attrs[KEY_COLUMNS] = columns
+    return df
 
 
 def table(df, caption: str | None = None, formats: dict | None = None):
@@ -236,11 +338,13 @@ def table_html(df, caption: str | None = None, formats: dict | None = None) -> s
     kind of figure), so a figure reads the same in a table as in a card or a sentence. Columns of
     figures line up on the right, words on the left; a wide table scrolls sideways on a narrow screen.
     The table's HTML ids come from its caption, headings and cells, so the same table is the same HTML
-    in every run.
+    in every run. A frame marked by :func:`decision_first` keeps its first one or two columns in view
+    while the others scroll (CSS ``position: sticky``; the first column 10em wide).
     """
     styler = df.style.set_uuid(_table_id(df, caption)).hide(axis="index").format(escape="html", na_rep=DASH).format_index(escape="html", axis=1)
-    right = [j for j, c in enumerate(df.columns)
-             if str(df.dtypes.iloc[j]).startswith(("int", "float", "Int", "Float", "uint")) or _is_figure_column(df.iloc[:, j])]
+    key = df.attrs.get(KEY_COLUMNS, 0)   # the row's name and its decision: words, on the left
+    right = [j for j, c in enumerate(df.columns) if j >= key and (
+             str(df.dtypes.iloc[j]).startswith(("int", "float", "Int", "Float", "uint")) or _is_figure_column(df.iloc[:, j]))]
     # By position: headings may repeat across tables, positions do not.
     styler = styler.set_table_styles(
         [{"selector": f"td.col{j}, th.col_heading.col{j}", "props": "text-align: " + ("right" if j in right else "left")}
@@ -251,6 +355,8 @@ def table_html(df, caption: str | None = None, formats: dict | None = None) -> s
         styler = styler.format(formats, escape="html", na_rep=DASH)
     if caption:
         styler = styler.set_caption(escape(caption))
+    if key:
+        styler = styler.set_table_attributes(f'class="mk-key{" mk-key2" if key >= 2 else ""}"')
     out = styler.to_html()
     for (i, j), fig in sorted((df.attrs.get("figures") or {}).items()):
         cell = re.compile(rf'(<td id="T_{_table_id(df, caption)}_row{i}_col{j}"[^>]*>)(.*?)(</td>)', re.S)
@@ -359,10 +465,62 @@ def figure_contradictions(pages: dict[str, str]) -> list[str]:
 
 
 def embed_fonts(page: str) -> str:
-    """``page`` with the kit's CJK font embedded (subset to its characters) just before ``</head>``."""
-    from .fonts import font_face_css
+    """``page`` with the kit's CJK font embedded (subset to its characters) just before ``</head>``;
+    with charts (:func:`chart_html`), also the charts' Latin font, subset to the characters they show."""
+    from .fonts import chart_font_css, font_face_css
     css = font_face_css(visible_text(page))
+    charts = re.findall(r'<div class="mk-chart">(.*?)</svg>', page, flags=re.S)
+    if charts:
+        css += chart_font_css(visible_text("".join(charts)))
     return page.replace("</head>", css + "</head>", 1) if css else page
+
+
+_HEADING = re.compile(r"<h([1-4])((?:\s[^>]*)?)>(.*?)</h\1>", re.S)
+
+
+def link_headings(page: str, contents_title: str, title: str = "") -> str:
+    """``page`` with an anchor on every heading and a table of contents under its first ``<h1>``.
+
+    A heading keeps its id when it is the first with it; a repeated one (the same sub-heading in
+    every campaign's section) is prefixed with the id of the level-2 heading it sits under, then
+    numbered. The contents (``<nav class="mk-toc">``, headed ``contents_title``) list the level-2
+    headings in page order, each a link to its anchor. A page without headings is returned as it is.
+    """
+    seen: set[str] = set()
+    sections: list[tuple[str, str]] = []
+    parent = ""
+
+    def unique(wanted: str) -> str:
+        candidate, n = wanted, 1
+        while candidate in seen:
+            n += 1
+            candidate = f"{wanted}-{n}"
+        seen.add(candidate)
+        return candidate
+
+    def name(m):
+        nonlocal parent
+        level, attrs, inner = int(m.group(1)), m.group(2), m.group(3)
+        found = re.search(r'\sid="([^"]*)"', attrs)
+        wanted = html.unescape(found.group(1)) if found else anchor_of(visible_text(inner))
+        if wanted in seen and level > 2 and parent:
+            wanted = f"{parent}-{wanted}"
+        anchor = unique(wanted)
+        if level <= 2:
+            parent = anchor
+        if level == 2:
+            sections.append((anchor, visible_text(inner).strip()))
+        attrs = re.sub(r'\sid="[^"]*"', "", attrs)
+        return f'<h{level} id="{escape(anchor)}"{attrs}>{inner}</h{level}>'
+
+    page = _HEADING.sub(name, page)
+    if not sections:
+        return page
+    links = " ".join(f'<li><a href="#{escape(a)}">{escape(t)}</a></li>' for a, t in sections)
+    nav = (f'<nav class="mk-toc" aria-label="{escape(contents_title)}"><strong>{escape(contents_title)}</strong>'
+           f'<ol>{links}</ol></nav>')
+    first = re.search(r"</h1>", page)
+    return page[:first.end()] + nav + page[first.end():] if first else page
 
 
 def html_lang(language: str) -> str:

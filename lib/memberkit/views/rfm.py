@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 
 from .. import kpi, rfm
 from . import kpi as vkpi
 from .context import Presentation
+from . import page
 from .page import KPI, Figure, card
 from .theme import PALETTE
 
@@ -87,13 +90,13 @@ def plot_segments(p: Presentation, profile: pd.DataFrame):
     """Share of members against share of revenue, per segment."""
     import matplotlib.pyplot as plt
     prof = profile.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(prof) + 1.2))
+    fig, ax = plt.subplots(figsize=(6.4, 0.55 * len(prof) + 1.4))
     y = np.arange(len(prof))
     ax.barh(y + 0.2, prof.share.fillna(0), 0.4, color=PALETTE[5], label=p.text("rfm.share_members"))
     ax.barh(y - 0.2, prof.revenue_share.fillna(0), 0.4, color=PALETTE[0], label=p.text("rfm.share_revenue"))
     for yi, (ms, rs) in enumerate(zip(prof.share.fillna(0), prof.revenue_share.fillna(0))):
-        ax.text(rs + 0.005, yi - 0.2, f"{rs:.0%}", va="center", fontsize=9)
-        ax.text(ms + 0.005, yi + 0.2, f"{ms:.0%}", va="center", fontsize=9, color="#555")
+        ax.text(rs + 0.005, yi - 0.2, f"{rs:.0%}", va="center", fontsize=11)
+        ax.text(ms + 0.005, yi + 0.2, f"{ms:.0%}", va="center", fontsize=11, color="#555")
     ax.set_yticks(y, [segment_name(p, k) for k in prof.index])
     ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, frameon=False)
@@ -107,10 +110,11 @@ def plot_rf_heatmap(p: Presentation, a: rfm.RFMAnalysis):
     import seaborn as sns
     mean_m, count = a.grid_mean_m, a.grid_count
     grid = rfm.schemes()["score_grid"].lookup()
-    labels = [[f"{rfm.schemes()['score_grid'].label(grid[(r, f)], p.language)}\n{int(count.loc[r, f]):,}"
+    # a name of several words on several lines, so that the cell holds it at a phone's text size
+    labels = [[f"{textwrap.fill(rfm.schemes()['score_grid'].label(grid[(r, f)], p.language), 10)}\n{int(count.loc[r, f]):,}"
                for f in range(1, 6)] for r in range(5, 0, -1)]
-    fig, ax = plt.subplots(figsize=(9, 5.5))
-    sns.heatmap(mean_m, annot=np.array(labels), fmt="", cmap="Blues", ax=ax, annot_kws={"fontsize": 9},
+    fig, ax = plt.subplots(figsize=(6.4, 6))
+    sns.heatmap(mean_m, annot=np.array(labels), fmt="", cmap="Blues", ax=ax, annot_kws={"fontsize": 11},
                 cbar_kws={"label": p.text("rfm.mean_m", currency=p.symbol)}, linewidths=0.5, linecolor="white")
     ax.grid(False)
     ax.set_xlabel(p.text("rfm.f_score"))
@@ -134,7 +138,7 @@ def plot_region_bubbles(p: Presentation, regions: pd.DataFrame):
     """Per region: x = mean spend, y = mean orders, bubble size = mean days since the last order."""
     import matplotlib.pyplot as plt
     r = regions.dropna(subset=["mean_m", "mean_f", "mean_r"])
-    fig, ax = plt.subplots(figsize=(9, 5.5))
+    fig, ax = plt.subplots(figsize=(6.4, 5.2))
     if r.empty:
         ax.text(0.5, 0.5, p.text("rfm.no_regions"), ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
@@ -147,7 +151,7 @@ def plot_region_bubbles(p: Presentation, regions: pd.DataFrame):
                     edgecolors="#333", linewidths=0.6, vmin=0.0, vmax=top)
     for name, row in r.iterrows():
         dark = pd.notna(row.established_lost_rate) and row.established_lost_rate / top > 0.65
-        ax.annotate(f"{name}\nR={row.mean_r:.0f}", (row.mean_m, row.mean_f), ha="center", va="center", fontsize=9,
+        ax.annotate(f"{name}\nR={row.mean_r:.0f}", (row.mean_m, row.mean_f), ha="center", va="center", fontsize=11,
                     color="white" if dark else "#1a1a1a")
     ax.margins(0.25)
     ax.set_xlabel(p.text("rfm.mean_m", currency=p.symbol))
@@ -172,19 +176,19 @@ def plot_migration(p: Presentation, a: rfm.RFMAnalysis):
     matrix = a.migration
     name = lambda k: p.text("rfm.outside") if k == rfm.OUTSIDE else segment_name(p, k)  # noqa: E731
     rows = matrix.div(matrix.sum(axis=1).where(lambda s: s > 0), axis=0)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 6), gridspec_kw={"width_ratios": [1.25, 1]})
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6.4, 11), gridspec_kw={"height_ratios": [1.25, 1]})
     sns.heatmap(rows, annot=matrix.to_numpy(), fmt=",", cmap="Blues", ax=ax1, cbar=False, annot_kws={"fontsize": 10},
                 xticklabels=[name(k) for k in matrix.columns], yticklabels=[name(k) for k in matrix.index])
     ax1.set_xlabel(p.text("rfm.now"))
     ax1.set_ylabel(p.text("rfm.before"))
-    ax1.tick_params(axis="x", labelrotation=60, labelsize=9)
-    ax1.tick_params(axis="y", labelsize=9)
+    ax1.tick_params(axis="x", labelrotation=60, labelsize=11)
+    ax1.tick_params(axis="y", labelsize=11)
     ax1.set_title(p.text("rfm.migration_matrix"), loc="left")
     flows = a.flows.iloc[::-1]
     ax2.barh(range(len(flows)), flows.members, color=PALETTE[0])
-    ax2.set_yticks(range(len(flows)), [f"{name(f)} → {name(t)}" for f, t in zip(flows["from"], flows["to"])], fontsize=9)
+    ax2.set_yticks(range(len(flows)), [f"{name(f)} → {name(t)}" for f, t in zip(flows["from"], flows["to"])], fontsize=11)
     for i, v in enumerate(flows.members):
-        ax2.text(v, i, f" {v:,}", va="center", fontsize=9)
+        ax2.text(v, i, f" {v:,}", va="center", fontsize=11)
     ax2.set_title(p.text("rfm.main_flows"), loc="left")
     fig.tight_layout()
     return fig
@@ -202,10 +206,10 @@ def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None):
     members), the stages labelled with their day counts from ``params`` (RFMParams)."""
     import matplotlib.pyplot as plt
     tiers, stages = a.tiers, a.stages
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4))
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6.4, 7.6))
     ax1.bar(tiers.index.astype(str), tiers.members, color=PALETTE[0])
     for i, (n, rs) in enumerate(zip(tiers.members, tiers.revenue_share.fillna(0))):
-        ax1.text(i, n, f"{n:,}\n{p.text('rfm.revenue_short')} {rs:.0%}", ha="center", va="bottom", fontsize=9)
+        ax1.text(i, n, f"{n:,}\n{p.text('rfm.revenue_short')} {rs:.0%}", ha="center", va="bottom", fontsize=11)
     ax1.set_ylim(0, max(1, tiers.members.max()) * 1.25)   # linear from zero: bar heights compare as counts
     ax1.set_title(p.text("rfm.tiers_chart"), loc="left")
     colours = {"new": PALETTE[2], "active": PALETTE[0], "silent": PALETTE[3], "churned": PALETTE[1], "no_purchase": PALETTE[5]}
@@ -214,7 +218,7 @@ def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None):
     ax2.bar([wrap(stage_label(p, s, params)) for s in stages.index], stages.members,
             color=[colours[s] for s in stages.index])
     for i, (n, sh) in enumerate(zip(stages.members, stages.share.fillna(0))):
-        ax2.text(i, n, f"{n:,}\n{sh:.0%}", ha="center", va="bottom", fontsize=9)
+        ax2.text(i, n, f"{n:,}\n{sh:.0%}", ha="center", va="bottom", fontsize=11)
     ax2.set_title(p.text("rfm.stages_chart"), loc="left")
     ax2.tick_params(axis="x", labelsize=9)
     for ax in (ax1, ax2):
@@ -224,19 +228,20 @@ def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None):
 
 
 def profile_frame(p: Presentation, profile: pd.DataFrame, scheme: str = "high_low") -> pd.DataFrame:
-    """The segment profile of ``scheme`` for display: name, figures formatted with their units, action."""
+    """The segment profile of ``scheme`` for display: name and action first (they stay in view), then
+    the figures formatted with their units."""
     sch = rfm.schemes()[scheme]
     unit = f" ({p.symbol})"
-    return pd.DataFrame({
+    return page.decision_first(pd.DataFrame({
         p.text("rfm.segment"): [sch.label(k, p.language) for k in profile.index],
+        p.text("rfm.action"): [sch.action(k, p.language) for k in profile.index],
         p.text("rfm.members"): [p.count(x) for x in profile.members],
         p.text("rfm.share"): [p.pct(x) for x in profile.share],
         p.text("rfm.revenue_share"): [p.pct(x) for x in profile.revenue_share],
         p.text("rfm.mean_r_col"): [p.ratio(x, 0) for x in profile.mean_r],
         p.text("rfm.mean_f_col"): [p.ratio(x, 1) for x in profile.mean_f],
         p.text("rfm.mean_m_col") + unit: [p.money(x) for x in profile.mean_m],
-        p.text("rfm.aov") + unit: [p.money(x) for x in profile.aov],
-        p.text("rfm.action"): [sch.action(k, p.language) for k in profile.index]})
+        p.text("rfm.aov") + unit: [p.money(x) for x in profile.aov]}))
 
 
 def segments_caption(p: Presentation, a: rfm.RFMAnalysis, split: str) -> str:

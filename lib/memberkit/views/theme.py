@@ -26,6 +26,18 @@ def apply_theme(p=None) -> None:
     matplotlib.rcParams["text.parse_math"] = False
     matplotlib.rcParams["figure.dpi"] = 100
     matplotlib.rcParams["savefig.bbox"] = "tight"
+    # Charts reach pages as SVG with their text as text (views.page.chart_html; the fonts embedded
+    # there), the same bytes for the same figure.
+    matplotlib.rcParams["svg.fonttype"] = "none"
+    matplotlib.rcParams["svg.hashsalt"] = "memberkit"
+
+
+def describe(fig, description: str):
+    """Give ``fig`` its description (a sentence from the catalogue), the chart's alt text on the
+    page (:func:`memberkit.views.page.chart_html`); returns ``fig``."""
+    from .page import ALT
+    setattr(fig, ALT, description)
+    return fig
 
 
 def percent_axis(axis, signed: bool = False) -> None:

@@ -145,6 +145,62 @@ def test_every_notebook_runs_top_to_bottom_by_hand_and_leaves_the_published_mont
     assert read_json(scratch / "rfm_segmentation.json")["period"] == "2026-10"
 
 
+def test_a_hand_run_says_where_its_results_go_and_compares_with_the_published_month(project):
+    """A notebook resolved by hand writes to outputs/scratch/<period>/, says so, and sets its key figures
+    beside the published run's of the same month (one of two differs here)."""
+    import json
+    from memberkit.notebook import Context, resolve
+    from memberkit.report import load_results
+    from memberkit.views import Presentation
+    from memberkit.views.page import KPI, vs_published_frame, where_results_sentence
+    _, ctx = resolve("rfm_segmentation")
+    assert ctx.scratch and ctx.output_dir == project / "outputs" / "scratch" / "2026-10"
+    assert ctx.published_dir == project / "outputs" / "2026-10"
+    p = Presentation("en", "CNY")
+    assert where_results_sentence(p, ctx) == ("Run by hand: this notebook's results go to outputs/scratch/2026-10/; "
+                                              "the published month outputs/2026-10/ is unchanged.")
+    assert "已发布的月份 outputs/2026-10/ 保持不变" in where_results_sentence(Presentation("zh", "CNY"), ctx)
+    published = {"name": "rfm_segmentation", "period": "2026-10", "kpis": {"members_segmented": 1200, "churn_rate": 0.2},
+                 "results": {}}
+    (project / "outputs" / "2026-10" / "rfm_segmentation.json").write_text(json.dumps(published))
+    assert load_results(ctx.published_dir, "rfm_segmentation")["kpis"] == published["kpis"]
+    this = {**published, "kpis": {"members_segmented": 1200, "churn_rate": 0.25}}
+
+    def kpis(p, results):
+        return [KPI("Members", p.count(results["kpis"]["members_segmented"])), KPI("Churn", p.pct(results["kpis"]["churn_rate"]))]
+    frame, changed = vs_published_frame(p, kpis, this, load_results(ctx.published_dir, "rfm_segmentation"))
+    assert frame.values.tolist() == [["Members", "1,200", "1,200"], ["Churn", "25.0%", "20.0%"]] and changed == 1
+    named = Context("rfm_segmentation", project, "2026-10", project / "outputs" / "2026-10", ctx.as_of,
+                    history_dir=project / "outputs", by_hand=True)
+    assert not named.scratch and named.published_dir is None          # not a scratch run: nothing to compare
+    assert where_results_sentence(p, named) == ("Run by hand: this notebook's results go to outputs/2026-10/, "
+                                                "the folder named in output_dir.")
+    runner_run = Context("rfm_segmentation", project, "2026-10", project / "staging", ctx.as_of)
+    assert where_results_sentence(p, runner_run) == ""
+
+
+def test_a_bad_parameter_in_a_notebook_shows_its_message_as_on_the_command_line():
+    """The kernel shows ``error: <message>`` and no traceback through the kit; the cell still fails (papermill
+    and the runner see ConfigError), and an error of another kind keeps its traceback."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    from memberkit import runner
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("from memberkit.notebook import resolve\nresolve('rfm_segmentation', split='middle')"),
+        nbformat.v4.new_code_cell("1 / 0")])
+    client = NotebookClient(nb, kernel_name=runner.kernel_name(), timeout=120, allow_errors=True,
+                            resources={"metadata": {"path": str(ROOT / "notebooks")}})
+    client.execute()
+    bad, other = (c.outputs for c in nb.cells)
+    assert [o["output_type"] for o in bad] == ["error"] and bad[0]["ename"] == "ConfigError"
+    # the command line's message (the problem listed under its heading), and no frame of any traceback
+    assert bad[0]["traceback"] == ["error: parameters of rfm_segmentation: 1 problem(s)\n"
+                                   "  - split: Input should be 'mean' or 'median'"]
+    assert other[0]["ename"] == "ZeroDivisionError" and len(other[0]["traceback"]) > 1
+    assert CellExecutionError   # papermill fails the run on the first error output, as before
+
+
 # ------------------------------------------------------------------ secrets
 # Five ways to give a database password, each with its own password, in two runs: one config file
 # holds a literal password, one in the URL's query string and one from ${VAR}; the other run gets
@@ -258,7 +314,8 @@ def test_every_file_a_report_writes_is_published(tmp_path):
 
 
 def _files(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(folder)): p.read_bytes().decode("utf-8", "surrogateescape")
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def test_a_run_publishes_its_pages_in_its_language_folder_and_leaves_the_other_editions(tmp_path):
@@ -299,7 +356,7 @@ def test_the_language_switch_shows_where_the_other_edition_exists(tmp_path):
         '<nav><a class="mk-lang" href="../zh/index.html" hreflang="zh-CN" lang="zh-CN">中文</a></nav>'
     assert (tmp_path / "zh" / "index.html").read_text(encoding="utf-8") == \
         '<nav><a class="mk-lang" href="../en/index.html" hreflang="en" lang="en">English</a></nav>'
-    assert '<a class="mk-lang" hidden href="../zh/ab_test.html"' in (tmp_path / "en" / "ab_test.html").read_text(encoding="utf-8")
+    assert '<a class="mk-lang" hidden="" href="../zh/ab_test.html"' in (tmp_path / "en" / "ab_test.html").read_text(encoding="utf-8")
     assert link_languages(tmp_path) == []
     (tmp_path / "zh" / "index.html").unlink()               # the other edition removed: the switch hides again
     assert link_languages(tmp_path) == [tmp_path / "en" / "index.html"]
@@ -323,7 +380,8 @@ def test_a_chinese_run_after_an_english_one_keeps_the_english_pages_and_links_th
     after = _files(out)
     for name, text in first.items():
         if name.endswith(".html"):      # the same page, its switch to the Chinese page now shown
-            assert after[name].replace('<a class="mk-lang" href=', '<a class="mk-lang" hidden href=') == text, name
+            assert f'<a class="mk-lang" hidden="" href="../zh/{Path(name).name}"' in text, name
+            assert after[name].replace('<a class="mk-lang" href=', '<a class="mk-lang" hidden="" href=') == text, name
             assert f'<a class="mk-lang" href="../zh/{Path(name).name}"' in after[name], name
         elif name.endswith(".json") and name != "manifest.json":
             assert after[name] == text, f"{name}: the language-free results changed with the language"

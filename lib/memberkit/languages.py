@@ -15,7 +15,7 @@ Example
 >>> other("en"), other("zh")
 ('zh', 'en')
 >>> str(switch_link("en", "index.html"))
-'<a class="mk-lang" hidden href="../zh/index.html" hreflang="zh-CN" lang="zh-CN">中文</a>'
+'<a class="mk-lang" hidden="" href="../zh/index.html" hreflang="zh-CN" lang="zh-CN">中文</a>'
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from markupsafe import Markup, escape
 
 LANGUAGES = ("en", "zh")
 
-_SWITCH = re.compile(r'<a class="mk-lang"( hidden)? href="([^"]+)"')
+_SWITCH = re.compile(r'<a class="mk-lang"( hidden(?:="")?)? href="([^"]+)"')   # as written, or as nbconvert writes it
 
 
 def other(language: str) -> str:
@@ -48,7 +48,7 @@ def switch_link(language: str, page: str) -> Markup:
     from .views.context import text
     from .views.page import html_lang
     target = other(language)
-    return Markup(f'<a class="mk-lang" hidden href="../{escape(target)}/{escape(page)}" '
+    return Markup(f'<a class="mk-lang" hidden="" href="../{escape(target)}/{escape(page)}" '
                   f'hreflang="{html_lang(target)}" lang="{html_lang(target)}">'
                   f'{escape(text("common.language_name", target))}</a>')
 
@@ -66,7 +66,7 @@ def link_languages(folder: Path) -> list[Path]:
             text = page.read_text(encoding="utf-8")
 
             def fix(m, page=page):
-                hidden = "" if (page.parent / m.group(2)).is_file() else " hidden"
+                hidden = "" if (page.parent / m.group(2)).is_file() else ' hidden=""'
                 return f'<a class="mk-lang"{hidden} href="{m.group(2)}"'
             new = _SWITCH.sub(fix, text)
             if new != text:

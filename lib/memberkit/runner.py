@@ -567,6 +567,8 @@ def write_summary(out: Path, run_, outcomes: dict[str, Outcome], log=print, secr
         report.error = scrub_secrets(report.error, set(secrets))
     for legacy in ("index.html", "index.pdf"):     # the layout before one folder per language
         (out / legacy).unlink(missing_ok=True)
+    if out.name == run_.period:                    # ... and its index across months, in one language
+        (out.parent / "index.html").unlink(missing_ok=True)
     (out / params.language / "index.pdf").unlink(missing_ok=True)   # printed again by --pdf, else it would show an older page
     footer = {"code": run_.code_version, "fingerprint": run_.fingerprint[:16]}
     return month_views.write_pages(summary, out, footer)

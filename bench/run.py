@@ -162,7 +162,7 @@ def run_size(n: int, args, work: Path) -> dict:
     text = log.read_text(encoding="utf-8")
     ok = re.search(r"^(\d+) of (\d+) reports ok", text, re.M)
     result = {"members": n, "generation": generation, "run": run, "steps": steps_of(text),
-              "reports_ok": int(ok.group(1)) if ok else 0, "summary_page": (out / "index.html").is_file(),
+              "reports_ok": int(ok.group(1)) if ok else 0, "summary_page": any(out.glob("*/index.html")),   # outputs/<period>/<lang>/
               "log_tail": text.strip().splitlines()[-5:]}
     print(f"  {run['seconds']:.1f}s, peak {run['peak_bytes'] / GB:.2f} GB; steps {result['steps']}", flush=True)
     print(f"{n:,} members: the floor ...", flush=True)

@@ -987,9 +987,9 @@ def test_the_readmes_experiments_export_with_outcomes_runs_without_an_orders_tab
     row = e["metrics"]["retention_7"]["gate_40"]
     assert row["control_mean"] == pytest.approx(control.mean()) and row["variant_mean"] == pytest.approx(variant.mean())
     assert e["counts"] == {"gate_30": int((version == "gate_30").sum()), "gate_40": int((version == "gate_40").sum())}
-    page = (out / "ab_test.html").read_text(encoding="utf-8")
+    page = (out / "en" / "ab_test.html").read_text(encoding="utf-8")
     assert "retention_7" in page and "cookie_cats" in page
     cleaning = json.loads((out / "data_cleaning.json").read_text(encoding="utf-8"))["results"]
     assert cleaning["tables"]["experiments"]["rows_in"] == n
-    summary = (out / "index.html").read_text(encoding="utf-8")
+    summary = (out / "en" / "index.html").read_text(encoding="utf-8")
     assert "needs an orders table" in summary

@@ -128,7 +128,7 @@ def test_every_page_opens_offline_reads_right_and_fits_a_phone(published):
                     errors = []
                     page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None)
                     page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
-                    page.goto((out / f"{name}.html").as_uri(), wait_until="load")
+                    page.goto((out / language / f"{name}.html").as_uri(), wait_until="load")
                     where = f"{language} {name} at {width}px"
                     if errors:
                         problems.append(f"{where}: console errors {errors[:3]}")
@@ -180,12 +180,12 @@ def test_pdf_of_every_page_on_a4_in_both_languages(published):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "PDFs written" in proc.stdout
     for name in ["index"] + REPORTS:
-        reader = pypdf.PdfReader(out / f"{name}.pdf")
+        reader = pypdf.PdfReader(out / language / f"{name}.pdf")
         box = reader.pages[0].mediabox
         assert (round(float(box.width)), round(float(box.height))) == (595, 842), name   # A4 in points
         # NFKC: a CJK font may map a glyph such as 月 to its Kangxi radical twin (U+2F49) for extraction
         words = unicodedata.normalize("NFKC", "".join(p.extract_text() for p in reader.pages))
         if language == "zh":   # Chinese text is text in the PDF, not boxes or pictures
             assert sum("\u4e00" <= ch <= "\u9fff" for ch in words) > 20, name
-    first = unicodedata.normalize("NFKC", pypdf.PdfReader(out / "index.pdf").pages[0].extract_text())
+    first = unicodedata.normalize("NFKC", pypdf.PdfReader(out / language / "index.pdf").pages[0].extract_text())
     assert ("本月概览" if language == "zh" else "the month on one page") in first

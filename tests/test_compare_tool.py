@@ -137,7 +137,8 @@ def test_compare_two_output_folders(tmp_path, capsys):
     for folder in (base, head):
         folder.mkdir()
         (folder / "rfm_segmentation.json").write_text(json.dumps(RESULTS), encoding="utf-8")
-        (folder / "rfm_segmentation.html").write_text(PAGE, encoding="utf-8")
+        (folder / "en").mkdir()
+        (folder / "en" / "rfm_segmentation.html").write_text(PAGE, encoding="utf-8")
         (folder / "manifest.json").write_text(json.dumps({"started": str(folder)}), encoding="utf-8")
     assert compare.main(["--outputs", str(base), str(head)]) == 0
     assert "No differences" in capsys.readouterr().out

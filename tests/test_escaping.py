@@ -90,7 +90,7 @@ def test_every_page_shows_data_text_literally_and_runs_none_of_it(hostile_run):
     assert "  WARNING  " not in proc.stdout, proc.stdout          # the Chinese edition draws every character
     shown = set()
     for name in PAGES:
-        raw = (out / name).read_text(encoding="utf-8")
+        raw = (out / "zh" / name).read_text(encoding="utf-8")
         page = _Page()
         page.feed(raw)
         assert not [t for t, _ in page.tags if t == "script"], f"{name}: a script element"
@@ -104,8 +104,8 @@ def test_every_page_shows_data_text_literally_and_runs_none_of_it(hostile_run):
     # The strings reach the pages (campaign names, variants, regions), shown as the shop wrote them.
     assert shown == set(HOSTILE)
     campaign = _Page()
-    campaign.feed((out / "campaign_review.html").read_text(encoding="utf-8"))
+    campaign.feed((out / "zh" / "campaign_review.html").read_text(encoding="utf-8"))
     assert f"{SCRIPT}国庆会员日" in "".join(campaign.text)
     ab = _Page()
-    ab.feed((out / "ab_test.html").read_text(encoding="utf-8"))
+    ab.feed((out / "zh" / "ab_test.html").read_text(encoding="utf-8"))
     assert IMG in "".join(ab.text) and SCRIPT in "".join(ab.text)

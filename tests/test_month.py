@@ -132,12 +132,16 @@ def test_an_experiment_on_an_outcome_is_summarised_by_its_own_metric(figures):
 
 
 def test_report_states_read_the_folder_and_this_run(tmp_path):
-    (tmp_path / "data_cleaning.html").write_text("x")
+    (tmp_path / "en").mkdir()
+    (tmp_path / "zh").mkdir()
+    (tmp_path / "en" / "data_cleaning.html").write_text("x")
     # written before results held numbers only: the words are read past
     (tmp_path / "data_cleaning.json").write_text(json.dumps({"title": "Data cleaning", "headline": "h", "language": "en",
                                                              "kpis": {"rows_read": {"value": 9, "label": "Rows read"}}}))
-    (tmp_path / "rfm_segmentation.html").write_text("x")             # a page without results: not trusted
-    (tmp_path / "clv_forecast.failed.ipynb").write_text("{}")
+    (tmp_path / "en" / "rfm_segmentation.html").write_text("x")      # a page without results: not trusted
+    (tmp_path / "en" / "clv_forecast.failed.ipynb").write_text("{}")
+    (tmp_path / "zh" / "ab_test.html").write_text("x")               # the other edition's page: not this one's
+    (tmp_path / "ab_test.json").write_text('{"kpis": {}}')
     (tmp_path / "manifest.json").write_text(json.dumps({"reports": {"clv_forecast": {
         "status": "failed", "cell": 7, "error": "ValueError: no"}}}))
 
@@ -148,6 +152,9 @@ def test_report_states_read_the_folder_and_this_run(tmp_path):
     assert states["rfm_segmentation"].status == "not_run" and states["ab_test"].status == "not_run"
     assert (states["clv_forecast"].status, states["clv_forecast"].cell) == ("failed", 7)
     assert states["campaign_review"].status == "skipped"
+    chinese = {s.name: s.status for s in month.report_states(tmp_path, NAMES, language="zh")}
+    assert chinese == {"data_cleaning": "not_run", "rfm_segmentation": "not_run", "clv_forecast": "not_run",
+                       "ab_test": "ok", "campaign_review": "not_run"}
 
 
 def _in_both() -> int:
@@ -206,7 +213,8 @@ def test_counts_sentence_waits_for_the_reports_it_needs(figures):
 
 def test_sparkline_holds_only_numbers_and_breaks_at_gaps():
     svg = str(month_views.sparkline([0.1, 0.2, None, 0.15, 0.3], label='<x> & "y"'))
-    assert svg.count("<polyline") == 2 and svg.count("<circle") == 1
+    assert svg.count("<polyline") == 2
+    assert svg.count('stroke-linecap="round"') == 2      # dots: first (also the lowest) and last (also the highest)
     assert "&lt;x&gt; &amp; &#34;y&#34;" in svg
     assert 'stroke="#2e7d32"' in svg                                  # up is good for this figure
     assert 'stroke="#c62828"' in str(month_views.sparkline([0.1, 0.3], good_up=False))
@@ -216,20 +224,71 @@ def test_sparkline_holds_only_numbers_and_breaks_at_gaps():
 def test_index_across_months_lists_every_period(tmp_path, figures):
     september = dict(figures, months=figures["months"][:-1], figures={k: v[:-1] for k, v in figures["figures"].items()})
     for p, f in (("2026-09", september), ("2026-10", figures)):
-        (tmp_path / p).mkdir()
-        (tmp_path / p / "index.html").write_text("x")
+        (tmp_path / p / "en").mkdir(parents=True)
+        (tmp_path / p / "en" / "index.html").write_text("x")
         (tmp_path / p / month.FIGURES_FILE).write_text(json.dumps(f))
     (tmp_path / "not-a-month").mkdir()
     page = month_views.render_months(tmp_path, "en")
-    assert page.index('href="2026-10/index.html"') < page.index('href="2026-09/index.html"')
+    assert page.index('href="../2026-10/en/index.html"') < page.index('href="../2026-09/en/index.html"')
     assert "¥80" in page and "¥200" in page and page.count("<svg") == 7
     assert "not-a-month" not in page
+    assert "还没有运行过任何月份" in month_views.render_months(tmp_path, "zh")   # no Chinese summary on disk
+
+
+def test_each_sparkline_labels_its_first_last_lowest_and_highest_month_from_month_json(figures):
+    """Member revenue by hand (hand_orders): October 2025 60, November 2025 nothing (0, the first lowest),
+    October 2026 200 (the last and the highest); every card's labels are month.json's values."""
+    page = month_views.render_summary(summary(figures))
+    cards = dict(re.findall(r'<div class="mk-figure" data-figure="(\w+)">(.*?)</div>\n</div>', page, re.S))
+    assert len(cards) == 7
+    revenue = cards["member_revenue"]
+    assert "Oct 2025: CN¥60 → Oct 2026: CN¥200" in revenue
+    assert "low CN¥0 (Nov 2025), high CN¥200 (Oct 2026)" in revenue and "line drawn from CN¥0" in revenue
+    for key, card in cards.items():
+        months, values = figures["months"], figures["figures"][key]
+        known = [(m, v) for m, v in zip(months, values) if v is not None]
+        want = {"first": known[0], "last": known[-1], "min": min(known, key=lambda mv: mv[1]),
+                "max": max(known, key=lambda mv: mv[1])}
+        marks = {point: (m, float(v)) for point, m, v in
+                 re.findall(r'<data data-point="(\w+)" data-month="([\d-]+)" value="([^"]+)">', card)}
+        assert marks == want, key
+    zh = month_views.render_summary(summary(figures, "zh"))
+    assert "最低 ¥0（2025年11月），最高 ¥200（2026年10月）" in zh and "折线纵轴从 ¥0 起" in zh
+
+
+def test_a_sparkline_starts_its_scale_at_zero_so_a_small_move_stays_small():
+    """19% -> 23% on a 240 x 40 line with 4 of padding: the scale runs from 0 (y 36) to 23% (y 4), so 19%
+    sits at 36 - 32 x 19/23 = 9.6, not at the bottom as a line stretched between its own ends would."""
+    svg = str(month_views.sparkline([0.19, 0.21, 0.23]))
+    assert 'points="4.0,9.6 120.0,6.8 236.0,4.0"' in svg
+    assert '<line x1="4" y1="36" x2="236" y2="36"' in svg          # the base line: where the scale starts
+    below = str(month_views.sparkline([-10.0, 30.0]))             # a month of net returns: the scale starts there
+    assert 'points="4.0,36.0 236.0,4.0"' in below
+
+
+def test_index_across_months_draws_the_newest_months_figures_on_labelled_axes(tmp_path, figures):
+    """One month on disk still gives thirteen months per chart (month.json holds them), on axes that
+    name their months and start at 0."""
+    (tmp_path / "2026-10" / "en").mkdir(parents=True)
+    (tmp_path / "2026-10" / "en" / "index.html").write_text("x")
+    (tmp_path / "2026-10" / month.FIGURES_FILE).write_text(json.dumps(figures))
+    page = month_views.render_months(tmp_path, "en")
+    charts = dict(re.findall(r'<svg class="mk-trend"[^>]*data-figure-trend="(\w+)">(.*?)</svg>', page, re.S))
+    assert set(charts) == set(kpi.MONTH_FIGURES)
+    assert "The 13 months to October 2026" in page
+    for key, chart in charts.items():
+        dots = [(m, float(v)) for m, v in re.findall(r'data-month="([\d-]+)" data-value="([^"]+)"', chart)]
+        assert dots == [(m, v) for m, v in zip(figures["months"], figures["figures"][key]) if v is not None], key
+        assert ">Oct 2025</text>" in chart and ">Oct 2026</text>" in chart and ">Apr 2026</text>" in chart
+    assert ">CN¥0</text>" in charts["member_revenue"] and ">CN¥200</text>" in charts["member_revenue"]
+    assert ">0.0%</text>" in charts["repurchase_rate"]
 
 
 def test_index_across_months_says_when_a_months_figures_cannot_be_read(tmp_path, figures):
     for p in ("2026-09", "2026-10"):
-        (tmp_path / p).mkdir()
-        (tmp_path / p / "index.html").write_text("x")
+        for language in ("en", "zh"):
+            (tmp_path / p / language).mkdir(parents=True)
+            (tmp_path / p / language / "index.html").write_text("x")
     (tmp_path / "2026-10" / month.FIGURES_FILE).write_text(json.dumps(figures))
     (tmp_path / "2026-09" / month.FIGURES_FILE).write_text('{"months": ["2026-0')      # cut short
     page = month_views.render_months(tmp_path, "en")
@@ -376,7 +435,8 @@ def test_report_cards_read_results_written_before_they_held_numbers_only(figures
     old.update(title="CLV (old)", headline="old words", language="zh",
                kpis={k: {"value": v, "label": "old label", "display": "old", "delta": ""} for k, v in old["kpis"].items()})
     (tmp_path / "clv_forecast.json").write_text(json.dumps(old, ensure_ascii=False), encoding="utf-8")
-    (tmp_path / "clv_forecast.html").write_text("x")
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "clv_forecast.html").write_text("x")
     s = month.collect(tmp_path, "2026-10", "en", "CNY", ["clv_forecast"], figures=figures)
     card = month_views.report_cards(s)[0]
     assert card["headline"] == CARDS["en"]["clv_forecast"][0] and card["title"] == "What the member base is worth"

@@ -75,16 +75,16 @@ def test_run_reports_end_to_end(e2e):
     for name in ("data_cleaning", "rfm_segmentation", "clv_forecast", "ab_test", "campaign_review"):
         assert f"done     {name}" in proc.stdout, proc.stdout
     assert "  WARNING  " not in proc.stdout, proc.stdout      # e.g. characters the chart fonts lack
-    cleaning_page = (out / "data_cleaning.html").read_text(encoding="utf-8")
+    cleaning_page = (out / "en" / "data_cleaning.html").read_text(encoding="utf-8")
     assert '<html lang="en">' in cleaning_page and "<title>Data cleaning · 2026-10</title>" in cleaning_page
     assert "Period 2026-10: 2026-10 is the last calendar month that ended on or before" in proc.stdout
     assert not list(out.rglob("*.ipynb")), "executed notebooks (member-level rows) are not kept"
     assert not list(out.parent.glob(f".{out.name}.partial-*")), "the staging folder is removed"
-    for name in ["index.html", "manifest.json", "data_cleaning.html", "data_cleaning.json",
-                 "data/clean/orders.parquet", "data/rejected/orders.parquet", "rfm_segmentation.html",
-                 "rfm_segmentation.json", "data/rfm_important_value.csv", "clv_forecast.html", "clv_forecast.json",
-                 "data/clv_members.csv", "ab_test.html", "ab_test.json", "campaign_review.html",
-                 "campaign_review.json"]:
+    for name in ["en/index.html", "manifest.json", "en/data_cleaning.html", "data_cleaning.json",
+                 "data/clean/orders.parquet", "data/rejected/orders.parquet", "en/rfm_segmentation.html",
+                 "rfm_segmentation.json", "data/rfm_important_value.csv", "en/clv_forecast.html", "clv_forecast.json",
+                 "data/clv_members.csv", "en/ab_test.html", "ab_test.json", "en/campaign_review.html",
+                 "campaign_review.json", "en/index.pdf", "en/campaign_review.pdf"]:
         assert (out / name).is_file(), name
     # The only CSVs are the CRM lists (member id, scores, forecasts); staged raw exports with phones must not stay.
     from memberkit import clv, rfm
@@ -118,13 +118,15 @@ def test_run_reports_end_to_end(e2e):
     for key, values in rfm_figures.items():   # the same numbers as the RFM report's
         assert figures["figures"][key][-1] == pytest.approx(values["current"], nan_ok=True)
         assert figures["figures"][key][0] == pytest.approx(values["year_ago"], nan_ok=True)
-    index = (out / "index.html").read_text(encoding="utf-8")
+    assert not list(out.glob("*.html")) and not list(out.glob("*.pdf")) and not (out / "zh").exists()
+    index = (out / "en" / "index.html").read_text(encoding="utf-8")
     assert index.count('class="mk-figure" data-card=') == 7 and 'id="mk-warning"' not in index
     for name in ("data_cleaning", "rfm_segmentation", "clv_forecast", "ab_test", "campaign_review"):
         assert f'href="{name}.html"' in index
-        assert 'href="index.html"' in (out / f"{name}.html").read_text(encoding="utf-8")   # back to the summary
+        assert 'href="index.html"' in (out / "en" / f"{name}.html").read_text(encoding="utf-8")   # back to the summary
     assert "Who is counted where" in index and "Member counts cannot be reconciled" not in index
-    assert f'href="{out.name}/index.html"' in (out.parent / "index.html").read_text(encoding="utf-8")
+    assert f'href="../{out.name}/en/index.html"' in (out.parent / "en" / "index.html").read_text(encoding="utf-8")
+    assert f'href="../data/{clv.AT_RISK_FILE}"' in index          # the list is the period's, beside en/
     kept = pd.read_parquet(out / "data" / "clean" / "orders.parquet")
     assert kept.amount.max() <= read_json(out / "data_cleaning.json")["results"]["outlier_threshold"] + 1e-6
     # each result built once: the month figures once, the member table at the period's end once (by the RFM
@@ -168,7 +170,7 @@ def test_rendered_pages_show_no_code_no_personal_data_and_fetch_nothing(e2e):
     member_ids = pd.read_parquet(out / "data" / "clean" / "members.parquet").member_id.head(500)
     for page in ["index.html", "data_cleaning.html", "rfm_segmentation.html", "clv_forecast.html", "ab_test.html",
                  "campaign_review.html"]:
-        text = (out / page).read_text(encoding="utf-8")
+        text = (out / "en" / page).read_text(encoding="utf-8")
         assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), f"{page} fetches from the network"
         assert not re.search(r"""url\(\s*["']?(https?:)?//|@import""", text), f"{page} loads remote styles"
         assert "<script src" not in text
@@ -208,7 +210,8 @@ def test_no_page_shows_a_missing_number_as_code(edition, request):
 
     proc, out, _ = request.getfixturevalue(edition)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    for page in sorted(out.glob("*.html")) + [out.parent / "index.html"]:
+    language = "zh" if edition == "e2e_zh" else "en"
+    for page in sorted((out / language).glob("*.html")) + [out.parent / language / "index.html"]:
         cells = Cells()
         cells.feed(page.read_text(encoding="utf-8"))
         found = [n for n in cells.nodes if n in ("None", "null") or
@@ -221,7 +224,7 @@ def test_the_chinese_edition_says_in_chinese_why_a_campaign_was_not_reviewed(e2e
     from memberkit.views.page import visible_text
     proc, out, _ = e2e_zh
     assert proc.returncode == 0, proc.stderr[-2000:]
-    text = visible_text((out / "campaign_review.html").read_text(encoding="utf-8"))
+    text = visible_text((out / "zh" / "campaign_review.html").read_text(encoding="utf-8"))
     assert "C2506 未复盘：没有对照组" in text and "has no holdout" not in text
 
 
@@ -236,14 +239,17 @@ def test_a_failing_notebook_is_reported_and_leaves_no_complete_looking_report(sm
     monkeypatch.setenv("MEMBERKIT_HOME", str(project))
     out = tmp_path / "out"
     (out).mkdir()
-    (out / "data_cleaning.html").write_text("stale report from an earlier run")
+    (out / "data_cleaning.html").write_text("stale report from an earlier run, before one folder per language")
+    (out / "en").mkdir()
+    (out / "en" / "data_cleaning.html").write_text("stale report from an earlier run")
     code, _ = runner.run(config_files=[small_config], out_dir=str(out), log=lambda *a: None)
     assert code == 1
-    assert not (out / "data_cleaning.html").exists() and not (out / "data_cleaning.json").exists()
-    failed = nbformat.read(out / "data_cleaning.failed.ipynb", as_version=4)
+    assert not (out / "en" / "data_cleaning.html").exists() and not (out / "data_cleaning.json").exists()
+    assert not (out / "data_cleaning.html").exists()
+    failed = nbformat.read(out / "en" / "data_cleaning.failed.ipynb", as_version=4)
     outputs = [o for c in failed.cells if c.cell_type == "code" for o in c.outputs]
     assert [o["ename"] for o in outputs] == ["ValueError"], "only the error is kept, no rows of the cells before"
-    index = (out / "index.html").read_text(encoding="utf-8")
+    index = (out / "en" / "index.html").read_text(encoding="utf-8")
     assert 'id="mk-warning"' in index and "the sky fell" in index and "failed in cell" in index
     assert "The key figures need the data cleaning report" in index   # no figures from stale files
     assert read_json(out / "manifest.json")["reports"]["data_cleaning"]["status"] == "failed"
@@ -319,7 +325,7 @@ def test_ab_report_on_the_bundled_sample_shows_the_srm_banner_and_no_verdict(ret
                            "-p", f"source.base_dir={folder}", "-p", "source.sample=null", "-p", "as_of=2026-11-01"],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    page = (tmp_path / "ab_test.html").read_text(encoding="utf-8")
+    page = (tmp_path / "en" / "ab_test.html").read_text(encoding="utf-8")
     banners = re.findall(r'<div class="mk-banner">(.*?)</div>', page, flags=re.S)
     assert banners and all("EXP-BANNER" in b or "Sample ratio mismatch" in b for b in banners)
     assert any("EXP-BANNER" in b and "no verdict" in b for b in banners)

@@ -54,7 +54,7 @@ def test_a_killed_run_leaves_the_published_month_intact_and_a_rerun_completes(sm
                            cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stderr
     published = _snapshot(out)
-    assert {"index.html", "manifest.json", "data_cleaning.html", "data_cleaning.json"} <= set(published)
+    assert {"en/index.html", "manifest.json", "en/data_cleaning.html", "data_cleaning.json"} <= set(published)
 
     # The RFM report is killed (SIGKILL, kernel included) once it has written its lists in the staging folder.
     args = ["--config", str(small_config), "--out", str(out), "--only", "rfm_segmentation"]
@@ -70,11 +70,11 @@ def test_a_killed_run_leaves_the_published_month_intact_and_a_rerun_completes(sm
     rerun = subprocess.run([*RUN, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
     assert not list(out.parent.glob(f".{out.name}.partial-*")), "the rerun removes the abandoned staging folder"
-    index = (out / "index.html").read_text(encoding="utf-8")
+    index = (out / "en" / "index.html").read_text(encoding="utf-8")
     # --only keeps the other reports' cards: the index is built from what is on disk
     assert 'href="data_cleaning.html"' in index and 'href="rfm_segmentation.html"' in index
     after = _snapshot(out)
-    for name in ("data_cleaning.html", "data_cleaning.json", "data/clean/orders.parquet"):
+    for name in ("en/data_cleaning.html", "data_cleaning.json", "data/clean/orders.parquet"):
         assert after[name] == published[name], f"{name} belongs to a report that did not run"
     assert any(n.startswith("data/rfm_") for n in after) and "rfm_segmentation.json" in after
     assert set(read_json(out / "manifest.json")["reports"]) == {"data_cleaning", "rfm_segmentation"}
@@ -96,7 +96,7 @@ def test_ctrl_c_ends_the_run_with_exit_130_and_one_line(small_config, tmp_path):
             pass
     assert proc.returncode == 130, err
     assert "Traceback" not in err and err.strip().splitlines() == ["interrupted: the published reports are unchanged"]
-    assert not (out / "data_cleaning.html").exists()
+    assert not (out / "en" / "data_cleaning.html").exists()
 
 
 # ------------------------------------------------------------------ notebooks run by hand
@@ -113,7 +113,8 @@ def project(small_sample, tmp_path, monkeypatch) -> Path:
     (home / "params" / "base.yaml").write_text(yaml.safe_dump(base, allow_unicode=True), encoding="utf-8")
     published = home / "outputs" / "2026-10"
     (published / "data").mkdir(parents=True)
-    (published / "index.html").write_text("<p>the published month</p>")
+    (published / "en").mkdir()
+    (published / "en" / "index.html").write_text("<p>the published month</p>")
     (published / "rfm_segmentation.json").write_text('{"headline": "published"}')
     (published / "data" / "rfm_important_value.csv").write_text("member_id\nU1\n")
     monkeypatch.setenv("MEMBERKIT_HOME", str(home))
@@ -142,6 +143,62 @@ def test_every_notebook_runs_top_to_bottom_by_hand_and_leaves_the_published_mont
                  "campaign_review.json"):
         assert (scratch / name).is_file(), name
     assert read_json(scratch / "rfm_segmentation.json")["period"] == "2026-10"
+
+
+def test_a_hand_run_says_where_its_results_go_and_compares_with_the_published_month(project):
+    """A notebook resolved by hand writes to outputs/scratch/<period>/, says so, and sets its key figures
+    beside the published run's of the same month (one of two differs here)."""
+    import json
+    from memberkit.notebook import Context, resolve
+    from memberkit.report import load_results
+    from memberkit.views import Presentation
+    from memberkit.views.page import KPI, vs_published_frame, where_results_sentence
+    _, ctx = resolve("rfm_segmentation")
+    assert ctx.scratch and ctx.output_dir == project / "outputs" / "scratch" / "2026-10"
+    assert ctx.published_dir == project / "outputs" / "2026-10"
+    p = Presentation("en", "CNY")
+    assert where_results_sentence(p, ctx) == ("Run by hand: this notebook's results go to outputs/scratch/2026-10/; "
+                                              "the published month outputs/2026-10/ is unchanged.")
+    assert "已发布的月份 outputs/2026-10/ 保持不变" in where_results_sentence(Presentation("zh", "CNY"), ctx)
+    published = {"name": "rfm_segmentation", "period": "2026-10", "kpis": {"members_segmented": 1200, "churn_rate": 0.2},
+                 "results": {}}
+    (project / "outputs" / "2026-10" / "rfm_segmentation.json").write_text(json.dumps(published))
+    assert load_results(ctx.published_dir, "rfm_segmentation")["kpis"] == published["kpis"]
+    this = {**published, "kpis": {"members_segmented": 1200, "churn_rate": 0.25}}
+
+    def kpis(p, results):
+        return [KPI("Members", p.count(results["kpis"]["members_segmented"])), KPI("Churn", p.pct(results["kpis"]["churn_rate"]))]
+    frame, changed = vs_published_frame(p, kpis, this, load_results(ctx.published_dir, "rfm_segmentation"))
+    assert frame.values.tolist() == [["Members", "1,200", "1,200"], ["Churn", "25.0%", "20.0%"]] and changed == 1
+    named = Context("rfm_segmentation", project, "2026-10", project / "outputs" / "2026-10", ctx.as_of,
+                    history_dir=project / "outputs", by_hand=True)
+    assert not named.scratch and named.published_dir is None          # not a scratch run: nothing to compare
+    assert where_results_sentence(p, named) == ("Run by hand: this notebook's results go to outputs/2026-10/, "
+                                                "the folder named in output_dir.")
+    runner_run = Context("rfm_segmentation", project, "2026-10", project / "staging", ctx.as_of)
+    assert where_results_sentence(p, runner_run) == ""
+
+
+def test_a_bad_parameter_in_a_notebook_shows_its_message_as_on_the_command_line():
+    """The kernel shows ``error: <message>`` and no traceback through the kit; the cell still fails (papermill
+    and the runner see ConfigError), and an error of another kind keeps its traceback."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    from memberkit import runner
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("from memberkit.notebook import resolve\nresolve('rfm_segmentation', split='middle')"),
+        nbformat.v4.new_code_cell("1 / 0")])
+    client = NotebookClient(nb, kernel_name=runner.kernel_name(), timeout=120, allow_errors=True,
+                            resources={"metadata": {"path": str(ROOT / "notebooks")}})
+    client.execute()
+    bad, other = (c.outputs for c in nb.cells)
+    assert [o["output_type"] for o in bad] == ["error"] and bad[0]["ename"] == "ConfigError"
+    # the command line's message (the problem listed under its heading), and no frame of any traceback
+    assert bad[0]["traceback"] == ["error: parameters of rfm_segmentation: 1 problem(s)\n"
+                                   "  - split: Input should be 'mean' or 'median'"]
+    assert other[0]["ename"] == "ZeroDivisionError" and len(other[0]["traceback"]) > 1
+    assert CellExecutionError   # papermill fails the run on the first error output, as before
 
 
 # ------------------------------------------------------------------ secrets
@@ -186,7 +243,7 @@ def secret_runs(small_config, tmp_path_factory) -> dict[str, tuple[Path, str]]:
 def test_no_password_is_written_anywhere(way, secret_runs):
     out, log = secret_runs[WAY_RUN[way]]
     secret = SECRETS[way]
-    assert (out / "data_cleaning.html").is_file() and (out / "manifest.json").is_file()
+    assert (out / "en" / "data_cleaning.html").is_file() and (out / "manifest.json").is_file()
     assert secret not in log
     files = [p for p in out.rglob("*") if p.is_file()]
     assert len(files) > 5
@@ -248,11 +305,93 @@ def test_every_file_a_report_writes_is_published(tmp_path):
     staging, out = tmp_path / "staging", tmp_path / "2026-10"
     (staging / "data").mkdir(parents=True)
     out.mkdir()
-    for name in ("clv_forecast.html", "clv_forecast.json", "data/clv_members.csv", f"data/{clv.AT_RISK_FILE}"):
+    (staging / "en").mkdir()
+    for name in ("en/clv_forecast.html", "clv_forecast.json", "data/clv_members.csv", f"data/{clv.AT_RISK_FILE}"):
         (staging / name).write_text("x")
-    runner._publish(spec, runner.Outcome("clv_forecast", "ok"), staging, out)
+    runner._publish(spec, runner.Outcome("clv_forecast", "ok"), staging, out, "en")
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
-        "clv_forecast.html", "clv_forecast.json", "data/clv_at_risk.csv", "data/clv_members.csv"]
+        "clv_forecast.json", "data/clv_at_risk.csv", "data/clv_members.csv", "en/clv_forecast.html"]
+
+
+def _files(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): p.read_bytes().decode("utf-8", "surrogateescape")
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_run_publishes_its_pages_in_its_language_folder_and_leaves_the_other_editions(tmp_path):
+    """A Chinese run beside an English one: the results and data are replaced, the Chinese page goes to zh/, the
+    English page stays; a page of the layout before one folder per language goes. When the Chinese run
+    then fails, its page and the results go and the English page still stays."""
+    from memberkit import runner
+    from memberkit.reports import report
+    spec = report("data_cleaning")
+    out, staging = tmp_path / "2026-10", tmp_path / "staging"
+    for folder in (out / "en", out / "data" / "clean", staging / "zh", staging / "data" / "clean"):
+        folder.mkdir(parents=True)
+    (out / "en" / "data_cleaning.html").write_text("English page")
+    (out / "en" / "data_cleaning.pdf").write_text("English PDF")
+    (out / "data_cleaning.html").write_text("a page of the old layout")
+    (out / "data_cleaning.json").write_text("results of the English run")
+    (staging / "zh" / "data_cleaning.html").write_text("Chinese page")
+    (staging / "data_cleaning.json").write_text("results of the Chinese run")
+    runner._publish(spec, runner.Outcome("data_cleaning", "ok"), staging, out, "zh")
+    assert _files(out) == {"data_cleaning.json": "results of the Chinese run", "en/data_cleaning.html": "English page",
+                           "en/data_cleaning.pdf": "English PDF", "zh/data_cleaning.html": "Chinese page"}
+    (staging / "zh" / "data_cleaning.failed.ipynb").write_text("the failed notebook")
+    runner._publish(spec, runner.Outcome("data_cleaning", "failed"), staging, out, "zh")
+    assert _files(out) == {"en/data_cleaning.html": "English page", "en/data_cleaning.pdf": "English PDF",
+                           "zh/data_cleaning.failed.ipynb": "the failed notebook"}
+
+
+def test_the_language_switch_shows_where_the_other_edition_exists(tmp_path):
+    """Pages are written with the switch hidden; once published, a page whose other edition exists shows it,
+    one whose other edition does not keeps it hidden, and a second pass rewrites nothing."""
+    from memberkit.languages import link_languages, switch_link
+    for language in ("en", "zh"):
+        (tmp_path / language).mkdir()
+    for language, name in (("en", "index.html"), ("zh", "index.html"), ("en", "ab_test.html")):
+        (tmp_path / language / name).write_text(f"<nav>{switch_link(language, name)}</nav>", encoding="utf-8")
+    assert len(link_languages(tmp_path)) == 2
+    assert (tmp_path / "en" / "index.html").read_text(encoding="utf-8") == \
+        '<nav><a class="mk-lang" href="../zh/index.html" hreflang="zh-CN" lang="zh-CN">中文</a></nav>'
+    assert (tmp_path / "zh" / "index.html").read_text(encoding="utf-8") == \
+        '<nav><a class="mk-lang" href="../en/index.html" hreflang="en" lang="en">English</a></nav>'
+    assert '<a class="mk-lang" hidden="" href="../zh/ab_test.html"' in (tmp_path / "en" / "ab_test.html").read_text(encoding="utf-8")
+    assert link_languages(tmp_path) == []
+    (tmp_path / "zh" / "index.html").unlink()               # the other edition removed: the switch hides again
+    assert link_languages(tmp_path) == [tmp_path / "en" / "index.html"]
+    assert "hidden" in (tmp_path / "en" / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_a_chinese_run_after_an_english_one_keeps_the_english_pages_and_links_the_two(small_config, tmp_path):
+    """One run renders one language: the Chinese run of the month adds zh/ and its all-months page, leaves
+    every English page as it was (its switch now shown) and writes the same results and month figures."""
+    out = tmp_path / "2026-10"
+    args = ["--config", str(small_config), "--out", str(out), "--only", "data_cleaning"]
+    english = subprocess.run([*RUN, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert english.returncode == 0, english.stderr
+    first = _files(out)
+    assert {"en/index.html", "en/data_cleaning.html", "data_cleaning.json", "month.json", "manifest.json"} <= set(first)
+    assert not [n for n in first if n.endswith(".html") and not n.startswith("en/")] and not (out / "zh").exists()
+    assert (tmp_path / "en" / "index.html").is_file() and not (tmp_path / "index.html").exists()
+    chinese = subprocess.run([*RUN, *args, "-p", "language=zh"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert chinese.returncode == 0, chinese.stderr
+    after = _files(out)
+    for name, text in first.items():
+        if name.endswith(".html"):      # the same page, its switch to the Chinese page now shown
+            assert f'<a class="mk-lang" hidden="" href="../zh/{Path(name).name}"' in text, name
+            assert after[name].replace('<a class="mk-lang" href=', '<a class="mk-lang" hidden="" href=') == text, name
+            assert f'<a class="mk-lang" href="../zh/{Path(name).name}"' in after[name], name
+        elif name.endswith(".json") and name != "manifest.json":
+            assert after[name] == text, f"{name}: the language-free results changed with the language"
+    for name in ("index.html", "data_cleaning.html"):
+        page = after[f"zh/{name}"]
+        assert '<html lang="zh-CN">' in page and f'<a class="mk-lang" href="../en/{name}"' in page
+    months = {language: (tmp_path / language / "index.html").read_text(encoding="utf-8") for language in ("en", "zh")}
+    assert 'href="../2026-10/en/index.html"' in months["en"] and 'href="../2026-10/zh/index.html"' in months["zh"]
+    assert '<a class="mk-lang" href="../zh/index.html"' in months["en"] and "所有月份" not in months["en"]
+    assert '<a class="mk-lang" href="../en/index.html"' in months["zh"]
 
 
 def test_the_run_file_names_a_password_only_as_a_variable_and_is_never_published(small_config, tmp_path, monkeypatch):

@@ -137,7 +137,8 @@ def test_the_month_page_reads_nulls_in_results_as_dashes(tmp_path):
                                           "figures": {"roi": {"value": float("nan"), "ci_low": float("-inf"),
                                                               "ci_high": float("inf")}}}}}
     r.save(tmp_path)
-    (tmp_path / "campaign_review.html").write_text("<html></html>")
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "campaign_review.html").write_text("<html></html>")
     s = month.collect(tmp_path, "2026-10", "en", "CNY", ["campaign_review"])
     happened = " ".join(month_view.happened(s))
     items = month_view.decision_items(s)

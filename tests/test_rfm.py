@@ -382,7 +382,7 @@ def test_the_cleaning_and_rfm_pages_name_one_member_who_holds_the_base(tmp_path,
     assert proc.returncode == 0, proc.stdout + proc.stderr
     cleaning = json.loads((out / "data_cleaning.json").read_text(encoding="utf-8"))["results"]["dominant_members"]
     segments = json.loads((out / "rfm_segmentation.json").read_text(encoding="utf-8"))["results"]["dominant_members"]
-    pages = {n: (out / f"{n}.html").read_text(encoding="utf-8") for n in ("data_cleaning", "rfm_segmentation")}
+    pages = {n: (out / "en" / f"{n}.html").read_text(encoding="utf-8") for n in ("data_cleaning", "rfm_segmentation")}
     for page in pages.values():
         assert "W7000123" not in page, "the id itself is never shown"
     if not named:

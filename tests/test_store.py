@@ -170,12 +170,12 @@ def test_summary_page_reads_the_figures_and_shows_no_secret(tmp_path):
     month.produce_figures(store.PeriodStore(out, run))
     failed = {"clv_forecast": Outcome("clv_forecast", "failed", cell=3, error="OperationalError: password hunter22 refused")}
     runner.write_summary(out, run, failed, lambda *a: None, {"hunter22"})
-    page = (out / "index.html").read_text(encoding="utf-8")
+    page = (out / "en" / "index.html").read_text(encoding="utf-8")
     assert "hunter22" not in page and "password *** refused" in page
     (out / store.FIGURES_FILE).unlink()
     said = []
     runner.write_summary(out, run, {}, said.append, {"hunter22"})
-    page = (out / "index.html").read_text(encoding="utf-8")
+    page = (out / "en" / "index.html").read_text(encoding="utf-8")
     assert "month-figures step" in said[0] and "The month figures of this period are missing" in page
 
 

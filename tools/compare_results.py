@@ -385,13 +385,19 @@ def results_files(folder: Path) -> set[str]:
     return {p.name for p in folder.glob("*.json") if p.name != "manifest.json"}
 
 
+def pages(folder: Path) -> set[str]:
+    """The pages of an output folder by relative path: ``<lang>/<name>.html`` (one folder per language),
+    and ``<name>.html`` beside the results as a version before that layout wrote them."""
+    return {str(p.relative_to(folder)) for p in [*folder.glob("*.html"), *folder.glob("*/*.html")]}
+
+
 def compare_outputs(base_dir: Path, head_dir: Path, result: DatasetComparison) -> DatasetComparison:
     """Every results file and page of two output folders of one period."""
     for folder in (base_dir, head_dir):
         if not results_files(folder):
             raise CannotCompare(f"{folder} holds no results file (<name>.json, month.json)")
     for kind, names in (("results", (results_files(base_dir), results_files(head_dir))),
-                        ("page", ({p.name for p in base_dir.glob("*.html")}, {p.name for p in head_dir.glob("*.html")}))):
+                        ("page", (pages(base_dir), pages(head_dir)))):
         a, b = names
         result.missing += [f"{n}: base only" for n in sorted(a - b)] + [f"{n}: head only" for n in sorted(b - a)]
         for name in sorted(a & b):

@@ -129,12 +129,13 @@ class MonthSummary:
         return r.results if r and r.status == "ok" else None
 
 
-def report_states(out: Path, names, outcomes: dict | None = None) -> list[ReportState]:
+def report_states(out: Path, names, outcomes: dict | None = None, language: str = "en") -> list[ReportState]:
     """The status of every report of the period: this run's outcome, else what is on disk.
 
-    On disk a report is ``ok`` when both its page and its results JSON are there, ``failed``
-    when its executed copy was kept as ``<name>.failed.ipynb`` (the error from the manifest),
-    else ``not_run``. ``outcomes`` maps a name to an object with ``status``, ``error``, ``cell``.
+    On disk a report is ``ok`` when both its page in ``language`` (``<out>/<language>/<name>.html``)
+    and its results JSON (``<out>/<name>.json``) are there, ``failed`` when its executed copy was
+    kept as ``<out>/<language>/<name>.failed.ipynb`` (the error from the manifest), else ``not_run``.
+    ``outcomes`` maps a name to an object with ``status``, ``error``, ``cell``.
     """
     from .report import load_results
     manifest = _read_json(out / "manifest.json") or {}
@@ -144,9 +145,9 @@ def report_states(out: Path, names, outcomes: dict | None = None) -> list[Report
         o = (outcomes or {}).get(name)
         if o is not None:
             status, error, cell = o.status, o.error, o.cell
-        elif (out / f"{name}.html").is_file() and (out / f"{name}.json").is_file():
+        elif (out / language / f"{name}.html").is_file() and (out / f"{name}.json").is_file():
             status, error, cell = "ok", "", None
-        elif (out / f"{name}.failed.ipynb").is_file():
+        elif (out / language / f"{name}.failed.ipynb").is_file():
             status = "failed"
             error, cell = recorded.get(name, {}).get("error", ""), recorded.get(name, {}).get("cell")
         else:
@@ -230,16 +231,17 @@ def collect(out: Path, period: str, language: str, currency: str, names, outcome
     ``figures`` is :func:`month_figures`' result, or None with ``figures_error`` saying why; ``as_of``
     the run's extraction date.
     """
-    reports = report_states(out, names, outcomes)
+    reports = report_states(out, names, outcomes, language)
     return MonthSummary(period, language, currency, reports, figures, figures_error,
                         decisions(reports, out), member_counts(reports), as_of, campaign_types(reports))
 
 
-def periods_on_disk(root: Path) -> list[str]:
-    """The periods with a summary in ``root`` (``YYYY-MM`` folders holding ``month.json``), oldest first."""
+def periods_on_disk(root: Path, language: str = "en") -> list[str]:
+    """The periods with a summary in ``language`` in ``root`` (``YYYY-MM`` folders holding
+    ``<language>/index.html``), oldest first."""
     found = []
     for d in sorted(root.iterdir()) if root.is_dir() else []:
-        if d.is_dir() and _is_period(d.name) and (d / "index.html").is_file():
+        if d.is_dir() and _is_period(d.name) and (d / language / "index.html").is_file():
             found.append(d.name)
     return found
 

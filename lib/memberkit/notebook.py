@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import ReportSettings, load_settings, notebook_params, project_root
+from .errors import ConfigError, InputError, Problems
 from .runfile import RunFile
 
 
@@ -28,10 +29,17 @@ class Context:
     run: RunFile | None = field(default=None, repr=False)   # the run resolved once: every report's parameters, inputs, code
     history_dir: Path | None = None   # the folder holding published periods (for the change against last period)
     period_reason: str = ""
+    scratch: bool = False             # run by hand into outputs/scratch/<period>/ (no output_dir, no run file)
+    by_hand: bool = False             # resolved in the notebook (no run file): an analyst's run
 
     @property
     def data_dir(self) -> Path:
         return self.output_dir / "data"
+
+    @property
+    def published_dir(self) -> Path | None:
+        """The published month this run leaves alone (``outputs/<period>``), for a scratch run; else None."""
+        return self.history_dir / self.period if self.scratch and self.history_dir is not None else None
 
     @property
     def settings(self) -> dict:
@@ -52,9 +60,11 @@ def resolve(name: str, config_files=(), overrides=(), output_dir: str | None = N
     a notebook run by hand (JupyterLab's Run All) never touches a published month; the runner
     passes its own folder, and an analyst who wants to publish names ``outputs/<period>`` explicitly
     (a relative ``output_dir`` is relative to the project folder, not to notebooks/).
-    Raises ``ConfigError`` for settings that do not validate.
+    Raises ``ConfigError`` for settings that do not validate; in a notebook it shows as one line
+    (:func:`show_errors_in_one_line`).
     """
     from . import runfile
+    show_errors_in_one_line()
     root = project_root()
     if run_file:
         run = runfile.read(run_file)
@@ -80,7 +90,40 @@ def resolve(name: str, config_files=(), overrides=(), output_dir: str | None = N
         from .errors import ConfigError
         raise ConfigError(f"output_dir {out}: it is a file, not a folder")
     return params, Context(name=name, root=root, period=run.period, output_dir=out, as_of=run.as_of, run=run,
-                           history_dir=root / "outputs", period_reason=run.period_reason)
+                           history_dir=root / "outputs", period_reason=run.period_reason,
+                           scratch=not output_dir and not run_file, by_hand=not run_file)
+
+
+ONE_LINE_ERRORS = (ConfigError, InputError, Problems)   # what the command line shows as "error: ..." (exit 2)
+
+
+def one_line(error: BaseException) -> str:
+    """``error`` as the command line shows it: ``error: <message>`` (no traceback)."""
+    return f"error: {error}"
+
+
+def show_errors_in_one_line() -> bool:
+    """In IPython or Jupyter, show a bad parameter or input (:data:`ONE_LINE_ERRORS`) as the command line
+    does, ``error: <message>``, instead of a traceback through the kit; other errors keep their traceback.
+
+    IPython's custom exception handler (``InteractiveShell.set_custom_exc``): the cell still fails (the
+    kernel replies with an error, so papermill and the runner see the failure with its name and message).
+    Returns False outside IPython, where nothing is changed.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+
+    def handler(shell, etype, value, tb, tb_offset=None):
+        shell._showtraceback(etype, value, [one_line(value)])
+        return [one_line(value)]
+    shell.set_custom_exc(ONE_LINE_ERRORS, handler)
+    return True
+
 
 
 def previous_results(ctx: Context, name: str) -> dict | None:

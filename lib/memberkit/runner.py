@@ -55,11 +55,13 @@ class Outcome:
 def render_html(executed: Path, target: Path, language: str = "en", title: str | None = None) -> None:
     """Executed notebook -> HTML with no code, no prompts, no parameters cell, nothing fetched online.
 
-    The page starts with a link back to the month's summary (``index.html`` beside it), declares its
-    language (``zh-CN`` for Chinese), carries ``title`` in the browser tab, gives every heading an
-    anchor and opens with a table of contents (``views.page.link_headings``), and embeds the kit's
-    fonts subset to the characters it shows.
+    The page starts with a link back to the month's summary (``index.html`` beside it) and the switch
+    to the other edition's page (:func:`memberkit.languages.switch_link`, hidden until that page is
+    published), declares its language (``zh-CN`` for Chinese), carries ``title`` in the browser tab,
+    gives every heading an anchor and opens with a table of contents (``views.page.link_headings``),
+    and embeds the kit's fonts subset to the characters it shows.
     """
+    from .languages import switch_link
     from .views.context import text
     from .views.page import embed_fonts, html_lang, link_headings
     import nbformat
@@ -83,7 +85,8 @@ def render_html(executed: Path, target: Path, language: str = "en", title: str |
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
-    body, _ = exporter.from_notebook_node(nb, resources={"memberkit": {"back": text("month.back", language)}})
+    body, _ = exporter.from_notebook_node(nb, resources={"memberkit": {"back": text("month.back", language),
+                                                                        "switch": switch_link(language, target.name)}})
     target.write_text(embed_fonts(link_headings(body, text("common.contents", language))), encoding="utf-8")
 
 
@@ -109,13 +112,17 @@ def glyph_warnings(executed: Path) -> list[str]:
 def run_notebook(report: Report, root: Path, staging: Path, run_path: Path, log=print) -> Outcome:
     """Execute one report's notebook into the run's staging folder and render its page there.
 
+    The results (``<name>.json``) and data files go to the staging folder itself, the page to its
+    ``<lang>/`` folder (the run's language, :mod:`memberkit.languages`).
+
     The notebook gets the run file (``run_path``: the run resolved once, secrets only as
     ``${VAR}``) and its own parameters' values, named as in its ``parameters`` cell. The executed
     notebook itself is not kept (its cells may show member-level rows); a failed one is kept as
-    ``<name>.failed.ipynb`` with its code and only the error of the failing cell.
+    ``<lang>/<name>.failed.ipynb`` with its code and only the error of the failing cell.
     """
     import papermill as pm
     from . import runfile
+    from .languages import pages_dir
     from .views.context import text
     outcome = Outcome(report.name)
     partial = staging / f".{report.name}.running.ipynb"
@@ -135,19 +142,22 @@ def run_notebook(report: Report, root: Path, staging: Path, run_path: Path, log=
         outcome.warnings = glyph_warnings(partial)
         if not (staging / f"{report.name}.json").is_file():
             raise MemberkitError(f"{report.notebook} ran but recorded no results ({report.name}.json)")
-        render_html(partial, staging / f"{report.name}.html", params.language,
+        pages = pages_dir(staging, params.language)
+        pages.mkdir(exist_ok=True)
+        render_html(partial, pages / f"{report.name}.html", params.language,
                     f"{text(report.title_key, params.language)} · {run.period}")
         partial.unlink()
         outcome.status = "ok"
-        outcome.files = [f"{report.name}.html", f"{report.name}.json"]
+        outcome.files = [f"{params.language}/{report.name}.html", f"{report.name}.json"]
     except Exception as e:  # a notebook may raise anything; the run goes on with the others
         outcome.status = "failed"
         outcome.cell, outcome.error = _failure(e, partial)
         (staging / f"{report.name}.json").unlink(missing_ok=True)
         if partial.exists():
-            _strip_outputs(partial, staging / f"{report.name}.failed.ipynb")
+            pages_dir(staging, params.language).mkdir(exist_ok=True)
+            _strip_outputs(partial, pages_dir(staging, params.language) / f"{report.name}.failed.ipynb")
             partial.unlink()
-            outcome.files = [f"{report.name}.failed.ipynb"]
+            outcome.files = [f"{params.language}/{report.name}.failed.ipynb"]
     outcome.seconds = round(time.time() - start, 1)
     if outcome.status == "ok":
         log(f"  done     {report.name} in {outcome.seconds:.1f}s")
@@ -193,7 +203,10 @@ def run(period: str | None = None, config_files=(), only=(), out_dir: str | None
     starts (:class:`Problems`, exit 2). The run file (``run.json``) then goes into
     ``.<period>.partial-*`` beside the output folder (same file system), where the reports run;
     each successful report's files are moved in with ``os.replace`` at the end, so a run killed at
-    any point leaves the published pages and JSON of the period as they were. The summary page and
+    any point leaves the published pages and JSON of the period as they were. The run renders one
+    language (the ``language`` setting): its pages go to ``<out>/<lang>/``, the language-free files
+    (``<name>.json``, ``data/``, ``month.json``, ``manifest.json``) to ``<out>/``, and the other
+    language's pages stay as they are (:mod:`memberkit.languages`). The summary page and
     manifest are written from what is on disk, so ``--only`` keeps the other reports' cards. With
     ``pdf``, every report page and the summary page are also printed to ``<name>.pdf`` by headless
     Chromium; without Chromium the run says so and keeps the HTML. Returns (exit code, output folder).
@@ -209,11 +222,18 @@ def run(period: str | None = None, config_files=(), only=(), out_dir: str | None
         prepared.close()   # the staged copies of the exports hold personal data
 
 
+def run_language(run_) -> str:
+    """The language a run renders (the ``language`` setting, the same for every report of the run)."""
+    return (run_.params("data_cleaning") if "data_cleaning" in run_.reports
+            else run_.params(next(iter(run_.reports)))).language
+
+
 def _run_checked(prepared, reports, out_dir, log, pdf) -> tuple[int, Path]:
     import shutil
     from dataclasses import asdict
     from . import runfile
     from .config import scrub_secrets
+    from .languages import link_languages, pages_dir
     root, settings, secrets = prepared.root, prepared.settings, prepared.secrets
 
     def say(message: str) -> None:
@@ -241,11 +261,15 @@ def _run_checked(prepared, reports, out_dir, log, pdf) -> tuple[int, Path]:
         figures_error = _prepare_store([r for r in reports if not missing_tables(r, tables)], out, staging, root,
                                        run_, say)
         outcomes = _execute(reports, root, staging, run_path, run_, say, figures_error, tables)
+        language = run_language(run_)
         for r in reports:
-            _publish(r, outcomes[r.name], staging, out)
+            _publish(r, outcomes[r.name], staging, out, language)
         _publish_month_figures(staging, out, run_)
         write_manifest(out, root, run_, settings, outcomes, secrets)
         pages = write_summary(out, run_, outcomes, say, secrets)
+        link_languages(out)
+        if out.name == run_.period:
+            link_languages(out.parent)
     finally:
         for k, v in saved_env.items():
             if v is None:
@@ -254,11 +278,11 @@ def _run_checked(prepared, reports, out_dir, log, pdf) -> tuple[int, Path]:
                 os.environ[k] = v
         shutil.rmtree(staging, ignore_errors=True)
     failed = [o for o in outcomes.values() if o.status != "ok" and o.applicable]
-    printed_ok = write_pdfs(out, pages, say) if pdf else True
+    printed_ok = write_pdfs(pages_dir(out, language), pages, say) if pdf else True
     ok = sum(o.status == "ok" for o in outcomes.values())
     not_applicable = sum(not o.applicable for o in outcomes.values())
     say(f"{ok} of {len(outcomes)} reports ok" + (f", {not_applicable} not applicable to this source" if not_applicable
-                                                  else "") + f"; open {out / 'index.html'}")
+                                                  else "") + f"; open {pages_dir(out, language) / 'index.html'}")
     return (1 if failed or not printed_ok else 0), out
 
 
@@ -410,7 +434,8 @@ def _publish_month_figures(staging: Path, out: Path, run_) -> None:
 
 
 def write_pdfs(out: Path, pages: list[Path], log=print) -> bool:
-    """``<name>.pdf`` beside the summary page and every report page of the period that is there.
+    """``<name>.pdf`` beside the summary page and every report page of the period that is there
+    (``out``: the folder of the run's language, ``outputs/<period>/<lang>``).
 
     Returns False when Chromium failed on a page; a missing Chromium is said clearly and is not
     a failure (the HTML pages are complete).
@@ -429,21 +454,26 @@ def write_pdfs(out: Path, pages: list[Path], log=print) -> bool:
     return len(written) == len(targets)
 
 
-def _publish(spec: Report, outcome: Outcome, staging: Path, out: Path) -> None:
+def _publish(spec: Report, outcome: Outcome, staging: Path, out: Path, language: str = "en") -> None:
     """Move one report's files from the staging folder into the output folder, each with os.replace.
 
-    A successful report replaces its page, JSON and data files (files of an earlier run that this
-    run did not write, such as a segment list now empty, are removed). A failed or skipped report
-    leaves no page that looks complete: its page and JSON are removed and the failed notebook put
-    in their place.
+    A successful report replaces its JSON and data files in ``out`` and its page in ``out/<language>``
+    (files of an earlier run that this run did not write, such as a segment list now empty, are
+    removed); the other language's page is left as it is. A failed or skipped report leaves no page
+    that looks complete: its JSON and this language's page are removed and the failed notebook put
+    in their place. A page of the layout before one folder per language (``out/<name>.html``) goes.
     """
-    mine = [f"{spec.name}.html", f"{spec.name}.json", f"{spec.name}.failed.ipynb", f"{spec.name}.ipynb",
-            f"{spec.name}.pdf", *spec.outputs]
+    pages = f"{language}/{spec.name}"
+    mine = [f"{pages}.html", f"{spec.name}.json", f"{pages}.failed.ipynb", f"{pages}.ipynb",
+            f"{pages}.pdf", *spec.outputs]
+    for legacy in (f"{spec.name}.html", f"{spec.name}.pdf", f"{spec.name}.failed.ipynb", f"{spec.name}.ipynb"):
+        (out / legacy).unlink(missing_ok=True)
     if outcome.status != "ok":
         for name in mine[:5]:
             (out / name).unlink(missing_ok=True)
-        if (staging / f"{spec.name}.failed.ipynb").exists():
-            os.replace(staging / f"{spec.name}.failed.ipynb", out / f"{spec.name}.failed.ipynb")
+        if (staging / f"{pages}.failed.ipynb").exists():
+            (out / language).mkdir(parents=True, exist_ok=True)
+            os.replace(staging / f"{pages}.failed.ipynb", out / f"{pages}.failed.ipynb")
         return
     new = {p.relative_to(staging) for pattern in mine for p in staging.glob(pattern) if p.is_file()}
     old = {p.relative_to(out) for pattern in mine for p in out.glob(pattern) if p.is_file()}
@@ -507,7 +537,8 @@ def _read_manifest(out: Path) -> dict:
 
 
 def write_summary(out: Path, run_, outcomes: dict[str, Outcome], log=print, secrets=frozenset()) -> list[Path]:
-    """The month's summary page (``index.html``) and the index across months (``../index.html``).
+    """The month's summary page (``<lang>/index.html``) and the index across months (``../<lang>/index.html``),
+    in the run's language.
 
     The key figures are read from the period store (``month.json``, written by the runner's step
     after the cleaning); the reports' cards from this run's outcomes and, for reports not run this
@@ -535,7 +566,11 @@ def write_summary(out: Path, run_, outcomes: dict[str, Outcome], log=print, secr
                             outcomes, figures, error, as_of=run_.as_of)
     for report in summary.reports:
         report.error = scrub_secrets(report.error, set(secrets))
-    (out / "index.pdf").unlink(missing_ok=True)   # printed again by --pdf, else it would show an older page
+    for legacy in ("index.html", "index.pdf"):     # the layout before one folder per language
+        (out / legacy).unlink(missing_ok=True)
+    if out.name == run_.period:                    # ... and its index across months, in one language
+        (out.parent / "index.html").unlink(missing_ok=True)
+    (out / params.language / "index.pdf").unlink(missing_ok=True)   # printed again by --pdf, else it would show an older page
     footer = {"code": run_.code_version, "fingerprint": run_.fingerprint[:16]}
     return month_views.write_pages(summary, out, footer)
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from markupsafe import Markup, escape
 
 from ..kpi import HIGHER_IS_BETTER, MONTH_FIGURES
+from ..languages import switch_link
 from ..month import MonthSummary, compare
 from ..periods import previous_period, same_period_last_year
 from ..report import missing
@@ -70,18 +71,51 @@ def _p(s: MonthSummary) -> Presentation:
 
 
 # ------------------------------------------------------------------ the trend line
-def sparkline(values, width: int = 120, height: int = 32, good_up: bool = True, label: str = "") -> Markup:
-    """A small inline SVG line over ``values`` (None or NaN breaks the line); the last point is marked.
+def short_month(period: str, language: str = "en") -> str:
+    """'Oct 2025' / '2025年10月' for ``YYYY-MM`` (CLDR's ``yMMM`` skeleton per language, through Babel)."""
+    from babel.dates import format_skeleton
+    year, month = (int(x) for x in period.split("-"))
+    return format_skeleton("yMMM", _dt.date(year, month, 1), locale="zh_CN" if language == "zh" else "en")
 
-    Only numbers go into the SVG; ``label`` (the accessible title) is escaped. The line is
-    green when the last value is better than the first (``good_up`` says which way is better).
+
+def scale_floor(values) -> float:
+    """Where a trend's scale starts: 0, or the lowest value when one is below 0 (a month of net returns)."""
+    present = [v for v in values if not missing(v)]
+    return min([0.0] + present)
+
+
+def trend_marks(values, months) -> list[dict]:
+    """The labelled points of a trend: ``first``, ``last``, ``min`` and ``max`` (the earliest month on a tie),
+    each ``{"point", "month", "value"}``; [] when no value is there. ``values`` and ``months`` align (None or
+    NaN: no value that month)."""
+    points = [(m, v) for m, v in zip(months, values) if not missing(v)]
+    if not points:
+        return []
+    low = min(points, key=lambda mv: mv[1])     # min/max keep the first of equal values: the earliest month
+    high = max(points, key=lambda mv: mv[1])
+    return [{"point": name, "month": m, "value": v}
+            for name, (m, v) in (("first", points[0]), ("last", points[-1]), ("min", low), ("max", high))]
+
+
+def sparkline(values, width: int = 240, height: int = 40, good_up: bool = True, label: str = "",
+              floor: float | None = None) -> Markup:
+    """A small inline SVG line over ``values`` (None or NaN breaks the line) on a stated scale.
+
+    The vertical scale runs from ``floor`` (default :func:`scale_floor`: 0, or the lowest value when
+    one is below 0) at the bottom, drawn as a grey base line, to the highest value at the top, so a
+    rate moving from 19% to 23% stays near the top instead of filling the card; the first, last,
+    lowest and highest points are dotted (the last one larger), their values are written under the
+    line by the page (:func:`trend_marks`). Only numbers go into the SVG; ``label`` (the accessible
+    title) is escaped. The line is green when the last value is better than the first (``good_up``
+    says which way is better).
     """
-    pad = 3
+    pad = 4
     points = [(i, v) for i, v in enumerate(values) if not missing(v)]
     n = max(len(values) - 1, 1)
     if not points:
         return Markup(f'<svg class="mk-spark" viewBox="0 0 {width} {height}" role="img"><title>{escape(label)}</title></svg>')
-    lo, hi = min(v for _, v in points), max(v for _, v in points)
+    lo = scale_floor(values) if floor is None else min(floor, min(v for _, v in points))
+    hi = max(v for _, v in points)
     span = (hi - lo) or 1.0
 
     def xy(i, v):
@@ -100,11 +134,87 @@ def sparkline(values, width: int = 120, height: int = 32, good_up: bool = True, 
     first, last = points[0][1], points[-1][1]
     better = None if first == last else ((last > first) == good_up)
     colour = {True: "#2e7d32", False: "#c62828", None: "#1f4e79"}[better]
-    lines = "".join(f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" stroke-linejoin="round" '
+    base = round(height - pad, 1)
+    # the SVG stretches to its card: strokes and dots keep their size (non-scaling stroke, round caps)
+    keep = 'vector-effect="non-scaling-stroke"'
+    lines = "".join(f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" stroke-linejoin="round" {keep} '
                     f'points="{" ".join(f"{x},{y}" for x, y in r)}"/>' for r in runs)
-    x, y = xy(*points[-1])
+    marked = sorted({points[0][0], points[-1][0], min(points, key=lambda p: p[1])[0], max(points, key=lambda p: p[1])[0]})
+    dots = "".join(f'<path d="M{x} {y}h0" stroke="{colour if i == points[-1][0] else "#5a6572"}" '
+                   f'stroke-width="{6 if i == points[-1][0] else 4}" stroke-linecap="round" {keep}/>'
+                   for i in marked for x, y in [xy(i, values[i])])
     return Markup(f'<svg class="mk-spark" viewBox="0 0 {width} {height}" preserveAspectRatio="none" role="img">'
-                  f'<title>{escape(label)}</title>{lines}<circle cx="{x}" cy="{y}" r="2.4" fill="{colour}"/></svg>')
+                  f'<title>{escape(label)}</title><line x1="{pad}" y1="{base}" x2="{width - pad}" y2="{base}" '
+                  f'stroke="#c4cbd3" stroke-width="1" {keep}/>{lines}{dots}</svg>')
+
+
+def _nice_step(top: float, ticks: int = 4) -> float:
+    """A step of 1, 2 or 5 times a power of ten that covers ``top`` in at most ``ticks`` steps."""
+    import math
+    if top <= 0:
+        return 1.0
+    raw = top / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+
+
+def trend_chart(months, values, key: str, p: Presentation, label: str = "", width: int = 330,
+                height: int = 170) -> Markup:
+    """A month-by-month chart of one figure on labelled axes, as an inline SVG that keeps its proportions.
+
+    ``months`` (``YYYY-MM``, oldest first) and ``values`` align; None or NaN breaks the line. The
+    vertical axis starts at :func:`scale_floor` (0 unless a value is below it) and is ticked in steps of
+    1, 2 or 5 times a power of ten, each tick labelled as the figure is shown (``format_figure``); the
+    horizontal axis names the first, middle and last month. Every month with a value gets a dot, so
+    one month is one dot on a labelled axis and two months are two dots joined on that axis. Text
+    is escaped; the rest is numbers.
+    """
+    present = [v for v in values if not missing(v)]
+    lo = scale_floor(values)
+    hi = max(present) if present else 1.0
+    if lo < 0:
+        step = _nice_step(hi - lo)
+        lo = step * (lo // step)
+    else:
+        step = _nice_step(hi - lo)
+    top = lo + step * max(1, -(-(hi - lo) // step))
+    ticks = [lo + i * step for i in range(int(round((top - lo) / step)) + 1)]
+    tick_text = [format_figure(p, key, t) for t in ticks]
+    left = 8 + 6.2 * max(len(t) for t in tick_text)
+    right, up, down = 10, 10, 24
+    n = max(len(months) - 1, 1)
+
+    def x(i):
+        return round(left + i * (width - left - right) / n, 1)
+
+    def y(v):
+        return round(height - down - (v - lo) * (height - up - down) / ((top - lo) or 1.0), 1)
+
+    parts = [f'<svg class="mk-trend" viewBox="0 0 {width} {height}" role="img" data-figure-trend="{escape(key)}">'
+             f'<title>{escape(label)}</title>']
+    for t, words in zip(ticks, tick_text):
+        parts.append(f'<line x1="{left}" y1="{y(t)}" x2="{width - right}" y2="{y(t)}" stroke="#e3e7ec"/>'
+                     f'<text x="{left - 4}" y="{y(t) + 4}" text-anchor="end" font-size="11" fill="#5a6572">{escape(words)}</text>')
+    parts.append(f'<line x1="{left}" y1="{y(lo)}" x2="{width - right}" y2="{y(lo)}" stroke="#8a949e"/>')
+    shown = sorted({0, len(months) // 2, len(months) - 1}) if months else []
+    for i in shown:
+        anchor = "start" if i == 0 and len(months) > 1 else ("end" if i == len(months) - 1 and len(months) > 1 else "middle")
+        parts.append(f'<line x1="{x(i)}" y1="{y(lo)}" x2="{x(i)}" y2="{y(lo) + 4}" stroke="#8a949e"/>'
+                     f'<text x="{x(i)}" y="{height - 6}" text-anchor="{anchor}" font-size="11" fill="#5a6572">'
+                     f'{escape(short_month(months[i], p.language))}</text>')
+    run: list[str] = []
+    dots = []
+    for i, v in enumerate(list(values) + [None]):
+        if missing(v):
+            if len(run) > 1:
+                parts.append(f'<polyline fill="none" stroke="#1f4e79" stroke-width="1.8" points="{" ".join(run)}"/>')
+            run = []
+        else:
+            run.append(f"{x(i)},{y(v)}")
+            dots.append(f'<circle cx="{x(i)}" cy="{y(v)}" r="2.6" fill="#1f4e79" data-month="{escape(months[i])}" '
+                        f'data-value="{v!r}"/>')
+    parts += dots + ["</svg>"]
+    return Markup("".join(parts))
 
 
 # ------------------------------------------------------------------ the summary page's blocks
@@ -128,10 +238,19 @@ def figure_cards(s: MonthSummary) -> list[dict]:
         definition = (text(f"month.{key}_def", lang, window=s.figures.get("active_window_days", 90))
                       if key in ("member_revenue", "active_members")
                       else text(f"kpi.{key}_def", lang, window=s.figures.get("active_window_days", 90)))
-        cards.append({"key": key, "label": label,
-                      "value": Markup(mark(format_figure(p, key, c["current"]), Figure(key, period, c["current"]),
+        months = s.figures["months"]
+        marks = {m["point"]: {**m, "text": format_figure(p, key, m["value"]), "label": short_month(m["month"], lang)}
+                 for m in trend_marks(values, months)}
+        trend = ({"first_last": text("month.spark_first_last", lang, first=marks["first"]["text"],
+                                     first_month=marks["first"]["label"], last=marks["last"]["text"],
+                                     last_month=marks["last"]["label"]),
+                  "low_high": text("month.spark_low_high", lang, low=marks["min"]["text"], low_month=marks["min"]["label"],
+                                   high=marks["max"]["text"], high_month=marks["max"]["label"]),
+                  "scale": text("month.spark_scale", lang, floor=format_figure(p, key, scale_floor(values))),
+                  "marks": list(marks.values())} if marks else None)
+        cards.append({"key": key, "label": label, "value": Markup(mark(format_figure(p, key, c["current"]), Figure(key, period, c["current"]),
                                            "div", "mk-value")),
-                      "changes": changes, "definition": definition,
+                      "changes": changes, "definition": definition, "trend": trend,
                       "spark": sparkline(values, good_up=HIGHER_IS_BETTER[key],
                                          label=text("month.trend", lang, name=label, month=month_label(period, lang),
                                                     first=shown[0] if shown else "–",
@@ -231,8 +350,10 @@ def decision_items(s: MonthSummary) -> list[dict]:
         else:
             sentence = p.counted("month.decision_at_risk", v["members"], members=p.count(v["members"]),
                             revenue=p.money(v["past_revenue"]), clv=p.money(v["clv"]))
+        listed = v.get("list") if d.kind == "at_risk" else None
         items.append({"kind": d.kind, "action": text(f"month.action_{d.action}", lang), "tone": _tone(d.action),
-                      "sentence": sentence, "link": d.link, "list": v.get("list") if d.kind == "at_risk" else None})
+                      "sentence": sentence, "link": d.link, "list": listed,
+                      "list_href": f"../{listed}" if listed else None})   # data/ is the period's, beside <lang>/
     return items
 
 
@@ -327,6 +448,7 @@ def render_summary(s: MonthSummary, footer: dict | None = None) -> str:
     from .page import embed_fonts
     return embed_fonts(_environment().get_template("summary.html.j2").render(
         lang="zh-CN" if lang == "zh" else "en", t=t, tp=tp, fonts=page_fonts(),
+        months_link=f"../../{lang}/index.html", switch=switch_link(lang, "index.html"),
         title=t("page_title", month=month_label(s.period, lang)),
         subtitle=t("subtitle", month=month_label(s.period, lang),
                    previous=month_label(previous_period(s.period), lang),
@@ -339,27 +461,34 @@ def render_summary(s: MonthSummary, footer: dict | None = None) -> str:
 
 
 def render_months(root: Path, language: str = "en", currency: str = "CNY") -> str:
-    """``outputs/index.html``: every period on disk, newest first, with its key figures and their trend across months.
+    """``outputs/<language>/index.html``: every period with a summary in ``language`` on disk, newest first,
+    with its key figures and their trend across months.
 
     A period whose ``month.json`` is missing or unreadable shows "–" in every column and says its
     figures are missing (a figure that is null in a readable file still reads "not enough history").
     """
     import json
     from ..month import FIGURES_FILE, periods_on_disk
-    periods = periods_on_disk(root)
+    periods = periods_on_disk(root, language)
     data: dict[str, dict | None] = {}
+    latest = None          # the newest period's month.json: its months are the charts' months
     for p in periods:
         try:
             f = json.loads((root / p / FIGURES_FILE).read_text(encoding="utf-8"))
             data[p] = {k: compare(f, k)["current"] for k in MONTH_FIGURES}
+            latest = f
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             data[p] = None
     t = lambda key, **v: text(f"month.{key}", language, **v)
     pres = Presentation(language, currency)
-    columns = [{"key": k, "label": figure_label(k, language),
-                "spark": sparkline([(data[p] or {}).get(k) for p in periods], good_up=HIGHER_IS_BETTER[k],
-                                   label=figure_label(k, language))} for k in MONTH_FIGURES]
-    rows = [{"period": p, "label": month_label(p, language), "link": f"{p}/index.html",
+    columns = [{"key": k, "label": figure_label(k, language)} for k in MONTH_FIGURES]
+    trends = [{"label": figure_label(k, language),
+               "chart": trend_chart(latest["months"], latest["figures"][k], k, pres,
+                                    label=t("trend_chart", name=figure_label(k, language),
+                                            first=month_label(latest["months"][0], language),
+                                            last=month_label(latest["months"][-1], language)))}
+              for k in MONTH_FIGURES] if latest else []
+    rows = [{"period": p, "label": month_label(p, language), "link": f"../{p}/{language}/index.html",
              "note": "" if data[p] is not None else t("months_figures_missing", file=FIGURES_FILE),
              "cells": ([format_figure(pres, k, data[p].get(k)) for k in MONTH_FIGURES] if data[p] is not None
                        else [DASH] * len(MONTH_FIGURES))}
@@ -367,16 +496,22 @@ def render_months(root: Path, language: str = "en", currency: str = "CNY") -> st
     from .page import embed_fonts
     return embed_fonts(_environment().get_template("months.html.j2").render(
         lang="zh-CN" if language == "zh" else "en", t=t, fonts=page_fonts(), title=t("months_title"),
-        subtitle=t("months_subtitle"), columns=columns, rows=rows))
+        switch=switch_link(language, "index.html"),
+        subtitle=t("months_subtitle"), columns=columns, rows=rows, trends=trends,
+        trends_title=t("months_trends_title", months=len(latest["months"]),
+                       month=month_label(latest["months"][-1], language)) if latest else ""))
 
 
 def write_pages(s: MonthSummary, out: Path, footer: dict | None = None) -> list[Path]:
-    """Write the summary page into ``out``; when ``out`` is a period folder (``.../<period>``),
-    also the index across months into its parent (a folder named otherwise gets no neighbour files)."""
-    page = out / "index.html"
+    """Write the summary page into ``out/<language>/index.html``; when ``out`` is a period folder
+    (``.../<period>``), also the index across months into ``../<language>/index.html`` (a folder
+    named otherwise gets no neighbour files)."""
+    page = out / s.language / "index.html"
+    page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(render_summary(s, footer), encoding="utf-8")
     if out.name != s.period:
         return [page]
-    months = out.parent / "index.html"
+    months = out.parent / s.language / "index.html"
+    months.parent.mkdir(parents=True, exist_ok=True)
     months.write_text(render_months(out.parent, s.language, s.currency), encoding="utf-8")
     return [page, months]

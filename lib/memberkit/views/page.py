@@ -254,6 +254,57 @@ def open_period(p, ctx):
         banner(banner_text)
 
 
+def where_results_sentence(p, ctx) -> str:
+    """For a notebook run by hand, where its results go and that the published month is unchanged
+    (``outputs/scratch/<period>/``), or the folder named in ``output_dir``; '' for the runner's run."""
+    if not getattr(ctx, "by_hand", False):
+        return ""
+    if ctx.scratch:
+        return p.text("common.where_scratch", folder=_folder(ctx, ctx.output_dir),
+                      published=_folder(ctx, ctx.published_dir))
+    return p.text("common.where_named", folder=_folder(ctx, ctx.output_dir))
+
+
+def _folder(ctx, folder) -> str:
+    """A folder as an analyst finds it: relative to the project (``outputs/scratch/2026-10/``) when inside it."""
+    return f"{folder.relative_to(ctx.root)}/" if folder.is_relative_to(ctx.root) else f"{folder}/"
+
+
+def where_results(p, ctx):
+    """Show, at the top of a notebook run by hand, where its results go (:func:`where_results_sentence`)."""
+    note(where_results_sentence(p, ctx))
+
+
+def vs_published_frame(p, kpis, results: dict, published: dict):
+    """This run's key figures beside the published run's of the same month: a frame of figure, this run,
+    published (display text from the report's own ``kpis(p, results)``, matched by label), and how many differ."""
+    import pandas as pd
+    before = {k.label: k.value for k in kpis(p, published)}
+    rows = [(k.label, k.value, before[k.label]) for k in kpis(p, results) if k.label in before]
+    frame = pd.DataFrame(rows, columns=[p.text("common.col_figure"), p.text("common.col_this_run"),
+                                        p.text("common.col_published")])
+    return frame, sum(a != b for _, a, b in rows)
+
+
+def vs_published(p, ctx, kpis, results: dict):
+    """In a scratch run (:attr:`memberkit.notebook.Context.scratch`), the change against the published run of
+    the same month (``<ctx.published_dir>/<name>.json``): a table of this report's key figures in both, or a
+    note that the month is not published.
+    ``kpis`` is the report view's ``kpis(p, results)``; nothing is shown in any other run."""
+    from ..report import load_results
+    if not getattr(ctx, "scratch", False):
+        return
+    published = load_results(ctx.published_dir, results["name"])
+    folder = _folder(ctx, ctx.published_dir)
+    if not published:
+        note(p.text("common.no_published", period=ctx.period, published=folder))
+        return
+    frame, changed = vs_published_frame(p, kpis, results, published)
+    heading(p.text("common.vs_published_title", period=ctx.period), 3)
+    table(frame)
+    note(p.text("common.vs_published_note", changed=p.count(changed), total=p.count(len(frame)), published=folder))
+
+
 def anchor_of(title: str) -> str:
     """A heading's anchor made from its words: lower case, runs of anything but letters and digits as
     one ``-`` ('Campaign review · 2026-10' -> 'campaign-review-2026-10'; Chinese words stay)."""

@@ -633,6 +633,7 @@ def test_the_value_tables_give_money_by_group_and_the_at_risk_table_sums_the_win
     r = view.at_risk_frame(en, a, 12)
     assert list(r.iloc[:, 0]) == [seg["general_win_back"]["label"]["en"], seg["important_retain"]["label"]["en"],
                                   rules["outside"]["label"]["en"]]
-    assert r.iloc[1].tolist()[1:] == ["2", "CN¥2,400", "CN¥20", "35.5%", seg["important_retain"]["action"]["en"]]
-    assert r.iloc[2].tolist()[1:3] == ["1", "CN¥800"]
+    # the segment and its action first (kept in view), then the figures
+    assert r.iloc[1].tolist()[1:] == [seg["important_retain"]["action"]["en"], "2", "CN¥2,400", "CN¥20", "35.5%"]
+    assert r.iloc[2].tolist()[2:4] == ["1", "CN¥800"]
     assert view.at_risk_frame(zh, a, 12).iloc[1].tolist()[0] == "重要保持客户"

@@ -55,6 +55,7 @@ def test_the_key_figures_table_marks_each_value_with_the_month_it_is_of():
 
 # ------------------------------------------------------------------ every page of a published period
 def _pages(out) -> dict[str, str]:
+    """The pages of one edition: ``out`` is a language folder (outputs/<period>/<lang>/)."""
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(out.glob("*.html"))}
 
 
@@ -63,7 +64,7 @@ def _pages(out) -> dict[str, str]:
 def test_every_figure_of_a_period_has_one_value_on_every_page(edition, request):
     proc, out, _ = request.getfixturevalue(edition)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    pages = _pages(out)
+    pages = _pages(out / ("en" if edition == "e2e" else "zh"))
     assert set(pages) >= {"index.html", "rfm_segmentation.html", "data_cleaning.html", "clv_forecast.html"}
     found = {name: figures_on_page(html) for name, html in pages.items()}
     # the key figures are marked on the summary and on the RFM page, the report cards on both sides

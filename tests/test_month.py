@@ -239,7 +239,7 @@ def test_each_sparkline_labels_its_first_last_lowest_and_highest_month_from_mont
     """Member revenue by hand (hand_orders): October 2025 60, November 2025 nothing (0, the first lowest),
     October 2026 200 (the last and the highest); every card's labels are month.json's values."""
     page = month_views.render_summary(summary(figures))
-    cards = dict(re.findall(r'<div class="mk-figure" data-figure="(\w+)">(.*?)</div>\n</div>', page, re.S))
+    cards = dict(re.findall(r'<div class="mk-figure" data-card="(\w+)">(.*?)</div>\n</div>', page, re.S))
     assert len(cards) == 7
     revenue = cards["member_revenue"]
     assert "Oct 2025: CN¥60 → Oct 2026: CN¥200" in revenue

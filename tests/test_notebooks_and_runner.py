@@ -288,7 +288,7 @@ def test_reports_run_on_cdnow_through_a_config_file_only(tmp_path):
     assert profile["missing"] == ["gender", "age", "category", "store"] and profile["stores"] == []
     assert profile["sales"]["orders"]["guests"] == 0 and profile["sales"]["revenue_share"] == 1.0
     assert "no gender (members), birth date (members), product category (orders), store (orders)" in \
-        (tmp_path / "rfm_segmentation.html").read_text(encoding="utf-8")
+        (tmp_path / "en" / "rfm_segmentation.html").read_text(encoding="utf-8")
     clv = read_json(tmp_path / "clv_forecast.json")["results"]
     assert clv["unit"] == "week" and clv["holdout"]["calibration_end"] == "1997-09-30"
     published = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}   # Fader, Hardie and Lee (2005)

@@ -7,7 +7,7 @@ import pandas as pd
 
 from .. import clv
 from .context import Presentation
-from .page import KPI, Figure, card
+from .page import KPI, Figure, card, decision_first
 from .rfm import group_label
 from .theme import PALETTE, legend_below
 
@@ -208,13 +208,13 @@ def at_risk_frame(p: Presentation, a: clv.CLVAnalysis, months: int) -> pd.DataFr
     from ..rfm import outside_window, schemes
     hl, outside = schemes()["high_low"], outside_window()
     word = lambda k, part: (getattr(outside, part) if k == outside.key else getattr(hl.segment(k), part))[p.language]  # noqa: E731
-    return pd.DataFrame({
+    return decision_first(pd.DataFrame({     # the segment and what to do with it stay in view
         p.text("clv.col_segment"): [word(k, "label") for k in g.segment],
+        p.text("clv.col_action"): [word(k, "action") for k in g.segment],
         p.text("clv.members_col"): [p.count(x) for x in g.members],
         p.text("clv.col_spend"): [p.money(x) for x in g.spend],
         p.text("clv.col_expected_value", months=months): [p.money(x) for x in g.value],
-        p.text("clv.col_chance"): [p.pct(x) for x in g.chance],
-        p.text("clv.col_action"): [word(k, "action") for k in g.segment]})
+        p.text("clv.col_chance"): [p.pct(x) for x in g.chance]}))
 
 
 def plot_alive_matrix(p: Presentation, a: clv.CLVAnalysis):

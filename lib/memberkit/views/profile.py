@@ -15,7 +15,7 @@ from ..report import missing
 from .context import DASH, Presentation
 from .page import KPI
 from .rfm import segment_name
-from .theme import PALETTE
+from .theme import PALETTE, describe
 
 
 def band_label(p: Presentation, code: str) -> str:
@@ -55,11 +55,11 @@ def plot_gender_age(p: Presentation, prof: prof_mod.MemberProfile):
     """Members per age band (bars side by side per gender), each bar labelled with its count."""
     import matplotlib.pyplot as plt
     ga = prof.gender_age
-    fig, ax = plt.subplots(figsize=(9, 4.2))
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
     if {"gender", "age"} <= set(prof.missing):
         ax.text(0.5, 0.5, p.text("profile.no_gender_age"), ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
-        return fig
+        return describe(fig, p.text("profile.no_gender_age"))   # an empty chart says why, also to a screen reader
     rows = [g for g in ga.index if ga.loc[g].sum() > 0]
     cols = [b for b in ga.columns if ga[b].sum() > 0]
     x = np.arange(len(cols))
@@ -116,11 +116,11 @@ def plot_categories(p: Presentation, prof: prof_mod.MemberProfile):
     import matplotlib.pyplot as plt
     import seaborn as sns
     m = category_matrix(prof)
-    fig, ax = plt.subplots(figsize=(9, 0.45 * max(len(m), 1) + 1.8))
+    fig, ax = plt.subplots(figsize=(6.4, 0.45 * max(len(m), 1) + 1.8))
     if m.empty:
         ax.text(0.5, 0.5, p.text("profile.no_categories"), ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
-        return fig
+        return describe(fig, p.text("profile.no_categories"))   # an empty chart says why, also to a screen reader
     labels = m.apply(lambda col: col.map(lambda v: DASH if missing(v) else p.pct(v, 0)))
     sns.heatmap(m.astype(float), annot=labels.to_numpy(), fmt="", cmap="Blues", ax=ax, cbar=False,
                 annot_kws={"fontsize": 9}, linewidths=0.5, linecolor="white",

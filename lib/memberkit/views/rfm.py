@@ -12,7 +12,7 @@ from . import kpi as vkpi
 from .context import Presentation
 from . import page
 from .page import KPI, Figure, card
-from .theme import PALETTE
+from .theme import PALETTE, describe
 
 
 def segment_name(p: Presentation, key: str, scheme: str = "high_low") -> str:
@@ -142,7 +142,7 @@ def plot_region_bubbles(p: Presentation, regions: pd.DataFrame):
     if r.empty:
         ax.text(0.5, 0.5, p.text("rfm.no_regions"), ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
-        return fig
+        return describe(fig, p.text("rfm.no_regions"))   # an empty chart says why, also to a screen reader
     size = 3000 * (r.mean_r / r.mean_r.max()) ** 1.5 if len(r) else []
     # a rate's colour scale starts at zero, like its axes would
     top = float(r.established_lost_rate.max()) if r.established_lost_rate.notna().any() else 1.0

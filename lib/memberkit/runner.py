@@ -593,7 +593,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """The command line: exit 0 when every report succeeded, 1 when one failed, 2 for a bad parameter or
     input (nothing ran), 130 when interrupted (Ctrl-C). Errors are one message, never a traceback."""
+    import signal
     args = build_parser().parse_args(argv)
+    # A parent that ignores SIGINT (a test runner, some schedulers) passes that on to its children;
+    # Ctrl-C must still stop the run.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         code, _ = run(args.period, args.config, args.only, args.out, args.overrides, pdf=args.pdf)
         return code

@@ -156,7 +156,7 @@ def driver_split(before: Mapping[str, float], after: Mapping[str, float],
     exponents : factor code -> +1 or -1 (default +1 each)
 
     Returns ``{"method": "lmdi_i" | "shapley", "before", "after", "total_change",
-    "drivers": [{"name", "contribution"}]}`` in the factors' order; LMDI-I when every factor is
+    "drivers": [{"name", "before", "after", "contribution"}]}`` in the factors' order; LMDI-I when every factor is
     positive in both months, else Shapley. Raises ``ValueError`` when a divisor is zero.
     """
     names = list(before)
@@ -168,7 +168,8 @@ def driver_split(before: Mapping[str, float], after: Mapping[str, float],
         method, parts = "shapley", shapley_contributions(x0, x1, e)
     v0, v1 = _product(x0, e), _product(x1, e)
     return {"method": method, "before": v0, "after": v1, "total_change": v1 - v0,
-            "drivers": [{"name": n, "contribution": c} for n, c in zip(names, parts)]}
+            "drivers": [{"name": n, "before": a, "after": b, "contribution": c}
+                        for n, a, b, c in zip(names, x0, x1, parts)]}
 
 
 def group_split(before: pd.DataFrame, after: pd.DataFrame, form: str) -> list[dict]:

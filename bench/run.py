@@ -11,7 +11,8 @@ recorded once, separately from the run). Then, on that data:
 2. the floor, in the same bench run: one DuckDB scan of orders.csv and one per-member R/F/M
    aggregate (``bench/floor.py``);
 3. the CLV fits of the kit against the naive lifetimes path on the run's clean orders, with the
-   parameters' agreement (``bench/naive_clv.py``; not at 10,000,000 members).
+   parameters' agreement (``bench/naive_clv.py``; not at 10,000,000 members);
+4. what the month's attribution costs (``bench/attribution.py``).
 
 Peak memory is measured with psutil: every 0.2 s, the resident set sizes (RSS) of the process and
 all its descendants are summed; the peak is the largest sum seen (shared pages count once per
@@ -170,6 +171,10 @@ def run_size(n: int, args, work: Path) -> dict:
     if n < HUGE and (out / "data" / "clean" / "orders.parquet").is_file() and (out / "manifest.json").is_file():
         print(f"{n:,} members: CLV fits, kit and naive ...", flush=True)
         result["clv"] = _json_of([args.python, str(ROOT / "bench" / "naive_clv.py"), str(out), str(config), *overrides])
+    if (out / "month.json").is_file():
+        print(f"{n:,} members: the attribution ...", flush=True)
+        result["attribution"] = _json_of([args.python, str(ROOT / "bench" / "attribution.py"), str(out), str(config),
+                                          *overrides])
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
         for path in (out, log):
@@ -233,6 +238,12 @@ def size_section(r: dict) -> str:
     fl = r["floor"]
     lines += [f"| floor: one scan of orders.csv ({fl['rows']:,} rows) | {fl['scan_seconds']:.2f} | | | |",
               f"| floor: per-member R/F/M aggregate ({fl['members']:,} member ids) | {fl['rfm_seconds']:.2f} | | | |"]
+    why = r.get("attribution")
+    if why:
+        lines += [f"| attribution: drivers, groups and flows of every figure (in month figures) | "
+                  f"{why['figures_seconds']:.2f} | | | |",
+                  f"| attribution: by tier and segment ({why['members']:,} members; in the RFM report) | "
+                  f"{why['member_groups_seconds']:.2f} | | | |"]
     clv = r.get("clv")
     if clv:
         lines += [f"| CLV fits, the kit (weighted unique histories) | {clv['kit_seconds']:.1f} | | | |",

@@ -168,6 +168,13 @@ def test_a_city_whose_order_value_was_cut_is_ranked_first_with_order_value_its_l
     assert regions[0]["group"] == city and regions[0]["contribution"] < 0
     drivers = sorted(regions[0]["drivers"], key=lambda d: -abs(d["contribution"]))
     assert drivers[0]["name"] == "average_order_value" and drivers[0]["contribution"] < 0
+    # the summary page's first sentence names that city and its order value, in both languages
+    from memberkit.views import Presentation
+    from memberkit.views.attribution import sentences
+    lead = sentences(Presentation("en", "CNY"), revenue, "September 2026")[0]
+    assert lead.startswith(f"{city} brought -CN¥") and "there average order value fell" in lead
+    lead = sentences(Presentation("zh", "CNY"), revenue, "2026年9月")[0]
+    assert lead.startswith(f"{city}贡献了") and "当地客单价下降" in lead
 
 
 def test_the_shock_is_a_sample_setting_off_by_default_and_moves_nothing_else(tmp_path):
@@ -190,3 +197,53 @@ def test_the_shock_is_a_sample_setting_off_by_default_and_moves_nothing_else(tmp
     bad = {**settings, "sample": {"shock": {"city": "Paris", "month": "2026-9", "aov_change": -1}}}
     with pytest.raises(Exception, match="city|month|aov_change"):
         SourceConfig.model_validate(bad)
+
+
+def test_tier_split_by_hand_a_member_who_moved_counts_in_each_months_own_tier():
+    import pandas as pd
+    per_member = pd.DataFrame({"member_id": ["a", "b"], "revenue_0": [100.0, 50.0], "orders_0": [1, 1],
+                               "revenue_1": [150.0, 60.0], "orders_1": [1, 1]})
+    before = pd.DataFrame({"member_id": ["a", "b"], "tier": ["gold", "silver"]})
+    after = pd.DataFrame({"member_id": ["a", "b"], "tier": ["silver", "silver"]})
+    rows = {r["group"]: r for r in A.member_group_split(per_member, before, after, 0, 1, ["tier"])}
+    # gold: a's 100 leaves with a, no buyer left: all mix; silver: 50 from one buyer -> 210 from two
+    assert rows["gold"] == {"dimension": "tier", "group": "gold", "contribution": -100.0, "mix": -100.0, "rate": 0.0}
+    assert rows["silver"]["contribution"] == 160.0
+    assert rows["silver"]["mix"] == pytest.approx((2 - 1) * (50 + 105) / 2)
+    assert rows["silver"]["rate"] == pytest.approx((105 - 50) * (1 + 2) / 2)
+    # a member in no table of a month (not joined yet) is group None
+    after = pd.DataFrame({"member_id": ["b"], "tier": ["silver"]})
+    rows = {r["group"]: r for r in A.member_group_split(per_member, before, after, 0, 1, ["tier"])}
+    assert rows[None]["contribution"] == 150.0 and rows[None]["mix"] == 150.0
+
+
+def test_tier_and_segment_splits_sum_to_the_change_of_member_revenue_on_the_sample(small_tables, small_config):
+    from memberkit import rfm
+    from memberkit.config import load_settings, notebook_params
+    from memberkit.periods import period_bounds
+    tables, _ = small_tables
+    params = notebook_params(load_settings(ROOT, [small_config]), "rfm_segmentation")
+    ends = {p: period_bounds(p)[1] for p in ("2026-09", "2026-10")}
+    at = rfm.member_tables_at(tables["orders"], rfm.member_profile(tables["members"]), ends.values(), params)
+    per_member = A.member_month_revenue(tables["orders"], ["2026-09", "2026-10"])
+    facts = A.month_facts(tables["orders"], tables["members"], ["2026-09", "2026-10"]).groupby("period").revenue.sum()
+    assert per_member.revenue_0.sum() == pytest.approx(facts["2026-09"], rel=1e-12)
+    assert per_member.revenue_1.sum() == pytest.approx(facts["2026-10"], rel=1e-12)
+    rows = A.member_group_split(per_member, at[ends["2026-09"]][0], at[ends["2026-10"]][0], 0, 1)
+    change = facts["2026-10"] - facts["2026-09"]
+    for dim in ("tier", "segment"):
+        mine = [r for r in rows if r["dimension"] == dim]
+        assert len(mine) >= 3
+        assert sum(r["contribution"] for r in mine) == pytest.approx(change, rel=1e-9)
+        assert all(r["mix"] + r["rate"] == pytest.approx(r["contribution"], abs=1e-6) for r in mine)
+        assert [abs(r["contribution"]) for r in mine] == sorted((abs(r["contribution"]) for r in mine), reverse=True)
+
+
+def test_a_group_without_a_value_is_kept_as_none_whatever_the_index_holds():
+    """Members without a region: pandas may hold the missing group as NaN in a string index or as None
+    in an object index; both are the one group None, with its numbers."""
+    before = pd.DataFrame({"num": [10.0, 20.0], "den": [1.0, 2.0]}, index=pd.Index([math.nan, "b"], dtype="str"))
+    after = pd.DataFrame({"num": [30.0, 20.0], "den": [2.0, 2.0]}, index=pd.Index([None, "b"], dtype=object))
+    rows = {r["group"]: r for r in A.group_split(before, after, "sum")}
+    assert set(rows) == {None, "b"}
+    assert rows[None]["contribution"] == 20.0 and rows["b"]["contribution"] == 0.0

@@ -44,3 +44,24 @@ def test_peak_memory_counts_the_whole_process_tree(bench):
     assert m["code"] == 0 and m["seconds"] >= 1.5
     assert m["peak_bytes"] >= 300 * 2**20 and m["peak_process_bytes"] >= 300 * 2**20
     assert m["peak_bytes"] > m["peak_process_bytes"]          # the child's own memory counted too
+
+
+def test_the_attribution_cost_is_measured_on_a_finished_runs_clean_tables(small_cleaned, small_config, tmp_path):
+    """bench/attribution.py on a run folder (clean tables and month.json): both costs, and the members
+    the tier and segment split read."""
+    import json
+    import shutil
+    from memberkit import engine, month
+    _, truth, clean_out = small_cleaned
+    out = tmp_path / "2026-10"
+    shutil.copytree(clean_out / "clean", out / "data" / "clean")
+    con = engine.connect()
+    tables = {n: con.read_parquet(out / "data" / "clean" / f"{n}.parquet") for n in ("orders", "members")}
+    (out / "month.json").write_text(json.dumps(month.compute_figures(tables, "2026-10")), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("bench_attribution", ROOT / "bench" / "attribution.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cost = module.attribution_cost(out, small_config)
+    assert cost["figures_seconds"] > 0 and cost["member_groups_seconds"] > 0
+    # members who bought in one of the three months: some hundreds of the 2,000 people
+    assert 100 < cost["members"] < 2000

@@ -103,7 +103,9 @@ def test_member_tables_at_equal_member_table_at_each_date(small_tables, split):
     assert many[END][0].segment.notna().sum() > 500 and many[END][0].segment.nunique() == 8
 
 
-def test_the_rfm_report_reads_both_periods_from_one_query(small_tables, monkeypatch):
+def test_the_rfm_report_reads_its_three_month_ends_from_one_query(small_tables, monkeypatch):
+    """The period's end, the previous month's (migration) and a year earlier's (the split of member
+    revenue's change by tier and segment): one summary query."""
     tables, _ = small_tables
     params = rfm_params()
     members = rfm.member_profile(tables["members"])
@@ -111,7 +113,7 @@ def test_the_rfm_report_reads_both_periods_from_one_query(small_tables, monkeypa
     figures = month.compute_figures(tables, "2026-10", params.active_window_days)
     calls = count_summary_queries(monkeypatch)
     a = rfm.analyse(tables, "2026-10", params, figures)
-    assert calls == [[dt.date(2026, 9, 30), END]]
+    assert calls == [[dt.date(2025, 10, 31), dt.date(2026, 9, 30), END]]
     monkeypatch.undo()
     pd.testing.assert_frame_equal(a.table, rfm.member_table_at(tables["orders"], members, END, params)[0])
     pd.testing.assert_frame_equal(a.previous_table,

@@ -75,6 +75,9 @@ SIZE_FIGURES = ("member_revenue", "active_members")
 #: Group dimensions: member attributes (region, channel from the member table) and whether the
 #: member joined in that month.
 DIMENSIONS = ("region", "channel", "new_vs_returning")
+#: Dimensions taken from the RFM member tables at each month's own end (a member who changes tier or
+#: segment between the months counts as mix); computed by the RFM report, which owns those tables.
+MEMBER_DIMENSIONS = ("tier", "segment")
 FLOWS = ("new", "reactivated", "retained", "lost")
 METHODS = {"drivers": "lmdi_i where all positive, else shapley", "groups": "midpoint mix/rate",
            "flows": "new/reactivated/retained/lost"}
@@ -156,7 +159,7 @@ def driver_split(before: Mapping[str, float], after: Mapping[str, float],
     exponents : factor code -> +1 or -1 (default +1 each)
 
     Returns ``{"method": "lmdi_i" | "shapley", "before", "after", "total_change",
-    "drivers": [{"name", "contribution"}]}`` in the factors' order; LMDI-I when every factor is
+    "drivers": [{"name", "before", "after", "contribution"}]}`` in the factors' order; LMDI-I when every factor is
     positive in both months, else Shapley. Raises ``ValueError`` when a divisor is zero.
     """
     names = list(before)
@@ -168,7 +171,8 @@ def driver_split(before: Mapping[str, float], after: Mapping[str, float],
         method, parts = "shapley", shapley_contributions(x0, x1, e)
     v0, v1 = _product(x0, e), _product(x1, e)
     return {"method": method, "before": v0, "after": v1, "total_change": v1 - v0,
-            "drivers": [{"name": n, "contribution": c} for n, c in zip(names, parts)]}
+            "drivers": [{"name": n, "before": a, "after": b, "contribution": c}
+                        for n, a, b, c in zip(names, x0, x1, parts)]}
 
 
 def group_split(before: pd.DataFrame, after: pd.DataFrame, form: str) -> list[dict]:
@@ -184,18 +188,18 @@ def group_split(before: pd.DataFrame, after: pd.DataFrame, form: str) -> list[di
     """
     if form not in ("sum", "ratio"):
         raise ValueError(f"form must be 'sum' or 'ratio', not {form!r}")
-    groups = sorted(set(before.index) | set(after.index), key=lambda g: (g is None, str(g)))
-    b = before.reindex(groups).fillna(0.0)
-    a = after.reindex(groups).fillna(0.0)
+    # by plain dicts: a missing group (None, or NaN in a string index) does not survive reindexing
+    b, a = _by_group(before), _by_group(after)
+    groups = sorted(set(b) | set(a), key=lambda g: (g is None, str(g)))
     if form == "ratio":
-        d0, d1 = float(b.den.sum()), float(a.den.sum())
+        d0, d1 = sum(w for _, w in b.values()), sum(w for _, w in a.values())
         if d0 == 0 or d1 == 0:
             raise ValueError("the figure's denominator is zero in a month")
     else:
         d0 = d1 = 1.0
     rows = []
     for g in groups:
-        n0, n1, w0, w1 = float(b.num[g]), float(a.num[g]), float(b.den[g]), float(a.den[g])
+        (n0, w0), (n1, w1) = b.get(g, (0.0, 0.0)), a.get(g, (0.0, 0.0))
         contribution = n1 / d1 - n0 / d0
         if w0 > 0 and w1 > 0:
             r0, r1 = n0 / w0, n1 / w1
@@ -206,6 +210,16 @@ def group_split(before: pd.DataFrame, after: pd.DataFrame, form: str) -> list[di
         rows.append({"group": g, "contribution": contribution, "mix": mix, "rate": rate})
     rows.sort(key=lambda r: -abs(r["contribution"]))   # stable: ties keep the groups' order
     return rows
+
+
+def _by_group(frame: pd.DataFrame) -> dict:
+    """group -> (num, den), a missing group (None or NaN) as None; groups appearing twice are added."""
+    out: dict = {}
+    for g, n, d in zip(frame.index, frame["num"], frame["den"]):
+        key = None if g is None or (isinstance(g, float) and math.isnan(g)) else g
+        n0, d0 = out.get(key, (0.0, 0.0))
+        out[key] = (n0 + (0.0 if pd.isna(n) else float(n)), d0 + (0.0 if pd.isna(d) else float(d)))
+    return out
 
 
 # ------------------------------------------------------------------ the engine aggregation
@@ -379,6 +393,57 @@ def _group_drivers(f0: pd.DataFrame, f1: pd.DataFrame, figure: str, dim: str, gr
 def _none_index(frame: pd.DataFrame) -> pd.DataFrame:
     frame.index = [None if (isinstance(g, float) and math.isnan(g)) else g for g in frame.index]
     return frame
+
+
+def member_month_revenue(orders: ibis.Table, periods: Sequence[str]) -> pd.DataFrame:
+    """Each member's net revenue (currency) and orders in each of ``periods``, from one engine aggregation.
+
+    Member-scale: one row per member with an order line in one of the months, columns
+    ``member_id``, ``revenue_<i>``, ``orders_<i>`` for the i-th period (0 where none), in member id
+    order. Definitions as :func:`month_facts` (guests left out, returns netted, orders counted from
+    purchase lines), so the revenue summed over members is that month's member revenue.
+    """
+    from .summary import _day, member_orders, purchase_line
+    o = member_orders(orders)
+    o = o.mutate(_buy=purchase_line(o))
+    aggs, any_line = {}, None
+    for i, p in enumerate(periods):
+        start, end = _bounds(p)
+        in_p = (o.order_date >= _day(start)) & (o.order_date <= _day(end))
+        aggs[f"revenue_{i}"] = o.amount.sum(where=in_p).cast("float64")
+        aggs[f"orders_{i}"] = o.order_id.nunique(where=in_p & o._buy)
+        any_line = in_p if any_line is None else any_line | in_p
+    frame = o.filter(any_line).group_by("member_id").agg(**aggs).to_pandas()
+    frame = frame.fillna({k: 0 for k in aggs})
+    return frame.sort_values("member_id", kind="stable").reset_index(drop=True)
+
+
+def member_group_split(per_member: pd.DataFrame, groups_before: pd.DataFrame, groups_after: pd.DataFrame,
+                       before: int, after: int, dimensions: Sequence[str] = MEMBER_DIMENSIONS) -> list[dict]:
+    """Member revenue's change split by member groups that are taken at each month's own end.
+
+    ``per_member``: :func:`member_month_revenue` (``before``/``after``: the column numbers of the two
+    months); ``groups_before``/``groups_after``: one row per member with ``member_id`` and a column per
+    dimension (the RFM member tables at each month's end, :func:`memberkit.rfm.member_tables_at`).
+    A member missing from a month's table, or without a value there, is in group None. Each group's
+    part is split into mix (its buyers) and rate (revenue per buyer) by :func:`group_split`; a
+    member who moved between groups counts in each month's own group, so the move changes the
+    groups' buyers (mix) rather than their revenue per buyer.
+    Returns ``[{"dimension", "group", "contribution", "mix", "rate"}]`` per dimension ranked by
+    absolute contribution; each dimension's contributions sum to the change of member revenue.
+    """
+    out = []
+    for dim in dimensions:
+        frames = []
+        for col, table in ((before, groups_before), (after, groups_after)):
+            f = per_member[["member_id", f"revenue_{col}", f"orders_{col}"]].merge(
+                table[["member_id", dim]], on="member_id", how="left", validate="one_to_one")
+            f["buyer"] = (f[f"orders_{col}"] > 0).astype("float64")
+            g = f.groupby(f[dim].astype("object").where(f[dim].notna(), "\uffff"), sort=True)[[f"revenue_{col}", "buyer"]].sum()
+            g.index = pd.Index([None if k == "\uffff" else k for k in g.index], dtype=object)
+            frames.append(g.set_axis(["num", "den"], axis=1))
+        out.extend({"dimension": dim, **row} for row in group_split(frames[0], frames[1], "sum"))
+    return out
 
 
 def month_attribution(orders: ibis.Table, members: ibis.Table, period: str, figures: Mapping[str, Sequence],

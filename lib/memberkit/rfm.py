@@ -433,6 +433,10 @@ class RFMAnalysis:
     region_at_risk: str | None = None   # most_at_risk_region(regions)
     dominant: dict = field(default_factory=dict)   # dominant_members(table, share): members above the share
     region_safest: str | None = None    # safest_region(regions)
+    #: member revenue's change against the previous month and a year earlier by tier and segment, each
+    #: taken at its month's own end (:func:`memberkit.attribution.member_group_split`); None where the
+    #: earlier month is before the orders begin
+    revenue_change_groups: dict = field(default_factory=dict)
 
     @property
     def buyers(self) -> int:
@@ -519,11 +523,12 @@ def analyse(tables: dict, period: str, params, month_figures: dict) -> RFMAnalys
     when it holds fewer months than ``params.trend_months``.
     """
     from . import kpi
-    from .periods import period_bounds, previous_period
+    from .periods import period_bounds, previous_period, same_period_last_year
     orders, members_t = tables["orders"], tables["members"]
     _, end = period_bounds(period)
     _, prev_end = period_bounds(previous_period(period))
-    at = member_tables_at(orders, member_profile(members_t), [end, prev_end], params)
+    _, year_end = period_bounds(same_period_last_year(period))
+    at = member_tables_at(orders, member_profile(members_t), [end, prev_end, year_end], params)
     table, segmenter = at[end]
     previous, _ = at[prev_end]
     keys = schemes()["high_low"].keys
@@ -541,7 +546,29 @@ def analyse(tables: dict, period: str, params, month_figures: dict) -> RFMAnalys
         cohorts=kpi.cohort_retention(orders, members_t, period, params.cohorts),
         grid_mean_m=grid_mean_m, grid_count=grid_count, tiers=tiers, stages=stages, flows=main_flows(migration, FLOWS),
         stayed_share=stayed_share(migration), region_at_risk=most_at_risk_region(regions),
-        region_safest=safest_region(regions), dominant=dominant_members(table, params.dominant_member_share, params.split))
+        region_safest=safest_region(regions), dominant=dominant_members(table, params.dominant_member_share, params.split),
+        revenue_change_groups=revenue_change_groups(orders, period, {p: at[e][0] for p, e in (
+            (previous_period(period), prev_end), (same_period_last_year(period), year_end), (period, end))},
+            month_figures))
+
+
+def revenue_change_groups(orders, period: str, tables: dict[str, pd.DataFrame], month_figures: dict) -> dict:
+    """Member revenue's change from the previous month and from the same month a year earlier, split by
+    tier and RFM segment as each member was at each month's end (``tables``: month -> member table
+    at its end). ``{"vs_previous": [...], "vs_year_ago": [...]}`` as
+    :func:`memberkit.attribution.member_group_split` returns them; a comparison whose member revenue
+    is unknown in month.json (the orders do not reach back) is None. One engine aggregation."""
+    from .attribution import member_group_split, member_month_revenue
+    from .periods import previous_period, same_period_last_year
+    revenue = dict(zip(month_figures.get("months", []), month_figures.get("figures", {}).get("member_revenue", [])))
+    bases = {"vs_previous": previous_period(period), "vs_year_ago": same_period_last_year(period)}
+    known = {k: b for k, b in bases.items() if revenue.get(b) is not None and revenue.get(period) is not None}
+    if not known:
+        return {k: None for k in bases}
+    months = [period, *known.values()]
+    per_member = member_month_revenue(orders, months)
+    return {k: (member_group_split(per_member, tables[bases[k]], tables[period], months.index(bases[k]), 0)
+                if k in known else None) for k in bases}
 
 
 def dominant_members(table: pd.DataFrame, share: float, split: str = "mean") -> dict:
@@ -615,4 +642,5 @@ def key_results(a: RFMAnalysis) -> dict:
         "migration_members": members_in_both(a.migration),
         "members_with_tier": int(len(a.table)), "window_days": a.window_days,
         "dominant_members": a.dominant,
+        "revenue_change_groups": a.revenue_change_groups,
     }

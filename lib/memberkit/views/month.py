@@ -278,6 +278,7 @@ def happened(s: MonthSummary) -> list[str]:
             previous=month_label(previous_period(s.period), lang),
             vs_year=format_change(p, "member_revenue", rev["current"], rev["year_ago"]) or "–",
             year_ago=month_label(same_period_last_year(s.period), lang))))
+        out.extend((why_of(s) or {}).get("sentences", []))
     for r in s.reports:
         if r.status != "ok" or not r.results:
             out.append(text("month.happened_missing", lang, title=report_title(r, lang)))
@@ -286,6 +287,17 @@ def happened(s: MonthSummary) -> list[str]:
         if sentence:
             out.append(sentence)
     return out
+
+
+def why_of(s: MonthSummary) -> dict | None:
+    """Why member revenue changed (:func:`memberkit.views.attribution.why_block`) for the summary page."""
+    from .attribution import why_block
+    lang = s.language
+    labels = {"vs_previous": month_label(previous_period(s.period), lang),
+              "vs_year_ago": month_label(same_period_last_year(s.period), lang)}
+    rfm = next((r.results for r in s.reports if r.name == "rfm_segmentation" and r.status == "ok" and r.results), None)
+    groups = ((rfm or {}).get("results") or {}).get("revenue_change_groups")
+    return why_block(_p(s), s.figures, labels, month_label(s.period, lang), groups)
 
 
 def _report_sentence(name: str, res: dict, s: MonthSummary) -> str:
@@ -453,7 +465,8 @@ def render_summary(s: MonthSummary, footer: dict | None = None) -> str:
         subtitle=t("subtitle", month=month_label(s.period, lang),
                    previous=month_label(previous_period(s.period), lang),
                    year_ago=month_label(same_period_last_year(s.period), lang)),
-        problems=problems, figures=figure_cards(s), figures_note=figures_note, happened=happened(s),
+        problems=problems, figures=figure_cards(s), figures_note=figures_note, happened=happened(s), why=why_of(s),
+        tw=lambda key, **v: text(f"why.{key}", lang, **v),
         decisions=decision_items(s), profile=profile_card(s), types=campaign_type_rows(s),
         reports=report_cards(s), counts=counts_sentence(s),
         footer=t("footer", generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"), code=footer.get("code", "–"),

@@ -1,0 +1,236 @@
+"""Why the month changed, in words and pictures: the summary page's "what happened this month".
+
+Reads month.json's ``attribution`` (numbers and codes, :mod:`memberkit.attribution`) and words
+it through the catalogue (section ``why``): two or three sentences leading with the largest
+contributions, a waterfall of the driver split drawn as HTML bars (readable at any width, no
+picture to scale), and the table behind it. Displayed parts are rounded so that they sum to the
+displayed total; the rounding remainder goes on the largest part and the page says so.
+
+Example
+-------
+>>> round_parts([10.4, 20.4, -5.3], 25.5, 1.0)
+[10.0, 21.0, -5.0]
+"""
+
+from __future__ import annotations
+
+import math
+
+from markupsafe import Markup
+
+from ..report import missing
+from .context import Presentation
+from .page import Figure, mark
+
+#: How each driver's value is shown.
+DRIVER_FORMAT = {"members": "count", "activity_rate": "pct", "orders_per_active_member": "ratio",
+                 "average_order_value": "money", "revenue": "money", "orders": "count", "repeat_buyers": "count",
+                 "buyers": "count", "active_members": "count", "lapsed_in_month": "count",
+                 "active_at_start": "count", "joined_in_month": "count", "joined_before": "count"}
+#: Dimensions whose groups can lead a sentence (a member attribute a reader can act on).
+LEADING_DIMENSIONS = ("region", "channel")
+
+
+def round_parts(parts: list[float], total: float, step: float = 1.0) -> list[float]:
+    """``parts`` rounded to ``step`` so that they sum to ``total`` rounded to ``step``.
+
+    Each part is rounded half away from zero; what is left between the rounded total and the
+    sum of the rounded parts goes onto the part largest in absolute value (the first of equals).
+    """
+    if not parts:
+        return []
+    units = [_round_half_away(x / step) for x in parts]
+    rest = _round_half_away(total / step) - sum(units)
+    largest = max(range(len(parts)), key=lambda i: (abs(parts[i]), -i))
+    units[largest] += rest
+    return [u * step for u in units]
+
+
+def _round_half_away(x: float) -> int:
+    return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
+
+
+def _value(p: Presentation, name: str, value) -> str:
+    kind = DRIVER_FORMAT.get(name, "ratio")
+    if missing(value):
+        return p.text("kpi.no_history")
+    return {"count": p.count, "pct": p.pct, "money": p.money, "ratio": p.ratio}[kind](value)
+
+
+def _signed_money(p: Presentation, x: float) -> str:
+    return ("+" if x > 0 else "") + p.money(x)
+
+
+def _relative(before, after) -> float | None:
+    return (after - before) / abs(before) if before else None
+
+
+def _driver_phrase(p: Presentation, d: dict) -> str:
+    rel = _relative(d["before"], d["after"])
+    key = "why.rose" if d["after"] > d["before"] else "why.fell" if d["after"] < d["before"] else "why.held"
+    return p.text(key, driver=p.text(f"why.in_sentence.{d['name']}"),
+                  change=p.pct(abs(rel)) if rel is not None else "",
+                  before=_value(p, d["name"], d["before"]), after=_value(p, d["name"], d["after"]))
+
+
+def _group_label(p: Presentation, dimension: str, group) -> str:
+    if group is None:
+        return p.text(f"why.no_{dimension}") if dimension in ("tier", "segment") else \
+            p.text("why.unknown_group", dimension=p.text(f"why.dimension.{dimension}"))
+    if dimension == "channel":
+        return p.code("channels", group)
+    if dimension == "segment":
+        from .rfm import segment_name
+        return segment_name(p, group)
+    if dimension == "new_vs_returning":
+        return p.text(f"why.{group}")
+    return str(group)
+
+
+def shown_total(change: dict) -> float:
+    """The change as the page shows it: this month's rounded value minus the earlier month's, so that
+    the waterfall's bars, its table and its sentences all add up to what the reader can check."""
+    return float(_round_half_away(change["after"]) - _round_half_away(change["before"]))
+
+
+def sentences(p: Presentation, change: dict, base: str) -> list[str]:
+    """Two or three sentences on member revenue's change against the month ``base`` (its label), from
+    ``change`` (one comparison of month.json's ``attribution.member_revenue``): first the city or
+    channel whose part is largest, with the driver that moved it most (the place and the lever a
+    reader can act on), then the driver that moved all members' revenue most, then the largest
+    member flow (flows are gross movements that offset each other, so they never lead). Each gives
+    its part of the total change as the tables below show it (rounded to add up, :func:`round_parts`)."""
+    total = shown_total(change)
+    found = []
+    groups = [g for g in change.get("groups", []) if g["dimension"] in LEADING_DIMENSIONS]
+    if groups:
+        g = max(groups, key=lambda r: (abs(r["contribution"]), -groups.index(r)))
+        within = sorted(g.get("drivers") or [], key=lambda d: -abs(d["contribution"]))
+        if within:
+            part = float(_round_half_away(g["contribution"]))
+            found.append(p.text(
+                f"why.group_sentence.{g['dimension']}", group=_group_label(p, g["dimension"], g["group"]),
+                what=_driver_phrase(p, within[0]), part=_signed_money(p, part), total=_signed_money(p, total), base=base))
+    drivers = change.get("drivers") or []
+    if drivers:
+        parts = round_parts([d["contribution"] for d in drivers], total)
+        i = max(range(len(drivers)), key=lambda k: (abs(drivers[k]["contribution"]), -k))
+        found.append(p.text("why.driver_sentence", what=_driver_phrase(p, drivers[i]),
+                            part=_signed_money(p, parts[i]), total=_signed_money(p, total), base=base))
+    flows = change.get("flows") or []
+    if flows:
+        parts = round_parts([f["contribution"] for f in flows], total)
+        i = max(range(len(flows)), key=lambda k: (abs(flows[k]["contribution"]), -k))
+        found.append(p.text(f"why.flow_sentence.{flows[i]['flow']}", part=_signed_money(p, parts[i]),
+                            total=_signed_money(p, total), base=base))
+    return found
+
+
+def _bars(levels: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Each (from, to) as (left, width) in percent of the range every bar and zero span."""
+    lo = min([0.0] + [min(a, b) for a, b in levels])
+    hi = max([0.0] + [max(a, b) for a, b in levels])
+    span = (hi - lo) or 1.0
+    return [(round((min(a, b) - lo) / span * 100, 2), max(round(abs(b - a) / span * 100, 2), 0.4)) for a, b in levels]
+
+
+def waterfall(p: Presentation, change: dict, start: str, end: str, periods: tuple[str, str] | None = None) -> dict:
+    """The driver split of member revenue as a waterfall from the earlier month (label ``start``) to
+    this one (``end``): ``rows`` (``label``, ``value`` text, ``left`` and ``width`` in percent of
+    the chart's range, ``kind`` = ``level``, ``up`` or ``down``), ``table`` (per driver: its value in
+    both months, its change, its rounded part), ``parts`` (the rounded parts, currency), ``total``
+    (the change shown), ``rest`` (the rounding remainder put on the largest part) and ``note``.
+    With ``periods`` (the earlier month and this one, 'YYYY-MM') the two levels are marked as those
+    months' member revenue (:func:`memberkit.views.page.mark`)."""
+    drivers = change["drivers"]
+    before, after = _round_half_away(change["before"]), _round_half_away(change["after"])
+    total = shown_total(change)
+    parts = round_parts([d["contribution"] for d in drivers], total)
+    rest = sum(parts) - sum(_round_half_away(d["contribution"]) for d in drivers)
+    levels, level = [(0.0, float(before))], float(before)
+    for part in parts:
+        levels.append((level, level + part))
+        level += part
+    levels.append((0.0, float(after)))
+    bars = _bars(levels)
+    labels = [start] + [p.text(f"why.driver.{d['name']}") for d in drivers] + [end]
+    levels_shown = [p.money(before), p.money(after)]
+    if periods:
+        levels_shown = [Markup(mark(shown, Figure("member_revenue", month, value)))
+                        for shown, month, value in zip(levels_shown, periods, (change["before"], change["after"]))]
+    values = [levels_shown[0]] + [_signed_money(p, x) for x in parts] + [levels_shown[1]]
+    kinds = ["level"] + ["up" if x > 0 else "down" if x < 0 else "level" for x in parts] + ["level"]
+    rows = [{"label": a, "value": v, "kind": k, "left": left, "width": width}
+            for a, v, k, (left, width) in zip(labels, values, kinds, bars)]
+    table = [{"driver": p.text(f"why.driver.{d['name']}"), "before": _value(p, d["name"], d["before"]),
+              "after": _value(p, d["name"], d["after"]),
+              "change": p.signed_pct(_relative(d["before"], d["after"])) if d["before"] else "",
+              "part": _signed_money(p, part)} for d, part in zip(drivers, parts)]
+    method = p.text(f"why.method.{change['method']}") if change.get("method") else ""
+    return {"rows": rows, "table": table, "parts": parts, "total": total, "total_text": _signed_money(p, total),
+            "rest": rest, "method": method,
+            "note": p.text("why.rounding", rest=_signed_money(p, rest)) if rest else p.text("why.rounded")}
+
+
+def flow_rows(p: Presentation, change: dict) -> list[dict]:
+    """The member-flow bridge as table rows (``flow``, ``part``): new, reactivated, retained and lost
+    members' parts of the change, rounded so that they sum to the change shown."""
+    flows = change.get("flows") or []
+    parts = round_parts([f["contribution"] for f in flows], shown_total(change))
+    return [{"flow": p.text(f"why.flow.{f['flow']}"), "part": _signed_money(p, x)} for f, x in zip(flows, parts)]
+
+
+def top_groups(p: Presentation, change: dict, per_dimension: int = 3) -> list[dict]:
+    """The groups that moved member revenue most: per dimension (``dimension`` label) its first
+    ``per_dimension`` ``rows`` (already ranked by absolute contribution), each ``group``, ``part``,
+    ``mix`` and ``rate`` as text."""
+    out = []
+    for dim in ("region", "channel", "new_vs_returning", "tier", "segment"):
+        rows = [{"group": _group_label(p, dim, g["group"]), "part": _signed_money(p, g["contribution"]),
+                 "mix": _signed_money(p, g["mix"]), "rate": _signed_money(p, g["rate"])}
+                for g in [g for g in change.get("groups", []) if g["dimension"] == dim][:per_dimension]]
+        if rows:
+            out.append({"dimension": p.text(f"why.dimension.{dim}"), "rows": rows})
+    return out
+
+
+def _unknown_reason(p: Presentation, figures: dict, base: str, base_label: str) -> str:
+    values = dict(zip(figures.get("months", []), figures.get("figures", {}).get("member_revenue", [])))
+    if values.get(base) is None:
+        return p.text("why.no_history", month=base_label)
+    return p.text("why.not_defined", month=base_label)
+
+
+def why_block(p: Presentation, figures: dict | None, labels: dict[str, str], end: str,
+              member_groups: dict | None = None) -> dict | None:
+    """Everything the summary page shows of why member revenue changed, or None when month.json has no
+    attribution (an older month). ``labels``: ``vs_previous``/``vs_year_ago`` -> that month's label;
+    ``end``: this month's label. Returns ``sentences`` (against the previous month, or the year-ago
+    month when only that is known) and ``comparisons``: per comparison its ``title`` and either the
+    waterfall, flows and top groups, or ``unknown`` with the reason. ``member_groups``: the RFM
+    report's split by tier and segment (``rfm_segmentation.json``'s ``revenue_change_groups``), shown
+    with the other groups when given."""
+    why = ((figures or {}).get("attribution") or {}).get("member_revenue")
+    if why is None:
+        return None
+    out = {"sentences": [], "comparisons": [], "window": figures.get("active_window_days", 90)}
+    for key in ("vs_previous", "vs_year_ago"):
+        change, title = why.get(key), p.text(f"why.{key}", month=labels[key])
+        if not change or not change.get("drivers"):
+            out["comparisons"].append({"key": key, "title": title,
+                                       "unknown": _unknown_reason(p, figures, _base_period(figures, key), labels[key])})
+            continue
+        if not out["sentences"]:
+            out["sentences"] = sentences(p, change, labels[key])
+        periods = (_base_period(figures, key), figures["period"])
+        change = {**change, "groups": [*change.get("groups", []), *((member_groups or {}).get(key) or [])]}
+        out["comparisons"].append({"key": key, "title": title, "unknown": "",
+                                   **waterfall(p, change, labels[key], end, periods),
+                                   "flows": flow_rows(p, change), "groups": top_groups(p, change)})
+    return out
+
+
+def _base_period(figures: dict, key: str) -> str:
+    from ..periods import previous_period, same_period_last_year
+    period = figures["period"]
+    return previous_period(period) if key == "vs_previous" else same_period_last_year(period)

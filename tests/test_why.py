@@ -1,0 +1,169 @@
+"""The summary page's "why member revenue changed": sentences, waterfall and tables read from month.json's
+``attribution``; displayed parts add up to the displayed total, in both languages."""
+import math
+import random
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from memberkit import attribution as A
+from memberkit.views import Presentation
+from memberkit.views.attribution import round_parts, sentences, shown_total, waterfall, why_block
+
+EN, ZH = Presentation("en", "CNY"), Presentation("zh", "CNY")
+
+
+def amount(text: str) -> int:
+    """A shown amount of money back as a whole number ('-CN¥1,234' -> -1234, '+¥5' -> 5)."""
+    sign = -1 if re.match(r"^\s*[-−]", text) else 1
+    return sign * int(re.sub(r"[^0-9]", "", text))
+
+
+# ------------------------------------------------------------------ rounding that adds up
+def test_rounded_parts_add_up_to_the_rounded_total_with_the_remainder_on_the_largest_part():
+    assert round_parts([10.4, 20.4, -5.3], 25.5) == [10.0, 21.0, -5.0]     # 25 rounded, +1 on 20.4
+    assert round_parts([0.5, 0.5, 0.5], 1.5) == [0.0, 1.0, 1.0]   # each half away to 1, total to 2: -1 on the first
+    assert round_parts([-2.5, 1.0], -1.5) == [-3.0, 1.0]                 # -1.5 rounds away to -2: no remainder
+    assert round_parts([], 0.0) == []
+    assert round_parts([123.4, 56.7], 180.1, 10.0) == [120.0, 60.0]
+    rng = random.Random(3)
+    for _ in range(500):
+        parts = [rng.uniform(-1e5, 1e5) for _ in range(rng.randint(1, 6))]
+        total = sum(parts)
+        shown = round_parts(parts, total)
+        assert sum(shown) == math.copysign(math.floor(abs(total) + 0.5), total)
+        assert all(x == int(x) for x in shown)
+        # only the largest part moves off its own rounding, by what the rounding left
+        moved = [i for i, (a, b) in enumerate(zip(parts, shown)) if abs(a - b) > 0.5 + 1e-9]
+        largest = max(range(len(parts)), key=lambda i: (abs(parts[i]), -i))
+        assert moved in ([], [largest])
+
+
+# ------------------------------------------------------------------ the view of one comparison
+def _change(before: dict, after: dict, flows: list[float] | None = None, groups: list[dict] | None = None) -> dict:
+    split = A.driver_split(before, after)
+    out = {**split, "groups": groups or []}
+    if flows is not None:
+        out["flows"] = [{"flow": f, "contribution": c} for f, c in zip(A.FLOWS, flows)]
+    return out
+
+
+BEFORE = {"members": 1000.0, "activity_rate": 0.3, "orders_per_active_member": 0.6, "average_order_value": 201.7}
+AFTER = {"members": 1040.0, "activity_rate": 0.31, "orders_per_active_member": 0.62, "average_order_value": 223.9}
+
+
+@pytest.mark.parametrize("p", [EN, ZH])
+def test_the_waterfall_and_its_table_add_up_to_the_change_shown(p):
+    change = _change(BEFORE, AFTER)
+    w = waterfall(p, change, "September 2026", "October 2026")
+    before, after = round(change["before"]), round(change["after"])
+    assert w["total"] == after - before
+    assert sum(w["parts"]) == w["total"]
+    assert sum(amount(r["part"]) for r in w["table"]) == amount(w["total_text"]) == after - before
+    assert [r["value"] for r in w["rows"]][0] == p.money(change["before"])
+    assert [r["kind"] for r in w["rows"]] == ["level", "up", "up", "up", "up", "level"]
+    # every bar starts inside the chart and ends inside it; each step starts where the last ended
+    assert all(0 <= r["left"] and r["left"] + r["width"] <= 100.0001 for r in w["rows"])
+    steps = w["rows"][1:-1]
+    for a, b in zip(steps, steps[1:]):
+        assert b["left"] == pytest.approx(a["left"] + a["width"], abs=0.02)
+
+
+def test_a_fall_draws_down_bars_and_the_remainder_is_on_the_largest_part_and_said():
+    change = _change(AFTER, BEFORE)
+    w = waterfall(EN, change, "a", "b")
+    assert [r["kind"] for r in w["rows"][1:-1]] == ["down"] * 4
+    own = [round(d["contribution"]) for d in change["drivers"]]
+    largest = max(range(4), key=lambda i: abs(change["drivers"][i]["contribution"]))
+    assert [i for i in range(4) if own[i] != w["parts"][i]] in ([], [largest])
+    if w["rest"]:
+        assert EN.money(abs(w["rest"])) in w["note"]
+
+
+def test_sentences_lead_with_the_city_or_channel_then_the_driver_then_a_flow():
+    change = _change(BEFORE, AFTER, flows=[30000.0, 40000.0, 5000.0, -40000.0])
+    # a city whose whole part is larger than any driver's: it leads
+    city_drivers = A.driver_split({**BEFORE, "average_order_value": 300.0}, {**BEFORE, "average_order_value": 180.0})
+    change["groups"] = [{"dimension": "region", "group": "Shanghai", "contribution": city_drivers["total_change"],
+                         "mix": 0.0, "rate": city_drivers["total_change"], "drivers": city_drivers["drivers"]},
+                        {"dimension": "channel", "group": "online", "contribution": 100.0, "mix": 100.0, "rate": 0.0,
+                         "drivers": []}]
+    said = sentences(EN, change, "September 2026")
+    assert len(said) == 3
+    assert said[0].startswith("Shanghai brought -CN¥") and "average order value fell 40.0%" in said[0]
+    assert "Across all members, average order value rose" in said[1]
+    # the driver's part is the one the table shows (rounded to add up), the flow is the largest one
+    w = waterfall(EN, change, "a", "b")
+    assert EN.money(w["parts"][3]).lstrip("-") in said[1]
+    assert said[2].startswith("Members who came back") and f"of the +{EN.money(shown_total(change))} change" in said[2]
+    zh = sentences(ZH, change, "2026年9月")
+    assert zh[0].startswith("Shanghai贡献了") and "客单价下降 40.0%" in zh[0]
+    assert not re.search(r"[A-Za-z]{3,}", "".join(zh).replace("Shanghai", ""))
+
+
+def _figures(change_previous, change_year, revenue: list) -> dict:
+    return {"period": "2026-10", "months": ["2025-10", "2026-09", "2026-10"], "active_window_days": 90,
+            "figures": {"member_revenue": revenue},
+            "attribution": {"member_revenue": {"vs_previous": change_previous, "vs_year_ago": change_year}}}
+
+
+def test_a_comparison_that_cannot_be_made_says_why():
+    labels = {"vs_previous": "September 2026", "vs_year_ago": "October 2025"}
+    change = _change(BEFORE, AFTER, flows=[1.0, 2.0, 3.0, -4.0])
+    block = why_block(EN, _figures(change, None, [None, 1.0, 2.0]), labels, "October 2026")
+    year = block["comparisons"][1]
+    assert year["unknown"] == "Not known: the orders do not reach back to October 2025."
+    assert block["comparisons"][0]["unknown"] == "" and block["sentences"]
+    # a month with orders but no member revenue (zero members): not defined rather than no history
+    block = why_block(ZH, _figures(change, None, [0.0, 1.0, 2.0]), labels, "2026年10月")
+    assert block["comparisons"][1]["unknown"] == "无法得知：October 2025没有可比较的会员销售额。"
+    # neither comparison known: no sentences, both say why; no attribution at all (an older month): nothing
+    block = why_block(EN, _figures(None, None, [None, None, 2.0]), labels, "October 2026")
+    assert block["sentences"] == [] and all(c["unknown"] for c in block["comparisons"])
+    assert why_block(EN, {"period": "2026-10"}, labels, "October 2026") is None
+
+
+# ------------------------------------------------------------------ on the published page
+class _Why(HTMLParser):
+    """Per comparison section: the shown parts and total of each table in it."""
+
+    def __init__(self):
+        super().__init__()
+        self.sections, self._cell, self._table = {}, None, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "section" and "data-comparison" in a:
+            self._key = a["data-comparison"]
+            self.sections[self._key] = []
+        elif tag == "table" and self.sections:
+            self._table = {"parts": [], "total": None}
+            self.sections[self._key].append(self._table)
+        elif tag == "td" and self._table is not None and ("data-part" in a or "data-total" in a):
+            self._cell = "parts" if "data-part" in a else "total"
+
+    def handle_data(self, data):
+        if self._cell == "parts":
+            self._table["parts"].append(amount(data))
+        elif self._cell == "total":
+            self._table["total"] = amount(data)
+        self._cell = None
+
+
+@pytest.mark.parametrize("edition", ["e2e", "e2e_zh"])
+def test_the_published_summary_explains_the_change_and_every_table_adds_up(edition, request):
+    result, out, _ = request.getfixturevalue(edition)
+    assert result.returncode == 0, result.stderr[-2000:]
+    language = "en" if edition == "e2e" else "zh"
+    page = (out / language / "index.html").read_text(encoding="utf-8")
+    assert 'id="mk-why"' in page
+    parser = _Why()
+    parser.feed(page)
+    assert set(parser.sections) == {"vs_previous", "vs_year_ago"}
+    tables = [t for ts in parser.sections.values() for t in ts if t["total"] is not None]
+    assert len(tables) == 4                      # drivers and flows, for both comparisons
+    for t in tables:
+        assert sum(t["parts"]) == t["total"]
+    happened = page[page.index("mk-happened"):page.index('id="mk-why"')]
+    assert ("Across all members" if language == "en" else "全体会员") in happened

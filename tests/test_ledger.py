@@ -6,6 +6,10 @@ sampling error (and a wrong parameter must not). The follow-ups are checked on t
 with its planted follow-ups (slow: two monthly runs)."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +130,71 @@ def test_follow_ups_of_campaigns_and_experiments():
     assert ledger.experiment_follow_up({"subject": "F"}, a, after, end)["status"] == "continuing"
     assert ledger.experiment_follow_up({"subject": "G"}, a, after, end)["status"] == "not_found"
     assert ledger.experiment_follow_up({"subject": "E"}, a[a.assigned_ts.dt.month == 6], after, end)["status"] == "ended_before"
+
+
+# ------------------------------------------------------------------ the sample retailer, two months
+def _run(config: Path, out: Path, period: str, as_of: str, *extra) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "lib")}
+    return subprocess.run([sys.executable, str(ROOT / "run_reports.py"), "--config", str(config), "--out",
+                           str(out / period), "--period", period, "-p", f"as_of={as_of}", *extra],
+                          capture_output=True, text=True, env=env, timeout=1200, check=False)
+
+
+@pytest.fixture(scope="module")
+def two_months(tmp_path_factory):
+    """The sample retailer (5,000 people) with its planted follow-ups, October then November run."""
+    import yaml
+    from memberkit.sample import SampleSpec, generate_sample
+    folder = tmp_path_factory.mktemp("followups")
+    truth = generate_sample(folder / "data", n_members=5000, seed=20241, spec=SampleSpec(follow_ups=True))
+    config = folder / "fu.yaml"
+    config.write_text(yaml.safe_dump({"source": {"base_dir": str(folder / "data"), "sample": None}}), encoding="utf-8")
+    out = folder / "outputs"
+    for period, as_of in (("2026-10", "2026-11-01"), ("2026-11", "2026-12-01")):
+        proc = _run(config, out, period, as_of)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return out, truth, config
+
+
+@pytest.mark.slow
+def test_the_ledger_finds_each_planted_follow_up(two_months):
+    out, truth, _ = two_months
+    fu = truth["follow_ups"]
+    october = json.loads((out / "2026-10" / "ledger.json").read_text(encoding="utf-8"))
+    assert october["state"] == "previous_not_run"           # September was never run, and the page says so
+    assert "September 2026 was never run" in (out / "2026-10" / "en" / "index.html").read_text(encoding="utf-8")
+    d = json.loads((out / "2026-11" / "ledger.json").read_text(encoding="utf-8"))
+    assert d["state"] == "ok" and d["previous"] == "2026-10"
+    by_id = {e["id"]: e for e in d["decisions"]}
+    # the repeated campaign: one of the same type after C2610
+    c = by_id["2026-10:campaign:C2610"]
+    assert c["type"] == fu["campaign"]["type"] and c["follow_up"]["status"] == "run_again"
+    assert [x["campaign_id"] for x in c["follow_up"]["campaigns"]] == [fu["campaign"]["campaign_id"]]
+    # the experiment whose assignments end
+    x = by_id[f"2026-10:experiment:{fu['experiment']['experiment_id']}"]
+    assert x["follow_up"]["status"] == "ended" and x["follow_up"]["last"] == fu["experiment"]["last"]
+    assert x["follow_up"]["assigned"] == fu["experiment"]["assigned"]
+    # the win-back list bought again more than comparable members off the list
+    w = by_id["2026-10:at_risk:high_value"]["follow_up"]
+    assert w["status"] == "compared" and w["ci_low"] > 0 and w["list_share"] > w["list_expected"]
+    # the forecast was scored over the weeks since October's end, and the CLV page shows it
+    f = d["forecast"]
+    assert f["state"] == "ok" and f["forecast_period"] == "2026-10" and f["elapsed"] == pytest.approx(30 / 7)
+    assert len(f["history"]) == 1 and f["drift"]
+    clv_page = (out / "2026-11" / "en" / "clv_forecast.html").read_text(encoding="utf-8")
+    assert 'id="track-record"' in clv_page and "October 2026's forecast over the 4.3 weeks since" in clv_page
+    page = (out / "2026-11" / "en" / "index.html").read_text(encoding="utf-8")
+    assert 'data-decision="2026-10:campaign:C2610"' in page and "What became of last month" in page
+
+
+@pytest.mark.slow
+def test_the_ledger_is_rebuilt_byte_identical_and_in_chinese(two_months):
+    out, _, config = two_months
+    before = (out / "2026-11" / "ledger.json").read_bytes()
+    (out / "2026-11" / "ledger.json").unlink()
+    proc = _run(config, out, "2026-11", "2026-12-01", "--only", "ab_test", "-p", "language=zh")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "prepared ledger" in proc.stdout
+    assert (out / "2026-11" / "ledger.json").read_bytes() == before
+    page = (out / "2026-11" / "zh" / "index.html").read_text(encoding="utf-8")
+    assert "上月决定的后续" in page and 'data-decision="2026-10:at_risk:high_value"' in page

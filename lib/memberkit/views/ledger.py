@@ -87,7 +87,9 @@ def decision_sentence(p: Presentation, d: dict, month: str, reviews: dict) -> tu
             return _t(p, "experiment_not_found", subject=d["subject"]), ""
         sentence = _t(p, f"experiment_{status}", subject=d["subject"], n=p.count(f.get("assigned")), last=f.get("last"),
                       month=month)
-        ended = status in ("ended", "ended_before")
+        # an experiment decided (ship or not) is done when its assignments end; one without a verdict
+        # (a broken split) still needs a new run
+        ended = status in ("ended", "ended_before") and d["action"] != "no_verdict"
         return sentence, ("good" if ended else "warn")
     if status == "no_list":
         return _t(p, "winback_no_list"), ""
@@ -189,13 +191,16 @@ def track_frame(p: Presentation, ledger: dict | None) -> pd.DataFrame:
 
 
 def group_frame(p: Presentation, ledger: dict | None, by: str = "segment") -> pd.DataFrame:
-    """This month's scoring by ``by`` (``segment`` or ``tier``): members, predicted and actual purchases,
-    the error, and for segments the drift band and whether the error left it."""
+    """This month's scoring by ``by`` (``segment``: in code order, or ``tier``: most members first): members,
+    predicted and actual purchases, the error, and for segments the drift band, what it comes from and
+    whether the error left it."""
     f = ((ledger or {}).get("forecast") or {})
     groups = f.get(f"by_{by}") or {}
     drift = f.get("drift") or {}
     rows = []
-    for code, g in groups.items():
+    order = sorted(groups, key=lambda k: -groups[k]["members"]) if by == "tier" else list(groups)   # tiers: largest first
+    for code in order:
+        g = groups[code]
         row = {_t(p, f"col_{by}"): segment_label(p, code) if by == "segment" else (code or DASH),
                _t(p, "col_members"): p.count(g["members"]), _t(p, "col_predicted"): p.ratio(g["predicted"], 1),
                _t(p, "col_actual"): p.count(g["actual"]), _t(p, "col_error"): p.signed_pct(g["error"])}
@@ -234,7 +239,7 @@ def plot_calibration(p: Presentation, ledger: dict | None):
     n = max(b["members"] for b in bins)
     ax.scatter([b["predicted"] for b in bins], [b["observed"] for b in bins],
                s=[30 + 270 * b["members"] / n for b in bins], color=PALETTE[0], alpha=0.8, label=_t(p, "chart_bins"))
-    ax.set_xlim(0, 1), ax.set_ylim(0, 1)
+    ax.set_xlim(-0.02, 1.02), ax.set_ylim(-0.02, 1.02)     # a dot at 0% or 100% is drawn whole
     ax.xaxis.set_major_formatter(PercentFormatter(1.0)), ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel(_t(p, "chart_x")), ax.set_ylabel(_t(p, "chart_y"))
     ax.set_title(_t(p, "chart_title"), loc="left")

@@ -198,3 +198,27 @@ def test_the_ledger_is_rebuilt_byte_identical_and_in_chinese(two_months):
     assert (out / "2026-11" / "ledger.json").read_bytes() == before
     page = (out / "2026-11" / "zh" / "index.html").read_text(encoding="utf-8")
     assert "上月决定的后续" in page and 'data-decision="2026-10:at_risk:high_value"' in page
+
+
+def test_an_experiment_without_assignment_times_is_undated():
+    import datetime as dt
+    a = pd.DataFrame({"experiment_id": ["E", "E"], "member_id": ["a", "b"], "variant": ["x", "y"],
+                      "assigned_ts": pd.to_datetime([None, None])})
+    assert ledger.experiment_follow_up({"subject": "E"}, a, dt.date(2026, 10, 31), dt.date(2026, 11, 30))["status"] == "undated"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_summary_section_words_the_ledger_and_escapes_its_data(language):
+    """The section on the summary page, from a ledger as month M+1 writes it: an experiment id from the
+    shop's data is escaped where the page is made; month M never run is said in both languages."""
+    from memberkit.month import MonthSummary
+    from memberkit.views.month import render_summary
+    decisions = [{"id": "2026-10:experiment:<img src=x>", "kind": "experiment", "action": "ship",
+                  "subject": "<img src=x>", "follow_up": {"status": "ended", "assigned": 12, "last": "2026-11-12"}}]
+    data = {"period": "2026-11", "previous": "2026-10", "state": "ok", "decisions": decisions,
+            "forecast": {"state": "no_forecast"}}
+    page = render_summary(MonthSummary("2026-11", language, "CNY", [], None, ledger=data))
+    assert "<img src=x>" not in page and "&lt;img src=x&gt;" in page and 'id="mk-ledger"' in page
+    never = render_summary(MonthSummary("2026-11", language, "CNY", [], None,
+                                        ledger={"period": "2026-11", "previous": "2026-10", "state": "previous_not_run"}))
+    assert ("October 2026 was never run" if language == "en" else "2026年10月从未运行") in never

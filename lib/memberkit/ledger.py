@@ -180,11 +180,15 @@ def experiment_follow_up(entry: dict, assignments: pd.DataFrame, after: _dt.date
     assigned_ts) as pandas. Status: ``not_found`` (no row of the experiment), ``ended_before``
     (nobody assigned after M: the assignments had ended by ``last``), ``ended`` (members assigned
     in M+1, the last at least :data:`ENDED_DAYS` days before ``end``), ``continuing`` (still assigning
-    near the data's end). ``variants``: {variant: {"assigned": n in M+1, "last": ISO date}}.
+    near the data's end), ``undated`` (an export with its own outcomes and no assignment times).
+    ``variants``: {variant: {"assigned": n in M+1, "last": ISO date}}.
     """
     a = assignments[assignments["experiment_id"] == entry["subject"]] if assignments is not None else None
     if a is None or a.empty:
         return {"status": "not_found", "assigned": 0, "last": None, "variants": {}}
+    a = a[pd.to_datetime(a["assigned_ts"]).notna()] if "assigned_ts" in a else a.iloc[0:0]
+    if a.empty:
+        return {"status": "undated", "assigned": 0, "last": None, "variants": {}}
     day = pd.to_datetime(a["assigned_ts"]).dt.date
     new = day > after
     variants = {}
@@ -254,8 +258,9 @@ def probability_any_purchase(name: str, params: dict, t, x, tx, T, nodes: int = 
     (Fader and Hardie 2005, note 009), and no purchase in t means the first purchase comes after
     min(lifetime, t): P(none | alive) = E[exp(-lambda min(tau, t))] = (B / (B + t))^s (A / (A + t))^(r+x)
     + integral_0^t s B^s / (B + u)^(s + 1) (A / (A + u))^(r + x) du, by Gauss-Legendre with ``nodes`` points.
-    ``t``, ``tx``, ``T`` in the model's time unit; arrays broadcast. Returns values in [0, 1].
-    Raises ``KeyError`` for a parameter the model lacks.
+    ``t`` (a number), ``x``, ``tx``, ``T`` (numbers or arrays, broadcast together) in the model's time
+    unit. Returns an array of the broadcast shape (at least one dimension), values in [0, 1]. Raises
+    ``KeyError`` for a parameter the model lacks.
     """
     from .clv import probability_alive_of
     x, tx, T = (np.atleast_1d(np.asarray(v, dtype=float)) for v in (x, tx, T))
@@ -286,12 +291,12 @@ def actual_after(orders, start: _dt.date, end: _dt.date) -> pd.DataFrame:
     from . import summary
     orders = summary.without_outliers(orders, True)
     days = summary.purchase_days(orders, end)
-    days = days.filter(days.order_date > ibis_date(start))
+    days = days.filter(days.order_date > _date(start))
     agg = days.group_by("member_id").agg(purchases=days.count(), spend=summary.as_float(days.value.sum()))
     return summary.member_frame(agg)
 
 
-def ibis_date(d: _dt.date):
+def _date(d: _dt.date):
     import ibis
     return ibis.literal(d, type="date")
 

@@ -90,7 +90,7 @@ def decision_sentence(p: Presentation, d: dict, month: str, reviews: dict) -> tu
         # an experiment decided (ship or not) is done when its assignments end; one without a verdict
         # (a broken split) still needs a new run
         ended = status in ("ended", "ended_before") and d["action"] != "no_verdict"
-        return sentence, ("good" if ended else "warn")
+        return sentence, ("good" if ended else ("" if status == "undated" else "warn"))
     if status == "no_list":
         return _t(p, "winback_no_list"), ""
     share = _t(p, "winback", members=p.count(f["list_members"]), buyers=p.count(f["list_buyers"]),

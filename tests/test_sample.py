@@ -99,3 +99,55 @@ def test_line_level_export_figures_equal_the_truth_to_the_cent(tmp_path):
         assert kpi.average_order_value(o, month) == pytest.approx(t["average_order_value"], abs=1e-9)
         assert kpi.repurchase_rate(o, month) == pytest.approx(t["repeat_rate"], abs=1e-12)
     assert any(t["zero_amount_orders"] for t in truth["months"].values())
+
+
+#: sha256 over the name and bytes of every export but the Excel file (its metadata holds a time) of the
+#: default sample at 300 people, seed 1, as generated before the follow-ups setting existed.
+DEFAULT_300_SEED_1 = "a300bc39ce3f6ce1af4d022dfa1d61269d1af23ed7e976b51ca443869c6ea68a"
+
+
+def _digest(folder) -> str:
+    h = hashlib.sha256()
+    for f in sorted(folder.iterdir()):
+        if f.suffix != ".xlsx":
+            h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()
+
+
+def test_the_default_sample_is_unchanged_by_the_follow_ups_setting(tmp_path):
+    from memberkit.sample import SampleSpec
+    truth = generate_sample(tmp_path / "off", n_members=300, seed=1)
+    assert _digest(tmp_path / "off") == DEFAULT_300_SEED_1 and "follow_ups" not in truth
+    on = generate_sample(tmp_path / "on", n_members=300, seed=1, spec=SampleSpec(follow_ups=True))
+    # with the setting on, every row of the default sample is there, in its place: the follow-ups are appended
+    for name in ("orders.csv", "campaign_members.csv", "experiments.csv"):
+        before = (tmp_path / "off" / name).read_bytes()
+        after = (tmp_path / "on" / name).read_bytes()
+        assert after.startswith(before) and len(after) > len(before), name
+    assert (tmp_path / "on" / "members.csv").read_bytes() == (tmp_path / "off" / "members.csv").read_bytes()
+    off_campaigns = pd.read_excel(tmp_path / "off" / "campaigns.xlsx")
+    on_campaigns = pd.read_excel(tmp_path / "on" / "campaigns.xlsx")
+    pd.testing.assert_frame_equal(on_campaigns.iloc[:len(off_campaigns)], off_campaigns)
+    assert on_campaigns.campaign_id.iloc[-1] == on["follow_ups"]["campaign"]["campaign_id"]
+    moved = ("follow_ups", "end", "extracted_at", "rows")     # the rows of the files: the default's and the appended
+    assert {k: v for k, v in on.items() if k not in moved} == {k: v for k, v in truth.items() if k not in moved}
+    assert on["rows"]["members"] == truth["rows"]["members"] and on["rows"]["orders"] > truth["rows"]["orders"]
+    assert (on["end"], on["extracted_at"]) == ("2026-11-30", "2026-12-01")
+
+
+def test_planted_follow_ups_are_in_the_exports_as_the_truth_says(tmp_path):
+    from memberkit.sample import SampleSpec
+    truth = generate_sample(tmp_path, n_members=2000, seed=7, spec=SampleSpec(follow_ups=True))
+    fu = truth["follow_ups"]
+    orders = pd.read_csv(tmp_path / "orders.csv", dtype=str)
+    november = orders[orders.OrderTime.str.startswith("2026-11")]
+    assert len(november) == fu["organic_orders"] + fu["campaign"]["realized_incremental_orders"] + fu["winback"]["planted_purchases"]
+    assert (november.CouponID == fu["campaign"]["campaign_id"]).sum() == fu["campaign"]["realized_incremental_orders"]
+    assert set(fu["winback"]["members"]) <= set(november.MemberID)
+    exp = pd.read_csv(tmp_path / "experiments.csv", dtype=str)
+    push = exp[(exp.experiment_id == fu["experiment"]["experiment_id"]) & exp.assigned_ts.str.startswith("2026-11")]
+    assert len(push) == fu["experiment"]["assigned"] and push.assigned_ts.max()[:10] == fu["experiment"]["last"]
+    assert push.assigned_ts.min()[:10] >= fu["experiment"]["first"]
+    cm = pd.read_csv(tmp_path / "campaign_members.csv", dtype=str)
+    groups = cm[cm.campaign_id == fu["campaign"]["campaign_id"]].group.value_counts()
+    assert (groups["target"], groups["holdout"]) == (fu["campaign"]["n_target"], fu["campaign"]["n_holdout"])

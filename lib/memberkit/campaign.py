@@ -530,7 +530,7 @@ def decisions(results: dict, out_dir=None) -> list[dict]:
     for cid, c in sorted(campaigns, key=lambda x: (order[x[1]["verdict"]["decision"]], x[1]["rank"])):
         roi = c["figures"].get("roi") or {}
         out.append({"kind": "campaign", "action": c["verdict"]["decision"], "subject": campaign_title(cid, c.get("name")),
-                    "values": {"reason": c["verdict"].get("reason", ""), "roi": roi.get("value"),
+                    "values": {"campaign_id": cid, "reason": c["verdict"].get("reason", ""), "roi": roi.get("value"),
                                "roi_low": roi.get("ci_low"), "roi_high": roi.get("ci_high"), "cost": c.get("cost"),
                                "evidence": c.get("evidence")},
                     "link": f"campaign_review.html#{anchor('campaign', cid)}"})

@@ -67,6 +67,7 @@ LINK_RULES = [
     ("duplicate", "exact copy of an earlier row"),
     ("missing_id", "a required id is empty"),
     ("unparseable_date", "a date cannot be read"),
+    ("future_date", "assigned, sent or redeemed after the extraction date"),
     ("unparseable_outcome", "an outcome value is empty or cannot be read"),
     ("several_variants", "member found in more than one variant (or group): cannot be attributed"),
     ("repeat_assignment", "the same member again in the same variant (or group): first kept"),
@@ -508,7 +509,7 @@ def outcome_column(name: str) -> str:
 
 def stage_links(con, raw: ibis.Table, table: str, identity: ibis.Table, formats: list[str],
                 outcomes: dict[str, str] | None = None, time_zone: str | None = None,
-                marks: dict[str, str] | None = None) -> ibis.Table:
+                marks: dict[str, str] | None = None, as_of: _dt.date | None = None) -> ibis.Table:
     """Assignment rows (experiments, campaign_members): every assigned member counts.
 
     A member id unknown to the member table is kept as it is (the population of an experiment
@@ -517,7 +518,9 @@ def stage_links(con, raw: ibis.Table, table: str, identity: ibis.Table, formats:
     repeated rows of one member in one variant are collapsed to the first (earliest assigned).
     ``outcomes`` (experiments only): outcome name -> ``binary`` | ``numeric``; the raw column
     ``outcome__<name>`` is parsed, and a row whose value cannot be read is set aside. ``marks``:
-    raw column -> decimal mark ('.' or ',') of a numeric outcome (default '.').
+    raw column -> decimal mark ('.' or ',') of a numeric outcome (default '.'). ``as_of``: a row
+    with a time after the extraction date is set aside (``future_date``), as an order is: an
+    assignment made after the data was extracted cannot be part of it.
     """
     spec = CANONICAL[table]
     outcomes, marks = outcomes or {}, marks or {}
@@ -537,8 +540,11 @@ def stage_links(con, raw: ibis.Table, table: str, identity: ibis.Table, formats:
     bad_date = ibis.or_(*[(blank_to_null(t[c]).notnull() & t[f"{c}_ts"].isnull()) for c in stamps],
                         *[t[f"{c}_ts"].isnull() for c in required_stamps])
     bad_outcome = ibis.or_(*[t[f"{outcome_column(n)}_v"].isnull() for n in outcomes]) if outcomes else ibis.literal(False)
+    after = ibis.literal(_dt.datetime.combine(as_of + _dt.timedelta(days=1), _dt.time())) if as_of else None
+    future = ibis.or_(*[(t[f"{c}_ts"] >= after).fill_null(False) for c in stamps]) if after is not None and stamps \
+        else ibis.literal(False)
     t = t.mutate(reason=_reason((t._dup, "duplicate"), (missing, "missing_id"), (bad_date, "unparseable_date"),
-                                (bad_outcome, "unparseable_outcome")))
+                                (future, "future_date"), (bad_outcome, "unparseable_outcome")))
     key, group, stamp = LINK_KEYS[table]
     t = t.mutate(_lkey=t[key].strip(), _group=unify_text(t[group], group) if group == "group" else t[group].strip())
     ok = t.reason.isnull()
@@ -641,7 +647,7 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
         if name in raw:
             stages[name] = stage_links(con, raw[name], name, identity, formats[name],
                                        outcomes if name == "experiments" else None, rules.time_zone,
-                                       _marks(raw[name], name, rules, extra.get(name, ())))
+                                       _marks(raw[name], name, rules, extra.get(name, ())), as_of)
     if "campaigns" in raw:
         stages["campaigns"] = stage_campaigns(con, raw["campaigns"], formats["campaigns"], rules)
 

@@ -645,6 +645,24 @@ def holdout_by_frequency(summary: pd.DataFrame, predicted: np.ndarray, cap: int 
     return out
 
 
+def holdout_by_segment(summary: pd.DataFrame, predicted: np.ndarray, members: pd.DataFrame) -> dict:
+    """The holdout check's aggregate error per RFM segment (the segment at the calibration end, from
+    ``members``; a member in none counts as ``no_recent_purchase``): {code: {members, predicted,
+    actual (holdout purchases), error (predicted / actual - 1, None when nobody bought)}}, codes in
+    order. The band the forecast ledger's drift alarm starts from (:func:`memberkit.ledger.drift`);
+    {} when ``members`` has no segment."""
+    if "segment" not in members:
+        return {}
+    seg = summary.member_id.map(members.set_index("member_id")["segment"]).fillna("no_recent_purchase")
+    frame = pd.DataFrame({"segment": seg.astype(str).to_numpy(), "predicted": np.asarray(predicted, float),
+                          "actual": summary.frequency_holdout.to_numpy(float)})
+    out = {}
+    for code, g in frame.groupby("segment", sort=True):
+        p, a = float(g.predicted.sum()), float(g.actual.sum())
+        out[str(code)] = {"members": int(len(g)), "predicted": p, "actual": a, "error": p / a - 1 if a else None}
+    return out
+
+
 @dataclass
 class HoldoutCheck:
     """Fit on the calibration period, predict the holdout: per model, its parameters and errors.
@@ -744,16 +762,21 @@ class CLVAnalysis:
     by_group: dict = field(default_factory=dict)   # member column (segment, tier, channel, region) -> clv_by's frame
     alive: pd.DataFrame = field(default_factory=pd.DataFrame)   # alive_matrix of the chosen model
     alive_threshold: float = 0.5                   # P(alive) below which a high-value member is at risk
+    holdout_by_segment: dict = field(default_factory=dict)   # holdout_by_segment() of the chosen model
 
 
-def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None = None) -> CLVAnalysis:
+def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None = None,
+            rfm_params=None) -> CLVAnalysis:
     """The CLV report's computations: holdout check of each model, final fit, per-member CLV.
 
     ``member_table`` is the RFM member table at the period's end
     (:meth:`memberkit.store.PeriodStore.member_table`): each member's past revenue, segment, tier,
     stage, region and channel are read from it. Without it, only the past revenue is computed
-    here (``segment`` and the others are absent). Raises ``ModelFitError`` when no purchase model
-    can be fitted.
+    here (``segment`` and the others are absent). ``rfm_params`` (the RFM report's settings): the
+    members' segments at the calibration end are computed with them, for the holdout check's error
+    per segment (:func:`holdout_by_segment`; segments at the period's end would be chosen by the
+    holdout's own purchases); without them that error is not given. Raises ``ModelFitError`` when
+    no purchase model can be fitted.
     """
     from . import summary
     from .periods import period_bounds
@@ -836,7 +859,17 @@ def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None
                        spend_checks(full, spend_model), members, tracking,
                        holdout_by_frequency(check.summary, check.predictions[chosen]), totals, notes,
                        by_group={c: clv_by(members, c) for c in GROUPS if c in members and members[c].notna().any()},
-                       alive=alive_matrix(model, members), alive_threshold=params.alive_threshold)
+                       alive=alive_matrix(model, members), alive_threshold=params.alive_threshold,
+                       holdout_by_segment=_holdout_segments(tables, cal_end, rfm_params, check, chosen))
+
+
+def _holdout_segments(tables: dict, cal_end: _dt.date, rfm_params, check: HoldoutCheck, chosen: str) -> dict:
+    """:func:`holdout_by_segment` with the RFM segments at the calibration end ({} without ``rfm_params``)."""
+    if rfm_params is None:
+        return {}
+    from .rfm import member_profile, member_table_at
+    at_cal, _ = member_table_at(tables["orders"], member_profile(tables["members"]), cal_end, rfm_params)
+    return holdout_by_segment(check.summary, check.predictions[chosen], at_cal)
 
 
 def _tracking(model, actual: pd.DataFrame, cal_summary: pd.DataFrame, end: _dt.date, unit: str) -> pd.DataFrame:
@@ -958,7 +991,7 @@ def key_results(a: CLVAnalysis, params) -> dict:
     return {
         "unit": a.unit, "chosen_model": a.chosen, "chosen_by": a.chosen_by,
         "holdout": {"calibration_end": a.totals["calibration_end"], "observation_end": a.totals["observation_end"],
-                    "errors": a.holdout.errors, "failures": a.holdout.failures,
+                    "errors": a.holdout.errors, "failures": a.holdout.failures, "by_segment": a.holdout_by_segment,
                     "parameters": {k: model_parameters(m) for k, m in a.holdout.models.items()}},
         "final_parameters": {a.chosen: a.final_params,
                              a.spend_checks["model_used"]: model_parameters(a.spend_model)},

@@ -104,6 +104,9 @@ class SampleSettings(_Strict):
     seed: int = 20241
     members: int = Field(20_000, ge=200, le=5_000_000)
     shock: ShockSettings | None = Field(None, description="off by default; its truth is in ground_truth.json")
+    follow_ups: bool = Field(False, description="off by default: one more month (November 2026) in which what "
+                             "followed October's decisions is planted (memberkit.sample.FollowUps); its truth is "
+                             "in ground_truth.json")
 
 
 class SourceConfig(_Strict):

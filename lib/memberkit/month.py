@@ -120,6 +120,7 @@ class MonthSummary:
     counts: dict = field(default_factory=dict)
     as_of: _dt.date | None = None    # the extraction date, to say when the month was still open then
     campaign_types: list = field(default_factory=list)   # campaign_types(): which kinds of campaign paid
+    ledger: dict | None = None       # ledger.json: what became of the previous month's decisions (memberkit.ledger)
 
     def report(self, name: str) -> ReportState | None:
         return next((r for r in self.reports if r.name == name), None)
@@ -231,9 +232,11 @@ def collect(out: Path, period: str, language: str, currency: str, names, outcome
     ``figures`` is :func:`month_figures`' result, or None with ``figures_error`` saying why; ``as_of``
     the run's extraction date.
     """
+    from .store import LEDGER_FILE
     reports = report_states(out, names, outcomes, language)
     return MonthSummary(period, language, currency, reports, figures, figures_error,
-                        decisions(reports, out), member_counts(reports), as_of, campaign_types(reports))
+                        decisions(reports, out), member_counts(reports), as_of, campaign_types(reports),
+                        _read_json(out / LEDGER_FILE))
 
 
 def periods_on_disk(root: Path, language: str = "en") -> list[str]:

@@ -29,7 +29,10 @@ from pathlib import Path
 
 #: Entries of the period store (:mod:`memberkit.store`) and who produces each: a report's name,
 #: or ``month_figures``, the runner's step right after the cleaning.
-PRODUCERS = {"clean": "data_cleaning", "month_figures": "month_figures", "members": "rfm_segmentation"}
+PRODUCERS = {"clean": "data_cleaning", "month_figures": "month_figures", "members": "rfm_segmentation",
+             "ledger": "ledger"}
+#: The runner's own steps among the producers: each runs right after the cleaning.
+RUNNER_STEPS = ("month_figures", "ledger")
 #: Parameters every notebook's ``parameters`` cell has, filled by the runner itself, not from the model.
 RUN_PARAMETERS = ("period", "config_files", "overrides", "output_dir", "run_file")
 
@@ -69,7 +72,7 @@ REPORTS: tuple[Report, ...] = (
            "memberkit.rfm:analyse", "memberkit.views.rfm", reads=("clean", "month_figures"),
            produces=("members",), outputs=("data/rfm_*.csv", "data/members.parquet", "data/members.stamp.json")),
     Report("clv_forecast", "03_clv_forecast.ipynb", "CLVParams", "clv.title",
-           "memberkit.clv:analyse", "memberkit.views.clv", reads=("clean", "members"),
+           "memberkit.clv:analyse", "memberkit.views.clv", reads=("clean", "members", "ledger"),
            outputs=("data/clv_members.csv", "data/clv_at_risk.csv"), decisions="memberkit.clv:decisions"),
     Report("ab_test", "04_ab_test.ipynb", "ABTestParams", "ab.title",
            "memberkit.abtest:analyse", "memberkit.views.abtest", reads=("clean",),
@@ -96,8 +99,8 @@ def depends_on(r: Report) -> tuple[str, ...]:
     """The reports that must finish before ``r`` starts: the producers of what it reads (runner steps
     such as ``month_figures`` follow their own report, the cleaning), in registry order."""
     needed = {PRODUCERS[entry] for entry in r.reads} - {r.name}
-    if "month_figures" in needed:
-        needed = (needed - {"month_figures"}) | {"data_cleaning"}
+    if needed & set(RUNNER_STEPS):
+        needed = (needed - set(RUNNER_STEPS)) | {"data_cleaning"}
     return tuple(x.name for x in REPORTS if x.name in needed)
 
 

@@ -333,15 +333,16 @@ def _prepare_store(reports, out: Path, staging: Path, root: Path, run_, log) -> 
     from .reports import PRODUCERS
     produced = {e for r in reports for e in r.produces}
     if "clean" in produced:
-        produced.add("month_figures")      # the runner's step after the cleaning
-    wanted = [e for e in store.ENTRIES if e not in produced and (any(e in r.reads for r in reports) or e == "month_figures")]
-    published = store.PeriodStore(out, run_)
+        produced |= {"month_figures", "ledger"}      # the runner's steps after the cleaning
+    wanted = [e for e in store.ENTRIES if e not in produced and (any(e in r.reads for r in reports)
+                                                                 or e in ("month_figures", "ledger"))]
+    published = store.PeriodStore(out, run_, out.parent)
     ctx = _context(root, staging, run_)
     for entry in wanted:
         state = published.status(entry)
         if state == "current":
             for rel in {"clean": ["data/clean", "data/rejected"], "month_figures": [store.FIGURES_FILE],
-                        "members": [store.MEMBERS_FILE, store.MEMBERS_STAMP]}[entry]:
+                        "members": [store.MEMBERS_FILE, store.MEMBERS_STAMP], "ledger": [store.LEDGER_FILE]}[entry]:
                 src, dst = out / rel, staging / rel
                 if src.is_dir():
                     shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".lock"))
@@ -370,6 +371,19 @@ def _month_figures_step(staging: Path, root: Path, run_, log) -> str:
         return f"{type(e).__name__}: {e}"
     log(f"  done     month figures in {time.time() - start:.1f}s")
     return ""
+
+
+def _ledger_step(staging: Path, run_, log, history: Path | None = None) -> None:
+    """The runner's step after the cleaning: ``ledger.json`` in the staging folder, from the previous
+    month's published folder beside it (:func:`memberkit.ledger.produce_ledger`; it never raises for
+    data: a ledger that could not be built says why)."""
+    from . import store
+    from .ledger import produce_ledger
+    start = time.time()
+    data = produce_ledger(store.PeriodStore(staging, run_, history))
+    state = data.get("state")
+    log(f"  {'done    ' if state != 'failed' else 'FAILED  '} ledger ({state}) in {time.time() - start:.1f}s"
+        + (f": {data.get('error')}" if state == "failed" else ""))
 
 
 def _execute(reports, root, staging, run_path, run_, log, figures_error: str = "",
@@ -419,6 +433,7 @@ def _execute(reports, root, staging, run_path, run_, log, figures_error: str = "
                 outcomes[r.name] = future.result()
                 if r.name == "data_cleaning" and outcomes[r.name].status == "ok" and "orders" in tables:
                     figures_error = _month_figures_step(staging, root, run_, log)
+                    _ledger_step(staging, run_, log)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)   # Ctrl-C: do not wait for the running notebooks
         raise
@@ -427,10 +442,11 @@ def _execute(reports, root, staging, run_path, run_, log, figures_error: str = "
 
 
 def _publish_month_figures(staging: Path, out: Path, run_) -> None:
-    """``month.json`` moves in with the reports when this run made or checked it."""
-    from .store import FIGURES_FILE, PeriodStore
-    if (staging / FIGURES_FILE).is_file() and PeriodStore(staging, run_).status("month_figures") == "current":
-        os.replace(staging / FIGURES_FILE, out / FIGURES_FILE)
+    """``month.json`` and ``ledger.json`` move in with the reports when this run made or checked them."""
+    from .store import FIGURES_FILE, LEDGER_FILE, PeriodStore
+    for entry, name in (("month_figures", FIGURES_FILE), ("ledger", LEDGER_FILE)):
+        if (staging / name).is_file() and PeriodStore(staging, run_, out.parent).status(entry) == "current":
+            os.replace(staging / name, out / name)
 
 
 def write_pdfs(out: Path, pages: list[Path], log=print) -> bool:

@@ -143,6 +143,33 @@ class Shock:
     aov_change: float     # a share, above -1
 
 
+@dataclass(frozen=True)
+class FollowUps:
+    """What follows the sample's last month (October 2026) in one more month of data, planted when
+    ``SampleSpec.follow_ups`` is on, for the ledger (:mod:`memberkit.ledger`) to find.
+
+    The October summary says to repeat C2610 (a member day), that EXP-COUPON's coupon_20 lifts
+    conversion but not the margin after its cost, and lists the high-value members at risk. In
+    November: a campaign of the same type (``campaign``, with a holdout, cheap and with a clear
+    response, so it pays again), EXP-COUPON assigning new members from ``experiment_from`` to
+    ``experiment_last`` and then no more (its assignments end), and a purchase
+    by ``winback_response`` of the big spenders gone quiet (top ``winback_top`` of spend to date, no
+    purchase in the ``winback_quiet_days`` before November but one in the 540 days before). Every
+    draw comes from its own random stream (``SeedSequence([seed, 26])``) and the rows are appended
+    after everything else, so the months up to October are the default sample's, row for row.
+    """
+    end: str = "2026-11-30"
+    campaign: Campaign = Campaign("C2611", "双11会员日", "member_day", "2026-11-05", "2026-11-11", 3000, "lapsed",
+                                  3000, 0.2, 0.07)
+    experiment: str = "EXP-COUPON"
+    experiment_members: int = 600
+    experiment_from: str = "2026-11-02"
+    experiment_last: str = "2026-11-12"
+    winback_top: float = 0.1
+    winback_quiet_days: int = 120
+    winback_response: float = 0.3
+
+
 @dataclass
 class DirtCounts:
     """How many rows of each problem the generator injects (each into a distinct row)."""
@@ -182,6 +209,7 @@ class SampleSpec:
     linked_share: float = 0.12
     dirt: DirtCounts = field(default_factory=DirtCounts)
     shock: Shock | None = None     # off by default
+    follow_ups: bool = False       # off by default: plant what followed the last month's decisions (FollowUps)
 
 
 def generate_sample(out_dir: str | Path, n_members: int = 20_000, seed: int = 20241,
@@ -262,16 +290,19 @@ class _Generator:
         lam, p = buyers.lam.to_numpy().copy(), buyers.p.to_numpy().copy()
         persons, times, repeat = [idx], [t.copy()], [np.zeros(len(idx), bool)]
         alive = np.ones(len(idx), bool)
+        beyond_p, beyond_t = [], []     # alive at the end: the next purchase already drawn, after the end
         while alive.any():
             a = np.flatnonzero(alive)
             t[a] += rng.exponential(1 / lam[a])
             inside = t[a] <= self.span_days
             a_in = a[inside]
             alive[a[~inside]] = False
+            beyond_p.append(idx[a[~inside]]); beyond_t.append(t[a[~inside]].copy())
             persons.append(idx[a_in]); times.append(t[a_in].copy()); repeat.append(np.ones(len(a_in), bool))
             alive[a_in[rng.random(len(a_in)) < p[a_in]]] = False
         out = pd.DataFrame({"person": np.concatenate(persons), "t": np.concatenate(times),
                             "repeat": np.concatenate(repeat)})
+        self.beyond = (np.concatenate(beyond_p), np.concatenate(beyond_t))
         return out.sort_values(["person", "t"], kind="stable").reset_index(drop=True)
 
     def spend(self, people: pd.DataFrame, person: np.ndarray) -> np.ndarray:
@@ -436,6 +467,13 @@ class _Generator:
             "variant": exp_rows.variant, "assigned_ts": _ts(self.start, exp_rows.assigned_t),
         })
 
+        follow = None
+        if s.follow_ups:     # appended after every draw of the main stream: the months before stay as they are
+            follow = self.follow_ups(people, orders, exp_rows)
+            order_rows = pd.concat([order_rows, follow.pop("orders")], ignore_index=True)
+            cm = pd.concat([cm, follow.pop("campaign_members")], ignore_index=True)
+            campaigns = pd.concat([campaigns, follow.pop("campaigns")], ignore_index=True)
+            experiments = pd.concat([experiments, follow.pop("experiments")], ignore_index=True)
         members_export.rename(columns=MEMBER_EXPORT_COLUMNS).to_csv(
             out / "members.csv", index=False, encoding="gb18030")
         order_rows.rename(columns=ORDER_EXPORT_COLUMNS).to_csv(out / "orders.csv", index=False)
@@ -468,8 +506,99 @@ class _Generator:
             "experiments": exp_truth,
             "shock": self.shock_truth,
         }
+        if follow is not None:
+            truth["follow_ups"] = follow
+            truth["end"] = FollowUps().end
+            truth["extracted_at"] = str((pd.Timestamp(FollowUps().end) + pd.Timedelta(days=1)).date())
         (out / "ground_truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
         return truth
+
+    # ------------------------------------------------------------ planted follow-ups (off by default)
+    def follow_ups(self, people: pd.DataFrame, orders: pd.DataFrame, exp_rows: pd.DataFrame) -> dict:
+        """One more month (:class:`FollowUps`) drawn from its own stream: organic purchases continuing
+        the BG/NBD process (each member alive at the end buys at the next time already drawn, then
+        drops out with p or draws the next), the repeated campaign, the experiment's last assignments and the
+        win-back purchases. Returns the export rows to append (``orders``, ``campaign_members``,
+        ``campaigns``, ``experiments``, in the exports' columns) and the truth of what was planted."""
+        f = FollowUps()
+        rng = np.random.default_rng(np.random.SeedSequence([self.spec.seed, 26]))
+        day = lambda ts: (pd.Timestamp(ts) - self.start) / pd.Timedelta(days=1)
+        old_end, new_end = self.span_days, day(f.end) + 1 - 1 / 86400
+        lam, p = people.lam.to_numpy(), people.p.to_numpy()
+        who, t = self.beyond
+        new = []
+        while len(who):
+            inside = t <= new_end
+            who, t = who[inside], t[inside]
+            new.append(pd.DataFrame({"person": who, "t": t, "kind": "organic", "campaign": ""}))
+            stay = rng.random(len(who)) >= p[who]
+            who, t = who[stay], t[stay] + rng.exponential(1 / lam[who[stay]])
+        # the same type of campaign again, for lapsed members, with a holdout
+        c = f.campaign
+        s, e = day(c.start), day(c.end) + 1
+        joined = ((people["join"] - self.start) / pd.Timedelta(days=1)).to_numpy() < s
+        recent = _last_before(orders, people, s)
+        pool = np.flatnonzero(joined & (recent <= s - 90) & (recent > s - 540) & people.buyer.to_numpy())
+        chosen = rng.choice(pool, size=min(c.n_target, len(pool)), replace=False)
+        holdout = rng.random(len(chosen)) < c.holdout_share
+        target = chosen[~holdout]
+        incr = target[rng.random(len(target)) < c.uplift]
+        new.append(pd.DataFrame({"person": incr, "t": s + rng.random(len(incr)) * (e - s), "kind": "campaign",
+                                 "campaign": c.campaign_id}))
+        # the big spenders gone quiet: a share of them buys again
+        spend = orders.groupby("person").amount.sum().reindex(people.person).fillna(0).to_numpy()
+        quiet = _last_before(orders, people, old_end + 1)
+        top = spend >= np.quantile(spend[people.buyer.to_numpy()], 1 - f.winback_top)
+        at_risk = np.flatnonzero(top & (quiet <= old_end - f.winback_quiet_days) & (quiet > old_end - 540))
+        back = at_risk[rng.random(len(at_risk)) < f.winback_response]
+        new.append(pd.DataFrame({"person": back, "t": old_end + rng.random(len(back)) * (new_end - old_end),
+                                 "kind": "winback", "campaign": ""}))
+        o = pd.concat(new, ignore_index=True)
+        o = o.sort_values(["person", "t"], kind="stable").reset_index(drop=True)
+        o["amount"] = np.round(rng.gamma(self.spec.gg_p, 1 / people.nu.to_numpy()[o.person]), 2)
+        channel = people.channel.to_numpy()[o.person]
+        city_no = pd.Series(range(len(CITIES)), index=CITIES)[people.city.to_numpy()[o.person]].to_numpy()
+        pid = people.primary_id.to_numpy()
+        rows = pd.DataFrame({
+            "order_id": "F" + pd.Series(np.arange(1, len(o) + 1) + 10_000_000).astype(str),
+            "member_id": pid[o.person], "order_ts": _ts(self.start, o.t.to_numpy()), "channel": channel,
+            "store_id": np.where(channel == "offline",
+                                 "S" + (city_no * 3 + rng.integers(1, 4, len(o))).astype(str).astype(object), ""),
+            "amount": [f"{x:.2f}" for x in o.amount], "quantity": 1 + rng.poisson(o.amount / 180),
+            "category": np.array(CATEGORIES)[rng.integers(0, len(CATEGORIES), len(o))], "discount": "0.00",
+            "coupon_id": o.campaign.to_numpy(), "status": "paid"})[list(ORDER_EXPORT_COLUMNS)]
+        window = o[(o.t >= s) & (o.t < e)].groupby("person").t.min()
+        redeem = np.isin(target, window.index) & (rng.random(len(target)) < 0.6)
+        redeemed = pd.Series("", index=chosen, dtype=object)
+        redeemed[target[redeem]] = _ts(self.start, window.reindex(target[redeem]).to_numpy())
+        cm = pd.DataFrame({"campaign_id": c.campaign_id, "member_id": pid[chosen],
+                           "group": np.where(holdout, "holdout", "target"),
+                           "sent_ts": _ts(self.start, s + rng.random(len(chosen)) * 0.5),
+                           "redeemed_ts": redeemed.to_numpy()})
+        campaign = pd.DataFrame([{"campaign_id": c.campaign_id, "name": c.name, "type": c.type, "start": c.start,
+                                  "end": c.end, "cost": c.cost, "target_segment": c.target_segment}])
+        # the experiment assigns new members until experiment_last, then no more
+        x = next(x for x in EXPERIMENTS if x.experiment_id == f.experiment)
+        a0, a1 = day(f.experiment_from), day(f.experiment_last)
+        already = exp_rows.person[exp_rows.experiment_id == f.experiment].to_numpy()
+        pool = np.setdiff1d(np.flatnonzero(_last_before(orders, people, a0) > a0 - 180), already)
+        joiners = rng.choice(pool, size=min(f.experiment_members, len(pool)), replace=False)
+        when = a0 + rng.random(len(joiners)) * (a1 + 0.9 - a0)
+        when[np.argmax(when)] = a1 + 0.4         # the last assignment falls on experiment_last
+        variant = np.array(x.variants)[(np.cumsum(x.planned_split) > rng.random((len(joiners), 1))).argmax(axis=1)]
+        exp = pd.DataFrame({"experiment_id": x.experiment_id, "member_id": pid[joiners], "variant": variant,
+                            "assigned_ts": _ts(self.start, when)})
+        return {"orders": rows, "campaign_members": cm, "campaigns": campaign, "experiments": exp,
+                "end": f.end, "organic_orders": int((o.kind == "organic").sum()),
+                "campaign": {"campaign_id": c.campaign_id, "type": c.type, "start": c.start, "end": c.end,
+                             "cost": c.cost, "repeats": "C2610", "n_target": int(len(target)),
+                             "n_holdout": int(holdout.sum()), "true_incremental_orders_per_target": c.uplift,
+                             "realized_incremental_orders": int(len(incr)),
+                             "realized_incremental_revenue": round(float(o.amount[o.kind == "campaign"].sum()), 2)},
+                "experiment": {"experiment_id": x.experiment_id, "assigned": int(len(joiners)),
+                               "first": f.experiment_from, "last": f.experiment_last},
+                "winback": {"eligible": int(len(at_risk)), "planted_purchases": int(len(back)),
+                            "response": f.winback_response, "members": sorted(pid[back].tolist())}}
 
     def _members(self, people, orders, second_first, linked):
         rng = self.rng
@@ -800,6 +929,7 @@ def ensure_sample(source, root: Path) -> Path:
         print(f"Generating the sample retailer ({source.sample.members:,} members) in {base} ...", file=sys.stderr,
               flush=True)
         shock = source.sample.shock
-        spec = SampleSpec(shock=Shock(shock.city, shock.month, shock.aov_change)) if shock else None
+        spec = SampleSpec(shock=Shock(shock.city, shock.month, shock.aov_change) if shock else None,
+                          follow_ups=source.sample.follow_ups)
         generate_sample(base, n_members=source.sample.members, seed=source.sample.seed, spec=spec)
     return base

@@ -8,6 +8,7 @@ entry            files under the period's output folder       producer
 clean            ``data/clean/*.parquet``, ``_stamp.json``     the cleaning report
 month_figures    ``month.json``                               the runner's step after cleaning
 members          ``data/members.parquet``, ``.stamp.json``     the RFM report
+ledger           ``ledger.json``                              the runner's step after cleaning
 results(name)    ``<name>.json``                              report ``name``
 ===============  ==========================================  ==================================
 
@@ -38,13 +39,14 @@ from .reports import PRODUCERS
 
 CLEAN_TABLES = ("orders", "members", "identity_map", "campaigns", "campaign_members", "experiments")
 FIGURES_FILE = "month.json"
+LEDGER_FILE = "ledger.json"
 MEMBERS_FILE = "data/members.parquet"
 MEMBERS_STAMP = "data/members.stamp.json"
 MONTHS = 13   # the period, the 11 months before it and the same month a year earlier
 #: The RFM parameters the member table depends on (``rfm.member_table_at``).
 MEMBER_TABLE_PARAMS = ("window_days", "split", "tier_thresholds", "base_tier", "new_days", "silent_days",
                        "churned_days")
-ENTRIES = ("clean", "month_figures", "members")
+ENTRIES = ("clean", "month_figures", "members", "ledger")
 
 
 class StoreError(MemberkitError):
@@ -72,9 +74,10 @@ class StoreStale(StoreError):
     """The entry was produced from other inputs, settings or code than this run's."""
 
 
-_WHAT = {"clean": "The clean tables", "month_figures": "The month figures", "members": "The member table"}
+_WHAT = {"clean": "The clean tables", "month_figures": "The month figures", "members": "The member table",
+         "ledger": "The ledger"}
 _BY = {"data_cleaning": "the cleaning report", "month_figures": "the runner's month-figures step (after the cleaning)",
-       "rfm_segmentation": "the RFM report"}
+       "rfm_segmentation": "the RFM report", "ledger": "the runner's ledger step (after the cleaning)"}
 
 
 def digest(stamp: dict) -> str:
@@ -127,8 +130,10 @@ class PeriodStore:
     parameters, inputs' fingerprint and code version give the stamp every entry must carry.
     """
 
-    def __init__(self, folder: str | Path, run):
+    def __init__(self, folder: str | Path, run, history_dir: str | Path | None = None):
         self.folder, self.run = Path(folder), run
+        #: where the published periods are (``outputs/``): the ledger reads the previous month there
+        self.history_dir = Path(history_dir) if history_dir is not None else self.folder.parent
 
     @property
     def fingerprint(self) -> str:
@@ -147,16 +152,17 @@ class PeriodStore:
 
     def _check(self, entry: str):
         files = {"clean": ("data/clean/_stamp.json",), "month_figures": (FIGURES_FILE,),
-                 "members": (MEMBERS_STAMP, MEMBERS_FILE)}[entry]
+                 "members": (MEMBERS_STAMP, MEMBERS_FILE), "ledger": (LEDGER_FILE,)}[entry]
         stamp_path = self.folder / files[0]
         for f in reversed(files):      # the data file first: it is what a reader misses
             if not (self.folder / f).is_file():
                 raise StoreMissing(entry, self.folder / f, "missing")
         saved = _read_json(stamp_path)
-        if entry == "month_figures":
+        if entry in ("month_figures", "ledger"):
             saved = saved.get("stamp") if isinstance(saved, dict) and saved.get("period") == self.run.period else None
         listed = saved.pop("files", None) if entry == "clean" and isinstance(saved, dict) else None
-        expected = {"clean": clean_stamp, "month_figures": figures_stamp, "members": members_stamp}[entry](self.run)
+        expected = (self._ledger_stamp() if entry == "ledger" else
+                    {"clean": clean_stamp, "month_figures": figures_stamp, "members": members_stamp}[entry](self.run))
         if saved is None or (entry == "clean" and not isinstance(listed, list)):
             raise StoreStale(entry, stamp_path, "unreadable")
         if saved != json.loads(json.dumps(expected, default=str)):
@@ -183,6 +189,17 @@ class PeriodStore:
                 tables[f"rejected_{name}"] = con.read_parquet(data / f"rejected/{name}.parquet",
                                                               table_name=f"rejected_{name}")
         return con, tables
+
+    def _ledger_stamp(self) -> dict:
+        from .ledger import ledger_stamp, previous_folder
+        return ledger_stamp(self.run, previous_folder(self.history_dir / self.run.period, self.run.period))
+
+    def ledger(self) -> dict:
+        """``ledger.json``: what became of the previous month's decisions and how good its forecast was
+        (:func:`memberkit.ledger.build_ledger`'s dict with its ``stamp``); :class:`StoreStale` when the
+        previous month's published files changed since it was written."""
+        self._check("ledger")
+        return _read_json(self.folder / LEDGER_FILE)
 
     def month_figures(self) -> dict:
         """``month.json``: ``{"period", "months": [YYYY-MM, oldest first], "figures": {name: [values]},
@@ -242,7 +259,9 @@ def prepare(ctx, needs=("clean",), log=None, why: str | None = None) -> PeriodSt
     if unknown:
         raise ConfigError(f"store.prepare: no entry {', '.join(map(repr, unknown))}; the entries it produces are "
                           f"{', '.join(ENTRIES)} (a report's results come from running that report)")
-    store = PeriodStore(ctx.output_dir, ctx.run)
+    # an analyst's run reads the previous month where the published months are; a run of the runner
+    # (its staging folder beside them) beside its own folder
+    store = PeriodStore(ctx.output_dir, ctx.run, ctx.history_dir if getattr(ctx, "by_hand", False) else None)
     order = [e for e in ENTRIES if e in needs or (e == "clean" and needs)]
     for entry in order:
         state = store.status(entry)
@@ -282,7 +301,13 @@ def _produce_members(ctx, store: PeriodStore) -> None:
     produce_member_table(store)
 
 
-_PRODUCE = {"clean": _produce_clean, "month_figures": _produce_month_figures, "members": _produce_members}
+def _produce_ledger(ctx, store: PeriodStore) -> None:
+    from .ledger import previous_folder, produce_ledger
+    produce_ledger(store, previous_folder(store.history_dir / store.run.period, store.run.period))
+
+
+_PRODUCE = {"clean": _produce_clean, "month_figures": _produce_month_figures, "members": _produce_members,
+            "ledger": _produce_ledger}
 
 
 def _read_json(path: Path):

@@ -29,6 +29,7 @@ from ..report import missing
 from .abtest import metric_label
 from .context import DASH, Presentation, _catalogue, text
 from .kpi import format_change, format_figure, is_good
+from .ledger import section as ledger_section
 from .page import Figure, mark, marked_sentence
 
 
@@ -467,7 +468,7 @@ def render_summary(s: MonthSummary, footer: dict | None = None) -> str:
                    year_ago=month_label(same_period_last_year(s.period), lang)),
         problems=problems, figures=figure_cards(s), figures_note=figures_note, happened=happened(s), why=why_of(s),
         tw=lambda key, **v: text(f"why.{key}", lang, **v),
-        decisions=decision_items(s), profile=profile_card(s), types=campaign_type_rows(s),
+        decisions=decision_items(s), ledger=ledger_section(s), profile=profile_card(s), types=campaign_type_rows(s),
         reports=report_cards(s), counts=counts_sentence(s),
         footer=t("footer", generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"), code=footer.get("code", "–"),
                  fingerprint=footer.get("fingerprint", "–"))))

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .report import plain
-from .summary import as_float, member_orders, purchase_line
+from .summary import as_float, flagged, member_orders, purchase_line
 
 # (code, lowest age, highest age) of each band, youngest first; an unknown age is UNKNOWN
 AGE_BANDS = (("under_25", 0, 24), ("25_34", 25, 34), ("35_44", 35, 44), ("45_54", 45, 54), ("55_plus", 55, 120))
@@ -142,14 +142,6 @@ def category_by_segment(orders: ibis.Table, table: pd.DataFrame, end: _dt.date, 
 
 def _month_lines(orders: ibis.Table, start: _dt.date, end: _dt.date) -> ibis.Table:
     return orders.filter((orders.order_date >= _day(start)) & (orders.order_date <= _day(end)))
-
-
-def flagged(orders: ibis.Table) -> ibis.Value:
-    """True on the lines of an order the cleaning flagged as an outlier (a bulk purchase far above the
-    usual basket; outlier policy ``flag``); False everywhere when the table has no flag."""
-    if "is_outlier" not in orders.columns:
-        return ibis.literal(False)
-    return orders.is_outlier.fill_null(False)
 
 
 def store_ranking(orders: ibis.Table, period: str) -> pd.DataFrame:

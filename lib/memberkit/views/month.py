@@ -29,6 +29,7 @@ from ..report import missing
 from .abtest import metric_label
 from .context import DASH, Presentation, _catalogue, text
 from .kpi import format_change, format_figure, is_good
+from .outliers import bulk_note
 from .page import Figure, mark, marked_sentence
 
 
@@ -251,6 +252,7 @@ def figure_cards(s: MonthSummary) -> list[dict]:
         cards.append({"key": key, "label": label, "value": Markup(mark(format_figure(p, key, c["current"]), Figure(key, period, c["current"]),
                                            "div", "mk-value")),
                       "changes": changes, "definition": definition, "trend": trend,
+                      "bulk": bulk_note(p, s.figures, key, period, month_label(previous_period(period), lang)),
                       "spark": sparkline(values, good_up=HIGHER_IS_BETTER[key],
                                          label=text("month.trend", lang, name=label, month=month_label(period, lang),
                                                     first=shown[0] if shown else "–",
@@ -278,6 +280,9 @@ def happened(s: MonthSummary) -> list[str]:
             previous=month_label(previous_period(s.period), lang),
             vs_year=format_change(p, "member_revenue", rev["current"], rev["year_ago"]) or "–",
             year_ago=month_label(same_period_last_year(s.period), lang))))
+        bulk = bulk_note(p, s.figures, "member_revenue", s.period, month_label(previous_period(s.period), lang))
+        if bulk:
+            out.append(text("month.bulk_sentence", lang, note=bulk))
     for r in s.reports:
         if r.status != "ok" or not r.results:
             out.append(text("month.happened_missing", lang, title=report_title(r, lang)))

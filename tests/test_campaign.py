@@ -373,6 +373,8 @@ def test_report_tables_read_the_hand_computed_figures():
     # decision first: the campaign and its verdict (a return of +85% with one campaign: repeat or change, by hand
     # the verdict the review reached) lead the table and stay in view
     assert list(league.columns[:2]) == ["Campaign", "Verdict"] and league.attrs["key_columns"] == 2
+    # then what the verdict rests on, before the details: on screen at 1280 px without scrolling
+    assert list(league.columns[2:5]) == ["Return on cost (95% CI)", "Pull-forward", "Evidence"]
     assert league.iloc[0]["Verdict"] == {"repeat": "repeat", "change": "change", "stop": "stop"}[r.verdict["decision"]]
     assert view.members_frame(EN, r).iloc[0]["Targeted members"] == "1"
     assert "C1 Test" in view.verdict_sentence(EN, r, p) and view.pull_forward_sentence(EN, r)

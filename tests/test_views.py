@@ -259,3 +259,17 @@ def test_a_decision_first_table_keeps_name_and_decision_in_view():
     align = dict(re.findall(r"#T_\w+ td\.col(\d) \{\s*text-align: (\w+)", out))
     assert align == {"0": "left", "1": "left", "2": "right"}     # a campaign id is a name, not a figure
     assert "position:sticky" in page.CSS and "mk-key" not in page.table_html(pd.DataFrame({"a": [1]}))
+
+
+def test_a_table_of_four_columns_or_more_is_stacked_on_a_phone_each_cell_under_its_escaped_heading():
+    import pandas as pd
+    frame = page.decision_first(pd.DataFrame({"Campaign": ["C2610 <b>"], "Verdict": ["repeat"],
+                                              'Return "on" cost': ["+218%"], "Pull-forward": ["yes"]}))
+    out = page.table_html(frame)
+    assert 'class="mk-key mk-key2 mk-stack"' in out
+    assert re.findall(r'class="data row0 col\d+" data-label="([^"]*)"', out) == [
+        "Campaign", "Verdict", "Return &quot;on&quot; cost", "Pull-forward"]
+    assert "C2610 &lt;b&gt;" in out
+    assert "@media (max-width:600px)" in page.CSS and "table.mk-stack thead{position:absolute" in page.CSS
+    narrow = page.table_html(pd.DataFrame({"Figure": ["a"], "Target": ["1"], "Holdout": ["2"]}))
+    assert "mk-stack" not in narrow and "data-label" not in narrow

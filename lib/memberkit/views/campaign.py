@@ -86,21 +86,23 @@ def summary_card(p: Presentation, res: dict) -> dict:
 
 def league_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
     """Every campaign of the league, ranked by incremental return on cost; decision first: the campaign
-    and its verdict are the first two columns and stay in view."""
+    and its verdict are the first two columns and stay in view, then what the verdict rests on (return
+    on cost, the pull-forward check, the evidence), so all of it is on screen at 1280 px; the details
+    (rank, dates, reach, extra orders and revenue) after."""
     rows = []
     for rank, r in enumerate(a.league(), 1):
         f = r.figures
         rows.append({p.text("cr.col_campaign"): r.title + (" ★" if r.campaign_id in a.reviewed else ""),
                      p.text("cr.col_verdict"): p.text(f"cr.decision_{r.verdict['decision']}"),
+                     p.text("cr.col_roi"): f"{_roi(p, f['roi'].value)} ({_ci(f['roi'], lambda x: _roi(p, x))})",
+                     p.text("cr.col_pull_forward"): p.text("cr.flag_yes" if r.pull_forward["flagged"] else "cr.flag_no"),
+                     p.text("cr.col_evidence"): p.text(f"cr.evidence_{r.evidence}"),
                      p.text("cr.col_rank"): rank,
                      p.text("cr.col_dates"): f"{r.start} – {r.end}",
-                     p.text("cr.col_evidence"): p.text(f"cr.evidence_{r.evidence}"),
                      p.text("cr.col_targeted"): p.count(r.n_target),
                      p.text("cr.col_orders"): f"{p.count(f['incremental_orders'].value)} ({_ci(f['incremental_orders'], p.count)})",
                      p.text("cr.col_revenue"): f"{p.money(f['incremental_revenue'].value)}",
-                     p.text("cr.col_roi"): f"{_roi(p, f['roi'].value)} ({_ci(f['roi'], lambda x: _roi(p, x))})",
-                     p.text("cr.col_cost_per_order"): p.money(f["cost_per_incremental_order"].value),
-                     p.text("cr.col_pull_forward"): p.text("cr.flag_yes") if r.pull_forward["flagged"] else ""})
+                     p.text("cr.col_cost_per_order"): p.money(f["cost_per_incremental_order"].value)})
     return page.decision_first(pd.DataFrame(rows))
 
 

@@ -116,6 +116,19 @@ box-sizing:border-box;width:10em;min-width:10em;max-width:10em;white-space:norma
 .mk-table table.mk-key2 td:nth-child(2),.mk-table table.mk-key2 th:nth-child(2){position:sticky;left:10em;z-index:1;
 background:#fff;white-space:normal;min-width:6em;max-width:10em;box-shadow:inset -1px 0 0 #d9dee5}
 .mk-chart{overflow-x:auto;margin:4px 0 8px}.mk-chart svg{display:block;height:auto}
+/* on a phone a table of four or more columns becomes a list: one block per row, the row's name first,
+   then each cell under its heading; the headings stay in the page for screen readers */
+@media (max-width:600px){
+.mk-table:has(table.mk-stack){position:relative;background:none;overflow-x:visible}
+.mk-table table.mk-stack,.mk-table table.mk-stack tbody,.mk-table table.mk-stack tr,.mk-table table.mk-stack td{display:block;width:auto}
+.mk-table table.mk-stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+.mk-table table.mk-stack tr{border-top:1px solid #d9dee5;padding:6px 0}
+.mk-table table.mk-stack td{white-space:normal!important;text-align:left!important;padding:1px 4px;position:static!important;
+width:auto!important;min-width:0!important;max-width:none!important;box-shadow:none!important;background:none}
+.mk-table table.mk-stack td::before{content:attr(data-label) ": ";color:#5a6572}
+.mk-table table.mk-stack td:lang(zh)::before{content:attr(data-label) "："}
+.mk-table table.mk-stack td:first-child{font-weight:600}.mk-table table.mk-stack td:first-child::before{content:none}
+}
 </style>
 """
 
@@ -349,6 +362,7 @@ def footer(p, period: str, params: dict, fingerprint: str, version: str):
 
 
 KEY_COLUMNS = "key_columns"   # df.attrs[KEY_COLUMNS]: how many first columns name the row and its decision
+STACK_COLUMNS = 4             # a table with this many columns or more is stacked, row by row, on a phone
 
 
 def decision_first(df, columns: int = 2):
@@ -390,7 +404,9 @@ def table_html(df, caption: str | None = None, formats: dict | None = None) -> s
     figures line up on the right, words on the left; a wide table scrolls sideways on a narrow screen.
     The table's HTML ids come from its caption, headings and cells, so the same table is the same HTML
     in every run. A frame marked by :func:`decision_first` keeps its first one or two columns in view
-    while the others scroll (CSS ``position: sticky``; the first column 10em wide).
+    while the others scroll (CSS ``position: sticky``; the first column 10em wide). On a phone (600 px
+    or less) a table of :data:`STACK_COLUMNS` columns or more is stacked: a block per row, each cell
+    under its heading (``data-label``, escaped like the heading), so no column is out of view.
     """
     styler = df.style.set_uuid(_table_id(df, caption)).hide(axis="index").format(escape="html", na_rep=DASH).format_index(escape="html", axis=1)
     key = df.attrs.get(KEY_COLUMNS, 0)   # the row's name and its decision: words, on the left
@@ -406,9 +422,14 @@ def table_html(df, caption: str | None = None, formats: dict | None = None) -> s
         styler = styler.format(formats, escape="html", na_rep=DASH)
     if caption:
         styler = styler.set_caption(escape(caption))
-    if key:
-        styler = styler.set_table_attributes(f'class="mk-key{" mk-key2" if key >= 2 else ""}"')
+    stack = df.shape[1] >= STACK_COLUMNS
+    classes = (["mk-key"] if key else []) + (["mk-key2"] if key >= 2 else []) + (["mk-stack"] if stack else [])
+    if classes:
+        styler = styler.set_table_attributes(f'class="{" ".join(classes)}"')
     out = styler.to_html()
+    if stack:   # each cell carries its heading, shown beside it when the row is stacked on a phone
+        heads = [escape(c) for c in df.columns]
+        out = re.sub(r'class="data row\d+ col(\d+)"', lambda m: f'{m.group(0)} data-label="{heads[int(m.group(1))]}"', out)
     for (i, j), fig in sorted((df.attrs.get("figures") or {}).items()):
         cell = re.compile(rf'(<td id="T_{_table_id(df, caption)}_row{i}_col{j}"[^>]*>)(.*?)(</td>)', re.S)
         out = cell.sub(lambda m: m.group(1) + mark(str(df.iat[i, j]), fig) + m.group(3), out, count=1)

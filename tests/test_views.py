@@ -240,6 +240,28 @@ def test_a_chart_is_an_svg_sized_for_a_phone_with_its_description():
     plt.close("all")
 
 
+def test_a_chart_wider_than_a_phone_is_narrowed_to_fit_420_px_with_its_text_at_9_px():
+    """Long labels beside a 6.4 in plot make the drawing wider than the figure; at 11 pt it would need
+    more than a 420 px screen leaves, so it was cut at its right edge. It is drawn narrower instead."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from memberkit.views import theme
+    theme.apply_theme()
+    fig, ax = plt.subplots(figsize=(6.4, 3))
+    ax.barh(range(3), [0.2, 0.5, 0.3])
+    ax.set_yticks(range(3), ["Important, lapsing members", "General develop members", "Important to develop"])
+    ax.tick_params(labelsize=11)
+    ax.set_title("Share of revenue per segment", loc="left", fontsize=11)
+    out = page.chart_html(fig)
+    narrowest = int(re.search(r"min-width:(\d+)px", out).group(1))
+    assert narrowest <= page.PHONE_CHART_PX
+    assert fig.get_size_inches()[0] < 6.4
+    box = float(re.search(r'viewBox="0 0 ([\d.]+)', out).group(1))
+    assert narrowest == math.ceil(box * 9 / 11)                        # the text is still 9 px or more at that width
+    plt.close("all")
+
+
 def test_a_page_with_charts_embeds_their_latin_font_too():
     from fontTools.ttLib import TTFont
     html = '<html><head></head><body><div class="mk-chart"><svg><text>ROI 5%</text></svg></div><p>Zq</p></body></html>'

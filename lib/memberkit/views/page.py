@@ -123,6 +123,7 @@ background:#fff;white-space:normal;min-width:6em;max-width:10em;box-shadow:inset
 .mk-table table.mk-stack,.mk-table table.mk-stack tbody,.mk-table table.mk-stack tr,.mk-table table.mk-stack td{display:block;width:auto}
 .mk-table table.mk-stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 .mk-table table.mk-stack tr{border-top:1px solid #d9dee5;padding:6px 0}
+.mk-table table.mk-stack caption{display:block;text-align:left}
 .mk-table table.mk-stack td{white-space:normal!important;text-align:left!important;padding:1px 4px;position:static!important;
 width:auto!important;min-width:0!important;max-width:none!important;box-shadow:none!important;background:none}
 .mk-table table.mk-stack td::before{content:attr(data-label) ": ";color:#5a6572}
@@ -166,6 +167,8 @@ def figure(fig, alt: str | None = None):
 
 # ----------------------------------------------------------------- charts
 MIN_CHART_TEXT_PX = 9    # the smallest chart text on any screen, in CSS px
+PHONE_CHART_PX = 380     # the width a 420 px screen leaves a chart beside the page's margins (and a scroll bar), in CSS px
+NARROWEST_FIGURE_IN = 3.5   # a chart is not narrowed below this to fit a phone
 ALT = "memberkit_alt"    # the attribute a view sets on a figure to describe it (theme.describe)
 
 
@@ -190,6 +193,43 @@ _SVG_SIZE = re.compile(r'<svg([^>]*?) width="([\d.]+)pt" height="([\d.]+)pt" vie
 _FONT_SIZE = re.compile(r"font-size: ([\d.]+)px")
 
 
+def _svg_of(fig):
+    """The figure drawn as SVG text (no metadata, only the ids it refers to), its size match and its
+    text sizes (in the view box's units)."""
+    import io
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None})
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg"):]
+    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, flags=re.S)
+    used = set(re.findall(r'(?:url\(#|href="#)([^)"]+)', svg))
+    svg = re.sub(r' id="([^"]+)"', lambda m: m.group(0) if m.group(1) in used else "", svg)
+    size = _SVG_SIZE.search(svg)
+    if size is None:
+        raise ValueError("not a matplotlib SVG: no size in points and view box")
+    return svg, size, [float(x) for x in _FONT_SIZE.findall(svg)]
+
+
+def _fit_phone(fig):
+    """:func:`_svg_of`, with a chart too wide for a phone narrowed first: when its smallest text would fall
+    under :data:`MIN_CHART_TEXT_PX` at :data:`PHONE_CHART_PX`, the figure is made narrower (its plot
+    area gives way, its text keeps its size; not below :data:`NARROWEST_FIGURE_IN`) and drawn again,
+    so that it fits a 420 px screen instead of being cut at its right edge."""
+    svg, size, sizes = _svg_of(fig)
+    for _ in range(3):
+        box_width = float(size.group(4))
+        if not sizes or box_width * MIN_CHART_TEXT_PX / min(sizes) <= PHONE_CHART_PX:
+            break
+        fits = PHONE_CHART_PX * min(sizes) / MIN_CHART_TEXT_PX          # the box width that fits, in pt
+        width, height = fig.get_size_inches()
+        narrower = width - (box_width - fits) / 72 - 0.05
+        if narrower < NARROWEST_FIGURE_IN:
+            break
+        fig.set_size_inches(narrower, height)
+        svg, size, sizes = _svg_of(fig)
+    return svg, size, sizes
+
+
 def chart_html(fig, alt: str | None = None) -> str:
     """A matplotlib figure as an inline SVG for a page: ``<div class="mk-chart"><svg role="img" ...>``.
 
@@ -202,27 +242,19 @@ def chart_html(fig, alt: str | None = None) -> str:
     ``aria-label`` and ``<title>``, escaped. Only ids the drawing refers to are kept (no duplicates
     across the charts of a page). Same figure, same bytes (``svg.hashsalt``, no date).
 
+    A chart whose text would fall under that size on a 420 px screen is first made narrower
+    (:func:`_fit_phone`), so it fits the screen instead of scrolling.
+
     Raises ValueError when the description is empty.
     """
-    import io
     description = (alt or getattr(fig, ALT, None) or chart_words(fig)).strip()
     if not description:
         raise ValueError("a chart needs a description: pass alt or give the chart a title or axis labels")
     for ax in fig.axes:   # a long title wraps inside the figure instead of widening it
         for title in (ax._left_title, ax.title, ax._right_title):
             title.set_wrap(True)
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", metadata={"Date": None})
-    svg = buffer.getvalue()
-    svg = svg[svg.index("<svg"):]
-    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, flags=re.S)
-    used = set(re.findall(r'(?:url\(#|href="#)([^)"]+)', svg))
-    svg = re.sub(r' id="([^"]+)"', lambda m: m.group(0) if m.group(1) in used else "", svg)
-    size = _SVG_SIZE.search(svg)
-    if size is None:
-        raise ValueError("not a matplotlib SVG: no size in points and view box")
+    svg, size, sizes = _fit_phone(fig)
     box_width = float(size.group(4))
-    sizes = [float(x) for x in _FONT_SIZE.findall(svg)]
     native = box_width * 4 / 3
     narrowest = math.ceil(min(native, box_width * MIN_CHART_TEXT_PX / min(sizes)) if sizes else native)
     label = escape(description)

@@ -14,6 +14,7 @@ from memberkit import campaign, summary
 from memberkit.config import load_settings, notebook_params
 from memberkit.views import Presentation
 from memberkit.views import campaign as view
+from memberkit.views import page
 
 from .conftest import ROOT, count_summary_queries, member_table_one_query, record_calls
 
@@ -375,6 +376,11 @@ def test_report_tables_read_the_hand_computed_figures():
     assert list(league.columns[:2]) == ["Campaign", "Verdict"] and league.attrs["key_columns"] == 2
     # then what the verdict rests on, before the details: on screen at 1280 px without scrolling
     assert list(league.columns[2:5]) == ["Return on cost (95% CI)", "Pull-forward", "Evidence"]
+    # on paper (A4, every column): a figure over its interval and a start over its end, broken there only
+    assert league.iloc[0]["Return on cost (95% CI)"].count("\n") == 1 and league.iloc[0]["Dates"].count("\n") == 1
+    assert 'class="mk-key mk-key2 mk-stack mk-lines"' in page.table_html(league)
+    template = (ROOT / "lib/memberkit/templates/memberkit/index.html.j2").read_text()
+    assert "table-layout: auto !important" in template and "table.mk-lines td:not(:first-child) { white-space: pre" in template
     assert league.iloc[0]["Verdict"] == {"repeat": "repeat", "change": "change", "stop": "stop"}[r.verdict["decision"]]
     assert view.members_frame(EN, r).iloc[0]["Targeted members"] == "1"
     assert "C1 Test" in view.verdict_sentence(EN, r, p) and view.pull_forward_sentence(EN, r)

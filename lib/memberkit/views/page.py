@@ -394,6 +394,7 @@ def footer(p, period: str, params: dict, fingerprint: str, version: str):
 
 
 KEY_COLUMNS = "key_columns"   # df.attrs[KEY_COLUMNS]: how many first columns name the row and its decision
+LINE_CELLS = "line_cells"      # df.attrs[LINE_CELLS]: its cells hold their own line breaks and break only there on paper
 STACK_COLUMNS = 4             # a table with this many columns or more is stacked, row by row, on a phone
 
 
@@ -455,7 +456,8 @@ def table_html(df, caption: str | None = None, formats: dict | None = None) -> s
     if caption:
         styler = styler.set_caption(escape(caption))
     stack = df.shape[1] >= STACK_COLUMNS
-    classes = (["mk-key"] if key else []) + (["mk-key2"] if key >= 2 else []) + (["mk-stack"] if stack else [])
+    classes = (["mk-key"] if key else []) + (["mk-key2"] if key >= 2 else []) + (["mk-stack"] if stack else []) \
+        + (["mk-lines"] if df.attrs.get(LINE_CELLS) else [])
     if classes:
         styler = styler.set_table_attributes(f'class="{" ".join(classes)}"')
     out = styler.to_html()

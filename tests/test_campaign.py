@@ -420,3 +420,16 @@ def test_a_campaign_is_named_alike_on_its_page_and_on_the_summary():
                                                    "verdict": {"decision": "stop"}, "figures": {}}}}}
     decision, = month.decisions([month.ReportState("campaign_review", "ok", results)])
     assert decision.subject == "C2610 Double 11"
+
+
+def test_the_page_explains_why_a_pull_forward_campaign_reads_change_with_a_lower_return_than_a_stop():
+    """C2511 (pull-forward, -96%) reads change while C2501 (-63%) reads stop: the page says the pull-forward
+    rule comes first and why, with the run's own post-campaign days and share."""
+    p = cr_params("post_days=30", "pull_forward_share=0.5")
+    for language in ("en", "zh"):
+        rules = view.verdict_rules(Presentation(language, "CNY"), p)
+        assert "30" in rules and "50%" in rules
+    rules = view.verdict_rules(EN, p)
+    assert "pull-forward" in rules and "whatever its return" in rules and "reads stop" in rules
+    nb = (ROOT / "notebooks/05_campaign_review.ipynb").read_text()
+    assert "view.verdict_rules(p, params)" in nb

@@ -68,8 +68,12 @@ def fmt_chance(x: float) -> str:
 
 
 def verdict_sentence(p: Presentation, r: abtest.ExperimentResult, params) -> str:
-    """The experiment's verdict in one sentence with its figures (:func:`experiment_sentence` of its results)."""
-    return experiment_sentence(p, r.experiment_id, abtest.experiment_record(r), params.guardrail_metrics if params else [])
+    """The experiment's verdict in one sentence with its figures (:func:`experiment_sentence` of its results),
+    then the reading of each variant the verdict does not name (:func:`other_variants_sentence`)."""
+    e = abtest.experiment_record(r)
+    out = experiment_sentence(p, r.experiment_id, e, params.guardrail_metrics if params else [])
+    others = other_variants_sentence(p, e, params.alpha if params else 0.05)
+    return out + (p.sentence_sep + others if others else "")
 
 
 def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_metrics, short: bool = False) -> str:
@@ -123,6 +127,30 @@ def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_
     return p.text("ab.verdict_inconclusive", metric=metric_label(p, metric), variant=name,
                   lift=p.signed_pct(best["rel_lift"]), lo=p.signed_pct(best["ci_low"]), hi=p.signed_pct(best["ci_high"]),
                   more=more)
+
+
+def other_variants_sentence(p: Presentation, e: dict, alpha: float = 0.05) -> str:
+    """One clause per variant of an experiment that its verdict does not name (in an experiment of several
+    variants the verdict names one, or none): its primary metric against control and what that means
+    for it, so that every variant has its own reading. '' when every variant is named."""
+    v, metric = e["verdict"], e["primary_metric"]
+    res = e.get("metrics", {}).get(metric, {})
+    kind = (e.get("kinds") or {}).get(metric)
+    if v["decision"] in ("no_verdict", "not_enough_evidence") or not v.get("variant") or len(res) < 2:
+        return ""
+    out = []
+    for name, row in res.items():
+        if name == v["variant"]:
+            continue
+        p_adj = row.get("p_value_adjusted")
+        up = not missing(p_adj) and p_adj < alpha and (row.get("abs_diff") or 0) > 0
+        down = not missing(p_adj) and p_adj < alpha and (row.get("abs_diff") or 0) < 0
+        key = "ab.other_up" if up else ("ab.other_down" if down else "ab.other_flat")
+        out.append(p.text(key, variant=name, chosen=v["variant"], metric=metric_label(p, metric),
+                          control=fmt_metric(p, metric, row["control_mean"], kind),
+                          value=fmt_metric(p, metric, row["variant_mean"], kind), lift=p.signed_pct(row["rel_lift"]),
+                          lo=p.signed_pct(row["ci_low"]), hi=p.signed_pct(row["ci_high"]), p=fmt_p(p_adj)))
+    return p.sentence_sep.join(out)
 
 
 def overstated_sentence(p: Presentation, o: dict) -> str:

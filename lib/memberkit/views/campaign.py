@@ -114,6 +114,13 @@ def league_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
     return page.decision_first(frame)
 
 
+def verdict_rules(p: Presentation, params) -> str:
+    """How repeat / change / stop are reached (:func:`memberkit.campaign.decide`), the pull-forward rule
+    first: a campaign whose lift was given back after it reads change whatever its return, which is why
+    it can read change with a lower return than one that reads stop."""
+    return p.text("cr.verdict_rules", post=params.post_days, share=p.pct(params.pull_forward_share, 0))
+
+
 VERDICT_COLOURS = {"repeat": "#2e7d32", "change": "#e8a33d", "stop": "#c62828"}
 
 

@@ -295,3 +295,34 @@ def test_a_table_of_four_columns_or_more_is_stacked_on_a_phone_each_cell_under_i
     assert "@media (max-width:600px)" in page.CSS and "table.mk-stack thead{position:absolute" in page.CSS
     narrow = page.table_html(pd.DataFrame({"Figure": ["a"], "Target": ["1"], "Holdout": ["2"]}))
     assert "mk-stack" not in narrow and "data-label" not in narrow
+
+
+def test_segment_names_break_between_words_and_the_migration_counts_fit_their_cells():
+    """'Hibernating' was drawn 'Hibernatin' over 'g'; the migration matrix was squeezed into a narrow
+    column by the long flow names beside the bars below it, so counts such as 1,892 overflowed their cells."""
+    import types
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from memberkit import rfm
+    from memberkit.views import Presentation, theme
+    from memberkit.views import rfm as rfm_view
+    theme.apply_theme()
+    assert rfm_view.cell_name("Hibernating") == "Hibernating"
+    assert rfm_view.cell_name("Can't lose them") == "Can't lose\nthem"
+    keys = rfm.schemes()["high_low"].keys + [rfm.OUTSIDE]
+    matrix = pd.DataFrame([[1892 if i == j else 149 for j in range(len(keys))] for i in range(len(keys))],
+                          index=keys, columns=keys)
+    flows = matrix.stack().rename("members").reset_index().set_axis(["from", "to", "members"], axis=1)
+    flows = flows[flows["from"] != flows["to"]].head(8)
+    fig = rfm_view.plot_migration(Presentation("en"), types.SimpleNamespace(migration=matrix, flows=flows))
+    fig.canvas.draw()
+    heat, bars = fig.axes[0], fig.axes[1]
+    cell = heat.get_window_extent().width / len(keys)
+    widths = [t.get_window_extent().width for t in heat.texts if t.get_text()]
+    assert widths and max(widths) < cell                        # every count inside its cell
+    assert not [t.get_text() for t in bars.get_yticklabels() if t.get_text()]   # flows named above their bars
+    assert any("→" in t.get_text() for t in bars.texts)
+    plt.close("all")

@@ -601,3 +601,22 @@ def test_every_variant_has_its_own_reading_and_the_cards_name_what_they_count():
     labels = [k.label for k in view.kpis(en, {"results": {}, "kpis": {"experiments": 3, "ship": 1, "ships_conversion_not_margin": 1,
                                                                           "no_verdict": 1, "not_enough_evidence": 0, "do_not_ship": 0}})]
     assert "Not worth its cost (lifts the metric)" in labels and "Do not ship: a metric got worse" in labels
+
+
+def test_the_chinese_sentences_use_chinese_punctuation_between_their_items():
+    """'EXP-PUSH: 上线', '护栏指标（客单价, 人均销售额）' and 'banner 1,803 (47.2%), control ...' mixed English
+    punctuation into the Chinese edition."""
+    import types
+    zh, en = Presentation("zh"), Presentation("en")
+    r = types.SimpleNamespace(counts={"banner": 1803, "control": 2020}, planned_split={"banner": 1, "control": 1},
+                              srm_failed=True, srm_p_value=0.0001)
+    assert "banner 1,803（47.2%）、control 2,020（52.8%）" in view.srm_sentence(zh, r)
+    assert "banner 1,803 (47.2%), control 2,020 (52.8%)" in view.srm_sentence(en, r)
+    assert view.labelled(zh, "EXP-PUSH", "上线 push") == "EXP-PUSH：上线 push"
+    assert view.labelled(en, "EXP-PUSH", "Ship push") == "EXP-PUSH: Ship push"
+    e = coupon_record("ship", "coupon_20")
+    e["metrics"]["conversion"]["coupon_20"]["p_value"] = 0.002
+    sentence = view.experiment_sentence(zh, "EXP-COUPON", e, ["aov", "revenue"])
+    assert "客单价、人均销售额" in sentence and ", " not in sentence
+    nb = (ROOT / "notebooks/04_ab_test.ipynb").read_text()
+    assert 'f\\"{r.experiment_id}: ' not in nb and "view.labelled(p, r.experiment_id" in nb

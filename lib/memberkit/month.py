@@ -100,6 +100,7 @@ class ReportState:
     results: dict | None = None
     error: str = ""
     cell: int | None = None
+    reason: dict = field(default_factory=dict)   # a skipped report's reason as a code and values (views.skips)
 
 
 @dataclass
@@ -147,8 +148,9 @@ def report_states(out: Path, names, outcomes: dict | None = None, language: str 
     states = []
     for name in names:
         o = (outcomes or {}).get(name)
+        reason = {}
         if o is not None:
-            status, error, cell = o.status, o.error, o.cell
+            status, error, cell, reason = o.status, o.error, o.cell, getattr(o, "reason", None) or {}
         elif (out / language / f"{name}.html").is_file() and (out / f"{name}.json").is_file():
             status, error, cell = "ok", "", None
         elif (out / language / f"{name}.failed.ipynb").is_file():
@@ -159,7 +161,7 @@ def report_states(out: Path, names, outcomes: dict | None = None, language: str 
         results = load_results(out, name) if status == "ok" else None
         if status == "ok" and results is None:
             status = "not_run"
-        states.append(ReportState(name, status, results, error or "", cell))
+        states.append(ReportState(name, status, results, error or "", cell, reason))
     return states
 
 

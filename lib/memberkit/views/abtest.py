@@ -95,7 +95,7 @@ def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_
                        value=fm(row["variant_mean"]), lift=p.signed_pct(row["rel_lift"]), lo=p.signed_pct(row["ci_low"]),
                        hi=p.signed_pct(row["ci_high"]), p=fmt_p(row["p_value_adjusted"]))
         if v["decision"] == "ship":
-            out = p.text("ab.verdict_ship", guardrails=", ".join(metric_label(p, g) for g in guardrail_metrics) or "–",
+            out = p.text("ab.verdict_ship", guardrails=p.list_sep.join(metric_label(p, g) for g in guardrail_metrics) or "–",
                          **figures)
             if net:
                 out += p.sentence_sep + p.text("ab.margin_pays", cost=p.money(net["cost_per_conversion"], 2),
@@ -112,7 +112,7 @@ def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_
     if v["decision"] == "do_not_ship" and v.get("reason") == "guardrail":
         return p.text("ab.verdict_guardrail", variant=v["variant"], metric=metric_label(p, metric),
                       lift=p.signed_pct(res[v["variant"]]["rel_lift"]),
-                      guardrails=", ".join(metric_label(p, g) for g in v["guardrails"]))
+                      guardrails=p.list_sep.join(metric_label(p, g) for g in v["guardrails"]))
     if v["decision"] == "do_not_ship":
         return p.text("ab.verdict_down", metric=metric_label(p, metric))
     # the largest lift first (a missing one last), as the results table lists them
@@ -181,8 +181,9 @@ def margin_notes(p: Presentation, r: abtest.ExperimentResult) -> list[str]:
 
 def srm_sentence(p: Presentation, r: abtest.ExperimentResult) -> str:
     total = sum(r.counts.values())
-    observed = ", ".join(f"{k} {p.count(n)} ({p.pct(n / total)})" for k, n in r.counts.items())
-    planned = ", ".join(f"{k} {p.pct(s / sum(r.planned_split.values()))}" for k, s in r.planned_split.items())
+    observed = p.list_sep.join(p.text("ab.count_item", variant=k, n=p.count(n), share=p.pct(n / total))
+                               for k, n in r.counts.items())
+    planned = p.list_sep.join(f"{k} {p.pct(s / sum(r.planned_split.values()))}" for k, s in r.planned_split.items())
     return p.text("ab.srm_banner" if r.srm_failed else "ab.srm_ok", observed=observed, planned=planned,
                 p=fmt_p(r.srm_p_value))
 
@@ -218,8 +219,13 @@ def headline(p: Presentation, res: dict) -> str:
         available = r.get("available") or []
         return p.text("ab.none" if r.get("has_table", True) else "ab.no_table", period=res.get("period"),
                       example=available[-1] if available else "EXPERIMENT-ID")
-    return " ".join(f"{x}: {experiment_sentence(p, x, e, r.get('guardrail_metrics', []), short=True)}"
-                    for x, e in experiments.items())
+    return p.sentence_sep.join(labelled(p, x, experiment_sentence(p, x, e, r.get("guardrail_metrics", []), short=True))
+                               for x, e in experiments.items())
+
+
+def labelled(p: Presentation, experiment: str, sentence: str) -> str:
+    """A sentence about one experiment led by its id: 'EXP-PUSH: Ship push ...', 'EXP-PUSH：上线 push……'."""
+    return p.text("ab.labelled", experiment=experiment, sentence=sentence)
 
 
 def summary_card(p: Presentation, res: dict) -> dict:
@@ -272,7 +278,7 @@ def data_notes(p: Presentation, r: abtest.ExperimentResult, params) -> list[str]
     notes = []
     if r.winsor_caps:
         notes.append(p.text("ab.winsor_note", pct=params.winsorize_percentile,
-                          caps=", ".join(f"{k} {p.money(v, 2) if k.startswith('revenue') else p.ratio(v, 2)}"
+                          caps=p.list_sep.join(f"{k} {p.money(v, 2) if k.startswith('revenue') else p.ratio(v, 2)}"
                                          for k, v in r.winsor_caps.items())))
     if r.excluded_multi_variant and not r.assignments:
         notes.append(p.text("ab.multi_variant_note", n=p.count(r.excluded_multi_variant)))
@@ -284,7 +290,7 @@ def data_notes(p: Presentation, r: abtest.ExperimentResult, params) -> list[str]
             p.text("ab.renamed_item", setting=k, data=v) for k, v in r.renamed.items())))
     if r.undefined:
         notes.append(p.text("ab.untestable_note", metrics=p.list_sep.join(
-            p.text("ab.untestable_item", metric=metric_label(p, m), variants=", ".join(x["variants"]),
+            p.text("ab.untestable_item", metric=metric_label(p, m), variants=p.list_sep.join(x["variants"]),
                    reason=p.text(f"ab.untestable_{x['reason']}")) for m, x in r.undefined.items())))
     return notes
 

@@ -30,6 +30,7 @@ from .abtest import metric_label
 from .context import DASH, Presentation, _catalogue, text
 from .kpi import format_change, format_figure, is_good
 from .outliers import bulk_note
+from .skips import skip_reason
 from .page import Figure, mark, marked_sentence
 
 
@@ -412,7 +413,8 @@ def status_message(r, title: str, s: MonthSummary) -> str:
         return (text("month.status_failed", s.language, title=title, cell=r.cell, error=r.error) if r.cell is not None
                 else text("month.status_failed_nocell", s.language, title=title, error=r.error))
     if r.status == "skipped":
-        return text("month.status_skipped", s.language, title=title, error=r.error)
+        return text("month.status_skipped", s.language, title=title,
+                    error=skip_reason(r.reason, s.language) if r.reason else r.error)
     return text("month.status_not_run", s.language, title=title, month=month_label(s.period, s.language))
 
 

@@ -388,9 +388,10 @@ def footer(p, period: str, params: dict, fingerprint: str, version: str):
         (p.text("common.data_fingerprint"), fingerprint[:16]),
         (p.text("common.code_version"), version),
     ]
-    body = "<br>".join(f"<b>{escape(k)}</b>: {escape(v)}" for k, v in rows)
+    colon = p.text("common.colon")   # the settings themselves keep their YAML "key: value"
+    body = "<br>".join(f"<b>{escape(k)}</b>{colon}{escape(v)}" for k, v in rows)
     settings = " · ".join(escape(line) for line in _settings_lines(params))
-    show(CSS + f'<div class="mk-footer">{body}<br><b>{escape(p.text("common.parameters"))}</b>: {settings}</div>')
+    show(CSS + f'<div class="mk-footer">{body}<br><b>{escape(p.text("common.parameters"))}</b>{colon}{settings}</div>')
 
 
 KEY_COLUMNS = "key_columns"   # df.attrs[KEY_COLUMNS]: how many first columns name the row and its decision

@@ -620,3 +620,13 @@ def test_the_chinese_sentences_use_chinese_punctuation_between_their_items():
     assert "客单价、人均销售额" in sentence and ", " not in sentence
     nb = (ROOT / "notebooks/04_ab_test.ipynb").read_text()
     assert 'f\\"{r.experiment_id}: ' not in nb and "view.labelled(p, r.experiment_id" in nb
+
+
+def test_a_ship_verdict_without_an_incentive_cost_says_so_and_where_to_set_it():
+    e = coupon_record("ship", "coupon_20")
+    for language in ("en", "zh"):
+        p = Presentation(language)
+        full = view.experiment_sentence(p, "EXP-PUSH", e, ["aov"])
+        assert "designs.EXP-PUSH.cost_per_conversion.coupon_20" in full
+        assert "cost_per_conversion" not in view.experiment_sentence(p, "EXP-PUSH", e, ["aov"], short=True)
+    assert "No incentive cost is set for coupon_20" in view.experiment_sentence(Presentation("en"), "EXP-PUSH", e, [])

@@ -233,3 +233,10 @@ def test_summary_page_shows_the_profile_card_and_the_campaign_types():
         html = month_views.render_summary(s)
         for w in words:
             assert w in html, (language, w)
+
+
+def test_the_campaign_types_table_says_it_covers_the_league_window_not_the_month():
+    res = {"results": {"league_months": 24, "campaigns": {}}}
+    assert "the last 24 months" in view.types_caption(Presentation("en"), res)
+    assert "最近 24 个月" in view.types_caption(Presentation("zh"), res)
+    assert view.types_caption(Presentation("en"), None) == Presentation("en").text("profile.types_caption")

@@ -31,6 +31,7 @@ from .context import DASH, Presentation, _catalogue, text
 from .kpi import format_change, format_figure, is_good
 from .outliers import bulk_note
 from .skips import skip_reason
+from . import profile as profile_view
 from .page import Figure, mark, marked_sentence
 
 
@@ -455,6 +456,7 @@ def render_summary(s: MonthSummary, footer: dict | None = None) -> str:
     from .page import embed_fonts
     return embed_fonts(_environment().get_template("summary.html.j2").render(
         lang="zh-CN" if lang == "zh" else "en", t=t, tp=tp, fonts=page_fonts(),
+        types_caption=profile_view.types_caption(_p(s), s.results("campaign_review")),
         months_link=f"../../{lang}/index.html", switch=switch_link(lang, "index.html"),
         title=t("page_title", month=month_label(s.period, lang)),
         subtitle=t("subtitle", month=month_label(s.period, lang),

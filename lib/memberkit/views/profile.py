@@ -279,3 +279,13 @@ def summary_figures(p: Presentation, res: dict) -> list[KPI]:
     if missing_parts:
         out.append(KPI(p.text("profile.card_missing"), DASH, missing_note(p, missing_parts)))
     return out
+
+
+def types_caption(p: Presentation, campaign_results: dict | None) -> str:
+    """What the 'which campaign types paid' table covers: the campaign league's window in months (from
+    ``campaign_review.json``: every campaign that ended in the months before the period's end), and
+    when a type pays."""
+    months = ((campaign_results or {}).get("results") or {}).get("league_months")
+    if months is None:
+        return p.text("profile.types_caption")
+    return p.text("profile.types_caption_months", months=p.count(months))

@@ -212,6 +212,19 @@ def stage_label(p: Presentation, stage: str, params=None) -> str:
     return p.text(f"rfm.stage_{stage}", **days)
 
 
+def stage_labels(p: Presentation, params=None) -> dict[str, str]:
+    """Every lifecycle stage code with its label (:func:`stage_label`), for the CRM lists."""
+    return {stage: stage_label(p, stage, params) for stage in rfm.STAGES}
+
+
+def exports_list(p: Presentation, exported: dict) -> str:
+    """The CRM lists as the reader finds them: each segment's name with its file
+    ('Important, lapsing in rfm_important_retain.csv'), in the scheme's order, one clause each (the
+    names themselves hold commas)."""
+    return p.clause_sep.join(p.text("rfm.export_item", segment=segment_name(p, key), file=path.name)
+                           for key, path in exported.items())
+
+
 def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None):
     """Members per tier (with their revenue share) and per lifecycle stage (with their share of all
     members), the stages labelled with their day counts from ``params`` (RFMParams)."""

@@ -55,3 +55,12 @@ def test_the_summary_says_how_much_of_member_revenue_and_aov_is_bulk(language):
     # a month without flagged orders carries no note
     plain = month.MonthSummary("2026-10", language, "CNY", [], month.compute_figures(hand_tables(flag=False), "2026-10"))
     assert all(c["bulk"] == "" for c in month_views.figure_cards(plain))
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_rfm_page_says_how_much_of_its_aov_card_is_bulk(language):
+    p = Presentation(language)
+    figures = month.compute_figures(hand_tables(), "2026-10")
+    sentence = outliers.aov_sentence(p, figures, "2026-10")
+    assert p.money(200.0 / 3) in sentence and "1,000" in sentence
+    assert outliers.aov_sentence(p, month.compute_figures(hand_tables(flag=False), "2026-10"), "2026-10") == ""

@@ -60,3 +60,11 @@ def bulk_note(p: Presentation, figures: dict, key: str, period: str, month_name:
     return p.counted("month.bulk_note" if change else "month.bulk_note_no_change", n, orders=p.count(n),
                      revenue=p.money(bulk["revenue"][i]), value=format_figure(p, key, now), change=change,
                      month=month_name)
+
+
+def aov_sentence(p: Presentation, figures: dict, period: str) -> str:
+    """The RFM page's line under its cards: how many flagged bulk orders its average order value holds,
+    and the figure and its change without them; '' when the month has none."""
+    from .month import month_label
+    note = bulk_note(p, figures, "average_order_value", period, month_label(previous_period(period), p.language))
+    return p.text("rfm.bulk_aov", note=note) if note else ""

@@ -637,3 +637,28 @@ def test_the_value_tables_give_money_by_group_and_the_at_risk_table_sums_the_win
     assert r.iloc[1].tolist()[1:] == [seg["important_retain"]["action"]["en"], "2", "CN¥2,400", "CN¥20", "35.5%"]
     assert r.iloc[2].tolist()[2:4] == ["1", "CN¥800"]
     assert view.at_risk_frame(zh, a, 12).iloc[1].tolist()[0] == "重要保持客户"
+
+
+def test_a_refused_or_failed_model_is_explained_in_the_page_language():
+    """The notes under the CLV checks were the fitting code's English in the Chinese edition: each failure
+    now carries a reason code the page words from the catalogue; the English stays for logs."""
+    import types
+
+    from memberkit.views import Presentation
+    from memberkit.views import clv as clv_view
+    few = pd.DataFrame({"member_id": list("abcd"), "frequency": [1.0, 2.0, 0.0, 1.0], "recency": [5.0, 9.0, 0.0, 3.0],
+                        "T": [10.0] * 4, "monetary_value": [20.0, 30.0, 0.0, 25.0]})
+    model, refused = clv.choose_spend_model(few)
+    assert "at least 10 repeat buyers" in refused and refused.reason == {"reason": "spend_few", "found": "3"}
+    failed = clv.why(clv.ModelFitError("bgnbd did not converge on 1,234 members ...", "not_converged", n="1,234"))
+    a = types.SimpleNamespace(notes=[
+        {"model": "gamma_gamma", "problem": str(refused), "used": "observed_spend", "mean_spend": 25.0,
+         "reason": refused.reason},
+        {"model": "bgnbd", "problem": str(failed), "used": "pareto_nbd", "reason": failed.reason},
+        {"model": "bgnbd", "problem": "an older results file's English", "used": "pareto_nbd"}])
+    zh = clv_view.notes_sentences(Presentation("zh"), a)
+    assert "实际只有 3 名" in zh[0] and "repeat buyers" not in zh[0]
+    assert "1,234 名会员上收敛" in zh[1] and "converge" not in zh[1]
+    assert "an older results file's English" in zh[2]          # no code: the message as it was
+    en = clv_view.notes_sentences(Presentation("en"), a)
+    assert "found 3" in en[0] and "did not converge on 1,234 members" in en[1]

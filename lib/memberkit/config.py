@@ -324,7 +324,8 @@ class RFMParams(ReportSettings, DominantMemberSetting):
     churned_days: int = Field(180, ge=1, description="'churned': no purchase for more than this many days")
     established_orders: int = Field(3, ge=1, description="region risk: share of members with at least this many "
                                                          "purchases ever who are now churned")
-    trend_months: int = Field(12, ge=2, le=60, description="months in the key-figure trend")
+    trend_months: int = Field(13, ge=2, le=60, description="months in the key-figure trend (13: the same months "
+                                                          "as the summary page)")
     cohorts: int = Field(12, ge=2, le=36, description="join-month cohorts in the retention heatmap")
 
     @field_validator("tier_thresholds")

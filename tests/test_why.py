@@ -179,6 +179,7 @@ def test_bulk_orders_are_a_line_of_their_own_and_never_lead_a_sentence():
               "flows": [*change["flows"], {"flow": A.BULK, "contribution": 60000.0}]}
     w = waterfall(EN, change, "September 2026", "October 2026")
     assert w["table"][-1]["driver"] == "Flagged bulk orders" and w["rows"][-2]["kind"] == "up"
+    assert w["table"][-1]["after"] == EN.money(60000.0)
     assert sum(amount(r["part"]) for r in w["table"]) == amount(w["total_text"])
     said = " ".join(sentences(EN, change, "September 2026"))
     assert "bulk" not in said and "average order value rose" in said

@@ -26,7 +26,8 @@ from .page import Figure, mark
 DRIVER_FORMAT = {"members": "count", "activity_rate": "pct", "orders_per_active_member": "ratio",
                  "average_order_value": "money", "revenue": "money", "orders": "count", "repeat_buyers": "count",
                  "buyers": "count", "active_members": "count", "lapsed_in_month": "count",
-                 "active_at_start": "count", "joined_in_month": "count", "joined_before": "count"}
+                 "active_at_start": "count", "joined_in_month": "count", "joined_before": "count",
+                 "bulk_orders": "money"}
 #: Dimensions whose groups can lead a sentence (a member attribute a reader can act on).
 LEADING_DIMENSIONS = ("region", "channel")
 

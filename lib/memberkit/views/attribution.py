@@ -26,7 +26,8 @@ from .page import Figure, mark
 DRIVER_FORMAT = {"members": "count", "activity_rate": "pct", "orders_per_active_member": "ratio",
                  "average_order_value": "money", "revenue": "money", "orders": "count", "repeat_buyers": "count",
                  "buyers": "count", "active_members": "count", "lapsed_in_month": "count",
-                 "active_at_start": "count", "joined_in_month": "count", "joined_before": "count"}
+                 "active_at_start": "count", "joined_in_month": "count", "joined_before": "count",
+                 "bulk_orders": "money"}
 #: Dimensions whose groups can lead a sentence (a member attribute a reader can act on).
 LEADING_DIMENSIONS = ("region", "channel")
 
@@ -112,15 +113,17 @@ def sentences(p: Presentation, change: dict, base: str) -> list[str]:
                 f"why.group_sentence.{g['dimension']}", group=_group_label(p, g["dimension"], g["group"]),
                 what=_driver_phrase(p, within[0]), part=_signed_money(p, part), total=_signed_money(p, total), base=base))
     drivers = change.get("drivers") or []
-    if drivers:
+    own = [k for k, d in enumerate(drivers) if d["name"] != "bulk_orders"]   # bulk orders have their own sentence
+    if own:
         parts = round_parts([d["contribution"] for d in drivers], total)
-        i = max(range(len(drivers)), key=lambda k: (abs(drivers[k]["contribution"]), -k))
+        i = max(own, key=lambda k: (abs(drivers[k]["contribution"]), -k))
         found.append(p.text("why.driver_sentence", what=_driver_phrase(p, drivers[i]),
                             part=_signed_money(p, parts[i]), total=_signed_money(p, total), base=base))
     flows = change.get("flows") or []
-    if flows:
+    own = [k for k, f in enumerate(flows) if f["flow"] != "bulk_orders"]
+    if own:
         parts = round_parts([f["contribution"] for f in flows], total)
-        i = max(range(len(flows)), key=lambda k: (abs(flows[k]["contribution"]), -k))
+        i = max(own, key=lambda k: (abs(flows[k]["contribution"]), -k))
         found.append(p.text(f"why.flow_sentence.{flows[i]['flow']}", part=_signed_money(p, parts[i]),
                             total=_signed_money(p, total), base=base))
     return found

@@ -182,4 +182,7 @@ def test_bulk_orders_are_a_line_of_their_own_and_never_lead_a_sentence():
     assert w["table"][-1]["after"] == EN.money(60000.0)
     assert sum(amount(r["part"]) for r in w["table"]) == amount(w["total_text"])
     said = " ".join(sentences(EN, change, "September 2026"))
-    assert "bulk" not in said and "average order value rose" in said
+    assert "flagged" not in said and "average order value (without the bulk orders) rose" in said
+    # the order-based factors are counted without the bulk orders, and their names say so (they differ from the cards)
+    assert [r["driver"] for r in w["table"]][2:4] == ["Orders per active member, without bulk orders",
+                                                      "Average order value, without bulk orders"]

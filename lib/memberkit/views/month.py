@@ -331,8 +331,8 @@ def _report_sentence(name: str, res: dict, s: MonthSummary) -> str:
         if not camps:
             return text("month.happened_campaigns_none", lang)
         count = lambda d: sum(1 for c in camps if c["verdict"]["decision"] == d)
-        return text("month.happened_campaigns", lang, n=len(camps), repeat=count("repeat"), change=count("change"),
-                    stop=count("stop"), net=p.money(k.get("net_gain")))
+        return p.counted("month.happened_campaigns", len(camps), n=len(camps), repeat=count("repeat"),
+                         change=count("change"), stop=count("stop"), net=p.money(k.get("net_gain")))
     return summary_card(name, res, p)["headline"]
 
 

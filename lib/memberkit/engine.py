@@ -57,21 +57,26 @@ def connect(setting=None, database: str | Path | None = None):
     ``params.engine``, or :attr:`memberkit.runfile.RunFile.engine` for the run's); None means its
     defaults. ``database`` is a DuckDB file path, or None for in-memory (the kit's use).
 
-    The connection gets the setting's ``memory_limit`` (per process), ``threads`` (when None: the
-    environment's ``MEMBERKIT_THREADS`` when set, else DuckDB's own, one per core) and a private
-    spill folder ``memberkit-engine-<pid>-*`` (mode 0700) made inside ``temp_directory`` (None: the
-    system temp folder), never in outputs/ or the working folder: spilled rows hold personal data.
-    The folder is removed when the connection is garbage-collected or the process ends; one left by
-    a killed process is removed by the next connection made there. Results do not depend on any of it.
+    DuckDB (the default): the connection gets the setting's ``memory_limit`` (per process),
+    ``threads`` (when None: the environment's ``MEMBERKIT_THREADS`` when set, else DuckDB's own, one
+    per core) and a private spill folder ``memberkit-engine-<pid>-*`` (mode 0700) made inside
+    ``temp_directory`` (None: the system temp folder), never in outputs/ or the working folder:
+    spilled rows hold personal data. The folder is removed when the connection is garbage-collected
+    or the process ends; one left by a killed process is removed by the next connection made there.
 
-    Raises ``ValueError`` for a backend other than duckdb (the setting's validation refuses it first)
-    and ``OSError`` when ``temp_directory`` cannot hold a folder.
+    Spark (:func:`connect_spark`): a session of its own per call (temporary views are not shared),
+    on one Spark context per process. Results do not depend on any of it.
+
+    Raises ``ValueError`` for another backend (the setting's validation refuses it first), or for
+    spark without pyspark installed, and ``OSError`` when ``temp_directory`` cannot hold a folder.
     """
     from .config import EngineSettings
     from .scratch import private_temp_dir
     setting = setting if setting is not None else EngineSettings()
+    if setting.backend == "spark":
+        return connect_spark(setting)
     if setting.backend != "duckdb":
-        raise ValueError(f"backend {setting.backend!r} is not supported yet; supported: duckdb")
+        raise ValueError(f"backend {setting.backend!r} is not supported yet; supported: duckdb, spark")
     con = ibis.duckdb.connect(str(database) if database else ":memory:")
     spill = private_temp_dir("engine", setting.temp_directory)
     con._memberkit_spill = spill          # lives as long as the connection (and its tables)
@@ -87,6 +92,90 @@ def connect(setting=None, database: str | Path | None = None):
     if threads:
         con.raw_sql(f"SET threads = {int(threads)}")
     return con
+
+
+_SPARK: dict = {}     # this process's Spark context: {"session", "folder", "key"}
+
+
+def connect_spark(setting):
+    """An Ibis pyspark connection on a new session of this process's Spark context (made on first use).
+
+    Local by default: ``local[threads]`` (``threads`` None: ``MEMBERKIT_THREADS``, else every core),
+    the driver's heap from ``memory_limit`` when it is an amount. ``spark_master`` runs the same on a
+    cluster; ``spark_remote`` (``sc://host:15002``) talks to a Spark Connect server instead of starting
+    a context here. Everything Spark writes on this machine (the SQL warehouse, shuffle and spill
+    files, the JVM's temp files) goes into one private folder ``memberkit-engine-<pid>-*`` (mode 0700)
+    inside ``temp_directory``, removed when the process ends; the kit itself creates only temporary
+    views, so nothing lands in ``./spark-warehouse``. The session's time zone is UTC: the kit's
+    timestamps are wall-clock times in the shop's zone, and UTC leaves them unshifted.
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise ValueError("backend 'spark' needs pyspark: pip install 'memberkit[spark]'") from None
+    import atexit
+    from .scratch import private_temp_dir
+    key = (setting.spark_master, setting.spark_remote, setting.threads, setting.memory_limit, setting.temp_directory)
+    if _SPARK and _SPARK["key"] != key:
+        raise ValueError("one Spark setting per process: this process already runs Spark with other settings")
+    if not _SPARK:
+        if setting.spark_remote:
+            root = SparkSession.builder.remote(setting.spark_remote).getOrCreate()
+            folder = None
+        else:
+            folder = private_temp_dir("engine", setting.temp_directory)
+            where = Path(folder.name)
+            threads = setting.threads or os.environ.get("MEMBERKIT_THREADS") or "*"
+            builder = (SparkSession.builder.master(setting.spark_master or f"local[{threads}]").appName("memberkit")
+                       .config("spark.sql.warehouse.dir", str(where / "warehouse"))
+                       .config("spark.local.dir", str(where / "local"))
+                       .config("spark.driver.extraJavaOptions", f"-Djava.io.tmpdir={where}")
+                       .config("spark.sql.session.timeZone", "UTC")
+                       .config("spark.ui.enabled", "false")
+                       .config("spark.ui.showConsoleProgress", "false")
+                       .config("spark.sql.ansi.enabled", "false"))
+            if not setting.spark_master:
+                builder = builder.config("spark.sql.shuffle.partitions", str(_shuffle_partitions(threads)))
+                if setting.memory_limit and not setting.memory_limit.endswith("%"):
+                    builder = builder.config("spark.driver.memory", _jvm_amount(setting.memory_limit))
+            root = builder.getOrCreate()
+            root.sparkContext.setLogLevel("ERROR")
+        _SPARK.update(session=root, folder=folder, key=key)
+        atexit.register(_stop_spark)
+    session = _SPARK["session"]
+    con = ibis.pyspark.connect(session if setting.spark_remote else session.newSession())
+    con._memberkit_spill = _SPARK["folder"]
+    return con
+
+
+def _stop_spark():
+    if _SPARK:
+        try:
+            _SPARK["session"].stop()
+        finally:
+            if _SPARK.get("folder") is not None:
+                _SPARK["folder"].cleanup()
+            _SPARK.clear()
+
+
+def _shuffle_partitions(threads) -> int:
+    """Partitions after a shuffle on a local session: a few per core, not Spark's 200 (each a task)."""
+    cores = (os.cpu_count() or 1) if threads == "*" else int(threads)
+    return max(2, 2 * cores)
+
+
+def _jvm_amount(amount: str) -> str:
+    """``1GB`` / ``1500MB`` / ``2GiB`` -> a JVM heap size (``1024m``)."""
+    import re
+    number, unit = re.match(r"^([\d.]+)([A-Za-z]+)$", amount).groups()
+    factor = {"B": 1 / 2**20, "KB": 1e3 / 2**20, "MB": 1e6 / 2**20, "GB": 1e9 / 2**20, "TB": 1e12 / 2**20,
+              "KIB": 1 / 1024, "MIB": 1, "GIB": 1024, "TIB": 1024 ** 2}[unit.upper()]
+    return f"{max(64, int(float(number) * factor))}m"
+
+
+def backend(con) -> str:
+    """``duckdb`` or ``spark``: the backend of a connection made by :func:`connect`."""
+    return "spark" if con.name == "pyspark" else con.name
 
 
 @ibis.udf.scalar.builtin(name="try_strptime")

@@ -187,6 +187,26 @@ def _jvm_amount(amount: str) -> str:
     return f"{max(64, int(float(number) * factor))}m"
 
 
+def source_database(url: str):
+    """An Ibis connection to a source database (never the engine), from a SQLAlchemy-style URL.
+
+    ``sqlite:///file.db`` (relative) and ``sqlite:////abs/file.db``; ``postgresql://user:pw@host:5432/db``
+    (``postgresql+driver://`` too) through Ibis' postgres backend (``pip install 'ibis-framework[postgres]'``);
+    other schemes as :func:`ibis.connect` knows them. Raises ``ImportError`` when the backend's driver is
+    missing and ``ValueError`` for a scheme Ibis has no backend for.
+    """
+    scheme, sep, rest = url.partition("://")
+    kind = scheme.split("+")[0].lower()
+    kind = {"postgresql": "postgres", "sqlite3": "sqlite"}.get(kind, kind)
+    if not sep:
+        raise ValueError(f"not a database URL (scheme://...): {scheme[:20]!r}")
+    if kind == "sqlite":
+        return ibis.sqlite.connect(rest[1:] if rest.startswith("/") else (rest or ":memory:"))
+    if kind not in {e.name for e in ibis.util.backend_entry_points()}:
+        raise ValueError(f"no Ibis backend for {kind!r}")
+    return ibis.connect(f"{kind}://{rest}")
+
+
 def backend(con) -> str:
     """``duckdb`` or ``spark``: the backend of a connection made by :func:`connect`."""
     return "spark" if con.name == "pyspark" else con.name

@@ -398,35 +398,65 @@ def _stage_frames(con, name, frames, staging_dir: Path, label: str | None = None
 
 
 def _stage_sql(con, name, tsrc, source, staging_dir) -> ibis.Table:
-    """Stream a database query into Parquet staging. A missing table, a missing driver or a refused
-    connection is named as such; the password never appears in the message."""
-    import sqlalchemy as sa
+    """A database table or query staged as Parquet through Ibis: Arrow batches from the database, every
+    column as text, never row by row through pandas. Rows come ordered by the table's ``key``, else by
+    every column, so their numbers (``_row``) are the same on every read and trace back to the rows.
+    Times with a zone (``timestamptz``) are written in UTC with a ``Z`` (the cleaning converts them to the
+    shop's time zone). A missing table, a missing driver or a refused connection is named as such; the
+    password never appears in the message."""
     from .config import scrub_secrets
     url = expand_env(source.database_url)
-    bare = not tsrc.query.lstrip().lower().startswith("select")
-    query = f"SELECT * FROM {tsrc.query}" if bare else tsrc.query
+    bare = not tsrc.query.lstrip().lower().startswith(("select", "with"))
     try:
-        eng = sa.create_engine(url)
-    except (sa.exc.NoSuchModuleError, ModuleNotFoundError) as e:
+        db = engine.source_database(url)
+    except ImportError as e:
         raise InputError("database_url", name, None, "the database driver is not installed",
                          scrub_secrets(_first_line(e), url)) from None
-    except sa.exc.ArgumentError as e:
-        raise InputError("database_url", name, None, "not a valid database URL",
+    except ValueError as e:
+        raise InputError("database_url", name, None, "the database driver is not installed",
+                         scrub_secrets(_first_line(e), url)) from None
+    except Exception as e:  # noqa: BLE001 - a refused connection, a wrong password, an unknown host
+        raise InputError("database_url", name, None, "cannot connect to the database",
                          scrub_secrets(_first_line(e), url)) from None
     try:
-        with eng.connect() as conn:
-            if bare and not sa.inspect(conn).has_table(tsrc.query.strip()):
+        if bare:
+            tables = db.list_tables()
+            if tsrc.query.strip() not in tables:
                 raise InputError(tsrc.query, name, None, "the database has no such table",
-                                 f"tables: {', '.join(sa.inspect(conn).get_table_names()) or 'none'}")
-            chunks = pd.read_sql(sa.text(query), conn, chunksize=CHUNK_ROWS)
-            table = _stage_frames(con, name, (c.astype(str).where(c.notna(), None) for c in chunks), staging_dir,
-                                  label=tsrc.query)
-    except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as e:
+                                 f"tables: {', '.join(tables) or 'none'}")
+            table = db.table(tsrc.query.strip())
+        else:
+            table = db.sql(tsrc.query)
+        order = [c for c in (tsrc.key or []) if c in table.columns] or list(table.columns)
+        batches = db.to_pyarrow_batches(table.order_by(order), chunk_size=CHUNK_ROWS)
+        return _stage_batches(con, name, batches, staging_dir, label=tsrc.query)
+    except InputError:
+        raise
+    except Exception as e:  # noqa: BLE001 - the database's own error, scrubbed
         raise InputError(tsrc.query, name, None, "the database query failed",
                          scrub_secrets(_first_line(e), url)) from None
     finally:
-        eng.dispose()
-    return table
+        db.disconnect()
+
+
+def _as_text(column: pa_arrow.ChunkedArray | pa_arrow.Array) -> pa_arrow.Array:
+    """A database column as text: times with a zone in UTC ending in Z, other values as Arrow writes them."""
+    import pyarrow.compute as pc
+    kind = column.type
+    if pa_arrow.types.is_timestamp(kind):
+        text = pc.replace_substring_regex(pc.strftime(pc.cast(column, pa_arrow.timestamp(kind.unit, "UTC"))
+                                                      if kind.tz else column, "%Y-%m-%d %H:%M:%S"), r"\.0+$", "")
+        return pc.binary_join_element_wise(text, "Z", "") if kind.tz else text
+    return pc.cast(column, pa_arrow.string())
+
+
+def _stage_batches(con, name, batches, staging_dir: Path, label: str) -> ibis.Table:
+    target = staging_dir / f"{name}.parquet"
+    schema = pa_arrow.schema([(f.name, pa_arrow.string()) for f in batches.schema])
+    with pq.ParquetWriter(target, schema) as writer:
+        for batch in batches:
+            writer.write_batch(pa_arrow.record_batch([_as_text(c) for c in batch.columns], schema=schema))
+    return engine.read_table(con, target, f"src_{name}")
 
 
 def _map_columns(raw: ibis.Table, name: str, tsrc: TableSource, label: str, has_payments: bool = False,

@@ -430,6 +430,7 @@ def write_table(con, expr: ibis.Table, path: str | Path) -> Path:
         con.to_parquet(expr, path)
         return path
     import shutil
+    import pyarrow as pa
     import pyarrow.parquet as pq
     folder = _SPARK.get("folder")
     if folder is None or not str(con._session.sparkContext.master).startswith("local"):
@@ -440,11 +441,15 @@ def write_table(con, expr: ibis.Table, path: str | Path) -> Path:
     parts_dir = Path(folder.name) / "written" / f"{path.stem}-{_SPARK['kept']}"
     con.to_parquet(expr, parts_dir)
     parts = sorted(parts_dir.glob("part-*.parquet"))
-    schema = pq.read_schema(parts[0]) if parts else con.to_pyarrow(expr.limit(0)).schema
+    written = pq.read_schema(parts[0]) if parts else con.to_pyarrow(expr.limit(0)).schema
+    # Spark's timestamps are instants in the session's zone, UTC: their UTC wall clock is the kit's
+    # wall-clock time in the shop's zone, written without a zone as DuckDB writes it
+    schema = pa.schema([pa.field(f.name, pa.timestamp(f.type.unit)) if pa.types.is_timestamp(f.type) and f.type.tz
+                        else f for f in written])
     with pq.ParquetWriter(path, schema) as writer:
         for part in parts:
             for batch in pq.ParquetFile(part).iter_batches():
-                writer.write_batch(batch)
+                writer.write_table(pa.Table.from_batches([batch]).cast(schema))
     shutil.rmtree(parts_dir, ignore_errors=True)
     return path
 

@@ -626,6 +626,12 @@ def test_the_value_tables_give_money_by_group_and_the_at_risk_table_sums_the_win
     assert t.values.tolist() == [["上海", "3", "CN¥309", "95.1%", "CN¥103.00", "50.0%"],
                                  ["北京", "2", "CN¥16", "4.9%", "CN¥7.98", "21.7%"]]
     assert view.value_frame(zh, a, "region", 12).columns[2] == "未来 12 个月预期价值"
+    # by segment, the members who bought before the RFM window are a group too: the groups add up to the whole
+    a.by_group["segment"] = clv.clv_by(a.members, "segment", "no_recent_purchase")
+    s = view.value_frame(en, a, "segment", 12)
+    assert sum(int(x) for x in s["Members"]) == len(a.members)
+    assert "No purchase in the RFM window" in list(s.iloc[:, 0])
+    assert a.by_group["segment"].clv_share.sum() == pytest.approx(1.0)
     # at risk: m4 is not; important_retain m1 + m5 spent 2,400 and are worth 20.5, chance (0.31 + 0.4) / 2
     import yaml
     rules = yaml.safe_load((ROOT / "lib/memberkit/reference/rfm_segments.yaml").read_text(encoding="utf-8"))["high_low"]

@@ -881,7 +881,8 @@ def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None
     return CLVAnalysis(period, end, params.unit, check, chosen, chosen_by, model, model_parameters(model), spend_model,
                        spend_checks(full, spend_model), members, tracking,
                        holdout_by_frequency(check.summary, check.predictions[chosen]), totals, notes,
-                       by_group={c: clv_by(members, c) for c in GROUPS if c in members and members[c].notna().any()},
+                       by_group={c: clv_by(members, c, _outside_key() if c == "segment" else None)
+                                 for c in GROUPS if c in members and members[c].notna().any()},
                        alive=alive_matrix(model, members), alive_threshold=params.alive_threshold,
                        holdout_by_segment=_holdout_segments(tables, cal_end, rfm_params, check, chosen))
 
@@ -911,8 +912,19 @@ def _tracking(model, actual: pd.DataFrame, cal_summary: pd.DataFrame, end: _dt.d
 GROUPS = ("segment", "tier", "channel", "region")   # the member columns CLV is broken down by
 
 
-def clv_by(members: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Members, total and mean CLV, share of CLV and mean P(alive) per value of a member column."""
+def _outside_key() -> str:
+    from .rfm import outside_window
+    return outside_window().key
+
+
+def clv_by(members: pd.DataFrame, column: str, missing: str | None = None) -> pd.DataFrame:
+    """Members, total and mean CLV, share of CLV and mean P(alive) per value of a member column.
+
+    Members without a value are left out, or with ``missing`` counted as that group (the RFM segment's
+    ``no_recent_purchase``: valued members who bought before the RFM window), so the groups add up
+    to the whole value."""
+    if missing is not None and column in members:
+        members = members.assign(**{column: members[column].astype("object").where(members[column].notna(), missing)})
     m = members.dropna(subset=[column]) if column in members else members.iloc[0:0]
     g = m.groupby(column, observed=True).agg(members=("member_id", "size"), clv=("clv", "sum"), mean_clv=("clv", "mean"),
                                               alive=("probability_alive", "mean"))

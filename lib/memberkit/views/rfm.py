@@ -24,7 +24,8 @@ def group_label(p: Presentation, dimension: str, value) -> str:
     """How a breakdown group reads in a report: a segment by its name, a channel by its catalogue entry,
     anything from the shop's data (regions, tiers) as given."""
     if dimension == "segment":
-        return segment_name(p, value)
+        outside = rfm.outside_window()
+        return outside.label[p.language] if value == outside.key else segment_name(p, value)
     return p.code("channels", value) if dimension == "channel" else str(value)
 
 

@@ -521,10 +521,21 @@ def parse_timestamp(col: ibis.Value, formats: list[str], time_zone: str | None =
     # that reach it), and every row gets what the full reading gives.
     plain = col.strip()
     if formats:
+        # (a CASE, not COALESCE: DuckDB evaluates every argument of a COALESCE on every row)
         written = _try_strptime(plain, formats)
         return ibis.cases((written.notnull(), _wall_clock(time_zone, _as_utc(time_zone, written))), else_=slow)
     return ibis.cases((plain.re_search(_PLAIN_TIME), _wall_clock(time_zone, _as_utc(time_zone, _cast_time(plain)))),
                       else_=slow)
+
+
+def _timestamp_parses(col: ibis.Value, formats: list[str]) -> ibis.Value:
+    """True where :func:`parse_timestamp` gives a time, without converting zones (a parsed local time
+    always converts): most rows are settled by the formats on the text as written."""
+    plain = col.strip()
+    slow = _parse_timestamp_normalised(col, formats, DEFAULT_TIME_ZONE).notnull()
+    if formats:
+        return ibis.cases((_try_strptime(plain, formats).notnull(), True), else_=slow)
+    return ibis.cases((plain.re_search(_PLAIN_TIME), _cast_time(plain).notnull()), else_=slow)
 
 
 def _cast_time(text: ibis.Value) -> ibis.Value:
@@ -825,4 +836,4 @@ def parses(col: ibis.Value, kind: str, date_formats: list[str], decimal: str = "
         return empty | ibis.cases((parse_number(col, ".").notnull(), True), else_=parse_number(col, ",").notnull())
     if kind == "number":
         return empty | parse_number(col, decimal).notnull()
-    return empty | parse_timestamp(col, date_formats).notnull()
+    return empty | _timestamp_parses(col, date_formats)

@@ -107,6 +107,9 @@ class SampleSettings(_Strict):
     follow_ups: bool = Field(False, description="off by default: one more month (November 2026) in which what "
                              "followed October's decisions is planted (memberkit.sample.FollowUps); its truth is "
                              "in ground_truth.json")
+    response_by_channel: bool = Field(False, description="off by default: campaigns' effect differs by member "
+                                      "channel (memberkit.sample.RESPONSE_BY_CHANNEL), a feature RFM does not see; "
+                                      "its truth is in ground_truth.json and uplift_truth.csv")
 
 
 class SourceConfig(_Strict):

@@ -170,6 +170,11 @@ class FollowUps:
     winback_response: float = 0.3
 
 
+#: The channel multipliers ``source.sample.response_by_channel: true`` uses: app members answer a
+#: campaign two and a half times as often as the campaign's average, in-store members hardly at all.
+RESPONSE_BY_CHANNEL = {"app": 2.5, "online": 1.0, "offline": 0.1}
+
+
 @dataclass
 class DirtCounts:
     """How many rows of each problem the generator injects (each into a distinct row)."""
@@ -210,6 +215,9 @@ class SampleSpec:
     dirt: DirtCounts = field(default_factory=DirtCounts)
     shock: Shock | None = None     # off by default
     follow_ups: bool = False       # off by default: plant what followed the last month's decisions (FollowUps)
+    #: off by default: a campaign's chance of an incremental order scaled by the member's channel
+    #: (RESPONSE_BY_CHANNEL), a feature RFM does not see; drawn from its own stream
+    response_by_channel: dict[str, float] | None = None
 
 
 def generate_sample(out_dir: str | Path, n_members: int = 20_000, seed: int = 20241,
@@ -242,6 +250,7 @@ class _Generator:
         self.spec = spec
         self.rng = np.random.default_rng(spec.seed)
         self.shock_truth = None
+        self.response_rng = np.random.default_rng([spec.seed, 26])
         self.start = pd.Timestamp(spec.start)
         self.end = pd.Timestamp(spec.end) + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
         self.span_days = (self.end - self.start) / pd.Timedelta(days=1)
@@ -347,7 +356,11 @@ class _Generator:
             chosen = rng.choice(pool, size=min(c.n_target, len(pool)), replace=False)
             holdout = rng.random(len(chosen)) < c.holdout_share
             target = chosen[~holdout]
-            incr = target[rng.random(len(target)) < c.uplift]
+            draw = rng.random(len(target))
+            if self.spec.response_by_channel:   # its own stream: the main stream's draws are made as before
+                scale = pd.Series(people.channel.to_numpy()[target]).map(self.spec.response_by_channel).fillna(1.0)
+                draw = self.response_rng.random(len(target)) / scale.to_numpy()
+            incr = target[draw < c.uplift]
             t_incr = s + rng.random(len(incr)) * (e - s)
             extra.append(pd.DataFrame({"person": incr, "t": t_incr, "repeat": True, "campaign": c.campaign_id,
                                        "incremental": True}))
@@ -506,6 +519,8 @@ class _Generator:
             "experiments": exp_truth,
             "shock": self.shock_truth,
         }
+        if s.response_by_channel:
+            truth["response_by_channel"] = self.response_truth(people, out)
         if follow is not None:
             truth["follow_ups"] = follow
             truth["end"] = FollowUps().end
@@ -599,6 +614,26 @@ class _Generator:
                                "first": f.experiment_from, "last": f.experiment_last},
                 "winback": {"eligible": int(len(at_risk)), "planted_purchases": int(len(back)),
                             "response": f.winback_response, "members": sorted(pid[back].tolist())}}
+
+    def response_truth(self, people: pd.DataFrame, out: Path) -> dict:
+        """What ``response_by_channel`` makes true: each campaign's chance of an incremental order per
+        target member by channel, and per person (``uplift_truth.csv``: primary member id, channel,
+        the expected value of an order (Gamma-Gamma's p / nu, currency) and each campaign type's
+        chance of an incremental order when targeted, the type's campaigns averaged)."""
+        mult = self.spec.response_by_channel
+        by_type: dict[str, list[float]] = {}
+        for c in CAMPAIGNS:
+            by_type.setdefault(c.type, []).append(c.uplift)
+        channel = people.channel.to_numpy()
+        scale = pd.Series(channel).map(mult).fillna(1.0).to_numpy()
+        frame = pd.DataFrame({"member_id": people.primary_id, "channel": channel,
+                              "expected_order_value": np.round(self.spec.gg_p / people.nu.to_numpy(), 4)})
+        for kind, values in sorted(by_type.items()):
+            frame[f"uplift_{kind}"] = np.round(np.mean(values) * scale, 6)
+        frame.sort_values("member_id", kind="stable").to_csv(out / "uplift_truth.csv", index=False)
+        return {"multipliers": dict(mult), "file": "uplift_truth.csv",
+                "campaigns": {c.campaign_id: {ch: round(c.uplift * m, 6) for ch, m in sorted(mult.items())}
+                              for c in CAMPAIGNS}}
 
     def _members(self, people, orders, second_first, linked):
         rng = self.rng
@@ -930,6 +965,7 @@ def ensure_sample(source, root: Path) -> Path:
               flush=True)
         shock = source.sample.shock
         spec = SampleSpec(shock=Shock(shock.city, shock.month, shock.aov_change) if shock else None,
-                          follow_ups=source.sample.follow_ups)
+                          follow_ups=source.sample.follow_ups,
+                          response_by_channel=dict(RESPONSE_BY_CHANNEL) if source.sample.response_by_channel else None)
         generate_sample(base, n_members=source.sample.members, seed=source.sample.seed, spec=spec)
     return base

@@ -568,3 +568,65 @@ def test_the_margin_note_gives_each_part_with_its_sign():
     assert ("+CN¥37.50 against control" in first and "+CN¥11.25 of margin at 30%" in first and "CN¥10.00" in first
             and "75.0%" in first and "CN¥7.50 per assigned member" in first and "net CN¥3.75" in first)
     assert "Welch" in method and view.margin_notes(EN, SimpleNamespace(net_margin={})) == []
+
+
+def coupon_record(decision="ships_conversion_not_margin", variant="coupon_20"):
+    """EXP-COUPON as the sample has it: coupon_20 lifts conversion significantly, coupon_10 does nothing."""
+    row = lambda value, lift, lo, hi, p_adj: {"control_mean": 0.222, "variant_mean": value, "abs_diff": value - 0.222,  # noqa: E731
+                                              "rel_lift": lift, "ci_low": lo, "ci_high": hi, "p_value_adjusted": p_adj}
+    return {"verdict": {"decision": decision, "variant": variant}, "primary_metric": "conversion",
+            "metrics": {"conversion": {"coupon_10": row(0.2234, 0.0062, -0.093, 0.105, 1.0),
+                                       "coupon_20": row(0.2565, 0.155, 0.047, 0.264, 0.021)}}}
+
+
+def test_every_variant_has_its_own_reading_and_the_cards_name_what_they_count():
+    """The verdict names one variant; the others are not left without a word (coupon_10 had none), and the
+    'do not ship' card says it counts experiments whose metric got worse, beside 'not worth its cost'."""
+    for language in ("en", "zh"):
+        p = Presentation(language)
+        other = view.other_variants_sentence(p, coupon_record())
+        assert other.startswith("coupon_10") and "+0.6%" in other and "coupon_20" not in other
+        assert p.text("ab.other_flat", variant="coupon_10", metric="x", control="", value="", lift="+0.6%",
+                      lo="", hi="", p="1.000").split("coupon_10")[-1] in other   # its reading: not to ship
+    en = Presentation("en")
+    assert view.other_variants_sentence(en, coupon_record()) == (
+        "coupon_10: conversion went from 22.2% to 22.3% (+0.6%, 95% CI -9.3% to +10.5%; Holm-adjusted p 1.000), "
+        "no clear difference from control: do not ship coupon_10.")
+    up = coupon_record("ship", "coupon_20")
+    up["metrics"]["conversion"]["coupon_10"].update(abs_diff=0.01, p_value_adjusted=0.04)
+    assert "also raised conversion" in view.other_variants_sentence(en, up) and "the verdict is coupon_20's" in \
+        view.other_variants_sentence(en, up)
+    assert view.other_variants_sentence(en, coupon_record("not_enough_evidence", None)) == ""
+    assert view.other_variants_sentence(en, coupon_record("no_verdict", None)) == ""
+    labels = [k.label for k in view.kpis(en, {"results": {}, "kpis": {"experiments": 3, "ship": 1, "ships_conversion_not_margin": 1,
+                                                                          "no_verdict": 1, "not_enough_evidence": 0, "do_not_ship": 0}})]
+    assert "Not worth its cost (lifts the metric)" in labels and "Do not ship: a metric got worse" in labels
+
+
+def test_the_chinese_sentences_use_chinese_punctuation_between_their_items():
+    """'EXP-PUSH: 上线', '护栏指标（客单价, 人均销售额）' and 'banner 1,803 (47.2%), control ...' mixed English
+    punctuation into the Chinese edition."""
+    import types
+    zh, en = Presentation("zh"), Presentation("en")
+    r = types.SimpleNamespace(counts={"banner": 1803, "control": 2020}, planned_split={"banner": 1, "control": 1},
+                              srm_failed=True, srm_p_value=0.0001)
+    assert "banner 1,803（47.2%）、control 2,020（52.8%）" in view.srm_sentence(zh, r)
+    assert "banner 1,803 (47.2%), control 2,020 (52.8%)" in view.srm_sentence(en, r)
+    assert view.labelled(zh, "EXP-PUSH", "上线 push") == "EXP-PUSH：上线 push"
+    assert view.labelled(en, "EXP-PUSH", "Ship push") == "EXP-PUSH: Ship push"
+    e = coupon_record("ship", "coupon_20")
+    e["metrics"]["conversion"]["coupon_20"]["p_value"] = 0.002
+    sentence = view.experiment_sentence(zh, "EXP-COUPON", e, ["aov", "revenue"])
+    assert "客单价、人均销售额" in sentence and ", " not in sentence
+    nb = (ROOT / "notebooks/04_ab_test.ipynb").read_text()
+    assert 'f\\"{r.experiment_id}: ' not in nb and "view.labelled(p, r.experiment_id" in nb
+
+
+def test_a_ship_verdict_without_an_incentive_cost_says_so_and_where_to_set_it():
+    e = coupon_record("ship", "coupon_20")
+    for language in ("en", "zh"):
+        p = Presentation(language)
+        full = view.experiment_sentence(p, "EXP-PUSH", e, ["aov"])
+        assert "designs.EXP-PUSH.cost_per_conversion.coupon_20" in full
+        assert "cost_per_conversion" not in view.experiment_sentence(p, "EXP-PUSH", e, ["aov"], short=True)
+    assert "No incentive cost is set for coupon_20" in view.experiment_sentence(Presentation("en"), "EXP-PUSH", e, [])

@@ -992,4 +992,4 @@ def test_the_readmes_experiments_export_with_outcomes_runs_without_an_orders_tab
     cleaning = json.loads((out / "data_cleaning.json").read_text(encoding="utf-8"))["results"]
     assert cleaning["tables"]["experiments"]["rows_in"] == n
     summary = (out / "en" / "index.html").read_text(encoding="utf-8")
-    assert "needs an orders table" in summary
+    assert "it needs a table of orders and the source has none" in summary   # the reason, in the catalogue's words

@@ -14,6 +14,7 @@ from memberkit import campaign, summary
 from memberkit.config import load_settings, notebook_params
 from memberkit.views import Presentation
 from memberkit.views import campaign as view
+from memberkit.views import page
 
 from .conftest import ROOT, count_summary_queries, member_table_one_query, record_calls
 
@@ -373,6 +374,13 @@ def test_report_tables_read_the_hand_computed_figures():
     # decision first: the campaign and its verdict (a return of +85% with one campaign: repeat or change, by hand
     # the verdict the review reached) lead the table and stay in view
     assert list(league.columns[:2]) == ["Campaign", "Verdict"] and league.attrs["key_columns"] == 2
+    # then what the verdict rests on, before the details: on screen at 1280 px without scrolling
+    assert list(league.columns[2:5]) == ["Return on cost (95% CI)", "Pull-forward", "Evidence"]
+    # on paper (A4, every column): a figure over its interval and a start over its end, broken there only
+    assert league.iloc[0]["Return on cost (95% CI)"].count("\n") == 1 and league.iloc[0]["Dates"].count("\n") == 1
+    assert 'class="mk-key mk-key2 mk-stack mk-lines"' in page.table_html(league)
+    template = (ROOT / "lib/memberkit/templates/memberkit/index.html.j2").read_text()
+    assert "table-layout: auto !important" in template and "table.mk-lines td:not(:first-child) { white-space: pre" in template
     assert league.iloc[0]["Verdict"] == {"repeat": "repeat", "change": "change", "stop": "stop"}[r.verdict["decision"]]
     assert view.members_frame(EN, r).iloc[0]["Targeted members"] == "1"
     assert "C1 Test" in view.verdict_sentence(EN, r, p) and view.pull_forward_sentence(EN, r)
@@ -412,3 +420,16 @@ def test_a_campaign_is_named_alike_on_its_page_and_on_the_summary():
                                                    "verdict": {"decision": "stop"}, "figures": {}}}}}
     decision, = month.decisions([month.ReportState("campaign_review", "ok", results)])
     assert decision.subject == "C2610 Double 11"
+
+
+def test_the_page_explains_why_a_pull_forward_campaign_reads_change_with_a_lower_return_than_a_stop():
+    """C2511 (pull-forward, -96%) reads change while C2501 (-63%) reads stop: the page says the pull-forward
+    rule comes first and why, with the run's own post-campaign days and share."""
+    p = cr_params("post_days=30", "pull_forward_share=0.5")
+    for language in ("en", "zh"):
+        rules = view.verdict_rules(Presentation(language, "CNY"), p)
+        assert "30" in rules and "50%" in rules
+    rules = view.verdict_rules(EN, p)
+    assert "pull-forward" in rules and "whatever its return" in rules and "reads stop" in rules
+    nb = (ROOT / "notebooks/05_campaign_review.ipynb").read_text()
+    assert "view.verdict_rules(p, params)" in nb

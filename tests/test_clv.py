@@ -626,6 +626,12 @@ def test_the_value_tables_give_money_by_group_and_the_at_risk_table_sums_the_win
     assert t.values.tolist() == [["上海", "3", "CN¥309", "95.1%", "CN¥103.00", "50.0%"],
                                  ["北京", "2", "CN¥16", "4.9%", "CN¥7.98", "21.7%"]]
     assert view.value_frame(zh, a, "region", 12).columns[2] == "未来 12 个月预期价值"
+    # by segment, the members who bought before the RFM window are a group too: the groups add up to the whole
+    a.by_group["segment"] = clv.clv_by(a.members, "segment", "no_recent_purchase")
+    s = view.value_frame(en, a, "segment", 12)
+    assert sum(int(x) for x in s["Members"]) == len(a.members)
+    assert "No purchase in the RFM window" in list(s.iloc[:, 0])
+    assert a.by_group["segment"].clv_share.sum() == pytest.approx(1.0)
     # at risk: m4 is not; important_retain m1 + m5 spent 2,400 and are worth 20.5, chance (0.31 + 0.4) / 2
     import yaml
     rules = yaml.safe_load((ROOT / "lib/memberkit/reference/rfm_segments.yaml").read_text(encoding="utf-8"))["high_low"]
@@ -637,3 +643,28 @@ def test_the_value_tables_give_money_by_group_and_the_at_risk_table_sums_the_win
     assert r.iloc[1].tolist()[1:] == [seg["important_retain"]["action"]["en"], "2", "CN¥2,400", "CN¥20", "35.5%"]
     assert r.iloc[2].tolist()[2:4] == ["1", "CN¥800"]
     assert view.at_risk_frame(zh, a, 12).iloc[1].tolist()[0] == "重要保持客户"
+
+
+def test_a_refused_or_failed_model_is_explained_in_the_page_language():
+    """The notes under the CLV checks were the fitting code's English in the Chinese edition: each failure
+    now carries a reason code the page words from the catalogue; the English stays for logs."""
+    import types
+
+    from memberkit.views import Presentation
+    from memberkit.views import clv as clv_view
+    few = pd.DataFrame({"member_id": list("abcd"), "frequency": [1.0, 2.0, 0.0, 1.0], "recency": [5.0, 9.0, 0.0, 3.0],
+                        "T": [10.0] * 4, "monetary_value": [20.0, 30.0, 0.0, 25.0]})
+    model, refused = clv.choose_spend_model(few)
+    assert "at least 10 repeat buyers" in refused and refused.reason == {"reason": "spend_few", "found": "3"}
+    failed = clv.why(clv.ModelFitError("bgnbd did not converge on 1,234 members ...", "not_converged", n="1,234"))
+    a = types.SimpleNamespace(notes=[
+        {"model": "gamma_gamma", "problem": str(refused), "used": "observed_spend", "mean_spend": 25.0,
+         "reason": refused.reason},
+        {"model": "bgnbd", "problem": str(failed), "used": "pareto_nbd", "reason": failed.reason},
+        {"model": "bgnbd", "problem": "an older results file's English", "used": "pareto_nbd"}])
+    zh = clv_view.notes_sentences(Presentation("zh"), a)
+    assert "实际只有 3 名" in zh[0] and "repeat buyers" not in zh[0]
+    assert "1,234 名会员上收敛" in zh[1] and "converge" not in zh[1]
+    assert "an older results file's English" in zh[2]          # no code: the message as it was
+    en = clv_view.notes_sentences(Presentation("en"), a)
+    assert "found 3" in en[0] and "did not converge on 1,234 members" in en[1]

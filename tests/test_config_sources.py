@@ -123,3 +123,36 @@ def test_environment_yml_agrees_with_pyproject():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert set(pip) - {"-e ."} == wanted
+
+
+def test_a_database_is_read_through_ibis_in_a_stable_order_with_zoned_times(tmp_path, monkeypatch):
+    """Rows come ordered by the declared key (inserted shuffled), every column as text; a timestamptz column
+    reaches the cleaning as UTC with a Z and is read in the shop's time zone; pandas' read_sql is not used."""
+    import datetime as dt
+    monkeypatch.setattr(pd, "read_sql", None)
+    with sqlite3.connect(tmp_path / "shop.db") as db:
+        db.execute("CREATE TABLE lines (line INTEGER, member TEXT, amount REAL, at TIMESTAMP)")
+        db.executemany("INSERT INTO lines VALUES (?, ?, ?, ?)",
+                       [(3, "U3", 7.25, "2025-03-01 09:00:00"), (1, "U1", 10.5, "2025-01-01 10:00:00"),
+                        (2, None, 20.0, "2025-02-01 10:00:00")])
+    cols = {"member_id": "member", "order_ts": "at", "amount": "amount"}
+    src = SourceConfig.model_validate({"base_dir": str(tmp_path), "database_url": f"sqlite:///{tmp_path}/shop.db",
+                                       "tables": {"orders": {"query": "lines", "columns": cols, "key": ["line"]}}})
+    con = engine.connect()
+    rows = sources.load_sources(con, src, ROOT, tmp_path / "st")["orders"].order_by("_row").to_pyarrow().to_pylist()
+    assert [(r["_row"], r["member_id"], r["amount"]) for r in rows] == [(1, "U1", "10.5"), (2, None, "20"),
+                                                                       (3, "U3", "7.25")]
+    src = SourceConfig.model_validate({"base_dir": str(tmp_path), "database_url": f"sqlite:///{tmp_path}/shop.db",
+                                       "tables": {"orders": {"query": "SELECT * FROM lines WHERE line > 1",
+                                                             "columns": cols}}})
+    rows = sources.load_sources(con, src, ROOT, tmp_path / "st1")["orders"].order_by("_row").to_pyarrow().to_pylist()
+    assert [r["member_id"] for r in rows] == [None, "U3"]      # a query without a key: ordered by every column
+    # a timestamptz column arrives from Ibis as a timestamp with a zone (PostgreSQL's, here made in Arrow)
+    import pyarrow as pa
+    zoned = pa.array([dt.datetime(2025, 1, 1, 2), dt.datetime(2025, 1, 31, 20)], pa.timestamp("us", "UTC"))
+    batches = pa.RecordBatchReader.from_batches(pa.schema([("ts", zoned.type)]), [pa.record_batch([zoned], ["ts"])])
+    t = sources._stage_batches(con, "orders", batches, tmp_path, label="lines")
+    assert t.ts.to_pyarrow().to_pylist() == ["2025-01-01 02:00:00Z", "2025-01-31 20:00:00Z"]
+    t = t.rename(order_ts="ts")
+    local = con.execute(engine.parse_timestamp(t.order_ts, src.tables["orders"].date_formats, "Asia/Shanghai"))
+    assert [v.to_pydatetime() for v in local] == [dt.datetime(2025, 1, 1, 10), dt.datetime(2025, 2, 1, 4)]

@@ -39,7 +39,10 @@ def test_command_line_overrides_reach_the_setting():
 
 
 @pytest.mark.parametrize("values, words", [
-    ({"backend": "spark"}, "backend 'spark' is not supported yet; supported: duckdb"),
+    ({"backend": "polars"}, "backend 'polars' is not supported yet; supported: duckdb, spark"),
+    ({"spark_master": "spark://h:7077"}, "spark_master and spark_remote need backend: spark"),
+    ({"backend": "spark", "spark_remote": "h:15002"}, "spark_remote must be a Spark Connect URL"),
+    ({"backend": "spark", "spark_master": "yarn", "spark_remote": "sc://h"}, "not both"),
     ({"memory_limit": "lots"}, "memory_limit must be an amount such as 1GB"),
     ({"memory_limit": "0GB"}, "memory_limit must be an amount"),
     ({"memory_limit": "150%"}, "memory_limit must be an amount"),
@@ -53,6 +56,24 @@ def test_bad_values_are_refused(values, words):
         EngineSettings.model_validate(values)
 
 
+def test_spark_is_a_backend_of_the_setting():
+    params = notebook_params(load_settings(ROOT, [], ["engine.backend=spark", "engine.spark_master=local[2]"]),
+                             "rfm_segmentation")
+    assert (params.engine.backend, params.engine.spark_master) == ("spark", "local[2]")
+    assert EngineSettings(backend="spark", spark_remote="sc://localhost:15002").spark_remote.startswith("sc://")
+    assert engine._jvm_amount("1GB") == "953m" and engine._jvm_amount("2GiB") == "2048m"
+
+
+def test_only_the_engine_module_makes_a_connection():
+    """Every connection comes from engine.connect: no other module calls a backend's connect itself."""
+    import re
+    lib = ROOT / "lib" / "memberkit"
+    raw = re.compile(r"ibis\.(duckdb|pyspark|connect)\b|duckdb\.connect|SparkSession\.builder|pyspark\.sql")
+    offenders = [f"{p.relative_to(lib)}:{i}" for p in lib.rglob("*.py") if p.name != "engine.py"
+                 for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if raw.search(line)]
+    assert offenders == []
+
+
 def test_a_typo_or_a_per_report_engine_is_named():
     assert "did you mean 'memory_limit'" in setting_problem(["engine", "memry_limit"])
     assert setting_problem(["engine", "threads"]) is None
@@ -63,9 +84,9 @@ def test_the_up_front_checks_refuse_another_backend_and_a_bad_amount(small_confi
     from memberkit import runner
     with pytest.raises(Problems) as e:
         runner.check_run(None, [small_config], ["data_cleaning"], None,
-                         ["engine.backend=spark", "engine.memory_limit=much", "engine.treads=2"])
+                         ["engine.backend=polars", "engine.memory_limit=much", "engine.treads=2"])
     text = str(e.value)
-    assert "backend 'spark' is not supported yet; supported: duckdb" in text
+    assert "backend 'polars' is not supported yet; supported: duckdb, spark" in text
     assert "memory_limit must be an amount" in text and "did you mean 'threads'" in text
 
 

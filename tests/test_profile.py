@@ -18,13 +18,13 @@ from memberkit.views import rfm as rfm_view
 END = dt.date(2026, 10, 31)
 
 
-def hand_tables(gender=True, birth=True, store=True, category=True):
+def hand_tables(gender=True, birth=True, store=True, category=True, bulk=False):
     """Members a (F, born 1990, joined 2025), b (M, 2003, 2025), c (F, 1960, joined 3 Oct 2026, app),
     d (nothing given, joined 15 Oct, app, never buys), f (gender 'X', 1980, joined 20 Oct, online),
     e (joins 2 Nov: after the period). October 2026: a's order 1 has two lines in store S1 (60 food,
     40 clothes), a buys 50 clothes online and returns 20 in S1; b 30 food in S2; c 40 home in S2; f 25 then
     70 food in S1; two guest orders (999 and 1) in S1. September: a 80 food in S1, b 10 digital in S3.
-    June 2025: a 20 online."""
+    June 2025: a 20 online. With ``bulk``, b's order B1 of 5,000 in S2 on 12 October, flagged as an outlier."""
     members = {"member_id": list("abcdfe"),
                "join_date": [dt.date(2025, 1, 5), dt.date(2025, 6, 10), dt.date(2026, 10, 3), dt.date(2026, 10, 15),
                              dt.date(2026, 10, 20), dt.date(2026, 11, 2)],
@@ -47,7 +47,7 @@ def hand_tables(gender=True, birth=True, store=True, category=True):
         ("a", "5", dt.date(2026, 9, 14), 80.0, "paid", "S1", "食品"),
         ("b", "12", dt.date(2026, 9, 20), 10.0, "paid", "S3", "数码"),
         ("a", "8", dt.date(2025, 6, 1), 20.0, "paid", None, "服饰"),
-    ]
+    ] + ([("b", "B1", dt.date(2026, 10, 12), 5000.0, "paid", "S2", "食品")] if bulk else [])
     orders = {"member_id": [r[0] for r in rows], "order_id": [r[1] for r in rows],
               "order_ts": [pd.Timestamp(r[2]) + pd.Timedelta(hours=10) for r in rows],
               "order_date": [r[2] for r in rows], "amount": [r[3] for r in rows], "status": [r[4] for r in rows]}
@@ -57,6 +57,8 @@ def hand_tables(gender=True, birth=True, store=True, category=True):
         orders["store_id"] = pd.Series([None] * len(rows), dtype="string")
     if category:
         orders["category"] = [r[6] for r in rows]
+    if bulk:
+        orders["is_outlier"] = [r[1] == "B1" for r in rows]
     return {"orders": ibis.memtable(pd.DataFrame(orders)), "members": ibis.memtable(pd.DataFrame(members))}
 
 
@@ -85,6 +87,29 @@ def test_stores_ranked_by_member_revenue_with_the_change():
     assert (s.loc["S1", "orders"], s.loc["S1", "members"]) == (3, 2)   # the return is not an order
     assert s.loc["S2", "revenue"] == pytest.approx(70.0) and math.isnan(s.loc["S2", "change"])
     assert s.loc["S3", "revenue"] == 0 and s.loc["S3", "change"] == pytest.approx(-1.0)
+
+
+def test_a_flagged_bulk_order_is_left_out_of_the_store_ranking_and_shown_beside_it():
+    """The cleaning's outlier policy 'flag' keeps a bulk purchase with is_outlier set: it must not make
+    its store lead nor read as the store's growth; the page names it in its own column and a sentence."""
+    t = hand_tables(bulk=True)
+    s = profile.store_ranking(t["orders"], "2026-10").set_index("store_id")
+    assert list(s.index) == ["S1", "S2", "S3"]            # S2 would lead with 5,070 if the bulk order counted
+    assert s.loc["S2", "revenue"] == pytest.approx(70.0) and (s.loc["S2", "orders"], s.loc["S2", "members"]) == (2, 2)
+    assert (s.loc["S2", "bulk_revenue"], s.loc["S2", "bulk_orders"]) == (5000.0, 1)
+    assert (s.loc["S1", "bulk_revenue"], s.loc["S1", "bulk_orders"]) == (0.0, 0)
+    prof = profile.analyse(t, "2026-10", rfm_table(), 365)
+    assert profile.key_results(prof)["stores"][1]["bulk_orders"] == 1
+    for language, cell in (("en", "CN¥5,000 (1 order)"), ("zh", "¥5,000（1笔）")):
+        p = Presentation(language)
+        frame = view.store_frame(p, prof)
+        assert frame.iloc[:, -1].tolist() == [view.DASH, cell, view.DASH]
+        assert p.text("profile.bulk_column") in frame.columns[-1]
+        assert view.bulk_sentence(p, prof) in view.store_sentence(p, prof) and "5,000" in view.bulk_sentence(p, prof)
+    # without a flagged order, neither the column nor the sentence
+    plain = profile.analyse(hand_tables(), "2026-10", rfm_table(), 365)
+    assert view.bulk_sentence(Presentation("en"), plain) == ""
+    assert Presentation("en").text("profile.bulk_column") not in " ".join(view.store_frame(Presentation("en"), plain).columns)
 
 
 def test_new_members_by_channel_with_their_first_order():
@@ -144,7 +169,8 @@ def test_the_results_hold_numbers_and_codes_and_the_views_word_them_in_both_lang
     r = profile.key_results(prof)
     assert r["missing"] == [] and r["gender_age"]["M"]["under_25"] == 1
     assert r["stores"][0] == {"store_id": "S1", "rank": 1, "revenue": 175.0, "previous_revenue": 80.0,
-                              "change": pytest.approx(1.1875), "orders": 3, "members": 2}
+                              "change": pytest.approx(1.1875), "orders": 3, "members": 2,
+                              "bulk_revenue": 0.0, "bulk_orders": 0}
     assert r["new_members"]["total"]["first_order_value"] == 65.0
     en, zh = Presentation("en"), Presentation("zh")
     assert view.sales_sentence(en, r["sales"], "2026-10").startswith("Members brought 22.8% of the sales")
@@ -207,3 +233,10 @@ def test_summary_page_shows_the_profile_card_and_the_campaign_types():
         html = month_views.render_summary(s)
         for w in words:
             assert w in html, (language, w)
+
+
+def test_the_campaign_types_table_says_it_covers_the_league_window_not_the_month():
+    res = {"results": {"league_months": 24, "campaigns": {}}}
+    assert "the last 24 months" in view.types_caption(Presentation("en"), res)
+    assert "最近 24 个月" in view.types_caption(Presentation("zh"), res)
+    assert view.types_caption(Presentation("en"), None) == Presentation("en").text("profile.types_caption")

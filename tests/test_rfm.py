@@ -255,13 +255,18 @@ def test_segment_profile_by_hand():
     assert len(p) == 8
 
 
-def test_export_has_one_list_per_segment_and_no_personal_data(tmp_path):
-    rfm_ = random_rfm(200)
+def export_table(n=200):
+    """A member table of ``n`` random members, as the CRM lists are exported from."""
+    rfm_ = random_rfm(n)
     members = pd.DataFrame({"member_id": rfm_.member_id, "join_date": pd.Timestamp("2024-01-01"),
                             "region": "北京", "channel": "online"})
     s = rfm_.assign(first_order_date=pd.Timestamp("2024-02-01"), last_order_date=pd.Timestamp("2026-10-01"),
                     orders_total=rfm_.frequency, revenue_total=rfm_.monetary)
-    table = rfm.member_table(s, members, END, segmenter=RFMSegmenter(), tier_thresholds={"银卡": 500})
+    return rfm.member_table(s, members, END, segmenter=RFMSegmenter(), tier_thresholds={"银卡": 500})
+
+
+def test_export_has_one_list_per_segment_and_no_personal_data(tmp_path):
+    table = export_table()
     paths = rfm.export_segment_lists(table, tmp_path, "zh")
     assert set(paths) == set(schemes()["high_low"].keys)
     total = 0
@@ -271,6 +276,22 @@ def test_export_has_one_list_per_segment_and_no_personal_data(tmp_path):
         assert (frame.segment == key).all()
         total += len(frame)
     assert total == 200
+
+
+def test_the_crm_lists_give_each_code_its_label_and_the_page_names_each_file_by_its_segment(tmp_path):
+    """The page listed 'rfm_important_retain.csv, ...' and the files' stage column said 'churned' only."""
+    from memberkit.views import Presentation
+    from memberkit.views import rfm as rfm_view
+    table = export_table()
+    en = Presentation("en")
+    paths = rfm.export_segment_lists(table, tmp_path, "en", rfm_view.stage_labels(en))
+    frame = pd.concat(pd.read_csv(p, encoding="utf-8-sig", dtype={"member_id": str}) for p in paths.values())
+    labels = dict(zip(frame.stage, frame.stage_label))
+    assert labels and all(labels[k] == rfm_view.stage_label(en, k) for k in labels)
+    assert "churned" not in set(frame.stage_label)
+    listed = rfm_view.exports_list(en, paths)
+    assert "Important, lapsing in rfm_important_retain.csv; " in listed
+    assert "重要保持客户：rfm_important_retain.csv；" in rfm_view.exports_list(Presentation("zh"), paths)
 
 
 def test_equal_flows_keep_the_matrix_order_and_equal_regions_go_by_name():

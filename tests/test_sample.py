@@ -106,7 +106,7 @@ def test_line_level_export_figures_equal_the_truth_to_the_cent(tmp_path):
 DEFAULT_300_SEED_1 = "a300bc39ce3f6ce1af4d022dfa1d61269d1af23ed7e976b51ca443869c6ea68a"
 
 
-def _digest(folder) -> str:
+def _folder_digest(folder) -> str:
     h = hashlib.sha256()
     for f in sorted(folder.iterdir()):
         if f.suffix != ".xlsx":
@@ -117,7 +117,7 @@ def _digest(folder) -> str:
 def test_the_default_sample_is_unchanged_by_the_follow_ups_setting(tmp_path):
     from memberkit.sample import SampleSpec
     truth = generate_sample(tmp_path / "off", n_members=300, seed=1)
-    assert _digest(tmp_path / "off") == DEFAULT_300_SEED_1 and "follow_ups" not in truth
+    assert _folder_digest(tmp_path / "off") == DEFAULT_300_SEED_1 and "follow_ups" not in truth
     on = generate_sample(tmp_path / "on", n_members=300, seed=1, spec=SampleSpec(follow_ups=True))
     # with the setting on, every row of the default sample is there, in its place: the follow-ups are appended
     for name in ("orders.csv", "campaign_members.csv", "experiments.csv"):

@@ -87,7 +87,8 @@ def test_month_figures_are_written_once_with_the_rfm_window_and_read_back(tmp_pa
     s = store.PeriodStore(hand_folder(tmp_path, run), run)
     figures = month.produce_figures(s)
     assert figures["active_window_days"] == 5 and figures["figures"]["activity_rate"][-1] == pytest.approx(1 / 3)
-    assert set(figures) == {"period", "months", "figures", "active_window_days", "attribution", "stamp"}   # no time of day
+    assert set(figures) == {"period", "months", "figures", "active_window_days", "attribution", "bulk_orders",
+                            "stamp"}   # no time of day
     why = figures["attribution"]["average_order_value"]                                     # 80 -> 50, 60 -> 50
     assert (why["vs_previous"]["total_change"], why["vs_year_ago"]["total_change"]) == pytest.approx((-30.0, -10.0))
     written = (tmp_path / store.FIGURES_FILE).read_bytes()

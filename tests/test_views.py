@@ -240,6 +240,28 @@ def test_a_chart_is_an_svg_sized_for_a_phone_with_its_description():
     plt.close("all")
 
 
+def test_a_chart_wider_than_a_phone_is_narrowed_to_fit_420_px_with_its_text_at_9_px():
+    """Long labels beside a 6.4 in plot make the drawing wider than the figure; at 11 pt it would need
+    more than a 420 px screen leaves, so it was cut at its right edge. It is drawn narrower instead."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from memberkit.views import theme
+    theme.apply_theme()
+    fig, ax = plt.subplots(figsize=(6.4, 3))
+    ax.barh(range(3), [0.2, 0.5, 0.3])
+    ax.set_yticks(range(3), ["Important, lapsing members", "General develop members", "Important to develop"])
+    ax.tick_params(labelsize=11)
+    ax.set_title("Share of revenue per segment", loc="left", fontsize=11)
+    out = page.chart_html(fig)
+    narrowest = int(re.search(r"min-width:(\d+)px", out).group(1))
+    assert narrowest <= page.PHONE_CHART_PX
+    assert fig.get_size_inches()[0] < 6.4
+    box = float(re.search(r'viewBox="0 0 ([\d.]+)', out).group(1))
+    assert narrowest == math.ceil(box * 9 / 11)                        # the text is still 9 px or more at that width
+    plt.close("all")
+
+
 def test_a_page_with_charts_embeds_their_latin_font_too():
     from fontTools.ttLib import TTFont
     html = '<html><head></head><body><div class="mk-chart"><svg><text>ROI 5%</text></svg></div><p>Zq</p></body></html>'
@@ -259,3 +281,48 @@ def test_a_decision_first_table_keeps_name_and_decision_in_view():
     align = dict(re.findall(r"#T_\w+ td\.col(\d) \{\s*text-align: (\w+)", out))
     assert align == {"0": "left", "1": "left", "2": "right"}     # a campaign id is a name, not a figure
     assert "position:sticky" in page.CSS and "mk-key" not in page.table_html(pd.DataFrame({"a": [1]}))
+
+
+def test_a_table_of_four_columns_or_more_is_stacked_on_a_phone_each_cell_under_its_escaped_heading():
+    import pandas as pd
+    frame = page.decision_first(pd.DataFrame({"Campaign": ["C2610 <b>"], "Verdict": ["repeat"],
+                                              'Return "on" cost': ["+218%"], "Pull-forward": ["yes"]}))
+    out = page.table_html(frame)
+    assert 'class="mk-key mk-key2 mk-stack"' in out
+    assert re.findall(r'class="data row0 col\d+" data-label="([^"]*)"', out) == [
+        "Campaign", "Verdict", "Return &quot;on&quot; cost", "Pull-forward"]
+    assert "C2610 &lt;b&gt;" in out
+    assert "@media (max-width:600px)" in page.CSS and "table.mk-stack thead{position:absolute" in page.CSS
+    narrow = page.table_html(pd.DataFrame({"Figure": ["a"], "Target": ["1"], "Holdout": ["2"]}))
+    assert "mk-stack" not in narrow and "data-label" not in narrow
+
+
+def test_segment_names_break_between_words_and_the_migration_counts_fit_their_cells():
+    """'Hibernating' was drawn 'Hibernatin' over 'g'; the migration matrix was squeezed into a narrow
+    column by the long flow names beside the bars below it, so counts such as 1,892 overflowed their cells."""
+    import types
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from memberkit import rfm
+    from memberkit.views import Presentation, theme
+    from memberkit.views import rfm as rfm_view
+    theme.apply_theme()
+    assert rfm_view.cell_name("Hibernating") == "Hibernating"
+    assert rfm_view.cell_name("Can't lose them") == "Can't lose\nthem"
+    keys = rfm.schemes()["high_low"].keys + [rfm.OUTSIDE]
+    matrix = pd.DataFrame([[1892 if i == j else 149 for j in range(len(keys))] for i in range(len(keys))],
+                          index=keys, columns=keys)
+    flows = matrix.stack().rename("members").reset_index().set_axis(["from", "to", "members"], axis=1)
+    flows = flows[flows["from"] != flows["to"]].head(8)
+    fig = rfm_view.plot_migration(Presentation("en"), types.SimpleNamespace(migration=matrix, flows=flows))
+    fig.canvas.draw()
+    heat, bars = fig.axes[0], fig.axes[1]
+    cell = heat.get_window_extent().width / len(keys)
+    widths = [t.get_window_extent().width for t in heat.texts if t.get_text()]
+    assert widths and max(widths) < cell                        # every count inside its cell
+    assert not [t.get_text() for t in bars.get_yticklabels() if t.get_text()]   # flows named above their bars
+    assert any("→" in t.get_text() for t in bars.texts)
+    plt.close("all")

@@ -167,3 +167,22 @@ def test_the_published_summary_explains_the_change_and_every_table_adds_up(editi
         assert sum(t["parts"]) == t["total"]
     happened = page[page.index("mk-happened"):page.index('id="mk-why"')]
     assert ("Across all members" if language == "en" else "全体会员") in happened
+
+
+def test_bulk_orders_are_a_line_of_their_own_and_never_lead_a_sentence():
+    """A bulk order the cleaning flagged moves member revenue by more than any driver: the waterfall
+    shows it as its own bar and the table still adds up, but the sentences speak of members' buying."""
+    change = _change(BEFORE, AFTER, flows=[3000.0, 4000.0, 500.0, -4000.0])
+    bulk = {"name": A.BULK, "before": 0.0, "after": 60000.0, "contribution": 60000.0}
+    change = {**change, "drivers": [*change["drivers"], bulk], "after": change["after"] + 60000.0,
+              "total_change": change["total_change"] + 60000.0,
+              "flows": [*change["flows"], {"flow": A.BULK, "contribution": 60000.0}]}
+    w = waterfall(EN, change, "September 2026", "October 2026")
+    assert w["table"][-1]["driver"] == "Flagged bulk orders" and w["rows"][-2]["kind"] == "up"
+    assert w["table"][-1]["after"] == EN.money(60000.0)
+    assert sum(amount(r["part"]) for r in w["table"]) == amount(w["total_text"])
+    said = " ".join(sentences(EN, change, "September 2026"))
+    assert "flagged" not in said and "average order value (without the bulk orders) rose" in said
+    # the order-based factors are counted without the bulk orders, and their names say so (they differ from the cards)
+    assert [r["driver"] for r in w["table"]][2:4] == ["Orders per active member, without bulk orders",
+                                                      "Average order value, without bulk orders"]

@@ -18,6 +18,11 @@ same month a year earlier), each summing to the change:
   new (first order after the earlier month), reactivated (ordered before the earlier month, not in
   it), retained (both months: the difference of their revenue) and lost (the earlier month only:
   minus its revenue). Zero residual by construction.
+- **bulk orders**: orders the cleaning flagged as bulk purchases (outlier policy ``flag``) stay in
+  member revenue, but one of them can outweigh a city's month. Member revenue's drivers, flows and
+  groups are therefore taken without them, and their change is one more driver and flow
+  (``bulk_orders``); drivers and flows still sum to the whole change, groups (and the tier and
+  segment split) to the change without the bulk orders.
 - **groups**: the figure as a sum over groups (region, channel, new vs returning members) of a
   weight times a rate: for a sum (member revenue, active members) the group's volume times its
   rate, for a ratio the group's share of the denominator times its rate. Each group's
@@ -62,7 +67,9 @@ DRIVERS: dict[str, tuple[tuple[str, int], ...]] = {
 }
 #: Each figure over groups: (numerator column, denominator column, "sum" or "ratio") of :func:`month_facts`.
 GROUP_FORM: dict[str, tuple[str, str, str]] = {
-    "member_revenue": ("revenue", "buyers", "sum"),
+    # member revenue over groups without the orders the cleaning flagged as bulk purchases: one bulk
+    # order would otherwise be read as a city's or a channel's growth; their change is a line of its own
+    "member_revenue": ("own_revenue", "buyers", "sum"),
     "active_members": ("active_members", "members", "sum"),
     "average_order_value": ("revenue", "orders", "ratio"),
     "repurchase_rate": ("repeat_buyers", "buyers", "ratio"),
@@ -82,7 +89,10 @@ FLOWS = ("new", "reactivated", "retained", "lost")
 METHODS = {"drivers": "lmdi_i where all positive, else shapley", "groups": "midpoint mix/rate",
            "flows": "new/reactivated/retained/lost"}
 FACT_COLUMNS = ("revenue", "orders", "buyers", "repeat_buyers", "members", "active_members",
-                "active_at_start", "lapsed_in_month", "joined_in_month", "joined_before")
+                "active_at_start", "lapsed_in_month", "joined_in_month", "joined_before", "bulk_revenue", "bulk_orders")
+#: The driver, flow and group row of the orders the cleaning flagged as bulk purchases (outlier policy
+#: ``flag``): member revenue keeps them, its split shows their change on its own.
+BULK = "bulk_orders"
 
 
 def attribution_settings() -> dict:
@@ -242,9 +252,9 @@ def month_facts(orders: ibis.Table, members: ibis.Table, periods: Sequence[str],
     region and channel unknown). ``new_vs_returning`` is ``new`` for a member who joined in that
     month. Summed over groups the columns give the month figures of :func:`memberkit.kpi.month_figures`.
     """
-    from .summary import _day, member_orders, purchase_line
+    from .summary import _day, flagged, member_orders, purchase_line
     o = member_orders(orders)
-    o = o.mutate(_buy=purchase_line(o))
+    o = o.mutate(_buy=purchase_line(o), _bulk=flagged(o))
     w = _dt.timedelta(days=active_window_days)
     aggs = {}
     for i, p in enumerate(periods):
@@ -252,6 +262,8 @@ def month_facts(orders: ibis.Table, members: ibis.Table, periods: Sequence[str],
         in_p = (o.order_date >= _day(start)) & (o.order_date <= _day(end))
         aggs[f"orders_{i}"] = o.order_id.nunique(where=in_p & o._buy)
         aggs[f"revenue_{i}"] = o.amount.sum(where=in_p)
+        aggs[f"bulkorders_{i}"] = o.order_id.nunique(where=in_p & o._buy & o._bulk)
+        aggs[f"bulkrevenue_{i}"] = o.amount.sum(where=in_p & o._bulk)
         before = start - _dt.timedelta(days=1)
         aggs[f"start_{i}"] = (o._buy & (o.order_date > _day(before - w)) & (o.order_date <= _day(before))).any()
         aggs[f"end_{i}"] = (o._buy & (o.order_date > _day(end - w)) & (o.order_date <= _day(end))).any()
@@ -273,6 +285,8 @@ def month_facts(orders: ibis.Table, members: ibis.Table, periods: Sequence[str],
         t = j.mutate(period=ibis.literal(p), new_vs_returning=ibis.ifelse(joined_in, "new", "returning"))
         parts.append(t.group_by(["period", "region", "channel", "new_vs_returning"]).agg(
             revenue=j[f"revenue_{i}"].sum().cast("float64"),
+            bulk_revenue=j[f"bulkrevenue_{i}"].sum().cast("float64"),
+            bulk_orders=j[f"bulkorders_{i}"].fill_null(0).sum(),
             orders=orders_i.sum(),
             buyers=(orders_i > 0).sum(),
             repeat_buyers=(orders_i >= 2).sum(),
@@ -285,6 +299,7 @@ def month_facts(orders: ibis.Table, members: ibis.Table, periods: Sequence[str],
         ))
     facts = ibis.union(*parts).to_pandas()
     facts[list(FACT_COLUMNS)] = facts[list(FACT_COLUMNS)].fillna(0).astype("float64")
+    facts["own_revenue"] = facts.revenue - facts.bulk_revenue
     facts = facts.astype({"region": "object", "channel": "object"})
     facts[["region", "channel"]] = facts[["region", "channel"]].where(facts[["region", "channel"]].notna(), None)
     keys = ["period", "region", "channel", "new_vs_returning"]
@@ -323,6 +338,7 @@ def revenue_flows(orders: ibis.Table, base: str, period: str) -> list[dict]:
 # ------------------------------------------------------------------ one month against another
 def _figure(facts: pd.DataFrame, figure: str) -> float:
     num, den, form = GROUP_FORM[figure]
+    num = "revenue" if figure == "member_revenue" else num     # the figure itself keeps the bulk orders
     n, d = float(facts[num].sum()), float(facts[den].sum())
     if form == "sum":
         return n
@@ -334,9 +350,10 @@ def _driver_values(facts: pd.DataFrame, figure: str) -> dict[str, float]:
     if figure in ("member_revenue", "active_members"):
         values = {"members": s["members"],
                   "activity_rate": s["active_members"] / s["members"] if s["members"] else math.nan}
-        if figure == "member_revenue":
-            values["orders_per_active_member"] = s["orders"] / s["active_members"] if s["active_members"] else math.nan
-            values["average_order_value"] = s["revenue"] / s["orders"] if s["orders"] else math.nan
+        if figure == "member_revenue":     # without the bulk orders, whose change is a driver of its own
+            own_orders, own_revenue = s["orders"] - s["bulk_orders"], s["revenue"] - s["bulk_revenue"]
+            values["orders_per_active_member"] = own_orders / s["active_members"] if s["active_members"] else math.nan
+            values["average_order_value"] = own_revenue / own_orders if own_orders else math.nan
         return values
     return {name: s[name] for name, _ in DRIVERS[figure]}
 
@@ -362,6 +379,9 @@ def compare_months(facts: pd.DataFrame, figure: str, base: str, period: str, flo
         split = driver_split(x0, x1, exponents)
     except ValueError:
         split = {"method": None, "drivers": []}
+    bulk = _bulk_change(f0, f1) if figure == "member_revenue" else None
+    if bulk and split["drivers"]:
+        split["drivers"].append(bulk)
     num, den, form = GROUP_FORM[figure]
     groups = []
     for dim in DIMENSIONS:
@@ -374,8 +394,16 @@ def compare_months(facts: pd.DataFrame, figure: str, base: str, period: str, flo
     out = {"total_change": v1 - v0, "before": v0, "after": v1, "method": split["method"],
            "drivers": split["drivers"], "groups": groups}
     if flows is not None:
-        out["flows"] = flows
+        out["flows"] = flows + ([{"flow": BULK, "contribution": bulk["contribution"]}] if bulk else [])
     return out
+
+
+def _bulk_change(f0: pd.DataFrame, f1: pd.DataFrame) -> dict | None:
+    """The change of the flagged bulk orders' revenue as a driver (None when neither month has one)."""
+    b0, b1 = float(f0.bulk_revenue.sum()), float(f1.bulk_revenue.sum())
+    if not (f0.bulk_orders.sum() or f1.bulk_orders.sum() or b0 or b1):
+        return None
+    return {"name": BULK, "before": b0, "after": b1, "contribution": b1 - b0}
 
 
 def _group_drivers(f0: pd.DataFrame, f1: pd.DataFrame, figure: str, dim: str, group) -> list[dict]:
@@ -401,10 +429,12 @@ def member_month_revenue(orders: ibis.Table, periods: Sequence[str]) -> pd.DataF
     Member-scale: one row per member with an order line in one of the months, columns
     ``member_id``, ``revenue_<i>``, ``orders_<i>`` for the i-th period (0 where none), in member id
     order. Definitions as :func:`month_facts` (guests left out, returns netted, orders counted from
-    purchase lines), so the revenue summed over members is that month's member revenue.
+    purchase lines) without the orders the cleaning flagged as bulk purchases, so the revenue summed
+    over members is that month's member revenue less its bulk orders (as the groups of
+    :func:`compare_months`).
     """
-    from .summary import _day, member_orders, purchase_line
-    o = member_orders(orders)
+    from .summary import _day, member_orders, purchase_line, without_outliers
+    o = member_orders(without_outliers(orders))
     o = o.mutate(_buy=purchase_line(o))
     aggs, any_line = {}, None
     for i, p in enumerate(periods):
@@ -455,6 +485,7 @@ def month_attribution(orders: ibis.Table, members: ibis.Table, period: str, figu
     Returns ``{figure: {"vs_previous": ..., "vs_year_ago": ...}}`` (:func:`compare_months`).
     """
     from .periods import previous_period, same_period_last_year
+    from .summary import without_outliers
     bases = {"vs_previous": previous_period(period), "vs_year_ago": same_period_last_year(period)}
     facts = month_facts(orders, members, [period, *bases.values()], active_window_days)
     at = {name: dict(zip(months, values)) for name, values in figures.items()}
@@ -463,6 +494,7 @@ def month_attribution(orders: ibis.Table, members: ibis.Table, period: str, figu
         out[figure] = {}
         for key, base in bases.items():
             known = at.get(figure, {}).get(base) is not None and at.get(figure, {}).get(period) is not None
-            flows = revenue_flows(orders, base, period) if known and figure == "member_revenue" else None
+            flows = (revenue_flows(without_outliers(orders), base, period)
+                     if known and figure == "member_revenue" else None)
             out[figure][key] = compare_months(facts, figure, base, period, flows) if known else None
     return out

@@ -512,7 +512,8 @@ def key_results(a: CampaignAnalysis, params) -> dict:
     return {"campaigns": out, "reviewed": a.reviewed,
             "skipped": {c: a.skip_reasons.get(c, {"reason": None}) for c in a.skipped},
             "has_table": a.has_table, "available": a.available, "margin": params.margin,
-            "post_days": params.post_days, "pre_days": params.pre_days, "ranked_by": "roi", "interval": 1 - params.alpha}
+            "post_days": params.post_days, "pre_days": params.pre_days, "ranked_by": "roi", "interval": 1 - params.alpha,
+            "league_months": params.league_months}
 
 
 # ------------------------------------------------------------------ decisions for the summary page

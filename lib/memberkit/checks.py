@@ -220,12 +220,13 @@ def check_period_has_orders(run: Run) -> list[MemberkitError]:
     start, end = period_bounds(run.period)
     cutoff = _dt.datetime.combine(run.as_of, _dt.time(23, 59, 59))
     # each order's time parsed once (an expression used four times would be parsed four times)
-    parsed = run.con.create_table("check_order_times", orders.select(
-        ts=parse_timestamp(orders.order_ts, run.base.source.tables["orders"].date_formats)), temp=True, overwrite=True)
+    from .engine import keep, release
+    parsed = keep(run.con, "check_order_times", orders.select(
+        ts=parse_timestamp(orders.order_ts, run.base.source.tables["orders"].date_formats)))
     known = parsed.filter(parsed.ts.notnull() & (parsed.ts <= ibis.literal(cutoff)))
     row = known.aggregate(first=known.ts.min(), last=known.ts.max(), in_period=(known.ts.date().between(start, end)).sum()) \
         .to_pyarrow().to_pylist()[0]
-    run.con.drop_table("check_order_times", force=True)
+    release(run.con, "check_order_times")
     if row["in_period"]:
         return []
     if row["first"] is None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
+import shutil
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib.resources import files
@@ -33,6 +34,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from . import engine
 from .engine import (DEFAULT_TIME_ZONE, DecimalMarkError, blank_to_null, decimal_mark, float_like_ids, id_text,
                      is_finite, parse_money, parse_number, parse_timestamp, to_money)
 from .errors import InputError, MemberkitError, listed
@@ -329,12 +331,11 @@ def stage_members(con, raw: ibis.Table, formats: list[str], *, time_zone: str | 
     first_of_id = ibis.row_number().over(group_by=t.member, order_by=[t._dup, t._row]) > 0
     t = t.mutate(reason=_reason((t._dup, "duplicate"), (t.member.isnull(), "missing_member_id"),
                                 (first_of_id, "duplicate_member_id")))
-    t = con.create_table("stage_members_pre", t, overwrite=True)
+    t = engine.keep(con, "stage_members_pre", t)
     # Member scale: one row per distinct phone text, then one per valid account.
     phones = t.filter(blank_to_null(t.phone).notnull()).select("phone").distinct().to_pandas()
     phones["phone_e164"] = normalise_phones(phones.phone, phone_region)
-    phone_map = con.create_table("phone_map", ibis.memtable(phones.astype("string"), columns=["phone_text", "phone_e164"]),
-                                 overwrite=True)
+    phone_map = engine.keep(con, "phone_map", ibis.memtable(phones.astype("string"), columns=["phone_text", "phone_e164"]))
     t = t.left_join(phone_map, t.phone == phone_map.phone_text).drop("phone_text")
     acc = t.filter(t.reason.isnull()).select("member", "jd", "phone_e164", person_id=t.person).to_pandas()
     acc["jd"] = pd.to_datetime(acc.jd)
@@ -350,11 +351,11 @@ def stage_members(con, raw: ibis.Table, formats: list[str], *, time_zone: str | 
     invalid = phones.loc[phones.phone_e164.isna(), "phone"]
     report.invalid_phones = int(t.filter(t.phone.isin(invalid.tolist())).count().execute()) if len(invalid) else 0
     links = links.rename(columns={"member": "link_member"}).astype("string")
-    link_t = con.create_table("identity_links", ibis.memtable(links), overwrite=True)
+    link_t = engine.keep(con, "identity_links", ibis.memtable(links))
     t = t.left_join(link_t, t.member == link_t.link_member).drop("link_member")
     t = t.mutate(canonical=ibis.coalesce(t.canonical, t.member), identity_rule=t.rule).drop("rule")
     t = t.mutate(reason=ibis.ifelse(t.reason.isnull() & (t.canonical != t.member), "merged_identity", t.reason))
-    return con.create_table("stage_members", t, overwrite=True), report.to_dict()
+    return engine.keep(con, "stage_members", t), report.to_dict()
 
 
 def stage_accounts(con, raw: ibis.Table) -> ibis.Table:
@@ -364,7 +365,7 @@ def stage_accounts(con, raw: ibis.Table) -> ibis.Table:
     first_of_id = ibis.row_number().over(group_by=t.member, order_by=[t._dup, t._row]) > 0
     t = t.mutate(reason=_reason((t._dup, "duplicate"), (t.member.isnull() | t.person.isnull(), "missing_id"),
                                 (first_of_id, "duplicate_member_id")))
-    return con.create_table("stage_accounts", t, overwrite=True)
+    return engine.keep(con, "stage_accounts", t)
 
 
 def stage_payments(con, raw: ibis.Table, orders_raw: ibis.Table, rules: CleaningRules) -> ibis.Table:
@@ -380,7 +381,7 @@ def stage_payments(con, raw: ibis.Table, orders_raw: ibis.Table, rules: Cleaning
                                 (t.amount_f.isnull(), "unparseable_amount"), (~is_finite(t.amount_f), "non_finite_amount"),
                                 (t.amount_f.abs() > rules.max_order_amount, "implausible_amount"),
                                 (t._known.isnull(), "unknown_order")))
-    return con.create_table("stage_payments", t, overwrite=True)
+    return engine.keep(con, "stage_payments", t)
 
 
 def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str], as_of: _dt.date,
@@ -412,7 +413,7 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
         product=blank_to_null(raw.product_id),
         _given=given, _price_f=price_f,
     )
-    t = con.create_table("stage_orders_parsed", t, overwrite=True)   # parsed once, then referenced by name
+    t = engine.keep(con, "stage_orders_parsed", t)   # parsed once, then referenced by name
     if payments is not None:
         p = payments.filter(payments.reason.isnull())
         totals = p.group_by(_pay_key=p.order_key).agg(_paid=p.amount_m.sum())
@@ -458,7 +459,7 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
         ((t.amount_f < 0) & ~t.is_return, "negative_amount"),
         (t.source_member.notnull() & t.member_id_canon.isnull(), "unknown_member"),
     )))
-    t = con.create_table("stage_orders_pre", t, overwrite=True)
+    t = engine.keep(con, "stage_orders_pre", t)
     # Outliers are orders (the sum of their paid lines), against the median order with a positive total.
     sale = t.filter(t.reason.isnull() & ~t.is_return)
     order_totals = sale.group_by("order_key").agg(total=sale.amount_m.sum())
@@ -480,7 +481,7 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
         amount = ibis.ifelse(t.is_outlier, capped, amount)
     qty = ibis.ifelse(t.is_return, -t.qty.abs(), t.qty)
     t = t.mutate(amount_clean=amount.cast(rules_type(s)), qty_clean=qty)
-    return con.create_table("stage_orders", t, overwrite=True), threshold
+    return engine.keep(con, "stage_orders", t), threshold
 
 
 def rules_type(scale: int):
@@ -554,7 +555,7 @@ def stage_links(con, raw: ibis.Table, table: str, identity: ibis.Table, formats:
                                    order_by=[t[f"{stamp}_ts"].isnull(), t[f"{stamp}_ts"], t._row])
     t = t.mutate(reason=ibis.cases((~ok, t.reason), (several, "several_variants"), (first > 0, "repeat_assignment"),
                                    else_=ibis.null("string")))
-    return con.create_table(f"stage_{table}", t.drop("_lkey", "_group"), overwrite=True)
+    return engine.keep(con, f"stage_{table}", t.drop("_lkey", "_group"))
 
 
 def stage_campaigns(con, raw: ibis.Table, formats: list[str], rules: CleaningRules | None = None) -> ibis.Table:
@@ -567,7 +568,7 @@ def stage_campaigns(con, raw: ibis.Table, formats: list[str], rules: CleaningRul
                    cost_m=parse_money(raw.cost, rules.scale, marks["cost"]))
     t = t.mutate(reason=_reason((t._dup, "duplicate"), (t.campaign.isnull(), "missing_id"),
                                 (t.start_d.isnull() | t.end_d.isnull(), "unparseable_date")))
-    return con.create_table("stage_campaigns", t, overwrite=True)
+    return engine.keep(con, "stage_campaigns", t)
 
 
 # ------------------------------------------------------------------ the whole step
@@ -635,7 +636,7 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
                                              accounts=stages.get("accounts"))
     identity = members.filter(members.reason.isnull() | (members.reason == "merged_identity")).select(
         source_member_id=members.member, member_id_canon=members.canonical)
-    identity = con.create_table("identity_map", identity, overwrite=True)
+    identity = engine.keep(con, "identity_map", identity)
     stages = {"members": members, **stages}
     if "payments" in raw:
         stages["payments"] = stage_payments(con, raw["payments"], raw["orders"], rules)
@@ -763,8 +764,9 @@ def _members_from_orders(con, orders: ibis.Table) -> ibis.Table:
     ids = o.group_by("_member").agg(person_id=blank_to_null(o.person_id).min(), region=blank_to_null(o.region).mode())
     ids = ids.rename(member_id="_member")
     cols = {c: ibis.null("string") for c in CANONICAL["members"] if c not in ("member_id", "person_id", "region")}
-    t = ids.mutate(**cols, _source=ibis.literal("(derived from orders)"), _row=ibis.row_number() + 1)
-    return con.create_table("raw_members", t.select(*CANONICAL["members"], "_source", "_row"), overwrite=True)
+    t = ids.mutate(**cols, _source=ibis.literal("(derived from orders)"),
+                   _row=ibis.row_number().over(order_by="member_id") + 1)
+    return engine.keep(con, "raw_members", t.select(*CANONICAL["members"], "_source", "_row"))
 
 
 def _clean_tables(con, stages: dict[str, ibis.Table], as_of: _dt.date, rules: CleaningRules | None = None,
@@ -780,7 +782,7 @@ def _clean_tables(con, stages: dict[str, ibis.Table], as_of: _dt.date, rules: Cl
         discount=parse_money(o.discount, rules.scale, marks["discount"]).fill_null(0).cast(rules_type(rules.scale)),
         coupon_id=blank_to_null(o.coupon_id), status=ibis.ifelse(o.is_return, "returned", "paid"),
         is_guest=o.source_member.isnull(), is_outlier=o.is_outlier, _source=o._source, _row=o._row)
-    orders = con.create_table("clean_orders", orders.order_by(["_source", "_row"]), overwrite=True)
+    orders = engine.keep(con, "clean_orders", orders.order_by(["_source", "_row"]))
 
     m = stages["members"]
     accounts = m.filter(m.reason.isnull() | (m.reason == "merged_identity")).group_by(member_id=m.canonical).agg(
@@ -801,7 +803,7 @@ def _clean_tables(con, stages: dict[str, ibis.Table], as_of: _dt.date, rules: Cl
         birth_year=parse_timestamp(k.birth_date, ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"]).year(),
         linked_accounts=k.linked_accounts)
     clean = {"orders": orders,
-             "members": con.create_table("clean_members", members.order_by("member_id"), overwrite=True),
+             "members": engine.keep(con, "clean_members", members.order_by("member_id")),
              "identity_map": stages["members"].filter(lambda s: s.reason.isnull() | (s.reason == "merged_identity"))
              .select(source_member_id="member", member_id="canonical", rule="identity_rule").order_by("source_member_id")}
     for name in ("campaign_members", "experiments"):
@@ -904,9 +906,10 @@ def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out
     (out / "clean").mkdir(parents=True, exist_ok=True)
     (out / "rejected").mkdir(parents=True, exist_ok=True)
     paths = {}
+    order = {"orders": ["_source", "_row"], "members": ["member_id"]}    # (a kept table read back on Spark is not)
     for name, t in clean.items():
         path = out / "clean" / f"{name}.parquet"
-        con.to_parquet(t, path)
+        engine.write_table(con, t.order_by(order[name]) if name in order else t, path)
         paths[f"clean/{name}"] = str(path)
     for name, s in stages.items():
         cols = [c for c in CANONICAL[name] if c not in ("phone", "person_id")]
@@ -917,7 +920,7 @@ def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out
         rej = rej.order_by(["_source", "_row"]).select(*cols, **extra, reason=rej.reason, reason_detail=detail,
                                                        source_file=rej._source, source_row=rej._row)
         path = out / "rejected" / f"{name}.parquet"
-        con.to_parquet(rej, path)
+        engine.write_table(con, rej, path)
         paths[f"rejected/{name}"] = str(path)
     return paths
 
@@ -951,7 +954,7 @@ def run_cleaning(params, ctx, data_dir: Path | None = None) -> CleaningResult:
     # files of an earlier cleaning (a table no longer configured) do not stay behind.
     (data_dir / "clean" / "_stamp.json").unlink(missing_ok=True)
     for old in [*(data_dir / "clean").glob("*.parquet"), *(data_dir / "rejected").glob("*.parquet")]:
-        old.unlink()
+        shutil.rmtree(old) if old.is_dir() else old.unlink()     # (a folder: Spark's on a cluster)
     con = engine.connect(params.engine)
     # The tables the run's checks staged, else staged here; the staged copies hold the raw exports,
     # personal data included: they live in a private temporary folder, never in outputs/.
@@ -991,7 +994,7 @@ def no_orders_table(con) -> ibis.Table:
     table ``raw_orders`` (0 rows; every canonical column as text, ``_source``, ``_row``, ``_dupkey``).
     """
     columns = {**{c: "string" for c in CANONICAL["orders"]}, "_source": "string", "_row": "int64", "_dupkey": "string"}
-    return con.create_table("raw_orders", schema=ibis.schema(columns), overwrite=True)
+    return engine.empty_table(con, "raw_orders", ibis.schema(columns))
 
 
 def as_read_without_orders(result: CleaningResult) -> CleaningResult:
@@ -1012,7 +1015,7 @@ def dominant_members(result: CleaningResult, share: float) -> dict:
     ``ValueError`` for a share outside (0, 1]."""
     from . import engine
     from .summary import member_concentration, member_totals
-    orders = engine.connect().read_parquet(result.paths["clean/orders"])
+    orders = engine.read_table(engine.connect(), result.paths["clean/orders"], "clean_orders")
     return member_concentration(member_totals(orders), share)
 
 

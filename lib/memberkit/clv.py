@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .errors import MemberkitError
+from .errors import MemberkitError, ReasonedError
 from .report import anchor
 
 UNIT_DAYS = {"day": 1.0, "week": 7.0}
@@ -35,8 +35,23 @@ DAYS_PER_MONTH = 365.25 / 12
 PURCHASE_MODELS = ("bgnbd", "modified_bgnbd", "pareto_nbd")
 
 
-class ModelFitError(MemberkitError):
-    """A model did not converge or its fit is unusable; the message names the model and why."""
+class ModelFitError(ReasonedError):
+    """A model did not converge or its fit is unusable; the message names the model and why (in English,
+    for logs), ``reason`` and ``values`` the same for a page in any language (catalogue ``clv.why.<reason>``)."""
+
+
+class Why(str):
+    """Why a model failed: the English message, carrying its code and values (``reason``: ``{"reason":
+    code, **values}`` or None) so that a page words it in its own language (:func:`why`)."""
+
+    reason: dict | None = None
+
+
+def why(e: ModelFitError) -> Why:
+    """The failure's English message with its reason code attached."""
+    out = Why(str(e))
+    out.reason = {"reason": e.reason, **e.values} if getattr(e, "reason", None) else None
+    return out
 
 
 @contextlib.contextmanager
@@ -256,7 +271,7 @@ def fit_model(name: str, data: tuple, weights, penalizer: float = 0.0) -> FitRes
                 break
     if best is None:
         raise ModelFitError(f"{name} did not converge on {int(n):,} members from any of its starting values "
-                            f"({'; '.join(attempts)}).")
+                            f"({'; '.join(attempts)}).", "not_converged", n=f"{int(n):,}")
     x = best[1]
     params = np.exp(x)
     boundary = {k: ("lower" if v <= LOG_BOUNDS[0] + _AT_BOUND else "upper")
@@ -374,7 +389,8 @@ def fit_purchase_model(name: str, summary: pd.DataFrame, penalizer: float = 0.0,
     several models on one summary; collapsed here when not given."""
     rows = (histories or collapse(summary)).rows
     if not (rows.frequency > 0).any():
-        raise ModelFitError(f"{name} cannot be fitted: none of the {len(summary):,} members bought again.")
+        raise ModelFitError(f"{name} cannot be fitted: none of the {len(summary):,} members bought again.",
+                            "no_repeat", n=f"{len(summary):,}")
     fit = fit_model(name, (rows.frequency.to_numpy(), rows.recency.to_numpy(), rows["T"].to_numpy()),
                     rows.weight.to_numpy(), penalizer)
     _refuse_degenerate(fit)
@@ -385,7 +401,8 @@ def _refuse_degenerate(fit: FitResult) -> None:
     """A parameter at a bound other than the no-drop-out boundary is a degenerate fit: failed."""
     if fit.boundary and not fit.no_dropout:
         at = ", ".join(f"{k} at its {side} bound ({fit.params[k]:.3g})" for k, side in fit.boundary.items())
-        raise ModelFitError(f"{fit.name} gave a degenerate fit: {at}.")
+        raise ModelFitError(f"{fit.name} gave a degenerate fit: {at}.", "degenerate",
+                            parameters=", ".join(fit.boundary))
 
 
 def spend_inputs(summary: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -407,19 +424,22 @@ def fit_spend_model(summary: pd.DataFrame, penalizer: float = 0.0):
     by a penalizer: the issue's 10,285 against 277)."""
     ok, _ = spend_inputs(summary)
     if len(ok) < 10:
-        raise ModelFitError(f"Gamma-Gamma needs at least 10 repeat buyers with positive spend; found {len(ok)}.")
+        raise ModelFitError(f"Gamma-Gamma needs at least 10 repeat buyers with positive spend; found {len(ok)}.",
+                            "spend_few", found=f"{len(ok):,}")
     rows = ok.groupby(["frequency", "monetary_value"], sort=True).size().rename("weight").reset_index()
     fit = fit_model("gamma_gamma", (rows.frequency.to_numpy(), rows.monetary_value.to_numpy()), rows.weight.to_numpy(),
                     penalizer)
     p, q, v = fit.params["p"], fit.params["q"], fit.params["v"]
     if q <= 1:
-        raise ModelFitError(f"Gamma-Gamma gave q = {q:.2f} <= 1: its mean spend does not exist (heavy-tailed spend).")
+        raise ModelFitError(f"Gamma-Gamma gave q = {q:.2f} <= 1: its mean spend does not exist (heavy-tailed spend).",
+                            "spend_q", q=f"{q:.2f}")
     _refuse_degenerate(fit)
     observed = observed_mean_spend(summary)
     implied = p * v / (q - 1)
     if not 0.1 <= implied / observed <= 10:
         raise ModelFitError(f"Gamma-Gamma implies a mean spend of {implied:,.2f} per purchase against "
-                            f"{observed:,.2f} observed (q = {q:.3f}): refused.")
+                            f"{observed:,.2f} observed (q = {q:.3f}): refused.", "spend_implausible",
+                            implied=f"{implied:,.2f}", observed=f"{observed:,.2f}", q=f"{q:.3f}")
     return as_lifetimes(fit)
 
 
@@ -451,7 +471,7 @@ def choose_spend_model(summary: pd.DataFrame, penalizer: float = 0.0):
     try:
         return fit_spend_model(summary, penalizer), None
     except ModelFitError as e:
-        return ObservedSpend(summary), str(e)
+        return ObservedSpend(summary), why(e)
 
 
 def spend_checks(summary: pd.DataFrame, spend_model) -> dict:
@@ -720,13 +740,14 @@ def holdout_check(summary: pd.DataFrame, calibration_end: _dt.date, observation_
             model = fit_purchase_model(name, s, penalizer_for(penalizer, name), histories)
             pred = expected_purchases(model, s, s.duration_holdout.iloc[0] if len(s) else 0.0, histories)
             if not (np.isfinite(pred).all() and (pred >= 0).all()):
-                raise ModelFitError(f"{name} predicted {int((~np.isfinite(pred) | (pred < 0)).sum()):,} members' "
-                                    f"holdout purchases as not finite or negative.")
+                bad = int((~np.isfinite(pred) | (pred < 0)).sum())
+                raise ModelFitError(f"{name} predicted {bad:,} members' holdout purchases as not finite or negative.",
+                                    "prediction_not_finite", n=f"{bad:,}")
             errors = holdout_errors(s, pred, pred * spend if spend is not None else None)
             if not math.isfinite(errors["mae"]):
-                raise ModelFitError(f"{name}'s holdout error is not finite.")
+                raise ModelFitError(f"{name}'s holdout error is not finite.", "holdout_not_finite")
         except ModelFitError as e:
-            check.failures[name] = str(e)
+            check.failures[name] = why(e)
             continue
         check.models[name], check.predictions[name], check.errors[name] = model, pred, errors
         if model.fit_.no_dropout:
@@ -798,15 +819,16 @@ def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None
     notes = []
     spend_model, refused = choose_spend_model(full, penalizer_for(pen, "gamma_gamma"))
     if refused:
-        notes.append({"model": "gamma_gamma", "stage": "final", "problem": refused, "used": ObservedSpend.name,
-                      "mean_spend": spend_model.population_mean})
+        notes.append({"model": "gamma_gamma", "stage": "final", "problem": str(refused), "used": ObservedSpend.name,
+                      "mean_spend": spend_model.population_mean, "reason": getattr(refused, "reason", None)})
     cal_spend, _ = choose_spend_model(in_units(cal, params.unit), penalizer_for(pen, "gamma_gamma"))
     check = holdout_check(cal, cal_end, end, params.unit, params.models, pen, spend_model=cal_spend)
     candidates = [params.model] if params.model in check.models else []
     candidates += [k for k in check.ranking if k not in candidates]
     if params.model and params.model not in check.models:
-        notes.append({"model": params.model, "stage": "holdout", "problem": check.failures.get(params.model, "not fitted"),
-                      "used": candidates[0]})
+        failure = check.failures.get(params.model, "not fitted")
+        notes.append({"model": params.model, "stage": "holdout", "problem": str(failure), "used": candidates[0],
+                      "reason": getattr(failure, "reason", None) or {"reason": "not_fitted"}})
     for name in check.no_dropout:
         notes.append({"model": name, "stage": "holdout", "problem": "no_dropout", "used": name})
     chosen = model = values = None
@@ -818,9 +840,10 @@ def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None
                                     params.monthly_discount, params.margin, histories)
             bad = ~np.isfinite(values[["expected_purchases", "probability_alive", "expected_spend", "clv"]]).all(axis=1)
             if bad.any():
-                raise ModelFitError(f"{name} gave {int(bad.sum()):,} members a forecast that is not finite.")
+                raise ModelFitError(f"{name} gave {int(bad.sum()):,} members a forecast that is not finite.",
+                                    "forecast_not_finite", n=f"{int(bad.sum()):,}")
         except ModelFitError as e:
-            notes.append({"model": name, "stage": "final", "problem": str(e), "used": None})
+            notes.append({"model": name, "stage": "final", "problem": str(e), "used": None, "reason": why(e).reason})
             continue
         chosen = name
         break
@@ -858,7 +881,8 @@ def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None
     return CLVAnalysis(period, end, params.unit, check, chosen, chosen_by, model, model_parameters(model), spend_model,
                        spend_checks(full, spend_model), members, tracking,
                        holdout_by_frequency(check.summary, check.predictions[chosen]), totals, notes,
-                       by_group={c: clv_by(members, c) for c in GROUPS if c in members and members[c].notna().any()},
+                       by_group={c: clv_by(members, c, _outside_key() if c == "segment" else None)
+                                 for c in GROUPS if c in members and members[c].notna().any()},
                        alive=alive_matrix(model, members), alive_threshold=params.alive_threshold,
                        holdout_by_segment=_holdout_segments(tables, cal_end, rfm_params, check, chosen))
 
@@ -888,8 +912,19 @@ def _tracking(model, actual: pd.DataFrame, cal_summary: pd.DataFrame, end: _dt.d
 GROUPS = ("segment", "tier", "channel", "region")   # the member columns CLV is broken down by
 
 
-def clv_by(members: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Members, total and mean CLV, share of CLV and mean P(alive) per value of a member column."""
+def _outside_key() -> str:
+    from .rfm import outside_window
+    return outside_window().key
+
+
+def clv_by(members: pd.DataFrame, column: str, missing: str | None = None) -> pd.DataFrame:
+    """Members, total and mean CLV, share of CLV and mean P(alive) per value of a member column.
+
+    Members without a value are left out, or with ``missing`` counted as that group (the RFM segment's
+    ``no_recent_purchase``: valued members who bought before the RFM window), so the groups add up
+    to the whole value."""
+    if missing is not None and column in members:
+        members = members.assign(**{column: members[column].astype("object").where(members[column].notna(), missing)})
     m = members.dropna(subset=[column]) if column in members else members.iloc[0:0]
     g = m.groupby(column, observed=True).agg(members=("member_id", "size"), clv=("clv", "sum"), mean_clv=("clv", "mean"),
                                               alive=("probability_alive", "mean"))

@@ -146,7 +146,7 @@ class SourceConfig(_Strict):
         return self
 
 
-ENGINE_BACKENDS = ("duckdb",)      # a later issue adds spark
+ENGINE_BACKENDS = ("duckdb", "spark")
 _MEMORY_RE = re.compile(r"^\s*(\d+(\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB|%)\s*$", re.IGNORECASE)
 
 
@@ -157,7 +157,8 @@ class EngineSettings(_Strict):
     disk and how many cores each connection (the checks', the runner's, each report's kernel) may use.
     """
 
-    backend: str = Field("duckdb", description="the Ibis backend; only duckdb for now")
+    backend: str = Field("duckdb", description="the Ibis backend: duckdb (embedded, the default) or spark "
+                                               "(a local session, or a cluster through spark_master / spark_remote)")
     memory_limit: str | None = Field("1GB", description="DuckDB's memory_limit per connection (per process), "
                                                         "e.g. 1GB, 1500MB, 2GiB or 50%; beyond it DuckDB spills to "
                                                         "temp_directory. None: DuckDB's own (80% of RAM)")
@@ -166,12 +167,26 @@ class EngineSettings(_Strict):
                                                          "personal data). None: the system temp folder")
     threads: int | None = Field(None, ge=1, le=1024, description="threads per connection; None: the environment's "
                                                                  "MEMBERKIT_THREADS when set, else DuckDB's own "
-                                                                 "(one per core)")
+                                                                 "(one per core). On a local Spark session: local[threads]")
+    spark_master: str | None = Field(None, description="backend spark: the master URL of a cluster "
+                                                       "(spark://host:7077, yarn, local[4]); None: a local session")
+    spark_remote: str | None = Field(None, description="backend spark: a Spark Connect URL (sc://host:15002) "
+                                                       "instead of a session in this process")
 
     @field_validator("backend")
     @classmethod
     def _supported(cls, v):
         return _one_of(v, ENGINE_BACKENDS, f"backend {v!r} is not supported yet; supported: {', '.join(ENGINE_BACKENDS)}")
+
+    @model_validator(mode="after")
+    def _spark_settings(self):
+        if self.backend != "spark" and (self.spark_master or self.spark_remote):
+            raise ValueError("spark_master and spark_remote need backend: spark")
+        if self.spark_master and self.spark_remote:
+            raise ValueError("give spark_master (a cluster) or spark_remote (Spark Connect), not both")
+        if self.spark_remote and not self.spark_remote.startswith("sc://"):
+            raise ValueError(f"spark_remote must be a Spark Connect URL such as sc://host:15002, got {self.spark_remote!r}")
+        return self
 
     @field_validator("memory_limit", mode="before")
     @classmethod
@@ -327,7 +342,8 @@ class RFMParams(ReportSettings, DominantMemberSetting):
     churned_days: int = Field(180, ge=1, description="'churned': no purchase for more than this many days")
     established_orders: int = Field(3, ge=1, description="region risk: share of members with at least this many "
                                                          "purchases ever who are now churned")
-    trend_months: int = Field(12, ge=2, le=60, description="months in the key-figure trend")
+    trend_months: int = Field(13, ge=2, le=60, description="months in the key-figure trend (13: the same months "
+                                                          "as the summary page)")
     cohorts: int = Field(12, ge=2, le=36, description="join-month cohorts in the retention heatmap")
 
     @field_validator("tier_thresholds")

@@ -45,20 +45,24 @@ def compute_figures(tables: dict, period: str, active_window_days: int = 90, mon
     Returns
     -------
     ``{"period", "months": [13 x "YYYY-MM", oldest first], "figures": {name: [13 values]},
-    "active_window_days", "attribution"}``; rates are fractions, ``member_revenue`` is in the data's
+    "active_window_days", "attribution", "bulk_orders"}``; rates are fractions, ``member_revenue`` is in the data's
     currency, ``active_members`` a count; a month without data has ``null`` rates.
     ``attribution``: each figure's change against the previous month and the same month a year
     earlier split into drivers, groups and (member revenue) member flows
     (:func:`memberkit.attribution.month_attribution`; null where a figure is unknown).
+    ``bulk_orders``: the members' orders flagged as bulk purchases per month, which member revenue
+    and the average order value include (:func:`memberkit.summary.flagged_by_month`).
     """
     from . import attribution, kpi
+    from .summary import flagged_by_month
     frame = kpi.month_figures(tables["orders"], tables["members"], period, months, active_window_days)
     figures = {k: [None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
                    for v in frame[k].tolist()] for k in frame.columns}
     why = attribution.month_attribution(tables["orders"], tables["members"], period, figures, list(frame.index),
                                         active_window_days)
     return {"period": period, "months": list(frame.index), "figures": figures,
-            "active_window_days": active_window_days, "attribution": why}
+            "active_window_days": active_window_days, "attribution": why,
+            "bulk_orders": flagged_by_month(tables["orders"], list(frame.index))}
 
 
 def produce_figures(store, con=None) -> dict:
@@ -96,6 +100,7 @@ class ReportState:
     results: dict | None = None
     error: str = ""
     cell: int | None = None
+    reason: dict = field(default_factory=dict)   # a skipped report's reason as a code and values (views.skips)
 
 
 @dataclass
@@ -144,8 +149,9 @@ def report_states(out: Path, names, outcomes: dict | None = None, language: str 
     states = []
     for name in names:
         o = (outcomes or {}).get(name)
+        reason = {}
         if o is not None:
-            status, error, cell = o.status, o.error, o.cell
+            status, error, cell, reason = o.status, o.error, o.cell, getattr(o, "reason", None) or {}
         elif (out / language / f"{name}.html").is_file() and (out / f"{name}.json").is_file():
             status, error, cell = "ok", "", None
         elif (out / language / f"{name}.failed.ipynb").is_file():
@@ -156,7 +162,7 @@ def report_states(out: Path, names, outcomes: dict | None = None, language: str 
         results = load_results(out, name) if status == "ok" else None
         if status == "ok" and results is None:
             status = "not_run"
-        states.append(ReportState(name, status, results, error or "", cell))
+        states.append(ReportState(name, status, results, error or "", cell, reason))
     return states
 
 

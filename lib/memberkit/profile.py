@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .report import plain
-from .summary import as_float, member_orders, purchase_line
+from .summary import as_float, flagged, member_orders, purchase_line
 
 # (code, lowest age, highest age) of each band, youngest first; an unknown age is UNKNOWN
 AGE_BANDS = (("under_25", 0, 24), ("25_34", 25, 34), ("35_44", 35, 44), ("45_54", 45, 54), ("55_plus", 55, 120))
@@ -148,29 +148,37 @@ def store_ranking(orders: ibis.Table, period: str) -> pd.DataFrame:
     """Stores ranked by member revenue in ``period`` (``YYYY-MM``), with the previous month's and the change.
 
     Member lines with a store id only (guests and online orders without a store are not a store's
-    member revenue). Returns one row per store with member revenue in either month: store_id, rank
-    (1 = most revenue this month), revenue, orders and members (distinct buyers) this month,
-    previous_revenue, change (revenue / previous_revenue - 1; NaN when the previous month had no
-    positive revenue), sorted by rank (store id breaks ties). Money is summed exactly in the engine.
+    member revenue). Orders the cleaning flagged as outliers (bulk purchases: :func:`flagged`) are
+    left out of the ranking in both months, as the models leave them out
+    (:func:`memberkit.summary.without_outliers`): one bulk order is not a store's growth. What they
+    brought this month is kept beside the ranking (bulk_revenue, bulk_orders), so nothing is hidden.
+    Returns one row per store with member revenue in either month: store_id, rank (1 = most revenue
+    this month), revenue, orders and members (distinct buyers) this month, previous_revenue, change
+    (revenue / previous_revenue - 1; NaN when the previous month had no positive revenue),
+    bulk_revenue and bulk_orders (the flagged orders this month, left out of the others), sorted by
+    rank (store id breaks ties). Money is summed exactly in the engine.
     """
     from .periods import period_bounds, previous_period
     start, end = period_bounds(period)
     prev_start, _ = period_bounds(previous_period(period))
-    columns = ["store_id", "rank", "revenue", "orders", "members", "previous_revenue", "change"]
+    columns = ["store_id", "rank", "revenue", "orders", "members", "previous_revenue", "change",
+               "bulk_revenue", "bulk_orders"]
     if "store_id" not in orders.columns:
         return pd.DataFrame(columns=columns)
     o = member_orders(orders)
     o = _month_lines(o.filter(o.store_id.notnull()), prev_start, end)
-    now = o.order_date >= _day(start)
+    now, bulk = o.order_date >= _day(start), flagged(o)
     buy = purchase_line(o)
     g = o.group_by(o.store_id.cast("string").name("store_id")).agg(
-        revenue=as_float(o.amount.sum(where=now).fill_null(0)),
-        orders=o.order_id.nunique(where=now & buy), members=o.member_id.nunique(where=now & buy),
-        previous_revenue=as_float(o.amount.sum(where=~now).fill_null(0))).to_pandas()
+        revenue=as_float(o.amount.sum(where=now & ~bulk).fill_null(0)),
+        orders=o.order_id.nunique(where=now & buy & ~bulk), members=o.member_id.nunique(where=now & buy & ~bulk),
+        previous_revenue=as_float(o.amount.sum(where=~now & ~bulk).fill_null(0)),
+        bulk_revenue=as_float(o.amount.sum(where=now & bulk).fill_null(0)),
+        bulk_orders=o.order_id.nunique(where=now & buy & bulk)).to_pandas()
     g = g.sort_values(["revenue", "store_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
     g["rank"] = np.arange(1, len(g) + 1)
     g["change"] = g.revenue / g.previous_revenue.where(g.previous_revenue > 0) - 1
-    return g[columns].astype({"orders": "int64", "members": "int64", "rank": "int64"})
+    return g[columns].astype({"orders": "int64", "members": "int64", "rank": "int64", "bulk_orders": "int64"})
 
 
 def new_members(members: ibis.Table, orders: ibis.Table, period: str) -> pd.DataFrame:
@@ -286,7 +294,9 @@ def key_results(prof: MemberProfile, regions: pd.DataFrame | None = None) -> dic
                        for seg, grp in prof.categories.groupby("segment", sort=False)} if len(prof.categories) else {},
         "stores": [{"store_id": r.store_id, "rank": int(r.rank), "revenue": round(float(r.revenue), 2),
                     "previous_revenue": round(float(r.previous_revenue), 2), "change": plain(r.change),
-                    "orders": int(r.orders), "members": int(r.members)} for r in prof.stores.itertuples()],
+                    "orders": int(r.orders), "members": int(r.members),
+                    "bulk_revenue": round(float(r.bulk_revenue), 2), "bulk_orders": int(r.bulk_orders)}
+                   for r in prof.stores.itertuples()],
         "new_members": {ch: {"new_members": int(r.new_members), "buyers": int(r.buyers),
                              "first_order_value": round(float(r.first_order_value), 2),
                              "mean_first_order": plain(r.mean_first_order), "buyer_share": plain(r.buyer_share)}

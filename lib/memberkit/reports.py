@@ -15,7 +15,7 @@ Example
 >>> [r.name for r in REPORTS][:2]
 ['data_cleaning', 'rfm_segmentation']
 >>> report("clv_forecast").reads
-('clean', 'members')
+('clean', 'members', 'ledger')
 >>> depends_on(report("clv_forecast"))
 ('data_cleaning', 'rfm_segmentation')
 """

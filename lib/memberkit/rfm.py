@@ -380,11 +380,16 @@ def main_flows(matrix: pd.DataFrame, top: int = 8) -> pd.DataFrame:
 
 # ------------------------------------------------------------------ exports
 EXPORT_COLUMNS = ["member_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score",
-                  "segment", "segment_label", "grid_segment", "grid_segment_label", "tier", "stage", "action"]
+                  "segment", "segment_label", "grid_segment", "grid_segment_label", "tier", "stage", "stage_label", "action"]
 
 
-def export_segment_lists(table: pd.DataFrame, folder: str | Path, language: str = "en") -> dict[str, Path]:
+def export_segment_lists(table: pd.DataFrame, folder: str | Path, language: str = "en",
+                         stage_labels: dict | None = None) -> dict[str, Path]:
     """One CSV per high/low segment for the CRM team (member id, scores, segment, tier, stage, action).
+
+    Each code (segment, score-grid segment, stage) has its label beside it; ``stage_labels`` maps a
+    stage code to the reader's words (the view's catalogue: 'lapsed (180+ days)', not 'churned'),
+    without it the label is the code.
 
     Files are UTF-8 with a byte-order mark so that spreadsheet programs show Chinese labels. Only
     the member id identifies a member: no names, phones or other personal data.
@@ -396,6 +401,7 @@ def export_segment_lists(table: pd.DataFrame, folder: str | Path, language: str 
     s["segment_label"] = s.segment.map(lambda k: hl.label(k, language))
     s["grid_segment_label"] = s.grid_segment.map(lambda k: grid.label(k, language))
     s["action"] = s.segment.map(lambda k: hl.action(k, language))
+    s["stage_label"] = s.stage.astype("string").map(lambda k: (stage_labels or {}).get(k, k), na_action="ignore")
     paths = {}
     for key in hl.keys:
         path = folder / f"rfm_{key}.csv"

@@ -49,6 +49,7 @@ class Outcome:
     files: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)   # shown in the run's output, the manifest and the index
     applicable: bool = True      # False: skipped because the source lacks a table it needs (not a failure)
+    reason: dict = field(default_factory=dict)   # why it was skipped, as a code and values (views.skips words it)
 
 
 # ------------------------------------------------------------------ HTML
@@ -402,7 +403,8 @@ def _execute(reports, root, staging, run_path, run_, log, figures_error: str = "
         if lacking:
             why = f"needs an {' and '.join(lacking)} table; the source has none"
             pending.remove(r)
-            outcomes[r.name] = Outcome(r.name, "skipped", error=why, applicable=False)
+            outcomes[r.name] = Outcome(r.name, "skipped", error=why, applicable=False,
+                                       reason={"code": "missing_tables", "tables": list(lacking)})
             log(f"  skipped  {r.name}: {why}")
     pool = ThreadPoolExecutor(max_workers=2)
     try:
@@ -416,7 +418,9 @@ def _execute(reports, root, staging, run_path, run_, log, figures_error: str = "
                     f"month figures: {figures_error}" if figures_error and "month_figures" in r.reads else "")
                 if why:
                     pending.remove(r)
-                    outcomes[r.name] = Outcome(r.name, "skipped", error=why)
+                    outcomes[r.name] = Outcome(r.name, "skipped", error=why, reason=(
+                        {"code": "dependency_failed", "report": bad[0]} if bad
+                        else {"code": "month_figures", "error": str(figures_error)}))
                     log(f"  skipped  {r.name}: {why}")
                 elif len(running) < 2:
                     pending.remove(r)
@@ -424,7 +428,8 @@ def _execute(reports, root, staging, run_path, run_, log, figures_error: str = "
             if not running:
                 if pending:   # nothing can start: a dependency outside the registry order
                     for r in pending:
-                        outcomes[r.name] = Outcome(r.name, "skipped", error="its dependencies did not run")
+                        outcomes[r.name] = Outcome(r.name, "skipped", error="its dependencies did not run",
+                                                   reason={"code": "dependencies_not_run"})
                     pending = []
                 break
             done, _ = wait(running, return_when=FIRST_COMPLETED)

@@ -140,12 +140,10 @@ def stage_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: P
                 problems = [InputError(p.file, p.table, p.column, p.rule, f"{p.detail}; {hint}", p.examples)
                             for p in problems]
         return None, None, problems
-    mapped = mapped.mutate(_source=ibis.literal(Path(label).name if tsrc.path else label),
-                           _row=ibis.row_number() + 1)
-    path = Path(staging_dir) / f"staged_{name}.parquet"
-    con.to_parquet(mapped, path)
+    mapped = engine.numbered(con, mapped.mutate(_source=ibis.literal(Path(label).name if tsrc.path else label)))
+    path = engine.write_table(con, mapped, Path(staging_dir) / f"staged_{name}.parquet")
     staged = StagedTable(name, path.name)
-    table = con.read_parquet(str(path), table_name=f"staged_{name}")
+    table = engine.read_table(con, path, f"staged_{name}")
     optional = ("assigned_ts",) if name == "experiments" and tsrc.outcomes else ()
     problems = _profile_problems(table, staged, name, label, tsrc, optional,
                                  amount_needed=name == "orders" and "payments" not in source.tables)
@@ -154,8 +152,8 @@ def stage_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: P
 
 def open_staged_table(con, staged: StagedTable, staging_dir: Path, table: ibis.Table | None = None) -> ibis.Table:
     """A staged table as the cleaning reads it: spreadsheet dates rewritten year first in their decided order."""
-    table = table if table is not None else con.read_parquet(str(Path(staging_dir) / staged.file),
-                                                             table_name=f"staged_{staged.name}")
+    table = table if table is not None else engine.read_table(con, Path(staging_dir) / staged.file,
+                                                              f"staged_{staged.name}")
     if staged.day_month:
         table = table.mutate(**{c: engine.day_month_as_iso(table[c], order) for c, order in staged.day_month.items()})
     return table
@@ -172,7 +170,7 @@ def row_key(raw: ibis.Table, key: list[str] | None, label: str = "", name: str =
                              f"the file has columns: {', '.join(columns)}")
         columns = [present[k] for k in key]
     parts = [raw[c].cast("string").fill_null("\u2400") for c in columns]
-    return ibis.literal("\u241f").join(parts).hash()
+    return engine.row_hash(ibis.literal("\u241f").join(parts))
 
 
 def _read_native(con, name, tsrc, source, base, staging_dir) -> ibis.Table:
@@ -186,7 +184,7 @@ def _read_native(con, name, tsrc, source, base, staging_dir) -> ibis.Table:
         raise InputError(str(path), name, None, "the file is empty", "not even a header row; is the export complete?")
     if tsrc.format == "parquet":
         try:
-            return con.read_parquet(str(path), table_name=f"src_{name}")
+            return engine.read_table(con, path, f"src_{name}")
         except Exception as e:  # noqa: BLE001 - any engine failure on this file means it is not Parquet
             raise InputError(str(path), name, None, "not a readable Parquet file",
                              _first_line(e) + "; is 'format' right for this file?") from None
@@ -202,16 +200,14 @@ def _read_native(con, name, tsrc, source, base, staging_dir) -> ibis.Table:
             raise _csv_problem(path, name, tsrc, e) from None
     if codecs.lookup(tsrc.encoding).name not in ("utf-8", "utf-8-sig"):
         path = _transcode(path, name, tsrc, staging_dir / f"{name}.utf8.csv")
-    kwargs = dict(all_varchar=True, header=tsrc.header, delim=tsrc.delimiter, quote='"')
-    if tsrc.names:
-        kwargs["names"] = tsrc.names
+    kwargs = dict(header=tsrc.header, delimiter=tsrc.delimiter, names=tsrc.names)
     try:
         try:
-            return con.read_csv(str(path), table_name=f"src_{name}", **kwargs)
+            return engine.read_csv(con, path, f"src_{name}", **kwargs)
         except Exception as e:  # noqa: BLE001 - a line longer than DuckDB's default (2 MB): read it whole
             if "maximum line size" not in str(e).lower() or path.stat().st_size + 2 > MAX_LINE_BYTES:
                 raise
-            return con.read_csv(str(path), table_name=f"src_{name}", max_line_size=path.stat().st_size + 2, **kwargs)
+            return engine.read_csv(con, path, f"src_{name}", max_line_size=path.stat().st_size + 2, **kwargs)
     except Exception as e:  # noqa: BLE001 - the cause is found by looking at the file, not at the message
         raise _csv_problem(path, name, tsrc, e) from None
 
@@ -398,39 +394,69 @@ def _stage_frames(con, name, frames, staging_dir: Path, label: str | None = None
             writer.close()
     if writer is None:
         raise InputError(label or name, name, None, "the source is empty", "no header and no rows")
-    return con.read_parquet(str(target), table_name=f"src_{name}")
+    return engine.read_table(con, target, f"src_{name}")
 
 
 def _stage_sql(con, name, tsrc, source, staging_dir) -> ibis.Table:
-    """Stream a database query into Parquet staging. A missing table, a missing driver or a refused
-    connection is named as such; the password never appears in the message."""
-    import sqlalchemy as sa
+    """A database table or query staged as Parquet through Ibis: Arrow batches from the database, every
+    column as text, never row by row through pandas. Rows come ordered by the table's ``key``, else by
+    every column, so their numbers (``_row``) are the same on every read and trace back to the rows.
+    Times with a zone (``timestamptz``) are written in UTC with a ``Z`` (the cleaning converts them to the
+    shop's time zone). A missing table, a missing driver or a refused connection is named as such; the
+    password never appears in the message."""
     from .config import scrub_secrets
     url = expand_env(source.database_url)
-    bare = not tsrc.query.lstrip().lower().startswith("select")
-    query = f"SELECT * FROM {tsrc.query}" if bare else tsrc.query
+    bare = not tsrc.query.lstrip().lower().startswith(("select", "with"))
     try:
-        eng = sa.create_engine(url)
-    except (sa.exc.NoSuchModuleError, ModuleNotFoundError) as e:
+        db = engine.source_database(url)
+    except ImportError as e:
         raise InputError("database_url", name, None, "the database driver is not installed",
                          scrub_secrets(_first_line(e), url)) from None
-    except sa.exc.ArgumentError as e:
-        raise InputError("database_url", name, None, "not a valid database URL",
+    except ValueError as e:
+        raise InputError("database_url", name, None, "the database driver is not installed",
+                         scrub_secrets(_first_line(e), url)) from None
+    except Exception as e:  # noqa: BLE001 - a refused connection, a wrong password, an unknown host
+        raise InputError("database_url", name, None, "cannot connect to the database",
                          scrub_secrets(_first_line(e), url)) from None
     try:
-        with eng.connect() as conn:
-            if bare and not sa.inspect(conn).has_table(tsrc.query.strip()):
+        if bare:
+            tables = db.list_tables()
+            if tsrc.query.strip() not in tables:
                 raise InputError(tsrc.query, name, None, "the database has no such table",
-                                 f"tables: {', '.join(sa.inspect(conn).get_table_names()) or 'none'}")
-            chunks = pd.read_sql(sa.text(query), conn, chunksize=CHUNK_ROWS)
-            table = _stage_frames(con, name, (c.astype(str).where(c.notna(), None) for c in chunks), staging_dir,
-                                  label=tsrc.query)
-    except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as e:
+                                 f"tables: {', '.join(tables) or 'none'}")
+            table = db.table(tsrc.query.strip())
+        else:
+            table = db.sql(tsrc.query)
+        order = [c for c in (tsrc.key or []) if c in table.columns] or list(table.columns)
+        batches = db.to_pyarrow_batches(table.order_by(order), chunk_size=CHUNK_ROWS)
+        return _stage_batches(con, name, batches, staging_dir, label=tsrc.query)
+    except InputError:
+        raise
+    except Exception as e:  # noqa: BLE001 - the database's own error, scrubbed
         raise InputError(tsrc.query, name, None, "the database query failed",
                          scrub_secrets(_first_line(e), url)) from None
     finally:
-        eng.dispose()
-    return table
+        db.disconnect()
+
+
+def _as_text(column: pa_arrow.ChunkedArray | pa_arrow.Array) -> pa_arrow.Array:
+    """A database column as text: times with a zone in UTC ending in Z, other values as Arrow writes them."""
+    import pyarrow.compute as pc
+    kind = column.type
+    if pa_arrow.types.is_timestamp(kind):
+        text = pc.replace_substring_regex(pc.strftime(pc.cast(column, pa_arrow.timestamp(kind.unit, "UTC"))
+                                                      if kind.tz else column, "%Y-%m-%d %H:%M:%S"), r"\.0+$", "")
+        return pc.binary_join_element_wise(text, "Z", "") if kind.tz else text
+    return pc.cast(column, pa_arrow.string())
+
+
+def _stage_batches(con, name, batches, staging_dir: Path, label: str) -> ibis.Table:
+    target = staging_dir / f"{name}.parquet"
+    schema = pa_arrow.schema([(f.name, pa_arrow.string()) for f in batches.schema])
+    with pq.ParquetWriter(target, schema) as writer:
+        for batch in batches:
+            writer.write_batch(pa_arrow.record_batch([_as_text(c) for c in batch.columns], schema=schema))
+    return engine.read_table(con, target, f"src_{name}")
 
 
 def _map_columns(raw: ibis.Table, name: str, tsrc: TableSource, label: str, has_payments: bool = False,

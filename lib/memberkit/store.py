@@ -168,7 +168,7 @@ class PeriodStore:
         if saved != json.loads(json.dumps(expected, default=str)):
             raise StoreStale(entry, stamp_path, "written for other inputs, settings or code")
         for name in listed or ():
-            if not (self.folder / "data" / name).is_file():
+            if not (self.folder / "data" / name).exists():     # a file, or a folder of parts (Spark on a cluster)
                 raise StoreMissing(entry, self.folder / "data" / name, "incomplete")
         return listed
 
@@ -182,12 +182,12 @@ class PeriodStore:
         listed = set(self._check("clean"))        # the files the cleaning wrote, each there
         con = con or engine.connect(self.run.engine)
         data = self.folder / "data"
-        tables = {name: con.read_parquet(data / f"clean/{name}.parquet", table_name=f"clean_{name}")
+        tables = {name: engine.read_table(con, data / f"clean/{name}.parquet", f"clean_{name}")
                   for name in CLEAN_TABLES if f"clean/{name}.parquet" in listed}
         for name in ("experiments", "campaign_members"):
             if name in tables and f"rejected/{name}.parquet" in listed:
-                tables[f"rejected_{name}"] = con.read_parquet(data / f"rejected/{name}.parquet",
-                                                              table_name=f"rejected_{name}")
+                tables[f"rejected_{name}"] = engine.read_table(con, data / f"rejected/{name}.parquet",
+                                                               f"rejected_{name}")
         return con, tables
 
     def _ledger_stamp(self) -> dict:

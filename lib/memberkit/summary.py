@@ -46,8 +46,41 @@ def without_outliers(orders: ibis.Table, exclude: bool = True) -> ibis.Table:
     is not a member's own buying, and one of them outweighs a whole variant's response.
     """
     if exclude and "is_outlier" in orders.columns:
-        return orders.filter(~orders.is_outlier.fill_null(False))
+        return orders.filter(~flagged(orders))
     return orders
+
+
+def flagged(orders: ibis.Table) -> ibis.Value:
+    """True on the lines of an order the cleaning flagged as an outlier (a bulk purchase far above the
+    usual basket, kept under the outlier policy ``flag``); False everywhere when the table has no flag."""
+    if "is_outlier" not in orders.columns:
+        return ibis.literal(False)
+    return orders.is_outlier.fill_null(False)
+
+
+def flagged_by_month(orders: ibis.Table, months: list[str]) -> dict:
+    """The members' orders the cleaning flagged as bulk purchases, per month of ``months`` (``YYYY-MM``).
+
+    They stay in member revenue and the average order value (the policy ``flag`` keeps them), so a
+    page that shows those figures can say how much of them is bulk. Returns ``{"orders": [...],
+    "revenue": [...]}``, one value per month in the order given (0 where there is none): distinct
+    flagged orders with a purchase line and their net revenue (float, summed exactly in the engine).
+    One engine query.
+    """
+    from .periods import period_bounds
+    zero = {"orders": [0] * len(months), "revenue": [0.0] * len(months)}
+    if not months or "is_outlier" not in orders.columns:
+        return zero
+    first, _ = period_bounds(min(months))
+    _, last = period_bounds(max(months))
+    o = member_orders(orders)
+    o = o.filter(flagged(o) & (o.order_date >= ibis.literal(first, type="date"))
+                 & (o.order_date <= ibis.literal(last, type="date")))
+    g = o.group_by(o.order_date.strftime("%Y-%m").name("month")).agg(
+        orders=o.order_id.nunique(where=purchase_line(o)), revenue=as_float(o.amount.sum())).to_pandas()
+    g = g.set_index("month").reindex(months)
+    return {"orders": [int(x) if pd.notna(x) else 0 for x in g.orders],
+            "revenue": [float(x) if pd.notna(x) else 0.0 for x in g.revenue]}
 
 
 # ------------------------------------------------------------------ per member

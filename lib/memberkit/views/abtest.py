@@ -68,8 +68,12 @@ def fmt_chance(x: float) -> str:
 
 
 def verdict_sentence(p: Presentation, r: abtest.ExperimentResult, params) -> str:
-    """The experiment's verdict in one sentence with its figures (:func:`experiment_sentence` of its results)."""
-    return experiment_sentence(p, r.experiment_id, abtest.experiment_record(r), params.guardrail_metrics if params else [])
+    """The experiment's verdict in one sentence with its figures (:func:`experiment_sentence` of its results),
+    then the reading of each variant the verdict does not name (:func:`other_variants_sentence`)."""
+    e = abtest.experiment_record(r)
+    out = experiment_sentence(p, r.experiment_id, e, params.guardrail_metrics if params else [])
+    others = other_variants_sentence(p, e, params.alpha if params else 0.05)
+    return out + (p.sentence_sep + others if others else "")
 
 
 def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_metrics, short: bool = False) -> str:
@@ -91,12 +95,15 @@ def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_
                        value=fm(row["variant_mean"]), lift=p.signed_pct(row["rel_lift"]), lo=p.signed_pct(row["ci_low"]),
                        hi=p.signed_pct(row["ci_high"]), p=fmt_p(row["p_value_adjusted"]))
         if v["decision"] == "ship":
-            out = p.text("ab.verdict_ship", guardrails=", ".join(metric_label(p, g) for g in guardrail_metrics) or "–",
+            out = p.text("ab.verdict_ship", guardrails=p.list_sep.join(metric_label(p, g) for g in guardrail_metrics) or "–",
                          **figures)
             if net:
                 out += p.sentence_sep + p.text("ab.margin_pays", cost=p.money(net["cost_per_conversion"], 2),
                                     net=p.money(net["net"], 2), lo=p.money(net["net_ci_low"], 2),
                                     hi=p.money(net["net_ci_high"], 2))
+            elif not short:   # say that nothing was set against the lift, and where to set it
+                out += p.sentence_sep + p.text("ab.no_cost", variant=v["variant"], metric=metric_label(p, metric),
+                                               setting=f"designs.{experiment_id}.cost_per_conversion.{v['variant']}")
         else:
             out = p.text("ab.verdict_not_margin", cost=p.money(net["cost_per_conversion"], 2), net=p.money(net["net"], 2),
                          net_lo=p.money(net["net_ci_low"], 2), net_hi=p.money(net["net_ci_high"], 2), **figures)
@@ -108,7 +115,7 @@ def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_
     if v["decision"] == "do_not_ship" and v.get("reason") == "guardrail":
         return p.text("ab.verdict_guardrail", variant=v["variant"], metric=metric_label(p, metric),
                       lift=p.signed_pct(res[v["variant"]]["rel_lift"]),
-                      guardrails=", ".join(metric_label(p, g) for g in v["guardrails"]))
+                      guardrails=p.list_sep.join(metric_label(p, g) for g in v["guardrails"]))
     if v["decision"] == "do_not_ship":
         return p.text("ab.verdict_down", metric=metric_label(p, metric))
     # the largest lift first (a missing one last), as the results table lists them
@@ -123,6 +130,30 @@ def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_
     return p.text("ab.verdict_inconclusive", metric=metric_label(p, metric), variant=name,
                   lift=p.signed_pct(best["rel_lift"]), lo=p.signed_pct(best["ci_low"]), hi=p.signed_pct(best["ci_high"]),
                   more=more)
+
+
+def other_variants_sentence(p: Presentation, e: dict, alpha: float = 0.05) -> str:
+    """One clause per variant of an experiment that its verdict does not name (in an experiment of several
+    variants the verdict names one, or none): its primary metric against control and what that means
+    for it, so that every variant has its own reading. '' when every variant is named."""
+    v, metric = e["verdict"], e["primary_metric"]
+    res = e.get("metrics", {}).get(metric, {})
+    kind = (e.get("kinds") or {}).get(metric)
+    if v["decision"] in ("no_verdict", "not_enough_evidence") or not v.get("variant") or len(res) < 2:
+        return ""
+    out = []
+    for name, row in res.items():
+        if name == v["variant"]:
+            continue
+        p_adj = row.get("p_value_adjusted")
+        up = not missing(p_adj) and p_adj < alpha and (row.get("abs_diff") or 0) > 0
+        down = not missing(p_adj) and p_adj < alpha and (row.get("abs_diff") or 0) < 0
+        key = "ab.other_up" if up else ("ab.other_down" if down else "ab.other_flat")
+        out.append(p.text(key, variant=name, chosen=v["variant"], metric=metric_label(p, metric),
+                          control=fmt_metric(p, metric, row["control_mean"], kind),
+                          value=fmt_metric(p, metric, row["variant_mean"], kind), lift=p.signed_pct(row["rel_lift"]),
+                          lo=p.signed_pct(row["ci_low"]), hi=p.signed_pct(row["ci_high"]), p=fmt_p(p_adj)))
+    return p.sentence_sep.join(out)
 
 
 def overstated_sentence(p: Presentation, o: dict) -> str:
@@ -153,8 +184,9 @@ def margin_notes(p: Presentation, r: abtest.ExperimentResult) -> list[str]:
 
 def srm_sentence(p: Presentation, r: abtest.ExperimentResult) -> str:
     total = sum(r.counts.values())
-    observed = ", ".join(f"{k} {p.count(n)} ({p.pct(n / total)})" for k, n in r.counts.items())
-    planned = ", ".join(f"{k} {p.pct(s / sum(r.planned_split.values()))}" for k, s in r.planned_split.items())
+    observed = p.list_sep.join(p.text("ab.count_item", variant=k, n=p.count(n), share=p.pct(n / total))
+                               for k, n in r.counts.items())
+    planned = p.list_sep.join(f"{k} {p.pct(s / sum(r.planned_split.values()))}" for k, s in r.planned_split.items())
     return p.text("ab.srm_banner" if r.srm_failed else "ab.srm_ok", observed=observed, planned=planned,
                 p=fmt_p(r.srm_p_value))
 
@@ -190,8 +222,13 @@ def headline(p: Presentation, res: dict) -> str:
         available = r.get("available") or []
         return p.text("ab.none" if r.get("has_table", True) else "ab.no_table", period=res.get("period"),
                       example=available[-1] if available else "EXPERIMENT-ID")
-    return " ".join(f"{x}: {experiment_sentence(p, x, e, r.get('guardrail_metrics', []), short=True)}"
-                    for x, e in experiments.items())
+    return p.sentence_sep.join(labelled(p, x, experiment_sentence(p, x, e, r.get("guardrail_metrics", []), short=True))
+                               for x, e in experiments.items())
+
+
+def labelled(p: Presentation, experiment: str, sentence: str) -> str:
+    """A sentence about one experiment led by its id: 'EXP-PUSH: Ship push ...', 'EXP-PUSH：上线 push……'."""
+    return p.text("ab.labelled", experiment=experiment, sentence=sentence)
 
 
 def summary_card(p: Presentation, res: dict) -> dict:
@@ -244,7 +281,7 @@ def data_notes(p: Presentation, r: abtest.ExperimentResult, params) -> list[str]
     notes = []
     if r.winsor_caps:
         notes.append(p.text("ab.winsor_note", pct=params.winsorize_percentile,
-                          caps=", ".join(f"{k} {p.money(v, 2) if k.startswith('revenue') else p.ratio(v, 2)}"
+                          caps=p.list_sep.join(f"{k} {p.money(v, 2) if k.startswith('revenue') else p.ratio(v, 2)}"
                                          for k, v in r.winsor_caps.items())))
     if r.excluded_multi_variant and not r.assignments:
         notes.append(p.text("ab.multi_variant_note", n=p.count(r.excluded_multi_variant)))
@@ -256,7 +293,7 @@ def data_notes(p: Presentation, r: abtest.ExperimentResult, params) -> list[str]
             p.text("ab.renamed_item", setting=k, data=v) for k, v in r.renamed.items())))
     if r.undefined:
         notes.append(p.text("ab.untestable_note", metrics=p.list_sep.join(
-            p.text("ab.untestable_item", metric=metric_label(p, m), variants=", ".join(x["variants"]),
+            p.text("ab.untestable_item", metric=metric_label(p, m), variants=p.list_sep.join(x["variants"]),
                    reason=p.text(f"ab.untestable_{x['reason']}")) for m, x in r.undefined.items())))
     return notes
 

@@ -26,7 +26,8 @@ from .page import Figure, mark
 DRIVER_FORMAT = {"members": "count", "activity_rate": "pct", "orders_per_active_member": "ratio",
                  "average_order_value": "money", "revenue": "money", "orders": "count", "repeat_buyers": "count",
                  "buyers": "count", "active_members": "count", "lapsed_in_month": "count",
-                 "active_at_start": "count", "joined_in_month": "count", "joined_before": "count"}
+                 "active_at_start": "count", "joined_in_month": "count", "joined_before": "count",
+                 "bulk_orders": "money"}
 #: Dimensions whose groups can lead a sentence (a member attribute a reader can act on).
 LEADING_DIMENSIONS = ("region", "channel")
 
@@ -65,10 +66,24 @@ def _relative(before, after) -> float | None:
     return (after - before) / abs(before) if before else None
 
 
-def _driver_phrase(p: Presentation, d: dict) -> str:
+#: Drivers taken without the flagged bulk orders when the split has them (they differ from the cards).
+WITHOUT_BULK = ("orders_per_active_member", "average_order_value")
+
+
+def _has_bulk(change: dict) -> bool:
+    return any(d["name"] == "bulk_orders" for d in change.get("drivers") or [])
+
+
+def _label(p: Presentation, name: str, own: bool, kind: str = "driver") -> str:
+    """A driver's name in a table (``kind`` driver) or a sentence (``in_sentence``); ``own``: the
+    split has a bulk-orders line, so the order-based drivers are without them and say so."""
+    return p.text(f"why.{kind}_own.{name}" if own and name in WITHOUT_BULK else f"why.{kind}.{name}")
+
+
+def _driver_phrase(p: Presentation, d: dict, own: bool = False) -> str:
     rel = _relative(d["before"], d["after"])
     key = "why.rose" if d["after"] > d["before"] else "why.fell" if d["after"] < d["before"] else "why.held"
-    return p.text(key, driver=p.text(f"why.in_sentence.{d['name']}"),
+    return p.text(key, driver=_label(p, d["name"], own, "in_sentence"),
                   change=p.pct(abs(rel)) if rel is not None else "",
                   before=_value(p, d["name"], d["before"]), after=_value(p, d["name"], d["after"]))
 
@@ -110,17 +125,19 @@ def sentences(p: Presentation, change: dict, base: str) -> list[str]:
             part = float(_round_half_away(g["contribution"]))
             found.append(p.text(
                 f"why.group_sentence.{g['dimension']}", group=_group_label(p, g["dimension"], g["group"]),
-                what=_driver_phrase(p, within[0]), part=_signed_money(p, part), total=_signed_money(p, total), base=base))
+                what=_driver_phrase(p, within[0], _has_bulk(change)), part=_signed_money(p, part), total=_signed_money(p, total), base=base))
     drivers = change.get("drivers") or []
-    if drivers:
+    own = [k for k, d in enumerate(drivers) if d["name"] != "bulk_orders"]   # bulk orders have their own sentence
+    if own:
         parts = round_parts([d["contribution"] for d in drivers], total)
-        i = max(range(len(drivers)), key=lambda k: (abs(drivers[k]["contribution"]), -k))
-        found.append(p.text("why.driver_sentence", what=_driver_phrase(p, drivers[i]),
+        i = max(own, key=lambda k: (abs(drivers[k]["contribution"]), -k))
+        found.append(p.text("why.driver_sentence", what=_driver_phrase(p, drivers[i], _has_bulk(change)),
                             part=_signed_money(p, parts[i]), total=_signed_money(p, total), base=base))
     flows = change.get("flows") or []
-    if flows:
+    own = [k for k, f in enumerate(flows) if f["flow"] != "bulk_orders"]
+    if own:
         parts = round_parts([f["contribution"] for f in flows], total)
-        i = max(range(len(flows)), key=lambda k: (abs(flows[k]["contribution"]), -k))
+        i = max(own, key=lambda k: (abs(flows[k]["contribution"]), -k))
         found.append(p.text(f"why.flow_sentence.{flows[i]['flow']}", part=_signed_money(p, parts[i]),
                             total=_signed_money(p, total), base=base))
     return found
@@ -153,7 +170,8 @@ def waterfall(p: Presentation, change: dict, start: str, end: str, periods: tupl
         level += part
     levels.append((0.0, float(after)))
     bars = _bars(levels)
-    labels = [start] + [p.text(f"why.driver.{d['name']}") for d in drivers] + [end]
+    own = _has_bulk(change)
+    labels = [start] + [_label(p, d["name"], own) for d in drivers] + [end]
     levels_shown = [p.money(before), p.money(after)]
     if periods:
         levels_shown = [Markup(mark(shown, Figure("member_revenue", month, value)))
@@ -162,7 +180,7 @@ def waterfall(p: Presentation, change: dict, start: str, end: str, periods: tupl
     kinds = ["level"] + ["up" if x > 0 else "down" if x < 0 else "level" for x in parts] + ["level"]
     rows = [{"label": a, "value": v, "kind": k, "left": left, "width": width}
             for a, v, k, (left, width) in zip(labels, values, kinds, bars)]
-    table = [{"driver": p.text(f"why.driver.{d['name']}"), "before": _value(p, d["name"], d["before"]),
+    table = [{"driver": _label(p, d["name"], own), "before": _value(p, d["name"], d["before"]),
               "after": _value(p, d["name"], d["after"]),
               "change": p.signed_pct(_relative(d["before"], d["after"])) if d["before"] else "",
               "part": _signed_money(p, part)} for d, part in zip(drivers, parts)]

@@ -84,24 +84,41 @@ def summary_card(p: Presentation, res: dict) -> dict:
     return card(headline(p, res), kpis(p, res))
 
 
+# where a league cell breaks on paper (A4, every column printed): a figure over its interval, a start over
+# its end, two lines at most and never inside a date or a figure (page.LINE_CELLS); on screen the line
+# break is a space
+PRINT_BREAK = "\n"
+
+
 def league_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
     """Every campaign of the league, ranked by incremental return on cost; decision first: the campaign
-    and its verdict are the first two columns and stay in view."""
+    and its verdict are the first two columns and stay in view, then what the verdict rests on (return
+    on cost, the pull-forward check, the evidence), so all of it is on screen at 1280 px; the details
+    (rank, dates, reach, extra orders and revenue) after."""
     rows = []
     for rank, r in enumerate(a.league(), 1):
         f = r.figures
         rows.append({p.text("cr.col_campaign"): r.title + (" ★" if r.campaign_id in a.reviewed else ""),
                      p.text("cr.col_verdict"): p.text(f"cr.decision_{r.verdict['decision']}"),
-                     p.text("cr.col_rank"): rank,
-                     p.text("cr.col_dates"): f"{r.start} – {r.end}",
+                     p.text("cr.col_roi"): f"{_roi(p, f['roi'].value)}{PRINT_BREAK}({_ci(f['roi'], lambda x: _roi(p, x))})",
+                     p.text("cr.col_pull_forward"): p.text("cr.flag_yes" if r.pull_forward["flagged"] else "cr.flag_no"),
                      p.text("cr.col_evidence"): p.text(f"cr.evidence_{r.evidence}"),
+                     p.text("cr.col_rank"): rank,
+                     p.text("cr.col_dates"): f"{r.start} –{PRINT_BREAK}{r.end}",
                      p.text("cr.col_targeted"): p.count(r.n_target),
-                     p.text("cr.col_orders"): f"{p.count(f['incremental_orders'].value)} ({_ci(f['incremental_orders'], p.count)})",
+                     p.text("cr.col_orders"): f"{p.count(f['incremental_orders'].value)}{PRINT_BREAK}({_ci(f['incremental_orders'], p.count)})",
                      p.text("cr.col_revenue"): f"{p.money(f['incremental_revenue'].value)}",
-                     p.text("cr.col_roi"): f"{_roi(p, f['roi'].value)} ({_ci(f['roi'], lambda x: _roi(p, x))})",
-                     p.text("cr.col_cost_per_order"): p.money(f["cost_per_incremental_order"].value),
-                     p.text("cr.col_pull_forward"): p.text("cr.flag_yes") if r.pull_forward["flagged"] else ""})
-    return page.decision_first(pd.DataFrame(rows))
+                     p.text("cr.col_cost_per_order"): p.money(f["cost_per_incremental_order"].value)})
+    frame = pd.DataFrame(rows)
+    frame.attrs[page.LINE_CELLS] = True
+    return page.decision_first(frame)
+
+
+def verdict_rules(p: Presentation, params) -> str:
+    """How repeat / change / stop are reached (:func:`memberkit.campaign.decide`), the pull-forward rule
+    first: a campaign whose lift was given back after it reads change whatever its return, which is why
+    it can read change with a lower return than one that reads stop."""
+    return p.text("cr.verdict_rules", post=params.post_days, share=p.pct(params.pull_forward_share, 0))
 
 
 VERDICT_COLOURS = {"repeat": "#2e7d32", "change": "#e8a33d", "stop": "#c62828"}

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .. import clv
-from .context import Presentation
+from .context import Presentation, reason_text
 from .page import KPI, Figure, card, decision_first
 from .rfm import group_label
 from .theme import PALETTE, legend_below
@@ -22,7 +22,8 @@ def errors_frame(p: Presentation, a: clv.CLVAnalysis) -> pd.DataFrame:
                      p.text("clv.parameters"): ", ".join(f"{k} {p.significant(v)}" for k, v in
                                                                  clv.model_parameters(a.holdout.models[name]).items())})
     for name, msg in a.holdout.failures.items():
-        rows.append({p.text("clv.model"): p.text(f"clv.model_{name}"), p.text("clv.parameters"): msg})
+        rows.append({p.text("clv.model"): p.text(f"clv.model_{name}"),
+                     p.text("clv.parameters"): reason_text(p, "clv", getattr(msg, "reason", None), str(msg))})
     return pd.DataFrame(rows)
 
 
@@ -86,9 +87,11 @@ def notes_sentences(p: Presentation, a: clv.CLVAnalysis) -> list[str]:
         if n["problem"] == "no_dropout":
             out.append(p.text("clv.note_no_dropout", model=model))
         elif n["model"] == "gamma_gamma":
-            out.append(p.text("clv.note_spend_refused", reason=n["problem"], mean=p.money(n["mean_spend"])))
+            out.append(p.text("clv.note_spend_refused", reason=reason_text(p, "clv", n.get("reason"), n["problem"]),
+                              mean=p.money(n["mean_spend"])))
         else:
-            out.append(p.text("clv.note_failed", model=model, reason=n["problem"], used=p.text(f"clv.model_{n['used']}")))
+            out.append(p.text("clv.note_failed", model=model, reason=reason_text(p, "clv", n.get("reason"), n["problem"]),
+                              used=p.text(f"clv.model_{n['used']}")))
     return out
 
 

@@ -30,6 +30,9 @@ from .abtest import metric_label
 from .context import DASH, Presentation, _catalogue, text
 from .kpi import format_change, format_figure, is_good
 from .ledger import section as ledger_section
+from .outliers import bulk_note
+from .skips import skip_reason
+from . import profile as profile_view
 from .page import Figure, mark, marked_sentence
 
 
@@ -252,6 +255,7 @@ def figure_cards(s: MonthSummary) -> list[dict]:
         cards.append({"key": key, "label": label, "value": Markup(mark(format_figure(p, key, c["current"]), Figure(key, period, c["current"]),
                                            "div", "mk-value")),
                       "changes": changes, "definition": definition, "trend": trend,
+                      "bulk": bulk_note(p, s.figures, key, period, month_label(previous_period(period), lang)),
                       "spark": sparkline(values, good_up=HIGHER_IS_BETTER[key],
                                          label=text("month.trend", lang, name=label, month=month_label(period, lang),
                                                     first=shown[0] if shown else "–",
@@ -279,6 +283,9 @@ def happened(s: MonthSummary) -> list[str]:
             previous=month_label(previous_period(s.period), lang),
             vs_year=format_change(p, "member_revenue", rev["current"], rev["year_ago"]) or "–",
             year_ago=month_label(same_period_last_year(s.period), lang))))
+        bulk = bulk_note(p, s.figures, "member_revenue", s.period, month_label(previous_period(s.period), lang))
+        if bulk:
+            out.append(text("month.bulk_sentence", lang, note=bulk))
         out.extend((why_of(s) or {}).get("sentences", []))
     for r in s.reports:
         if r.status != "ok" or not r.results:
@@ -324,8 +331,8 @@ def _report_sentence(name: str, res: dict, s: MonthSummary) -> str:
         if not camps:
             return text("month.happened_campaigns_none", lang)
         count = lambda d: sum(1 for c in camps if c["verdict"]["decision"] == d)
-        return text("month.happened_campaigns", lang, n=len(camps), repeat=count("repeat"), change=count("change"),
-                    stop=count("stop"), net=p.money(k.get("net_gain")))
+        return p.counted("month.happened_campaigns", len(camps), n=len(camps), repeat=count("repeat"),
+                         change=count("change"), stop=count("stop"), net=p.money(k.get("net_gain")))
     return summary_card(name, res, p)["headline"]
 
 
@@ -420,7 +427,8 @@ def status_message(r, title: str, s: MonthSummary) -> str:
         return (text("month.status_failed", s.language, title=title, cell=r.cell, error=r.error) if r.cell is not None
                 else text("month.status_failed_nocell", s.language, title=title, error=r.error))
     if r.status == "skipped":
-        return text("month.status_skipped", s.language, title=title, error=r.error)
+        return text("month.status_skipped", s.language, title=title,
+                    error=skip_reason(r.reason, s.language) if r.reason else r.error)
     return text("month.status_not_run", s.language, title=title, month=month_label(s.period, s.language))
 
 
@@ -461,6 +469,7 @@ def render_summary(s: MonthSummary, footer: dict | None = None) -> str:
     from .page import embed_fonts
     return embed_fonts(_environment().get_template("summary.html.j2").render(
         lang="zh-CN" if lang == "zh" else "en", t=t, tp=tp, fonts=page_fonts(),
+        types_caption=profile_view.types_caption(_p(s), s.results("campaign_review")),
         months_link=f"../../{lang}/index.html", switch=switch_link(lang, "index.html"),
         title=t("page_title", month=month_label(s.period, lang)),
         subtitle=t("subtitle", month=month_label(s.period, lang),

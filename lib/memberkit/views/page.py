@@ -116,6 +116,20 @@ box-sizing:border-box;width:10em;min-width:10em;max-width:10em;white-space:norma
 .mk-table table.mk-key2 td:nth-child(2),.mk-table table.mk-key2 th:nth-child(2){position:sticky;left:10em;z-index:1;
 background:#fff;white-space:normal;min-width:6em;max-width:10em;box-shadow:inset -1px 0 0 #d9dee5}
 .mk-chart{overflow-x:auto;margin:4px 0 8px}.mk-chart svg{display:block;height:auto}
+/* on a phone a table of four or more columns becomes a list: one block per row, the row's name first,
+   then each cell under its heading; the headings stay in the page for screen readers */
+@media (max-width:600px){
+.mk-table:has(table.mk-stack){position:relative;background:none;overflow-x:visible}
+.mk-table table.mk-stack,.mk-table table.mk-stack tbody,.mk-table table.mk-stack tr,.mk-table table.mk-stack td{display:block;width:auto}
+.mk-table table.mk-stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+.mk-table table.mk-stack tr{border-top:1px solid #d9dee5;padding:6px 0}
+.mk-table table.mk-stack caption{display:block;text-align:left}
+.mk-table table.mk-stack td{white-space:normal!important;text-align:left!important;padding:1px 4px;position:static!important;
+width:auto!important;min-width:0!important;max-width:none!important;box-shadow:none!important;background:none}
+.mk-table table.mk-stack td::before{content:attr(data-label) ": ";color:#5a6572}
+.mk-table table.mk-stack td:lang(zh)::before{content:attr(data-label) "："}
+.mk-table table.mk-stack td:first-child{font-weight:600}.mk-table table.mk-stack td:first-child::before{content:none}
+}
 </style>
 """
 
@@ -153,6 +167,8 @@ def figure(fig, alt: str | None = None):
 
 # ----------------------------------------------------------------- charts
 MIN_CHART_TEXT_PX = 9    # the smallest chart text on any screen, in CSS px
+PHONE_CHART_PX = 380     # the width a 420 px screen leaves a chart beside the page's margins (and a scroll bar), in CSS px
+NARROWEST_FIGURE_IN = 3.5   # a chart is not narrowed below this to fit a phone
 ALT = "memberkit_alt"    # the attribute a view sets on a figure to describe it (theme.describe)
 
 
@@ -177,6 +193,43 @@ _SVG_SIZE = re.compile(r'<svg([^>]*?) width="([\d.]+)pt" height="([\d.]+)pt" vie
 _FONT_SIZE = re.compile(r"font-size: ([\d.]+)px")
 
 
+def _svg_of(fig):
+    """The figure drawn as SVG text (no metadata, only the ids it refers to), its size match and its
+    text sizes (in the view box's units)."""
+    import io
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None})
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg"):]
+    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, flags=re.S)
+    used = set(re.findall(r'(?:url\(#|href="#)([^)"]+)', svg))
+    svg = re.sub(r' id="([^"]+)"', lambda m: m.group(0) if m.group(1) in used else "", svg)
+    size = _SVG_SIZE.search(svg)
+    if size is None:
+        raise ValueError("not a matplotlib SVG: no size in points and view box")
+    return svg, size, [float(x) for x in _FONT_SIZE.findall(svg)]
+
+
+def _fit_phone(fig):
+    """:func:`_svg_of`, with a chart too wide for a phone narrowed first: when its smallest text would fall
+    under :data:`MIN_CHART_TEXT_PX` at :data:`PHONE_CHART_PX`, the figure is made narrower (its plot
+    area gives way, its text keeps its size; not below :data:`NARROWEST_FIGURE_IN`) and drawn again,
+    so that it fits a 420 px screen instead of being cut at its right edge."""
+    svg, size, sizes = _svg_of(fig)
+    for _ in range(3):
+        box_width = float(size.group(4))
+        if not sizes or box_width * MIN_CHART_TEXT_PX / min(sizes) <= PHONE_CHART_PX:
+            break
+        fits = PHONE_CHART_PX * min(sizes) / MIN_CHART_TEXT_PX          # the box width that fits, in pt
+        width, height = fig.get_size_inches()
+        narrower = width - (box_width - fits) / 72 - 0.05
+        if narrower < NARROWEST_FIGURE_IN:
+            break
+        fig.set_size_inches(narrower, height)
+        svg, size, sizes = _svg_of(fig)
+    return svg, size, sizes
+
+
 def chart_html(fig, alt: str | None = None) -> str:
     """A matplotlib figure as an inline SVG for a page: ``<div class="mk-chart"><svg role="img" ...>``.
 
@@ -189,27 +242,19 @@ def chart_html(fig, alt: str | None = None) -> str:
     ``aria-label`` and ``<title>``, escaped. Only ids the drawing refers to are kept (no duplicates
     across the charts of a page). Same figure, same bytes (``svg.hashsalt``, no date).
 
+    A chart whose text would fall under that size on a 420 px screen is first made narrower
+    (:func:`_fit_phone`), so it fits the screen instead of scrolling.
+
     Raises ValueError when the description is empty.
     """
-    import io
     description = (alt or getattr(fig, ALT, None) or chart_words(fig)).strip()
     if not description:
         raise ValueError("a chart needs a description: pass alt or give the chart a title or axis labels")
     for ax in fig.axes:   # a long title wraps inside the figure instead of widening it
         for title in (ax._left_title, ax.title, ax._right_title):
             title.set_wrap(True)
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", metadata={"Date": None})
-    svg = buffer.getvalue()
-    svg = svg[svg.index("<svg"):]
-    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, flags=re.S)
-    used = set(re.findall(r'(?:url\(#|href="#)([^)"]+)', svg))
-    svg = re.sub(r' id="([^"]+)"', lambda m: m.group(0) if m.group(1) in used else "", svg)
-    size = _SVG_SIZE.search(svg)
-    if size is None:
-        raise ValueError("not a matplotlib SVG: no size in points and view box")
+    svg, size, sizes = _fit_phone(fig)
     box_width = float(size.group(4))
-    sizes = [float(x) for x in _FONT_SIZE.findall(svg)]
     native = box_width * 4 / 3
     narrowest = math.ceil(min(native, box_width * MIN_CHART_TEXT_PX / min(sizes)) if sizes else native)
     label = escape(description)
@@ -343,12 +388,15 @@ def footer(p, period: str, params: dict, fingerprint: str, version: str):
         (p.text("common.data_fingerprint"), fingerprint[:16]),
         (p.text("common.code_version"), version),
     ]
-    body = "<br>".join(f"<b>{escape(k)}</b>: {escape(v)}" for k, v in rows)
+    colon = p.text("common.colon")   # the settings themselves keep their YAML "key: value"
+    body = "<br>".join(f"<b>{escape(k)}</b>{colon}{escape(v)}" for k, v in rows)
     settings = " · ".join(escape(line) for line in _settings_lines(params))
-    show(CSS + f'<div class="mk-footer">{body}<br><b>{escape(p.text("common.parameters"))}</b>: {settings}</div>')
+    show(CSS + f'<div class="mk-footer">{body}<br><b>{escape(p.text("common.parameters"))}</b>{colon}{settings}</div>')
 
 
 KEY_COLUMNS = "key_columns"   # df.attrs[KEY_COLUMNS]: how many first columns name the row and its decision
+LINE_CELLS = "line_cells"      # df.attrs[LINE_CELLS]: its cells hold their own line breaks and break only there on paper
+STACK_COLUMNS = 4             # a table with this many columns or more is stacked, row by row, on a phone
 
 
 def decision_first(df, columns: int = 2):
@@ -390,7 +438,9 @@ def table_html(df, caption: str | None = None, formats: dict | None = None) -> s
     figures line up on the right, words on the left; a wide table scrolls sideways on a narrow screen.
     The table's HTML ids come from its caption, headings and cells, so the same table is the same HTML
     in every run. A frame marked by :func:`decision_first` keeps its first one or two columns in view
-    while the others scroll (CSS ``position: sticky``; the first column 10em wide).
+    while the others scroll (CSS ``position: sticky``; the first column 10em wide). On a phone (600 px
+    or less) a table of :data:`STACK_COLUMNS` columns or more is stacked: a block per row, each cell
+    under its heading (``data-label``, escaped like the heading), so no column is out of view.
     """
     styler = df.style.set_uuid(_table_id(df, caption)).hide(axis="index").format(escape="html", na_rep=DASH).format_index(escape="html", axis=1)
     key = df.attrs.get(KEY_COLUMNS, 0)   # the row's name and its decision: words, on the left
@@ -406,9 +456,15 @@ def table_html(df, caption: str | None = None, formats: dict | None = None) -> s
         styler = styler.format(formats, escape="html", na_rep=DASH)
     if caption:
         styler = styler.set_caption(escape(caption))
-    if key:
-        styler = styler.set_table_attributes(f'class="mk-key{" mk-key2" if key >= 2 else ""}"')
+    stack = df.shape[1] >= STACK_COLUMNS
+    classes = (["mk-key"] if key else []) + (["mk-key2"] if key >= 2 else []) + (["mk-stack"] if stack else []) \
+        + (["mk-lines"] if df.attrs.get(LINE_CELLS) else [])
+    if classes:
+        styler = styler.set_table_attributes(f'class="{" ".join(classes)}"')
     out = styler.to_html()
+    if stack:   # each cell carries its heading, shown beside it when the row is stacked on a phone
+        heads = [escape(c) for c in df.columns]
+        out = re.sub(r'class="data row\d+ col(\d+)"', lambda m: f'{m.group(0)} data-label="{heads[int(m.group(1))]}"', out)
     for (i, j), fig in sorted((df.attrs.get("figures") or {}).items()):
         cell = re.compile(rf'(<td id="T_{_table_id(df, caption)}_row{i}_col{j}"[^>]*>)(.*?)(</td>)', re.S)
         out = cell.sub(lambda m: m.group(1) + mark(str(df.iat[i, j]), fig) + m.group(3), out, count=1)

@@ -163,7 +163,25 @@ def store_frame(p: Presentation, prof: prof_mod.MemberProfile, top: int = prof_m
         p.text("profile.previous_revenue") + unit: [p.money(x) for x in s.previous_revenue],
         p.text("profile.change"): [p.signed_pct(x) for x in s.change],
         p.text("profile.orders"): [p.count(x) for x in s.orders],
-        p.text("profile.buyers"): [p.count(x) for x in s.members]})
+        p.text("profile.buyers"): [p.count(x) for x in s.members],
+        **({p.text("profile.bulk_column") + unit: [bulk_cell(p, r, n) for r, n in zip(s.bulk_revenue, s.bulk_orders)]}
+           if "bulk_orders" in s and s.bulk_orders.sum() else {})})
+
+
+def bulk_cell(p: Presentation, revenue: float, orders: int) -> str:
+    """A store's flagged bulk orders this month, left out of its ranking: '¥39,012 (1 order)', or a dash."""
+    return p.counted("profile.bulk_cell", int(orders), revenue=p.money(revenue), orders=p.count(orders)) \
+        if orders else DASH
+
+
+def bulk_sentence(p: Presentation, prof: prof_mod.MemberProfile) -> str:
+    """How many flagged bulk orders this month were left out of the store ranking, and what they brought;
+    '' when there were none."""
+    s = prof.stores
+    if s.empty or "bulk_orders" not in s or not s.bulk_orders.sum():
+        return ""
+    n = int(s.bulk_orders.sum())
+    return p.counted("profile.bulk_text", n, orders=p.count(n), revenue=p.money(s.bulk_revenue.sum()))
 
 
 def store_sentence(p: Presentation, prof: prof_mod.MemberProfile) -> str:
@@ -176,7 +194,8 @@ def store_sentence(p: Presentation, prof: prof_mod.MemberProfile) -> str:
                  change=p.signed_pct(first.change), grew=p.count(int((s.change > 0).sum())), stores=p.count(len(s)))
     if len(s) > prof_mod.STORES_SHOWN:
         out += p.sentence_sep + p.text("profile.stores_more", shown=p.count(prof_mod.STORES_SHOWN))
-    return out
+    bulk = bulk_sentence(p, prof)
+    return out + (p.sentence_sep + bulk if bulk else "")
 
 
 # ------------------------------------------------------------------ new members and the members' share
@@ -260,3 +279,13 @@ def summary_figures(p: Presentation, res: dict) -> list[KPI]:
     if missing_parts:
         out.append(KPI(p.text("profile.card_missing"), DASH, missing_note(p, missing_parts)))
     return out
+
+
+def types_caption(p: Presentation, campaign_results: dict | None) -> str:
+    """What the 'which campaign types paid' table covers: the campaign league's window in months (from
+    ``campaign_review.json``: every campaign that ended in the months before the period's end), and
+    when a type pays."""
+    months = ((campaign_results or {}).get("results") or {}).get("league_months")
+    if months is None:
+        return p.text("profile.types_caption")
+    return p.text("profile.types_caption_months", months=p.count(months))

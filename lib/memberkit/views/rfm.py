@@ -24,7 +24,8 @@ def group_label(p: Presentation, dimension: str, value) -> str:
     """How a breakdown group reads in a report: a segment by its name, a channel by its catalogue entry,
     anything from the shop's data (regions, tiers) as given."""
     if dimension == "segment":
-        return segment_name(p, value)
+        outside = rfm.outside_window()
+        return outside.label[p.language] if value == outside.key else segment_name(p, value)
     return p.code("channels", value) if dimension == "channel" else str(value)
 
 
@@ -104,6 +105,12 @@ def plot_segments(p: Presentation, profile: pd.DataFrame):
     return fig
 
 
+def cell_name(label: str, width: int = 10) -> str:
+    """A segment's name on lines of about ``width`` characters, broken between words only ('Can't lose
+    them' on two lines; 'Hibernating' whole, never 'Hibernatin' over 'g')."""
+    return textwrap.fill(label, width, break_long_words=False, break_on_hyphens=False)
+
+
 def plot_rf_heatmap(p: Presentation, a: rfm.RFMAnalysis):
     """R score x F score, coloured by mean spend, each cell labelled with its segment and member count."""
     import matplotlib.pyplot as plt
@@ -111,7 +118,7 @@ def plot_rf_heatmap(p: Presentation, a: rfm.RFMAnalysis):
     mean_m, count = a.grid_mean_m, a.grid_count
     grid = rfm.schemes()["score_grid"].lookup()
     # a name of several words on several lines, so that the cell holds it at a phone's text size
-    labels = [[f"{textwrap.fill(rfm.schemes()['score_grid'].label(grid[(r, f)], p.language), 10)}\n{int(count.loc[r, f]):,}"
+    labels = [[f"{cell_name(rfm.schemes()['score_grid'].label(grid[(r, f)], p.language))}\n{int(count.loc[r, f]):,}"
                for f in range(1, 6)] for r in range(5, 0, -1)]
     fig, ax = plt.subplots(figsize=(6.4, 6))
     sns.heatmap(mean_m, annot=np.array(labels), fmt="", cmap="Blues", ax=ax, annot_kws={"fontsize": 11},
@@ -185,10 +192,15 @@ def plot_migration(p: Presentation, a: rfm.RFMAnalysis):
     ax1.tick_params(axis="y", labelsize=11)
     ax1.set_title(p.text("rfm.migration_matrix"), loc="left")
     flows = a.flows.iloc[::-1]
-    ax2.barh(range(len(flows)), flows.members, color=PALETTE[0])
-    ax2.set_yticks(range(len(flows)), [f"{name(f)} → {name(t)}" for f, t in zip(flows["from"], flows["to"])], fontsize=11)
-    for i, v in enumerate(flows.members):
+    # each flow named above its bar, not beside it: long names beside the bars would push the matrix
+    # above into a narrow column whose counts no longer fit their cells
+    ax2.barh(range(len(flows)), flows.members, height=0.45, color=PALETTE[0])
+    ax2.set_yticks([])
+    for i, (f, t, v) in enumerate(zip(flows["from"], flows["to"], flows.members)):
+        ax2.text(0, i + 0.28, f"{name(f)} → {name(t)}", va="bottom", ha="left", fontsize=11)
         ax2.text(v, i, f" {v:,}", va="center", fontsize=11)
+    ax2.set_ylim(-0.5, len(flows) - 0.1)
+    ax2.set_xlim(0, max(flows.members.max(), 1) * 1.15 if len(flows) else 1)
     ax2.set_title(p.text("rfm.main_flows"), loc="left")
     fig.tight_layout()
     return fig
@@ -199,6 +211,19 @@ def stage_label(p: Presentation, stage: str, params=None) -> str:
     90 / 90 / 180 without): 'lapsed (180+ days)', never 'churned', which is the month's churn rate."""
     days = {k: getattr(params, k, d) for k, d in (("new_days", 90), ("silent_days", 90), ("churned_days", 180))}
     return p.text(f"rfm.stage_{stage}", **days)
+
+
+def stage_labels(p: Presentation, params=None) -> dict[str, str]:
+    """Every lifecycle stage code with its label (:func:`stage_label`), for the CRM lists."""
+    return {stage: stage_label(p, stage, params) for stage in rfm.STAGES}
+
+
+def exports_list(p: Presentation, exported: dict) -> str:
+    """The CRM lists as the reader finds them: each segment's name with its file
+    ('Important, lapsing in rfm_important_retain.csv'), in the scheme's order, one clause each (the
+    names themselves hold commas)."""
+    return p.clause_sep.join(p.text("rfm.export_item", segment=segment_name(p, key), file=path.name)
+                           for key, path in exported.items())
 
 
 def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None):

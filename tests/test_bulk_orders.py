@@ -1,0 +1,66 @@
+"""Orders the cleaning flagged as bulk purchases (outlier policy 'flag'): they stay in member revenue and
+the average order value, and the summary page says how much of the month's figures and their change
+they are, so one bulk order never reads as growth without a word."""
+import datetime as dt
+
+import ibis
+import pytest
+
+from memberkit import month, summary
+from memberkit.views import Presentation
+from memberkit.views import month as month_views
+from memberkit.views import outliers
+
+
+def hand_tables(flag=True):
+    """1 August 2026: a 50 (the data's first day, so September is whole). September 2026: a 80. October 2026: a 100 and 60, b 40, and b's bulk order B of 1,000 (flagged);
+    one guest order of 999, flagged too (guests are not member revenue)."""
+    rows = [("a", "0", dt.date(2026, 8, 1), 50.0, False), ("a", "1", dt.date(2026, 9, 14), 80.0, False), ("a", "2", dt.date(2026, 10, 2), 100.0, False),
+            ("a", "3", dt.date(2026, 10, 20), 60.0, False), ("b", "4", dt.date(2026, 10, 9), 40.0, False),
+            ("b", "B", dt.date(2026, 10, 12), 1000.0, True), (None, "G", dt.date(2026, 10, 5), 999.0, True)]
+    orders = {"member_id": [r[0] for r in rows], "order_id": [r[1] for r in rows],
+              "order_date": [r[2] for r in rows], "amount": [r[3] for r in rows]}
+    if flag:
+        orders["is_outlier"] = [r[4] for r in rows]
+    members = ibis.memtable({"member_id": ["a", "b"], "join_date": [dt.date(2025, 1, 5), dt.date(2025, 6, 10)]})
+    return {"orders": ibis.memtable(orders), "members": members}
+
+
+def test_flagged_member_orders_per_month():
+    got = summary.flagged_by_month(hand_tables()["orders"], ["2026-09", "2026-10", "2026-11"])
+    assert got == {"orders": [0, 1, 0], "revenue": [0.0, 1000.0, 0.0]}      # the guest's order is not a member's
+    assert summary.flagged_by_month(hand_tables(flag=False)["orders"], ["2026-10"]) == {"orders": [0], "revenue": [0.0]}
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_summary_says_how_much_of_member_revenue_and_aov_is_bulk(language):
+    figures = month.compute_figures(hand_tables(), "2026-10")
+    assert figures["bulk_orders"]["orders"][-1] == 1 and figures["bulk_orders"]["revenue"][-1] == 1000.0
+    assert month.compare(figures, "member_revenue")["current"] == pytest.approx(1200.0)   # kept in the total
+    p = Presentation(language)
+    # without B: revenue 200 (+150% on 80) and AOV 200 / 3 orders
+    assert outliers.without_bulk(figures, "member_revenue", "2026-10") == pytest.approx(200.0)
+    assert outliers.without_bulk(figures, "average_order_value", "2026-10") == pytest.approx(200.0 / 3)
+    s = month.MonthSummary("2026-10", language, "CNY", [], figures)
+    cards = {c["key"]: c for c in month_views.figure_cards(s)}
+    revenue_note = cards["member_revenue"]["bulk"]
+    assert "1,000" in revenue_note and "+150.0%" in revenue_note and p.money(200.0) in revenue_note
+    assert p.money(200.0 / 3) in cards["average_order_value"]["bulk"]
+    assert cards["churn_rate"]["bulk"] == ""
+    assert any(revenue_note in str(x) for x in month_views.happened(s))
+    page = month_views.render_summary(s)
+    assert revenue_note in page
+    if language == "en":
+        assert revenue_note.startswith("includes 1 order the cleaning flagged as a bulk purchase")
+    # a month without flagged orders carries no note
+    plain = month.MonthSummary("2026-10", language, "CNY", [], month.compute_figures(hand_tables(flag=False), "2026-10"))
+    assert all(c["bulk"] == "" for c in month_views.figure_cards(plain))
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_rfm_page_says_how_much_of_its_aov_card_is_bulk(language):
+    p = Presentation(language)
+    figures = month.compute_figures(hand_tables(), "2026-10")
+    sentence = outliers.aov_sentence(p, figures, "2026-10")
+    assert p.money(200.0 / 3) in sentence and "1,000" in sentence
+    assert outliers.aov_sentence(p, month.compute_figures(hand_tables(flag=False), "2026-10"), "2026-10") == ""

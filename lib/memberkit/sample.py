@@ -175,6 +175,18 @@ class FollowUps:
 RESPONSE_BY_CHANNEL = {"app": 2.5, "online": 1.0, "offline": 0.1}
 
 
+def true_list_margin(folder, member_ids, campaign_type: str, margin: float, contact_cost: float) -> float:
+    """The true net incremental margin of contacting ``member_ids`` in a campaign of ``campaign_type``
+    on a sample generated with ``response_by_channel`` (its ``uplift_truth.csv`` in ``folder``): the
+    sum over the members of the chance of an incremental order x the expected order value x
+    ``margin``, less ``contact_cost`` each (currency). An id the truth does not know brings nothing
+    and costs the contact. Raises ``FileNotFoundError`` for a sample without the setting."""
+    truth = pd.read_csv(Path(folder) / "uplift_truth.csv", dtype={"member_id": str}).set_index("member_id")
+    t = truth.reindex(pd.Index(list(member_ids), dtype=object).astype(str))
+    gain = (t[f"uplift_{campaign_type}"] * t.expected_order_value * margin).fillna(0.0)
+    return float((gain - contact_cost).sum())
+
+
 @dataclass
 class DirtCounts:
     """How many rows of each problem the generator injects (each into a distinct row)."""
@@ -250,7 +262,8 @@ class _Generator:
         self.spec = spec
         self.rng = np.random.default_rng(spec.seed)
         self.shock_truth = None
-        self.response_rng = np.random.default_rng([spec.seed, 26])
+        # issue 26 part 3: its own stream, apart from the main one and from the follow-ups' ([seed, 26])
+        self.response_rng = np.random.default_rng([spec.seed, 26, 3])
         self.start = pd.Timestamp(spec.start)
         self.end = pd.Timestamp(spec.end) + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
         self.span_days = (self.end - self.start) / pd.Timedelta(days=1)
@@ -520,7 +533,7 @@ class _Generator:
             "shock": self.shock_truth,
         }
         if s.response_by_channel:
-            truth["response_by_channel"] = self.response_truth(people, out)
+            truth["response_by_channel"] = self.response_truth(people, linked, out)
         if follow is not None:
             truth["follow_ups"] = follow
             truth["end"] = FollowUps().end
@@ -615,11 +628,13 @@ class _Generator:
                 "winback": {"eligible": int(len(at_risk)), "planted_purchases": int(len(back)),
                             "response": f.winback_response, "members": sorted(pid[back].tolist())}}
 
-    def response_truth(self, people: pd.DataFrame, out: Path) -> dict:
+    def response_truth(self, people: pd.DataFrame, linked: np.ndarray, out: Path) -> dict:
         """What ``response_by_channel`` makes true: each campaign's chance of an incremental order per
-        target member by channel, and per person (``uplift_truth.csv``: primary member id, channel,
-        the expected value of an order (Gamma-Gamma's p / nu, currency) and each campaign type's
-        chance of an incremental order when targeted, the type's campaigns averaged)."""
+        target member by channel, and per person (``uplift_truth.csv``: member id, channel, the
+        expected value of an order (Gamma-Gamma's p / nu, currency) and each campaign type's chance
+        of an incremental order when targeted, the type's campaigns averaged; a linked person's
+        second account has its own row with the same values, so the truth is found under whichever
+        id the cleaning merges the person into)."""
         mult = self.spec.response_by_channel
         by_type: dict[str, list[float]] = {}
         for c in CAMPAIGNS:
@@ -630,6 +645,8 @@ class _Generator:
                               "expected_order_value": np.round(self.spec.gg_p / people.nu.to_numpy(), 4)})
         for kind, values in sorted(by_type.items()):
             frame[f"uplift_{kind}"] = np.round(np.mean(values) * scale, 6)
+        frame = pd.concat([frame, frame[linked].assign(member_id=people.second_id[linked].to_numpy())],
+                          ignore_index=True)
         frame.sort_values("member_id", kind="stable").to_csv(out / "uplift_truth.csv", index=False)
         return {"multipliers": dict(mult), "file": "uplift_truth.csv",
                 "campaigns": {c.campaign_id: {ch: round(c.uplift * m, 6) for ch, m in sorted(mult.items())}

@@ -134,7 +134,9 @@ def planted(tmp_path_factory):
     settings = load_settings(ROOT, [], [f"source.base_dir={folder}", "source.sample=null", f"as_of={truth['extracted_at']}"])
     cp, rp = notebook_params(settings, "campaign_review"), notebook_params(settings, "rfm_segmentation")
     end = dt.date(2026, 10, 31)
-    return folder, truth, cp, uplift.plan(tables, end, cp, rp, end)
+    plan = uplift.plan(tables, end, cp, rp, end)
+    plan.inputs = (tables, rp)           # for tests that plan again with other settings
+    return folder, truth, cp, plan
 
 
 def test_the_target_list_beats_the_rfm_list_on_the_generators_true_effects(planted):
@@ -172,3 +174,47 @@ def test_the_list_file_and_its_results_hold_no_personal_data(planted, tmp_path):
     assert results["recommended"] == "model" and results["returns"]["model"]["listed"] == len(plan.model_list)
     assert not any(m in dumped for m in plan.model_list.member_id.head(50))
 
+
+def test_the_section_reads_in_both_languages(planted):
+    from memberkit.views import Presentation
+    from memberkit.views import uplift as view
+    folder, truth, cp, plan = planted
+    for language in ("en", "zh"):
+        p = Presentation(language, "CNY")
+        words = [view.title(p, plan), view.headline(p, plan), view.validation_sentence(p, plan),
+                 view.method_note(p, plan, cp)]
+        assert all(words) and not any("{" in w for w in words)
+        frame = view.returns_frame(p, plan)
+        assert len(frame) == 2 and len(view.kpis(p, plan, "2026-10")) == 4
+        assert not view.segments_frame(p, plan).empty
+    assert "会员日" in view.title(Presentation("zh", "CNY"), plan)
+    # the month summary's lines, from campaign_review.json's uplift block as written
+    import json
+    from types import SimpleNamespace
+    block = json.loads(json.dumps(uplift.key_results(plan)))
+    for language in ("en", "zh"):
+        net = Presentation(language, "CNY").money(plan.returns["model"]["net"])
+        s = SimpleNamespace(language=language, currency="CNY",
+                            results=lambda name: {"results": {"uplift": block}} if name == "campaign_review" else None)
+        line = view.summary_section(s)
+        assert net in line["sentence"] and line["link"] == "campaign_review.html#next-campaign"
+    assert view.summary_section(SimpleNamespace(language="en", currency="CNY", results=lambda name: None)) is None
+    import matplotlib.pyplot as plt
+    plt.close(view.plot_qini(Presentation("en", "CNY"), plan))
+
+
+def test_without_enough_holdout_there_is_no_list_and_the_page_says_why(planted):
+    from memberkit.views import Presentation
+    from memberkit.views import uplift as view
+    folder, truth, cp, plan = planted
+    tables, rp = plan.inputs
+    end = dt.date(2026, 10, 31)
+    few = uplift.plan(tables, end, cp.model_copy(update={"target_min_holdout": 100_000}), rp, end)
+    assert few.state == "too_few_holdout" and few.targets is None and few.holdout_rows == plan.holdout_rows
+    assert uplift.export_targets(few, folder / "none") is None
+    none = uplift.plan(tables, end, cp.model_copy(update={"target_campaign_type": "flash_sale"}), rp, end)
+    assert none.state == "no_campaigns"
+    for language in ("en", "zh"):
+        p = Presentation(language, "CNY")
+        assert p.count(few.holdout_rows) in view.headline(p, few) and view.kpis(p, few) == []
+        assert view.state_note(p, none)

@@ -62,7 +62,7 @@ def member_features(table: pd.DataFrame, at: _dt.date, past_responses: pd.Series
     (:func:`memberkit.rfm.member_tables_at`): one row per member, in member id order.
 
     ``order_value`` is the member's average order value over all history (currency; the table's
-    median for members without an order), ``past_responses`` the number of earlier campaigns the
+    median for members without an order; capped at the table's 99th percentile), ``past_responses`` the number of earlier campaigns the
     member redeemed (``past_responses``: member id -> count; 0 where absent), ``days_as_member``
     from the first order to ``at`` (0 without one); a missing category is ``"none"``.
     """
@@ -72,7 +72,9 @@ def member_features(table: pd.DataFrame, at: _dt.date, past_responses: pd.Series
     out["monetary"] = table.monetary.astype("float64").fillna(0.0)
     orders = table.orders_total.astype("float64") if "orders_total" in table else out.frequency
     value = table.revenue_total.astype("float64") / orders.where(orders > 0)
-    out["order_value"] = value.fillna(value.median() if value.notna().any() else 0.0)
+    if value.notna().any():          # one bulk order must not make a member the best target
+        value = value.fillna(value.median()).clip(upper=value.quantile(0.99))
+    out["order_value"] = value.fillna(0.0)
     first = pd.to_datetime(table.first_order_date) if "first_order_date" in table else pd.Series(pd.NaT, index=table.index)
     out["days_as_member"] = (pd.Timestamp(at) - first).dt.days.astype("float64").fillna(0.0)
     past = past_responses if past_responses is not None else pd.Series(dtype="float64")
@@ -424,7 +426,7 @@ class Plan:
 
     ``state``: ``ready``, or why there is no list: ``no_campaigns`` (no campaign of a type with a
     holdout), ``too_few_holdout`` (fewer than ``min_holdout`` holdout members in the type's
-    campaigns). ``recommended``: ``model`` or ``rfm``. Money in the shop's currency.
+    campaigns), ``not_learnt`` (a model could not be fitted: ``error`` says why). ``recommended``: ``model`` or ``rfm``. Money in the shop's currency.
     """
     state: str
     campaign_type: str | None = None
@@ -438,6 +440,7 @@ class Plan:
     seed: int = 0
     validation: Validation | None = None
     recommended: str | None = None
+    error: str = ""
     model_list: pd.DataFrame | None = None
     rfm_list: pd.DataFrame | None = None
     by_segment: pd.Series | None = None
@@ -504,8 +507,12 @@ def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.d
     at = rfm.member_tables_at(tables["orders"], rfm.member_profile(tables["members"]),
                               [*eve.values(), period_end], rfm_params)
     rows = training_rows(members, {c: at[d][0] for c, d in eve.items()}, params.margin, params.target_window)
-    out.validation = validate(rows, params.margin, seed=params.target_seed)
-    learner = XLearner(seed=params.target_seed).fit(rows)
+    try:
+        out.validation = validate(rows, params.margin, seed=params.target_seed)
+        learner = XLearner(seed=params.target_seed).fit(rows)
+    except ValueError as e:           # a fold with too few targeted or held-out members
+        out.state, out.error = "not_learnt", str(e)
+        return out
     candidates = member_features(at[period_end][0], period_end, past_responses(members, period_end + _dt.timedelta(days=1)))
     out.by_segment = segment_uplift(rows)
     cost = out.contact_cost if np.isfinite(out.contact_cost) else 0.0

@@ -219,6 +219,12 @@ def test_without_enough_holdout_there_is_no_list_and_the_page_says_why(planted):
     assert uplift.export_targets(few, folder / "none") is None
     none = uplift.plan(tables, end, cp.model_copy(update={"target_campaign_type": "flash_sale"}), rp, end)
     assert none.state == "no_campaigns"
+    bare = uplift.plan({"orders": tables["orders"], "members": tables["members"]}, end, cp, rp, end)
+    assert bare.state == "no_table" and uplift.key_results(bare)["state"] == "no_table"
+    from types import SimpleNamespace
+    block = {"results": {"uplift": uplift.key_results(bare)}}
+    assert view.summary_section(SimpleNamespace(language="en", currency="CNY", results=lambda name: block)) is None
+    assert view.title(Presentation("en", "CNY"), bare) == "The next campaign: whom to reach"
     for language in ("en", "zh"):
         p = Presentation(language, "CNY")
         assert p.count(few.holdout_rows) in view.headline(p, few) and view.kpis(p, few) == []

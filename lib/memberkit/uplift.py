@@ -426,7 +426,8 @@ class Plan:
 
     ``state``: ``ready``, or why there is no list: ``no_campaigns`` (no campaign of a type with a
     holdout), ``too_few_holdout`` (fewer than ``min_holdout`` holdout members in the type's
-    campaigns), ``not_learnt`` (a model could not be fitted: ``error`` says why). ``recommended``: ``model`` or ``rfm``. Money in the shop's currency.
+    campaigns), ``not_learnt`` (a model could not be fitted: ``error`` says why), ``no_table`` (the
+    sources have no campaign tables: the report says so already, the section is left out). ``recommended``: ``model`` or ``rfm``. Money in the shop's currency.
     """
     state: str
     campaign_type: str | None = None
@@ -479,6 +480,7 @@ def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.d
                seed=params.target_seed, min_holdout=params.target_min_holdout)
     camps = campaign.campaigns_frame(tables)
     if camps.empty:
+        out.state = "no_campaigns" if "campaigns" in tables and "campaign_members" in tables else "no_table"
         return out
     ended = camps[camps.end <= data_end]
     members = campaign.campaign_members(tables, ended.campaign_id.tolist(), params, data_end) if len(ended) else pd.DataFrame()

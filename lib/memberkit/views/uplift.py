@@ -33,8 +33,11 @@ def record(plan: uplift.Plan, results) -> None:
 
 
 def title(p: Presentation, plan: uplift.Plan) -> str:
-    kind = p.code("campaign_types", plan.campaign_type) if plan.campaign_type else _t(p, "any_type")
-    return _t(p, "title", type=kind)
+    return _title(p, plan.campaign_type)
+
+
+def _title(p: Presentation, kind: str | None) -> str:
+    return _t(p, "title", type=p.code("campaign_types", kind)) if kind else _t(p, "title_any")
 
 
 def state_note(p: Presentation, plan: uplift.Plan) -> str:
@@ -149,6 +152,8 @@ def section(p: Presentation, plan: uplift.Plan, params, period: str, data_dir) -
     """The campaign report's section, shown on the page: heading, cards, recommendation, validation,
     both lists' expected return, the Qini curves, the list by segment and its CSV (written to
     ``data_dir`` as ``uplift_targets.csv``)."""
+    if plan.state == "no_table":
+        return
     page.heading(title(p, plan), anchor=ANCHOR)
     if plan.state != "ready":
         page.note(state_note(p, plan))
@@ -174,11 +179,10 @@ def summary_section(s) -> dict | None:
     campaign review has no plan."""
     res = s.results("campaign_review") if hasattr(s, "results") else None
     u = ((res or {}).get("results") or {}).get("uplift")
-    if not u:
+    if not u or u.get("state") == "no_table":
         return None
     p = Presentation(s.language, s.currency)
-    kind = p.code("campaign_types", u["campaign_type"]) if u.get("campaign_type") else _t(p, "any_type")
-    out = {"title": _t(p, "title", type=kind), "link": f"campaign_review.html#{ANCHOR}", "sentence": ""}
+    out = {"title": _title(p, u.get("campaign_type")), "link": f"campaign_review.html#{ANCHOR}", "sentence": ""}
     if u.get("state") != "ready":
         out["sentence"] = _t(p, f"state_{u.get('state')}", holdout=p.count(u.get("holdout_rows") or 0),
                              needed=p.count(u.get("min_holdout")))

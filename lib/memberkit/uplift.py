@@ -279,8 +279,8 @@ def _area(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def qini_coefficient(score: np.ndarray, treated: np.ndarray, outcome: np.ndarray) -> float:
-    """Area between the Qini curve and random targeting's straight line (from (0, 0) to the curve's
-    end), divided by the number of rows: currency per member when ``outcome`` is currency; 0 for a
+    """The Qini coefficient (Radcliffe 2007): area between the Qini curve and random targeting's
+    straight line (from (0, 0) to the curve's end), divided by the number of rows: currency per member when ``outcome`` is currency; 0 for a
     ranking no better than chance, NaN for no rows."""
     if not len(score):
         return float("nan")
@@ -289,8 +289,8 @@ def qini_coefficient(score: np.ndarray, treated: np.ndarray, outcome: np.ndarray
 
 
 def auuc(score: np.ndarray, treated: np.ndarray, outcome: np.ndarray) -> float:
-    """Area under the uplift curve (trapezoids over the share of rows), divided by the number of
-    rows: currency per member when ``outcome`` is currency; NaN for no rows."""
+    """AUUC (Gutierrez and Gérardy 2017): area under the uplift curve (:func:`uplift_curve`,
+    trapezoids over the share of rows), divided by the number of rows: currency per member when ``outcome`` is currency; NaN for no rows."""
     if not len(score):
         return float("nan")
     x, u = uplift_curve(score, treated, outcome)

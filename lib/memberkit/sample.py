@@ -228,7 +228,8 @@ class SampleSpec:
     shock: Shock | None = None     # off by default
     follow_ups: bool = False       # off by default: plant what followed the last month's decisions (FollowUps)
     #: off by default: a campaign's chance of an incremental order scaled by the member's channel
-    #: (RESPONSE_BY_CHANNEL), a feature RFM does not see; drawn from its own stream
+    #: (RESPONSE_BY_CHANNEL), a feature RFM does not see; drawn from its own stream (with follow_ups,
+    #: November's repeated campaign answers the same way)
     response_by_channel: dict[str, float] | None = None
 
 
@@ -570,7 +571,11 @@ class _Generator:
         chosen = rng.choice(pool, size=min(c.n_target, len(pool)), replace=False)
         holdout = rng.random(len(chosen)) < c.holdout_share
         target = chosen[~holdout]
-        incr = target[rng.random(len(target)) < c.uplift]
+        draw = rng.random(len(target))
+        if self.spec.response_by_channel:   # the repeated campaign answers by channel too, from the response stream
+            scale = pd.Series(people.channel.to_numpy()[target]).map(self.spec.response_by_channel).fillna(1.0)
+            draw = self.response_rng.random(len(target)) / scale.to_numpy()
+        incr = target[draw < c.uplift]
         new.append(pd.DataFrame({"person": incr, "t": s + rng.random(len(incr)) * (e - s), "kind": "campaign",
                                  "campaign": c.campaign_id}))
         # the big spenders gone quiet: a share of them buys again

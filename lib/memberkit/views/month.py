@@ -30,6 +30,7 @@ from .abtest import metric_label
 from .context import DASH, Presentation, _catalogue, text
 from .kpi import format_change, format_figure, is_good
 from .ledger import section as ledger_section
+from .uplift import summary_section as uplift_section
 from .outliers import bulk_note
 from .skips import skip_reason
 from . import profile as profile_view
@@ -478,6 +479,7 @@ def render_summary(s: MonthSummary, footer: dict | None = None) -> str:
         problems=problems, figures=figure_cards(s), figures_note=figures_note, happened=happened(s), why=why_of(s),
         tw=lambda key, **v: text(f"why.{key}", lang, **v),
         decisions=decision_items(s), ledger=ledger_section(s), profile=profile_card(s), types=campaign_type_rows(s),
+        next_campaign=uplift_section(s),
         reports=report_cards(s), counts=counts_sentence(s),
         footer=t("footer", generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"), code=footer.get("code", "–"),
                  fingerprint=footer.get("fingerprint", "–"))))

@@ -30,7 +30,7 @@ from .abtest import metric_label
 from .context import DASH, Presentation, _catalogue, text
 from .kpi import format_change, format_figure, is_good
 from .ledger import section as ledger_section
-from .outliers import bulk_note
+from .outliers import bulk_change, bulk_note
 from .skips import skip_reason
 from . import profile as profile_view
 from .page import Figure, mark, marked_sentence
@@ -236,9 +236,11 @@ def figure_cards(s: MonthSummary) -> list[dict]:
         changes = []
         for earlier, month in (("previous", previous_period(period)), ("year_ago", same_period_last_year(period))):
             change = format_change(p, key, c["current"], c[earlier])
+            bulk = bulk_change(p, s.figures, key, period, month)   # bulk orders carry much of it: neither good nor bad
             changes.append({"text": text("month.vs" if change else "month.no_change", lang, change=change,
                                          month=month_label(month, lang)),
-                            "good": is_good(key, c["current"], c[earlier])})
+                            "good": None if bulk else is_good(key, c["current"], c[earlier]),
+                            "bulk": bulk["text"] if bulk else ""})
         definition = (text(f"month.{key}_def", lang, window=s.figures.get("active_window_days", 90))
                       if key in ("member_revenue", "active_members")
                       else text(f"kpi.{key}_def", lang, window=s.figures.get("active_window_days", 90)))

@@ -227,12 +227,21 @@ def test_summary_page_shows_the_profile_card_and_the_campaign_types():
     rfm_res = {"results": {"profile": profile.key_results(prof)}, "kpis": {}}
     reports = [ReportState("rfm_segmentation", "ok", rfm_res)]
     types = month.campaign_types([ReportState("campaign_review", "ok", league())])
-    for language, words in (("en", ["Member profile", "Which campaign types paid", "member day", "1 of 2", "-CN¥13,000"]),
-                            ("zh", ["会员画像速览", "哪类活动赚了钱", "会员日", "2 个中 1 个", "-¥13,000"])):
+    for language, words in (("en", ["Member profile", "Which campaign types paid", "member day", "1 of 2 paid on its own",
+                                     "-CN¥13,000", "margin CN¥20,000 − cost CN¥33,000"]),
+                            ("zh", ["会员画像速览", "哪类活动赚了钱", "会员日", "其中 1 个单独赚钱", "-¥13,000",
+                                    "毛利 ¥20,000 − 成本 ¥33,000"])):
         s = MonthSummary("2026-10", language, "CNY", reports, None, campaign_types=types)
         html = month_views.render_summary(s)
         for w in words:
             assert w in html, (language, w)
+        # member day: one of its two campaigns paid, but the type lost 13,000: its verdict says so, not "paid"
+        rows = month_views.campaign_type_rows(s)
+        p = Presentation(language)
+        assert [(r["verdict"], r["tone"]) for r in rows] == [(p.text("profile.types_lost"), "bad")] * 2 + [
+            (p.text("profile.types_unknown"), "")]
+        table = html[html.index('<table class="mk-months mk-types">'):]
+        assert table[:table.index("</tr>")].count("<th>") == 4     # four columns: fits a 420 px screen
 
 
 def test_the_campaign_types_table_says_it_covers_the_league_window_not_the_month():

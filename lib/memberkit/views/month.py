@@ -393,16 +393,24 @@ def profile_card(s: MonthSummary) -> list[dict]:
 
 
 def campaign_type_rows(s: MonthSummary) -> list[dict]:
-    """One row per campaign type of :attr:`MonthSummary.campaign_types`, worded: type, campaigns, how many
-    paid, cost, incremental margin, net gain and return on cost; ``tone`` good when the type's net gain
-    is positive, bad when it is not."""
+    """One row per campaign type of :attr:`MonthSummary.campaign_types`, worded for a table that fits a
+    phone: ``type``, ``verdict`` (made money or lost money over its campaigns, net of cost; unknown when a
+    cost is missing) with ``tone`` (good, bad or ''), ``paid`` (how many of its campaigns paid on their own,
+    under the verdict so that '1 of 2' never reads as the type's verdict), ``net`` (margin minus cost) with
+    ``parts`` (the margin and the cost it is made of) and ``roi``."""
     p = _p(s)
-    return [{"type": p.code("campaign_types", t["type"]), "campaigns": p.count(t["campaigns"]),
-             "paid": text("profile.types_paid", s.language, paid=p.count(t["paid"]), n=p.count(t["campaigns"])),
-             "cost": p.money(t["cost"]), "margin": p.money(t["incremental_margin"]), "net": p.money(t["net_gain"]),
-             "roi": p.signed_pct(t["roi"], 0),
-             "tone": "" if t["net_gain"] is None else ("good" if t["net_gain"] > 0 else "bad")}
-            for t in s.campaign_types]
+    rows = []
+    for t in s.campaign_types:
+        net = t["net_gain"]
+        outcome = "unknown" if net is None else ("gained" if net > 0 else "lost")
+        parts = ("" if t["cost"] is None or t["incremental_margin"] is None else
+                 text("profile.types_parts", s.language, margin=p.money(t["incremental_margin"]), cost=p.money(t["cost"])))
+        rows.append({"type": p.code("campaign_types", t["type"]),
+                     "verdict": text(f"profile.types_{outcome}", s.language),
+                     "tone": {"gained": "good", "lost": "bad"}.get(outcome, ""),
+                     "paid": text("profile.types_paid", s.language, paid=p.count(t["paid"]), n=p.count(t["campaigns"])),
+                     "net": p.money(net), "parts": parts, "roi": p.signed_pct(t["roi"], 0)})
+    return rows
 
 
 def report_title(r, language: str) -> str:

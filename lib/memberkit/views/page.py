@@ -115,6 +115,8 @@ radial-gradient(farthest-side at 100% 50%,rgba(0,0,0,.25),rgba(0,0,0,0)) right c
 box-sizing:border-box;width:10em;min-width:10em;max-width:10em;white-space:normal}
 .mk-table table.mk-key2 td:nth-child(2),.mk-table table.mk-key2 th:nth-child(2){position:sticky;left:10em;z-index:1;
 background:#fff;white-space:normal;min-width:6em;max-width:10em;box-shadow:inset -1px 0 0 #d9dee5}
+/* a table whose cells hold their own line breaks (a figure over its interval) breaks there, and only there */
+.mk-table table.mk-lines td:not(:first-child){white-space:pre}.mk-table table.mk-lines td,.mk-table table.mk-lines th{padding:4px 7px}
 .mk-chart{overflow-x:auto;margin:4px 0 8px}.mk-chart svg{display:block;height:auto}
 /* on a phone a table of four or more columns becomes a list: one block per row, the row's name first,
    then each cell under its heading; the headings stay in the page for screen readers */
@@ -405,7 +407,7 @@ def footer(p, period: str, params: dict, fingerprint: str, version: str):
 
 
 KEY_COLUMNS = "key_columns"   # df.attrs[KEY_COLUMNS]: how many first columns name the row and its decision
-LINE_CELLS = "line_cells"      # df.attrs[LINE_CELLS]: its cells hold their own line breaks and break only there on paper
+LINE_CELLS = "line_cells"      # df.attrs[LINE_CELLS]: its cells hold their own line breaks and break only there, on screen and on paper
 STACK_COLUMNS = 4             # a table with this many columns or more is stacked, row by row, on a phone
 
 

@@ -324,7 +324,8 @@ def _report_sentence(name: str, res: dict, s: MonthSummary) -> str:
         if exps:
             return text("month.happened_ab", lang, n=len(exps), ship=count("ship"), do_not_ship=count("do_not_ship"),
                         wait=count("not_enough_evidence"), srm=count("no_verdict")) + (
-                p.sentence_sep + text("month.happened_ab_not_margin", lang, n=count("ships_conversion_not_margin"))
+                p.sentence_sep + p.counted("month.happened_ab_not_margin", count("ships_conversion_not_margin"),
+                                           n=p.count(count("ships_conversion_not_margin")))
                 if count("ships_conversion_not_margin") else "")
     elif name == "campaign_review":
         if res.get("results", {}).get("has_table") is False:
@@ -351,8 +352,9 @@ def decision_items(s: MonthSummary) -> list[dict]:
                                                                 reason=reason))
         elif d.kind == "experiment":
             metric = metric_label(p, v["metric"]) if v.get("metric") else ""
-            if d.action == "ship":
-                sentence = text("month.decision_ship", lang, subject=d.subject, variant=v["variant"], metric=metric,
+            if d.action == "ship":   # without an incentive cost nothing was set against the lift: the sentence says so
+                sentence = text("month.decision_ship" if not missing(v.get("cost")) else "month.decision_ship_no_cost",
+                                lang, subject=d.subject, variant=v["variant"], metric=metric,
                                 lift=p.signed_pct(v["lift"]), low=p.signed_pct(v["lift_low"]),
                                 high=p.signed_pct(v["lift_high"]))
             elif d.action == "ships_conversion_not_margin":

@@ -223,8 +223,8 @@ def stage_labels(p: Presentation, params=None) -> dict[str, str]:
 
 
 def exports_list(p: Presentation, exported: dict) -> str:
-    """The CRM lists as the reader finds them: each segment's name with its file
-    ('Important, lapsing in rfm_important_retain.csv'), in the scheme's order, one clause each (the
+    """The CRM lists as the reader finds them: each segment's name with its file, named after the segment's
+    code ('Important, lapsing: rfm_important_retain.csv'), in the scheme's order, one clause each (the
     names themselves hold commas)."""
     return p.clause_sep.join(p.text("rfm.export_item", segment=segment_name(p, key), file=path.name)
                            for key, path in exported.items())

@@ -638,10 +638,13 @@ def test_the_value_tables_give_money_by_group_and_the_at_risk_table_sums_the_win
     seg = {s["key"]: s for s in rules["segments"]}
     r = view.at_risk_frame(en, a, 12)
     assert list(r.iloc[:, 0]) == [seg["general_win_back"]["label"]["en"], seg["important_retain"]["label"]["en"],
-                                  rules["outside"]["label"]["en"]]
-    # the segment and its action first (kept in view), then the figures
-    assert r.iloc[1].tolist()[1:] == [seg["important_retain"]["action"]["en"], "2", "CN¥2,400", "CN¥20", "35.5%"]
+                                  rules["outside"]["label"]["en"], "All high-value members at risk"]
+    # the segment and its action first (kept in view), then the figures; 20.5 rounds to 21 so that the segments'
+    # 3 + 21 + 1 add up to the 25 (24.956) of the last row and of the sentence above the table; 2,500.5 to 2,501
+    assert r.iloc[1].tolist()[1:] == [seg["important_retain"]["action"]["en"], "2", "CN¥2,400", "CN¥21", "35.5%"]
     assert r.iloc[2].tolist()[2:4] == ["1", "CN¥800"]
+    assert r.iloc[0].tolist()[2:5] == ["1", "CN¥2,501", "CN¥3"]
+    assert r.iloc[3].tolist()[1:] == ["", "4", "CN¥5,701", "CN¥25", "25.8%"]
     assert view.at_risk_frame(zh, a, 12).iloc[1].tolist()[0] == "重要保持客户"
 
 

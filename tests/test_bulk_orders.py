@@ -100,3 +100,23 @@ def test_bulk_orders_that_carry_a_small_part_of_the_change_leave_its_colour():
     # a month the figures do not hold, or a figure bulk orders are no part of: nothing to say
     assert outliers.bulk_part(figures, "member_revenue", "2026-10", "2025-10") is None
     assert outliers.bulk_part(figures, "churn_rate", "2026-10", "2026-09") is None
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_rfm_pages_aov_card_is_not_green_when_bulk_orders_make_its_rise(language):
+    """September's AOV 80, October's 300 with B (1,200 / 4 orders) and 66.67 without it (200 / 3): the whole
+    rise is B's. With the month figures the RFM page's card shows the change uncoloured and says so; without
+    them (the summary's report card) it reads as before."""
+    from memberkit.views import rfm as rfm_view
+    p = Presentation(language)
+    figures = month.compute_figures(hand_tables(), "2026-10")
+    aov = month.compare(figures, "average_order_value")
+    assert (aov["current"], aov["previous"]) == (pytest.approx(300.0), pytest.approx(80.0))
+    res = {"period": "2026-10", "kpis": {"members_segmented": 2},
+           "results": {"key_figures": {"average_order_value": {"current": aov["current"], "previous": aov["previous"]}}}}
+    card = rfm_view.kpis(p, res, figures)[1]
+    # B's part: the change with it (+220) less the change without it (66.67 - 80 = -13.33), +233; without it -16.7%
+    assert card.good is None and f"+{p.money(220.0 + 40.0 / 3)}" in card.delta and "-16.7%" in card.delta
+    assert outliers.bulk_change(p, figures, "average_order_value", "2026-10", "2026-09")["text"] in card.delta
+    plain = rfm_view.kpis(p, res)[1]
+    assert plain.good is True and plain.delta == card.delta.split(p.clause_sep)[0]

@@ -29,17 +29,24 @@ def group_label(p: Presentation, dimension: str, value) -> str:
     return p.code("channels", value) if dimension == "channel" else str(value)
 
 
-def kpis(p: Presentation, res: dict):
+def kpis(p: Presentation, res: dict, figures: dict | None = None):
     """Cards from the report's results (:meth:`memberkit.report.Results.to_dict`): members segmented,
-    then the five key figures with their change against the previous period."""
+    then the five key figures with their change against the previous period. With the month figures
+    (``month.json``), a change that flagged bulk orders make half or more of is coloured neither good
+    nor bad and its card says how much of it they are, as on the summary
+    (:func:`memberkit.views.outliers.bulk_change`)."""
+    from ..periods import previous_period
+    from .outliers import bulk_change
     r, k, period = res.get("results", {}), res.get("kpis", {}), res.get("period") or ""
     cards = [KPI(p.text("rfm.buyers"), p.count(k.get("members_segmented")),
                  p.text("rfm.buyers_sub", days=r.get("window_days", 365)),
                  figure=Figure("rfm_segmentation.members_segmented", period, k.get("members_segmented")))]
     for key, f in r.get("key_figures", {}).items():
+        change = vkpi.change_label(p, key, f.get("current"), f.get("previous"))
+        bulk = bulk_change(p, figures, key, period, previous_period(period)) if figures and period else None
         cards.append(KPI(p.text(f"kpi.{key}"), vkpi.format_figure(p, key, f.get("current")),
-                         vkpi.change_label(p, key, f.get("current"), f.get("previous")),
-                         vkpi.is_good(key, f.get("current"), f.get("previous")),
+                         change + p.clause_sep + bulk["text"] if bulk and change else change,
+                         None if bulk else vkpi.is_good(key, f.get("current"), f.get("previous")),
                          figure=Figure(key, period, f.get("current"))))
     return cards
 

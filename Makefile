@@ -29,6 +29,7 @@ lab: install
 # never in CI: generates 1,000,000 members; ARGS="--members 20000 --out /tmp/b.md", "--huge", "-p engine.memory_limit=2GB"
 bench: install
 	$(BIN)/python bench/run.py $(ARGS)
+	$(BIN)/python bench/uplift.py
 
 clean:
 	rm -rf outputs/20* data/sample

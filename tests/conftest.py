@@ -105,22 +105,27 @@ def retailer_files(tmp_path_factory) -> tuple[Path, dict]:
     return folder, generate_sample(folder, n_members=20000, seed=20241)
 
 
-@pytest.fixture(scope="session")
-def retailer(retailer_files, tmp_path_factory):
-    """The bundled sample retailer, cleaned: engine tables and truth."""
+def cleaned(folder: Path, extracted_at: str, tmp_path_factory, prefix: str,
+            names=("orders", "members", "experiments", "campaigns", "campaign_members")) -> dict:
+    """A generated retailer's files through sources and cleaning: its clean tables as engine tables
+    named ``<prefix>_<table>``."""
     import datetime as dt
     from memberkit import clean, engine, sources
     from memberkit.config import load_settings, notebook_params
-    folder, truth = retailer_files
     cfg = notebook_params(load_settings(ROOT, [], [f"source.base_dir={folder}", "source.sample=null"]), "data_cleaning")
     con = engine.connect()
-    raw = sources.load_sources(con, cfg.source, ROOT, tmp_path_factory.mktemp("staging"))
-    out = tmp_path_factory.mktemp("clean")
-    clean.clean_all(con, raw, as_of=dt.date.fromisoformat(truth["extracted_at"]),
+    raw = sources.load_sources(con, cfg.source, ROOT, tmp_path_factory.mktemp(f"{prefix}_staging"))
+    out = tmp_path_factory.mktemp(f"{prefix}_clean")
+    clean.clean_all(con, raw, as_of=dt.date.fromisoformat(extracted_at),
                     date_formats=cfg.source.tables["orders"].date_formats, out_dir=out)
-    tables = {n: con.read_parquet(out / "clean" / f"{n}.parquet", table_name=f"retailer_{n}")
-              for n in ("orders", "members", "experiments", "campaigns", "campaign_members")}
-    return tables, truth
+    return {n: con.read_parquet(out / "clean" / f"{n}.parquet", table_name=f"{prefix}_{n}") for n in names}
+
+
+@pytest.fixture(scope="session")
+def retailer(retailer_files, tmp_path_factory):
+    """The bundled sample retailer, cleaned: engine tables and truth."""
+    folder, truth = retailer_files
+    return cleaned(folder, truth["extracted_at"], tmp_path_factory, "retailer"), truth
 
 
 def publish(config: Path, out: Path, language: str) -> subprocess.CompletedProcess:

@@ -490,6 +490,40 @@ def test_the_summary_lists_a_winner_that_does_not_pay_with_its_margin():
         assert item["tone"] == "warn" and all(w in item["action"] + item["sentence"] for w in words), item
 
 
+def test_a_ship_decision_says_when_no_incentive_cost_was_set_and_the_not_margin_count_reads_as_a_sentence():
+    """push ships on conversion with no cost set: the summary's decision says that its margin was not weighed;
+    coupon_20, with its cost, does not; and the month's sentence names one experiment that does not pay in words."""
+    from memberkit.month import Decision, MonthSummary, ReportState
+    from memberkit.views import month as month_view
+    push = {"primary_metric": "conversion", "verdict": {"decision": "ship", "variant": "push", "reason": "primary_up"},
+            "metrics": {"conversion": {"push": {"rel_lift": 0.169, "ci_low": 0.064, "ci_high": 0.274}}}, "net_margin": {}}
+    paid = {**push, "net_margin": {"push": {"cost_per_conversion": 1.0, "net": 2.0, "net_ci_low": 0.5, "net_ci_high": 3.5}}}
+    not_margin = {"primary_metric": "conversion", "verdict": {"decision": "ships_conversion_not_margin", "variant": "c20",
+                                                               "reason": "margin"},
+                  "metrics": {"conversion": {"c20": {"rel_lift": 0.155, "ci_low": 0.047, "ci_high": 0.264}}},
+                  "net_margin": {"c20": {"cost_per_conversion": 20.0, "net": -4.51, "net_ci_low": -6.8, "net_ci_high": -2.23}}}
+    for lang, words in (("en", "No incentive cost is set for it"), ("zh", "未设置激励成本")):
+        for e, says in ((push, True), (paid, False)):
+            ds = abtest.decisions({"results": {"experiments": {"EXP-PUSH": e}}})
+            s = MonthSummary("2026-10", lang, "CNY", [], None, decisions=[Decision(**d) for d in ds])
+            assert (words in month_view.decision_items(s)[0]["sentence"]) is says
+        res = {"results": {"experiments": {"EXP-PUSH": push, "EXP-COUPON": not_margin}}}
+        s = MonthSummary("2026-10", lang, "CNY", [ReportState("ab_test", "ok", res)], None)
+        sentence = next(x for x in month_view.happened(s) if "EXP" not in x and ("2" in x))
+        if lang == "en":
+            assert sentence.endswith("1 lifts its main metric, but the margin it adds does not cover its incentive's cost.")
+        else:
+            assert sentence.endswith("其中 1 个提升了指标，但抵不过激励成本。")
+
+
+def test_the_setting_for_an_incentive_cost_is_named_whole_after_its_words():
+    e = coupon_record("ship", "coupon_20")
+    en = view.experiment_sentence(Presentation("en"), "EXP-PUSH", e, ["aov"])
+    zh = view.experiment_sentence(Presentation("zh"), "EXP-PUSH", e, ["aov"])
+    assert "the setting notebooks.ab_test.designs.EXP-PUSH.cost_per_conversion.coupon_20." in en
+    assert "（参数名：notebooks.ab_test.designs.EXP-PUSH.cost_per_conversion.coupon_20）" in zh
+
+
 # ----------------------------------------------------------------- an underpowered winner is likely overstated (item 3)
 def simulated(n: int, p_control: float, lift: float, seed: int) -> pd.DataFrame:
     """One experiment of ``n`` members per group: conversion ``p_control`` in control and ``p_control x

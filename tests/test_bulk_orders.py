@@ -64,3 +64,59 @@ def test_the_rfm_page_says_how_much_of_its_aov_card_is_bulk(language):
     sentence = outliers.aov_sentence(p, figures, "2026-10")
     assert p.money(200.0 / 3) in sentence and "1,000" in sentence
     assert outliers.aov_sentence(p, month.compute_figures(hand_tables(flag=False), "2026-10"), "2026-10") == ""
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_change_mostly_made_of_bulk_orders_is_neither_good_nor_bad_and_its_card_says_how_much(language):
+    """September 80, October 1,200 of which B's bulk order is 1,000: of the +1,120 change, 1,000 is B, and
+    without it revenue rose from 80 to 200 (+150%). The card shows the change in no colour, with the bulk
+    part and the change without it under it, in the card's own words; the same month without the flag
+    keeps its green."""
+    p = Presentation(language)
+    s = month.MonthSummary("2026-10", language, "CNY", [], month.compute_figures(hand_tables(), "2026-10"))
+    revenue = {c["key"]: c for c in month_views.figure_cards(s)}["member_revenue"]
+    against_september = revenue["changes"][0]
+    assert against_september["good"] is None
+    assert p.money(1000.0) in against_september["bulk"] and "+150.0%" in against_september["bulk"]
+    if language == "en":
+        assert against_september["bulk"] == "of which bulk orders +CN¥1,000; without them +150.0%"
+    page = month_views.render_summary(s)
+    assert f'<div class="mk-change mk-bulk-part">{against_september["bulk"]}</div>' in page
+    plain = month.MonthSummary("2026-10", language, "CNY", [], month.compute_figures(hand_tables(flag=False), "2026-10"))
+    unflagged = {c["key"]: c for c in month_views.figure_cards(plain)}["member_revenue"]["changes"][0]
+    assert unflagged["good"] is True and unflagged["bulk"] == ""
+
+
+def test_bulk_orders_that_carry_a_small_part_of_the_change_leave_its_colour():
+    """1,000 to 2,000 with 100 of bulk orders in October: their part of the +1,000 is 100 (10%), small."""
+    figures = {"months": ["2026-09", "2026-10"], "figures": {"member_revenue": [1000.0, 2000.0],
+               "average_order_value": [100.0, 2000.0 / 19]}, "bulk_orders": {"orders": [0, 1], "revenue": [0.0, 100.0]}}
+    part = outliers.bulk_part(figures, "member_revenue", "2026-10", "2026-09")
+    assert part["part"] == pytest.approx(100.0) and part["change"] == pytest.approx(1000.0) and not part["large"]
+    assert outliers.bulk_change(Presentation("en"), figures, "member_revenue", "2026-10", "2026-09") is None
+    # half of the change is large: 1,000 to 1,200 with the same 100
+    figures["figures"]["member_revenue"] = [1000.0, 1200.0]
+    assert outliers.bulk_part(figures, "member_revenue", "2026-10", "2026-09")["large"]
+    # a month the figures do not hold, or a figure bulk orders are no part of: nothing to say
+    assert outliers.bulk_part(figures, "member_revenue", "2026-10", "2025-10") is None
+    assert outliers.bulk_part(figures, "churn_rate", "2026-10", "2026-09") is None
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_rfm_pages_aov_card_is_not_green_when_bulk_orders_make_its_rise(language):
+    """September's AOV 80, October's 300 with B (1,200 / 4 orders) and 66.67 without it (200 / 3): the whole
+    rise is B's. With the month figures the RFM page's card shows the change uncoloured and says so; without
+    them (the summary's report card) it reads as before."""
+    from memberkit.views import rfm as rfm_view
+    p = Presentation(language)
+    figures = month.compute_figures(hand_tables(), "2026-10")
+    aov = month.compare(figures, "average_order_value")
+    assert (aov["current"], aov["previous"]) == (pytest.approx(300.0), pytest.approx(80.0))
+    res = {"period": "2026-10", "kpis": {"members_segmented": 2},
+           "results": {"key_figures": {"average_order_value": {"current": aov["current"], "previous": aov["previous"]}}}}
+    card = rfm_view.kpis(p, res, figures)[1]
+    # B's part: the change with it (+220) less the change without it (66.67 - 80 = -13.33), +233; without it -16.7%
+    assert card.good is None and f"+{p.money(220.0 + 40.0 / 3)}" in card.delta and "-16.7%" in card.delta
+    assert outliers.bulk_change(p, figures, "average_order_value", "2026-10", "2026-09")["text"] in card.delta
+    plain = rfm_view.kpis(p, res)[1]
+    assert plain.good is True and plain.delta == card.delta.split(p.clause_sep)[0]

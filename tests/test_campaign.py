@@ -370,12 +370,16 @@ def test_report_tables_read_the_hand_computed_figures():
     assert figures.loc["Return on cost", "Target"] == "+85%"
     assert figures.loc["AOV during the campaign", "Holdout"] == "CN¥80"
     league = view.league_frame(EN, a)
-    assert league.iloc[0]["Campaign"] == "C1 Test ★" and league.iloc[0]["Extra revenue"] == "CN¥370"
+    assert league.iloc[0]["Campaign"] == "1. C1 Test ★" and league.iloc[0]["Extra revenue"] == "CN¥370"
     # decision first: the campaign and its verdict (a return of +85% with one campaign: repeat or change, by hand
     # the verdict the review reached) lead the table and stay in view
     assert list(league.columns[:2]) == ["Campaign", "Verdict"] and league.attrs["key_columns"] == 2
     # then what the verdict rests on, before the details: on screen at 1280 px without scrolling
     assert list(league.columns[2:5]) == ["Return on cost (95% CI)", "Pull-forward", "Evidence"]
+    # the rank leads the campaign's name (the number of its verdict sentence), not a column of its own; each
+    # cell breaks at its own line breaks on screen too, so the ten columns fit 1280 px
+    assert "#" not in league.columns and len(league.columns) == 10
+    assert ".mk-table table.mk-lines td:not(:first-child){white-space:pre}" in page.CSS
     # on paper (A4, every column): a figure over its interval and a start over its end, broken there only
     assert league.iloc[0]["Return on cost (95% CI)"].count("\n") == 1 and league.iloc[0]["Dates"].count("\n") == 1
     assert 'class="mk-key mk-key2 mk-stack mk-lines"' in page.table_html(league)

@@ -638,11 +638,52 @@ def test_the_value_tables_give_money_by_group_and_the_at_risk_table_sums_the_win
     seg = {s["key"]: s for s in rules["segments"]}
     r = view.at_risk_frame(en, a, 12)
     assert list(r.iloc[:, 0]) == [seg["general_win_back"]["label"]["en"], seg["important_retain"]["label"]["en"],
-                                  rules["outside"]["label"]["en"]]
-    # the segment and its action first (kept in view), then the figures
-    assert r.iloc[1].tolist()[1:] == [seg["important_retain"]["action"]["en"], "2", "CN¥2,400", "CN¥20", "35.5%"]
+                                  rules["outside"]["label"]["en"], "All high-value members at risk"]
+    # the segment and its action first (kept in view), then the figures; 20.5 rounds to 21 so that the segments'
+    # 3 + 21 + 1 add up to the 25 (24.956) of the last row and of the sentence above the table; 2,500.5 to 2,501
+    assert r.iloc[1].tolist()[1:] == [seg["important_retain"]["action"]["en"], "2", "CN¥2,400", "CN¥21", "35.5%"]
     assert r.iloc[2].tolist()[2:4] == ["1", "CN¥800"]
+    assert r.iloc[0].tolist()[2:5] == ["1", "CN¥2,501", "CN¥3"]
+    assert r.iloc[3].tolist()[1:] == ["", "4", "CN¥5,701", "CN¥25", "25.8%"]
     assert view.at_risk_frame(zh, a, 12).iloc[1].tolist()[0] == "重要保持客户"
+
+
+def test_a_likely_lost_member_is_never_told_keep_them():
+    """The at-risk table's action for members the model says are likely lost: a segment of recent buyers
+    takes its lapsing counterpart's action (same F and M, not bought lately; DOMAIN.md's table), so
+    Important value reads "Win back actively", not "Keep them"; a segment already gone quiet keeps its own."""
+    from memberkit.views import Presentation
+    from memberkit.views import clv as view
+    import yaml
+    rules = yaml.safe_load((ROOT / "lib/memberkit/reference/rfm_segments.yaml").read_text(encoding="utf-8"))["high_low"]
+    seg = {s["key"]: s for s in rules["segments"]}
+    for recent, lapsing in (("important_value", "important_retain"), ("important_develop", "important_win_back"),
+                            ("general_value", "general_retain"), ("general_develop", "general_win_back")):
+        for language in ("en", "zh"):
+            assert view.at_risk_action(recent, language) == seg[lapsing]["action"][language]
+            assert view.at_risk_action(lapsing, language) == seg[lapsing]["action"][language]
+    assert view.at_risk_action("important_value", "en") == "Win back actively: personal contact"
+    assert view.at_risk_action("no_recent_purchase", "zh") == rules["outside"]["action"]["zh"]
+    a = _winback_analysis()
+    a.members.loc[a.members.index[0], "segment"] = "important_value"     # m1, at risk, among recent buyers
+    for p in (Presentation("en", "CNY"), Presentation("zh", "CNY")):
+        actions = list(view.at_risk_frame(p, a, 12).iloc[:, 1])
+        assert seg["important_value"]["action"][p.language] not in actions
+        assert view.at_risk_action("important_value", p.language) in actions
+        assert p.text("clv.at_risk_action_note")
+
+
+def test_the_at_risk_figures_are_named_as_their_column_is():
+    """One term for one figure: the headline, the at-risk sentence and the column say chance of buying again."""
+    from memberkit.views import Presentation
+    for language in ("en", "zh"):
+        p = Presentation(language)
+        term = p.text("clv.col_chance")
+        for key in ("clv.headline", "clv.headline_one", "clv.at_risk_text"):
+            raw = p.text(key, months=12, total="x", top="x", at_risk=2, threshold="50%", n=2, share="20%",
+                         revenue="x", clv="x", file="f")
+            assert term.lower() in raw.lower() or term in raw, (language, key, raw)
+            assert "likely to still" not in raw and "仍为活跃客户" not in raw
 
 
 def test_a_refused_or_failed_model_is_explained_in_the_page_language():

@@ -125,7 +125,8 @@ def test_an_experiment_on_an_outcome_is_summarised_by_its_own_metric(figures):
     e9 = next(d for d in s.decisions if d.subject == "E9")
     assert (e9.values["metric"], e9.values["lift"], e9.values["lift_low"]) == ("retained", 0.1, 0.02)
     sentences = [d["sentence"] for d in month_views.decision_items(s) if d["kind"] == "experiment"]
-    assert sentences == ["variant B of E9: retained +10.0% (95% interval +2.0% to +18.0%).",
+    assert sentences == ["variant B of E9: retained +10.0% (95% interval +2.0% to +18.0%). No incentive cost is set "
+                         "for it, so its margin was not weighed.",
                          "E8: the variants do worse than control on <kept>."]
     page = month_views.render_summary(s)                         # no KeyError; the name escaped on the page
     assert "retained +10.0%" in page and "on &lt;kept&gt;." in page and "<kept>" not in page
@@ -369,7 +370,7 @@ CARDS = {
                               ("Repurchase rate", "21.8%", "+0.9 pp vs previous month"),
                               ("Average order value (net)", "CN¥224", "+10.6% vs previous month")]),
         "clv_forecast": ("Over the next 12 months the members are worth CN¥1,708,240 in discounted margin; the top 10% "
-                         "hold 43.4% of it, and 1,046 high-value members are less than 50% likely to still be customers.",
+                         "hold 43.4% of it, and 1,046 high-value members have less than a 50% chance of buying again.",
                          [("Predicted value", "CN¥1,708,240", "margin, discounted; 17,581 members"),
                           ("Held by the top 10%", "43.4%", ""),
                           ("High-value members at risk", "1,046", "spent CN¥2,571,214 with us so far"),
@@ -395,7 +396,7 @@ CARDS = {
         "rfm_segmentation": ("重要价值客户占购买会员的 16.5%，贡献了 48.8% 的销售额。上海是风险最高的地区：46.7% 的老客已停止购买。",
                              [("参与分群会员", "12,923", None), ("会员增长率", "4.0%", "较上月 -0.6 个百分点"),
                               ("复购率", "21.8%", "较上月 +0.9 个百分点"), ("客单价（净额）", "¥224", "较上月 +10.6%")]),
-        "clv_forecast": ("未来 12 个月会员的折现毛利价值为 ¥1,708,240；前 10% 的会员占 43.4%，另有 1,046 名高价值会员仍为活跃客户的"
+        "clv_forecast": ("未来 12 个月会员的折现毛利价值为 ¥1,708,240；前 10% 的会员占 43.4%，另有 1,046 名高价值会员再次购买的"
                          "概率低于 50%。",
                          [("预测价值", "¥1,708,240", "折现毛利；17,581 名会员"), ("前 10% 会员占比", "43.4%", ""),
                           ("高价值流失风险会员", "1,046", "至今累计消费 ¥2,571,214"), ("预计购买次数", "30,296", "")]),

@@ -227,12 +227,21 @@ def test_summary_page_shows_the_profile_card_and_the_campaign_types():
     rfm_res = {"results": {"profile": profile.key_results(prof)}, "kpis": {}}
     reports = [ReportState("rfm_segmentation", "ok", rfm_res)]
     types = month.campaign_types([ReportState("campaign_review", "ok", league())])
-    for language, words in (("en", ["Member profile", "Which campaign types paid", "member day", "1 of 2", "-CN¥13,000"]),
-                            ("zh", ["会员画像速览", "哪类活动赚了钱", "会员日", "2 个中 1 个", "-¥13,000"])):
+    for language, words in (("en", ["Member profile", "Which campaign types paid", "member day", "1 of 2 paid on its own",
+                                     "-CN¥13,000", "margin CN¥20,000 − cost CN¥33,000"]),
+                            ("zh", ["会员画像速览", "哪类活动赚了钱", "会员日", "其中 1 个单独赚钱", "-¥13,000",
+                                    "毛利 ¥20,000 − 成本 ¥33,000"])):
         s = MonthSummary("2026-10", language, "CNY", reports, None, campaign_types=types)
         html = month_views.render_summary(s)
         for w in words:
             assert w in html, (language, w)
+        # member day: one of its two campaigns paid, but the type lost 13,000: its verdict says so, not "paid"
+        rows = month_views.campaign_type_rows(s)
+        p = Presentation(language)
+        assert [(r["verdict"], r["tone"]) for r in rows] == [(p.text("profile.types_lost"), "bad")] * 2 + [
+            (p.text("profile.types_unknown"), "")]
+        table = html[html.index('<table class="mk-months mk-types">'):]
+        assert table[:table.index("</tr>")].count("<th>") == 4     # four columns: fits a 420 px screen
 
 
 def test_the_campaign_types_table_says_it_covers_the_league_window_not_the_month():
@@ -240,3 +249,20 @@ def test_the_campaign_types_table_says_it_covers_the_league_window_not_the_month
     assert "the last 24 months" in view.types_caption(Presentation("en"), res)
     assert "最近 24 个月" in view.types_caption(Presentation("zh"), res)
     assert view.types_caption(Presentation("en"), None) == Presentation("en").text("profile.types_caption")
+
+
+def test_the_channels_first_orders_add_up_to_the_total_shown():
+    """54,822.6 + 45,539.6 + 25,912.6 = 126,274.8: each rounded alone, 54,823 + 45,540 + 25,913 is 126,276, one
+    more than the total's 126,275. The counts add up as they are; the amounts are rounded so that they do too
+    (the remainder on the largest), and the sentence under the table says the same total."""
+    from types import SimpleNamespace
+    n = pd.DataFrame({"new_members": [334, 272, 168, 774], "buyers": [276, 232, 140, 648],
+                      "first_order_value": [54822.6, 45539.6, 25912.6, 126274.8]},
+                     index=["offline", "online", "app", "total"])
+    n["mean_first_order"] = n.first_order_value / n.buyers
+    n["buyer_share"] = n.buyers / n.new_members
+    frame = view.new_members_frame(Presentation("en", "CNY"), SimpleNamespace(new_members=n, period="2026-10"))
+    amounts = [int(x.replace("CN¥", "").replace(",", "")) for x in frame.iloc[:, -1]]
+    assert amounts == [54822, 45540, 25913, 126275] and sum(amounts[:-1]) == amounts[-1]
+    counts = [int(x.replace(",", "")) for x in frame.iloc[:, 1]]
+    assert sum(counts[:-1]) == counts[-1]

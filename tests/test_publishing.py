@@ -195,10 +195,29 @@ def test_a_bad_parameter_in_a_notebook_shows_its_message_as_on_the_command_line(
     bad, other = (c.outputs for c in nb.cells)
     assert [o["output_type"] for o in bad] == ["error"] and bad[0]["ename"] == "ConfigError"
     # the command line's message (the problem listed under its heading), and no frame of any traceback
-    assert bad[0]["traceback"] == ["error: parameters of rfm_segmentation: 1 problem(s)\n"
-                                   "  - split: Input should be 'mean' or 'median'"]
+    assert bad[0]["traceback"] == ["error: parameters of rfm_segmentation: split: Input should be 'mean' or 'median'"]
     assert other[0]["ename"] == "ZeroDivisionError" and len(other[0]["traceback"]) > 1
     assert CellExecutionError   # papermill fails the run on the first error output, as before
+
+
+def test_a_config_error_is_one_line_on_the_command_line_without_pydantics_prefix(small_config, tmp_path, capsys):
+    """One bad setting: one line on stderr naming the report, the setting and the validator's own words,
+    never pydantic's "Value error," nor a "1 problem(s)" heading over a list of one; two stay a list."""
+    from memberkit import runner
+    bad = '{"Silver": 500, "Gold": 100}'
+    code = runner.main(["--config", str(small_config), "--out", str(tmp_path / "out"),
+                        "-p", f"notebooks.rfm_segmentation.tier_thresholds={bad}"])
+    err = capsys.readouterr().err
+    assert code == 2 and not (tmp_path / "out").exists()
+    assert err.splitlines() == ["error: parameters of rfm_segmentation: tier_thresholds: tier thresholds must be "
+                                "non-negative and rise strictly in the order given (lowest tier first); "
+                                "got {'Silver': 500.0, 'Gold': 100.0}"]
+    code = runner.main(["--config", str(small_config), "--out", str(tmp_path / "out"),
+                        "-p", "engine.spark_master=spark://x:7077", "-p", "notebooks.rfm_segmentation.split=middle"])
+    assert code == 2 and capsys.readouterr().err.splitlines() == [
+        "error: 2 problem(s) found before any report ran:",
+        "  1. shared settings: engine: spark_master and spark_remote need backend: spark",
+        "  2. parameters of rfm_segmentation: split: Input should be 'mean' or 'median'"]
 
 
 # ------------------------------------------------------------------ secrets

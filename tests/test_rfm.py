@@ -290,8 +290,12 @@ def test_the_crm_lists_give_each_code_its_label_and_the_page_names_each_file_by_
     assert labels and all(labels[k] == rfm_view.stage_label(en, k) for k in labels)
     assert "churned" not in set(frame.stage_label)
     listed = rfm_view.exports_list(en, paths)
-    assert "Important, lapsing in rfm_important_retain.csv; " in listed
+    assert "Important, lapsing: rfm_important_retain.csv; " in listed
     assert "重要保持客户：rfm_important_retain.csv；" in rfm_view.exports_list(Presentation("zh"), paths)
+    # every file is named after its segment's code (the lists' segment column), and the page says so
+    assert {k: p.name for k, p in paths.items()} == {k: f"rfm_{k}.csv" for k in rfm.schemes()["high_low"].keys}
+    assert "named after its segment's code, not its label" in en.text("rfm.exports_text", files=listed)
+    assert "文件以分群代码命名" in Presentation("zh").text("rfm.exports_text", files="")
 
 
 def test_equal_flows_keep_the_matrix_order_and_equal_regions_go_by_name():

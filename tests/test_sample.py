@@ -151,3 +151,20 @@ def test_planted_follow_ups_are_in_the_exports_as_the_truth_says(tmp_path):
     cm = pd.read_csv(tmp_path / "campaign_members.csv", dtype=str)
     groups = cm[cm.campaign_id == fu["campaign"]["campaign_id"]].group.value_counts()
     assert (groups["target"], groups["holdout"]) == (fu["campaign"]["n_target"], fu["campaign"]["n_holdout"])
+
+
+def test_response_by_channel_is_off_by_default_and_its_truth_names_every_member(tmp_path):
+    from memberkit.sample import RESPONSE_BY_CHANNEL, SampleSpec
+    off = generate_sample(tmp_path / "off", n_members=300, seed=1, spec=SampleSpec())
+    assert _folder_digest(tmp_path / "off") == DEFAULT_300_SEED_1
+    assert "response_by_channel" not in off and not (tmp_path / "off" / "uplift_truth.csv").exists()
+    on = generate_sample(tmp_path / "on", n_members=2000, seed=1,
+                         spec=SampleSpec(response_by_channel=dict(RESPONSE_BY_CHANNEL)))
+    assert on["response_by_channel"]["multipliers"] == RESPONSE_BY_CHANNEL
+    assert on["response_by_channel"]["campaigns"]["C2610"] == {"app": pytest.approx(0.175), "offline": pytest.approx(0.007),
+                                                               "online": pytest.approx(0.07)}
+    t = pd.read_csv(tmp_path / "on" / "uplift_truth.csv", dtype={"member_id": str})
+    members = pd.read_csv(tmp_path / "on" / "members.csv", encoding="gb18030", dtype=str)
+    assert set(members["会员编号"].str.strip()) <= set(t.member_id)      # linked second accounts too
+    by_channel = t.groupby("channel").uplift_member_day.first()
+    assert by_channel.to_dict() == pytest.approx({"app": 0.1875, "offline": 0.0075, "online": 0.075})

@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import nbformat
+import pytest
 
 from memberkit.views import fonts, page
 
@@ -326,3 +327,46 @@ def test_segment_names_break_between_words_and_the_migration_counts_fit_their_ce
     assert not [t.get_text() for t in bars.get_yticklabels() if t.get_text()]   # flows named above their bars
     assert any("→" in t.get_text() for t in bars.texts)
     plt.close("all")
+
+
+def _phone_boxes(fig, texts):
+    """The drawn boxes of ``texts`` once the chart is narrowed for a 420 px screen as a page draws it."""
+    page._fit_phone(fig)
+    renderer = fig.canvas.get_renderer()
+    return [t.get_window_extent(renderer) for t in texts]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_on_a_phone_the_lifecycle_labels_do_not_overlap_and_the_grid_names_fit_their_cells(language):
+    """The lifecycle stages' day counts made their labels run into each other at 420 px, and "Champions" ran
+    out of its cell in the score grid; drawn as the page draws them for a phone, every label keeps its own
+    room."""
+    from types import SimpleNamespace
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from memberkit import rfm
+    from memberkit.views import Presentation, rfm as view
+    from memberkit.views.theme import apply_theme
+    apply_theme(language)
+    p = Presentation(language, "CNY")
+    stages = pd.DataFrame({"members": [2197, 4374, 2962, 8048, 2410], "share": [.11, .22, .15, .40, .12]},
+                          index=["new", "active", "silent", "churned", "no_purchase"])
+    tiers = pd.DataFrame({"members": [19412, 534, 12, 33], "revenue_share": [.67, .19, .02, .12]},
+                         index=["普通", "银卡", "金卡", "钻石"])
+    fig = view.plot_tiers_stages(p, SimpleNamespace(tiers=tiers, stages=stages))
+    ticks = fig.axes[1].get_xticklabels()
+    boxes = _phone_boxes(fig, ticks)
+    assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:])), [t.get_text() for t in ticks]
+    plt.close(fig)
+    grid = rfm.schemes()["score_grid"].lookup()
+    mean = pd.DataFrame([[100.0 * (r + f) for f in range(1, 6)] for r in range(5, 0, -1)], index=range(5, 0, -1), columns=range(1, 6))
+    count = pd.DataFrame(911, index=range(1, 6), columns=range(1, 6))
+    fig = view.plot_rf_heatmap(p, SimpleNamespace(grid_mean_m=mean, grid_count=count))
+    ax = fig.axes[0]
+    names = [t for t in ax.texts if t.get_text()]
+    assert len(names) == 25 and len(grid) == 25
+    boxes = _phone_boxes(fig, names)
+    cell = ax.transData.transform([(0, 0), (1, 0)])
+    cell_width = cell[1][0] - cell[0][0]
+    assert max(b.width for b in boxes) < cell_width, max(t.get_text() for t in names)
+    plt.close(fig)

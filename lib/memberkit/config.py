@@ -107,6 +107,9 @@ class SampleSettings(_Strict):
     follow_ups: bool = Field(False, description="off by default: one more month (November 2026) in which what "
                              "followed October's decisions is planted (memberkit.sample.FollowUps); its truth is "
                              "in ground_truth.json")
+    response_by_channel: bool = Field(False, description="off by default: campaigns' effect differs by member "
+                                      "channel (memberkit.sample.RESPONSE_BY_CHANNEL), a feature RFM does not see; "
+                                      "its truth is in ground_truth.json and uplift_truth.csv")
 
 
 class SourceConfig(_Strict):
@@ -520,6 +523,17 @@ class CampaignParams(ReportSettings):
     alpha: float = Field(0.05, gt=0, lt=0.5)
     min_segment_members: int = Field(50, ge=5, description="smallest target (and comparison) group shown per segment")
     exclude_outliers: bool = Field(True, description="leave the cleaning's flagged bulk orders out")
+    # the next campaign's target list (memberkit.uplift)
+    target_campaign_type: str | None = Field(None, description="campaign type the next list is for; None = the type "
+                                                               "of the latest campaign with a holdout")
+    target_holdout_share: float = Field(0.1, ge=0, lt=1, description="share of the listed members kept out at random "
+                                                                     "to measure the next campaign")
+    target_seed: int = Field(0, ge=0, description="seed of the list's holdout draw, the validation's folds and bootstrap")
+    target_contact_cost: float | None = Field(None, ge=0, description="cost of contacting one member (currency); None = "
+                                                                      "the type's latest campaign's cost per targeted member")
+    target_window: Literal["during", "net"] = Field("during", description="the response learnt: orders in the "
+                                                    "campaign's days (during) or also in the post_days after it (net)")
+    target_min_holdout: int = Field(100, ge=10, description="fewest holdout members over the type's campaigns to learn from")
 
 
 #: Each report's parameter model, by the name the registry of reports (:mod:`memberkit.reports`) gives it.

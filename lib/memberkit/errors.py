@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class MemberkitError(Exception):
     """Base of all errors memberkit raises on purpose."""
@@ -27,8 +29,35 @@ def listed(items, limit: int = LISTED, sep: str = ", ") -> str:
     return shown + (f" ... and {len(items) - limit:,} more" if len(items) > limit else "")
 
 
+# pydantic's words before a validator's own message ("Value error, tier thresholds must rise ...")
+_PYDANTIC_PREFIX = re.compile(r"(?<=: )(?:Value error|Assertion failed), ")
+# a block that names one problem: "parameters of rfm_segmentation: 1 problem(s)" and its one item
+_ONE_PROBLEM = re.compile(r"\A(?P<where>[^\n]*): 1 problem\(s\)\n[ \t]*- (?P<item>[^\n]*)\Z")
+
+
+def plain_message(message: str) -> str:
+    """A configuration problem as a reader should see it: without pydantic's ``Value error,`` (or
+    ``Assertion failed,``) before a validator's own words, and a block that lists one problem
+    written on one line.
+
+    >>> plain_message("parameters of rfm_segmentation: 1 problem(s)\\n  - tier_thresholds: Value error, must rise")
+    'parameters of rfm_segmentation: tier_thresholds: must rise'
+    >>> print(plain_message("shared settings: 2 problem(s)\\n  - a: Value error, x\\n  - b: y"))
+    shared settings: 2 problem(s)
+      - a: x
+      - b: y
+    """
+    message = _PYDANTIC_PREFIX.sub("", str(message))
+    one = _ONE_PROBLEM.match(message)
+    return f"{one['where']}: {one['item']}" if one else message
+
+
 class ConfigError(MemberkitError):
-    """A parameter or config file is wrong."""
+    """A parameter or config file is wrong. Its message is the one place a configuration problem is
+    worded for the reader (:func:`plain_message`): the command line and a notebook print it as it is."""
+
+    def __init__(self, message: str = ""):
+        super().__init__(plain_message(message))
 
 
 class InputError(MemberkitError):
@@ -69,6 +98,9 @@ class Problems(MemberkitError):
 
     def __init__(self, problems: list[MemberkitError]):
         self.problems = list(problems)
+        if len(self.problems) == 1 and "\n" not in str(self.problems[0]):   # one problem: one line
+            super().__init__(str(self.problems[0]))
+            return
         lines = [f"{len(self.problems)} problem(s) found before any report ran:"]
         lines += [f"  {i}. " + str(p).replace("\n", "\n     ") for i, p in enumerate(self.problems, 1)]
         super().__init__("\n".join(lines))

@@ -170,6 +170,23 @@ class FollowUps:
     winback_response: float = 0.3
 
 
+#: The channel multipliers ``source.sample.response_by_channel: true`` uses: app members answer a
+#: campaign two and a half times as often as the campaign's average, in-store members hardly at all.
+RESPONSE_BY_CHANNEL = {"app": 2.5, "online": 1.0, "offline": 0.1}
+
+
+def true_list_margin(folder, member_ids, campaign_type: str, margin: float, contact_cost: float) -> float:
+    """The true net incremental margin of contacting ``member_ids`` in a campaign of ``campaign_type``
+    on a sample generated with ``response_by_channel`` (its ``uplift_truth.csv`` in ``folder``): the
+    sum over the members of the chance of an incremental order x the expected order value x
+    ``margin``, less ``contact_cost`` each (currency). An id the truth does not know brings nothing
+    and costs the contact. Raises ``FileNotFoundError`` for a sample without the setting."""
+    truth = pd.read_csv(Path(folder) / "uplift_truth.csv", dtype={"member_id": str}).set_index("member_id")
+    t = truth.reindex(pd.Index(list(member_ids), dtype=object).astype(str))
+    gain = (t[f"uplift_{campaign_type}"] * t.expected_order_value * margin).fillna(0.0)
+    return float((gain - contact_cost).sum())
+
+
 @dataclass
 class DirtCounts:
     """How many rows of each problem the generator injects (each into a distinct row)."""
@@ -210,6 +227,10 @@ class SampleSpec:
     dirt: DirtCounts = field(default_factory=DirtCounts)
     shock: Shock | None = None     # off by default
     follow_ups: bool = False       # off by default: plant what followed the last month's decisions (FollowUps)
+    #: off by default: a campaign's chance of an incremental order scaled by the member's channel
+    #: (RESPONSE_BY_CHANNEL), a feature RFM does not see; drawn from its own stream (with follow_ups,
+    #: November's repeated campaign answers the same way)
+    response_by_channel: dict[str, float] | None = None
 
 
 def generate_sample(out_dir: str | Path, n_members: int = 20_000, seed: int = 20241,
@@ -242,6 +263,8 @@ class _Generator:
         self.spec = spec
         self.rng = np.random.default_rng(spec.seed)
         self.shock_truth = None
+        # issue 26 part 3: its own stream, apart from the main one and from the follow-ups' ([seed, 26])
+        self.response_rng = np.random.default_rng([spec.seed, 26, 3])
         self.start = pd.Timestamp(spec.start)
         self.end = pd.Timestamp(spec.end) + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
         self.span_days = (self.end - self.start) / pd.Timedelta(days=1)
@@ -347,7 +370,11 @@ class _Generator:
             chosen = rng.choice(pool, size=min(c.n_target, len(pool)), replace=False)
             holdout = rng.random(len(chosen)) < c.holdout_share
             target = chosen[~holdout]
-            incr = target[rng.random(len(target)) < c.uplift]
+            draw = rng.random(len(target))
+            if self.spec.response_by_channel:   # its own stream: the main stream's draws are made as before
+                scale = pd.Series(people.channel.to_numpy()[target]).map(self.spec.response_by_channel).fillna(1.0)
+                draw = self.response_rng.random(len(target)) / scale.to_numpy()
+            incr = target[draw < c.uplift]
             t_incr = s + rng.random(len(incr)) * (e - s)
             extra.append(pd.DataFrame({"person": incr, "t": t_incr, "repeat": True, "campaign": c.campaign_id,
                                        "incremental": True}))
@@ -506,6 +533,8 @@ class _Generator:
             "experiments": exp_truth,
             "shock": self.shock_truth,
         }
+        if s.response_by_channel:
+            truth["response_by_channel"] = self.response_truth(people, linked, out)
         if follow is not None:
             truth["follow_ups"] = follow
             truth["end"] = FollowUps().end
@@ -542,7 +571,11 @@ class _Generator:
         chosen = rng.choice(pool, size=min(c.n_target, len(pool)), replace=False)
         holdout = rng.random(len(chosen)) < c.holdout_share
         target = chosen[~holdout]
-        incr = target[rng.random(len(target)) < c.uplift]
+        draw = rng.random(len(target))
+        if self.spec.response_by_channel:   # the repeated campaign answers by channel too, from the response stream
+            scale = pd.Series(people.channel.to_numpy()[target]).map(self.spec.response_by_channel).fillna(1.0)
+            draw = self.response_rng.random(len(target)) / scale.to_numpy()
+        incr = target[draw < c.uplift]
         new.append(pd.DataFrame({"person": incr, "t": s + rng.random(len(incr)) * (e - s), "kind": "campaign",
                                  "campaign": c.campaign_id}))
         # the big spenders gone quiet: a share of them buys again
@@ -599,6 +632,30 @@ class _Generator:
                                "first": f.experiment_from, "last": f.experiment_last},
                 "winback": {"eligible": int(len(at_risk)), "planted_purchases": int(len(back)),
                             "response": f.winback_response, "members": sorted(pid[back].tolist())}}
+
+    def response_truth(self, people: pd.DataFrame, linked: np.ndarray, out: Path) -> dict:
+        """What ``response_by_channel`` makes true: each campaign's chance of an incremental order per
+        target member by channel, and per person (``uplift_truth.csv``: member id, channel, the
+        expected value of an order (Gamma-Gamma's p / nu, currency) and each campaign type's chance
+        of an incremental order when targeted, the type's campaigns averaged; a linked person's
+        second account has its own row with the same values, so the truth is found under whichever
+        id the cleaning merges the person into)."""
+        mult = self.spec.response_by_channel
+        by_type: dict[str, list[float]] = {}
+        for c in CAMPAIGNS:
+            by_type.setdefault(c.type, []).append(c.uplift)
+        channel = people.channel.to_numpy()
+        scale = pd.Series(channel).map(mult).fillna(1.0).to_numpy()
+        frame = pd.DataFrame({"member_id": people.primary_id, "channel": channel,
+                              "expected_order_value": np.round(self.spec.gg_p / people.nu.to_numpy(), 4)})
+        for kind, values in sorted(by_type.items()):
+            frame[f"uplift_{kind}"] = np.round(np.mean(values) * scale, 6)
+        frame = pd.concat([frame, frame[linked].assign(member_id=people.second_id[linked].to_numpy())],
+                          ignore_index=True)
+        frame.sort_values("member_id", kind="stable").to_csv(out / "uplift_truth.csv", index=False)
+        return {"multipliers": dict(mult), "file": "uplift_truth.csv",
+                "campaigns": {c.campaign_id: {ch: round(c.uplift * m, 6) for ch, m in sorted(mult.items())}
+                              for c in CAMPAIGNS}}
 
     def _members(self, people, orders, second_first, linked):
         rng = self.rng
@@ -930,6 +987,7 @@ def ensure_sample(source, root: Path) -> Path:
               flush=True)
         shock = source.sample.shock
         spec = SampleSpec(shock=Shock(shock.city, shock.month, shock.aov_change) if shock else None,
-                          follow_ups=source.sample.follow_ups)
+                          follow_ups=source.sample.follow_ups,
+                          response_by_channel=dict(RESPONSE_BY_CHANNEL) if source.sample.response_by_channel else None)
         generate_sample(base, n_members=source.sample.members, seed=source.sample.seed, spec=spec)
     return base

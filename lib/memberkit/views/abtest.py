@@ -103,7 +103,7 @@ def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_
                                     hi=p.money(net["net_ci_high"], 2))
             elif not short:   # say that nothing was set against the lift, and where to set it
                 out += p.sentence_sep + p.text("ab.no_cost", variant=v["variant"], metric=metric_label(p, metric),
-                                               setting=f"designs.{experiment_id}.cost_per_conversion.{v['variant']}")
+                                               setting=f"notebooks.ab_test.designs.{experiment_id}.cost_per_conversion.{v['variant']}")
         else:
             out = p.text("ab.verdict_not_margin", cost=p.money(net["cost_per_conversion"], 2), net=p.money(net["net"], 2),
                          net_lo=p.money(net["net_ci_low"], 2), net_hi=p.money(net["net_ci_high"], 2), **figures)

@@ -21,7 +21,8 @@ def _roi(p: Presentation, x) -> str:
 
 
 def _ci(e: campaign.Estimate, fmt) -> str:
-    return f"{fmt(e.ci_low)} … {fmt(e.ci_high)}"
+    """An interval, '+61% … +375%', never broken across lines (no-break spaces)."""
+    return f"{fmt(e.ci_low)}\u00a0…\u00a0{fmt(e.ci_high)}"
 
 
 def verdict_sentence(p: Presentation, r: campaign.CampaignReview, params) -> str:
@@ -84,26 +85,25 @@ def summary_card(p: Presentation, res: dict) -> dict:
     return card(headline(p, res), kpis(p, res))
 
 
-# where a league cell breaks on paper (A4, every column printed): a figure over its interval, a start over
-# its end, two lines at most and never inside a date or a figure (page.LINE_CELLS); on screen the line
-# break is a space
+# where a league cell breaks, on screen and on paper (A4, every column printed): a figure over its interval,
+# a start over its end, two lines at most and never inside a date or a figure (page.LINE_CELLS)
 PRINT_BREAK = "\n"
 
 
 def league_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
     """Every campaign of the league, ranked by incremental return on cost; decision first: the campaign
-    and its verdict are the first two columns and stay in view, then what the verdict rests on (return
-    on cost, the pull-forward check, the evidence), so all of it is on screen at 1280 px; the details
-    (rank, dates, reach, extra orders and revenue) after."""
+    and its verdict are the first two columns and stay in view (the rank before the campaign's name, the
+    number of its verdict sentence), then what the verdict rests on (return on cost, the pull-forward
+    check, the evidence), then the details (dates, reach, extra orders and revenue). A figure's interval
+    and a campaign's end are on a line of their own (:data:`PRINT_BREAK`), so the whole table fits 1280 px."""
     rows = []
     for rank, r in enumerate(a.league(), 1):
         f = r.figures
-        rows.append({p.text("cr.col_campaign"): r.title + (" ★" if r.campaign_id in a.reviewed else ""),
+        rows.append({p.text("cr.col_campaign"): f"{rank}. {r.title}" + (" ★" if r.campaign_id in a.reviewed else ""),
                      p.text("cr.col_verdict"): p.text(f"cr.decision_{r.verdict['decision']}"),
                      p.text("cr.col_roi"): f"{_roi(p, f['roi'].value)}{PRINT_BREAK}({_ci(f['roi'], lambda x: _roi(p, x))})",
                      p.text("cr.col_pull_forward"): p.text("cr.flag_yes" if r.pull_forward["flagged"] else "cr.flag_no"),
                      p.text("cr.col_evidence"): p.text(f"cr.evidence_{r.evidence}"),
-                     p.text("cr.col_rank"): rank,
                      p.text("cr.col_dates"): f"{r.start} –{PRINT_BREAK}{r.end}",
                      p.text("cr.col_targeted"): p.count(r.n_target),
                      p.text("cr.col_orders"): f"{p.count(f['incremental_orders'].value)}{PRINT_BREAK}({_ci(f['incremental_orders'], p.count)})",

@@ -30,7 +30,8 @@ from .abtest import metric_label
 from .context import DASH, Presentation, _catalogue, text
 from .kpi import format_change, format_figure, is_good
 from .ledger import section as ledger_section
-from .outliers import bulk_note
+from .uplift import summary_section as uplift_section
+from .outliers import bulk_change, bulk_note
 from .skips import skip_reason
 from . import profile as profile_view
 from .page import Figure, mark, marked_sentence
@@ -236,9 +237,11 @@ def figure_cards(s: MonthSummary) -> list[dict]:
         changes = []
         for earlier, month in (("previous", previous_period(period)), ("year_ago", same_period_last_year(period))):
             change = format_change(p, key, c["current"], c[earlier])
+            bulk = bulk_change(p, s.figures, key, period, month)   # bulk orders carry much of it: neither good nor bad
             changes.append({"text": text("month.vs" if change else "month.no_change", lang, change=change,
                                          month=month_label(month, lang)),
-                            "good": is_good(key, c["current"], c[earlier])})
+                            "good": None if bulk else is_good(key, c["current"], c[earlier]),
+                            "bulk": bulk["text"] if bulk else ""})
         definition = (text(f"month.{key}_def", lang, window=s.figures.get("active_window_days", 90))
                       if key in ("member_revenue", "active_members")
                       else text(f"kpi.{key}_def", lang, window=s.figures.get("active_window_days", 90)))
@@ -322,7 +325,8 @@ def _report_sentence(name: str, res: dict, s: MonthSummary) -> str:
         if exps:
             return text("month.happened_ab", lang, n=len(exps), ship=count("ship"), do_not_ship=count("do_not_ship"),
                         wait=count("not_enough_evidence"), srm=count("no_verdict")) + (
-                p.sentence_sep + text("month.happened_ab_not_margin", lang, n=count("ships_conversion_not_margin"))
+                p.sentence_sep + p.counted("month.happened_ab_not_margin", count("ships_conversion_not_margin"),
+                                           n=p.count(count("ships_conversion_not_margin")))
                 if count("ships_conversion_not_margin") else "")
     elif name == "campaign_review":
         if res.get("results", {}).get("has_table") is False:
@@ -349,8 +353,9 @@ def decision_items(s: MonthSummary) -> list[dict]:
                                                                 reason=reason))
         elif d.kind == "experiment":
             metric = metric_label(p, v["metric"]) if v.get("metric") else ""
-            if d.action == "ship":
-                sentence = text("month.decision_ship", lang, subject=d.subject, variant=v["variant"], metric=metric,
+            if d.action == "ship":   # without an incentive cost nothing was set against the lift: the sentence says so
+                sentence = text("month.decision_ship" if not missing(v.get("cost")) else "month.decision_ship_no_cost",
+                                lang, subject=d.subject, variant=v["variant"], metric=metric,
                                 lift=p.signed_pct(v["lift"]), low=p.signed_pct(v["lift_low"]),
                                 high=p.signed_pct(v["lift_high"]))
             elif d.action == "ships_conversion_not_margin":
@@ -391,16 +396,24 @@ def profile_card(s: MonthSummary) -> list[dict]:
 
 
 def campaign_type_rows(s: MonthSummary) -> list[dict]:
-    """One row per campaign type of :attr:`MonthSummary.campaign_types`, worded: type, campaigns, how many
-    paid, cost, incremental margin, net gain and return on cost; ``tone`` good when the type's net gain
-    is positive, bad when it is not."""
+    """One row per campaign type of :attr:`MonthSummary.campaign_types`, worded for a table that fits a
+    phone: ``type``, ``verdict`` (made money or lost money over its campaigns, net of cost; unknown when a
+    cost is missing) with ``tone`` (good, bad or ''), ``paid`` (how many of its campaigns paid on their own,
+    under the verdict so that '1 of 2' never reads as the type's verdict), ``net`` (margin minus cost) with
+    ``parts`` (the margin and the cost it is made of) and ``roi``."""
     p = _p(s)
-    return [{"type": p.code("campaign_types", t["type"]), "campaigns": p.count(t["campaigns"]),
-             "paid": text("profile.types_paid", s.language, paid=p.count(t["paid"]), n=p.count(t["campaigns"])),
-             "cost": p.money(t["cost"]), "margin": p.money(t["incremental_margin"]), "net": p.money(t["net_gain"]),
-             "roi": p.signed_pct(t["roi"], 0),
-             "tone": "" if t["net_gain"] is None else ("good" if t["net_gain"] > 0 else "bad")}
-            for t in s.campaign_types]
+    rows = []
+    for t in s.campaign_types:
+        net = t["net_gain"]
+        outcome = "unknown" if net is None else ("gained" if net > 0 else "lost")
+        parts = ("" if t["cost"] is None or t["incremental_margin"] is None else
+                 text("profile.types_parts", s.language, margin=p.money(t["incremental_margin"]), cost=p.money(t["cost"])))
+        rows.append({"type": p.code("campaign_types", t["type"]),
+                     "verdict": text(f"profile.types_{outcome}", s.language),
+                     "tone": {"gained": "good", "lost": "bad"}.get(outcome, ""),
+                     "paid": text("profile.types_paid", s.language, paid=p.count(t["paid"]), n=p.count(t["campaigns"])),
+                     "net": p.money(net), "parts": parts, "roi": p.signed_pct(t["roi"], 0)})
+    return rows
 
 
 def report_title(r, language: str) -> str:
@@ -478,6 +491,7 @@ def render_summary(s: MonthSummary, footer: dict | None = None) -> str:
         problems=problems, figures=figure_cards(s), figures_note=figures_note, happened=happened(s), why=why_of(s),
         tw=lambda key, **v: text(f"why.{key}", lang, **v),
         decisions=decision_items(s), ledger=ledger_section(s), profile=profile_card(s), types=campaign_type_rows(s),
+        next_campaign=uplift_section(s),
         reports=report_cards(s), counts=counts_sentence(s),
         footer=t("footer", generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"), code=footer.get("code", "–"),
                  fingerprint=footer.get("fingerprint", "–"))))

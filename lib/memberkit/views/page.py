@@ -115,6 +115,8 @@ radial-gradient(farthest-side at 100% 50%,rgba(0,0,0,.25),rgba(0,0,0,0)) right c
 box-sizing:border-box;width:10em;min-width:10em;max-width:10em;white-space:normal}
 .mk-table table.mk-key2 td:nth-child(2),.mk-table table.mk-key2 th:nth-child(2){position:sticky;left:10em;z-index:1;
 background:#fff;white-space:normal;min-width:6em;max-width:10em;box-shadow:inset -1px 0 0 #d9dee5}
+/* a table whose cells hold their own line breaks (a figure over its interval) breaks there, and only there */
+.mk-table table.mk-lines td:not(:first-child){white-space:pre}.mk-table table.mk-lines td,.mk-table table.mk-lines th{padding:4px 7px}
 .mk-chart{overflow-x:auto;margin:4px 0 8px}.mk-chart svg{display:block;height:auto}
 /* on a phone a table of four or more columns becomes a list: one block per row, the row's name first,
    then each cell under its heading; the headings stay in the page for screen readers */
@@ -170,6 +172,11 @@ MIN_CHART_TEXT_PX = 9    # the smallest chart text on any screen, in CSS px
 PHONE_CHART_PX = 380     # the width a 420 px screen leaves a chart beside the page's margins (and a scroll bar), in CSS px
 NARROWEST_FIGURE_IN = 3.5   # a chart is not narrowed below this to fit a phone
 ALT = "memberkit_alt"    # the attribute a view sets on a figure to describe it (theme.describe)
+# On A4 paper (269 mm of page height inside the margins) a chart is never cut across two pages: a chart
+# wider than tall is at most PRINT_WIDE_MM high, so it fits beside the cards or a table on a page;
+# a taller one (stacked panels, the migration map) at most PRINT_TALL_MM, a page less room for its heading
+PRINT_WIDE_MM = 115
+PRINT_TALL_MM = 235
 
 
 def chart_words(fig) -> str:
@@ -245,6 +252,10 @@ def chart_html(fig, alt: str | None = None) -> str:
     A chart whose text would fall under that size on a 420 px screen is first made narrower
     (:func:`_fit_phone`), so it fits the screen instead of scrolling.
 
+    On paper the chart keeps its proportions at most :data:`PRINT_WIDE_MM` high (:data:`PRINT_TALL_MM`
+    when it is taller than wide), in the custom property ``--mk-print-height`` that the page's print
+    style reads, so no chart is cut across two pages.
+
     Raises ValueError when the description is empty.
     """
     description = (alt or getattr(fig, ALT, None) or chart_words(fig)).strip()
@@ -258,9 +269,10 @@ def chart_html(fig, alt: str | None = None) -> str:
     native = box_width * 4 / 3
     narrowest = math.ceil(min(native, box_width * MIN_CHART_TEXT_PX / min(sizes)) if sizes else native)
     label = escape(description)
+    on_paper = PRINT_TALL_MM if float(size.group(5)) > box_width else PRINT_WIDE_MM
     svg = _SVG_SIZE.sub(lambda m: (f'<svg{m.group(1)} width="100%" viewBox="0 0 {m.group(4)} {m.group(5)}" '
-                                   f'style="max-width:{native:.0f}px;min-width:{narrowest}px" role="img" '
-                                   f'aria-label="{label}"'), svg, count=1)
+                                   f'style="max-width:{native:.0f}px;min-width:{narrowest}px;--mk-print-height:{on_paper}mm" '
+                                   f'role="img" aria-label="{label}"'), svg, count=1)
     svg = re.sub(r"(<svg[^>]*>)", lambda m: m.group(1) + f"<title>{label}</title>", svg, count=1)
     return f'<div class="mk-chart">{svg.strip()}</div>'
 
@@ -395,7 +407,7 @@ def footer(p, period: str, params: dict, fingerprint: str, version: str):
 
 
 KEY_COLUMNS = "key_columns"   # df.attrs[KEY_COLUMNS]: how many first columns name the row and its decision
-LINE_CELLS = "line_cells"      # df.attrs[LINE_CELLS]: its cells hold their own line breaks and break only there on paper
+LINE_CELLS = "line_cells"      # df.attrs[LINE_CELLS]: its cells hold their own line breaks and break only there, on screen and on paper
 STACK_COLUMNS = 4             # a table with this many columns or more is stacked, row by row, on a phone
 
 

@@ -200,16 +200,23 @@ def store_sentence(p: Presentation, prof: prof_mod.MemberProfile) -> str:
 
 # ------------------------------------------------------------------ new members and the members' share
 def new_members_frame(p: Presentation, prof: prof_mod.MemberProfile) -> pd.DataFrame:
-    """New members of the month per sign-up channel and in total, with their first order's value."""
+    """New members of the month per sign-up channel and in total, with their first order's value.
+
+    The counts add up as they are; the channels' first-order amounts are rounded to whole units so that
+    they add up to the total shown (:func:`memberkit.views.attribution.round_parts`: each rounded, the
+    remainder on the largest), where rounding each on its own could miss it by one."""
+    from .attribution import round_parts
     n = prof.new_members
     unit = f" ({p.symbol})"
+    values = list(n.first_order_value)
+    shown = round_parts(values[:-1], values[-1]) + round_parts(values[-1:], values[-1]) if len(values) > 1 else values
     return pd.DataFrame({
         p.text("profile.channel"): [channel_label(p, c) for c in n.index],
         p.text("profile.new_members"): [p.count(x) for x in n.new_members],
         p.text("profile.with_first_order"): [p.count(x) for x in n.buyers],
         p.text("profile.buyer_share"): [p.pct(x) for x in n.buyer_share],
         p.text("profile.mean_first_order") + unit: [p.money(x) for x in n.mean_first_order],
-        p.text("profile.first_order_value") + unit: [p.money(x) for x in n.first_order_value]})
+        p.text("profile.first_order_value") + unit: [p.money(x) for x in shown]})
 
 
 def new_members_sentence(p: Presentation, prof: prof_mod.MemberProfile) -> str:

@@ -29,17 +29,24 @@ def group_label(p: Presentation, dimension: str, value) -> str:
     return p.code("channels", value) if dimension == "channel" else str(value)
 
 
-def kpis(p: Presentation, res: dict):
+def kpis(p: Presentation, res: dict, figures: dict | None = None):
     """Cards from the report's results (:meth:`memberkit.report.Results.to_dict`): members segmented,
-    then the five key figures with their change against the previous period."""
+    then the five key figures with their change against the previous period. With the month figures
+    (``month.json``), a change that flagged bulk orders make half or more of is coloured neither good
+    nor bad and its card says how much of it they are, as on the summary
+    (:func:`memberkit.views.outliers.bulk_change`)."""
+    from ..periods import previous_period
+    from .outliers import bulk_change
     r, k, period = res.get("results", {}), res.get("kpis", {}), res.get("period") or ""
     cards = [KPI(p.text("rfm.buyers"), p.count(k.get("members_segmented")),
                  p.text("rfm.buyers_sub", days=r.get("window_days", 365)),
                  figure=Figure("rfm_segmentation.members_segmented", period, k.get("members_segmented")))]
     for key, f in r.get("key_figures", {}).items():
+        change = vkpi.change_label(p, key, f.get("current"), f.get("previous"))
+        bulk = bulk_change(p, figures, key, period, previous_period(period)) if figures and period else None
         cards.append(KPI(p.text(f"kpi.{key}"), vkpi.format_figure(p, key, f.get("current")),
-                         vkpi.change_label(p, key, f.get("current"), f.get("previous")),
-                         vkpi.is_good(key, f.get("current"), f.get("previous")),
+                         change + p.clause_sep + bulk["text"] if bulk and change else change,
+                         None if bulk else vkpi.is_good(key, f.get("current"), f.get("previous")),
                          figure=Figure(key, period, f.get("current"))))
     return cards
 
@@ -120,13 +127,17 @@ def plot_rf_heatmap(p: Presentation, a: rfm.RFMAnalysis):
     # a name of several words on several lines, so that the cell holds it at a phone's text size
     labels = [[f"{cell_name(rfm.schemes()['score_grid'].label(grid[(r, f)], p.language))}\n{int(count.loc[r, f]):,}"
                for f in range(1, 6)] for r in range(5, 0, -1)]
-    fig, ax = plt.subplots(figsize=(6.4, 6))
+    fig, ax = plt.subplots(figsize=(6.4, 6.8))
+    # the colour scale under the grid, not beside it: the cells take the chart's whole width, so that
+    # "Champions" fits its cell on a phone
     sns.heatmap(mean_m, annot=np.array(labels), fmt="", cmap="Blues", ax=ax, annot_kws={"fontsize": 11},
-                cbar_kws={"label": p.text("rfm.mean_m", currency=p.symbol)}, linewidths=0.5, linecolor="white")
+                cbar_kws={"label": p.text("rfm.mean_m", currency=p.symbol), "orientation": "horizontal",
+                          "fraction": 0.05, "pad": 0.12, "aspect": 40}, linewidths=0.5, linecolor="white")
     ax.grid(False)
     ax.set_xlabel(p.text("rfm.f_score"))
     ax.set_ylabel(p.text("rfm.r_score"))
     ax.set_title(p.text("rfm.grid_chart"), loc="left")
+    fig.tight_layout()     # the grid takes the width the colour scale left
     return fig
 
 
@@ -219,11 +230,43 @@ def stage_labels(p: Presentation, params=None) -> dict[str, str]:
 
 
 def exports_list(p: Presentation, exported: dict) -> str:
-    """The CRM lists as the reader finds them: each segment's name with its file
-    ('Important, lapsing in rfm_important_retain.csv'), in the scheme's order, one clause each (the
+    """The CRM lists as the reader finds them: each segment's name with its file, named after the segment's
+    code ('Important, lapsing: rfm_important_retain.csv'), in the scheme's order, one clause each (the
     names themselves hold commas)."""
     return p.clause_sep.join(p.text("rfm.export_item", segment=segment_name(p, key), file=path.name)
                            for key, path in exported.items())
+
+
+def _width(text: str) -> int:
+    """How wide ``text`` is drawn, in Latin characters: a Chinese character counts two."""
+    import unicodedata
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def tick_lines(label: str, width: int = 12) -> str:
+    r"""A category label on lines narrow enough for one bar of five on a phone: its name on the first line,
+    what is in brackets under it, broken between words into lines of about ``width`` Latin characters
+    (a Chinese character counts two), never inside a word.
+
+    >>> tick_lines("new (first order ≤ 90 days)")
+    'new\n(first order\n≤ 90 days)'
+    >>> tick_lines("沉默（90–180 天）")
+    '沉默\n（90–180\n天）'
+    >>> tick_lines("no purchase")
+    'no purchase'
+    """
+    import re
+    m = re.match(r"^(.*?)\s*([（(].*)$", label)
+    if not m:
+        return label
+    lines, line = [m.group(1)], ""
+    for word in m.group(2).split():
+        if line and _width(line) + 1 + _width(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return "\n".join(lines + [line])
 
 
 def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None):
@@ -238,9 +281,7 @@ def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None):
     ax1.set_ylim(0, max(1, tiers.members.max()) * 1.25)   # linear from zero: bar heights compare as counts
     ax1.set_title(p.text("rfm.tiers_chart"), loc="left")
     colours = {"new": PALETTE[2], "active": PALETTE[0], "silent": PALETTE[3], "churned": PALETTE[1], "no_purchase": PALETTE[5]}
-    import textwrap
-    wrap = (lambda t: t.replace("（", "\n（")) if p.language == "zh" else (lambda t: textwrap.fill(t, 13))  # noqa: E731
-    ax2.bar([wrap(stage_label(p, s, params)) for s in stages.index], stages.members,
+    ax2.bar([tick_lines(stage_label(p, s, params)) for s in stages.index], stages.members,
             color=[colours[s] for s in stages.index])
     for i, (n, sh) in enumerate(zip(stages.members, stages.share.fillna(0))):
         ax2.text(i, n, f"{n:,}\n{sh:.0%}", ha="center", va="bottom", fontsize=11)

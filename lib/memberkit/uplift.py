@@ -1,0 +1,583 @@
+"""Whom the next campaign should reach: each member's incremental margin, learnt from past campaigns.
+
+From the past campaigns of one type that kept a randomised holdout, an **X-learner** (Künzel,
+Sekhon, Bickel and Yu 2019, "Metalearners for estimating heterogeneous treatment effects using
+machine learning", PNAS 116, 4156-4165) estimates each member's incremental orders from what was
+known the day before a campaign started: recency, frequency and monetary value, tier, RFM
+segment, region, channel, how long the member has bought and how often the member answered
+earlier campaigns. Times the member's own average order value and the margin it is the member's
+expected incremental margin (currency). A **T-learner** (the same paper's baseline: one regressor
+on the targeted, one on the holdout, their difference) is kept for comparison.
+
+Why the X-learner and a short outcome window (measured on the sample retailer with
+``response_by_channel`` on, ``bench/uplift.py``): the holdouts are a fifth of each campaign, so a
+T-learner's holdout model is fitted on few rows and its errors go straight into the difference; the
+X-learner lets the large targeted group impute the holdout's counterfactuals and weights the two
+estimates by the treated share, as the paper recommends for unbalanced groups. The outcome is the
+orders of the campaign's own days (``window="during"``, the default): the 30 days after a campaign
+add a month of organic orders whose noise hides a one-week response, while a campaign's pull-forward
+(orders only moved into the campaign) is the campaign review's own check per campaign
+(:func:`memberkit.campaign.pull_forward_check`). ``window="net"`` counts the days after as well.
+
+The target list ranks members by expected incremental margin minus the cost of one contact,
+stops where that turns negative, and keeps a seeded random holdout of the listed members.
+
+Validation (:func:`validate`) scores each past (campaign, member) row out of fold (members are
+split into folds, so no member is scored by a model that saw it) and compares two rankings on the
+randomised data by the **Qini curve** (Radcliffe 2007, "Using control groups to target on
+predicted lift", Direct Marketing Analytics Journal 1, 14-21): at each share φ of the rows taken
+from the top, ``Q(φ) = Y_t(φ) - Y_c(φ) N_t(φ) / N_c(φ)``, the incremental outcome of targeting
+that share. The **Qini coefficient** is the area between that curve and the straight line of
+random targeting, divided by the number of rows (so it reads as incremental margin per member of
+the data, currency, and does not grow with the data's size). **AUUC** is the area under the uplift
+curve ``U(φ) = (Y_t(φ)/N_t(φ) - Y_c(φ)/N_c(φ)) (N_t(φ) + N_c(φ))`` (Rzepakowski and Jaroszewicz
+2012; Gutierrez and Gérardy 2017), per row in the same way. Tied scores are taken as a block (the
+curves are drawn between tie groups), so a rule with few distinct scores, such as a segment's mean,
+is not flattered by the order of rows within a segment. Intervals are percentile bootstraps over
+the rows, targeted and holdout resampled separately. The ranking it is compared with is targeting
+by RFM segment: each segment's incremental margin per member (targeted mean minus holdout mean)
+learnt on the other folds. The report recommends the model's list only when its Qini beats the RFM
+rule's with the difference's interval above zero; otherwise the simpler RFM rule.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+NUMERIC_FEATURES = ("recency_days", "frequency", "monetary", "order_value", "past_responses", "days_as_member")
+CATEGORICAL_FEATURES = ("segment", "tier", "region", "channel")
+WINDOWS = ("during", "net")
+#: The target list's CSV (``data/uplift_targets.csv``): no personal data, member ids only.
+TARGET_COLUMNS = ["member_id", "segment", "segment_label_en", "segment_label_zh", "expected_incremental_margin",
+                  "expected_net", "holdout"]
+
+
+# ------------------------------------------------------------------ the rows to learn from
+def member_features(table: pd.DataFrame, at: _dt.date, past_responses: pd.Series | None = None) -> pd.DataFrame:
+    """The model's features of each member from an RFM member table at ``at``
+    (:func:`memberkit.rfm.member_tables_at`): one row per member, in member id order.
+
+    ``order_value`` is the member's average order value over all history (currency; the table's
+    median for members without an order; capped at the table's 99th percentile), ``past_responses`` the number of earlier campaigns the
+    member redeemed (``past_responses``: member id -> count; 0 where absent), ``days_as_member``
+    from the first order to ``at`` (0 without one); a missing category is ``"none"``.
+    """
+    out = table[["member_id"]].copy()
+    out["recency_days"] = table.recency_days.astype("float64").fillna(9999.0)
+    out["frequency"] = table.frequency.astype("float64").fillna(0.0)
+    out["monetary"] = table.monetary.astype("float64").fillna(0.0)
+    orders = table.orders_total.astype("float64") if "orders_total" in table else out.frequency
+    value = table.revenue_total.astype("float64") / orders.where(orders > 0)
+    if value.notna().any():          # one bulk order must not make a member the best target
+        value = value.fillna(value.median()).clip(upper=value.quantile(0.99))
+    out["order_value"] = value.fillna(0.0)
+    first = pd.to_datetime(table.first_order_date) if "first_order_date" in table else pd.Series(pd.NaT, index=table.index)
+    out["days_as_member"] = (pd.Timestamp(at) - first).dt.days.astype("float64").fillna(0.0)
+    past = past_responses if past_responses is not None else pd.Series(dtype="float64")
+    out["past_responses"] = out.member_id.map(past).astype("float64").fillna(0.0)
+    for col in CATEGORICAL_FEATURES:
+        out[col] = table[col].astype("object").where(table[col].notna(), "none").astype(str) if col in table else "none"
+    return out.sort_values("member_id", kind="stable").reset_index(drop=True)
+
+
+def past_responses(campaign_members: pd.DataFrame, before: _dt.date) -> pd.Series:
+    """member id -> how many campaigns that started before ``before`` the member was targeted by and
+    redeemed (``campaign_members``: campaign_id, member_id, group, redeemed_ts, start)."""
+    cm = campaign_members
+    done = cm[(pd.to_datetime(cm.start) < pd.Timestamp(before)) & (cm.group == "target") & cm.redeemed_ts.notna()]
+    return done.groupby("member_id").campaign_id.nunique().astype("float64")
+
+
+def training_rows(members: pd.DataFrame, tables_at: dict, margin: float, window: str = "during") -> pd.DataFrame:
+    """The rows a model learns from: each (campaign, member) of campaigns with a holdout.
+
+    ``members``: :func:`memberkit.campaign.campaign_members` (target and holdout members with
+    ``orders_during``, ``orders_net``, ``start``, ``redeemed_ts``); ``tables_at``: campaign id -> the
+    RFM member table the day before it started; ``window``: ``"during"`` (the campaign's days) or
+    ``"net"`` (and the ``post_days`` after it). Returns the features (:func:`member_features`)
+    with ``campaign_id``, ``treated`` (1 targeted, 0 holdout), ``orders`` (in the window) and
+    ``value`` (``orders`` x the member's order value x ``margin``: currency), ordered by campaign and
+    member. A campaign with fewer than two members in either group is left out. Raises
+    ``ValueError`` for an unknown window.
+    """
+    if window not in WINDOWS:
+        raise ValueError(f"window must be one of {WINDOWS}, got {window!r}")
+    rows = []
+    for cid, table in tables_at.items():
+        m = members[(members.campaign_id == cid) & members.group.isin(["target", "holdout"])]
+        if (m.group == "holdout").sum() < 2 or (m.group == "target").sum() < 2:
+            continue
+        start = pd.to_datetime(m.start).min().date()
+        feats = member_features(table, start - _dt.timedelta(days=1), past_responses(members, start))
+        r = m[["member_id", "group", f"orders_{window}"]].merge(feats, on="member_id", how="inner", validate="one_to_one")
+        r.insert(0, "campaign_id", cid)
+        r["treated"] = (r.group == "target").astype(int)
+        r["orders"] = r[f"orders_{window}"].astype("float64")
+        r["value"] = r.orders * r.order_value * margin
+        rows.append(r.drop(columns=["group", f"orders_{window}"]))
+    if not rows:
+        return pd.DataFrame(columns=["campaign_id", "member_id", "treated", "orders", "value",
+                                     *NUMERIC_FEATURES, *CATEGORICAL_FEATURES])
+    return pd.concat(rows, ignore_index=True).sort_values(["campaign_id", "member_id"], kind="stable",
+                                                          ignore_index=True)
+
+
+# ------------------------------------------------------------------ the models
+def design_matrix(frame: pd.DataFrame, categories: dict[str, list[str]]) -> np.ndarray:
+    """Numeric features as they are and each category one-hot over ``categories`` (fixed, so that
+    the columns are the same in training and scoring); shape (rows, features)."""
+    parts = [frame[list(NUMERIC_FEATURES)].to_numpy(dtype="float64")]
+    for col in CATEGORICAL_FEATURES:
+        values = frame[col].astype(str).to_numpy()
+        parts.append(np.column_stack([values == c for c in categories[col]]).astype("float64")
+                     if categories[col] else np.zeros((len(frame), 0)))
+    return np.hstack(parts)
+
+
+def _trees(seed: int, depth: int, leaf: int, rounds: int):
+    """Small, slow-learning gradient-boosted trees with large leaves (the outcome is mostly noise
+    around a small effect); deterministic: no early stopping, no subsampling."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    return HistGradientBoostingRegressor(max_depth=depth, max_iter=rounds, learning_rate=0.05, min_samples_leaf=leaf,
+                                         l2_regularization=1.0, early_stopping=False, random_state=seed)
+
+
+def _one_thread():
+    """Fit and predict on one thread: at a campaign's size OpenMP's threads cost more than they save
+    (25 times slower on a busy two-core machine) and the trees are the same."""
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(limits=1)
+
+
+class _Learner:
+    min_rows: int
+
+    def _split(self, rows: pd.DataFrame):
+        t, c = rows[rows.treated == 1], rows[rows.treated == 0]
+        if len(t) < self.min_rows or len(c) < self.min_rows:
+            raise ValueError(f"{type(self).__name__} needs at least {self.min_rows} targeted and holdout rows; "
+                             f"got {len(t)} and {len(c)}")
+        self.categories_ = {col: sorted(rows[col].astype(str).unique()) for col in CATEGORICAL_FEATURES}
+        return t, c
+
+
+class TLearner(_Learner):
+    """Two regressors of ``orders`` on the features, one fitted on the targeted rows, one on the
+    holdout (Künzel et al. 2019, the T-learner); ``uplift(frame)`` is their difference: expected
+    incremental orders per member (orders, not currency), shape (rows,).
+
+    ``fit`` raises ``ValueError`` when either group has fewer than ``min_rows`` rows.
+    """
+
+    def __init__(self, seed: int = 0, min_rows: int = 20):
+        self.seed, self.min_rows = seed, min_rows
+
+    def fit(self, rows: pd.DataFrame) -> "TLearner":
+        t, c = self._split(rows)
+        with _one_thread():
+            self.models_ = tuple(_trees(self.seed, 3, 80, 150).fit(design_matrix(g, self.categories_), g.orders.to_numpy())
+                                 for g in (t, c))
+        return self
+
+    def uplift(self, frame: pd.DataFrame) -> np.ndarray:
+        x = design_matrix(frame, self.categories_)
+        with _one_thread():
+            return self.models_[0].predict(x) - self.models_[1].predict(x)
+
+
+class XLearner(_Learner):
+    """The X-learner of Künzel et al. 2019 on ``orders``: (1) outcome models ``mu1`` on the targeted
+    and ``mu0`` on the holdout rows; (2) imputed effects ``D1 = Y - mu0(x)`` of the targeted and
+    ``D0 = mu1(x) - Y`` of the holdout, each regressed on the features (``tau1``, ``tau0``, trees
+    shallower and with larger leaves than the outcome models); (3) ``tau(x) = g tau0(x) + (1 - g)
+    tau1(x)`` with ``g`` the share of targeted rows (the propensity, constant by design in a
+    randomised campaign). ``uplift(frame)``: expected incremental orders per member, shape (rows,).
+
+    ``fit`` raises ``ValueError`` when either group has fewer than ``min_rows`` rows.
+    """
+
+    def __init__(self, seed: int = 0, min_rows: int = 20, effect_leaf: int = 200):
+        self.seed, self.min_rows, self.effect_leaf = seed, min_rows, effect_leaf
+
+    def fit(self, rows: pd.DataFrame) -> "XLearner":
+        t, c = self._split(rows)
+        xt, xc = design_matrix(t, self.categories_), design_matrix(c, self.categories_)
+        yt, yc = t.orders.to_numpy(dtype="float64"), c.orders.to_numpy(dtype="float64")
+        with _one_thread():
+            mu1 = _trees(self.seed, 3, 80, 150).fit(xt, yt)
+            mu0 = _trees(self.seed, 3, 80, 150).fit(xc, yc)
+            self.tau1_ = _trees(self.seed, 2, self.effect_leaf, 100).fit(xt, yt - mu0.predict(xt))
+            self.tau0_ = _trees(self.seed, 2, self.effect_leaf, 100).fit(xc, mu1.predict(xc) - yc)
+        self.propensity_ = len(t) / (len(t) + len(c))
+        return self
+
+    def uplift(self, frame: pd.DataFrame) -> np.ndarray:
+        x = design_matrix(frame, self.categories_)
+        g = self.propensity_
+        with _one_thread():
+            return g * self.tau0_.predict(x) + (1 - g) * self.tau1_.predict(x)
+
+
+LEARNERS = {"x": XLearner, "t": TLearner}
+
+
+def expected_incremental_margin(model, frame: pd.DataFrame, margin: float) -> np.ndarray:
+    """Expected incremental orders (``model.uplift``) x the member's order value x ``margin``:
+    currency per member, shape (rows,)."""
+    return model.uplift(frame) * frame.order_value.to_numpy(dtype="float64") * margin
+
+
+def segment_uplift(rows: pd.DataFrame) -> pd.Series:
+    """The RFM rule: segment -> incremental margin per member, targeted mean minus holdout mean of
+    ``value`` (currency); a segment missing one of the groups gets 0."""
+    means = rows.groupby(["segment", "treated"]).value.mean().unstack()
+    for col in (0, 1):
+        if col not in means:
+            means[col] = np.nan
+    return (means[1] - means[0]).fillna(0.0)
+
+
+# ------------------------------------------------------------------ Qini and AUUC
+def _cumulative(score, treated, outcome):
+    order = np.argsort(-np.asarray(score, dtype="float64"), kind="stable")
+    s = np.asarray(score, dtype="float64")[order]
+    t = np.asarray(treated, dtype="float64")[order]
+    y = np.asarray(outcome, dtype="float64")[order]
+    ends = np.flatnonzero(np.r_[s[1:] != s[:-1], True])      # the last row of each tie group
+    n_t, n_c = np.cumsum(t)[ends], np.cumsum(1 - t)[ends]
+    y_t, y_c = np.cumsum(y * t)[ends], np.cumsum(y * (1 - t))[ends]
+    return np.r_[0.0, (ends + 1) / len(s)], n_t, n_c, y_t, y_c
+
+
+def qini_curve(score: np.ndarray, treated: np.ndarray, outcome: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Qini curve of a ranking (Radcliffe 2007): (share of rows taken, incremental outcome), from
+    (0, 0), one point per group of tied scores, highest first. ``Q = Y_t - Y_c N_t / N_c`` over the
+    rows taken; where no holdout row is taken yet, the holdout part is 0. Arrays of equal length
+    (rows,): ``treated`` 1/0, ``outcome`` in any unit (the curve is in that unit)."""
+    x, n_t, n_c, y_t, y_c = _cumulative(score, treated, outcome)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = y_t - np.where(n_c > 0, y_c * n_t / np.where(n_c > 0, n_c, 1), 0.0)
+    return x, np.r_[0.0, q]
+
+
+def uplift_curve(score: np.ndarray, treated: np.ndarray, outcome: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The uplift curve (Rzepakowski and Jaroszewicz 2012; Gutierrez and Gérardy 2017): (share of
+    rows taken, ``(Y_t/N_t - Y_c/N_c) (N_t + N_c)``), from (0, 0), one point per tie group; a group
+    mean with no row yet is 0. Same arguments as :func:`qini_curve`."""
+    x, n_t, n_c, y_t, y_c = _cumulative(score, treated, outcome)
+    mean_t = np.divide(y_t, n_t, out=np.zeros_like(y_t), where=n_t > 0)
+    mean_c = np.divide(y_c, n_c, out=np.zeros_like(y_c), where=n_c > 0)
+    return x, np.r_[0.0, (mean_t - mean_c) * (n_t + n_c)]
+
+
+def _area(x: np.ndarray, y: np.ndarray) -> float:
+    return float(np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1]) / 2))
+
+
+def qini_coefficient(score: np.ndarray, treated: np.ndarray, outcome: np.ndarray) -> float:
+    """The Qini coefficient (Radcliffe 2007): area between the Qini curve and random targeting's
+    straight line (from (0, 0) to the curve's end), divided by the number of rows: currency per member when ``outcome`` is currency; 0 for a
+    ranking no better than chance, NaN for no rows."""
+    if not len(score):
+        return float("nan")
+    x, q = qini_curve(score, treated, outcome)
+    return (_area(x, q) - q[-1] / 2) / len(score)
+
+
+def auuc(score: np.ndarray, treated: np.ndarray, outcome: np.ndarray) -> float:
+    """AUUC (Gutierrez and Gérardy 2017): area under the uplift curve (:func:`uplift_curve`,
+    trapezoids over the share of rows), divided by the number of rows: currency per member when ``outcome`` is currency; NaN for no rows."""
+    if not len(score):
+        return float("nan")
+    x, u = uplift_curve(score, treated, outcome)
+    return _area(x, u) / len(score)
+
+
+@dataclass(frozen=True)
+class Validation:
+    """How the model's ranking did against the RFM rule's on past randomised data. Each figure is
+    (value, 95% low, high), currency per row of the data."""
+    rows: int
+    holdout_rows: int
+    campaigns: tuple[str, ...]
+    model_qini: tuple[float, float, float]
+    rfm_qini: tuple[float, float, float]
+    difference: tuple[float, float, float]      # Qini, model minus RFM
+    model_auuc: tuple[float, float, float]
+    rfm_auuc: tuple[float, float, float]
+    auuc_difference: tuple[float, float, float]
+    curves: dict = field(default_factory=dict)  # "model" / "rfm" / "random": (share, incremental margin)
+
+    @property
+    def model_is_better(self) -> bool:
+        """True when the model's Qini beats the RFM rule's with the difference's interval above zero."""
+        return self.difference[1] > 0
+
+
+def out_of_fold_scores(rows: pd.DataFrame, margin: float, folds: int = 5, seed: int = 0,
+                       learner: str = "x") -> tuple[np.ndarray, np.ndarray]:
+    """Each row's expected incremental margin by the model (``learner``: ``"x"`` or ``"t"``) and by
+    the RFM rule, each learnt on the other folds (members are assigned to folds by a seeded draw over
+    their ids, so every row of a member is scored by models that never saw that member). Returns
+    (model, rfm), currency, shape (rows,) each. Raises ``ValueError`` when a fold's model cannot be
+    fitted (too few rows)."""
+    ids = np.array(sorted(rows.member_id.astype(str).unique()))
+    fold_of = dict(zip(ids, np.random.default_rng(seed).integers(0, folds, len(ids))))
+    fold = rows.member_id.astype(str).map(fold_of).to_numpy()
+    model, rule = np.zeros(len(rows)), np.zeros(len(rows))
+    for k in range(folds):
+        test, train = fold == k, fold != k
+        if not test.any():
+            continue
+        fitted = LEARNERS[learner](seed=seed).fit(rows[train])
+        model[test] = expected_incremental_margin(fitted, rows[test], margin)
+        rule[test] = rows.segment[test].map(segment_uplift(rows[train])).fillna(0.0).to_numpy()
+    return model, rule
+
+
+def validate(rows: pd.DataFrame, margin: float, folds: int = 5, bootstraps: int = 200, seed: int = 0,
+             learner: str = "x") -> Validation:
+    """The model against the RFM rule on past campaigns with a holdout (:func:`training_rows`): Qini
+    coefficients and AUUC of both out-of-fold rankings (:func:`out_of_fold_scores`) on ``value``,
+    with percentile bootstrap intervals (targeted and holdout rows resampled separately,
+    ``bootstraps`` times, seeded). Raises ``ValueError`` when a fold's model cannot be fitted."""
+    model, rule = out_of_fold_scores(rows, margin, folds, seed, learner)
+    t, y = rows.treated.to_numpy(), rows.value.to_numpy(dtype="float64")
+    rng = np.random.default_rng([seed, 1])
+    idx_t, idx_c = np.flatnonzero(t == 1), np.flatnonzero(t == 0)
+    draws = []
+    for _ in range(bootstraps):
+        i = np.r_[rng.choice(idx_t, len(idx_t)), rng.choice(idx_c, len(idx_c))]
+        a, b = qini_coefficient(model[i], t[i], y[i]), qini_coefficient(rule[i], t[i], y[i])
+        c, d = auuc(model[i], t[i], y[i]), auuc(rule[i], t[i], y[i])
+        draws.append((a, b, a - b, c, d, c - d))
+    d = np.array(draws)
+
+    def summary(col: int, value: float) -> tuple[float, float, float]:
+        lo, hi = np.percentile(d[:, col], [2.5, 97.5])
+        return float(value), float(lo), float(hi)
+    qm, qr = qini_coefficient(model, t, y), qini_coefficient(rule, t, y)
+    am, ar = auuc(model, t, y), auuc(rule, t, y)
+    curves = {name: tuple(a.tolist() for a in qini_curve(s, t, y)) for name, s in (("model", model), ("rfm", rule))}
+    curves["random"] = ([0.0, 1.0], [0.0, curves["model"][1][-1]])
+    return Validation(len(rows), int((t == 0).sum()), tuple(sorted(rows.campaign_id.unique())),
+                      summary(0, qm), summary(1, qr), summary(2, qm - qr), summary(3, am), summary(4, ar),
+                      summary(5, am - ar), curves)
+
+
+# ------------------------------------------------------------------ the list
+def target_list(candidates: pd.DataFrame, expected_margin: np.ndarray, contact_cost: float,
+                holdout_share: float = 0.1, seed: int = 0) -> pd.DataFrame:
+    """The next campaign's list: members whose expected incremental margin exceeds the cost of
+    contacting them, best first, with a seeded random holdout.
+
+    ``candidates``: member features (:func:`member_features`, with ``segment``);
+    ``expected_margin``: per candidate, currency, shape (candidates,); ``contact_cost``: currency per
+    contacted member. Returns ``member_id``, ``segment``, ``expected_incremental_margin``,
+    ``expected_net`` (minus ``contact_cost``), ``holdout`` (True for members kept out to measure the
+    campaign), ranked by expected net (ties by member id). The holdout is drawn over the listed
+    members in member id order, so the same list and seed give the same holdout. Raises
+    ``ValueError`` for a holdout share outside [0, 1).
+
+    Example
+    -------
+    >>> c = pd.DataFrame({"member_id": ["a", "b", "c"], "segment": ["x", "x", "y"]})
+    >>> target_list(c, np.array([3.0, 0.5, 2.0]), 1.0, holdout_share=0).member_id.tolist()
+    ['a', 'c']
+    """
+    if not 0 <= holdout_share < 1:
+        raise ValueError(f"holdout_share must be in [0, 1), got {holdout_share}")
+    out = pd.DataFrame({"member_id": candidates.member_id.astype(str).to_numpy(),
+                        "segment": candidates.segment.to_numpy(),
+                        "expected_incremental_margin": np.asarray(expected_margin, dtype="float64")})
+    out["expected_net"] = out.expected_incremental_margin - contact_cost
+    out = out[out.expected_net > 0].sort_values("member_id", kind="stable")
+    out["holdout"] = np.random.default_rng([seed, 2]).random(len(out)) < holdout_share
+    return out.sort_values(["expected_net", "member_id"], ascending=[False, True], kind="stable", ignore_index=True)
+
+
+def rfm_target_list(candidates: pd.DataFrame, by_segment: pd.Series, contact_cost: float,
+                    holdout_share: float = 0.1, seed: int = 0) -> pd.DataFrame:
+    """The RFM rule's list: every member of a segment whose incremental margin per member
+    (:func:`segment_uplift`, currency) exceeds ``contact_cost``; the columns of :func:`target_list`."""
+    gain = candidates.segment.map(by_segment).fillna(0.0).to_numpy(dtype="float64")
+    return target_list(candidates, gain, contact_cost, holdout_share, seed)
+
+
+def expected_return(targets: pd.DataFrame, contact_cost: float) -> dict:
+    """What a list is expected to bring: ``listed``, ``contacted`` (not in the holdout),
+    ``holdout`` (counts), ``incremental_margin``, ``contact_cost`` and ``net`` over the contacted
+    members (currency; the holdout is not contacted and brings nothing)."""
+    sent = targets[~targets.holdout]
+    margin = float(sent.expected_incremental_margin.sum())
+    return {"listed": int(len(targets)), "contacted": int(len(sent)), "holdout": int(targets.holdout.sum()),
+            "incremental_margin": margin, "contact_cost": float(contact_cost * len(sent)),
+            "net": margin - float(contact_cost * len(sent))}
+
+
+# ------------------------------------------------------------------ one report's plan
+@dataclass
+class Plan:
+    """The next campaign's targets for one campaign type (:func:`plan`).
+
+    ``state``: ``ready``, or why there is no list: ``no_campaigns`` (no campaign of a type with a
+    holdout), ``too_few_holdout`` (fewer than ``min_holdout`` holdout members in the type's
+    campaigns), ``not_learnt`` (a model could not be fitted: ``error`` says why), ``no_table`` (the
+    sources have no campaign tables: the report says so already, the section is left out). ``recommended``: ``model`` or ``rfm``. Money in the shop's currency.
+    """
+    state: str
+    campaign_type: str | None = None
+    campaigns: tuple[str, ...] = ()
+    holdout_rows: int = 0
+    min_holdout: int = 100
+    contact_cost: float = float("nan")
+    cost_campaign: str | None = None
+    window: str = "during"
+    holdout_share: float = 0.1
+    seed: int = 0
+    validation: Validation | None = None
+    recommended: str | None = None
+    error: str = ""
+    model_list: pd.DataFrame | None = None
+    rfm_list: pd.DataFrame | None = None
+    by_segment: pd.Series | None = None
+    #: "model" / "rfm": :func:`expected_return` of each list, both by the recommended method's estimates
+    returns: dict = field(default_factory=dict)
+
+    @property
+    def targets(self) -> pd.DataFrame | None:
+        """The recommended list."""
+        return {"model": self.model_list, "rfm": self.rfm_list}.get(self.recommended)
+
+
+def contact_cost(campaigns: pd.DataFrame, members: pd.DataFrame, campaign_id: str) -> float:
+    """A campaign's cost per contacted member: its cost over its targeted (not held-out) members
+    (currency per member; NaN when the cost is missing or nobody was targeted)."""
+    cost = campaigns.set_index("campaign_id").cost.get(campaign_id)
+    n = int(((members.campaign_id == campaign_id) & (members.group == "target")).sum())
+    return float(cost) / n if n and cost is not None and np.isfinite(float(cost)) else float("nan")
+
+
+def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.date | None = None) -> Plan:
+    """The next campaign's target list from the clean tables (engine tables by name).
+
+    ``params``: the campaign review's settings (``margin``, ``post_days`` and the ``target_*``
+    settings: campaign type, holdout share, seed, contact cost, outcome window, minimum holdout);
+    ``rfm_params``: the RFM report's (segments at each campaign's eve and at the period's end).
+    The type is ``target_campaign_type``, else that of the latest campaign with a holdout that ended
+    by ``data_end``. Learns on every campaign of the type with a holdout that ended by then,
+    validates (:func:`validate`), and builds both lists for every member of the period-end member
+    table; ``recommended`` is the model's list when :attr:`Validation.model_is_better`, else the RFM
+    rule's.
+    """
+    from . import campaign, rfm
+    data_end = min(data_end or period_end, period_end)
+    out = Plan("no_campaigns", window=params.target_window, holdout_share=params.target_holdout_share,
+               seed=params.target_seed, min_holdout=params.target_min_holdout)
+    camps = campaign.campaigns_frame(tables)
+    if camps.empty:
+        out.state = "no_campaigns" if "campaigns" in tables and "campaign_members" in tables else "no_table"
+        return out
+    ended = camps[camps.end <= data_end]
+    members = campaign.campaign_members(tables, ended.campaign_id.tolist(), params, data_end) if len(ended) else pd.DataFrame()
+    if members.empty:
+        return out
+    held = members[members.group == "holdout"].groupby("campaign_id").size()
+    with_holdout = ended[ended.campaign_id.isin(held[held >= 2].index)]
+    if params.target_campaign_type:
+        with_holdout = with_holdout[with_holdout.type == params.target_campaign_type]
+    if with_holdout.empty:
+        out.campaign_type = params.target_campaign_type
+        return out
+    latest = with_holdout.sort_values(["start", "campaign_id"], kind="stable").iloc[-1]
+    kind = params.target_campaign_type or latest.type
+    of_type = with_holdout[with_holdout.type == kind].sort_values(["start", "campaign_id"], kind="stable")
+    out.campaign_type, out.campaigns = str(kind), tuple(of_type.campaign_id.astype(str))
+    out.holdout_rows = int(held.reindex(of_type.campaign_id).sum())
+    if out.holdout_rows < params.target_min_holdout:
+        out.state = "too_few_holdout"
+        return out
+    last = str(of_type.campaign_id.iloc[-1])
+    out.cost_campaign = last
+    out.contact_cost = (float(params.target_contact_cost) if params.target_contact_cost is not None
+                        else contact_cost(camps, members, last))
+    eve = {str(c): s - _dt.timedelta(days=1) for c, s in zip(of_type.campaign_id, of_type.start)}
+    at = rfm.member_tables_at(tables["orders"], rfm.member_profile(tables["members"]),
+                              [*eve.values(), period_end], rfm_params)
+    rows = training_rows(members, {c: at[d][0] for c, d in eve.items()}, params.margin, params.target_window)
+    try:
+        out.validation = validate(rows, params.margin, seed=params.target_seed)
+        learner = XLearner(seed=params.target_seed).fit(rows)
+    except ValueError as e:           # a fold with too few targeted or held-out members
+        out.state, out.error = "not_learnt", str(e)
+        return out
+    candidates = member_features(at[period_end][0], period_end, past_responses(members, period_end + _dt.timedelta(days=1)))
+    out.by_segment = segment_uplift(rows)
+    cost = out.contact_cost if np.isfinite(out.contact_cost) else 0.0
+    out.model_list = target_list(candidates, expected_incremental_margin(learner, candidates, params.margin), cost,
+                                 params.target_holdout_share, params.target_seed)
+    out.rfm_list = rfm_target_list(candidates, out.by_segment, cost, params.target_holdout_share, params.target_seed)
+    out.recommended = "model" if out.validation.model_is_better else "rfm"
+    # both lists' returns by one yardstick: the recommended method's estimate of each member (each
+    # method's own estimate would credit the RFM rule with the average of its segments for every member)
+    ids = candidates.member_id.astype(str).to_numpy()
+    estimate = pd.Series(expected_incremental_margin(learner, candidates, params.margin) if out.recommended == "model"
+                         else candidates.segment.map(out.by_segment).fillna(0.0).to_numpy(), index=ids)
+    out.returns = {rule: expected_return(t.assign(expected_incremental_margin=t.member_id.map(estimate).to_numpy()), cost)
+                   for rule, t in (("model", out.model_list), ("rfm", out.rfm_list))}
+    out.state = "ready"
+    return out
+
+
+def export_targets(p: Plan, folder, currency: str = "CNY"):
+    """``uplift_targets.csv`` in ``folder``: the recommended list (:data:`TARGET_COLUMNS`: member id,
+    segment code with its English and Chinese labels, expected incremental margin and net at the
+    currency's minor unit, holdout flag), best first; UTF-8 with a byte-order mark, member ids only.
+    Returns the path, or None when the plan has no list."""
+    from pathlib import Path
+    from .engine import currency_scale
+    from .rfm import outside_window, schemes
+    if p.targets is None:
+        return None
+    hl, outside = schemes()["high_low"], outside_window()
+    t = p.targets
+    segment = [k if k in hl.keys else outside.key for k in t.segment.astype(str)]
+
+    def label(language: str):
+        return [hl.segment(k).label[language] if k != outside.key else outside.label[language] for k in segment]
+    digits = currency_scale(currency)
+    frame = pd.DataFrame({"member_id": t.member_id, "segment": segment, "segment_label_en": label("en"),
+                          "segment_label_zh": label("zh"),
+                          "expected_incremental_margin": t.expected_incremental_margin.round(digits),
+                          "expected_net": t.expected_net.round(digits), "holdout": t.holdout.astype(bool)},
+                         columns=TARGET_COLUMNS)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "uplift_targets.csv"
+    frame.to_csv(path, index=False, encoding="utf-8-sig", float_format=f"%.{digits}f", lineterminator="\n")
+    return path
+
+
+def key_results(p: Plan) -> dict:
+    """The ``uplift`` block of ``campaign_review.json``: plain numbers and codes (no words, no member ids)."""
+    def triple(x):
+        return [float(v) for v in x] if x is not None else None
+    v = p.validation
+    return {
+        "state": p.state, "campaign_type": p.campaign_type, "campaigns": list(p.campaigns),
+        "holdout_rows": p.holdout_rows, "min_holdout": p.min_holdout, "window": p.window, "holdout_share": p.holdout_share, "seed": p.seed,
+        "contact_cost": float(p.contact_cost) if np.isfinite(p.contact_cost) else None,
+        "cost_campaign": p.cost_campaign, "recommended": p.recommended,
+        "validation": None if v is None else {
+            "rows": v.rows, "holdout_rows": v.holdout_rows, "model_qini": triple(v.model_qini),
+            "rfm_qini": triple(v.rfm_qini), "qini_difference": triple(v.difference),
+            "model_auuc": triple(v.model_auuc), "rfm_auuc": triple(v.rfm_auuc),
+            "auuc_difference": triple(v.auuc_difference), "model_is_better": v.model_is_better},
+        "returns": {k: {kk: (float(vv) if isinstance(vv, float) else vv) for kk, vv in r.items()}
+                    for k, r in p.returns.items()},
+        "file": "data/uplift_targets.csv" if p.targets is not None else None,
+    }

@@ -1,0 +1,231 @@
+"""The next campaign's targets (memberkit.uplift): Qini and AUUC against values worked out by hand,
+the learners against a planted effect, the list and its holdout, and on the sample retailer with
+``response_by_channel`` on, the list's true incremental margin against the RFM list's."""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from memberkit import uplift
+
+from .conftest import ROOT, cleaned
+
+# four rows, best score first: targeted 10, holdout 2, targeted 6, holdout 4
+SCORE, TREATED, OUTCOME = np.array([4.0, 3, 2, 1]), np.array([1, 0, 1, 0]), np.array([10.0, 2, 6, 4])
+
+
+def test_qini_curve_and_coefficient_by_hand():
+    # Q(k) = Y_t - Y_c N_t / N_c: 10 (no holdout yet), 10 - 2, 16 - 2 * 2, 16 - 6 * 2 / 2
+    x, q = uplift.qini_curve(SCORE, TREATED, OUTCOME)
+    assert x.tolist() == [0, 0.25, 0.5, 0.75, 1] and q.tolist() == [0, 10, 8, 12, 10]
+    # area 0.25 * (5 + 9 + 10 + 11) = 8.75; random targeting's line 10 / 2 = 5; per row: 3.75 / 4
+    assert uplift.qini_coefficient(SCORE, TREATED, OUTCOME) == pytest.approx(0.9375, abs=1e-12)
+    # the reversed ranking: 0 - 4 * 0 / 1, 6 - 4, 6 - 6 * 1 / 2, 16 - 6; area 0.25 * (0 + 1 + 2.5 + 6.5) = 2.5
+    x, q = uplift.qini_curve(-SCORE, TREATED, OUTCOME)
+    assert q.tolist() == [0, 0, 2, 3, 10]
+    assert uplift.qini_coefficient(-SCORE, TREATED, OUTCOME) == pytest.approx((2.5 - 5) / 4, abs=1e-12)
+
+
+def test_auuc_by_hand():
+    # U(k) = (Y_t/N_t - Y_c/N_c)(N_t + N_c): (10 - 0) 1, (10 - 2) 2, (8 - 2) 3, (8 - 3) 4
+    x, u = uplift.uplift_curve(SCORE, TREATED, OUTCOME)
+    assert u.tolist() == [0, 10, 16, 18, 20]
+    # area 0.25 * (5 + 13 + 17 + 19) = 13.5, per row 3.375
+    assert uplift.auuc(SCORE, TREATED, OUTCOME) == pytest.approx(3.375, abs=1e-12)
+    assert np.isnan(uplift.auuc(np.array([]), np.array([]), np.array([])))
+
+
+def test_tied_scores_are_one_block_whatever_their_order():
+    tied = np.array([2.0, 2, 1, 1])
+    x, q = uplift.qini_curve(tied, TREATED, OUTCOME)
+    assert x.tolist() == [0, 0.5, 1] and q.tolist() == [0, 8, 10]
+    assert uplift.qini_coefficient(tied, TREATED, OUTCOME) == pytest.approx((0.5 * (4 + 9) - 5) / 4)
+    swap = [1, 0, 3, 2]        # rows in another order within each tie group
+    assert uplift.qini_coefficient(tied[swap], TREATED[swap], OUTCOME[swap]) == uplift.qini_coefficient(tied, TREATED, OUTCOME)
+    assert uplift.auuc(tied[swap], TREATED[swap], OUTCOME[swap]) == uplift.auuc(tied, TREATED, OUTCOME)
+
+
+def _planted(n: int, seed: int) -> pd.DataFrame:
+    """Rows whose true effect is 0.3 orders for app members and none for the others, on an outcome
+    driven mostly by frequency (what RFM sees)."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"campaign_id": "C1", "member_id": [f"M{i:05d}" for i in range(n)],
+                          "treated": (rng.random(n) < 0.8).astype(int),
+                          "recency_days": rng.integers(1, 400, n).astype(float),
+                          "frequency": rng.poisson(2, n).astype(float), "monetary": rng.gamma(2, 100, n),
+                          "order_value": rng.gamma(5, 40, n), "past_responses": 0.0, "days_as_member": 300.0,
+                          "segment": rng.choice(["a", "b"], n), "tier": "t", "region": "r",
+                          "channel": rng.choice(["app", "online", "offline"], n)})
+    effect = np.where(frame.channel == "app", 0.3, 0.0)
+    frame["orders"] = rng.poisson(0.1 * frame.frequency + effect * frame.treated).astype(float)
+    frame["value"] = frame.orders * frame.order_value * 0.3
+    return frame
+
+
+@pytest.mark.parametrize("learner", [uplift.XLearner, uplift.TLearner])
+def test_learners_recover_a_planted_effect_by_channel(learner):
+    rows = _planted(6000, 3)
+    fitted = learner(seed=0).fit(rows)
+    test = _planted(3000, 4)
+    by_channel = pd.Series(fitted.uplift(test)).groupby(test.channel.to_numpy()).mean()
+    assert by_channel["app"] == pytest.approx(0.3, abs=0.08)
+    assert abs(by_channel["offline"]) < 0.08 and abs(by_channel["online"]) < 0.08
+    assert fitted.uplift(test).shape == (3000,)
+    with pytest.raises(ValueError, match="at least 20 targeted and holdout rows"):
+        learner().fit(rows.head(30))
+
+
+def test_validation_prefers_the_model_only_when_it_finds_what_rfm_cannot():
+    rows = _planted(6000, 5)
+    v = uplift.validate(rows, 0.3, bootstraps=100)
+    assert v.model_is_better and v.difference[1] > 0 and v.auuc_difference[0] > 0
+    assert v.rows == 6000 and v.holdout_rows == int((rows.treated == 0).sum())
+    # the effect by segment instead (what RFM sees), every order worth the same: nothing is left for
+    # the model to find, and it is not recommended over the segment rule
+    flat = rows.assign(order_value=100.0, orders=np.random.default_rng(6).poisson(
+        0.1 * rows.frequency + 0.3 * rows.treated * (rows.segment == "a")).astype(float))
+    flat["value"] = flat.orders * flat.order_value * 0.3
+    assert not uplift.validate(flat, 0.3, bootstraps=100).model_is_better
+
+
+def test_the_list_stops_where_the_return_turns_negative_and_keeps_a_seeded_holdout():
+    n = 2000
+    cand = pd.DataFrame({"member_id": [f"M{i:05d}" for i in range(n)], "segment": "a"})
+    margin = np.linspace(-2, 8, n)
+    a = uplift.target_list(cand, margin, 1.0, holdout_share=0.1, seed=3)
+    assert (a.expected_net > 0).all() and len(a) == int((margin > 1.0).sum())
+    assert a.expected_net.is_monotonic_decreasing
+    assert a.holdout.mean() == pytest.approx(0.1, abs=0.025)
+    b = uplift.target_list(cand, margin, 1.0, holdout_share=0.1, seed=3)
+    pd.testing.assert_frame_equal(a, b)
+    assert not uplift.target_list(cand, margin, 1.0, holdout_share=0.1, seed=4).holdout.equals(a.holdout)
+    r = uplift.expected_return(a, 1.0)
+    sent = a[~a.holdout]
+    assert r["contacted"] + r["holdout"] == r["listed"] == len(a)
+    assert r["net"] == pytest.approx(float(sent.expected_incremental_margin.sum()) - len(sent))
+    with pytest.raises(ValueError, match="holdout_share"):
+        uplift.target_list(cand, margin, 1.0, holdout_share=1.0)
+
+
+def test_the_campaign_settings_take_the_target_list_settings():
+    from memberkit.config import load_settings, notebook_params
+    from memberkit.errors import ConfigError
+    params = notebook_params(load_settings(ROOT, [], ["notebooks.campaign_review.target_holdout_share=0.2"]),
+                             "campaign_review")
+    assert (params.target_holdout_share, params.target_window, params.target_seed) == (0.2, "during", 0)
+    for bad in ("target_holdout_share=1", "target_window=week"):
+        with pytest.raises((ConfigError, ValueError)):
+            notebook_params(load_settings(ROOT, [], [f"notebooks.campaign_review.{bad}"]), "campaign_review")
+
+
+# ------------------------------------------------------------------ on the sample retailer
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """The sample retailer at 5,000 people, seed 1, with response_by_channel: cleaned and planned."""
+    from memberkit.config import load_settings, notebook_params
+    from memberkit.sample import RESPONSE_BY_CHANNEL, SampleSpec, generate_sample
+    folder = tmp_path_factory.mktemp("uplift_sample")
+    truth = generate_sample(folder, n_members=5000, seed=1, spec=SampleSpec(response_by_channel=dict(RESPONSE_BY_CHANNEL)))
+    tables = cleaned(folder, truth["extracted_at"], tmp_path_factory, "uplift",
+                     ("orders", "members", "campaigns", "campaign_members"))
+    settings = load_settings(ROOT, [], [f"source.base_dir={folder}", "source.sample=null", f"as_of={truth['extracted_at']}"])
+    cp, rp = notebook_params(settings, "campaign_review"), notebook_params(settings, "rfm_segmentation")
+    end = dt.date(2026, 10, 31)
+    plan = uplift.plan(tables, end, cp, rp, end)
+    plan.inputs = (tables, rp)           # for tests that plan again with other settings
+    return folder, truth, cp, plan
+
+
+def test_the_target_list_beats_the_rfm_list_on_the_generators_true_effects(planted):
+    from memberkit.sample import true_list_margin
+    folder, truth, cp, plan = planted
+    assert plan.state == "ready" and plan.campaign_type == "member_day" and plan.campaigns == ("C2501", "C2610")
+    # the contact cost: C2610's cost over its targeted members, not its holdout
+    c2610 = next(c for c in truth["campaigns"] if c["campaign_id"] == "C2610")
+    assert plan.contact_cost == pytest.approx(c2610["cost"] / c2610["n_target"])
+    model = true_list_margin(folder, plan.model_list.member_id, "member_day", cp.margin, plan.contact_cost)
+    rfm = true_list_margin(folder, plan.rfm_list.member_id, "member_day", cp.margin, plan.contact_cost)
+    assert model > rfm * 1.2, (model, rfm)
+    # the model stays away from the members the truth says hardly answer (in-store), the RFM rule cannot
+    t = pd.read_csv(folder / "uplift_truth.csv", dtype={"member_id": str}).set_index("member_id").channel
+    assert t.reindex(plan.model_list.member_id).eq("offline").mean() < 0.1
+    assert t.reindex(plan.rfm_list.member_id).eq("offline").mean() > 0.3
+    # the validation on the past campaigns sees it too, and the model's list is the one recommended
+    assert plan.validation.model_is_better and plan.recommended == "model"
+    assert plan.model_list.holdout.mean() == pytest.approx(cp.target_holdout_share, abs=0.02)
+
+
+def test_the_list_file_and_its_results_hold_no_personal_data(planted, tmp_path):
+    folder, truth, cp, plan = planted
+    path = uplift.export_targets(plan, tmp_path, "CNY")
+    frame = pd.read_csv(path, encoding="utf-8-sig", dtype={"member_id": str})
+    assert frame.columns.tolist() == uplift.TARGET_COLUMNS
+    assert frame.member_id.tolist() == plan.targets.member_id.tolist()
+    assert frame.holdout.sum() == plan.targets.holdout.sum()
+    # a rerun gives the same file, byte for byte (seeded folds, bootstrap and holdout; trees on one thread)
+    tables, rp = plan.inputs
+    again = uplift.plan(tables, dt.date(2026, 10, 31), cp, rp, dt.date(2026, 10, 31))
+    assert uplift.export_targets(again, tmp_path / "again", "CNY").read_bytes() == path.read_bytes()
+    assert uplift.key_results(again) == uplift.key_results(plan)
+    members = pd.read_csv(folder / "members.csv", encoding="gb18030", dtype=str)
+    text = path.read_text(encoding="utf-8-sig")
+    assert not any(phone in text for phone in members["手机号"].dropna().head(500))
+    results = uplift.key_results(plan)
+    import json
+    dumped = json.dumps(results)
+    assert results["recommended"] == "model" and results["returns"]["model"]["listed"] == len(plan.model_list)
+    assert not any(m in dumped for m in plan.model_list.member_id.head(50))
+
+
+def test_the_section_reads_in_both_languages(planted):
+    from memberkit.views import Presentation
+    from memberkit.views import uplift as view
+    folder, truth, cp, plan = planted
+    for language in ("en", "zh"):
+        p = Presentation(language, "CNY")
+        words = [view.title(p, plan), view.headline(p, plan), view.validation_sentence(p, plan),
+                 view.method_note(p, plan, cp)]
+        assert all(words) and not any("{" in w for w in words)
+        frame = view.returns_frame(p, plan)
+        assert len(frame) == 2 and len(view.kpis(p, plan, "2026-10")) == 4
+        assert not view.segments_frame(p, plan).empty
+    assert "会员日" in view.title(Presentation("zh", "CNY"), plan)
+    # the month summary's lines, from campaign_review.json's uplift block as written
+    import json
+    from types import SimpleNamespace
+    block = json.loads(json.dumps(uplift.key_results(plan)))
+    for language in ("en", "zh"):
+        net = Presentation(language, "CNY").money(plan.returns["model"]["net"])
+        s = SimpleNamespace(language=language, currency="CNY",
+                            results=lambda name: {"results": {"uplift": block}} if name == "campaign_review" else None)
+        line = view.summary_section(s)
+        assert net in line["sentence"] and line["link"] == "campaign_review.html#next-campaign"
+    assert view.summary_section(SimpleNamespace(language="en", currency="CNY", results=lambda name: None)) is None
+    import matplotlib.pyplot as plt
+    plt.close(view.plot_qini(Presentation("en", "CNY"), plan))
+
+
+def test_without_enough_holdout_there_is_no_list_and_the_page_says_why(planted):
+    from memberkit.views import Presentation
+    from memberkit.views import uplift as view
+    folder, truth, cp, plan = planted
+    tables, rp = plan.inputs
+    end = dt.date(2026, 10, 31)
+    few = uplift.plan(tables, end, cp.model_copy(update={"target_min_holdout": 100_000}), rp, end)
+    assert few.state == "too_few_holdout" and few.targets is None and few.holdout_rows == plan.holdout_rows
+    assert uplift.export_targets(few, folder / "none") is None
+    none = uplift.plan(tables, end, cp.model_copy(update={"target_campaign_type": "flash_sale"}), rp, end)
+    assert none.state == "no_campaigns"
+    bare = uplift.plan({"orders": tables["orders"], "members": tables["members"]}, end, cp, rp, end)
+    assert bare.state == "no_table" and uplift.key_results(bare)["state"] == "no_table"
+    from types import SimpleNamespace
+    block = {"results": {"uplift": uplift.key_results(bare)}}
+    assert view.summary_section(SimpleNamespace(language="en", currency="CNY", results=lambda name: block)) is None
+    assert view.title(Presentation("en", "CNY"), bare) == "The next campaign: whom to reach"
+    for language in ("en", "zh"):
+        p = Presentation(language, "CNY")
+        assert p.count(few.holdout_rows) in view.headline(p, few) and view.kpis(p, few) == []
+        assert view.state_note(p, none)

@@ -229,3 +229,15 @@ def test_without_enough_holdout_there_is_no_list_and_the_page_says_why(planted):
         p = Presentation(language, "CNY")
         assert p.count(few.holdout_rows) in view.headline(p, few) and view.kpis(p, few) == []
         assert view.state_note(p, none)
+
+
+def test_design_matrix_one_hot_columns_follow_the_fixed_categories():
+    """Numbers as they are, then per category one column per fixed value; a value outside them is all zeros."""
+    frame = pd.DataFrame({c: [1.0, 2.0, 3.0] for c in uplift.NUMERIC_FEATURES}
+                         | {"segment": ["a", "b", "zz"], "tier": ["gold", "gold", "none"],
+                            "region": ["x", "y", "x"], "channel": ["app", "online", "app"]})
+    cats = {"segment": ["a", "b"], "tier": ["gold", "none"], "region": ["x"], "channel": []}
+    m = uplift.design_matrix(frame, cats)
+    n = len(uplift.NUMERIC_FEATURES)
+    assert m.shape == (3, n + 5)
+    assert m[:, n:].tolist() == [[1, 0, 1, 0, 1], [0, 1, 1, 0, 0], [0, 0, 0, 1, 1]]

@@ -891,7 +891,12 @@ def quality_scorecard(raw: dict[str, ibis.Table], date_formats: dict[str, list[s
     for table, t in raw.items():
         formats = date_formats.get(table, []) if isinstance(date_formats, dict) else date_formats
         metrics = {"__rows": t.count()}
+        counted = {}
         for c, col in CANONICAL[table].items():
+            if c in CATEGORY_COLUMNS:
+                # few distinct values: read on the value counts, not on every row
+                counted[c] = _category_quality(t, table, c, rules)
+                continue
             empty = t[c].isnull() | (t[c].strip() == "")
             if c in (readable or {}).get(table, {}):
                 invalid = None     # counted by the staging's profile
@@ -899,12 +904,6 @@ def quality_scorecard(raw: dict[str, ibis.Table], date_formats: dict[str, list[s
                 invalid = ~parses(t[c], "number", formats, decimal="auto")
             elif col.kind in ("timestamp", "date"):
                 invalid = ~parses(t[c], col.kind, formats)
-            elif (table, c) == ("orders", "status"):
-                invalid = ~empty & map_status(t[c], rules).isnull()
-            elif c == "region":
-                invalid = ~empty & ~is_known_region(t[c], rules.regions)
-            elif c in ("channel", "status", "gender", "group"):
-                invalid = ~empty & ~is_known_text(t[c], c)
             else:
                 invalid = None  # ids and free text have no validity rule
             metrics[f"{c}__missing"] = empty.cast("int64").sum()
@@ -912,6 +911,8 @@ def quality_scorecard(raw: dict[str, ibis.Table], date_formats: dict[str, list[s
                 metrics[f"{c}__invalid"] = invalid.cast("int64").sum()
             metrics[f"{c}__distinct"] = t[c].nunique()
         values = t.aggregate(**metrics).to_pyarrow().to_pylist()[0]
+        for c, row in counted.items():
+            values.update({f"{c}__{k}": v for k, v in row.items()})
         n = values["__rows"]
         for c in CANONICAL[table]:
             rows.append({"table": table, "column": c, "rows": n, "missing": int(values[f"{c}__missing"] or 0),
@@ -923,6 +924,25 @@ def quality_scorecard(raw: dict[str, ibis.Table], date_formats: dict[str, list[s
     q["missing_share"] = q.missing / q.rows.where(q.rows > 0)
     q["invalid_share"] = q.invalid / q.rows.where(q.rows > 0)
     return q
+
+
+CATEGORY_COLUMNS = ("status", "region", "channel", "gender", "group")   # few values, each with a validity rule
+
+
+def _category_quality(t: ibis.Table, table: str, c: str, rules: CleaningRules) -> dict[str, int]:
+    """Missing, invalid and distinct values of a column of few values, from its value counts."""
+    counts = t.group_by(_v=t[c]).agg(_n=t.count())
+    v = counts._v
+    empty = v.isnull() | (v.strip() == "")
+    if (table, c) == ("orders", "status"):
+        invalid = ~empty & map_status(v, rules).isnull()
+    elif c == "region":
+        invalid = ~empty & ~is_known_region(v, rules.regions)
+    else:
+        invalid = ~empty & ~is_known_text(v, c)
+    row = counts.aggregate(missing=counts._n.sum(where=empty), invalid=counts._n.sum(where=invalid),
+                           distinct=v.count()).to_pyarrow().to_pylist()[0]
+    return {k: int(row[k] or 0) for k in ("missing", "invalid", "distinct")}
 
 
 def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out: Path) -> dict[str, str]:

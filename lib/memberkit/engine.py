@@ -801,22 +801,29 @@ def float_like_ids(table: ibis.Table, columns: list[str]) -> set[str]:
     if not columns:
         return set()
     row = table.aggregate(**float_id_evidence(table, columns)).to_pyarrow().to_pylist()[0]
-    return decide_float_ids(columns, row)
+    return decide_float_ids(table, columns, row)
 
 
 def float_id_evidence(table: ibis.Table, columns: list[str]) -> dict[str, ibis.Value]:
-    """The aggregates :func:`decide_float_ids` needs, named ``<column>__bad`` and ``<column>__float``."""
+    """The aggregates :func:`decide_float_ids` needs, named ``<column>__dots``: values with a point.
+    (A substring test, not a regular expression: most id columns have no point at all.)"""
+    return {f"{c}__dots": blank_to_null(table[c]).contains(".").cast("int64").sum() for c in columns}
+
+
+def decide_float_ids(table: ibis.Table, columns: list[str], row: dict) -> set[str]:
+    """The columns of :func:`float_id_evidence` whose values are all integers, some written as floats.
+
+    Only a column with points is examined further (one more query, for those columns alone)."""
+    dotted = [c for c in columns if row.get(f"{c}__dots")]
+    if not dotted:
+        return set()
     aggs = {}
-    for c in columns:
+    for c in dotted:
         v = blank_to_null(table[c])
         aggs[f"{c}__bad"] = (v.notnull() & ~v.re_search(_FLOAT_ID)).cast("int64").sum()
         aggs[f"{c}__float"] = v.re_search(r"\.0*$").cast("int64").sum()
-    return aggs
-
-
-def decide_float_ids(columns: list[str], row: dict) -> set[str]:
-    """The columns of :func:`float_id_evidence` whose values are all integers, some written as floats."""
-    return {c for c in columns if not (row[f"{c}__bad"] or 0) and (row[f"{c}__float"] or 0)}
+    found = table.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    return {c for c in dotted if not (found[f"{c}__bad"] or 0) and (found[f"{c}__float"] or 0)}
 
 
 def id_text(col: ibis.Value, float_like: bool = False) -> ibis.Value:

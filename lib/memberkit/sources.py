@@ -552,7 +552,7 @@ def _profile_problems(table: ibis.Table, staged: StagedTable, name: str, label: 
                                 "in_period": int(row["period__in"] or 0)}
 
     problems = []
-    staged.float_ids = sorted(engine.decide_float_ids(ids, row))
+    staged.float_ids = sorted(engine.decide_float_ids(table, ids, row))
     for c in numbers:
         staged.marks[c] = decimal
         if decimal == "auto":

@@ -221,6 +221,22 @@ def test_no_page_shows_a_missing_number_as_code(edition, request):
 
 
 @pytest.mark.slow
+def test_a_run_in_english_and_one_in_chinese_write_the_same_crm_lists(e2e, e2e_zh):
+    """data/ is language-free: the CRM lists (the RFM segment lists and the CLV lists) of the English and the
+    Chinese run are the same files, byte for byte, each label and action in both languages."""
+    from memberkit import rfm
+    lists = {}
+    for proc, out, _ in (e2e, e2e_zh):
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        lists[out] = {p.name: p.read_bytes() for p in sorted((out / "data").glob("*.csv"))}
+    en, zh = lists.values()
+    assert set(en) == set(zh) and {f"rfm_{k}.csv" for k in rfm.schemes()["high_low"].keys} < set(en)
+    assert [name for name in en if en[name] != zh[name]] == []
+    header = en["rfm_important_value.csv"].decode("utf-8-sig").splitlines()[0].split(",")
+    assert {"segment_label_en", "segment_label_zh", "action_en", "action_zh"} <= set(header)
+
+
+@pytest.mark.slow
 def test_the_chinese_edition_says_in_chinese_why_a_campaign_was_not_reviewed(e2e_zh):
     from memberkit.views.page import visible_text
     proc, out, _ = e2e_zh

@@ -88,12 +88,13 @@ def test_run_reports_end_to_end(e2e):
                  "campaign_review.json", "en/index.pdf", "en/campaign_review.pdf"]:
         assert (out / name).is_file(), name
     # The only CSVs are the CRM lists (member id, scores, forecasts); staged raw exports with phones must not stay.
-    from memberkit import clv, rfm
+    from memberkit import clv, rfm, uplift
     for path in out.rglob("*.csv"):
         assert path.parent == out / "data" and (path.name.startswith("rfm_") or path.name in (
-            "clv_members.csv", clv.AT_RISK_FILE)), path
+            "clv_members.csv", clv.AT_RISK_FILE, "uplift_targets.csv")), path
         expected = (rfm.EXPORT_COLUMNS if path.name.startswith("rfm_") else
-                    clv.WINBACK_COLUMNS if path.name == clv.AT_RISK_FILE else clv.EXPORT_COLUMNS)
+                    clv.WINBACK_COLUMNS if path.name == clv.AT_RISK_FILE else
+                    uplift.TARGET_COLUMNS if path.name == "uplift_targets.csv" else clv.EXPORT_COLUMNS)
         assert list(pd.read_csv(path, encoding="utf-8-sig", nrows=1).columns) == expected
     ab = read_json(out / "ab_test.json")["results"]["experiments"]
     assert set(ab) == {"EXP-PUSH", "EXP-COUPON", "EXP-BANNER"} and ab["EXP-BANNER"]["srm_p_value"] > 0

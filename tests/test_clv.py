@@ -12,7 +12,7 @@ import pytest
 
 from memberkit import clv, summary
 
-from .conftest import ROOT
+from .conftest import DOMAIN_HIGH_LOW, ROOT
 
 
 def cdnow_orders():
@@ -660,17 +660,51 @@ def test_a_likely_lost_member_is_never_told_keep_them():
     for recent, lapsing in (("important_value", "important_retain"), ("important_develop", "important_win_back"),
                             ("general_value", "general_retain"), ("general_develop", "general_win_back")):
         for language in ("en", "zh"):
-            assert view.at_risk_action(recent, language) == seg[lapsing]["action"][language]
-            assert view.at_risk_action(lapsing, language) == seg[lapsing]["action"][language]
-    assert view.at_risk_action("important_value", "en") == "Win back actively: personal contact"
-    assert view.at_risk_action("no_recent_purchase", "zh") == rules["outside"]["action"]["zh"]
+            assert clv.at_risk_action(recent, language) == seg[lapsing]["action"][language]
+            assert clv.at_risk_action(lapsing, language) == seg[lapsing]["action"][language]
+    assert clv.at_risk_action("important_value", "en") == "Win back actively: personal contact"
+    assert clv.at_risk_action("no_recent_purchase", "zh") == rules["outside"]["action"]["zh"]
     a = _winback_analysis()
     a.members.loc[a.members.index[0], "segment"] = "important_value"     # m1, at risk, among recent buyers
     for p in (Presentation("en", "CNY"), Presentation("zh", "CNY")):
         actions = list(view.at_risk_frame(p, a, 12).iloc[:, 1])
         assert seg["important_value"]["action"][p.language] not in actions
-        assert view.at_risk_action("important_value", p.language) in actions
+        assert clv.at_risk_action("important_value", p.language) in actions
         assert p.text("clv.at_risk_action_note")
+
+
+def test_the_winback_file_gives_a_likely_lost_member_the_action_the_page_table_gives(tmp_path):
+    """clv_at_risk.csv still said "Keep them" for likely-lost Important value members while the CLV page's
+    table said "Win back actively". One at-risk member per segment (and one with no order in the RFM
+    window): the file's action, in both languages, is the page table's for that segment, and a segment of
+    recent buyers gets DOMAIN.md's action of its lapsing counterpart (same F and M, low R)."""
+    from memberkit.views import Presentation
+    from memberkit.views import clv as view
+    codes = list(DOMAIN_HIGH_LOW) + [None]
+    n = len(codes)
+    a = _winback_analysis()
+    a.members = pd.DataFrame({
+        "member_id": [f"m{i}" for i in range(n)], "frequency": [2] * n, "recency": [10.0] * n, "T": [90.0] * n,
+        "monetary_value": [50.0] * n, "expected_purchases": [0.1] * n, "probability_alive": [0.2] * n,
+        "expected_spend": [40.0] * n, "clv": [5.0] * n, "high_value": [True] * n, "at_risk": [True] * n,
+        "segment": codes, "tier": ["金卡"] * n, "stage": ["silent"] * n,
+        "revenue_total": [1000.0 + 100 * i for i in range(n)]})
+    clv.export_members(a, tmp_path)
+    w = pd.read_csv(tmp_path / clv.AT_RISK_FILE, encoding="utf-8-sig", dtype=str).set_index("segment")
+    assert len(w) == n
+    for p in (Presentation("en", "CNY"), Presentation("zh", "CNY")):
+        table = view.at_risk_frame(p, a, 12)
+        page_action = dict(zip(table.iloc[:-1, 0], table.iloc[:-1, 1]))
+        assert len(page_action) == n
+        for code, row in w.iterrows():
+            assert row[f"action_{p.language}"] == page_action[row[f"segment_label_{p.language}"]], (code, p.language)
+    lapsing = {(f, m): code for code, (r, f, m, *_) in DOMAIN_HIGH_LOW.items() if r == "low"}
+    for code, (r, f, m, *_) in DOMAIN_HIGH_LOW.items():
+        counterpart = lapsing[(f, m)]
+        assert w.loc[code, "action_en"].lower() == DOMAIN_HIGH_LOW[counterpart][-1], code
+        assert w.loc[code, "action_zh"] == w.loc[counterpart, "action_zh"], code
+    assert w.loc["important_value", "action_en"].startswith("Win back actively")
+    assert not w.action_en.str.lower().str.startswith("keep them").any()
 
 
 def test_the_at_risk_figures_are_named_as_their_column_is():

@@ -88,12 +88,13 @@ def test_run_reports_end_to_end(e2e):
                  "campaign_review.json", "en/index.pdf", "en/campaign_review.pdf"]:
         assert (out / name).is_file(), name
     # The only CSVs are the CRM lists (member id, scores, forecasts); staged raw exports with phones must not stay.
-    from memberkit import clv, rfm
+    from memberkit import clv, rfm, uplift
     for path in out.rglob("*.csv"):
         assert path.parent == out / "data" and (path.name.startswith("rfm_") or path.name in (
-            "clv_members.csv", clv.AT_RISK_FILE)), path
+            "clv_members.csv", clv.AT_RISK_FILE, "uplift_targets.csv")), path
         expected = (rfm.EXPORT_COLUMNS if path.name.startswith("rfm_") else
-                    clv.WINBACK_COLUMNS if path.name == clv.AT_RISK_FILE else clv.EXPORT_COLUMNS)
+                    clv.WINBACK_COLUMNS if path.name == clv.AT_RISK_FILE else
+                    uplift.TARGET_COLUMNS if path.name == "uplift_targets.csv" else clv.EXPORT_COLUMNS)
         assert list(pd.read_csv(path, encoding="utf-8-sig", nrows=1).columns) == expected
     ab = read_json(out / "ab_test.json")["results"]["experiments"]
     assert set(ab) == {"EXP-PUSH", "EXP-COUPON", "EXP-BANNER"} and ab["EXP-BANNER"]["srm_p_value"] > 0
@@ -218,6 +219,22 @@ def test_no_page_shows_a_missing_number_as_code(edition, request):
         found = [n for n in cells.nodes if n in ("None", "null") or
                  re.search(r"(?<![A-Za-z])(nan|NaN|-?inf|Infinity|NaT)(?![A-Za-z])", n)]
         assert not found, f"{page.name}: {found}"
+
+
+@pytest.mark.slow
+def test_a_run_in_english_and_one_in_chinese_write_the_same_crm_lists(e2e, e2e_zh):
+    """data/ is language-free: the CRM lists (the RFM segment lists and the CLV lists) of the English and the
+    Chinese run are the same files, byte for byte, each label and action in both languages."""
+    from memberkit import rfm
+    lists = {}
+    for proc, out, _ in (e2e, e2e_zh):
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        lists[out] = {p.name: p.read_bytes() for p in sorted((out / "data").glob("*.csv"))}
+    en, zh = lists.values()
+    assert set(en) == set(zh) and {f"rfm_{k}.csv" for k in rfm.schemes()["high_low"].keys} < set(en)
+    assert [name for name in en if en[name] != zh[name]] == []
+    header = en["rfm_important_value.csv"].decode("utf-8-sig").splitlines()[0].split(",")
+    assert {"segment_label_en", "segment_label_zh", "action_en", "action_zh"} <= set(header)
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from memberkit import rfm, summary
 from memberkit.config import load_settings, notebook_params
 from memberkit.rfm import OUTSIDE, RFMSegmenter, Scheme, Segment, quantile_scores, schemes
 
-from .conftest import ROOT, count_summary_queries
+from .conftest import DOMAIN_HIGH_LOW, ROOT, count_summary_queries
 
 END = dt.date(2026, 10, 31)
 
@@ -267,7 +267,7 @@ def export_table(n=200):
 
 def test_export_has_one_list_per_segment_and_no_personal_data(tmp_path):
     table = export_table()
-    paths = rfm.export_segment_lists(table, tmp_path, "zh")
+    paths = rfm.export_segment_lists(table, tmp_path)
     assert set(paths) == set(schemes()["high_low"].keys)
     total = 0
     for key, path in paths.items():
@@ -284,11 +284,12 @@ def test_the_crm_lists_give_each_code_its_label_and_the_page_names_each_file_by_
     from memberkit.views import rfm as rfm_view
     table = export_table()
     en = Presentation("en")
-    paths = rfm.export_segment_lists(table, tmp_path, "en", rfm_view.stage_labels(en))
+    paths = rfm.export_segment_lists(table, tmp_path, rfm_view.list_stage_labels())
     frame = pd.concat(pd.read_csv(p, encoding="utf-8-sig", dtype={"member_id": str}) for p in paths.values())
-    labels = dict(zip(frame.stage, frame.stage_label))
-    assert labels and all(labels[k] == rfm_view.stage_label(en, k) for k in labels)
-    assert "churned" not in set(frame.stage_label)
+    for p in (en, Presentation("zh")):
+        labels = dict(zip(frame.stage, frame[f"stage_label_{p.language}"]))
+        assert labels and all(labels[k] == rfm_view.stage_label(p, k) for k in labels)
+        assert "churned" not in set(frame[f"stage_label_{p.language}"])
     listed = rfm_view.exports_list(en, paths)
     assert "Important, lapsing: rfm_important_retain.csv; " in listed
     assert "重要保持客户：rfm_important_retain.csv；" in rfm_view.exports_list(Presentation("zh"), paths)
@@ -442,3 +443,55 @@ def test_the_dominant_member_share_lies_in_zero_to_one(value):
         with pytest.raises(ConfigError, match="dominant_member_share"):
             notebook_params(load_settings(ROOT, [], [f"notebooks.{report}.dominant_member_share={value}"]), report)
     assert notebook_params(load_settings(ROOT), "rfm_segmentation").dominant_member_share == 0.05
+
+
+def run_export_cell(language: str, table: pd.DataFrame, folder, params) -> dict:
+    """The RFM notebook's CRM-list cell as a run in ``language`` executes it; returns its ``exported``."""
+    import json
+    from types import SimpleNamespace
+    from memberkit.views import Presentation
+    from memberkit.views import rfm as rfm_view
+    cells = json.loads((ROOT / "notebooks" / "02_rfm_segmentation.ipynb").read_text(encoding="utf-8"))["cells"]
+    [source] = ["".join(c["source"]) for c in cells if "export_segment_lists" in "".join(c["source"])]
+    shown = []
+    page = SimpleNamespace(heading=lambda *a, **k: shown.append(a), note=lambda *a, **k: shown.append(a))
+    scope = {"rfm": rfm, "view": rfm_view, "page": page, "p": Presentation(language), "params": params,
+             "analysis": SimpleNamespace(table=table), "ctx": SimpleNamespace(data_dir=folder)}
+    exec(compile(source, "02_rfm_segmentation.ipynb", "exec"), scope)
+    assert shown, "the cell says on the page where the lists are"
+    return scope["exported"]
+
+
+def test_the_crm_lists_are_the_same_files_in_english_and_in_chinese(tmp_path):
+    """The lists said segment_label / action / stage_label in whichever language ran last, so data/ changed
+    with the language. Each code now carries both languages' labels and actions, from the one rule table
+    (DOMAIN.md's), and the stage's words from the pages' catalogue."""
+    from memberkit.views import Presentation
+    from memberkit.views import rfm as rfm_view
+    table = export_table(400)
+    params = rfm_params("churned_days=200")
+    en = run_export_cell("en", table, tmp_path / "en" / "data", params)
+    zh = run_export_cell("zh", table, tmp_path / "zh" / "data", params)
+    assert [p.name for p in en.values()] == [p.name for p in zh.values()]
+    written = sorted(p.name for p in (tmp_path / "en" / "data").iterdir())
+    assert written == sorted(p.name for p in (tmp_path / "zh" / "data").iterdir()) and len(written) == 8
+    for name in written:
+        assert (tmp_path / "en" / "data" / name).read_bytes() == (tmp_path / "zh" / "data" / name).read_bytes(), name
+    frame = pd.concat(pd.read_csv(p, encoding="utf-8-sig", dtype={"member_id": str}) for p in en.values())
+    assert len(frame) == len(rfm.segmented(table))
+    for col in ("segment_label_en", "segment_label_zh", "action_en", "action_zh", "grid_segment_label_en",
+                "grid_segment_label_zh", "stage_label_en", "stage_label_zh"):
+        assert col in frame.columns
+    assert not {"segment_label", "action", "stage_label", "grid_segment_label"} & set(frame.columns)
+    assert set(frame.segment) == set(DOMAIN_HIGH_LOW)
+    for code, rows in frame.groupby("segment"):
+        *_, zh_label, en_label, action = DOMAIN_HIGH_LOW[code]
+        assert set(rows.segment_label_zh) == {zh_label} and {x.lower() for x in rows.segment_label_en} == {en_label}
+        assert {x.lower() for x in rows.action_en} == {action}
+        assert rows.action_zh.nunique() == 1 and rows.action_zh.iloc[0] != rows.action_en.iloc[0]
+    # the stage's words are the pages' (with this run's day counts), in each language
+    for language in ("en", "zh"):
+        p = Presentation(language)
+        for stage, label in zip(frame.stage, frame[f"stage_label_{language}"]):
+            assert label == rfm_view.stage_label(p, stage, params)
+    assert "200" in frame.loc[frame.stage == "churned", "stage_label_en"].iloc[0]

@@ -954,6 +954,28 @@ WINBACK_COLUMNS = ["member_id", "segment", "segment_label_en", "segment_label_zh
                    "expected_value", "chance_buying_again", "action_en", "action_zh"]
 
 
+def at_risk_action(key: str, language: str) -> str:
+    """What to do with a high-value member the model says is likely lost, by its RFM segment ``key``: a
+    member likely lost is treated as not having bought lately, so a segment of recent buyers takes the
+    action of its lapsing counterpart (the same F and M, low R: Important value -> Important, lapsing's
+    win-back), never "keep them"; a segment of members gone quiet, and a member with no purchase in the
+    window, keep their own. The one rule for the win-back list (:func:`winback_list`) and the CLV page's
+    at-risk table (:func:`memberkit.views.clv.at_risk_frame`), from ``reference/rfm_segments.yaml``.
+
+    >>> at_risk_action("important_value", "en")
+    'Win back actively: personal contact'
+    >>> at_risk_action("important_win_back", "en") == at_risk_action("important_develop", "en")
+    True
+    """
+    from .rfm import outside_window, schemes
+    if key == outside_window().key:
+        return outside_window().action[language]
+    hl = schemes()["high_low"]
+    when = hl.segment(key).when
+    lapsing = hl.matching({**when, "r": "low"})[0] if when.get("r") == "high" else key
+    return hl.action(lapsing, language)
+
+
 def winback_list(a: CLVAnalysis) -> pd.DataFrame:
     """The high-value members at risk as the CRM team acts on them, highest spend to date first (ties by id).
 
@@ -962,8 +984,9 @@ def winback_list(a: CLVAnalysis) -> pd.DataFrame:
     currency); ``expected_value`` (the member's CLV over the horizon: discounted margin, the shop's
     currency); ``chance_buying_again`` (the chosen model's probability that the member is still a customer,
     0 to 1: under BG/NBD, where a member can only leave right after a purchase, the chance of at least one
-    more purchase); and the segment's recommended action in both languages
-    (``reference/rfm_segments.yaml``). A member with no order in the RFM window is in no segment: it
+    more purchase); and the action for a likely-lost member of the segment in both languages
+    (:func:`at_risk_action`, as the CLV page's at-risk table gives it: Important value's is Important,
+    lapsing's win-back, not "keep them"). A member with no order in the RFM window is in no segment: it
     gets the file's ``high_low.outside`` code (``no_recent_purchase``), labels and action
     (:func:`memberkit.rfm.outside_window`). No model inputs (frequency, recency, T): those are in
     ``clv_members.csv``.
@@ -975,16 +998,18 @@ def winback_list(a: CLVAnalysis) -> pd.DataFrame:
     raw = m["segment"] if "segment" in m else pd.Series(None, index=m.index, dtype=object)
     segment = [k if isinstance(k, str) and k in hl.keys else outside.key for k in raw]
 
-    def per_segment(part: str, language: str):
-        return [getattr(hl.segment(k), part)[language] if k != outside.key else getattr(outside, part)[language]
-                for k in segment]
+    def label(language: str):
+        return [hl.label(k, language) if k != outside.key else outside.label[language] for k in segment]
+
+    def action(language: str):
+        return [at_risk_action(k, language) for k in segment]
     return pd.DataFrame({
         "member_id": m.member_id.to_numpy(), "segment": segment,
-        "segment_label_en": per_segment("label", "en"), "segment_label_zh": per_segment("label", "zh"),
+        "segment_label_en": label("en"), "segment_label_zh": label("zh"),
         "tier": (m["tier"] if "tier" in m else pd.Series(None, index=m.index)).to_numpy(),
         "spend_to_date": m.revenue_total.to_numpy(float), "expected_value": m.clv.to_numpy(float),
         "chance_buying_again": m.probability_alive.to_numpy(float),
-        "action_en": per_segment("action", "en"), "action_zh": per_segment("action", "zh")},
+        "action_en": action("en"), "action_zh": action("zh")},
         columns=WINBACK_COLUMNS)
 
 

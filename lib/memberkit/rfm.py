@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .languages import LANGUAGES
 from .report import plain
 
 DIMENSIONS = {"r": "recency_days", "f": "frequency", "m": "monetary"}
@@ -379,17 +380,26 @@ def main_flows(matrix: pd.DataFrame, top: int = 8) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------ exports
+def _per_language(*names: str) -> list[str]:
+    return [f"{name}_{language}" for name in names for language in LANGUAGES]
+
+
 EXPORT_COLUMNS = ["member_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score",
-                  "segment", "segment_label", "grid_segment", "grid_segment_label", "tier", "stage", "stage_label", "action"]
+                  "segment", *_per_language("segment_label"), "grid_segment", *_per_language("grid_segment_label"),
+                  "tier", "stage", *_per_language("stage_label"), *_per_language("action")]
 
 
-def export_segment_lists(table: pd.DataFrame, folder: str | Path, language: str = "en",
-                         stage_labels: dict | None = None) -> dict[str, Path]:
+def export_segment_lists(table: pd.DataFrame, folder: str | Path,
+                         stage_labels: dict[str, dict[str, str]] | None = None) -> dict[str, Path]:
     """One CSV per high/low segment for the CRM team (member id, scores, segment, tier, stage, action).
 
-    Each code (segment, score-grid segment, stage) has its label beside it; ``stage_labels`` maps a
-    stage code to the reader's words (the view's catalogue: 'lapsed (180+ days)', not 'churned'),
-    without it the label is the code.
+    The files are the same whichever language the report runs in: each code (segment, score-grid
+    segment, stage) is followed by its label in every language (``segment_label_en``,
+    ``segment_label_zh``, ...), and the segment's action in every language (``action_en``,
+    ``action_zh``), from the rule table the pages use (``reference/rfm_segments.yaml``).
+    ``stage_labels`` maps a language to its stage code -> label (the view's catalogue:
+    'lapsed (180+ days)', not 'churned'; :func:`memberkit.views.rfm.list_stage_labels`); without a
+    language's entry the label is the code.
 
     Files are UTF-8 with a byte-order mark so that spreadsheet programs show Chinese labels. Only
     the member id identifies a member: no names, phones or other personal data.
@@ -398,10 +408,13 @@ def export_segment_lists(table: pd.DataFrame, folder: str | Path, language: str 
     folder.mkdir(parents=True, exist_ok=True)
     hl, grid = schemes()["high_low"], schemes()["score_grid"]
     s = segmented(table).copy()
-    s["segment_label"] = s.segment.map(lambda k: hl.label(k, language))
-    s["grid_segment_label"] = s.grid_segment.map(lambda k: grid.label(k, language))
-    s["action"] = s.segment.map(lambda k: hl.action(k, language))
-    s["stage_label"] = s.stage.astype("string").map(lambda k: (stage_labels or {}).get(k, k), na_action="ignore")
+    stage = s.stage.astype("string")
+    for language in LANGUAGES:
+        words = (stage_labels or {}).get(language, {})
+        s[f"segment_label_{language}"] = s.segment.map({k: hl.label(k, language) for k in hl.keys})
+        s[f"grid_segment_label_{language}"] = s.grid_segment.map({k: grid.label(k, language) for k in grid.keys})
+        s[f"stage_label_{language}"] = stage.map(lambda k, w=words: w.get(k, k), na_action="ignore")
+        s[f"action_{language}"] = s.segment.map({k: hl.action(k, language) for k in hl.keys})
     paths = {}
     for key in hl.keys:
         path = folder / f"rfm_{key}.csv"

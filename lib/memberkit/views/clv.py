@@ -200,31 +200,11 @@ def at_risk_sentence(p: Presentation, a: clv.CLVAnalysis, params) -> str:
                   clv=whole(t["high_value_at_risk_clv"]), months=params.horizon_months, file=clv.AT_RISK_FILE)
 
 
-def at_risk_action(key: str, language: str) -> str:
-    """What to do with a high-value member the model says is likely lost, by its RFM segment ``key``: a
-    member likely lost is treated as not having bought lately, so a segment of recent buyers takes the
-    action of its lapsing counterpart (the same F and M, low R: Important value -> Important, lapsing's
-    win-back), never "keep them"; a segment of members gone quiet, and a member with no purchase in the
-    window, keep their own.
-
-    >>> at_risk_action("important_value", "en")
-    'Win back actively: personal contact'
-    >>> at_risk_action("important_win_back", "en") == at_risk_action("important_develop", "en")
-    True
-    """
-    from ..rfm import outside_window, schemes
-    if key == outside_window().key:
-        return outside_window().action[language]
-    hl = schemes()["high_low"]
-    when = hl.segment(key).when
-    lapsing = hl.matching({**when, "r": "low"})[0] if when.get("r") == "high" else key
-    return hl.action(lapsing, language)
-
-
 def at_risk_frame(p: Presentation, a: clv.CLVAnalysis, months: int) -> pd.DataFrame:
     """The high-value members at risk by RFM segment (most spend to date first): members, spend to date,
     expected value, mean chance of buying again and the action for members likely lost of that segment
-    (:func:`at_risk_action`; the win-back list of :func:`memberkit.clv.winback_list`, summed), and a last row
+    (:func:`memberkit.clv.at_risk_action`, as the win-back list gives it; the list of
+    :func:`memberkit.clv.winback_list`, summed), and a last row
     with all of them: the count, spend and expected value that :func:`at_risk_sentence` gives. Amounts are
     rounded to whole units so that the segments add up to that row
     (:func:`memberkit.views.attribution.round_parts`), as the sentence's totals are."""
@@ -244,7 +224,7 @@ def at_risk_frame(p: Presentation, a: clv.CLVAnalysis, months: int) -> pd.DataFr
     spend, value = (round_parts(list(g[c]), total[c]) + round_parts([total[c]], total[c]) for c in ("spend", "value"))
     return decision_first(pd.DataFrame({     # the segment and what to do with it stay in view
         p.text("clv.col_segment"): [word(k, "label") for k in g.segment] + [p.text("clv.at_risk_total")],
-        p.text("clv.col_action"): [at_risk_action(k, p.language) for k in g.segment] + [""],
+        p.text("clv.col_action"): [clv.at_risk_action(k, p.language) for k in g.segment] + [""],
         p.text("clv.members_col"): [p.count(x) for x in list(g.members) + [total["members"]]],
         p.text("clv.col_spend"): [p.money(x) for x in spend],
         p.text("clv.col_expected_value", months=months): [p.money(x) for x in value],

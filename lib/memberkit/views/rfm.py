@@ -225,8 +225,16 @@ def stage_label(p: Presentation, stage: str, params=None) -> str:
 
 
 def stage_labels(p: Presentation, params=None) -> dict[str, str]:
-    """Every lifecycle stage code with its label (:func:`stage_label`), for the CRM lists."""
+    """Every lifecycle stage code with its label (:func:`stage_label`) in ``p``'s language."""
     return {stage: stage_label(p, stage, params) for stage in rfm.STAGES}
+
+
+def list_stage_labels(params=None) -> dict[str, dict[str, str]]:
+    """Every language's stage labels (:func:`stage_labels`), for the CRM lists
+    (:func:`memberkit.rfm.export_segment_lists`): the lists carry every language's words, so a run in
+    English and one in Chinese write the same files, whatever the report's own language."""
+    from ..languages import LANGUAGES
+    return {language: stage_labels(Presentation(language), params) for language in LANGUAGES}
 
 
 def exports_list(p: Presentation, exported: dict) -> str:

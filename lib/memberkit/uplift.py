@@ -469,7 +469,8 @@ def contact_cost(campaigns: pd.DataFrame, members: pd.DataFrame, campaign_id: st
     return float(cost) / n if n and cost is not None and np.isfinite(float(cost)) else float("nan")
 
 
-def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.date | None = None) -> Plan:
+def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.date | None = None,
+         period_table: pd.DataFrame | None = None, member_tables: dict | None = None) -> Plan:
     """The next campaign's target list from the clean tables (engine tables by name).
 
     ``params``: the campaign review's settings (``margin``, ``post_days`` and the ``target_*``
@@ -479,7 +480,10 @@ def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.d
     by ``data_end``. Learns on every campaign of the type with a holdout that ended by then,
     validates (:func:`validate`), and builds both lists for every member of the period-end member
     table; ``recommended`` is the model's list when :attr:`Validation.model_is_better`, else the RFM
-    rule's.
+    rule's. ``period_table``: the RFM report's member table at ``period_end`` (the period store's
+    ``members``), read rather than built again; None builds it here (an analyst's call on its own).
+    ``member_tables``: date -> RFM member table already built with ``rfm_params`` (the campaign
+    review's, :attr:`memberkit.campaign.CampaignAnalysis.member_tables`); only the other dates are built.
     """
     from . import campaign, rfm
     data_end = min(data_end or period_end, period_end)
@@ -513,8 +517,13 @@ def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.d
     out.contact_cost = (float(params.target_contact_cost) if params.target_contact_cost is not None
                         else contact_cost(camps, members, last))
     eve = {str(c): s - _dt.timedelta(days=1) for c, s in zip(of_type.campaign_id, of_type.start)}
-    at = rfm.member_tables_at(tables["orders"], rfm.member_profile(tables["members"]),
-                              [*eve.values(), period_end], rfm_params)
+    known = dict(member_tables or {})
+    if period_table is not None:
+        known[period_end] = period_table
+    wanted = [d for d in dict.fromkeys([*eve.values(), period_end]) if d not in known]
+    at = rfm.member_tables_at(tables["orders"], rfm.member_profile(tables["members"]), wanted, rfm_params) \
+        if wanted else {}
+    at.update({d: (known[d], None) for d in [*eve.values(), period_end] if d in known})
     rows = training_rows(members, {c: at[d][0] for c, d in eve.items()}, params.margin, params.target_window)
     try:
         out.validation = validate(rows, params.margin, seed=params.target_seed)

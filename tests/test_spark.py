@@ -111,6 +111,28 @@ def test_csv_reads_as_text_and_tables_are_kept_and_written_in_temporary_places(s
     assert spark.to_pyarrow(empty).num_rows == 0 and empty.schema() == ibis.schema({"a": "string", "n": "int64"})
 
 
+@pytest.mark.parametrize("row", ['2,U2,2025-02-01 10:00,20,paid,EXTRA', '2,"U2,2025-02-01 10:00,20,paid'])
+def test_a_malformed_csv_is_named_by_file_and_line_as_on_duckdb(spark, duck, row, tmp_path, capfd):
+    """A row wider than the header or a quote left open: the kit's own error (file, line), not Spark's stack trace."""
+    from memberkit import sources
+    from memberkit.config import SourceConfig
+    from memberkit.errors import InputError
+    from .conftest import ROOT
+    (tmp_path / "orders.csv").write_text("OrderID,MemberID,OrderTime,PaidAmount,Status\n1,U1,2025-01-01 10:00,10.5,paid\n"
+                                         f"{row}\n3,U3,2025-03-01 10:00,7,paid\n", encoding="utf-8")
+    src = SourceConfig.model_validate({"base_dir": str(tmp_path), "tables": {"orders": {"path": "orders.csv", "columns": {
+        "order_id": "OrderID", "member_id": "MemberID", "order_ts": "OrderTime", "amount": "PaidAmount",
+        "status": "Status"}}}})
+    said = {}
+    for con in (spark, duck):
+        with pytest.raises(InputError) as e:
+            sources.load_sources(con, src, ROOT, tmp_path / f"st_{engine.backend(con)}")
+        said[engine.backend(con)] = str(e.value)
+    assert said["spark"] == said["duckdb"] and "line 3 has" in said["spark"] and "orders.csv" in said["spark"]
+    err = capfd.readouterr().err
+    assert "Exception" not in err and "at org.apache" not in err
+
+
 def test_a_folder_of_parts_reads_as_one_table(spark, duck, tmp_path):
     spark.to_parquet(ibis.memtable({"x": [1, 2, 3]}), tmp_path / "parts.parquet")   # Spark's own folder
     assert (tmp_path / "parts.parquet").is_dir()

@@ -427,8 +427,30 @@ def read_csv(con, path: Path, table_name: str, *, header: bool, delimiter: str, 
     if names:
         from pyspark.sql.types import StringType, StructField, StructType
         reader = reader.schema(StructType([StructField(n, StringType()) for n in names]))
-    reader.csv(str(path)).createOrReplaceTempView(table_name)
+    df = reader.csv(str(path))
+    _spark_csv_parses(con, df)
+    df.createOrReplaceTempView(table_name)
     return con.table(table_name)
+
+
+def _spark_csv_parses(con, df) -> None:
+    """Parse every row of a CSV file Spark reads (FAILFAST) once, here: a malformed file (a row wider than the
+    header, a quote left open) fails at the read, where the reader's caller explains it by the file and line
+    (``sources``), not in a later query with Spark's stack trace. Spark's log of the failed task is silenced
+    for this pass. One more pass over the file (Spark reads lazily)."""
+    from pyspark.sql import functions as F
+    try:
+        context = con._session.sparkContext
+    except Exception:  # noqa: BLE001 - Spark Connect has no context here: its server logs the task
+        context = None
+    if context is not None:
+        context.setLogLevel("OFF")
+    try:
+        df.select(F.xxhash64(*[F.col(f"`{c.replace('`', '``')}`") for c in df.columns]).alias("h")) \
+            .agg(F.count("h")).collect()
+    finally:
+        if context is not None:
+            context.setLogLevel("ERROR")
 
 
 def keep(con, name: str, expr: ibis.Table) -> ibis.Table:

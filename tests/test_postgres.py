@@ -288,6 +288,20 @@ def test_zoned_times_reach_the_shops_time_zone_and_a_key_orders_the_rows(backend
 
 
 @pytest.mark.parametrize("backend", ["duckdb", "spark"])
+def test_other_types_arrive_as_the_databases_text_alike_on_both_engines(backend, pg, request, tmp_path):
+    """uuid (a common member id), json, binary, numeric, real and arrays: PostgreSQL's own text, on either route."""
+    pg.execute(f"CREATE TABLE IF NOT EXISTS {pg.schema}.typed (id int, u uuid, j jsonb, b bytea, d date, f boolean, "
+               "n numeric, r real, a text[])")
+    pg.execute(f"TRUNCATE {pg.schema}.typed")
+    pg.execute(f"INSERT INTO {pg.schema}.typed VALUES (1, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{{\"x\": 1}}', "
+               "'\\xdead', '2025-01-02', true, 12.345, 1.5, ARRAY['p', 'q'])")
+    con = request.getfixturevalue("spark") if backend == "spark" else engine.connect()
+    rows = con.to_pyarrow(_read(con, {"query": f"{pg.schema}.typed", "columns": {}}, tmp_path)).to_pylist()
+    assert rows == [{"id": "1", "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "j": '{"x": 1}', "b": "\\336\\255",
+                     "d": "2025-01-02", "f": "true", "n": "12.345", "r": "1.5", "a": "{p,q}"}]
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "spark"])
 def test_row_order_is_the_querys_own_else_every_columns(backend, zoned, request, tmp_path):
     con = request.getfixturevalue("spark") if backend == "spark" else engine.connect()
     own = {"query": f"SELECT line, written FROM {zoned} ORDER BY line DESC", "columns": {}}

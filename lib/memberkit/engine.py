@@ -221,9 +221,10 @@ def _jdbc_reader(con, jdbc_url: str, query: str, props: dict, jar: str):
     return reader.load()
 
 
-def jdbc_columns(con, jdbc_url: str, query: str, props: dict, jar: str) -> list[str]:
-    """The columns of ``query`` on the database (Spark asks it for the result's schema only)."""
-    return _jdbc_reader(con, jdbc_url, query, props, jar).columns
+def jdbc_schema(con, jdbc_url: str, query: str, props: dict, jar: str) -> list[tuple[str, str]]:
+    """``query``'s columns on the database and their Spark types (``int``, ``decimal(38,18)``, ``binary`` ...);
+    Spark asks the database for the result's schema only."""
+    return [(f.name, f.dataType.simpleString()) for f in _jdbc_reader(con, jdbc_url, query, props, jar).schema.fields]
 
 
 def jdbc_rows(con, jdbc_url: str, query: str, props: dict, jar: str) -> list[dict]:

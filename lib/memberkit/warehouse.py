@@ -132,6 +132,9 @@ def _via_ibis(con, name: str, tsrc: TableSource, url: str, staging_dir: Path) ->
             table = db.table(bare, database=schema) if schema else db.table(bare)
         else:
             table = db.sql(query.rstrip(";"))
+        if _scheme(url) == "postgres":     # (as Spark's JDBC route reads it: the same text on both engines)
+            table = table.mutate(**{c: table[c].cast("string") for c, kind in table.schema().items()
+                                    if not _plain(kind)})
         order = row_order(tsrc)
         if order != "query":
             table = table.order_by([c for c in (tsrc.key or []) if c in table.columns] or list(table.columns))
@@ -143,6 +146,27 @@ def _via_ibis(con, name: str, tsrc: TableSource, url: str, staging_dir: Path) ->
         raise InputError(query, name, None, "the database query failed", scrub_secrets(_first_line(e), url)) from None
     finally:
         db.disconnect()
+
+
+def _plain(kind) -> bool:
+    """True for an Ibis type whose values Arrow writes as text as a file has them (text, integers, booleans,
+    dates, times); the database writes the others (numbers with decimals, uuid, json, arrays, binary ...) as
+    its own text, on either engine (PostgreSQL's ``CAST(... AS VARCHAR)``, binary ``ENCODE(..., 'escape')``)."""
+    return kind.is_string() or kind.is_integer() or kind.is_boolean() or kind.is_date() or kind.is_timestamp()
+
+
+_SPARK_PLAIN = {"string", "tinyint", "smallint", "int", "bigint", "boolean", "date", "timestamp", "timestamp_ntz"}
+
+
+def _jdbc_text(name: str, kind: str) -> str:
+    """A column of a JDBC query as :func:`_plain` reads it through Ibis: plain types as they are, the others as
+    the database's text."""
+    column = _quoted(name)
+    if kind in _SPARK_PLAIN:
+        return column
+    if kind == "binary":
+        return f"ENCODE({column}, 'escape') AS {column}"
+    return f"CAST({column} AS VARCHAR) AS {column}"
 
 
 def as_text(column: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -209,11 +233,14 @@ def _via_jdbc(con, name: str, tsrc: TableSource, url: str) -> ibis.Table:
     inner = f"SELECT * FROM {_quoted(query)}" if is_bare_table(query) else query
     order = row_order(tsrc)
     try:
-        if order == "key":
-            inner = f"SELECT * FROM ({inner}) AS memberkit_q ORDER BY {', '.join(_quoted(k) for k in tsrc.key)}"
-        elif order == "every column":
-            width = len(engine.jdbc_columns(con, jdbc_url, inner, props, jar))
-            inner = f"SELECT * FROM ({inner}) AS memberkit_q ORDER BY {', '.join(map(str, range(1, width + 1)))}"
+        fields = engine.jdbc_schema(con, jdbc_url, inner, props, jar)
+        if order != "query" or any(kind not in _SPARK_PLAIN for _, kind in fields):
+            # (the same columns and order as through Ibis: other types as the database's text, then ordered)
+            inner = f"SELECT {', '.join(_jdbc_text(c, kind) for c, kind in fields)} FROM ({inner}) AS memberkit_q"
+            if order == "key":
+                inner += f" ORDER BY {', '.join(_quoted(k) for k in tsrc.key)}"
+            elif order == "every column":
+                inner += f" ORDER BY {', '.join(map(str, range(1, len(fields) + 1)))}"
         return engine.read_jdbc(con, jdbc_url, inner, props, jar, f"src_{name}")
     except Exception as e:  # noqa: BLE001 - the driver's own error, found in Spark's and scrubbed
         raise _jdbc_problem(con, e, name, query, url, jdbc_url, props, jar) from None

@@ -91,12 +91,12 @@ def _load_frame(pg, table: str, frame) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def pg_source(pg, small_sample, tmp_path_factory) -> tuple[Path, SourceConfig]:
+def pg_source(pg, request, tmp_path_factory) -> tuple[Path, SourceConfig]:
     """The small sample's five exports loaded into PostgreSQL as text, and a config reading them from there:
     each table a query ordered by ``_line`` (so row numbers are the file's), except ``campaigns``, named bare
     without a key (ordered by every column: its row numbers do not trace back)."""
     import pandas as pd
-    folder, truth = small_sample
+    folder, truth = request.getfixturevalue("small_sample")     # (after `pg`: without a server, skip at once)
     base = yaml.safe_load((ROOT / "params" / "base.yaml").read_text(encoding="utf-8"))["source"]["tables"]
     tables = {}
     for name, spec in base.items():
@@ -144,7 +144,7 @@ NOT_RESULTS = {"manifest.json", "stamp"}
 
 
 @pytest.fixture(scope="module")
-def pg_run(pg_source, small_config, tmp_path_factory):
+def pg_run(pg_source, tmp_path_factory):
     """run_reports.py on the sample read from PostgreSQL, as the scheduler's file run (tests/conftest.py `e2e`)
     runs it, without the PDFs."""
     import time
@@ -159,10 +159,10 @@ def pg_run(pg_source, small_config, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_five_reports_and_the_summary_from_postgresql_match_the_file_run(pg_run, e2e):
+def test_five_reports_and_the_summary_from_postgresql_match_the_file_run(pg_run, request):
     proc, out = pg_run
     assert proc.returncode == 0, proc.stderr[-3000:]
-    file_proc, file_out, _ = e2e
+    file_proc, file_out, _ = request.getfixturevalue("e2e")      # the file run, shared with the suite
     assert file_proc.returncode == 0, file_proc.stderr[-2000:]
     names = sorted(p.name for p in file_out.glob("*.json") if p.name not in NOT_RESULTS)
     assert {"data_cleaning.json", "rfm_segmentation.json", "clv_forecast.json", "ab_test.json",

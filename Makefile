@@ -10,7 +10,7 @@ ARGS   ?=
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name memberkit --display-name "Python 3 (memberkit)" >/dev/null
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from memberkit import config, engine, sources
+from memberkit import config, engine, sources, warehouse
 from memberkit.config import SourceConfig
 from memberkit.errors import ConfigError, InputError
 
@@ -151,7 +151,7 @@ def test_a_database_is_read_through_ibis_in_a_stable_order_with_zoned_times(tmp_
     import pyarrow as pa
     zoned = pa.array([dt.datetime(2025, 1, 1, 2), dt.datetime(2025, 1, 31, 20)], pa.timestamp("us", "UTC"))
     batches = pa.RecordBatchReader.from_batches(pa.schema([("ts", zoned.type)]), [pa.record_batch([zoned], ["ts"])])
-    t = sources._stage_batches(con, "orders", batches, tmp_path, label="lines")
+    t = warehouse.stage_batches(con, "orders", batches, tmp_path, label="lines")
     assert t.ts.to_pyarrow().to_pylist() == ["2025-01-01 02:00:00Z", "2025-01-31 20:00:00Z"]
     t = t.rename(order_ts="ts")
     local = con.execute(engine.parse_timestamp(t.order_ts, src.tables["orders"].date_formats, "Asia/Shanghai"))

@@ -111,6 +111,28 @@ def test_csv_reads_as_text_and_tables_are_kept_and_written_in_temporary_places(s
     assert spark.to_pyarrow(empty).num_rows == 0 and empty.schema() == ibis.schema({"a": "string", "n": "int64"})
 
 
+@pytest.mark.parametrize("row", ['2,U2,2025-02-01 10:00,20,paid,EXTRA', '2,"U2,2025-02-01 10:00,20,paid'])
+def test_a_malformed_csv_is_named_by_file_and_line_as_on_duckdb(spark, duck, row, tmp_path, capfd):
+    """A row wider than the header or a quote left open: the kit's own error (file, line), not Spark's stack trace."""
+    from memberkit import sources
+    from memberkit.config import SourceConfig
+    from memberkit.errors import InputError
+    from .conftest import ROOT
+    (tmp_path / "orders.csv").write_text("OrderID,MemberID,OrderTime,PaidAmount,Status\n1,U1,2025-01-01 10:00,10.5,paid\n"
+                                         f"{row}\n3,U3,2025-03-01 10:00,7,paid\n", encoding="utf-8")
+    src = SourceConfig.model_validate({"base_dir": str(tmp_path), "tables": {"orders": {"path": "orders.csv", "columns": {
+        "order_id": "OrderID", "member_id": "MemberID", "order_ts": "OrderTime", "amount": "PaidAmount",
+        "status": "Status"}}}})
+    said = {}
+    for con in (spark, duck):
+        with pytest.raises(InputError) as e:
+            sources.load_sources(con, src, ROOT, tmp_path / f"st_{engine.backend(con)}")
+        said[engine.backend(con)] = str(e.value)
+    assert said["spark"] == said["duckdb"] and "line 3 has" in said["spark"] and "orders.csv" in said["spark"]
+    err = capfd.readouterr().err
+    assert "Exception" not in err and "at org.apache" not in err
+
+
 def test_a_folder_of_parts_reads_as_one_table(spark, duck, tmp_path):
     spark.to_parquet(ibis.memtable({"x": [1, 2, 3]}), tmp_path / "parts.parquet")   # Spark's own folder
     assert (tmp_path / "parts.parquet").is_dir()
@@ -158,12 +180,13 @@ def _close(a, b, path="") -> list[str]:
 
 @pytest.fixture(scope="module")
 def on_both(spark, small_sample, small_params, tmp_path_factory):
-    """The small sample retailer (2,000 people) cleaned, its month figures, RFM and A/B analyses on each backend,
-    with the seconds each took and the engine queries the RFM analysis sent on Spark."""
+    """The small sample retailer (2,000 people) cleaned, its month figures (the summary page's figures and why
+    member revenue changed), the RFM, CLV, A/B and campaign analyses on each backend, with the seconds each
+    took and the engine queries the RFM analysis sent on Spark."""
     import datetime as dt
     import time
     import pandas as pd
-    from memberkit import abtest, clean, month, rfm, sources
+    from memberkit import abtest, campaign, clean, clv, month, rfm, sources
     from memberkit.config import load_settings, notebook_params
     from memberkit.periods import default_period
     from .conftest import ROOT
@@ -172,6 +195,8 @@ def on_both(spark, small_sample, small_params, tmp_path_factory):
     period = default_period(as_of)[0]
     rfm_params = notebook_params(load_settings(ROOT, []), "rfm_segmentation")
     ab_params = notebook_params(load_settings(ROOT, []), "ab_test")
+    clv_params = notebook_params(load_settings(ROOT, []), "clv_forecast")
+    cr_params = notebook_params(load_settings(ROOT, []), "campaign_review")
     out = {}
     for name, con in (("duckdb", engine.connect()), ("spark", engine.connect(SPARK))):
         started = time.perf_counter()
@@ -189,12 +214,19 @@ def on_both(spark, small_sample, small_params, tmp_path_factory):
         analysis = rfm.analyse(tables, period, rfm_params, figures)
         rfm_seconds, rfm_queries = time.perf_counter() - started, len(queries)
         ab = abtest.analyse(tables, period, ab_params, rfm_params, data_end=as_of)
+        ab_seconds = time.perf_counter() - started
+        value = clv.analyse(tables, period, clv_params, analysis.table, rfm_params)
+        review = campaign.analyse(tables, period, cr_params, rfm_params, data_end=as_of)
         out[name] = {"cleaning": cleaned, "clean_orders": pd.read_parquet(data / "clean" / "orders.parquet"),
                      "figures": figures,
-                     "rfm": analysis, "ab": abtest.key_results(ab, ab_params), "seconds": (cleaning, rfm_seconds,
-                     time.perf_counter() - started), "rfm_queries": rfm_queries}
+                     "rfm": analysis, "ab": abtest.key_results(ab, ab_params),
+                     "clv": clv.key_results(value, clv_params), "clv_members": value.members,
+                     "campaign": campaign.key_results(review, cr_params),
+                     "seconds": (cleaning, rfm_seconds, ab_seconds, time.perf_counter() - started),
+                     "rfm_queries": rfm_queries}
     print({name: {"cleaning s": round(r["seconds"][0], 1), "month figures + RFM s": round(r["seconds"][1], 1),
-                  "+ A/B s": round(r["seconds"][2], 1), "RFM queries": r["rfm_queries"]} for name, r in out.items()})
+                  "+ A/B s": round(r["seconds"][2], 1), "+ CLV and campaigns s": round(r["seconds"][3], 1),
+                  "RFM queries": r["rfm_queries"]} for name, r in out.items()})
     return out
 
 
@@ -221,3 +253,14 @@ def test_month_figures_rfm_and_ab_are_the_same(on_both):
     key = ["member_id"]
     assert _close(spark["rfm"].table.sort_values(key), duck["rfm"].table.sort_values(key)) == []
     assert _close(spark["ab"], duck["ab"]) == []
+
+
+def test_clv_and_the_campaign_review_are_the_same(on_both):
+    """With the two tests above, every report's results and the summary page's figures: model parameters,
+    per-member forecasts, campaign verdicts and money equal to 1e-9."""
+    duck, spark = on_both["duckdb"], on_both["spark"]
+    assert _close(spark["clv"], duck["clv"]) == []
+    assert spark["clv"]["final_parameters"] and duck["clv"]["chosen_model"] == spark["clv"]["chosen_model"]
+    key = ["member_id"]
+    assert _close(spark["clv_members"].sort_values(key), duck["clv_members"].sort_values(key)) == []
+    assert _close(spark["campaign"], duck["campaign"]) == []

@@ -207,6 +207,56 @@ def source_database(url: str):
     return ibis.connect(f"{kind}://{rest}")
 
 
+def _jdbc_reader(con, jdbc_url: str, query: str, props: dict, jar: str):
+    """Spark's JDBC reader for ``query`` on a PostgreSQL database, the driver's ``jar`` added to the session."""
+    session = con._session
+    added = _SPARK.setdefault("jars", set())
+    if (jar, id(session)) not in added:
+        session.sql(f"ADD JAR '{jar}'")          # (the session was started without it)
+        added.add((jar, id(session)))
+    reader = (session.read.format("jdbc").option("url", jdbc_url).option("driver", "org.postgresql.Driver")
+              .option("query", query).option("fetchsize", "10000").option("preferTimestampNTZ", "true"))
+    for key, value in props.items():
+        reader = reader.option(key, value)
+    return reader.load()
+
+
+def jdbc_schema(con, jdbc_url: str, query: str, props: dict, jar: str) -> list[tuple[str, str]]:
+    """``query``'s columns on the database and their Spark types (``int``, ``decimal(38,18)``, ``binary`` ...);
+    Spark asks the database for the result's schema only."""
+    return [(f.name, f.dataType.simpleString()) for f in _jdbc_reader(con, jdbc_url, query, props, jar).schema.fields]
+
+
+def jdbc_rows(con, jdbc_url: str, query: str, props: dict, jar: str) -> list[dict]:
+    """A small query's rows, through the session's JDBC reader."""
+    return [row.asDict() for row in _jdbc_reader(con, jdbc_url, query, props, jar).collect()]
+
+
+def read_jdbc(con, jdbc_url: str, query: str, props: dict, jar: str, table_name: str) -> ibis.Table:
+    """A PostgreSQL query read by Spark through JDBC into a kept table (:func:`keep`) of text columns, in
+    the query's order (one partition: the rows as the database sends them).
+
+    ``timestamptz`` (Spark's timestamp) becomes its UTC time ending in ``Z``, ``timestamp`` (read as
+    timestamp_ntz) its wall clock, both without zeros after the seconds; other types their Spark text.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+    df = _jdbc_reader(con, jdbc_url, query, props, jar)
+    columns = []
+    for field in df.schema.fields:
+        col = F.col(f"`{field.name.replace('`', '``')}`")
+        if isinstance(field.dataType, T.TimestampType):
+            # the offset of the session's zone (Z under the kit's UTC): the instant whatever the session's zone
+            text = F.regexp_replace(F.date_format(col, "yyyy-MM-dd HH:mm:ss.SSSSSSXXX"), r"\.0+(?=Z|[+-]\d)", "")
+        elif isinstance(field.dataType, T.TimestampNTZType):
+            text = F.regexp_replace(F.date_format(col, "yyyy-MM-dd HH:mm:ss.SSSSSS"), r"\.0+$", "")
+        else:
+            text = col.cast("string")
+        columns.append(text.alias(field.name))
+    df.select(*columns).createOrReplaceTempView(f"{table_name}_jdbc")
+    return keep(con, table_name, con.table(f"{table_name}_jdbc"))
+
+
 def backend(con) -> str:
     """``duckdb`` or ``spark``: the backend of a connection made by :func:`connect`."""
     return "spark" if con.name == "pyspark" else con.name
@@ -378,8 +428,30 @@ def read_csv(con, path: Path, table_name: str, *, header: bool, delimiter: str, 
     if names:
         from pyspark.sql.types import StringType, StructField, StructType
         reader = reader.schema(StructType([StructField(n, StringType()) for n in names]))
-    reader.csv(str(path)).createOrReplaceTempView(table_name)
+    df = reader.csv(str(path))
+    _spark_csv_parses(con, df)
+    df.createOrReplaceTempView(table_name)
     return con.table(table_name)
+
+
+def _spark_csv_parses(con, df) -> None:
+    """Parse every row of a CSV file Spark reads (FAILFAST) once, here: a malformed file (a row wider than the
+    header, a quote left open) fails at the read, where the reader's caller explains it by the file and line
+    (``sources``), not in a later query with Spark's stack trace. Spark's log of the failed task is silenced
+    for this pass. One more pass over the file (Spark reads lazily)."""
+    from pyspark.sql import functions as F
+    try:
+        context = con._session.sparkContext
+    except Exception:  # noqa: BLE001 - Spark Connect has no context here: its server logs the task
+        context = None
+    if context is not None:
+        context.setLogLevel("OFF")
+    try:
+        df.select(F.xxhash64(*[F.col(f"`{c.replace('`', '``')}`") for c in df.columns]).alias("h")) \
+            .agg(F.count("h")).collect()
+    finally:
+        if context is not None:
+            context.setLogLevel("ERROR")
 
 
 def keep(con, name: str, expr: ibis.Table) -> ibis.Table:

@@ -28,7 +28,7 @@ import pyarrow as pa_arrow
 import pyarrow.parquet as pq
 
 from . import engine
-from .config import SourceConfig, TableSource, expand_env
+from .config import SourceConfig, TableSource
 from .errors import InputError, Problems
 from .schema import AMOUNT_SOURCES, CANONICAL, MIN_PARSEABLE_SHARE
 
@@ -410,65 +410,14 @@ def _stage_frames(con, name, frames, staging_dir: Path, label: str | None = None
 
 
 def _stage_sql(con, name, tsrc, source, staging_dir) -> ibis.Table:
-    """A database table or query staged as Parquet through Ibis: Arrow batches from the database, every
-    column as text, never row by row through pandas. Rows come ordered by the table's ``key``, else by
-    every column, so their numbers (``_row``) are the same on every read and trace back to the rows.
-    Times with a zone (``timestamptz``) are written in UTC with a ``Z`` (the cleaning converts them to the
-    shop's time zone). A missing table, a missing driver or a refused connection is named as such; the
-    password never appears in the message."""
-    from .config import scrub_secrets
-    url = expand_env(source.database_url)
-    bare = not tsrc.query.lstrip().lower().startswith(("select", "with"))
-    try:
-        db = engine.source_database(url)
-    except ImportError as e:
-        raise InputError("database_url", name, None, "the database driver is not installed",
-                         scrub_secrets(_first_line(e), url)) from None
-    except ValueError as e:
-        raise InputError("database_url", name, None, "the database driver is not installed",
-                         scrub_secrets(_first_line(e), url)) from None
-    except Exception as e:  # noqa: BLE001 - a refused connection, a wrong password, an unknown host
-        raise InputError("database_url", name, None, "cannot connect to the database",
-                         scrub_secrets(_first_line(e), url)) from None
-    try:
-        if bare:
-            tables = db.list_tables()
-            if tsrc.query.strip() not in tables:
-                raise InputError(tsrc.query, name, None, "the database has no such table",
-                                 f"tables: {', '.join(tables) or 'none'}")
-            table = db.table(tsrc.query.strip())
-        else:
-            table = db.sql(tsrc.query)
-        order = [c for c in (tsrc.key or []) if c in table.columns] or list(table.columns)
-        batches = db.to_pyarrow_batches(table.order_by(order), chunk_size=CHUNK_ROWS)
-        return _stage_batches(con, name, batches, staging_dir, label=tsrc.query)
-    except InputError:
-        raise
-    except Exception as e:  # noqa: BLE001 - the database's own error, scrubbed
-        raise InputError(tsrc.query, name, None, "the database query failed",
-                         scrub_secrets(_first_line(e), url)) from None
-    finally:
-        db.disconnect()
-
-
-def _as_text(column: pa_arrow.ChunkedArray | pa_arrow.Array) -> pa_arrow.Array:
-    """A database column as text: times with a zone in UTC ending in Z, other values as Arrow writes them."""
-    import pyarrow.compute as pc
-    kind = column.type
-    if pa_arrow.types.is_timestamp(kind):
-        text = pc.replace_substring_regex(pc.strftime(pc.cast(column, pa_arrow.timestamp(kind.unit, "UTC"))
-                                                      if kind.tz else column, "%Y-%m-%d %H:%M:%S"), r"\.0+$", "")
-        return pc.binary_join_element_wise(text, "Z", "") if kind.tz else text
-    return pc.cast(column, pa_arrow.string())
-
-
-def _stage_batches(con, name, batches, staging_dir: Path, label: str) -> ibis.Table:
-    target = staging_dir / f"{name}.parquet"
-    schema = pa_arrow.schema([(f.name, pa_arrow.string()) for f in batches.schema])
-    with pq.ParquetWriter(target, schema) as writer:
-        for batch in batches:
-            writer.write_batch(pa_arrow.record_batch([_as_text(c) for c in batch.columns], schema=schema))
-    return engine.read_table(con, target, f"src_{name}")
+    """A database table or query read into the engine, every column as text, never row by row through pandas
+    (:func:`memberkit.warehouse.read_database`: through Ibis as Arrow batches, or Spark's JDBC reader on
+    PostgreSQL). Rows come in the query's own order (ORDER BY), else by the table's ``key``, else by every
+    column, so their numbers (``_row``) are the same on every read. Times with a zone (``timestamptz``)
+    arrive in UTC with a ``Z`` (the cleaning converts them to the shop's time zone). A missing table, a missing
+    driver or a refused connection is named as such; the password never appears in the message."""
+    from . import warehouse
+    return warehouse.read_database(con, name, tsrc, source, staging_dir)
 
 
 def _map_columns(raw: ibis.Table, name: str, tsrc: TableSource, label: str, has_payments: bool = False,

@@ -7,6 +7,9 @@ import pytest
 
 from memberkit import clean, engine
 from memberkit.config import DEFAULT_DATE_FORMATS
+from memberkit.config import project_root
+
+ROOT = project_root()
 
 AS_OF = dt.date(2026, 11, 1)
 
@@ -474,3 +477,19 @@ def test_a_non_product_pattern_in_the_settings_sets_its_lines_aside(tmp_path):
     r, kept = _clean_lines(rows, tmp_path, non_product_pattern=rules.non_product_pattern)
     assert _reasons(r, "orders") == {"non_product": 2}
     assert sorted(kept.order_id) == ["A1", "A4"]
+
+
+def test_quality_table_from_the_staging_profile_equals_its_own_parsing(small_params, small_sample, tmp_path):
+    """The cleaning takes the number and date columns' valid counts from the staging's profile; the
+    table is the same as when it parses every column itself (dirty dates, a day-first file, amounts)."""
+    from memberkit import sources
+    con = engine.connect()
+    raw, decided = sources.stage_sources(con, small_params.source, ROOT, tmp_path)
+    formats = {n: t.date_formats for n, t in small_params.source.tables.items()}
+    rules = clean.CleaningRules.from_params(small_params)
+    readable = {n: st.readable for n, st in decided.items()}
+    assert readable["orders"] and readable["members"]
+    own = clean.quality_scorecard(raw, formats, 7, rules)
+    profiled = clean.quality_scorecard(raw, formats, 7, rules, readable)
+    pd.testing.assert_frame_equal(profiled, own)
+    assert own.set_index(["table", "column"]).loc[("members", "join_date"), "invalid"] > 0

@@ -51,3 +51,16 @@ def test_either_mark_reads_what_one_of_the_marks_reads():
     comma = con.execute(engine.parses(t.a, "number", [], ",").name("x")).tolist()
     assert either == [p or c for p, c in zip(point, comma)]
     assert not either[NUMBERS.index("abc")]
+
+
+@pytest.mark.parametrize("formats", [[], DEFAULT_DATE_FORMATS, ["%Y-%d-%m %H:%M:%S", "%Y年%m月%d日 %H:%M"]])
+def test_a_time_parses_exactly_where_the_reading_gives_a_time(formats):
+    """``parses`` (the checks' and the quality table's test) skips the zone conversion; it is true
+    exactly for the empty texts and those ``parse_timestamp`` reads."""
+    con = engine.connect()
+    t = ibis.memtable({"ts": TIMES}, schema={"ts": "string"})
+    ok = con.execute(engine.parses(t.ts, "timestamp", formats).name("x")).tolist()
+    read = con.execute(engine.parse_timestamp(t.ts, formats).name("x")).tolist()
+    empty = [v is None or not v.strip() for v in TIMES]
+    assert ok == [e or not pd.isna(r) for e, r in zip(empty, read)]
+    assert ok.count(False) >= 5

@@ -111,6 +111,6 @@ def test_dependencies_come_from_what_each_report_reads():
     deps = {r.name: reports.depends_on(r) for r in reports.REPORTS}
     assert deps == {"data_cleaning": (), "rfm_segmentation": ("data_cleaning",),
                     "clv_forecast": ("data_cleaning", "rfm_segmentation"), "ab_test": ("data_cleaning",),
-                    "campaign_review": ("data_cleaning",)}
+                    "campaign_review": ("data_cleaning", "rfm_segmentation")}
     assert json.loads(json.dumps(reports.PRODUCERS)) == reports.PRODUCERS
     assert set(reports.DECISIONS_ORDER) == {r.name for r in reports.REPORTS if r.decisions}

@@ -229,3 +229,31 @@ def test_without_enough_holdout_there_is_no_list_and_the_page_says_why(planted):
         p = Presentation(language, "CNY")
         assert p.count(few.holdout_rows) in view.headline(p, few) and view.kpis(p, few) == []
         assert view.state_note(p, none)
+
+
+def test_design_matrix_one_hot_columns_follow_the_fixed_categories():
+    """Numbers as they are, then per category one column per fixed value; a value outside them is all zeros."""
+    frame = pd.DataFrame({c: [1.0, 2.0, 3.0] for c in uplift.NUMERIC_FEATURES}
+                         | {"segment": ["a", "b", "zz"], "tier": ["gold", "gold", "none"],
+                            "region": ["x", "y", "x"], "channel": ["app", "online", "app"]})
+    cats = {"segment": ["a", "b"], "tier": ["gold", "none"], "region": ["x"], "channel": []}
+    m = uplift.design_matrix(frame, cats)
+    n = len(uplift.NUMERIC_FEATURES)
+    assert m.shape == (3, n + 5)
+    assert m[:, n:].tolist() == [[1, 0, 1, 0, 1], [0, 1, 1, 0, 0], [0, 0, 0, 1, 1]]
+
+
+def test_the_plan_reads_the_rfm_reports_member_table_and_lists_the_same(planted, tmp_path):
+    """The campaign report passes the period store's member table (the RFM report's, Parquet round
+    trip included) instead of building it again: the same lists, byte for byte."""
+    from memberkit import rfm
+    folder, truth, cp, plan = planted
+    tables, rp = plan.inputs
+    end = dt.date(2026, 10, 31)
+    table, _ = rfm.member_table_at(tables["orders"], rfm.member_profile(tables["members"]), end, rp)
+    table.to_parquet(tmp_path / "members.parquet", index=False)       # as store.write_member_table keeps it
+    stored = pd.read_parquet(tmp_path / "members.parquet")
+    again = uplift.plan(tables, end, cp, rp, end, period_table=stored)
+    assert uplift.export_targets(again, tmp_path / "again", "CNY").read_bytes() == \
+        uplift.export_targets(plan, tmp_path / "first", "CNY").read_bytes()
+    assert uplift.key_results(again) == uplift.key_results(plan)

@@ -82,6 +82,8 @@ MOVED_FIELDS = {re.compile(r"kpis\.([^.\[]+)\.value\Z"): r"kpis.\1"}
 RUN_STAMP_FIELDS = {
     "stamp.code": "month.json: the package version of the code that ran",
     "stamp.clean.code": "month.json: the package version plus git commit of the code that ran",
+    "stamp.clean": "ledger.json: a digest of the cleaning's stamp, which holds the code version (its inputs "
+                   "are compared as month.json's stamp.clean.inputs)",
 }
 
 # The same stamp on the pages: removed from the visible text before numbers are read.

@@ -426,6 +426,9 @@ class CampaignAnalysis:
     available: list[str] = field(default_factory=list)   # campaign ids in the data, for the hint
     skip_reasons: dict[str, dict] = field(default_factory=dict)   # id -> {"reason": code, **values} for the page
     totals: dict = field(default_factory=dict)    # period_totals(), computed once by analyse()
+    # the RFM member tables the review built (the day before each reviewed campaign), date -> table,
+    # for the target list to read rather than build again (memberkit.uplift.plan)
+    member_tables: dict = field(default_factory=dict, repr=False)
 
     def league(self) -> list[CampaignReview]:
         """The campaigns by return on cost, best first; no return last; equal returns by campaign id."""
@@ -472,7 +475,8 @@ def analyse(tables: dict, period: str, params, rfm_params=None, data_end: _dt.da
             if e.reason:
                 skip_reasons[cid] = {"reason": e.reason, **e.values}
     return with_totals(CampaignAnalysis(period, [c for c in reviewed if c in reviews], reviews, skipped,
-                                        available=sorted(campaigns.campaign_id.astype(str)), skip_reasons=skip_reasons))
+                                        available=sorted(campaigns.campaign_id.astype(str)), skip_reasons=skip_reasons,
+                                        member_tables={day: table for day, (table, _) in at.items()}))
 
 
 def with_totals(a: CampaignAnalysis) -> CampaignAnalysis:

@@ -195,8 +195,12 @@ def check_tables(run: Run) -> list[MemberkitError]:
     from .scratch import private_temp_dir
     run._staging = run._staging or private_temp_dir("staging")
     problems = []
+    period = None
+    if run.period is not None and run.as_of is not None:
+        from .periods import period_bounds
+        period = (*period_bounds(run.period), _dt.datetime.combine(run.as_of, _dt.time(23, 59, 59)))
     for name, tsrc in source.tables.items():
-        table, staged, found = sources.stage_table(run.con, name, tsrc, source, base, run.staging_dir)
+        table, staged, found = sources.stage_table(run.con, name, tsrc, source, base, run.staging_dir, period)
         problems += found
         if table is not None and not found:
             run.tables[name] = table
@@ -219,14 +223,19 @@ def check_period_has_orders(run: Run) -> list[MemberkitError]:
         return []
     start, end = period_bounds(run.period)
     cutoff = _dt.datetime.combine(run.as_of, _dt.time(23, 59, 59))
-    # each order's time parsed once (an expression used four times would be parsed four times)
-    from .engine import keep, release
-    parsed = keep(run.con, "check_order_times", orders.select(
-        ts=parse_timestamp(orders.order_ts, run.base.source.tables["orders"].date_formats)))
-    known = parsed.filter(parsed.ts.notnull() & (parsed.ts <= ibis.literal(cutoff)))
-    row = known.aggregate(first=known.ts.min(), last=known.ts.max(), in_period=(known.ts.date().between(start, end)).sum()) \
-        .to_pyarrow().to_pylist()[0]
-    release(run.con, "check_order_times")
+    staged = run.staged.get("orders")
+    if staged is not None and staged.period_orders and "order_ts" not in staged.day_month:
+        # counted by the staging's profile query
+        row = {k: _dt.datetime.fromisoformat(v) if k != "in_period" and v else v for k, v in staged.period_orders.items()}
+    else:
+        # each order's time parsed once (an expression used four times would be parsed four times)
+        from .engine import keep, release
+        parsed = keep(run.con, "check_order_times", orders.select(
+            ts=parse_timestamp(orders.order_ts, run.base.source.tables["orders"].date_formats)))
+        known = parsed.filter(parsed.ts.notnull() & (parsed.ts <= ibis.literal(cutoff)))
+        row = known.aggregate(first=known.ts.min(), last=known.ts.max(),
+                              in_period=(known.ts.date().between(start, end)).sum()).to_pyarrow().to_pylist()[0]
+        release(run.con, "check_order_times")
     if row["in_period"]:
         return []
     if row["first"] is None:

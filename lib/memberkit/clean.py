@@ -269,7 +269,18 @@ def _duplicate(t: ibis.Table, table: str) -> ibis.Value:
         keys = [t._key]
     else:
         keys = [t[c] for c in CANONICAL[table]] + ([t._dupkey] if "_dupkey" in t.columns else [])
-    return ibis.row_number().over(group_by=keys, order_by=t._row) > 0
+    hashed = "_key" if "_key" in t.columns else "_dupkey" if "_dupkey" in t.columns else None
+    if hashed is None:
+        return ibis.row_number().over(group_by=keys, order_by=t._row) > 0
+    # Copies share their hash: only rows whose hash repeats are ranked among their equals (a window
+    # over every column of every row cost seconds at a million rows); rows are named by ``_row``.
+    counts = t.group_by(hashed).agg(_copies=t.count())
+    repeated = counts.filter(counts._copies > 1).select(hashed)
+    candidates = t.filter(t[hashed].isin(repeated[hashed]))
+    ranks = candidates.mutate(_rank=ibis.row_number().over(
+        group_by=[candidates[k.get_name()] for k in keys], order_by=candidates._row))
+    copies = ranks.filter(ranks._rank > 0).select("_row")
+    return t._row.isin(copies._row)
 
 
 _SCANS: dict = {}   # per clean_all run: (table, what) -> result of the column scans below
@@ -448,17 +459,20 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
         (t.status_c.isnull(), "unknown_status"),
     ))
     # Rules on the order: a cancelled status excludes all its lines; its total must be plausible.
-    w = ibis.window(group_by=t.order_key)
-    cancelled = ibis.ifelse(~t._dup & (t.status_c == "cancelled"), 1, 0).max().over(w) == 1
-    total = t.amount_f.sum(where=t.reason.isnull() & ~t.is_return).over(w)
+    # Per order by a grouping joined back, not a window: a window partitioned by ~2 million order ids
+    # sorted every line and was the costliest step of the cleaning at a million members.
+    per_order = t.group_by(_order=t.order_key).agg(
+        _cancelled=ibis.ifelse(~t._dup & (t.status_c == "cancelled"), 1, 0).max() == 1,
+        _order_total=t.amount_f.sum(where=t.reason.isnull() & ~t.is_return))
+    t = t.left_join(per_order, t.order_key == per_order._order).drop("_order")
     t = t.mutate(reason=ibis.coalesce(t.reason, _reason(
-        (cancelled, "cancelled"),
-        (total.fill_null(0) > bound, "implausible_amount"),
+        (t._cancelled, "cancelled"),
+        (t._order_total.fill_null(0) > bound, "implausible_amount"),
         (t.non_product, "non_product"),
         ((t.qty < 0) & ~t.is_return, "negative_quantity"),
         ((t.amount_f < 0) & ~t.is_return, "negative_amount"),
         (t.source_member.notnull() & t.member_id_canon.isnull(), "unknown_member"),
-    )))
+    ))).drop("_cancelled", "_order_total")
     t = engine.keep(con, "stage_orders_pre", t)
     # Outliers are orders (the sum of their paid lines), against the median order with a positive total.
     sale = t.filter(t.reason.isnull() & ~t.is_return)
@@ -610,19 +624,20 @@ def clean_all(con, raw: dict[str, ibis.Table], *, as_of: _dt.date | None = None,
     """
     rules = rules or CleaningRules()
     _SCANS.clear()
+    readable = {name: dict(st.readable) for name, st in (staged or {}).items() if st.readable}
     for name, st in (staged or {}).items():
         _SCANS[(name, "ids")] = set(st.float_ids)
         _SCANS[(name, "marks", ())] = dict(st.marks)
     try:
         formats = {name: (table_date_formats or {}).get(name) or date_formats for name in raw}
         return _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_dir, rules,
-                          phone_region, max_accounts_per_phone, outcomes)
+                          phone_region, max_accounts_per_phone, outcomes, readable)
     finally:
         _SCANS.clear()
 
 
 def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_dir, rules,
-               phone_region, max_accounts_per_phone, outcomes) -> CleaningResult:
+               phone_region, max_accounts_per_phone, outcomes, readable=None) -> CleaningResult:
     as_of = as_of or _dt.date.today()
     derived = "members" not in raw
     if derived:
@@ -688,7 +703,7 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
         join_dates_repaired=0 if derived else int(kept_members.filter(kept_members.join_date_repaired).count().execute()),
         text_unified=_text_unified(stages),
         quality=quality_scorecard({k: v for k, v in raw.items() if not (k == "members" and derived)}, formats,
-                                  identity_report["invalid_phones"], rules),
+                                  identity_report["invalid_phones"], rules, readable),
         paths=paths,
         identity=identity_report,
         orders_kept=int(per_order.count().execute()),
@@ -849,21 +864,26 @@ def _text_unified(stages) -> dict[str, int]:
             continue
         s = stages[table]
         s = s.filter(s.reason.isnull() | (s.reason != "duplicate"))
-        row = s.aggregate(**{c: (s[c].notnull() & (s[c] != unify_text(s[c], c))).cast("int64").sum()
+        # the spellings are read on the few distinct combinations of values, not on every row
+        g = s.group_by(cols).agg(_n=s.count())
+        row = g.aggregate(**{c: g._n.sum(where=g[c].notnull() & (g[c] != unify_text(g[c], c)))
                              for c in cols}).to_pyarrow().to_pylist()[0]   # one query per table
         out.update({f"{table}.{c}": int(row[c] or 0) for c in cols})
     return out
 
 
 def quality_scorecard(raw: dict[str, ibis.Table], date_formats: dict[str, list[str]] | list[str],
-                      invalid_phones: int = 0, rules: CleaningRules | None = None) -> pd.DataFrame:
+                      invalid_phones: int = 0, rules: CleaningRules | None = None,
+                      readable: dict[str, dict[str, int]] | None = None) -> pd.DataFrame:
     """Per raw column: rows, missing, invalid (cannot be parsed or not a known value) and distinct values.
 
     Dates are read with each table's own formats (a dict by table, or one list for all). A number
     is valid with either decimal mark (the cleaning decides the column's mark); an order status is
     valid when ``rules`` (the shop's status words and the defaults) map it; a region when it is in
     the shop's ``regions`` list, or without one when it is not junk (:func:`is_known_region`). Phone numbers are
-    checked by the identity step (libphonenumber); ``invalid_phones`` is its count.
+    checked by the identity step (libphonenumber); ``invalid_phones`` is its count. ``readable``: per
+    table, number and date column -> rows that are empty or parse, as the staging's profile counted
+    them (:class:`memberkit.sources.StagedTable`); those columns are then not parsed again here.
     """
     from .engine import parses
     rules = rules or CleaningRules()
@@ -871,18 +891,19 @@ def quality_scorecard(raw: dict[str, ibis.Table], date_formats: dict[str, list[s
     for table, t in raw.items():
         formats = date_formats.get(table, []) if isinstance(date_formats, dict) else date_formats
         metrics = {"__rows": t.count()}
+        counted = {}
         for c, col in CANONICAL[table].items():
+            if c in CATEGORY_COLUMNS:
+                # few distinct values: read on the value counts, not on every row
+                counted[c] = _category_quality(t, table, c, rules)
+                continue
             empty = t[c].isnull() | (t[c].strip() == "")
-            if col.kind == "number":
+            if c in (readable or {}).get(table, {}):
+                invalid = None     # counted by the staging's profile
+            elif col.kind == "number":
                 invalid = ~parses(t[c], "number", formats, decimal="auto")
             elif col.kind in ("timestamp", "date"):
                 invalid = ~parses(t[c], col.kind, formats)
-            elif (table, c) == ("orders", "status"):
-                invalid = ~empty & map_status(t[c], rules).isnull()
-            elif c == "region":
-                invalid = ~empty & ~is_known_region(t[c], rules.regions)
-            elif c in ("channel", "status", "gender", "group"):
-                invalid = ~empty & ~is_known_text(t[c], c)
             else:
                 invalid = None  # ids and free text have no validity rule
             metrics[f"{c}__missing"] = empty.cast("int64").sum()
@@ -890,10 +911,13 @@ def quality_scorecard(raw: dict[str, ibis.Table], date_formats: dict[str, list[s
                 metrics[f"{c}__invalid"] = invalid.cast("int64").sum()
             metrics[f"{c}__distinct"] = t[c].nunique()
         values = t.aggregate(**metrics).to_pyarrow().to_pylist()[0]
+        for c, row in counted.items():
+            values.update({f"{c}__{k}": v for k, v in row.items()})
         n = values["__rows"]
         for c in CANONICAL[table]:
             rows.append({"table": table, "column": c, "rows": n, "missing": int(values[f"{c}__missing"] or 0),
                          "invalid": int(invalid_phones if (table, c) == ("members", "phone") else
+                                        n - readable[table][c] if c in (readable or {}).get(table, {}) else
                                         values.get(f"{c}__invalid") or 0),
                          "distinct": int(values[f"{c}__distinct"] or 0)})
     q = pd.DataFrame(rows)
@@ -902,11 +926,31 @@ def quality_scorecard(raw: dict[str, ibis.Table], date_formats: dict[str, list[s
     return q
 
 
+CATEGORY_COLUMNS = ("status", "region", "channel", "gender", "group")   # few values, each with a validity rule
+
+
+def _category_quality(t: ibis.Table, table: str, c: str, rules: CleaningRules) -> dict[str, int]:
+    """Missing, invalid and distinct values of a column of few values, from its value counts."""
+    counts = t.group_by(_v=t[c]).agg(_n=t.count())
+    v = counts._v
+    empty = v.isnull() | (v.strip() == "")
+    if (table, c) == ("orders", "status"):
+        invalid = ~empty & map_status(v, rules).isnull()
+    elif c == "region":
+        invalid = ~empty & ~is_known_region(v, rules.regions)
+    else:
+        invalid = ~empty & ~is_known_text(v, c)
+    row = counts.aggregate(missing=counts._n.sum(where=empty), invalid=counts._n.sum(where=invalid),
+                           distinct=v.count()).to_pyarrow().to_pylist()[0]
+    return {k: int(row[k] or 0) for k in ("missing", "invalid", "distinct")}
+
+
 def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out: Path) -> dict[str, str]:
     (out / "clean").mkdir(parents=True, exist_ok=True)
     (out / "rejected").mkdir(parents=True, exist_ok=True)
     paths = {}
-    order = {"orders": ["_source", "_row"], "members": ["member_id"]}    # (a kept table read back on Spark is not)
+    # A kept table is in the order it was made in on DuckDB (insertion order is kept); one read back on Spark is not
+    order = {"orders": ["_source", "_row"], "members": ["member_id"]} if engine.backend(con) == "spark" else {}
     for name, t in clean.items():
         path = out / "clean" / f"{name}.parquet"
         engine.write_table(con, t.order_by(order[name]) if name in order else t, path)

@@ -593,10 +593,21 @@ def parse_timestamp(col: ibis.Value, formats: list[str], time_zone: str | None =
     # that reach it), and every row gets what the full reading gives.
     plain = col.strip()
     if formats:
+        # (a CASE, not COALESCE: DuckDB evaluates every argument of a COALESCE on every row)
         written = _try_strptime(plain, formats)
         return ibis.cases((written.notnull(), _wall_clock(time_zone, _as_utc(time_zone, written))), else_=slow)
     return ibis.cases((plain.re_search(_PLAIN_TIME), _wall_clock(time_zone, _as_utc(time_zone, _cast_time(plain)))),
                       else_=slow)
+
+
+def _timestamp_parses(col: ibis.Value, formats: list[str]) -> ibis.Value:
+    """True where :func:`parse_timestamp` gives a time, without converting zones (a parsed local time
+    always converts): most rows are settled by the formats on the text as written."""
+    plain = col.strip()
+    slow = _parse_timestamp_normalised(col, formats, DEFAULT_TIME_ZONE).notnull()
+    if formats:
+        return ibis.cases((_try_strptime(plain, formats).notnull(), True), else_=slow)
+    return ibis.cases((plain.re_search(_PLAIN_TIME), _cast_time(plain).notnull()), else_=slow)
 
 
 def _cast_time(text: ibis.Value) -> ibis.Value:
@@ -862,22 +873,29 @@ def float_like_ids(table: ibis.Table, columns: list[str]) -> set[str]:
     if not columns:
         return set()
     row = table.aggregate(**float_id_evidence(table, columns)).to_pyarrow().to_pylist()[0]
-    return decide_float_ids(columns, row)
+    return decide_float_ids(table, columns, row)
 
 
 def float_id_evidence(table: ibis.Table, columns: list[str]) -> dict[str, ibis.Value]:
-    """The aggregates :func:`decide_float_ids` needs, named ``<column>__bad`` and ``<column>__float``."""
+    """The aggregates :func:`decide_float_ids` needs, named ``<column>__dots``: values with a point.
+    (A substring test, not a regular expression: most id columns have no point at all.)"""
+    return {f"{c}__dots": blank_to_null(table[c]).contains(".").cast("int64").sum() for c in columns}
+
+
+def decide_float_ids(table: ibis.Table, columns: list[str], row: dict) -> set[str]:
+    """The columns of :func:`float_id_evidence` whose values are all integers, some written as floats.
+
+    Only a column with points is examined further (one more query, for those columns alone)."""
+    dotted = [c for c in columns if row.get(f"{c}__dots")]
+    if not dotted:
+        return set()
     aggs = {}
-    for c in columns:
+    for c in dotted:
         v = blank_to_null(table[c])
         aggs[f"{c}__bad"] = (v.notnull() & ~v.re_search(_FLOAT_ID)).cast("int64").sum()
         aggs[f"{c}__float"] = v.re_search(r"\.0*$").cast("int64").sum()
-    return aggs
-
-
-def decide_float_ids(columns: list[str], row: dict) -> set[str]:
-    """The columns of :func:`float_id_evidence` whose values are all integers, some written as floats."""
-    return {c for c in columns if not (row[f"{c}__bad"] or 0) and (row[f"{c}__float"] or 0)}
+    found = table.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    return {c for c in dotted if not (found[f"{c}__bad"] or 0) and (found[f"{c}__float"] or 0)}
 
 
 def id_text(col: ibis.Value, float_like: bool = False) -> ibis.Value:
@@ -897,4 +915,4 @@ def parses(col: ibis.Value, kind: str, date_formats: list[str], decimal: str = "
         return empty | ibis.cases((parse_number(col, ".").notnull(), True), else_=parse_number(col, ",").notnull())
     if kind == "number":
         return empty | parse_number(col, decimal).notnull()
-    return empty | parse_timestamp(col, date_formats).notnull()
+    return empty | _timestamp_parses(col, date_formats)

@@ -57,25 +57,72 @@ def normalise_phones(values: pd.Series, region: str) -> pd.Series:
     """Each phone text as E.164 (``+8613812345678``), or None when empty or not a valid number.
 
     ``region`` (ISO 3166 alpha-2, e.g. ``CN``, ``GB``) reads numbers written without a country
-    code. Each distinct text is parsed once (libphonenumber), so the cost follows the distinct
-    numbers, not the rows; from ``PARALLEL_PHONES`` distinct texts on, they are parsed in one
-    worker process per core (libphonenumber is pure Python: about 20 microseconds a number).
+    code. Each distinct text is read once. Texts of the region's plain mobile shapes are settled
+    by :func:`mobile_e164` with libphonenumber's own patterns, vectorised; every other text is
+    parsed by libphonenumber itself, from ``PARALLEL_PHONES`` distinct texts on in one worker
+    process per core (libphonenumber is pure Python: about 20 microseconds a number).
     """
-    distinct = [v for v in pd.unique(values.dropna()) if not (isinstance(v, float) and np.isnan(v))]
-    workers = min(os.cpu_count() or 1, max(1, len(distinct) // (PARALLEL_PHONES // 2)))
+    distinct = pd.Series(pd.unique(values.dropna()), dtype=object)
+    distinct = distinct[[not (isinstance(v, float) and np.isnan(v)) for v in distinct]]
+    settled = mobile_e164(distinct, region)
+    rest = distinct[settled.isna()].tolist()
+    workers = min(os.cpu_count() or 1, max(1, len(rest) // (PARALLEL_PHONES // 2)))
     import multiprocessing
-    if len(distinct) < PARALLEL_PHONES or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        parsed = _e164_all(distinct, region)
+    if len(rest) < PARALLEL_PHONES or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        parsed = _e164_all(rest, region)
     else:
         from concurrent.futures import ProcessPoolExecutor
-        size = -(-len(distinct) // workers)
-        chunks = [distinct[i:i + size] for i in range(0, len(distinct), size)]
+        size = -(-len(rest) // workers)
+        chunks = [rest[i:i + size] for i in range(0, len(rest), size)]
         # fork: spawn would import the caller's main script again (an analyst's script without a
         # __main__ guard would run twice); the workers run only libphonenumber, never the engine
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             parsed = [e for part in pool.map(_e164_all, chunks, [region] * len(chunks)) for e in part]
-    mapping = dict(zip(distinct, parsed))
+    mapping = dict(zip(distinct[settled.notna()].tolist(), settled[settled.notna()].tolist()))
+    mapping.update(zip(rest, parsed))
     out = values.map(mapping).astype(object)
+    return out.where(out.notna(), None)
+
+
+def mobile_e164(texts: pd.Series, region: str) -> pd.Series:
+    """E.164 for the texts written in the region's plain mobile shapes; None for every other text.
+
+    A text is settled here when, after removing spaces, dashes, dots and brackets, it is
+    ``+<code><N>``, ``<international prefix><code><N>``, ``<N>``, or ``<code><N>`` when those digits as a
+    whole are no number of the region (libphonenumber then reads the code off), where ``<code>`` is the region's
+    country calling code (held by this region alone), ``<N>`` is all ASCII digits, fully matches
+    libphonenumber's mobile pattern for the region and does not start with the region's national
+    prefix for parsing (a trunk or carrier prefix libphonenumber would strip). For those texts
+    libphonenumber's parse, validity test and E.164 format give ``+<code><N>``; the test suite
+    checks the equality on every shape the sample writes and on random digit strings. Any other
+    text (None here) is left to libphonenumber. Vectorised (pandas string methods), so a million
+    numbers take about a second instead of 20 seconds.
+
+    ``texts``: any strings (index kept). Returns an object Series of E.164 strings or None.
+    Source of the patterns: the ``phonenumbers`` package's region metadata (Google's libphonenumber).
+    """
+    import phonenumbers
+    out = pd.Series(None, index=texts.index, dtype=object)
+    code = phonenumbers.country_code_for_region(region)
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    mobile = getattr(getattr(meta, "mobile", None), "national_number_pattern", None) if meta else None
+    if not code or not mobile or len(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ())) != 1 or texts.empty:
+        return out
+    heads = [rf"\+{code}"]
+    import re
+    idd = meta.international_prefix
+    if idd and (idd.isdigit() or re.fullmatch(f"(?:{idd})", "00")):   # the common "00" when the region dials it
+        heads.append(f"{idd if idd.isdigit() else '00'}{code}")
+    compact = texts.astype("string").str.strip().str.replace(r"[\s\-.()]", "", regex=True)
+    national = compact.str.extract(rf"^(?:{'|'.join(heads)})?([0-9]+)$", expand=False)
+    general = meta.general_desc.national_number_pattern
+    code_read_off = compact.str.startswith(str(code)).fillna(False) & ~compact.str.fullmatch(f"(?:{general})").fillna(True)
+    national = national.where(~code_read_off, compact.str.slice(len(str(code))))
+    ok = national.str.fullmatch(f"(?:{mobile})").fillna(False)
+    if meta.national_prefix_for_parsing:
+        ok &= ~national.str.match(f"(?:{meta.national_prefix_for_parsing})").fillna(False)
+    ok = ok.astype(bool)
+    out[ok] = ("+" + str(code) + national[ok]).astype(object)
     return out.where(out.notna(), None)
 
 

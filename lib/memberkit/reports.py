@@ -78,7 +78,7 @@ REPORTS: tuple[Report, ...] = (
            "memberkit.abtest:analyse", "memberkit.views.abtest", reads=("clean",),
            decisions="memberkit.abtest:decisions", tables=()),
     Report("campaign_review", "05_campaign_review.ipynb", "CampaignParams", "cr.title",
-           "memberkit.campaign:analyse", "memberkit.views.campaign", reads=("clean",),
+           "memberkit.campaign:analyse", "memberkit.views.campaign", reads=("clean", "members"),
            outputs=("data/uplift_targets.csv",), decisions="memberkit.campaign:decisions"),
 )
 

@@ -97,7 +97,12 @@ class StagedTable:
     ``file``: the Parquet file (text columns with canonical names, ``_source``, ``_row`` and the
     row key) in the run's private staging folder; ``day_month``: column -> ``day first`` |
     ``month first`` for spreadsheet dates (rewritten year first on reading); ``marks``: number
-    column -> decimal mark; ``float_ids``: id columns a spreadsheet wrote as floats.
+    column -> decimal mark; ``float_ids``: id columns a spreadsheet wrote as floats; ``rows``: the
+    table's rows; ``readable``: number and date column -> rows that are empty or parse (numbers with
+    either decimal mark; only when the table's decimal setting is auto), what the data-quality table
+    counts as valid (:func:`memberkit.clean.quality_scorecard`), so the cleaning does not parse again;
+    ``period_orders``: for orders staged with a period, ``{"first", "last"}`` (ISO times of the readable
+    orders up to the period's latest time, None without any) and ``"in_period"`` (how many fall in it).
     """
 
     name: str
@@ -105,6 +110,9 @@ class StagedTable:
     day_month: dict = field(default_factory=dict)
     marks: dict = field(default_factory=dict)
     float_ids: list = field(default_factory=list)
+    rows: int | None = None
+    readable: dict = field(default_factory=dict)
+    period_orders: dict = field(default_factory=dict)
 
 
 def check_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: Path,
@@ -115,7 +123,8 @@ def check_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: P
 
 
 def stage_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: Path,
-                staging_dir: Path) -> tuple[ibis.Table | None, StagedTable | None, list[InputError]]:
+                staging_dir: Path, period: tuple | None = None
+                ) -> tuple[ibis.Table | None, StagedTable | None, list[InputError]]:
     """Stage one table as Parquet in ``staging_dir`` (one read of the export) and profile it in one query.
 
     Returns (the staged table as an engine table, or None when it could not be read; what its
@@ -124,6 +133,8 @@ def stage_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: P
     column, spreadsheet dates whose order of day and month the values do not decide). Reader
     failures are explained by their cause: the file checked for its encoding and for rows whose
     field count differs from the header. Example rows are looked up only for a problem found.
+    ``period`` (first day, last day, latest readable time): for the orders, the same query counts the
+    order times up to the latest that fall in the period (``StagedTable.period_orders``).
     """
     label = tsrc.path or tsrc.query
     try:
@@ -146,7 +157,8 @@ def stage_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: P
     table = engine.read_table(con, path, f"staged_{name}")
     optional = ("assigned_ts",) if name == "experiments" and tsrc.outcomes else ()
     problems = _profile_problems(table, staged, name, label, tsrc, optional,
-                                 amount_needed=name == "orders" and "payments" not in source.tables)
+                                 amount_needed=name == "orders" and "payments" not in source.tables,
+                                 period=period if name == "orders" else None)
     return open_staged_table(con, staged, staging_dir, table), staged, problems
 
 
@@ -452,7 +464,8 @@ def _map_columns(raw: ibis.Table, name: str, tsrc: TableSource, label: str, has_
 
 
 def _profile_problems(table: ibis.Table, staged: StagedTable, name: str, label: str, tsrc: TableSource,
-                      not_required: tuple[str, ...] = (), amount_needed: bool = False) -> list[InputError]:
+                      not_required: tuple[str, ...] = (), amount_needed: bool = False,
+                      period: tuple | None = None) -> list[InputError]:
     """Profile a staged table in one query, fill in ``staged``'s decisions, and return every way the
     table does not fit its canonical schema, one problem per column and rule: typed columns that
     mostly do not parse (with the first offending rows), a number column that mixes decimal commas
@@ -473,11 +486,22 @@ def _profile_problems(table: ibis.Table, staged: StagedTable, name: str, label: 
     for c in times:
         aggs.update(engine.day_month_evidence(table, c, formats, prefix=f"order__{c}__"))
         aggs[f"parses__{c}"] = engine.parses(table[c], spec[c].kind, formats).cast("int64").sum()
+    if period is not None:
+        # the period's orders, read as the check reads them (the shop's formats, the default zone)
+        ts = engine.parse_timestamp(table.order_ts, formats)
+        start, end, latest = period
+        known = ts.notnull() & (ts <= ibis.literal(latest))
+        aggs.update(period__first=ts.min(where=known), period__last=ts.max(where=known),
+                    period__in=(known & ts.date().between(start, end)).cast("int64").sum())
     aggs.update(engine.float_id_evidence(table, ids))
     row = table.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    if period is not None:
+        staged.period_orders = {"first": row["period__first"] and row["period__first"].isoformat(),
+                                "last": row["period__last"] and row["period__last"].isoformat(),
+                                "in_period": int(row["period__in"] or 0)}
 
     problems = []
-    staged.float_ids = sorted(engine.decide_float_ids(ids, row))
+    staged.float_ids = sorted(engine.decide_float_ids(table, ids, row))
     for c in numbers:
         staged.marks[c] = decimal
         if decimal == "auto":
@@ -501,6 +525,8 @@ def _profile_problems(table: ibis.Table, staged: StagedTable, name: str, label: 
             parsed[c] = table.aggregate(n=engine.parses(rewritten, spec[c].kind, formats).cast("int64").sum()) \
                 .to_pyarrow().to_pylist()[0]["n"]
     rows = row["rows"]
+    staged.rows = int(rows)
+    staged.readable = {c: int(n or 0) for c, n in parsed.items() if c in times or decimal == "auto"}
     for c, n in parsed.items():
         if rows and (n or 0) / rows < MIN_PARSEABLE_SHARE:
             kind = spec[c].kind

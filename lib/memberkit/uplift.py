@@ -132,9 +132,10 @@ def design_matrix(frame: pd.DataFrame, categories: dict[str, list[str]]) -> np.n
     the columns are the same in training and scoring); shape (rows, features)."""
     parts = [frame[list(NUMERIC_FEATURES)].to_numpy(dtype="float64")]
     for col in CATEGORICAL_FEATURES:
-        values = frame[col].astype(str).to_numpy()
-        parts.append(np.column_stack([values == c for c in categories[col]]).astype("float64")
-                     if categories[col] else np.zeros((len(frame), 0)))
+        # codes against the fixed categories (-1 for a value not among them: all zeros), not one
+        # comparison of every text per category (seconds at a million members)
+        codes = pd.Categorical(frame[col].astype(str), categories=categories[col]).codes
+        parts.append((codes[:, None] == np.arange(len(categories[col]))).astype("float64"))
     return np.hstack(parts)
 
 
@@ -146,11 +147,17 @@ def _trees(seed: int, depth: int, leaf: int, rounds: int):
                                          l2_regularization=1.0, early_stopping=False, random_state=seed)
 
 
-def _one_thread():
+def _one_thread(rows: int = 0):
     """Fit and predict on one thread: at a campaign's size OpenMP's threads cost more than they save
-    (25 times slower on a busy two-core machine) and the trees are the same."""
+    (25 times slower on a busy two-core machine) and the trees are the same. Predictions for more than
+    ``PARALLEL_ROWS`` rows (every member, at scale) use every core: each row's prediction is its own,
+    so the numbers are the same either way."""
+    import contextlib
     from threadpoolctl import threadpool_limits
-    return threadpool_limits(limits=1)
+    return contextlib.nullcontext() if rows > PARALLEL_ROWS else threadpool_limits(limits=1)
+
+
+PARALLEL_ROWS = 100_000
 
 
 class _Learner:
@@ -185,7 +192,7 @@ class TLearner(_Learner):
 
     def uplift(self, frame: pd.DataFrame) -> np.ndarray:
         x = design_matrix(frame, self.categories_)
-        with _one_thread():
+        with _one_thread(len(x)):
             return self.models_[0].predict(x) - self.models_[1].predict(x)
 
 
@@ -218,7 +225,7 @@ class XLearner(_Learner):
     def uplift(self, frame: pd.DataFrame) -> np.ndarray:
         x = design_matrix(frame, self.categories_)
         g = self.propensity_
-        with _one_thread():
+        with _one_thread(len(x)):
             return g * self.tau0_.predict(x) + (1 - g) * self.tau1_.predict(x)
 
 
@@ -462,7 +469,8 @@ def contact_cost(campaigns: pd.DataFrame, members: pd.DataFrame, campaign_id: st
     return float(cost) / n if n and cost is not None and np.isfinite(float(cost)) else float("nan")
 
 
-def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.date | None = None) -> Plan:
+def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.date | None = None,
+         period_table: pd.DataFrame | None = None, member_tables: dict | None = None) -> Plan:
     """The next campaign's target list from the clean tables (engine tables by name).
 
     ``params``: the campaign review's settings (``margin``, ``post_days`` and the ``target_*``
@@ -472,7 +480,10 @@ def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.d
     by ``data_end``. Learns on every campaign of the type with a holdout that ended by then,
     validates (:func:`validate`), and builds both lists for every member of the period-end member
     table; ``recommended`` is the model's list when :attr:`Validation.model_is_better`, else the RFM
-    rule's.
+    rule's. ``period_table``: the RFM report's member table at ``period_end`` (the period store's
+    ``members``), read rather than built again; None builds it here (an analyst's call on its own).
+    ``member_tables``: date -> RFM member table already built with ``rfm_params`` (the campaign
+    review's, :attr:`memberkit.campaign.CampaignAnalysis.member_tables`); only the other dates are built.
     """
     from . import campaign, rfm
     data_end = min(data_end or period_end, period_end)
@@ -506,8 +517,13 @@ def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.d
     out.contact_cost = (float(params.target_contact_cost) if params.target_contact_cost is not None
                         else contact_cost(camps, members, last))
     eve = {str(c): s - _dt.timedelta(days=1) for c, s in zip(of_type.campaign_id, of_type.start)}
-    at = rfm.member_tables_at(tables["orders"], rfm.member_profile(tables["members"]),
-                              [*eve.values(), period_end], rfm_params)
+    known = dict(member_tables or {})
+    if period_table is not None:
+        known[period_end] = period_table
+    wanted = [d for d in dict.fromkeys([*eve.values(), period_end]) if d not in known]
+    at = rfm.member_tables_at(tables["orders"], rfm.member_profile(tables["members"]), wanted, rfm_params) \
+        if wanted else {}
+    at.update({d: (known[d], None) for d in [*eve.values(), period_end] if d in known})
     rows = training_rows(members, {c: at[d][0] for c, d in eve.items()}, params.margin, params.target_window)
     try:
         out.validation = validate(rows, params.margin, seed=params.target_seed)
@@ -518,14 +534,14 @@ def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.d
     candidates = member_features(at[period_end][0], period_end, past_responses(members, period_end + _dt.timedelta(days=1)))
     out.by_segment = segment_uplift(rows)
     cost = out.contact_cost if np.isfinite(out.contact_cost) else 0.0
-    out.model_list = target_list(candidates, expected_incremental_margin(learner, candidates, params.margin), cost,
-                                 params.target_holdout_share, params.target_seed)
+    model_margin = expected_incremental_margin(learner, candidates, params.margin)   # (seconds at a million members)
+    out.model_list = target_list(candidates, model_margin, cost, params.target_holdout_share, params.target_seed)
     out.rfm_list = rfm_target_list(candidates, out.by_segment, cost, params.target_holdout_share, params.target_seed)
     out.recommended = "model" if out.validation.model_is_better else "rfm"
     # both lists' returns by one yardstick: the recommended method's estimate of each member (each
     # method's own estimate would credit the RFM rule with the average of its segments for every member)
     ids = candidates.member_id.astype(str).to_numpy()
-    estimate = pd.Series(expected_incremental_margin(learner, candidates, params.margin) if out.recommended == "model"
+    estimate = pd.Series(model_margin if out.recommended == "model"
                          else candidates.segment.map(out.by_segment).fillna(0.0).to_numpy(), index=ids)
     out.returns = {rule: expected_return(t.assign(expected_incremental_margin=t.member_id.map(estimate).to_numpy()), cost)
                    for rule, t in (("model", out.model_list), ("rfm", out.rfm_list))}

@@ -1,0 +1,122 @@
+"""Where the up-front checks and the cleaning spend their time, in one process (issue 22). Never in CI.
+
+Runs the runner's checks (:func:`memberkit.runner.check_run`, staging kept) and then the cleaning
+(:func:`memberkit.clean.run_cleaning` on the staged tables, as the cleaning notebook does), with a
+wall-clock timer around each named function. Times are inclusive (a function's time contains the
+functions it calls) and summed over calls; cProfile is not used because it inflates call-heavy
+code (phone parsing) about threefold.
+
+    .venv/bin/python bench/profile_cleaning.py /tmp/memberkit-bench/retailer-1000000-seed7 [-p KEY=VALUE ...]
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib
+import json
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TIMED = {
+    "memberkit.checks": ["check_parameters", "check_period", "check_tables", "check_period_has_orders",
+                         "check_order_statuses", "check_campaign_dates"],
+    "memberkit.sources": ["stage_table", "_read_native", "_map_columns", "_profile_problems", "_transcode",
+                          "input_fingerprints", "open_staged"],
+    "memberkit.engine": ["write_table", "numbered", "keep"],
+    "memberkit.clean": ["clean_all", "stage_members", "stage_accounts", "stage_payments", "stage_orders",
+                        "stage_links", "stage_campaigns", "_clean_tables", "_table_report", "status_words",
+                        "_text_unified", "quality_scorecard", "_write"],
+    "memberkit.identity": ["normalise_phones", "resolve_identities"],
+}
+
+
+def _cpu() -> float:
+    """CPU seconds of this process (every engine thread) and of its finished children (phone workers)."""
+    import resource
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _timed(totals, counts, label, fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        start, cpu = time.perf_counter(), _cpu()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if fn.__name__ in ("keep", "write_table"):      # one line per kept table / written file
+                label_ = f"{label} {Path(str(args[1] if fn.__name__ == 'keep' else args[2])).stem}"
+                totals[label_] += time.perf_counter() - start
+                totals[label_ + " (cpu)"] += _cpu() - cpu
+                counts[label_] += 1
+            totals[label] += time.perf_counter() - start
+            totals[label + " (cpu)"] += _cpu() - cpu
+            counts[label] += 1
+    return wrapper
+
+
+def instrument(totals, counts) -> None:
+    """Wrap every function of :data:`TIMED`, in its module and wherever another module imported it by name."""
+    import memberkit
+    modules = [importlib.import_module(f"memberkit.{m}") for m in
+               ("checks", "sources", "engine", "clean", "identity", "runner", "notebook")]
+    for module_name, names in TIMED.items():
+        module = importlib.import_module(module_name)
+        for name in names:
+            original = getattr(module, name)
+            wrapped = _timed(totals, counts, f"{module_name.split('.')[-1]}.{name}", original)
+            setattr(module, name, wrapped)
+            for other in modules:
+                if getattr(other, name, None) is original:
+                    setattr(other, name, wrapped)
+    return memberkit
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("data", type=Path, help="a folder holding the sample retailer's exports")
+    ap.add_argument("-p", dest="overrides", action="append", default=[], help="KEY=VALUE setting")
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(ROOT / "lib"))
+    totals, counts = defaultdict(float), defaultdict(int)
+    instrument(totals, counts)
+    from memberkit import clean, runfile, runner
+    from memberkit.notebook import Context
+    truth = json.loads((args.data / "ground_truth.json").read_text())
+    as_of = truth["extracted_at"][:10]
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Path(tmp) / "bench.yaml"
+        cfg.write_text(json.dumps({"as_of": as_of, "source": {"base_dir": str(args.data.resolve()), "sample": None}}))
+        t0, c0 = time.perf_counter(), _cpu()
+        prepared = runner.check_run(config_files=[cfg], overrides=args.overrides, keep_staging=True)
+        checks_s, checks_cpu = time.perf_counter() - t0, _cpu() - c0
+        try:
+            from dataclasses import asdict
+            staged = {"folder": str(prepared.staging_dir),
+                      "tables": {n: asdict(t) for n, t in prepared.staged.items()}}
+            settings = runner.load_settings(runner.project_root(), [cfg], args.overrides)
+            run = runfile.build(ROOT, settings, period=prepared.period, period_reason=prepared.period_reason,
+                                as_of=prepared.as_of, params=prepared.params, staged=staged)
+            out = Path(tmp) / "out"
+            ctx = Context(name="data_cleaning", root=ROOT, period=run.period, output_dir=out, as_of=run.as_of,
+                          run=run, history_dir=out.parent, period_reason=run.period_reason)
+            t0, c0 = time.perf_counter(), _cpu()
+            result = clean.run_cleaning(run.params("data_cleaning"), ctx)
+            cleaning_s, cleaning_cpu = time.perf_counter() - t0, _cpu() - c0
+        finally:
+            prepared.close()
+    print(f"checks {checks_s:.1f} s (cpu {checks_cpu:.1f} s); cleaning {cleaning_s:.1f} s (cpu {cleaning_cpu:.1f} s); "
+          f"order lines kept {result.lines_kept:,}")
+    print("| function | calls | wall s | cpu s |\n|---|---|---|---|")
+    for label, seconds in sorted(((k, v) for k, v in totals.items() if not k.endswith(" (cpu)")), key=lambda kv: -kv[1]):
+        print(f"| {label} | {counts[label]} | {seconds:.2f} | {totals[label + ' (cpu)']:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

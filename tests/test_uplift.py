@@ -257,3 +257,17 @@ def test_the_plan_reads_the_rfm_reports_member_table_and_lists_the_same(planted,
     assert uplift.export_targets(again, tmp_path / "again", "CNY").read_bytes() == \
         uplift.export_targets(plan, tmp_path / "first", "CNY").read_bytes()
     assert uplift.key_results(again) == uplift.key_results(plan)
+
+
+def test_the_list_by_segment_adds_up_to_the_lists_expected_return(planted):
+    """Held-out members are not contacted: the segment table counts only the contacted, as the headline does."""
+    from memberkit.views import Presentation
+    from memberkit.views import uplift as view
+    folder, truth, cp, plan = planted
+    t = plan.targets
+    by_segment = t.assign(net=t.expected_net.where(~t.holdout, 0.0)).groupby("segment").net.sum()
+    headline = uplift.expected_return(t, plan.contact_cost)["net"]
+    assert by_segment.sum() == pytest.approx(headline)
+    assert t.holdout.any()
+    frame = view.segments_frame(Presentation("en", "CNY"), plan)
+    assert len(frame) == t.segment.nunique()

@@ -11,7 +11,7 @@ import pandas as pd
 from .. import uplift
 from ..report import anchor, missing
 from . import page
-from .context import Presentation
+from .context import DASH, Presentation
 from .page import KPI, Figure
 
 ANCHOR = anchor("next-campaign")
@@ -110,17 +110,20 @@ def returns_frame(p: Presentation, plan: uplift.Plan) -> pd.DataFrame:
 
 
 def segments_frame(p: Presentation, plan: uplift.Plan) -> pd.DataFrame:
-    """The recommended list by RFM segment: members listed, held out, expected net per member and in all."""
+    """The recommended list by RFM segment: members listed, held out, and the expected net return of the
+    members contacted (the holdout is not contacted and brings nothing), per contacted member and in all,
+    so the column adds up to the list's expected return (:func:`memberkit.uplift.expected_return`)."""
     from .. import rfm
     from .rfm import group_label
     t = plan.targets
     if t is None or t.empty:
         return pd.DataFrame()
-    g = t.groupby("segment").agg(n=("member_id", "size"), held=("holdout", "sum"), net=("expected_net", "sum"))
+    t = t.assign(contacted_net=t.expected_net.where(~t.holdout, 0.0))
+    g = t.groupby("segment").agg(n=("member_id", "size"), held=("holdout", "sum"), net=("contacted_net", "sum"))
     g = g.sort_values(["net"], ascending=False, kind="stable")
     outside = rfm.outside_window().key
     return pd.DataFrame([{_t(p, "col_segment"): group_label(p, "segment", outside if seg == "none" else seg), _t(p, "col_listed"): p.count(r.n),
-                          _t(p, "col_holdout"): p.count(r.held), _t(p, "col_net_member"): p.money(r.net / r.n, 2),
+                          _t(p, "col_holdout"): p.count(r.held), _t(p, "col_net_member"): p.money(r.net / (r.n - r.held), 2) if r.n > r.held else DASH,
                           _t(p, "col_net"): p.money(r.net)} for seg, r in g.iterrows()])
 
 

@@ -188,15 +188,20 @@ def test_a_bad_parameter_in_a_notebook_shows_its_message_as_on_the_command_line(
     from memberkit import runner
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("from memberkit.notebook import resolve\nresolve('rfm_segmentation', split='middle')"),
-        nbformat.v4.new_code_cell("1 / 0")])
+        nbformat.v4.new_code_cell("1 / 0"),
+        nbformat.v4.new_code_cell("resolve('data_cleaning', overrides=['data_cleaning.outlier_policy=bogus'])")])
     client = NotebookClient(nb, kernel_name=runner.kernel_name(), timeout=120, allow_errors=True,
                             resources={"metadata": {"path": str(ROOT / "notebooks")}})
     client.execute()
-    bad, other = (c.outputs for c in nb.cells)
+    bad, other, misspelt = (c.outputs for c in nb.cells)
     assert [o["output_type"] for o in bad] == ["error"] and bad[0]["ename"] == "ConfigError"
     # the command line's message (the problem listed under its heading), and no frame of any traceback
     assert bad[0]["traceback"] == ["error: parameters of rfm_segmentation: split: Input should be 'mean' or 'median'"]
     assert other[0]["ename"] == "ZeroDivisionError" and len(other[0]["traceback"]) > 1
+    # an override naming no setting: the nearest one and its values, one line as on the command line
+    assert misspelt[0]["ename"] == "ConfigError" and misspelt[0]["traceback"] == [
+        "error: overrides: data_cleaning.outlier_policy: no setting 'data_cleaning' in the top level; "
+        "did you mean 'notebooks.data_cleaning.outlier_policy'? (its values are 'flag', 'cap' or 'exclude')"]
     assert CellExecutionError   # papermill fails the run on the first error output, as before
 
 
@@ -218,6 +223,38 @@ def test_a_config_error_is_one_line_on_the_command_line_without_pydantics_prefix
         "error: 2 problem(s) found before any report ran:",
         "  1. shared settings: engine: spark_master and spark_remote need backend: spark",
         "  2. parameters of rfm_segmentation: split: Input should be 'mean' or 'median'"]
+
+
+@pytest.mark.parametrize("override, line", [
+    ("outlier_policy=bogus", "error: -p outlier_policy: no setting 'outlier_policy' in the top level; did you mean "
+     "'notebooks.data_cleaning.outlier_policy'? (its values are 'flag', 'cap' or 'exclude')"),
+    ("data_cleaning.outlier_policy=bogus", "error: -p data_cleaning.outlier_policy: no setting 'data_cleaning' in "
+     "the top level; did you mean 'notebooks.data_cleaning.outlier_policy'? (its values are 'flag', 'cap' or 'exclude')"),
+    ("data_cleaning.outlier_policy=cap", "error: -p data_cleaning.outlier_policy: no setting 'data_cleaning' in "
+     "the top level; did you mean 'notebooks.data_cleaning.outlier_policy'?"),
+    ("dominant_member_share=2", "error: -p dominant_member_share: no setting 'dominant_member_share' in the top "
+     "level; did you mean 'notebooks.data_cleaning.dominant_member_share' or "
+     "'notebooks.rfm_segmentation.dominant_member_share'? (Input should be less than or equal to 1)")])
+def test_a_setting_in_the_wrong_place_is_one_line_with_the_nearest_setting_and_its_values(small_config, tmp_path,
+                                                                                          capsys, override, line):
+    """A report's setting given at the top level, or under its report's name without ``notebooks.``: one line
+    naming the setting meant (difflib over every setting's dotted name) and, when the value would not fit it
+    either, what it takes (pydantic's words); never pydantic's "Extra inputs are not permitted"."""
+    from memberkit import runner
+    code = runner.main(["--config", str(small_config), "--out", str(tmp_path / "out"), "-p", override])
+    assert code == 2 and capsys.readouterr().err.splitlines() == [line]
+
+
+def test_a_misspelt_key_in_a_config_file_is_named_with_the_nearest_setting(small_config, tmp_path, capsys):
+    from memberkit import runner
+    config = tmp_path / "bad.yaml"
+    config.write_text("data_cleaning: {outlier_policy: cap}\nnotebooks: {rfm_segmentation: {windw_days: 180}}\n",
+                      encoding="utf-8")
+    code = runner.main(["--config", str(small_config), "--config", str(config), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Extra inputs are not permitted" not in err
+    assert "data_cleaning: no setting 'data_cleaning' in the top level; did you mean 'notebooks.data_cleaning'?" in err
+    assert "windw_days: no setting 'windw_days' in notebooks.rfm_segmentation; did you mean 'window_days'?" in err
 
 
 # ------------------------------------------------------------------ secrets

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .config import NOTEBOOK_PARAMS, ReportSettings, parse_override, setting_problem
+from .config import NOTEBOOK_PARAMS, ReportSettings, parse_override, setting_problem, validation_message
 from .errors import ConfigError, InputError, MemberkitError, Problems, listed
 
 
@@ -75,11 +75,11 @@ def check_override_keys(run: Run) -> list[MemberkitError]:
     problems = []
     for text in run.overrides:
         try:
-            keys, _ = parse_override(text)
+            keys, value = parse_override(text)
         except ConfigError as e:
             problems.append(e)
             continue
-        why = setting_problem(keys)
+        why = setting_problem(keys, value)
         if why:
             problems.append(ConfigError(f"-p {text.split('=', 1)[0]}: {why}"))
             report, key = (keys[1], keys[2:]) if keys[0] == "notebooks" else ("", keys)
@@ -125,15 +125,18 @@ def check_parameters(run: Run) -> list[MemberkitError]:
 
 
 def _named(error, where: str, report: str, run: Run, skip=lambda loc: False) -> list[MemberkitError]:
-    """A pydantic error as one ConfigError naming each setting, without the keys already named as unknown."""
+    """A pydantic error as one ConfigError naming each setting, without the keys already named as unknown
+    (a ``-p`` key refused by :func:`check_override_keys` is not named again by the part of it pydantic
+    refuses, e.g. ``data_cleaning`` of ``-p data_cleaning.outlier_policy=...``)."""
+    def named_already(loc) -> bool:
+        dotted = ".".join(map(str, loc))
+        return any(r in (report, "") and (key == dotted or key.startswith(dotted + "."))
+                   for r, key in run.unknown_keys)
     errors = [err for err in error.errors() if not skip(err["loc"]) and not (
-        err["type"] == "extra_forbidden" and (report, ".".join(map(str, err["loc"]))) in run.unknown_keys)
-        and not (err["type"] == "extra_forbidden" and ("", ".".join(map(str, err["loc"]))) in run.unknown_keys)]
+        err["type"] == "extra_forbidden" and named_already(err["loc"]))]
     if not errors:
         return []
-    lines = [f"{where}: {len(errors)} problem(s)"]
-    lines += [f"  - {'.'.join(str(x) for x in err['loc']) or '(top level)'}: {err['msg']}" for err in errors]
-    return [ConfigError("\n".join(lines))]
+    return [ConfigError(validation_message(where, errors, ["notebooks", report] if report else []))]
 
 
 def check_period(run: Run) -> list[MemberkitError]:

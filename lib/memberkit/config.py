@@ -624,19 +624,29 @@ def notebook_params(settings: dict, name: str) -> ReportSettings:
     model = NOTEBOOK_PARAMS[name]
     shared = {k: v for k, v in settings.items() if k != "notebooks"}
     merged = deep_merge(shared, settings.get("notebooks", {}).get(name, {}) or {})
-    return validate_params(model, merged, where=f"parameters of {name}")
+    return validate_params(model, merged, where=f"parameters of {name}", report=name)
 
 
-def validate_params(model: type[BaseModel], values: dict, where: str = "parameters"):
+def validate_params(model: type[BaseModel], values: dict, where: str = "parameters", report: str = ""):
+    """``values`` validated by ``model``; raises ConfigError naming every problem (:func:`validation_message`)."""
     from pydantic import ValidationError
     try:
         return model.model_validate(values)
     except ValidationError as e:
-        lines = [f"{where}: {len(e.errors())} problem(s)"]
-        for err in e.errors():
-            loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
-            lines.append(f"  - {loc}: {err['msg']}")
-        raise ConfigError("\n".join(lines)) from None
+        raise ConfigError(validation_message(where, e.errors(), ["notebooks", report] if report else [])) from None
+
+
+def validation_message(where: str, errors: list[dict], prefix: list[str] = ()) -> str:
+    """pydantic's ``errors`` as ``<where>: N problem(s)`` and one line per setting; a key that is no
+    setting is named with the nearest known one (:func:`setting_problem`, the dotted name under ``prefix``:
+    ``["notebooks", "<report>"]`` for a report's own section) instead of pydantic's "Extra inputs are not
+    permitted". :class:`ConfigError` puts a single problem on one line."""
+    lines = [f"{where}: {len(errors)} problem(s)"]
+    for err in errors:
+        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        why = setting_problem([*prefix, *map(str, err["loc"])]) if err["type"] == "extra_forbidden" else None
+        lines.append(f"  - {loc}: {why or err['msg']}")
+    return "\n".join(lines)
 
 
 def expand_env(text: str) -> str:
@@ -754,10 +764,80 @@ def _unwrap(tp):
     return tp
 
 
-def setting_problem(keys: list[str]) -> str | None:
+_NO_VALUE = object()
+
+
+def setting_names() -> dict[str, Any]:
+    """Every setting a dotted name can set, ``{"engine.threads": FieldInfo, "notebooks.data_cleaning.outlier_policy":
+    FieldInfo, ...}`` (pydantic's field: its type and constraints): the shared settings and the fields of their nested models, then each report's own settings
+    under ``notebooks.<report>`` (a mapping, such as ``source.tables``, is one name: its keys are the shop's)."""
+    names: dict[str, Any] = {}
+
+    def walk(model, prefix: str, skip=()):
+        for key, field in model.model_fields.items():
+            if key in skip:
+                continue
+            tp = _unwrap(field.annotation)
+            if isinstance(tp, type) and issubclass(tp, BaseModel):
+                walk(tp, f"{prefix}{key}.")
+            else:
+                names[f"{prefix}{key}"] = field
+    walk(ReportSettings, "")
+    for report, model in NOTEBOOK_PARAMS.items():
+        walk(model, f"notebooks.{report}.", skip=ReportSettings.model_fields)
+    return names
+
+
+def _values_refused(field, value) -> str:
+    """Why ``value`` does not fit ``field`` (a pydantic FieldInfo: type and constraints, not the model's own
+    validators) in pydantic's words (a choice lists its values), '' when it does."""
+    from typing import Annotated
+    from pydantic import TypeAdapter, ValidationError
+    try:
+        TypeAdapter(Annotated[field.annotation, field]).validate_python(value)
+    except ValidationError as e:
+        err = e.errors()[0]
+        expected = (err.get("ctx") or {}).get("expected")
+        return f"its values are {expected}" if expected and err["type"] in ("literal_error", "enum") else err["msg"]
+    except Exception:   # an annotation pydantic cannot check alone: say nothing about the value
+        return ""
+    return ""
+
+
+def _elsewhere(keys: list[str], value=_NO_VALUE) -> str:
+    """The suggestion for a dotted name that is not a setting where it was written: the known setting it
+    most likely means (a report's setting written without ``notebooks.``, or a setting of that name, or
+    the nearest name, found elsewhere, by :func:`difflib.get_close_matches`), with what its value must be
+    when ``value`` does not fit; '' when nothing is near."""
+    import difflib
+    names = setting_names()
+    section = "notebooks." + ".".join(keys)
+    if keys[0] in NOTEBOOK_PARAMS and (len(keys) == 1 or section in names):   # a report's, without notebooks.
+        near = [section]
+    else:
+        last = {}
+        for name in names:
+            last.setdefault(name.rsplit(".", 1)[-1], []).append(name)
+        close = difflib.get_close_matches(keys[-1], last, n=1)
+        near = last[close[0]] if close else difflib.get_close_matches(".".join(keys), names, n=1)
+        near = [n for n in near if n != ".".join(keys)]
+    if not near:
+        return ""
+    shown = [f"'{n}'" for n in near[:3]]
+    said = f"did you mean {' or '.join(shown)}?"
+    refused = _values_refused(names[near[0]], value) if value is not _NO_VALUE and near[0] in names else ""
+    return said + (f" ({refused})" if refused else "")
+
+
+def setting_problem(keys: list[str], value=_NO_VALUE) -> str | None:
     """Why a dotted setting name (``notebooks.rfm_segmentation.window_days``) names no known setting,
-    with the nearest known name; None when it resolves. Mappings (tables, column maps, tiers) accept any key:
-    their own validation names a wrong one."""
+    with the nearest known name, as one line; None when it resolves. Mappings (tables, column maps, tiers)
+    accept any key: their own validation names a wrong one.
+
+    The nearest name is looked for beside the wrong one first (``windw_days`` -> ``'window_days'``), then
+    anywhere (``outlier_policy`` or ``data_cleaning.outlier_policy`` -> ``'notebooks.data_cleaning.outlier_policy'``);
+    given the ``value`` it was to get, the line also says what that setting takes when the value would not
+    fit it (``its values are 'flag', 'cap' or 'exclude'``), in pydantic's words."""
     import difflib
     import typing
     if keys[0] == "notebooks":
@@ -776,10 +856,13 @@ def setting_problem(keys: list[str]) -> str | None:
         tp = _unwrap(tp)
         if isinstance(tp, type) and issubclass(tp, BaseModel):
             if key not in tp.model_fields:
-                near = difflib.get_close_matches(key, tp.model_fields, n=1)
                 where = ".".join(path) or "the top level"
-                return (f"no setting '{key}' in {where}" + (f"; did you mean '{near[0]}'?" if near else "") +
-                        f" settings there: {', '.join(tp.model_fields)}")
+                near = difflib.get_close_matches(key, tp.model_fields, n=1)
+                if near:
+                    return f"no setting '{key}' in {where}; did you mean '{near[0]}'?"
+                other = _elsewhere(keys, value)
+                return (f"no setting '{key}' in {where}; " +
+                        (other or f"settings there: {', '.join(tp.model_fields)}"))
             tp = tp.model_fields[key].annotation
         elif typing.get_origin(tp) is dict:
             tp = typing.get_args(tp)[1]

@@ -14,7 +14,7 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import ReportSettings, load_settings, notebook_params, project_root
+from .config import ReportSettings, load_settings, notebook_params, parse_override, project_root, setting_problem
 from .errors import ConfigError, InputError, Problems
 from .runfile import RunFile
 
@@ -60,7 +60,8 @@ def resolve(name: str, config_files=(), overrides=(), output_dir: str | None = N
     a notebook run by hand (JupyterLab's Run All) never touches a published month; the runner
     passes its own folder, and an analyst who wants to publish names ``outputs/<period>`` explicitly
     (a relative ``output_dir`` is relative to the project folder, not to notebooks/).
-    Raises ``ConfigError`` for settings that do not validate; in a notebook it shows as one line
+    Raises ``ConfigError`` for settings that do not validate or an override naming no setting (with the
+    nearest one, :func:`memberkit.config.setting_problem`); in a notebook it shows as one line
     (:func:`show_errors_in_one_line`).
     """
     from . import runfile
@@ -75,6 +76,11 @@ def resolve(name: str, config_files=(), overrides=(), output_dir: str | None = N
             print(f"run_file given: the run's parameters are used, not {ignored}", file=sys.stderr, flush=True)
     else:
         from .sample import ensure_sample
+        for text in overrides:   # a misspelt key is named with the nearest setting, as on the command line
+            keys, value = parse_override(text)
+            why = setting_problem(keys, value)
+            if why:
+                raise ConfigError(f"overrides: {text.split('=', 1)[0]}: {why}")
         settings = load_settings(root, [Path(f) if Path(f).is_absolute() else root / f for f in config_files],
                                  list(overrides))
         for key, value in explicit.items():
@@ -87,7 +93,6 @@ def resolve(name: str, config_files=(), overrides=(), output_dir: str | None = N
     out = Path(output_dir) if output_dir else root / "outputs" / "scratch" / run.period
     out = out if out.is_absolute() else root / out        # as the README writes it: outputs/<period>
     if out.exists() and not out.is_dir():
-        from .errors import ConfigError
         raise ConfigError(f"output_dir {out}: it is a file, not a folder")
     return params, Context(name=name, root=root, period=run.period, output_dir=out, as_of=run.as_of, run=run,
                            history_dir=root / "outputs", period_reason=run.period_reason,

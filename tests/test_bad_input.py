@@ -375,6 +375,9 @@ CASES = [
         expect=[Err("orders.csv", "orders", "amont", "unknown canonical column")]),
     Case("orders-file-not-found", table_config={"orders": {"path": "nope.csv"}},
          expect=[Err("nope.csv", "orders", None, "file not found")]),
+    Case("base-folder-missing", [lambda folder: shutil.rmtree(folder)], tables=("members", "orders"),
+         expect=[Err("in", "", None, "folder not found", ("source.base_dir", "members, orders"),
+                     lacks=("file not found",))]),
     # ---- wrong types, all-empty columns
     Case("orders-amount-is-text", [edit("orders", _amount("about ten"))],
          expect=[Err("orders.csv", "orders", "amount", "parse as number", ("'_row': 1", "about ten"))]),
@@ -539,7 +542,7 @@ def _cli(args, cwd=ROOT, timeout=300, **kwargs):
 
 
 @pytest.mark.parametrize("case_id", ["orders-rows-end-with-an-extra-delimiter", "sql-source-missing-table",
-                                     "output-folder-not-writable"])
+                                     "output-folder-not-writable", "base-folder-missing"])
 def test_command_line_exits_2_with_one_message_and_no_traceback(case_id, small_sample, tmp_path):
     case = next(c for c in CASES if c.id == case_id)
     sample, _ = small_sample
@@ -554,6 +557,7 @@ def test_command_line_exits_2_with_one_message_and_no_traceback(case_id, small_s
     assert "Traceback" not in proc.stderr and proc.stderr.startswith("error: ")
     want = case.expect[0]
     assert all(m in proc.stderr for m in ((want.rule,) if isinstance(want, Err) else want.mentions)), proc.stderr
+    assert len(case.expect) > 1 or len(proc.stderr.splitlines()) == 1, proc.stderr   # one problem, one line
     assert not out.exists(), "nothing is written when a check fails"
 
 

@@ -73,7 +73,7 @@ class InputError(MemberkitError):
                  examples: list[dict] | None = None):
         self.file, self.table, self.column, self.rule = file, table, column, rule
         self.detail, self.examples = detail, examples or []
-        where = f"{file} (table {table}" + (f", column {column}" if column else "") + ")"
+        where = file + (f" (table {table}" + (f", column {column}" if column else "") + ")" if table else "")
         msg = f"{where}: {rule}" + (f" - {detail}" if detail else "")
         if self.examples:
             msg += "\n  first offending rows:\n" + "\n".join(f"    {e}" for e in self.examples)

@@ -50,12 +50,20 @@ def base_folder(source: SourceConfig, root: Path) -> Path:
     For the bundled sample retailer, ``InputError`` when it has not been generated yet: generating
     it is the runner's and :func:`memberkit.notebook.resolve`'s step
     (:func:`memberkit.sample.ensure_sample`), never a reader's.
+
+    ``InputError`` (one, naming the folder) when a table's file is to be read from the folder and it does
+    not exist or is not a folder, rather than one "file not found" per table.
     """
     base = Path(source.base_dir)
     base = base if base.is_absolute() else root / base
     if source.sample and source.sample.generate_if_missing and not (base / "ground_truth.json").exists():
         raise InputError(str(base), "", "", "the sample retailer has not been generated there",
                          "run make reports (or run_reports.py), or call memberkit.sample.ensure_sample first")
+    in_folder = [name for name, t in source.tables.items()
+                 if t.format != "sql" and t.path and resolve_path(t.path, base).is_relative_to(base)]
+    if in_folder and not base.is_dir():
+        raise InputError(str(base), "", None, "folder not found" if not base.exists() else "not a folder",
+                         f"check source.base_dir: the files of {', '.join(in_folder)} are read from it")
     return base
 
 

@@ -6,10 +6,15 @@ uncaught script error, a request that would leave the machine, a missing headlin
 key-figure card, or content wider than the page at 420 px; a report page also on a heading without
 an anchor, no table of contents or a contents link to nowhere, a table whose decision column
 (verdict, reading against control, recommended action: the catalogue's words) is not among its
-first two or scrolls out of view, chart text under 9 CSS px at 420 px, or a chart without a
-description (nbconvert's default alt text included). Every decision link of the summary must land
-on an anchor of its report page. Screenshots (desktop and 420 px) are kept in
-``outputs/test-artifacts/<language>/`` for a person to look at.
+first two or scrolls out of view, or a chart without a description (nbconvert's default alt text
+included). On every page, the summary and the page of all months included, no text of any SVG is
+under 9 CSS px at 420 px: each text element's font size times the scale the browser draws it at
+(its screen transformation matrix, so a view box narrowed by the screen, letterboxed or scaled
+inside the drawing all count), and nbconvert's default alt text appears nowhere. The summary's
+"why member revenue changed" tables fit their boxes at 1280 px. Every figure marked on a page
+(``data-figure``, ``data-period``, ``data-value``) has one value across every page of both editions.
+Every decision link of the summary must land on an anchor of its report page. Screenshots (desktop
+and 420 px) of every page are kept in ``outputs/test-artifacts/<language>/`` for a person to look at.
 """
 import os
 import unicodedata
@@ -17,6 +22,7 @@ import unicodedata
 import pytest
 
 from memberkit.pdf import find_chromium
+from memberkit.views.page import figure_contradictions
 
 from .conftest import ROOT
 
@@ -44,15 +50,36 @@ LAYOUT = """(decisionWords) => {
     return {heads: heads.slice(0, 3), at, inView};
   });
   const charts = [...document.querySelectorAll('.mk-chart svg')].map(svg => {
-    const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
-    const sizes = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim())
-      .map(t => parseFloat(getComputedStyle(t).fontSize) * scale);
+    const sizes = textSizes(svg).map(t => t.px);
     return {label: svg.getAttribute('aria-label') || '', smallest: sizes.length ? Math.min(...sizes) : null,
             texts: sizes.length};
   });
   const images = [...document.querySelectorAll('img')].map(img => img.getAttribute('alt') || '');
   return {headings, toc, tables, charts, images};
 }"""
+
+# The size in CSS px at which the browser draws each text of an SVG: the computed font size (in the
+# drawing's units) times the scale of the element's screen transformation matrix, which takes in the
+# view box fitted to the screen (letterboxed or not), every transform of the groups around it and its
+# own (a rotated tick label included). Text that is not drawn (display: none) is left out.
+TEXT_SIZES = """function textSizes(root) {
+  return [...root.querySelectorAll('svg text, svg tspan')]
+    .filter(t => t.textContent.trim() && t.getClientRects().length && (t.tagName === 'text' || t.hasAttribute('style')))
+    .map(t => {
+      const m = t.getScreenCTM();
+      const svg = t.ownerSVGElement;
+      return {px: parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b), text: t.textContent.trim().slice(0, 30),
+              chart: ((svg && svg.getAttribute('aria-label')) || '').slice(0, 60)};
+    });
+}"""
+LAYOUT = LAYOUT.replace("(decisionWords) => {", "(decisionWords) => {\n" + TEXT_SIZES, 1)
+# Every SVG text of a page under the smallest size, and how many texts were measured
+SMALL_TEXT = "(least) => {\n" + TEXT_SIZES + """
+  const sizes = textSizes(document);
+  return {measured: sizes.length, small: sizes.filter(t => t.px < least).slice(0, 5)};
+}"""
+# How much wider than its box each table of the summary's "why member revenue changed" is, in CSS px
+WHY_TABLES = """() => [...document.querySelectorAll('.mk-why .mk-table-wrap')].map(box => box.scrollWidth - box.clientWidth)"""
 
 
 def layout_problems(where: str, name: str, width: int, found: dict, decision_words: list[str]) -> list[str]:
@@ -90,6 +117,11 @@ def chromium_or_skip() -> str:
     return chromium
 
 
+# the pages each edition's test has opened, as the browser shows them ("<language>/<page>" -> HTML): the
+# second edition's test checks every figure against the first's as well
+SHOWN: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module", params=["en", "zh"])
 def published(request):
     return request.param, request.getfixturevalue("e2e" if request.param == "en" else "e2e_zh")
@@ -123,15 +155,34 @@ def test_every_page_opens_offline_reads_right_and_fits_a_phone(published):
                         route.abort()
                 context.route("**/*", block)
                 anchors, decision_links = {}, []
-                for name in ["index"] + REPORTS:
+                for name in ["index"] + REPORTS + ["months"]:
                     page = context.new_page()
                     errors = []
                     page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None)
                     page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
-                    page.goto((out / language / f"{name}.html").as_uri(), wait_until="load")
+                    # the page of all months sits beside the period's folder: outputs/<language>/index.html
+                    path = out.parent / language / "index.html" if name == "months" else out / language / f"{name}.html"
+                    page.goto(path.as_uri(), wait_until="load")
                     where = f"{language} {name} at {width}px"
                     if errors:
                         problems.append(f"{where}: console errors {errors[:3]}")
+                    if DEFAULT_ALT in page.content():
+                        problems.append(f"{where}: nbconvert's default alt text '{DEFAULT_ALT}'")
+                    if width <= 420:
+                        text = page.evaluate(SMALL_TEXT, MIN_CHART_TEXT_PX)
+                        for t in text["small"]:
+                            problems.append(f"{where}: chart text {t['px']:.1f} px (< {MIN_CHART_TEXT_PX}) "
+                                            f"'{t['text']}' in '{t['chart']}'")
+                        if name not in ("index", "data_cleaning") and not text["measured"]:
+                            problems.append(f"{where}: no chart text measured")
+                    else:
+                        SHOWN[f"{language}/{name}"] = page.content()
+                    if name == "months":   # a page of its own: a table of months and their trend charts
+                        if not page.locator("svg text").count():
+                            problems.append(f"{where}: no trend chart with labelled axes")
+                        page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
+                        page.close()
+                        continue
                     headline = page.locator(".mk-headline").first
                     if not headline.count() or not headline.inner_text().strip():
                         problems.append(f"{where}: no headline")
@@ -146,6 +197,12 @@ def test_every_page_opens_offline_reads_right_and_fits_a_phone(published):
                             ".mk-decisions a.mk-more", "links => links.map(a => a.getAttribute('href'))")
                         if not decision_links:
                             problems.append(f"{where}: no decision with a link to its evidence")
+                        wider = page.evaluate(WHY_TABLES)
+                        if not wider:
+                            problems.append(f"{where}: no table of why member revenue changed")
+                        if width >= 1280 and any(w > 1 for w in wider):
+                            problems.append(f"{where}: why member revenue changed: tables wider than their box "
+                                            f"by {wider} px (they scroll)")
                     elif not page.locator(".mk-card").count():
                         problems.append(f"{where}: no key-figure card")
                     elif not page.locator("a[href='index.html']").count():
@@ -168,8 +225,12 @@ def test_every_page_opens_offline_reads_right_and_fits_a_phone(published):
                 context.close()
         finally:
             browser.close()
+    # one value per figure: every page of this edition, and of the other one when its test has run
+    problems += [f"a figure with two values: {line}" for line in figure_contradictions(SHOWN)]
     assert not problems, "\n".join(problems)
-    assert (shots / "index-420.png").stat().st_size > 10_000
+    for name in ["index"] + REPORTS + ["months"]:
+        for width in (1280, 420):
+            assert (shots / f"{name}-{width}.png").stat().st_size > 10_000, (name, width)
 
 
 @pytest.mark.slow
@@ -189,3 +250,70 @@ def test_pdf_of_every_page_on_a4_in_both_languages(published):
             assert sum("\u4e00" <= ch <= "\u9fff" for ch in words) > 20, name
     first = unicodedata.normalize("NFKC", pypdf.PdfReader(out / language / "index.pdf").pages[0].extract_text())
     assert ("本月概览" if language == "zh" else "the month on one page") in first
+
+
+# ------------------------------------------------------------------ the measures themselves, on pages made here
+def _open(html: str, width: int, tmp_path):
+    """A browser page of ``width`` px showing ``html`` (a context manager yielding the Playwright page)."""
+    import contextlib
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = chromium_or_skip()
+    path = tmp_path / "page.html"
+    path.write_text(html, encoding="utf-8")
+
+    @contextlib.contextmanager
+    def opened():
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"] if os.geteuid() == 0 else [])
+            try:
+                page = browser.new_context(viewport={"width": width, "height": 860}, offline=True).new_page()
+                page.goto(path.as_uri(), wait_until="load")
+                yield page
+            finally:
+                browser.close()
+    return opened()
+
+
+def _chart(label: str, inside: str, svg_attrs: str = 'width="100%"') -> str:
+    return (f'<div class="mk-chart"><svg {svg_attrs} viewBox="0 0 400 200" role="img" aria-label="{label}">'
+            f'{inside}</svg></div>')
+
+
+def test_chart_text_is_measured_as_drawn_however_the_drawing_is_scaled(tmp_path):
+    """Text of 11 units in a 400-unit view box drawn 380 px wide is 10.4 px: fine. The same text inside a group
+    scaled by 0.6, or in a view box letterboxed into a box 60 px high, is drawn at 6.3 and 3.6 px: the
+    measure must see both, as a reader does (the width of the picture over its view box sees neither)."""
+    text = '<text x="10" y="50" style="font-size: 11px">{}</text>'
+    html = ("<!DOCTYPE html><html><head><meta name='viewport' content='width=device-width, initial-scale=1'>"
+            "<style>body{margin:0;padding:20px}</style></head><body><h1 id='t'>t</h1>"
+            "<nav class='mk-toc'><a href='#t'>t</a></nav>"
+            + _chart("plain", text.format("readable"))
+            + _chart("scaled group", f'<g transform="scale(0.6)">{text.format("shrunk")}</g>')
+            + _chart("letterboxed", text.format("squeezed"), 'width="100%" height="60"')
+            + "</body></html>")
+    with _open(html, 420, tmp_path) as page:
+        found = page.evaluate(LAYOUT, [])
+        small = page.evaluate(SMALL_TEXT, MIN_CHART_TEXT_PX)
+    sizes = {c["label"]: round(c["smallest"], 1) for c in found["charts"]}
+    assert sizes == {"plain": 10.4, "scaled group": 6.3, "letterboxed": 3.3}, sizes
+    problems = layout_problems("page", "ab_test", 420, found, [])
+    assert [p for p in problems if "chart text" in p] == [
+        "page: chart text 6.3 px (< 9) in 'scaled group'", "page: chart text 3.3 px (< 9) in 'letterboxed'"]
+    assert [t["text"] for t in small["small"]] == ["shrunk", "squeezed"] and small["measured"] == 3
+
+
+def test_the_tables_of_why_member_revenue_changed_fit_their_box_at_1280_px(tmp_path):
+    """The summary's two comparisons sit side by side at 1280 px; their tables (factor, part, change, then,
+    now) fit each half without scrolling, with the amounts of a large shop and the bulk-order row."""
+    import ibis
+    from memberkit import month
+    from memberkit.views import month as month_views
+    from .test_bulk_orders import hand_tables
+    tables = hand_tables()
+    orders = tables["orders"].execute()
+    orders["amount"] = orders["amount"] * 10_000          # millions a month: the widest figures a card shows
+    tables["orders"] = ibis.memtable(orders)
+    html = month_views.render_summary(month.MonthSummary("2026-10", "en", "CNY", [], month.compute_figures(tables, "2026-10")))
+    with _open(html, 1280, tmp_path) as page:
+        wider = page.evaluate(WHY_TABLES)
+    assert len(wider) >= 3 and all(w <= 1 for w in wider), wider

@@ -572,7 +572,7 @@ def _winback_analysis():
         "expected_purchases": [0.2, 0.1, 0.05, 3.0, 0.3], "probability_alive": [0.31, 0.12345678, 0.2, 0.9, 0.4],
         "expected_spend": [90.0, 40.0, 30.0, 190.0, 70.0], "clv": [12.5, 3.456, 1.0, 300.0, 8.0],
         "high_value": [True, True, True, True, True], "at_risk": [True, True, True, False, True],
-        "segment": ["important_retain", "general_win_back", None, "important_value", "important_retain"],
+        "segment": ["important_lapsing", "general_at_risk", None, "important_value", "important_lapsing"],
         "tier": ["金卡", "银卡", "普通", "钻石", "金卡"], "stage": ["silent"] * 5,
         "revenue_total": [1200.0, 2500.5, 800.0, 9000.0, 1200.0]})
     return a
@@ -590,7 +590,7 @@ def test_the_winback_list_says_who_what_they_are_worth_and_what_to_do():
     assert list(w.spend_to_date) == [2500.5, 1200.0, 1200.0, 800.0] and list(w.expected_value) == [3.456, 12.5, 8.0, 1.0]
     assert list(w.chance_buying_again) == [0.12345678, 0.31, 0.4, 0.2] and list(w.tier) == ["银卡", "金卡", "金卡", "普通"]
     first = w.iloc[0]
-    assert (first.segment, first.segment_label_zh) == ("general_win_back", "一般挽留客户")     # DOMAIN.md's label
+    assert (first.segment, first.segment_label_zh) == ("general_at_risk", "一般挽留客户")     # DOMAIN.md's label
     assert w.iloc[1].segment_label_zh == "重要保持客户"
     for _, x in w.iloc[:3].iterrows():
         s = seg[x.segment]
@@ -608,7 +608,7 @@ def test_the_winback_file_writes_money_at_the_currency_minor_unit(tmp_path, curr
     text = (tmp_path / clv.AT_RISK_FILE).read_text(encoding="utf-8-sig")
     lines = text.splitlines()
     assert lines[0] == ",".join(clv.WINBACK_COLUMNS) and len(lines) == 5
-    assert lines[1].startswith(f"m2,general_win_back,") and f",银卡,{spend}," in lines[1] and ",0.1235," in lines[1]
+    assert lines[1].startswith(f"m2,general_at_risk,") and f",银卡,{spend}," in lines[1] and ",0.1235," in lines[1]
     assert lines[4].startswith("m3,no_recent_purchase,No purchase in the RFM window,RFM 窗口内无购买,普通,")
 
 
@@ -632,16 +632,16 @@ def test_the_value_tables_give_money_by_group_and_the_at_risk_table_sums_the_win
     assert sum(int(x) for x in s["Members"]) == len(a.members)
     assert "No purchase in the RFM window" in list(s.iloc[:, 0])
     assert a.by_group["segment"].clv_share.sum() == pytest.approx(1.0)
-    # at risk: m4 is not; important_retain m1 + m5 spent 2,400 and are worth 20.5, chance (0.31 + 0.4) / 2
+    # at risk: m4 is not; important_lapsing m1 + m5 spent 2,400 and are worth 20.5, chance (0.31 + 0.4) / 2
     import yaml
     rules = yaml.safe_load((ROOT / "lib/memberkit/reference/rfm_segments.yaml").read_text(encoding="utf-8"))["high_low"]
     seg = {s["key"]: s for s in rules["segments"]}
     r = view.at_risk_frame(en, a, 12)
-    assert list(r.iloc[:, 0]) == [seg["general_win_back"]["label"]["en"], seg["important_retain"]["label"]["en"],
+    assert list(r.iloc[:, 0]) == [seg["general_at_risk"]["label"]["en"], seg["important_lapsing"]["label"]["en"],
                                   rules["outside"]["label"]["en"], "All high-value members at risk"]
     # the segment and its action first (kept in view), then the figures; 20.5 rounds to 21 so that the segments'
     # 3 + 21 + 1 add up to the 25 (24.956) of the last row and of the sentence above the table; 2,500.5 to 2,501
-    assert r.iloc[1].tolist()[1:] == [seg["important_retain"]["action"]["en"], "2", "CN¥2,400", "CN¥21", "35.5%"]
+    assert r.iloc[1].tolist()[1:] == [seg["important_lapsing"]["action"]["en"], "2", "CN¥2,400", "CN¥21", "35.5%"]
     assert r.iloc[2].tolist()[2:4] == ["1", "CN¥800"]
     assert r.iloc[0].tolist()[2:5] == ["1", "CN¥2,501", "CN¥3"]
     assert r.iloc[3].tolist()[1:] == ["", "4", "CN¥5,701", "CN¥25", "25.8%"]
@@ -657,8 +657,8 @@ def test_a_likely_lost_member_is_never_told_keep_them():
     import yaml
     rules = yaml.safe_load((ROOT / "lib/memberkit/reference/rfm_segments.yaml").read_text(encoding="utf-8"))["high_low"]
     seg = {s["key"]: s for s in rules["segments"]}
-    for recent, lapsing in (("important_value", "important_retain"), ("important_develop", "important_win_back"),
-                            ("general_value", "general_retain"), ("general_develop", "general_win_back")):
+    for recent, lapsing in (("important_value", "important_lapsing"), ("important_develop", "important_at_risk"),
+                            ("general_value", "general_lapsing"), ("general_develop", "general_at_risk")):
         for language in ("en", "zh"):
             assert clv.at_risk_action(recent, language) == seg[lapsing]["action"][language]
             assert clv.at_risk_action(lapsing, language) == seg[lapsing]["action"][language]

@@ -964,7 +964,7 @@ def at_risk_action(key: str, language: str) -> str:
 
     >>> at_risk_action("important_value", "en")
     'Win back actively: personal contact'
-    >>> at_risk_action("important_win_back", "en") == at_risk_action("important_develop", "en")
+    >>> at_risk_action("important_at_risk", "en") == at_risk_action("important_develop", "en")
     True
     """
     from .rfm import outside_window, schemes

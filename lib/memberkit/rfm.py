@@ -51,6 +51,7 @@ class Segment:
     when: dict
     label: dict
     action: dict
+    formerly: str | None = None   # the code the segment had in months published before its rename
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,15 @@ class Scheme:
 
     def action(self, key: str, language: str = "en") -> str:
         return self.segment(key).action[language]
+
+    def current(self, code):
+        """``code`` as this scheme names it now: a segment's former code (``formerly`` in the rule table,
+        as months published before a rename carry it) becomes its key; any other value is returned as is.
+
+        >>> schemes()["high_low"].current("important_lapsing")
+        'important_lapsing'
+        """
+        return next((s.key for s in self.segments if s.formerly is not None and s.formerly == code), code)
 
     def domain(self) -> dict[str, list]:
         """Every value each dimension can take."""
@@ -159,7 +169,7 @@ class RFMSegmenter:
     >>> rfm = pd.DataFrame({"member_id": list("abcd"), "recency_days": [5, 200, 30, 300],
     ...                     "frequency": [6, 1, 2, 1], "monetary": [900.0, 50.0, 400.0, 80.0]})
     >>> RFMSegmenter().fit_transform(rfm).segment.tolist()
-    ['important_value', 'general_win_back', 'important_develop', 'general_win_back']
+    ['important_value', 'general_at_risk', 'important_develop', 'general_at_risk']
     """
 
     def __init__(self, split: str = "mean", n_scores: int = 5):

@@ -239,7 +239,7 @@ def list_stage_labels(params=None) -> dict[str, dict[str, str]]:
 
 def exports_list(p: Presentation, exported: dict) -> str:
     """The CRM lists as the reader finds them: each segment's name with its file, named after the segment's
-    code ('Important, lapsing: rfm_important_retain.csv'), in the scheme's order, one clause each (the
+    code ('Important, lapsing: rfm_important_lapsing.csv'), in the scheme's order, one clause each (the
     names themselves hold commas)."""
     return p.clause_sep.join(p.text("rfm.export_item", segment=segment_name(p, key), file=path.name)
                            for key, path in exported.items())

@@ -101,9 +101,8 @@ def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_
                 out += p.sentence_sep + p.text("ab.margin_pays", cost=p.money(net["cost_per_conversion"], 2),
                                     net=p.money(net["net"], 2), lo=p.money(net["net_ci_low"], 2),
                                     hi=p.money(net["net_ci_high"], 2))
-            elif not short:   # say that nothing was set against the lift, and where to set it
-                out += p.sentence_sep + p.text("ab.no_cost", variant=v["variant"], metric=metric_label(p, metric),
-                                               setting=f"notebooks.ab_test.designs.{experiment_id}.cost_per_conversion.{v['variant']}")
+            elif not short:   # say that nothing was set against the lift (where to set it: cost_hint)
+                out += p.sentence_sep + p.text("ab.no_cost", variant=v["variant"], metric=metric_label(p, metric))
         else:
             out = p.text("ab.verdict_not_margin", cost=p.money(net["cost_per_conversion"], 2), net=p.money(net["net"], 2),
                          net_lo=p.money(net["net_ci_low"], 2), net_hi=p.money(net["net_ci_high"], 2), **figures)
@@ -219,11 +218,35 @@ def headline(p: Presentation, res: dict) -> str:
                                                                   p.text("ab.why_unknown")))
             for x, why in r["skipped"].items()))
     if not experiments:
-        available = r.get("available") or []
-        return p.text("ab.none" if r.get("has_table", True) else "ab.no_table", period=res.get("period"),
-                      example=available[-1] if available else "EXPERIMENT-ID")
+        return p.text("ab.none" if r.get("has_table", True) else "ab.no_table", period=res.get("period"))
     return p.sentence_sep.join(labelled(p, x, experiment_sentence(p, x, e, r.get("guardrail_metrics", []), short=True))
                                for x, e in experiments.items())
+
+
+def analyst_hints(p: Presentation, res: dict) -> list[str]:
+    """For analysts, under the page's verdicts: how to map an experiments table or name an experiment when
+    there is none, and the setting that names the control of each experiment skipped for a missing one
+    (settings and command lines stay out of the sentences an executive reads)."""
+    r = res.get("results", {})
+    if not r.get("has_table", True):
+        return [p.text("ab.no_table_hint")]
+    out = [p.text("ab.control_hint", experiment=x, setting=why["setting"])
+           for x, why in (r.get("skipped") or {}).items() if (why or {}).get("reason") == "control_missing"]
+    if not r.get("experiments") and not r.get("skipped"):
+        available = r.get("available") or []
+        out.append(p.text("ab.none_hint", period=res.get("period"),
+                          example=available[-1] if available else "EXPERIMENT-ID"))
+    return out
+
+
+def cost_hint(p: Presentation, r: abtest.ExperimentResult) -> str:
+    """For analysts, under an experiment's ship verdict without an incentive cost: the setting that gives
+    the cost per converted member of the shipped variant; '' otherwise."""
+    v = r.verdict
+    if v.get("decision") != "ship" or r.net_margin:
+        return ""
+    return p.text("ab.no_cost_hint", variant=v["variant"],
+                  setting=f"notebooks.ab_test.designs.{r.experiment_id}.cost_per_conversion.{v['variant']}")
 
 
 def labelled(p: Presentation, experiment: str, sentence: str) -> str:

@@ -175,6 +175,14 @@ def track_sentences(p: Presentation, ledger: dict | None) -> list[str]:
     return forecast_sentences(p, ledger.get("forecast"), ledger.get("previous"))
 
 
+def track_hint(p: Presentation, ledger: dict | None) -> str:
+    """For analysts, under the track record when last month was never reported: the command that reports
+    it; '' otherwise."""
+    if not ledger or ledger.get("state") != "previous_not_run":
+        return ""
+    return _t(p, "previous_not_run_hint", period=ledger["previous"])
+
+
 def track_frame(p: Presentation, ledger: dict | None) -> pd.DataFrame:
     """Every scored month so far, newest first: month scored, forecast of, weeks elapsed, purchases and
     spend error (predicted / actual - 1), mean absolute error per member and Brier score of the chance

@@ -356,6 +356,12 @@ def tier_currency_warning(p: Presentation, params) -> str | None:
     return p.text("rfm.tier_currency_warning", tier_currency=mismatch[0], currency=mismatch[1])
 
 
+def tier_currency_hint(p: Presentation, params) -> str:
+    """For analysts, under :func:`tier_currency_warning`: the settings to change ('' without a mismatch)."""
+    mismatch = rfm.tier_currency_mismatch(params)
+    return p.text("rfm.tier_currency_hint", currency=mismatch[1]) if mismatch else ""
+
+
 def tiers_sentence(p: Presentation, a: rfm.RFMAnalysis, params=None) -> str:
     """The top tiers' share of members and revenue and the churned and silent shares; with
     ``params`` (RFMParams) also what each lifecycle stage means, since they differ from the

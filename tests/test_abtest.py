@@ -657,6 +657,36 @@ def test_the_chinese_sentences_use_chinese_punctuation_between_their_items():
     assert 'f\\"{r.experiment_id}: ' not in nb and "view.labelled(p, r.experiment_id" in nb
 
 
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_verdict_without_a_cost_rests_on_conversion_alone_only_when_revenue_did_not_move(language):
+    """EXP-PUSH on the sample: 'this verdict rests on conversion alone' although revenue per member rose
+    +23.3% (Holm-adjusted p 0.003). The sentence follows the evidence: revenue per member significant ->
+    said with its figures (up or down); not significant -> conversion alone."""
+    p = Presentation(language)
+    alone = {"en": "this verdict rests on conversion alone", "zh": "这个结论只看转化率"}[language]
+    e = coupon_record("ship", "coupon_20")
+    revenue = {"control_mean": 57.39, "variant_mean": 70.74, "abs_diff": 13.35, "rel_lift": 0.233,
+               "ci_low": 0.081, "ci_high": 0.384, "p_value_adjusted": 0.0029}
+    e["metrics"]["revenue"] = {"coupon_20": revenue, "coupon_10": {**revenue, "p_value_adjusted": 1.0}}
+    significant = view.experiment_sentence(p, "EXP-PUSH", e, ["aov"])
+    assert alone not in significant and "+23.3%" in significant and "+8.1%" in significant and "0.003" in significant
+    assert {"en": "revenue per member rose significantly too", "zh": "人均销售额也从"}[language] in significant
+    assert "+23.3%" not in view.experiment_sentence(p, "EXP-PUSH", e, ["aov"], short=True)   # the card stays short
+    down = {**revenue, "abs_diff": -5.0, "variant_mean": 52.39, "rel_lift": -0.087, "ci_low": -0.15, "ci_high": -0.02}
+    e["metrics"]["revenue"]["coupon_20"] = down
+    fell = view.experiment_sentence(p, "EXP-PUSH", e, ["aov"])
+    assert alone not in fell and {"en": "fell significantly", "zh": "显著下降"}[language] in fell
+    for flat in ({**revenue, "p_value_adjusted": 0.2}, None):   # not significant, or not tested
+        if flat is None:
+            del e["metrics"]["revenue"]
+        else:
+            e["metrics"]["revenue"]["coupon_20"] = flat
+        sentence = view.experiment_sentence(p, "EXP-PUSH", e, ["aov"])
+        assert alone in sentence and "+23.3%" not in sentence
+    e["metrics"]["revenue"] = {"coupon_20": revenue}
+    assert alone not in view.experiment_sentence(p, "EXP-PUSH", e, ["aov"], alpha=0.05)
+    assert alone in view.experiment_sentence(p, "EXP-PUSH", e, ["aov"], alpha=0.001)   # the report's own level
+
 def test_a_ship_verdict_without_an_incentive_cost_says_so_in_plain_words():
     """The verdict read '... give the cost per converted member as the setting
     notebooks.ab_test.designs.EXP-PUSH.cost_per_conversion.push': a raw key in a sentence an executive reads

@@ -71,14 +71,17 @@ def verdict_sentence(p: Presentation, r: abtest.ExperimentResult, params) -> str
     """The experiment's verdict in one sentence with its figures (:func:`experiment_sentence` of its results),
     then the reading of each variant the verdict does not name (:func:`other_variants_sentence`)."""
     e = abtest.experiment_record(r)
-    out = experiment_sentence(p, r.experiment_id, e, params.guardrail_metrics if params else [])
+    out = experiment_sentence(p, r.experiment_id, e, params.guardrail_metrics if params else [],
+                              alpha=params.alpha if params else 0.05)
     others = other_variants_sentence(p, e, params.alpha if params else 0.05)
     return out + (p.sentence_sep + others if others else "")
 
 
-def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_metrics, short: bool = False) -> str:
+def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_metrics, short: bool = False,
+                        alpha: float = 0.05) -> str:
     """The verdict sentence of one experiment's results (:func:`memberkit.abtest.experiment_record`);
-    ``short`` (the month summary's card) words a likely overstated lift in one clause, without its figures."""
+    ``short`` (the month summary's card) words a likely overstated lift in one clause, without its figures.
+    ``alpha``: the significance level of the Holm-adjusted p-values (:func:`no_cost_sentence`)."""
     v, metric = e["verdict"], e["primary_metric"]
     res = e.get("metrics", {}).get(metric, {})          # variant -> figures
     kind = (e.get("kinds") or {}).get(metric)
@@ -102,7 +105,7 @@ def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_
                                     net=p.money(net["net"], 2), lo=p.money(net["net_ci_low"], 2),
                                     hi=p.money(net["net_ci_high"], 2))
             elif not short:   # say that nothing was set against the lift (where to set it: cost_hint)
-                out += p.sentence_sep + p.text("ab.no_cost", variant=v["variant"], metric=metric_label(p, metric))
+                out += p.sentence_sep + no_cost_sentence(p, e, v["variant"], alpha)
         else:
             out = p.text("ab.verdict_not_margin", cost=p.money(net["cost_per_conversion"], 2), net=p.money(net["net"], 2),
                          net_lo=p.money(net["net_ci_low"], 2), net_hi=p.money(net["net_ci_high"], 2), **figures)
@@ -129,6 +132,24 @@ def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_
     return p.text("ab.verdict_inconclusive", metric=metric_label(p, metric), variant=name,
                   lift=p.signed_pct(best["rel_lift"]), lo=p.signed_pct(best["ci_low"]), hi=p.signed_pct(best["ci_high"]),
                   more=more)
+
+
+def no_cost_sentence(p: Presentation, e: dict, variant: str, alpha: float = 0.05) -> str:
+    """What a ship verdict without an incentive cost rests on, following the evidence of ``e`` (an
+    experiment record): when revenue per member of ``variant`` moved significantly (Holm-adjusted p below
+    ``alpha``) that is said with its figures, up or down; only when it did not (or was not tested, or is
+    the primary metric itself) does the verdict 'rest on <primary metric> alone'."""
+    metric = e["primary_metric"]
+    rev = ((e.get("metrics") or {}).get("revenue") or {}).get(variant) if metric != "revenue" else None
+    p_adj, diff = (rev or {}).get("p_value_adjusted"), (rev or {}).get("abs_diff")
+    if missing(p_adj) or missing(diff) or p_adj >= alpha or diff == 0:
+        return p.text("ab.no_cost", variant=variant, metric=metric_label(p, metric))
+    kind = (e.get("kinds") or {}).get("revenue")
+    return p.text("ab.no_cost_revenue_up" if diff > 0 else "ab.no_cost_revenue_down", variant=variant,
+                  metric=metric_label(p, metric), revenue=metric_label(p, "revenue"),
+                  control=fmt_metric(p, "revenue", rev["control_mean"], kind),
+                  value=fmt_metric(p, "revenue", rev["variant_mean"], kind), lift=p.signed_pct(rev["rel_lift"]),
+                  lo=p.signed_pct(rev["ci_low"]), hi=p.signed_pct(rev["ci_high"]), p=fmt_p(p_adj))
 
 
 def other_variants_sentence(p: Presentation, e: dict, alpha: float = 0.05) -> str:

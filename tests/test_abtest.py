@@ -644,8 +644,8 @@ def test_the_chinese_sentences_use_chinese_punctuation_between_their_items():
     import types
     zh, en = Presentation("zh"), Presentation("en")
     r = types.SimpleNamespace(counts={"banner": 1803, "control": 2020}, planned_split={"banner": 1, "control": 1},
-                              srm_failed=True, srm_p_value=0.0001)
-    assert "banner 1,803（47.2%）、control 2,020（52.8%）" in view.srm_sentence(zh, r)
+                              srm_failed=True, srm_p_value=0.0001, control="control")
+    assert "banner 1,803（47.2%）、对照组（control） 2,020（52.8%）" in view.srm_sentence(zh, r)
     assert "banner 1,803 (47.2%), control 2,020 (52.8%)" in view.srm_sentence(en, r)
     assert view.labelled(zh, "EXP-PUSH", "上线 push") == "EXP-PUSH：上线 push"
     assert view.labelled(en, "EXP-PUSH", "Ship push") == "EXP-PUSH: Ship push"
@@ -699,3 +699,17 @@ def test_a_ship_verdict_without_an_incentive_cost_says_so_in_plain_words():
             assert "cost_per_conversion" not in sentence and "notebooks." not in sentence and "setting" not in sentence
     assert "No cost per converted member is set for coupon_20, so its margin was not weighed" in \
         view.experiment_sentence(Presentation("en"), "EXP-PUSH", e, [])
+
+
+def test_variant_ids_stay_ids_and_the_control_gets_the_pages_word_for_it():
+    """The Chinese page wrote 'push 对比 control' and 'control 3,025': variant names are the export's ids and
+    stay as written, but the control's role is the kit's to word (对照组); a treatment's meaning it does not know."""
+    import types
+    zh, en = Presentation("zh"), Presentation("en")
+    assert view.variant_name(zh, "control", "control") == "对照组（control）"
+    assert view.variant_name(en, "control", "control") == "control"
+    assert view.variant_name(en, "A", "A") == "control (A)" and view.variant_name(zh, "A", "A") == "对照组（A）"
+    assert view.variant_name(zh, "push", "control") == "push"
+    r = types.SimpleNamespace(experiment_id="EXP-PUSH", variants=["push"], control="control", assigned_when="2026-06-01")
+    assert view.experiment_heading(zh, r, 30).startswith("EXP-PUSH：push 对比 对照组（control），")
+    assert view.experiment_heading(en, r, 30).startswith("EXP-PUSH: push against control, ")

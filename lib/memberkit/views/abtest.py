@@ -202,11 +202,34 @@ def margin_notes(p: Presentation, r: abtest.ExperimentResult) -> list[str]:
     return out + [p.text("ab.margin_method")] if out else out
 
 
+def variant_name(p: Presentation, name, control) -> str:
+    """A variant as a page shows it. Variant names are ids from the shop's experiments export, shown as
+    written so they can be found there; the one role the kit knows, the control, also gets the page's word
+    for it: '对照组（control）' in Chinese, 'control' in English where the id is that word already, else
+    'control (A)'. A treatment (push, coupon_20) keeps its id: what it is, the kit does not know.
+
+    >>> variant_name(Presentation("zh"), "control", "control"), variant_name(Presentation("en"), "push", "control")
+    ('对照组（control）', 'push')
+    """
+    if name != control:
+        return str(name)
+    role = p.code("roles", "control")
+    return str(name) if str(name).strip().lower() == role.lower() else p.text("ab.control_name", role=role, name=name)
+
+
+def experiment_heading(p: Presentation, r: abtest.ExperimentResult, days: int) -> str:
+    """An experiment's section heading: its id, its variants against its control (:func:`variant_name`),
+    when members were assigned and the days of outcomes after."""
+    return p.text("ab.experiment_heading", experiment=r.experiment_id, variants=p.list_sep.join(r.variants),
+                  control=variant_name(p, r.control, r.control), when=r.assigned_when, days=days)
+
+
 def srm_sentence(p: Presentation, r: abtest.ExperimentResult) -> str:
     total = sum(r.counts.values())
-    observed = p.list_sep.join(p.text("ab.count_item", variant=k, n=p.count(n), share=p.pct(n / total))
+    name = lambda k: variant_name(p, k, r.control)   # noqa: E731
+    observed = p.list_sep.join(p.text("ab.count_item", variant=name(k), n=p.count(n), share=p.pct(n / total))
                                for k, n in r.counts.items())
-    planned = p.list_sep.join(f"{k} {p.pct(s / sum(r.planned_split.values()))}" for k, s in r.planned_split.items())
+    planned = p.list_sep.join(f"{name(k)} {p.pct(s / sum(r.planned_split.values()))}" for k, s in r.planned_split.items())
     return p.text("ab.srm_banner" if r.srm_failed else "ab.srm_ok", observed=observed, planned=planned,
                 p=fmt_p(r.srm_p_value))
 
@@ -410,7 +433,7 @@ def plot_cumulative(p: Presentation, r: abtest.ExperimentResult):
     order = [r.control, *r.variants]
     for i, v in enumerate(order):
         ax.plot(r.cumulative.index, r.cumulative[v], color="#777" if v == r.control else PALETTE[(i - 1) % len(PALETTE)],
-                lw=2, ls="--" if v == r.control else "-", label=v)
+                lw=2, ls="--" if v == r.control else "-", label=variant_name(p, v, r.control))
     top = float(np.nanmax(r.cumulative[order].to_numpy())) if len(r.cumulative) else 0.0
     ax.set_ylim(0, max(top, 0.01) * 1.15)          # a share: the axis starts at zero
     percent_axis(ax.yaxis)
@@ -440,7 +463,7 @@ def plot_revenue_distribution(p: Presentation, r: abtest.ExperimentResult):
             vals = g.revenue[g.revenue > 0]
             ax.hist(vals, bins=bins, density=True, histtype="step", lw=2,
                     color="#777" if v == r.control else PALETTE[(i - 1) % len(PALETTE)],
-                    label=p.text("ab.dist_legend", variant=v, share=fmt_metric(p, "conversion", means.get(("conversion", v))),
+                    label=p.text("ab.dist_legend", variant=variant_name(p, v, r.control), share=fmt_metric(p, "conversion", means.get(("conversion", v))),
                                  mean=fmt_metric(p, "revenue", means.get(("revenue", v)))))
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(lambda v, _: p.money(v))

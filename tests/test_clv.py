@@ -583,8 +583,8 @@ def test_the_winback_list_says_who_what_they_are_worth_and_what_to_do():
     rules = yaml.safe_load((ROOT / "lib/memberkit/reference/rfm_segments.yaml").read_text(encoding="utf-8"))
     seg = {s["key"]: s for s in rules["high_low"]["segments"]}
     w = clv.winback_list(_winback_analysis())
-    assert list(w.columns) == ["member_id", "segment", "segment_label_en", "segment_label_zh", "tier", "spend_to_date",
-                               "expected_value", "chance_buying_again", "action_en", "action_zh"]
+    assert list(w.columns) == ["member_id", "segment", "segment_label_en", "segment_label_zh", "tier", "tier_label_en",
+                               "tier_label_zh", "spend_to_date", "expected_value", "chance_buying_again", "action_en", "action_zh"]
     # m4 is not at risk; the others by spend to date, highest first, equal spend by member id
     assert list(w.member_id) == ["m2", "m1", "m5", "m3"]
     assert list(w.spend_to_date) == [2500.5, 1200.0, 1200.0, 800.0] and list(w.expected_value) == [3.456, 12.5, 8.0, 1.0]
@@ -604,12 +604,13 @@ def test_the_winback_list_says_who_what_they_are_worth_and_what_to_do():
 
 @pytest.mark.parametrize("currency,spend", [("CNY", "2500.50"), ("JPY", "2500")])
 def test_the_winback_file_writes_money_at_the_currency_minor_unit(tmp_path, currency, spend):
-    clv.export_members(_winback_analysis(), tmp_path, currency)
+    from memberkit.views.rfm import list_tier_labels
+    clv.export_members(_winback_analysis(), tmp_path, currency, list_tier_labels())
     text = (tmp_path / clv.AT_RISK_FILE).read_text(encoding="utf-8-sig")
     lines = text.splitlines()
     assert lines[0] == ",".join(clv.WINBACK_COLUMNS) and len(lines) == 5
-    assert lines[1].startswith(f"m2,general_at_risk,") and f",银卡,{spend}," in lines[1] and ",0.1235," in lines[1]
-    assert lines[4].startswith("m3,no_recent_purchase,No purchase in the RFM window,RFM 窗口内无购买,普通,")
+    assert lines[1].startswith(f"m2,general_at_risk,") and f",银卡,Silver,银卡,{spend}," in lines[1] and ",0.1235," in lines[1]
+    assert lines[4].startswith("m3,no_recent_purchase,No purchase in the RFM window,RFM 窗口内无购买,普通,Standard,普通,")
 
 
 def test_the_value_tables_give_money_by_group_and_the_at_risk_table_sums_the_winback_list():

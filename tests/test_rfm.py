@@ -517,3 +517,32 @@ def test_the_crm_lists_are_the_same_files_in_english_and_in_chinese(tmp_path):
         for stage, label in zip(frame.stage, frame[f"stage_label_{language}"]):
             assert label == rfm_view.stage_label(p, stage, params)
     assert "200" in frame.loc[frame.stage == "churned", "stage_label_en"].iloc[0]
+
+
+def test_tiers_read_in_the_pages_language_and_the_lists_carry_each_tiers_labels(tmp_path):
+    """'普通 / 银卡 / 金卡 / 钻石' stood untranslated on the English pages and in data/*.csv. A tier's name is its
+    id (the shop's own word, from the settings); the kit's default tiers have words in each language, a shop's
+    own tier name is shown as given."""
+    from memberkit.views import Presentation
+    from memberkit.views import rfm as rfm_view
+    en, zh = Presentation("en"), Presentation("zh")
+    assert [rfm_view.tier_label(en, t) for t in rfm.TIER_ORDER] == ["Standard", "Silver", "Gold", "Diamond"]
+    assert [rfm_view.tier_label(zh, t) for t in rfm.TIER_ORDER] == list(rfm.TIER_ORDER)
+    assert rfm_view.tier_label(en, "Platinum") == "Platinum" and rfm_view.group_label(en, "tier", "金卡") == "Gold"
+    from memberkit.views.attribution import _group_label
+    assert _group_label(en, "tier", "钻石") == "Diamond"
+    table = export_table(400)
+    params = rfm_params()
+    run_export_cell("en", table, tmp_path, params)
+    frame = pd.concat(pd.read_csv(p, encoding="utf-8-sig", dtype={"member_id": str}) for p in tmp_path.glob("rfm_*.csv"))
+    cols = list(frame.columns)
+    assert cols[cols.index("tier"):cols.index("tier") + 3] == ["tier", "tier_label_en", "tier_label_zh"]
+    assert dict(zip(frame.tier, frame.tier_label_en)) == {"普通": "Standard", "银卡": "Silver"}
+    assert (frame.tier == frame.tier_label_zh).all()
+    shop = table.assign(tier=table.tier.map({"普通": "Member", "银卡": "Platinum"}))
+    paths = rfm.export_segment_lists(shop, tmp_path / "shop", rfm_view.list_stage_labels(),
+                                     rfm_view.list_tier_labels(params.model_copy(update={
+                                         "tier_thresholds": {"Platinum": 500.0}, "base_tier": "Member"})))
+    own = pd.concat(pd.read_csv(p, encoding="utf-8-sig") for p in paths.values())
+    assert set(own.tier) == {"Member", "Platinum"}     # a shop's own names are their own labels
+    assert (own.tier == own.tier_label_en).all() and (own.tier == own.tier_label_zh).all()

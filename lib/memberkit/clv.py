@@ -950,7 +950,8 @@ EXPORT_COLUMNS = ["member_id", "frequency", "recency", "T", "monetary_value", "e
 
 AT_RISK_FILE = "clv_at_risk.csv"
 #: The win-back list's columns: who, which segment (code and both languages' labels), what they are worth, what to do.
-WINBACK_COLUMNS = ["member_id", "segment", "segment_label_en", "segment_label_zh", "tier", "spend_to_date",
+WINBACK_COLUMNS = ["member_id", "segment", "segment_label_en", "segment_label_zh", "tier", "tier_label_en",
+                   "tier_label_zh", "spend_to_date",
                    "expected_value", "chance_buying_again", "action_en", "action_zh"]
 
 
@@ -976,11 +977,13 @@ def at_risk_action(key: str, language: str) -> str:
     return hl.action(lapsing, language)
 
 
-def winback_list(a: CLVAnalysis) -> pd.DataFrame:
+def winback_list(a: CLVAnalysis, tier_labels: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
     """The high-value members at risk as the CRM team acts on them, highest spend to date first (ties by id).
 
     Columns (:data:`WINBACK_COLUMNS`): member id; the 8-segment high/low RFM segment's code and its
-    English and Chinese labels; tier; ``spend_to_date`` (net revenue to the period's end, the shop's
+    English and Chinese labels; tier (its id, the shop's name) and its labels (``tier_labels``: {language:
+    {tier: label}}, :func:`memberkit.views.rfm.list_tier_labels`; a tier without one keeps its name);
+    ``spend_to_date`` (net revenue to the period's end, the shop's
     currency); ``expected_value`` (the member's CLV over the horizon: discounted margin, the shop's
     currency); ``chance_buying_again`` (the chosen model's probability that the member is still a customer,
     0 to 1: under BG/NBD, where a member can only leave right after a purchase, the chance of at least one
@@ -991,7 +994,7 @@ def winback_list(a: CLVAnalysis) -> pd.DataFrame:
     (:func:`memberkit.rfm.outside_window`). No model inputs (frequency, recency, T): those are in
     ``clv_members.csv``.
     """
-    from .rfm import outside_window, schemes
+    from .rfm import label_codes, outside_window, schemes
     hl, outside = schemes()["high_low"], outside_window()
     m = a.members[a.members.at_risk.fillna(False).astype(bool)]
     m = m.sort_values(["revenue_total", "member_id"], ascending=[False, True], kind="mergesort")
@@ -1003,17 +1006,21 @@ def winback_list(a: CLVAnalysis) -> pd.DataFrame:
 
     def action(language: str):
         return [at_risk_action(k, language) for k in segment]
+    tier = m["tier"] if "tier" in m else pd.Series(None, index=m.index, dtype=object)
+    words = (tier_labels or {}).get
     return pd.DataFrame({
         "member_id": m.member_id.to_numpy(), "segment": segment,
         "segment_label_en": label("en"), "segment_label_zh": label("zh"),
-        "tier": (m["tier"] if "tier" in m else pd.Series(None, index=m.index)).to_numpy(),
+        "tier": tier.to_numpy(), "tier_label_en": label_codes(tier, words("en", {})).to_numpy(),
+        "tier_label_zh": label_codes(tier, words("zh", {})).to_numpy(),
         "spend_to_date": m.revenue_total.to_numpy(float), "expected_value": m.clv.to_numpy(float),
         "chance_buying_again": m.probability_alive.to_numpy(float),
         "action_en": action("en"), "action_zh": action("zh")},
         columns=WINBACK_COLUMNS)
 
 
-def export_members(a: CLVAnalysis, folder, currency: str = "CNY") -> "Path":
+def export_members(a: CLVAnalysis, folder, currency: str = "CNY",
+                   tier_labels: dict[str, dict[str, str]] | None = None) -> "Path":
     """``clv_members.csv`` (every member's forecast, highest CLV first) and ``clv_at_risk.csv`` (the
     win-back list, :func:`winback_list`, with money at the ``currency``'s minor unit and the chance to
     four decimals); returns the first path. Both UTF-8 with a byte-order mark, member ids only."""
@@ -1025,7 +1032,7 @@ def export_members(a: CLVAnalysis, folder, currency: str = "CNY") -> "Path":
     cols = [c for c in EXPORT_COLUMNS if c in a.members]
     _csv_text(a.members[cols].sort_values(["clv", "member_id"], ascending=[False, True], kind="mergesort")).to_csv(
         path, index=False, encoding="utf-8-sig")
-    w = winback_list(a)
+    w = winback_list(a, tier_labels)
     money = f"%.{currency_scale(currency)}f"
     for c in ("spend_to_date", "expected_value"):
         w[c] = _csv_text(w[[c]], money)[c]

@@ -22,11 +22,28 @@ def segment_name(p: Presentation, key: str, scheme: str = "high_low") -> str:
 
 def group_label(p: Presentation, dimension: str, value) -> str:
     """How a breakdown group reads in a report: a segment by its name, a channel by its catalogue entry,
-    anything from the shop's data (regions, tiers) as given."""
+    a tier by :func:`tier_label`, anything else from the shop's data (regions) as given."""
     if dimension == "segment":
         outside = rfm.outside_window()
         return outside.label[p.language] if value == outside.key else segment_name(p, value)
+    if dimension == "tier":
+        return tier_label(p, value)
     return p.code("channels", value) if dimension == "channel" else str(value)
+
+
+def tier_label(p: Presentation, tier) -> str:
+    """A member tier in ``p``'s language. A tier's name is its id, the shop's own word from the settings
+    (``tier_thresholds``, ``base_tier``); the kit's default tiers have words in each language (catalogue
+    ``tiers``: 银卡 reads Silver on an English page), any other name is shown as given."""
+    return p.code("tiers", tier)
+
+
+def list_tier_labels(params=None) -> dict[str, dict[str, str]]:
+    """Every language's label of each tier of ``params`` (RFMParams: ``base_tier`` and the names in
+    ``tier_thresholds``; the kit's default tiers without), for the CRM lists: {language: {tier: label}}."""
+    from ..languages import LANGUAGES
+    tiers = [params.base_tier, *params.tier_thresholds] if params is not None else list(rfm.TIER_ORDER)
+    return {language: {t: tier_label(Presentation(language), t) for t in tiers} for language in LANGUAGES}
 
 
 def kpis(p: Presentation, res: dict, figures: dict | None = None):
@@ -283,7 +300,7 @@ def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None):
     import matplotlib.pyplot as plt
     tiers, stages = a.tiers, a.stages
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6.4, 7.6))
-    ax1.bar(tiers.index.astype(str), tiers.members, color=PALETTE[0])
+    ax1.bar([tier_label(p, t) for t in tiers.index], tiers.members, color=PALETTE[0])
     for i, (n, rs) in enumerate(zip(tiers.members, tiers.revenue_share.fillna(0))):
         ax1.text(i, n, f"{n:,}\n{p.text('rfm.revenue_short')} {rs:.0%}", ha="center", va="bottom", fontsize=11)
     ax1.set_ylim(0, max(1, tiers.members.max()) * 1.25)   # linear from zero: bar heights compare as counts
@@ -369,7 +386,7 @@ def tiers_sentence(p: Presentation, a: rfm.RFMAnalysis, params=None) -> str:
     tiers, stages = a.tiers, a.stages
     top = tiers.iloc[1:]   # every tier above the base tier
     sep = "、" if p.language == "zh" else "/"
-    return p.text("rfm.tiers_text", top_tiers=sep.join(map(str, top.index)),
+    return p.text("rfm.tiers_text", top_tiers=sep.join(tier_label(p, t) for t in top.index),
                 top_share=p.pct(top.members.sum() / tiers.members.sum() if tiers.members.sum() else float("nan")),
                 top_revenue=p.pct(top.revenue_share.sum()), churned=p.pct(stages.loc["churned", "share"]),
                 churned_days=p.count(getattr(params, "churned_days", 180)),

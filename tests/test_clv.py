@@ -553,19 +553,48 @@ def test_member_export_is_the_file_pandas_writes_with_its_float_format(tmp_path)
     class Analysis:
         pass
     a = Analysis()
-    a.members = members
+    a.members, a.unit = members, "week"
     clv.export_members(a, tmp_path)
-    cols = [c for c in clv.EXPORT_COLUMNS if c in members]
-    members[cols].sort_values(["clv", "member_id"], ascending=[False, True], kind="mergesort").to_csv(
-        tmp_path / "expected.csv", index=False, encoding="utf-8-sig", float_format="%.4f")
+    clv.member_file(a).to_csv(tmp_path / "expected.csv", index=False, encoding="utf-8-sig", float_format="%.4f")
     assert (tmp_path / "clv_members.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
 
+
+
+@pytest.mark.parametrize("unit", ["week", "day"])
+def test_the_member_file_names_its_units_and_labels_its_codes(tmp_path, unit):
+    """clv_members.csv had frequency, recency and T (fractional weeks, unnamed) and segment, tier and stage
+    codes without labels. Its history columns now carry their unit, each code its English and Chinese labels
+    as in the CRM lists; the ledger reads the file back under the model's names."""
+    from memberkit import ledger
+    from memberkit.views.rfm import list_stage_labels, list_tier_labels
+    a = _winback_analysis()
+    a.unit = unit
+    clv.export_members(a, tmp_path / "data", "CNY", list_tier_labels(), list_stage_labels())
+    f = pd.read_csv(tmp_path / "data" / "clv_members.csv", encoding="utf-8-sig", dtype={"member_id": str})
+    assert list(f.columns) == [
+        "member_id", "repeat_purchases", f"first_to_last_purchase_{unit}s", f"since_first_purchase_{unit}s",
+        "monetary_value", "expected_purchases", "probability_alive", "expected_spend", "clv", "high_value", "at_risk",
+        "segment", "segment_label_en", "segment_label_zh", "tier", "tier_label_en", "tier_label_zh",
+        "stage", "stage_label_en", "stage_label_zh"]
+    assert not {"frequency", "recency", "T"} & set(f.columns)
+    row = f.set_index("member_id").loc["m2"]
+    assert (row.segment, row.segment_label_en, row.segment_label_zh) == ("general_at_risk", "General, at risk", "一般挽留客户")
+    assert (row.tier, row.tier_label_en, row.tier_label_zh) == ("银卡", "Silver", "银卡")
+    assert row.stage_label_en.startswith(("new", "returning", "silent", "lapsed")) and row.stage_label_en != row.stage
+    outside = f.set_index("member_id").loc["m3"]      # no order in the RFM window: the win-back list's code
+    assert (outside.segment, outside.segment_label_en) == ("no_recent_purchase", "No purchase in the RFM window")
+    back = ledger._read_members(tmp_path)
+    assert {"frequency", "recency", "T"} <= set(back.columns)
+    assert back.set_index("member_id").loc["m1", "recency"] == 30.5
+    with pytest.raises(ValueError):
+        clv.file_column_names("month")
 
 # ------------------------------------------------------------------ the win-back list (issue 23, item 6)
 def _winback_analysis():
     class Analysis:
         pass
     a = Analysis()
+    a.unit = "week"
     a.members = pd.DataFrame({
         "member_id": ["m1", "m2", "m3", "m4", "m5"], "frequency": [3, 1, 0, 5, 2], "recency": [30.5, 12.0, 0.0, 80.1, 9.9],
         "T": [90.2, 85.0, 70.3, 99.9, 60.0], "monetary_value": [100.0, 50.0, 0.0, 200.0, 80.0],

@@ -483,13 +483,15 @@ def _current_codes(by_segment: dict | None) -> dict | None:
 
 
 def _read_members(folder: Path) -> pd.DataFrame | None:
-    """Month M's ``data/clv_members.csv`` with segment codes as the rule table names them now; None
-    without the file."""
+    """Month M's ``data/clv_members.csv`` with the model's history under the names the scoring uses
+    (frequency, recency, T: :func:`memberkit.clv.model_columns`, whichever unit the file names) and
+    segment codes as the rule table names them now; None without the file."""
     path = Path(folder) / "data" / "clv_members.csv"
     if not path.is_file():
         return None
+    from .clv import model_columns
     from .rfm import schemes
-    members = pd.read_csv(path, encoding="utf-8-sig", dtype={"member_id": str, "segment": str, "tier": str})
+    members = model_columns(pd.read_csv(path, encoding="utf-8-sig", dtype={"member_id": str, "segment": str, "tier": str}))
     if "segment" in members:
         members["segment"] = members["segment"].map(schemes()["high_low"].current, na_action="ignore")
     return members

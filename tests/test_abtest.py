@@ -516,12 +516,13 @@ def test_a_ship_decision_says_when_no_incentive_cost_was_set_and_the_not_margin_
             assert sentence.endswith("其中 1 个提升了指标，但抵不过激励成本。")
 
 
-def test_the_setting_for_an_incentive_cost_is_named_whole_after_its_words():
-    e = coupon_record("ship", "coupon_20")
-    en = view.experiment_sentence(Presentation("en"), "EXP-PUSH", e, ["aov"])
-    zh = view.experiment_sentence(Presentation("zh"), "EXP-PUSH", e, ["aov"])
-    assert "the setting notebooks.ab_test.designs.EXP-PUSH.cost_per_conversion.coupon_20." in en
-    assert "（参数名：notebooks.ab_test.designs.EXP-PUSH.cost_per_conversion.coupon_20）" in zh
+def test_the_setting_for_an_incentive_cost_is_named_whole_in_the_note_for_analysts():
+    import types
+    r = types.SimpleNamespace(experiment_id="EXP-PUSH", verdict={"decision": "ship", "variant": "coupon_20"}, net_margin={})
+    en, zh = view.cost_hint(Presentation("en"), r), view.cost_hint(Presentation("zh"), r)
+    assert en == "the cost per converted member of coupon_20 is the setting notebooks.ab_test.designs.EXP-PUSH.cost_per_conversion.coupon_20."
+    assert "notebooks.ab_test.designs.EXP-PUSH.cost_per_conversion.coupon_20。" in zh
+    assert view.cost_hint(Presentation("en"), types.SimpleNamespace(**{**vars(r), "net_margin": {"coupon_20": {}}})) == ""
 
 
 # ----------------------------------------------------------------- an underpowered winner is likely overstated (item 3)
@@ -643,8 +644,8 @@ def test_the_chinese_sentences_use_chinese_punctuation_between_their_items():
     import types
     zh, en = Presentation("zh"), Presentation("en")
     r = types.SimpleNamespace(counts={"banner": 1803, "control": 2020}, planned_split={"banner": 1, "control": 1},
-                              srm_failed=True, srm_p_value=0.0001)
-    assert "banner 1,803（47.2%）、control 2,020（52.8%）" in view.srm_sentence(zh, r)
+                              srm_failed=True, srm_p_value=0.0001, control="control")
+    assert "banner 1,803（47.2%）、对照组（control） 2,020（52.8%）" in view.srm_sentence(zh, r)
     assert "banner 1,803 (47.2%), control 2,020 (52.8%)" in view.srm_sentence(en, r)
     assert view.labelled(zh, "EXP-PUSH", "上线 push") == "EXP-PUSH：上线 push"
     assert view.labelled(en, "EXP-PUSH", "Ship push") == "EXP-PUSH: Ship push"
@@ -656,11 +657,59 @@ def test_the_chinese_sentences_use_chinese_punctuation_between_their_items():
     assert 'f\\"{r.experiment_id}: ' not in nb and "view.labelled(p, r.experiment_id" in nb
 
 
-def test_a_ship_verdict_without_an_incentive_cost_says_so_and_where_to_set_it():
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_verdict_without_a_cost_rests_on_conversion_alone_only_when_revenue_did_not_move(language):
+    """EXP-PUSH on the sample: 'this verdict rests on conversion alone' although revenue per member rose
+    +23.3% (Holm-adjusted p 0.003). The sentence follows the evidence: revenue per member significant ->
+    said with its figures (up or down); not significant -> conversion alone."""
+    p = Presentation(language)
+    alone = {"en": "this verdict rests on conversion alone", "zh": "这个结论只看转化率"}[language]
+    e = coupon_record("ship", "coupon_20")
+    revenue = {"control_mean": 57.39, "variant_mean": 70.74, "abs_diff": 13.35, "rel_lift": 0.233,
+               "ci_low": 0.081, "ci_high": 0.384, "p_value_adjusted": 0.0029}
+    e["metrics"]["revenue"] = {"coupon_20": revenue, "coupon_10": {**revenue, "p_value_adjusted": 1.0}}
+    significant = view.experiment_sentence(p, "EXP-PUSH", e, ["aov"])
+    assert alone not in significant and "+23.3%" in significant and "+8.1%" in significant and "0.003" in significant
+    assert {"en": "revenue per member rose significantly too", "zh": "人均销售额也从"}[language] in significant
+    assert "+23.3%" not in view.experiment_sentence(p, "EXP-PUSH", e, ["aov"], short=True)   # the card stays short
+    down = {**revenue, "abs_diff": -5.0, "variant_mean": 52.39, "rel_lift": -0.087, "ci_low": -0.15, "ci_high": -0.02}
+    e["metrics"]["revenue"]["coupon_20"] = down
+    fell = view.experiment_sentence(p, "EXP-PUSH", e, ["aov"])
+    assert alone not in fell and {"en": "fell significantly", "zh": "显著下降"}[language] in fell
+    for flat in ({**revenue, "p_value_adjusted": 0.2}, None):   # not significant, or not tested
+        if flat is None:
+            del e["metrics"]["revenue"]
+        else:
+            e["metrics"]["revenue"]["coupon_20"] = flat
+        sentence = view.experiment_sentence(p, "EXP-PUSH", e, ["aov"])
+        assert alone in sentence and "+23.3%" not in sentence
+    e["metrics"]["revenue"] = {"coupon_20": revenue}
+    assert alone not in view.experiment_sentence(p, "EXP-PUSH", e, ["aov"], alpha=0.05)
+    assert alone in view.experiment_sentence(p, "EXP-PUSH", e, ["aov"], alpha=0.001)   # the report's own level
+
+def test_a_ship_verdict_without_an_incentive_cost_says_so_in_plain_words():
+    """The verdict read '... give the cost per converted member as the setting
+    notebooks.ab_test.designs.EXP-PUSH.cost_per_conversion.push': a raw key in a sentence an executive reads
+    (the setting is in the note for analysts, :func:`cost_hint`)."""
     e = coupon_record("ship", "coupon_20")
     for language in ("en", "zh"):
         p = Presentation(language)
-        full = view.experiment_sentence(p, "EXP-PUSH", e, ["aov"])
-        assert "designs.EXP-PUSH.cost_per_conversion.coupon_20" in full
-        assert "cost_per_conversion" not in view.experiment_sentence(p, "EXP-PUSH", e, ["aov"], short=True)
-    assert "No incentive cost is set for coupon_20" in view.experiment_sentence(Presentation("en"), "EXP-PUSH", e, [])
+        for short in (False, True):
+            sentence = view.experiment_sentence(p, "EXP-PUSH", e, ["aov"], short=short)
+            assert "cost_per_conversion" not in sentence and "notebooks." not in sentence and "setting" not in sentence
+    assert "No cost per converted member is set for coupon_20, so its margin was not weighed" in \
+        view.experiment_sentence(Presentation("en"), "EXP-PUSH", e, [])
+
+
+def test_variant_ids_stay_ids_and_the_control_gets_the_pages_word_for_it():
+    """The Chinese page wrote 'push 对比 control' and 'control 3,025': variant names are the export's ids and
+    stay as written, but the control's role is the kit's to word (对照组); a treatment's meaning it does not know."""
+    import types
+    zh, en = Presentation("zh"), Presentation("en")
+    assert view.variant_name(zh, "control", "control") == "对照组（control）"
+    assert view.variant_name(en, "control", "control") == "control"
+    assert view.variant_name(en, "A", "A") == "control (A)" and view.variant_name(zh, "A", "A") == "对照组（A）"
+    assert view.variant_name(zh, "push", "control") == "push"
+    r = types.SimpleNamespace(experiment_id="EXP-PUSH", variants=["push"], control="control", assigned_when="2026-06-01")
+    assert view.experiment_heading(zh, r, 30).startswith("EXP-PUSH：push 对比 对照组（control），")
+    assert view.experiment_heading(en, r, 30).startswith("EXP-PUSH: push against control, ")

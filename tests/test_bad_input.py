@@ -867,7 +867,11 @@ def test_the_headline_says_why_each_experiment_was_skipped():
     assert "EXP-1" in en and "control variant ctrl is not in the data" in en and "EXP-2" in en \
         and "only the variant A" in en, en
     zh = view.headline(Presentation("zh", "CNY"), res)
-    assert "EXP-1" in zh and "EXP-2" in zh and "designs.EXP-1.control=A" in zh, zh
+    assert "EXP-1" in zh and "EXP-2" in zh and "designs.EXP-1" not in zh and "designs.EXP-1" not in en, zh
+    # the setting that names the control is in the note for analysts, in both languages
+    for language in ("en", "zh"):
+        hints = view.analyst_hints(Presentation(language, "CNY"), res)
+        assert len(hints) == 1 and "EXP-1" in hints[0] and "-p notebooks.ab_test.designs.EXP-1.control=A" in hints[0]
 
 
 # ------------------------------------------------------------------ issue 27: a 20 MB field

@@ -553,26 +553,55 @@ def test_member_export_is_the_file_pandas_writes_with_its_float_format(tmp_path)
     class Analysis:
         pass
     a = Analysis()
-    a.members = members
+    a.members, a.unit = members, "week"
     clv.export_members(a, tmp_path)
-    cols = [c for c in clv.EXPORT_COLUMNS if c in members]
-    members[cols].sort_values(["clv", "member_id"], ascending=[False, True], kind="mergesort").to_csv(
-        tmp_path / "expected.csv", index=False, encoding="utf-8-sig", float_format="%.4f")
+    clv.member_file(a).to_csv(tmp_path / "expected.csv", index=False, encoding="utf-8-sig", float_format="%.4f")
     assert (tmp_path / "clv_members.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
 
+
+
+@pytest.mark.parametrize("unit", ["week", "day"])
+def test_the_member_file_names_its_units_and_labels_its_codes(tmp_path, unit):
+    """clv_members.csv had frequency, recency and T (fractional weeks, unnamed) and segment, tier and stage
+    codes without labels. Its history columns now carry their unit, each code its English and Chinese labels
+    as in the CRM lists; the ledger reads the file back under the model's names."""
+    from memberkit import ledger
+    from memberkit.views.rfm import list_stage_labels, list_tier_labels
+    a = _winback_analysis()
+    a.unit = unit
+    clv.export_members(a, tmp_path / "data", "CNY", list_tier_labels(), list_stage_labels())
+    f = pd.read_csv(tmp_path / "data" / "clv_members.csv", encoding="utf-8-sig", dtype={"member_id": str})
+    assert list(f.columns) == [
+        "member_id", "repeat_purchases", f"first_to_last_purchase_{unit}s", f"since_first_purchase_{unit}s",
+        "monetary_value", "expected_purchases", "probability_alive", "expected_spend", "clv", "high_value", "at_risk",
+        "segment", "segment_label_en", "segment_label_zh", "tier", "tier_label_en", "tier_label_zh",
+        "stage", "stage_label_en", "stage_label_zh"]
+    assert not {"frequency", "recency", "T"} & set(f.columns)
+    row = f.set_index("member_id").loc["m2"]
+    assert (row.segment, row.segment_label_en, row.segment_label_zh) == ("general_at_risk", "General, at risk", "一般挽留客户")
+    assert (row.tier, row.tier_label_en, row.tier_label_zh) == ("银卡", "Silver", "银卡")
+    assert row.stage_label_en.startswith(("new", "returning", "silent", "lapsed")) and row.stage_label_en != row.stage
+    outside = f.set_index("member_id").loc["m3"]      # no order in the RFM window: the win-back list's code
+    assert (outside.segment, outside.segment_label_en) == ("no_recent_purchase", "No purchase in the RFM window")
+    back = ledger._read_members(tmp_path)
+    assert {"frequency", "recency", "T"} <= set(back.columns)
+    assert back.set_index("member_id").loc["m1", "recency"] == 30.5
+    with pytest.raises(ValueError):
+        clv.file_column_names("month")
 
 # ------------------------------------------------------------------ the win-back list (issue 23, item 6)
 def _winback_analysis():
     class Analysis:
         pass
     a = Analysis()
+    a.unit = "week"
     a.members = pd.DataFrame({
         "member_id": ["m1", "m2", "m3", "m4", "m5"], "frequency": [3, 1, 0, 5, 2], "recency": [30.5, 12.0, 0.0, 80.1, 9.9],
         "T": [90.2, 85.0, 70.3, 99.9, 60.0], "monetary_value": [100.0, 50.0, 0.0, 200.0, 80.0],
         "expected_purchases": [0.2, 0.1, 0.05, 3.0, 0.3], "probability_alive": [0.31, 0.12345678, 0.2, 0.9, 0.4],
         "expected_spend": [90.0, 40.0, 30.0, 190.0, 70.0], "clv": [12.5, 3.456, 1.0, 300.0, 8.0],
         "high_value": [True, True, True, True, True], "at_risk": [True, True, True, False, True],
-        "segment": ["important_retain", "general_win_back", None, "important_value", "important_retain"],
+        "segment": ["important_lapsing", "general_at_risk", None, "important_value", "important_lapsing"],
         "tier": ["金卡", "银卡", "普通", "钻石", "金卡"], "stage": ["silent"] * 5,
         "revenue_total": [1200.0, 2500.5, 800.0, 9000.0, 1200.0]})
     return a
@@ -583,14 +612,14 @@ def test_the_winback_list_says_who_what_they_are_worth_and_what_to_do():
     rules = yaml.safe_load((ROOT / "lib/memberkit/reference/rfm_segments.yaml").read_text(encoding="utf-8"))
     seg = {s["key"]: s for s in rules["high_low"]["segments"]}
     w = clv.winback_list(_winback_analysis())
-    assert list(w.columns) == ["member_id", "segment", "segment_label_en", "segment_label_zh", "tier", "spend_to_date",
-                               "expected_value", "chance_buying_again", "action_en", "action_zh"]
+    assert list(w.columns) == ["member_id", "segment", "segment_label_en", "segment_label_zh", "tier", "tier_label_en",
+                               "tier_label_zh", "spend_to_date", "expected_value", "chance_buying_again", "action_en", "action_zh"]
     # m4 is not at risk; the others by spend to date, highest first, equal spend by member id
     assert list(w.member_id) == ["m2", "m1", "m5", "m3"]
     assert list(w.spend_to_date) == [2500.5, 1200.0, 1200.0, 800.0] and list(w.expected_value) == [3.456, 12.5, 8.0, 1.0]
     assert list(w.chance_buying_again) == [0.12345678, 0.31, 0.4, 0.2] and list(w.tier) == ["银卡", "金卡", "金卡", "普通"]
     first = w.iloc[0]
-    assert (first.segment, first.segment_label_zh) == ("general_win_back", "一般挽留客户")     # DOMAIN.md's label
+    assert (first.segment, first.segment_label_zh) == ("general_at_risk", "一般挽留客户")     # DOMAIN.md's label
     assert w.iloc[1].segment_label_zh == "重要保持客户"
     for _, x in w.iloc[:3].iterrows():
         s = seg[x.segment]
@@ -604,12 +633,13 @@ def test_the_winback_list_says_who_what_they_are_worth_and_what_to_do():
 
 @pytest.mark.parametrize("currency,spend", [("CNY", "2500.50"), ("JPY", "2500")])
 def test_the_winback_file_writes_money_at_the_currency_minor_unit(tmp_path, currency, spend):
-    clv.export_members(_winback_analysis(), tmp_path, currency)
+    from memberkit.views.rfm import list_tier_labels
+    clv.export_members(_winback_analysis(), tmp_path, currency, list_tier_labels())
     text = (tmp_path / clv.AT_RISK_FILE).read_text(encoding="utf-8-sig")
     lines = text.splitlines()
     assert lines[0] == ",".join(clv.WINBACK_COLUMNS) and len(lines) == 5
-    assert lines[1].startswith(f"m2,general_win_back,") and f",银卡,{spend}," in lines[1] and ",0.1235," in lines[1]
-    assert lines[4].startswith("m3,no_recent_purchase,No purchase in the RFM window,RFM 窗口内无购买,普通,")
+    assert lines[1].startswith(f"m2,general_at_risk,") and f",银卡,Silver,银卡,{spend}," in lines[1] and ",0.1235," in lines[1]
+    assert lines[4].startswith("m3,no_recent_purchase,No purchase in the RFM window,RFM 窗口内无购买,普通,Standard,普通,")
 
 
 def test_the_value_tables_give_money_by_group_and_the_at_risk_table_sums_the_winback_list():
@@ -632,16 +662,16 @@ def test_the_value_tables_give_money_by_group_and_the_at_risk_table_sums_the_win
     assert sum(int(x) for x in s["Members"]) == len(a.members)
     assert "No purchase in the RFM window" in list(s.iloc[:, 0])
     assert a.by_group["segment"].clv_share.sum() == pytest.approx(1.0)
-    # at risk: m4 is not; important_retain m1 + m5 spent 2,400 and are worth 20.5, chance (0.31 + 0.4) / 2
+    # at risk: m4 is not; important_lapsing m1 + m5 spent 2,400 and are worth 20.5, chance (0.31 + 0.4) / 2
     import yaml
     rules = yaml.safe_load((ROOT / "lib/memberkit/reference/rfm_segments.yaml").read_text(encoding="utf-8"))["high_low"]
     seg = {s["key"]: s for s in rules["segments"]}
     r = view.at_risk_frame(en, a, 12)
-    assert list(r.iloc[:, 0]) == [seg["general_win_back"]["label"]["en"], seg["important_retain"]["label"]["en"],
+    assert list(r.iloc[:, 0]) == [seg["general_at_risk"]["label"]["en"], seg["important_lapsing"]["label"]["en"],
                                   rules["outside"]["label"]["en"], "All high-value members at risk"]
     # the segment and its action first (kept in view), then the figures; 20.5 rounds to 21 so that the segments'
     # 3 + 21 + 1 add up to the 25 (24.956) of the last row and of the sentence above the table; 2,500.5 to 2,501
-    assert r.iloc[1].tolist()[1:] == [seg["important_retain"]["action"]["en"], "2", "CN¥2,400", "CN¥21", "35.5%"]
+    assert r.iloc[1].tolist()[1:] == [seg["important_lapsing"]["action"]["en"], "2", "CN¥2,400", "CN¥21", "35.5%"]
     assert r.iloc[2].tolist()[2:4] == ["1", "CN¥800"]
     assert r.iloc[0].tolist()[2:5] == ["1", "CN¥2,501", "CN¥3"]
     assert r.iloc[3].tolist()[1:] == ["", "4", "CN¥5,701", "CN¥25", "25.8%"]
@@ -657,8 +687,8 @@ def test_a_likely_lost_member_is_never_told_keep_them():
     import yaml
     rules = yaml.safe_load((ROOT / "lib/memberkit/reference/rfm_segments.yaml").read_text(encoding="utf-8"))["high_low"]
     seg = {s["key"]: s for s in rules["segments"]}
-    for recent, lapsing in (("important_value", "important_retain"), ("important_develop", "important_win_back"),
-                            ("general_value", "general_retain"), ("general_develop", "general_win_back")):
+    for recent, lapsing in (("important_value", "important_lapsing"), ("important_develop", "important_at_risk"),
+                            ("general_value", "general_lapsing"), ("general_develop", "general_at_risk")):
         for language in ("en", "zh"):
             assert clv.at_risk_action(recent, language) == seg[lapsing]["action"][language]
             assert clv.at_risk_action(lapsing, language) == seg[lapsing]["action"][language]

@@ -103,11 +103,11 @@ def test_the_lapsed_stage_is_never_called_churn_and_the_returning_stage_is_not_t
 def test_segment_labels_are_the_domain_tables_english():
     from memberkit import rfm
     scheme = rfm.schemes()["high_low"]
-    assert {k: scheme.label(k, "en") for k in ("important_retain", "important_win_back", "general_retain",
-                                                "general_win_back")} == {
-        "important_retain": "Important, lapsing", "important_win_back": "Important, at risk",
-        "general_retain": "General, lapsing", "general_win_back": "General, at risk"}
-    assert scheme.action("important_retain", "en").startswith("Win back actively")
+    assert {k: scheme.label(k, "en") for k in ("important_lapsing", "important_at_risk", "general_lapsing",
+                                                "general_at_risk")} == {
+        "important_lapsing": "Important, lapsing", "important_at_risk": "Important, at risk",
+        "general_lapsing": "General, lapsing", "general_at_risk": "General, at risk"}
+    assert scheme.action("important_lapsing", "en").startswith("Win back actively")
 
 
 def test_the_cleaning_headline_and_the_summary_count_the_same_order_lines():

@@ -162,7 +162,7 @@ def test_the_ledger_finds_each_planted_follow_up(two_months):
     fu = truth["follow_ups"]
     october = json.loads((out / "2026-10" / "ledger.json").read_text(encoding="utf-8"))
     assert october["state"] == "previous_not_run"           # September was never run, and the page says so
-    assert "September 2026 was never run" in (out / "2026-10" / "en" / "index.html").read_text(encoding="utf-8")
+    assert "September 2026 was never reported" in (out / "2026-10" / "en" / "index.html").read_text(encoding="utf-8")
     d = json.loads((out / "2026-11" / "ledger.json").read_text(encoding="utf-8"))
     assert d["state"] == "ok" and d["previous"] == "2026-10"
     by_id = {e["id"]: e for e in d["decisions"]}
@@ -221,4 +221,16 @@ def test_the_summary_section_words_the_ledger_and_escapes_its_data(language):
     assert "<img src=x>" not in page and "&lt;img src=x&gt;" in page and 'id="mk-ledger"' in page
     never = render_summary(MonthSummary("2026-11", language, "CNY", [], None,
                                         ledger={"period": "2026-11", "previous": "2026-10", "state": "previous_not_run"}))
-    assert ("October 2026 was never run" if language == "en" else "2026年10月从未运行") in never
+    assert ("October 2026 was never reported" if language == "en" else "2026年10月尚未出报告") in never
+
+
+def test_a_month_published_under_the_former_segment_codes_is_read_under_the_new_ones(tmp_path):
+    """Segments renamed so that each code says what its label says (important_retain -> important_lapsing):
+    the previous month's member file and its by-segment errors still meet this month's codes."""
+    from memberkit import ledger as L
+    (tmp_path / "data").mkdir()
+    pd.DataFrame({"member_id": ["1", "2", "3"], "segment": ["important_retain", "general_win_back", None]}).to_csv(
+        tmp_path / "data" / "clv_members.csv", index=False, encoding="utf-8-sig")
+    members = L._read_members(tmp_path)
+    assert members.segment.tolist()[:2] == ["important_lapsing", "general_at_risk"] and pd.isna(members.segment[2])
+    assert L._current_codes({"important_win_back": {"error": 0.1}}) == {"important_at_risk": {"error": 0.1}}

@@ -326,10 +326,10 @@ def cdnow_high_low_counts(end: str, window_days: int) -> dict[str, int]:
     win = raw[(raw.day > end_day - pd.Timedelta(days=window_days)) & (raw.day <= end_day)]
     per = win.groupby("customer_id").agg(last=("day", "max"), f=("day", "size"), m=("dollar_value", lambda v: v.astype(float).sum()))
     r = (end_day - per["last"]).dt.days
-    names = {(True, True, True): "important_value", (False, True, True): "important_retain",
-             (True, False, True): "important_develop", (False, False, True): "important_win_back",
-             (True, True, False): "general_value", (False, True, False): "general_retain",
-             (True, False, False): "general_develop", (False, False, False): "general_win_back"}
+    names = {(True, True, True): "important_value", (False, True, True): "important_lapsing",
+             (True, False, True): "important_develop", (False, False, True): "important_at_risk",
+             (True, True, False): "general_value", (False, True, False): "general_lapsing",
+             (True, False, False): "general_develop", (False, False, False): "general_at_risk"}
     keys = [names[(bool(a), bool(b), bool(c))] for a, b, c in zip(r < r.mean(), per.f > per.f.mean(), per.m > per.m.mean())]
     counts = pd.Series(keys).value_counts()
     return {k: int(counts.get(k, 0)) for k in names.values()}

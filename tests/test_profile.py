@@ -66,7 +66,7 @@ def rfm_table():
     """The RFM member table's columns the profile reads: a important value, b general win-back,
     c and f general develop, d not segmented."""
     return pd.DataFrame({"member_id": list("abcdf"),
-                         "segment": ["important_value", "general_win_back", "general_develop", None, "general_develop"]})
+                         "segment": ["important_value", "general_at_risk", "general_develop", None, "general_develop"]})
 
 
 def test_gender_and_age_band_at_the_period_end():
@@ -135,10 +135,10 @@ def test_category_preference_by_segment_over_the_window():
         ("important_value", "服饰"): (70.0, 2, pytest.approx(1 / 3)),
         ("general_develop", "食品"): (95.0, 2, pytest.approx(95 / 135)),
         ("general_develop", "家居"): (40.0, 1, pytest.approx(40 / 135)),
-        ("general_win_back", "食品"): (30.0, 1, pytest.approx(0.75)),
-        ("general_win_back", "数码"): (10.0, 1, pytest.approx(0.25))}
+        ("general_at_risk", "食品"): (30.0, 1, pytest.approx(0.75)),
+        ("general_at_risk", "数码"): (10.0, 1, pytest.approx(0.25))}
     # the scheme's order of segments (important value first), the most revenue first within one
-    assert list(c.segment) == ["important_value"] * 2 + ["general_develop"] * 2 + ["general_win_back"] * 2
+    assert list(c.segment) == ["important_value"] * 2 + ["general_develop"] * 2 + ["general_at_risk"] * 2
 
 
 def test_a_shop_export_without_gender_birth_date_store_or_category_does_not_fail():

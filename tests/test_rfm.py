@@ -171,12 +171,12 @@ def test_high_low_segments_by_hand():
                          "frequency": [5, 1, 5, 1, 2], "monetary": [1000.0, 900.0, 50.0, 40.0, 10.0]})
     # means: R 144, F 2.8, M 400. Median: R 100, F 2, M 50.
     out = RFMSegmenter("mean").fit_transform(rfm_)
-    assert out.segment.tolist() == ["important_value", "important_develop", "general_retain", "general_win_back",
+    assert out.segment.tolist() == ["important_value", "important_develop", "general_lapsing", "general_at_risk",
                                     "general_develop"]
     med = RFMSegmenter("median").fit_transform(rfm_)
     # median split: R<100 high (a,b), F>2 high (a,c), M>50 high (a,b); e sits on every split -> low, low, low
-    assert med.segment.tolist() == ["important_value", "important_develop", "general_retain", "general_win_back",
-                                    "general_win_back"]
+    assert med.segment.tolist() == ["important_value", "important_develop", "general_lapsing", "general_at_risk",
+                                    "general_at_risk"]
     with pytest.raises(ValueError):
         RFMSegmenter("mode").fit(rfm_)
 
@@ -232,26 +232,26 @@ def test_lifecycle_stages_at_the_boundaries():
 
 def test_migration_matrix_accounts_for_everyone():
     prev = pd.Series({"a": "important_value", "b": "general_develop", "c": "general_develop"})
-    cur = pd.Series({"a": "important_retain", "b": "general_develop", "d": "general_develop"})
+    cur = pd.Series({"a": "important_lapsing", "b": "general_develop", "d": "general_develop"})
     m = rfm.migration_matrix(prev, cur, schemes()["high_low"].keys)
     assert m.to_numpy().sum() == 4  # a, b, c, d
     assert rfm.members_in_both(m) == 2  # a and b are segmented in both periods; c only before, d only now
-    assert m.loc["important_value", "important_retain"] == 1 and m.loc["general_develop", "general_develop"] == 1
+    assert m.loc["important_value", "important_lapsing"] == 1 and m.loc["general_develop", "general_develop"] == 1
     assert m.loc["general_develop", OUTSIDE] == 1 and m.loc[OUTSIDE, "general_develop"] == 1
     flows = rfm.main_flows(m)
-    assert sorted(zip(flows["from"], flows["to"])) == sorted([("important_value", "important_retain"),
+    assert sorted(zip(flows["from"], flows["to"])) == sorted([("important_value", "important_lapsing"),
                                                               ("general_develop", OUTSIDE), (OUTSIDE, "general_develop")])
 
 
 def test_segment_profile_by_hand():
     table = pd.DataFrame({"member_id": list("abc"), "recency_days": [10, 20, 300], "frequency": [4, 2, 1],
-                          "monetary": [400.0, 100.0, 50.0], "segment": ["important_value", "important_value", "general_win_back"],
+                          "monetary": [400.0, 100.0, 50.0], "segment": ["important_value", "important_value", "general_at_risk"],
                           "grid_segment": ["champions", "loyal", "hibernating"]})
     p = rfm.segment_profile(table, "high_low")
     assert p.loc["important_value", "members"] == 2 and p.loc["important_value", "share"] == pytest.approx(2 / 3)
     assert p.loc["important_value", "revenue_share"] == pytest.approx(500 / 550)
     assert p.loc["important_value", "aov"] == pytest.approx(500 / 6)      # revenue / orders, not a mean of means
-    assert p.loc["important_retain", "members"] == 0 and np.isnan(p.loc["important_retain", "aov"])
+    assert p.loc["important_lapsing", "members"] == 0 and np.isnan(p.loc["important_lapsing", "aov"])
     assert len(p) == 8
 
 
@@ -279,7 +279,7 @@ def test_export_has_one_list_per_segment_and_no_personal_data(tmp_path):
 
 
 def test_the_crm_lists_give_each_code_its_label_and_the_page_names_each_file_by_its_segment(tmp_path):
-    """The page listed 'rfm_important_retain.csv, ...' and the files' stage column said 'churned' only."""
+    """The page listed 'rfm_important_lapsing.csv, ...' and the files' stage column said 'churned' only."""
     from memberkit.views import Presentation
     from memberkit.views import rfm as rfm_view
     table = export_table()
@@ -291,12 +291,34 @@ def test_the_crm_lists_give_each_code_its_label_and_the_page_names_each_file_by_
         assert labels and all(labels[k] == rfm_view.stage_label(p, k) for k in labels)
         assert "churned" not in set(frame[f"stage_label_{p.language}"])
     listed = rfm_view.exports_list(en, paths)
-    assert "Important, lapsing: rfm_important_retain.csv; " in listed
-    assert "重要保持客户：rfm_important_retain.csv；" in rfm_view.exports_list(Presentation("zh"), paths)
+    assert "Important, lapsing: rfm_important_lapsing.csv; " in listed
+    assert "重要保持客户：rfm_important_lapsing.csv；" in rfm_view.exports_list(Presentation("zh"), paths)
     # every file is named after its segment's code (the lists' segment column), and the page says so
     assert {k: p.name for k, p in paths.items()} == {k: f"rfm_{k}.csv" for k in rfm.schemes()["high_low"].keys}
     assert "named after its segment's code, not its label" in en.text("rfm.exports_text", files=listed)
     assert "文件以分群代码命名" in Presentation("zh").text("rfm.exports_text", files="")
+
+
+def test_each_crm_file_is_named_by_a_code_that_says_what_its_english_label_says(tmp_path):
+    """rfm_important_retain.csv held "Important, lapsing" (win back) and rfm_important_win_back.csv "Important,
+    at risk" (a retention offer): the codes were literal readings of 重要保持 / 重要挽留 and read crossed."""
+    hl = schemes()["high_low"]
+    for key in hl.keys:
+        words = hl.label(key, "en").lower().replace(",", " ").split()
+        assert all(w in words for w in key.split("_")), (key, hl.label(key, "en"))
+    # the lapsing segments are the ones won back; the at-risk ones get a retention offer
+    assert hl.action("important_lapsing", "en").startswith("Win back")
+    assert "retention" in hl.action("important_at_risk", "en")
+    paths = rfm.export_segment_lists(export_table(), tmp_path)
+    for key, path in paths.items():
+        frame = pd.read_csv(path, encoding="utf-8-sig", dtype={"member_id": str})
+        assert path.name == f"rfm_{key}.csv" and set(frame.segment) <= {key}
+        assert set(frame.segment_label_en) <= {hl.label(key, "en")} and set(frame.action_en) <= {hl.action(key, "en")}
+    # a month published under the former codes still reads
+    assert [hl.current(k) for k in ("important_retain", "important_win_back", "general_retain", "general_win_back",
+                                    "important_value", "no_recent_purchase")] == [
+        "important_lapsing", "important_at_risk", "general_lapsing", "general_at_risk", "important_value",
+        "no_recent_purchase"]
 
 
 def test_equal_flows_keep_the_matrix_order_and_equal_regions_go_by_name():
@@ -495,3 +517,32 @@ def test_the_crm_lists_are_the_same_files_in_english_and_in_chinese(tmp_path):
         for stage, label in zip(frame.stage, frame[f"stage_label_{language}"]):
             assert label == rfm_view.stage_label(p, stage, params)
     assert "200" in frame.loc[frame.stage == "churned", "stage_label_en"].iloc[0]
+
+
+def test_tiers_read_in_the_pages_language_and_the_lists_carry_each_tiers_labels(tmp_path):
+    """'普通 / 银卡 / 金卡 / 钻石' stood untranslated on the English pages and in data/*.csv. A tier's name is its
+    id (the shop's own word, from the settings); the kit's default tiers have words in each language, a shop's
+    own tier name is shown as given."""
+    from memberkit.views import Presentation
+    from memberkit.views import rfm as rfm_view
+    en, zh = Presentation("en"), Presentation("zh")
+    assert [rfm_view.tier_label(en, t) for t in rfm.TIER_ORDER] == ["Standard", "Silver", "Gold", "Diamond"]
+    assert [rfm_view.tier_label(zh, t) for t in rfm.TIER_ORDER] == list(rfm.TIER_ORDER)
+    assert rfm_view.tier_label(en, "Platinum") == "Platinum" and rfm_view.group_label(en, "tier", "金卡") == "Gold"
+    from memberkit.views.attribution import _group_label
+    assert _group_label(en, "tier", "钻石") == "Diamond"
+    table = export_table(400)
+    params = rfm_params()
+    run_export_cell("en", table, tmp_path, params)
+    frame = pd.concat(pd.read_csv(p, encoding="utf-8-sig", dtype={"member_id": str}) for p in tmp_path.glob("rfm_*.csv"))
+    cols = list(frame.columns)
+    assert cols[cols.index("tier"):cols.index("tier") + 3] == ["tier", "tier_label_en", "tier_label_zh"]
+    assert dict(zip(frame.tier, frame.tier_label_en)) == {"普通": "Standard", "银卡": "Silver"}
+    assert (frame.tier == frame.tier_label_zh).all()
+    shop = table.assign(tier=table.tier.map({"普通": "Member", "银卡": "Platinum"}))
+    paths = rfm.export_segment_lists(shop, tmp_path / "shop", rfm_view.list_stage_labels(),
+                                     rfm_view.list_tier_labels(params.model_copy(update={
+                                         "tier_thresholds": {"Platinum": 500.0}, "base_tier": "Member"})))
+    own = pd.concat(pd.read_csv(p, encoding="utf-8-sig") for p in paths.values())
+    assert set(own.tier) == {"Member", "Platinum"}     # a shop's own names are their own labels
+    assert (own.tier == own.tier_label_en).all() and (own.tier == own.tier_label_zh).all()

@@ -370,3 +370,57 @@ def test_on_a_phone_the_lifecycle_labels_do_not_overlap_and_the_grid_names_fit_t
     cell_width = cell[1][0] - cell[0][0]
     assert max(b.width for b in boxes) < cell_width, max(t.get_text() for t in names)
     plt.close(fig)
+
+
+#: What a sentence for executives never carries: a setting's dotted key, a command line or option, a
+#: snake_case code (the catalogue's ``{placeholders}`` aside).
+RAW_SETTING = re.compile(r"notebooks\.|source\.tables|run_reports|\s-p\s|--[a-z]|\bas_of\b|\b[a-z]+(?:_[a-z0-9]+)+\b")
+#: Catalogue entries for analysts only: the small "for analysts" notes (``*_hint``) and the lines an analyst's
+#: hand run shows (``common.where_*``).
+FOR_ANALYSTS = re.compile(r"(_hint|^common\.where_\w+)$")
+
+
+def test_no_raw_setting_key_or_command_line_in_a_sentence_an_executive_reads():
+    """'give the cost per converted member as the setting notebooks.ab_test.designs.EXP-PUSH.cost_per_conversion.push',
+    'run it (run_reports.py --period 2026-09)', 'as_of 2026-11-01' stood in page text: settings and commands
+    belong in the small note for analysts (page.for_analysts), in both languages."""
+    import yaml
+    from memberkit.views import Presentation
+    found = []
+    for language in ("en", "zh"):
+        catalogue = yaml.safe_load((ROOT / f"lib/memberkit/locale/{language}.yaml").read_text(encoding="utf-8"))
+
+        def walk(node, path):
+            for k, v in node.items():
+                key = f"{path}.{k}" if path else str(k)
+                if isinstance(v, dict):
+                    walk(v, key)
+                elif isinstance(v, str) and not FOR_ANALYSTS.search(key):
+                    found.extend((language, key, m) for m in RAW_SETTING.findall(re.sub(r"\{[^}]*\}", "", v)))
+        walk(catalogue, "")
+    assert not found, found
+    p = Presentation("en")
+    note = page.for_analysts_html(p, "the setting notebooks.x <b>")
+    assert note == '<div class="mk-note mk-analysts">For analysts: the setting notebooks.x &lt;b&gt;</div>'
+    assert page.for_analysts_html(p, "") == ""
+    assert page.for_analysts_html(Presentation("zh"), "x").endswith(">供分析人员参考：x</div>")
+
+
+def test_the_notes_for_analysts_name_the_settings_the_plain_sentences_leave_out():
+    from memberkit.views import Presentation
+    from memberkit.views import abtest as ab, campaign as cr, clean as cl, ledger as lg
+    for language in ("en", "zh"):
+        p = Presentation(language)
+        none = {"period": "2026-10", "results": {"experiments": {}, "campaigns": {}, "available": ["X-1"]}}
+        assert "notebooks." not in ab.headline(p, none) and "notebooks.ab_test.experiments=[X-1]" in ab.analyst_hints(p, none)[0]
+        assert "notebooks." not in cr.headline(p, none) and "notebooks.campaign_review.campaigns=[X-1]" in cr.analyst_hint(p, none)
+        no_table = {"period": "2026-10", "results": {"has_table": False}}
+        assert "source.tables" not in ab.headline(p, no_table) + cr.headline(p, no_table)
+        assert "source.tables.experiments" in ab.analyst_hints(p, no_table)[0]
+        assert "source.tables.campaigns" in cr.analyst_hint(p, no_table)
+        ledger = {"state": "previous_not_run", "previous": "2026-09", "period": "2026-10"}
+        assert "run_reports" not in lg.section_note(p, ledger) and "--period 2026-09" in lg.track_hint(p, ledger)
+        assert lg.track_hint(p, {"state": "ok"}) == ""
+        unknown = {"results": {"unknown_statuses": {"on hold": 3}, "tables": {}}}
+        assert "statuses" not in cl.headline(p, unknown) and "notebooks.data_cleaning.statuses" in cl.analyst_hint(p, unknown)
+        assert cl.analyst_hint(p, {"results": {}}) == ""

@@ -948,9 +948,60 @@ EXPORT_COLUMNS = ["member_id", "frequency", "recency", "T", "monetary_value", "e
                   "expected_spend", "clv", "high_value", "at_risk", "segment", "tier", "stage"]
 
 
+def file_column_names(unit: str) -> dict[str, str]:
+    """The model's history columns as ``clv_members.csv`` names them, each with its unit (``unit``: day or
+    week, the model's): ``frequency`` -> ``repeat_purchases`` (purchase days after the first, a count),
+    ``recency`` -> ``first_to_last_purchase_weeks`` (from the first purchase to the last; not the RFM
+    lists' ``recency_days``, the days since the last), ``T`` -> ``since_first_purchase_weeks`` (from the
+    first purchase to the period's end). Raises ``ValueError`` for another unit."""
+    if unit not in UNIT_DAYS:
+        raise ValueError(f"time unit must be one of {sorted(UNIT_DAYS)}, not {unit!r}")
+    return {"frequency": "repeat_purchases", "recency": f"first_to_last_purchase_{unit}s",
+            "T": f"since_first_purchase_{unit}s"}
+
+
+def model_columns(members: pd.DataFrame) -> pd.DataFrame:
+    """A published ``clv_members.csv`` with its history columns under the model's names again (frequency,
+    recency, T), whichever unit it was written in; a file written before the columns carried their unit
+    has those names already and is returned as is."""
+    back = {v: k for unit in UNIT_DAYS for k, v in file_column_names(unit).items()}
+    return members.rename(columns={c: back[c] for c in members.columns if c in back})
+
+
+def member_file(a: "CLVAnalysis", tier_labels: dict[str, dict[str, str]] | None = None,
+                stage_labels: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
+    """``clv_members.csv`` as a frame, highest CLV first (ties by member id): member id; the model's history
+    with units in the names (:func:`file_column_names`, ``a.unit``); mean repeat order value, expected
+    purchases over the horizon, probability alive (0 to 1), expected spend per purchase and CLV (the shop's
+    currency); the high-value and at-risk flags; then each code followed by its English and Chinese labels,
+    as the CRM lists give them: the RFM segment (a member with no order in the RFM window gets the rule
+    file's ``outside`` code, as in the win-back list), the tier (``tier_labels``: {language: {tier: label}})
+    and the lifecycle stage (``stage_labels``: {language: {stage: label}}); a code without a label in
+    ``tier_labels`` / ``stage_labels`` is its own label."""
+    from .languages import LANGUAGES
+    from .rfm import label_codes, outside_window, schemes
+    hl, outside = schemes()["high_low"], outside_window()
+    m = a.members.sort_values(["clv", "member_id"], ascending=[False, True], kind="mergesort")
+    out = m[[c for c in EXPORT_COLUMNS if c in m and c not in ("segment", "tier", "stage")]].rename(
+        columns=file_column_names(a.unit))
+    if "segment" in m:
+        segment = m["segment"].astype("object").where(m["segment"].isin(hl.keys), outside.key)
+        out["segment"] = segment
+        for language in LANGUAGES:
+            out[f"segment_label_{language}"] = segment.map(
+                lambda k, lang=language: outside.label[lang] if k == outside.key else hl.label(k, lang))
+    for code, words in (("tier", tier_labels), ("stage", stage_labels)):
+        if code in m:
+            out[code] = m[code].astype("object")
+            for language in LANGUAGES:
+                out[f"{code}_label_{language}"] = label_codes(m[code], (words or {}).get(language, {}))
+    return out
+
+
 AT_RISK_FILE = "clv_at_risk.csv"
 #: The win-back list's columns: who, which segment (code and both languages' labels), what they are worth, what to do.
-WINBACK_COLUMNS = ["member_id", "segment", "segment_label_en", "segment_label_zh", "tier", "spend_to_date",
+WINBACK_COLUMNS = ["member_id", "segment", "segment_label_en", "segment_label_zh", "tier", "tier_label_en",
+                   "tier_label_zh", "spend_to_date",
                    "expected_value", "chance_buying_again", "action_en", "action_zh"]
 
 
@@ -964,7 +1015,7 @@ def at_risk_action(key: str, language: str) -> str:
 
     >>> at_risk_action("important_value", "en")
     'Win back actively: personal contact'
-    >>> at_risk_action("important_win_back", "en") == at_risk_action("important_develop", "en")
+    >>> at_risk_action("important_at_risk", "en") == at_risk_action("important_develop", "en")
     True
     """
     from .rfm import outside_window, schemes
@@ -976,11 +1027,13 @@ def at_risk_action(key: str, language: str) -> str:
     return hl.action(lapsing, language)
 
 
-def winback_list(a: CLVAnalysis) -> pd.DataFrame:
+def winback_list(a: CLVAnalysis, tier_labels: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
     """The high-value members at risk as the CRM team acts on them, highest spend to date first (ties by id).
 
     Columns (:data:`WINBACK_COLUMNS`): member id; the 8-segment high/low RFM segment's code and its
-    English and Chinese labels; tier; ``spend_to_date`` (net revenue to the period's end, the shop's
+    English and Chinese labels; tier (its id, the shop's name) and its labels (``tier_labels``: {language:
+    {tier: label}}, :func:`memberkit.views.rfm.list_tier_labels`; a tier without one keeps its name);
+    ``spend_to_date`` (net revenue to the period's end, the shop's
     currency); ``expected_value`` (the member's CLV over the horizon: discounted margin, the shop's
     currency); ``chance_buying_again`` (the chosen model's probability that the member is still a customer,
     0 to 1: under BG/NBD, where a member can only leave right after a purchase, the chance of at least one
@@ -988,10 +1041,10 @@ def winback_list(a: CLVAnalysis) -> pd.DataFrame:
     (:func:`at_risk_action`, as the CLV page's at-risk table gives it: Important value's is Important,
     lapsing's win-back, not "keep them"). A member with no order in the RFM window is in no segment: it
     gets the file's ``high_low.outside`` code (``no_recent_purchase``), labels and action
-    (:func:`memberkit.rfm.outside_window`). No model inputs (frequency, recency, T): those are in
-    ``clv_members.csv``.
+    (:func:`memberkit.rfm.outside_window`). No model inputs (repeat purchases, the weeks from the first to the
+    last purchase and since the first): those are in ``clv_members.csv`` (:func:`member_file`).
     """
-    from .rfm import outside_window, schemes
+    from .rfm import label_codes, outside_window, schemes
     hl, outside = schemes()["high_low"], outside_window()
     m = a.members[a.members.at_risk.fillna(False).astype(bool)]
     m = m.sort_values(["revenue_total", "member_id"], ascending=[False, True], kind="mergesort")
@@ -1003,29 +1056,33 @@ def winback_list(a: CLVAnalysis) -> pd.DataFrame:
 
     def action(language: str):
         return [at_risk_action(k, language) for k in segment]
+    tier = m["tier"] if "tier" in m else pd.Series(None, index=m.index, dtype=object)
+    words = (tier_labels or {}).get
     return pd.DataFrame({
         "member_id": m.member_id.to_numpy(), "segment": segment,
         "segment_label_en": label("en"), "segment_label_zh": label("zh"),
-        "tier": (m["tier"] if "tier" in m else pd.Series(None, index=m.index)).to_numpy(),
+        "tier": tier.to_numpy(), "tier_label_en": label_codes(tier, words("en", {})).to_numpy(),
+        "tier_label_zh": label_codes(tier, words("zh", {})).to_numpy(),
         "spend_to_date": m.revenue_total.to_numpy(float), "expected_value": m.clv.to_numpy(float),
         "chance_buying_again": m.probability_alive.to_numpy(float),
         "action_en": action("en"), "action_zh": action("zh")},
         columns=WINBACK_COLUMNS)
 
 
-def export_members(a: CLVAnalysis, folder, currency: str = "CNY") -> "Path":
-    """``clv_members.csv`` (every member's forecast, highest CLV first) and ``clv_at_risk.csv`` (the
-    win-back list, :func:`winback_list`, with money at the ``currency``'s minor unit and the chance to
-    four decimals); returns the first path. Both UTF-8 with a byte-order mark, member ids only."""
+def export_members(a: CLVAnalysis, folder, currency: str = "CNY",
+                   tier_labels: dict[str, dict[str, str]] | None = None,
+                   stage_labels: dict[str, dict[str, str]] | None = None) -> "Path":
+    """``clv_members.csv`` (every member's forecast: :func:`member_file`, floats to four decimals) and
+    ``clv_at_risk.csv`` (the win-back list, :func:`winback_list`, with money at the ``currency``'s minor
+    unit and the chance to four decimals); returns the first path. Both UTF-8 with a byte-order mark,
+    member ids only; the same files whatever the report's language."""
     from pathlib import Path
     from .engine import currency_scale
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "clv_members.csv"
-    cols = [c for c in EXPORT_COLUMNS if c in a.members]
-    _csv_text(a.members[cols].sort_values(["clv", "member_id"], ascending=[False, True], kind="mergesort")).to_csv(
-        path, index=False, encoding="utf-8-sig")
-    w = winback_list(a)
+    _csv_text(member_file(a, tier_labels, stage_labels)).to_csv(path, index=False, encoding="utf-8-sig")
+    w = winback_list(a, tier_labels)
     money = f"%.{currency_scale(currency)}f"
     for c in ("spend_to_date", "expected_value"):
         w[c] = _csv_text(w[[c]], money)[c]

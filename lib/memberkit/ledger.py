@@ -458,8 +458,9 @@ def _forecast(period, m, clv_res, members, actual, after, end, previous_ledger, 
     scored = score_forecast(members, model, params, t, actual)
     x, tx, T = (pd.to_numeric(members[c], errors="coerce").to_numpy(float) for c in ("frequency", "recency", "T"))
     p_any = pd.Series(probability_any_purchase(model, params, t, x, tx, T), index=members["member_id"].to_numpy())
-    history = list(((previous_ledger or {}).get("forecast") or {}).get("history") or [])
-    holdout = (clv_res.get("holdout") or {}).get("by_segment")
+    history = [{**h, "by_segment": _current_codes(h.get("by_segment"))}
+               for h in ((previous_ledger or {}).get("forecast") or {}).get("history") or []]
+    holdout = _current_codes((clv_res.get("holdout") or {}).get("by_segment"))
     scored.update({"state": "ok", "model": model, "unit": unit, "forecast_period": m, "origin": after.isoformat(),
                    "drift": drift(scored["by_segment"], history, holdout)})
     history.append({"period": period, "forecast_period": m, "elapsed": t, "unit": unit, "members": scored["members"],
@@ -471,11 +472,29 @@ def _forecast(period, m, clv_res, members, actual, after, end, previous_ledger, 
     return scored
 
 
+def _current_codes(by_segment: dict | None) -> dict | None:
+    """A published month's {segment code: ...} with each code as the rule table names it now (a month
+    published before a segment's rename carries its former code, ``formerly`` in rfm_segments.yaml)."""
+    if not by_segment:
+        return by_segment
+    from .rfm import schemes
+    hl = schemes()["high_low"]
+    return {hl.current(code): v for code, v in by_segment.items()}
+
+
 def _read_members(folder: Path) -> pd.DataFrame | None:
+    """Month M's ``data/clv_members.csv`` with the model's history under the names the scoring uses
+    (frequency, recency, T: :func:`memberkit.clv.model_columns`, whichever unit the file names) and
+    segment codes as the rule table names them now; None without the file."""
     path = Path(folder) / "data" / "clv_members.csv"
     if not path.is_file():
         return None
-    return pd.read_csv(path, encoding="utf-8-sig", dtype={"member_id": str, "segment": str, "tier": str})
+    from .clv import model_columns
+    from .rfm import schemes
+    members = model_columns(pd.read_csv(path, encoding="utf-8-sig", dtype={"member_id": str, "segment": str, "tier": str}))
+    if "segment" in members:
+        members["segment"] = members["segment"].map(schemes()["high_low"].current, na_action="ignore")
+    return members
 
 
 def ledger_stamp(run, previous: Path) -> dict:

@@ -51,6 +51,7 @@ class Segment:
     when: dict
     label: dict
     action: dict
+    formerly: str | None = None   # the code the segment had in months published before its rename
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,15 @@ class Scheme:
 
     def action(self, key: str, language: str = "en") -> str:
         return self.segment(key).action[language]
+
+    def current(self, code):
+        """``code`` as this scheme names it now: a segment's former code (``formerly`` in the rule table,
+        as months published before a rename carry it) becomes its key; any other value is returned as is.
+
+        >>> schemes()["high_low"].current("important_lapsing")
+        'important_lapsing'
+        """
+        return next((s.key for s in self.segments if s.formerly is not None and s.formerly == code), code)
 
     def domain(self) -> dict[str, list]:
         """Every value each dimension can take."""
@@ -159,7 +169,7 @@ class RFMSegmenter:
     >>> rfm = pd.DataFrame({"member_id": list("abcd"), "recency_days": [5, 200, 30, 300],
     ...                     "frequency": [6, 1, 2, 1], "monetary": [900.0, 50.0, 400.0, 80.0]})
     >>> RFMSegmenter().fit_transform(rfm).segment.tolist()
-    ['important_value', 'general_win_back', 'important_develop', 'general_win_back']
+    ['important_value', 'general_at_risk', 'important_develop', 'general_at_risk']
     """
 
     def __init__(self, split: str = "mean", n_scores: int = 5):
@@ -386,11 +396,18 @@ def _per_language(*names: str) -> list[str]:
 
 EXPORT_COLUMNS = ["member_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score",
                   "segment", *_per_language("segment_label"), "grid_segment", *_per_language("grid_segment_label"),
-                  "tier", "stage", *_per_language("stage_label"), *_per_language("action")]
+                  "tier", *_per_language("tier_label"), "stage", *_per_language("stage_label"), *_per_language("action")]
+
+
+def label_codes(codes: pd.Series, words: dict[str, str]) -> pd.Series:
+    """Each code's label from ``words`` (code -> label), the code itself where ``words`` has none; empty stays
+    empty. The one rule of the CRM files' ``*_label_<language>`` columns for codes the shop may name."""
+    return codes.astype("object").map(lambda k: words.get(k, k), na_action="ignore")
 
 
 def export_segment_lists(table: pd.DataFrame, folder: str | Path,
-                         stage_labels: dict[str, dict[str, str]] | None = None) -> dict[str, Path]:
+                         stage_labels: dict[str, dict[str, str]] | None = None,
+                         tier_labels: dict[str, dict[str, str]] | None = None) -> dict[str, Path]:
     """One CSV per high/low segment for the CRM team (member id, scores, segment, tier, stage, action).
 
     The files are the same whichever language the report runs in: each code (segment, score-grid
@@ -399,7 +416,9 @@ def export_segment_lists(table: pd.DataFrame, folder: str | Path,
     ``action_zh``), from the rule table the pages use (``reference/rfm_segments.yaml``).
     ``stage_labels`` maps a language to its stage code -> label (the view's catalogue:
     'lapsed (180+ days)', not 'churned'; :func:`memberkit.views.rfm.list_stage_labels`); without a
-    language's entry the label is the code.
+    language's entry the label is the code. ``tier_labels`` likewise maps a language to its tier -> label
+    (:func:`memberkit.views.rfm.list_tier_labels`: 银卡 -> Silver); a tier without one is labelled with its
+    name, the shop's own word, which is also the ``tier`` column (the tier's id).
 
     Files are UTF-8 with a byte-order mark so that spreadsheet programs show Chinese labels. Only
     the member id identifies a member: no names, phones or other personal data.
@@ -414,6 +433,7 @@ def export_segment_lists(table: pd.DataFrame, folder: str | Path,
         s[f"segment_label_{language}"] = s.segment.map({k: hl.label(k, language) for k in hl.keys})
         s[f"grid_segment_label_{language}"] = s.grid_segment.map({k: grid.label(k, language) for k in grid.keys})
         s[f"stage_label_{language}"] = stage.map(lambda k, w=words: w.get(k, k), na_action="ignore")
+        s[f"tier_label_{language}"] = label_codes(s.tier, (tier_labels or {}).get(language, {}))
         s[f"action_{language}"] = s.segment.map({k: hl.action(k, language) for k in hl.keys})
     paths = {}
     for key in hl.keys:

@@ -71,14 +71,17 @@ def verdict_sentence(p: Presentation, r: abtest.ExperimentResult, params) -> str
     """The experiment's verdict in one sentence with its figures (:func:`experiment_sentence` of its results),
     then the reading of each variant the verdict does not name (:func:`other_variants_sentence`)."""
     e = abtest.experiment_record(r)
-    out = experiment_sentence(p, r.experiment_id, e, params.guardrail_metrics if params else [])
+    out = experiment_sentence(p, r.experiment_id, e, params.guardrail_metrics if params else [],
+                              alpha=params.alpha if params else 0.05)
     others = other_variants_sentence(p, e, params.alpha if params else 0.05)
     return out + (p.sentence_sep + others if others else "")
 
 
-def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_metrics, short: bool = False) -> str:
+def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_metrics, short: bool = False,
+                        alpha: float = 0.05) -> str:
     """The verdict sentence of one experiment's results (:func:`memberkit.abtest.experiment_record`);
-    ``short`` (the month summary's card) words a likely overstated lift in one clause, without its figures."""
+    ``short`` (the month summary's card) words a likely overstated lift in one clause, without its figures.
+    ``alpha``: the significance level of the Holm-adjusted p-values (:func:`no_cost_sentence`)."""
     v, metric = e["verdict"], e["primary_metric"]
     res = e.get("metrics", {}).get(metric, {})          # variant -> figures
     kind = (e.get("kinds") or {}).get(metric)
@@ -101,9 +104,8 @@ def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_
                 out += p.sentence_sep + p.text("ab.margin_pays", cost=p.money(net["cost_per_conversion"], 2),
                                     net=p.money(net["net"], 2), lo=p.money(net["net_ci_low"], 2),
                                     hi=p.money(net["net_ci_high"], 2))
-            elif not short:   # say that nothing was set against the lift, and where to set it
-                out += p.sentence_sep + p.text("ab.no_cost", variant=v["variant"], metric=metric_label(p, metric),
-                                               setting=f"notebooks.ab_test.designs.{experiment_id}.cost_per_conversion.{v['variant']}")
+            elif not short:   # say that nothing was set against the lift (where to set it: cost_hint)
+                out += p.sentence_sep + no_cost_sentence(p, e, v["variant"], alpha)
         else:
             out = p.text("ab.verdict_not_margin", cost=p.money(net["cost_per_conversion"], 2), net=p.money(net["net"], 2),
                          net_lo=p.money(net["net_ci_low"], 2), net_hi=p.money(net["net_ci_high"], 2), **figures)
@@ -130,6 +132,24 @@ def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_
     return p.text("ab.verdict_inconclusive", metric=metric_label(p, metric), variant=name,
                   lift=p.signed_pct(best["rel_lift"]), lo=p.signed_pct(best["ci_low"]), hi=p.signed_pct(best["ci_high"]),
                   more=more)
+
+
+def no_cost_sentence(p: Presentation, e: dict, variant: str, alpha: float = 0.05) -> str:
+    """What a ship verdict without an incentive cost rests on, following the evidence of ``e`` (an
+    experiment record): when revenue per member of ``variant`` moved significantly (Holm-adjusted p below
+    ``alpha``) that is said with its figures, up or down; only when it did not (or was not tested, or is
+    the primary metric itself) does the verdict 'rest on <primary metric> alone'."""
+    metric = e["primary_metric"]
+    rev = ((e.get("metrics") or {}).get("revenue") or {}).get(variant) if metric != "revenue" else None
+    p_adj, diff = (rev or {}).get("p_value_adjusted"), (rev or {}).get("abs_diff")
+    if missing(p_adj) or missing(diff) or p_adj >= alpha or diff == 0:
+        return p.text("ab.no_cost", variant=variant, metric=metric_label(p, metric))
+    kind = (e.get("kinds") or {}).get("revenue")
+    return p.text("ab.no_cost_revenue_up" if diff > 0 else "ab.no_cost_revenue_down", variant=variant,
+                  metric=metric_label(p, metric), revenue=metric_label(p, "revenue"),
+                  control=fmt_metric(p, "revenue", rev["control_mean"], kind),
+                  value=fmt_metric(p, "revenue", rev["variant_mean"], kind), lift=p.signed_pct(rev["rel_lift"]),
+                  lo=p.signed_pct(rev["ci_low"]), hi=p.signed_pct(rev["ci_high"]), p=fmt_p(p_adj))
 
 
 def other_variants_sentence(p: Presentation, e: dict, alpha: float = 0.05) -> str:
@@ -182,11 +202,34 @@ def margin_notes(p: Presentation, r: abtest.ExperimentResult) -> list[str]:
     return out + [p.text("ab.margin_method")] if out else out
 
 
+def variant_name(p: Presentation, name, control) -> str:
+    """A variant as a page shows it. Variant names are ids from the shop's experiments export, shown as
+    written so they can be found there; the one role the kit knows, the control, also gets the page's word
+    for it: '对照组（control）' in Chinese, 'control' in English where the id is that word already, else
+    'control (A)'. A treatment (push, coupon_20) keeps its id: what it is, the kit does not know.
+
+    >>> variant_name(Presentation("zh"), "control", "control"), variant_name(Presentation("en"), "push", "control")
+    ('对照组（control）', 'push')
+    """
+    if name != control:
+        return str(name)
+    role = p.code("roles", "control")
+    return str(name) if str(name).strip().lower() == role.lower() else p.text("ab.control_name", role=role, name=name)
+
+
+def experiment_heading(p: Presentation, r: abtest.ExperimentResult, days: int) -> str:
+    """An experiment's section heading: its id, its variants against its control (:func:`variant_name`),
+    when members were assigned and the days of outcomes after."""
+    return p.text("ab.experiment_heading", experiment=r.experiment_id, variants=p.list_sep.join(r.variants),
+                  control=variant_name(p, r.control, r.control), when=r.assigned_when, days=days)
+
+
 def srm_sentence(p: Presentation, r: abtest.ExperimentResult) -> str:
     total = sum(r.counts.values())
-    observed = p.list_sep.join(p.text("ab.count_item", variant=k, n=p.count(n), share=p.pct(n / total))
+    name = lambda k: variant_name(p, k, r.control)   # noqa: E731
+    observed = p.list_sep.join(p.text("ab.count_item", variant=name(k), n=p.count(n), share=p.pct(n / total))
                                for k, n in r.counts.items())
-    planned = p.list_sep.join(f"{k} {p.pct(s / sum(r.planned_split.values()))}" for k, s in r.planned_split.items())
+    planned = p.list_sep.join(f"{name(k)} {p.pct(s / sum(r.planned_split.values()))}" for k, s in r.planned_split.items())
     return p.text("ab.srm_banner" if r.srm_failed else "ab.srm_ok", observed=observed, planned=planned,
                 p=fmt_p(r.srm_p_value))
 
@@ -219,11 +262,35 @@ def headline(p: Presentation, res: dict) -> str:
                                                                   p.text("ab.why_unknown")))
             for x, why in r["skipped"].items()))
     if not experiments:
-        available = r.get("available") or []
-        return p.text("ab.none" if r.get("has_table", True) else "ab.no_table", period=res.get("period"),
-                      example=available[-1] if available else "EXPERIMENT-ID")
+        return p.text("ab.none" if r.get("has_table", True) else "ab.no_table", period=res.get("period"))
     return p.sentence_sep.join(labelled(p, x, experiment_sentence(p, x, e, r.get("guardrail_metrics", []), short=True))
                                for x, e in experiments.items())
+
+
+def analyst_hints(p: Presentation, res: dict) -> list[str]:
+    """For analysts, under the page's verdicts: how to map an experiments table or name an experiment when
+    there is none, and the setting that names the control of each experiment skipped for a missing one
+    (settings and command lines stay out of the sentences an executive reads)."""
+    r = res.get("results", {})
+    if not r.get("has_table", True):
+        return [p.text("ab.no_table_hint")]
+    out = [p.text("ab.control_hint", experiment=x, setting=why["setting"])
+           for x, why in (r.get("skipped") or {}).items() if (why or {}).get("reason") == "control_missing"]
+    if not r.get("experiments") and not r.get("skipped"):
+        available = r.get("available") or []
+        out.append(p.text("ab.none_hint", period=res.get("period"),
+                          example=available[-1] if available else "EXPERIMENT-ID"))
+    return out
+
+
+def cost_hint(p: Presentation, r: abtest.ExperimentResult) -> str:
+    """For analysts, under an experiment's ship verdict without an incentive cost: the setting that gives
+    the cost per converted member of the shipped variant; '' otherwise."""
+    v = r.verdict
+    if v.get("decision") != "ship" or r.net_margin:
+        return ""
+    return p.text("ab.no_cost_hint", variant=v["variant"],
+                  setting=f"notebooks.ab_test.designs.{r.experiment_id}.cost_per_conversion.{v['variant']}")
 
 
 def labelled(p: Presentation, experiment: str, sentence: str) -> str:
@@ -366,7 +433,7 @@ def plot_cumulative(p: Presentation, r: abtest.ExperimentResult):
     order = [r.control, *r.variants]
     for i, v in enumerate(order):
         ax.plot(r.cumulative.index, r.cumulative[v], color="#777" if v == r.control else PALETTE[(i - 1) % len(PALETTE)],
-                lw=2, ls="--" if v == r.control else "-", label=v)
+                lw=2, ls="--" if v == r.control else "-", label=variant_name(p, v, r.control))
     top = float(np.nanmax(r.cumulative[order].to_numpy())) if len(r.cumulative) else 0.0
     ax.set_ylim(0, max(top, 0.01) * 1.15)          # a share: the axis starts at zero
     percent_axis(ax.yaxis)
@@ -396,7 +463,7 @@ def plot_revenue_distribution(p: Presentation, r: abtest.ExperimentResult):
             vals = g.revenue[g.revenue > 0]
             ax.hist(vals, bins=bins, density=True, histtype="step", lw=2,
                     color="#777" if v == r.control else PALETTE[(i - 1) % len(PALETTE)],
-                    label=p.text("ab.dist_legend", variant=v, share=fmt_metric(p, "conversion", means.get(("conversion", v))),
+                    label=p.text("ab.dist_legend", variant=variant_name(p, v, r.control), share=fmt_metric(p, "conversion", means.get(("conversion", v))),
                                  mean=fmt_metric(p, "revenue", means.get(("revenue", v)))))
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(lambda v, _: p.money(v))

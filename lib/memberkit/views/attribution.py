@@ -97,6 +97,9 @@ def _group_label(p: Presentation, dimension: str, group) -> str:
     if dimension == "segment":
         from .rfm import segment_name
         return segment_name(p, group)
+    if dimension == "tier":
+        from .rfm import tier_label
+        return tier_label(p, group)
     if dimension == "new_vs_returning":
         return p.text(f"why.{group}")
     return str(group)

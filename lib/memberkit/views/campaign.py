@@ -69,8 +69,7 @@ def headline(p: Presentation, res: dict) -> str:
         return p.text("cr.no_table")
     league = sorted(r.get("campaigns", {}).items(), key=lambda x: x[1]["rank"])
     if not league:
-        available = r.get("available") or []
-        return p.text("cr.none", period=res.get("period"), example=available[-1] if available else "CAMPAIGN-ID")
+        return p.text("cr.none", period=res.get("period"))
     # "best" only among the campaigns that paid back their cost with confidence
     paying = [(cid, c) for cid, c in league if not missing(c["figures"]["roi"]["ci_low"]) and c["figures"]["roi"]["ci_low"] > 0]
     if not paying:
@@ -78,6 +77,18 @@ def headline(p: Presentation, res: dict) -> str:
     cid, best = paying[0]
     return p.text("cr.headline", n=p.count(len(league)), paying=p.count(len(paying)),
                   best=campaign.campaign_title(cid, best.get("name")), roi=_roi(p, best["figures"]["roi"]["value"]))
+
+
+def analyst_hint(p: Presentation, res: dict) -> str:
+    """For analysts, under the headline when there is nothing to review: how to map the campaign tables or
+    name a campaign (the setting and the command line); '' otherwise."""
+    r = res.get("results", {})
+    if not r.get("has_table", True):
+        return p.text("cr.no_table_hint")
+    if r.get("campaigns"):
+        return ""
+    available = r.get("available") or []
+    return p.text("cr.none_hint", period=res.get("period"), example=available[-1] if available else "CAMPAIGN-ID")
 
 
 def summary_card(p: Presentation, res: dict) -> dict:

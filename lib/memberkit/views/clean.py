@@ -89,6 +89,11 @@ def headline(p: Presentation, res: dict) -> str:
     return p.sentence_sep.join(x for x in (warning, _plain_headline(p, res.get("kpis", {}), top, by_reason, orders)) if x)
 
 
+def analyst_hint(p: Presentation, res: dict) -> str:
+    """For analysts, under the headline: where to map the statuses the kit did not know ('' when none)."""
+    return p.text("data_cleaning.statuses_hint") if res.get("results", {}).get("unknown_statuses") else ""
+
+
 def unknown_status_warning(p: Presentation, result: clean.CleaningResult) -> str:
     """A warning sentence when order lines were set aside for a status the kit does not know, else ''."""
     return _unknown_warning(p, result.unknown_statuses)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..report import anchor, missing
 from .context import DASH, Presentation
+from .rfm import tier_label
 
 TRACK_ANCHOR = "track-record"
 
@@ -175,6 +176,14 @@ def track_sentences(p: Presentation, ledger: dict | None) -> list[str]:
     return forecast_sentences(p, ledger.get("forecast"), ledger.get("previous"))
 
 
+def track_hint(p: Presentation, ledger: dict | None) -> str:
+    """For analysts, under the track record when last month was never reported: the command that reports
+    it; '' otherwise."""
+    if not ledger or ledger.get("state") != "previous_not_run":
+        return ""
+    return _t(p, "previous_not_run_hint", period=ledger["previous"])
+
+
 def track_frame(p: Presentation, ledger: dict | None) -> pd.DataFrame:
     """Every scored month so far, newest first: month scored, forecast of, weeks elapsed, purchases and
     spend error (predicted / actual - 1), mean absolute error per member and Brier score of the chance
@@ -201,7 +210,7 @@ def group_frame(p: Presentation, ledger: dict | None, by: str = "segment") -> pd
     order = sorted(groups, key=lambda k: -groups[k]["members"]) if by == "tier" else list(groups)   # tiers: largest first
     for code in order:
         g = groups[code]
-        row = {_t(p, f"col_{by}"): segment_label(p, code) if by == "segment" else (code or DASH),
+        row = {_t(p, f"col_{by}"): segment_label(p, code) if by == "segment" else (tier_label(p, code) if code else DASH),
                _t(p, "col_members"): p.count(g["members"]), _t(p, "col_predicted"): p.ratio(g["predicted"], 1),
                _t(p, "col_actual"): p.count(g["actual"]), _t(p, "col_error"): p.signed_pct(g["error"])}
         if by == "segment":

@@ -101,6 +101,7 @@ CSS = """
 .mk-headline{font-size:17px;line-height:1.5;border-left:4px solid #1f4e79;padding:6px 12px;margin:8px 0 14px;background:#f4f7fb}
 .mk-banner{font-size:16px;font-weight:600;color:#fff;background:#c62828;padding:10px 14px;border-radius:6px;margin:8px 0}
 .mk-note{font-size:13px;color:#4a5560;margin:4px 0 12px}
+.mk-analysts{font-size:12px;color:#6b7785;border-left:2px solid #d9dee5;padding-left:8px;margin:-6px 0 12px}
 .mk-footer{font-size:12px;color:#5a6572;border-top:1px solid #d9dee5;margin-top:24px;padding-top:8px;line-height:1.6}
 .mk-table{max-width:100%;overflow-x:auto;-webkit-overflow-scrolling:touch;margin:4px 0 12px; /* edge shadows say it scrolls */
 background:linear-gradient(to right,#fff 30%,rgba(255,255,255,0)) left center/40px 100% no-repeat local,
@@ -287,6 +288,21 @@ def note(sentence: str):
     if not sentence:
         return
     show(f'<div class="mk-note">{escape(sentence)}</div>')
+
+
+def for_analysts_html(p, hint: str) -> str:
+    """A small note for analysts under the plain sentence an executive reads: a setting's name or a command
+    ('For analysts: the cost per converted member of push is the setting notebooks.ab_test...'), escaped
+    here; '' without a hint. Executive sentences never carry a raw setting key or a command line."""
+    if not hint:
+        return ""
+    return f'<div class="mk-note mk-analysts">{escape(p.text("common.for_analysts", hint=hint))}</div>'
+
+
+def for_analysts(p, hint: str):
+    """Show :func:`for_analysts_html` (nothing without a hint)."""
+    if hint:
+        show(CSS + for_analysts_html(p, hint))
 
 
 def banner(sentence: str):

@@ -22,11 +22,28 @@ def segment_name(p: Presentation, key: str, scheme: str = "high_low") -> str:
 
 def group_label(p: Presentation, dimension: str, value) -> str:
     """How a breakdown group reads in a report: a segment by its name, a channel by its catalogue entry,
-    anything from the shop's data (regions, tiers) as given."""
+    a tier by :func:`tier_label`, anything else from the shop's data (regions) as given."""
     if dimension == "segment":
         outside = rfm.outside_window()
         return outside.label[p.language] if value == outside.key else segment_name(p, value)
+    if dimension == "tier":
+        return tier_label(p, value)
     return p.code("channels", value) if dimension == "channel" else str(value)
+
+
+def tier_label(p: Presentation, tier) -> str:
+    """A member tier in ``p``'s language. A tier's name is its id, the shop's own word from the settings
+    (``tier_thresholds``, ``base_tier``); the kit's default tiers have words in each language (catalogue
+    ``tiers``: 银卡 reads Silver on an English page), any other name is shown as given."""
+    return p.code("tiers", tier)
+
+
+def list_tier_labels(params=None) -> dict[str, dict[str, str]]:
+    """Every language's label of each tier of ``params`` (RFMParams: ``base_tier`` and the names in
+    ``tier_thresholds``; the kit's default tiers without), for the CRM lists: {language: {tier: label}}."""
+    from ..languages import LANGUAGES
+    tiers = [params.base_tier, *params.tier_thresholds] if params is not None else list(rfm.TIER_ORDER)
+    return {language: {t: tier_label(Presentation(language), t) for t in tiers} for language in LANGUAGES}
 
 
 def kpis(p: Presentation, res: dict, figures: dict | None = None):
@@ -239,7 +256,7 @@ def list_stage_labels(params=None) -> dict[str, dict[str, str]]:
 
 def exports_list(p: Presentation, exported: dict) -> str:
     """The CRM lists as the reader finds them: each segment's name with its file, named after the segment's
-    code ('Important, lapsing: rfm_important_retain.csv'), in the scheme's order, one clause each (the
+    code ('Important, lapsing: rfm_important_lapsing.csv'), in the scheme's order, one clause each (the
     names themselves hold commas)."""
     return p.clause_sep.join(p.text("rfm.export_item", segment=segment_name(p, key), file=path.name)
                            for key, path in exported.items())
@@ -283,7 +300,7 @@ def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None):
     import matplotlib.pyplot as plt
     tiers, stages = a.tiers, a.stages
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6.4, 7.6))
-    ax1.bar(tiers.index.astype(str), tiers.members, color=PALETTE[0])
+    ax1.bar([tier_label(p, t) for t in tiers.index], tiers.members, color=PALETTE[0])
     for i, (n, rs) in enumerate(zip(tiers.members, tiers.revenue_share.fillna(0))):
         ax1.text(i, n, f"{n:,}\n{p.text('rfm.revenue_short')} {rs:.0%}", ha="center", va="bottom", fontsize=11)
     ax1.set_ylim(0, max(1, tiers.members.max()) * 1.25)   # linear from zero: bar heights compare as counts
@@ -356,6 +373,12 @@ def tier_currency_warning(p: Presentation, params) -> str | None:
     return p.text("rfm.tier_currency_warning", tier_currency=mismatch[0], currency=mismatch[1])
 
 
+def tier_currency_hint(p: Presentation, params) -> str:
+    """For analysts, under :func:`tier_currency_warning`: the settings to change ('' without a mismatch)."""
+    mismatch = rfm.tier_currency_mismatch(params)
+    return p.text("rfm.tier_currency_hint", currency=mismatch[1]) if mismatch else ""
+
+
 def tiers_sentence(p: Presentation, a: rfm.RFMAnalysis, params=None) -> str:
     """The top tiers' share of members and revenue and the churned and silent shares; with
     ``params`` (RFMParams) also what each lifecycle stage means, since they differ from the
@@ -363,7 +386,7 @@ def tiers_sentence(p: Presentation, a: rfm.RFMAnalysis, params=None) -> str:
     tiers, stages = a.tiers, a.stages
     top = tiers.iloc[1:]   # every tier above the base tier
     sep = "、" if p.language == "zh" else "/"
-    return p.text("rfm.tiers_text", top_tiers=sep.join(map(str, top.index)),
+    return p.text("rfm.tiers_text", top_tiers=sep.join(tier_label(p, t) for t in top.index),
                 top_share=p.pct(top.members.sum() / tiers.members.sum() if tiers.members.sum() else float("nan")),
                 top_revenue=p.pct(top.revenue_share.sum()), churned=p.pct(stages.loc["churned", "share"]),
                 churned_days=p.count(getattr(params, "churned_days", 180)),

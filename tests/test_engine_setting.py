@@ -186,8 +186,11 @@ def test_every_query_through_a_connection_is_counted_once_by_kind():
     t.to_pandas()                                    # to_pandas runs execute inside: counted once
     con.raw_sql("SELECT 1")
     assert engine.queries_since(before) == {"queries": 5, "fetches": 3, "writes": 1, "other": 1}
+    with t.filter(t.x > 1).cache() as kept:         # a cached table: made (a write) and dropped (other)
+        assert kept.count().to_pyarrow().as_py() == 2
+    assert engine.queries_since(before) == {"queries": 8, "fetches": 4, "writes": 2, "other": 2}
     ibis.duckdb.connect().execute(ibis.memtable({"x": [1]}).x.sum())    # a connection not made by connect()
-    assert engine.queries_since(before)["queries"] == 5
+    assert engine.queries_since(before)["queries"] == 8
 
 
 def test_an_analysis_sends_the_same_number_of_queries_every_time(small_tables):

@@ -105,8 +105,9 @@ def connect(setting=None, database: str | Path | None = None):
 # What each report costs the engine in round trips: on DuckDB a query is cheap, on Spark each is a job
 # with its own planning and scheduling, so the count explains much of a report's time there.
 _FETCH = ("execute", "to_pyarrow", "to_pyarrow_batches", "to_pandas", "to_pandas_batches", "to_polars")
-_WRITE = ("to_parquet", "to_parquet_dir", "to_csv", "create_table", "create_view", "insert")
-_OTHER = ("raw_sql", "read_parquet", "read_csv", "drop_table", "drop_view")
+# (Table.cache() reaches the backend's _create_cached_table: create_table on DuckDB, a cached Spark view on Spark)
+_WRITE = ("to_parquet", "to_parquet_dir", "to_csv", "create_table", "create_view", "insert", "_create_cached_table")
+_OTHER = ("raw_sql", "read_parquet", "read_csv", "drop_table", "drop_view", "_drop_cached_table")
 _QUERIES = {"fetches": 0, "writes": 0, "other": 0}
 _COUNTING = threading.local()           # depth of counted calls in this thread: an inner call is not counted again
 _COUNT_LOCK = threading.Lock()
@@ -118,7 +119,7 @@ def count_queries(con):
     Counted: each call of the connection's methods that sends work to the engine, once however many of
     its own methods Ibis calls inside it (``to_pyarrow`` on Spark runs ``execute``, which runs ``raw_sql``):
     results brought back (``execute``, ``to_pyarrow``, ``to_pyarrow_batches``, ``to_pandas`` ...: *fetches*),
-    tables and files made (``create_table``, ``create_view``, ``to_parquet`` ...: *writes*), and the rest
+    tables and files made (``create_table``, ``create_view``, ``to_parquet``, ``Table.cache()`` ...: *writes*), and the rest
     (``raw_sql``, ``read_parquet``, ``read_csv``, ``drop_table``: *other*), whether called on the connection
     or on an expression of its tables (``t.to_pyarrow()`` finds this connection). Spark work the kit sends
     through the session itself is counted where it is sent (:func:`count_query`). The count depends only on

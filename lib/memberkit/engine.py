@@ -222,6 +222,9 @@ def connect_spark(setting):
                 builder = builder.config("spark.sql.shuffle.partitions", str(_shuffle_partitions(threads)))
                 if setting.memory_limit and not setting.memory_limit.endswith("%"):
                     builder = builder.config("spark.driver.memory", _jvm_amount(setting.memory_limit))
+            # Python RDD workers (pyspark's createDataFrame without Arrow, for one) run PYSPARK_PYTHON, else
+            # "python3" from PATH, whatever spark.pyspark.python says: this interpreter, with its packages
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
             root = builder.getOrCreate()
             root.sparkContext.setLogLevel("ERROR")
         _SPARK.update(session=root, folder=folder, key=key)

@@ -171,6 +171,11 @@ def queries_since(before: dict[str, int]) -> dict[str, int]:
 
 
 _SPARK: dict = {}     # this process's Spark context: {"session", "folder", "key"}
+# The SQL settings the kit's expressions rely on, set on a local session and on a Spark Connect session alike
+_SESSION_SQL = {"spark.sql.session.timeZone": "UTC", "spark.sql.ansi.enabled": "false",
+                # a text no pattern reads is NULL, never Spark 2's reading of it or an upgrade error
+                "spark.sql.legacy.timeParserPolicy": "CORRECTED",
+                "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS"}
 
 
 def connect_spark(setting):
@@ -197,6 +202,8 @@ def connect_spark(setting):
     if not _SPARK:
         if setting.spark_remote:
             root = SparkSession.builder.remote(setting.spark_remote).getOrCreate()
+            for name, value in _SESSION_SQL.items():    # the server's defaults may differ: the kit's own, per session
+                root.conf.set(name, value)
             folder = None
         else:
             folder = private_temp_dir("engine", setting.temp_directory)
@@ -206,18 +213,15 @@ def connect_spark(setting):
                        .config("spark.sql.warehouse.dir", str(where / "warehouse"))
                        .config("spark.local.dir", str(where / "local"))
                        .config("spark.driver.extraJavaOptions", f"-Djava.io.tmpdir={where}")
-                       .config("spark.sql.session.timeZone", "UTC")
                        # Python workers run this interpreter; small frames go in and out through Arrow
                        .config("spark.pyspark.python", sys.executable)
                        .config("spark.pyspark.driver.python", sys.executable)
                        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                        .config("spark.ui.enabled", "false")
                        .config("spark.ui.showConsoleProgress", "false")
-                       .config("spark.sql.ansi.enabled", "false")
-                       .config("spark.sql.codegen.wholeStage", "false")
-                       # a text no pattern reads is NULL, never Spark 2's reading of it or an upgrade error
-                       .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
-                       .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS"))
+                       .config("spark.sql.codegen.wholeStage", "false"))
+            for name, value in _SESSION_SQL.items():
+                builder = builder.config(name, value)
             if not setting.spark_master:
                 builder = builder.config("spark.sql.shuffle.partitions", str(_shuffle_partitions(threads)))
                 if setting.memory_limit and not setting.memory_limit.endswith("%"):

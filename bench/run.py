@@ -4,15 +4,18 @@ For each size, the sample retailer (``memberkit.sample.generate_sample(folder, n
 is generated into a cache folder, or reused from it (its generation time and peak memory are
 recorded once, separately from the run). Then, on that data:
 
-1. the run: ``run_reports.py --config CFG --out OUT`` as a subprocess, the config being
-   ``{as_of: <the sample's extraction date>, source: {base_dir: folder, sample: null}}``; its wall
-   time, its peak memory over the whole process tree (the runner and every kernel it starts), and
-   from its log the seconds of the checks, of each report and of the month figures step;
+1. the run, once per engine (``--engine duckdb,spark`` runs both, one after the other, on the same
+   data): ``run_reports.py --config CFG --out OUT -p engine.backend=ENGINE`` as a subprocess, the
+   config being ``{as_of: <the sample's extraction date>, source: {base_dir: folder, sample: null}}``;
+   its wall time, its peak memory over the whole process tree (the runner and every kernel it starts),
+   and from its log the seconds and the engine queries of the checks, of each report and of the month
+   figures step (``done rfm_segmentation in 12.2s, 85 engine queries``: each report's kernel counts
+   the queries it sends, :func:`memberkit.engine.queries`);
 2. the floor, in the same bench run: one DuckDB scan of orders.csv and one per-member R/F/M
-   aggregate (``bench/floor.py``);
+   aggregate (``bench/floor.py``; on DuckDB whatever the engine: it is DuckDB's floor);
 3. the CLV fits of the kit against the naive lifetimes path on the run's clean orders, with the
-   parameters' agreement (``bench/naive_clv.py``; not at 10,000,000 members);
-4. what the month's attribution costs (``bench/attribution.py``).
+   parameters' agreement (``bench/naive_clv.py``; not at 10,000,000 members; on DuckDB);
+4. what the month's attribution costs (``bench/attribution.py``; on DuckDB).
 
 Peak memory is measured with psutil: every 0.2 s, the resident set sizes (RSS) of the process and
 all its descendants are summed; the peak is the largest sum seen (shared pages count once per
@@ -21,15 +24,18 @@ process's RSS is recorded beside it. (cgroup memory.peak is not used: on a share
 cgroup holds other people's processes.)
 
 Results go to ``--out`` (default bench/results.md), with the machine, the date, the code version
-and the targets of the issue.
+and the targets of the issue; the file is written again after each run, so a bench stopped part way
+keeps what it measured. ``--json FILE`` also writes the measurements as JSON.
 
     make bench                                      # --members 20000,1000000
     make bench ARGS="--members 20000 --out /tmp/bench.md"
     .venv/bin/python bench/run.py --huge            # also 10,000,000 members (needs > 8 GB free)
     .venv/bin/python bench/run.py --members 1000000 -p engine.memory_limit=1.5GB
+    make bench ARGS="--engine duckdb,spark --members 20000 --out /tmp/spark.md"   # local Spark beside DuckDB
 
-Options: ``--members N,N`` sizes; ``--huge`` adds 10,000,000; ``--engine duckdb`` (the only one for
-now); ``--cache DIR`` for the generated retailers (default: <temp>/memberkit-bench); ``--keep DIR``
+Options: ``--members N,N`` sizes; ``--huge`` adds 10,000,000; ``--engine duckdb``, ``spark`` or
+``duckdb,spark`` (default duckdb; spark is a local session, ``-p engine.spark_master=...`` for a
+cluster); ``--cache DIR`` for the generated retailers (default: <temp>/memberkit-bench); ``--keep DIR``
 keeps each run's output folder and log there (they hold personal data: the default removes them);
 ``-p KEY=VALUE`` passes a setting to the run, the floor and the CLV comparison.
 """
@@ -53,7 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SEED = 7
 HUGE = 10_000_000
 GB = 1024 ** 3
-ENGINES = ("duckdb",)          # the engine issue adds spark
+ENGINES = ("duckdb", "spark")
 REPORTS = ("data_cleaning", "rfm_segmentation", "clv_forecast", "ab_test", "campaign_review")
 # the issue's targets, at 1,000,000 members (memory at 10,000,000: 8 GB)
 TARGETS = {"run": 60.0, "checks": 5.0, "data_cleaning": 15.0, "clv_forecast": 35.0, "peak_gb": 4.0,
@@ -140,46 +146,75 @@ def retailer(n: int, cache: Path, python: str) -> tuple[Path, dict]:
     return folder, {**info, "reused": False}
 
 
-STEP_LINE = re.compile(r"^\s+done\s+(.+?) in ([\d.]+)s\s*$")
+STEP_LINE = re.compile(r"^\s+done\s+(.+?) in ([\d.]+)s(?:, (\d+) engine queries)?\s*$")
 
 
 def steps_of(log_text: str) -> dict[str, float]:
-    """Seconds per step from the runner's log (``  done     <step> in 12.3s``): "checks", each report,
-    "month figures"."""
+    """Seconds per step from the runner's log (``  done     <step> in 12.3s``, optionally followed by
+    ``, 85 engine queries``): "checks", each report, "month figures"."""
     return {m.group(1): float(m.group(2)) for m in map(STEP_LINE.match, log_text.splitlines()) if m}
 
 
-def run_size(n: int, args, work: Path) -> dict:
-    """Generate (or reuse), run, floor and CLV comparison for ``n`` members; everything measured as a dict."""
-    folder, generation = retailer(n, args.cache, args.python)
-    config = work / f"config-{n}.yaml"
-    config.write_text(f"# sample retailer, {n} members, seed {SEED}\nas_of: '{generation['extracted_at']}'\n"
-                      f"source:\n  base_dir: {json.dumps(str(folder))}\n  sample: null\n", encoding="utf-8")
-    overrides = [f"engine.backend={args.engine}", *args.overrides]
-    out, log = work / f"out-{n}", work / f"run-{n}.log"
-    print(f"{n:,} members: the run ...", flush=True)
+def queries_of(log_text: str) -> dict[str, int]:
+    """Engine queries per step from the runner's log (``  done     <step> in 12.3s, 85 engine queries``);
+    a step whose line has no count is absent."""
+    return {m.group(1): int(m.group(3)) for m in map(STEP_LINE.match, log_text.splitlines()) if m and m.group(3)}
+
+
+def _extras_overrides(overrides: list[str]) -> list[str]:
+    """The settings for the floor, the CLV comparison and the attribution: the run's, on DuckDB."""
+    return ["engine.backend=duckdb", *(o for o in overrides if not o.startswith(("engine.backend=", "engine.spark_")))]
+
+
+def run_engine(n: int, engine: str, config: Path, args, work: Path) -> dict:
+    """One run of ``run_reports.py`` on ``engine``: its measurements, steps, queries and outcome."""
+    overrides = [f"engine.backend={engine}", *args.overrides]
+    out, log = work / f"out-{n}-{engine}", work / f"run-{n}-{engine}.log"
+    print(f"{n:,} members on {engine}: the run ...", flush=True)
     cmd = [args.python, str(ROOT / "run_reports.py"), "--config", str(config), "--out", str(out)]
     run = measure(cmd + [a for o in overrides for a in ("-p", o)], log, cwd=ROOT, env=_env())
     text = log.read_text(encoding="utf-8")
     ok = re.search(r"^(\d+) of (\d+) reports ok", text, re.M)
-    result = {"members": n, "generation": generation, "run": run, "steps": steps_of(text),
+    result = {"engine": engine, "run": run, "steps": steps_of(text), "queries": queries_of(text),
               "reports_ok": int(ok.group(1)) if ok else 0, "summary_page": any(out.glob("*/index.html")),   # outputs/<period>/<lang>/
-              "log_tail": text.strip().splitlines()[-5:]}
-    print(f"  {run['seconds']:.1f}s, peak {run['peak_bytes'] / GB:.2f} GB; steps {result['steps']}", flush=True)
+              "log_tail": text.strip().splitlines()[-5:], "out": str(out), "log": str(log)}
+    print(f"  {run['seconds']:.1f}s, peak {run['peak_bytes'] / GB:.2f} GB; steps {result['steps']}; "
+          f"queries {result['queries']}", flush=True)
+    return result
+
+
+def run_size(n: int, args, work: Path, save=lambda: None) -> dict:
+    """Generate (or reuse), run on each engine, floor and CLV comparison for ``n`` members; everything measured
+    as a dict (``runs``: one per engine). ``save`` is called after each step, the dict then holding what is done."""
+    folder, generation = retailer(n, args.cache, args.python)
+    config = work / f"config-{n}.yaml"
+    config.write_text(f"# sample retailer, {n} members, seed {SEED}\nas_of: '{generation['extracted_at']}'\n"
+                      f"source:\n  base_dir: {json.dumps(str(folder))}\n  sample: null\n", encoding="utf-8")
+    result = {"members": n, "generation": generation, "runs": {}}
+    args.results.append(result)
+    for engine in args.engines:
+        result["runs"][engine] = run_engine(n, engine, config, args, work)
+        save()
+    duck = _extras_overrides(args.overrides)
     print(f"{n:,} members: the floor ...", flush=True)
-    result["floor"] = _json_of([args.python, str(ROOT / "bench" / "floor.py"), str(config), *overrides])
-    if n < HUGE and (out / "data" / "clean" / "orders.parquet").is_file() and (out / "manifest.json").is_file():
+    result["floor"] = _json_of([args.python, str(ROOT / "bench" / "floor.py"), str(config), *duck])
+    # the CLV comparison and the attribution read a finished run's folder: the DuckDB run's when there is one
+    runs = sorted(result["runs"].values(), key=lambda r: r["engine"] != "duckdb")
+    out = next((Path(r["out"]) for r in runs if (Path(r["out"]) / "manifest.json").is_file()), None)
+    if n < HUGE and out and (out / "data" / "clean" / "orders.parquet").is_file():
         print(f"{n:,} members: CLV fits, kit and naive ...", flush=True)
-        result["clv"] = _json_of([args.python, str(ROOT / "bench" / "naive_clv.py"), str(out), str(config), *overrides])
-    if (out / "month.json").is_file():
+        result["clv"] = _json_of([args.python, str(ROOT / "bench" / "naive_clv.py"), str(out), str(config), *duck])
+    if out and (out / "month.json").is_file():
         print(f"{n:,} members: the attribution ...", flush=True)
         result["attribution"] = _json_of([args.python, str(ROOT / "bench" / "attribution.py"), str(out), str(config),
-                                          *overrides])
+                                          *duck])
+    save()
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-        for path in (out, log):
-            if path.exists():
-                shutil.move(str(path), str(args.keep / path.name))
+        for r in result["runs"].values():
+            for path in (Path(r["out"]), Path(r["log"])):
+                if path.exists():
+                    shutil.move(str(path), str(args.keep / path.name))
     return result
 
 
@@ -212,71 +247,100 @@ def _met(value: float | None, target: float, applies: bool, above: bool = False)
 
 
 def size_section(r: dict) -> str:
-    """One size's tables in markdown."""
-    n, run, steps, gen = r["members"], r["run"], r["steps"], r["generation"]
+    """One size's tables in markdown: each engine's run side by side (seconds, peak memory, engine queries),
+    then what was measured on DuckDB alongside (the floor, the attribution, the CLV comparison)."""
+    n, gen, runs = r["members"], r["generation"], r["runs"]
     at_1m, huge = n == 1_000_000, n >= HUGE
     limit = TARGETS["huge_peak_gb"] if huge else TARGETS["peak_gb"]
-    peak_gb = run["peak_bytes"] / GB
-    complete = r["reports_ok"] == len(REPORTS) and r["summary_page"] and run["code"] == 0
+    engines = list(runs)
+
+    def met(judge) -> str:       # judge(run) -> "yes" / "**no**" / "–"; named per engine when there are several
+        marks = [judge(runs[e]) for e in engines]
+        return marks[0] if len(engines) == 1 else ", ".join(f"{e} {m}" for e, m in zip(engines, marks))
+
+    def complete(e: str) -> bool:
+        run = runs[e]
+        return run["reports_ok"] == len(REPORTS) and run["summary_page"] and run["run"]["code"] == 0
+
     lines = [f"## {n:,} members", "",
              f"Generation (seed {SEED}, not part of the run): {gen['seconds']:.1f} s, peak {gen['peak_bytes'] / GB:.2f} GB"
-             + (f" (cached, generated {gen['generated']})" if gen.get("reused") else "") + ".",
-             f"The run: exit {run['code']}, {r['reports_ok']} of {len(REPORTS)} reports ok, summary page "
-             f"{'written' if r['summary_page'] else '**missing**'}; largest single process {run['peak_process_bytes'] / GB:.2f} GB.",
-             "", "| step | seconds | peak GB | target | met |", "|---|---|---|---|---|",
-             f"| whole run (run_reports.py, process tree) | {run['seconds']:.1f} | {peak_gb:.2f} | "
-             f"≤ {TARGETS['run']:.0f} s, ≤ {limit:.0f} GB | {_met(run['seconds'], TARGETS['run'], at_1m)}, "
-             f"{_met(peak_gb, limit, at_1m or huge)} |"]
+             + (f" (cached, generated {gen['generated']})" if gen.get("reused") else "") + "."]
+    for e in engines:
+        run = runs[e]
+        lines.append(f"The run on {e}: exit {run['run']['code']}, {run['reports_ok']} of {len(REPORTS)} reports ok, "
+                     f"summary page {'written' if run['summary_page'] else '**missing**'}; largest single process "
+                     f"{run['run']['peak_process_bytes'] / GB:.2f} GB.")
+    lines += ["", "| step | " + " | ".join(f"{e} s | {e} peak GB | {e} queries" for e in engines) + " | target | met |",
+              "|---|" + "---|---|---|" * len(engines) + "---|---|"]
+    cells = " | ".join(f"{runs[e]['run']['seconds']:.1f} | {runs[e]['run']['peak_bytes'] / GB:.2f} | "
+                       f"{sum(runs[e]['queries'].values()) if runs[e]['queries'] else '–'}" for e in engines)
+    lines.append(f"| whole run (run_reports.py, process tree; queries: all steps) | {cells} | ≤ {TARGETS['run']:.0f} s, "
+                 f"≤ {limit:.0f} GB | "
+                 + met(lambda x: _met(x["run"]["seconds"], TARGETS["run"], at_1m)) + "; "
+                 + met(lambda x: _met(x["run"]["peak_bytes"] / GB, limit, at_1m or huge)) + " |")
     if huge:
-        lines.append(f"| all five reports and the summary complete within {limit:.0f} GB | | | | "
-                     f"{'yes' if complete and peak_gb <= limit else '**no**'} |")
+        lines.append(f"| all five reports and the summary complete within {limit:.0f} GB | "
+                     + " | ".join([""] * 3 * len(engines)) + " | | "
+                     + met(lambda x: "yes" if complete(x["engine"]) and x["run"]["peak_bytes"] / GB <= limit
+                           else "**no**") + " |")
     for name in ("checks", "data_cleaning", "month figures", *REPORTS[1:]):
         target = TARGETS.get(name)
-        seconds = steps.get(name)
-        lines.append(f"| {name} | {'–' if seconds is None else f'{seconds:.1f}'} | | "
-                     f"{f'≤ {target:.0f} s' if target else ''} | {_met(seconds, target, at_1m) if target else ''} |")
-    fl = r["floor"]
-    lines += [f"| floor: one scan of orders.csv ({fl['rows']:,} rows) | {fl['scan_seconds']:.2f} | | | |",
-              f"| floor: per-member R/F/M aggregate ({fl['members']:,} member ids) | {fl['rfm_seconds']:.2f} | | | |"]
+        cells = []
+        for e in engines:
+            seconds, queries = runs[e]["steps"].get(name), runs[e]["queries"].get(name)
+            cells.append(f"{'–' if seconds is None else f'{seconds:.1f}'} | | {'–' if queries is None else queries}")
+        lines.append(f"| {name} | {' | '.join(cells)} | {f'≤ {target:.0f} s' if target else ''} | "
+                     + (met(lambda x: _met(x["steps"].get(name), target, at_1m)) if target else "") + " |")
+    extras = ["", "Measured on DuckDB alongside" + (" (whatever the engine of the run)" if engines != ["duckdb"] else "")
+              + ":", "", "| step | seconds | target | met |", "|---|---|---|---|"]
+    fl = r.get("floor")
+    if fl:
+        extras += [f"| floor: one scan of orders.csv ({fl['rows']:,} rows) | {fl['scan_seconds']:.2f} | | |",
+                   f"| floor: per-member R/F/M aggregate ({fl['members']:,} member ids) | {fl['rfm_seconds']:.2f} | | |"]
     why = r.get("attribution")
     if why:
-        lines += [f"| attribution: drivers, groups and flows of every figure (in month figures) | "
-                  f"{why['figures_seconds']:.2f} | | | |",
-                  f"| attribution: by tier and segment ({why['members']:,} members; in the RFM report) | "
-                  f"{why['member_groups_seconds']:.2f} | | | |"]
+        extras += [f"| attribution: drivers, groups and flows of every figure (in month figures) | "
+                   f"{why['figures_seconds']:.2f} | | |",
+                   f"| attribution: by tier and segment ({why['members']:,} members; in the RFM report) | "
+                   f"{why['member_groups_seconds']:.2f} | | |"]
     clv = r.get("clv")
     if clv:
-        lines += [f"| CLV fits, the kit (weighted unique histories) | {clv['kit_seconds']:.1f} | | | |",
-                  f"| CLV fits, naive lifetimes (unweighted, every member) | {clv['naive_seconds']:.1f} | | | |",
-                  f"| CLV speed-up over naive | {clv['speedup']:.1f}x | | ≥ {TARGETS['clv_speedup']:.0f}x | "
-                  f"{_met(clv['speedup'], TARGETS['clv_speedup'], at_1m, above=True)} |",
-                  f"| CLV parameters, largest relative difference | {clv['max_rel_diff']:.1e} | | "
-                  f"≤ {TARGETS['clv_agreement']:.0e} | {_met(clv['max_rel_diff'], TARGETS['clv_agreement'], at_1m)} |",
-                  "", f"CLV fits on {clv['members']:,} members (their summary: {clv['summary_seconds']:.1f} s, in neither time):",
-                  "", "| model | kit s | naive s | max relative difference | kit parameters | naive parameters | problem |",
-                  "|---|---|---|---|---|---|---|"]
+        extras += [f"| CLV fits, the kit (weighted unique histories) | {clv['kit_seconds']:.1f} | | |",
+                   f"| CLV fits, naive lifetimes (unweighted, every member) | {clv['naive_seconds']:.1f} | | |",
+                   f"| CLV speed-up over naive | {clv['speedup']:.1f}x | ≥ {TARGETS['clv_speedup']:.0f}x | "
+                   f"{_met(clv['speedup'], TARGETS['clv_speedup'], at_1m, above=True)} |",
+                   f"| CLV parameters, largest relative difference | {clv['max_rel_diff']:.1e} | "
+                   f"≤ {TARGETS['clv_agreement']:.0e} | {_met(clv['max_rel_diff'], TARGETS['clv_agreement'], at_1m)} |",
+                   "", f"CLV fits on {clv['members']:,} members (their summary: {clv['summary_seconds']:.1f} s, in neither time):",
+                   "", "| model | kit s | naive s | max relative difference | kit parameters | naive parameters | problem |",
+                   "|---|---|---|---|---|---|---|"]
         for name, m in clv["models"].items():
             fmt = lambda p: ", ".join(f"{k} {v:.6g}" for k, v in p.items()) if p else "–"   # noqa: E731
             diff = m.get("max_rel_diff")
-            lines.append(f"| {name} | {m['kit_seconds']:.2f} | {m['naive_seconds']:.2f} | "
-                         f"{'–' if diff is None else f'{diff:.1e}'} | {fmt(m.get('kit'))} | {fmt(m.get('naive'))} | "
-                         f"{m['problem'].strip() or ''} |")
-    elif not huge:
-        lines += ["", "CLV comparison not run: the run left no clean orders."]
-    if not complete:
-        lines += ["", "The run's last lines:", "", "```", *r["log_tail"], "```"]
+            extras.append(f"| {name} | {m['kit_seconds']:.2f} | {m['naive_seconds']:.2f} | "
+                          f"{'–' if diff is None else f'{diff:.1e}'} | {fmt(m.get('kit'))} | {fmt(m.get('naive'))} | "
+                          f"{m['problem'].strip() or ''} |")
+    elif fl and not huge:
+        extras += ["", "CLV comparison not run: no run left clean orders."]
+    if fl:
+        lines += extras
+    for e in engines:
+        if not complete(e):
+            lines += ["", f"The {e} run's last lines:", "", "```", *runs[e]["log_tail"], "```"]
     return "\n".join(lines) + "\n"
 
 
 def results_text(results: list[dict], args, label: str) -> str:
     """The whole results file: machine, date, settings, targets, one section per size."""
-    settings = ", ".join([f"engine {args.engine}", *args.overrides]) or "defaults"
+    settings = ", ".join([f"engine {', '.join(args.engines)}", *args.overrides]) or "defaults"
     head = [f"# Benchmark: the whole run{f' ({label})' if label else ''}", "",
             f"Machine: {machine()}.", f"Run {dt.datetime.now():%Y-%m-%d %H:%M}, code {_code_version()}; "
             f"settings: params/base.yaml with {settings}.", "",
             "Peak memory: the largest sum of resident set sizes (RSS) over the run's process tree (the runner "
             "and every kernel), sampled every 0.2 s with psutil; shared pages count once per process, so it errs "
-            "high. Step seconds are the runner's own log lines; the run's wall time includes starting Python.", "",
+            "high. Step seconds are the runner's own log lines; the run's wall time includes starting Python. "
+            "Queries: the engine queries each step sent (results fetched, tables and files written, other "
+            "statements; :func:`memberkit.engine.queries`), from the same log lines.", "",
             f"Targets (issue 22, at 1,000,000 members): whole run ≤ {TARGETS['run']:.0f} s (aim), checks ≤ "
             f"{TARGETS['checks']:.0f} s, data_cleaning ≤ {TARGETS['data_cleaning']:.0f} s, clv_forecast ≤ "
             f"{TARGETS['clv_forecast']:.0f} s, peak ≤ {TARGETS['peak_gb']:.0f} GB, CLV fits ≥ {TARGETS['clv_speedup']:.0f}x "
@@ -297,12 +361,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if not values or min(values) < 200:
             raise argparse.ArgumentTypeError("--members: each size at least 200")
         return values
+
+    def engines(text: str) -> list[str]:
+        names = [x.strip() for x in text.split(",") if x.strip()]
+        bad = [x for x in names if x not in ENGINES]
+        if not names or bad or len(set(names)) != len(names):
+            raise argparse.ArgumentTypeError(f"--engine takes {', '.join(ENGINES)} or several separated by commas "
+                                             f"(each once), e.g. duckdb,spark; got {text!r}")
+        return names
     ap = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--members", type=sizes, default=[20_000, 1_000_000], metavar="N,N",
                     help="sample retailer sizes, separated by commas (default: 20000,1000000)")
     ap.add_argument("--huge", action="store_true", help=f"also {HUGE:,} members (within 8 GB?)")
-    ap.add_argument("--engine", choices=ENGINES, default="duckdb", help="the engine (only duckdb for now)")
+    ap.add_argument("--engine", type=engines, default=["duckdb"], metavar="ENGINE[,ENGINE]", dest="engines",
+                    help="the engine of the runs: duckdb (default), spark (a local session), or duckdb,spark "
+                         "for both, one after the other on the same data")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results.md", help="the results file to write")
+    ap.add_argument("--json", type=Path, help="also write the measurements as JSON here")
     ap.add_argument("--label", default="", help="a label for the results' title, e.g. 'smoke run'")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "memberkit-bench",
                     help="folder for the generated retailers, reused across runs")
@@ -316,16 +391,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Measure every size and write the results file; exit 1 when a run did not exit 0 (the file is written)."""
+    """Measure every size and write the results file (again after each run, so a stopped bench keeps what it
+    measured); exit 1 when a run did not exit 0 (the file is written)."""
     args = parse_args(argv)
-    results = []
+    args.results = []
+
+    def save() -> None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(results_text(args.results, args, args.label), encoding="utf-8")
+        if args.json:
+            args.json.write_text(json.dumps({"engines": args.engines, "overrides": args.overrides,
+                                             "results": args.results}, indent=1, default=str), encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="memberkit-bench-run-") as work:
         for n in args.sizes:
-            results.append(run_size(n, args, Path(work)))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(results_text(results, args, args.label), encoding="utf-8")
+            run_size(n, args, Path(work), save)
+    save()
     print(f"written {args.out}")
-    if any(r["run"]["code"] for r in results):
+    if any(run["run"]["code"] for r in args.results for run in r["runs"].values()):
         raise SystemExit(1)
 
 

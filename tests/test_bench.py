@@ -20,20 +20,42 @@ def bench():
 
 def test_flags_in_one_place(bench, capsys):
     args = bench.parse_args([])
-    assert args.sizes == [20_000, 1_000_000] and args.engine == "duckdb"
+    assert args.sizes == [20_000, 1_000_000] and args.engines == ["duckdb"]
     assert bench.parse_args(["--members", "2000", "--huge"]).sizes == [2000, 10_000_000]
     assert bench.parse_args(["--members", "20000,2000", "-p", "engine.threads=1"]).overrides == ["engine.threads=1"]
-    for bad in (["--engine", "spark"], ["--members", "many"], ["--members", "100"]):
+    assert bench.parse_args(["--engine", "spark"]).engines == ["spark"]
+    assert bench.parse_args(["--engine", "duckdb,spark"]).engines == ["duckdb", "spark"]
+    for bad in (["--engine", "polars"], ["--engine", "spark,spark"], ["--members", "many"], ["--members", "100"]):
         with pytest.raises(SystemExit):
             bench.parse_args(bad)
-    assert "invalid choice: 'spark'" in capsys.readouterr().err
+    assert "--engine takes duckdb, spark" in capsys.readouterr().err
+    # the floor, the CLV comparison and the attribution run on DuckDB whatever the run's engine
+    assert bench._extras_overrides(["engine.backend=spark", "engine.spark_master=local[2]", "engine.threads=2"]) \
+        == ["engine.backend=duckdb", "engine.threads=2"]
 
 
-def test_steps_are_read_from_the_runners_log(bench):
-    log = ("Checking parameters and data ...\n  done     checks in 4.2s\n  started  data_cleaning\n"
-           "  done     data_cleaning in 12.0s\n  done     month figures in 1.5s\n"
+def test_steps_and_their_engine_queries_are_read_from_the_runners_log(bench):
+    log = ("Checking parameters and data ...\n  done     checks in 4.2s, 23 engine queries\n  started  data_cleaning\n"
+           "  done     data_cleaning in 12.0s, 67 engine queries\n  done     month figures in 1.5s\n"
            "  FAILED   ab_test in cell 3: ValueError: x\n5 of 5 reports ok; open index.html\n")
     assert bench.steps_of(log) == {"checks": 4.2, "data_cleaning": 12.0, "month figures": 1.5}
+    assert bench.queries_of(log) == {"checks": 23, "data_cleaning": 67}
+
+
+def test_each_engine_has_its_columns_and_the_extras_are_duckdbs(bench):
+    def run(engine, seconds):
+        log = f"  done     checks in {seconds}s, 23 engine queries\n  done     rfm_segmentation in 9.5s, 21 engine queries\n"
+        return {"engine": engine, "run": {"code": 0, "seconds": seconds, "peak_bytes": 2**30, "peak_process_bytes": 2**29},
+                "steps": bench.steps_of(log), "queries": bench.queries_of(log), "reports_ok": 5, "summary_page": True,
+                "log_tail": []}
+    size = {"members": 20_000, "generation": {"seconds": 1.0, "peak_bytes": 2**28},
+            "runs": {"duckdb": run("duckdb", 4.0), "spark": run("spark", 40.0)},
+            "floor": {"rows": 10, "scan_seconds": 0.01, "members": 5, "rfm_seconds": 0.02}}
+    text = bench.size_section(size)
+    assert "| step | duckdb s | duckdb peak GB | duckdb queries | spark s | spark peak GB | spark queries |" in text
+    assert "| checks | 4.0 | | 23 | 40.0 | | 23 |" in text and "| rfm_segmentation | 9.5 | | 21 | 9.5 | | 21 |" in text
+    assert "| 4.0 | 1.00 | 44 | 40.0 | 1.00 | 44 |" in text            # the whole run: every step's queries
+    assert "Measured on DuckDB alongside (whatever the engine of the run)" in text
 
 
 def test_peak_memory_counts_the_whole_process_tree(bench):

@@ -156,3 +156,40 @@ def test_a_database_is_read_through_ibis_in_a_stable_order_with_zoned_times(tmp_
     t = t.rename(order_ts="ts")
     local = con.execute(engine.parse_timestamp(t.order_ts, src.tables["orders"].date_formats, "Asia/Shanghai"))
     assert [v.to_pydatetime() for v in local] == [dt.datetime(2025, 1, 1, 10), dt.datetime(2025, 2, 1, 4)]
+
+
+def test_offending_rows_of_a_database_table_without_an_order_show_no_row_numbers(tmp_path):
+    """A bare database table without a key is numbered in an order of the kit's: its offending rows are shown
+    without numbers, and the message says row numbers are not available; with a key they are the key's order."""
+    with sqlite3.connect(tmp_path / "shop.db") as db:
+        db.execute("CREATE TABLE lines (line INTEGER, member TEXT, amount TEXT, at TEXT)")
+        db.executemany("INSERT INTO lines VALUES (?, ?, ?, ?)",
+                       [(2, "U2", "lots", "2025-02-01 10:00:00"), (1, "U1", "many", "2025-01-01 10:00:00")])
+    cols = {"member_id": "member", "order_ts": "at", "amount": "amount"}
+
+    def problem(**table):
+        src = SourceConfig.model_validate({"base_dir": str(tmp_path), "database_url": f"sqlite:///{tmp_path}/shop.db",
+                                           "tables": {"orders": {"query": "lines", "columns": cols, **table}}})
+        with pytest.raises(InputError) as e:
+            sources.load_sources(engine.connect(), src, ROOT, tmp_path / f"st{len(table)}")
+        return e.value
+    untraced = problem()
+    assert untraced.column == "amount" and [e["_row"] for e in untraced.examples] == [None, None]
+    assert "row numbers not available" in str(untraced) and "_row" not in str(untraced)
+    keyed = problem(key=["line"])
+    assert keyed.examples == [{"_row": 1, "amount": "many"}, {"_row": 2, "amount": "lots"}]
+    assert "not available" not in str(keyed)
+
+
+def test_the_cleaning_reports_sentence_on_source_row_numbers_names_the_untraced_tables(tmp_path):
+    from memberkit.views import Presentation
+    from memberkit.views import clean as view
+    p = Presentation(language="en")
+    url = f"sqlite:///{tmp_path}/shop.db"
+    files = SourceConfig.model_validate({"base_dir": str(tmp_path), "tables": {"orders": {"path": "o.csv"}}})
+    assert view.source_rows_note(p, files) is None
+    bare = SourceConfig.model_validate({"base_dir": str(tmp_path), "database_url": url, "tables": {
+        "orders": {"query": "SELECT * FROM lines ORDER BY line"}, "campaigns": {"query": "campaigns"}}})
+    note = view.source_rows_note(p, bare)
+    assert note.startswith("Source row numbers are not available for campaigns")
+    assert "orders" not in note.lower().split(":")[0]

@@ -174,3 +174,58 @@ def test_a_reports_kernel_connects_with_the_runs_engine_setting(small_config, tm
         memory, threads, spill = found[how]
         assert (memory, threads) == ("2.0 GiB", "1"), how
         assert Path(spill).name.startswith("memberkit-engine-") and ROOT not in Path(spill).parents
+
+
+# ------------------------------------------------------------------ the engine queries each report sends
+def test_every_query_through_a_connection_is_counted_once_by_kind():
+    import ibis
+    con = engine.connect()
+    before = engine.queries()
+    t = con.create_table("counted", ibis.memtable({"x": [1, 2, 3]}))          # a write
+    assert con.execute(t.x.sum()) == 6 and t.x.max().to_pyarrow().as_py() == 3   # two fetches, one on the expression
+    t.to_pandas()                                    # to_pandas runs execute inside: counted once
+    con.raw_sql("SELECT 1")
+    assert engine.queries_since(before) == {"queries": 5, "fetches": 3, "writes": 1, "other": 1}
+    with t.filter(t.x > 1).cache() as kept:         # a cached table: made (a write) and dropped (other)
+        assert kept.count().to_pyarrow().as_py() == 2
+    assert engine.queries_since(before) == {"queries": 8, "fetches": 4, "writes": 2, "other": 2}
+    ibis.duckdb.connect().execute(ibis.memtable({"x": [1]}).x.sum())    # a connection not made by connect()
+    assert engine.queries_since(before)["queries"] == 8
+
+
+def test_an_analysis_sends_the_same_number_of_queries_every_time(small_tables):
+    """The count depends on the code path and the data only: the month figures and the RFM analysis of the
+    small sample, twice, send the same queries (more than a handful)."""
+    from memberkit import month, rfm
+    from memberkit.periods import default_period
+    import datetime as dt
+    tables, truth = small_tables
+    period = default_period(dt.date.fromisoformat(truth["extracted_at"]))[0]
+    params = notebook_params(load_settings(ROOT), "rfm_segmentation")
+    counts = []
+    for _ in range(2):
+        before = engine.queries()
+        rfm.analyse(tables, period, params, month.compute_figures(tables, period, params.active_window_days))
+        counts.append(engine.queries_since(before))
+    assert counts[0] == counts[1] and counts[0]["queries"] > 10 and counts[0]["fetches"] > 0
+
+
+@pytest.mark.slow
+def test_each_reports_engine_queries_are_in_its_log_line_and_the_manifest(e2e, e2e_zh):
+    """Two runs of the small sample (English and Chinese: the words differ, the queries do not): every report
+    and the checks say how many queries they sent, more than none, the same in both runs."""
+    import re
+    counts = []
+    for proc, out, _ in (e2e, e2e_zh):
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        logged = {m.group(1): int(m.group(2)) for m in
+                  re.finditer(r"^\s+done\s+(.+?) in [\d.]+s, (\d+) engine queries$", proc.stdout, re.M)}
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["reports"]
+        reports = {name: r["engine_queries"]["queries"] for name, r in manifest.items()}
+        assert set(reports) == {"data_cleaning", "rfm_segmentation", "clv_forecast", "ab_test", "campaign_review"}
+        assert all(n > 0 for n in reports.values()), reports
+        assert {k: logged[k] for k in reports} == reports and logged["checks"] > 0 and "month figures" in logged
+        stamp = json.loads((out / "rfm_segmentation.json").read_text(encoding="utf-8"))["stamp"]
+        assert stamp["engine_queries"]["queries"] == reports["rfm_segmentation"]
+        counts.append(logged)
+    assert counts[0] == counts[1]

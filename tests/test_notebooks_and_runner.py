@@ -420,5 +420,6 @@ def test_results_hold_numbers_and_codes_not_words(e2e):
     assert proc.returncode == 0, proc.stderr[-2000:]
     for name in ("data_cleaning", "rfm_segmentation", "clv_forecast", "ab_test", "campaign_review"):
         data = read_json(out / f"{name}.json")
-        assert set(data) == {"name", "period", "kpis", "results"} and data["kpis"], name
+        assert set(data) == {"name", "period", "kpis", "results", "stamp"} and data["kpis"], name
+        assert set(data["stamp"]) == {"engine_queries"}, name      # the run's stamp: the queries it sent
         assert words_in(data) == [], name

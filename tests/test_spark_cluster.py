@@ -4,7 +4,8 @@ pyspark's own scripts (``bin/spark-class ...deploy.master.Master`` / ``...deploy
 Opt-in, outside ``make test`` and CI (about four minutes on a 2-core machine, over the suite's budget): run it with
 ``MEMBERKIT_TEST_SPARK_CLUSTER=1 .venv/bin/python -m pytest tests/test_spark_cluster.py``. The kit runs in a process
 of its own (one Spark setting per process): the small sample retailer's cleaning, month figures and RFM analysis
-on the cluster against DuckDB's."""
+on the cluster against DuckDB's (``RUN``, its engine setting as JSON; tests/test_spark_connect.py runs it through a
+Spark Connect server)."""
 from __future__ import annotations
 
 import json
@@ -78,14 +79,14 @@ from memberkit.config import EngineSettings, load_settings, notebook_params
 from memberkit.periods import default_period
 from memberkit.sample import generate_sample
 from tests.test_spark import _close, clean_key
-root, work, master = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+root, work, setting = Path(sys.argv[1]), Path(sys.argv[2]), EngineSettings(**json.loads(sys.argv[3]))
 truth = generate_sample(work / "sample", n_members=2000, seed=7)
 as_of = dt.date.fromisoformat(truth["extracted_at"])
 period = default_period(as_of)[0]
 settings = load_settings(root, [], [f"source.base_dir={work / 'sample'}", "source.sample=null", f"as_of={as_of}"])
 params, rfm_params = notebook_params(settings, "data_cleaning"), notebook_params(settings, "rfm_segmentation")
 out, seconds = {}, {}
-for name, setting in (("duckdb", EngineSettings()), ("cluster", EngineSettings(backend="spark", spark_master=master))):
+for name, setting in (("duckdb", EngineSettings()), ("cluster", setting)):
     started = time.perf_counter()
     con = engine.connect(setting)
     raw = sources.load_sources(con, params.source, root, work / f"staging_{name}")
@@ -104,14 +105,21 @@ print(json.dumps({"seconds": seconds, "clean_tables_are_folders": (work / "clean
 '''
 
 
-def test_the_cleaning_month_figures_and_rfm_on_a_standalone_master_are_duckdbs(master, tmp_path):
-    url, _ = master
+def run_beside_duckdb(setting: dict, tmp_path: Path) -> dict:
+    """``RUN`` in a process of its own with the engine ``setting`` (EngineSettings' fields): its seconds, whether
+    the clean tables are folders of parts, and every difference from DuckDB's results."""
     script = tmp_path / "run.py"
     script.write_text(RUN, encoding="utf-8")
-    proc = subprocess.run([sys.executable, str(script), str(ROOT), str(tmp_path), url], cwd=ROOT,
+    proc = subprocess.run([sys.executable, str(script), str(ROOT), str(tmp_path), json.dumps(setting)], cwd=ROOT,
                           capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     print(result["seconds"])
+    return result
+
+
+def test_the_cleaning_month_figures_and_rfm_on_a_standalone_master_are_duckdbs(master, tmp_path):
+    url, _ = master
+    result = run_beside_duckdb({"backend": "spark", "spark_master": url}, tmp_path)
     assert result["differences"] == []
     assert result["clean_tables_are_folders"]          # on a cluster a clean table is Spark's folder of parts

@@ -84,6 +84,8 @@ RUN_STAMP_FIELDS = {
     "stamp.clean.code": "month.json: the package version plus git commit of the code that ran",
     "stamp.clean": "ledger.json: a digest of the cleaning's stamp, which holds the code version (its inputs "
                    "are compared as month.json's stamp.clean.inputs)",
+    "stamp.engine_queries.*": "<name>.json: the engine queries the report's process sent, a cost of the code "
+                              "that ran, not a result",
 }
 
 # The same stamp on the pages: removed from the visible text before numbers are read.

@@ -269,6 +269,7 @@ def check_order_statuses(run: Run) -> list[MemberkitError]:
 def check_campaign_dates(run: Run) -> list[MemberkitError]:
     """Every campaign ends on or after its start."""
     from .engine import parse_timestamp
+    from .sources import example_rows
     campaigns = run.tables.get("campaigns")
     if campaigns is None:
         return []
@@ -278,7 +279,7 @@ def check_campaign_dates(run: Run) -> list[MemberkitError]:
     n = bad.count().to_pyarrow().as_py()
     if not n:
         return []
-    examples = bad.select("_row", "campaign_id", "start", "end").limit(5).to_pyarrow().to_pylist()
+    examples = example_rows(bad, ["campaign_id", "start", "end"], run.base.source.tables["campaigns"])
     return [InputError(_label(run, "campaigns"), "campaigns", "end", "a campaign ends before it starts",
                        f"{n} campaign(s)", examples)]
 

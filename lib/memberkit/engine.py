@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 
 import duckdb
@@ -80,7 +81,7 @@ def connect(setting=None, database: str | Path | None = None):
     from .scratch import private_temp_dir
     setting = setting if setting is not None else EngineSettings()
     if setting.backend == "spark":
-        return connect_spark(setting)
+        return count_queries(connect_spark(setting))
     if setting.backend != "duckdb":
         raise ValueError(f"backend {setting.backend!r} is not supported yet; supported: duckdb, spark")
     con = ibis.duckdb.connect(str(database) if database else ":memory:")
@@ -97,10 +98,84 @@ def connect(setting=None, database: str | Path | None = None):
     threads = setting.threads or os.environ.get("MEMBERKIT_THREADS")
     if threads:
         con.raw_sql(f"SET threads = {int(threads)}")
+    return count_queries(con)       # (the settings above are not counted: every connection sends them)
+
+
+# ------------------------------------------------------------------ counting the engine's queries
+# What each report costs the engine in round trips: on DuckDB a query is cheap, on Spark each is a job
+# with its own planning and scheduling, so the count explains much of a report's time there.
+_FETCH = ("execute", "to_pyarrow", "to_pyarrow_batches", "to_pandas", "to_pandas_batches", "to_polars")
+# (Table.cache() reaches the backend's _create_cached_table: create_table on DuckDB, a cached Spark view on Spark)
+_WRITE = ("to_parquet", "to_parquet_dir", "to_csv", "create_table", "create_view", "insert", "_create_cached_table")
+_OTHER = ("raw_sql", "read_parquet", "read_csv", "drop_table", "drop_view", "_drop_cached_table")
+_QUERIES = {"fetches": 0, "writes": 0, "other": 0}
+_COUNTING = threading.local()           # depth of counted calls in this thread: an inner call is not counted again
+_COUNT_LOCK = threading.Lock()
+
+
+def count_queries(con):
+    """``con`` with every query sent through it counted in this process's tally (:func:`queries`); returns ``con``.
+
+    Counted: each call of the connection's methods that sends work to the engine, once however many of
+    its own methods Ibis calls inside it (``to_pyarrow`` on Spark runs ``execute``, which runs ``raw_sql``):
+    results brought back (``execute``, ``to_pyarrow``, ``to_pyarrow_batches``, ``to_pandas`` ...: *fetches*),
+    tables and files made (``create_table``, ``create_view``, ``to_parquet``, ``Table.cache()`` ...: *writes*), and the rest
+    (``raw_sql``, ``read_parquet``, ``read_csv``, ``drop_table``: *other*), whether called on the connection
+    or on an expression of its tables (``t.to_pyarrow()`` finds this connection). Spark work the kit sends
+    through the session itself is counted where it is sent (:func:`count_query`). The count depends only on
+    the code path and the data, never on timing: the same run counts the same. About a microsecond per call.
+    """
+    for kind, names in (("fetches", _FETCH), ("writes", _WRITE), ("other", _OTHER)):
+        for name in names:
+            method = getattr(con, name, None)
+            if method is not None and not getattr(method, "_memberkit_counted", False):
+                setattr(con, name, _counted(method, kind))
     return con
 
 
+def _counted(method, kind: str):
+    import functools
+
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        depth = getattr(_COUNTING, "depth", 0)
+        if depth == 0:
+            count_query(kind)
+        _COUNTING.depth = depth + 1
+        try:
+            return method(*args, **kwargs)
+        finally:
+            _COUNTING.depth = depth
+    call._memberkit_counted = True
+    return call
+
+
+def count_query(kind: str = "fetches") -> None:
+    """Count one query of ``kind`` (``fetches``, ``writes`` or ``other``) sent outside a counted method."""
+    if getattr(_COUNTING, "depth", 0) == 0:
+        with _COUNT_LOCK:
+            _QUERIES[kind] += 1
+
+
+def queries() -> dict[str, int]:
+    """This process's engine queries so far: ``{"queries": total, "fetches": n, "writes": n, "other": n}``
+    (every connection made by :func:`connect`; a report's kernel is a process of its own, so in a report
+    this is the report's count). Subtract two readings for a step's count."""
+    with _COUNT_LOCK:
+        return {"queries": sum(_QUERIES.values()), **_QUERIES}
+
+
+def queries_since(before: dict[str, int]) -> dict[str, int]:
+    """The queries counted since ``before`` (a reading of :func:`queries`)."""
+    return {k: v - before.get(k, 0) for k, v in queries().items()}
+
+
 _SPARK: dict = {}     # this process's Spark context: {"session", "folder", "key"}
+# The SQL settings the kit's expressions rely on, set on a local session and on a Spark Connect session alike
+_SESSION_SQL = {"spark.sql.session.timeZone": "UTC", "spark.sql.ansi.enabled": "false",
+                # a text no pattern reads is NULL, never Spark 2's reading of it or an upgrade error
+                "spark.sql.legacy.timeParserPolicy": "CORRECTED",
+                "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS"}
 
 
 def connect_spark(setting):
@@ -127,6 +202,8 @@ def connect_spark(setting):
     if not _SPARK:
         if setting.spark_remote:
             root = SparkSession.builder.remote(setting.spark_remote).getOrCreate()
+            for name, value in _SESSION_SQL.items():    # the server's defaults may differ: the kit's own, per session
+                root.conf.set(name, value)
             folder = None
         else:
             folder = private_temp_dir("engine", setting.temp_directory)
@@ -136,22 +213,22 @@ def connect_spark(setting):
                        .config("spark.sql.warehouse.dir", str(where / "warehouse"))
                        .config("spark.local.dir", str(where / "local"))
                        .config("spark.driver.extraJavaOptions", f"-Djava.io.tmpdir={where}")
-                       .config("spark.sql.session.timeZone", "UTC")
                        # Python workers run this interpreter; small frames go in and out through Arrow
                        .config("spark.pyspark.python", sys.executable)
                        .config("spark.pyspark.driver.python", sys.executable)
                        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                        .config("spark.ui.enabled", "false")
                        .config("spark.ui.showConsoleProgress", "false")
-                       .config("spark.sql.ansi.enabled", "false")
-                       .config("spark.sql.codegen.wholeStage", "false")
-                       # a text no pattern reads is NULL, never Spark 2's reading of it or an upgrade error
-                       .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
-                       .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS"))
+                       .config("spark.sql.codegen.wholeStage", "false"))
+            for name, value in _SESSION_SQL.items():
+                builder = builder.config(name, value)
             if not setting.spark_master:
                 builder = builder.config("spark.sql.shuffle.partitions", str(_shuffle_partitions(threads)))
                 if setting.memory_limit and not setting.memory_limit.endswith("%"):
                     builder = builder.config("spark.driver.memory", _jvm_amount(setting.memory_limit))
+            # Python RDD workers (pyspark's createDataFrame without Arrow, for one) run PYSPARK_PYTHON, else
+            # "python3" from PATH, whatever spark.pyspark.python says: this interpreter, with its packages
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
             root = builder.getOrCreate()
             root.sparkContext.setLogLevel("ERROR")
         _SPARK.update(session=root, folder=folder, key=key)
@@ -224,11 +301,13 @@ def _jdbc_reader(con, jdbc_url: str, query: str, props: dict, jar: str):
 def jdbc_schema(con, jdbc_url: str, query: str, props: dict, jar: str) -> list[tuple[str, str]]:
     """``query``'s columns on the database and their Spark types (``int``, ``decimal(38,18)``, ``binary`` ...);
     Spark asks the database for the result's schema only."""
+    count_query("other")
     return [(f.name, f.dataType.simpleString()) for f in _jdbc_reader(con, jdbc_url, query, props, jar).schema.fields]
 
 
 def jdbc_rows(con, jdbc_url: str, query: str, props: dict, jar: str) -> list[dict]:
     """A small query's rows, through the session's JDBC reader."""
+    count_query("fetches")
     return [row.asDict() for row in _jdbc_reader(con, jdbc_url, query, props, jar).collect()]
 
 
@@ -428,6 +507,7 @@ def read_csv(con, path: Path, table_name: str, *, header: bool, delimiter: str, 
     if names:
         from pyspark.sql.types import StringType, StructField, StructType
         reader = reader.schema(StructType([StructField(n, StringType()) for n in names]))
+    count_query("other")
     df = reader.csv(str(path))
     _spark_csv_parses(con, df)
     df.createOrReplaceTempView(table_name)
@@ -446,6 +526,7 @@ def _spark_csv_parses(con, df) -> None:
         context = None
     if context is not None:
         context.setLogLevel("OFF")
+    count_query("fetches")
     try:
         df.select(F.xxhash64(*[F.col(f"`{c.replace('`', '``')}`") for c in df.columns]).alias("h")) \
             .agg(F.count("h")).collect()
@@ -469,6 +550,7 @@ def keep(con, name: str, expr: ibis.Table) -> ibis.Table:
         # Spark Connect or a cluster: the executors cannot reach this machine's folder (on a local
         # session a checkpoint was twice as slow as the Parquet round trip: 104 s against 50 s to clean)
         con._run_pre_execute_hooks(expr)
+        count_query("writes")
         df = con._session.sql(con.compile(expr))
         df = df.cache() if folder is None else df.localCheckpoint(eager=True)
         df.createOrReplaceTempView(name)
@@ -489,6 +571,7 @@ def release(con, name: str) -> None:
     if backend(con) != "spark":
         con.drop_table(name, force=True)
     else:
+        count_query("other")
         con._session.catalog.dropTempView(name)
 
 

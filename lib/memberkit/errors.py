@@ -66,7 +66,10 @@ class InputError(MemberkitError):
     Attributes
     ----------
     file, table, column, rule : where and what
-    examples : the first offending rows, as a list of dicts (source row number included)
+    examples : the first offending rows, as a list of dicts with the source row number ``_row``; ``_row`` is
+        None where the row number does not find the row in its source (a database table read without an
+        order: :func:`memberkit.sources.example_rows`), and the message then says that row numbers are not
+        available instead of showing numbers of the kit's own order
     """
 
     def __init__(self, file: str, table: str, column: str | None, rule: str, detail: str = "",
@@ -76,7 +79,12 @@ class InputError(MemberkitError):
         where = file + (f" (table {table}" + (f", column {column}" if column else "") + ")" if table else "")
         msg = f"{where}: {rule}" + (f" - {detail}" if detail else "")
         if self.examples:
-            msg += "\n  first offending rows:\n" + "\n".join(f"    {e}" for e in self.examples)
+            untraced = any("_row" in e and e["_row"] is None for e in self.examples)
+            shown = [{k: v for k, v in e.items() if k != "_row"} if untraced else e for e in self.examples]
+            msg += ("\n  first offending rows" + (" (row numbers not available: read from a database without an "
+                                                  "order; a query ending in ORDER BY a key, or a key, numbers them)"
+                                                  if untraced else "") + ":\n"
+                    + "\n".join(f"    {e}" for e in shown))
         super().__init__(msg)
 
 

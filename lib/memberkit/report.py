@@ -75,9 +75,14 @@ class Results:
         return {"name": self.name, "period": self.period, "kpis": self.kpis, "results": self.key_results}
 
     def save(self, out_dir: str | Path) -> Path:
+        """Write ``<out_dir>/<name>.json``: :meth:`to_dict` and the run's ``stamp``: ``engine_queries``, the
+        queries this process has sent to the engine so far (:func:`memberkit.engine.queries`; a report's
+        kernel is its own process, so in a run it is the report's count, which the runner puts in its log
+        line and the manifest). The stamp describes the run, not the results: nothing reads it as a result."""
+        from .engine import queries
         path = Path(out_dir) / f"{self.name}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(dumps(self.to_dict()), encoding="utf-8")
+        path.write_text(dumps({**self.to_dict(), "stamp": {"engine_queries": queries()}}), encoding="utf-8")
         return path
 
 

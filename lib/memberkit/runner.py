@@ -50,6 +50,7 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)   # shown in the run's output, the manifest and the index
     applicable: bool = True      # False: skipped because the source lacks a table it needs (not a failure)
     reason: dict = field(default_factory=dict)   # why it was skipped, as a code and values (views.skips words it)
+    queries: dict = field(default_factory=dict)  # the engine queries its kernel sent (engine.queries), when known
 
 
 # ------------------------------------------------------------------ HTML
@@ -143,6 +144,7 @@ def run_notebook(report: Report, root: Path, staging: Path, run_path: Path, log=
         outcome.warnings = glyph_warnings(partial)
         if not (staging / f"{report.name}.json").is_file():
             raise MemberkitError(f"{report.notebook} ran but recorded no results ({report.name}.json)")
+        outcome.queries = _queries_of(staging / f"{report.name}.json")
         pages = pages_dir(staging, params.language)
         pages.mkdir(exist_ok=True)
         render_html(partial, pages / f"{report.name}.html", params.language,
@@ -161,12 +163,25 @@ def run_notebook(report: Report, root: Path, staging: Path, run_path: Path, log=
             outcome.files = [f"{params.language}/{report.name}.failed.ipynb"]
     outcome.seconds = round(time.time() - start, 1)
     if outcome.status == "ok":
-        log(f"  done     {report.name} in {outcome.seconds:.1f}s")
+        log(f"  done     {report.name} in {outcome.seconds:.1f}s{queries_note(outcome.queries)}")
         for warning in outcome.warnings:
             log(f"  WARNING  {report.name}: {warning}")
     else:
         log(f"  FAILED   {report.name} in cell {outcome.cell}: {outcome.error}")
     return outcome
+
+
+def _queries_of(results: Path) -> dict:
+    """The engine queries a report's kernel counted (its results' ``stamp.engine_queries``), or {}."""
+    try:
+        return dict(json.loads(results.read_text(encoding="utf-8")).get("stamp", {}).get("engine_queries") or {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def queries_note(queries: dict) -> str:
+    """', 85 engine queries' for a step's log line (nothing when not counted): read back by bench/run.py."""
+    return f", {queries['queries']} engine queries" if queries.get("queries") is not None else ""
 
 
 def _strip_outputs(executed: Path, target: Path) -> None:
@@ -213,10 +228,11 @@ def run(period: str | None = None, config_files=(), only=(), out_dir: str | None
     Chromium; without Chromium the run says so and keeps the HTML. Returns (exit code, output folder).
     """
     reports = [r for r in REPORTS if not only or r.name in only]
+    from .engine import queries, queries_since
     log("Checking parameters and data ...")
-    start = time.time()
+    start, before = time.time(), queries()
     prepared = check_run(period, config_files, only, out_dir, overrides, keep_staging=True)
-    log(f"  done     checks in {time.time() - start:.1f}s")
+    log(f"  done     checks in {time.time() - start:.1f}s{queries_note(queries_since(before))}")
     try:
         return _run_checked(prepared, reports, out_dir, log, pdf)
     finally:
@@ -363,14 +379,15 @@ def _prepare_store(reports, out: Path, staging: Path, root: Path, run_, log) -> 
 def _month_figures_step(staging: Path, root: Path, run_, log) -> str:
     """The runner's step after the cleaning: ``month.json`` in the staging folder. Returns '' or why it failed."""
     from . import store
+    from .engine import queries, queries_since
     from .month import produce_figures
-    start = time.time()
+    start, before = time.time(), queries()
     try:
         produce_figures(store.PeriodStore(staging, run_))
     except Exception as e:  # the RFM report and the summary page say why
         log(f"  FAILED   month figures: {type(e).__name__}: {e}")
         return f"{type(e).__name__}: {e}"
-    log(f"  done     month figures in {time.time() - start:.1f}s")
+    log(f"  done     month figures in {time.time() - start:.1f}s{queries_note(queries_since(before))}")
     return ""
 
 
@@ -538,7 +555,8 @@ def write_manifest(out: Path, root: Path, run_, settings: dict, outcomes, secret
             versions[pkg] = None
     previous = _read_manifest(out).get("reports", {})
     reports = {**previous, **{o.name: {"status": o.status, "seconds": o.seconds, "cell": o.cell, "error": o.error,
-                                       "files": o.files, "warnings": o.warnings} for o in outcomes.values()}}
+                                       "files": o.files, "warnings": o.warnings, "engine_queries": o.queries or None}
+                              for o in outcomes.values()}}
     manifest = {
         "period": run_.period, "period_reason": run_.period_reason, "code_version": run_.code_version,
         "python": platform.python_version(), "packages": versions, "parameters": redact(settings),

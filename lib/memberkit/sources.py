@@ -540,7 +540,7 @@ def _profile_problems(table: ibis.Table, staged: StagedTable, name: str, label: 
             kind = spec[c].kind
             column = engine.day_month_as_iso(table[c], staged.day_month[c]) if c in staged.day_month else table[c]
             bad = table.filter(~engine.parses(column, kind, formats, decimal))
-            examples = bad.select("_row", c).limit(5).to_pyarrow().to_pylist()
+            examples = example_rows(bad, [c], tsrc)
             hint = ("is the column map right, and is the table's decimal mark "
                     f"'{decimal}'?" if kind == "number" and decimal != "auto" else "is the column map right?")
             problems.append(InputError(label, name, c, f"at least {MIN_PARSEABLE_SHARE:.0%} of values parse as {kind}",
@@ -559,6 +559,16 @@ def _profile_problems(table: ibis.Table, staged: StagedTable, name: str, label: 
             problems.append(InputError(label, name, c, "required column is empty in every row",
                                        f"{why}; is the column map right?"))
     return problems
+
+
+def example_rows(table: ibis.Table, columns: list[str], tsrc: TableSource, limit: int = 5) -> list[dict]:
+    """The first ``limit`` rows of ``table`` (offending rows of a staged table) as dicts of ``_row`` and
+    ``columns``, in source order. ``_row`` is the row's number in its source, or None for a table whose
+    numbers do not find its rows (a database table read without an order, :func:`memberkit.warehouse.traces_back`):
+    :class:`memberkit.errors.InputError` then says that row numbers are not available."""
+    from .warehouse import traces_back
+    rows = table.order_by("_row").select("_row", *columns).limit(limit).to_pyarrow().to_pylist()
+    return rows if traces_back(tsrc) else [{**r, "_row": None} for r in rows]
 
 
 def input_fingerprints(source: SourceConfig, root: Path) -> dict[str, str]:

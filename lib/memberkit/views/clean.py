@@ -165,6 +165,18 @@ def change_frame(p: Presentation, current: dict, previous: dict | None) -> pd.Da
     return pd.DataFrame(rows)
 
 
+def source_rows_note(p: Presentation, source) -> str | None:
+    """The sentence naming the tables whose source row numbers are not available (a database table read
+    without an order of its own: :func:`memberkit.warehouse.untraced_tables` of ``source``, the run's
+    ``SourceConfig``), or None when every table's row numbers find its rows (every file, and a query ending
+    in ORDER BY or a table with a declared key)."""
+    from ..warehouse import untraced_tables
+    untraced = untraced_tables(source)
+    if not untraced:
+        return None
+    return p.text("data_cleaning.source_rows_unavailable", tables=p.list_sep.join(p.text(f"tables.{t}") for t in untraced))
+
+
 def quality_frame(p: Presentation, result: clean.CleaningResult) -> pd.DataFrame:
     """Per table and column as delivered: rows, missing (count and share), invalid and distinct values.
     Columns empty in every row (not in the export) are left out and named by :func:`absent_columns_note`."""

@@ -94,7 +94,7 @@ def test_run_reports_end_to_end(e2e):
             "clv_members.csv", clv.AT_RISK_FILE, "uplift_targets.csv")), path
         expected = (rfm.EXPORT_COLUMNS if path.name.startswith("rfm_") else
                     clv.WINBACK_COLUMNS if path.name == clv.AT_RISK_FILE else
-                    uplift.TARGET_COLUMNS if path.name == "uplift_targets.csv" else clv.EXPORT_COLUMNS)
+                    uplift.TARGET_COLUMNS if path.name == "uplift_targets.csv" else clv.member_file_columns("week"))
         assert list(pd.read_csv(path, encoding="utf-8-sig", nrows=1).columns) == expected
     ab = read_json(out / "ab_test.json")["results"]["experiments"]
     assert set(ab) == {"EXP-PUSH", "EXP-COUPON", "EXP-BANNER"} and ab["EXP-BANNER"]["srm_p_value"] > 0

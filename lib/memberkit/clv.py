@@ -960,6 +960,17 @@ def file_column_names(unit: str) -> dict[str, str]:
             "T": f"since_first_purchase_{unit}s"}
 
 
+def member_file_columns(unit: str) -> list[str]:
+    """The columns of ``clv_members.csv`` (:func:`member_file`) for a model in ``unit`` (day or week), in order:
+    the model's columns under their file names, then each code (segment, tier, stage) followed by its label
+    in every language. Raises ``ValueError`` for another unit."""
+    from .languages import LANGUAGES
+    codes = ("segment", "tier", "stage")
+    names = file_column_names(unit)
+    return ([names.get(c, c) for c in EXPORT_COLUMNS if c not in codes]
+            + [c for code in codes for c in (code, *(f"{code}_label_{lang}" for lang in LANGUAGES))])
+
+
 def model_columns(members: pd.DataFrame) -> pd.DataFrame:
     """A published ``clv_members.csv`` with its history columns under the model's names again (frequency,
     recency, T), whichever unit it was written in; a file written before the columns carried their unit

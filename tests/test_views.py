@@ -424,3 +424,18 @@ def test_the_notes_for_analysts_name_the_settings_the_plain_sentences_leave_out(
         unknown = {"results": {"unknown_statuses": {"on hold": 3}, "tables": {}}}
         assert "statuses" not in cl.headline(p, unknown) and "notebooks.data_cleaning.statuses" in cl.analyst_hint(p, unknown)
         assert cl.analyst_hint(p, {"results": {}}) == ""
+
+
+@pytest.mark.parametrize("language, points", [("en", "pp"), ("zh", "个百分点")])
+def test_the_why_tables_give_a_rate_change_in_percentage_points_as_the_cards_do(language, points):
+    """The review found the activity rate's change written "-9.4%" (36.3% -> 32.9%) beside the card's "-3.4 pp"."""
+    from memberkit.views.attribution import sentences, waterfall
+    from memberkit.views.context import Presentation
+    p = Presentation(language, "CNY")
+    drivers = [{"name": "activity_rate", "before": 0.363, "after": 0.329, "contribution": -500.0},
+               {"name": "average_order_value", "before": 200.0, "after": 210.0, "contribution": 300.0}]
+    change = {"before": 1000.0, "after": 800.0, "drivers": drivers, "groups": [], "flows": []}
+    table = waterfall(p, change, "Sep", "Oct")["table"]
+    assert [row["change"] for row in table] == [f"-3.4 {points}", "+5.0%"]
+    said = " ".join(sentences(p, change, "Sep"))
+    assert f"3.4 {points}" in said and "9.4%" not in said, said

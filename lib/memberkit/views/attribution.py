@@ -80,11 +80,24 @@ def _label(p: Presentation, name: str, own: bool, kind: str = "driver") -> str:
     return p.text(f"why.{kind}_own.{name}" if own and name in WITHOUT_BULK else f"why.{kind}.{name}")
 
 
+def _change(p: Presentation, d: dict, signed: bool = True) -> str:
+    """A driver's change from ``before`` to ``after``: a rate's in percentage points (as the cards give it),
+    any other relative, in percent; without its sign for a sentence that says rose or fell; '' when the
+    earlier value is zero or missing."""
+    before, after = d["before"], d["after"]
+    if DRIVER_FORMAT.get(d["name"]) == "pct":
+        if missing(before) or missing(after):
+            return ""
+        return p.pp(after - before) if signed else p.pp(abs(after - before)).lstrip("+")
+    rel = _relative(before, after)
+    if rel is None:
+        return ""
+    return p.signed_pct(rel) if signed else p.pct(abs(rel))
+
+
 def _driver_phrase(p: Presentation, d: dict, own: bool = False) -> str:
-    rel = _relative(d["before"], d["after"])
     key = "why.rose" if d["after"] > d["before"] else "why.fell" if d["after"] < d["before"] else "why.held"
-    return p.text(key, driver=_label(p, d["name"], own, "in_sentence"),
-                  change=p.pct(abs(rel)) if rel is not None else "",
+    return p.text(key, driver=_label(p, d["name"], own, "in_sentence"), change=_change(p, d, signed=False),
                   before=_value(p, d["name"], d["before"]), after=_value(p, d["name"], d["after"]))
 
 
@@ -185,7 +198,7 @@ def waterfall(p: Presentation, change: dict, start: str, end: str, periods: tupl
             for a, v, k, (left, width) in zip(labels, values, kinds, bars)]
     table = [{"driver": _label(p, d["name"], own), "before": _value(p, d["name"], d["before"]),
               "after": _value(p, d["name"], d["after"]),
-              "change": p.signed_pct(_relative(d["before"], d["after"])) if d["before"] else "",
+              "change": _change(p, d),
               "part": _signed_money(p, part)} for d, part in zip(drivers, parts)]
     method = p.text(f"why.method.{change['method']}") if change.get("method") else ""
     return {"rows": rows, "table": table, "parts": parts, "total": total, "total_text": _signed_money(p, total),

@@ -194,7 +194,8 @@ def test_every_page_opens_offline_reads_right_and_fits_a_phone(published):
                         if page.locator("#mk-warning").count():
                             problems.append(f"{where}: warns of a missing report: {page.locator('#mk-warning').inner_text()}")
                         decision_links = page.eval_on_selector_all(
-                            ".mk-decisions a.mk-more", "links => links.map(a => a.getAttribute('href'))")
+                            ".mk-decisions a.mk-more, #mk-profile + .mk-profile + p a.mk-more",   # the profile card's too
+                            "links => links.map(a => a.getAttribute('href'))")
                         if not decision_links:
                             problems.append(f"{where}: no decision with a link to its evidence")
                         wider = page.evaluate(WHY_TABLES)

@@ -381,6 +381,8 @@ def words_in(data) -> list[str]:
     for language in ("en", "zh"):
         leaves(_catalogue(language))
     entries = {e for e in entries if not re.fullmatch(r"[a-z0-9_]+", e)}   # a code, the same in every language
+    # a tier's code is its name in the settings (the defaults 普通/银卡/...), which the Chinese labels repeat
+    entries -= set(_catalogue("en")["tiers"])
     found = [f"kpis.{k}" for k, v in (data.get("kpis") or {}).items()
              if not (v is None or isinstance(v, (int, float)) and not isinstance(v, bool))]
 

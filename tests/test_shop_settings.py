@@ -33,7 +33,8 @@ def test_thresholds_in_another_currency_are_warned_about_with_a_working_command(
     params = notebook_params(settings, "rfm_segmentation")
     warning = rfm_view.tier_currency_warning(Presentation("en", "GBP"), params)
     assert "CNY" in warning and "GBP" in warning
-    command = re.search(r"-p (\S+)$", warning).group(1)
+    hint = rfm_view.tier_currency_hint(Presentation("en", "GBP"), params)   # the note for analysts under it
+    command = re.search(r"-p (\S+)$", hint).group(1)
     fixed = notebook_params(apply_overrides(settings, [command]), "rfm_segmentation")
     assert rfm_view.tier_currency_warning(Presentation("en", "GBP"), fixed) is None
 
@@ -77,7 +78,8 @@ def test_the_hint_to_name_an_experiment_works_when_pasted(small_cleaned):
     tables = {n: con.read_parquet(out / "clean" / f"{n}.parquet") for n in ("orders", "members", "experiments")}
     settings = load_settings(ROOT)
     a = abtest.analyse(tables, "2023-01", notebook_params(settings, "ab_test"))   # before any experiment
-    hint = ab_view.headline(Presentation("en", "CNY"), recorded(ab_view, a, notebook_params(settings, "ab_test")))
+    hint = " ".join(ab_view.analyst_hints(Presentation("en", "CNY"),
+                                          recorded(ab_view, a, notebook_params(settings, "ab_test"))))
     command = re.search(r"-p '([^']+)'", hint).group(1)
     params = notebook_params(apply_overrides(settings, [command]), "ab_test")
     assert params.experiments and params.experiments[0] in a.available

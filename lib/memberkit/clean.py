@@ -395,6 +395,11 @@ def stage_payments(con, raw: ibis.Table, orders_raw: ibis.Table, rules: Cleaning
     return engine.keep(con, "stage_payments", t)
 
 
+#: The raw text columns an order line's stage carries: what the clean table and the spelling counts
+#: read. Every other source column of a rejected line is read back from the source at the write.
+ORDER_TEXT_CARRIED = ("channel", "store_id", "category", "discount", "coupon_id", "status")
+
+
 def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str], as_of: _dt.date,
                  policy: str, multiple: float, rules: CleaningRules | None = None,
                  payments: ibis.Table | None = None) -> tuple[ibis.Table, float]:
@@ -403,6 +408,11 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
     Money: the amount column, else quantity x unit price, else (on an order's first line) the
     sum of the order's kept payments. Returns the staged table and the outlier threshold (an
     order total above ``multiple`` x the median total of paid orders with a positive total).
+
+    The staged table is narrow: ``_source``, ``_row``, the parsed values, every rule's outcome and
+    the raw text of :data:`ORDER_TEXT_CARRIED`; :func:`rejected_rows` joins a rejected line's other
+    source columns back by ``(_source, _row)``. Each rule's flag is computed in one projection per
+    kept table (lines, then orders), the reason being the first rule that fires (:data:`ORDER_RULES`).
     """
     rules = rules or CleaningRules()
     s, bound = rules.scale, rules.max_order_amount
@@ -412,7 +422,8 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
     qty_d = parse_money(raw.quantity, 4, marks["quantity"]).fill_null(1)
     price_d = parse_money(raw.unit_price, 6, marks["unit_price"])
     given = blank_to_null(raw.amount).notnull()
-    t = raw.mutate(
+    t = raw.select(
+        "_source", "_row", *ORDER_TEXT_CARRIED,
         _dup=_duplicate(raw, "orders"),
         ts=parse_timestamp(raw.order_ts, formats, rules.time_zone),
         order_key=ibis.coalesce(id_text(raw.order_id, "order_id" in floaty), "ROW" + raw._row.cast("string")),
@@ -424,8 +435,8 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
         product=blank_to_null(raw.product_id),
         _given=given, _price_f=price_f,
     )
-    t = engine.keep(con, "stage_orders_parsed", t)   # parsed once, then referenced by name
     if payments is not None:
+        t = engine.keep(con, "stage_orders_parsed", t)
         p = payments.filter(payments.reason.isnull())
         totals = p.group_by(_pay_key=p.order_key).agg(_paid=p.amount_m.sum())
         t = t.left_join(totals, t.order_key == totals._pay_key).drop("_pay_key")
@@ -433,8 +444,7 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
         from_payments = t.amount_f.isnull() & ~t._given & t._price_f.isnull() & t._paid.notnull()
         share = ibis.ifelse(first_line, t._paid, ibis.literal(0).cast(t._paid.type()))
         t = t.mutate(amount_f=ibis.ifelse(from_payments, share.cast("float64"), t.amount_f),
-                     amount_m=ibis.ifelse(from_payments, to_money(share, s), t.amount_m))
-    t = t.left_join(identity, t.source_member == identity.source_member_id).drop("source_member_id")
+                     amount_m=ibis.ifelse(from_payments, to_money(share, s), t.amount_m)).drop("_paid")
     prefix = ibis.or_(*[t.order_key.startswith(p) for p in rules.return_prefixes]) if rules.return_prefixes \
         else ibis.literal(False)
     neg_qty_return = (t.qty < 0) if rules.negative_quantity_is_return else ibis.literal(False)
@@ -447,9 +457,10 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
         tests.append(t.product.re_search(rules.non_product_pattern))
     non_product = ibis.or_(*[x.fill_null(False) for x in tests])
     t = t.mutate(is_return=((t.status_c == "returned") | prefix | neg_qty_return).fill_null(False),
-                 non_product=non_product)
-    # Rules on the line itself.
-    t = t.mutate(reason=_reason(
+                 non_product=non_product).drop("_given", "_price_f")
+    # Rules on the line itself, kept with the parsed values: the per-order rules below group this
+    # table and join it back, and a kept table is read by name, not computed twice.
+    t = engine.keep(con, "stage_orders_lines", t.mutate(line_reason=_reason(
         (t._dup, "duplicate"),
         (t.ts.isnull(), "unparseable_date"),
         (t.ts >= ibis.literal(_dt.datetime.combine(as_of + _dt.timedelta(days=1), _dt.time())), "future_date"),
@@ -457,23 +468,27 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
         (~is_finite(t.amount_f), "non_finite_amount"),
         (t.amount_f.abs() > bound, "implausible_amount"),
         (t.status_c.isnull(), "unknown_status"),
-    ))
+    )))
     # Rules on the order: a cancelled status excludes all its lines; its total must be plausible.
     # Per order by a grouping joined back, not a window: a window partitioned by ~2 million order ids
     # sorted every line and was the costliest step of the cleaning at a million members.
     per_order = t.group_by(_order=t.order_key).agg(
         _cancelled=ibis.ifelse(~t._dup & (t.status_c == "cancelled"), 1, 0).max() == 1,
-        _order_total=t.amount_f.sum(where=t.reason.isnull() & ~t.is_return))
+        _order_total=t.amount_f.sum(where=t.line_reason.isnull() & ~t.is_return))
+    t = t.left_join(identity, t.source_member == identity.source_member_id).drop("source_member_id")
     t = t.left_join(per_order, t.order_key == per_order._order).drop("_order")
-    t = t.mutate(reason=ibis.coalesce(t.reason, _reason(
+    # A line's reason: the first rule that fires (CASE, not COALESCE: the engine evaluates every argument
+    # of a COALESCE).
+    order_reason = _reason(
         (t._cancelled, "cancelled"),
         (t._order_total.fill_null(0) > bound, "implausible_amount"),
         (t.non_product, "non_product"),
         ((t.qty < 0) & ~t.is_return, "negative_quantity"),
         ((t.amount_f < 0) & ~t.is_return, "negative_amount"),
         (t.source_member.notnull() & t.member_id_canon.isnull(), "unknown_member"),
-    ))).drop("_cancelled", "_order_total")
-    t = engine.keep(con, "stage_orders_pre", t)
+    )
+    t = t.mutate(reason=ibis.ifelse(t.line_reason.isnull(), order_reason, t.line_reason))
+    t = engine.keep(con, "stage_orders_pre", t.drop("_cancelled", "_order_total", "line_reason", "_dup"))
     # Outliers are orders (the sum of their paid lines), against the median order with a positive total.
     sale = t.filter(t.reason.isnull() & ~t.is_return)
     order_totals = sale.group_by("order_key").agg(total=sale.amount_m.sum())
@@ -496,6 +511,20 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
     qty = ibis.ifelse(t.is_return, -t.qty.abs(), t.qty)
     t = t.mutate(amount_clean=amount.cast(rules_type(s)), qty_clean=qty)
     return engine.keep(con, "stage_orders", t), threshold
+
+
+def rejected_rows(stage: ibis.Table, raw: ibis.Table, carried: tuple[str, ...] = ()) -> ibis.Table:
+    """The rejected rows of a narrow ``stage`` (reason not NULL) with their source columns from ``raw``.
+
+    ``stage`` carries ``_source``, ``_row``, ``reason`` and the raw columns named in ``carried``;
+    every other canonical column comes from ``raw`` (the staged source table), matched on
+    ``(_source, _row)``, which name one source row. Rejected rows are few, so the join is cheap.
+    """
+    rej = stage.filter(stage.reason.notnull()).select("_source", "_row", "reason", *carried)
+    others = [c for c in raw.columns if c not in rej.columns]
+    src = raw.select("_source", "_row", *others)
+    return rej.join(src, [rej._source == src._source, rej._row == src._row]).select(
+        *rej.columns, *others)
 
 
 def rules_type(scale: int):
@@ -680,7 +709,7 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
     kept_members = clean["members"]
     paths = {}
     if out_dir is not None:
-        paths = _write(con, clean, stages, Path(out_dir))
+        paths = _write(con, clean, stages, Path(out_dir), raw)
     ok = clean["orders"]
     sale = ok.filter(ok.status == "paid")
     per_order = sale.group_by("order_id").agg(total=sale.amount.sum())
@@ -945,7 +974,8 @@ def _category_quality(t: ibis.Table, table: str, c: str, rules: CleaningRules) -
     return {k: int(row[k] or 0) for k in ("missing", "invalid", "distinct")}
 
 
-def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out: Path) -> dict[str, str]:
+def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out: Path,
+           raw: dict[str, ibis.Table]) -> dict[str, str]:
     (out / "clean").mkdir(parents=True, exist_ok=True)
     (out / "rejected").mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -957,7 +987,8 @@ def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out
         paths[f"clean/{name}"] = str(path)
     for name, s in stages.items():
         cols = [c for c in CANONICAL[name] if c not in ("phone", "person_id")]
-        rej = s.filter(s.reason.notnull())
+        # the order lines' stage is narrow (stage_orders): their source columns are read back from the source
+        rej = rejected_rows(s, raw[name], ORDER_TEXT_CARRIED) if name == "orders" else s.filter(s.reason.notnull())
         extra = {"phone_masked": mask_e164(rej.phone_e164)} if name == "members" else {}
         detail = ibis.ifelse(rej.reason == "unknown_status", "unknown status " + rej.status.strip(),
                              rej.reason) if name == "orders" else rej.reason

@@ -702,7 +702,7 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
     for rep in reports.values():
         if rep.rows_in != rep.kept + rep.rejected:
             raise AccountingError(f"{rep.table}: {rep.rows_in} rows in, {rep.kept} kept + {rep.rejected} rejected")
-    unknown, _ = status_words(raw["orders"], rules)
+    unknown, _ = status_words(raw["orders"], rules, count_lines=False)
     if reports["orders"].kept == 0 and not (outcomes and reports["orders"].rows_in == 0):   # see no_orders_table
         raise nothing_left_error(reports["orders"], unknown, _first_source(raw["orders"]))
 
@@ -710,44 +710,56 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
     paths = {}
     if out_dir is not None:
         paths = _write(con, clean, stages, Path(out_dir), raw)
+    # The figures below in three queries: the kept lines, the kept orders, the staged lines.
     ok = clean["orders"]
-    sale = ok.filter(ok.status == "paid")
+    paid = ok.status == "paid"
+    lines = ok.aggregate(gross=ok.amount.sum(where=paid), returns=ok.amount.sum(where=ok.status == "returned"),
+                         return_rows=ok.count(where=ok.status == "returned"),
+                         guest_orders=ok.order_id.nunique(where=paid & ok.member_id.isnull())
+                         ).to_pyarrow().to_pylist()[0]
+    sale = ok.filter(paid)
     per_order = sale.group_by("order_id").agg(total=sale.amount.sum())
-    money = ok.aggregate(gross=ok.amount.sum(where=ok.status == "paid"),
-                         returns=ok.amount.sum(where=ok.status == "returned")).to_pyarrow().to_pylist()[0]
-    gross, returns = float(money["gross"] or 0), float(money["returns"] or 0)
-    merged = int(members.filter(members.reason == "merged_identity").count().execute())
+    kept_orders = per_order.aggregate(n=per_order.count(), zero=per_order.count(where=per_order.total == 0)
+                                      ).to_pyarrow().to_pylist()[0]
+    staged = orders.aggregate(outliers=orders.order_key.nunique(where=orders.is_outlier),
+                              cancelled=orders.order_key.nunique(where=orders.reason == "cancelled")
+                              ).to_pyarrow().to_pylist()[0]
+    gross, returns = float(lines["gross"] or 0), float(lines["returns"] or 0)
+    merged = members.aggregate(merged=members.count(where=members.reason == "merged_identity")).to_pyarrow().to_pylist()[0]
+    kept = kept_members.aggregate(linked=kept_members.count(where=kept_members.linked_accounts > 1),
+                               repaired=kept_members.count(where=kept_members.join_date_repaired)
+                               ).to_pyarrow().to_pylist()[0]
     marks = {f"{name}.{c}": m for name, t in raw.items() if not (name == "members" and derived)
              for c, m in _marks(t, name, rules, extra.get(name, ())).items() if m == ","}
     floats = sorted(f"{name}.{c}" for name, t in raw.items() if not (name == "members" and derived)
                     for c in _ids(t, name))
     return CleaningResult(
         tables=reports,
-        merged_members=merged,
-        linked_people=int(kept_members.filter(kept_members.linked_accounts > 1).count().execute()),
-        guest_orders=int(sale.filter(sale.member_id.isnull()).order_id.nunique().execute()),
-        return_rows=int(ok.filter(ok.status == "returned").count().execute()),
-        outlier_orders=int(orders.filter(orders.is_outlier).order_key.nunique().execute()),
+        merged_members=int(merged["merged"] or 0),
+        linked_people=int(kept["linked"] or 0),
+        guest_orders=int(lines["guest_orders"] or 0),
+        return_rows=int(lines["return_rows"] or 0),
+        outlier_orders=int(staged["outliers"] or 0),
         outlier_threshold=threshold,
-        join_dates_repaired=0 if derived else int(kept_members.filter(kept_members.join_date_repaired).count().execute()),
+        join_dates_repaired=0 if derived else int(kept["repaired"] or 0),
         text_unified=_text_unified(stages),
         quality=quality_scorecard({k: v for k, v in raw.items() if not (k == "members" and derived)}, formats,
                                   identity_report["invalid_phones"], rules, readable),
         paths=paths,
         identity=identity_report,
-        orders_kept=int(per_order.count().execute()),
+        orders_kept=int(kept_orders["n"] or 0),
         lines_kept=reports["orders"].kept,
-        cancelled_orders=int(orders.filter(orders.reason == "cancelled").order_key.nunique().execute()),
+        cancelled_orders=int(staged["cancelled"] or 0),
         revenue={"gross": round(gross, rules.scale), "returns": round(returns, rules.scale),
                  "net": round(gross + returns, rules.scale)},
         unknown_statuses=unknown,
         decimal_marks=marks,
         float_ids=floats,
-        zero_amount_orders=int(per_order.filter(per_order.total == 0).count().execute()),
+        zero_amount_orders=int(kept_orders["zero"] or 0),
     )
 
 
-def status_words(orders: ibis.Table, rules: CleaningRules) -> tuple[dict[str, int], int]:
+def status_words(orders: ibis.Table, rules: CleaningRules, count_lines: bool = True) -> tuple[dict[str, int], int | None]:
     """(unknown status word -> order lines, all order lines) of a raw orders table.
 
     ``orders`` is the mapped source table (:func:`memberkit.sources.stage_table`). A status is
@@ -755,6 +767,7 @@ def status_words(orders: ibis.Table, rules: CleaningRules) -> tuple[dict[str, in
     an empty status is paid. An exact copy of an earlier line (what the cleaning sets aside as a
     duplicate) is not counted again. Words are trimmed, most frequent first, then by word. The
     up-front check and the cleaning page both count with this function, so they agree.
+    ``count_lines=False`` leaves the count of all lines out (None): one pass over every line less.
     """
     if "_key" in orders.columns or "_dupkey" not in orders.columns:
         # copies by a declared key may differ in status, and without a row hash there is nothing to count
@@ -771,6 +784,8 @@ def status_words(orders: ibis.Table, rules: CleaningRules) -> tuple[dict[str, in
     t = t.filter(~_duplicate(t, "orders"))
     counts = t.group_by(value=t.status.strip()).agg(n=t.count()).to_pyarrow().to_pylist()
     unknown = {r["value"]: int(r["n"]) for r in sorted(counts, key=lambda r: (-r["n"], str(r["value"])))}
+    if not count_lines:
+        return unknown, None
     total = orders._dupkey.nunique().to_pyarrow().as_py()
     return unknown, int(total)
 

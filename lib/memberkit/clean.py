@@ -228,10 +228,9 @@ def unify_text(col: ibis.Value, kind: str) -> ibis.Value:
 
 
 def _lookup(mapping: dict[str, str], key: ibis.Value) -> ibis.Value:
-    """``mapping[key]``, NULL for a key it lacks. A map literal, not a CASE: a CASE with one branch per
+    """``mapping[key]``, NULL for a key it lacks. A map, not a CASE: a CASE with one branch per
     spelling compares every row with the spellings in turn (the costliest step of the cleaning at scale)."""
-    keys = sorted(mapping)
-    return ibis.map(keys, [mapping[k] for k in keys])[key]
+    return engine.lookup(mapping, key)
 
 
 def is_known_text(col: ibis.Value, kind: str) -> ibis.Value:

@@ -709,8 +709,8 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
     paths = {}
     if out_dir is not None:
         paths = _write(con, clean, stages, Path(out_dir), raw)
-    # The figures below in three queries: the kept lines, the kept orders, the staged lines.
-    ok = clean["orders"]
+    # The figures below in four queries: the kept lines, the kept orders, the staged lines, the members.
+    ok = engine.read_table(con, paths["clean/orders"], "clean_orders_written") if paths else clean["orders"]
     paid = ok.status == "paid"
     lines = ok.aggregate(gross=ok.amount.sum(where=paid), returns=ok.amount.sum(where=ok.status == "returned"),
                          return_rows=ok.count(where=ok.status == "returned"),
@@ -840,13 +840,15 @@ def _clean_tables(con, stages: dict[str, ibis.Table], as_of: _dt.date, rules: Cl
         discount=parse_money(o.discount, rules.scale, marks["discount"]).fill_null(0).cast(rules_type(rules.scale)),
         coupon_id=blank_to_null(o.coupon_id), status=ibis.ifelse(o.is_return, "returned", "paid"),
         is_guest=o.source_member.isnull(), is_outlier=o.is_outlier, _source=o._source, _row=o._row)
-    orders = engine.keep(con, "clean_orders", orders.order_by(["_source", "_row"]))
+    # Not kept: the clean order log is sorted once, as it is written (_write); the members' first
+    # orders group the unsorted lines, and the page's figures read the written file.
+    first_order = orders.filter(orders.member_id.notnull()).group_by("member_id").agg(
+        first_order_date=orders.order_date.min())
+    orders = orders.order_by(["_source", "_row"])
 
     m = stages["members"]
     accounts = m.filter(m.reason.isnull() | (m.reason == "merged_identity")).group_by(member_id=m.canonical).agg(
         linked_accounts=m.member.count(), first_join=m.jd.min())
-    first_order = orders.filter(orders.member_id.notnull()).group_by("member_id").agg(
-        first_order_date=orders.order_date.min())
     k = m.filter(m.reason.isnull())
     k = k.left_join(accounts, k.member == accounts.member_id).drop("member_id")
     k = k.left_join(first_order, k.member == first_order.member_id).drop("member_id")
@@ -993,8 +995,9 @@ def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out
     (out / "clean").mkdir(parents=True, exist_ok=True)
     (out / "rejected").mkdir(parents=True, exist_ok=True)
     paths = {}
-    # A kept table is in the order it was made in on DuckDB (insertion order is kept); one read back on Spark is not
-    order = {"orders": ["_source", "_row"], "members": ["member_id"]} if engine.backend(con) == "spark" else {}
+    # A kept table is in the order it was made in on DuckDB (insertion order is kept); one read back on Spark is
+    # not. The clean orders are not kept: their expression ends in its sort on either backend.
+    order = {"members": ["member_id"]} if engine.backend(con) == "spark" else {}
     for name, t in clean.items():
         path = out / "clean" / f"{name}.parquet"
         engine.write_table(con, t.order_by(order[name]) if name in order else t, path)

@@ -80,6 +80,7 @@ def instrument(totals, counts) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data", type=Path, help="a folder holding the sample retailer's exports")
+    ap.add_argument("--out", type=Path, help="keep the clean and rejected Parquet files in this folder")
     ap.add_argument("-p", dest="overrides", action="append", default=[], help="KEY=VALUE setting")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT / "lib"))
@@ -102,7 +103,7 @@ def main(argv=None) -> int:
             settings = runner.load_settings(runner.project_root(), [cfg], args.overrides)
             run = runfile.build(ROOT, settings, period=prepared.period, period_reason=prepared.period_reason,
                                 as_of=prepared.as_of, params=prepared.params, staged=staged)
-            out = Path(tmp) / "out"
+            out = args.out.resolve() if args.out else Path(tmp) / "out"
             ctx = Context(name="data_cleaning", root=ROOT, period=run.period, output_dir=out, as_of=run.as_of,
                           run=run, history_dir=out.parent, period_reason=run.period_reason)
             t0, c0 = time.perf_counter(), _cpu()

@@ -228,10 +228,9 @@ def unify_text(col: ibis.Value, kind: str) -> ibis.Value:
 
 
 def _lookup(mapping: dict[str, str], key: ibis.Value) -> ibis.Value:
-    """``mapping[key]``, NULL for a key it lacks. A map literal, not a CASE: a CASE with one branch per
+    """``mapping[key]``, NULL for a key it lacks. A map, not a CASE: a CASE with one branch per
     spelling compares every row with the spellings in turn (the costliest step of the cleaning at scale)."""
-    keys = sorted(mapping)
-    return ibis.map(keys, [mapping[k] for k in keys])[key]
+    return engine.lookup(mapping, key)
 
 
 def is_known_text(col: ibis.Value, kind: str) -> ibis.Value:
@@ -395,6 +394,11 @@ def stage_payments(con, raw: ibis.Table, orders_raw: ibis.Table, rules: Cleaning
     return engine.keep(con, "stage_payments", t)
 
 
+#: The raw text columns an order line's stage carries: what the clean table and the spelling counts
+#: read. Every other source column of a rejected line is read back from the source at the write.
+ORDER_TEXT_CARRIED = ("channel", "store_id", "category", "discount", "coupon_id", "status")
+
+
 def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str], as_of: _dt.date,
                  policy: str, multiple: float, rules: CleaningRules | None = None,
                  payments: ibis.Table | None = None) -> tuple[ibis.Table, float]:
@@ -403,6 +407,11 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
     Money: the amount column, else quantity x unit price, else (on an order's first line) the
     sum of the order's kept payments. Returns the staged table and the outlier threshold (an
     order total above ``multiple`` x the median total of paid orders with a positive total).
+
+    The staged table is narrow: ``_source``, ``_row``, the parsed values, every rule's outcome and
+    the raw text of :data:`ORDER_TEXT_CARRIED`; :func:`rejected_rows` joins a rejected line's other
+    source columns back by ``(_source, _row)``. Each rule's flag is computed in one projection per
+    kept table (lines, then orders), the reason being the first rule that fires (:data:`ORDER_RULES`).
     """
     rules = rules or CleaningRules()
     s, bound = rules.scale, rules.max_order_amount
@@ -412,7 +421,8 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
     qty_d = parse_money(raw.quantity, 4, marks["quantity"]).fill_null(1)
     price_d = parse_money(raw.unit_price, 6, marks["unit_price"])
     given = blank_to_null(raw.amount).notnull()
-    t = raw.mutate(
+    t = raw.select(
+        "_source", "_row", *ORDER_TEXT_CARRIED,
         _dup=_duplicate(raw, "orders"),
         ts=parse_timestamp(raw.order_ts, formats, rules.time_zone),
         order_key=ibis.coalesce(id_text(raw.order_id, "order_id" in floaty), "ROW" + raw._row.cast("string")),
@@ -424,8 +434,8 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
         product=blank_to_null(raw.product_id),
         _given=given, _price_f=price_f,
     )
-    t = engine.keep(con, "stage_orders_parsed", t)   # parsed once, then referenced by name
     if payments is not None:
+        t = engine.keep(con, "stage_orders_parsed", t)
         p = payments.filter(payments.reason.isnull())
         totals = p.group_by(_pay_key=p.order_key).agg(_paid=p.amount_m.sum())
         t = t.left_join(totals, t.order_key == totals._pay_key).drop("_pay_key")
@@ -433,8 +443,7 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
         from_payments = t.amount_f.isnull() & ~t._given & t._price_f.isnull() & t._paid.notnull()
         share = ibis.ifelse(first_line, t._paid, ibis.literal(0).cast(t._paid.type()))
         t = t.mutate(amount_f=ibis.ifelse(from_payments, share.cast("float64"), t.amount_f),
-                     amount_m=ibis.ifelse(from_payments, to_money(share, s), t.amount_m))
-    t = t.left_join(identity, t.source_member == identity.source_member_id).drop("source_member_id")
+                     amount_m=ibis.ifelse(from_payments, to_money(share, s), t.amount_m)).drop("_paid")
     prefix = ibis.or_(*[t.order_key.startswith(p) for p in rules.return_prefixes]) if rules.return_prefixes \
         else ibis.literal(False)
     neg_qty_return = (t.qty < 0) if rules.negative_quantity_is_return else ibis.literal(False)
@@ -447,9 +456,10 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
         tests.append(t.product.re_search(rules.non_product_pattern))
     non_product = ibis.or_(*[x.fill_null(False) for x in tests])
     t = t.mutate(is_return=((t.status_c == "returned") | prefix | neg_qty_return).fill_null(False),
-                 non_product=non_product)
-    # Rules on the line itself.
-    t = t.mutate(reason=_reason(
+                 non_product=non_product).drop("_given", "_price_f")
+    # Rules on the line itself, kept with the parsed values: the per-order rules below group this
+    # table and join it back, and a kept table is read by name, not computed twice.
+    t = engine.keep(con, "stage_orders_lines", t.mutate(line_reason=_reason(
         (t._dup, "duplicate"),
         (t.ts.isnull(), "unparseable_date"),
         (t.ts >= ibis.literal(_dt.datetime.combine(as_of + _dt.timedelta(days=1), _dt.time())), "future_date"),
@@ -457,23 +467,27 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
         (~is_finite(t.amount_f), "non_finite_amount"),
         (t.amount_f.abs() > bound, "implausible_amount"),
         (t.status_c.isnull(), "unknown_status"),
-    ))
+    )))
     # Rules on the order: a cancelled status excludes all its lines; its total must be plausible.
     # Per order by a grouping joined back, not a window: a window partitioned by ~2 million order ids
     # sorted every line and was the costliest step of the cleaning at a million members.
     per_order = t.group_by(_order=t.order_key).agg(
         _cancelled=ibis.ifelse(~t._dup & (t.status_c == "cancelled"), 1, 0).max() == 1,
-        _order_total=t.amount_f.sum(where=t.reason.isnull() & ~t.is_return))
+        _order_total=t.amount_f.sum(where=t.line_reason.isnull() & ~t.is_return))
+    t = t.left_join(identity, t.source_member == identity.source_member_id).drop("source_member_id")
     t = t.left_join(per_order, t.order_key == per_order._order).drop("_order")
-    t = t.mutate(reason=ibis.coalesce(t.reason, _reason(
+    # A line's reason: the first rule that fires (CASE, not COALESCE: the engine evaluates every argument
+    # of a COALESCE).
+    order_reason = _reason(
         (t._cancelled, "cancelled"),
         (t._order_total.fill_null(0) > bound, "implausible_amount"),
         (t.non_product, "non_product"),
         ((t.qty < 0) & ~t.is_return, "negative_quantity"),
         ((t.amount_f < 0) & ~t.is_return, "negative_amount"),
         (t.source_member.notnull() & t.member_id_canon.isnull(), "unknown_member"),
-    ))).drop("_cancelled", "_order_total")
-    t = engine.keep(con, "stage_orders_pre", t)
+    )
+    t = t.mutate(reason=ibis.ifelse(t.line_reason.isnull(), order_reason, t.line_reason))
+    t = engine.keep(con, "stage_orders_pre", t.drop("_cancelled", "_order_total", "line_reason", "_dup"))
     # Outliers are orders (the sum of their paid lines), against the median order with a positive total.
     sale = t.filter(t.reason.isnull() & ~t.is_return)
     order_totals = sale.group_by("order_key").agg(total=sale.amount_m.sum())
@@ -496,6 +510,20 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
     qty = ibis.ifelse(t.is_return, -t.qty.abs(), t.qty)
     t = t.mutate(amount_clean=amount.cast(rules_type(s)), qty_clean=qty)
     return engine.keep(con, "stage_orders", t), threshold
+
+
+def rejected_rows(stage: ibis.Table, raw: ibis.Table, carried: tuple[str, ...] = ()) -> ibis.Table:
+    """The rejected rows of a narrow ``stage`` (reason not NULL) with their source columns from ``raw``.
+
+    ``stage`` carries ``_source``, ``_row``, ``reason`` and the raw columns named in ``carried``;
+    every other canonical column comes from ``raw`` (the staged source table), matched on
+    ``(_source, _row)``, which name one source row. Rejected rows are few, so the join is cheap.
+    """
+    rej = stage.filter(stage.reason.notnull()).select("_source", "_row", "reason", *carried)
+    others = [c for c in raw.columns if c not in rej.columns]
+    src = raw.select("_source", "_row", *others)
+    return rej.join(src, [rej._source == src._source, rej._row == src._row]).select(
+        *rej.columns, *others)
 
 
 def rules_type(scale: int):
@@ -673,52 +701,64 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
     for rep in reports.values():
         if rep.rows_in != rep.kept + rep.rejected:
             raise AccountingError(f"{rep.table}: {rep.rows_in} rows in, {rep.kept} kept + {rep.rejected} rejected")
-    unknown, _ = status_words(raw["orders"], rules)
+    unknown, _ = status_words(raw["orders"], rules, count_lines=False)
     if reports["orders"].kept == 0 and not (outcomes and reports["orders"].rows_in == 0):   # see no_orders_table
         raise nothing_left_error(reports["orders"], unknown, _first_source(raw["orders"]))
 
     kept_members = clean["members"]
     paths = {}
     if out_dir is not None:
-        paths = _write(con, clean, stages, Path(out_dir))
-    ok = clean["orders"]
-    sale = ok.filter(ok.status == "paid")
+        paths = _write(con, clean, stages, Path(out_dir), raw)
+    # The figures below in four queries: the kept lines, the kept orders, the staged lines, the members.
+    ok = engine.read_table(con, paths["clean/orders"], "clean_orders_written") if paths else clean["orders"]
+    paid = ok.status == "paid"
+    lines = ok.aggregate(gross=ok.amount.sum(where=paid), returns=ok.amount.sum(where=ok.status == "returned"),
+                         return_rows=ok.count(where=ok.status == "returned"),
+                         guest_orders=ok.order_id.nunique(where=paid & ok.member_id.isnull())
+                         ).to_pyarrow().to_pylist()[0]
+    sale = ok.filter(paid)
     per_order = sale.group_by("order_id").agg(total=sale.amount.sum())
-    money = ok.aggregate(gross=ok.amount.sum(where=ok.status == "paid"),
-                         returns=ok.amount.sum(where=ok.status == "returned")).to_pyarrow().to_pylist()[0]
-    gross, returns = float(money["gross"] or 0), float(money["returns"] or 0)
-    merged = int(members.filter(members.reason == "merged_identity").count().execute())
+    kept_orders = per_order.aggregate(n=per_order.count(), zero=per_order.count(where=per_order.total == 0)
+                                      ).to_pyarrow().to_pylist()[0]
+    staged = orders.aggregate(outliers=orders.order_key.nunique(where=orders.is_outlier),
+                              cancelled=orders.order_key.nunique(where=orders.reason == "cancelled")
+                              ).to_pyarrow().to_pylist()[0]
+    gross, returns = float(lines["gross"] or 0), float(lines["returns"] or 0)
+    merged = members.aggregate(merged=members.count(where=members.reason == "merged_identity")).to_pyarrow().to_pylist()[0]
+    kept = kept_members.aggregate(linked=kept_members.count(where=kept_members.linked_accounts > 1),
+                               repaired=kept_members.count(where=kept_members.join_date_repaired)
+                               ).to_pyarrow().to_pylist()[0]
     marks = {f"{name}.{c}": m for name, t in raw.items() if not (name == "members" and derived)
              for c, m in _marks(t, name, rules, extra.get(name, ())).items() if m == ","}
     floats = sorted(f"{name}.{c}" for name, t in raw.items() if not (name == "members" and derived)
                     for c in _ids(t, name))
     return CleaningResult(
         tables=reports,
-        merged_members=merged,
-        linked_people=int(kept_members.filter(kept_members.linked_accounts > 1).count().execute()),
-        guest_orders=int(sale.filter(sale.member_id.isnull()).order_id.nunique().execute()),
-        return_rows=int(ok.filter(ok.status == "returned").count().execute()),
-        outlier_orders=int(orders.filter(orders.is_outlier).order_key.nunique().execute()),
+        merged_members=int(merged["merged"] or 0),
+        linked_people=int(kept["linked"] or 0),
+        guest_orders=int(lines["guest_orders"] or 0),
+        return_rows=int(lines["return_rows"] or 0),
+        outlier_orders=int(staged["outliers"] or 0),
         outlier_threshold=threshold,
-        join_dates_repaired=0 if derived else int(kept_members.filter(kept_members.join_date_repaired).count().execute()),
+        join_dates_repaired=0 if derived else int(kept["repaired"] or 0),
         text_unified=_text_unified(stages),
         quality=quality_scorecard({k: v for k, v in raw.items() if not (k == "members" and derived)}, formats,
                                   identity_report["invalid_phones"], rules, readable),
         paths=paths,
         identity=identity_report,
-        orders_kept=int(per_order.count().execute()),
+        orders_kept=int(kept_orders["n"] or 0),
         lines_kept=reports["orders"].kept,
-        cancelled_orders=int(orders.filter(orders.reason == "cancelled").order_key.nunique().execute()),
+        cancelled_orders=int(staged["cancelled"] or 0),
         revenue={"gross": round(gross, rules.scale), "returns": round(returns, rules.scale),
                  "net": round(gross + returns, rules.scale)},
         unknown_statuses=unknown,
         decimal_marks=marks,
         float_ids=floats,
-        zero_amount_orders=int(per_order.filter(per_order.total == 0).count().execute()),
+        zero_amount_orders=int(kept_orders["zero"] or 0),
     )
 
 
-def status_words(orders: ibis.Table, rules: CleaningRules) -> tuple[dict[str, int], int]:
+def status_words(orders: ibis.Table, rules: CleaningRules, count_lines: bool = True) -> tuple[dict[str, int], int | None]:
     """(unknown status word -> order lines, all order lines) of a raw orders table.
 
     ``orders`` is the mapped source table (:func:`memberkit.sources.stage_table`). A status is
@@ -726,6 +766,7 @@ def status_words(orders: ibis.Table, rules: CleaningRules) -> tuple[dict[str, in
     an empty status is paid. An exact copy of an earlier line (what the cleaning sets aside as a
     duplicate) is not counted again. Words are trimmed, most frequent first, then by word. The
     up-front check and the cleaning page both count with this function, so they agree.
+    ``count_lines=False`` leaves the count of all lines out (None): one pass over every line less.
     """
     if "_key" in orders.columns or "_dupkey" not in orders.columns:
         # copies by a declared key may differ in status, and without a row hash there is nothing to count
@@ -742,6 +783,8 @@ def status_words(orders: ibis.Table, rules: CleaningRules) -> tuple[dict[str, in
     t = t.filter(~_duplicate(t, "orders"))
     counts = t.group_by(value=t.status.strip()).agg(n=t.count()).to_pyarrow().to_pylist()
     unknown = {r["value"]: int(r["n"]) for r in sorted(counts, key=lambda r: (-r["n"], str(r["value"])))}
+    if not count_lines:
+        return unknown, None
     total = orders._dupkey.nunique().to_pyarrow().as_py()
     return unknown, int(total)
 
@@ -797,13 +840,15 @@ def _clean_tables(con, stages: dict[str, ibis.Table], as_of: _dt.date, rules: Cl
         discount=parse_money(o.discount, rules.scale, marks["discount"]).fill_null(0).cast(rules_type(rules.scale)),
         coupon_id=blank_to_null(o.coupon_id), status=ibis.ifelse(o.is_return, "returned", "paid"),
         is_guest=o.source_member.isnull(), is_outlier=o.is_outlier, _source=o._source, _row=o._row)
-    orders = engine.keep(con, "clean_orders", orders.order_by(["_source", "_row"]))
+    # Not kept: the clean order log is sorted once, as it is written (_write); the members' first
+    # orders group the unsorted lines, and the page's figures read the written file.
+    first_order = orders.filter(orders.member_id.notnull()).group_by("member_id").agg(
+        first_order_date=orders.order_date.min())
+    orders = orders.order_by(["_source", "_row"])
 
     m = stages["members"]
     accounts = m.filter(m.reason.isnull() | (m.reason == "merged_identity")).group_by(member_id=m.canonical).agg(
         linked_accounts=m.member.count(), first_join=m.jd.min())
-    first_order = orders.filter(orders.member_id.notnull()).group_by("member_id").agg(
-        first_order_date=orders.order_date.min())
     k = m.filter(m.reason.isnull())
     k = k.left_join(accounts, k.member == accounts.member_id).drop("member_id")
     k = k.left_join(first_order, k.member == first_order.member_id).drop("member_id")
@@ -945,19 +990,22 @@ def _category_quality(t: ibis.Table, table: str, c: str, rules: CleaningRules) -
     return {k: int(row[k] or 0) for k in ("missing", "invalid", "distinct")}
 
 
-def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out: Path) -> dict[str, str]:
+def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out: Path,
+           raw: dict[str, ibis.Table]) -> dict[str, str]:
     (out / "clean").mkdir(parents=True, exist_ok=True)
     (out / "rejected").mkdir(parents=True, exist_ok=True)
     paths = {}
-    # A kept table is in the order it was made in on DuckDB (insertion order is kept); one read back on Spark is not
-    order = {"orders": ["_source", "_row"], "members": ["member_id"]} if engine.backend(con) == "spark" else {}
+    # A kept table is in the order it was made in on DuckDB (insertion order is kept); one read back on Spark is
+    # not. The clean orders are not kept: their expression ends in its sort on either backend.
+    order = {"members": ["member_id"]} if engine.backend(con) == "spark" else {}
     for name, t in clean.items():
         path = out / "clean" / f"{name}.parquet"
         engine.write_table(con, t.order_by(order[name]) if name in order else t, path)
         paths[f"clean/{name}"] = str(path)
     for name, s in stages.items():
         cols = [c for c in CANONICAL[name] if c not in ("phone", "person_id")]
-        rej = s.filter(s.reason.notnull())
+        # the order lines' stage is narrow (stage_orders): their source columns are read back from the source
+        rej = rejected_rows(s, raw[name], ORDER_TEXT_CARRIED) if name == "orders" else s.filter(s.reason.notnull())
         extra = {"phone_masked": mask_e164(rej.phone_e164)} if name == "members" else {}
         detail = ibis.ifelse(rej.reason == "unknown_status", "unknown status " + rej.status.strip(),
                              rej.reason) if name == "orders" else rej.reason

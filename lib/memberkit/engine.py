@@ -375,6 +375,15 @@ class _RowHash(ops.Value):
     shape = rlz.shape_like("arg")
 
 
+class _Lookup(ops.Value):
+    """``dict(zip(keys, values))[arg]``: NULL for a key not among ``keys`` (or NULL)."""
+    arg: ops.Value[dt.String]
+    keys: VarTuple[str]
+    values: VarTuple[str]
+    dtype = dt.string
+    shape = rlz.shape_like("arg")
+
+
 class _FileOrder(ops.Value):
     """Spark's monotonically_increasing_id(): partition index << 33 | row within the partition."""
     dtype = dt.int64
@@ -389,6 +398,11 @@ def _compile_duckdb():
     C.visit__WallClock = lambda self, op, *, zone, arg: self.f.timezone(zone, arg)
     C.visit__RowHash = lambda self, op, *, arg: self.f.hash(arg)
     C.visit__FileOrder = lambda self, op: self.f.row_number()   # (unused: DuckDB numbers rows in the read)
+    # a map's [] is NULL for a missing key; Ibis' own map lookup wraps it in NULL tests that cost
+    # twice the lookup's time on every row
+    C.visit__Lookup = lambda self, op, *, arg, keys, values: sge.Bracket(
+        this=self.f.map(sge.Array(expressions=[sge.convert(k) for k in keys]),
+                        sge.Array(expressions=[sge.convert(v) for v in values])), expressions=[arg])
 
 
 def _compile_spark():
@@ -402,6 +416,11 @@ def _compile_spark():
     C.visit__WallClock = lambda self, op, *, zone, arg: self.f.from_utc_timestamp(arg, zone)
     C.visit__RowHash = lambda self, op, *, arg: self.f.xxhash64(arg)
     C.visit__FileOrder = lambda self, op: self.f.monotonically_increasing_id()
+
+    def lookup(self, op, *, arg, keys, values):
+        m = self.f.map_from_arrays(self.f.array(*map(sge.convert, keys)), self.f.array(*map(sge.convert, values)))
+        return self.if_(self.f.map_contains_key(m, arg), sge.Bracket(this=m, expressions=[arg]), sge.Null())
+    C.visit__Lookup = lookup
 
     def regex_replace(self, op, *, arg, pattern, replacement):
         # the kit writes group references as \1 (DuckDB's and Python's form); Java's regexp_replace reads $1
@@ -424,6 +443,12 @@ _compile_spark()
 def _try_strptime(value: ibis.Value, formats) -> ibis.Value:
     """strptime with a list of formats (the first that fits), NULL instead of raising."""
     return _StrptimeAny(value, tuple(formats)).to_expr()
+
+
+def lookup(mapping: dict[str, str], key: ibis.Value) -> ibis.Value:
+    """``mapping[key]`` for text ``key``; NULL for a key the mapping lacks (the cleaning's spellings)."""
+    keys = sorted(mapping)
+    return _Lookup(key, tuple(keys), tuple(mapping[k] for k in keys)).to_expr()
 
 
 def _as_utc(zone, ts: ibis.Value) -> ibis.Value:

@@ -74,18 +74,18 @@ def test_the_profile_gives_the_numbers_of_one_query_per_rule(decimal, formats):
     con = engine.connect()
     table = _table({"order_id": _column(FLOAT_IDS, rows), "member_id": ["M1", "", " M2 ", None],
                     "order_ts": _column(TIMES, rows), "amount": AMOUNTS, "quantity": ["1", "2", "", "3.0", " 4"],
-                    "discount": COMMAS, "unit_price": [None], "store_id": ["S1", "S1.5", ""]})
+                    "discount": COMMAS, "unit_price": [None], "store_id": ["S1", "S1.5", ""], "coupon_id": ["", " "]})
     con.create_table("profiled", table, overwrite=True)
     table = con.table("profiled")
     args = (["member_id", "order_ts", "amount"], ["amount", "quantity", "discount", "unit_price"], ["order_ts"],
-            ["order_id", "member_id", "store_id"], {"order_ts": "timestamp"}, formats, decimal, PERIOD)
+            ["order_id", "member_id", "store_id", "coupon_id"], {"order_ts": "timestamp"}, formats, decimal, PERIOD)
     fused = sources.profile_row(table, *args)
     separate = _one_query_per_rule(table, *args)
     assert fused == separate
     if decimal == "auto":
         assert fused["mark__amount__comma"] is not None and fused["mark__amount__point"] is not None   # mixed
         assert fused["mark__discount__comma"] is not None and fused["mark__discount__point"] is None
-    assert fused["order_id__dots"] and not fused["member_id__dots"]
+    assert engine.decide_float_ids(table, ["order_id", "member_id", "store_id", "coupon_id"], fused) == {"order_id"}
 
 
 @pytest.mark.parametrize("dates", [DAY_FIRST, UNDECIDED, ["2026-10-03", "", None]])

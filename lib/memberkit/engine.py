@@ -1037,8 +1037,9 @@ def float_like_ids(table: ibis.Table, columns: list[str]) -> set[str]:
 
 def float_id_evidence(table: ibis.Table, columns: list[str]) -> dict[str, ibis.Value]:
     """The aggregates :func:`decide_float_ids` needs, named ``<column>__dots``: values with a point.
-    (A substring test, not a regular expression: most id columns have no point at all.)"""
-    return {f"{c}__dots": blank_to_null(table[c]).contains(".").cast("int64").sum() for c in columns}
+    (A substring test on the text as written, not a regular expression and not trimmed first: blanks
+    around a value do not make or hide a point, and most id columns have no point at all.)"""
+    return {f"{c}__dots": table[c].contains(".").cast("int64").sum() for c in columns}
 
 
 def decide_float_ids(table: ibis.Table, columns: list[str], row: dict) -> set[str]:

@@ -486,23 +486,8 @@ def _profile_problems(table: ibis.Table, staged: StagedTable, name: str, label: 
     ids = [c for c, col in spec.items() if col.kind == "id"]
     required = [c for c, col in spec.items() if col.required and c not in not_required]
     counted = required + ([c for c in AMOUNT_SOURCES if c not in required] if amount_needed else [])
-    aggs = {"rows": table.count(), **{f"filled__{c}": engine.blank_to_null(table[c]).notnull().sum() for c in counted}}
-    for c in numbers:
-        if decimal == "auto":
-            aggs.update(engine.decimal_evidence(table, c, prefix=f"mark__{c}__"))
-        aggs[f"parses__{c}"] = engine.parses(table[c], "number", formats, decimal).cast("int64").sum()
-    for c in times:
-        aggs.update(engine.day_month_evidence(table, c, formats, prefix=f"order__{c}__"))
-        aggs[f"parses__{c}"] = engine.parses(table[c], spec[c].kind, formats).cast("int64").sum()
-    if period is not None:
-        # the period's orders, read as the check reads them (the shop's formats, the default zone)
-        ts = engine.parse_timestamp(table.order_ts, formats)
-        start, end, latest = period
-        known = ts.notnull() & (ts <= ibis.literal(latest))
-        aggs.update(period__first=ts.min(where=known), period__last=ts.max(where=known),
-                    period__in=(known & ts.date().between(start, end)).cast("int64").sum())
-    aggs.update(engine.float_id_evidence(table, ids))
-    row = table.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    row = profile_row(table, counted, numbers, times, ids, {c: spec[c].kind for c in times}, formats, decimal,
+                      period)
     if period is not None:
         staged.period_orders = {"first": row["period__first"] and row["period__first"].isoformat(),
                                 "last": row["period__last"] and row["period__last"].isoformat(),
@@ -559,6 +544,58 @@ def _profile_problems(table: ibis.Table, staged: StagedTable, name: str, label: 
             problems.append(InputError(label, name, c, "required column is empty in every row",
                                        f"{why}; is the column map right?"))
     return problems
+
+
+def profile_row(table: ibis.Table, counted: list[str], numbers: list[str], times: list[str], ids: list[str],
+                kinds: dict[str, str], formats: list[str], decimal: str, period: tuple | None = None) -> dict:
+    """A staged table's profile in one query: a dict of ``rows``; ``filled__<c>`` (values not blank) for
+    the ``counted`` columns; for the ``numbers``, ``parses__<c>`` (:func:`memberkit.engine.parses` under
+    ``decimal``) and with ``decimal`` auto the decimal-mark evidence ``mark__<c>__*``
+    (:func:`memberkit.engine.decimal_evidence`); for the ``times`` (``kinds``: timestamp or date),
+    ``parses__<c>`` and the spreadsheet-date evidence ``order__<c>__*``
+    (:func:`memberkit.engine.day_month_evidence`); ``<id>__dots`` (:func:`memberkit.engine.float_id_evidence`);
+    with ``period`` (first day, last day, latest time: the orders), ``period__first``, ``period__last``
+    (datetimes or None) and ``period__in`` (the readable order times up to the latest that fall in the period).
+
+    What every aggregate needs of a row is computed once, in a projection under the aggregate: a
+    number's shape (:func:`memberkit.engine.number_shape`: plain digits settle readability and
+    evidence without the full reading), a time's spreadsheet-date text, and the order time parsed
+    once, its readability being that it parsed (:func:`memberkit.engine.parse_timestamp` reads
+    exactly what :func:`memberkit.engine.parses` accepts). The same numbers as one aggregate per
+    rule over the table (tests/test_staging_profile.py).
+    """
+    period_column = "order_ts" if period is not None else None
+    projected = {c: table[c] for c in dict.fromkeys([*counted, *numbers, *times, *ids])}
+    for c in numbers:
+        projected[f"shape__{c}"] = engine.number_shape(table[c])
+    for c in times:
+        projected[f"daymonth__{c}"] = engine.day_month_text(table[c])
+        if c == period_column:
+            # (the period's orders, read as the check reads them: the shop's formats, the default zone)
+            projected[f"time__{c}"] = engine.parse_timestamp(table[c], formats)
+        else:
+            projected[f"parses__{c}"] = engine.parses(table[c], kinds[c], formats)
+    rows = table.select(**projected)
+    aggs = {"rows": rows.count(), **{f"filled__{c}": engine.blank_to_null(rows[c]).notnull().sum() for c in counted}}
+    for c in numbers:
+        shape = rows[f"shape__{c}"]
+        if decimal == "auto":
+            aggs.update(engine.decimal_evidence(rows, c, prefix=f"mark__{c}__", shape=shape))
+        aggs[f"parses__{c}"] = engine.parses(rows[c], "number", formats, decimal, shape=shape).cast("int64").sum()
+    for c in times:
+        aggs.update(engine.day_month_evidence_of(rows[f"daymonth__{c}"], formats, prefix=f"order__{c}__"))
+        if c == period_column:
+            ts = rows[f"time__{c}"]
+            empty = rows[c].isnull() | (engine.strip(rows[c]) == "")
+            aggs[f"parses__{c}"] = (empty | ts.notnull()).cast("int64").sum()
+            start, end, latest = period
+            known = ts.notnull() & (ts <= ibis.literal(latest))
+            aggs.update(period__first=ts.min(where=known), period__last=ts.max(where=known),
+                        period__in=(known & ts.date().between(start, end)).cast("int64").sum())
+        else:
+            aggs[f"parses__{c}"] = rows[f"parses__{c}"].cast("int64").sum()
+    aggs.update(engine.float_id_evidence(rows, ids))
+    return rows.aggregate(**aggs).to_pyarrow().to_pylist()[0]
 
 
 def example_rows(table: ibis.Table, columns: list[str], tsrc: TableSource, limit: int = 5) -> list[dict]:

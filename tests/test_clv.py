@@ -773,3 +773,38 @@ def test_a_refused_or_failed_model_is_explained_in_the_page_language():
     assert "an older results file's English" in zh[2]          # no code: the message as it was
     en = clv_view.notes_sentences(Presentation("en"), a)
     assert "found 3" in en[0] and "did not converge on 1,234 members" in en[1]
+
+
+def test_bulk_orders_put_no_member_on_the_at_risk_list():
+    """The models leave the orders the cleaning flagged as bulk purchases out (``exclude_outliers``); the
+    high-value ranking and the at-risk list's spend did not, so on the bundled sample 13 members with one bulk
+    order each headed the win-back list. Here five members of small spend each get one flagged order of
+    50,000 at their first purchase: none of them is high-value on that order, and spend to date is their own."""
+    from memberkit.config import load_settings, notebook_params
+    from .clv_samples import orders_frame
+    params = notebook_params(load_settings(ROOT, [], ["source.sample=null"]), "clv_forecast")
+    assert params.exclude_outliers
+    orders = orders_frame(300, seed=5, dropout=True)
+    orders["is_outlier"] = False
+    own = orders.groupby("member_id").amount.sum().sort_values(kind="stable")
+    small = list(own.index[:5])     # the members who spent least
+    firsts = orders[orders.member_id.isin(small)].sort_values("order_date").groupby("member_id").head(1)
+    bulk = firsts.assign(order_id=firsts.order_id + "_bulk", amount=50000.0, is_outlier=True)
+    a = clv.analyse({"orders": ibis.memtable(pd.concat([orders, bulk], ignore_index=True))}, "2026-10", params)
+    m = a.members.set_index("member_id")
+    assert not m.loc[small, "high_value"].any() and not m.loc[small, "at_risk"].any()
+    assert m.loc[small, "revenue_total_bulk"].tolist() == [50000.0] * 5
+    assert m.loc[small, "revenue_total"].to_numpy() == pytest.approx(own[small].to_numpy())
+    assert (m.drop(index=small).revenue_total_bulk == 0).all()
+    assert a.totals["high_value_at_risk_past_revenue"] == pytest.approx(m.revenue_total[m.at_risk].sum())
+    w = clv.winback_list(a)
+    assert not set(small) & set(w.member_id)
+    # the page says where the bulk orders were left out and how much
+    from memberkit.views import Presentation
+    from memberkit.views import clv as view
+    for language, words in (("en", "CN¥250,000 of bulk orders from 5 members"), ("zh", "5 名会员共 ¥250,000 的大宗订单未计入")):
+        assert words in view.at_risk_bulk_sentence(Presentation(language, "CNY"), a)
+    # without the setting, bulk orders count as spend, as before
+    kept = clv.without_bulk_spend(a.members.assign(revenue_total=a.members.revenue_total + a.members.revenue_total_bulk),
+                                  exclude=False)
+    assert kept.set_index("member_id").loc[small, "revenue_total"].to_numpy() == pytest.approx(own[small].to_numpy() + 50000)

@@ -864,7 +864,8 @@ def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None
     else:
         table = summary.member_frame(summary.member_summary(tables["orders"], end))
         cols = ["member_id", "revenue_total"]
-    members = members.merge(table[cols], on="member_id", how="left")
+    members = members.merge(table[cols + [c for c in ("revenue_total_bulk",) if c in table]], on="member_id", how="left")
+    members = without_bulk_spend(members, params.exclude_outliers)
     cutoff = members.revenue_total.quantile(1 - params.high_value_share)
     members["high_value"] = members.revenue_total >= cutoff
     members["at_risk"] = members.high_value & (members.probability_alive < params.alive_threshold)
@@ -885,6 +886,20 @@ def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None
                                  for c in GROUPS if c in members and members[c].notna().any()},
                        alive=alive_matrix(model, members), alive_threshold=params.alive_threshold,
                        holdout_by_segment=_holdout_segments(tables, cal_end, rfm_params, check, chosen))
+
+
+def without_bulk_spend(members: pd.DataFrame, exclude: bool) -> pd.DataFrame:
+    """``members`` with ``revenue_total`` (spend to date, the shop's currency) less ``revenue_total_bulk``
+    (its part in orders the cleaning flagged as bulk purchases) when ``exclude`` (the ``exclude_outliers``
+    setting), as the models' order log leaves them out: the high-value ranking and the at-risk list's spend
+    then rest on the members' own buying, not on one bulk order. ``revenue_total_bulk`` is kept (0 where
+    unknown) for the page to say how much was left out; unchanged without that column or ``exclude``."""
+    if "revenue_total_bulk" not in members:
+        return members
+    bulk = members.revenue_total_bulk.fillna(0.0)
+    if not exclude:
+        return members.assign(revenue_total_bulk=0.0)
+    return members.assign(revenue_total=members.revenue_total - bulk, revenue_total_bulk=bulk)
 
 
 def _holdout_segments(tables: dict, cal_end: _dt.date, rfm_params, check: HoldoutCheck, chosen: str) -> dict:

@@ -656,9 +656,18 @@ def stayed_share(matrix: pd.DataFrame) -> float:
 
 
 def tier_stage_frame(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Members and revenue per tier, and members per lifecycle stage."""
-    tiers = table.groupby("tier", observed=False).agg(members=("member_id", "size"), revenue=("monetary", "sum"))
+    """Members and revenue per tier, and members per lifecycle stage.
+
+    The tiers' frame: ``members``, ``revenue`` (the window's net revenue, ``monetary`` summed, the
+    shop's currency), ``revenue_share`` (of all members' revenue), ``bulk_revenue`` (the part of
+    ``revenue`` in orders the cleaning flagged as bulk purchases, ``monetary_bulk``; 0 when the table
+    has no such column) and ``bulk_share`` (``bulk_revenue`` / ``revenue``, NaN for a tier without
+    revenue). The stages' frame: ``members`` and ``share`` of all members."""
+    t = table if "monetary_bulk" in table else table.assign(monetary_bulk=0.0)
+    tiers = t.groupby("tier", observed=False).agg(members=("member_id", "size"), revenue=("monetary", "sum"),
+                                                  bulk_revenue=("monetary_bulk", "sum"))
     tiers["revenue_share"] = tiers.revenue / tiers.revenue.sum() if tiers.revenue.sum() else np.nan
+    tiers["bulk_share"] = tiers.bulk_revenue / tiers.revenue.where(tiers.revenue != 0)
     stages = table.groupby("stage", observed=False).agg(members=("member_id", "size"))
     stages["share"] = stages.members / stages.members.sum() if len(table) else np.nan
     return tiers, stages

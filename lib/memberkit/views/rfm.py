@@ -390,9 +390,31 @@ def tiers_sentence(p: Presentation, a: rfm.RFMAnalysis, params=None) -> str:
                 top_share=p.pct(top.members.sum() / tiers.members.sum() if tiers.members.sum() else float("nan")),
                 top_revenue=p.pct(top.revenue_share.sum()), churned=p.pct(stages.loc["churned", "share"]),
                 churned_days=p.count(getattr(params, "churned_days", 180)),
-                silent=p.pct(stages.loc["silent", "share"])) + ("" if params is None else p.sentence_sep + p.text(
+                silent=p.pct(stages.loc["silent", "share"])) + tiers_bulk_sentence(p, a) + (
+                    "" if params is None else p.sentence_sep + p.text(
                     "rfm.stages_defined", new_days=p.count(params.new_days), silent_days=p.count(params.silent_days),
                     churned_days=p.count(params.churned_days)))
+
+
+def tiers_bulk_sentence(p: Presentation, a: rfm.RFMAnalysis) -> str:
+    """How much of the top tiers' revenue (every tier above the base tier) is orders the cleaning flagged
+    as bulk purchases, per tier with any, and those tiers' share of revenue without them; '' when they
+    hold none. Begins with the page's sentence separator, to follow :func:`tiers_sentence`'s first sentence.
+    Tiers are set on spend with the bulk orders in it, so the share the tiers hold is shown both ways
+    rather than changed."""
+    tiers = a.tiers
+    if "bulk_revenue" not in tiers:
+        return ""
+    top = tiers.iloc[1:]
+    bulk = float(top.bulk_revenue.sum())
+    if not bulk or not float(top.revenue.sum()):
+        return ""
+    sep = "、" if p.language == "zh" else ", "
+    each = sep.join(p.text("rfm.tier_bulk_part", tier=tier_label(p, t), share=p.pct(r.bulk_share))
+                    for t, r in top.iloc[::-1].iterrows() if r.bulk_revenue)
+    rest = float(tiers.revenue.sum() - tiers.bulk_revenue.sum())
+    return p.sentence_sep + p.text("rfm.tiers_bulk_text", share=p.pct(bulk / float(top.revenue.sum())), tiers=each,
+                                   top_revenue=p.pct((float(top.revenue.sum()) - bulk) / rest if rest else float("nan")))
 
 
 def cohort_sentence(p: Presentation, a: rfm.RFMAnalysis) -> str:

@@ -476,6 +476,7 @@ class RFMAnalysis:
     #: taken at its month's own end (:func:`memberkit.attribution.member_group_split`); None where the
     #: earlier month is before the orders begin
     revenue_change_groups: dict = field(default_factory=dict)
+    lapsed_days: int = 180   # the lifecycle's day count past which a member has lapsed (churned_days)
 
     @property
     def buyers(self) -> int:
@@ -588,7 +589,7 @@ def analyse(tables: dict, period: str, params, month_figures: dict) -> RFMAnalys
         region_safest=safest_region(regions), dominant=dominant_members(table, params.dominant_member_share, params.split),
         revenue_change_groups=revenue_change_groups(orders, period, {p: at[e][0] for p, e in (
             (previous_period(period), prev_end), (same_period_last_year(period), year_end), (period, end))},
-            month_figures))
+            month_figures), lapsed_days=params.churned_days)
 
 
 def revenue_change_groups(orders, period: str, tables: dict[str, pd.DataFrame], month_figures: dict) -> dict:
@@ -687,6 +688,7 @@ def key_results(a: RFMAnalysis) -> dict:
         "most_at_risk_region": a.region_at_risk,
         "most_at_risk_lost_rate": (plain(a.regions.loc[a.region_at_risk, "established_lost_rate"])
                                    if a.region_at_risk else None),
+        "lapsed_days": a.lapsed_days,
         "migration_members": members_in_both(a.migration),
         "members_with_tier": int(len(a.table)), "window_days": a.window_days,
         "dominant_members": a.dominant,

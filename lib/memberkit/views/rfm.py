@@ -84,7 +84,9 @@ def headline(p: Presentation, res: dict) -> str:
     sentence = p.text("rfm.headline_top", segment=segment_name(p, top), share=p.pct(shares[top][0]),
                       revenue_share=p.pct(shares[top][1]))
     if r.get("most_at_risk_region") and r.get("most_at_risk_lost_rate") is not None:
-        sentence += p.sentence_sep + p.text("rfm.headline_region", region=r["most_at_risk_region"],
+        # 'lapsed', the lifecycle stage, never the month's churn (DOMAIN.md): the summary shows both
+        key = "rfm.headline_region" if r.get("lapsed_days") is not None else "rfm.headline_region_no_days"
+        sentence += p.sentence_sep + p.text(key, region=r["most_at_risk_region"], days=p.count(r.get("lapsed_days")),
                                             rate=p.pct(r["most_at_risk_lost_rate"]))
     return sentence
 

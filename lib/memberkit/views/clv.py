@@ -227,13 +227,13 @@ def at_risk_frame(p: Presentation, a: clv.CLVAnalysis, months: int) -> pd.DataFr
     if w.empty:
         return pd.DataFrame()
     g = w.groupby("segment", sort=False).agg(members=("member_id", "size"), spend=("spend_to_date", "sum"),
-                                              value=("expected_value", "sum"), chance=("chance_buying_again", "mean"))
+                                              value=("clv", "sum"), chance=("probability_alive", "mean"))
     g = g.reset_index().sort_values(["spend", "segment"], ascending=[False, True], kind="stable")
     from ..rfm import outside_window, schemes
     hl, outside = schemes()["high_low"], outside_window()
     word = lambda k, part: (getattr(outside, part) if k == outside.key else getattr(hl.segment(k), part))[p.language]  # noqa: E731
-    total = {"members": len(w), "spend": float(w.spend_to_date.sum()), "value": float(w.expected_value.sum()),
-             "chance": float(w.chance_buying_again.mean())}
+    total = {"members": len(w), "spend": float(w.spend_to_date.sum()), "value": float(w.clv.sum()),
+             "chance": float(w.probability_alive.mean())}
     # the total rounded as its parts are (half away from zero), so the row and the parts above it agree
     spend, value = (round_parts(list(g[c]), total[c]) + round_parts([total[c]], total[c]) for c in ("spend", "value"))
     return decision_first(pd.DataFrame({     # the segment and what to do with it stay in view

@@ -307,7 +307,7 @@ def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None):
         ax1.text(i, n, f"{n:,}\n{p.text('rfm.revenue_short')} {rs:.0%}", ha="center", va="bottom", fontsize=11)
     ax1.set_ylim(0, max(1, tiers.members.max()) * 1.25)   # linear from zero: bar heights compare as counts
     ax1.set_title(p.text("rfm.tiers_chart"), loc="left")
-    colours = {"new": PALETTE[2], "active": PALETTE[0], "silent": PALETTE[3], "churned": PALETTE[1], "no_purchase": PALETTE[5]}
+    colours = {"new": PALETTE[2], "active": PALETTE[0], "silent": PALETTE[3], "lapsed": PALETTE[1], "no_purchase": PALETTE[5]}
     ax2.bar([tick_lines(stage_label(p, s, params)) for s in stages.index], stages.members,
             color=[colours[s] for s in stages.index])
     for i, (n, sh) in enumerate(zip(stages.members, stages.share.fillna(0))):
@@ -390,7 +390,7 @@ def tiers_sentence(p: Presentation, a: rfm.RFMAnalysis, params=None) -> str:
     sep = "、" if p.language == "zh" else "/"
     return p.text("rfm.tiers_text", top_tiers=sep.join(tier_label(p, t) for t in top.index),
                 top_share=p.pct(top.members.sum() / tiers.members.sum() if tiers.members.sum() else float("nan")),
-                top_revenue=p.pct(top.revenue_share.sum()), churned=p.pct(stages.loc["churned", "share"]),
+                top_revenue=p.pct(top.revenue_share.sum()), churned=p.pct(stages.loc["lapsed", "share"]),
                 churned_days=p.count(getattr(params, "churned_days", 180)),
                 silent=p.pct(stages.loc["silent", "share"])) + tiers_bulk_sentence(p, a) + (
                     "" if params is None else p.sentence_sep + p.text(

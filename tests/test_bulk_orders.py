@@ -4,6 +4,7 @@ they are, so one bulk order never reads as growth without a word."""
 import datetime as dt
 
 import ibis
+import pandas as pd
 import pytest
 
 from memberkit import month, summary
@@ -120,3 +121,40 @@ def test_the_rfm_pages_aov_card_is_not_green_when_bulk_orders_make_its_rise(lang
     assert outliers.bulk_change(p, figures, "average_order_value", "2026-10", "2026-09")["text"] in card.delta
     plain = rfm_view.kpis(p, res)[1]
     assert plain.good is True and plain.delta == card.delta.split(p.clause_sep)[0]
+
+
+def test_member_summaries_carry_the_bulk_part_of_their_spend():
+    """b's October: 40 of its own and the flagged 1,000; a has none flagged; the guest's flagged order is no member's."""
+    for flag, b_bulk in ((True, 1000.0), (False, 0.0)):
+        s = summary.member_summary(hand_tables(flag)["orders"], dt.date(2026, 10, 31)).order_by("member_id").to_pandas()
+        assert s[["member_id", "monetary", "monetary_bulk", "revenue_total", "revenue_total_bulk"]].values.tolist() == [
+            ["a", 290.0, 0.0, 290.0, 0.0], ["b", 1040.0, b_bulk, 1040.0, b_bulk]]
+        many = summary.member_summaries(hand_tables(flag)["orders"], [dt.date(2026, 9, 30), dt.date(2026, 10, 31)]) \
+            .order_by(["end", "member_id"]).to_pandas()
+        assert many.revenue_total_bulk.tolist() == [0.0, 0.0, b_bulk]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_tiers_say_how_much_of_their_revenue_is_bulk(language):
+    """All 33 Diamond members of the bundled sample have a bulk order and 90% of Diamond spend is bulk, yet the
+    page said only that the top tiers hold 33.2% of revenue. Here b is Silver on its 1,000 bulk order alone."""
+    from types import SimpleNamespace
+    from memberkit import rfm
+    from memberkit.views import rfm as rfm_view
+    p = Presentation(language, "CNY")
+    params = SimpleNamespace(window_days=365, split="mean", tier_thresholds={"银卡": 500}, new_days=90, silent_days=90,
+                             churned_days=180, base_tier="普通")
+    members = pd.DataFrame({"member_id": ["a", "b"], "join_date": [dt.date(2025, 1, 5), dt.date(2025, 6, 10)],
+                            "region": ["北京", "上海"], "channel": ["app", "app"]})
+    table, _ = rfm.member_table_at(hand_tables()["orders"], members, dt.date(2026, 10, 31), params)
+    tiers, stages = rfm.tier_stage_frame(table)
+    assert tiers.loc["银卡", "bulk_revenue"] == 1000.0 and tiers.loc["普通", "bulk_revenue"] == 0.0
+    assert tiers.loc["银卡", "bulk_share"] == pytest.approx(1000 / 1040)
+    a = SimpleNamespace(tiers=tiers, stages=stages)
+    text = rfm_view.tiers_sentence(p, a)
+    silver = "Silver" if language == "en" else "银卡"
+    # 96.2% of Silver's 1,040 is bulk; without it Silver holds 40 of 330 (12.1%) instead of 78.2%
+    assert p.pct(1000 / 1040) in text and f"{silver} {p.pct(1000 / 1040)}" in text and p.pct(40 / 330) in text
+    assert p.pct(1040 / 1330) in text
+    plain, _ = rfm.member_table_at(hand_tables(flag=False)["orders"], members, dt.date(2026, 10, 31), params)
+    assert rfm_view.tiers_bulk_sentence(p, SimpleNamespace(tiers=rfm.tier_stage_frame(plain)[0])) == ""

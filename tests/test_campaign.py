@@ -437,3 +437,22 @@ def test_the_page_explains_why_a_pull_forward_campaign_reads_change_with_a_lower
     assert "pull-forward" in rules and "whatever its return" in rules and "reads stop" in rules
     nb = (ROOT / "notebooks/05_campaign_review.ipynb").read_text()
     assert "view.verdict_rules(p, params)" in nb
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_new_won_back_and_lost_table_reads_on_a_phone_and_names_its_days(language):
+    """At 420 px the table showed its row names only (three columns, so it was not stacked like the wide
+    tables, and its names are sentences); its won-back row said 'silent before' and '(of 2,374 lapsed)', two of
+    DOMAIN.md's stages for one group: members with no order in the silent_days before the campaign."""
+    from memberkit.views import Presentation
+    members = hand_campaign()
+    info = pd.Series({"campaign_id": "C1", "name": "Test", "type": "coupon", "start": START, "end": END, "cost": 100.0})
+    p = cr_params("margin=0.5", "silent_days=60")
+    r = campaign.review(members, info, p)
+    frame = view.members_frame(Presentation(language), r, p.silent_days)
+    html = page.table_html(frame)
+    assert "mk-stack" in html and html.count("data-label=") == frame.size
+    won_back = frame.iloc[1, 0]
+    assert ("no order in the 60 days before" if language == "en" else "活动前 60 天无订单") in won_back
+    for word in ("silent", "lapsed", "沉默", "流失"):
+        assert word not in won_back

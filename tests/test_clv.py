@@ -554,7 +554,7 @@ def test_member_export_is_the_file_pandas_writes_with_its_float_format(tmp_path)
         pass
     a = Analysis()
     a.members, a.unit = members, "week"
-    clv.export_members(a, tmp_path)
+    clv.export_members(a, tmp_path, horizon_months=12)
     clv.member_file(a).to_csv(tmp_path / "expected.csv", index=False, encoding="utf-8-sig", float_format="%.4f")
     assert (tmp_path / "clv_members.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
 
@@ -569,12 +569,12 @@ def test_the_member_file_names_its_units_and_labels_its_codes(tmp_path, unit):
     from memberkit.views.rfm import list_stage_labels, list_tier_labels
     a = _winback_analysis()
     a.unit = unit
-    clv.export_members(a, tmp_path / "data", "CNY", list_tier_labels(), list_stage_labels())
+    clv.export_members(a, tmp_path / "data", "CNY", list_tier_labels(), list_stage_labels(), horizon_months=12)
     f = pd.read_csv(tmp_path / "data" / "clv_members.csv", encoding="utf-8-sig", dtype={"member_id": str})
     assert list(f.columns) == [
         "member_id", "repeat_purchases", f"first_to_last_purchase_{unit}s", f"since_first_purchase_{unit}s",
-        "monetary_value", "expected_purchases", "probability_alive", "expected_spend", "clv", "high_value", "at_risk",
-        "segment", "segment_label_en", "segment_label_zh", "tier", "tier_label_en", "tier_label_zh",
+        "monetary_value", "expected_purchases", "probability_alive", "expected_order_value", "clv_12_months_discounted_cny",
+        "high_value", "at_risk", "segment", "segment_label_en", "segment_label_zh", "tier", "tier_label_en", "tier_label_zh",
         "stage", "stage_label_en", "stage_label_zh"]
     assert not {"frequency", "recency", "T"} & set(f.columns)
     row = f.set_index("member_id").loc["m2"]
@@ -584,7 +584,7 @@ def test_the_member_file_names_its_units_and_labels_its_codes(tmp_path, unit):
     outside = f.set_index("member_id").loc["m3"]      # no order in the RFM window: the win-back list's code
     assert (outside.segment, outside.segment_label_en) == ("no_recent_purchase", "No purchase in the RFM window")
     back = ledger._read_members(tmp_path)
-    assert {"frequency", "recency", "T"} <= set(back.columns)
+    assert {"frequency", "recency", "T", "expected_spend", "clv"} <= set(back.columns)
     assert back.set_index("member_id").loc["m1", "recency"] == 30.5
     with pytest.raises(ValueError):
         clv.file_column_names("month")
@@ -613,11 +613,11 @@ def test_the_winback_list_says_who_what_they_are_worth_and_what_to_do():
     seg = {s["key"]: s for s in rules["high_low"]["segments"]}
     w = clv.winback_list(_winback_analysis())
     assert list(w.columns) == ["member_id", "segment", "segment_label_en", "segment_label_zh", "tier", "tier_label_en",
-                               "tier_label_zh", "spend_to_date", "expected_value", "chance_buying_again", "action_en", "action_zh"]
+                               "tier_label_zh", "spend_to_date", "clv", "probability_alive", "action_en", "action_zh"]
     # m4 is not at risk; the others by spend to date, highest first, equal spend by member id
     assert list(w.member_id) == ["m2", "m1", "m5", "m3"]
-    assert list(w.spend_to_date) == [2500.5, 1200.0, 1200.0, 800.0] and list(w.expected_value) == [3.456, 12.5, 8.0, 1.0]
-    assert list(w.chance_buying_again) == [0.12345678, 0.31, 0.4, 0.2] and list(w.tier) == ["银卡", "金卡", "金卡", "普通"]
+    assert list(w.spend_to_date) == [2500.5, 1200.0, 1200.0, 800.0] and list(w.clv) == [3.456, 12.5, 8.0, 1.0]
+    assert list(w.probability_alive) == [0.12345678, 0.31, 0.4, 0.2] and list(w.tier) == ["银卡", "金卡", "金卡", "普通"]
     first = w.iloc[0]
     assert (first.segment, first.segment_label_zh) == ("general_at_risk", "一般挽留客户")     # DOMAIN.md's label
     assert w.iloc[1].segment_label_zh == "重要保持客户"
@@ -634,10 +634,11 @@ def test_the_winback_list_says_who_what_they_are_worth_and_what_to_do():
 @pytest.mark.parametrize("currency,spend", [("CNY", "2500.50"), ("JPY", "2500")])
 def test_the_winback_file_writes_money_at_the_currency_minor_unit(tmp_path, currency, spend):
     from memberkit.views.rfm import list_tier_labels
-    clv.export_members(_winback_analysis(), tmp_path, currency, list_tier_labels())
+    clv.export_members(_winback_analysis(), tmp_path, currency, list_tier_labels(), horizon_months=12)
     text = (tmp_path / clv.AT_RISK_FILE).read_text(encoding="utf-8-sig")
     lines = text.splitlines()
-    assert lines[0] == ",".join(clv.WINBACK_COLUMNS) and len(lines) == 5
+    names = clv.value_column_names(12, currency)
+    assert lines[0] == ",".join(names.get(c, c) for c in clv.WINBACK_COLUMNS) and len(lines) == 5
     assert lines[1].startswith(f"m2,general_at_risk,") and f",银卡,Silver,银卡,{spend}," in lines[1] and ",0.1235," in lines[1]
     assert lines[4].startswith("m3,no_recent_purchase,No purchase in the RFM window,RFM 窗口内无购买,普通,Standard,普通,")
 
@@ -719,7 +720,7 @@ def test_the_winback_file_gives_a_likely_lost_member_the_action_the_page_table_g
         "expected_spend": [40.0] * n, "clv": [5.0] * n, "high_value": [True] * n, "at_risk": [True] * n,
         "segment": codes, "tier": ["金卡"] * n, "stage": ["silent"] * n,
         "revenue_total": [1000.0 + 100 * i for i in range(n)]})
-    clv.export_members(a, tmp_path)
+    clv.export_members(a, tmp_path, horizon_months=12)
     w = pd.read_csv(tmp_path / clv.AT_RISK_FILE, encoding="utf-8-sig", dtype=str).set_index("segment")
     assert len(w) == n
     for p in (Presentation("en", "CNY"), Presentation("zh", "CNY")):
@@ -773,3 +774,70 @@ def test_a_refused_or_failed_model_is_explained_in_the_page_language():
     assert "an older results file's English" in zh[2]          # no code: the message as it was
     en = clv_view.notes_sentences(Presentation("en"), a)
     assert "found 3" in en[0] and "did not converge on 1,234 members" in en[1]
+
+
+def test_bulk_orders_put_no_member_on_the_at_risk_list():
+    """The models leave the orders the cleaning flagged as bulk purchases out (``exclude_outliers``); the
+    high-value ranking and the at-risk list's spend did not, so on the bundled sample 13 members with one bulk
+    order each headed the win-back list. Here five members of small spend each get one flagged order of
+    50,000 at their first purchase: none of them is high-value on that order, and spend to date is their own."""
+    from memberkit.config import load_settings, notebook_params
+    from .clv_samples import orders_frame
+    params = notebook_params(load_settings(ROOT, [], ["source.sample=null"]), "clv_forecast")
+    assert params.exclude_outliers
+    orders = orders_frame(300, seed=5, dropout=True)
+    orders["is_outlier"] = False
+    own = orders.groupby("member_id").amount.sum().sort_values(kind="stable")
+    small = list(own.index[:5])     # the members who spent least
+    firsts = orders[orders.member_id.isin(small)].sort_values("order_date").groupby("member_id").head(1)
+    bulk = firsts.assign(order_id=firsts.order_id + "_bulk", amount=50000.0, is_outlier=True)
+    a = clv.analyse({"orders": ibis.memtable(pd.concat([orders, bulk], ignore_index=True))}, "2026-10", params)
+    m = a.members.set_index("member_id")
+    assert not m.loc[small, "high_value"].any() and not m.loc[small, "at_risk"].any()
+    assert m.loc[small, "revenue_total_bulk"].tolist() == [50000.0] * 5
+    assert m.loc[small, "revenue_total"].to_numpy() == pytest.approx(own[small].to_numpy())
+    assert (m.drop(index=small).revenue_total_bulk == 0).all()
+    assert a.totals["high_value_at_risk_past_revenue"] == pytest.approx(m.revenue_total[m.at_risk].sum())
+    w = clv.winback_list(a)
+    assert not set(small) & set(w.member_id)
+    # the page says where the bulk orders were left out and how much
+    from memberkit.views import Presentation
+    from memberkit.views import clv as view
+    for language, words in (("en", "CN¥250,000 of bulk orders from 5 members"), ("zh", "5 名会员共 ¥250,000 的大宗订单未计入")):
+        assert words in view.at_risk_bulk_sentence(Presentation(language, "CNY"), a)
+    # without the setting, bulk orders count as spend, as before
+    kept = clv.without_bulk_spend(a.members.assign(revenue_total=a.members.revenue_total + a.members.revenue_total_bulk),
+                                  exclude=False)
+    assert kept.set_index("member_id").loc[small, "revenue_total"].to_numpy() == pytest.approx(own[small].to_numpy() + 50000)
+
+
+def test_the_crm_files_name_each_value_once_with_its_horizon_currency_and_window(tmp_path):
+    """clv_members.csv said expected_spend for the expected value of one order and clv without its horizon or
+    currency; the win-back list called the same values expected_value and chance_buying_again. One name each
+    now, in both files; a month published under the old names (and the stage code 'churned') still reads."""
+    from memberkit import ledger
+    from memberkit.views.rfm import list_stage_labels, list_tier_labels
+    a = _winback_analysis()
+    a.members["stage"] = ["lapsed", "silent", "new", "active", "lapsed"]
+    clv.export_members(a, tmp_path / "data", "GBP", list_tier_labels(), list_stage_labels(), horizon_months=6)
+    members = pd.read_csv(tmp_path / "data" / "clv_members.csv", encoding="utf-8-sig", dtype={"member_id": str})
+    at_risk = pd.read_csv(tmp_path / "data" / clv.AT_RISK_FILE, encoding="utf-8-sig", dtype={"member_id": str})
+    assert {"expected_order_value", "clv_6_months_discounted_gbp", "probability_alive"} <= set(members.columns)
+    assert {"spend_all_time_gbp", "clv_6_months_discounted_gbp", "probability_alive"} <= set(at_risk.columns)
+    for old in ("expected_spend", "clv", "expected_value", "chance_buying_again", "spend_to_date"):
+        assert old not in members.columns and old not in at_risk.columns
+    both = members.merge(at_risk, on="member_id", suffixes=("", "_list"))
+    assert (both.clv_6_months_discounted_gbp.round(2) == both.clv_6_months_discounted_gbp_list).all()
+    assert members.set_index("member_id").loc["m1", "expected_order_value"] == 90.0
+    assert dict(zip(members.stage, members.stage_label_en))["lapsed"] == "lapsed (180+ days)"
+    back = ledger._read_members(tmp_path)
+    assert back.set_index("member_id").loc["m1", ["expected_spend", "clv"]].tolist() == [90.0, 12.5]
+    # a file of a month published before: model names and the old stage code
+    old = members.rename(columns={"expected_order_value": "expected_spend", "clv_6_months_discounted_gbp": "clv"})
+    old["stage"] = old.stage.replace({"lapsed": "churned"})
+    (tmp_path / "old" / "data").mkdir(parents=True)
+    old.to_csv(tmp_path / "old" / "data" / "clv_members.csv", index=False, encoding="utf-8-sig")
+    read = ledger._read_members(tmp_path / "old")
+    assert read.set_index("member_id").loc["m1", ["expected_spend", "clv", "stage"]].tolist() == [90.0, 12.5, "lapsed"]
+    with pytest.raises(ValueError):
+        clv.value_column_names(0, "CNY")

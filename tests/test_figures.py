@@ -90,13 +90,13 @@ def test_every_figure_of_a_period_has_one_value_on_every_page(edition, request):
 def test_the_lapsed_stage_is_never_called_churn_and_the_returning_stage_is_not_the_activity_rate(p):
     from memberkit.views.rfm import stage_label
     params = SimpleNamespace(new_days=90, silent_days=90, churned_days=180)
-    labels = {s: stage_label(p, s, params) for s in ("new", "active", "silent", "churned", "no_purchase")}
+    labels = {s: stage_label(p, s, params) for s in ("new", "active", "silent", "lapsed", "no_purchase")}
     if p.language == "en":
-        assert labels["churned"] == "lapsed (180+ days)"
+        assert labels["lapsed"] == "lapsed (180+ days)"
         assert not any("churn" in v.lower() for v in labels.values())
         assert "activ" not in labels["active"].lower()
     else:
-        assert labels["churned"] == "流失（180 天以上）" and p.text("kpi.churn_rate") == "月流失率"
+        assert labels["lapsed"] == "流失（180 天以上）" and p.text("kpi.churn_rate") == "月流失率"
         assert labels["active"] != p.text("kpi.activity_rate") and "率" not in labels["active"]
 
 

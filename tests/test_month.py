@@ -324,7 +324,7 @@ def sample_results() -> dict:
                            "steps": [{"rule": "duplicate", "rows": 400}, {"rule": "cancelled", "rows": 1500},
                                      {"rule": "unparseable_date", "rows": 150}]}}}},
         "rfm_segmentation": {"period": "2026-10", "kpis": {"members_segmented": 12923}, "results": {
-            "window_days": 365, "most_at_risk_region": "上海", "most_at_risk_lost_rate": 0.4667154352596928,
+            "window_days": 365, "most_at_risk_region": "上海", "most_at_risk_lost_rate": 0.4667154352596928, "lapsed_days": 180,
             "segments": {"high_low": {
                 "important_value": {"members": 2132, "revenue": 4177516.24, "share": 0.16497717248316954,
                                     "revenue_share": 0.48832355358024004},
@@ -364,7 +364,7 @@ CARDS = {
                            ("Rows rejected (all tables)", "3,130", ""),
                            ("Member accounts merged", "688", "")]),
         "rfm_segmentation": ("Important value members are 16.5% of the buyers and bring 48.8% of the revenue. 上海 is the "
-                             "region most at risk: 46.7% of its established members have stopped buying.",
+                             "region most at risk: 46.7% of its established members have lapsed (no purchase for over 180 days).",
                              [("Members segmented", "12,923", "a purchase in the last 365 days"),
                               ("Member growth", "4.0%", "-0.6 pp vs previous month"),
                               ("Repurchase rate", "21.8%", "+0.9 pp vs previous month"),
@@ -393,7 +393,7 @@ CARDS = {
                           [("读入行数（全部表）", "139,472", ""), ("保留行数（全部表）", "136,342", ""),
                            ("剔除行数（全部表）", "3,130", ""),
                            ("合并会员账号", "688", "")]),
-        "rfm_segmentation": ("重要价值客户占购买会员的 16.5%，贡献了 48.8% 的销售额。上海是风险最高的地区：46.7% 的老客已停止购买。",
+        "rfm_segmentation": ("重要价值客户占购买会员的 16.5%，贡献了 48.8% 的销售额。上海是风险最高的地区：46.7% 的老客已处于流失阶段（超过 180 天未购买）。",
                              [("参与分群会员", "12,923", None), ("会员增长率", "4.0%", "较上月 -0.6 个百分点"),
                               ("复购率", "21.8%", "较上月 +0.9 个百分点"), ("客单价（净额）", "¥224", "较上月 +10.6%")]),
         "clv_forecast": ("未来 12 个月会员的折现毛利价值为 ¥1,708,240；前 10% 的会员占 43.4%，另有 1,046 名高价值会员再次购买的"
@@ -444,3 +444,17 @@ def test_report_cards_read_results_written_before_they_held_numbers_only(figures
     assert [k["value"] for k in card["kpis"]] == ["CN¥1,708,240", "43.4%", "1,046", "30,296"]
     page = month_views.render_summary(s)
     assert "old words" not in page and "old label" not in page and "CLV (old)" not in page
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_month_churn_and_the_lapsed_stage_are_two_words_on_the_summary(figures, language):
+    """'Stopped buying' meant both the 90-day churn rate ('18.5% of those active at its start stopped buying')
+    and a region's share in the lapsed stage ('46.7% of its established members have stopped buying'). DOMAIN.md
+    names them apart: churn (active at the month's start, not at its end) and lapsed (no purchase for 180+ days)."""
+    s = summary(figures, language)
+    s.reports = [ReportState(name, "ok", res) for name, res in sample_results().items()]
+    page = month_views.render_summary(s)
+    churn, lapsed = {"en": ("had churned by its end (no order in the last 90 days)", "have lapsed (no purchase for over 180 days)"),
+                     "zh": ("到月末已不再活跃（近 90 天内无订单）", "已处于流失阶段（超过 180 天未购买）")}[language]
+    assert churn in page and lapsed in page
+    assert "stopped buying" not in page and "停止购买" not in page and "停止了购买" not in page

@@ -91,10 +91,11 @@ def test_run_reports_end_to_end(e2e):
     from memberkit import clv, rfm, uplift
     for path in out.rglob("*.csv"):
         assert path.parent == out / "data" and (path.name.startswith("rfm_") or path.name in (
-            "clv_members.csv", clv.AT_RISK_FILE, "uplift_targets.csv")), path
-        expected = (rfm.EXPORT_COLUMNS if path.name.startswith("rfm_") else
-                    clv.WINBACK_COLUMNS if path.name == clv.AT_RISK_FILE else
-                    uplift.TARGET_COLUMNS if path.name == "uplift_targets.csv" else clv.member_file_columns("week"))
+            "clv_members.csv", clv.AT_RISK_FILE, uplift.TARGET_FILE, uplift.HOLDOUT_FILE)), path
+        values = clv.value_column_names(12, "CNY")
+        expected = ([rfm.list_column_names(365).get(c, c) for c in rfm.EXPORT_COLUMNS] if path.name.startswith("rfm_") else
+                    [values.get(c, c) for c in clv.WINBACK_COLUMNS] if path.name == clv.AT_RISK_FILE else
+                    uplift.TARGET_COLUMNS if path.name in (uplift.TARGET_FILE, uplift.HOLDOUT_FILE) else clv.member_file_columns("week", 12, "CNY"))
         assert list(pd.read_csv(path, encoding="utf-8-sig", nrows=1).columns) == expected
     ab = read_json(out / "ab_test.json")["results"]["experiments"]
     assert set(ab) == {"EXP-PUSH", "EXP-COUPON", "EXP-BANNER"} and ab["EXP-BANNER"]["srm_p_value"] > 0
@@ -111,8 +112,9 @@ def test_run_reports_end_to_end(e2e):
     assert manifest["packages"]["pandas"] and manifest["code_version"]
     assert manifest["parameters"]["notebooks"]["data_cleaning"]["outlier_policy"] == "cap"
     at_risk = pd.read_csv(out / "data" / clv.AT_RISK_FILE, encoding="utf-8-sig")
-    assert len(at_risk) == res["totals"]["high_value_at_risk"] and at_risk.spend_to_date.is_monotonic_decreasing
-    assert at_risk.spend_to_date.sum() == pytest.approx(res["totals"]["high_value_at_risk_past_revenue"], abs=0.01 * len(at_risk))
+    spend = at_risk[clv.value_column_names(12, "CNY")["spend_to_date"]]
+    assert len(at_risk) == res["totals"]["high_value_at_risk"] and spend.is_monotonic_decreasing
+    assert spend.sum() == pytest.approx(res["totals"]["high_value_at_risk_past_revenue"], abs=0.01 * len(at_risk))
     # the month on one page: key figures computed once with their stamp, a card and a link per report
     figures = read_json(out / "month.json")
     assert figures["period"] == "2026-10" and len(figures["months"]) == 13 and figures["stamp"]["clean"]

@@ -244,6 +244,30 @@ def test_summary_page_shows_the_profile_card_and_the_campaign_types():
         assert table[:table.index("</tr>")].count("<th>") == 4     # four columns: fits a 420 px screen
 
 
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_campaign_to_repeat_says_what_its_return_is_of_and_how_its_type_did(language):
+    """On the summary, 'Repeat campaign C2610 (a member day) +218%' sat just above the campaign types'
+    'member day: Lost money -CN¥12,504' with '1 of 2 paid' in small print. The decision's own line now says
+    what the return is of (margin less cost, over the cost) and that the type's campaigns together lost money."""
+    res = league()
+    for cid, c in res["results"]["campaigns"].items():
+        c.update(rank=int(cid[1]), reviewed_in_period=cid in ("C1", "C3"), name=None, evidence="holdout",
+                 figures={**c["figures"], "roi": {"value": 2.0 if cid == "C1" else -0.67, "ci_low": 1.0, "ci_high": 3.0}})
+    reports = [ReportState("campaign_review", "ok", res)]
+    s = MonthSummary("2026-10", language, "CNY", reports, None, decisions=month.decisions(reports),
+                     campaign_types=month.campaign_types(reports))
+    sentences = [i["sentence"] for i in month_views.decision_items(s)]
+    repeat = next(x for x in sentences if "C1" in x)
+    words = {"en": ["+200%", "over its cost of CN¥3,000", "one of 2 member day campaigns reviewed", "1 of them paid on its own",
+                    "together they lost CN¥13,000 after their cost"],
+             "zh": ["+200%", "除以成本 ¥3,000", "复盘的 2 个会员日活动之一", "其中 1 个单独赚钱", "合计扣除成本后亏损 ¥13,000"]}[language]
+    for w in words:
+        assert w in repeat, (w, repeat)
+    # the only spend-and-save campaign: no word about its type
+    stop = next(x for x in sentences if "C3" in x)
+    assert "reviewed" not in stop and "复盘的" not in stop
+
+
 def test_the_campaign_types_table_says_it_covers_the_league_window_not_the_month():
     res = {"results": {"league_months": 24, "campaigns": {}}}
     assert "the last 24 months" in view.types_caption(Presentation("en"), res)

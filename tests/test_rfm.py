@@ -225,7 +225,7 @@ def test_lifecycle_stages_at_the_boundaries():
     first = pd.to_datetime(["2026-08-03", "2026-08-02", "2025-01-01", "2025-01-01", "2025-01-01", "2025-01-01", None])
     m = pd.DataFrame({"first_order_date": first, "recency_days": [0, 0, 89, 90, 180, 181, np.nan]})
     stages = rfm.lifecycle_stages(m, END, new_days=90, silent_days=90, churned_days=180)
-    assert stages.astype(str).tolist() == ["new", "active", "active", "silent", "silent", "churned", "no_purchase"]
+    assert stages.astype(str).tolist() == ["new", "active", "active", "silent", "silent", "lapsed", "no_purchase"]
     with pytest.raises(ValueError):
         rfm.lifecycle_stages(m, END, silent_days=200, churned_days=180)
 
@@ -267,12 +267,12 @@ def export_table(n=200):
 
 def test_export_has_one_list_per_segment_and_no_personal_data(tmp_path):
     table = export_table()
-    paths = rfm.export_segment_lists(table, tmp_path)
+    paths = rfm.export_segment_lists(table, tmp_path, window_days=365)
     assert set(paths) == set(schemes()["high_low"].keys)
     total = 0
     for key, path in paths.items():
         frame = pd.read_csv(path, encoding="utf-8-sig", dtype={"member_id": str})
-        assert list(frame.columns) == rfm.EXPORT_COLUMNS
+        assert list(frame.columns) == [rfm.list_column_names(365).get(c, c) for c in rfm.EXPORT_COLUMNS]
         assert (frame.segment == key).all()
         total += len(frame)
     assert total == 200
@@ -284,7 +284,7 @@ def test_the_crm_lists_give_each_code_its_label_and_the_page_names_each_file_by_
     from memberkit.views import rfm as rfm_view
     table = export_table()
     en = Presentation("en")
-    paths = rfm.export_segment_lists(table, tmp_path, rfm_view.list_stage_labels())
+    paths = rfm.export_segment_lists(table, tmp_path, rfm_view.list_stage_labels(), window_days=365)
     frame = pd.concat(pd.read_csv(p, encoding="utf-8-sig", dtype={"member_id": str}) for p in paths.values())
     for p in (en, Presentation("zh")):
         labels = dict(zip(frame.stage, frame[f"stage_label_{p.language}"]))
@@ -309,7 +309,7 @@ def test_each_crm_file_is_named_by_a_code_that_says_what_its_english_label_says(
     # the lapsing segments are the ones won back; the at-risk ones get a retention offer
     assert hl.action("important_lapsing", "en").startswith("Win back")
     assert "retention" in hl.action("important_at_risk", "en")
-    paths = rfm.export_segment_lists(export_table(), tmp_path)
+    paths = rfm.export_segment_lists(export_table(), tmp_path, window_days=365)
     for key, path in paths.items():
         frame = pd.read_csv(path, encoding="utf-8-sig", dtype={"member_id": str})
         assert path.name == f"rfm_{key}.csv" and set(frame.segment) <= {key}
@@ -334,7 +334,7 @@ def test_equal_flows_keep_the_matrix_order_and_equal_regions_go_by_name():
                           "monetary": [100.0, 60.0, 100.0, 40.0], "orders_total": [1, 1, 1, 1],
                           "stage": ["active"] * 4, "segment": [keys[0]] * 4})
     for order in ([0, 1, 2, 3], [2, 3, 0, 1], [3, 2, 1, 0]):
-        regions = rfm.region_profile(table.iloc[order], 1, "churned")
+        regions = rfm.region_profile(table.iloc[order], 1, "lapsed")
         assert list(regions.index) == ["Beijing", "Chengdu", "Xi'an"]     # 100, 100, 100: by name
 
 
@@ -516,7 +516,7 @@ def test_the_crm_lists_are_the_same_files_in_english_and_in_chinese(tmp_path):
         p = Presentation(language)
         for stage, label in zip(frame.stage, frame[f"stage_label_{language}"]):
             assert label == rfm_view.stage_label(p, stage, params)
-    assert "200" in frame.loc[frame.stage == "churned", "stage_label_en"].iloc[0]
+    assert "200" in frame.loc[frame.stage == "lapsed", "stage_label_en"].iloc[0]
 
 
 def test_tiers_read_in_the_pages_language_and_the_lists_carry_each_tiers_labels(tmp_path):
@@ -542,7 +542,24 @@ def test_tiers_read_in_the_pages_language_and_the_lists_carry_each_tiers_labels(
     shop = table.assign(tier=table.tier.map({"普通": "Member", "银卡": "Platinum"}))
     paths = rfm.export_segment_lists(shop, tmp_path / "shop", rfm_view.list_stage_labels(),
                                      rfm_view.list_tier_labels(params.model_copy(update={
-                                         "tier_thresholds": {"Platinum": 500.0}, "base_tier": "Member"})))
+                                         "tier_thresholds": {"Platinum": 500.0}, "base_tier": "Member"})), window_days=365)
     own = pd.concat(pd.read_csv(p, encoding="utf-8-sig") for p in paths.values())
     assert set(own.tier) == {"Member", "Platinum"}     # a shop's own names are their own labels
     assert (own.tier == own.tier_label_en).all() and (own.tier == own.tier_label_zh).all()
+
+
+def test_the_crm_lists_say_their_window_and_the_lapsed_stage_has_its_own_code(tmp_path):
+    """The lists' monetary was the RFM window's spend (365 days) beside an all-time spend elsewhere, unnamed; the
+    stage code 'churned' sat under the label 'lapsed (180+ days)'. Months published with 'churned' still read."""
+    from memberkit.views import Presentation
+    from memberkit.views import rfm as rfm_view
+    paths = rfm.export_segment_lists(export_table(), tmp_path, rfm_view.list_stage_labels(), window_days=180)
+    frame = pd.concat(pd.read_csv(p, encoding="utf-8-sig", dtype={"member_id": str}) for p in paths.values())
+    assert {"recency_days", "frequency_last_180_days", "monetary_last_180_days"} <= set(frame.columns)
+    assert not {"frequency", "monetary"} & set(frame.columns)
+    assert "lapsed" in rfm.STAGES and "churned" not in rfm.STAGES
+    assert rfm_view.stage_label(Presentation("en"), "lapsed") == "lapsed (180+ days)"
+    assert rfm_view.stage_label(Presentation("zh"), "lapsed") == "流失（180 天以上）"
+    assert [rfm.current_stage(c) for c in ("churned", "lapsed", "silent", None)] == ["lapsed", "lapsed", "silent", None]
+    with pytest.raises(ValueError):
+        rfm.list_column_names(0)

@@ -162,9 +162,13 @@ def test_the_list_file_and_its_results_hold_no_personal_data(planted, tmp_path):
     folder, truth, cp, plan = planted
     path = uplift.export_targets(plan, tmp_path, "CNY")
     frame = pd.read_csv(path, encoding="utf-8-sig", dtype={"member_id": str})
-    assert frame.columns.tolist() == uplift.TARGET_COLUMNS
-    assert frame.member_id.tolist() == plan.targets.member_id.tolist()
-    assert frame.holdout.sum() == plan.targets.holdout.sum()
+    held = pd.read_csv(tmp_path / uplift.HOLDOUT_FILE, encoding="utf-8-sig", dtype={"member_id": str})
+    assert frame.columns.tolist() == uplift.TARGET_COLUMNS and held.columns.tolist() == uplift.TARGET_COLUMNS
+    # the members to contact in one file, the random holdout (not to be contacted) in its own, best first in each
+    t = plan.targets
+    assert frame.member_id.tolist() == t.member_id[~t.holdout.astype(bool)].tolist()
+    assert held.member_id.tolist() == t.member_id[t.holdout.astype(bool)].tolist() and len(held) > 0
+    assert "holdout" not in frame.columns
     # a rerun gives the same file, byte for byte (seeded folds, bootstrap and holdout; trees on one thread)
     tables, rp = plan.inputs
     again = uplift.plan(tables, dt.date(2026, 10, 31), cp, rp, dt.date(2026, 10, 31))
@@ -193,6 +197,11 @@ def test_the_section_reads_in_both_languages(planted):
         assert len(frame) == 2 and len(view.kpis(p, plan, "2026-10")) == 4
         assert not view.segments_frame(p, plan).empty
     assert "会员日" in view.title(Presentation("zh", "CNY"), plan)
+    # the page names the holdout's own file and says not to contact its members
+    from pathlib import Path
+    for language, words in (("en", "are in uplift_holdout.csv, a file of their own: do not contact them"),
+                            ("zh", "单独放在 uplift_holdout.csv 中：请勿触达")):
+        assert words in view.export_note(Presentation(language, "CNY"), Path("data") / uplift.TARGET_FILE)
     # the month summary's lines, from campaign_review.json's uplift block as written
     import json
     from types import SimpleNamespace

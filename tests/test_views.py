@@ -350,7 +350,7 @@ def test_on_a_phone_the_lifecycle_labels_do_not_overlap_and_the_grid_names_fit_t
     apply_theme(language)
     p = Presentation(language, "CNY")
     stages = pd.DataFrame({"members": [2197, 4374, 2962, 8048, 2410], "share": [.11, .22, .15, .40, .12]},
-                          index=["new", "active", "silent", "churned", "no_purchase"])
+                          index=["new", "active", "silent", "lapsed", "no_purchase"])
     tiers = pd.DataFrame({"members": [19412, 534, 12, 33], "revenue_share": [.67, .19, .02, .12]},
                          index=["普通", "银卡", "金卡", "钻石"])
     fig = view.plot_tiers_stages(p, SimpleNamespace(tiers=tiers, stages=stages))

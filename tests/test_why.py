@@ -186,3 +186,20 @@ def test_bulk_orders_are_a_line_of_their_own_and_never_lead_a_sentence():
     # the order-based factors are counted without the bulk orders, and their names say so (they differ from the cards)
     assert [r["driver"] for r in w["table"]][2:4] == ["Orders per active member, without bulk orders",
                                                       "Average order value, without bulk orders"]
+
+
+def test_the_waterfall_marks_member_revenue_with_the_exact_sum_the_cards_show():
+    """The summary carried member_revenue 899380.23 on its cards and 899380.2299999999 on the waterfall's level:
+    the attribution's levels are float sums of its groups; the page's figure is the month's exact sum."""
+    labels = {"vs_previous": "September 2026", "vs_year_ago": "October 2025"}
+    change = _change(BEFORE, AFTER, flows=[1.0, 2.0, 3.0, -4.0])
+    exact = [None, round(change["before"], 2), round(change["after"], 2)]
+    off = {**change, "before": exact[1] - 1e-10, "after": exact[2] - 1.2e-10}
+    assert off["after"] != exact[2]
+    block = why_block(EN, _figures(off, None, exact), labels, "October 2026")
+    shown = " ".join(str(r["value"]) for r in block["comparisons"][0]["rows"])
+    values = re.findall(r'data-figure="member_revenue" data-period="(\d{4}-\d\d)" data-value="([^"]+)"', shown)
+    assert dict(values) == {"2026-09": repr(exact[1]), "2026-10": repr(exact[2])}
+    # a level month.json holds otherwise (another sum) is not replaced
+    block = why_block(EN, _figures(change, None, [None, 1.0, 2.0]), labels, "October 2026")
+    assert "data-value=\"2.0\"" not in " ".join(str(r["value"]) for r in block["comparisons"][0]["rows"])

@@ -864,7 +864,8 @@ def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None
     else:
         table = summary.member_frame(summary.member_summary(tables["orders"], end))
         cols = ["member_id", "revenue_total"]
-    members = members.merge(table[cols], on="member_id", how="left")
+    members = members.merge(table[cols + [c for c in ("revenue_total_bulk",) if c in table]], on="member_id", how="left")
+    members = without_bulk_spend(members, params.exclude_outliers)
     cutoff = members.revenue_total.quantile(1 - params.high_value_share)
     members["high_value"] = members.revenue_total >= cutoff
     members["at_risk"] = members.high_value & (members.probability_alive < params.alive_threshold)
@@ -885,6 +886,20 @@ def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None
                                  for c in GROUPS if c in members and members[c].notna().any()},
                        alive=alive_matrix(model, members), alive_threshold=params.alive_threshold,
                        holdout_by_segment=_holdout_segments(tables, cal_end, rfm_params, check, chosen))
+
+
+def without_bulk_spend(members: pd.DataFrame, exclude: bool) -> pd.DataFrame:
+    """``members`` with ``revenue_total`` (spend to date, the shop's currency) less ``revenue_total_bulk``
+    (its part in orders the cleaning flagged as bulk purchases) when ``exclude`` (the ``exclude_outliers``
+    setting), as the models' order log leaves them out: the high-value ranking and the at-risk list's spend
+    then rest on the members' own buying, not on one bulk order. ``revenue_total_bulk`` is kept (0 where
+    unknown) for the page to say how much was left out; unchanged without that column or ``exclude``."""
+    if "revenue_total_bulk" not in members:
+        return members
+    bulk = members.revenue_total_bulk.fillna(0.0)
+    if not exclude:
+        return members.assign(revenue_total_bulk=0.0)
+    return members.assign(revenue_total=members.revenue_total - bulk, revenue_total_bulk=bulk)
 
 
 def _holdout_segments(tables: dict, cal_end: _dt.date, rfm_params, check: HoldoutCheck, chosen: str) -> dict:
@@ -960,31 +975,57 @@ def file_column_names(unit: str) -> dict[str, str]:
             "T": f"since_first_purchase_{unit}s"}
 
 
-def member_file_columns(unit: str) -> list[str]:
-    """The columns of ``clv_members.csv`` (:func:`member_file`) for a model in ``unit`` (day or week), in order:
-    the model's columns under their file names, then each code (segment, tier, stage) followed by its label
-    in every language. Raises ``ValueError`` for another unit."""
+def value_column_names(horizon_months: int, currency: str) -> dict[str, str]:
+    """The forecast's and the win-back list's value columns as the CSV files name them, one name each across
+    ``clv_members.csv`` and ``clv_at_risk.csv``: ``clv`` -> ``clv_<horizon_months>_months_discounted_<currency>``
+    (the expected margin over the horizon, discounted monthly, in the shop's ISO currency, lower case),
+    ``expected_spend`` -> ``expected_order_value`` (the spend model's expected value of one order, not spend over
+    the horizon), ``spend_to_date`` -> ``spend_all_time_<currency>`` (net spend over all history to the
+    period's end, without the orders the cleaning flagged as bulk purchases when the models leave them out).
+    ``probability_alive`` keeps its name in both files. Raises ``ValueError`` for a horizon below 1 month."""
+    if int(horizon_months) < 1:
+        raise ValueError(f"horizon_months must be at least 1, not {horizon_months!r}")
+    cur = str(currency).lower()
+    return {"clv": f"clv_{int(horizon_months)}_months_discounted_{cur}", "expected_spend": "expected_order_value",
+            "spend_to_date": f"spend_all_time_{cur}"}
+
+
+def member_file_columns(unit: str, horizon_months: int = 12, currency: str = "CNY") -> list[str]:
+    """The columns of ``clv_members.csv`` (:func:`member_file`) for a model in ``unit`` (day or week), a forecast
+    over ``horizon_months`` and the shop's ``currency`` (ISO 4217), in order: the model's columns under their
+    file names (:func:`file_column_names`, :func:`value_column_names`), then each code (segment, tier, stage)
+    followed by its label in every language. Raises ``ValueError`` for another unit."""
     from .languages import LANGUAGES
     codes = ("segment", "tier", "stage")
-    names = file_column_names(unit)
+    names = {**file_column_names(unit), **value_column_names(horizon_months, currency)}
     return ([names.get(c, c) for c in EXPORT_COLUMNS if c not in codes]
             + [c for code in codes for c in (code, *(f"{code}_label_{lang}" for lang in LANGUAGES))])
 
 
 def model_columns(members: pd.DataFrame) -> pd.DataFrame:
-    """A published ``clv_members.csv`` with its history columns under the model's names again (frequency,
-    recency, T), whichever unit it was written in; a file written before the columns carried their unit
-    has those names already and is returned as is."""
+    """A published ``clv_members.csv`` with its columns under the model's names again (frequency, recency, T,
+    expected_spend, clv), whichever unit, horizon and currency it was written in; a file written before the
+    columns carried their units has those names already and is returned as is. Lifecycle stage codes are
+    read as they are named now (:func:`memberkit.rfm.current_stage`: ``churned`` -> ``lapsed``)."""
+    import re
+    from .rfm import current_stage
     back = {v: k for unit in UNIT_DAYS for k, v in file_column_names(unit).items()}
-    return members.rename(columns={c: back[c] for c in members.columns if c in back})
+    back["expected_order_value"] = "expected_spend"
+    back.update({c: "clv" for c in members.columns if re.fullmatch(r"clv_\d+_months_discounted_[a-z]{3}", c)})
+    out = members.rename(columns={c: back[c] for c in members.columns if c in back})
+    if "stage" in out:
+        out["stage"] = out["stage"].map(current_stage, na_action="ignore")
+    return out
 
 
 def member_file(a: "CLVAnalysis", tier_labels: dict[str, dict[str, str]] | None = None,
-                stage_labels: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
+                stage_labels: dict[str, dict[str, str]] | None = None, *, horizon_months: int = 12,
+                currency: str = "CNY") -> pd.DataFrame:
     """``clv_members.csv`` as a frame, highest CLV first (ties by member id): member id; the model's history
     with units in the names (:func:`file_column_names`, ``a.unit``); mean repeat order value, expected
-    purchases over the horizon, probability alive (0 to 1), expected spend per purchase and CLV (the shop's
-    currency); the high-value and at-risk flags; then each code followed by its English and Chinese labels,
+    purchases over the horizon, probability alive (0 to 1), the expected value of one order
+    (``expected_order_value``) and CLV over ``horizon_months``, discounted, in ``currency``
+    (:func:`value_column_names`); the high-value and at-risk flags; then each code followed by its English and Chinese labels,
     as the CRM lists give them: the RFM segment (a member with no order in the RFM window gets the rule
     file's ``outside`` code, as in the win-back list), the tier (``tier_labels``: {language: {tier: label}})
     and the lifecycle stage (``stage_labels``: {language: {stage: label}}); a code without a label in
@@ -994,7 +1035,7 @@ def member_file(a: "CLVAnalysis", tier_labels: dict[str, dict[str, str]] | None 
     hl, outside = schemes()["high_low"], outside_window()
     m = a.members.sort_values(["clv", "member_id"], ascending=[False, True], kind="mergesort")
     out = m[[c for c in EXPORT_COLUMNS if c in m and c not in ("segment", "tier", "stage")]].rename(
-        columns=file_column_names(a.unit))
+        columns={**file_column_names(a.unit), **value_column_names(horizon_months, currency)})
     if "segment" in m:
         segment = m["segment"].astype("object").where(m["segment"].isin(hl.keys), outside.key)
         out["segment"] = segment
@@ -1010,10 +1051,10 @@ def member_file(a: "CLVAnalysis", tier_labels: dict[str, dict[str, str]] | None 
 
 
 AT_RISK_FILE = "clv_at_risk.csv"
-#: The win-back list's columns: who, which segment (code and both languages' labels), what they are worth, what to do.
+#: The win-back list's columns: who, which segment (code and both languages' labels), what they are worth, what to
+#: do; ``spend_to_date`` and ``clv`` carry their window, horizon and currency in the file (:func:`value_column_names`).
 WINBACK_COLUMNS = ["member_id", "segment", "segment_label_en", "segment_label_zh", "tier", "tier_label_en",
-                   "tier_label_zh", "spend_to_date",
-                   "expected_value", "chance_buying_again", "action_en", "action_zh"]
+                   "tier_label_zh", "spend_to_date", "clv", "probability_alive", "action_en", "action_zh"]
 
 
 def at_risk_action(key: str, language: str) -> str:
@@ -1044,11 +1085,11 @@ def winback_list(a: CLVAnalysis, tier_labels: dict[str, dict[str, str]] | None =
     Columns (:data:`WINBACK_COLUMNS`): member id; the 8-segment high/low RFM segment's code and its
     English and Chinese labels; tier (its id, the shop's name) and its labels (``tier_labels``: {language:
     {tier: label}}, :func:`memberkit.views.rfm.list_tier_labels`; a tier without one keeps its name);
-    ``spend_to_date`` (net revenue to the period's end, the shop's
-    currency); ``expected_value`` (the member's CLV over the horizon: discounted margin, the shop's
-    currency); ``chance_buying_again`` (the chosen model's probability that the member is still a customer,
-    0 to 1: under BG/NBD, where a member can only leave right after a purchase, the chance of at least one
-    more purchase); and the action for a likely-lost member of the segment in both languages
+    ``spend_to_date`` (net revenue over all history to the period's end, the shop's currency, without the
+    orders the cleaning flagged as bulk purchases when the models leave them out: :func:`without_bulk_spend`);
+    ``clv`` (the member's CLV over the horizon: discounted margin, the shop's currency); ``probability_alive``
+    (the chosen model's probability that the member is still a customer, 0 to 1, as ``clv_members.csv``
+    names it); and the action for a likely-lost member of the segment in both languages
     (:func:`at_risk_action`, as the CLV page's at-risk table gives it: Important value's is Important,
     lapsing's win-back, not "keep them"). A member with no order in the RFM window is in no segment: it
     gets the file's ``high_low.outside`` code (``no_recent_purchase``), labels and action
@@ -1074,30 +1115,34 @@ def winback_list(a: CLVAnalysis, tier_labels: dict[str, dict[str, str]] | None =
         "segment_label_en": label("en"), "segment_label_zh": label("zh"),
         "tier": tier.to_numpy(), "tier_label_en": label_codes(tier, words("en", {})).to_numpy(),
         "tier_label_zh": label_codes(tier, words("zh", {})).to_numpy(),
-        "spend_to_date": m.revenue_total.to_numpy(float), "expected_value": m.clv.to_numpy(float),
-        "chance_buying_again": m.probability_alive.to_numpy(float),
+        "spend_to_date": m.revenue_total.to_numpy(float), "clv": m.clv.to_numpy(float),
+        "probability_alive": m.probability_alive.to_numpy(float),
         "action_en": action("en"), "action_zh": action("zh")},
         columns=WINBACK_COLUMNS)
 
 
 def export_members(a: CLVAnalysis, folder, currency: str = "CNY",
                    tier_labels: dict[str, dict[str, str]] | None = None,
-                   stage_labels: dict[str, dict[str, str]] | None = None) -> "Path":
+                   stage_labels: dict[str, dict[str, str]] | None = None, *, horizon_months: int) -> "Path":
     """``clv_members.csv`` (every member's forecast: :func:`member_file`, floats to four decimals) and
     ``clv_at_risk.csv`` (the win-back list, :func:`winback_list`, with money at the ``currency``'s minor
-    unit and the chance to four decimals); returns the first path. Both UTF-8 with a byte-order mark,
-    member ids only; the same files whatever the report's language."""
+    unit and the probability alive to four decimals); the value columns are named with ``horizon_months``
+    (the forecast's, the report's setting) and ``currency`` (:func:`value_column_names`), one name each in
+    both files. Returns the first path. Both UTF-8 with a byte-order mark, member ids only; the same files
+    whatever the report's language."""
     from pathlib import Path
     from .engine import currency_scale
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "clv_members.csv"
-    _csv_text(member_file(a, tier_labels, stage_labels)).to_csv(path, index=False, encoding="utf-8-sig")
+    _csv_text(member_file(a, tier_labels, stage_labels, horizon_months=horizon_months, currency=currency)).to_csv(
+        path, index=False, encoding="utf-8-sig")
     w = winback_list(a, tier_labels)
     money = f"%.{currency_scale(currency)}f"
-    for c in ("spend_to_date", "expected_value"):
+    for c in ("spend_to_date", "clv"):
         w[c] = _csv_text(w[[c]], money)[c]
-    _csv_text(w).to_csv(folder / AT_RISK_FILE, index=False, encoding="utf-8-sig")
+    _csv_text(w).rename(columns=value_column_names(horizon_months, currency)).to_csv(
+        folder / AT_RISK_FILE, index=False, encoding="utf-8-sig")
     return path
 
 

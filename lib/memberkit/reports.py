@@ -79,7 +79,7 @@ REPORTS: tuple[Report, ...] = (
            decisions="memberkit.abtest:decisions", tables=()),
     Report("campaign_review", "05_campaign_review.ipynb", "CampaignParams", "cr.title",
            "memberkit.campaign:analyse", "memberkit.views.campaign", reads=("clean", "members"),
-           outputs=("data/uplift_targets.csv",), decisions="memberkit.campaign:decisions"),
+           outputs=("data/uplift_targets.csv", "data/uplift_holdout.csv"), decisions="memberkit.campaign:decisions"),
 )
 
 NAMES: tuple[str, ...] = tuple(r.name for r in REPORTS)

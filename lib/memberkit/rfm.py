@@ -40,7 +40,19 @@ from .report import plain
 
 DIMENSIONS = {"r": "recency_days", "f": "frequency", "m": "monetary"}
 TIER_ORDER = ("普通", "银卡", "金卡", "钻石")
-STAGES = ("new", "active", "silent", "churned", "no_purchase")
+STAGES = ("new", "active", "silent", "lapsed", "no_purchase")
+#: Lifecycle stage codes of months published before a rename -> the code now ('churned' read as the month's
+#: churn rate, a key figure; the stage is lapsed, DOMAIN.md).
+STAGES_FORMERLY = {"churned": "lapsed"}
+
+
+def current_stage(code):
+    """A lifecycle stage ``code`` as it is named now (:data:`STAGES_FORMERLY`); any other value as is.
+
+    >>> current_stage("churned"), current_stage("silent")
+    ('lapsed', 'silent')
+    """
+    return STAGES_FORMERLY.get(code, code)
 OUTSIDE = "(none)"   # migration: not in the segmented population in that period
 
 
@@ -225,8 +237,8 @@ def assign_tiers(spend: pd.Series, thresholds: dict[str, float], base: str = "�
 def lifecycle_stages(members: pd.DataFrame, end: _dt.date, new_days: int = 90, silent_days: int = 90,
                      churned_days: int = 180) -> pd.Series:
     """new (first purchase fewer than ``new_days`` ago), active (last purchase fewer than
-    ``silent_days`` ago), silent (``silent_days`` to ``churned_days``), churned (more), and
-    no_purchase for members who have never bought.
+    ``silent_days`` ago), silent (``silent_days`` to ``churned_days``), lapsed (more; DOMAIN.md's stage,
+    not the month's churn rate), and no_purchase for members who have never bought.
 
     ``members`` needs first_order_date and recency_days (NaN for members without a purchase).
 
@@ -235,14 +247,14 @@ def lifecycle_stages(members: pd.DataFrame, end: _dt.date, new_days: int = 90, s
     >>> m = pd.DataFrame({"first_order_date": pd.to_datetime(["2026-10-01", "2025-01-01", "2025-01-01", "2025-01-01", None]),
     ...                   "recency_days": [5, 30, 120, 400, None]})
     >>> lifecycle_stages(m, _dt.date(2026, 10, 31)).tolist()
-    ['new', 'active', 'silent', 'churned', 'no_purchase']
+    ['new', 'active', 'silent', 'lapsed', 'no_purchase']
     """
     if not 0 < silent_days <= churned_days:
         raise ValueError("lifecycle days must satisfy 0 < silent_days <= churned_days")
     since_first = (pd.Timestamp(end) - pd.to_datetime(members.first_order_date)).dt.days
     r = members.recency_days
     stage = np.select([r.isna(), since_first < new_days, r < silent_days, r <= churned_days],
-                      ["no_purchase", "new", "active", "silent"], default="churned")
+                      ["no_purchase", "new", "active", "silent"], default="lapsed")
     return pd.Series(pd.Categorical(stage, categories=STAGES, ordered=True), index=members.index)
 
 
@@ -308,11 +320,11 @@ def rf_grid(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return mean_m.reindex(index=scores, columns=range(1, 6)), count.reindex(index=scores, columns=range(1, 6)).fillna(0)
 
 
-def region_profile(table: pd.DataFrame, established_orders: int = 3, churned_stage: str = "churned") -> pd.DataFrame:
+def region_profile(table: pd.DataFrame, established_orders: int = 3, lapsed_stage: str = "lapsed") -> pd.DataFrame:
     """Per region: the bubble chart's means of R, F, M over the RFM population, and the risk figures.
 
     ``established_lost_rate`` is the share of the region's established members (``established_orders``
-    or more purchases ever) who are churned (no purchase for more than ``churned_days``). Restricting
+    or more purchases ever) who have lapsed (stage ``lapsed_stage``: no purchase for more than ``churned_days``). Restricting
     to members with a purchase habit keeps slow but loyal buyers from looking lost: a plain
     inactivity rate ranks a region of infrequent buyers as "churning" even when few have left.
     """
@@ -321,7 +333,7 @@ def region_profile(table: pd.DataFrame, established_orders: int = 3, churned_sta
                                 mean_f=("frequency", "mean"), mean_m=("monetary", "mean"),
                                 revenue=("monetary", "sum"))
     est = table[table.orders_total.fillna(0) >= established_orders]
-    est = est.assign(lost=(est.stage.astype(str) == churned_stage).astype("int64"))
+    est = est.assign(lost=(est.stage.astype(str) == lapsed_stage).astype("int64"))
     risk = est.groupby("region").agg(established=("member_id", "size"), established_lost=("lost", "sum"))
     g = g.join(risk, how="outer").fillna({"established": 0, "established_lost": 0})
     g["established_lost_rate"] = g.established_lost / g.established.where(g.established > 0)
@@ -405,17 +417,29 @@ def label_codes(codes: pd.Series, words: dict[str, str]) -> pd.Series:
     return codes.astype("object").map(lambda k: words.get(k, k), na_action="ignore")
 
 
+def list_column_names(window_days: int) -> dict[str, str]:
+    """The member table's windowed columns as the CRM lists name them, each with its window:
+    ``frequency`` -> ``frequency_last_<window_days>_days`` (orders in the RFM window) and ``monetary`` ->
+    ``monetary_last_<window_days>_days`` (net spend in it, the shop's currency), beside ``recency_days``.
+    Raises ``ValueError`` for a window below one day."""
+    if int(window_days) < 1:
+        raise ValueError(f"window_days must be at least 1, not {window_days!r}")
+    return {c: f"{c}_last_{int(window_days)}_days" for c in ("frequency", "monetary")}
+
+
 def export_segment_lists(table: pd.DataFrame, folder: str | Path,
                          stage_labels: dict[str, dict[str, str]] | None = None,
-                         tier_labels: dict[str, dict[str, str]] | None = None) -> dict[str, Path]:
-    """One CSV per high/low segment for the CRM team (member id, scores, segment, tier, stage, action).
+                         tier_labels: dict[str, dict[str, str]] | None = None, *, window_days: int) -> dict[str, Path]:
+    """One CSV per high/low segment for the CRM team (member id, scores, segment, tier, stage, action);
+    frequency and monetary value carry the RFM window (``window_days``, the report's setting) in their
+    names (:func:`list_column_names`), so a list is not read as all-time spend.
 
     The files are the same whichever language the report runs in: each code (segment, score-grid
     segment, stage) is followed by its label in every language (``segment_label_en``,
     ``segment_label_zh``, ...), and the segment's action in every language (``action_en``,
     ``action_zh``), from the rule table the pages use (``reference/rfm_segments.yaml``).
     ``stage_labels`` maps a language to its stage code -> label (the view's catalogue:
-    'lapsed (180+ days)', not 'churned'; :func:`memberkit.views.rfm.list_stage_labels`); without a
+    'lapsed (180+ days)'; :func:`memberkit.views.rfm.list_stage_labels`); without a
     language's entry the label is the code. ``tier_labels`` likewise maps a language to its tier -> label
     (:func:`memberkit.views.rfm.list_tier_labels`: 银卡 -> Silver); a tier without one is labelled with its
     name, the shop's own word, which is also the ``tier`` column (the tier's id).
@@ -439,7 +463,7 @@ def export_segment_lists(table: pd.DataFrame, folder: str | Path,
     for key in hl.keys:
         path = folder / f"rfm_{key}.csv"
         s.loc[s.segment == key, EXPORT_COLUMNS].sort_values(["monetary", "member_id"], ascending=[False, True], kind="stable") \
-            .to_csv(path, index=False, encoding="utf-8-sig")
+            .rename(columns=list_column_names(window_days)).to_csv(path, index=False, encoding="utf-8-sig")
         paths[key] = path
     return paths
 
@@ -476,6 +500,7 @@ class RFMAnalysis:
     #: taken at its month's own end (:func:`memberkit.attribution.member_group_split`); None where the
     #: earlier month is before the orders begin
     revenue_change_groups: dict = field(default_factory=dict)
+    lapsed_days: int = 180   # the lifecycle's day count past which a member has lapsed (churned_days)
 
     @property
     def buyers(self) -> int:
@@ -573,7 +598,7 @@ def analyse(tables: dict, period: str, params, month_figures: dict) -> RFMAnalys
     keys = schemes()["high_low"].keys
     migration = migration_matrix(segmented(previous).set_index("member_id").segment,
                                  segmented(table).set_index("member_id").segment, keys)
-    regions = region_profile(table, params.established_orders, "churned")
+    regions = region_profile(table, params.established_orders, "lapsed")
     grid_mean_m, grid_count = rf_grid(table)
     tiers, stages = tier_stage_frame(table)
     return RFMAnalysis(
@@ -588,7 +613,7 @@ def analyse(tables: dict, period: str, params, month_figures: dict) -> RFMAnalys
         region_safest=safest_region(regions), dominant=dominant_members(table, params.dominant_member_share, params.split),
         revenue_change_groups=revenue_change_groups(orders, period, {p: at[e][0] for p, e in (
             (previous_period(period), prev_end), (same_period_last_year(period), year_end), (period, end))},
-            month_figures))
+            month_figures), lapsed_days=params.churned_days)
 
 
 def revenue_change_groups(orders, period: str, tables: dict[str, pd.DataFrame], month_figures: dict) -> dict:
@@ -656,9 +681,18 @@ def stayed_share(matrix: pd.DataFrame) -> float:
 
 
 def tier_stage_frame(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Members and revenue per tier, and members per lifecycle stage."""
-    tiers = table.groupby("tier", observed=False).agg(members=("member_id", "size"), revenue=("monetary", "sum"))
+    """Members and revenue per tier, and members per lifecycle stage.
+
+    The tiers' frame: ``members``, ``revenue`` (the window's net revenue, ``monetary`` summed, the
+    shop's currency), ``revenue_share`` (of all members' revenue), ``bulk_revenue`` (the part of
+    ``revenue`` in orders the cleaning flagged as bulk purchases, ``monetary_bulk``; 0 when the table
+    has no such column) and ``bulk_share`` (``bulk_revenue`` / ``revenue``, NaN for a tier without
+    revenue). The stages' frame: ``members`` and ``share`` of all members."""
+    t = table if "monetary_bulk" in table else table.assign(monetary_bulk=0.0)
+    tiers = t.groupby("tier", observed=False).agg(members=("member_id", "size"), revenue=("monetary", "sum"),
+                                                  bulk_revenue=("monetary_bulk", "sum"))
     tiers["revenue_share"] = tiers.revenue / tiers.revenue.sum() if tiers.revenue.sum() else np.nan
+    tiers["bulk_share"] = tiers.bulk_revenue / tiers.revenue.where(tiers.revenue != 0)
     stages = table.groupby("stage", observed=False).agg(members=("member_id", "size"))
     stages["share"] = stages.members / stages.members.sum() if len(table) else np.nan
     return tiers, stages
@@ -678,6 +712,7 @@ def key_results(a: RFMAnalysis) -> dict:
         "most_at_risk_region": a.region_at_risk,
         "most_at_risk_lost_rate": (plain(a.regions.loc[a.region_at_risk, "established_lost_rate"])
                                    if a.region_at_risk else None),
+        "lapsed_days": a.lapsed_days,
         "migration_members": members_in_both(a.migration),
         "members_with_tier": int(len(a.table)), "window_days": a.window_days,
         "dominant_members": a.dominant,

@@ -125,7 +125,10 @@ def member_summary(orders: ibis.Table, end: _dt.date, window_days: int = 365) ->
 
     Columns: member_id, first_order_date, last_order_date (purchases, over all history up to
     ``end``), recency_days (``end`` minus the last purchase), frequency (orders in the window),
-    monetary (net revenue in the window), orders_total, revenue_total (all history up to ``end``).
+    monetary (net revenue in the window), orders_total, revenue_total (all history up to ``end``),
+    and monetary_bulk / revenue_total_bulk: the part of monetary / revenue_total in orders the
+    cleaning flagged as bulk purchases (:func:`flagged`; 0 without the flag), so a report that leaves
+    them out, as the models do, can say how much it left out. Money in the shop's currency, float64.
     """
     o = member_orders(orders)
     o = o.filter(o.order_date <= _day(end))
@@ -160,18 +163,22 @@ def member_summaries(orders: ibis.Table, ends: Iterable[_dt.date], window_days: 
 def _summary_aggregates(o: ibis.Table, window: ibis.Value) -> dict[str, ibis.Value]:
     """The aggregates of :func:`member_summary` over member order lines ``o``, ``window`` marking the window's lines."""
     purchase = purchase_line(o)
+    bulk = flagged(o)
     return dict(first_order_date=o.order_date.min(where=purchase),
                 last_order_date=o.order_date.max(where=purchase),
                 frequency=o.order_id.nunique(where=purchase & window),
                 monetary=as_float(o.amount.sum(where=window)),
                 orders_total=o.order_id.nunique(where=purchase),
-                revenue_total=as_float(o.amount.sum()))
+                revenue_total=as_float(o.amount.sum()),
+                monetary_bulk=as_float(o.amount.sum(where=window & bulk)),
+                revenue_total_bulk=as_float(o.amount.sum(where=bulk)))
 
 
 def _with_recency(agg: ibis.Table, end: ibis.Value) -> ibis.Table:
     """Members with a purchase only, with recency_days (days from the last purchase to ``end``) and no NULL monetary value."""
     agg = agg.filter(agg.last_order_date.notnull())
-    return agg.mutate(recency_days=end.delta(agg.last_order_date, unit="day"), monetary=agg.monetary.fill_null(0.0))
+    return agg.mutate(recency_days=end.delta(agg.last_order_date, unit="day"), monetary=agg.monetary.fill_null(0.0),
+                      monetary_bulk=agg.monetary_bulk.fill_null(0.0), revenue_total_bulk=agg.revenue_total_bulk.fill_null(0.0))
 
 
 def member_totals(orders: ibis.Table) -> ibis.Table:

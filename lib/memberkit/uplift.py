@@ -53,7 +53,10 @@ CATEGORICAL_FEATURES = ("segment", "tier", "region", "channel")
 WINDOWS = ("during", "net")
 #: The target list's CSV (``data/uplift_targets.csv``): no personal data, member ids only.
 TARGET_COLUMNS = ["member_id", "segment", "segment_label_en", "segment_label_zh", "expected_incremental_margin",
-                  "expected_net", "holdout"]
+                  "expected_net"]
+TARGET_FILE = "uplift_targets.csv"     # the members to contact
+#: The members of the list kept out at random to measure the campaign: never to be contacted, so a file of their own.
+HOLDOUT_FILE = "uplift_holdout.csv"
 
 
 # ------------------------------------------------------------------ the rows to learn from
@@ -550,10 +553,12 @@ def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.d
 
 
 def export_targets(p: Plan, folder, currency: str = "CNY"):
-    """``uplift_targets.csv`` in ``folder``: the recommended list (:data:`TARGET_COLUMNS`: member id,
-    segment code with its English and Chinese labels, expected incremental margin and net at the
-    currency's minor unit, holdout flag), best first; UTF-8 with a byte-order mark, member ids only.
-    Returns the path, or None when the plan has no list."""
+    """The recommended list in ``folder``, in two files of the same columns (:data:`TARGET_COLUMNS`: member
+    id, segment code with its English and Chinese labels, expected incremental margin and net at the
+    currency's minor unit), best first: :data:`TARGET_FILE` holds the members to contact, :data:`HOLDOUT_FILE`
+    the members kept out at random, not to be contacted (one file mixing both, with a flag, invites a CRM
+    team to send to everyone). UTF-8 with a byte-order mark, member ids only. Returns the targets' path, or
+    None when the plan has no list."""
     from pathlib import Path
     from .engine import currency_scale
     from .rfm import outside_window, schemes
@@ -569,13 +574,13 @@ def export_targets(p: Plan, folder, currency: str = "CNY"):
     frame = pd.DataFrame({"member_id": t.member_id, "segment": segment, "segment_label_en": label("en"),
                           "segment_label_zh": label("zh"),
                           "expected_incremental_margin": t.expected_incremental_margin.round(digits),
-                          "expected_net": t.expected_net.round(digits), "holdout": t.holdout.astype(bool)},
-                         columns=TARGET_COLUMNS)
+                          "expected_net": t.expected_net.round(digits)}, columns=TARGET_COLUMNS)
+    held = t.holdout.astype(bool).to_numpy()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "uplift_targets.csv"
-    frame.to_csv(path, index=False, encoding="utf-8-sig", float_format=f"%.{digits}f", lineterminator="\n")
-    return path
+    for name, rows in ((HOLDOUT_FILE, frame[held]), (TARGET_FILE, frame[~held])):
+        rows.to_csv(folder / name, index=False, encoding="utf-8-sig", float_format=f"%.{digits}f", lineterminator="\n")
+    return folder / TARGET_FILE
 
 
 def key_results(p: Plan) -> dict:
@@ -595,5 +600,6 @@ def key_results(p: Plan) -> dict:
             "auuc_difference": triple(v.auuc_difference), "model_is_better": v.model_is_better},
         "returns": {k: {kk: (float(vv) if isinstance(vv, float) else vv) for kk, vv in r.items()}
                     for k, r in p.returns.items()},
-        "file": "data/uplift_targets.csv" if p.targets is not None else None,
+        "file": f"data/{TARGET_FILE}" if p.targets is not None else None,
+        "holdout_file": f"data/{HOLDOUT_FILE}" if p.targets is not None else None,
     }

@@ -257,11 +257,23 @@ def why_block(p: Presentation, figures: dict | None, labels: dict[str, str], end
         if not out["sentences"]:
             out["sentences"] = sentences(p, change, labels[key])
         periods = (_base_period(figures, key), figures["period"])
-        change = {**change, "groups": [*change.get("groups", []), *((member_groups or {}).get(key) or [])]}
+        change = {**change, "groups": [*change.get("groups", []), *((member_groups or {}).get(key) or [])],
+                  **exact_levels(figures, periods, change)}
         out["comparisons"].append({"key": key, "title": title, "unknown": "",
                                    **waterfall(p, change, labels[key], end, periods),
                                    "flows": flow_rows(p, change), "groups": top_groups(p, change)})
     return out
+
+
+def exact_levels(figures: dict, periods: tuple[str, str], change: dict) -> dict:
+    """The two months' member revenue as month.json's figures give it (``before``, ``after``; the shop's
+    currency), for the waterfall's levels in place of ``change``'s: the attribution's levels are float sums of
+    its groups (899380.2299999999 on the sample beside the cards' 899380.23, summed exactly in the engine).
+    Only a level within half a cent of the figure is replaced (the same sum, rounded differently); a month
+    month.json does not hold, or holds otherwise, keeps the attribution's level ({} when none is replaced)."""
+    values = dict(zip(figures.get("months", []), figures.get("figures", {}).get("member_revenue", [])))
+    return {k: values[m] for k, m in zip(("before", "after"), periods)
+            if values.get(m) is not None and change.get(k) is not None and abs(values[m] - change[k]) < 0.005}
 
 
 def _base_period(figures: dict, key: str) -> str:

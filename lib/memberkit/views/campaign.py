@@ -195,18 +195,21 @@ def figures_frame(p: Presentation, r: campaign.CampaignReview, params) -> pd.Dat
                           p.text("cr.col_ci"): ci} for k, t, c, ci in rows])
 
 
-def members_frame(p: Presentation, r: campaign.CampaignReview) -> pd.DataFrame:
-    """New buyers, reactivated members and high-value members lost, with the comparison's rate."""
+def members_frame(p: Presentation, r: campaign.CampaignReview, silent_days: int = 90) -> pd.DataFrame:
+    """New buyers, members won back (no order in the ``silent_days`` before the campaign, the campaign
+    settings' ``silent_days``; silent or lapsed in DOMAIN.md's stages, so the row names the days, not a
+    stage) and high-value members lost, with the comparison's rate. Stacked on a phone
+    (:func:`memberkit.views.page.stacked`): its rows are named by sentences."""
     f = r.figures
     inc = lambda e: f"{p.count(e.value)} ({_ci(e, p.count)})"
     rows = [(p.text("cr.m_new"), p.count(f["new_buyers"]), inc(f["incremental_new_buyers"])),
-            (p.text("cr.m_reactivated", lapsed=p.count(f["lapsed_targeted"])), p.count(f["reactivated"]),
+            (p.text("cr.m_reactivated", n=p.count(f["lapsed_targeted"]), days=p.count(silent_days)), p.count(f["reactivated"]),
              inc(f["incremental_reactivated"])),
             (p.text("cr.m_hv_lost", hv=p.count(f["high_value_targeted"])), p.count(f["high_value_lost"]),
              p.text("cr.m_hv_rates", target=p.pct(f["high_value_lost_rate_target"]),
                   comparison=p.pct(f["high_value_lost_rate_comparison"])))]
-    return pd.DataFrame(rows, columns=[p.text("cr.col_members_what"), p.text("cr.col_members_count"),
-                                       p.text("cr.col_members_incremental")])
+    return page.stacked(pd.DataFrame(rows, columns=[p.text("cr.col_members_what"), p.text("cr.col_members_count"),
+                                                    p.text("cr.col_members_incremental")]))
 
 
 def pull_forward_sentence(p: Presentation, r: campaign.CampaignReview) -> str:

@@ -197,7 +197,21 @@ def at_risk_sentence(p: Presentation, a: clv.CLVAnalysis, params) -> str:
     whole = lambda x: p.money(round_parts([x], x)[0])   # noqa: E731  rounded as the table's last row is
     return p.text("clv.at_risk_text", n=p.count(t["high_value_at_risk"]), share=p.pct(params.high_value_share, 0),
                   threshold=p.pct(a.alive_threshold, 0), revenue=whole(t["high_value_at_risk_past_revenue"]),
-                  clv=whole(t["high_value_at_risk_clv"]), months=params.horizon_months, file=clv.AT_RISK_FILE)
+                  clv=whole(t["high_value_at_risk_clv"]), months=params.horizon_months,
+                  file=clv.AT_RISK_FILE) + at_risk_bulk_sentence(p, a)
+
+
+def at_risk_bulk_sentence(p: Presentation, a: clv.CLVAnalysis) -> str:
+    """Where the orders the cleaning flagged as bulk purchases were left out of spend to date (the
+    high-value ranking and the at-risk list, as the models leave them out:
+    :func:`memberkit.clv.without_bulk_spend`) and how much, with the page's sentence separator in front;
+    '' when none was."""
+    bulk = a.members.revenue_total_bulk if "revenue_total_bulk" in a.members else pd.Series(dtype=float)
+    held = bulk[bulk.fillna(0) != 0]
+    if held.empty:
+        return ""
+    key = "clv.at_risk_bulk_one" if len(held) == 1 else "clv.at_risk_bulk"
+    return p.sentence_sep + p.text(key, revenue=p.money(float(held.sum())), members=p.count(len(held)))
 
 
 def at_risk_frame(p: Presentation, a: clv.CLVAnalysis, months: int) -> pd.DataFrame:
@@ -213,13 +227,13 @@ def at_risk_frame(p: Presentation, a: clv.CLVAnalysis, months: int) -> pd.DataFr
     if w.empty:
         return pd.DataFrame()
     g = w.groupby("segment", sort=False).agg(members=("member_id", "size"), spend=("spend_to_date", "sum"),
-                                              value=("expected_value", "sum"), chance=("chance_buying_again", "mean"))
+                                              value=("clv", "sum"), chance=("probability_alive", "mean"))
     g = g.reset_index().sort_values(["spend", "segment"], ascending=[False, True], kind="stable")
     from ..rfm import outside_window, schemes
     hl, outside = schemes()["high_low"], outside_window()
     word = lambda k, part: (getattr(outside, part) if k == outside.key else getattr(hl.segment(k), part))[p.language]  # noqa: E731
-    total = {"members": len(w), "spend": float(w.spend_to_date.sum()), "value": float(w.expected_value.sum()),
-             "chance": float(w.chance_buying_again.mean())}
+    total = {"members": len(w), "spend": float(w.spend_to_date.sum()), "value": float(w.clv.sum()),
+             "chance": float(w.probability_alive.mean())}
     # the total rounded as its parts are (half away from zero), so the row and the parts above it agree
     spend, value = (round_parts(list(g[c]), total[c]) + round_parts([total[c]], total[c]) for c in ("spend", "value"))
     return decision_first(pd.DataFrame({     # the segment and what to do with it stay in view

@@ -281,7 +281,7 @@ def happened(s: MonthSummary) -> list[str]:
             {"revenue": (p.money(rev["current"]), Figure("member_revenue", s.period, rev["current"])),
              "active": (p.count(active["current"]), Figure("active_members", s.period, active["current"])),
              "churn": (p.pct(churn["current"]), Figure("churn_rate", s.period, churn["current"]))},
-            month=month_label(s.period, lang),
+            month=month_label(s.period, lang), window=p.count(s.figures.get("active_window_days", 90)),
             vs_previous=format_change(p, "member_revenue", rev["current"], rev["previous"]) or "–",
             previous=month_label(previous_period(s.period), lang),
             vs_year=format_change(p, "member_revenue", rev["current"], rev["year_ago"]) or "–",
@@ -347,10 +347,11 @@ def decision_items(s: MonthSummary) -> list[dict]:
         v = d.values
         if d.kind == "campaign":
             reason = text(f"month.reason_{v['reason']}", lang)
-            sentence = (text("month.decision_campaign", lang, subject=d.subject, roi=p.signed_pct(v["roi"], 0),
+            key = "month.decision_campaign_cost" if not missing(v.get("cost")) else "month.decision_campaign"
+            sentence = (text(key, lang, subject=d.subject, roi=p.signed_pct(v["roi"], 0), cost=p.money(v.get("cost")),
                              low=p.signed_pct(v["roi_low"], 0), high=p.signed_pct(v["roi_high"], 0), reason=reason)
                         if not missing(v.get("roi")) else text("month.decision_campaign_no_roi", lang, subject=d.subject,
-                                                                reason=reason))
+                                                                reason=reason)) + campaign_type_clause(s, v.get("campaign_id"))
         elif d.kind == "experiment":
             metric = metric_label(p, v["metric"]) if v.get("metric") else ""
             if d.action == "ship":   # without an incentive cost nothing was set against the lift: the sentence says so
@@ -393,6 +394,23 @@ def profile_card(s: MonthSummary) -> list[dict]:
     from .profile import summary_figures
     return [{"label": k.label, "value": k.value, "delta": k.delta}
             for k in summary_figures(_p(s), s.results("rfm_segmentation"))]
+
+
+def campaign_type_clause(s: MonthSummary, campaign_id: str | None) -> str:
+    """For a campaign decision: how the other campaigns of its type did, so that a campaign to repeat
+    beside its type's 'lost money' (the sample's member day C2610: +218% on its own, the two member days
+    together -CN¥12,504) reads as one campaign of several, not as a contradiction. With the page's
+    sentence separator in front; '' when the campaign is the only one of its type, or its type is unknown."""
+    camps = (((s.results("campaign_review") or {}).get("results") or {}).get("campaigns") or {})
+    kind = (camps.get(campaign_id) or {}).get("type")
+    t = next((t for t in s.campaign_types if t["type"] == kind), None) if kind else None
+    if t is None or t["campaigns"] < 2:
+        return ""
+    p = _p(s)
+    outcome = "unknown" if t["net_gain"] is None else ("gained" if t["net_gain"] > 0 else "lost")
+    return p.sentence_sep + text(f"month.decision_campaign_type_{outcome}", s.language, type=p.code("campaign_types", kind),
+                                 n=p.count(t["campaigns"]), paid=p.count(t["paid"]), net=p.money(
+                                     abs(t["net_gain"]) if t["net_gain"] is not None else None))
 
 
 def campaign_type_rows(s: MonthSummary) -> list[dict]:

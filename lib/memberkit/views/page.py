@@ -425,6 +425,15 @@ def footer(p, period: str, params: dict, fingerprint: str, version: str):
 KEY_COLUMNS = "key_columns"   # df.attrs[KEY_COLUMNS]: how many first columns name the row and its decision
 LINE_CELLS = "line_cells"      # df.attrs[LINE_CELLS]: its cells hold their own line breaks and break only there, on screen and on paper
 STACK_COLUMNS = 4             # a table with this many columns or more is stacked, row by row, on a phone
+STACKED = "stacked"           # df.attrs[STACKED]: stacked on a phone whatever its columns (long row names)
+
+
+def stacked(df):
+    """``df`` marked to be stacked on a phone like a wide table (:func:`table_html`), though it has fewer
+    than :data:`STACK_COLUMNS` columns: for rows named by a sentence, which leave no room beside them at
+    420 px for the figures. Returns ``df``."""
+    df.attrs[STACKED] = True
+    return df
 
 
 def decision_first(df, columns: int = 2):
@@ -467,8 +476,9 @@ def table_html(df, caption: str | None = None, formats: dict | None = None) -> s
     The table's HTML ids come from its caption, headings and cells, so the same table is the same HTML
     in every run. A frame marked by :func:`decision_first` keeps its first one or two columns in view
     while the others scroll (CSS ``position: sticky``; the first column 10em wide). On a phone (600 px
-    or less) a table of :data:`STACK_COLUMNS` columns or more is stacked: a block per row, each cell
-    under its heading (``data-label``, escaped like the heading), so no column is out of view.
+    or less) a table of :data:`STACK_COLUMNS` columns or more, or one marked by :func:`stacked`, is stacked:
+    a block per row, each cell under its heading (``data-label``, escaped like the heading), so no column is
+    out of view.
     """
     styler = df.style.set_uuid(_table_id(df, caption)).hide(axis="index").format(escape="html", na_rep=DASH).format_index(escape="html", axis=1)
     key = df.attrs.get(KEY_COLUMNS, 0)   # the row's name and its decision: words, on the left
@@ -484,7 +494,7 @@ def table_html(df, caption: str | None = None, formats: dict | None = None) -> s
         styler = styler.format(formats, escape="html", na_rep=DASH)
     if caption:
         styler = styler.set_caption(escape(caption))
-    stack = df.shape[1] >= STACK_COLUMNS
+    stack = df.shape[1] >= STACK_COLUMNS or bool(df.attrs.get(STACKED))
     classes = (["mk-key"] if key else []) + (["mk-key2"] if key >= 2 else []) + (["mk-stack"] if stack else []) \
         + (["mk-lines"] if df.attrs.get(LINE_CELLS) else [])
     if classes:

@@ -84,7 +84,9 @@ def headline(p: Presentation, res: dict) -> str:
     sentence = p.text("rfm.headline_top", segment=segment_name(p, top), share=p.pct(shares[top][0]),
                       revenue_share=p.pct(shares[top][1]))
     if r.get("most_at_risk_region") and r.get("most_at_risk_lost_rate") is not None:
-        sentence += p.sentence_sep + p.text("rfm.headline_region", region=r["most_at_risk_region"],
+        # 'lapsed', the lifecycle stage, never the month's churn (DOMAIN.md): the summary shows both
+        key = "rfm.headline_region" if r.get("lapsed_days") is not None else "rfm.headline_region_no_days"
+        sentence += p.sentence_sep + p.text(key, region=r["most_at_risk_region"], days=p.count(r.get("lapsed_days")),
                                             rate=p.pct(r["most_at_risk_lost_rate"]))
     return sentence
 
@@ -305,7 +307,7 @@ def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None):
         ax1.text(i, n, f"{n:,}\n{p.text('rfm.revenue_short')} {rs:.0%}", ha="center", va="bottom", fontsize=11)
     ax1.set_ylim(0, max(1, tiers.members.max()) * 1.25)   # linear from zero: bar heights compare as counts
     ax1.set_title(p.text("rfm.tiers_chart"), loc="left")
-    colours = {"new": PALETTE[2], "active": PALETTE[0], "silent": PALETTE[3], "churned": PALETTE[1], "no_purchase": PALETTE[5]}
+    colours = {"new": PALETTE[2], "active": PALETTE[0], "silent": PALETTE[3], "lapsed": PALETTE[1], "no_purchase": PALETTE[5]}
     ax2.bar([tick_lines(stage_label(p, s, params)) for s in stages.index], stages.members,
             color=[colours[s] for s in stages.index])
     for i, (n, sh) in enumerate(zip(stages.members, stages.share.fillna(0))):
@@ -388,11 +390,33 @@ def tiers_sentence(p: Presentation, a: rfm.RFMAnalysis, params=None) -> str:
     sep = "、" if p.language == "zh" else "/"
     return p.text("rfm.tiers_text", top_tiers=sep.join(tier_label(p, t) for t in top.index),
                 top_share=p.pct(top.members.sum() / tiers.members.sum() if tiers.members.sum() else float("nan")),
-                top_revenue=p.pct(top.revenue_share.sum()), churned=p.pct(stages.loc["churned", "share"]),
+                top_revenue=p.pct(top.revenue_share.sum()), churned=p.pct(stages.loc["lapsed", "share"]),
                 churned_days=p.count(getattr(params, "churned_days", 180)),
-                silent=p.pct(stages.loc["silent", "share"])) + ("" if params is None else p.sentence_sep + p.text(
+                silent=p.pct(stages.loc["silent", "share"])) + tiers_bulk_sentence(p, a) + (
+                    "" if params is None else p.sentence_sep + p.text(
                     "rfm.stages_defined", new_days=p.count(params.new_days), silent_days=p.count(params.silent_days),
                     churned_days=p.count(params.churned_days)))
+
+
+def tiers_bulk_sentence(p: Presentation, a: rfm.RFMAnalysis) -> str:
+    """How much of the top tiers' revenue (every tier above the base tier) is orders the cleaning flagged
+    as bulk purchases, per tier with any, and those tiers' share of revenue without them; '' when they
+    hold none. Begins with the page's sentence separator, to follow :func:`tiers_sentence`'s first sentence.
+    Tiers are set on spend with the bulk orders in it, so the share the tiers hold is shown both ways
+    rather than changed."""
+    tiers = a.tiers
+    if "bulk_revenue" not in tiers:
+        return ""
+    top = tiers.iloc[1:]
+    bulk = float(top.bulk_revenue.sum())
+    if not bulk or not float(top.revenue.sum()):
+        return ""
+    sep = "、" if p.language == "zh" else ", "
+    each = sep.join(p.text("rfm.tier_bulk_part", tier=tier_label(p, t), share=p.pct(r.bulk_share))
+                    for t, r in top.iloc[::-1].iterrows() if r.bulk_revenue)
+    rest = float(tiers.revenue.sum() - tiers.bulk_revenue.sum())
+    return p.sentence_sep + p.text("rfm.tiers_bulk_text", share=p.pct(bulk / float(top.revenue.sum())), tiers=each,
+                                   top_revenue=p.pct((float(top.revenue.sum()) - bulk) / rest if rest else float("nan")))
 
 
 def cohort_sentence(p: Presentation, a: rfm.RFMAnalysis) -> str:

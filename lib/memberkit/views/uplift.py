@@ -148,7 +148,7 @@ def plot_qini(p: Presentation, plan: uplift.Plan):
 
 
 def export_note(p: Presentation, path) -> str:
-    return _t(p, "export", file=path.name) if path is not None else ""
+    return _t(p, "export", file=path.name, holdout=uplift.HOLDOUT_FILE) if path is not None else ""
 
 
 def section(p: Presentation, plan: uplift.Plan, params, period: str, data_dir) -> None:

@@ -255,3 +255,11 @@ def test_a_group_without_a_value_is_kept_as_none_whatever_the_index_holds():
     rows = {r["group"]: r for r in A.group_split(before, after, "sum")}
     assert set(rows) == {None, "b"}
     assert rows[None]["contribution"] == 20.0 and rows["b"]["contribution"] == 0.0
+
+
+def test_a_figure_summed_over_groups_is_rounded_once():
+    # adding the groups' floats in turn gives 0.30000000000000004 for 0.1 + 0.2; the month's card says 0.3
+    facts = pd.DataFrame({"revenue": [0.1, 0.2, None], "members": [1, 1, 1]})
+    assert A._total(facts.revenue) == 0.3
+    assert A._figure(facts.assign(**{c: 0.0 for c in A.FACT_COLUMNS if c not in facts}),
+                               "member_revenue") == 0.3

@@ -49,6 +49,7 @@ import datetime as _dt
 import itertools
 import math
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 import ibis
 import pandas as pd
@@ -336,17 +337,26 @@ def revenue_flows(orders: ibis.Table, base: str, period: str) -> list[dict]:
 
 
 # ------------------------------------------------------------------ one month against another
+def _total(values: pd.Series) -> float:
+    """The sum of ``values`` (money in minor units, counts) as decimals, rounded to a float once; missing
+    values skipped as pandas' sum does. Each float is read as its shortest decimal (0.1 as 0.1), so
+    the groups' money adds up to the month's exact figure."""
+    return float(sum((Decimal(repr(float(v))) for v in values.dropna()), Decimal(0)))
+
+
 def _figure(facts: pd.DataFrame, figure: str) -> float:
     num, den, form = GROUP_FORM[figure]
     num = "revenue" if figure == "member_revenue" else num     # the figure itself keeps the bulk orders
-    n, d = float(facts[num].sum()), float(facts[den].sum())
+    # as decimals: the groups' money adds up to the month's figure as the cards give it (899380.23, not
+    # 899380.2299999999 from adding the groups' floats in turn)
+    n, d = _total(facts[num]), _total(facts[den])
     if form == "sum":
         return n
     return n / d if d else math.nan
 
 
 def _driver_values(facts: pd.DataFrame, figure: str) -> dict[str, float]:
-    s = {c: float(facts[c].sum()) for c in FACT_COLUMNS}
+    s = {c: _total(facts[c]) for c in FACT_COLUMNS}
     if figure in ("member_revenue", "active_members"):
         values = {"members": s["members"],
                   "activity_rate": s["active_members"] / s["members"] if s["members"] else math.nan}

@@ -389,6 +389,27 @@ def test_whole_analysis_with_a_split_date_and_a_named_model(retailer):
     assert a.tracking.actual.sum() == a.holdout.summary.frequency.sum() + a.holdout.summary.frequency_holdout.sum()
 
 
+@pytest.mark.parametrize("split", ["mean", "median"])
+def test_holdout_error_per_segment_uses_the_member_tables_segments_at_the_calibration_end(retailer, split):
+    """The holdout error per RFM segment learns the segments from the member summary alone; every buyer's
+    segment, and so every group's error, is the one the whole member table at the calibration end gives."""
+    from memberkit import rfm
+    from memberkit.config import load_settings, notebook_params
+    tables, _ = retailer
+    settings = load_settings(ROOT, [], ["source.sample=null", f"notebooks.rfm_segmentation.split={split}"])
+    rfm_params = notebook_params(settings, "rfm_segmentation")
+    orders = summary.without_outliers(tables["orders"])
+    end = dt.date(2026, 10, 31)
+    cal_end = end - dt.timedelta(weeks=26)
+    check = clv.holdout_check(summary.clv_summary(orders, cal_end, end).to_pandas(), cal_end, end, "week",
+                              models=["bgnbd"])
+    table, _ = rfm.member_table_at(tables["orders"], rfm.member_profile(tables["members"]), cal_end, rfm_params)
+    expected = clv.holdout_by_segment(check.summary, check.predictions["bgnbd"], table)
+    got = clv._holdout_segments(tables, cal_end, rfm_params, check, "bgnbd")
+    assert got == expected and len(got) >= 5
+    assert sum(g["members"] for g in got.values()) == len(check.summary)
+
+
 # ------------------------------------------------------------------ robust fits and predictions
 @pytest.mark.parametrize("name", clv.PURCHASE_MODELS)
 def test_log_space_predictions_equal_lifetimes_and_stay_finite_for_heavy_buyers(cdnow_calibration, name):

@@ -581,6 +581,21 @@ def test_member_export_is_the_file_pandas_writes_with_its_float_format(tmp_path)
 
 
 
+@pytest.mark.parametrize("odd", ["plain", 'say "hi", then', "two\nlines", "carriage\rreturn"])
+def test_the_csv_files_are_the_bytes_pandas_writes(tmp_path, odd):
+    """The member and win-back files are joined in Arrow; every field is what to_csv writes: commas and quotes
+    quoted (quotes doubled), missing values empty, booleans True/False, text as pandas' string dtype or objects,
+    Chinese; a line break anywhere, or a column of another type, is left to pandas."""
+    frame = pd.DataFrame({"member_id": pd.Series(["m1", "m,2", None, "m4"], dtype="str"),
+                          "repeat_purchases": np.array([0, 3, -1, 12], dtype=np.int64),
+                          "clv": ["1.0000", "", "2.5000", "-0.0000"], "high_value": [True, False, True, False],
+                          "segment_label_zh": ["重要价值客户", odd, None, ""], "tier": pd.Series(["a", None, "b", "c"], dtype=object)})
+    for f in (frame, frame.assign(extra=[1.5, 2.0, math.nan, 3.0]), frame.iloc[0:0]):
+        clv._write_csv(f, tmp_path / "ours.csv")
+        f.to_csv(tmp_path / "pandas.csv", index=False, encoding="utf-8-sig")
+        assert (tmp_path / "ours.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
+
+
 @pytest.mark.parametrize("unit", ["week", "day"])
 def test_the_member_file_names_its_units_and_labels_its_codes(tmp_path, unit):
     """clv_members.csv had frequency, recency and T (fractional weeks, unnamed) and segment, tier and stage

@@ -1091,11 +1091,13 @@ def winback_list(a: CLVAnalysis, tier_labels: dict[str, dict[str, str]] | None =
     raw = m["segment"] if "segment" in m else pd.Series(None, index=m.index, dtype=object)
     segment = [k if isinstance(k, str) and k in hl.keys else outside.key for k in raw]
 
-    def label(language: str):
-        return [hl.label(k, language) if k != outside.key else outside.label[language] for k in segment]
+    def label(language: str):      # looked up once per segment, not once per member
+        words = {k: hl.label(k, language) if k != outside.key else outside.label[language] for k in set(segment)}
+        return [words[k] for k in segment]
 
     def action(language: str):
-        return [at_risk_action(k, language) for k in segment]
+        words = {k: at_risk_action(k, language) for k in set(segment)}
+        return [words[k] for k in segment]
     tier = m["tier"] if "tier" in m else pd.Series(None, index=m.index, dtype=object)
     words = (tier_labels or {}).get
     return pd.DataFrame({
@@ -1121,13 +1123,57 @@ def export_members(a: CLVAnalysis, folder, currency: str = "CNY",
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "clv_members.csv"
-    _csv_text(member_file(a, tier_labels, stage_labels)).to_csv(path, index=False, encoding="utf-8-sig")
+    _write_csv(_csv_text(member_file(a, tier_labels, stage_labels)), path)
     w = winback_list(a, tier_labels)
     money = f"%.{currency_scale(currency)}f"
     for c in ("spend_to_date", "expected_value"):
         w[c] = _csv_text(w[[c]], money)[c]
-    _csv_text(w).to_csv(folder / AT_RISK_FILE, index=False, encoding="utf-8-sig")
+    _write_csv(_csv_text(w), folder / AT_RISK_FILE)
     return path
+
+
+def _write_csv(frame: pd.DataFrame, path) -> None:
+    """``frame.to_csv(path, index=False, encoding="utf-8-sig")``, the same bytes, joined in Arrow (4 of the
+    1M-member export's 10 CPU seconds went to pandas' row-by-row writer) when every column is text (strings,
+    empty where missing), int64 or bool and no field or column name holds a line break; otherwise written by
+    pandas itself. A field with a comma or a quote is quoted as Python's csv writer quotes it (QUOTE_MINIMAL,
+    quotes doubled). ``path``: the file, written whole. Raises what writing a file raises."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    fields = []
+    for c in frame.columns:
+        col = frame[c]
+        try:
+            if col.dtype == np.bool_:
+                fields.append(pa.array(np.where(col.to_numpy(), "True", "False"), type=pa.string()))
+            elif col.dtype == np.int64:
+                fields.append(pc.cast(pa.array(col.to_numpy()), pa.string()))
+            elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+                fields.append(pa.array(col, type=pa.string(), from_pandas=True))
+            else:
+                fields = None
+                break
+        except (pa.ArrowInvalid, pa.ArrowTypeError):     # an object that is not text: pandas writes its str()
+            fields = None
+            break
+    names = pa.array([str(c) for c in frame.columns], type=pa.string())
+    if (fields is None or len(fields) < 2        # a row of one empty field is quoted by csv: not here
+            or any(pc.any(pc.match_substring_regex(a, "[\r\n]")).as_py() for a in [names, *fields])):
+        frame.to_csv(path, index=False, encoding="utf-8-sig")
+        return
+
+    def quoted(a):
+        special = pc.match_substring_regex(a, '[,"]')
+        if not pc.any(special).as_py():
+            return a
+        return pc.if_else(special, pc.binary_join_element_wise('"', pc.replace_substring(a, '"', '""'), '"', ""), a)
+    lines = pc.binary_join_element_wise(*map(quoted, fields), ",", null_handling="replace", null_replacement="")
+    body = pc.binary_join(pa.ListArray.from_arrays([0, len(lines)], lines), "\n")[0].as_py() if len(lines) else None
+    with open(path, "wb") as f:
+        f.write(("\ufeff" + pc.binary_join(pa.ListArray.from_arrays([0, len(names)], quoted(names)), ",")[0].as_py()
+                 + "\n").encode("utf-8"))
+        if body is not None:
+            f.write((body + "\n").encode("utf-8"))
 
 
 def _csv_text(frame: pd.DataFrame, float_format: str = "%.4f") -> pd.DataFrame:

@@ -130,6 +130,15 @@ def collapse(summary: pd.DataFrame) -> Histories:
 # data differ in the third digit) and give no handle on bounds or on an optimum at a boundary.
 LOG_BOUNDS = (math.log(1e-6), math.log(1e6))   # every parameter, on the problem scaled as below
 _AT_BOUND = 1e-6                                # |log parameter - bound| below this: at the bound
+# L-BFGS-B's stopping rule: the BG/NBD models and Gamma-Gamma have autograd's exact gradient, and stop within
+# 1e-7 of the optimum here (bench/naive_clv.py: 1.5e-8 to 5e-7 from lifetimes' fitters at tol 1e-8, 1M members).
+LBFGSB_OPTIONS = {"ftol": 1e-13, "gtol": 1e-8, "maxiter": 5000}
+# Pareto/NBD's gradient is a finite difference. One-sided (scipy's default), its error stopped the fit up to
+# 1.9e-5 short of the optimum on the 1M retailer's flat s-beta ridge (smallest Hessian eigenvalue 0.0027);
+# central differences and a tighter stop reach it within 5e-8 (a Newton polish from there moves it less) for
+# about half again as many likelihood evaluations.
+PNBD_GRADIENT = "3-point"
+PNBD_LBFGSB_OPTIONS = {"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000}
 MODEL_PARAMS = {"bgnbd": ("r", "alpha", "a", "b"), "modified_bgnbd": ("r", "alpha", "a", "b"),
                 "pareto_nbd": ("r", "alpha", "s", "beta"), "gamma_gamma": ("p", "q", "v")}
 # the parameters that are rates per unit of time (purchase models) or money (Gamma-Gamma's scale v)
@@ -207,7 +216,9 @@ def fit_model(name: str, data: tuple, weights, penalizer: float = 0.0) -> FitRes
     The problem is scaled (time so that the longest T is 1; Gamma-Gamma's spend so that its mean
     is 1), every parameter is optimised as its logarithm inside ``LOG_BOUNDS`` (1e-6 to 1e6) by
     L-BFGS-B from fixed starting values (:func:`_start_values`), minimising
-    ``-log L / members + penalizer x sum(scaled parameters ** 2)`` (lifetimes' penalty).
+    ``-log L / members + penalizer x sum(scaled parameters ** 2)`` (lifetimes' penalty), with autograd's
+    gradient for the BG/NBD models and Gamma-Gamma (:data:`LBFGSB_OPTIONS`) and central differences for
+    Pareto/NBD, stopped tighter (:data:`PNBD_GRADIENT`, :data:`PNBD_LBFGSB_OPTIONS`).
     Retry, in this order, until one succeeds: the other fixed starts, then Nelder-Mead from the
     first start; the best converged optimum is kept. No start converging raises
     :class:`ModelFitError`. Parameters that end at a bound are reported in ``boundary``; the
@@ -233,7 +244,7 @@ def fit_model(name: str, data: tuple, weights, penalizer: float = 0.0) -> FitRes
             p = np.exp(x)
             ll = np.sum(w * pnbd_conditional_log_likelihood(list(p), *scaled, shared))
             return float(-ll / n + penalizer * np.sum(p ** 2)) if np.isfinite(ll) else 1e300
-        jac = None
+        jac = PNBD_GRADIENT
     else:
         from autograd import value_and_grad
         import autograd.numpy as anp
@@ -255,7 +266,7 @@ def fit_model(name: str, data: tuple, weights, penalizer: float = 0.0) -> FitRes
             x0 = np.clip(np.log(start), *LOG_BOUNDS)
             if method == "L-BFGS-B":
                 out = minimize(objective, x0, jac=jac, method=method, bounds=bounds,
-                               options={"ftol": 1e-13, "gtol": 1e-8, "maxiter": 5000})
+                               options=PNBD_LBFGSB_OPTIONS if name == "pareto_nbd" else LBFGSB_OPTIONS)
             else:
                 f_only = (lambda x: objective(x)[0]) if jac else objective
                 out = minimize(f_only, x0, method=method, bounds=bounds,
@@ -327,9 +338,9 @@ def pnbd_conditional_log_likelihood(params, freq, rec, T, shared: PNBDShared) ->
     histories, ``freq`` integer, time in one unit) with ``shared`` built from the same arrays.
     Returns an array of that length (log-likelihood per history, NaN where lifetimes gives NaN);
     raises nothing of its own. Every other operation is lifetimes', in its order, on the whole
-    arrays, so the optimiser sees the same values; tests/test_clv.py checks equality with
-    lifetimes bit for bit."""
-    from scipy.special import gammaln, hyp2f1, logsumexp
+    arrays (a logarithm of the 2F1 terms taken per pair: elementwise, the same numbers), so the optimiser
+    sees the same values; tests/test_clv.py checks equality with lifetimes bit for bit."""
+    from scipy.special import gammaln, hyp2f1
     r, alpha, s, beta = params
     x = freq
     r_s_x = r + s + x
@@ -342,18 +353,36 @@ def pnbd_conditional_log_likelihood(params, freq, rec, T, shared: PNBDShared) ->
     abs_alpha_beta = max_of_alpha_beta - min_of_alpha_beta
     rsf = r + s + freq
 
-    def hyp(first, of, age):      # 2F1 at the distinct pairs, spread to every history
+    def log_hyp(first, of, age):      # log 2F1 at the distinct pairs, spread to every history
         t_at = t[first] if np.ndim(t) else t
-        return hyp2f1(rsf[first], t_at, rsf[first] + 1.0, abs_alpha_beta / (max_of_alpha_beta + age[first]))[of]
-    p_1 = hyp(shared.recency_first, shared.recency_of, rec)
+        return np.log(hyp2f1(rsf[first], t_at, rsf[first] + 1.0, abs_alpha_beta / (max_of_alpha_beta + age[first])))[of]
+    log_p_1 = log_hyp(shared.recency_first, shared.recency_of, rec)
     q_1 = max_of_alpha_beta + rec
-    p_2 = hyp(shared.T_first, shared.T_of, T)
+    log_p_2 = log_hyp(shared.T_first, shared.T_of, T)
     q_2 = max_of_alpha_beta + T
-    sign = np.ones(len(freq))
-    log_A_0 = logsumexp([np.log(p_1) + rsf * np.log(q_2), np.log(p_2) + rsf * np.log(q_1)], axis=0,
-                        b=[sign, -sign]) - rsf * np.log(q_1 * q_2)
+    log_A_0 = _log_difference(log_p_1 + rsf * np.log(q_2), log_p_2 + rsf * np.log(q_1)) - rsf * np.log(q_1 * q_2)
     A_2 = np.logaddexp(-(r + x) * np.log(alpha + T) - s * np.log(beta + T), np.log(s) + log_A_0 - np.log(r_s_x))
     return A_1 + A_2
+
+
+def _log_difference(a0: np.ndarray, a1: np.ndarray) -> np.ndarray:
+    """log(exp(a0) - exp(a1)) elementwise, NaN where negative: scipy's ``logsumexp([a0, a1], axis=0,
+    b=[1, -1])`` (lifetimes' call) step by step as scipy 1.15 and later compute it for two rows, the
+    same numbers to the last bit (tests/test_clv.py) in half its time, which was half of a Pareto/NBD
+    likelihood evaluation: its generic path builds index masks and sums over an axis of two.
+
+    ``a0``, ``a1``: float arrays of one shape; returns an array of that shape."""
+    with np.errstate(all="ignore"):
+        a_max = np.maximum(a0, a1)
+        at0, at1 = a0 == a_max, a1 == a_max
+        m = at0.astype(float) - at1.astype(float)     # the maximum's weight, kept out of the sum as scipy does
+        s = np.exp(np.where(at0, -np.inf, a0) - a_max) - np.exp(np.where(at1, -np.inf, a1) - a_max)
+        s = np.where(s == 0, s, s / m)
+        negative = np.sign(s + 1) * np.sign(m) < 0
+        s = np.where(s < -1, -s - 2, s)
+        out = np.log1p(s) + np.log(np.abs(m)) + a_max
+    out[negative] = np.nan
+    return out
 
 
 def dropout_share(name: str, params: dict, T: float) -> float:
@@ -903,12 +932,21 @@ def without_bulk_spend(members: pd.DataFrame, exclude: bool) -> pd.DataFrame:
 
 
 def _holdout_segments(tables: dict, cal_end: _dt.date, rfm_params, check: HoldoutCheck, chosen: str) -> dict:
-    """:func:`holdout_by_segment` with the RFM segments at the calibration end ({} without ``rfm_params``)."""
+    """:func:`holdout_by_segment` with the RFM segments at the calibration end ({} without ``rfm_params``).
+
+    Each buyer's high/low segment is the one :func:`memberkit.rfm.member_table_at` gives at that date
+    (tests/test_clv.py checks), learnt from the engine's member summary alone: the segment needs neither
+    the member profile nor the tiers and stages that the whole member table adds (a third of the 1M
+    report's time went there)."""
     if rfm_params is None:
         return {}
-    from .rfm import member_profile, member_table_at
-    at_cal, _ = member_table_at(tables["orders"], member_profile(tables["members"]), cal_end, rfm_params)
-    return holdout_by_segment(check.summary, check.predictions[chosen], at_cal)
+    from .rfm import RFMSegmenter
+    from .summary import member_frame, member_summary
+    at_cal = member_frame(member_summary(tables["orders"], cal_end, rfm_params.window_days))
+    # the buyers in the member table's order (its outer merge sorts by member id): the mean split sums alike
+    buyers = at_cal[at_cal.frequency.fillna(0) >= 1].sort_values("member_id", kind="stable")
+    segments = RFMSegmenter(rfm_params.split).fit_transform(buyers)[["member_id", "segment"]]
+    return holdout_by_segment(check.summary, check.predictions[chosen], segments)
 
 
 def _tracking(model, actual: pd.DataFrame, cal_summary: pd.DataFrame, end: _dt.date, unit: str) -> pd.DataFrame:
@@ -1040,13 +1078,15 @@ def member_file(a: "CLVAnalysis", tier_labels: dict[str, dict[str, str]] | None 
         segment = m["segment"].astype("object").where(m["segment"].isin(hl.keys), outside.key)
         out["segment"] = segment
         for language in LANGUAGES:
-            out[f"segment_label_{language}"] = segment.map(
-                lambda k, lang=language: outside.label[lang] if k == outside.key else hl.label(k, lang))
+            labels = {k: outside.label[language] if k == outside.key else hl.label(k, language) for k in segment.unique()}
+            out[f"segment_label_{language}"] = segment.map(labels)
     for code, words in (("tier", tier_labels), ("stage", stage_labels)):
         if code in m:
-            out[code] = m[code].astype("object")
-            for language in LANGUAGES:
-                out[f"{code}_label_{language}"] = label_codes(m[code], (words or {}).get(language, {}))
+            out[code] = codes = m[code].astype("object")
+            distinct = pd.Series(codes.dropna().unique(), dtype=object)
+            for language in LANGUAGES:    # label_codes' labels, found once per code rather than once per member
+                labels = dict(zip(distinct, label_codes(distinct, (words or {}).get(language, {}))))
+                out[f"{code}_label_{language}"] = codes.map(labels, na_action="ignore")
     return out
 
 
@@ -1103,11 +1143,13 @@ def winback_list(a: CLVAnalysis, tier_labels: dict[str, dict[str, str]] | None =
     raw = m["segment"] if "segment" in m else pd.Series(None, index=m.index, dtype=object)
     segment = [k if isinstance(k, str) and k in hl.keys else outside.key for k in raw]
 
-    def label(language: str):
-        return [hl.label(k, language) if k != outside.key else outside.label[language] for k in segment]
+    def label(language: str):      # looked up once per segment, not once per member
+        words = {k: hl.label(k, language) if k != outside.key else outside.label[language] for k in set(segment)}
+        return [words[k] for k in segment]
 
     def action(language: str):
-        return [at_risk_action(k, language) for k in segment]
+        words = {k: at_risk_action(k, language) for k in set(segment)}
+        return [words[k] for k in segment]
     tier = m["tier"] if "tier" in m else pd.Series(None, index=m.index, dtype=object)
     words = (tier_labels or {}).get
     return pd.DataFrame({
@@ -1135,27 +1177,73 @@ def export_members(a: CLVAnalysis, folder, currency: str = "CNY",
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "clv_members.csv"
-    _csv_text(member_file(a, tier_labels, stage_labels, horizon_months=horizon_months, currency=currency)).to_csv(
-        path, index=False, encoding="utf-8-sig")
+    _write_csv(_csv_text(member_file(a, tier_labels, stage_labels, horizon_months=horizon_months, currency=currency)),
+               path)
     w = winback_list(a, tier_labels)
     money = f"%.{currency_scale(currency)}f"
     for c in ("spend_to_date", "clv"):
         w[c] = _csv_text(w[[c]], money)[c]
-    _csv_text(w).rename(columns=value_column_names(horizon_months, currency)).to_csv(
-        folder / AT_RISK_FILE, index=False, encoding="utf-8-sig")
+    _write_csv(_csv_text(w).rename(columns=value_column_names(horizon_months, currency)), folder / AT_RISK_FILE)
     return path
+
+
+def _write_csv(frame: pd.DataFrame, path) -> None:
+    """``frame.to_csv(path, index=False, encoding="utf-8-sig")``, the same bytes, joined in Arrow (4 of the
+    1M-member export's 10 CPU seconds went to pandas' row-by-row writer) when every column is text (strings,
+    empty where missing), int64 or bool and no field or column name holds a line break; otherwise written by
+    pandas itself. A field with a comma or a quote is quoted as Python's csv writer quotes it (QUOTE_MINIMAL,
+    quotes doubled). ``path``: the file, written whole. Raises what writing a file raises."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    fields = []
+    for c in frame.columns:
+        col = frame[c]
+        try:
+            if col.dtype == np.bool_:
+                fields.append(pa.array(np.where(col.to_numpy(), "True", "False"), type=pa.string()))
+            elif col.dtype == np.int64:
+                fields.append(pc.cast(pa.array(col.to_numpy()), pa.string()))
+            elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+                fields.append(pa.array(col, type=pa.string(), from_pandas=True))
+            else:
+                fields = None
+                break
+        except (pa.ArrowInvalid, pa.ArrowTypeError):     # an object that is not text: pandas writes its str()
+            fields = None
+            break
+    names = pa.array([str(c) for c in frame.columns], type=pa.string())
+    if (fields is None or len(fields) < 2        # a row of one empty field is quoted by csv: not here
+            or any(pc.any(pc.match_substring_regex(a, "[\r\n]")).as_py() for a in [names, *fields])):
+        frame.to_csv(path, index=False, encoding="utf-8-sig")
+        return
+
+    def quoted(a):
+        special = pc.match_substring_regex(a, '[,"]')
+        if not pc.any(special).as_py():
+            return a
+        return pc.if_else(special, pc.binary_join_element_wise('"', pc.replace_substring(a, '"', '""'), '"', ""), a)
+    lines = pc.binary_join_element_wise(*map(quoted, fields), ",", null_handling="replace", null_replacement="")
+    body = pc.binary_join(pa.ListArray.from_arrays([0, len(lines)], lines), "\n")[0].as_py() if len(lines) else None
+    with open(path, "wb") as f:
+        f.write(("\ufeff" + pc.binary_join(pa.ListArray.from_arrays([0, len(names)], quoted(names)), ",")[0].as_py()
+                 + "\n").encode("utf-8"))
+        if body is not None:
+            f.write((body + "\n").encode("utf-8"))
 
 
 def _csv_text(frame: pd.DataFrame, float_format: str = "%.4f") -> pd.DataFrame:
     """``frame`` with each float64 column replaced by the text ``to_csv(float_format=float_format)``
     writes for it (``float_format % value``; NaN as an empty field), formatted in one pass per
     column: the same file, byte for byte, without pandas' per-value formatting path (7 of the
-    1M-member report's seconds)."""
+    1M-member report's seconds). Each distinct value is formatted once (members sharing a history share
+    its forecast); values are told apart by their bits, so -0.0 stays "-0.0000"."""
     out = frame.copy(deep=False)
     for c in frame.columns:
         if frame[c].dtype == np.float64:
-            out[c] = pd.Series(["" if v != v else float_format % v for v in frame[c].tolist()], index=frame.index,
-                               dtype=object)
+            codes, distinct = pd.factorize(frame[c].to_numpy().view(np.int64))
+            text = np.array(["" if v != v else float_format % v for v in distinct.view(np.float64).tolist()],
+                            dtype=object)
+            out[c] = pd.Series(text[codes], index=frame.index, dtype=object)
     return out
 
 

@@ -102,7 +102,7 @@ def main() -> None:
     view.checks_sentences(p, analysis)
     steps.done("tables and sentences")
     clv.export_members(analysis, out / "data", params.currency, list_tier_labels(rfm_params),
-                       list_stage_labels(rfm_params))
+                       list_stage_labels(rfm_params), horizon_months=params.horizon_months)
     steps.done("export (clv_members.csv, clv_at_risk.csv)")
     print(f"{len(analysis.members):,} members, period {ctx.period}; total {sum(r['wall'] for r in steps.rows):.1f} s wall, "
           f"{sum(r['cpu'] for r in steps.rows):.1f} s CPU")

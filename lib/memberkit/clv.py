@@ -1223,12 +1223,15 @@ def _write_csv(frame: pd.DataFrame, path) -> None:
             return a
         return pc.if_else(special, pc.binary_join_element_wise('"', pc.replace_substring(a, '"', '""'), '"', ""), a)
     lines = pc.binary_join_element_wise(*map(quoted, fields), ",", null_handling="replace", null_replacement="")
-    body = pc.binary_join(pa.ListArray.from_arrays([0, len(lines)], lines), "\n")[0].as_py() if len(lines) else None
     with open(path, "wb") as f:
         f.write(("\ufeff" + pc.binary_join(pa.ListArray.from_arrays([0, len(names)], quoted(names)), ",")[0].as_py()
                  + "\n").encode("utf-8"))
-        if body is not None:
-            f.write((body + "\n").encode("utf-8"))
+        # in slices, as UTF-8 bytes: the whole body as one Python string (four bytes a character once a
+        # Chinese label is in it) took the 1M-member report's process from 1.5 to 3.1 GB
+        for start in range(0, len(lines), 100_000):
+            part = lines.slice(start, 100_000)
+            f.write(pc.binary_join(pa.ListArray.from_arrays([0, len(part)], part), "\n")[0].as_buffer())
+            f.write(b"\n")
 
 
 def _csv_text(frame: pd.DataFrame, float_format: str = "%.4f") -> pd.DataFrame:

@@ -1177,44 +1177,60 @@ def export_members(a: CLVAnalysis, folder, currency: str = "CNY",
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "clv_members.csv"
-    _write_csv(_csv_text(member_file(a, tier_labels, stage_labels, horizon_months=horizon_months, currency=currency)),
-               path)
+    _write_csv(member_file(a, tier_labels, stage_labels, horizon_months=horizon_months, currency=currency), path,
+               float_format="%.4f")
     w = winback_list(a, tier_labels)
     money = f"%.{currency_scale(currency)}f"
     for c in ("spend_to_date", "clv"):
         w[c] = _csv_text(w[[c]], money)[c]
-    _write_csv(_csv_text(w).rename(columns=value_column_names(horizon_months, currency)), folder / AT_RISK_FILE)
+    _write_csv(w.rename(columns=value_column_names(horizon_months, currency)), folder / AT_RISK_FILE, float_format="%.4f")
     return path
 
 
-def _write_csv(frame: pd.DataFrame, path) -> None:
-    """``frame.to_csv(path, index=False, encoding="utf-8-sig")``, the same bytes, joined in Arrow (4 of the
-    1M-member export's 10 CPU seconds went to pandas' row-by-row writer) when every column is text (strings,
-    empty where missing), int64 or bool and no field or column name holds a line break; otherwise written by
-    pandas itself. A field with a comma or a quote is quoted as Python's csv writer quotes it (QUOTE_MINIMAL,
-    quotes doubled). ``path``: the file, written whole. Raises what writing a file raises."""
+def _write_csv(frame: pd.DataFrame, path, float_format: str | None = None, rows: int = 100_000) -> None:
+    """``frame.to_csv(path, index=False, encoding="utf-8-sig", float_format=float_format)``, the same bytes,
+    joined in Arrow (4 of the 1M-member export's 10 CPU seconds went to pandas' row-by-row writer) when every
+    column is text (strings, empty where missing), int64, bool or (with ``float_format``) float64 and no field
+    or column name holds a line break; otherwise written by pandas itself. A field with a comma or a quote
+    is quoted as Python's csv writer quotes it (QUOTE_MINIMAL, quotes doubled). Floats are formatted
+    (:func:`_csv_text`) and the file written ``rows`` rows at a time, so memory holds one slice's text,
+    not the whole file's (the 1M-member report's process went from 1.5 to 3.1 GB writing it whole).
+    ``path``: the file, written whole. Raises what writing a file raises."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    fields = []
-    for c in frame.columns:
-        col = frame[c]
-        try:
-            if col.dtype == np.bool_:
-                fields.append(pa.array(np.where(col.to_numpy(), "True", "False"), type=pa.string()))
-            elif col.dtype == np.int64:
-                fields.append(pc.cast(pa.array(col.to_numpy()), pa.string()))
-            elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
-                fields.append(pa.array(col, type=pa.string(), from_pandas=True))
-            else:
-                fields = None
-                break
-        except (pa.ArrowInvalid, pa.ArrowTypeError):     # an object that is not text: pandas writes its str()
-            fields = None
-            break
+    as_text = (lambda f: _csv_text(f, float_format)) if float_format else (lambda f: f)
+
+    def arrow_fields(part: pd.DataFrame):
+        fields = []
+        for c in part.columns:
+            col = part[c]
+            try:
+                if col.dtype == np.bool_:
+                    fields.append(pa.array(np.where(col.to_numpy(), "True", "False"), type=pa.string()))
+                elif col.dtype == np.int64:
+                    fields.append(pc.cast(pa.array(col.to_numpy()), pa.string()))
+                elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+                    fields.append(pa.array(col, type=pa.string(), from_pandas=True))
+                else:
+                    return None
+            except (pa.ArrowInvalid, pa.ArrowTypeError):     # an object that is not text: pandas writes its str()
+                return None
+        return fields
+
+    def breaks(a) -> bool:
+        return pc.any(pc.match_substring_regex(a, "[\r\n]")).as_py() or False
+
     names = pa.array([str(c) for c in frame.columns], type=pa.string())
-    if (fields is None or len(fields) < 2        # a row of one empty field is quoted by csv: not here
-            or any(pc.any(pc.match_substring_regex(a, "[\r\n]")).as_py() for a in [names, *fields])):
-        frame.to_csv(path, index=False, encoding="utf-8-sig")
+    # the fast path is decided on the whole frame, a column at a time (floats, once text, hold no line break)
+    plain = frame[[c for c in frame.columns if not (float_format and frame[c].dtype == np.float64)]]
+    fast = len(frame.columns) >= 2 and not breaks(names)    # a row of one empty field is quoted by csv: not here
+    for c in plain.columns if fast else ():
+        field = arrow_fields(plain[[c]])
+        if field is None or breaks(field[0]):
+            fast = False
+            break
+    if not fast:
+        as_text(frame).to_csv(path, index=False, encoding="utf-8-sig")
         return
 
     def quoted(a):
@@ -1222,15 +1238,15 @@ def _write_csv(frame: pd.DataFrame, path) -> None:
         if not pc.any(special).as_py():
             return a
         return pc.if_else(special, pc.binary_join_element_wise('"', pc.replace_substring(a, '"', '""'), '"', ""), a)
-    lines = pc.binary_join_element_wise(*map(quoted, fields), ",", null_handling="replace", null_replacement="")
     with open(path, "wb") as f:
         f.write(("\ufeff" + pc.binary_join(pa.ListArray.from_arrays([0, len(names)], quoted(names)), ",")[0].as_py()
                  + "\n").encode("utf-8"))
-        # in slices, as UTF-8 bytes: the whole body as one Python string (four bytes a character once a
-        # Chinese label is in it) took the 1M-member report's process from 1.5 to 3.1 GB
-        for start in range(0, len(lines), 100_000):
-            part = lines.slice(start, 100_000)
-            f.write(pc.binary_join(pa.ListArray.from_arrays([0, len(part)], part), "\n")[0].as_buffer())
+        for start in range(0, len(frame), rows):
+            fields = arrow_fields(as_text(frame.iloc[start:start + rows]))
+            lines = pc.binary_join_element_wise(*map(quoted, fields), ",", null_handling="replace",
+                                                null_replacement="")
+            # as UTF-8 bytes: one Python string holds four bytes a character once a Chinese label is in it
+            f.write(pc.binary_join(pa.ListArray.from_arrays([0, len(lines)], lines), "\n")[0].as_buffer())
             f.write(b"\n")
 
 

@@ -56,8 +56,13 @@ class Run:
         return next(iter(self.params.values()), None)
 
     def release_engine(self) -> None:
-        """Drop the checks' engine connection and tables (the staged files stay): the reports read the files."""
-        self.tables, self.con = {}, None
+        """Drop the checks' engine connection and tables (the staged files stay): the reports read the files.
+        The connection's spill folder goes now, not when the collector finds the connection: a problem's
+        traceback may keep it referenced past the run."""
+        con, self.tables, self.con = self.con, {}, None
+        spill = getattr(con, "_memberkit_spill", None)
+        if spill is not None:
+            spill.cleanup()
 
     def close(self) -> None:
         self.release_engine()

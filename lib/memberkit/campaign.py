@@ -102,24 +102,37 @@ def campaign_members(tables: dict, campaign_ids: list[str], params, data_end: _d
     return _derived(out)
 
 
+#: What a matched baseline's members are compared on (:func:`review`, :func:`daily_curves`): the window
+#: outcomes :func:`_derived` and the review read; the rest of :func:`window_outcomes`' columns are not fetched.
+BASELINE_OUTCOMES = [*(f"orders_{w}" for w in WINDOWS), "revenue_history", "revenue_pre", "revenue_during",
+                     "revenue_post", "discount_during", "last_before"]
+
+
 def baseline_members(tables: dict, campaign_id: str, start: _dt.date, end: _dt.date, params,
                      data_end: _dt.date) -> pd.DataFrame:
-    """Members not in the campaign who joined before its start, with the same window outcomes."""
+    """Members not in the campaign who joined before its start and bought before it, with the window
+    outcomes a matched baseline is compared on (:data:`BASELINE_OUTCOMES`, :func:`_derived`'s columns),
+    one row per member in member id order; ``group`` is ``baseline``. One engine query."""
     import ibis
     from .summary import window_outcomes, with_campaign_windows, without_outliers
     m = tables["members"]
     cm = tables["campaign_members"]
     listed = cm.filter(cm.campaign_id == campaign_id).select("member_id")
     pool = m.filter(m.join_date < ibis.literal(start)).select("member_id").anti_join(listed, "member_id")
-    u = pool.mutate(campaign_id=ibis.literal(campaign_id), group=ibis.literal("baseline"),
-                    sent_ts=ibis.null("timestamp"), redeemed_ts=ibis.null("timestamp"),
-                    start=ibis.literal(start), end=ibis.literal(end))
+    u = pool.mutate(start=ibis.literal(start), end=ibis.literal(end))
     u = with_campaign_windows(u, pre_days=params.pre_days, post_days=params.post_days,
                               history_days=params.history_days, silent_days=params.silent_days, data_end=data_end)
-    keys = ["campaign_id", "member_id", "group", "sent_ts", "redeemed_ts", "start", "end", "post_end"]
-    out = window_outcomes(without_outliers(tables["orders"], params.exclude_outliers), u, keys, WINDOWS).to_pandas()
-    out = _derived(out)
-    return out[out.orders_before > 0]        # campaigns reach people who have bought: so must the baseline
+    # Grouped by member alone (every other key is the same for the whole pool) and only the columns the
+    # review reads, the never-buyers dropped in the engine: at a million members most of the pool's rows
+    # and columns never reach pandas.
+    out = window_outcomes(without_outliers(tables["orders"], params.exclude_outliers), u, ["member_id"], WINDOWS)
+    out = out.select("member_id", *BASELINE_OUTCOMES)
+    out = out.filter(out.orders_before > 0)   # campaigns reach people who have bought: so must the baseline
+    out = out.order_by("member_id").to_pandas()
+    out.insert(0, "campaign_id", campaign_id)
+    out.insert(2, "group", "baseline")
+    out["start"] = pd.Timestamp(start)
+    return _derived(out)
 
 
 def _derived(out: pd.DataFrame) -> pd.DataFrame:

@@ -569,18 +569,24 @@ def export_targets(p: Plan, folder, currency: str = "CNY"):
     team to send to everyone). UTF-8 with a byte-order mark, member ids only. Returns the targets' path, or
     None when the plan has no list."""
     from pathlib import Path
+    from .clv import _write_csv
     from .engine import currency_scale
     from .rfm import outside_window, schemes
     if p.targets is None:
         return None
     hl, outside = schemes()["high_low"], outside_window()
     t = p.targets
-    segment = [k if k in hl.keys else outside.key for k in t.segment.astype(str)]
+    # each distinct segment looked up once, not once per member (a million members)
+    codes, distinct = pd.factorize(t.segment.astype(str))
+    keys = [k if k in hl.keys else outside.key for k in distinct]
 
-    def label(language: str):
-        return [hl.segment(k).label[language] if k != outside.key else outside.label[language] for k in segment]
+    def per_member(values: list[str]) -> np.ndarray:
+        return np.array(values, dtype=object)[codes]
+
+    def label(language: str) -> np.ndarray:
+        return per_member([hl.segment(k).label[language] if k != outside.key else outside.label[language] for k in keys])
     digits = currency_scale(currency)
-    frame = pd.DataFrame({"member_id": t.member_id, "segment": segment, "segment_label_en": label("en"),
+    frame = pd.DataFrame({"member_id": t.member_id, "segment": per_member(keys), "segment_label_en": label("en"),
                           "segment_label_zh": label("zh"),
                           "expected_incremental_margin": t.expected_incremental_margin.round(digits),
                           "expected_net": t.expected_net.round(digits)}, columns=TARGET_COLUMNS)
@@ -588,7 +594,9 @@ def export_targets(p: Plan, folder, currency: str = "CNY"):
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name, rows in ((HOLDOUT_FILE, frame[held]), (TARGET_FILE, frame[~held])):
-        rows.to_csv(folder / name, index=False, encoding="utf-8-sig", float_format=f"%.{digits}f", lineterminator="\n")
+        # the bytes of to_csv(index=False, encoding="utf-8-sig", float_format=...) with "\n" line ends,
+        # joined in Arrow (pandas' row-by-row writer took most of the export's seconds at a million members)
+        _write_csv(rows, folder / name, float_format=f"%.{digits}f")
     return folder / TARGET_FILE
 
 

@@ -268,6 +268,29 @@ def test_the_plan_reads_the_rfm_reports_member_table_and_lists_the_same(planted,
     assert uplift.key_results(again) == uplift.key_results(plan)
 
 
+def test_the_plan_reads_the_reviews_campaign_members_and_member_profile_and_lists_the_same(planted, tmp_path,
+                                                                                          monkeypatch):
+    """The campaign report measures every campaign's members and the member profile once (campaign.analyse)
+    and the plan reads them: no second measurement, the same lists and results, byte for byte."""
+    from memberkit import campaign, rfm
+    folder, truth, cp, plan = planted
+    tables, rp = plan.inputs
+    end = dt.date(2026, 10, 31)
+    a = campaign.analyse(tables, "2026-10", cp, rp, data_end=end)
+    assert set(plan.campaigns) <= set(a.campaign_members.campaign_id)
+
+    def again(*args, **kwargs):
+        raise AssertionError("measured again")
+    monkeypatch.setattr(campaign, "campaign_members", again)
+    monkeypatch.setattr(rfm, "member_profile", again)
+    shared = uplift.plan(tables, end, cp, rp, end, member_tables=a.member_tables, campaign_members=a.campaign_members,
+                         profile=a.profile)
+    assert uplift.export_targets(shared, tmp_path / "shared", "CNY").read_bytes() == \
+        uplift.export_targets(plan, tmp_path / "first", "CNY").read_bytes()
+    assert (tmp_path / "shared" / uplift.HOLDOUT_FILE).read_bytes() == (tmp_path / "first" / uplift.HOLDOUT_FILE).read_bytes()
+    assert uplift.key_results(shared) == uplift.key_results(plan)
+
+
 def test_the_list_by_segment_adds_up_to_the_lists_expected_return(planted):
     """Held-out members are not contacted: the segment table counts only the contacted, as the headline does."""
     from memberkit.views import Presentation

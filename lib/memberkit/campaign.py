@@ -442,6 +442,10 @@ class CampaignAnalysis:
     # the RFM member tables the review built (the day before each reviewed campaign), date -> table,
     # for the target list to read rather than build again (memberkit.uplift.plan)
     member_tables: dict = field(default_factory=dict, repr=False)
+    # campaign_members() of the league's campaigns and of every campaign that ended by the data's end,
+    # and rfm.member_profile(): read by the target list too (memberkit.uplift.plan), not made again
+    campaign_members: pd.DataFrame | None = field(default=None, repr=False)
+    profile: pd.DataFrame | None = field(default=None, repr=False)
 
     def league(self) -> list[CampaignReview]:
         """The campaigns by return on cost, best first; no return last; equal returns by campaign id."""
@@ -463,12 +467,15 @@ def analyse(tables: dict, period: str, params, rfm_params=None, data_end: _dt.da
                                 "source.tables.campaigns and source.tables.campaign_members")
         return with_totals(CampaignAnalysis(period, [], {}, {}, has_table=has_table))
     reviewed, league = select_campaigns(campaigns, start, end, params.league_months, params.campaigns)
-    members = campaign_members(tables, league, params, data_end) if league else pd.DataFrame()
+    # the campaigns the next campaign's target list learns from are measured in the same query
+    ended = campaigns[campaigns.end <= data_end].campaign_id.tolist()
+    measured = sorted(set(league) | set(ended))
+    members = campaign_members(tables, measured, params, data_end) if measured else pd.DataFrame()
     info = campaigns.set_index("campaign_id")
     # the day before each reviewed campaign started: its members' segments then
     day_before = {cid: info.loc[cid, "start"] - _dt.timedelta(days=1) for cid in reviewed} if rfm_params is not None else {}
-    at = rfm.member_tables_at(tables["orders"], rfm.member_profile(tables["members"]), day_before.values(),
-                              rfm_params) if day_before else {}
+    profile = rfm.member_profile(tables["members"]) if rfm_params is not None else None
+    at = rfm.member_tables_at(tables["orders"], profile, day_before.values(), rfm_params) if day_before else {}
     segments = {cid: at[day][0][["member_id", "segment", "tier"]] for cid, day in day_before.items()}
     reviews, skipped, skip_reasons = {}, {}, {}
     for cid in league:
@@ -489,7 +496,8 @@ def analyse(tables: dict, period: str, params, rfm_params=None, data_end: _dt.da
                 skip_reasons[cid] = {"reason": e.reason, **e.values}
     return with_totals(CampaignAnalysis(period, [c for c in reviewed if c in reviews], reviews, skipped,
                                         available=sorted(campaigns.campaign_id.astype(str)), skip_reasons=skip_reasons,
-                                        member_tables={day: table for day, (table, _) in at.items()}))
+                                        member_tables={day: table for day, (table, _) in at.items()},
+                                        campaign_members=members, profile=profile))
 
 
 def with_totals(a: CampaignAnalysis) -> CampaignAnalysis:

@@ -482,7 +482,8 @@ def contact_cost(campaigns: pd.DataFrame, members: pd.DataFrame, campaign_id: st
 
 
 def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.date | None = None,
-         period_table: pd.DataFrame | None = None, member_tables: dict | None = None) -> Plan:
+         period_table: pd.DataFrame | None = None, member_tables: dict | None = None,
+         campaign_members: pd.DataFrame | None = None, profile: pd.DataFrame | None = None) -> Plan:
     """The next campaign's target list from the clean tables (engine tables by name).
 
     ``params``: the campaign review's settings (``margin``, ``post_days`` and the ``target_*``
@@ -496,6 +497,10 @@ def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.d
     ``members``), read rather than built again; None builds it here (an analyst's call on its own).
     ``member_tables``: date -> RFM member table already built with ``rfm_params`` (the campaign
     review's, :attr:`memberkit.campaign.CampaignAnalysis.member_tables`); only the other dates are built.
+    ``campaign_members``: :func:`memberkit.campaign.campaign_members` already measured with ``params`` up to
+    ``data_end`` (:attr:`~memberkit.campaign.CampaignAnalysis.campaign_members`), read when it holds every
+    campaign that ended by then, else measured here; ``profile``: :func:`memberkit.rfm.member_profile` of
+    ``tables["members"]`` already made, else made here.
     """
     from . import campaign, rfm
     data_end = min(data_end or period_end, period_end)
@@ -506,7 +511,12 @@ def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.d
         out.state = "no_campaigns" if "campaigns" in tables and "campaign_members" in tables else "no_table"
         return out
     ended = camps[camps.end <= data_end]
-    members = campaign.campaign_members(tables, ended.campaign_id.tolist(), params, data_end) if len(ended) else pd.DataFrame()
+    if campaign_members is not None and set(ended.campaign_id) <= set(campaign_members.campaign_id):
+        # the same rows in the same order as measuring the ended campaigns alone (rows come in campaign order)
+        members = campaign_members[campaign_members.campaign_id.isin(ended.campaign_id)].reset_index(drop=True)
+    else:
+        members = campaign.campaign_members(tables, ended.campaign_id.tolist(), params, data_end) if len(ended) \
+            else pd.DataFrame()
     if members.empty:
         return out
     held = members[members.group == "holdout"].groupby("campaign_id").size()
@@ -533,8 +543,9 @@ def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.d
     if period_table is not None:
         known[period_end] = period_table
     wanted = [d for d in dict.fromkeys([*eve.values(), period_end]) if d not in known]
-    at = rfm.member_tables_at(tables["orders"], rfm.member_profile(tables["members"]), wanted, rfm_params) \
-        if wanted else {}
+    if wanted and profile is None:
+        profile = rfm.member_profile(tables["members"])
+    at = rfm.member_tables_at(tables["orders"], profile, wanted, rfm_params) if wanted else {}
     at.update({d: (known[d], None) for d in [*eve.values(), period_end] if d in known})
     rows = training_rows(members, {c: at[d][0] for c, d in eve.items()}, params.margin, params.target_window)
     try:

@@ -291,6 +291,28 @@ def test_the_plan_reads_the_reviews_campaign_members_and_member_profile_and_list
     assert uplift.key_results(shared) == uplift.key_results(plan)
 
 
+def test_the_list_files_are_the_bytes_pandas_writes(planted, tmp_path):
+    """The export's own CSV writer against pandas' to_csv of the same columns (UTF-8 with a byte-order mark,
+    money at the currency's minor unit, "\\n" line ends)."""
+    from memberkit.rfm import outside_window, schemes
+    folder, truth, cp, plan = planted
+    uplift.export_targets(plan, tmp_path / "kit", "CNY")
+    hl, outside = schemes()["high_low"], outside_window()
+    t = plan.targets
+    segment = [k if k in hl.keys else outside.key for k in t.segment.astype(str)]
+
+    def label(language):
+        return [hl.segment(k).label[language] if k != outside.key else outside.label[language] for k in segment]
+    frame = pd.DataFrame({"member_id": t.member_id, "segment": segment, "segment_label_en": label("en"),
+                          "segment_label_zh": label("zh"),
+                          "expected_incremental_margin": t.expected_incremental_margin.round(2),
+                          "expected_net": t.expected_net.round(2)}, columns=uplift.TARGET_COLUMNS)
+    held = t.holdout.astype(bool).to_numpy()
+    for name, rows in ((uplift.HOLDOUT_FILE, frame[held]), (uplift.TARGET_FILE, frame[~held])):
+        rows.to_csv(tmp_path / name, index=False, encoding="utf-8-sig", float_format="%.2f", lineterminator="\n")
+        assert (tmp_path / "kit" / name).read_bytes() == (tmp_path / name).read_bytes(), name
+
+
 def test_the_list_by_segment_adds_up_to_the_lists_expected_return(planted):
     """Held-out members are not contacted: the segment table counts only the contacted, as the headline does."""
     from memberkit.views import Presentation

@@ -143,10 +143,17 @@ def _derived(out: pd.DataFrame) -> pd.DataFrame:
     start = pd.to_datetime(out.start)
     days_since = (start - out.last_before).dt.days
     out["recency_bucket"] = np.where(out.last_before.isna(), "never",
-                                     pd.cut(days_since, [-1, *RECENCY_EDGES, np.inf]).astype(str))
-    out["frequency_bucket"] = pd.cut(out.orders_history, [-1, 0, *FREQUENCY_EDGES[1:], np.inf]).astype(str)
+                                     _bin_text(pd.cut(days_since, [-1, *RECENCY_EDGES, np.inf])))
+    out["frequency_bucket"] = _bin_text(pd.cut(out.orders_history, [-1, 0, *FREQUENCY_EDGES[1:], np.inf]))
     out["stratum"] = out.recency_bucket + "|" + out.frequency_bucket
     return out
+
+
+def _bin_text(binned: pd.Series) -> pd.Series:
+    """``binned.astype(str)`` for a column ``pd.cut`` made: each bin's text is made once and shared
+    (pandas writes an interval's text for every row: about a second per 300,000 baseline members)."""
+    text = pd.Categorical.from_codes(binned.cat.codes, categories=binned.cat.categories.astype(str))
+    return pd.Series(text, index=binned.index).astype(str)
 
 
 # ----------------------------------------------------------------- comparisons

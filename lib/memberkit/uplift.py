@@ -60,23 +60,30 @@ HOLDOUT_FILE = "uplift_holdout.csv"
 
 
 # ------------------------------------------------------------------ the rows to learn from
-def member_features(table: pd.DataFrame, at: _dt.date, past_responses: pd.Series | None = None) -> pd.DataFrame:
+def member_features(table: pd.DataFrame, at: _dt.date, past_responses: pd.Series | None = None,
+                    members=None) -> pd.DataFrame:
     """The model's features of each member from an RFM member table at ``at``
     (:func:`memberkit.rfm.member_tables_at`): one row per member, in member id order.
 
     ``order_value`` is the member's average order value over all history (currency; the table's
     median for members without an order; capped at the table's 99th percentile), ``past_responses`` the number of earlier campaigns the
     member redeemed (``past_responses``: member id -> count; 0 where absent), ``days_as_member``
-    from the first order to ``at`` (0 without one); a missing category is ``"none"``.
+    from the first order to ``at`` (0 without one); a missing category is ``"none"``. ``members``:
+    member ids to keep (None: all); the median and the cap are still the whole table's.
     """
+    orders = table.orders_total.astype("float64") if "orders_total" in table \
+        else table.frequency.astype("float64").fillna(0.0)
+    value = table.revenue_total.astype("float64") / orders.where(orders > 0)
+    if value.notna().any():          # one bulk order must not make a member the best target
+        value = value.fillna(value.median()).clip(upper=value.quantile(0.99))
+    if members is not None:
+        # a campaign's few thousand members, not the whole member table, past this point
+        keep = table.member_id.isin(members).to_numpy()
+        table, value = table[keep], value[keep]
     out = table[["member_id"]].copy()
     out["recency_days"] = table.recency_days.astype("float64").fillna(9999.0)
     out["frequency"] = table.frequency.astype("float64").fillna(0.0)
     out["monetary"] = table.monetary.astype("float64").fillna(0.0)
-    orders = table.orders_total.astype("float64") if "orders_total" in table else out.frequency
-    value = table.revenue_total.astype("float64") / orders.where(orders > 0)
-    if value.notna().any():          # one bulk order must not make a member the best target
-        value = value.fillna(value.median()).clip(upper=value.quantile(0.99))
     out["order_value"] = value.fillna(0.0)
     first = pd.to_datetime(table.first_order_date) if "first_order_date" in table else pd.Series(pd.NaT, index=table.index)
     out["days_as_member"] = (pd.Timestamp(at) - first).dt.days.astype("float64").fillna(0.0)
@@ -115,7 +122,7 @@ def training_rows(members: pd.DataFrame, tables_at: dict, margin: float, window:
         if (m.group == "holdout").sum() < 2 or (m.group == "target").sum() < 2:
             continue
         start = pd.to_datetime(m.start).min().date()
-        feats = member_features(table, start - _dt.timedelta(days=1), past_responses(members, start))
+        feats = member_features(table, start - _dt.timedelta(days=1), past_responses(members, start), m.member_id)
         r = m[["member_id", "group", f"orders_{window}"]].merge(feats, on="member_id", how="inner", validate="one_to_one")
         r.insert(0, "campaign_id", cid)
         r["treated"] = (r.group == "target").astype(int)

@@ -173,14 +173,15 @@ def _summaries_at(orders: ibis.Table, days: list[_dt.date], window_days: int) ->
     """
     o = member_orders(orders)
     o = o.filter(o.order_date <= _day(days[-1]))
-    o = o.mutate(_buy=purchase_line(o), _bulk=flagged(o))
+    # a line without an order id is in the money and the dates but, as in a distinct count, in no order
+    o = o.mutate(_buy=purchase_line(o), _bulk=flagged(o), _counted=purchase_line(o) & o.order_id.notnull())
     suffix = (lambda i: "") if len(days) == 1 else (lambda i: f"_{i}")
     per_order, per_member = {}, {}
     for i, d in enumerate(days):
         k = suffix(i)
         upto = o.order_date <= _day(d)
         window = upto & (o.order_date > _day(d - _dt.timedelta(days=window_days)))
-        per_order |= {f"_in_window{k}": (o._buy & window).any(), f"_bought{k}": (o._buy & upto).any(),
+        per_order |= {f"_in_window{k}": (o._counted & window).any(), f"_bought{k}": (o._counted & upto).any(),
                       f"first_order_date{k}": o.order_date.min(where=o._buy & upto),
                       f"last_order_date{k}": o.order_date.max(where=o._buy & upto),
                       f"monetary{k}": o.amount.sum(where=window), f"revenue_total{k}": o.amount.sum(where=upto),
@@ -214,7 +215,10 @@ def member_totals(orders: ibis.Table) -> ibis.Table:
     ``orders``, distinct orders with a purchase line (int64), and ``revenue``, net spend (float64,
     returns subtracted). An engine expression; one row per member with an order line."""
     o = member_orders(orders)
-    agg = o.group_by("member_id").agg(orders=o.order_id.nunique(where=purchase_line(o)), revenue=o.amount.sum())
+    # per order first, so the orders are counted as rows (see _summaries_at)
+    s = o.group_by(["member_id", "order_id"]).agg(_bought=(purchase_line(o) & o.order_id.notnull()).any(),
+                                                   revenue=o.amount.sum())
+    agg = s.group_by("member_id").agg(orders=s.member_id.count(where=s._bought), revenue=s.revenue.sum())
     return agg.mutate(revenue=as_float(agg.revenue).fill_null(0.0))
 
 
@@ -236,11 +240,18 @@ def member_concentration(per_member: ibis.Table, share: float) -> dict:
     A concentration check of the kind auditors run on customer ledgers (the largest customer's share
     of sales); here one account of a million orders must not pass for a segment's behaviour.
     """
-    from .identity import mask_member_id
     if not 0 < share <= 1:
         raise ValueError(f"share must lie in (0, 1], got {share!r}")
-    t = per_member
-    totals = t.aggregate(members=t.count(), orders=t.orders.sum(), revenue=t.revenue.sum()).to_pyarrow().to_pylist()[0]
+    # the per-member table is read twice (totals, then the members above the share): built once
+    with per_member.cache() as t:
+        return _concentration(t, share)
+
+
+def _concentration(t: ibis.Table, share: float) -> dict:
+    from .identity import mask_member_id
+    # each member's revenue is whole cents: summed as cents, the total does not depend on the order of the rows
+    totals = t.aggregate(members=t.count(), orders=t.orders.sum(),
+                         revenue=t.revenue.cast("decimal(38, 2)").sum()).to_pyarrow().to_pylist()[0]
     members, orders, revenue = int(totals["members"] or 0), float(totals["orders"] or 0), float(totals["revenue"] or 0)
     tests = ([t.orders > share * orders] if orders > 0 else []) + ([t.revenue > share * revenue] if revenue > 0 else [])
     top = (t.filter(ibis.or_(*tests)).select("member_id", "orders", "revenue")

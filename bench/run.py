@@ -72,10 +72,21 @@ def measure(cmd: list[str], log: Path | None = None, interval: float = 0.2, **po
 
     ``seconds``: wall time from start to exit. ``peak_bytes``: the largest sum of RSS over the process
     and all its descendants, sampled every ``interval`` seconds; ``peak_process_bytes``: the largest
-    RSS of any one of them. stdout and stderr go to ``log`` (else are discarded)."""
+    RSS of any one of them; ``peak_process_during``: the reports the run's log showed running (started,
+    not yet done) when that process was at its largest, the runner's own steps when none. stdout and
+    stderr go to ``log`` (else are discarded)."""
     import psutil
     out = open(log, "w", encoding="utf-8") if log else subprocess.DEVNULL
-    peak = {"tree": 0, "one": 0}
+    peak = {"tree": 0, "one": 0, "during": []}
+
+    def running() -> list[str]:
+        try:
+            lines = log.read_text(encoding="utf-8").splitlines() if log else []
+        except OSError:
+            return []
+        started = [ln.split()[1] for ln in lines if ln.strip().startswith("started ")]
+        finished = {ln.split()[1] for ln in lines if ln.strip().startswith(("done ", "FAILED "))}
+        return [name for name in started if name not in finished]
     try:
         start = time.perf_counter()
         proc = psutil.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, **popen)
@@ -94,7 +105,8 @@ def measure(cmd: list[str], log: Path | None = None, interval: float = 0.2, **po
                     except psutil.Error:
                         continue
                     total += rss
-                    peak["one"] = max(peak["one"], rss)
+                    if rss > peak["one"]:
+                        peak["one"], peak["during"] = rss, running()
                 peak["tree"] = max(peak["tree"], total)
                 done.wait(interval)
         sampler = threading.Thread(target=sample, daemon=True)
@@ -106,12 +118,14 @@ def measure(cmd: list[str], log: Path | None = None, interval: float = 0.2, **po
     finally:
         if log:
             out.close()
-    return {"code": code, "seconds": seconds, "peak_bytes": peak["tree"], "peak_process_bytes": peak["one"]}
+    return {"code": code, "seconds": seconds, "peak_bytes": peak["tree"], "peak_process_bytes": peak["one"],
+            "peak_process_during": peak["during"]}
 
 
 def _env() -> dict:
-    """This tree's library first, so the run measures the code beside this script."""
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "lib"), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    """This tree's library first, so the run measures the code beside this script; output unbuffered, so
+    the run's log shows each step as it happens (:func:`measure` reads which reports are running from it)."""
+    return {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": os.pathsep.join([str(ROOT / "lib"), *filter(None, [os.environ.get("PYTHONPATH")])])}
 
 
 def _json_of(cmd: list[str]) -> dict:
@@ -269,7 +283,8 @@ def size_section(r: dict) -> str:
         run = runs[e]
         lines.append(f"The run on {e}: exit {run['run']['code']}, {run['reports_ok']} of {len(REPORTS)} reports ok, "
                      f"summary page {'written' if run['summary_page'] else '**missing**'}; largest single process "
-                     f"{run['run']['peak_process_bytes'] / GB:.2f} GB.")
+                     f"{run['run']['peak_process_bytes'] / GB:.2f} GB, while "
+                     f"{', '.join(run['run'].get('peak_process_during') or []) or 'the runner checked or figured'} ran.")
     lines += ["", "| step | " + " | ".join(f"{e} s | {e} peak GB | {e} queries" for e in engines) + " | target | met |",
               "|---|" + "---|---|---|" * len(engines) + "---|---|"]
     cells = " | ".join(f"{runs[e]['run']['seconds']:.1f} | {runs[e]['run']['peak_bytes'] / GB:.2f} | "

@@ -222,6 +222,10 @@ def test_tier_split_by_hand_a_member_who_moved_counts_in_each_months_own_tier():
     after = pd.DataFrame({"member_id": ["b"], "tier": ["silver"]})
     rows = {r["group"]: r for r in A.member_group_split(per_member, before, after, 0, 1, ["tier"])}
     assert rows[None]["contribution"] == 150.0 and rows[None]["mix"] == 150.0
+    # a member twice in a month's table has no one group: refused, not counted twice
+    twice = pd.DataFrame({"member_id": ["a", "a", "b"], "tier": ["gold", "silver", "silver"]})
+    with pytest.raises(ValueError, match="duplicate"):
+        A.member_group_split(per_member, twice, after, 0, 1, ["tier"])
 
 
 def test_tier_and_segment_splits_sum_to_the_change_of_member_revenue_on_the_sample(small_tables, small_config):

@@ -68,6 +68,15 @@ def test_peak_memory_counts_the_whole_process_tree(bench):
     assert m["peak_bytes"] > m["peak_process_bytes"]          # the child's own memory counted too
 
 
+def test_the_largest_process_is_named_by_the_reports_running_then(bench, tmp_path):
+    # the log says a report started, the process grows to 300 MB, the report ends, the process shrinks
+    script = ("import time; print('  started  ab_test', flush=True); b = bytearray(300 * 2**20); "
+              "b[::4096] = b'x' * len(b[::4096]); time.sleep(1); print('  done     ab_test in 1.0s', flush=True); "
+              "del b; print('  started  campaign_review', flush=True); time.sleep(1)")
+    m = bench.measure([sys.executable, "-c", script], tmp_path / "run.log")
+    assert m["peak_process_bytes"] >= 300 * 2**20 and m["peak_process_during"] == ["ab_test"]
+
+
 def test_the_attribution_cost_is_measured_on_a_finished_runs_clean_tables(small_cleaned, small_config, tmp_path):
     """bench/attribution.py on a run folder (clean tables and month.json): both costs, and the members
     the tier and segment split read."""

@@ -587,15 +587,35 @@ def test_member_export_is_the_file_pandas_writes_with_its_float_format(tmp_path)
 def test_the_csv_files_are_the_bytes_pandas_writes(tmp_path, odd):
     """The member and win-back files are joined in Arrow; every field is what to_csv writes: commas and quotes
     quoted (quotes doubled), missing values empty, booleans True/False, text as pandas' string dtype or objects,
-    Chinese; a line break anywhere, or a column of another type, is left to pandas."""
+    Chinese, floats as numpy's shortest repr, nullable integers, categories of text (the RFM lists); a line
+    break anywhere, or a column of another type, is left to pandas."""
     frame = pd.DataFrame({"member_id": pd.Series(["m1", "m,2", None, "m4"], dtype="str"),
                           "repeat_purchases": np.array([0, 3, -1, 12], dtype=np.int64),
                           "clv": ["1.0000", "", "2.5000", "-0.0000"], "high_value": [True, False, True, False],
                           "segment_label_zh": ["重要价值客户", odd, None, ""], "tier": pd.Series(["a", None, "b", "c"], dtype=object)})
-    for f in (frame, frame.assign(extra=[1.5, 2.0, math.nan, 3.0]), frame.iloc[0:0]):
+    floats = [1.5, 2.0, math.nan, -0.0] if odd == "plain" else [1e16, 1e-05, 0.1 + 0.2, 123456789.12]
+    others = frame.assign(extra=floats, score=pd.array([5, None, 1, 3], dtype="Int64"),
+                          stage=pd.Categorical(["new", None, "lapsed", "new"], categories=["new", "lapsed"], ordered=True))
+    for f in (frame, frame.assign(extra=[1.5, 2.0, math.nan, 3.0]), others, frame.iloc[0:0]):
         clv._write_csv(f, tmp_path / "ours.csv")
         f.to_csv(tmp_path / "pandas.csv", index=False, encoding="utf-8-sig")
         assert (tmp_path / "ours.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
+
+
+def test_the_rfm_lists_columns_are_joined_in_arrow_not_left_to_pandas(tmp_path, monkeypatch):
+    """Floats without a format, nullable integer scores and text categories (an RFM list's columns) take
+    the Arrow path, with pandas' bytes."""
+    frame = pd.DataFrame({"member_id": pd.Series(["m1", "m2", "m3"], dtype="str"),
+                          "recency_days": [3.0, 120.0, 1e16], "monetary": [0.1 + 0.2, math.nan, 250.5],
+                          "r_score": pd.array([5, None, 1], dtype="Int64"),
+                          "tier": pd.Categorical(["银卡", None, "普通"], categories=["普通", "银卡"], ordered=True)})
+    frame.to_csv(tmp_path / "pandas.csv", index=False, encoding="utf-8-sig")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("left to pandas' writer")
+    monkeypatch.setattr(pd.DataFrame, "to_csv", refuse)
+    clv._write_csv(frame, tmp_path / "ours.csv")
+    assert (tmp_path / "ours.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
 
 
 @pytest.mark.parametrize("unit", ["week", "day"])

@@ -227,6 +227,22 @@ def test_a_config_error_is_one_line_on_the_command_line_without_pydantics_prefix
         "  2. parameters of rfm_segmentation: split: Input should be 'mean' or 'median'"]
 
 
+@pytest.mark.parametrize("given", ["-p as_of=2026-02-30", "-p as_of=2026-13-01", "config as_of: 2026-02-30"])
+def test_a_date_that_is_no_calendar_date_is_one_line(small_config, tmp_path, capsys, given):
+    """YAML reads 2026-02-30 as a date and failed on it in a traceback, from -p and from a config file alike."""
+    from memberkit import runner
+    value = given.split("as_of", 1)[1].lstrip("=: ")
+    if given.startswith("config"):
+        extra = tmp_path / "extra.yaml"
+        extra.write_text(f"as_of: {value}\n", encoding="utf-8")
+        args = ["--config", str(small_config), str(extra)]
+    else:
+        args = ["--config", str(small_config), "-p", f"as_of={value}"]
+    code = runner.main([*args, "--out", str(tmp_path / "out")])
+    assert code == 2 and not (tmp_path / "out").exists()
+    assert capsys.readouterr().err.splitlines() == [f"error: shared settings: as_of: '{value}' is not a calendar date"]
+
+
 @pytest.mark.parametrize("override, line", [
     ("outlier_policy=bogus", "error: -p outlier_policy: no setting 'outlier_policy' in the top level; did you mean "
      "'notebooks.data_cleaning.outlier_policy'? (its values are 'flag', 'cap' or 'exclude')"),

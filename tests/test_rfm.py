@@ -58,6 +58,24 @@ def test_member_summaries_by_hand():
         summary.member_summaries(t, [])
 
 
+def test_member_summaries_count_an_order_once_when_its_lines_fall_on_different_days():
+    # order 9: a purchase line outside the window, one inside and a return booked later; order 10: two
+    # purchase lines on different days, both inside. Each is one order at every date that sees a purchase line.
+    t = orders_table([("9", "e", "2025-10-01", 70.0), ("9", "e", "2026-10-05", 30.0), ("9", "e", "2026-10-20", -30.0),
+                      ("10", "e", "2026-09-01", 10.0), ("10", "e", "2026-09-02", 15.0), ("11", "f", "2026-01-10", 5.0)])
+    ends = [END, dt.date(2026, 6, 1), dt.date(2026, 9, 1)]
+    s = summary.member_summaries(t, ends, window_days=365).to_pandas()
+    s = s.assign(end=s.end.dt.date).set_index(["end", "member_id"]).sort_index()
+    cols = ["frequency", "orders_total", "monetary", "revenue_total", "recency_days"]
+    assert s.loc[(END, "e"), cols].tolist() == [2, 2, 25.0, 95.0, 26]     # order 9 in the window by its 10-05 line
+    assert s.loc[(dt.date(2026, 6, 1), "e"), cols].tolist() == [1, 1, 70.0, 70.0, 243]
+    assert s.loc[(dt.date(2026, 9, 1), "e"), cols].tolist() == [2, 2, 80.0, 80.0, 0]   # order 10's first line only
+    for end in ends:
+        one = summary.member_frame(summary.member_summary(t, end, 365))
+        at = s.xs(end, level="end").reset_index()
+        pd.testing.assert_frame_equal(at[one.columns], one, check_exact=True)
+
+
 # A date before any order, two month ends, the period end (ties: many members bought on the same
 # days, some on the end date itself) and the day before an experiment's assignment.
 SUMMARY_DATES = [dt.date(2023, 12, 31), dt.date(2025, 10, 31), dt.date(2026, 5, 31), dt.date(2026, 9, 30), END]

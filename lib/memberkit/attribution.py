@@ -472,12 +472,15 @@ def member_group_split(per_member: pd.DataFrame, groups_before: pd.DataFrame, gr
     Returns ``[{"dimension", "group", "contribution", "mix", "rate"}]`` per dimension ranked by
     absolute contribution; each dimension's contributions sum to the change of member revenue.
     """
+    # each month's groups looked up once for every dimension (by member id; a repeated id is refused)
+    groups = {col: table.set_index("member_id")[list(dimensions)].reindex(per_member.member_id.to_numpy())
+              for col, table in ((before, groups_before), (after, groups_after))}
     out = []
     for dim in dimensions:
         frames = []
-        for col, table in ((before, groups_before), (after, groups_after)):
-            f = per_member[["member_id", f"revenue_{col}", f"orders_{col}"]].merge(
-                table[["member_id", dim]], on="member_id", how="left", validate="one_to_one")
+        for col in (before, after):
+            f = per_member[["member_id", f"revenue_{col}", f"orders_{col}"]].assign(
+                **{dim: groups[col][dim].to_numpy()})
             f["buyer"] = (f[f"orders_{col}"] > 0).astype("float64")
             g = f.groupby(f[dim].astype("object").where(f[dim].notna(), "\uffff"), sort=True)[[f"revenue_{col}", "buyer"]].sum()
             g.index = pd.Index([None if k == "\uffff" else k for k in g.index], dtype=object)

@@ -1198,7 +1198,7 @@ def _write_csv(frame: pd.DataFrame, path, float_format: str | None = None, rows:
     ``path``: the file, written whole. Raises what writing a file raises."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    as_text = (lambda f: _csv_text(f, float_format)) if float_format else (lambda f: f)
+    as_text = (lambda f: _csv_text(f, float_format)) if float_format else _pandas_text
 
     def arrow_fields(part: pd.DataFrame):
         fields = []
@@ -1222,10 +1222,10 @@ def _write_csv(frame: pd.DataFrame, path, float_format: str | None = None, rows:
 
     names = pa.array([str(c) for c in frame.columns], type=pa.string())
     # the fast path is decided on the whole frame, a column at a time (floats, once text, hold no line break)
-    plain = frame[[c for c in frame.columns if not (float_format and frame[c].dtype == np.float64)]]
+    plain = frame[[c for c in frame.columns if frame[c].dtype != np.float64]]
     fast = len(frame.columns) >= 2 and not breaks(names)    # a row of one empty field is quoted by csv: not here
     for c in plain.columns if fast else ():
-        field = arrow_fields(plain[[c]])
+        field = arrow_fields(as_text(plain[[c]]))
         if field is None or breaks(field[0]):
             fast = False
             break
@@ -1248,6 +1248,31 @@ def _write_csv(frame: pd.DataFrame, path, float_format: str | None = None, rows:
             # as UTF-8 bytes: one Python string holds four bytes a character once a Chinese label is in it
             f.write(pc.binary_join(pa.ListArray.from_arrays([0, len(lines)], lines), "\n")[0].as_buffer())
             f.write(b"\n")
+
+
+def _pandas_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its float64, nullable integer and text-category columns replaced by the text
+    ``to_csv`` (no ``float_format``) writes for them: a float as numpy's shortest repr (``astype(str)``,
+    pandas' own path for a float column), an integer as its digits, a category as its value; missing
+    values as empty fields. Other columns are left as they are."""
+    out = frame.copy(deep=False)
+    for c in frame.columns:
+        col = frame[c]
+        if col.dtype == np.float64:
+            values = col.to_numpy()
+            text = values.astype(str).astype(object)
+            text[np.isnan(values)] = ""
+        elif isinstance(col.dtype, pd.api.extensions.ExtensionDtype) and col.dtype.kind in "iu":
+            missing = col.isna().to_numpy()
+            text = col.fillna(0).to_numpy(dtype=np.int64).astype(str).astype(object)
+            text[missing] = ""
+        elif isinstance(col.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(col.dtype.categories.dtype):
+            text = np.array(col.astype(object), dtype=object)
+            text[col.isna().to_numpy()] = ""
+        else:
+            continue
+        out[c] = pd.Series(text, index=frame.index, dtype=object)
+    return out
 
 
 def _csv_text(frame: pd.DataFrame, float_format: str = "%.4f") -> pd.DataFrame:

@@ -263,6 +263,12 @@ class ReportSettings(_Strict):
     def _as_of_format(cls, v):
         if v is not None and not re.match(r"^\d{4}-\d{2}-\d{2}$", v):
             raise ValueError(f"as_of must look like 2026-11-01, got {v!r}")
+        if v is not None:
+            import datetime as _dt
+            try:
+                _dt.date.fromisoformat(v)
+            except ValueError:
+                raise ValueError(f"{v!r} is not a calendar date") from None
         return v
 
 
@@ -554,10 +560,28 @@ def project_root(start: str | Path | None = None) -> Path:
                       "run from inside the project or set MEMBERKIT_HOME")
 
 
+class _SettingsLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a date-like value that is no calendar date (2026-02-30, 2026-13-01)
+    stays text, so the settings' validation names the setting, instead of the reader failing in a traceback."""
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_SettingsLoader.add_constructor("tag:yaml.org,2002:timestamp", _SettingsLoader.construct_yaml_timestamp)
+
+
+def _load_yaml(text: str):
+    return yaml.load(text, Loader=_SettingsLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def read_yaml(path: str | Path) -> dict:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = _load_yaml(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except yaml.YAMLError as e:
@@ -589,7 +613,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not key.strip():
         raise ConfigError(f"-p expects key=value, got {text!r}")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = _load_yaml(raw) if raw.strip() else None
     except yaml.YAMLError:
         value = raw
     return key.strip().split("."), value

@@ -204,10 +204,17 @@ class RFMSegmenter:
         for d, col in DIMENSIONS.items():
             x = out[col].astype(float) if d != "r" else -out[col].astype(float)
             out[f"{d}_score"] = scores_from_cuts(x, self.thresholds_[d])
+        # each member's combination as a position in a table of every combination's segment
         hl, grid = schemes()["high_low"].lookup(), schemes()["score_grid"].lookup()
-        flags = {True: "high", False: "low"}
-        out["segment"] = [hl[(flags[r], flags[f], flags[m])] for r, f, m in zip(out.r_high, out.f_high, out.m_high)]
-        out["grid_segment"] = [grid[(int(r), int(f))] for r, f in zip(out.r_score, out.f_score)]
+        flags = ("low", "high")
+        by_flags = np.array([hl[(flags[r], flags[f], flags[m])] for r in (0, 1) for f in (0, 1) for m in (0, 1)],
+                            dtype=object)
+        n = self.n_scores
+        by_scores = np.array([grid[(r, f)] for r in range(1, n + 1) for f in range(1, n + 1)], dtype=object)
+        high = [out[f"{d}_high"].to_numpy(dtype=bool).astype(np.int64) for d in ("r", "f", "m")]
+        out["segment"] = list(by_flags[high[0] * 4 + high[1] * 2 + high[2]])
+        out["grid_segment"] = list(by_scores[(out.r_score.to_numpy(dtype=np.int64) - 1) * n
+                                             + out.f_score.to_numpy(dtype=np.int64) - 1])
         return out
 
     def fit_transform(self, rfm: pd.DataFrame) -> pd.DataFrame:
@@ -275,7 +282,8 @@ def member_table(summary: pd.DataFrame, members: pd.DataFrame, end: _dt.date, *,
     buyers = base[base.frequency.fillna(0) >= 1]
     scored = segmenter.fit_transform(buyers)
     keep = ["member_id", "r_high", "f_high", "m_high", "r_score", "f_score", "m_score", "segment", "grid_segment"]
-    out = base.merge(scored[[c for c in keep if c in scored]], on="member_id", how="left")
+    # the buyers are rows of ``base`` (same index): their scores join by index, not by a second key merge
+    out = base.join(scored[[c for c in keep[1:] if c in scored]], how="left")
     out = out.astype({"r_high": "boolean", "f_high": "boolean", "m_high": "boolean",
                       "r_score": "Int64", "f_score": "Int64", "m_score": "Int64"})
     out["monetary"] = out.monetary.fillna(0.0)
@@ -447,6 +455,7 @@ def export_segment_lists(table: pd.DataFrame, folder: str | Path,
     Files are UTF-8 with a byte-order mark so that spreadsheet programs show Chinese labels. Only
     the member id identifies a member: no names, phones or other personal data.
     """
+    from .clv import _write_csv      # to_csv's bytes, written faster
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     hl, grid = schemes()["high_low"], schemes()["score_grid"]
@@ -462,8 +471,9 @@ def export_segment_lists(table: pd.DataFrame, folder: str | Path,
     paths = {}
     for key in hl.keys:
         path = folder / f"rfm_{key}.csv"
-        s.loc[s.segment == key, EXPORT_COLUMNS].sort_values(["monetary", "member_id"], ascending=[False, True], kind="stable") \
-            .rename(columns=list_column_names(window_days)).to_csv(path, index=False, encoding="utf-8-sig")
+        _write_csv(s.loc[s.segment == key, EXPORT_COLUMNS]
+                   .sort_values(["monetary", "member_id"], ascending=[False, True], kind="stable")
+                   .rename(columns=list_column_names(window_days)), path)
         paths[key] = path
     return paths
 

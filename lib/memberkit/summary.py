@@ -130,10 +130,7 @@ def member_summary(orders: ibis.Table, end: _dt.date, window_days: int = 365) ->
     cleaning flagged as bulk purchases (:func:`flagged`; 0 without the flag), so a report that leaves
     them out, as the models do, can say how much it left out. Money in the shop's currency, float64.
     """
-    o = member_orders(orders)
-    o = o.filter(o.order_date <= _day(end))
-    agg = o.group_by("member_id").agg(**_summary_aggregates(o, in_window(o, end, window_days)))
-    return _with_recency(agg, _day(end))
+    return _with_recency(_summaries_at(orders, [end], window_days)[0], _day(end))
 
 
 def member_summaries(orders: ibis.Table, ends: Iterable[_dt.date], window_days: int = 365) -> ibis.Table:
@@ -151,27 +148,59 @@ def member_summaries(orders: ibis.Table, ends: Iterable[_dt.date], window_days: 
     days = sorted({pd.Timestamp(d).date() for d in ends})
     if not days:
         raise ValueError("member_summaries needs at least one end date")
-    dates = ibis.memtable({"end": days, "_window_start": [d - _dt.timedelta(days=window_days) for d in days]},
-                          schema={"end": "date", "_window_start": "date"})
+    wide, columns = _summaries_at(orders, days, window_days)
+    if len(days) == 1:
+        agg = wide.mutate(end=_day(days[0]))
+    else:
+        # one row per member and end date: each column taken from its date's block of the wide row
+        dates = ibis.memtable({"end": days, "_at": list(range(len(days)))}, schema={"end": "date", "_at": "int64"})
+        j = wide.cross_join(dates)
+        agg = j.select("end", "member_id", **{c: ibis.cases(*((j._at == i, j[f"{c}_{i}"]) for i in range(len(days))))
+                                               for c in columns})
+    return _with_recency(agg.select("end", "member_id", *columns), agg.end)
+
+
+def _summaries_at(orders: ibis.Table, days: list[_dt.date], window_days: int) -> tuple[ibis.Table, list[str]]:
+    """The aggregates of :func:`member_summary` at each of ``days``, one row per member: column
+    ``<name>_<i>`` is ``<name>`` at ``days[i]`` (a single date's columns carry no suffix). Returns the
+    table (members with any line up to the last date) and the names.
+
+    Two groupings instead of a join of the order lines to the dates and a distinct count per date:
+    the lines are first grouped per order (whether it holds a purchase line up to each date and in
+    its window, its money and dates), so counting a member's orders is counting rows. An order's
+    lines may carry different dates (a return booked later), so each date's test is taken per line
+    before the lines are grouped; the counts equal the distinct counts of order ids.
+    """
     o = member_orders(orders)
     o = o.filter(o.order_date <= _day(days[-1]))
-    j = o.join(dates, o.order_date <= dates.end)
-    agg = j.group_by(["end", "member_id"]).agg(**_summary_aggregates(j, j.order_date > j._window_start))
-    return _with_recency(agg, agg.end)
-
-
-def _summary_aggregates(o: ibis.Table, window: ibis.Value) -> dict[str, ibis.Value]:
-    """The aggregates of :func:`member_summary` over member order lines ``o``, ``window`` marking the window's lines."""
-    purchase = purchase_line(o)
-    bulk = flagged(o)
-    return dict(first_order_date=o.order_date.min(where=purchase),
-                last_order_date=o.order_date.max(where=purchase),
-                frequency=o.order_id.nunique(where=purchase & window),
-                monetary=as_float(o.amount.sum(where=window)),
-                orders_total=o.order_id.nunique(where=purchase),
-                revenue_total=as_float(o.amount.sum()),
-                monetary_bulk=as_float(o.amount.sum(where=window & bulk)),
-                revenue_total_bulk=as_float(o.amount.sum(where=bulk)))
+    # a line without an order id is in the money and the dates but, as in a distinct count, in no order
+    o = o.mutate(_buy=purchase_line(o), _bulk=flagged(o), _counted=purchase_line(o) & o.order_id.notnull())
+    suffix = (lambda i: "") if len(days) == 1 else (lambda i: f"_{i}")
+    per_order, per_member = {}, {}
+    for i, d in enumerate(days):
+        k = suffix(i)
+        upto = o.order_date <= _day(d)
+        window = upto & (o.order_date > _day(d - _dt.timedelta(days=window_days)))
+        per_order |= {f"_in_window{k}": (o._counted & window).any(), f"_bought{k}": (o._counted & upto).any(),
+                      f"first_order_date{k}": o.order_date.min(where=o._buy & upto),
+                      f"last_order_date{k}": o.order_date.max(where=o._buy & upto),
+                      f"monetary{k}": o.amount.sum(where=window), f"revenue_total{k}": o.amount.sum(where=upto),
+                      f"monetary_bulk{k}": o.amount.sum(where=window & o._bulk),
+                      f"revenue_total_bulk{k}": o.amount.sum(where=upto & o._bulk)}
+    s = o.group_by(["member_id", "order_id"]).agg(**per_order)
+    for i in range(len(days)):
+        k = suffix(i)
+        per_member |= {f"first_order_date{k}": s[f"first_order_date{k}"].min(),
+                       f"last_order_date{k}": s[f"last_order_date{k}"].max(),
+                       f"frequency{k}": s.member_id.count(where=s[f"_in_window{k}"]),
+                       f"monetary{k}": as_float(s[f"monetary{k}"].sum()),
+                       f"orders_total{k}": s.member_id.count(where=s[f"_bought{k}"]),
+                       f"revenue_total{k}": as_float(s[f"revenue_total{k}"].sum()),
+                       f"monetary_bulk{k}": as_float(s[f"monetary_bulk{k}"].sum()),
+                       f"revenue_total_bulk{k}": as_float(s[f"revenue_total_bulk{k}"].sum())}
+    columns = ["first_order_date", "last_order_date", "frequency", "monetary", "orders_total", "revenue_total",
+               "monetary_bulk", "revenue_total_bulk"]
+    return s.group_by("member_id").agg(**per_member), columns
 
 
 def _with_recency(agg: ibis.Table, end: ibis.Value) -> ibis.Table:
@@ -186,7 +215,10 @@ def member_totals(orders: ibis.Table) -> ibis.Table:
     ``orders``, distinct orders with a purchase line (int64), and ``revenue``, net spend (float64,
     returns subtracted). An engine expression; one row per member with an order line."""
     o = member_orders(orders)
-    agg = o.group_by("member_id").agg(orders=o.order_id.nunique(where=purchase_line(o)), revenue=o.amount.sum())
+    # per order first, so the orders are counted as rows (see _summaries_at)
+    s = o.group_by(["member_id", "order_id"]).agg(_bought=(purchase_line(o) & o.order_id.notnull()).any(),
+                                                   revenue=o.amount.sum())
+    agg = s.group_by("member_id").agg(orders=s.member_id.count(where=s._bought), revenue=s.revenue.sum())
     return agg.mutate(revenue=as_float(agg.revenue).fill_null(0.0))
 
 
@@ -208,11 +240,18 @@ def member_concentration(per_member: ibis.Table, share: float) -> dict:
     A concentration check of the kind auditors run on customer ledgers (the largest customer's share
     of sales); here one account of a million orders must not pass for a segment's behaviour.
     """
-    from .identity import mask_member_id
     if not 0 < share <= 1:
         raise ValueError(f"share must lie in (0, 1], got {share!r}")
-    t = per_member
-    totals = t.aggregate(members=t.count(), orders=t.orders.sum(), revenue=t.revenue.sum()).to_pyarrow().to_pylist()[0]
+    # the per-member table is read twice (totals, then the members above the share): built once
+    with per_member.cache() as t:
+        return _concentration(t, share)
+
+
+def _concentration(t: ibis.Table, share: float) -> dict:
+    from .identity import mask_member_id
+    # each member's revenue is whole cents: summed as cents, the total does not depend on the order of the rows
+    totals = t.aggregate(members=t.count(), orders=t.orders.sum(),
+                         revenue=t.revenue.cast("decimal(38, 2)").sum()).to_pyarrow().to_pylist()[0]
     members, orders, revenue = int(totals["members"] or 0), float(totals["orders"] or 0), float(totals["revenue"] or 0)
     tests = ([t.orders > share * orders] if orders > 0 else []) + ([t.revenue > share * revenue] if revenue > 0 else [])
     top = (t.filter(ibis.or_(*tests)).select("member_id", "orders", "revenue")

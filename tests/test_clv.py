@@ -835,6 +835,8 @@ def test_bulk_orders_put_no_member_on_the_at_risk_list():
     assert m.loc[small, "revenue_total_bulk"].tolist() == [50000.0] * 5
     assert m.loc[small, "revenue_total"].to_numpy() == pytest.approx(own[small].to_numpy())
     assert (m.drop(index=small).revenue_total_bulk == 0).all()
+    # the results carry what was left out, for the summary page's win-back line
+    assert (a.totals["bulk_spend_left_out"], a.totals["bulk_members_left_out"]) == (250000.0, 5)
     assert a.totals["high_value_at_risk_past_revenue"] == pytest.approx(m.revenue_total[m.at_risk].sum())
     w = clv.winback_list(a)
     assert not set(small) & set(w.member_id)

@@ -907,6 +907,7 @@ def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None
               "high_value_at_risk": int(members.at_risk.sum()),
               "high_value_at_risk_past_revenue": float(members.loc[members.at_risk, "revenue_total"].sum()),
               "high_value_at_risk_clv": float(members.loc[members.at_risk, "clv"].sum()),
+              **bulk_left_out(members),
               "calibration_end": cal_end.isoformat(), "observation_end": end.isoformat()}
     return CLVAnalysis(period, end, params.unit, check, chosen, chosen_by, model, model_parameters(model), spend_model,
                        spend_checks(full, spend_model), members, tracking,
@@ -929,6 +930,16 @@ def without_bulk_spend(members: pd.DataFrame, exclude: bool) -> pd.DataFrame:
     if not exclude:
         return members.assign(revenue_total_bulk=0.0)
     return members.assign(revenue_total=members.revenue_total - bulk, revenue_total_bulk=bulk)
+
+
+def bulk_left_out(members: pd.DataFrame) -> dict:
+    """What :func:`without_bulk_spend` took out of spend to date: ``bulk_spend_left_out`` (the shop's
+    currency, all members) and ``bulk_members_left_out`` (members with any), both 0 when nothing was (no
+    ``revenue_total_bulk`` column, or ``exclude_outliers`` off). Kept in the totals so that the summary page
+    can say it beside the win-back decision without recomputing anything."""
+    bulk = members.revenue_total_bulk.fillna(0.0) if "revenue_total_bulk" in members else pd.Series(dtype=float)
+    held = bulk[bulk != 0]
+    return {"bulk_spend_left_out": float(held.sum()), "bulk_members_left_out": int(len(held))}
 
 
 def _holdout_segments(tables: dict, cal_end: _dt.date, rfm_params, check: HoldoutCheck, chosen: str) -> dict:
@@ -1285,8 +1296,10 @@ def key_results(a: CLVAnalysis, params) -> dict:
 # ------------------------------------------------------------------ decisions for the summary page
 def decisions(results: dict, out_dir=None) -> list[dict]:
     """High-value members at risk, from ``clv_forecast.json`` (``results``): how many, their past revenue
-    (the shop's currency), their expected value, and where the list is (``data/clv_at_risk.csv`` when
-    it is in ``out_dir``, else the full member file); none when no member is at risk."""
+    (the shop's currency), their expected value, the flagged bulk orders left out of spend to date
+    (:func:`bulk_left_out`; None when the results predate them), and where the list is
+    (``data/clv_at_risk.csv`` when it is in ``out_dir``, else the full member file); none when no member
+    is at risk."""
     from pathlib import Path
     totals = results.get("results", {}).get("totals", {})
     n = totals.get("high_value_at_risk") or 0
@@ -1296,5 +1309,8 @@ def decisions(results: dict, out_dir=None) -> list[dict]:
     return [{"kind": "at_risk", "action": "win_back", "subject": "",
              "values": {"members": n, "past_revenue": totals.get("high_value_at_risk_past_revenue"),
                         "clv": totals.get("high_value_at_risk_clv"),
+                        # None in a month published before the totals carried them: nothing is said then
+                        "bulk_spend_left_out": totals.get("bulk_spend_left_out"),
+                        "bulk_members_left_out": totals.get("bulk_members_left_out"),
                         "list": f"data/{AT_RISK_FILE}" if listed else "data/clv_members.csv"},
              "link": f"clv_forecast.html#{anchor('at-risk')}"}]

@@ -375,12 +375,24 @@ def decision_items(s: MonthSummary) -> list[dict]:
                 sentence += p.sentence_sep + text("month.decision_overstated", lang)
         else:
             sentence = p.counted("month.decision_at_risk", v["members"], members=p.count(v["members"]),
-                            revenue=p.money(v["past_revenue"]), clv=p.money(v["clv"]))
+                                 revenue=p.money(v["past_revenue"]), clv=p.money(v["clv"]), bulk=at_risk_bulk(p, v))
         listed = v.get("list") if d.kind == "at_risk" else None
         items.append({"kind": d.kind, "action": text(f"month.action_{d.action}", lang), "tone": _tone(d.action),
                       "sentence": sentence, "link": d.link, "list": listed,
                       "list_href": f"../{listed}" if listed else None})   # data/ is the period's, beside <lang>/
     return items
+
+
+def at_risk_bulk(p: Presentation, values: dict) -> str:
+    """For the win-back decision: that its spend to date leaves out the orders the cleaning flagged as bulk
+    purchases, and how much from how many members (``bulk_spend_left_out``, ``bulk_members_left_out`` of
+    the CLV results, as :func:`memberkit.views.clv.at_risk_bulk_sentence` gives them on the CLV page),
+    with the sentence separator in front; '' when none was left out or the results do not say."""
+    n = values.get("bulk_members_left_out")
+    if missing(n) or not n:
+        return ""
+    return p.sentence_sep + p.counted("month.decision_at_risk_bulk", n, members=p.count(n),
+                                      revenue=p.money(values.get("bulk_spend_left_out")))
 
 
 def _tone(action: str) -> str:

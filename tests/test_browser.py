@@ -325,7 +325,7 @@ CARD_VALUES = """() => [...document.querySelectorAll('.mk-figure .mk-value')].ma
   const range = document.createRange();
   range.selectNodeContents(v);
   const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
-  return {text: v.innerText, lines, over: v.scrollWidth - v.clientWidth};
+  return {text: v.innerText, lines, over: v.scrollWidth - v.clientWidth, px: parseFloat(getComputedStyle(v).fontSize)};
 })"""
 
 
@@ -351,3 +351,5 @@ def test_on_a4_every_card_value_of_the_summary_stays_on_one_line_inside_its_card
     assert all(v["over"] <= 1 for v in values), values
     # a figure on one line; words (no figure yet: 'not enough history') may wrap at their spaces
     assert all(v["lines"] == 1 for v in values if any(ch.isdigit() for ch in v["text"])), values
+    # only a long value is set smaller: a short one keeps the card's 17 pt, none falls under 12 pt
+    assert all(v["px"] >= 16 for v in values) and all(v["px"] > 22.6 for v in values if len(v["text"]) <= 6), values

@@ -255,8 +255,10 @@ def figure_cards(s: MonthSummary) -> list[dict]:
                                    high=marks["max"]["text"], high_month=marks["max"]["label"]),
                   "scale": text("month.spark_scale", lang, floor=format_figure(p, key, scale_floor(values))),
                   "marks": list(marks.values())} if marks else None)
-        cards.append({"key": key, "label": label, "value": Markup(mark(format_figure(p, key, c["current"]), Figure(key, period, c["current"]),
-                                           "div", "mk-value")),
+        value = format_figure(p, key, c["current"])
+        cards.append({"key": key, "label": label, "value": Markup(mark(value, Figure(key, period, c["current"]), "div", "mk-value")),
+                      # on A4 a long figure is set smaller to stay on one line; words wrap at their spaces
+                      "value_chars": max(map(len, value.split()), default=1),
                       "changes": changes, "definition": definition, "trend": trend,
                       "bulk": bulk_note(p, s.figures, key, period, month_label(previous_period(period), lang)),
                       "spark": sparkline(values, good_up=HIGHER_IS_BETTER[key],

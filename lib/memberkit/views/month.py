@@ -361,6 +361,11 @@ def decision_items(s: MonthSummary) -> list[dict]:
                                 lang, subject=d.subject, variant=v["variant"], metric=metric,
                                 lift=p.signed_pct(v["lift"]), low=p.signed_pct(v["lift_low"]),
                                 high=p.signed_pct(v["lift_high"]))
+                if not missing(v.get("revenue_lift")):
+                    sentence += p.sentence_sep + text(
+                        "month.decision_ship_revenue", lang, metric=metric_label(p, "revenue"),
+                        lift=p.signed_pct(v["revenue_lift"]), low=p.signed_pct(v.get("revenue_low")),
+                        high=p.signed_pct(v.get("revenue_high")))
             elif d.action == "ships_conversion_not_margin":
                 sentence = text("month.decision_ships_conversion_not_margin", lang, subject=d.subject,
                                 variant=v["variant"], metric=metric, lift=p.signed_pct(v["lift"]),

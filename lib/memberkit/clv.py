@@ -1131,7 +1131,8 @@ def at_risk_action(key: str, language: str) -> str:
 
 
 def winback_list(a: CLVAnalysis, tier_labels: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
-    """The high-value members at risk as the CRM team acts on them, highest spend to date first (ties by id).
+    """The high-value members at risk as the CRM team acts on them, the highest expected value over the horizon
+    (``clv``) first, then the highest spend to date, then by id.
 
     Columns (:data:`WINBACK_COLUMNS`): member id; the 8-segment high/low RFM segment's code and its
     English and Chinese labels; tier (its id, the shop's name) and its labels (``tier_labels``: {language:
@@ -1150,7 +1151,9 @@ def winback_list(a: CLVAnalysis, tier_labels: dict[str, dict[str, str]] | None =
     from .rfm import label_codes, outside_window, schemes
     hl, outside = schemes()["high_low"], outside_window()
     m = a.members[a.members.at_risk.fillna(False).astype(bool)]
-    m = m.sort_values(["revenue_total", "member_id"], ascending=[False, True], kind="mergesort")
+    # worth most first: a CRM team working down the list reaches the members still worth contacting before
+    # the big spenders the model considers gone (spend to date then breaks ties, then the id)
+    m = m.sort_values(["clv", "revenue_total", "member_id"], ascending=[False, False, True], kind="mergesort")
     raw = m["segment"] if "segment" in m else pd.Series(None, index=m.index, dtype=object)
     segment = [k if isinstance(k, str) and k in hl.keys else outside.key for k in raw]
 

@@ -900,3 +900,19 @@ def test_the_winback_list_puts_the_members_still_worth_most_first_and_the_page_s
                                         clv="1", months=12, file=clv.AT_RISK_FILE)
     assert ("the highest expected value first (then the highest spend to date)" if language == "en"
             else "按预期价值从高到低排列（相同时按累计消费）") in words
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_distributions_name_what_their_axes_count(language):
+    """'Who is still a customer?': both histograms had no y-axis label and the chance one no x-axis label,
+    so a reader could not tell members from a share. Both say members; the second names the chance."""
+    import matplotlib.pyplot as plt
+    from memberkit.views import Presentation
+    from memberkit.views import clv as view
+    p = Presentation(language, "CNY")
+    fig = view.plot_distributions(p, _winback_analysis())
+    try:
+        assert [ax.get_ylabel() for ax in fig.axes] == [p.text("clv.members_axis")] * 2
+        assert fig.axes[1].get_xlabel() == p.text("clv.alive_axis") and fig.axes[0].get_xlabel()
+    finally:
+        plt.close(fig)

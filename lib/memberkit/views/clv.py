@@ -144,7 +144,10 @@ def plot_distributions(p: Presentation, a: clv.CLVAnalysis):
     ax1.set_xlabel(p.text("clv.clv_axis", currency=p.symbol))
     ax2.hist(a.members.probability_alive, bins=40, color=PALETTE[2])
     ax2.set_title(p.text("clv.alive_distribution"), loc="left")
+    ax2.set_xlabel(p.text("clv.alive_axis"))
     ax2.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    for ax in (ax1, ax2):   # bar heights are counts of members, which the axis says
+        ax.set_ylabel(p.text("clv.members_axis"))
     fig.tight_layout()
     return fig
 

@@ -221,7 +221,8 @@ def pull_forward_word(p: Presentation, pf: dict) -> str:
     if pf["flagged"]:
         return p.text("cr.flag_yes")
     if not pf["complete"]:
-        return p.text("cr.flag_not_yet", days=p.count(pf["days_after_observed"]))
+        # the days on a line of their own, as a figure's interval is: the league's columns stay narrow
+        return p.text("cr.flag_not_yet", days=p.count(pf["days_after_observed"]), sep=PRINT_BREAK)
     after = (pf.get("after_per_target") or {}).get("value")
     if not missing(after) and round(after * 1000) < 0:
         return p.text("cr.flag_not_clear")

@@ -909,7 +909,9 @@ def test_the_distributions_name_what_their_axes_count(language):
     import matplotlib.pyplot as plt
     from memberkit.views import Presentation
     from memberkit.views import clv as view
+    from memberkit.views.theme import apply_theme
     p = Presentation(language, "CNY")
+    apply_theme(p)
     fig = view.plot_distributions(p, _winback_analysis())
     try:
         assert [ax.get_ylabel() for ax in fig.axes] == [p.text("clv.members_axis")] * 2

@@ -713,3 +713,13 @@ def test_variant_ids_stay_ids_and_the_control_gets_the_pages_word_for_it():
     r = types.SimpleNamespace(experiment_id="EXP-PUSH", variants=["push"], control="control", assigned_when="2026-06-01")
     assert view.experiment_heading(zh, r, 30).startswith("EXP-PUSH：push 对比 对照组（control），")
     assert view.experiment_heading(en, r, 30).startswith("EXP-PUSH: push against control, ")
+
+
+def test_a_bounded_p_value_or_chance_is_never_broken_between_its_sign_and_its_number():
+    """The A4 PDF's table of every metric printed '<' at the end of one line and '0.001' on the next: the sign
+    and its number are joined by a no-break space, which a browser never breaks at."""
+    from memberkit.views.abtest import fmt_chance, fmt_p
+    for shown in (fmt_p(0.0004), fmt_chance(0.9999), fmt_chance(0.0002)):
+        assert " " not in shown and "\u00a0" in shown, shown
+    assert (fmt_p(0.0004), fmt_chance(0.9999), fmt_chance(0.0002)) == ("<\u00a00.001", ">\u00a099.9%", "<\u00a00.1%")
+    assert (fmt_p(0.0213), fmt_chance(0.5)) == ("0.021", "50.0%")

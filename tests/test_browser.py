@@ -318,3 +318,38 @@ def test_the_tables_of_why_member_revenue_changed_fit_their_box_at_1280_px(tmp_p
     with _open(html, 1280, tmp_path) as page:
         wider = page.evaluate(WHY_TABLES)
     assert len(wider) >= 3 and all(w <= 1 for w in wider), wider
+
+
+# Each key-figure card's value on the summary as printed: its text's width against its card's, and its lines
+CARD_VALUES = """() => [...document.querySelectorAll('.mk-figure .mk-value')].map(v => {
+  const range = document.createRange();
+  range.selectNodeContents(v);
+  const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+  return {text: v.innerText, lines, over: v.scrollWidth - v.clientWidth, px: parseFloat(getComputedStyle(v).fontSize)};
+})"""
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_on_a4_every_card_value_of_the_summary_stays_on_one_line_inside_its_card(tmp_path, language):
+    """Four cards to a row on A4 left about 140 px for a value of 27 px, and the page lets a word break
+    anywhere: CN¥899,380 printed as 'CN¥899,38' and '0' on the next line. Printed (print media, the A4 page's width less its margins: 186 mm, 703 px), every
+    value keeps one line inside its card, with the amounts of a shop ten thousand times the sample's."""
+    import ibis
+    from memberkit import month
+    from memberkit.views import month as month_views
+    from .test_bulk_orders import hand_tables
+    tables = hand_tables()
+    orders = tables["orders"].execute()
+    orders["amount"] = orders["amount"] * 10_000
+    tables["orders"] = ibis.memtable(orders)
+    html = month_views.render_summary(month.MonthSummary("2026-10", language, "CNY", [],
+                                                         month.compute_figures(tables, "2026-10")))
+    with _open(html, 703, tmp_path) as page:
+        page.emulate_media(media="print")
+        values = page.evaluate(CARD_VALUES)
+    assert len(values) >= 7 and any(len(v["text"]) >= 11 for v in values), values   # ¥12,000,000 and the like
+    assert all(v["over"] <= 1 for v in values), values
+    # a figure on one line; words (no figure yet: 'not enough history') may wrap at their spaces
+    assert all(v["lines"] == 1 for v in values if any(ch.isdigit() for ch in v["text"])), values
+    # only a long value is set smaller: a short one keeps the card's 17 pt, none falls under 12 pt
+    assert all(v["px"] >= 16 for v in values) and all(v["px"] > 22.6 for v in values if len(v["text"]) <= 6), values

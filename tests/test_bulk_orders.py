@@ -158,3 +158,90 @@ def test_the_tiers_say_how_much_of_their_revenue_is_bulk(language):
     assert p.pct(1040 / 1330) in text
     plain, _ = rfm.member_table_at(hand_tables(flag=False)["orders"], members, dt.date(2026, 10, 31), params)
     assert rfm_view.tiers_bulk_sentence(p, SimpleNamespace(tiers=rfm.tier_stage_frame(plain)[0])) == ""
+
+
+def clv_results(**bulk):
+    """The CLV results as clv_forecast.json holds them, ``bulk`` the totals of :func:`memberkit.clv.bulk_left_out`."""
+    return {"period": "2026-10", "kpis": {"high_value_at_risk": 12}, "results": {"horizon_months": 12, "totals": {
+        "members": 17581, "high_value_at_risk": 12, "high_value_at_risk_past_revenue": 34567.0,
+        "high_value_at_risk_clv": 890.0, "observation_end": "2026-10-31", **bulk}}}
+
+
+def win_back_sentence(language: str, results: dict) -> str:
+    from memberkit.month import ReportState
+    figures = month.compute_figures(hand_tables(), "2026-10")
+    reports = [ReportState("clv_forecast", "ok", results)]
+    s = month.MonthSummary("2026-10", language, "CNY", reports, figures, "", month.decisions(reports),
+                           month.member_counts(reports))
+    [item] = [d for d in month_views.decision_items(s) if d["kind"] == "at_risk"]
+    assert item["sentence"] in month_views.render_summary(s)
+    return item["sentence"]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_summary_win_back_line_says_bulk_orders_were_left_out_of_spend(language):
+    """Only the CLV page said that spend to date leaves out the flagged bulk orders (as the models do); the
+    summary's win-back decision gave the same spend without a word. It now says so, with the amount and the
+    members from the CLV results (the totals the CLV page's sentence reads), in both editions."""
+    p = Presentation(language, "CNY")
+    many = win_back_sentence(language, clv_results(bulk_spend_left_out=250000.0, bulk_members_left_out=5))
+    one = win_back_sentence(language, clv_results(bulk_spend_left_out=50000.0, bulk_members_left_out=1))
+    if language == "en":
+        assert "leaves out the orders the cleaning flagged as bulk purchases" in many
+        assert "(CN¥250,000 from 5 members)" in many and "(CN¥50,000 from 1 member)" in one
+        assert many.index("bulk purchases") < many.index("The win-back list:")     # before the list's link
+    else:
+        assert "不计清洗标记为大宗采购的订单" in many and "（5 名会员共 ¥250,000）" in many
+        assert many.index("大宗采购") < many.index("挽回名单：")
+    assert p.money(34567.0) in many                 # the spend itself is read as stored, unchanged
+    # none left out (exclude_outliers off, or no bulk orders), or a month published before the totals: no word
+    for results in (clv_results(bulk_spend_left_out=0.0, bulk_members_left_out=0), clv_results()):
+        sentence = win_back_sentence(language, results)
+        assert "bulk" not in sentence and "大宗" not in sentence
+        assert "  " not in sentence and "None" not in sentence
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_tier_chart_gives_the_revenue_shares_the_sentence_under_it_gives(language):
+    """The tier chart labelled each tier's revenue share with the bulk orders in it (the bundled sample's
+    Diamond 'revenue 12%', 93.7% of it one kind of bulk order) while the sentence under it gave the top tiers'
+    share without them (24.1%). The chart now shows the shares without them and says so; the sentence's
+    share is theirs summed. Here b is Silver on its 1,000 bulk order: without it Silver holds 40 of 330."""
+    from types import SimpleNamespace
+    import matplotlib.pyplot as plt
+    from memberkit import rfm
+    from memberkit.views import rfm as rfm_view
+    from memberkit.views import page
+    from memberkit.views.theme import apply_theme
+    p = Presentation(language, "CNY")
+    apply_theme(p)
+    params = SimpleNamespace(window_days=365, split="mean", tier_thresholds={"银卡": 500}, new_days=90, silent_days=90,
+                             churned_days=180, base_tier="普通")
+    members = pd.DataFrame({"member_id": ["a", "b"], "join_date": [dt.date(2025, 1, 5), dt.date(2025, 6, 10)],
+                            "region": ["北京", "上海"], "channel": ["app", "app"]})
+
+    def tier_labels(flag):
+        table, _ = rfm.member_table_at(hand_tables(flag=flag)["orders"], members, dt.date(2026, 10, 31), params)
+        tiers, stages = rfm.tier_stage_frame(table)
+        a = SimpleNamespace(tiers=tiers, stages=stages)
+        fig = rfm_view.plot_tiers_stages(p, a, params)
+        labels = [" ".join(t.get_text().split("\n")[1:]) for t in fig.axes[0].texts]
+        page._fit_phone(fig)    # as a page draws it for a 420 px screen: the labels keep apart
+        renderer = fig.canvas.get_renderer()
+        boxes = [t.get_window_extent(renderer) for t in fig.axes[0].texts]
+        assert all(left.x1 < right.x0 for left, right in zip(boxes, boxes[1:])), labels
+        title = fig.axes[0].get_title(loc="left")
+        plt.close(fig)
+        return labels, title, rfm_view.tiers_sentence(p, a, params)
+
+    labels, title, sentence = tier_labels(True)
+    word = p.text("rfm.revenue_short_without_bulk")
+    assert labels == [f"{word} {p.pct(290 / 330, 0)}", f"{word} {p.pct(40 / 330, 0)}"]
+    assert title == p.text("rfm.tiers_chart_without_bulk")   # the chart says which share it gives
+    assert p.pct(40 / 330) in sentence                        # the top tier's share without bulk: the same 12%
+    assert p.pct(1040 / 1330, 0) not in " ".join(labels)      # not Silver's 78% with its bulk order
+    # no bulk orders: one share, called revenue, as before
+    labels, title, _ = tier_labels(False)
+    assert title == p.text("rfm.tiers_chart")
+    assert labels == [f"{p.text('rfm.revenue_short')} {p.pct(290 / 1330, 0)}",
+                      f"{p.text('rfm.revenue_short')} {p.pct(1040 / 1330, 0)}"]

@@ -456,3 +456,21 @@ def test_the_new_won_back_and_lost_table_reads_on_a_phone_and_names_its_days(lan
     assert ("no order in the 60 days before" if language == "en" else "活动前 60 天无订单") in won_back
     for word in ("silent", "lapsed", "沉默", "流失"):
         assert word not in won_back
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_league_says_no_pull_forward_only_where_the_check_shows_none(language):
+    """The league's pull-forward column said 'no' for C2610, whose check had 24 of its 30 days, and for C2501,
+    which gave back 87% of its lift with an interval just crossing zero: 'no' read as a clean bill. Now 'no' is
+    only a finished check where the target bought as many orders as the comparison or more after it."""
+    from memberkit.views import Presentation
+    p = Presentation(language)
+
+    def check(after, flagged=False, complete=True, days=30):
+        return {"flagged": flagged, "complete": complete, "days_after_observed": days, "share_given_back": 0.87,
+                "after_per_target": {"value": after, "ci_low": after - 0.07, "ci_high": after + 0.07}}
+    assert view.pull_forward_word(p, check(-0.12, flagged=True)) == p.text("cr.flag_yes")
+    not_yet = view.pull_forward_word(p, check(-0.016, complete=False, days=24))
+    assert view.pull_forward_word(p, check(-0.062)) == p.text("cr.flag_not_clear")
+    assert view.pull_forward_word(p, check(0.004)) == view.pull_forward_word(p, check(0.0)) == p.text("cr.flag_no")
+    assert not_yet == ("not yet\n(24 days)" if language == "en" else "尚未完成\n（24 天）")   # two lines, as intervals

@@ -672,13 +672,13 @@ def test_the_winback_list_says_who_what_they_are_worth_and_what_to_do():
     w = clv.winback_list(_winback_analysis())
     assert list(w.columns) == ["member_id", "segment", "segment_label_en", "segment_label_zh", "tier", "tier_label_en",
                                "tier_label_zh", "spend_to_date", "clv", "probability_alive", "action_en", "action_zh"]
-    # m4 is not at risk; the others by spend to date, highest first, equal spend by member id
-    assert list(w.member_id) == ["m2", "m1", "m5", "m3"]
-    assert list(w.spend_to_date) == [2500.5, 1200.0, 1200.0, 800.0] and list(w.clv) == [3.456, 12.5, 8.0, 1.0]
-    assert list(w.probability_alive) == [0.12345678, 0.31, 0.4, 0.2] and list(w.tier) == ["银卡", "金卡", "金卡", "普通"]
-    first = w.iloc[0]
-    assert (first.segment, first.segment_label_zh) == ("general_at_risk", "一般挽留客户")     # DOMAIN.md's label
-    assert w.iloc[1].segment_label_zh == "重要保持客户"
+    # m4 is not at risk; the others by expected value, highest first: m2 spent most but is worth less than m1, m5
+    assert list(w.member_id) == ["m1", "m5", "m2", "m3"]
+    assert list(w.spend_to_date) == [1200.0, 1200.0, 2500.5, 800.0] and list(w.clv) == [12.5, 8.0, 3.456, 1.0]
+    assert list(w.probability_alive) == [0.31, 0.4, 0.12345678, 0.2] and list(w.tier) == ["金卡", "金卡", "银卡", "普通"]
+    third = w.iloc[2]
+    assert (third.segment, third.segment_label_zh) == ("general_at_risk", "一般挽留客户")     # DOMAIN.md's label
+    assert w.iloc[0].segment_label_zh == "重要保持客户"
     for _, x in w.iloc[:3].iterrows():
         s = seg[x.segment]
         assert (x.segment_label_en, x.action_en, x.action_zh) == (s["label"]["en"], s["action"]["en"], s["action"]["zh"])
@@ -697,7 +697,8 @@ def test_the_winback_file_writes_money_at_the_currency_minor_unit(tmp_path, curr
     lines = text.splitlines()
     names = clv.value_column_names(12, currency)
     assert lines[0] == ",".join(names.get(c, c) for c in clv.WINBACK_COLUMNS) and len(lines) == 5
-    assert lines[1].startswith(f"m2,general_at_risk,") and f",银卡,Silver,银卡,{spend}," in lines[1] and ",0.1235," in lines[1]
+    m2 = lines[3]     # third by expected value
+    assert m2.startswith("m2,general_at_risk,") and f",银卡,Silver,银卡,{spend}," in m2 and ",0.1235," in m2
     assert lines[4].startswith("m3,no_recent_purchase,No purchase in the RFM window,RFM 窗口内无购买,普通,Standard,普通,")
 
 
@@ -855,6 +856,8 @@ def test_bulk_orders_put_no_member_on_the_at_risk_list():
     assert m.loc[small, "revenue_total_bulk"].tolist() == [50000.0] * 5
     assert m.loc[small, "revenue_total"].to_numpy() == pytest.approx(own[small].to_numpy())
     assert (m.drop(index=small).revenue_total_bulk == 0).all()
+    # the results carry what was left out, for the summary page's win-back line
+    assert (a.totals["bulk_spend_left_out"], a.totals["bulk_members_left_out"]) == (250000.0, 5)
     assert a.totals["high_value_at_risk_past_revenue"] == pytest.approx(m.revenue_total[m.at_risk].sum())
     w = clv.winback_list(a)
     assert not set(small) & set(w.member_id)
@@ -899,3 +902,39 @@ def test_the_crm_files_name_each_value_once_with_its_horizon_currency_and_window
     assert read.set_index("member_id").loc["m1", ["expected_spend", "clv", "stage"]].tolist() == [90.0, 12.5, "lapsed"]
     with pytest.raises(ValueError):
         clv.value_column_names(0, "CNY")
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_winback_list_puts_the_members_still_worth_most_first_and_the_page_says_so(language):
+    """The list ran by spend to date, so its first rows were big spenders the model considers gone (a chance of
+    buying again of 0, an expected value of 0): a CRM team working down it spent its calls there. Ranked by
+    expected value, spend to date breaking ties; the members on it are the same, and the page says how it runs."""
+    from memberkit.views import Presentation
+    a = _winback_analysis()
+    a.members["clv"] = [0.0, 40.0, 40.0, 300.0, 0.0]       # m1 and m5 gone; m2 and m3 tie on value
+    w = clv.winback_list(a)
+    assert list(w.member_id) == ["m2", "m3", "m1", "m5"]   # m2 spent more than m3; m1 and m5 tie on spend: by id
+    assert set(w.member_id) == set(a.members.member_id[a.members.at_risk])
+    assert list(w.clv) == sorted(w.clv, reverse=True)
+    words = Presentation(language).text("clv.at_risk_text", n="1", share="20%", threshold="50%", revenue="1",
+                                        clv="1", months=12, file=clv.AT_RISK_FILE)
+    assert ("the highest expected value first (then the highest spend to date)" if language == "en"
+            else "按预期价值从高到低排列（相同时按累计消费）") in words
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_distributions_name_what_their_axes_count(language):
+    """'Who is still a customer?': both histograms had no y-axis label and the chance one no x-axis label,
+    so a reader could not tell members from a share. Both say members; the second names the chance."""
+    import matplotlib.pyplot as plt
+    from memberkit.views import Presentation
+    from memberkit.views import clv as view
+    from memberkit.views.theme import apply_theme
+    p = Presentation(language, "CNY")
+    apply_theme(p)
+    fig = view.plot_distributions(p, _winback_analysis())
+    try:
+        assert [ax.get_ylabel() for ax in fig.axes] == [p.text("clv.members_axis")] * 2
+        assert fig.axes[1].get_xlabel() == p.text("clv.alive_axis") and fig.axes[0].get_xlabel()
+    finally:
+        plt.close(fig)

@@ -141,7 +141,7 @@ def test_one_thing_is_singular_in_english_and_chinese_has_one_form():
         "1 repeat buyer with zero or negative net spend was left out of the spend model (11,853 used)."
     assert EN.counted("clv.check_excluded", 2, n="2", used="9").startswith("2 repeat buyers with")
     assert ZH.counted("clv.check_excluded", 1, n="1", used="9") == "1 名净消费为零或负的复购会员未纳入消费模型（使用 9 名）。"
-    assert "1 high-value member is likely" in EN.counted("month.decision_at_risk", 1, members="1", revenue="x", clv="y")
+    assert "1 high-value member is likely" in EN.counted("month.decision_at_risk", 1, members="1", revenue="x", clv="y", bulk="")
 
 
 @pytest.mark.parametrize("value, words", [(-0.016, "bought 16 fewer orders per 1,000 than the comparison"),

@@ -127,8 +127,11 @@ def test_the_cleaning_report_says_how_many_ids_became_how_many_people_by_which_r
     assert r.merged_members == 1, "50 strangers sharing a placeholder phone stay 50 members"
     assert r.tables["members"].kept == 51
     text = identity_sentence(Presentation("en", "CNY"), r)
-    assert text.startswith("1 account ids were merged into 1 people (1 by phone number)")
-    assert "1 phone numbers held by more than 5 accounts (50 accounts)" in text
+    # one of each: singular words ('1 account ids were merged into 1 people' was the slip)
+    assert text.startswith("1 duplicate account id was merged into 1 person (1 by phone number)")
+    assert "1 phone number held by more than 5 accounts (50 accounts) is a placeholder" in text
+    zh = identity_sentence(Presentation("zh", "CNY"), r)
+    assert zh.startswith("1 个账号编号合并为 1 人") and "1 个手机号被超过 5 个账号共用" in zh
 
 
 def test_campaign_members_who_never_bought_and_are_unknown_count(tmp_path):
@@ -205,3 +208,17 @@ def test_mobile_shapes_settled_without_the_parser_equal_libphonenumber(region):
         assert settled[written.index].tolist() == [e is not None for e in identity._e164_all(written.tolist(), region)]
         assert settled.sum() > 5000
     assert identity.normalise_phones(texts, region).tolist() == identity._e164_all(texts.tolist(), region)
+
+
+def test_the_identity_sentence_counts_ids_and_people_each_in_its_own_number():
+    """Two ids of one person: 'ids were' plural, 'person' singular; the sample's 688 and 688: both plural."""
+    from types import SimpleNamespace
+    from memberkit.views import Presentation
+    from memberkit.views.clean import identity_sentence
+    p = Presentation("en", "CNY")
+
+    def said(merged, people):
+        identity = {"merged_ids": merged, "people": people, "by_rule": {"phone": merged}}
+        return identity_sentence(p, SimpleNamespace(merged_members=merged, linked_people=people, identity=identity))
+    assert said(2, 1).startswith("2 duplicate account ids were merged into 1 person (")
+    assert said(688, 688).startswith("688 duplicate account ids were merged into 688 people (688 by phone number)")

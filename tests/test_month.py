@@ -458,3 +458,30 @@ def test_the_month_churn_and_the_lapsed_stage_are_two_words_on_the_summary(figur
                      "zh": ("到月末已不再活跃（近 90 天内无订单）", "已处于流失阶段（超过 180 天未购买）")}[language]
     assert churn in page and lapsed in page
     assert "stopped buying" not in page and "停止购买" not in page and "停止了购买" not in page
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_ship_decision_on_conversion_gives_revenue_per_member_beside_it(language):
+    """'Ship push: conversion +16.9%' was all the summary said, although the results held revenue per member
+    +23.3% (+8.1% to +38.4%), which only the A/B page gave: a lift in conversion alone is not the money.
+    The line now gives it; an experiment judged on revenue per member, or results without it, add nothing."""
+    def ab(primary, with_revenue=True):
+        metrics = {"conversion": {"B": {"rel_lift": 0.169, "ci_low": 0.064, "ci_high": 0.274}}}
+        if with_revenue:
+            metrics["revenue"] = {"B": {"rel_lift": 0.233, "ci_low": 0.081, "ci_high": 0.384}}
+        return {"period": "2026-10", "kpis": {}, "results": {"primary_metric": primary, "experiments": {
+            "E1": {"verdict": {"decision": "ship", "variant": "B"}, "metrics": metrics}}}}
+
+    def sentence(results):
+        reports = [ReportState("ab_test", "ok", results)]
+        s = month.MonthSummary("2026-10", language, "CNY", reports, None, "", month.decisions(reports))
+        [item] = month_views.decision_items(s)
+        return item["sentence"]
+    said = sentence(ab("conversion"))
+    if language == "en":
+        assert said.startswith("variant B of E1: conversion +16.9% (95% interval +6.4% to +27.4%).")
+        assert "Beside it, revenue per member +23.3% (95% interval +8.1% to +38.4%)." in said
+    else:
+        assert "同时，人均销售额 +23.3%（95% 置信区间 +8.1% 至 +38.4%）。" in said
+    assert "23.3%" not in sentence(ab("conversion", with_revenue=False))
+    assert sentence(ab("revenue")).count("23.3%") == 1       # the verdict's own metric, not said twice

@@ -15,6 +15,8 @@ from memberkit.views import month as month_views
 from memberkit.views import profile as view
 from memberkit.views import rfm as rfm_view
 
+from .conftest import ROOT
+
 END = dt.date(2026, 10, 31)
 
 
@@ -242,6 +244,11 @@ def test_summary_page_shows_the_profile_card_and_the_campaign_types():
             (p.text("profile.types_unknown"), "")]
         table = html[html.index('<table class="mk-months mk-types">'):]
         assert table[:table.index("</tr>")].count("<th>") == 4     # four columns: fits a 420 px screen
+        # its evidence link opens the league on the campaign page (the heading's anchor, the same in zh), not its top
+        assert '<a href="campaign_review.html#campaign-league" class="mk-more">' in html
+        assert 'href="campaign_review.html"' not in html
+    league_heading = 'page.heading(p.text(\\"cr.league_title\\"), anchor=\\"campaign-league\\")'
+    assert league_heading in (ROOT / "notebooks" / "05_campaign_review.ipynb").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])

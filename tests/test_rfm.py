@@ -581,3 +581,14 @@ def test_the_crm_lists_say_their_window_and_the_lapsed_stage_has_its_own_code(tm
     assert [rfm.current_stage(c) for c in ("churned", "lapsed", "silent", None)] == ["lapsed", "lapsed", "silent", None]
     with pytest.raises(ValueError):
         rfm.list_column_names(0)
+
+
+def test_the_lifecycle_settings_name_the_stage_lapsed_not_churned():
+    """``churned_days`` keeps its key for the parameter files already written, but the stage it sets is
+    "lapsed" (DOMAIN.md: "churn" is the month's rate, never the stage); its description said 'churned'."""
+    from memberkit.config import RFMParams
+    for key in ("churned_days", "established_orders"):
+        words = RFMParams.model_fields[key].description
+        assert "lapsed" in words, key
+        assert "churned" not in words, key
+    assert "rate" in RFMParams.model_fields["churned_days"].description   # says which of the two it is not

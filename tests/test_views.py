@@ -439,3 +439,23 @@ def test_the_why_tables_give_a_rate_change_in_percentage_points_as_the_cards_do(
     assert [row["change"] for row in table] == [f"-3.4 {points}", "+5.0%"]
     said = " ".join(sentences(p, change, "Sep"))
     assert f"3.4 {points}" in said and "9.4%" not in said, said
+
+
+def test_a_sentence_that_names_the_data_folder_gives_its_place_from_the_page():
+    """Pages moved into <period>/<lang>/ while the lists stayed in <period>/data/: 'in data/ beside this report'
+    sent a reader to a folder that is not there. Every sentence naming data/ now gives it from the page
+    (../data/), in both languages."""
+    import yaml
+    for language in ("en", "zh"):
+        catalogue = yaml.safe_load((ROOT / f"lib/memberkit/locale/{language}.yaml").read_text(encoding="utf-8"))
+        naming = []
+
+        def walk(node, path):
+            for k, v in node.items():
+                if isinstance(v, dict):
+                    walk(v, f"{path}{k}.")
+                elif isinstance(v, str) and "data/" in v:
+                    naming.append((f"{path}{k}", v))
+        walk(catalogue, "")
+        assert len(naming) >= 4, naming
+        assert all("../data/" in v and "beside this report" not in v and "本报告旁" not in v for _, v in naming), naming

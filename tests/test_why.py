@@ -90,13 +90,15 @@ def test_sentences_lead_with_the_city_or_channel_then_the_driver_then_a_flow():
                         {"dimension": "channel", "group": "online", "contribution": 100.0, "mix": 100.0, "rate": 0.0,
                          "drivers": []}]
     said = sentences(EN, change, "September 2026")
-    assert len(said) == 3
+    assert len(said) == 4
     assert said[0].startswith("Shanghai brought -CN¥") and "average order value fell 40.0%" in said[0]
     assert "Across all members, average order value rose" in said[1]
     # the driver's part is the one the table shows (rounded to add up), the flow is the largest one
     w = waterfall(EN, change, "a", "b")
     assert EN.money(w["parts"][3]).lstrip("-") in said[1]
     assert said[2].startswith("Members who came back") and f"of the +{EN.money(shown_total(change))} change" in said[2]
+    # the flows offset each other: the largest going the other way follows, so the page is not one-sided
+    assert said[3].startswith("Members who bought in September 2026 and not this month account for -CN¥40,000")
     zh = sentences(ZH, change, "2026年9月")
     assert zh[0].startswith("Shanghai贡献了") and "客单价下降 40.0%" in zh[0]
     assert not re.search(r"[A-Za-z]{3,}", "".join(zh).replace("Shanghai", ""))
@@ -203,3 +205,18 @@ def test_the_waterfall_marks_member_revenue_with_the_exact_sum_the_cards_show():
     # a level month.json holds otherwise (another sum) is not replaced
     block = why_block(EN, _figures(change, None, [None, 1.0, 2.0]), labels, "October 2026")
     assert "data-value=\"2.0\"" not in " ".join(str(r["value"]) for r in block["comparisons"][0]["rows"])
+
+
+def test_the_member_flows_are_said_both_ways():
+    """October's summary said only 'members who bought in September and not this month account for -CN¥441,221
+    of the +CN¥162,041 change', without the +CN¥351,328 of members who came back: a month whose revenue rose
+    read as a loss. The largest flow the other way is said beside it; flows all one way add nothing."""
+    total = _change(BEFORE, AFTER)["total_change"]      # the flows of October's summary, scaled to add up
+    flows = [165465.0, 351328.0, -11524.0, -441221.0]
+    change = _change(BEFORE, AFTER, flows=[f * total / sum(flows) for f in flows])
+    said = sentences(EN, change, "September 2026")
+    flows = [x for x in said if x.startswith("Members who")]
+    assert [x.split(" ")[:4] for x in flows] == [["Members", "who", "bought", "in"], ["Members", "who", "came", "back"]]
+    assert " account for -CN¥" in flows[0] and " spent +CN¥" in flows[1]
+    one_way = sentences(EN, _change(BEFORE, AFTER, flows=[3000.0, 4000.0, 500.0, 0.0]), "September 2026")
+    assert len([x for x in one_way if x.startswith("Members who")]) == 1

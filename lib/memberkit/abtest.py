@@ -753,7 +753,8 @@ def decisions(results: dict, out_dir=None) -> list[dict]:
     """Experiments to ship, that lift the primary metric but not the margin after their incentive's cost,
     not to ship, or without a verdict because the split is broken, from
     ``ab_test.json`` (``results``); each a dict of :class:`memberkit.month.Decision`'s fields, with the
-    experiment's own primary metric's lift and interval."""
+    experiment's own primary metric's lift and interval, and revenue per member's (``revenue_lift``,
+    ``revenue_low``, ``revenue_high``; None when the primary metric is revenue or the results lack it)."""
     ab = results.get("results", {})
     out = []
     for eid, e in ab.get("experiments", {}).items():
@@ -764,12 +765,16 @@ def decisions(results: dict, out_dir=None) -> list[dict]:
         primary = e.get("primary_metric") or ab.get("primary_metric")   # each experiment's own metric
         m = (e.get("metrics", {}).get(primary, {}) or {}).get(variant) if variant else None
         net = (e.get("net_margin") or {}).get(variant) or {}
+        # revenue per member beside a verdict on another metric: a lift in conversion alone is not the money
+        revenue = ((e.get("metrics", {}).get("revenue", {}) or {}).get(variant) or {}) if variant and primary != "revenue" else {}
         out.append({"kind": "experiment", "action": v["decision"], "subject": eid,
                     "values": {"variant": variant, "reason": v.get("reason", ""), "metric": primary,
                                "lift": (m or {}).get("rel_lift"), "lift_low": (m or {}).get("ci_low"),
                                "lift_high": (m or {}).get("ci_high"), "cost": net.get("cost_per_conversion"),
                                "net": net.get("net"), "net_low": net.get("net_ci_low"),
                                "net_high": net.get("net_ci_high"),
-                               "overstated": bool((e.get("overstated") or {}).get(variant))},
+                               "overstated": bool((e.get("overstated") or {}).get(variant)),
+                               "revenue_lift": revenue.get("rel_lift"), "revenue_low": revenue.get("ci_low"),
+                               "revenue_high": revenue.get("ci_high")},
                     "link": f"ab_test.html#{anchor('experiment', eid)}"})
     return out

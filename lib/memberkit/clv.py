@@ -907,6 +907,7 @@ def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None
               "high_value_at_risk": int(members.at_risk.sum()),
               "high_value_at_risk_past_revenue": float(members.loc[members.at_risk, "revenue_total"].sum()),
               "high_value_at_risk_clv": float(members.loc[members.at_risk, "clv"].sum()),
+              **bulk_left_out(members),
               "calibration_end": cal_end.isoformat(), "observation_end": end.isoformat()}
     return CLVAnalysis(period, end, params.unit, check, chosen, chosen_by, model, model_parameters(model), spend_model,
                        spend_checks(full, spend_model), members, tracking,
@@ -929,6 +930,16 @@ def without_bulk_spend(members: pd.DataFrame, exclude: bool) -> pd.DataFrame:
     if not exclude:
         return members.assign(revenue_total_bulk=0.0)
     return members.assign(revenue_total=members.revenue_total - bulk, revenue_total_bulk=bulk)
+
+
+def bulk_left_out(members: pd.DataFrame) -> dict:
+    """What :func:`without_bulk_spend` took out of spend to date: ``bulk_spend_left_out`` (the shop's
+    currency, all members) and ``bulk_members_left_out`` (members with any), both 0 when nothing was (no
+    ``revenue_total_bulk`` column, or ``exclude_outliers`` off). Kept in the totals so that the summary page
+    can say it beside the win-back decision without recomputing anything."""
+    bulk = members.revenue_total_bulk.fillna(0.0) if "revenue_total_bulk" in members else pd.Series(dtype=float)
+    held = bulk[bulk != 0]
+    return {"bulk_spend_left_out": float(held.sum()), "bulk_members_left_out": int(len(held))}
 
 
 def _holdout_segments(tables: dict, cal_end: _dt.date, rfm_params, check: HoldoutCheck, chosen: str) -> dict:
@@ -1120,7 +1131,8 @@ def at_risk_action(key: str, language: str) -> str:
 
 
 def winback_list(a: CLVAnalysis, tier_labels: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
-    """The high-value members at risk as the CRM team acts on them, highest spend to date first (ties by id).
+    """The high-value members at risk as the CRM team acts on them, the highest expected value over the horizon
+    (``clv``) first, then the highest spend to date, then by id.
 
     Columns (:data:`WINBACK_COLUMNS`): member id; the 8-segment high/low RFM segment's code and its
     English and Chinese labels; tier (its id, the shop's name) and its labels (``tier_labels``: {language:
@@ -1139,7 +1151,9 @@ def winback_list(a: CLVAnalysis, tier_labels: dict[str, dict[str, str]] | None =
     from .rfm import label_codes, outside_window, schemes
     hl, outside = schemes()["high_low"], outside_window()
     m = a.members[a.members.at_risk.fillna(False).astype(bool)]
-    m = m.sort_values(["revenue_total", "member_id"], ascending=[False, True], kind="mergesort")
+    # worth most first: a CRM team working down the list reaches the members still worth contacting before
+    # the big spenders the model considers gone (spend to date then breaks ties, then the id)
+    m = m.sort_values(["clv", "revenue_total", "member_id"], ascending=[False, False, True], kind="mergesort")
     raw = m["segment"] if "segment" in m else pd.Series(None, index=m.index, dtype=object)
     segment = [k if isinstance(k, str) and k in hl.keys else outside.key for k in raw]
 
@@ -1310,8 +1324,10 @@ def key_results(a: CLVAnalysis, params) -> dict:
 # ------------------------------------------------------------------ decisions for the summary page
 def decisions(results: dict, out_dir=None) -> list[dict]:
     """High-value members at risk, from ``clv_forecast.json`` (``results``): how many, their past revenue
-    (the shop's currency), their expected value, and where the list is (``data/clv_at_risk.csv`` when
-    it is in ``out_dir``, else the full member file); none when no member is at risk."""
+    (the shop's currency), their expected value, the flagged bulk orders left out of spend to date
+    (:func:`bulk_left_out`; None when the results predate them), and where the list is
+    (``data/clv_at_risk.csv`` when it is in ``out_dir``, else the full member file); none when no member
+    is at risk."""
     from pathlib import Path
     totals = results.get("results", {}).get("totals", {})
     n = totals.get("high_value_at_risk") or 0
@@ -1321,5 +1337,8 @@ def decisions(results: dict, out_dir=None) -> list[dict]:
     return [{"kind": "at_risk", "action": "win_back", "subject": "",
              "values": {"members": n, "past_revenue": totals.get("high_value_at_risk_past_revenue"),
                         "clv": totals.get("high_value_at_risk_clv"),
+                        # None in a month published before the totals carried them: nothing is said then
+                        "bulk_spend_left_out": totals.get("bulk_spend_left_out"),
+                        "bulk_members_left_out": totals.get("bulk_members_left_out"),
                         "list": f"data/{AT_RISK_FILE}" if listed else "data/clv_members.csv"},
              "link": f"clv_forecast.html#{anchor('at-risk')}"}]

@@ -345,9 +345,11 @@ class RFMParams(ReportSettings, DominantMemberSetting):
                                                   "when it differs from the shop's currency")
     new_days: int = Field(90, ge=1, description="'new': first purchase fewer than this many days ago")
     silent_days: int = Field(90, ge=1, description="'silent': no purchase for at least this many days")
-    churned_days: int = Field(180, ge=1, description="'churned': no purchase for more than this many days")
+    # the key keeps its old name so that existing parameter files still work; the stage is "lapsed" (DOMAIN.md)
+    churned_days: int = Field(180, ge=1, description="'lapsed': no purchase for more than this many days "
+                                                     "(the lifecycle stage, not the churn rate)")
     established_orders: int = Field(3, ge=1, description="region risk: share of members with at least this many "
-                                                         "purchases ever who are now churned")
+                                                         "purchases ever who are now lapsed")
     trend_months: int = Field(13, ge=2, le=60, description="months in the key-figure trend (13: the same months "
                                                           "as the summary page)")
     cohorts: int = Field(12, ge=2, le=36, description="join-month cohorts in the retention heatmap")

@@ -54,17 +54,22 @@ def _fd(p: Presentation, r: abtest.ExperimentResult, metric: str, value: float) 
     return fmt_difference(p, metric, value, r.kinds.get(metric))
 
 
+# a no-break space: a narrow table cell (A4, a phone) wraps '< 0.001' between its sign and its number otherwise
+_NBSP = "\u00a0"
+
+
 def fmt_p(value: float) -> str:
-    """A p-value: three decimals, or '< 0.001'."""
+    """A p-value: three decimals, or '< 0.001' (kept on one line)."""
     if missing(value):
         return "–"
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+    return f"<{_NBSP}0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def fmt_chance(x: float) -> str:
+    """A chance (0 to 1) as a percentage with one decimal, or '> 99.9%' / '< 0.1%' (kept on one line)."""
     if missing(x):
         return "–"
-    return "> 99.9%" if x > 0.999 else ("< 0.1%" if x < 0.001 else f"{x:.1%}")
+    return f">{_NBSP}99.9%" if x > 0.999 else (f"<{_NBSP}0.1%" if x < 0.001 else f"{x:.1%}")
 
 
 def verdict_sentence(p: Presentation, r: abtest.ExperimentResult, params) -> str:

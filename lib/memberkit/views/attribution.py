@@ -129,7 +129,8 @@ def sentences(p: Presentation, change: dict, base: str) -> list[str]:
     ``change`` (one comparison of month.json's ``attribution.member_revenue``): first the city or
     channel whose part is largest, with the driver that moved it most (the place and the lever a
     reader can act on), then the driver that moved all members' revenue most, then the largest
-    member flow (flows are gross movements that offset each other, so they never lead). Each gives
+    member flow and the largest one the other way, when there is one (flows are gross movements that
+    offset each other, so they never lead and are not given one-sided). Each gives
     its part of the total change as the tables below show it (rounded to add up, :func:`round_parts`)."""
     total = shown_total(change)
     found = []
@@ -154,8 +155,12 @@ def sentences(p: Presentation, change: dict, base: str) -> list[str]:
     if own:
         parts = round_parts([f["contribution"] for f in flows], total)
         i = max(own, key=lambda k: (abs(flows[k]["contribution"]), -k))
-        found.append(p.text(f"why.flow_sentence.{flows[i]['flow']}", part=_signed_money(p, parts[i]),
-                            total=_signed_money(p, total), base=base))
+        # flows offset each other: the largest one going the other way is said too, or a month whose revenue
+        # rose reads as 'we lost 441k' without the members who came back
+        other = [k for k in own if flows[k]["contribution"] * flows[i]["contribution"] < 0]
+        for k in [i] + ([max(other, key=lambda k: (abs(flows[k]["contribution"]), -k))] if other else []):
+            found.append(p.text(f"why.flow_sentence.{flows[k]['flow']}", part=_signed_money(p, parts[k]),
+                                total=_signed_money(p, total), base=base))
     return found
 
 

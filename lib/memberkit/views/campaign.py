@@ -113,7 +113,7 @@ def league_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
         rows.append({p.text("cr.col_campaign"): f"{rank}. {r.title}" + (" ★" if r.campaign_id in a.reviewed else ""),
                      p.text("cr.col_verdict"): p.text(f"cr.decision_{r.verdict['decision']}"),
                      p.text("cr.col_roi"): f"{_roi(p, f['roi'].value)}{PRINT_BREAK}({_ci(f['roi'], lambda x: _roi(p, x))})",
-                     p.text("cr.col_pull_forward"): p.text("cr.flag_yes" if r.pull_forward["flagged"] else "cr.flag_no"),
+                     p.text("cr.col_pull_forward"): pull_forward_word(p, r.pull_forward),
                      p.text("cr.col_evidence"): p.text(f"cr.evidence_{r.evidence}"),
                      p.text("cr.col_dates"): f"{r.start} –{PRINT_BREAK}{r.end}",
                      p.text("cr.col_targeted"): p.count(r.n_target),
@@ -210,6 +210,23 @@ def members_frame(p: Presentation, r: campaign.CampaignReview, silent_days: int 
                   comparison=p.pct(f["high_value_lost_rate_comparison"])))]
     return page.stacked(pd.DataFrame(rows, columns=[p.text("cr.col_members_what"), p.text("cr.col_members_count"),
                                                     p.text("cr.col_members_incremental")]))
+
+
+def pull_forward_word(p: Presentation, pf: dict) -> str:
+    """The league's pull-forward cell for a campaign's check (:func:`memberkit.campaign.pull_forward_check`):
+    'yes' when flagged; 'not yet (N days)' while fewer than the check's days after the end are in the data;
+    'not clear' when the target bought fewer orders than the comparison after the campaign but not clearly
+    fewer; 'no' only when it bought as many or more. 'No' said of an unfinished check, or of a lift mostly
+    given back with an interval just crossing zero, read as a clean bill."""
+    if pf["flagged"]:
+        return p.text("cr.flag_yes")
+    if not pf["complete"]:
+        # the days on a line of their own, as a figure's interval is: the league's columns stay narrow
+        return p.text("cr.flag_not_yet", days=p.count(pf["days_after_observed"]), sep=PRINT_BREAK)
+    after = (pf.get("after_per_target") or {}).get("value")
+    if not missing(after) and round(after * 1000) < 0:
+        return p.text("cr.flag_not_clear")
+    return p.text("cr.flag_no")
 
 
 def pull_forward_sentence(p: Presentation, r: campaign.CampaignReview) -> str:

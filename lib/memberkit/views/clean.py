@@ -212,12 +212,16 @@ def identity_sentence(p: Presentation, result: clean.CleaningResult) -> str:
     ident = result.identity or {}
     rules = p.list_sep.join(p.text("data_cleaning.identity_rule", rule=p.text(f"data_cleaning.rule_{r}"), n=p.count(n))
                             for r, n in ident.get("by_rule", {}).items())
-    out = p.text("data_cleaning.identity_text", merged=p.count(ident.get("merged_ids", result.merged_members)),
-                 people=p.count(ident.get("people", result.linked_people)), rules=rules or "–")
+    merged, people = ident.get("merged_ids", result.merged_members), ident.get("people", result.linked_people)
+    # two counts in one sentence: each one's words take its own singular or plural ('1 person', '2 ids were')
+    out = p.text("data_cleaning.identity_text", merged=p.count(merged), people=p.count(people), rules=rules or "–",
+                 account_ids=p.counted("data_cleaning.account_ids", merged),
+                 persons=p.counted("data_cleaning.persons", people))
     if ident.get("shared_phones"):
-        out += p.sentence_sep + p.text("data_cleaning.shared_phones_text", phones=p.count(ident["shared_phones"]),
-                                       accounts=p.count(ident["shared_phone_accounts"]),
-                                       max=p.count(ident["max_accounts_per_phone"]))
+        out += p.sentence_sep + p.counted("data_cleaning.shared_phones_text", ident["shared_phones"],
+                                          phones=p.count(ident["shared_phones"]),
+                                          accounts=p.count(ident["shared_phone_accounts"]),
+                                          max=p.count(ident["max_accounts_per_phone"]))
     return out
 
 

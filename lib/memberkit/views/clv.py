@@ -144,7 +144,10 @@ def plot_distributions(p: Presentation, a: clv.CLVAnalysis):
     ax1.set_xlabel(p.text("clv.clv_axis", currency=p.symbol))
     ax2.hist(a.members.probability_alive, bins=40, color=PALETTE[2])
     ax2.set_title(p.text("clv.alive_distribution"), loc="left")
+    ax2.set_xlabel(p.text("clv.alive_axis"))
     ax2.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    for ax in (ax1, ax2):   # bar heights are counts of members, which the axis says
+        ax.set_ylabel(p.text("clv.members_axis"))
     fig.tight_layout()
     return fig
 
@@ -205,13 +208,13 @@ def at_risk_bulk_sentence(p: Presentation, a: clv.CLVAnalysis) -> str:
     """Where the orders the cleaning flagged as bulk purchases were left out of spend to date (the
     high-value ranking and the at-risk list, as the models leave them out:
     :func:`memberkit.clv.without_bulk_spend`) and how much, with the page's sentence separator in front;
-    '' when none was."""
-    bulk = a.members.revenue_total_bulk if "revenue_total_bulk" in a.members else pd.Series(dtype=float)
-    held = bulk[bulk.fillna(0) != 0]
-    if held.empty:
+    '' when none was. Read from the totals (:func:`memberkit.clv.bulk_left_out`), as the summary page reads them."""
+    left = a.totals if "bulk_members_left_out" in a.totals else clv.bulk_left_out(a.members)
+    n = left["bulk_members_left_out"]
+    if not n:
         return ""
-    key = "clv.at_risk_bulk_one" if len(held) == 1 else "clv.at_risk_bulk"
-    return p.sentence_sep + p.text(key, revenue=p.money(float(held.sum())), members=p.count(len(held)))
+    return p.sentence_sep + p.counted("clv.at_risk_bulk", n, revenue=p.money(left["bulk_spend_left_out"]),
+                                      members=p.count(n))
 
 
 def at_risk_frame(p: Presentation, a: clv.CLVAnalysis, months: int) -> pd.DataFrame:

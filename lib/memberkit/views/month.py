@@ -255,8 +255,10 @@ def figure_cards(s: MonthSummary) -> list[dict]:
                                    high=marks["max"]["text"], high_month=marks["max"]["label"]),
                   "scale": text("month.spark_scale", lang, floor=format_figure(p, key, scale_floor(values))),
                   "marks": list(marks.values())} if marks else None)
-        cards.append({"key": key, "label": label, "value": Markup(mark(format_figure(p, key, c["current"]), Figure(key, period, c["current"]),
-                                           "div", "mk-value")),
+        value = format_figure(p, key, c["current"])
+        cards.append({"key": key, "label": label, "value": Markup(mark(value, Figure(key, period, c["current"]), "div", "mk-value")),
+                      # on A4 a long figure is set smaller to stay on one line; words wrap at their spaces
+                      "value_chars": max(map(len, value.split()), default=1),
                       "changes": changes, "definition": definition, "trend": trend,
                       "bulk": bulk_note(p, s.figures, key, period, month_label(previous_period(period), lang)),
                       "spark": sparkline(values, good_up=HIGHER_IS_BETTER[key],
@@ -359,6 +361,11 @@ def decision_items(s: MonthSummary) -> list[dict]:
                                 lang, subject=d.subject, variant=v["variant"], metric=metric,
                                 lift=p.signed_pct(v["lift"]), low=p.signed_pct(v["lift_low"]),
                                 high=p.signed_pct(v["lift_high"]))
+                if not missing(v.get("revenue_lift")):
+                    sentence += p.sentence_sep + text(
+                        "month.decision_ship_revenue", lang, metric=metric_label(p, "revenue"),
+                        lift=p.signed_pct(v["revenue_lift"]), low=p.signed_pct(v.get("revenue_low")),
+                        high=p.signed_pct(v.get("revenue_high")))
             elif d.action == "ships_conversion_not_margin":
                 sentence = text("month.decision_ships_conversion_not_margin", lang, subject=d.subject,
                                 variant=v["variant"], metric=metric, lift=p.signed_pct(v["lift"]),
@@ -375,12 +382,24 @@ def decision_items(s: MonthSummary) -> list[dict]:
                 sentence += p.sentence_sep + text("month.decision_overstated", lang)
         else:
             sentence = p.counted("month.decision_at_risk", v["members"], members=p.count(v["members"]),
-                            revenue=p.money(v["past_revenue"]), clv=p.money(v["clv"]))
+                                 revenue=p.money(v["past_revenue"]), clv=p.money(v["clv"]), bulk=at_risk_bulk(p, v))
         listed = v.get("list") if d.kind == "at_risk" else None
         items.append({"kind": d.kind, "action": text(f"month.action_{d.action}", lang), "tone": _tone(d.action),
                       "sentence": sentence, "link": d.link, "list": listed,
                       "list_href": f"../{listed}" if listed else None})   # data/ is the period's, beside <lang>/
     return items
+
+
+def at_risk_bulk(p: Presentation, values: dict) -> str:
+    """For the win-back decision: that its spend to date leaves out the orders the cleaning flagged as bulk
+    purchases, and how much from how many members (``bulk_spend_left_out``, ``bulk_members_left_out`` of
+    the CLV results, as :func:`memberkit.views.clv.at_risk_bulk_sentence` gives them on the CLV page),
+    with the sentence separator in front; '' when none was left out or the results do not say."""
+    n = values.get("bulk_members_left_out")
+    if missing(n) or not n:
+        return ""
+    return p.sentence_sep + p.counted("month.decision_at_risk_bulk", n, members=p.count(n),
+                                      revenue=p.money(values.get("bulk_spend_left_out")))
 
 
 def _tone(action: str) -> str:

@@ -296,17 +296,35 @@ def tick_lines(label: str, width: int = 12) -> str:
     return "\n".join(lines + [line])
 
 
+def tier_revenue_shares(tiers: pd.DataFrame) -> tuple[pd.Series, bool]:
+    """Each tier's share of the window's revenue (a fraction per tier of :func:`memberkit.rfm.tier_stage_frame`'s
+    frame) and whether it leaves out the orders the cleaning flagged as bulk purchases: when the tiers hold
+    any, each tier's revenue without them over all revenue without them (what :func:`tiers_bulk_sentence`
+    sums for the top tiers), else ``revenue_share``. The chart shows these and says which they are, so it
+    never gives another number for the share the sentence under it states."""
+    bulk = float(tiers.bulk_revenue.sum()) if "bulk_revenue" in tiers else 0.0
+    if not bulk:
+        return tiers.revenue_share, False
+    rest = float(tiers.revenue.sum()) - bulk
+    return (tiers.revenue - tiers.bulk_revenue) / rest if rest else tiers.revenue * np.nan, True
+
+
 def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None):
-    """Members per tier (with their revenue share) and per lifecycle stage (with their share of all
-    members), the stages labelled with their day counts from ``params`` (RFMParams)."""
+    """Members per tier (with their revenue share, without the flagged bulk orders when the tiers hold any:
+    :func:`tier_revenue_shares`) and per lifecycle stage (with their share of all members), the stages
+    labelled with their day counts from ``params`` (RFMParams)."""
     import matplotlib.pyplot as plt
     tiers, stages = a.tiers, a.stages
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6.4, 7.6))
     ax1.bar([tier_label(p, t) for t in tiers.index], tiers.members, color=PALETTE[0])
-    for i, (n, rs) in enumerate(zip(tiers.members, tiers.revenue_share.fillna(0))):
-        ax1.text(i, n, f"{n:,}\n{p.text('rfm.revenue_short')} {rs:.0%}", ha="center", va="bottom", fontsize=11)
-    ax1.set_ylim(0, max(1, tiers.members.max()) * 1.25)   # linear from zero: bar heights compare as counts
-    ax1.set_title(p.text("rfm.tiers_chart"), loc="left")
+    shares, without_bulk = tier_revenue_shares(tiers)
+    # the longer word for the share without bulk orders gets its own line, so labels keep apart at 420 px
+    word = p.text("rfm.revenue_short_without_bulk") + "\n" if without_bulk else p.text("rfm.revenue_short") + " "
+    for i, (n, rs) in enumerate(zip(tiers.members, shares.fillna(0))):
+        ax1.text(i, n, f"{n:,}\n{word}{p.pct(rs, 0)}", ha="center", va="bottom", fontsize=11)
+    # linear from zero: bar heights compare as counts; room above the tallest bar for its two or three lines
+    ax1.set_ylim(0, max(1, tiers.members.max()) * (1.45 if without_bulk else 1.25))
+    ax1.set_title(p.text("rfm.tiers_chart_without_bulk" if without_bulk else "rfm.tiers_chart"), loc="left")
     colours = {"new": PALETTE[2], "active": PALETTE[0], "silent": PALETTE[3], "lapsed": PALETTE[1], "no_purchase": PALETTE[5]}
     ax2.bar([tick_lines(stage_label(p, s, params)) for s in stages.index], stages.members,
             color=[colours[s] for s in stages.index])
@@ -414,9 +432,9 @@ def tiers_bulk_sentence(p: Presentation, a: rfm.RFMAnalysis) -> str:
     sep = "、" if p.language == "zh" else ", "
     each = sep.join(p.text("rfm.tier_bulk_part", tier=tier_label(p, t), share=p.pct(r.bulk_share))
                     for t, r in top.iloc[::-1].iterrows() if r.bulk_revenue)
-    rest = float(tiers.revenue.sum() - tiers.bulk_revenue.sum())
+    shares, _ = tier_revenue_shares(tiers)   # the chart's shares: the sentence's total is theirs summed
     return p.sentence_sep + p.text("rfm.tiers_bulk_text", share=p.pct(bulk / float(top.revenue.sum())), tiers=each,
-                                   top_revenue=p.pct((float(top.revenue.sum()) - bulk) / rest if rest else float("nan")))
+                                   top_revenue=p.pct(float(shares.iloc[1:].sum(min_count=1))))
 
 
 def cohort_sentence(p: Presentation, a: rfm.RFMAnalysis) -> str:

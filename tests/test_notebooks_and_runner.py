@@ -112,8 +112,9 @@ def test_run_reports_end_to_end(e2e):
     assert manifest["packages"]["pandas"] and manifest["code_version"]
     assert manifest["parameters"]["notebooks"]["data_cleaning"]["outlier_policy"] == "cap"
     at_risk = pd.read_csv(out / "data" / clv.AT_RISK_FILE, encoding="utf-8-sig")
+    value = at_risk[clv.value_column_names(12, "CNY")["clv"]]       # ranked by expected value: worth contacting first
     spend = at_risk[clv.value_column_names(12, "CNY")["spend_to_date"]]
-    assert len(at_risk) == res["totals"]["high_value_at_risk"] and spend.is_monotonic_decreasing
+    assert len(at_risk) == res["totals"]["high_value_at_risk"] and value.is_monotonic_decreasing
     assert spend.sum() == pytest.approx(res["totals"]["high_value_at_risk_past_revenue"], abs=0.01 * len(at_risk))
     # the month on one page: key figures computed once with their stamp, a card and a link per report
     figures = read_json(out / "month.json")

@@ -374,7 +374,8 @@ def test_on_a_phone_the_lifecycle_labels_do_not_overlap_and_the_grid_names_fit_t
 
 #: What a sentence for executives never carries: a setting's dotted key, a command line or option, a
 #: snake_case code (the catalogue's ``{placeholders}`` aside).
-RAW_SETTING = re.compile(r"notebooks\.|source\.tables|run_reports|\s-p\s|--[a-z]|\bas_of\b|\b[a-z]+(?:_[a-z0-9]+)+\b")
+RAW_SETTING = re.compile(r"notebooks\.|source\.tables|run_reports|\s-p\s|--[a-z]|\bas_of\b|\b[a-z]+(?:_[a-z0-9]+)+\b"
+                         r"|\.parquet|\bseed\b|winsori|缩尾|种子")
 #: Catalogue entries for analysts only: the small "for analysts" notes (``*_hint``) and the lines an analyst's
 #: hand run shows (``common.where_*``).
 FOR_ANALYSTS = re.compile(r"(_hint|^common\.where_\w+)$")
@@ -401,9 +402,45 @@ def test_no_raw_setting_key_or_command_line_in_a_sentence_an_executive_reads():
     assert not found, found
     p = Presentation("en")
     note = page.for_analysts_html(p, "the setting notebooks.x <b>")
-    assert note == '<div class="mk-note mk-analysts">For analysts: the setting notebooks.x &lt;b&gt;</div>'
+    assert note == ('<details class="mk-note mk-analysts"><summary>For analysts</summary>'
+                    'The setting notebooks.x &lt;b&gt;</details>')
     assert page.for_analysts_html(p, "") == ""
-    assert page.for_analysts_html(Presentation("zh"), "x").endswith(">供分析人员参考：x</div>")
+    assert page.for_analysts_html(Presentation("zh"), "x").endswith("<summary>供分析人员参考</summary>x</details>")
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_footer_names_the_settings_behind_the_figures_in_words_and_keeps_the_raw_ones_folded(language):
+    """Issue 23: the footer's "Parameters" line dumped every setting verbatim ('engine.spark_master: – ·
+    tier_thresholds.银卡: 2000.0 · churned_days: 180'). It now says the settings that shape the figures in
+    words (tiers translated), and keeps every setting as given in a collapsed block for analysts."""
+    from memberkit import config
+    from memberkit.config import redact
+    from memberkit.views import Presentation
+    p = Presentation(language)
+    params = redact(config.RFMParams.model_construct().model_dump(exclude={"source"}))
+    params["tier_thresholds"] = {"银卡": 2000.0, "金卡": 8000.0, "钻石": 20000.0}
+    params["churned_days"] = 150
+    html_text = page.footer_html(p, "2026-10", params, "f" * 40, "0.1.0", now="2026-12-07 03:00")
+    shown, folded = html_text.split("<details", 1)
+    words = page.visible_text(shown)
+    assert "engine" not in words and "_" not in words and "spark" not in words and "2000.0" not in words
+    if language == "en":
+        assert "Settings behind these figures: R, F and M over the last 365 days" in words
+        assert "Silver from CN¥2,000" in words and "Standard below CN¥2,000" in words and "银卡" not in words
+        assert "lapsed: no purchase for over 150 days" in words and "churned" not in words
+    else:
+        assert "影响本页数字的设置：" in words and "银卡 ¥2,000 起" in words and "超过 150 天未购买" in words
+    # every setting as given, for analysts, folded away
+    assert folded.startswith(' class="mk-analysts mk-settings"><summary>')
+    assert "churned_days: 150" in folded and "engine.spark_master: –" in folded
+    assert "tier_thresholds.银卡: 2000.0" in folded
+    # each report's settings get their own words; settings of no known report get no line, only the fold
+    for model in ("CleaningParams", "CLVParams", "ABTestParams", "CampaignParams"):
+        dumped = redact(getattr(config, model).model_construct().model_dump(exclude={"source"}))
+        assert page.settings_line(p, dumped), model
+    assert page.settings_line(p, {"x": 1}) == ""
+    assert "Settings behind" not in page.footer_html(p, "2026-10", {"x": "<b>"}, "f" * 40, "v")
+    assert "x: &lt;b&gt;" in page.footer_html(p, "2026-10", {"x": "<b>"}, "f" * 40, "v")
 
 
 def test_the_notes_for_analysts_name_the_settings_the_plain_sentences_leave_out():

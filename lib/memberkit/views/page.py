@@ -103,6 +103,7 @@ CSS = """
 .mk-note{font-size:13px;color:#4a5560;margin:4px 0 12px}
 .mk-analysts{font-size:12px;color:#6b7785;border-left:2px solid #d9dee5;padding-left:8px;margin:-6px 0 12px}
 .mk-footer{font-size:12px;color:#5a6572;border-top:1px solid #d9dee5;margin-top:24px;padding-top:8px;line-height:1.6}
+details.mk-analysts{margin:4px 0 12px}details.mk-analysts summary{cursor:pointer}.mk-footer details.mk-settings{overflow-wrap:anywhere}
 .mk-table{max-width:100%;overflow-x:auto;-webkit-overflow-scrolling:touch;margin:4px 0 12px; /* edge shadows say it scrolls */
 background:linear-gradient(to right,#fff 30%,rgba(255,255,255,0)) left center/40px 100% no-repeat local,
 linear-gradient(to left,#fff 30%,rgba(255,255,255,0)) right center/40px 100% no-repeat local,
@@ -291,12 +292,14 @@ def note(sentence: str):
 
 
 def for_analysts_html(p, hint: str) -> str:
-    """A small note for analysts under the plain sentence an executive reads: a setting's name or a command
-    ('For analysts: the cost per converted member of push is the setting notebooks.ab_test...'), escaped
-    here; '' without a hint. Executive sentences never carry a raw setting key or a command line."""
+    """A note for analysts under the plain sentence an executive reads: a setting's name, a file or a command
+    ('the cost per converted member of push is the setting notebooks.ab_test...'), collapsed under
+    'For analysts' so an executive's page shows no machine text; escaped here; '' without a hint.
+    Executive sentences never carry a raw setting key, a file path or a command line."""
     if not hint:
         return ""
-    return f'<div class="mk-note mk-analysts">{escape(p.text("common.for_analysts", hint=hint))}</div>'
+    return (f'<details class="mk-note mk-analysts"><summary>{escape(p.text("common.for_analysts"))}</summary>'
+            f'{escape(hint[:1].upper() + hint[1:] if p.language == "en" else hint)}</details>')   # a sentence of its own
 
 
 def for_analysts(p, hint: str):
@@ -408,18 +411,110 @@ def _settings_lines(params: dict, prefix: str = "") -> list[str]:
     return lines
 
 
-def footer(p, period: str, params: dict, fingerprint: str, version: str):
-    """The page's signature: period, time of the run, data fingerprint, code version, and the settings."""
+# ------------------------------------------------------------------ the footer's settings
+#: Per report, the settings that shape its figures, in the order the footer names them, each with the kind
+#: of value it holds (how :func:`_setting_value` shows it). Every other setting (language, engine, source,
+#: the shop's status words ...) is in the footer's collapsed block for analysts only.
+KEY_SETTINGS = {
+    "data_cleaning": {"outlier_policy": "policy", "outlier_multiple": "multiple", "max_accounts_per_phone": "count"},
+    "rfm_segmentation": {"window_days": "count", "split": "word", "tier_thresholds": "tiers",
+                         "new_days": "count", "silent_days": "count", "churned_days": "count",
+                         "active_window_days": "count"},
+    "clv_forecast": {"horizon_months": "count", "monthly_discount": "pct", "margin": "pct0",
+                     "alive_threshold": "pct0", "high_value_share": "pct0"},
+    "ab_test": {"window_days": "count", "primary_metric": "metric", "alpha": "confidence", "margin": "pct0",
+                "winsorize_percentile": "percentile"},
+    "campaign_review": {"post_days": "count", "margin": "pct0", "alpha": "confidence", "league_months": "count",
+                        "target_holdout_share": "pct0"},
+}
+
+
+def report_of_settings(params: dict) -> str | None:
+    """The report whose parameter model has exactly the settings ``params`` holds (a model's dump, with or
+    without ``source``, as the notebooks pass it), else None."""
+    from .. import config
+    from ..reports import REPORTS
+    for report in REPORTS:
+        if set(getattr(config, report.params_model).model_fields) - {"source"} == set(params) - {"source"}:
+            return report.name
+    return None
+
+
+def _setting_value(p, kind: str, value, params: dict) -> str | None:
+    """A setting's value in words for the footer's readable line; None when it has none (not set)."""
+    from .context import fmt_money
+    if value is None or value == {} or value == []:
+        return None
+    if kind == "count":
+        return p.count(value)
+    if kind == "multiple":
+        return f"{value:g}"
+    if kind == "pct":
+        return p.pct(value)
+    if kind == "pct0":
+        return p.pct(value, 0)
+    if kind == "confidence":
+        return p.pct(1 - value, 0)
+    if kind == "percentile":
+        return f"{value:g}"
+    if kind == "policy":
+        return p.code("policies", value)
+    if kind == "metric":
+        from .context import has_text
+        return p.text(f"ab.metric_{value}") if has_text(f"ab.metric_{value}", "en") else str(value)
+    if kind == "word":
+        return p.text(f"settings.words.{value}")
+    if kind == "tiers":
+        currency = params.get("tier_currency") or p.currency
+        tiers = [p.text("settings.tier_from", tier=p.code("tiers", name),
+                        amount=fmt_money(amount, currency, 0, p.language)) for name, amount in value.items()]
+        base = params.get("base_tier")
+        if base and value:
+            tiers.insert(0, p.text("settings.tier_base", tier=p.code("tiers", base),
+                                   amount=fmt_money(min(value.values()), currency, 0, p.language)))
+        return p.list_sep.join(tiers)
+    return str(value)
+
+
+def settings_line(p, params: dict) -> str:
+    """The settings that shape this report's figures, in words ('R, F and M over the last 365 days · high and
+    low split at the mean · ...'); '' for settings of no known report."""
+    report = report_of_settings(params)
+    if report is None:
+        return ""
+    parts = []
+    for key, kind in KEY_SETTINGS[report].items():
+        shown = _setting_value(p, kind, params.get(key), params)
+        if shown is not None:
+            parts.append(p.text(f"settings.{report}.{key}", value=shown))
+    return " · ".join(parts)
+
+
+def footer_html(p, period: str, params: dict, fingerprint: str, version: str, now: str | None = None) -> str:
+    """The page's signature: period, time of the run, data fingerprint, code version; the settings that shape
+    the figures in words (:func:`settings_line`); and every setting as given, for analysts, in a collapsed
+    block (the executed notebook is not kept and the run file is never published: the page is where an
+    analyst finds what produced its figures)."""
     rows = [
         (p.text("common.period"), period),
-        (p.text("common.generated"), _dt.datetime.now().strftime("%Y-%m-%d %H:%M")),
+        (p.text("common.generated"), now or _dt.datetime.now().strftime("%Y-%m-%d %H:%M")),
         (p.text("common.data_fingerprint"), fingerprint[:16]),
         (p.text("common.code_version"), version),
     ]
-    colon = p.text("common.colon")   # the settings themselves keep their YAML "key: value"
+    colon = p.text("common.colon")
     body = "<br>".join(f"<b>{escape(k)}</b>{colon}{escape(v)}" for k, v in rows)
-    settings = " · ".join(escape(line) for line in _settings_lines(params))
-    show(CSS + f'<div class="mk-footer">{body}<br><b>{escape(p.text("common.parameters"))}</b>{colon}{settings}</div>')
+    line = settings_line(p, params)
+    if line:
+        body += f'<br><b>{escape(p.text("settings.title"))}</b>{colon}{escape(line)}'
+    raw = "<br>".join(escape(s) for s in _settings_lines(params))   # the settings keep their YAML "key: value"
+    body += (f'<details class="mk-analysts mk-settings"><summary>{escape(p.text("settings.raw_title"))}</summary>'
+             f'{raw}</details>')
+    return f'<div class="mk-footer">{body}</div>'
+
+
+def footer(p, period: str, params: dict, fingerprint: str, version: str):
+    """Show :func:`footer_html`."""
+    show(CSS + footer_html(p, period, params, fingerprint, version))
 
 
 KEY_COLUMNS = "key_columns"   # df.attrs[KEY_COLUMNS]: how many first columns name the row and its decision

@@ -90,7 +90,12 @@ def method_note(p: Presentation, plan: uplift.Plan, params) -> str:
     cost_from = (_t(p, "cost_setting") if params.target_contact_cost is not None
                  else _t(p, "cost_from", campaign=plan.cost_campaign or "–"))
     return _t(p, f"method_{plan.window}", margin=p.pct(params.margin, 0), cost=p.money(plan.contact_cost, 2),
-              cost_from=cost_from, post=params.post_days, share=p.pct(plan.holdout_share, 0), seed=plan.seed)
+              cost_from=cost_from, post=params.post_days, share=p.pct(plan.holdout_share, 0))
+
+
+def seed_hint(p: Presentation, plan: uplift.Plan) -> str:
+    """For analysts, under the method note: the seed of the holdout draw and the validation (a setting)."""
+    return _t(p, "seed_hint", seed=plan.seed)
 
 
 def returns_frame(p: Presentation, plan: uplift.Plan) -> pd.DataFrame:
@@ -167,6 +172,7 @@ def section(p: Presentation, plan: uplift.Plan, params, period: str, data_dir) -
     page.table(returns_frame(p, plan))
     page.note(_t(p, f"returns_note_{plan.recommended}"))
     page.note(method_note(p, plan, params))
+    page.for_analysts(p, seed_hint(p, plan))
     page.figure(plot_qini(p, plan))
     page.note(_t(p, "qini_caption"))
     segments = segments_frame(p, plan)

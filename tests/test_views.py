@@ -496,3 +496,53 @@ def test_a_sentence_that_names_the_data_folder_gives_its_place_from_the_page():
         walk(catalogue, "")
         assert len(naming) >= 4, naming
         assert all("../data/" in v and "beside this report" not in v and "本报告旁" not in v for _, v in naming), naming
+
+
+# ----------------------------------------------------------------- issue 23 item 2: the shop's values in words of the edition
+def test_shop_values_have_display_names_in_the_english_edition_and_stay_as_written_in_the_chinese_one():
+    """Cities (上海, 深圳 ...) and categories (服饰, 母婴 ...) stood untranslated in English sentences, tables and
+    charts; a campaign read 'C2610 国庆会员日'. One lookup names them: the shop's own names (setting
+    display_names), else the kit's reference table, else the value as the data write it."""
+    from types import SimpleNamespace
+    from memberkit.views import Presentation
+    from memberkit.views.attribution import _group_label
+    from memberkit.views.profile import category_label
+    from memberkit.views.rfm import group_label
+    en, zh = Presentation("en"), Presentation("zh")
+    assert [en.shop("region", c) for c in ("上海", "深圳", "成都", "北京", "广州", "杭州")] == \
+        ["Shanghai", "Shenzhen", "Chengdu", "Beijing", "Guangzhou", "Hangzhou"]
+    assert [en.shop("category", c) for c in ("服饰", "食品", "母婴", "数码", "美妆", "家居")] == \
+        ["Apparel", "Food", "Mother and baby", "Electronics", "Beauty", "Home"]
+    assert en.shop("region", "Springfield") == "Springfield" and en.shop("category", "潮玩盲盒") == "潮玩盲盒"
+    assert zh.shop("region", "上海") == "上海" and zh.shop("category", "母婴") == "母婴"
+    # every view that names a region or a category goes through it
+    assert group_label(en, "region", "深圳") == "Shenzhen" and group_label(zh, "region", "深圳") == "深圳"
+    assert _group_label(en, "region", "成都") == "Chengdu" and _group_label(zh, "region", "成都") == "成都"
+    assert category_label(en, "美妆") == "Beauty" and category_label(zh, "美妆") == "美妆"
+    # campaigns: the id, the type for a name the edition cannot read, its own name quoted
+    assert en.campaign("C2610", "国庆会员日", "member_day") == "C2610 member day “国庆会员日”"
+    assert zh.campaign("C2610", "国庆会员日", "member_day") == "C2610 国庆会员日"
+    assert en.campaign("C9", "Spring sale", "coupon") == "C9 Spring sale" and en.campaign("C9", None) == "C9"
+    assert en.campaign("C1", "新品", "a_type_of_the_shop") == "C1 a_type_of_the_shop “新品”"
+    # the shop's own names, per edition, come first (the setting display_names)
+    params = SimpleNamespace(language="en", currency="CNY", display_names={
+        "en": {"region": {"上海": "Shanghai (Pudong)", "苏州工业园区": "Suzhou Industrial Park"},
+               "campaign": {"C2610": "Golden Week member day"}},
+        "zh": {"region": {"上海": "上海浦东"}}})
+    own = Presentation.from_params(params)
+    assert own.shop("region", "上海") == "Shanghai (Pudong)" and own.shop("region", "苏州工业园区") == "Suzhou Industrial Park"
+    assert own.shop("region", "深圳") == "Shenzhen" and own.campaign("C2610", "国庆会员日", "member_day") == "C2610 Golden Week member day"
+    assert Presentation.from_params(SimpleNamespace(**{**vars(params), "language": "zh"})).shop("region", "上海") == "上海浦东"
+    hash(own)   # still a frozen, hashable context
+
+
+def test_the_setting_display_names_is_checked():
+    from pydantic import ValidationError
+    from memberkit import config
+    ok = config.RFMParams(source={"tables": {"orders": {"path": "orders.csv"}}}, display_names={"en": {"region": {"上海": "Shanghai"}}})
+    assert ok.display_names["en"]["region"]["上海"] == "Shanghai"
+    with pytest.raises(ValidationError):
+        config.RFMParams(source={"tables": {"orders": {"path": "orders.csv"}}}, display_names={"en": {"city": {"上海": "Shanghai"}}})
+    with pytest.raises(ValidationError):
+        config.RFMParams(source={"tables": {"orders": {"path": "orders.csv"}}}, display_names={"fr": {"region": {"上海": "Shanghai"}}})
+

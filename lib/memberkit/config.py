@@ -222,6 +222,10 @@ class ReportSettings(_Strict):
     time_zone: str = Field("Asia/Shanghai", description="the shop's business time zone: zoned timestamps are "
                                                         "converted to it, naive ones are taken as local")
     active_window_days: int = Field(90, ge=1, le=3650)
+    display_names: dict[Literal["en", "zh"], dict[Literal["region", "category", "campaign"], dict[str, str]]] = Field(
+        default_factory=dict, description="the shop's own names of its data values per edition: en -> region, "
+        "category or campaign (by id) -> value as the data write it -> name shown (over the kit's "
+        "reference/display_names.yaml; a value named nowhere is shown as written)")
     source: SourceConfig
     engine: EngineSettings = Field(default_factory=EngineSettings, description="the engine: backend, memory, "
                                    "spill folder, threads (shared by every report; results do not depend on it)")

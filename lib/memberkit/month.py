@@ -126,6 +126,7 @@ class MonthSummary:
     as_of: _dt.date | None = None    # the extraction date, to say when the month was still open then
     campaign_types: list = field(default_factory=list)   # campaign_types(): which kinds of campaign paid
     ledger: dict | None = None       # ledger.json: what became of the previous month's decisions (memberkit.ledger)
+    display_names: dict = field(default_factory=dict)   # the setting display_names: the shop's own names of its values
 
     def report(self, name: str) -> ReportState | None:
         return next((r for r in self.reports if r.name == name), None)
@@ -232,17 +233,18 @@ def campaign_types(reports: list[ReportState]) -> list[dict]:
 
 
 def collect(out: Path, period: str, language: str, currency: str, names, outcomes: dict | None = None,
-            figures: dict | None = None, figures_error: str = "", as_of: _dt.date | None = None) -> MonthSummary:
+            figures: dict | None = None, figures_error: str = "", as_of: _dt.date | None = None,
+            display_names: dict | None = None) -> MonthSummary:
     """Everything the summary page shows: the reports as on the period's folder (and this run's outcomes).
 
     ``figures`` is :func:`month_figures`' result, or None with ``figures_error`` saying why; ``as_of``
-    the run's extraction date.
+    the run's extraction date; ``display_names`` the setting of that name (the shop's own names of its values).
     """
     from .store import LEDGER_FILE
     reports = report_states(out, names, outcomes, language)
     return MonthSummary(period, language, currency, reports, figures, figures_error,
                         decisions(reports, out), member_counts(reports), as_of, campaign_types(reports),
-                        _read_json(out / LEDGER_FILE))
+                        _read_json(out / LEDGER_FILE), display_names or {})
 
 
 def periods_on_disk(root: Path, language: str = "en") -> list[str]:

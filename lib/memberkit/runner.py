@@ -602,7 +602,7 @@ def write_summary(out: Path, run_, outcomes: dict[str, Outcome], log=print, secr
             error = scrub_secrets(str(e), set(secrets))
             log(f"  key figures not shown: {error}")
     summary = month.collect(out, run_.period, params.language, params.currency, [r.name for r in REPORTS],
-                            outcomes, figures, error, as_of=run_.as_of)
+                            outcomes, figures, error, as_of=run_.as_of, display_names=params.display_names)
     for report in summary.reports:
         report.error = scrub_secrets(report.error, set(secrets))
     for legacy in ("index.html", "index.pdf"):     # the layout before one folder per language

@@ -115,7 +115,7 @@ def _group_label(p: Presentation, dimension: str, group) -> str:
         return tier_label(p, group)
     if dimension == "new_vs_returning":
         return p.text(f"why.{group}")
-    return str(group)
+    return p.shop(dimension, group)   # a region: its display name (shown as written when it has none)
 
 
 def shown_total(change: dict) -> float:

@@ -25,10 +25,16 @@ def _ci(e: campaign.Estimate, fmt) -> str:
     return f"{fmt(e.ci_low)}\u00a0…\u00a0{fmt(e.ci_high)}"
 
 
+def title(p: Presentation, r: campaign.CampaignReview) -> str:
+    """How the page names a reviewed campaign: its id and name, in the English edition a Chinese name told
+    by the campaign's type (:meth:`memberkit.views.context.Presentation.campaign`)."""
+    return p.campaign(r.campaign_id, r.name, r.type)
+
+
 def verdict_sentence(p: Presentation, r: campaign.CampaignReview, params) -> str:
     """The campaign's verdict in one sentence with its figures; weaker evidence says so first."""
     f, v = r.figures, r.verdict
-    values = dict(name=r.title, orders=p.count(f["incremental_orders"].value), olo=p.count(f["incremental_orders"].ci_low),
+    values = dict(name=title(p, r), orders=p.count(f["incremental_orders"].value), olo=p.count(f["incremental_orders"].ci_low),
                   ohi=p.count(f["incremental_orders"].ci_high), margin=p.money(f["incremental_margin"].value),
                   cost=p.money(r.cost), roi=_roi(p, f["roi"].value), lo=_roi(p, f["roi"].ci_low),
                   hi=_roi(p, f["roi"].ci_high), post=r.post_days_observed,
@@ -76,7 +82,7 @@ def headline(p: Presentation, res: dict) -> str:
         return p.text("cr.headline_none_paid", n=p.count(len(league)))
     cid, best = paying[0]
     return p.text("cr.headline", n=p.count(len(league)), paying=p.count(len(paying)),
-                  best=campaign.campaign_title(cid, best.get("name")), roi=_roi(p, best["figures"]["roi"]["value"]))
+                  best=p.campaign(cid, best.get("name"), best.get("type")), roi=_roi(p, best["figures"]["roi"]["value"]))
 
 
 def analyst_hint(p: Presentation, res: dict) -> str:
@@ -110,7 +116,7 @@ def league_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
     rows = []
     for rank, r in enumerate(a.league(), 1):
         f = r.figures
-        rows.append({p.text("cr.col_campaign"): f"{rank}. {r.title}" + (" ★" if r.campaign_id in a.reviewed else ""),
+        rows.append({p.text("cr.col_campaign"): f"{rank}. {title(p, r)}" + (" ★" if r.campaign_id in a.reviewed else ""),
                      p.text("cr.col_verdict"): p.text(f"cr.decision_{r.verdict['decision']}"),
                      p.text("cr.col_roi"): f"{_roi(p, f['roi'].value)}{PRINT_BREAK}({_ci(f['roi'], lambda x: _roi(p, x))})",
                      p.text("cr.col_pull_forward"): pull_forward_word(p, r.pull_forward),
@@ -145,7 +151,7 @@ def plot_league(p: Presentation, a: campaign.CampaignAnalysis):
         ax.plot([roi.ci_low, roi.ci_high], [i, i], color=colour, lw=2)
         ax.plot(roi.value, i, "o", color=colour, ms=8, mfc=colour if r.evidence == "holdout" else "white")
     ax.axvline(0, color="#555", lw=1)
-    ax.set_yticks(range(len(league)), [r.title + (" ★" if r.campaign_id in a.reviewed else "") for r in league])
+    ax.set_yticks(range(len(league)), [title(p, r) + (" ★" if r.campaign_id in a.reviewed else "") for r in league])
     percent_axis(ax.xaxis, signed=True)
     ax.set_xlabel(p.text("cr.roi_axis"))
     ax.set_title(p.text("cr.league_chart"), loc="left")
@@ -322,8 +328,12 @@ def record(p: Presentation, a: campaign.CampaignAnalysis, results, params) -> No
 
 
 def section_heading(p: Presentation, r: campaign.CampaignReview) -> str:
-    """A campaign's section title: its id and name, its type in the report's language, its dates."""
-    return p.text("cr.section_heading", name=r.title, type=p.code("campaign_types", r.type), start=r.start, end=r.end)
+    """A campaign's section title: its id and name, its type in the report's language, its dates (the type
+    once: a name told by its type already has it)."""
+    name = title(p, r)
+    if name != campaign.campaign_title(r.campaign_id, r.name):
+        return p.text("cr.section_heading_typed", name=name, start=r.start, end=r.end)
+    return p.text("cr.section_heading", name=name, type=p.code("campaign_types", r.type), start=r.start, end=r.end)
 
 
 def skipped_notes(p: Presentation, a) -> list[str]:

@@ -116,6 +116,28 @@ def currency_symbol(currency: str, language: str = "en") -> str:
     return get_currency_symbol(currency, locale=_locale(language))
 
 
+# ----------------------------------------------------------------- the shop's data values
+NAME_KINDS = ("region", "category", "campaign")   # the kinds of shop values the pages name (setting display_names)
+
+
+@lru_cache(maxsize=1)
+def _reference_names() -> dict:
+    """reference/display_names.yaml: per edition and kind, a shop value -> the name shown."""
+    return yaml.safe_load(files("memberkit").joinpath("reference/display_names.yaml").read_text(encoding="utf-8")) or {}
+
+
+def own_names(display_names: dict | None, language: str) -> tuple:
+    """The shop's own names for ``language``'s edition (the setting ``display_names``: edition -> kind ->
+    value -> name) as the frozen pairs a :class:`Presentation` holds: ``(((kind, value), name), ...)``."""
+    mine = (display_names or {}).get(language) or {}
+    return tuple(((kind, str(value)), str(name)) for kind, names in mine.items() for value, name in (names or {}).items())
+
+
+def _has_han(value: str) -> bool:
+    """Whether ``value`` holds a Chinese character (a name an English reader cannot read)."""
+    return any("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in value)
+
+
 # ----------------------------------------------------------------- the context
 @dataclass(frozen=True)
 class Presentation:
@@ -126,11 +148,54 @@ class Presentation:
 
     language: str = "en"
     currency: str = "CNY"
+    names: tuple = ()   # the shop's own names of its data values in this edition (:func:`own_names`)
 
     @classmethod
     def from_params(cls, params) -> "Presentation":
-        """The context of a notebook's resolved parameters (any model with ``language`` and ``currency``)."""
-        return cls(language=params.language, currency=getattr(params, "currency", "CNY"))
+        """The context of a notebook's resolved parameters (any model with ``language`` and ``currency``,
+        and ``display_names`` when it has them)."""
+        return cls(language=params.language, currency=getattr(params, "currency", "CNY"),
+                   names=own_names(getattr(params, "display_names", None), params.language))
+
+    # the shop's data values
+    def shop(self, kind: str, value) -> str:
+        """A shop's data value of ``kind`` (``region``: a city or region; ``category``: a product category) as
+        this edition names it: the shop's own name (setting ``display_names``), else the kit's reference name
+        (``reference/display_names.yaml``: English names of Chinese cities, regions and categories), else the
+        value as the data write it. The one place shop values get their display names.
+
+        >>> Presentation("en").shop("region", "上海"), Presentation("zh").shop("region", "上海")
+        ('Shanghai', '上海')
+        >>> Presentation("en").shop("category", "母婴"), Presentation("en").shop("region", "Springfield")
+        ('Mother and baby', 'Springfield')
+        """
+        if value is None or (isinstance(value, float) and value != value):
+            return str(value)
+        shown = str(value)
+        for (k, v), name in self.names:
+            if k == kind and v == shown:
+                return name
+        return (_reference_names().get(self.language) or {}).get(kind, {}).get(shown.strip(), shown)
+
+    def campaign(self, campaign_id, name: str | None = None, kind: str | None = None) -> str:
+        """How the pages name a campaign: its id, then its name. The shop's own name for it (setting
+        ``display_names``, by id) comes first; in the English edition a name an English reader cannot read
+        is told by the campaign's type, its own name quoted for the shop's staff.
+
+        >>> Presentation("en").campaign("C2610", "国庆会员日", "member_day")
+        'C2610 member day “国庆会员日”'
+        >>> Presentation("zh").campaign("C2610", "国庆会员日", "member_day"), Presentation("en").campaign("C1", "Spring sale")
+        ('C2610 国庆会员日', 'C1 Spring sale')
+        """
+        cid = str(campaign_id)
+        for (k, v), own in self.names:
+            if k == "campaign" and v == cid:
+                return f"{cid} {own}"
+        if not name or name == cid:
+            return cid
+        if self.language == "en" and _has_han(str(name)) and kind:
+            return self.text("common.campaign_typed", id=cid, type=self.code("campaign_types", kind), name=name)
+        return f"{cid} {name}"
 
     # words
     def text(self, key: str, **values) -> str:

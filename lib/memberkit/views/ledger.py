@@ -19,7 +19,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..report import anchor, missing
-from .context import DASH, Presentation
+from .context import DASH, Presentation, own_names
 from .rfm import tier_label
 
 TRACK_ANCHOR = "track-record"
@@ -68,10 +68,11 @@ def decision_sentence(p: Presentation, d: dict, month: str, reviews: dict) -> tu
     status = f.get("status")
     if d["kind"] == "campaign":
         kind = p.code("campaign_types", d.get("type") or "")
+        subject = p.campaign(d["subject"], d.get("name"), d.get("type"))
         if status != "run_again":
-            return _t(p, "campaign_not_again", subject=d["subject"], type=kind), ("warn" if d["action"] == "repeat" else "good")
+            return _t(p, "campaign_not_again", subject=subject, type=kind), ("warn" if d["action"] == "repeat" else "good")
         c = f["campaigns"][0]
-        ran = _t(p, "campaign_again", subject=d["subject"], type=kind, new=c["campaign_id"], start=c["start"], end=c["end"])
+        ran = _t(p, "campaign_again", subject=subject, type=kind, new=c["campaign_id"], start=c["start"], end=c["end"])
         review = reviews.get(c["campaign_id"])
         if not review:
             return ran + p.sentence_sep + _t(p, "campaign_not_reviewed"), ""
@@ -143,7 +144,7 @@ def section(s) -> dict:
     :class:`memberkit.month.MonthSummary`, its ``ledger``): ``title``, ``note`` (why there is nothing,
     or ''), ``items`` (each {id, action, tone, sentence, link}), ``forecast`` (sentences) and ``link``
     to the track record on the CLV page."""
-    p = Presentation(s.language, s.currency)
+    p = Presentation(s.language, s.currency, own_names(s.display_names, s.language))
     ledger = getattr(s, "ledger", None)
     previous = (ledger or {}).get("previous") or _previous(s.period)
     out = {"title": _t(p, "title", previous=_month(p, previous)), "note": section_note(p, ledger), "items": [],

@@ -72,7 +72,8 @@ def figure_label(key: str, language: str) -> str:
 
 
 def _p(s: MonthSummary) -> Presentation:
-    return Presentation(s.language, s.currency)
+    from .context import own_names
+    return Presentation(s.language, s.currency, own_names(s.display_names, s.language))
 
 
 # ------------------------------------------------------------------ the trend line
@@ -350,9 +351,10 @@ def decision_items(s: MonthSummary) -> list[dict]:
         if d.kind == "campaign":
             reason = text(f"month.reason_{v['reason']}", lang)
             key = "month.decision_campaign_cost" if not missing(v.get("cost")) else "month.decision_campaign"
-            sentence = (text(key, lang, subject=d.subject, roi=p.signed_pct(v["roi"], 0), cost=p.money(v.get("cost")),
+            subject = campaign_subject(s, v.get("campaign_id"), d.subject)
+            sentence = (text(key, lang, subject=subject, roi=p.signed_pct(v["roi"], 0), cost=p.money(v.get("cost")),
                              low=p.signed_pct(v["roi_low"], 0), high=p.signed_pct(v["roi_high"], 0), reason=reason)
-                        if not missing(v.get("roi")) else text("month.decision_campaign_no_roi", lang, subject=d.subject,
+                        if not missing(v.get("roi")) else text("month.decision_campaign_no_roi", lang, subject=subject,
                                                                 reason=reason)) + campaign_type_clause(s, v.get("campaign_id"))
         elif d.kind == "experiment":
             metric = metric_label(p, v["metric"]) if v.get("metric") else ""
@@ -413,6 +415,15 @@ def profile_card(s: MonthSummary) -> list[dict]:
     from .profile import summary_figures
     return [{"label": k.label, "value": k.value, "delta": k.delta}
             for k in summary_figures(_p(s), s.results("rfm_segmentation"))]
+
+
+def campaign_subject(s: MonthSummary, campaign_id: str | None, subject: str) -> str:
+    """A campaign decision's subject as the pages name the campaign (``Presentation.campaign``: in the English
+    edition a Chinese name told by its type), from the campaign review's league; ``subject`` as given when
+    the campaign is not in it."""
+    camps = (((s.results("campaign_review") or {}).get("results") or {}).get("campaigns") or {})
+    c = camps.get(campaign_id) if campaign_id else None
+    return _p(s).campaign(campaign_id, c.get("name"), c.get("type")) if c else subject
 
 
 def campaign_type_clause(s: MonthSummary, campaign_id: str | None) -> str:

@@ -2,7 +2,7 @@
 
 Everything is worded from :class:`memberkit.profile.MemberProfile` or from the ``profile`` block of
 ``rfm_segmentation.json`` (numbers and codes) through the catalogue (section ``profile``); shop data
-(store ids, categories, regions) is shown as given and escaped where the HTML is made.
+(store ids) is shown as given, categories and regions by their display names (``p.shop``), and escaped where the HTML is made.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def channel_label(p: Presentation, code: str) -> str:
 
 
 def category_label(p: Presentation, category: str) -> str:
-    return p.text("profile.not_given") if category == prof_mod.NOT_GIVEN else str(category)
+    return p.text("profile.not_given") if category == prof_mod.NOT_GIVEN else p.shop("category", category)
 
 
 def missing_note(p: Presentation, missing_parts: list[str]) -> str:
@@ -244,7 +244,7 @@ def region_frame(p: Presentation, regions: pd.DataFrame) -> pd.DataFrame:
     r = prof_mod.region_table(regions)
     unit = f" ({p.symbol})"
     return pd.DataFrame({
-        p.text("profile.region"): r.region.astype(str).tolist(),
+        p.text("profile.region"): [p.shop("region", x) for x in r.region],
         p.text("profile.region_members"): [p.count(x) for x in r.members],
         p.text("profile.region_revenue") + unit: [p.money(x) for x in r.revenue],
         p.text("profile.revenue_share"): [p.pct(x) for x in r.revenue_share],

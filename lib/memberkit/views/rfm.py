@@ -22,13 +22,15 @@ def segment_name(p: Presentation, key: str, scheme: str = "high_low") -> str:
 
 def group_label(p: Presentation, dimension: str, value) -> str:
     """How a breakdown group reads in a report: a segment by its name, a channel by its catalogue entry,
-    a tier by :func:`tier_label`, anything else from the shop's data (regions) as given."""
+    a tier by :func:`tier_label`, a region or category of the shop's data by its display name (``p.shop``)."""
     if dimension == "segment":
         outside = rfm.outside_window()
         return outside.label[p.language] if value == outside.key else segment_name(p, value)
     if dimension == "tier":
         return tier_label(p, value)
-    return p.code("channels", value) if dimension == "channel" else str(value)
+    if dimension == "channel":
+        return p.code("channels", value)
+    return p.shop(dimension, value) if dimension in ("region", "category") else str(value)
 
 
 def tier_label(p: Presentation, tier) -> str:
@@ -86,7 +88,7 @@ def headline(p: Presentation, res: dict) -> str:
     if r.get("most_at_risk_region") and r.get("most_at_risk_lost_rate") is not None:
         # 'lapsed', the lifecycle stage, never the month's churn (DOMAIN.md): the summary shows both
         key = "rfm.headline_region" if r.get("lapsed_days") is not None else "rfm.headline_region_no_days"
-        sentence += p.sentence_sep + p.text(key, region=r["most_at_risk_region"], days=p.count(r.get("lapsed_days")),
+        sentence += p.sentence_sep + p.text(key, region=p.shop("region", r["most_at_risk_region"]), days=p.count(r.get("lapsed_days")),
                                             rate=p.pct(r["most_at_risk_lost_rate"]))
     return sentence
 
@@ -188,7 +190,7 @@ def plot_region_bubbles(p: Presentation, regions: pd.DataFrame):
                     edgecolors="#333", linewidths=0.6, vmin=0.0, vmax=top)
     for name, row in r.iterrows():
         dark = pd.notna(row.established_lost_rate) and row.established_lost_rate / top > 0.65
-        ax.annotate(f"{name}\nR={row.mean_r:.0f}", (row.mean_m, row.mean_f), ha="center", va="center", fontsize=11,
+        ax.annotate(f"{p.shop('region', name)}\nR={row.mean_r:.0f}", (row.mean_m, row.mean_f), ha="center", va="center", fontsize=11,
                     color="white" if dark else "#1a1a1a")
     ax.margins(0.25)
     ax.set_xlabel(p.text("rfm.mean_m", currency=p.symbol))
@@ -368,11 +370,11 @@ def region_sentence(p: Presentation, a: rfm.RFMAnalysis, params) -> str:
     worst, safe = a.region_at_risk, a.region_safest
     if worst is None:
         return ""
-    values = dict(region=worst, rate=p.pct(r.loc[worst, "established_lost_rate"]), orders=params.established_orders,
+    values = dict(region=p.shop("region", worst), rate=p.pct(r.loc[worst, "established_lost_rate"]), orders=params.established_orders,
                   days=params.churned_days)
     if safe is None:
         return p.text("rfm.region_text_alone", min=p.count(rfm.REGION_MIN_MEMBERS), **values)
-    return p.text("rfm.region_text", safe=safe, safe_rate=p.pct(r.loc[safe, "established_lost_rate"]), **values)
+    return p.text("rfm.region_text", safe=p.shop("region", safe), safe_rate=p.pct(r.loc[safe, "established_lost_rate"]), **values)
 
 
 def migration_sentence(p: Presentation, a: rfm.RFMAnalysis) -> str:

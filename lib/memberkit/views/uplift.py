@@ -11,7 +11,7 @@ import pandas as pd
 from .. import uplift
 from ..report import anchor, missing
 from . import page
-from .context import DASH, Presentation
+from .context import DASH, Presentation, own_names
 from .page import KPI, Figure
 
 ANCHOR = anchor("next-campaign")
@@ -190,7 +190,7 @@ def summary_section(s) -> dict | None:
     u = ((res or {}).get("results") or {}).get("uplift")
     if not u or u.get("state") == "no_table":
         return None
-    p = Presentation(s.language, s.currency)
+    p = Presentation(s.language, s.currency, own_names(s.display_names, s.language))
     out = {"title": _title(p, u.get("campaign_type")), "link": f"campaign_review.html#{ANCHOR}", "sentence": ""}
     if u.get("state") != "ready":
         out["sentence"] = _t(p, f"state_{u.get('state')}", holdout=p.count(u.get("holdout_rows") or 0),

@@ -126,12 +126,16 @@ def test_the_cleaning_report_says_how_many_ids_became_how_many_people_by_which_r
                         out_dir=tmp_path)
     assert r.merged_members == 1, "50 strangers sharing a placeholder phone stay 50 members"
     assert r.tables["members"].kept == 51
+    # the card of rejected rows counts rejections only: the merged account is counted by its own card (issue 23)
+    cards = clean.kpi_values(r)
+    assert r.tables["members"].rejected == 1 and cards["members_merged"] == 1
+    assert cards["rows_rejected"] == r.rejected - 1 and cards["rows_read"] == cards["rows_kept"] + cards["rows_rejected"] + 1
     text = identity_sentence(Presentation("en", "CNY"), r)
     # one of each: singular words ('1 account ids were merged into 1 people' was the slip)
-    assert text.startswith("1 duplicate account id was merged into 1 person (1 by phone number)")
+    assert text.startswith("2 account ids belonged to 1 person, so 1 duplicate id was merged (1 by phone number)")
     assert "1 phone number held by more than 5 accounts (50 accounts) is a placeholder" in text
     zh = identity_sentence(Presentation("zh", "CNY"), r)
-    assert zh.startswith("1 个账号编号合并为 1 人") and "1 个手机号被超过 5 个账号共用" in zh
+    assert zh.startswith("2 个账号编号属于 1 人，其中 1 个重复编号已合并") and "1 个手机号被超过 5 个账号共用" in zh
 
 
 def test_campaign_members_who_never_bought_and_are_unknown_count(tmp_path):
@@ -211,7 +215,9 @@ def test_mobile_shapes_settled_without_the_parser_equal_libphonenumber(region):
 
 
 def test_the_identity_sentence_counts_ids_and_people_each_in_its_own_number():
-    """Two ids of one person: 'ids were' plural, 'person' singular; the sample's 688 and 688: both plural."""
+    """Two ids of one person: 'ids were' plural, 'person' singular; the sample's 688 and 688: both plural, and
+    said as what they are (issue 23: '688 account ids were merged into 688 people' read oddly): 1,376 ids of
+    688 people, 688 of them merged."""
     from types import SimpleNamespace
     from memberkit.views import Presentation
     from memberkit.views.clean import identity_sentence
@@ -220,5 +226,7 @@ def test_the_identity_sentence_counts_ids_and_people_each_in_its_own_number():
     def said(merged, people):
         identity = {"merged_ids": merged, "people": people, "by_rule": {"phone": merged}}
         return identity_sentence(p, SimpleNamespace(merged_members=merged, linked_people=people, identity=identity))
-    assert said(2, 1).startswith("2 duplicate account ids were merged into 1 person (")
-    assert said(688, 688).startswith("688 duplicate account ids were merged into 688 people (688 by phone number)")
+    assert said(1, 1).startswith("2 account ids belonged to 1 person, so 1 duplicate id was merged (")
+    assert said(2, 1).startswith("3 account ids belonged to 1 person, so 2 duplicate ids were merged (")
+    assert said(688, 688).startswith("1,376 account ids belonged to 688 people, so 688 duplicate ids were merged "
+                                     "(688 by phone number)")

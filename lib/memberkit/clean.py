@@ -1135,7 +1135,9 @@ KPI_KEYS = ["rows_read", "rows_kept", "rows_rejected", "members_merged", "guest_
 
 
 def kpi_values(result: CleaningResult) -> dict[str, int]:
-    return {"rows_read": result.rows_in, "rows_kept": result.kept, "rows_rejected": result.rejected,
+    """The cleaning's cards: ``rows_rejected`` counts the rows a rule rejected, not the duplicate member accounts
+    merged into their person (also set aside from the member table, but counted in ``members_merged``)."""
+    return {"rows_read": result.rows_in, "rows_kept": result.kept, "rows_rejected": result.rejected - result.merged_members,
             "members_merged": result.merged_members, "guest_orders": result.guest_orders,
             "outliers": result.outlier_orders}
 

@@ -208,14 +208,17 @@ def absent_columns_note(p: Presentation, result: clean.CleaningResult) -> str:
 
 
 def identity_sentence(p: Presentation, result: clean.CleaningResult) -> str:
-    """How many account ids were merged into how many people, by which rule, and the shared phones left alone."""
+    """How many account ids belonged to how many people and how many of them were merged, by which rule, and
+    the shared phones left alone."""
     ident = result.identity or {}
     rules = p.list_sep.join(p.text("data_cleaning.identity_rule", rule=p.text(f"data_cleaning.rule_{r}"), n=p.count(n))
                             for r, n in ident.get("by_rule", {}).items())
     merged, people = ident.get("merged_ids", result.merged_members), ident.get("people", result.linked_people)
     # two counts in one sentence: each one's words take its own singular or plural ('1 person', '2 ids were')
-    out = p.text("data_cleaning.identity_text", merged=p.count(merged), people=p.count(people), rules=rules or "–",
-                 account_ids=p.counted("data_cleaning.account_ids", merged),
+    # each person keeps one of their ids: the merged ids and the kept ones are the accounts these people had
+    accounts = merged + people
+    out = p.text("data_cleaning.identity_text", accounts=p.count(accounts), merged=p.count(merged), people=p.count(people),
+                 rules=rules or "–", account_ids=p.counted("data_cleaning.account_ids", merged),
                  persons=p.counted("data_cleaning.persons", people))
     if ident.get("shared_phones"):
         out += p.sentence_sep + p.counted("data_cleaning.shared_phones_text", ident["shared_phones"],

@@ -484,7 +484,7 @@ def test_the_summary_lists_a_winner_that_does_not_pay_with_its_margin():
     ds = abtest.decisions({"results": {"experiments": {"EXP-C": e}}})
     assert [(d["action"], d["subject"], d["values"]["net"]) for d in ds] == [
         ("ships_conversion_not_margin", "EXP-C", -4.51)]
-    for lang, words in (("en", ["Not worth its cost", "CN¥20.00", "-CN¥4.51"]), ("zh", ["得不偿失", "¥20.00", "-¥4.51"])):
+    for lang, words in (("en", ["Not worth its cost", "CN¥20.00", "-\u2060CN¥4.51"]), ("zh", ["得不偿失", "¥20.00", "-\u2060¥4.51"])):
         s = MonthSummary("2026-10", lang, "CNY", [], None, decisions=[Decision(**d) for d in ds])
         item, = month_view.decision_items(s)
         assert item["tone"] == "warn" and all(w in item["action"] + item["sentence"] for w in words), item

@@ -112,6 +112,8 @@ def test_visible_text_leaves_out_scripts_styles_images_and_the_run_stamp():
 def test_number_tokens_read_signs_and_skip_identifiers():
     tokens = compare.number_tokens("2026-10: -CN¥334, +1.5 pp, 22.0%, C2610, −4 and 1,281.")
     assert [m["sign"] + m["digits"] for m in tokens] == ["2026", "10", "-334", "+1.5", "22.0%", "−4", "1,281"]
+    # a sign held to its currency sign by a word joiner (the pages' money format) is still the sign
+    assert [m["sign"] + m["digits"] for m in compare.number_tokens("-\u2060CN¥334 and +\u2060CN¥5")] == ["-334", "+5"]
 
 
 def test_pages_with_the_same_numbers_agree_whatever_the_wording_and_stamp():

@@ -30,7 +30,7 @@ def test_number_formats():
     assert p.count(1234567.4) == "1,234,567"
     assert p.pct(0.1234) == "12.3%"
     assert p.money(1234.5) == "CN¥1,234" and Presentation("zh", "CNY").money(1234.5) == "¥1,234"
-    assert Presentation("en", "GBP").money(-330) == "-£330" and Presentation("zh", "GBP").money(330.25, 2) == "£330.25"
+    assert Presentation("en", "GBP").money(-330) == "-\u2060£330" and Presentation("zh", "GBP").money(330.25, 2) == "£330.25"
     assert p.delta(110, 100) == "+10 (+10.0%)" and p.delta(90, 100) == "-10 (-10.0%)"
     assert p.pp(0.25 - 0.2) == "+5.0 pp" and Presentation("zh").pp(-0.012) == "-1.2 个百分点"
     assert p.delta(5, None) == "" and p.count(float("nan")) == "–" and p.ratio(0.12119, 3) == "0.121"

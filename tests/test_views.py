@@ -546,3 +546,17 @@ def test_the_setting_display_names_is_checked():
     with pytest.raises(ValidationError):
         config.RFMParams(source={"tables": {"orders": {"path": "orders.csv"}}}, display_names={"fr": {"region": {"上海": "Shanghai"}}})
 
+
+@pytest.mark.parametrize("language, symbol", [("en", "CN¥"), ("zh", "¥")])
+def test_a_negative_amount_never_breaks_after_its_sign(language, symbol):
+    """At 420 px the A/B headline ended a line with 'changes by -' and began the next with 'CN¥4.51': a browser
+    may break after a hyphen-minus before a letter or a currency sign. The one money format joins them."""
+    from memberkit.views import Presentation
+    from memberkit.views.abtest import fmt_difference
+    from memberkit.views.context import WORD_JOINER
+    p = Presentation(language, "CNY")
+    assert p.money(-4.51, 2) == f"-{WORD_JOINER}{symbol}4.51" and p.money(4.51, 2) == f"{symbol}4.51"
+    assert fmt_difference(p, "revenue", -1.25) == f"-{WORD_JOINER}{symbol}1.2"
+    assert p.signed_pct(-0.63, 0) == "-63%"   # before a digit nothing breaks: nothing added
+    # still read as a figure: right-aligned in tables
+    assert page._is_figure_column([p.money(-4.51, 2), p.money(12, 0)])

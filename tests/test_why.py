@@ -91,14 +91,14 @@ def test_sentences_lead_with_the_city_or_channel_then_the_driver_then_a_flow():
                          "drivers": []}]
     said = sentences(EN, change, "September 2026")
     assert len(said) == 4
-    assert said[0].startswith("Shanghai brought -CN¥") and "average order value fell 40.0%" in said[0]
+    assert said[0].startswith("Shanghai brought -\u2060CN¥") and "average order value fell 40.0%" in said[0]
     assert "Across all members, average order value rose" in said[1]
     # the driver's part is the one the table shows (rounded to add up), the flow is the largest one
     w = waterfall(EN, change, "a", "b")
     assert EN.money(w["parts"][3]).lstrip("-") in said[1]
     assert said[2].startswith("Members who came back") and f"of the +{EN.money(shown_total(change))} change" in said[2]
     # the flows offset each other: the largest going the other way follows, so the page is not one-sided
-    assert said[3].startswith("Members who bought in September 2026 and not this month account for -CN¥40,000")
+    assert said[3].startswith("Members who bought in September 2026 and not this month account for -\u2060CN¥40,000")
     zh = sentences(ZH, change, "2026年9月")
     assert zh[0].startswith("Shanghai贡献了") and "客单价下降 40.0%" in zh[0]
     assert not re.search(r"[A-Za-z]{3,}", "".join(zh).replace("Shanghai", ""))
@@ -217,6 +217,6 @@ def test_the_member_flows_are_said_both_ways():
     said = sentences(EN, change, "September 2026")
     flows = [x for x in said if x.startswith("Members who")]
     assert [x.split(" ")[:4] for x in flows] == [["Members", "who", "bought", "in"], ["Members", "who", "came", "back"]]
-    assert " account for -CN¥" in flows[0] and " spent +CN¥" in flows[1]
+    assert " account for -\u2060CN¥" in flows[0] and " spent +CN¥" in flows[1]
     one_way = sentences(EN, _change(BEFORE, AFTER, flows=[3000.0, 4000.0, 500.0, 0.0]), "September 2026")
     assert len([x for x in one_way if x.startswith("Members who")]) == 1

@@ -97,9 +97,10 @@ PAGE_STAMPS = [
 ]
 
 # A number as a page shows it: 1,234  -5.6%  0.862  +1.5  -CN¥334 (read as -334; the minus may be
-# U+2212). Digits glued to a Latin letter or digit on the left (C2610, cbda75e) are identifiers,
-# not numbers; a hyphen after a digit is a separator (2026-10 reads 2026 and 10), not a sign.
-NUMBER = re.compile(r"(?<![A-Za-z0-9_.,])(?P<sign>[-+\u2212]?)(?:[A-Z]{0,2}[¥$€£])?(?P<digits>\d+(?:[.,]\d+)*%?)")
+# U+2212, and a word joiner U+2060 may hold it to the currency sign). Digits glued to a Latin letter or
+# digit on the left (C2610, cbda75e) are identifiers, not numbers; a hyphen after a digit is a separator
+# (2026-10 reads 2026 and 10), not a sign.
+NUMBER = re.compile(r"(?<![A-Za-z0-9_.,])(?P<sign>[-+\u2212]?)\u2060?(?:[A-Z]{0,2}[¥$€£])?(?P<digits>\d+(?:[.,]\d+)*%?)")
 
 
 class CannotCompare(Exception):

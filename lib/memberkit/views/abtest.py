@@ -7,7 +7,7 @@ import pandas as pd
 
 from .. import abtest
 from ..report import missing
-from .context import Presentation
+from .context import Presentation, joined_sign
 from . import page
 from .page import KPI, Figure, card
 from .rfm import group_label
@@ -36,14 +36,13 @@ def fmt_difference(p: Presentation, metric: str, value: float, kind: str | None 
 
     >>> p = Presentation("en", "CNY")
     >>> fmt_difference(p, "conversion", 0.0377), fmt_difference(p, "revenue", -1.25), fmt_difference(p, "orders", 0.0123)
-    ('+3.8 pp', '-CN¥1.2', '+0.012')
+    ('+3.8 pp', '-\\u2060CN¥1.2', '+0.012')
     """
     if missing(value):
         return DASH
     if metric == "conversion" or kind == "proportion":
         return p.pp(value)
-    sign = "+" if value >= 0 else "-"
-    return sign + fmt_metric(p, metric, abs(value), kind)
+    return joined_sign("+" if value >= 0 else "-", fmt_metric(p, metric, abs(value), kind))
 
 
 def _fm(p: Presentation, r: abtest.ExperimentResult, metric: str, value: float) -> str:

@@ -9,7 +9,7 @@ Example
 >>> p = Presentation("en", "CNY")
 >>> p.text("data_cleaning.title")
 'Data cleaning'
->>> p.pct(0.1234), p.money(-25466.4), p.count(1234567.4), p.pp(0.0123)
+>>> p.pct(0.1234), p.money(-25466.4).replace(WORD_JOINER, ""), p.count(1234567.4), p.pp(0.0123)
 ('12.3%', '-CN¥25,466', '1,234,567', '+1.2 pp')
 """
 
@@ -94,10 +94,27 @@ def fmt_signed_pct(x, digits: int = 1) -> str:
     return DASH if missing(x) else f"{x:+.{digits}%}"
 
 
-def fmt_money(x, currency: str = "CNY", digits: int = 0, language: str = "en") -> str:
-    """Money with the currency's symbol in the report's language (CLDR, through Babel); a loss reads -£25,466.
+WORD_JOINER = "\u2060"   # invisible; no line may break at it (Unicode line breaking, class WJ)
 
-    >>> fmt_money(-25466.4, "GBP"), fmt_money(1234.5, "USD", 1), fmt_money(1234.5, "CNY", 0, "zh")
+
+def joined_sign(sign: str, shown: str) -> str:
+    """``sign`` ('-' or '+') put before ``shown`` so that no line breaks between them: a browser may break after
+    a hyphen-minus before a letter or a currency sign ('changes by -' at a line's end, 'CN¥4.51' on the next),
+    so a word joiner holds them together there; before a digit nothing can break and nothing is added.
+
+    >>> joined_sign("-", "CN¥4.51") == "-\u2060CN¥4.51", joined_sign("-", "4.5%")
+    (True, '-4.5%')
+    """
+    if not sign or not shown or shown[0].isdigit():
+        return sign + shown
+    return sign + WORD_JOINER + shown
+
+
+def fmt_money(x, currency: str = "CNY", digits: int = 0, language: str = "en") -> str:
+    """Money with the currency's symbol in the report's language (CLDR, through Babel); a loss reads -£25,466,
+    never broken after its sign (:func:`joined_sign`).
+
+    >>> fmt_money(-25466.4, "GBP").replace(WORD_JOINER, ""), fmt_money(1234.5, "USD", 1), fmt_money(1234.5, "CNY", 0, "zh")
     ('-£25,466', '$1,234.5', '¥1,234')
     >>> fmt_money(1234.5, "CNY")        # in English the yuan is told from the yen
     'CN¥1,234'
@@ -106,8 +123,8 @@ def fmt_money(x, currency: str = "CNY", digits: int = 0, language: str = "en") -
     if missing(x):
         return DASH
     pattern = "¤#,##0" + ("." + "0" * digits if digits > 0 else "")
-    return format_currency(round(x, digits), currency, format=pattern, currency_digits=False,
-                           locale=_locale(language))
+    shown = format_currency(round(x, digits), currency, format=pattern, currency_digits=False, locale=_locale(language))
+    return joined_sign("-", shown[1:]) if shown.startswith("-") else shown
 
 
 def currency_symbol(currency: str, language: str = "en") -> str:

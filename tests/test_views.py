@@ -560,3 +560,17 @@ def test_a_negative_amount_never_breaks_after_its_sign(language, symbol):
     assert p.signed_pct(-0.63, 0) == "-63%"   # before a digit nothing breaks: nothing added
     # still read as a figure: right-aligned in tables
     assert page._is_figure_column([p.money(-4.51, 2), p.money(12, 0)])
+
+
+def test_a_chinese_title_ending_in_a_full_width_mark_has_no_stray_space_before_its_month():
+    """'活动有没有回本？ · 2026-10': the full-width question mark already holds its space (issue 23)."""
+    from memberkit.views import Presentation
+    zh, en = Presentation("zh"), Presentation("en")
+    assert page.title_period(zh, zh.text("cr.title"), "2026-10") == "活动有没有回本？· 2026-10"
+    assert page.title_period(zh, zh.text("ab.title"), "2026-10") == "实验有没有效果？· 2026-10"
+    assert page.title_period(zh, zh.text("data_cleaning.title"), "2026-10") == "数据清洗 · 2026-10"
+    assert page.title_period(en, en.text("cr.title"), "2026-10") == "Did the campaigns pay? · 2026-10"
+    # the report titles are made by it (the CLV notebook's title ends in no such mark)
+    for name in ("01_data_cleaning", "02_rfm_segmentation", "04_ab_test", "05_campaign_review"):
+        source = (ROOT / "notebooks" / f"{name}.ipynb").read_text(encoding="utf-8")
+        assert "page.title_period(p, " in source and "· {ctx.period}" not in source, name

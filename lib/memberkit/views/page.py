@@ -387,6 +387,22 @@ def anchor_of(title: str) -> str:
     return re.sub(r"[\W_]+", "-", str(title).lower()).strip("-") or "section"
 
 
+FULL_WIDTH_END = "？！。：；）」』】"   # Chinese marks that end a phrase and carry their own space
+
+
+def title_period(p, title: str, period: str) -> str:
+    """A report's title with its month: 'Did the campaigns pay? · 2026-10'. In Chinese a full-width mark
+    ending the title already holds the space the separator would add ('活动有没有回本？ · 2026-10' read with
+    a gap): '活动有没有回本？· 2026-10'.
+
+    >>> from memberkit.views import Presentation
+    >>> title_period(Presentation("zh"), "活动有没有回本？", "2026-10"), title_period(Presentation("zh"), "数据清洗", "2026-10")
+    ('活动有没有回本？· 2026-10', '数据清洗 · 2026-10')
+    """
+    sep = "· " if p.language == "zh" and title[-1:] in FULL_WIDTH_END else " · "
+    return f"{title}{sep}{period}"
+
+
 def heading(title: str, level: int = 2, anchor: str | None = None):
     """A heading with an anchor: ``anchor`` (a code such as :func:`memberkit.report.anchor`'s, the
     same in every language, for links from other pages), else one made from its words."""

@@ -108,6 +108,29 @@ def layout_problems(where: str, name: str, width: int, found: dict, decision_wor
     return problems
 
 
+# Every table's headings, as the reader sees them.
+TABLE_HEADS = """() => [...document.querySelectorAll('table')].map(
+  t => [...t.querySelectorAll('thead th')].map(th => th.innerText.trim()))"""
+
+
+def league_problems(where: str, language: str, tables: list[list[str]]) -> list[str]:
+    """The campaign league on its page: the campaign and its verdict first, then the campaign's type, its
+    incremental margin and its cost, the figures the summary's "which campaign types paid" sums (issue 23)."""
+    from memberkit.views.context import text as words
+    name, verdict = words("cr.col_campaign", language), words("cr.col_verdict", language)
+    league = [heads for heads in tables if verdict in heads and name in heads]
+    if not league:
+        return [f"{where}: no campaign league table"]
+    wanted = [words(k, language) for k in ("cr.col_type", "cr.col_margin", "cr.col_cost")]
+    problems = []
+    if league[0][:2] != [name, verdict]:
+        problems.append(f"{where}: the league starts {league[0][:2]}, not campaign and verdict")
+    missing = [w for w in wanted if w not in league[0]]
+    if missing:
+        problems.append(f"{where}: the league has no column {missing}")
+    return problems
+
+
 def chromium_or_skip() -> str:
     chromium = find_chromium()
     if not chromium:
@@ -212,6 +235,8 @@ def test_every_page_opens_offline_reads_right_and_fits_a_phone(published):
                         found = page.evaluate(LAYOUT, decision_words)
                         anchors[name] = set(found["headings"])
                         problems += layout_problems(where, name, width, found, decision_words)
+                    if name == "campaign_review":
+                        problems += league_problems(where, language, page.evaluate(TABLE_HEADS))
                     scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
                     if scroll > inner + 1:
                         problems.append(f"{where}: content {scroll}px wide in a {inner}px page")

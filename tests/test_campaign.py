@@ -19,6 +19,7 @@ from memberkit.views import page
 from .conftest import ROOT, count_summary_queries, member_table_one_query, record_calls
 
 EN = Presentation("en", "CNY")
+ZH = Presentation("zh", "CNY")
 
 START, END = dt.date(2026, 3, 1), dt.date(2026, 3, 7)      # 7 campaign days
 MEMBER_NUMBERS = itertools.count()
@@ -374,11 +375,15 @@ def test_report_tables_read_the_hand_computed_figures():
     # decision first: the campaign and its verdict (a return of +85% with one campaign: repeat or change, by hand
     # the verdict the review reached) lead the table and stay in view
     assert list(league.columns[:2]) == ["Campaign", "Verdict"] and league.attrs["key_columns"] == 2
-    # then what the verdict rests on, before the details: on screen at 1280 px without scrolling
-    assert list(league.columns[2:5]) == ["Return on cost (95% CI)", "Pull-forward", "Evidence"]
+    # then its type and what the verdict rests on, before the details: the return on cost beside the margin and
+    # the cost it is made of, so the summary's "which campaign types paid" (margin − cost per type) can be
+    # checked on this page (issue 23)
+    assert list(league.columns[2:8]) == ["Type", "Return on cost (95% CI)", "Extra margin", "Cost", "Pull-forward",
+                                         "Evidence"]
+    assert (league.iloc[0]["Type"], league.iloc[0]["Extra margin"], league.iloc[0]["Cost"]) == ("coupon", "CN¥185", "CN¥100")
     # the rank leads the campaign's name (the number of its verdict sentence), not a column of its own; each
-    # cell breaks at its own line breaks on screen too, so the ten columns fit 1280 px
-    assert "#" not in league.columns and len(league.columns) == 10
+    # cell breaks at its own line breaks on screen too
+    assert "#" not in league.columns and len(league.columns) == 13
     assert ".mk-table table.mk-lines td:not(:first-child){white-space:pre}" in page.CSS
     # on paper (A4, every column): a figure over its interval and a start over its end, broken there only
     assert league.iloc[0]["Return on cost (95% CI)"].count("\n") == 1 and league.iloc[0]["Dates"].count("\n") == 1
@@ -474,3 +479,70 @@ def test_the_league_says_no_pull_forward_only_where_the_check_shows_none(languag
     assert view.pull_forward_word(p, check(-0.062)) == p.text("cr.flag_not_clear")
     assert view.pull_forward_word(p, check(0.004)) == view.pull_forward_word(p, check(0.0)) == p.text("cr.flag_no")
     assert not_yet == ("not yet\n(24 days)" if language == "en" else "尚未完成\n（24 天）")   # two lines, as intervals
+
+
+def test_cost_per_extra_order_is_not_meaningful_when_the_extra_orders_are_not_clear():
+    """Issue 23: 'Cost per extra order CN¥1,318' stood beside 23 extra orders with an interval of -176 to 222.
+    When the extra orders' interval includes 0 the cost per order means nothing: the league, the card and the
+    figures table say so instead of a number."""
+    members = hand_campaign()
+    info = pd.Series({"campaign_id": "C1", "name": "Test", "type": "coupon", "start": START, "end": END, "cost": 100.0})
+    p = cr_params("margin=0.5")
+    r = campaign.review(members, info, p)
+    f = r.figures
+    clear = view.orders_clear(f)
+    assert clear == (f["incremental_orders"].ci_low > 0 or f["incremental_orders"].ci_high < 0)
+    unclear = campaign.Estimate(23.0, -176.0, 222.0)
+    vague = {**f, "incremental_orders": unclear, "cost_per_incremental_order": campaign.Estimate(1318.0, -5.0, 9.0)}
+    assert not view.orders_clear(vague)
+    assert view.cost_per_order(EN, vague) == "not meaningful" and view.cost_per_order(ZH, vague) == "无意义"
+    sure = {**f, "incremental_orders": campaign.Estimate(167.0, 93.0, 240.0), "cost_per_incremental_order": campaign.Estimate(18.0, 12.0, 32.0)}
+    assert view.orders_clear(sure) and view.cost_per_order(EN, sure) == "CN¥18"
+    r.figures = vague
+    card = view.campaign_kpis(EN, r)[-1]
+    assert (card.label, card.value, card.delta) == ("Cost per extra order", "–", "not meaningful: the extra orders are not clear")
+    row = view.figures_frame(EN, r, p).set_index("Figure").loc["Cost per extra order"]
+    assert row["Target"] == "not meaningful" and row["95% CI"] == ""
+    a = campaign.CampaignAnalysis("2026-03", ["C1"], {"C1": r}, {})
+    assert view.league_frame(EN, a).iloc[0]["Cost per extra order"] == "not meaningful"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_pull_forward_card_says_which_campaigns_it_counts(language):
+    """'Pull-forward flagged 0 — 1 in the league table' was unclear: the card counts this period's campaigns
+    and says how many of the whole league were flagged."""
+    from memberkit.views import Presentation
+    p = Presentation(language)
+    league = {"A": {"pull_forward": {"flagged": True}}, "B": {"pull_forward": {"flagged": False}}, "C": {}}
+    res = {"period": "2026-10", "kpis": {"reviewed": 1, "pull_forward": 0}, "results": {"campaigns": league}}
+    card = view.kpis(p, res)[-1]
+    if language == "en":
+        assert (card.label, card.value) == ("Only moved orders forward", "0")
+        assert card.delta == "of this period's campaigns; 1 of the 3 in the league table"
+    else:
+        assert card.delta == "本期活动中；排行榜 3 个活动中有 1 个"
+
+
+def test_return_means_the_ratio_and_the_money_has_its_own_words():
+    """Issue 23: 'return' meant money on the campaign page ('a return of CN¥64,149') and a ratio in the league
+    ('return on cost +218%'). In the English catalogue 'return' now only ever reads 'return on cost'; money
+    after costs is a 'net gain'."""
+    import re
+    import yaml
+    catalogue = yaml.safe_load((ROOT / "lib/memberkit/locale/en.yaml").read_text(encoding="utf-8"))
+    found = []
+
+    def walk(node, path):
+        for k, v in node.items():
+            key = f"{path}.{k}" if path else str(k)
+            if isinstance(v, dict):
+                walk(v, key)
+            elif isinstance(v, str):
+                # 'returns' of goods, 'return lines' and 'not a return' are the goods coming back, not a figure
+                for m in re.finditer(r"\breturn\b(?! on cost)(?! line)", v):
+                    if not re.search(r"not a return\Z", v[:m.end()]):
+                        found.append((key, v[max(0, m.start() - 30):m.end() + 20]))
+    for section in ("cr", "uplift", "month", "ledger", "profile"):
+        walk(catalogue[section], section)
+    assert not found, found
+    assert "net gain" in catalogue["uplift"]["headline_model"] and "net gain" in catalogue["uplift"]["summary_model"]

@@ -8,7 +8,7 @@ import pandas as pd
 
 from .. import campaign
 from ..report import missing
-from .context import Presentation, reason_text
+from .context import DASH, Presentation, reason_text
 from . import page
 from .page import KPI, Figure, card
 from .rfm import group_label
@@ -23,6 +23,20 @@ def _roi(p: Presentation, x) -> str:
 def _ci(e: campaign.Estimate, fmt) -> str:
     """An interval, '+61% … +375%', never broken across lines (no-break spaces)."""
     return f"{fmt(e.ci_low)}\u00a0…\u00a0{fmt(e.ci_high)}"
+
+
+def orders_clear(f: dict) -> bool:
+    """Whether a campaign's extra orders are clear: their 95% interval does not include 0."""
+    e = f["incremental_orders"]
+    return not (missing(e.ci_low) or missing(e.ci_high) or e.ci_low <= 0 <= e.ci_high)
+
+
+def cost_per_order(p: Presentation, f: dict, fmt=None) -> str:
+    """The cost per extra order, or 'not meaningful' when the extra orders are not clear (their interval
+    includes 0: 23 extra orders, -176 … 222, made CN¥1,318 an order, a figure that means nothing)."""
+    if not orders_clear(f):
+        return p.text("cr.not_meaningful")
+    return (fmt or p.money)(f["cost_per_incremental_order"].value)
 
 
 def title(p: Presentation, r: campaign.CampaignReview) -> str:
@@ -63,7 +77,7 @@ def kpis(p: Presentation, res: dict):
             # the same population as the league table's pull-forward column, said on the card
             KPI(p.text("cr.kpi_pull_forward"), p.count(t.get("pull_forward")),
                 p.text("cr.kpi_pull_forward_sub", n=p.count(sum(bool((c.get("pull_forward") or {}).get("flagged"))
-                                                                for c in league.values()))),
+                                                                for c in league.values())), total=p.count(len(league))),
                 good=False if t.get("pull_forward") else None, figure=fig("pull_forward"))]
 
 
@@ -110,22 +124,27 @@ PRINT_BREAK = "\n"
 def league_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
     """Every campaign of the league, ranked by incremental return on cost; decision first: the campaign
     and its verdict are the first two columns and stay in view (the rank before the campaign's name, the
-    number of its verdict sentence), then what the verdict rests on (return on cost, the pull-forward
-    check, the evidence), then the details (dates, reach, extra orders and revenue). A figure's interval
+    number of its verdict sentence), then its type and what the verdict rests on (return on cost, the
+    incremental margin and the cost it is made of, so the summary's sums per type can be checked here, the
+    pull-forward check, the evidence), then the details (dates, reach, extra orders and revenue, cost per
+    extra order: not meaningful when the extra orders are not clear). A figure's interval
     and a campaign's end are on a line of their own (:data:`PRINT_BREAK`), so the whole table fits 1280 px."""
     rows = []
     for rank, r in enumerate(a.league(), 1):
         f = r.figures
         rows.append({p.text("cr.col_campaign"): f"{rank}. {title(p, r)}" + (" ★" if r.campaign_id in a.reviewed else ""),
                      p.text("cr.col_verdict"): p.text(f"cr.decision_{r.verdict['decision']}"),
+                     p.text("cr.col_type"): p.code("campaign_types", r.type) if r.type else DASH,
                      p.text("cr.col_roi"): f"{_roi(p, f['roi'].value)}{PRINT_BREAK}({_ci(f['roi'], lambda x: _roi(p, x))})",
+                     p.text("cr.col_margin"): p.money(f["incremental_margin"].value),
+                     p.text("cr.col_cost"): p.money(r.cost),
                      p.text("cr.col_pull_forward"): pull_forward_word(p, r.pull_forward),
                      p.text("cr.col_evidence"): p.text(f"cr.evidence_{r.evidence}"),
                      p.text("cr.col_dates"): f"{r.start} –{PRINT_BREAK}{r.end}",
                      p.text("cr.col_targeted"): p.count(r.n_target),
                      p.text("cr.col_orders"): f"{p.count(f['incremental_orders'].value)}{PRINT_BREAK}({_ci(f['incremental_orders'], p.count)})",
                      p.text("cr.col_revenue"): f"{p.money(f['incremental_revenue'].value)}",
-                     p.text("cr.col_cost_per_order"): p.money(f["cost_per_incremental_order"].value)})
+                     p.text("cr.col_cost_per_order"): cost_per_order(p, f)})
     frame = pd.DataFrame(rows)
     frame.attrs[page.LINE_CELLS] = True
     return page.decision_first(frame)
@@ -171,7 +190,8 @@ def campaign_kpis(p: Presentation, r: campaign.CampaignReview):
             KPI(p.text("cr.kpi_revenue"), p.money(f["incremental_revenue"].value),
                 _ci(f["incremental_revenue"], lambda x: p.money(x))),
             KPI(p.text("cr.kpi_roi"), _roi(p, f["roi"].value), _ci(f["roi"], lambda x: _roi(p, x)), good=f["roi"].value > 0),
-            KPI(p.text("cr.kpi_cost_per_order"), p.money(f["cost_per_incremental_order"].value))]
+            KPI(p.text("cr.kpi_cost_per_order"), p.money(f["cost_per_incremental_order"].value)) if orders_clear(f) else
+            KPI(p.text("cr.kpi_cost_per_order"), DASH, p.text("cr.cost_per_order_unclear"))]
 
 
 def figures_frame(p: Presentation, r: campaign.CampaignReview, params) -> pd.DataFrame:
@@ -189,8 +209,8 @@ def figures_frame(p: Presentation, r: campaign.CampaignReview, params) -> pd.Dat
          _ci(f["did_orders_per_target"].scaled(r.n_target), p.count)),
         ("cr.f_cost", money(r.cost), "", ""),
         ("cr.f_roi", _roi(p, f["roi"].value), "", _ci(f["roi"], lambda x: _roi(p, x))),
-        ("cr.f_cost_per_order", money(f["cost_per_incremental_order"].value), "",
-         _ci(f["cost_per_incremental_order"], money)),
+        ("cr.f_cost_per_order", cost_per_order(p, f), "",
+         _ci(f["cost_per_incremental_order"], money) if orders_clear(f) else ""),
         ("cr.f_aov", money(f["aov_target"]), money(f["aov_comparison"]), ""),
         ("cr.f_discount_rate", p.pct(f["discount_rate_target"]), p.pct(f["discount_rate_comparison"]), ""),
     ]

@@ -524,6 +524,10 @@ def test_shop_values_have_display_names_in_the_english_edition_and_stay_as_writt
     assert zh.campaign("C2610", "国庆会员日", "member_day") == "C2610 国庆会员日"
     assert en.campaign("C9", "Spring sale", "coupon") == "C9 Spring sale" and en.campaign("C9", None) == "C9"
     assert en.campaign("C1", "新品", "a_type_of_the_shop") == "C1 a_type_of_the_shop “新品”"
+    # a chart's narrow labels: id and type; the Chinese edition and a readable name keep the name
+    assert en.campaign("C2610", "国庆会员日", "member_day", quoted=False) == "C2610 member day"
+    assert zh.campaign("C2610", "国庆会员日", "member_day", quoted=False) == "C2610 国庆会员日"
+    assert en.campaign("C9", "Spring sale", "coupon", quoted=False) == "C9 Spring sale"
     # the shop's own names, per edition, come first (the setting display_names)
     params = SimpleNamespace(language="en", currency="CNY", display_names={
         "en": {"region": {"上海": "Shanghai (Pudong)", "苏州工业园区": "Suzhou Industrial Park"},

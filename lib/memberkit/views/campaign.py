@@ -39,10 +39,11 @@ def cost_per_order(p: Presentation, f: dict, fmt=None) -> str:
     return (fmt or p.money)(f["cost_per_incremental_order"].value)
 
 
-def title(p: Presentation, r: campaign.CampaignReview) -> str:
+def title(p: Presentation, r: campaign.CampaignReview, quoted: bool = True) -> str:
     """How the page names a reviewed campaign: its id and name, in the English edition a Chinese name told
-    by the campaign's type (:meth:`memberkit.views.context.Presentation.campaign`)."""
-    return p.campaign(r.campaign_id, r.name, r.type)
+    by the campaign's type (:meth:`memberkit.views.context.Presentation.campaign`; ``quoted=False`` leaves
+    that name out, for the league chart's labels)."""
+    return p.campaign(r.campaign_id, r.name, r.type, quoted)
 
 
 def verdict_sentence(p: Presentation, r: campaign.CampaignReview, params) -> str:
@@ -170,7 +171,7 @@ def plot_league(p: Presentation, a: campaign.CampaignAnalysis):
         ax.plot([roi.ci_low, roi.ci_high], [i, i], color=colour, lw=2)
         ax.plot(roi.value, i, "o", color=colour, ms=8, mfc=colour if r.evidence == "holdout" else "white")
     ax.axvline(0, color="#555", lw=1)
-    ax.set_yticks(range(len(league)), [title(p, r) + (" ★" if r.campaign_id in a.reviewed else "") for r in league])
+    ax.set_yticks(range(len(league)), [title(p, r, quoted=False) + (" ★" if r.campaign_id in a.reviewed else "") for r in league])
     percent_axis(ax.xaxis, signed=True)
     ax.set_xlabel(p.text("cr.roi_axis"))
     ax.set_title(p.text("cr.league_chart"), loc="left")

@@ -194,10 +194,11 @@ class Presentation:
                 return name
         return (_reference_names().get(self.language) or {}).get(kind, {}).get(shown.strip(), shown)
 
-    def campaign(self, campaign_id, name: str | None = None, kind: str | None = None) -> str:
+    def campaign(self, campaign_id, name: str | None = None, kind: str | None = None, quoted: bool = True) -> str:
         """How the pages name a campaign: its id, then its name. The shop's own name for it (setting
         ``display_names``, by id) comes first; in the English edition a name an English reader cannot read
-        is told by the campaign's type, its own name quoted for the shop's staff.
+        is told by the campaign's type, its own name quoted for the shop's staff (``quoted=False``, for a
+        chart's narrow labels: the id and type alone).
 
         >>> Presentation("en").campaign("C2610", "国庆会员日", "member_day")
         'C2610 member day “国庆会员日”'
@@ -211,6 +212,8 @@ class Presentation:
         if not name or name == cid:
             return cid
         if self.language == "en" and _has_han(str(name)) and kind:
+            if not quoted:
+                return f"{cid} {self.code('campaign_types', kind)}"
             return self.text("common.campaign_typed", id=cid, type=self.code("campaign_types", kind), name=name)
         return f"{cid} {name}"
 

@@ -50,7 +50,13 @@ def headline(p: Presentation, res: dict) -> str:
     key = "clv.headline_no_dropout" if (r.get("no_dropout") or {}).get("final") else "clv.headline"
     return p.counted(key, k.get("high_value_at_risk"), months=r.get("horizon_months"), total=p.money(k.get("total_clv")),
                   top=p.pct(k.get("top10_share")), at_risk=p.count(k.get("high_value_at_risk")),
-                  threshold=p.pct(r.get("alive_threshold", 0.5), 0))
+                  threshold=p.pct(threshold(r), 0))
+
+
+def threshold(results: dict) -> float:
+    """The chance of a purchase below which a high-value member is at risk, from the report's results (a month
+    published before that rule carried its P(alive) threshold, ``alive_threshold``, instead)."""
+    return results.get("any_purchase_threshold", results.get("alive_threshold", 0.5))
 
 
 def summary_card(p: Presentation, res: dict) -> dict:
@@ -134,7 +140,9 @@ def plot_by_frequency(p: Presentation, a: clv.CLVAnalysis):
     return fig
 
 
-def plot_distributions(p: Presentation, a: clv.CLVAnalysis):
+def plot_distributions(p: Presentation, a: clv.CLVAnalysis, months: int):
+    """CLV per member, then each member's chance of buying again over the horizon (P(X(t) > 0), not P(alive),
+    which the BG/NBD holds at 1 for every member without a repeat purchase: :func:`alive_note`)."""
     import matplotlib.pyplot as plt
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6.4, 7.6))
     clv_values = a.members.clv.clip(lower=0)
@@ -142,9 +150,9 @@ def plot_distributions(p: Presentation, a: clv.CLVAnalysis):
     ax1.hist(clv_values.clip(upper=upper), bins=50, color=PALETTE[0])
     ax1.set_title(p.text("clv.clv_distribution", currency=p.symbol), loc="left")
     ax1.set_xlabel(p.text("clv.clv_axis", currency=p.symbol))
-    ax2.hist(a.members.probability_alive, bins=40, color=PALETTE[2])
-    ax2.set_title(p.text("clv.alive_distribution"), loc="left")
-    ax2.set_xlabel(p.text("clv.alive_axis"))
+    ax2.hist(a.members.probability_any_purchase, bins=40, range=(0, 1), color=PALETTE[2])
+    ax2.set_title(p.text("clv.any_purchase_distribution", months=months), loc="left")
+    ax2.set_xlabel(p.text("clv.any_purchase_axis", months=months))
     ax2.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     for ax in (ax1, ax2):   # bar heights are counts of members, which the axis says
         ax.set_ylabel(p.text("clv.members_axis"))
@@ -180,7 +188,8 @@ VALUE_GROUPS = ("segment", "tier", "region")   # the value tables, in this order
 
 def value_frame(p: Presentation, a: clv.CLVAnalysis, column: str, months: int) -> pd.DataFrame:
     """Expected value over the horizon per value of a member column (highest first): members, the value
-    (money), its share, value per member and the mean chance of buying again (:func:`memberkit.clv.clv_by`)."""
+    (money), its share, value per member and the mean chance of buying again over the horizon, P(X(t) > 0)
+    (:func:`memberkit.clv.clv_by`, :func:`memberkit.clv.any_purchase`)."""
     g = a.by_group.get(column)
     if g is None or g.empty:
         return pd.DataFrame()
@@ -190,7 +199,7 @@ def value_frame(p: Presentation, a: clv.CLVAnalysis, column: str, months: int) -
         p.text("clv.col_expected_value", months=months): [p.money(x) for x in g.clv],
         p.text("clv.col_share"): [p.pct(x) for x in g.clv_share],
         p.text("clv.col_per_member"): [p.money(x, 2) for x in g.mean_clv],
-        p.text("clv.col_chance"): [p.pct(x) for x in g.alive]})
+        p.text("clv.col_chance", months=months): [p.pct(x) for x in g.any_purchase]})
 
 
 def at_risk_sentence(p: Presentation, a: clv.CLVAnalysis, params) -> str:
@@ -199,7 +208,7 @@ def at_risk_sentence(p: Presentation, a: clv.CLVAnalysis, params) -> str:
     t = a.totals
     whole = lambda x: p.money(round_parts([x], x)[0])   # noqa: E731  rounded as the table's last row is
     return p.text("clv.at_risk_text", n=p.count(t["high_value_at_risk"]), share=p.pct(params.high_value_share, 0),
-                  threshold=p.pct(a.alive_threshold, 0), revenue=whole(t["high_value_at_risk_past_revenue"]),
+                  threshold=p.pct(a.any_purchase_threshold, 0), revenue=whole(t["high_value_at_risk_past_revenue"]),
                   clv=whole(t["high_value_at_risk_clv"]), months=params.horizon_months,
                   file=clv.AT_RISK_FILE) + at_risk_bulk_sentence(p, a)
 
@@ -230,13 +239,13 @@ def at_risk_frame(p: Presentation, a: clv.CLVAnalysis, months: int) -> pd.DataFr
     if w.empty:
         return pd.DataFrame()
     g = w.groupby("segment", sort=False).agg(members=("member_id", "size"), spend=("spend_to_date", "sum"),
-                                              value=("clv", "sum"), chance=("probability_alive", "mean"))
+                                              value=("clv", "sum"), chance=("probability_any_purchase", "mean"))
     g = g.reset_index().sort_values(["spend", "segment"], ascending=[False, True], kind="stable")
     from ..rfm import outside_window, schemes
     hl, outside = schemes()["high_low"], outside_window()
     word = lambda k, part: (getattr(outside, part) if k == outside.key else getattr(hl.segment(k), part))[p.language]  # noqa: E731
     total = {"members": len(w), "spend": float(w.spend_to_date.sum()), "value": float(w.clv.sum()),
-             "chance": float(w.probability_alive.mean())}
+             "chance": float(w.probability_any_purchase.mean())}
     # the total rounded as its parts are (half away from zero), so the row and the parts above it agree
     spend, value = (round_parts(list(g[c]), total[c]) + round_parts([total[c]], total[c]) for c in ("spend", "value"))
     return decision_first(pd.DataFrame({     # the segment and what to do with it stay in view
@@ -245,7 +254,15 @@ def at_risk_frame(p: Presentation, a: clv.CLVAnalysis, months: int) -> pd.DataFr
         p.text("clv.members_col"): [p.count(x) for x in list(g.members) + [total["members"]]],
         p.text("clv.col_spend"): [p.money(x) for x in spend],
         p.text("clv.col_expected_value", months=months): [p.money(x) for x in value],
-        p.text("clv.col_chance"): [p.pct(x) for x in list(g.chance) + [total["chance"]]]}))
+        p.text("clv.col_chance", months=months): [p.pct(x) for x in list(g.chance) + [total["chance"]]]}))
+
+
+def alive_note(p: Presentation, a: clv.CLVAnalysis, months: int) -> str:
+    """For analysts: why P(alive) is kept as a check of the purchase model and is not the chance of buying
+    again, with the members it holds at 1 for want of a repeat purchase (under the BG/NBD)."""
+    m = a.members
+    return p.text("clv.alive_note", one_time=p.count(int((m.frequency == 0).sum())), members=p.count(len(m)),
+                  months=months)
 
 
 def plot_alive_matrix(p: Presentation, a: clv.CLVAnalysis):

@@ -1042,3 +1042,35 @@ def test_the_at_risk_list_holds_the_high_value_members_unlikely_to_buy_again(ret
     assert set(clv.winback_list(a).member_id) == set(m.member_id[m.at_risk])
     assert a.totals["high_value_at_risk"] == int(m.at_risk.sum())
 
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_value_charts_amounts_end_inside_their_frames(language):
+    """The value by segment, tier, region and channel: each bar's amount and share ran past the chart's right
+    edge (the axis reached 1.45 x the largest bar whatever the label's width), which also made the drawing too
+    wide for a phone. Every label now ends inside its axes as the page draws it, long amounts included."""
+    import matplotlib.pyplot as plt
+    from memberkit.views import Presentation, page
+    from memberkit.views import clv as view
+    from memberkit.views.theme import apply_theme
+    p = Presentation(language, "CNY")
+    apply_theme(p)
+    a = _winback_analysis()
+    a.members["clv"] = [12_345_678.9, 3.456, 1.0, 98_765_432.1, 8.0]    # amounts as long as a large shop's
+    a.members["region"] = ["北京", "北京", "上海", "上海", "上海"]
+    a.members["channel"] = ["app", "online", "store", "app", "online"]
+    a.by_group = {c: clv.clv_by(a.members, c, "no_recent_purchase" if c == "segment" else None)
+                  for c in ("segment", "tier", "region", "channel")}
+    fig = view.plot_clv_by(p, a, 12)
+    try:
+        width = fig.get_size_inches()[0]
+        page.chart_html(fig)                               # drawn for the page, at its width: not narrowed
+        assert fig.get_size_inches()[0] == width
+        renderer = fig.canvas.get_renderer()
+        fig.draw(renderer)
+        for ax in fig.axes:
+            frame = ax.get_window_extent(renderer)
+            assert ax.texts
+            for t in ax.texts:
+                assert t.get_window_extent(renderer).x1 <= frame.x1 + 0.5, (t.get_text(), frame)
+    finally:
+        plt.close(fig)

@@ -9,7 +9,7 @@ from .. import clv
 from .context import Presentation, reason_text
 from .page import KPI, Figure, card, decision_first
 from .rfm import group_label
-from .theme import PALETTE, legend_below
+from .theme import PALETTE, labels_inside, legend_below
 
 
 def errors_frame(p: Presentation, a: clv.CLVAnalysis) -> pd.DataFrame:
@@ -174,12 +174,14 @@ def plot_clv_by(p: Presentation, a: clv.CLVAnalysis, months: int):
         g.index = [group_label(p, col, k) for k in g.index]
         ax.barh([str(i) for i in g.index], g.clv, color=PALETTE[0])
         for i, (v, share) in enumerate(zip(g.clv, g.clv_share)):
-            ax.text(v, i, f" {p.money(v)} ({p.pct(share, 0)})", va="center", fontsize=11)
-        ax.set_xlim(0, max(1.0, float(g.clv.max())) * 1.45)
+            # left out of the layout: labels_inside then makes room for it inside the frame
+            ax.text(v, i, f" {p.money(v)} ({p.pct(share, 0)})", va="center", fontsize=11).set_in_layout(False)
+        ax.set_xlim(0, max(1.0, float(g.clv.max())))
         ax.set_xticks([])                  # every bar carries its amount; an axis of long amounts only crowds
         ax.set_title(p.text(f"clv.by_{col}", months=months), loc="left")
         ax.tick_params(axis="both", labelsize=11)
     fig.tight_layout()
+    labels_inside(fig)                     # each amount ends inside the frame, at this width (no phone narrowing needed)
     return fig
 
 

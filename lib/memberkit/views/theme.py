@@ -40,6 +40,28 @@ def describe(fig, description: str):
     return fig
 
 
+def labels_inside(fig, pad_px: float = 4.0) -> None:
+    """Widen each horizontal bar chart's value axis of ``fig`` so that every label drawn at a bar's end (its
+    ``ax.texts``, left-aligned at x = the bar's value) ends inside the axes' frame: with the axes ``W`` pixels
+    wide, a label ``L`` pixels wide at value ``v`` needs the axis to reach ``v W / (W - L - pad)``. Measured
+    as drawn (the renderer's text extents), after the layout is settled (leave the labels out of it:
+    ``set_in_layout(False)``); a label wider than three quarters of its axes keeps its bar at a quarter of the
+    width. Call after ``tight_layout``."""
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        texts = [t for t in ax.texts if t.get_text().strip()]
+        if not texts:
+            continue
+        width = ax.get_window_extent(renderer).width
+        low, high = ax.get_xlim()
+        need = high
+        for t in texts:
+            value = float(t.get_position()[0])
+            room = width - t.get_window_extent(renderer).width - pad_px
+            need = max(need, value * width / room if room > width / 4 else 4 * value)
+        ax.set_xlim(low, need)
+
+
 def percent_axis(axis, signed: bool = False) -> None:
     """Tick labels in percent with just enough decimals that neighbouring ticks differ (+0.5% +1.0% ...)."""
     import math

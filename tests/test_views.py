@@ -459,3 +459,60 @@ def test_a_sentence_that_names_the_data_folder_gives_its_place_from_the_page():
         walk(catalogue, "")
         assert len(naming) >= 4, naming
         assert all("../data/" in v and "beside this report" not in v and "本报告旁" not in v for _, v in naming), naming
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_months_read_one_way_on_every_chart_axis_and_title(language):
+    """Issue 23, item 4: the RFM trend's axis read '25-10 26-01', the cohort rows '2025-10', the CLV tracking
+    axis matplotlib's own English month names (in the Chinese edition too) and the report titles '· 2026-10',
+    where the summary says 'October 2026' and the page of all months 'Oct 2025'. Every one now comes from
+    context.fmt_month: 'Oct 2025' / '2025年10月' on axes, 'October 2026' / '2026年10月' in titles."""
+    import datetime as dt
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+    from memberkit import kpi
+    from memberkit.views import Presentation, context
+    from memberkit.views import clv as clv_view
+    from memberkit.views import kpi as kpi_view
+    from memberkit.views.month import month_label, short_month
+    from memberkit.views.theme import apply_theme
+    p = Presentation(language, "CNY")
+    apply_theme(p)
+    short = r"[A-Z][a-z]{2} \d{4}" if language == "en" else r"\d{4}年\d{1,2}月"
+    assert context.fmt_month("2025-10", "en") == "Oct 2025" and context.fmt_month("2025-10", "zh") == "2025年10月"
+    assert context.fmt_month("2026-10", "en", full=True) == "October 2026" == month_label("2026-10", "en")
+    assert context.fmt_month(dt.date(2026, 1, 31), "zh", full=True) == "2026年1月" == month_label("2026-01", "zh")
+    assert context.fmt_month(pd.Timestamp("2025-03-09"), language) == short_month("2025-03", language) == p.month("2025-03")
+    with pytest.raises(ValueError):
+        context.fmt_month("Oct-2025")
+    months = [str(m) for m in pd.period_range("2025-10", "2026-10", freq="M")]
+    trend = pd.DataFrame({k: np.linspace(0.1, 0.3, len(months)) for k in kpi.KEY_FIGURES}, index=months)
+    figs = [kpi_view.plot_trend(p, trend)]
+    cohorts = pd.DataFrame({"members": [10, 20], 0: [0.5, 0.4], 1: [0.2, np.nan]}, index=["2026-09", "2026-10"])
+    figs.append(kpi_view.plot_cohorts(p, cohorts))
+    a = type("Analysis", (), {})()
+    days = pd.date_range("2025-11-02", "2026-10-25", freq="W-SUN")
+    a.tracking = pd.DataFrame({"actual": 1.0, "expected": 1.0, "actual_cumulative": np.arange(len(days)),
+                               "expected_cumulative": np.arange(len(days))}, index=days)
+    a.holdout = type("Holdout", (), {"calibration_end": dt.date(2026, 4, 30)})()
+    figs.append(clv_view.plot_tracking(p, a))
+    try:
+        shown = []
+        for fig in figs:
+            fig.canvas.draw()
+            for ax in fig.axes:
+                shown += [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+        trend_ticks = [t.get_text() for t in figs[0].axes[0].get_xticklabels()]
+        assert trend_ticks[0] == p.month("2025-10") and all(re.fullmatch(short, t) for t in trend_ticks)
+        rows = [t.get_text() for t in figs[1].axes[0].get_yticklabels()]
+        assert rows == [f"{p.month('2026-09')} (10)", f"{p.month('2026-10')} (20)"]
+        tracking = [t.get_text() for ax in figs[2].axes for t in ax.get_xticklabels() if t.get_text()]
+        assert len(tracking) >= 6 and all(re.fullmatch(short, t) for t in tracking), tracking
+    finally:
+        for fig in figs:
+            plt.close(fig)
+    # the report titles: every notebook's title writes its month with the same function
+    for path in sorted((ROOT / "notebooks").glob("0*.ipynb")):
+        source = "".join("".join(c["source"]) for c in json.loads(path.read_text(encoding="utf-8"))["cells"])
+        assert "· {p.month(ctx.period, full=True)}" in source and "· {ctx.period}" not in source, path.name

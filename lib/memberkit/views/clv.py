@@ -116,9 +116,9 @@ def plot_tracking(p: Presentation, a: clv.CLVAnalysis):
         ax.text(cal, ax.get_ylim()[1] * 0.95, " " + p.text("clv.holdout_starts"), fontsize=11, color="#555", va="top")
         ax.set_title(p.text(title), loc="left")
         ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
-        locator = mdates.AutoDateLocator(minticks=3, maxticks=6)
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        span = (t.index[-1] - t.index[0]).days / 30.4 if len(t) else 1
+        ax.xaxis.set_major_locator(mdates.MonthLocator(interval=max(1, int(np.ceil(span / 5)))))
+        ax.xaxis.set_major_formatter(lambda v, _: p.month(mdates.num2date(v)))   # the pages' one month format
         ax.set_ylim(bottom=0)
         legend_below(ax, ncol=2)
     fig.tight_layout()

@@ -27,7 +27,7 @@ from ..month import MonthSummary, compare
 from ..periods import previous_period, same_period_last_year
 from ..report import missing
 from .abtest import metric_label
-from .context import DASH, Presentation, _catalogue, text
+from .context import DASH, Presentation, fmt_month, text
 from .kpi import format_change, format_figure, is_good
 from .ledger import section as ledger_section
 from .uplift import summary_section as uplift_section
@@ -61,10 +61,8 @@ def summary_card(name: str, results: dict, p: Presentation) -> dict:
 
 # ------------------------------------------------------------------ words and numbers
 def month_label(period: str, language: str = "en") -> str:
-    """'October 2026' / '2026年10月' for ``YYYY-MM``."""
-    year, month = period.split("-")
-    name = _catalogue(language).get("month", {}).get("months") or _catalogue("en")["month"]["months"]
-    return text("month.month_name", language, name=name[int(month) - 1], year=year)
+    """'October 2026' / '2026年10月' for ``YYYY-MM`` (:func:`memberkit.views.context.fmt_month`, in full)."""
+    return fmt_month(period, language, full=True)
 
 
 def figure_label(key: str, language: str) -> str:
@@ -77,10 +75,8 @@ def _p(s: MonthSummary) -> Presentation:
 
 # ------------------------------------------------------------------ the trend line
 def short_month(period: str, language: str = "en") -> str:
-    """'Oct 2025' / '2025年10月' for ``YYYY-MM`` (CLDR's ``yMMM`` skeleton per language, through Babel)."""
-    from babel.dates import format_skeleton
-    year, month = (int(x) for x in period.split("-"))
-    return format_skeleton("yMMM", _dt.date(year, month, 1), locale="zh_CN" if language == "zh" else "en")
+    """'Oct 2025' / '2025年10月' for ``YYYY-MM`` (:func:`memberkit.views.context.fmt_month`)."""
+    return fmt_month(period, language)
 
 
 def scale_floor(values) -> float:

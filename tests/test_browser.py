@@ -353,3 +353,48 @@ def test_on_a4_every_card_value_of_the_summary_stays_on_one_line_inside_its_card
     assert all(v["lines"] == 1 for v in values if any(ch.isdigit() for ch in v["text"])), values
     # only a long value is set smaller: a short one keeps the card's 17 pt, none falls under 12 pt
     assert all(v["px"] >= 16 for v in values) and all(v["px"] > 22.6 for v in values if len(v["text"]) <= 6), values
+
+
+def _print_css() -> str:
+    """The reports' own style (the nbconvert template's <style>), as every report page carries it."""
+    template = (ROOT / "lib/memberkit/templates/memberkit/index.html.j2").read_text(encoding="utf-8")
+    return template[template.index("<style>"):template.index("</style>") + len("</style>")]
+
+
+def _page_fill(pdf, tmp_path) -> list[float]:
+    """How far down each printed page its content reaches (0 to 1), read from pdftoppm's picture of it."""
+    import shutil
+    import subprocess
+    import numpy as np
+    from PIL import Image
+    if not shutil.which("pdftoppm"):
+        pytest.skip("pdftoppm not installed")
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    out = []
+    for png in sorted(tmp_path.glob("page-*.png")):
+        a = np.asarray(Image.open(png).convert("L"))
+        rows = np.flatnonzero((a < 245).any(axis=1))
+        out.append(float(rows.max() / a.shape[0]) if len(rows) else 0.0)
+    return out
+
+
+def test_on_a4_a_long_table_after_half_a_page_starts_on_that_page(tmp_path):
+    """Issue 23, item 5: a table was kept whole on paper, so one longer than what was left of a page (the
+    cleaning report's field quality table, the CLV value tables) went to the next page and left the first
+    half white. It now breaks between rows, its header repeated; a heading stays with what follows it."""
+    from memberkit.pdf import print_pdf
+    chromium_or_skip()
+    rows = "".join(f"<tr><td>member {i}</td><td>{i * 37 % 1000:,}</td><td>{i % 7}%</td></tr>" for i in range(70))
+    html = (f"<!doctype html><html><head><meta charset='utf-8'>{_print_css()}</head><body>"
+            "<div class='jp-Cell'><div class='jp-OutputArea-child'><div class='jp-OutputArea-output'>"
+            "<div style='height:140mm;background:#1f4e79'></div></div></div>"
+            "<div class='jp-OutputArea-child'><div class='jp-OutputArea-output'><h2>Field quality</h2></div></div>"
+            "<div class='jp-OutputArea-child'><div class='jp-OutputArea-output'><div class='mk-table'><table>"
+            f"<thead><tr><th>Field</th><th>Values</th><th>Empty</th></tr></thead><tbody>{rows}</tbody>"
+            "</table></div></div></div></div></body></html>")
+    page = tmp_path / "long_table.html"
+    page.write_text(html, encoding="utf-8")
+    fill = _page_fill(print_pdf(page), tmp_path)
+    assert len(fill) >= 2
+    assert fill[0] > 0.8, f"the first page is filled to {fill[0]:.0%} only: the table went to the next page"
+

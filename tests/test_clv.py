@@ -1060,7 +1060,7 @@ def test_the_value_charts_amounts_end_inside_their_frames(language):
     a.members["channel"] = ["app", "online", "store", "app", "online"]
     a.by_group = {c: clv.clv_by(a.members, c, "no_recent_purchase" if c == "segment" else None)
                   for c in ("segment", "tier", "region", "channel")}
-    fig = view.plot_clv_by(p, a, 12)
+    fig = view.plot_clv_by(p, a, 12)                     # all four panels: the longest drawing
     try:
         width = fig.get_size_inches()[0]
         page.chart_html(fig)                               # drawn for the page, at its width: not narrowed

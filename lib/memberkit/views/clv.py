@@ -160,11 +160,18 @@ def plot_distributions(p: Presentation, a: clv.CLVAnalysis, months: int):
     return fig
 
 
-def plot_clv_by(p: Presentation, a: clv.CLVAnalysis, months: int):
-    """Expected value over the horizon (money) per RFM segment, tier, region and channel, each bar labelled
-    with its amount and share (four small panels; the same figures as :func:`value_frame`)."""
+def value_columns(a: clv.CLVAnalysis) -> list[str]:
+    """The member columns the value is broken down by, in the page's order: :data:`VALUE_GROUPS`, then the rest."""
+    return [c for c in VALUE_GROUPS if c in a.by_group] + [c for c in a.by_group if c not in VALUE_GROUPS]
+
+
+def plot_clv_by(p: Presentation, a: clv.CLVAnalysis, months: int, columns: list[str] | None = None):
+    """Expected value over the horizon (money) per value of each of ``columns`` (default
+    :func:`value_columns`: RFM segment, tier, region and channel), one panel each, each bar labelled with its
+    amount and share (the same figures as :func:`value_frame`). The page draws one column a chart, beside its
+    table, so that on paper each fits what is left of a page."""
     import matplotlib.pyplot as plt
-    cols = [c for c in VALUE_GROUPS if c in a.by_group] + [c for c in a.by_group if c not in VALUE_GROUPS]
+    cols = value_columns(a) if columns is None else [c for c in columns if c in a.by_group]
     rows = max(1, len(cols))
     fig, axes = plt.subplots(rows, 1, figsize=(6.4, 2.9 * rows), squeeze=False)
     for ax in axes.flat[len(cols):]:

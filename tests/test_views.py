@@ -505,6 +505,10 @@ def test_months_read_one_way_on_every_chart_axis_and_title(language):
                 shown += [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
         trend_ticks = [t.get_text() for t in figs[0].axes[0].get_xticklabels()]
         assert trend_ticks[0] == p.month("2025-10") and all(re.fullmatch(short, t) for t in trend_ticks)
+        renderer = figs[0].canvas.get_renderer()
+        for ax in figs[0].axes:     # two a row: the month labels must not run into each other ('2025年10月' is wide)
+            boxes = sorted((t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()), key=lambda b: b.x0)
+            assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:])), [t.get_text() for t in ax.get_xticklabels()]
         rows = [t.get_text() for t in figs[1].axes[0].get_yticklabels()]
         assert rows == [f"{p.month('2026-09')} (10)", f"{p.month('2026-10')} (20)"]
         tracking = [t.get_text() for ax in figs[2].axes for t in ax.get_xticklabels() if t.get_text()]

@@ -90,7 +90,8 @@ def plot_trend(p: Presentation, trend: pd.DataFrame):
             ax.yaxis.set_major_formatter(lambda v, _, k=key: p.pct(v, 0 if trend[k].max() > 0.1 else 1))
         top = trend[key].max()
         ax.set_ylim(0, (top if top == top and top > 0 else 1) * 1.15)   # rates and money start at zero
-        ax.set_xticks(list(x)[::3], [p.month(m) for m in trend.index[::3]], fontsize=11)
+        ends = sorted({0, (len(trend) - 1) // 2, len(trend) - 1})   # first, middle, last: room for '2025年10月'
+        ax.set_xticks(ends, [p.month(trend.index[i]) for i in ends], fontsize=11)
         ax.tick_params(axis="x", labelbottom=True)
     fig.tight_layout()
     return fig

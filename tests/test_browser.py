@@ -52,7 +52,7 @@ LAYOUT = """(decisionWords) => {
   const charts = [...document.querySelectorAll('.mk-chart svg')].map(svg => {
     const sizes = textSizes(svg).map(t => t.px);
     return {label: svg.getAttribute('aria-label') || '', smallest: sizes.length ? Math.min(...sizes) : null,
-            texts: sizes.length};
+            texts: sizes.length, words: [...svg.querySelectorAll('text')].map(t => t.textContent.trim())};
   });
   const images = [...document.querySelectorAll('img')].map(img => img.getAttribute('alt') || '');
   return {headings, toc, tables, charts, images};
@@ -82,6 +82,18 @@ SMALL_TEXT = "(least) => {\n" + TEXT_SIZES + """
 WHY_TABLES = """() => [...document.querySelectorAll('.mk-why .mk-table-wrap')].map(box => box.scrollWidth - box.clientWidth)"""
 
 
+def only_words(label: str, words: list[str]) -> bool:
+    """A chart's description that says nothing its titles, axis names and legend do not: every part of it
+    (between " · " and after a title's colon) is a text the chart draws, or it holds no number at all."""
+    import re
+    drawn = {" ".join(w.split()) for w in words if w.strip()}
+
+    def said(part):     # a part is a drawn text, or a title and a drawn text after its colon
+        part = " ".join(part.split())
+        return part in drawn or all(x in drawn for x in re.split(r": |：", part, maxsplit=1) if x)
+    return not re.search(r"\d", label) or all(said(part) for part in label.split(" · ") if part.strip())
+
+
 def layout_problems(where: str, name: str, width: int, found: dict, decision_words: list[str]) -> list[str]:
     """What a report page's layout (:data:`LAYOUT`) gets wrong at ``width`` px."""
     problems = []
@@ -101,6 +113,8 @@ def layout_problems(where: str, name: str, width: int, found: dict, decision_wor
     for c in found["charts"]:
         if not c["label"].strip() or c["label"] == DEFAULT_ALT or not c["texts"]:
             problems.append(f"{where}: a chart without a description or text: {c}")
+        elif only_words(c["label"], c["words"]):
+            problems.append(f"{where}: a chart described by its titles and axis names only: '{c['label'][:100]}'")
         elif width <= 420 and c["smallest"] < MIN_CHART_TEXT_PX:
             problems.append(f"{where}: chart text {c['smallest']:.1f} px (< {MIN_CHART_TEXT_PX}) in '{c['label'][:60]}'")
     if any(not alt.strip() or alt == DEFAULT_ALT for alt in found["images"]):
@@ -398,3 +412,14 @@ def test_on_a4_a_long_table_after_half_a_page_starts_on_that_page(tmp_path):
     assert len(fill) >= 2
     assert fill[0] > 0.8, f"the first page is filled to {fill[0]:.0%} only: the table went to the next page"
 
+
+def test_a_chart_described_by_its_titles_only_is_found():
+    """The check of every page's charts (:func:`only_words`): titles and axis names are not a description."""
+    words = ["Members per tier (spend in the window)", "Members per lifecycle stage", "Standard", "12,345 (70%)"]
+    assert only_words("Members per tier (spend in the window) · Members per lifecycle stage", words)
+    assert only_words("Expected value over the next 12 months", ["Expected value over the next 12 months"])
+    assert not only_words("Members per tier (spend in the window): Standard 12,345 (70%), Silver 3,210 (18%)", words)
+    assert not only_words("会员增长率: 从 10%（2025年10月）到 30%（2026年10月）", ["会员增长率"])
+    # a title that holds a number is still only a title
+    assert only_words("EXP-PUSH: lift over control with 95% intervals · Relative lift",
+                      ["EXP-PUSH: lift over control with 95% intervals", "Relative lift"])

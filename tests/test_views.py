@@ -520,3 +520,72 @@ def test_months_read_one_way_on_every_chart_axis_and_title(language):
     for path in sorted((ROOT / "notebooks").glob("0*.ipynb")):
         source = "".join("".join(c["source"]) for c in json.loads(path.read_text(encoding="utf-8"))["cells"])
         assert "· {p.month(ctx.period, full=True)}" in source and "· {ctx.period}" not in source, path.name
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_chart_is_described_by_what_it_shows_with_its_numbers(language):
+    """Issue 23, item 2: a chart's description listed only its titles and axis names. Drawn for a page, each
+    panel now says its figures: bars by category (the label on the bar, else the value as its axis writes
+    it; one list per series), a histogram's count and fullest bin, a line's first, last, lowest and highest,
+    a heat map's lowest and highest cell."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+    import seaborn as sns
+    from matplotlib.ticker import PercentFormatter
+    from memberkit.views import Presentation, theme
+    p = Presentation(language, "CNY")
+    theme.apply_theme(p)
+    fig, axes = plt.subplots(5, 1, figsize=(6.4, 14))
+    tiers = axes[0]
+    tiers.barh(["Standard", "Silver"], [12345, 3210])
+    for i, (v, s) in enumerate(((12345, 0.79), (3210, 0.21))):
+        tiers.text(v, i, f" {p.count(v)} ({p.pct(s, 0)})")
+    tiers.set_title("Members per tier", loc="left")
+    shares = axes[1]
+    shares.bar([0, 1], [0.25, 0.5], width=0.4, label="Share of members")
+    shares.bar([0.4, 1.4], [0.1, 0.7], width=0.4, label="Share of revenue")
+    shares.set_xticks([0.2, 1.2], ["New", "Lapsed"])
+    shares.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    shares.legend()
+    shares.set_title("Members and revenue", loc="left")
+    months = pd.date_range("2025-10-01", periods=13, freq="MS")
+    line = axes[2]
+    line.plot(months, [5, 3, 9] + [6] * 9 + [7], label="Orders")
+    line.xaxis.set_major_formatter(lambda v, _: p.month(__import__("matplotlib.dates").dates.num2date(v)))
+    line.axvline(months[6], color="#888")
+    line.set_title("Orders per day", loc="left")
+    axes[3].hist(np.r_[np.full(30, 0.05), np.linspace(0, 1, 20)], bins=20, range=(0, 1))
+    axes[3].xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    axes[3].set_title("Chance of buying again", loc="left")
+    sns.heatmap(pd.DataFrame([[0.5, 0.2], [0.4, 0.1]], index=["Sep", "Oct"], columns=["0", "1"]), ax=axes[4],
+                annot=True, fmt=".0%", cbar=False)
+    axes[4].set_title("Cohorts", loc="left")
+    try:
+        html = page.chart_html(fig)
+        said = html[html.index('aria-label="') + 12:html.index('"', html.index('aria-label="') + 12)]
+        sep, colon = ("，", "：") if language == "zh" else (", ", ": ")
+        assert f"Members per tier{colon}Silver 3,210 (21%){sep}Standard 12,345 (79%)" in said, said   # top first, as drawn
+        assert "Share of members" in said and f"New 25%{sep}Lapsed 50%" in said and f"New 10%{sep}Lapsed 70%" in said, said
+        assert p.month("2025-10") in said and p.month("2026-10") in said and " 9 " in said.replace("（", " ").replace(")", " "), said
+        assert ("50 in all, most (31) between 5% and 10%, from 0% to 100%" if language == "en"
+                else "共 50，最多（31）在 5% 至 10% 之间，范围 0% 至 100%") in said, said    # 31 of 50 in one bin
+        assert "10%" in said and "50%" in said and "Oct" in said, said                        # the heat map's ends
+        assert said.count(" · ") == 4
+    finally:
+        plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6.4, 2.4))    # a forest plot: each estimate with its interval
+    for i, (low, value, high) in enumerate(((-0.02, 0.05, 0.12), (0.06, 0.17, 0.27))):
+        ax.plot([low, high], [i, i])
+        ax.plot(value, i, "o")
+    ax.axvline(0)
+    ax.set_yticks([0, 1], ["AOV · push", "conversion · push"])
+    theme.percent_axis(ax.xaxis, signed=True)
+    ax.set_title("EXP-PUSH: lift over control with 95% intervals", loc="left")
+    try:
+        html = page.chart_html(fig)
+        said = html[html.index('aria-label="') + 12:html.index('"', html.index('aria-label="') + 12)]
+        assert ("conversion · push +17% (+6% to +27%), AOV · push +5% (-2% to +12%)" if language == "en" else
+                "conversion · push +17%（+6% 至 +27%），AOV · push +5%（-2% 至 +12%）") in said, said
+    finally:
+        plt.close(fig)

@@ -159,6 +159,22 @@ def _nice_step(top: float, ticks: int = 4) -> float:
     return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
 
 
+def trend_chart_label(p: Presentation, key: str, months, values) -> str:
+    """What a figure's month-by-month chart shows, for its description: its months, its first and last
+    values and its lowest and highest (:func:`trend_marks`), written as the figure is shown."""
+    words = text("month.trend_chart", p.language, name=figure_label(key, p.language),
+                 first=month_label(months[0], p.language), last=month_label(months[-1], p.language))
+    marks = {m["point"]: m for m in trend_marks(values, months)}
+    if not marks:
+        return words
+    shown = {k: (format_figure(p, key, m["value"]), short_month(m["month"], p.language)) for k, m in marks.items()}
+    return words + p.clause_sep + text(
+        "month.spark_first_last", p.language, first=shown["first"][0], first_month=shown["first"][1],
+        last=shown["last"][0], last_month=shown["last"][1]) + p.clause_sep + text(
+        "month.spark_low_high", p.language, low=shown["min"][0], low_month=shown["min"][1], high=shown["max"][0],
+        high_month=shown["max"][1])
+
+
 def trend_chart(months, values, key: str, p: Presentation, label: str = "", width: int = 330,
                 height: int = 170) -> Markup:
     """A month-by-month chart of one figure on labelled axes, as an inline SVG that keeps its proportions.
@@ -554,9 +570,7 @@ def render_months(root: Path, language: str = "en", currency: str = "CNY") -> st
     columns = [{"key": k, "label": figure_label(k, language)} for k in MONTH_FIGURES]
     trends = [{"label": figure_label(k, language),
                "chart": trend_chart(latest["months"], latest["figures"][k], k, pres,
-                                    label=t("trend_chart", name=figure_label(k, language),
-                                            first=month_label(latest["months"][0], language),
-                                            last=month_label(latest["months"][-1], language)))}
+                                    label=trend_chart_label(pres, k, latest["months"], latest["figures"][k]))}
               for k in MONTH_FIGURES] if latest else []
     rows = [{"period": p, "label": month_label(p, language), "link": f"../{p}/{language}/index.html",
              "note": "" if data[p] is not None else t("months_figures_missing", file=FIGURES_FILE),

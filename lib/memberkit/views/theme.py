@@ -12,11 +12,13 @@ def apply_theme(p=None) -> None:
 
     Latin text is drawn in DejaVu Sans (matplotlib's own); every glyph it lacks (Chinese labels,
     city, tier and campaign names) falls back to the bundled Noto Sans SC, registered here, so no
-    system font or font cache state is needed. ``p`` (a Presentation) is accepted for symmetry
-    with the views; both languages use the same fonts.
+    system font or font cache state is needed. ``p`` (a Presentation): both languages use the same
+    fonts; its language is the one of the charts' descriptions (:func:`chart_language`).
     """
     import matplotlib
     import seaborn as sns
+    global _LANGUAGE
+    _LANGUAGE = getattr(p, "language", None) or _LANGUAGE
     sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
     family = fonts.register()
     # Fallback runs along font.family (not along the fonts of one alias such as "sans-serif").
@@ -30,6 +32,14 @@ def apply_theme(p=None) -> None:
     # there), the same bytes for the same figure.
     matplotlib.rcParams["svg.fonttype"] = "none"
     matplotlib.rcParams["svg.hashsalt"] = "memberkit"
+
+
+_LANGUAGE = "en"   # the language of this process's charts, set by apply_theme (one report, one language)
+
+
+def chart_language() -> str:
+    """The language :func:`apply_theme` was given ("en" until then): the words of a chart's description."""
+    return _LANGUAGE
 
 
 def describe(fig, description: str):

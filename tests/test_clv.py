@@ -944,6 +944,9 @@ def test_the_distributions_name_what_their_axes_count(language):
         assert fig.axes[1].get_xlabel() == p.text("clv.any_purchase_axis", months=12) and fig.axes[0].get_xlabel()
     finally:
         plt.close(fig)
+    # P(alive) stays as a check of the model, and the note for analysts says why it is not the chance of buying again
+    hint = view.alive_hint(p, _winback_analysis(), 12)
+    assert p.text("clv.alive_hint", one_time="1", members="5", months=12) == hint and "P(X(t) > 0 | x, t_x, T)" in hint
 
 
 CDNOW_BG = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}    # Fader, Hardie and Lee (2005), weeks

@@ -142,7 +142,7 @@ def plot_by_frequency(p: Presentation, a: clv.CLVAnalysis):
 
 def plot_distributions(p: Presentation, a: clv.CLVAnalysis, months: int):
     """CLV per member, then each member's chance of buying again over the horizon (P(X(t) > 0), not P(alive),
-    which the BG/NBD holds at 1 for every member without a repeat purchase: :func:`alive_note`)."""
+    which the BG/NBD holds at 1 for every member without a repeat purchase: :func:`alive_hint`)."""
     import matplotlib.pyplot as plt
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6.4, 7.6))
     clv_values = a.members.clv.clip(lower=0)
@@ -266,11 +266,11 @@ def at_risk_frame(p: Presentation, a: clv.CLVAnalysis, months: int) -> pd.DataFr
         p.text("clv.col_chance", months=months): [p.pct(x) for x in list(g.chance) + [total["chance"]]]}))
 
 
-def alive_note(p: Presentation, a: clv.CLVAnalysis, months: int) -> str:
+def alive_hint(p: Presentation, a: clv.CLVAnalysis, months: int) -> str:
     """For analysts: why P(alive) is kept as a check of the purchase model and is not the chance of buying
     again, with the members it holds at 1 for want of a repeat purchase (under the BG/NBD)."""
     m = a.members
-    return p.text("clv.alive_note", one_time=p.count(int((m.frequency == 0).sum())), members=p.count(len(m)),
+    return p.text("clv.alive_hint", one_time=p.count(int((m.frequency == 0).sum())), members=p.count(len(m)),
                   months=months)
 
 

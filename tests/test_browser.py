@@ -113,10 +113,10 @@ def layout_problems(where: str, name: str, width: int, found: dict, decision_wor
     for c in found["charts"]:
         if not c["label"].strip() or c["label"] == DEFAULT_ALT or not c["texts"]:
             problems.append(f"{where}: a chart without a description or text: {c}")
-        elif only_words(c["label"], c["words"]):
-            problems.append(f"{where}: a chart described by its titles and axis names only: '{c['label'][:100]}'")
         elif width <= 420 and c["smallest"] < MIN_CHART_TEXT_PX:
             problems.append(f"{where}: chart text {c['smallest']:.1f} px (< {MIN_CHART_TEXT_PX}) in '{c['label'][:60]}'")
+        if c["label"].strip() and only_words(c["label"], c.get("words", [])):
+            problems.append(f"{where}: a chart described by its titles and axis names only: '{c['label'][:100]}'")
     if any(not alt.strip() or alt == DEFAULT_ALT for alt in found["images"]):
         problems.append(f"{where}: a picture without a description: {found['images'][:3]}")
     return problems

@@ -52,7 +52,7 @@ LAYOUT = """(decisionWords) => {
   const charts = [...document.querySelectorAll('.mk-chart svg')].map(svg => {
     const sizes = textSizes(svg).map(t => t.px);
     return {label: svg.getAttribute('aria-label') || '', smallest: sizes.length ? Math.min(...sizes) : null,
-            texts: sizes.length};
+            texts: sizes.length, words: [...svg.querySelectorAll('text')].map(t => t.textContent.trim())};
   });
   const images = [...document.querySelectorAll('img')].map(img => img.getAttribute('alt') || '');
   return {headings, toc, tables, charts, images};
@@ -82,6 +82,18 @@ SMALL_TEXT = "(least) => {\n" + TEXT_SIZES + """
 WHY_TABLES = """() => [...document.querySelectorAll('.mk-why .mk-table-wrap')].map(box => box.scrollWidth - box.clientWidth)"""
 
 
+def only_words(label: str, words: list[str]) -> bool:
+    """A chart's description that says nothing its titles, axis names and legend do not: every part of it
+    (between " · " and after a title's colon) is a text the chart draws, or it holds no number at all."""
+    import re
+    drawn = {" ".join(w.split()) for w in words if w.strip()}
+
+    def said(part):     # a part is a drawn text, or a title and a drawn text after its colon
+        part = " ".join(part.split())
+        return part in drawn or all(x in drawn for x in re.split(r": |：", part, maxsplit=1) if x)
+    return not re.search(r"\d", label) or all(said(part) for part in label.split(" · ") if part.strip())
+
+
 def layout_problems(where: str, name: str, width: int, found: dict, decision_words: list[str]) -> list[str]:
     """What a report page's layout (:data:`LAYOUT`) gets wrong at ``width`` px."""
     problems = []
@@ -103,6 +115,8 @@ def layout_problems(where: str, name: str, width: int, found: dict, decision_wor
             problems.append(f"{where}: a chart without a description or text: {c}")
         elif width <= 420 and c["smallest"] < MIN_CHART_TEXT_PX:
             problems.append(f"{where}: chart text {c['smallest']:.1f} px (< {MIN_CHART_TEXT_PX}) in '{c['label'][:60]}'")
+        if c["label"].strip() and only_words(c["label"], c.get("words", [])):
+            problems.append(f"{where}: a chart described by its titles and axis names only: '{c['label'][:100]}'")
     if any(not alt.strip() or alt == DEFAULT_ALT for alt in found["images"]):
         problems.append(f"{where}: a picture without a description: {found['images'][:3]}")
     return problems
@@ -378,3 +392,59 @@ def test_on_a4_every_card_value_of_the_summary_stays_on_one_line_inside_its_card
     assert all(v["lines"] == 1 for v in values if any(ch.isdigit() for ch in v["text"])), values
     # only a long value is set smaller: a short one keeps the card's 17 pt, none falls under 12 pt
     assert all(v["px"] >= 16 for v in values) and all(v["px"] > 22.6 for v in values if len(v["text"]) <= 6), values
+
+
+def _print_css() -> str:
+    """The reports' own style (the nbconvert template's <style>), as every report page carries it."""
+    template = (ROOT / "lib/memberkit/templates/memberkit/index.html.j2").read_text(encoding="utf-8")
+    return template[template.index("<style>"):template.index("</style>") + len("</style>")]
+
+
+def _page_fill(pdf, tmp_path) -> list[float]:
+    """How far down each printed page its content reaches (0 to 1), read from pdftoppm's picture of it."""
+    import shutil
+    import subprocess
+    import numpy as np
+    from PIL import Image
+    if not shutil.which("pdftoppm"):
+        pytest.skip("pdftoppm not installed")
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    out = []
+    for png in sorted(tmp_path.glob("page-*.png")):
+        a = np.asarray(Image.open(png).convert("L"))
+        rows = np.flatnonzero((a < 245).any(axis=1))
+        out.append(float(rows.max() / a.shape[0]) if len(rows) else 0.0)
+    return out
+
+
+def test_on_a4_a_long_table_after_half_a_page_starts_on_that_page(tmp_path):
+    """Issue 23, item 5: a table was kept whole on paper, so one longer than what was left of a page (the
+    cleaning report's field quality table, the CLV value tables) went to the next page and left the first
+    half white. It now breaks between rows, its header repeated; a heading stays with what follows it."""
+    from memberkit.pdf import print_pdf
+    chromium_or_skip()
+    rows = "".join(f"<tr><td>member {i}</td><td>{i * 37 % 1000:,}</td><td>{i % 7}%</td></tr>" for i in range(70))
+    html = (f"<!doctype html><html><head><meta charset='utf-8'>{_print_css()}</head><body>"
+            "<div class='jp-Cell'><div class='jp-OutputArea-child'><div class='jp-OutputArea-output'>"
+            "<div style='height:140mm;background:#1f4e79'></div></div></div>"
+            "<div class='jp-OutputArea-child'><div class='jp-OutputArea-output'><h2>Field quality</h2></div></div>"
+            "<div class='jp-OutputArea-child'><div class='jp-OutputArea-output'><div class='mk-table'><table>"
+            f"<thead><tr><th>Field</th><th>Values</th><th>Empty</th></tr></thead><tbody>{rows}</tbody>"
+            "</table></div></div></div></div></body></html>")
+    page = tmp_path / "long_table.html"
+    page.write_text(html, encoding="utf-8")
+    fill = _page_fill(print_pdf(page), tmp_path)
+    assert len(fill) >= 2
+    assert fill[0] > 0.8, f"the first page is filled to {fill[0]:.0%} only: the table went to the next page"
+
+
+def test_a_chart_described_by_its_titles_only_is_found():
+    """The check of every page's charts (:func:`only_words`): titles and axis names are not a description."""
+    words = ["Members per tier (spend in the window)", "Members per lifecycle stage", "Standard", "12,345 (70%)"]
+    assert only_words("Members per tier (spend in the window) · Members per lifecycle stage", words)
+    assert only_words("Expected value over the next 12 months", ["Expected value over the next 12 months"])
+    assert not only_words("Members per tier (spend in the window): Standard 12,345 (70%), Silver 3,210 (18%)", words)
+    assert not only_words("会员增长率: 从 10%（2025年10月）到 30%（2026年10月）", ["会员增长率"])
+    # a title that holds a number is still only a title
+    assert only_words("EXP-PUSH: lift over control with 95% intervals · Relative lift",
+                      ["EXP-PUSH: lift over control with 95% intervals", "Relative lift"])

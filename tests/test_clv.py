@@ -569,7 +569,7 @@ def test_member_export_is_the_file_pandas_writes_with_its_float_format(tmp_path)
     members = pd.DataFrame({"member_id": [f"m{i:02d}" for i in range(n)], "frequency": np.arange(n),
                             "recency": values[::-1], "T": np.linspace(0, 50, n), "monetary_value": values,
                             "expected_purchases": values, "probability_alive": np.linspace(0, 1, n),
-                            "expected_spend": values[::-1], "clv": np.arange(n) * 1.00005, "high_value": [True, False] * 5 + [True],
+                            "probability_any_purchase": np.linspace(0, 0.9, n), "expected_spend": values[::-1], "clv": np.arange(n) * 1.00005, "high_value": [True, False] * 5 + [True],
                             "at_risk": [True] * n, "segment": ["a,b", None, "c"] * 3 + ["d", "e"],
                             "tier": pd.Categorical(["x"] * n), "stage": pd.Categorical(["y"] * n),
                             "revenue_total": values})
@@ -631,7 +631,8 @@ def test_the_member_file_names_its_units_and_labels_its_codes(tmp_path, unit):
     f = pd.read_csv(tmp_path / "data" / "clv_members.csv", encoding="utf-8-sig", dtype={"member_id": str})
     assert list(f.columns) == [
         "member_id", "repeat_purchases", f"first_to_last_purchase_{unit}s", f"since_first_purchase_{unit}s",
-        "monetary_value", "expected_purchases", "probability_alive", "expected_order_value", "clv_12_months_discounted_cny",
+        "monetary_value", "expected_purchases", "probability_alive", "probability_any_purchase_12_months",
+        "expected_order_value", "clv_12_months_discounted_cny",
         "high_value", "at_risk", "segment", "segment_label_en", "segment_label_zh", "tier", "tier_label_en", "tier_label_zh",
         "stage", "stage_label_en", "stage_label_zh"]
     assert not {"frequency", "recency", "T"} & set(f.columns)
@@ -642,7 +643,7 @@ def test_the_member_file_names_its_units_and_labels_its_codes(tmp_path, unit):
     outside = f.set_index("member_id").loc["m3"]      # no order in the RFM window: the win-back list's code
     assert (outside.segment, outside.segment_label_en) == ("no_recent_purchase", "No purchase in the RFM window")
     back = ledger._read_members(tmp_path)
-    assert {"frequency", "recency", "T", "expected_spend", "clv"} <= set(back.columns)
+    assert {"frequency", "recency", "T", "expected_spend", "clv", "probability_any_purchase"} <= set(back.columns)
     assert back.set_index("member_id").loc["m1", "recency"] == 30.5
     with pytest.raises(ValueError):
         clv.file_column_names("month")
@@ -657,6 +658,7 @@ def _winback_analysis():
         "member_id": ["m1", "m2", "m3", "m4", "m5"], "frequency": [3, 1, 0, 5, 2], "recency": [30.5, 12.0, 0.0, 80.1, 9.9],
         "T": [90.2, 85.0, 70.3, 99.9, 60.0], "monetary_value": [100.0, 50.0, 0.0, 200.0, 80.0],
         "expected_purchases": [0.2, 0.1, 0.05, 3.0, 0.3], "probability_alive": [0.31, 0.12345678, 0.2, 0.9, 0.4],
+        "probability_any_purchase": [0.21, 0.0812345678, 0.05, 0.7, 0.3],
         "expected_spend": [90.0, 40.0, 30.0, 190.0, 70.0], "clv": [12.5, 3.456, 1.0, 300.0, 8.0],
         "high_value": [True, True, True, True, True], "at_risk": [True, True, True, False, True],
         "segment": ["important_lapsing", "general_at_risk", None, "important_value", "important_lapsing"],
@@ -671,11 +673,13 @@ def test_the_winback_list_says_who_what_they_are_worth_and_what_to_do():
     seg = {s["key"]: s for s in rules["high_low"]["segments"]}
     w = clv.winback_list(_winback_analysis())
     assert list(w.columns) == ["member_id", "segment", "segment_label_en", "segment_label_zh", "tier", "tier_label_en",
-                               "tier_label_zh", "spend_to_date", "clv", "probability_alive", "action_en", "action_zh"]
+                               "tier_label_zh", "spend_to_date", "clv", "probability_any_purchase", "probability_alive",
+                               "action_en", "action_zh"]
     # m4 is not at risk; the others by expected value, highest first: m2 spent most but is worth less than m1, m5
     assert list(w.member_id) == ["m1", "m5", "m2", "m3"]
     assert list(w.spend_to_date) == [1200.0, 1200.0, 2500.5, 800.0] and list(w.clv) == [12.5, 8.0, 3.456, 1.0]
     assert list(w.probability_alive) == [0.31, 0.4, 0.12345678, 0.2] and list(w.tier) == ["金卡", "金卡", "银卡", "普通"]
+    assert list(w.probability_any_purchase) == [0.21, 0.3, 0.0812345678, 0.05]
     third = w.iloc[2]
     assert (third.segment, third.segment_label_zh) == ("general_at_risk", "一般挽留客户")     # DOMAIN.md's label
     assert w.iloc[0].segment_label_zh == "重要保持客户"
@@ -698,7 +702,7 @@ def test_the_winback_file_writes_money_at_the_currency_minor_unit(tmp_path, curr
     names = clv.value_column_names(12, currency)
     assert lines[0] == ",".join(names.get(c, c) for c in clv.WINBACK_COLUMNS) and len(lines) == 5
     m2 = lines[3]     # third by expected value
-    assert m2.startswith("m2,general_at_risk,") and f",银卡,Silver,银卡,{spend}," in m2 and ",0.1235," in m2
+    assert m2.startswith("m2,general_at_risk,") and f",银卡,Silver,银卡,{spend}," in m2 and ",0.0812,0.1235," in m2
     assert lines[4].startswith("m3,no_recent_purchase,No purchase in the RFM window,RFM 窗口内无购买,普通,Standard,普通,")
 
 
@@ -712,17 +716,19 @@ def test_the_value_tables_give_money_by_group_and_the_at_risk_table_sums_the_win
     # by hand: 北京 holds 12.5 + 3.456 = 15.956 of 324.956 (4.9%), 上海 309 (95.1%)
     t = view.value_frame(en, a, "region", 12)
     assert list(t.columns) == ["Region", "Members", "Expected value, next 12 months", "Share of the total", "Per member",
-                               "Chance of buying again"]
-    assert t.values.tolist() == [["上海", "3", "CN¥309", "95.1%", "CN¥103.00", "50.0%"],
-                                 ["北京", "2", "CN¥16", "4.9%", "CN¥7.98", "21.7%"]]
+                               "Chance of buying again in 12 months"]
+    # the chance is the mean chance of a purchase over the horizon, not P(alive): (0.05 + 0.7 + 0.3) / 3
+    assert t.values.tolist() == [["Shanghai", "3", "CN¥309", "95.1%", "CN¥103.00", "35.0%"],
+                                 ["Beijing", "2", "CN¥16", "4.9%", "CN¥7.98", "14.6%"]]
     assert view.value_frame(zh, a, "region", 12).columns[2] == "未来 12 个月预期价值"
+    assert list(view.value_frame(zh, a, "region", 12).iloc[:, 0]) == ["上海", "北京"]
     # by segment, the members who bought before the RFM window are a group too: the groups add up to the whole
     a.by_group["segment"] = clv.clv_by(a.members, "segment", "no_recent_purchase")
     s = view.value_frame(en, a, "segment", 12)
     assert sum(int(x) for x in s["Members"]) == len(a.members)
     assert "No purchase in the RFM window" in list(s.iloc[:, 0])
     assert a.by_group["segment"].clv_share.sum() == pytest.approx(1.0)
-    # at risk: m4 is not; important_lapsing m1 + m5 spent 2,400 and are worth 20.5, chance (0.31 + 0.4) / 2
+    # at risk: m4 is not; important_lapsing m1 + m5 spent 2,400 and are worth 20.5, chance (0.21 + 0.3) / 2
     import yaml
     rules = yaml.safe_load((ROOT / "lib/memberkit/reference/rfm_segments.yaml").read_text(encoding="utf-8"))["high_low"]
     seg = {s["key"]: s for s in rules["segments"]}
@@ -731,10 +737,10 @@ def test_the_value_tables_give_money_by_group_and_the_at_risk_table_sums_the_win
                                   rules["outside"]["label"]["en"], "All high-value members at risk"]
     # the segment and its action first (kept in view), then the figures; 20.5 rounds to 21 so that the segments'
     # 3 + 21 + 1 add up to the 25 (24.956) of the last row and of the sentence above the table; 2,500.5 to 2,501
-    assert r.iloc[1].tolist()[1:] == [seg["important_lapsing"]["action"]["en"], "2", "CN¥2,400", "CN¥21", "35.5%"]
+    assert r.iloc[1].tolist()[1:] == [seg["important_lapsing"]["action"]["en"], "2", "CN¥2,400", "CN¥21", "25.5%"]
     assert r.iloc[2].tolist()[2:4] == ["1", "CN¥800"]
     assert r.iloc[0].tolist()[2:5] == ["1", "CN¥2,501", "CN¥3"]
-    assert r.iloc[3].tolist()[1:] == ["", "4", "CN¥5,701", "CN¥25", "25.8%"]
+    assert r.iloc[3].tolist()[1:] == ["", "4", "CN¥5,701", "CN¥25", "16.0%"]
     assert view.at_risk_frame(zh, a, 12).iloc[1].tolist()[0] == "重要保持客户"
 
 
@@ -776,6 +782,7 @@ def test_the_winback_file_gives_a_likely_lost_member_the_action_the_page_table_g
     a.members = pd.DataFrame({
         "member_id": [f"m{i}" for i in range(n)], "frequency": [2] * n, "recency": [10.0] * n, "T": [90.0] * n,
         "monetary_value": [50.0] * n, "expected_purchases": [0.1] * n, "probability_alive": [0.2] * n,
+        "probability_any_purchase": [0.1] * n,
         "expected_spend": [40.0] * n, "clv": [5.0] * n, "high_value": [True] * n, "at_risk": [True] * n,
         "segment": codes, "tier": ["金卡"] * n, "stage": ["silent"] * n,
         "revenue_total": [1000.0 + 100 * i for i in range(n)]})
@@ -800,9 +807,9 @@ def test_the_winback_file_gives_a_likely_lost_member_the_action_the_page_table_g
 def test_the_at_risk_figures_are_named_as_their_column_is():
     """One term for one figure: the headline, the at-risk sentence and the column say chance of buying again."""
     from memberkit.views import Presentation
-    for language in ("en", "zh"):
+    for language, term in (("en", "chance of buying again"), ("zh", "再次购买的概率")):
         p = Presentation(language)
-        term = p.text("clv.col_chance")
+        assert term in p.text("clv.col_chance", months=12).lower()
         for key in ("clv.headline", "clv.headline_one", "clv.at_risk_text"):
             raw = p.text(key, months=12, total="x", top="x", at_risk=2, threshold="50%", n=2, share="20%",
                          revenue="x", clv="x", file="f")
@@ -932,9 +939,142 @@ def test_the_distributions_name_what_their_axes_count(language):
     from memberkit.views.theme import apply_theme
     p = Presentation(language, "CNY")
     apply_theme(p)
-    fig = view.plot_distributions(p, _winback_analysis())
+    fig = view.plot_distributions(p, _winback_analysis(), 12)
     try:
         assert [ax.get_ylabel() for ax in fig.axes] == [p.text("clv.members_axis")] * 2
-        assert fig.axes[1].get_xlabel() == p.text("clv.alive_axis") and fig.axes[0].get_xlabel()
+        assert fig.axes[1].get_xlabel() == p.text("clv.any_purchase_axis", months=12) and fig.axes[0].get_xlabel()
+    finally:
+        plt.close(fig)
+    # P(alive) stays as a check of the model, and the note for analysts says why it is not the chance of buying again
+    hint = view.alive_hint(p, _winback_analysis(), 12)
+    assert p.text("clv.alive_hint", one_time="1", members="5", months=12) == hint and "P(X(t) > 0 | x, t_x, T)" in hint
+
+
+CDNOW_BG = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}    # Fader, Hardie and Lee (2005), weeks
+
+
+@pytest.mark.parametrize("name", ["bgnbd", "modified_bgnbd"])
+def test_the_chance_of_buying_again_is_lifetimes_at_the_first_purchase(name):
+    """At the first purchase (x = t_x = T = 0) the conditional chance of a purchase in t is the unconditional
+    one, which lifetimes has for both BG fitters: 1 - probability_of_n_purchases_up_to_time(t, 0)."""
+    import lifetimes
+    fitter = {"bgnbd": lifetimes.BetaGeoFitter, "modified_bgnbd": lifetimes.ModifiedBetaGeoFitter}[name]()
+    fitter.params_ = pd.Series(CDNOW_BG)
+    for t in (1.0, 10.0, 39.0, 52.0):
+        theirs = 1 - fitter.probability_of_n_purchases_up_to_time(t, 0)
+        assert clv.probability_any_purchase(name, CDNOW_BG, t, 0, 0, 0)[0] == pytest.approx(theirs, rel=1e-9)
+
+
+def test_a_one_time_buyer_is_alive_under_bgnbd_but_less_likely_to_buy_the_longer_it_stays_quiet():
+    T = np.array([4.0, 26.0, 52.0, 104.0])
+    alive = clv.probability_alive_of("bgnbd", CDNOW_BG, np.zeros(4), np.zeros(4), T)
+    assert alive.tolist() == [1.0] * 4                          # P(alive) cannot tell them apart
+    chance = clv.probability_any_purchase("bgnbd", CDNOW_BG, 52.0, 0, 0, T)
+    assert (np.diff(chance) < 0).all()
+    # the NBD's zero term under the posterior Gamma(r, alpha + T): 1 - ((alpha + T) / (alpha + T + t))^r
+    a, r = CDNOW_BG["alpha"], CDNOW_BG["r"]
+    assert chance == pytest.approx(1 - ((a + T) / (a + T + 52.0)) ** r, rel=1e-12)
+    assert chance[-1] < 0.1 < 0.5 < alive[-1]
+
+
+def _simulate_modified_bgnbd(params: dict, n: int, horizon: float, seed: int):
+    """Modified BG/NBD (Batislam et al. 2007): a member may drop out right after any purchase, the first
+    (at time 0) included, with its own chance p ~ Beta(a, b); purchases at its Gamma(r, alpha) rate while
+    alive. Observed for T weeks (10 to 104, each its own), then ``horizon`` more: (x, t_x, T) and whether
+    it bought after T."""
+    rng = np.random.default_rng(seed)
+    lam = rng.gamma(params["r"], 1 / params["alpha"], n)
+    p = rng.beta(params["a"], params["b"], n)
+    T = rng.uniform(10, 104, n)
+    x, tx, bought = np.zeros(n), np.zeros(n), np.zeros(n, bool)
+    alive = rng.random(n) >= p                 # gone right after the first purchase
+    t = np.zeros(n)
+    while alive.any():
+        a = np.flatnonzero(alive)
+        t[a] += rng.exponential(1 / lam[a])
+        late = t[a] > T[a]
+        bought[a[late & (t[a] <= T[a] + horizon)]] = True
+        alive[a[late]] = False
+        a = a[~late]
+        x[a] += 1
+        tx[a] = t[a]
+        alive[a[rng.random(len(a)) < p[a]]] = False
+    return x, tx, T, bought
+
+
+def test_the_chance_of_buying_again_agrees_with_purchases_simulated_from_known_parameters():
+    """Modified BG/NBD (BG/NBD and Pareto/NBD: tests/test_ledger.py): who bought in the next 26 weeks agrees
+    with the chance in total, among one-time buyers and in each well-filled tenth of the chance; P(alive) does not."""
+    params = {"r": 0.5, "alpha": 5.0, "a": 0.8, "b": 2.5}
+    x, tx, T, bought = _simulate_modified_bgnbd(params, 30_000, 26.0, seed=23)
+    chance = clv.probability_any_purchase("modified_bgnbd", params, 26.0, x, tx, T)
+    alive = clv.probability_alive_of("modified_bgnbd", params, x, tx, T)
+
+    def z(pred, mask):
+        return (bought[mask].sum() - pred[mask].sum()) / np.sqrt((pred[mask] * (1 - pred[mask])).sum())
+    every, one_time = np.ones(len(x), bool), x == 0
+    assert abs(z(chance, every)) < 4 and abs(z(chance, one_time)) < 4
+    assert z(alive, every) < -20                  # P(alive) overstates who buys again, by far
+    bins = np.minimum((chance * 10).astype(int), 9)
+    filled = [b for b in range(10) if (bins == b).sum() >= 500]
+    assert len(filled) >= 4
+    for b in filled:
+        assert abs(z(chance, bins == b)) < 4, b
+
+
+def test_the_at_risk_list_holds_the_high_value_members_unlikely_to_buy_again(retailer):
+    """The list's rule is the chance of a purchase over the horizon: under the BG/NBD every one-time buyer
+    has P(alive) 1 and the old rule never listed one; now a high-value one-time buyer quiet for over a
+    year is on it, and nobody likely to buy is."""
+    from memberkit.config import load_settings, notebook_params
+    from memberkit import rfm
+    tables, _ = retailer
+    settings = load_settings(ROOT, [], ["notebooks.clv_forecast.model=bgnbd", "source.sample=null"])
+    params = notebook_params(settings, "clv_forecast")
+    members = summary.member_frame(tables["members"].select("member_id", "join_date", "region", "channel"))
+    table, _ = rfm.member_table_at(tables["orders"], members, dt.date(2026, 10, 31),
+                                   notebook_params(settings, "rfm_segmentation"))
+    a = clv.analyse(tables, "2026-10", params, table)
+    m = a.members
+    assert a.chosen == "bgnbd" and m.probability_any_purchase.between(0, 1).all()
+    one_time = m.frequency == 0
+    assert (m.probability_alive[one_time] == 1).all()
+    assert (m.probability_any_purchase <= m.probability_alive + 1e-12).all()
+    assert m.at_risk.equals(m.high_value & (m.probability_any_purchase < params.any_purchase_threshold))
+    lapsed = one_time & m.high_value & (m["T"] > 52)
+    assert lapsed.sum() > 0 and m.at_risk[lapsed].all()
+    assert set(clv.winback_list(a).member_id) == set(m.member_id[m.at_risk])
+    assert a.totals["high_value_at_risk"] == int(m.at_risk.sum())
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_value_charts_amounts_end_inside_their_frames(language):
+    """The value by segment, tier, region and channel: each bar's amount and share ran past the chart's right
+    edge (the axis reached 1.45 x the largest bar whatever the label's width), which also made the drawing too
+    wide for a phone. Every label now ends inside its axes as the page draws it, long amounts included."""
+    import matplotlib.pyplot as plt
+    from memberkit.views import Presentation, page
+    from memberkit.views import clv as view
+    from memberkit.views.theme import apply_theme
+    p = Presentation(language, "CNY")
+    apply_theme(p)
+    a = _winback_analysis()
+    a.members["clv"] = [12_345_678.9, 3.456, 1.0, 98_765_432.1, 8.0]    # amounts as long as a large shop's
+    a.members["region"] = ["北京", "北京", "上海", "上海", "上海"]
+    a.members["channel"] = ["app", "online", "store", "app", "online"]
+    a.by_group = {c: clv.clv_by(a.members, c, "no_recent_purchase" if c == "segment" else None)
+                  for c in ("segment", "tier", "region", "channel")}
+    fig = view.plot_clv_by(p, a, 12)                     # all four panels: the longest drawing
+    try:
+        width = fig.get_size_inches()[0]
+        page.chart_html(fig)                               # drawn for the page, at its width: not narrowed
+        assert fig.get_size_inches()[0] == width
+        renderer = fig.canvas.get_renderer()
+        fig.draw(renderer)
+        for ax in fig.axes:
+            frame = ax.get_window_extent(renderer)
+            assert ax.texts
+            for t in ax.texts:
+                assert t.get_window_extent(renderer).x1 <= frame.x1 + 0.5, (t.get_text(), frame)
     finally:
         plt.close(fig)

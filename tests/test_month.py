@@ -370,7 +370,7 @@ CARDS = {
                               ("Repurchase rate", "21.8%", "+0.9 pp vs previous month"),
                               ("Average order value (net)", "CN¥224", "+10.6% vs previous month")]),
         "clv_forecast": ("Over the next 12 months the members are worth CN¥1,708,240 in discounted margin; the top 10% "
-                         "hold 43.4% of it, and 1,046 high-value members have less than a 50% chance of buying again.",
+                         "hold 43.4% of it, and 1,046 high-value members have less than a 50% chance of buying again in that time.",
                          [("Predicted value", "CN¥1,708,240", "margin, discounted; 17,581 members"),
                           ("Held by the top 10%", "43.4%", ""),
                           ("High-value members at risk", "1,046", "spent CN¥2,571,214 with us so far"),
@@ -396,7 +396,7 @@ CARDS = {
         "rfm_segmentation": ("重要价值客户占购买会员的 16.5%，贡献了 48.8% 的销售额。上海是风险最高的地区：46.7% 的老客已处于流失阶段（超过 180 天未购买）。",
                              [("参与分群会员", "12,923", None), ("会员增长率", "4.0%", "较上月 -0.6 个百分点"),
                               ("复购率", "21.8%", "较上月 +0.9 个百分点"), ("客单价（净额）", "¥224", "较上月 +10.6%")]),
-        "clv_forecast": ("未来 12 个月会员的折现毛利价值为 ¥1,708,240；前 10% 的会员占 43.4%，另有 1,046 名高价值会员再次购买的"
+        "clv_forecast": ("未来 12 个月会员的折现毛利价值为 ¥1,708,240；前 10% 的会员占 43.4%，另有 1,046 名高价值会员在此期间再次购买的"
                          "概率低于 50%。",
                          [("预测价值", "¥1,708,240", "折现毛利；17,581 名会员"), ("前 10% 会员占比", "43.4%", ""),
                           ("高价值流失风险会员", "1,046", "至今累计消费 ¥2,571,214"), ("预计购买次数", "30,296", "")]),

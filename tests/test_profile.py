@@ -178,7 +178,7 @@ def test_the_results_hold_numbers_and_codes_and_the_views_word_them_in_both_lang
     assert view.sales_sentence(en, r["sales"], "2026-10").startswith("Members brought 22.8% of the sales")
     assert "22.8%" in view.sales_sentence(zh, r["sales"], "2026-10")
     assert view.new_members_sentence(en, prof) == (   # 32.5 to whole units, half to even as CLDR does
-        "3 members joined in 2026-10; 2 of them (66.7%) have placed a first order, worth CN¥32 on average.")
+        "3 members joined in October 2026; 2 of them (66.7%) have placed a first order, worth CN¥32 on average.")
     frame = view.new_members_frame(zh, prof)
     assert frame.iloc[:, 0].tolist() == ["小程序/App", "线上", "全部渠道"]
     assert view.store_frame(en, prof).iloc[0].tolist()[:5] == ["1", "S1", "CN¥175", "CN¥80", "+118.8%"]

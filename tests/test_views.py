@@ -570,11 +570,142 @@ def test_a_chinese_title_ending_in_a_full_width_mark_has_no_stray_space_before_i
     """'活动有没有回本？ · 2026-10': the full-width question mark already holds its space (issue 23)."""
     from memberkit.views import Presentation
     zh, en = Presentation("zh"), Presentation("en")
-    assert page.title_period(zh, zh.text("cr.title"), "2026-10") == "活动有没有回本？· 2026-10"
-    assert page.title_period(zh, zh.text("ab.title"), "2026-10") == "实验有没有效果？· 2026-10"
-    assert page.title_period(zh, zh.text("data_cleaning.title"), "2026-10") == "数据清洗 · 2026-10"
-    assert page.title_period(en, en.text("cr.title"), "2026-10") == "Did the campaigns pay? · 2026-10"
-    # the report titles are made by it (the CLV notebook's title ends in no such mark)
-    for name in ("01_data_cleaning", "02_rfm_segmentation", "04_ab_test", "05_campaign_review"):
+    assert page.title_period(zh, zh.text("cr.title"), "2026-10") == "活动有没有回本？· 2026年10月"
+    assert page.title_period(zh, zh.text("ab.title"), "2026-10") == "实验有没有效果？· 2026年10月"
+    assert page.title_period(zh, zh.text("data_cleaning.title"), "2026-10") == "数据清洗 · 2026年10月"
+    assert page.title_period(en, en.text("cr.title"), "2026-10") == "Did the campaigns pay? · October 2026"
+    # every report title is made by it
+    for name in ("01_data_cleaning", "02_rfm_segmentation", "03_clv_forecast", "04_ab_test", "05_campaign_review"):
         source = (ROOT / "notebooks" / f"{name}.ipynb").read_text(encoding="utf-8")
         assert "page.title_period(p, " in source and "· {ctx.period}" not in source, name
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_months_read_one_way_on_every_chart_axis_and_title(language):
+    """Issue 23, item 4: the RFM trend's axis read '25-10 26-01', the cohort rows '2025-10', the CLV tracking
+    axis matplotlib's own English month names (in the Chinese edition too) and the report titles '· 2026-10',
+    where the summary says 'October 2026' and the page of all months 'Oct 2025'. Every one now comes from
+    context.fmt_month: 'Oct 2025' / '2025年10月' on axes, 'October 2026' / '2026年10月' in titles."""
+    import datetime as dt
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+    from memberkit import kpi
+    from memberkit.views import Presentation, context
+    from memberkit.views import clv as clv_view
+    from memberkit.views import kpi as kpi_view
+    from memberkit.views.month import month_label, short_month
+    from memberkit.views.theme import apply_theme
+    p = Presentation(language, "CNY")
+    apply_theme(p)
+    short = r"[A-Z][a-z]{2} \d{4}" if language == "en" else r"\d{4}年\d{1,2}月"
+    assert context.fmt_month("2025-10", "en") == "Oct 2025" and context.fmt_month("2025-10", "zh") == "2025年10月"
+    assert context.fmt_month("2026-10", "en", full=True) == "October 2026" == month_label("2026-10", "en")
+    assert context.fmt_month(dt.date(2026, 1, 31), "zh", full=True) == "2026年1月" == month_label("2026-01", "zh")
+    assert context.fmt_month(pd.Timestamp("2025-03-09"), language) == short_month("2025-03", language) == p.month("2025-03")
+    with pytest.raises(ValueError):
+        context.fmt_month("Oct-2025")
+    months = [str(m) for m in pd.period_range("2025-10", "2026-10", freq="M")]
+    trend = pd.DataFrame({k: np.linspace(0.1, 0.3, len(months)) for k in kpi.KEY_FIGURES}, index=months)
+    figs = [kpi_view.plot_trend(p, trend)]
+    cohorts = pd.DataFrame({"members": [10, 20], 0: [0.5, 0.4], 1: [0.2, np.nan]}, index=["2026-09", "2026-10"])
+    figs.append(kpi_view.plot_cohorts(p, cohorts))
+    a = type("Analysis", (), {})()
+    days = pd.date_range("2025-11-02", "2026-10-25", freq="W-SUN")
+    a.tracking = pd.DataFrame({"actual": 1.0, "expected": 1.0, "actual_cumulative": np.arange(len(days)),
+                               "expected_cumulative": np.arange(len(days))}, index=days)
+    a.holdout = type("Holdout", (), {"calibration_end": dt.date(2026, 4, 30)})()
+    figs.append(clv_view.plot_tracking(p, a))
+    try:
+        shown = []
+        for fig in figs:
+            fig.canvas.draw()
+            for ax in fig.axes:
+                shown += [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+        trend_ticks = [t.get_text() for t in figs[0].axes[0].get_xticklabels()]
+        assert trend_ticks[0] == p.month("2025-10") and all(re.fullmatch(short, t) for t in trend_ticks)
+        renderer = figs[0].canvas.get_renderer()
+        for ax in figs[0].axes:     # two a row: the month labels must not run into each other ('2025年10月' is wide)
+            boxes = sorted((t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()), key=lambda b: b.x0)
+            assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:])), [t.get_text() for t in ax.get_xticklabels()]
+        rows = [t.get_text() for t in figs[1].axes[0].get_yticklabels()]
+        assert rows == [f"{p.month('2026-09')} (10)", f"{p.month('2026-10')} (20)"]
+        tracking = [t.get_text() for ax in figs[2].axes for t in ax.get_xticklabels() if t.get_text()]
+        assert len(tracking) >= 6 and all(re.fullmatch(short, t) for t in tracking), tracking
+    finally:
+        for fig in figs:
+            plt.close(fig)
+    # the report titles: every notebook's title writes its month with the same function
+    for path in sorted((ROOT / "notebooks").glob("0*.ipynb")):
+        source = "".join("".join(c["source"]) for c in json.loads(path.read_text(encoding="utf-8"))["cells"])
+        assert "page.title_period(p, " in source and "· {ctx.period}" not in source, path.name
+    assert page.title_period(p, "T", "2026-10") == f"T · {p.month('2026-10', full=True)}"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_chart_is_described_by_what_it_shows_with_its_numbers(language):
+    """Issue 23, item 2: a chart's description listed only its titles and axis names. Drawn for a page, each
+    panel now says its figures: bars by category (the label on the bar, else the value as its axis writes
+    it; one list per series), a histogram's count and fullest bin, a line's first, last, lowest and highest,
+    a heat map's lowest and highest cell."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+    import seaborn as sns
+    from matplotlib.ticker import PercentFormatter
+    from memberkit.views import Presentation, theme
+    p = Presentation(language, "CNY")
+    theme.apply_theme(p)
+    fig, axes = plt.subplots(5, 1, figsize=(6.4, 14))
+    tiers = axes[0]
+    tiers.barh(["Standard", "Silver"], [12345, 3210])
+    for i, (v, s) in enumerate(((12345, 0.79), (3210, 0.21))):
+        tiers.text(v, i, f" {p.count(v)} ({p.pct(s, 0)})")
+    tiers.set_title("Members per tier", loc="left")
+    shares = axes[1]
+    shares.bar([0, 1], [0.25, 0.5], width=0.4, label="Share of members")
+    shares.bar([0.4, 1.4], [0.1, 0.7], width=0.4, label="Share of revenue")
+    shares.set_xticks([0.2, 1.2], ["New", "Lapsed"])
+    shares.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    shares.legend()
+    shares.set_title("Members and revenue", loc="left")
+    months = pd.date_range("2025-10-01", periods=13, freq="MS")
+    line = axes[2]
+    line.plot(months, [5, 3, 9] + [6] * 9 + [7], label="Orders")
+    line.xaxis.set_major_formatter(lambda v, _: p.month(__import__("matplotlib.dates").dates.num2date(v)))
+    line.axvline(months[6], color="#888")
+    line.set_title("Orders per day", loc="left")
+    axes[3].hist(np.r_[np.full(30, 0.05), np.linspace(0, 1, 20)], bins=20, range=(0, 1))
+    axes[3].xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    axes[3].set_title("Chance of buying again", loc="left")
+    sns.heatmap(pd.DataFrame([[0.5, 0.2], [0.4, 0.1]], index=["Sep", "Oct"], columns=["0", "1"]), ax=axes[4],
+                annot=True, fmt=".0%", cbar=False)
+    axes[4].set_title("Cohorts", loc="left")
+    try:
+        html = page.chart_html(fig)
+        said = html[html.index('aria-label="') + 12:html.index('"', html.index('aria-label="') + 12)]
+        sep, colon = ("，", "：") if language == "zh" else (", ", ": ")
+        assert f"Members per tier{colon}Silver 3,210 (21%){sep}Standard 12,345 (79%)" in said, said   # top first, as drawn
+        assert "Share of members" in said and f"New 25%{sep}Lapsed 50%" in said and f"New 10%{sep}Lapsed 70%" in said, said
+        assert p.month("2025-10") in said and p.month("2026-10") in said and " 9 " in said.replace("（", " ").replace(")", " "), said
+        assert ("50 in all, most (31) between 5% and 10%, from 0% to 100%" if language == "en"
+                else "共 50，最多（31）在 5% 至 10% 之间，范围 0% 至 100%") in said, said    # 31 of 50 in one bin
+        assert "10%" in said and "50%" in said and "Oct" in said, said                        # the heat map's ends
+        assert said.count(" · ") == 4
+    finally:
+        plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6.4, 2.4))    # a forest plot: each estimate with its interval
+    for i, (low, value, high) in enumerate(((-0.02, 0.05, 0.12), (0.06, 0.17, 0.27))):
+        ax.plot([low, high], [i, i])
+        ax.plot(value, i, "o")
+    ax.axvline(0)
+    ax.set_yticks([0, 1], ["AOV · push", "conversion · push"])
+    theme.percent_axis(ax.xaxis, signed=True)
+    ax.set_title("EXP-PUSH: lift over control with 95% intervals", loc="left")
+    try:
+        html = page.chart_html(fig)
+        said = html[html.index('aria-label="') + 12:html.index('"', html.index('aria-label="') + 12)]
+        assert ("conversion · push +17% (+6% to +27%), AOV · push +5% (-2% to +12%)" if language == "en" else
+                "conversion · push +17%（+6% 至 +27%），AOV · push +5%（-2% 至 +12%）") in said, said
+    finally:
+        plt.close(fig)

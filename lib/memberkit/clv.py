@@ -545,6 +545,50 @@ def probability_alive_of(name: str, params: dict, x, tx, T) -> np.ndarray:
         return expit(-_bg_parts(name, params, x, tx, T))
 
 
+def probability_any_purchase(name: str, params: dict, t, x, tx, T, nodes: int = 32) -> np.ndarray:
+    """P(at least one purchase in (T, T + t] | x, t_x, T) under purchase model ``name``.
+
+    BG/NBD and modified BG/NBD (a member can drop out only right after a purchase, so a member who
+    is alive at T and buys nothing stays alive): P(none) = 1 - P(alive) + P(alive) ((alpha + T) /
+    (alpha + T + t))^(r + x), the NBD's zero term under the posterior Gamma(r + x, alpha + T) of the
+    rate (Fader, Hardie and Lee 2005, section 3; P(alive) from :func:`probability_alive_of`).
+    Pareto/NBD (Schmittlein, Morrison and Colombo 1987): alive at T, the rate lambda ~ Gamma(r + x,
+    A = alpha + T) and the drop-out rate mu ~ Gamma(s, B = beta + T) are independent a posteriori
+    (Fader and Hardie 2005, note 009), and no purchase in t means the first purchase comes after
+    min(lifetime, t): P(none | alive) = E[exp(-lambda min(tau, t))] = (B / (B + t))^s (A / (A + t))^(r+x)
+    + integral_0^t s B^s / (B + u)^(s + 1) (A / (A + u))^(r + x) du, by Gauss-Legendre with ``nodes`` points.
+    ``t`` (a number), ``x``, ``tx``, ``T`` (numbers or arrays, broadcast together) in the model's time
+    unit. Returns an array of the broadcast shape (at least one dimension), values in [0, 1]. Raises
+    ``KeyError`` for a parameter the model lacks.
+
+    This is what a page calls the chance of buying again: unlike P(alive), which the BG/NBD sets to 1
+    for every member without a repeat purchase (a member can only drop out right after a purchase),
+    it falls as a member stays quiet. lifetimes has it for the Pareto/NBD only
+    (``ParetoNBDFitter.conditional_probability_of_n_purchases_up_to_time(0, ...)``, 1 minus; the tests
+    compare), not for its BG/NBD fitters; those are tested against purchases simulated from known
+    parameters.
+    """
+    x, tx, T = (np.atleast_1d(np.asarray(v, dtype=float)) for v in (x, tx, T))
+    x, tx, T = np.broadcast_arrays(x, tx, T)
+    t = float(t)
+    alive = probability_alive_of(name, params, x, tx, T)
+    r, alpha = params["r"], params["alpha"]
+    A = alpha + T
+    with np.errstate(all="ignore"):
+        stay = np.exp((r + x) * (np.log(A) - np.log(A + t)))     # E[exp(-lambda t)] under the posterior
+        if name != "pareto_nbd":
+            return np.clip(alive * (1 - stay), 0.0, 1.0)
+        s, B = params["s"], params["beta"] + T
+        z, w = np.polynomial.legendre.leggauss(nodes)
+        u = (z + 1) * t / 2                                       # nodes on [0, t]
+        shape = (1,) * x.ndim + (nodes,)
+        u, w = u.reshape(shape), w.reshape(shape) * t / 2
+        log_f = (np.log(s) + s * np.log(B)[..., None] - (s + 1) * np.log(B[..., None] + u)
+                 + (r + x)[..., None] * (np.log(A)[..., None] - np.log(A[..., None] + u)))
+        none = np.exp(s * (np.log(B) - np.log(B + t))) * stay + (w * np.exp(log_f)).sum(axis=-1)
+        return np.clip(alive * (1 - none), 0.0, 1.0)
+
+
 def expected_purchases_of(name: str, params: dict, t, x, tx, T) -> np.ndarray:
     """E[purchases in (T, T + t] | x, t_x, T] in log space (finite for every history).
 
@@ -627,9 +671,27 @@ def expected_spend(spend_model, summary: pd.DataFrame) -> np.ndarray:
     return np.asarray(spend_model.conditional_expected_average_profit(pd.Series(f), pd.Series(m)), dtype=float)
 
 
+def any_purchase(model, summary: pd.DataFrame, t, histories: Histories | None = None) -> np.ndarray:
+    """P(X(t) > 0 | x, t_x, T) of each member: the chance of at least one purchase in the next ``t`` time
+    units given their history (:func:`probability_any_purchase` for the kit's fits; a stand-in model's
+    ``conditional_probability_of_n_purchases_up_to_time(0, ...)``, 1 minus; a stand-in without it: a Poisson
+    count among the members alive, P(alive) (1 - exp(-E[X(t)] / P(alive)))). Values 0 to 1, one per row."""
+    fit = getattr(model, "fit_", None)
+    if fit is not None:
+        return _per_history(model, summary, lambda m, f, r, T: probability_any_purchase(fit.name, fit.params, t, f, r, T),
+                            histories)
+    if hasattr(model, "conditional_probability_of_n_purchases_up_to_time"):
+        return _per_history(model, summary, lambda m, f, r, T: 1 - np.asarray(
+            m.conditional_probability_of_n_purchases_up_to_time(0, t, f, r, T), float), histories)
+    expected = expected_purchases(model, summary, t, histories)
+    alive = probability_alive(model, summary, histories)
+    return alive * -np.expm1(-np.divide(expected, alive, out=np.zeros_like(expected), where=alive > 0))
+
+
 def lifetime_value(model, spend_model, summary: pd.DataFrame, unit: str, horizon_months: int = 12,
                    monthly_discount: float = 0.01, margin: float = 0.3, histories: Histories | None = None) -> pd.DataFrame:
-    """Per member: expected purchases over the horizon, P(alive), expected spend, and discounted CLV.
+    """Per member: expected purchases over the horizon, P(alive), the chance of at least one purchase over
+    the horizon (``probability_any_purchase``, :func:`any_purchase`), expected spend, and discounted CLV.
 
     CLV = sum over months i of (E[purchases by month i] - E[by month i-1]) x spend x margin / (1 + d)^i.
     ``histories``: ``summary`` collapsed once by the caller (:func:`collapse`), else collapsed here once.
@@ -644,8 +706,9 @@ def lifetime_value(model, spend_model, summary: pd.DataFrame, unit: str, horizon
         value += np.maximum(cumulative - previous, 0.0) * spend * margin / (1 + monthly_discount) ** i
         previous = cumulative
     return pd.DataFrame({"member_id": summary.member_id.to_numpy(), "expected_purchases": previous,
-                         "probability_alive": probability_alive(model, summary, histories), "expected_spend": spend,
-                         "clv": value})
+                         "probability_alive": probability_alive(model, summary, histories),
+                         "probability_any_purchase": any_purchase(model, summary, horizon_months * month, histories),
+                         "expected_spend": spend, "clv": value})
 
 
 # ------------------------------------------------------------------ holdout
@@ -811,7 +874,8 @@ class CLVAnalysis:
     # derived tables the page shows, computed once by analyse()
     by_group: dict = field(default_factory=dict)   # member column (segment, tier, channel, region) -> clv_by's frame
     alive: pd.DataFrame = field(default_factory=pd.DataFrame)   # alive_matrix of the chosen model
-    alive_threshold: float = 0.5                   # P(alive) below which a high-value member is at risk
+    any_purchase_threshold: float = 0.5            # the chance of a purchase over the horizon below which a
+                                                   # high-value member is at risk
     holdout_by_segment: dict = field(default_factory=dict)   # holdout_by_segment() of the chosen model
 
 
@@ -867,7 +931,8 @@ def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None
             model = fit_purchase_model(name, full, penalizer_for(pen, name), histories)
             values = lifetime_value(model, spend_model, full, params.unit, params.horizon_months,
                                     params.monthly_discount, params.margin, histories)
-            bad = ~np.isfinite(values[["expected_purchases", "probability_alive", "expected_spend", "clv"]]).all(axis=1)
+            bad = ~np.isfinite(values[["expected_purchases", "probability_alive", "probability_any_purchase",
+                                       "expected_spend", "clv"]]).all(axis=1)
             if bad.any():
                 raise ModelFitError(f"{name} gave {int(bad.sum()):,} members a forecast that is not finite.",
                                     "forecast_not_finite", n=f"{int(bad.sum()):,}")
@@ -897,7 +962,9 @@ def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None
     members = without_bulk_spend(members, params.exclude_outliers)
     cutoff = members.revenue_total.quantile(1 - params.high_value_share)
     members["high_value"] = members.revenue_total >= cutoff
-    members["at_risk"] = members.high_value & (members.probability_alive < params.alive_threshold)
+    # at risk: unlikely to buy at all over the horizon. Not P(alive), which the BG/NBD holds at 1 for every
+    # member without a repeat purchase however long ago they bought, so it never listed a lapsed one-time buyer
+    members["at_risk"] = members.high_value & (members.probability_any_purchase < params.any_purchase_threshold)
     tracking = _tracking(check.models[chosen], repeat_days, check.summary, end, params.unit)
     clv_sorted = np.sort(members.clv.to_numpy())[::-1]
     top = max(1, int(round(len(members) * 0.1)))
@@ -914,7 +981,7 @@ def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None
                        holdout_by_frequency(check.summary, check.predictions[chosen]), totals, notes,
                        by_group={c: clv_by(members, c, _outside_key() if c == "segment" else None)
                                  for c in GROUPS if c in members and members[c].notna().any()},
-                       alive=alive_matrix(model, members), alive_threshold=params.alive_threshold,
+                       alive=alive_matrix(model, members), any_purchase_threshold=params.any_purchase_threshold,
                        holdout_by_segment=_holdout_segments(tables, cal_end, rfm_params, check, chosen))
 
 
@@ -982,7 +1049,8 @@ def _outside_key() -> str:
 
 
 def clv_by(members: pd.DataFrame, column: str, missing: str | None = None) -> pd.DataFrame:
-    """Members, total and mean CLV, share of CLV and mean P(alive) per value of a member column.
+    """Members, total and mean CLV, share of CLV, mean P(alive) (``alive``) and mean chance of at least one
+    purchase over the horizon (``any_purchase``) per value of a member column.
 
     Members without a value are left out, or with ``missing`` counted as that group (the RFM segment's
     ``no_recent_purchase``: valued members who bought before the RFM window), so the groups add up
@@ -991,7 +1059,8 @@ def clv_by(members: pd.DataFrame, column: str, missing: str | None = None) -> pd
         members = members.assign(**{column: members[column].astype("object").where(members[column].notna(), missing)})
     m = members.dropna(subset=[column]) if column in members else members.iloc[0:0]
     g = m.groupby(column, observed=True).agg(members=("member_id", "size"), clv=("clv", "sum"), mean_clv=("clv", "mean"),
-                                              alive=("probability_alive", "mean"))
+                                              alive=("probability_alive", "mean"),
+                                              any_purchase=("probability_any_purchase", "mean"))
     g["clv_share"] = g.clv / members.clv.sum() if members.clv.sum() else math.nan
     return g.sort_values(["clv", column], ascending=[False, True], kind="stable")
 
@@ -1009,7 +1078,7 @@ def alive_matrix(model, summary: pd.DataFrame, max_frequency: int | None = None,
 
 
 EXPORT_COLUMNS = ["member_id", "frequency", "recency", "T", "monetary_value", "expected_purchases", "probability_alive",
-                  "expected_spend", "clv", "high_value", "at_risk", "segment", "tier", "stage"]
+                  "probability_any_purchase", "expected_spend", "clv", "high_value", "at_risk", "segment", "tier", "stage"]
 
 
 def file_column_names(unit: str) -> dict[str, str]:
@@ -1030,13 +1099,16 @@ def value_column_names(horizon_months: int, currency: str) -> dict[str, str]:
     (the expected margin over the horizon, discounted monthly, in the shop's ISO currency, lower case),
     ``expected_spend`` -> ``expected_order_value`` (the spend model's expected value of one order, not spend over
     the horizon), ``spend_to_date`` -> ``spend_all_time_<currency>`` (net spend over all history to the
-    period's end, without the orders the cleaning flagged as bulk purchases when the models leave them out).
-    ``probability_alive`` keeps its name in both files. Raises ``ValueError`` for a horizon below 1 month."""
+    period's end, without the orders the cleaning flagged as bulk purchases when the models leave them out),
+    ``probability_any_purchase`` -> ``probability_any_purchase_<horizon_months>_months`` (the chance of at least
+    one purchase over the horizon, 0 to 1). ``probability_alive`` keeps its name in both files. Raises
+    ``ValueError`` for a horizon below 1 month."""
     if int(horizon_months) < 1:
         raise ValueError(f"horizon_months must be at least 1, not {horizon_months!r}")
     cur = str(currency).lower()
     return {"clv": f"clv_{int(horizon_months)}_months_discounted_{cur}", "expected_spend": "expected_order_value",
-            "spend_to_date": f"spend_all_time_{cur}"}
+            "spend_to_date": f"spend_all_time_{cur}",
+            "probability_any_purchase": f"probability_any_purchase_{int(horizon_months)}_months"}
 
 
 def member_file_columns(unit: str, horizon_months: int = 12, currency: str = "CNY") -> list[str]:
@@ -1061,6 +1133,8 @@ def model_columns(members: pd.DataFrame) -> pd.DataFrame:
     back = {v: k for unit in UNIT_DAYS for k, v in file_column_names(unit).items()}
     back["expected_order_value"] = "expected_spend"
     back.update({c: "clv" for c in members.columns if re.fullmatch(r"clv_\d+_months_discounted_[a-z]{3}", c)})
+    back.update({c: "probability_any_purchase" for c in members.columns
+                 if re.fullmatch(r"probability_any_purchase_\d+_months", c)})
     out = members.rename(columns={c: back[c] for c in members.columns if c in back})
     if "stage" in out:
         out["stage"] = out["stage"].map(current_stage, na_action="ignore")
@@ -1072,7 +1146,8 @@ def member_file(a: "CLVAnalysis", tier_labels: dict[str, dict[str, str]] | None 
                 currency: str = "CNY") -> pd.DataFrame:
     """``clv_members.csv`` as a frame, highest CLV first (ties by member id): member id; the model's history
     with units in the names (:func:`file_column_names`, ``a.unit``); mean repeat order value, expected
-    purchases over the horizon, probability alive (0 to 1), the expected value of one order
+    purchases over the horizon, probability alive and the chance of at least one purchase over the horizon
+    (0 to 1), the expected value of one order
     (``expected_order_value``) and CLV over ``horizon_months``, discounted, in ``currency``
     (:func:`value_column_names`); the high-value and at-risk flags; then each code followed by its English and Chinese labels,
     as the CRM lists give them: the RFM segment (a member with no order in the RFM window gets the rule
@@ -1105,7 +1180,8 @@ AT_RISK_FILE = "clv_at_risk.csv"
 #: The win-back list's columns: who, which segment (code and both languages' labels), what they are worth, what to
 #: do; ``spend_to_date`` and ``clv`` carry their window, horizon and currency in the file (:func:`value_column_names`).
 WINBACK_COLUMNS = ["member_id", "segment", "segment_label_en", "segment_label_zh", "tier", "tier_label_en",
-                   "tier_label_zh", "spend_to_date", "clv", "probability_alive", "action_en", "action_zh"]
+                   "tier_label_zh", "spend_to_date", "clv", "probability_any_purchase", "probability_alive", "action_en",
+                   "action_zh"]
 
 
 def at_risk_action(key: str, language: str) -> str:
@@ -1139,9 +1215,11 @@ def winback_list(a: CLVAnalysis, tier_labels: dict[str, dict[str, str]] | None =
     {tier: label}}, :func:`memberkit.views.rfm.list_tier_labels`; a tier without one keeps its name);
     ``spend_to_date`` (net revenue over all history to the period's end, the shop's currency, without the
     orders the cleaning flagged as bulk purchases when the models leave them out: :func:`without_bulk_spend`);
-    ``clv`` (the member's CLV over the horizon: discounted margin, the shop's currency); ``probability_alive``
-    (the chosen model's probability that the member is still a customer, 0 to 1, as ``clv_members.csv``
-    names it); and the action for a likely-lost member of the segment in both languages
+    ``clv`` (the member's CLV over the horizon: discounted margin, the shop's currency);
+    ``probability_any_purchase`` (the chosen model's chance of at least one purchase over the horizon given the
+    member's history, 0 to 1: what the list is chosen by) and ``probability_alive`` (its probability that the
+    member has not dropped out, a model check: 1 under the BG/NBD for a member without a repeat purchase), as
+    ``clv_members.csv`` names them; and the action for a likely-lost member of the segment in both languages
     (:func:`at_risk_action`, as the CLV page's at-risk table gives it: Important value's is Important,
     lapsing's win-back, not "keep them"). A member with no order in the RFM window is in no segment: it
     gets the file's ``high_low.outside`` code (``no_recent_purchase``), labels and action
@@ -1172,6 +1250,7 @@ def winback_list(a: CLVAnalysis, tier_labels: dict[str, dict[str, str]] | None =
         "tier": tier.to_numpy(), "tier_label_en": label_codes(tier, words("en", {})).to_numpy(),
         "tier_label_zh": label_codes(tier, words("zh", {})).to_numpy(),
         "spend_to_date": m.revenue_total.to_numpy(float), "clv": m.clv.to_numpy(float),
+        "probability_any_purchase": m.probability_any_purchase.to_numpy(float),
         "probability_alive": m.probability_alive.to_numpy(float),
         "action_en": action("en"), "action_zh": action("zh")},
         columns=WINBACK_COLUMNS)
@@ -1182,7 +1261,7 @@ def export_members(a: CLVAnalysis, folder, currency: str = "CNY",
                    stage_labels: dict[str, dict[str, str]] | None = None, *, horizon_months: int) -> "Path":
     """``clv_members.csv`` (every member's forecast: :func:`member_file`, floats to four decimals) and
     ``clv_at_risk.csv`` (the win-back list, :func:`winback_list`, with money at the ``currency``'s minor
-    unit and the probability alive to four decimals); the value columns are named with ``horizon_months``
+    unit and the probabilities to four decimals); the value columns are named with ``horizon_months``
     (the forecast's, the report's setting) and ``currency`` (:func:`value_column_names`), one name each in
     both files. Returns the first path. Both UTF-8 with a byte-order mark, member ids only; the same files
     whatever the report's language."""
@@ -1317,7 +1396,7 @@ def key_results(a: CLVAnalysis, params) -> dict:
         "no_dropout": {"holdout": a.holdout.no_dropout, "final": bool(a.model.fit_.no_dropout)},
         "spend_checks": a.spend_checks, "totals": a.totals, "notes": a.notes,
         "horizon_months": params.horizon_months, "monthly_discount": params.monthly_discount, "margin": params.margin,
-        "alive_threshold": a.alive_threshold,
+        "any_purchase_threshold": a.any_purchase_threshold,
     }
 
 

@@ -408,7 +408,8 @@ class CLVParams(ReportSettings):
     horizon_months: int = Field(12, ge=1, le=120)
     monthly_discount: float = Field(0.01, ge=0, lt=1, description="discount rate per month")
     margin: float = Field(0.3, gt=0, le=1, description="profit margin on revenue")
-    alive_threshold: float = Field(0.5, gt=0, lt=1, description="'at risk': probability alive below this")
+    any_purchase_threshold: float = Field(0.5, gt=0, lt=1, description=(
+        "'at risk': the chance of at least one purchase over the horizon, P(X(t) > 0 | history), below this"))
     high_value_share: float = Field(0.2, gt=0, le=1, description="'high value': this top share by past spend")
     exclude_outliers: bool = Field(True, description="leave flagged outlier orders (bulk purchases) out of the models")
 

@@ -45,6 +45,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .clv import probability_any_purchase  # noqa: F401  (the forecast's chance of a purchase, scored here)
+
 LEDGER_FILE = "ledger.json"
 #: What month M+1 reads from month M's folder (relative paths); their digest is the ledger's stamp.
 PUBLISHED_FILES = ("campaign_review.json", "ab_test.json", "clv_forecast.json", "ledger.json",
@@ -200,18 +202,20 @@ def experiment_follow_up(entry: dict, assignments: pd.DataFrame, after: _dt.date
     return {"status": status, "assigned": n, "last": last.isoformat(), "variants": variants}
 
 
-def winback_response(members: pd.DataFrame, bought: pd.Series, alive_threshold: float = 0.5,
+def winback_response(members: pd.DataFrame, bought: pd.Series, threshold: float = 0.5,
                      expected_any: pd.Series | None = None) -> dict:
     """Did the win-back list respond? Its members who bought again after month M against comparable
     members not on the list.
 
-    ``members``: month M's ``clv_members.csv`` (member_id, at_risk, probability_alive, segment, ...);
-    ``bought``: member_id -> purchases after M (missing: none); ``expected_any``: member_id -> the
-    model's chance of at least one purchase in that time (:func:`probability_any_purchase`).
+    ``members``: month M's ``clv_members.csv`` (member_id, at_risk, probability_any_purchase or, in a month
+    published before it, probability_alive, segment, ...); ``bought``: member_id -> purchases after M
+    (missing: none); ``expected_any``: member_id -> the model's chance of at least one purchase in that time
+    (:func:`probability_any_purchase`).
 
-    Comparable members are those not on the list whom the same model also put at risk
-    (P(alive) below ``alive_threshold``), matched exactly on segment and P(alive) band (fifths of
-    0 to the threshold) and reweighted to the list's mix (:func:`memberkit.stats.stratified_difference`;
+    Comparable members are those not on the list whom the same model and rule also put at risk (the score
+    the list was chosen by, the chance of a purchase over the horizon, or P(alive) for an older month, below
+    ``threshold``), matched exactly on segment and score band (fifths of 0 to the threshold) and reweighted
+    to the list's mix (:func:`memberkit.stats.stratified_difference`;
     list members in a stratum without comparables are left out and counted as ``unmatched``).
     Returns shares as fractions: ``list_members``, ``list_buyers``, ``list_share``,
     ``list_expected`` (mean model chance), ``comparable_members``, ``comparable_share`` (reweighted),
@@ -222,13 +226,14 @@ def winback_response(members: pd.DataFrame, bought: pd.Series, alive_threshold: 
     on = members["at_risk"].astype(str).str.lower().isin(["true", "1"]).to_numpy()
     if not on.any():
         return {"status": "no_list", "list_members": 0}
-    alive = pd.to_numeric(members["probability_alive"], errors="coerce").to_numpy(float)
+    score = "probability_any_purchase" if "probability_any_purchase" in members else "probability_alive"
+    alive = pd.to_numeric(members[score], errors="coerce").to_numpy(float)
     y = (members["member_id"].map(bought).fillna(0).to_numpy(float) > 0).astype(float)
     segment = members["segment"].fillna(OUTSIDE_SEGMENT).astype(str).to_numpy() if "segment" in members else \
         np.full(len(members), OUTSIDE_SEGMENT)
-    band = np.minimum((alive / alive_threshold * 5).astype(int), 4) if alive_threshold > 0 else np.zeros(len(alive), int)
+    band = np.minimum((alive / threshold * 5).astype(int), 4) if threshold > 0 else np.zeros(len(alive), int)
     strata = np.char.add(np.char.add(segment.astype(str), "|"), band.astype(str))
-    comparable = ~on & (alive < alive_threshold)
+    comparable = ~on & (alive < threshold)
     exp = members["member_id"].map(expected_any).to_numpy(float) if expected_any is not None else np.full(len(members), np.nan)
     out = {"status": "compared", "list_members": int(on.sum()), "list_buyers": int(y[on].sum()),
            "list_share": float(y[on].mean()), "list_expected": _mean(exp[on]),
@@ -246,44 +251,6 @@ def winback_response(members: pd.DataFrame, bought: pd.Series, alive_threshold: 
 
 
 # ------------------------------------------------------------------ the forecast scored
-def probability_any_purchase(name: str, params: dict, t, x, tx, T, nodes: int = 32) -> np.ndarray:
-    """P(at least one purchase in (T, T + t] | x, t_x, T) under purchase model ``name``.
-
-    BG/NBD and modified BG/NBD (a member can drop out only right after a purchase, so a member who
-    is alive at T and buys nothing stays alive): P(none) = 1 - P(alive) + P(alive) ((alpha + T) /
-    (alpha + T + t))^(r + x), the NBD's zero term under the posterior Gamma(r + x, alpha + T) of the
-    rate (Fader, Hardie and Lee 2005, section 3; P(alive) from :func:`memberkit.clv.probability_alive_of`).
-    Pareto/NBD (Schmittlein, Morrison and Colombo 1987): alive at T, the rate lambda ~ Gamma(r + x,
-    A = alpha + T) and the drop-out rate mu ~ Gamma(s, B = beta + T) are independent a posteriori
-    (Fader and Hardie 2005, note 009), and no purchase in t means the first purchase comes after
-    min(lifetime, t): P(none | alive) = E[exp(-lambda min(tau, t))] = (B / (B + t))^s (A / (A + t))^(r+x)
-    + integral_0^t s B^s / (B + u)^(s + 1) (A / (A + u))^(r + x) du, by Gauss-Legendre with ``nodes`` points.
-    ``t`` (a number), ``x``, ``tx``, ``T`` (numbers or arrays, broadcast together) in the model's time
-    unit. Returns an array of the broadcast shape (at least one dimension), values in [0, 1]. Raises
-    ``KeyError`` for a parameter the model lacks.
-    """
-    from .clv import probability_alive_of
-    x, tx, T = (np.atleast_1d(np.asarray(v, dtype=float)) for v in (x, tx, T))
-    x, tx, T = np.broadcast_arrays(x, tx, T)
-    t = float(t)
-    alive = probability_alive_of(name, params, x, tx, T)
-    r, alpha = params["r"], params["alpha"]
-    A = alpha + T
-    with np.errstate(all="ignore"):
-        stay = np.exp((r + x) * (np.log(A) - np.log(A + t)))     # E[exp(-lambda t)] under the posterior
-        if name != "pareto_nbd":
-            return np.clip(alive * (1 - stay), 0.0, 1.0)
-        s, B = params["s"], params["beta"] + T
-        z, w = np.polynomial.legendre.leggauss(nodes)
-        u = (z + 1) * t / 2                                       # nodes on [0, t]
-        shape = (1,) * x.ndim + (nodes,)
-        u, w = u.reshape(shape), w.reshape(shape) * t / 2
-        log_f = (np.log(s) + s * np.log(B)[..., None] - (s + 1) * np.log(B[..., None] + u)
-                 + (r + x)[..., None] * (np.log(A)[..., None] - np.log(A[..., None] + u)))
-        none = np.exp(s * (np.log(B) - np.log(B + t))) * stay + (w * np.exp(log_f)).sum(axis=-1)
-        return np.clip(alive * (1 - none), 0.0, 1.0)
-
-
 def actual_after(orders, start: _dt.date, end: _dt.date) -> pd.DataFrame:
     """Per member: purchase days and their value in (``start``, ``end``] from the clean orders (an
     engine table; bulk outliers left out as the CLV report does). Columns member_id, purchases
@@ -440,7 +407,9 @@ def build_ledger(period: str, end: _dt.date, tables: dict, previous: Path) -> di
         elif e["kind"] == "experiment":
             e["follow_up"] = experiment_follow_up(e, assignments, after, end)
         elif members is not None:
-            e["follow_up"] = winback_response(members, bought, float(clv_res.get("alive_threshold") or 0.5), expected_any)
+            # the list's rule as month M published it (P(alive) below alive_threshold before the chance of a purchase)
+            threshold = clv_res.get("any_purchase_threshold") or clv_res.get("alive_threshold") or 0.5
+            e["follow_up"] = winback_response(members, bought, float(threshold), expected_any)
         else:
             e["follow_up"] = {"status": "no_list", "list_members": 0}
     return {**base, "state": "ok", "decisions": entries, "forecast": scoring}

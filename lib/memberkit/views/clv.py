@@ -9,7 +9,7 @@ from .. import clv
 from .context import Presentation, reason_text
 from .page import KPI, Figure, card, decision_first
 from .rfm import group_label
-from .theme import PALETTE, legend_below
+from .theme import PALETTE, labels_inside, legend_below
 
 
 def errors_frame(p: Presentation, a: clv.CLVAnalysis) -> pd.DataFrame:
@@ -50,7 +50,13 @@ def headline(p: Presentation, res: dict) -> str:
     key = "clv.headline_no_dropout" if (r.get("no_dropout") or {}).get("final") else "clv.headline"
     return p.counted(key, k.get("high_value_at_risk"), months=r.get("horizon_months"), total=p.money(k.get("total_clv")),
                   top=p.pct(k.get("top10_share")), at_risk=p.count(k.get("high_value_at_risk")),
-                  threshold=p.pct(r.get("alive_threshold", 0.5), 0))
+                  threshold=p.pct(threshold(r), 0))
+
+
+def threshold(results: dict) -> float:
+    """The chance of a purchase below which a high-value member is at risk, from the report's results (a month
+    published before that rule carried its P(alive) threshold, ``alive_threshold``, instead)."""
+    return results.get("any_purchase_threshold", results.get("alive_threshold", 0.5))
 
 
 def summary_card(p: Presentation, res: dict) -> dict:
@@ -110,9 +116,9 @@ def plot_tracking(p: Presentation, a: clv.CLVAnalysis):
         ax.text(cal, ax.get_ylim()[1] * 0.95, " " + p.text("clv.holdout_starts"), fontsize=11, color="#555", va="top")
         ax.set_title(p.text(title), loc="left")
         ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
-        locator = mdates.AutoDateLocator(minticks=3, maxticks=6)
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        span = (t.index[-1] - t.index[0]).days / 30.4 if len(t) else 1
+        ax.xaxis.set_major_locator(mdates.MonthLocator(interval=max(1, int(np.ceil(span / 5)))))
+        ax.xaxis.set_major_formatter(lambda v, _: p.month(mdates.num2date(v)))   # the pages' one month format
         ax.set_ylim(bottom=0)
         legend_below(ax, ncol=2)
     fig.tight_layout()
@@ -134,7 +140,9 @@ def plot_by_frequency(p: Presentation, a: clv.CLVAnalysis):
     return fig
 
 
-def plot_distributions(p: Presentation, a: clv.CLVAnalysis):
+def plot_distributions(p: Presentation, a: clv.CLVAnalysis, months: int):
+    """CLV per member, then each member's chance of buying again over the horizon (P(X(t) > 0), not P(alive),
+    which the BG/NBD holds at 1 for every member without a repeat purchase: :func:`alive_hint`)."""
     import matplotlib.pyplot as plt
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6.4, 7.6))
     clv_values = a.members.clv.clip(lower=0)
@@ -142,9 +150,9 @@ def plot_distributions(p: Presentation, a: clv.CLVAnalysis):
     ax1.hist(clv_values.clip(upper=upper), bins=50, color=PALETTE[0])
     ax1.set_title(p.text("clv.clv_distribution", currency=p.symbol), loc="left")
     ax1.set_xlabel(p.text("clv.clv_axis", currency=p.symbol))
-    ax2.hist(a.members.probability_alive, bins=40, color=PALETTE[2])
-    ax2.set_title(p.text("clv.alive_distribution"), loc="left")
-    ax2.set_xlabel(p.text("clv.alive_axis"))
+    ax2.hist(a.members.probability_any_purchase, bins=40, range=(0, 1), color=PALETTE[2])
+    ax2.set_title(p.text("clv.any_purchase_distribution", months=months), loc="left")
+    ax2.set_xlabel(p.text("clv.any_purchase_axis", months=months))
     ax2.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     for ax in (ax1, ax2):   # bar heights are counts of members, which the axis says
         ax.set_ylabel(p.text("clv.members_axis"))
@@ -152,11 +160,18 @@ def plot_distributions(p: Presentation, a: clv.CLVAnalysis):
     return fig
 
 
-def plot_clv_by(p: Presentation, a: clv.CLVAnalysis, months: int):
-    """Expected value over the horizon (money) per RFM segment, tier, region and channel, each bar labelled
-    with its amount and share (four small panels; the same figures as :func:`value_frame`)."""
+def value_columns(a: clv.CLVAnalysis) -> list[str]:
+    """The member columns the value is broken down by, in the page's order: :data:`VALUE_GROUPS`, then the rest."""
+    return [c for c in VALUE_GROUPS if c in a.by_group] + [c for c in a.by_group if c not in VALUE_GROUPS]
+
+
+def plot_clv_by(p: Presentation, a: clv.CLVAnalysis, months: int, columns: list[str] | None = None):
+    """Expected value over the horizon (money) per value of each of ``columns`` (default
+    :func:`value_columns`: RFM segment, tier, region and channel), one panel each, each bar labelled with its
+    amount and share (the same figures as :func:`value_frame`). The page draws one column a chart, beside its
+    table, so that on paper each fits what is left of a page."""
     import matplotlib.pyplot as plt
-    cols = [c for c in VALUE_GROUPS if c in a.by_group] + [c for c in a.by_group if c not in VALUE_GROUPS]
+    cols = value_columns(a) if columns is None else [c for c in columns if c in a.by_group]
     rows = max(1, len(cols))
     fig, axes = plt.subplots(rows, 1, figsize=(6.4, 2.9 * rows), squeeze=False)
     for ax in axes.flat[len(cols):]:
@@ -166,12 +181,14 @@ def plot_clv_by(p: Presentation, a: clv.CLVAnalysis, months: int):
         g.index = [group_label(p, col, k) for k in g.index]
         ax.barh([str(i) for i in g.index], g.clv, color=PALETTE[0])
         for i, (v, share) in enumerate(zip(g.clv, g.clv_share)):
-            ax.text(v, i, f" {p.money(v)} ({p.pct(share, 0)})", va="center", fontsize=11)
-        ax.set_xlim(0, max(1.0, float(g.clv.max())) * 1.45)
+            # left out of the layout: labels_inside then makes room for it inside the frame
+            ax.text(v, i, f" {p.money(v)} ({p.pct(share, 0)})", va="center", fontsize=11).set_in_layout(False)
+        ax.set_xlim(0, max(1.0, float(g.clv.max())))
         ax.set_xticks([])                  # every bar carries its amount; an axis of long amounts only crowds
         ax.set_title(p.text(f"clv.by_{col}", months=months), loc="left")
         ax.tick_params(axis="both", labelsize=11)
     fig.tight_layout()
+    labels_inside(fig)                     # each amount ends inside the frame, at this width (no phone narrowing needed)
     return fig
 
 
@@ -180,7 +197,8 @@ VALUE_GROUPS = ("segment", "tier", "region")   # the value tables, in this order
 
 def value_frame(p: Presentation, a: clv.CLVAnalysis, column: str, months: int) -> pd.DataFrame:
     """Expected value over the horizon per value of a member column (highest first): members, the value
-    (money), its share, value per member and the mean chance of buying again (:func:`memberkit.clv.clv_by`)."""
+    (money), its share, value per member and the mean chance of buying again over the horizon, P(X(t) > 0)
+    (:func:`memberkit.clv.clv_by`, :func:`memberkit.clv.any_purchase`)."""
     g = a.by_group.get(column)
     if g is None or g.empty:
         return pd.DataFrame()
@@ -190,7 +208,7 @@ def value_frame(p: Presentation, a: clv.CLVAnalysis, column: str, months: int) -
         p.text("clv.col_expected_value", months=months): [p.money(x) for x in g.clv],
         p.text("clv.col_share"): [p.pct(x) for x in g.clv_share],
         p.text("clv.col_per_member"): [p.money(x, 2) for x in g.mean_clv],
-        p.text("clv.col_chance"): [p.pct(x) for x in g.alive]})
+        p.text("clv.col_chance", months=months): [p.pct(x) for x in g.any_purchase]})
 
 
 def at_risk_sentence(p: Presentation, a: clv.CLVAnalysis, params) -> str:
@@ -199,7 +217,7 @@ def at_risk_sentence(p: Presentation, a: clv.CLVAnalysis, params) -> str:
     t = a.totals
     whole = lambda x: p.money(round_parts([x], x)[0])   # noqa: E731  rounded as the table's last row is
     return p.text("clv.at_risk_text", n=p.count(t["high_value_at_risk"]), share=p.pct(params.high_value_share, 0),
-                  threshold=p.pct(a.alive_threshold, 0), revenue=whole(t["high_value_at_risk_past_revenue"]),
+                  threshold=p.pct(a.any_purchase_threshold, 0), revenue=whole(t["high_value_at_risk_past_revenue"]),
                   clv=whole(t["high_value_at_risk_clv"]), months=params.horizon_months,
                   file=clv.AT_RISK_FILE) + at_risk_bulk_sentence(p, a)
 
@@ -230,13 +248,13 @@ def at_risk_frame(p: Presentation, a: clv.CLVAnalysis, months: int) -> pd.DataFr
     if w.empty:
         return pd.DataFrame()
     g = w.groupby("segment", sort=False).agg(members=("member_id", "size"), spend=("spend_to_date", "sum"),
-                                              value=("clv", "sum"), chance=("probability_alive", "mean"))
+                                              value=("clv", "sum"), chance=("probability_any_purchase", "mean"))
     g = g.reset_index().sort_values(["spend", "segment"], ascending=[False, True], kind="stable")
     from ..rfm import outside_window, schemes
     hl, outside = schemes()["high_low"], outside_window()
     word = lambda k, part: (getattr(outside, part) if k == outside.key else getattr(hl.segment(k), part))[p.language]  # noqa: E731
     total = {"members": len(w), "spend": float(w.spend_to_date.sum()), "value": float(w.clv.sum()),
-             "chance": float(w.probability_alive.mean())}
+             "chance": float(w.probability_any_purchase.mean())}
     # the total rounded as its parts are (half away from zero), so the row and the parts above it agree
     spend, value = (round_parts(list(g[c]), total[c]) + round_parts([total[c]], total[c]) for c in ("spend", "value"))
     return decision_first(pd.DataFrame({     # the segment and what to do with it stay in view
@@ -245,7 +263,15 @@ def at_risk_frame(p: Presentation, a: clv.CLVAnalysis, months: int) -> pd.DataFr
         p.text("clv.members_col"): [p.count(x) for x in list(g.members) + [total["members"]]],
         p.text("clv.col_spend"): [p.money(x) for x in spend],
         p.text("clv.col_expected_value", months=months): [p.money(x) for x in value],
-        p.text("clv.col_chance"): [p.pct(x) for x in list(g.chance) + [total["chance"]]]}))
+        p.text("clv.col_chance", months=months): [p.pct(x) for x in list(g.chance) + [total["chance"]]]}))
+
+
+def alive_hint(p: Presentation, a: clv.CLVAnalysis, months: int) -> str:
+    """For analysts: why P(alive) is kept as a check of the purchase model and is not the chance of buying
+    again, with the members it holds at 1 for want of a repeat purchase (under the BG/NBD)."""
+    m = a.members
+    return p.text("clv.alive_hint", one_time=p.count(int((m.frequency == 0).sum())), members=p.count(len(m)),
+                  months=months)
 
 
 def plot_alive_matrix(p: Presentation, a: clv.CLVAnalysis):

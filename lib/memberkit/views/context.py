@@ -127,6 +127,27 @@ def fmt_money(x, currency: str = "CNY", digits: int = 0, language: str = "en") -
     return joined_sign("-", shown[1:]) if shown.startswith("-") else shown
 
 
+def fmt_month(month, language: str = "en", full: bool = False) -> str:
+    """A month as every page writes it, the one format per language: ``full`` for titles and sentences,
+    'October 2026' / '2026年10月' (CLDR's ``yMMMM`` skeleton), else for chart axes and labels 'Oct 2026' /
+    '2026年10月' (``yMMM``), through Babel. ``month``: 'YYYY-MM' (or 'YYYY-MM-DD'), a date, datetime or
+    pandas Timestamp; only its year and month count. Raises ``ValueError`` for text of another form.
+
+    >>> fmt_month("2025-10"), fmt_month("2025-10", "zh"), fmt_month("2026-10", "en", full=True)
+    ('Oct 2025', '2025年10月', 'October 2026')
+    """
+    import datetime as _dt
+    from babel.dates import format_skeleton
+    if isinstance(month, str):
+        parts = month.split("-")
+        if len(parts) < 2 or not (parts[0].isdigit() and parts[1].isdigit()):
+            raise ValueError(f"a month is YYYY-MM, not {month!r}")
+        day = _dt.date(int(parts[0]), int(parts[1]), 1)
+    else:
+        day = _dt.date(month.year, month.month, 1)
+    return format_skeleton("yMMMM" if full else "yMMM", day, locale=_locale(language))
+
+
 def currency_symbol(currency: str, language: str = "en") -> str:
     """The symbol of an ISO 4217 code in the report's language: GBP -> £, CNY -> CN¥ (en) or ¥ (zh)."""
     from babel.numbers import get_currency_symbol
@@ -284,6 +305,10 @@ class Presentation:
     def pp(self, x, digits: int = 1) -> str:
         """A difference of two rates, in percentage points: 0.012 -> '+1.2 pp' ('+1.2 个百分点')."""
         return DASH if missing(x) else f"{x * 100:+.{digits}f} {self.text('units.pp')}"
+
+    def month(self, month, full: bool = False) -> str:
+        """A month: 'Oct 2025' on charts, 'October 2025' with ``full`` in titles and sentences (:func:`fmt_month`)."""
+        return fmt_month(month, self.language, full)
 
     def ratio(self, x, digits: int = 2) -> str:
         """A plain number that is neither a count nor money nor a share: 0.121 orders per member, 7.5 days."""

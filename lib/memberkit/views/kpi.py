@@ -90,7 +90,8 @@ def plot_trend(p: Presentation, trend: pd.DataFrame):
             ax.yaxis.set_major_formatter(lambda v, _, k=key: p.pct(v, 0 if trend[k].max() > 0.1 else 1))
         top = trend[key].max()
         ax.set_ylim(0, (top if top == top and top > 0 else 1) * 1.15)   # rates and money start at zero
-        ax.set_xticks(list(x)[::3], [m[2:] for m in trend.index[::3]], fontsize=11)
+        ends = sorted({0, (len(trend) - 1) // 2, len(trend) - 1})   # first, middle, last: room for '2025年10月'
+        ax.set_xticks(ends, [p.month(trend.index[i]) for i in ends], fontsize=11)
         ax.tick_params(axis="x", labelbottom=True)
     fig.tight_layout()
     return fig
@@ -103,7 +104,8 @@ def plot_cohorts(p: Presentation, cohorts: pd.DataFrame):
     grid = cohorts.drop(columns="members")
     fig, ax = plt.subplots(figsize=(6.4, 0.4 * len(grid) + 1.6))
     sns.heatmap(grid, annot=True, fmt=".0%", cmap="Greens", ax=ax, cbar=False, annot_kws={"fontsize": 11},
-                yticklabels=[f"{c} ({n:,})" for c, n in zip(grid.index, cohorts.members)], linewidths=0.5, linecolor="white")
+                yticklabels=[f"{p.month(c)} ({p.count(n)})" for c, n in zip(grid.index, cohorts.members)], linewidths=0.5,
+                linecolor="white")
     ax.set_xlabel(p.text("kpi.months_since"))
     ax.set_ylabel(p.text("kpi.cohort"))
     ax.set_title(p.text("kpi.cohort_chart"), loc="left")

@@ -27,7 +27,7 @@ from ..month import MonthSummary, compare
 from ..periods import previous_period, same_period_last_year
 from ..report import missing
 from .abtest import metric_label
-from .context import DASH, Presentation, _catalogue, text
+from .context import DASH, Presentation, fmt_month, text
 from .kpi import format_change, format_figure, is_good
 from .ledger import section as ledger_section
 from .uplift import summary_section as uplift_section
@@ -61,10 +61,8 @@ def summary_card(name: str, results: dict, p: Presentation) -> dict:
 
 # ------------------------------------------------------------------ words and numbers
 def month_label(period: str, language: str = "en") -> str:
-    """'October 2026' / '2026年10月' for ``YYYY-MM``."""
-    year, month = period.split("-")
-    name = _catalogue(language).get("month", {}).get("months") or _catalogue("en")["month"]["months"]
-    return text("month.month_name", language, name=name[int(month) - 1], year=year)
+    """'October 2026' / '2026年10月' for ``YYYY-MM`` (:func:`memberkit.views.context.fmt_month`, in full)."""
+    return fmt_month(period, language, full=True)
 
 
 def figure_label(key: str, language: str) -> str:
@@ -78,10 +76,8 @@ def _p(s: MonthSummary) -> Presentation:
 
 # ------------------------------------------------------------------ the trend line
 def short_month(period: str, language: str = "en") -> str:
-    """'Oct 2025' / '2025年10月' for ``YYYY-MM`` (CLDR's ``yMMM`` skeleton per language, through Babel)."""
-    from babel.dates import format_skeleton
-    year, month = (int(x) for x in period.split("-"))
-    return format_skeleton("yMMM", _dt.date(year, month, 1), locale="zh_CN" if language == "zh" else "en")
+    """'Oct 2025' / '2025年10月' for ``YYYY-MM`` (:func:`memberkit.views.context.fmt_month`)."""
+    return fmt_month(period, language)
 
 
 def scale_floor(values) -> float:
@@ -162,6 +158,22 @@ def _nice_step(top: float, ticks: int = 4) -> float:
     raw = top / ticks
     power = 10 ** math.floor(math.log10(raw))
     return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+
+
+def trend_chart_label(p: Presentation, key: str, months, values) -> str:
+    """What a figure's month-by-month chart shows, for its description: its months, its first and last
+    values and its lowest and highest (:func:`trend_marks`), written as the figure is shown."""
+    words = text("month.trend_chart", p.language, name=figure_label(key, p.language),
+                 first=month_label(months[0], p.language), last=month_label(months[-1], p.language))
+    marks = {m["point"]: m for m in trend_marks(values, months)}
+    if not marks:
+        return words
+    shown = {k: (format_figure(p, key, m["value"]), short_month(m["month"], p.language)) for k, m in marks.items()}
+    return words + p.clause_sep + text(
+        "month.spark_first_last", p.language, first=shown["first"][0], first_month=shown["first"][1],
+        last=shown["last"][0], last_month=shown["last"][1]) + p.clause_sep + text(
+        "month.spark_low_high", p.language, low=shown["min"][0], low_month=shown["min"][1], high=shown["max"][0],
+        high_month=shown["max"][1])
 
 
 def trend_chart(months, values, key: str, p: Presentation, label: str = "", width: int = 330,
@@ -569,9 +581,7 @@ def render_months(root: Path, language: str = "en", currency: str = "CNY") -> st
     columns = [{"key": k, "label": figure_label(k, language)} for k in MONTH_FIGURES]
     trends = [{"label": figure_label(k, language),
                "chart": trend_chart(latest["months"], latest["figures"][k], k, pres,
-                                    label=t("trend_chart", name=figure_label(k, language),
-                                            first=month_label(latest["months"][0], language),
-                                            last=month_label(latest["months"][-1], language)))}
+                                    label=trend_chart_label(pres, k, latest["months"], latest["figures"][k]))}
               for k in MONTH_FIGURES] if latest else []
     rows = [{"period": p, "label": month_label(p, language), "link": f"../{p}/{language}/index.html",
              "note": "" if data[p] is not None else t("months_figures_missing", file=FIGURES_FILE),

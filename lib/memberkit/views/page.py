@@ -198,6 +198,184 @@ def chart_words(fig) -> str:
     return " · ".join(seen)
 
 
+def chart_description(fig, language: str | None = None) -> str:
+    """What a chart shows, in words and its own numbers (its description when its view gave none): per
+    panel its title, then for bars each category with its value (the label drawn on the bar when there is
+    one, else the value as its axis writes it; one list per series), for a histogram how many it counts
+    and where most of them are, for a line its first and last value and its lowest and highest, for a
+    heat map its lowest and highest cell, for labelled points their labels. Joined by " · "; falls back to
+    :func:`chart_words` when the chart holds none of these. ``language``: the page's (default: the one
+    :func:`memberkit.views.theme.apply_theme` set), for the few connecting words (catalogue ``chart``)."""
+    from .theme import chart_language
+    language = language or chart_language()
+    parts = [fig._suptitle.get_text().strip()] if getattr(fig, "_suptitle", None) and fig._suptitle.get_text().strip() else []
+    said = False
+    for ax in fig.axes:
+        if not ax.get_visible() or (not ax.axison and not ax.has_data() and not ax.texts):
+            continue
+        title = next((t for t in (ax.get_title(loc).strip() for loc in ("left", "center", "right")) if t), "")
+        facts = _axes_facts(ax, language)
+        said = said or bool(facts)
+        if title or facts:
+            parts.append(f"{title}{'：' if language == 'zh' else ': '}{facts}" if title and facts else title or facts)
+    return " · ".join(parts) if said else chart_words(fig)
+
+
+def _axis_text(axis, v) -> str:
+    """``v`` as ``axis`` writes its ticks when it has a formatter of its own (percent, money, months),
+    else as a plain number (thousands separated, two decimals at most)."""
+    from matplotlib.dates import AutoDateFormatter, ConciseDateFormatter, DateFormatter
+    from matplotlib.ticker import FixedFormatter, FuncFormatter, PercentFormatter, StrMethodFormatter
+    v = 0.0 if abs(float(v)) < 1e-12 else float(v)     # no '-0%'
+    f = axis.get_major_formatter()
+    if isinstance(f, (FuncFormatter, PercentFormatter, StrMethodFormatter, DateFormatter, AutoDateFormatter,
+                      ConciseDateFormatter)):
+        try:
+            return str(f(v, 0)).strip()
+        except (ValueError, TypeError, OverflowError):
+            pass
+    if isinstance(f, FixedFormatter):
+        ticks = list(axis.get_majorticklocs())
+        labels = [t.get_text() for t in axis.get_ticklabels()]
+        for at, label in zip(ticks, labels):
+            if abs(at - v) < 1e-9 and label:
+                return label
+        return ""
+    return f"{v:,.0f}" if float(v).is_integer() or abs(v) >= 100 else f"{v:,.2f}".rstrip("0").rstrip(".")
+
+
+def _category(axis, at: float) -> str:
+    """The tick label nearest ``at`` on a categorical axis (within half a step), else ''."""
+    ticks = list(axis.get_majorticklocs())
+    labels = [t.get_text().replace("\n", " ").strip() for t in axis.get_ticklabels()]
+    if not ticks or not any(labels):
+        return ""
+    i = min(range(len(ticks)), key=lambda k: abs(ticks[k] - at))
+    step = min((abs(b - a) for a, b in zip(ticks, ticks[1:]) if b != a), default=1.0)
+    return labels[i] if i < len(labels) and abs(ticks[i] - at) <= step / 2 + 1e-9 else ""
+
+
+def _listed(items: list[str], language: str, most: int = 12) -> str:
+    from .context import text
+    shown = items[:most]
+    sep = "，" if language == "zh" else ", "
+    more = [text("chart.more", language, n=len(items) - most)] if len(items) > most else []
+    return sep.join(shown + more)
+
+
+def _intervals(ax, language: str) -> list[str]:
+    """Estimates with their intervals (a point and a horizontal segment at the same height: the forest
+    plots): each category with its value and interval, top first."""
+    import numpy as np
+    from .context import text
+    points, segments = {}, {}
+    for line in ax.get_lines():
+        x, y = np.asarray(line.get_xydata(), dtype=float).T
+        if len(x) == 1 and np.isfinite(x[0]):
+            points[round(float(y[0]), 9)] = float(x[0])
+        elif len(x) == 2 and y[0] == y[1] and x[0] != x[1] and np.isfinite(x).all():
+            segments[round(float(y[0]), 9)] = sorted(map(float, x))
+    items = [text("chart.interval", language, name=_category(ax.yaxis, at), value=_axis_text(ax.xaxis, v),
+                  low=_axis_text(ax.xaxis, segments[at][0]), high=_axis_text(ax.xaxis, segments[at][1])).strip()
+             for at, v in sorted(points.items(), key=lambda kv: -kv[0]) if at in segments]
+    return [_listed(items, language)] if items else []
+
+
+def _axes_facts(ax, language: str) -> str:
+    """The numbers one panel shows, in words (see :func:`chart_description`); '' when it shows none."""
+    import numpy as np
+    from matplotlib.collections import PathCollection, QuadMesh
+    from matplotlib.container import BarContainer
+    from matplotlib.patches import Polygon
+    from .context import text
+    facts = []
+    bars = [c for c in ax.containers if isinstance(c, BarContainer) and len(c.patches)]
+    for c in bars:
+        horizontal = getattr(c, "orientation", "vertical") == "horizontal"
+        value_axis, category_axis = (ax.xaxis, ax.yaxis) if horizontal else (ax.yaxis, ax.xaxis)
+        widths = {round(r.get_width(), 9) for r in c.patches}
+        if len(c.patches) >= 15 and len(widths) == 1 and not horizontal:
+            patches = list(c.patches)
+            heights = np.array([r.get_height() for r in patches])   # a histogram: how many, and where most are
+            top = int(np.argmax(heights))
+            low, high = patches[top].get_x(), patches[top].get_x() + patches[top].get_width()
+            facts.append(text("chart.histogram", language, count=_axis_text(ax.yaxis, float(heights.sum())),
+                              top=_axis_text(ax.yaxis, float(heights[top])), low=_axis_text(ax.xaxis, low),
+                              high=_axis_text(ax.xaxis, high), min=_axis_text(ax.xaxis, patches[0].get_x()),
+                              max=_axis_text(ax.xaxis, patches[-1].get_x() + patches[-1].get_width())))
+            continue
+        items = []
+        drawn_bars = [r for r in c.patches if r.get_width() and r.get_height()]
+        # top to bottom as the reader sees them (horizontal bars), left to right otherwise
+        drawn_bars.sort(key=lambda r: -(r.get_y() + r.get_height() / 2) if horizontal else r.get_x())
+        for r in drawn_bars:
+            at = r.get_y() + r.get_height() / 2 if horizontal else r.get_x() + r.get_width() / 2
+            value = r.get_width() if horizontal else r.get_height()
+            start = r.get_x() if horizontal else r.get_y()
+            end = start + value
+            half = (r.get_height() if horizontal else r.get_width()) / 2
+            span = abs(value) * 0.5 + 1e-9
+            # the label drawn at this bar's end (or in it), not one that belongs to a bar stacked on it
+            drawn = [t for t in ax.texts if t.get_text().strip()
+                     and abs((t.get_position()[1] if horizontal else t.get_position()[0]) - at) <= half + 1e-9
+                     and min(start, end) - span <= (t.get_position()[0] if horizontal else t.get_position()[1])
+                     <= max(start, end) + span]
+            drawn.sort(key=lambda t: abs((t.get_position()[0] if horizontal else t.get_position()[1]) - end))
+            shown = " ".join(drawn[0].get_text().split()) if drawn else _axis_text(value_axis, value)
+            name = _category(category_axis, at)
+            items.append(f"{name} {shown}".strip())
+        if items:
+            label = c.get_label()
+            series = "" if not label or label.startswith("_") else label
+            listed = _listed(items, language)
+            facts.append(text("chart.series", language, name=series, items=listed) if series else listed)
+    facts += _intervals(ax, language)
+    for line in ax.get_lines():
+        x, y = np.asarray(line.get_xydata(), dtype=float).T     # dates as matplotlib's day numbers
+        keep = np.isfinite(x) & np.isfinite(y)
+        x, y = x[keep], y[keep]
+        if len(y) < 3 or np.ptp(x) == 0:     # reference lines (a marker of the holdout's start, a diagonal) say nothing
+            continue
+        label = line.get_label()
+        name = "" if not label or label.startswith("_") else label
+        lo, hi = int(np.argmin(y)), int(np.argmax(y))
+        at = lambda i: _axis_text(ax.xaxis, x[i])   # noqa: E731
+        facts.append(text("chart.line", language, name=name, first=_axis_text(ax.yaxis, y[0]), first_at=at(0),
+                          last=_axis_text(ax.yaxis, y[-1]), last_at=at(-1), low=_axis_text(ax.yaxis, y[lo]), low_at=at(lo),
+                          high=_axis_text(ax.yaxis, y[hi]), high_at=at(hi)).replace(" ()", "").replace("（）", "").strip())
+    for mesh in (c for c in ax.collections if isinstance(c, QuadMesh)):
+        values = np.ma.masked_invalid(np.asarray(mesh.get_array(), dtype=float))
+        rows, cols = len(ax.get_yticks()), len(ax.get_xticks())
+        if values.count() == 0 or not rows or not cols or values.size % cols:
+            continue
+        grid = values.reshape(values.size // cols, cols) if values.ndim == 1 else values
+        def cell(i):
+            r, k = divmod(int(i), grid.shape[1])
+            drawn = [t.get_text() for t in ax.texts if abs(t.get_position()[0] - (k + 0.5)) < 0.5
+                     and abs(t.get_position()[1] - (r + 0.5)) < 0.5 and t.get_text().strip()]
+            v = float(grid.flat[int(i)])
+            shown = " ".join(drawn[0].split()) if drawn else (f"{v:.0%}" if 0 <= float(grid.min()) and float(grid.max()) <= 1 else f"{v:,.0f}")
+            where = ", ".join(w for w in (_category(ax.yaxis, r + 0.5), _category(ax.xaxis, k + 0.5)) if w)
+            return shown, where
+        (low, low_at), (high, high_at) = cell(np.ma.argmin(grid)), cell(np.ma.argmax(grid))
+        facts.append(text("chart.grid", language, rows=grid.shape[0], columns=grid.shape[1], low=low, low_at=low_at,
+                          high=high, high_at=high_at))
+    for shape in ax.patches:     # a step histogram per series: where most of it is
+        label = shape.get_label()
+        if isinstance(shape, Polygon) and label and not label.startswith("_") and len(shape.get_xy()) > 3:
+            xy = np.asarray(shape.get_xy(), dtype=float)
+            top = int(np.argmax(xy[:-1, 1]))
+            ends = sorted((xy[top, 0], xy[top + 1, 0]))
+            facts.append(text("chart.series", language, name=" ".join(label.split()),
+                              items=text("chart.peak", language, low=_axis_text(ax.xaxis, ends[0]),
+                                         high=_axis_text(ax.xaxis, ends[1]))))
+    if not bars and any(isinstance(c, PathCollection) for c in ax.collections):
+        labels = [" ".join(t.get_text().split()) for t in ax.texts if t.get_text().strip()]
+        if labels:
+            facts.append(_listed(labels, language))
+    return ("；" if language == "zh" else "; ").join(f for f in facts if f)
+
+
 _SVG_SIZE = re.compile(r'<svg([^>]*?) width="([\d.]+)pt" height="([\d.]+)pt" viewBox="0 0 ([\d.]+) ([\d.]+)"')
 _FONT_SIZE = re.compile(r"font-size: ([\d.]+)px")
 
@@ -247,7 +425,8 @@ def chart_html(fig, alt: str | None = None) -> str:
     read, searched and printed. The chart is as wide as the screen up to its own size (1 pt = 4/3 CSS
     px) and never narrower than the width at which its smallest text is :data:`MIN_CHART_TEXT_PX`
     px (on a narrower screen the chart scrolls sideways in its box). Its description (``alt``, else
-    the one its view set with ``theme.describe``, else :func:`chart_words`) is the SVG's
+    the one its view set with ``theme.describe``, else :func:`chart_description`: what it shows with its
+    numbers) is the SVG's
     ``aria-label`` and ``<title>``, escaped. Only ids the drawing refers to are kept (no duplicates
     across the charts of a page). Same figure, same bytes (``svg.hashsalt``, no date).
 
@@ -260,13 +439,14 @@ def chart_html(fig, alt: str | None = None) -> str:
 
     Raises ValueError when the description is empty.
     """
-    description = (alt or getattr(fig, ALT, None) or chart_words(fig)).strip()
-    if not description:
-        raise ValueError("a chart needs a description: pass alt or give the chart a title or axis labels")
     for ax in fig.axes:   # a long title wraps inside the figure instead of widening it
         for title in (ax._left_title, ax.title, ax._right_title):
             title.set_wrap(True)
     svg, size, sizes = _fit_phone(fig)
+    # described once drawn, as drawn: the tick labels the description names are there only then
+    description = (alt or getattr(fig, ALT, None) or chart_description(fig)).strip()
+    if not description:
+        raise ValueError("a chart needs a description: pass alt or give the chart a title or axis labels")
     box_width = float(size.group(4))
     native = box_width * 4 / 3
     narrowest = math.ceil(min(native, box_width * MIN_CHART_TEXT_PX / min(sizes)) if sizes else native)
@@ -391,16 +571,16 @@ FULL_WIDTH_END = "？！。：；）」』】"   # Chinese marks that end a phra
 
 
 def title_period(p, title: str, period: str) -> str:
-    """A report's title with its month: 'Did the campaigns pay? · 2026-10'. In Chinese a full-width mark
-    ending the title already holds the space the separator would add ('活动有没有回本？ · 2026-10' read with
-    a gap): '活动有没有回本？· 2026-10'.
+    """A report's title with its month written out as the summary writes it: 'Did the campaigns pay? ·
+    October 2026'. In Chinese a full-width mark ending the title already holds the space the separator
+    would add ('活动有没有回本？ · 2026年10月' read with a gap): '活动有没有回本？· 2026年10月'.
 
     >>> from memberkit.views import Presentation
     >>> title_period(Presentation("zh"), "活动有没有回本？", "2026-10"), title_period(Presentation("zh"), "数据清洗", "2026-10")
-    ('活动有没有回本？· 2026-10', '数据清洗 · 2026-10')
+    ('活动有没有回本？· 2026年10月', '数据清洗 · 2026年10月')
     """
     sep = "· " if p.language == "zh" and title[-1:] in FULL_WIDTH_END else " · "
-    return f"{title}{sep}{period}"
+    return f"{title}{sep}{p.month(period, full=True)}"
 
 
 def heading(title: str, level: int = 2, anchor: str | None = None):

@@ -222,8 +222,8 @@ def new_members_frame(p: Presentation, prof: prof_mod.MemberProfile) -> pd.DataF
 def new_members_sentence(p: Presentation, prof: prof_mod.MemberProfile) -> str:
     t = prof.new_members.loc["total"]
     if not t.new_members:
-        return p.text("profile.new_none", period=prof.period)
-    return p.text("profile.new_text", n=p.count(t.new_members), period=prof.period, buyers=p.count(t.buyers),
+        return p.text("profile.new_none", period=p.month(prof.period, full=True))
+    return p.text("profile.new_text", n=p.count(t.new_members), period=p.month(prof.period, full=True), buyers=p.count(t.buyers),
                   share=p.pct(t.buyer_share), mean=p.money(t.mean_first_order))
 
 
@@ -231,8 +231,8 @@ def sales_sentence(p: Presentation, sales: dict, period: str) -> str:
     """Members' share of the month's revenue and orders against guests (from the profile's ``sales``)."""
     rev, orders = sales.get("revenue", {}), sales.get("orders", {})
     if not orders.get("all"):
-        return p.text("profile.sales_none", period=period)
-    return p.text("profile.sales_text", share=p.pct(sales.get("revenue_share")), period=period,
+        return p.text("profile.sales_none", period=p.month(period, full=True))
+    return p.text("profile.sales_text", share=p.pct(sales.get("revenue_share")), period=p.month(period, full=True),
                   members=p.money(rev.get("members")), total=p.money(rev.get("all")),
                   orders_share=p.pct(sales.get("orders_share")), guest_orders=p.count(orders.get("guests")),
                   guest_revenue=p.money(rev.get("guests")))

@@ -12,11 +12,13 @@ def apply_theme(p=None) -> None:
 
     Latin text is drawn in DejaVu Sans (matplotlib's own); every glyph it lacks (Chinese labels,
     city, tier and campaign names) falls back to the bundled Noto Sans SC, registered here, so no
-    system font or font cache state is needed. ``p`` (a Presentation) is accepted for symmetry
-    with the views; both languages use the same fonts.
+    system font or font cache state is needed. ``p`` (a Presentation): both languages use the same
+    fonts; its language is the one of the charts' descriptions (:func:`chart_language`).
     """
     import matplotlib
     import seaborn as sns
+    global _LANGUAGE
+    _LANGUAGE = getattr(p, "language", None) or _LANGUAGE
     sns.set_theme(style="whitegrid", palette=PALETTE, context="notebook")
     family = fonts.register()
     # Fallback runs along font.family (not along the fonts of one alias such as "sans-serif").
@@ -32,12 +34,42 @@ def apply_theme(p=None) -> None:
     matplotlib.rcParams["svg.hashsalt"] = "memberkit"
 
 
+_LANGUAGE = "en"   # the language of this process's charts, set by apply_theme (one report, one language)
+
+
+def chart_language() -> str:
+    """The language :func:`apply_theme` was given ("en" until then): the words of a chart's description."""
+    return _LANGUAGE
+
+
 def describe(fig, description: str):
     """Give ``fig`` its description (a sentence from the catalogue), the chart's alt text on the
     page (:func:`memberkit.views.page.chart_html`); returns ``fig``."""
     from .page import ALT
     setattr(fig, ALT, description)
     return fig
+
+
+def labels_inside(fig, pad_px: float = 4.0) -> None:
+    """Widen each horizontal bar chart's value axis of ``fig`` so that every label drawn at a bar's end (its
+    ``ax.texts``, left-aligned at x = the bar's value) ends inside the axes' frame: with the axes ``W`` pixels
+    wide, a label ``L`` pixels wide at value ``v`` needs the axis to reach ``v W / (W - L - pad)``. Measured
+    as drawn (the renderer's text extents), after the layout is settled (leave the labels out of it:
+    ``set_in_layout(False)``); a label wider than three quarters of its axes keeps its bar at a quarter of the
+    width. Call after ``tight_layout``."""
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        texts = [t for t in ax.texts if t.get_text().strip()]
+        if not texts:
+            continue
+        width = ax.get_window_extent(renderer).width
+        low, high = ax.get_xlim()
+        need = high
+        for t in texts:
+            value = float(t.get_position()[0])
+            room = width - t.get_window_extent(renderer).width - pad_px
+            need = max(need, value * width / room if room > width / 4 else 4 * value)
+        ax.set_xlim(low, need)
 
 
 def percent_axis(axis, signed: bool = False) -> None:

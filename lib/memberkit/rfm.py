@@ -287,7 +287,8 @@ def member_table(summary: pd.DataFrame, members: pd.DataFrame, end: _dt.date, *,
 def _joined(summary: pd.DataFrame, members: pd.DataFrame, end: _dt.date) -> pd.DataFrame:
     """The members who had joined by ``end`` (their region and channel) with the summary's buyers, by member id."""
     joined = members[pd.to_datetime(members.join_date) <= pd.Timestamp(end)]
-    return joined[["member_id", "region", "channel"]].merge(summary, on="member_id", how="outer")
+    return joined[[c for c in ("member_id", "region", "channel") if c in joined]].merge(summary, on="member_id",
+                                                                                       how="outer")
 
 
 def _buyers(base: pd.DataFrame) -> pd.DataFrame:
@@ -642,19 +643,23 @@ def member_rows_at(orders: ibis.Table, members: ibis.Table, wanted: Mapping[_dt.
     split_value(pd.Series([0.0]), params.split)
     lifecycle_stages(pd.DataFrame({"first_order_date": pd.Series([], dtype="datetime64[ns]"), "recency_days": []}),
                      days[0], params.new_days, params.silent_days, params.churned_days)
-    ids_at = {d: pd.unique(pd.Series(list(wanted[d]), dtype=object)) for d in days}
-    every = pd.unique(pd.Series(np.concatenate([ids_at[d] for d in days]), dtype=object))
+    # each date's wanted members as (date, member) pairs: joined in the engine, never looked up in pandas
+    pairs = pd.concat([pd.DataFrame({"_end": pd.Series([d] * len(ids), dtype=object), "member_id": ids})
+                       for d in days for ids in [pd.Series(wanted[d]).reset_index(drop=True)]], ignore_index=True)
+    pairs = ibis.memtable(pairs.drop_duplicates(ignore_index=True),
+                          schema={"_end": "date", "member_id": members.member_id.type()})
     summaries = member_summaries(orders, days, params.window_days)
     summary_columns = [c for c in summaries.columns if c not in ("end", "member_id")]
     kept = summary_columns if columns is None else [c for c in summary_columns if c in {*_ALWAYS, *columns}]
     dates = ibis.memtable({"end": days}, schema={"end": "date"})
-    ids = ibis.memtable(pd.DataFrame({"member_id": every}), schema={"member_id": members.member_id.type()})
     joined_by = members.cross_join(dates)
     joined_by = joined_by.filter(joined_by.join_date <= joined_by.end)
     joined_counts = joined_by.group_by("end").agg(n=joined_by.count()).to_pandas()
     n_joined = {pd.Timestamp(e).date(): int(n) for e, n in zip(joined_counts.end, joined_counts.n)}
-    profile = member_frame(members.filter(members.member_id.isin(ids.member_id))
-                           .select("member_id", "join_date", "region", "channel"))
+    profile = pairs.inner_join(members.select("member_id", "join_date", *[c for c in ("region", "channel")
+                                                                           if columns is None or c in columns]),
+                               "member_id")
+    profile = member_frame(profile.filter(profile.join_date <= profile._end))
     with summaries.select("end", "member_id", *kept).cache() as s:
         m = members.select(_member=members.member_id, _join_date=members.join_date)
         j = s.left_join(m, s.member_id == m._member)
@@ -662,7 +667,7 @@ def member_rows_at(orders: ibis.Table, members: ibis.Table, wanted: Mapping[_dt.
         whole = j.order_by([j.end, j.member_id]).select(
             "end", *_FIT_COLUMNS, "orders_total", "revenue_total",
             joined=(j._join_date <= j.end).fill_null(False)).to_pandas()
-        mine = s.filter(s.member_id.isin(ids.member_id)).to_pandas()
+        mine = s.semi_join(pairs, [s.end == pairs._end, s.member_id == pairs.member_id]).to_pandas()
     out = {}
     for end in days:
         at = pd.Timestamp(end)
@@ -674,10 +679,10 @@ def member_rows_at(orders: ibis.Table, members: ibis.Table, wanted: Mapping[_dt.
                                                if without_purchase > 0 and frame[c].dtype == "int64"})
         buyers = w[w.frequency >= 1]
         segmenter = RFMSegmenter(params.split).fit(as_whole(buyers[list(_FIT_COLUMNS)]))
-        summary = mine[(mine.end == at) & mine.member_id.isin(ids_at[end])].drop(columns="end")
+        summary = mine[mine.end == at].drop(columns="end")
         summary = summary.sort_values("member_id", kind="stable").reset_index(drop=True)
-        base = _joined(summary, profile[profile.member_id.isin(ids_at[end])], end)
-        base = base[["member_id", "region", "channel"]].join(as_whole(base[kept]))
+        base = _joined(summary, profile[profile._end == at].drop(columns="_end"), end)
+        base = base.drop(columns=kept).join(as_whole(base[kept]))
         table = _scored_base(base, _buyers(base), end, segmenter=segmenter, tier_thresholds=params.tier_thresholds,
                              new_days=params.new_days, silent_days=params.silent_days,
                              churned_days=params.churned_days, base_tier=params.base_tier)

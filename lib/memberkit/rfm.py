@@ -630,8 +630,10 @@ def member_rows_at(orders: ibis.Table, members: ibis.Table, wanted: Mapping[_dt.
     (recency in days and orders to date are float64 there when some member who had joined has no purchase).
 
     A wanted member with no row in the whole table (an unknown id, or a member who had neither joined nor
-    bought by that date) has no row here either. Four engine queries for all dates (the per-member
-    summary is aggregated once and cached in the engine for the two reads of it).
+    bought by that date) has no row here either. Member ids are taken as unique in ``members`` (the clean
+    table's). Five engine queries for all dates: the order log is aggregated once (the per-member summary
+    of :func:`memberkit.summary.member_summaries`), cached in the engine for its two reads. The method
+    (scores, rule tables, tiers, stages) is :func:`member_table`'s.
 
     Raises ``ValueError`` when ``wanted`` is empty, for an unknown split or lifecycle days out of
     order, and ``KeyError`` for a column the member table does not have.
@@ -673,10 +675,11 @@ def member_rows_at(orders: ibis.Table, members: ibis.Table, wanted: Mapping[_dt.
         at = pd.Timestamp(end)
         w = whole[whole.end == at]
         # members who had joined without a purchase: rows of the whole table with NaN in the summary's columns
-        joined_buyers = int(w.joined.sum())
-        without_purchase = n_joined.get(pd.Timestamp(end).date(), 0) - joined_buyers
-        as_whole = lambda frame: frame.astype({c: "float64" for c in frame.columns                      # noqa: E731
-                                               if without_purchase > 0 and frame[c].dtype == "int64"})
+        joined, joined_buyers = n_joined.get(at.date(), 0), int(w.joined.sum())
+        floats = joined > joined_buyers
+
+        def as_whole(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame.astype({c: "float64" for c in frame.columns if floats and frame[c].dtype == "int64"})
         buyers = w[w.frequency >= 1]
         segmenter = RFMSegmenter(params.split).fit(as_whole(buyers[list(_FIT_COLUMNS)]))
         summary = mine[mine.end == at].drop(columns="end")
@@ -691,7 +694,7 @@ def member_rows_at(orders: ibis.Table, members: ibis.Table, wanted: Mapping[_dt.
             text = pd.Series(["segment"]).dtype
             table = table.astype({"segment": text, "grid_segment": text})
         out[end] = MemberRows(table if columns is None else table[list(columns)], segmenter,
-                              n_joined.get(pd.Timestamp(end).date(), 0) + len(w) - joined_buyers,
+                              joined + len(w) - joined_buyers,
                               as_whole(w[["orders_total", "revenue_total"]]).reset_index(drop=True))
     return out
 

@@ -246,6 +246,8 @@ def test_unknown_experiment_is_a_clear_error(small_cleaned):
 
 
 def test_segments_before_assignment_come_from_one_query_and_are_unchanged(small_tables, monkeypatch):
+    """The member table's rows the day before each experiment's first assignment, for its members only (those of
+    experiments sharing that day too): equal to the whole table's rows, and every result as with the whole table."""
     tables, truth = small_tables
     rfm_params = notebook_params(load_settings(ROOT, []), "rfm_segmentation")
     with monkeypatch.context() as m:
@@ -260,7 +262,10 @@ def test_segments_before_assignment_come_from_one_query_and_are_unchanged(small_
         # what the report did before: the member table of the day before, one query per experiment
         before = member_table_one_query(tables, day_before[x], rfm_params)[["member_id", "segment", "tier", "region",
                                                                               "channel"]]
-        pd.testing.assert_frame_equal(segments, before)
+        same_day = members.member_id[members.experiment_id.isin([y for y, d in day_before.items() if d == day_before[x]])]
+        pd.testing.assert_frame_equal(segments, before[before.member_id.isin(same_day)].reset_index(drop=True))
+        assert set(members.member_id[members.experiment_id == x]) <= set(segments.member_id) | set(
+            members.member_id[~members.member_id.isin(before.member_id)])   # every member of the table is there
         new, old = next(r for r in a.experiments if r.experiment_id == x), abtest.evaluate(members, x, params, before)
         assert "segment" in set(new.breakdowns.dimension), x
         pd.testing.assert_frame_equal(new.breakdowns, old.breakdowns)

@@ -248,6 +248,9 @@ def test_sample_report_pieces(sample_review):
 
 
 def test_segments_before_each_start_come_from_one_query_and_are_unchanged(small_tables, monkeypatch):
+    """The member table's rows the day before each reviewed campaign, and before each campaign the target list
+    learns from (member_day: C2501 and C2610), in one query; for the campaigns' members and matched members
+    only, equal to the whole table's rows; every review's figures as with the whole table."""
     tables, truth = small_tables
     rfm_params = notebook_params(load_settings(ROOT, []), "rfm_segmentation")
     named = ["C2603", "C2606", "C2610"]
@@ -257,7 +260,8 @@ def test_segments_before_each_start_come_from_one_query_and_are_unchanged(small_
         a = campaign.analyse(tables, "2026-10", cr_params(f"campaigns=[{','.join(named)}]"), rfm_params,
                              dt.date(2026, 10, 31))
     day_before = {c["campaign_id"]: dt.date.fromisoformat(c["start"]) - dt.timedelta(days=1) for c in truth["campaigns"]}
-    assert queries == [sorted(day_before[c] for c in named)]             # one query for the three
+    assert queries == [sorted(day_before[c] for c in [*named, "C2501"])]   # one query for the four
+    assert set(a.member_tables) == set(queries[0])
     assert a.reviewed == named and len(a.reviews) > len(named)          # and the league's other campaigns
     for (members, info, params, baseline, segments), _ in reviewed:
         cid = info.campaign_id
@@ -266,7 +270,9 @@ def test_segments_before_each_start_come_from_one_query_and_are_unchanged(small_
             continue
         # what the report did before: the member table of the day before, one query per campaign
         before = member_table_one_query(tables, day_before[cid], rfm_params)[["member_id", "segment", "tier"]]
-        pd.testing.assert_frame_equal(segments, before)
+        pd.testing.assert_frame_equal(segments, before[before.member_id.isin(segments.member_id)].reset_index(drop=True))
+        read = set(members.member_id) | (set(baseline.member_id) if baseline is not None else set())
+        assert read & set(before.member_id) <= set(segments.member_id) and len(segments) < len(before) / 2
         new, old = a.reviews[cid], campaign.review(members, info, params, baseline, before)
         pd.testing.assert_frame_equal(new.segments, old.segments)
         assert new.figures == old.figures and new.verdict == old.verdict

@@ -121,6 +121,69 @@ def test_member_tables_at_equal_member_table_at_each_date(small_tables, split):
     assert many[END][0].segment.notna().sum() > 500 and many[END][0].segment.nunique() == 8
 
 
+def _wanted_mix(table: pd.DataFrame, seed: int) -> list:
+    """Member ids of every kind the whole table holds, with some it does not: segmented buyers, members
+    who bought before the window only, members without a purchase, members bought but not in the profile."""
+    rng = np.random.default_rng(seed)
+    kinds = [table[table.segment.notna()], table[table.segment.isna() & (table.frequency == 0) & table.recency_days.notna()],
+             table[table.recency_days.isna()], table[table.region.isna()]]
+    ids = [x for k in kinds for x in rng.permutation(k.member_id.to_numpy())[:40]]
+    return [*ids, "NO-SUCH-MEMBER", *ids[:3]]
+
+
+@pytest.mark.parametrize("split", ["mean", "median"])
+def test_member_rows_at_equal_the_whole_member_tables_rows(small_tables, split):
+    """For the members asked for, the lean rows equal the whole member table's, value and dtype; the
+    segmenter is the one fitted on every buyer; an unknown id (and a member who had not joined nor bought
+    by then) has no row, as in the whole table; the profile lacks some buyers (right-only rows)."""
+    tables, _ = small_tables
+    params = rfm_params(f"split={split}")
+    dropped = tables["members"].member_id.to_pandas().sort_values().iloc[::97].tolist()   # buyers not in the profile
+    members = tables["members"].filter(~tables["members"].member_id.isin(dropped))
+    ends = SUMMARY_DATES[1:]
+    whole = rfm.member_tables_at(tables["orders"], rfm.member_profile(members), ends, params)
+    wanted = {end: _wanted_mix(whole[end][0], i) for i, end in enumerate(ends)}
+    wanted[SUMMARY_DATES[2]] = []                                       # nobody at one date
+    lean = rfm.member_rows_at(tables["orders"], members, wanted, params)
+    assert list(lean) == ends
+    for end in ends:
+        table, segmenter = whole[end]
+        expected = table[table.member_id.isin(wanted[end])].reset_index(drop=True)
+        got = lean[end]
+        pd.testing.assert_frame_equal(got.table, expected, check_exact=True)
+        np.testing.assert_equal(got.segmenter.splits_, segmenter.splits_)
+        np.testing.assert_equal(got.segmenter.thresholds_, segmenter.thresholds_)
+        assert got.rows == len(table)
+        bought = table[table.recency_days.notna()]
+        pd.testing.assert_frame_equal(got.totals, bought[["orders_total", "revenue_total"]].reset_index(drop=True),
+                                      check_exact=True)
+        if wanted[end]:
+            assert "NO-SUCH-MEMBER" not in set(got.table.member_id)
+            assert got.table.segment.notna().sum() >= 40 and got.table.recency_days.isna().sum() >= 20
+            assert got.table.region.isna().sum() >= 1 and got.table.recency_days.dtype == "float64"
+    assert len(lean[ends[-1]].table) > 100 and lean[SUMMARY_DATES[2]].table.empty
+
+
+def test_member_rows_at_keeps_the_whole_tables_dtypes_when_everyone_who_joined_bought(small_tables):
+    """Recency and orders to date are int64 in a whole table without a member who never bought, float64 with
+    one: the lean rows follow the whole table, not the rows asked for. Only the columns asked for come back."""
+    tables, _ = small_tables
+    params = rfm_params()
+    bought = summary.member_summary(tables["orders"], END, params.window_days).select("member_id")
+    for members in (tables["members"].filter(tables["members"].member_id.isin(bought.member_id)), tables["members"]):
+        table, _ = rfm.member_table_at(tables["orders"], rfm.member_profile(members), END, params)
+        ids = table[table.recency_days.notna()].member_id.iloc[::50].tolist()
+        columns = ["member_id", "segment", "tier", "recency_days", "orders_total", "stage", "region"]
+        got = rfm.member_rows_at(tables["orders"], members, {END: ids}, params, columns)[END].table
+        expected = table[table.member_id.isin(ids)].reset_index(drop=True)[columns]
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert table.recency_days.dtype == "float64"
+    with pytest.raises(KeyError):
+        rfm.member_rows_at(tables["orders"], members, {END: ids}, params, ["member_id", "no_such_column"])
+    with pytest.raises(ValueError):
+        rfm.member_rows_at(tables["orders"], members, {}, params)
+
+
 def test_the_rfm_report_reads_its_three_month_ends_from_one_query(small_tables, monkeypatch):
     """The period's end, the previous month's (migration) and a year earlier's (the split of member
     revenue's change by tier and segment): one summary query."""

@@ -268,27 +268,55 @@ def test_the_plan_reads_the_rfm_reports_member_table_and_lists_the_same(planted,
     assert uplift.key_results(again) == uplift.key_results(plan)
 
 
-def test_the_plan_reads_the_reviews_campaign_members_and_member_profile_and_lists_the_same(planted, tmp_path,
-                                                                                          monkeypatch):
-    """The campaign report measures every campaign's members and the member profile once (campaign.analyse)
-    and the plan reads them: no second measurement, the same lists and results, byte for byte."""
+def test_the_plan_reads_the_reviews_campaign_members_and_member_rows_and_lists_the_same(planted, tmp_path,
+                                                                                       monkeypatch):
+    """The campaign report measures every campaign's members and their member table rows at every eve the
+    plan learns from once (campaign.analyse, one query for the eves) and the plan reads them with the
+    period store's member table: nothing measured or built again, the same lists and results, byte for byte."""
     from memberkit import campaign, rfm
     folder, truth, cp, plan = planted
     tables, rp = plan.inputs
     end = dt.date(2026, 10, 31)
     a = campaign.analyse(tables, "2026-10", cp, rp, data_end=end)
     assert set(plan.campaigns) <= set(a.campaign_members.campaign_id)
+    period_table, _ = rfm.member_table_at(tables["orders"], rfm.member_profile(tables["members"]), end, rp)
 
     def again(*args, **kwargs):
         raise AssertionError("measured again")
-    monkeypatch.setattr(campaign, "campaign_members", again)
-    monkeypatch.setattr(rfm, "member_profile", again)
-    shared = uplift.plan(tables, end, cp, rp, end, member_tables=a.member_tables, campaign_members=a.campaign_members,
-                         profile=a.profile)
+    for owner, name in ((campaign, "campaign_members"), (rfm, "member_profile"), (rfm, "member_rows_at"),
+                        (rfm, "member_tables_at"), (rfm, "member_table_at")):
+        monkeypatch.setattr(owner, name, again)
+    shared = uplift.plan(tables, end, cp, rp, end, period_table=period_table, member_tables=a.member_tables,
+                         campaign_members=a.campaign_members)
     assert uplift.export_targets(shared, tmp_path / "shared", "CNY").read_bytes() == \
         uplift.export_targets(plan, tmp_path / "first", "CNY").read_bytes()
     assert (tmp_path / "shared" / uplift.HOLDOUT_FILE).read_bytes() == (tmp_path / "first" / uplift.HOLDOUT_FILE).read_bytes()
     assert uplift.key_results(shared) == uplift.key_results(plan)
+
+
+def test_the_plan_on_the_campaigns_members_rows_lists_the_same_as_on_whole_member_tables(planted, tmp_path):
+    """At each eve the plan reads only the campaigns' members' rows (rfm.member_rows_at), with the whole
+    table's median and cap of the order value: the same features as from the whole member table, and the
+    same lists and results, byte for byte."""
+    from memberkit import campaign, rfm
+    folder, truth, cp, plan = planted
+    tables, rp = plan.inputs
+    end = dt.date(2026, 10, 31)
+    camps = campaign.campaigns_frame(tables).set_index("campaign_id")
+    eves = {c: camps.start[c] - dt.timedelta(days=1) for c in plan.campaigns}
+    whole = rfm.member_tables_at(tables["orders"], rfm.member_profile(tables["members"]), eves.values(), rp)
+    members = campaign.campaign_members(tables, list(plan.campaigns), cp, end)
+    for c, day in eves.items():
+        ids = members.member_id[members.campaign_id == c]
+        lean = rfm.member_rows_at(tables["orders"], tables["members"], {day: ids}, rp)[day]
+        past = uplift.past_responses(members, camps.start[c])
+        pd.testing.assert_frame_equal(uplift.member_features(lean, day, past, ids),
+                                      uplift.member_features(whole[day][0], day, past, ids), check_exact=True)
+    again = uplift.plan(tables, end, cp, rp, end, member_tables={d: t for d, (t, _) in whole.items()})
+    assert uplift.export_targets(again, tmp_path / "whole", "CNY").read_bytes() == \
+        uplift.export_targets(plan, tmp_path / "lean", "CNY").read_bytes()
+    assert (tmp_path / "whole" / uplift.HOLDOUT_FILE).read_bytes() == (tmp_path / "lean" / uplift.HOLDOUT_FILE).read_bytes()
+    assert uplift.key_results(again) == uplift.key_results(plan)
 
 
 def test_the_list_files_are_the_bytes_pandas_writes(planted, tmp_path):

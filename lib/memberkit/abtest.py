@@ -668,9 +668,12 @@ def analyse(tables: dict, period: str, params, rfm_params=None, data_end: _dt.da
     # the day before each experiment's first assignment: its members' segments then
     first = members.groupby("experiment_id").assigned_ts.min() if rfm_params and len(members) else pd.Series()
     day_before = {x: first[x].date() - _dt.timedelta(days=1) for x in ids if pd.notna(first.get(x))}
-    at = rfm.member_tables_at(tables["orders"], rfm.member_profile(tables["members"]), day_before.values(),
-                              rfm_params) if day_before else {}
-    segments = {x: at[day][0][["member_id", "segment", "tier", "region", "channel"]] for x, day in day_before.items()}
+    # only the experiments' members' rows, and only the columns the breakdowns read
+    wanted = {day: members.member_id[members.experiment_id.isin([x for x, d in day_before.items() if d == day])]
+              for day in day_before.values()}
+    at = rfm.member_rows_at(tables["orders"], tables["members"], wanted, rfm_params,
+                            ["member_id", "segment", "tier", "region", "channel"]) if day_before else {}
+    segments = {x: at[day].table for x, day in day_before.items()}
     results, skipped, skip_reasons = [], {}, {}
     for x in ids:
         seg = segments.get(x)

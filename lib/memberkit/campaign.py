@@ -446,13 +446,13 @@ class CampaignAnalysis:
     available: list[str] = field(default_factory=list)   # campaign ids in the data, for the hint
     skip_reasons: dict[str, dict] = field(default_factory=dict)   # id -> {"reason": code, **values} for the page
     totals: dict = field(default_factory=dict)    # period_totals(), computed once by analyse()
-    # the RFM member tables the review built (the day before each reviewed campaign), date -> table,
-    # for the target list to read rather than build again (memberkit.uplift.plan)
+    # the RFM member table's rows the review built, date -> rfm.MemberRows: the members (and matched
+    # members) of each reviewed campaign and the members of each campaign the target list learns from, at
+    # the day before it started; for the target list to read rather than build again (memberkit.uplift.plan)
     member_tables: dict = field(default_factory=dict, repr=False)
-    # campaign_members() of the league's campaigns and of every campaign that ended by the data's end,
-    # and rfm.member_profile(): read by the target list too (memberkit.uplift.plan), not made again
+    # campaign_members() of the league's campaigns and of every campaign that ended by the data's end:
+    # read by the target list too (memberkit.uplift.plan), not measured again
     campaign_members: pd.DataFrame | None = field(default=None, repr=False)
-    profile: pd.DataFrame | None = field(default=None, repr=False)
 
     def league(self) -> list[CampaignReview]:
         """The campaigns by return on cost, best first; no return last; equal returns by campaign id."""
@@ -479,19 +479,42 @@ def analyse(tables: dict, period: str, params, rfm_params=None, data_end: _dt.da
     measured = sorted(set(league) | set(ended))
     members = campaign_members(tables, measured, params, data_end) if measured else pd.DataFrame()
     info = campaigns.set_index("campaign_id")
-    # the day before each reviewed campaign started: its members' segments then
-    day_before = {cid: info.loc[cid, "start"] - _dt.timedelta(days=1) for cid in reviewed} if rfm_params is not None else {}
-    profile = rfm.member_profile(tables["members"]) if rfm_params is not None else None
-    at = rfm.member_tables_at(tables["orders"], profile, day_before.values(), rfm_params) if day_before else {}
-    segments = {cid: at[day][0][["member_id", "segment", "tier"]] for cid, day in day_before.items()}
+    # the matched members of each reviewed campaign without a holdout first: their segments are read with the
+    # targets' (the league's other campaigns' are measured one at a time below)
+    baselines, failed = {}, {}
+    for cid in [c for c in league if c in reviewed]:
+        m = members[members.campaign_id == cid]
+        if (m.group == "holdout").sum() < 2:
+            try:
+                baselines[cid] = baseline_members(tables, cid, info.loc[cid, "start"], info.loc[cid, "end"], params,
+                                                  data_end)
+            except CampaignError as e:
+                failed[cid] = e
+    at, eve = {}, {}
+    if rfm_params is not None:
+        from .uplift import learning_campaigns
+        # the day before each reviewed campaign started (its members' segments then) and before each campaign
+        # the next campaign's target list learns from: only those campaigns' members' rows, in one query
+        learnt = learning_campaigns(campaigns[campaigns.campaign_id.isin(ended)], members, params).campaign_id
+        eve = {cid: info.loc[cid, "start"] - _dt.timedelta(days=1) for cid in [*reviewed, *learnt]}
+        wanted = {}
+        for cid, day in eve.items():
+            ids = [members.member_id[members.campaign_id == cid]]
+            if cid in reviewed and cid in baselines:
+                ids.append(baselines[cid].member_id)
+            wanted[day] = pd.concat([*([wanted[day]] if day in wanted else []), *ids], ignore_index=True)
+        at = rfm.member_rows_at(tables["orders"], tables["members"], wanted, rfm_params) if wanted else {}
+    segments = {cid: at[eve[cid]].table[["member_id", "segment", "tier"]] for cid in reviewed if cid in eve}
     reviews, skipped, skip_reasons = {}, {}, {}
     for cid in league:
         row = info.loc[cid].copy()
         row["campaign_id"] = cid
         m = members[members.campaign_id == cid]
         try:
-            baseline = None
-            if (m.group == "holdout").sum() < 2:
+            if cid in failed:
+                raise failed[cid]
+            baseline = baselines.pop(cid, None)
+            if cid not in reviewed and (m.group == "holdout").sum() < 2:
                 baseline = baseline_members(tables, cid, row.start, row.end, params, data_end)
             r = review(m, row, params, baseline, segments.get(cid))
             if cid in reviewed:
@@ -503,8 +526,7 @@ def analyse(tables: dict, period: str, params, rfm_params=None, data_end: _dt.da
                 skip_reasons[cid] = {"reason": e.reason, **e.values}
     return with_totals(CampaignAnalysis(period, [c for c in reviewed if c in reviews], reviews, skipped,
                                         available=sorted(campaigns.campaign_id.astype(str)), skip_reasons=skip_reasons,
-                                        member_tables={day: table for day, (table, _) in at.items()},
-                                        campaign_members=members, profile=profile))
+                                        member_tables=at, campaign_members=members))
 
 
 def with_totals(a: CampaignAnalysis) -> CampaignAnalysis:

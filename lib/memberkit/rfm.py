@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
@@ -277,10 +277,29 @@ def member_table(summary: pd.DataFrame, members: pd.DataFrame, end: _dt.date, *,
     from .calls import record_call
     record_call("member_table", end=end, split=segmenter.split,
                 tier_thresholds=tier_thresholds, new_days=new_days, silent_days=silent_days, churned_days=churned_days)
+    base = _joined(summary, members, end)
+    buyers = _buyers(base)
+    segmenter.fit(buyers)
+    return _scored_base(base, buyers, end, segmenter=segmenter, tier_thresholds=tier_thresholds, new_days=new_days,
+                        silent_days=silent_days, churned_days=churned_days, base_tier=base_tier)
+
+
+def _joined(summary: pd.DataFrame, members: pd.DataFrame, end: _dt.date) -> pd.DataFrame:
+    """The members who had joined by ``end`` (their region and channel) with the summary's buyers, by member id."""
     joined = members[pd.to_datetime(members.join_date) <= pd.Timestamp(end)]
-    base = joined[["member_id", "region", "channel"]].merge(summary, on="member_id", how="outer")
-    buyers = base[base.frequency.fillna(0) >= 1]
-    scored = segmenter.fit_transform(buyers)
+    return joined[[c for c in ("member_id", "region", "channel") if c in joined]].merge(summary, on="member_id",
+                                                                                       how="outer")
+
+
+def _buyers(base: pd.DataFrame) -> pd.DataFrame:
+    return base[base.frequency.fillna(0) >= 1]
+
+
+def _scored_base(base: pd.DataFrame, buyers: pd.DataFrame, end: _dt.date, *, segmenter: RFMSegmenter, tier_thresholds: dict[str, float],
+                 new_days: int, silent_days: int, churned_days: int, base_tier: str) -> pd.DataFrame:
+    """:func:`member_table` of the rows of :func:`_joined` (``buyers``: its rows with a purchase in the window)
+    with ``segmenter`` already fitted."""
+    scored = segmenter.transform(buyers)
     keep = ["member_id", "r_high", "f_high", "m_high", "r_score", "f_score", "m_score", "segment", "grid_segment"]
     # the buyers are rows of ``base`` (same index): their scores join by index, not by a second key merge
     out = base.join(scored[[c for c in keep[1:] if c in scored]], how="left")
@@ -566,6 +585,118 @@ def _scored(summary: pd.DataFrame, members: pd.DataFrame, end: _dt.date, params)
                          new_days=params.new_days, silent_days=params.silent_days, churned_days=params.churned_days,
                          base_tier=params.base_tier)
     return table, segmenter
+
+
+@dataclass
+class MemberRows:
+    """Some members' rows of the member table at one date (:func:`member_rows_at`).
+
+    ``table``: those rows, equal to the whole table's; ``segmenter``: fitted on every buyer at that date,
+    as for the whole table; ``rows``: how many rows the whole table has (every member who had joined or
+    bought by then); ``totals``: ``orders_total`` and ``revenue_total`` of each of its members with a
+    purchase by then (the others have none), in member id order, without ids: what a statistic over the
+    whole table of those two columns needs (:func:`memberkit.uplift.member_features`' order value).
+    """
+
+    table: pd.DataFrame
+    segmenter: RFMSegmenter
+    rows: int
+    totals: pd.DataFrame
+
+
+#: the member summary's columns the segmenter's fit and the lifecycle stage read, and the two in ``totals``
+_FIT_COLUMNS = ("recency_days", "frequency", "monetary")
+_ALWAYS = ("first_order_date", *_FIT_COLUMNS, "orders_total", "revenue_total")
+
+
+def member_rows_at(orders: ibis.Table, members: ibis.Table, wanted: Mapping[_dt.date, Iterable],
+                   params, columns: Sequence[str] | None = None) -> dict[_dt.date, MemberRows]:
+    """The rows of :func:`member_tables_at`'s member tables for the members a report reads, at each date.
+
+    ``orders`` and ``members`` are the clean engine tables; ``wanted`` maps each end date to the member
+    ids (the tables' member id type; repeats count once) whose rows are wanted at that date; ``params``
+    are the RFM report's settings; ``columns``: the member table's columns to return, in that order
+    (None: all of them, in the table's order). Returns, per end date (keys as given), a
+    :class:`MemberRows` whose ``table`` equals the whole member table of that date restricted to the
+    wanted members (in member id order, index 0..k-1, the same dtypes) and whose ``segmenter`` equals
+    the one fitted there.
+
+    The segmenter is still fitted on every buyer at that date (the split's mean sums the buyers in member
+    id order, as the whole table's outer merge does), from the engine's per-member recency, frequency
+    and monetary value alone, fetched without member ids. Only the wanted members' rows of the summary
+    and of the profile (region, channel, join date) are fetched, by a semi-join in the engine, and only
+    they are scored, tiered and staged: pandas never holds the whole table's wide rows. The whole table's
+    row count per date (one small query on ``members``) decides the columns' dtypes as in the whole table
+    (recency in days and orders to date are float64 there when some member who had joined has no purchase).
+
+    A wanted member with no row in the whole table (an unknown id, or a member who had neither joined nor
+    bought by that date) has no row here either. Member ids are taken as unique in ``members`` (the clean
+    table's). Five engine queries for all dates: the order log is aggregated once (the per-member summary
+    of :func:`memberkit.summary.member_summaries`), cached in the engine for its two reads. The method
+    (scores, rule tables, tiers, stages) is :func:`member_table`'s.
+
+    Raises ``ValueError`` when ``wanted`` is empty, for an unknown split or lifecycle days out of
+    order, and ``KeyError`` for a column the member table does not have.
+    """
+    from .summary import member_frame, member_summaries
+    days = sorted(set(wanted))
+    if not days:
+        raise ValueError("member_rows_at needs at least one end date")
+    split_value(pd.Series([0.0]), params.split)
+    lifecycle_stages(pd.DataFrame({"first_order_date": pd.Series([], dtype="datetime64[ns]"), "recency_days": []}),
+                     days[0], params.new_days, params.silent_days, params.churned_days)
+    # each date's wanted members as (date, member) pairs: joined in the engine, never looked up in pandas
+    pairs = pd.concat([pd.DataFrame({"_end": pd.Series([d] * len(ids), dtype=object), "member_id": ids})
+                       for d in days for ids in [pd.Series(wanted[d]).reset_index(drop=True)]], ignore_index=True)
+    pairs = ibis.memtable(pairs.drop_duplicates(ignore_index=True),
+                          schema={"_end": "date", "member_id": members.member_id.type()})
+    summaries = member_summaries(orders, days, params.window_days)
+    summary_columns = [c for c in summaries.columns if c not in ("end", "member_id")]
+    kept = summary_columns if columns is None else [c for c in summary_columns if c in {*_ALWAYS, *columns}]
+    dates = ibis.memtable({"end": days}, schema={"end": "date"})
+    joined_by = members.cross_join(dates)
+    joined_by = joined_by.filter(joined_by.join_date <= joined_by.end)
+    joined_counts = joined_by.group_by("end").agg(n=joined_by.count()).to_pandas()
+    n_joined = {pd.Timestamp(e).date(): int(n) for e, n in zip(joined_counts.end, joined_counts.n)}
+    profile = pairs.inner_join(members.select("member_id", "join_date", *[c for c in ("region", "channel")
+                                                                           if columns is None or c in columns]),
+                               "member_id")
+    profile = member_frame(profile.filter(profile.join_date <= profile._end))
+    with summaries.select("end", "member_id", *kept).cache() as s:
+        m = members.select(_member=members.member_id, _join_date=members.join_date)
+        j = s.left_join(m, s.member_id == m._member)
+        # ordered by member id in the engine (byte order of UTF-8, which is Python's order of str)
+        whole = j.order_by([j.end, j.member_id]).select(
+            "end", *_FIT_COLUMNS, "orders_total", "revenue_total",
+            joined=(j._join_date <= j.end).fill_null(False)).to_pandas()
+        mine = s.semi_join(pairs, [s.end == pairs._end, s.member_id == pairs.member_id]).to_pandas()
+    out = {}
+    for end in days:
+        at = pd.Timestamp(end)
+        w = whole[whole.end == at]
+        # members who had joined without a purchase: rows of the whole table with NaN in the summary's columns
+        joined, joined_buyers = n_joined.get(at.date(), 0), int(w.joined.sum())
+        floats = joined > joined_buyers
+
+        def as_whole(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame.astype({c: "float64" for c in frame.columns if floats and frame[c].dtype == "int64"})
+        buyers = w[w.frequency >= 1]
+        segmenter = RFMSegmenter(params.split).fit(as_whole(buyers[list(_FIT_COLUMNS)]))
+        summary = mine[mine.end == at].drop(columns="end")
+        summary = summary.sort_values("member_id", kind="stable").reset_index(drop=True)
+        base = _joined(summary, profile[profile._end == at].drop(columns="_end"), end)
+        base = base.drop(columns=kept).join(as_whole(base[kept]))
+        table = _scored_base(base, _buyers(base), end, segmenter=segmenter, tier_thresholds=params.tier_thresholds,
+                             new_days=params.new_days, silent_days=params.silent_days,
+                             churned_days=params.churned_days, base_tier=params.base_tier)
+        if len(buyers) and not len(_buyers(base)):
+            # no buyer among these rows: the segment columns take the type the whole table's buyers give them
+            text = pd.Series(["segment"]).dtype
+            table = table.astype({"segment": text, "grid_segment": text})
+        out[end] = MemberRows(table if columns is None else table[list(columns)], segmenter,
+                              joined + len(w) - joined_buyers,
+                              as_whole(w[["orders_total", "revenue_total"]]).reset_index(drop=True))
+    return out
 
 
 def produce_member_table(store, con=None):

@@ -60,22 +60,26 @@ HOLDOUT_FILE = "uplift_holdout.csv"
 
 
 # ------------------------------------------------------------------ the rows to learn from
-def member_features(table: pd.DataFrame, at: _dt.date, past_responses: pd.Series | None = None,
-                    members=None) -> pd.DataFrame:
+def member_features(table, at: _dt.date, past_responses: pd.Series | None = None, members=None) -> pd.DataFrame:
     """The model's features of each member from an RFM member table at ``at``
-    (:func:`memberkit.rfm.member_tables_at`): one row per member, in member id order.
+    (:func:`memberkit.rfm.member_tables_at`), or from some members' rows of it
+    (:class:`memberkit.rfm.MemberRows`, :func:`memberkit.rfm.member_rows_at`): one row per member, in
+    member id order.
 
-    ``order_value`` is the member's average order value over all history (currency; the table's
-    median for members without an order; capped at the table's 99th percentile), ``past_responses`` the number of earlier campaigns the
+    ``order_value`` is the member's average order value over all history (currency; the whole table's
+    median for members without an order; capped at the whole table's 99th percentile), ``past_responses`` the number of earlier campaigns the
     member redeemed (``past_responses``: member id -> count; 0 where absent), ``days_as_member``
     from the first order to ``at`` (0 without one); a missing category is ``"none"``. ``members``:
     member ids to keep (None: all); the median and the cap are still the whole table's.
     """
-    orders = table.orders_total.astype("float64") if "orders_total" in table \
-        else table.frequency.astype("float64").fillna(0.0)
-    value = table.revenue_total.astype("float64") / orders.where(orders > 0)
-    if value.notna().any():          # one bulk order must not make a member the best target
-        value = value.fillna(value.median()).clip(upper=value.quantile(0.99))
+    from .rfm import MemberRows
+    # the median and the cap over the whole table: from its rows, or from its totals when given some rows
+    whole = _order_values(table.totals) if isinstance(table, MemberRows) else None
+    table = table.table if isinstance(table, MemberRows) else table
+    value = _order_values(table)
+    whole = value if whole is None else whole
+    if whole.notna().any():          # one bulk order must not make a member the best target
+        value = value.fillna(whole.median()).clip(upper=whole.quantile(0.99))
     if members is not None:
         # a campaign's few thousand members, not the whole member table, past this point
         keep = table.member_id.isin(members).to_numpy()
@@ -94,6 +98,13 @@ def member_features(table: pd.DataFrame, at: _dt.date, past_responses: pd.Series
     return out.sort_values("member_id", kind="stable").reset_index(drop=True)
 
 
+def _order_values(table: pd.DataFrame) -> pd.Series:
+    """Each row's revenue per order to date (NaN without an order)."""
+    orders = table.orders_total.astype("float64") if "orders_total" in table \
+        else table.frequency.astype("float64").fillna(0.0)
+    return table.revenue_total.astype("float64") / orders.where(orders > 0)
+
+
 def past_responses(campaign_members: pd.DataFrame, before: _dt.date) -> pd.Series:
     """member id -> how many campaigns that started before ``before`` the member was targeted by and
     redeemed (``campaign_members``: campaign_id, member_id, group, redeemed_ts, start)."""
@@ -107,7 +118,7 @@ def training_rows(members: pd.DataFrame, tables_at: dict, margin: float, window:
 
     ``members``: :func:`memberkit.campaign.campaign_members` (target and holdout members with
     ``orders_during``, ``orders_net``, ``start``, ``redeemed_ts``); ``tables_at``: campaign id -> the
-    RFM member table the day before it started; ``window``: ``"during"`` (the campaign's days) or
+    RFM member table the day before it started, or its members' rows of it (:class:`memberkit.rfm.MemberRows`); ``window``: ``"during"`` (the campaign's days) or
     ``"net"`` (and the ``post_days`` after it). Returns the features (:func:`member_features`)
     with ``campaign_id``, ``treated`` (1 targeted, 0 holdout), ``orders`` (in the window) and
     ``value`` (``orders`` x the member's order value x ``margin``: currency), ordered by campaign and
@@ -502,12 +513,15 @@ def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.d
     table; ``recommended`` is the model's list when :attr:`Validation.model_is_better`, else the RFM
     rule's. ``period_table``: the RFM report's member table at ``period_end`` (the period store's
     ``members``), read rather than built again; None builds it here (an analyst's call on its own).
-    ``member_tables``: date -> RFM member table already built with ``rfm_params`` (the campaign
-    review's, :attr:`memberkit.campaign.CampaignAnalysis.member_tables`); only the other dates are built.
+    ``member_tables``: date -> the RFM member table, or its rows of the campaigns' members
+    (:class:`memberkit.rfm.MemberRows`), already built with ``rfm_params`` for every eve of a campaign it
+    learns from that falls on that date (the campaign review's,
+    :attr:`memberkit.campaign.CampaignAnalysis.member_tables`); at the other eves only the campaigns'
+    members' rows are built (:func:`memberkit.rfm.member_rows_at`), in one engine query.
     ``campaign_members``: :func:`memberkit.campaign.campaign_members` already measured with ``params`` up to
     ``data_end`` (:attr:`~memberkit.campaign.CampaignAnalysis.campaign_members`), read when it holds every
     campaign that ended by then, else measured here; ``profile``: :func:`memberkit.rfm.member_profile` of
-    ``tables["members"]`` already made, else made here.
+    ``tables["members"]`` already made, else made here when the period-end table is built here.
     """
     from . import campaign, rfm
     data_end = min(data_end or period_end, period_end)
@@ -526,18 +540,12 @@ def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.d
             else pd.DataFrame()
     if members.empty:
         return out
-    held = members[members.group == "holdout"].groupby("campaign_id").size()
-    with_holdout = ended[ended.campaign_id.isin(held[held >= 2].index)]
-    if params.target_campaign_type:
-        with_holdout = with_holdout[with_holdout.type == params.target_campaign_type]
-    if with_holdout.empty:
+    of_type = learning_campaigns(ended, members, params)
+    if of_type.empty:
         out.campaign_type = params.target_campaign_type
         return out
-    latest = with_holdout.sort_values(["start", "campaign_id"], kind="stable").iloc[-1]
-    kind = params.target_campaign_type or latest.type
-    of_type = with_holdout[with_holdout.type == kind].sort_values(["start", "campaign_id"], kind="stable")
-    out.campaign_type, out.campaigns = str(kind), tuple(of_type.campaign_id.astype(str))
-    out.holdout_rows = int(held.reindex(of_type.campaign_id).sum())
+    out.campaign_type, out.campaigns = str(of_type.type.iloc[0]), tuple(of_type.campaign_id.astype(str))
+    out.holdout_rows = int((members.campaign_id.isin(of_type.campaign_id) & (members.group == "holdout")).sum())
     if out.holdout_rows < params.target_min_holdout:
         out.state = "too_few_holdout"
         return out
@@ -546,22 +554,23 @@ def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.d
     out.contact_cost = (float(params.target_contact_cost) if params.target_contact_cost is not None
                         else contact_cost(camps, members, last))
     eve = {str(c): s - _dt.timedelta(days=1) for c, s in zip(of_type.campaign_id, of_type.start)}
-    known = dict(member_tables or {})
-    if period_table is not None:
-        known[period_end] = period_table
-    wanted = [d for d in dict.fromkeys([*eve.values(), period_end]) if d not in known]
-    if wanted and profile is None:
-        profile = rfm.member_profile(tables["members"])
-    at = rfm.member_tables_at(tables["orders"], profile, wanted, rfm_params) if wanted else {}
-    at.update({d: (known[d], None) for d in [*eve.values(), period_end] if d in known})
-    rows = training_rows(members, {c: at[d][0] for c, d in eve.items()}, params.margin, params.target_window)
+    at = dict(member_tables or {})
+    # at each eve only the rows of the campaigns' own members (the order value's median and cap: the whole table's)
+    wanted = {d: members.member_id[members.campaign_id.isin([c for c, e in eve.items() if e == d])]
+              for d in dict.fromkeys(eve.values()) if d not in at}
+    if wanted:
+        at.update(rfm.member_rows_at(tables["orders"], tables["members"], wanted, rfm_params))
+    if period_table is None:
+        profile = rfm.member_profile(tables["members"]) if profile is None else profile
+        period_table = rfm.member_table_at(tables["orders"], profile, period_end, rfm_params)[0]
+    rows = training_rows(members, {c: at[d] for c, d in eve.items()}, params.margin, params.target_window)
     try:
         out.validation = validate(rows, params.margin, seed=params.target_seed)
         learner = XLearner(seed=params.target_seed).fit(rows)
     except ValueError as e:           # a fold with too few targeted or held-out members
         out.state, out.error = "not_learnt", str(e)
         return out
-    candidates = member_features(at[period_end][0], period_end, past_responses(members, period_end + _dt.timedelta(days=1)))
+    candidates = member_features(period_table, period_end, past_responses(members, period_end + _dt.timedelta(days=1)))
     out.by_segment = segment_uplift(rows)
     cost = out.contact_cost if np.isfinite(out.contact_cost) else 0.0
     model_margin = expected_incremental_margin(learner, candidates, params.margin)   # (seconds at a million members)
@@ -577,6 +586,22 @@ def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.d
                    for rule, t in (("model", out.model_list), ("rfm", out.rfm_list))}
     out.state = "ready"
     return out
+
+
+def learning_campaigns(ended: pd.DataFrame, members: pd.DataFrame, params) -> pd.DataFrame:
+    """The campaigns the next campaign's target list learns from, by start and id: of ``ended`` (campaigns
+    that ended by the data's end, :func:`memberkit.campaign.campaigns_frame`'s rows), those with at least
+    two held-out members in ``members`` (:func:`memberkit.campaign.campaign_members`) of the type
+    ``params.target_campaign_type``, else of the type of the latest of them. Empty when there is none."""
+    held = members[members.group == "holdout"].groupby("campaign_id").size()
+    with_holdout = ended[ended.campaign_id.isin(held[held >= 2].index)]
+    if params.target_campaign_type:
+        with_holdout = with_holdout[with_holdout.type == params.target_campaign_type]
+    if with_holdout.empty:
+        return with_holdout
+    latest = with_holdout.sort_values(["start", "campaign_id"], kind="stable").iloc[-1]
+    kind = params.target_campaign_type or latest.type
+    return with_holdout[with_holdout.type == kind].sort_values(["start", "campaign_id"], kind="stable")
 
 
 def export_targets(p: Plan, folder, currency: str = "CNY"):

@@ -64,3 +64,26 @@ def test_a_time_parses_exactly_where_the_reading_gives_a_time(formats):
     empty = [v is None or not v.strip() for v in TIMES]
     assert ok == [e or not pd.isna(r) for e, r in zip(empty, read)]
     assert ok.count(False) >= 5
+
+
+BLANKS = [None, "", " ", "\t\n", " a", "a ", "a b", "\u3000a\u3000", "\x01a\x01", "\fx\v", "  \r", "abc", " \t a b \n"]
+
+
+def test_strip_trims_exactly_what_the_full_trim_trims():
+    """``engine.strip`` trims only values with a blank at an edge; the result is ``strip()``'s on every value."""
+    con = engine.connect()
+    t = ibis.memtable({"v": BLANKS}, schema={"v": "string"})
+    fast = con.execute(engine.strip(t.v).name("x")).tolist()
+    full = con.execute(t.v.strip().name("x")).tolist()
+    assert [None if pd.isna(v) else v for v in fast] == [None if pd.isna(v) else v for v in full]
+    assert fast[BLANKS.index(" \t a b \n")] == "a b"
+
+
+def test_the_quality_table_counts_as_missing_the_empty_and_blank_values():
+    from memberkit import clean
+    from memberkit.schema import CANONICAL
+    columns = {c: BLANKS if c == "store_id" else ["x"] * len(BLANKS) for c in CANONICAL["orders"]}
+    t = ibis.memtable(pd.DataFrame(columns), schema={c: "string" for c in columns})
+    q = clean.quality_scorecard({"orders": t}, [], 0).set_index("column")
+    blank = [v is None or not v.strip(" \t\n\r\v\f") for v in BLANKS]
+    assert q.loc["store_id", "missing"] == sum(blank) == 5 and q.loc["order_id", "missing"] == 0

@@ -65,6 +65,41 @@ def test_a_placeholder_phone_shared_by_many_accounts_links_nobody():
     assert (rep.shared_phones, rep.shared_phone_accounts, rep.merged_ids, rep.people) == (1, 50, 1, 1)
 
 
+@pytest.mark.parametrize("max_accounts_per_phone", [2, 3, 5])
+def test_only_accounts_that_share_a_key_reach_pandas_and_link_as_all_accounts_would(max_accounts_per_phone):
+    d = dt.date
+    staged = pd.DataFrame([
+        # member, join date, phone (E.164), person id in the export, reason
+        ["A1", d(2024, 1, 1), None, "P1", None], ["A2", d(2024, 2, 1), None, "P1", None],
+        ["A3", d(2024, 3, 1), "+447911123456", "P1", None], ["A4", d(2023, 12, 1), "+447911123456", None, None],
+        ["B1", d(2024, 1, 5), None, "P2", None], ["B2", None, None, None, None],   # B2: P2 by the mapping table
+        ["M1", d(2024, 4, 1), None, "P9", None],        # P9 in the export, P3 in the mapping table (which wins)
+        ["M2", d(2024, 4, 2), None, None, None],        # P3 by the mapping table
+        ["C1", d(2024, 1, 1), "+8613900000001", None, None], ["C2", d(2024, 1, 1), None, "P7", None],  # alone
+        ["X1", d(2024, 1, 1), "+8613900000009", "P1", "duplicate_member_id"],   # set aside: links nobody
+        *[[f"W{i}", d(2024, 1, 2), "+8613800000000", None, None] for i in range(4)],   # a shared phone at 2 and 3
+        ["W9", d(2024, 1, 3), "+8613800000000", "P8", None], ["V1", d(2024, 5, 1), None, "P8", None],
+    ], columns=["member", "jd", "phone_e164", "person", "reason"])
+    mapping = pd.DataFrame([["B2", "P2", None], ["M1", "P3", None], ["M2", "P3", None], ["C1", "P5", "missing_id"]],
+                           columns=["member", "person", "reason"])
+    # every valid account, its person from the mapping table when named there: what resolve_identities was given
+    every = staged[staged.reason.isna()].rename(columns={"person": "person_id"}).drop(columns="reason")
+    every["person_source"] = every.person_id.notna().map({True: "person_id", False: None})
+    named = mapping[mapping.reason.isna()].set_index("member").person
+    every.loc[every.member.isin(named.index), "person_source"] = "mapping"
+    every["person_id"] = every.member.map(named).fillna(every.person_id)
+    every["jd"] = pd.to_datetime(every.jd)
+    all_links, all_report = resolve_identities(every, max_accounts_per_phone)
+
+    some = clean._linkable_accounts(ibis.memtable(staged), ibis.memtable(mapping), max_accounts_per_phone).to_pandas()
+    links, report = resolve_identities(some.assign(jd=pd.to_datetime(some.jd)), max_accounts_per_phone)
+
+    assert not {"C1", "C2", "X1"} & set(some.member) and len(some) < len(every)
+    merged = lambda lk: lk[lk.canonical != lk.member].sort_values("member").reset_index(drop=True).astype(str)
+    pd.testing.assert_frame_equal(merged(links), merged(all_links))
+    assert report == all_report and report.merged_ids > 0
+
+
 def _order(oid, member, ts, amount, person=None, region=None):
     return [oid, member, ts, "online", None, str(amount), "1", None, "0", None, "paid", person, region]
 

@@ -30,7 +30,6 @@ from importlib.resources import files
 from pathlib import Path
 
 import ibis
-import numpy as np
 import pandas as pd
 import yaml
 
@@ -347,16 +346,8 @@ def stage_members(con, raw: ibis.Table, formats: list[str], *, time_zone: str | 
     phones["phone_e164"] = normalise_phones(phones.phone, phone_region)
     phone_map = engine.keep(con, "phone_map", ibis.memtable(phones.astype("string"), columns=["phone_text", "phone_e164"]))
     t = t.left_join(phone_map, t.phone == phone_map.phone_text).drop("phone_text")
-    acc = t.filter(t.reason.isnull()).select("member", "jd", "phone_e164", person_id=t.person).to_pandas()
-    acc["jd"] = pd.to_datetime(acc.jd)
-    acc["person_source"] = np.where(acc.person_id.notna(), "person_id", None)
-    if accounts is not None:
-        mapped = accounts.filter(accounts.reason.isnull()).select("member", "person").to_pandas()
-        mapping = dict(zip(mapped.member, mapped.person))
-        from_map = acc.member.map(mapping)
-        acc["person_source"] = np.where(from_map.notna(), "mapping", acc.person_source)
-        acc["person_id"] = from_map.where(from_map.notna(), acc.person_id)
-    links, report = resolve_identities(acc, max_accounts_per_phone)
+    links, report = resolve_identities(_linkable_accounts(t, accounts, max_accounts_per_phone).to_pandas()
+                                       .assign(jd=lambda a: pd.to_datetime(a.jd)), max_accounts_per_phone)
     report.phone_region = phone_region
     invalid = phones.loc[phones.phone_e164.isna(), "phone"]
     report.invalid_phones = int(t.filter(t.phone.isin(invalid.tolist())).count().execute()) if len(invalid) else 0
@@ -366,6 +357,31 @@ def stage_members(con, raw: ibis.Table, formats: list[str], *, time_zone: str | 
     t = t.mutate(canonical=ibis.coalesce(t.canonical, t.member), identity_rule=t.rule).drop("rule")
     t = t.mutate(reason=ibis.ifelse(t.reason.isnull() & (t.canonical != t.member), "merged_identity", t.reason))
     return engine.keep(con, "stage_members", t), report.to_dict()
+
+
+def _linkable_accounts(t: ibis.Table, accounts: ibis.Table | None, max_accounts_per_phone: int) -> ibis.Table:
+    """The valid accounts of the staged members ``t`` that :func:`memberkit.identity.resolve_identities`
+    can link or must count: those sharing a person id or a phone number with another account, or holding
+    a phone held by more than ``max_accounts_per_phone`` accounts. Columns ``member``, ``jd``,
+    ``phone_e164``, ``person_id`` and ``person_source`` (``mapping`` when the ``accounts`` table names the
+    person, which wins, ``person_id`` for the export's column, else NULL).
+
+    Every account of a linked group shares a key with another one, and every holder of a key held
+    twice is here, so the groups, the phones' holder counts and the report are those of all accounts;
+    an account left out is its own person (the caller's coalesce), and only these reach pandas."""
+    valid = t.filter(t.reason.isnull())
+    acc = valid.select("member", "jd", "phone_e164", _person=valid.person, _mapped=ibis.null("string"))
+    if accounts is not None:
+        mapped = accounts.filter(accounts.reason.isnull()).select(_mapped_member="member", _mapped_person="person")
+        acc = acc.left_join(mapped, acc.member == mapped._mapped_member)
+        acc = acc.mutate(_mapped=acc._mapped_person).drop("_mapped_member", "_mapped_person")
+    acc = acc.mutate(person_id=ibis.coalesce(acc._mapped, acc._person),
+                     person_source=ibis.cases((acc._mapped.notnull(), "mapping"), (acc._person.notnull(), "person_id"),
+                                              else_=ibis.null("string")))
+    acc = acc.mutate(_person_n=acc.person_id.count().over(group_by=acc.person_id),
+                     _phone_n=acc.phone_e164.count().over(group_by=acc.phone_e164))
+    linkable = (acc._person_n > 1) | (acc._phone_n > 1) | (acc._phone_n > max_accounts_per_phone)
+    return acc.filter(linkable).select("member", "jd", "phone_e164", "person_id", "person_source")
 
 
 def stage_accounts(con, raw: ibis.Table) -> ibis.Table:
@@ -942,7 +958,9 @@ def quality_scorecard(raw: dict[str, ibis.Table], date_formats: dict[str, list[s
                 # few distinct values: read on the value counts, not on every row
                 counted[c] = _category_quality(t, table, c, rules)
                 continue
-            empty = t[c].isnull() | (t[c].strip() == "")
+            # engine.strip trims only values with a blank at an edge: TRIM on every value of a 3.35-million-row
+            # column costs about a CPU second, and this runs on every column of every table
+            empty = t[c].isnull() | (engine.strip(t[c]) == "")
             if c in (readable or {}).get(table, {}):
                 invalid = None     # counted by the staging's profile
             elif col.kind == "number":

@@ -196,7 +196,7 @@ def test_region_table_gives_members_and_revenue_beside_the_bubbles_and_the_size_
     for language in ("en", "zh"):
         p = Presentation(language)
         frame = view.region_frame(p, regions)
-        assert frame.iloc[0].tolist() == ["上海", "30", "CN¥6,000" if language == "en" else "¥6,000", "66.7%", "160"]
+        assert frame.iloc[0].tolist() == ["Shanghai" if language == "en" else "上海", "30", "CN¥6,000" if language == "en" else "¥6,000", "66.7%", "160"]
         legend = rfm_view.plot_region_bubbles(p, regions).axes[0].get_legend()
         assert legend.get_title().get_text().strip() == p.text("profile.size_legend")
         assert [x.get_text() for x in legend.get_texts()] == [p.text("profile.size_days", days=d) for d in ("40", "100", "160")]

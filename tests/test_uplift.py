@@ -208,11 +208,12 @@ def test_the_section_reads_in_both_languages(planted):
     block = json.loads(json.dumps(uplift.key_results(plan)))
     for language in ("en", "zh"):
         net = Presentation(language, "CNY").money(plan.returns["model"]["net"])
-        s = SimpleNamespace(language=language, currency="CNY",
+        s = SimpleNamespace(language=language, currency="CNY", display_names={},
                             results=lambda name: {"results": {"uplift": block}} if name == "campaign_review" else None)
         line = view.summary_section(s)
         assert net in line["sentence"] and line["link"] == "campaign_review.html#next-campaign"
-    assert view.summary_section(SimpleNamespace(language="en", currency="CNY", results=lambda name: None)) is None
+    assert view.summary_section(SimpleNamespace(language="en", currency="CNY", display_names={},
+                                                results=lambda name: None)) is None
     import matplotlib.pyplot as plt
     plt.close(view.plot_qini(Presentation("en", "CNY"), plan))
 

@@ -508,3 +508,17 @@ def test_the_experiments_count_agrees_with_the_decisions_below_it(figures, langu
     assert all(w in sentence for w in want), sentence
     not_to_ship = [d for d in month.decisions(s.reports) if d.action in ("do_not_ship", "ships_conversion_not_margin")]
     assert len(not_to_ship) == 1
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_summary_has_a_table_of_contents_that_reaches_the_decisions(figures, language):
+    """The report pages open with a short table of contents and an anchor on each heading; the summary had
+    neither, so its 'Decisions that need someone' could not be linked to or jumped to."""
+    page = month_views.render_summary(summary(figures, language))
+    toc = re.search(r'<nav class="mk-toc"[^>]*>.*?</nav>', page, re.S)
+    assert toc and page.index("</h1>") < toc.start() < page.index("<h2")
+    assert '<h2 id="decisions">' in page and 'href="#decisions"' in toc.group(0)
+    title = {"en": "Decisions that need someone", "zh": month_views.text("month.decisions_title", "zh")}[language]
+    assert f'<a href="#decisions">{title}</a>' in toc.group(0)
+    heads = re.findall(r"<h2 ([^>]*)>", page)
+    assert heads and all(h.startswith('id="') for h in heads)          # every section can be linked to

@@ -542,8 +542,9 @@ def render_summary(s: MonthSummary, footer: dict | None = None) -> str:
     if not s.figures:
         figures_note = t("figures_missing", error=s.figures_error) if s.figures_error else t("figures_not_cleaned")
     footer = footer or {}
-    from .page import embed_fonts
-    return embed_fonts(_environment().get_template("summary.html.j2").render(
+    from .page import embed_fonts, link_headings
+    # an anchor on every heading and the short table of contents under the title, as the report pages have
+    return embed_fonts(link_headings(_environment().get_template("summary.html.j2").render(
         lang="zh-CN" if lang == "zh" else "en", t=t, tp=tp, fonts=page_fonts(),
         types_caption=profile_view.types_caption(_p(s), s.results("campaign_review")),
         months_link=f"../../{lang}/index.html", switch=switch_link(lang, "index.html"),
@@ -557,7 +558,7 @@ def render_summary(s: MonthSummary, footer: dict | None = None) -> str:
         next_campaign=uplift_section(s),
         reports=report_cards(s), counts=counts_sentence(s),
         footer=t("footer", generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"), code=footer.get("code", "–"),
-                 fingerprint=footer.get("fingerprint", "–"))))
+                 fingerprint=footer.get("fingerprint", "–"))), text("common.contents", lang)))
 
 
 def render_months(root: Path, language: str = "en", currency: str = "CNY") -> str:

@@ -318,13 +318,14 @@ def test_region_bubble_labels_are_dark_below_their_bubble_and_say_the_days_in_wo
     assert len(labels) == 3
     renderer = fig.canvas.get_renderer()
     for t, (_, row) in zip(labels, regions.iterrows()):
-        assert "R=" not in t.get_text()
-        assert p.count(round(row.mean_r)) in t.get_text() and ("days since last order" in t.get_text()
-                                                               if language == "en" else "距上次购买" in t.get_text())
+        assert "R=" not in t.get_text() and t.get_text().startswith(p.shop("region", row.name))
+        assert t.get_text().endswith(p.text("profile.size_days", days=p.count(round(row.mean_r))))
         assert matplotlib.colors.to_hex(t.get_color()) == "#1a1a1a"
         # the label's top is below the bubble's bottom edge (radius = sqrt(area) / 2 points)
         centre_y = ax.transData.transform((row.mean_m, row.mean_f))[1]
         radius_px = (3000 * (row.mean_r / regions.mean_r.max()) ** 1.5) ** 0.5 / 2 * fig.dpi / 72
         assert t.get_window_extent(renderer).y1 <= centre_y - radius_px + 0.5
+    # the days under each name are explained where the sizes are: in the legend's title
+    assert ("days under each name" if language == "en" else "地名下的天数") in ax.get_legend().get_title().get_text()
     import matplotlib.pyplot as plt
     plt.close(fig)

@@ -493,3 +493,35 @@ def test_quality_table_from_the_staging_profile_equals_its_own_parsing(small_par
     profiled = clean.quality_scorecard(raw, formats, 7, rules, readable)
     pd.testing.assert_frame_equal(profiled, own)
     assert own.set_index(["table", "column"]).loc[("members", "join_date"), "invalid"] > 0
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_rule_chart_is_described_by_its_counts_not_by_its_bar_labels(language):
+    """The sample's October: the chart's description read each bar's label "838 / 20,838" as the value of
+    'kept' and of 'merged into the same person', and "2,292 / 75,263" as cancelled orders'. It now says
+    what the tables hold: 20,000 members kept, 688 merged, 1,500 cancelled orders; the label says what it counts."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from types import SimpleNamespace
+    from memberkit.views import clean as view
+    from memberkit.views.context import Presentation
+    from memberkit.views.page import ALT
+    steps = lambda **rows: [{"rule": r, "description": "", "rows": n} for r, n in rows.items()]
+    tables = {"members": clean.TableReport("members", 20838, 20000, 838, steps(duplicate=150, merged_identity=688)),
+              "orders": clean.TableReport("orders", 75263, 72971, 2292, steps(
+                  duplicate=400, unparseable_date=150, future_date=80, cancelled=1500, negative_quantity=100,
+                  negative_amount=62)),
+              "campaigns": clean.TableReport("campaigns", 7, 7, 0, steps(duplicate=0))}
+    result = SimpleNamespace(tables=tables)
+    p = Presentation(language=language, currency="CNY")
+    fig = view.plot_rule_waterfall(p, result)
+    said = getattr(fig, ALT)
+    want = {"en": ["members: 20,838 rows read, 20,000 kept", "merged into the same person (688)",
+                   "cancelled order (1,500)", "campaigns: 7 rows read, all kept"],
+            "zh": ["读入 20,838 行，保留 20,000 行", "（688 行）", "（1,500 行）", "读入 7 行，全部保留"]}[language]
+    assert all(w in said for w in want), said
+    assert "838 / 20,838" not in said and "2,292 / 75,263" not in said
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert labels[0] == {"en": "838 of 20,838 set aside", "zh": "20,838 行中剔除 838 行"}[language]
+    import matplotlib.pyplot as plt
+    plt.close(fig)

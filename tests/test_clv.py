@@ -1078,3 +1078,22 @@ def test_the_value_charts_amounts_end_inside_their_frames(language):
                 assert t.get_window_extent(renderer).x1 <= frame.x1 + 0.5, (t.get_text(), frame)
     finally:
         plt.close(fig)
+
+
+def test_the_at_risk_totals_row_shows_no_empty_recommended_action_on_a_phone():
+    """At 420 px the at-risk table is stacked, each cell under its heading: the totals row, which has no
+    action of its own (each segment's is above), showed 'Recommended action:' with nothing after it."""
+    import re
+    from memberkit.views import Presentation
+    from memberkit.views import clv as view
+    from memberkit.views.page import CSS, table_html
+    for language in ("en", "zh"):
+        p = Presentation(language, "CNY")
+        html = table_html(view.at_risk_frame(p, _winback_analysis(), 12))
+        rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)[1:]
+        last = re.findall(r"<td[^>]*>.*?</td>", rows[-1], re.S)
+        action = p.text("clv.col_action")
+        assert not any(f'data-label="{action}"' in td for td in last), last   # no heading over an empty cell
+        assert all(re.search(r">\s*</td>", td) is None for td in last if "data-label" in td)
+        assert f'data-label="{action}"' in rows[0]                          # a segment's action keeps its heading
+    assert "td:not([data-label]):not(:first-child){display:none}" in CSS

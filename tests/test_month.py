@@ -485,3 +485,40 @@ def test_a_ship_decision_on_conversion_gives_revenue_per_member_beside_it(langua
         assert "同时，人均销售额 +23.3%（95% 置信区间 +8.1% 至 +38.4%）。" in said
     assert "23.3%" not in sentence(ab("conversion", with_revenue=False))
     assert sentence(ab("revenue")).count("23.3%") == 1       # the verdict's own metric, not said twice
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_experiments_count_agrees_with_the_decisions_below_it(figures, language):
+    """The sample's October: EXP-PUSH ships, EXP-COUPON's coupon_20 lifts conversion but does not pay its
+    incentive (its card: "Do not ship it at this cost"), EXP-BANNER's split is broken. The summary said
+    "1 to ship, 0 not to ship": the count now counts the decision the cards show."""
+    def exp(decision, variant=None, reason=""):
+        return {"verdict": {"decision": decision, "variant": variant, "reason": reason},
+                "metrics": {"conversion": {variant or "B": {"rel_lift": 0.15, "ci_low": 0.05, "ci_high": 0.26}}}}
+    ab = {"period": "2026-10", "kpis": {}, "results": {"primary_metric": "conversion", "experiments": {
+        "EXP-PUSH": exp("ship", "push", "primary_up"),
+        "EXP-COUPON": exp("ships_conversion_not_margin", "coupon_20", "margin"),
+        "EXP-BANNER": exp("no_verdict", None, "srm")}}}
+    s = summary(figures, language)
+    s.reports = [r for r in s.reports if r.name != "ab_test"] + [ReportState("ab_test", "ok", ab)]
+    sentence = next(x for x in month_views.happened(s) if x.startswith({"en": "Experiments", "zh": "实验"}[language]))
+    want = {"en": ("1 to ship, 1 not to ship, 0 still need members, 1 without a verdict",
+                   "Of those not to ship, 1 lifts its main metric"),
+            "zh": ("1 个可上线，1 个不上线，0 个样本仍不足，1 个因分组比例异常无结论", "不上线的实验中，有 1 个提升了指标")}[language]
+    assert all(w in sentence for w in want), sentence
+    not_to_ship = [d for d in month.decisions(s.reports) if d.action in ("do_not_ship", "ships_conversion_not_margin")]
+    assert len(not_to_ship) == 1
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_summary_has_a_table_of_contents_that_reaches_the_decisions(figures, language):
+    """The report pages open with a short table of contents and an anchor on each heading; the summary had
+    neither, so its 'Decisions that need someone' could not be linked to or jumped to."""
+    page = month_views.render_summary(summary(figures, language))
+    toc = re.search(r'<nav class="mk-toc"[^>]*>.*?</nav>', page, re.S)
+    assert toc and page.index("</h1>") < toc.start() < page.index("<h2")
+    assert '<h2 id="decisions">' in page and 'href="#decisions"' in toc.group(0)
+    title = {"en": "Decisions that need someone", "zh": month_views.text("month.decisions_title", "zh")}[language]
+    assert f'<a href="#decisions">{title}</a>' in toc.group(0)
+    heads = re.findall(r"<h2 ([^>]*)>", page)
+    assert heads and all(h.startswith('id="') for h in heads)          # every section can be linked to

@@ -297,3 +297,35 @@ def test_the_channels_first_orders_add_up_to_the_total_shown():
     assert amounts == [54822, 45540, 25913, 126275] and sum(amounts[:-1]) == amounts[-1]
     counts = [int(x.replace(",", "")) for x in frame.iloc[:, 1]]
     assert sum(counts[:-1]) == counts[-1]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_region_bubble_labels_are_dark_below_their_bubble_and_say_the_days_in_words(language):
+    """White names drawn inside the bubbles ran past a small bubble's edge onto the white page ('hengdu',
+    'uangzho'), and 'R=103' was explained nowhere. Each label is now dark text under its bubble, whatever
+    the bubble's size, and says the days since the last order."""
+    import matplotlib
+    matplotlib.use("Agg")
+    regions = pd.DataFrame({"members": [10, 30, 20], "mean_r": [40.0, 160.0, 103.0], "mean_f": [2.0, 1.5, 1.8],
+                            "mean_m": [300.0, 200.0, 250.0], "revenue": [3000.0, 6000.0, 5000.0],
+                            "established_lost_rate": [0.1, 0.9, 0.5]},
+                           index=pd.Index(["成都", "上海", "广州"], name="region"))
+    p = Presentation(language)
+    fig = rfm_view.plot_region_bubbles(p, regions)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    labels = [t for t in ax.texts if t.get_text().strip()]
+    assert len(labels) == 3
+    renderer = fig.canvas.get_renderer()
+    for t, (_, row) in zip(labels, regions.iterrows()):
+        assert "R=" not in t.get_text() and t.get_text().startswith(p.shop("region", row.name))
+        assert t.get_text().endswith(p.text("profile.size_days", days=p.count(round(row.mean_r))))
+        assert matplotlib.colors.to_hex(t.get_color()) == "#1a1a1a"
+        # the label's top is below the bubble's bottom edge (radius = sqrt(area) / 2 points)
+        centre_y = ax.transData.transform((row.mean_m, row.mean_f))[1]
+        radius_px = (3000 * (row.mean_r / regions.mean_r.max()) ** 1.5) ** 0.5 / 2 * fig.dpi / 72
+        assert t.get_window_extent(renderer).y1 <= centre_y - radius_px + 0.5
+    # the days under each name are explained where the sizes are: in the legend's title
+    assert ("days under each name" if language == "en" else "地名下的天数") in ax.get_legend().get_title().get_text()
+    import matplotlib.pyplot as plt
+    plt.close(fig)

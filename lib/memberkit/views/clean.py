@@ -7,7 +7,7 @@ import pandas as pd
 from .. import clean
 from .context import Presentation
 from .page import KPI, Figure, card
-from .theme import PALETTE
+from .theme import PALETTE, describe
 
 
 def rule_steps_frame(p: Presentation, result: clean.CleaningResult) -> pd.DataFrame:
@@ -61,7 +61,8 @@ def plot_rule_waterfall(p: Presentation, result: clean.CleaningResult):
                 w = step["rows"] / rep.rows_in
                 ax.barh(y, w, left=left, color=colours[step["rule"]], label=p.text(f"reasons.{step['rule']}"))
                 left += w
-        ax.text(1.005, y, f"{p.count(rep.rejected)} / {p.count(rep.rows_in)}", va="center", fontsize=11)
+        ax.text(1.005, y, p.text("data_cleaning.waterfall_label", rejected=p.count(rep.rejected),
+                                 rows_in=p.count(rep.rows_in)), va="center", fontsize=11)
     ax.set_yticks(range(len(names)), [table_label(p, result, n) for n in names])
     ax.set_xlim(0, 1.0)     # from zero: a table that keeps 54% shows as 54% of its bar
     ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
@@ -70,7 +71,22 @@ def plot_rule_waterfall(p: Presentation, result: clean.CleaningResult):
     ax.legend(uniq.values(), uniq.keys(), loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=1, fontsize=11, frameon=False)
     ax.set_title(p.text("data_cleaning.waterfall_title"), loc="left")
     ax.invert_yaxis()
-    return fig
+    # the bars are shares and their labels two counts: read from the drawing, a label passed for a segment's
+    # value ("merged: members 838 / 20,838"); the description says each table's counts from the data
+    return describe(fig, waterfall_description(p, result))
+
+
+def waterfall_description(p: Presentation, result: clean.CleaningResult) -> str:
+    """The rule chart in words, from the counts: per table the rows read and kept, then each rule's rows
+    set aside, in the order the rules apply."""
+    tables = []
+    for name, rep in result.tables.items():
+        rules = p.list_sep.join(p.text("data_cleaning.waterfall_rule", rule=p.text(f"reasons.{s['rule']}"),
+                                       rows=p.count(s["rows"])) for s in rep.steps if s["rows"])
+        tables.append(p.text("data_cleaning.waterfall_table" if rules else "data_cleaning.waterfall_table_clean",
+                             table=table_label(p, result, name), rows_in=p.count(rep.rows_in),
+                             kept=p.count(rep.kept), rules=rules))
+    return p.text("data_cleaning.waterfall_description", tables=" · ".join(tables))
 
 
 def headline(p: Presentation, res: dict) -> str:

@@ -338,7 +338,10 @@ def _report_sentence(name: str, res: dict, s: MonthSummary) -> str:
         exps = res.get("results", {}).get("experiments", {})
         count = lambda d: sum(1 for e in exps.values() if e["verdict"]["decision"] == d)
         if exps:
-            return text("month.happened_ab", lang, n=len(exps), ship=count("ship"), do_not_ship=count("do_not_ship"),
+            # "not to ship" counts what the decisions below say: a variant that lifts its metric but does
+            # not pay its incentive's cost is not to be shipped either (its card: "Do not ship it at this cost")
+            return text("month.happened_ab", lang, n=len(exps), ship=count("ship"),
+                        do_not_ship=count("do_not_ship") + count("ships_conversion_not_margin"),
                         wait=count("not_enough_evidence"), srm=count("no_verdict")) + (
                 p.sentence_sep + p.counted("month.happened_ab_not_margin", count("ships_conversion_not_margin"),
                                            n=p.count(count("ships_conversion_not_margin")))
@@ -539,8 +542,9 @@ def render_summary(s: MonthSummary, footer: dict | None = None) -> str:
     if not s.figures:
         figures_note = t("figures_missing", error=s.figures_error) if s.figures_error else t("figures_not_cleaned")
     footer = footer or {}
-    from .page import embed_fonts
-    return embed_fonts(_environment().get_template("summary.html.j2").render(
+    from .page import embed_fonts, link_headings
+    # an anchor on every heading and the short table of contents under the title, as the report pages have
+    return embed_fonts(link_headings(_environment().get_template("summary.html.j2").render(
         lang="zh-CN" if lang == "zh" else "en", t=t, tp=tp, fonts=page_fonts(),
         types_caption=profile_view.types_caption(_p(s), s.results("campaign_review")),
         months_link=f"../../{lang}/index.html", switch=switch_link(lang, "index.html"),
@@ -554,7 +558,7 @@ def render_summary(s: MonthSummary, footer: dict | None = None) -> str:
         next_campaign=uplift_section(s),
         reports=report_cards(s), counts=counts_sentence(s),
         footer=t("footer", generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"), code=footer.get("code", "–"),
-                 fingerprint=footer.get("fingerprint", "–"))))
+                 fingerprint=footer.get("fingerprint", "–"))), text("common.contents", lang)))
 
 
 def render_months(root: Path, language: str = "en", currency: str = "CNY") -> str:

@@ -131,6 +131,7 @@ background:#fff;white-space:normal;min-width:6em;max-width:10em;box-shadow:inset
 .mk-table table.mk-stack td{white-space:normal!important;text-align:left!important;padding:1px 4px;position:static!important;
 width:auto!important;min-width:0!important;max-width:none!important;box-shadow:none!important;background:none}
 .mk-table table.mk-stack td::before{content:attr(data-label) ": ";color:#5a6572}
+.mk-table table.mk-stack td:not([data-label]):not(:first-child){display:none}
 .mk-table table.mk-stack td:lang(zh)::before{content:attr(data-label) "："}
 .mk-table table.mk-stack td:first-child{font-weight:600}.mk-table table.mk-stack td:first-child::before{content:none}
 }
@@ -793,7 +794,9 @@ def table_html(df, caption: str | None = None, formats: dict | None = None) -> s
     out = styler.to_html()
     if stack:   # each cell carries its heading, shown beside it when the row is stacked on a phone
         heads = [escape(c) for c in df.columns]
-        out = re.sub(r'class="data row\d+ col(\d+)"', lambda m: f'{m.group(0)} data-label="{heads[int(m.group(1))]}"', out)
+        # an empty cell (the total row's action) gets no heading and is not shown: "Recommended action:" with nothing after it
+        out = re.sub(r'class="data row\d+ col(\d+)"(?=[^>]*>(?!\s*</td>))',
+                     lambda m: f'{m.group(0)} data-label="{heads[int(m.group(1))]}"', out)
     for (i, j), fig in sorted((df.attrs.get("figures") or {}).items()):
         cell = re.compile(rf'(<td id="T_{_table_id(df, caption)}_row{i}_col{j}"[^>]*>)(.*?)(</td>)', re.S)
         out = cell.sub(lambda m: m.group(1) + mark(str(df.iat[i, j]), fig) + m.group(3), out, count=1)

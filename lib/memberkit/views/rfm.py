@@ -188,11 +188,14 @@ def plot_region_bubbles(p: Presentation, regions: pd.DataFrame):
     top = top if top > 0 else 1.0
     sc = ax.scatter(r.mean_m, r.mean_f, s=size, c=r.established_lost_rate, cmap="Reds", alpha=0.75,
                     edgecolors="#333", linewidths=0.6, vmin=0.0, vmax=top)
-    for name, row in r.iterrows():
-        dark = pd.notna(row.established_lost_rate) and row.established_lost_rate / top > 0.65
-        ax.annotate(f"{p.shop('region', name)}\nR={row.mean_r:.0f}", (row.mean_m, row.mean_f), ha="center", va="center", fontsize=11,
-                    color="white" if dark else "#1a1a1a")
-    ax.margins(0.25)
+    # each label in dark text below its bubble, whatever the bubble's size and the name's length: white text
+    # inside a bubble ran past its edge onto the white page ("hengdu"); "R=103" is now "103 days", as the size legend says
+    for (name, row), area in zip(r.iterrows(), size):
+        ax.annotate(p.text("rfm.bubble_label", region=p.shop("region", name), days=p.count(round(row.mean_r))),
+                    (row.mean_m, row.mean_f), xytext=(0, -(area ** 0.5) / 2 - 3), textcoords="offset points",
+                    ha="center", va="top", fontsize=9.5, color="#1a1a1a", linespacing=1.05,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+    ax.margins(x=0.3, y=0.35)   # room below the lowest bubble for its label, and beside the outer ones
     ax.set_xlabel(p.text("rfm.mean_m", currency=p.symbol))
     ax.set_ylabel(p.text("rfm.mean_f"))
     fig.colorbar(sc, ax=ax, label=p.text("rfm.established_lost_rate"), format=lambda x, _: f"{x:.0%}")

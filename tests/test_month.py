@@ -363,7 +363,7 @@ CARDS = {
                           [("Rows read (all tables)", "139,472", ""), ("Rows kept (all tables)", "136,342", ""),
                            ("Rows rejected (all tables)", "3,130", ""),
                            ("Member accounts merged", "688", "")]),
-        "rfm_segmentation": ("Important value members are 16.5% of the buyers and bring 48.8% of the revenue. 上海 is the "
+        "rfm_segmentation": ("Important value members are 16.5% of the buyers and bring 48.8% of the revenue. Shanghai is the "
                              "region most at risk: 46.7% of its established members have lapsed (no purchase for over 180 days).",
                              [("Members segmented", "12,923", "a purchase in the last 365 days"),
                               ("Member growth", "4.0%", "-0.6 pp vs previous month"),

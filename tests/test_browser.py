@@ -448,3 +448,66 @@ def test_a_chart_described_by_its_titles_only_is_found():
     # a title that holds a number is still only a title
     assert only_words("EXP-PUSH: lift over control with 95% intervals · Relative lift",
                       ["EXP-PUSH: lift over control with 95% intervals", "Relative lift"])
+
+
+# Every table's right edge against the page's content box, printed (print media, A4 less its margins: 703 px)
+TABLES_OVER = """() => { const right = document.body.getBoundingClientRect().right;
+  return [...document.querySelectorAll('table')].filter(t => t.getClientRects().length)
+    .map(t => Math.round(t.getBoundingClientRect().right - right)).filter(over => over > 1); }"""
+
+
+def _league_like_page(language: str) -> str:
+    """A page holding a table like the campaign review's league: 13 columns, the first two kept in view
+    on screen, cells with their own line breaks (a figure over its interval, a date range)."""
+    import pandas as pd
+    from memberkit.views import page
+    rows = []
+    for i in range(6):
+        rows.append([f"{i + 1}. C26{i:02d} member day “国庆会员日” ★", "repeat", "member day", f"+2{i}8%\n(+61%\u00a0…\u00a0+375%)",
+                     "CN¥9,534", "CN¥3,000", "not yet\n(24 days)", "matched baseline, exact strata",
+                     "2026-10-01 –\n2026-10-07", "12,412", f"16{i}\n(93\u00a0…\u00a0240)", "CN¥31,779", "CN¥18"])
+    heads = ["Campaign", "Verdict", "Type", "Return on cost (95% CI)", "Extra margin", "Cost", "Pull-forward",
+             "Evidence", "Dates", "Targeted", "Extra orders (95% CI)", "Extra revenue", "Cost per extra order"]
+    if language == "zh":
+        heads = ["活动", "结论", "类型", "投入产出比（95% 区间）", "额外毛利", "成本", "提前消费", "证据", "日期",
+                 "触达人数", "额外订单（95% 区间）", "额外收入", "每笔额外订单成本"]
+    df = page.decision_first(pd.DataFrame(rows, columns=heads))
+    df.attrs[page.LINE_CELLS] = True
+    return (f"<!doctype html><html lang='{language}'><head><meta charset='utf-8'>{_print_css()}</head><body>"
+            "<div class='jp-Cell'><div class='jp-OutputArea-child'><div class='jp-OutputArea-output'>"
+            f"{page.CSS}{page.table_html(df, 'League')}</div></div></div></body></html>")
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_printed_a_wide_table_fits_the_page_width(tmp_path, language):
+    """The campaign review's league printed 827 px wide on a page of 703 px, its overflow hidden: the last
+    columns (extra orders, extra revenue, cost per extra order) were cut off the PDF. On paper a wide
+    table is set small, its words wrap, nothing sticks, and it fits the page's width."""
+    with _open(_league_like_page(language), 703, tmp_path) as page:
+        page.emulate_media(media="print")
+        over = page.evaluate(TABLES_OVER)
+    assert not over, f"printed tables wider than the page by {over} px"
+
+
+@pytest.mark.slow
+def test_printed_no_table_of_any_report_page_is_wider_than_the_page(published):
+    """Every report page as printed (print media, A4 less its margins: 703 px): no table past the page's
+    content box, where the PDF would cut it off."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = chromium_or_skip()
+    language, (proc, out, _) = published
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    problems = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"] if os.geteuid() == 0 else [])
+        try:
+            page = browser.new_context(viewport={"width": 703, "height": 1000}, offline=True).new_page()
+            page.emulate_media(media="print")
+            for name in ["index"] + REPORTS:
+                page.goto((out / language / f"{name}.html").as_uri(), wait_until="load")
+                over = page.evaluate(TABLES_OVER)
+                if over:
+                    problems.append(f"{language} {name} printed: tables wider than the page by {over} px")
+        finally:
+            browser.close()
+    assert not problems, "\n".join(problems)

@@ -714,7 +714,7 @@ def footer(p, period: str, params: dict, fingerprint: str, version: str):
 
 
 KEY_COLUMNS = "key_columns"   # df.attrs[KEY_COLUMNS]: how many first columns name the row and its decision
-LINE_CELLS = "line_cells"      # df.attrs[LINE_CELLS]: its cells hold their own line breaks and break only there, on screen and on paper
+LINE_CELLS = "line_cells"      # df.attrs[LINE_CELLS]: its cells hold their own line breaks and break only there (on paper: its figures; its words wrap too)
 STACK_COLUMNS = 4             # a table with this many columns or more is stacked, row by row, on a phone
 STACKED = "stacked"           # df.attrs[STACKED]: stacked on a phone whatever its columns (long row names)
 
@@ -794,6 +794,9 @@ def table_html(df, caption: str | None = None, formats: dict | None = None) -> s
     if stack:   # each cell carries its heading, shown beside it when the row is stacked on a phone
         heads = [escape(c) for c in df.columns]
         out = re.sub(r'class="data row\d+ col(\d+)"', lambda m: f'{m.group(0)} data-label="{heads[int(m.group(1))]}"', out)
+    # a figure's cell is marked, so that on paper it keeps its lines while the words around it wrap
+    out = re.sub(r'class="data row\d+ col(\d+)"',
+                 lambda m: m.group(0)[:-1] + ' mk-num"' if int(m.group(1)) in right else m.group(0), out)
     for (i, j), fig in sorted((df.attrs.get("figures") or {}).items()):
         cell = re.compile(rf'(<td id="T_{_table_id(df, caption)}_row{i}_col{j}"[^>]*>)(.*?)(</td>)', re.S)
         out = cell.sub(lambda m: m.group(1) + mark(str(df.iat[i, j]), fig) + m.group(3), out, count=1)

@@ -511,3 +511,19 @@ def test_printed_no_table_of_any_report_page_is_wider_than_the_page(published):
         finally:
             browser.close()
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_printed_the_blocks_for_analysts_are_left_out(tmp_path, language):
+    """The '▸ For analysts' blocks (a setting's name, a file, a command) were printed in the executives'
+    PDF; on paper they are left out, on screen they stay, collapsed."""
+    from memberkit.views import Presentation, page
+    block = page.for_analysts_html(Presentation(language), "the setting notebooks.ab_test.cost_per_member")
+    html = (f"<!doctype html><html lang='{language}'><head><meta charset='utf-8'>{_print_css()}</head><body>"
+            "<div class='jp-Cell'><div class='jp-OutputArea-child'><div class='jp-OutputArea-output'>"
+            f"{page.CSS}<p>Push paid.</p>{block}</div></div></div></body></html>")
+    shown = "() => [...document.querySelectorAll('details')].filter(d => d.getClientRects().length).length"
+    with _open(html, 703, tmp_path) as page_:
+        assert page_.evaluate(shown) == 1
+        page_.emulate_media(media="print")
+        assert page_.evaluate(shown) == 0

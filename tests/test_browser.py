@@ -527,3 +527,31 @@ def test_printed_the_blocks_for_analysts_are_left_out(tmp_path, language):
         assert page_.evaluate(shown) == 1
         page_.emulate_media(media="print")
         assert page_.evaluate(shown) == 0
+
+
+def test_at_420_px_a_chinese_heading_keeps_its_month_and_dates_on_one_line(tmp_path):
+    """At 420 px Chinese headings broke inside the month ('2026年10' / '月') and dates at their hyphen
+    ('2026-' / '06-01'). A month or a date in a heading is now kept on one line."""
+    from memberkit.views import Presentation, page
+    zh = Presentation("zh")
+    heads = (page.heading_html(page.title_period(zh, "实验有没有效果？实验有没有效果", "2026-10"), 1)
+             + page.heading_html("EXP-PUSH：push 对比 对照组（control），分组时间 2026-06-01，观察分组后 30 天")
+             + page.heading_html("EXP-COUPON：coupon_10、coupon_20 对比 对照组（control），分组时间 2026-08-01，观察分组后 30 天")
+             + page.heading_html("C2610 国庆会员日：会员日，2026-10-01 至 2026-10-07"))
+    html = (f"<!doctype html><html lang='zh'><head><meta charset='utf-8'>{_print_css()}</head><body>"
+            f"<div class='jp-Cell'><div class='jp-OutputArea-child'><div class='jp-OutputArea-output'>{heads}"
+            "</div></div></div></body></html>")
+    lines = """() => [...document.querySelectorAll('h1, h2')].flatMap(h => [...h.textContent.matchAll(/\\d{4}年\\d{1,2}月|\\d{4}-\\d{2}-\\d{2}/g)]
+      .map(m => { const walker = document.createTreeWalker(h, NodeFilter.SHOW_TEXT); let node, at = 0;
+        while ((node = walker.nextNode())) { if (at + node.length > m.index) break; at += node.length; }
+        const range = document.createRange(); let start = m.index - at, n = node, left = m[0].length, tops = new Set();
+        while (n && left > 0) { const end = Math.min(n.length, start + left);
+          range.setStart(n, start); range.setEnd(n, end);
+          [...range.getClientRects()].forEach(r => r.width && tops.add(Math.round(r.top)));
+          left -= end - start; start = 0; n = walker.nextNode(); }
+        return [m[0], tops.size]; }))"""
+    with _open(html, 420, tmp_path) as shown:
+        found = shown.evaluate(lines)
+        shown.screenshot(path=str(tmp_path / "headings-420.png"), full_page=True)
+    assert len(found) >= 5, found
+    assert all(n == 1 for _, n in found), [f for f in found if f[1] != 1]

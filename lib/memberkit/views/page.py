@@ -589,8 +589,18 @@ def heading(title: str, level: int = 2, anchor: str | None = None):
     show(heading_html(title, level, anchor))
 
 
+_UNBROKEN = re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{4}-\d{2}(?:-\d{2})?")   # 2026年10月, 2026-06-01, 2026-10
+
+
 def heading_html(title: str, level: int = 2, anchor: str | None = None) -> str:
-    return f'<h{level} id="{escape(anchor or anchor_of(title))}">{escape(title)}</h{level}>'
+    """A heading's HTML: a month or a date in it is kept on one line (``<span class="mk-nobr">``), so a narrow
+    screen does not break '2026年10月' after '10' or '2026-06-01' at its hyphen.
+
+    >>> heading_html("分组时间 2026-06-01", anchor="x")
+    '<h2 id="x">分组时间 <span class="mk-nobr">2026-06-01</span></h2>'
+    """
+    shown = _UNBROKEN.sub(lambda m: f'<span class="mk-nobr">{m.group(0)}</span>', escape(title))
+    return f'<h{level} id="{escape(anchor or anchor_of(title))}">{shown}</h{level}>'
 
 
 def _settings_lines(params: dict, prefix: str = "") -> list[str]:

@@ -17,6 +17,7 @@ Every decision link of the summary must land on an anchor of its report page. Sc
 and 420 px) of every page are kept in ``outputs/test-artifacts/<language>/`` for a person to look at.
 """
 import os
+import re
 import unicodedata
 
 import pytest
@@ -559,3 +560,28 @@ def test_at_420_px_a_chinese_heading_keeps_its_month_and_dates_on_one_line(tmp_p
         shown.screenshot(path=str(tmp_path / "headings-420.png"), full_page=True)
     assert len(found) >= 5, found
     assert all(n == 1 for _, n in found), [f for f in found if f[1] != 1]
+
+
+def test_on_a4_the_seven_key_figure_cards_of_the_summary_print_on_its_first_page(tmp_path):
+    """The English summary printed four of its seven key-figure cards on page 1 and left 40% of it white:
+    the second row of cards was taller than what was left of the page. Printed, all seven are on page 1."""
+    pypdf = pytest.importorskip("pypdf")
+    import ibis
+    from memberkit import month
+    from memberkit.pdf import print_pdf
+    from memberkit.views import month as month_views
+    from .test_bulk_orders import hand_tables
+    chromium_or_skip()
+    tables = hand_tables()
+    orders = tables["orders"].execute()
+    orders["amount"] = orders["amount"] * 10_000
+    tables["orders"] = ibis.memtable(orders)
+    html = month_views.render_summary(month.MonthSummary("2026-10", "en", "CNY", [],
+                                                         month.compute_figures(tables, "2026-10")))
+    page = tmp_path / "index.html"
+    page.write_text(html, encoding="utf-8")
+    first = " ".join(pypdf.PdfReader(print_pdf(page)).pages[0].extract_text().split())
+    cards = html.count('class="mk-figure"')
+    assert cards == 7
+    labels = re.findall(r'class="mk-figure"[^>]*>\s*<div class="mk-label">([^<]*)<', html)
+    assert len(labels) == 7 and not [label for label in labels if label not in first], ([label for label in labels if label not in first], first[:300])

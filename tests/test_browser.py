@@ -17,6 +17,7 @@ Every decision link of the summary must land on an anchor of its report page. Sc
 and 420 px) of every page are kept in ``outputs/test-artifacts/<language>/`` for a person to look at.
 """
 import os
+import re
 import unicodedata
 
 import pytest
@@ -448,3 +449,139 @@ def test_a_chart_described_by_its_titles_only_is_found():
     # a title that holds a number is still only a title
     assert only_words("EXP-PUSH: lift over control with 95% intervals · Relative lift",
                       ["EXP-PUSH: lift over control with 95% intervals", "Relative lift"])
+
+
+# Every table's right edge against its box, printed (print media, A4 less its margins: 703 px)
+# (the content box of its output, else of the page's body: past it, the PDF cuts the table off)
+TABLES_OVER = """() => [...document.querySelectorAll('table')].filter(t => t.getClientRects().length).map(t => {
+    const box = t.closest('.jp-OutputArea-output') || document.body, style = getComputedStyle(box);
+    const right = box.getBoundingClientRect().right - parseFloat(style.paddingRight) - parseFloat(style.borderRightWidth);
+    return Math.round(t.getBoundingClientRect().right - right); }).filter(over => over > 1)"""
+
+
+def _league_like_page(language: str) -> str:
+    """A page holding a table like the campaign review's league: 13 columns, the first two kept in view
+    on screen, cells with their own line breaks (a figure over its interval, a date range)."""
+    import pandas as pd
+    from memberkit.views import page
+    rows = []
+    for i in range(6):
+        rows.append([f"{i + 1}. C26{i:02d} new-member gift “新会员礼” ★", "change", "spend-and-save",
+                     f"-10{i}%\n(-117%\u00a0…\u00a0-23%)", "CN¥10,962", "CN¥30,000", "not yet\n(24 days)",
+                     "matched baseline (weaker)", "2026-10-01 –\n2026-10-07", "12,412", f"-16{i}\n(-176\u00a0…\u00a0222)",
+                     "CN¥31,779", "not meaningful" if i % 2 else "CN¥18"])
+    heads = ["Campaign", "Verdict", "Type", "Return on cost (95% CI)", "Extra margin", "Cost", "Pull-forward",
+             "Evidence", "Dates", "Targeted", "Extra orders (95% CI)", "Extra revenue", "Cost per extra order"]
+    if language == "zh":
+        heads = ["活动", "结论", "类型", "投入产出比（95% 区间）", "额外毛利", "成本", "提前消费", "证据", "日期",
+                 "触达人数", "额外订单（95% 区间）", "额外收入", "每笔额外订单成本"]
+    df = page.decision_first(pd.DataFrame(rows, columns=heads))
+    df.attrs[page.LINE_CELLS] = True
+    return (f"<!doctype html><html lang='{language}'><head><meta charset='utf-8'>{_print_css()}</head><body>"
+            "<div class='jp-Cell'><div class='jp-OutputArea-child'><div class='jp-OutputArea-output'>"
+            f"{page.CSS}{page.table_html(df, 'League')}</div></div></div></body></html>")
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_printed_a_wide_table_fits_the_page_width(tmp_path, language):
+    """The campaign review's league printed 827 px wide on a page of 703 px, its overflow hidden: the last
+    columns (extra orders, extra revenue, cost per extra order) were cut off the PDF. On paper a wide
+    table is set small, its words wrap, nothing sticks, and it fits the page's width."""
+    # a report's output box on A4: 703 px less the notebook's own padding, 663 px (680 less this page's margins)
+    with _open(_league_like_page(language), 680, tmp_path) as page:
+        page.emulate_media(media="print")
+        over = page.evaluate(TABLES_OVER)
+    assert not over, f"printed tables wider than the page by {over} px"
+
+
+@pytest.mark.slow
+def test_printed_no_table_of_any_report_page_is_wider_than_the_page(published):
+    """Every report page as printed (print media, A4 less its margins: 703 px): no table past the page's
+    content box, where the PDF would cut it off."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = chromium_or_skip()
+    language, (proc, out, _) = published
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    problems = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"] if os.geteuid() == 0 else [])
+        try:
+            page = browser.new_context(viewport={"width": 703, "height": 1000}, offline=True).new_page()
+            page.emulate_media(media="print")
+            for name in ["index"] + REPORTS:
+                page.goto((out / language / f"{name}.html").as_uri(), wait_until="load")
+                over = page.evaluate(TABLES_OVER)
+                if over:
+                    problems.append(f"{language} {name} printed: tables wider than the page by {over} px")
+        finally:
+            browser.close()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_printed_the_blocks_for_analysts_are_left_out(tmp_path, language):
+    """The '▸ For analysts' blocks (a setting's name, a file, a command) were printed in the executives'
+    PDF; on paper they are left out, on screen they stay, collapsed."""
+    from memberkit.views import Presentation, page
+    block = page.for_analysts_html(Presentation(language), "the setting notebooks.ab_test.cost_per_member")
+    html = (f"<!doctype html><html lang='{language}'><head><meta charset='utf-8'>{_print_css()}</head><body>"
+            "<div class='jp-Cell'><div class='jp-OutputArea-child'><div class='jp-OutputArea-output'>"
+            f"{page.CSS}<p>Push paid.</p>{block}</div></div></div></body></html>")
+    shown = "() => [...document.querySelectorAll('details')].filter(d => d.getClientRects().length).length"
+    with _open(html, 703, tmp_path) as page_:
+        assert page_.evaluate(shown) == 1
+        page_.emulate_media(media="print")
+        assert page_.evaluate(shown) == 0
+
+
+def test_at_420_px_a_chinese_heading_keeps_its_month_and_dates_on_one_line(tmp_path):
+    """At 420 px Chinese headings broke inside the month ('2026年10' / '月') and dates at their hyphen
+    ('2026-' / '06-01'). A month or a date in a heading is now kept on one line."""
+    from memberkit.views import Presentation, page
+    zh = Presentation("zh")
+    heads = (page.heading_html(page.title_period(zh, "实验有没有效果？实验有没有效果", "2026-10"), 1)
+             + page.heading_html("EXP-PUSH：push 对比 对照组（control），分组时间 2026-06-01，观察分组后 30 天")
+             + page.heading_html("EXP-COUPON：coupon_10、coupon_20 对比 对照组（control），分组时间 2026-08-01，观察分组后 30 天")
+             + page.heading_html("C2610 国庆会员日：会员日，2026-10-01 至 2026-10-07"))
+    html = (f"<!doctype html><html lang='zh'><head><meta charset='utf-8'>{_print_css()}</head><body>"
+            f"<div class='jp-Cell'><div class='jp-OutputArea-child'><div class='jp-OutputArea-output'>{heads}"
+            "</div></div></div></body></html>")
+    lines = """() => [...document.querySelectorAll('h1, h2')].flatMap(h => [...h.textContent.matchAll(/\\d{4}年\\d{1,2}月|\\d{4}-\\d{2}-\\d{2}/g)]
+      .map(m => { const walker = document.createTreeWalker(h, NodeFilter.SHOW_TEXT); let node, at = 0;
+        while ((node = walker.nextNode())) { if (at + node.length > m.index) break; at += node.length; }
+        const range = document.createRange(); let start = m.index - at, n = node, left = m[0].length, tops = new Set();
+        while (n && left > 0) { const end = Math.min(n.length, start + left);
+          range.setStart(n, start); range.setEnd(n, end);
+          [...range.getClientRects()].forEach(r => r.width && tops.add(Math.round(r.top)));
+          left -= end - start; start = 0; n = walker.nextNode(); }
+        return [m[0], tops.size]; }))"""
+    with _open(html, 420, tmp_path) as shown:
+        found = shown.evaluate(lines)
+        shown.screenshot(path=str(tmp_path / "headings-420.png"), full_page=True)
+    assert len(found) >= 5, found
+    assert all(n == 1 for _, n in found), [f for f in found if f[1] != 1]
+
+
+def test_on_a4_the_seven_key_figure_cards_of_the_summary_print_on_its_first_page(tmp_path):
+    """The English summary printed four of its seven key-figure cards on page 1 and left 40% of it white:
+    the second row of cards was taller than what was left of the page. Printed, all seven are on page 1."""
+    pypdf = pytest.importorskip("pypdf")
+    import ibis
+    from memberkit import month
+    from memberkit.pdf import print_pdf
+    from memberkit.views import month as month_views
+    from .test_bulk_orders import hand_tables
+    chromium_or_skip()
+    tables = hand_tables()
+    orders = tables["orders"].execute()
+    orders["amount"] = orders["amount"] * 10_000
+    tables["orders"] = ibis.memtable(orders)
+    html = month_views.render_summary(month.MonthSummary("2026-10", "en", "CNY", [],
+                                                         month.compute_figures(tables, "2026-10")))
+    page = tmp_path / "index.html"
+    page.write_text(html, encoding="utf-8")
+    first = " ".join(pypdf.PdfReader(print_pdf(page)).pages[0].extract_text().split())
+    cards = html.count('class="mk-figure"')
+    assert cards == 7
+    labels = re.findall(r'class="mk-figure"[^>]*>\s*<div class="mk-label">([^<]*)<', html)
+    assert len(labels) == 7 and not [label for label in labels if label not in first], ([label for label in labels if label not in first], first[:300])

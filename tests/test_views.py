@@ -290,7 +290,7 @@ def test_a_table_of_four_columns_or_more_is_stacked_on_a_phone_each_cell_under_i
                                               'Return "on" cost': ["+218%"], "Pull-forward": ["yes"]}))
     out = page.table_html(frame)
     assert 'class="mk-key mk-key2 mk-stack"' in out
-    assert re.findall(r'class="data row0 col\d+" data-label="([^"]*)"', out) == [
+    assert re.findall(r'class="data row0 col\d+(?: mk-num)?" data-label="([^"]*)"', out) == [
         "Campaign", "Verdict", "Return &quot;on&quot; cost", "Pull-forward"]
     assert "C2610 &lt;b&gt;" in out
     assert "@media (max-width:600px)" in page.CSS and "table.mk-stack thead{position:absolute" in page.CSS

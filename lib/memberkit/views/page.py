@@ -590,8 +590,18 @@ def heading(title: str, level: int = 2, anchor: str | None = None):
     show(heading_html(title, level, anchor))
 
 
+_UNBROKEN = re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{4}-\d{2}(?:-\d{2})?")   # 2026年10月, 2026-06-01, 2026-10
+
+
 def heading_html(title: str, level: int = 2, anchor: str | None = None) -> str:
-    return f'<h{level} id="{escape(anchor or anchor_of(title))}">{escape(title)}</h{level}>'
+    """A heading's HTML: a month or a date in it is kept on one line (``<span class="mk-nobr">``), so a narrow
+    screen does not break '2026年10月' after '10' or '2026-06-01' at its hyphen.
+
+    >>> heading_html("分组时间 2026-06-01", anchor="x")
+    '<h2 id="x">分组时间 <span class="mk-nobr">2026-06-01</span></h2>'
+    """
+    shown = _UNBROKEN.sub(lambda m: f'<span class="mk-nobr">{m.group(0)}</span>', escape(title))
+    return f'<h{level} id="{escape(anchor or anchor_of(title))}">{shown}</h{level}>'
 
 
 def _settings_lines(params: dict, prefix: str = "") -> list[str]:
@@ -715,7 +725,7 @@ def footer(p, period: str, params: dict, fingerprint: str, version: str):
 
 
 KEY_COLUMNS = "key_columns"   # df.attrs[KEY_COLUMNS]: how many first columns name the row and its decision
-LINE_CELLS = "line_cells"      # df.attrs[LINE_CELLS]: its cells hold their own line breaks and break only there, on screen and on paper
+LINE_CELLS = "line_cells"      # df.attrs[LINE_CELLS]: its cells hold their own line breaks and break only there (on paper: its figures; its words wrap too)
 STACK_COLUMNS = 4             # a table with this many columns or more is stacked, row by row, on a phone
 STACKED = "stacked"           # df.attrs[STACKED]: stacked on a phone whatever its columns (long row names)
 
@@ -797,6 +807,9 @@ def table_html(df, caption: str | None = None, formats: dict | None = None) -> s
         # an empty cell (the total row's action) gets no heading and is not shown: "Recommended action:" with nothing after it
         out = re.sub(r'class="data row\d+ col(\d+)"(?=[^>]*>(?!\s*</td>))',
                      lambda m: f'{m.group(0)} data-label="{heads[int(m.group(1))]}"', out)
+    # a figure's cell is marked, so that on paper it keeps its lines while the words around it wrap
+    out = re.sub(r'class="data row\d+ col(\d+)"',
+                 lambda m: m.group(0)[:-1] + ' mk-num"' if int(m.group(1)) in right else m.group(0), out)
     for (i, j), fig in sorted((df.attrs.get("figures") or {}).items()):
         cell = re.compile(rf'(<td id="T_{_table_id(df, caption)}_row{i}_col{j}"[^>]*>)(.*?)(</td>)', re.S)
         out = cell.sub(lambda m: m.group(1) + mark(str(df.iat[i, j]), fig) + m.group(3), out, count=1)

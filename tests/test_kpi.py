@@ -162,7 +162,8 @@ def test_the_riskiest_region_is_the_one_the_generator_made_churn_most(sample_ana
     from memberkit.report import Results
     res = Results("rfm_segmentation", a.period)
     rfm_view.record(Presentation("en"), a, res)
-    assert truth["highest_churn_city"] in rfm_view.headline(Presentation("en"), res.to_dict())
+    assert truth["highest_churn_city"] in rfm_view.headline(Presentation("zh"), res.to_dict())
+    assert "Shanghai" in rfm_view.headline(Presentation("en"), res.to_dict())   # the English edition's name
 
 
 def _one_month_at_a_time(orders, members, period, months, window):

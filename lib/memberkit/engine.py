@@ -560,6 +560,16 @@ def _spark_csv_parses(con, df) -> None:
             context.setLogLevel("ERROR")
 
 
+def cached(expr: ibis.Table) -> ibis.Table:
+    """``expr.cache()`` (a context manager that drops the cached table on exit), with the in-memory tables
+    (``ibis.memtable``) it reads registered first: ibis' PySpark backend caches the compiled SQL without
+    registering them, so Spark could not find them (TABLE_OR_VIEW_NOT_FOUND)."""
+    con = expr._find_backend()
+    if backend(con) == "spark":
+        con._run_pre_execute_hooks(expr)
+    return expr.cache()
+
+
 def keep(con, name: str, expr: ibis.Table) -> ibis.Table:
     """Compute ``expr`` once and keep it for this session as ``name`` (the cleaning's staging tables).
 

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from . import engine
 from .languages import LANGUAGES
 from .report import plain
 
@@ -662,7 +663,7 @@ def member_rows_at(orders: ibis.Table, members: ibis.Table, wanted: Mapping[_dt.
                                                                            if columns is None or c in columns]),
                                "member_id")
     profile = member_frame(profile.filter(profile.join_date <= profile._end))
-    with summaries.select("end", "member_id", *kept).cache() as s:
+    with engine.cached(summaries.select("end", "member_id", *kept)) as s:
         m = members.select(_member=members.member_id, _join_date=members.join_date)
         j = s.left_join(m, s.member_id == m._member)
         # ordered by member id in the engine (byte order of UTF-8, which is Python's order of str)

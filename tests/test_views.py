@@ -709,3 +709,16 @@ def test_a_chart_is_described_by_what_it_shows_with_its_numbers(language):
                 "conversion · push +17%（+6% 至 +27%），AOV · push +5%（-2% 至 +12%）") in said, said
     finally:
         plt.close(fig)
+
+
+def test_every_setting_the_footer_names_in_words_is_a_setting_of_its_report():
+    """A renamed setting (alive_threshold became any_purchase_threshold) silently fell out of the footer's
+    words: every key the footer names must be a field of its report's parameters, with words in both editions."""
+    from memberkit.config import NOTEBOOK_PARAMS
+    for report, settings in page.KEY_SETTINGS.items():
+        fields = set(NOTEBOOK_PARAMS[report].model_fields)
+        assert set(settings) <= fields, (report, set(settings) - fields)
+    from memberkit.views.context import has_text
+    for report, settings in page.KEY_SETTINGS.items():
+        for language in ("en", "zh"):
+            assert all(has_text(f"settings.{report}.{k}", language) for k in settings), (report, language)

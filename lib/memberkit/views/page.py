@@ -628,7 +628,7 @@ KEY_SETTINGS = {
                          "new_days": "count", "silent_days": "count", "churned_days": "count",
                          "active_window_days": "count"},
     "clv_forecast": {"horizon_months": "count", "monthly_discount": "pct", "margin": "pct0",
-                     "alive_threshold": "pct0", "high_value_share": "pct0"},
+                     "any_purchase_threshold": "pct0", "high_value_share": "pct0"},
     "ab_test": {"window_days": "count", "primary_metric": "metric", "alpha": "confidence", "margin": "pct0",
                 "winsorize_percentile": "percentile"},
     "campaign_review": {"post_days": "count", "margin": "pct0", "alpha": "confidence", "league_months": "count",

@@ -518,7 +518,7 @@ def test_a_ship_decision_says_when_no_incentive_cost_was_set_and_the_not_margin_
         if lang == "en":
             assert sentence.endswith("1 lifts its main metric, but the margin it adds does not cover its incentive's cost.")
         else:
-            assert sentence.endswith("其中 1 个提升了指标，但抵不过激励成本。")
+            assert sentence.endswith("不上线的实验中，有 1 个提升了指标，但抵不过激励成本。")
 
 
 def test_the_setting_for_an_incentive_cost_is_named_whole_in_the_note_for_analysts():

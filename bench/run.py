@@ -25,7 +25,8 @@ cgroup holds other people's processes.)
 
 Results go to ``--out`` (default bench/results.md), with the machine, the date, the code version
 and the targets of the issue; the file is written again after each run, so a bench stopped part way
-keeps what it measured. ``--json FILE`` also writes the measurements as JSON.
+keeps what it measured. What the file held before the bench started is kept below the new results, under
+"Earlier results" (:func:`with_earlier`): a run of one size does not wipe the record of the others. ``--json FILE`` also writes the measurements as JSON.
 
     make bench                                      # --members 20000,1000000
     make bench ARGS="--members 20000 --out /tmp/bench.md"
@@ -405,15 +406,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+EARLIER = "# Earlier results"
+EARLIER_LINE = "What this file held before the run above, unchanged."
+
+
+def with_earlier(text: str, earlier: str) -> str:
+    """``text`` (this bench's results) followed by ``earlier`` (what the results file held before it started),
+    under one "Earlier results" heading: the heading and its line already in ``earlier`` are taken out, so
+    the file keeps one however many runs it saw. ``text`` alone when nothing was there."""
+    for block in (f"{EARLIER}\n\n{EARLIER_LINE}\n", f"{EARLIER}\n"):
+        earlier = earlier.replace(block, "")
+    earlier = earlier.strip()
+    if not earlier:
+        return text
+    return f"{text.rstrip()}\n\n{EARLIER}\n\n{EARLIER_LINE}\n\n{earlier}\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Measure every size and write the results file (again after each run, so a stopped bench keeps what it
     measured); exit 1 when a run did not exit 0 (the file is written)."""
     args = parse_args(argv)
     args.results = []
+    earlier = args.out.read_text(encoding="utf-8") if args.out.is_file() else ""
 
     def save() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(results_text(args.results, args, args.label), encoding="utf-8")
+        args.out.write_text(with_earlier(results_text(args.results, args, args.label), earlier), encoding="utf-8")
         if args.json:
             args.json.write_text(json.dumps({"engines": args.engines, "overrides": args.overrides,
                                              "results": args.results}, indent=1, default=str), encoding="utf-8")

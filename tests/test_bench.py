@@ -96,3 +96,14 @@ def test_the_attribution_cost_is_measured_on_a_finished_runs_clean_tables(small_
     assert cost["figures_seconds"] > 0 and cost["member_groups_seconds"] > 0
     # members who bought in one of the three months: some hundreds of the 2,000 people
     assert 100 < cost["members"] < 2000
+
+
+def test_a_bench_keeps_what_the_results_file_held_before_it(bench):
+    first = bench.with_earlier("# Benchmark\n\n## 20,000 members\nnew\n", "")
+    assert first == "# Benchmark\n\n## 20,000 members\nnew\n"
+    kept = bench.with_earlier("# Benchmark\n\n## 1,000,000 members\nnewer\n", first)
+    assert kept.startswith("# Benchmark\n\n## 1,000,000 members\nnewer\n\n# Earlier results\n")
+    assert kept.rstrip().endswith("## 20,000 members\nnew")
+    third = bench.with_earlier("# Benchmark\n\n## 2,000 members\nnewest\n", kept)
+    assert third.count("# Earlier results") == 1 and third.count(bench.EARLIER_LINE) == 1
+    assert third.index("newest") < third.index("newer") < third.index("\nnew\n")

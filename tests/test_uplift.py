@@ -484,3 +484,31 @@ def test_the_list_by_segment_adds_up_to_the_lists_counts(planted):
     assert len(frame) == t.segment.nunique()
     to_contact = frame["To contact"].str.replace(",", "").astype(int).sum()
     assert to_contact == plan.returns[plan.recommended]["contacted"] == int((~t.holdout).sum())
+
+
+def test_when_no_share_pays_for_its_contacts_nobody_is_listed_and_the_pages_say_so(planted, tmp_path):
+    """A contact cost above what any share of members gained on the past campaigns: an empty list, no
+    forecast, and the page, its cards and the summary say to contact nobody."""
+    import json
+    from types import SimpleNamespace
+    from memberkit.views import Presentation
+    from memberkit.views import uplift as view
+    folder, truth, cp, plan = planted
+    tables, rp = plan.inputs
+    end = dt.date(2026, 10, 31)
+    dear = uplift.plan(tables, end, cp.model_copy(update={"target_contact_cost": 500.0}), rp, end)
+    assert dear.state == "ready" and dear.targets.empty
+    assert all(g.share == 0 for g in dear.gains.values())
+    r = dear.returns[dear.recommended]
+    assert r["contacted"] == 0 and r["net"] == 0 and all(np.isnan(r["per_member"]))
+    block = json.loads(json.dumps(uplift.key_results(dear), default=str).replace("NaN", "null"))
+    for language, words in (("en", "contact nobody on this evidence"), ("zh", "不触达任何人")):
+        p = Presentation(language, "CNY")
+        assert words in view.headline(p, dear)
+        cards = view.kpis(p, dear, "2026-10")
+        assert cards[0].value == "0" and cards[-1].delta == p.text("uplift.kpi_net_none")
+        s = SimpleNamespace(language=language, currency="CNY", display_names={},
+                            results=lambda name: {"results": {"uplift": block}} if name == "campaign_review" else None)
+        assert words in view.summary_section(s)["sentence"]
+    path = uplift.export_targets(dear, tmp_path, "CNY")
+    assert pd.read_csv(path, encoding="utf-8-sig").empty

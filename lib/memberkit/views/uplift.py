@@ -86,7 +86,8 @@ def kpis(p: Presentation, plan: uplift.Plan, period: str = "") -> list[KPI]:
             KPI(_t(p, "kpi_per_member"), p.money(per, 2) if r["contacted"] else DASH, per_sub,
                 figure=fig("net_per_member", per)),
             KPI(_t(p, "kpi_net"), p.money(net),
-                _t(p, "kpi_net_sub", lo=p.money(r["net_low"]), hi=p.money(r["net_high"]), cost=p.money(r["contact_cost"])),
+                _t(p, "kpi_net_sub", lo=p.money(r["net_low"]), hi=p.money(r["net_high"]), cost=p.money(r["contact_cost"]))
+                if r["contacted"] else _t(p, "kpi_net_none"),
                 good=None if missing(r["net_low"]) or not r["contacted"] else r["net_low"] > 0, figure=fig("net", net))]
 
 
@@ -231,7 +232,8 @@ def section(p: Presentation, plan: uplift.Plan, params, period: str, data_dir) -
     page.table(returns_frame(p, plan))
     page.note(_t(p, "returns_note"))
     page.note(method_note(p, plan, params))
-    page.for_analysts(p, " ".join(w for w in (in_sample_hint(p, plan), seed_hint(p, plan)) if w))
+    page.for_analysts(p, in_sample_hint(p, plan))
+    page.for_analysts(p, seed_hint(p, plan))
     page.table(calibration_frame(p, plan))
     page.note(_t(p, f"calibration_note_{plan.recommended}"))
     page.figure(plot_qini(p, plan))

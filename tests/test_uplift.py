@@ -327,6 +327,12 @@ def test_the_section_reads_in_both_languages(planted):
         frame = view.returns_frame(p, plan)
         assert len(frame) == 2 and len(view.kpis(p, plan, "2026-10")) == 4
         assert not view.segments_frame(p, plan).empty
+        # per decile, predicted against measured, best first; the forecast beside the best past campaign
+        calibration = view.calibration_frame(p, plan)
+        assert len(calibration) == 10 and calibration.iloc[0, 0] == "1"
+        best = plan.past.iloc[0]
+        assert best.campaign_id in view.headline(p, plan) and p.money(best.net_per_member, 2) in view.headline(p, plan)
+        assert view.in_sample_hint(p, plan) and "{" not in view.in_sample_hint(p, plan)
     assert "会员日" in view.title(Presentation("zh", "CNY"), plan)
     # the page names the holdout's own file and says not to contact its members
     from pathlib import Path
@@ -512,3 +518,17 @@ def test_when_no_share_pays_for_its_contacts_nobody_is_listed_and_the_pages_say_
         assert words in view.summary_section(s)["sentence"]
     path = uplift.export_targets(dear, tmp_path, "CNY")
     assert pd.read_csv(path, encoding="utf-8-sig").empty
+
+
+def test_a_forecast_above_every_past_campaigns_actual_says_so():
+    from memberkit.views import Presentation
+    from memberkit.views import uplift as view
+    past = [{"campaign_id": "C2610", "type": "member_day", "targeted": 2400, "net_per_member": 3.95},
+            {"campaign_id": "C2501", "type": "member_day", "targeted": 2400, "net_per_member": -8.2}]
+    for language, above, beside in (("en", "above what any past campaign actually gained", "For comparison"),
+                                    ("zh", "高于过去任何一次活动的实际", "作为对照")):
+        p = Presentation(language, "CNY")
+        high, low = view._versus_past(p, 5.18, past), view._versus_past(p, 2.0, past)
+        assert above in high and p.money(5.18, 2) in high and "C2610" in high and p.money(3.95, 2) in high
+        assert beside in low and above not in low and p.money(3.95, 2) in low
+        assert view._versus_past(p, 5.18, []) == "" and view._versus_past(p, float("nan"), past) == ""

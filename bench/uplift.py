@@ -7,8 +7,11 @@ response to a campaign varies with their channel, which RFM does not see; truth 
 incremental margin (every listed member as if contacted: true chance of an incremental order x the
 expected order value x margin, less the contact cost; :func:`memberkit.sample.true_list_margin`)
 is compared with the RFM rule's and with the best list the truth allows (every member whose true
-margin exceeds the cost). Also recorded: the validation's Qini difference with its interval and what
-the report recommends. Results go to bench/uplift_results.md. Never run in CI (minutes per run).
+margin exceeds the cost). Also recorded: the validation's Qini difference with its interval, what
+the report recommends, and the recommended list's forecast (its net gain per contacted member measured
+out of fold on the past campaigns, with its range; :func:`memberkit.uplift.measured_gain`) against the
+truth per contacted member, and the plan's CPU and wall seconds. Results go to bench/uplift_results.md.
+Never run in CI (minutes per run).
 
     .venv/bin/python bench/uplift.py                              # 5,000 and 20,000 members, seeds 1-5
     .venv/bin/python bench/uplift.py --members 5000 --seeds 1,2 --window net
@@ -72,9 +75,9 @@ def run_one(n_members: int, seed: int, window: str, folder: Path) -> dict:
     data, settings, tables = cleaned(n_members, seed, folder)
     cp = notebook_params(settings, "campaign_review").model_copy(update={"target_window": window})
     rp = notebook_params(settings, "rfm_segmentation")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     plan = uplift.plan(tables, PERIOD_END, cp, rp, PERIOD_END)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     if plan.state != "ready":
         return {"size": n_members, "seed": seed, "state": plan.state}
     kind, cost = plan.campaign_type, plan.contact_cost
@@ -87,7 +90,11 @@ def run_one(n_members: int, seed: int, window: str, folder: Path) -> dict:
     gain = t[f"uplift_{kind}"] * t.expected_order_value * cp.margin
     best = gain.reindex(everyone.astype(str)).dropna()
     v = plan.validation
-    return {"size": n_members, "seed": seed, "state": "ready", "type": kind, "cost": cost,
+    chosen = plan.targets
+    sent = chosen.member_id[~chosen.holdout]
+    return {"size": n_members, "seed": seed, "state": "ready", "type": kind, "cost": cost, "cpu": cpu,
+            "forecast": plan.returns[plan.recommended]["per_member"], "contacted": len(sent),
+            "truth_per_member": truth(sent) / len(sent) if len(sent) else float("nan"),
             "rows": v.rows, "holdout_rows": v.holdout_rows,
             "model": truth(plan.model_list.member_id), "model_n": len(plan.model_list),
             "rfm": truth(plan.rfm_list.member_id), "rfm_n": len(plan.rfm_list),
@@ -95,18 +102,26 @@ def run_one(n_members: int, seed: int, window: str, folder: Path) -> dict:
             "qini_diff": v.difference, "recommended": plan.recommended, "seconds": seconds}
 
 
+def covered(r: dict) -> bool:
+    """The recommended list's forecast range per contacted member holds the truth per contacted member."""
+    f = r["forecast"]
+    return bool(r["contacted"]) and f[1] <= r["truth_per_member"] <= f[2]
+
+
 def table(results: list[dict]) -> str:
     lines = ["| members | seed | rows (holdout) | cost | model list | RFM list | everyone | best possible | "
-             "model - RFM | Qini diff [95%] | recommends | s |", "|" + "---|" * 12]
+             "model - RFM | Qini diff [95%] | recommends | contacted | forecast per member [95%] | truth per member | "
+             "CPU s | s |", "|" + "---|" * 16]
     for r in results:
         if r["state"] != "ready":
-            lines.append(f"| {r['size']:,} | {r['seed']} | {r['state']} |" + " |" * 9)
+            lines.append(f"| {r['size']:,} | {r['seed']} | {r['state']} |" + " |" * 13)
             continue
-        q = r["qini_diff"]
+        q, f = r["qini_diff"], r["forecast"]
         lines.append(f"| {r['size']:,} | {r['seed']} | {r['rows']:,} ({r['holdout_rows']:,}) | {r['cost']:.2f} | "
                      f"{r['model']:,.0f} ({r['model_n']:,}) | {r['rfm']:,.0f} ({r['rfm_n']:,}) | {r['everyone']:,.0f} | "
                      f"{r['best']:,.0f} | {r['model'] - r['rfm']:+,.0f} | {q[0]:+.2f} [{q[1]:+.2f}, {q[2]:+.2f}] | "
-                     f"{r['recommended']} | {r['seconds']:.0f} |")
+                     f"{r['recommended']} | {r['contacted']:,} | {f[0]:.2f} [{f[1]:.2f}, {f[2]:.2f}] | "
+                     f"{r['truth_per_member']:.2f}{'' if covered(r) else ' (outside)'} | {r['cpu']:.1f} | {r['seconds']:.0f} |")
     return "\n".join(lines)
 
 
@@ -123,11 +138,13 @@ def main(argv=None) -> int:
                 print(table([r]).splitlines()[-1], flush=True)
     ready = [r for r in results if r["state"] == "ready"]
     wins = sum(r["model"] > r["rfm"] for r in ready)
+    inside = sum(covered(r) for r in ready)
     text = (f"# The next campaign's target list against RFM targeting (bench/uplift.py)\n\n"
             f"{dt.date.today()}, {platform.node()}, Python {platform.python_version()}; sample retailer with "
             f"`response_by_channel`, period 2026-10, window `{args.window}`. True net incremental margin of each "
             f"list (currency; members listed in brackets), every listed member as if contacted.\n\n"
-            f"{table(results)}\n\nThe model's list beats the RFM list on the true effects in {wins} of {len(ready)} runs.\n")
+            f"{table(results)}\n\nThe model's list beats the RFM list on the true effects in {wins} of {len(ready)} runs. "
+            f"The recommended list's forecast range per contacted member holds the truth in {inside} of {len(ready)}.\n")
     args.out.write_text(text, encoding="utf-8")
     print(f"model list better in {wins} of {len(ready)}; written {args.out}")
     return 0 if wins == len(ready) else 1

@@ -48,6 +48,36 @@ def test_tied_scores_are_one_block_whatever_their_order():
     assert uplift.auuc(tied[swap], TREATED[swap], OUTCOME[swap]) == uplift.auuc(tied, TREATED, OUTCOME)
 
 
+def test_uplift_at_k_by_hand():
+    # the top k rows: targeted mean minus holdout mean; k = 1 has no holdout row
+    assert np.isnan(uplift.uplift_at_k(SCORE, TREATED, OUTCOME, 1))
+    assert uplift.uplift_at_k(SCORE, TREATED, OUTCOME, 2) == pytest.approx(10 - 2)
+    assert uplift.uplift_at_k(SCORE, TREATED, OUTCOME, 3) == pytest.approx((10 + 6) / 2 - 2)
+    assert uplift.uplift_at_k(SCORE, TREATED, OUTCOME, 4) == pytest.approx(8 - 3)
+    # the reversed ranking: holdout 4, targeted 6, holdout 2: 6 - 3
+    assert uplift.uplift_at_k(-SCORE, TREATED, OUTCOME, 3) == pytest.approx(6 - 3)
+    with pytest.raises(ValueError, match="k must be in 1..4"):
+        uplift.uplift_at_k(SCORE, TREATED, OUTCOME, 0)
+    # the curve over shares: the same figures, net of a cost of 1 per row and times the share taken
+    g = uplift.measured_gain(SCORE, TREATED, OUTCOME, 1.0, shares=(0.5, 0.75, 1.0), bootstraps=50, min_rows=1)
+    assert g.uplift[:, 0].tolist() == pytest.approx([8, 6, 5])
+    assert g.net[:, 0].tolist() == pytest.approx([0.5 * 7, 0.75 * 5, 1.0 * 4])
+    assert g.rows.tolist() == [[1, 1], [2, 1], [2, 2]]
+    # deciles of 4 rows: the first two deciles hold no row, so nothing is measured there
+    assert g.calibration.rows.sum() == 4 and len(g.calibration) == 10
+
+
+def test_uplift_at_k_takes_tied_scores_in_a_seeded_random_order_not_the_rows_order():
+    n = 4000
+    rng = np.random.default_rng(0)
+    treated = (rng.random(n) < 0.5).astype(int)
+    outcome = np.where(np.arange(n) < n // 2, 10.0, 0.0) * treated     # the first half of the rows respond
+    tied = np.zeros(n)
+    # a tie block cut in half: in the rows' order the first half would show an uplift of 10, at random about 5
+    assert uplift.uplift_at_k(tied, treated, outcome, n // 2) == pytest.approx(5, abs=0.6)
+    assert uplift.uplift_at_k(tied, treated, outcome, n // 2, seed=1) != uplift.uplift_at_k(tied, treated, outcome, n // 2)
+
+
 def _planted(n: int, seed: int) -> pd.DataFrame:
     """Rows whose true effect is 0.3 orders for app members and none for the others, on an outcome
     driven mostly by frequency (what RFM sees)."""
@@ -91,6 +121,92 @@ def test_validation_prefers_the_model_only_when_it_finds_what_rfm_cannot():
     assert not uplift.validate(flat, 0.3, bootstraps=100).model_is_better
 
 
+def _known_truth(n: int, seed: int, effect) -> pd.DataFrame:
+    """:func:`_planted`'s rows with ``effect(rows)`` extra orders for the targeted and each row's true
+    incremental margin (``truth``: effect x order value x margin 0.3, currency)."""
+    rows = _planted(n, seed)
+    e = np.asarray(effect(rows), dtype="float64")
+    rows["orders"] = np.random.default_rng([seed, 9]).poisson(0.1 * rows.frequency + e * rows.treated).astype(float)
+    rows["value"] = rows.orders * rows.order_value * 0.3
+    rows["truth"] = e * rows.order_value * 0.3
+    return rows
+
+
+@pytest.mark.parametrize("case", ["by_channel", "everyone"])
+@pytest.mark.parametrize("seed", [11, 12])
+def test_the_measured_gain_covers_the_true_incremental_margin_of_the_members_it_takes(case, seed):
+    """Out of fold, the top share's incremental margin per member less the cost: its interval covers the
+    rows' true incremental margin less the cost, for the model's ranking and the RFM rule's."""
+    effect = {"by_channel": lambda r: np.where(r.channel == "app", 0.3, 0.0),
+              "everyone": lambda r: np.full(len(r), 0.2)}[case]
+    rows = _known_truth(6000, seed, effect)
+    model, rule = uplift.out_of_fold_scores(rows, 0.3)
+    cost = 2.0
+    for score in (model, rule):
+        g = uplift.measured_gain(score, rows.treated, rows.value, cost)
+        assert g.share > 0, "a campaign that truly pays gets a list"
+        top = uplift.ranked(score)[:int(round(g.share * len(rows)))]
+        truth = rows.truth.to_numpy()[top].mean() - cost
+        value, lo, hi = g.per_member
+        assert lo <= truth <= hi, (case, seed, g.share, g.per_member, truth)
+        assert g.net[g.index(), 1] <= g.share * truth <= g.net[g.index(), 2]
+    # where only app members answer, the model's list is the shorter and gains more per member than everyone
+    if case == "by_channel":
+        gm, gr = (uplift.measured_gain(s, rows.treated, rows.value, cost) for s in (model, rule))
+        assert gm.share < 0.6 and gm.per_member[0] > gr.per_member[0]
+        # calibration: the top decile of the model's scores measured far above the bottom one
+        c = gm.calibration
+        assert c.measured.iloc[0] > c.measured.iloc[-1] + 5 and c.rows.sum() == len(rows)
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13, 14])
+def test_with_no_true_uplift_the_measured_gain_promises_nothing(seed):
+    """Nobody answers the campaign: even at no contact cost, no share's gain is sure enough to list anyone
+    (the choice among 20 shares is made on a simultaneous band, not on each share's own interval)."""
+    rows = _known_truth(6000, seed, lambda r: np.zeros(len(r)))
+    model, rule = uplift.out_of_fold_scores(rows, 0.3)
+    for score in (model, rule):
+        g = uplift.measured_gain(score, rows.treated, rows.value, 0.0)
+        assert g.share == 0, (seed, g.share, g.per_member)
+        assert all(np.isnan(g.per_member))
+    cand = pd.DataFrame({"member_id": ["a", "b"], "segment": "x"})
+    empty = uplift.target_list(cand, np.array([5.0, 3.0]), 1.0, share=0.0)
+    r = uplift.expected_return(empty, 1.0, g)
+    assert empty.empty and all(np.isnan(r.pop("per_member")))
+    assert r == {"listed": 0, "contacted": 0, "holdout": 0, "contact_cost": 0.0, "incremental_margin": 0.0,
+                 "net": 0.0, "net_low": 0.0, "net_high": 0.0, "in_sample_net": 0.0}
+
+
+def test_the_list_takes_the_share_it_is_given_best_first():
+    cand = pd.DataFrame({"member_id": [f"M{i:03d}" for i in range(200)], "segment": "a"})
+    margin = np.linspace(-2, 8, 200)
+    t = uplift.target_list(cand, margin, 1.0, holdout_share=0.1, seed=3, share=0.25)
+    assert len(t) == 50 and set(t.member_id) == set(cand.member_id[150:])
+    assert t.expected_net.is_monotonic_decreasing
+    # a share reaches members the in-sample prediction puts below the cost: the length is the measured curve's
+    assert len(uplift.target_list(cand, margin, 1.0, share=0.9)) == 180 > int((margin > 1).sum())
+    with pytest.raises(ValueError, match="share must be in"):
+        uplift.target_list(cand, margin, 1.0, share=1.5)
+    # tied margins (the RFM rule's: one per segment) cut inside the tie by member id
+    tied = np.repeat([3.0, 2.0, 1.0, 0.0], 50)[np.random.default_rng(1).permutation(200)]
+    t = uplift.target_list(cand, tied, 1.0, share=0.6)
+    by_sort = cand.assign(m=tied).sort_values(["m", "member_id"], ascending=[False, True]).head(120)
+    assert sorted(t.member_id) == sorted(by_sort.member_id)
+
+
+def test_past_campaigns_net_gain_per_member_is_the_reviews_figure():
+    members = pd.DataFrame({"campaign_id": ["A"] * 5 + ["B"] * 4 + ["C"] * 3,
+                            "group": ["target"] * 3 + ["holdout"] * 2 + ["target", "target", "holdout", "holdout"]
+                            + ["target", "target", "holdout"],
+                            "revenue_net": [30.0, 20, 10, 5, 15, 100, 0, 10, 10, 1, 1, 1]})
+    camps = pd.DataFrame({"campaign_id": ["A", "B", "C"], "type": ["x", "y", "z"], "cost": [3.0, 40.0, 5.0]})
+    past = uplift.past_net_per_member(members, camps, 0.5)
+    # A: 0.5 (20 - 10) - 3 / 3 = 4; B: 0.5 (50 - 10) - 40 / 2 = 0; C has one holdout member: left out
+    assert past.campaign_id.tolist() == ["A", "B"]
+    assert past.net_per_member.tolist() == pytest.approx([4.0, 0.0])
+    assert past.targeted.tolist() == [3, 2]
+
+
 def test_the_list_stops_where_the_return_turns_negative_and_keeps_a_seeded_holdout():
     n = 2000
     cand = pd.DataFrame({"member_id": [f"M{i:05d}" for i in range(n)], "segment": "a"})
@@ -105,7 +221,8 @@ def test_the_list_stops_where_the_return_turns_negative_and_keeps_a_seeded_holdo
     r = uplift.expected_return(a, 1.0)
     sent = a[~a.holdout]
     assert r["contacted"] + r["holdout"] == r["listed"] == len(a)
-    assert r["net"] == pytest.approx(float(sent.expected_incremental_margin.sum()) - len(sent))
+    assert r["in_sample_net"] == pytest.approx(float(sent.expected_incremental_margin.sum()) - len(sent))
+    assert np.isnan(r["net"])          # nothing measured: no forecast
     with pytest.raises(ValueError, match="holdout_share"):
         uplift.target_list(cand, margin, 1.0, holdout_share=1.0)
 
@@ -148,7 +265,10 @@ def test_the_target_list_beats_the_rfm_list_on_the_generators_true_effects(plant
     assert plan.contact_cost == pytest.approx(c2610["cost"] / c2610["n_target"])
     model = true_list_margin(folder, plan.model_list.member_id, "member_day", cp.margin, plan.contact_cost)
     rfm = true_list_margin(folder, plan.rfm_list.member_id, "member_day", cp.margin, plan.contact_cost)
-    assert model > rfm * 1.2, (model, rfm)
+    # the model's list is cut where its measured gain is surest, so it is shorter than every member the
+    # model predicts above the cost: it gains more than the RFM list in all, and far more per member listed
+    assert model > rfm, (model, rfm)
+    assert model / len(plan.model_list) > 2 * rfm / len(plan.rfm_list), (model, len(plan.model_list), rfm, len(plan.rfm_list))
     # the model stays away from the members the truth says hardly answer (in-store), the RFM rule cannot
     t = pd.read_csv(folder / "uplift_truth.csv", dtype={"member_id": str}).set_index("member_id").channel
     assert t.reindex(plan.model_list.member_id).eq("offline").mean() < 0.1
@@ -156,6 +276,17 @@ def test_the_target_list_beats_the_rfm_list_on_the_generators_true_effects(plant
     # the validation on the past campaigns sees it too, and the model's list is the one recommended
     assert plan.validation.model_is_better and plan.recommended == "model"
     assert plan.model_list.holdout.mean() == pytest.approx(cp.target_holdout_share, abs=0.02)
+    # the list's length and its forecast come from the past campaigns, out of fold: the forecast per
+    # contacted member has a range, and the net gain is that times the members contacted
+    r, g = plan.returns["model"], plan.gains["model"]
+    assert 0 < g.share < 1 and len(plan.model_list) == round(g.share * len(plan.model_list) / g.share)
+    lo, hi = r["per_member"][1], r["per_member"][2]
+    assert lo < r["per_member"][0] < hi and r["net"] == pytest.approx(r["per_member"][0] * r["contacted"])
+    assert r["net_low"] == pytest.approx(lo * r["contacted"]) and r["net_high"] == pytest.approx(hi * r["contacted"])
+    # the generator's truth for the members contacted, per member, within the forecast's range
+    sent = plan.model_list.member_id[~plan.model_list.holdout]
+    truth = true_list_margin(folder, sent, "member_day", cp.margin, plan.contact_cost) / len(sent)
+    assert lo <= truth <= hi, (lo, truth, hi)
 
 
 def test_the_list_file_and_its_results_hold_no_personal_data(planted, tmp_path):
@@ -196,6 +327,12 @@ def test_the_section_reads_in_both_languages(planted):
         frame = view.returns_frame(p, plan)
         assert len(frame) == 2 and len(view.kpis(p, plan, "2026-10")) == 4
         assert not view.segments_frame(p, plan).empty
+        # per decile, predicted against measured, best first; the forecast beside the best past campaign
+        calibration = view.calibration_frame(p, plan)
+        assert len(calibration) == 10 and calibration.iloc[0, 0] == "1"
+        best = plan.past.iloc[0]
+        assert best.campaign_id in view.headline(p, plan) and p.money(best.net_per_member, 2) in view.headline(p, plan)
+        assert view.in_sample_hint(p, plan) and "{" not in view.in_sample_hint(p, plan)
     assert "会员日" in view.title(Presentation("zh", "CNY"), plan)
     # the page names the holdout's own file and says not to contact its members
     from pathlib import Path
@@ -342,15 +479,56 @@ def test_the_list_files_are_the_bytes_pandas_writes(planted, tmp_path):
         assert (tmp_path / "kit" / name).read_bytes() == (tmp_path / name).read_bytes(), name
 
 
-def test_the_list_by_segment_adds_up_to_the_lists_expected_return(planted):
-    """Held-out members are not contacted: the segment table counts only the contacted, as the headline does."""
+def test_the_list_by_segment_adds_up_to_the_lists_counts(planted):
+    """Held-out members are not contacted: the segment table's members to contact add up to the headline's."""
     from memberkit.views import Presentation
     from memberkit.views import uplift as view
     folder, truth, cp, plan = planted
     t = plan.targets
-    by_segment = t.assign(net=t.expected_net.where(~t.holdout, 0.0)).groupby("segment").net.sum()
-    headline = uplift.expected_return(t, plan.contact_cost)["net"]
-    assert by_segment.sum() == pytest.approx(headline)
     assert t.holdout.any()
     frame = view.segments_frame(Presentation("en", "CNY"), plan)
     assert len(frame) == t.segment.nunique()
+    to_contact = frame["To contact"].str.replace(",", "").astype(int).sum()
+    assert to_contact == plan.returns[plan.recommended]["contacted"] == int((~t.holdout).sum())
+
+
+def test_when_no_share_pays_for_its_contacts_nobody_is_listed_and_the_pages_say_so(planted, tmp_path):
+    """A contact cost above what any share of members gained on the past campaigns: an empty list, no
+    forecast, and the page, its cards and the summary say to contact nobody."""
+    import json
+    from types import SimpleNamespace
+    from memberkit.views import Presentation
+    from memberkit.views import uplift as view
+    folder, truth, cp, plan = planted
+    tables, rp = plan.inputs
+    end = dt.date(2026, 10, 31)
+    dear = uplift.plan(tables, end, cp.model_copy(update={"target_contact_cost": 500.0}), rp, end)
+    assert dear.state == "ready" and dear.targets.empty
+    assert all(g.share == 0 for g in dear.gains.values())
+    r = dear.returns[dear.recommended]
+    assert r["contacted"] == 0 and r["net"] == 0 and all(np.isnan(r["per_member"]))
+    block = json.loads(json.dumps(uplift.key_results(dear), default=str).replace("NaN", "null"))
+    for language, words in (("en", "contact nobody on this evidence"), ("zh", "不触达任何人")):
+        p = Presentation(language, "CNY")
+        assert words in view.headline(p, dear)
+        cards = view.kpis(p, dear, "2026-10")
+        assert cards[0].value == "0" and cards[-1].delta == p.text("uplift.kpi_net_none")
+        s = SimpleNamespace(language=language, currency="CNY", display_names={},
+                            results=lambda name: {"results": {"uplift": block}} if name == "campaign_review" else None)
+        assert words in view.summary_section(s)["sentence"]
+    path = uplift.export_targets(dear, tmp_path, "CNY")
+    assert pd.read_csv(path, encoding="utf-8-sig").empty
+
+
+def test_a_forecast_above_every_past_campaigns_actual_says_so():
+    from memberkit.views import Presentation
+    from memberkit.views import uplift as view
+    past = [{"campaign_id": "C2610", "type": "member_day", "targeted": 2400, "net_per_member": 3.95},
+            {"campaign_id": "C2501", "type": "member_day", "targeted": 2400, "net_per_member": -8.2}]
+    for language, above, beside in (("en", "above what any past campaign actually gained", "For comparison"),
+                                    ("zh", "高于过去任何一次活动的实际", "作为对照")):
+        p = Presentation(language, "CNY")
+        high, low = view._versus_past(p, 5.18, past), view._versus_past(p, 2.0, past)
+        assert above in high and p.money(5.18, 2) in high and "C2610" in high and p.money(3.95, 2) in high
+        assert beside in low and above not in low and p.money(3.95, 2) in low
+        assert view._versus_past(p, 5.18, []) == "" and view._versus_past(p, float("nan"), past) == ""

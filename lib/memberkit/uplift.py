@@ -19,8 +19,18 @@ add a month of organic orders whose noise hides a one-week response, while a cam
 (orders only moved into the campaign) is the campaign review's own check per campaign
 (:func:`memberkit.campaign.pull_forward_check`). ``window="net"`` counts the days after as well.
 
-The target list ranks members by expected incremental margin minus the cost of one contact,
-stops where that turns negative, and keeps a seeded random holdout of the listed members.
+The target list ranks members by expected incremental margin minus the cost of one contact and keeps
+a seeded random holdout of the listed members. How far down the ranking it goes, and what it is
+expected to gain, are not the model's own predictions (fitted on all the rows, they overstate what the
+model finds): both are measured on the past campaigns out of fold (:func:`measured_gain`). For each
+share φ of 5%, 10%, ... 100% of the rows, best out-of-fold score first, the **uplift at k** (targeted
+mean minus holdout mean of the incremental margin among the top k = φ rows; scikit-uplift's
+``uplift_at_k``) less the contact cost is what contacting such members gained per member; the list
+takes the share whose net gain has the highest lower end of a 95% simultaneous bootstrap band, and
+nobody when that lower end is not above zero anywhere. Its expected net gain is that figure times the
+members it contacts, with a percentile bootstrap interval; a table per decile of the out-of-fold score
+sets the predicted incremental margin beside the measured one, and the forecast per member is set
+beside the best past campaign's actual net gain per targeted member (:func:`past_net_per_member`).
 
 Validation (:func:`validate`) scores each past (campaign, member) row out of fold (members are
 split into folds, so no member is scored by a model that saw it) and compares two rankings on the
@@ -348,6 +358,9 @@ class Validation:
     rfm_auuc: tuple[float, float, float]
     auuc_difference: tuple[float, float, float]
     curves: dict = field(default_factory=dict)  # "model" / "rfm" / "random": (share, incremental margin)
+    #: the out-of-fold scores ("model", "rfm": currency per row) with "treated" (1/0) and "value" (currency)
+    #: of each row, for :func:`measured_gain`
+    scores: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def model_is_better(self) -> bool:
@@ -403,14 +416,180 @@ def validate(rows: pd.DataFrame, margin: float, folds: int = 5, bootstraps: int 
     curves["random"] = ([0.0, 1.0], [0.0, curves["model"][1][-1]])
     return Validation(len(rows), int((t == 0).sum()), tuple(sorted(rows.campaign_id.unique())),
                       summary(0, qm), summary(1, qr), summary(2, qm - qr), summary(3, am), summary(4, ar),
-                      summary(5, am - ar), curves)
+                      summary(5, am - ar), curves, {"model": model, "rfm": rule, "treated": t, "value": y})
+
+
+# ------------------------------------------------------------------ what a list will gain, measured out of sample
+#: The shares of the rows, best first, at which the out-of-fold gain is measured and a list may be cut.
+SHARES = tuple(round(0.05 * k, 2) for k in range(1, 21))
+#: Fewest targeted and fewest held-out rows in a top share for its gain to be measured (else it is not a candidate).
+MIN_GROUP_ROWS = 10
+DECILES = 10
+
+
+def _simultaneous_low(value: np.ndarray, draws: np.ndarray, level: float = 0.95) -> np.ndarray:
+    """Lower ends of a bootstrap sup-t band (Montiel Olea and Plagborg-Møller 2019): ``value`` (shape (k,))
+    minus the ``level`` quantile, over the draws (shape (draws, k)), of the largest standardised distance of
+    a draw from ``value`` over the k points, times each point's bootstrap standard deviation. NaN where a
+    point has no spread or no draws."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # a share without a group in some draws: NaN
+        sd = np.nanstd(draws, axis=0)
+        ok = np.isfinite(sd) & (sd > 0) & np.isfinite(value)
+        if not ok.any() or not len(draws):
+            return np.full(len(value), np.nan)
+        dist = np.nanmax(np.abs(draws[:, ok] - value[ok]) / sd[ok], axis=1)
+        q = np.nanquantile(dist, level)
+    return np.where(ok, value - q * np.where(ok, sd, 0.0), np.nan)
+
+
+def ranked(score: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Row positions best score first; tied scores in a seeded random order, so that a rule with few distinct
+    scores (a segment's mean) is cut inside a tie group as a list cut by member id would be, not in the rows'
+    order (campaign by campaign). Shape (rows,)."""
+    score = np.asarray(score, dtype="float64")
+    return np.lexsort((np.random.default_rng([seed, 3]).random(len(score)), -score))
+
+
+def uplift_at_k(score: np.ndarray, treated: np.ndarray, outcome: np.ndarray, k: int, seed: int = 0) -> float:
+    """Uplift at k: among the ``k`` rows of highest score, the targeted rows' mean ``outcome`` minus the held-out
+    rows' (scikit-uplift's ``uplift_at_k(strategy="overall")``; Radcliffe 2007's incremental response of the top
+    of a ranking per row): the incremental outcome per row of contacting those rows, in ``outcome``'s unit.
+    Ties: :func:`ranked`. NaN when the top ``k`` rows lack either group. Raises ``ValueError`` for ``k`` outside
+    1..rows."""
+    n = len(score)
+    if not 1 <= k <= n:
+        raise ValueError(f"k must be in 1..{n}, got {k}")
+    top = ranked(score, seed)[:k]
+    t = np.asarray(treated)[top] == 1
+    y = np.asarray(outcome, dtype="float64")[top]
+    if not t.any() or t.all():
+        return float("nan")
+    return float(y[t].mean() - y[~t].mean())
+
+
+@dataclass(frozen=True)
+class MeasuredGain:
+    """What contacting the top share of a ranking gained on the past randomised campaigns, out of fold
+    (:func:`measured_gain`). Money in the outcome's currency; triples are (value, 95% low, high)."""
+    shares: tuple[float, ...]                  # the grid, :data:`SHARES`
+    uplift: np.ndarray                         # (shares, 3): incremental margin per row in the top share
+    net: np.ndarray                            # (shares, 3): share x (uplift - cost), per row of the data
+    rows: np.ndarray                           # (shares, 2): targeted and held-out rows in the top share
+    share: float                               # the share chosen; 0: contact nobody
+    per_member: tuple[float, float, float]     # uplift - cost at the chosen share, per contacted member
+    calibration: pd.DataFrame                  # per decile of the score: predicted and measured, see measured_gain
+    contact_cost: float = 0.0
+    surest: np.ndarray | None = None           # (shares,): net's lower end in the 95% simultaneous band (the choice)
+
+    def index(self) -> int | None:
+        """The chosen share's position in :attr:`shares` (None: nobody contacted)."""
+        return self.shares.index(self.share) if self.share in self.shares else None
+
+
+def measured_gain(score: np.ndarray, treated: np.ndarray, value: np.ndarray, contact_cost: float,
+                  shares=SHARES, bootstraps: int = 200, seed: int = 0, min_rows: int = MIN_GROUP_ROWS) -> MeasuredGain:
+    """The incremental margin that contacting the top share φ of the rows achieved on randomised past
+    campaigns, ranked by out-of-fold scores (:attr:`Validation.scores`), and the share to contact.
+
+    At each φ of ``shares``: the uplift at k = round(φ rows) (:func:`uplift_at_k`, currency per row; Radcliffe
+    2007; scikit-uplift's ``uplift_at_k`` and causalml's ``get_cumgain`` divided by the rows taken) and the net
+    gain per row of the data, φ (uplift - ``contact_cost``). Intervals: percentile bootstrap (``bootstraps``
+    draws, seeded), targeted and holdout rows resampled separately as :func:`validate` does, the scores fixed.
+
+    The share chosen is the one whose net gain's lower end is highest, provided that lower end is above
+    zero; otherwise 0 (contact nobody). Taking the highest point of the curve would pick the luckiest share
+    of a noisy curve and, for a model that overestimates uplift, a long list; the lower confidence bound is
+    the criterion of high-confidence policy improvement (Thomas, Theocharous and Ghavamzadeh 2015, "High
+    confidence policy improvement", ICML): a policy is deployed only where its gain's lower bound beats doing
+    nothing. The lower ends are those of a 95% simultaneous band over all the shares (the bootstrap sup-t
+    band, Montiel Olea and Plagborg-Møller 2019, "Simultaneous confidence bands", Journal of Applied
+    Econometrics 34, 1-17), not of each share's own interval: with 20 shares to choose from, one share's
+    pointwise lower end clears zero by chance far more often than 2.5% of the time when nothing works. The
+    cut-off is read from the gains curve as Radcliffe (2007) recommends, measured on data the scores never
+    saw. A share with fewer than ``min_rows`` targeted or held-out rows is never chosen. The estimate at the
+    chosen share is still read from the curve that chose it, so it can be slightly optimistic; its
+    (pointwise, percentile) interval is reported with it. The rows of each top share are those of the
+    scores' order; a draw reweights them.
+
+    ``calibration``: per decile of the score (best first): ``decile`` (1 = highest), ``rows``, ``predicted``
+    (mean score), ``measured`` (targeted mean minus holdout mean of ``value``), ``low``, ``high`` (its 95%
+    bootstrap interval), currency per row. Arrays of shape (rows,). Raises ``ValueError`` for no rows.
+    """
+    score = np.asarray(score, dtype="float64")
+    t = np.asarray(treated).astype(bool)
+    y = np.asarray(value, dtype="float64")
+    n = len(score)
+    if n == 0:
+        raise ValueError("measured_gain needs rows")
+    order = ranked(score, seed)
+    t, y, s = t[order], y[order], score[order]
+    shares = tuple(shares)
+    cut = np.clip(np.round(np.asarray(shares) * n).astype(int), 1, n)
+    edges = np.round(np.linspace(0, n, DECILES + 1)).astype(int)
+    rng = np.random.default_rng([seed, 4])
+    pos_t, pos_c = np.flatnonzero(t), np.flatnonzero(~t)
+    # Every figure is a sum over the rows before a cut or between two decile edges: sums per block between
+    # consecutive boundaries are all a draw needs (one bincount per group, not cumulative sums over every row;
+    # seconds at a million members).
+    bounds = np.unique(np.r_[cut, edges[1:]])
+    block = np.searchsorted(bounds, np.arange(n), side="right")
+    at_cut = np.searchsorted(bounds, cut) + 1               # blocks summed for each cut
+    at_edge = np.searchsorted(bounds, edges) + 1
+    at_edge[0] = 0
+    blocks_t, blocks_c, y_t, y_c = block[pos_t], block[pos_c], y[pos_t], y[pos_c]
+
+    def curves(i_t: np.ndarray, i_c: np.ndarray):
+        """(uplift at each cut, measured per decile) for the rows drawn (positions among the targeted, the held out)."""
+        k = len(bounds)
+        sums = [np.r_[0.0, np.cumsum(np.bincount(b, weights=w, minlength=k))]
+                for b, w in ((blocks_t[i_t], None), (blocks_c[i_c], None), (blocks_t[i_t], y_t[i_t]),
+                             (blocks_c[i_c], y_c[i_c]))]
+        ct, cc, yt, yc = sums
+        with np.errstate(invalid="ignore", divide="ignore"):
+            at = yt[at_cut] / ct[at_cut] - yc[at_cut] / cc[at_cut]
+            d = lambda a: np.diff(a[at_edge])  # noqa: E731
+            dec = d(yt) / d(ct) - d(yc) / d(cc)
+        return at, dec
+
+    at, dec = curves(np.arange(len(pos_t)), np.arange(len(pos_c)))
+    draws_at, draws_dec = np.empty((bootstraps, len(cut))), np.empty((bootstraps, DECILES))
+    for b in range(bootstraps):
+        draws_at[b], draws_dec[b] = curves(rng.integers(0, len(pos_t), len(pos_t)), rng.integers(0, len(pos_c), len(pos_c)))
+    share_arr = np.asarray(shares)
+    import warnings
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # a share without a group in some draws: NaN
+        lo_at, hi_at = np.nanpercentile(draws_at, [2.5, 97.5], axis=0) if bootstraps else (at * np.nan, at * np.nan)
+        net_draws = share_arr * (draws_at - contact_cost)
+        lo_net, hi_net = np.nanpercentile(net_draws, [2.5, 97.5], axis=0) if bootstraps else (at * np.nan, at * np.nan)
+        lo_dec, hi_dec = np.nanpercentile(draws_dec, [2.5, 97.5], axis=0) if bootstraps else (dec * np.nan, dec * np.nan)
+    rows = np.column_stack([np.cumsum(t)[cut - 1], np.cumsum(~t)[cut - 1]])
+    net = share_arr * (at - contact_cost)
+    surest = _simultaneous_low(net, net_draws)
+    eligible = (rows.min(axis=1) >= min_rows) & np.isfinite(surest) & (surest > 0)
+    chosen = int(np.argmax(np.where(eligible, surest, -np.inf))) if eligible.any() else None
+    if chosen is None:
+        share, per_member = 0.0, (float("nan"),) * 3
+    else:
+        share = shares[chosen]
+        per_member = (float(at[chosen] - contact_cost), float(lo_at[chosen] - contact_cost),
+                      float(hi_at[chosen] - contact_cost))
+    calibration = pd.DataFrame({"decile": np.arange(1, DECILES + 1), "rows": np.diff(edges),
+                                "predicted": [float(s[a:b].mean()) if b > a else np.nan for a, b in zip(edges[:-1], edges[1:])],
+                                "measured": dec, "low": lo_dec, "high": hi_dec})
+    return MeasuredGain(shares, np.column_stack([at, lo_at, hi_at]), np.column_stack([net, lo_net, hi_net]),
+                        rows.astype(int), share, per_member, calibration, float(contact_cost), surest)
 
 
 # ------------------------------------------------------------------ the list
 def target_list(candidates: pd.DataFrame, expected_margin: np.ndarray, contact_cost: float,
-                holdout_share: float = 0.1, seed: int = 0) -> pd.DataFrame:
-    """The next campaign's list: members whose expected incremental margin exceeds the cost of
-    contacting them, best first, with a seeded random holdout.
+                holdout_share: float = 0.1, seed: int = 0, share: float | None = None) -> pd.DataFrame:
+    """The next campaign's list: the top ``share`` of the candidates by expected incremental margin (the
+    share :func:`measured_gain` chose on past campaigns; 0: nobody), or, with ``share`` None, the members
+    whose expected incremental margin exceeds the cost of contacting them; best first, with a seeded random
+    holdout.
 
     ``candidates``: member features (:func:`member_features`, with ``segment``);
     ``expected_margin``: per candidate, currency, shape (candidates,); ``contact_cost``: currency per
@@ -418,7 +597,7 @@ def target_list(candidates: pd.DataFrame, expected_margin: np.ndarray, contact_c
     ``expected_net`` (minus ``contact_cost``), ``holdout`` (True for members kept out to measure the
     campaign), ranked by expected net (ties by member id). The holdout is drawn over the listed
     members in member id order, so the same list and seed give the same holdout. Raises
-    ``ValueError`` for a holdout share outside [0, 1).
+    ``ValueError`` for a holdout share outside [0, 1) or a share outside [0, 1].
 
     Example
     -------
@@ -428,32 +607,88 @@ def target_list(candidates: pd.DataFrame, expected_margin: np.ndarray, contact_c
     """
     if not 0 <= holdout_share < 1:
         raise ValueError(f"holdout_share must be in [0, 1), got {holdout_share}")
+    if share is not None and not 0 <= share <= 1:
+        raise ValueError(f"share must be in [0, 1], got {share}")
     out = pd.DataFrame({"member_id": candidates.member_id.astype(str).to_numpy(),
                         "segment": candidates.segment.to_numpy(),
                         "expected_incremental_margin": np.asarray(expected_margin, dtype="float64")})
     out["expected_net"] = out.expected_incremental_margin - contact_cost
-    out = out[out.expected_net > 0].sort_values("member_id", kind="stable")
+    if share is None:
+        out = out[out.expected_net > 0]
+    else:
+        out = out[_top(out.expected_net.to_numpy(), out.member_id, int(round(share * len(out))))]
+    out = out.sort_values("member_id", kind="stable")
     out["holdout"] = np.random.default_rng([seed, 2]).random(len(out)) < holdout_share
     return out.sort_values(["expected_net", "member_id"], ascending=[False, True], kind="stable", ignore_index=True)
 
 
+def _top(value: np.ndarray, member_id: pd.Series, k: int) -> np.ndarray:
+    """Mask of the ``k`` highest values, ties at the cut taken by member id: what sorting every row by
+    (value descending, member id) and keeping ``k`` gives, without sorting a million member ids."""
+    n = len(value)
+    if k >= n:
+        return np.ones(n, dtype=bool)
+    if k <= 0:
+        return np.zeros(n, dtype=bool)
+    cut = np.partition(value, n - k)[n - k]
+    keep = value > cut
+    tied = np.flatnonzero(value == cut)
+    room = k - int(keep.sum())
+    keep[tied[np.argsort(member_id.to_numpy()[tied], kind="stable")[:room]]] = True
+    return keep
+
+
 def rfm_target_list(candidates: pd.DataFrame, by_segment: pd.Series, contact_cost: float,
-                    holdout_share: float = 0.1, seed: int = 0) -> pd.DataFrame:
-    """The RFM rule's list: every member of a segment whose incremental margin per member
-    (:func:`segment_uplift`, currency) exceeds ``contact_cost``; the columns of :func:`target_list`."""
+                    holdout_share: float = 0.1, seed: int = 0, share: float | None = None) -> pd.DataFrame:
+    """The RFM rule's list: members ranked by their segment's incremental margin per member
+    (:func:`segment_uplift`, currency), cut as :func:`target_list` cuts (the top ``share``, or with None
+    every member of a segment whose figure exceeds ``contact_cost``); the columns of :func:`target_list`."""
     gain = candidates.segment.map(by_segment).fillna(0.0).to_numpy(dtype="float64")
-    return target_list(candidates, gain, contact_cost, holdout_share, seed)
+    return target_list(candidates, gain, contact_cost, holdout_share, seed, share)
 
 
-def expected_return(targets: pd.DataFrame, contact_cost: float) -> dict:
-    """What a list is expected to bring: ``listed``, ``contacted`` (not in the holdout),
-    ``holdout`` (counts), ``incremental_margin``, ``contact_cost`` and ``net`` over the contacted
-    members (currency; the holdout is not contacted and brings nothing)."""
+def expected_return(targets: pd.DataFrame, contact_cost: float, gain: MeasuredGain | None = None) -> dict:
+    """What a list is expected to bring: ``listed``, ``contacted`` (not in the holdout), ``holdout``
+    (counts), ``contact_cost`` (currency, the contacted members'), and, from ``gain`` (the list's share
+    measured out of fold on past campaigns, :func:`measured_gain`): ``per_member`` (net gain per contacted
+    member, [value, 95% low, high]), ``net``, ``net_low``, ``net_high`` (that times the contacted members)
+    and ``incremental_margin`` (the measured uplift times the contacted members). The holdout is not
+    contacted and brings nothing. ``in_sample_net``: the sum of the model's own predictions for the
+    contacted members less their cost (fitted on all the data: optimistic, for analysts only). Without
+    ``gain`` the measured figures are NaN. Currency."""
     sent = targets[~targets.holdout]
-    margin = float(sent.expected_incremental_margin.sum())
-    return {"listed": int(len(targets)), "contacted": int(len(sent)), "holdout": int(targets.holdout.sum()),
-            "incremental_margin": margin, "contact_cost": float(contact_cost * len(sent)),
-            "net": margin - float(contact_cost * len(sent))}
+    n = len(sent)
+    cost = float(contact_cost * n)
+    k = gain.index() if gain is not None else None
+    per = list(gain.per_member) if k is not None else [float("nan")] * 3
+    uplift_at = float(gain.uplift[k, 0]) if k is not None else float("nan")
+    return {"listed": int(len(targets)), "contacted": int(n), "holdout": int(targets.holdout.sum()),
+            "contact_cost": cost, "per_member": per,
+            "incremental_margin": uplift_at * n if n else 0.0,
+            "net": per[0] * n if n else 0.0, "net_low": per[1] * n if n else 0.0, "net_high": per[2] * n if n else 0.0,
+            "in_sample_net": float(sent.expected_incremental_margin.sum()) - cost}
+
+
+def past_net_per_member(members: pd.DataFrame, campaigns: pd.DataFrame, margin: float) -> pd.DataFrame:
+    """What each past campaign with a holdout actually gained per targeted member, as the campaign review
+    measures it (:func:`memberkit.campaign.review`: ``margin`` x the targeted members' mean ``revenue_net``
+    minus the holdout's, less the campaign's cost over its targeted members). ``members``:
+    :func:`memberkit.campaign.campaign_members`; ``campaigns``: :func:`memberkit.campaign.campaigns_frame`.
+    Returns ``campaign_id``, ``type``, ``targeted``, ``net_per_member`` (currency), best first; campaigns
+    without a cost or with fewer than two members in a group are left out."""
+    groups = members[members.group.isin(["target", "holdout"])].groupby(["campaign_id", "group"]).revenue_net
+    stats = groups.agg(["mean", "size"]).unstack("group")
+    if stats.empty or "holdout" not in stats["size"] or "target" not in stats["size"]:
+        return pd.DataFrame(columns=["campaign_id", "type", "targeted", "net_per_member"])
+    stats = stats[(stats["size"]["holdout"] >= 2) & (stats["size"]["target"] >= 2)]
+    info = campaigns.set_index("campaign_id")
+    cost = pd.to_numeric(info.cost.reindex(stats.index), errors="coerce")
+    out = pd.DataFrame({"campaign_id": stats.index.astype(str), "type": info.type.reindex(stats.index).astype(str).to_numpy(),
+                        "targeted": stats["size"]["target"].astype(int).to_numpy(),
+                        "net_per_member": (margin * (stats["mean"]["target"] - stats["mean"]["holdout"])
+                                           - cost / stats["size"]["target"]).to_numpy()})
+    out = out[np.isfinite(out.net_per_member) & (cost > 0).to_numpy()]
+    return out.sort_values(["net_per_member", "campaign_id"], ascending=[False, True], kind="stable", ignore_index=True)
 
 
 # ------------------------------------------------------------------ one report's plan
@@ -482,8 +717,12 @@ class Plan:
     model_list: pd.DataFrame | None = None
     rfm_list: pd.DataFrame | None = None
     by_segment: pd.Series | None = None
-    #: "model" / "rfm": :func:`expected_return` of each list, both by the recommended method's estimates
+    #: "model" / "rfm": :func:`expected_return` of each list, from its own ranking's out-of-fold gain
     returns: dict = field(default_factory=dict)
+    #: "model" / "rfm": :func:`measured_gain` of each ranking on the past campaigns (chooses each list's length)
+    gains: dict = field(default_factory=dict)
+    #: :func:`past_net_per_member` of every ended campaign with a holdout and a cost, best first
+    past: pd.DataFrame | None = None
 
     @property
     def targets(self) -> pd.DataFrame | None:
@@ -573,17 +812,20 @@ def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.d
     candidates = member_features(period_table, period_end, past_responses(members, period_end + _dt.timedelta(days=1)))
     out.by_segment = segment_uplift(rows)
     cost = out.contact_cost if np.isfinite(out.contact_cost) else 0.0
+    # each list's length and gain from its own ranking measured on the past campaigns, out of fold: the
+    # model's in-sample predictions overstate what it finds (fitted on the same rows)
+    v = out.validation.scores
+    out.gains = {rule: measured_gain(v[rule], v["treated"], v["value"], cost, seed=params.target_seed)
+                 for rule in ("model", "rfm")}
     model_margin = expected_incremental_margin(learner, candidates, params.margin)   # (seconds at a million members)
-    out.model_list = target_list(candidates, model_margin, cost, params.target_holdout_share, params.target_seed)
-    out.rfm_list = rfm_target_list(candidates, out.by_segment, cost, params.target_holdout_share, params.target_seed)
+    out.model_list = target_list(candidates, model_margin, cost, params.target_holdout_share, params.target_seed,
+                                 share=out.gains["model"].share)
+    out.rfm_list = rfm_target_list(candidates, out.by_segment, cost, params.target_holdout_share, params.target_seed,
+                                   share=out.gains["rfm"].share)
     out.recommended = "model" if out.validation.model_is_better else "rfm"
-    # both lists' returns by one yardstick: the recommended method's estimate of each member (each
-    # method's own estimate would credit the RFM rule with the average of its segments for every member)
-    ids = candidates.member_id.astype(str).to_numpy()
-    estimate = pd.Series(model_margin if out.recommended == "model"
-                         else candidates.segment.map(out.by_segment).fillna(0.0).to_numpy(), index=ids)
-    out.returns = {rule: expected_return(t.assign(expected_incremental_margin=t.member_id.map(estimate).to_numpy()), cost)
-                   for rule, t in (("model", out.model_list), ("rfm", out.rfm_list))}
+    out.returns = {rule: expected_return(t, cost, out.gains[rule]) for rule, t in (("model", out.model_list),
+                                                                                  ("rfm", out.rfm_list))}
+    out.past = past_net_per_member(members, camps, params.margin)
     out.state = "ready"
     return out
 
@@ -660,6 +902,17 @@ def key_results(p: Plan) -> dict:
             "auuc_difference": triple(v.auuc_difference), "model_is_better": v.model_is_better},
         "returns": {k: {kk: (float(vv) if isinstance(vv, float) else vv) for kk, vv in r.items()}
                     for k, r in p.returns.items()},
+        "measured": {k: _gain_results(g) for k, g in p.gains.items()},
+        "past": None if p.past is None else [{"campaign_id": r.campaign_id, "type": r.type, "targeted": int(r.targeted),
+                                               "net_per_member": float(r.net_per_member)} for r in p.past.itertuples()],
         "file": f"data/{TARGET_FILE}" if p.targets is not None else None,
         "holdout_file": f"data/{HOLDOUT_FILE}" if p.targets is not None else None,
     }
+
+
+def _gain_results(g: MeasuredGain) -> dict:
+    """A :class:`MeasuredGain` as plain numbers: the chosen share, the curve per share, the calibration."""
+    return {"share": g.share, "per_member": [float(x) for x in g.per_member], "shares": list(g.shares),
+            "uplift": g.uplift.tolist(), "net_per_row": g.net.tolist(), "rows": g.rows.tolist(),
+            "net_per_row_band_low": g.surest.tolist() if g.surest is not None else None,
+            "calibration": g.calibration.to_dict(orient="list")}

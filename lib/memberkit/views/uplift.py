@@ -1,5 +1,7 @@
 """The next campaign's targets in words and pictures: the campaign report's section (the list, its
-expected return, its holdout, the Qini curves against RFM targeting) and the month summary's lines.
+expected net gain measured on the past campaigns with its range, its holdout, the forecast per member
+beside the best past campaign's actual, the check per decile, the Qini curves against RFM targeting)
+and the month summary's lines.
 
 Everything is worded from :class:`memberkit.uplift.Plan` on the page and from the ``uplift`` block
 of ``campaign_review.json`` on the summary (catalogue section ``uplift``)."""
@@ -47,30 +49,63 @@ def state_note(p: Presentation, plan: uplift.Plan) -> str:
     return _t(p, f"state_{plan.state}", holdout=p.count(plan.holdout_rows), needed=p.count(plan.min_holdout))
 
 
+def _best_past(past) -> dict | None:
+    """The past campaign that gained most per targeted member ({campaign_id, type, net_per_member}), or None."""
+    if past is None:
+        return None
+    rows = past.to_dict(orient="records") if isinstance(past, pd.DataFrame) else list(past)
+    return rows[0] if rows else None
+
+
+def _versus_past(p: Presentation, per_member: float, past) -> str:
+    """The forecast per contacted member beside the best past campaign's actual, and a warning when the
+    forecast is above every past campaign's actual ('' without a forecast or a past campaign)."""
+    best = _best_past(past)
+    if best is None or missing(per_member):
+        return ""
+    key = "versus_past_above" if per_member > best["net_per_member"] else "versus_past"
+    return _t(p, key, per=p.money(per_member, 2), campaign=best["campaign_id"],
+              best=p.money(best["net_per_member"], 2))
+
+
 def kpis(p: Presentation, plan: uplift.Plan, period: str = "") -> list[KPI]:
-    """The recommended list's cards: members to contact, held out, expected incremental margin and net."""
+    """The recommended list's cards: members to contact, held out, the expected net gain per contacted
+    member (beside the best past campaign's actual) and in all, with its range."""
     r = plan.returns.get(plan.recommended or "", {})
     if not r:
         return []
     fig = lambda key, v: Figure(f"campaign_review.uplift_{key}", period, v)  # noqa: E731
-    net = r["net"]
+    net, (per, lo, hi) = r["net"], r["per_member"]
+    best = _best_past(plan.past)
+    per_sub = _t(p, "kpi_per_member_sub", campaign=best["campaign_id"], best=p.money(best["net_per_member"], 2)) \
+        if best is not None else ""
     return [KPI(_t(p, "kpi_contacted"), p.count(r["contacted"]), _t(p, f"kpi_rule_{plan.recommended}"),
                 figure=fig("contacted", r["contacted"])),
             KPI(_t(p, "kpi_holdout"), p.count(r["holdout"]), _t(p, "kpi_holdout_sub", share=p.pct(plan.holdout_share, 0)),
                 figure=fig("holdout", r["holdout"])),
-            KPI(_t(p, "kpi_margin"), p.money(r["incremental_margin"]), figure=fig("incremental_margin", r["incremental_margin"])),
-            KPI(_t(p, "kpi_net"), p.money(net), _t(p, "kpi_net_sub", cost=p.money(r["contact_cost"])),
-                good=None if missing(net) else net > 0, figure=fig("net", net))]
+            KPI(_t(p, "kpi_per_member"), p.money(per, 2) if r["contacted"] else DASH, per_sub,
+                figure=fig("net_per_member", per)),
+            KPI(_t(p, "kpi_net"), p.money(net),
+                _t(p, "kpi_net_sub", lo=p.money(r["net_low"]), hi=p.money(r["net_high"]), cost=p.money(r["contact_cost"]))
+                if r["contacted"] else _t(p, "kpi_net_none"),
+                good=None if missing(r["net_low"]) or not r["contacted"] else r["net_low"] > 0, figure=fig("net", net))]
 
 
 def headline(p: Presentation, plan: uplift.Plan) -> str:
-    """The recommendation in one sentence: which list, how many members, what it should bring."""
+    """The recommendation: which list, how many members, its expected net gain with its range, per
+    contacted member beside the best past campaign's actual; or why nobody is to be contacted."""
     if plan.state != "ready":
         return state_note(p, plan)
     r = plan.returns[plan.recommended]
-    return _t(p, f"headline_{plan.recommended}", type=p.code("campaign_types", plan.campaign_type),
-              contacted=p.count(r["contacted"]), holdout=p.count(r["holdout"]), net=p.money(r["net"]),
-              margin=p.money(r["incremental_margin"]), cost=p.money(r["contact_cost"]))
+    kind = p.code("campaign_types", plan.campaign_type)
+    if not r["contacted"]:
+        return _t(p, f"headline_none_{plan.recommended}", type=kind, cost=p.money(plan.contact_cost, 2))
+    per = r["per_member"][0]
+    words = _t(p, f"headline_{plan.recommended}", type=kind, contacted=p.count(r["contacted"]),
+               holdout=p.count(r["holdout"]), share=p.pct(plan.gains[plan.recommended].share, 0),
+               net=p.money(r["net"]), lo=p.money(r["net_low"]), hi=p.money(r["net_high"]),
+               cost=p.money(r["contact_cost"]), per=p.money(per, 2))
+    return " ".join(w for w in (words, _versus_past(p, per, plan.past)) if w)
 
 
 def validation_sentence(p: Presentation, plan: uplift.Plan) -> str:
@@ -86,11 +121,33 @@ def validation_sentence(p: Presentation, plan: uplift.Plan) -> str:
 
 
 def method_note(p: Presentation, plan: uplift.Plan, params) -> str:
-    """What the expected margin is, the cost used and the window learnt, in one note."""
+    """How members are ranked, how the list's length and its expected net gain are measured, the cost used
+    and the window learnt, in one note."""
     cost_from = (_t(p, "cost_setting") if params.target_contact_cost is not None
                  else _t(p, "cost_from", campaign=plan.cost_campaign or "–"))
     return _t(p, f"method_{plan.window}", margin=p.pct(params.margin, 0), cost=p.money(plan.contact_cost, 2),
               cost_from=cost_from, post=params.post_days, share=p.pct(plan.holdout_share, 0))
+
+
+def in_sample_hint(p: Presentation, plan: uplift.Plan) -> str:
+    """For analysts: the model's own sum of its predictions for the recommended list, fitted on all the data."""
+    r = plan.returns.get(plan.recommended or "", {})
+    if not r or not r["contacted"]:
+        return ""
+    return _t(p, "in_sample_hint", in_sample=p.money(r["in_sample_net"]), net=p.money(r["net"]))
+
+
+def calibration_frame(p: Presentation, plan: uplift.Plan) -> pd.DataFrame:
+    """Per decile of the recommended ranking's out-of-fold score on the past campaigns, best first: the
+    rows, the predicted incremental margin per member and the measured one (targeted mean minus held-out
+    mean) with its 95% interval (:func:`memberkit.uplift.measured_gain`)."""
+    g = plan.gains.get(plan.recommended or "")
+    if g is None:
+        return pd.DataFrame()
+    return pd.DataFrame([{_t(p, "col_decile"): p.count(int(r.decile)), _t(p, "col_rows"): p.count(r.rows),
+                          _t(p, "col_predicted"): p.money(r.predicted, 2),
+                          _t(p, "col_measured"): _interval(p, (r.measured, r.low, r.high))}
+                         for r in g.calibration.itertuples()])
 
 
 def seed_hint(p: Presentation, plan: uplift.Plan) -> str:
@@ -100,36 +157,39 @@ def seed_hint(p: Presentation, plan: uplift.Plan) -> str:
 
 def returns_frame(p: Presentation, plan: uplift.Plan) -> pd.DataFrame:
     """Both lists side by side, decision first: the list and whether it is the recommended one, then
-    members listed, contacted and held out, expected incremental margin, contact cost and net."""
+    members listed, contacted and held out, the share of members contacted, the expected net gain per
+    contacted member and in all with its range, measured on the past campaigns, and the contact cost."""
     rows = []
     for rule in RULES:
         r = plan.returns.get(rule)
         if not r:
             continue
+        n = r["contacted"]
         rows.append({_t(p, "col_list"): _t(p, f"list_{rule}"),
                      _t(p, "col_recommended"): _t(p, "yes" if rule == plan.recommended else "no"),
-                     _t(p, "col_listed"): p.count(r["listed"]), _t(p, "col_contacted"): p.count(r["contacted"]),
-                     _t(p, "col_holdout"): p.count(r["holdout"]), _t(p, "col_margin"): p.money(r["incremental_margin"]),
-                     _t(p, "col_cost"): p.money(r["contact_cost"]), _t(p, "col_net"): p.money(r["net"])})
+                     _t(p, "col_listed"): p.count(r["listed"]), _t(p, "col_contacted"): p.count(n),
+                     _t(p, "col_holdout"): p.count(r["holdout"]),
+                     _t(p, "col_net_member"): p.money(r["per_member"][0], 2) if n else DASH,
+                     _t(p, "col_cost"): p.money(r["contact_cost"]),
+                     _t(p, "col_net"): _t(p, "range", value=p.money(r["net"]), lo=p.money(r["net_low"]),
+                                          hi=p.money(r["net_high"])) if n else p.money(0)})
     return page.decision_first(pd.DataFrame(rows))
 
 
 def segments_frame(p: Presentation, plan: uplift.Plan) -> pd.DataFrame:
-    """The recommended list by RFM segment: members listed, held out, and the expected net return of the
-    members contacted (the holdout is not contacted and brings nothing), per contacted member and in all,
-    so the column adds up to the list's expected return (:func:`memberkit.uplift.expected_return`)."""
+    """The recommended list by RFM segment: members listed, held out and to contact, most listed first
+    (counts only: the list's gain is measured for the list as a whole, not per segment)."""
     from .. import rfm
     from .rfm import group_label
     t = plan.targets
     if t is None or t.empty:
         return pd.DataFrame()
-    t = t.assign(contacted_net=t.expected_net.where(~t.holdout, 0.0))
-    g = t.groupby("segment").agg(n=("member_id", "size"), held=("holdout", "sum"), net=("contacted_net", "sum"))
-    g = g.sort_values(["net"], ascending=False, kind="stable")
+    g = t.groupby("segment").agg(n=("member_id", "size"), held=("holdout", "sum"))
+    g = g.sort_values(["n"], ascending=False, kind="stable")
     outside = rfm.outside_window().key
-    return pd.DataFrame([{_t(p, "col_segment"): group_label(p, "segment", outside if seg == "none" else seg), _t(p, "col_listed"): p.count(r.n),
-                          _t(p, "col_holdout"): p.count(r.held), _t(p, "col_net_member"): p.money(r.net / (r.n - r.held), 2) if r.n > r.held else DASH,
-                          _t(p, "col_net"): p.money(r.net)} for seg, r in g.iterrows()])
+    return pd.DataFrame([{_t(p, "col_segment"): group_label(p, "segment", outside if seg == "none" else seg),
+                          _t(p, "col_listed"): p.count(r.n), _t(p, "col_holdout"): p.count(r.held),
+                          _t(p, "col_contacted"): p.count(r.n - r.held)} for seg, r in g.iterrows()])
 
 
 def plot_qini(p: Presentation, plan: uplift.Plan):
@@ -170,9 +230,12 @@ def section(p: Presentation, plan: uplift.Plan, params, period: str, data_dir) -
     page.headline(headline(p, plan))
     page.note(validation_sentence(p, plan))
     page.table(returns_frame(p, plan))
-    page.note(_t(p, f"returns_note_{plan.recommended}"))
+    page.note(_t(p, "returns_note"))
     page.note(method_note(p, plan, params))
+    page.for_analysts(p, in_sample_hint(p, plan))
     page.for_analysts(p, seed_hint(p, plan))
+    page.table(calibration_frame(p, plan))
+    page.note(_t(p, f"calibration_note_{plan.recommended}"))
     page.figure(plot_qini(p, plan))
     page.note(_t(p, "qini_caption"))
     segments = segments_frame(p, plan)
@@ -199,7 +262,14 @@ def summary_section(s) -> dict | None:
     r = u["returns"][u["recommended"]]
     v = u.get("validation") or {}
     diff, lo, hi = v.get("qini_difference") or [None, None, None]
-    out["sentence"] = _t(p, f"summary_{u['recommended']}", contacted=p.count(r["contacted"]),
-                         holdout=p.count(r["holdout"]), net=p.money(r["net"]), cost=p.money(r["contact_cost"]),
-                         diff=p.money(diff, 2), lo=p.money(lo, 2), hi=p.money(hi, 2))
+    kind = p.code("campaign_types", u.get("campaign_type")) if u.get("campaign_type") else ""
+    if not r["contacted"]:
+        out["sentence"] = _t(p, f"headline_none_{u['recommended']}", type=kind, cost=p.money(u.get("contact_cost"), 2))
+        return out
+    per = r["per_member"][0]
+    words = _t(p, f"summary_{u['recommended']}", contacted=p.count(r["contacted"]), holdout=p.count(r["holdout"]),
+               net=p.money(r["net"]), net_lo=p.money(r["net_low"]), net_hi=p.money(r["net_high"]),
+               cost=p.money(r["contact_cost"]), per=p.money(per, 2),
+               diff=p.money(diff, 2), lo=p.money(lo, 2), hi=p.money(hi, 2))
+    out["sentence"] = " ".join(w for w in (words, _versus_past(p, per, u.get("past"))) if w)
     return out

@@ -522,3 +522,25 @@ def test_the_summary_has_a_table_of_contents_that_reaches_the_decisions(figures,
     assert f'<a href="#decisions">{title}</a>' in toc.group(0)
     heads = re.findall(r"<h2 ([^>]*)>", page)
     assert heads and all(h.startswith('id="') for h in heads)          # every section can be linked to
+
+
+def test_the_summary_and_all_months_headings_keep_their_months_whole(tmp_path, figures):
+    """Issue 23: the report pages' headings kept '2026年10月' on one line (page.heading_html); the summary's
+    and the all-months page's, written in their templates, did not, so a phone broke the month after '10'."""
+    from memberkit.views.page import heading_html
+    zh = month_views.render_summary(summary(figures, "zh"))
+    assert re.search(r'<h1 id="[^"]+"><span class="mk-nobr">2026年10月</span>', zh)
+    assert ".mk-nobr { white-space: nowrap; }" in zh
+    ledger = {"period": "2026-11", "previous": "2026-10", "state": "previous_not_run"}
+    ledger_page = month_views.render_summary(month.MonthSummary("2026-11", "zh", "CNY", [], None, ledger=ledger))
+    title = re.search(r'<h2 id="mk-ledger">(.*?)</h2>', ledger_page).group(1)
+    assert '<span class="mk-nobr">2026年10月</span>' in title, title
+    (tmp_path / "2026-10" / "zh").mkdir(parents=True)
+    (tmp_path / "2026-10" / "zh" / "index.html").write_text("x")
+    (tmp_path / "2026-10" / month.FIGURES_FILE).write_text(json.dumps(figures))
+    months = month_views.render_months(tmp_path, "zh")
+    trends = re.search(r"<h2 [^>]*>(.*?)</h2>", months).group(1)
+    assert '<span class="mk-nobr">2026年10月</span>' in trends, trends
+    # the same function as the report pages: the same heading, whatever page it is on
+    title = month_views.text("month.page_title", "zh", month=month_views.month_label("2026-10", "zh"))
+    assert heading_html(title, 1) in zh

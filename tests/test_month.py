@@ -517,11 +517,29 @@ def test_the_summary_has_a_table_of_contents_that_reaches_the_decisions(figures,
     page = month_views.render_summary(summary(figures, language))
     toc = re.search(r'<nav class="mk-toc"[^>]*>.*?</nav>', page, re.S)
     assert toc and page.index("</h1>") < toc.start() < page.index("<h2")
-    assert '<h2 id="decisions">' in page and 'href="#decisions"' in toc.group(0)
+    assert re.search(r'<h2 id="decisions"[ >]', page) and 'href="#decisions"' in toc.group(0)
     title = {"en": "Decisions that need someone", "zh": month_views.text("month.decisions_title", "zh")}[language]
     assert f'<a href="#decisions">{title}</a>' in toc.group(0)
     heads = re.findall(r"<h2 ([^>]*)>", page)
     assert heads and all(h.startswith('id="') for h in heads)          # every section can be linked to
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_summarys_contents_are_the_six_sections_an_executive_goes_to(figures, language):
+    """Issue 23: the summary's contents had ten entries; they are now the key figures, why member revenue
+    changed, the decisions, the member profile, the next campaign and the reports, each other section read
+    under the one above it (what happened under the key figures, last month's decisions under the decisions,
+    campaign types under the profile, who is counted under the reports)."""
+    s = summary(figures, language)
+    s.ledger = {"period": "2026-10", "previous": "2026-09", "state": "previous_not_run"}
+    page = month_views.render_summary(s)
+    toc = re.search(r'<nav class="mk-toc"[^>]*>(.*?)</nav>', page, re.S).group(1)
+    listed = re.findall(r'href="#([^"]*)"', toc)
+    sections = re.findall(r'<h2 id="([^"]*)"', page)
+    # this summary has no profile and no next campaign: seven sections, four of them listed
+    assert len(sections) == 7 and len(listed) == 4, (listed, sections)
+    assert listed == [sections[0], "mk-why", "decisions", sections[-2]], (listed, sections)   # the reports
+    assert sections[1] not in listed and "mk-ledger" not in listed and sections[-1] not in listed
 
 
 def test_the_summary_and_all_months_headings_keep_their_months_whole(tmp_path, figures):

@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 ARGS   ?=
+# `make reports LANGUAGE=zh` renders the Chinese edition (make would take `-p` as its own option). Only a value
+# given on make's command line counts: gettext's LANGUAGE in the environment ("en_US:en") is not a report language.
+REPORT_LANGUAGE := $(if $(filter command line,$(origin LANGUAGE)),-p language=$(LANGUAGE))
 
 .PHONY: install reports test lab bench clean
 
@@ -18,7 +21,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 reports: install
-	$(BIN)/python run_reports.py $(ARGS)
+	$(BIN)/python run_reports.py $(REPORT_LANGUAGE) $(ARGS)
 
 test: install
 	$(BIN)/python -m pytest $(ARGS)

@@ -585,3 +585,27 @@ def test_on_a4_the_seven_key_figure_cards_of_the_summary_print_on_its_first_page
     assert cards == 7
     labels = re.findall(r'class="mk-figure"[^>]*>\s*<div class="mk-label">([^<]*)<', html)
     assert len(labels) == 7 and not [label for label in labels if label not in first], ([label for label in labels if label not in first], first[:300])
+
+
+# The smallest horizontal distance between the texts of two figure cells side by side, in any table row
+FIGURE_GAP = """() => Math.min(...[...document.querySelectorAll('table tbody tr')].flatMap(tr => [...tr.children].slice(1)
+  .filter((cell, i) => cell.classList.contains('mk-num') && tr.children[i].classList.contains('mk-num')).map(cell => {
+    const r = document.createRange(), left = cell.previousElementSibling;
+    r.selectNodeContents(left); const a = Math.max(...[...r.getClientRects()].map(x => x.right));
+    r.selectNodeContents(cell); const b = Math.min(...[...r.getClientRects()].map(x => x.left));
+    return b - a; })))"""
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_printed_the_leagues_figures_stand_apart_and_the_table_still_fits_a4(tmp_path, language):
+    """Issue 23: on paper the campaign league's figure columns were 2 px a side, 4 px apart ('CN¥9,534CN¥3,000'
+    read as one). A figure cell now keeps 8 px to its left, and the league still fits the A4 page (703 px),
+    the room taken from the screen's side paddings of nbconvert's page (10 px body, 20 px output), shown here."""
+    page = _league_like_page(language).replace("<body>", "<body class='jp-Notebook'>").replace(
+        "class='jp-OutputArea-output'", "class='jp-RenderedHTMLCommon jp-OutputArea-output'").replace(
+        "<style>", "<style>body.jp-Notebook { margin: 0; padding: 10px; } .jp-RenderedHTMLCommon { padding-right: 20px; }", 1)
+    with _open(page, 703, tmp_path) as shown:
+        shown.emulate_media(media="print")
+        over, gap = shown.evaluate(TABLES_OVER), shown.evaluate(FIGURE_GAP)
+    assert not over, f"printed, the league is wider than the page by {over} px"
+    assert gap >= 8, f"printed, two figures of the league are {gap:.1f} px apart"

@@ -517,8 +517,48 @@ def test_the_summary_has_a_table_of_contents_that_reaches_the_decisions(figures,
     page = month_views.render_summary(summary(figures, language))
     toc = re.search(r'<nav class="mk-toc"[^>]*>.*?</nav>', page, re.S)
     assert toc and page.index("</h1>") < toc.start() < page.index("<h2")
-    assert '<h2 id="decisions">' in page and 'href="#decisions"' in toc.group(0)
+    assert re.search(r'<h2 id="decisions"[ >]', page) and 'href="#decisions"' in toc.group(0)
     title = {"en": "Decisions that need someone", "zh": month_views.text("month.decisions_title", "zh")}[language]
     assert f'<a href="#decisions">{title}</a>' in toc.group(0)
     heads = re.findall(r"<h2 ([^>]*)>", page)
     assert heads and all(h.startswith('id="') for h in heads)          # every section can be linked to
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_summarys_contents_are_the_six_sections_an_executive_goes_to(figures, language):
+    """Issue 23: the summary's contents had ten entries; they are now the key figures, why member revenue
+    changed, the decisions, the member profile, the next campaign and the reports, each other section read
+    under the one above it (what happened under the key figures, last month's decisions under the decisions,
+    campaign types under the profile, who is counted under the reports)."""
+    s = summary(figures, language)
+    s.ledger = {"period": "2026-10", "previous": "2026-09", "state": "previous_not_run"}
+    page = month_views.render_summary(s)
+    toc = re.search(r'<nav class="mk-toc"[^>]*>(.*?)</nav>', page, re.S).group(1)
+    listed = re.findall(r'href="#([^"]*)"', toc)
+    sections = re.findall(r'<h2 id="([^"]*)"', page)
+    # this summary has no profile and no next campaign: seven sections, four of them listed
+    assert len(sections) == 7 and len(listed) == 4, (listed, sections)
+    assert listed == [sections[0], "mk-why", "decisions", sections[-2]], (listed, sections)   # the reports
+    assert sections[1] not in listed and "mk-ledger" not in listed and sections[-1] not in listed
+
+
+def test_the_summary_and_all_months_headings_keep_their_months_whole(tmp_path, figures):
+    """Issue 23: the report pages' headings kept '2026年10月' on one line (page.heading_html); the summary's
+    and the all-months page's, written in their templates, did not, so a phone broke the month after '10'."""
+    from memberkit.views.page import heading_html
+    zh = month_views.render_summary(summary(figures, "zh"))
+    assert re.search(r'<h1 id="[^"]+"><span class="mk-nobr">2026年10月</span>', zh)
+    assert ".mk-nobr { white-space: nowrap; }" in zh
+    ledger = {"period": "2026-11", "previous": "2026-10", "state": "previous_not_run"}
+    ledger_page = month_views.render_summary(month.MonthSummary("2026-11", "zh", "CNY", [], None, ledger=ledger))
+    title = re.search(r'<h2 id="mk-ledger">(.*?)</h2>', ledger_page).group(1)
+    assert '<span class="mk-nobr">2026年10月</span>' in title, title
+    (tmp_path / "2026-10" / "zh").mkdir(parents=True)
+    (tmp_path / "2026-10" / "zh" / "index.html").write_text("x")
+    (tmp_path / "2026-10" / month.FIGURES_FILE).write_text(json.dumps(figures))
+    months = month_views.render_months(tmp_path, "zh")
+    trends = re.search(r"<h2 [^>]*>(.*?)</h2>", months).group(1)
+    assert '<span class="mk-nobr">2026年10月</span>' in trends, trends
+    # the same function as the report pages: the same heading, whatever page it is on
+    title = month_views.text("month.page_title", "zh", month=month_views.month_label("2026-10", "zh"))
+    assert heading_html(title, 1) in zh

@@ -428,3 +428,24 @@ def test_results_hold_numbers_and_codes_not_words(e2e):
         assert set(data) == {"name", "period", "kpis", "results", "stamp"} and data["kpis"], name
         assert set(data["stamp"]) == {"engine_queries"}, name      # the run's stamp: the queries it sent
         assert words_in(data) == [], name
+
+
+def _make_reports_command(*args, env=None) -> str:
+    """The run_reports.py line that ``make reports`` would run (``make -n``: nothing is run)."""
+    import os
+    if not shutil.which("make"):
+        pytest.skip("make not installed")
+    environment = {k: v for k, v in os.environ.items() if k not in ("LANGUAGE", "ARGS")} | (env or {})
+    out = subprocess.run(["make", "-n", "-C", str(ROOT), "reports", *args], capture_output=True, text=True,
+                         env=environment, check=True).stdout
+    return next(line for line in out.splitlines() if "run_reports.py" in line)
+
+
+def test_make_reports_takes_the_language_as_a_variable_make_does_not_swallow():
+    """Issue 23: `make reports -p language=zh` ran make's own -p (print the database); the language is
+    now a make variable given on make's command line, passed on to run_reports.py."""
+    assert re.search(r"run_reports\.py\s+-p language=zh(\s|$)", _make_reports_command("LANGUAGE=zh"))
+    assert "-p language=zh --period 2026-09" in _make_reports_command("LANGUAGE=zh", "ARGS=--period 2026-09")
+    assert "language" not in _make_reports_command()
+    # gettext's LANGUAGE in the environment is a list of locales, not a report language: not passed on
+    assert "language" not in _make_reports_command(env={"LANGUAGE": "en_US:en"})

@@ -197,8 +197,9 @@ def test_region_table_gives_members_and_revenue_beside_the_bubbles_and_the_size_
         p = Presentation(language)
         frame = view.region_frame(p, regions)
         assert frame.iloc[0].tolist() == ["Shanghai" if language == "en" else "上海", "30", "CN¥6,000" if language == "en" else "¥6,000", "66.7%", "160"]
-        legend = rfm_view.plot_region_bubbles(p, regions).axes[0].get_legend()
-        assert legend.get_title().get_text().strip() == p.text("profile.size_legend")
+        legend = rfm_view.plot_bubble_sizes(p, regions).axes[0].get_legend()   # its own chart under the bubbles
+        # on lines of the chart's width
+        assert "".join(legend.get_title().get_text().split()) == "".join(p.text("profile.size_legend").split())
         assert [x.get_text() for x in legend.get_texts()] == [p.text("profile.size_days", days=d) for d in ("40", "100", "160")]
 
 
@@ -323,9 +324,10 @@ def test_region_bubble_labels_are_dark_below_their_bubble_and_say_the_days_in_wo
         assert matplotlib.colors.to_hex(t.get_color()) == "#1a1a1a"
         # the label's top is below the bubble's bottom edge (radius = sqrt(area) / 2 points)
         centre_y = ax.transData.transform((row.mean_m, row.mean_f))[1]
-        radius_px = (3000 * (row.mean_r / regions.mean_r.max()) ** 1.5) ** 0.5 / 2 * fig.dpi / 72
+        radius_px = float(rfm_view._bubble_areas([row.mean_r], regions.mean_r.max())[0]) ** 0.5 / 2 * fig.dpi / 72
         assert t.get_window_extent(renderer).y1 <= centre_y - radius_px + 0.5
-    # the days under each name are explained where the sizes are: in the legend's title
-    assert ("days under each name" if language == "en" else "地名下的天数") in ax.get_legend().get_title().get_text()
+    # the days under each name are explained where the sizes are: in the size legend's title, drawn under the chart
+    sizes = rfm_view.plot_bubble_sizes(p, regions).axes[0].get_legend().get_title().get_text()
+    assert ("days under each name" if language == "en" else "地名下的天数") in " ".join(sizes.split())
     import matplotlib.pyplot as plt
     plt.close(fig)

@@ -497,3 +497,79 @@ def test_the_run_file_names_a_password_only_as_a_variable_and_is_never_published
     others = re.compile(rf"memberkit-engine-(?!{os.getpid()}-)\d+-")
     assert not {p for p in set(Path(tempfile.gettempdir()).iterdir()) - before
                 if "memberkit" in p.name and not others.match(p.name)}
+
+
+def _report_page(figure: str, words: str = "Member revenue", generated: str = "2026-11-02 06:00") -> str:
+    return (f"<html><body><h1>Data cleaning · October 2026</h1><p>{words} {figure}</p>"
+            f'<div class="mk-footer"><b>Generated</b>: {generated}<br><b>Code version</b>: 0.{generated[-1]}</div>'
+            "</body></html>")
+
+
+@pytest.mark.parametrize("case, new_page, kept, said", [
+    ("the same page, printed at another time", _report_page("CN¥1,200", generated="2026-11-03 07:31"), True, ""),
+    ("other words, the same figures", _report_page("CN¥1,200", words="Members spent"), True, "PDF older than its page"),
+    ("another figure", _report_page("CN¥1,300"), False, "PDF removed"),
+])
+def test_a_run_without_pdf_keeps_the_pdfs_published_before_unless_their_figures_changed(tmp_path, case, new_page,
+                                                                                         kept, said):
+    """Issue 23: a run without --pdf deleted the month's PDFs printed by an earlier run, silently. It now keeps
+    a PDF whose page shows the same thing again (the run's stamp aside); keeps one whose page changed its
+    words but not its figures and says in the log that it is older than its page; removes one whose page
+    now holds other figures, and says so: such a PDF would be believed away from the log."""
+    from memberkit import runner
+    from memberkit.reports import report
+    spec = report("data_cleaning")
+    out, staging = tmp_path / "2026-10", tmp_path / "staging"
+    for folder in (out / "en", staging / "en"):
+        folder.mkdir(parents=True)
+    (out / "en" / "data_cleaning.html").write_text(_report_page("CN¥1,200"))
+    (out / "en" / "data_cleaning.pdf").write_text("the PDF printed from it")
+    (staging / "en" / "data_cleaning.html").write_text(new_page)
+    (staging / "data_cleaning.json").write_text("{}")
+    log = []
+    runner._publish(spec, runner.Outcome("data_cleaning", "ok"), staging, out, "en", pdf=False, log=log.append)
+    assert (out / "en" / "data_cleaning.pdf").is_file() == kept, case
+    assert (out / "en" / "data_cleaning.html").read_text() == new_page
+    assert (said in " ".join(log) and "--pdf" in " ".join(log)) if said else not log, (case, log)
+    assert all("data_cleaning.pdf" in line for line in log)
+
+
+def test_a_run_with_pdf_or_a_failed_report_does_not_keep_the_earlier_pdf(tmp_path):
+    """With --pdf the page is printed again, so the earlier PDF goes; a report that failed leaves no page,
+    and its PDF goes with it, said in the log."""
+    from memberkit import runner
+    from memberkit.reports import report
+    spec = report("data_cleaning")
+    out, staging = tmp_path / "2026-10", tmp_path / "staging"
+    for folder in (out / "en", staging / "en"):
+        folder.mkdir(parents=True)
+    for outcome, pdf in (("ok", True), ("failed", False)):
+        (out / "en" / "data_cleaning.html").write_text(_report_page("CN¥1,200"))
+        (out / "en" / "data_cleaning.pdf").write_text("the PDF printed from it")
+        (staging / "en" / "data_cleaning.html").write_text(_report_page("CN¥1,200"))
+        log = []
+        runner._publish(spec, runner.Outcome("data_cleaning", outcome), staging, out, "en", pdf=pdf, log=log.append)
+        assert not (out / "en" / "data_cleaning.pdf").exists(), outcome
+        assert (not log) if pdf else "PDF removed" in log[0], log
+
+
+def test_the_summarys_pdf_is_kept_by_a_run_without_pdf_while_its_figures_hold(tmp_path):
+    """The summary's index.pdf was removed by every run; without --pdf it now follows the report pages' rule."""
+    from memberkit import month, runner, store
+    from .test_store import hand_folder, hand_run
+    run = hand_run()
+    out = tmp_path / "2026-10"
+    hand_folder(out, run)
+    month.produce_figures(store.PeriodStore(out, run))
+    runner.write_summary(out, run, {}, lambda *a: None)
+    (out / "en" / "index.pdf").write_text("the summary printed")
+    log = []
+    runner.write_summary(out, run, {}, log.append)             # the same month again, at another time
+    assert (out / "en" / "index.pdf").is_file() and not log, log
+    page = out / "en" / "index.html"
+    page.write_text(page.read_text(encoding="utf-8").replace("</h1>", " 1</h1>", 1), encoding="utf-8")
+    runner.write_summary(out, run, {}, log.append)             # the page it printed held another number
+    assert not (out / "en" / "index.pdf").exists() and "PDF removed" in log[0], log
+    (out / "en" / "index.pdf").write_text("the summary printed")
+    runner.write_summary(out, run, {}, log.append, pdf=True)   # printed again after the run
+    assert not (out / "en" / "index.pdf").exists()

@@ -209,6 +209,19 @@ def test_every_heading_gets_an_anchor_and_the_page_opens_with_its_contents():
     assert page.link_headings("<p>no headings</p>", "On this page") == "<p>no headings</p>"
 
 
+def test_a_page_that_marks_its_main_headings_lists_only_those_in_its_contents():
+    """Issue 23: the summary's contents listed all ten of its sections; a page may now mark the few an
+    executive goes to (``contents=True``), and its contents list those, the others still anchored."""
+    body = ("<h1>October 2026</h1>" + page.heading_html("Key figures", contents=True) + page.heading_html("What happened")
+            + page.heading_html("Decisions", anchor="decisions", contents=True) + page.heading_html("Last month's")
+            + page.heading_html("The reports", contents=True))
+    out = page.link_headings(body, "On this page")
+    toc = re.search(r'<nav class="mk-toc"[^>]*>(.*?)</nav>', out).group(1)
+    assert re.findall(r'href="#([^"]*)"', toc) == ["key-figures", "decisions", "the-reports"]
+    assert re.findall(r'<h2 id="([^"]*)"', out) == ["key-figures", "what-happened", "decisions", "last-month-s", "the-reports"]
+    assert '<h2 id="decisions" class="mk-contents">Decisions</h2>' in out
+
+
 def test_a_chart_is_an_svg_sized_for_a_phone_with_its_description():
     import matplotlib
     matplotlib.use("Agg")
@@ -722,3 +735,119 @@ def test_every_setting_the_footer_names_in_words_is_a_setting_of_its_report():
     for report, settings in page.KEY_SETTINGS.items():
         for language in ("en", "zh"):
             assert all(has_text(f"settings.{report}.{k}", language) for k in settings), (report, language)
+
+
+# ------------------------------------------------------------------ charts on A4 (issue 23)
+A4_CONTENT_MM = 186     # A4 less the report pages' 12 mm side margins: the width a chart is printed at, at most
+
+
+def _printed(fig) -> dict:
+    """How a chart is drawn for the page (page.chart_html): its height on A4 in mm (as wide as the page,
+    at most its --mk-print-height), and the narrowest it is shown on a screen, in CSS px."""
+    import matplotlib.pyplot as plt
+    from memberkit.views import page as page_
+    try:
+        html = page_.chart_html(fig)
+    finally:
+        plt.close(fig)
+    _, _, width, height = map(float, re.search(r'viewBox="([^"]+)"', html).group(1).split())
+    cap = float(re.search(r"--mk-print-height:(\d+)mm", html).group(1))
+    return {"mm": min(cap, A4_CONTENT_MM * height / width), "narrowest": int(re.search(r"min-width:(\d+)px", html).group(1)),
+            "label": re.search(r'aria-label="([^"]*)"', html).group(1)}
+
+
+def _rfm_sample():
+    """The shapes of the bundled sample's October: eight segments, six regions, the migration of ten codes."""
+    from types import SimpleNamespace
+    import pandas as pd
+    from memberkit import kpi, rfm
+    keys = rfm.schemes()["high_low"].keys
+    profile = pd.DataFrame({"share": [.165, .033, .037, .02, .037, .01, .358, .34],
+                            "revenue_share": [.488, .081, .05, .051, .029, .007, .152, .142]}, index=keys)
+    regions = pd.DataFrame({"mean_m": [690.0, 900, 700, 500, 720, 450], "mean_f": [4.0, 3.4, 3.3, 2.6, 2.2, 1.6],
+                            "mean_r": [103.0, 109, 114, 125, 133, 145],
+                            "established_lost_rate": [.3, .25, .35, .38, .467, .36]},
+                           index=["成都", "深圳", "广州", "北京", "上海", "杭州"])
+    codes = keys + [rfm.OUTSIDE]
+    matrix = pd.DataFrame([[1892 if i == j else 149 for j in range(len(codes))] for i in range(len(codes))],
+                          index=codes, columns=codes)
+    flows = matrix.stack().rename("members").reset_index().set_axis(["from", "to", "members"], axis=1)
+    flows = flows[flows["from"] != flows["to"]].head(8)
+    months = [str(m) for m in pd.period_range("2025-10", "2026-10", freq="M")]
+    trend = pd.DataFrame({k: [0.2 + 0.01 * i for i in range(len(months))] for k in kpi.KEY_FIGURES}, index=months)
+    tiers = pd.DataFrame({"members": [19412, 534, 12, 33], "revenue_share": [.76, .22, .01, .01]},
+                         index=["standard", "silver", "gold", "diamond"])
+    stages = pd.DataFrame({"members": [2197, 4374, 2962, 8048, 2410], "share": [.11, .22, .15, .40, .12]},
+                          index=["new", "active", "silent", "lapsed", "no_purchase"])
+    return profile, regions, SimpleNamespace(migration=matrix, flows=flows), trend, SimpleNamespace(tiers=tiers, stages=stages)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_on_a4_the_rfm_charts_are_split_so_that_none_leaves_a_page_half_white(language):
+    """Issue 23: the RFM page printed half-white pages (en 1, 7, 10; zh 3, 7, 10) where one tall chart could not
+    follow what was on the page: the eight segments (115 mm), the region bubbles fitted to a phone (taller
+    than wide, printed 220 mm), the migration (two panels, 235 mm) and the five trends (three rows, 210 mm).
+    Each is now drawn in parts of at most 115 mm; together they keep every number the whole held, and
+    the bubbles fit a 420 px screen (item 2: they scrolled). The tiers and stages (21 cm) are split alike, so
+    that a half-white page does not move to them."""
+    from memberkit.views import Presentation, theme
+    from memberkit.views import kpi as kpi_view
+    from memberkit.views import rfm as rfm_view
+    from types import SimpleNamespace
+    p = Presentation(language)
+    theme.apply_theme(p)
+    profile, regions, migration, trend, tiers = _rfm_sample()
+    top = rfm_view.segments_top(profile)
+    whole, parts = {}, {}
+    whole["segments"] = _printed(rfm_view.plot_segments(p, profile))
+    parts["segments"] = [_printed(rfm_view.plot_segments(p, profile, keys, top)) for keys in rfm_view.segment_groups(profile)]
+    whole["migration"] = _printed(rfm_view.plot_migration(p, migration))
+    parts["migration"] = [_printed(rfm_view.plot_migration(p, migration, [k])) for k in rfm_view.MIGRATION_PANELS]
+    whole["trend"] = _printed(kpi_view.plot_trend(p, trend))
+    parts["trend"] = [_printed(kpi_view.plot_trend(p, trend, keys)) for keys in kpi_view.trend_rows()]
+    whole["tiers"] = _printed(rfm_view.plot_tiers_stages(p, tiers))
+    parts["tiers"] = [_printed(rfm_view.plot_tiers_stages(p, tiers, None, [k])) for k in rfm_view.TIER_PANELS]
+    bubbles = [_printed(rfm_view.plot_region_bubbles(p, regions)), _printed(rfm_view.plot_bubble_sizes(p, regions))]
+    import pandas as pd
+    mean = pd.DataFrame([[100.0 * (r + f) for f in range(1, 6)] for r in range(5, 0, -1)], index=range(5, 0, -1),
+                        columns=range(1, 6))
+    cohorts = pd.DataFrame({"members": 700, **{m: 0.2 for m in range(13)}}, index=trend.index)
+    parts["one"] = [_printed(rfm_view.plot_rf_heatmap(p, SimpleNamespace(grid_mean_m=mean,
+                                                                          grid_count=pd.DataFrame(911, index=range(1, 6), columns=range(1, 6))))),
+                    _printed(kpi_view.plot_cohorts(p, cohorts))]
+    assert [len(parts[k]) for k in ("segments", "migration", "trend", "tiers")] == [2, 2, 3, 2]
+    from memberkit.views.page import PRINT_WIDE_MM
+    for name, charts in [*parts.items(), ("bubbles", bubbles)]:
+        assert all(c["mm"] <= PRINT_WIDE_MM for c in charts), (name, [round(c["mm"]) for c in charts])
+    # the segments' whole was already a wide chart (115 mm): each half is at least a centimetre shorter
+    assert all(c["mm"] <= whole["segments"]["mm"] - 10 for c in parts["segments"]), [c["mm"] for c in parts["segments"]]
+    assert min(whole[k]["mm"] for k in ("migration", "trend", "tiers")) > 200     # what a page could not follow
+    assert all(c["narrowest"] <= 380 for c in bubbles), [c["narrowest"] for c in bubbles]   # a 420 px screen
+    # the parts say every number the whole said
+    number = re.compile(r"\d[\d,.]*%?")
+    for name in whole:
+        said = sorted(n for c in parts[name] for n in number.findall(c["label"]))
+        assert said and said == sorted(number.findall(whole[name]["label"])), name
+    days = [p.text("profile.size_days", days=d) for d in ("103", "120", "145")]   # the median: 119.5
+    assert all(d in bubbles[1]["label"] for d in days), bubbles[1]["label"]
+
+
+def test_on_a4_the_cleaning_rule_chart_in_chinese_is_wider_than_tall():
+    """Issue 23: the Chinese cleaning page printed its first page 37% full: the rule chart's nine reasons one
+    under the other made it taller than wide, printed up to a page high. Short names take two columns."""
+    from types import SimpleNamespace
+    from memberkit import clean
+    from memberkit.views import Presentation, theme
+    from memberkit.views import clean as view
+    steps = lambda **rows: [{"rule": r, "description": "", "rows": n} for r, n in rows.items()]   # noqa: E731
+    tables = {"members": clean.TableReport("members", 20838, 20000, 838, steps(duplicate=150, merged_identity=688)),
+              "orders": clean.TableReport("orders", 75263, 72971, 2292, steps(
+                  duplicate=400, unparseable_date=150, future_date=80, cancelled=1500, negative_quantity=100,
+                  negative_amount=62)),
+              "campaigns": clean.TableReport("campaigns", 7, 7, 0, steps(duplicate=0))}
+    for language in ("zh", "en"):
+        p = Presentation(language)
+        theme.apply_theme(p)
+        chart = _printed(view.plot_rule_waterfall(p, SimpleNamespace(tables=tables)))
+        assert chart["mm"] <= 115, (language, round(chart["mm"]))
+        assert "1,500" in chart["label"] and "20,838" in chart["label"]

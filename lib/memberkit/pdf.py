@@ -3,7 +3,9 @@
 The pages carry their own print rules (A4, headings kept with what follows, tables within the
 page width) and their own fonts, so the PDF looks like the page and needs nothing from the
 network: Chromium runs with every host name unresolvable. Where Chromium is not installed,
-:func:`find_chromium` returns None and the runner says so and keeps the HTML.
+:func:`find_chromium` returns None and the runner says so and keeps the HTML. A later run without
+``--pdf`` keeps the PDFs printed before; :func:`printed_state` tells the runner whether one still shows
+what its replaced page shows.
 
 Example
 -------
@@ -14,6 +16,7 @@ Example
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -77,3 +80,31 @@ def print_pages(pages, chromium: str | None = None, log=print) -> list[Path]:
         except PrintError as e:
             log(f"  PDF not written: {e}")
     return written
+
+
+# ------------------------------------------------------------------ a PDF beside a page printed again
+KEPT, OLDER, WRONG = "kept", "older", "wrong"
+_FOOTER = re.compile(r'<div class="mk-footer">.*?</div>', re.S)   # the run's stamp: time, code, data fingerprint
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def _read(page: str) -> tuple[str, list[str]]:
+    from .views.page import visible_text
+    text = " ".join(visible_text(_FOOTER.sub(" ", page)).split())
+    return text, _NUMBER.findall(text)
+
+
+def printed_state(printed_page: str, new_page: str) -> str:
+    """What a PDF printed from ``printed_page`` (the HTML of an earlier run) is worth beside ``new_page``,
+    the HTML this run put in its place: :data:`KEPT` when a reader sees the same text (the footer's run
+    stamp aside: the time, the code version, the data fingerprint), :data:`OLDER` when the words differ but
+    every number is the same and in the same order (the PDF is older than its page, not wrong),
+    :data:`WRONG` when a number differs (the PDF would show figures the page no longer holds).
+
+    >>> printed_state("<p>Revenue 1,200</p>", "<p>Member revenue 1,200</p>"), printed_state("<p>1,200</p>", "<p>1,300</p>")
+    ('older', 'wrong')
+    """
+    (before, numbers_before), (after, numbers_after) = _read(printed_page), _read(new_page)
+    if before == after:
+        return KEPT
+    return OLDER if numbers_before == numbers_after else WRONG

@@ -280,10 +280,10 @@ def _run_checked(prepared, reports, out_dir, log, pdf) -> tuple[int, Path]:
         outcomes = _execute(reports, root, staging, run_path, run_, say, figures_error, tables)
         language = run_language(run_)
         for r in reports:
-            _publish(r, outcomes[r.name], staging, out, language)
+            _publish(r, outcomes[r.name], staging, out, language, pdf, say)
         _publish_month_figures(staging, out, run_)
         write_manifest(out, root, run_, settings, outcomes, secrets)
-        pages = write_summary(out, run_, outcomes, say, secrets)
+        pages = write_summary(out, run_, outcomes, say, secrets, pdf)
         link_languages(out)
         if out.name == run_.period:
             link_languages(out.parent)
@@ -492,34 +492,63 @@ def write_pdfs(out: Path, pages: list[Path], log=print) -> bool:
     return len(written) == len(targets)
 
 
-def _publish(spec: Report, outcome: Outcome, staging: Path, out: Path, language: str = "en") -> None:
+def _publish(spec: Report, outcome: Outcome, staging: Path, out: Path, language: str = "en", pdf: bool = False,
+             log=print) -> None:
     """Move one report's files from the staging folder into the output folder, each with os.replace.
 
     A successful report replaces its JSON and data files in ``out`` and its page in ``out/<language>``
     (files of an earlier run that this run did not write, such as a segment list now empty, are
     removed); the other language's page is left as it is. A failed or skipped report leaves no page
-    that looks complete: its JSON and this language's page are removed and the failed notebook put
-    in their place. A page of the layout before one folder per language (``out/<name>.html``) goes.
+    that looks complete: its JSON and this language's page are removed (its PDF too, said in the log)
+    and the failed notebook put in their place. A page of the layout before one folder per language
+    (``out/<name>.html``) goes. The page's PDF of an earlier run: with ``pdf`` it goes (it is printed
+    again), without it is settled by :func:`settle_pdf` against the new page.
     """
     pages = f"{language}/{spec.name}"
     mine = [f"{pages}.html", f"{spec.name}.json", f"{pages}.failed.ipynb", f"{pages}.ipynb",
             f"{pages}.pdf", *spec.outputs]
     for legacy in (f"{spec.name}.html", f"{spec.name}.pdf", f"{spec.name}.failed.ipynb", f"{spec.name}.ipynb"):
         (out / legacy).unlink(missing_ok=True)
+    printed_pdf, page = out / f"{pages}.pdf", out / f"{pages}.html"
     if outcome.status != "ok":
+        if printed_pdf.is_file() and not pdf:
+            log(f"  PDF removed: {printed_pdf} (its report did not complete in this run, so its page is gone too)")
         for name in mine[:5]:
             (out / name).unlink(missing_ok=True)
         if (staging / f"{pages}.failed.ipynb").exists():
             (out / language).mkdir(parents=True, exist_ok=True)
             os.replace(staging / f"{pages}.failed.ipynb", out / f"{pages}.failed.ipynb")
         return
+    # the page the PDF was printed from, read before this run replaces it
+    printed = page.read_text(encoding="utf-8") if not pdf and printed_pdf.is_file() and page.is_file() else None
     new = {p.relative_to(staging) for pattern in mine for p in staging.glob(pattern) if p.is_file()}
     old = {p.relative_to(out) for pattern in mine for p in out.glob(pattern) if p.is_file()}
     for rel in sorted(new, key=lambda r: r.suffix == ".html"):    # the page last: it links to the rest
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging / rel, out / rel)
     for rel in old - new:
-        (out / rel).unlink(missing_ok=True)
+        if printed is None or out / rel != printed_pdf:
+            (out / rel).unlink(missing_ok=True)
+    if printed is not None:
+        settle_pdf(printed_pdf, printed, log)
+
+
+def settle_pdf(pdf: Path, printed: str, log=print) -> None:
+    """A run without ``--pdf`` has replaced the page that ``pdf`` was printed from (``printed``: that page's
+    HTML, read before). The PDF stays when it still shows what the page shows (the run's stamp aside); when
+    only words changed it stays too, and the log says that it is older than its page; when a figure changed
+    it is removed, and the log says so: a PDF is read away from the log, so one beside a page with other
+    figures would be believed, and the page it printed is replaced already. Each case said once, with the
+    way to print again (``--pdf``). See :func:`memberkit.pdf.printed_state`."""
+    from .pdf import OLDER, WRONG, printed_state
+    state = printed_state(printed, pdf.with_suffix(".html").read_text(encoding="utf-8"))
+    if state == OLDER:
+        log(f"  PDF older than its page: {pdf} was printed from the page this run replaced (the same figures, "
+            "other words); run with --pdf to print it again")
+    elif state == WRONG:
+        pdf.unlink(missing_ok=True)
+        log(f"  PDF removed: {pdf} showed figures its page no longer holds (this run replaced the page); "
+            "run with --pdf to print it again")
 
 
 def _remove_abandoned_staging(out: Path) -> None:
@@ -575,14 +604,16 @@ def _read_manifest(out: Path) -> dict:
         return {}
 
 
-def write_summary(out: Path, run_, outcomes: dict[str, Outcome], log=print, secrets=frozenset()) -> list[Path]:
+def write_summary(out: Path, run_, outcomes: dict[str, Outcome], log=print, secrets=frozenset(),
+                  pdf: bool = False) -> list[Path]:
     """The month's summary page (``<lang>/index.html``) and the index across months (``../<lang>/index.html``),
     in the run's language.
 
     The key figures are read from the period store (``month.json``, written by the runner's step
     after the cleaning); the reports' cards from this run's outcomes and, for reports not run this
     time (``--only``), from what the period's folder holds. Error messages shown on the page have
-    every one of ``secrets`` replaced by ``***``, as in the log and the manifest.
+    every one of ``secrets`` replaced by ``***``, as in the log and the manifest. The summary's PDF of an
+    earlier run goes with ``pdf`` (it is printed again), else :func:`settle_pdf` settles it.
     """
     from . import month
     from .config import scrub_secrets
@@ -609,9 +640,15 @@ def write_summary(out: Path, run_, outcomes: dict[str, Outcome], log=print, secr
         (out / legacy).unlink(missing_ok=True)
     if out.name == run_.period:                    # ... and its index across months, in one language
         (out.parent / "index.html").unlink(missing_ok=True)
-    (out / params.language / "index.pdf").unlink(missing_ok=True)   # printed again by --pdf, else it would show an older page
+    printed_pdf, page = out / params.language / "index.pdf", out / params.language / "index.html"
+    printed = page.read_text(encoding="utf-8") if not pdf and printed_pdf.is_file() and page.is_file() else None
+    if pdf:
+        printed_pdf.unlink(missing_ok=True)     # printed again
     footer = {"code": run_.code_version, "fingerprint": run_.fingerprint[:16]}
-    return month_views.write_pages(summary, out, footer)
+    written = month_views.write_pages(summary, out, footer)
+    if printed is not None:
+        settle_pdf(printed_pdf, printed, log)
+    return written
 
 
 # ------------------------------------------------------------------ command line

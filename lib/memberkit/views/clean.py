@@ -7,6 +7,7 @@ import pandas as pd
 from .. import clean
 from .context import Presentation
 from .page import KPI, Figure, card
+from .rfm import _width
 from .theme import PALETTE, describe
 
 
@@ -46,6 +47,9 @@ def rule_colours() -> dict[str, tuple]:
     return {r: palette[i % len(palette)] for i, r in enumerate(rules)}
 
 
+LEGEND_TWO_COLUMNS = 28   # the widest rule name (Latin characters; a Chinese one counts two) that two legend columns hold
+
+
 def plot_rule_waterfall(p: Presentation, result: clean.CleaningResult):
     """Per table, a horizontal bar: kept rows, then one segment per rule that set rows aside."""
     import matplotlib.pyplot as plt
@@ -68,7 +72,10 @@ def plot_rule_waterfall(p: Presentation, result: clean.CleaningResult):
     ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
     handles, labels = ax.get_legend_handles_labels()
     uniq = dict(zip(labels, handles))
-    ax.legend(uniq.values(), uniq.keys(), loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=1, fontsize=11, frameon=False)
+    # short names (the Chinese ones) in two columns: nine rules one under the other made the chart taller than
+    # wide, which on A4 is printed up to a page high and went to the next page, leaving the first half white
+    ncol = 2 if uniq and max(map(_width, uniq)) <= LEGEND_TWO_COLUMNS else 1
+    ax.legend(uniq.values(), uniq.keys(), loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=ncol, fontsize=11, frameon=False)
     ax.set_title(p.text("data_cleaning.waterfall_title"), loc="left")
     ax.invert_yaxis()
     # the bars are shares and their labels two counts: read from the drawing, a label passed for a segment's

@@ -73,15 +73,27 @@ def figures_frame(p: Presentation, figures: pd.DataFrame,
     return frame
 
 
-def plot_trend(p: Presentation, trend: pd.DataFrame):
-    """Small multiples: each key figure over the trend months."""
+def trend_rows() -> list[tuple[str, ...]]:
+    """The key figures two by two, in :data:`memberkit.kpi.KEY_FIGURES`' order: one chart of
+    :func:`plot_trend` each on the page."""
+    keys = tuple(kpi.KEY_FIGURES)
+    return [keys[i:i + 2] for i in range(0, len(keys), 2)]
+
+
+def plot_trend(p: Presentation, trend: pd.DataFrame, keys=None):
+    """Small multiples: each key figure of ``keys`` (default every one of :data:`memberkit.kpi.KEY_FIGURES`)
+    over the trend months (``trend``: one row per month, one column per key figure; rates as fractions,
+    the average order value in money), two a row, each on a scale from zero. The page draws one row a
+    chart (:func:`trend_rows`): the five in one drawing, about 20 cm on A4, could only start on a new page
+    and left the one before it half white."""
     import matplotlib.pyplot as plt
-    rows = (len(kpi.KEY_FIGURES) + 1) // 2   # two a row: readable on a phone
+    keys = list(kpi.KEY_FIGURES if keys is None else keys)
+    rows = (len(keys) + 1) // 2   # two a row: readable on a phone
     fig, axes = plt.subplots(rows, 2, figsize=(6.4, 2.5 * rows), sharex=True, squeeze=False)
-    for ax in axes.flat[len(kpi.KEY_FIGURES):]:
+    for ax in axes.flat[len(keys):]:
         ax.set_axis_off()
     x = range(len(trend))
-    for ax, key in zip(axes.flat, kpi.KEY_FIGURES):
+    for ax, key in zip(axes.flat, keys):
         ax.plot(x, trend[key], marker="o", ms=3, color=PALETTE[1] if key == "churn_rate" else PALETTE[0])
         ax.set_title(p.text(f"kpi.{key}"), loc="left", fontsize=11)
         if key == "average_order_value":
@@ -102,7 +114,8 @@ def plot_cohorts(p: Presentation, cohorts: pd.DataFrame):
     import matplotlib.pyplot as plt
     import seaborn as sns
     grid = cohorts.drop(columns="members")
-    fig, ax = plt.subplots(figsize=(6.4, 0.4 * len(grid) + 1.6))
+    # wider than tall, so that on A4 it is printed at most 115 mm high and follows what is on the page
+    fig, ax = plt.subplots(figsize=(6.4, 0.32 * len(grid) + 1.2))
     sns.heatmap(grid, annot=True, fmt=".0%", cmap="Greens", ax=ax, cbar=False, annot_kws={"fontsize": 11},
                 yticklabels=[f"{p.month(c)} ({p.count(n)})" for c, n in zip(grid.index, cohorts.members)], linewidths=0.5,
                 linecolor="white")

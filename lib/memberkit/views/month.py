@@ -522,8 +522,14 @@ def counts_sentence(s: MonthSummary) -> str:
 # ------------------------------------------------------------------ pages
 def _environment():
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
-    return Environment(loader=FileSystemLoader(str(Path(__file__).parent.parent / "templates" / "month")),
-                       autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    from .page import heading_html
+    env = Environment(loader=FileSystemLoader(str(Path(__file__).parent.parent / "templates" / "month")),
+                      autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    # the templates' headings are made as the report pages' are, so their months and dates do not break either;
+    # heading_html escapes the title itself
+    env.globals["heading"] = lambda title, level=2, anchor=None, contents=False: Markup(
+        heading_html(title, level, anchor, contents))
+    return env
 
 
 def page_fonts() -> Markup:

@@ -116,7 +116,8 @@ def plot_categories(p: Presentation, prof: prof_mod.MemberProfile):
     import matplotlib.pyplot as plt
     import seaborn as sns
     m = category_matrix(prof)
-    fig, ax = plt.subplots(figsize=(6.4, 0.45 * max(len(m), 1) + 1.8))
+    # wider than tall with its names under it, so that on A4 it is printed at most 115 mm high
+    fig, ax = plt.subplots(figsize=(6.4, 0.36 * max(len(m), 1) + 1.4))
     if m.empty:
         ax.text(0.5, 0.5, p.text("profile.no_categories"), ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()

@@ -115,11 +115,25 @@ def record(p: Presentation, a: rfm.RFMAnalysis, results) -> None:
     results.key_results = rfm.key_results(a)
 
 
-def plot_segments(p: Presentation, profile: pd.DataFrame):
-    """Share of members against share of revenue, per segment."""
+def segment_groups(profile: pd.DataFrame) -> list[list[str]]:
+    """The segments of the high/low ``profile`` (indexed by segment key) in two groups of the page's order:
+    those of high spend (M high: the 'important' ones), then the rest; one chart of :func:`plot_segments`
+    each. Segments the scheme does not know (none in the bundled scheme) go with the rest."""
+    by_key = {s.key: s for s in rfm.schemes()["high_low"].segments}
+    high = [k for k in profile.index if k in by_key and by_key[k].when.get("m") == "high"]
+    return [g for g in (high, [k for k in profile.index if k not in high]) if g]
+
+
+def plot_segments(p: Presentation, profile: pd.DataFrame, keys=None, top: float | None = None):
+    """Share of members against share of revenue (fractions of ``profile``'s ``share`` and ``revenue_share``),
+    per segment of ``keys`` (default every segment of ``profile``), on an axis from 0 to ``top`` (default
+    this chart's largest share), so that the charts of :func:`segment_groups` read on one scale. The page
+    draws a chart a group: the eight in one drawing, printed 115 mm high, could not follow the key figures
+    on the first A4 page and left it half white."""
+    import matplotlib
     import matplotlib.pyplot as plt
-    prof = profile.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(6.4, 0.55 * len(prof) + 1.4))
+    prof = (profile if keys is None else profile.loc[list(keys)]).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(6.4, 0.42 * len(prof) + 1.1))
     y = np.arange(len(prof))
     ax.barh(y + 0.2, prof.share.fillna(0), 0.4, color=PALETTE[5], label=p.text("rfm.share_members"))
     ax.barh(y - 0.2, prof.revenue_share.fillna(0), 0.4, color=PALETTE[0], label=p.text("rfm.share_revenue"))
@@ -127,10 +141,19 @@ def plot_segments(p: Presentation, profile: pd.DataFrame):
         ax.text(rs + 0.005, yi - 0.2, f"{rs:.0%}", va="center", fontsize=11)
         ax.text(ms + 0.005, yi + 0.2, f"{ms:.0%}", va="center", fontsize=11, color="#555")
     ax.set_yticks(y, [segment_name(p, k) for k in prof.index])
+    if top is not None:
+        ax.set_xlim(0, top * 1.08)   # the room matplotlib's margins leave, on the common scale
     ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, frameon=False)
+    # under the axis at a set distance, whatever the chart's height
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0), ncol=2, frameon=False,
+              bbox_transform=ax.transAxes + matplotlib.transforms.ScaledTranslation(0, -0.3, fig.dpi_scale_trans))
     ax.set_title(p.text("rfm.segments_chart"), loc="left")
     return fig
+
+
+def segments_top(profile: pd.DataFrame) -> float:
+    """The largest share of members or of revenue of any segment: the end of every segment chart's axis."""
+    return float(np.nanmax([profile.share.max(), profile.revenue_share.max(), 0.0]))
 
 
 def cell_name(label: str, width: int = 10) -> str:
@@ -148,7 +171,9 @@ def plot_rf_heatmap(p: Presentation, a: rfm.RFMAnalysis):
     # a name of several words on several lines, so that the cell holds it at a phone's text size
     labels = [[f"{cell_name(rfm.schemes()['score_grid'].label(grid[(r, f)], p.language))}\n{int(count.loc[r, f]):,}"
                for f in range(1, 6)] for r in range(5, 0, -1)]
-    fig, ax = plt.subplots(figsize=(6.4, 6.8))
+    # wider than tall, so that on A4 it is printed at most 115 mm high and follows what is on the page (at
+    # 6.8 inches high it was printed 19 cm high and went to a page of its own)
+    fig, ax = plt.subplots(figsize=(6.4, 5.4))
     # the colour scale under the grid, not beside it: the cells take the chart's whole width, so that
     # "Champions" fits its cell on a phone
     sns.heatmap(mean_m, annot=np.array(labels), fmt="", cmap="Blues", ax=ax, annot_kws={"fontsize": 11},
@@ -173,16 +198,32 @@ def grid_note(p: Presentation, a: rfm.RFMAnalysis) -> str:
     return p.sentence_sep.join(notes)
 
 
+# The bubble chart is drawn about as wide as a 420 px screen leaves it (so it is not narrowed there) and
+# wider than tall, so that on A4 it is printed at most PRINT_WIDE_MM high beside the text before it; drawn
+# with its size legend under it, it was as tall as wide, printed a page high and scrolled on a phone
+BUBBLES_WIDTH_IN, BUBBLES_HEIGHT_IN = 5.0, 3.9
+BUBBLE_AREA = 2400        # the area of the bubble of the most days since the last order, in pt²
+LEGEND_TITLE_CHARS = 60   # Latin characters a line of the size legend's title (half as many Chinese ones)
+
+
+def _bubble_areas(days, most: float):
+    """Each bubble's area (pt²) for its region's mean days since the last order, against the most days."""
+    return BUBBLE_AREA * (np.asarray(days, dtype=float) / most) ** 1.5
+
+
 def plot_region_bubbles(p: Presentation, regions: pd.DataFrame):
-    """Per region: x = mean spend, y = mean orders, bubble size = mean days since the last order."""
+    """Per region (``regions``: one row per region with ``mean_m`` in money, ``mean_f`` in orders, ``mean_r``
+    in days and ``established_lost_rate`` as a fraction): x = mean spend, y = mean orders, bubble size =
+    mean days since the last order (its legend: :func:`plot_bubble_sizes`), colour = the share of
+    established members lapsed, on a scale from zero."""
     import matplotlib.pyplot as plt
     r = regions.dropna(subset=["mean_m", "mean_f", "mean_r"])
-    fig, ax = plt.subplots(figsize=(6.4, 5.2))
+    fig, ax = plt.subplots(figsize=(BUBBLES_WIDTH_IN, BUBBLES_HEIGHT_IN))
     if r.empty:
         ax.text(0.5, 0.5, p.text("rfm.no_regions"), ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return describe(fig, p.text("rfm.no_regions"))   # an empty chart says why, also to a screen reader
-    size = 3000 * (r.mean_r / r.mean_r.max()) ** 1.5 if len(r) else []
+    size = _bubble_areas(r.mean_r, r.mean_r.max())
     # a rate's colour scale starts at zero, like its axes would
     top = float(r.established_lost_rate.max()) if r.established_lost_rate.notna().any() else 1.0
     top = top if top > 0 else 1.0
@@ -200,43 +241,78 @@ def plot_region_bubbles(p: Presentation, regions: pd.DataFrame):
     ax.set_ylabel(p.text("rfm.mean_f"))
     fig.colorbar(sc, ax=ax, label=p.text("rfm.established_lost_rate"), format=lambda x, _: f"{x:.0%}")
     ax.set_title(p.text("rfm.bubble_chart"), loc="left")
-    # what size means, in the chart itself: the smallest, middle and largest region's days, drawn to scale
-    keys = sorted({round(float(v)) for v in (r.mean_r.min(), r.mean_r.median(), r.mean_r.max())})
-    handles = [ax.scatter([], [], s=3000 * (k / r.mean_r.max()) ** 1.5, color="#bbb", edgecolors="#333", linewidths=0.6)
-               for k in keys]
-    ax.legend(handles, [p.text("profile.size_days", days=p.count(k)) for k in keys], title=p.text("profile.size_legend") + "\n\n",
-              loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=len(keys), frameon=False, borderpad=0.6,
-              handleheight=6.5, handlelength=6, columnspacing=2, handletextpad=0.4, scatteryoffsets=[0.5], title_fontsize=9, fontsize=9)
     return fig
 
 
-def plot_migration(p: Presentation, a: rfm.RFMAnalysis):
-    """Left: the transition matrix (share of each previous segment going to each segment now).
-    Right: the largest flows between different segments."""
+def plot_bubble_sizes(p: Presentation, regions: pd.DataFrame):
+    """What size means in :func:`plot_region_bubbles`, drawn right under it: the smallest, middle and
+    largest region's mean days since the last order, as bubbles of the same scale and width. None when
+    there is no region to draw."""
+    import matplotlib.pyplot as plt
+    r = regions.dropna(subset=["mean_m", "mean_f", "mean_r"])
+    if r.empty:
+        return None
+    keys = sorted({round(float(v)) for v in (r.mean_r.min(), r.mean_r.median(), r.mean_r.max())})
+    labels = [p.text("profile.size_days", days=p.count(k)) for k in keys]
+    from matplotlib.patches import Rectangle
+    fig, ax = plt.subplots(figsize=(BUBBLES_WIDTH_IN, 1.3))
+    ax.set_axis_off()
+    # the drawing as wide as the bubble chart's, so that on any screen both are scaled alike and the
+    # bubbles here are the size of the ones they explain
+    fig.add_artist(Rectangle((0, 0), 1, 1, transform=fig.transFigure, fill=False, edgecolor="none"))
+    handles = [ax.scatter([], [], s=area, color="#bbb", edgecolors="#333", linewidths=0.6)
+               for area in _bubble_areas(keys, r.mean_r.max())]
+    # the title on lines of the chart's width: on one line it was the widest thing in the drawing, which then
+    # could not be narrowed to a 420 px screen and scrolled
+    title = textwrap.fill(p.text("profile.size_legend"), LEGEND_TITLE_CHARS // (2 if p.language == "zh" else 1),
+                          break_long_words=p.language == "zh")
+    ax.legend(handles, labels, title=title + "\n\n", loc="center", ncol=len(keys), frameon=False, borderpad=0.6,
+              handleheight=5.5, handlelength=6, columnspacing=2, handletextpad=0.4, scatteryoffsets=[0.5],
+              title_fontsize=9, fontsize=9)
+    return describe(fig, f"{p.text('profile.size_legend')}{p.text('common.colon')}{p.list_sep.join(labels)}")
+
+
+MIGRATION_PANELS = ("matrix", "flows")   # the transition matrix, then the largest flows between segments
+
+
+def plot_migration(p: Presentation, a: rfm.RFMAnalysis, panels=MIGRATION_PANELS):
+    """Each of ``panels`` (:data:`MIGRATION_PANELS`) one above the other: ``matrix``, the transition matrix
+    (share of each previous segment going to each segment now, each cell labelled with its members);
+    ``flows``, the largest flows between different segments. The page draws one panel a chart: drawn
+    together they were a drawing of about 23 cm that could only start on a new page, leaving the one
+    before it half white on A4."""
     import matplotlib.pyplot as plt
     import seaborn as sns
-    matrix = a.migration
+    panels = [panel for panel in panels if panel in MIGRATION_PANELS]
+    # each panel wider than tall (the matrix with its turned names under it), so that on A4 it is printed at
+    # most 115 mm high and follows what is on the page
+    heights = {"matrix": 5.0, "flows": 4.9}
+    fig, axes = plt.subplots(len(panels), 1, figsize=(6.4, sum(heights[k] for k in panels)), squeeze=False,
+                             gridspec_kw={"height_ratios": [heights[k] for k in panels]})
+    drawn = dict(zip(panels, axes[:, 0]))
     name = lambda k: p.text("rfm.outside") if k == rfm.OUTSIDE else segment_name(p, k)  # noqa: E731
-    rows = matrix.div(matrix.sum(axis=1).where(lambda s: s > 0), axis=0)
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6.4, 11), gridspec_kw={"height_ratios": [1.25, 1]})
-    sns.heatmap(rows, annot=matrix.to_numpy(), fmt=",", cmap="Blues", ax=ax1, cbar=False, annot_kws={"fontsize": 10},
-                xticklabels=[name(k) for k in matrix.columns], yticklabels=[name(k) for k in matrix.index])
-    ax1.set_xlabel(p.text("rfm.now"))
-    ax1.set_ylabel(p.text("rfm.before"))
-    ax1.tick_params(axis="x", labelrotation=60, labelsize=11)
-    ax1.tick_params(axis="y", labelsize=11)
-    ax1.set_title(p.text("rfm.migration_matrix"), loc="left")
-    flows = a.flows.iloc[::-1]
-    # each flow named above its bar, not beside it: long names beside the bars would push the matrix
-    # above into a narrow column whose counts no longer fit their cells
-    ax2.barh(range(len(flows)), flows.members, height=0.45, color=PALETTE[0])
-    ax2.set_yticks([])
-    for i, (f, t, v) in enumerate(zip(flows["from"], flows["to"], flows.members)):
-        ax2.text(0, i + 0.28, f"{name(f)} → {name(t)}", va="bottom", ha="left", fontsize=11)
-        ax2.text(v, i, f" {v:,}", va="center", fontsize=11)
-    ax2.set_ylim(-0.5, len(flows) - 0.1)
-    ax2.set_xlim(0, max(flows.members.max(), 1) * 1.15 if len(flows) else 1)
-    ax2.set_title(p.text("rfm.main_flows"), loc="left")
+    if "matrix" in drawn:
+        ax1, matrix = drawn["matrix"], a.migration
+        rows = matrix.div(matrix.sum(axis=1).where(lambda s: s > 0), axis=0)
+        sns.heatmap(rows, annot=matrix.to_numpy(), fmt=",", cmap="Blues", ax=ax1, cbar=False, annot_kws={"fontsize": 10},
+                    xticklabels=[name(k) for k in matrix.columns], yticklabels=[name(k) for k in matrix.index])
+        ax1.set_xlabel(p.text("rfm.now"))
+        ax1.set_ylabel(p.text("rfm.before"))
+        ax1.tick_params(axis="x", labelrotation=60, labelsize=11)
+        ax1.tick_params(axis="y", labelsize=11)
+        ax1.set_title(p.text("rfm.migration_matrix"), loc="left")
+    if "flows" in drawn:
+        ax2, flows = drawn["flows"], a.flows.iloc[::-1]
+        # each flow named above its bar, not beside it: long names beside the bars would push the matrix
+        # above into a narrow column whose counts no longer fit their cells
+        ax2.barh(range(len(flows)), flows.members, height=0.45, color=PALETTE[0])
+        ax2.set_yticks([])
+        for i, (f, t, v) in enumerate(zip(flows["from"], flows["to"], flows.members)):
+            ax2.text(0, i + 0.28, f"{name(f)} → {name(t)}", va="bottom", ha="left", fontsize=11)
+            ax2.text(v, i, f" {v:,}", va="center", fontsize=11)
+        ax2.set_ylim(-0.5, len(flows) - 0.1)
+        ax2.set_xlim(0, max(flows.members.max(), 1) * 1.15 if len(flows) else 1)
+        ax2.set_title(p.text("rfm.main_flows"), loc="left")
     fig.tight_layout()
     return fig
 
@@ -314,30 +390,41 @@ def tier_revenue_shares(tiers: pd.DataFrame) -> tuple[pd.Series, bool]:
     return (tiers.revenue - tiers.bulk_revenue) / rest if rest else tiers.revenue * np.nan, True
 
 
-def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None):
-    """Members per tier (with their revenue share, without the flagged bulk orders when the tiers hold any:
-    :func:`tier_revenue_shares`) and per lifecycle stage (with their share of all members), the stages
-    labelled with their day counts from ``params`` (RFMParams)."""
+TIER_PANELS = ("tiers", "stages")   # members per tier, then per lifecycle stage
+
+
+def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None, panels=TIER_PANELS):
+    """Each of ``panels`` (:data:`TIER_PANELS`) one above the other: ``tiers``, members per tier (with their
+    revenue share, without the flagged bulk orders when the tiers hold any: :func:`tier_revenue_shares`);
+    ``stages``, members per lifecycle stage (with their share of all members), the stages labelled with
+    their day counts from ``params`` (RFMParams). The page draws one panel a chart, each wider than tall,
+    so that on A4 each follows what is on the page (the two in one drawing were printed 21 cm high)."""
     import matplotlib.pyplot as plt
     tiers, stages = a.tiers, a.stages
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6.4, 7.6))
-    ax1.bar([tier_label(p, t) for t in tiers.index], tiers.members, color=PALETTE[0])
-    shares, without_bulk = tier_revenue_shares(tiers)
-    # the longer word for the share without bulk orders gets its own line, so labels keep apart at 420 px
-    word = p.text("rfm.revenue_short_without_bulk") + "\n" if without_bulk else p.text("rfm.revenue_short") + " "
-    for i, (n, rs) in enumerate(zip(tiers.members, shares.fillna(0))):
-        ax1.text(i, n, f"{n:,}\n{word}{p.pct(rs, 0)}", ha="center", va="bottom", fontsize=11)
-    # linear from zero: bar heights compare as counts; room above the tallest bar for its two or three lines
-    ax1.set_ylim(0, max(1, tiers.members.max()) * (1.45 if without_bulk else 1.25))
-    ax1.set_title(p.text("rfm.tiers_chart_without_bulk" if without_bulk else "rfm.tiers_chart"), loc="left")
-    colours = {"new": PALETTE[2], "active": PALETTE[0], "silent": PALETTE[3], "lapsed": PALETTE[1], "no_purchase": PALETTE[5]}
-    ax2.bar([tick_lines(stage_label(p, s, params)) for s in stages.index], stages.members,
-            color=[colours[s] for s in stages.index])
-    for i, (n, sh) in enumerate(zip(stages.members, stages.share.fillna(0))):
-        ax2.text(i, n, f"{n:,}\n{sh:.0%}", ha="center", va="bottom", fontsize=11)
-    ax2.set_title(p.text("rfm.stages_chart"), loc="left")
-    ax2.tick_params(axis="x", labelsize=9)
-    for ax in (ax1, ax2):
+    panels = [panel for panel in panels if panel in TIER_PANELS]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(6.4, 3.8 * len(panels)), squeeze=False)
+    drawn = dict(zip(panels, axes[:, 0]))
+    if "tiers" in drawn:
+        ax1 = drawn["tiers"]
+        ax1.bar([tier_label(p, t) for t in tiers.index], tiers.members, color=PALETTE[0])
+        shares, without_bulk = tier_revenue_shares(tiers)
+        # the longer word for the share without bulk orders gets its own line, so labels keep apart at 420 px
+        word = p.text("rfm.revenue_short_without_bulk") + "\n" if without_bulk else p.text("rfm.revenue_short") + " "
+        for i, (n, rs) in enumerate(zip(tiers.members, shares.fillna(0))):
+            ax1.text(i, n, f"{n:,}\n{word}{p.pct(rs, 0)}", ha="center", va="bottom", fontsize=11)
+        # linear from zero: bar heights compare as counts; room above the tallest bar for its two or three lines
+        ax1.set_ylim(0, max(1, tiers.members.max()) * (1.45 if without_bulk else 1.25))
+        ax1.set_title(p.text("rfm.tiers_chart_without_bulk" if without_bulk else "rfm.tiers_chart"), loc="left")
+    if "stages" in drawn:
+        ax2 = drawn["stages"]
+        colours = {"new": PALETTE[2], "active": PALETTE[0], "silent": PALETTE[3], "lapsed": PALETTE[1], "no_purchase": PALETTE[5]}
+        ax2.bar([tick_lines(stage_label(p, s, params)) for s in stages.index], stages.members,
+                color=[colours[s] for s in stages.index])
+        for i, (n, sh) in enumerate(zip(stages.members, stages.share.fillna(0))):
+            ax2.text(i, n, f"{n:,}\n{sh:.0%}", ha="center", va="bottom", fontsize=11)
+        ax2.set_title(p.text("rfm.stages_chart"), loc="left")
+        ax2.tick_params(axis="x", labelsize=9)
+    for ax in drawn.values():
         ax.margins(y=0.2)
     fig.tight_layout()
     return fig

@@ -265,7 +265,7 @@ def exports_list(p: Presentation, exported: dict) -> str:
     """The CRM lists as the reader finds them: each segment's name with its file, named after the segment's
     code ('Important, lapsing: rfm_important_lapsing.csv'), in the scheme's order, one clause each (the
     names themselves hold commas)."""
-    return p.clause_sep.join(p.text("rfm.export_item", segment=segment_name(p, key), file=path.name)
+    return p.clause_sep.join(p.text("rfm.export_item_hint", segment=segment_name(p, key), file=path.name)
                            for key, path in exported.items())
 
 

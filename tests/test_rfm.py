@@ -658,3 +658,14 @@ def test_the_lifecycle_settings_name_the_stage_lapsed_not_churned():
         assert "lapsed" in words, key
         assert "churned" not in words, key
     assert "rate" in RFMParams.model_fields["churned_days"].description   # says which of the two it is not
+
+
+@pytest.mark.parametrize("language, said", [("en", "Of the members who joined in September 2026, 26.3% bought again"),
+                                            ("zh", "2026年9月 注册的会员中，26.3% 在注册后第二个月再次购买")])
+def test_the_cohort_sentence_writes_its_month_as_the_title_does(language, said):
+    """'Of the members who joined 2026-09' stood under a page titled 'October 2026': months are written one way."""
+    from types import SimpleNamespace
+    from memberkit.views import Presentation
+    from memberkit.views import rfm as rfm_view
+    cohorts = pd.DataFrame({"members": [500, 400], 0: [0.8, 0.84], 1: [0.263, float("nan")]}, index=["2026-09", "2026-10"])
+    assert said in rfm_view.cohort_sentence(Presentation(language), SimpleNamespace(cohorts=cohorts))

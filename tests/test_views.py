@@ -468,6 +468,8 @@ def test_the_footer_names_the_settings_behind_the_figures_in_words_and_keeps_the
     shown, folded = html_text.split("<details", 1)
     words = page.visible_text(shown)
     assert "engine" not in words and "_" not in words and "spark" not in words and "2000.0" not in words
+    # the month as the title writes it ('Period: 2026-10' stood beside 'October 2026')
+    assert {"en": "Period: October 2026", "zh": "报告期：2026年10月"}[language] in words and "2026-10" not in words
     if language == "en":
         assert "Settings behind these figures: R, F and M over the last 365 days" in words
         assert "Silver from CN¥2,000" in words and "Standard below CN¥2,000" in words and "银卡" not in words
@@ -766,3 +768,47 @@ def test_every_setting_the_footer_names_in_words_is_a_setting_of_its_report():
     for report, settings in page.KEY_SETTINGS.items():
         for language in ("en", "zh"):
             assert all(has_text(f"settings.{report}.{k}", language) for k in settings), (report, language)
+
+
+def test_a_heat_map_names_its_cells_by_their_axes_and_a_flow_by_its_segments():
+    """Three descriptions a reader found weak: the score grid's 'lowest Promising 830 (4, 1)', the migration's
+    'Largest moves between segments: 845, 751, 469' without the segments moved between, and heat maps whose
+    cells were named by bare coordinates. A cell is named with its axes ('R score 4, F score 1') and what it
+    shows; a flow with the segments whose names are drawn above its bar."""
+    from types import SimpleNamespace
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from memberkit import rfm
+    from memberkit.views import Presentation, rfm as view
+    from memberkit.views.theme import apply_theme
+    apply_theme("en")
+    p = Presentation("en", "CNY")
+    mean = pd.DataFrame([[100.0 * (r + f) for f in range(1, 6)] for r in range(5, 0, -1)], index=range(5, 0, -1),
+                        columns=range(1, 6))
+    count = pd.DataFrame(911, index=range(1, 6), columns=range(1, 6))
+    count.loc[4, 1] = 830
+    fig = view.plot_rf_heatmap(p, SimpleNamespace(grid_mean_m=mean, grid_count=count))
+    said = page.chart_html(fig)
+    plt.close(fig)
+    assert "Highest mean spend CN¥1,000 at R score 5, F score 5 (Champions, 911 members)" in said
+    assert "lowest CN¥200 at R score 1, F score 1 (Hibernating, 911 members)" in said and "(4, 1)" not in said
+    assert re.search(r"Members per segment: [^.]*Promising", said)
+    # a heat map described from its drawing: each cell by its axes' names
+    fig, ax = plt.subplots()
+    ax.pcolormesh([[1.0, 2.0], [3.0, 4.0]])
+    ax.set_xticks([0.5, 1.5], ["1", "2"])
+    ax.set_yticks([0.5, 1.5], ["a", "b"])
+    ax.set_xlabel("F score (5 = most orders)")
+    ax.set_ylabel("R score")
+    said = page.chart_description(fig, "en")
+    plt.close(fig)
+    assert "lowest 1 (R score a, F score 1)" in said and "highest 4 (R score b, F score 2)" in said
+    # the migration's flows: the names above the bars
+    flows = pd.DataFrame({"from": [rfm.OUTSIDE, "important_value"], "to": ["general_develop", "important_lapsing"],
+                          "members": [845, 751]})
+    matrix = pd.DataFrame([[10, 5], [3, 7]], index=["important_value", "general_develop"],
+                          columns=["important_value", "general_develop"])
+    fig = view.plot_migration(p, SimpleNamespace(migration=matrix, flows=flows))
+    said = page.chart_description(fig, "en")
+    plt.close(fig)
+    assert "Important value → Important, lapsing 751" in said and "General develop 845" in said

@@ -273,11 +273,23 @@ def at_risk_frame(p: Presentation, a: clv.CLVAnalysis, months: int) -> pd.DataFr
     spend, value = (round_parts(list(g[c]), total[c]) + round_parts([total[c]], total[c]) for c in ("spend", "value"))
     return decision_first(pd.DataFrame({     # the segment and what to do with it stay in view
         p.text("clv.col_segment"): [word(k, "label") for k in g.segment] + [p.text("clv.at_risk_total")],
-        p.text("clv.col_action"): [clv.at_risk_action(k, p.language) for k in g.segment] + [""],
+        p.text("clv.col_action"): [at_risk_action_words(p, k) for k in g.segment] + [""],
         p.text("clv.members_col"): [p.count(x) for x in list(g.members) + [total["members"]]],
         p.text("clv.col_spend"): [p.money(x) for x in spend],
         p.text("clv.col_expected_value", months=months): [p.money(x) for x in value],
         p.text("clv.col_chance", months=months): [p.pct(x) for x in list(g.chance) + [total["chance"]]]}))
+
+
+def at_risk_action_words(p: Presentation, key: str) -> str:
+    """The action for likely-lost members of segment ``key`` (:func:`memberkit.clv.at_risk_action`), naming the
+    segment it is borrowed from when that is another ('Win back actively: personal contact, as for Important,
+    lapsing'), so that 'Important value' beside 'Win back actively' reads as one idea: members of a keep-them
+    segment now likely lost are treated as lapsing."""
+    from ..rfm import schemes
+    action, counterpart = clv.at_risk_action(key, p.language), clv.lapsing_counterpart(key)
+    if counterpart == key:
+        return action
+    return p.text("clv.action_as", action=action, segment=schemes()["high_low"].segment(counterpart).label[p.language])
 
 
 def alive_hint(p: Presentation, a: clv.CLVAnalysis, months: int) -> str:

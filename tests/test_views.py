@@ -812,3 +812,26 @@ def test_a_heat_map_names_its_cells_by_their_axes_and_a_flow_by_its_segments():
     said = page.chart_description(fig, "en")
     plt.close(fig)
     assert "Important value → Important, lapsing 751" in said and "General develop 845" in said
+
+
+@pytest.mark.parametrize("language, joined, first, grid", [("en", "New members", "First-time buyers", "New customers"),
+                                                           ("zh", "新会员", "首购会员", "新客户")])
+def test_new_has_one_meaning_per_term(language, joined, first, grid):
+    """'New' meant four things (members who joined in the month, first-time buyers, the score grid's 'New'
+    segment, the next campaign). Each has its own term in both languages: members who joined are new members,
+    members whose first purchase is recent are first-time buyers (the lifecycle stage, the member flows), the
+    score grid keeps its standard 'New customers', the campaign to come is the next one."""
+    from memberkit import rfm
+    from memberkit.views import Presentation
+    from memberkit.views.rfm import stage_label
+    p = Presentation(language)
+    assert p.text("profile.new_members").startswith(joined) and p.text("profile.card_new") == joined
+    assert p.text("why.flow.new") == first and stage_label(p, "new").lower().startswith(first.lower())
+    assert first.lower() in p.text("rfm.stages_defined", new_days=90, silent_days=90, churned_days=180).lower()
+    assert first.lower() in p.text("settings.rfm_segmentation.new_days", value=90).lower()
+    assert rfm.schemes()["score_grid"].label("new_customers", language) == grid
+    assert p.text("why.new") == {"en": "joined this month", "zh": "本月入会"}[language]
+    loose = re.compile(r"\bnew (buyers|=)|\bNew or returning|新客(?!户)|新购买会员|新老会员")
+    found = [(key, v) for lang, key, v in executive_entries() if lang == language and loose.search(v)
+             and not key.startswith("uplift.")]
+    assert not found, found

@@ -615,6 +615,11 @@ def test_the_overstatement_stands_once_on_the_page_and_the_p_values_are_for_anal
         "sample ratio check: chi-square p <\u00a00.001."]
     nb = (ROOT / "notebooks/04_ab_test.ipynb").read_text()
     assert "view.verdict_sentence(p, r, params, brief_overstated=True)" in nb and "view.analyst_notes(p, r)" in nb
+    # one fold for analysts under the verdict, not a stack of four
+    from memberkit.views import page
+    assert "page.analysts_note(p, [view.cost_hint(p, r), *view.analyst_notes(p, r)])" in nb
+    assert page.analysts_note(EN, ["the cost is a setting.", "", "sample ratio check: p."]) == \
+        "The cost is a setting. Sample ratio check: p."
 
 
 def test_the_summary_says_a_shipped_lift_is_likely_overstated_in_a_short_clause():

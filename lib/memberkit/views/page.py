@@ -501,6 +501,13 @@ def for_analysts(p, hint: str):
         show(CSS + for_analysts_html(p, hint))
 
 
+def analysts_note(p, hints: list[str]) -> str:
+    """Several notes for analysts as one (each a sentence of its own), so that one place on a page has one
+    'For analysts' fold, not a stack of them; '' when every hint is empty."""
+    kept = [h for h in hints if h]
+    return p.sentence_sep.join(h[:1].upper() + h[1:] if p.language == "en" else h for h in kept)
+
+
 def banner(sentence: str):
     show(CSS + f'<div class="mk-banner">{escape(sentence)}</div>')
 

@@ -152,12 +152,12 @@ def league_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
 
 
 def verdict_why(p: Presentation, verdict: dict) -> str:
-    """A league row's verdict with its reason in a few words ('change: it mostly moved orders forward'), the
-    reasons the summary's decisions give (``month.reason_*``), so a verdict that seems out of step with the
-    ranking (change at -96%, stop at -63%) says why on its own row."""
+    """A league row's verdict with its reason in a few words, on lines of their own that fit the table's
+    narrow verdict column ('change:\\nmoved orders\\nforward', 'stop:\\nno clear response'), so a verdict that
+    seems out of step with the ranking (change at -96%, stop at -63%) says why on its own row."""
     decision = p.text(f"cr.decision_{verdict['decision']}")
     reason = verdict.get("reason")
-    return p.text("cr.verdict_why", decision=decision, reason=p.text(f"month.reason_{reason}")) if reason else decision
+    return p.text("cr.verdict_why", decision=decision, reason=p.text(f"cr.why_short.{reason}")) if reason else decision
 
 
 def verdict_rules(p: Presentation, params) -> str:

@@ -449,7 +449,8 @@ def test_an_executive_sentence_names_a_file_in_words_and_never_by_its_name_or_fo
         hint = clv_view.files_hint(Presentation(language))
         assert "clv_at_risk.csv" in hint and "clv_members.csv" in hint and "../data/" in hint
     template = (ROOT / "lib/memberkit/templates/month/summary.html.j2").read_text(encoding="utf-8")
-    assert '{{ t("files") }}: <a href="{{ d.list_href }}">{{ d.list_name }}</a>' in template
+    assert '{{ t("files") }}<a href="{{ d.list_href }}">{{ d.list_name }}</a>' in template
+    assert Presentation("zh").text("month.files") == "文件：" and Presentation("en").text("month.files") == "File: "
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])

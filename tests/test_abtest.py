@@ -571,12 +571,55 @@ def test_significant_results_of_small_experiments_overstate_a_small_true_lift_an
 
 
 def test_the_overstatement_reads_in_both_languages():
+    """The executive's sentence says why in plain words ('a result this close to the smallest detectable lift
+    tends to overstate the true lift'); the power, the exaggeration ratio and 'type M error, Gelman and Carlin
+    2014' are for analysts."""
     o = {"flagged": True, "rel_lift": 0.169, "mde_now": 0.166, "power_at_observed": 0.82, "assumed_lift": 0.05,
          "power_at_assumed": 0.069, "exaggeration": 2.91, "type_s": 0.003}
     en = view.overstated_sentence(EN, o)
-    assert "likely overstated" in en and "16.6%" in en and "5.0%" in en and "7%" in en and "2.9 times" in en
+    assert en == ("This lift is likely overstated: a result this close to the smallest lift the test could detect "
+                  "(16.6%) tends to overstate the true lift.")
+    hint = view.overstated_hint(EN, o)
+    assert "5.0%" in hint and "7%" in hint and "2.9 times" in hint and "type M error, Gelman and Carlin 2014" in hint
     zh = view.overstated_sentence(Presentation("zh", "CNY"), o)
-    assert "高估" in zh and "2.9 倍" in zh and "16.6%" in zh
+    assert "高估" in zh and "16.6%" in zh and "Gelman" not in zh and "倍" not in zh
+    assert "2.9 倍" in view.overstated_hint(Presentation("zh", "CNY"), o)
+
+
+def test_the_overstatement_stands_once_on_the_page_and_the_p_values_are_for_analysts():
+    """The A/B page printed EXP-PUSH's overstatement paragraph twice (its opening verdicts and the experiment's
+    section) and 'Holm-adjusted p 0.003' in the verdicts an executive reads. The opening verdict says it in one
+    clause; the section says why once; the p-values, the split check's chi-square p and the type M reference
+    stand in the notes for analysts."""
+    import types
+    over = {"flagged": True, "rel_lift": 0.169, "mde_now": 0.166, "power_at_observed": 0.82, "assumed_lift": 0.05,
+            "power_at_assumed": 0.069, "exaggeration": 2.91, "type_s": 0.003}
+    row = {"control_mean": 0.223, "variant_mean": 0.261, "rel_lift": 0.169, "ci_low": 0.064, "ci_high": 0.274,
+           "p_value_adjusted": 0.003, "abs_diff": 0.038}
+    e = {"primary_metric": "conversion", "verdict": {"decision": "ship", "variant": "push", "reason": "primary_up"},
+         "metrics": {"conversion": {"push": row}}, "kinds": {"conversion": "proportion"}, "overstated": {"push": over}}
+    full = view.overstated_sentence(EN, over)
+    section = view.experiment_sentence(EN, "EXP-PUSH", e, ["aov"])
+    opening = view.experiment_sentence(EN, "EXP-PUSH", e, ["aov"], brief_overstated=True)
+    assert full in section and full not in opening and "likely overstated" in opening
+    for sentence in (section, opening):
+        assert "Holm" not in sentence and "0.003" not in sentence and "Gelman" not in sentence
+        assert "even after allowing for testing several variants and metrics at once" in sentence
+    r = types.SimpleNamespace(srm_failed=False, srm_p_value=0.519, experiment_id="EXP-PUSH")
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(abtest, "experiment_record", lambda _: e)
+        notes = view.analyst_notes(EN, r)
+    assert "push conversion 0.003" in notes[0] and "Holm" in notes[0]
+    assert any("chi-square p 0.519" in n for n in notes) and "Gelman and Carlin 2014" in notes[-1]
+    assert view.analyst_notes(EN, types.SimpleNamespace(srm_failed=True, srm_p_value=0.0001)) == [
+        "sample ratio check: chi-square p <\u00a00.001."]
+    nb = (ROOT / "notebooks/04_ab_test.ipynb").read_text()
+    assert "view.verdict_sentence(p, r, params, brief_overstated=True)" in nb and "view.analyst_notes(p, r)" in nb
+    # one fold for analysts under the verdict, not a stack of four
+    from memberkit.views import page
+    assert "page.analysts_note(p, [view.cost_hint(p, r), *view.analyst_notes(p, r)])" in nb
+    assert page.analysts_note(EN, ["the cost is a setting.", "", "sample ratio check: p."]) == \
+        "The cost is a setting. Sample ratio check: p."
 
 
 def test_the_summary_says_a_shipped_lift_is_likely_overstated_in_a_short_clause():
@@ -596,7 +639,7 @@ def test_the_summary_says_a_shipped_lift_is_likely_overstated_in_a_short_clause(
     card = view.headline(EN, {"results": {"experiments": {"EXP-PUSH": e}, "guardrail_metrics": ["aov"]}})
     assert "likely overstated" in card and "(16.6%)" in card and "times on average" not in card
     page = view.experiment_sentence(EN, "EXP-PUSH", e, ["aov"])
-    assert "2.9 times on average" in page
+    assert "tends to overstate the true lift" in page and "2.9 times on average" not in page
 
 
 def test_the_margin_note_gives_each_part_with_its_sign():
@@ -630,7 +673,7 @@ def test_every_variant_has_its_own_reading_and_the_cards_name_what_they_count():
                       lo="", hi="", p="1.000").split("coupon_10")[-1] in other   # its reading: not to ship
     en = Presentation("en")
     assert view.other_variants_sentence(en, coupon_record()) == (
-        "coupon_10: conversion went from 22.2% to 22.3% (+0.6%, 95% CI -9.3% to +10.5%; Holm-adjusted p 1.000), "
+        "coupon_10: conversion went from 22.2% to 22.3% (+0.6%, 95% CI -9.3% to +10.5%), "
         "no clear difference from control: do not ship coupon_10.")
     up = coupon_record("ship", "coupon_20")
     up["metrics"]["conversion"]["coupon_10"].update(abs_diff=0.01, p_value_adjusted=0.04)
@@ -674,7 +717,7 @@ def test_a_verdict_without_a_cost_rests_on_conversion_alone_only_when_revenue_di
                "ci_low": 0.081, "ci_high": 0.384, "p_value_adjusted": 0.0029}
     e["metrics"]["revenue"] = {"coupon_20": revenue, "coupon_10": {**revenue, "p_value_adjusted": 1.0}}
     significant = view.experiment_sentence(p, "EXP-PUSH", e, ["aov"])
-    assert alone not in significant and "+23.3%" in significant and "+8.1%" in significant and "0.003" in significant
+    assert alone not in significant and "+23.3%" in significant and "+8.1%" in significant and "0.003" not in significant
     assert {"en": "revenue per member rose significantly too", "zh": "人均销售额也从"}[language] in significant
     assert "+23.3%" not in view.experiment_sentence(p, "EXP-PUSH", e, ["aov"], short=True)   # the card stays short
     down = {**revenue, "abs_diff": -5.0, "variant_mean": 52.39, "rel_lift": -0.087, "ci_low": -0.15, "ci_high": -0.02}

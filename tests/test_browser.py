@@ -118,6 +118,8 @@ def layout_problems(where: str, name: str, width: int, found: dict, decision_wor
             problems.append(f"{where}: chart text {c['smallest']:.1f} px (< {MIN_CHART_TEXT_PX}) in '{c['label'][:60]}'")
         if c["label"].strip() and only_words(c["label"], c.get("words", [])):
             problems.append(f"{where}: a chart described by its titles and axis names only: '{c['label'][:100]}'")
+        if BARE_CELL.search(c["label"]):
+            problems.append(f"{where}: a heat map's cell named by bare coordinates: '{c['label'][:160]}'")
     if any(not alt.strip() or alt == DEFAULT_ALT for alt in found["images"]):
         problems.append(f"{where}: a picture without a description: {found['images'][:3]}")
     return problems
@@ -437,6 +439,17 @@ def test_on_a4_a_long_table_after_half_a_page_starts_on_that_page(tmp_path):
     fill = _page_fill(print_pdf(page), tmp_path)
     assert len(fill) >= 2
     assert fill[0] > 0.8, f"the first page is filled to {fill[0]:.0%} only: the table went to the next page"
+
+
+#: A heat map's cell named by its coordinates alone ('lowest Promising 830 (4, 1)'): which axis is which is lost.
+BARE_CELL = re.compile(r"[(（]\d+(?:\.\d+)?[,，] ?\d+(?:\.\d+)?[)）]")
+
+
+def test_a_heat_map_cell_named_by_bare_coordinates_is_found():
+    assert BARE_CELL.search("R score x F score: lowest Promising 830 (4, 1), highest Champions 911 (5, 5)")
+    assert BARE_CELL.search("Probability of being alive: lowest 0%（18，0）")
+    assert not BARE_CELL.search("lowest CN¥200 at R score 1, F score 1 (Hibernating, 911 members)")
+    assert not BARE_CELL.search("Regions: Chengdu 103 days (27%), Shenzhen 109 days")
 
 
 def test_a_chart_described_by_its_titles_only_is_found():

@@ -399,7 +399,8 @@ def test_report_tables_read_the_hand_computed_figures():
     assert "table-layout: auto !important" in template
     assert "table.mk-lines td:not(:first-child).mk-num { white-space: pre !important" in template
     assert "table.mk-lines td:not(:first-child):not(.mk-num) { white-space: pre-line !important" in template
-    assert league.iloc[0]["Verdict"] == {"repeat": "repeat", "change": "change", "stop": "stop"}[r.verdict["decision"]]
+    # the verdict with its reason on its own row, in the words of the summary's decisions
+    assert league.iloc[0]["Verdict"] == f"{r.verdict['decision']}:\n" + EN.text(f"cr.why_short.{r.verdict['reason']}")
     assert view.members_frame(EN, r).iloc[0]["Targeted members"] == "1"
     assert "C1 Test" in view.verdict_sentence(EN, r, p) and view.pull_forward_sentence(EN, r)
 
@@ -448,7 +449,21 @@ def test_the_page_explains_why_a_pull_forward_campaign_reads_change_with_a_lower
         rules = view.verdict_rules(Presentation(language, "CNY"), p)
         assert "30" in rules and "50%" in rules
     rules = view.verdict_rules(EN, p)
-    assert "pull-forward" in rules and "whatever its return" in rules and "reads stop" in rules
+    assert rules.startswith("One rule gives the verdicts:") and rules.count(". ") == 0   # one plain sentence
+    assert "only brought orders forward" in rules and "no clear response" in rules and "reads stop" in rules
+    # each row says why: the pull-forward campaign (change at -96%) beside one with no clear response (stop at -63%)
+    assert view.verdict_why(EN, {"decision": "change", "reason": "pull_forward"}) == "change:\nmoved orders\nforward"
+    assert view.verdict_why(EN, {"decision": "stop", "reason": "no_effect"}) == "stop:\nno clear response"
+    assert view.verdict_why(Presentation("zh", "CNY"), {"decision": "change", "reason": "does_not_pay"}) == \
+        "调整：\n有响应，\n但成本吃掉了收益"
+    # every line fits the verdict column (10em: about 20 Latin or 10 Chinese characters)
+    for language, most in (("en", 18), ("zh", 9)):
+        for reason in ("pays", "no_effect", "does_not_pay", "uncertain_return", "pull_forward", "no_cost"):
+            cell = view.verdict_why(Presentation(language, "CNY"), {"decision": "change", "reason": reason})
+            assert max(len(line) for line in cell.split("\n")) <= most, cell
+    # the summary says what the month's campaigns made as a net gain after cost, not "it returned CN¥6,534"
+    happened = EN.text("month.happened_campaigns_one", n=1, repeat=1, change=0, stop=0, net="CN¥6,534")
+    assert happened.endswith("its net gain after cost: CN¥6,534.") and "returned" not in happened
     nb = (ROOT / "notebooks/05_campaign_review.ipynb").read_text()
     assert "view.verdict_rules(p, params)" in nb
 

@@ -1097,3 +1097,17 @@ def test_the_at_risk_totals_row_shows_no_empty_recommended_action_on_a_phone():
         assert all(re.search(r">\s*</td>", td) is None for td in last if "data-label" in td)
         assert f'data-label="{action}"' in rows[0]                          # a segment's action keeps its heading
     assert "td:not([data-label]):not(:first-child){display:none}" in CSS
+
+
+def test_a_likely_lost_important_value_member_reads_win_back_as_for_important_lapsing():
+    """The at-risk table paired "Important value" with "Win back actively" (DOMAIN.md gives that action to
+    Important, lapsing): the cell now says whose action it borrows, so the pair reads as one idea; a segment
+    whose own action it is keeps it as it is. The win-back list's files keep their action columns."""
+    from memberkit.views import Presentation
+    from memberkit.views import clv as clv_view
+    en, zh = Presentation("en"), Presentation("zh")
+    assert clv_view.at_risk_action_words(en, "important_value") == \
+        "Win back actively: personal contact, as for Important, lapsing (likely lost)"
+    assert "按重要保持客户处理" in clv_view.at_risk_action_words(zh, "important_value")
+    assert clv_view.at_risk_action_words(en, "important_lapsing") == clv.at_risk_action("important_lapsing", "en")
+    assert clv.lapsing_counterpart("general_develop") == "general_at_risk"

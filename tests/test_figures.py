@@ -154,3 +154,21 @@ def test_a_negative_difference_after_a_campaign_reads_as_fewer_orders(value, wor
                                       "share_given_back": None})
     sentence = pull_forward_sentence(EN, r)
     assert words in sentence and "-16 orders" not in sentence and "(95% CI of the difference -41 to +10)" in sentence
+
+
+@pytest.mark.parametrize("p", [EN, ZH], ids=["en", "zh"])
+def test_the_churn_card_names_its_window_beside_the_lapsed_stage(p):
+    """The RFM page's churn card (18.5%) stood beside the lifecycle chart's lapsed share (40.3%) with nothing to
+    tell the two measures apart. The card and the key-figures table name the churn rate with its window; the
+    stage keeps its own days (DOMAIN.md: the stage is not the monthly churn rate)."""
+    from memberkit.views import kpi as kpi_view
+    from memberkit.views import rfm as rfm_view
+    res = {"period": "2026-10", "results": {"key_figures": {"churn_rate": {"current": 0.185, "previous": 0.201}}},
+           "kpis": {"members_segmented": 12923}}
+    card = rfm_view.kpis(p, res, {"active_window_days": 90, "months": [], "figures": {}})[1]
+    assert card.label == {"en": "Churn rate (no order in 90 days)", "zh": "月流失率（90 天无订单）"}[p.language]
+    assert card.value == "18.5%"
+    assert kpi_view.figure_label(p, "churn_rate") == p.text("kpi.churn_rate")   # the window unknown: the name alone
+    frame = kpi_view.figures_frame(p, pd.DataFrame({"current": [0.185], "previous": [0.2], "year_ago": [0.2]},
+                                                   index=["churn_rate"]), 120)
+    assert frame.iloc[0, 0] == p.text("kpi.churn_rate_window", window=120)

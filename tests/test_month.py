@@ -375,8 +375,8 @@ CARDS = {
                           ("Held by the top 10%", "43.4%", ""),
                           ("High-value members at risk", "1,046", "spent CN¥2,571,214 with us so far"),
                           ("Expected purchases", "30,296", "")]),
-        "ab_test": ("EXP-PUSH: Ship push: conversion went from 22.3% to 26.1% (+16.9%, 95% CI +6.4% to +27.4%; "
-                    "Holm-adjusted p 0.003), and no guardrail (AOV, revenue per member) got significantly worse. "
+        "ab_test": ("EXP-PUSH: Ship push: conversion went from 22.3% to 26.1% (+16.9%, 95% CI +6.4% to +27.4%), "
+                    "a clear lift even after allowing for testing several variants and metrics at once, and no guardrail (AOV, revenue per member) got significantly worse. "
                     "EXP-BANNER: No verdict: the split of members between the variants is not the one planned, so the "
                     "comparison cannot be trusted.",
                     [("Experiments evaluated", "2", ""), ("Ship", "1", ""), ("Broken split (no verdict)", "1", ""),
@@ -400,10 +400,10 @@ CARDS = {
                          "概率低于 50%。",
                          [("预测价值", "¥1,708,240", "折现毛利；17,581 名会员"), ("前 10% 会员占比", "43.4%", ""),
                           ("高价值流失风险会员", "1,046", "至今累计消费 ¥2,571,214"), ("预计购买次数", "30,296", "")]),
-        "ab_test": ("EXP-PUSH：上线 push：转化率从 22.3% 提高到 26.1%（+16.9%，95% 置信区间 +6.4% 至 +27.4%；Holm 校正 p 0.003），"
-                    "护栏指标（客单价、人均销售额）没有显著变差。EXP-BANNER：不下结论：各组会员比例与计划不符，比较结果不可信。",
+        "ab_test": ("EXP-PUSH：上线 push：转化率从 22.3% 提高到 26.1%（+16.9%，95% 置信区间 +6.4% 至 +27.4%），"
+                    "即使考虑到同时检验多个实验组和指标，提升依然明确；护栏指标（客单价、人均销售额）没有显著变差。EXP-BANNER：不下结论：各组会员比例与计划不符，比较结果不可信。",
                     [("评估的实验", "2", ""), ("上线", "1", ""), ("分组失衡（不下结论）", "1", ""), ("证据不足", "0", "")]),
-        "campaign_review": ("排行榜中 7 个活动里，有 1 个确定收回了成本；投入产出最高的是 C2610 国庆会员日（+218%）。",
+        "campaign_review": ("排行榜中 7 个活动里，有 1 个确定收回了成本；投入回报率最高的是 C2610 国庆会员日（+218%）。",
                             [("本期活动", "1", "排行榜共 7 个"), ("增量销售额", "¥31,779", ""), ("毛利减成本", "¥6,534", ""),
                              ("值得继续", "1", "")]),
     },

@@ -376,8 +376,10 @@ def test_the_crm_lists_give_each_code_its_label_and_the_page_names_each_file_by_
     assert "重要保持客户：rfm_important_lapsing.csv；" in rfm_view.exports_list(Presentation("zh"), paths)
     # every file is named after its segment's code (the lists' segment column), and the page says so
     assert {k: p.name for k, p in paths.items()} == {k: f"rfm_{k}.csv" for k in rfm.schemes()["high_low"].keys}
-    assert "named after its segment's code, not its label" in en.text("rfm.exports_text", files=listed)
-    assert "文件以分群代码命名" in Presentation("zh").text("rfm.exports_text", files="")
+    # the note for analysts: the executive's sentence names the lists in words, not by file
+    assert "named after its segment's code, not its label" in en.text("rfm.exports_hint", files=listed)
+    assert "文件以分群代码命名" in Presentation("zh").text("rfm.exports_hint", files="")
+    assert ".csv" not in en.text("rfm.exports_text") and "../data/" in en.text("rfm.exports_hint", files=listed)
 
 
 def test_each_crm_file_is_named_by_a_code_that_says_what_its_english_label_says(tmp_path):
@@ -557,7 +559,8 @@ def run_export_cell(language: str, table: pd.DataFrame, folder, params) -> dict:
     cells = json.loads((ROOT / "notebooks" / "02_rfm_segmentation.ipynb").read_text(encoding="utf-8"))["cells"]
     [source] = ["".join(c["source"]) for c in cells if "export_segment_lists" in "".join(c["source"])]
     shown = []
-    page = SimpleNamespace(heading=lambda *a, **k: shown.append(a), note=lambda *a, **k: shown.append(a))
+    page = SimpleNamespace(heading=lambda *a, **k: shown.append(a), note=lambda *a, **k: shown.append(a),
+                           for_analysts=lambda *a, **k: shown.append(a))
     scope = {"rfm": rfm, "view": rfm_view, "page": page, "p": Presentation(language), "params": params,
              "analysis": SimpleNamespace(table=table), "ctx": SimpleNamespace(data_dir=folder)}
     exec(compile(source, "02_rfm_segmentation.ipynb", "exec"), scope)
@@ -655,3 +658,14 @@ def test_the_lifecycle_settings_name_the_stage_lapsed_not_churned():
         assert "lapsed" in words, key
         assert "churned" not in words, key
     assert "rate" in RFMParams.model_fields["churned_days"].description   # says which of the two it is not
+
+
+@pytest.mark.parametrize("language, said", [("en", "Of the members who joined in September 2026, 26.3% bought again"),
+                                            ("zh", "2026年9月 注册的会员中，26.3% 在注册后第二个月再次购买")])
+def test_the_cohort_sentence_writes_its_month_as_the_title_does(language, said):
+    """'Of the members who joined 2026-09' stood under a page titled 'October 2026': months are written one way."""
+    from types import SimpleNamespace
+    from memberkit.views import Presentation
+    from memberkit.views import rfm as rfm_view
+    cohorts = pd.DataFrame({"members": [500, 400], 0: [0.8, 0.84], 1: [0.263, float("nan")]}, index=["2026-09", "2026-10"])
+    assert said in rfm_view.cohort_sentence(Presentation(language), SimpleNamespace(cohorts=cohorts))

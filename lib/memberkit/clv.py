@@ -1200,10 +1200,22 @@ def at_risk_action(key: str, language: str) -> str:
     from .rfm import outside_window, schemes
     if key == outside_window().key:
         return outside_window().action[language]
+    return schemes()["high_low"].action(lapsing_counterpart(key), language)
+
+
+def lapsing_counterpart(key: str) -> str:
+    """The 8-segment code whose action a likely-lost member of segment ``key`` takes (:func:`at_risk_action`):
+    for a segment of recent buyers (high R) the one with the same F and M and low R, else ``key`` itself.
+
+    >>> lapsing_counterpart("important_value"), lapsing_counterpart("important_lapsing")
+    ('important_lapsing', 'important_lapsing')
+    """
+    from .rfm import outside_window, schemes
+    if key == outside_window().key:
+        return key
     hl = schemes()["high_low"]
     when = hl.segment(key).when
-    lapsing = hl.matching({**when, "r": "low"})[0] if when.get("r") == "high" else key
-    return hl.action(lapsing, language)
+    return hl.matching({**when, "r": "low"})[0] if when.get("r") == "high" else key
 
 
 def winback_list(a: CLVAnalysis, tier_labels: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:

@@ -71,21 +71,24 @@ def fmt_chance(x: float) -> str:
     return f">{_NBSP}99.9%" if x > 0.999 else (f"<{_NBSP}0.1%" if x < 0.001 else f"{x:.1%}")
 
 
-def verdict_sentence(p: Presentation, r: abtest.ExperimentResult, params) -> str:
+def verdict_sentence(p: Presentation, r: abtest.ExperimentResult, params, brief_overstated: bool = False) -> str:
     """The experiment's verdict in one sentence with its figures (:func:`experiment_sentence` of its results),
-    then the reading of each variant the verdict does not name (:func:`other_variants_sentence`)."""
+    then the reading of each variant the verdict does not name (:func:`other_variants_sentence`).
+    ``brief_overstated``: a likely overstated lift in one clause (the page's opening verdicts), so that the
+    sentence on why it is likely overstated stands once on the page, in the experiment's own section."""
     e = abtest.experiment_record(r)
     out = experiment_sentence(p, r.experiment_id, e, params.guardrail_metrics if params else [],
-                              alpha=params.alpha if params else 0.05)
+                              alpha=params.alpha if params else 0.05, brief_overstated=brief_overstated)
     others = other_variants_sentence(p, e, params.alpha if params else 0.05)
     return out + (p.sentence_sep + others if others else "")
 
 
 def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_metrics, short: bool = False,
-                        alpha: float = 0.05) -> str:
+                        alpha: float = 0.05, brief_overstated: bool = False) -> str:
     """The verdict sentence of one experiment's results (:func:`memberkit.abtest.experiment_record`);
-    ``short`` (the month summary's card) words a likely overstated lift in one clause, without its figures.
-    ``alpha``: the significance level of the Holm-adjusted p-values (:func:`no_cost_sentence`)."""
+    ``short`` (the month summary's card) words a likely overstated lift in one clause, without its figures,
+    as ``brief_overstated`` does alone. ``alpha``: the significance level of the Holm-adjusted p-values
+    (:func:`no_cost_sentence`). The p-values themselves are for analysts (:func:`analyst_notes`)."""
     v, metric = e["verdict"], e["primary_metric"]
     res = e.get("metrics", {}).get(metric, {})          # variant -> figures
     kind = (e.get("kinds") or {}).get(metric)
@@ -116,8 +119,8 @@ def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_
         over = (e.get("overstated") or {}).get(v["variant"])
         if not over:
             return out
-        return out + p.sentence_sep + (p.text("ab.overstated_short", mde=p.pct(over["mde_now"])) if short else
-                            overstated_sentence(p, over))
+        return out + p.sentence_sep + (p.text("ab.overstated_short", mde=p.pct(over["mde_now"]))
+                                       if short or brief_overstated else overstated_sentence(p, over))
     if v["decision"] == "do_not_ship" and v.get("reason") == "guardrail":
         return p.text("ab.verdict_guardrail", variant=v["variant"], metric=metric_label(p, metric),
                       lift=p.signed_pct(res[v["variant"]]["rel_lift"]),
@@ -181,10 +184,37 @@ def other_variants_sentence(p: Presentation, e: dict, alpha: float = 0.05) -> st
 
 
 def overstated_sentence(p: Presentation, o: dict) -> str:
-    """Why a significant lift is likely overstated (:func:`memberkit.abtest.overstatement`), with the
-    exaggeration ratio for the assumed true lift."""
-    return p.text("ab.overstated", mde=p.pct(o["mde_now"]), assumed=p.pct(o["assumed_lift"]),
-                  power=p.pct(o["power_at_assumed"], 0), ratio=p.ratio(o["exaggeration"], 1))
+    """Why a significant lift is likely overstated (:func:`memberkit.abtest.overstatement`), in plain words:
+    it is close to the smallest lift the test could detect; the exaggeration ratio is for analysts
+    (:func:`overstated_hint`)."""
+    return p.text("ab.overstated", mde=p.pct(o["mde_now"]))
+
+
+def overstated_hint(p: Presentation, o: dict) -> str:
+    """For analysts, under a likely overstated lift: the power at the assumed true lift and the expected
+    exaggeration ratio of a significant estimate (type M error, Gelman and Carlin 2014)."""
+    return p.text("ab.overstated_hint", assumed=p.pct(o["assumed_lift"]), power=p.pct(o["power_at_assumed"], 0),
+                  ratio=p.ratio(o["exaggeration"], 1))
+
+
+def analyst_notes(p: Presentation, r: abtest.ExperimentResult) -> list[str]:
+    """For analysts, under an experiment's verdict (the verdict itself says 'clear' or 'no clear
+    difference' in plain words): the Holm-adjusted p-values of the primary metric per variant, the sample
+    ratio check's chi-square p (alone for a broken split, which has no verdict) and, for a likely
+    overstated lift, :func:`overstated_hint`."""
+    srm = p.text("ab.srm_hint", p=fmt_p(r.srm_p_value))
+    if r.srm_failed:
+        return [srm]
+    e = abtest.experiment_record(r)
+    metric = e["primary_metric"]
+    rows = (e.get("metrics") or {}).get(metric) or {}
+    items = [p.text("ab.p_value_item", variant=v, metric=metric_label(p, metric), p=fmt_p(row.get("p_value_adjusted")))
+             for v, row in rows.items()]
+    out = [p.text("ab.p_values_hint", experiment=r.experiment_id, items=p.list_sep.join(items))] if items else []
+    out.append(srm)
+    v = (e.get("verdict") or {}).get("variant")
+    over = (e.get("overstated") or {}).get(v) if v else None
+    return out + ([overstated_hint(p, over)] if over else [])
 
 
 def _signed_money(p: Presentation, x: float) -> str:
@@ -204,6 +234,11 @@ def margin_notes(p: Presentation, r: abtest.ExperimentResult) -> list[str]:
                           incentive=p.money(m["incentive_cost"], 2), net=p.money(m["net"], 2),
                           lo=p.money(m["net_ci_low"], 2), hi=p.money(m["net_ci_high"], 2)))
     return out + [p.text("ab.margin_method")] if out else out
+
+
+def margin_hint(p: Presentation, r: abtest.ExperimentResult) -> str:
+    """For analysts, under the margin notes: how the net's interval is computed; '' without an incentive cost."""
+    return p.text("ab.margin_method_hint") if r.net_margin else ""
 
 
 def variant_name(p: Presentation, name, control) -> str:

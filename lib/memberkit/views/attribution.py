@@ -177,7 +177,9 @@ def waterfall(p: Presentation, change: dict, start: str, end: str, periods: tupl
     this one (``end``): ``rows`` (``label``, ``value`` text, ``left`` and ``width`` in percent of
     the chart's range, ``kind`` = ``level``, ``up`` or ``down``), ``table`` (per driver: its value in
     both months, its change, its rounded part), ``parts`` (the rounded parts, currency), ``total``
-    (the change shown), ``rest`` (the rounding remainder put on the largest part) and ``note``.
+    (the change shown), ``rest`` (the rounding remainder put on the largest part), ``note``,
+    ``method`` (plain words) with ``method_hint`` (the split's name and source, for analysts) and
+    ``description`` (every bar with its amount, for a screen reader).
     With ``periods`` (the earlier month and this one, 'YYYY-MM') the two levels are marked as those
     months' member revenue (:func:`memberkit.views.page.mark`)."""
     drivers = change["drivers"]
@@ -206,8 +208,15 @@ def waterfall(p: Presentation, change: dict, start: str, end: str, periods: tupl
               "change": _change(p, d),
               "part": _signed_money(p, part)} for d, part in zip(drivers, parts)]
     method = p.text(f"why.method.{change['method']}") if change.get("method") else ""
+    # the split's name and reference are for analysts (folded on the page); the plain words say what it guarantees
+    method_hint = p.text(f"why.method.{change['method']}_hint") if change.get("method") else ""
+    hint = method_hint[:1].upper() + method_hint[1:] if p.language == "en" else method_hint
+    # a screen reader hears the bars as drawn: each with its amount, from the earlier month's level to this one's
+    plain = [p.money(before)] + [_signed_money(p, x) for x in parts] + [p.money(after)]
+    description = p.list_sep.join(f"{a} {v}" for a, v in zip(labels, plain))
     return {"rows": rows, "table": table, "parts": parts, "total": total, "total_text": _signed_money(p, total),
-            "rest": rest, "method": method,
+            "rest": rest, "method": method, "method_hint": hint, "analysts": p.text("common.for_analysts"),
+            "description": description,
             "note": p.text("why.rounding", rest=_signed_money(p, rest)) if rest else p.text("why.rounded")}
 
 

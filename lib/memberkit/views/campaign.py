@@ -134,7 +134,7 @@ def league_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
     for rank, r in enumerate(a.league(), 1):
         f = r.figures
         rows.append({p.text("cr.col_campaign"): f"{rank}. {title(p, r)}" + (" ★" if r.campaign_id in a.reviewed else ""),
-                     p.text("cr.col_verdict"): p.text(f"cr.decision_{r.verdict['decision']}"),
+                     p.text("cr.col_verdict"): verdict_why(p, r.verdict),
                      p.text("cr.col_type"): p.code("campaign_types", r.type) if r.type else DASH,
                      p.text("cr.col_roi"): f"{_roi(p, f['roi'].value)}{PRINT_BREAK}({_ci(f['roi'], lambda x: _roi(p, x))})",
                      p.text("cr.col_margin"): p.money(f["incremental_margin"].value),
@@ -151,10 +151,20 @@ def league_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
     return page.decision_first(frame)
 
 
+def verdict_why(p: Presentation, verdict: dict) -> str:
+    """A league row's verdict with its reason in a few words, on lines of their own that fit the table's
+    narrow verdict column ('change:\\nmoved orders\\nforward', 'stop:\\nno clear response'), so a verdict that
+    seems out of step with the ranking (change at -96%, stop at -63%) says why on its own row."""
+    decision = p.text(f"cr.decision_{verdict['decision']}")
+    reason = verdict.get("reason")
+    return p.text("cr.verdict_why", decision=decision, reason=p.text(f"cr.why_short.{reason}")) if reason else decision
+
+
 def verdict_rules(p: Presentation, params) -> str:
-    """How repeat / change / stop are reached (:func:`memberkit.campaign.decide`), the pull-forward rule
-    first: a campaign whose lift was given back after it reads change whatever its return, which is why
-    it can read change with a lower return than one that reads stop."""
+    """How repeat / change / stop are reached (:func:`memberkit.campaign.decide`), in one plain sentence beside
+    the league: repeat when it pays at the low end of its interval, stop when members showed no clear response
+    and it lost money, change when they responded but it did not pay (pull-forward among those), which is why
+    a campaign can read change with a lower return than one that reads stop."""
     return p.text("cr.verdict_rules", post=params.post_days, share=p.pct(params.pull_forward_share, 0))
 
 

@@ -65,12 +65,19 @@ def summary_card(p: Presentation, res: dict) -> dict:
 
 
 def accuracy_sentence(p: Presentation, a: clv.CLVAnalysis, params) -> str:
+    """How well the chosen purchase model predicted the held-out weeks, in plain words ('the purchase
+    model'); its name is for analysts (:func:`accuracy_hint`)."""
     e = a.holdout.errors[a.chosen]
     weeks = (a.holdout.observation_end - a.holdout.calibration_end).days / 7
     return p.text("clv.accuracy", model=p.text(f"clv.model_{a.chosen}"), weeks=p.ratio(weeks, 0),
                 predicted=p.count(e["predicted_total"]), actual=p.count(e["actual_total"]), error=p.signed_pct(e["aggregate_error"]),
                 top=p.pct(e["top_decile_spend_share"]),
                 how=p.text("clv.chosen_by_" + a.chosen_by))
+
+
+def accuracy_hint(p: Presentation, a: clv.CLVAnalysis) -> str:
+    """For analysts, under :func:`accuracy_sentence`: the chosen purchase model by name (BG/NBD, ...)."""
+    return p.text("clv.accuracy_hint", model=p.text(f"clv.model_{a.chosen}"))
 
 
 def checks_sentences(p: Presentation, a: clv.CLVAnalysis) -> list[str]:
@@ -212,14 +219,21 @@ def value_frame(p: Presentation, a: clv.CLVAnalysis, column: str, months: int) -
 
 
 def at_risk_sentence(p: Presentation, a: clv.CLVAnalysis, params) -> str:
-    """How many high-value members are at risk, what they spent and are still worth, and where their list is."""
+    """How many high-value members are at risk, what they spent and are still worth, and that their list is a
+    file beside the report (named in words: a forwarded or printed page has no working link; the file's name
+    is for analysts, :func:`files_hint`)."""
     from .attribution import round_parts
     t = a.totals
     whole = lambda x: p.money(round_parts([x], x)[0])   # noqa: E731  rounded as the table's last row is
     return p.text("clv.at_risk_text", n=p.count(t["high_value_at_risk"]), share=p.pct(params.high_value_share, 0),
                   threshold=p.pct(a.any_purchase_threshold, 0), revenue=whole(t["high_value_at_risk_past_revenue"]),
-                  clv=whole(t["high_value_at_risk_clv"]), months=params.horizon_months,
-                  file=clv.AT_RISK_FILE) + at_risk_bulk_sentence(p, a)
+                  clv=whole(t["high_value_at_risk_clv"]), months=params.horizon_months) + at_risk_bulk_sentence(p, a)
+
+
+def files_hint(p: Presentation, members_file: str = "clv_members.csv") -> str:
+    """For analysts, under a sentence that names the report's files in words: where they are and their names
+    (the win-back list and every member's forecast, ``members_file``)."""
+    return p.text("clv.files_hint", at_risk=clv.AT_RISK_FILE, members=members_file)
 
 
 def at_risk_bulk_sentence(p: Presentation, a: clv.CLVAnalysis) -> str:
@@ -259,11 +273,23 @@ def at_risk_frame(p: Presentation, a: clv.CLVAnalysis, months: int) -> pd.DataFr
     spend, value = (round_parts(list(g[c]), total[c]) + round_parts([total[c]], total[c]) for c in ("spend", "value"))
     return decision_first(pd.DataFrame({     # the segment and what to do with it stay in view
         p.text("clv.col_segment"): [word(k, "label") for k in g.segment] + [p.text("clv.at_risk_total")],
-        p.text("clv.col_action"): [clv.at_risk_action(k, p.language) for k in g.segment] + [""],
+        p.text("clv.col_action"): [at_risk_action_words(p, k) for k in g.segment] + [""],
         p.text("clv.members_col"): [p.count(x) for x in list(g.members) + [total["members"]]],
         p.text("clv.col_spend"): [p.money(x) for x in spend],
         p.text("clv.col_expected_value", months=months): [p.money(x) for x in value],
         p.text("clv.col_chance", months=months): [p.pct(x) for x in list(g.chance) + [total["chance"]]]}))
+
+
+def at_risk_action_words(p: Presentation, key: str) -> str:
+    """The action for likely-lost members of segment ``key`` (:func:`memberkit.clv.at_risk_action`), naming the
+    segment it is borrowed from when that is another ('Win back actively: personal contact, as for Important,
+    lapsing'), so that 'Important value' beside 'Win back actively' reads as one idea: members of a keep-them
+    segment now likely lost are treated as lapsing."""
+    from ..rfm import schemes
+    action, counterpart = clv.at_risk_action(key, p.language), clv.lapsing_counterpart(key)
+    if counterpart == key:
+        return action
+    return p.text("clv.action_as", action=action, segment=schemes()["high_low"].segment(counterpart).label[p.language])
 
 
 def alive_hint(p: Presentation, a: clv.CLVAnalysis, months: int) -> str:

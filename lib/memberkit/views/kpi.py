@@ -47,6 +47,15 @@ def is_good(key: str, current, previous) -> bool | None:
     return (current > previous) == kpi.HIGHER_IS_BETTER[key]
 
 
+def figure_label(p: Presentation, key: str, active_window_days: int | None = None) -> str:
+    """A key figure's name; the churn rate with its window when it is known ('Churn rate (no order in 90
+    days)'), so that beside the lifecycle's 'lapsed (180+ days)' the two read as different measures
+    (DOMAIN.md: the stage is not the monthly churn rate)."""
+    if key == "churn_rate" and active_window_days:
+        return p.text("kpi.churn_rate_window", window=active_window_days)
+    return p.text(f"kpi.{key}")
+
+
 def figures_frame(p: Presentation, figures: pd.DataFrame,
                   active_window_days: int = 90, period: str | None = None) -> pd.DataFrame:
     """The compared key figures as display text: figure, this period, previous, year ago, changes.
@@ -60,7 +69,7 @@ def figures_frame(p: Presentation, figures: pd.DataFrame,
         for j, value in ((1, r.current), (2, r.previous), (3, r.year_ago)):
             if j in months:
                 marks[(i, j)] = Figure(key, months[j], value)
-        rows.append({p.text("kpi.figure"): p.text(f"kpi.{key}"),
+        rows.append({p.text("kpi.figure"): figure_label(p, key, active_window_days),
                      p.text("kpi.current"): format_figure(p, key, r.current),
                      p.text("kpi.previous"): format_figure(p, key, r.previous),
                      p.text("kpi.year_ago"): format_figure(p, key, r.year_ago),

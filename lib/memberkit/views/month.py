@@ -403,7 +403,10 @@ def decision_items(s: MonthSummary) -> list[dict]:
         listed = v.get("list") if d.kind == "at_risk" else None
         items.append({"kind": d.kind, "action": text(f"month.action_{d.action}", lang), "tone": _tone(d.action),
                       "sentence": sentence, "link": d.link, "list": listed,
-                      "list_href": f"../{listed}" if listed else None})   # data/ is the period's, beside <lang>/
+                      "list_href": f"../{listed}" if listed else None,   # data/ is the period's, beside <lang>/
+                      # the file's name on a small line of its own after the evidence: the sentence names the list in
+                      # words, since a link does nothing on a forwarded or printed page
+                      "list_name": listed.rsplit("/", 1)[-1] if listed else None})
     return items
 
 

@@ -256,6 +256,12 @@ def _category(axis, at: float) -> str:
     return labels[i] if i < len(labels) and abs(ticks[i] - at) <= step / 2 + 1e-9 else ""
 
 
+def _axis_name(axis) -> str:
+    """An axis's label without its parenthesis ('R score (5 = most recent)' -> 'R score'), to name a heat map's
+    cell by its row and column ('R score 4, F score 1', not '(4, 1)'); '' without a label."""
+    return re.sub(r"\s*[(（][^()（）]*[)）]\s*$", "", " ".join(axis.get_label_text().split()))
+
+
 def _listed(items: list[str], language: str, most: int = 12) -> str:
     from .context import text
     shown = items[:most]
@@ -324,6 +330,10 @@ def _axes_facts(ax, language: str) -> str:
             drawn.sort(key=lambda t: abs((t.get_position()[0] if horizontal else t.get_position()[1]) - end))
             shown = " ".join(drawn[0].get_text().split()) if drawn else _axis_text(value_axis, value)
             name = _category(category_axis, at)
+            if not name and horizontal:   # a name drawn just above its bar, at its start (the migration's flows)
+                above = [t for t in ax.texts if t.get_text().strip() and t not in drawn
+                         and abs(t.get_position()[0] - start) < 1e-9 and 0 < t.get_position()[1] - at <= 0.5]
+                name = " ".join(above[0].get_text().split()) if above else ""
             items.append(f"{name} {shown}".strip())
         if items:
             label = c.get_label()
@@ -356,7 +366,9 @@ def _axes_facts(ax, language: str) -> str:
                      and abs(t.get_position()[1] - (r + 0.5)) < 0.5 and t.get_text().strip()]
             v = float(grid.flat[int(i)])
             shown = " ".join(drawn[0].split()) if drawn else (f"{v:.0%}" if 0 <= float(grid.min()) and float(grid.max()) <= 1 else f"{v:,.0f}")
-            where = ", ".join(w for w in (_category(ax.yaxis, r + 0.5), _category(ax.xaxis, k + 0.5)) if w)
+            # each coordinate with its axis's name: 'R score 4, F score 1', not '(4, 1)'
+            where = ", ".join(f"{_axis_name(a)} {w}".strip() for a, w in ((ax.yaxis, _category(ax.yaxis, r + 0.5)),
+                                                                         (ax.xaxis, _category(ax.xaxis, k + 0.5))) if w)
             return shown, where
         (low, low_at), (high, high_at) = cell(np.ma.argmin(grid)), cell(np.ma.argmax(grid))
         facts.append(text("chart.grid", language, rows=grid.shape[0], columns=grid.shape[1], low=low, low_at=low_at,
@@ -487,6 +499,13 @@ def for_analysts(p, hint: str):
     """Show :func:`for_analysts_html` (nothing without a hint)."""
     if hint:
         show(CSS + for_analysts_html(p, hint))
+
+
+def analysts_note(p, hints: list[str]) -> str:
+    """Several notes for analysts as one (each a sentence of its own), so that one place on a page has one
+    'For analysts' fold, not a stack of them; '' when every hint is empty."""
+    kept = [h for h in hints if h]
+    return p.sentence_sep.join(h[:1].upper() + h[1:] if p.language == "en" else h for h in kept)
 
 
 def banner(sentence: str):
@@ -704,8 +723,12 @@ def footer_html(p, period: str, params: dict, fingerprint: str, version: str, no
     the figures in words (:func:`settings_line`); and every setting as given, for analysts, in a collapsed
     block (the executed notebook is not kept and the run file is never published: the page is where an
     analyst finds what produced its figures)."""
+    try:      # the month as the title and every sentence write it ('October 2026'), not '2026-10'
+        shown = p.month(period, full=True)
+    except (ValueError, TypeError):
+        shown = str(period)
     rows = [
-        (p.text("common.period"), period),
+        (p.text("common.period"), shown),
         (p.text("common.generated"), now or _dt.datetime.now().strftime("%Y-%m-%d %H:%M")),
         (p.text("common.data_fingerprint"), fingerprint[:16]),
         (p.text("common.code_version"), version),

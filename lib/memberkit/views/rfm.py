@@ -63,7 +63,8 @@ def kpis(p: Presentation, res: dict, figures: dict | None = None):
     for key, f in r.get("key_figures", {}).items():
         change = vkpi.change_label(p, key, f.get("current"), f.get("previous"))
         bulk = bulk_change(p, figures, key, period, previous_period(period)) if figures and period else None
-        cards.append(KPI(p.text(f"kpi.{key}"), vkpi.format_figure(p, key, f.get("current")),
+        cards.append(KPI(vkpi.figure_label(p, key, (figures or {}).get("active_window_days")),
+                         vkpi.format_figure(p, key, f.get("current")),
                          change + p.clause_sep + bulk["text"] if bulk and change else change,
                          None if bulk else vkpi.is_good(key, f.get("current"), f.get("previous")),
                          figure=Figure(key, period, f.get("current"))))
@@ -184,7 +185,30 @@ def plot_rf_heatmap(p: Presentation, a: rfm.RFMAnalysis):
     ax.set_ylabel(p.text("rfm.r_score"))
     ax.set_title(p.text("rfm.grid_chart"), loc="left")
     fig.tight_layout()     # the grid takes the width the colour scale left
-    return fig
+    return describe(fig, grid_description(p, a))
+
+
+def grid_description(p: Presentation, a: rfm.RFMAnalysis) -> str:
+    """The score grid in words for a screen reader: what a cell shows, the cells of the highest and lowest mean
+    spend by their R and F scores with their segment and members, and the members of each segment."""
+    scheme = rfm.schemes()["score_grid"]
+    grid, mean_m, count = scheme.lookup(), a.grid_mean_m, a.grid_count
+    cells = [(r, f) for r in range(1, 6) for f in range(1, 6) if pd.notna(mean_m.loc[r, f])]
+    if not cells:
+        return ""
+    def at(cell, end):
+        r, f = cell
+        return {f"{end}": p.money(mean_m.loc[r, f]), f"{end}_r": r, f"{end}_f": f, f"{end}_n": p.count(int(count.loc[r, f])),
+                f"{end}_segment": scheme.label(grid[cell], p.language)}
+    high = max(cells, key=lambda c: mean_m.loc[c])
+    low = min(cells, key=lambda c: mean_m.loc[c])
+    members: dict[str, int] = {}
+    for cell, key in grid.items():
+        members[key] = members.get(key, 0) + int(count.loc[cell])
+    segments = p.list_sep.join(p.text("rfm.grid_segment_item", segment=scheme.label(k, p.language), n=p.count(n))
+                               for k, n in sorted(members.items(), key=lambda kv: -kv[1]) if n)
+    return p.text("rfm.grid_description", title=p.text("rfm.grid_chart"), segments=segments, **at(high, "high"),
+                  **at(low, "low"))
 
 
 def grid_note(p: Presentation, a: rfm.RFMAnalysis) -> str:
@@ -341,7 +365,7 @@ def exports_list(p: Presentation, exported: dict) -> str:
     """The CRM lists as the reader finds them: each segment's name with its file, named after the segment's
     code ('Important, lapsing: rfm_important_lapsing.csv'), in the scheme's order, one clause each (the
     names themselves hold commas)."""
-    return p.clause_sep.join(p.text("rfm.export_item", segment=segment_name(p, key), file=path.name)
+    return p.clause_sep.join(p.text("rfm.export_item_hint", segment=segment_name(p, key), file=path.name)
                            for key, path in exported.items())
 
 
@@ -534,4 +558,4 @@ def cohort_sentence(p: Presentation, a: rfm.RFMAnalysis) -> str:
     if c.shape[1] < 3 or c[1].dropna().empty:
         return ""
     row = c[1].dropna().index[-1]   # the latest cohort with a second month observed
-    return p.text("rfm.cohort_text", cohort=row, m1=p.pct(c.loc[row, 1]))
+    return p.text("rfm.cohort_text", cohort=p.month(str(row), full=True), m1=p.pct(c.loc[row, 1]))

@@ -334,11 +334,18 @@ def test_the_section_reads_in_both_languages(planted):
         assert best.campaign_id in view.headline(p, plan) and p.money(best.net_per_member, 2) in view.headline(p, plan)
         assert view.in_sample_hint(p, plan) and "{" not in view.in_sample_hint(p, plan)
     assert "会员日" in view.title(Presentation("zh", "CNY"), plan)
-    # the page names the holdout's own file and says not to contact its members
+    # the page says the holdout has a file of its own and not to contact its members, in words a forwarded or
+    # printed page keeps; the files' names and folder are in the note for analysts
     from pathlib import Path
-    for language, words in (("en", "are in uplift_holdout.csv, a file of their own: do not contact them"),
-                            ("zh", "单独放在 uplift_holdout.csv 中：请勿触达")):
-        assert words in view.export_note(Presentation(language, "CNY"), Path("data") / uplift.TARGET_FILE)
+    listed = Path("data") / uplift.TARGET_FILE
+    for language, words in (("en", "are in a file of their own: do not contact them"),
+                            ("zh", "单独放在另一个文件中：请勿触达")):
+        p = Presentation(language, "CNY")
+        assert words in view.export_note(p, listed) and ".csv" not in view.export_note(p, listed)
+        hint = view.export_hint(p, listed)
+        assert "uplift_targets.csv" in hint and "uplift_holdout.csv" in hint and "../data/" in hint
+        sentence, hint = view.validation_sentence(p, plan), view.validation_hint(p, plan)
+        assert "Qini" not in sentence and "Qini" in hint and "AUUC" in hint and "{" not in hint
     # the month summary's lines, from campaign_review.json's uplift block as written
     import json
     from types import SimpleNamespace

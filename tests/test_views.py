@@ -398,9 +398,8 @@ FOR_ANALYSTS = re.compile(r"(_hint|^common\.where_\w+)$")
 JARGON = re.compile(r"Holm|type M|M 型错误|Gelman|LMDI|Divisia|迪氏|Shapley|BG/NBD|Pareto/NBD|Gamma-Gamma|Qini|X-learner"
                     r"|Welch|delta 方法|delta method|chi-square|卡方|\bp [=<]|\bp \{|\bp 值")
 #: Where those names may stand outside the fold: a detail table's column heading or a model's row label in the
-#: model checks (clv.model_*), the spend model's own checks (clv.check_*, clv.note_*), and the next campaign's
-#: section (uplift.*), whose sentences are reworded on their own.
-JARGON_LABELS = re.compile(r"(^|\.)col_\w+$|^clv\.(model_\w+|check_\w+|note_\w+|why\.\w+)$|^uplift\.")
+#: model checks (clv.model_*) and the spend model's own checks (clv.check_*, clv.note_*).
+JARGON_LABELS = re.compile(r"(^|\.)col_\w+$|^clv\.(model_\w+|check_\w+|note_\w+|why\.\w+)$")
 
 
 def executive_entries(placeholders: bool = False):
@@ -449,14 +448,13 @@ def test_an_executive_sentence_names_a_file_in_words_and_never_by_its_name_or_fo
     """'The win-back list clv_at_risk.csv (in this month's data/ folder, one level above this page: ../data/)'
     and 'The win-back list:' with a link: a forwarded or printed page has no working link and no folder beside
     it. The sentence names the list in words ('a file for the CRM team beside this report'); the file's name
-    and folder stand in the note for analysts, or on the summary's small 'File' line after the evidence. The
-    next campaign's section (uplift.*) is reworded on its own."""
+    and folder stand in the note for analysts, or on the summary's small 'File' line after the evidence."""
     from memberkit.views import Presentation
     from memberkit.views import clv as clv_view
     naming = re.compile(r"\.csv|\.\./data|\bdata/|\{files?\}")
     found = [(language, key, v) for language, key, v in executive_entries(placeholders=True)
              # the all-months page's failure notice names the file it could not read, for whoever mends it
-             if naming.search(v) and not key.startswith("uplift.") and key != "month.months_figures_missing"]
+             if naming.search(v) and key != "month.months_figures_missing"]
     assert not found, found
     for language in ("en", "zh"):
         hint = clv_view.files_hint(Presentation(language))
@@ -962,6 +960,5 @@ def test_new_has_one_meaning_per_term(language, joined, first, grid):
     assert rfm.schemes()["score_grid"].label("new_customers", language) == grid
     assert p.text("why.new") == {"en": "joined this month", "zh": "本月入会"}[language]
     loose = re.compile(r"\bnew (buyers|=)|\bNew or returning|新客(?!户)|新购买会员|新老会员")
-    found = [(key, v) for lang, key, v in executive_entries() if lang == language and loose.search(v)
-             and not key.startswith("uplift.")]
+    found = [(key, v) for lang, key, v in executive_entries() if lang == language and loose.search(v)]
     assert not found, found

@@ -109,15 +109,24 @@ def headline(p: Presentation, plan: uplift.Plan) -> str:
 
 
 def validation_sentence(p: Presentation, plan: uplift.Plan) -> str:
-    """How the model's ranking did against RFM targeting on the past campaigns, and what follows."""
+    """How the model's ranking did against RFM targeting on the past campaigns, and which is preferred, in
+    plain words (the measures' names and the area under the uplift curve: :func:`validation_hint`)."""
     v = plan.validation
     if v is None:
         return ""
     verdict = "better" if v.model_is_better else "not_better"
     return _t(p, f"validation_{verdict}", campaigns=p.list_sep.join(v.campaigns), rows=p.count(v.rows),
               holdout=p.count(v.holdout_rows), model=_interval(p, v.model_qini), rfm=_interval(p, v.rfm_qini),
-              diff=_interval(p, v.difference), auuc_model=p.money(v.model_auuc[0], 2),
-              auuc_rfm=p.money(v.rfm_auuc[0], 2), auuc_diff=_interval(p, v.auuc_difference))
+              diff=_interval(p, v.difference))
+
+
+def validation_hint(p: Presentation, plan: uplift.Plan) -> str:
+    """For analysts: the validation's measures by name (Qini coefficient, AUUC) and the AUUC figures."""
+    v = plan.validation
+    if v is None:
+        return ""
+    return _t(p, "validation_hint", auuc_model=p.money(v.model_auuc[0], 2), auuc_rfm=p.money(v.rfm_auuc[0], 2),
+              auuc_diff=_interval(p, v.auuc_difference))
 
 
 def method_note(p: Presentation, plan: uplift.Plan, params) -> str:
@@ -213,7 +222,13 @@ def plot_qini(p: Presentation, plan: uplift.Plan):
 
 
 def export_note(p: Presentation, path) -> str:
-    return _t(p, "export", file=path.name, holdout=uplift.HOLDOUT_FILE) if path is not None else ""
+    """The list named in words, for a page that may be forwarded or printed (its files: :func:`export_hint`)."""
+    return _t(p, "export") if path is not None else ""
+
+
+def export_hint(p: Presentation, path) -> str:
+    """For analysts: the list's and the holdout's file names and folder."""
+    return _t(p, "export_hint", file=path.name, holdout=uplift.HOLDOUT_FILE) if path is not None else ""
 
 
 def section(p: Presentation, plan: uplift.Plan, params, period: str, data_dir) -> None:
@@ -229,9 +244,11 @@ def section(p: Presentation, plan: uplift.Plan, params, period: str, data_dir) -
     page.kpi_cards(kpis(p, plan, period))
     page.headline(headline(p, plan))
     page.note(validation_sentence(p, plan))
+    page.for_analysts(p, validation_hint(p, plan))
     page.table(returns_frame(p, plan))
     page.note(_t(p, "returns_note"))
     page.note(method_note(p, plan, params))
+    page.for_analysts(p, _t(p, "method_hint"))
     page.for_analysts(p, in_sample_hint(p, plan))
     page.for_analysts(p, seed_hint(p, plan))
     page.table(calibration_frame(p, plan))
@@ -241,7 +258,9 @@ def section(p: Presentation, plan: uplift.Plan, params, period: str, data_dir) -
     segments = segments_frame(p, plan)
     if not segments.empty:
         page.table(segments)
-    page.note(export_note(p, uplift.export_targets(plan, data_dir, p.currency)))
+    exported = uplift.export_targets(plan, data_dir, p.currency)
+    page.note(export_note(p, exported))
+    page.for_analysts(p, export_hint(p, exported))
 
 
 # ------------------------------------------------------------------ the month summary

@@ -511,7 +511,8 @@ def test_the_run_file_names_a_password_only_as_a_variable_and_is_never_published
     assert seen["mode"] == 0o600 and not seen["folder"].exists() and seen["folder"].parent == out.parent
     assert not list(out.rglob("run.json"))
     gc.collect()   # an engine connection's spill folder goes with the connection
-    # (another process's engine folder, memberkit-engine-<its pid>-*, may come and go meanwhile: not this run's)
-    others = re.compile(rf"memberkit-engine-(?!{os.getpid()}-)\d+-")
+    # (another process's folder, memberkit-<kind>-<its pid>-*, may come and go meanwhile: not this run's, which
+    # runs in this process; under pytest-xdist the other worker's cleanings stage such folders too)
+    others = re.compile(rf"memberkit-[a-z]+-(?!{os.getpid()}-)\d+-")
     assert not {p for p in set(Path(tempfile.gettempdir()).iterdir()) - before
                 if "memberkit" in p.name and not others.match(p.name)}

@@ -23,8 +23,9 @@ install: $(STAMP)
 reports: install
 	$(BIN)/python run_reports.py $(REPORT_LANGUAGE) $(ARGS)
 
+# two workers, each test file whole on one of them (its module fixtures built once); see tests/conftest.py `once`
 test: install
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(ARGS)
 
 lab: install
 	$(BIN)/jupyter lab notebooks/

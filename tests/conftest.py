@@ -1,5 +1,8 @@
 """Shared fixtures: a small sample retailer (2,000 people) and a config file pointing at it; the
-bundled sample retailer at full size, cleaned."""
+bundled sample retailer at full size, cleaned; the small retailer's month published once per language.
+
+Under pytest-xdist (``-n 2``, README's ``make test``) the costly session fixtures are still built once per
+run, not once per worker: see ``once``."""
 from __future__ import annotations
 
 import json
@@ -29,12 +32,39 @@ DOMAIN_HIGH_LOW = {
 }
 
 
+def once(tmp_path_factory, name: str, build):
+    """``build()``'s value, built once per test run even when pytest-xdist's workers each ask for it.
+
+    The first worker to ask builds it under a lock in the folder all workers of the run share (pytest's
+    ``pytest-<n>``, the parent of each worker's base temporary folder) and leaves it there pickled; the others
+    wait for the lock and load it. What ``build`` returns must pickle, and the folders it names are only read
+    by the tests (a test that changes a month copies it first). Without xdist: ``build()``.
+    Raises whatever ``build`` raises (nothing is kept then, so the next worker tries again)."""
+    import fcntl
+    import os
+    import pickle
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return build()
+    shared = tmp_path_factory.getbasetemp().parent
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)     # released when the file closes, also if build() fails
+        kept = shared / f"{name}.pickle"
+        if kept.is_file():
+            return pickle.loads(kept.read_bytes())
+        value = build()
+        kept.with_suffix(".part").write_bytes(pickle.dumps(value))
+        kept.with_suffix(".part").rename(kept)
+        return value
+
+
 @pytest.fixture(scope="session")
 def small_sample(tmp_path_factory) -> tuple[Path, dict]:
     from memberkit.sample import generate_sample
-    folder = tmp_path_factory.mktemp("sample")
-    truth = generate_sample(folder, n_members=2000, seed=7)
-    return folder, truth
+
+    def build():
+        folder = tmp_path_factory.mktemp("sample")
+        return folder, generate_sample(folder, n_members=2000, seed=7)
+    return once(tmp_path_factory, "small_sample", build)
 
 
 @pytest.fixture(scope="session")
@@ -117,8 +147,11 @@ def read_json(path: Path) -> dict:
 def retailer_files(tmp_path_factory) -> tuple[Path, dict]:
     """The bundled sample retailer at its full size (20,000 people, seed 20241): export files and truth."""
     from memberkit.sample import generate_sample
-    folder = tmp_path_factory.mktemp("retailer")
-    return folder, generate_sample(folder, n_members=20000, seed=20241)
+
+    def build():
+        folder = tmp_path_factory.mktemp("retailer")
+        return folder, generate_sample(folder, n_members=20000, seed=20241)
+    return once(tmp_path_factory, "retailer_files", build)
 
 
 def cleaned(folder: Path, extracted_at: str, tmp_path_factory, prefix: str,
@@ -156,13 +189,18 @@ def publish(config: Path, out: Path, language: str) -> subprocess.CompletedProce
 
 @pytest.fixture(scope="session")
 def e2e(small_config, small_sample, tmp_path_factory):
-    """The small sample retailer run end to end as the scheduler does, with PDFs (English)."""
-    out = tmp_path_factory.mktemp("reports") / "2026-10"
-    return publish(small_config, out, "en"), out, small_sample
+    """The small sample retailer run end to end as the scheduler does, with PDFs (English): the run, its
+    outputs/<period> folder (read only: copy it to change it) and ``small_sample``."""
+    def build():
+        out = tmp_path_factory.mktemp("reports") / "2026-10"
+        return publish(small_config, out, "en"), out
+    return *once(tmp_path_factory, "e2e", build), small_sample
 
 
 @pytest.fixture(scope="session")
 def e2e_zh(small_config, small_sample, tmp_path_factory):
     """The same run in Chinese."""
-    out = tmp_path_factory.mktemp("reports_zh") / "2026-10"
-    return publish(small_config, out, "zh"), out, small_sample
+    def build():
+        out = tmp_path_factory.mktemp("reports_zh") / "2026-10"
+        return publish(small_config, out, "zh"), out
+    return *once(tmp_path_factory, "e2e_zh", build), small_sample

@@ -49,11 +49,28 @@ def _staged(out: Path, pattern: str) -> bool:
     return any(p for folder in out.parent.glob(f".{out.name}.partial-*") for p in folder.glob(pattern))
 
 
+@pytest.fixture(scope="module")
+def cleaning_month(small_config, tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """The small sample's month published with its data cleaning report only, in English (``--only
+    data_cleaning``): the run, and the folder holding its ``2026-10/`` and the all-months page ``en/index.html``.
+    Read only: a test copies the folder (``_copy_of``) before it runs anything there."""
+    home = tmp_path_factory.mktemp("cleaning_month")
+    proc = subprocess.run([*RUN, "--config", str(small_config), "--out", str(home / "2026-10"), "--only", "data_cleaning"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return proc, home
+
+
+def _copy_of(cleaning_month, into: Path) -> subprocess.CompletedProcess:
+    """``cleaning_month``'s folder copied into ``into`` (so ``into / "2026-10"`` is the month); its run."""
+    proc, home = cleaning_month
+    shutil.copytree(home, into, dirs_exist_ok=True)
+    return proc
+
+
 @pytest.mark.slow
-def test_a_killed_run_leaves_the_published_month_intact_and_a_rerun_completes(small_config, tmp_path):
+def test_a_killed_run_leaves_the_published_month_intact_and_a_rerun_completes(small_config, cleaning_month, tmp_path):
     out = tmp_path / "2026-10"
-    first = subprocess.run([*RUN, "--config", str(small_config), "--out", str(out), "--only", "data_cleaning"],
-                           cwd=ROOT, capture_output=True, text=True, timeout=600)
+    first = _copy_of(cleaning_month, tmp_path)
     assert first.returncode == 0, first.stderr
     published = _snapshot(out)
     assert {"en/index.html", "manifest.json", "en/data_cleaning.html", "data_cleaning.json"} <= set(published)
@@ -438,12 +455,13 @@ def test_the_language_switch_shows_where_the_other_edition_exists(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_chinese_run_after_an_english_one_keeps_the_english_pages_and_links_the_two(small_config, tmp_path):
+def test_a_chinese_run_after_an_english_one_keeps_the_english_pages_and_links_the_two(small_config, cleaning_month,
+                                                                                     tmp_path):
     """One run renders one language: the Chinese run of the month adds zh/ and its all-months page, leaves
     every English page as it was (its switch now shown) and writes the same results and month figures."""
     out = tmp_path / "2026-10"
     args = ["--config", str(small_config), "--out", str(out), "--only", "data_cleaning"]
-    english = subprocess.run([*RUN, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    english = _copy_of(cleaning_month, tmp_path)       # the English run of these args, made once for the module
     assert english.returncode == 0, english.stderr
     first = _files(out)
     assert {"en/index.html", "en/data_cleaning.html", "data_cleaning.json", "month.json", "manifest.json"} <= set(first)
@@ -493,8 +511,9 @@ def test_the_run_file_names_a_password_only_as_a_variable_and_is_never_published
     assert seen["mode"] == 0o600 and not seen["folder"].exists() and seen["folder"].parent == out.parent
     assert not list(out.rglob("run.json"))
     gc.collect()   # an engine connection's spill folder goes with the connection
-    # (another process's engine folder, memberkit-engine-<its pid>-*, may come and go meanwhile: not this run's)
-    others = re.compile(rf"memberkit-engine-(?!{os.getpid()}-)\d+-")
+    # (another process's folder, memberkit-<kind>-<its pid>-*, may come and go meanwhile: not this run's, which
+    # runs in this process; under pytest-xdist the other worker's cleanings stage such folders too)
+    others = re.compile(rf"memberkit-[a-z]+-(?!{os.getpid()}-)\d+-")
     assert not {p for p in set(Path(tempfile.gettempdir()).iterdir()) - before
                 if "memberkit" in p.name and not others.match(p.name)}
 

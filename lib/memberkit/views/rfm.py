@@ -376,12 +376,12 @@ def _width(text: str) -> int:
 
 
 def tick_lines(label: str, width: int = 12) -> str:
-    r"""A category label on lines narrow enough for one bar of five on a phone: its name on the first line,
-    what is in brackets under it, broken between words into lines of about ``width`` Latin characters
-    (a Chinese character counts two), never inside a word.
+    r"""A category label on lines narrow enough for one bar of five on a phone: its name first, what is in
+    brackets under it, each broken between words into lines of about ``width`` Latin characters (a Chinese
+    character counts two), never inside a word.
 
-    >>> tick_lines("new (first order ≤ 90 days)")
-    'new\n(first order\n≤ 90 days)'
+    >>> tick_lines("first-time buyers (first order ≤ 90 days)")
+    'first-time\nbuyers\n(first order\n≤ 90 days)'
     >>> tick_lines("沉默（90–180 天）")
     '沉默\n（90–180\n天）'
     >>> tick_lines("no purchase")
@@ -389,16 +389,19 @@ def tick_lines(label: str, width: int = 12) -> str:
     """
     import re
     m = re.match(r"^(.*?)\s*([（(].*)$", label)
-    if not m:
-        return label
-    lines, line = [m.group(1)], ""
-    for word in m.group(2).split():
+    parts = [m.group(1), m.group(2)] if m else [label]
+    return "\n".join(line for part in parts for line in _words_in_lines(part, width))
+
+
+def _words_in_lines(text: str, width: int) -> list[str]:
+    lines, line = [], ""
+    for word in text.split():
         if line and _width(line) + 1 + _width(word) > width:
             lines.append(line)
             line = word
         else:
             line = f"{line} {word}" if line else word
-    return "\n".join(lines + [line])
+    return lines + [line]
 
 
 def tier_revenue_shares(tiers: pd.DataFrame) -> tuple[pd.Series, bool]:

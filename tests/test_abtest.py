@@ -650,7 +650,10 @@ def test_the_margin_note_gives_each_part_with_its_sign():
     first, method = view.margin_notes(EN, r)
     assert ("+CN¥37.50 against control" in first and "+CN¥11.25 of margin at 30%" in first and "CN¥10.00" in first
             and "75.0%" in first and "CN¥7.50 per assigned member" in first and "net CN¥3.75" in first)
-    assert "Welch" in method and view.margin_notes(EN, SimpleNamespace(net_margin={})) == []
+    # the method in plain words on the page; the interval's name in the note for analysts
+    assert "Welch" not in method and "Welch" in view.margin_hint(EN, r)
+    assert view.margin_notes(EN, SimpleNamespace(net_margin={})) == []
+    assert view.margin_hint(EN, SimpleNamespace(net_margin={})) == ""
 
 
 def coupon_record(decision="ships_conversion_not_margin", variant="coupon_20"):

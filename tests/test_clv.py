@@ -775,6 +775,7 @@ def test_the_winback_file_gives_a_likely_lost_member_the_action_the_page_table_g
     window): the file's action, in both languages, is the page table's for that segment, and a segment of
     recent buyers gets DOMAIN.md's action of its lapsing counterpart (same F and M, low R)."""
     from memberkit.views import Presentation
+    from memberkit import rfm
     from memberkit.views import clv as view
     codes = list(DOMAIN_HIGH_LOW) + [None]
     n = len(codes)
@@ -794,7 +795,11 @@ def test_the_winback_file_gives_a_likely_lost_member_the_action_the_page_table_g
         page_action = dict(zip(table.iloc[:-1, 0], table.iloc[:-1, 1]))
         assert len(page_action) == n
         for code, row in w.iterrows():
-            assert row[f"action_{p.language}"] == page_action[row[f"segment_label_{p.language}"]], (code, p.language)
+            # the page's words name the segment the action is borrowed from ('..., as for Important, lapsing
+            # (likely lost)'); the file's column is the action alone, for the CRM team to act on
+            words = page_action[row[f"segment_label_{p.language}"]]
+            assert words == view.at_risk_action_words(p, code if isinstance(code, str) else rfm.outside_window().key)
+            assert words.startswith(row[f"action_{p.language}"]), (code, p.language)
     lapsing = {(f, m): code for code, (r, f, m, *_) in DOMAIN_HIGH_LOW.items() if r == "low"}
     for code, (r, f, m, *_) in DOMAIN_HIGH_LOW.items():
         counterpart = lapsing[(f, m)]

@@ -539,3 +539,32 @@ def test_a_forecast_above_every_past_campaigns_actual_says_so():
         assert above in high and p.money(5.18, 2) in high and "C2610" in high and p.money(3.95, 2) in high
         assert beside in low and above not in low and p.money(3.95, 2) in low
         assert view._versus_past(p, 5.18, []) == "" and view._versus_past(p, float("nan"), past) == ""
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_recommended_list_forecast_to_gain_less_than_the_other_says_so_and_why(language):
+    """A fresh reader found the model's list 'Recommended: yes' at CN¥68,601 beside the RFM list's CN¥69,020:
+    the recommendation follows the rankings' comparison on the past campaigns, not the larger forecast. The
+    headline then gives the other list's forecast and why the recommended list stands; nothing is added when
+    the recommended list is also forecast to gain the most."""
+    from types import SimpleNamespace
+    from memberkit.views import Presentation
+    from memberkit.views import uplift as view
+    p = Presentation(language, "CNY")
+
+    def returns(net, lo, hi, contacted):
+        return {"contacted": contacted, "holdout": contacted // 9, "net": net, "net_low": lo, "net_high": hi,
+                "contact_cost": 1.24 * contacted, "per_member": [net / contacted, lo / contacted, hi / contacted]}
+    plan = SimpleNamespace(state="ready", recommended="model", campaign_type="member_day", past=None,
+                           gains={"model": SimpleNamespace(share=0.9), "rfm": SimpleNamespace(share=1.0)},
+                           returns={"model": returns(68601, 50518, 85638, 16175),
+                                    "rfm": returns(69020, 49314, 84526, 17993)})
+    words = view.headline(p, plan)
+    assert p.money(69020) in words and p.money(49314) in words and p.count(17993) in words
+    assert {"en": "the two ranges overlap", "zh": "两个区间重叠"}[language] in words
+    plan.returns["rfm"] = returns(99020, 90000, 110000, 17993)        # apart: the reader is told to weigh it
+    assert {"en": "weigh that", "zh": "请权衡"}[language] in view.headline(p, plan)
+    plan.returns["rfm"] = returns(60000, 40000, 80000, 17993)         # the recommended list gains the most
+    assert p.money(60000) not in view.headline(p, plan)
+    plan.recommended, plan.returns["model"] = "rfm", returns(75000, 52000, 90000, 9000)
+    assert p.money(75000) in view.headline(p, plan) and p.count(9000) in view.headline(p, plan)

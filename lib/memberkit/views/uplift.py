@@ -105,7 +105,20 @@ def headline(p: Presentation, plan: uplift.Plan) -> str:
                holdout=p.count(r["holdout"]), share=p.pct(plan.gains[plan.recommended].share, 0),
                net=p.money(r["net"]), lo=p.money(r["net_low"]), hi=p.money(r["net_high"]),
                cost=p.money(r["contact_cost"]), per=p.money(per, 2))
-    return " ".join(w for w in (words, _versus_past(p, per, plan.past)) if w)
+    return " ".join(w for w in (words, _versus_other(p, plan), _versus_past(p, per, plan.past)) if w)
+
+
+def _versus_other(p: Presentation, plan: uplift.Plan) -> str:
+    """When the other list's expected net gain is higher than the recommended one's, why the recommended list
+    stands anyway: its ranking did better (or the model's did not do clearly better) on the past campaigns,
+    and the two forecasts' ranges overlap; '' when the recommended list is also forecast to gain the most."""
+    other = "rfm" if plan.recommended == "model" else "model"
+    mine, theirs = plan.returns[plan.recommended], plan.returns.get(other)
+    if not theirs or not theirs["contacted"] or not theirs["net"] > mine["net"]:
+        return ""
+    overlap = theirs["net_low"] <= mine["net_high"]
+    return _t(p, f"versus_{other}_{'overlap' if overlap else 'apart'}", net=p.money(theirs["net"]),
+              lo=p.money(theirs["net_low"]), hi=p.money(theirs["net_high"]), contacted=p.count(theirs["contacted"]))
 
 
 def validation_sentence(p: Presentation, plan: uplift.Plan) -> str:

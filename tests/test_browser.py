@@ -138,7 +138,7 @@ def league_problems(where: str, language: str, tables: list[list[str]]) -> list[
     league = [heads for heads in tables if verdict in heads and name in heads]
     if not league:
         return [f"{where}: no campaign league table"]
-    wanted = [words(k, language) for k in ("cr.col_type", "cr.col_margin", "cr.col_cost")]
+    wanted = [words(k, language) for k in ("cr.col_why", "cr.col_type", "cr.col_margin", "cr.col_cost")]
     problems = []
     if league[0][:2] != [name, verdict]:
         problems.append(f"{where}: the league starts {league[0][:2]}, not campaign and verdict")
@@ -473,26 +473,60 @@ TABLES_OVER = """() => [...document.querySelectorAll('table')].filter(t => t.get
 
 
 def _league_like_page(language: str) -> str:
-    """A page holding a table like the campaign review's league: 13 columns, the first two kept in view
-    on screen, cells with their own line breaks (a figure over its interval, a date range)."""
+    """A page holding tables like the campaign review's league: 9 columns, the first two (the campaign, its
+    verdict) kept in view on screen, then why, in words that wrap; figures over their interval on a line of
+    their own; and its details (dates, reach, extra orders) in a table of their own, the campaign kept in view.
+    The names and reasons are the longest the sample's league prints."""
     import pandas as pd
     from memberkit.views import page
-    rows = []
+    why = ("response real, cost ate it", "有响应，但成本吃掉了收益")[language == "zh"]
+    rows, details = [], []
     for i in range(6):
-        rows.append([f"{i + 1}. C26{i:02d} new-member gift “新会员礼” ★", "change", "spend-and-save",
-                     f"-10{i}%\n(-117%\u00a0…\u00a0-23%)", "CN¥10,962", "CN¥30,000", "not yet\n(24 days)",
-                     "matched baseline (weaker)", "2026-10-01 –\n2026-10-07", "12,412", f"-16{i}\n(-176\u00a0…\u00a0222)",
-                     "CN¥31,779", "not meaningful" if i % 2 else "CN¥18"])
-    heads = ["Campaign", "Verdict", "Type", "Return on cost (95% CI)", "Extra margin", "Cost", "Pull-forward",
-             "Evidence", "Dates", "Targeted", "Extra orders (95% CI)", "Extra revenue", "Cost per extra order"]
+        name = f"{i + 1}. C26{i:02d} new-member gift “新会员礼” ★"
+        rows.append([name, "change", why, "spend-and-save", f"-10{i}%\n(-117%\u00a0…\u00a0-23%)", "CN¥10,962",
+                     "CN¥30,000", ("not yet\n(24 days)", "尚未完成\n（24天）")[language == "zh"], "matched baseline (weaker)"])
+        details.append([name, "2026-10-01 –\n2026-10-07", "12,412", f"-16{i}\n(-176\u00a0…\u00a0222)", "CN¥31,779",
+                        "not meaningful" if i % 2 else "CN¥18"])
+    heads = ["Campaign", "Verdict", "Why", "Type", "Return on cost (95% CI)", "Extra margin", "Cost", "Pull-forward",
+             "Evidence"]
+    detail_heads = ["Campaign", "Dates", "Targeted", "Extra orders (95% CI)", "Extra revenue", "Cost per extra order"]
     if language == "zh":
-        heads = ["活动", "结论", "类型", "投入产出比（95% 区间）", "额外毛利", "成本", "提前消费", "证据", "日期",
-                 "触达人数", "额外订单（95% 区间）", "额外收入", "每笔额外订单成本"]
+        heads = ["活动", "结论", "原因", "类型", "投入产出比（95% 区间）", "额外毛利", "成本", "提前消费", "证据"]
+        detail_heads = ["活动", "日期", "触达人数", "额外订单（95% 区间）", "额外收入", "每笔额外订单成本"]
     df = page.decision_first(pd.DataFrame(rows, columns=heads))
-    df.attrs[page.LINE_CELLS] = True
+    more = page.decision_first(pd.DataFrame(details, columns=detail_heads), 1)
+    df.attrs[page.LINE_CELLS] = more.attrs[page.LINE_CELLS] = True
     return (f"<!doctype html><html lang='{language}'><head><meta charset='utf-8'>{_print_css()}</head><body>"
             "<div class='jp-Cell'><div class='jp-OutputArea-child'><div class='jp-OutputArea-output'>"
-            f"{page.CSS}{page.table_html(df, 'League')}</div></div></div></body></html>")
+            f"{page.CSS}{page.table_html(df, 'League')}{page.table_html(more, 'Details')}</div></div></div></body></html>")
+
+
+# The most lines any cell of each table takes (its distinct line tops), and how far each table's box scrolls
+CELL_LINES = """() => [...document.querySelectorAll('table')].map(table => {
+  const lines = [...table.querySelectorAll('td, th')].map(cell => { const r = document.createRange(); r.selectNodeContents(cell);
+    return new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top))).size; });
+  const box = table.closest('.mk-table'), first = table.querySelector('thead th');
+  return {most: Math.max(...lines), scrolls: box.scrollWidth - box.clientWidth,
+          league: !!first && ['Campaign', '活动'].includes(first.innerText.trim())}; })"""
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_leagues_cells_take_three_lines_at_most_on_a4_and_nothing_is_cut_at_1280_px(tmp_path, language):
+    """Issue 23: with each row's reason in its verdict cell the league's verdicts wrapped to five or six lines on A4
+    ('repeat: / pays / even at / the low / end'; '调整：有响应，但成本吃掉了收益' on six), and at 1280 px its 13
+    columns scrolled with the last one cut mid-word ('Extra o…'). The verdict is one word, its reason a column
+    of its own, the details a table of their own: printed, no cell of either table takes more than three lines;
+    at 1280 px neither table needs to scroll, so no heading or figure is cut at the box's edge."""
+    html = _league_like_page(language).replace("<body>", "<body class='jp-Notebook'>").replace(
+        "class='jp-OutputArea-output'", "class='jp-RenderedHTMLCommon jp-OutputArea-output'")
+    with _open(html, 703, tmp_path) as shown:
+        shown.emulate_media(media="print")
+        printed = shown.evaluate(CELL_LINES)
+    with _open(html, 1280, tmp_path) as shown:
+        screen = shown.evaluate(CELL_LINES)
+        shown.screenshot(path=str(tmp_path / "league-1280.png"), full_page=True)
+    assert all(t["most"] <= 3 for t in printed), f"printed, a league cell takes more lines than three: {printed}"
+    assert all(t["scrolls"] <= 1 for t in screen), f"at 1280 px a league table is cut at its box's edge: {screen}"
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
@@ -510,7 +544,8 @@ def test_printed_a_wide_table_fits_the_page_width(tmp_path, language):
 @pytest.mark.slow
 def test_printed_no_table_of_any_report_page_is_wider_than_the_page(published):
     """Every report page as printed (print media, A4 less its margins: 703 px): no table past the page's
-    content box, where the PDF would cut it off."""
+    content box, where the PDF would cut it off; and no cell of the campaign league or its details takes more
+    than three lines (issue 23: its verdicts took five)."""
     sync_api = pytest.importorskip("playwright.sync_api")
     chromium = chromium_or_skip()
     language, (proc, out, _) = published
@@ -526,6 +561,10 @@ def test_printed_no_table_of_any_report_page_is_wider_than_the_page(published):
                 over = page.evaluate(TABLES_OVER)
                 if over:
                     problems.append(f"{language} {name} printed: tables wider than the page by {over} px")
+                if name == "campaign_review":   # the league and its details: no cell above three lines
+                    tall = [t for t in page.evaluate(CELL_LINES) if t["league"] and t["most"] > 3]
+                    if tall:
+                        problems.append(f"{language} {name} printed: a league cell takes more than three lines: {tall}")
         finally:
             browser.close()
     assert not problems, "\n".join(problems)

@@ -124,23 +124,38 @@ PRINT_BREAK = "\n"
 
 def league_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
     """Every campaign of the league, ranked by incremental return on cost; decision first: the campaign
-    and its verdict are the first two columns and stay in view (the rank before the campaign's name, the
-    number of its verdict sentence), then its type and what the verdict rests on (return on cost, the
-    incremental margin and the cost it is made of, so the summary's sums per type can be checked here, the
-    pull-forward check, the evidence), then the details (dates, reach, extra orders and revenue, cost per
-    extra order: not meaningful when the extra orders are not clear). A figure's interval
-    and a campaign's end are on a line of their own (:data:`PRINT_BREAK`), so the whole table fits 1280 px."""
+    and its verdict (one word) are the first two columns and stay in view (the rank before the campaign's
+    name, the number of its verdict sentence), then why it got that verdict, in words that may wrap, then
+    what the verdict rests on: its type, return on cost, the incremental margin and the cost it is made of
+    (so the summary's sums per type can be checked here), the pull-forward check and the evidence. The
+    details (dates, reach, extra orders and revenue) are a table of their own (:func:`league_details_frame`):
+    in one table of 14 columns the verdict and its reason wrapped to five lines on A4 and the last columns
+    were cut mid-word at 1280 px. A figure's interval is on a line of its own (:data:`PRINT_BREAK`)."""
     rows = []
     for rank, r in enumerate(a.league(), 1):
         f = r.figures
-        rows.append({p.text("cr.col_campaign"): f"{rank}. {title(p, r)}" + (" ★" if r.campaign_id in a.reviewed else ""),
-                     p.text("cr.col_verdict"): verdict_why(p, r.verdict),
+        rows.append({p.text("cr.col_campaign"): _league_name(p, a, rank, r),
+                     p.text("cr.col_verdict"): p.text(f"cr.decision_{r.verdict['decision']}"),
+                     p.text("cr.col_why"): verdict_why(p, r.verdict),
                      p.text("cr.col_type"): p.code("campaign_types", r.type) if r.type else DASH,
                      p.text("cr.col_roi"): f"{_roi(p, f['roi'].value)}{PRINT_BREAK}({_ci(f['roi'], lambda x: _roi(p, x))})",
                      p.text("cr.col_margin"): p.money(f["incremental_margin"].value),
                      p.text("cr.col_cost"): p.money(r.cost),
                      p.text("cr.col_pull_forward"): pull_forward_word(p, r.pull_forward),
-                     p.text("cr.col_evidence"): p.text(f"cr.evidence_{r.evidence}"),
+                     p.text("cr.col_evidence"): p.text(f"cr.evidence_{r.evidence}")})
+    frame = pd.DataFrame(rows)
+    frame.attrs[page.LINE_CELLS] = True
+    return page.decision_first(frame)
+
+
+def league_details_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
+    """The league's details, one row per campaign in the league's order: dates, reach, extra orders with
+    their interval, extra revenue and cost per extra order (not meaningful when the extra orders are not
+    clear). A campaign's end and a figure's interval are on a line of their own (:data:`PRINT_BREAK`)."""
+    rows = []
+    for rank, r in enumerate(a.league(), 1):
+        f = r.figures
+        rows.append({p.text("cr.col_campaign"): _league_name(p, a, rank, r),
                      p.text("cr.col_dates"): f"{r.start} –{PRINT_BREAK}{r.end}",
                      p.text("cr.col_targeted"): p.count(r.n_target),
                      p.text("cr.col_orders"): f"{p.count(f['incremental_orders'].value)}{PRINT_BREAK}({_ci(f['incremental_orders'], p.count)})",
@@ -148,16 +163,19 @@ def league_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
                      p.text("cr.col_cost_per_order"): cost_per_order(p, f)})
     frame = pd.DataFrame(rows)
     frame.attrs[page.LINE_CELLS] = True
-    return page.decision_first(frame)
+    return page.decision_first(frame, 1)
+
+
+def _league_name(p: Presentation, a: campaign.CampaignAnalysis, rank: int, r: campaign.CampaignReview) -> str:
+    return f"{rank}. {title(p, r)}" + (" ★" if r.campaign_id in a.reviewed else "")
 
 
 def verdict_why(p: Presentation, verdict: dict) -> str:
-    """A league row's verdict with its reason in a few words, on lines of their own that fit the table's
-    narrow verdict column ('change:\\nmoved orders\\nforward', 'stop:\\nno clear response'), so a verdict that
-    seems out of step with the ranking (change at -96%, stop at -63%) says why on its own row."""
-    decision = p.text(f"cr.decision_{verdict['decision']}")
+    """Why a league row got its verdict, in a few words ('moved orders forward', 'no clear response'), so a
+    verdict that seems out of step with the ranking (change at -96%, stop at -63%) says why on its own row;
+    '' when the verdict has no reason code."""
     reason = verdict.get("reason")
-    return p.text("cr.verdict_why", decision=decision, reason=p.text(f"cr.why_short.{reason}")) if reason else decision
+    return p.text(f"cr.why_short.{reason}") if reason else ""
 
 
 def verdict_rules(p: Presentation, params) -> str:

@@ -551,10 +551,17 @@ def test_the_clv_page_formats_its_figures_like_every_other_page():
     card = lambda a: view.kpis(p, {"kpis": {"holdout_aggregate_error": a.holdout.errors[a.chosen]["aggregate_error"]},  # noqa: E731
                                    "results": {"chosen_model": a.chosen}})[-1]
     assert card(a).value == "-4.3%"
+    # issue 23: the header card read "HOLDOUT ERROR -1.5% BG/NBD"; it says what was checked, in words, the model's
+    # name left to the note for analysts
+    shown = view.kpis(p, {"kpis": {"holdout_aggregate_error": -0.015}, "results": {
+        "chosen_model": "bgnbd", "holdout": {"calibration_end": "2026-05-02", "observation_end": "2026-10-31"}}})[-1]
+    assert (shown.label, shown.value, shown.delta) == ("Forecast check", "-1.5%", "off on the last 26 weeks, held out of the fit")
+    assert view.kpis(Presentation("zh"), {"kpis": {}, "results": {"chosen_model": "bgnbd", "holdout": {
+        "calibration_end": "2026-05-02", "observation_end": "2026-10-31"}}})[-1].delta == "最近 26 周的偏差，这几周不参与拟合"
     assert ("without the last 13 weeks" in view.accuracy_sentence(p, a, None)        # 30 Apr to 30 Jul: 91 days
             and "1,234 repeat purchases in them against 1,290 actual (-4.3%)" in view.accuracy_sentence(p, a, None))
     checks = " ".join(view.checks_sentences(p, a))
-    assert "(correlation 0.12)" in checks and "q = 3.46 > 1" in checks
+    assert "(correlation 0.12)" in checks and "(its shape figure is 3.46, above 1)" in checks and "q =" not in checks
     assert "1,234 repeat buyers" in checks and "(56,789 used)" in checks
     a = _view_analysis(float("nan"), float("nan"), float("nan"))       # a figure that could not be computed
     shown = card(a).value + view.accuracy_sentence(p, a, None) + " ".join(view.checks_sentences(p, a))

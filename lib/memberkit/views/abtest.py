@@ -343,7 +343,8 @@ def summary_card(p: Presentation, res: dict) -> dict:
 
 
 def results_frame(p: Presentation, r: abtest.ExperimentResult, alpha: float = 0.05) -> pd.DataFrame:
-    """The detail table: one row per variant and metric, raw and Holm-adjusted p side by side.
+    """The detail table: one row per variant and metric, with the chance of its difference by luck alone
+    (the Holm-adjusted p-value, in words: an executive reads this table).
 
     Decision first: the row's name (variant · metric) and how it reads against control
     (:func:`memberkit.abtest.reading` at ``alpha``) are its first two columns and stay in view.
@@ -361,7 +362,8 @@ def results_frame(p: Presentation, r: abtest.ExperimentResult, alpha: float = 0.
                      p.text("ab.col_diff"): _fd(p, r, x.metric, x.abs_diff),
                      p.text("ab.col_lift"): p.signed_pct(x.rel_lift),
                      p.text("ab.col_ci"): f"{p.signed_pct(x.ci_low)} … {p.signed_pct(x.ci_high)}" if evidence else DASH,
-                     p.text("ab.col_p"): fmt_p(x.p_value) if evidence else DASH,
+                     # the adjusted p-value only, said in words (the reading rests on it); raw and adjusted
+                     # p by name are for analysts (ab.results_hint, the JSON)
                      p.text("ab.col_p_adjusted"): fmt_p(x.p_value_adjusted) if evidence else DASH,
                      p.text("ab.col_chance"): fmt_chance(x.chance_to_win) if evidence else DASH})
     return page.decision_first(pd.DataFrame(rows))

@@ -39,8 +39,18 @@ def kpis(p: Presentation, res: dict):
                 p.text("clv.at_risk_sub", revenue=p.money(totals.get("high_value_at_risk_past_revenue"))),
                 figure=fig("high_value_at_risk")),
             KPI(p.text("clv.expected_purchases"), p.count(k.get("expected_purchases")), figure=fig("expected_purchases")),
+            # said in words, the held-out weeks counted from the results; the model's name is in the analysts' note
             KPI(p.text("clv.holdout_error"), p.signed_pct(k.get("holdout_aggregate_error")),
-                p.text(f"clv.model_{chosen}") if chosen else "", figure=fig("holdout_aggregate_error"))]
+                p.text("clv.holdout_error_sub", weeks=p.ratio(holdout_weeks(r), 0)) if holdout_weeks(r) else "",
+                figure=fig("holdout_aggregate_error"))]
+
+
+def holdout_weeks(results: dict) -> float | None:
+    """How many weeks the purchase model was checked on (held out of its fit), from the report's results."""
+    h = results.get("holdout") or {}
+    if not (h.get("calibration_end") and h.get("observation_end")):
+        return None
+    return (pd.Timestamp(h["observation_end"]) - pd.Timestamp(h["calibration_end"])).days / 7
 
 
 def headline(p: Presentation, res: dict) -> str:

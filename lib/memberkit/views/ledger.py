@@ -188,7 +188,7 @@ def track_hint(p: Presentation, ledger: dict | None) -> str:
 def track_frame(p: Presentation, ledger: dict | None) -> pd.DataFrame:
     """Every scored month so far, newest first: month scored, forecast of, weeks elapsed, purchases and
     spend error (predicted / actual - 1), mean absolute error per member and Brier score of the chance
-    of buying."""
+    of buying, headed in words (an executive reads this table)."""
     history = (((ledger or {}).get("forecast") or {}).get("history")) or []
     rows = [{_t(p, "col_scored"): _month(p, h["period"]), _t(p, "col_forecast"): _month(p, h["forecast_period"]),
              _t(p, "col_weeks"): p.ratio(h["elapsed"] * (1.0 if h.get("unit") == "week" else 1 / 7), 1),

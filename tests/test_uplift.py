@@ -194,17 +194,61 @@ def test_the_list_takes_the_share_it_is_given_best_first():
     assert sorted(t.member_id) == sorted(by_sort.member_id)
 
 
-def test_past_campaigns_net_gain_per_member_is_the_reviews_figure():
+def test_past_campaigns_net_gain_per_member_is_the_reviews_figure_over_the_forecasts_window():
     members = pd.DataFrame({"campaign_id": ["A"] * 5 + ["B"] * 4 + ["C"] * 3,
                             "group": ["target"] * 3 + ["holdout"] * 2 + ["target", "target", "holdout", "holdout"]
                             + ["target", "target", "holdout"],
-                            "revenue_net": [30.0, 20, 10, 5, 15, 100, 0, 10, 10, 1, 1, 1]})
+                            "revenue_net": [30.0, 20, 10, 5, 15, 100, 0, 10, 10, 1, 1, 1],
+                            "revenue_during": [20.0, 20, 20, 5, 5, 60, 20, 10, 10, 1, 1, 1]})
     camps = pd.DataFrame({"campaign_id": ["A", "B", "C"], "type": ["x", "y", "z"], "cost": [3.0, 40.0, 5.0]})
-    past = uplift.past_net_per_member(members, camps, 0.5)
+    net = uplift.past_net_per_member(members, camps, 0.5, "net")
     # A: 0.5 (20 - 10) - 3 / 3 = 4; B: 0.5 (50 - 10) - 40 / 2 = 0; C has one holdout member: left out
-    assert past.campaign_id.tolist() == ["A", "B"]
-    assert past.net_per_member.tolist() == pytest.approx([4.0, 0.0])
-    assert past.targeted.tolist() == [3, 2]
+    assert net.campaign_id.tolist() == ["A", "B"]
+    assert net.net_per_member.tolist() == pytest.approx([4.0, 0.0])
+    assert net.targeted.tolist() == [3, 2] and net.cost_per_member.tolist() == pytest.approx([1.0, 20.0])
+    # the default is the forecast's own window, the campaign's days (revenue_during), as training_rows learns:
+    # A: 0.5 (20 - 5) - 1 = 6.5; B: 0.5 (40 - 10) - 20 = -5
+    during = uplift.past_net_per_member(members, camps, 0.5)
+    assert during.campaign_id.tolist() == ["A", "B"]
+    assert during.net_per_member.tolist() == pytest.approx([6.5, -5.0])
+    with pytest.raises(ValueError, match="window"):
+        uplift.past_net_per_member(members, camps, 0.5, "after")
+
+
+def test_two_campaigns_of_a_type_ten_times_apart_in_cost_are_named_beside_the_forecast():
+    from memberkit.views import Presentation
+    from memberkit.views import uplift as view
+    # two member days of 100 targeted and 25 held out each: A cost 3,000 (30 per targeted member), B, the
+    # latest, 300 (3); in their days each brought 0.5 x (20 - 10) = 5 of margin per targeted member
+    ids = [f"M{i:03d}" for i in range(125)]
+    members = pd.DataFrame({"campaign_id": ["A"] * 125 + ["B"] * 125, "member_id": ids * 2,
+                            "group": (["target"] * 100 + ["holdout"] * 25) * 2,
+                            "revenue_during": ([20.0] * 100 + [10.0] * 25) * 2})
+    members["revenue_net"] = members.revenue_during
+    camps = pd.DataFrame({"campaign_id": ["A", "B"], "type": ["member_day"] * 2, "cost": [3000.0, 300.0]})
+    costs = uplift.type_costs(camps, members, ["A", "B"])
+    assert costs.per_member.tolist() == pytest.approx([30.0, 3.0]) and costs.targeted.tolist() == [100, 100]
+    assert uplift.contact_cost(camps, members, "B") == pytest.approx(3.0)
+    assert uplift.cost_spread(costs) == pytest.approx((3.0, 30.0))
+    past = uplift.past_net_per_member(members, camps, 0.5)
+    assert past.net_per_member.tolist() == pytest.approx([2.0, -25.0])     # 5 - 3, 5 - 30
+    # a forecast of 2.5 per contacted member at B's cost of 3: at A's 30 the same list brings 2.5 + 3 - 30
+    for language, words in (("en", "in its own days"), ("zh", "活动期间")):
+        p = Presentation(language, "CNY")
+        line = view._cost_range(p, costs, past, 3.0, 2.5, "member_day")
+        for figure in (3.0, 30.0, 5.0, -24.5, 2.5):
+            assert p.money(figure, 2) in line, (figure, line)
+        assert "A" in line and "B" in line and words in line and "{" not in line
+        # from campaign_review.json's records (the summary's path) the same sentence
+        records = [{k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in r.items()}
+                   for r in past.to_dict(orient="records")]
+        assert view._cost_range(p, costs.to_dict(orient="records"), records, 3.0, 2.5, "member_day") == line
+        # nobody contacted: the range and what each end brought, no forecast at the dearest cost
+        none = view._cost_range(p, costs, past, 3.0, None, "member_day")
+        assert p.money(30.0, 2) in none and p.money(-24.5, 2) not in none
+    # costs within twice each other: nothing to name
+    near = costs.assign(per_member=[4.0, 3.0])
+    assert uplift.cost_spread(near) is None and view._cost_range(Presentation("en", "CNY"), near, past, 3.0, 2.5, "x") == ""
 
 
 def test_the_list_stops_where_the_return_turns_negative_and_keeps_a_seeded_holdout():
@@ -263,6 +307,11 @@ def test_the_target_list_beats_the_rfm_list_on_the_generators_true_effects(plant
     # the contact cost: C2610's cost over its targeted members, not its holdout
     c2610 = next(c for c in truth["campaigns"] if c["campaign_id"] == "C2610")
     assert plan.contact_cost == pytest.approx(c2610["cost"] / c2610["n_target"])
+    assert plan.cost_basis == "latest" and plan.cost_campaign == "C2610"
+    c2501 = next(c for c in truth["campaigns"] if c["campaign_id"] == "C2501")
+    assert plan.type_costs.campaign_id.tolist() == ["C2501", "C2610"]
+    assert plan.type_costs.per_member.tolist() == pytest.approx([c2501["cost"] / c2501["n_target"],
+                                                                  c2610["cost"] / c2610["n_target"]])
     model = true_list_margin(folder, plan.model_list.member_id, "member_day", cp.margin, plan.contact_cost)
     rfm = true_list_margin(folder, plan.rfm_list.member_id, "member_day", cp.margin, plan.contact_cost)
     # the model's list is cut where its measured gain is surest, so it is shorter than every member the
@@ -332,6 +381,9 @@ def test_the_section_reads_in_both_languages(planted):
         assert len(calibration) == 10 and calibration.iloc[0, 0] == "1"
         best = plan.past.iloc[0]
         assert best.campaign_id in view.headline(p, plan) and p.money(best.net_per_member, 2) in view.headline(p, plan)
+        # C2501 cost about ten times C2610's per targeted member: the headline names both
+        spread = uplift.cost_spread(plan.type_costs)
+        assert spread is not None and all(p.money(x, 2) in view.headline(p, plan) for x in spread)
         assert view.in_sample_hint(p, plan) and "{" not in view.in_sample_hint(p, plan)
     assert "会员日" in view.title(Presentation("zh", "CNY"), plan)
     # the page says the holdout has a file of its own and not to contact its members, in words a forwarded or
@@ -356,6 +408,8 @@ def test_the_section_reads_in_both_languages(planted):
                             results=lambda name: {"results": {"uplift": block}} if name == "campaign_review" else None)
         line = view.summary_section(s)
         assert net in line["sentence"] and line["link"] == "campaign_review.html#next-campaign"
+        hi = Presentation(language, "CNY").money(uplift.cost_spread(plan.type_costs)[1], 2)
+        assert hi in line["sentence"]
     assert view.summary_section(SimpleNamespace(language="en", currency="CNY", display_names={},
                                                 results=lambda name: None)) is None
     import matplotlib.pyplot as plt
@@ -532,13 +586,20 @@ def test_a_forecast_above_every_past_campaigns_actual_says_so():
     from memberkit.views import uplift as view
     past = [{"campaign_id": "C2610", "type": "member_day", "targeted": 2400, "net_per_member": 3.95},
             {"campaign_id": "C2501", "type": "member_day", "targeted": 2400, "net_per_member": -8.2}]
-    for language, above, beside in (("en", "above what any past campaign actually gained", "For comparison"),
-                                    ("zh", "高于过去任何一次活动的实际", "作为对照")):
+    for language, above, beside, during, net in (
+            ("en", "above what any past campaign", "For comparison", "in its own days",
+             "over the campaign and the days after it"),
+            ("zh", "高于过去任何一次活动", "作为对照", "与本预测相同的时段", "及其后的日子")):
         p = Presentation(language, "CNY")
         high, low = view._versus_past(p, 5.18, past), view._versus_past(p, 2.0, past)
         assert above in high and p.money(5.18, 2) in high and "C2610" in high and p.money(3.95, 2) in high
         assert beside in low and above not in low and p.money(3.95, 2) in low
+        # the window both figures use is named: the campaign's days by default, and then that orders only
+        # pulled forward are netted in neither; the days after too with the net window
+        assert during in high and during in low and net not in low
+        assert net in view._versus_past(p, 2.0, past, "net") and during not in view._versus_past(p, 2.0, past, "net")
         assert view._versus_past(p, 5.18, []) == "" and view._versus_past(p, float("nan"), past) == ""
+    assert "pulled forward" in view._versus_past(Presentation("en", "CNY"), 2.0, past)
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
@@ -556,6 +617,7 @@ def test_a_recommended_list_forecast_to_gain_less_than_the_other_says_so_and_why
         return {"contacted": contacted, "holdout": contacted // 9, "net": net, "net_low": lo, "net_high": hi,
                 "contact_cost": 1.24 * contacted, "per_member": [net / contacted, lo / contacted, hi / contacted]}
     plan = SimpleNamespace(state="ready", recommended="model", campaign_type="member_day", past=None,
+                           type_costs=None, contact_cost=1.24, window="during",
                            gains={"model": SimpleNamespace(share=0.9), "rfm": SimpleNamespace(share=1.0)},
                            returns={"model": returns(68601, 50518, 85638, 16175),
                                     "rfm": returns(69020, 49314, 84526, 17993)})

@@ -57,15 +57,55 @@ def _best_past(past) -> dict | None:
     return rows[0] if rows else None
 
 
-def _versus_past(p: Presentation, per_member: float, past) -> str:
-    """The forecast per contacted member beside the best past campaign's actual, and a warning when the
-    forecast is above every past campaign's actual ('' without a forecast or a past campaign)."""
+def _versus_past(p: Presentation, per_member: float, past, window: str = "during") -> str:
+    """The forecast per contacted member beside the best past campaign's actual over the forecast's own
+    ``window`` (:func:`memberkit.uplift.past_net_per_member`), and a warning when the forecast is above every
+    past campaign's actual ('' without a forecast or a past campaign). The window is named in the sentence:
+    over the campaign's own days the figure is not the campaign league's (the campaign and the days after
+    it), so it is worded as the gain in the campaign's days, never as the campaign's result."""
     best = _best_past(past)
     if best is None or missing(per_member):
         return ""
     key = "versus_past_above" if per_member > best["net_per_member"] else "versus_past"
-    return _t(p, key, per=p.money(per_member, 2), campaign=best["campaign_id"],
+    return _t(p, f"{key}_{window}", per=p.money(per_member, 2), campaign=best["campaign_id"],
               best=p.money(best["net_per_member"], 2))
+
+
+def _cost_range(p: Presentation, costs, past, cost: float, per_member: float | None, kind: str,
+                window: str = "during") -> str:
+    """When the type's past campaigns cost more than :data:`memberkit.uplift.COST_SPREAD` times as much per
+    targeted member as one another: the range, what the cheapest and the dearest brought in incremental
+    margin per targeted member over the forecast's window (``past``: :func:`memberkit.uplift.past_net_per_member`,
+    its net gain plus its cost), and, given the forecast ``per_member`` at ``cost``, the same list's gain per
+    contacted member at the dearest cost (the same measured uplift less that cost), so that the cost assumed
+    is never a silent choice ('' otherwise). ``costs``: the plan's :func:`memberkit.uplift.type_costs`;
+    ``costs`` and ``past`` as frames or as their records in ``campaign_review.json``. Currency per member."""
+    if costs is None or missing(cost):
+        return ""
+    frame = costs if isinstance(costs, pd.DataFrame) else pd.DataFrame(list(costs))
+    if frame.empty:
+        return ""
+    frame = frame.assign(per_member=pd.to_numeric(frame.per_member, errors="coerce"))
+    spread = uplift.cost_spread(frame)
+    if spread is None:
+        return ""
+    known = frame[frame.per_member.notna()]
+    cheap, dear = known.loc[known.per_member.idxmin()], known.loc[known.per_member.idxmax()]
+    gained = {}
+    if past is not None:
+        rows = past.to_dict(orient="records") if isinstance(past, pd.DataFrame) else list(past)
+        gained = {r["campaign_id"]: r["net_per_member"] + r["cost_per_member"] for r in rows if "cost_per_member" in r}
+    values = dict(type=kind, lo=p.money(spread[0], 2), hi=p.money(spread[1], 2), lo_campaign=cheap.campaign_id,
+                  hi_campaign=dear.campaign_id)
+    if cheap.campaign_id in gained and dear.campaign_id in gained:
+        words = _t(p, f"cost_range_{window}", lo_margin=p.money(gained[cheap.campaign_id], 2),
+                   hi_margin=p.money(gained[dear.campaign_id], 2), **values)
+    else:
+        words = _t(p, "cost_range_plain", **values)
+    if per_member is None or missing(per_member) or spread[1] <= cost:
+        return words
+    return " ".join((words, _t(p, "cost_at_dearest", hi=p.money(spread[1], 2),
+                                at_hi=p.money(per_member + cost - spread[1], 2), per=p.money(per_member, 2))))
 
 
 def kpis(p: Presentation, plan: uplift.Plan, period: str = "") -> list[KPI]:
@@ -77,8 +117,8 @@ def kpis(p: Presentation, plan: uplift.Plan, period: str = "") -> list[KPI]:
     fig = lambda key, v: Figure(f"campaign_review.uplift_{key}", period, v)  # noqa: E731
     net, (per, lo, hi) = r["net"], r["per_member"]
     best = _best_past(plan.past)
-    per_sub = _t(p, "kpi_per_member_sub", campaign=best["campaign_id"], best=p.money(best["net_per_member"], 2)) \
-        if best is not None else ""
+    per_sub = _t(p, f"kpi_per_member_sub_{plan.window}", campaign=best["campaign_id"],
+                 best=p.money(best["net_per_member"], 2)) if best is not None else ""
     return [KPI(_t(p, "kpi_contacted"), p.count(r["contacted"]), _t(p, f"kpi_rule_{plan.recommended}"),
                 figure=fig("contacted", r["contacted"])),
             KPI(_t(p, "kpi_holdout"), p.count(r["holdout"]), _t(p, "kpi_holdout_sub", share=p.pct(plan.holdout_share, 0)),
@@ -99,13 +139,18 @@ def headline(p: Presentation, plan: uplift.Plan) -> str:
     r = plan.returns[plan.recommended]
     kind = p.code("campaign_types", plan.campaign_type)
     if not r["contacted"]:
-        return _t(p, f"headline_none_{plan.recommended}", type=kind, cost=p.money(plan.contact_cost, 2))
+        return " ".join(w for w in (_t(p, f"headline_none_{plan.recommended}", type=kind,
+                                       cost=p.money(plan.contact_cost, 2)),
+                                    _cost_range(p, plan.type_costs, plan.past, plan.contact_cost, None, kind,
+                                                plan.window)) if w)
     per = r["per_member"][0]
+    cost_range = _cost_range(p, plan.type_costs, plan.past, plan.contact_cost, per, kind, plan.window)
     words = _t(p, f"headline_{plan.recommended}", type=kind, contacted=p.count(r["contacted"]),
                holdout=p.count(r["holdout"]), share=p.pct(plan.gains[plan.recommended].share, 0),
                net=p.money(r["net"]), lo=p.money(r["net_low"]), hi=p.money(r["net_high"]),
                cost=p.money(r["contact_cost"]), per=p.money(per, 2))
-    return " ".join(w for w in (words, _versus_other(p, plan), _versus_past(p, per, plan.past)) if w)
+    return " ".join(w for w in (words, cost_range, _versus_other(p, plan), _versus_past(p, per, plan.past, plan.window))
+                    if w)
 
 
 def _versus_other(p: Presentation, plan: uplift.Plan) -> str:
@@ -145,7 +190,7 @@ def validation_hint(p: Presentation, plan: uplift.Plan) -> str:
 def method_note(p: Presentation, plan: uplift.Plan, params) -> str:
     """How members are ranked, how the list's length and its expected net gain are measured, the cost used
     and the window learnt, in one note."""
-    cost_from = (_t(p, "cost_setting") if params.target_contact_cost is not None
+    cost_from = (_t(p, "cost_setting") if plan.cost_basis == "setting"
                  else _t(p, "cost_from", campaign=plan.cost_campaign or "–"))
     return _t(p, f"method_{plan.window}", margin=p.pct(params.margin, 0), cost=p.money(plan.contact_cost, 2),
               cost_from=cost_from, post=params.post_days, share=p.pct(plan.holdout_share, 0))
@@ -296,12 +341,19 @@ def summary_section(s) -> dict | None:
     diff, lo, hi = v.get("qini_difference") or [None, None, None]
     kind = p.code("campaign_types", u.get("campaign_type")) if u.get("campaign_type") else ""
     if not r["contacted"]:
-        out["sentence"] = _t(p, f"headline_none_{u['recommended']}", type=kind, cost=p.money(u.get("contact_cost"), 2))
+        out["sentence"] = " ".join(w for w in (_t(p, f"headline_none_{u['recommended']}", type=kind,
+                                                  cost=p.money(u.get("contact_cost"), 2)),
+                                               _cost_range(p, u.get("type_costs"), u.get("past"),
+                                                           u.get("contact_cost"), None, kind,
+                                                           u.get("window", "during"))) if w)
         return out
     per = r["per_member"][0]
+    cost_range = _cost_range(p, u.get("type_costs"), u.get("past"), u.get("contact_cost"), per, kind,
+                             u.get("window", "during"))
     words = _t(p, f"summary_{u['recommended']}", contacted=p.count(r["contacted"]), holdout=p.count(r["holdout"]),
                net=p.money(r["net"]), net_lo=p.money(r["net_low"]), net_hi=p.money(r["net_high"]),
                cost=p.money(r["contact_cost"]), per=p.money(per, 2),
                diff=p.money(diff, 2), lo=p.money(lo, 2), hi=p.money(hi, 2))
-    out["sentence"] = " ".join(w for w in (words, _versus_past(p, per, u.get("past"))) if w)
+    out["sentence"] = " ".join(w for w in (words, cost_range, _versus_past(p, per, u.get("past"), u.get("window", "during")))
+                               if w)
     return out

@@ -590,6 +590,25 @@ def test_member_export_is_the_file_pandas_writes_with_its_float_format(tmp_path)
 
 
 
+@pytest.mark.parametrize("decimals", [0, 2, 4, 6])
+def test_fixed_point_text_is_python_formatting_character_for_character(decimals):
+    """The member file's floats go to Arrow text without Python strings: each must be '%.Nf' % value, also
+    at the halves (exact binary halves and the decimal ones the product's rounding can move across), for
+    negatives, -0.0, values too small to show, huge and infinite ones; NaN is a null (an empty field)."""
+    rng = np.random.default_rng(3)
+    values = np.concatenate([
+        rng.random(20_000) * 10.0 ** rng.integers(-7, 14, 20_000), -rng.random(2_000) * 100,
+        np.arange(-2_000, 2_000) * 0.5 * 10.0 ** -decimals,           # every half at this precision
+        np.arange(20_000) * 0.00005 + 0.00005,
+        [0.0, -0.0, 1e-5, -1e-5, 2.5e-5, 0.00015, 9.99995, 0.99995, 1e15 / 3, 2.0 ** 52, 2.0 ** 53 + 2, 1e16,
+         5e-324, -5e-324, 1.7976931348623157e308, math.inf, -math.inf, math.nan]])
+    got = clv._fixed_text(values, decimals).to_pylist()
+    assert got == [None if v != v else f"%.{decimals}f" % v for v in values.tolist()]
+    assert got[-4:] == [f"%.{decimals}f" % 1.7976931348623157e308, "inf", "-inf", None]
+    with pytest.raises(ValueError):
+        clv._fixed_text(values, 10)
+
+
 @pytest.mark.parametrize("odd", ["plain", 'say "hi", then', "two\nlines", "carriage\rreturn"])
 def test_the_csv_files_are_the_bytes_pandas_writes(tmp_path, odd):
     """The member and win-back files are joined in Arrow; every field is what to_csv writes: commas and quotes

@@ -282,6 +282,31 @@ def test_lifetime_value_discounting_by_hand():
     assert out.expected_purchases.tolist() == pytest.approx([0.3 * month] * 2)
 
 
+@pytest.mark.parametrize("name", ["bgnbd", "pareto_nbd"])
+def test_tracking_curve_is_each_members_expected_purchases_differenced_by_day(name):
+    """The expected curve is evaluated once per age in days and added per first date: it must be the
+    definition, each member's E[X(t)] since their first purchase summed and differenced by day, for
+    members who started before the curve, on its first day, inside it and on its last day; its running
+    total on the last day is the members' E[X(age)] then."""
+    params = {"bgnbd": {"r": 0.56, "alpha": 6.7, "a": 0.7, "b": 3.5},
+              "pareto_nbd": {"r": 0.9, "alpha": 12.6, "s": 0.87, "beta": 57.2}}[name]
+    model = clv.as_lifetimes(clv.FitResult(name, params, 0.0, 0.0, {}, False, [], 1))
+    start, end = dt.date(2024, 1, 10), dt.date(2024, 3, 1)
+    firsts = pd.Series(pd.to_datetime(["2024-01-01", "2024-01-10", "2024-01-10", "2024-02-03", "2024-03-01",
+                                       "2024-01-31", "2024-02-03", "2024-01-05"]))
+    days = pd.date_range(start, end, freq="D")
+    cumulative = np.zeros(len(days))
+    for first in firsts:             # one member at a time, in weeks since their first purchase
+        age = np.array([(d - first).days for d in days], dtype=float) / 7
+        cumulative += np.where(age > 0, model.expected_number_of_purchases_up_to_time(np.maximum(age, 1e-9)), 0.0)
+    curve = clv.tracking_curve(model, firsts, start, end, "week")
+    assert list(curve.index) == list(days)
+    np.testing.assert_allclose(curve.to_numpy(), np.diff(np.concatenate([[0.0], cumulative])), rtol=1e-12, atol=1e-15)
+    at_end = sum(float(model.expected_number_of_purchases_up_to_time(np.array([(pd.Timestamp(end) - f).days / 7]))[0])
+                 for f in firsts if f < pd.Timestamp(end))
+    assert curve.sum() == pytest.approx(at_end, rel=1e-12)
+
+
 def test_holdout_errors_by_hand():
     s = pd.DataFrame({"member_id": [f"m{i:02d}" for i in range(1, 11)],
                       "frequency_holdout": [0, 2, 4, 1, 0, 0, 0, 0, 0, 3],

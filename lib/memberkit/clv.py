@@ -736,16 +736,26 @@ def holdout_errors(summary: pd.DataFrame, predicted: np.ndarray, predicted_value
 
 def tracking_curve(model, first_purchase: pd.Series, start: _dt.date, end: _dt.date, unit: str) -> pd.Series:
     """Expected repeat purchases per day of the calibration cohort: sum over members of the
-    unconditional E[X(t)] since each member's first purchase, differenced by day."""
+    unconditional E[X(t)] since each member's first purchase, differenced by day.
+
+    ``first_purchase``: dates; returns a Series of one value per day from ``start`` to ``end`` (expected
+    purchases that day). E[X(t)] is evaluated once per age in days (the model's formula is elementwise),
+    not once per first date and day, and added per first date in the order it always was: the same sums
+    to the last bit."""
     k = UNIT_DAYS[unit]
     days = pd.date_range(start, end, freq="D")
     counts = pd.to_datetime(first_purchase).value_counts()
     cumulative = np.zeros(len(days))
-    for first, n in counts.items():
-        age = (days - first).days.to_numpy(float)
-        alive = age > 0
-        if alive.any():
-            cumulative[alive] += n * np.asarray(model.expected_number_of_purchases_up_to_time(age[alive] / k), dtype=float)
+    # each first date's offset from the first day: on day j its members are j - offset days old
+    offsets = (counts.index - days[0]).days.to_numpy() if len(days) else np.zeros(0, dtype=np.int64)
+    oldest = len(days) - 1 - min(0, int(offsets.min())) if len(offsets) else 0
+    ages = np.arange(1, oldest + 1, dtype=float)
+    expected = (np.asarray(model.expected_number_of_purchases_up_to_time(ages / k), dtype=float).reshape(-1)
+                if len(ages) else ages)
+    for offset, n in zip(offsets.tolist(), counts.to_numpy().tolist()):
+        first_day = max(offset + 1, 0)          # alive from the day after the first purchase
+        if first_day < len(days):
+            cumulative[first_day:] += n * expected[first_day - offset - 1:len(days) - offset - 1]
     return pd.Series(np.diff(np.concatenate([[0.0], cumulative])), index=days, name="expected")
 
 

@@ -24,6 +24,7 @@ import math
 import re
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -171,6 +172,75 @@ def log_likelihood(name: str, params, data: tuple, weights) -> float:
     return float(-cls._negative_log_likelihood(np.log(p), *data, w, 0.0) * w.sum())
 
 
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first, inverse): one position holding each distinct value of ``values`` and, for each value, the
+    position of its distinct value among them (``values[first][inverse]`` is ``values``)."""
+    _, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)
+
+
+@lru_cache(maxsize=None)
+def _gammaln_by_group():
+    """An autograd primitive ``f(x, first, inverse)``: ``gammaln(x)`` and, backwards, ``g * digamma(x)`` (the
+    vjp autograd gives ``gammaln``), each evaluated once per group of equal values of ``x`` (``first``,
+    ``inverse`` as :func:`_distinct` gives them, for an ``x`` whose equal entries are those groups):
+    elementwise functions, so the same numbers as on the whole array, to the last bit."""
+    from autograd.extend import defvjp, primitive
+    from scipy.special import digamma, gammaln
+
+    @primitive
+    def gammaln_by_group(x, first, inverse):
+        return gammaln(x[first])[inverse]
+    defvjp(gammaln_by_group, lambda ans, x, first, inverse: lambda g: g * digamma(x[first])[inverse])
+    return gammaln_by_group
+
+
+def negative_log_likelihood(name: str, log_params, data: tuple, weights: np.ndarray, groups: tuple):
+    """lifetimes' ``_negative_log_likelihood`` of BG/NBD, modified BG/NBD or Gamma-Gamma (penalizer 0),
+    operation for operation (autograd traces the same graph: the value and gradient are lifetimes' to the
+    last bit, tests/test_clv.py), except that every log-gamma of an array, all functions of the frequency
+    alone, is evaluated once per distinct frequency (``groups``: :func:`_distinct` of ``data[0]``). Those
+    were about half of each evaluation's time on the 1M retailer's 335,418 histories (about 130 distinct
+    frequencies).
+
+    ``name``: ``bgnbd``, ``modified_bgnbd`` or ``gamma_gamma``; ``log_params``: the parameters' logarithms
+    (an array or autograd box of 4, or 3 for Gamma-Gamma); ``data``: (frequency as int, recency, T) or
+    (frequency as int, mean spend), arrays of one length n; ``weights``: float array of length n.
+    Returns -log L per unit of weight (a scalar, or a box while autograd traces). Raises ``KeyError``
+    for another model."""
+    import autograd.numpy as anp
+    from autograd.scipy.special import gammaln
+    by_group = _gammaln_by_group()
+    params = anp.exp(log_params)
+    if name == "gamma_gamma":           # lifetimes' GammaGammaFitter._negative_log_likelihood
+        p, q, v = params
+        x, m = data
+        values = (by_group(p * x + q, *groups) - by_group(p * x, *groups) - gammaln(q) + q * anp.log(v)
+                  + (p * x - 1) * anp.log(m) + (p * x) * anp.log(x) - (p * x + q) * anp.log(x * m + v)) * weights
+        return -values.sum() / weights.sum() + 0.0 * sum(params ** 2)
+    freq, rec, T = data
+    r, alpha, a, b = params
+    if name == "bgnbd":                 # lifetimes' BetaGeoFitter._negative_log_likelihood
+        A_1 = by_group(r + freq, *groups) - gammaln(r) + r * anp.log(alpha)
+        A_2 = gammaln(a + b) + by_group(b + freq, *groups) - gammaln(b) - by_group(a + b + freq, *groups)
+        A_3 = -(r + freq) * anp.log(alpha + T)
+        A_4 = anp.log(a) - anp.log(b + anp.maximum(freq, 1) - 1) - (r + freq) * anp.log(rec + alpha)
+        max_A_3_A_4 = anp.maximum(A_3, A_4)
+        penalizer_term = 0.0 * sum(params ** 2)
+        ll = weights * (A_1 + A_2 + anp.log(anp.exp(A_3 - max_A_3_A_4) + anp.exp(A_4 - max_A_3_A_4) * (freq > 0))
+                        + max_A_3_A_4)
+        return -ll.sum() / weights.sum() + penalizer_term
+    if name != "modified_bgnbd":
+        raise KeyError(name)
+    # lifetimes' ModifiedBetaGeoFitter._negative_log_likelihood
+    A_1 = by_group(r + freq, *groups) - gammaln(r) + r * anp.log(alpha)
+    A_2 = gammaln(a + b) + by_group(b + freq + 1, *groups) - gammaln(b) - by_group(a + b + freq + 1, *groups)
+    A_3 = -(r + freq) * anp.log(alpha + T)
+    A_4 = anp.log(a) - anp.log(b + freq) + (r + freq) * (anp.log(alpha + T) - anp.log(alpha + rec))
+    penalizer_term = 0.0 * sum(params ** 2)
+    return -(weights * (A_1 + A_2 + A_3 + anp.logaddexp(A_4, 0))).sum() / weights.sum() + penalizer_term
+
+
 @dataclass
 class FitResult:
     """One model fitted by :func:`fit_model`: parameters in the data's units and how the optimum was found."""
@@ -236,7 +306,6 @@ def fit_model(name: str, data: tuple, weights, penalizer: float = 0.0) -> FitRes
     data = (data[0].astype(int), *data[1:])
     scaled, scale = _scaled(name, data)
     n = float(w.sum())
-    cls = _lifetimes_class(name)
 
     if name == "pareto_nbd":
         shared = pnbd_shared_terms(*scaled)
@@ -250,8 +319,10 @@ def fit_model(name: str, data: tuple, weights, penalizer: float = 0.0) -> FitRes
         from autograd import value_and_grad
         import autograd.numpy as anp
 
+        groups = _distinct(scaled[0])
+
         def _obj(x):
-            return cls._negative_log_likelihood(x, *scaled, w, 0.0) + penalizer * anp.sum(anp.exp(x) ** 2)
+            return negative_log_likelihood(name, x, scaled, w, groups) + penalizer * anp.sum(anp.exp(x) ** 2)
         vg = value_and_grad(_obj)
 
         def objective(x):

@@ -148,14 +148,15 @@ def test_collapse_maps_every_member_to_its_own_history(cdnow_calibration):
 
 def test_pareto_nbd_shared_terms_equal_lifetimes_bit_for_bit(cdnow_calibration):
     """The Pareto/NBD likelihood with its 2F1 terms evaluated once per distinct (frequency, recency)
-    and (frequency, T) pair is lifetimes' _conditional_log_likelihood to the last bit, on both
+    and (frequency, T) pair, and its log-gamma once per distinct frequency, is lifetimes'
+    _conditional_log_likelihood to the last bit, on both
     branches (alpha < beta and alpha >= beta), so the optimiser takes exactly lifetimes' path."""
     from lifetimes import ParetoNBDFitter
     h = clv.collapse(cdnow_calibration)
     f, r, T = h.data
     f = f.astype(int)
     shared = clv.pnbd_shared_terms(f, r, T)
-    assert len(shared.recency_first) < len(f) and len(shared.T_first) < len(f)
+    assert len(shared.recency_first) < len(f) and len(shared.T_first) < len(f) and len(shared.frequency_first) < len(f)
     rng = np.random.default_rng(11)
     branches = set()
     for params in [[0.55, 10.58, 0.61, 11.67], [0.55, 11.67, 0.61, 10.58], *np.exp(rng.normal(0, 1.5, (20, 4)))]:

@@ -375,12 +375,16 @@ class PNBDShared:
     only, and far fewer pairs than histories are distinct (the 1,000,000-member retailer: 335,418
     calibration histories, 19,760 (frequency, recency) and 20,419 (frequency, T) pairs).
     ``recency_first`` / ``T_first``: one history holding each distinct pair (indices into the
-    history arrays); ``recency_of`` / ``T_of``: each history's pair (indices into the former)."""
+    history arrays); ``recency_of`` / ``T_of``: each history's pair (indices into the former).
+    ``frequency_first`` / ``frequency_of``: the same for the distinct frequencies (about 130 at 1M), on
+    which the log-gamma term of eq. 18 depends alone."""
 
     recency_first: np.ndarray
     recency_of: np.ndarray
     T_first: np.ndarray
     T_of: np.ndarray
+    frequency_first: np.ndarray
+    frequency_of: np.ndarray
 
 
 def _distinct_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -395,16 +399,18 @@ def pnbd_shared_terms(frequency, recency, T) -> PNBDShared:
     eq. 19-20, that depend on them).
 
     ``frequency``, ``recency``, ``T``: 1-D arrays of one length n (the histories; time in the
-    model's unit). Returns :class:`PNBDShared` (four int arrays: two of the distinct pairs' length,
-    two of length n). Arrays of different lengths raise ``ValueError`` (numpy)."""
-    return PNBDShared(*_distinct_pairs(frequency, recency), *_distinct_pairs(frequency, T))
+    model's unit). Returns :class:`PNBDShared` (six int arrays: one of each distinct pair's or
+    frequency's length, one of length n for each). Arrays of different lengths raise ``ValueError`` (numpy)."""
+    return PNBDShared(*_distinct_pairs(frequency, recency), *_distinct_pairs(frequency, T),
+                      *_distinct(np.asarray(frequency, float)))
 
 
 def pnbd_conditional_log_likelihood(params, freq, rec, T, shared: PNBDShared) -> np.ndarray:
     """Per-history Pareto/NBD log-likelihood, the same numbers to the last bit as lifetimes'
     ``ParetoNBDFitter._conditional_log_likelihood`` (Fader and Hardie 2005, note 009, eq. 18-20),
     with each hypergeometric term 2F1(r+s+x, t; r+s+x+1; z) evaluated once per distinct
-    (frequency, recency) or (frequency, T) pair (``shared``, :func:`pnbd_shared_terms`).
+    (frequency, recency) or (frequency, T) pair and the log-gamma of r + x once per distinct frequency
+    (``shared``, :func:`pnbd_shared_terms`).
 
     ``params``: (r, alpha, s, beta), positive; ``freq``, ``rec``, ``T``: arrays of one length (the
     histories, ``freq`` integer, time in one unit) with ``shared`` built from the same arrays.
@@ -416,7 +422,8 @@ def pnbd_conditional_log_likelihood(params, freq, rec, T, shared: PNBDShared) ->
     r, alpha, s, beta = params
     x = freq
     r_s_x = r + s + x
-    A_1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    log_gamma = gammaln((r + x)[shared.frequency_first])[shared.frequency_of]     # elementwise: per frequency
+    A_1 = log_gamma - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     # lifetimes' _log_A_0 (eq. 19 and 20)
     if alpha < beta:
         min_of_alpha_beta, max_of_alpha_beta, t = (alpha, beta, r + freq)

@@ -791,25 +791,38 @@ def lifetime_value(model, spend_model, summary: pd.DataFrame, unit: str, horizon
 
 
 # ------------------------------------------------------------------ holdout
-def holdout_errors(summary: pd.DataFrame, predicted: np.ndarray, predicted_value: np.ndarray | None = None) -> dict:
+def holdout_errors(summary: pd.DataFrame, predicted: np.ndarray, predicted_value: np.ndarray | None = None,
+                   id_order: np.ndarray | None = None) -> dict:
     """MAE per member, aggregate error (predicted total / actual total - 1), and the share of actual
     holdout spend held by the top 10% of members by predicted value (or purchases).
 
     ``summary`` holds ``member_id``, ``frequency_holdout`` and ``monetary_holdout``, one row per
     member; ``predicted`` (purchases) and ``predicted_value`` (money) are aligned with its rows.
     The top 10% is round(n / 10) members (at least one); members with an equal prediction are
-    taken in ``member_id`` order, so the share does not depend on the row order.
+    taken in ``member_id`` order, so the share does not depend on the row order. ``id_order``: each row's
+    place in ``member_id`` order (:func:`member_id_order`), computed once by a caller scoring several models.
     """
     actual = summary.frequency_holdout.to_numpy(float)
     rank_by = predicted if predicted_value is None else predicted_value
     n_top = max(1, int(round(len(summary) * 0.1)))
-    order = pd.DataFrame({"rank": -np.asarray(rank_by, dtype=float), "member_id": summary.member_id.to_numpy()})
-    top = order.sort_values(["rank", "member_id"], kind="stable").index.to_numpy()[:n_top]
+    if id_order is None:
+        id_order = member_id_order(summary)
+    top = np.lexsort((id_order, -np.asarray(rank_by, dtype=float)))[:n_top]
     spend = summary.monetary_holdout.to_numpy(float)
     return {"mae": float(np.mean(np.abs(predicted - actual))),
             "aggregate_error": float(predicted.sum() / actual.sum() - 1) if actual.sum() else math.nan,
             "predicted_total": float(predicted.sum()), "actual_total": float(actual.sum()),
             "top_decile_spend_share": float(spend[top].sum() / spend.sum()) if spend.sum() else math.nan}
+
+
+def member_id_order(summary: pd.DataFrame) -> np.ndarray:
+    """Each row's place among the sorted distinct ``member_id`` values of ``summary`` (int64, one per row;
+    equal ids share one; text in code point order, as pandas sorts it): the tie-break of :func:`holdout_errors`,
+    sorted once (in Arrow: a tenth of pandas' time at 660,000 ids) rather than once per model."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    ids = pa.Array.from_pandas(summary.member_id)
+    return pc.rank(ids, sort_keys="ascending", tiebreaker="dense").to_numpy().astype(np.int64)
 
 
 def tracking_curve(model, first_purchase: pd.Series, start: _dt.date, end: _dt.date, unit: str) -> pd.Series:
@@ -916,6 +929,7 @@ def holdout_check(summary: pd.DataFrame, calibration_end: _dt.date, observation_
     check = HoldoutCheck(calibration_end, observation_end, unit, s)
     spend = expected_spend(spend_model, s) if spend_model is not None else None
     histories = collapse(s)     # once, for every model's fit and prediction
+    id_order = member_id_order(s)
     for name in models:
         try:
             model = fit_purchase_model(name, s, penalizer_for(penalizer, name), histories)
@@ -924,7 +938,7 @@ def holdout_check(summary: pd.DataFrame, calibration_end: _dt.date, observation_
                 bad = int((~np.isfinite(pred) | (pred < 0)).sum())
                 raise ModelFitError(f"{name} predicted {bad:,} members' holdout purchases as not finite or negative.",
                                     "prediction_not_finite", n=f"{bad:,}")
-            errors = holdout_errors(s, pred, pred * spend if spend is not None else None)
+            errors = holdout_errors(s, pred, pred * spend if spend is not None else None, id_order)
             if not math.isfinite(errors["mae"]):
                 raise ModelFitError(f"{name}'s holdout error is not finite.", "holdout_not_finite")
         except ModelFitError as e:

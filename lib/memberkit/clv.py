@@ -1266,17 +1266,27 @@ def member_file(a: "CLVAnalysis", tier_labels: dict[str, dict[str, str]] | None 
     if "segment" in m:
         segment = m["segment"].astype("object").where(m["segment"].isin(hl.keys), outside.key)
         out["segment"] = segment
+        at, distinct = pd.factorize(segment)
         for language in LANGUAGES:
-            labels = {k: outside.label[language] if k == outside.key else hl.label(k, language) for k in segment.unique()}
-            out[f"segment_label_{language}"] = segment.map(labels)
+            labels = [outside.label[language] if k == outside.key else hl.label(k, language) for k in distinct]
+            out[f"segment_label_{language}"] = _looked_up(at, labels, out.index)
     for code, words in (("tier", tier_labels), ("stage", stage_labels)):
         if code in m:
-            out[code] = codes = m[code].astype("object")
-            distinct = pd.Series(codes.dropna().unique(), dtype=object)
+            out[code] = m[code].astype("object")
+            at, distinct = pd.factorize(m[code])         # missing: -1, left missing
+            distinct = pd.Series(np.asarray(distinct, dtype=object), dtype=object)
             for language in LANGUAGES:    # label_codes' labels, found once per code rather than once per member
-                labels = dict(zip(distinct, label_codes(distinct, (words or {}).get(language, {}))))
-                out[f"{code}_label_{language}"] = codes.map(labels, na_action="ignore")
+                labels = label_codes(distinct, (words or {}).get(language, {})).tolist()
+                out[f"{code}_label_{language}"] = _looked_up(at, labels, out.index)
     return out
+
+
+def _looked_up(at: np.ndarray, labels: list, index: pd.Index) -> pd.Series:
+    """``labels[at[i]]`` for each row (``at``: int positions, -1 for a missing value, which stays missing as
+    NaN), an object Series on ``index``: what ``Series.map`` of a code to its label gives, without hashing
+    every member's text again for each language."""
+    table = np.array([*labels, np.nan], dtype=object)
+    return pd.Series(table[at], index=index, dtype=object)
 
 
 AT_RISK_FILE = "clv_at_risk.csv"
@@ -1412,18 +1422,18 @@ def _write_csv(frame: pd.DataFrame, path, float_format: str | None = None, rows:
     decimals = int(fixed.group(1)) if fixed else None      # '%.Nf': the floats go to Arrow text without Python strings
 
     def arrow_fields(part: pd.DataFrame):
-        fields = []
+        fields = []      # (the column as Arrow text, whether it is text: numbers hold no comma, quote or line break)
         for c in part.columns:
             col = part[c]
             try:
                 if col.dtype == np.float64 and decimals is not None:
-                    fields.append(_fixed_text(col.to_numpy(), decimals))
+                    fields.append((_fixed_text(col.to_numpy(), decimals), False))
                 elif col.dtype == np.bool_:
-                    fields.append(pa.array(np.where(col.to_numpy(), "True", "False"), type=pa.string()))
+                    fields.append((pa.array(np.where(col.to_numpy(), "True", "False"), type=pa.string()), False))
                 elif col.dtype == np.int64:
-                    fields.append(pc.cast(pa.array(col.to_numpy()), pa.string()))
+                    fields.append((pc.cast(pa.array(col.to_numpy()), pa.string()), False))
                 elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
-                    fields.append(pa.array(col, type=pa.string(), from_pandas=True))
+                    fields.append((pa.array(col, type=pa.string(), from_pandas=True), True))
                 else:
                     return None
             except (pa.ArrowInvalid, pa.ArrowTypeError):     # an object that is not text: pandas writes its str()
@@ -1439,7 +1449,7 @@ def _write_csv(frame: pd.DataFrame, path, float_format: str | None = None, rows:
     fast = len(frame.columns) >= 2 and not breaks(names)    # a row of one empty field is quoted by csv: not here
     for c in plain.columns if fast else ():
         field = arrow_fields(as_text(plain[[c]]))
-        if field is None or breaks(field[0]):
+        if field is None or field[0][1] and breaks(field[0][0]):
             fast = False
             break
     if not fast:
@@ -1457,8 +1467,8 @@ def _write_csv(frame: pd.DataFrame, path, float_format: str | None = None, rows:
         for start in range(0, len(frame), rows):
             part = frame.iloc[start:start + rows]
             fields = arrow_fields(part if decimals is not None else as_text(part))
-            lines = pc.binary_join_element_wise(*map(quoted, fields), ",", null_handling="replace",
-                                                null_replacement="")
+            lines = pc.binary_join_element_wise(*(quoted(a) if text else a for a, text in fields), ",",
+                                                null_handling="replace", null_replacement="")
             # as UTF-8 bytes: one Python string holds four bytes a character once a Chinese label is in it
             f.write(pc.binary_join(pa.ListArray.from_arrays([0, len(lines)], lines), "\n")[0].as_buffer())
             f.write(b"\n")

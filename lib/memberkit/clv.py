@@ -1260,7 +1260,8 @@ def member_file(a: "CLVAnalysis", tier_labels: dict[str, dict[str, str]] | None 
     from .languages import LANGUAGES
     from .rfm import label_codes, outside_window, schemes
     hl, outside = schemes()["high_low"], outside_window()
-    m = a.members.sort_values(["clv", "member_id"], ascending=[False, True], kind="mergesort")
+    # highest CLV first, ties by member id: one total order, so lexsort gives pandas' rows without its string sort
+    m = a.members.iloc[np.lexsort((member_id_order(a.members), -a.members.clv.to_numpy(float)))]
     out = m[[c for c in EXPORT_COLUMNS if c in m and c not in ("segment", "tier", "stage")]].rename(
         columns={**file_column_names(a.unit), **value_column_names(horizon_months, currency)})
     if "segment" in m:

@@ -87,7 +87,7 @@ def main() -> None:
     figures = {"plot_clv_by": lambda: view.plot_clv_by(p, analysis, params.horizon_months),
                "plot_tracking": lambda: view.plot_tracking(p, analysis),
                "plot_by_frequency": lambda: view.plot_by_frequency(p, analysis),
-               "plot_distributions": lambda: view.plot_distributions(p, analysis),
+               "plot_distributions": lambda: view.plot_distributions(p, analysis, params.horizon_months),
                "plot_alive_matrix": lambda: view.plot_alive_matrix(p, analysis)}
     for name, draw in figures.items():
         fig = draw()

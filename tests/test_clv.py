@@ -148,14 +148,15 @@ def test_collapse_maps_every_member_to_its_own_history(cdnow_calibration):
 
 def test_pareto_nbd_shared_terms_equal_lifetimes_bit_for_bit(cdnow_calibration):
     """The Pareto/NBD likelihood with its 2F1 terms evaluated once per distinct (frequency, recency)
-    and (frequency, T) pair is lifetimes' _conditional_log_likelihood to the last bit, on both
+    and (frequency, T) pair, and its log-gamma once per distinct frequency, is lifetimes'
+    _conditional_log_likelihood to the last bit, on both
     branches (alpha < beta and alpha >= beta), so the optimiser takes exactly lifetimes' path."""
     from lifetimes import ParetoNBDFitter
     h = clv.collapse(cdnow_calibration)
     f, r, T = h.data
     f = f.astype(int)
     shared = clv.pnbd_shared_terms(f, r, T)
-    assert len(shared.recency_first) < len(f) and len(shared.T_first) < len(f)
+    assert len(shared.recency_first) < len(f) and len(shared.T_first) < len(f) and len(shared.frequency_first) < len(f)
     rng = np.random.default_rng(11)
     branches = set()
     for params in [[0.55, 10.58, 0.61, 11.67], [0.55, 11.67, 0.61, 10.58], *np.exp(rng.normal(0, 1.5, (20, 4)))]:
@@ -208,6 +209,41 @@ def test_pareto_nbd_fit_on_the_shared_collapse_equals_fits_on_lifetimes_likeliho
     assert ours.log_likelihood >= theirs - 1e-9
     for k, v in reference.params_.items():
         assert ours.params[k] == pytest.approx(v, rel=1e-6), k
+
+
+@pytest.mark.parametrize("name", ["bgnbd", "modified_bgnbd", "gamma_gamma"])
+def test_likelihood_with_log_gammas_per_frequency_is_lifetimes_to_the_last_bit(cdnow_calibration, name):
+    """The fits' objective evaluates each log-gamma once per distinct frequency: its value and autograd
+    gradient must be lifetimes' own, bit for bit (so the optimiser takes the same path), on CDNOW's weighted
+    histories (scaled as the fit scales them) and on a wide synthetic spread, at parameters around and far
+    from the optimum."""
+    from autograd import value_and_grad
+    s = cdnow_calibration
+    rng = np.random.default_rng(5)
+    if name == "gamma_gamma":
+        ok, _ = clv.spend_inputs(s)
+        rows = ok.groupby(["frequency", "monetary_value"], sort=True).size().rename("weight").reset_index()
+        cases = [((rows.frequency.to_numpy(), rows.monetary_value.to_numpy()), rows.weight.to_numpy(float)),
+                 ((rng.integers(1, 60, 5_000), rng.gamma(2.0, 50.0, 5_000)), rng.integers(1, 9, 5_000).astype(float))]
+        start = np.log([1.0, 3.0, 2.0])
+    else:
+        rows = clv.collapse(s).rows
+        f = rng.integers(0, 80, 5_000)
+        T = rng.integers(1, 400, 5_000) / 7.0
+        cases = [((rows.frequency.to_numpy(), rows.recency.to_numpy(), rows["T"].to_numpy()), rows.weight.to_numpy(float)),
+                 ((f, np.where(f > 0, np.floor(rng.random(5_000) * T * 7) / 7, 0.0), T), rng.integers(1, 9, 5_000).astype(float))]
+        start = np.log([1.0, 2.0, 1.0, 3.0])
+    cls = clv._lifetimes_class(name)
+    for data, w in cases:
+        scaled, _ = clv._scaled(name, tuple(np.asarray(d, float) for d in data))
+        scaled = (np.asarray(data[0]).astype(int), *scaled[1:])
+        groups = clv._distinct(scaled[0])
+        ours = value_and_grad(lambda x: clv.negative_log_likelihood(name, x, scaled, w, groups))
+        theirs = value_and_grad(lambda x: cls._negative_log_likelihood(x, *scaled, w, 0.0))
+        for x in [start, *(start + rng.normal(0, 1.5, len(start)) for _ in range(6))]:
+            (v0, g0), (v1, g1) = theirs(x), ours(x)
+            assert np.asarray(v1).tobytes() == np.asarray(v0).tobytes(), (name, x)
+            assert np.asarray(g1).tobytes() == np.asarray(g0).tobytes(), (name, x)
 
 
 def test_holdout_check_and_forecast_on_shared_histories_equal_separate_ones(cdnow_calibration):
@@ -280,6 +316,31 @@ def test_lifetime_value_discounting_by_hand():
     expected = sum(per_month / 1.02 ** i for i in (1, 2, 3))
     assert out.clv.tolist() == pytest.approx([expected, expected])
     assert out.expected_purchases.tolist() == pytest.approx([0.3 * month] * 2)
+
+
+@pytest.mark.parametrize("name", ["bgnbd", "pareto_nbd"])
+def test_tracking_curve_is_each_members_expected_purchases_differenced_by_day(name):
+    """The expected curve is evaluated once per age in days and added per first date: it must be the
+    definition, each member's E[X(t)] since their first purchase summed and differenced by day, for
+    members who started before the curve, on its first day, inside it and on its last day; its running
+    total on the last day is the members' E[X(age)] then."""
+    params = {"bgnbd": {"r": 0.56, "alpha": 6.7, "a": 0.7, "b": 3.5},
+              "pareto_nbd": {"r": 0.9, "alpha": 12.6, "s": 0.87, "beta": 57.2}}[name]
+    model = clv.as_lifetimes(clv.FitResult(name, params, 0.0, 0.0, {}, False, [], 1))
+    start, end = dt.date(2024, 1, 10), dt.date(2024, 3, 1)
+    firsts = pd.Series(pd.to_datetime(["2024-01-01", "2024-01-10", "2024-01-10", "2024-02-03", "2024-03-01",
+                                       "2024-01-31", "2024-02-03", "2024-01-05"]))
+    days = pd.date_range(start, end, freq="D")
+    cumulative = np.zeros(len(days))
+    for first in firsts:             # one member at a time, in weeks since their first purchase
+        age = np.array([(d - first).days for d in days], dtype=float) / 7
+        cumulative += np.where(age > 0, model.expected_number_of_purchases_up_to_time(np.maximum(age, 1e-9)), 0.0)
+    curve = clv.tracking_curve(model, firsts, start, end, "week")
+    assert list(curve.index) == list(days)
+    np.testing.assert_allclose(curve.to_numpy(), np.diff(np.concatenate([[0.0], cumulative])), rtol=1e-12, atol=1e-15)
+    at_end = sum(float(model.expected_number_of_purchases_up_to_time(np.array([(pd.Timestamp(end) - f).days / 7]))[0])
+                 for f in firsts if f < pd.Timestamp(end))
+    assert curve.sum() == pytest.approx(at_end, rel=1e-12)
 
 
 def test_holdout_errors_by_hand():
@@ -588,6 +649,25 @@ def test_member_export_is_the_file_pandas_writes_with_its_float_format(tmp_path)
     clv.member_file(a).to_csv(tmp_path / "expected.csv", index=False, encoding="utf-8-sig", float_format="%.4f")
     assert (tmp_path / "clv_members.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
 
+
+
+@pytest.mark.parametrize("decimals", [0, 2, 4, 6])
+def test_fixed_point_text_is_python_formatting_character_for_character(decimals):
+    """The member file's floats go to Arrow text without Python strings: each must be '%.Nf' % value, also
+    at the halves (exact binary halves and the decimal ones the product's rounding can move across), for
+    negatives, -0.0, values too small to show, huge and infinite ones; NaN is a null (an empty field)."""
+    rng = np.random.default_rng(3)
+    values = np.concatenate([
+        rng.random(20_000) * 10.0 ** rng.integers(-7, 14, 20_000), -rng.random(2_000) * 100,
+        np.arange(-2_000, 2_000) * 0.5 * 10.0 ** -decimals,           # every half at this precision
+        np.arange(20_000) * 0.00005 + 0.00005,
+        [0.0, -0.0, 1e-5, -1e-5, 2.5e-5, 0.00015, 9.99995, 0.99995, 1e15 / 3, 2.0 ** 52, 2.0 ** 53 + 2, 1e16,
+         5e-324, -5e-324, 1.7976931348623157e308, math.inf, -math.inf, math.nan]])
+    got = clv._fixed_text(values, decimals).to_pylist()
+    assert got == [None if v != v else f"%.{decimals}f" % v for v in values.tolist()]
+    assert got[-4:] == [f"%.{decimals}f" % 1.7976931348623157e308, "inf", "-inf", None]
+    with pytest.raises(ValueError):
+        clv._fixed_text(values, 10)
 
 
 @pytest.mark.parametrize("odd", ["plain", 'say "hi", then', "two\nlines", "carriage\rreturn"])

@@ -547,6 +547,47 @@ def test_the_why_tables_give_a_rate_change_in_percentage_points_as_the_cards_do(
     assert f"3.4 {points}" in said and "9.4%" not in said, said
 
 
+@pytest.mark.parametrize("language, points", [("en", "pp"), ("zh", "个百分点")])
+def test_a_rate_change_shown_beside_its_two_rates_is_their_difference_as_shown(language, points):
+    """Issue 23: the churn rate read 20.2% last month and 18.5% this month, its change "-1.6 pp" (the
+    unrounded rates' difference, rounded on its own). Wherever a pair and its change stand together, the
+    change is now the difference of the two as shown: the key-figures table, the cards' change, the why
+    tables and sentences, the A/B table. The exact values stay in data-value."""
+    from types import SimpleNamespace
+    from memberkit.views import abtest as ab
+    from memberkit.views import kpi as vkpi
+    from memberkit.views.attribution import sentences, waterfall
+    from memberkit.views.context import Presentation
+    p = Presentation(language, "CNY")
+    import pandas as pd
+    before, after = 0.2016, 0.1854            # 20.2% and 18.5%; unrounded 1.62 points apart: '-1.6 pp' before
+    assert p.pct(before) == "20.2%" and p.pct(after) == "18.5%"
+    assert vkpi.format_change(p, "churn_rate", after, before) == f"-1.7 {points}"
+    figures = pd.DataFrame({"current": [after], "previous": [before], "year_ago": [0.2]}, index=["churn_rate"])
+    frame = vkpi.figures_frame(p, figures, period="2026-10")
+    assert frame[p.text("kpi.change_previous")].tolist() == [f"-1.7 {points}"]
+    assert frame[p.text("kpi.change_year")].tolist() == [f"-1.5 {points}"]      # 18.5% against 20.0%
+    assert frame.attrs["figures"][(0, 1)].value == after                         # data-value: unrounded
+    # the why tables and sentences, for the activity rate
+    change = {"before": 1000.0, "after": 800.0, "flows": [], "groups": [],
+              "drivers": [{"name": "activity_rate", "before": before, "after": after, "contribution": -200.0}]}
+    assert [row["change"] for row in waterfall(p, change, "Sep", "Oct")["table"]] == [f"-1.7 {points}"]
+    said = " ".join(sentences(p, change, "Sep"))
+    assert f"1.7 {points}" in said and f"1.6 {points}" not in said, said
+    # the A/B table: control, variant and their difference on one row
+    results = pd.DataFrame([{"variant": "b", "metric": "conversion", "control_mean": before, "variant_mean": after,
+                             "abs_diff": after - before, "rel_lift": (after - before) / before, "ci_low": -0.2,
+                             "ci_high": -0.1, "p_value_adjusted": 0.01, "chance_to_win": 0.01},
+                            {"variant": "b", "metric": "revenue", "control_mean": 10.24, "variant_mean": 10.46,
+                             "abs_diff": 0.22, "rel_lift": 0.0215, "ci_low": -0.1, "ci_high": 0.1,
+                             "p_value_adjusted": 0.5, "chance_to_win": 0.6}])
+    table = ab.results_frame(p, SimpleNamespace(results=results, kinds={}, srm_failed=False))
+    assert table[p.text("ab.col_diff")].tolist() == [f"-1.7 {points}", ab.fmt_difference(p, "revenue", 0.3)]
+    assert p.money(10.24, 1) == p.money(10.2, 1) and p.money(10.46, 1) == p.money(10.5, 1)   # +0.3, not +0.2
+    # equal as shown: no change, and never '-0.0'
+    assert vkpi.format_change(p, "churn_rate", 0.1004, 0.0996) == f"+0.0 {points}"
+
+
 def test_a_sentence_that_names_the_data_folder_gives_its_place_from_the_page():
     """Pages moved into <period>/<lang>/ while the lists stayed in <period>/data/: 'in data/ beside this report'
     sent a reader to a folder that is not there. Every sentence naming data/ now gives it from the page

@@ -435,12 +435,13 @@ def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None, panels=T
         ax1 = drawn["tiers"]
         ax1.bar([tier_label(p, t) for t in tiers.index], tiers.members, color=PALETTE[0])
         shares, without_bulk = tier_revenue_shares(tiers)
-        # the longer word for the share without bulk orders gets its own line, so labels keep apart at 420 px
-        word = p.text("rfm.revenue_short_without_bulk") + "\n" if without_bulk else p.text("rfm.revenue_short") + " "
+        # in words, members and share each on its line ('19,412 members' / '76% of revenue'): the figures
+        # alone with 'excl. bulk' between them read as one number; the title says which revenue it is
         for i, (n, rs) in enumerate(zip(tiers.members, shares.fillna(0))):
-            ax1.text(i, n, f"{n:,}\n{word}{p.pct(rs, 0)}", ha="center", va="bottom", fontsize=11)
-        # linear from zero: bar heights compare as counts; room above the tallest bar for its two or three lines
-        ax1.set_ylim(0, max(1, tiers.members.max()) * (1.45 if without_bulk else 1.25))
+            ax1.text(i, n, p.counted("rfm.tier_bar", n, members=p.count(n), share=p.pct(rs, 0)),
+                     ha="center", va="bottom", fontsize=11)
+        # linear from zero: bar heights compare as counts; room above the tallest bar for its two lines
+        ax1.set_ylim(0, max(1, tiers.members.max()) * 1.3)
         ax1.set_title(p.text("rfm.tiers_chart_without_bulk" if without_bulk else "rfm.tiers_chart"), loc="left")
     if "stages" in drawn:
         ax2 = drawn["stages"]

@@ -588,6 +588,25 @@ def test_a_rate_change_shown_beside_its_two_rates_is_their_difference_as_shown(l
     assert vkpi.format_change(p, "churn_rate", 0.1004, 0.0996) == f"+0.0 {points}"
 
 
+def test_the_chinese_edition_has_no_word_for_word_where_clauses():
+    """Issue 23: '在那里它比按 RFM 分群定向……' rendered 'There it found ...' word for word, as did '由未见过他的模型'
+    ('a model that had not seen him') and '……的地方，说明' ('where ..., the model promised'). Such sentences
+    are said in Chinese now: no catalogue entry carries these renderings."""
+    import yaml
+    catalogue = yaml.safe_load((ROOT / "lib/memberkit/locale/zh.yaml").read_text(encoding="utf-8"))
+    literal = ("在那里", "那里", "未见过他", "的地方，说明", "它是复盘的")
+    found = []
+
+    def walk(node, path):
+        for k, v in node.items():
+            if isinstance(v, dict):
+                walk(v, f"{path}{k}.")
+            elif isinstance(v, str) and any(w in v for w in literal):
+                found.append(f"{path}{k}: {v[:80]}")
+    walk(catalogue, "")
+    assert not found, found
+
+
 def test_a_sentence_that_names_the_data_folder_gives_its_place_from_the_page():
     """Pages moved into <period>/<lang>/ while the lists stayed in <period>/data/: 'in data/ beside this report'
     sent a reader to a folder that is not there. Every sentence naming data/ now gives it from the page

@@ -741,7 +741,7 @@ def test_the_value_tables_give_money_by_group_and_the_at_risk_table_sums_the_win
     seg = {s["key"]: s for s in rules["segments"]}
     r = view.at_risk_frame(en, a, 12)
     assert list(r.iloc[:, 0]) == [seg["general_at_risk"]["label"]["en"], seg["important_lapsing"]["label"]["en"],
-                                  rules["outside"]["label"]["en"], "All high-value members at risk"]
+                                  rules["outside"]["label"]["en"], "All high-value members unlikely to buy again"]
     # the segment and its action first (kept in view), then the figures; 20.5 rounds to 21 so that the segments'
     # 3 + 21 + 1 add up to the 25 (24.956) of the last row and of the sentence above the table; 2,500.5 to 2,501
     assert r.iloc[1].tolist()[1:] == [seg["important_lapsing"]["action"]["en"], "2", "CN¥2,400", "CN¥21", "25.5%"]

@@ -607,6 +607,29 @@ def test_the_chinese_edition_has_no_word_for_word_where_clauses():
     assert not found, found
 
 
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_at_risk_names_the_segments_only(language):
+    """Issue 23: "at risk" meant three things across the pages: the CLV page's high-value members with a low
+    chance of buying again, the region with the most lapsed members (the lifecycle stage) and the at-risk
+    segments. The segments keep DOMAIN.md's labels; the other two have their own names, in both editions:
+    'unlikely to buy again' (可能不再回购) and the region that 'has lost the most of its established members'."""
+    import yaml
+    from memberkit import rfm
+    catalogue = yaml.safe_load((ROOT / f"lib/memberkit/locale/{language}.yaml").read_text(encoding="utf-8"))
+    risk = "at risk" if language == "en" else "流失风险"
+    segments = [s.label[language] for scheme in rfm.schemes().values() for s in scheme.segments if "at_risk" in s.key]
+    assert segments and all(risk in x.lower() or "挽留" in x for x in segments), segments    # DOMAIN.md's labels stand
+    clv_words = [catalogue["clv"][k] for k in ("at_risk", "at_risk_title", "at_risk_total")]
+    month_words = [catalogue["month"][k] for k in ("decision_at_risk", "decision_at_risk_one") if k in catalogue["month"]]
+    region = [catalogue["rfm"][k] for k in ("headline_region", "headline_region_no_days")]
+    ledger = [catalogue["ledger"][k] for k in ("winback_no_comparable", "winback_compared")]
+    setting = catalogue["settings"]["clv_forecast"]["any_purchase_threshold"]
+    for words in [*clv_words, *month_words, *region, *ledger, setting]:
+        assert risk not in words and "风险最高" not in words, words
+    own = "unlikely to buy again" if language == "en" else "可能不再回购"
+    assert all(own in w for w in [*clv_words, *month_words, *ledger, setting]), [*clv_words, *month_words, *ledger]
+
+
 def test_a_sentence_that_names_the_data_folder_gives_its_place_from_the_page():
     """Pages moved into <period>/<lang>/ while the lists stayed in <period>/data/: 'in data/ beside this report'
     sent a reader to a folder that is not there. Every sentence naming data/ now gives it from the page

@@ -971,6 +971,45 @@ def test_on_a4_the_rfm_charts_are_split_so_that_none_leaves_a_page_half_white(la
     assert all(d in bubbles[1]["label"] for d in days), bubbles[1]["label"]
 
 
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_at_420_px_no_region_label_lies_on_another_bubble_or_label(language):
+    """Issue 23: at 420 px the region bubbles' names lay on the next bubble (Chengdu's on Guangzhou's,
+    Guangzhou's on Shanghai's), each always put under its own bubble. As the page draws the chart for a
+    phone, no name now covers another region's bubble or name, each stays inside the plot and nearer its
+    own bubble than any other, and no two bubbles overlap."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from memberkit.views import Presentation, page, theme
+    from memberkit.views import rfm as rfm_view
+    p = Presentation(language)
+    theme.apply_theme(p)
+    regions = _rfm_sample()[1]
+    fig = rfm_view.plot_region_bubbles(p, regions)
+    page._fit_phone(fig)                          # as chart_html draws it, narrowed for a phone if it must be
+    fig.canvas.draw()
+    renderer, ax = fig.canvas.get_renderer(), fig.axes[0]
+    centres = ax.transData.transform(regions[["mean_m", "mean_f"]].to_numpy())
+    radii = rfm_view._bubble_areas(regions.mean_r, regions.mean_r.max()) ** 0.5 / 2 * fig.dpi / 72
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    frame = ax.get_window_extent(renderer)
+    plt.close(fig)
+    assert len(boxes) == len(regions)
+
+    def gap(box, c):       # from a bubble's centre to a box
+        return float(np.hypot(max(box.x0 - c[0], 0, c[0] - box.x1), max(box.y0 - c[1], 0, c[1] - box.y1)))
+    for i, box in enumerate(boxes):
+        name = regions.index[i]
+        assert frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1 and frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1, name
+        for j, other in enumerate(boxes):
+            assert j == i or not box.overlaps(other), (name, regions.index[j])
+        own = gap(box, centres[i]) - radii[i]
+        for j in range(len(regions)):
+            if j != i:
+                assert gap(box, centres[j]) > radii[j], (name, "on the bubble of", regions.index[j])
+                assert gap(box, centres[j]) - radii[j] > own, (name, "nearer the bubble of", regions.index[j])
+                assert np.hypot(*(centres[i] - centres[j])) >= radii[i] + radii[j], (name, regions.index[j])
+
+
 def test_on_a4_the_cleaning_rule_chart_in_chinese_is_wider_than_tall():
     """Issue 23: the Chinese cleaning page printed its first page 37% full: the rule chart's nine reasons one
     under the other made it taller than wide, printed up to a page high. Short names take two columns."""

@@ -663,3 +663,35 @@ def test_printed_the_leagues_figures_stand_apart_and_the_table_still_fits_a4(tmp
         over, gap = shown.evaluate(TABLES_OVER), shown.evaluate(FIGURE_GAP)
     assert not over, f"printed, the league is wider than the page by {over} px"
     assert gap >= 8, f"printed, two figures of the league are {gap:.1f} px apart"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_at_420_px_the_every_month_table_keeps_the_month_and_member_revenue_in_view(tmp_path, language):
+    """Issue 23: at 420 px the page of all months cut its table at the fourth column, and a swipe to see the rest
+    took the month with it. As on the report pages' wide tables, the first columns (the month, member revenue)
+    now stay in view while the other figures scroll."""
+    import json
+    from memberkit import month
+    from memberkit.views import month as month_views
+    from .test_month import hand_orders
+    orders, members = hand_orders()
+    figures = month.compute_figures({"orders": orders, "members": members}, "2026-10")
+    for period in ("2026-09", "2026-10"):
+        (tmp_path / period / language).mkdir(parents=True)
+        (tmp_path / period / language / "index.html").write_text("x")
+        (tmp_path / period / month.FIGURES_FILE).write_text(json.dumps(figures))
+    html = month_views.render_months(tmp_path, language)
+    seen = """() => { const table = document.querySelector('table.mk-months'), box = table.parentElement;
+      const inside = (cell, frame) => cell.left >= frame.left - 1 && cell.right <= frame.right + 1;
+      const cells = () => [...table.querySelectorAll('tbody tr:first-child td')];
+      const before = cells().map(c => inside(c.getBoundingClientRect(), box.getBoundingClientRect()));
+      box.scrollLeft = box.scrollWidth;
+      const after = cells().map(c => inside(c.getBoundingClientRect(), box.getBoundingClientRect()));
+      return {before, after, scrolls: box.scrollWidth > box.clientWidth + 1,
+              page: document.documentElement.scrollWidth - window.innerWidth}; }"""
+    with _open(html, 420, tmp_path) as shown:
+        found = shown.evaluate(seen)
+        shown.screenshot(path=str(tmp_path / "months-420.png"), full_page=True)
+    assert found["scrolls"] and found["page"] <= 1, found        # the table scrolls in its box, not the page
+    assert found["after"][:2] == [True, True], found              # month and member revenue still in view
+    assert found["after"][-1] and not found["before"][-1], found  # and the last figure is reached by scrolling

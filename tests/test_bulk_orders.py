@@ -181,17 +181,19 @@ def win_back_sentence(language: str, results: dict) -> str:
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_the_summary_win_back_line_says_bulk_orders_were_left_out_of_spend(language):
     """Only the CLV page said that spend to date leaves out the flagged bulk orders (as the models do); the
-    summary's win-back decision gave the same spend without a word. It now says so, with the amount and the
-    members from the CLV results (the totals the CLV page's sentence reads), in both editions."""
+    summary's win-back decision gave the same spend without a word. It now says so, with the amount from the
+    CLV results (the totals the CLV page's sentence reads), in both editions; not with the members it came
+    from, which read as the cleaning page's count of the same orders (issue 23: '60 orders', '60 members')."""
     p = Presentation(language, "CNY")
     many = win_back_sentence(language, clv_results(bulk_spend_left_out=250000.0, bulk_members_left_out=5))
     one = win_back_sentence(language, clv_results(bulk_spend_left_out=50000.0, bulk_members_left_out=1))
     if language == "en":
         assert "leaves out the orders the cleaning flagged as bulk purchases" in many
-        assert "(CN¥250,000 from 5 members)" in many and "(CN¥50,000 from 1 member)" in one
+        assert "(CN¥250,000 in all)" in many and "(CN¥50,000 in all)" in one
+        assert "5 members" not in many and "1 member)" not in one
         assert many.index("bulk purchases") < many.index("The win-back list of these")     # before the list
     else:
-        assert "不计清洗标记为大宗采购的订单" in many and "（5 名会员共 ¥250,000）" in many
+        assert "不计清洗标记为大宗采购的订单（共 ¥250,000）" in many and "5 名会员" not in many
         assert many.index("大宗采购") < many.index("挽回名单作为文件")
     assert p.money(34567.0) in many                 # the spend itself is read as stored, unchanged
     # none left out (exclude_outliers off, or no bulk orders), or a month published before the totals: no word
@@ -225,7 +227,7 @@ def test_the_tier_chart_gives_the_revenue_shares_the_sentence_under_it_gives(lan
         tiers, stages = rfm.tier_stage_frame(table)
         a = SimpleNamespace(tiers=tiers, stages=stages)
         fig = rfm_view.plot_tiers_stages(p, a, params)
-        labels = [" ".join(t.get_text().split("\n")[1:]) for t in fig.axes[0].texts]
+        labels = [t.get_text() for t in fig.axes[0].texts]
         page._fit_phone(fig)    # as a page draws it for a 420 px screen: the labels keep apart
         renderer = fig.canvas.get_renderer()
         boxes = [t.get_window_extent(renderer) for t in fig.axes[0].texts]
@@ -235,13 +237,18 @@ def test_the_tier_chart_gives_the_revenue_shares_the_sentence_under_it_gives(lan
         return labels, title, rfm_view.tiers_sentence(p, a, params)
 
     labels, title, sentence = tier_labels(True)
-    word = p.text("rfm.revenue_short_without_bulk")
-    assert labels == [f"{word} {p.pct(290 / 330, 0)}", f"{word} {p.pct(40 / 330, 0)}"]
+    assert labels == [p.counted("rfm.tier_bar", 1, members="1", share=p.pct(290 / 330, 0)),
+                      p.counted("rfm.tier_bar", 1, members="1", share=p.pct(40 / 330, 0))]
     assert title == p.text("rfm.tiers_chart_without_bulk")   # the chart says which share it gives
     assert p.pct(40 / 330) in sentence                        # the top tier's share without bulk: the same 12%
     assert p.pct(1040 / 1330, 0) not in " ".join(labels)      # not Silver's 78% with its bulk order
     # no bulk orders: one share, called revenue, as before
     labels, title, _ = tier_labels(False)
     assert title == p.text("rfm.tiers_chart")
-    assert labels == [f"{p.text('rfm.revenue_short')} {p.pct(290 / 1330, 0)}",
-                      f"{p.text('rfm.revenue_short')} {p.pct(1040 / 1330, 0)}"]
+    assert labels == [p.counted("rfm.tier_bar", 1, members="1", share=p.pct(290 / 1330, 0)),
+                      p.counted("rfm.tier_bar", 1, members="1", share=p.pct(1040 / 1330, 0))]
+    # said in words (issue 23: '19,412 excl. bulk 76%' read as one unreadable figure): what each number counts
+    if language == "en":
+        assert labels[0] == f"1 member\n{p.pct(290 / 1330, 0)} of revenue", labels
+    else:
+        assert labels[0] == f"1 名会员\n占销售额 {p.pct(290 / 1330, 0)}", labels

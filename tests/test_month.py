@@ -363,8 +363,8 @@ CARDS = {
                           [("Rows read (all tables)", "139,472", ""), ("Rows kept (all tables)", "136,342", ""),
                            ("Rows rejected (all tables)", "3,130", ""),
                            ("Member accounts merged", "688", "")]),
-        "rfm_segmentation": ("Important value members are 16.5% of the buyers and bring 48.8% of the revenue. Shanghai is the "
-                             "region most at risk: 46.7% of its established members have lapsed (no purchase for over 180 days).",
+        "rfm_segmentation": ("Important value members are 16.5% of the buyers and bring 48.8% of the revenue. Shanghai has "
+                             "lost the most of its established members: 46.7% of them have lapsed (no purchase for over 180 days).",
                              [("Members segmented", "12,923", "a purchase in the last 365 days"),
                               ("Member growth", "4.0%", "-0.6 pp vs previous month"),
                               ("Repurchase rate", "21.8%", "+0.9 pp vs previous month"),
@@ -373,7 +373,7 @@ CARDS = {
                          "hold 43.4% of it, and 1,046 high-value members have less than a 50% chance of buying again in that time.",
                          [("Predicted value", "CN¥1,708,240", "margin, discounted; 17,581 members"),
                           ("Held by the top 10%", "43.4%", ""),
-                          ("High-value members at risk", "1,046", "spent CN¥2,571,214 with us so far"),
+                          ("High-value members unlikely to buy again", "1,046", "spent CN¥2,571,214 with us so far"),
                           ("Expected purchases", "30,296", "")]),
         "ab_test": ("EXP-PUSH: Ship push: conversion went from 22.3% to 26.1% (+16.9%, 95% CI +6.4% to +27.4%), "
                     "a clear lift even after allowing for testing several variants and metrics at once, and no guardrail (AOV, revenue per member) got significantly worse. "
@@ -393,13 +393,13 @@ CARDS = {
                           [("读入行数（全部表）", "139,472", ""), ("保留行数（全部表）", "136,342", ""),
                            ("剔除行数（全部表）", "3,130", ""),
                            ("合并会员账号", "688", "")]),
-        "rfm_segmentation": ("重要价值客户占购买会员的 16.5%，贡献了 48.8% 的销售额。上海是风险最高的地区：46.7% 的老客已处于流失阶段（超过 180 天未购买）。",
+        "rfm_segmentation": ("重要价值客户占购买会员的 16.5%，贡献了 48.8% 的销售额。上海老客流失的比例最高：46.7% 的老客已处于流失阶段（超过 180 天未购买）。",
                              [("参与分群会员", "12,923", None), ("会员增长率", "4.0%", "较上月 -0.6 个百分点"),
                               ("复购率", "21.8%", "较上月 +0.9 个百分点"), ("客单价（净额）", "¥224", "较上月 +10.6%")]),
         "clv_forecast": ("未来 12 个月会员的折现毛利价值为 ¥1,708,240；前 10% 的会员占 43.4%，另有 1,046 名高价值会员在此期间再次购买的"
                          "概率低于 50%。",
                          [("预测价值", "¥1,708,240", "折现毛利；17,581 名会员"), ("前 10% 会员占比", "43.4%", ""),
-                          ("高价值流失风险会员", "1,046", "至今累计消费 ¥2,571,214"), ("预计购买次数", "30,296", "")]),
+                          ("可能不再回购的高价值会员", "1,046", "至今累计消费 ¥2,571,214"), ("预计购买次数", "30,296", "")]),
         "ab_test": ("EXP-PUSH：上线 push：转化率从 22.3% 提高到 26.1%（+16.9%，95% 置信区间 +6.4% 至 +27.4%），"
                     "即使考虑到同时检验多个实验组和指标，提升依然明确；护栏指标（客单价、人均销售额）没有显著变差。EXP-BANNER：不下结论：各组会员比例与计划不符，比较结果不可信。",
                     [("评估的实验", "2", ""), ("上线", "1", ""), ("分组失衡（不下结论）", "1", ""), ("证据不足", "0", "")]),

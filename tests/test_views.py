@@ -547,6 +547,90 @@ def test_the_why_tables_give_a_rate_change_in_percentage_points_as_the_cards_do(
     assert f"3.4 {points}" in said and "9.4%" not in said, said
 
 
+@pytest.mark.parametrize("language, points", [("en", "pp"), ("zh", "个百分点")])
+def test_a_rate_change_shown_beside_its_two_rates_is_their_difference_as_shown(language, points):
+    """Issue 23: the churn rate read 20.2% last month and 18.5% this month, its change "-1.6 pp" (the
+    unrounded rates' difference, rounded on its own). Wherever a pair and its change stand together, the
+    change is now the difference of the two as shown: the key-figures table, the cards' change, the why
+    tables and sentences, the A/B table. The exact values stay in data-value."""
+    from types import SimpleNamespace
+    from memberkit.views import abtest as ab
+    from memberkit.views import kpi as vkpi
+    from memberkit.views.attribution import sentences, waterfall
+    from memberkit.views.context import Presentation
+    p = Presentation(language, "CNY")
+    import pandas as pd
+    before, after = 0.2016, 0.1854            # 20.2% and 18.5%; unrounded 1.62 points apart: '-1.6 pp' before
+    assert p.pct(before) == "20.2%" and p.pct(after) == "18.5%"
+    assert vkpi.format_change(p, "churn_rate", after, before) == f"-1.7 {points}"
+    figures = pd.DataFrame({"current": [after], "previous": [before], "year_ago": [0.2]}, index=["churn_rate"])
+    frame = vkpi.figures_frame(p, figures, period="2026-10")
+    assert frame[p.text("kpi.change_previous")].tolist() == [f"-1.7 {points}"]
+    assert frame[p.text("kpi.change_year")].tolist() == [f"-1.5 {points}"]      # 18.5% against 20.0%
+    assert frame.attrs["figures"][(0, 1)].value == after                         # data-value: unrounded
+    # the why tables and sentences, for the activity rate
+    change = {"before": 1000.0, "after": 800.0, "flows": [], "groups": [],
+              "drivers": [{"name": "activity_rate", "before": before, "after": after, "contribution": -200.0}]}
+    assert [row["change"] for row in waterfall(p, change, "Sep", "Oct")["table"]] == [f"-1.7 {points}"]
+    said = " ".join(sentences(p, change, "Sep"))
+    assert f"1.7 {points}" in said and f"1.6 {points}" not in said, said
+    # the A/B table: control, variant and their difference on one row
+    results = pd.DataFrame([{"variant": "b", "metric": "conversion", "control_mean": before, "variant_mean": after,
+                             "abs_diff": after - before, "rel_lift": (after - before) / before, "ci_low": -0.2,
+                             "ci_high": -0.1, "p_value_adjusted": 0.01, "chance_to_win": 0.01},
+                            {"variant": "b", "metric": "revenue", "control_mean": 10.24, "variant_mean": 10.46,
+                             "abs_diff": 0.22, "rel_lift": 0.0215, "ci_low": -0.1, "ci_high": 0.1,
+                             "p_value_adjusted": 0.5, "chance_to_win": 0.6}])
+    table = ab.results_frame(p, SimpleNamespace(results=results, kinds={}, srm_failed=False))
+    assert table[p.text("ab.col_diff")].tolist() == [f"-1.7 {points}", ab.fmt_difference(p, "revenue", 0.3)]
+    assert p.money(10.24, 1) == p.money(10.2, 1) and p.money(10.46, 1) == p.money(10.5, 1)   # +0.3, not +0.2
+    # equal as shown: no change, and never '-0.0'
+    assert vkpi.format_change(p, "churn_rate", 0.1004, 0.0996) == f"+0.0 {points}"
+
+
+def test_the_chinese_edition_has_no_word_for_word_where_clauses():
+    """Issue 23: '在那里它比按 RFM 分群定向……' rendered 'There it found ...' word for word, as did '由未见过他的模型'
+    ('a model that had not seen him'), '……的地方，说明' ('where ..., the model promised') and the why
+    sentences' '贡献了与9月相比 +¥162,041 变化中的 +¥23,153' ('brought X of the Y change on ...'). Such
+    sentences are said in Chinese now: no catalogue entry carries these renderings."""
+    import yaml
+    catalogue = yaml.safe_load((ROOT / "lib/memberkit/locale/zh.yaml").read_text(encoding="utf-8"))
+    literal = ("在那里", "那里", "未见过他", "的地方，说明", "它是复盘的", "变化中的 {part}")
+    found = []
+
+    def walk(node, path):
+        for k, v in node.items():
+            if isinstance(v, dict):
+                walk(v, f"{path}{k}.")
+            elif isinstance(v, str) and any(w in v for w in literal):
+                found.append(f"{path}{k}: {v[:80]}")
+    walk(catalogue, "")
+    assert not found, found
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_at_risk_names_the_segments_only(language):
+    """Issue 23: "at risk" meant three things across the pages: the CLV page's high-value members with a low
+    chance of buying again, the region with the most lapsed members (the lifecycle stage) and the at-risk
+    segments. The segments keep DOMAIN.md's labels; the other two have their own names, in both editions:
+    'unlikely to buy again' (可能不再回购) and the region that 'has lost the most of its established members'."""
+    import yaml
+    from memberkit import rfm
+    catalogue = yaml.safe_load((ROOT / f"lib/memberkit/locale/{language}.yaml").read_text(encoding="utf-8"))
+    risk = "at risk" if language == "en" else "流失风险"
+    segments = [s.label[language] for scheme in rfm.schemes().values() for s in scheme.segments if "at_risk" in s.key]
+    assert segments and all(risk in x.lower() or "挽留" in x for x in segments), segments    # DOMAIN.md's labels stand
+    clv_words = [catalogue["clv"][k] for k in ("at_risk", "at_risk_title", "at_risk_total")]
+    month_words = [catalogue["month"][k] for k in ("decision_at_risk", "decision_at_risk_one") if k in catalogue["month"]]
+    region = [catalogue["rfm"][k] for k in ("headline_region", "headline_region_no_days")]
+    ledger = [catalogue["ledger"][k] for k in ("winback_no_comparable", "winback_compared")]
+    setting = catalogue["settings"]["clv_forecast"]["any_purchase_threshold"]
+    for words in [*clv_words, *month_words, *region, *ledger, setting]:
+        assert risk not in words and "风险最高" not in words, words
+    own = "unlikely to buy again" if language == "en" else "可能不再回购"
+    assert all(own in w for w in [*clv_words, *month_words, *ledger, setting]), [*clv_words, *month_words, *ledger]
+
+
 def test_a_sentence_that_names_the_data_folder_gives_its_place_from_the_page():
     """Pages moved into <period>/<lang>/ while the lists stayed in <period>/data/: 'in data/ beside this report'
     sent a reader to a folder that is not there. Every sentence naming data/ now gives it from the page
@@ -886,6 +970,45 @@ def test_on_a4_the_rfm_charts_are_split_so_that_none_leaves_a_page_half_white(la
         assert said and said == sorted(number.findall(whole[name]["label"])), name
     days = [p.text("profile.size_days", days=d) for d in ("103", "120", "145")]   # the median: 119.5
     assert all(d in bubbles[1]["label"] for d in days), bubbles[1]["label"]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_at_420_px_no_region_label_lies_on_another_bubble_or_label(language):
+    """Issue 23: at 420 px the region bubbles' names lay on the next bubble (Chengdu's on Guangzhou's,
+    Guangzhou's on Shanghai's), each always put under its own bubble. As the page draws the chart for a
+    phone, no name now covers another region's bubble or name, each stays inside the plot and nearer its
+    own bubble than any other, and no two bubbles overlap."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from memberkit.views import Presentation, page, theme
+    from memberkit.views import rfm as rfm_view
+    p = Presentation(language)
+    theme.apply_theme(p)
+    regions = _rfm_sample()[1]
+    fig = rfm_view.plot_region_bubbles(p, regions)
+    page._fit_phone(fig)                          # as chart_html draws it, narrowed for a phone if it must be
+    fig.canvas.draw()
+    renderer, ax = fig.canvas.get_renderer(), fig.axes[0]
+    centres = ax.transData.transform(regions[["mean_m", "mean_f"]].to_numpy())
+    radii = rfm_view._bubble_areas(regions.mean_r, regions.mean_r.max()) ** 0.5 / 2 * fig.dpi / 72
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    frame = ax.get_window_extent(renderer)
+    plt.close(fig)
+    assert len(boxes) == len(regions)
+
+    def gap(box, c):       # from a bubble's centre to a box
+        return float(np.hypot(max(box.x0 - c[0], 0, c[0] - box.x1), max(box.y0 - c[1], 0, c[1] - box.y1)))
+    for i, box in enumerate(boxes):
+        name = regions.index[i]
+        assert frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1 and frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1, name
+        for j, other in enumerate(boxes):
+            assert j == i or not box.overlaps(other), (name, regions.index[j])
+        own = gap(box, centres[i]) - radii[i]
+        for j in range(len(regions)):
+            if j != i:
+                assert gap(box, centres[j]) > radii[j], (name, "on the bubble of", regions.index[j])
+                assert gap(box, centres[j]) - radii[j] > own, (name, "nearer the bubble of", regions.index[j])
+                assert np.hypot(*(centres[i] - centres[j])) >= radii[i] + radii[j], (name, regions.index[j])
 
 
 def test_on_a4_the_cleaning_rule_chart_in_chinese_is_wider_than_tall():

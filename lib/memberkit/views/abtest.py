@@ -45,6 +45,23 @@ def fmt_difference(p: Presentation, metric: str, value: float, kind: str | None 
     return joined_sign("+" if value >= 0 else "-", fmt_metric(p, metric, abs(value), kind))
 
 
+def shown_difference(p: Presentation, metric: str, control: float, variant: float, kind: str | None = None) -> str:
+    """The difference between the control's and the variant's value as :func:`fmt_metric` shows them,
+    with its sign: beside '20.2%' and '18.5%' it reads '-1.7 pp', not the unrounded '-1.6 pp'; money
+    and plain numbers likewise from their rounded values ('CN¥10.2' and 'CN¥10.4': '+CN¥0.2').
+
+    >>> p = Presentation("en", "CNY")
+    >>> shown_difference(p, "conversion", 0.2016, 0.1854), fmt_difference(p, "conversion", 0.1854 - 0.2016)
+    ('-1.7 pp', '-1.6 pp')
+    """
+    if missing(control) or missing(variant):
+        return DASH
+    if metric == "conversion" or kind == "proportion":
+        return p.pp_change(control, variant)
+    digits = 1 if metric in ("revenue", "aov") else 3   # as fmt_metric rounds them
+    return fmt_difference(p, metric, round(variant, digits) - round(control, digits), kind)
+
+
 def _fm(p: Presentation, r: abtest.ExperimentResult, metric: str, value: float) -> str:
     return fmt_metric(p, metric, value, r.kinds.get(metric))
 
@@ -359,7 +376,9 @@ def results_frame(p: Presentation, r: abtest.ExperimentResult, alpha: float = 0.
                      p.text("ab.col_reading"): p.text(f"ab.reading_{code}"),
                      p.text("ab.col_control"): _fm(p, r, x.metric, x.control_mean),
                      p.text("ab.col_value"): _fm(p, r, x.metric, x.variant_mean),
-                     p.text("ab.col_diff"): _fd(p, r, x.metric, x.abs_diff),
+                     # from the two values as shown beside it, so the three add up (the exact one: the JSON)
+                     p.text("ab.col_diff"): shown_difference(p, x.metric, x.control_mean, x.variant_mean,
+                                                             r.kinds.get(x.metric)),
                      p.text("ab.col_lift"): p.signed_pct(x.rel_lift),
                      p.text("ab.col_ci"): f"{p.signed_pct(x.ci_low)} … {p.signed_pct(x.ci_high)}" if evidence else DASH,
                      # the adjusted p-value only, said in words (the reading rests on it); raw and adjusted

@@ -88,7 +88,8 @@ def _change(p: Presentation, d: dict, signed: bool = True) -> str:
     if DRIVER_FORMAT.get(d["name"]) == "pct":
         if missing(before) or missing(after):
             return ""
-        return p.pp(after - before) if signed else p.pp(abs(after - before)).lstrip("+")
+        shown = p.pp_change(before, after)
+        return shown if signed else shown.lstrip("+-")
     rel = _relative(before, after)
     if rel is None:
         return ""

@@ -255,8 +255,9 @@ def at_risk_bulk_sentence(p: Presentation, a: clv.CLVAnalysis) -> str:
     n = left["bulk_members_left_out"]
     if not n:
         return ""
-    return p.sentence_sep + p.counted("clv.at_risk_bulk", n, revenue=p.money(left["bulk_spend_left_out"]),
-                                      members=p.count(n))
+    # the amount only: its member count ('from 60 members') read as the cleaning page's count of the same
+    # orders ('60 orders found'), one count under two nouns
+    return p.sentence_sep + p.text("clv.at_risk_bulk", revenue=p.money(left["bulk_spend_left_out"]))
 
 
 def at_risk_frame(p: Presentation, a: clv.CLVAnalysis, months: int) -> pd.DataFrame:

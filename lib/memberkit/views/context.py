@@ -85,6 +85,12 @@ def fmt_pct(x, digits: int = 1) -> str:
     return DASH if missing(x) else f"{x * 100:.{digits}f}%"
 
 
+def shown_points(x, digits: int = 1) -> float:
+    """A rate as :func:`fmt_pct` shows it, back as a fraction: 0.2016 -> 0.202 (20.2%). Read from the
+    very text shown, so a difference of two of them is the difference a reader works out."""
+    return round(float(fmt_pct(x, digits).rstrip("%")) / 100, digits + 2)
+
+
 def fmt_signed_pct(x, digits: int = 1) -> str:
     """A change in percent with its sign: +16.9%, -63%.
 
@@ -305,6 +311,20 @@ class Presentation:
     def pp(self, x, digits: int = 1) -> str:
         """A difference of two rates, in percentage points: 0.012 -> '+1.2 pp' ('+1.2 个百分点')."""
         return DASH if missing(x) else f"{x * 100:+.{digits}f} {self.text('units.pp')}"
+
+    def pp_change(self, before, after, digits: int = 1) -> str:
+        """The change from the rate ``before`` to ``after`` as a reader checks it beside the two: the
+        difference of the two percentages as :meth:`pct` shows them, so 20.2% then 18.5% reads
+        '-1.7 pp' even when the unrounded rates are 1.6 points apart (the exact change stays in the
+        results and in ``data-value``).
+
+        >>> Presentation("en", "CNY").pp_change(0.2016, 0.1854), Presentation("en", "CNY").pp(0.1854 - 0.2016)
+        ('-1.7 pp', '-1.6 pp')
+        """
+        if missing(before) or missing(after):
+            return DASH
+        # rounded again (and -0.0 made 0.0): 0.185 - 0.202 leaves float noise that could show '-0.0 pp'
+        return self.pp(round(shown_points(after, digits) - shown_points(before, digits), digits + 2) + 0.0, digits)
 
     def month(self, month, full: bool = False) -> str:
         """A month: 'Oct 2025' on charts, 'October 2025' with ``full`` in titles and sentences (:func:`fmt_month`)."""

@@ -27,12 +27,13 @@ def format_figure(p: Presentation, key: str, value) -> str:
 
 def format_change(p: Presentation, key: str, current, previous) -> str:
     """'+1.2 pp' for rates, '+3.4%' for AOV, revenue and active members; '' when either value is missing
-    or the earlier amount is zero."""
+    or the earlier amount is zero. A rate's change is the difference of the two rates as shown
+    (:meth:`~memberkit.views.context.Presentation.pp_change`), so it adds up beside them."""
     if current is None or previous is None or pd.isna(current) or pd.isna(previous):
         return ""
     if key in AMOUNTS:
         return p.signed_pct((current - previous) / previous) if previous else ""
-    return p.pp(current - previous)
+    return p.pp_change(previous, current)
 
 
 def change_label(p: Presentation, key: str, current, previous) -> str:

@@ -226,13 +226,121 @@ def grid_note(p: Presentation, a: rfm.RFMAnalysis) -> str:
 # wider than tall, so that on A4 it is printed at most PRINT_WIDE_MM high beside the text before it; drawn
 # with its size legend under it, it was as tall as wide, printed a page high and scrolled on a phone
 BUBBLES_WIDTH_IN, BUBBLES_HEIGHT_IN = 5.0, 3.9
-BUBBLE_AREA = 2400        # the area of the bubble of the most days since the last order, in pt²
+BUBBLE_AREA = 1600        # the area of the bubble of the most days since the last order, in pt²
 LEGEND_TITLE_CHARS = 60   # Latin characters a line of the size legend's title (half as many Chinese ones)
 
 
 def _bubble_areas(days, most: float):
     """Each bubble's area (pt²) for its region's mean days since the last order, against the most days."""
     return BUBBLE_AREA * (np.asarray(days, dtype=float) / most) ** 1.5
+
+
+# where a region's name may go around its bubble, in order of preference: (direction x, y, ha, va)
+LABEL_SIDES = ((0, -1, "center", "top"), (0, 1, "center", "bottom"), (1, 0, "left", "center"),
+               (-1, 0, "right", "center"), (1, -1, "left", "top"), (-1, -1, "right", "top"),
+               (1, 1, "left", "bottom"), (-1, 1, "right", "bottom"))
+
+
+def _box_at(centre, radius, side, size, gap):
+    """The box (x0, y0, x1, y1, in pixels) of a label ``size`` (w, h) put on ``side`` of a bubble."""
+    dx, dy, ha, va = side
+    reach = radius + gap
+    # a diagonal side starts where the bubble's edge is, not at its bounding square's corner
+    ax_, ay_ = (dx * reach / 2 ** 0.5, dy * reach / 2 ** 0.5) if dx and dy else (dx * reach, dy * reach)
+    x, y = centre[0] + ax_, centre[1] + ay_
+    w, h = size
+    x0 = x - w / 2 if ha == "center" else (x if ha == "left" else x - w)
+    y0 = y - h / 2 if va == "center" else (y if va == "bottom" else y - h)
+    return (x0, y0, x0 + w, y0 + h), (ax_, ay_)
+
+
+def _overlap(a, b) -> float:
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def _circle_overlap(box, centre, radius) -> float:
+    """About how much of ``box`` a bubble covers: the box against the square inside the circle and,
+    at a quarter of the weight, the square around it (a corner of a box near the rim counts a little)."""
+    inner, outer = radius / 2 ** 0.5, radius
+    cx, cy = centre
+    return (_overlap(box, (cx - inner, cy - inner, cx + inner, cy + inner))
+            + 0.25 * _overlap(box, (cx - outer, cy - outer, cx + outer, cy + outer)))
+
+
+def _distance(box, centre) -> float:
+    """From a point to the nearest point of a box (0 inside it), in pixels."""
+    dx = max(box[0] - centre[0], 0.0, centre[0] - box[2])
+    dy = max(box[1] - centre[1], 0.0, centre[1] - box[3])
+    return (dx * dx + dy * dy) ** 0.5
+
+
+def place_bubble_labels(labels, centres, radii, frame, gap: float) -> list[tuple]:
+    """For each label (its (w, h) in ``labels``, pixels) of a bubble (``centres``, ``radii``, pixels), the side
+    of :data:`LABEL_SIDES` and the offset from the bubble's centre that covers least of the other bubbles,
+    of the other labels and of what lies outside ``frame`` (the axes' box), and that sits no nearer another
+    bubble than its own (a name beside two bubbles names either): below its bubble where that is free, else
+    above, beside or at a corner, then a little farther out. Placed largest bubble first, then each label
+    again against where the others went, a few rounds. Returns (side, (dx, dy)) per label."""
+    n = len(labels)
+
+    def options(i):
+        for extra in (0.0, 0.5, 1.0):           # half a label's height farther out when every side is taken
+            for rank, side in enumerate(LABEL_SIDES):
+                box, offset = _box_at(centres[i], radii[i], side, labels[i], gap + extra * labels[i][1])
+                yield (extra, rank), side, offset, box
+
+    def cost(i, box, others):
+        w, h = box[2] - box[0], box[3] - box[1]
+        own = _distance(box, centres[i]) - radii[i]
+        total = 2 * (w * h - _overlap(box, frame)) + 3 * sum(_overlap(box, b) for b in others)
+        for j in range(n):
+            if j != i:
+                total += _circle_overlap(box, centres[j], radii[j])
+                # about as near another bubble as its own: whose name is it?
+                total += max(0.0, own + 4 * gap - (_distance(box, centres[j]) - radii[j])) * h
+        return total
+
+    def best(i, others):
+        return min(((cost(i, box, others), pref, side, offset, box) for pref, side, offset, box in options(i)),
+                   key=lambda c: (round(c[0], 6), c[1]))
+
+    chosen: dict[int, tuple] = {}
+    for i in sorted(range(n), key=lambda k: -radii[k]):    # the largest bubbles' rims leave least room
+        chosen[i] = best(i, [c[4] for k, c in chosen.items()])
+    for _ in range(3):
+        for i in range(n):
+            chosen[i] = best(i, [c[4] for k, c in chosen.items() if k != i])
+    return [(chosen[i][2], chosen[i][3]) for i in range(n)]
+
+
+def _place_labels_when_drawn(ax, texts, points, areas, gap_pt: float = 3.0) -> None:
+    """Put each region's name (``texts``: annotations of ``points`` with bubbles of ``areas`` pt²) beside its
+    bubble each time the chart is drawn (:func:`place_bubble_labels`), as wide as it is then drawn: a page
+    narrows a chart for a phone after it is made (:func:`memberkit.views.page._fit_phone`), and the bubbles,
+    sized in points, then crowd closer. An artist drawn first in the axes moves the labels."""
+    from matplotlib.artist import Artist
+
+    class Placer(Artist):
+        def draw(self, renderer):
+            to_px = renderer.points_to_pixels(1.0)
+            centres = ax.transData.transform(np.asarray(points, dtype=float))
+            radii = [float(a) ** 0.5 / 2 * to_px for a in areas]
+            sizes = []
+            for t in texts:
+                t.set_position((0, 0))
+                box = t.get_window_extent(renderer)
+                sizes.append((box.width, box.height))
+            frame = ax.get_window_extent(renderer)
+            chosen = place_bubble_labels(sizes, centres, radii, (frame.x0, frame.y0, frame.x1, frame.y1), gap_pt * to_px)
+            for t, ((_, _, ha, va), (dx, dy)) in zip(texts, chosen):
+                t.set_horizontalalignment(ha)
+                t.set_verticalalignment(va)
+                t.set_position((dx / to_px, dy / to_px))   # the annotation's offset, in points
+
+    placer = Placer()
+    placer.set_zorder(-100)      # drawn before the labels it moves
+    placer.set_in_layout(False)
+    ax.add_artist(placer)
 
 
 def plot_region_bubbles(p: Presentation, regions: pd.DataFrame):
@@ -253,14 +361,17 @@ def plot_region_bubbles(p: Presentation, regions: pd.DataFrame):
     top = top if top > 0 else 1.0
     sc = ax.scatter(r.mean_m, r.mean_f, s=size, c=r.established_lost_rate, cmap="Reds", alpha=0.75,
                     edgecolors="#333", linewidths=0.6, vmin=0.0, vmax=top)
-    # each label in dark text below its bubble, whatever the bubble's size and the name's length: white text
-    # inside a bubble ran past its edge onto the white page ("hengdu"); "R=103" is now "103 days", as the size legend says
-    for (name, row), area in zip(r.iterrows(), size):
-        ax.annotate(p.text("rfm.bubble_label", region=p.shop("region", name), days=p.count(round(row.mean_r))),
-                    (row.mean_m, row.mean_f), xytext=(0, -(area ** 0.5) / 2 - 3), textcoords="offset points",
-                    ha="center", va="top", fontsize=9.5, color="#1a1a1a", linespacing=1.05,
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
-    ax.margins(x=0.3, y=0.35)   # room below the lowest bubble for its label, and beside the outer ones
+    # each label in dark text beside its bubble, whatever the bubble's size and the name's length: white text
+    # inside a bubble ran past its edge onto the white page ("hengdu"); "R=103" is now "103 days", as the size
+    # legend says. Below its bubble when that is free, else where it covers no other bubble or label: always
+    # below, a name lay on the next bubble at 420 px (Chengdu's on Guangzhou's, Guangzhou's on Shanghai's)
+    texts = [ax.annotate(p.text("rfm.bubble_label", region=p.shop("region", name), days=p.count(round(row.mean_r))),
+                         (row.mean_m, row.mean_f), xytext=(0, -(area ** 0.5) / 2 - 3), textcoords="offset points",
+                         ha="center", va="top", fontsize=9.5, color="#1a1a1a", linespacing=1.05,
+                         bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+             for (name, row), area in zip(r.iterrows(), size)]
+    _place_labels_when_drawn(ax, texts, list(zip(r.mean_m, r.mean_f)), list(size))
+    ax.margins(x=0.22, y=0.3)   # room below the lowest bubble for its label, and beside the outer ones
     ax.set_xlabel(p.text("rfm.mean_m", currency=p.symbol))
     ax.set_ylabel(p.text("rfm.mean_f"))
     fig.colorbar(sc, ax=ax, label=p.text("rfm.established_lost_rate"), format=lambda x, _: f"{x:.0%}")
@@ -435,12 +546,13 @@ def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None, panels=T
         ax1 = drawn["tiers"]
         ax1.bar([tier_label(p, t) for t in tiers.index], tiers.members, color=PALETTE[0])
         shares, without_bulk = tier_revenue_shares(tiers)
-        # the longer word for the share without bulk orders gets its own line, so labels keep apart at 420 px
-        word = p.text("rfm.revenue_short_without_bulk") + "\n" if without_bulk else p.text("rfm.revenue_short") + " "
+        # in words, members and share each on its line ('19,412 members' / '76% of revenue'): the figures
+        # alone with 'excl. bulk' between them read as one number; the title says which revenue it is
         for i, (n, rs) in enumerate(zip(tiers.members, shares.fillna(0))):
-            ax1.text(i, n, f"{n:,}\n{word}{p.pct(rs, 0)}", ha="center", va="bottom", fontsize=11)
-        # linear from zero: bar heights compare as counts; room above the tallest bar for its two or three lines
-        ax1.set_ylim(0, max(1, tiers.members.max()) * (1.45 if without_bulk else 1.25))
+            ax1.text(i, n, p.counted("rfm.tier_bar", n, members=p.count(n), share=p.pct(rs, 0)),
+                     ha="center", va="bottom", fontsize=11)
+        # linear from zero: bar heights compare as counts; room above the tallest bar for its two lines
+        ax1.set_ylim(0, max(1, tiers.members.max()) * 1.3)
         ax1.set_title(p.text("rfm.tiers_chart_without_bulk" if without_bulk else "rfm.tiers_chart"), loc="left")
     if "stages" in drawn:
         ax2 = drawn["stages"]

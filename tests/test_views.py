@@ -1096,3 +1096,19 @@ def test_new_has_one_meaning_per_term(language, joined, first, grid):
     loose = re.compile(r"\bnew (buyers|=)|\bNew or returning|新客(?!户)|新购买会员|新老会员")
     found = [(key, v) for lang, key, v in executive_entries() if lang == language and loose.search(v)]
     assert not found, found
+
+
+def test_a_change_shown_as_none_is_neither_good_nor_bad():
+    """A card read green beside '+0.0 pp': its colour compared the unrounded rates (18.52% then 18.54%)
+    while its text showed the rates' difference as shown. Now a change shown as nought has no colour."""
+    from memberkit.views import Presentation
+    from memberkit.views import kpi as vkpi
+    p = Presentation("en", "CNY")
+    assert vkpi.format_change(p, "repurchase_rate", 0.1854, 0.1852) == "+0.0 pp"
+    assert vkpi.is_good("repurchase_rate", 0.1854, 0.1852) is True          # without the page's rounding
+    assert vkpi.is_good("repurchase_rate", 0.1854, 0.1852, p) is None
+    assert vkpi.is_good("churn_rate", 0.1854, 0.1852, p) is None
+    assert vkpi.is_good("repurchase_rate", 0.1954, 0.1852, p) is True and vkpi.is_good("churn_rate", 0.1954, 0.1852, p) is False
+    assert vkpi.format_change(p, "member_revenue", 100_020.0, 100_000.0) == "+0.0%"
+    assert vkpi.is_good("member_revenue", 100_020.0, 100_000.0, p) is None
+    assert vkpi.is_good("member_revenue", 110_000.0, 100_000.0, p) is True

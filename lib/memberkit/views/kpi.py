@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from .. import kpi
@@ -42,8 +44,13 @@ def change_label(p: Presentation, key: str, current, previous) -> str:
     return p.text("kpi.vs_previous", change=change) if change else ""
 
 
-def is_good(key: str, current, previous) -> bool | None:
+def is_good(key: str, current, previous, p: Presentation | None = None) -> bool | None:
+    """Whether the move from ``previous`` to ``current`` is good news for figure ``key`` (its colour), None
+    when there is no move; with ``p``, also None when the change as shown is nought ('+0.0 pp', '+0.0%'),
+    so that a card never reads green or red beside a change it shows as none."""
     if current is None or previous is None or pd.isna(current) or pd.isna(previous) or current == previous:
+        return None
+    if p is not None and not re.search(r"[1-9]", format_change(p, key, current, previous)):
         return None
     return (current > previous) == kpi.HIGHER_IS_BETTER[key]
 

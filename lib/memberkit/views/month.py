@@ -253,7 +253,7 @@ def figure_cards(s: MonthSummary) -> list[dict]:
             bulk = bulk_change(p, s.figures, key, period, month)   # bulk orders carry much of it: neither good nor bad
             changes.append({"text": text("month.vs" if change else "month.no_change", lang, change=change,
                                          month=month_label(month, lang)),
-                            "good": None if bulk else is_good(key, c["current"], c[earlier]),
+                            "good": None if bulk else is_good(key, c["current"], c[earlier], p),
                             "bulk": bulk["text"] if bulk else ""})
         definition = (text(f"month.{key}_def", lang, window=s.figures.get("active_window_days", 90))
                       if key in ("member_revenue", "active_members")

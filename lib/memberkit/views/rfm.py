@@ -66,7 +66,7 @@ def kpis(p: Presentation, res: dict, figures: dict | None = None):
         cards.append(KPI(vkpi.figure_label(p, key, (figures or {}).get("active_window_days")),
                          vkpi.format_figure(p, key, f.get("current")),
                          change + p.clause_sep + bulk["text"] if bulk and change else change,
-                         None if bulk else vkpi.is_good(key, f.get("current"), f.get("previous")),
+                         None if bulk else vkpi.is_good(key, f.get("current"), f.get("previous"), p),
                          figure=Figure(key, period, f.get("current"))))
     return cards
 

@@ -120,7 +120,7 @@ def test_the_cleaning_headline_and_the_summary_count_the_same_order_lines():
                           "steps": [{"rule": "duplicate", "rows": 792}, {"rule": "cancelled", "rows": 1500}]}}}}
     head = view.headline(EN, res)
     assert head.startswith("72,971 of 75,263 order lines are clean (97.0%); 2,292 were set aside")
-    assert "mostly cancelled order (1,500)" in head and "139,472" not in head   # members' duplicates are not order lines
+    assert "(commonest reason: cancelled order, 1,500)" in head and "139,472" not in head   # members' duplicates are not order lines
     assert view.headline(ZH, res).startswith("75,263 行订单明细中 72,971 行为干净数据（97.0%）")
     assert EN.text("month.happened_cleaning", kept="72,971", read="75,263", rejected="2,292").startswith(
         "The data: 72,971 of 75,263 order lines are clean")
@@ -141,7 +141,7 @@ def test_one_thing_is_singular_in_english_and_chinese_has_one_form():
         "1 repeat buyer with zero or negative net spend was left out of the spend model (11,853 used)."
     assert EN.counted("clv.check_excluded", 2, n="2", used="9").startswith("2 repeat buyers with")
     assert ZH.counted("clv.check_excluded", 1, n="1", used="9") == "1 名净消费为零或负的复购会员未纳入消费模型（使用 9 名）。"
-    assert "1 high-value member is likely" in EN.counted("month.decision_at_risk", 1, members="1", revenue="x", clv="y", bulk="")
+    assert "1 high-value member is unlikely to buy again" in EN.counted("month.decision_at_risk", 1, members="1", revenue="x", clv="y", bulk="")
 
 
 @pytest.mark.parametrize("value, words", [(-0.016, "bought 16 fewer orders per 1,000 than the comparison"),

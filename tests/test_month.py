@@ -357,8 +357,8 @@ def sample_results() -> dict:
 # RFM's first card now carries the sub-line its page shows.
 CARDS = {
     "en": {
-        "data_cleaning": ("72,971 of 75,263 order lines are clean (97.0%); 2,292 were set aside with a reason, mostly "
-                          "cancelled order (1,500), and 688 duplicate member accounts were merged into the person they "
+        "data_cleaning": ("72,971 of 75,263 order lines are clean (97.0%); 2,292 were set aside with a reason "
+                          "(commonest reason: cancelled order, 1,500), and 688 duplicate member accounts were merged into the person they "
                           "belong to.",
                           [("Rows read (all tables)", "139,472", ""), ("Rows kept (all tables)", "136,342", ""),
                            ("Rows rejected (all tables)", "3,130", ""),

@@ -662,6 +662,34 @@ def read_table(con, path: str | Path, table_name: str) -> ibis.Table:
     return con.read_parquet(str(path), table_name=table_name)
 
 
+def write_numbered(con, expr: ibis.Table, path: str | Path, column: str = "_row") -> Path:
+    """Write ``expr`` (a file just read, nothing filtered) as one Parquet file (:func:`write_table`) whose
+    rows, read back by :func:`read_numbered`, carry ``column``: each row's number in the file read, from 1.
+
+    On DuckDB the number is not written: DuckDB writes the rows in the order it read them
+    (``preserve_insertion_order``), so a row's place in the written file is its place in the file read,
+    and :func:`read_numbered` takes it from the Parquet file's own row positions. A ``row_number()``
+    over the whole file in the write would make DuckDB write on one thread (3.35 million order lines:
+    5.1 s against 3.0 s of wall time). On Spark :func:`numbered` numbers the rows and the column is written.
+    Returns ``path``.
+    """
+    if backend(con) == "spark":
+        return write_table(con, numbered(con, expr, column), path)
+    return write_table(con, expr, path)
+
+
+def read_numbered(con, path: str | Path, table_name: str, column: str = "_row") -> ibis.Table:
+    """A table written by :func:`write_numbered`, with ``column`` (int64, from 1) last, as :func:`numbered`
+    gives it. On DuckDB the number is the row's position in the one Parquet file (``file_row_number``),
+    unless the file holds the column itself."""
+    if backend(con) == "spark":
+        return read_table(con, path, table_name)
+    table = con.read_parquet(str(path), table_name=table_name, file_row_number=True)
+    if column in table.columns:
+        return table.drop("file_row_number")
+    return table.mutate(**{column: table.file_row_number + 1}).drop("file_row_number")
+
+
 def blank_to_null(col: ibis.Value) -> ibis.Value:
     """Trimmed text (:func:`strip`), NULL when nothing is left."""
     text = strip(col)

@@ -103,7 +103,8 @@ class StagedTable:
     """One input table staged as Parquet, with what its one profile query decided.
 
     ``file``: the Parquet file (text columns with canonical names, ``_source``, ``_row`` and the
-    row key) in the run's private staging folder; ``day_month``: column -> ``day first`` |
+    row key; ``_row`` is the row's position in the file on DuckDB, so read it with
+    :func:`open_staged_table`) in the run's private staging folder; ``day_month``: column -> ``day first`` |
     ``month first`` for spreadsheet dates (rewritten year first on reading); ``marks``: number
     column -> decimal mark; ``float_ids``: id columns a spreadsheet wrote as floats; ``rows``: the
     table's rows; ``readable``: number and date column -> rows that are empty or parse (numbers with
@@ -159,10 +160,10 @@ def stage_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: P
                 problems = [InputError(p.file, p.table, p.column, p.rule, f"{p.detail}; {hint}", p.examples)
                             for p in problems]
         return None, None, problems
-    mapped = engine.numbered(con, mapped.mutate(_source=ibis.literal(Path(label).name if tsrc.path else label)))
-    path = engine.write_table(con, mapped, Path(staging_dir) / f"staged_{name}.parquet")
+    mapped = mapped.mutate(_source=ibis.literal(Path(label).name if tsrc.path else label))
+    path = engine.write_numbered(con, mapped, Path(staging_dir) / f"staged_{name}.parquet")
     staged = StagedTable(name, path.name)
-    table = engine.read_table(con, path, f"staged_{name}")
+    table = engine.read_numbered(con, path, f"staged_{name}")
     optional = ("assigned_ts",) if name == "experiments" and tsrc.outcomes else ()
     problems = _profile_problems(table, staged, name, label, tsrc, optional,
                                  amount_needed=name == "orders" and "payments" not in source.tables,
@@ -172,8 +173,8 @@ def stage_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: P
 
 def open_staged_table(con, staged: StagedTable, staging_dir: Path, table: ibis.Table | None = None) -> ibis.Table:
     """A staged table as the cleaning reads it: spreadsheet dates rewritten year first in their decided order."""
-    table = table if table is not None else engine.read_table(con, Path(staging_dir) / staged.file,
-                                                              f"staged_{staged.name}")
+    table = table if table is not None else engine.read_numbered(con, Path(staging_dir) / staged.file,
+                                                                 f"staged_{staged.name}")
     if staged.day_month:
         table = table.mutate(**{c: engine.day_month_as_iso(table[c], order) for c, order in staged.day_month.items()})
     return table

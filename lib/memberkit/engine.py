@@ -979,15 +979,19 @@ def decimal_mark(table: ibis.Table, column: str) -> str:
 
 
 def decimal_evidence(table: ibis.Table, column: str, prefix: str,
-                     shape: ibis.Value | None = None) -> dict[str, ibis.Value]:
+                     shape: ibis.Value | None = None, weight: ibis.Value | None = None) -> dict[str, ibis.Value]:
     """The aggregates :func:`decide_decimal_mark` needs, named ``<prefix>comma``, ``<prefix>n_point`` ...
 
     ``shape``: the column's :func:`number_shape`, computed once per row already (the profile's
     projection); the full examination then runs only on the values of the ``OTHER`` shape, with the
-    same aggregates."""
+    same aggregates. ``weight`` (with ``shape``): ``table`` holds the column's distinct values and
+    ``weight`` the rows of each, by which the counts are weighted (the examples need no weight)."""
     col = table[column]
     if shape is None:
         return _decimal_evidence(col, prefix)
+
+    def total(flag):
+        return weighted_count(flag, weight)
     other = _decimal_evidence(col, prefix, parts=True)
     is_other, plain_point = shape == NUMBER_OTHER, shape == NUMBER_POINT
 
@@ -999,9 +1003,15 @@ def decimal_evidence(table: ibis.Table, column: str, prefix: str,
     return {f"{prefix}comma": only_other(other["text"], ibis.null("string")).min(where=comma),
             f"{prefix}point": ibis.cases((plain_point, strip(col)), (is_other, other["example"]),
                                          else_=ibis.null("string")).min(where=point),
-            f"{prefix}n_comma": comma.cast("int64").sum(), f"{prefix}n_point": point.cast("int64").sum(),
-            f"{prefix}n_either": either.cast("int64").sum(),
-            f"{prefix}n_values": (shape != NUMBER_EMPTY).cast("int64").sum()}
+            f"{prefix}n_comma": total(comma), f"{prefix}n_point": total(point), f"{prefix}n_either": total(either),
+            f"{prefix}n_values": total(shape != NUMBER_EMPTY)}
+
+
+def weighted_count(flag: ibis.Value, weight: ibis.Value | None = None) -> ibis.Value:
+    """An aggregate: the rows where the boolean ``flag`` is true, or with ``weight`` (a table of distinct
+    values, ``weight`` the rows of each) the sum of the weights where it is. NULL over no rows, or when
+    every flag is NULL, as the sum over the rows leaves it."""
+    return flag.cast("int64").sum() if weight is None else (flag.cast("int64") * weight).sum()
 
 
 def _decimal_evidence(col: ibis.Value, prefix: str, parts: bool = False) -> dict[str, ibis.Value]:

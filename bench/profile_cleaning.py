@@ -92,6 +92,7 @@ def main(argv=None) -> int:
     ap.add_argument("--checks-only", action="store_true", help="time the up-front checks alone")
     ap.add_argument("--staged-json", type=Path, help="write what the checks decided of every staged table here "
                     "(to compare two versions' decisions)")
+    ap.add_argument("--keep-staged", type=Path, help="copy the staging folder (the staged Parquet tables) here")
     ap.add_argument("--lib", type=Path, default=ROOT / "lib", help="the library to time (default: this checkout's)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(args.lib.resolve()))
@@ -108,6 +109,9 @@ def main(argv=None) -> int:
         prepared = runner.check_run(config_files=[cfg], overrides=args.overrides, keep_staging=True)
         checks_s, checks_cpu = time.perf_counter() - t0, _cpu() - c0
         result = None
+        if args.keep_staged:
+            import shutil
+            shutil.copytree(prepared.staging_dir, args.keep_staged, dirs_exist_ok=True)
         if args.staged_json:
             from dataclasses import asdict
             args.staged_json.write_text(json.dumps(

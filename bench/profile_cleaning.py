@@ -7,6 +7,9 @@ functions it calls) and summed over calls; cProfile is not used because it infla
 code (phone parsing) about threefold.
 
     .venv/bin/python bench/profile_cleaning.py /tmp/memberkit-bench/retailer-1000000-seed7 [-p KEY=VALUE ...]
+
+``--checks-only`` stops after the checks; ``--lib DIR`` times another version's library (e.g. the main
+checkout's ``lib``) with this script, so two versions are measured by the same instrumentation.
 """
 from __future__ import annotations
 
@@ -77,13 +80,22 @@ def instrument(totals, counts) -> None:
     return memberkit
 
 
+class _Done(Exception):
+    """Raised to stop after the checks (``--checks-only``)."""
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data", type=Path, help="a folder holding the sample retailer's exports")
     ap.add_argument("--out", type=Path, help="keep the clean and rejected Parquet files in this folder")
     ap.add_argument("-p", dest="overrides", action="append", default=[], help="KEY=VALUE setting")
+    ap.add_argument("--checks-only", action="store_true", help="time the up-front checks alone")
+    ap.add_argument("--staged-json", type=Path, help="write what the checks decided of every staged table here "
+                    "(to compare two versions' decisions)")
+    ap.add_argument("--keep-staged", type=Path, help="copy the staging folder (the staged Parquet tables) here")
+    ap.add_argument("--lib", type=Path, default=ROOT / "lib", help="the library to time (default: this checkout's)")
     args = ap.parse_args(argv)
-    sys.path.insert(0, str(ROOT / "lib"))
+    sys.path.insert(0, str(args.lib.resolve()))
     totals, counts = defaultdict(float), defaultdict(int)
     instrument(totals, counts)
     from memberkit import clean, runfile, runner
@@ -96,7 +108,18 @@ def main(argv=None) -> int:
         t0, c0 = time.perf_counter(), _cpu()
         prepared = runner.check_run(config_files=[cfg], overrides=args.overrides, keep_staging=True)
         checks_s, checks_cpu = time.perf_counter() - t0, _cpu() - c0
+        result = None
+        if args.keep_staged:
+            import shutil
+            shutil.copytree(prepared.staging_dir, args.keep_staged, dirs_exist_ok=True)
+        if args.staged_json:
+            from dataclasses import asdict
+            args.staged_json.write_text(json.dumps(
+                {"period": prepared.period, "warnings": prepared.warnings,
+                 "tables": {n: asdict(t) for n, t in sorted(prepared.staged.items())}}, indent=1, sort_keys=True))
         try:
+            if args.checks_only:
+                raise _Done
             from dataclasses import asdict
             staged = {"folder": str(prepared.staging_dir),
                       "tables": {n: asdict(t) for n, t in prepared.staged.items()}}
@@ -109,10 +132,14 @@ def main(argv=None) -> int:
             t0, c0 = time.perf_counter(), _cpu()
             result = clean.run_cleaning(run.params("data_cleaning"), ctx)
             cleaning_s, cleaning_cpu = time.perf_counter() - t0, _cpu() - c0
+        except _Done:
+            pass
         finally:
             prepared.close()
-    print(f"checks {checks_s:.1f} s (cpu {checks_cpu:.1f} s); cleaning {cleaning_s:.1f} s (cpu {cleaning_cpu:.1f} s); "
-          f"order lines kept {result.lines_kept:,}")
+    import os
+    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end")
+    print(f"checks {checks_s:.1f} s (cpu {checks_cpu:.1f} s)" + ("" if result is None else
+          f"; cleaning {cleaning_s:.1f} s (cpu {cleaning_cpu:.1f} s); order lines kept {result.lines_kept:,}"))
     print("| function | calls | wall s | cpu s |\n|---|---|---|---|")
     for label, seconds in sorted(((k, v) for k, v in totals.items() if not k.endswith(" (cpu)")), key=lambda kv: -kv[1]):
         print(f"| {label} | {counts[label]} | {seconds:.2f} | {totals[label + ' (cpu)']:.2f} |")

@@ -462,6 +462,29 @@ def test_the_status_check_and_the_cleaning_page_count_unknown_statuses_alike(tmp
     assert "lost 2, on hold 1" in str(e.value)
 
 
+def test_status_words_with_a_row_hash_count_unknown_words_once_per_line_and_nothing_when_all_are_known():
+    from memberkit.config import CleaningParams
+    rows = [
+        ["B1", "m1", "2026-09-01 10:00:00", "10", "1", "lost", None, "P1", None],
+        ["B1", "m1", "2026-09-01 10:00:00", "10", "1", "lost", None, "P1", None],     # the same source row again
+        ["B2", "m1", "2026-09-02 10:00:00", "20", "1", " lost ", None, "P1", None],   # the same word, blanks around
+        ["B3", "m2", "2026-09-03 10:00:00", "30", "1", "PAID", None, "P1", None],      # known in any case
+        ["B4", "m2", "2026-09-04 10:00:00", "40", "1", None, None, "P1", None],        # empty: paid
+        ["B5", "m2", "2026-09-05 10:00:00", "50", "1", "Refunded", None, "P1", None],  # known: returned
+    ]
+    con = engine.connect()
+    # the first two lines share their row hash (a copy); the others have hashes of their own
+    raw = _orders(con, rows, extra=["r1", "r1", "r2", "r3", "r4", "r5"])
+    # by hand: "lost" on B1 once and on B2 (trimmed); 5 distinct lines
+    assert clean.status_words(raw, clean.CleaningRules()) == ({"lost": 2}, 5)
+    assert clean.status_words(raw, clean.CleaningRules(), count_lines=False) == ({"lost": 2}, None)
+    known = _orders(con, rows[3:], extra=["r3", "r4", "r5"])
+    assert clean.status_words(known, clean.CleaningRules()) == ({}, 3)
+    params = CleaningParams.model_validate({"source": {"tables": {"orders": {"path": "o.csv"}}},
+                                            "unknown_status_share": 0.0})
+    assert clean.status_scan(known, params) == {}   # no unknown line: nothing over any share
+
+
 def test_a_non_product_pattern_in_the_settings_sets_its_lines_aside(tmp_path):
     from memberkit.config import CleaningParams
     params = CleaningParams.model_validate({"source": {"tables": {"orders": {"path": "o.csv"}}},

@@ -62,6 +62,23 @@ def test_csv_with_column_map_and_encoding(tmp_path, encoding):
     assert "Name" not in t.columns
 
 
+def test_staged_rows_keep_their_number_in_the_file_when_the_engine_reads_and_writes_in_parallel(tmp_path):
+    # a source of many row groups, read and written by four threads: a row's number is its place in the file
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    n = 200_000
+    position = [f"{i:06d}" for i in range(1, n + 1)]
+    pq.write_table(pa.table({"Member": [f"U{i % 977}" for i in range(n)], "When": ["2025-01-01 10:00:00"] * n,
+                             "PaidAmount": position}), tmp_path / "o.parquet", row_group_size=2_000)
+    src = _source(tmp_path, path="o.parquet", columns={"member_id": "Member", "order_ts": "When", "amount": "PaidAmount"})
+    con = engine.connect(config.EngineSettings(threads=4))
+    t = sources.load_sources(con, src, ROOT, tmp_path / "st")["orders"]
+    assert t.columns[-3:] == ("_dupkey", "_source", "_row")
+    rows = t.order_by("_row").select("amount", "_row").to_pyarrow()
+    assert rows.column("_row").to_pylist() == list(range(1, n + 1))
+    assert rows.column("amount").to_pylist() == position
+
+
 def test_excel_parquet_and_sql_sources(tmp_path):
     cols = _write_orders(tmp_path)
     df = pd.read_csv(tmp_path / "o.csv", dtype=str)

@@ -1,7 +1,8 @@
 """The staging's one profile query per table gives the numbers of one query per rule.
 
 :func:`memberkit.sources.profile_row` computes what each rule needs of a row once, in a
-projection under the aggregate, and settles plain values by their shape without the full reading.
+projection under the aggregate, settles plain values by their shape without the full reading, and
+profiles the number and date columns over their distinct values, each weighted by its rows.
 These tests hold it equal, aggregate by aggregate, to the rules' own aggregates run one query each
 (:func:`memberkit.engine.decimal_evidence`, :func:`~memberkit.engine.parses`,
 :func:`~memberkit.engine.day_month_evidence`, :func:`~memberkit.engine.float_id_evidence`, the
@@ -86,6 +87,19 @@ def test_the_profile_gives_the_numbers_of_one_query_per_rule(decimal, formats):
         assert fused["mark__amount__comma"] is not None and fused["mark__amount__point"] is not None   # mixed
         assert fused["mark__discount__comma"] is not None and fused["mark__discount__point"] is None
     assert engine.decide_float_ids(table, ["order_id", "member_id", "store_id", "coupon_id"], fused) == {"order_id"}
+
+
+def test_the_profile_of_an_empty_table_is_the_rules():
+    # (over no rows a count is 0 but a sum is NULL; over no distinct values too)
+    con = engine.connect()
+    con.create_table("empty", _table({"order_ts": ["x"], "amount": ["1"], "member_id": ["M1"]}).limit(0),
+                     overwrite=True)
+    table = con.table("empty")
+    args = (["member_id", "amount"], ["amount"], ["order_ts"], ["member_id"], {"order_ts": "timestamp"}, [], "auto",
+            PERIOD)
+    fused = sources.profile_row(table, *args)
+    assert fused == _one_query_per_rule(table, *args)
+    assert fused["rows"] == 0 and fused["parses__amount"] is None
 
 
 @pytest.mark.parametrize("dates", [DAY_FIRST, UNDECIDED, ["2026-10-03", "", None]])

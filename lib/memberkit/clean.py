@@ -795,10 +795,17 @@ def status_words(orders: ibis.Table, rules: CleaningRules, count_lines: bool = T
         return unknown, sum(int(r["n"]) for r in counts)
     # A copy of the whole row has its original's status and row hash: the copies are ranked among the
     # lines of unknown status only, and all lines are counted by their row hash, so no pass ranks every line.
-    t = orders.filter(map_status(orders.status, rules).isnull())
-    t = t.filter(~_duplicate(t, "orders"))
-    counts = t.group_by(value=t.status.strip()).agg(n=t.count()).to_pyarrow().to_pylist()
-    unknown = {r["value"]: int(r["n"]) for r in sorted(counts, key=lambda r: (-r["n"], str(r["value"])))}
+    # The words are looked up on the column's value counts first (a handful of words; a staged column is
+    # dictionary-encoded, so counting them costs a hundredth of mapping every line): when every word is
+    # known, no line has an unknown status.
+    words = orders.group_by(value=orders.status).agg(n=orders.count())
+    unknown_words = words.filter(map_status(words.value, rules).isnull()).value.to_pyarrow().to_pylist()
+    unknown = {}
+    if unknown_words:
+        t = orders.filter(orders.status.isin(unknown_words))
+        t = t.filter(~_duplicate(t, "orders"))
+        counts = t.group_by(value=t.status.strip()).agg(n=t.count()).to_pyarrow().to_pylist()
+        unknown = {r["value"]: int(r["n"]) for r in sorted(counts, key=lambda r: (-r["n"], str(r["value"])))}
     if not count_lines:
         return unknown, None
     total = orders._dupkey.nunique().to_pyarrow().as_py()
@@ -1137,7 +1144,11 @@ def status_scan(orders: ibis.Table, params) -> dict[str, int]:
     lines, listing each unknown word with its count.
     """
     tsrc = params.source.tables["orders"]
-    unknown, total = status_words(orders, CleaningRules.from_params(params))
+    rules = CleaningRules.from_params(params)
+    unknown, _ = status_words(orders, rules, count_lines=False)
+    if not unknown:   # (no share to judge: counting every line would be a pass over the table for nothing)
+        return unknown
+    unknown, total = status_words(orders, rules)
     lines = sum(unknown.values())
     if total and lines / total > params.unknown_status_share:
         words = listed(f"{k} {v:,}" for k, v in unknown.items())

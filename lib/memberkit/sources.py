@@ -103,7 +103,8 @@ class StagedTable:
     """One input table staged as Parquet, with what its one profile query decided.
 
     ``file``: the Parquet file (text columns with canonical names, ``_source``, ``_row`` and the
-    row key) in the run's private staging folder; ``day_month``: column -> ``day first`` |
+    row key; ``_row`` is the row's position in the file on DuckDB, so read it with
+    :func:`open_staged_table`) in the run's private staging folder; ``day_month``: column -> ``day first`` |
     ``month first`` for spreadsheet dates (rewritten year first on reading); ``marks``: number
     column -> decimal mark; ``float_ids``: id columns a spreadsheet wrote as floats; ``rows``: the
     table's rows; ``readable``: number and date column -> rows that are empty or parse (numbers with
@@ -159,10 +160,10 @@ def stage_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: P
                 problems = [InputError(p.file, p.table, p.column, p.rule, f"{p.detail}; {hint}", p.examples)
                             for p in problems]
         return None, None, problems
-    mapped = engine.numbered(con, mapped.mutate(_source=ibis.literal(Path(label).name if tsrc.path else label)))
-    path = engine.write_table(con, mapped, Path(staging_dir) / f"staged_{name}.parquet")
+    mapped = mapped.mutate(_source=ibis.literal(Path(label).name if tsrc.path else label))
+    path = engine.write_numbered(con, mapped, Path(staging_dir) / f"staged_{name}.parquet")
     staged = StagedTable(name, path.name)
-    table = engine.read_table(con, path, f"staged_{name}")
+    table = engine.read_numbered(con, path, f"staged_{name}")
     optional = ("assigned_ts",) if name == "experiments" and tsrc.outcomes else ()
     problems = _profile_problems(table, staged, name, label, tsrc, optional,
                                  amount_needed=name == "orders" and "payments" not in source.tables,
@@ -172,8 +173,8 @@ def stage_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: P
 
 def open_staged_table(con, staged: StagedTable, staging_dir: Path, table: ibis.Table | None = None) -> ibis.Table:
     """A staged table as the cleaning reads it: spreadsheet dates rewritten year first in their decided order."""
-    table = table if table is not None else engine.read_table(con, Path(staging_dir) / staged.file,
-                                                              f"staged_{staged.name}")
+    table = table if table is not None else engine.read_numbered(con, Path(staging_dir) / staged.file,
+                                                                 f"staged_{staged.name}")
     if staged.day_month:
         table = table.mutate(**{c: engine.day_month_as_iso(table[c], order) for c, order in staged.day_month.items()})
     return table
@@ -557,45 +558,81 @@ def profile_row(table: ibis.Table, counted: list[str], numbers: list[str], times
     with ``period`` (first day, last day, latest time: the orders), ``period__first``, ``period__last``
     (datetimes or None) and ``period__in`` (the readable order times up to the latest that fall in the period).
 
-    What every aggregate needs of a row is computed once, in a projection under the aggregate: a
-    number's shape (:func:`memberkit.engine.number_shape`: plain digits settle readability and
-    evidence without the full reading), a time's spreadsheet-date text, and the order time parsed
-    once, its readability being that it parsed (:func:`memberkit.engine.parse_timestamp` reads
-    exactly what :func:`memberkit.engine.parses` accepts). The same numbers as one aggregate per
-    rule over the table (tests/test_staging_profile.py).
+    Every aggregate but the row count and the period's is a sum, a minimum or an "any" of what one
+    column's value says, so over the column's distinct values, each sum weighted by the value's rows,
+    it is the same number. The number columns and the times other than the order time are profiled
+    that way (an export repeats its amounts, quantities and dates: 81,557 distinct amounts in 3.35
+    million order lines, and counting a staged column's values is cheap, its Parquet pages being
+    dictionaries); the order time (nearly one value per order), the ids and the other filled counts
+    are profiled row by row. Each value's shape (:func:`memberkit.engine.number_shape`: plain digits
+    settle readability and evidence without the full reading), spreadsheet-date text and the order
+    time parsed once (its readability is that it parsed: :func:`memberkit.engine.parse_timestamp`
+    reads exactly what :func:`memberkit.engine.parses` accepts) are computed once, in a projection
+    under the aggregate. The same numbers as one aggregate per rule over the table
+    (tests/test_staging_profile.py).
     """
     period_column = "order_ts" if period is not None else None
-    projected = {c: table[c] for c in dict.fromkeys([*counted, *numbers, *times, *ids])}
-    for c in numbers:
-        projected[f"shape__{c}"] = engine.number_shape(table[c])
+    by_value = list(dict.fromkeys([*numbers, *(c for c in times if c != period_column)]))
+    one_by_one = [c for c in times if c == period_column]
+    parts = [_profile_rows(table, [c for c in counted if c not in by_value], one_by_one, ids, formats, period)]
+    for c in by_value:
+        values = table.group_by(c).aggregate(_rows=table.count())
+        parts.append(_profile_values(values, c, values._rows, c in counted, kinds.get(c) if c in times else None,
+                                     formats, decimal))
+    row = parts[0]
+    for part in parts[1:]:
+        row = row.cross_join(part)
+    return row.to_pyarrow().to_pylist()[0]
+
+
+def _profile_rows(table: ibis.Table, counted: list[str], times: list[str], ids: list[str], formats: list[str],
+                  period: tuple | None) -> ibis.Table:
+    """The aggregates of :func:`profile_row` taken row by row: the row count, the ``counted`` columns'
+    filled counts, the order time's (``times``: the period's column or nothing) and the ids'."""
+    projected = {c: table[c] for c in dict.fromkeys([*counted, *times, *ids])}
     for c in times:
         projected[f"daymonth__{c}"] = engine.day_month_text(table[c])
-        if c == period_column:
-            # (the period's orders, read as the check reads them: the shop's formats, the default zone)
-            projected[f"time__{c}"] = engine.parse_timestamp(table[c], formats)
-        else:
-            projected[f"parses__{c}"] = engine.parses(table[c], kinds[c], formats)
-    rows = table.select(**projected)
+        # (the period's orders, read as the check reads them: the shop's formats, the default zone)
+        projected[f"time__{c}"] = engine.parse_timestamp(table[c], formats)
+    rows = table.select(**projected) if projected else table
     aggs = {"rows": rows.count(), **{f"filled__{c}": engine.blank_to_null(rows[c]).notnull().sum() for c in counted}}
-    for c in numbers:
-        shape = rows[f"shape__{c}"]
-        if decimal == "auto":
-            aggs.update(engine.decimal_evidence(rows, c, prefix=f"mark__{c}__", shape=shape))
-        aggs[f"parses__{c}"] = engine.parses(rows[c], "number", formats, decimal, shape=shape).cast("int64").sum()
     for c in times:
         aggs.update(engine.day_month_evidence_of(rows[f"daymonth__{c}"], formats, prefix=f"order__{c}__"))
-        if c == period_column:
-            ts = rows[f"time__{c}"]
-            empty = rows[c].isnull() | (engine.strip(rows[c]) == "")
-            aggs[f"parses__{c}"] = (empty | ts.notnull()).cast("int64").sum()
-            start, end, latest = period
-            known = ts.notnull() & (ts <= ibis.literal(latest))
-            aggs.update(period__first=ts.min(where=known), period__last=ts.max(where=known),
-                        period__in=(known & ts.date().between(start, end)).cast("int64").sum())
-        else:
-            aggs[f"parses__{c}"] = rows[f"parses__{c}"].cast("int64").sum()
+        ts = rows[f"time__{c}"]
+        empty = rows[c].isnull() | (engine.strip(rows[c]) == "")
+        aggs[f"parses__{c}"] = (empty | ts.notnull()).cast("int64").sum()
+        start, end, latest = period
+        known = ts.notnull() & (ts <= ibis.literal(latest))
+        aggs.update(period__first=ts.min(where=known), period__last=ts.max(where=known),
+                    period__in=(known & ts.date().between(start, end)).cast("int64").sum())
     aggs.update(engine.float_id_evidence(rows, ids))
-    return rows.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    return rows.aggregate(**aggs)
+
+
+def _profile_values(values: ibis.Table, c: str, weight: ibis.Value, counted: bool, time_kind: str | None,
+                    formats: list[str], decimal: str) -> ibis.Table:
+    """The aggregates of :func:`profile_row` for one number column, or one time column (``time_kind``:
+    timestamp or date), over ``values``: the column's distinct values, ``weight`` the rows of each. A
+    sum is weighted; a minimum or an "any" needs no weight."""
+    def total(flag):
+        return engine.weighted_count(flag, weight)
+    col = values[c]
+    if time_kind is None:
+        values = values.mutate(**{f"shape__{c}": engine.number_shape(col)})
+    else:
+        values = values.mutate(**{f"daymonth__{c}": engine.day_month_text(col),
+                                  f"parses__{c}": engine.parses(col, time_kind, formats)})
+    col, weight = values[c], values[weight.get_name()]
+    aggs = {f"filled__{c}": total(engine.blank_to_null(col).notnull())} if counted else {}
+    if time_kind is None:
+        shape = values[f"shape__{c}"]
+        if decimal == "auto":
+            aggs.update(engine.decimal_evidence(values, c, prefix=f"mark__{c}__", shape=shape, weight=weight))
+        aggs[f"parses__{c}"] = total(engine.parses(col, "number", formats, decimal, shape=shape))
+    else:
+        aggs.update(engine.day_month_evidence_of(values[f"daymonth__{c}"], formats, prefix=f"order__{c}__"))
+        aggs[f"parses__{c}"] = total(values[f"parses__{c}"])
+    return values.aggregate(**aggs)
 
 
 def example_rows(table: ibis.Table, columns: list[str], tsrc: TableSource, limit: int = 5) -> list[dict]:

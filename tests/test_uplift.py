@@ -364,8 +364,14 @@ def test_the_list_file_and_its_results_hold_no_personal_data(planted, tmp_path):
     assert not any(m in dumped for m in plan.model_list.member_id.head(50))
 
 
+def one_sentence(words: str, language: str) -> bool:
+    """Whether ``words`` is one sentence: it ends a sentence once, at its end."""
+    stops = ("。", "！") if language == "zh" else (". ", "! ")
+    return not any(x in words[:-1] for x in stops) and words.endswith("。" if language == "zh" else ".")
+
+
 def test_the_section_reads_in_both_languages(planted):
-    from memberkit.views import Presentation
+    from memberkit.views import Presentation, page
     from memberkit.views import uplift as view
     folder, truth, cp, plan = planted
     for language in ("en", "zh"):
@@ -379,11 +385,24 @@ def test_the_section_reads_in_both_languages(planted):
         # per decile, predicted against measured, best first; the forecast beside the best past campaign
         calibration = view.calibration_frame(p, plan)
         assert len(calibration) == 10 and calibration.iloc[0, 0] == "1"
+        # the answer first, alone: whom, how many, the expected net gain with its range; the reasons beneath
+        answer, reasons = view.headline(p, plan), view.points(p, plan)
+        r = plan.returns[plan.recommended]
+        for figure in (p.count(r["contacted"]), p.count(r["holdout"]), p.money(r["net"]), p.money(r["net_low"]),
+                       p.money(r["net_high"]), p.money(r["per_member"][0], 2)):
+            assert figure in answer, (figure, answer)
+        assert len(reasons) >= 2 and all(one_sentence(x, language) for x in reasons + [answer]), reasons
         best = plan.past.iloc[0]
-        assert best.campaign_id in view.headline(p, plan) and p.money(best.net_per_member, 2) in view.headline(p, plan)
-        # C2501 cost about ten times C2610's per targeted member: the headline names both
+        assert best.campaign_id not in answer and p.money(best.net_per_member, 2) not in answer
+        assert any(best.campaign_id in x and p.money(best.net_per_member, 2) in x for x in reasons)
+        # C2501 cost about ten times C2610's per targeted member: a point names both costs
         spread = uplift.cost_spread(plan.type_costs)
-        assert spread is not None and all(p.money(x, 2) in view.headline(p, plan) for x in spread)
+        assert spread is not None and not any(p.money(x, 2) in answer for x in spread)
+        assert any(all(p.money(x, 2) in point for x in spread) for point in reasons)
+        # on the page: the answer in the headline's box, the points in a list right under it
+        shown = page.headline_html(answer, reasons)
+        assert shown.startswith('<div class="mk-headline">') and shown.count("<li>") == len(reasons)
+        assert shown.index("</div>") < shown.index('<ul class="mk-points">')
         assert view.in_sample_hint(p, plan) and "{" not in view.in_sample_hint(p, plan)
     assert "会员日" in view.title(Presentation("zh", "CNY"), plan)
     # the page says the holdout has a file of its own and not to contact its members, in words a forwarded or
@@ -409,7 +428,10 @@ def test_the_section_reads_in_both_languages(planted):
         line = view.summary_section(s)
         assert net in line["sentence"] and line["link"] == "campaign_review.html#next-campaign"
         hi = Presentation(language, "CNY").money(uplift.cost_spread(plan.type_costs)[1], 2)
-        assert hi in line["sentence"]
+        assert hi not in line["sentence"] and any(hi in x for x in line["points"])
+        assert len(line["points"]) >= 3 and all(one_sentence(x, language) for x in line["points"] + [line["sentence"]])
+        diff = Presentation(language, "CNY").money(plan.validation.difference[0], 2)
+        assert diff not in line["sentence"] and diff in line["points"][0]
     assert view.summary_section(SimpleNamespace(language="en", currency="CNY", display_names={},
                                                 results=lambda name: None)) is None
     import matplotlib.pyplot as plt
@@ -572,11 +594,16 @@ def test_when_no_share_pays_for_its_contacts_nobody_is_listed_and_the_pages_say_
     for language, words in (("en", "contact nobody on this evidence"), ("zh", "不触达任何人")):
         p = Presentation(language, "CNY")
         assert words in view.headline(p, dear)
+        # the answer alone; the past campaigns' cost range beneath it, with no forecast at the dearest cost
+        spread = [p.money(x, 2) for x in uplift.cost_spread(dear.type_costs)]
+        assert not any(x in view.headline(p, dear) for x in spread)
+        assert len(view.points(p, dear)) == 1 and all(x in view.points(p, dear)[0] for x in spread)
         cards = view.kpis(p, dear, "2026-10")
         assert cards[0].value == "0" and cards[-1].delta == p.text("uplift.kpi_net_none")
         s = SimpleNamespace(language=language, currency="CNY", display_names={},
                             results=lambda name: {"results": {"uplift": block}} if name == "campaign_review" else None)
         assert words in view.summary_section(s)["sentence"]
+        assert view.summary_section(s)["points"] == view.points(p, dear)
     path = uplift.export_targets(dear, tmp_path, "CNY")
     assert pd.read_csv(path, encoding="utf-8-sig").empty
 
@@ -621,12 +648,18 @@ def test_a_recommended_list_forecast_to_gain_less_than_the_other_says_so_and_why
                            gains={"model": SimpleNamespace(share=0.9), "rfm": SimpleNamespace(share=1.0)},
                            returns={"model": returns(68601, 50518, 85638, 16175),
                                     "rfm": returns(69020, 49314, 84526, 17993)})
-    words = view.headline(p, plan)
+    answer, (words,) = view.headline(p, plan), view.points(p, plan)
+    assert p.money(68601) in answer and p.money(69020) not in answer
     assert p.money(69020) in words and p.money(49314) in words and p.count(17993) in words
     assert {"en": "the two ranges overlap", "zh": "两个区间重叠"}[language] in words
     plan.returns["rfm"] = returns(99020, 90000, 110000, 17993)        # apart: the reader is told to weigh it
-    assert {"en": "weigh that", "zh": "请权衡"}[language] in view.headline(p, plan)
+    assert {"en": "weigh that", "zh": "请权衡"}[language] in view.points(p, plan)[0]
     plan.returns["rfm"] = returns(60000, 40000, 80000, 17993)         # the recommended list gains the most
-    assert p.money(60000) not in view.headline(p, plan)
+    assert view.points(p, plan) == [] and p.money(60000) not in view.headline(p, plan)
     plan.recommended, plan.returns["model"] = "rfm", returns(75000, 52000, 90000, 9000)
-    assert p.money(75000) in view.headline(p, plan) and p.count(9000) in view.headline(p, plan)
+    answer, reasons = view.headline(p, plan), view.points(p, plan)
+    assert p.money(60000) in answer and p.money(75000) not in answer
+    # the simpler rule: why it is used is said once, in the other list's point when there is one
+    assert len(reasons) == 1 and p.money(75000) in reasons[0] and p.count(9000) in reasons[0]
+    plan.returns["model"] = returns(50000, 30000, 70000, 17993)
+    assert view.points(p, plan) == [p.text("uplift.why_rfm")]

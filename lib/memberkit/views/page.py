@@ -99,6 +99,7 @@ CSS = """
 .mk-card .mk-delta{font-size:12px;color:#6b7785}
 .mk-card .mk-good{color:#2e7d32}.mk-card .mk-bad{color:#c62828}
 .mk-headline{font-size:17px;line-height:1.5;border-left:4px solid #1f4e79;padding:6px 12px;margin:8px 0 14px;background:#f4f7fb}
+.mk-points{font-size:14px;line-height:1.45;color:#2f3b48;margin:-8px 0 14px;padding-left:22px}.mk-points li{margin:3px 0}
 .mk-banner{font-size:16px;font-weight:600;color:#fff;background:#c62828;padding:10px 14px;border-radius:6px;margin:8px 0}
 .mk-note{font-size:13px;color:#4a5560;margin:4px 0 12px}
 .mk-analysts{font-size:12px;color:#6b7785;border-left:2px solid #d9dee5;padding-left:8px;margin:-6px 0 12px}
@@ -472,10 +473,20 @@ def chart_html(fig, alt: str | None = None) -> str:
     return f'<div class="mk-chart">{svg.strip()}</div>'
 
 
-def headline(sentence: str):
+def headline_html(sentence: str, points=()) -> str:
+    """The answer in the headline's box and, right under it, its reasons as a short list, one sentence a
+    point, so that the answer reads at a glance and the reasons beneath; escaped here; '' without a sentence."""
     if not sentence:
-        return
-    show(CSS + f'<div class="mk-headline">{escape(sentence)}</div>')
+        return ""
+    kept = [x for x in points if x]
+    listed = ('<ul class="mk-points">' + "".join(f"<li>{escape(x)}</li>" for x in kept) + "</ul>") if kept else ""
+    return f'<div class="mk-headline">{escape(sentence)}</div>{listed}'
+
+
+def headline(sentence: str, points=()):
+    """Show :func:`headline_html` (nothing without a sentence)."""
+    if sentence:
+        show(CSS + headline_html(sentence, points))
 
 
 def note(sentence: str):

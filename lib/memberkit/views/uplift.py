@@ -78,7 +78,7 @@ def _cost_range(p: Presentation, costs, past, cost: float, per_member: float | N
     margin per targeted member over the forecast's window (``past``: :func:`memberkit.uplift.past_net_per_member`,
     its net gain plus its cost), and, given the forecast ``per_member`` at ``cost``, the same list's gain per
     contacted member at the dearest cost (the same measured uplift less that cost), so that the cost assumed
-    is never a silent choice ('' otherwise). ``costs``: the plan's :func:`memberkit.uplift.type_costs`;
+    is never a silent choice; one sentence, a point under the headline ('' otherwise). ``costs``: the plan's :func:`memberkit.uplift.type_costs`;
     ``costs`` and ``past`` as frames or as their records in ``campaign_review.json``. Currency per member."""
     if costs is None or missing(cost):
         return ""
@@ -97,15 +97,15 @@ def _cost_range(p: Presentation, costs, past, cost: float, per_member: float | N
         gained = {r["campaign_id"]: r["net_per_member"] + r["cost_per_member"] for r in rows if "cost_per_member" in r}
     values = dict(type=kind, lo=p.money(spread[0], 2), hi=p.money(spread[1], 2), lo_campaign=cheap.campaign_id,
                   hi_campaign=dear.campaign_id)
-    if cheap.campaign_id in gained and dear.campaign_id in gained:
-        words = _t(p, f"cost_range_{window}", lo_margin=p.money(gained[cheap.campaign_id], 2),
-                   hi_margin=p.money(gained[dear.campaign_id], 2), **values)
-    else:
-        words = _t(p, "cost_range_plain", **values)
     if per_member is None or missing(per_member) or spread[1] <= cost:
-        return words
-    return " ".join((words, _t(p, "cost_at_dearest", hi=p.money(spread[1], 2),
-                                at_hi=p.money(per_member + cost - spread[1], 2), per=p.money(per_member, 2))))
+        values["then"] = _t(p, "cost_set")
+    else:
+        values["then"] = _t(p, "cost_at_dearest", hi=p.money(spread[1], 2),
+                            at_hi=p.money(per_member + cost - spread[1], 2), per=p.money(per_member, 2))
+    if cheap.campaign_id in gained and dear.campaign_id in gained:
+        return _t(p, f"cost_range_{window}", lo_margin=p.money(gained[cheap.campaign_id], 2),
+                  hi_margin=p.money(gained[dear.campaign_id], 2), **values)
+    return _t(p, "cost_range_plain", **values)
 
 
 def kpis(p: Presentation, plan: uplift.Plan, period: str = "") -> list[KPI]:
@@ -132,25 +132,42 @@ def kpis(p: Presentation, plan: uplift.Plan, period: str = "") -> list[KPI]:
 
 
 def headline(p: Presentation, plan: uplift.Plan) -> str:
-    """The recommendation: which list, how many members, its expected net gain with its range, per
-    contacted member beside the best past campaign's actual; or why nobody is to be contacted."""
+    """The answer alone, in one or two sentences: which list, how many members to contact and keep out, its
+    expected net gain with its range, per contacted member; or why nobody is to be contacted. The reasons
+    beneath it: :func:`points`."""
     if plan.state != "ready":
         return state_note(p, plan)
     r = plan.returns[plan.recommended]
     kind = p.code("campaign_types", plan.campaign_type)
     if not r["contacted"]:
-        return " ".join(w for w in (_t(p, f"headline_none_{plan.recommended}", type=kind,
-                                       cost=p.money(plan.contact_cost, 2)),
-                                    _cost_range(p, plan.type_costs, plan.past, plan.contact_cost, None, kind,
-                                                plan.window)) if w)
-    per = r["per_member"][0]
+        return _t(p, f"headline_none_{plan.recommended}", type=kind, cost=p.money(plan.contact_cost, 2))
+    return _t(p, f"headline_{plan.recommended}", type=kind, contacted=p.count(r["contacted"]),
+              holdout=p.count(r["holdout"]), share=p.pct(plan.gains[plan.recommended].share, 0),
+              net=p.money(r["net"]), lo=p.money(r["net_low"]), hi=p.money(r["net_high"]),
+              cost=p.money(r["contact_cost"]), per=p.money(per_member(r), 2))
+
+
+def per_member(r: dict) -> float:
+    """A list's expected net gain per contacted member (``r``: one of the plan's ``returns``)."""
+    return r["per_member"][0]
+
+
+def points(p: Presentation, plan: uplift.Plan) -> list[str]:
+    """The reasons under the headline, one sentence each: the past campaigns' cost range and what the list
+    would bring at the dearest cost, the other list's forecast and why the recommended one stands (or why
+    the simpler rule is used), and the best past campaign's actual beside the forecast, a warning when the
+    forecast is above every past actual; [] without a list."""
+    if plan.state != "ready":
+        return []
+    r = plan.returns[plan.recommended]
+    kind = p.code("campaign_types", plan.campaign_type)
+    per = per_member(r) if r["contacted"] else None
     cost_range = _cost_range(p, plan.type_costs, plan.past, plan.contact_cost, per, kind, plan.window)
-    words = _t(p, f"headline_{plan.recommended}", type=kind, contacted=p.count(r["contacted"]),
-               holdout=p.count(r["holdout"]), share=p.pct(plan.gains[plan.recommended].share, 0),
-               net=p.money(r["net"]), lo=p.money(r["net_low"]), hi=p.money(r["net_high"]),
-               cost=p.money(r["contact_cost"]), per=p.money(per, 2))
-    return " ".join(w for w in (words, cost_range, _versus_other(p, plan), _versus_past(p, per, plan.past, plan.window))
-                    if w)
+    if per is None:
+        return [w for w in (cost_range,) if w]
+    other = _versus_other(p, plan)
+    why = _t(p, "why_rfm") if plan.recommended == "rfm" and not other else ""
+    return [w for w in (why, other, cost_range, _versus_past(p, per, plan.past, plan.window)) if w]
 
 
 def _versus_other(p: Presentation, plan: uplift.Plan) -> str:
@@ -300,7 +317,7 @@ def section(p: Presentation, plan: uplift.Plan, params, period: str, data_dir) -
         page.note(state_note(p, plan))
         return
     page.kpi_cards(kpis(p, plan, period))
-    page.headline(headline(p, plan))
+    page.headline(headline(p, plan), points(p, plan))
     page.note(validation_sentence(p, plan))
     page.for_analysts(p, validation_hint(p, plan))
     page.table(returns_frame(p, plan))
@@ -324,14 +341,15 @@ def section(p: Presentation, plan: uplift.Plan, params, period: str, data_dir) -
 # ------------------------------------------------------------------ the month summary
 def summary_section(s) -> dict | None:
     """The summary page's lines on the next campaign (``s``: :class:`memberkit.month.MonthSummary`),
-    from ``campaign_review.json``'s ``uplift`` block: ``title``, ``sentence``, ``link``; None when the
-    campaign review has no plan."""
+    from ``campaign_review.json``'s ``uplift`` block: ``title``, ``sentence`` (the answer), ``points`` (the reasons
+    beneath it, one sentence each), ``link``; None when the campaign review has no plan."""
     res = s.results("campaign_review") if hasattr(s, "results") else None
     u = ((res or {}).get("results") or {}).get("uplift")
     if not u or u.get("state") == "no_table":
         return None
     p = Presentation(s.language, s.currency, own_names(s.display_names, s.language))
-    out = {"title": _title(p, u.get("campaign_type")), "link": f"campaign_review.html#{ANCHOR}", "sentence": ""}
+    out = {"title": _title(p, u.get("campaign_type")), "link": f"campaign_review.html#{ANCHOR}", "sentence": "",
+           "points": []}
     if u.get("state") != "ready":
         out["sentence"] = _t(p, f"state_{u.get('state')}", holdout=p.count(u.get("holdout_rows") or 0),
                              needed=p.count(u.get("min_holdout")))
@@ -340,20 +358,18 @@ def summary_section(s) -> dict | None:
     v = u.get("validation") or {}
     diff, lo, hi = v.get("qini_difference") or [None, None, None]
     kind = p.code("campaign_types", u.get("campaign_type")) if u.get("campaign_type") else ""
+    window = u.get("window", "during")
     if not r["contacted"]:
-        out["sentence"] = " ".join(w for w in (_t(p, f"headline_none_{u['recommended']}", type=kind,
-                                                  cost=p.money(u.get("contact_cost"), 2)),
-                                               _cost_range(p, u.get("type_costs"), u.get("past"),
-                                                           u.get("contact_cost"), None, kind,
-                                                           u.get("window", "during"))) if w)
+        out["sentence"] = _t(p, f"headline_none_{u['recommended']}", type=kind, cost=p.money(u.get("contact_cost"), 2))
+        out["points"] = [w for w in (_cost_range(p, u.get("type_costs"), u.get("past"), u.get("contact_cost"), None,
+                                                 kind, window),) if w]
         return out
-    per = r["per_member"][0]
-    cost_range = _cost_range(p, u.get("type_costs"), u.get("past"), u.get("contact_cost"), per, kind,
-                             u.get("window", "during"))
-    words = _t(p, f"summary_{u['recommended']}", contacted=p.count(r["contacted"]), holdout=p.count(r["holdout"]),
-               net=p.money(r["net"]), net_lo=p.money(r["net_low"]), net_hi=p.money(r["net_high"]),
-               cost=p.money(r["contact_cost"]), per=p.money(per, 2),
-               diff=p.money(diff, 2), lo=p.money(lo, 2), hi=p.money(hi, 2))
-    out["sentence"] = " ".join(w for w in (words, cost_range, _versus_past(p, per, u.get("past"), u.get("window", "during")))
-                               if w)
+    per = per_member(r)
+    out["sentence"] = _t(p, f"summary_{u['recommended']}", contacted=p.count(r["contacted"]),
+                         holdout=p.count(r["holdout"]), net=p.money(r["net"]), net_lo=p.money(r["net_low"]),
+                         net_hi=p.money(r["net_high"]), cost=p.money(r["contact_cost"]), per=p.money(per, 2))
+    why = ("" if missing(diff) else
+           _t(p, f"summary_why_{u['recommended']}", diff=p.money(diff, 2), lo=p.money(lo, 2), hi=p.money(hi, 2)))
+    out["points"] = [w for w in (why, _cost_range(p, u.get("type_costs"), u.get("past"), u.get("contact_cost"), per,
+                                                  kind, window), _versus_past(p, per, u.get("past"), window)) if w]
     return out

@@ -402,7 +402,9 @@ JARGON = re.compile(r"Holm|type M|M 型错误|Gelman|LMDI|Divisia|迪氏|Shapley
                     r"|\bdeciles?\b|十分位|[Hh]oldout error")
 #: What an executive's table heading never is: a statistic's letter ('p', 'p (Holm)', 'p with CUPED') or a
 #: method's short name; a heading says it in words ('Chance of a gap this size by luck').
-TABLE_JARGON = re.compile(r"^p\b|\bp \(|\bp （|\bp$|CUPED|\bMAE\b|\bdeciles?\b|十分位|Brier")
+#: RFM's letters too ('Mean R (days)', '平均 R（天）'): 'Days since last order (average)'; the letters stand in the fold.
+TABLE_JARGON = re.compile(r"^p\b|\bp \(|\bp （|\bp$|CUPED|\bMAE\b|\bdeciles?\b|十分位|Brier"
+                          r"|\b[Mm]ean [RFM]\b|平均 ?[RFM]\b")
 #: Where those names may stand outside the fold: a detail table's column heading or a model's row label in the
 #: model checks (clv.model_*) and the spend model's own checks (clv.check_*, clv.note_*).
 JARGON_LABELS = re.compile(r"(^|\.)col_\w+$|^clv\.(model_\w+|check_\w+|note_\w+|why\.\w+)$")
@@ -449,9 +451,10 @@ def test_no_method_name_p_value_or_citation_in_a_sentence_an_executive_reads():
     assert not found, found
     # a column heading may not hide them either, but for the model checks' own table (clv.model_*, clv.check_*)
     headings = [(language, key, words) for language, key, words in executive_entries()
-                if re.search(r"(^|\.)col_\w+$", key) and TABLE_JARGON.search(words)]
+                if re.search(r"(^|\.)col_\w+$|_col$", key) and TABLE_JARGON.search(words)]
     assert not headings, headings
     assert JARGON.search("HOLDOUT ERROR".lower()) and TABLE_JARGON.search("p (Holm)") and TABLE_JARGON.search("p")
+    assert all(TABLE_JARGON.search(x) for x in ("Mean R (days)", "Mean F (orders)", "Mean M", "平均 R（天）", "平均 M"))
     assert JARGON.search("(+16.9%; Holm-adjusted p 0.003)") and JARGON.search("p = 0.02") and JARGON.search("(LMDI-I)")
 
 

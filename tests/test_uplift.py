@@ -395,6 +395,10 @@ def test_the_section_reads_in_both_languages(planted):
         best = plan.past.iloc[0]
         assert best.campaign_id not in answer and p.money(best.net_per_member, 2) not in answer
         assert any(best.campaign_id in x and p.money(best.net_per_member, 2) in x for x in reasons)
+        # the forecast is above every past actual here: the warning leads the points, in view
+        assert r["per_member"][0] > best.net_per_member
+        assert reasons[0] == view._versus_past(p, r["per_member"][0], plan.past, plan.window)
+        assert {"en": "plan on the lower end", "zh": "请按区间下限做计划"}[language] in reasons[0]
         # C2501 cost about ten times C2610's per targeted member: a point names both costs
         spread = uplift.cost_spread(plan.type_costs)
         assert spread is not None and not any(p.money(x, 2) in answer for x in spread)
@@ -431,7 +435,8 @@ def test_the_section_reads_in_both_languages(planted):
         assert hi not in line["sentence"] and any(hi in x for x in line["points"])
         assert len(line["points"]) >= 3 and all(one_sentence(x, language) for x in line["points"] + [line["sentence"]])
         diff = Presentation(language, "CNY").money(plan.validation.difference[0], 2)
-        assert diff not in line["sentence"] and diff in line["points"][0]
+        assert diff not in line["sentence"] and diff in line["points"][1]
+        assert line["points"][0] == view.points(Presentation(language, "CNY"), plan)[0]     # the warning first
     assert view.summary_section(SimpleNamespace(language="en", currency="CNY", display_names={},
                                                 results=lambda name: None)) is None
     import matplotlib.pyplot as plt

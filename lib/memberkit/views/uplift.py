@@ -66,9 +66,23 @@ def _versus_past(p: Presentation, per_member: float, past, window: str = "during
     best = _best_past(past)
     if best is None or missing(per_member):
         return ""
-    key = "versus_past_above" if per_member > best["net_per_member"] else "versus_past"
+    key = "versus_past_above" if _above_past(per_member, past) else "versus_past"
     return _t(p, f"{key}_{window}", per=p.money(per_member, 2), campaign=best["campaign_id"],
               best=p.money(best["net_per_member"], 2))
+
+
+def _above_past(per_member: float, past) -> bool:
+    """Whether the forecast per contacted member is above every past campaign's actual (then the warning
+    leads the points under the headline)."""
+    best = _best_past(past)
+    return best is not None and not missing(per_member) and per_member > best["net_per_member"]
+
+
+def _with_past(reasons: list[str], versus_past: str, per_member: float, past) -> list[str]:
+    """The points under a headline: ``reasons`` and the comparison with the past campaigns, first when it
+    warns that the forecast is above every past actual, last otherwise; empty ones left out."""
+    ordered = [versus_past, *reasons] if _above_past(per_member, past) else [*reasons, versus_past]
+    return [w for w in ordered if w]
 
 
 def _cost_range(p: Presentation, costs, past, cost: float, per_member: float | None, kind: str,
@@ -155,8 +169,8 @@ def per_member(r: dict) -> float:
 def points(p: Presentation, plan: uplift.Plan) -> list[str]:
     """The reasons under the headline, one sentence each: the past campaigns' cost range and what the list
     would bring at the dearest cost, the other list's forecast and why the recommended one stands (or why
-    the simpler rule is used), and the best past campaign's actual beside the forecast, a warning when the
-    forecast is above every past actual; [] without a list."""
+    the simpler rule is used), and the best past campaign's actual beside the forecast, or first, the warning
+    when the forecast is above every past actual; [] without a list."""
     if plan.state != "ready":
         return []
     r = plan.returns[plan.recommended]
@@ -167,7 +181,7 @@ def points(p: Presentation, plan: uplift.Plan) -> list[str]:
         return [w for w in (cost_range,) if w]
     other = _versus_other(p, plan)
     why = _t(p, "why_rfm") if plan.recommended == "rfm" and not other else ""
-    return [w for w in (why, other, cost_range, _versus_past(p, per, plan.past, plan.window)) if w]
+    return _with_past([why, other, cost_range], _versus_past(p, per, plan.past, plan.window), per, plan.past)
 
 
 def _versus_other(p: Presentation, plan: uplift.Plan) -> str:
@@ -370,6 +384,6 @@ def summary_section(s) -> dict | None:
                          net_hi=p.money(r["net_high"]), cost=p.money(r["contact_cost"]), per=p.money(per, 2))
     why = ("" if missing(diff) else
            _t(p, f"summary_why_{u['recommended']}", diff=p.money(diff, 2), lo=p.money(lo, 2), hi=p.money(hi, 2)))
-    out["points"] = [w for w in (why, _cost_range(p, u.get("type_costs"), u.get("past"), u.get("contact_cost"), per,
-                                                  kind, window), _versus_past(p, per, u.get("past"), window)) if w]
+    cost_range = _cost_range(p, u.get("type_costs"), u.get("past"), u.get("contact_cost"), per, kind, window)
+    out["points"] = _with_past([why, cost_range], _versus_past(p, per, u.get("past"), window), per, u.get("past"))
     return out

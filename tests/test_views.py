@@ -402,7 +402,7 @@ JARGON = re.compile(r"Holm|type M|M 型错误|Gelman|LMDI|Divisia|迪氏|Shapley
                     r"|\bdeciles?\b|十分位|[Hh]oldout error")
 #: What an executive's table heading never is: a statistic's letter ('p', 'p (Holm)', 'p with CUPED') or a
 #: method's short name; a heading says it in words ('Chance of a gap this size by luck').
-#: RFM's letters too ('Mean R (days)', '平均 R（天）'): 'Days since last order (average)'; the letters stand in the fold.
+#: RFM's letters too ('Mean R (days)', '平均 R（天）'): 'Average days since last order'; the letters stand in the fold.
 TABLE_JARGON = re.compile(r"^p\b|\bp \(|\bp （|\bp$|CUPED|\bMAE\b|\bdeciles?\b|十分位|Brier"
                           r"|\b[Mm]ean [RFM]\b|平均 ?[RFM]\b")
 #: Where those names may stand outside the fold: a detail table's column heading or a model's row label in the

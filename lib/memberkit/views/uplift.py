@@ -92,8 +92,9 @@ def _cost_range(p: Presentation, costs, past, cost: float, per_member: float | N
     margin per targeted member over the forecast's window (``past``: :func:`memberkit.uplift.past_net_per_member`,
     its net gain plus its cost), and, given the forecast ``per_member`` at ``cost``, the same list's gain per
     contacted member at the dearest cost (the same measured uplift less that cost), so that the cost assumed
-    is never a silent choice; one sentence, a point under the headline ('' otherwise). ``costs``: the plan's :func:`memberkit.uplift.type_costs`;
-    ``costs`` and ``past`` as frames or as their records in ``campaign_review.json``. Currency per member."""
+    is never a silent choice; one sentence, a point under the headline ('' otherwise). ``costs``: the plan's
+    :func:`memberkit.uplift.type_costs`; ``costs`` and ``past`` as frames or as their records in
+    ``campaign_review.json``. Currency per member."""
     if costs is None or missing(cost):
         return ""
     frame = costs if isinstance(costs, pd.DataFrame) else pd.DataFrame(list(costs))
@@ -158,10 +159,10 @@ def headline(p: Presentation, plan: uplift.Plan) -> str:
     return _t(p, f"headline_{plan.recommended}", type=kind, contacted=p.count(r["contacted"]),
               holdout=p.count(r["holdout"]), share=p.pct(plan.gains[plan.recommended].share, 0),
               net=p.money(r["net"]), lo=p.money(r["net_low"]), hi=p.money(r["net_high"]),
-              cost=p.money(r["contact_cost"]), per=p.money(per_member(r), 2))
+              cost=p.money(r["contact_cost"]), per=p.money(_per_member(r), 2))
 
 
-def per_member(r: dict) -> float:
+def _per_member(r: dict) -> float:
     """A list's expected net gain per contacted member (``r``: one of the plan's ``returns``)."""
     return r["per_member"][0]
 
@@ -175,7 +176,7 @@ def points(p: Presentation, plan: uplift.Plan) -> list[str]:
         return []
     r = plan.returns[plan.recommended]
     kind = p.code("campaign_types", plan.campaign_type)
-    per = per_member(r) if r["contacted"] else None
+    per = _per_member(r) if r["contacted"] else None
     cost_range = _cost_range(p, plan.type_costs, plan.past, plan.contact_cost, per, kind, plan.window)
     if per is None:
         return [w for w in (cost_range,) if w]
@@ -378,7 +379,7 @@ def summary_section(s) -> dict | None:
         out["points"] = [w for w in (_cost_range(p, u.get("type_costs"), u.get("past"), u.get("contact_cost"), None,
                                                  kind, window),) if w]
         return out
-    per = per_member(r)
+    per = _per_member(r)
     out["sentence"] = _t(p, f"summary_{u['recommended']}", contacted=p.count(r["contacted"]),
                          holdout=p.count(r["holdout"]), net=p.money(r["net"]), net_lo=p.money(r["net_low"]),
                          net_hi=p.money(r["net_high"]), cost=p.money(r["contact_cost"]), per=p.money(per, 2))

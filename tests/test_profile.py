@@ -268,7 +268,7 @@ def test_a_campaign_to_repeat_says_what_its_return_is_of_and_how_its_type_did(la
     repeat = next(x for x in sentences if "C1" in x)
     words = {"en": ["+200%", "over its cost of CN¥3,000", "one of 2 member day campaigns reviewed", "1 of them paid on its own",
                     "together they lost CN¥13,000 after their cost"],
-             "zh": ["+200%", "除以成本 ¥3,000", "复盘的 2 个会员日活动之一", "其中 1 个单独赚钱", "合计扣除成本后亏损 ¥13,000"]}[language]
+             "zh": ["+200%", "除以成本 ¥3,000", "本次复盘的会员日活动共 2 个", "其中 1 个单独赚钱", "合计扣除成本后亏损 ¥13,000"]}[language]
     for w in words:
         assert w in repeat, (w, repeat)
     # the only spend-and-save campaign: no word about its type
@@ -304,7 +304,7 @@ def test_the_channels_first_orders_add_up_to_the_total_shown():
 def test_region_bubble_labels_are_dark_below_their_bubble_and_say_the_days_in_words(language):
     """White names drawn inside the bubbles ran past a small bubble's edge onto the white page ('hengdu',
     'uangzho'), and 'R=103' was explained nowhere. Each label is now dark text under its bubble, whatever
-    the bubble's size, and says the days since the last order."""
+    the bubble's size, outside it and clear of the other names, and says the days since the last order."""
     import matplotlib
     matplotlib.use("Agg")
     regions = pd.DataFrame({"members": [10, 30, 20], "mean_r": [40.0, 160.0, 103.0], "mean_f": [2.0, 1.5, 1.8],
@@ -322,10 +322,15 @@ def test_region_bubble_labels_are_dark_below_their_bubble_and_say_the_days_in_wo
         assert "R=" not in t.get_text() and t.get_text().startswith(p.shop("region", row.name))
         assert t.get_text().endswith(p.text("profile.size_days", days=p.count(round(row.mean_r))))
         assert matplotlib.colors.to_hex(t.get_color()) == "#1a1a1a"
-        # the label's top is below the bubble's bottom edge (radius = sqrt(area) / 2 points)
-        centre_y = ax.transData.transform((row.mean_m, row.mean_f))[1]
+        # the label lies outside its bubble (radius = sqrt(area) / 2 points): below it when that is free, else
+        # wherever it covers no bubble and no other name (rfm_view places it as the chart is drawn)
+        cx, cy = ax.transData.transform((row.mean_m, row.mean_f))
         radius_px = float(rfm_view._bubble_areas([row.mean_r], regions.mean_r.max())[0]) ** 0.5 / 2 * fig.dpi / 72
-        assert t.get_window_extent(renderer).y1 <= centre_y - radius_px + 0.5
+        box = t.get_window_extent(renderer)
+        nearest = math.hypot(min(max(cx, box.x0), box.x1) - cx, min(max(cy, box.y0), box.y1) - cy)
+        assert nearest >= radius_px - 0.5, (t.get_text(), nearest, radius_px)
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
     # the days under each name are explained where the sizes are: in the size legend's title, drawn under the chart
     sizes = rfm_view.plot_bubble_sizes(p, regions).axes[0].get_legend().get_title().get_text()
     assert ("days under each name" if language == "en" else "地名下的天数") in " ".join(sizes.split())

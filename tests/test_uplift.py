@@ -391,7 +391,11 @@ def test_the_section_reads_in_both_languages(planted):
         for figure in (p.count(r["contacted"]), p.count(r["holdout"]), p.money(r["net"]), p.money(r["net_low"]),
                        p.money(r["net_high"]), p.money(r["per_member"][0], 2)):
             assert figure in answer, (figure, answer)
-        assert len(reasons) >= 2 and all(one_sentence(x, language) for x in reasons + [answer]), reasons
+        # the answer, then (the forecast not being borne out here) what it rests on, one sentence each
+        caveat = view._caveat(p, r, plan.contact_cost, plan.type_costs, plan.past)
+        assert caveat and answer.endswith(p.sentence_sep + caveat) and one_sentence(caveat, language)
+        assert one_sentence(answer[:-len(p.sentence_sep + caveat)], language)
+        assert len(reasons) >= 2 and all(one_sentence(x, language) for x in reasons), reasons
         best = plan.past.iloc[0]
         assert best.campaign_id not in answer and p.money(best.net_per_member, 2) not in answer
         assert any(best.campaign_id in x and p.money(best.net_per_member, 2) in x for x in reasons)
@@ -401,7 +405,7 @@ def test_the_section_reads_in_both_languages(planted):
         assert {"en": "plan on the lower end", "zh": "请按区间下限做计划"}[language] in reasons[0]
         # C2501 cost about ten times C2610's per targeted member: a point names both costs
         spread = uplift.cost_spread(plan.type_costs)
-        assert spread is not None and not any(p.money(x, 2) in answer for x in spread)
+        assert spread is not None and p.money(spread[0], 2) not in answer and p.money(spread[1], 2) in caveat
         assert any(all(p.money(x, 2) in point for x in spread) for point in reasons)
         # on the page: the answer in the headline's box, the points in a list right under it
         shown = page.headline_html(answer, reasons)
@@ -432,8 +436,9 @@ def test_the_section_reads_in_both_languages(planted):
         line = view.summary_section(s)
         assert net in line["sentence"] and line["link"] == "campaign_review.html#next-campaign"
         hi = Presentation(language, "CNY").money(uplift.cost_spread(plan.type_costs)[1], 2)
-        assert hi not in line["sentence"] and any(hi in x for x in line["points"])
-        assert len(line["points"]) >= 3 and all(one_sentence(x, language) for x in line["points"] + [line["sentence"]])
+        # the answer names the dearest past cost at which the same list loses money; the points, the range
+        assert hi in line["sentence"] and any(hi in x for x in line["points"])
+        assert len(line["points"]) >= 3 and all(one_sentence(x, language) for x in line["points"])
         diff = Presentation(language, "CNY").money(plan.validation.difference[0], 2)
         assert diff not in line["sentence"] and diff in line["points"][1]
         assert line["points"][0] == view.points(Presentation(language, "CNY"), plan)[0]     # the warning first
@@ -668,3 +673,77 @@ def test_a_recommended_list_forecast_to_gain_less_than_the_other_says_so_and_why
     assert len(reasons) == 1 and p.money(75000) in reasons[0] and p.count(9000) in reasons[0]
     plan.returns["model"] = returns(50000, 30000, 70000, 17993)
     assert view.points(p, plan) == [p.text("uplift.why_rfm")]
+
+
+def test_at_the_dearest_past_cost_the_same_uplift_less_that_cost():
+    """The measured uplift does not depend on the contact cost: at another cost the list brings the same
+    incremental margin less that cost (the sample's case: 4.24 per contacted member at C2610's 1.24; at C2501's
+    12.41 the list brings 4.24 + 1.24 - 12.41 = -6.93 per member, -6.93 x 16,188 in all)."""
+    costs = pd.DataFrame({"campaign_id": ["C2501", "C2610"], "cost": [29784.0, 2976.0], "targeted": [2400, 2400],
+                          "per_member": [12.41, 1.24]})
+    at = uplift.at_dearest_cost(costs, 1.24, 4.24, 16188)
+    assert at["campaign_id"] == "C2501" and at["cost"] == pytest.approx(12.41)
+    assert at["per_member"] == pytest.approx(-6.93) and at["net"] == pytest.approx(-6.93 * 16188)
+    # from campaign_review.json's records, the same
+    assert uplift.at_dearest_cost(costs.to_dict(orient="records"), 1.24, 4.24, 16188) == at
+    # the dearest is the cost assumed, costs within twice each other, no forecast: nothing to say
+    assert uplift.at_dearest_cost(costs, 12.41, 4.24, 16188) is None
+    assert uplift.at_dearest_cost(costs.assign(per_member=[2.0, 1.24]), 1.24, 4.24, 16188) is None
+    assert uplift.at_dearest_cost(costs, 1.24, float("nan"), 16188) is None
+    assert uplift.at_dearest_cost(None, 1.24, 4.24, 16188) is None
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_forecast_not_borne_out_says_so_in_the_answer_and_its_card_is_not_green(language):
+    """A fresh reader saw CN¥68,601 of expected net gain in a green card, about ten times the best campaign ever
+    measured, resting on the cheapest past contact cost (at the dearest the list loses money); the caveat sat in
+    small points beneath. The answer itself now says what the gain rests on, on the page and on the summary,
+    and the card is not coloured as a sure gain; a forecast within what past campaigns did keeps its colour."""
+    import json
+    from types import SimpleNamespace
+    from memberkit.views import Presentation
+    from memberkit.views import uplift as view
+    p = Presentation(language, "CNY")
+    contacted = 16188
+
+    def returns(per):
+        net = per * contacted
+        return {"contacted": contacted, "holdout": 1804, "net": net, "net_low": 0.7 * net, "net_high": 1.3 * net,
+                "contact_cost": 1.24 * contacted, "per_member": [per, 0.7 * per, 1.3 * per]}
+    costs = pd.DataFrame({"campaign_id": ["C2501", "C2610"], "cost": [29784.0, 2976.0], "targeted": [2400, 2400],
+                          "per_member": [12.41, 1.24]})
+    past = pd.DataFrame({"campaign_id": ["C2610", "C2501"], "type": ["member_day"] * 2, "targeted": [2400] * 2,
+                         "net_per_member": [2.72, -8.0], "cost_per_member": [1.24, 12.41]})
+    plan = SimpleNamespace(state="ready", recommended="model", campaign_type="member_day", past=past,
+                           type_costs=costs, contact_cost=1.24, window="during", holdout_share=0.1,
+                           gains={"model": SimpleNamespace(share=0.9), "rfm": SimpleNamespace(share=1.0)},
+                           returns={"model": returns(4.24), "rfm": returns(1.0)})
+    loss = p.money(-(4.24 + 1.24 - 12.41) * contacted)
+    words = {"en": ("rests on the contact cost", "No past campaign gained this much"),
+             "zh": ("取决于触达成本", "过去没有任何活动")}[language]
+    answer = view.headline(p, plan)
+    assert words[0] in answer and loss in answer and "C2501" in answer and p.money(12.41, 2) in answer
+    assert answer.startswith(view._t(p, "headline_model", type=p.code("campaign_types", "member_day"),
+                                     contacted=p.count(contacted), holdout=p.count(1804), share=p.pct(0.9, 0),
+                                     net=p.money(4.24 * contacted), lo=p.money(0.7 * 4.24 * contacted),
+                                     hi=p.money(1.3 * 4.24 * contacted), cost=p.money(1.24 * contacted),
+                                     per=p.money(4.24, 2)))
+    assert view.kpis(p, plan, "2026-10")[-1].good is None
+    # the summary says the same, from campaign_review.json's block
+    block = {"state": "ready", "recommended": "model", "campaign_type": "member_day", "contact_cost": 1.24,
+             "returns": plan.returns, "type_costs": costs.to_dict(orient="records"),
+             "past": past.to_dict(orient="records"), "validation": {}}
+    block = json.loads(json.dumps(block))
+    s = SimpleNamespace(language=language, currency="CNY", display_names={},
+                        results=lambda name: {"results": {"uplift": block}} if name == "campaign_review" else None)
+    assert words[0] in view.summary_section(s)["sentence"] and loss in view.summary_section(s)["sentence"]
+    # one cost only: the forecast above every past actual is said in the answer instead
+    plan.type_costs = costs.iloc[1:]
+    answer = view.headline(p, plan)
+    assert words[1] in answer and words[0] not in answer and p.money(2.72, 2) in answer
+    assert view.kpis(p, plan, "2026-10")[-1].good is None
+    # within what the past campaigns did: no caveat, and the card is green as its range is above nought
+    plan.returns["model"] = returns(2.0)
+    answer = view.headline(p, plan)
+    assert words[0] not in answer and words[1] not in answer
+    assert view.kpis(p, plan, "2026-10")[-1].good is True

@@ -799,6 +799,30 @@ def cost_spread(costs: pd.DataFrame | None) -> tuple[float, float] | None:
     return float(per.min()), float(per.max())
 
 
+def at_dearest_cost(costs, cost: float, per_member: float, contacted: int) -> dict | None:
+    """What a list forecast to bring ``per_member`` (net gain per contacted member at ``cost`` per contact,
+    currency) would bring at the dearest cost per targeted member among its type's past campaigns, when
+    those costs differ more than :data:`COST_SPREAD` times (:func:`cost_spread`) and the dearest is above
+    ``cost``: ``{"campaign_id", "cost", "per_member", "net"}`` (the campaign that cost most per targeted
+    member, that cost, the list's net gain per contacted member at it, and for the ``contacted`` members in
+    all), else None. The measured uplift does not depend on the cost, so the gain at another cost is the
+    same incremental margin less that cost: ``per_member + cost - dearest``. ``costs``: :func:`type_costs`
+    as a frame or as its records (``campaign_review.json``). Raises nothing; None also without a forecast."""
+    if costs is None or cost is None or per_member is None or not np.isfinite(cost) or not np.isfinite(per_member):
+        return None
+    frame = costs if isinstance(costs, pd.DataFrame) else pd.DataFrame(list(costs))
+    if frame.empty:
+        return None
+    frame = frame.assign(per_member=pd.to_numeric(frame.per_member, errors="coerce"))
+    spread = cost_spread(frame)
+    if spread is None or spread[1] <= cost:
+        return None
+    # the first campaign at the dearest cost, in the order given (stable on ties)
+    dear = frame.loc[frame.per_member.idxmax()]
+    at = per_member + cost - spread[1]
+    return {"campaign_id": str(dear.campaign_id), "cost": spread[1], "per_member": at, "net": at * int(contacted)}
+
+
 def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.date | None = None,
          period_table: pd.DataFrame | None = None, member_tables: dict | None = None,
          campaign_members: pd.DataFrame | None = None, profile: pd.DataFrame | None = None) -> Plan:

@@ -112,15 +112,35 @@ def _cost_range(p: Presentation, costs, past, cost: float, per_member: float | N
         gained = {r["campaign_id"]: r["net_per_member"] + r["cost_per_member"] for r in rows if "cost_per_member" in r}
     values = dict(type=kind, lo=p.money(spread[0], 2), hi=p.money(spread[1], 2), lo_campaign=cheap.campaign_id,
                   hi_campaign=dear.campaign_id)
-    if per_member is None or missing(per_member) or spread[1] <= cost:
+    dearest = None if per_member is None else uplift.at_dearest_cost(frame, cost, per_member, 0)
+    if dearest is None:
         values["then"] = _t(p, "cost_set")
     else:
-        values["then"] = _t(p, "cost_at_dearest", hi=p.money(spread[1], 2),
-                            at_hi=p.money(per_member + cost - spread[1], 2), per=p.money(per_member, 2))
+        values["then"] = _t(p, "cost_at_dearest", hi=p.money(dearest["cost"], 2),
+                            at_hi=p.money(dearest["per_member"], 2), per=p.money(per_member, 2))
     if cheap.campaign_id in gained and dear.campaign_id in gained:
         return _t(p, f"cost_range_{window}", lo_margin=p.money(gained[cheap.campaign_id], 2),
                   hi_margin=p.money(gained[dear.campaign_id], 2), **values)
     return _t(p, "cost_range_plain", **values)
+
+
+def _caveat(p: Presentation, r: dict, cost: float, costs, past) -> str:
+    """The sentence that follows the forecast in the headline when the forecast is not yet borne out: when at
+    the dearest cost of the type's past campaigns the same list would lose money (:func:`memberkit.uplift.at_dearest_cost`),
+    the loss in all and that cost; else, when the forecast per contacted member is above every past campaign's
+    actual, that no past campaign gained as much, with the best; '' otherwise. ``r``: one of the plan's
+    ``returns``; ``costs`` and ``past`` as frames or as their records in ``campaign_review.json``."""
+    if not r["contacted"]:
+        return ""
+    per = _per_member(r)
+    dearest = uplift.at_dearest_cost(costs, cost, per, r["contacted"])
+    if dearest is not None and dearest["net"] < 0:
+        return _t(p, "caveat_cost", hi=p.money(dearest["cost"], 2), campaign=dearest["campaign_id"],
+                  loss=p.money(-dearest["net"]))
+    if _above_past(per, past):
+        best = _best_past(past)
+        return _t(p, "caveat_above", campaign=best["campaign_id"], best=p.money(best["net_per_member"], 2))
+    return ""
 
 
 def kpis(p: Presentation, plan: uplift.Plan, period: str = "") -> list[KPI]:
@@ -143,7 +163,16 @@ def kpis(p: Presentation, plan: uplift.Plan, period: str = "") -> list[KPI]:
             KPI(_t(p, "kpi_net"), p.money(net),
                 _t(p, "kpi_net_sub", lo=p.money(r["net_low"]), hi=p.money(r["net_high"]), cost=p.money(r["contact_cost"]))
                 if r["contacted"] else _t(p, "kpi_net_none"),
-                good=None if missing(r["net_low"]) or not r["contacted"] else r["net_low"] > 0, figure=fig("net", net))]
+                good=_net_good(r, _caveat(p, r, plan.contact_cost, plan.type_costs, plan.past)), figure=fig("net", net))]
+
+
+def _net_good(r: dict, caveat: str) -> bool | None:
+    """The expected net gain card's colour: green when the range's lower end is above nought, red when it is
+    below; none without contacts, and none while the forecast is not borne out (``caveat``: :func:`_caveat`),
+    since a green card would read as a sure gain."""
+    if missing(r["net_low"]) or not r["contacted"] or caveat:
+        return None
+    return r["net_low"] > 0
 
 
 def headline(p: Presentation, plan: uplift.Plan) -> str:
@@ -156,10 +185,16 @@ def headline(p: Presentation, plan: uplift.Plan) -> str:
     kind = p.code("campaign_types", plan.campaign_type)
     if not r["contacted"]:
         return _t(p, f"headline_none_{plan.recommended}", type=kind, cost=p.money(plan.contact_cost, 2))
-    return _t(p, f"headline_{plan.recommended}", type=kind, contacted=p.count(r["contacted"]),
-              holdout=p.count(r["holdout"]), share=p.pct(plan.gains[plan.recommended].share, 0),
-              net=p.money(r["net"]), lo=p.money(r["net_low"]), hi=p.money(r["net_high"]),
-              cost=p.money(r["contact_cost"]), per=p.money(_per_member(r), 2))
+    answer = _t(p, f"headline_{plan.recommended}", type=kind, contacted=p.count(r["contacted"]),
+                holdout=p.count(r["holdout"]), share=p.pct(plan.gains[plan.recommended].share, 0),
+                net=p.money(r["net"]), lo=p.money(r["net_low"]), hi=p.money(r["net_high"]),
+                cost=p.money(r["contact_cost"]), per=p.money(_per_member(r), 2))
+    return _joined(p, answer, _caveat(p, r, plan.contact_cost, plan.type_costs, plan.past))
+
+
+def _joined(p: Presentation, *sentences: str) -> str:
+    """Sentences one after the other; empty ones left out."""
+    return p.sentence_sep.join(s for s in sentences if s)
 
 
 def _per_member(r: dict) -> float:
@@ -380,9 +415,10 @@ def summary_section(s) -> dict | None:
                                                  kind, window),) if w]
         return out
     per = _per_member(r)
-    out["sentence"] = _t(p, f"summary_{u['recommended']}", contacted=p.count(r["contacted"]),
-                         holdout=p.count(r["holdout"]), net=p.money(r["net"]), net_lo=p.money(r["net_low"]),
-                         net_hi=p.money(r["net_high"]), cost=p.money(r["contact_cost"]), per=p.money(per, 2))
+    out["sentence"] = _joined(p, _t(p, f"summary_{u['recommended']}", contacted=p.count(r["contacted"]),
+                                    holdout=p.count(r["holdout"]), net=p.money(r["net"]), net_lo=p.money(r["net_low"]),
+                                    net_hi=p.money(r["net_high"]), cost=p.money(r["contact_cost"]), per=p.money(per, 2)),
+                              _caveat(p, r, u.get("contact_cost"), u.get("type_costs"), u.get("past")))
     why = ("" if missing(diff) else
            _t(p, f"summary_why_{u['recommended']}", diff=p.money(diff, 2), lo=p.money(lo, 2), hi=p.money(hi, 2)))
     cost_range = _cost_range(p, u.get("type_costs"), u.get("past"), u.get("contact_cost"), per, kind, window)

@@ -30,15 +30,12 @@ TIMED = {
                          "check_order_statuses", "check_campaign_dates"],
     "memberkit.sources": ["stage_table", "_read_native", "_map_columns", "_profile_problems", "_transcode",
                           "input_fingerprints", "open_staged"],
-    "memberkit.engine": ["write_table", "numbered", "keep", "in_order"],
+    "memberkit.engine": ["write_table", "numbered", "keep"],
     "memberkit.clean": ["clean_all", "stage_members", "stage_accounts", "stage_payments", "stage_orders",
                         "stage_links", "stage_campaigns", "_clean_tables", "_table_report", "status_words",
                         "_text_unified", "quality_scorecard", "_write"],
     "memberkit.identity": ["normalise_phones", "resolve_identities"],
 }
-
-
-ANSWERS: list[str] = []     # what the timed functions answered, when it decides the work done
 
 
 def _cpu() -> float:
@@ -53,10 +50,7 @@ def _timed(totals, counts, label, fn):
     def wrapper(*args, **kwargs):
         start, cpu = time.perf_counter(), _cpu()
         try:
-            out = fn(*args, **kwargs)
-            if fn.__name__ == "in_order":      # whether a sort was left out
-                ANSWERS.append(f"{fn.__name__}({args[1].get_name()}): {out}")
-            return out
+            return fn(*args, **kwargs)
         finally:
             if fn.__name__ in ("keep", "write_table"):      # one line per kept table / written file
                 label_ = f"{label} {Path(str(args[1] if fn.__name__ == 'keep' else args[2])).stem}"
@@ -152,8 +146,6 @@ def main(argv=None) -> int:
     print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end")
     print(f"checks {checks_s:.1f} s (cpu {checks_cpu:.1f} s)" + ("" if result is None else
           f"; cleaning {cleaning_s:.1f} s (cpu {cleaning_cpu:.1f} s); order lines kept {result.lines_kept:,}"))
-    for answer in ANSWERS:
-        print(answer)
     print("| function | calls | wall s | cpu s |\n|---|---|---|---|")
     for label, seconds in sorted(((k, v) for k, v in totals.items() if not k.endswith(" (cpu)")), key=lambda kv: -kv[1]):
         print(f"| {label} | {counts[label]} | {seconds:.2f} | {totals[label + ' (cpu)']:.2f} |")

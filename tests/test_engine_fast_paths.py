@@ -87,37 +87,3 @@ def test_the_quality_table_counts_as_missing_the_empty_and_blank_values():
     q = clean.quality_scorecard({"orders": t}, [], 0).set_index("column")
     blank = [v is None or not v.strip(" \t\n\r\v\f") for v in BLANKS]
     assert q.loc["store_id", "missing"] == sum(blank) == 5 and q.loc["order_id", "missing"] == 0
-
-
-def test_a_kept_table_is_in_order_exactly_when_sorting_it_leaves_it_as_it_is():
-    """``in_order`` stands in for an ORDER BY: it may say True only when the sort would not move a row."""
-    con = engine.connect()
-    cases = {
-        "sorted, two sources": (["a.csv", "a.csv", "b.csv", "b.csv"], [1, 2, 1, 5], True),
-        "a later source first": (["b.csv", "a.csv"], [1, 2], False),
-        "rows back to front in one source": (["a.csv", "a.csv", "a.csv"], [1, 3, 2], False),
-        "a tie": (["a.csv", "a.csv"], [4, 4], False),
-        "one row": (["a.csv"], [7], True),
-        "no row": ([], [], True),
-        # text compares by its bytes, as the sort compares it
-        "upper case before lower case": (["B.csv", "a.csv"], [9, 1], True),
-    }
-    for i, (case, (sources, rows, expected)) in enumerate(cases.items()):
-        frame = pd.DataFrame({"_source": pd.Series(sources, dtype=object), "_row": pd.Series(rows, dtype="int64"),
-                              "x": range(len(rows))})
-        kept = engine.keep(con, f"lines_{i}", ibis.memtable(frame, schema={"_source": "string", "_row": "int64", "x": "int64"}))
-        assert engine.in_order(con, kept, ["_source", "_row"]) is expected, case
-        stored = kept.to_pandas().x.tolist()
-        assert (kept.order_by(["_source", "_row"]).to_pandas().x.tolist() == stored) or not expected, case
-
-
-def test_clean_orders_read_in_stored_order_are_the_sorted_orders(tmp_path):
-    """The clean order log written without its sort (its lines stored in order) is the sorted one, byte for byte."""
-    con = engine.connect()
-    n = 5000
-    frame = pd.DataFrame({"_source": ["a.csv"] * n, "_row": range(1, n + 1), "v": [str(i % 97) for i in range(n)]})
-    kept = engine.keep(con, "stage_orders", ibis.memtable(frame))
-    assert engine.in_order(con, kept, ["_source", "_row"])
-    engine.write_table(con, kept.select("v", "_source", "_row"), tmp_path / "stored.parquet")
-    engine.write_table(con, kept.select("v", "_source", "_row").order_by(["_source", "_row"]), tmp_path / "sorted.parquet")
-    assert (tmp_path / "stored.parquet").read_bytes() == (tmp_path / "sorted.parquet").read_bytes()

@@ -895,15 +895,11 @@ def _clean_tables(con, stages: dict[str, ibis.Table], as_of: _dt.date, rules: Cl
         discount=parse_money(o.discount, rules.scale, marks["discount"]).fill_null(0).cast(rules_type(rules.scale)),
         coupon_id=blank_to_null(o.coupon_id), status=ibis.ifelse(o.is_return, "returned", "paid"),
         is_guest=o.source_member.isnull(), is_outlier=o.is_outlier, _source=o._source, _row=o._row)
-    # Not kept: the clean order log is sorted once, as it is written (_write), unless the staged lines
-    # are stored in that order already (DuckDB keeps the order of the source file through the kept
-    # tables' joins when it probes them with the lines): the sort of the wide clean rows was then the
-    # write's largest cost. The members' first orders group the unsorted lines; the page's figures
-    # read the written file.
+    # Not kept: the clean order log is sorted once, as it is written (_write); the members' first
+    # orders group the unsorted lines, and the page's figures read the written file.
     first_order = orders.filter(orders.member_id.notnull()).group_by("member_id").agg(
         first_order_date=orders.order_date.min())
-    if not engine.in_order(con, stages["orders"], ["_source", "_row"]):
-        orders = orders.order_by(["_source", "_row"])
+    orders = orders.order_by(["_source", "_row"])
 
     m = stages["members"]
     accounts = m.filter(m.reason.isnull() | (m.reason == "merged_identity")).group_by(member_id=m.canonical).agg(
@@ -1057,8 +1053,7 @@ def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out
     (out / "rejected").mkdir(parents=True, exist_ok=True)
     paths = {}
     # A kept table is in the order it was made in on DuckDB (insertion order is kept); one read back on Spark is
-    # not. The clean orders are not kept: their expression ends in its sort on Spark, and on DuckDB unless
-    # their staged lines are stored sorted (_clean_tables).
+    # not. The clean orders are not kept: their expression ends in its sort on either backend.
     order = {"members": ["member_id"]} if engine.backend(con) == "spark" else {}
     for name, t in clean.items():
         path = out / "clean" / f"{name}.parquet"

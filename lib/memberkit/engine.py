@@ -596,32 +596,6 @@ def keep(con, name: str, expr: ibis.Table) -> ibis.Table:
     return con.read_parquet(str(path), table_name=name)
 
 
-def in_order(con, table: ibis.Table, keys: list[str]) -> bool:
-    """True when the rows of ``table``, a table :func:`keep` made, are stored in strictly ascending order of
-    ``keys`` (column names, compared in turn; no NULLs), so reading it in its stored order is reading it sorted.
-
-    DuckDB keeps a table's rows in the order they were inserted (``preserve_insertion_order``) and numbers
-    them by ``rowid``: each row is compared with the one before it, one pass over the key columns with a
-    sort of the row numbers alone, where an ORDER BY would sort whole rows. A tie is not in order (a sort
-    need not keep the rows of equal keys as they are). Spark keeps no order: always False there.
-    """
-    if backend(con) == "spark" or not keys:
-        return False
-    def quoted(name: str) -> str:
-        return '"' + name.replace('"', '""') + '"'
-    q = [quoted(k) for k in keys]
-    before = [f"lag({k}) OVER (ORDER BY rowid)" for k in q]
-    cols = ", ".join([*(f"{k} AS k{i}" for i, k in enumerate(q)), *(f"{b} AS p{i}" for i, b in enumerate(before))])
-    # row > previous row, lexicographically: k0 > p0, or k0 = p0 and (k1 > p1, or ...)
-    greater = f"k{len(keys) - 1} > p{len(keys) - 1}"
-    for i in reversed(range(len(keys) - 1)):
-        greater = f"(k{i} > p{i} OR (k{i} = p{i} AND {greater}))"
-    op = table.op()
-    name = ".".join(quoted(p) for p in (op.namespace.catalog, op.namespace.database, op.name) if p)
-    sql = f"SELECT count(*) FROM (SELECT {cols} FROM {name}) WHERE p0 IS NOT NULL AND NOT coalesce({greater}, false)"
-    return con.raw_sql(sql).fetchall()[0][0] == 0   # every row fetched: the connection takes the next query
-
-
 def _local(con) -> bool:
     """True for a Spark session whose executors run in this process (a local master)."""
     return str(con._session.sparkContext.master).startswith("local")

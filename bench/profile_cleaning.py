@@ -93,12 +93,14 @@ def main(argv=None) -> int:
     ap.add_argument("--staged-json", type=Path, help="write what the checks decided of every staged table here "
                     "(to compare two versions' decisions)")
     ap.add_argument("--keep-staged", type=Path, help="copy the staging folder (the staged Parquet tables) here")
+    ap.add_argument("--results", type=Path, help="write the cleaning's key results (what data_cleaning.json holds "
+                    "of it, clean.key_results) and the engine queries counted during the cleaning here, as JSON")
     ap.add_argument("--lib", type=Path, default=ROOT / "lib", help="the library to time (default: this checkout's)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(args.lib.resolve()))
     totals, counts = defaultdict(float), defaultdict(int)
     instrument(totals, counts)
-    from memberkit import clean, runfile, runner
+    from memberkit import clean, engine, runfile, runner
     from memberkit.notebook import Context
     truth = json.loads((args.data / "ground_truth.json").read_text())
     as_of = truth["extracted_at"][:10]
@@ -129,9 +131,13 @@ def main(argv=None) -> int:
             out = args.out.resolve() if args.out else Path(tmp) / "out"
             ctx = Context(name="data_cleaning", root=ROOT, period=run.period, output_dir=out, as_of=run.as_of,
                           run=run, history_dir=out.parent, period_reason=run.period_reason)
-            t0, c0 = time.perf_counter(), _cpu()
+            t0, c0, q0 = time.perf_counter(), _cpu(), engine.queries()
             result = clean.run_cleaning(run.params("data_cleaning"), ctx)
             cleaning_s, cleaning_cpu = time.perf_counter() - t0, _cpu() - c0
+            if args.results:
+                args.results.write_text(json.dumps({"key_results": clean.key_results(result),
+                                                    "engine_queries": engine.queries_since(q0)},
+                                                   indent=1, sort_keys=True, default=str))
         except _Done:
             pass
         finally:

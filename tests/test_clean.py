@@ -228,6 +228,53 @@ def test_two_products_with_equal_mapped_values_are_two_lines_not_a_copy(tmp_path
     assert set(kept.member_id) == {"17850"}       # the spreadsheet's float id is text again
 
 
+def test_a_line_breaking_several_rules_takes_the_first_that_fires(tmp_path):
+    """Each line names every rule it breaks, as that rule alone would judge it; the one pass over the lines'
+    flags (line rules, then the order's, then the late line rules, then the outlier) gives the first of them
+    in the order of ORDER_RULES, and the rejected counts are those reasons counted."""
+    dated, later = "2026-09-01 10:00:00", "2031-01-01 00:00:00"
+    lines = [   # LINE columns, then the rules the line breaks
+        (["D1", "m1", later, "2000", "1", "", None, None, None], {"future_date", "implausible_amount"}),
+        (["D1", "m1", later, "2000", "1", "", None, None, None],
+         {"duplicate", "future_date", "implausible_amount"}),
+        (["A1", "m1", "昨天", "abc", "1", "", None, None, None], {"unparseable_date", "unparseable_amount"}),
+        (["S1", "zz", dated, "10", "1", "lost", None, None, None], {"unknown_status", "unknown_member"}),
+        # a cancelled order: its lines break the late rules too, and its copy does not cancel another order
+        (["Q1", "zz", dated, "10", "-1", "cancelled", None, "POST", None],
+         {"cancelled", "non_product", "negative_quantity", "unknown_member"}),
+        (["Q1", "m1", dated, "20", "1", "", None, None, None], {"cancelled"}),
+        # an implausible order total (1,200 > 1,000) though each line is plausible
+        (["E1", "m1", dated, "600", "1", "", None, None, None], {"implausible_amount"}),
+        (["E1", "zz", dated, "600", "1", "", None, "POST", None],
+         {"implausible_amount", "non_product", "unknown_member"}),
+        (["N1", "zz", dated, "7", "-1", "", None, "POST", None], {"non_product", "negative_quantity", "unknown_member"}),
+        (["N2", "m1", dated, "-10", "-2", "", None, None, None], {"negative_quantity", "negative_amount"}),
+        (["N3", "zz", dated, "-3", "1", "", None, None, None], {"negative_amount", "unknown_member"}),
+        # the median paid order is 100 and the threshold 500: OUT's paid line is an outlier, its other line
+        # a member's unknown to the member table (not counted in the order's paid total)
+        (["OUT", "m1", dated, "900", "1", "", None, None, None], {"outlier"}),
+        (["OUT", "zz", dated, "5000", "1", "", None, None, None], {"implausible_amount", "unknown_member"}),
+        (["K1", "m1", dated, "100", "1", "", None, None, None], set()),
+        (["K2", "m1", dated, "100", "1", "", None, None, None], set()),
+        (["K3", "m1", dated, "100", "1", "", None, None, None], set()),
+    ]
+    con = engine.connect()
+    raw = {"orders": _orders(con, [row for row, _ in lines], extra=[i if i != 1 else 0 for i in range(len(lines))]),
+           "members": _raw(con, "members", [["m1", "2025-01-01"]])}
+    r = clean.clean_all(con, raw, as_of=AS_OF, date_formats=DEFAULT_DATE_FORMATS, outlier_multiple=5,
+                        outlier_policy="exclude", out_dir=tmp_path,
+                        rules=clean.CleaningRules(max_order_amount=1000, non_product_ids=("POST",)))
+    order = [rule for rule, _ in clean.ORDER_RULES]
+    expected = {i + 1: min(broken, key=order.index) for i, (_, broken) in enumerate(lines) if broken}
+    rejected = pd.read_parquet(tmp_path / "rejected" / "orders.parquet")
+    assert dict(zip(rejected.source_row, rejected.reason)) == expected
+    assert r.outlier_threshold == 500 and r.outlier_orders == 1
+    counted = {rule: list(expected.values()).count(rule) for rule in set(expected.values())}
+    assert _reasons(r, "orders") == counted
+    kept = pd.read_parquet(tmp_path / "clean" / "orders.parquet")
+    assert kept.order_id.tolist() == ["K1", "K2", "K3"] and r.tables["orders"].kept == 3
+
+
 def test_shop_statuses_cancelled_orders_return_lines_and_gross_and_net(tmp_path):
     rows = [
         ["A1", "m1", "2026-09-01 10:00:00", "100", "1", "delivered", None, "P1", None],

@@ -426,8 +426,10 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
 
     The staged table is narrow: ``_source``, ``_row``, the parsed values, every rule's outcome and
     the raw text of :data:`ORDER_TEXT_CARRIED`; :func:`rejected_rows` joins a rejected line's other
-    source columns back by ``(_source, _row)``. Each rule's flag is computed in one projection per
-    kept table (lines, then orders), the reason being the first rule that fires (:data:`ORDER_RULES`).
+    source columns back by ``(_source, _row)``. Two kept tables of lines: every line rule in one
+    projection (:func:`order_line_reasons`), then the reasons joined to the orders' totals
+    (:func:`order_totals`, one narrow kept row per order, from which the outlier threshold is read too):
+    a line's reason is the first rule that fires, in the order of :data:`ORDER_RULES` (:func:`order_reason`).
     """
     rules = rules or CleaningRules()
     s, bound = rules.scale, rules.max_order_amount
@@ -473,44 +475,22 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
     non_product = ibis.or_(*[x.fill_null(False) for x in tests])
     t = t.mutate(is_return=((t.status_c == "returned") | prefix | neg_qty_return).fill_null(False),
                  non_product=non_product).drop("_given", "_price_f")
-    # Rules on the line itself, kept with the parsed values: the per-order rules below group this
-    # table and join it back, and a kept table is read by name, not computed twice.
-    t = engine.keep(con, "stage_orders_lines", t.mutate(line_reason=_reason(
-        (t._dup, "duplicate"),
-        (t.ts.isnull(), "unparseable_date"),
-        (t.ts >= ibis.literal(_dt.datetime.combine(as_of + _dt.timedelta(days=1), _dt.time())), "future_date"),
-        (t.amount_f.isnull(), "unparseable_amount"),
-        (~is_finite(t.amount_f), "non_finite_amount"),
-        (t.amount_f.abs() > bound, "implausible_amount"),
-        (t.status_c.isnull(), "unknown_status"),
-    )))
-    # Rules on the order: a cancelled status excludes all its lines; its total must be plausible.
-    # Per order by a grouping joined back, not a window: a window partitioned by ~2 million order ids
-    # sorted every line and was the costliest step of the cleaning at a million members.
-    per_order = t.group_by(_order=t.order_key).agg(
-        _cancelled=ibis.ifelse(~t._dup & (t.status_c == "cancelled"), 1, 0).max() == 1,
-        _order_total=t.amount_f.sum(where=t.line_reason.isnull() & ~t.is_return))
     t = t.left_join(identity, t.source_member == identity.source_member_id).drop("source_member_id")
-    t = t.left_join(per_order, t.order_key == per_order._order).drop("_order")
-    # A line's reason: the first rule that fires (CASE, not COALESCE: the engine evaluates every argument
-    # of a COALESCE).
-    order_reason = _reason(
-        (t._cancelled, "cancelled"),
-        (t._order_total.fill_null(0) > bound, "implausible_amount"),
-        (t.non_product, "non_product"),
-        ((t.qty < 0) & ~t.is_return, "negative_quantity"),
-        ((t.amount_f < 0) & ~t.is_return, "negative_amount"),
-        (t.source_member.notnull() & t.member_id_canon.isnull(), "unknown_member"),
-    )
-    t = t.mutate(reason=ibis.ifelse(t.line_reason.isnull(), order_reason, t.line_reason))
-    t = engine.keep(con, "stage_orders_pre", t.drop("_cancelled", "_order_total", "line_reason", "_dup"))
+    # Every rule on the line itself in one projection of one kept table: the per-order rules group it,
+    # and the final reasons join the groups back to it (a kept table is read by name, not computed again).
+    t = engine.keep(con, "stage_orders_lines", t.mutate(**order_line_reasons(t, as_of, bound)))
+    # Rules on the order: a cancelled status excludes all its lines; its total must be plausible. Per
+    # order by a grouping joined back, not a window: a window partitioned by ~2 million order ids sorted
+    # every line and was the costliest step of the cleaning at a million members. The order's paid total
+    # (what the outliers are judged on) comes from the same grouping, from the lines' flags.
+    per_order = engine.keep(con, "stage_orders_per_order", order_totals(t, bound))
     # Outliers are orders (the sum of their paid lines), against the median order with a positive total.
-    sale = t.filter(t.reason.isnull() & ~t.is_return)
-    order_totals = sale.group_by("order_key").agg(total=sale.amount_m.sum())
-    median = order_totals.filter(order_totals.total > 0).total.cast("float64").median().execute()
+    paid = per_order.filter(per_order._sale_total.notnull() & ~per_order._excluded & (per_order._sale_total > 0))
+    median = paid._sale_total.cast("float64").median().execute()
     threshold = round(float(multiple * median), s) if median is not None and pd.notna(median) else float("inf")
-    flagged = order_totals.filter(order_totals.total > threshold).select(_out_key="order_key", _total="total")
-    t = t.left_join(flagged, t.order_key == flagged._out_key).drop("_out_key")
+    t = t.left_join(per_order, t.order_key == per_order._order).drop("_order")
+    t = t.mutate(reason=order_reason(t, bound),
+                 _total=ibis.ifelse(~t._excluded & (t._sale_total > threshold), t._sale_total, ibis.null(t._sale_total.type())))
     t = t.mutate(is_outlier=t.reason.isnull() & ~t.is_return & t._total.notnull())
     if policy == "exclude":
         t = t.mutate(reason=ibis.ifelse(t.is_outlier, "outlier", t.reason))
@@ -525,7 +505,59 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
         amount = ibis.ifelse(t.is_outlier, capped, amount)
     qty = ibis.ifelse(t.is_return, -t.qty.abs(), t.qty)
     t = t.mutate(amount_clean=amount.cast(rules_type(s)), qty_clean=qty)
+    t = t.drop("_dup", "line_reason", "late_reason", "_cancelled", "_order_total", "_sale_total", "_excluded")
     return engine.keep(con, "stage_orders", t), threshold
+
+
+def order_line_reasons(t: ibis.Table, as_of: _dt.date, bound: float) -> dict[str, ibis.Value]:
+    """Each order line's rules, as two reasons: ``line_reason``, the first of the rules on the line read
+    before the order's (duplicate to unknown status, :data:`ORDER_RULES`), and ``late_reason``, the first of
+    those after the order's (non-product line to unknown member); NULL when none fires.
+
+    ``t``: parsed order lines (``_dup``, ``ts``, ``amount_f``, ``status_c``, ``qty``, ``is_return``,
+    ``non_product``, ``source_member``, ``member_id_canon``); ``as_of``: the extraction date (a time on a
+    later day is future); ``bound``: the plausibility bound of an amount (``max_order_amount``, currency
+    units). A CASE per reason, not a COALESCE of flags: the engine evaluates every argument of a COALESCE.
+    """
+    after = ibis.literal(_dt.datetime.combine(as_of + _dt.timedelta(days=1), _dt.time()))
+    return {"line_reason": _reason((t._dup, "duplicate"),
+                                   (t.ts.isnull(), "unparseable_date"),
+                                   (t.ts >= after, "future_date"),
+                                   (t.amount_f.isnull(), "unparseable_amount"),
+                                   (~is_finite(t.amount_f), "non_finite_amount"),
+                                   (t.amount_f.abs() > bound, "implausible_amount"),
+                                   (t.status_c.isnull(), "unknown_status")),
+            "late_reason": _reason((t.non_product, "non_product"),
+                                   ((t.qty < 0) & ~t.is_return, "negative_quantity"),
+                                   ((t.amount_f < 0) & ~t.is_return, "negative_amount"),
+                                   (t.source_member.notnull() & t.member_id_canon.isnull(), "unknown_member"))}
+
+
+def order_totals(lines: ibis.Table, bound: float) -> ibis.Table:
+    """One row per order (``_order``) of the flagged lines of :func:`order_line_reasons`.
+
+    Columns: ``_cancelled`` (a line that is not a copy has the cancelled status), ``_order_total`` (float sum
+    of the amounts of the lines no line rule rejects, returns left out: the total the plausibility bound
+    ``bound`` is judged on), ``_excluded`` (cancelled, or that total above ``bound``: every line of the order
+    is rejected) and ``_sale_total`` (exact money sum of the lines kept by every rule, returns left out;
+    NULL when there is none: the order's paid total, what the outliers are judged on).
+    """
+    t = lines
+    ok = t.line_reason.isnull() & ~t.is_return
+    g = t.group_by(_order=t.order_key).agg(
+        _cancelled=ibis.ifelse(~t._dup & (t.status_c == "cancelled"), 1, 0).max() == 1,
+        _order_total=t.amount_f.sum(where=ok),
+        _sale_total=t.amount_m.sum(where=ok & t.late_reason.isnull()))
+    return g.mutate(_excluded=g._cancelled | (g._order_total.fill_null(0) > bound))
+
+
+def order_reason(t: ibis.Table, bound: float) -> ibis.Value:
+    """A line's reason (NULL when kept): its line rules first, then its order's (cancelled, an implausible
+    total: ``t`` joined to :func:`order_totals`), then the line rules read after the order's."""
+    return ibis.cases((t.line_reason.notnull(), t.line_reason),
+                      (t._cancelled, "cancelled"),
+                      (t._order_total.fill_null(0) > bound, "implausible_amount"),
+                      else_=t.late_reason)
 
 
 def rejected_rows(stage: ibis.Table, raw: ibis.Table, carried: tuple[str, ...] = ()) -> ibis.Table:

@@ -375,7 +375,7 @@ def test_report_tables_read_the_hand_computed_figures():
     assert figures.loc["Extra orders (campaign + 30 days after)", "Target"] == "3"
     assert figures.loc["Extra margin (50% of revenue)", "Target"] == "CN¥185"
     assert figures.loc["Return on cost", "Target"] == "+85%"
-    assert figures.loc["AOV during the campaign", "Holdout"] == "CN¥80"
+    assert figures.loc["Average order value during the campaign", "Holdout"] == "CN¥80"
     league, details = view.league_frame(EN, a), view.league_details_frame(EN, a)
     assert league.iloc[0]["Campaign"] == "1. C1 Test ★"
     # revenue and margin over their 95% intervals, as the orders and the return are (issue 23: C2501 read

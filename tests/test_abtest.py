@@ -622,22 +622,29 @@ def test_the_overstatement_stands_once_on_the_page_and_the_p_values_are_for_anal
         "The cost is a setting. Sample ratio check: p."
 
 
-def test_the_summary_says_a_shipped_lift_is_likely_overstated_in_a_short_clause():
-    from memberkit.month import Decision, MonthSummary
-    from memberkit.views import month as month_view
+def overstated_push_record() -> dict:
+    """EXP-PUSH as the sample has it: push ships on conversion (+16.9%), a lift likely overstated (16.6% detectable)."""
     over = {"flagged": True, "rel_lift": 0.169, "mde_now": 0.166, "power_at_observed": 0.82, "assumed_lift": 0.05,
             "power_at_assumed": 0.069, "exaggeration": 2.91, "type_s": 0.003}
     row = {"control_mean": 0.223, "variant_mean": 0.261, "rel_lift": 0.169, "ci_low": 0.064, "ci_high": 0.274,
            "p_value_adjusted": 0.003}
-    e = {"primary_metric": "conversion", "verdict": {"decision": "ship", "variant": "push", "reason": "primary_up"},
-         "metrics": {"conversion": {"push": row}}, "kinds": {"conversion": "proportion"}, "overstated": {"push": over}}
+    return {"primary_metric": "conversion", "verdict": {"decision": "ship", "variant": "push", "reason": "primary_up"},
+            "metrics": {"conversion": {"push": row}}, "kinds": {"conversion": "proportion"}, "overstated": {"push": over}}
+
+
+def test_the_summary_says_a_shipped_lift_is_likely_overstated_in_a_short_clause():
+    from memberkit.month import Decision, MonthSummary
+    from memberkit.views import month as month_view
+    e = overstated_push_record()
     ds = abtest.decisions({"results": {"experiments": {"EXP-PUSH": e}}})
     assert ds[0]["values"]["overstated"] is True
     for lang, word in (("en", "likely overstated"), ("zh", "高估")):
         s = MonthSummary("2026-10", lang, "CNY", [], None, decisions=[Decision(**d) for d in ds])
         assert word in month_view.decision_items(s)[0]["sentence"]
-    card = view.headline(EN, {"results": {"experiments": {"EXP-PUSH": e}, "guardrail_metrics": ["aov"]}})
-    assert "likely overstated" in card and "(16.6%)" in card and "times on average" not in card
+    card = view.summary_card(EN, {"results": {"experiments": {"EXP-PUSH": e}, "guardrail_metrics": ["aov"]}})
+    # the answer in one sentence; the overstated lift one short point beneath it (issue 23)
+    assert "likely overstated" not in card["headline"]
+    assert any("likely overstated" in x and "(16.6%)" in x and "times on average" not in x for x in card["points"])
     page = view.experiment_sentence(EN, "EXP-PUSH", e, ["aov"])
     assert "tends to overstate the true lift" in page and "2.9 times on average" not in page
 
@@ -774,3 +781,37 @@ def test_a_bounded_p_value_or_chance_is_never_broken_between_its_sign_and_its_nu
         assert " " not in shown and "\u00a0" in shown, shown
     assert (fmt_p(0.0004), fmt_chance(0.9999), fmt_chance(0.0002)) == ("<\u00a00.001", ">\u00a099.9%", "<\u00a00.1%")
     assert (fmt_p(0.0213), fmt_chance(0.5)) == ("0.021", "50.0%")
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_summary_card_answers_each_experiment_in_one_sentence_and_qualifies_it_in_points(language):
+    """Issue 23: the summary's 'Did the experiments work?' was one paragraph of some twenty lines at 1280 px,
+    with 'guardrail', 'AOV' and the test's correction in it. Now one sentence per experiment (verdict, the figure
+    that decides it) and short points beneath; the page's own verdicts keep their full sentences."""
+    import re
+    p = Presentation(language, "CNY")
+    push = overstated_push_record()
+    coupon = coupon_record()
+    coupon["net_margin"] = {"coupon_20": {"cost_per_conversion": 20.0, "net": -4.51, "net_ci_low": -6.80,
+                                          "net_ci_high": -2.23}}
+    coupon["overstated"] = {"coupon_20": {**push["overstated"]["push"], "mde_now": 0.187}}
+    res = {"results": {"experiments": {"EXP-PUSH": push, "EXP-COUPON": coupon}, "guardrail_metrics": ["aov", "revenue"]}}
+    card = view.summary_card(p, res)
+    sentences = [x.strip() for x in re.split(r"(?=EXP-)", card["headline"]) if x.strip()]
+    assert len(sentences) == 2, sentences                        # one sentence per experiment
+    assert all(len(re.findall(r"[.。](\s|$)", x + " ")) == 1 for x in sentences), sentences
+    assert sentences[0].startswith("EXP-PUSH") and p.signed_pct(0.169) in sentences[0] and "+6.4%" in sentences[0]
+    assert sentences[1].startswith("EXP-COUPON") and p.money(-4.51, 2) in sentences[1]
+    assert "16.6%" not in card["headline"] and "18.7%" not in card["headline"]
+    # one short point per experiment whose lift something qualifies: the metrics it must not harm held, and a
+    # likely overstated lift
+    assert [re.split("[:：]", x)[0] for x in card["points"]] == ["EXP-PUSH", "EXP-COUPON"]
+    points = " ".join(card["points"])
+    assert "16.6%" in card["points"][0] and "18.7%" in card["points"][1]
+    assert view.metric_label(p, "aov") in card["points"][0] and view.metric_label(p, "aov") not in card["points"][1]
+    for words in (card["headline"], points):
+        assert not re.search(r"[Gg]uardrail|护栏|\bAOV\b|\bpower\b|检验力", words), words
+    # the other verdicts keep their sentence, with no points
+    srm = {"primary_metric": "conversion", "verdict": {"decision": "no_verdict", "reason": "srm"}, "metrics": {}}
+    assert view.experiment_points(p, "EXP-BANNER", srm) == []
+    assert view.experiment_answer(p, "EXP-BANNER", srm) == view.experiment_sentence(p, "EXP-BANNER", srm, [])

@@ -52,7 +52,7 @@ def test_the_summary_says_how_much_of_member_revenue_and_aov_is_bulk(language):
     page = month_views.render_summary(s)
     assert revenue_note in page
     if language == "en":
-        assert revenue_note.startswith("includes 1 order the cleaning flagged as a bulk purchase")
+        assert revenue_note.startswith("includes 1 order the cleaning flagged as a bulk purchase in the month")
     # a month without flagged orders carries no note
     plain = month.MonthSummary("2026-10", language, "CNY", [], month.compute_figures(hand_tables(flag=False), "2026-10"))
     assert all(c["bulk"] == "" for c in month_views.figure_cards(plain))
@@ -189,11 +189,11 @@ def test_the_summary_win_back_line_says_bulk_orders_were_left_out_of_spend(langu
     one = win_back_sentence(language, clv_results(bulk_spend_left_out=50000.0, bulk_members_left_out=1))
     if language == "en":
         assert "leaves out the orders the cleaning flagged as bulk purchases" in many
-        assert "(CN¥250,000 in all)" in many and "(CN¥50,000 in all)" in one
+        assert "(CN¥250,000 in the spend to date of all members)" in many and "(CN¥50,000 in the spend to date of all members)" in one
         assert "5 members" not in many and "1 member)" not in one
         assert many.index("bulk purchases") < many.index("The win-back list of these")     # before the list
     else:
-        assert "不计清洗标记为大宗采购的订单（共 ¥250,000）" in many and "5 名会员" not in many
+        assert "不计清洗标记为大宗采购的订单（全体会员至今消费中共 ¥250,000）" in many and "5 名会员" not in many
         assert many.index("大宗采购") < many.index("挽回名单作为文件")
     assert p.money(34567.0) in many                 # the spend itself is read as stored, unchanged
     # none left out (exclude_outliers off, or no bulk orders), or a month published before the totals: no word

@@ -375,9 +375,15 @@ def test_report_tables_read_the_hand_computed_figures():
     assert figures.loc["Extra orders (campaign + 30 days after)", "Target"] == "3"
     assert figures.loc["Extra margin (50% of revenue)", "Target"] == "CN¥185"
     assert figures.loc["Return on cost", "Target"] == "+85%"
-    assert figures.loc["AOV during the campaign", "Holdout"] == "CN¥80"
+    assert figures.loc["Average order value during the campaign", "Holdout"] == "CN¥80"
     league, details = view.league_frame(EN, a), view.league_details_frame(EN, a)
-    assert league.iloc[0]["Campaign"] == "1. C1 Test ★" and details.iloc[0]["Extra revenue"] == "CN¥370"
+    assert league.iloc[0]["Campaign"] == "1. C1 Test ★"
+    # revenue and margin over their 95% intervals, as the orders and the return are (issue 23: C2501 read
+    # CN¥36,540 of revenue beside 23 extra orders, -176 … 222, with no interval to say it is noise)
+    revenue, margin = r.figures["incremental_revenue"], r.figures["incremental_margin"]
+    assert details.iloc[0]["Extra revenue (95% CI)"] == (f"CN¥370\n({EN.money(revenue.ci_low)}\u00a0…\u00a0"
+                                                        f"{EN.money(revenue.ci_high)})")
+    assert revenue.ci_low < 370 < revenue.ci_high and margin.value == pytest.approx(revenue.value * 0.5)
     # decision first: the campaign and its verdict (a return of +85% with one campaign: repeat or change, by hand
     # the verdict the review reached) lead the table and stay in view
     assert list(league.columns[:2]) == ["Campaign", "Verdict"] and league.attrs["key_columns"] == 2
@@ -385,15 +391,17 @@ def test_report_tables_read_the_hand_computed_figures():
     # the cost it is made of, so the summary's "which campaign types paid" (margin − cost per type) can be
     # checked on this page (issue 23)
     # (after why the row got its verdict, a column of words of its own that may wrap)
-    assert list(league.columns[2:9]) == ["Why", "Type", "Return on cost (95% CI)", "Extra margin", "Cost",
+    assert list(league.columns[2:9]) == ["Why", "Type", "Return on cost (95% CI)", "Extra margin (95% CI)", "Cost",
                                          "Pull-forward", "Evidence"]
-    assert (league.iloc[0]["Type"], league.iloc[0]["Extra margin"], league.iloc[0]["Cost"]) == ("coupon", "CN¥185", "CN¥100")
+    assert (league.iloc[0]["Type"], league.iloc[0]["Cost"]) == ("coupon", "CN¥100")
+    assert league.iloc[0]["Extra margin (95% CI)"] == (f"CN¥185\n({EN.money(margin.ci_low)}\u00a0…\u00a0"
+                                                      f"{EN.money(margin.ci_high)})")
     # the rank leads the campaign's name (the number of its verdict sentence), not a column of its own; each
     # cell breaks at its own line breaks on screen too
     assert "#" not in league.columns and len(league.columns) == 9
     # the details in a table of their own, the campaign named first and kept in view: in one table of 14 columns
     # the verdict's reason wrapped to five lines on A4 and the last columns were cut mid-word at 1280 px
-    assert list(details.columns) == ["Campaign", "Dates", "Targeted", "Extra orders (95% CI)", "Extra revenue",
+    assert list(details.columns) == ["Campaign", "Dates", "Targeted", "Extra orders (95% CI)", "Extra revenue (95% CI)",
                                      "Cost per extra order"] and details.attrs["key_columns"] == 1
     assert list(details["Campaign"]) == list(league["Campaign"])
     assert ".mk-table table.mk-lines td:not(:first-child){white-space:pre}" in page.CSS

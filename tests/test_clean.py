@@ -595,3 +595,47 @@ def test_the_rule_chart_is_described_by_its_counts_not_by_its_bar_labels(languag
     assert labels[0] == {"en": "838 of 20,838 set aside", "zh": "20,838 行中剔除 838 行"}[language]
     import matplotlib.pyplot as plt
     plt.close(fig)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_cleaning_cards_add_up_and_the_table_counts_rejected_rows_as_they_do(language):
+    """Issue 23: the cards read rows read 139,472, kept 136,342, rejected 2,442 (read minus kept is 3,130) and
+    the table's rejected column summed to 3,130: the 688 merged accounts were rejected in the table, apart in
+    the cards. The cards now sum on their face (a sentence says so) and the table has the merged rows in a
+    column of their own, so each column's total is the card of the same name."""
+    from memberkit.report import Results
+    from memberkit.views import Presentation
+    from memberkit.views import clean as view
+
+    def steps(rules, counts):
+        return [{"rule": r, "description": d, "rows": counts.get(r, 0)} for r, d in rules]
+    tables = {"members": clean.TableReport("members", 20838, 20000, 838,
+                                           steps(clean.MEMBER_RULES, {"duplicate": 150, "merged_identity": 688})),
+              "orders": clean.TableReport("orders", 118634, 116342, 2292, steps(clean.ORDER_RULES, {"cancelled": 2292}))}
+    quality = pd.DataFrame({"table": ["members"], "column": ["join_date"], "rows": [20838], "missing": [0],
+                            "invalid": [40], "distinct": [1036], "missing_share": [0.0], "invalid_share": [40 / 20838]})
+    r = clean.CleaningResult(tables=tables, merged_members=688, linked_people=685, guest_orders=0, return_rows=0,
+                             outlier_orders=0, outlier_threshold=100.0, join_dates_repaired=37, text_unified={},
+                             quality=quality, paths={}, orders_kept=100, lines_kept=116342,
+                             revenue={"gross": 10.0, "returns": 0.0, "net": 10.0}, unknown_statuses={})
+    p = Presentation(language, "CNY")
+    res = Results("data_cleaning", "2026-10")
+    view.record(p, r, res)
+    k = res.to_dict()["kpis"]
+    assert (k["rows_read"], k["rows_kept"], k["rows_rejected"], k["members_merged"]) == (139472, 136342, 2442, 688)
+    assert k["rows_read"] == k["rows_kept"] + k["rows_rejected"] + k["members_merged"]
+    sentence = view.cards_sum_sentence(p, res.to_dict())
+    assert all(p.count(x) in sentence for x in (139472, 136342, 2442, 688)) and "3,130" not in sentence
+    frame = view.accounting_frame(p, r)
+    count = lambda column: frame[p.text(f"data_cleaning.{column}")].str.replace(",", "").astype(int)   # noqa: E731
+    assert count("rejected").sum() == k["rows_rejected"] and count("merged").sum() == k["members_merged"]
+    assert (count("rows_in") == count("kept") + count("rejected") + count("merged")).all()
+    assert list(count("rejected")) == [150, 2292] and list(count("merged")) == [688, 0]
+    # each card's name says what it counts, as the table's columns do
+    labels = [x.label for x in view.kpis(p, res.to_dict())]
+    assert p.text("data_cleaning.rows_rejected") in labels and p.text("data_cleaning.members_merged") in labels
+    # the join dates: the column table's 40 unreadable rows (as delivered) and the 37 members repaired (after
+    # the merge) are both named with their scope, not left to read as one count
+    repaired = view.repaired_sentence(p, r)
+    assert p.count(37) in repaired and p.count(40) in repaired
+    assert repaired in view.treatment_notes(p, r, clean_params())

@@ -963,7 +963,8 @@ def test_bulk_orders_put_no_member_on_the_at_risk_list():
     # the page says where the bulk orders were left out and how much
     from memberkit.views import Presentation
     from memberkit.views import clv as view
-    for language, words in (("en", "flagged as bulk purchases (CN¥250,000 in all)"), ("zh", "大宗采购的订单（共 ¥250,000）")):
+    for language, words in (("en", "flagged as bulk purchases (CN¥250,000 in the spend to date of all members)"),
+                            ("zh", "大宗采购的订单（全体会员至今消费中共 ¥250,000）")):
         sentence = view.at_risk_bulk_sentence(Presentation(language, "CNY"), a)
         assert words in sentence
         # the amount, not the members: '5 members' read as the cleaning's count of the same orders (issue 23)

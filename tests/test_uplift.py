@@ -747,3 +747,29 @@ def test_a_forecast_not_borne_out_says_so_in_the_answer_and_its_card_is_not_gree
     answer = view.headline(p, plan)
     assert words[0] not in answer and words[1] not in answer
     assert view.kpis(p, plan, "2026-10")[-1].good is True
+
+
+def test_the_list_by_segment_says_which_members_it_leaves_out_and_how_many(planted):
+    """Issue 23: the list's per-segment table gave different sizes for the same segments than the RFM page
+    (Important value 1,703 against 2,132): the ranking scores every member of the month's member table and the
+    list holds its top share. The table now gives each segment's members ranked (the RFM page's count) beside
+    those listed, and a sentence names the members left off the list and why, in both languages."""
+    from memberkit import rfm
+    from memberkit.views import Presentation
+    from memberkit.views import uplift as view
+    folder, truth, cp, plan = planted
+    tables, rp = plan.inputs
+    end = dt.date(2026, 10, 31)
+    table = rfm.member_table_at(tables["orders"], rfm.member_profile(tables["members"]), end, rp)[0]
+    # the members ranked per segment are the RFM member table's of the month's end
+    assert plan.ranked_by_segment.sort_index().to_dict() == table.segment.astype(object).where(table.segment.notna(), "none").value_counts().sort_index().to_dict()
+    ranked, listed = int(plan.ranked_by_segment.sum()), len(plan.targets)
+    assert ranked == len(table) and listed < ranked
+    for language in ("en", "zh"):
+        p = Presentation(language, "CNY")
+        frame = view.segments_frame(p, plan)
+        count = lambda key: frame[p.text(f"uplift.{key}")].str.replace(",", "").astype(int)   # noqa: E731
+        assert count("col_ranked").sum() == ranked and count("col_listed").sum() == listed
+        assert (count("col_ranked") >= count("col_listed")).all()
+        note = view.segments_note(p, plan)
+        assert all(p.count(x) in note for x in (ranked, listed, ranked - listed)), note

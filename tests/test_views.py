@@ -399,7 +399,10 @@ JARGON = re.compile(r"Holm|type M|M 型错误|Gelman|LMDI|Divisia|迪氏|Shapley
                     r"|Welch|delta 方法|delta method|chi-square|卡方|\bp [=<]|\bp \{|\bp 值"
                     # issue 23, a fresh reader's list: still in view outside the folds on main 3cebea9
                     r"|\bMAE\b|\bq = |CUPED|[Ss]ample ratio mismatch|样本比例失衡|\bSRM\b|[Dd]ifference in differences|双重差分"
-                    r"|\bdeciles?\b|十分位|[Hh]oldout error")
+                    r"|\bdeciles?\b|十分位|[Hh]oldout error"
+                    # and, on the summary's experiments card: a test's 'power', a 'guardrail' metric, 'AOV'; the words
+                    # instead: 'a test that catches the lift 80% of the time', 'the metrics it must not harm'
+                    r"|[Gg]uardrail|护栏|\bAOV\b|\bpower\b|检验力")
 #: What an executive's table heading never is: a statistic's letter ('p', 'p (Holm)', 'p with CUPED') or a
 #: method's short name; a heading says it in words ('Chance of a gap this size by luck').
 #: RFM's letters too ('Mean R (days)', '平均 R（天）'): 'Average days since last order'; the letters stand in the fold.
@@ -456,6 +459,8 @@ def test_no_method_name_p_value_or_citation_in_a_sentence_an_executive_reads():
     assert JARGON.search("HOLDOUT ERROR".lower()) and TABLE_JARGON.search("p (Holm)") and TABLE_JARGON.search("p")
     assert all(TABLE_JARGON.search(x) for x in ("Mean R (days)", "Mean F (orders)", "Mean M", "平均 R（天）", "平均 M"))
     assert JARGON.search("(+16.9%; Holm-adjusted p 0.003)") and JARGON.search("p = 0.02") and JARGON.search("(LMDI-I)")
+    assert all(JARGON.search(x) for x in ("no guardrail (AOV, revenue per member)", "with 80% power", "护栏指标", "检验力"))
+    assert not JARGON.search("average order value") and not JARGON.search("a test that catches the lift 80% of the time")
 
 
 def test_an_executive_sentence_names_a_file_in_words_and_never_by_its_name_or_folder():
@@ -1115,3 +1120,26 @@ def test_a_change_shown_as_none_is_neither_good_nor_bad():
     assert vkpi.format_change(p, "member_revenue", 100_020.0, 100_000.0) == "+0.0%"
     assert vkpi.is_good("member_revenue", 100_020.0, 100_000.0, p) is None
     assert vkpi.is_good("member_revenue", 110_000.0, 100_000.0, p) is True
+
+
+def test_each_bulk_order_total_names_its_scope_and_the_rfm_caption_its_measures_in_words():
+    """Issue 23: four totals of flagged bulk orders stood on four pages, each right for its scope and none naming
+    it ('4 orders (CN¥123,201)', '2 orders ... (CN¥67,802 in all)', '(CN¥1,662,749 in all)', '60'): each sentence
+    now says which orders it counts, in both languages. And the RFM caption says its measures in words; the letters
+    R, F and M stand in the note for analysts."""
+    import yaml
+    scopes = {"month.bulk_note": ("in the month", "本月"), "month.bulk_note_one": ("in the month", "本月"),
+              "month.bulk_note_no_change": ("in the month", "本月"), "month.bulk_note_no_change_one": ("in the month", "本月"),
+              "profile.bulk_text": ("at these stores in the month", "本月这些门店"),
+              "profile.bulk_text_one": ("at these stores in the month", "本月这些门店"),
+              "clv.at_risk_bulk": ("in the spend to date of all members", "全体会员至今消费"),
+              "month.decision_at_risk_bulk": ("in the spend to date of all members", "全体会员至今消费"),
+              "data_cleaning.outliers": ("in all history", "全部历史"), "data_cleaning.outlier_text": ("in all history", "全部历史")}
+    for i, language in enumerate(("en", "zh")):
+        catalogue = yaml.safe_load((ROOT / f"lib/memberkit/locale/{language}.yaml").read_text(encoding="utf-8"))
+        for key, words in scopes.items():
+            section, name = key.split(".")
+            assert words[i] in catalogue[section][name], (language, key)
+        caption = re.sub(r"\{[^}]*\}", "", catalogue["rfm"]["segments_caption"])
+        assert not re.search(r"(?<![A-Za-z])[RFM](?![A-Za-z])", caption), (language, caption)
+        assert re.search(r"\bR\b.*\bF\b.*\bM\b", catalogue["rfm"]["segments_hint"])

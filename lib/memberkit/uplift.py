@@ -736,6 +736,9 @@ class Plan:
     model_list: pd.DataFrame | None = None
     rfm_list: pd.DataFrame | None = None
     by_segment: pd.Series | None = None
+    #: members each list ranks (every member of the period's member table), per RFM segment ("none": no
+    #: purchase in the window): a list holds the top share of them, so its segments are smaller than these
+    ranked_by_segment: pd.Series | None = None
     #: "model" / "rfm": :func:`expected_return` of each list, from its own ranking's out-of-fold gain
     returns: dict = field(default_factory=dict)
     #: "model" / "rfm": :func:`measured_gain` of each ranking on the past campaigns (chooses each list's length)
@@ -902,6 +905,7 @@ def plan(tables: dict, period_end: _dt.date, params, rfm_params, data_end: _dt.d
         return out
     candidates = member_features(period_table, period_end, past_responses(members, period_end + _dt.timedelta(days=1)))
     out.by_segment = segment_uplift(rows)
+    out.ranked_by_segment = candidates.segment.value_counts()
     cost = out.contact_cost if np.isfinite(out.contact_cost) else 0.0
     # each list's length and gain from its own ranking measured on the past campaigns, out of fold: the
     # model's in-sample predictions overstate what it finds (fitted on the same rows)

@@ -319,8 +319,50 @@ def headline(p: Presentation, res: dict) -> str:
             for x, why in r["skipped"].items()))
     if not experiments:
         return p.text("ab.none" if r.get("has_table", True) else "ab.no_table", period=res.get("period"))
-    return p.sentence_sep.join(labelled(p, x, experiment_sentence(p, x, e, r.get("guardrail_metrics", []), short=True))
+    return p.sentence_sep.join(labelled(p, x, experiment_answer(p, x, e, r.get("guardrail_metrics", [])))
                                for x, e in experiments.items())
+
+
+def experiment_answer(p: Presentation, experiment_id: str, e: dict, guardrail_metrics=()) -> str:
+    """An experiment's answer in one sentence (the month summary's card): the verdict and the figure that
+    decides it: a shipped variant's lift on the primary metric with its 95% interval, or, when the lift does
+    not pay for its incentive, the margin it loses per assigned member; the other verdicts as
+    :func:`experiment_sentence` words them. What qualifies it (the other metrics held, a likely overstated
+    lift) is in :func:`experiment_points`. ``e``: :func:`memberkit.abtest.experiment_record`."""
+    v, metric = e["verdict"], e["primary_metric"]
+    if v["decision"] not in ("ship", "ships_conversion_not_margin"):
+        return experiment_sentence(p, experiment_id, e, guardrail_metrics, short=True)
+    row, net = e["metrics"][metric][v["variant"]], (e.get("net_margin") or {}).get(v["variant"])
+    fm = lambda x: fmt_metric(p, metric, x, (e.get("kinds") or {}).get(metric))   # noqa: E731
+    figures = dict(variant=v["variant"], metric=metric_label(p, metric), control=fm(row["control_mean"]),
+                   value=fm(row["variant_mean"]), lift=p.signed_pct(row["rel_lift"]), lo=p.signed_pct(row["ci_low"]),
+                   hi=p.signed_pct(row["ci_high"]))
+    if v["decision"] == "ship":
+        return p.text("ab.answer_ship", **figures)
+    return p.text("ab.answer_not_margin", cost=p.money(net["cost_per_conversion"], 2), net=p.money(net["net"], 2),
+                  net_lo=p.money(net["net_ci_low"], 2), net_hi=p.money(net["net_ci_high"], 2), **figures)
+
+
+def experiment_points(p: Presentation, experiment_id: str, e: dict, guardrail_metrics=()) -> list[str]:
+    """Under :func:`experiment_answer`, at most one short point, led by the experiment's id, of what qualifies a
+    variant's lift: the metrics it must not harm held, the margin after its incentive, a likely overstated
+    lift; [] when there is none or for the other verdicts (that the lift stays clear after allowing for
+    several variants and metrics is said on the report's page)."""
+    v = e["verdict"]
+    if v["decision"] not in ("ship", "ships_conversion_not_margin"):
+        return []
+    clauses = []
+    net = (e.get("net_margin") or {}).get(v["variant"])
+    if v["decision"] == "ship":
+        if guardrail_metrics:
+            clauses.append(p.text("ab.point_held", metrics=p.list_sep.join(metric_label(p, g) for g in guardrail_metrics)))
+        if net:
+            clauses.append(p.text("ab.point_pays", net=p.money(net["net"], 2), lo=p.money(net["net_ci_low"], 2),
+                                  hi=p.money(net["net_ci_high"], 2)))
+    over = (e.get("overstated") or {}).get(v["variant"])
+    if over:
+        clauses.append(p.text("ab.point_overstated", mde=p.pct(over["mde_now"])))
+    return [labelled(p, experiment_id, p.text("ab.points", clauses=p.clause_sep.join(clauses)))] if clauses else []
 
 
 def analyst_hints(p: Presentation, res: dict) -> list[str]:
@@ -355,8 +397,12 @@ def labelled(p: Presentation, experiment: str, sentence: str) -> str:
 
 
 def summary_card(p: Presentation, res: dict) -> dict:
-    """The month summary's card of this report: headline and first cards, from its results."""
-    return card(headline(p, res), kpis(p, res))
+    """The month summary's card of this report: the answer per experiment in one sentence each
+    (:func:`headline`), what qualifies it as short points (:func:`experiment_points`), and the first cards."""
+    r = res.get("results", {})
+    points = [x for k, e in (r.get("experiments") or {}).items()
+              for x in experiment_points(p, k, e, r.get("guardrail_metrics", []))]
+    return {**card(headline(p, res), kpis(p, res)), "points": points}
 
 
 def results_frame(p: Presentation, r: abtest.ExperimentResult, alpha: float = 0.05) -> pd.DataFrame:

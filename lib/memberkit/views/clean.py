@@ -31,11 +31,31 @@ def table_label(p: Presentation, result: clean.CleaningResult, name: str) -> str
     return f"{label} ({p.text('data_cleaning.derived')})" if result.tables[name].derived else label
 
 
+def merged_rows(rep: clean.TableReport) -> int:
+    """A table's rows merged into another account of the same person (``merged_identity``: member
+    accounts only), which :attr:`~memberkit.clean.TableReport.rejected` holds beside the rows a rule rejected."""
+    return sum(s["rows"] for s in rep.steps if s["rule"] == "merged_identity")
+
+
 def accounting_frame(p: Presentation, result: clean.CleaningResult) -> pd.DataFrame:
+    """Per table: rows in, kept, rejected by a rule and merged into another account, the four summing
+    to the rows in; the columns' sums are the cards' values (:func:`memberkit.clean.kpi_values`), so a
+    rejected count reads the same in the cards, here and in the text."""
     return pd.DataFrame([{p.text("common.table"): table_label(p, result, n),
                           p.text("data_cleaning.rows_in"): p.count(r.rows_in),
                           p.text("data_cleaning.kept"): p.count(r.kept),
-                          p.text("data_cleaning.rejected"): p.count(r.rejected)} for n, r in result.tables.items()])
+                          p.text("data_cleaning.rejected"): p.count(r.rejected - merged_rows(r)),
+                          p.text("data_cleaning.merged"): p.count(merged_rows(r))} for n, r in result.tables.items()])
+
+
+def cards_sum_sentence(p: Presentation, res: dict) -> str:
+    """The cards' sum on their face: 'Rows read 139,472 = kept 136,342 + rejected by a rule 2,442 + merged
+    into another account 688.' from the results' KPI values; '' when one of the four is missing."""
+    k = res.get("kpis", {})
+    keys = ("rows_read", "rows_kept", "rows_rejected", "members_merged")
+    if any(k.get(x) is None for x in keys):
+        return ""
+    return p.text("data_cleaning.cards_sum", **{x: p.count(k[x]) for x in keys})
 
 
 def rule_colours() -> dict[str, tuple]:
@@ -265,11 +285,24 @@ def treatment_notes(p: Presentation, result: clean.CleaningResult, params) -> li
                     multiple=f"{params.outlier_multiple:g}", n=p.count(result.outlier_orders), policy=p.code("policies", params.outlier_policy)),
              p.text("data_cleaning.text_text", n=p.count(sum(result.text_unified.values())))]
     if "members" in result.tables and not result.tables["members"].derived:
-        notes.append(p.text("data_cleaning.repaired_text", n=p.count(result.join_dates_repaired)))
+        notes.append(repaired_sentence(p, result))
     if result.decimal_marks or result.float_ids:
         notes.append(p.text("data_cleaning.forms_text", commas=", ".join(result.decimal_marks) or "-",
                             ids=", ".join(result.float_ids) or "-"))
     return notes
+
+
+def repaired_sentence(p: Presentation, result: clean.CleaningResult) -> str:
+    """The members whose join date was repaired, and how that count relates to the column table's unreadable
+    join dates: the table counts rows as delivered, before the merge, and a future date reads; the repair counts
+    members after the merge whose accounts hold no readable date up to the extraction date (40 unreadable rows,
+    3 of them duplicate accounts of a person with a readable date on another account: 37 members repaired)."""
+    q = result.quality
+    row = q[(q.table == "members") & (q.column == "join_date")] if {"table", "column"} <= set(q.columns) else q.iloc[:0]
+    n = p.count(result.join_dates_repaired)
+    if row.empty:
+        return p.text("data_cleaning.repaired_text", n=n)
+    return p.text("data_cleaning.repaired_scopes_text", n=n, invalid=p.count(int(row.invalid.iloc[0])))
 
 
 def dominant_sentence(p: Presentation, res: dict) -> str:

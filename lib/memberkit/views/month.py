@@ -491,7 +491,7 @@ def report_cards(s: MonthSummary) -> list[dict]:
     lang, p, cards = s.language, _p(s), []
     for r in s.reports:
         title = report_title(r, lang)
-        card = {"name": r.name, "title": title, "status": r.status, "headline": "", "kpis": [], "message": ""}
+        card = {"name": r.name, "title": title, "status": r.status, "headline": "", "points": [], "kpis": [], "message": ""}
         if r.status == "ok":
             card.update(summary_card(r.name, r.results, p))
             card["kpis"] = [{**k, "marked": Markup(mark(k["value"], k.get("figure")))} for k in card["kpis"]]

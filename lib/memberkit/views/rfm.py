@@ -587,10 +587,18 @@ def profile_frame(p: Presentation, profile: pd.DataFrame, scheme: str = "high_lo
 
 
 def segments_caption(p: Presentation, a: rfm.RFMAnalysis, split: str) -> str:
+    """Where the segments split each measure, in words (days since the last order, orders, spend); the
+    letters R, F and M stand in :func:`segments_hint`, for analysts."""
     s = a.segmenter.splits_
     split_word = {"en": {"mean": "mean", "median": "median"}, "zh": {"mean": "均值", "median": "中位数"}}[p.language][split]
     return p.text("rfm.segments_caption", split=split_word, days=a.window_days, r=p.ratio(s["r"], 0),
                 f=p.ratio(s["f"], 1), m=p.money(s["m"]))
+
+
+def segments_hint(p: Presentation, a: rfm.RFMAnalysis) -> str:
+    """For analysts, under :func:`segments_caption`: the same splits by RFM's letters."""
+    s = a.segmenter.splits_
+    return p.text("rfm.segments_hint", r=p.ratio(s["r"], 0), f=p.ratio(s["f"], 1), m=p.money(s["m"]))
 
 
 def region_sentence(p: Presentation, a: rfm.RFMAnalysis, params) -> str:

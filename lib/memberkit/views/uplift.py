@@ -311,7 +311,8 @@ def returns_frame(p: Presentation, plan: uplift.Plan) -> pd.DataFrame:
 
 
 def segments_frame(p: Presentation, plan: uplift.Plan) -> pd.DataFrame:
-    """The recommended list by RFM segment: members listed, held out and to contact, most listed first
+    """The recommended list by RFM segment: members ranked (the RFM page's count of the segment, when the plan
+    has :attr:`~memberkit.uplift.Plan.ranked_by_segment`), listed, held out and to contact, most listed first
     (counts only: the list's gain is measured for the list as a whole, not per segment)."""
     from .. import rfm
     from .rfm import group_label
@@ -319,11 +320,28 @@ def segments_frame(p: Presentation, plan: uplift.Plan) -> pd.DataFrame:
     if t is None or t.empty:
         return pd.DataFrame()
     g = t.groupby("segment").agg(n=("member_id", "size"), held=("holdout", "sum"))
+    ranked = plan.ranked_by_segment
+    if ranked is not None:      # a segment the list left out whole still shows its members ranked
+        every = g.index.union(ranked.index)
+        g = g.reindex(every, fill_value=0).assign(ranked=ranked.reindex(every, fill_value=0))
     g = g.sort_values(["n"], ascending=False, kind="stable")
     outside = rfm.outside_window().key
     return pd.DataFrame([{_t(p, "col_segment"): group_label(p, "segment", outside if seg == "none" else seg),
+                          **({_t(p, "col_ranked"): p.count(r.ranked)} if ranked is not None else {}),
                           _t(p, "col_listed"): p.count(r.n), _t(p, "col_holdout"): p.count(r.held),
                           _t(p, "col_contacted"): p.count(r.n - r.held)} for seg, r in g.iterrows()])
+
+
+def segments_note(p: Presentation, plan: uplift.Plan) -> str:
+    """Which members the list's segment counts leave out and why: the ranking scores every member of the
+    period's member table, and the list holds the top share of them, so its segments are smaller than the
+    RFM page's; '' without a list or without the ranked counts."""
+    t = plan.targets
+    if t is None or t.empty or plan.ranked_by_segment is None:
+        return ""
+    ranked, listed = int(plan.ranked_by_segment.sum()), len(t)
+    return _t(p, f"segments_note_{plan.recommended}", ranked=p.count(ranked), listed=p.count(listed),
+              share=p.pct(listed / ranked if ranked else None, 0), left=p.count(ranked - listed))
 
 
 def plot_qini(p: Presentation, plan: uplift.Plan):
@@ -383,6 +401,7 @@ def section(p: Presentation, plan: uplift.Plan, params, period: str, data_dir) -
     segments = segments_frame(p, plan)
     if not segments.empty:
         page.table(segments)
+        page.note(segments_note(p, plan))
     exported = uplift.export_targets(plan, data_dir, p.currency)
     page.note(export_note(p, exported))
     page.for_analysts(p, export_hint(p, exported))

@@ -295,19 +295,6 @@ def test_lifetime_value_shares_p_alive_and_the_2f1_pairs_to_the_last_bit(cdnow_c
         assert shared.tobytes() == clv.expected_purchases_of(name, model.fit_.params, 7.5, x, tx, T).tobytes(), name
 
 
-def test_forecast_columns_set_beside_the_summary_equal_the_join():
-    summary_ = pd.DataFrame({"member_id": pd.Series(["a", "b", "c"], dtype="str"), "frequency": [1.0, 0.0, 4.0]})
-    values = pd.DataFrame({"member_id": summary_.member_id.to_numpy(), "clv": [2.5, 0.0, 7.25],
-                           "at": np.array([1, 2, 3], dtype=np.int64)})
-    got = clv._beside(summary_, values)
-    assert got.equals(summary_.merge(values, on="member_id"))
-    assert got.dtypes.equals(summary_.merge(values, on="member_id").dtypes)
-    with pytest.raises(ValueError, match="row for row"):
-        clv._beside(summary_, values.iloc[::-1])
-    with pytest.raises(ValueError, match="in both"):
-        clv._beside(summary_, values.assign(frequency=1.0))
-
-
 def test_clv_summary_by_hand():
     rows = [("a", "1", "2026-01-01", 100.0), ("a", "2", "2026-01-01", 50.0),   # one purchase day worth 150
             ("a", "3", "2026-01-11", 40.0), ("a", "4", "2026-01-21", 80.0),     # repeats: mean 60

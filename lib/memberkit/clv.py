@@ -1082,7 +1082,7 @@ def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None
         "holdout" if chosen == check.best else "fallback")
     if model.fit_.no_dropout and chosen not in check.no_dropout:
         notes.append({"model": chosen, "stage": "final", "problem": "no_dropout", "used": chosen})
-    members = _beside(full, values)
+    members = full.merge(values, on="member_id")
     if member_table is not None:   # the RFM member table already holds each member's past revenue
         table = member_table
         cols = [c for c in MEMBER_TABLE_COLUMNS if c != "revenue_total_bulk"]
@@ -1118,23 +1118,6 @@ def analyse(tables: dict, period: str, params, member_table: pd.DataFrame | None
 
 MEMBER_TABLE_COLUMNS = ("member_id", "revenue_total", "segment", "tier", "stage", "region", "channel",
                         "revenue_total_bulk")   # what :func:`analyse` reads of the RFM member table
-
-
-def _beside(summary: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
-    """``summary.merge(values, on="member_id")`` for ``values`` made from ``summary`` row for row
-    (:func:`lifetime_value`): the same frame, its columns set side by side instead of joined on the
-    member id (at 1M, a hash join of 877,000 text keys that match one to one, in order). Raises ``ValueError`` when the member ids are not the same in the same order, or when a
-    column is in both."""
-    if len(summary) != len(values) or not np.array_equal(summary.member_id.to_numpy(object),
-                                                         values.member_id.to_numpy(object)):
-        raise ValueError("values are not row for row the summary's members")
-    added = [c for c in values.columns if c != "member_id"]
-    if set(added) & set(summary.columns):
-        raise ValueError(f"columns in both frames: {sorted(set(added) & set(summary.columns))}")
-    out = summary.reset_index(drop=True).copy()
-    for c in added:
-        out[c] = values[c].to_numpy()
-    return out
 
 
 def without_bulk_spend(members: pd.DataFrame, exclude: bool) -> pd.DataFrame:

@@ -295,6 +295,19 @@ def test_lifetime_value_shares_p_alive_and_the_2f1_pairs_to_the_last_bit(cdnow_c
         assert shared.tobytes() == clv.expected_purchases_of(name, model.fit_.params, 7.5, x, tx, T).tobytes(), name
 
 
+def test_holdout_error_per_segment_by_hand():
+    summary_ = pd.DataFrame({"member_id": pd.Series(["a", "b", "c", "d"], dtype="str"),
+                             "frequency_holdout": [2, 0, 1, 3]})
+    segments = pd.DataFrame({"member_id": pd.Series(["d", "a", "b"], dtype="str"),
+                             "segment": ["important_value", "general_at_risk", "important_value"]})
+    got = clv.holdout_by_segment(summary_, np.array([1.0, 0.5, 2.0, 3.0]), segments)
+    assert got == {"general_at_risk": {"members": 1, "predicted": 1.0, "actual": 2.0, "error": -0.5},
+                   "important_value": {"members": 2, "predicted": 3.5, "actual": 3.0, "error": 3.5 / 3.0 - 1},
+                   "no_recent_purchase": {"members": 1, "predicted": 2.0, "actual": 1.0, "error": 1.0}}
+    with pytest.raises(ValueError):
+        clv.holdout_by_segment(summary_, np.ones(4), pd.concat([segments, segments.iloc[[0]]]))
+
+
 def test_clv_summary_by_hand():
     rows = [("a", "1", "2026-01-01", 100.0), ("a", "2", "2026-01-01", 50.0),   # one purchase day worth 150
             ("a", "3", "2026-01-11", 40.0), ("a", "4", "2026-01-21", 80.0),     # repeats: mean 60

@@ -892,10 +892,13 @@ def holdout_by_segment(summary: pd.DataFrame, predicted: np.ndarray, members: pd
     ``members``; a member in none counts as ``no_recent_purchase``): {code: {members, predicted,
     actual (holdout purchases), error (predicted / actual - 1, None when nobody bought)}}, codes in
     order. The band the forecast ledger's drift alarm starts from (:func:`memberkit.ledger.drift`);
-    {} when ``members`` has no segment."""
+    {} when ``members`` has no segment. Raises ``ValueError`` when a member is in ``members`` twice."""
     if "segment" not in members:
         return {}
-    seg = summary.member_id.map(members.set_index("member_id")["segment"]).fillna("no_recent_purchase")
+    # a left join, not Series.map: the same segments in the summary's order in half the time at 1M (0.2 against
+    # 0.5 s CPU); a member twice in ``members`` gives a longer frame, refused below as map refused it
+    seg = summary[["member_id"]].merge(members[["member_id", "segment"]], how="left", on="member_id")
+    seg = seg.segment.fillna("no_recent_purchase")
     frame = pd.DataFrame({"segment": seg.astype(str).to_numpy(), "predicted": np.asarray(predicted, float),
                           "actual": summary.frequency_holdout.to_numpy(float)})
     out = {}

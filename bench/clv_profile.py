@@ -70,7 +70,7 @@ def main() -> None:
     steps.done("resolve")
     store = prepare(ctx, needs=["clean", "members", "ledger"])
     con, tables = store.clean_tables()
-    member_table = store.member_table()
+    member_table = store.member_table(clv.MEMBER_TABLE_COLUMNS)
     rfm_params = ctx.run.params("rfm_segmentation")
     steps.done("period store: clean tables, member table")
     profiler = cProfile.Profile() if args.profile else None

@@ -267,6 +267,47 @@ def test_holdout_check_and_forecast_on_shared_histories_equal_separate_ones(cdno
     assert values.equals(clv.lifetime_value(model, clv.ObservedSpend(s), s, "week"))
 
 
+def test_lifetime_value_shares_p_alive_and_the_2f1_pairs_to_the_last_bit(cdnow_calibration):
+    """lifetime_value evaluates P(alive) once and the BG types' 2F1 term once per distinct (frequency, T)
+    pair for the horizon's months; every column equals the month-by-month evaluation of
+    expected_purchases, probability_alive and any_purchase, bit for bit, for each model."""
+    s = clv.in_units(cdnow_calibration, "week")
+    h = clv.collapse(s)
+    spend = clv.ObservedSpend(s)
+    for name in clv.PURCHASE_MODELS:
+        model = clv.fit_purchase_model(name, s, histories=h)
+        got = clv.lifetime_value(model, spend, s, "week", horizon_months=12, histories=h)
+        month = clv.DAYS_PER_MONTH / clv.UNIT_DAYS["week"]
+        previous, value = np.zeros(len(s)), np.zeros(len(s))
+        per_unit = clv.expected_spend(spend, s)
+        for i in range(1, 13):
+            cumulative = clv.expected_purchases(model, s, i * month, h)
+            value += np.maximum(cumulative - previous, 0.0) * per_unit * 0.3 / 1.01 ** i
+            previous = cumulative
+        assert got.expected_purchases.to_numpy().tobytes() == previous.tobytes(), name
+        assert got.clv.to_numpy().tobytes() == value.tobytes(), name
+        assert got.probability_alive.to_numpy().tobytes() == clv.probability_alive(model, s, h).tobytes(), name
+        assert got.probability_any_purchase.to_numpy().tobytes() == clv.any_purchase(model, s, 12 * month, h).tobytes()
+        x, tx, T = h.data
+        alive = clv.probability_alive_of(name, model.fit_.params, x, tx, T)
+        shared = clv.expected_purchases_of(name, model.fit_.params, 7.5, x, tx, T, alive=alive,
+                                           pairs=clv._distinct_pairs(x, T))
+        assert shared.tobytes() == clv.expected_purchases_of(name, model.fit_.params, 7.5, x, tx, T).tobytes(), name
+
+
+def test_holdout_error_per_segment_by_hand():
+    summary_ = pd.DataFrame({"member_id": pd.Series(["a", "b", "c", "d"], dtype="str"),
+                             "frequency_holdout": [2, 0, 1, 3]})
+    segments = pd.DataFrame({"member_id": pd.Series(["d", "a", "b"], dtype="str"),
+                             "segment": ["important_value", "general_at_risk", "important_value"]})
+    got = clv.holdout_by_segment(summary_, np.array([1.0, 0.5, 2.0, 3.0]), segments)
+    assert got == {"general_at_risk": {"members": 1, "predicted": 1.0, "actual": 2.0, "error": -0.5},
+                   "important_value": {"members": 2, "predicted": 3.5, "actual": 3.0, "error": 3.5 / 3.0 - 1},
+                   "no_recent_purchase": {"members": 1, "predicted": 2.0, "actual": 1.0, "error": 1.0}}
+    with pytest.raises(ValueError):
+        clv.holdout_by_segment(summary_, np.ones(4), pd.concat([segments, segments.iloc[[0]]]))
+
+
 def test_clv_summary_by_hand():
     rows = [("a", "1", "2026-01-01", 100.0), ("a", "2", "2026-01-01", 50.0),   # one purchase day worth 150
             ("a", "3", "2026-01-11", 40.0), ("a", "4", "2026-01-21", 80.0),     # repeats: mean 60
@@ -687,6 +728,22 @@ def test_the_csv_files_are_the_bytes_pandas_writes(tmp_path, odd):
         clv._write_csv(f, tmp_path / "ours.csv")
         f.to_csv(tmp_path / "pandas.csv", index=False, encoding="utf-8-sig")
         assert (tmp_path / "ours.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
+
+
+@pytest.mark.parametrize("float_format", [None, "%.4f", "%.2e"])
+def test_the_csv_file_written_in_slices_is_the_bytes_pandas_writes(tmp_path, float_format):
+    """The text, integer and boolean columns are turned into Arrow once, for the check, and sliced for
+    each part of the file; the floats are formatted per part: the same bytes as pandas at any slice size."""
+    rng = np.random.default_rng(3)
+    n = 11
+    frame = pd.DataFrame({"member_id": pd.Series([f"m{i}" for i in range(n)], dtype="str"),
+                          "clv": rng.random(n) * 1000, "repeat_purchases": rng.integers(0, 9, n),
+                          "label": [None if i % 4 == 0 else f"标签, {i}" for i in range(n)],
+                          "at_risk": rng.random(n) < 0.5, "p": np.where(np.arange(n) % 5 == 0, math.nan, rng.random(n))})
+    frame.to_csv(tmp_path / "pandas.csv", index=False, encoding="utf-8-sig", float_format=float_format)
+    for rows in (1, 3, 4, 11, 100):
+        clv._write_csv(frame, tmp_path / "ours.csv", float_format=float_format, rows=rows)
+        assert (tmp_path / "ours.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes(), rows
 
 
 def test_the_rfm_lists_columns_are_joined_in_arrow_not_left_to_pandas(tmp_path, monkeypatch):

@@ -79,6 +79,19 @@ def test_strip_trims_exactly_what_the_full_trim_trims():
     assert fast[BLANKS.index(" \t a b \n")] == "a b"
 
 
+def test_blank_to_null_is_the_stripped_text_or_null_and_writes_it_once():
+    """NULLIF(stripped, '') gives what CASE WHEN stripped = '' THEN NULL ELSE stripped END gave, value for
+    value, with the stripped text once in the SQL (the staging profile's query was 216,000 characters)."""
+    con = engine.connect()
+    t = ibis.memtable({"v": BLANKS}, schema={"v": "string"})
+    text = engine.strip(t.v)
+    case = con.execute(ibis.ifelse(text == "", ibis.null("string"), text).name("x")).tolist()
+    got = con.execute(engine.blank_to_null(t.v).name("x")).tolist()
+    assert [None if pd.isna(v) else v for v in got] == [None if pd.isna(v) else v for v in case]
+    assert [pd.isna(v) for v in got] == [v is None or not v.strip(" \t\n\r\v\f") for v in BLANKS]
+    assert ibis.to_sql(engine.blank_to_null(t.v), dialect="duckdb").count("TRIM(") == 1
+
+
 def test_the_quality_table_counts_as_missing_the_empty_and_blank_values():
     from memberkit import clean
     from memberkit.schema import CANONICAL

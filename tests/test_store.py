@@ -129,6 +129,8 @@ def test_prepare_produces_what_is_missing_once_and_says_so(tmp_path):
     table = s.member_table()
     assert list(table.member_id) == ["a", "b", "c"] and table.frequency.tolist() == [3, 1, 1]   # the year to 31 Oct
     assert table.revenue_total.tolist() == pytest.approx([230.0, 90.0, 40.0])   # a: 100+50-20+80+20
+    some = s.member_table(["revenue_total", "member_id", "no_such_column"])   # the table's order, names it holds
+    assert list(some.columns) == ["member_id", "revenue_total"] and some.equals(table[["member_id", "revenue_total"]])
     said.clear()
     store.prepare(ctx, needs=["month_figures", "members"], log=said.append)
     assert said == []                                                      # current: nothing ran

@@ -692,8 +692,8 @@ def read_numbered(con, path: str | Path, table_name: str, column: str = "_row") 
 
 def blank_to_null(col: ibis.Value) -> ibis.Value:
     """Trimmed text (:func:`strip`), NULL when nothing is left."""
-    text = strip(col)
-    return ibis.ifelse(text == "", ibis.null("string"), text)
+    # NULLIF, not a CASE: the stripped text is written once in the SQL (an expression used twice is copied)
+    return strip(col).nullif("")
 
 
 def strip(col: ibis.Value) -> ibis.Value:

@@ -243,9 +243,9 @@ def test_a_chart_is_an_svg_sized_for_a_phone_with_its_description():
     assert 'role="img" aria-label="Returns &lt;by&gt; campaign &amp; &quot;verdict&quot;"' in out
     assert "<title>Returns &lt;by&gt; campaign &amp; &quot;verdict&quot;</title>" in out
     assert "<text" in out and ">Return on cost</text>" in out           # text stays text (searchable, printable)
-    # as wide as the screen up to its own size (points x 4/3); no narrower than where 11 pt text is 9 CSS px
+    # as wide as the screen up to its own size (points x 4/3); no narrower than where 11 pt text is MIN_CHART_TEXT_PX (10) CSS px
     box = float(re.search(r'viewBox="0 0 ([\d.]+)', out).group(1))
-    assert f"max-width:{box * 4 / 3:.0f}px" in out and f"min-width:{math.ceil(box * 9 / 11)}px" in out
+    assert f"max-width:{box * 4 / 3:.0f}px" in out and f"min-width:{math.ceil(box * page.MIN_CHART_TEXT_PX / 11)}px" in out
     assert 'width="100%"' in out and not re.search(r'id="(figure|axes|patch)_', out)   # no ids to repeat
     assert page.chart_html(chart()) == page.chart_html(chart())          # same figure, same bytes
     described = theme.describe(chart(), "Return per campaign, best first")
@@ -254,7 +254,7 @@ def test_a_chart_is_an_svg_sized_for_a_phone_with_its_description():
     plt.close("all")
 
 
-def test_a_chart_wider_than_a_phone_is_narrowed_to_fit_420_px_with_its_text_at_9_px():
+def test_a_chart_wider_than_a_phone_is_narrowed_to_fit_420_px_with_its_text_at_10_px():
     """Long labels beside a 6.4 in plot make the drawing wider than the figure; at 11 pt it would need
     more than a 420 px screen leaves, so it was cut at its right edge. It is drawn narrower instead."""
     import matplotlib
@@ -272,7 +272,7 @@ def test_a_chart_wider_than_a_phone_is_narrowed_to_fit_420_px_with_its_text_at_9
     assert narrowest <= page.PHONE_CHART_PX
     assert fig.get_size_inches()[0] < 6.4
     box = float(re.search(r'viewBox="0 0 ([\d.]+)', out).group(1))
-    assert narrowest == math.ceil(box * 9 / 11)                        # the text is still 9 px or more at that width
+    assert narrowest == math.ceil(box * page.MIN_CHART_TEXT_PX / 11)                        # the text is still 10 px or more at that width
     plt.close("all")
 
 

@@ -124,7 +124,7 @@ def plot_categories(p: Presentation, prof: prof_mod.MemberProfile):
         return describe(fig, p.text("profile.no_categories"))   # an empty chart says why, also to a screen reader
     labels = m.apply(lambda col: col.map(lambda v: DASH if missing(v) else p.pct(v, 0)))
     sns.heatmap(m.astype(float), annot=labels.to_numpy(), fmt="", cmap="Blues", ax=ax, cbar=False,
-                annot_kws={"fontsize": 9}, linewidths=0.5, linecolor="white",
+                annot_kws={"fontsize": 10}, linewidths=0.5, linecolor="white",   # 10 pt: 10 px at 420 px, no smaller
                 xticklabels=[category_label(p, c) for c in m.columns], yticklabels=[segment_name(p, k) for k in m.index])
     ax.grid(False)
     ax.set_xlabel(p.text("profile.category"))

@@ -375,7 +375,9 @@ def plot_region_bubbles(p: Presentation, regions: pd.DataFrame):
     ax.set_xlabel(p.text("rfm.mean_m", currency=p.symbol))
     ax.set_ylabel(p.text("rfm.mean_f"))
     fig.colorbar(sc, ax=ax, label=p.text("rfm.established_lost_rate"), format=lambda x, _: f"{x:.0%}")
-    ax.set_title(p.text("rfm.bubble_chart"), loc="left")
+    # a Chinese title breaks after its full-width semicolon: a title wraps only at spaces, and its first line
+    # (up to " = ") was wider than a 420 px screen leaves the chart
+    ax.set_title(p.text("rfm.bubble_chart").replace("；", "；\n"), loc="left")
     return fig
 
 
@@ -402,8 +404,8 @@ def plot_bubble_sizes(p: Presentation, regions: pd.DataFrame):
     title = textwrap.fill(p.text("profile.size_legend"), LEGEND_TITLE_CHARS // (2 if p.language == "zh" else 1),
                           break_long_words=p.language == "zh")
     ax.legend(handles, labels, title=title + "\n\n", loc="center", ncol=len(keys), frameon=False, borderpad=0.6,
-              handleheight=5.5, handlelength=6, columnspacing=2, handletextpad=0.4, scatteryoffsets=[0.5],
-              title_fontsize=9, fontsize=9)
+              handleheight=5.0, handlelength=5.4, columnspacing=1.8, handletextpad=0.4, scatteryoffsets=[0.5],   # in font sizes (10 pt)
+              title_fontsize=10, fontsize=10)
     return describe(fig, f"{p.text('profile.size_legend')}{p.text('common.colon')}{p.list_sep.join(labels)}")
 
 
@@ -557,12 +559,12 @@ def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None, panels=T
     if "stages" in drawn:
         ax2 = drawn["stages"]
         colours = {"new": PALETTE[2], "active": PALETTE[0], "silent": PALETTE[3], "lapsed": PALETTE[1], "no_purchase": PALETTE[5]}
-        ax2.bar([tick_lines(stage_label(p, s, params)) for s in stages.index], stages.members,
+        ax2.bar([tick_lines(stage_label(p, s, params), 10) for s in stages.index], stages.members,
                 color=[colours[s] for s in stages.index])
         for i, (n, sh) in enumerate(zip(stages.members, stages.share.fillna(0))):
             ax2.text(i, n, f"{n:,}\n{sh:.0%}", ha="center", va="bottom", fontsize=11)
         ax2.set_title(p.text("rfm.stages_chart"), loc="left")
-        ax2.tick_params(axis="x", labelsize=9)
+        ax2.tick_params(axis="x", labelsize=10)   # 10 px at 420 px: the chart is narrowed to 5.3 in, no further
     for ax in drawn.values():
         ax.margins(y=0.2)
     fig.tight_layout()

@@ -1115,3 +1115,42 @@ def test_a_change_shown_as_none_is_neither_good_nor_bad():
     assert vkpi.format_change(p, "member_revenue", 100_020.0, 100_000.0) == "+0.0%"
     assert vkpi.is_good("member_revenue", 100_020.0, 100_000.0, p) is None
     assert vkpi.is_good("member_revenue", 110_000.0, 100_000.0, p) is True
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_revenue_distribution_is_per_buying_member_throughout_with_values_on_its_y_axis(language):
+    """Issue 23: the chart was titled 'Revenue per buying member', its axis read 'Revenue per member' and its
+    legend 'mean CN¥57.4 per member', revenue per assigned member (buyers and non-buyers alike): three bases
+    in one chart, and its y axis had no values. Title, axis, bars and legend are now per buying member, the
+    legend's mean the buyers' own (CN¥100 for control's two buyers of 120 and 80), the share who bought
+    said of how many members, and each bin's height a share of the group's buyers, with its values."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from types import SimpleNamespace
+    from memberkit.views import abtest as view, theme
+    from memberkit.views.context import Presentation
+    import pandas as pd
+    members = pd.DataFrame({"member_id": [f"m{i}" for i in range(8)],
+                            "variant": ["control"] * 4 + ["push"] * 4,
+                            "revenue": [120.0, 80.0, 0.0, 0.0, 300.0, 0.0, 0.0, 0.0]})
+    r = SimpleNamespace(control="control", variants=["push"], members=members)
+    frame = view.buyers_frame(r)
+    assert frame.to_dict("records") == [
+        {"variant": "control", "members": 4, "buyers": 2, "share": 0.5, "mean_per_buyer": 100.0},
+        {"variant": "push", "members": 4, "buyers": 1, "share": 0.25, "mean_per_buyer": 300.0}]
+    p = Presentation(language=language, currency="CNY")
+    theme.apply_theme(p)
+    fig = view.plot_revenue_distribution(p, r)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    per_buyer = {"en": "per buying member", "zh": "购买会员"}[language]
+    assert all(per_buyer in s for s in (ax.get_title(loc="left"), ax.get_xlabel(), *legend)), (ax.get_title(loc="left"), ax.get_xlabel(), legend)
+    assert p.money(100) in legend[0] and "50.0%" in legend[0] and p.money(300) in legend[1], legend
+    assert {"en": "2 of 4 bought", "zh": "4 人中 2 人购买"}[language] in legend[0], legend
+    ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert ax.get_ylabel() and len(ticks) >= 3 and all(t.endswith("%") for t in ticks), (ax.get_ylabel(), ticks)
+    heights = [patch.get_path().vertices[:, 1].max() for patch in ax.patches]
+    assert max(heights) == pytest.approx(1.0), heights     # push's one buyer: the whole of its group in one bin
+    plt.close(fig)

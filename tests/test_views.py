@@ -1158,3 +1158,24 @@ def test_the_revenue_distribution_is_per_buying_member_throughout_with_values_on
     heights = [patch.get_path().vertices[:, 1].max() for patch in ax.patches]
     assert max(heights) == pytest.approx(1.0), heights     # push's one buyer: the whole of its group in one bin
     plt.close(fig)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_on_a_phone_the_age_bands_keep_apart(language):
+    """Narrowed for a 420 px screen until its 9 pt counts were 10 px, the age chart ran its Chinese bands into
+    each other ('45-54岁55岁及以上'); its counts are 10 pt, so it is narrowed no further and the bands keep apart."""
+    import datetime as dt
+    from types import SimpleNamespace
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from memberkit.views import Presentation, theme
+    from memberkit.views import profile as view
+    p = Presentation(language, "CNY")
+    theme.apply_theme(p)
+    ga = pd.DataFrame([[735, 2576, 2589, 2566, 3139], [547, 1896, 1825, 1876, 2242]], index=["F", "M"],
+                      columns=["under_25", "25_34", "35_44", "45_54", "55_plus"])
+    fig = view.plot_gender_age(p, SimpleNamespace(gender_age=ga, end=dt.date(2026, 10, 31), missing=[]))
+    ticks = [t for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    boxes = _phone_boxes(fig, ticks)
+    assert all(b.x0 - a.x1 >= 4 for a, b in zip(boxes, boxes[1:])), [round(b.x0 - a.x1, 1) for a, b in zip(boxes, boxes[1:])]
+    plt.close(fig)

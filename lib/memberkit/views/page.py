@@ -172,7 +172,7 @@ def figure(fig, alt: str | None = None):
 
 
 # ----------------------------------------------------------------- charts
-MIN_CHART_TEXT_PX = 9    # the smallest chart text on any screen, in CSS px
+MIN_CHART_TEXT_PX = 10   # the smallest chart text on any screen, in CSS px (at 9 a digit is under 7 px tall)
 PHONE_CHART_PX = 380     # the width a 420 px screen leaves a chart beside the page's margins (and a scroll bar), in CSS px
 NARROWEST_FIGURE_IN = 3.5   # a chart is not narrowed below this to fit a phone
 ALT = "memberkit_alt"    # the attribute a view sets on a figure to describe it (theme.describe)
@@ -427,6 +427,10 @@ def _fit_phone(fig):
         if narrower < NARROWEST_FIGURE_IN:
             break
         fig.set_size_inches(narrower, height)
+        from . import theme
+        if hasattr(fig, theme.LABELS_INSIDE):   # its bars' labels ended inside the frame at the old width: again
+            fig.tight_layout()
+            theme.labels_inside(fig, getattr(fig, theme.LABELS_INSIDE))
         svg, size, sizes = _svg_of(fig)
     return svg, size, sizes
 

@@ -157,6 +157,21 @@ def segments_top(profile: pd.DataFrame) -> float:
     return float(np.nanmax([profile.share.max(), profile.revenue_share.max(), 0.0]))
 
 
+def cell_count(n) -> str:
+    """A count short enough for a heat map's cell: exact under 1,000, else in thousands (one decimal under
+    10,000) or millions: 845 -> '845', 1899 -> '1.9k', 31470 -> '31k', 1250000 -> '1.2M'.
+
+    >>> [cell_count(n) for n in (0, 845, 999, 1899, 9960, 31470, 1250000)]
+    ['0', '845', '999', '1.9k', '10k', '31k', '1.2M']
+    """
+    n = int(n)
+    if abs(n) < 1000:
+        return f"{n}"
+    if abs(n) < 1_000_000:
+        return f"{n / 1000:.1f}k" if abs(n) < 9950 else f"{n / 1000:.0f}k"
+    return f"{n / 1e6:.1f}M"
+
+
 def cell_name(label: str, width: int = 10) -> str:
     """A segment's name on lines of about ``width`` characters, broken between words only ('Can't lose
     them' on two lines; 'Hibernating' whole, never 'Hibernatin' over 'g')."""
@@ -375,7 +390,9 @@ def plot_region_bubbles(p: Presentation, regions: pd.DataFrame):
     ax.set_xlabel(p.text("rfm.mean_m", currency=p.symbol))
     ax.set_ylabel(p.text("rfm.mean_f"))
     fig.colorbar(sc, ax=ax, label=p.text("rfm.established_lost_rate"), format=lambda x, _: f"{x:.0%}")
-    ax.set_title(p.text("rfm.bubble_chart"), loc="left")
+    # a Chinese title breaks after its full-width semicolon: a title wraps only at spaces, and its first line
+    # (up to " = ") was wider than a 420 px screen leaves the chart
+    ax.set_title(p.text("rfm.bubble_chart").replace("；", "；\n"), loc="left")
     return fig
 
 
@@ -402,8 +419,8 @@ def plot_bubble_sizes(p: Presentation, regions: pd.DataFrame):
     title = textwrap.fill(p.text("profile.size_legend"), LEGEND_TITLE_CHARS // (2 if p.language == "zh" else 1),
                           break_long_words=p.language == "zh")
     ax.legend(handles, labels, title=title + "\n\n", loc="center", ncol=len(keys), frameon=False, borderpad=0.6,
-              handleheight=5.5, handlelength=6, columnspacing=2, handletextpad=0.4, scatteryoffsets=[0.5],
-              title_fontsize=9, fontsize=9)
+              handleheight=5.0, handlelength=5.4, columnspacing=1.8, handletextpad=0.4, scatteryoffsets=[0.5],   # in font sizes (10 pt)
+              title_fontsize=10, fontsize=10)
     return describe(fig, f"{p.text('profile.size_legend')}{p.text('common.colon')}{p.list_sep.join(labels)}")
 
 
@@ -412,7 +429,8 @@ MIGRATION_PANELS = ("matrix", "flows")   # the transition matrix, then the large
 
 def plot_migration(p: Presentation, a: rfm.RFMAnalysis, panels=MIGRATION_PANELS):
     """Each of ``panels`` (:data:`MIGRATION_PANELS`) one above the other: ``matrix``, the transition matrix
-    (share of each previous segment going to each segment now, each cell labelled with its members);
+    (share of each previous segment going to each segment now, each cell labelled with its members, thousands
+    as "1.9k": :func:`cell_count`);
     ``flows``, the largest flows between different segments. The page draws one panel a chart: drawn
     together they were a drawing of about 23 cm that could only start on a new page, leaving the one
     before it half white on A4."""
@@ -429,11 +447,17 @@ def plot_migration(p: Presentation, a: rfm.RFMAnalysis, panels=MIGRATION_PANELS)
     if "matrix" in drawn:
         ax1, matrix = drawn["matrix"], a.migration
         rows = matrix.div(matrix.sum(axis=1).where(lambda s: s > 0), axis=0)
-        sns.heatmap(rows, annot=matrix.to_numpy(), fmt=",", cmap="Blues", ax=ax1, cbar=False, annot_kws={"fontsize": 10},
-                    xticklabels=[name(k) for k in matrix.columns], yticklabels=[name(k) for k in matrix.index])
+        # names on two lines (the columns' upright) and counts of thousands as "1.9k": at 420 px a cell was
+        # about 30 px wide, and '1,899' beside one-line names filled it edge to edge
+        sns.heatmap(rows, annot=np.vectorize(cell_count, otypes=[str])(matrix.to_numpy()), fmt="", cmap="Blues",
+                    ax=ax1, cbar=False, annot_kws={"fontsize": 10},
+                    xticklabels=[cell_name(name(k), 12) for k in matrix.columns],
+                    yticklabels=[cell_name(name(k), 12) for k in matrix.index])
+        for label in ax1.get_xticklabels() + ax1.get_yticklabels():
+            label.set_linespacing(1.0)
         ax1.set_xlabel(p.text("rfm.now"))
         ax1.set_ylabel(p.text("rfm.before"))
-        ax1.tick_params(axis="x", labelrotation=60, labelsize=11)
+        ax1.tick_params(axis="x", labelrotation=90, labelsize=11)
         ax1.tick_params(axis="y", labelsize=11)
         ax1.set_title(p.text("rfm.migration_matrix"), loc="left")
     if "flows" in drawn:
@@ -557,12 +581,12 @@ def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None, panels=T
     if "stages" in drawn:
         ax2 = drawn["stages"]
         colours = {"new": PALETTE[2], "active": PALETTE[0], "silent": PALETTE[3], "lapsed": PALETTE[1], "no_purchase": PALETTE[5]}
-        ax2.bar([tick_lines(stage_label(p, s, params)) for s in stages.index], stages.members,
+        ax2.bar([tick_lines(stage_label(p, s, params), 10) for s in stages.index], stages.members,
                 color=[colours[s] for s in stages.index])
         for i, (n, sh) in enumerate(zip(stages.members, stages.share.fillna(0))):
             ax2.text(i, n, f"{n:,}\n{sh:.0%}", ha="center", va="bottom", fontsize=11)
         ax2.set_title(p.text("rfm.stages_chart"), loc="left")
-        ax2.tick_params(axis="x", labelsize=9)
+        ax2.tick_params(axis="x", labelsize=10)   # 10 px at 420 px: the chart is narrowed to 5.3 in, no further
     for ax in drawn.values():
         ax.margins(y=0.2)
     fig.tight_layout()

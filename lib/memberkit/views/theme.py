@@ -50,6 +50,9 @@ def describe(fig, description: str):
     return fig
 
 
+LABELS_INSIDE = "memberkit_labels_inside"   # set on a figure by labels_inside: its pad, to lay it out again
+
+
 def labels_inside(fig, pad_px: float = 4.0) -> None:
     """Widen each horizontal bar chart's value axis of ``fig`` so that every label drawn at a bar's end (its
     ``ax.texts``, left-aligned at x = the bar's value) ends inside the axes' frame: with the axes ``W`` pixels
@@ -57,6 +60,7 @@ def labels_inside(fig, pad_px: float = 4.0) -> None:
     as drawn (the renderer's text extents), after the layout is settled (leave the labels out of it:
     ``set_in_layout(False)``); a label wider than three quarters of its axes keeps its bar at a quarter of the
     width. Call after ``tight_layout``."""
+    setattr(fig, LABELS_INSIDE, pad_px)   # a figure narrowed later for a phone (views.page) calls this again
     renderer = fig.canvas.get_renderer()
     for ax in fig.axes:
         texts = [t for t in ax.texts if t.get_text().strip()]

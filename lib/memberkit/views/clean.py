@@ -88,8 +88,14 @@ def plot_rule_waterfall(p: Presentation, result: clean.CleaningResult):
                 left += w
         # over its bar, inside the frame: beside the bar's end it made the drawing 9 px wider than a 420 px screen
         # leaves and ran to its right edge ('2,292 of 75,263 set aside')
-        ax.text(0, y - BAR_HEIGHT / 2 - 0.04, p.text("data_cleaning.waterfall_label", rejected=p.count(rep.rejected),
-                                                    rows_in=p.count(rep.rows_in)), va="bottom", ha="left", fontsize=11)
+        # merged accounts apart from the rows a rule rejected, as the cards and the accounting table count them
+        merged = merged_rows(rep)
+        label = (p.text("data_cleaning.waterfall_label_merged", rejected=p.count(rep.rejected - merged),
+                        merged=p.count(merged), rows_in=p.count(rep.rows_in)) if merged else
+                 p.text("data_cleaning.waterfall_label", rejected=p.count(rep.rejected), rows_in=p.count(rep.rows_in)))
+        # on white, so the grid lines do not run through the words
+        ax.text(0, y - BAR_HEIGHT / 2 - 0.04, label, va="bottom", ha="left", fontsize=11,
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
     ax.set_yticks(range(len(names)), [table_label(p, result, n) for n in names])
     ax.set_ylim(len(names) - 1 + BAR_HEIGHT / 2 + 0.1, -0.75)   # room over the first bar for its counts; top down
     ax.set_xlim(0, 1.0)     # from zero: a table that keeps 54% shows as 54% of its bar

@@ -1171,6 +1171,11 @@ def test_the_revenue_distribution_is_per_buying_member_throughout_with_values_on
     assert frame.to_dict("records") == [
         {"variant": "control", "members": 4, "buyers": 2, "share": 0.5, "mean_per_buyer": 100.0},
         {"variant": "push", "members": 4, "buyers": 1, "share": 0.25, "mean_per_buyer": 300.0}]
+    # a reader found the legend's '673 of 3,025 bought (22.2%)' beside the table's conversion of 22.3%: a member
+    # whose order came to nothing has converted; the chart counts buyers as the conversion metric does
+    converted = members.assign(converted=[1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0])
+    assert view.buyers_frame(SimpleNamespace(control="control", variants=["push"], members=converted)).to_dict(
+        "records")[0] == {"variant": "control", "members": 4, "buyers": 3, "share": 0.75, "mean_per_buyer": 200.0 / 3}
     p = Presentation(language=language, currency="CNY")
     theme.apply_theme(p)
     fig = view.plot_revenue_distribution(p, r)
@@ -1206,4 +1211,31 @@ def test_on_a_phone_the_age_bands_keep_apart(language):
     ticks = [t for t in fig.axes[0].get_xticklabels() if t.get_text()]
     boxes = _phone_boxes(fig, ticks)
     assert all(b.x0 - a.x1 >= 4 for a, b in zip(boxes, boxes[1:])), [round(b.x0 - a.x1, 1) for a, b in zip(boxes, boxes[1:])]
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_cohort_heatmaps_numbers_fit_their_cells(language):
+    """A reader saw the cohort heatmap's '81%27%19%18%' run together at 1280 px and its month-0 column cut at a
+    cell's edge on a phone (80% read as '30%'): thirteen columns of 'NN%' at 11 pt. The cells hold the percent
+    without its sign (the sign is in the title), and each number is narrower than its cell."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from memberkit.views import kpi as kpi_view, theme
+    from memberkit.views.context import Presentation
+    p = Presentation(language, "CNY")
+    theme.apply_theme(p)
+    months = [str(m) for m in pd.period_range("2025-10", "2026-10", freq="M")]
+    cohorts = pd.DataFrame({"members": 700, **{m: 0.81 - 0.05 * m for m in range(13)}}, index=months)
+    fig = kpi_view.plot_cohorts(p, cohorts)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    texts = [t for t in ax.texts if t.get_text()]
+    assert texts[0].get_text() == "81" and not any("%" in t.get_text() for t in texts)
+    assert "%" in ax.get_title(loc="left")
+    renderer = fig.canvas.get_renderer()
+    cell = ax.transData.transform((1, 0))[0] - ax.transData.transform((0, 0))[0]
+    assert max(t.get_window_extent(renderer).width for t in texts) < 0.8 * cell
     plt.close(fig)

@@ -551,16 +551,20 @@ def plot_cumulative(p: Presentation, r: abtest.ExperimentResult):
 
 
 def buyers_frame(r: abtest.ExperimentResult) -> pd.DataFrame:
-    """Per group (control first, then the variants): ``members`` assigned, ``buyers`` (revenue in the window
-    above zero), ``share`` (buyers / members, 0 to 1; NaN for an empty group) and ``mean_per_buyer`` (the
-    buyers' revenue / buyers, in the report's currency; NaN without a buyer): the one basis of the revenue
-    distribution chart, whose bars are these buyers. Reads ``r.members`` (member, variant, revenue)."""
+    """Per group (control first, then the variants): ``members`` assigned, ``buyers`` (members who bought in
+    the window: ``converted``, the conversion metric's own definition, so the share is the results table's
+    conversion; revenue above zero where the frame has no ``converted``), ``share`` (buyers / members, 0 to 1;
+    NaN for an empty group) and ``mean_per_buyer`` (the buyers' revenue / buyers, in the report's currency; NaN
+    without a buyer): the one basis of the revenue distribution chart. Reads ``r.members`` (member, variant,
+    revenue, and ``converted`` when present)."""
     rows = []
+    m = r.members
+    bought_all = m.converted > 0 if "converted" in m.columns else m.revenue > 0
     for v in [r.control, *r.variants]:
-        revenue = r.members.revenue[r.members.variant == v]
-        bought = revenue[revenue > 0]
-        rows.append({"variant": v, "members": int(len(revenue)), "buyers": int(len(bought)),
-                     "share": len(bought) / len(revenue) if len(revenue) else float("nan"),
+        mine = m.variant == v
+        bought = m.revenue[mine & bought_all]
+        rows.append({"variant": v, "members": int(mine.sum()), "buyers": int(len(bought)),
+                     "share": len(bought) / int(mine.sum()) if mine.any() else float("nan"),
                      "mean_per_buyer": float(bought.mean()) if len(bought) else float("nan")})
     return pd.DataFrame(rows, columns=["variant", "members", "buyers", "share", "mean_per_buyer"])
 
@@ -582,7 +586,8 @@ def plot_revenue_distribution(p: Presentation, r: abtest.ExperimentResult):
         for i, v in enumerate([r.control, *r.variants]):
             vals = buyers.revenue[buyers.variant == v]
             x = per_group.loc[v]
-            ax.hist(vals, bins=bins, weights=np.full(len(vals), 1 / max(len(vals), 1)), histtype="step", lw=2,
+            # a share of the group's buyers; a buyer whose orders came to nothing has no place on a log axis
+            ax.hist(vals, bins=bins, weights=np.full(len(vals), 1 / max(int(x.buyers), 1)), histtype="step", lw=2,
                     color="#777" if v == r.control else PALETTE[(i - 1) % len(PALETTE)],
                     label=p.text("ab.dist_legend", variant=variant_name(p, v, r.control), buyers=p.count(x.buyers),
                                  members=p.count(x.members), share=p.pct(x.share),

@@ -1267,3 +1267,19 @@ def test_a_likely_lost_important_value_member_reads_win_back_as_for_important_la
     assert "按重要保持客户处理" in clv_view.at_risk_action_words(zh, "important_value")
     assert clv_view.at_risk_action_words(en, "important_lapsing") == clv.at_risk_action("important_lapsing", "en")
     assert clv.lapsing_counterpart("general_develop") == "general_at_risk"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_alive_chart_says_in_plain_words_why_members_without_a_repeat_purchase_show_one(language):
+    """A reader took the P(alive) chart's dark cells at 0 repeat purchases for members sure to stay: under the
+    BG/NBD a member without a repeat purchase is held at 1. The chart carries a plain sentence saying so, with
+    how many they are; the other models need none."""
+    from types import SimpleNamespace
+    from memberkit.views import Presentation
+    from memberkit.views import clv as view
+    p = Presentation(language, "CNY")
+    a = SimpleNamespace(chosen="bgnbd", members=pd.DataFrame({"frequency": [0, 0, 0, 2, 5]}))
+    said = view.alive_note(p, a)
+    assert p.count(3) in said and p.count(5) in said and "1.0" in said and "{" not in said
+    assert "P(alive)" not in said and "BG/NBD" not in said
+    assert view.alive_note(p, SimpleNamespace(chosen="pareto_nbd", members=a.members)) == ""

@@ -311,6 +311,17 @@ def alive_hint(p: Presentation, a: clv.CLVAnalysis, months: int) -> str:
                   months=months)
 
 
+def alive_note(p: Presentation, a: clv.CLVAnalysis) -> str:
+    """Under the P(alive) chart, in plain words, when the chosen model is the BG/NBD: its members without a repeat
+    purchase show 1.0 because the model cannot see them leave, so the chart is not the chance of buying again
+    (a reader took the dark cells for members sure to stay); '' for the other models, whose P(alive) falls
+    with time for them too (Fader, Hardie and Lee 2005, "Counting Your Customers the Easy Way", eq. 3)."""
+    if a.chosen != "bgnbd":
+        return ""
+    m = a.members
+    return p.text("clv.alive_note", one_time=p.count(int((m.frequency == 0).sum())), members=p.count(len(m)))
+
+
 def plot_alive_matrix(p: Presentation, a: clv.CLVAnalysis):
     import matplotlib.pyplot as plt
     import seaborn as sns

@@ -120,6 +120,8 @@ box-sizing:border-box;width:10em;min-width:10em;max-width:10em;white-space:norma
 background:#fff;white-space:normal;min-width:6em;max-width:10em;box-shadow:inset -1px 0 0 #d9dee5}
 /* a table whose cells hold their own line breaks (a figure over its interval) breaks there, and only there */
 .mk-table table.mk-lines td:not(:first-child){white-space:pre}.mk-table table.mk-lines td,.mk-table table.mk-lines th{padding:4px 7px}
+/* its last column, words, wraps too (as in every table): kept on one line it pushed the table past its box */
+.mk-table table.mk-lines td:last-child{white-space:pre-line}
 .mk-chart{overflow-x:auto;margin:4px 0 8px}.mk-chart svg{display:block;height:auto}
 /* on a phone a table of four or more columns becomes a list: one block per row, the row's name first,
    then each cell under its heading; the headings stay in the page for screen readers */

@@ -188,8 +188,15 @@ def headline(p: Presentation, plan: uplift.Plan) -> str:
     answer = _t(p, f"headline_{plan.recommended}", type=kind, contacted=p.count(r["contacted"]),
                 holdout=p.count(r["holdout"]), share=p.pct(plan.gains[plan.recommended].share, 0),
                 net=p.money(r["net"]), lo=p.money(r["net_low"]), hi=p.money(r["net_high"]),
-                cost=p.money(r["contact_cost"]), per=p.money(_per_member(r), 2))
+                unit=p.money(plan.contact_cost, 2), basis=_cost_basis(p, plan.cost_basis, plan.cost_campaign),
+                per=p.money(_per_member(r), 2))
     return _joined(p, answer, _caveat(p, r, plan.contact_cost, plan.type_costs, plan.past))
+
+
+def _cost_basis(p: Presentation, basis: str | None, campaign: str | None) -> str:
+    """Where the contact cost per member comes from, in words: the report's setting, or the latest past
+    campaign of the type (``basis``: the plan's ``cost_basis``, "setting" or "latest")."""
+    return _t(p, "cost_setting") if basis == "setting" else _t(p, "cost_from", campaign=campaign or "–")
 
 
 def _joined(p: Presentation, *sentences: str) -> str:
@@ -257,8 +264,7 @@ def validation_hint(p: Presentation, plan: uplift.Plan) -> str:
 def method_note(p: Presentation, plan: uplift.Plan, params) -> str:
     """How members are ranked, how the list's length and its expected net gain are measured, the cost used
     and the window learnt, in one note."""
-    cost_from = (_t(p, "cost_setting") if plan.cost_basis == "setting"
-                 else _t(p, "cost_from", campaign=plan.cost_campaign or "–"))
+    cost_from = _cost_basis(p, plan.cost_basis, plan.cost_campaign)
     return _t(p, f"method_{plan.window}", margin=p.pct(params.margin, 0), cost=p.money(plan.contact_cost, 2),
               cost_from=cost_from, post=params.post_days, share=p.pct(plan.holdout_share, 0))
 
@@ -436,7 +442,9 @@ def summary_section(s) -> dict | None:
     per = _per_member(r)
     out["sentence"] = _joined(p, _t(p, f"summary_{u['recommended']}", contacted=p.count(r["contacted"]),
                                     holdout=p.count(r["holdout"]), net=p.money(r["net"]), net_lo=p.money(r["net_low"]),
-                                    net_hi=p.money(r["net_high"]), cost=p.money(r["contact_cost"]), per=p.money(per, 2)),
+                                    net_hi=p.money(r["net_high"]), unit=p.money(u.get("contact_cost"), 2),
+                                    basis=_cost_basis(p, u.get("cost_basis"), u.get("cost_campaign")),
+                                    per=p.money(per, 2)),
                               _caveat(p, r, u.get("contact_cost"), u.get("type_costs"), u.get("past")))
     why = ("" if missing(diff) else
            _t(p, f"summary_why_{u['recommended']}", diff=p.money(diff, 2), lo=p.money(lo, 2), hi=p.money(hi, 2)))

@@ -96,7 +96,7 @@ def test_the_lapsed_stage_is_never_called_churn_and_the_returning_stage_is_not_t
         assert not any("churn" in v.lower() for v in labels.values())
         assert "activ" not in labels["active"].lower()
     else:
-        assert labels["lapsed"] == "流失（180 天以上）" and p.text("kpi.churn_rate") == "月流失率"
+        assert labels["lapsed"] == "长期未购（180 天以上）" and p.text("kpi.churn_rate") == "月流失率"
         assert labels["active"] != p.text("kpi.activity_rate") and "率" not in labels["active"]
 
 

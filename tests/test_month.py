@@ -393,7 +393,7 @@ CARDS = {
                           [("读入行数（全部表）", "139,472", ""), ("保留行数（全部表）", "136,342", ""),
                            ("按规则剔除行数（全部表）", "3,130", ""),
                            ("并入同一人其他账号的行数", "688", "")]),
-        "rfm_segmentation": ("重要价值客户占购买会员的 16.5%，贡献了 48.8% 的销售额。上海老客流失的比例最高：46.7% 的老客已处于流失阶段（超过 180 天未购买）。",
+        "rfm_segmentation": ("重要价值客户占购买会员的 16.5%，贡献了 48.8% 的销售额。上海老客长期未购的比例最高：46.7% 的老客已超过 180 天未购买。",
                              [("参与分群会员", "12,923", None), ("会员增长率", "4.0%", "较上月 -0.6 个百分点"),
                               ("复购率", "21.8%", "较上月 +0.9 个百分点"), ("客单价（净额）", "¥224", "较上月 +10.6%")]),
         "clv_forecast": ("未来 12 个月会员的折现毛利价值为 ¥1,708,240；前 10% 的会员占 43.4%，另有 1,046 名高价值会员在此期间再次购买的"
@@ -459,7 +459,7 @@ def test_the_month_churn_and_the_lapsed_stage_are_two_words_on_the_summary(figur
     s.reports = [ReportState(name, "ok", res) for name, res in sample_results().items()]
     page = month_views.render_summary(s)
     churn, lapsed = {"en": ("had churned by its end (no order in the last 90 days)", "have lapsed (no purchase for over 180 days)"),
-                     "zh": ("到月末已不再活跃（近 90 天内无订单）", "已处于流失阶段（超过 180 天未购买）")}[language]
+                     "zh": ("到月末已不再活跃（近 90 天内无订单）", "已超过 180 天未购买")}[language]
     assert churn in page and lapsed in page
     assert "stopped buying" not in page and "停止购买" not in page and "停止了购买" not in page
 

@@ -632,6 +632,23 @@ def test_tiers_read_in_the_pages_language_and_the_lists_carry_each_tiers_labels(
     assert (own.tier == own.tier_label_en).all() and (own.tier == own.tier_label_zh).all()
 
 
+def test_in_chinese_the_lapsed_stage_is_not_called_churn_and_a_lapsing_segments_action_says_why_it_is_won_back():
+    """A fresh reader of the zh edition read 流失 (churn) on the lifecycle stage (40% of members) beside the monthly
+    churn rate card (18.5%), and 重要保持客户 ("important, keep") with the action 主动召回 ("win back"). DOMAIN.md:
+    the stage is never called churn; the zh segment names are the trade's own, so their actions say why."""
+    from memberkit.views import Presentation
+    from memberkit.views import rfm as rfm_view
+    zh = Presentation("zh")
+    assert "流失" not in rfm_view.stage_label(zh, "lapsed")
+    for key in ("headline_region", "headline_region_no_days", "region_text", "region_text_alone", "region_caption",
+                "tiers_text", "stage_lapsed", "established_lost_rate"):
+        text = zh.text(f"rfm.{key}")
+        assert "流失阶段" not in text and "已流失" not in text and "老客流失" not in text, (key, text)
+    hl = rfm.schemes()["high_low"]
+    for key in ("important_lapsing", "general_lapsing"):
+        assert "保持" in hl.label(key, "zh") and "近期未购" in hl.action(key, "zh")
+
+
 def test_the_crm_lists_say_their_window_and_the_lapsed_stage_has_its_own_code(tmp_path):
     """The lists' monetary was the RFM window's spend (365 days) beside an all-time spend elsewhere, unnamed; the
     stage code 'churned' sat under the label 'lapsed (180+ days)'. Months published with 'churned' still read."""
@@ -643,7 +660,7 @@ def test_the_crm_lists_say_their_window_and_the_lapsed_stage_has_its_own_code(tm
     assert not {"frequency", "monetary"} & set(frame.columns)
     assert "lapsed" in rfm.STAGES and "churned" not in rfm.STAGES
     assert rfm_view.stage_label(Presentation("en"), "lapsed") == "lapsed (180+ days)"
-    assert rfm_view.stage_label(Presentation("zh"), "lapsed") == "流失（180 天以上）"
+    assert rfm_view.stage_label(Presentation("zh"), "lapsed") == "长期未购（180 天以上）"
     assert [rfm.current_stage(c) for c in ("churned", "lapsed", "silent", None)] == ["lapsed", "lapsed", "silent", None]
     with pytest.raises(ValueError):
         rfm.list_column_names(0)

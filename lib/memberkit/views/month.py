@@ -412,14 +412,14 @@ def decision_items(s: MonthSummary) -> list[dict]:
 
 def at_risk_bulk(p: Presentation, values: dict) -> str:
     """For the win-back decision: that its spend to date leaves out the orders the cleaning flagged as bulk
-    purchases, and how much (``bulk_spend_left_out`` of the CLV results; ``bulk_members_left_out`` says
-    whether any was, as :func:`memberkit.views.clv.at_risk_bulk_sentence` gives them on the CLV page),
-    with the sentence separator in front; '' when none was left out or the results do not say."""
+    purchases (``bulk_members_left_out`` of the CLV results says whether any was), with the sentence separator
+    in front; '' when none was left out or the results do not say. The amount stays on the CLV page
+    (:func:`memberkit.views.clv.at_risk_bulk_sentence`): an all-time total beside the month's figures read as
+    a large unexplained number."""
     n = values.get("bulk_members_left_out")
     if missing(n) or not n:
         return ""
-    # the amount, not the members it came from: as on the CLV page (at_risk_bulk_sentence)
-    return p.sentence_sep + p.text("month.decision_at_risk_bulk", revenue=p.money(values.get("bulk_spend_left_out")))
+    return p.sentence_sep + p.text("month.decision_at_risk_bulk")
 
 
 def _tone(action: str) -> str:

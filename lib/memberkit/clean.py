@@ -334,9 +334,10 @@ def stage_members(con, raw: ibis.Table, formats: list[str], *, time_zone: str | 
     t = raw.mutate(
         _dup=_duplicate(raw, "members"),
         member=id_text(raw.member_id, "member_id" in floaty),
-        jd=parse_timestamp(raw.join_date, formats, time_zone).date(),
         person=id_text(raw.person_id, "person_id" in floaty),
     )
+    # a member file repeats its join dates (a thousand days in a million rows): each is read once
+    t = engine.by_value(t, "join_date", "jd", lambda v: parse_timestamp(v, formats, time_zone).date())
     first_of_id = ibis.row_number().over(group_by=t.member, order_by=[t._dup, t._row]) > 0
     t = t.mutate(reason=_reason((t._dup, "duplicate"), (t.member.isnull(), "missing_member_id"),
                                 (first_of_id, "duplicate_member_id")))

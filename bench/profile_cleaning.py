@@ -10,6 +10,9 @@ code (phone parsing) about threefold.
 
 ``--checks-only`` stops after the checks; ``--lib DIR`` times another version's library (e.g. the main
 checkout's ``lib``) with this script, so two versions are measured by the same instrumentation.
+``--reuse-staged DIR`` keeps the checks' staging in DIR on the first run and, on later runs, cleans those
+staged tables without running the checks again (to time one change of the cleaning after another; the
+staged copies hold the exports' personal data: DIR belongs in a private temporary folder).
 """
 from __future__ import annotations
 
@@ -80,6 +83,19 @@ def instrument(totals, counts) -> None:
     return memberkit
 
 
+class _Reused:
+    """A staging kept by ``--reuse-staged``, standing in for the checks' prepared run (nothing to close)."""
+
+    def __init__(self, saved: dict, folder: Path):
+        import datetime
+        self.period, self.period_reason = saved["period"], saved["period_reason"]
+        self.as_of = datetime.date.fromisoformat(saved["as_of"])
+        self.staged, self.staging_dir, self.params, self.warnings = saved["tables"], folder, {}, []
+
+    def close(self) -> None:
+        pass
+
+
 class _Done(Exception):
     """Raised to stop after the checks (``--checks-only``)."""
 
@@ -95,6 +111,8 @@ def main(argv=None) -> int:
     ap.add_argument("--keep-staged", type=Path, help="copy the staging folder (the staged Parquet tables) here")
     ap.add_argument("--results", type=Path, help="write the cleaning's key results (what data_cleaning.json holds "
                     "of it, clean.key_results) and the engine queries counted during the cleaning here, as JSON")
+    ap.add_argument("--reuse-staged", type=Path, help="stage into this folder once, then clean its staged tables "
+                    "without the checks")
     ap.add_argument("--lib", type=Path, default=ROOT / "lib", help="the library to time (default: this checkout's)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(args.lib.resolve()))
@@ -107,9 +125,20 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "bench.yaml"
         cfg.write_text(json.dumps({"as_of": as_of, "source": {"base_dir": str(args.data.resolve()), "sample": None}}))
+        reused = args.reuse_staged / "staged-run.json" if args.reuse_staged else None
         t0, c0 = time.perf_counter(), _cpu()
-        prepared = runner.check_run(config_files=[cfg], overrides=args.overrides, keep_staging=True)
+        if reused is not None and reused.exists():
+            prepared = _Reused(json.loads(reused.read_text()), args.reuse_staged)
+        else:
+            prepared = runner.check_run(config_files=[cfg], overrides=args.overrides, keep_staging=True)
         checks_s, checks_cpu = time.perf_counter() - t0, _cpu() - c0
+        if reused is not None and not reused.exists():
+            import shutil
+            from dataclasses import asdict
+            shutil.copytree(prepared.staging_dir, args.reuse_staged, dirs_exist_ok=True)
+            reused.write_text(json.dumps({"period": prepared.period, "period_reason": prepared.period_reason,
+                                          "as_of": prepared.as_of.isoformat(),
+                                          "tables": {n: asdict(t) for n, t in prepared.staged.items()}}))
         result = None
         if args.keep_staged:
             import shutil
@@ -124,10 +153,10 @@ def main(argv=None) -> int:
                 raise _Done
             from dataclasses import asdict
             staged = {"folder": str(prepared.staging_dir),
-                      "tables": {n: asdict(t) for n, t in prepared.staged.items()}}
+                      "tables": {n: t if isinstance(t, dict) else asdict(t) for n, t in prepared.staged.items()}}
             settings = runner.load_settings(runner.project_root(), [cfg], args.overrides)
             run = runfile.build(ROOT, settings, period=prepared.period, period_reason=prepared.period_reason,
-                                as_of=prepared.as_of, params=prepared.params, staged=staged)
+                                as_of=prepared.as_of, params=prepared.params or None, staged=staged)
             out = args.out.resolve() if args.out else Path(tmp) / "out"
             ctx = Context(name="data_cleaning", root=ROOT, period=run.period, output_dir=out, as_of=run.as_of,
                           run=run, history_dir=out.parent, period_reason=run.period_reason)

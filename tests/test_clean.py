@@ -563,6 +563,14 @@ def test_quality_table_from_the_staging_profile_equals_its_own_parsing(small_par
     profiled = clean.quality_scorecard(raw, formats, 7, rules, readable)
     pd.testing.assert_frame_equal(profiled, own)
     assert own.set_index(["table", "column"]).loc[("members", "join_date"), "invalid"] > 0
+    # the missing and distinct counts of the columns profiled by value, with the valid counts or without them
+    counted = {n: st.value_counts for n, st in decided.items()}
+    assert {"amount", "quantity", "discount", "unit_price"} <= set(counted["orders"])
+    assert not set(counted["members"]) & set(decided["members"].day_month)   # (rewritten on reading: counted here)
+    pd.testing.assert_frame_equal(clean.quality_scorecard(raw, formats, 7, rules, readable, counted), own)
+    pd.testing.assert_frame_equal(clean.quality_scorecard(raw, formats, 7, rules, None, counted), own)
+    indexed = own.set_index(["table", "column"])
+    assert indexed.loc[("orders", "amount"), "distinct"] > 1 and indexed.loc[("orders", "unit_price"), "missing"] > 0
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])

@@ -100,3 +100,20 @@ def test_the_quality_table_counts_as_missing_the_empty_and_blank_values():
     q = clean.quality_scorecard({"orders": t}, [], 0).set_index("column")
     blank = [v is None or not v.strip(" \t\n\r\v\f") for v in BLANKS]
     assert q.loc["store_id", "missing"] == sum(blank) == 5 and q.loc["order_id", "missing"] == 0
+
+
+def test_a_reading_by_value_gives_every_row_what_the_row_by_row_reading_gives():
+    """engine.by_value: each row, repeated values and NULL included, gets fn of its value, joined back."""
+    con = engine.connect()
+    values = TIMES * 3 + [None, "2024-01-01", " 2024-01-01 "]
+    t = ibis.memtable({"ts": values, "i": list(range(len(values)))}, schema={"ts": "string", "i": "int64"})
+    read = lambda v: engine.parse_timestamp(v, DEFAULT_DATE_FORMATS, "Europe/London").date()   # noqa: E731
+    by_row = con.execute(t.mutate(d=read(t.ts)).order_by("i"))
+    by_value = con.execute(engine.by_value(t, "ts", "d", read).order_by("i"))
+    assert list(by_value.columns) == ["ts", "i", "d"]
+    assert len(by_value) == len(values)
+    assert by_value.i.tolist() == by_row.i.tolist()
+    assert [str(v) for v in by_value.d] == [str(v) for v in by_row.d]
+    # fn of NULL is kept for NULL rows (a NULL-safe join), not dropped to NULL by the join
+    flagged = con.execute(engine.by_value(t, "ts", "n", lambda v: v.isnull()).order_by("i"))
+    assert flagged.n.tolist() == [v is None for v in values]

@@ -47,6 +47,9 @@ def _one_query_per_rule(table, counted, numbers, times, ids, kinds, formats, dec
     row = run({"rows": table.count()})
     for c in counted:
         row.update(run({f"filled__{c}": engine.blank_to_null(table[c]).notnull().sum()}))
+    for c in dict.fromkeys([*numbers, *(c for c in times if period is None or c != "order_ts")]):   # by value
+        row.update(run({f"filled__{c}": engine.blank_to_null(table[c]).notnull().sum(),
+                        f"values__{c}": table[c].nunique()}))
     for c in numbers:
         if decimal == "auto":
             row.update(run(engine.decimal_evidence(table, c, prefix=f"mark__{c}__")))

@@ -334,9 +334,10 @@ def stage_members(con, raw: ibis.Table, formats: list[str], *, time_zone: str | 
     t = raw.mutate(
         _dup=_duplicate(raw, "members"),
         member=id_text(raw.member_id, "member_id" in floaty),
-        jd=parse_timestamp(raw.join_date, formats, time_zone).date(),
         person=id_text(raw.person_id, "person_id" in floaty),
     )
+    # a member file repeats its join dates (a thousand days in a million rows): each is read once
+    t = engine.by_value(t, "join_date", "jd", lambda v: parse_timestamp(v, formats, time_zone).date())
     first_of_id = ibis.row_number().over(group_by=t.member, order_by=[t._dup, t._row]) > 0
     t = t.mutate(reason=_reason((t._dup, "duplicate"), (t.member.isnull(), "missing_member_id"),
                                 (first_of_id, "duplicate_member_id")))
@@ -701,19 +702,20 @@ def clean_all(con, raw: dict[str, ibis.Table], *, as_of: _dt.date | None = None,
     rules = rules or CleaningRules()
     _SCANS.clear()
     readable = {name: dict(st.readable) for name, st in (staged or {}).items() if st.readable}
+    counted = {name: dict(st.value_counts) for name, st in (staged or {}).items() if st.value_counts}
     for name, st in (staged or {}).items():
         _SCANS[(name, "ids")] = set(st.float_ids)
         _SCANS[(name, "marks", ())] = dict(st.marks)
     try:
         formats = {name: (table_date_formats or {}).get(name) or date_formats for name in raw}
         return _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_dir, rules,
-                          phone_region, max_accounts_per_phone, outcomes, readable)
+                          phone_region, max_accounts_per_phone, outcomes, readable, counted)
     finally:
         _SCANS.clear()
 
 
 def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_dir, rules,
-               phone_region, max_accounts_per_phone, outcomes, readable=None) -> CleaningResult:
+               phone_region, max_accounts_per_phone, outcomes, readable=None, counted=None) -> CleaningResult:
     as_of = as_of or _dt.date.today()
     derived = "members" not in raw
     if derived:
@@ -791,7 +793,7 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
         join_dates_repaired=0 if derived else int(kept["repaired"] or 0),
         text_unified=_text_unified(stages),
         quality=quality_scorecard({k: v for k, v in raw.items() if not (k == "members" and derived)}, formats,
-                                  identity_report["invalid_phones"], rules, readable),
+                                  identity_report["invalid_phones"], rules, readable, counted),
         paths=paths,
         identity=identity_report,
         orders_kept=int(kept_orders["n"] or 0),
@@ -974,7 +976,8 @@ def _text_unified(stages) -> dict[str, int]:
 
 def quality_scorecard(raw: dict[str, ibis.Table], date_formats: dict[str, list[str]] | list[str],
                       invalid_phones: int = 0, rules: CleaningRules | None = None,
-                      readable: dict[str, dict[str, int]] | None = None) -> pd.DataFrame:
+                      readable: dict[str, dict[str, int]] | None = None,
+                      counted: dict[str, dict[str, dict[str, int]]] | None = None) -> pd.DataFrame:
     """Per raw column: rows, missing, invalid (cannot be parsed or not a known value) and distinct values.
 
     Dates are read with each table's own formats (a dict by table, or one list for all). A number
@@ -983,7 +986,9 @@ def quality_scorecard(raw: dict[str, ibis.Table], date_formats: dict[str, list[s
     the shop's ``regions`` list, or without one when it is not junk (:func:`is_known_region`). Phone numbers are
     checked by the identity step (libphonenumber); ``invalid_phones`` is its count. ``readable``: per
     table, number and date column -> rows that are empty or parse, as the staging's profile counted
-    them (:class:`memberkit.sources.StagedTable`); those columns are then not parsed again here.
+    them (:class:`memberkit.sources.StagedTable`); those columns are then not parsed again here. ``counted``:
+    per table, column -> ``{"missing", "distinct"}`` as the staging's profile counted them on the column's
+    distinct values (``StagedTable.value_counts``); those columns are then not counted again here.
     """
     from .engine import parses
     rules = rules or CleaningRules()
@@ -991,15 +996,20 @@ def quality_scorecard(raw: dict[str, ibis.Table], date_formats: dict[str, list[s
     for table, t in raw.items():
         formats = date_formats.get(table, []) if isinstance(date_formats, dict) else date_formats
         metrics = {"__rows": t.count()}
-        counted = {}
+        known = {}     # column -> its counts, already counted
         for c, col in CANONICAL[table].items():
             if c in CATEGORY_COLUMNS:
                 # few distinct values: read on the value counts, not on every row
-                counted[c] = _category_quality(t, table, c, rules)
+                known[c] = _category_quality(t, table, c, rules)
                 continue
-            # engine.strip trims only values with a blank at an edge: TRIM on every value of a 3.35-million-row
-            # column costs about a CPU second, and this runs on every column of every table
-            empty = t[c].isnull() | (engine.strip(t[c]) == "")
+            if c in (counted or {}).get(table, {}):
+                known[c] = {k: counted[table][c][k] for k in ("missing", "distinct")}
+            else:
+                # engine.strip trims only values with a blank at an edge: TRIM on every value of a 3.35-million-row
+                # column costs about a CPU second, and this runs on every column of every table
+                empty = t[c].isnull() | (engine.strip(t[c]) == "")
+                metrics[f"{c}__missing"] = empty.cast("int64").sum()
+                metrics[f"{c}__distinct"] = t[c].nunique()
             if c in (readable or {}).get(table, {}):
                 invalid = None     # counted by the staging's profile
             elif col.kind == "number":
@@ -1008,12 +1018,10 @@ def quality_scorecard(raw: dict[str, ibis.Table], date_formats: dict[str, list[s
                 invalid = ~parses(t[c], col.kind, formats)
             else:
                 invalid = None  # ids and free text have no validity rule
-            metrics[f"{c}__missing"] = empty.cast("int64").sum()
             if invalid is not None:
                 metrics[f"{c}__invalid"] = invalid.cast("int64").sum()
-            metrics[f"{c}__distinct"] = t[c].nunique()
         values = t.aggregate(**metrics).to_pyarrow().to_pylist()[0]
-        for c, row in counted.items():
+        for c, row in known.items():
             values.update({f"{c}__{k}": v for k, v in row.items()})
         n = values["__rows"]
         for c in CANONICAL[table]:

@@ -451,6 +451,22 @@ def lookup(mapping: dict[str, str], key: ibis.Value) -> ibis.Value:
     return _Lookup(key, tuple(keys), tuple(mapping[k] for k in keys)).to_expr()
 
 
+def by_value(table: ibis.Table, column: str, name: str, fn) -> ibis.Table:
+    """``table`` with one more column, ``name``: ``fn(table[column])``, computed once per distinct value of the
+    column and joined back (NULL-safe equality, so a NULL value gets ``fn`` of NULL too).
+
+    ``fn`` maps an Ibis value to an Ibis value and depends on nothing but it (a parse). Rows come back in
+    no particular order; sort where order matters. Worth it where a column repeats few values and ``fn``
+    is dear: the members' join dates, 1,039 distinct values in 1,032,844 rows, read by
+    :func:`parse_timestamp` through twenty formats cost 2.4 CPU s row by row and 0.3 s this way.
+    """
+    key = f"_{name}_key"
+    values = table.select(**{key: table[column]}).distinct()
+    values = values.mutate(**{name: fn(values[key])})
+    joined = table.left_join(values, table[column].identical_to(values[key]))
+    return joined.drop(key)
+
+
 def _as_utc(zone, ts: ibis.Value) -> ibis.Value:
     return _AsUTC(zone, ts).to_expr()
 

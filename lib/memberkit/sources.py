@@ -111,7 +111,11 @@ class StagedTable:
     either decimal mark; only when the table's decimal setting is auto), what the data-quality table
     counts as valid (:func:`memberkit.clean.quality_scorecard`), so the cleaning does not parse again;
     ``period_orders``: for orders staged with a period, ``{"first", "last"}`` (ISO times of the readable
-    orders up to the period's latest time, None without any) and ``"in_period"`` (how many fall in it).
+    orders up to the period's latest time, None without any) and ``"in_period"`` (how many fall in it);
+    ``value_counts``: column -> ``{"missing", "distinct"}`` (rows empty or blank; distinct values, NULL not
+    counted) for the columns the profile reads by value and the reading leaves as staged (number columns,
+    times other than the period's, none rewritten from spreadsheet dates), what the data-quality table counts
+    (:func:`memberkit.clean.quality_scorecard`), so the cleaning does not count them again.
     """
 
     name: str
@@ -122,6 +126,7 @@ class StagedTable:
     rows: int | None = None
     readable: dict = field(default_factory=dict)
     period_orders: dict = field(default_factory=dict)
+    value_counts: dict = field(default_factory=dict)
 
 
 def check_table(con, name: str, tsrc: TableSource, source: SourceConfig, base: Path,
@@ -520,6 +525,8 @@ def _profile_problems(table: ibis.Table, staged: StagedTable, name: str, label: 
                 .to_pyarrow().to_pylist()[0]["n"]
     rows = row["rows"]
     staged.rows = int(rows)
+    staged.value_counts = {c: {"missing": int(rows) - int(row[f"filled__{c}"] or 0), "distinct": int(row[f"values__{c}"] or 0)}
+                           for c in numbers + times if f"values__{c}" in row and c not in staged.day_month}
     staged.readable = {c: int(n or 0) for c, n in parsed.items() if c in times or decimal == "auto"}
     for c, n in parsed.items():
         if rows and (n or 0) / rows < MIN_PARSEABLE_SHARE:
@@ -550,7 +557,8 @@ def _profile_problems(table: ibis.Table, staged: StagedTable, name: str, label: 
 def profile_row(table: ibis.Table, counted: list[str], numbers: list[str], times: list[str], ids: list[str],
                 kinds: dict[str, str], formats: list[str], decimal: str, period: tuple | None = None) -> dict:
     """A staged table's profile in one query: a dict of ``rows``; ``filled__<c>`` (values not blank) for
-    the ``counted`` columns; for the ``numbers``, ``parses__<c>`` (:func:`memberkit.engine.parses` under
+    the ``counted`` columns and for every column profiled by value (below), with ``values__<c>`` (its distinct
+    values, NULL not counted) for the latter; for the ``numbers``, ``parses__<c>`` (:func:`memberkit.engine.parses` under
     ``decimal``) and with ``decimal`` auto the decimal-mark evidence ``mark__<c>__*``
     (:func:`memberkit.engine.decimal_evidence`); for the ``times`` (``kinds``: timestamp or date),
     ``parses__<c>`` and the spreadsheet-date evidence ``order__<c>__*``
@@ -577,7 +585,7 @@ def profile_row(table: ibis.Table, counted: list[str], numbers: list[str], times
     parts = [_profile_rows(table, [c for c in counted if c not in by_value], one_by_one, ids, formats, period)]
     for c in by_value:
         values = table.group_by(c).aggregate(_rows=table.count())
-        parts.append(_profile_values(values, c, values._rows, c in counted, kinds.get(c) if c in times else None,
+        parts.append(_profile_values(values, c, values._rows, kinds.get(c) if c in times else None,
                                      formats, decimal))
     row = parts[0]
     for part in parts[1:]:
@@ -609,7 +617,7 @@ def _profile_rows(table: ibis.Table, counted: list[str], times: list[str], ids: 
     return rows.aggregate(**aggs)
 
 
-def _profile_values(values: ibis.Table, c: str, weight: ibis.Value, counted: bool, time_kind: str | None,
+def _profile_values(values: ibis.Table, c: str, weight: ibis.Value, time_kind: str | None,
                     formats: list[str], decimal: str) -> ibis.Table:
     """The aggregates of :func:`profile_row` for one number column, or one time column (``time_kind``:
     timestamp or date), over ``values``: the column's distinct values, ``weight`` the rows of each. A
@@ -623,7 +631,9 @@ def _profile_values(values: ibis.Table, c: str, weight: ibis.Value, counted: boo
         values = values.mutate(**{f"daymonth__{c}": engine.day_month_text(col),
                                   f"parses__{c}": engine.parses(col, time_kind, formats)})
     col, weight = values[c], values[weight.get_name()]
-    aggs = {f"filled__{c}": total(engine.blank_to_null(col).notnull())} if counted else {}
+    # (every column's filled values and distinct values, required or not: the data-quality table reads them,
+    # and on the distinct values they cost nothing)
+    aggs = {f"filled__{c}": total(engine.blank_to_null(col).notnull()), f"values__{c}": col.count()}
     if time_kind is None:
         shape = values[f"shape__{c}"]
         if decimal == "auto":

@@ -1001,3 +1001,59 @@ def test_the_readmes_experiments_export_with_outcomes_runs_without_an_orders_tab
     assert cleaning["tables"]["experiments"]["rows_in"] == n
     summary = (out / "en" / "index.html").read_text(encoding="utf-8")
     assert "it needs a table of orders and the source has none" in summary   # the reason, in the catalogue's words
+
+
+# ------------------------------------------------------------------ the tables staged beside the orders
+def _staged_one_after_another(monkeypatch, config: Path, tmp_path: Path):
+    """What the checks give when every table is staged in one thread on one connection."""
+    from memberkit import engine
+    with monkeypatch.context() as m:
+        m.setattr(engine, "second_connection", lambda con: None)
+        return _checked(config, tmp_path / "one")
+
+
+def _checked(config: Path, out: Path):
+    from dataclasses import asdict
+    try:
+        prepared = runner.check_run(config_files=[config], out_dir=str(out), keep_staging=True)
+    except Problems as e:
+        return [(getattr(p, "table", None), str(p)) for p in e.problems], None
+    try:
+        staged = {n: asdict(t) for n, t in prepared.staged.items()}
+        files = {n: pd.read_parquet(prepared.staging_dir / t["file"]) for n, t in staged.items()}
+        return staged, files
+    finally:
+        prepared.close()
+
+
+def test_the_tables_staged_beside_the_orders_are_decided_as_one_after_another(small_sample, tmp_path, monkeypatch):
+    # members' join dates written day first as a spreadsheet does: a decision made in the second thread
+    def day_first(df):
+        df = df.copy()
+        when = pd.to_datetime(df["注册日期"], errors="coerce")
+        df["注册日期"] = [f"{t.day}/{t.month}/{t.year}" if pd.notna(t) else "" for t in when]
+        return df
+    case = Case("beside", steps=[edit("members", day_first)], tables=tuple(FILES))
+    _, config = _case_input(case, small_sample[0], tmp_path)
+    from memberkit import engine
+    made = []
+    second = engine.second_connection
+    monkeypatch.setattr(engine, "second_connection", lambda con: made.append(1) or second(con))
+    staged, files = _checked(config, tmp_path / "beside")
+    assert made, "the other tables were staged beside the orders"
+    assert staged["members"]["day_month"] == {"join_date": "day first"}
+    one_staged, one_files = _staged_one_after_another(monkeypatch, config, tmp_path)
+    assert staged == one_staged and set(staged) == set(FILES)
+    for name, frame in files.items():
+        pd.testing.assert_frame_equal(frame, one_files[name])
+
+
+def test_problems_of_tables_staged_beside_the_orders_are_those_of_one_after_another_in_the_same_order(small_sample, tmp_path, monkeypatch):
+    case = Case("beside-problems", tables=tuple(FILES),
+                steps=[edit("members", lambda df: df.drop(columns=["会员编号"])),
+                       edit("orders", lambda df: df.drop(columns=["OrderTime"])),
+                       edit("experiments", lambda df: df.assign(member_id=""))])
+    _, config = _case_input(case, small_sample[0], tmp_path)
+    problems, _ = _checked(config, tmp_path / "beside")
+    assert problems == _staged_one_after_another(monkeypatch, config, tmp_path)[0]
+    assert {"members", "orders", "experiments"} <= {table for table, _ in problems}, problems

@@ -100,6 +100,28 @@ def test_the_connection_carries_the_setting(tmp_path, monkeypatch):
     assert spill.parent == tmp_path / "spill" and spill.name.startswith(f"memberkit-engine-{os.getpid()}-")
 
 
+def test_a_second_connection_shares_the_database_its_setting_and_the_count(tmp_path, monkeypatch):
+    import threading
+    import pandas as pd
+    monkeypatch.delenv("MEMBERKIT_THREADS", raising=False)
+    con = engine.connect(EngineSettings(memory_limit="2GiB", threads=1, temp_directory=str(tmp_path / "spill")))
+    other = engine.second_connection(con)
+    assert settings_of(other) == settings_of(con)
+    zone = "SELECT current_setting('TimeZone')"
+    assert other.raw_sql(zone).fetchone() == con.raw_sql(zone).fetchone() == ("UTC",)
+    pd.DataFrame({"x": list(range(1, 1001))}).to_parquet(tmp_path / "x.parquet")
+    before, found = engine.queries(), []
+    worker = threading.Thread(target=lambda: found.append(
+        engine.read_table(other, tmp_path / "x.parquet", "x_beside").x.sum().to_pyarrow().as_py()))
+    worker.start()
+    here = engine.read_table(con, tmp_path / "x.parquet", "x_here").x.sum().to_pyarrow().as_py()
+    worker.join()
+    assert found == [here] == [500500]
+    assert engine.queries_since(before)["queries"] == 4    # each connection's read and fetch counted once
+    del other
+    assert Path(settings_of(con)["temp_directory"]).is_dir()   # the spill folder outlives the second connection
+
+
 def test_memberkit_threads_is_honoured_when_the_setting_leaves_threads_open(monkeypatch):
     monkeypatch.setenv("MEMBERKIT_THREADS", "1")
     assert settings_of(engine.connect())["threads"] == 1

@@ -190,7 +190,12 @@ def check_tables(run: Run) -> list[MemberkitError]:
 
     Each table is staged once as Parquet in the run's private staging folder and profiled in one
     query (:func:`memberkit.sources.stage_table`); the later checks and the cleaning read the
-    staged files, not the exports."""
+    staged files, not the exports. On DuckDB the orders are staged in this thread while the other
+    tables are staged one after another in a second thread, on a second connection to the same
+    database (:func:`memberkit.engine.second_connection`): the orders' profile and the Python around
+    each step (the member file's transcoding, the compilation of each profile query) leave a core idle
+    that the other tables then use. Each table's staging is the same whichever thread does it; the
+    problems are listed in the source's order of tables."""
     from . import engine, sources
     if run.base is None:
         return []
@@ -207,8 +212,26 @@ def check_tables(run: Run) -> list[MemberkitError]:
     if run.period is not None and run.as_of is not None:
         from .periods import period_bounds
         period = (*period_bounds(run.period), _dt.datetime.combine(run.as_of, _dt.time(23, 59, 59)))
-    for name, tsrc in source.tables.items():
-        table, staged, found = sources.stage_table(run.con, name, tsrc, source, base, run.staging_dir, period)
+    def stage(con, names):
+        return {n: sources.stage_table(con, n, source.tables[n], source, base, run.staging_dir, period) for n in names}
+
+    others = [n for n in source.tables if n != "orders"]
+    second = engine.second_connection(run.con) if "orders" in source.tables and others else None
+    if second is None:
+        done = stage(run.con, list(source.tables))
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(1, thread_name_prefix="memberkit-staging") as pool:
+            beside = pool.submit(stage, second, others)
+            done = stage(run.con, ["orders"])
+            done.update(beside.result())
+        for n in others:     # (read again through the run's connection: the later checks join them to the orders)
+            table, staged, found = done[n]
+            if table is not None:
+                done[n] = sources.open_staged_table(run.con, staged, run.staging_dir), staged, found
+        del second
+    for name in source.tables:
+        table, staged, found = done[name]
         problems += found
         if table is not None and not found:
             run.tables[name] = table

@@ -415,15 +415,20 @@ def pnbd_conditional_log_likelihood(params, freq, rec, T, shared: PNBDShared) ->
     ``params``: (r, alpha, s, beta), positive; ``freq``, ``rec``, ``T``: arrays of one length (the
     histories, ``freq`` integer, time in one unit) with ``shared`` built from the same arrays.
     Returns an array of that length (log-likelihood per history, NaN where lifetimes gives NaN);
-    raises nothing of its own. Every other operation is lifetimes', in its order, on the whole
-    arrays (a logarithm of the 2F1 terms taken per pair: elementwise, the same numbers), so the optimiser
-    sees the same values; tests/test_clv.py checks equality with lifetimes bit for bit."""
+    raises nothing of its own. Every operation is lifetimes', in its order; those whose operands depend
+    on a frequency or a pair alone (the log-gamma term, the logarithms of r + s + x, of max(alpha, beta)
+    plus recency or T, of alpha + T and beta + T) run on the distinct values and are gathered to the
+    histories (elementwise, the same numbers), so the optimiser sees the same values; tests/test_clv.py
+    checks equality with lifetimes bit for bit."""
     from scipy.special import gammaln, hyp2f1
     r, alpha, s, beta = params
     x = freq
-    r_s_x = r + s + x
-    log_gamma = gammaln((r + x)[shared.frequency_first])[shared.frequency_of]     # elementwise: per frequency
-    A_1 = log_gamma - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    # Each term is computed on the fewest values it depends on (a frequency, a (frequency, recency) or
+    # (frequency, T) pair) and gathered to the histories: the same operations on the same operands as
+    # lifetimes' whole-array formula, so the same bits, with five logarithms of every history spared.
+    f_first, f_of = shared.frequency_first, shared.frequency_of
+    x_f = x[f_first]
+    A_1 = (gammaln(r + x_f) - gammaln(r) + r * np.log(alpha) + s * np.log(beta))[f_of]   # eq. 18, per frequency
     # lifetimes' _log_A_0 (eq. 19 and 20)
     if alpha < beta:
         min_of_alpha_beta, max_of_alpha_beta, t = (alpha, beta, r + freq)
@@ -432,15 +437,20 @@ def pnbd_conditional_log_likelihood(params, freq, rec, T, shared: PNBDShared) ->
     abs_alpha_beta = max_of_alpha_beta - min_of_alpha_beta
     rsf = r + s + freq
 
-    def log_hyp(first, of, age):      # log 2F1 at the distinct pairs, spread to every history
-        t_at = t[first] if np.ndim(t) else t
-        return np.log(hyp2f1(rsf[first], t_at, rsf[first] + 1.0, abs_alpha_beta / (max_of_alpha_beta + age[first])))[of]
-    log_p_1 = log_hyp(shared.recency_first, shared.recency_of, rec)
+    def at_pairs(first, age):          # per distinct pair: log 2F1 and rsf x log(max(alpha, beta) + age)
+        rsf_at, t_at = rsf[first], (t[first] if np.ndim(t) else t)
+        q = max_of_alpha_beta + age[first]
+        return np.log(hyp2f1(rsf_at, t_at, rsf_at + 1.0, abs_alpha_beta / q)), rsf_at * np.log(q)
+    log_p_1, log_q_1 = at_pairs(shared.recency_first, rec)
+    log_p_2, log_q_2 = at_pairs(shared.T_first, T)
+    r_of, T_of = shared.recency_of, shared.T_of
     q_1 = max_of_alpha_beta + rec
-    log_p_2 = log_hyp(shared.T_first, shared.T_of, T)
     q_2 = max_of_alpha_beta + T
-    log_A_0 = _log_difference(log_p_1 + rsf * np.log(q_2), log_p_2 + rsf * np.log(q_1)) - rsf * np.log(q_1 * q_2)
-    A_2 = np.logaddexp(-(r + x) * np.log(alpha + T) - s * np.log(beta + T), np.log(s) + log_A_0 - np.log(r_s_x))
+    log_A_0 = (_log_difference(log_p_1[r_of] + log_q_2[T_of], log_p_2[T_of] + log_q_1[r_of])
+               - rsf * np.log(q_1 * q_2))
+    T_p, x_p = T[shared.T_first], x[shared.T_first]
+    no_dropout_yet = (-(r + x_p) * np.log(alpha + T_p) - s * np.log(beta + T_p))[T_of]   # per (frequency, T)
+    A_2 = np.logaddexp(no_dropout_yet, np.log(s) + log_A_0 - np.log(r + s + x_f)[f_of])
     return A_1 + A_2
 
 

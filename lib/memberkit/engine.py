@@ -101,6 +101,23 @@ def connect(setting=None, database: str | Path | None = None):
     return count_queries(con)       # (the settings above are not counted: every connection sends them)
 
 
+def second_connection(con):
+    """Another connection to ``con``'s DuckDB database, for work in a second thread at the same time as
+    ``con``'s (DuckDB's ``cursor``: the same database, memory limit, threads and spill folder; queries
+    counted as ``con``'s are). None on Spark, whose session is not shared between threads here.
+
+    A connection serves one thread at a time; tables read through this one are its own (read them again
+    through ``con`` to use them in ``con``'s expressions). DuckDB runs the two connections' queries at
+    once on its one pool of threads, so a query that leaves a core idle (a single-threaded step, the
+    Python around it) lends it to the other's.
+    """
+    if backend(con) == "spark":
+        return None
+    other = ibis.duckdb.from_connection(con.con.cursor())   # (Ibis sets the session's zone to UTC, as connect does)
+    other._memberkit_spill = getattr(con, "_memberkit_spill", None)   # kept alive while either is used
+    return count_queries(other)
+
+
 # ------------------------------------------------------------------ counting the engine's queries
 # What each report costs the engine in round trips: on DuckDB a query is cheap, on Spark each is a job
 # with its own planning and scheduling, so the count explains much of a report's time there.

@@ -683,7 +683,7 @@ def test_every_variant_has_its_own_reading_and_the_cards_name_what_they_count():
                       lo="", hi="", p="1.000").split("coupon_10")[-1] in other   # its reading: not to ship
     en = Presentation("en")
     assert view.other_variants_sentence(en, coupon_record()) == (
-        "coupon_10: conversion went from 22.2% to 22.3% (+0.6%, 95% CI -9.3% to +10.5%), "
+        "coupon_10: conversion went from 22.2% to 22.3% (+0.6%, 95% interval -9.3% to +10.5%), "
         "no clear difference from control: do not ship coupon_10.")
     up = coupon_record("ship", "coupon_20")
     up["metrics"]["conversion"]["coupon_10"].update(abs_diff=0.01, p_value_adjusted=0.04)

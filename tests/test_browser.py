@@ -539,9 +539,9 @@ def _league_like_page(language: str) -> str:
                      ("matched baseline (weaker evidence)", "匹配基线（证据较弱）")[language == "zh"]])
         details.append([name, "2026-10-01 –\n2026-10-07", "12,412", f"-16{i}\n(-176\u00a0…\u00a0222)", "CN¥31,779",
                         "not meaningful" if i % 2 else "CN¥18"])
-    heads = ["Campaign", "Verdict", "Why", "Type", "Return on cost (95% CI)", "Extra margin", "Cost", "Pull-forward",
+    heads = ["Campaign", "Verdict", "Why", "Type", "Return on cost (95% interval)", "Extra margin", "Cost", "Pull-forward",
              "Evidence"]
-    detail_heads = ["Campaign", "Dates", "Targeted", "Extra orders (95% CI)", "Extra revenue", "Cost per extra order"]
+    detail_heads = ["Campaign", "Dates", "Targeted", "Extra orders (95% interval)", "Extra revenue", "Cost per extra order"]
     if language == "zh":
         heads = ["活动", "结论", "原因", "类型", "投入产出比（95% 区间）", "额外毛利", "成本", "提前消费", "证据"]
         detail_heads = ["活动", "日期", "触达人数", "额外订单（95% 区间）", "额外收入", "每笔额外订单成本"]

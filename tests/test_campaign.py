@@ -381,7 +381,7 @@ def test_report_tables_read_the_hand_computed_figures():
     # revenue and margin over their 95% intervals, as the orders and the return are (issue 23: C2501 read
     # CN¥36,540 of revenue beside 23 extra orders, -176 … 222, with no interval to say it is noise)
     revenue, margin = r.figures["incremental_revenue"], r.figures["incremental_margin"]
-    assert details.iloc[0]["Extra revenue (95% CI)"] == (f"CN¥370\n({EN.money(revenue.ci_low)}\u00a0…\u00a0"
+    assert details.iloc[0]["Extra revenue (95% interval)"] == (f"CN¥370\n({EN.money(revenue.ci_low)}\u00a0…\u00a0"
                                                         f"{EN.money(revenue.ci_high)})")
     assert revenue.ci_low < 370 < revenue.ci_high and margin.value == pytest.approx(revenue.value * 0.5)
     # decision first: the campaign and its verdict (a return of +85% with one campaign: repeat or change, by hand
@@ -391,22 +391,22 @@ def test_report_tables_read_the_hand_computed_figures():
     # the cost it is made of, so the summary's "which campaign types paid" (margin − cost per type) can be
     # checked on this page (issue 23)
     # (after why the row got its verdict, a column of words of its own that may wrap)
-    assert list(league.columns[2:9]) == ["Why", "Type", "Return on cost (95% CI)", "Extra margin (95% CI)", "Cost",
+    assert list(league.columns[2:9]) == ["Why", "Type", "Return on cost (95% interval)", "Extra margin (95% interval)", "Cost",
                                          "Pull-forward", "Evidence"]
     assert (league.iloc[0]["Type"], league.iloc[0]["Cost"]) == ("coupon", "CN¥100")
-    assert league.iloc[0]["Extra margin (95% CI)"] == (f"CN¥185\n({EN.money(margin.ci_low)}\u00a0…\u00a0"
+    assert league.iloc[0]["Extra margin (95% interval)"] == (f"CN¥185\n({EN.money(margin.ci_low)}\u00a0…\u00a0"
                                                       f"{EN.money(margin.ci_high)})")
     # the rank leads the campaign's name (the number of its verdict sentence), not a column of its own; each
     # cell breaks at its own line breaks on screen too
     assert "#" not in league.columns and len(league.columns) == 9
     # the details in a table of their own, the campaign named first and kept in view: in one table of 14 columns
     # the verdict's reason wrapped to five lines on A4 and the last columns were cut mid-word at 1280 px
-    assert list(details.columns) == ["Campaign", "Dates", "Targeted", "Extra orders (95% CI)", "Extra revenue (95% CI)",
+    assert list(details.columns) == ["Campaign", "Dates", "Targeted", "Extra orders (95% interval)", "Extra revenue (95% interval)",
                                      "Cost per extra order"] and details.attrs["key_columns"] == 1
     assert list(details["Campaign"]) == list(league["Campaign"])
     assert ".mk-table table.mk-lines td:not(:first-child){white-space:pre}" in page.CSS
     # on paper (A4, every column): a figure over its interval and a start over its end, broken there only
-    assert league.iloc[0]["Return on cost (95% CI)"].count("\n") == 1 and details.iloc[0]["Dates"].count("\n") == 1
+    assert league.iloc[0]["Return on cost (95% interval)"].count("\n") == 1 and details.iloc[0]["Dates"].count("\n") == 1
     assert 'class="mk-key mk-key2 mk-stack mk-lines"' in page.table_html(league)
     template = (ROOT / "lib/memberkit/templates/memberkit/index.html.j2").read_text()
     # figures keep their lines; words (verdict, type, pull-forward) may also wrap to fit the page's width
@@ -541,7 +541,7 @@ def test_cost_per_extra_order_is_not_meaningful_when_the_extra_orders_are_not_cl
     card = view.campaign_kpis(EN, r)[-1]
     assert (card.label, card.value, card.delta) == ("Cost per extra order", "–", "not meaningful: the extra orders are not clear")
     row = view.figures_frame(EN, r, p).set_index("Figure").loc["Cost per extra order"]
-    assert row["Target"] == "not meaningful" and row["95% CI"] == ""
+    assert row["Target"] == "not meaningful" and row["95% interval"] == ""
     a = campaign.CampaignAnalysis("2026-03", ["C1"], {"C1": r}, {})
     assert view.league_details_frame(EN, a).iloc[0]["Cost per extra order"] == "not meaningful"
 

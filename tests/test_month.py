@@ -376,7 +376,7 @@ CARDS = {
                           ("High-value members unlikely to buy again", "1,046", "spent CN¥2,571,214 with us so far"),
                           ("Expected purchases", "30,296", "")]),
         # the answer per experiment in one sentence; what qualifies it is a point beneath (issue 23)
-        "ab_test": ("EXP-PUSH: Ship push: conversion went from 22.3% to 26.1% (+16.9%, 95% CI +6.4% to +27.4%). "
+        "ab_test": ("EXP-PUSH: Ship push: conversion went from 22.3% to 26.1% (+16.9%, 95% interval +6.4% to +27.4%). "
                     "EXP-BANNER: No verdict: the split of members between the variants is not the one planned, so the "
                     "comparison cannot be trusted.",
                     [("Experiments evaluated", "2", ""), ("Ship", "1", ""), ("Broken split (no verdict)", "1", ""),

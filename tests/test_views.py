@@ -467,6 +467,23 @@ def test_no_method_name_p_value_or_citation_in_a_sentence_an_executive_reads():
     assert not JARGON.search("average order value") and not JARGON.search("a test that catches the lift 80% of the time")
 
 
+#: The interval's abbreviation: an executive reads '95% interval' (the summary's decisions said it so while the A/B
+#: and campaign pages said '95% CI'); the Chinese edition says 95% 置信区间 throughout.
+ABBREVIATED_INTERVAL = re.compile(r"\bCIs?\b")
+
+
+def test_one_term_for_an_interval_in_each_language():
+    """Issue 23: the English pages said '95% CI' on the A/B and campaign pages and '95% interval' in the summary's
+    decisions. Outside the folds for analysts the English edition says '95% interval', never 'CI'; the Chinese one
+    '95% 置信区间' wherever it gives an interval's level."""
+    found = [(key, words) for language, key, words in executive_entries()
+             if language == "en" and ABBREVIATED_INTERVAL.search(words)]
+    assert not found, found
+    assert ABBREVIATED_INTERVAL.search("(+3.1%, 95% CI -0.4% to +6.6%)") and not ABBREVIATED_INTERVAL.search("CIRCLE")
+    zh = [(key, words) for language, key, words in executive_entries() if language == "zh" and "区间" in words]
+    assert zh and all("95% 置信区间" in w or "95%" not in w for _, w in zh), zh
+
+
 def test_an_executive_sentence_names_a_file_in_words_and_never_by_its_name_or_folder():
     """'The win-back list clv_at_risk.csv (in this month's data/ folder, one level above this page: ../data/)'
     and 'The win-back list:' with a link: a forwarded or printed page has no working link and no folder beside

@@ -236,6 +236,70 @@ def test_sample_results_json_holds_every_field(sample_analysis):
             assert row["abs_diff"] == pytest.approx(row["variant_mean"] - row["control_mean"])
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_each_row_of_the_results_reads_as_its_experiments_verdict(sample_analysis, language):
+    """Issue 23: coupon_10's rows read 'not clear yet' beside EXP-COUPON's verdict (do not ship coupon_10 and, at
+    its cost, coupon_20): words of waiting for more members beside a decision already taken. A row's words follow
+    the experiment's verdict: 'not clear yet' only while the verdict is that there is not enough evidence yet."""
+    a, _ = sample_analysis
+    p = Presentation(language, "CNY")
+    unclear, no_difference = p.text("ab.reading_unclear"), p.text("ab.reading_no_difference")
+    coupon = next(r for r in a.experiments if r.experiment_id == "EXP-COUPON")
+    table = view.results_frame(p, coupon)
+    readings = dict(zip(table.iloc[:, 0], table[p.text("ab.col_reading")]))
+    coupon_10 = {k: v for k, v in readings.items() if k.startswith("coupon_10")}
+    assert len(coupon_10) == 4 and unclear not in coupon_10.values() and no_difference in coupon_10.values(), readings
+    for r in a.experiments:
+        words = set(view.results_frame(p, r)[p.text("ab.col_reading")])
+        if r.verdict["decision"] != "not_enough_evidence":
+            assert unclear not in words, (r.experiment_id, words)
+    # the same row reads 'not clear yet' while the verdict waits for members, and never where one is taken
+    assert abtest.reading(0.3, 0.01, 0.05, decision="not_enough_evidence") == "unclear"
+    assert abtest.reading(0.3, 0.01, 0.05) == "unclear"
+    for decision in ("ship", "ships_conversion_not_margin", "do_not_ship"):
+        assert abtest.reading(0.3, 0.01, 0.05, decision=decision) == "no_difference"
+        assert abtest.reading(0.01, 0.01, 0.05, decision=decision) == "better"
+    assert abtest.reading(0.01, -0.01, 0.05, srm_failed=True, decision="no_verdict") == "no_verdict"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_broken_split_shows_its_counts_against_the_plan_and_what_to_do_and_no_result(sample_analysis, language):
+    """Issue 23: the sample's EXP-BANNER (a broken split) still showed its conversion curves and its lifts under its
+    red banner, figures a reader could act on. The banner gives the members assigned to each group against those the
+    planned split expects, why there is no verdict and what to do (fix the split, rerun); the summary no lift."""
+    import re
+    a, _ = sample_analysis
+    p = Presentation(language, "CNY")
+    banner = next(r for r in a.experiments if r.experiment_id == "EXP-BANNER")
+    assert banner.srm_failed and banner.planned_split == {"control": 0.5, "banner": 0.5}
+    expected = abtest.expected_counts(banner.counts, banner.planned_split)
+    total = sum(banner.counts.values())
+    assert expected == {"control": total / 2, "banner": total / 2} and sum(expected.values()) == total
+    sentence = view.srm_sentence(p, banner)
+    for variant, n in banner.counts.items():
+        assert p.count(n) in sentence and p.count(expected[variant]) in sentence, sentence
+    assert ("rerun the experiment" if language == "en" else "重新运行实验") in sentence
+    assert "%" not in sentence.replace(p.pct(0.5), "").replace(p.pct(banner.counts["control"] / total), "").replace(
+        p.pct(banner.counts["banner"] / total), "").replace(p.pct(expected["control"] / total), ""), sentence
+    # the summary: the card's answer and the decision carry no lift
+    e = abtest.experiment_record(banner)
+    answer = view.experiment_answer(p, "EXP-BANNER", e)
+    assert "%" not in answer and ("rerun" in answer if language == "en" else "重新运行" in answer), answer
+    decision = next(d for d in abtest.decisions({"results": abtest.key_results(a, ab_params())})
+                    if d["subject"] == "EXP-BANNER")
+    assert decision["action"] == "no_verdict" and decision["values"]["lift"] is None
+    # the page: after the banner the section draws no chart and shows no table (the notebook's broken-split branch)
+    import json
+    cells = json.loads((ROOT / "notebooks/04_ab_test.ipynb").read_text(encoding="utf-8"))["cells"]
+    section = next("".join(c["source"]) for c in cells if "page.heading(view.experiment_heading" in "".join(c["source"]))
+    branch = re.search(r"if r\.srm_failed:(.*?)continue", section, flags=re.S).group(1)
+    assert "srm_sentence" in branch and not re.search(r"page\.(figure|table|headline)|plot_|results_frame", branch)
+    with pytest.raises(ValueError, match="no positive weight"):
+        abtest.expected_counts({"a": 1}, {"a": 0})
+
+
 def test_unknown_experiment_is_a_clear_error(small_cleaned):
     from memberkit import engine
     _, _, out = small_cleaned

@@ -281,13 +281,18 @@ def experiment_heading(p: Presentation, r: abtest.ExperimentResult, days: int) -
 
 
 def srm_sentence(p: Presentation, r: abtest.ExperimentResult) -> str:
+    """The split check in words. A split as planned: the groups' members and shares against the planned shares.
+    A broken one (the red banner, all its section shows): the members assigned to each group against those the
+    planned split expects (:func:`memberkit.abtest.expected_counts`), why there is no verdict, and what to do."""
     total = sum(r.counts.values())
     name = lambda k: variant_name(p, k, r.control)   # noqa: E731
-    observed = p.list_sep.join(p.text("ab.count_item", variant=name(k), n=p.count(n), share=p.pct(n / total))
-                               for k, n in r.counts.items())
+    counted = lambda counts: p.list_sep.join(   # noqa: E731
+        p.text("ab.count_item", variant=name(k), n=p.count(n), share=p.pct(n / total)) for k, n in counts.items())
     planned = p.list_sep.join(f"{name(k)} {p.pct(s / sum(r.planned_split.values()))}" for k, s in r.planned_split.items())
-    return p.text("ab.srm_banner" if r.srm_failed else "ab.srm_ok", observed=observed, planned=planned,
-                p=fmt_p(r.srm_p_value))
+    if r.srm_failed:
+        return p.text("ab.srm_banner", observed=counted(r.counts),
+                      expected=counted(abtest.expected_counts(r.counts, r.planned_split)), planned=planned)
+    return p.text("ab.srm_ok", observed=counted(r.counts), planned=planned, p=fmt_p(r.srm_p_value))
 
 
 def kpis(p: Presentation, res: dict):
@@ -410,14 +415,17 @@ def results_frame(p: Presentation, r: abtest.ExperimentResult, alpha: float = 0.
     (the Holm-adjusted p-value, in words: an executive reads this table).
 
     Decision first: the row's name (variant · metric) and how it reads against control
-    (:func:`memberkit.abtest.reading` at ``alpha``) are its first two columns and stay in view.
-    Under a broken split the comparison is not evidence: the table keeps what was observed (the
-    means and their difference) and shows no interval, p-value or chance to beat control.
+    (:func:`memberkit.abtest.reading` at ``alpha``, in words that follow the experiment's verdict: 'no clear
+    difference' once it is taken, 'not clear yet' only while there is not enough evidence) are its first two
+    columns and stay in view.
+    Under a broken split the comparison is not evidence and its page shows no table (only the banner,
+    :func:`srm_sentence`); given one, the table keeps the means and shows no interval, p-value or chance.
     """
     rows = []
     evidence = not r.srm_failed
+    decision = (getattr(r, "verdict", None) or {}).get("decision")
     for _, x in r.results.iterrows():
-        code = abtest.reading(x.p_value_adjusted, x.abs_diff, alpha, r.srm_failed)
+        code = abtest.reading(x.p_value_adjusted, x.abs_diff, alpha, r.srm_failed, decision)
         rows.append({p.text("ab.col_variant_metric"): f"{x.variant} · {metric_label(p, x.metric)}",
                      p.text("ab.col_reading"): p.text(f"ab.reading_{code}"),
                      p.text("ab.col_control"): _fm(p, r, x.metric, x.control_mean),

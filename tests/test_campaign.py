@@ -503,6 +503,32 @@ def test_the_new_won_back_and_lost_table_reads_on_a_phone_and_names_its_days(lan
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_won_back_tables_last_column_holds_what_its_heading_says(language):
+    """Issue 23: the column 'Beyond the comparison (95% CI)' held two counts with their intervals and, for the
+    high-value members lost, the two groups' rates, which are no interval. The heading says what every cell holds
+    (each row against the comparison); a cell with an interval names it, with its level, and the rates row names
+    both groups' rates."""
+    from memberkit.views import Presentation
+    members = hand_campaign()
+    info = pd.Series({"campaign_id": "C1", "name": "Test", "type": "coupon", "start": START, "end": END, "cost": 100.0})
+    p = cr_params("margin=0.5")
+    r = campaign.review(members, info, p)
+    pres = Presentation(language)
+    frame = view.members_frame(pres, r, p.silent_days)
+    heading = frame.columns[2]
+    level = "95% interval" if language == "en" else "95% 置信区间"
+    assert heading == pres.text("cr.col_members_incremental") and "95%" not in heading and "CI" not in heading
+    f = r.figures
+    for i, key in enumerate(("incremental_new_buyers", "incremental_reactivated")):
+        e, cell = f[key], frame.iloc[i, 2]
+        assert level in cell and pres.count(abs(e.ci_low)) in cell and pres.count(abs(e.ci_high)) in cell, cell
+        assert cell.startswith(("+", "-")), cell    # a difference from the comparison, with its sign
+    rates = frame.iloc[2, 2]
+    assert "95%" not in rates and pres.pct(f["high_value_lost_rate_target"]) in rates
+    assert pres.pct(f["high_value_lost_rate_comparison"]) in rates
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
 def test_the_league_says_no_pull_forward_only_where_the_check_shows_none(language):
     """The league's pull-forward column said 'no' for C2610, whose check had 24 of its 30 days, and for C2501,
     which gave back 87% of its lift with an interval just crossing zero: 'no' read as a clean bill. Now 'no' is

@@ -8,7 +8,7 @@ import pandas as pd
 
 from .. import campaign
 from ..report import missing
-from .context import DASH, Presentation, reason_text
+from .context import DASH, Presentation, joined_sign, reason_text
 from . import page
 from .page import KPI, Figure, card
 from .rfm import group_label
@@ -263,9 +263,14 @@ def members_frame(p: Presentation, r: campaign.CampaignReview, silent_days: int 
     """New buyers, members won back (no order in the ``silent_days`` before the campaign, the campaign
     settings' ``silent_days``; silent or lapsed in DOMAIN.md's stages, so the row names the days, not a
     stage) and high-value members lost, with the comparison's rate. Stacked on a phone
-    (:func:`memberkit.views.page.stacked`): its rows are named by sentences."""
+    (:func:`memberkit.views.page.stacked`): its rows are named by sentences.
+
+    The last column holds each row against the comparison, and its heading says no more than that: the extra
+    members beyond the comparison with their 95% interval for the first two rows, the two groups' rates for the
+    high-value members lost (a column headed 'Beyond the comparison (95% CI)' held those rates too)."""
     f = r.figures
-    inc = lambda e: f"{p.count(e.value)} ({_ci(e, p.count)})"
+    signed = lambda x: DASH if missing(x) else joined_sign("+" if x >= 0 else "-", p.count(abs(x)))   # noqa: E731
+    inc = lambda e: p.text("cr.m_beyond", value=signed(e.value), lo=signed(e.ci_low), hi=signed(e.ci_high))  # noqa: E731
     rows = [(p.text("cr.m_new"), p.count(f["new_buyers"]), inc(f["incremental_new_buyers"])),
             (p.text("cr.m_reactivated", n=p.count(f["lapsed_targeted"]), days=p.count(silent_days)), p.count(f["reactivated"]),
              inc(f["incremental_reactivated"])),

@@ -502,6 +502,69 @@ def test_the_new_won_back_and_lost_table_reads_on_a_phone_and_names_its_days(lan
         assert word not in won_back
 
 
+def league_results(*campaigns) -> dict:
+    """campaign_review.json's results with campaigns of (id, verdict, ended in the period)."""
+    return {"has_table": True, "campaigns": {
+        cid: {"rank": i, "reviewed_in_period": ended, "name": cid, "type": "coupon", "verdict": {"decision": d},
+              "pull_forward": {"flagged": False}} for i, (cid, d, ended) in enumerate(campaigns, 1)}}
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_summary_and_the_campaign_page_count_verdicts_with_their_scope(language):
+    """Issue 23: the summary said '0 to change, 0 to stop' (this month's campaigns) while the campaign page's league
+    listed three of each (every campaign reviewed). The counts are of two sets, and each says which: the summary
+    counts the month's campaigns 'of those' that ended in it, then the league's; the campaign page's cards say 'of this
+    period's campaigns' with the league's number, and the league's own counts stand under its heading."""
+    from memberkit.month import MonthSummary, ReportState
+    from memberkit.views import Presentation
+    from memberkit.views import month as month_views
+    r = league_results(("A", "repeat", True), ("B", "stop", False), ("C", "change", False), ("D", "stop", False),
+                       ("E", "change", False), ("F", "stop", False), ("G", "change", False))
+    assert campaign.verdict_counts(r, True) == {"campaigns": 1, "repeat": 1, "change": 0, "stop": 0}
+    assert campaign.verdict_counts(r, False) == {"campaigns": 7, "repeat": 1, "change": 3, "stop": 3}
+    assert campaign.verdict_counts({}, False) == {"campaigns": 0, "repeat": 0, "change": 0, "stop": 0}
+    p = Presentation(language, "CNY")
+    res = {"results": r, "kpis": {"reviewed": 1, "repeat": 1, "pull_forward": 0, "net_gain": 6534.0,
+                                  "incremental_revenue": 31779.0}, "period": "2026-10"}
+    s = MonthSummary("2026-10", language, "CNY", [ReportState("campaign_review", "ok", res)], None)
+    said = next(x for x in month_views.happened(s) if x.startswith(("Campaigns", "活动")))
+    league = p.text("month.happened_campaigns_league", n=7, repeat=1, change=3, stop=3)
+    assert said == p.counted("month.happened_campaigns", 1, n=1, repeat=1, change=0, stop=0, net=p.money(6534.0)) + \
+        p.sentence_sep + league, said
+    assert ("of those" in said and "those of the months before" in said) if language == "en" else \
+        ("其中" in said and "含此前几个月" in said)
+    # the campaign page: the cards' counts are the period's, each with the league's beside it
+    cards = {k.label: k for k in view.kpis(p, res)}
+    assert cards[p.text("cr.kpi_repeat")].delta == p.text("cr.kpi_of_period_sub", n="1", total="7")
+    counts = view.league_counts(p, res)
+    assert counts == p.text("cr.league_counts", n="7", repeat="1", change="3", stop="3", period="1")
+    assert view.league_counts(p, {"results": {"campaigns": {}}}) == ""
+    # a month whose campaigns are the whole league says its counts once
+    alone = {**res, "results": league_results(("A", "repeat", True))}
+    s = MonthSummary("2026-10", language, "CNY", [ReportState("campaign_review", "ok", alone)], None)
+    said = next(x for x in month_views.happened(s) if x.startswith(("Campaigns", "活动")))
+    assert p.text("month.happened_campaigns_league", n=1, repeat=1, change=0, stop=0) not in said
+    nb = (ROOT / "notebooks/05_campaign_review.ipynb").read_text()
+    assert "view.league_counts(p, results.to_dict())" in nb
+
+
+@pytest.mark.slow
+def test_on_the_sample_the_league_counts_are_the_league_tables_verdicts(sample_review):
+    """The counts under the league's heading are the verdicts its table lists, row by row."""
+    a, _ = sample_review
+    from memberkit.report import Results
+    results = Results("campaign_review", "2026-10")
+    view.record(EN, a, results, cr_params("league_months=36"))
+    res = results.to_dict()
+    table = view.league_frame(EN, a)
+    listed = table["Verdict"].value_counts()
+    league = campaign.verdict_counts(res["results"], False)
+    assert league["campaigns"] == len(table) and all(league[d] == listed.get(d, 0) for d in ("repeat", "change", "stop"))
+    ended = campaign.verdict_counts(res["results"], True)
+    assert ended["campaigns"] == res["kpis"]["reviewed"] and ended["repeat"] == res["kpis"]["repeat"]
+    assert EN.count(league["change"]) in view.league_counts(EN, res)
+
+
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_the_won_back_tables_last_column_holds_what_its_heading_says(language):
     """Issue 23: the column 'Beyond the comparison (95% CI)' held two counts with their intervals and, for the

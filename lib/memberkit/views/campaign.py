@@ -62,24 +62,38 @@ def verdict_sentence(p: Presentation, r: campaign.CampaignReview, params) -> str
 
 def kpis(p: Presentation, res: dict):
     """The cards, from the report's results: none when the sources have no campaign tables (the
-    report is skipped, not zero)."""
+    report is skipped, not zero). A count of this period's campaigns says so, with the league's beside it
+    (:func:`memberkit.campaign.verdict_counts`): the league table below lists them all."""
     r, t = res.get("results", {}), res.get("kpis", {})
     if not r.get("has_table", True):
         return []
     league = r.get("campaigns", {})
     net = t.get("net_gain")
     fig = lambda key: Figure(f"campaign_review.{key}", res.get("period") or "", t.get(key))  # noqa: E731
+    of_league = lambda n: p.text("cr.kpi_of_period_sub", n=p.count(n), total=p.count(len(league)))  # noqa: E731
     return [KPI(p.text("cr.kpi_reviewed"), p.count(t.get("reviewed")), p.text("cr.kpi_league_sub", n=p.count(len(league))),
                 figure=fig("reviewed")),
             KPI(p.text("cr.kpi_incremental_revenue"), p.money(t.get("incremental_revenue")), figure=fig("incremental_revenue")),
             KPI(p.text("cr.kpi_net"), p.money(net), good=(net > 0) if t.get("reviewed") and not missing(net) else None,
                 figure=fig("net_gain")),
-            KPI(p.text("cr.kpi_repeat"), p.count(t.get("repeat")), figure=fig("repeat")),
+            KPI(p.text("cr.kpi_repeat"), p.count(t.get("repeat")), of_league(campaign.verdict_counts(r, False)["repeat"]),
+                figure=fig("repeat")),
             # the same population as the league table's pull-forward column, said on the card
             KPI(p.text("cr.kpi_pull_forward"), p.count(t.get("pull_forward")),
-                p.text("cr.kpi_pull_forward_sub", n=p.count(sum(bool((c.get("pull_forward") or {}).get("flagged"))
-                                                                for c in league.values())), total=p.count(len(league))),
+                of_league(sum(bool((c.get("pull_forward") or {}).get("flagged")) for c in league.values())),
                 good=False if t.get("pull_forward") else None, figure=fig("pull_forward"))]
+
+
+def league_counts(p: Presentation, res: dict) -> str:
+    """Under the league's heading: its verdicts counted over every campaign in it, and how many of them ended in
+    this period, the set the cards and the month's summary count (:func:`memberkit.campaign.verdict_counts`);
+    '' without a campaign."""
+    r = res.get("results", {})
+    league, ended = campaign.verdict_counts(r, False), campaign.verdict_counts(r, True)
+    if not league["campaigns"]:
+        return ""
+    return p.text("cr.league_counts", n=p.count(league["campaigns"]), repeat=p.count(league["repeat"]),
+                  change=p.count(league["change"]), stop=p.count(league["stop"]), period=p.count(ended["campaigns"]))
 
 
 def headline(p: Presentation, res: dict) -> str:

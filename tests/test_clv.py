@@ -693,8 +693,9 @@ def test_the_model_checks_name_no_model_and_no_parameter_outside_the_note_for_an
     assert set(parameters) == {"r", "alpha", "a", "b"}
     assert not JARGON.search(shown) and "✓" not in shown, shown
     assert not re.search(r"(^|\s)(r|alpha|a|b|s|beta)\s+-?\d", shown), shown
-    assert table.iloc[0, 0] == p.text("clv.model_used", model=p.text("clv.plain.bgnbd"))
-    assert table.iloc[1, 0] == p.text("clv.plain.pareto_nbd") and table.iloc[1, 1] == p.text("clv.not_fitted")
+    assert table.iloc[0, 0].lower() == p.text("clv.model_used", model=p.text("clv.plain.bgnbd")).lower()
+    assert table.iloc[0, 0][0].isupper() or language == "zh"
+    assert table.iloc[1, 0].lower() == p.text("clv.plain.pareto_nbd").lower() and table.iloc[1, 1] == p.text("clv.not_fitted")
     hint = view.errors_hint(p, a)
     assert "BG/NBD" in hint and "Pareto/NBD" in hint and "1,234" in hint
     assert all(f"{k} {p.significant(v)}" in hint for k, v in parameters.items()), hint

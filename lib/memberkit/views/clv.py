@@ -29,13 +29,14 @@ def errors_frame(p: Presentation, a: clv.CLVAnalysis) -> pd.DataFrame:
     that could not be fitted says so. Names, fitted parameters and why a model failed are for analysts
     (:func:`errors_hint`)."""
     rows = []
+    cell = lambda words: words[:1].upper() + words[1:]   # noqa: E731 - a cell starts as a sentence does
     for name, e in a.holdout.errors.items():
         words = model_words(p, name)
-        rows.append({p.text("clv.model"): p.text("clv.model_used", model=words) if name == a.chosen else words,
+        rows.append({p.text("clv.model"): cell(p.text("clv.model_used", model=words) if name == a.chosen else words),
                      p.text("clv.mae"): p.ratio(e["mae"], 3), p.text("clv.aggregate_error"): p.signed_pct(e["aggregate_error"]),
                      p.text("clv.top_decile"): p.pct(e["top_decile_spend_share"])})
     for name in a.holdout.failures:
-        rows.append({p.text("clv.model"): model_words(p, name), p.text("clv.mae"): p.text("clv.not_fitted")})
+        rows.append({p.text("clv.model"): cell(model_words(p, name)), p.text("clv.mae"): p.text("clv.not_fitted")})
     return pd.DataFrame(rows)
 
 

@@ -443,6 +443,33 @@ def test_on_a4_every_card_value_of_the_summary_stays_on_one_line_inside_its_card
     assert all(v["px"] >= 16 for v in values) and all(v["px"] > 22.6 for v in values if len(v["text"]) <= 6), values
 
 
+# The summary's experiments card: its text's height in lines of its own line height, and whether it has points
+EXPERIMENTS_CARD = """() => { const card = document.querySelector('section.mk-report[data-report="ab_test"]');
+  const h = card.querySelector('.mk-headline');
+  return {width: card.getBoundingClientRect().width, points: card.querySelectorAll('.mk-points li').length,
+          lines: h.getBoundingClientRect().height / parseFloat(getComputedStyle(h).lineHeight)}; }"""
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_at_1280_px_the_summarys_experiments_card_answers_in_ten_lines_at_most(tmp_path, language):
+    """Issue 23: in its column of about 340 px at 1280 px, the summary's 'Did the experiments work?' card was some
+    19 lines of text (the sample's three experiments: full verdicts and points beneath them). One short sentence
+    per experiment now, the rest on the A/B page: 10 lines at most."""
+    from memberkit import month
+    from memberkit.views import month as month_views
+    from .test_abtest import summary_experiments
+    experiments = summary_experiments()
+    results = {"results": {"experiments": experiments, "guardrail_metrics": ["aov", "revenue"], "has_table": True},
+               "kpis": {"experiments": 3, "ship": 1, "ships_conversion_not_margin": 1, "no_verdict": 1,
+                        "not_enough_evidence": 0, "do_not_ship": 0}, "period": "2026-10"}
+    html = month_views.render_summary(month.MonthSummary(
+        "2026-10", language, "CNY", [month.ReportState("ab_test", "ok", results)], None))
+    with _open(html, 1280, tmp_path) as page:
+        card = page.evaluate(EXPERIMENTS_CARD)
+    assert 300 <= card["width"] <= 380 and card["points"] == 0, card
+    assert card["lines"] <= 10.5, card
+
+
 def _print_css() -> str:
     """The reports' own style (the nbconvert template's <style>), as every report page carries it."""
     template = (ROOT / "lib/memberkit/templates/memberkit/index.html.j2").read_text(encoding="utf-8")
@@ -539,9 +566,9 @@ def _league_like_page(language: str) -> str:
                      ("matched baseline (weaker evidence)", "匹配基线（证据较弱）")[language == "zh"]])
         details.append([name, "2026-10-01 –\n2026-10-07", "12,412", f"-16{i}\n(-176\u00a0…\u00a0222)", "CN¥31,779",
                         "not meaningful" if i % 2 else "CN¥18"])
-    heads = ["Campaign", "Verdict", "Why", "Type", "Return on cost (95% CI)", "Extra margin", "Cost", "Pull-forward",
+    heads = ["Campaign", "Verdict", "Why", "Type", "Return on cost (95% interval)", "Extra margin", "Cost", "Pull-forward",
              "Evidence"]
-    detail_heads = ["Campaign", "Dates", "Targeted", "Extra orders (95% CI)", "Extra revenue", "Cost per extra order"]
+    detail_heads = ["Campaign", "Dates", "Targeted", "Extra orders (95% interval)", "Extra revenue", "Cost per extra order"]
     if language == "zh":
         heads = ["活动", "结论", "原因", "类型", "投入产出比（95% 区间）", "额外毛利", "成本", "提前消费", "证据"]
         detail_heads = ["活动", "日期", "触达人数", "额外订单（95% 区间）", "额外收入", "每笔额外订单成本"]

@@ -381,7 +381,7 @@ def test_report_tables_read_the_hand_computed_figures():
     # revenue and margin over their 95% intervals, as the orders and the return are (issue 23: C2501 read
     # CN¥36,540 of revenue beside 23 extra orders, -176 … 222, with no interval to say it is noise)
     revenue, margin = r.figures["incremental_revenue"], r.figures["incremental_margin"]
-    assert details.iloc[0]["Extra revenue (95% CI)"] == (f"CN¥370\n({EN.money(revenue.ci_low)}\u00a0…\u00a0"
+    assert details.iloc[0]["Extra revenue (95% interval)"] == (f"CN¥370\n({EN.money(revenue.ci_low)}\u00a0…\u00a0"
                                                         f"{EN.money(revenue.ci_high)})")
     assert revenue.ci_low < 370 < revenue.ci_high and margin.value == pytest.approx(revenue.value * 0.5)
     # decision first: the campaign and its verdict (a return of +85% with one campaign: repeat or change, by hand
@@ -391,22 +391,22 @@ def test_report_tables_read_the_hand_computed_figures():
     # the cost it is made of, so the summary's "which campaign types paid" (margin − cost per type) can be
     # checked on this page (issue 23)
     # (after why the row got its verdict, a column of words of its own that may wrap)
-    assert list(league.columns[2:9]) == ["Why", "Type", "Return on cost (95% CI)", "Extra margin (95% CI)", "Cost",
+    assert list(league.columns[2:9]) == ["Why", "Type", "Return on cost (95% interval)", "Extra margin (95% interval)", "Cost",
                                          "Pull-forward", "Evidence"]
     assert (league.iloc[0]["Type"], league.iloc[0]["Cost"]) == ("coupon", "CN¥100")
-    assert league.iloc[0]["Extra margin (95% CI)"] == (f"CN¥185\n({EN.money(margin.ci_low)}\u00a0…\u00a0"
+    assert league.iloc[0]["Extra margin (95% interval)"] == (f"CN¥185\n({EN.money(margin.ci_low)}\u00a0…\u00a0"
                                                       f"{EN.money(margin.ci_high)})")
     # the rank leads the campaign's name (the number of its verdict sentence), not a column of its own; each
     # cell breaks at its own line breaks on screen too
     assert "#" not in league.columns and len(league.columns) == 9
     # the details in a table of their own, the campaign named first and kept in view: in one table of 14 columns
     # the verdict's reason wrapped to five lines on A4 and the last columns were cut mid-word at 1280 px
-    assert list(details.columns) == ["Campaign", "Dates", "Targeted", "Extra orders (95% CI)", "Extra revenue (95% CI)",
+    assert list(details.columns) == ["Campaign", "Dates", "Targeted", "Extra orders (95% interval)", "Extra revenue (95% interval)",
                                      "Cost per extra order"] and details.attrs["key_columns"] == 1
     assert list(details["Campaign"]) == list(league["Campaign"])
     assert ".mk-table table.mk-lines td:not(:first-child){white-space:pre}" in page.CSS
     # on paper (A4, every column): a figure over its interval and a start over its end, broken there only
-    assert league.iloc[0]["Return on cost (95% CI)"].count("\n") == 1 and details.iloc[0]["Dates"].count("\n") == 1
+    assert league.iloc[0]["Return on cost (95% interval)"].count("\n") == 1 and details.iloc[0]["Dates"].count("\n") == 1
     assert 'class="mk-key mk-key2 mk-stack mk-lines"' in page.table_html(league)
     template = (ROOT / "lib/memberkit/templates/memberkit/index.html.j2").read_text()
     # figures keep their lines; words (verdict, type, pull-forward) may also wrap to fit the page's width
@@ -502,6 +502,95 @@ def test_the_new_won_back_and_lost_table_reads_on_a_phone_and_names_its_days(lan
         assert word not in won_back
 
 
+def league_results(*campaigns) -> dict:
+    """campaign_review.json's results with campaigns of (id, verdict, ended in the period)."""
+    return {"has_table": True, "campaigns": {
+        cid: {"rank": i, "reviewed_in_period": ended, "name": cid, "type": "coupon", "verdict": {"decision": d},
+              "pull_forward": {"flagged": False}} for i, (cid, d, ended) in enumerate(campaigns, 1)}}
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_summary_and_the_campaign_page_count_verdicts_with_their_scope(language):
+    """Issue 23: the summary said '0 to change, 0 to stop' (this month's campaigns) while the campaign page's league
+    listed three of each (every campaign reviewed). The counts are of two sets, and each says which: the summary
+    counts the month's campaigns 'of those' that ended in it, then the league's; the campaign page's cards say 'of this
+    period's campaigns' with the league's number, and the league's own counts stand under its heading."""
+    from memberkit.month import MonthSummary, ReportState
+    from memberkit.views import Presentation
+    from memberkit.views import month as month_views
+    r = league_results(("A", "repeat", True), ("B", "stop", False), ("C", "change", False), ("D", "stop", False),
+                       ("E", "change", False), ("F", "stop", False), ("G", "change", False))
+    assert campaign.verdict_counts(r, True) == {"campaigns": 1, "repeat": 1, "change": 0, "stop": 0}
+    assert campaign.verdict_counts(r, False) == {"campaigns": 7, "repeat": 1, "change": 3, "stop": 3}
+    assert campaign.verdict_counts({}, False) == {"campaigns": 0, "repeat": 0, "change": 0, "stop": 0}
+    p = Presentation(language, "CNY")
+    res = {"results": r, "kpis": {"reviewed": 1, "repeat": 1, "pull_forward": 0, "net_gain": 6534.0,
+                                  "incremental_revenue": 31779.0}, "period": "2026-10"}
+    s = MonthSummary("2026-10", language, "CNY", [ReportState("campaign_review", "ok", res)], None)
+    said = next(x for x in month_views.happened(s) if x.startswith(("Campaigns", "活动")))
+    league = p.text("month.happened_campaigns_league", n=7, repeat=1, change=3, stop=3)
+    assert said == p.counted("month.happened_campaigns", 1, n=1, repeat=1, change=0, stop=0, net=p.money(6534.0)) + \
+        p.sentence_sep + league, said
+    assert ("of those" in said and "those of the months before" in said) if language == "en" else \
+        ("其中" in said and "含此前几个月" in said)
+    # the campaign page: the cards' counts are the period's, each with the league's beside it
+    cards = {k.label: k for k in view.kpis(p, res)}
+    assert cards[p.text("cr.kpi_repeat")].delta == p.text("cr.kpi_of_period_sub", n="1", total="7")
+    counts = view.league_counts(p, res)
+    assert counts == p.text("cr.league_counts", n="7", repeat="1", change="3", stop="3", period="1")
+    assert view.league_counts(p, {"results": {"campaigns": {}}}) == ""
+    # a month whose campaigns are the whole league says its counts once
+    alone = {**res, "results": league_results(("A", "repeat", True))}
+    s = MonthSummary("2026-10", language, "CNY", [ReportState("campaign_review", "ok", alone)], None)
+    said = next(x for x in month_views.happened(s) if x.startswith(("Campaigns", "活动")))
+    assert p.text("month.happened_campaigns_league", n=1, repeat=1, change=0, stop=0) not in said
+    nb = (ROOT / "notebooks/05_campaign_review.ipynb").read_text()
+    assert "view.league_counts(p, results.to_dict())" in nb
+
+
+@pytest.mark.slow
+def test_on_the_sample_the_league_counts_are_the_league_tables_verdicts(sample_review):
+    """The counts under the league's heading are the verdicts its table lists, row by row."""
+    a, _ = sample_review
+    from memberkit.report import Results
+    results = Results("campaign_review", "2026-10")
+    view.record(EN, a, results, cr_params("league_months=36"))
+    res = results.to_dict()
+    table = view.league_frame(EN, a)
+    listed = table["Verdict"].value_counts()
+    league = campaign.verdict_counts(res["results"], False)
+    assert league["campaigns"] == len(table) and all(league[d] == listed.get(d, 0) for d in ("repeat", "change", "stop"))
+    ended = campaign.verdict_counts(res["results"], True)
+    assert ended["campaigns"] == res["kpis"]["reviewed"] and ended["repeat"] == res["kpis"]["repeat"]
+    assert EN.count(league["change"]) in view.league_counts(EN, res)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_won_back_tables_last_column_holds_what_its_heading_says(language):
+    """Issue 23: the column 'Beyond the comparison (95% CI)' held two counts with their intervals and, for the
+    high-value members lost, the two groups' rates, which are no interval. The heading says what every cell holds
+    (each row against the comparison); a cell with an interval names it, with its level, and the rates row names
+    both groups' rates."""
+    from memberkit.views import Presentation
+    members = hand_campaign()
+    info = pd.Series({"campaign_id": "C1", "name": "Test", "type": "coupon", "start": START, "end": END, "cost": 100.0})
+    p = cr_params("margin=0.5")
+    r = campaign.review(members, info, p)
+    pres = Presentation(language)
+    frame = view.members_frame(pres, r, p.silent_days)
+    heading = frame.columns[2]
+    level = "95% interval" if language == "en" else "95% 置信区间"
+    assert heading == pres.text("cr.col_members_incremental") and "95%" not in heading and "CI" not in heading
+    f = r.figures
+    for i, key in enumerate(("incremental_new_buyers", "incremental_reactivated")):
+        e, cell = f[key], frame.iloc[i, 2]
+        assert level in cell and pres.count(abs(e.ci_low)) in cell and pres.count(abs(e.ci_high)) in cell, cell
+        assert cell.startswith(("+", "-")), cell    # a difference from the comparison, with its sign
+    rates = frame.iloc[2, 2]
+    assert "95%" not in rates and pres.pct(f["high_value_lost_rate_target"]) in rates
+    assert pres.pct(f["high_value_lost_rate_comparison"]) in rates
+
+
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_the_league_says_no_pull_forward_only_where_the_check_shows_none(language):
     """The league's pull-forward column said 'no' for C2610, whose check had 24 of its 30 days, and for C2501,
@@ -541,7 +630,7 @@ def test_cost_per_extra_order_is_not_meaningful_when_the_extra_orders_are_not_cl
     card = view.campaign_kpis(EN, r)[-1]
     assert (card.label, card.value, card.delta) == ("Cost per extra order", "–", "not meaningful: the extra orders are not clear")
     row = view.figures_frame(EN, r, p).set_index("Figure").loc["Cost per extra order"]
-    assert row["Target"] == "not meaningful" and row["95% CI"] == ""
+    assert row["Target"] == "not meaningful" and row["95% interval"] == ""
     a = campaign.CampaignAnalysis("2026-03", ["C1"], {"C1": r}, {})
     assert view.league_details_frame(EN, a).iloc[0]["Cost per extra order"] == "not meaningful"
 

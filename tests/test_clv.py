@@ -670,6 +670,43 @@ def test_the_clv_page_formats_its_figures_like_every_other_page():
     assert "nan" not in shown.lower() and card(a).value == "–" and "(correlation –)" in shown
 
 
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_model_checks_name_no_model_and_no_parameter_outside_the_note_for_analysts(cdnow_calibration, language):
+    """Issue 23: the CLV page's table of the models on the holdout read 'BG/NBD ✓ ... r 0.595, alpha 7.23', and the
+    spend check 'as Gamma-Gamma assumes': names and fitted parameters where an executive reads. The table names
+    each model by what it assumes and says which one the forecast uses; the names and parameters, and why a model
+    failed, are in the note for analysts beneath it."""
+    import re
+    from types import SimpleNamespace
+    from memberkit.views import Presentation
+    from memberkit.views import clv as view
+    from .test_views import JARGON
+    p = Presentation(language, "CNY")
+    fitted = clv.fit_purchase_model("bgnbd", cdnow_calibration)
+    error = {"aggregate_error": -0.02, "mae": 0.5, "top_decile_spend_share": 0.4}
+    failed = clv.why(clv.ModelFitError("pareto_nbd did not converge on 1,234 members", "not_converged", n="1,234"))
+    a = _view_analysis(-0.02, 0.12, 3.456)
+    a.holdout.errors, a.holdout.models, a.holdout.failures = {"bgnbd": error}, {"bgnbd": fitted}, {"pareto_nbd": failed}
+    table = view.errors_frame(p, a)
+    shown = " ".join(str(x) for x in [*table.columns, *table.to_numpy().ravel()])
+    parameters = clv.model_parameters(fitted)
+    assert set(parameters) == {"r", "alpha", "a", "b"}
+    assert not JARGON.search(shown) and "✓" not in shown, shown
+    assert not re.search(r"(^|\s)(r|alpha|a|b|s|beta)\s+-?\d", shown), shown
+    assert table.iloc[0, 0].lower() == p.text("clv.model_used", model=p.text("clv.plain.bgnbd")).lower()
+    assert table.iloc[0, 0][0].isupper() or language == "zh"
+    assert table.iloc[1, 0].lower() == p.text("clv.plain.pareto_nbd").lower() and table.iloc[1, 1] == p.text("clv.not_fitted")
+    hint = view.errors_hint(p, a)
+    assert "BG/NBD" in hint and "Pareto/NBD" in hint and "1,234" in hint
+    assert all(f"{k} {p.significant(v)}" in hint for k, v in parameters.items()), hint
+    # the spend model's checks and the notes on a failed model: in plain words, its name in the note for analysts
+    a.notes = [{"model": "bgnbd", "problem": str(failed), "used": "pareto_nbd", "reason": failed.reason},
+               {"model": "bgnbd", "problem": "no_dropout"}]
+    words = " ".join(view.checks_sentences(p, a))
+    assert not JARGON.search(words) and p.text("clv.plain.pareto_nbd") in words, words
+    assert "Gamma-Gamma" in p.text("clv.checks_hint") and "BG/NBD" in view.accuracy_hint(p, a)
+
+
 def test_member_export_is_the_file_pandas_writes_with_its_float_format(tmp_path):
     """export_members formats the float columns itself, once per column: the files must be those
     of to_csv(float_format="%.4f") byte for byte (NaN empty, inf, -0.0, halves, large values)."""

@@ -153,7 +153,7 @@ def test_a_negative_difference_after_a_campaign_reads_as_fewer_orders(value, wor
                                       "flagged": False, "days_after_observed": 24, "complete": True,
                                       "share_given_back": None})
     sentence = pull_forward_sentence(EN, r)
-    assert words in sentence and "-16 orders" not in sentence and "(95% CI of the difference -41 to +10)" in sentence
+    assert words in sentence and "-16 orders" not in sentence and "(95% interval of the difference -41 to +10)" in sentence
 
 
 @pytest.mark.parametrize("p", [EN, ZH], ids=["en", "zh"])

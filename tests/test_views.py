@@ -393,9 +393,9 @@ def test_on_a_phone_the_lifecycle_labels_do_not_overlap_and_the_grid_names_fit_t
 #: snake_case code (the catalogue's ``{placeholders}`` aside).
 RAW_SETTING = re.compile(r"notebooks\.|source\.tables|run_reports|\s-p\s|--[a-z]|\bas_of\b|\b[a-z]+(?:_[a-z0-9]+)+\b"
                          r"|\.parquet|\bseed\b|winsori|缩尾|种子")
-#: Catalogue entries for analysts only: the small "for analysts" notes (``*_hint``) and the lines an analyst's
-#: hand run shows (``common.where_*``).
-FOR_ANALYSTS = re.compile(r"(_hint|^common\.where_\w+)$")
+#: Catalogue entries for analysts only: the small "for analysts" notes (``*_hint``), the lines an analyst's
+#: hand run shows (``common.where_*``) and the names those notes use (a section ``analysts``: clv.analysts.*).
+FOR_ANALYSTS = re.compile(r"(_hint|^common\.where_\w+|(^|\.)analysts\.\w+)$")
 #: A method's or model's name, a test statistic or a citation: what an executive sentence says in plain words
 #: ("after allowing for testing several variants at once") while the name and its source stand in the fold
 #: for analysts ("Holm-adjusted p 0.003", "type M error, Gelman and Carlin 2014", "LMDI-I", "BG/NBD").
@@ -412,9 +412,10 @@ JARGON = re.compile(r"Holm|type M|M 型错误|Gelman|LMDI|Divisia|迪氏|Shapley
 #: RFM's letters too ('Mean R (days)', '平均 R（天）'): 'Average days since last order'; the letters stand in the fold.
 TABLE_JARGON = re.compile(r"^p\b|\bp \(|\bp （|\bp$|CUPED|\bMAE\b|\bdeciles?\b|十分位|Brier"
                           r"|\b[Mm]ean [RFM]\b|平均 ?[RFM]\b")
-#: Where those names may stand outside the fold: a detail table's column heading or a model's row label in the
-#: model checks (clv.model_*) and the spend model's own checks (clv.check_*, clv.note_*).
-JARGON_LABELS = re.compile(r"(^|\.)col_\w+$|^clv\.(model_\w+|check_\w+|note_\w+|why\.\w+)$")
+#: Where those names may stand outside the fold: a detail table's column heading (held to TABLE_JARGON). The CLV
+#: page's model checks were let through too (clv.model_*, clv.check_*, clv.note_*, clv.why.*), and 'BG/NBD ✓ ...
+#: r 0.595, alpha 7.23' and 'as Gamma-Gamma assumes' stood on the page (issue 23): their names are in clv.analysts.
+JARGON_LABELS = re.compile(r"(^|\.)col_\w+$")
 
 
 def executive_entries(placeholders: bool = False):
@@ -465,6 +466,23 @@ def test_no_method_name_p_value_or_citation_in_a_sentence_an_executive_reads():
     assert JARGON.search("(+16.9%; Holm-adjusted p 0.003)") and JARGON.search("p = 0.02") and JARGON.search("(LMDI-I)")
     assert all(JARGON.search(x) for x in ("no guardrail (AOV, revenue per member)", "with 80% power", "护栏指标", "检验力"))
     assert not JARGON.search("average order value") and not JARGON.search("a test that catches the lift 80% of the time")
+
+
+#: The interval's abbreviation: an executive reads '95% interval' (the summary's decisions said it so while the A/B
+#: and campaign pages said '95% CI'); the Chinese edition says 95% 置信区间 throughout.
+ABBREVIATED_INTERVAL = re.compile(r"\bCIs?\b")
+
+
+def test_one_term_for_an_interval_in_each_language():
+    """Issue 23: the English pages said '95% CI' on the A/B and campaign pages and '95% interval' in the summary's
+    decisions. Outside the folds for analysts the English edition says '95% interval', never 'CI'; the Chinese one
+    '95% 置信区间' wherever it gives an interval's level."""
+    found = [(key, words) for language, key, words in executive_entries()
+             if language == "en" and ABBREVIATED_INTERVAL.search(words)]
+    assert not found, found
+    assert ABBREVIATED_INTERVAL.search("(+3.1%, 95% CI -0.4% to +6.6%)") and not ABBREVIATED_INTERVAL.search("CIRCLE")
+    zh = [(key, words) for language, key, words in executive_entries() if language == "zh" and "区间" in words]
+    assert zh and all("95% 置信区间" in w or "95%" not in w for _, w in zh), zh
 
 
 def test_an_executive_sentence_names_a_file_in_words_and_never_by_its_name_or_folder():

@@ -572,14 +572,33 @@ def _check_costs(experiment_id: str, design, variants: list[str]) -> None:
                               names=", ".join(unknown), variants=", ".join(variants))
 
 
-def reading(p_value_adjusted: float, abs_diff: float, alpha: float, srm_failed: bool = False) -> str:
+def expected_counts(counts: dict[str, int], planned_split: dict[str, float]) -> dict[str, float]:
+    """The members each group would hold under the planned split: all assigned members (the sum of
+    ``counts``, variant -> members) times the group's planned share (``planned_split``, variant -> weight,
+    any positive scale). Keys and order of ``planned_split``; the expected counts of the sample ratio check
+    (:func:`memberkit.stats.srm_test`). Raises ValueError when the planned weights do not sum above zero.
+
+    >>> expected_counts({"control": 2020, "banner": 1803}, {"control": 1, "banner": 1})
+    {'control': 1911.5, 'banner': 1911.5}
+    """
+    total, weights = sum(counts.values()), sum(planned_split.values())
+    if not weights > 0:
+        raise ValueError(f"the planned split {planned_split} has no positive weight")
+    return {k: total * w / weights for k, w in planned_split.items()}
+
+
+def reading(p_value_adjusted: float, abs_diff: float, alpha: float, srm_failed: bool = False,
+            decision: str | None = None) -> str:
     """How one metric of one variant reads against control, as a code: ``better`` or ``worse`` when its
     Holm-adjusted p-value is below ``alpha`` (higher is better for every metric, as in :func:`decide`),
-    ``unclear`` otherwise (a missing p-value included), ``no_verdict`` when the split is broken."""
+    ``no_verdict`` when the split is broken. Otherwise (a missing p-value included) the words follow the
+    experiment's verdict (``decision``, :func:`decide`), so that no row contradicts it: ``unclear`` (not
+    clear yet) only while the verdict is that there is not enough evidence yet (or none is given);
+    ``no_difference`` once the verdict is taken (ship, do not ship), since more members would not change it."""
     if srm_failed:
         return "no_verdict"
     if p_value_adjusted is None or not p_value_adjusted < alpha or not abs_diff or abs_diff != abs_diff:
-        return "unclear"
+        return "unclear" if decision in (None, "not_enough_evidence", "no_verdict") else "no_difference"
     return "better" if abs_diff > 0 else "worse"
 
 

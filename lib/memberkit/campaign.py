@@ -570,6 +570,18 @@ def key_results(a: CampaignAnalysis, params) -> dict:
             "league_months": params.league_months}
 
 
+def verdict_counts(results: dict, in_period: bool) -> dict[str, int]:
+    """How many campaigns of ``campaign_review.json``'s results (``results``: its ``results`` dict, campaign id
+    -> campaign under ``campaigns``) got each verdict: ``campaigns`` (count), ``repeat``, ``change`` and ``stop``.
+    ``in_period``: only the campaigns that ended in the report's period (``reviewed_in_period``); otherwise every
+    campaign of the league (the period's and those of the months before it). The two are different sets, and
+    whoever shows a count says which one it is."""
+    league = (results.get("campaigns") or {}).values()
+    chosen = [c for c in league if c.get("reviewed_in_period") or not in_period]
+    return {"campaigns": len(chosen),
+            **{d: sum((c.get("verdict") or {}).get("decision") == d for c in chosen) for d in ("repeat", "change", "stop")}}
+
+
 # ------------------------------------------------------------------ decisions for the summary page
 DECISIONS = ("stop", "change", "repeat")
 

@@ -281,13 +281,18 @@ def experiment_heading(p: Presentation, r: abtest.ExperimentResult, days: int) -
 
 
 def srm_sentence(p: Presentation, r: abtest.ExperimentResult) -> str:
+    """The split check in words. A split as planned: the groups' members and shares against the planned shares.
+    A broken one (the red banner, all its section shows): the members assigned to each group against those the
+    planned split expects (:func:`memberkit.abtest.expected_counts`), why there is no verdict, and what to do."""
     total = sum(r.counts.values())
     name = lambda k: variant_name(p, k, r.control)   # noqa: E731
-    observed = p.list_sep.join(p.text("ab.count_item", variant=name(k), n=p.count(n), share=p.pct(n / total))
-                               for k, n in r.counts.items())
+    counted = lambda counts: p.list_sep.join(   # noqa: E731
+        p.text("ab.count_item", variant=name(k), n=p.count(n), share=p.pct(n / total)) for k, n in counts.items())
     planned = p.list_sep.join(f"{name(k)} {p.pct(s / sum(r.planned_split.values()))}" for k, s in r.planned_split.items())
-    return p.text("ab.srm_banner" if r.srm_failed else "ab.srm_ok", observed=observed, planned=planned,
-                p=fmt_p(r.srm_p_value))
+    if r.srm_failed:
+        return p.text("ab.srm_banner", observed=counted(r.counts),
+                      expected=counted(abtest.expected_counts(r.counts, r.planned_split)), planned=planned)
+    return p.text("ab.srm_ok", observed=counted(r.counts), planned=planned, p=fmt_p(r.srm_p_value))
 
 
 def kpis(p: Presentation, res: dict):
@@ -324,45 +329,32 @@ def headline(p: Presentation, res: dict) -> str:
 
 
 def experiment_answer(p: Presentation, experiment_id: str, e: dict, guardrail_metrics=()) -> str:
-    """An experiment's answer in one sentence (the month summary's card): the verdict and the figure that
-    decides it: a shipped variant's lift on the primary metric with its 95% interval, or, when the lift does
-    not pay for its incentive, the margin it loses per assigned member; the other verdicts as
-    :func:`experiment_sentence` words them. What qualifies it (the other metrics held, a likely overstated
-    lift) is in :func:`experiment_points`. ``e``: :func:`memberkit.abtest.experiment_record`."""
+    """An experiment's answer in one short sentence (the month summary's card, a column about 340 px wide): the
+    verdict and the one figure that decides it: a shipped variant's lift on the primary metric with its 95%
+    interval; when the lift does not pay for its incentive, the margin per assigned member after it; without
+    enough evidence, the best variant's lift and interval; a variant that harms a metric it must not, that metric;
+    a broken split, what to do. What qualifies the verdict (the other metrics, a likely overstated lift, the
+    members still needed) is on the A/B page behind the card's link. ``e``:
+    :func:`memberkit.abtest.experiment_record`."""
     v, metric = e["verdict"], e["primary_metric"]
-    if v["decision"] not in ("ship", "ships_conversion_not_margin"):
-        return experiment_sentence(p, experiment_id, e, guardrail_metrics, short=True)
-    row, net = e["metrics"][metric][v["variant"]], (e.get("net_margin") or {}).get(v["variant"])
+    res = (e.get("metrics") or {}).get(metric) or {}
     fm = lambda x: fmt_metric(p, metric, x, (e.get("kinds") or {}).get(metric))   # noqa: E731
-    figures = dict(variant=v["variant"], metric=metric_label(p, metric), control=fm(row["control_mean"]),
-                   value=fm(row["variant_mean"]), lift=p.signed_pct(row["rel_lift"]), lo=p.signed_pct(row["ci_low"]),
-                   hi=p.signed_pct(row["ci_high"]))
+    lifted = lambda name: dict(variant=name, metric=metric_label(p, metric), lift=p.signed_pct(res[name]["rel_lift"]),   # noqa: E731
+                               lo=p.signed_pct(res[name]["ci_low"]), hi=p.signed_pct(res[name]["ci_high"]),
+                               control=fm(res[name]["control_mean"]), value=fm(res[name]["variant_mean"]))
+    if v["decision"] == "no_verdict" and v.get("reason") == "srm":
+        return p.text("ab.answer_srm")
     if v["decision"] == "ship":
-        return p.text("ab.answer_ship", **figures)
-    return p.text("ab.answer_not_margin", cost=p.money(net["cost_per_conversion"], 2), net=p.money(net["net"], 2),
-                  net_lo=p.money(net["net_ci_low"], 2), net_hi=p.money(net["net_ci_high"], 2), **figures)
-
-
-def experiment_points(p: Presentation, experiment_id: str, e: dict, guardrail_metrics=()) -> list[str]:
-    """Under :func:`experiment_answer`, at most one short point, led by the experiment's id, of what qualifies a
-    variant's lift: the metrics it must not harm held, the margin after its incentive, a likely overstated
-    lift; [] when there is none or for the other verdicts (that the lift stays clear after allowing for
-    several variants and metrics is said on the report's page)."""
-    v = e["verdict"]
-    if v["decision"] not in ("ship", "ships_conversion_not_margin"):
-        return []
-    clauses = []
-    net = (e.get("net_margin") or {}).get(v["variant"])
-    if v["decision"] == "ship":
-        if guardrail_metrics:
-            clauses.append(p.text("ab.point_held", metrics=p.list_sep.join(metric_label(p, g) for g in guardrail_metrics)))
-        if net:
-            clauses.append(p.text("ab.point_pays", net=p.money(net["net"], 2), lo=p.money(net["net_ci_low"], 2),
-                                  hi=p.money(net["net_ci_high"], 2)))
-    over = (e.get("overstated") or {}).get(v["variant"])
-    if over:
-        clauses.append(p.text("ab.point_overstated", mde=p.pct(over["mde_now"])))
-    return [labelled(p, experiment_id, p.text("ab.points", clauses=p.clause_sep.join(clauses)))] if clauses else []
+        return p.text("ab.answer_ship", **lifted(v["variant"]))
+    if v["decision"] == "ships_conversion_not_margin":
+        net = e["net_margin"][v["variant"]]
+        return p.text("ab.answer_not_margin", cost=p.money(net["cost_per_conversion"], 2), net=p.money(net["net"], 2),
+                      net_lo=p.money(net["net_ci_low"], 2), net_hi=p.money(net["net_ci_high"], 2), **lifted(v["variant"]))
+    if v["decision"] == "not_enough_evidence" and res:
+        # the largest lift first (a missing one last), as the page's verdict names it
+        best = sorted(res, key=lambda k: (missing(res[k]["rel_lift"]), -(res[k]["rel_lift"] or 0)))[0]
+        return p.text("ab.answer_inconclusive", **lifted(best))
+    return experiment_sentence(p, experiment_id, e, guardrail_metrics, short=True)
 
 
 def analyst_hints(p: Presentation, res: dict) -> list[str]:
@@ -397,12 +389,9 @@ def labelled(p: Presentation, experiment: str, sentence: str) -> str:
 
 
 def summary_card(p: Presentation, res: dict) -> dict:
-    """The month summary's card of this report: the answer per experiment in one sentence each
-    (:func:`headline`), what qualifies it as short points (:func:`experiment_points`), and the first cards."""
-    r = res.get("results", {})
-    points = [x for k, e in (r.get("experiments") or {}).items()
-              for x in experiment_points(p, k, e, r.get("guardrail_metrics", []))]
-    return {**card(headline(p, res), kpis(p, res)), "points": points}
+    """The month summary's card of this report: the answer per experiment in one short sentence each
+    (:func:`headline`, :func:`experiment_answer`) and the first cards; the rest is on the A/B page."""
+    return card(headline(p, res), kpis(p, res))
 
 
 def results_frame(p: Presentation, r: abtest.ExperimentResult, alpha: float = 0.05) -> pd.DataFrame:
@@ -410,14 +399,17 @@ def results_frame(p: Presentation, r: abtest.ExperimentResult, alpha: float = 0.
     (the Holm-adjusted p-value, in words: an executive reads this table).
 
     Decision first: the row's name (variant · metric) and how it reads against control
-    (:func:`memberkit.abtest.reading` at ``alpha``) are its first two columns and stay in view.
-    Under a broken split the comparison is not evidence: the table keeps what was observed (the
-    means and their difference) and shows no interval, p-value or chance to beat control.
+    (:func:`memberkit.abtest.reading` at ``alpha``, in words that follow the experiment's verdict: 'no clear
+    difference' once it is taken, 'not clear yet' only while there is not enough evidence) are its first two
+    columns and stay in view.
+    Under a broken split the comparison is not evidence and its page shows no table (only the banner,
+    :func:`srm_sentence`); given one, the table keeps the means and shows no interval, p-value or chance.
     """
     rows = []
     evidence = not r.srm_failed
+    decision = (getattr(r, "verdict", None) or {}).get("decision")
     for _, x in r.results.iterrows():
-        code = abtest.reading(x.p_value_adjusted, x.abs_diff, alpha, r.srm_failed)
+        code = abtest.reading(x.p_value_adjusted, x.abs_diff, alpha, r.srm_failed, decision)
         rows.append({p.text("ab.col_variant_metric"): f"{x.variant} · {metric_label(p, x.metric)}",
                      p.text("ab.col_reading"): p.text(f"ab.reading_{code}"),
                      p.text("ab.col_control"): _fm(p, r, x.metric, x.control_mean),

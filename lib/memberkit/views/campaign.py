@@ -8,7 +8,7 @@ import pandas as pd
 
 from .. import campaign
 from ..report import missing
-from .context import DASH, Presentation, reason_text
+from .context import DASH, Presentation, joined_sign, reason_text
 from . import page
 from .page import KPI, Figure, card
 from .rfm import group_label
@@ -62,24 +62,38 @@ def verdict_sentence(p: Presentation, r: campaign.CampaignReview, params) -> str
 
 def kpis(p: Presentation, res: dict):
     """The cards, from the report's results: none when the sources have no campaign tables (the
-    report is skipped, not zero)."""
+    report is skipped, not zero). A count of this period's campaigns says so, with the league's beside it
+    (:func:`memberkit.campaign.verdict_counts`): the league table below lists them all."""
     r, t = res.get("results", {}), res.get("kpis", {})
     if not r.get("has_table", True):
         return []
     league = r.get("campaigns", {})
     net = t.get("net_gain")
     fig = lambda key: Figure(f"campaign_review.{key}", res.get("period") or "", t.get(key))  # noqa: E731
+    of_league = lambda n: p.text("cr.kpi_of_period_sub", n=p.count(n), total=p.count(len(league)))  # noqa: E731
     return [KPI(p.text("cr.kpi_reviewed"), p.count(t.get("reviewed")), p.text("cr.kpi_league_sub", n=p.count(len(league))),
                 figure=fig("reviewed")),
             KPI(p.text("cr.kpi_incremental_revenue"), p.money(t.get("incremental_revenue")), figure=fig("incremental_revenue")),
             KPI(p.text("cr.kpi_net"), p.money(net), good=(net > 0) if t.get("reviewed") and not missing(net) else None,
                 figure=fig("net_gain")),
-            KPI(p.text("cr.kpi_repeat"), p.count(t.get("repeat")), figure=fig("repeat")),
+            KPI(p.text("cr.kpi_repeat"), p.count(t.get("repeat")), of_league(campaign.verdict_counts(r, False)["repeat"]),
+                figure=fig("repeat")),
             # the same population as the league table's pull-forward column, said on the card
             KPI(p.text("cr.kpi_pull_forward"), p.count(t.get("pull_forward")),
-                p.text("cr.kpi_pull_forward_sub", n=p.count(sum(bool((c.get("pull_forward") or {}).get("flagged"))
-                                                                for c in league.values())), total=p.count(len(league))),
+                of_league(sum(bool((c.get("pull_forward") or {}).get("flagged")) for c in league.values())),
                 good=False if t.get("pull_forward") else None, figure=fig("pull_forward"))]
+
+
+def league_counts(p: Presentation, res: dict) -> str:
+    """Under the league's heading: its verdicts counted over every campaign in it, and how many of them ended in
+    this period, the set the cards and the month's summary count (:func:`memberkit.campaign.verdict_counts`);
+    '' without a campaign."""
+    r = res.get("results", {})
+    league, ended = campaign.verdict_counts(r, False), campaign.verdict_counts(r, True)
+    if not league["campaigns"]:
+        return ""
+    return p.text("cr.league_counts", n=p.count(league["campaigns"]), repeat=p.count(league["repeat"]),
+                  change=p.count(league["change"]), stop=p.count(league["stop"]), period=p.count(ended["campaigns"]))
 
 
 def headline(p: Presentation, res: dict) -> str:
@@ -263,9 +277,14 @@ def members_frame(p: Presentation, r: campaign.CampaignReview, silent_days: int 
     """New buyers, members won back (no order in the ``silent_days`` before the campaign, the campaign
     settings' ``silent_days``; silent or lapsed in DOMAIN.md's stages, so the row names the days, not a
     stage) and high-value members lost, with the comparison's rate. Stacked on a phone
-    (:func:`memberkit.views.page.stacked`): its rows are named by sentences."""
+    (:func:`memberkit.views.page.stacked`): its rows are named by sentences.
+
+    The last column holds each row against the comparison, and its heading says no more than that: the extra
+    members beyond the comparison with their 95% interval for the first two rows, the two groups' rates for the
+    high-value members lost (a column headed 'Beyond the comparison (95% CI)' held those rates too)."""
     f = r.figures
-    inc = lambda e: f"{p.count(e.value)} ({_ci(e, p.count)})"
+    signed = lambda x: DASH if missing(x) else joined_sign("+" if x >= 0 else "-", p.count(abs(x)))   # noqa: E731
+    inc = lambda e: p.text("cr.m_beyond", value=signed(e.value), lo=signed(e.ci_low), hi=signed(e.ci_high))  # noqa: E731
     rows = [(p.text("cr.m_new"), p.count(f["new_buyers"]), inc(f["incremental_new_buyers"])),
             (p.text("cr.m_reactivated", n=p.count(f["lapsed_targeted"]), days=p.count(silent_days)), p.count(f["reactivated"]),
              inc(f["incremental_reactivated"])),

@@ -12,19 +12,45 @@ from .rfm import group_label
 from .theme import PALETTE, labels_inside, legend_below
 
 
+def model_words(p: Presentation, name: str) -> str:
+    """A purchase model as an executive reads it: what it assumes, in plain words ('members may leave at any
+    time'); its name (Pareto/NBD) is for analysts (:func:`model_name`)."""
+    return p.text(f"clv.plain.{name}")
+
+
+def model_name(p: Presentation, name: str) -> str:
+    """A model's published name (BG/NBD, Pareto/NBD, Gamma-Gamma), for the notes for analysts only."""
+    return p.text(f"clv.analysts.model_{name}")
+
+
 def errors_frame(p: Presentation, a: clv.CLVAnalysis) -> pd.DataFrame:
-    """Each purchase model on the holdout: mean absolute error, aggregate error, top-decile share, parameters."""
+    """Each purchase model on the holdout, named by what it assumes (:func:`model_words`; the one the forecast uses
+    says so): its average miss per member, aggregate error and the held-out spend of the top 10% it ranked. A model
+    that could not be fitted says so. Names, fitted parameters and why a model failed are for analysts
+    (:func:`errors_hint`)."""
     rows = []
+    cell = lambda words: words[:1].upper() + words[1:]   # noqa: E731 - a cell starts as a sentence does
     for name, e in a.holdout.errors.items():
-        rows.append({p.text("clv.model"): p.text(f"clv.model_{name}") + (" ✓" if name == a.chosen else ""),
+        words = model_words(p, name)
+        rows.append({p.text("clv.model"): cell(p.text("clv.model_used", model=words) if name == a.chosen else words),
                      p.text("clv.mae"): p.ratio(e["mae"], 3), p.text("clv.aggregate_error"): p.signed_pct(e["aggregate_error"]),
-                     p.text("clv.top_decile"): p.pct(e["top_decile_spend_share"]),
-                     p.text("clv.parameters"): ", ".join(f"{k} {p.significant(v)}" for k, v in
-                                                                 clv.model_parameters(a.holdout.models[name]).items())})
-    for name, msg in a.holdout.failures.items():
-        rows.append({p.text("clv.model"): p.text(f"clv.model_{name}"),
-                     p.text("clv.parameters"): reason_text(p, "clv", getattr(msg, "reason", None), str(msg))})
+                     p.text("clv.top_decile"): p.pct(e["top_decile_spend_share"])})
+    for name in a.holdout.failures:
+        rows.append({p.text("clv.model"): cell(model_words(p, name)), p.text("clv.mae"): p.text("clv.not_fitted")})
     return pd.DataFrame(rows)
+
+
+def errors_hint(p: Presentation, a: clv.CLVAnalysis) -> str:
+    """For analysts, under :func:`errors_frame`: each model by name with its fitted parameters (BG/NBD's r, alpha,
+    a, b; Pareto/NBD's r, alpha, s, beta), or why it could not be fitted; '' without a model."""
+    items = [p.text("clv.errors_item", name=model_name(p, name), words=model_words(p, name),
+                    parameters=p.list_sep.join(f"{k} {p.significant(v)}" for k, v in
+                                               clv.model_parameters(a.holdout.models[name]).items()))
+             for name in a.holdout.errors]
+    items += [p.text("clv.errors_item", name=model_name(p, name), words=model_words(p, name),
+                     parameters=reason_text(p, "clv", getattr(msg, "reason", None), str(msg)))
+              for name, msg in a.holdout.failures.items()]
+    return p.text("clv.errors_hint", models=p.clause_sep.join(items)) if items else ""
 
 
 def kpis(p: Presentation, res: dict):
@@ -79,7 +105,7 @@ def accuracy_sentence(p: Presentation, a: clv.CLVAnalysis, params) -> str:
     model'); its name is for analysts (:func:`accuracy_hint`)."""
     e = a.holdout.errors[a.chosen]
     weeks = (a.holdout.observation_end - a.holdout.calibration_end).days / 7
-    return p.text("clv.accuracy", model=p.text(f"clv.model_{a.chosen}"), weeks=p.ratio(weeks, 0),
+    return p.text("clv.accuracy", weeks=p.ratio(weeks, 0),
                 predicted=p.count(e["predicted_total"]), actual=p.count(e["actual_total"]), error=p.signed_pct(e["aggregate_error"]),
                 top=p.pct(e["top_decile_spend_share"]),
                 how=p.text("clv.chosen_by_" + a.chosen_by))
@@ -87,11 +113,12 @@ def accuracy_sentence(p: Presentation, a: clv.CLVAnalysis, params) -> str:
 
 def accuracy_hint(p: Presentation, a: clv.CLVAnalysis) -> str:
     """For analysts, under :func:`accuracy_sentence`: the chosen purchase model by name (BG/NBD, ...)."""
-    return p.text("clv.accuracy_hint", model=p.text(f"clv.model_{a.chosen}"))
+    return p.text("clv.accuracy_hint", model=model_name(p, a.chosen))
 
 
 def checks_sentences(p: Presentation, a: clv.CLVAnalysis) -> list[str]:
-    """The spend model's checks, then what failed and what was used instead (:func:`notes_sentences`)."""
+    """The spend model's checks, then what failed and what was used instead (:func:`notes_sentences`), in plain
+    words ('the spend model'); its name and what it assumes are for analysts (``clv.checks_hint``)."""
     c = a.spend_checks
     out = [p.text("clv.check_corr_ok" if c["correlation_ok"] else "clv.check_corr_warn",
                 corr=p.ratio(c["frequency_spend_correlation"], 2))]
@@ -103,10 +130,11 @@ def checks_sentences(p: Presentation, a: clv.CLVAnalysis) -> list[str]:
 
 
 def notes_sentences(p: Presentation, a: clv.CLVAnalysis) -> list[str]:
-    """One sentence per model that failed (and what was used instead) or sits at the no-drop-out boundary."""
+    """One sentence per model that failed (and what was used instead) or sits at the no-drop-out boundary, each
+    model named by what it assumes (:func:`model_words`)."""
     out = []
     for n in a.notes:
-        model = p.text(f"clv.model_{n['model']}")
+        model = model_words(p, n["model"]) if n["model"] != "gamma_gamma" else ""
         if n["problem"] == "no_dropout":
             out.append(p.text("clv.note_no_dropout", model=model))
         elif n["model"] == "gamma_gamma":
@@ -114,7 +142,7 @@ def notes_sentences(p: Presentation, a: clv.CLVAnalysis) -> list[str]:
                               mean=p.money(n["mean_spend"])))
         else:
             out.append(p.text("clv.note_failed", model=model, reason=reason_text(p, "clv", n.get("reason"), n["problem"]),
-                              used=p.text(f"clv.model_{n['used']}")))
+                              used=model_words(p, n["used"])))
     return out
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
+from ..campaign import verdict_counts
 from ..kpi import HIGHER_IS_BETTER, MONTH_FIGURES
 from ..languages import switch_link
 from ..month import MonthSummary, compare
@@ -349,12 +350,18 @@ def _report_sentence(name: str, res: dict, s: MonthSummary) -> str:
     elif name == "campaign_review":
         if res.get("results", {}).get("has_table") is False:
             return text("month.happened_campaigns_no_table", lang)
-        camps = [c for c in res.get("results", {}).get("campaigns", {}).values() if c.get("reviewed_in_period")]
-        if not camps:
+        # two sets, each with its scope: the month's campaigns (the decisions below) and the whole league (the
+        # campaign page's table), so '0 to change' here never meets 'change' three times there unexplained
+        ended, league = (verdict_counts(res.get("results", {}), in_period) for in_period in (True, False))
+        if not ended["campaigns"]:
             return text("month.happened_campaigns_none", lang)
-        count = lambda d: sum(1 for c in camps if c["verdict"]["decision"] == d)
-        return p.counted("month.happened_campaigns", len(camps), n=len(camps), repeat=count("repeat"),
-                         change=count("change"), stop=count("stop"), net=p.money(k.get("net_gain")))
+        sentence = p.counted("month.happened_campaigns", ended["campaigns"], n=ended["campaigns"],
+                             repeat=ended["repeat"], change=ended["change"], stop=ended["stop"],
+                             net=p.money(k.get("net_gain")))
+        if league["campaigns"] <= ended["campaigns"]:
+            return sentence
+        return sentence + p.sentence_sep + text("month.happened_campaigns_league", lang, n=league["campaigns"],
+                                                repeat=league["repeat"], change=league["change"], stop=league["stop"])
     return summary_card(name, res, p)["headline"]
 
 

@@ -182,6 +182,9 @@ class CleaningResult:
     decimal_marks: dict[str, str] = field(default_factory=dict)      # "orders.amount" -> "," when a decimal comma
     float_ids: list[str] = field(default_factory=list)               # "orders.member_id": ".0" removed
     zero_amount_orders: int = 0          # kept paid orders of zero: purchases, left out of spend models
+    # order lines delivered without a member id, by what became of them: {"kept": lines, "<reason>": lines}
+    # (guest_orders counts distinct kept sale orders; the quality table counts these lines as delivered)
+    guest_lines: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -771,6 +774,9 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
     staged = orders.aggregate(outliers=orders.order_key.nunique(where=orders.is_outlier),
                               cancelled=orders.order_key.nunique(where=orders.reason == "cancelled")
                               ).to_pyarrow().to_pylist()[0]
+    guests = orders.filter(orders.source_member.isnull())
+    guest_lines = {(r["reason"] or "kept"): int(r["n"]) for r in guests.group_by("reason").agg(n=guests.count())
+                   .order_by("reason").to_pyarrow().to_pylist()}
     gross, returns = float(lines["gross"] or 0), float(lines["returns"] or 0)
     merged = members.aggregate(merged=members.count(where=members.reason == "merged_identity")).to_pyarrow().to_pylist()[0]
     kept = kept_members.aggregate(linked=kept_members.count(where=kept_members.linked_accounts > 1),
@@ -785,6 +791,7 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
         merged_members=int(merged["merged"] or 0),
         linked_people=int(kept["linked"] or 0),
         guest_orders=int(lines["guest_orders"] or 0),
+        guest_lines=guest_lines,
         return_rows=int(lines["return_rows"] or 0),
         outlier_orders=int(staged["outliers"] or 0),
         outlier_threshold=threshold,

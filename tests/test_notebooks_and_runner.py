@@ -485,3 +485,19 @@ def test_the_runners_lines_follow_the_runs_language_and_the_cleaning_names_the_m
     en = page_text(out / "en" / "data_cleaning.html")
     assert "Change against the cleaning of September 2026" in en and "No cleaning of" not in en
     assert re.search(r"Rows read \(all tables\) [\d,]+ [\d,]+ [+-]", en), "the change table against September"
+
+
+def test_the_period_line_of_a_chinese_run_says_its_reason_in_chinese():
+    """The reason recorded in run.json stays English (the manifest keeps it); the terminal of a Chinese run
+    says the same facts in Chinese: the month asked for, the last month ended by the extraction date, an open month."""
+    import datetime as dt
+    from types import SimpleNamespace
+    from memberkit import runner
+    as_of = dt.date(2026, 11, 20)
+    run = SimpleNamespace(period="2026-10", settings={}, as_of=as_of, period_reason="2026-10 is the last ...")
+    assert runner.period_line(run, "en") == "Period 2026-10: 2026-10 is the last ..."
+    assert runner.period_line(run, "zh").startswith("报告月份 2026-10：数据提取日期 2026-11-20 前最后一个已结束的自然月")
+    run.settings = {"period": "2026-11"}
+    run.period = "2026-11"
+    assert runner.period_line(run, "zh") == ("报告月份 2026-11：按 --period 指定；数据提取于 2026-11-20，该月尚未结束，"
+                                             "只含 2026-11-01 至 2026-11-20")

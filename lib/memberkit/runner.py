@@ -62,6 +62,20 @@ def said(key: str, language: str = "en", **values) -> str:
     return text(f"runner.{key}", language, **values)
 
 
+def period_line(prepared, language: str = "en") -> str:
+    """'Period 2026-10: <why>': in English the run's recorded reason (``period_reason``, kept in run.json and
+    the manifest as it is); in another language the same facts from the run (the month asked for or the last
+    one ended by the extraction date, and the days an open month covers), so no English reaches its terminal."""
+    from .runfile import open_period_days
+    if language == "en":
+        return said("period", language, period=prepared.period, reason=prepared.period_reason)
+    asked = bool(prepared.settings.get("period"))
+    days = open_period_days(prepared.period, prepared.as_of) if asked else None
+    key = "period_open" if days else "period_asked" if asked else "period_default"
+    return said(key, language, period=prepared.period, as_of=prepared.as_of.isoformat(),
+                first=days[0].isoformat() if days else "")
+
+
 def language_asked(config_files=(), overrides=()) -> str:
     """The run's language as the settings give it, before any check: the first lines of a run are said in it.
     English when the settings cannot be read or name no language the kit has (the checks then say why)."""
@@ -281,7 +295,7 @@ def _run_checked(prepared, reports, out_dir, log, pdf) -> tuple[int, Path]:
     # absolute: papermill changes the working directory while a notebook runs, two run at a time
     out = Path(out_dir).resolve() if out_dir else root / "outputs" / prepared.period
     lang = next(iter(prepared.params.values())).language if prepared.params else "en"
-    say(said("period", lang, period=prepared.period, reason=prepared.period_reason))
+    say(period_line(prepared, lang))
     for warning in prepared.warnings:
         say(said("warning", lang, warning=warning))
     staged = {"folder": str(prepared.staging_dir), "tables": {n: asdict(t) for n, t in prepared.staged.items()}} \

@@ -141,9 +141,11 @@ def sentences(p: Presentation, change: dict, base: str) -> list[str]:
         within = sorted(g.get("drivers") or [], key=lambda d: -abs(d["contribution"]))
         if within:
             part = float(_round_half_away(g["contribution"]))
+            # the share of the change says how much of it the place or channel is; the sentence names its basis
             found.append(p.text(
                 f"why.group_sentence.{g['dimension']}", group=_group_label(p, g["dimension"], g["group"]),
-                what=_driver_phrase(p, within[0], _has_bulk(change)), part=_signed_money(p, part), total=_signed_money(p, total), base=base))
+                what=_driver_phrase(p, within[0], _has_bulk(change)), part=_signed_money(p, part), total=_signed_money(p, total),
+                base=base, share=p.pct(part / total) if total else "–"))
     drivers = change.get("drivers") or []
     own = [k for k, d in enumerate(drivers) if d["name"] != "bulk_orders"]   # bulk orders have their own sentence
     if own:

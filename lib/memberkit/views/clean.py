@@ -237,14 +237,14 @@ def change_title(p: Presentation, period: str) -> str:
     return p.text("data_cleaning.change_title", month=month_label(previous_period(period), p.language))
 
 
-def no_previous_note(p: Presentation, period: str) -> str:
+def no_previous_note(p: Presentation, period: str) -> tuple[str, str]:
     """Why there is no change table: the previous month ('YYYY-MM' before ``period``) has no cleaning results
-    beside this month's, and how to have them."""
+    beside this month's; and, for analysts, how to have them (the command)."""
     from ..periods import previous_period
     from .month import month_label
     before = previous_period(period)
-    return p.text("data_cleaning.no_previous", month=month_label(before, p.language),
-                  this_month=month_label(period, p.language), previous=before)
+    values = {"month": month_label(before, p.language), "this_month": month_label(period, p.language), "previous": before}
+    return p.text("data_cleaning.no_previous", **values), p.text("data_cleaning.no_previous_hint", **values)
 
 
 def change_frame(p: Presentation, current: dict, previous: dict | None) -> pd.DataFrame | None:

@@ -771,12 +771,15 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
     per_order = sale.group_by("order_id").agg(total=sale.amount.sum())
     kept_orders = per_order.aggregate(n=per_order.count(), zero=per_order.count(where=per_order.total == 0)
                                       ).to_pyarrow().to_pylist()[0]
+    # the lines without a member id, by what became of them, in the same query (one count per order rule)
+    guest = orders.source_member.isnull()
     staged = orders.aggregate(outliers=orders.order_key.nunique(where=orders.is_outlier),
-                              cancelled=orders.order_key.nunique(where=orders.reason == "cancelled")
+                              cancelled=orders.order_key.nunique(where=orders.reason == "cancelled"),
+                              guest_kept=orders.count(where=guest & orders.reason.isnull()),
+                              **{f"guest_{rule}": orders.count(where=guest & (orders.reason == rule))
+                                 for rule, _ in ORDER_RULES}
                               ).to_pyarrow().to_pylist()[0]
-    guests = orders.filter(orders.source_member.isnull())
-    guest_lines = {(r["reason"] or "kept"): int(r["n"]) for r in guests.group_by("reason").agg(n=guests.count())
-                   .order_by("reason").to_pyarrow().to_pylist()}
+    guest_lines = {k[len("guest_"):]: int(n) for k, n in staged.items() if k.startswith("guest_") and n}
     gross, returns = float(lines["gross"] or 0), float(lines["returns"] or 0)
     merged = members.aggregate(merged=members.count(where=members.reason == "merged_identity")).to_pyarrow().to_pylist()[0]
     kept = kept_members.aggregate(linked=kept_members.count(where=kept_members.linked_accounts > 1),

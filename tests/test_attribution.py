@@ -286,6 +286,11 @@ def test_the_channel_sentence_says_what_the_channel_is_and_how_much_of_the_chang
     lead = sentences(p, change, "September 2026" if language == "en" else "2026年9月")[0]
     share = p.pct(23_153 / 162_041)
     assert share == "14.3%" and share in lead
+    # a part against the change is said so, not as a negative share of it (+CN¥5,355 of a -CN¥6,956 change)
+    against = {**change, "after": change["before"] - 6_956.0}
+    other = sentences(p, against, "September 2026")[0]
+    import re
+    assert p.text("why.share_against") in other and not re.search(r"-\u2060?[\d.]+%", other), other
     if language == "en":
         assert lead.startswith("Of the cities and sign-up channels, members whose sign-up channel is online moved "
                                "member revenue most: +CN¥23,153 of the +CN¥162,041 change")

@@ -308,7 +308,9 @@ def test_pdf_of_every_page_on_a4_in_both_languages(published):
     chromium_or_skip()
     language, (proc, out, _) = published
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "PDFs written" in proc.stdout
+    from memberkit.views.context import text
+    pages = len(REPORTS) + 1
+    assert text("runner.printed", language, written=pages, total=pages).strip() in proc.stdout   # in the run's language
     for name in ["index"] + REPORTS:
         reader = pypdf.PdfReader(out / language / f"{name}.pdf")
         box = reader.pages[0].mediabox

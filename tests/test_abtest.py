@@ -766,7 +766,7 @@ def test_the_chinese_sentences_use_chinese_punctuation_between_their_items():
     zh, en = Presentation("zh"), Presentation("en")
     r = types.SimpleNamespace(counts={"banner": 1803, "control": 2020}, planned_split={"banner": 1, "control": 1},
                               srm_failed=True, srm_p_value=0.0001, control="control")
-    assert "banner 1,803（47.2%）、对照组（control） 2,020（52.8%）" in view.srm_sentence(zh, r)
+    assert "banner 1,803（47.2%）、对照组 2,020（52.8%）" in view.srm_sentence(zh, r)
     assert "banner 1,803 (47.2%), control 2,020 (52.8%)" in view.srm_sentence(en, r)
     assert view.labelled(zh, "EXP-PUSH", "上线 push") == "EXP-PUSH：上线 push"
     assert view.labelled(en, "EXP-PUSH", "Ship push") == "EXP-PUSH: Ship push"
@@ -827,12 +827,12 @@ def test_variant_ids_stay_ids_and_the_control_gets_the_pages_word_for_it():
     stay as written, but the control's role is the kit's to word (对照组); a treatment's meaning it does not know."""
     import types
     zh, en = Presentation("zh"), Presentation("en")
-    assert view.variant_name(zh, "control", "control") == "对照组（control）"
+    assert view.variant_name(zh, "control", "control") == "对照组"      # not '对照组（control）', two languages
     assert view.variant_name(en, "control", "control") == "control"
     assert view.variant_name(en, "A", "A") == "control (A)" and view.variant_name(zh, "A", "A") == "对照组（A）"
     assert view.variant_name(zh, "push", "control") == "push"
     r = types.SimpleNamespace(experiment_id="EXP-PUSH", variants=["push"], control="control", assigned_when="2026-06-01")
-    assert view.experiment_heading(zh, r, 30).startswith("EXP-PUSH：push 对比 对照组（control），")
+    assert view.experiment_heading(zh, r, 30).startswith("EXP-PUSH：实验组 push 与对照组相比，")
     assert view.experiment_heading(en, r, 30).startswith("EXP-PUSH: push against control, ")
 
 

@@ -267,3 +267,34 @@ def test_a_figure_summed_over_groups_is_rounded_once():
     assert A._total(facts.revenue) == 0.3
     assert A._figure(facts.assign(**{c: 0.0 for c in A.FACT_COLUMNS if c not in facts}),
                                "member_revenue") == 0.3
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_channel_sentence_says_what_the_channel_is_and_how_much_of_the_change_it_is(language):
+    """Issue 23: 'Channel online: its members brought +CN¥23,153 of the +CN¥162,041 change since September 2026;
+    among them the number of members rose 4.2%' said neither why online was named nor what 'its members' are.
+    It now says that it is the city or sign-up channel that moved member revenue most, its share of the change,
+    and that the channel is where the member joined (the member table), not where they ordered."""
+    from memberkit.views import Presentation
+    from memberkit.views.attribution import sentences
+    change = {"before": 737_339.0, "after": 899_380.0, "flows": [], "drivers": [],
+              "groups": [{"dimension": "channel", "group": "online", "contribution": 23_153.0,
+                          "drivers": [{"name": "members", "before": 6525.0, "after": 6797.0, "contribution": 20_000.0}]},
+                         {"dimension": "region", "group": "成都", "contribution": 16_410.0, "drivers": [
+                             {"name": "members", "before": 100.0, "after": 120.0, "contribution": 10_000.0}]}]}
+    p = Presentation(language, "CNY")
+    lead = sentences(p, change, "September 2026" if language == "en" else "2026年9月")[0]
+    share = p.pct(23_153 / 162_041)
+    assert share == "14.3%" and share in lead
+    # a part against the change is said so, not as a negative share of it (+CN¥5,355 of a -CN¥6,956 change)
+    against = {**change, "after": change["before"] - 6_956.0}
+    other = sentences(p, against, "September 2026")[0]
+    import re
+    assert p.text("why.share_against") in other and not re.search(r"-\u2060?[\d.]+%", other), other
+    if language == "en":
+        assert lead.startswith("Of the cities and sign-up channels, members whose sign-up channel is online moved "
+                               "member revenue most: +CN¥23,153 of the +CN¥162,041 change")
+        assert "where a member joined (the member table), not where they ordered" in lead
+    else:
+        assert lead.startswith("在各城市和各注册渠道中，注册渠道为线上的会员对会员消费额变化的影响最大")
+        assert "会员注册时的渠道（来自会员表），不是下单渠道" in lead

@@ -660,3 +660,33 @@ def test_the_cleaning_cards_add_up_and_the_table_counts_rejected_rows_as_they_do
     repaired = view.repaired_sentence(p, r)
     assert p.count(37) in repaired and p.count(40) in repaired
     assert repaired in view.treatment_notes(p, r, clean_params())
+
+
+def test_the_guest_card_and_the_quality_tables_missing_member_ids_are_told_apart(tmp_path):
+    """Issue 23: the card said 3,000 guest orders while the quality table showed 3,018 order lines without a
+    member id (18 exact duplicates rejected). The lines without one are counted by what became of them, their
+    sum is the quality table's figure, and the sentence under the cards names both scopes and the difference."""
+    from memberkit.views import Presentation
+    from memberkit.views import clean as view
+    con = engine.connect()
+    members = _raw(con, "members", [["U1", "2025-01-01", "Beijing", "online", None, "女", None, "13812345678"]])
+    orders = _raw(con, "orders", [
+        ["G1", None, "2025-04-06 00:00:00", "offline", "S1", "70", "1", None, "0", None, "paid"],
+        ["G1", None, "2025-04-06 00:00:00", "offline", "S1", "70", "1", None, "0", None, "paid"],   # duplicate
+        ["G2", None, "2025-04-07 00:00:00", "offline", "S1", "30", "1", "shoes", "0", None, "paid"],
+        ["G2", None, "2025-04-07 00:00:00", "offline", "S1", "20", "1", "bags", "0", None, "paid"],  # second line
+        ["G3", None, "2031-01-01 00:00:00", "offline", "S1", "20", "1", None, "0", None, "paid"],   # future
+        ["O1", "U1", "2025-02-01 10:00:00", "online", None, "100", "1", None, "0", None, "paid"]])
+    r = clean.clean_all(con, {"members": members, "orders": orders}, as_of=AS_OF,
+                        date_formats=DEFAULT_DATE_FORMATS, out_dir=tmp_path)
+    assert r.guest_orders == 2
+    assert r.guest_lines == {"kept": 3, "duplicate": 1, "future_date": 1}
+    missing = r.quality.set_index(["table", "column"]).loc[("orders", "member_id"), "missing"]
+    assert sum(r.guest_lines.values()) == missing == 5
+    en = view.guest_sentence(Presentation("en"), r)
+    assert "2 guest orders" in en and "5 without a member id" in en and "3 were kept and 2 rejected" in en
+    assert "exact duplicate 1" in en and "date in the future 1" in en
+    zh = view.guest_sentence(Presentation("zh"), r)
+    assert "2 笔非会员订单" in zh and "5 行" in zh and "剔除 2 行" in zh
+    r.guest_lines = {"kept": 2}
+    assert view.guest_sentence(Presentation("en"), r) == ""       # the two counts agree: nothing to explain

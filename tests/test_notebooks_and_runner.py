@@ -449,3 +449,55 @@ def test_make_reports_takes_the_language_as_a_variable_make_does_not_swallow():
     assert "language" not in _make_reports_command()
     # gettext's LANGUAGE in the environment is a list of locales, not a report language: not passed on
     assert "language" not in _make_reports_command(env={"LANGUAGE": "en_US:en"})
+
+
+def test_the_runners_lines_follow_the_runs_language_and_the_cleaning_names_the_month_it_compares_with(
+        small_config, tmp_path):
+    """Issue 23, with three runs of the cleaning. A Chinese run said its progress in English: every line of it is
+    now in Chinese. Its cleaning page said "no earlier run to compare with" after reruns of the same month: the
+    section compares with the previous month's run, and now says so and which month; once September is run
+    beside it, October's page shows the change against September under a heading naming it."""
+    import html as html_lib
+    import re
+    from memberkit import runner
+
+    def page_text(path):
+        body = re.sub(r"<style.*?</style>|<script.*?</script>", "", path.read_text(encoding="utf-8"), flags=re.S)
+        return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", body)))
+
+    lines = []
+    code, out = runner.run(period="2026-10", config_files=[small_config], only=["data_cleaning"],
+                           out_dir=str(tmp_path / "2026-10"), overrides=["language=zh"], log=lines.append)
+    assert code == 0
+    for english in ("Checking", "started", "done ", "Reports for", "reports ok", "Period"):
+        assert not any(english in line for line in lines), (english, lines)
+    assert lines[0] == "正在检查参数和数据……" and any(line.startswith("  开始     data_cleaning") for line in lines)
+    assert lines[-1].startswith("1 份报告中 1 份完成；打开 ")
+    zh = page_text(out / "zh" / "data_cleaning.html")
+    assert "与2026年9月的清洗结果相比" in zh and "没有2026年9月的清洗结果可比" in zh
+
+    said = []
+    assert runner.run(period="2026-09", config_files=[small_config], only=["data_cleaning"],
+                      out_dir=str(tmp_path / "2026-09"), log=said.append)[0] == 0
+    assert said[0] == "Checking parameters and data ..." and any(s.startswith("  done     data_cleaning in ") for s in said)
+    assert runner.run(period="2026-10", config_files=[small_config], only=["data_cleaning"],
+                      out_dir=str(tmp_path / "2026-10"), log=lambda *a: None)[0] == 0
+    en = page_text(out / "en" / "data_cleaning.html")
+    assert "Change against the cleaning of September 2026" in en and "No cleaning of" not in en
+    assert re.search(r"Rows read \(all tables\) [\d,]+ [\d,]+ [+-]", en), "the change table against September"
+
+
+def test_the_period_line_of_a_chinese_run_says_its_reason_in_chinese():
+    """The reason recorded in run.json stays English (the manifest keeps it); the terminal of a Chinese run
+    says the same facts in Chinese: the month asked for, the last month ended by the extraction date, an open month."""
+    import datetime as dt
+    from types import SimpleNamespace
+    from memberkit import runner
+    as_of = dt.date(2026, 11, 20)
+    run = SimpleNamespace(period="2026-10", settings={}, as_of=as_of, period_reason="2026-10 is the last ...")
+    assert runner.period_line(run, "en") == "Period 2026-10: 2026-10 is the last ..."
+    assert runner.period_line(run, "zh").startswith("报告月份 2026-10：数据提取日期 2026-11-20 前最后一个已结束的自然月")
+    run.settings = {"period": "2026-11"}
+    run.period = "2026-11"
+    assert runner.period_line(run, "zh") == ("报告月份 2026-11：按 --period 指定；数据提取于 2026-11-20，该月尚未结束，"
+                                             "只含 2026-11-01 至 2026-11-20")

@@ -215,12 +215,12 @@ def test_a_bad_parameter_in_a_notebook_shows_its_message_as_on_the_command_line(
     bad, other, misspelt = (c.outputs for c in nb.cells)
     assert [o["output_type"] for o in bad] == ["error"] and bad[0]["ename"] == "ConfigError"
     # the command line's message (the problem listed under its heading), and no frame of any traceback
-    assert bad[0]["traceback"] == ["error: parameters of rfm_segmentation: split: Input should be 'mean' or 'median'"]
+    assert bad[0]["traceback"] == ["error: parameters of rfm_segmentation: split: Input should be 'mean' or 'median'; got 'middle'"]
     assert other[0]["ename"] == "ZeroDivisionError" and len(other[0]["traceback"]) > 1
     # an override naming no setting: the nearest one and its values, one line as on the command line
     assert misspelt[0]["ename"] == "ConfigError" and misspelt[0]["traceback"] == [
         "error: overrides: data_cleaning.outlier_policy: no setting 'data_cleaning' in the top level; "
-        "did you mean 'notebooks.data_cleaning.outlier_policy'? (its values are 'flag', 'cap' or 'exclude')"]
+        "did you mean 'notebooks.data_cleaning.outlier_policy'? (its values are 'flag', 'cap' or 'exclude'; got 'bogus')"]
     assert CellExecutionError   # papermill fails the run on the first error output, as before
 
 
@@ -241,7 +241,26 @@ def test_a_config_error_is_one_line_on_the_command_line_without_pydantics_prefix
     assert code == 2 and capsys.readouterr().err.splitlines() == [
         "error: 2 problem(s) found before any report ran:",
         "  1. shared settings: engine: spark_master and spark_remote need backend: spark",
-        "  2. parameters of rfm_segmentation: split: Input should be 'mean' or 'median'"]
+        "  2. parameters of rfm_segmentation: split: Input should be 'mean' or 'median'; got 'middle'"]
+
+
+@pytest.mark.parametrize("override, line", [
+    ("language=ZH", "error: shared settings: language: Input should be 'en' or 'zh'; got 'ZH'"),
+    ("currency=XX", "error: shared settings: currency: unknown currency 'XX'; use an ISO 4217 code such as CNY, "
+     "GBP or JPY"),
+    ("period=2026-13", "error: shared settings: period: period must look like 2026-10, got '2026-13'"),
+    ("engine.memory_limit=lots", "error: shared settings: engine.memory_limit: memory_limit must be an amount such "
+     "as 1GB, 1500MB, 2GiB or 50%, got 'lots'"),
+    ("notebooks.data_cleaning.outlier_policy=foo", "error: parameters of data_cleaning: outlier_policy: Input should "
+     "be 'flag', 'cap' or 'exclude'; got 'foo'"),
+    ("notebooks.rfm_segmentation.dominant_member_share=2", "error: parameters of rfm_segmentation: "
+     "dominant_member_share: Input should be less than or equal to 1; got 2")])
+def test_a_refused_value_is_echoed_in_the_one_line_error(small_config, tmp_path, capsys, override, line):
+    """Whatever setting refuses it, the value given is in the line ('ZH' for language once read as refused
+    without it), quoted once: a message that quotes it already is not given it twice."""
+    from memberkit import runner
+    code = runner.main(["--config", str(small_config), "--out", str(tmp_path / "out"), "-p", override])
+    assert code == 2 and capsys.readouterr().err.splitlines() == [line]
 
 
 @pytest.mark.parametrize("given", ["-p as_of=2026-02-30", "-p as_of=2026-13-01", "config as_of: 2026-02-30"])
@@ -262,14 +281,15 @@ def test_a_date_that_is_no_calendar_date_is_one_line(small_config, tmp_path, cap
 
 @pytest.mark.parametrize("override, line", [
     ("outlier_policy=bogus", "error: -p outlier_policy: no setting 'outlier_policy' in the top level; did you mean "
-     "'notebooks.data_cleaning.outlier_policy'? (its values are 'flag', 'cap' or 'exclude')"),
+     "'notebooks.data_cleaning.outlier_policy'? (its values are 'flag', 'cap' or 'exclude'; got 'bogus')"),
     ("data_cleaning.outlier_policy=bogus", "error: -p data_cleaning.outlier_policy: no setting 'data_cleaning' in "
-     "the top level; did you mean 'notebooks.data_cleaning.outlier_policy'? (its values are 'flag', 'cap' or 'exclude')"),
+     "the top level; did you mean 'notebooks.data_cleaning.outlier_policy'? (its values are 'flag', 'cap' or 'exclude'; "
+     "got 'bogus')"),
     ("data_cleaning.outlier_policy=cap", "error: -p data_cleaning.outlier_policy: no setting 'data_cleaning' in "
      "the top level; did you mean 'notebooks.data_cleaning.outlier_policy'?"),
     ("dominant_member_share=2", "error: -p dominant_member_share: no setting 'dominant_member_share' in the top "
      "level; did you mean 'notebooks.data_cleaning.dominant_member_share' or "
-     "'notebooks.rfm_segmentation.dominant_member_share'? (Input should be less than or equal to 1)")])
+     "'notebooks.rfm_segmentation.dominant_member_share'? (Input should be less than or equal to 1; got 2)")])
 def test_a_setting_in_the_wrong_place_is_one_line_with_the_nearest_setting_and_its_values(small_config, tmp_path,
                                                                                           capsys, override, line):
     """A report's setting given at the top level, or under its report's name without ``notebooks.``: one line
@@ -592,3 +612,9 @@ def test_the_summarys_pdf_is_kept_by_a_run_without_pdf_while_its_figures_hold(tm
     (out / "en" / "index.pdf").write_text("the summary printed")
     runner.write_summary(out, run, {}, log.append, pdf=True)   # printed again after the run
     assert not (out / "en" / "index.pdf").exists()
+
+
+def test_the_quick_start_says_how_to_get_the_pdfs():
+    """A reader looking for the PDFs found the instruction near line 450: the first commands say it, in one line."""
+    quick = (ROOT / "README.md").read_text(encoding="utf-8").split("\n## ", 3)[:3]
+    assert any("--pdf" in part and "make reports" in part for part in quick[1:3])

@@ -182,6 +182,9 @@ class CleaningResult:
     decimal_marks: dict[str, str] = field(default_factory=dict)      # "orders.amount" -> "," when a decimal comma
     float_ids: list[str] = field(default_factory=list)               # "orders.member_id": ".0" removed
     zero_amount_orders: int = 0          # kept paid orders of zero: purchases, left out of spend models
+    # order lines delivered without a member id, by what became of them: {"kept": lines, "<reason>": lines}
+    # (guest_orders counts distinct kept sale orders; the quality table counts these lines as delivered)
+    guest_lines: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -770,9 +773,15 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
     per_order = sale.group_by("order_id").agg(total=sale.amount.sum())
     kept_orders = per_order.aggregate(n=per_order.count(), zero=per_order.count(where=per_order.total == 0)
                                       ).to_pyarrow().to_pylist()[0]
+    # the lines without a member id, by what became of them, in the same query (one count per order rule)
+    guest = orders.source_member.isnull()
     staged = orders.aggregate(outliers=orders.order_key.nunique(where=orders.is_outlier),
-                              cancelled=orders.order_key.nunique(where=orders.reason == "cancelled")
+                              cancelled=orders.order_key.nunique(where=orders.reason == "cancelled"),
+                              guest_kept=orders.count(where=guest & orders.reason.isnull()),
+                              **{f"guest_{rule}": orders.count(where=guest & (orders.reason == rule))
+                                 for rule, _ in ORDER_RULES}
                               ).to_pyarrow().to_pylist()[0]
+    guest_lines = {k[len("guest_"):]: int(n) for k, n in staged.items() if k.startswith("guest_") and n}
     gross, returns = float(lines["gross"] or 0), float(lines["returns"] or 0)
     merged = members.aggregate(merged=members.count(where=members.reason == "merged_identity")).to_pyarrow().to_pylist()[0]
     kept = kept_members.aggregate(linked=kept_members.count(where=kept_members.linked_accounts > 1),
@@ -787,6 +796,7 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
         merged_members=int(merged["merged"] or 0),
         linked_people=int(kept["linked"] or 0),
         guest_orders=int(lines["guest_orders"] or 0),
+        guest_lines=guest_lines,
         return_rows=int(lines["return_rows"] or 0),
         outlier_orders=int(staged["outliers"] or 0),
         outlier_threshold=threshold,

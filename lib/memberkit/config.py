@@ -676,8 +676,18 @@ def validation_message(where: str, errors: list[dict], prefix: list[str] = ()) -
     for err in errors:
         loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
         why = setting_problem([*prefix, *map(str, err["loc"])]) if err["type"] == "extra_forbidden" else None
-        lines.append(f"  - {loc}: {why or err['msg']}")
+        lines.append(f"  - {loc}: {why or with_given(err['msg'], err.get('input'))}")
     return "\n".join(lines)
+
+
+def with_given(message: str, value) -> str:
+    """``message`` ending with the value refused (``; got 'ZH'``), so a mistyped value is seen at once; a value
+    that is no single setting (a section's mapping) or that the message already quotes is not repeated.
+    Secrets are scrubbed later, where the message is shown (:func:`scrub_secrets`)."""
+    if isinstance(value, (dict, list, tuple, set)) or value is None:
+        return message
+    shown = repr(value)
+    return message if shown in message or "got " in message else f"{message}; got {shown}"
 
 
 def expand_env(text: str) -> str:
@@ -857,7 +867,7 @@ def _elsewhere(keys: list[str], value=_NO_VALUE) -> str:
     shown = [f"'{n}'" for n in near[:3]]
     said = f"did you mean {' or '.join(shown)}?"
     refused = _values_refused(names[near[0]], value) if value is not _NO_VALUE and near[0] in names else ""
-    return said + (f" ({refused})" if refused else "")
+    return said + (f" ({with_given(refused, value)})" if refused else "")
 
 
 def setting_problem(keys: list[str], value=_NO_VALUE) -> str | None:

@@ -132,11 +132,13 @@ def show_errors_in_one_line() -> bool:
 
 
 def previous_results(ctx: Context, name: str) -> dict | None:
-    """The results this report recorded for the previous period: published beside this run's folder,
-    else in the project's outputs/ (a scratch run compares with the published month)."""
+    """The results this report recorded for the previous period: published beside this run's folder, else,
+    for an analyst's run in the notebook, in the project's outputs/ (a scratch run compares with the published
+    month). A run of the runner reads only beside its own folder, as the period store does for the ledger: with
+    ``--out`` elsewhere (another shop's data, a test) the project's outputs/ hold another run's months."""
     from .periods import previous_period
     from .report import load_results
-    for folder in (ctx.output_dir.parent, ctx.history_dir):
+    for folder in (ctx.output_dir.parent, ctx.history_dir if ctx.by_hand else None):
         found = folder is not None and load_results(folder / previous_period(ctx.period), name)
         if found:
             return found

@@ -53,6 +53,40 @@ class Outcome:
     queries: dict = field(default_factory=dict)  # the engine queries its kernel sent (engine.queries), when known
 
 
+# ------------------------------------------------------------------ the run's own lines
+def said(key: str, language: str = "en", **values) -> str:
+    """One progress or summary line of the run in its language (``runner.<key>`` of ``locale/<language>.yaml``);
+    a number of seconds is given with one decimal. English lines keep their form: bench/run.py reads them back."""
+    from .views.context import text
+    values = {k: (f"{v:.1f}" if k == "seconds" else v) for k, v in values.items()}
+    return text(f"runner.{key}", language, **values)
+
+
+def period_line(prepared, language: str = "en") -> str:
+    """'Period 2026-10: <why>': in English the run's recorded reason (``period_reason``, kept in run.json and
+    the manifest as it is); in another language the same facts from the run (the month asked for or the last
+    one ended by the extraction date, and the days an open month covers), so no English reaches its terminal."""
+    from .runfile import open_period_days
+    if language == "en":
+        return said("period", language, period=prepared.period, reason=prepared.period_reason)
+    asked = bool(prepared.settings.get("period"))
+    days = open_period_days(prepared.period, prepared.as_of) if asked else None
+    key = "period_open" if days else "period_asked" if asked else "period_default"
+    return said(key, language, period=prepared.period, as_of=prepared.as_of.isoformat(),
+                first=days[0].isoformat() if days else "")
+
+
+def language_asked(config_files=(), overrides=()) -> str:
+    """The run's language as the settings give it, before any check: the first lines of a run are said in it.
+    English when the settings cannot be read or name no language the kit has (the checks then say why)."""
+    from .languages import LANGUAGES
+    try:
+        language = load_settings(project_root(), [Path(f).resolve() for f in config_files], overrides).get("language")
+    except (MemberkitError, OSError, ValueError):
+        return "en"
+    return language if language in LANGUAGES else "en"
+
+
 # ------------------------------------------------------------------ HTML
 def render_html(executed: Path, target: Path, language: str = "en", title: str | None = None) -> None:
     """Executed notebook -> HTML with no code, no prompts, no parameters cell, nothing fetched online.
@@ -133,7 +167,8 @@ def run_notebook(report: Report, root: Path, staging: Path, run_path: Path, log=
     values = {"run_file": str(run_path), "output_dir": str(staging)}
     values.update({k: getattr(params, k) for k in parameter_names(report, root) if k in type(params).model_fields})
     start = time.time()
-    log(f"  started  {report.name}")
+    lang = params.language
+    log(said("started", lang, name=report.name))
     try:
         pm.execute_notebook(str(root / "notebooks" / report.notebook), str(partial), parameters=values,
                             cwd=str(root / "notebooks"), progress_bar=False, log_output=False,
@@ -163,11 +198,11 @@ def run_notebook(report: Report, root: Path, staging: Path, run_path: Path, log=
             outcome.files = [f"{params.language}/{report.name}.failed.ipynb"]
     outcome.seconds = round(time.time() - start, 1)
     if outcome.status == "ok":
-        log(f"  done     {report.name} in {outcome.seconds:.1f}s{queries_note(outcome.queries)}")
+        log(said("done", lang, name=report.name, seconds=outcome.seconds, queries=queries_note(outcome.queries, lang)))
         for warning in outcome.warnings:
-            log(f"  WARNING  {report.name}: {warning}")
+            log(said("warning_of", lang, name=report.name, warning=warning))
     else:
-        log(f"  FAILED   {report.name} in cell {outcome.cell}: {outcome.error}")
+        log(said("failed", lang, name=report.name, cell=outcome.cell, error=outcome.error))
     return outcome
 
 
@@ -179,9 +214,9 @@ def _queries_of(results: Path) -> dict:
         return {}
 
 
-def queries_note(queries: dict) -> str:
+def queries_note(queries: dict, language: str = "en") -> str:
     """', 85 engine queries' for a step's log line (nothing when not counted): read back by bench/run.py."""
-    return f", {queries['queries']} engine queries" if queries.get("queries") is not None else ""
+    return said("queries", language, n=queries["queries"]) if queries.get("queries") is not None else ""
 
 
 def _strip_outputs(executed: Path, target: Path) -> None:
@@ -229,10 +264,11 @@ def run(period: str | None = None, config_files=(), only=(), out_dir: str | None
     """
     reports = [r for r in REPORTS if not only or r.name in only]
     from .engine import queries, queries_since
-    log("Checking parameters and data ...")
+    lang = language_asked(config_files, list(overrides))
+    log(said("checking", lang))
     start, before = time.time(), queries()
     prepared = check_run(period, config_files, only, out_dir, overrides, keep_staging=True)
-    log(f"  done     checks in {time.time() - start:.1f}s{queries_note(queries_since(before))}")
+    log(said("checks_done", lang, seconds=time.time() - start, queries=queries_note(queries_since(before), lang)))
     try:
         return _run_checked(prepared, reports, out_dir, log, pdf)
     finally:
@@ -258,9 +294,10 @@ def _run_checked(prepared, reports, out_dir, log, pdf) -> tuple[int, Path]:
 
     # absolute: papermill changes the working directory while a notebook runs, two run at a time
     out = Path(out_dir).resolve() if out_dir else root / "outputs" / prepared.period
-    say(f"Period {prepared.period}: {prepared.period_reason}")
+    lang = next(iter(prepared.params.values())).language if prepared.params else "en"
+    say(period_line(prepared, lang))
     for warning in prepared.warnings:
-        say(f"warning: {warning}")
+        say(said("warning", lang, warning=warning))
     staged = {"folder": str(prepared.staging_dir), "tables": {n: asdict(t) for n, t in prepared.staged.items()}} \
         if prepared.staged else {}
     run_ = runfile.build(root, settings, period=prepared.period, period_reason=prepared.period_reason,
@@ -269,7 +306,7 @@ def _run_checked(prepared, reports, out_dir, log, pdf) -> tuple[int, Path]:
     out.mkdir(parents=True, exist_ok=True)
     _remove_abandoned_staging(out)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-{os.getpid()}-", dir=out.parent))
-    say(f"Reports for {prepared.period} -> {out}")
+    say(said("reports_for", lang, period=prepared.period, out=out))
     saved_env = {k: os.environ.get(k) for k in variables}
     os.environ.update(variables)   # the kernels inherit them; the run file names them as ${VAR}
     try:
@@ -295,11 +332,12 @@ def _run_checked(prepared, reports, out_dir, log, pdf) -> tuple[int, Path]:
                 os.environ[k] = v
         shutil.rmtree(staging, ignore_errors=True)
     failed = [o for o in outcomes.values() if o.status != "ok" and o.applicable]
-    printed_ok = write_pdfs(pages_dir(out, language), pages, say) if pdf else True
+    printed_ok = write_pdfs(pages_dir(out, language), pages, say, language) if pdf else True
     ok = sum(o.status == "ok" for o in outcomes.values())
     not_applicable = sum(not o.applicable for o in outcomes.values())
-    say(f"{ok} of {len(outcomes)} reports ok" + (f", {not_applicable} not applicable to this source" if not_applicable
-                                                  else "") + f"; open {pages_dir(out, language) / 'index.html'}")
+    say(said("all_done", language, ok=ok, total=len(outcomes),
+             not_applicable=said("not_applicable", language, n=not_applicable) if not_applicable else "",
+             index=pages_dir(out, language) / "index.html"))
     return (1 if failed or not printed_ok else 0), out
 
 
@@ -385,9 +423,10 @@ def _month_figures_step(staging: Path, root: Path, run_, log) -> str:
     try:
         produce_figures(store.PeriodStore(staging, run_))
     except Exception as e:  # the RFM report and the summary page say why
-        log(f"  FAILED   month figures: {type(e).__name__}: {e}")
+        log(said("figures_failed", run_language(run_), error=f"{type(e).__name__}: {e}"))
         return f"{type(e).__name__}: {e}"
-    log(f"  done     month figures in {time.time() - start:.1f}s{queries_note(queries_since(before))}")
+    lang = run_language(run_)
+    log(said("figures_done", lang, seconds=time.time() - start, queries=queries_note(queries_since(before), lang)))
     return ""
 
 
@@ -400,8 +439,8 @@ def _ledger_step(staging: Path, run_, log, history: Path | None = None) -> None:
     start = time.time()
     data = produce_ledger(store.PeriodStore(staging, run_, history))
     state = data.get("state")
-    log(f"  {'done    ' if state != 'failed' else 'FAILED  '} ledger ({state}) in {time.time() - start:.1f}s"
-        + (f": {data.get('error')}" if state == "failed" else ""))
+    log(said("ledger_done" if state != "failed" else "ledger_failed", run_language(run_), state=state,
+             seconds=time.time() - start, error=data.get("error")))
 
 
 def _execute(reports, root, staging, run_path, run_, log, figures_error: str = "",
@@ -422,7 +461,7 @@ def _execute(reports, root, staging, run_path, run_, log, figures_error: str = "
             pending.remove(r)
             outcomes[r.name] = Outcome(r.name, "skipped", error=why, applicable=False,
                                        reason={"code": "missing_tables", "tables": list(lacking)})
-            log(f"  skipped  {r.name}: {why}")
+            log(skipped_line(outcomes[r.name], run_language(run_)))
     pool = ThreadPoolExecutor(max_workers=2)
     try:
         while pending or running:
@@ -438,7 +477,7 @@ def _execute(reports, root, staging, run_path, run_, log, figures_error: str = "
                     outcomes[r.name] = Outcome(r.name, "skipped", error=why, reason=(
                         {"code": "dependency_failed", "report": bad[0]} if bad
                         else {"code": "month_figures", "error": str(figures_error)}))
-                    log(f"  skipped  {r.name}: {why}")
+                    log(skipped_line(outcomes[r.name], run_language(run_)))
                 elif len(running) < 2:
                     pending.remove(r)
                     running[pool.submit(run_notebook, r, root, staging, run_path, log)] = r
@@ -463,6 +502,14 @@ def _execute(reports, root, staging, run_path, run_, log, figures_error: str = "
     return {r.name: outcomes[r.name] for r in reports}
 
 
+def skipped_line(outcome: Outcome, language: str = "en") -> str:
+    """The log line of a skipped report: the manifest's English reason in English, else its reason code worded
+    in ``language`` (:func:`memberkit.views.skips.skip_reason`, as the summary page words it)."""
+    from .views.skips import skip_reason
+    why = outcome.error if language == "en" else skip_reason(outcome.reason, language)
+    return said("skipped", language, name=outcome.name, why=why)
+
+
 def _publish_month_figures(staging: Path, out: Path, run_) -> None:
     """``month.json`` and ``ledger.json`` move in with the reports when this run made or checked them."""
     from .store import FIGURES_FILE, LEDGER_FILE, PeriodStore
@@ -471,7 +518,7 @@ def _publish_month_figures(staging: Path, out: Path, run_) -> None:
             os.replace(staging / name, out / name)
 
 
-def write_pdfs(out: Path, pages: list[Path], log=print) -> bool:
+def write_pdfs(out: Path, pages: list[Path], log=print, language: str = "en") -> bool:
     """``<name>.pdf`` beside the summary page and every report page of the period that is there
     (``out``: the folder of the run's language, ``outputs/<period>/<lang>``).
 
@@ -483,12 +530,11 @@ def write_pdfs(out: Path, pages: list[Path], log=print) -> bool:
     targets = [p for p in pages if p.parent == out] + [out / f"{r.name}.html" for r in REPORTS
                                                        if (out / f"{r.name}.html").is_file()]
     if not chromium:
-        log("PDF: Chromium is not installed, so no PDF was written (the HTML pages are complete). "
-            "Install it (Debian/Ubuntu: apt-get install chromium) or set MEMBERKIT_CHROMIUM.")
+        log(said("no_chromium", language))
         return True
-    log(f"Printing {len(targets)} pages to PDF with {chromium} ...")
+    log(said("printing", language, n=len(targets), chromium=chromium))
     written = print_pages(targets, chromium, log)
-    log(f"  {len(written)} of {len(targets)} PDFs written")
+    log(said("printed", language, written=len(written), total=len(targets)))
     return len(written) == len(targets)
 
 

@@ -261,16 +261,18 @@ def margin_hint(p: Presentation, r: abtest.ExperimentResult) -> str:
 def variant_name(p: Presentation, name, control) -> str:
     """A variant as a page shows it. Variant names are ids from the shop's experiments export, shown as
     written so they can be found there; the one role the kit knows, the control, also gets the page's word
-    for it: '对照组（control）' in Chinese, 'control' in English where the id is that word already, else
-    'control (A)'. A treatment (push, coupon_20) keeps its id: what it is, the kit does not know.
+    for it: where the id is the role's English word already, that word in the page's language alone ('control',
+    '对照组': '对照组（control）' read as two languages side by side), else both ('control (A)', '对照组（A）').
+    A treatment (push, coupon_20) keeps its id: what it is, the kit does not know.
 
     >>> variant_name(Presentation("zh"), "control", "control"), variant_name(Presentation("en"), "push", "control")
-    ('对照组（control）', 'push')
+    ('对照组', 'push')
     """
     if name != control:
         return str(name)
     role = p.code("roles", "control")
-    return str(name) if str(name).strip().lower() == role.lower() else p.text("ab.control_name", role=role, name=name)
+    plain = str(name).strip().lower() in (role.lower(), Presentation("en").code("roles", "control").lower())
+    return role if plain else p.text("ab.control_name", role=role, name=name)
 
 
 def experiment_heading(p: Presentation, r: abtest.ExperimentResult, days: int) -> str:

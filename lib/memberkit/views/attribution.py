@@ -141,9 +141,11 @@ def sentences(p: Presentation, change: dict, base: str) -> list[str]:
         within = sorted(g.get("drivers") or [], key=lambda d: -abs(d["contribution"]))
         if within:
             part = float(_round_half_away(g["contribution"]))
+            # the share of the change says how much of it the place or channel is; the sentence names its basis
             found.append(p.text(
                 f"why.group_sentence.{g['dimension']}", group=_group_label(p, g["dimension"], g["group"]),
-                what=_driver_phrase(p, within[0], _has_bulk(change)), part=_signed_money(p, part), total=_signed_money(p, total), base=base))
+                what=_driver_phrase(p, within[0], _has_bulk(change)), part=_signed_money(p, part), total=_signed_money(p, total),
+                base=base, share=_share_clause(p, part, total)))
     drivers = change.get("drivers") or []
     own = [k for k, d in enumerate(drivers) if d["name"] != "bulk_orders"]   # bulk orders have their own sentence
     if own:
@@ -163,6 +165,16 @@ def sentences(p: Presentation, change: dict, base: str) -> list[str]:
             found.append(p.text(f"why.flow_sentence.{flows[k]['flow']}", part=_signed_money(p, parts[k]),
                                 total=_signed_money(p, total), base=base))
     return found
+
+
+def _share_clause(p: Presentation, part: float, total: float) -> str:
+    """'(14.3% of it)' for a group's part of the change in the change's direction; a part against it is said
+    so ('against the change as a whole'), never as a negative share of it; '' when there is no change."""
+    if not total:
+        return ""
+    if part * total < 0:
+        return p.text("why.share_against")
+    return p.text("why.share_of", share=p.pct(part / total))
 
 
 def _bars(levels: list[tuple[float, float]]) -> list[tuple[float, float]]:

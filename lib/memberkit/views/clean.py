@@ -58,6 +58,30 @@ def cards_sum_sentence(p: Presentation, res: dict) -> str:
     return p.text("data_cleaning.cards_sum", **{x: p.count(k[x]) for x in keys})
 
 
+def guest_sentence(p: Presentation, result: clean.CleaningResult) -> str:
+    """Why the guest-orders card and the quality table's missing member ids differ: the card counts kept orders
+    without a member id, each once; the table counts the order lines delivered without one, which include a
+    guest order's further lines and the lines a rule rejected (by reason, from ``result.guest_lines``). ''
+    when the two counts agree or the lines were not counted.
+
+    >>> r = clean.CleaningResult({}, 0, 0, 3000, 0, 0, 0.0, 0, {}, pd.DataFrame(), {},
+    ...                          guest_lines={"kept": 3000, "duplicate": 18})
+    >>> guest_sentence(Presentation("en"), r)[:60]
+    'The 3,000 guest orders on the card are the kept orders witho'
+    """
+    lines = result.guest_lines or {}
+    delivered = sum(lines.values())
+    if not lines or delivered == result.guest_orders:
+        return ""
+    rejected = {k: n for k, n in lines.items() if k != "kept"}
+    values = {"orders": p.count(result.guest_orders), "lines": p.count(delivered), "kept": p.count(lines.get("kept", 0))}
+    if not rejected:
+        return p.text("data_cleaning.guest_lines_kept", **values)
+    reasons = p.list_sep.join(f"{p.text(f'reasons.{k}')} {p.count(n)}"
+                              for k, n in sorted(rejected.items(), key=lambda kv: (-kv[1], kv[0])))
+    return p.text("data_cleaning.guest_lines", **values, rejected=p.count(sum(rejected.values())), reasons=reasons)
+
+
 def rule_colours() -> dict[str, tuple]:
     """Rule (reason code) -> RGBA colour, one per rule of every table's family (``clean.RULES``),
     the same rule the same colour in every table; tab20, then tab20b when there are more."""
@@ -203,6 +227,24 @@ def record(p: Presentation, result: clean.CleaningResult, results, previous: dic
     results.key_results["dominant_members"] = dominant
     results.key_results["previous"] = ({"period": previous.get("period"), "kpis": previous.get("kpis", {})}
                                        if previous else None)
+
+
+def change_title(p: Presentation, period: str) -> str:
+    """The heading over the change table: the month it compares with, named (it is the previous month's
+    run, not an earlier run of this month: a reader took "the previous run" for a rerun)."""
+    from ..periods import previous_period
+    from .month import month_label
+    return p.text("data_cleaning.change_title", month=month_label(previous_period(period), p.language))
+
+
+def no_previous_note(p: Presentation, period: str) -> tuple[str, str]:
+    """Why there is no change table: the previous month ('YYYY-MM' before ``period``) has no cleaning results
+    beside this month's; and, for analysts, how to have them (the command)."""
+    from ..periods import previous_period
+    from .month import month_label
+    before = previous_period(period)
+    values = {"month": month_label(before, p.language), "this_month": month_label(period, p.language), "previous": before}
+    return p.text("data_cleaning.no_previous", **values), p.text("data_cleaning.no_previous_hint", **values)
 
 
 def change_frame(p: Presentation, current: dict, previous: dict | None) -> pd.DataFrame | None:

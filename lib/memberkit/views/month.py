@@ -274,7 +274,9 @@ def figure_cards(s: MonthSummary) -> list[dict]:
                       # on A4 a long figure is set smaller to stay on one line; words wrap at their spaces
                       "value_chars": max(map(len, value.split()), default=1),
                       "changes": changes, "definition": definition, "trend": trend,
-                      "bulk": bulk_note(p, s.figures, key, period, month_label(previous_period(period), lang)),
+                      # the change lines above name the comparison; the note does not repeat it
+                      "bulk": bulk_note(p, s.figures, key, period, month_label(previous_period(period), lang),
+                                        with_change=False),
                       "spark": sparkline(values, good_up=HIGHER_IS_BETTER[key],
                                          label=text("month.trend", lang, name=label, month=month_label(period, lang),
                                                     first=shown[0] if shown else "–",

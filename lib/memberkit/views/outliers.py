@@ -47,7 +47,7 @@ def without_bulk(figures: dict, key: str, month: str) -> float | None:
 
 def bulk_part(figures: dict, key: str, period: str, earlier: str) -> dict | None:
     """The part of ``key``'s change from ``earlier`` to ``period`` (months 'YYYY-MM') that the flagged bulk
-    orders make: ``{"part", "change", "without", "without_before", "large"}``, ``part`` the change with
+    orders make: ``{"part", "change", "before", "without", "without_before", "large"}``, ``part`` the change with
     them less the change without them (in the figure's unit: money for both member revenue and the
     average order value), ``large`` when the part is at least :data:`LARGE_PART` of the change (or the
     change is none and the part is not). None for a figure outside :data:`AFFECTED`, when neither month
@@ -76,28 +76,32 @@ def bulk_part(figures: dict, key: str, period: str, earlier: str) -> dict | None
     change = now - before
     part = change - (without - without_before)
     large = abs(part) >= LARGE_PART * abs(change) and part != 0
-    return {"part": part, "change": change, "without": without, "without_before": without_before, "large": large}
+    return {"part": part, "change": change, "before": before, "without": without, "without_before": without_before,
+            "large": large}
 
 
 def bulk_change(p: Presentation, figures: dict, key: str, period: str, earlier: str) -> dict | None:
     """A card's change against ``earlier`` as far as flagged bulk orders go: None when they carry less than
     :data:`LARGE_PART` of it (see :func:`bulk_part`); otherwise ``{"text", "part", "share"}``, the text
-    'of which bulk orders +CN¥97,993; without them +9.0%' that the card shows under the change, whose
-    colour then says neither good nor bad."""
+    'of which bulk orders +13.3%; without them +9.0%' that the card shows under the change, whose colour
+    then says neither good nor bad. The part is in the change's own unit, a percent of the earlier month's
+    figure (the card's change is a percent of it too), in money only when that figure is zero."""
     found = bulk_part(figures, key, period, earlier)
     if not found or not found["large"]:
         return None
     without = format_change(p, key, found["without"], found["without_before"])
+    part = p.signed_pct(found["part"] / found["before"]) if found["before"] else _signed_money(p, found["part"])
     return {"text": p.text("month.bulk_of_change" if without else "month.bulk_of_change_no_change",
-                           part=_signed_money(p, found["part"]), change=without),
+                           part=part, change=without),
             "part": found["part"],
             "share": found["part"] / found["change"] if found["change"] else None}
 
 
-def bulk_note(p: Presentation, figures: dict, key: str, period: str, month_name: str) -> str:
+def bulk_note(p: Presentation, figures: dict, key: str, period: str, month_name: str, with_change: bool = True) -> str:
     """'Includes 2 orders flagged as bulk purchases (CN¥67,802); without them CN¥831,578, +14.0% vs
     September 2026.' for a figure of :data:`AFFECTED` whose month holds flagged orders; '' otherwise.
-    ``month_name``: the previous month as the page names it."""
+    ``month_name``: the previous month as the page names it. Without ``with_change`` the note stops at the
+    figure without them (a key-figure card, whose change lines name the comparison already)."""
     if key not in AFFECTED or not figures:
         return ""
     months = figures.get("months") or []
@@ -109,7 +113,7 @@ def bulk_note(p: Presentation, figures: dict, key: str, period: str, month_name:
     if not n:
         return ""
     now, before = without_bulk(figures, key, period), without_bulk(figures, key, previous_period(period))
-    change = format_change(p, key, now, before) if not missing(before) else ""
+    change = format_change(p, key, now, before) if not missing(before) and with_change else ""
     return p.counted("month.bulk_note" if change else "month.bulk_note_no_change", n, orders=p.count(n),
                      revenue=p.money(bulk["revenue"][i]), value=format_figure(p, key, now), change=change,
                      month=month_name)

@@ -82,11 +82,11 @@ def test_a_change_mostly_made_of_bulk_orders_is_neither_good_nor_bad_and_its_car
     revenue = {c["key"]: c for c in month_views.figure_cards(s)}["member_revenue"]
     against_september = revenue["changes"][0]
     assert against_september["good"] is None
-    # the bulk orders' part in the change's own unit, a percent of September's 80 (1,000 / 80), not in money
-    assert "+1250.0%" in against_september["bulk"] and "+150.0%" in against_september["bulk"]
-    assert p.money(1000.0) not in against_september["bulk"]
+    # the bulk orders' part in money: as a percent of September's 80 it read "+1250.0%", a second, larger change
+    assert p.money(1000.0) in against_september["bulk"] and "+150.0%" in against_september["bulk"]
+    assert "1250" not in against_september["bulk"]
     if language == "en":
-        assert against_september["bulk"] == "of which bulk orders +1250.0%; without them +150.0%"
+        assert against_september["bulk"] == "of which bulk orders +CN¥1,000; without them +150.0%"
     page = month_views.render_summary(s)
     assert f'<div class="mk-change mk-bulk-part">{against_september["bulk"]}</div>' in page
     plain = month.MonthSummary("2026-10", language, "CNY", [], month.compute_figures(hand_tables(flag=False), "2026-10"))
@@ -123,8 +123,7 @@ def test_the_rfm_pages_aov_card_is_not_green_when_bulk_orders_make_its_rise(lang
            "results": {"key_figures": {"average_order_value": {"current": aov["current"], "previous": aov["previous"]}}}}
     card = rfm_view.kpis(p, res, figures)[1]
     # B's part: the change with it (+220) less the change without it (66.67 - 80 = -13.33), +233; without it -16.7%
-    # as a percent of September's 80, the change's own unit: +233.33 / 80
-    assert card.good is None and "+291.7%" in card.delta and "-16.7%" in card.delta
+    assert card.good is None and f"+{p.money(220.0 + 40.0 / 3)}" in card.delta and "-16.7%" in card.delta
     assert outliers.bulk_change(p, figures, "average_order_value", "2026-10", "2026-09")["text"] in card.delta
     plain = rfm_view.kpis(p, res)[1]
     assert plain.good is True and plain.delta == card.delta.split(p.clause_sep)[0]

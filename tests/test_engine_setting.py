@@ -238,10 +238,14 @@ def test_each_reports_engine_queries_are_in_its_log_line_and_the_manifest(e2e, e
     and the checks say how many queries they sent, more than none, the same in both runs."""
     import re
     counts = []
-    for proc, out, _ in (e2e, e2e_zh):
+    # a Chinese run says its lines in Chinese (runner.* in zh.yaml): the checks and the month figures by name
+    done = {"en": r"^\s+done\s+(.+?) in [\d.]+s, (\d+) engine queries$",
+            "zh": r"^\s+完成\s+(.+?)，用时 [\d.]+ 秒，(\d+) 次引擎查询$"}
+    steps = {"检查": "checks", "月度指标": "month figures"}
+    for (proc, out, _), language in zip((e2e, e2e_zh), ("en", "zh")):
         assert proc.returncode == 0, proc.stderr[-2000:]
-        logged = {m.group(1): int(m.group(2)) for m in
-                  re.finditer(r"^\s+done\s+(.+?) in [\d.]+s, (\d+) engine queries$", proc.stdout, re.M)}
+        logged = {steps.get(m.group(1), m.group(1)): int(m.group(2))
+                  for m in re.finditer(done[language], proc.stdout, re.M)}
         manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["reports"]
         reports = {name: r["engine_queries"]["queries"] for name, r in manifest.items()}
         assert set(reports) == {"data_cleaning", "rfm_segmentation", "clv_forecast", "ab_test", "campaign_review"}

@@ -180,7 +180,7 @@ def test_the_results_hold_numbers_and_codes_and_the_views_word_them_in_both_lang
     assert view.new_members_sentence(en, prof) == (   # 32.5 to whole units, half to even as CLDR does
         "3 members joined in October 2026; 2 of them (66.7%) have placed a first order, worth CN¥32 on average.")
     frame = view.new_members_frame(zh, prof)
-    assert frame.iloc[:, 0].tolist() == ["小程序/App", "线上", "全部渠道"]
+    assert frame.iloc[:, 0].tolist() == ["App", "线上", "全部渠道"]
     assert view.store_frame(en, prof).iloc[0].tolist()[:5] == ["1", "S1", "CN¥175", "CN¥80", "+118.8%"]
     card = {k.label: k.value for k in view.summary_figures(en, {"results": {"profile": r}})}
     assert card == {"Members' share of sales": "22.8%", "New members": "3", "Leading store": "S1", "Women": "50.0%"}

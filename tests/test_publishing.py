@@ -224,6 +224,34 @@ def test_a_bad_parameter_in_a_notebook_shows_its_message_as_on_the_command_line(
     assert CellExecutionError   # papermill fails the run on the first error output, as before
 
 
+def test_a_misspelt_papermill_parameter_stops_the_notebook_in_one_line(tmp_path):
+    """``papermill -p splitt median`` only warns and runs on with ``split`` at its default, so the page would not
+    show what was asked. The notebook's first computing cell names the unknown parameter and the nearest one."""
+    import papermill as pm
+    from memberkit import runner
+    out = tmp_path / "run.ipynb"
+    with pytest.raises(pm.PapermillExecutionError) as failed:
+        pm.execute_notebook(str(ROOT / "notebooks" / "02_rfm_segmentation.ipynb"), str(out),
+                            parameters={"splitt": "median", "output_dir": str(tmp_path / "out")},
+                            cwd=str(ROOT / "notebooks"), progress_bar=False, kernel_name=runner.kernel_name())
+    assert failed.value.ename == "ConfigError"
+    assert failed.value.evalue == "parameters of rfm_segmentation: splitt: no such parameter; did you mean split?"
+    assert not (tmp_path / "out").exists()   # stopped before anything was computed or written
+
+
+def test_injected_parameters_are_read_from_papermills_cell_only():
+    """The notebooks' own parameters cell ('# Parameters: ...') is not papermill's ('# Parameters' alone)."""
+    from memberkit.errors import ConfigError
+    from memberkit.notebook import check_injected_parameters, injected_parameter_names
+    own = "# Parameters: run_reports.py passes these\nperiod = None\nsplit = None\n"
+    injected = "# Parameters\nsplit = \"median\"\nlanguage = \"zh\"\n"
+    assert injected_parameter_names([own]) == []
+    assert injected_parameter_names([own, injected, "x = 1"]) == ["split", "language"]
+    check_injected_parameters("rfm_segmentation", {"split", "language"}, [own, injected])   # nothing unknown
+    with pytest.raises(ConfigError, match="lang: no such parameter; did you mean language"):
+        check_injected_parameters("rfm_segmentation", {"split", "language"}, [own, "# Parameters\nlang = 'zh'\n"])
+
+
 def test_a_config_error_is_one_line_on_the_command_line_without_pydantics_prefix(small_config, tmp_path, capsys):
     """One bad setting: one line on stderr naming the report, the setting and the validator's own words,
     never pydantic's "Value error," nor a "1 problem(s)" heading over a list of one; two stay a list."""

@@ -66,6 +66,7 @@ def resolve(name: str, config_files=(), overrides=(), output_dir: str | None = N
     """
     from . import runfile
     show_errors_in_one_line()
+    check_injected_parameters(name, {"config_files", "overrides", "output_dir", "run_file", *explicit})
     root = project_root()
     if run_file:
         run = runfile.read(run_file)
@@ -97,6 +98,44 @@ def resolve(name: str, config_files=(), overrides=(), output_dir: str | None = N
     return params, Context(name=name, root=root, period=run.period, output_dir=out, as_of=run.as_of, run=run,
                            history_dir=root / "outputs", period_reason=run.period_reason,
                            scratch=not output_dir and not run_file, by_hand=not run_file)
+
+
+PAPERMILL_PARAMETERS_COMMENT = "# Parameters\n"   # the first line of the cell papermill injects (its translators' codify)
+
+
+def injected_parameter_names(cell_sources=None) -> list[str]:
+    """The names papermill's ``-p`` set in this kernel, in the order given; ``[]`` when none were injected.
+
+    Papermill warns of a name the parameters cell does not define and runs on: a misspelt ``-p splitt median``
+    would leave ``split`` at its default and the page would not say so. Its injected cell starts with the line
+    ``# Parameters`` (papermill's ``Translator.codify``); the notebooks' own parameters cell starts otherwise.
+    ``cell_sources`` are the executed cells' sources, oldest first (IPython's ``In``); None reads them from the
+    running kernel (``[]`` outside IPython).
+    """
+    import ast
+    if cell_sources is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return []
+        shell = get_ipython()
+        cell_sources = shell.user_ns.get("In", []) if shell is not None else []
+    for source in reversed(list(cell_sources)):
+        if isinstance(source, str) and source.startswith(PAPERMILL_PARAMETERS_COMMENT):
+            return [target.id for node in ast.parse(source).body if isinstance(node, ast.Assign)
+                    for target in node.targets if isinstance(target, ast.Name)]
+    return []
+
+
+def check_injected_parameters(name: str, known: set[str], cell_sources=None) -> None:
+    """Raise ``ConfigError`` naming a parameter papermill injected that report ``name``'s notebook does not take,
+    with the nearest one it does (:func:`difflib.get_close_matches`), as the command line names a misspelt key."""
+    import difflib
+    unknown = [n for n in injected_parameter_names(cell_sources) if n not in known]
+    if unknown:
+        near = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+        hint = f"; did you mean {near[0]}?" if near else f"; it takes {', '.join(sorted(known))}"
+        raise ConfigError(f"parameters of {name}: {unknown[0]}: no such parameter{hint}")
 
 
 ONE_LINE_ERRORS = (ConfigError, InputError, Problems)   # what the command line shows as "error: ..." (exit 2)

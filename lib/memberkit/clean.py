@@ -330,7 +330,8 @@ def stage_members(con, raw: ibis.Table, formats: list[str], *, time_zone: str | 
     Accounts are linked by a person id (the members' ``person_id`` column, or the ``accounts``
     mapping table, which wins), or by a phone number normalised to E.164 in ``phone_region``
     unless more than ``max_accounts_per_phone`` accounts share it. Returns the staged table
-    (``canonical``: the id each account is merged into, ``phone_e164``) and the identity report.
+    (``canonical``: the id each account is merged into, ``phone_e164``; without the raw phone and person id)
+    and the identity report.
     """
     from .identity import normalise_phones, resolve_identities
     floaty = _ids(raw, "members")
@@ -360,7 +361,20 @@ def stage_members(con, raw: ibis.Table, formats: list[str], *, time_zone: str | 
     t = t.left_join(link_t, t.member == link_t.link_member).drop("link_member")
     t = t.mutate(canonical=ibis.coalesce(t.canonical, t.member), identity_rule=t.rule).drop("rule")
     t = t.mutate(reason=ibis.ifelse(t.reason.isnull() & (t.canonical != t.member), "merged_identity", t.reason))
-    return engine.keep(con, "stage_members", t), report.to_dict()
+    # the raw phone and person id, the row hash and the copy flag are read no more (the rejected rows show
+    # the phone masked): left out, the kept table takes less of the engine's memory
+    staged = engine.keep(con, "stage_members", t.drop(*[c for c in ("phone", "person_id", "person", "_dupkey", "_dup")
+                                                          if c in t.columns]))
+    _release(con, "stage_members_pre")
+    return staged, report.to_dict()
+
+
+def _release(con, *names: str) -> None:
+    """Drop kept tables nothing reads again. DuckDB holds a kept table in its memory budget (``memory_limit``,
+    1 GB by default): at a million members the order lines' kept tables did not fit beside the next ones and
+    were written to the spill folder and read back (about 2.5 GB of disk writes in one cleaning)."""
+    for name in names:
+        engine.release(con, name)
 
 
 def _linkable_accounts(t: ibis.Table, accounts: ibis.Table | None, max_accounts_per_phone: int) -> ibis.Table:
@@ -422,15 +436,16 @@ ORDER_TEXT_CARRIED = ("channel", "store_id", "category", "discount", "coupon_id"
 def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str], as_of: _dt.date,
                  policy: str, multiple: float, rules: CleaningRules | None = None,
                  payments: ibis.Table | None = None) -> tuple[ibis.Table, float]:
-    """Every order line with its reason (NULL when kept), its clean amount and its outlier flag.
+    """Every order line with its reason (NULL when kept), its clean amount and quantity and its outlier flag.
 
     Money: the amount column, else quantity x unit price, else (on an order's first line) the
     sum of the order's kept payments. Returns the staged table and the outlier threshold (an
     order total above ``multiple`` x the median total of paid orders with a positive total).
 
-    The staged table is narrow: ``_source``, ``_row``, the parsed values, every rule's outcome and
-    the raw text of :data:`ORDER_TEXT_CARRIED`; :func:`rejected_rows` joins a rejected line's other
-    source columns back by ``(_source, _row)``. Two kept tables of lines: every line rule in one
+    The staged table is narrow: ``_source``, ``_row``, the raw text of :data:`ORDER_TEXT_CARRIED`, ``ts``,
+    ``order_key``, ``source_member``, ``product``, ``member_id_canon``, ``is_return``, ``reason``, ``is_outlier``,
+    ``amount_clean`` and ``qty_clean``; :func:`rejected_rows` joins a rejected line's other source columns back
+    by ``(_source, _row)``. Two kept tables of lines: every line rule in one
     projection (:func:`order_line_reasons`), then the reasons joined to the orders' totals
     (:func:`order_totals`, one narrow kept row per order, from which the outlier threshold is read too):
     a line's reason is the first rule that fires, in the order of :data:`ORDER_RULES` (:func:`order_reason`).
@@ -509,8 +524,13 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
         amount = ibis.ifelse(t.is_outlier, capped, amount)
     qty = ibis.ifelse(t.is_return, -t.qty.abs(), t.qty)
     t = t.mutate(amount_clean=amount.cast(rules_type(s)), qty_clean=qty)
-    t = t.drop("_dup", "line_reason", "late_reason", "_cancelled", "_order_total", "_sale_total", "_excluded")
-    return engine.keep(con, "stage_orders", t), threshold
+    # only what the clean table, the rejected rows, the counts and the page read: a narrower kept table fits
+    # DuckDB's memory budget beside the lines it is made from
+    t = t.select("_source", "_row", *ORDER_TEXT_CARRIED, "ts", "order_key", "source_member", "product",
+                 "member_id_canon", "is_return", "reason", "is_outlier", "amount_clean", "qty_clean")
+    staged = engine.keep(con, "stage_orders", t)
+    _release(con, "stage_orders_lines", "stage_orders_per_order", *(["stage_orders_parsed"] if payments is not None else []))
+    return staged, threshold
 
 
 def order_line_reasons(t: ibis.Table, as_of: _dt.date, bound: float) -> dict[str, ibis.Value]:

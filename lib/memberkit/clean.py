@@ -756,15 +756,17 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
     stages = {"members": members, **stages}
     if "payments" in raw:
         stages["payments"] = stage_payments(con, raw["payments"], raw["orders"], rules)
+    # the assignments before the order lines, so the identity map is dropped once the lines are staged
+    extra = {"experiments": numeric_outcome_columns(outcomes)}
+    links = {name: stage_links(con, raw[name], name, identity, formats[name],
+                               outcomes if name == "experiments" else None, rules.time_zone,
+                               _marks(raw[name], name, rules, extra.get(name, ())), as_of)
+             for name in ("campaign_members", "experiments") if name in raw}
     orders, threshold = stage_orders(con, raw["orders"], identity, formats["orders"], as_of,
                                      outlier_policy, outlier_multiple, rules, stages.get("payments"))
+    _release(con, "identity_map", "phone_map", "identity_links")
     stages["orders"] = orders
-    extra = {"experiments": numeric_outcome_columns(outcomes)}
-    for name in ("campaign_members", "experiments"):
-        if name in raw:
-            stages[name] = stage_links(con, raw[name], name, identity, formats[name],
-                                       outcomes if name == "experiments" else None, rules.time_zone,
-                                       _marks(raw[name], name, rules, extra.get(name, ())), as_of)
+    stages.update(links)
     if "campaigns" in raw:
         stages["campaigns"] = stage_campaigns(con, raw["campaigns"], formats["campaigns"], rules)
 
@@ -778,10 +780,14 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
     if reports["orders"].kept == 0 and not (outcomes and reports["orders"].rows_in == 0):   # see no_orders_table
         raise nothing_left_error(reports["orders"], unknown, _first_source(raw["orders"]))
 
-    kept_members = clean["members"]
     paths = {}
+    # The clean order log is written (sorted) before the clean members are kept: the sort then has the engine's
+    # memory to itself instead of spilling beside a million kept members.
     if out_dir is not None:
-        paths = _write(con, clean, stages, Path(out_dir), raw)
+        paths = _write(con, {"orders": clean["orders"]}, {}, Path(out_dir), raw)
+    clean["members"] = kept_members = engine.keep(con, "clean_members", clean["members"])
+    if out_dir is not None:
+        paths.update(_write(con, {k: t for k, t in clean.items() if k != "orders"}, stages, Path(out_dir), raw))
     # The figures below in four queries: the kept lines, the kept orders, the staged lines, the members.
     ok = engine.read_table(con, paths["clean/orders"], "clean_orders_written") if paths else clean["orders"]
     paid = ok.status == "paid"
@@ -950,7 +956,7 @@ def _clean_tables(con, stages: dict[str, ibis.Table], as_of: _dt.date, rules: Cl
         birth_year=parse_timestamp(k.birth_date, ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"]).year(),
         linked_accounts=k.linked_accounts)
     clean = {"orders": orders,
-             "members": engine.keep(con, "clean_members", members.order_by("member_id")),
+             "members": members.order_by("member_id"),     # kept by the caller (_clean_all), when the orders are written
              "identity_map": stages["members"].filter(lambda s: s.reason.isnull() | (s.reason == "merged_identity"))
              .select(source_member_id="member", member_id="canonical", rule="identity_rule").order_by("source_member_id")}
     for name in ("campaign_members", "experiments"):

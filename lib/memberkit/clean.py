@@ -428,9 +428,10 @@ def stage_payments(con, raw: ibis.Table, orders_raw: ibis.Table, rules: Cleaning
     return engine.keep(con, "stage_payments", t)
 
 
-#: The raw text columns an order line's stage carries: what the clean table and the spelling counts
-#: read. Every other source column of a rejected line is read back from the source at the write.
-ORDER_TEXT_CARRIED = ("channel", "store_id", "category", "discount", "coupon_id", "status")
+#: The order lines' raw text columns the clean order log shows (cleaned), read from the staged source by
+#: ``(_source, _row)`` as it is written: the kept tables of lines do not carry them (at a million members six text
+#: columns were a third of each table, and the tables then did not fit the engine's memory budget).
+ORDER_SOURCE_TEXT = ("channel", "store_id", "category", "discount", "coupon_id")
 
 
 def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str], as_of: _dt.date,
@@ -442,10 +443,10 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
     sum of the order's kept payments. Returns the staged table and the outlier threshold (an
     order total above ``multiple`` x the median total of paid orders with a positive total).
 
-    The staged table is narrow: ``_source``, ``_row``, the raw text of :data:`ORDER_TEXT_CARRIED`, ``ts``,
-    ``order_key``, ``source_member``, ``product``, ``member_id_canon``, ``is_return``, ``reason``, ``is_outlier``,
-    ``amount_clean`` and ``qty_clean``; :func:`rejected_rows` joins a rejected line's other source columns back
-    by ``(_source, _row)``. Two kept tables of lines: every line rule in one
+    The staged table is narrow: ``_source``, ``_row``, ``ts``, ``order_key``, ``source_member``, ``product``,
+    ``member_id_canon``, ``is_return``, ``reason``, ``is_outlier``, ``amount_clean`` and ``qty_clean``, no raw
+    text: the clean order log (:data:`ORDER_SOURCE_TEXT`), :func:`rejected_rows` and the spelling counts read a
+    line's source columns from ``raw`` by ``(_source, _row)``. Two kept tables of lines: every line rule in one
     projection (:func:`order_line_reasons`), then the reasons joined to the orders' totals
     (:func:`order_totals`, one narrow kept row per order, from which the outlier threshold is read too):
     a line's reason is the first rule that fires, in the order of :data:`ORDER_RULES` (:func:`order_reason`).
@@ -458,8 +459,10 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
     qty_d = parse_money(raw.quantity, 4, marks["quantity"]).fill_null(1)
     price_d = parse_money(raw.unit_price, 6, marks["unit_price"])
     given = blank_to_null(raw.amount).notnull()
+    category_np = blank_to_null(raw.category).lower().isin([x.strip().lower() for x in rules.non_product_categories]) \
+        if rules.non_product_categories else ibis.literal(False)
     t = raw.select(
-        "_source", "_row", *ORDER_TEXT_CARRIED,
+        "_source", "_row",
         _dup=_duplicate(raw, "orders"),
         ts=parse_timestamp(raw.order_ts, formats, rules.time_zone),
         order_key=ibis.coalesce(id_text(raw.order_id, "order_id" in floaty), "ROW" + raw._row.cast("string")),
@@ -469,7 +472,7 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
         status_c=map_status(raw.status, rules),
         source_member=id_text(raw.member_id, "member_id" in floaty),
         product=blank_to_null(raw.product_id),
-        _given=given, _price_f=price_f,
+        _given=given, _price_f=price_f, _category_np=category_np,
     )
     if payments is not None:
         t = engine.keep(con, "stage_orders_parsed", t)
@@ -488,12 +491,12 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
     if rules.non_product_ids:
         tests.append(t.product.upper().isin([x.strip().upper() for x in rules.non_product_ids]))
     if rules.non_product_categories:
-        tests.append(blank_to_null(t.category).lower().isin([x.strip().lower() for x in rules.non_product_categories]))
+        tests.append(t._category_np)
     if rules.non_product_pattern:
         tests.append(t.product.re_search(rules.non_product_pattern))
     non_product = ibis.or_(*[x.fill_null(False) for x in tests])
     t = t.mutate(is_return=((t.status_c == "returned") | prefix | neg_qty_return).fill_null(False),
-                 non_product=non_product).drop("_given", "_price_f")
+                 non_product=non_product).drop("_given", "_price_f", "_category_np")
     t = t.left_join(identity, t.source_member == identity.source_member_id).drop("source_member_id")
     # Every rule on the line itself in one projection of one kept table: the per-order rules group it,
     # and the final reasons join the groups back to it (a kept table is read by name, not computed again).
@@ -526,7 +529,7 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
     t = t.mutate(amount_clean=amount.cast(rules_type(s)), qty_clean=qty)
     # only what the clean table, the rejected rows, the counts and the page read: a narrower kept table fits
     # DuckDB's memory budget beside the lines it is made from
-    t = t.select("_source", "_row", *ORDER_TEXT_CARRIED, "ts", "order_key", "source_member", "product",
+    t = t.select("_source", "_row", "ts", "order_key", "source_member", "product",
                  "member_id_canon", "is_return", "reason", "is_outlier", "amount_clean", "qty_clean")
     staged = engine.keep(con, "stage_orders", t)
     _release(con, "stage_orders_lines", "stage_orders_per_order", *(["stage_orders_parsed"] if payments is not None else []))
@@ -752,11 +755,11 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
                                              accounts=stages.get("accounts"))
     identity = members.filter(members.reason.isnull() | (members.reason == "merged_identity")).select(
         source_member_id=members.member, member_id_canon=members.canonical)
-    identity = engine.keep(con, "identity_map", identity)
+    # not kept: three joins read it, each a filter of the kept members, and a million kept rows would take
+    # the engine memory the order lines need
     stages = {"members": members, **stages}
     if "payments" in raw:
         stages["payments"] = stage_payments(con, raw["payments"], raw["orders"], rules)
-    # the assignments before the order lines, so the identity map is dropped once the lines are staged
     extra = {"experiments": numeric_outcome_columns(outcomes)}
     links = {name: stage_links(con, raw[name], name, identity, formats[name],
                                outcomes if name == "experiments" else None, rules.time_zone,
@@ -764,13 +767,13 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
              for name in ("campaign_members", "experiments") if name in raw}
     orders, threshold = stage_orders(con, raw["orders"], identity, formats["orders"], as_of,
                                      outlier_policy, outlier_multiple, rules, stages.get("payments"))
-    _release(con, "identity_map", "phone_map", "identity_links")
+    _release(con, "phone_map", "identity_links")
     stages["orders"] = orders
     stages.update(links)
     if "campaigns" in raw:
         stages["campaigns"] = stage_campaigns(con, raw["campaigns"], formats["campaigns"], rules)
 
-    clean = _clean_tables(con, stages, as_of, rules, derived)
+    clean = _clean_tables(con, stages, as_of, rules, derived, raw["orders"])
     reports = {name: _table_report(name, stage, derived=(name == "members" and derived))
                for name, stage in stages.items()}
     for rep in reports.values():
@@ -827,7 +830,7 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
         outlier_orders=int(staged["outliers"] or 0),
         outlier_threshold=threshold,
         join_dates_repaired=0 if derived else int(kept["repaired"] or 0),
-        text_unified=_text_unified(stages),
+        text_unified=_text_unified(stages, raw["orders"]),
         quality=quality_scorecard({k: v for k, v in raw.items() if not (k == "members" and derived)}, formats,
                                   identity_report["invalid_phones"], rules, readable, counted),
         paths=paths,
@@ -921,9 +924,15 @@ def _members_from_orders(con, orders: ibis.Table) -> ibis.Table:
 
 
 def _clean_tables(con, stages: dict[str, ibis.Table], as_of: _dt.date, rules: CleaningRules | None = None,
-                  derived: bool = False) -> dict[str, ibis.Table]:
+                  derived: bool = False, raw_orders: ibis.Table | None = None) -> dict[str, ibis.Table]:
     rules = rules or CleaningRules()
-    o = stages["orders"].filter(stages["orders"].reason.isnull())
+    kept = stages["orders"].filter(stages["orders"].reason.isnull())
+    # Every member's first order, from the kept lines alone (the source text below is not needed for it).
+    first_order = kept.filter(kept.member_id_canon.notnull()).group_by(member_id=kept.member_id_canon).agg(
+        first_order_date=kept.ts.date().min())
+    # the raw text the clean log shows, from the staged source: one line is one (_source, _row)
+    src = raw_orders.select("_source", "_row", *ORDER_SOURCE_TEXT)
+    o = kept.join(src, ["_source", "_row"])
     marks = {"discount": "."}
     orders = o.select(
         order_id=o.order_key,
@@ -933,10 +942,8 @@ def _clean_tables(con, stages: dict[str, ibis.Table], as_of: _dt.date, rules: Cl
         discount=parse_money(o.discount, rules.scale, marks["discount"]).fill_null(0).cast(rules_type(rules.scale)),
         coupon_id=blank_to_null(o.coupon_id), status=ibis.ifelse(o.is_return, "returned", "paid"),
         is_guest=o.source_member.isnull(), is_outlier=o.is_outlier, _source=o._source, _row=o._row)
-    # Not kept: the clean order log is sorted once, as it is written (_write); the members' first
-    # orders group the unsorted lines, and the page's figures read the written file.
-    first_order = orders.filter(orders.member_id.notnull()).group_by("member_id").agg(
-        first_order_date=orders.order_date.min())
+    # Not kept: the clean order log is sorted once, as it is written (_write); the page's figures read the
+    # written file.
     orders = orders.order_by(["_source", "_row"])
 
     m = stages["members"]
@@ -994,14 +1001,21 @@ def _table_report(name: str, stage: ibis.Table, derived: bool = False) -> TableR
     return TableReport(name, kept + rejected, kept, rejected, steps, derived)
 
 
-def _text_unified(stages) -> dict[str, int]:
-    """How many values were rewritten to their canonical spelling (duplicates not counted twice)."""
+def _text_unified(stages, raw_orders: ibis.Table | None = None) -> dict[str, int]:
+    """How many values were rewritten to their canonical spelling (duplicates not counted twice).
+
+    The order lines' stage carries no raw text (:func:`stage_orders`): their spellings are read from
+    ``raw_orders``, the staged source, without the lines the stage rejects as copies."""
     out = {}
     for table, cols in TEXT_COLUMNS.items():
         if table not in stages:
             continue
         s = stages[table]
-        s = s.filter(s.reason.isnull() | (s.reason != "duplicate"))
+        if table == "orders":
+            copies = s.filter(s.reason == "duplicate").select("_source", "_row")
+            s = raw_orders.anti_join(copies, ["_source", "_row"])
+        else:
+            s = s.filter(s.reason.isnull() | (s.reason != "duplicate"))
         # the spellings are read on the few distinct combinations of values, not on every row
         g = s.group_by(cols).agg(_n=s.count())
         row = g.aggregate(**{c: g._n.sum(where=g[c].notnull() & (g[c] != unify_text(g[c], c)))
@@ -1106,7 +1120,7 @@ def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out
     for name, s in stages.items():
         cols = [c for c in CANONICAL[name] if c not in ("phone", "person_id")]
         # the order lines' stage is narrow (stage_orders): their source columns are read back from the source
-        rej = rejected_rows(s, raw[name], ORDER_TEXT_CARRIED) if name == "orders" else s.filter(s.reason.notnull())
+        rej = rejected_rows(s, raw[name]) if name == "orders" else s.filter(s.reason.notnull())
         extra = {"phone_masked": mask_e164(rej.phone_e164)} if name == "members" else {}
         detail = ibis.ifelse(rej.reason == "unknown_status", "unknown status " + rej.status.strip(),
                              rej.reason) if name == "orders" else rej.reason

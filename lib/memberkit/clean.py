@@ -372,7 +372,7 @@ def stage_members(con, raw: ibis.Table, formats: list[str], *, time_zone: str | 
 def _release(con, *names: str) -> None:
     """Drop kept tables nothing reads again. DuckDB holds a kept table in its memory budget (``memory_limit``,
     1 GB by default): at a million members the order lines' kept tables did not fit beside the next ones and
-    were written to the spill folder and read back (about 2.5 GB of disk writes in one cleaning)."""
+    were written to the spill folder and read back (about 2 GB of disk writes in one cleaning)."""
     for name in names:
         engine.release(con, name)
 

@@ -13,6 +13,10 @@ checkout's ``lib``) with this script, so two versions are measured by the same i
 ``--reuse-staged DIR`` keeps the checks' staging in DIR on the first run and, on later runs, cleans those
 staged tables without running the checks again (to time one change of the cleaning after another; the
 staged copies hold the exports' personal data: DIR belongs in a private temporary folder).
+``--notebook`` runs the cleaning as the runner runs it instead: the notebook executed by papermill in a
+kernel (:func:`memberkit.runner.run_notebook`'s call), then its page rendered (``runner.render_html``); it
+prints each cell's seconds (papermill's own timing), the kernel's CPU seconds and the page's, and the
+function timers are not installed (the cleaning runs in the kernel, not in this process).
 """
 from __future__ import annotations
 
@@ -96,6 +100,42 @@ class _Reused:
         pass
 
 
+def _notebook(run, out: Path, lib: Path, checks_s: float, checks_cpu: float) -> int:
+    """The cleaning notebook executed and rendered as :func:`memberkit.runner.run_notebook` does; prints the
+    step's wall seconds, the kernel's CPU seconds (this process's finished children), each cell's seconds and
+    the page's rendering."""
+    import os
+    import nbformat
+    import papermill as pm
+    from memberkit import runner
+    out.mkdir(parents=True, exist_ok=True)
+    run_path = run.write(out)
+    params = run.params("data_cleaning")
+    values = {"run_file": str(run_path), "output_dir": str(out)}
+    values.update({k: getattr(params, k) for k in ("period", "outlier_policy", "outlier_multiple", "language")})
+    partial = out / ".data_cleaning.running.ipynb"
+    os.environ["PYTHONPATH"] = str(lib)      # the kernel imports the library timed
+    t0, c0 = time.perf_counter(), _cpu()
+    pm.execute_notebook(str(ROOT / "notebooks" / "01_data_cleaning.ipynb"), str(partial), parameters=values,
+                        cwd=str(ROOT / "notebooks"), progress_bar=False, log_output=False,
+                        kernel_name=runner.kernel_name(), extra_arguments=["--IPKernelApp.log_level=ERROR"])
+    kernel_s, kernel_cpu = time.perf_counter() - t0, _cpu() - c0
+    t1, c1 = time.perf_counter(), _cpu()
+    runner.render_html(partial, out / "data_cleaning.html", params.language, "data_cleaning")
+    page_s, page_cpu = time.perf_counter() - t1, _cpu() - c1
+    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end")
+    print(f"checks {checks_s:.1f} s (cpu {checks_cpu:.1f} s)")
+    print(f"step {kernel_s + page_s:.1f} s (cpu {kernel_cpu + page_cpu:.1f} s): notebook {kernel_s:.1f} s "
+          f"(cpu {kernel_cpu:.1f} s, kernel and this process), page {page_s:.1f} s (cpu {page_cpu:.1f} s)")
+    print("| cell | seconds | first line |\n|---|---|---|")
+    for i, cell in enumerate(nbformat.read(partial, as_version=4).cells):
+        if cell.cell_type == "code":
+            first = cell.source.splitlines()[0] if cell.source else ""
+            print(f"| {i} | {cell.metadata.get('papermill', {}).get('duration') or 0:.2f} | {first[:70]} |")
+    partial.unlink()
+    return 0
+
+
 class _Done(Exception):
     """Raised to stop after the checks (``--checks-only``)."""
 
@@ -114,10 +154,13 @@ def main(argv=None) -> int:
     ap.add_argument("--reuse-staged", type=Path, help="stage into this folder once, then clean its staged tables "
                     "without the checks")
     ap.add_argument("--lib", type=Path, default=ROOT / "lib", help="the library to time (default: this checkout's)")
+    ap.add_argument("--notebook", action="store_true", help="run the cleaning notebook in a kernel, as the runner "
+                    "does, and time its cells, its kernel and its page")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(args.lib.resolve()))
     totals, counts = defaultdict(float), defaultdict(int)
-    instrument(totals, counts)
+    if not args.notebook:
+        instrument(totals, counts)
     from memberkit import clean, engine, runfile, runner
     from memberkit.notebook import Context
     truth = json.loads((args.data / "ground_truth.json").read_text())
@@ -161,6 +204,8 @@ def main(argv=None) -> int:
             ctx = Context(name="data_cleaning", root=ROOT, period=run.period, output_dir=out, as_of=run.as_of,
                           run=run, history_dir=out.parent, period_reason=run.period_reason)
             t0, c0, q0 = time.perf_counter(), _cpu(), engine.queries()
+            if args.notebook:
+                return _notebook(run, out, args.lib.resolve(), checks_s, checks_cpu)
             result = clean.run_cleaning(run.params("data_cleaning"), ctx)
             cleaning_s, cleaning_cpu = time.perf_counter() - t0, _cpu() - c0
             if args.results:

@@ -330,7 +330,8 @@ def stage_members(con, raw: ibis.Table, formats: list[str], *, time_zone: str | 
     Accounts are linked by a person id (the members' ``person_id`` column, or the ``accounts``
     mapping table, which wins), or by a phone number normalised to E.164 in ``phone_region``
     unless more than ``max_accounts_per_phone`` accounts share it. Returns the staged table
-    (``canonical``: the id each account is merged into, ``phone_e164``) and the identity report.
+    (``canonical``: the id each account is merged into, ``phone_e164``; without the raw phone and person id)
+    and the identity report.
     """
     from .identity import normalise_phones, resolve_identities
     floaty = _ids(raw, "members")
@@ -360,7 +361,20 @@ def stage_members(con, raw: ibis.Table, formats: list[str], *, time_zone: str | 
     t = t.left_join(link_t, t.member == link_t.link_member).drop("link_member")
     t = t.mutate(canonical=ibis.coalesce(t.canonical, t.member), identity_rule=t.rule).drop("rule")
     t = t.mutate(reason=ibis.ifelse(t.reason.isnull() & (t.canonical != t.member), "merged_identity", t.reason))
-    return engine.keep(con, "stage_members", t), report.to_dict()
+    # the raw phone and person id, the row hash and the copy flag are read no more (the rejected rows show
+    # the phone masked): left out, the kept table takes less of the engine's memory
+    staged = engine.keep(con, "stage_members", t.drop(*[c for c in ("phone", "person_id", "person", "_dupkey", "_dup")
+                                                          if c in t.columns]))
+    _release(con, "stage_members_pre")
+    return staged, report.to_dict()
+
+
+def _release(con, *names: str) -> None:
+    """Drop kept tables nothing reads again. DuckDB holds a kept table in its memory budget (``memory_limit``,
+    1 GB by default): at a million members the order lines' kept tables did not fit beside the next ones and
+    were written to the spill folder and read back (about 2 GB of disk writes in one cleaning)."""
+    for name in names:
+        engine.release(con, name)
 
 
 def _linkable_accounts(t: ibis.Table, accounts: ibis.Table | None, max_accounts_per_phone: int) -> ibis.Table:
@@ -414,23 +428,25 @@ def stage_payments(con, raw: ibis.Table, orders_raw: ibis.Table, rules: Cleaning
     return engine.keep(con, "stage_payments", t)
 
 
-#: The raw text columns an order line's stage carries: what the clean table and the spelling counts
-#: read. Every other source column of a rejected line is read back from the source at the write.
-ORDER_TEXT_CARRIED = ("channel", "store_id", "category", "discount", "coupon_id", "status")
+#: The order lines' raw text columns the clean order log shows (cleaned), read from the staged source by
+#: ``(_source, _row)`` as it is written: the kept tables of lines do not carry them (at a million members six text
+#: columns were a third of each table, and the tables then did not fit the engine's memory budget).
+ORDER_SOURCE_TEXT = ("channel", "store_id", "category", "discount", "coupon_id")
 
 
 def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str], as_of: _dt.date,
                  policy: str, multiple: float, rules: CleaningRules | None = None,
                  payments: ibis.Table | None = None) -> tuple[ibis.Table, float]:
-    """Every order line with its reason (NULL when kept), its clean amount and its outlier flag.
+    """Every order line with its reason (NULL when kept), its clean amount and quantity and its outlier flag.
 
     Money: the amount column, else quantity x unit price, else (on an order's first line) the
     sum of the order's kept payments. Returns the staged table and the outlier threshold (an
     order total above ``multiple`` x the median total of paid orders with a positive total).
 
-    The staged table is narrow: ``_source``, ``_row``, the parsed values, every rule's outcome and
-    the raw text of :data:`ORDER_TEXT_CARRIED`; :func:`rejected_rows` joins a rejected line's other
-    source columns back by ``(_source, _row)``. Two kept tables of lines: every line rule in one
+    The staged table is narrow: ``_source``, ``_row``, ``ts``, ``order_key``, ``source_member``, ``product``,
+    ``member_id_canon``, ``is_return``, ``reason``, ``is_outlier``, ``amount_clean`` and ``qty_clean``, no raw
+    text: the clean order log (:data:`ORDER_SOURCE_TEXT`), :func:`rejected_rows` and the spelling counts read a
+    line's source columns from ``raw`` by ``(_source, _row)``. Two kept tables of lines: every line rule in one
     projection (:func:`order_line_reasons`), then the reasons joined to the orders' totals
     (:func:`order_totals`, one narrow kept row per order, from which the outlier threshold is read too):
     a line's reason is the first rule that fires, in the order of :data:`ORDER_RULES` (:func:`order_reason`).
@@ -443,8 +459,10 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
     qty_d = parse_money(raw.quantity, 4, marks["quantity"]).fill_null(1)
     price_d = parse_money(raw.unit_price, 6, marks["unit_price"])
     given = blank_to_null(raw.amount).notnull()
+    category_np = blank_to_null(raw.category).lower().isin([x.strip().lower() for x in rules.non_product_categories]) \
+        if rules.non_product_categories else ibis.literal(False)
     t = raw.select(
-        "_source", "_row", *ORDER_TEXT_CARRIED,
+        "_source", "_row",
         _dup=_duplicate(raw, "orders"),
         ts=parse_timestamp(raw.order_ts, formats, rules.time_zone),
         order_key=ibis.coalesce(id_text(raw.order_id, "order_id" in floaty), "ROW" + raw._row.cast("string")),
@@ -454,7 +472,7 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
         status_c=map_status(raw.status, rules),
         source_member=id_text(raw.member_id, "member_id" in floaty),
         product=blank_to_null(raw.product_id),
-        _given=given, _price_f=price_f,
+        _given=given, _price_f=price_f, _category_np=category_np,
     )
     if payments is not None:
         t = engine.keep(con, "stage_orders_parsed", t)
@@ -473,12 +491,12 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
     if rules.non_product_ids:
         tests.append(t.product.upper().isin([x.strip().upper() for x in rules.non_product_ids]))
     if rules.non_product_categories:
-        tests.append(blank_to_null(t.category).lower().isin([x.strip().lower() for x in rules.non_product_categories]))
+        tests.append(t._category_np)
     if rules.non_product_pattern:
         tests.append(t.product.re_search(rules.non_product_pattern))
     non_product = ibis.or_(*[x.fill_null(False) for x in tests])
     t = t.mutate(is_return=((t.status_c == "returned") | prefix | neg_qty_return).fill_null(False),
-                 non_product=non_product).drop("_given", "_price_f")
+                 non_product=non_product).drop("_given", "_price_f", "_category_np")
     t = t.left_join(identity, t.source_member == identity.source_member_id).drop("source_member_id")
     # Every rule on the line itself in one projection of one kept table: the per-order rules group it,
     # and the final reasons join the groups back to it (a kept table is read by name, not computed again).
@@ -509,8 +527,13 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
         amount = ibis.ifelse(t.is_outlier, capped, amount)
     qty = ibis.ifelse(t.is_return, -t.qty.abs(), t.qty)
     t = t.mutate(amount_clean=amount.cast(rules_type(s)), qty_clean=qty)
-    t = t.drop("_dup", "line_reason", "late_reason", "_cancelled", "_order_total", "_sale_total", "_excluded")
-    return engine.keep(con, "stage_orders", t), threshold
+    # only what the clean table, the rejected rows, the counts and the page read: a narrower kept table fits
+    # DuckDB's memory budget beside the lines it is made from
+    t = t.select("_source", "_row", "ts", "order_key", "source_member", "product",
+                 "member_id_canon", "is_return", "reason", "is_outlier", "amount_clean", "qty_clean")
+    staged = engine.keep(con, "stage_orders", t)
+    _release(con, "stage_orders_lines", "stage_orders_per_order", *(["stage_orders_parsed"] if payments is not None else []))
+    return staged, threshold
 
 
 def order_line_reasons(t: ibis.Table, as_of: _dt.date, bound: float) -> dict[str, ibis.Value]:
@@ -732,23 +755,25 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
                                              accounts=stages.get("accounts"))
     identity = members.filter(members.reason.isnull() | (members.reason == "merged_identity")).select(
         source_member_id=members.member, member_id_canon=members.canonical)
-    identity = engine.keep(con, "identity_map", identity)
+    # not kept: three joins read it, each a filter of the kept members, and a million kept rows would take
+    # the engine memory the order lines need
     stages = {"members": members, **stages}
     if "payments" in raw:
         stages["payments"] = stage_payments(con, raw["payments"], raw["orders"], rules)
+    extra = {"experiments": numeric_outcome_columns(outcomes)}
+    links = {name: stage_links(con, raw[name], name, identity, formats[name],
+                               outcomes if name == "experiments" else None, rules.time_zone,
+                               _marks(raw[name], name, rules, extra.get(name, ())), as_of)
+             for name in ("campaign_members", "experiments") if name in raw}
     orders, threshold = stage_orders(con, raw["orders"], identity, formats["orders"], as_of,
                                      outlier_policy, outlier_multiple, rules, stages.get("payments"))
+    _release(con, "phone_map", "identity_links")
     stages["orders"] = orders
-    extra = {"experiments": numeric_outcome_columns(outcomes)}
-    for name in ("campaign_members", "experiments"):
-        if name in raw:
-            stages[name] = stage_links(con, raw[name], name, identity, formats[name],
-                                       outcomes if name == "experiments" else None, rules.time_zone,
-                                       _marks(raw[name], name, rules, extra.get(name, ())), as_of)
+    stages.update(links)
     if "campaigns" in raw:
         stages["campaigns"] = stage_campaigns(con, raw["campaigns"], formats["campaigns"], rules)
 
-    clean = _clean_tables(con, stages, as_of, rules, derived)
+    clean = _clean_tables(con, stages, as_of, rules, derived, raw["orders"])
     reports = {name: _table_report(name, stage, derived=(name == "members" and derived))
                for name, stage in stages.items()}
     for rep in reports.values():
@@ -758,10 +783,14 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
     if reports["orders"].kept == 0 and not (outcomes and reports["orders"].rows_in == 0):   # see no_orders_table
         raise nothing_left_error(reports["orders"], unknown, _first_source(raw["orders"]))
 
-    kept_members = clean["members"]
     paths = {}
+    # The clean order log is written (sorted) before the clean members are kept: the sort then has the engine's
+    # memory to itself instead of spilling beside a million kept members.
     if out_dir is not None:
-        paths = _write(con, clean, stages, Path(out_dir), raw)
+        paths = _write(con, {"orders": clean["orders"]}, {}, Path(out_dir), raw)
+    clean["members"] = kept_members = engine.keep(con, "clean_members", clean["members"])
+    if out_dir is not None:
+        paths.update(_write(con, {k: t for k, t in clean.items() if k != "orders"}, stages, Path(out_dir), raw))
     # The figures below in four queries: the kept lines, the kept orders, the staged lines, the members.
     ok = engine.read_table(con, paths["clean/orders"], "clean_orders_written") if paths else clean["orders"]
     paid = ok.status == "paid"
@@ -801,7 +830,7 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
         outlier_orders=int(staged["outliers"] or 0),
         outlier_threshold=threshold,
         join_dates_repaired=0 if derived else int(kept["repaired"] or 0),
-        text_unified=_text_unified(stages),
+        text_unified=_text_unified(stages, raw["orders"]),
         quality=quality_scorecard({k: v for k, v in raw.items() if not (k == "members" and derived)}, formats,
                                   identity_report["invalid_phones"], rules, readable, counted),
         paths=paths,
@@ -895,9 +924,15 @@ def _members_from_orders(con, orders: ibis.Table) -> ibis.Table:
 
 
 def _clean_tables(con, stages: dict[str, ibis.Table], as_of: _dt.date, rules: CleaningRules | None = None,
-                  derived: bool = False) -> dict[str, ibis.Table]:
+                  derived: bool = False, raw_orders: ibis.Table | None = None) -> dict[str, ibis.Table]:
     rules = rules or CleaningRules()
-    o = stages["orders"].filter(stages["orders"].reason.isnull())
+    kept = stages["orders"].filter(stages["orders"].reason.isnull())
+    # Every member's first order, from the kept lines alone (the source text below is not needed for it).
+    first_order = kept.filter(kept.member_id_canon.notnull()).group_by(member_id=kept.member_id_canon).agg(
+        first_order_date=kept.ts.date().min())
+    # the raw text the clean log shows, from the staged source: one line is one (_source, _row)
+    src = raw_orders.select("_source", "_row", *ORDER_SOURCE_TEXT)
+    o = kept.join(src, ["_source", "_row"])
     marks = {"discount": "."}
     orders = o.select(
         order_id=o.order_key,
@@ -907,10 +942,8 @@ def _clean_tables(con, stages: dict[str, ibis.Table], as_of: _dt.date, rules: Cl
         discount=parse_money(o.discount, rules.scale, marks["discount"]).fill_null(0).cast(rules_type(rules.scale)),
         coupon_id=blank_to_null(o.coupon_id), status=ibis.ifelse(o.is_return, "returned", "paid"),
         is_guest=o.source_member.isnull(), is_outlier=o.is_outlier, _source=o._source, _row=o._row)
-    # Not kept: the clean order log is sorted once, as it is written (_write); the members' first
-    # orders group the unsorted lines, and the page's figures read the written file.
-    first_order = orders.filter(orders.member_id.notnull()).group_by("member_id").agg(
-        first_order_date=orders.order_date.min())
+    # Not kept: the clean order log is sorted once, as it is written (_write); the page's figures read the
+    # written file.
     orders = orders.order_by(["_source", "_row"])
 
     m = stages["members"]
@@ -930,7 +963,7 @@ def _clean_tables(con, stages: dict[str, ibis.Table], as_of: _dt.date, rules: Cl
         birth_year=parse_timestamp(k.birth_date, ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"]).year(),
         linked_accounts=k.linked_accounts)
     clean = {"orders": orders,
-             "members": engine.keep(con, "clean_members", members.order_by("member_id")),
+             "members": members.order_by("member_id"),     # kept by the caller (_clean_all), when the orders are written
              "identity_map": stages["members"].filter(lambda s: s.reason.isnull() | (s.reason == "merged_identity"))
              .select(source_member_id="member", member_id="canonical", rule="identity_rule").order_by("source_member_id")}
     for name in ("campaign_members", "experiments"):
@@ -968,14 +1001,21 @@ def _table_report(name: str, stage: ibis.Table, derived: bool = False) -> TableR
     return TableReport(name, kept + rejected, kept, rejected, steps, derived)
 
 
-def _text_unified(stages) -> dict[str, int]:
-    """How many values were rewritten to their canonical spelling (duplicates not counted twice)."""
+def _text_unified(stages, raw_orders: ibis.Table | None = None) -> dict[str, int]:
+    """How many values were rewritten to their canonical spelling (duplicates not counted twice).
+
+    The order lines' stage carries no raw text (:func:`stage_orders`): their spellings are read from
+    ``raw_orders``, the staged source, without the lines the stage rejects as copies."""
     out = {}
     for table, cols in TEXT_COLUMNS.items():
         if table not in stages:
             continue
         s = stages[table]
-        s = s.filter(s.reason.isnull() | (s.reason != "duplicate"))
+        if table == "orders":
+            copies = s.filter(s.reason == "duplicate").select("_source", "_row")
+            s = raw_orders.anti_join(copies, ["_source", "_row"])
+        else:
+            s = s.filter(s.reason.isnull() | (s.reason != "duplicate"))
         # the spellings are read on the few distinct combinations of values, not on every row
         g = s.group_by(cols).agg(_n=s.count())
         row = g.aggregate(**{c: g._n.sum(where=g[c].notnull() & (g[c] != unify_text(g[c], c)))
@@ -1080,7 +1120,7 @@ def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out
     for name, s in stages.items():
         cols = [c for c in CANONICAL[name] if c not in ("phone", "person_id")]
         # the order lines' stage is narrow (stage_orders): their source columns are read back from the source
-        rej = rejected_rows(s, raw[name], ORDER_TEXT_CARRIED) if name == "orders" else s.filter(s.reason.notnull())
+        rej = rejected_rows(s, raw[name]) if name == "orders" else s.filter(s.reason.notnull())
         extra = {"phone_masked": mask_e164(rej.phone_e164)} if name == "members" else {}
         detail = ibis.ifelse(rej.reason == "unknown_status", "unknown status " + rej.status.strip(),
                              rej.reason) if name == "orders" else rej.reason

@@ -16,7 +16,9 @@ staged copies hold the exports' personal data: DIR belongs in a private temporar
 ``--notebook`` runs the cleaning as the runner runs it instead: the notebook executed by papermill in a
 kernel (:func:`memberkit.runner.run_notebook`'s call), then its page rendered (``runner.render_html``); it
 prints each cell's seconds (papermill's own timing), the kernel's CPU seconds and the page's, and the
-function timers are not installed (the cleaning runs in the kernel, not in this process).
+function timers are not installed (the cleaning runs in the kernel, not in this process). ``--one-thread``
+runs the engine on one thread and stages the tables one after another (no second connection): each step's
+CPU seconds are then its own, where with two threads at once a step's seconds include the other thread's.
 """
 from __future__ import annotations
 
@@ -36,8 +38,8 @@ TIMED = {
     "memberkit.checks": ["check_parameters", "check_period", "check_tables", "check_period_has_orders",
                          "check_order_statuses", "check_campaign_dates"],
     "memberkit.sources": ["stage_table", "_read_native", "_map_columns", "_profile_problems", "_transcode",
-                          "input_fingerprints", "open_staged"],
-    "memberkit.engine": ["write_table", "numbered", "keep"],
+                          "input_fingerprints", "open_staged", "profile_row", "_read_excel"],
+    "memberkit.engine": ["write_table", "numbered", "keep", "read_csv"],
     "memberkit.clean": ["clean_all", "stage_members", "stage_accounts", "stage_payments", "stage_orders",
                         "stage_links", "stage_campaigns", "_clean_tables", "_table_report", "status_words",
                         "_text_unified", "quality_scorecard", "_write"],
@@ -156,11 +158,19 @@ def main(argv=None) -> int:
     ap.add_argument("--lib", type=Path, default=ROOT / "lib", help="the library to time (default: this checkout's)")
     ap.add_argument("--notebook", action="store_true", help="run the cleaning notebook in a kernel, as the runner "
                     "does, and time its cells, its kernel and its page")
+    ap.add_argument("--one-thread", action="store_true", help="one engine thread, the tables staged one after "
+                    "another (each step's CPU seconds its own)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(args.lib.resolve()))
+    if args.one_thread:
+        import os
+        os.environ["MEMBERKIT_THREADS"] = "1"
     totals, counts = defaultdict(float), defaultdict(int)
     if not args.notebook:
         instrument(totals, counts)
+    if args.one_thread:
+        from memberkit import engine as _engine
+        _engine.second_connection = lambda con: None
     from memberkit import clean, engine, runfile, runner
     from memberkit.notebook import Context
     truth = json.loads((args.data / "ground_truth.json").read_text())

@@ -145,3 +145,30 @@ def test_strip_is_ibis_strip():
     t = ibis.memtable({"x": values}, schema={"x": "string"})
     got = con.execute(t.select(a=engine.strip(t.x), b=t.x.strip()))
     assert [None if pd.isna(v) else v for v in got.a] == [None if pd.isna(v) else v for v in got.b]
+
+
+def test_the_staged_copies_drop_a_dictionary_past_the_limit_and_hold_the_same_table(tmp_path):
+    """The staging's Parquet settings (``sources.STAGING_PARQUET``) decide how a column is encoded, never what
+    the file holds: a column with 15,000 distinct values in its one row group, which DuckDB's defaults write as a
+    dictionary, is written plain; a column of three words keeps its dictionary; the rows read back, numbered,
+    are those of the file written with the defaults."""
+    import pyarrow.parquet as pq
+    con = engine.connect()
+    n = 100_000
+    t = ibis.memtable({"birth_date": [f"19{(i * 7919) % 15000:05d}" for i in range(n)],
+                       "status": [("paid", "refunded", "cancelled")[i % 3] for i in range(n)]})
+    default = engine.write_numbered(con, t, tmp_path / "default.parquet")
+    staged = engine.write_numbered(con, t, tmp_path / "staged.parquet", duckdb_options=sources.STAGING_PARQUET)
+
+    def encodings(path):
+        meta = pq.ParquetFile(path).metadata
+        assert meta.num_row_groups == 1
+        return {meta.row_group(0).column(i).path_in_schema: set(meta.row_group(0).column(i).encodings)
+                for i in range(meta.num_columns)}
+    dictionary = {"PLAIN_DICTIONARY", "RLE_DICTIONARY"}
+    assert encodings(default)["birth_date"] & dictionary
+    assert not encodings(staged)["birth_date"] & dictionary
+    assert encodings(staged)["status"] & dictionary
+    assert pq.read_table(staged).equals(pq.read_table(default))
+    read = [engine.read_numbered(con, p, f"t_{p.stem}").order_by("_row").to_pyarrow() for p in (default, staged)]
+    assert read[0].equals(read[1]) and read[1].column("_row").to_pylist() == list(range(1, n + 1))

@@ -650,8 +650,11 @@ def empty_table(con, name: str, schema: ibis.Schema) -> ibis.Table:
     return keep(con, name, ibis.memtable(schema.to_pyarrow().empty_table()))
 
 
-def write_table(con, expr: ibis.Table, path: str | Path) -> Path:
+def write_table(con, expr: ibis.Table, path: str | Path, duckdb_options: dict | None = None) -> Path:
     """Write a table to ``path`` as one Parquet file (a clean or rejected table), in the table's order.
+
+    ``duckdb_options``: DuckDB Parquet writer options (``{"dictionary_size_limit": 10_000}``), how the
+    file is encoded, never what it holds; Spark writes with its own settings and ignores them.
 
     Spark writes a folder of parts; on a local session the parts are written in the private temporary
     folder and gathered into the one file here, so every reader (and the publishing) sees the same
@@ -660,7 +663,7 @@ def write_table(con, expr: ibis.Table, path: str | Path) -> Path:
     """
     path = Path(path)
     if backend(con) != "spark":
-        con.to_parquet(expr, path)
+        con.to_parquet(expr, path, **(duckdb_options or {}))
         return path
     import shutil
     import pyarrow as pa
@@ -695,7 +698,8 @@ def read_table(con, path: str | Path, table_name: str) -> ibis.Table:
     return con.read_parquet(str(path), table_name=table_name)
 
 
-def write_numbered(con, expr: ibis.Table, path: str | Path, column: str = "_row") -> Path:
+def write_numbered(con, expr: ibis.Table, path: str | Path, column: str = "_row",
+                   duckdb_options: dict | None = None) -> Path:
     """Write ``expr`` (a file just read, nothing filtered) as one Parquet file (:func:`write_table`) whose
     rows, read back by :func:`read_numbered`, carry ``column``: each row's number in the file read, from 1.
 
@@ -704,11 +708,11 @@ def write_numbered(con, expr: ibis.Table, path: str | Path, column: str = "_row"
     and :func:`read_numbered` takes it from the Parquet file's own row positions. A ``row_number()``
     over the whole file in the write would make DuckDB write on one thread (3.35 million order lines:
     5.1 s against 3.0 s of wall time). On Spark :func:`numbered` numbers the rows and the column is written.
-    Returns ``path``.
+    ``duckdb_options``: as :func:`write_table`'s. Returns ``path``.
     """
     if backend(con) == "spark":
         return write_table(con, numbered(con, expr, column), path)
-    return write_table(con, expr, path)
+    return write_table(con, expr, path, duckdb_options)
 
 
 def read_numbered(con, path: str | Path, table_name: str, column: str = "_row") -> ibis.Table:

@@ -885,3 +885,25 @@ def test_the_summary_card_answers_each_experiment_in_one_short_sentence(language
     waiting = coupon_record("not_enough_evidence", None)
     answer = view.experiment_answer(p, "EXP-COUPON", waiting)
     assert "coupon_20" in answer and "+15.5%" in answer and "+4.7%" in answer and "+26.4%" in answer
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_broken_splits_expected_counts_add_up_to_the_members_assigned(language):
+    """Issue 23: the sample's broken split expected 1,911.5 members in each of two groups, shown as 1,912 and
+    1,912: 3,824 against 3,823 assigned. The expected counts are rounded by largest remainder, so the shown
+    counts add up to the shown total."""
+    import re
+    import types
+    from memberkit.views.attribution import largest_remainder
+    p = Presentation(language)
+    r = types.SimpleNamespace(counts={"banner": 1803, "control": 2020}, planned_split={"banner": 1, "control": 1},
+                              srm_failed=True, srm_p_value=0.0001, control="control")
+    sentence = view.srm_sentence(p, r)
+    marker = "expects" if language == "en" else "应为"
+    after = sentence.split(marker, 1)[1]
+    shown = [int(n.replace(",", "")) for n in re.findall(r"\d{1,3}(?:,\d{3})+", after)[:2]]
+    assert sorted(shown) == [1911, 1912] and sum(shown) == 3823, sentence
+    assert largest_remainder([1 / 3, 1 / 3, 1 / 3]) == [1, 0, 0]
+    assert largest_remainder([2.6, 3.3, 4.1]) == [3, 3, 4]
+    assert largest_remainder([0.5, 0.5, 0.5, 0.5]) == [1, 1, 0, 0]
+    assert largest_remainder([]) == []

@@ -11,6 +11,7 @@ from .context import Presentation, joined_sign
 from . import page
 from .page import KPI, Figure, card
 from .rfm import group_label
+from .attribution import largest_remainder
 from .context import DASH, reason_text
 from .theme import PALETTE, legend_below, percent_axis
 
@@ -292,8 +293,10 @@ def srm_sentence(p: Presentation, r: abtest.ExperimentResult) -> str:
         p.text("ab.count_item", variant=name(k), n=p.count(n), share=p.pct(n / total)) for k, n in counts.items())
     planned = p.list_sep.join(f"{name(k)} {p.pct(s / sum(r.planned_split.values()))}" for k, s in r.planned_split.items())
     if r.srm_failed:
-        return p.text("ab.srm_banner", observed=counted(r.counts),
-                      expected=counted(abtest.expected_counts(r.counts, r.planned_split)), planned=planned)
+        # whole members that add up to the members assigned, as the observed counts beside them do
+        expected = abtest.expected_counts(r.counts, r.planned_split)
+        return p.text("ab.srm_banner", observed=counted(r.counts), planned=planned,
+                      expected=counted(dict(zip(expected, largest_remainder(list(expected.values()))))))
     return p.text("ab.srm_ok", observed=counted(r.counts), planned=planned, p=fmt_p(r.srm_p_value))
 
 

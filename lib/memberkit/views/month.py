@@ -539,8 +539,7 @@ def _environment():
                       autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     # the templates' headings are made as the report pages' are, so their months and dates do not break either;
     # heading_html escapes the title itself
-    env.globals["heading"] = lambda title, level=2, anchor=None, contents=False: Markup(
-        heading_html(title, level, anchor, contents))
+    env.globals["heading"] = lambda title, level=2, anchor=None: Markup(heading_html(title, level, anchor))
     return env
 
 

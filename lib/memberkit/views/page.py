@@ -629,17 +629,15 @@ def heading(title: str, level: int = 2, anchor: str | None = None):
 _UNBROKEN = re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{4}-\d{2}(?:-\d{2})?")   # 2026年10月, 2026-06-01, 2026-10
 
 
-def heading_html(title: str, level: int = 2, anchor: str | None = None, contents: bool = False) -> str:
+def heading_html(title: str, level: int = 2, anchor: str | None = None) -> str:
     """A heading's HTML: a month or a date in it is kept on one line (``<span class="mk-nobr">``), so a narrow
-    screen does not break '2026年10月' after '10' or '2026-06-01' at its hyphen. ``contents``: one of the
-    few headings the page's table of contents lists (:data:`CONTENTS_CLASS`, see :func:`link_headings`).
+    screen does not break '2026年10月' after '10' or '2026-06-01' at its hyphen.
 
     >>> heading_html("分组时间 2026-06-01", anchor="x")
     '<h2 id="x">分组时间 <span class="mk-nobr">2026-06-01</span></h2>'
     """
     shown = _UNBROKEN.sub(lambda m: f'<span class="mk-nobr">{m.group(0)}</span>', escape(title))
-    listed = f' class="{CONTENTS_CLASS}"' if contents else ""
-    return f'<h{level} id="{escape(anchor or anchor_of(title))}"{listed}>{shown}</h{level}>'
+    return f'<h{level} id="{escape(anchor or anchor_of(title))}">{shown}</h{level}>'
 
 
 def _settings_lines(params: dict, prefix: str = "") -> list[str]:
@@ -970,7 +968,6 @@ def embed_fonts(page: str) -> str:
 
 
 _HEADING = re.compile(r"<h([1-4])((?:\s[^>]*)?)>(.*?)</h\1>", re.S)
-CONTENTS_CLASS = "mk-contents"   # a level-2 heading the table of contents lists, when a page marks some
 
 
 def link_headings(page: str, contents_title: str, title: str = "") -> str:
@@ -978,11 +975,9 @@ def link_headings(page: str, contents_title: str, title: str = "") -> str:
 
     A heading keeps its id when it is the first with it; a repeated one (the same sub-heading in
     every campaign's section) is prefixed with the id of the level-2 heading it sits under, then
-    numbered. The contents (``<nav class="mk-toc">``, headed ``contents_title``) list the level-2
-    headings in page order, each a link to its anchor; on a page that marks some of them with the class
-    :data:`CONTENTS_CLASS` only those, so that a long page (the summary's ten sections) opens with the few
-    an executive goes to, each section that is not listed read under the listed one above it. A page
-    without headings is returned as it is.
+    numbered. The contents (``<nav class="mk-toc">``, headed ``contents_title``) list every level-2
+    heading in page order, each a link to its anchor: made from the headings themselves, they cannot
+    leave a section out (the summary's once listed 6 of its 10). A page without headings is returned as it is.
     """
     seen: set[str] = set()
     sections: list[tuple[str, str]] = []
@@ -1007,16 +1002,14 @@ def link_headings(page: str, contents_title: str, title: str = "") -> str:
         if level <= 2:
             parent = anchor
         if level == 2:
-            listed = re.search(rf'\sclass="[^"]*\b{CONTENTS_CLASS}\b', attrs) is not None
-            sections.append((anchor, visible_text(inner).strip(), listed))
+            sections.append((anchor, visible_text(inner).strip()))
         attrs = re.sub(r'\sid="[^"]*"', "", attrs)
         return f'<h{level} id="{escape(anchor)}"{attrs}>{inner}</h{level}>'
 
     page = _HEADING.sub(name, page)
     if not sections:
         return page
-    listed = [s for s in sections if s[2]] or sections
-    links = " ".join(f'<li><a href="#{escape(a)}">{escape(t)}</a></li>' for a, t, _ in listed)
+    links = " ".join(f'<li><a href="#{escape(a)}">{escape(t)}</a></li>' for a, t in sections)
     nav = (f'<nav class="mk-toc" aria-label="{escape(contents_title)}"><strong>{escape(contents_title)}</strong>'
            f'<ol>{links}</ol></nav>')
     first = re.search(r"</h1>", page)

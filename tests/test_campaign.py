@@ -674,3 +674,18 @@ def test_return_means_the_ratio_and_the_money_has_its_own_words():
         walk(catalogue[section], section)
     assert not found, found
     assert "net gain" in catalogue["uplift"]["headline_model"] and "net gain" in catalogue["uplift"]["summary_model"]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_no_extra_members_in_either_group_read_none_not_plus_zero_to_plus_zero(language):
+    """Issue 23: a campaign with no first-time buyers in either group read '+0 (95% interval +0 to +0)'. A zero with
+    an interval of zero width, as shown, reads plainly; any other difference keeps its sign and its interval."""
+    from memberkit.views import campaign as view
+    p = Presentation(language)
+    none = view.members_beyond(p, 0.0, 0.0, 0.0)
+    assert none == ("none" if language == "en" else "无") and "+0" not in none
+    assert view.members_beyond(p, 0.2, -0.3, 0.4) == view.members_beyond(p, 0.0, 0.0, 0.0)   # all shown as 0
+    some = view.members_beyond(p, 12.0, -3.0, 27.0)
+    assert "+12" in some and "+27" in some and "3" in some and "95%" in some
+    assert "+0" in view.members_beyond(p, 0.0, -4.0, 4.0)   # a zero whose interval has width keeps it
+    assert view.members_beyond(p, float("nan"), 0.0, 0.0).startswith("–")

@@ -273,6 +273,16 @@ def figures_frame(p: Presentation, r: campaign.CampaignReview, params) -> pd.Dat
                           p.text("cr.col_ci"): ci} for k, t, c, ci in rows])
 
 
+def members_beyond(p: Presentation, value, low, high) -> str:
+    """Extra members beyond the comparison with their 95% interval, signed ('+12 (95% interval +3 to +21)');
+    a difference and interval that are all zero as shown (no such member in either group) read 'none', not
+    '+0 (95% interval +0 to +0)'. A missing figure is a dash."""
+    signed = lambda x: DASH if missing(x) else joined_sign("+" if x >= 0 else "-", p.count(abs(x)))   # noqa: E731
+    if not any(missing(x) for x in (value, low, high)) and all(p.count(abs(x)) == p.count(0) for x in (value, low, high)):
+        return p.text("cr.m_beyond_none")
+    return p.text("cr.m_beyond", value=signed(value), lo=signed(low), hi=signed(high))
+
+
 def members_frame(p: Presentation, r: campaign.CampaignReview, silent_days: int = 90) -> pd.DataFrame:
     """New buyers, members won back (no order in the ``silent_days`` before the campaign, the campaign
     settings' ``silent_days``; silent or lapsed in DOMAIN.md's stages, so the row names the days, not a
@@ -283,8 +293,7 @@ def members_frame(p: Presentation, r: campaign.CampaignReview, silent_days: int 
     members beyond the comparison with their 95% interval for the first two rows, the two groups' rates for the
     high-value members lost (a column headed 'Beyond the comparison (95% CI)' held those rates too)."""
     f = r.figures
-    signed = lambda x: DASH if missing(x) else joined_sign("+" if x >= 0 else "-", p.count(abs(x)))   # noqa: E731
-    inc = lambda e: p.text("cr.m_beyond", value=signed(e.value), lo=signed(e.ci_low), hi=signed(e.ci_high))  # noqa: E731
+    inc = lambda e: members_beyond(p, e.value, e.ci_low, e.ci_high)   # noqa: E731
     rows = [(p.text("cr.m_new"), p.count(f["new_buyers"]), inc(f["incremental_new_buyers"])),
             (p.text("cr.m_reactivated", n=p.count(f["lapsed_targeted"]), days=p.count(silent_days)), p.count(f["reactivated"]),
              inc(f["incremental_reactivated"])),

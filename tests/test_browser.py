@@ -885,3 +885,44 @@ def test_at_420_px_the_campaign_types_headings_break_between_chinese_words_not_i
         found = shown.evaluate(lines)
     roi = text("profile.roi", "zh")
     assert [n for t, n in found if t == roi] == [1], found
+
+
+# Each table's most lines in one cell of its second column (the decision), as shown
+DECISION_LINES = """() => [...document.querySelectorAll('table')].map(table => Math.max(...[...table.querySelectorAll('tbody tr')]
+  .map(row => { const cell = row.children[1], r = document.createRange(); r.selectNodeContents(cell);
+    return new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top))).size; })))"""
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_at_1280_px_every_segment_action_in_a_decision_column_takes_two_lines_at_most(tmp_path, language):
+    """Issue 23: at 1280 px the RFM and CLV pages' action cells wrapped to four lines ('Win back actively: personal
+    contact, as for Important, lapsing (likely lost)'), the Chinese ones longer still. The decision column holds the
+    action in a few words, two lines at most, for every segment of both schemes and every segment of the CLV page's
+    at-risk table; the action in full is the table's last column."""
+    import pandas as pd
+    from memberkit import rfm
+    from memberkit.views import Presentation, page
+    from memberkit.views import clv as clv_view
+    from memberkit.views import rfm as rfm_view
+    p = Presentation(language)
+    tables = []
+    for scheme in ("high_low", "score_grid"):
+        keys = rfm.schemes()[scheme].keys
+        profile = pd.DataFrame({"members": 12345, "share": 0.123, "revenue_share": 0.456, "mean_r": 123.0, "mean_f": 12.3,
+                                "mean_m": 12345.0, "aov": 1234.0}, index=pd.Index(keys, name="segment"))
+        frame = rfm_view.profile_frame(p, profile, scheme)
+        assert list(frame.iloc[:, -1]) == [rfm.schemes()[scheme].action(k, language) for k in keys]
+        tables.append(frame)
+    at_risk = [*rfm.schemes()["high_low"].keys, rfm.outside_window().key]
+    tables.append(page.decision_first(pd.DataFrame({
+        p.text("clv.col_segment"): [(rfm.outside_window() if k == rfm.outside_window().key else rfm.schemes()["high_low"].segment(k))
+                                    .label[language] for k in at_risk],
+        p.text("clv.col_action"): [clv_view.at_risk_short_action(p, k) for k in at_risk],
+        p.text("clv.members_col"): "1,234", p.text("clv.col_spend"): "CN¥1,234,567",
+        p.text("clv.col_action_detail"): [clv_view.at_risk_action_words(p, k) for k in at_risk]})))
+    html = (f"<!doctype html><html lang='{language}'><head><meta charset='utf-8'>{_print_css()}</head><body class='jp-Notebook'>"
+            "<div class='jp-Cell'><div class='jp-OutputArea-child'><div class='jp-RenderedHTMLCommon jp-OutputArea-output'>"
+            f"{page.CSS}{''.join(page.table_html(t) for t in tables)}</div></div></div></body></html>")
+    with _open(page.embed_fonts(html), 1280, tmp_path) as shown:   # the CJK font the pages carry
+        lines = shown.evaluate(DECISION_LINES)
+    assert len(lines) == 3 and all(n <= 2 for n in lines), f"most lines of an action cell per table: {lines}"

@@ -1269,3 +1269,24 @@ def test_the_cohort_heatmaps_numbers_fit_their_cells(language):
     cell = ax.transData.transform((1, 0))[0] - ax.transData.transform((0, 0))[0]
     assert max(t.get_window_extent(renderer).width for t in texts) < 0.8 * cell
     plt.close(fig)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_count_on_a_card_carries_its_noun_singular_or_plural(language):
+    """Issue 23: 'Active members 6,571' and 'Ship 1' gave a bare number. A count on a card says what it counts,
+    in the singular for one: '6,571 members', '1 experiment'; '6,571 人', '1 个'."""
+    from memberkit.views import Presentation
+    from memberkit.views import abtest as ab_view
+    from memberkit.views import kpi as kpi_view
+    p = Presentation(language)
+    en = language == "en"
+    assert p.count_of(6571, "members") == ("6,571 members" if en else "6,571 人")
+    assert p.count_of(1, "members") == ("1 member" if en else "1 人")
+    assert p.count_of(1.2, "orders") == ("1 order" if en else "1 笔")
+    assert p.count_of(0, "campaigns") == ("0 campaigns" if en else "0 个")
+    assert p.count_of(None, "members") == "–"
+    assert kpi_view.card_figure(p, "active_members", 6571) == p.count_of(6571, "members")
+    assert kpi_view.card_figure(p, "repurchase_rate", 0.218) == kpi_view.format_figure(p, "repurchase_rate", 0.218)
+    cards = ab_view.kpis(p, {"results": {}, "kpis": {"experiments": 3, "ship": 1, "ships_conversion_not_margin": 1,
+                                                      "no_verdict": 1, "not_enough_evidence": 0, "do_not_ship": 0}})
+    assert [c.value for c in cards][:2] == (["3 experiments", "1 experiment"] if en else ["3 个", "1 个"])

@@ -29,7 +29,7 @@ from ..periods import previous_period, same_period_last_year
 from ..report import missing
 from .abtest import metric_label
 from .context import DASH, Presentation, fmt_month, text
-from .kpi import format_change, format_figure, is_good
+from .kpi import card_figure, format_change, format_figure, is_good
 from .ledger import section as ledger_section
 from .uplift import summary_section as uplift_section
 from .outliers import bulk_change, bulk_note
@@ -269,7 +269,7 @@ def figure_cards(s: MonthSummary) -> list[dict]:
                                    high=marks["max"]["text"], high_month=marks["max"]["label"]),
                   "scale": text("month.spark_scale", lang, floor=format_figure(p, key, scale_floor(values))),
                   "marks": list(marks.values())} if marks else None)
-        value = format_figure(p, key, c["current"])
+        value = card_figure(p, key, c["current"])
         cards.append({"key": key, "label": label, "value": Markup(mark(value, Figure(key, period, c["current"]), "div", "mk-value")),
                       # on A4 a long figure is set smaller to stay on one line; words wrap at their spaces
                       "value_chars": max(map(len, value.split()), default=1),

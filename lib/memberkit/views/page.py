@@ -123,6 +123,8 @@ background:#fff;white-space:normal;min-width:6em;max-width:10em;box-shadow:inset
 /* its last column, words, wraps too (as in every table): kept on one line it pushed the table past its box */
 .mk-table table.mk-lines td:last-child{white-space:pre-line}
 .mk-chart{overflow-x:auto;margin:4px 0 8px}.mk-chart svg{display:block;height:auto}
+/* what paper shows instead of a table's columns it leaves out (printed_without) */
+.mk-print-only{display:none}@media print{.mk-print-only{display:block}.mk-screen-only{display:none!important}}
 /* on a phone a table of four or more columns becomes a list: one block per row, the row's name first,
    then each cell under its heading; the headings stay in the page for screen readers */
 @media (max-width:600px){
@@ -768,6 +770,9 @@ KEY_COLUMNS = "key_columns"   # df.attrs[KEY_COLUMNS]: how many first columns na
 LINE_CELLS = "line_cells"      # df.attrs[LINE_CELLS]: its cells hold their own line breaks and break only there (on paper: its figures; its words wrap too)
 STACK_COLUMNS = 4             # a table with this many columns or more is stacked, row by row, on a phone
 STACKED = "stacked"           # df.attrs[STACKED]: stacked on a phone whatever its columns (long row names)
+# df.attrs[PRINTED_WITHOUT]: (column positions, the line saying so): columns left out on paper, where the table's type
+# (about 9 pt) leaves no room for them; the line is printed under the table, the screen keeps every column
+PRINTED_WITHOUT = "printed_without"
 
 
 def stacked(df):
@@ -782,6 +787,13 @@ def decision_first(df, columns: int = 2):
     """``df`` marked so that its first ``columns`` (1 or 2: the row's name, then its decision) stay in
     view while the rest of the table scrolls sideways (:func:`table_html`); returns ``df``."""
     df.attrs[KEY_COLUMNS] = columns
+    return df
+
+
+def printed_without(df, columns: list[int], line: str):
+    """``df`` marked so that on paper (the print stylesheet) its ``columns`` (positions) are left out and ``line``
+    is printed under it instead, saying which and where to read them; returns ``df``."""
+    df.attrs[PRINTED_WITHOUT] = (list(columns), line)
     return df
 
 
@@ -850,10 +862,15 @@ def table_html(df, caption: str | None = None, formats: dict | None = None) -> s
     # a figure's cell is marked, so that on paper it keeps its lines while the words around it wrap
     out = re.sub(r'class="data row\d+ col(\d+)"',
                  lambda m: m.group(0)[:-1] + ' mk-num"' if int(m.group(1)) in right else m.group(0), out)
+    left_out, printed_line = df.attrs.get(PRINTED_WITHOUT) or ([], "")
+    if left_out:   # cells and headings of the columns paper leaves out
+        out = re.sub(r'class="((?:data row\d+|col_heading level0) col(\d+)[^"]*)"',
+                     lambda m: f'class="{m.group(1)} mk-screen-only"' if int(m.group(2)) in left_out else m.group(0), out)
     for (i, j), fig in sorted((df.attrs.get("figures") or {}).items()):
         cell = re.compile(rf'(<td id="T_{_table_id(df, caption)}_row{i}_col{j}"[^>]*>)(.*?)(</td>)', re.S)
         out = cell.sub(lambda m: m.group(1) + mark(str(df.iat[i, j]), fig) + m.group(3), out, count=1)
-    return f'<div class="mk-table">{out}</div>'
+    printed = f'<p class="mk-note mk-print-only">{escape(printed_line)}</p>' if left_out else ""
+    return f'<div class="mk-table">{out}</div>{printed}'
 
 
 # ----------------------------------------------------------------- the whole page

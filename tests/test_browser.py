@@ -555,17 +555,17 @@ def _league_like_page(language: str) -> str:
     their own; and its details (dates, reach, extra orders) in a table of their own, the campaign kept in view.
     The names and reasons are the longest the sample's league prints."""
     import pandas as pd
-    from memberkit.views import page
+    from memberkit.views import Presentation, page
     why = ("response real, cost ate it", "有响应，但成本吃掉了收益")[language == "zh"]
     rows, details = [], []
     for i in range(6):
         name = f"{i + 1}. C26{i:02d} new-member gift “新会员礼” ★"
         # margin over its interval and the evidence's longest words, as the sample's league prints them: they made
         # the league 18 px wider than its box at 1280 px ('matched baseline (weake' cut at the edge)
-        rows.append([name, "change", why, "spend-and-save", f"-10{i}%\n(-117%\u00a0…\u00a0-23%)",
+        rows.append([name, "change", why, ("new-member gift", "新会员礼")[language == "zh"], f"-10{i}%\n(-117%\u00a0…\u00a0-23%)",
                      "CN¥10,962\n(-\u2060CN¥6,220\u00a0…\u00a0CN¥37,546)", "CN¥30,000",
                      ("not yet\n(24 days)", "尚未完成\n（24天）")[language == "zh"],
-                     ("matched baseline (weaker evidence)", "匹配基线（证据较弱）")[language == "zh"]])
+                     Presentation(language).text("cr.evidence_matched_baseline")])   # the catalogue's words, as the page prints them
         details.append([name, "2026-10-01 –\n2026-10-07", "12,412", f"-16{i}\n(-176\u00a0…\u00a0222)", "CN¥31,779",
                         "not meaningful" if i % 2 else "CN¥18"])
     heads = ["Campaign", "Verdict", "Why", "Type", "Return on cost (95% interval)", "Extra margin", "Cost", "Pull-forward",
@@ -575,6 +575,8 @@ def _league_like_page(language: str) -> str:
         heads = ["活动", "结论", "原因", "类型", "投入产出比（95% 区间）", "额外毛利", "成本", "提前消费", "证据"]
         detail_heads = ["活动", "日期", "触达人数", "额外订单（95% 区间）", "额外收入", "每笔额外订单成本"]
     df = page.decision_first(pd.DataFrame(rows, columns=heads))
+    if language == "en":   # as views.campaign.league_frame: names that give their type leave the type column off paper
+        page.printed_without(df, [heads.index("Type")], "Printed without the type column.")
     more = page.decision_first(pd.DataFrame(details, columns=detail_heads), 1)
     df.attrs[page.LINE_CELLS] = more.attrs[page.LINE_CELLS] = True
     return (f"<!doctype html><html lang='{language}'><head><meta charset='utf-8'>{_print_css()}</head><body>"
@@ -926,3 +928,15 @@ def test_at_1280_px_every_segment_action_in_a_decision_column_takes_two_lines_at
     with _open(page.embed_fonts(html), 1280, tmp_path) as shown:   # the CJK font the pages carry
         lines = shown.evaluate(DECISION_LINES)
     assert len(lines) == 3 and all(n <= 2 for n in lines), f"most lines of an action cell per table: {lines}"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_printed_tables_are_set_in_nine_points_or_more(tmp_path, language):
+    """Issue 23: on A4 the tables were set in 7 pt (about 6.5 pt as printed) beside body text of 14 pt. Printed, every
+    cell of a report's table is 9 pt (12 CSS px) or more, and the league still fits the page (the tests above)."""
+    sizes = """() => [...document.querySelectorAll('td, th')].filter(c => c.getClientRects().length)
+      .map(c => parseFloat(getComputedStyle(c).fontSize))"""
+    with _open(_league_like_page(language), 703, tmp_path) as shown:
+        shown.emulate_media(media="print")
+        px = shown.evaluate(sizes)
+    assert px and min(px) >= 12, f"printed table type of {min(px) * 0.75:.1f} pt"

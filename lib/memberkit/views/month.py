@@ -35,7 +35,7 @@ from .uplift import summary_section as uplift_section
 from .outliers import bulk_change, bulk_note
 from .skips import skip_reason
 from . import profile as profile_view
-from .page import Figure, mark, marked_sentence
+from .page import Figure, mark, marked_sentence, value_width
 
 
 # ------------------------------------------------------------------ the reports' words
@@ -272,7 +272,7 @@ def figure_cards(s: MonthSummary) -> list[dict]:
         value = card_figure(p, key, c["current"])
         cards.append({"key": key, "label": label, "value": Markup(mark(value, Figure(key, period, c["current"]), "div", "mk-value")),
                       # on A4 a long figure is set smaller to stay on one line; words wrap at their spaces
-                      "value_chars": max(map(len, value.split()), default=1),
+                      "value_chars": round(value_width(value), 1),
                       "changes": changes, "definition": definition, "trend": trend,
                       # the change lines above name the comparison; the note does not repeat it
                       "bulk": bulk_note(p, s.figures, key, period, month_label(previous_period(period), lang),

@@ -59,13 +59,24 @@ def mark(shown: str, figure: Figure | None, tag: str = "span", cls: str = "") ->
     if figure is not None:
         attrs += (f' data-figure="{escape(figure.code)}" data-period="{escape(figure.period)}"'
                   f' data-value="{escape(figure_value(figure.value))}"')
-    counted = _COUNTED.match(shown)
-    if counted:   # a count and its noun (Presentation.count_of): the noun set smaller, so a card's number keeps its line
-        return f'<{tag}{attrs}>{escape(counted.group(1))}<span class="mk-unit"> {escape(counted.group(2))}</span></{tag}>'
     return f"<{tag}{attrs}>{escape(shown)}</{tag}>"
 
 
 _COUNTED = re.compile(r"^([-+\u2212]?\d[\d,.]*) (\D+)$")   # '6,571 members', '1 experiment', '139,472 行'
+
+
+def value_and_noun(shown: str):
+    """A count and its noun as :meth:`~memberkit.views.context.Presentation.count_of` words it ('6,571 members'):
+    the match (group 1 the number, 2 the noun), or None for any other text."""
+    return _COUNTED.match(shown)
+
+
+def value_width(shown: str) -> float:
+    """How wide a card's value is, in characters: a count and its noun ('6,571 members') is read as one and kept
+    on one line, all of it; other text wraps at its spaces, so its longest word."""
+    if value_and_noun(shown):
+        return len(shown)
+    return max(map(len, shown.split()), default=1)
 
 
 def marked_sentence(template: str, figures: dict[str, tuple[str, Figure]], **values) -> str:
@@ -101,7 +112,7 @@ CSS = """
 .mk-cards{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0 16px}
 .mk-card{flex:1 1 135px;border:1px solid #d9dee5;border-radius:8px;padding:10px 14px;background:#fbfcfd}
 .mk-card .mk-label{font-size:12px;color:#5a6572;text-transform:uppercase;letter-spacing:.02em}
-.mk-card .mk-value{font-size:26px;font-weight:600;color:#1f2d3d;margin-top:2px}.mk-unit{font-size:.55em;font-weight:600}
+.mk-card .mk-value{font-size:26px;font-weight:600;color:#1f2d3d;margin-top:2px}
 .mk-card .mk-delta{font-size:12px;color:#6b7785}
 .mk-card .mk-good{color:#2e7d32}.mk-card .mk-bad{color:#c62828}
 .mk-headline{font-size:17px;line-height:1.5;border-left:4px solid #1f4e79;padding:6px 12px;margin:8px 0 14px;background:#f4f7fb}

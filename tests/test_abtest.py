@@ -225,7 +225,8 @@ def test_sample_results_json_holds_every_field(sample_analysis):
     kpis = res.to_dict()["kpis"]
     assert kpis == {"experiments": 3, "ship": 1, "ships_conversion_not_margin": 1, "no_verdict": 1,
                     "not_enough_evidence": 0, "do_not_ship": 0}
-    assert [k.value for k in view.kpis(EN, res.to_dict())] == ["3", "1", "1", "1", "0", "0"]
+    assert [k.value for k in view.kpis(EN, res.to_dict())] == ["3 experiments", "1 experiment", "1 experiment",
+                                                             "1 experiment", "0 experiments", "0 experiments"]
     d = res.to_dict()["results"]["experiments"]
     assert d["EXP-BANNER"]["srm_p_value"] < 0.001 and d["EXP-PUSH"]["srm_p_value"] > 0.001
     for metric in ("conversion", "orders", "revenue", "aov"):
@@ -885,3 +886,42 @@ def test_the_summary_card_answers_each_experiment_in_one_short_sentence(language
     waiting = coupon_record("not_enough_evidence", None)
     answer = view.experiment_answer(p, "EXP-COUPON", waiting)
     assert "coupon_20" in answer and "+15.5%" in answer and "+4.7%" in answer and "+26.4%" in answer
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_broken_splits_expected_counts_add_up_to_the_members_assigned(language):
+    """Issue 23: the sample's broken split expected 1,911.5 members in each of two groups, shown as 1,912 and
+    1,912: 3,824 against 3,823 assigned. The expected counts are rounded by largest remainder, so the shown
+    counts add up to the shown total."""
+    import re
+    import types
+    from memberkit.views.attribution import largest_remainder
+    p = Presentation(language)
+    r = types.SimpleNamespace(counts={"banner": 1803, "control": 2020}, planned_split={"banner": 1, "control": 1},
+                              srm_failed=True, srm_p_value=0.0001, control="control")
+    sentence = view.srm_sentence(p, r)
+    marker = "expects" if language == "en" else "应为"
+    after = sentence.split(marker, 1)[1]
+    shown = [int(n.replace(",", "")) for n in re.findall(r"\d{1,3}(?:,\d{3})+", after)[:2]]
+    assert sorted(shown) == [1911, 1912] and sum(shown) == 3823, sentence
+    assert largest_remainder([1 / 3, 1 / 3, 1 / 3]) == [1, 0, 0]
+    assert largest_remainder([2.6, 3.3, 4.1]) == [3, 3, 4]
+    assert largest_remainder([0.5, 0.5, 0.5, 0.5]) == [1, 1, 0, 0]
+    assert largest_remainder([]) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_an_experiments_section_refers_to_its_verdict_at_the_top_and_explains_an_overstated_lift(sample_analysis, language):
+    """Issue 23: the A/B page gave each verdict twice (the top and the experiment's section). The section refers to
+    the top; a likely overstated lift, which the top says in one clause, is explained in the section."""
+    a, _ = sample_analysis
+    p = Presentation(language)
+    for r in a.experiments:
+        if r.srm_failed:
+            continue
+        top, section = view.verdict_sentence(p, r, ab_params(), brief_overstated=True), view.section_verdict(p, r)
+        assert top not in section and section.startswith(p.text("ab.verdict_above")), (top, section)
+        over = (abtest.experiment_record(r).get("overstated") or {}).get(abtest.experiment_record(r)["verdict"].get("variant"))
+        assert (view.overstated_sentence(p, over) in section) == bool(over and r.verdict["decision"] in (
+            "ship", "ships_conversion_not_margin")), section

@@ -555,17 +555,17 @@ def _league_like_page(language: str) -> str:
     their own; and its details (dates, reach, extra orders) in a table of their own, the campaign kept in view.
     The names and reasons are the longest the sample's league prints."""
     import pandas as pd
-    from memberkit.views import page
+    from memberkit.views import Presentation, page
     why = ("response real, cost ate it", "有响应，但成本吃掉了收益")[language == "zh"]
     rows, details = [], []
     for i in range(6):
         name = f"{i + 1}. C26{i:02d} new-member gift “新会员礼” ★"
         # margin over its interval and the evidence's longest words, as the sample's league prints them: they made
         # the league 18 px wider than its box at 1280 px ('matched baseline (weake' cut at the edge)
-        rows.append([name, "change", why, "spend-and-save", f"-10{i}%\n(-117%\u00a0…\u00a0-23%)",
+        rows.append([name, "change", why, ("new-member gift", "新会员礼")[language == "zh"], f"-10{i}%\n(-117%\u00a0…\u00a0-23%)",
                      "CN¥10,962\n(-\u2060CN¥6,220\u00a0…\u00a0CN¥37,546)", "CN¥30,000",
                      ("not yet\n(24 days)", "尚未完成\n（24天）")[language == "zh"],
-                     ("matched baseline (weaker evidence)", "匹配基线（证据较弱）")[language == "zh"]])
+                     Presentation(language).text("cr.evidence_matched_baseline")])   # the catalogue's words, as the page prints them
         details.append([name, "2026-10-01 –\n2026-10-07", "12,412", f"-16{i}\n(-176\u00a0…\u00a0222)", "CN¥31,779",
                         "not meaningful" if i % 2 else "CN¥18"])
     heads = ["Campaign", "Verdict", "Why", "Type", "Return on cost (95% interval)", "Extra margin", "Cost", "Pull-forward",
@@ -575,6 +575,8 @@ def _league_like_page(language: str) -> str:
         heads = ["活动", "结论", "原因", "类型", "投入产出比（95% 区间）", "额外毛利", "成本", "提前消费", "证据"]
         detail_heads = ["活动", "日期", "触达人数", "额外订单（95% 区间）", "额外收入", "每笔额外订单成本"]
     df = page.decision_first(pd.DataFrame(rows, columns=heads))
+    if language == "en":   # as views.campaign.league_frame: names that give their type leave the type column off paper
+        page.printed_without(df, [heads.index("Type")], "Printed without the type column.")
     more = page.decision_first(pd.DataFrame(details, columns=detail_heads), 1)
     df.attrs[page.LINE_CELLS] = more.attrs[page.LINE_CELLS] = True
     return (f"<!doctype html><html lang='{language}'><head><meta charset='utf-8'>{_print_css()}</head><body>"
@@ -885,3 +887,56 @@ def test_at_420_px_the_campaign_types_headings_break_between_chinese_words_not_i
         found = shown.evaluate(lines)
     roi = text("profile.roi", "zh")
     assert [n for t, n in found if t == roi] == [1], found
+
+
+# Each table's most lines in one cell of its second column (the decision), as shown
+DECISION_LINES = """() => [...document.querySelectorAll('table')].map(table => Math.max(...[...table.querySelectorAll('tbody tr')]
+  .map(row => { const cell = row.children[1], r = document.createRange(); r.selectNodeContents(cell);
+    return new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top))).size; })))"""
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_at_1280_px_every_segment_action_in_a_decision_column_takes_two_lines_at_most(tmp_path, language):
+    """Issue 23: at 1280 px the RFM and CLV pages' action cells wrapped to four lines ('Win back actively: personal
+    contact, as for Important, lapsing (likely lost)'), the Chinese ones longer still. The decision column holds the
+    action in a few words, two lines at most, for every segment of both schemes and every segment of the CLV page's
+    at-risk table; the action in full is the table's last column."""
+    import pandas as pd
+    from memberkit import rfm
+    from memberkit.views import Presentation, page
+    from memberkit.views import clv as clv_view
+    from memberkit.views import rfm as rfm_view
+    p = Presentation(language)
+    tables = []
+    for scheme in ("high_low", "score_grid"):
+        keys = rfm.schemes()[scheme].keys
+        profile = pd.DataFrame({"members": 12345, "share": 0.123, "revenue_share": 0.456, "mean_r": 123.0, "mean_f": 12.3,
+                                "mean_m": 12345.0, "aov": 1234.0}, index=pd.Index(keys, name="segment"))
+        frame = rfm_view.profile_frame(p, profile, scheme)
+        assert list(frame.iloc[:, -1]) == [rfm.schemes()[scheme].action(k, language) for k in keys]
+        tables.append(frame)
+    at_risk = [*rfm.schemes()["high_low"].keys, rfm.outside_window().key]
+    tables.append(page.decision_first(pd.DataFrame({
+        p.text("clv.col_segment"): [(rfm.outside_window() if k == rfm.outside_window().key else rfm.schemes()["high_low"].segment(k))
+                                    .label[language] for k in at_risk],
+        p.text("clv.col_action"): [clv_view.at_risk_short_action(p, k) for k in at_risk],
+        p.text("clv.members_col"): "1,234", p.text("clv.col_spend"): "CN¥1,234,567",
+        p.text("clv.col_action_detail"): [clv_view.at_risk_action_words(p, k) for k in at_risk]})))
+    html = (f"<!doctype html><html lang='{language}'><head><meta charset='utf-8'>{_print_css()}</head><body class='jp-Notebook'>"
+            "<div class='jp-Cell'><div class='jp-OutputArea-child'><div class='jp-RenderedHTMLCommon jp-OutputArea-output'>"
+            f"{page.CSS}{''.join(page.table_html(t) for t in tables)}</div></div></div></body></html>")
+    with _open(page.embed_fonts(html), 1280, tmp_path) as shown:   # the CJK font the pages carry
+        lines = shown.evaluate(DECISION_LINES)
+    assert len(lines) == 3 and all(n <= 2 for n in lines), f"most lines of an action cell per table: {lines}"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_printed_tables_are_set_in_nine_points_or_more(tmp_path, language):
+    """Issue 23: on A4 the tables were set in 7 pt (about 6.5 pt as printed) beside body text of 14 pt. Printed, every
+    cell of a report's table is 9 pt (12 CSS px) or more, and the league still fits the page (the tests above)."""
+    sizes = """() => [...document.querySelectorAll('td, th')].filter(c => c.getClientRects().length)
+      .map(c => parseFloat(getComputedStyle(c).fontSize))"""
+    with _open(_league_like_page(language), 703, tmp_path) as shown:
+        shown.emulate_media(media="print")
+        px = shown.evaluate(sizes)
+    assert px and min(px) >= 12, f"printed table type of {min(px) * 0.75:.1f} pt"

@@ -645,7 +645,7 @@ def test_the_pull_forward_card_says_which_campaigns_it_counts(language):
     res = {"period": "2026-10", "kpis": {"reviewed": 1, "pull_forward": 0}, "results": {"campaigns": league}}
     card = view.kpis(p, res)[-1]
     if language == "en":
-        assert (card.label, card.value) == ("Only moved orders forward", "0")
+        assert (card.label, card.value) == ("Only moved orders forward", "0 campaigns")
         assert card.delta == "of this period's campaigns; 1 of the 3 in the league table"
     else:
         assert card.delta == "本期活动中；排行榜 3 个活动中有 1 个"
@@ -674,3 +674,52 @@ def test_return_means_the_ratio_and_the_money_has_its_own_words():
         walk(catalogue[section], section)
     assert not found, found
     assert "net gain" in catalogue["uplift"]["headline_model"] and "net gain" in catalogue["uplift"]["summary_model"]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_no_extra_members_in_either_group_read_none_not_plus_zero_to_plus_zero(language):
+    """Issue 23: a campaign with no first-time buyers in either group read '+0 (95% interval +0 to +0)'. A zero with
+    an interval of zero width, as shown, reads plainly; any other difference keeps its sign and its interval."""
+    from memberkit.views import campaign as view
+    p = Presentation(language)
+    none = view.members_beyond(p, 0.0, 0.0, 0.0)
+    assert none == ("none" if language == "en" else "无") and "+0" not in none
+    assert view.members_beyond(p, 0.2, -0.3, 0.4) == view.members_beyond(p, 0.0, 0.0, 0.0)   # all shown as 0
+    some = view.members_beyond(p, 12.0, -3.0, 27.0)
+    assert "+12" in some and "+27" in some and "3" in some and "95%" in some
+    assert "+0" in view.members_beyond(p, 0.0, -4.0, 4.0)   # a zero whose interval has width keeps it
+    assert view.members_beyond(p, float("nan"), 0.0, 0.0).startswith("–")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_each_verdict_is_said_once_on_the_page_and_paper_drops_only_a_type_the_names_give(sample_review, language):
+    """Issue 23: the campaign page gave C2610's verdict sentence three times (the top, the league's numbered lines, the
+    campaign's section), the A/B page each verdict twice. The sentence stands at the top; the league's line and the
+    section refer to it. On paper the league (in 9.5 pt type) leaves out its type column where every campaign's
+    name says its type, with a line saying so; where a name does not (the Chinese edition), the column stays."""
+    import json
+    from memberkit.views import campaign as view
+    from memberkit.views import page
+    a, _ = sample_review
+    p, params = Presentation(language), cr_params("league_months=36")
+    said = view.verdict_sentence(p, a.reviews["C2610"], params)
+    lines = view.league_sentences(p, a, params)
+    assert len(lines) == len(a.league()) and not any(said in line for line in lines), lines
+    for rank, r in enumerate(a.league(), 1):
+        if r.campaign_id not in a.reviewed:
+            assert lines[rank - 1] == f"{rank}. {view.verdict_sentence(p, r, params)}"
+    section = view.section_verdict(p, a.reviews["C2610"])
+    assert said not in section and p.text("cr.decision_repeat") in section and "%" not in section
+    for name, calls in (("05_campaign_review", "view.verdict_sentence("), ("04_ab_test", "view.verdict_sentence(")):
+        source = "".join("".join(c["source"]) for c in json.loads(
+            (ROOT / f"notebooks/{name}.ipynb").read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code")
+        assert source.count(calls) == 1 and "view.section_verdict(p, r)" in source, name
+    league = view.league_frame(p, a)
+    dropped = league.attrs.get(page.PRINTED_WITHOUT)
+    if language == "en":
+        assert dropped and list(league.columns)[dropped[0][0]] == p.text("cr.col_type")
+        html = page.table_html(league)
+        assert html.count("mk-screen-only") == len(league) + 1 and page.escape(p.text("cr.league_printed_without")) in html
+    else:
+        assert dropped is None and "mk-screen-only" not in page.table_html(league)

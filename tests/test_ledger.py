@@ -224,6 +224,26 @@ def test_the_summary_section_words_the_ledger_and_escapes_its_data(language):
     assert ("October 2026 was never reported" if language == "en" else "2026年10月尚未出报告") in never
 
 
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_no_ledger_state_reaches_a_page_or_the_runs_lines_as_its_code(language):
+    """Issue 23: a Chinese run's line read '决策跟进（previous_not_run）'. Every state of ledger.json has words in
+    both catalogues; neither the run's line nor the summary page shows a state's code."""
+    import re
+    from memberkit.month import MonthSummary
+    from memberkit.runner import said
+    from memberkit.views.month import render_summary
+    for state in ledger.STATES:
+        data = {"period": "2026-11", "previous": "2026-10", "state": state, "decisions": [],
+                "forecast": {"state": state if state != "ok" else "no_forecast"}, "error": "OSError: disk"}
+        line = said("ledger_failed" if state == "failed" else "ledger_done", language,
+                    state=said(f"ledger_state_{state}", language), seconds=0.1, error=data["error"])
+        page = re.sub(r"<style.*?</style>|<[^>]+>", " ", render_summary(MonthSummary("2026-11", language, "CNY", [], None,
+                                                                                      ledger=data)), flags=re.S)
+        for shown in (line, page):
+            codes = [c for c in ledger.STATES if "_" in c or language == "zh"]
+            assert not any(re.search(rf"(?<![\w-]){c}(?![\w-])", shown) for c in codes), (state, shown[:300])
+
+
 def test_a_month_published_under_the_former_segment_codes_is_read_under_the_new_ones(tmp_path):
     """Segments renamed so that each code says what its label says (important_retain -> important_lapsing):
     the previous month's member file and its by-segment errors still meet this month's codes."""

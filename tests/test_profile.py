@@ -183,7 +183,7 @@ def test_the_results_hold_numbers_and_codes_and_the_views_word_them_in_both_lang
     assert frame.iloc[:, 0].tolist() == ["App", "线上", "全部渠道"]
     assert view.store_frame(en, prof).iloc[0].tolist()[:5] == ["1", "S1", "CN¥175", "CN¥80", "+118.8%"]
     card = {k.label: k.value for k in view.summary_figures(en, {"results": {"profile": r}})}
-    assert card == {"Members' share of sales": "22.8%", "New members": "3", "Leading store": "S1", "Women": "50.0%"}
+    assert card == {"Members' share of sales": "22.8%", "New members": "3 members", "Leading store": "S1", "Women": "50.0%"}
 
 
 def test_region_table_gives_members_and_revenue_beside_the_bubbles_and_the_size_has_a_legend():

@@ -278,13 +278,13 @@ def test_each_rule_table_is_a_total_partition(name):
 
 def test_the_partition_check_catches_overlaps_gaps_and_unreachable_segments():
     grid = schemes()["score_grid"]
-    overlap = Scheme("score_grid", ("r", "f"), grid.segments + (Segment("extra", {"r": [5, 5], "f": [5, 5]}, {}, {}),))
+    overlap = Scheme("score_grid", ("r", "f"), grid.segments + (Segment("extra", {"r": [5, 5], "f": [5, 5]}, {}, {}, {}),))
     with pytest.raises(ValueError, match="matches"):
         overlap.lookup()
     gap = Scheme("score_grid", ("r", "f"), tuple(s for s in grid.segments if s.key != "need_attention"))
     with pytest.raises(ValueError, match="no segment"):
         gap.lookup()
-    hidden = Scheme("score_grid", ("r", "f"), grid.segments + (Segment("ghost", {"r": [6, 6], "f": [1, 1]}, {}, {}),))
+    hidden = Scheme("score_grid", ("r", "f"), grid.segments + (Segment("ghost", {"r": [6, 6], "f": [1, 1]}, {}, {}, {}),))
     with pytest.raises(ValueError, match="never be reached"):
         hidden.lookup()
 

@@ -48,6 +48,7 @@ import pandas as pd
 from .clv import probability_any_purchase  # noqa: F401  (the forecast's chance of a purchase, scored here)
 
 LEDGER_FILE = "ledger.json"
+STATES = ("ok", "previous_not_run", "failed")   # ledger.json's state; each has words in runner.ledger_state_*
 #: What month M+1 reads from month M's folder (relative paths); their digest is the ledger's stamp.
 PUBLISHED_FILES = ("campaign_review.json", "ab_test.json", "clv_forecast.json", "ledger.json",
                    "data/clv_members.csv")

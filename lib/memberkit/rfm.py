@@ -64,6 +64,7 @@ class Segment:
     when: dict
     label: dict
     action: dict
+    short: dict   # the action as a table cell shows it, in a few words; ``action`` says it in full
     formerly: str | None = None   # the code the segment had in months published before its rename
 
 
@@ -87,6 +88,10 @@ class Scheme:
 
     def action(self, key: str, language: str = "en") -> str:
         return self.segment(key).action[language]
+
+    def short_action(self, key: str, language: str = "en") -> str:
+        """The action in a few words, for a table cell (two lines at most at 1280 px); :meth:`action` in full."""
+        return self.segment(key).short[language]
 
     def current(self, code):
         """``code`` as this scheme names it now: a segment's former code (``formerly`` in the rule table,

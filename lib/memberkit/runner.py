@@ -438,9 +438,10 @@ def _ledger_step(staging: Path, run_, log, history: Path | None = None) -> None:
     from .ledger import produce_ledger
     start = time.time()
     data = produce_ledger(store.PeriodStore(staging, run_, history))
-    state = data.get("state")
-    log(said("ledger_done" if state != "failed" else "ledger_failed", run_language(run_), state=state,
-             seconds=time.time() - start, error=data.get("error")))
+    state, language = data.get("state"), run_language(run_)
+    # the state in the run's words ('上月未出报告'), never its code ('previous_not_run') in a Chinese line
+    log(said("ledger_done" if state != "failed" else "ledger_failed", language,
+             state=said(f"ledger_state_{state}", language), seconds=time.time() - start, error=data.get("error")))
 
 
 def _execute(reports, root, staging, run_path, run_, log, figures_error: str = "",

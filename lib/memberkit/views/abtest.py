@@ -11,6 +11,7 @@ from .context import Presentation, joined_sign
 from . import page
 from .page import KPI, Figure, card
 from .rfm import group_label
+from .attribution import largest_remainder
 from .context import DASH, reason_text
 from .theme import PALETTE, legend_below, percent_axis
 
@@ -200,6 +201,17 @@ def other_variants_sentence(p: Presentation, e: dict, alpha: float = 0.05) -> st
     return p.sentence_sep.join(out)
 
 
+def section_verdict(p: Presentation, r: abtest.ExperimentResult) -> str:
+    """An experiment's section under its heading: its verdict is given once, at the top of the page
+    (:func:`verdict_sentence`), so the section refers to it; a likely overstated lift, which the top says in one
+    clause, is explained here (:func:`overstated_sentence`). Issue 23: the page gave each verdict twice."""
+    e = abtest.experiment_record(r)
+    variant = e["verdict"].get("variant")
+    over = (e.get("overstated") or {}).get(variant) if variant and e["verdict"]["decision"] in (
+        "ship", "ships_conversion_not_margin") else None
+    return p.text("ab.verdict_above") + (p.sentence_sep + overstated_sentence(p, over) if over else "")
+
+
 def overstated_sentence(p: Presentation, o: dict) -> str:
     """Why a significant lift is likely overstated (:func:`memberkit.abtest.overstatement`), in plain words:
     it is close to the smallest lift the test could detect; the exaggeration ratio is for analysts
@@ -292,8 +304,10 @@ def srm_sentence(p: Presentation, r: abtest.ExperimentResult) -> str:
         p.text("ab.count_item", variant=name(k), n=p.count(n), share=p.pct(n / total)) for k, n in counts.items())
     planned = p.list_sep.join(f"{name(k)} {p.pct(s / sum(r.planned_split.values()))}" for k, s in r.planned_split.items())
     if r.srm_failed:
-        return p.text("ab.srm_banner", observed=counted(r.counts),
-                      expected=counted(abtest.expected_counts(r.counts, r.planned_split)), planned=planned)
+        # whole members that add up to the members assigned, as the observed counts beside them do
+        expected = abtest.expected_counts(r.counts, r.planned_split)
+        return p.text("ab.srm_banner", observed=counted(r.counts), planned=planned,
+                      expected=counted(dict(zip(expected, largest_remainder(list(expected.values()))))))
     return p.text("ab.srm_ok", observed=counted(r.counts), planned=planned, p=fmt_p(r.srm_p_value))
 
 
@@ -304,15 +318,15 @@ def kpis(p: Presentation, res: dict):
     if not r.get("has_table", True):
         return []
     fig = lambda key: Figure(f"ab_test.{key}", res.get("period") or "", k.get(key))  # noqa: E731
-    return [KPI(p.text("ab.kpi_evaluated"), p.count(k.get("experiments")), figure=fig("experiments")),
-            KPI(p.text("ab.kpi_ship"), p.count(k.get("ship")), good=True if k.get("ship") else None, figure=fig("ship")),
-            *([KPI(p.text("ab.kpi_not_margin"), p.count(k.get("ships_conversion_not_margin")), good=False,
+    return [KPI(p.text("ab.kpi_evaluated"), p.count_of(k.get("experiments"), "experiments"), figure=fig("experiments")),
+            KPI(p.text("ab.kpi_ship"), p.count_of(k.get("ship"), "experiments"), good=True if k.get("ship") else None, figure=fig("ship")),
+            *([KPI(p.text("ab.kpi_not_margin"), p.count_of(k.get("ships_conversion_not_margin"), "experiments"), good=False,
                    figure=fig("ships_conversion_not_margin"))]
               if k.get("ships_conversion_not_margin") else []),
-            KPI(p.text("ab.kpi_srm"), p.count(k.get("no_verdict")), good=False if k.get("no_verdict") else None,
+            KPI(p.text("ab.kpi_srm"), p.count_of(k.get("no_verdict"), "experiments"), good=False if k.get("no_verdict") else None,
                 figure=fig("no_verdict")),
-            KPI(p.text("ab.kpi_inconclusive"), p.count(k.get("not_enough_evidence")), figure=fig("not_enough_evidence")),
-            KPI(p.text("ab.kpi_do_not_ship"), p.count(k.get("do_not_ship")), figure=fig("do_not_ship"))]
+            KPI(p.text("ab.kpi_inconclusive"), p.count_of(k.get("not_enough_evidence"), "experiments"), figure=fig("not_enough_evidence")),
+            KPI(p.text("ab.kpi_do_not_ship"), p.count_of(k.get("do_not_ship"), "experiments"), figure=fig("do_not_ship"))]
 
 
 def headline(p: Presentation, res: dict) -> str:

@@ -47,6 +47,24 @@ def round_parts(parts: list[float], total: float, step: float = 1.0) -> list[flo
     return [u * step for u in units]
 
 
+def largest_remainder(values: list[float]) -> list[int]:
+    """Non-negative ``values`` (counts that may hold fractions, e.g. expected members per group) as whole
+    numbers that add up to their sum rounded half away from zero: each is rounded down and the units left
+    go one each to the largest fractional parts (the first of equals), the largest remainder (Hamilton)
+    method. Rounding each on its own gave 1,911.5 + 1,911.5 -> 1,912 + 1,912 = 3,824 against 3,823
+    assigned.
+
+    >>> largest_remainder([1911.5, 1911.5])
+    [1912, 1911]
+    """
+    floors = [int(math.floor(v)) for v in values]
+    left = _round_half_away(sum(values)) - sum(floors)
+    by_remainder = sorted(range(len(values)), key=lambda i: (-(values[i] - floors[i]), i))
+    for i in by_remainder[:max(left, 0)]:
+        floors[i] += 1
+    return floors
+
+
 def _round_half_away(x: float) -> int:
     return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
 

@@ -71,15 +71,15 @@ def kpis(p: Presentation, res: dict):
     net = t.get("net_gain")
     fig = lambda key: Figure(f"campaign_review.{key}", res.get("period") or "", t.get(key))  # noqa: E731
     of_league = lambda n: p.text("cr.kpi_of_period_sub", n=p.count(n), total=p.count(len(league)))  # noqa: E731
-    return [KPI(p.text("cr.kpi_reviewed"), p.count(t.get("reviewed")), p.text("cr.kpi_league_sub", n=p.count(len(league))),
+    return [KPI(p.text("cr.kpi_reviewed"), p.count_of(t.get("reviewed"), "campaigns"), p.text("cr.kpi_league_sub", n=p.count(len(league))),
                 figure=fig("reviewed")),
             KPI(p.text("cr.kpi_incremental_revenue"), p.money(t.get("incremental_revenue")), figure=fig("incremental_revenue")),
             KPI(p.text("cr.kpi_net"), p.money(net), good=(net > 0) if t.get("reviewed") and not missing(net) else None,
                 figure=fig("net_gain")),
-            KPI(p.text("cr.kpi_repeat"), p.count(t.get("repeat")), of_league(campaign.verdict_counts(r, False)["repeat"]),
+            KPI(p.text("cr.kpi_repeat"), p.count_of(t.get("repeat"), "campaigns"), of_league(campaign.verdict_counts(r, False)["repeat"]),
                 figure=fig("repeat")),
             # the same population as the league table's pull-forward column, said on the card
-            KPI(p.text("cr.kpi_pull_forward"), p.count(t.get("pull_forward")),
+            KPI(p.text("cr.kpi_pull_forward"), p.count_of(t.get("pull_forward"), "campaigns"),
                 of_league(sum(bool((c.get("pull_forward") or {}).get("flagged")) for c in league.values())),
                 good=False if t.get("pull_forward") else None, figure=fig("pull_forward"))]
 
@@ -160,7 +160,13 @@ def league_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
                      p.text("cr.col_evidence"): p.text(f"cr.evidence_{r.evidence}")})
     frame = pd.DataFrame(rows)
     frame.attrs[page.LINE_CELLS] = True
-    return page.decision_first(frame)
+    frame = page.decision_first(frame)
+    # on paper, in type that can be read (9.5 pt), the type column beside names that say it too ('C2603 new-member
+    # gift “新会员礼”') left the names five lines; a name that does not say it ('C2610 国庆会员日') keeps the column
+    if rows and all(p.code("campaign_types", r.type) in title(p, r) for r in a.league() if r.type):
+        return page.printed_without(frame, [list(frame.columns).index(p.text("cr.col_type"))],
+                                    p.text("cr.league_printed_without"))
+    return frame
 
 
 def league_details_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
@@ -187,6 +193,22 @@ def _with_ci(fmt, e: campaign.Estimate) -> str:
     CN¥36,540 of revenue on 23 extra orders; its interval runs from below zero), so the interval is shown
     beside each, as beside the orders and the return."""
     return f"{fmt(e.value)}{PRINT_BREAK}({_ci(e, fmt)})"
+
+
+def league_sentences(p: Presentation, a: campaign.CampaignAnalysis, params) -> list[str]:
+    """One numbered sentence per campaign of the league, in its order: the verdict with its figures
+    (:func:`verdict_sentence`), except for a campaign of the period, whose verdict the top of the page gives:
+    its line refers to it. Issue 23: the latest campaign's verdict stood three times on the page."""
+    return [p.text("cr.league_verdict_above", rank=rank, campaign=title(p, r),
+                   verdict=p.text(f"cr.decision_{r.verdict['decision']}"))
+            if r.campaign_id in a.reviewed else f"{rank}. {verdict_sentence(p, r, params)}"
+            for rank, r in enumerate(a.league(), 1)]
+
+
+def section_verdict(p: Presentation, r: campaign.CampaignReview) -> str:
+    """A campaign's section under its heading: the verdict in a word, and where its sentence stands (the top of
+    the page, :func:`verdict_sentence`); the section's figures are what it rests on."""
+    return p.text("cr.verdict_above", verdict=p.text(f"cr.decision_{r.verdict['decision']}"))
 
 
 def _league_name(p: Presentation, a: campaign.CampaignAnalysis, rank: int, r: campaign.CampaignReview) -> str:
@@ -235,10 +257,10 @@ def plot_league(p: Presentation, a: campaign.CampaignAnalysis):
 
 def campaign_kpis(p: Presentation, r: campaign.CampaignReview):
     f = r.figures
-    return [KPI(p.text("cr.kpi_reach"), p.count(f["reach"]),
+    return [KPI(p.text("cr.kpi_reach"), p.count_of(f["reach"], "members"),
                 p.text("cr.kpi_reach_sub", response=p.pct(f["response_rate_target"]),
                      redeemed=p.pct(f["redemption_rate"]))),
-            KPI(p.text("cr.kpi_orders"), p.count(f["incremental_orders"].value), _ci(f["incremental_orders"], p.count)),
+            KPI(p.text("cr.kpi_orders"), p.count_of(f["incremental_orders"].value, "orders"), _ci(f["incremental_orders"], p.count)),
             KPI(p.text("cr.kpi_revenue"), p.money(f["incremental_revenue"].value),
                 _ci(f["incremental_revenue"], lambda x: p.money(x))),
             KPI(p.text("cr.kpi_roi"), _roi(p, f["roi"].value), _ci(f["roi"], lambda x: _roi(p, x)), good=f["roi"].value > 0),
@@ -273,6 +295,16 @@ def figures_frame(p: Presentation, r: campaign.CampaignReview, params) -> pd.Dat
                           p.text("cr.col_ci"): ci} for k, t, c, ci in rows])
 
 
+def members_beyond(p: Presentation, value, low, high) -> str:
+    """Extra members beyond the comparison with their 95% interval, signed ('+12 (95% interval +3 to +21)');
+    a difference and interval that are all zero as shown (no such member in either group) read 'none', not
+    '+0 (95% interval +0 to +0)'. A missing figure is a dash."""
+    signed = lambda x: DASH if missing(x) else joined_sign("+" if x >= 0 else "-", p.count(abs(x)))   # noqa: E731
+    if not any(missing(x) for x in (value, low, high)) and all(p.count(abs(x)) == p.count(0) for x in (value, low, high)):
+        return p.text("cr.m_beyond_none")
+    return p.text("cr.m_beyond", value=signed(value), lo=signed(low), hi=signed(high))
+
+
 def members_frame(p: Presentation, r: campaign.CampaignReview, silent_days: int = 90) -> pd.DataFrame:
     """New buyers, members won back (no order in the ``silent_days`` before the campaign, the campaign
     settings' ``silent_days``; silent or lapsed in DOMAIN.md's stages, so the row names the days, not a
@@ -283,8 +315,7 @@ def members_frame(p: Presentation, r: campaign.CampaignReview, silent_days: int 
     members beyond the comparison with their 95% interval for the first two rows, the two groups' rates for the
     high-value members lost (a column headed 'Beyond the comparison (95% CI)' held those rates too)."""
     f = r.figures
-    signed = lambda x: DASH if missing(x) else joined_sign("+" if x >= 0 else "-", p.count(abs(x)))   # noqa: E731
-    inc = lambda e: p.text("cr.m_beyond", value=signed(e.value), lo=signed(e.ci_low), hi=signed(e.ci_high))  # noqa: E731
+    inc = lambda e: members_beyond(p, e.value, e.ci_low, e.ci_high)   # noqa: E731
     rows = [(p.text("cr.m_new"), p.count(f["new_buyers"]), inc(f["incremental_new_buyers"])),
             (p.text("cr.m_reactivated", n=p.count(f["lapsed_targeted"]), days=p.count(silent_days)), p.count(f["reactivated"]),
              inc(f["incremental_reactivated"])),

@@ -201,11 +201,16 @@ def _plain_headline(p: Presentation, k: dict, top, by_reason, orders: dict | Non
                   top_reason=p.text(f"reasons.{top}"), top_count=p.count(by_reason[top]), merged=merged)
 
 
+# what each cleaning card counts, said beside its number
+KPI_NOUNS = {"rows_read": "rows", "rows_kept": "rows", "rows_rejected": "rows", "members_merged": "rows",
+             "guest_orders": "orders", "outliers": "orders"}
+
+
 def kpis(p: Presentation, res: dict):
     """KPI cards from the results, with the change against the previous period's run when there is one."""
     before = (res.get("results", {}).get("previous") or {}).get("kpis", {})
     values = res.get("kpis", {})
-    return [KPI(p.text(f"data_cleaning.{k}"), p.count(values.get(k)), p.delta(values.get(k), before.get(k)),
+    return [KPI(p.text(f"data_cleaning.{k}"), p.count_of(values.get(k), KPI_NOUNS[k]), p.delta(values.get(k), before.get(k)),
                 figure=Figure(f"data_cleaning.{k}", res.get("period") or "", values.get(k)))
             for k in clean.KPI_KEYS if k in values]
 

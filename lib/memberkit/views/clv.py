@@ -61,10 +61,10 @@ def kpis(p: Presentation, res: dict):
     return [KPI(p.text("clv.total_clv"), p.money(k.get("total_clv")),
                 p.text("clv.horizon_sub", members=p.count(totals.get("members"))), figure=fig("total_clv")),
             KPI(p.text("clv.top10_share"), p.pct(k.get("top10_share")), figure=fig("top10_share")),
-            KPI(p.text("clv.at_risk"), p.count(k.get("high_value_at_risk")),
+            KPI(p.text("clv.at_risk"), p.count_of(k.get("high_value_at_risk"), "members"),
                 p.text("clv.at_risk_sub", revenue=p.money(totals.get("high_value_at_risk_past_revenue"))),
                 figure=fig("high_value_at_risk")),
-            KPI(p.text("clv.expected_purchases"), p.count(k.get("expected_purchases")), figure=fig("expected_purchases")),
+            KPI(p.text("clv.expected_purchases"), p.count_of(k.get("expected_purchases"), "purchases"), figure=fig("expected_purchases")),
             # said in words, the held-out weeks counted from the results; the model's name is in the analysts' note
             KPI(p.text("clv.holdout_error"), p.signed_pct(k.get("holdout_aggregate_error")),
                 p.text("clv.holdout_error_sub", weeks=p.ratio(holdout_weeks(r), 0)) if holdout_weeks(r) else "",
@@ -290,8 +290,9 @@ def at_risk_bulk_sentence(p: Presentation, a: clv.CLVAnalysis) -> str:
 
 def at_risk_frame(p: Presentation, a: clv.CLVAnalysis, months: int) -> pd.DataFrame:
     """The high-value members at risk by RFM segment (most spend to date first): members, spend to date,
-    expected value, mean chance of buying again and the action for members likely lost of that segment
-    (:func:`memberkit.clv.at_risk_action`, as the win-back list gives it; the list of
+    expected value, mean chance of buying again and the action for members likely lost of that segment, in a
+    few words second (:func:`at_risk_short_action`) and in full last (:func:`memberkit.clv.at_risk_action`, as
+    the win-back list gives it; the list of
     :func:`memberkit.clv.winback_list`, summed), and a last row
     with all of them: the count, spend and expected value that :func:`at_risk_sentence` gives. Amounts are
     rounded to whole units so that the segments add up to that row
@@ -312,11 +313,22 @@ def at_risk_frame(p: Presentation, a: clv.CLVAnalysis, months: int) -> pd.DataFr
     spend, value = (round_parts(list(g[c]), total[c]) + round_parts([total[c]], total[c]) for c in ("spend", "value"))
     return decision_first(pd.DataFrame({     # the segment and what to do with it stay in view
         p.text("clv.col_segment"): [word(k, "label") for k in g.segment] + [p.text("clv.at_risk_total")],
-        p.text("clv.col_action"): [at_risk_action_words(p, k) for k in g.segment] + [""],
+        p.text("clv.col_action"): [at_risk_short_action(p, k) for k in g.segment] + [""],
         p.text("clv.members_col"): [p.count(x) for x in list(g.members) + [total["members"]]],
         p.text("clv.col_spend"): [p.money(x) for x in spend],
         p.text("clv.col_expected_value", months=months): [p.money(x) for x in value],
-        p.text("clv.col_chance", months=months): [p.pct(x) for x in list(g.chance) + [total["chance"]]]}))
+        p.text("clv.col_chance", months=months): [p.pct(x) for x in list(g.chance) + [total["chance"]]],
+        p.text("clv.col_action_detail"): [at_risk_action_words(p, k) for k in g.segment] + [""]}))
+
+
+def at_risk_short_action(p: Presentation, key: str) -> str:
+    """The action for likely-lost members of segment ``key`` in a few words, for the at-risk table's cell (two
+    lines at most at 1280 px): the short action of the segment whose action they take
+    (:func:`memberkit.clv.lapsing_counterpart`); :func:`at_risk_action_words` says it in full, and whose it is."""
+    from ..rfm import outside_window, schemes
+    if key == outside_window().key:
+        return outside_window().short[p.language]
+    return schemes()["high_low"].short_action(clv.lapsing_counterpart(key), p.language)
 
 
 def at_risk_action_words(p: Presentation, key: str) -> str:

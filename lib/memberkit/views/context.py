@@ -275,6 +275,15 @@ class Presentation:
             key = f"{key}_one"
         return self.text(key, **values)
 
+    def count_of(self, x, noun: str) -> str:
+        """A count with its noun, as a card shows it: '6,571 members', '1 member', '6,571 人'. ``noun`` names an
+        entry of the catalogue's ``units`` (members, orders, purchases, experiments, campaigns, rows); the singular
+        when the count shows as 1. A missing count is the dash alone."""
+        shown = self.count(x)
+        if missing(x):
+            return shown
+        return self.counted(f"units.{noun}", 1 if shown == "1" else 0, n=shown)
+
     def code(self, section: str, value) -> str:
         """A code the kit defines (a channel, status, campaign type, policy, field name) in this language.
 

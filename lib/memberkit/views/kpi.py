@@ -27,6 +27,14 @@ def format_figure(p: Presentation, key: str, value) -> str:
     return p.count(value) if key == "active_members" else p.pct(value)
 
 
+def card_figure(p: Presentation, key: str, value) -> str:
+    """A key figure on its card: as :func:`format_figure` shows it, a count with its noun ('6,571 members'),
+    since a card's number stands alone under its label; tables and trend labels keep the bare number."""
+    if key == "active_members" and not (value is None or pd.isna(value)):
+        return p.count_of(value, "members")
+    return format_figure(p, key, value)
+
+
 def format_change(p: Presentation, key: str, current, previous) -> str:
     """'+1.2 pp' for rates, '+3.4%' for AOV, revenue and active members; '' when either value is missing
     or the earlier amount is zero. A rate's change is the difference of the two rates as shown

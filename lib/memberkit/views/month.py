@@ -29,13 +29,13 @@ from ..periods import previous_period, same_period_last_year
 from ..report import missing
 from .abtest import metric_label
 from .context import DASH, Presentation, fmt_month, text
-from .kpi import format_change, format_figure, is_good
+from .kpi import card_figure, format_change, format_figure, is_good
 from .ledger import section as ledger_section
 from .uplift import summary_section as uplift_section
 from .outliers import bulk_change, bulk_note
 from .skips import skip_reason
 from . import profile as profile_view
-from .page import Figure, mark, marked_sentence
+from .page import Figure, mark, marked_sentence, value_width
 
 
 # ------------------------------------------------------------------ the reports' words
@@ -269,10 +269,10 @@ def figure_cards(s: MonthSummary) -> list[dict]:
                                    high=marks["max"]["text"], high_month=marks["max"]["label"]),
                   "scale": text("month.spark_scale", lang, floor=format_figure(p, key, scale_floor(values))),
                   "marks": list(marks.values())} if marks else None)
-        value = format_figure(p, key, c["current"])
+        value = card_figure(p, key, c["current"])
         cards.append({"key": key, "label": label, "value": Markup(mark(value, Figure(key, period, c["current"]), "div", "mk-value")),
                       # on A4 a long figure is set smaller to stay on one line; words wrap at their spaces
-                      "value_chars": max(map(len, value.split()), default=1),
+                      "value_chars": round(value_width(value), 1),
                       "changes": changes, "definition": definition, "trend": trend,
                       # the change lines above name the comparison; the note does not repeat it
                       "bulk": bulk_note(p, s.figures, key, period, month_label(previous_period(period), lang),
@@ -539,8 +539,7 @@ def _environment():
                       autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     # the templates' headings are made as the report pages' are, so their months and dates do not break either;
     # heading_html escapes the title itself
-    env.globals["heading"] = lambda title, level=2, anchor=None, contents=False: Markup(
-        heading_html(title, level, anchor, contents))
+    env.globals["heading"] = lambda title, level=2, anchor=None: Markup(heading_html(title, level, anchor))
     return env
 
 

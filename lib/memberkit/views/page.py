@@ -62,6 +62,23 @@ def mark(shown: str, figure: Figure | None, tag: str = "span", cls: str = "") ->
     return f"<{tag}{attrs}>{escape(shown)}</{tag}>"
 
 
+_COUNTED = re.compile(r"^([-+\u2212]?\d[\d,.]*) (\D+)$")   # '6,571 members', '1 experiment', '139,472 行'
+
+
+def value_and_noun(shown: str):
+    """A count and its noun as :meth:`~memberkit.views.context.Presentation.count_of` words it ('6,571 members'):
+    the match (group 1 the number, 2 the noun), or None for any other text."""
+    return _COUNTED.match(shown)
+
+
+def value_width(shown: str) -> float:
+    """How wide a card's value is, in characters: a count and its noun ('6,571 members') is read as one and kept
+    on one line, all of it; other text wraps at its spaces, so its longest word."""
+    if value_and_noun(shown):
+        return len(shown)
+    return max(map(len, shown.split()), default=1)
+
+
 def marked_sentence(template: str, figures: dict[str, tuple[str, Figure]], **values) -> str:
     """A catalogue sentence as HTML: ``template`` (the entry unformatted, with ``{name}`` places) escaped,
     each place named in ``figures`` (name -> (shown text, :class:`Figure`)) filled by :func:`mark`,
@@ -123,6 +140,8 @@ background:#fff;white-space:normal;min-width:6em;max-width:10em;box-shadow:inset
 /* its last column, words, wraps too (as in every table): kept on one line it pushed the table past its box */
 .mk-table table.mk-lines td:last-child{white-space:pre-line}
 .mk-chart{overflow-x:auto;margin:4px 0 8px}.mk-chart svg{display:block;height:auto}
+/* what paper shows instead of a table's columns it leaves out (printed_without) */
+.mk-print-only{display:none}@media print{.mk-print-only{display:block}.mk-screen-only{display:none!important}}
 /* on a phone a table of four or more columns becomes a list: one block per row, the row's name first,
    then each cell under its heading; the headings stay in the page for screen readers */
 @media (max-width:600px){
@@ -629,17 +648,15 @@ def heading(title: str, level: int = 2, anchor: str | None = None):
 _UNBROKEN = re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{4}-\d{2}(?:-\d{2})?")   # 2026年10月, 2026-06-01, 2026-10
 
 
-def heading_html(title: str, level: int = 2, anchor: str | None = None, contents: bool = False) -> str:
+def heading_html(title: str, level: int = 2, anchor: str | None = None) -> str:
     """A heading's HTML: a month or a date in it is kept on one line (``<span class="mk-nobr">``), so a narrow
-    screen does not break '2026年10月' after '10' or '2026-06-01' at its hyphen. ``contents``: one of the
-    few headings the page's table of contents lists (:data:`CONTENTS_CLASS`, see :func:`link_headings`).
+    screen does not break '2026年10月' after '10' or '2026-06-01' at its hyphen.
 
     >>> heading_html("分组时间 2026-06-01", anchor="x")
     '<h2 id="x">分组时间 <span class="mk-nobr">2026-06-01</span></h2>'
     """
     shown = _UNBROKEN.sub(lambda m: f'<span class="mk-nobr">{m.group(0)}</span>', escape(title))
-    listed = f' class="{CONTENTS_CLASS}"' if contents else ""
-    return f'<h{level} id="{escape(anchor or anchor_of(title))}"{listed}>{shown}</h{level}>'
+    return f'<h{level} id="{escape(anchor or anchor_of(title))}">{shown}</h{level}>'
 
 
 def _settings_lines(params: dict, prefix: str = "") -> list[str]:
@@ -770,6 +787,9 @@ KEY_COLUMNS = "key_columns"   # df.attrs[KEY_COLUMNS]: how many first columns na
 LINE_CELLS = "line_cells"      # df.attrs[LINE_CELLS]: its cells hold their own line breaks and break only there (on paper: its figures; its words wrap too)
 STACK_COLUMNS = 4             # a table with this many columns or more is stacked, row by row, on a phone
 STACKED = "stacked"           # df.attrs[STACKED]: stacked on a phone whatever its columns (long row names)
+# df.attrs[PRINTED_WITHOUT]: (column positions, the line saying so): columns left out on paper, where the table's type
+# (about 9 pt) leaves no room for them; the line is printed under the table, the screen keeps every column
+PRINTED_WITHOUT = "printed_without"
 
 
 def stacked(df):
@@ -784,6 +804,13 @@ def decision_first(df, columns: int = 2):
     """``df`` marked so that its first ``columns`` (1 or 2: the row's name, then its decision) stay in
     view while the rest of the table scrolls sideways (:func:`table_html`); returns ``df``."""
     df.attrs[KEY_COLUMNS] = columns
+    return df
+
+
+def printed_without(df, columns: list[int], line: str):
+    """``df`` marked so that on paper (the print stylesheet) its ``columns`` (positions) are left out and ``line``
+    is printed under it instead, saying which and where to read them; returns ``df``."""
+    df.attrs[PRINTED_WITHOUT] = (list(columns), line)
     return df
 
 
@@ -852,10 +879,15 @@ def table_html(df, caption: str | None = None, formats: dict | None = None) -> s
     # a figure's cell is marked, so that on paper it keeps its lines while the words around it wrap
     out = re.sub(r'class="data row\d+ col(\d+)"',
                  lambda m: m.group(0)[:-1] + ' mk-num"' if int(m.group(1)) in right else m.group(0), out)
+    left_out, printed_line = df.attrs.get(PRINTED_WITHOUT) or ([], "")
+    if left_out:   # cells and headings of the columns paper leaves out
+        out = re.sub(r'class="((?:data row\d+|col_heading level0) col(\d+)[^"]*)"',
+                     lambda m: f'class="{m.group(1)} mk-screen-only"' if int(m.group(2)) in left_out else m.group(0), out)
     for (i, j), fig in sorted((df.attrs.get("figures") or {}).items()):
         cell = re.compile(rf'(<td id="T_{_table_id(df, caption)}_row{i}_col{j}"[^>]*>)(.*?)(</td>)', re.S)
         out = cell.sub(lambda m: m.group(1) + mark(str(df.iat[i, j]), fig) + m.group(3), out, count=1)
-    return f'<div class="mk-table">{out}</div>'
+    printed = f'<p class="mk-note mk-print-only">{escape(printed_line)}</p>' if left_out else ""
+    return f'<div class="mk-table">{out}</div>{printed}'
 
 
 # ----------------------------------------------------------------- the whole page
@@ -970,7 +1002,6 @@ def embed_fonts(page: str) -> str:
 
 
 _HEADING = re.compile(r"<h([1-4])((?:\s[^>]*)?)>(.*?)</h\1>", re.S)
-CONTENTS_CLASS = "mk-contents"   # a level-2 heading the table of contents lists, when a page marks some
 
 
 def link_headings(page: str, contents_title: str, title: str = "") -> str:
@@ -978,11 +1009,9 @@ def link_headings(page: str, contents_title: str, title: str = "") -> str:
 
     A heading keeps its id when it is the first with it; a repeated one (the same sub-heading in
     every campaign's section) is prefixed with the id of the level-2 heading it sits under, then
-    numbered. The contents (``<nav class="mk-toc">``, headed ``contents_title``) list the level-2
-    headings in page order, each a link to its anchor; on a page that marks some of them with the class
-    :data:`CONTENTS_CLASS` only those, so that a long page (the summary's ten sections) opens with the few
-    an executive goes to, each section that is not listed read under the listed one above it. A page
-    without headings is returned as it is.
+    numbered. The contents (``<nav class="mk-toc">``, headed ``contents_title``) list every level-2
+    heading in page order, each a link to its anchor: made from the headings themselves, they cannot
+    leave a section out (the summary's once listed 6 of its 10). A page without headings is returned as it is.
     """
     seen: set[str] = set()
     sections: list[tuple[str, str]] = []
@@ -1007,16 +1036,14 @@ def link_headings(page: str, contents_title: str, title: str = "") -> str:
         if level <= 2:
             parent = anchor
         if level == 2:
-            listed = re.search(rf'\sclass="[^"]*\b{CONTENTS_CLASS}\b', attrs) is not None
-            sections.append((anchor, visible_text(inner).strip(), listed))
+            sections.append((anchor, visible_text(inner).strip()))
         attrs = re.sub(r'\sid="[^"]*"', "", attrs)
         return f'<h{level} id="{escape(anchor)}"{attrs}>{inner}</h{level}>'
 
     page = _HEADING.sub(name, page)
     if not sections:
         return page
-    listed = [s for s in sections if s[2]] or sections
-    links = " ".join(f'<li><a href="#{escape(a)}">{escape(t)}</a></li>' for a, t, _ in listed)
+    links = " ".join(f'<li><a href="#{escape(a)}">{escape(t)}</a></li>' for a, t in sections)
     nav = (f'<nav class="mk-toc" aria-label="{escape(contents_title)}"><strong>{escape(contents_title)}</strong>'
            f'<ol>{links}</ol></nav>')
     first = re.search(r"</h1>", page)

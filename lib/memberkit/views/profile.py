@@ -267,7 +267,7 @@ def summary_figures(p: Presentation, res: dict) -> list[KPI]:
                        p.text("profile.card_share_sub", guests=p.count((sales.get("orders") or {}).get("guests")))))
     total = (pr.get("new_members") or {}).get("total") or {}
     if total.get("new_members") is not None:
-        out.append(KPI(p.text("profile.card_new"), p.count(total["new_members"]),
+        out.append(KPI(p.text("profile.card_new"), p.count_of(total["new_members"], "members"),
                        p.text("profile.card_new_sub", mean=p.money(total.get("mean_first_order")))))
     stores = pr.get("stores") or []
     if stores:

@@ -57,14 +57,14 @@ def kpis(p: Presentation, res: dict, figures: dict | None = None):
     from ..periods import previous_period
     from .outliers import bulk_change
     r, k, period = res.get("results", {}), res.get("kpis", {}), res.get("period") or ""
-    cards = [KPI(p.text("rfm.buyers"), p.count(k.get("members_segmented")),
+    cards = [KPI(p.text("rfm.buyers"), p.count_of(k.get("members_segmented"), "members"),
                  p.text("rfm.buyers_sub", days=r.get("window_days", 365)),
                  figure=Figure("rfm_segmentation.members_segmented", period, k.get("members_segmented")))]
     for key, f in r.get("key_figures", {}).items():
         change = vkpi.change_label(p, key, f.get("current"), f.get("previous"))
         bulk = bulk_change(p, figures, key, period, previous_period(period)) if figures and period else None
         cards.append(KPI(vkpi.figure_label(p, key, (figures or {}).get("active_window_days")),
-                         vkpi.format_figure(p, key, f.get("current")),
+                         vkpi.card_figure(p, key, f.get("current")),
                          change + p.clause_sep + bulk["text"] if bulk and change else change,
                          None if bulk else vkpi.is_good(key, f.get("current"), f.get("previous"), p),
                          figure=Figure(key, period, f.get("current"))))
@@ -594,20 +594,22 @@ def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None, panels=T
 
 
 def profile_frame(p: Presentation, profile: pd.DataFrame, scheme: str = "high_low") -> pd.DataFrame:
-    """The segment profile of ``scheme`` for display: name and action first (they stay in view), then
-    the figures formatted with their units."""
+    """The segment profile of ``scheme`` for display: name and the action in a few words first (they stay in
+    view; two lines at most at 1280 px, issue 23), then the figures formatted with their units, and the action in
+    full last, where the table's words wrap."""
     sch = rfm.schemes()[scheme]
     unit = f" ({p.symbol})"
     return page.decision_first(pd.DataFrame({
         p.text("rfm.segment"): [sch.label(k, p.language) for k in profile.index],
-        p.text("rfm.action"): [sch.action(k, p.language) for k in profile.index],
+        p.text("rfm.action"): [sch.short_action(k, p.language) for k in profile.index],
         p.text("rfm.members"): [p.count(x) for x in profile.members],
         p.text("rfm.share"): [p.pct(x) for x in profile.share],
         p.text("rfm.revenue_share"): [p.pct(x) for x in profile.revenue_share],
         p.text("rfm.mean_r_col"): [p.ratio(x, 0) for x in profile.mean_r],
         p.text("rfm.mean_f_col"): [p.ratio(x, 1) for x in profile.mean_f],
         p.text("rfm.mean_m_col") + unit: [p.money(x) for x in profile.mean_m],
-        p.text("rfm.aov") + unit: [p.money(x) for x in profile.aov]}))
+        p.text("rfm.aov") + unit: [p.money(x) for x in profile.aov],
+        p.text("rfm.action_detail"): [sch.action(k, p.language) for k in profile.index]}))
 
 
 def segments_caption(p: Presentation, a: rfm.RFMAnalysis, split: str) -> str:

@@ -154,9 +154,9 @@ def kpis(p: Presentation, plan: uplift.Plan, period: str = "") -> list[KPI]:
     best = _best_past(plan.past)
     per_sub = _t(p, f"kpi_per_member_sub_{plan.window}", campaign=best["campaign_id"],
                  best=p.money(best["net_per_member"], 2)) if best is not None else ""
-    return [KPI(_t(p, "kpi_contacted"), p.count(r["contacted"]), _t(p, f"kpi_rule_{plan.recommended}"),
+    return [KPI(_t(p, "kpi_contacted"), p.count_of(r["contacted"], "members"), _t(p, f"kpi_rule_{plan.recommended}"),
                 figure=fig("contacted", r["contacted"])),
-            KPI(_t(p, "kpi_holdout"), p.count(r["holdout"]), _t(p, "kpi_holdout_sub", share=p.pct(plan.holdout_share, 0)),
+            KPI(_t(p, "kpi_holdout"), p.count_of(r["holdout"], "members"), _t(p, "kpi_holdout_sub", share=p.pct(plan.holdout_share, 0)),
                 figure=fig("holdout", r["holdout"])),
             KPI(_t(p, "kpi_per_member"), p.money(per, 2) if r["contacted"] else DASH, per_sub,
                 figure=fig("net_per_member", per)),

@@ -765,30 +765,39 @@ class _Generator:
         bulk["amount"] = np.round(rng.uniform(15000, 40000, d.outliers), 2)
         bulk["quantity"] = rng.integers(50, 200, d.outliers)
         extra.append(bulk)
-        o = pd.concat([o] + extra, ignore_index=True)
+        # The export's rows are the n orders (``o``) then the added rows (``tail``), kept apart until written:
+        # joining them would copy every row, several times. A draw or an edit over all rows is made over
+        # both parts, in that order.
+        tail = pd.concat(extra, ignore_index=True)
+        del extra
 
         # Times are kept as days and written as text chunk by chunk (_write_orders): millions of
         # timestamps as strings would hold most of the generator's memory. A row's order_ts holds
         # text only where the export shows something other than its time.
-        o["alt_ts"] = rng.random(len(o)) < 0.1  # a second, valid export format
-        o["order_ts"] = pd.Series(None, index=o.index, dtype="str")
+        alt = rng.random(n + len(tail)) < 0.1  # a second, valid export format
+        for part, part_alt in ((o, alt[:n]), (tail, alt[n:])):
+            part["alt_ts"] = part_alt
+            part["order_ts"] = pd.Series(None, index=part.index, dtype="str")
+        del alt
         bad_dates = copies(d.unparseable_order_dates)
         bad_dates["order_ts"] = rng.choice(["N/A", "2025-13-01 10:00:00", "31/02/2025", "#VALUE!", "昨天"],
                                            d.unparseable_order_dates)
         future = copies(d.future_order_dates)
         future["order_ts"] = _ts(pd.Timestamp("2027-01-01"), rng.uniform(0, 365 * 70, d.future_order_dates))
-        o = pd.concat([o, bad_dates, future], ignore_index=True)
+        tail = pd.concat([tail, bad_dates, future], ignore_index=True)
 
-        chan_var = rng.random(len(o)) < 0.08
-        o.loc[chan_var, "channel"] = [rng.choice(CHANNEL_VARIANTS[c]) for c in o.channel[chan_var]]
-        self.shock_truth = self.apply_shock(people, o)
+        chan_var = rng.random(n + len(tail)) < 0.08
+        shocked = []
+        for part, part_var in ((o, chan_var[:n]), (tail, chan_var[n:])):
+            part.loc[part_var, "channel"] = [rng.choice(CHANNEL_VARIANTS[c]) for c in part.channel[part_var]]
+            shocked.append(self.apply_shock(people, part))
+        self.shock_truth = shocked[0] and {**shocked[0], "rows": shocked[0]["rows"] + shocked[1]["rows"]}
         cols = [c if c != "order_ts" else "t" for c in ORDER_EXPORT_COLUMNS] + ["alt_ts", "order_ts"]
-        clean_part = o.iloc[: n + d.guest_orders]  # duplicate only ordinary rows
-        dup = clean_part.iloc[rng.choice(len(clean_part), d.duplicate_orders, replace=False)]
-        o = pd.concat([o, dup], ignore_index=True)[cols]
-        del clean_part, dup
-        # the rows' shuffled order, applied as they are written: each row's line number in the export
-        o["export_row"] = np.argsort(rng.permutation(len(o)), kind="stable")
+        # duplicate only ordinary rows: the n orders and the guests' (the first rows of the tail)
+        dup = _rows_at(o, tail, rng.choice(n + d.guest_orders, d.duplicate_orders, replace=False))
+        tail = pd.concat([tail, dup], ignore_index=True)[cols]
+        # the rows' shuffled order, applied as they are written: row k of the export is row order[k]
+        rows = _OrderRows(o[cols], tail, rng.permutation(n + len(tail)))
         truth = {k: getattr(d, k) for k in ["duplicate_orders", "guest_orders", "cancelled_orders", "returns",
                                             "unparseable_order_dates", "future_order_dates",
                                             "negative_quantity", "non_positive_amount", "outliers"]}
@@ -796,32 +805,33 @@ class _Generator:
         truth["negative_amount"] = int(d.non_positive_amount - zero.sum())
         truth["order_channel_variants"] = int(chan_var.sum())
         truth["organic_and_campaign_orders"] = int(n)
-        return o, truth
+        return rows, truth
 
-    def _write_orders(self, path: Path, o: pd.DataFrame, tail: pd.DataFrame | None = None,
+    def _write_orders(self, path: Path, rows: "_OrderRows", follow: pd.DataFrame | None = None,
                       chunk_rows: int | None = None) -> int:
-        """Write ``orders.csv``: the rows of :meth:`_orders_export` in their ``export_row`` order, then ``tail``
-        (rows already in the export's text, e.g. the follow-ups'), ``chunk_rows`` rows at a time; returns
-        the rows written. Each row's text depends on that row alone, so any chunk size gives the same bytes."""
+        """Write ``orders.csv``: the rows of :meth:`_orders_export` in their shuffled order, then ``follow``
+        (rows already in the export's text: the follow-ups'), ``chunk_rows`` rows at a time; returns the rows
+        written. Each row's text depends on that row alone, so any chunk size gives the same bytes."""
         chunk_rows = chunk_rows or ORDER_CHUNK_ROWS
-        order = np.empty(len(o), np.int64)
-        order[o.export_row.to_numpy()] = np.arange(len(o))
         cols = list(ORDER_EXPORT_COLUMNS)
         with open(path, "w", encoding="utf-8", newline="") as f:
-            for i in range(0, max(len(order), 1), chunk_rows):
-                part = o.iloc[order[i:i + chunk_rows]]
+            for i in range(0, max(len(rows.order), 1), chunk_rows):
+                part = _rows_at(rows.orders, rows.tail, rows.order[i:i + chunk_rows])
                 stamp = (self.start + pd.to_timedelta(part.t.to_numpy(), unit="D")).floor("s")
                 ts = np.where(part.alt_ts.to_numpy(), stamp.strftime("%Y/%m/%d %H:%M"),
                               stamp.strftime("%Y-%m-%d %H:%M:%S"))
                 text = part.assign(order_ts=np.where(part.order_ts.isna().to_numpy(), ts, part.order_ts.to_numpy()),
                                    amount=[f"{x:.2f}" for x in part.amount],
                                    discount=[f"{x:.2f}" for x in part.discount])[cols]
+                # to_csv formats every category of a categorical column, for any number of rows: ten million
+                # member ids per chunk. As text first, only the chunk's own values are formatted.
+                text = text.astype({c: "str" for c, t in text.dtypes.items() if isinstance(t, pd.CategoricalDtype)})
                 text.rename(columns=ORDER_EXPORT_COLUMNS).to_csv(f, index=False, header=i == 0)
-            if tail is not None and len(tail):
-                for i in range(0, len(tail), chunk_rows):
-                    tail.iloc[i:i + chunk_rows][cols].rename(columns=ORDER_EXPORT_COLUMNS).to_csv(
+            if follow is not None:
+                for i in range(0, len(follow), chunk_rows):
+                    follow.iloc[i:i + chunk_rows][cols].rename(columns=ORDER_EXPORT_COLUMNS).to_csv(
                         f, index=False, header=False)
-        return len(o) + (0 if tail is None else len(tail))
+        return len(rows.order) + (0 if follow is None else len(follow))
 
     def _redemptions(self, cm, camp_rows, orders):
         """A target member redeems when it buys with the campaign's coupon during the window."""
@@ -838,6 +848,24 @@ class _Generator:
             uses = has & (rng.random(len(rows)) < 0.6)
             out[rows[uses]] = _ts(self.start, first.reindex(persons[uses]).to_numpy())
         return out
+
+
+@dataclass
+class _OrderRows:
+    """The order export's rows before they are written: ``orders`` (one per order, in order) and ``tail``
+    (the rows added to them), row ``i`` being ``orders``' row ``i`` below ``len(orders)``, else ``tail``'s row
+    ``i - len(orders)``; ``order`` the export's row order (row ``k`` of the file is row ``order[k]``)."""
+    orders: pd.DataFrame
+    tail: pd.DataFrame
+    order: np.ndarray
+
+
+def _rows_at(head: pd.DataFrame, tail: pd.DataFrame, at: np.ndarray) -> pd.DataFrame:
+    """Rows ``at`` (positions, in that order) of ``head`` followed by ``tail``, without joining the two."""
+    n, at = len(head), np.asarray(at)
+    first = at < n
+    both = pd.concat([head.iloc[at[first]], tail.iloc[at[~first] - n]], ignore_index=True)
+    return both.iloc[np.argsort(np.concatenate([np.flatnonzero(first), np.flatnonzero(~first)]), kind="stable")]
 
 
 def _last_before(orders, people, t):

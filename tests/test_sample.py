@@ -20,6 +20,21 @@ def test_same_seed_same_files(tmp_path):
     assert _digest(a)["orders.csv"] != _digest(tmp_path / "c")["orders.csv"]
 
 
+def test_orders_written_in_chunks_are_the_same_bytes_as_in_one(tmp_path, monkeypatch):
+    # orders.csv is formatted and written a chunk of rows at a time to bound the generator's memory;
+    # with the follow-ups on, their rows (appended after the shuffled ones) are chunked too
+    import memberkit.sample as sample
+    spec = lambda: sample.SampleSpec(follow_ups=True)   # noqa: E731
+    monkeypatch.setattr(sample, "ORDER_CHUNK_ROWS", 10**9)
+    whole = generate_sample(tmp_path / "whole", n_members=300, seed=2, spec=spec())
+    monkeypatch.setattr(sample, "ORDER_CHUNK_ROWS", 7)
+    chunked = generate_sample(tmp_path / "chunked", n_members=300, seed=2, spec=spec())
+    assert whole == chunked and _digest(tmp_path / "whole") == _digest(tmp_path / "chunked")
+    text = (tmp_path / "chunked" / "orders.csv").read_text(encoding="utf-8")
+    assert text.count("\n") == whole["rows"]["orders"] + 1 > 7 * 20 and text.count("OrderID") == 1
+    assert whole["follow_ups"]["organic_orders"] > 7
+
+
 def test_exports_look_like_a_retailers(small_sample):
     folder, truth = small_sample
     members = pd.read_csv(folder / "members.csv", encoding="gb18030", dtype=str)

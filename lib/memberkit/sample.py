@@ -56,6 +56,9 @@ ORDER_EXPORT_COLUMNS = {
     "status": "Status",
 }
 
+#: rows of orders.csv formatted and written at a time (the generator's memory at 10,000,000 members)
+ORDER_CHUNK_ROWS = 500_000
+
 CITIES = ["北京", "上海", "广州", "深圳", "成都", "杭州"]
 # How each city's membership leans, as weights on standardised (spend, frequency, churn).
 CITY_DESIGN = {
@@ -449,6 +452,8 @@ class _Generator:
         exp_rows, exp_extra, exp_truth = self.experiments(people, orders, spend_mean)
         orders = pd.concat([orders, camp_extra, exp_extra], ignore_index=True)
         orders = orders.sort_values(["person", "t"], kind="stable").reset_index(drop=True)
+        # text of a few values, one per order: categorical keeps a small code per row instead of a string
+        orders["campaign"] = orders.campaign.astype("category")
         orders["amount"] = self.spend(people, orders.person.to_numpy())
         for t in camp_truth:   # what the campaign truly brought: its incremental orders' revenue
             revenue = float(orders.amount[orders.incremental & (orders.campaign == t["campaign_id"])].sum())
@@ -459,24 +464,31 @@ class _Generator:
         pc = people.channel.to_numpy()[orders.person]
         own = rng.random(len(orders)) < 0.75
         other = np.array(["online", "offline", "app"])[rng.integers(0, 3, len(orders))]
-        orders["channel"] = np.where(own, pc, other)
+        orders["channel"] = pd.Categorical(np.where(own, pc, other))
         linked_candidate = people.buyer.to_numpy() & (rng.random(len(people)) < s.linked_share)
-        is_offline = orders.channel.to_numpy() == "offline"
+        is_offline = (orders.channel == "offline").to_numpy()
         people["primary_id"] = _ids(people.channel.to_numpy(), people.person.to_numpy())
         people["second_id"] = np.where(people.channel == "offline",
                                        "U" + (people.person + 5_000_001).astype(str),
                                        "C" + (people.person + 5_000_001).astype(str))
         primary_offline = (people.channel == "offline").to_numpy()[orders.person]
         to_second = linked_candidate[orders.person] & (is_offline != primary_offline)
-        orders["member_id"] = np.where(to_second, people.second_id.to_numpy()[orders.person],
-                                       people.primary_id.to_numpy()[orders.person])
+        orders["member_id"] = pd.Categorical(np.where(to_second, people.second_id.to_numpy()[orders.person],
+                                                      people.primary_id.to_numpy()[orders.person]))
         second_first = orders[to_second].groupby("person").t.min()
         linked = people.person.isin(second_first.index).to_numpy()
+        del pc, own, other, is_offline, primary_offline, to_second   # a row each: GBs at 10,000,000 members
 
         members = self._members(people, orders, second_first, linked)
         order_rows, dirt_truth = self._orders_export(people, orders, members)
+        orders = orders[["person", "t", "amount"]]   # all that is read from here on
         members_export, member_dirt = self._members_export(members)
+        del members
         dirt_truth.update(member_dirt)
+        members_export.rename(columns=MEMBER_EXPORT_COLUMNS).to_csv(
+            out / "members.csv", index=False, encoding="gb18030")
+        n_member_rows = len(members_export)
+        del members_export
 
         # Campaign and experiment tables refer to the person's primary account.
         pid = people.primary_id.to_numpy()
@@ -494,16 +506,15 @@ class _Generator:
             "variant": exp_rows.variant, "assigned_ts": _ts(self.start, exp_rows.assigned_t),
         })
 
-        follow = None
+        follow = follow_orders = None
         if s.follow_ups:     # appended after every draw of the main stream: the months before stay as they are
             follow = self.follow_ups(people, orders, exp_rows)
-            order_rows = pd.concat([order_rows, follow.pop("orders")], ignore_index=True)
+            follow_orders = follow.pop("orders")
             cm = pd.concat([cm, follow.pop("campaign_members")], ignore_index=True)
             campaigns = pd.concat([campaigns, follow.pop("campaigns")], ignore_index=True)
             experiments = pd.concat([experiments, follow.pop("experiments")], ignore_index=True)
-        members_export.rename(columns=MEMBER_EXPORT_COLUMNS).to_csv(
-            out / "members.csv", index=False, encoding="gb18030")
-        order_rows.rename(columns=ORDER_EXPORT_COLUMNS).to_csv(out / "orders.csv", index=False)
+        n_order_rows = self._write_orders(out / "orders.csv", order_rows, follow_orders)
+        del order_rows
         with pd.ExcelWriter(out / "campaigns.xlsx", engine="openpyxl") as xw:
             campaigns.to_excel(xw, sheet_name="campaigns", index=False)
         cm.to_csv(out / "campaign_members.csv", index=False)
@@ -526,7 +537,7 @@ class _Generator:
             "linked_identities": {"count": int(linked.sum()),
                                   "pairs": pairs.sort_values("primary_id").values.tolist()},
             "dirt": dirt_truth,
-            "rows": {"members": int(len(members_export)), "orders": int(len(order_rows)),
+            "rows": {"members": int(n_member_rows), "orders": int(n_order_rows),
                      "campaign_members": int(len(cm)), "experiments": int(len(experiments)),
                      "campaigns": int(len(campaigns))},
             "campaigns": camp_truth,
@@ -704,31 +715,34 @@ class _Generator:
     def _orders_export(self, people, orders, members):
         rng, d = self.rng, self.spec.dirt
         n = len(orders)
+        # Text columns of a few values are categorical (a small code per row, not a string), with every
+        # value they take later among their categories, so copies and edits keep them compact.
+        channels = pd.CategoricalDtype(sorted({c for v in CHANNEL_VARIANTS.values() for c in v} | set(CHANNEL_VARIANTS)))
         o = pd.DataFrame({
             "order_id": "O" + pd.Series(np.arange(1, n + 1) + 10_000_000).astype(str),
-            "member_id": orders.member_id.to_numpy(),
+            "member_id": pd.Categorical(orders.member_id).add_categories([""]),
             "t": orders.t.to_numpy(),
-            "channel": orders.channel.to_numpy(),
+            "channel": orders.channel.astype(channels).array,
             "amount": orders.amount.to_numpy(),
             "person": orders.person.to_numpy(),
-            "campaign": orders.campaign.to_numpy(),
         })
         city_no = pd.Series(range(len(CITIES)), index=CITIES)[people.city.to_numpy()[o.person]].to_numpy()
-        o["store_id"] = np.where(o.channel == "offline",
-                                 "S" + (city_no * 3 + rng.integers(1, 4, n)).astype(str).astype(object), "")
+        store_no = city_no * 3 + rng.integers(1, 4, n)          # S1 ... S18, three stores a city
+        o["store_id"] = pd.Categorical.from_codes(np.where(o.channel == "offline", store_no, 0),
+                                                  ["", *(f"S{i}" for i in range(1, 3 * len(CITIES) + 1))])
         o["quantity"] = 1 + rng.poisson(o.amount / 180)
-        o["category"] = np.array(CATEGORIES)[rng.integers(0, len(CATEGORIES), n)]
+        o["category"] = pd.Categorical.from_codes(rng.integers(0, len(CATEGORIES), n), CATEGORIES)
         disc_rate = rng.choice([0, 0, 0, 0.05, 0.1, 0.2], n)
         o["discount"] = np.round(o.amount * disc_rate / (1 - disc_rate), 2)
-        o["coupon_id"] = np.where(pd.notna(o.campaign), o.campaign, "")
-        o["status"] = "paid"
+        o["coupon_id"] = pd.Categorical(np.where(pd.notna(orders.campaign), orders.campaign, ""))
+        o["status"] = pd.Categorical.from_codes(np.zeros(n, np.int8), ["paid", "cancelled", "returned"])
 
         extra = []
         def copies(k, **overrides):
             src = o.iloc[rng.choice(n, k, replace=False)].copy()
             src["order_id"] = "X" + pd.Series(rng.choice(10**8, k, replace=False) + 10**8).astype(str).to_numpy()
             for col, val in overrides.items():
-                src[col] = val
+                src[col] = pd.Series(val, index=src.index, dtype=o[col].dtype)
             return src
         guests = copies(d.guest_orders, member_id="")
         guests["amount"] = np.round(rng.gamma(4, 45, d.guest_orders), 2)
@@ -738,7 +752,7 @@ class _Generator:
         ret["t"] = np.minimum(ret.t + rng.uniform(1, 20, len(ret)), self.span_days - 0.01)
         ret["amount"] = -np.round(ret.amount * rng.choice([1.0, 0.5, 0.3], len(ret)), 2)
         ret["quantity"] = -1
-        ret["status"] = "returned"
+        ret["status"] = pd.Series("returned", index=ret.index, dtype=o.status.dtype)
         extra.append(ret)
         neg_q = copies(d.negative_quantity)
         neg_q["quantity"] = -rng.integers(1, 4, d.negative_quantity)
@@ -751,29 +765,39 @@ class _Generator:
         bulk["amount"] = np.round(rng.uniform(15000, 40000, d.outliers), 2)
         bulk["quantity"] = rng.integers(50, 200, d.outliers)
         extra.append(bulk)
-        o = pd.concat([o] + extra, ignore_index=True)
+        # The export's rows are the n orders (``o``) then the added rows (``tail``), kept apart until written:
+        # joining them would copy every row, several times. A draw or an edit over all rows is made over
+        # both parts, in that order.
+        tail = pd.concat(extra, ignore_index=True)
+        del extra
 
-        ts = _ts(self.start, o.t.to_numpy())
-        alt = rng.random(len(o)) < 0.1  # a second, valid export format
-        ts = np.where(alt, pd.to_datetime(ts).strftime("%Y/%m/%d %H:%M"), ts)
-        o["order_ts"] = ts
+        # Times are kept as days and written as text chunk by chunk (_write_orders): millions of
+        # timestamps as strings would hold most of the generator's memory. A row's order_ts holds
+        # text only where the export shows something other than its time.
+        alt = rng.random(n + len(tail)) < 0.1  # a second, valid export format
+        for part, part_alt in ((o, alt[:n]), (tail, alt[n:])):
+            part["alt_ts"] = part_alt
+            part["order_ts"] = pd.Series(None, index=part.index, dtype="str")
+        del alt
         bad_dates = copies(d.unparseable_order_dates)
         bad_dates["order_ts"] = rng.choice(["N/A", "2025-13-01 10:00:00", "31/02/2025", "#VALUE!", "昨天"],
                                            d.unparseable_order_dates)
         future = copies(d.future_order_dates)
         future["order_ts"] = _ts(pd.Timestamp("2027-01-01"), rng.uniform(0, 365 * 70, d.future_order_dates))
-        o = pd.concat([o, bad_dates, future], ignore_index=True)
+        tail = pd.concat([tail, bad_dates, future], ignore_index=True)
 
-        chan_var = rng.random(len(o)) < 0.08
-        o.loc[chan_var, "channel"] = [rng.choice(CHANNEL_VARIANTS[c]) for c in o.channel[chan_var]]
-        self.shock_truth = self.apply_shock(people, o)
-        o["amount"] = o.amount.map(lambda x: f"{x:.2f}")
-        o["discount"] = o.discount.map(lambda x: f"{x:.2f}")
-        cols = list(ORDER_EXPORT_COLUMNS)
-        clean_part = o.iloc[: n + d.guest_orders]  # duplicate only ordinary rows
-        dup = clean_part.iloc[rng.choice(len(clean_part), d.duplicate_orders, replace=False)]
-        o = pd.concat([o, dup], ignore_index=True)[cols]
-        o = o.iloc[rng.permutation(len(o))].reset_index(drop=True)
+        chan_var = rng.random(n + len(tail)) < 0.08
+        shocked = []
+        for part, part_var in ((o, chan_var[:n]), (tail, chan_var[n:])):
+            part.loc[part_var, "channel"] = [rng.choice(CHANNEL_VARIANTS[c]) for c in part.channel[part_var]]
+            shocked.append(self.apply_shock(people, part))
+        self.shock_truth = shocked[0] and {**shocked[0], "rows": shocked[0]["rows"] + shocked[1]["rows"]}
+        cols = [c if c != "order_ts" else "t" for c in ORDER_EXPORT_COLUMNS] + ["alt_ts", "order_ts"]
+        # duplicate only ordinary rows: the n orders and the guests' (the first rows of the tail)
+        dup = _rows_at(o, tail, rng.choice(n + d.guest_orders, d.duplicate_orders, replace=False))
+        tail = pd.concat([tail, dup], ignore_index=True)[cols]
+        # the rows' shuffled order, applied as they are written: row k of the export is row order[k]
+        rows = _OrderRows(o[cols], tail, rng.permutation(n + len(tail)))
         truth = {k: getattr(d, k) for k in ["duplicate_orders", "guest_orders", "cancelled_orders", "returns",
                                             "unparseable_order_dates", "future_order_dates",
                                             "negative_quantity", "non_positive_amount", "outliers"]}
@@ -781,7 +805,33 @@ class _Generator:
         truth["negative_amount"] = int(d.non_positive_amount - zero.sum())
         truth["order_channel_variants"] = int(chan_var.sum())
         truth["organic_and_campaign_orders"] = int(n)
-        return o, truth
+        return rows, truth
+
+    def _write_orders(self, path: Path, rows: "_OrderRows", follow: pd.DataFrame | None = None,
+                      chunk_rows: int | None = None) -> int:
+        """Write ``orders.csv``: the rows of :meth:`_orders_export` in their shuffled order, then ``follow``
+        (rows already in the export's text: the follow-ups'), ``chunk_rows`` rows at a time; returns the rows
+        written. Each row's text depends on that row alone, so any chunk size gives the same bytes."""
+        chunk_rows = chunk_rows or ORDER_CHUNK_ROWS
+        cols = list(ORDER_EXPORT_COLUMNS)
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            for i in range(0, max(len(rows.order), 1), chunk_rows):
+                part = _rows_at(rows.orders, rows.tail, rows.order[i:i + chunk_rows])
+                stamp = (self.start + pd.to_timedelta(part.t.to_numpy(), unit="D")).floor("s")
+                ts = np.where(part.alt_ts.to_numpy(), stamp.strftime("%Y/%m/%d %H:%M"),
+                              stamp.strftime("%Y-%m-%d %H:%M:%S"))
+                text = part.assign(order_ts=np.where(part.order_ts.isna().to_numpy(), ts, part.order_ts.to_numpy()),
+                                   amount=[f"{x:.2f}" for x in part.amount],
+                                   discount=[f"{x:.2f}" for x in part.discount])[cols]
+                # to_csv formats every category of a categorical column, for any number of rows: ten million
+                # member ids per chunk. As text first, only the chunk's own values are formatted.
+                text = text.astype({c: "str" for c, t in text.dtypes.items() if isinstance(t, pd.CategoricalDtype)})
+                text.rename(columns=ORDER_EXPORT_COLUMNS).to_csv(f, index=False, header=i == 0)
+            if follow is not None:
+                for i in range(0, len(follow), chunk_rows):
+                    follow.iloc[i:i + chunk_rows][cols].rename(columns=ORDER_EXPORT_COLUMNS).to_csv(
+                        f, index=False, header=False)
+        return len(rows.order) + (0 if follow is None else len(follow))
 
     def _redemptions(self, cm, camp_rows, orders):
         """A target member redeems when it buys with the campaign's coupon during the window."""
@@ -798,6 +848,24 @@ class _Generator:
             uses = has & (rng.random(len(rows)) < 0.6)
             out[rows[uses]] = _ts(self.start, first.reindex(persons[uses]).to_numpy())
         return out
+
+
+@dataclass
+class _OrderRows:
+    """The order export's rows before they are written: ``orders`` (one per order, in order) and ``tail``
+    (the rows added to them), row ``i`` being ``orders``' row ``i`` below ``len(orders)``, else ``tail``'s row
+    ``i - len(orders)``; ``order`` the export's row order (row ``k`` of the file is row ``order[k]``)."""
+    orders: pd.DataFrame
+    tail: pd.DataFrame
+    order: np.ndarray
+
+
+def _rows_at(head: pd.DataFrame, tail: pd.DataFrame, at: np.ndarray) -> pd.DataFrame:
+    """Rows ``at`` (positions, in that order) of ``head`` followed by ``tail``, without joining the two."""
+    n, at = len(head), np.asarray(at)
+    first = at < n
+    both = pd.concat([head.iloc[at[first]], tail.iloc[at[~first] - n]], ignore_index=True)
+    return both.iloc[np.argsort(np.concatenate([np.flatnonzero(first), np.flatnonzero(~first)]), kind="stable")]
 
 
 def _last_before(orders, people, t):

@@ -183,3 +183,19 @@ def test_response_by_channel_is_off_by_default_and_its_truth_names_every_member(
     assert set(members["会员编号"].str.strip()) <= set(t.member_id)      # linked second accounts too
     by_channel = t.groupby("channel").uplift_member_day.first()
     assert by_channel.to_dict() == pytest.approx({"app": 0.1875, "offline": 0.0075, "online": 0.075})
+
+
+def test_no_second_account_id_is_another_persons_primary_id_at_any_size():
+    """Beyond 4,000,000 people, person + 5,000,001 (a second account) met person + 4,000,000's primary id."""
+    import numpy as np
+    from memberkit.sample import _ids, _second_ids
+    for n in (2_000, 4_000_000, 4_500_000, 10_000_000):
+        person = np.arange(n, dtype=np.int64)[:: max(1, n // 200_000)]
+        person = np.union1d(person, [0, 1, n - 4_000_001, n - 1][: 4 if n > 4_000_001 else 2])
+        for channel in ("offline", "online"):
+            ch = np.full(len(person), channel)
+            other = np.full(len(person), "online" if channel == "offline" else "offline")
+            primary = set(_ids(ch, person)) | set(_ids(other, person))
+            assert not primary & set(_second_ids(ch, person, n)), n
+    # unchanged below: what the bundled sample and the 1,000,000-member bench have always had
+    assert list(_second_ids(np.array(["offline", "app"]), np.array([0, 7]), 1_000_000)) == ["U5000001", "C5000008"]

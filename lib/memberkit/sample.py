@@ -468,9 +468,7 @@ class _Generator:
         linked_candidate = people.buyer.to_numpy() & (rng.random(len(people)) < s.linked_share)
         is_offline = (orders.channel == "offline").to_numpy()
         people["primary_id"] = _ids(people.channel.to_numpy(), people.person.to_numpy())
-        people["second_id"] = np.where(people.channel == "offline",
-                                       "U" + (people.person + 5_000_001).astype(str),
-                                       "C" + (people.person + 5_000_001).astype(str))
+        people["second_id"] = _second_ids(people.channel.to_numpy(), people.person.to_numpy(), len(people))
         primary_offline = (people.channel == "offline").to_numpy()[orders.person]
         to_second = linked_candidate[orders.person] & (is_offline != primary_offline)
         orders["member_id"] = pd.Categorical(np.where(to_second, people.second_id.to_numpy()[orders.person],
@@ -875,6 +873,18 @@ def _last_before(orders, people, t):
 
 def _standardise(x):
     return (x - x.mean()) / x.std()
+
+
+SECOND_ID_OFFSET = 5_000_001   # a second account's number: person + this (person + 1,000,001 is the primary's)
+
+
+def _second_ids(channel, person, n_people: int):
+    """A linked person's second account: the other prefix than the primary's (:func:`_ids`), numbered past every
+    primary id, so that no second id is another person's primary id. Up to 4,000,000 people the number is
+    person + 5,000,001, as the sample has always had; beyond, the offset grows with the people."""
+    base = SECOND_ID_OFFSET + max(0, n_people - 4_000_000)
+    prefix = np.where(channel == "offline", "U", "C")
+    return np.char.add(prefix.astype(str), (person + base).astype(str))
 
 
 def _ids(channel, person):

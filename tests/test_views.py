@@ -548,6 +548,32 @@ def test_the_footer_names_the_settings_behind_the_figures_in_words_and_keeps_the
     assert "x: &lt;b&gt;" in page.footer_html(p, "2026-10", {"x": "<b>"}, "f" * 40, "v")
 
 
+@pytest.mark.parametrize("language, said", [("en", "as_of: 2026-11-01 (not set: the date this run used)"),
+                                            ("zh", "as_of: 2026-11-01（未设置：本次运行采用的日期）")])
+def test_the_footer_shows_the_extraction_date_the_run_used_when_as_of_was_not_set(language, said):
+    """The analysts' block read 'as_of: –' although the run used 2026-11-01 (``ctx.as_of``): it shows the date,
+    saying it was not set; a date that was set is shown as given; every report's notebook hands the footer it."""
+    import datetime as dt
+    from memberkit import config
+    from memberkit.config import redact
+    from memberkit.views import Presentation
+    p = Presentation(language)
+    params = redact(config.RFMParams.model_construct().model_dump(exclude={"source"}))
+    assert params["as_of"] is None
+    folded = page.footer_html(p, "2026-10", params, "f" * 40, "v", as_of=dt.date(2026, 11, 1)).split("<details", 1)[1]
+    assert said in page.visible_text(folded) and "as_of: –" not in folded
+    given = page.footer_html(p, "2026-10", dict(params, as_of="2026-11-01"), "f" * 40, "v", as_of=dt.date(2026, 11, 1))
+    assert "as_of: 2026-11-01<" in given
+    notebooks = sorted((ROOT / "notebooks").glob("0*.ipynb"))
+    assert len(notebooks) == 5
+    for path in notebooks:
+        code = "\n".join("".join(c["source"]) for c in json.loads(path.read_text(encoding="utf-8"))["cells"]
+                         if c["cell_type"] == "code")
+        call = code[code.index("page.footer("):]
+        assert "as_of=ctx.as_of)" in call[:call.index("as_of=ctx.as_of)") + 16 if "as_of=ctx.as_of)" in call else 0]
+        assert "page.footer(" not in call[1:call.index("as_of=ctx.as_of)")], path.name   # in the footer's own call
+
+
 def test_the_notes_for_analysts_name_the_settings_the_plain_sentences_leave_out():
     from memberkit.views import Presentation
     from memberkit.views import abtest as ab, campaign as cr, clean as cl, ledger as lg

@@ -752,11 +752,13 @@ def settings_line(p, params: dict) -> str:
     return " · ".join(parts)
 
 
-def footer_html(p, period: str, params: dict, fingerprint: str, version: str, now: str | None = None) -> str:
+def footer_html(p, period: str, params: dict, fingerprint: str, version: str, now: str | None = None,
+                as_of: _dt.date | None = None) -> str:
     """The page's signature: period, time of the run, data fingerprint, code version; the settings that shape
     the figures in words (:func:`settings_line`); and every setting as given, for analysts, in a collapsed
     block (the executed notebook is not kept and the run file is never published: the page is where an
-    analyst finds what produced its figures)."""
+    analyst finds what produced its figures). ``as_of``: the extraction date the run used (``ctx.as_of``);
+    an ``as_of`` setting left unset shows it, saying it was not set, rather than a dash."""
     try:      # the month as the title and every sentence write it ('October 2026'), not '2026-10'
         shown = p.month(period, full=True)
     except (ValueError, TypeError):
@@ -772,15 +774,18 @@ def footer_html(p, period: str, params: dict, fingerprint: str, version: str, no
     line = settings_line(p, params)
     if line:
         body += f'<br><b>{escape(p.text("settings.title"))}</b>{colon}{escape(line)}'
-    raw = "<br>".join(escape(s) for s in _settings_lines(params))   # the settings keep their YAML "key: value"
+    given = dict(params)
+    if as_of is not None and given.get("as_of") is None and "as_of" in given:
+        given["as_of"] = p.text("settings.as_of_unset", date=as_of.isoformat())
+    raw = "<br>".join(escape(s) for s in _settings_lines(given))   # the settings keep their YAML "key: value"
     body += (f'<details class="mk-analysts mk-settings"><summary>{escape(p.text("settings.raw_title"))}</summary>'
              f'{raw}</details>')
     return f'<div class="mk-footer">{body}</div>'
 
 
-def footer(p, period: str, params: dict, fingerprint: str, version: str):
+def footer(p, period: str, params: dict, fingerprint: str, version: str, as_of: _dt.date | None = None):
     """Show :func:`footer_html`."""
-    show(CSS + footer_html(p, period, params, fingerprint, version))
+    show(CSS + footer_html(p, period, params, fingerprint, version, as_of=as_of))
 
 
 KEY_COLUMNS = "key_columns"   # df.attrs[KEY_COLUMNS]: how many first columns name the row and its decision

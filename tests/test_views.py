@@ -1142,6 +1142,32 @@ def test_a_heat_map_names_its_cells_by_their_axes_and_a_flow_by_its_segments():
     assert "Important value → Important, lapsing 751" in said and "General develop 845" in said
 
 
+@pytest.mark.parametrize("language, stay, move", [
+    ("en", "the most in Important value (3,096 members)", "Important, lapsing → General develop (845 members)"),
+    ("zh", "最多的是重要价值客户（3,096 人）", "重要保持客户 → 一般发展客户（845 人）")])
+def test_the_migration_maps_description_names_the_diagonal_and_the_largest_move_as_drawn(language, stay, move):
+    """The map's aria-label said 'highest 845' (the cell of the highest share of its row) while its cells showed
+    1.9k, 2.9k and 3.1k: the members who stayed, on the diagonal. It now says what the map shows: the diagonal's
+    largest count and the largest move between segments, the same counts as the cells (3.1k is 3,096)."""
+    import types
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from memberkit import rfm
+    from memberkit.views import Presentation, theme
+    from memberkit.views import rfm as rfm_view
+    theme.apply_theme()
+    keys = ["important_value", "important_lapsing", "general_develop", rfm.OUTSIDE]
+    matrix = pd.DataFrame([[3096, 120, 40, 300], [10, 200, 845, 90], [5, 20, 2900, 400], [600, 30, 700, 0]],
+                          index=keys, columns=keys)
+    p = Presentation(language)
+    fig = rfm_view.plot_migration(p, types.SimpleNamespace(migration=matrix, flows=rfm.main_flows(matrix)), ["matrix"])
+    label = re.search(r'aria-label="([^"]*)"', page.chart_html(fig)).group(1)
+    plt.close("all")
+    assert stay in label and move in label and "845" not in label.replace(move, ""), label
+    assert rfm_view.cell_count(3096) == "3.1k" and rfm.largest_stay(matrix) == ("important_value", 3096)
+    assert rfm.largest_stay(matrix * 0) is None
+
+
 @pytest.mark.parametrize("language, joined, first, grid", [("en", "New members", "First-time buyers", "New customers"),
                                                            ("zh", "新会员", "首购会员", "新客户")])
 def test_new_has_one_meaning_per_term(language, joined, first, grid):

@@ -649,7 +649,7 @@ def test_when_no_share_pays_for_its_contacts_nobody_is_listed_and_the_pages_say_
         assert not any(x in view.headline(p, dear) for x in spread)
         assert len(view.points(p, dear)) == 1 and all(x in view.points(p, dear)[0] for x in spread)
         cards = view.kpis(p, dear, "2026-10")
-        assert cards[0].value == "0" and cards[-1].delta == p.text("uplift.kpi_net_none")
+        assert cards[0].value == p.count_of(0, "members") and cards[-1].delta == p.text("uplift.kpi_net_none")
         s = SimpleNamespace(language=language, currency="CNY", display_names={},
                             results=lambda name: {"results": {"uplift": block}} if name == "campaign_review" else None)
         assert words in view.summary_section(s)["sentence"]

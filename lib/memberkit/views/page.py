@@ -824,7 +824,8 @@ def table(df, caption: str | None = None, formats: dict | None = None):
     show(CSS + table_html(df, caption, formats))
 
 
-_FIGURE = re.compile(r"^[+\-<>≥≤ \u2060]*[^\d\s]{0,3}\d")   # 12.3%, -CN¥1,234 (a word joiner after its sign), +1.2 pp, < 0.001, £80
+# 12.3%, -CN¥1,234 (a word joiner after its sign), +1.2 pp, < 0.001 and > 99.9% (a space or a no-break space), £80
+_FIGURE = re.compile(r"^[+\-<>≥≤ \u00a0\u2060]*[^\d\s]{0,3}\d")
 
 
 def _is_figure_column(values) -> bool:

@@ -441,6 +441,19 @@ def executive_entries(placeholders: bool = False):
                     yield language, key, v if placeholders else re.sub(r"\{[^}]*\}", "", v)
 
 
+def test_the_chinese_words_say_one_thing_one_way():
+    """A fresh reader of the zh pages: '72,971 行为干净数据' (行为 read as "behaviour"); '较 2026年9月 +22.0%' beside
+    '较2026年9月的'; ASCII quotes in Chinese text ('Beijing '); and one figure, members' sales, called 会员销售额,
+    会员消费 and 会员消费额. Each is said one way now: 行数据干净, 较 and a space before a month, full-width quotes,
+    会员销售额."""
+    zh = [(key, words) for language, key, words in executive_entries(placeholders=True) if language == "zh"]
+    assert not [k for k, w in zh if "行为干净" in w]
+    assert not [k for k, w in zh if re.search(r"较\{", w)], "较 and its month: one space between, as 较 {month}"
+    assert not [(k, w) for k, w in zh if re.search(r"['\"]", w)]
+    assert not [(k, w) for k, w in zh if "会员消费" in w]
+    assert any("会员销售额" in w for k, w in zh)
+
+
 def test_no_raw_setting_key_or_command_line_in_a_sentence_an_executive_reads():
     """'give the cost per converted member as the setting notebooks.ab_test.designs.EXP-PUSH.cost_per_conversion.push',
     'run it (run_reports.py --period 2026-09)', 'as_of 2026-11-01' stood in page text: settings and commands

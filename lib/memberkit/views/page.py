@@ -236,12 +236,19 @@ def chart_description(fig, language: str | None = None) -> str:
     for ax in fig.axes:
         if not ax.get_visible() or (not ax.axison and not ax.has_data() and not ax.texts):
             continue
-        title = next((t for t in (ax.get_title(loc).strip() for loc in ("left", "center", "right")) if t), "")
-        facts = _axes_facts(ax, language)
-        said = said or bool(facts)
-        if title or facts:
-            parts.append(f"{title}{'：' if language == 'zh' else ': '}{facts}" if title and facts else title or facts)
+        said = said or bool(_axes_facts(ax, language))
+        part = panel_description(ax, language)
+        if part:
+            parts.append(part)
     return " · ".join(parts) if said else chart_words(fig)
+
+
+def panel_description(ax, language: str) -> str:
+    """One panel of a chart in words, as :func:`chart_description` says each: its title, then what it shows
+    with its numbers; for a view that describes its chart itself and keeps one panel's generic words."""
+    title = next((t for t in (ax.get_title(loc).strip() for loc in ("left", "center", "right")) if t), "")
+    facts = _axes_facts(ax, language)
+    return f"{title}{'：' if language == 'zh' else ': '}{facts}" if title and facts else title or facts
 
 
 def _axis_text(axis, v) -> str:

@@ -473,7 +473,11 @@ def plot_migration(p: Presentation, a: rfm.RFMAnalysis, panels=MIGRATION_PANELS)
         ax2.set_xlim(0, max(flows.members.max(), 1) * 1.15 if len(flows) else 1)
         ax2.set_title(p.text("rfm.main_flows"), loc="left")
     fig.tight_layout()
-    return describe(fig, migration_description(p, a)) if "matrix" in drawn else fig
+    if "matrix" not in drawn:
+        return fig
+    # the map in its own words; the flows beside it, when drawn with it, as their bars say them
+    said = [migration_description(p, a)] + ([page.panel_description(drawn["flows"], p.language)] if "flows" in drawn else [])
+    return describe(fig, " · ".join(w for w in said if w))
 
 
 def migration_description(p: Presentation, a: rfm.RFMAnalysis) -> str:

@@ -483,7 +483,8 @@ def plot_migration(p: Presentation, a: rfm.RFMAnalysis, panels=MIGRATION_PANELS)
 def migration_description(p: Presentation, a: rfm.RFMAnalysis) -> str:
     """The migration map in words for a screen reader, as it is drawn: members by segment last month (rows)
     and now (columns), the shade a share of the row; those who stayed on the diagonal, the segment that kept
-    the most (:func:`memberkit.rfm.largest_stay`), and the largest move between segments (the flows' first).
+    the most (:func:`memberkit.rfm.largest_stay`), and the largest move (the flows' first; "not segmented" may be
+    one end of it).
     The generic description named the cell of the highest share, a move of 845 members, as the 'highest'
     beside drawn cells of 3.1k."""
     name = lambda k: p.text("rfm.outside") if k == rfm.OUTSIDE else segment_name(p, k)  # noqa: E731

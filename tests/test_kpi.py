@@ -141,12 +141,13 @@ def test_the_trend_charts_description_writes_each_figure_as_its_card_does(langua
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from memberkit.views import kpi as kpi_view
-    from memberkit.views import page
+    from memberkit.views import page, theme
     months = ["2025-10", "2025-11", "2026-09", "2026-10"]
     trend = pd.DataFrame({"member_growth_rate": [0.072, 0.05, 0.045, 0.04], "repurchase_rate": [0.223, 0.194, 0.231, 0.218],
                           "average_order_value": [120.0, 130.0, 125.0, 128.0], "churn_rate": [0.2, 0.25, 0.3, 0.185],
                           "activity_rate": [0.03, 0.04, 0.05, float("nan")]}, index=months)
     p = Presentation(language, "CNY")
+    theme.apply_theme(p)     # the page's fonts, Chinese ones for zh
     for keys in kpi_view.trend_rows():
         fig = kpi_view.plot_trend(p, trend, keys)
         label = re.search(r'aria-label="([^"]*)"', page.chart_html(fig)).group(1)

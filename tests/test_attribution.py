@@ -181,7 +181,7 @@ def test_a_city_whose_order_value_was_cut_is_ranked_first_with_order_value_its_l
     lead = sentences(Presentation("en", "CNY"), revenue, "September 2026")[0]
     assert lead.startswith(f"{Presentation('en').shop('region', city)} brought -\u2060CN¥") and "there average order value fell" in lead
     lead = sentences(Presentation("zh", "CNY"), revenue, "2026年9月")[0]
-    assert lead.startswith("较2026年9月的") and f"{city}贡献 " in lead and "当地客单价下降" in lead
+    assert lead.startswith("较 2026年9月的") and f"{city}贡献 " in lead and "当地客单价下降" in lead
 
 
 def test_the_shock_is_a_sample_setting_off_by_default_and_moves_nothing_else(tmp_path):
@@ -296,5 +296,5 @@ def test_the_channel_sentence_says_what_the_channel_is_and_how_much_of_the_chang
                                "member revenue most: +CN¥23,153 of the +CN¥162,041 change")
         assert "where a member joined (the member table), not where they ordered" in lead
     else:
-        assert lead.startswith("在各城市和各注册渠道中，注册渠道为线上的会员对会员消费额变化的影响最大")
+        assert lead.startswith("在各城市和各注册渠道中，注册渠道为线上的会员对会员销售额变化的影响最大")
         assert "会员注册时的渠道（来自会员表），不是下单渠道" in lead

@@ -851,7 +851,7 @@ def test_variant_names_match_ignoring_case_and_blanks_and_the_page_says_so():
     en = " ".join(view.data_notes(Presentation("en", "CNY"), r, _ab_params()))
     zh = " ".join(view.data_notes(Presentation("zh", "CNY"), r, _ab_params()))
     assert "ignoring case and surrounding blanks" in en and "'CONTROL' is 'Control' in the data" in en, en
-    assert "不区分大小写" in zh and "'CONTROL' 即 'Control'" in zh, zh
+    assert "不区分大小写" in zh and "“CONTROL”即“Control”" in zh, zh
 
 
 def test_the_headline_says_why_each_experiment_was_skipped():

@@ -746,6 +746,34 @@ def test_printed_the_leagues_figures_stand_apart_and_the_table_still_fits_a4(tmp
     assert gap >= 8, f"printed, two figures of the league are {gap:.1f} px apart"
 
 
+# The smallest horizontal distance between a figure cell's text and the text of a cell of words after it
+WORDS_GAP = FIGURE_GAP.replace("cell.classList.contains('mk-num') && tr.children[i]", "!cell.classList.contains('mk-num') && tr.children[i]")
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_printed_a_figure_and_the_words_or_figure_after_it_stand_apart(tmp_path, language):
+    """Printed, the A/B results ran a right-aligned figure into the left-aligned column after it, 4 px apart:
+    '0.003 > 99.9%' ('> 99.9%' has a no-break space and was not taken for a figure) and '2.2% < 0.001'. A figure
+    beside a figure, or beside words after it, keeps 8 px; '> 99.9%' and '< 0.001' are figures, right-aligned."""
+    import pandas as pd
+    from memberkit.views import page
+    assert page._is_figure_column(["> 99.9%", "97.1%"]) and page._is_figure_column(["<\u00a00.001", "0.21"])
+    df = pd.DataFrame({"Variant · metric": ["coupon_10 · repurchase", "push · revenue"], "Lift": ["2.2%", "+16.9%"],
+                       "p": ["<\u00a00.001", "0.003"], "Chance to beat control": [">\u00a099.9%", "99.1%"],
+                       "Reading": ["clear, act on it", "clear"]})
+    right = [i for i, c in enumerate(df.columns) if page._is_figure_column(df[c])]
+    assert right == [1, 2, 3]
+    cells = page.table_html(df, "Results") + page.table_html(df.iloc[:, [0, 2, 4]], "Words after a figure")
+    html = (f"<!doctype html><html lang='{language}'><head><meta charset='utf-8'>{_print_css()}</head><body>"
+            f"<div class='jp-Cell'><div class='jp-OutputArea-child'><div class='jp-OutputArea-output'>{page.CSS}{cells}"
+            "</div></div></div></body></html>")
+    with _open(html, 703, tmp_path) as shown:
+        shown.emulate_media(media="print")
+        figures, words = shown.evaluate(FIGURE_GAP), shown.evaluate(WORDS_GAP)
+    assert figures >= 8, f"printed, two figures are {figures:.1f} px apart"
+    assert words >= 8, f"printed, a figure and the words after it are {words:.1f} px apart"
+
+
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_at_420_px_the_every_month_table_keeps_the_month_and_member_revenue_in_view(tmp_path, language):
     """Issue 23: at 420 px the page of all months cut its table at the fourth column, and a swipe to see the rest

@@ -723,3 +723,20 @@ def test_each_verdict_is_said_once_on_the_page_and_paper_drops_only_a_type_the_n
         assert html.count("mk-screen-only") == len(league) + 1 and page.escape(p.text("cr.league_printed_without")) in html
     else:
         assert dropped is None and "mk-screen-only" not in page.table_html(league)
+
+
+@pytest.mark.parametrize("language, one, two", [
+    ("en", "1 of the 3 campaigns in the league paid back its cost with confidence: ",
+     "2 of the 3 campaigns in the league paid back their cost with confidence; the best return on cost was "),
+    ("zh", "排行榜中 3 个活动里，有 1 个确定收回了成本：", "排行榜中 3 个活动里，有 2 个确定收回了成本；投入回报率最高的是 ")])
+def test_the_headline_agrees_with_how_many_campaigns_paid(language, one, two):
+    """'1 of the 7 campaigns in the league paid back their cost; the best return on cost was ...': one campaign
+    that paid is named as the one, with its own cost; two or more keep 'their' and name the best."""
+    def league(lows):
+        return {"results": {"campaigns": {f"C{i}": {"rank": i, "name": f"campaign {i}", "type": "member_day",
+                                                    "figures": {"roi": {"value": 0.5 - 0.1 * i, "ci_low": low}}}
+                                          for i, low in enumerate(lows, 1)}}}
+    p = Presentation(language, "CNY")
+    said = view.headline(p, league([0.1, -0.2, float("nan")]))
+    assert said.startswith(one) and "campaign 1" in said and "their" not in said and "最高" not in said, said
+    assert view.headline(p, league([0.2, 0.1, -0.3])).startswith(two)

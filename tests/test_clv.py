@@ -918,9 +918,8 @@ def test_the_value_tables_give_money_by_group_and_the_at_risk_table_sums_the_win
                                   rules["outside"]["label"]["en"], "All high-value members unlikely to buy again"]
     # the segment and its action first (kept in view), then the figures; 20.5 rounds to 21 so that the segments'
     # 3 + 21 + 1 add up to the 25 (24.956) of the last row and of the sentence above the table; 2,500.5 to 2,501
-    # the action in a few words second (kept in view), in full last
     assert r.iloc[1].tolist()[1:] == [seg["important_lapsing"]["short"]["en"], "2", "CN¥2,400", "CN¥21", "25.5%",
-                                      seg["important_lapsing"]["action"]["en"]]
+                                      seg["important_lapsing"]["action"]["en"]]   # the action short, then in full last
     assert r.iloc[2].tolist()[2:4] == ["1", "CN¥800"]
     assert r.iloc[0].tolist()[2:5] == ["1", "CN¥2,501", "CN¥3"]
     assert r.iloc[3].tolist()[1:] == ["", "4", "CN¥5,701", "CN¥25", "16.0%", ""]
@@ -946,12 +945,9 @@ def test_a_likely_lost_member_is_never_told_keep_them():
     a = _winback_analysis()
     a.members.loc[a.members.index[0], "segment"] = "important_value"     # m1, at risk, among recent buyers
     for p in (Presentation("en", "CNY"), Presentation("zh", "CNY")):
-        table = view.at_risk_frame(p, a, 12)
-        shorts, actions = list(table.iloc[:, 1]), list(table.iloc[:, -1])
-        assert seg["important_value"]["action"][p.language] not in actions
-        assert seg["important_value"]["short"][p.language] not in shorts
-        assert any(x.startswith(clv.at_risk_action("important_value", p.language)) for x in actions)
-        assert seg["important_lapsing"]["short"][p.language] in shorts
+        actions = list(view.at_risk_frame(p, a, 12)[p.text("clv.col_action_detail")])   # the action in full
+        assert not any(w.startswith(seg["important_value"]["action"][p.language]) for w in actions)
+        assert any(w.startswith(clv.at_risk_action("important_value", p.language)) for w in actions)
         assert p.text("clv.at_risk_action_note")
 
 
@@ -978,7 +974,7 @@ def test_the_winback_file_gives_a_likely_lost_member_the_action_the_page_table_g
     assert len(w) == n
     for p in (Presentation("en", "CNY"), Presentation("zh", "CNY")):
         table = view.at_risk_frame(p, a, 12)
-        page_action = dict(zip(table.iloc[:-1, 0], table.iloc[:-1, -1]))   # the action in full, last
+        page_action = dict(zip(table.iloc[:-1, 0], table[p.text("clv.col_action_detail")].iloc[:-1]))   # in full
         assert len(page_action) == n
         for code, row in w.iterrows():
             # the page's words name the segment the action is borrowed from ('..., as for Important, lapsing

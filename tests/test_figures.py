@@ -121,7 +121,7 @@ def test_the_cleaning_headline_and_the_summary_count_the_same_order_lines():
     head = view.headline(EN, res)
     assert head.startswith("72,971 of 75,263 order lines are clean (97.0%); 2,292 were set aside")
     assert "(commonest reason: cancelled order, 1,500)" in head and "139,472" not in head   # members' duplicates are not order lines
-    assert view.headline(ZH, res).startswith("75,263 行订单明细中 72,971 行为干净数据（97.0%）")
+    assert view.headline(ZH, res).startswith("75,263 行订单明细中，72,971 行数据干净（97.0%）")
     assert EN.text("month.happened_cleaning", kept="72,971", read="75,263", rejected="2,292").startswith(
         "The data: 72,971 of 75,263 order lines are clean")
 

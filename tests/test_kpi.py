@@ -130,6 +130,35 @@ def test_each_trend_panel_formats_its_own_rate():
     plt.close(fig)
 
 
+@pytest.mark.parametrize("language, said", [
+    ("en", "Repurchase rate: from 22.3% (Oct 2025) to 21.8% (Oct 2026), lowest 19.4% (Nov 2025), highest 23.1%"),
+    ("zh", "从 22.3%（2025年10月）到 21.8%（2026年10月），最低 19.4%（2025年11月），最高 23.1%")])
+def test_the_trend_charts_description_writes_each_figure_as_its_card_does(language, said):
+    """The trend chart's aria-label said 'repurchase from 22% to 22%' (its axis's whole percents) beside the
+    card's 22.3% and 21.8%: it writes each value as the card does (format_figure)."""
+    import re
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from memberkit.views import kpi as kpi_view
+    from memberkit.views import page, theme
+    months = ["2025-10", "2025-11", "2026-09", "2026-10"]
+    trend = pd.DataFrame({"member_growth_rate": [0.072, 0.05, 0.045, 0.04], "repurchase_rate": [0.223, 0.194, 0.231, 0.218],
+                          "average_order_value": [120.0, 130.0, 125.0, 128.0], "churn_rate": [0.2, 0.25, 0.3, 0.185],
+                          "activity_rate": [0.03, 0.04, 0.05, float("nan")]}, index=months)
+    p = Presentation(language, "CNY")
+    theme.apply_theme(p)     # the page's fonts, Chinese ones for zh
+    for keys in kpi_view.trend_rows():
+        fig = kpi_view.plot_trend(p, trend, keys)
+        label = re.search(r'aria-label="([^"]*)"', page.chart_html(fig)).group(1)
+        plt.close(fig)
+        if "repurchase_rate" in keys:
+            assert said in label and "22%" not in label, label
+        assert all(p.text(f"kpi.{k}") in label for k in keys)
+        if "activity_rate" in keys:
+            assert "3.0%" in label and "5.0%" in label and "nan" not in label   # the last month with a value
+
+
 # ------------------------------------------------------------------ the sample retailer
 @pytest.fixture(scope="module")
 def sample_analysis(small_cleaned, small_config):

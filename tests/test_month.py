@@ -380,14 +380,14 @@ CARDS = {
                     "EXP-BANNER: No verdict: the split is broken; fix it and rerun the experiment.",
                     [("Experiments evaluated", "2 experiments", ""), ("Ship", "1 experiment", ""),
                      ("Broken split (no verdict)", "1 experiment", ""), ("Not enough evidence", "0 experiments", "")]),
-        "campaign_review": ("1 of the 7 campaigns in the league paid back their cost with confidence; the best return on "
-                            "cost was C2610 国庆会员日 (+218%).",
+        "campaign_review": ("1 of the 7 campaigns in the league paid back its cost with confidence: C2610 国庆会员日, "
+                            "with a return on cost of +218%.",
                             [("Campaigns this period", "1 campaign", "7 in the league table"),
                              ("Incremental revenue", "CN¥31,779", ""), ("Margin minus cost", "CN¥6,534", ""),
                              ("Worth repeating", "1 campaign", "of this period's campaigns; 1 of the 7 in the league table")]),
     },
     "zh": {
-        "data_cleaning": ("75,263 行订单明细中 72,971 行为干净数据（97.0%）；2,292 行已按原因剔除，最多的是已取消订单（1,500 行）；"
+        "data_cleaning": ("75,263 行订单明细中，72,971 行数据干净（97.0%）；2,292 行已按原因剔除，最多的是已取消订单（1,500 行）；"
                           "688 个重复会员账号已合并到本人。",
                           [("读入行数（全部表）", "139,472 行", ""), ("保留行数（全部表）", "136,342 行", ""),
                            ("按规则剔除行数（全部表）", "3,130 行", ""),
@@ -402,7 +402,7 @@ CARDS = {
         "ab_test": ("EXP-PUSH：上线 push：转化率 +16.9%（95% 置信区间 +6.4% 至 +27.4%）。"
                     "EXP-BANNER：不下结论：分组失衡；请修正分组后重新运行实验。",
                     [("评估的实验", "2 个", ""), ("上线", "1 个", ""), ("分组失衡（不下结论）", "1 个", ""), ("证据不足", "0 个", "")]),
-        "campaign_review": ("排行榜中 7 个活动里，有 1 个确定收回了成本；投入回报率最高的是 C2610 国庆会员日（+218%）。",
+        "campaign_review": ("排行榜中 7 个活动里，有 1 个确定收回了成本：C2610 国庆会员日，投入回报率 +218%。",
                             [("本期活动", "1 个", "排行榜共 7 个"), ("增量销售额", "¥31,779", ""), ("毛利减成本", "¥6,534", ""),
                              ("值得继续", "1 个", "本期活动中；排行榜 7 个活动中有 1 个")]),
     },

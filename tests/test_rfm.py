@@ -634,7 +634,7 @@ def test_tiers_read_in_the_pages_language_and_the_lists_carry_each_tiers_labels(
 
 def test_in_chinese_the_lapsed_stage_is_not_called_churn_and_a_lapsing_segments_action_says_why_it_is_won_back():
     """A fresh reader of the zh edition read 流失 (churn) on the lifecycle stage (40% of members) beside the monthly
-    churn rate card (18.5%), and 重要保持客户 ("important, keep") with the action 主动召回 ("win back"). DOMAIN.md:
+    churn rate card (18.5%), and 重要保持客户 ("important, keep") with an action that did not say why. DOMAIN.md:
     the stage is never called churn; the zh segment names are the trade's own, so their actions say why."""
     from memberkit.views import Presentation
     from memberkit.views import rfm as rfm_view
@@ -647,6 +647,24 @@ def test_in_chinese_the_lapsed_stage_is_not_called_churn_and_a_lapsing_segments_
     hl = rfm.schemes()["high_low"]
     for key in ("important_lapsing", "general_lapsing"):
         assert "保持" in hl.label(key, "zh") and "近期未购" in hl.action(key, "zh")
+
+
+def test_in_chinese_a_segment_named_to_be_kept_is_not_told_to_be_won_back():
+    """重要保持客户 ("important, keep") carried the action 主动召回 ("win back"), and the CLV page said its members
+    were 主动召回，而不是保持现状: the source article says to keep their trust (需要重点保持这类客户的信任感和满意度).
+    A segment whose zh label says 保持 is told to keep hold of them, one whose label says 挽留 to retain them."""
+    from memberkit.views import Presentation
+    won_back = ("召回", "挽回")
+    for scheme in rfm.schemes().values():
+        for s in scheme.segments:
+            words = (s.action["zh"], s.short["zh"])
+            if "保持" in s.label["zh"]:
+                assert not any(w in text for w in won_back for text in words), (s.key, words)
+                assert all("保持" in text for text in words), (s.key, words)
+            if "挽留" in s.label["zh"]:
+                assert not any(w in text for w in won_back for text in words), (s.key, words)
+    note = Presentation("zh").text("clv.at_risk_action_note")
+    assert "重要保持客户" in note and not any(w in note for w in won_back), note
 
 
 def test_the_crm_lists_say_their_window_and_the_lapsed_stage_has_its_own_code(tmp_path):

@@ -454,6 +454,40 @@ def test_the_section_reads_in_both_languages(planted):
     plt.close(view.plot_qini(Presentation("en", "CNY"), plan))
 
 
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_summary_gives_the_other_lists_higher_forecast_and_why_the_recommended_one_stands(planted, language):
+    """The campaign page said the RFM list would gain slightly more (CN¥69,020 against the model list's
+    CN¥68,601) and why the model's list is kept; the summary said neither, though it gives the other list's
+    forecast: it now says it in the campaign page's words, with the same figures from the results."""
+    import dataclasses
+    import json
+    from types import SimpleNamespace
+    from memberkit.views import Presentation
+    from memberkit.views import uplift as view
+    folder, truth, cp, plan = planted
+    mine = plan.recommended
+    other = "rfm" if mine == "model" else "model"
+    returns = {k: dict(r) for k, r in plan.returns.items()}
+    returns[other].update(contacted=18_008, net=returns[mine]["net"] + 419.0, net_low=returns[mine]["net_low"] + 1.0,
+                          net_high=returns[mine]["net_high"] + 419.0)
+    higher = dataclasses.replace(plan, returns=returns)
+    block = json.loads(json.dumps(uplift.key_results(higher)))
+    p = Presentation(language, "CNY")
+    s = SimpleNamespace(language=language, currency="CNY", display_names={},
+                        results=lambda name: {"results": {"uplift": block}} if name == "campaign_review" else None)
+    points = view.summary_section(s)["points"]
+    said = [x for x in points if p.money(returns[other]["net"]) in x]
+    assert len(said) == 1 and said[0] in view.points(p, higher)     # the campaign page's sentence, word for word
+    assert p.count(18_008) in said[0] and p.money(returns[other]["net_high"]) in said[0]
+    kept = {"en": "kept", "zh": "保留"}[language]
+    assert kept in said[0] and one_sentence(said[0], language)
+    # not said when the recommended list is also forecast to gain the most
+    lower = {k: dict(r) for k, r in plan.returns.items()}
+    lower[other].update(net=lower[mine]["net"] - 419.0)
+    block = json.loads(json.dumps(uplift.key_results(dataclasses.replace(plan, returns=lower))))
+    assert not any(p.money(lower[other]["net"]) in x for x in view.summary_section(s)["points"])
+
+
 def test_without_enough_holdout_there_is_no_list_and_the_page_says_why(planted):
     from memberkit.views import Presentation
     from memberkit.views import uplift as view
@@ -615,7 +649,7 @@ def test_when_no_share_pays_for_its_contacts_nobody_is_listed_and_the_pages_say_
         assert not any(x in view.headline(p, dear) for x in spread)
         assert len(view.points(p, dear)) == 1 and all(x in view.points(p, dear)[0] for x in spread)
         cards = view.kpis(p, dear, "2026-10")
-        assert cards[0].value == "0" and cards[-1].delta == p.text("uplift.kpi_net_none")
+        assert cards[0].value == p.count_of(0, "members") and cards[-1].delta == p.text("uplift.kpi_net_none")
         s = SimpleNamespace(language=language, currency="CNY", display_names={},
                             results=lambda name: {"results": {"uplift": block}} if name == "campaign_review" else None)
         assert words in view.summary_section(s)["sentence"]

@@ -441,6 +441,19 @@ def executive_entries(placeholders: bool = False):
                     yield language, key, v if placeholders else re.sub(r"\{[^}]*\}", "", v)
 
 
+def test_the_chinese_words_say_one_thing_one_way():
+    """A fresh reader of the zh pages: '72,971 行为干净数据' (行为 read as "behaviour"); '较 2026年9月 +22.0%' beside
+    '较2026年9月的'; ASCII quotes in Chinese text ('Beijing '); and one figure, members' sales, called 会员销售额,
+    会员消费 and 会员消费额. Each is said one way now: 行数据干净, 较 and a space before a month, full-width quotes,
+    会员销售额."""
+    zh = [(key, words) for language, key, words in executive_entries(placeholders=True) if language == "zh"]
+    assert not [k for k, w in zh if "行为干净" in w]
+    assert not [k for k, w in zh if re.search(r"较\{", w)], "较 and its month: one space between, as 较 {month}"
+    assert not [(k, w) for k, w in zh if re.search(r"['\"]", w)]
+    assert not [(k, w) for k, w in zh if "会员消费" in w]
+    assert any("会员销售额" in w for k, w in zh)
+
+
 def test_no_raw_setting_key_or_command_line_in_a_sentence_an_executive_reads():
     """'give the cost per converted member as the setting notebooks.ab_test.designs.EXP-PUSH.cost_per_conversion.push',
     'run it (run_reports.py --period 2026-09)', 'as_of 2026-11-01' stood in page text: settings and commands
@@ -546,6 +559,32 @@ def test_the_footer_names_the_settings_behind_the_figures_in_words_and_keeps_the
     assert page.settings_line(p, {"x": 1}) == ""
     assert "Settings behind" not in page.footer_html(p, "2026-10", {"x": "<b>"}, "f" * 40, "v")
     assert "x: &lt;b&gt;" in page.footer_html(p, "2026-10", {"x": "<b>"}, "f" * 40, "v")
+
+
+@pytest.mark.parametrize("language, said", [("en", "as_of: 2026-11-01 (not set: the date this run used)"),
+                                            ("zh", "as_of: 2026-11-01（未设置：本次运行采用的日期）")])
+def test_the_footer_shows_the_extraction_date_the_run_used_when_as_of_was_not_set(language, said):
+    """The analysts' block read 'as_of: –' although the run used 2026-11-01 (``ctx.as_of``): it shows the date,
+    saying it was not set; a date that was set is shown as given; every report's notebook hands the footer it."""
+    import datetime as dt
+    from memberkit import config
+    from memberkit.config import redact
+    from memberkit.views import Presentation
+    p = Presentation(language)
+    params = redact(config.RFMParams.model_construct().model_dump(exclude={"source"}))
+    assert params["as_of"] is None
+    folded = page.footer_html(p, "2026-10", params, "f" * 40, "v", as_of=dt.date(2026, 11, 1)).split("<details", 1)[1]
+    assert said in page.visible_text(folded) and "as_of: –" not in folded
+    given = page.footer_html(p, "2026-10", dict(params, as_of="2026-11-01"), "f" * 40, "v", as_of=dt.date(2026, 11, 1))
+    assert "as_of: 2026-11-01<" in given
+    notebooks = sorted((ROOT / "notebooks").glob("0*.ipynb"))
+    assert len(notebooks) == 5
+    for path in notebooks:
+        code = "\n".join("".join(c["source"]) for c in json.loads(path.read_text(encoding="utf-8"))["cells"]
+                         if c["cell_type"] == "code")
+        call = code[code.index("page.footer("):]
+        assert "as_of=ctx.as_of)" in call[:call.index("as_of=ctx.as_of)") + 16 if "as_of=ctx.as_of)" in call else 0]
+        assert "page.footer(" not in call[1:call.index("as_of=ctx.as_of)")], path.name   # in the footer's own call
 
 
 def test_the_notes_for_analysts_name_the_settings_the_plain_sentences_leave_out():
@@ -1114,6 +1153,32 @@ def test_a_heat_map_names_its_cells_by_their_axes_and_a_flow_by_its_segments():
     said = page.chart_description(fig, "en")
     plt.close(fig)
     assert "Important value → Important, lapsing 751" in said and "General develop 845" in said
+
+
+@pytest.mark.parametrize("language, stay, move", [
+    ("en", "the most in Important value (3,096 members)", "Important, lapsing → General develop (845 members)"),
+    ("zh", "最多的是重要价值客户（3,096 人）", "重要保持客户 → 一般发展客户（845 人）")])
+def test_the_migration_maps_description_names_the_diagonal_and_the_largest_move_as_drawn(language, stay, move):
+    """The map's aria-label said 'highest 845' (the cell of the highest share of its row) while its cells showed
+    1.9k, 2.9k and 3.1k: the members who stayed, on the diagonal. It now says what the map shows: the diagonal's
+    largest count and the largest move between segments, the same counts as the cells (3.1k is 3,096)."""
+    import types
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from memberkit import rfm
+    from memberkit.views import Presentation, theme
+    from memberkit.views import rfm as rfm_view
+    theme.apply_theme()
+    keys = ["important_value", "important_lapsing", "general_develop", rfm.OUTSIDE]
+    matrix = pd.DataFrame([[3096, 120, 40, 300], [10, 200, 845, 90], [5, 20, 2900, 400], [600, 30, 700, 0]],
+                          index=keys, columns=keys)
+    p = Presentation(language)
+    fig = rfm_view.plot_migration(p, types.SimpleNamespace(migration=matrix, flows=rfm.main_flows(matrix)), ["matrix"])
+    label = re.search(r'aria-label="([^"]*)"', page.chart_html(fig)).group(1)
+    plt.close("all")
+    assert stay in label and move in label and "845" not in label.replace(move, ""), label
+    assert rfm_view.cell_count(3096) == "3.1k" and rfm.largest_stay(matrix) == ("important_value", 3096)
+    assert rfm.largest_stay(matrix * 0) is None
 
 
 @pytest.mark.parametrize("language, joined, first, grid", [("en", "New members", "First-time buyers", "New customers"),

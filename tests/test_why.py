@@ -81,6 +81,19 @@ def test_a_fall_draws_down_bars_and_the_remainder_is_on_the_largest_part_and_sai
         assert EN.money(abs(w["rest"])) in w["note"]
 
 
+def test_the_split_and_rounding_notes_read_as_two_sentences_without_a_space_after_the_full_stop():
+    """'…各部分之和恰好等于变化。 各部分取整到个位…': the page joined the method's sentence and the rounding note
+    with a space, as English does; in Chinese nothing follows 。."""
+    change = _change(BEFORE, AFTER)
+    change["method"] = "lmdi_i"
+    zh, en = waterfall(ZH, change, "a", "b"), waterfall(EN, change, "a", "b")
+    assert zh["method_note"] == zh["method"] + zh["note"] and "。 " not in zh["method_note"]
+    assert en["method_note"] == f'{en["method"]} {en["note"]}'
+    from .conftest import ROOT
+    template = (ROOT / "lib/memberkit/templates/month/summary.html.j2").read_text(encoding="utf-8")
+    assert "{{ c.method_note }}" in template and "{{ c.method }} {{ c.note }}" not in template
+
+
 def test_sentences_lead_with_the_city_or_channel_then_the_driver_then_a_flow():
     change = _change(BEFORE, AFTER, flows=[30000.0, 40000.0, 5000.0, -40000.0])
     # a city whose whole part is larger than any driver's: it leads
@@ -100,7 +113,7 @@ def test_sentences_lead_with_the_city_or_channel_then_the_driver_then_a_flow():
     # the flows offset each other: the largest going the other way follows, so the page is not one-sided
     assert said[3].startswith("Members who bought in September 2026 and not this month account for -\u2060CN¥40,000")
     zh = sentences(ZH, change, "2026年9月")
-    assert zh[0].startswith("较2026年9月的") and "Shanghai贡献 " in zh[0] and "客单价下降 40.0%" in zh[0]
+    assert zh[0].startswith("较 2026年9月的") and "Shanghai贡献 " in zh[0] and "客单价下降 40.0%" in zh[0]
     assert not re.search(r"[A-Za-z]{3,}", "".join(zh).replace("Shanghai", ""))
 
 

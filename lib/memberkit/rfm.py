@@ -827,6 +827,20 @@ def stayed_share(matrix: pd.DataFrame) -> float:
     return float(sum(matrix.loc[k, k] for k in keys) / before) if before else np.nan
 
 
+def largest_stay(matrix: pd.DataFrame) -> tuple[str, int] | None:
+    """The segment on the diagonal of a :func:`migration_matrix` (members in the same segment in both periods,
+    "(none)" aside) that kept the most members, and how many; the first in the matrix's order on a tie; None
+    when nobody stayed.
+
+    >>> m = migration_matrix(pd.Series(["a", "a", "b", "b", "b"]), pd.Series(["a", "b", "b", "b", "a"]), ["a", "b"])
+    >>> largest_stay(m)
+    ('b', 2)
+    """
+    stays = [(k, int(matrix.loc[k, k])) for k in matrix.index if k != OUTSIDE and k in matrix.columns]
+    best = max(stays, key=lambda kv: kv[1], default=None)
+    return best if best and best[1] > 0 else None
+
+
 def tier_stage_frame(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Members and revenue per tier, and members per lifecycle stage.
 

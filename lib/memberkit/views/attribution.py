@@ -209,7 +209,8 @@ def waterfall(p: Presentation, change: dict, start: str, end: str, periods: tupl
     the chart's range, ``kind`` = ``level``, ``up`` or ``down``), ``table`` (per driver: its value in
     both months, its change, its rounded part), ``parts`` (the rounded parts, currency), ``total``
     (the change shown), ``rest`` (the rounding remainder put on the largest part), ``note``,
-    ``method`` (plain words) with ``method_hint`` (the split's name and source, for analysts) and
+    ``method`` (plain words) and the two as one text (``method_note``) with ``method_hint`` (the split's
+    name and source, for analysts) and
     ``description`` (every bar with its amount, for a screen reader).
     With ``periods`` (the earlier month and this one, 'YYYY-MM') the two levels are marked as those
     months' member revenue (:func:`memberkit.views.page.mark`)."""
@@ -245,10 +246,12 @@ def waterfall(p: Presentation, change: dict, start: str, end: str, periods: tupl
     # a screen reader hears the bars as drawn: each with its amount, from the earlier month's level to this one's
     plain = [p.money(before)] + [_signed_money(p, x) for x in parts] + [p.money(after)]
     description = p.list_sep.join(f"{a} {v}" for a, v in zip(labels, plain))
+    note = p.text("why.rounding", rest=_signed_money(p, rest)) if rest else p.text("why.rounded")
     return {"rows": rows, "table": table, "parts": parts, "total": total, "total_text": _signed_money(p, total),
             "rest": rest, "method": method, "method_hint": hint, "analysts": p.text("common.for_analysts"),
-            "description": description,
-            "note": p.text("why.rounding", rest=_signed_money(p, rest)) if rest else p.text("why.rounded")}
+            "description": description, "note": note,
+            # the two sentences as the page prints them: a space between them in English, none after 。
+            "method_note": p.sentence_sep.join(x for x in (method, note) if x)}
 
 
 def flow_rows(p: Presentation, change: dict) -> list[dict]:

@@ -98,7 +98,8 @@ def league_counts(p: Presentation, res: dict) -> str:
 
 def headline(p: Presentation, res: dict) -> str:
     """How many campaigns of the league paid back their cost, and the best of those (never one that
-    did not), from the report's results."""
+    did not), from the report's results; a single one is named as the one that paid ('1 of the 7 campaigns
+    ... paid back its cost'), not as the best."""
     r = res.get("results", {})
     if not r.get("has_table", True):
         return p.text("cr.no_table")
@@ -110,7 +111,7 @@ def headline(p: Presentation, res: dict) -> str:
     if not paying:
         return p.text("cr.headline_none_paid", n=p.count(len(league)))
     cid, best = paying[0]
-    return p.text("cr.headline", n=p.count(len(league)), paying=p.count(len(paying)),
+    return p.text("cr.headline_one_paid" if len(paying) == 1 else "cr.headline", n=p.count(len(league)), paying=p.count(len(paying)),
                   best=p.campaign(cid, best.get("name"), best.get("type")), roi=_roi(p, best["figures"]["roi"]["value"]))
 
 

@@ -10,7 +10,7 @@ from .. import kpi
 from ..periods import previous_period, same_period_last_year
 from .context import Presentation
 from .page import Figure
-from .theme import PALETTE
+from .theme import PALETTE, describe
 
 
 AMOUNTS = ("average_order_value", "member_revenue", "active_members")   # compared in percent, not points
@@ -131,7 +131,26 @@ def plot_trend(p: Presentation, trend: pd.DataFrame, keys=None):
         ax.set_xticks(ends, [p.month(trend.index[i]) for i in ends], fontsize=11)
         ax.tick_params(axis="x", labelbottom=True)
     fig.tight_layout()
-    return fig
+    return describe(fig, trend_description(p, trend, keys))
+
+
+def trend_description(p: Presentation, trend: pd.DataFrame, keys) -> str:
+    """:func:`plot_trend`'s chart in words for a screen reader: per key figure its first and last month's value
+    and its lowest and highest, each formatted as its card shows it (:func:`format_figure`: '22.3%'); the
+    axis's whole-percent ticks had read 'from 22% to 22%' beside a card's 22.3% and 21.8%."""
+    parts = []
+    for key in keys:
+        title = p.text(f"kpi.{key}")
+        shown = trend[key].dropna()
+        if shown.empty:
+            parts.append(f"{title}{p.text('common.colon')}{format_figure(p, key, None)}")
+            continue
+        f = lambda month: format_figure(p, key, shown[month])   # noqa: E731
+        first, last, low, high = shown.index[0], shown.index[-1], shown.idxmin(), shown.idxmax()
+        said = p.text("chart.line", name="", first=f(first), first_at=p.month(first), last=f(last),
+                      last_at=p.month(last), low=f(low), low_at=p.month(low), high=f(high), high_at=p.month(high))
+        parts.append(f"{title}{p.text('common.colon')}{said.strip()}")
+    return " · ".join(parts)
 
 
 def plot_cohorts(p: Presentation, cohorts: pd.DataFrame):

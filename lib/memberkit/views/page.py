@@ -236,12 +236,19 @@ def chart_description(fig, language: str | None = None) -> str:
     for ax in fig.axes:
         if not ax.get_visible() or (not ax.axison and not ax.has_data() and not ax.texts):
             continue
-        title = next((t for t in (ax.get_title(loc).strip() for loc in ("left", "center", "right")) if t), "")
-        facts = _axes_facts(ax, language)
-        said = said or bool(facts)
-        if title or facts:
-            parts.append(f"{title}{'：' if language == 'zh' else ': '}{facts}" if title and facts else title or facts)
+        said = said or bool(_axes_facts(ax, language))
+        part = panel_description(ax, language)
+        if part:
+            parts.append(part)
     return " · ".join(parts) if said else chart_words(fig)
+
+
+def panel_description(ax, language: str) -> str:
+    """One panel of a chart in words, as :func:`chart_description` says each: its title, then what it shows
+    with its numbers; for a view that describes its chart itself and keeps one panel's generic words."""
+    title = next((t for t in (ax.get_title(loc).strip() for loc in ("left", "center", "right")) if t), "")
+    facts = _axes_facts(ax, language)
+    return f"{title}{'：' if language == 'zh' else ': '}{facts}" if title and facts else title or facts
 
 
 def _axis_text(axis, v) -> str:
@@ -752,11 +759,13 @@ def settings_line(p, params: dict) -> str:
     return " · ".join(parts)
 
 
-def footer_html(p, period: str, params: dict, fingerprint: str, version: str, now: str | None = None) -> str:
+def footer_html(p, period: str, params: dict, fingerprint: str, version: str, now: str | None = None,
+                as_of: _dt.date | None = None) -> str:
     """The page's signature: period, time of the run, data fingerprint, code version; the settings that shape
     the figures in words (:func:`settings_line`); and every setting as given, for analysts, in a collapsed
     block (the executed notebook is not kept and the run file is never published: the page is where an
-    analyst finds what produced its figures)."""
+    analyst finds what produced its figures). ``as_of``: the extraction date the run used (``ctx.as_of``);
+    an ``as_of`` setting left unset shows it, saying it was not set, rather than a dash."""
     try:      # the month as the title and every sentence write it ('October 2026'), not '2026-10'
         shown = p.month(period, full=True)
     except (ValueError, TypeError):
@@ -772,15 +781,18 @@ def footer_html(p, period: str, params: dict, fingerprint: str, version: str, no
     line = settings_line(p, params)
     if line:
         body += f'<br><b>{escape(p.text("settings.title"))}</b>{colon}{escape(line)}'
-    raw = "<br>".join(escape(s) for s in _settings_lines(params))   # the settings keep their YAML "key: value"
+    given = dict(params)
+    if as_of is not None and given.get("as_of") is None and "as_of" in given:
+        given["as_of"] = p.text("settings.as_of_unset", date=as_of.isoformat())
+    raw = "<br>".join(escape(s) for s in _settings_lines(given))   # the settings keep their YAML "key: value"
     body += (f'<details class="mk-analysts mk-settings"><summary>{escape(p.text("settings.raw_title"))}</summary>'
              f'{raw}</details>')
     return f'<div class="mk-footer">{body}</div>'
 
 
-def footer(p, period: str, params: dict, fingerprint: str, version: str):
+def footer(p, period: str, params: dict, fingerprint: str, version: str, as_of: _dt.date | None = None):
     """Show :func:`footer_html`."""
-    show(CSS + footer_html(p, period, params, fingerprint, version))
+    show(CSS + footer_html(p, period, params, fingerprint, version, as_of=as_of))
 
 
 KEY_COLUMNS = "key_columns"   # df.attrs[KEY_COLUMNS]: how many first columns name the row and its decision
@@ -819,7 +831,8 @@ def table(df, caption: str | None = None, formats: dict | None = None):
     show(CSS + table_html(df, caption, formats))
 
 
-_FIGURE = re.compile(r"^[+\-<>≥≤ \u2060]*[^\d\s]{0,3}\d")   # 12.3%, -CN¥1,234 (a word joiner after its sign), +1.2 pp, < 0.001, £80
+# 12.3%, -CN¥1,234 (a word joiner after its sign), +1.2 pp, < 0.001 and > 99.9% (a space or a no-break space), £80
+_FIGURE = re.compile(r"^[+\-<>≥≤ \u00a0\u2060]*[^\d\s]{0,3}\d")
 
 
 def _is_figure_column(values) -> bool:

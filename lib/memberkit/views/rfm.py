@@ -473,7 +473,30 @@ def plot_migration(p: Presentation, a: rfm.RFMAnalysis, panels=MIGRATION_PANELS)
         ax2.set_xlim(0, max(flows.members.max(), 1) * 1.15 if len(flows) else 1)
         ax2.set_title(p.text("rfm.main_flows"), loc="left")
     fig.tight_layout()
-    return fig
+    if "matrix" not in drawn:
+        return fig
+    # the map in its own words; the flows beside it, when drawn with it, as their bars say them
+    said = [migration_description(p, a)] + ([page.panel_description(drawn["flows"], p.language)] if "flows" in drawn else [])
+    return describe(fig, " · ".join(w for w in said if w))
+
+
+def migration_description(p: Presentation, a: rfm.RFMAnalysis) -> str:
+    """The migration map in words for a screen reader, as it is drawn: members by segment last month (rows)
+    and now (columns), the shade a share of the row; those who stayed on the diagonal, the segment that kept
+    the most (:func:`memberkit.rfm.largest_stay`), and the largest move (the flows' first; "not segmented" may be
+    one end of it).
+    The generic description named the cell of the highest share, a move of 845 members, as the 'highest'
+    beside drawn cells of 3.1k."""
+    name = lambda k: p.text("rfm.outside") if k == rfm.OUTSIDE else segment_name(p, k)  # noqa: E731
+    stay = rfm.largest_stay(a.migration)
+    parts = [p.text("rfm.migration_alt")]
+    if stay is not None:
+        parts.append(p.text("rfm.migration_alt_stay", segment=name(stay[0]), members=p.count(stay[1])))
+    if not a.flows.empty:
+        f = a.flows.iloc[0]
+        parts.append(p.text("rfm.migration_alt_move", flow_from=name(f["from"]), flow_to=name(f["to"]),
+                            members=p.count(f.members)))
+    return p.sentence_sep.join(parts)
 
 
 def stage_label(p: Presentation, stage: str, params=None) -> str:

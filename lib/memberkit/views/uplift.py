@@ -222,17 +222,18 @@ def points(p: Presentation, plan: uplift.Plan) -> list[str]:
     cost_range = _cost_range(p, plan.type_costs, plan.past, plan.contact_cost, per, kind, plan.window)
     if per is None:
         return [w for w in (cost_range,) if w]
-    other = _versus_other(p, plan)
+    other = _versus_other(p, plan.recommended, plan.returns)
     why = _t(p, "why_rfm") if plan.recommended == "rfm" and not other else ""
     return _with_past([why, other, cost_range], _versus_past(p, per, plan.past, plan.window), per, plan.past)
 
 
-def _versus_other(p: Presentation, plan: uplift.Plan) -> str:
-    """When the other list's expected net gain is higher than the recommended one's, why the recommended list
-    stands anyway: its ranking did better (or the model's did not do clearly better) on the past campaigns,
-    and the two forecasts' ranges overlap; '' when the recommended list is also forecast to gain the most."""
-    other = "rfm" if plan.recommended == "model" else "model"
-    mine, theirs = plan.returns[plan.recommended], plan.returns.get(other)
+def _versus_other(p: Presentation, recommended: str, returns: dict) -> str:
+    """When the other list's expected net gain is higher than the recommended one's, its forecast and why the
+    recommended list stands anyway: its ranking did better (or the model's did not do clearly better) on the
+    past campaigns, and the two forecasts' ranges overlap; '' when the recommended list is also forecast to
+    gain the most (``recommended``: "model" or "rfm"; ``returns``: the plan's ``returns``, by list)."""
+    other = "rfm" if recommended == "model" else "model"
+    mine, theirs = returns[recommended], returns.get(other)
     if not theirs or not theirs["contacted"] or not theirs["net"] > mine["net"]:
         return ""
     overlap = theirs["net_low"] <= mine["net_high"]
@@ -417,7 +418,8 @@ def section(p: Presentation, plan: uplift.Plan, params, period: str, data_dir) -
 def summary_section(s) -> dict | None:
     """The summary page's lines on the next campaign (``s``: :class:`memberkit.month.MonthSummary`),
     from ``campaign_review.json``'s ``uplift`` block: ``title``, ``sentence`` (the answer), ``points`` (the reasons
-    beneath it, one sentence each), ``link``; None when the campaign review has no plan."""
+    beneath it, one sentence each, with the other list's forecast when it is higher, as the campaign page
+    gives it), ``link``; None when the campaign review has no plan."""
     res = s.results("campaign_review") if hasattr(s, "results") else None
     u = ((res or {}).get("results") or {}).get("uplift")
     if not u or u.get("state") == "no_table":
@@ -449,5 +451,7 @@ def summary_section(s) -> dict | None:
     why = ("" if missing(diff) else
            _t(p, f"summary_why_{u['recommended']}", diff=p.money(diff, 2), lo=p.money(lo, 2), hi=p.money(hi, 2)))
     cost_range = _cost_range(p, u.get("type_costs"), u.get("past"), u.get("contact_cost"), per, kind, window)
-    out["points"] = _with_past([why, cost_range], _versus_past(p, per, u.get("past"), window), per, u.get("past"))
+    other = _versus_other(p, u["recommended"], u["returns"])
+    out["points"] = _with_past([why, other, cost_range], _versus_past(p, per, u.get("past"), window), per,
+                               u.get("past"))
     return out

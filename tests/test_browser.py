@@ -95,6 +95,19 @@ TABLES_WIDER = """() => [...document.querySelectorAll('.mk-table')]
   .filter(t => t.offsetParent !== null && t.scrollWidth - t.clientWidth > 1)
   .map(t => ({over: t.scrollWidth - t.clientWidth, head: ((t.querySelector('th') || {}).innerText || '').trim()}))"""
 
+# How many key-figure cards each row of each block of cards holds, top to bottom (a row: the cards of one top)
+CARD_ROWS = """() => [...document.querySelectorAll('.mk-cards')].filter(b => b.getClientRects().length).map(block => {
+  const tops = [...block.querySelectorAll(':scope > .mk-card')].map(c => Math.round(c.getBoundingClientRect().top));
+  return [...new Set(tops)].sort((a, b) => a - b).map(top => tops.filter(t => t === top).length); })"""
+
+
+def card_row_problems(where: str, rows: list[list[int]]) -> list[str]:
+    """A block of more than three cards with a card alone on a row, or rows that differ by more than one card
+    (issue 23: the A/B page's six cards were 5 + 1 at 1280 px)."""
+    return [f"{where}: key-figure cards in rows of {r}" for r in rows
+            if sum(r) > 3 and (min(r) == 1 or max(r) - min(r) > 1)]
+
+
 # How much wider than its box each table of the summary's "why member revenue changed" is, in CSS px
 WHY_TABLES = """() => [...document.querySelectorAll('.mk-why .mk-table-wrap')].map(box => box.scrollWidth - box.clientWidth)"""
 
@@ -274,6 +287,8 @@ def test_every_page_opens_offline_reads_right_and_fits_a_phone(published):
                         problems.append(f"{where}: no key-figure card")
                     elif not page.locator("a[href='index.html']").count():
                         problems.append(f"{where}: no link back to the summary")
+                    if width >= 1280:
+                        problems += card_row_problems(where, page.evaluate(CARD_ROWS))
                     if name != "index":
                         found = page.evaluate(LAYOUT, decision_words)
                         anchors[name] = set(found["headings"])
@@ -968,3 +983,29 @@ def test_printed_tables_are_set_in_nine_points_or_more(tmp_path, language):
         shown.emulate_media(media="print")
         px = shown.evaluate(sizes)
     assert px and min(px) >= 12, f"printed table type of {min(px) * 0.75:.1f} pt"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_at_1280_px_no_row_of_key_figure_cards_holds_a_card_alone(tmp_path, language):
+    """Issue 23: the A/B page's six cards stood 5 + 1 at 1280 px, the sixth alone on a row as wide as the page.
+    From four to ten cards, with the A/B page's longest labels, the rows now hold as many cards as each other
+    (to one): six are 3 + 3, seven 4 + 3; none is alone. On a phone (420 px) each row keeps two cards at least."""
+    from memberkit.views import Presentation, page
+    p = Presentation(language)
+    labels = [p.text(k) for k in ("ab.kpi_evaluated", "ab.kpi_ship", "ab.kpi_not_margin", "ab.kpi_srm",
+                                  "ab.kpi_inconclusive", "ab.kpi_do_not_ship")]
+    blocks = "".join(page.kpi_cards_html([page.KPI(labels[i % len(labels)], p.count_of(i, "experiments"), "+1")
+                                          for i in range(n)]) for n in range(4, 11))
+    html = (f"<!doctype html><html lang='{language}'><head><meta charset='utf-8'>{_print_css()}</head><body class='jp-Notebook'>"
+            f"<div class='jp-Cell'><div class='jp-OutputArea-child'><div class='jp-RenderedHTMLCommon jp-OutputArea-output'>"
+            f"{blocks}</div></div></div></body></html>")
+    with _open(page.embed_fonts(html), 1280, tmp_path) as shown:
+        wide = shown.evaluate(CARD_ROWS)
+        shown.set_viewport_size({"width": 420, "height": 860})
+        phone = shown.evaluate(CARD_ROWS)
+        over = shown.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert [sum(r) for r in wide] == list(range(4, 11)), wide
+    assert card_row_problems("1280 px", wide) == [], wide
+    assert wide[2] == [3, 3] and wide[3] == [4, 3], wide
+    assert all(min(r[:-1] or r) >= 2 for r in phone) and over <= 1, (phone, over)
+    assert card_row_problems("old", [[5, 1]]) and card_row_problems("old", [[4, 2]]) and not card_row_problems("", [[1, 1]])

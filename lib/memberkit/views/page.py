@@ -111,6 +111,8 @@ CSS = """
 <style>
 .mk-cards{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0 16px}
 .mk-card{flex:1 1 135px;border:1px solid #d9dee5;border-radius:8px;padding:10px 14px;background:#fbfcfd}
+/* from a tablet's width (and on A4) the cards fill rows of equal count (card_columns: six are 3 + 3, not 5 + 1) */
+@media (min-width:601px){.mk-cards{display:grid;grid-template-columns:repeat(var(--mk-per-row,4),minmax(0,1fr))}}
 .mk-card .mk-label{font-size:12px;color:#5a6572;text-transform:uppercase;letter-spacing:.02em}
 .mk-card .mk-value{font-size:26px;font-weight:600;color:#1f2d3d;margin-top:2px}
 .mk-card .mk-delta{font-size:12px;color:#6b7785}
@@ -161,14 +163,31 @@ width:auto!important;min-width:0!important;max-width:none!important;box-shadow:n
 """
 
 
+CARDS_PER_ROW = 5   # the most key-figure cards a row holds from 601 px up (at 1280 px: about 200 px each)
+
+
+def card_columns(n: int, most: int = CARDS_PER_ROW) -> int:
+    """How many of ``n`` key-figure cards go to a row so that the rows hold as many as they can and differ by one
+    at most: the fewest rows of ``most`` cards or fewer, the cards shared out over them (6 -> 3 + 3, 7 -> 4 + 3,
+    9 -> 5 + 4; one row up to ``most``). Raises ValueError when ``most`` is under 1."""
+    if most < 1:
+        raise ValueError(f"at least one card to a row, not {most}")
+    if n <= most:
+        return max(n, 1)
+    rows = -(-n // most)
+    return -(-n // rows)
+
+
 def kpi_cards_html(kpis: list[KPI]) -> str:
+    """The key-figure cards: label, value (marked, :func:`mark`) and its change, coloured good or bad; the
+    cards shared over rows of equal count (:func:`card_columns`) from 601 px up, two or more a row on a phone."""
     cards = []
     for k in kpis:
         cls = "" if k.good is None else (" mk-good" if k.good else " mk-bad")
         delta = f'<div class="mk-delta{cls}">{escape(k.delta)}</div>' if k.delta else ""
         cards.append(f'<div class="mk-card"><div class="mk-label">{escape(k.label)}</div>'
                      f'{mark(k.value, k.figure, "div", "mk-value")}{delta}</div>')
-    return CSS + '<div class="mk-cards">' + "".join(cards) + "</div>"
+    return CSS + f'<div class="mk-cards" style="--mk-per-row:{card_columns(len(kpis))}">' + "".join(cards) + "</div>"
 
 
 def show(html_text: str):

@@ -951,9 +951,9 @@ def test_every_rule_of_every_table_has_its_colour_and_label_on_the_cleaning_page
                 assert rule in catalogue["reasons"], (lang, rule)
                 assert catalogue["reasons"][rule] in labels, (lang, rule)
         view.accounting_frame(p, result)
-    colours = view.rule_colours()
-    assert set(colours) == {r for rules in clean.RULES.values() for r, _ in rules}
-    assert len(set(colours.values())) == len(colours), "each rule its own colour"
+    looks = view.rule_colours()
+    assert set(looks) == {r for rules in clean.RULES.values() for r, _ in rules}
+    assert len(set(looks.values())) == len(looks), "each rule its own colour and hatch"
 
 
 # ------------------------------------------------------------------ an experiments export alone (issue 27, item 12)

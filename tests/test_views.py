@@ -1358,3 +1358,103 @@ def test_a_count_on_a_card_carries_its_noun_singular_or_plural(language):
     # on A4 the summary's card sets a count and its noun on one line: its width is all of it, not its longest word
     assert page.value_width(p.count_of(6571, "members")) == len(p.count_of(6571, "members"))
     assert page.value_width("not enough history") == len("history")   # words wrap at their spaces
+
+
+# ------------------------------------------------------------------ issue 23: every category of a chart told apart
+SHARMA_PAIRS = [   # Sharma, Wu and Dalal (2005), table 1: L*a*b* pairs and their CIEDE2000 difference
+    ((50, 2.6772, -79.7751), (50, 0, -82.7485), 2.0425), ((50, 3.1571, -77.2803), (50, 0, -82.7485), 2.8615),
+    ((50, -1, 2), (50, 0, 0), 2.3669), ((50, 2.49, -0.001), (50, -2.49, 0.0009), 7.1792),
+    ((50, 2.49, -0.001), (50, -2.49, 0.0011), 7.2195), ((50, -0.001, 2.49), (50, 0.0009, -2.49), 4.8045),
+    ((50, -0.001, 2.49), (50, 0.0011, -2.49), 4.7461), ((50, 2.5, 0), (50, 0, -2.5), 4.3065),
+    ((50, 2.5, 0), (73, 25, -18), 27.1492), ((50, 2.5, 0), (56, -27, -3), 31.9030),
+    ((50, 2.5, 0), (50, 3.1736, 0.5854), 1.0000), ((60.2574, -34.0099, 36.2677), (60.4626, -34.1751, 39.4387), 1.2644),
+    ((61.2901, 3.7196, -5.3901), (61.4292, 2.2480, -4.9620), 1.8731),
+    ((22.7233, 20.0904, -46.6940), (23.0331, 14.9730, -42.5619), 2.0373)]
+
+
+@pytest.mark.parametrize("one, two, expected", SHARMA_PAIRS)
+def test_ciede2000_gives_the_published_differences(one, two, expected):
+    from memberkit.views.theme import delta_e_2000
+    assert delta_e_2000(one, two) == pytest.approx(expected, abs=1e-4)
+    assert delta_e_2000(two, one) == pytest.approx(expected, abs=1e-4)
+
+
+def test_lab_of_srgb_and_as_a_dichromat_sees_it():
+    from memberkit.views import theme
+    assert theme.lab("#ff0000") == pytest.approx((53.2408, 80.0925, 67.2032), abs=1e-3)   # sRGB red, D65
+    assert theme.lab((1.0, 1.0, 1.0, 1.0))[0] == pytest.approx(100, abs=1e-4)
+    for vision in theme.DICHROMACY:   # each matrix's rows sum to one: a grey is seen as it is
+        assert theme.lab("#808080", vision) == pytest.approx(theme.lab("#808080"), abs=0.05)
+    # red and green, far apart to normal vision, close for a deuteranope (the campaign verdicts' old colours)
+    assert theme.delta_e_2000(theme.lab("#2e7d32"), theme.lab("#c62828")) > 30
+    assert theme.delta_e_2000(theme.lab("#2e7d32", "deuteranopia"), theme.lab("#c62828", "deuteranopia")) < 10
+    with pytest.raises(ValueError):
+        theme.lab("#fff")
+    with pytest.raises(ValueError):
+        theme.lab("#ffffff", "achromatopsia")
+
+
+def _waterfall_looks(rules_firing: int) -> dict[str, tuple]:
+    """The cleaning chart drawn with the first ``rules_firing`` order rules setting rows aside: each legend
+    entry's (colour, hatch) as drawn."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from memberkit import clean
+    from memberkit.views import Presentation
+    from memberkit.views import clean as view
+    rules = clean.RULES["orders"][:rules_firing]
+    tables = {"orders": clean.TableReport("orders", 1000, 1000 - 10 * len(rules), 10 * len(rules),
+                                          [{"rule": r, "description": d, "rows": 10} for r, d in rules]),
+              "members": clean.TableReport("members", 100, 90, 10, [{"rule": "duplicate", "description": "", "rows": 10}])}
+    result = clean.CleaningResult(tables, 0, 0, 0, 0, 0, 0.0, 0, {}, pd.DataFrame(), {})
+    fig = view.plot_rule_waterfall(Presentation("en", "CNY"), result)
+    looks = {}
+    for bars in fig.axes[0].containers:
+        if not bars.get_label().startswith("_"):
+            looks[bars.get_label()] = (bars.patches[0].get_facecolor(), bars.patches[0].get_hatch() or "")
+    plt.close(fig)
+    return looks
+
+
+@pytest.mark.parametrize("firing", [2, 6, 9])
+def test_the_cleaning_charts_kept_rows_and_every_rule_can_be_told_apart(firing):
+    """Issue 23: 'exact duplicate' (tab20's blue) beside the kept rows (the theme's navy) read as one colour, and
+    tab20's pairs of a light and a dark shade are one colour to a protanope (CIEDE2000 1.3). The chart's kept rows
+    and each rule that sets rows aside now differ by at least theme.LEAST_DIFFERENCE, with normal vision and with
+    each simulated dichromacy; the chart's first nine rules without a hatch."""
+    from memberkit.views import theme
+    looks = _waterfall_looks(firing)
+    assert len(looks) == firing + 1, looks           # the kept rows and each rule
+    assert all(hatch == "" for _, hatch in looks.values())
+    assert theme.hard_to_tell_apart([colour for colour, _ in looks.values()]) == []
+
+
+def test_past_nine_rules_the_cleaning_chart_tells_them_apart_by_a_hatch():
+    from memberkit.views import theme
+    looks = _waterfall_looks(13)
+    assert len(set(looks.values())) == 14, looks
+    plain = [colour for colour, hatch in looks.values() if not hatch]
+    assert len(plain) == 10 and theme.hard_to_tell_apart(plain) == []
+
+
+def test_every_charts_categories_can_be_told_apart():
+    """Issue 23: each chart's categories drawn side by side (bars, lines, markers of one legend) differ by at least
+    theme.LEAST_DIFFERENCE (CIEDE2000) with normal vision and each simulated dichromacy; the colours before did
+    not (the gender bars' teal and grey, the lifecycle stages' too: 2.5 apart for a protanope)."""
+    from memberkit.views import abtest, campaign, profile, rfm, theme
+    charts = {
+        "the gender bars": list(profile.GENDER_COLOURS.values()),
+        "the lifecycle stages": list(rfm.STAGE_COLOURS.values()),
+        "the campaign verdicts": list(campaign.VERDICT_COLOURS.values()),
+        "an experiment of five variants": [abtest.CONTROL_COLOUR, *theme.CATEGORIES[:5]],
+        "the categories and the rest": [*theme.CATEGORIES, theme.REST],
+        "actual against predicted (CLV), members against revenue (RFM)": theme.PALETTE[:2],
+        "the RFM shares": [theme.PALETTE[5], theme.PALETTE[0]],
+        "the Qini curves": [theme.PALETTE[0], theme.PALETTE[1], "#777777"]}
+    found = {name: theme.hard_to_tell_apart(colours) for name, colours in charts.items()}
+    assert not any(found.values()), found
+    old = {"the gender bars": ["#c0504d", "#1f4e79", "#4f9a94", "#8c8c8c"],
+           "the lifecycle stages": ["#4f9a94", "#1f4e79", "#e8a33d", "#c0504d", "#8c8c8c"]}
+    assert all(theme.hard_to_tell_apart(colours) for colours in old.values()), "the measure finds nothing"

@@ -13,7 +13,7 @@ from .page import KPI, Figure, card
 from .rfm import group_label
 from .attribution import largest_remainder
 from .context import DASH, reason_text
-from .theme import PALETTE, legend_below, percent_axis
+from .theme import CATEGORIES, legend_below, percent_axis
 
 
 def metric_label(p: Presentation, metric: str) -> str:
@@ -522,13 +522,24 @@ def breakdown_frame(p: Presentation, r: abtest.ExperimentResult) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+CONTROL_COLOUR = "#777777"   # the control group, dashed where it is a line
+
+
+def variant_colour(r: abtest.ExperimentResult, variant: str) -> str:
+    """A group's colour in every chart of its experiment: the control grey (:data:`CONTROL_COLOUR`), each other
+    variant the next of :data:`memberkit.views.theme.CATEGORIES` (colour-blind safe) in ``r.variants``' order."""
+    if variant == r.control:
+        return CONTROL_COLOUR
+    return CATEGORIES[r.variants.index(variant) % len(CATEGORIES)]
+
+
 def plot_forest(p: Presentation, r: abtest.ExperimentResult, params):
     """Relative lift with its interval, per metric and variant; filled where Holm-significant."""
     import matplotlib.pyplot as plt
     res = r.results.iloc[::-1].reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(6.4, 0.5 * len(res) + 1.4))
     for i, x in res.iterrows():
-        colour = PALETTE[r.variants.index(x.variant) % len(PALETTE)]
+        colour = variant_colour(r, x.variant)
         sig = x.p_value_adjusted < params.alpha
         ax.plot([x.ci_low, x.ci_high], [i, i], color=colour, lw=2)
         ax.plot(x.rel_lift, i, "o", color=colour, mfc=colour if sig else "white", ms=8)
@@ -546,7 +557,7 @@ def plot_cumulative(p: Presentation, r: abtest.ExperimentResult):
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     order = [r.control, *r.variants]
     for i, v in enumerate(order):
-        ax.plot(r.cumulative.index, r.cumulative[v], color="#777" if v == r.control else PALETTE[(i - 1) % len(PALETTE)],
+        ax.plot(r.cumulative.index, r.cumulative[v], color=variant_colour(r, v),
                 lw=2, ls="--" if v == r.control else "-", label=variant_name(p, v, r.control))
     top = float(np.nanmax(r.cumulative[order].to_numpy())) if len(r.cumulative) else 0.0
     ax.set_ylim(0, max(top, 0.01) * 1.15)          # a share: the axis starts at zero
@@ -596,7 +607,7 @@ def plot_revenue_distribution(p: Presentation, r: abtest.ExperimentResult):
             x = per_group.loc[v]
             # a share of the group's buyers; a buyer whose orders came to nothing has no place on a log axis
             ax.hist(vals, bins=bins, weights=np.full(len(vals), 1 / max(int(x.buyers), 1)), histtype="step", lw=2,
-                    color="#777" if v == r.control else PALETTE[(i - 1) % len(PALETTE)],
+                    color=variant_colour(r, v),
                     label=p.text("ab.dist_legend", variant=variant_name(p, v, r.control), buyers=p.count(x.buyers),
                                  members=p.count(x.members), share=p.pct(x.share),
                                  mean=p.money(x.mean_per_buyer) if x.buyers else "–"))

@@ -12,7 +12,7 @@ from .context import DASH, Presentation, joined_sign, reason_text
 from . import page
 from .page import KPI, Figure, card
 from .rfm import group_label
-from .theme import PALETTE, percent_axis
+from .theme import CATEGORIES, PALETTE, percent_axis
 
 
 def _roi(p: Presentation, x) -> str:
@@ -232,7 +232,8 @@ def verdict_rules(p: Presentation, params) -> str:
     return p.text("cr.verdict_rules", post=params.post_days, share=p.pct(params.pull_forward_share, 0))
 
 
-VERDICT_COLOURS = {"repeat": "#2e7d32", "change": "#e8a33d", "stop": "#c62828"}
+# colour-blind safe (theme.CATEGORIES): the red and green before were 6.6 apart (CIEDE2000) for a deuteranope, these 9.0
+VERDICT_COLOURS = {"repeat": CATEGORIES[2], "change": CATEGORIES[1], "stop": CATEGORIES[3]}
 
 
 def plot_league(p: Presentation, a: campaign.CampaignAnalysis):

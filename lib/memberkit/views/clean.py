@@ -8,7 +8,7 @@ from .. import clean
 from .context import Presentation
 from .page import KPI, Figure, card
 from .rfm import _width
-from .theme import PALETTE, describe
+from .theme import CATEGORIES, HATCHES, REST, describe
 
 
 def rule_steps_frame(p: Presentation, result: clean.CleaningResult) -> pd.DataFrame:
@@ -82,13 +82,20 @@ def guest_sentence(p: Presentation, result: clean.CleaningResult) -> str:
     return p.text("data_cleaning.guest_lines", **values, rejected=p.count(sum(rejected.values())), reasons=reasons)
 
 
-def rule_colours() -> dict[str, tuple]:
-    """Rule (reason code) -> RGBA colour, one per rule of every table's family (``clean.RULES``),
-    the same rule the same colour in every table; tab20, then tab20b when there are more."""
-    import matplotlib.pyplot as plt
-    rules = list(dict.fromkeys(r for family in clean.RULES.values() for r, _ in family))
-    palette = [plt.get_cmap("tab20")(i) for i in range(20)] + [plt.get_cmap("tab20b")(i) for i in range(20)]
-    return {r: palette[i % len(palette)] for i, r in enumerate(rules)}
+def rule_colours(rules: list[str] | None = None) -> dict[str, tuple[str, str]]:
+    """Rule (reason code) -> ``(colour, hatch)`` for the rules one chart shows (default: every rule of every
+    table's family, ``clean.RULES``), in their order: the same rule the same look in every table of the chart.
+    Colours from :data:`memberkit.views.theme.CATEGORIES` (colour-blind safe, none near the kept rows'
+    :data:`~memberkit.views.theme.REST`); past nine rules the colours come round again with a hatch
+    (:data:`~memberkit.views.theme.HATCHES`), so that no two rules of a chart look alike. Raises ValueError
+    for more rules than colours times hatches."""
+    if rules is None:
+        rules = [r for family in clean.RULES.values() for r, _ in family]
+    rules = list(dict.fromkeys(rules))
+    n = len(CATEGORIES)
+    if len(rules) > n * len(HATCHES):
+        raise ValueError(f"{len(rules)} rules in one chart: at most {n * len(HATCHES)} can be told apart")
+    return {r: (CATEGORIES[i % n], HATCHES[i // n]) for i, r in enumerate(rules)}
 
 
 BAR_HEIGHT = 0.5          # of a table's row (1): the rest holds the table's counts over its bar
@@ -100,15 +107,18 @@ def plot_rule_waterfall(p: Presentation, result: clean.CleaningResult):
     import matplotlib.pyplot as plt
     names = list(result.tables)
     fig, ax = plt.subplots(figsize=(6.4, 0.6 * len(names) + 1.6))
-    colours = rule_colours()
+    # only the rules that set rows aside here get a colour: the fewer, the further apart they are
+    looks = rule_colours([s["rule"] for n in names for s in result.tables[n].steps if s["rows"]])
     for y, name in enumerate(names):
         rep = result.tables[name]
         left = rep.kept / rep.rows_in if rep.rows_in else 0
-        ax.barh(y, left, height=BAR_HEIGHT, color=PALETTE[0], label=p.text("data_cleaning.kept") if y == 0 else None)
+        ax.barh(y, left, height=BAR_HEIGHT, color=REST, label=p.text("data_cleaning.kept") if y == 0 else None)
         for step in rep.steps:
             if step["rows"]:
                 w = step["rows"] / rep.rows_in
-                ax.barh(y, w, left=left, height=BAR_HEIGHT, color=colours[step["rule"]], label=p.text(f"reasons.{step['rule']}"))
+                colour, hatch = looks[step["rule"]]
+                ax.barh(y, w, left=left, height=BAR_HEIGHT, color=colour, hatch=hatch or None, edgecolor="white",
+                        linewidth=0.5, label=p.text(f"reasons.{step['rule']}"))
                 left += w
         # over its bar, inside the frame: beside the bar's end it made the drawing 9 px wider than a 420 px screen
         # leaves and ran to its right edge ('2,292 of 75,263 set aside')

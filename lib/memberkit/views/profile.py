@@ -15,7 +15,10 @@ from ..report import missing
 from .context import DASH, Presentation
 from .page import KPI
 from .rfm import segment_name
-from .theme import PALETTE, describe
+from .theme import CATEGORIES, REST, describe
+
+# the gender bars side by side: colour-blind safe, the unknown grey (theme.CATEGORIES, theme.REST)
+GENDER_COLOURS = {"F": CATEGORIES[3], "M": CATEGORIES[0], "other": CATEGORIES[2], "unknown": REST}
 
 
 def band_label(p: Presentation, code: str) -> str:
@@ -64,7 +67,7 @@ def plot_gender_age(p: Presentation, prof: prof_mod.MemberProfile):
     cols = [b for b in ga.columns if ga[b].sum() > 0]
     x = np.arange(len(cols))
     width = 0.8 / max(len(rows), 1)
-    colours = {"F": PALETTE[1], "M": PALETTE[0], "other": PALETTE[2], "unknown": PALETTE[5]}
+    colours = GENDER_COLOURS
     for i, g in enumerate(rows):
         values = ga.loc[g, cols].to_numpy()
         pos = x - 0.4 + width * (i + 0.5)

@@ -12,7 +12,11 @@ from . import kpi as vkpi
 from .context import Presentation
 from . import page
 from .page import KPI, Figure, card
-from .theme import PALETTE, describe
+from .theme import CATEGORIES, PALETTE, REST, describe
+
+# the lifecycle stages' bars: colour-blind safe, the members who never bought grey (theme.CATEGORIES, theme.REST)
+STAGE_COLOURS = {"new": CATEGORIES[2], "active": CATEGORIES[0], "silent": CATEGORIES[1], "lapsed": CATEGORIES[3],
+                 "no_purchase": REST}
 
 
 def segment_name(p: Presentation, key: str, scheme: str = "high_low") -> str:
@@ -603,9 +607,8 @@ def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None, panels=T
         ax1.set_title(p.text("rfm.tiers_chart_without_bulk" if without_bulk else "rfm.tiers_chart"), loc="left")
     if "stages" in drawn:
         ax2 = drawn["stages"]
-        colours = {"new": PALETTE[2], "active": PALETTE[0], "silent": PALETTE[3], "lapsed": PALETTE[1], "no_purchase": PALETTE[5]}
         ax2.bar([tick_lines(stage_label(p, s, params), 10) for s in stages.index], stages.members,
-                color=[colours[s] for s in stages.index])
+                color=[STAGE_COLOURS[s] for s in stages.index])
         for i, (n, sh) in enumerate(zip(stages.members, stages.share.fillna(0))):
             ax2.text(i, n, f"{n:,}\n{sh:.0%}", ha="center", va="bottom", fontsize=11)
         ax2.set_title(p.text("rfm.stages_chart"), loc="left")

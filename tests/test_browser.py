@@ -1009,3 +1009,36 @@ def test_at_1280_px_no_row_of_key_figure_cards_holds_a_card_alone(tmp_path, lang
     assert wide[2] == [3, 3] and wide[3] == [4, 3], wide
     assert all(min(r[:-1] or r) >= 2 for r in phone) and over <= 1, (phone, over)
     assert card_row_problems("old", [[5, 1]]) and card_row_problems("old", [[4, 2]]) and not card_row_problems("", [[1, 1]])
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_at_420_px_each_campaign_types_verdict_takes_two_lines_at_most(tmp_path, language):
+    """Issue 23: at 420 px the summary's campaign types table wrapped each verdict cell to four lines ('Lost money' over
+    'all its campaigns together; 1 of 2 paid on its own'). The decision at a glance: the verdict in two words and its
+    count under it, two lines at most for every type the catalogue names and a verdict not known; what they stand for
+    is said under the table. Neither the page nor the table scrolls sideways."""
+    from memberkit import month
+    from memberkit.views import month as month_views
+    from memberkit.views.context import _catalogue, text
+    from .test_bulk_orders import hand_tables
+    s = month.MonthSummary("2026-10", language, "CNY", [], month.compute_figures(hand_tables(), "2026-10"))
+    kinds = sorted(_catalogue(language)["campaign_types"])
+    s.campaign_types = [{"type": kind, "campaigns": 12, "paid": 10 if i % 3 else 0, "net_gain": None if i == 1 else
+                         (-115846.0 if i % 2 else 1234567.0), "incremental_margin": 21883.0, "cost": None if i == 1 else 80000.0,
+                         "roi": None if i == 1 else -0.86} for i, kind in enumerate(kinds)]
+    html = month_views.render_summary(s)
+    from markupsafe import escape
+    assert escape(text("profile.types_verdict_note", language)) in html and escape(text("profile.types_unknown_note", language)) in html
+    # lines: the rectangles' centres more than half a line apart (a Chinese run and the digits after it, set in two
+    # fonts, sit on one line with tops a few px apart)
+    lines = """() => [...document.querySelectorAll('table.mk-types tr')].slice(1).map(tr => { const r = document.createRange();
+      const cell = tr.children[1]; r.selectNodeContents(cell); const half = parseFloat(getComputedStyle(cell).fontSize) / 2;
+      const mids = [...r.getClientRects()].filter(x => x.width).map(x => (x.top + x.bottom) / 2).sort((a, b) => a - b);
+      return [cell.innerText, mids.filter((m, i) => i === 0 || m - mids[i - 1] > half).length]; })"""
+    with _open(html, 420, tmp_path) as shown:
+        found = shown.evaluate(lines)
+        over = shown.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        wrap = shown.evaluate("() => { const w = document.querySelector('table.mk-types').parentElement; return w.scrollWidth - w.clientWidth; }")
+    assert len(found) == len(kinds) >= 5, found
+    assert all(n <= 2 for _, n in found), f"verdict cells of more than two lines: {found}"
+    assert over <= 1 and wrap <= 1, (over, wrap)

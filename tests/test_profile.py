@@ -230,9 +230,9 @@ def test_summary_page_shows_the_profile_card_and_the_campaign_types():
     rfm_res = {"results": {"profile": profile.key_results(prof)}, "kpis": {}}
     reports = [ReportState("rfm_segmentation", "ok", rfm_res)]
     types = month.campaign_types([ReportState("campaign_review", "ok", league())])
-    for language, words in (("en", ["Member profile", "Which campaign types paid", "member day", "1 of 2 paid on its own",
+    for language, words in (("en", ["Member profile", "Which campaign types paid", "member day", "1 of 2 paid", "net of their cost",
                                      "-\u2060CN¥13,000", "margin CN¥20,000 − cost CN¥33,000"]),
-                            ("zh", ["会员画像速览", "哪类活动赚了钱", "会员日", "其中 1 个单独赚钱", "-\u2060¥13,000",
+                            ("zh", ["会员画像速览", "哪类活动赚了钱", "会员日", "单独赚钱 1/2", "扣除成本", "-\u2060¥13,000",
                                     "毛利 ¥20,000 − 成本 ¥33,000"])):
         s = MonthSummary("2026-10", language, "CNY", reports, None, campaign_types=types)
         html = month_views.render_summary(s)

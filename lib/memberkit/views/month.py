@@ -472,9 +472,10 @@ def campaign_type_clause(s: MonthSummary, campaign_id: str | None) -> str:
 
 def campaign_type_rows(s: MonthSummary) -> list[dict]:
     """One row per campaign type of :attr:`MonthSummary.campaign_types`, worded for a table that fits a
-    phone: ``type``, ``verdict`` (made money or lost money over its campaigns, net of cost; unknown when a
-    cost is missing) with ``tone`` (good, bad or ''), ``paid`` (how many of its campaigns paid on their own,
-    under the verdict so that '1 of 2' never reads as the type's verdict), ``net`` (margin minus cost) with
+    phone: ``type``, ``verdict`` (two words: made money or lost money over its campaigns, net of cost; not known
+    when a cost is missing; what the words stand for is under the table, :func:`campaign_types_caption`) with
+    ``tone`` (good, bad or ''), ``paid`` (how many of its campaigns paid on their own, '1 of 2 paid', in small
+    print under the verdict, so that it never reads as the type's verdict), ``net`` (margin minus cost) with
     ``parts`` (the margin and the cost it is made of) and ``roi``."""
     p = _p(s)
     rows = []
@@ -489,6 +490,17 @@ def campaign_type_rows(s: MonthSummary) -> list[dict]:
                      "paid": text("profile.types_paid", s.language, paid=p.count(t["paid"]), n=p.count(t["campaigns"])),
                      "net": p.money(net), "parts": parts, "roi": p.signed_pct(t["roi"], 0)})
     return rows
+
+
+def campaign_types_caption(s: MonthSummary) -> str:
+    """The words under the campaign types' table: what it covers (:func:`memberkit.views.profile.types_caption`),
+    what its verdict and the count under it mean, and why a type's verdict is not known when one is; the table's
+    cells keep two short lines (issue 23: four at 420 px)."""
+    p = _p(s)
+    parts = [profile_view.types_caption(p, s.results("campaign_review")), text("profile.types_verdict_note", s.language)]
+    if any(t["net_gain"] is None for t in s.campaign_types):
+        parts.append(text("profile.types_unknown_note", s.language))
+    return p.sentence_sep.join(parts)
 
 
 def report_title(r, language: str) -> str:
@@ -563,7 +575,7 @@ def render_summary(s: MonthSummary, footer: dict | None = None) -> str:
     # an anchor on every heading and the short table of contents under the title, as the report pages have
     return embed_fonts(link_headings(_environment().get_template("summary.html.j2").render(
         lang="zh-CN" if lang == "zh" else "en", t=t, tp=tp, fonts=page_fonts(),
-        types_caption=profile_view.types_caption(_p(s), s.results("campaign_review")),
+        types_caption=campaign_types_caption(s),
         months_link=f"../../{lang}/index.html", switch=switch_link(lang, "index.html"),
         title=t("page_title", month=month_label(s.period, lang)),
         subtitle=t("subtitle", month=month_label(s.period, lang),

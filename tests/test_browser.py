@@ -334,6 +334,11 @@ def test_pdf_of_every_page_on_a4_in_both_languages(published):
         words = unicodedata.normalize("NFKC", "".join(p.extract_text() for p in reader.pages))
         if language == "zh":   # Chinese text is text in the PDF, not boxes or pictures
             assert sum("\u4e00" <= ch <= "\u9fff" for ch in words) > 20, name
+        # the contents the page opens with, on its first printed page, each entry a link inside the PDF (issue 23)
+        assert unicodedata.normalize("NFKC", text("common.contents", language)) in \
+            unicodedata.normalize("NFKC", reader.pages[0].extract_text()), name
+        links, destinations = _pdf_links(out / language / f"{name}.pdf")
+        assert links and set(links) <= destinations, (name, links, destinations)
     first = unicodedata.normalize("NFKC", pypdf.PdfReader(out / language / "index.pdf").pages[0].extract_text())
     assert ("本月概览" if language == "zh" else "the month on one page") in first
 
@@ -1042,3 +1047,65 @@ def test_at_420_px_each_campaign_types_verdict_takes_two_lines_at_most(tmp_path,
     assert len(found) == len(kinds) >= 5, found
     assert all(n <= 2 for _, n in found), f"verdict cells of more than two lines: {found}"
     assert over <= 1 and wrap <= 1, (over, wrap)
+
+
+def _pdf_links(pdf) -> tuple[list[str], set[str]]:
+    """The links inside a PDF (every page's link annotations that go to a named destination) and the named
+    destinations it holds."""
+    pypdf = pytest.importorskip("pypdf")
+    reader = pypdf.PdfReader(pdf)
+    links = []
+    for sheet in reader.pages:
+        for note in sheet.get("/Annots") or []:
+            note = note.get_object()
+            target = note.get("/Dest") or ((note.get("/A") or {}).get("/D") if (note.get("/A") or {}).get("/S") == "/GoTo" else None)
+            if note.get("/Subtype") == "/Link" and target is not None:
+                links.append(str(target))
+    return links, {str(name) for name in reader.named_destinations}
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_printed_the_summary_keeps_its_contents_with_links_to_its_sections(tmp_path, language):
+    """Issue 23: the PDFs dropped the contents the pages open with. Printed, the summary's first page holds them, and
+    each entry is a link inside the PDF to its section; the reports' cards, which paper leaves out, are not listed."""
+    from memberkit import month
+    from memberkit.pdf import print_pdf
+    from memberkit.views import month as month_views
+    from memberkit.views.context import text
+    from .test_bulk_orders import hand_tables
+    chromium_or_skip()
+    html = month_views.render_summary(month.MonthSummary("2026-10", language, "CNY", [],
+                                                         month.compute_figures(hand_tables(), "2026-10")))
+    source = tmp_path / "index.html"
+    source.write_text(html, encoding="utf-8")
+    pdf = print_pdf(source)
+    first = _pdf_pages_text(pdf)[0]
+    contents = unicodedata.normalize("NFKC", text("common.contents", language))
+    assert contents in first, first[:500]
+    links, destinations = _pdf_links(pdf)
+    listed = set(re.findall(r'<nav class="mk-toc".*?</nav>', html, re.S)[0].split('href="#')[1:])
+    assert len(links) >= 5 and all(link.lstrip("/") in {d.lstrip("/") for d in destinations} for link in links), \
+        (links, destinations)
+    assert "/mk-reports" not in links and len(listed) > len(set(links)) - 1
+    assert text("month.reports_title", language) not in " ".join(_pdf_pages_text(pdf))
+
+
+def test_printed_a_report_page_keeps_its_contents_with_links_to_its_sections(tmp_path):
+    """Issue 23: the report pages' print style left their contents out. Printed (the reports' own style), the contents
+    under the title are there, in small type, and each entry is a link inside the PDF to its section."""
+    from memberkit.pdf import print_pdf
+    from memberkit.views import page
+    chromium_or_skip()
+    sections = "".join(page.heading_html(f"Section {i}") + f"<div style='height:120mm'>{i}</div>" for i in range(4))
+    body = page.link_headings("<h1>A report</h1>" + sections, "On this page")
+    html = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'>{_print_css()}</head><body>"
+            f"<div class='jp-Cell'><div class='jp-OutputArea-child'><div class='jp-OutputArea-output'>{body}"
+            "</div></div></div></body></html>")
+    source = tmp_path / "report.html"
+    source.write_text(html, encoding="utf-8")
+    pdf = print_pdf(source)
+    pages = _pdf_pages_text(pdf)
+    assert "On this page" in pages[0] and "Section 3" in pages[0] and len(pages) >= 3, pages[0][:300]
+    links, destinations = _pdf_links(pdf)
+    assert sorted(links) == sorted(f"/section-{i}" for i in range(4)), links
+    assert {link for link in links} <= destinations, destinations

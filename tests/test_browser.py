@@ -1109,3 +1109,43 @@ def test_printed_a_report_page_keeps_its_contents_with_links_to_its_sections(tmp
     links, destinations = _pdf_links(pdf)
     assert sorted(links) == sorted(f"/section-{i}" for i in range(4)), links
     assert {link for link in links} <= destinations, destinations
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_at_420_px_the_clv_value_tables_keep_the_group_and_its_value_in_view(tmp_path, language):
+    """Issue 23: at 420 px the CLV page's value tables were stacked, each group a block of six lines (nine segments:
+    54 lines for one table). On a phone a value table stays a table, a line a group: the group and its expected
+    value first and in view, the share, members, value per member and chance scrolling beside them."""
+    import types
+    import pandas as pd
+    from memberkit.views import Presentation, page
+    from memberkit.views import clv as view
+    cities = ["上海", "北京", "广州", "深圳", "成都", "杭州", "武汉", "西安", "南京"]
+    g = pd.DataFrame({"members": [4658, 4604, 4426, 2132, 477, 475, 424, 257, 128],
+                      "clv": [764365.0, 466306.0, 190413.0, 92191.0, 67476.0, 65865.0, 33913.0, 21428.0, 6282.0],
+                      "mean_clv": [358.52, 101.28, 43.02, 194.09, 141.46, 14.14, 79.98, 83.38, 49.08],
+                      "any_purchase": [0.827, 0.628, 0.385, 0.694, 0.779, 0.166, 0.288, 0.393, 0.339]}, index=cities)
+    g["clv_share"] = g.clv / g.clv.sum()
+    frame = view.value_frame(Presentation(language, "CNY"), types.SimpleNamespace(by_group={"region": g}), "region", 12)
+    html = (f"<!doctype html><html lang='{language}'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"{_print_css()}</head><body class='jp-Notebook'><div class='jp-Cell'><div class='jp-OutputArea-child'>"
+            f"<div class='jp-RenderedHTMLCommon jp-OutputArea-output'>{page.CSS}{page.table_html(frame)}</div></div></div></body></html>")
+    seen = """() => { const table = document.querySelector('.mk-table table'), box = table.closest('.mk-table');
+      const frame = box.getBoundingClientRect(), inside = c => { const r = c.getBoundingClientRect();
+        return r.width > 0 && r.left >= frame.left - 1 && r.right <= frame.right + 1; };
+      const rows = [...table.querySelectorAll('tbody tr')];
+      const first = rows.map(tr => [...tr.children].slice(0, 2).every(inside));
+      box.scrollLeft = box.scrollWidth;
+      const after = rows.map(tr => [...tr.children].slice(0, 2).every(inside));
+      const last = rows.map(tr => inside(tr.lastElementChild));
+      return {first, after, last, heads: [...table.querySelectorAll('thead th')].map(th => th.getBoundingClientRect().height > 0),
+              rowHeight: Math.max(...rows.map(tr => tr.getBoundingClientRect().height)),
+              page: document.documentElement.scrollWidth - window.innerWidth}; }"""
+    with _open(page.embed_fonts(html), 420, tmp_path) as shown:
+        found = shown.evaluate(seen)
+        shown.screenshot(path=str(tmp_path / "clv-values-420.png"), full_page=True)
+    assert len(found["first"]) == 9 and all(found["first"]) and all(found["after"]), found   # group and value in view
+    assert all(found["last"]), found                                 # and the last column reached by scrolling
+    assert all(found["heads"]) and found["rowHeight"] < 60, found    # headings shown, a row a line or two, not a block
+    assert found["page"] <= 1, found

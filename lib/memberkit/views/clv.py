@@ -7,7 +7,7 @@ import pandas as pd
 
 from .. import clv
 from .context import Presentation, reason_text
-from .page import KPI, Figure, card, decision_first
+from .page import KPI, Figure, card, decision_first, scrolled
 from .rfm import group_label
 from .theme import PALETTE, labels_inside, legend_below
 
@@ -241,19 +241,21 @@ VALUE_GROUPS = ("segment", "tier", "region")   # the value tables, in this order
 
 
 def value_frame(p: Presentation, a: clv.CLVAnalysis, column: str, months: int) -> pd.DataFrame:
-    """Expected value over the horizon per value of a member column (highest first): members, the value
-    (money), its share, value per member and the mean chance of buying again over the horizon, P(X(t) > 0)
-    (:func:`memberkit.clv.clv_by`, :func:`memberkit.clv.any_purchase`)."""
+    """Expected value over the horizon per value of a member column (highest first): the group and its value
+    (money), then its share, members, value per member and the mean chance of buying again over the horizon,
+    P(X(t) > 0) (:func:`memberkit.clv.clv_by`, :func:`memberkit.clv.any_purchase`). On a phone the group and
+    its value stay in view and the rest scrolls (:func:`~memberkit.views.page.scrolled`): stacked, each group
+    was a block of six lines."""
     g = a.by_group.get(column)
     if g is None or g.empty:
         return pd.DataFrame()
-    return pd.DataFrame({
+    return scrolled(decision_first(pd.DataFrame({
         p.text(f"clv.col_{column}"): [group_label(p, column, k) for k in g.index],
-        p.text("clv.members_col"): [p.count(x) for x in g.members],
         p.text("clv.col_expected_value", months=months): [p.money(x) for x in g.clv],
         p.text("clv.col_share"): [p.pct(x) for x in g.clv_share],
+        p.text("clv.members_col"): [p.count(x) for x in g.members],
         p.text("clv.col_per_member"): [p.money(x, 2) for x in g.mean_clv],
-        p.text("clv.col_chance", months=months): [p.pct(x) for x in g.any_purchase]})
+        p.text("clv.col_chance", months=months): [p.pct(x) for x in g.any_purchase]})))
 
 
 def at_risk_sentence(p: Presentation, a: clv.CLVAnalysis, params) -> str:

@@ -818,6 +818,7 @@ KEY_COLUMNS = "key_columns"   # df.attrs[KEY_COLUMNS]: how many first columns na
 LINE_CELLS = "line_cells"      # df.attrs[LINE_CELLS]: its cells hold their own line breaks and break only there (on paper: its figures; its words wrap too)
 STACK_COLUMNS = 4             # a table with this many columns or more is stacked, row by row, on a phone
 STACKED = "stacked"           # df.attrs[STACKED]: stacked on a phone whatever its columns (long row names)
+SCROLLED = "scrolled"         # df.attrs[SCROLLED]: never stacked; on a phone its key columns stay in view, the rest scrolls
 # df.attrs[PRINTED_WITHOUT]: (column positions, the line saying so): columns left out on paper, where the table's type
 # (about 9 pt) leaves no room for them; the line is printed under the table, the screen keeps every column
 PRINTED_WITHOUT = "printed_without"
@@ -828,6 +829,15 @@ def stacked(df):
     than :data:`STACK_COLUMNS` columns: for rows named by a sentence, which leave no room beside them at
     420 px for the figures. Returns ``df``."""
     df.attrs[STACKED] = True
+    return df
+
+
+def scrolled(df):
+    """``df`` marked to stay a table on a phone, however many columns it has: its first columns (marked by
+    :func:`decision_first`) stay in view and the others scroll sideways, with the edge shadows saying so, where
+    a stacked table would be a block of every figure per row (the CLV page's value tables: nine rows of six
+    lines each at 420 px). Returns ``df``."""
+    df.attrs[SCROLLED] = True
     return df
 
 
@@ -881,7 +891,7 @@ def table_html(df, caption: str | None = None, formats: dict | None = None) -> s
     while the others scroll (CSS ``position: sticky``; the first column 10em wide). On a phone (600 px
     or less) a table of :data:`STACK_COLUMNS` columns or more, or one marked by :func:`stacked`, is stacked:
     a block per row, each cell under its heading (``data-label``, escaped like the heading), so no column is
-    out of view.
+    out of view; one marked by :func:`scrolled` is not, and scrolls sideways instead.
     """
     styler = df.style.set_uuid(_table_id(df, caption)).hide(axis="index").format(escape="html", na_rep=DASH).format_index(escape="html", axis=1)
     key = df.attrs.get(KEY_COLUMNS, 0)   # the row's name and its decision: words, on the left
@@ -897,7 +907,7 @@ def table_html(df, caption: str | None = None, formats: dict | None = None) -> s
         styler = styler.format(formats, escape="html", na_rep=DASH)
     if caption:
         styler = styler.set_caption(escape(caption))
-    stack = df.shape[1] >= STACK_COLUMNS or bool(df.attrs.get(STACKED))
+    stack = (df.shape[1] >= STACK_COLUMNS or bool(df.attrs.get(STACKED))) and not df.attrs.get(SCROLLED)
     classes = (["mk-key"] if key else []) + (["mk-key2"] if key >= 2 else []) + (["mk-stack"] if stack else []) \
         + (["mk-lines"] if df.attrs.get(LINE_CELLS) else [])
     if classes:

@@ -117,8 +117,9 @@ def plot_rule_waterfall(p: Presentation, result: clean.CleaningResult):
             if step["rows"]:
                 w = step["rows"] / rep.rows_in
                 colour, hatch = looks[step["rule"]]
+                # the edge colour is the hatch's; no edge line, which would hide a segment under a pixel wide
                 ax.barh(y, w, left=left, height=BAR_HEIGHT, color=colour, hatch=hatch or None, edgecolor="white",
-                        linewidth=0.5, label=p.text(f"reasons.{step['rule']}"))
+                        linewidth=0, label=p.text(f"reasons.{step['rule']}"))
                 left += w
         # over its bar, inside the frame: beside the bar's end it made the drawing 9 px wider than a 420 px screen
         # leaves and ran to its right edge ('2,292 of 75,263 set aside')

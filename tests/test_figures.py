@@ -107,7 +107,7 @@ def test_segment_labels_are_the_domain_tables_english():
                                                 "general_at_risk")} == {
         "important_lapsing": "Important, lapsing", "important_at_risk": "Important, at risk",
         "general_lapsing": "General, lapsing", "general_at_risk": "General, at risk"}
-    assert scheme.action("important_lapsing", "en").startswith("Win back actively")
+    assert scheme.action("important_lapsing", "en").startswith("Hold on to them")
 
 
 def test_the_cleaning_headline_and_the_summary_count_the_same_order_lines():

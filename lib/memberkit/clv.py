@@ -1349,12 +1349,12 @@ def at_risk_action(key: str, language: str) -> str:
     """What to do with a high-value member the model says is likely lost, by its RFM segment ``key``: a
     member likely lost is treated as not having bought lately, so a segment of recent buyers takes the
     action of its lapsing counterpart (the same F and M, low R: Important value -> Important, lapsing's
-    win-back), never "keep them"; a segment of members gone quiet, and a member with no purchase in the
+    hold-on-to-them), never "keep them"; a segment of members gone quiet, and a member with no purchase in the
     window, keep their own. The one rule for the win-back list (:func:`winback_list`) and the CLV page's
     at-risk table (:func:`memberkit.views.clv.at_risk_frame`), from ``reference/rfm_segments.yaml``.
 
     >>> at_risk_action("important_value", "en")
-    'Win back actively: personal contact'
+    'Hold on to them: personal contact before they lapse'
     >>> at_risk_action("important_at_risk", "en") == at_risk_action("important_develop", "en")
     True
     """
@@ -1394,7 +1394,7 @@ def winback_list(a: CLVAnalysis, tier_labels: dict[str, dict[str, str]] | None =
     member has not dropped out, a model check: 1 under the BG/NBD for a member without a repeat purchase), as
     ``clv_members.csv`` names them; and the action for a likely-lost member of the segment in both languages
     (:func:`at_risk_action`, as the CLV page's at-risk table gives it: Important value's is Important,
-    lapsing's win-back, not "keep them"). A member with no order in the RFM window is in no segment: it
+    lapsing's hold-on-to-them, not "keep them"). A member with no order in the RFM window is in no segment: it
     gets the file's ``high_low.outside`` code (``no_recent_purchase``), labels and action
     (:func:`memberkit.rfm.outside_window`). No model inputs (repeat purchases, the weeks from the first to the
     last purchase and since the first): those are in ``clv_members.csv`` (:func:`member_file`).

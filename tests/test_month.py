@@ -11,6 +11,8 @@ from memberkit import kpi, month
 from memberkit.views import month as month_views
 from memberkit.month import ReportState
 
+from .conftest import ROOT
+
 NAMES = ["data_cleaning", "rfm_segmentation", "clv_forecast", "ab_test", "campaign_review"]
 
 
@@ -563,3 +565,47 @@ def test_the_summary_and_all_months_headings_keep_their_months_whole(tmp_path, f
     # the same function as the report pages: the same heading, whatever page it is on
     title = month_views.text("month.page_title", "zh", month=month_views.month_label("2026-10", "zh"))
     assert heading_html(title, 1) in zh
+
+
+def test_the_at_risk_decision_gives_each_segment_the_action_the_rfm_table_gives(tmp_path):
+    """Issue 23: the summary's decision said 'Win back' / 挽回 while the at-risk list and the RFM table told
+    Important, lapsing (重要保持客户) members to be held on to. One listed member per code of
+    ``reference/rfm_segments.yaml`` (and one with no order in the RFM window): the decision names each action
+    beside its segment, in both languages, in the words of the RFM page's action column; no lapsing (保持)
+    segment is told to be won back, and the decision's own label says none of it either."""
+    import yaml
+    from memberkit import clv, rfm
+    from memberkit.views import Presentation
+    from memberkit.views import rfm as rfm_view
+    rules = yaml.safe_load((ROOT / "lib/memberkit/reference/rfm_segments.yaml").read_text(encoding="utf-8"))["high_low"]
+    codes = [s["key"] for s in rules["segments"]] + [rules["outside"]["key"]]
+    (tmp_path / "data").mkdir()
+    pd.DataFrame({"member_id": [f"m{i}" for i in range(len(codes))], "segment": codes}).to_csv(
+        tmp_path / "data" / clv.AT_RISK_FILE, index=False, encoding="utf-8-sig")
+    reports = [ReportState("clv_forecast", "ok", clv_results())]
+    lapsing = [s for s in rules["segments"] if s["when"]["r"] == "low"]
+    profile = pd.DataFrame({"members": 1, "share": 0.1, "revenue_share": 0.1, "mean_r": 1.0, "mean_f": 1.0,
+                            "mean_m": 1.0, "aov": 1.0}, index=pd.Index([s["key"] for s in lapsing]))
+    won_back = {"en": re.compile(r"win (them )?back|won back|win-back", re.I), "zh": re.compile("挽回|召回|赢回")}
+    for language in ("en", "zh"):
+        p = Presentation(language, "CNY")
+        s = month.MonthSummary("2026-10", language, "CNY", reports, None, "", month.decisions(reports, tmp_path))
+        [item] = month_views.decision_items(s)
+        table = rfm_view.profile_frame(p, profile)
+        table_action = dict(zip(table[p.text("rfm.segment")], table[p.text("rfm.action")]))
+        for seg in lapsing:
+            # every action the list gives is a segment's not bought from lately; the member of its counterpart
+            # among recent buyers (same F and M), now likely lost, is counted with it: 2 take each
+            part = p.text("month.decision_at_risk_part", segment=seg["label"][language], members="2",
+                          action=table_action[seg["label"][language]])
+            assert part in item["sentence"], (seg["key"], language, item["sentence"])
+        outside = rules["outside"]
+        assert p.text("month.decision_at_risk_part", segment=outside["label"][language], members="1",
+                      action=outside["short"][language]) in item["sentence"]
+        assert not won_back[language].search(item["action"]), item["action"]
+        for seg in rules["segments"]:
+            if "保持" in seg["label"]["zh"]:     # the trade name says keep hold: both languages say so
+                for words in (seg["action"][language], seg["short"][language], table_action[seg["label"][language]]):
+                    assert not won_back[language].search(words), (seg["key"], words)
+                assert ("保持" in seg["short"]["zh"]) and re.search(r"\b(hold on|keep)\b", seg["short"]["en"], re.I)
+    assert rfm.schemes()["high_low"].short_action("important_lapsing", "en") == "Hold on: personal contact"

@@ -1626,6 +1626,21 @@ def key_results(a: CLVAnalysis, params) -> dict:
 
 
 # ------------------------------------------------------------------ decisions for the summary page
+def list_by_action(path) -> list[list]:
+    """How many members of the at-risk list (``clv_at_risk.csv`` at ``path``, :func:`export_members`) take each
+    segment's action: ``[[code, members], ...]``, ``code`` the 8-segment code whose action they take
+    (:func:`lapsing_counterpart`: a likely-lost Important value member is counted with Important, lapsing) or
+    the file's ``outside`` code; the most members first, ties in the order of ``reference/rfm_segments.yaml``.
+    The summary's decision names each action beside its segment, so it says what the list and the RFM page say.
+    Raises ``FileNotFoundError`` when the file is missing."""
+    from .rfm import outside_window, schemes
+    codes = pd.read_csv(path, usecols=["segment"], dtype=str, encoding="utf-8-sig")["segment"]
+    order = [*schemes()["high_low"].keys, outside_window().key]
+    counts = codes.map(lapsing_counterpart).value_counts()
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], order.index(kv[0])))
+    return [[code, int(n)] for code, n in ranked]
+
+
 def decisions(results: dict, out_dir=None) -> list[dict]:
     """High-value members at risk, from ``clv_forecast.json`` (``results``): how many, their past revenue
     (the shop's currency), their expected value, the flagged bulk orders left out of spend to date
@@ -1638,11 +1653,13 @@ def decisions(results: dict, out_dir=None) -> list[dict]:
     if not n:
         return []
     listed = out_dir is not None and (Path(out_dir) / "data" / AT_RISK_FILE).is_file()
+    by_action = list_by_action(Path(out_dir) / "data" / AT_RISK_FILE) if listed else None
     return [{"kind": "at_risk", "action": "win_back", "subject": "",
              "values": {"members": n, "past_revenue": totals.get("high_value_at_risk_past_revenue"),
                         "clv": totals.get("high_value_at_risk_clv"),
                         # None in a month published before the totals carried them: nothing is said then
                         "bulk_spend_left_out": totals.get("bulk_spend_left_out"),
                         "bulk_members_left_out": totals.get("bulk_members_left_out"),
-                        "list": f"data/{AT_RISK_FILE}" if listed else "data/clv_members.csv"},
+                        "list": f"data/{AT_RISK_FILE}" if listed else "data/clv_members.csv",
+                        "by_action": by_action},
              "link": f"clv_forecast.html#{anchor('at-risk')}"}]

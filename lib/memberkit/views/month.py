@@ -409,6 +409,7 @@ def decision_items(s: MonthSummary) -> list[dict]:
         else:
             sentence = p.counted("month.decision_at_risk", v["members"], members=p.count(v["members"]),
                                  revenue=p.money(v["past_revenue"]), clv=p.money(v["clv"]), bulk=at_risk_bulk(p, v))
+            sentence += at_risk_actions(p, v.get("by_action"))
         listed = v.get("list") if d.kind == "at_risk" else None
         items.append({"kind": d.kind, "action": text(f"month.action_{d.action}", lang), "tone": _tone(d.action),
                       "sentence": sentence, "link": d.link, "list": listed,
@@ -417,6 +418,23 @@ def decision_items(s: MonthSummary) -> list[dict]:
                       # words, since a link does nothing on a forwarded or printed page
                       "list_name": listed.rsplit("/", 1)[-1] if listed else None})
     return items
+
+
+def at_risk_actions(p: Presentation, by_action: list | None) -> str:
+    """For the at-risk decision: each action the list gives, with its segment and how many members take it
+    (``by_action``, :func:`memberkit.clv.list_by_action`), in the words of the RFM page's action column
+    (``short`` of ``reference/rfm_segments.yaml``), with the sentence separator in front; '' when the month's
+    results name no list. One word for one decision: the label above the sentence said 'win back' while the
+    list and the RFM page told Important, lapsing members to be held on to."""
+    if not by_action:
+        return ""
+    from ..rfm import outside_window, schemes
+    hl, outside = schemes()["high_low"], outside_window()
+    parts = [p.text("month.decision_at_risk_part", members=p.count(n),
+                    segment=outside.label[p.language] if code == outside.key else hl.label(code, p.language),
+                    action=outside.short[p.language] if code == outside.key else hl.short_action(code, p.language))
+             for code, n in by_action]
+    return p.sentence_sep + p.text("month.decision_at_risk_actions", parts=p.text("month.decision_at_risk_join").join(parts))
 
 
 def at_risk_bulk(p: Presentation, values: dict) -> str:

@@ -50,6 +50,11 @@ def test_the_summary_says_how_much_of_member_revenue_and_aov_is_bulk(language):
     assert revenue_note.endswith(p.money(200.0)) and "2026" not in revenue_note
     assert p.money(200.0 / 3) in cards["average_order_value"]["bulk"]
     assert cards["churn_rate"]["bulk"] == ""
+    # issue 23: the orders and their total are told once, on the revenue card; the AOV card gives its figure
+    # without them and points there, so the page does not say the same note twice
+    aov_note = cards["average_order_value"]["bulk"]
+    assert p.money(1000.0) not in aov_note and aov_note == p.counted("month.bulk_note_said", 1, value=p.money(200.0 / 3))
+    assert sum(p.money(1000.0) in c["bulk"] for c in cards.values()) == 1
     # what happened, a sentence on its own, still says the change without them and against which month
     said = " ".join(str(x) for x in month_views.happened(s))
     assert revenue_note in said and "+150.0%" in said

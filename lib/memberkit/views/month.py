@@ -242,7 +242,7 @@ def figure_cards(s: MonthSummary) -> list[dict]:
     if not s.figures:
         return []
     period, lang, p = s.period, s.language, _p(s)
-    cards = []
+    cards, said = [], False
     for key in MONTH_FIGURES:
         c = compare(s.figures, key)
         label = figure_label(key, lang)
@@ -270,13 +270,17 @@ def figure_cards(s: MonthSummary) -> list[dict]:
                   "scale": text("month.spark_scale", lang, floor=format_figure(p, key, scale_floor(values))),
                   "marks": list(marks.values())} if marks else None)
         value = card_figure(p, key, c["current"])
+        # the flagged orders and their total once, on the first card they touch; later cards give their figure
+        # without them only
+        bulk = bulk_note(p, s.figures, key, period, month_label(previous_period(period), lang), with_change=False,
+                         said=said)
+        said = said or bool(bulk)
         cards.append({"key": key, "label": label, "value": Markup(mark(value, Figure(key, period, c["current"]), "div", "mk-value")),
                       # on A4 a long figure is set smaller to stay on one line; words wrap at their spaces
                       "value_chars": round(value_width(value), 1),
                       "changes": changes, "definition": definition, "trend": trend,
                       # the change lines above name the comparison; the note does not repeat it
-                      "bulk": bulk_note(p, s.figures, key, period, month_label(previous_period(period), lang),
-                                        with_change=False),
+                      "bulk": bulk,
                       "spark": sparkline(values, good_up=HIGHER_IS_BETTER[key],
                                          label=text("month.trend", lang, name=label, month=month_label(period, lang),
                                                     first=shown[0] if shown else "–",

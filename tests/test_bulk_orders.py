@@ -203,10 +203,10 @@ def test_the_summary_win_back_line_says_bulk_orders_were_left_out_of_spend(langu
     if language == "en":
         assert "leave out the orders the cleaning flagged as bulk purchases" in many and "bulk purchases" in one
         assert "5 members" not in many and "1 member)" not in one
-        assert many.index("bulk purchases") < many.index("The at-risk list of these")     # before the list
+        assert many.index("bulk purchases") < many.index("The contact list of these")     # before the list
     else:
         assert "都不计清洗标记为大宗采购的订单" in many and "5 名会员" not in many
-        assert many.index("大宗采购") < many.index("流失风险名单作为文件")
+        assert many.index("大宗采购") < many.index("联系名单作为文件")
     assert p.money(34567.0) in many                 # the spend itself is read as stored, unchanged
     # none left out (exclude_outliers off, or no bulk orders), or a month published before the totals: no word
     for results in (clv_results(bulk_spend_left_out=0.0, bulk_members_left_out=0), clv_results()):

@@ -27,7 +27,7 @@ from ..languages import switch_link
 from ..month import MonthSummary, compare
 from ..periods import previous_period, same_period_last_year
 from ..report import missing
-from .abtest import metric_label
+from .abtest import lift_moved, metric_label
 from .context import DASH, Presentation, fmt_month, text
 from .kpi import card_figure, format_change, format_figure, is_good
 from .ledger import section as ledger_section
@@ -389,8 +389,8 @@ def decision_items(s: MonthSummary) -> list[dict]:
             if d.action == "ship":   # without an incentive cost nothing was set against the lift: the sentence says so
                 sentence = text("month.decision_ship" if not missing(v.get("cost")) else "month.decision_ship_no_cost",
                                 lang, subject=d.subject, variant=v["variant"], metric=metric,
-                                lift=p.signed_pct(v["lift"]), low=p.signed_pct(v["lift_low"]),
-                                high=p.signed_pct(v["lift_high"]))
+                                lift=lift_moved(p, v["metric"], v.get("control"), v.get("value"), v["lift"], v.get("kind")),
+                                low=p.signed_pct(v["lift_low"]), high=p.signed_pct(v["lift_high"]))
                 if not missing(v.get("revenue_lift")):
                     sentence += p.sentence_sep + text(
                         "month.decision_ship_revenue", lang, metric=metric_label(p, "revenue"),
@@ -398,7 +398,8 @@ def decision_items(s: MonthSummary) -> list[dict]:
                         high=p.signed_pct(v.get("revenue_high")))
             elif d.action == "ships_conversion_not_margin":
                 sentence = text("month.decision_ships_conversion_not_margin", lang, subject=d.subject,
-                                variant=v["variant"], metric=metric, lift=p.signed_pct(v["lift"]),
+                                variant=v["variant"], metric=metric,
+                                lift=lift_moved(p, v["metric"], v.get("control"), v.get("value"), v["lift"], v.get("kind")),
                                 low=p.signed_pct(v["lift_low"]), high=p.signed_pct(v["lift_high"]),
                                 cost=p.money(v["cost"], 2), net=p.money(v["net"], 2), net_low=p.money(v["net_low"], 2),
                                 net_high=p.money(v["net_high"], 2))

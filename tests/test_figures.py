@@ -132,7 +132,7 @@ def test_a_difference_of_two_rates_is_in_points_and_a_lift_stays_in_percent():
     assert fmt_difference(EN, "conversion", 0.0377) == "+3.8 pp"
     assert fmt_difference(ZH, "conversion", -0.0377) == "-3.8 个百分点"
     assert fmt_difference(EN, "x", 0.02, "proportion") == "+2.0 pp"
-    assert fmt_difference(EN, "revenue", -1.25) == "-\u2060CN¥1.2" and fmt_difference(EN, "orders", 0.5) == "+0.500"
+    assert fmt_difference(EN, "revenue", -1.25) == "-\u2060CN¥1.25" and fmt_difference(EN, "orders", 0.5) == "+0.500"
     assert EN.signed_pct(0.169) == "+16.9%"
 
 

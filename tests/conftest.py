@@ -20,13 +20,13 @@ ROOT = Path(__file__).resolve().parents[1]
 DOMAIN_HIGH_LOW = {
     "important_value": ("high", "high", "high", "重要价值客户", "important value",
                         "keep them: premium service, early access"),
-    "important_lapsing": ("low", "high", "high", "重要保持客户", "important, lapsing", "win back actively: personal contact"),
+    "important_lapsing": ("low", "high", "high", "重要保持客户", "important, lapsing", "hold on to them: personal contact before they lapse"),
     "important_develop": ("high", "low", "high", "重要发展客户", "important to develop",
                           "raise frequency: offers that bring them back"),
     "important_at_risk": ("low", "low", "high", "重要挽留客户", "important, at risk",
                            "about to be lost: targeted retention offer"),
     "general_value": ("high", "high", "low", "一般价值客户", "general value", "raise basket size: bundles, cross-sell"),
-    "general_lapsing": ("low", "high", "low", "一般保持客户", "general, lapsing", "reminders, low-cost touches"),
+    "general_lapsing": ("low", "high", "low", "一般保持客户", "general, lapsing", "keep in touch at low cost: reminders"),
     "general_develop": ("high", "low", "low", "一般发展客户", "general develop", "product promotion, brand messages"),
     "general_at_risk": ("low", "low", "low", "一般挽留客户", "general, at risk", "promotions to reactivate, or let go"),
 }

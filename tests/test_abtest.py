@@ -343,11 +343,12 @@ def test_report_tables_read_the_figures():
     r = abtest.evaluate(m, "X", ab_params("breakdown_min_members=10"))
     table = view.results_frame(EN, r).set_index("Variant · metric")
     assert table.loc["b · conversion", "Control"] == "50.0%" and table.loc["b · conversion", "Variant value"] == "75.0%"
-    assert table.loc["b · conversion", "Lift"] == "+50.0%" and table.loc["b · revenue per member", "Control"] == "CN¥62.5"
+    assert table.loc["b · conversion", "Lift"] == "+50.0%" and table.loc["b · revenue per member", "Control"] == "CN¥62.50"
     # decision first: with four members a side nothing is clear yet, and that reading is the second column
     assert list(table.columns[:1]) == ["Against control"] and set(table["Against control"]) == {"not clear yet"}
     assert len(view.cuped_frame(EN, r)) == 3
     assert r.verdict["decision"] == "not_enough_evidence"
+    both_tables_say_one_change(r)
     assert "Not enough evidence" in view.verdict_sentence(EN, r, ab_params())
 
 
@@ -436,7 +437,7 @@ def test_two_variants_with_the_same_significant_gain_ship_the_first_by_name():
 def test_a_numeric_outcome_reads_like_every_other_plain_number():
     assert view.fmt_metric(EN, "basket_score", 1234.5678) == "1,234.568"
     assert view.fmt_metric(EN, "basket_score", float("nan")) == "–"
-    assert view.fmt_metric(EN, "conversion", 0.1234) == "12.3%" and view.fmt_metric(EN, "revenue", 12.34) == "CN¥12.3"
+    assert view.fmt_metric(EN, "conversion", 0.1234) == "12.3%" and view.fmt_metric(EN, "revenue", 12.34) == "CN¥12.34"
 
 
 # ----------------------------------------------------------------- the metrics an experiment names (issue 27, item 13)
@@ -877,10 +878,13 @@ def test_the_summary_card_answers_each_experiment_in_one_short_sentence(language
     assert p.signed_pct(0.169) in sentences[0] and "+6.4%" in sentences[0] and "+27.4%" in sentences[0]
     assert p.money(-4.51, 2) in sentences[1] and p.money(-6.80, 2) in sentences[1] and "+15.5%" not in sentences[1]
     assert "%" not in sentences[2] and p.text("ab.answer_srm") in sentences[2]
-    # short: the figures that do not decide (control and variant values, the overstated lift's 16.6%) are left out
-    assert "22.3%" not in card["headline"] and "16.6%" not in card["headline"] and "18.7%" not in card["headline"]
-    # before: 421 and 219 characters, and points of 273 and 104 beneath
-    assert len(card["headline"]) <= (330 if language == "en" else 200), len(card["headline"])
+    # short: the figures that do not decide (the overstated lift's 16.6%) are left out; the deciding rate's two
+    # values and their change in percentage points stand before its relative lift, as on the A/B page (issue 23)
+    assert f"22.3% → 26.1%" in sentences[0] and p.pp(0.038) in sentences[0]
+    assert "16.6%" not in card["headline"] and "18.7%" not in card["headline"]
+    # before: 421 and 219 characters, and points of 273 and 104 beneath; the rate's two values and its change in
+    # percentage points (issue 23) add some thirty
+    assert len(card["headline"]) <= (365 if language == "en" else 215), len(card["headline"])
     assert not re.search(r"[Gg]uardrail|护栏|\bAOV\b|\bpower\b|检验力", card["headline"]), card["headline"]
     # without enough evidence: the best variant's lift and its interval
     waiting = coupon_record("not_enough_evidence", None)
@@ -925,3 +929,26 @@ def test_an_experiments_section_refers_to_its_verdict_at_the_top_and_explains_an
         over = (abtest.experiment_record(r).get("overstated") or {}).get(abtest.experiment_record(r)["verdict"].get("variant"))
         assert (view.overstated_sentence(p, over) in section) == bool(over and r.verdict["decision"] in (
             "ship", "ships_conversion_not_margin")), section
+
+
+def both_tables_say_one_change(r):
+    """Issue 23: push's revenue per member read '+CN¥13.3' in the table of every metric (the shown means
+    CN¥70.7 - CN¥57.4) and '+CN¥13.4' in the CUPED table (the exact 13.352). Money per member is shown to cents
+    and the CUPED table's unadjusted difference is the detail table's, so each variant's change reads one way."""
+    for p in (EN, Presentation("zh", "CNY")):
+        detail = view.results_frame(p, r)
+        said = dict(zip(detail[p.text("ab.col_variant_metric")], detail[p.text("ab.col_diff")]))
+        cuped = view.cuped_frame(p, r)
+        assert len(cuped)
+        for _, row in cuped.iterrows():
+            point = row[p.text("ab.col_diff_raw")].split(" (")[0].split("（")[0]
+            assert point == said[f"{row[p.text('ab.col_variant')]} · {row[p.text('ab.col_metric')]}"], (p.language, row)
+
+
+def test_money_per_member_reads_to_cents_and_one_way_in_both_tables():
+    from memberkit.views.context import WORD_JOINER
+    m = synthetic(n=2000)
+    r = abtest.evaluate(m, "X", ab_params())
+    both_tables_say_one_change(r)
+    assert view.fmt_metric(EN, "revenue", 70.6812) == "CN¥70.68"
+    assert view.shown_difference(EN, "revenue", 57.3291, 70.6812) == f"+{WORD_JOINER}CN¥13.35"

@@ -930,7 +930,7 @@ def test_the_value_tables_give_money_by_group_and_the_at_risk_table_sums_the_win
 def test_a_likely_lost_member_is_never_told_keep_them():
     """The at-risk table's action for members the model says are likely lost: a segment of recent buyers
     takes its lapsing counterpart's action (same F and M, not bought lately; DOMAIN.md's table), so
-    Important value reads "Win back actively", not "Keep them"; a segment already gone quiet keeps its own."""
+    Important value reads "Hold on to them", not "Keep them"; a segment already gone quiet keeps its own."""
     from memberkit.views import Presentation
     from memberkit.views import clv as view
     import yaml
@@ -941,7 +941,7 @@ def test_a_likely_lost_member_is_never_told_keep_them():
         for language in ("en", "zh"):
             assert clv.at_risk_action(recent, language) == seg[lapsing]["action"][language]
             assert clv.at_risk_action(lapsing, language) == seg[lapsing]["action"][language]
-    assert clv.at_risk_action("important_value", "en") == "Win back actively: personal contact"
+    assert clv.at_risk_action("important_value", "en") == "Hold on to them: personal contact before they lapse"
     assert clv.at_risk_action("no_recent_purchase", "zh") == rules["outside"]["action"]["zh"]
     a = _winback_analysis()
     a.members.loc[a.members.index[0], "segment"] = "important_value"     # m1, at risk, among recent buyers
@@ -988,7 +988,7 @@ def test_the_winback_file_gives_a_likely_lost_member_the_action_the_page_table_g
         counterpart = lapsing[(f, m)]
         assert w.loc[code, "action_en"].lower() == DOMAIN_HIGH_LOW[counterpart][-1], code
         assert w.loc[code, "action_zh"] == w.loc[counterpart, "action_zh"], code
-    assert w.loc["important_value", "action_en"].startswith("Win back actively")
+    assert w.loc["important_value", "action_en"].startswith("Hold on to them")
     assert not w.action_en.str.lower().str.startswith("keep them").any()
 
 
@@ -1302,7 +1302,7 @@ def test_a_likely_lost_important_value_member_reads_win_back_as_for_important_la
     from memberkit.views import clv as clv_view
     en, zh = Presentation("en"), Presentation("zh")
     assert clv_view.at_risk_action_words(en, "important_value") == \
-        "Win back actively: personal contact, as for Important, lapsing (likely lost)"
+        "Hold on to them: personal contact before they lapse, as for Important, lapsing (likely lost)"
     assert "按重要保持客户处理" in clv_view.at_risk_action_words(zh, "important_value")
     assert clv_view.at_risk_action_words(en, "important_lapsing") == clv.at_risk_action("important_lapsing", "en")
     assert clv.lapsing_counterpart("general_develop") == "general_at_risk"

@@ -107,7 +107,7 @@ def test_segment_labels_are_the_domain_tables_english():
                                                 "general_at_risk")} == {
         "important_lapsing": "Important, lapsing", "important_at_risk": "Important, at risk",
         "general_lapsing": "General, lapsing", "general_at_risk": "General, at risk"}
-    assert scheme.action("important_lapsing", "en").startswith("Win back actively")
+    assert scheme.action("important_lapsing", "en").startswith("Hold on to them")
 
 
 def test_the_cleaning_headline_and_the_summary_count_the_same_order_lines():
@@ -132,7 +132,7 @@ def test_a_difference_of_two_rates_is_in_points_and_a_lift_stays_in_percent():
     assert fmt_difference(EN, "conversion", 0.0377) == "+3.8 pp"
     assert fmt_difference(ZH, "conversion", -0.0377) == "-3.8 个百分点"
     assert fmt_difference(EN, "x", 0.02, "proportion") == "+2.0 pp"
-    assert fmt_difference(EN, "revenue", -1.25) == "-\u2060CN¥1.2" and fmt_difference(EN, "orders", 0.5) == "+0.500"
+    assert fmt_difference(EN, "revenue", -1.25) == "-\u2060CN¥1.25" and fmt_difference(EN, "orders", 0.5) == "+0.500"
     assert EN.signed_pct(0.169) == "+16.9%"
 
 

@@ -11,6 +11,8 @@ from memberkit import kpi, month
 from memberkit.views import month as month_views
 from memberkit.month import ReportState
 
+from .conftest import ROOT
+
 NAMES = ["data_cleaning", "rfm_segmentation", "clv_forecast", "ab_test", "campaign_review"]
 
 
@@ -125,11 +127,12 @@ def test_an_experiment_on_an_outcome_is_summarised_by_its_own_metric(figures):
     e9 = next(d for d in s.decisions if d.subject == "E9")
     assert (e9.values["metric"], e9.values["lift"], e9.values["lift_low"]) == ("retained", 0.1, 0.02)
     sentences = [d["sentence"] for d in month_views.decision_items(s) if d["kind"] == "experiment"]
-    assert sentences == ["variant B of E9: retained +10.0% (95% interval +2.0% to +18.0%). No incentive cost is set "
+    # the groups' values beside the relative lift (issue 23); a number, as the results give no kind for it here
+    assert sentences == ["variant B of E9: retained 0.500 → 0.550 (+0.050), a relative lift of +10.0% (95% interval +2.0% to +18.0%). No incentive cost is set "
                          "for it, so its margin was not weighed.",
                          "E8: the variants do worse than control on <kept>."]
     page = month_views.render_summary(s)                         # no KeyError; the name escaped on the page
-    assert "retained +10.0%" in page and "on &lt;kept&gt;." in page and "<kept>" not in page
+    assert "retained 0.500 → 0.550 (+0.050), a relative lift of +10.0%" in page and "on &lt;kept&gt;." in page and "<kept>" not in page
 
 
 def test_report_states_read_the_folder_and_this_run(tmp_path):
@@ -376,7 +379,7 @@ CARDS = {
                           ("High-value members unlikely to buy again", "1,046 members", "spent CN¥2,571,214 with us so far"),
                           ("Expected purchases", "30,296 purchases", "")]),
         # the answer per experiment in one short sentence: its verdict and the figure that decides it (issue 23)
-        "ab_test": ("EXP-PUSH: Ship push: conversion +16.9% (95% interval +6.4% to +27.4%). "
+        "ab_test": ("EXP-PUSH: Ship push: conversion 22.3% → 26.1% (+3.8 pp), a relative lift of +16.9% (95% interval +6.4% to +27.4%). "
                     "EXP-BANNER: No verdict: the split is broken; fix it and rerun the experiment.",
                     [("Experiments evaluated", "2 experiments", ""), ("Ship", "1 experiment", ""),
                      ("Broken split (no verdict)", "1 experiment", ""), ("Not enough evidence", "0 experiments", "")]),
@@ -399,7 +402,7 @@ CARDS = {
                          "概率低于 50%。",
                          [("预测价值", "¥1,708,240", "折现毛利；17,581 名会员"), ("前 10% 会员占比", "43.4%", ""),
                           ("可能不再回购的高价值会员", "1,046 人", "至今累计消费 ¥2,571,214"), ("预计购买次数", "30,296 次", "")]),
-        "ab_test": ("EXP-PUSH：上线 push：转化率 +16.9%（95% 置信区间 +6.4% 至 +27.4%）。"
+        "ab_test": ("EXP-PUSH：上线 push：转化率 22.3% → 26.1%（+3.8 个百分点），相对提升 +16.9%（95% 置信区间 +6.4% 至 +27.4%）。"
                     "EXP-BANNER：不下结论：分组失衡；请修正分组后重新运行实验。",
                     [("评估的实验", "2 个", ""), ("上线", "1 个", ""), ("分组失衡（不下结论）", "1 个", ""), ("证据不足", "0 个", "")]),
         "campaign_review": ("排行榜中 7 个活动里，有 1 个确定收回了成本：C2610 国庆会员日，投入回报率 +218%。",
@@ -563,3 +566,74 @@ def test_the_summary_and_all_months_headings_keep_their_months_whole(tmp_path, f
     # the same function as the report pages: the same heading, whatever page it is on
     title = month_views.text("month.page_title", "zh", month=month_views.month_label("2026-10", "zh"))
     assert heading_html(title, 1) in zh
+
+
+def test_the_at_risk_decision_gives_each_segment_the_action_the_rfm_table_gives(tmp_path):
+    """Issue 23: the summary's decision said 'Win back' / 挽回 while the at-risk list and the RFM table told
+    Important, lapsing (重要保持客户) members to be held on to. One listed member per code of
+    ``reference/rfm_segments.yaml`` (and one with no order in the RFM window): the decision names each action
+    beside its segment, in both languages, in the words of the RFM page's action column; no lapsing (保持)
+    segment is told to be won back, and the decision's own label says none of it either."""
+    import yaml
+    from memberkit import clv, rfm
+    from memberkit.views import Presentation
+    from memberkit.views import rfm as rfm_view
+    rules = yaml.safe_load((ROOT / "lib/memberkit/reference/rfm_segments.yaml").read_text(encoding="utf-8"))["high_low"]
+    codes = [s["key"] for s in rules["segments"]] + [rules["outside"]["key"]]
+    (tmp_path / "data").mkdir()
+    pd.DataFrame({"member_id": [f"m{i}" for i in range(len(codes))], "segment": codes}).to_csv(
+        tmp_path / "data" / clv.AT_RISK_FILE, index=False, encoding="utf-8-sig")
+    reports = [ReportState("clv_forecast", "ok", clv_results())]
+    lapsing = [s for s in rules["segments"] if s["when"]["r"] == "low"]
+    profile = pd.DataFrame({"members": 1, "share": 0.1, "revenue_share": 0.1, "mean_r": 1.0, "mean_f": 1.0,
+                            "mean_m": 1.0, "aov": 1.0}, index=pd.Index([s["key"] for s in lapsing]))
+    won_back = {"en": re.compile(r"win (them )?back|won back|win-back", re.I), "zh": re.compile("挽回|召回|赢回")}
+    for language in ("en", "zh"):
+        p = Presentation(language, "CNY")
+        s = month.MonthSummary("2026-10", language, "CNY", reports, None, "", month.decisions(reports, tmp_path))
+        [item] = month_views.decision_items(s)
+        table = rfm_view.profile_frame(p, profile)
+        table_action = dict(zip(table[p.text("rfm.segment")], table[p.text("rfm.action")]))
+        for seg in lapsing:
+            # every action the list gives is a segment's not bought from lately; the member of its counterpart
+            # among recent buyers (same F and M), now likely lost, is counted with it: 2 take each
+            part = p.text("month.decision_at_risk_part", segment=seg["label"][language], members="2",
+                          action=table_action[seg["label"][language]])
+            assert part in item["sentence"], (seg["key"], language, item["sentence"])
+        outside = rules["outside"]
+        assert p.text("month.decision_at_risk_part", segment=outside["label"][language], members="1",
+                      action=outside["short"][language]) in item["sentence"]
+        assert not won_back[language].search(item["action"]), item["action"]
+        for seg in rules["segments"]:
+            if "保持" in seg["label"]["zh"]:     # the trade name says keep hold: both languages say so
+                for words in (seg["action"][language], seg["short"][language], table_action[seg["label"][language]]):
+                    assert not won_back[language].search(words), (seg["key"], words)
+                assert ("保持" in seg["short"]["zh"]) and re.search(r"\b(hold on|keep)\b", seg["short"]["en"], re.I)
+    assert rfm.schemes()["high_low"].short_action("important_lapsing", "en") == "Hold on: personal contact"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_summary_gives_a_rate_lift_in_percentage_points_as_the_ab_page_does(language):
+    """Issue 23: the summary's A/B card and decision said 'conversion +16.9%', a relative lift with no
+    percentage points, while the A/B page gives '22.3% → 26.1%' and '+3.8 pp'. Both now give the groups'
+    rates and the change in points as the page shows them (one function), then the relative lift."""
+    from memberkit.views import Presentation
+    from memberkit.views import abtest as ab_view
+    p = Presentation(language, "CNY")
+    row = {"rel_lift": 0.169, "ci_low": 0.064, "ci_high": 0.274, "control_mean": 0.223, "variant_mean": 0.261,
+           "p_value_adjusted": 0.001}
+    e = {"primary_metric": "conversion", "verdict": {"decision": "ship", "variant": "push"},
+         "metrics": {"conversion": {"push": row}}}
+    res = {"period": "2026-10", "kpis": {}, "results": {"primary_metric": "conversion", "experiments": {"EXP-PUSH": e}}}
+    points = ab_view.shown_difference(p, "conversion", row["control_mean"], row["variant_mean"])
+    assert points == p.pp(0.038) and points != p.signed_pct(0.169)        # +3.8 pp, from the shown 22.3% and 26.1%
+    page = ab_view.experiment_sentence(p, "EXP-PUSH", e, [])                 # the A/B page's verdict
+    assert p.pct(0.223) in page and p.pct(0.261) in page
+    reports = [ReportState("ab_test", "ok", res)]
+    s = month.MonthSummary("2026-10", language, "CNY", reports, None, "", month.decisions(reports))
+    [item] = month_views.decision_items(s)
+    card = ab_view.headline(p, res)
+    for said in (item["sentence"], card):
+        assert f"{p.pct(0.223)} → {p.pct(0.261)}" in said and points in said, said
+        assert p.signed_pct(0.169) in said       # the relative lift follows, with its interval
+        assert said.index(points) < said.index(p.signed_pct(0.169))

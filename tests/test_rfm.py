@@ -1,5 +1,6 @@
 """RFM: the per-member summary, scoring, both rule tables, tiers, lifecycle and migration,
 each checked on small hand-computed cases."""
+import re
 import datetime as dt
 
 import ibis
@@ -389,8 +390,8 @@ def test_each_crm_file_is_named_by_a_code_that_says_what_its_english_label_says(
     for key in hl.keys:
         words = hl.label(key, "en").lower().replace(",", " ").split()
         assert all(w in words for w in key.split("_")), (key, hl.label(key, "en"))
-    # the lapsing segments are the ones won back; the at-risk ones get a retention offer
-    assert hl.action("important_lapsing", "en").startswith("Win back")
+    # the lapsing segments are held on to (their zh names say 保持); the at-risk ones get a retention offer
+    assert hl.action("important_lapsing", "en").startswith("Hold on to them")
     assert "retention" in hl.action("important_at_risk", "en")
     paths = rfm.export_segment_lists(export_table(), tmp_path, window_days=365)
     for key, path in paths.items():
@@ -654,7 +655,7 @@ def test_in_chinese_a_segment_named_to_be_kept_is_not_told_to_be_won_back():
     were 主动召回，而不是保持现状: the source article says to keep their trust (需要重点保持这类客户的信任感和满意度).
     A segment whose zh label says 保持 is told to keep hold of them, one whose label says 挽留 to retain them."""
     from memberkit.views import Presentation
-    won_back = ("召回", "挽回")
+    won_back = ("召回", "挽回", "赢回")
     for scheme in rfm.schemes().values():
         for s in scheme.segments:
             words = (s.action["zh"], s.short["zh"])
@@ -704,3 +705,18 @@ def test_the_cohort_sentence_writes_its_month_as_the_title_does(language, said):
     from memberkit.views import rfm as rfm_view
     cohorts = pd.DataFrame({"members": [500, 400], 0: [0.8, 0.84], 1: [0.263, float("nan")]}, index=["2026-09", "2026-10"])
     assert said in rfm_view.cohort_sentence(Presentation(language), SimpleNamespace(cohorts=cohorts))
+
+
+def test_no_action_asks_members_to_join_or_renew():
+    """Issue 23: "Potential loyalists: Invite to membership" was addressed to people already members (the data
+    is the loyalty programme's), and At risk got "renewals", which members of a retail programme rarely do.
+    Every segment's action, in full and short, in both languages, speaks to members: tier-up perks, points."""
+    joining = {"en": re.compile(r"membership|join|sign[- ]?up|renew", re.I), "zh": re.compile("会员计划邀请|加入|入会|续费|注册")}
+    for scheme in rfm.schemes().values():
+        for s in scheme.segments:
+            for language in ("en", "zh"):
+                for words in (s.action[language], s.short[language]):
+                    assert not joining[language].search(words), (s.key, words)
+    grid = rfm.schemes()["score_grid"]
+    assert grid.short_action("potential_loyalists", "en") == "Tier-up perks; picks for them"
+    assert grid.action("potential_loyalists", "zh") == "升级权益，个性化推荐"

@@ -679,6 +679,47 @@ def test_a_forecast_above_every_past_campaigns_actual_says_so():
     assert "pulled forward" in view._versus_past(Presentation("en", "CNY"), 2.0, past)
 
 
+def test_the_next_campaign_quotes_the_campaign_tables_figure_first():
+    """Issue 23: the next-campaign lines gave C2610 about CN¥3.75 net per member 'in its own days' while the
+    campaign table gave it about CN¥2.71 (with the days after): both labelled, they read as two results. The
+    table's figure, the one its verdict uses, now comes first, from the same results file
+    (:func:`memberkit.campaign.league_net_per_member`), and the figure of its own days follows, labelled, in the
+    sentence under the summary's answer, its caveat and the page's card, in both languages."""
+    from types import SimpleNamespace
+    from memberkit import campaign
+    from memberkit.views import Presentation
+    from memberkit.views import uplift as view
+    results = {"results": {"campaigns": {
+        "C2610": {"cost": 3000.0, "n_target": 2412, "figures": {"incremental_margin": {"value": 9533.79}}},
+        "C2501": {"cost": 30000.0, "n_target": 2417, "figures": {"incremental_margin": {"value": 13020.0}}}}}}
+    league = campaign.league_net_per_member(results)
+    assert league["C2610"] == pytest.approx((9533.79 - 3000.0) / 2412)
+    past = [{"campaign_id": "C2610", "type": "member_day", "targeted": 2412, "net_per_member": 3.7539},
+            {"campaign_id": "C2501", "type": "member_day", "targeted": 2417, "net_per_member": -7.03}]
+    for language in ("en", "zh"):
+        p = Presentation(language, "CNY")
+        made, own = p.money(league["C2610"], 2), p.money(3.7539, 2)
+        assert (made, own) == ({"en": "CN¥2.71", "zh": "¥2.71"}[language], {"en": "CN¥3.75", "zh": "¥3.75"}[language])
+        for sentence in (view._versus_past(p, 4.24, past, "during", league), view._versus_past(p, 3.0, past, "during", league)):
+            assert made in sentence and own in sentence and sentence.index(made) < sentence.index(own), sentence
+            assert p.text("uplift.col_list") not in sentence
+        caveat = view._caveat(p, {"contacted": 100, "per_member": [4.24, 1.0, 6.0]}, 1.24, None, past, league)
+        assert caveat.index(made) < caveat.index(own), caveat
+        # the summary's lines read the same file's campaign table
+        block = {"state": "ready", "recommended": "model", "window": "during", "contact_cost": 1.24,
+                 "cost_basis": "latest", "cost_campaign": "C2610", "type_costs": None, "past": past,
+                 "campaign_type": "member_day", "validation": {},
+                 "returns": {"model": {"contacted": 100, "holdout": 10, "net": 424.0, "net_low": 100.0,
+                                       "net_high": 700.0, "per_member": [4.24, 1.0, 7.0], "contact_cost": 1.24}}}
+        s = SimpleNamespace(language=language, currency="CNY", display_names={},
+                            results=lambda name: {"results": {**results["results"], "uplift": block}})
+        line = view.summary_section(s)
+        said = " ".join([line["sentence"], *line["points"]])
+        assert made in said and said.index(made) < said.index(own), said
+        # without the campaign table (a results file written before it), the figure of its own days alone
+        assert made not in view._versus_past(p, 4.24, past, "during") and own in view._versus_past(p, 4.24, past, "during")
+
+
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_a_recommended_list_forecast_to_gain_less_than_the_other_says_so_and_why(language):
     """A fresh reader found the model's list 'Recommended: yes' at CN¥68,601 beside the RFM list's CN¥69,020:

@@ -653,12 +653,12 @@ def test_a_rate_change_shown_beside_its_two_rates_is_their_difference_as_shown(l
     results = pd.DataFrame([{"variant": "b", "metric": "conversion", "control_mean": before, "variant_mean": after,
                              "abs_diff": after - before, "rel_lift": (after - before) / before, "ci_low": -0.2,
                              "ci_high": -0.1, "p_value_adjusted": 0.01, "chance_to_win": 0.01},
-                            {"variant": "b", "metric": "revenue", "control_mean": 10.24, "variant_mean": 10.46,
-                             "abs_diff": 0.22, "rel_lift": 0.0215, "ci_low": -0.1, "ci_high": 0.1,
+                            {"variant": "b", "metric": "revenue", "control_mean": 10.244, "variant_mean": 10.466,
+                             "abs_diff": 0.222, "rel_lift": 0.0215, "ci_low": -0.1, "ci_high": 0.1,
                              "p_value_adjusted": 0.5, "chance_to_win": 0.6}])
     table = ab.results_frame(p, SimpleNamespace(results=results, kinds={}, srm_failed=False))
-    assert table[p.text("ab.col_diff")].tolist() == [f"-1.7 {points}", ab.fmt_difference(p, "revenue", 0.3)]
-    assert p.money(10.24, 1) == p.money(10.2, 1) and p.money(10.46, 1) == p.money(10.5, 1)   # +0.3, not +0.2
+    assert table[p.text("ab.col_diff")].tolist() == [f"-1.7 {points}", ab.fmt_difference(p, "revenue", 0.23)]
+    assert p.money(10.244, 2) == p.money(10.24, 2) and p.money(10.466, 2) == p.money(10.47, 2)   # +0.23, not +0.22
     # equal as shown: no change, and never '-0.0'
     assert vkpi.format_change(p, "churn_rate", 0.1004, 0.0996) == f"+0.0 {points}"
 
@@ -792,7 +792,7 @@ def test_a_negative_amount_never_breaks_after_its_sign(language, symbol):
     from memberkit.views.context import WORD_JOINER
     p = Presentation(language, "CNY")
     assert p.money(-4.51, 2) == f"-{WORD_JOINER}{symbol}4.51" and p.money(4.51, 2) == f"{symbol}4.51"
-    assert fmt_difference(p, "revenue", -1.25) == f"-{WORD_JOINER}{symbol}1.2"
+    assert fmt_difference(p, "revenue", -1.25) == f"-{WORD_JOINER}{symbol}1.25"
     assert p.signed_pct(-0.63, 0) == "-63%"   # before a digit nothing breaks: nothing added
     # still read as a figure: right-aligned in tables
     assert page._is_figure_column([p.money(-4.51, 2), p.money(12, 0)])

@@ -792,6 +792,9 @@ def decisions(results: dict, out_dir=None) -> list[dict]:
         out.append({"kind": "experiment", "action": v["decision"], "subject": eid,
                     "values": {"variant": variant, "reason": v.get("reason", ""), "metric": primary,
                                "lift": (m or {}).get("rel_lift"), "lift_low": (m or {}).get("ci_low"),
+                               # the groups' values, so the summary gives a rate's change in percentage points
+                               "control": (m or {}).get("control_mean"), "value": (m or {}).get("variant_mean"),
+                               "kind": (e.get("kinds") or {}).get(primary),
                                "lift_high": (m or {}).get("ci_high"), "cost": net.get("cost_per_conversion"),
                                "net": net.get("net"), "net_low": net.get("net_ci_low"),
                                "net_high": net.get("net_ci_high"),

@@ -582,6 +582,29 @@ def verdict_counts(results: dict, in_period: bool) -> dict[str, int]:
             **{d: sum((c.get("verdict") or {}).get("decision") == d for c in chosen) for d in ("repeat", "change", "stop")}}
 
 
+def league_net_per_member(results: dict) -> dict[str, float]:
+    """Each campaign's net gain per targeted member as the campaign league counts it, from
+    ``campaign_review.json``'s results (``results``: its ``results`` dict, or the whole file): incremental margin
+    over the campaign and the days after it less the cost, divided by the targeted members (the shop's
+    currency per member); a campaign without a cost, a margin or targets is left out. The figure the verdict
+    rests on, for a page that sets another window's figure beside it (the next campaign's plan, whose window
+    is the campaign's own days), so both read from one results file.
+
+    >>> net = league_net_per_member({"campaigns": {"C1": {"cost": 3000.0, "n_target": 2412,
+    ...     "figures": {"incremental_margin": {"value": 9533.79}}}}})
+    >>> round(net["C1"], 4)
+    2.7089
+    """
+    league = (results.get("results", results) or {}).get("campaigns") or {}
+    out = {}
+    for cid, c in league.items():
+        margin = ((c.get("figures") or {}).get("incremental_margin") or {}).get("value")
+        cost, targeted = c.get("cost"), c.get("n_target")
+        if all(isinstance(x, (int, float)) and math.isfinite(x) for x in (margin, cost, targeted)) and targeted > 0:
+            out[cid] = (margin - cost) / targeted
+    return out
+
+
 # ------------------------------------------------------------------ decisions for the summary page
 DECISIONS = ("stop", "change", "repeat")
 

@@ -1349,12 +1349,12 @@ def at_risk_action(key: str, language: str) -> str:
     """What to do with a high-value member the model says is likely lost, by its RFM segment ``key``: a
     member likely lost is treated as not having bought lately, so a segment of recent buyers takes the
     action of its lapsing counterpart (the same F and M, low R: Important value -> Important, lapsing's
-    win-back), never "keep them"; a segment of members gone quiet, and a member with no purchase in the
+    hold-on-to-them), never "keep them"; a segment of members gone quiet, and a member with no purchase in the
     window, keep their own. The one rule for the win-back list (:func:`winback_list`) and the CLV page's
     at-risk table (:func:`memberkit.views.clv.at_risk_frame`), from ``reference/rfm_segments.yaml``.
 
     >>> at_risk_action("important_value", "en")
-    'Win back actively: personal contact'
+    'Hold on to them: personal contact before they lapse'
     >>> at_risk_action("important_at_risk", "en") == at_risk_action("important_develop", "en")
     True
     """
@@ -1394,7 +1394,7 @@ def winback_list(a: CLVAnalysis, tier_labels: dict[str, dict[str, str]] | None =
     member has not dropped out, a model check: 1 under the BG/NBD for a member without a repeat purchase), as
     ``clv_members.csv`` names them; and the action for a likely-lost member of the segment in both languages
     (:func:`at_risk_action`, as the CLV page's at-risk table gives it: Important value's is Important,
-    lapsing's win-back, not "keep them"). A member with no order in the RFM window is in no segment: it
+    lapsing's hold-on-to-them, not "keep them"). A member with no order in the RFM window is in no segment: it
     gets the file's ``high_low.outside`` code (``no_recent_purchase``), labels and action
     (:func:`memberkit.rfm.outside_window`). No model inputs (repeat purchases, the weeks from the first to the
     last purchase and since the first): those are in ``clv_members.csv`` (:func:`member_file`).
@@ -1626,6 +1626,21 @@ def key_results(a: CLVAnalysis, params) -> dict:
 
 
 # ------------------------------------------------------------------ decisions for the summary page
+def list_by_action(path) -> list[list]:
+    """How many members of the at-risk list (``clv_at_risk.csv`` at ``path``, :func:`export_members`) take each
+    segment's action: ``[[code, members], ...]``, ``code`` the 8-segment code whose action they take
+    (:func:`lapsing_counterpart`: a likely-lost Important value member is counted with Important, lapsing) or
+    the file's ``outside`` code; the most members first, ties in the order of ``reference/rfm_segments.yaml``.
+    The summary's decision names each action beside its segment, so it says what the list and the RFM page say.
+    Raises ``FileNotFoundError`` when the file is missing."""
+    from .rfm import outside_window, schemes
+    codes = pd.read_csv(path, usecols=["segment"], dtype=str, encoding="utf-8-sig")["segment"]
+    order = [*schemes()["high_low"].keys, outside_window().key]
+    counts = codes.map(lapsing_counterpart).value_counts()
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], order.index(kv[0])))
+    return [[code, int(n)] for code, n in ranked]
+
+
 def decisions(results: dict, out_dir=None) -> list[dict]:
     """High-value members at risk, from ``clv_forecast.json`` (``results``): how many, their past revenue
     (the shop's currency), their expected value, the flagged bulk orders left out of spend to date
@@ -1638,11 +1653,13 @@ def decisions(results: dict, out_dir=None) -> list[dict]:
     if not n:
         return []
     listed = out_dir is not None and (Path(out_dir) / "data" / AT_RISK_FILE).is_file()
+    by_action = list_by_action(Path(out_dir) / "data" / AT_RISK_FILE) if listed else None
     return [{"kind": "at_risk", "action": "win_back", "subject": "",
              "values": {"members": n, "past_revenue": totals.get("high_value_at_risk_past_revenue"),
                         "clv": totals.get("high_value_at_risk_clv"),
                         # None in a month published before the totals carried them: nothing is said then
                         "bulk_spend_left_out": totals.get("bulk_spend_left_out"),
                         "bulk_members_left_out": totals.get("bulk_members_left_out"),
-                        "list": f"data/{AT_RISK_FILE}" if listed else "data/clv_members.csv"},
+                        "list": f"data/{AT_RISK_FILE}" if listed else "data/clv_members.csv",
+                        "by_action": by_action},
              "link": f"clv_forecast.html#{anchor('at-risk')}"}]

@@ -25,19 +25,19 @@ def fmt_metric(p: Presentation, metric: str, value: float, kind: str | None = No
     """A metric's value: a rate (conversion, a binary outcome) in percent, money in the shop's currency."""
     if metric == "conversion" or kind == "proportion":
         return p.pct(value)
-    if metric in ("revenue", "aov"):
-        return p.money(value, 1)
+    if metric in ("revenue", "aov"):    # to cents: per member, tenths hid a cent the tables disagreed on
+        return p.money(value, 2)
     return p.ratio(value, 3)
 
 
 def fmt_difference(p: Presentation, metric: str, value: float, kind: str | None = None) -> str:
     """A difference between two groups' values of a metric, with its sign: of two rates (conversion, a
     binary outcome) in percentage points ('+3.8 pp'), never in percent, which is kept for relative
-    lifts; of money in the shop's currency ('+CN¥1.2'); of anything else as a signed number.
+    lifts; of money in the shop's currency ('+CN¥1.25'); of anything else as a signed number.
 
     >>> p = Presentation("en", "CNY")
     >>> fmt_difference(p, "conversion", 0.0377), fmt_difference(p, "revenue", -1.25), fmt_difference(p, "orders", 0.0123)
-    ('+3.8 pp', '-\\u2060CN¥1.2', '+0.012')
+    ('+3.8 pp', '-\\u2060CN¥1.25', '+0.012')
     """
     if missing(value):
         return DASH
@@ -49,7 +49,7 @@ def fmt_difference(p: Presentation, metric: str, value: float, kind: str | None 
 def shown_difference(p: Presentation, metric: str, control: float, variant: float, kind: str | None = None) -> str:
     """The difference between the control's and the variant's value as :func:`fmt_metric` shows them,
     with its sign: beside '20.2%' and '18.5%' it reads '-1.7 pp', not the unrounded '-1.6 pp'; money
-    and plain numbers likewise from their rounded values ('CN¥10.2' and 'CN¥10.4': '+CN¥0.2').
+    and plain numbers likewise from their rounded values ('CN¥57.33' and 'CN¥70.68': '+CN¥13.35').
 
     >>> p = Presentation("en", "CNY")
     >>> shown_difference(p, "conversion", 0.2016, 0.1854), fmt_difference(p, "conversion", 0.1854 - 0.2016)
@@ -59,8 +59,20 @@ def shown_difference(p: Presentation, metric: str, control: float, variant: floa
         return DASH
     if metric == "conversion" or kind == "proportion":
         return p.pp_change(control, variant)
-    digits = 1 if metric in ("revenue", "aov") else 3   # as fmt_metric rounds them
+    digits = 2 if metric in ("revenue", "aov") else 3   # as fmt_metric rounds them
     return fmt_difference(p, metric, round(variant, digits) - round(control, digits), kind)
+
+
+def lift_moved(p: Presentation, metric: str, control: float, variant: float, lift: float, kind: str | None = None) -> str:
+    """A lift as the summary says it: the two groups' values, their difference as the A/B page shows it
+    (:func:`shown_difference`: of rates in percentage points) and then the relative lift ('22.3% → 26.1%
+    (+3.8 pp), a relative lift of +16.9%'); the relative lift alone when the results carry no means (a month
+    published before the decisions held them). A rate's relative lift alone ('conversion +16.9%') read as
+    percentage points beside the A/B page's '+3.8 pp'."""
+    if missing(control) or missing(variant):
+        return p.signed_pct(lift)
+    return p.text("ab.lift_moved", control=fmt_metric(p, metric, control, kind), value=fmt_metric(p, metric, variant, kind),
+                  change=shown_difference(p, metric, control, variant, kind), lift=p.signed_pct(lift))
 
 
 def _fm(p: Presentation, r: abtest.ExperimentResult, metric: str, value: float) -> str:
@@ -355,7 +367,10 @@ def experiment_answer(p: Presentation, experiment_id: str, e: dict, guardrail_me
     v, metric = e["verdict"], e["primary_metric"]
     res = (e.get("metrics") or {}).get(metric) or {}
     fm = lambda x: fmt_metric(p, metric, x, (e.get("kinds") or {}).get(metric))   # noqa: E731
-    lifted = lambda name: dict(variant=name, metric=metric_label(p, metric), lift=p.signed_pct(res[name]["rel_lift"]),   # noqa: E731
+    kind = (e.get("kinds") or {}).get(metric)
+    lifted = lambda name: dict(variant=name, metric=metric_label(p, metric),   # noqa: E731
+                               lift=lift_moved(p, metric, res[name].get("control_mean"), res[name].get("variant_mean"),
+                                               res[name]["rel_lift"], kind),
                                lo=p.signed_pct(res[name]["ci_low"]), hi=p.signed_pct(res[name]["ci_high"]),
                                control=fm(res[name]["control_mean"]), value=fm(res[name]["variant_mean"]))
     if v["decision"] == "no_verdict" and v.get("reason") == "srm":
@@ -448,7 +463,8 @@ def cuped_frame(p: Presentation, r: abtest.ExperimentResult) -> pd.DataFrame:
         raw = r.results[(r.results.metric == x.metric) & (r.results.variant == x.variant)].iloc[0]
         rows.append({p.text("ab.col_metric"): metric_label(p, x.metric),
                      p.text("ab.col_variant"): x.variant,
-                     p.text("ab.col_diff_raw"): f"{_fd(p, r, x.metric, raw.abs_diff)} "
+                     # the point as the detail table shows it (from the shown pair), so one change reads one way
+                     p.text("ab.col_diff_raw"): f"{shown_difference(p, x.metric, raw.control_mean, raw.variant_mean, r.kinds.get(x.metric))} "
                      f"({_fd(p, r, x.metric, raw.abs_ci_low)} … {_fd(p, r, x.metric, raw.abs_ci_high)})",
                      p.text("ab.col_diff_cuped"): f"{_fd(p, r, x.metric, x.abs_diff)} "
                      f"({_fd(p, r, x.metric, x.abs_ci_low)} … {_fd(p, r, x.metric, x.abs_ci_high)})",

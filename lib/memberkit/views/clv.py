@@ -335,8 +335,8 @@ def at_risk_short_action(p: Presentation, key: str) -> str:
 
 def at_risk_action_words(p: Presentation, key: str) -> str:
     """The action for likely-lost members of segment ``key`` (:func:`memberkit.clv.at_risk_action`), naming the
-    segment it is borrowed from when that is another ('Win back actively: personal contact, as for Important,
-    lapsing'), so that 'Important value' beside 'Win back actively' reads as one idea: members of a keep-them
+    segment it is borrowed from when that is another ('Hold on to them: personal contact before they lapse, as for
+    Important, lapsing'), so that 'Important value' beside 'Hold on to them' reads as one idea: members of a keep-them
     segment now likely lost are treated as lapsing."""
     from ..rfm import schemes
     action, counterpart = clv.at_risk_action(key, p.language), clv.lapsing_counterpart(key)

@@ -27,7 +27,7 @@ from ..languages import switch_link
 from ..month import MonthSummary, compare
 from ..periods import previous_period, same_period_last_year
 from ..report import missing
-from .abtest import metric_label
+from .abtest import lift_moved, metric_label
 from .context import DASH, Presentation, fmt_month, text
 from .kpi import card_figure, format_change, format_figure, is_good
 from .ledger import section as ledger_section
@@ -242,7 +242,7 @@ def figure_cards(s: MonthSummary) -> list[dict]:
     if not s.figures:
         return []
     period, lang, p = s.period, s.language, _p(s)
-    cards = []
+    cards, said = [], False
     for key in MONTH_FIGURES:
         c = compare(s.figures, key)
         label = figure_label(key, lang)
@@ -270,13 +270,17 @@ def figure_cards(s: MonthSummary) -> list[dict]:
                   "scale": text("month.spark_scale", lang, floor=format_figure(p, key, scale_floor(values))),
                   "marks": list(marks.values())} if marks else None)
         value = card_figure(p, key, c["current"])
+        # the flagged orders and their total once, on the first card they touch; later cards give their figure
+        # without them only
+        bulk = bulk_note(p, s.figures, key, period, month_label(previous_period(period), lang), with_change=False,
+                         said=said)
+        said = said or bool(bulk)
         cards.append({"key": key, "label": label, "value": Markup(mark(value, Figure(key, period, c["current"]), "div", "mk-value")),
                       # on A4 a long figure is set smaller to stay on one line; words wrap at their spaces
                       "value_chars": round(value_width(value), 1),
                       "changes": changes, "definition": definition, "trend": trend,
                       # the change lines above name the comparison; the note does not repeat it
-                      "bulk": bulk_note(p, s.figures, key, period, month_label(previous_period(period), lang),
-                                        with_change=False),
+                      "bulk": bulk,
                       "spark": sparkline(values, good_up=HIGHER_IS_BETTER[key],
                                          label=text("month.trend", lang, name=label, month=month_label(period, lang),
                                                     first=shown[0] if shown else "–",
@@ -385,8 +389,8 @@ def decision_items(s: MonthSummary) -> list[dict]:
             if d.action == "ship":   # without an incentive cost nothing was set against the lift: the sentence says so
                 sentence = text("month.decision_ship" if not missing(v.get("cost")) else "month.decision_ship_no_cost",
                                 lang, subject=d.subject, variant=v["variant"], metric=metric,
-                                lift=p.signed_pct(v["lift"]), low=p.signed_pct(v["lift_low"]),
-                                high=p.signed_pct(v["lift_high"]))
+                                lift=lift_moved(p, v["metric"], v.get("control"), v.get("value"), v["lift"], v.get("kind")),
+                                low=p.signed_pct(v["lift_low"]), high=p.signed_pct(v["lift_high"]))
                 if not missing(v.get("revenue_lift")):
                     sentence += p.sentence_sep + text(
                         "month.decision_ship_revenue", lang, metric=metric_label(p, "revenue"),
@@ -394,7 +398,8 @@ def decision_items(s: MonthSummary) -> list[dict]:
                         high=p.signed_pct(v.get("revenue_high")))
             elif d.action == "ships_conversion_not_margin":
                 sentence = text("month.decision_ships_conversion_not_margin", lang, subject=d.subject,
-                                variant=v["variant"], metric=metric, lift=p.signed_pct(v["lift"]),
+                                variant=v["variant"], metric=metric,
+                                lift=lift_moved(p, v["metric"], v.get("control"), v.get("value"), v["lift"], v.get("kind")),
                                 low=p.signed_pct(v["lift_low"]), high=p.signed_pct(v["lift_high"]),
                                 cost=p.money(v["cost"], 2), net=p.money(v["net"], 2), net_low=p.money(v["net_low"], 2),
                                 net_high=p.money(v["net_high"], 2))
@@ -409,6 +414,7 @@ def decision_items(s: MonthSummary) -> list[dict]:
         else:
             sentence = p.counted("month.decision_at_risk", v["members"], members=p.count(v["members"]),
                                  revenue=p.money(v["past_revenue"]), clv=p.money(v["clv"]), bulk=at_risk_bulk(p, v))
+            sentence += at_risk_actions(p, v.get("by_action"))
         listed = v.get("list") if d.kind == "at_risk" else None
         items.append({"kind": d.kind, "action": text(f"month.action_{d.action}", lang), "tone": _tone(d.action),
                       "sentence": sentence, "link": d.link, "list": listed,
@@ -417,6 +423,23 @@ def decision_items(s: MonthSummary) -> list[dict]:
                       # words, since a link does nothing on a forwarded or printed page
                       "list_name": listed.rsplit("/", 1)[-1] if listed else None})
     return items
+
+
+def at_risk_actions(p: Presentation, by_action: list | None) -> str:
+    """For the at-risk decision: each action the list gives, with its segment and how many members take it
+    (``by_action``, :func:`memberkit.clv.list_by_action`), in the words of the RFM page's action column
+    (``short`` of ``reference/rfm_segments.yaml``), with the sentence separator in front; '' when the month's
+    results name no list. One word for one decision: the label above the sentence said 'win back' while the
+    list and the RFM page told Important, lapsing members to be held on to."""
+    if not by_action:
+        return ""
+    from ..rfm import outside_window, schemes
+    hl, outside = schemes()["high_low"], outside_window()
+    parts = [p.text("month.decision_at_risk_part", members=p.count(n),
+                    segment=outside.label[p.language] if code == outside.key else hl.label(code, p.language),
+                    action=outside.short[p.language] if code == outside.key else hl.short_action(code, p.language))
+             for code, n in by_action]
+    return p.sentence_sep + p.text("month.decision_at_risk_actions", parts=p.text("month.decision_at_risk_join").join(parts))
 
 
 def at_risk_bulk(p: Presentation, values: dict) -> str:

@@ -96,11 +96,14 @@ def bulk_change(p: Presentation, figures: dict, key: str, period: str, earlier: 
             "share": found["part"] / found["change"] if found["change"] else None}
 
 
-def bulk_note(p: Presentation, figures: dict, key: str, period: str, month_name: str, with_change: bool = True) -> str:
+def bulk_note(p: Presentation, figures: dict, key: str, period: str, month_name: str, with_change: bool = True,
+              said: bool = False) -> str:
     """'Includes 2 orders flagged as bulk purchases (CN¥67,802); without them CN¥831,578, +14.0% vs
     September 2026.' for a figure of :data:`AFFECTED` whose month holds flagged orders; '' otherwise.
     ``month_name``: the previous month as the page names it. Without ``with_change`` the note stops at the
-    figure without them (a key-figure card, whose change lines name the comparison already)."""
+    figure without them (a key-figure card, whose change lines name the comparison already). With ``said``
+    (a card after the one that gave the orders and their total) only the figure without them: the summary's
+    revenue and average order value cards both told of the same orders."""
     if key not in AFFECTED or not figures:
         return ""
     months = figures.get("months") or []
@@ -112,6 +115,8 @@ def bulk_note(p: Presentation, figures: dict, key: str, period: str, month_name:
     if not n:
         return ""
     now, before = without_bulk(figures, key, period), without_bulk(figures, key, previous_period(period))
+    if said:
+        return p.counted("month.bulk_note_said", n, value=format_figure(p, key, now))
     change = format_change(p, key, now, before) if not missing(before) and with_change else ""
     return p.counted("month.bulk_note" if change else "month.bulk_note_no_change", n, orders=p.count(n),
                      revenue=p.money(bulk["revenue"][i]), value=format_figure(p, key, now), change=change,

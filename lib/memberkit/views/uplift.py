@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .. import uplift
+from .. import campaign, uplift
 from ..report import anchor, missing
 from . import page
 from .context import DASH, Presentation, own_names
@@ -57,16 +57,23 @@ def _best_past(past) -> dict | None:
     return rows[0] if rows else None
 
 
-def _versus_past(p: Presentation, per_member: float, past, window: str = "during") -> str:
+def _versus_past(p: Presentation, per_member: float, past, window: str = "during", league: dict | None = None) -> str:
     """The forecast per contacted member beside the best past campaign's actual over the forecast's own
     ``window`` (:func:`memberkit.uplift.past_net_per_member`), and a warning when the forecast is above every
     past campaign's actual ('' without a forecast or a past campaign). The window is named in the sentence:
     over the campaign's own days the figure is not the campaign league's (the campaign and the days after
-    it), so it is worded as the gain in the campaign's days, never as the campaign's result."""
+    it), so it is worded as the gain in the campaign's days, never as the campaign's result. With ``league``
+    (:func:`memberkit.campaign.league_net_per_member` of the same results file) the campaign table's figure, the
+    one its verdict rests on, comes first and the figure of its own days follows as the secondary one: the two
+    side by side read as two results of one campaign (issue 23)."""
     best = _best_past(past)
     if best is None or missing(per_member):
         return ""
     key = "versus_past_above" if _above_past(per_member, past) else "versus_past"
+    made = (league or {}).get(best["campaign_id"])
+    if window == "during" and not missing(made):
+        return _t(p, f"{key}_league", per=p.money(per_member, 2), campaign=best["campaign_id"],
+                  league=p.money(made, 2), best=p.money(best["net_per_member"], 2))
     return _t(p, f"{key}_{window}", per=p.money(per_member, 2), campaign=best["campaign_id"],
               best=p.money(best["net_per_member"], 2))
 
@@ -124,7 +131,7 @@ def _cost_range(p: Presentation, costs, past, cost: float, per_member: float | N
     return _t(p, "cost_range_plain", **values)
 
 
-def _caveat(p: Presentation, r: dict, cost: float, costs, past) -> str:
+def _caveat(p: Presentation, r: dict, cost: float, costs, past, league: dict | None = None) -> str:
     """The sentence that follows the forecast in the headline when the forecast is not yet borne out: when at
     the dearest cost of the type's past campaigns the same list would lose money (:func:`memberkit.uplift.at_dearest_cost`),
     the loss in all and that cost; else, when the forecast per contacted member is above every past campaign's
@@ -139,11 +146,15 @@ def _caveat(p: Presentation, r: dict, cost: float, costs, past) -> str:
                   loss=p.money(-dearest["net"]))
     if _above_past(per, past):
         best = _best_past(past)
+        made = (league or {}).get(best["campaign_id"])
+        if not missing(made):        # the campaign table's figure first, as :func:`_versus_past` gives it
+            return _t(p, "caveat_above_league", campaign=best["campaign_id"], league=p.money(made, 2),
+                      best=p.money(best["net_per_member"], 2))
         return _t(p, "caveat_above", campaign=best["campaign_id"], best=p.money(best["net_per_member"], 2))
     return ""
 
 
-def kpis(p: Presentation, plan: uplift.Plan, period: str = "") -> list[KPI]:
+def kpis(p: Presentation, plan: uplift.Plan, period: str = "", league: dict | None = None) -> list[KPI]:
     """The recommended list's cards: members to contact, held out, the expected net gain per contacted
     member (beside the best past campaign's actual) and in all, with its range."""
     r = plan.returns.get(plan.recommended or "", {})
@@ -152,8 +163,12 @@ def kpis(p: Presentation, plan: uplift.Plan, period: str = "") -> list[KPI]:
     fig = lambda key, v: Figure(f"campaign_review.uplift_{key}", period, v)  # noqa: E731
     net, (per, lo, hi) = r["net"], r["per_member"]
     best = _best_past(plan.past)
-    per_sub = _t(p, f"kpi_per_member_sub_{plan.window}", campaign=best["campaign_id"],
-                 best=p.money(best["net_per_member"], 2)) if best is not None else ""
+    made = (league or {}).get(best["campaign_id"]) if best is not None else None
+    per_sub = ("" if best is None else
+               _t(p, "kpi_per_member_sub_league", campaign=best["campaign_id"], league=p.money(made, 2))
+               if not missing(made) else
+               _t(p, f"kpi_per_member_sub_{plan.window}", campaign=best["campaign_id"],
+                  best=p.money(best["net_per_member"], 2)))
     return [KPI(_t(p, "kpi_contacted"), p.count_of(r["contacted"], "members"), _t(p, f"kpi_rule_{plan.recommended}"),
                 figure=fig("contacted", r["contacted"])),
             KPI(_t(p, "kpi_holdout"), p.count_of(r["holdout"], "members"), _t(p, "kpi_holdout_sub", share=p.pct(plan.holdout_share, 0)),
@@ -163,7 +178,8 @@ def kpis(p: Presentation, plan: uplift.Plan, period: str = "") -> list[KPI]:
             KPI(_t(p, "kpi_net"), p.money(net),
                 _t(p, "kpi_net_sub", lo=p.money(r["net_low"]), hi=p.money(r["net_high"]), cost=p.money(r["contact_cost"]))
                 if r["contacted"] else _t(p, "kpi_net_none"),
-                good=_net_good(r, _caveat(p, r, plan.contact_cost, plan.type_costs, plan.past)), figure=fig("net", net))]
+                good=_net_good(r, _caveat(p, r, plan.contact_cost, plan.type_costs, plan.past, league)),
+                figure=fig("net", net))]
 
 
 def _net_good(r: dict, caveat: str) -> bool | None:
@@ -175,7 +191,7 @@ def _net_good(r: dict, caveat: str) -> bool | None:
     return r["net_low"] > 0
 
 
-def headline(p: Presentation, plan: uplift.Plan) -> str:
+def headline(p: Presentation, plan: uplift.Plan, league: dict | None = None) -> str:
     """The answer alone, in one or two sentences: which list, how many members to contact and keep out, its
     expected net gain with its range, per contacted member; or why nobody is to be contacted. The reasons
     beneath it: :func:`points`."""
@@ -190,7 +206,7 @@ def headline(p: Presentation, plan: uplift.Plan) -> str:
                 net=p.money(r["net"]), lo=p.money(r["net_low"]), hi=p.money(r["net_high"]),
                 unit=p.money(plan.contact_cost, 2), basis=_cost_basis(p, plan.cost_basis, plan.cost_campaign),
                 per=p.money(_per_member(r), 2))
-    return _joined(p, answer, _caveat(p, r, plan.contact_cost, plan.type_costs, plan.past))
+    return _joined(p, answer, _caveat(p, r, plan.contact_cost, plan.type_costs, plan.past, league))
 
 
 def _cost_basis(p: Presentation, basis: str | None, campaign: str | None) -> str:
@@ -209,7 +225,7 @@ def _per_member(r: dict) -> float:
     return r["per_member"][0]
 
 
-def points(p: Presentation, plan: uplift.Plan) -> list[str]:
+def points(p: Presentation, plan: uplift.Plan, league: dict | None = None) -> list[str]:
     """The reasons under the headline, one sentence each: the past campaigns' cost range and what the list
     would bring at the dearest cost, the other list's forecast and why the recommended one stands (or why
     the simpler rule is used), and the best past campaign's actual beside the forecast, or first, the warning
@@ -224,7 +240,7 @@ def points(p: Presentation, plan: uplift.Plan) -> list[str]:
         return [w for w in (cost_range,) if w]
     other = _versus_other(p, plan.recommended, plan.returns)
     why = _t(p, "why_rfm") if plan.recommended == "rfm" and not other else ""
-    return _with_past([why, other, cost_range], _versus_past(p, per, plan.past, plan.window), per, plan.past)
+    return _with_past([why, other, cost_range], _versus_past(p, per, plan.past, plan.window, league), per, plan.past)
 
 
 def _versus_other(p: Presentation, recommended: str, returns: dict) -> str:
@@ -381,18 +397,21 @@ def export_hint(p: Presentation, path) -> str:
     return _t(p, "export_hint", file=path.name, holdout=uplift.HOLDOUT_FILE) if path is not None else ""
 
 
-def section(p: Presentation, plan: uplift.Plan, params, period: str, data_dir) -> None:
+def section(p: Presentation, plan: uplift.Plan, params, period: str, data_dir, results: dict | None = None) -> None:
     """The campaign report's section, shown on the page: heading, cards, recommendation, validation,
     both lists' expected return, the Qini curves, the list by segment and its CSV (written to
-    ``data_dir`` as ``uplift_targets.csv``)."""
+    ``data_dir`` as ``uplift_targets.csv``). ``results``: the report's results (``campaign_review.json``'s
+    content), whose campaign table gives the best past campaign's figure first
+    (:func:`memberkit.campaign.league_net_per_member`)."""
+    league = campaign.league_net_per_member(results) if results else None
     if plan.state == "no_table":
         return
     page.heading(title(p, plan), anchor=ANCHOR)
     if plan.state != "ready":
         page.note(state_note(p, plan))
         return
-    page.kpi_cards(kpis(p, plan, period))
-    page.headline(headline(p, plan), points(p, plan))
+    page.kpi_cards(kpis(p, plan, period, league))
+    page.headline(headline(p, plan, league), points(p, plan, league))
     page.note(validation_sentence(p, plan))
     page.for_analysts(p, validation_hint(p, plan))
     page.table(returns_frame(p, plan))
@@ -433,6 +452,7 @@ def summary_section(s) -> dict | None:
         return out
     r = u["returns"][u["recommended"]]
     v = u.get("validation") or {}
+    league = campaign.league_net_per_member(res)      # the same file's campaign table
     diff, lo, hi = v.get("qini_difference") or [None, None, None]
     kind = p.code("campaign_types", u.get("campaign_type")) if u.get("campaign_type") else ""
     window = u.get("window", "during")
@@ -447,11 +467,11 @@ def summary_section(s) -> dict | None:
                                     net_hi=p.money(r["net_high"]), unit=p.money(u.get("contact_cost"), 2),
                                     basis=_cost_basis(p, u.get("cost_basis"), u.get("cost_campaign")),
                                     per=p.money(per, 2)),
-                              _caveat(p, r, u.get("contact_cost"), u.get("type_costs"), u.get("past")))
+                              _caveat(p, r, u.get("contact_cost"), u.get("type_costs"), u.get("past"), league))
     why = ("" if missing(diff) else
            _t(p, f"summary_why_{u['recommended']}", diff=p.money(diff, 2), lo=p.money(lo, 2), hi=p.money(hi, 2)))
     cost_range = _cost_range(p, u.get("type_costs"), u.get("past"), u.get("contact_cost"), per, kind, window)
     other = _versus_other(p, u["recommended"], u["returns"])
-    out["points"] = _with_past([why, other, cost_range], _versus_past(p, per, u.get("past"), window), per,
+    out["points"] = _with_past([why, other, cost_range], _versus_past(p, per, u.get("past"), window, league), per,
                                u.get("past"))
     return out

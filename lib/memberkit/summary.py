@@ -38,6 +38,9 @@ from collections.abc import Iterable
 import ibis
 import pandas as pd
 
+from . import engine
+
+
 # ------------------------------------------------------------------ the clean tables
 def without_outliers(orders: ibis.Table, exclude: bool = True) -> ibis.Table:
     """The order log without the bulk purchases the cleaning flagged, when ``exclude``.
@@ -176,31 +179,43 @@ def _summaries_at(orders: ibis.Table, days: list[_dt.date], window_days: int) ->
     # a line without an order id is in the money and the dates but, as in a distinct count, in no order
     o = o.mutate(_buy=purchase_line(o), _bulk=flagged(o), _counted=purchase_line(o) & o.order_id.notnull())
     suffix = (lambda i: "") if len(days) == 1 else (lambda i: f"_{i}")
-    per_order, per_member = {}, {}
-    for i, d in enumerate(days):
-        k = suffix(i)
-        upto = o.order_date <= _day(d)
-        window = upto & (o.order_date > _day(d - _dt.timedelta(days=window_days)))
-        per_order |= {f"_in_window{k}": (o._counted & window).any(), f"_bought{k}": (o._counted & upto).any(),
-                      f"first_order_date{k}": o.order_date.min(where=o._buy & upto),
-                      f"last_order_date{k}": o.order_date.max(where=o._buy & upto),
-                      f"monetary{k}": o.amount.sum(where=window), f"revenue_total{k}": o.amount.sum(where=upto),
-                      f"monetary_bulk{k}": o.amount.sum(where=window & o._bulk),
-                      f"revenue_total_bulk{k}": o.amount.sum(where=upto & o._bulk)}
-    s = o.group_by(["member_id", "order_id"]).agg(**per_order)
-    for i in range(len(days)):
-        k = suffix(i)
-        per_member |= {f"first_order_date{k}": s[f"first_order_date{k}"].min(),
-                       f"last_order_date{k}": s[f"last_order_date{k}"].max(),
-                       f"frequency{k}": s.member_id.count(where=s[f"_in_window{k}"]),
-                       f"monetary{k}": as_float(s[f"monetary{k}"].sum()),
-                       f"orders_total{k}": s.member_id.count(where=s[f"_bought{k}"]),
-                       f"revenue_total{k}": as_float(s[f"revenue_total{k}"].sum()),
-                       f"monetary_bulk{k}": as_float(s[f"monetary_bulk{k}"].sum()),
-                       f"revenue_total_bulk{k}": as_float(s[f"revenue_total_bulk{k}"].sum())}
     columns = ["first_order_date", "last_order_date", "frequency", "monetary", "orders_total", "revenue_total",
                "monetary_bulk", "revenue_total_bulk"]
-    return s.group_by("member_id").agg(**per_member), columns
+
+    def per_order(o: ibis.Table) -> dict:
+        out = {}
+        for i, d in enumerate(days):
+            k = suffix(i)
+            upto = o.order_date <= _day(d)
+            window = upto & (o.order_date > _day(d - _dt.timedelta(days=window_days)))
+            out |= {f"_in_window{k}": (o._counted & window).any(), f"_bought{k}": (o._counted & upto).any(),
+                    f"first_order_date{k}": o.order_date.min(where=o._buy & upto),
+                    f"last_order_date{k}": o.order_date.max(where=o._buy & upto),
+                    f"monetary{k}": o.amount.sum(where=window), f"revenue_total{k}": o.amount.sum(where=upto),
+                    f"monetary_bulk{k}": o.amount.sum(where=window & o._bulk),
+                    f"revenue_total_bulk{k}": o.amount.sum(where=upto & o._bulk)}
+        return out
+
+    def per_member(s: ibis.Table) -> dict:
+        out = {}
+        for i in range(len(days)):
+            k = suffix(i)
+            out |= {f"first_order_date{k}": s[f"first_order_date{k}"].min(),
+                    f"last_order_date{k}": s[f"last_order_date{k}"].max(),
+                    f"frequency{k}": s.member_id.count(where=s[f"_in_window{k}"]),
+                    f"monetary{k}": as_float(s[f"monetary{k}"].sum()),
+                    f"orders_total{k}": s.member_id.count(where=s[f"_bought{k}"]),
+                    f"revenue_total{k}": as_float(s[f"revenue_total{k}"].sum()),
+                    f"monetary_bulk{k}": as_float(s[f"monetary_bulk{k}"].sum()),
+                    f"revenue_total_bulk{k}": as_float(s[f"revenue_total_bulk{k}"].sum())}
+        return out
+
+    def summarised(lines: ibis.Table) -> ibis.Table:
+        s = lines.group_by(["member_id", "order_id"]).agg(**per_order(lines))
+        return s.group_by("member_id").agg(**per_member(s))
+    # at tens of millions of lines one aggregation's states outgrow the engine's memory: by parts of the members
+    buckets = engine.aggregation_buckets(o, len(columns) * len(days))
+    return engine.by_buckets(o, "member_id", buckets, summarised), columns
 
 
 def _with_recency(agg: ibis.Table, end: ibis.Value) -> ibis.Table:

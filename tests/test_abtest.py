@@ -748,7 +748,7 @@ def test_every_variant_has_its_own_reading_and_the_cards_name_what_they_count():
                       lo="", hi="", p="1.000").split("coupon_10")[-1] in other   # its reading: not to ship
     en = Presentation("en")
     assert view.other_variants_sentence(en, coupon_record()) == (
-        "coupon_10: conversion went from 22.2% to 22.3% (+0.6%, 95% interval -9.3% to +10.5%), "
+        "coupon_10: conversion went from 22.2% to 22.3% (+0.1 pp; relative lift +0.6%, 95% interval -9.3% to +10.5%), "
         "no clear difference from control: do not ship coupon_10.")
     up = coupon_record("ship", "coupon_20")
     up["metrics"]["conversion"]["coupon_10"].update(abs_diff=0.01, p_value_adjusted=0.04)
@@ -952,3 +952,14 @@ def test_money_per_member_reads_to_cents_and_one_way_in_both_tables():
     both_tables_say_one_change(r)
     assert view.fmt_metric(EN, "revenue", 70.6812) == "CN¥70.68"
     assert view.shown_difference(EN, "revenue", 57.3291, 70.6812) == f"+{WORD_JOINER}CN¥13.35"
+
+
+def test_a_verdict_gives_a_rates_change_in_percentage_points_beside_its_relative_lift():
+    """'went from 22.2% to 25.6% (+3.4 pp; relative lift ...)': the change the tables show, then the lift its
+    interval belongs to; a rate's relative lift alone ('+15.5%') reads as points beside the tables' pp."""
+    for language, pp in (("en", "+3.4 pp; relative lift +15.5%"), ("zh", "+3.4 个百分点；相对提升 +15.5%")):
+        p = Presentation(language)
+        record = coupon_record("ship", "coupon_20")
+        record["metrics"]["conversion"]["coupon_20"].update(variant_mean=0.2564, rel_lift=0.155)
+        assert pp in view.experiment_sentence(p, "EXP-COUPON", record, [])
+        assert view.change_and_lift(p, "conversion", None, 0.25, 0.155) == "+15.5%"

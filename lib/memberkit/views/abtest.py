@@ -75,6 +75,17 @@ def lift_moved(p: Presentation, metric: str, control: float, variant: float, lif
                   change=shown_difference(p, metric, control, variant, kind), lift=p.signed_pct(lift))
 
 
+def change_and_lift(p: Presentation, metric: str, control: float, variant: float, lift: float,
+                    kind: str | None = None) -> str:
+    """A verdict's change: the difference the A/B page's tables show (:func:`shown_difference`; of rates
+    in percentage points) and then the relative lift its interval belongs to ('+3.8 pp; relative lift
+    +16.9%'); the relative lift alone when the results carry no means."""
+    if missing(control) or missing(variant):
+        return p.signed_pct(lift)
+    return p.text("ab.change_and_lift", change=shown_difference(p, metric, control, variant, kind),
+                  lift=p.signed_pct(lift))
+
+
 def _fm(p: Presentation, r: abtest.ExperimentResult, metric: str, value: float) -> str:
     return fmt_metric(p, metric, value, r.kinds.get(metric))
 
@@ -132,7 +143,9 @@ def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_
     if v["decision"] in ("ship", "ships_conversion_not_margin"):
         row, net = res[v["variant"]], (e.get("net_margin") or {}).get(v["variant"])
         figures = dict(variant=v["variant"], metric=metric_label(p, metric), control=fm(row["control_mean"]),
-                       value=fm(row["variant_mean"]), lift=p.signed_pct(row["rel_lift"]), lo=p.signed_pct(row["ci_low"]),
+                       value=fm(row["variant_mean"]),
+                       lift=change_and_lift(p, metric, row["control_mean"], row["variant_mean"], row["rel_lift"], kind),
+                       lo=p.signed_pct(row["ci_low"]),
                        hi=p.signed_pct(row["ci_high"]), p=fmt_p(row["p_value_adjusted"]))
         if v["decision"] == "ship":
             out = p.text("ab.verdict_ship", guardrails=p.list_sep.join(metric_label(p, g) for g in guardrail_metrics) or "–",
@@ -185,7 +198,8 @@ def no_cost_sentence(p: Presentation, e: dict, variant: str, alpha: float = 0.05
     return p.text("ab.no_cost_revenue_up" if diff > 0 else "ab.no_cost_revenue_down", variant=variant,
                   metric=metric_label(p, metric), revenue=metric_label(p, "revenue"),
                   control=fmt_metric(p, "revenue", rev["control_mean"], kind),
-                  value=fmt_metric(p, "revenue", rev["variant_mean"], kind), lift=p.signed_pct(rev["rel_lift"]),
+                  value=fmt_metric(p, "revenue", rev["variant_mean"], kind),
+                  lift=change_and_lift(p, "revenue", rev["control_mean"], rev["variant_mean"], rev["rel_lift"], kind),
                   lo=p.signed_pct(rev["ci_low"]), hi=p.signed_pct(rev["ci_high"]), p=fmt_p(p_adj))
 
 
@@ -208,7 +222,8 @@ def other_variants_sentence(p: Presentation, e: dict, alpha: float = 0.05) -> st
         key = "ab.other_up" if up else ("ab.other_down" if down else "ab.other_flat")
         out.append(p.text(key, variant=name, chosen=v["variant"], metric=metric_label(p, metric),
                           control=fmt_metric(p, metric, row["control_mean"], kind),
-                          value=fmt_metric(p, metric, row["variant_mean"], kind), lift=p.signed_pct(row["rel_lift"]),
+                          value=fmt_metric(p, metric, row["variant_mean"], kind),
+                          lift=change_and_lift(p, metric, row["control_mean"], row["variant_mean"], row["rel_lift"], kind),
                           lo=p.signed_pct(row["ci_low"]), hi=p.signed_pct(row["ci_high"]), p=fmt_p(p_adj)))
     return p.sentence_sep.join(out)
 

@@ -594,22 +594,28 @@ def where_results(p, ctx):
     note(where_results_sentence(p, ctx))
 
 
-def vs_published_frame(p, kpis, results: dict, published: dict):
-    """This run's key figures beside the published run's of the same month: a frame of figure, this run,
-    published (display text from the report's own ``kpis(p, results)``, matched by label), and how many differ."""
+def vs_published_frame(p, compared, results: dict, published: dict):
+    """This run's results beside the published run's of the same month: a frame of figure, this run,
+    published (display text from the report's own ``compared(p, results)``: its cards and its headline
+    results, matched by label), and how many differ. A result only one of the two runs has (a campaign the
+    other did not review) is shown with ``common.col_absent`` on the other side and counts as a difference."""
     import pandas as pd
-    before = {k.label: k.value for k in kpis(p, published)}
-    rows = [(k.label, k.value, before[k.label]) for k in kpis(p, results) if k.label in before]
+    now = {k.label: k.value for k in compared(p, results)}
+    before = {k.label: k.value for k in compared(p, published)}
+    absent = p.text("common.col_absent")
+    labels = [*now, *(label for label in before if label not in now)]
+    rows = [(label, now.get(label, absent), before.get(label, absent)) for label in labels]
     frame = pd.DataFrame(rows, columns=[p.text("common.col_figure"), p.text("common.col_this_run"),
                                         p.text("common.col_published")])
-    return frame, sum(a != b for _, a, b in rows)
+    return frame, sum(label not in now or label not in before or now[label] != before[label] for label in labels)
 
 
-def vs_published(p, ctx, kpis, results: dict):
+def vs_published(p, ctx, compared, results: dict):
     """In a scratch run (:attr:`memberkit.notebook.Context.scratch`), the change against the published run of
-    the same month (``<ctx.published_dir>/<name>.json``): a table of this report's key figures in both, or a
+    the same month (``<ctx.published_dir>/<name>.json``): a table of this report's results in both, or a
     note that the month is not published.
-    ``kpis`` is the report view's ``kpis(p, results)``; nothing is shown in any other run."""
+    ``compared`` is the report view's ``compared(p, results)`` (its cards, then its headline results, e.g. the
+    RFM report's members of every segment); nothing is shown in any other run."""
     from ..report import load_results
     if not getattr(ctx, "scratch", False):
         return
@@ -618,7 +624,7 @@ def vs_published(p, ctx, kpis, results: dict):
     if not published:
         note(p.text("common.no_published", period=ctx.period, published=folder))
         return
-    frame, changed = vs_published_frame(p, kpis, results, published)
+    frame, changed = vs_published_frame(p, compared, results, published)
     heading(p.text("common.vs_published_title", period=ctx.period), 3)
     table(frame)
     note(p.text("common.vs_published_note", changed=p.count(changed), total=p.count(len(frame)), published=folder))

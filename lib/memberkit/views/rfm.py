@@ -71,6 +71,16 @@ def kpis(p: Presentation, res: dict, figures: dict | None = None):
     return cards
 
 
+def compared(p: Presentation, res: dict):
+    """What a scratch run sets beside the published run (:func:`memberkit.views.page.vs_published`): the cards,
+    then the members of every segment in both schemes (what a change of ``split`` or of the window moves,
+    while the cards stay), from the results."""
+    segments = res.get("results", {}).get("segments", {})
+    counts = [KPI(p.text(f"rfm.compared_{scheme}", segment=segment_name(p, key, scheme)), p.count(s.get("members")))
+              for scheme in ("high_low", "score_grid") for key, s in (segments.get(scheme) or {}).items()]
+    return [*kpis(p, res), *counts]
+
+
 def headline(p: Presentation, res: dict) -> str:
     """Which segment holds what share of revenue, and which region is most at risk (from the results)."""
     r = res.get("results", {})

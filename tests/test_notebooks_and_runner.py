@@ -55,7 +55,8 @@ def test_rfm_notebook_runs_on_its_own_and_prepares_what_it_reads(small_config, t
                        if o.get("name") == "stderr")
 
     said = run("02_rfm_segmentation.ipynb", split="median")
-    assert "prepared clean tables" in said and "prepared month figures" in said, said
+    assert "the cleaned tables for 2026-09 were not there yet, so this notebook prepared them itself (" in said, said
+    assert "the month figures for 2026-09 were not there yet, so this notebook prepared them itself (" in said, said
     res = read_json(tmp_path / "o" / "rfm_segmentation.json")
     assert res["period"] == "2026-09" and (tmp_path / "o" / "data" / "clean" / "_stamp.json").is_file()
     counts = {k: v["members"] for k, v in res["results"]["segments"]["high_low"].items()}
@@ -65,7 +66,7 @@ def test_rfm_notebook_runs_on_its_own_and_prepares_what_it_reads(small_config, t
     assert members.segment.notna().sum() == sum(counts.values())
     said = run("03_clv_forecast.ipynb", overrides=["notebooks.rfm_segmentation.split=median"])
     # what the RFM notebook wrote is read, not made again; only the ledger, which no notebook before wrote, is prepared
-    assert [line for line in said.splitlines() if line.startswith("prepared") and not line.startswith("prepared ledger")] == [], said
+    assert [line for line in said.splitlines() if "so this notebook prepared" in line and not line.startswith("the ledger")] == [], said
     assert read_json(tmp_path / "o" / "clv_forecast.json")["results"]["totals"]["members"] > 0
 
 

@@ -94,9 +94,9 @@ def test_run_reports_end_to_end(e2e):
         assert path.parent == out / "data" and (path.name.startswith("rfm_") or path.name in (
             "clv_members.csv", clv.AT_RISK_FILE, uplift.TARGET_FILE, uplift.HOLDOUT_FILE)), path
         values = clv.value_column_names(12, "CNY")
-        expected = ([rfm.list_column_names(365).get(c, c) for c in rfm.EXPORT_COLUMNS] if path.name.startswith("rfm_") else
+        expected = ([rfm.list_column_names(365, "CNY").get(c, c) for c in rfm.EXPORT_COLUMNS] if path.name.startswith("rfm_") else
                     [values.get(c, c) for c in clv.WINBACK_COLUMNS] if path.name == clv.AT_RISK_FILE else
-                    uplift.TARGET_COLUMNS if path.name in (uplift.TARGET_FILE, uplift.HOLDOUT_FILE) else clv.member_file_columns("week", 12, "CNY"))
+                    uplift.target_file_columns("CNY") if path.name in (uplift.TARGET_FILE, uplift.HOLDOUT_FILE) else clv.member_file_columns("week", 12, "CNY"))
         assert list(pd.read_csv(path, encoding="utf-8-sig", nrows=1).columns) == expected
     ab = read_json(out / "ab_test.json")["results"]["experiments"]
     assert set(ab) == {"EXP-PUSH", "EXP-COUPON", "EXP-BANNER"} and ab["EXP-BANNER"]["srm_p_value"] > 0

@@ -35,7 +35,7 @@ def test_member_summary_by_hand():
         ("7", "c", "2026-11-01", 80.0),      # after the end: not seen yet
         ("8", "d", "2024-01-01", 40.0),      # bought, but not in the window
     ])
-    s = summary.member_summary(t, END, window_days=365).to_pandas().set_index("member_id").sort_index()
+    s = summary.member_summary(t, END, window_days=365, currency="CNY").to_pandas().set_index("member_id").sort_index()
     assert list(s.index) == ["a", "b", "d"]
     assert s.loc["a", "frequency"] == 2 and s.loc["a", "monetary"] == pytest.approx(140.0)
     assert s.loc["a", "recency_days"] == 1          # last purchase 10-30; the return on 10-31 is not a purchase
@@ -48,7 +48,7 @@ def test_member_summaries_by_hand():
     t = orders_table([("1", "a", "2026-06-01", 50.0), ("2", "a", "2026-10-30", 120.0), ("3", "a", "2026-10-31", -30.0),
                       ("4", "b", "2025-11-01", 10.0), ("5", "c", "2026-11-01", 80.0)])
     ends = [END, dt.date(2026, 6, 1), dt.date(2025, 10, 31), END]        # END twice: one set of rows
-    s = summary.member_summaries(t, ends, window_days=365).to_pandas()
+    s = summary.member_summaries(t, ends, window_days=365, currency="CNY").to_pandas()
     s = s.assign(end=s.end.dt.date).set_index(["end", "member_id"]).sort_index()
     assert s.index.tolist() == [(dt.date(2026, 6, 1), "a"), (dt.date(2026, 6, 1), "b"), (END, "a"), (END, "b")]
     assert s.loc[(dt.date(2026, 6, 1), "a"), ["recency_days", "frequency", "monetary"]].tolist() == [0, 1, 50.0]
@@ -64,7 +64,7 @@ def test_member_summaries_count_an_order_once_when_its_lines_fall_on_different_d
     t = orders_table([("9", "e", "2025-10-01", 70.0), ("9", "e", "2026-10-05", 30.0), ("9", "e", "2026-10-20", -30.0),
                       ("10", "e", "2026-09-01", 10.0), ("10", "e", "2026-09-02", 15.0), ("11", "f", "2026-01-10", 5.0)])
     ends = [END, dt.date(2026, 6, 1), dt.date(2026, 9, 1)]
-    s = summary.member_summaries(t, ends, window_days=365).to_pandas()
+    s = summary.member_summaries(t, ends, window_days=365, currency="CNY").to_pandas()
     s = s.assign(end=s.end.dt.date).set_index(["end", "member_id"]).sort_index()
     cols = ["frequency", "orders_total", "monetary", "revenue_total", "recency_days"]
     assert s.loc[(END, "e"), cols].tolist() == [2, 2, 25.0, 95.0, 26]     # order 9 in the window by its 10-05 line
@@ -84,7 +84,7 @@ SUMMARY_DATES = [dt.date(2023, 12, 31), dt.date(2025, 10, 31), dt.date(2026, 5, 
 def test_member_summaries_equal_member_summary_at_each_date(small_tables):
     tables, _ = small_tables
     orders = tables["orders"]
-    many = summary.member_summaries(orders, SUMMARY_DATES[::-1], window_days=365).to_pandas()
+    many = summary.member_summaries(orders, SUMMARY_DATES[::-1], window_days=365, currency="CNY").to_pandas()
     assert set(many.end.dt.date) == set(SUMMARY_DATES[1:])        # no rows before the first order
     for end in SUMMARY_DATES:
         one = summary.member_frame(summary.member_summary(orders, end, 365))
@@ -348,12 +348,12 @@ def export_table(n=200):
 
 def test_export_has_one_list_per_segment_and_no_personal_data(tmp_path):
     table = export_table()
-    paths = rfm.export_segment_lists(table, tmp_path, window_days=365)
+    paths = rfm.export_segment_lists(table, tmp_path, window_days=365, currency="CNY")
     assert set(paths) == set(schemes()["high_low"].keys)
     total = 0
     for key, path in paths.items():
         frame = pd.read_csv(path, encoding="utf-8-sig", dtype={"member_id": str})
-        assert list(frame.columns) == [rfm.list_column_names(365).get(c, c) for c in rfm.EXPORT_COLUMNS]
+        assert list(frame.columns) == [rfm.list_column_names(365, "CNY").get(c, c) for c in rfm.EXPORT_COLUMNS]
         assert (frame.segment == key).all()
         total += len(frame)
     assert total == 200
@@ -365,7 +365,7 @@ def test_the_crm_lists_give_each_code_its_label_and_the_page_names_each_file_by_
     from memberkit.views import rfm as rfm_view
     table = export_table()
     en = Presentation("en")
-    paths = rfm.export_segment_lists(table, tmp_path, rfm_view.list_stage_labels(), window_days=365)
+    paths = rfm.export_segment_lists(table, tmp_path, rfm_view.list_stage_labels(), window_days=365, currency="CNY")
     frame = pd.concat(pd.read_csv(p, encoding="utf-8-sig", dtype={"member_id": str}) for p in paths.values())
     for p in (en, Presentation("zh")):
         labels = dict(zip(frame.stage, frame[f"stage_label_{p.language}"]))
@@ -392,7 +392,7 @@ def test_each_crm_file_is_named_by_a_code_that_says_what_its_english_label_says(
     # the lapsing segments are the ones won back; the at-risk ones get a retention offer
     assert hl.action("important_lapsing", "en").startswith("Win back")
     assert "retention" in hl.action("important_at_risk", "en")
-    paths = rfm.export_segment_lists(export_table(), tmp_path, window_days=365)
+    paths = rfm.export_segment_lists(export_table(), tmp_path, window_days=365, currency="CNY")
     for key, path in paths.items():
         frame = pd.read_csv(path, encoding="utf-8-sig", dtype={"member_id": str})
         assert path.name == f"rfm_{key}.csv" and set(frame.segment) <= {key}
@@ -626,7 +626,7 @@ def test_tiers_read_in_the_pages_language_and_the_lists_carry_each_tiers_labels(
     shop = table.assign(tier=table.tier.map({"普通": "Member", "银卡": "Platinum"}))
     paths = rfm.export_segment_lists(shop, tmp_path / "shop", rfm_view.list_stage_labels(),
                                      rfm_view.list_tier_labels(params.model_copy(update={
-                                         "tier_thresholds": {"Platinum": 500.0}, "base_tier": "Member"})), window_days=365)
+                                         "tier_thresholds": {"Platinum": 500.0}, "base_tier": "Member"})), window_days=365, currency="CNY")
     own = pd.concat(pd.read_csv(p, encoding="utf-8-sig") for p in paths.values())
     assert set(own.tier) == {"Member", "Platinum"}     # a shop's own names are their own labels
     assert (own.tier == own.tier_label_en).all() and (own.tier == own.tier_label_zh).all()
@@ -672,16 +672,18 @@ def test_the_crm_lists_say_their_window_and_the_lapsed_stage_has_its_own_code(tm
     stage code 'churned' sat under the label 'lapsed (180+ days)'. Months published with 'churned' still read."""
     from memberkit.views import Presentation
     from memberkit.views import rfm as rfm_view
-    paths = rfm.export_segment_lists(export_table(), tmp_path, rfm_view.list_stage_labels(), window_days=180)
+    paths = rfm.export_segment_lists(export_table(), tmp_path, rfm_view.list_stage_labels(), window_days=180, currency="CNY")
     frame = pd.concat(pd.read_csv(p, encoding="utf-8-sig", dtype={"member_id": str}) for p in paths.values())
-    assert {"recency_days", "frequency_last_180_days", "monetary_last_180_days"} <= set(frame.columns)
-    assert not {"frequency", "monetary"} & set(frame.columns)
+    # the window in both names, the amount's currency too
+    assert {"recency_days", "frequency_last_180_days", "monetary_last_180_days_cny"} <= set(frame.columns)
+    assert not {"frequency", "monetary", "monetary_last_180_days"} & set(frame.columns)
+    assert rfm.list_column_names(180, "JPY")["monetary"] == "monetary_last_180_days_jpy"
     assert "lapsed" in rfm.STAGES and "churned" not in rfm.STAGES
     assert rfm_view.stage_label(Presentation("en"), "lapsed") == "lapsed (180+ days)"
     assert rfm_view.stage_label(Presentation("zh"), "lapsed") == "长期未购（180 天以上）"
     assert [rfm.current_stage(c) for c in ("churned", "lapsed", "silent", None)] == ["lapsed", "lapsed", "silent", None]
     with pytest.raises(ValueError):
-        rfm.list_column_names(0)
+        rfm.list_column_names(0, "CNY")
 
 
 def test_the_lifecycle_settings_name_the_stage_lapsed_not_churned():

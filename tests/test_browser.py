@@ -303,6 +303,26 @@ def test_every_page_opens_offline_reads_right_and_fits_a_phone(published):
 
 
 @pytest.mark.slow
+def test_the_clv_pages_value_by_channel_has_its_table_and_names_the_channels_in_words(published):
+    """Issue 23: the CLV page's chart of value by channel stood alone, its bars labelled 'in store', 'online', 'app'
+    (the codes' catalogue words, lower case, as inside a sentence). Now, as every other chart of the page, it has
+    the table of its figures under it, and its bars and rows read as labels of their own in the page's language."""
+    from memberkit.views.context import text
+    language, (proc, out, _) = published
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    html = (out / language / "clv_forecast.html").read_text(encoding="utf-8")
+    words = {code: text(f"channel_labels.{code}", language) for code in ("online", "offline", "app")}
+    assert words == ({"online": "Online", "offline": "In store", "app": "App"} if language == "en"
+                     else {"online": "线上", "offline": "门店", "app": "App"})
+    chart = re.search(r'aria-label="%s[^"]*"' % re.escape(text("clv.by_channel", language)), html)
+    assert chart and all(w in chart.group(0) for w in words.values()), chart
+    after = html[chart.end():]
+    table = after[after.index("<table"):after.index("</table>")]
+    assert after.index("<table") < after.find("<svg") or after.find("<svg") < 0   # its table before the next chart
+    assert text("clv.col_channel", language) in table and all(f">{w}<" in table for w in words.values()), table[:2000]
+
+
+@pytest.mark.slow
 def test_pdf_of_every_page_on_a4_in_both_languages(published):
     pypdf = pytest.importorskip("pypdf")
     chromium_or_skip()

@@ -887,6 +887,23 @@ def test_the_winback_file_writes_money_at_the_currency_minor_unit(tmp_path, curr
     assert lines[4].startswith("m3,no_recent_purchase,No purchase in the RFM window,RFM 窗口内无购买,普通,Standard,普通,")
 
 
+def test_value_by_channel_has_its_table_with_the_channels_in_words():
+    """Every chart of value by group has its table (channel too, which had none) and a channel reads as a label
+    of its own: 'In store' / '门店', not the code nor the in-sentence word 'in store'; a shop's own channel as given."""
+    from memberkit.views import Presentation
+    from memberkit.views import clv as view
+    a = _winback_analysis()
+    a.members["channel"] = ["offline", "online", "offline", "app", "wechat_mall"]
+    a.by_group = {c: clv.clv_by(a.members, c) for c in ("segment", "channel")}
+    assert view.value_columns(a) == ["segment", "channel"] and set(view.value_columns(a)) <= set(view.VALUE_GROUPS)
+    en = view.value_frame(Presentation("en", "CNY"), a, "channel", 12)
+    zh = view.value_frame(Presentation("zh", "CNY"), a, "channel", 12)
+    assert en.columns[0] == "Channel" and zh.columns[0] == "渠道"
+    assert sorted(en.iloc[:, 0]) == ["App", "In store", "Online", "wechat_mall"]
+    assert sorted(zh.iloc[:, 0]) == sorted(["App", "门店", "线上", "wechat_mall"])
+    assert sum(int(x) for x in en["Members"]) == len(a.members)
+
+
 def test_the_value_tables_give_money_by_group_and_the_at_risk_table_sums_the_winback_list():
     from memberkit.views import Presentation
     from memberkit.views import clv as view

@@ -248,7 +248,7 @@ def plot_clv_by(p: Presentation, a: clv.CLVAnalysis, months: int, columns: list[
     return fig
 
 
-VALUE_GROUPS = ("segment", "tier", "region")   # the value tables, in this order
+VALUE_GROUPS = ("segment", "tier", "region", "channel")   # the value charts and their tables, in this order
 
 
 def value_frame(p: Presentation, a: clv.CLVAnalysis, column: str, months: int) -> pd.DataFrame:

@@ -21,7 +21,8 @@ def segment_name(p: Presentation, key: str, scheme: str = "high_low") -> str:
 
 
 def group_label(p: Presentation, dimension: str, value) -> str:
-    """How a breakdown group reads in a report: a segment by its name, a channel by its catalogue entry,
+    """How a breakdown group reads in a report, as a label of its own (a bar, a row): a segment by its name, a
+    channel by its catalogue label ('In store', '门店'; a channel of the shop's own as given),
     a tier by :func:`tier_label`, a region or category of the shop's data by its display name (``p.shop``)."""
     if dimension == "segment":
         outside = rfm.outside_window()
@@ -29,7 +30,7 @@ def group_label(p: Presentation, dimension: str, value) -> str:
     if dimension == "tier":
         return tier_label(p, value)
     if dimension == "channel":
-        return p.code("channels", value)
+        return p.code("channel_labels", value)
     return p.shop(dimension, value) if dimension in ("region", "category") else str(value)
 
 

@@ -110,9 +110,12 @@ def card(headline_text: str, kpis: list[KPI]) -> dict:
 CSS = """
 <style>
 .mk-cards{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0 16px}
-.mk-card{flex:1 1 135px;border:1px solid #d9dee5;border-radius:8px;padding:10px 14px;background:#fbfcfd}
+.mk-card{flex:1 1 120px;border:1px solid #d9dee5;border-radius:8px;padding:10px 14px;background:#fbfcfd}
+@media (min-width:700px){.mk-card{max-width:360px}}
 .mk-card .mk-label{font-size:12px;color:#5a6572;text-transform:uppercase;letter-spacing:.02em}
-.mk-card .mk-value{font-size:26px;font-weight:600;color:#1f2d3d;margin-top:2px}
+/* a count keeps its noun on its line ('12,923 members'): its card is as wide as that needs and the row wraps;
+   a basis of 120px keeps six cards with one such count in a row at 1280 px, a lone card on its row stays card-sized */
+.mk-card .mk-value{font-size:26px;font-weight:600;color:#1f2d3d;margin-top:2px;white-space:nowrap}
 .mk-card .mk-delta{font-size:12px;color:#6b7785}
 .mk-card .mk-good{color:#2e7d32}.mk-card .mk-bad{color:#c62828}
 .mk-headline{font-size:17px;line-height:1.5;border-left:4px solid #1f4e79;padding:6px 12px;margin:8px 0 14px;background:#f4f7fb}

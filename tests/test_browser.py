@@ -317,6 +317,53 @@ def test_every_page_opens_offline_reads_right_and_fits_a_phone(published):
             assert (shots / f"{name}-{width}.png").stat().st_size > 10_000, (name, width)
 
 
+# Each report card's value: its lines, and how far it reaches past its card (px)
+REPORT_CARD_VALUES = """() => [...document.querySelectorAll('.mk-card .mk-value')].map(v => {
+  const range = document.createRange();
+  range.selectNodeContents(v);
+  const card = v.closest('.mk-card').getBoundingClientRect();
+  return {text: v.innerText, lines: new Set([...range.getClientRects()].map(r => Math.round(r.top))).size,
+          over: Math.round(range.getBoundingClientRect().right - card.right)};
+})"""
+
+
+@pytest.mark.slow
+def test_a_report_cards_count_keeps_its_noun_on_its_line_at_1280_and_420_px(published, tmp_path):
+    """Issue 23: at 1280 px the RFM page's first card read '12,923' and 'members' on two lines of 26 px. On every
+    report page, at 1280 and at 420 px, each card's value is one line inside its card."""
+    language, (proc, out, _) = published
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    counted = []
+    for name in REPORTS:
+        html = (out / language / f"{name}.html").read_text(encoding="utf-8")
+        for width in (1280, 420):
+            with _open(html, width, tmp_path) as page:
+                values = page.evaluate(REPORT_CARD_VALUES)
+            assert all(v["lines"] == 1 and v["over"] <= 0 for v in values), (name, width, values)
+            counted += [v["text"] for v in values if " " in v["text"] and v["text"][:1].isdigit()]
+    assert counted, "no card shows a count with its noun"
+
+
+@pytest.mark.slow
+def test_the_clv_pages_value_by_channel_has_its_table_and_names_the_channels_in_words(published):
+    """Issue 23: the CLV page's chart of value by channel stood alone, its bars labelled 'in store', 'online', 'app'
+    (the codes' catalogue words, lower case, as inside a sentence). Now, as every other chart of the page, it has
+    the table of its figures under it, and its bars and rows read as labels of their own in the page's language."""
+    from memberkit.views.context import text
+    language, (proc, out, _) = published
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    html = (out / language / "clv_forecast.html").read_text(encoding="utf-8")
+    words = {code: text(f"channel_labels.{code}", language) for code in ("online", "offline", "app")}
+    assert words == ({"online": "Online", "offline": "In store", "app": "App"} if language == "en"
+                     else {"online": "线上", "offline": "门店", "app": "App"})
+    chart = re.search(r'aria-label="%s[^"]*"' % re.escape(text("clv.by_channel", language)), html)
+    assert chart and all(w in chart.group(0) for w in words.values()), chart
+    after = html[chart.end():]
+    table = after[after.index("<table"):after.index("</table>")]
+    assert after.index("<table") < after.find("<svg") or after.find("<svg") < 0   # its table before the next chart
+    assert text("clv.col_channel", language) in table and all(f">{w}<" in table for w in words.values()), table[:2000]
+
+
 @pytest.mark.slow
 def test_pdf_of_every_page_on_a4_in_both_languages(published):
     pypdf = pytest.importorskip("pypdf")

@@ -812,11 +812,11 @@ def test_the_member_file_names_its_units_and_labels_its_codes(tmp_path, unit):
     f = pd.read_csv(tmp_path / "data" / "clv_members.csv", encoding="utf-8-sig", dtype={"member_id": str})
     assert list(f.columns) == [
         "member_id", "repeat_purchases", f"first_to_last_purchase_{unit}s", f"since_first_purchase_{unit}s",
-        "monetary_value", "expected_purchases", "probability_alive", "probability_any_purchase_12_months",
-        "expected_order_value", "clv_12_months_discounted_cny",
+        "mean_repeat_order_value_cny", "expected_purchases", "probability_alive", "probability_any_purchase_12_months",
+        "expected_order_value_cny", "clv_12_months_discounted_cny",
         "high_value", "at_risk", "segment", "segment_label_en", "segment_label_zh", "tier", "tier_label_en", "tier_label_zh",
         "stage", "stage_label_en", "stage_label_zh"]
-    assert not {"frequency", "recency", "T"} & set(f.columns)
+    assert not {"frequency", "recency", "T", "monetary_value", "expected_order_value"} & set(f.columns)
     row = f.set_index("member_id").loc["m2"]
     assert (row.segment, row.segment_label_en, row.segment_label_zh) == ("general_at_risk", "General, at risk", "一般挽留客户")
     assert (row.tier, row.tier_label_en, row.tier_label_zh) == ("银卡", "Silver", "银卡")
@@ -885,6 +885,23 @@ def test_the_winback_file_writes_money_at_the_currency_minor_unit(tmp_path, curr
     m2 = lines[3]     # third by expected value
     assert m2.startswith("m2,general_at_risk,") and f",银卡,Silver,银卡,{spend}," in m2 and ",0.0812,0.1235," in m2
     assert lines[4].startswith("m3,no_recent_purchase,No purchase in the RFM window,RFM 窗口内无购买,普通,Standard,普通,")
+
+
+def test_value_by_channel_has_its_table_with_the_channels_in_words():
+    """Every chart of value by group has its table (channel too, which had none) and a channel reads as a label
+    of its own: 'In store' / '门店', not the code nor the in-sentence word 'in store'; a shop's own channel as given."""
+    from memberkit.views import Presentation
+    from memberkit.views import clv as view
+    a = _winback_analysis()
+    a.members["channel"] = ["offline", "online", "offline", "app", "wechat_mall"]
+    a.by_group = {c: clv.clv_by(a.members, c) for c in ("segment", "channel")}
+    assert view.value_columns(a) == ["segment", "channel"] and set(view.value_columns(a)) <= set(view.VALUE_GROUPS)
+    en = view.value_frame(Presentation("en", "CNY"), a, "channel", 12)
+    zh = view.value_frame(Presentation("zh", "CNY"), a, "channel", 12)
+    assert en.columns[0] == "Channel" and zh.columns[0] == "渠道"
+    assert sorted(en.iloc[:, 0]) == ["App", "In store", "Online", "wechat_mall"]
+    assert sorted(zh.iloc[:, 0]) == sorted(["App", "门店", "线上", "wechat_mall"])
+    assert sum(int(x) for x in en["Members"]) == len(a.members)
 
 
 def test_the_value_tables_give_money_by_group_and_the_at_risk_table_sums_the_winback_list():
@@ -1082,18 +1099,29 @@ def test_the_crm_files_name_each_value_once_with_its_horizon_currency_and_window
     clv.export_members(a, tmp_path / "data", "GBP", list_tier_labels(), list_stage_labels(), horizon_months=6)
     members = pd.read_csv(tmp_path / "data" / "clv_members.csv", encoding="utf-8-sig", dtype={"member_id": str})
     at_risk = pd.read_csv(tmp_path / "data" / clv.AT_RISK_FILE, encoding="utf-8-sig", dtype={"member_id": str})
-    assert {"expected_order_value", "clv_6_months_discounted_gbp", "probability_alive"} <= set(members.columns)
+    # every amount says its currency, as an analyst opening the file in a spreadsheet reads it
+    assert {"expected_order_value_gbp", "mean_repeat_order_value_gbp", "clv_6_months_discounted_gbp",
+            "probability_alive"} <= set(members.columns)
     assert {"spend_all_time_gbp", "clv_6_months_discounted_gbp", "probability_alive"} <= set(at_risk.columns)
-    for old in ("expected_spend", "clv", "expected_value", "chance_buying_again", "spend_to_date"):
+    for old in ("expected_spend", "clv", "expected_value", "chance_buying_again", "spend_to_date", "monetary_value",
+                "expected_order_value"):
         assert old not in members.columns and old not in at_risk.columns
     both = members.merge(at_risk, on="member_id", suffixes=("", "_list"))
     assert (both.clv_6_months_discounted_gbp.round(2) == both.clv_6_months_discounted_gbp_list).all()
-    assert members.set_index("member_id").loc["m1", "expected_order_value"] == 90.0
+    assert members.set_index("member_id").loc["m1", "expected_order_value_gbp"] == 90.0
     assert dict(zip(members.stage, members.stage_label_en))["lapsed"] == "lapsed (180+ days)"
     back = ledger._read_members(tmp_path)
-    assert back.set_index("member_id").loc["m1", ["expected_spend", "clv"]].tolist() == [90.0, 12.5]
+    assert back.set_index("member_id").loc["m1", ["expected_spend", "clv", "monetary_value"]].tolist() == [90.0, 12.5, 100.0]
+    # a file of a month published before the amounts named their currency
+    older = members.rename(columns={"expected_order_value_gbp": "expected_order_value",
+                                    "mean_repeat_order_value_gbp": "monetary_value"})
+    (tmp_path / "older" / "data").mkdir(parents=True)
+    older.to_csv(tmp_path / "older" / "data" / "clv_members.csv", index=False, encoding="utf-8-sig")
+    assert ledger._read_members(tmp_path / "older").set_index("member_id").loc[
+        "m1", ["expected_spend", "clv", "monetary_value"]].tolist() == [90.0, 12.5, 100.0]
     # a file of a month published before: model names and the old stage code
-    old = members.rename(columns={"expected_order_value": "expected_spend", "clv_6_months_discounted_gbp": "clv"})
+    old = members.rename(columns={"expected_order_value_gbp": "expected_spend", "clv_6_months_discounted_gbp": "clv",
+                                  "mean_repeat_order_value_gbp": "monetary_value"})
     old["stage"] = old.stage.replace({"lapsed": "churned"})
     (tmp_path / "old" / "data").mkdir(parents=True)
     old.to_csv(tmp_path / "old" / "data" / "clv_members.csv", index=False, encoding="utf-8-sig")

@@ -55,7 +55,8 @@ def test_rfm_notebook_runs_on_its_own_and_prepares_what_it_reads(small_config, t
                        if o.get("name") == "stderr")
 
     said = run("02_rfm_segmentation.ipynb", split="median")
-    assert "prepared clean tables" in said and "prepared month figures" in said, said
+    assert "the cleaned tables for 2026-09 were not there yet, so this notebook prepared them itself (" in said, said
+    assert "the month figures for 2026-09 were not there yet, so this notebook prepared them itself (" in said, said
     res = read_json(tmp_path / "o" / "rfm_segmentation.json")
     assert res["period"] == "2026-09" and (tmp_path / "o" / "data" / "clean" / "_stamp.json").is_file()
     counts = {k: v["members"] for k, v in res["results"]["segments"]["high_low"].items()}
@@ -65,7 +66,7 @@ def test_rfm_notebook_runs_on_its_own_and_prepares_what_it_reads(small_config, t
     assert members.segment.notna().sum() == sum(counts.values())
     said = run("03_clv_forecast.ipynb", overrides=["notebooks.rfm_segmentation.split=median"])
     # what the RFM notebook wrote is read, not made again; only the ledger, which no notebook before wrote, is prepared
-    assert [line for line in said.splitlines() if line.startswith("prepared") and not line.startswith("prepared ledger")] == [], said
+    assert [line for line in said.splitlines() if "so this notebook prepared" in line and not line.startswith("the ledger")] == [], said
     assert read_json(tmp_path / "o" / "clv_forecast.json")["results"]["totals"]["members"] > 0
 
 
@@ -93,9 +94,9 @@ def test_run_reports_end_to_end(e2e):
         assert path.parent == out / "data" and (path.name.startswith("rfm_") or path.name in (
             "clv_members.csv", clv.AT_RISK_FILE, uplift.TARGET_FILE, uplift.HOLDOUT_FILE)), path
         values = clv.value_column_names(12, "CNY")
-        expected = ([rfm.list_column_names(365).get(c, c) for c in rfm.EXPORT_COLUMNS] if path.name.startswith("rfm_") else
+        expected = ([rfm.list_column_names(365, "CNY").get(c, c) for c in rfm.EXPORT_COLUMNS] if path.name.startswith("rfm_") else
                     [values.get(c, c) for c in clv.WINBACK_COLUMNS] if path.name == clv.AT_RISK_FILE else
-                    uplift.TARGET_COLUMNS if path.name in (uplift.TARGET_FILE, uplift.HOLDOUT_FILE) else clv.member_file_columns("week", 12, "CNY"))
+                    uplift.target_file_columns("CNY") if path.name in (uplift.TARGET_FILE, uplift.HOLDOUT_FILE) else clv.member_file_columns("week", 12, "CNY"))
         assert list(pd.read_csv(path, encoding="utf-8-sig", nrows=1).columns) == expected
     ab = read_json(out / "ab_test.json")["results"]["experiments"]
     assert set(ab) == {"EXP-PUSH", "EXP-COUPON", "EXP-BANNER"} and ab["EXP-BANNER"]["srm_p_value"] > 0

@@ -164,6 +164,41 @@ def test_every_notebook_runs_top_to_bottom_by_hand_and_leaves_the_published_mont
     assert read_json(scratch / "rfm_segmentation.json")["period"] == "2026-10"
 
 
+@pytest.mark.slow
+def test_a_scratch_run_with_another_split_shows_the_segments_it_moved_against_the_published_run(project):
+    """The RFM notebook run by hand twice in the scratch folder of a month whose published run is the first:
+    the same settings again differ in nothing; ``split=median`` leaves the six cards alone but moves members
+    between segments, and the comparison shows those counts, both runs' numbers from their results files."""
+    import nbformat
+    import papermill as pm
+    from memberkit import runner
+    published, scratch = project / "outputs" / "2026-10", project / "outputs" / "scratch" / "2026-10"
+
+    def run(**parameters) -> str:
+        out = project / "run.ipynb"
+        pm.execute_notebook(str(ROOT / "notebooks" / "02_rfm_segmentation.ipynb"), str(out), parameters=parameters,
+                            cwd=str(ROOT / "notebooks"), progress_bar=False, kernel_name=runner.kernel_name())
+        nb = nbformat.read(out, as_version=4)
+        return "".join(o.get("data", {}).get("text/html", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+    run()
+    shutil.copy(scratch / "rfm_segmentation.json", published / "rfm_segmentation.json")   # that run, published
+    before = read_json(published / "rfm_segmentation.json")
+    assert "0 of 24 figures differ from the published run in outputs/2026-10/" in run()
+    shown = run(split="median")
+    after = read_json(scratch / "rfm_segmentation.json")
+    assert after["kpis"] == before["kpis"]                    # the cards alone would say nothing changed
+    moved = {(scheme, key): (s["members"], before["results"]["segments"][scheme][key]["members"])
+             for scheme in ("high_low", "score_grid") for key, s in after["results"]["segments"][scheme].items()
+             if s["members"] != before["results"]["segments"][scheme][key]["members"]}
+    assert moved and all(scheme == "high_low" for scheme, _ in moved), moved   # the grid scores by quintile
+    assert f"{len(moved)} of 24 figures differ from the published run" in shown
+    important = moved[("high_low", "important_value")]
+    row = re.search(r"<td[^>]*>Members in Important value \(eight segments\)</td>(.*?)</tr>", shown, re.S)
+    assert row and re.findall(r">([\d,]+)</td>", row.group(1)) == [f"{n:,}" for n in important], important
+    assert after["results"]["splits"] != before["results"]["splits"]
+
+
 def test_a_hand_run_says_where_its_results_go_and_compares_with_the_published_month(project):
     """A notebook resolved by hand writes to outputs/scratch/<period>/, says so, and sets its key figures
     beside the published run's of the same month (one of two differs here)."""

@@ -349,12 +349,12 @@ def export_table(n=200):
 
 def test_export_has_one_list_per_segment_and_no_personal_data(tmp_path):
     table = export_table()
-    paths = rfm.export_segment_lists(table, tmp_path, window_days=365)
+    paths = rfm.export_segment_lists(table, tmp_path, window_days=365, currency="CNY")
     assert set(paths) == set(schemes()["high_low"].keys)
     total = 0
     for key, path in paths.items():
         frame = pd.read_csv(path, encoding="utf-8-sig", dtype={"member_id": str})
-        assert list(frame.columns) == [rfm.list_column_names(365).get(c, c) for c in rfm.EXPORT_COLUMNS]
+        assert list(frame.columns) == [rfm.list_column_names(365, "CNY").get(c, c) for c in rfm.EXPORT_COLUMNS]
         assert (frame.segment == key).all()
         total += len(frame)
     assert total == 200
@@ -366,7 +366,7 @@ def test_the_crm_lists_give_each_code_its_label_and_the_page_names_each_file_by_
     from memberkit.views import rfm as rfm_view
     table = export_table()
     en = Presentation("en")
-    paths = rfm.export_segment_lists(table, tmp_path, rfm_view.list_stage_labels(), window_days=365)
+    paths = rfm.export_segment_lists(table, tmp_path, rfm_view.list_stage_labels(), window_days=365, currency="CNY")
     frame = pd.concat(pd.read_csv(p, encoding="utf-8-sig", dtype={"member_id": str}) for p in paths.values())
     for p in (en, Presentation("zh")):
         labels = dict(zip(frame.stage, frame[f"stage_label_{p.language}"]))
@@ -393,7 +393,7 @@ def test_each_crm_file_is_named_by_a_code_that_says_what_its_english_label_says(
     # the lapsing segments are held on to (their zh names say 保持); the at-risk ones get a retention offer
     assert hl.action("important_lapsing", "en").startswith("Hold on to them")
     assert "retention" in hl.action("important_at_risk", "en")
-    paths = rfm.export_segment_lists(export_table(), tmp_path, window_days=365)
+    paths = rfm.export_segment_lists(export_table(), tmp_path, window_days=365, currency="CNY")
     for key, path in paths.items():
         frame = pd.read_csv(path, encoding="utf-8-sig", dtype={"member_id": str})
         assert path.name == f"rfm_{key}.csv" and set(frame.segment) <= {key}
@@ -627,7 +627,7 @@ def test_tiers_read_in_the_pages_language_and_the_lists_carry_each_tiers_labels(
     shop = table.assign(tier=table.tier.map({"普通": "Member", "银卡": "Platinum"}))
     paths = rfm.export_segment_lists(shop, tmp_path / "shop", rfm_view.list_stage_labels(),
                                      rfm_view.list_tier_labels(params.model_copy(update={
-                                         "tier_thresholds": {"Platinum": 500.0}, "base_tier": "Member"})), window_days=365)
+                                         "tier_thresholds": {"Platinum": 500.0}, "base_tier": "Member"})), window_days=365, currency="CNY")
     own = pd.concat(pd.read_csv(p, encoding="utf-8-sig") for p in paths.values())
     assert set(own.tier) == {"Member", "Platinum"}     # a shop's own names are their own labels
     assert (own.tier == own.tier_label_en).all() and (own.tier == own.tier_label_zh).all()
@@ -673,16 +673,18 @@ def test_the_crm_lists_say_their_window_and_the_lapsed_stage_has_its_own_code(tm
     stage code 'churned' sat under the label 'lapsed (180+ days)'. Months published with 'churned' still read."""
     from memberkit.views import Presentation
     from memberkit.views import rfm as rfm_view
-    paths = rfm.export_segment_lists(export_table(), tmp_path, rfm_view.list_stage_labels(), window_days=180)
+    paths = rfm.export_segment_lists(export_table(), tmp_path, rfm_view.list_stage_labels(), window_days=180, currency="CNY")
     frame = pd.concat(pd.read_csv(p, encoding="utf-8-sig", dtype={"member_id": str}) for p in paths.values())
-    assert {"recency_days", "frequency_last_180_days", "monetary_last_180_days"} <= set(frame.columns)
-    assert not {"frequency", "monetary"} & set(frame.columns)
+    # the window in both names, the amount's currency too
+    assert {"recency_days", "frequency_last_180_days", "monetary_last_180_days_cny"} <= set(frame.columns)
+    assert not {"frequency", "monetary", "monetary_last_180_days"} & set(frame.columns)
+    assert rfm.list_column_names(180, "JPY")["monetary"] == "monetary_last_180_days_jpy"
     assert "lapsed" in rfm.STAGES and "churned" not in rfm.STAGES
     assert rfm_view.stage_label(Presentation("en"), "lapsed") == "lapsed (180+ days)"
     assert rfm_view.stage_label(Presentation("zh"), "lapsed") == "长期未购（180 天以上）"
     assert [rfm.current_stage(c) for c in ("churned", "lapsed", "silent", None)] == ["lapsed", "lapsed", "silent", None]
     with pytest.raises(ValueError):
-        rfm.list_column_names(0)
+        rfm.list_column_names(0, "CNY")
 
 
 def test_the_lifecycle_settings_name_the_stage_lapsed_not_churned():

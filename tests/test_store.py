@@ -125,7 +125,10 @@ def test_prepare_produces_what_is_missing_once_and_says_so(tmp_path):
     ctx = SimpleNamespace(output_dir=tmp_path, run=run, root=ROOT, as_of=run.as_of, data_dir=tmp_path / "data")
     said = []
     s = store.prepare(ctx, needs=["month_figures", "members"], log=said.append)
-    assert [m.split(" (")[0] for m in said] == ["prepared month figures", "prepared member table"]
+    # in plain words: what was not there, for which month, and that the notebook made it
+    assert [m.split(" (")[0] for m in said] == [
+        "the month figures for 2026-10 were not there yet, so this notebook prepared them itself",
+        "the RFM member table for 2026-10 was not there yet, so this notebook prepared it itself"]
     table = s.member_table()
     assert list(table.member_id) == ["a", "b", "c"] and table.frequency.tolist() == [3, 1, 1]   # the year to 31 Oct
     assert table.revenue_total.tolist() == pytest.approx([230.0, 90.0, 40.0])   # a: 100+50-20+80+20
@@ -136,6 +139,9 @@ def test_prepare_produces_what_is_missing_once_and_says_so(tmp_path):
     assert said == []                                                      # current: nothing ran
     other = hand_run(["notebooks.rfm_segmentation.window_days=30"])
     assert store.PeriodStore(tmp_path, other).status("members") == "stale"  # another window: another table
+    store.prepare(SimpleNamespace(**{**vars(ctx), "run": other}), needs=["members"], log=said.append)
+    assert said[0].startswith("the RFM member table for 2026-10 was made from other data, settings or code than "
+                              "this run's, so this notebook prepared it again ("), said
 
 
 def test_the_run_file_holds_secrets_only_as_variables(tmp_path, monkeypatch):

@@ -343,7 +343,10 @@ def test_the_list_file_and_its_results_hold_no_personal_data(planted, tmp_path):
     path = uplift.export_targets(plan, tmp_path, "CNY")
     frame = pd.read_csv(path, encoding="utf-8-sig", dtype={"member_id": str})
     held = pd.read_csv(tmp_path / uplift.HOLDOUT_FILE, encoding="utf-8-sig", dtype={"member_id": str})
-    assert frame.columns.tolist() == uplift.TARGET_COLUMNS and held.columns.tolist() == uplift.TARGET_COLUMNS
+    # each amount named with its currency
+    named = ["member_id", "segment", "segment_label_en", "segment_label_zh", "expected_incremental_margin_cny",
+             "expected_margin_after_contact_cost_cny"]
+    assert frame.columns.tolist() == named == uplift.target_file_columns("CNY") and held.columns.tolist() == named
     # the members to contact in one file, the random holdout (not to be contacted) in its own, best first in each
     t = plan.targets
     assert frame.member_id.tolist() == t.member_id[~t.holdout.astype(bool)].tolist()
@@ -606,6 +609,7 @@ def test_the_list_files_are_the_bytes_pandas_writes(planted, tmp_path):
                           "segment_label_zh": label("zh"),
                           "expected_incremental_margin": t.expected_incremental_margin.round(2),
                           "expected_net": t.expected_net.round(2)}, columns=uplift.TARGET_COLUMNS)
+    frame.columns = uplift.target_file_columns("CNY")
     held = t.holdout.astype(bool).to_numpy()
     for name, rows in ((uplift.HOLDOUT_FILE, frame[held]), (uplift.TARGET_FILE, frame[~held])):
         rows.to_csv(tmp_path / name, index=False, encoding="utf-8-sig", float_format="%.2f", lineterminator="\n")

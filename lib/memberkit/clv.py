@@ -1247,8 +1247,9 @@ def value_column_names(horizon_months: int, currency: str) -> dict[str, str]:
     """The forecast's and the win-back list's value columns as the CSV files name them, one name each across
     ``clv_members.csv`` and ``clv_at_risk.csv``: ``clv`` -> ``clv_<horizon_months>_months_discounted_<currency>``
     (the expected margin over the horizon, discounted monthly, in the shop's ISO currency, lower case),
-    ``expected_spend`` -> ``expected_order_value`` (the spend model's expected value of one order, not spend over
-    the horizon), ``spend_to_date`` -> ``spend_all_time_<currency>`` (net spend over all history to the
+    ``expected_spend`` -> ``expected_order_value_<currency>`` (the spend model's expected value of one order, not
+    spend over the horizon), ``monetary_value`` -> ``mean_repeat_order_value_<currency>`` (the mean value of a
+    member's repeat purchase days, what the spend model is fitted on; 0 without a repeat), ``spend_to_date`` -> ``spend_all_time_<currency>`` (net spend over all history to the
     period's end, without the orders the cleaning flagged as bulk purchases when the models leave them out),
     ``probability_any_purchase`` -> ``probability_any_purchase_<horizon_months>_months`` (the chance of at least
     one purchase over the horizon, 0 to 1). ``probability_alive`` keeps its name in both files. Raises
@@ -1256,8 +1257,8 @@ def value_column_names(horizon_months: int, currency: str) -> dict[str, str]:
     if int(horizon_months) < 1:
         raise ValueError(f"horizon_months must be at least 1, not {horizon_months!r}")
     cur = str(currency).lower()
-    return {"clv": f"clv_{int(horizon_months)}_months_discounted_{cur}", "expected_spend": "expected_order_value",
-            "spend_to_date": f"spend_all_time_{cur}",
+    return {"clv": f"clv_{int(horizon_months)}_months_discounted_{cur}", "expected_spend": f"expected_order_value_{cur}",
+            "monetary_value": f"mean_repeat_order_value_{cur}", "spend_to_date": f"spend_all_time_{cur}",
             "probability_any_purchase": f"probability_any_purchase_{int(horizon_months)}_months"}
 
 
@@ -1275,13 +1276,15 @@ def member_file_columns(unit: str, horizon_months: int = 12, currency: str = "CN
 
 def model_columns(members: pd.DataFrame) -> pd.DataFrame:
     """A published ``clv_members.csv`` with its columns under the model's names again (frequency, recency, T,
-    expected_spend, clv), whichever unit, horizon and currency it was written in; a file written before the
-    columns carried their units has those names already and is returned as is. Lifecycle stage codes are
+    monetary_value, expected_spend, clv), whichever unit, horizon and currency it was written in; a file written
+    before the columns carried their units (``monetary_value``, ``expected_order_value``) is read as well. Lifecycle stage codes are
     read as they are named now (:func:`memberkit.rfm.current_stage`: ``churned`` -> ``lapsed``)."""
     import re
     from .rfm import current_stage
     back = {v: k for unit in UNIT_DAYS for k, v in file_column_names(unit).items()}
-    back["expected_order_value"] = "expected_spend"
+    back["expected_order_value"] = "expected_spend"   # the name before it carried the currency
+    back.update({c: "expected_spend" for c in members.columns if re.fullmatch(r"expected_order_value_[a-z]{3}", c)})
+    back.update({c: "monetary_value" for c in members.columns if re.fullmatch(r"mean_repeat_order_value_[a-z]{3}", c)})
     back.update({c: "clv" for c in members.columns if re.fullmatch(r"clv_\d+_months_discounted_[a-z]{3}", c)})
     back.update({c: "probability_any_purchase" for c in members.columns
                  if re.fullmatch(r"probability_any_purchase_\d+_months", c)})
@@ -1297,8 +1300,8 @@ def member_file(a: "CLVAnalysis", tier_labels: dict[str, dict[str, str]] | None 
     """``clv_members.csv`` as a frame, highest CLV first (ties by member id): member id; the model's history
     with units in the names (:func:`file_column_names`, ``a.unit``); mean repeat order value, expected
     purchases over the horizon, probability alive and the chance of at least one purchase over the horizon
-    (0 to 1), the expected value of one order
-    (``expected_order_value``) and CLV over ``horizon_months``, discounted, in ``currency``
+    (0 to 1), the expected value of one order and CLV over ``horizon_months``, discounted, the amounts in
+    ``currency`` and named with it
     (:func:`value_column_names`); the high-value and at-risk flags; then each code followed by its English and Chinese labels,
     as the CRM lists give them: the RFM segment (a member with no order in the RFM window gets the rule
     file's ``outside`` code, as in the win-back list), the tier (``tier_labels``: {language: {tier: label}})

@@ -450,22 +450,26 @@ def label_codes(codes: pd.Series, words: dict[str, str]) -> pd.Series:
     return codes.astype("object").map(lambda k: words.get(k, k), na_action="ignore")
 
 
-def list_column_names(window_days: int) -> dict[str, str]:
+def list_column_names(window_days: int, currency: str) -> dict[str, str]:
     """The member table's windowed columns as the CRM lists name them, each with its window:
     ``frequency`` -> ``frequency_last_<window_days>_days`` (orders in the RFM window) and ``monetary`` ->
-    ``monetary_last_<window_days>_days`` (net spend in it, the shop's currency), beside ``recency_days``.
+    ``monetary_last_<window_days>_days_<currency>`` (net spend in it, in the shop's ISO 4217 ``currency``, lower
+    case, as the CLV files name their amounts), beside ``recency_days``.
     Raises ``ValueError`` for a window below one day."""
     if int(window_days) < 1:
         raise ValueError(f"window_days must be at least 1, not {window_days!r}")
-    return {c: f"{c}_last_{int(window_days)}_days" for c in ("frequency", "monetary")}
+    return {"frequency": f"frequency_last_{int(window_days)}_days",
+            "monetary": f"monetary_last_{int(window_days)}_days_{str(currency).lower()}"}
 
 
 def export_segment_lists(table: pd.DataFrame, folder: str | Path,
                          stage_labels: dict[str, dict[str, str]] | None = None,
-                         tier_labels: dict[str, dict[str, str]] | None = None, *, window_days: int) -> dict[str, Path]:
+                         tier_labels: dict[str, dict[str, str]] | None = None, *, window_days: int,
+                         currency: str) -> dict[str, Path]:
     """One CSV per high/low segment for the CRM team (member id, scores, segment, tier, stage, action);
     frequency and monetary value carry the RFM window (``window_days``, the report's setting) in their
-    names (:func:`list_column_names`), so a list is not read as all-time spend.
+    names, and monetary value the shop's ``currency`` (:func:`list_column_names`), so a list is not read as
+    all-time spend nor its amounts as of another currency.
 
     The files are the same whichever language the report runs in: each code (segment, score-grid
     segment, stage) is followed by its label in every language (``segment_label_en``,
@@ -498,7 +502,7 @@ def export_segment_lists(table: pd.DataFrame, folder: str | Path,
         path = folder / f"rfm_{key}.csv"
         _write_csv(s.loc[s.segment == key, EXPORT_COLUMNS]
                    .sort_values(["monetary", "member_id"], ascending=[False, True], kind="stable")
-                   .rename(columns=list_column_names(window_days)), path)
+                   .rename(columns=list_column_names(window_days, currency)), path)
         paths[key] = path
     return paths
 

@@ -251,14 +251,16 @@ def write_member_table(folder: Path, run, table) -> Path:
 
 
 # ------------------------------------------------------------------ producing what is missing (visible)
-def prepare(ctx, needs=("clean",), log=None, why: str | None = None) -> PeriodStore:
-    """Produce every entry of ``needs`` (and what it needs) that is missing or stale, saying what ran.
+def prepare(ctx, needs=("clean",), log=None, who: str = "this notebook", where: str | None = None) -> PeriodStore:
+    """Produce every entry of ``needs`` (and what it needs) that is missing or stale, saying what ran in a
+    sentence of :func:`prepared_sentence` ('the cleaned tables for 2026-10 were not there yet, so this
+    notebook prepared them itself (11 s)').
 
     For an analyst's notebook: ``store = prepare(ctx, needs=["clean", "members"])`` in its first
     cells, so *Run All* works on the bundled sample without the runner. The runner itself
     produces the entries in order and needs no call. Returns the :class:`PeriodStore` of
-    ``ctx.output_dir``. ``why`` replaces the entry's state (missing, stale) in what is said.
-    Raises what the producers raise (``InputError``, ``Problems``).
+    ``ctx.output_dir``. ``who`` and ``where`` are what is said of the run and of the folder looked in
+    (default: the period). Raises what the producers raise (``InputError``, ``Problems``).
     """
     from .errors import ConfigError
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
@@ -275,13 +277,32 @@ def prepare(ctx, needs=("clean",), log=None, why: str | None = None) -> PeriodSt
         if state == "current":
             continue
         start = time.time()
-        name = _WHAT[entry].lower()[4:]
+        where_ = where or f"for {ctx.run.period}"
         if _PRODUCE[entry](ctx, store) is False:
-            log(f"{name}: prepared meanwhile by another notebook on this folder")
+            what, plural = _PLAIN[entry]
+            log(f"{what} {where_} {'were' if plural else 'was'} prepared meanwhile by another notebook on this folder, "
+                f"so {who} reads {'them' if plural else 'it'} from there")
             continue
-        log(f"prepared {name} ({why or state}; what {_BY.get(PRODUCERS[entry], PRODUCERS[entry])} "
-            f"writes) in {time.time() - start:.0f} s")
+        log(prepared_sentence(entry, state, time.time() - start, who, where_))
     return store
+
+
+#: Each entry as a sentence names it, and whether it is plural.
+_PLAIN = {"clean": ("the cleaned tables", True), "month_figures": ("the month figures", True),
+          "members": ("the RFM member table", False), "ledger": ("the ledger", False)}
+_STATE = {"missing": "{be} not there yet", "stale": "{be} made from other data, settings or code than this run's",
+          "unreadable": "could not be read"}
+
+
+def prepared_sentence(entry: str, state: str, seconds: float, who: str = "this notebook", where: str = "") -> str:
+    """What :func:`prepare` says it did for ``entry`` (one of :data:`ENTRIES`) found in ``state`` (``missing``,
+    ``stale`` or ``unreadable``): 'the cleaned tables for 2026-10 were not there yet, so this notebook prepared
+    them itself (11 s)'. ``seconds``: the wall time it took, shown whole."""
+    what, plural = _PLAIN[entry]
+    found = _STATE.get(state, "{be} " + state).format(be="were" if plural else "was")
+    again = "itself" if state == "missing" else "again"
+    return f"{what}{' ' + where if where else ''} {found}, so {who} prepared {'them' if plural else 'it'} {again} " \
+           f"({seconds:.0f} s)"
 
 
 def _produce_clean(ctx, store: PeriodStore) -> bool:

@@ -69,6 +69,17 @@ WINDOWS = ("during", "net")
 #: The target list's CSV (``data/uplift_targets.csv``): no personal data, member ids only.
 TARGET_COLUMNS = ["member_id", "segment", "segment_label_en", "segment_label_zh", "expected_incremental_margin",
                   "expected_net"]
+
+
+def target_file_columns(currency: str) -> list[str]:
+    """:data:`TARGET_COLUMNS` as the target and holdout files name them: each amount with the shop's ISO 4217
+    ``currency``, lower case, as the CLV and RFM files name theirs: ``expected_incremental_margin_<currency>``
+    and ``expected_net`` -> ``expected_margin_after_contact_cost_<currency>`` (the margin less the cost of one
+    contact)."""
+    cur = str(currency).lower()
+    names = {"expected_incremental_margin": f"expected_incremental_margin_{cur}",
+             "expected_net": f"expected_margin_after_contact_cost_{cur}"}
+    return [names.get(c, c) for c in TARGET_COLUMNS]
 TARGET_FILE = "uplift_targets.csv"     # the members to contact
 #: The members of the list kept out at random to measure the campaign: never to be contacted, so a file of their own.
 HOLDOUT_FILE = "uplift_holdout.csv"
@@ -943,9 +954,9 @@ def learning_campaigns(ended: pd.DataFrame, members: pd.DataFrame, params) -> pd
 
 
 def export_targets(p: Plan, folder, currency: str = "CNY"):
-    """The recommended list in ``folder``, in two files of the same columns (:data:`TARGET_COLUMNS`: member
+    """The recommended list in ``folder``, in two files of the same columns (:func:`target_file_columns`: member
     id, segment code with its English and Chinese labels, expected incremental margin and net at the
-    currency's minor unit), best first: :data:`TARGET_FILE` holds the members to contact, :data:`HOLDOUT_FILE`
+    currency's minor unit, named with ``currency``), best first: :data:`TARGET_FILE` holds the members to contact, :data:`HOLDOUT_FILE`
     the members kept out at random, not to be contacted (one file mixing both, with a flag, invites a CRM
     team to send to everyone). UTF-8 with a byte-order mark, member ids only. Returns the targets' path, or
     None when the plan has no list."""
@@ -971,6 +982,7 @@ def export_targets(p: Plan, folder, currency: str = "CNY"):
                           "segment_label_zh": label("zh"),
                           "expected_incremental_margin": t.expected_incremental_margin.round(digits),
                           "expected_net": t.expected_net.round(digits)}, columns=TARGET_COLUMNS)
+    frame.columns = target_file_columns(currency)
     held = t.holdout.astype(bool).to_numpy()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

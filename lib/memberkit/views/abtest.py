@@ -371,6 +371,14 @@ def headline(p: Presentation, res: dict) -> str:
                                for x, e in experiments.items())
 
 
+def compared(p: Presentation, res: dict):
+    """What a scratch run sets beside the published run (:func:`memberkit.views.page.vs_published`): the cards,
+    then each experiment's answer (:func:`experiment_answer`: its verdict and the figure deciding it)."""
+    r = res.get("results", {})
+    return [*kpis(p, res), *(KPI(x, experiment_answer(p, x, e, r.get("guardrail_metrics", [])))
+                             for x, e in (r.get("experiments") or {}).items())]
+
+
 def experiment_answer(p: Presentation, experiment_id: str, e: dict, guardrail_metrics=()) -> str:
     """An experiment's answer in one short sentence (the month summary's card, a column about 340 px wide): the
     verdict and the one figure that decides it: a shipped variant's lift on the primary metric with its 95%

@@ -84,6 +84,14 @@ def kpis(p: Presentation, res: dict):
                 good=False if t.get("pull_forward") else None, figure=fig("pull_forward"))]
 
 
+def compared(p: Presentation, res: dict):
+    """What a scratch run sets beside the published run (:func:`memberkit.views.page.vs_published`): the cards,
+    then each league campaign's return on cost, in league order."""
+    league = sorted((res.get("results", {}).get("campaigns") or {}).items(), key=lambda x: x[1]["rank"])
+    return [*kpis(p, res), *(KPI(p.text("cr.compared_roi", campaign=p.campaign(cid, c.get("name"), c.get("type"))),
+                                 _roi(p, c["figures"]["roi"]["value"])) for cid, c in league)]
+
+
 def league_counts(p: Presentation, res: dict) -> str:
     """Under the league's heading: its verdicts counted over every campaign in it, and how many of them ended in
     this period, the set the cards and the month's summary count (:func:`memberkit.campaign.verdict_counts`);

@@ -226,6 +226,16 @@ def kpis(p: Presentation, res: dict):
             for k in clean.KPI_KEYS if k in values]
 
 
+def compared(p: Presentation, res: dict):
+    """What a scratch run sets beside the published run (:func:`memberkit.views.page.vs_published`): the cards,
+    then the rows kept in each table and the net revenue kept, from the results."""
+    r = res.get("results", {})
+    rows = [KPI(p.text("data_cleaning.compared_kept", table=p.text(f"tables.{name}")), p.count(t.get("kept")))
+            for name, t in (r.get("tables") or {}).items()]
+    net = (r.get("revenue") or {}).get("net")
+    return [*kpis(p, res), *rows, *([KPI(p.text("data_cleaning.compared_net_revenue"), p.money(net))] if net is not None else [])]
+
+
 def summary_card(p: Presentation, res: dict) -> dict:
     """The month summary's card of this report: headline and first cards, from its results."""
     return card(headline(p, res), kpis(p, res))

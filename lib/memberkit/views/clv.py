@@ -71,6 +71,17 @@ def kpis(p: Presentation, res: dict):
                 figure=fig("holdout_aggregate_error"))]
 
 
+def compared(p: Presentation, res: dict):
+    """What a scratch run sets beside the published run (:func:`memberkit.views.page.vs_published`): the cards,
+    then the purchase model chosen, the members valued and the value of the high-value members at risk."""
+    r = res.get("results", {})
+    totals, chosen = r.get("totals", {}), r.get("chosen_model")
+    return [*kpis(p, res),
+            *([KPI(p.text("clv.compared_model"), model_name(p, chosen))] if chosen else []),
+            KPI(p.text("clv.compared_members"), p.count(totals.get("members"))),
+            KPI(p.text("clv.compared_at_risk_clv"), p.money(totals.get("high_value_at_risk_clv")))]
+
+
 def holdout_weeks(results: dict) -> float | None:
     """How many weeks the purchase model was checked on (held out of its fit), from the report's results."""
     h = results.get("holdout") or {}
@@ -237,7 +248,7 @@ def plot_clv_by(p: Presentation, a: clv.CLVAnalysis, months: int, columns: list[
     return fig
 
 
-VALUE_GROUPS = ("segment", "tier", "region")   # the value tables, in this order
+VALUE_GROUPS = ("segment", "tier", "region", "channel")   # the value charts and their tables, in this order
 
 
 def value_frame(p: Presentation, a: clv.CLVAnalysis, column: str, months: int) -> pd.DataFrame:

@@ -114,7 +114,8 @@ CSS = """
 /* from a tablet's width (and on A4) the cards fill rows of equal count (card_columns: six are 3 + 3, not 5 + 1) */
 @media (min-width:601px){.mk-cards{display:grid;grid-template-columns:repeat(var(--mk-per-row,4),minmax(0,1fr))}}
 .mk-card .mk-label{font-size:12px;color:#5a6572;text-transform:uppercase;letter-spacing:.02em}
-.mk-card .mk-value{font-size:26px;font-weight:600;color:#1f2d3d;margin-top:2px}
+/* a count keeps its noun on its line ('12,923 members') */
+.mk-card .mk-value{font-size:26px;font-weight:600;color:#1f2d3d;margin-top:2px;white-space:nowrap}
 .mk-card .mk-delta{font-size:12px;color:#6b7785}
 .mk-card .mk-good{color:#2e7d32}.mk-card .mk-bad{color:#c62828}
 .mk-headline{font-size:17px;line-height:1.5;border-left:4px solid #1f4e79;padding:6px 12px;margin:8px 0 14px;background:#f4f7fb}
@@ -613,22 +614,28 @@ def where_results(p, ctx):
     note(where_results_sentence(p, ctx))
 
 
-def vs_published_frame(p, kpis, results: dict, published: dict):
-    """This run's key figures beside the published run's of the same month: a frame of figure, this run,
-    published (display text from the report's own ``kpis(p, results)``, matched by label), and how many differ."""
+def vs_published_frame(p, compared, results: dict, published: dict):
+    """This run's results beside the published run's of the same month: a frame of figure, this run,
+    published (display text from the report's own ``compared(p, results)``: its cards and its headline
+    results, matched by label), and how many differ. A result only one of the two runs has (a campaign the
+    other did not review) is shown with ``common.col_absent`` on the other side and counts as a difference."""
     import pandas as pd
-    before = {k.label: k.value for k in kpis(p, published)}
-    rows = [(k.label, k.value, before[k.label]) for k in kpis(p, results) if k.label in before]
+    now = {k.label: k.value for k in compared(p, results)}
+    before = {k.label: k.value for k in compared(p, published)}
+    absent = p.text("common.col_absent")
+    labels = [*now, *(label for label in before if label not in now)]
+    rows = [(label, now.get(label, absent), before.get(label, absent)) for label in labels]
     frame = pd.DataFrame(rows, columns=[p.text("common.col_figure"), p.text("common.col_this_run"),
                                         p.text("common.col_published")])
-    return frame, sum(a != b for _, a, b in rows)
+    return frame, sum(label not in now or label not in before or now[label] != before[label] for label in labels)
 
 
-def vs_published(p, ctx, kpis, results: dict):
+def vs_published(p, ctx, compared, results: dict):
     """In a scratch run (:attr:`memberkit.notebook.Context.scratch`), the change against the published run of
-    the same month (``<ctx.published_dir>/<name>.json``): a table of this report's key figures in both, or a
+    the same month (``<ctx.published_dir>/<name>.json``): a table of this report's results in both, or a
     note that the month is not published.
-    ``kpis`` is the report view's ``kpis(p, results)``; nothing is shown in any other run."""
+    ``compared`` is the report view's ``compared(p, results)`` (its cards, then its headline results, e.g. the
+    RFM report's members of every segment); nothing is shown in any other run."""
     from ..report import load_results
     if not getattr(ctx, "scratch", False):
         return
@@ -637,7 +644,7 @@ def vs_published(p, ctx, kpis, results: dict):
     if not published:
         note(p.text("common.no_published", period=ctx.period, published=folder))
         return
-    frame, changed = vs_published_frame(p, kpis, results, published)
+    frame, changed = vs_published_frame(p, compared, results, published)
     heading(p.text("common.vs_published_title", period=ctx.period), 3)
     table(frame)
     note(p.text("common.vs_published_note", changed=p.count(changed), total=p.count(len(frame)), published=folder))

@@ -25,7 +25,8 @@ def segment_name(p: Presentation, key: str, scheme: str = "high_low") -> str:
 
 
 def group_label(p: Presentation, dimension: str, value) -> str:
-    """How a breakdown group reads in a report: a segment by its name, a channel by its catalogue entry,
+    """How a breakdown group reads in a report, as a label of its own (a bar, a row): a segment by its name, a
+    channel by its catalogue label ('In store', '门店'; a channel of the shop's own as given),
     a tier by :func:`tier_label`, a region or category of the shop's data by its display name (``p.shop``)."""
     if dimension == "segment":
         outside = rfm.outside_window()
@@ -33,7 +34,7 @@ def group_label(p: Presentation, dimension: str, value) -> str:
     if dimension == "tier":
         return tier_label(p, value)
     if dimension == "channel":
-        return p.code("channels", value)
+        return p.code("channel_labels", value)
     return p.shop(dimension, value) if dimension in ("region", "category") else str(value)
 
 
@@ -73,6 +74,16 @@ def kpis(p: Presentation, res: dict, figures: dict | None = None):
                          None if bulk else vkpi.is_good(key, f.get("current"), f.get("previous"), p),
                          figure=Figure(key, period, f.get("current"))))
     return cards
+
+
+def compared(p: Presentation, res: dict):
+    """What a scratch run sets beside the published run (:func:`memberkit.views.page.vs_published`): the cards,
+    then the members of every segment in both schemes (what a change of ``split`` or of the window moves,
+    while the cards stay), from the results."""
+    segments = res.get("results", {}).get("segments", {})
+    counts = [KPI(p.text(f"rfm.compared_{scheme}", segment=segment_name(p, key, scheme)), p.count(s.get("members")))
+              for scheme in ("high_low", "score_grid") for key, s in (segments.get(scheme) or {}).items()]
+    return [*kpis(p, res), *counts]
 
 
 def headline(p: Presentation, res: dict) -> str:

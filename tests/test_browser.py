@@ -329,17 +329,19 @@ REPORT_CARD_VALUES = """() => [...document.querySelectorAll('.mk-card .mk-value'
 
 @pytest.mark.slow
 def test_a_report_cards_count_keeps_its_noun_on_its_line_at_1280_and_420_px(published, tmp_path):
-    """Issue 23: at 1280 px the RFM page's first card read '12,923' and 'members' on two lines of 26 px. On every
-    report page, at 1280 and at 420 px, each card's value is one line inside its card."""
+    """Issue 23: at 1280 px the RFM page's first card read '12,923' and 'members' on two lines of 26 px, and on A4 the
+    CLV page's value printed as 'CN¥1,708,2', cut by its card's edge. On every report page, at 1280 and at 420 px
+    and printed (A4's 703 px), each card's value is one line inside its card."""
     language, (proc, out, _) = published
     assert proc.returncode == 0, proc.stderr[-2000:]
     counted = []
     for name in REPORTS:
         html = (out / language / f"{name}.html").read_text(encoding="utf-8")
-        for width in (1280, 420):
+        for width, media in ((1280, "screen"), (420, "screen"), (703, "print")):
             with _open(html, width, tmp_path) as page:
+                page.emulate_media(media=media)
                 values = page.evaluate(REPORT_CARD_VALUES)
-            assert all(v["lines"] == 1 and v["over"] <= 0 for v in values), (name, width, values)
+            assert all(v["lines"] == 1 and v["over"] <= 0 for v in values), (name, width, media, values)
             counted += [v["text"] for v in values if " " in v["text"] and v["text"][:1].isdigit()]
     assert counted, "no card shows a count with its noun"
 

@@ -1458,3 +1458,10 @@ def test_every_charts_categories_can_be_told_apart():
     old = {"the gender bars": ["#c0504d", "#1f4e79", "#4f9a94", "#8c8c8c"],
            "the lifecycle stages": ["#4f9a94", "#1f4e79", "#e8a33d", "#c0504d", "#8c8c8c"]}
     assert all(theme.hard_to_tell_apart(colours) for colours in old.values()), "the measure finds nothing"
+
+
+def test_a_cards_value_width_counts_a_wide_character_twice():
+    from memberkit.views import page
+    assert page.card_value_width("CN¥1,708,240") == 12 and page.card_value_width("6,571 名会员") == 12
+    assert page.card_value_width("") == 1
+    assert 'style="--mk-chars:14"' in page.kpi_cards_html([page.KPI("Members", "12,923 members", "")])

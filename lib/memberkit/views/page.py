@@ -110,12 +110,15 @@ def card(headline_text: str, kpis: list[KPI]) -> dict:
 CSS = """
 <style>
 .mk-cards{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0 16px}
-.mk-card{flex:1 1 135px;border:1px solid #d9dee5;border-radius:8px;padding:10px 14px;background:#fbfcfd}
+.mk-card{flex:1 1 135px;border:1px solid #d9dee5;border-radius:8px;padding:10px 14px;background:#fbfcfd;
+container-type:inline-size;min-width:0}
 /* from a tablet's width (and on A4) the cards fill rows of equal count (card_columns: six are 3 + 3, not 5 + 1) */
 @media (min-width:601px){.mk-cards{display:grid;grid-template-columns:repeat(var(--mk-per-row,4),minmax(0,1fr))}}
 .mk-card .mk-label{font-size:12px;color:#5a6572;text-transform:uppercase;letter-spacing:.02em}
-/* a count keeps its noun on its line ('12,923 members') */
-.mk-card .mk-value{font-size:26px;font-weight:600;color:#1f2d3d;margin-top:2px;white-space:nowrap}
+/* a value stays on one line inside its card ('12,923 members', 'CN¥1,708,240' on A4): set smaller when its
+   characters (--mk-chars, a wide one counted twice: card_value_width) would not fit the card at 26 px */
+.mk-card .mk-value{font-size:clamp(13px,calc(100cqi / (var(--mk-chars,8) * 0.62)),26px);font-weight:600;
+color:#1f2d3d;margin-top:2px;white-space:nowrap}
 .mk-card .mk-delta{font-size:12px;color:#6b7785}
 .mk-card .mk-good{color:#2e7d32}.mk-card .mk-bad{color:#c62828}
 .mk-headline{font-size:17px;line-height:1.5;border-left:4px solid #1f4e79;padding:6px 12px;margin:8px 0 14px;background:#f4f7fb}
@@ -179,6 +182,13 @@ def card_columns(n: int, most: int = CARDS_PER_ROW) -> int:
     return -(-n // rows)
 
 
+def card_value_width(text: str) -> int:
+    """How many narrow characters a card's value takes: a wide (CJK) character counts as two, so the card's
+    type size (CSS ``--mk-chars``) keeps '¥1,708,240' or '6,571 名会员' on one line inside its card."""
+    import unicodedata
+    return max(1, sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text))
+
+
 def kpi_cards_html(kpis: list[KPI]) -> str:
     """The key-figure cards: label, value (marked, :func:`mark`) and its change, coloured good or bad; the
     cards shared over rows of equal count (:func:`card_columns`) from 601 px up, two or more a row on a phone."""
@@ -186,7 +196,8 @@ def kpi_cards_html(kpis: list[KPI]) -> str:
     for k in kpis:
         cls = "" if k.good is None else (" mk-good" if k.good else " mk-bad")
         delta = f'<div class="mk-delta{cls}">{escape(k.delta)}</div>' if k.delta else ""
-        cards.append(f'<div class="mk-card"><div class="mk-label">{escape(k.label)}</div>'
+        cards.append(f'<div class="mk-card" style="--mk-chars:{card_value_width(k.value)}">'
+                     f'<div class="mk-label">{escape(k.label)}</div>'
                      f'{mark(k.value, k.figure, "div", "mk-value")}{delta}</div>')
     return CSS + f'<div class="mk-cards" style="--mk-per-row:{card_columns(len(kpis))}">' + "".join(cards) + "</div>"
 

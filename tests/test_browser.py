@@ -1198,3 +1198,22 @@ def test_at_420_px_the_clv_value_tables_keep_the_group_and_its_value_in_view(tmp
     assert all(found["last"]), found                                 # and the last column reached by scrolling
     assert all(found["heads"]) and found["rowHeight"] < 60, found    # headings shown, a row a line or two, not a block
     assert found["page"] <= 1, found
+
+
+def test_a_printed_pages_links_name_the_files_beside_it_not_this_machines_folders(tmp_path):
+    """Issue 23: the summary's PDF linked its evidence as file:///tmp/<someone's clone>/outputs/2026-10/en/
+    campaign_review.html#campaign-C2610, a folder of the machine that printed it. Printed, a link to a file beside
+    the page stays relative to it; a web address and a link inside the page stay as they are."""
+    pypdf = pytest.importorskip("pypdf")
+    from memberkit import pdf
+    chromium = chromium_or_skip()
+    page = tmp_path / "2026-10" / "en" / "summary.html"
+    page.parent.mkdir(parents=True)
+    page.write_text("<!doctype html><html><body><h2 id='top'>Top</h2><p><a href='campaign_review.html#campaign-C2610'>"
+                    "the evidence</a> <a href='../data/clv_at_risk.csv'>list</a> <a href='https://example.org/x'>web</a>"
+                    " <a href='#top'>up</a></p></body></html>", encoding="utf-8")
+    printed = pdf.print_pdf(page, chromium=chromium)
+    uris = [str(a.get_object()["/A"].get("/URI")) for p in pypdf.PdfReader(str(printed)).pages
+            for a in p.get("/Annots") or [] if "/A" in a.get_object() and "/URI" in a.get_object()["/A"]]
+    assert "campaign_review.html#campaign-C2610" in uris and "../data/clv_at_risk.csv" in uris, uris
+    assert "https://example.org/x" in uris and not any(u.startswith("file:") or str(tmp_path) in u for u in uris), uris

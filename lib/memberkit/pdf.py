@@ -67,8 +67,37 @@ def print_pdf(html: Path, pdf: Path | None = None, chromium: str | None = None, 
         partial.unlink(missing_ok=True)
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
         raise PrintError(f"Chromium could not print {html.name} (exit {proc.returncode}): {' | '.join(tail)}")
+    relative_links(partial, html.parent)
     partial.replace(pdf)
     return pdf
+
+
+def relative_links(pdf: Path, folder: Path) -> int:
+    """Make the links of ``pdf`` that Chromium wrote as ``file://`` URLs of this machine relative to ``folder``
+    (where the printed page lies): 'the evidence →' on a forwarded PDF then names the report beside it
+    ('campaign_review.html#campaign-C2610', '../data/clv_at_risk.csv'), never a folder of the machine that
+    printed it. Other links (web addresses, links inside the PDF) are kept. Rewrites ``pdf`` in place when a
+    link changed; returns how many did."""
+    from urllib.parse import unquote, urlsplit
+
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import NameObject, TextStringObject
+    writer = PdfWriter(clone_from=PdfReader(str(pdf)))
+    changed = 0
+    for page in writer.pages:
+        for ref in page.get("/Annots") or []:
+            action = ref.get_object().get("/A")
+            uri = action.get_object().get("/URI") if action is not None else None
+            if uri is None or not str(uri).startswith("file://"):
+                continue
+            parts = urlsplit(str(uri))
+            target = os.path.relpath(unquote(parts.path), folder).replace(os.sep, "/")
+            action.get_object()[NameObject("/URI")] = TextStringObject(target + (f"#{parts.fragment}" if parts.fragment else ""))
+            changed += 1
+    if changed:
+        with open(pdf, "wb") as out:
+            writer.write(out)
+    return changed
 
 
 def print_pages(pages, chromium: str | None = None, log=print) -> list[Path]:

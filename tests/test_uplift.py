@@ -866,3 +866,17 @@ def test_the_list_by_segment_says_which_members_it_leaves_out_and_how_many(plant
         assert (count("col_ranked") >= count("col_listed")).all()
         note = view.segments_note(p, plan)
         assert all(p.count(x) in note for x in (ranked, listed, ranked - listed)), note
+
+
+def test_a_past_campaigns_margin_is_its_shown_net_plus_its_shown_cost():
+    """Issue 23: 'CN¥5.00 of extra margin per targeted member' beside a cost of CN¥1.24 and a net of CN¥3.75: the
+    margin was the unrounded 3.7549 + 1.2449. Now the shown margin is the shown net plus the shown cost."""
+    from memberkit.views import Presentation
+    from memberkit.views import uplift as view
+    costs = [{"campaign_id": "A", "per_member": 1.2449, "targeted": 100}, {"campaign_id": "B", "per_member": 9.0, "targeted": 100}]
+    past = [{"campaign_id": "A", "net_per_member": 3.7549, "cost_per_member": 1.2449},
+            {"campaign_id": "B", "net_per_member": -2.0, "cost_per_member": 9.0}]
+    for language in ("en", "zh"):
+        p = Presentation(language, "CNY")
+        line = view._cost_range(p, costs, past, 1.2449, None, "member_day")
+        assert p.money(4.99, 2) in line and p.money(5.0, 2) not in line, line

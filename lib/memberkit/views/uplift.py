@@ -116,7 +116,9 @@ def _cost_range(p: Presentation, costs, past, cost: float, per_member: float | N
     gained = {}
     if past is not None:
         rows = past.to_dict(orient="records") if isinstance(past, pd.DataFrame) else list(past)
-        gained = {r["campaign_id"]: r["net_per_member"] + r["cost_per_member"] for r in rows if "cost_per_member" in r}
+        # the margin from the two figures as pages show them (to cents), so shown margin - shown cost = shown net
+        gained = {r["campaign_id"]: round(r["net_per_member"], 2) + round(r["cost_per_member"], 2)
+                  for r in rows if "cost_per_member" in r}
     values = dict(type=kind, lo=p.money(spread[0], 2), hi=p.money(spread[1], 2), lo_campaign=cheap.campaign_id,
                   hi_campaign=dear.campaign_id)
     dearest = None if per_member is None else uplift.at_dearest_cost(frame, cost, per_member, 0)

@@ -1028,6 +1028,35 @@ def test_at_1280_px_every_segment_action_in_a_decision_column_takes_two_lines_at
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
+def test_on_a4_no_cell_of_the_rfm_segment_tables_takes_more_than_three_lines(tmp_path, language):
+    """Issue 23: the RFM page's PDF wrapped the action in full to four and five lines ('Raise / frequency: / offers
+    that / bring them / back'), the heading 'Average days since last order' too. On paper the short action beside
+    the segment carries the decision and the action in full is left off, a printed line saying so: no cell of
+    either scheme's table takes more than three lines on A4, and the line is there."""
+    import pandas as pd
+    from memberkit import rfm
+    from memberkit.views import Presentation, page
+    from memberkit.views import rfm as rfm_view
+    p = Presentation(language)
+    tables = []
+    for scheme in ("high_low", "score_grid"):
+        keys = rfm.schemes()[scheme].keys   # figures as wide as the sample's: 12,923 members, CN¥12,345
+        profile = pd.DataFrame({"members": 12345, "share": 0.123, "revenue_share": 0.456, "mean_r": 123.0, "mean_f": 12.3,
+                                "mean_m": 12345.0, "aov": 1234.0}, index=pd.Index(keys, name="segment"))
+        tables.append(rfm_view.profile_frame(p, profile, scheme))
+    html = (f"<!doctype html><html lang='{language}'><head><meta charset='utf-8'>{_print_css()}</head><body class='jp-Notebook'>"
+            "<div class='jp-Cell'><div class='jp-OutputArea-child'><div class='jp-RenderedHTMLCommon jp-OutputArea-output'>"
+            f"{page.CSS}{''.join(page.table_html(t) for t in tables)}</div></div></div></body></html>")
+    notes = "() => [...document.querySelectorAll('.mk-print-only')].filter(n => n.getClientRects().length).map(n => n.innerText)"
+    with _open(page.embed_fonts(html), 703, tmp_path) as shown:
+        shown.emulate_media(media="print")
+        printed, over, said = shown.evaluate(CELL_LINES), shown.evaluate(TABLES_OVER), shown.evaluate(notes)
+    assert len(printed) == 2 and all(t["most"] <= 3 for t in printed), f"printed, a segment cell takes more than three lines: {printed}"
+    assert not over, f"printed segment tables wider than the page by {over} px"
+    assert said == [p.text("rfm.printed_without_detail")] * 2, said
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
 def test_printed_tables_are_set_in_nine_points_or_more(tmp_path, language):
     """Issue 23: on A4 the tables were set in 7 pt (about 6.5 pt as printed) beside body text of 14 pt. Printed, every
     cell of a report's table is 9 pt (12 CSS px) or more, and the league still fits the page (the tests above)."""

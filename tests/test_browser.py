@@ -628,9 +628,10 @@ def _league_like_page(language: str) -> str:
     from memberkit.sample import CAMPAIGNS
     from memberkit.views import campaign as view
     p = Presentation(language)
-    why = ("response real, cost ate it", "有响应，但成本吃掉了收益")[language == "zh"]
+    reasons = ["pays", "no_effect", "does_not_pay", "uncertain_return", "pull_forward", "no_cost"]
     rows, details = [], []
     for i, c in enumerate(CAMPAIGNS[1:]):   # the sample's campaigns, named as the page names them
+        why = view.verdict_why(p, {"reason": reasons[i % len(reasons)]})   # each reason the catalogue has
         name = f"{i + 1}. {view.title(p, c)}" + " ★" * (c.campaign_id == "C2610")
         # margin over its interval and the evidence's longest words, as the sample's league prints them: they made
         # the league 18 px wider than its box at 1280 px ('matched baseline (weake' cut at the edge)

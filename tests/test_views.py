@@ -454,6 +454,19 @@ def test_the_chinese_words_say_one_thing_one_way():
     assert any("会员销售额" in w for k, w in zh)
 
 
+def test_the_chinese_edition_names_the_score_grid_one_way():
+    """Issue 23: the RFM page's R x F grid was 评分网格 in one zh sentence and 评分矩阵 in its title, its profile
+    table and the compared counts. It is 评分网格 everywhere: the catalogue and the notebooks' own words."""
+    import json
+    zh = [(key, words) for language, key, words in executive_entries(placeholders=True) if language == "zh"]
+    assert not [(k, w) for k, w in zh if "矩阵" in w]
+    named = {k for k, w in zh if "评分网格" in w}
+    assert {"rfm.grid_title", "rfm.grid_profile_title", "rfm.at_risk_note"} <= named, named
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        assert not [c for c in cells if "矩阵" in "".join(c["source"])], path.name
+
+
 def test_no_raw_setting_key_or_command_line_in_a_sentence_an_executive_reads():
     """'give the cost per converted member as the setting notebooks.ab_test.designs.EXP-PUSH.cost_per_conversion.push',
     'run it (run_reports.py --period 2026-09)', 'as_of 2026-11-01' stood in page text: settings and commands

@@ -582,9 +582,10 @@ def test_a_ship_decision_says_when_no_incentive_cost_was_set_and_the_not_margin_
         s = MonthSummary("2026-10", lang, "CNY", [ReportState("ab_test", "ok", res)], None)
         sentence = next(x for x in month_view.happened(s) if "EXP" not in x and ("2" in x))
         if lang == "en":
-            assert sentence.endswith("1 lifts its main metric, but the margin it adds does not cover its incentive's cost.")
+            assert sentence.endswith("The one not worth its cost lifts its main metric, but the margin it adds does not cover "
+                                     "its incentive's cost.")
         else:
-            assert sentence.endswith("不上线的实验中，有 1 个提升了指标，但抵不过激励成本。")
+            assert sentence.endswith("得不偿失的实验提升了指标，但抵不过激励成本。")
 
 
 def test_the_setting_for_an_incentive_cost_is_named_whole_in_the_note_for_analysts():
@@ -758,7 +759,7 @@ def test_every_variant_has_its_own_reading_and_the_cards_name_what_they_count():
     assert view.other_variants_sentence(en, coupon_record("no_verdict", None)) == ""
     labels = [k.label for k in view.kpis(en, {"results": {}, "kpis": {"experiments": 3, "ship": 1, "ships_conversion_not_margin": 1,
                                                                           "no_verdict": 1, "not_enough_evidence": 0, "do_not_ship": 0}})]
-    assert "Not worth its cost (lifts the metric)" in labels and "Do not ship: a metric got worse" in labels
+    assert "Not worth its cost" in labels and "Do not ship: a metric got worse" in labels
 
 
 def test_the_chinese_sentences_use_chinese_punctuation_between_their_items():

@@ -345,10 +345,9 @@ def _report_sentence(name: str, res: dict, s: MonthSummary) -> str:
         exps = res.get("results", {}).get("experiments", {})
         count = lambda d: sum(1 for e in exps.values() if e["verdict"]["decision"] == d)
         if exps:
-            # "not to ship" counts what the decisions below say: a variant that lifts its metric but does
-            # not pay its incentive's cost is not to be shipped either (its card: "Do not ship it at this cost")
+            # one count per verdict, named as its card and decision name it, so the counts add up to n
             return text("month.happened_ab", lang, n=len(exps), ship=count("ship"),
-                        do_not_ship=count("do_not_ship") + count("ships_conversion_not_margin"),
+                        not_worth=count("ships_conversion_not_margin"), do_not_ship=count("do_not_ship"),
                         wait=count("not_enough_evidence"), srm=count("no_verdict")) + (
                 p.sentence_sep + p.counted("month.happened_ab_not_margin", count("ships_conversion_not_margin"),
                                            n=p.count(count("ships_conversion_not_margin")))

@@ -406,8 +406,7 @@ def _prepare_store(reports, out: Path, staging: Path, root: Path, run_, log) -> 
                     shutil.copy2(src, dst)
             continue
         try:
-            store.prepare(ctx, needs=[entry], log=lambda m: log(f"  {m}"), who="this run",
-                          where=f"in {out}")
+            store.prepare(ctx, needs=[entry], log=lambda m: log(f"  {m}"), who="run", where=out)
         except Exception as e:  # the reports that read it fail with the store's message; the summary says why
             log(f"  {entry} not prepared ({PRODUCERS[entry]}): {type(e).__name__}: {e}")
             if entry == "month_figures":

@@ -9,6 +9,7 @@ import pytest
 
 from memberkit import kpi, month
 from memberkit.views import month as month_views
+from memberkit.views.page import visible_text
 from memberkit.month import ReportState
 
 from .conftest import ROOT
@@ -126,13 +127,16 @@ def test_an_experiment_on_an_outcome_is_summarised_by_its_own_metric(figures):
     s.decisions = month.decisions(s.reports)
     e9 = next(d for d in s.decisions if d.subject == "E9")
     assert (e9.values["metric"], e9.values["lift"], e9.values["lift_low"]) == ("retained", 0.1, 0.02)
-    sentences = [d["sentence"] for d in month_views.decision_items(s) if d["kind"] == "experiment"]
+    sentences = [visible_text(d["sentence"]) for d in month_views.decision_items(s) if d["kind"] == "experiment"]
     # the groups' values beside the relative lift (issue 23); a number, as the results give no kind for it here
     assert sentences == ["variant B of E9: retained 0.500 → 0.550 (+0.050), a relative lift of +10.0% (95% interval +2.0% to +18.0%). No incentive cost is set "
                          "for it, so its margin was not weighed.",
                          "E8: the variants do worse than control on <kept>."]
     page = month_views.render_summary(s)                         # no KeyError; the name escaped on the page
-    assert "retained 0.500 → 0.550 (+0.050), a relative lift of +10.0%" in page and "on &lt;kept&gt;." in page and "<kept>" not in page
+    assert "retained 0.500 → 0.550 (+0.050), a relative lift of +10.0%" in visible_text(page)
+    assert "on &lt;kept&gt;." in page and "<kept>" not in page
+    # each group's value is marked as its figure (issue 23)
+    assert '<span data-figure="ab_test.E9.retained.B" data-period="2026-10" data-value="0.55">0.550</span>' in page
 
 
 def test_report_states_read_the_folder_and_this_run(tmp_path):
@@ -421,7 +425,7 @@ def test_report_cards_are_worded_from_the_numbers_as_before(figures, language):
     cards = {c["name"]: c for c in month_views.report_cards(s)}
     assert list(cards) == NAMES
     for name, (headline, kpis) in CARDS[language].items():
-        assert cards[name]["headline"] == headline, name
+        assert visible_text(cards[name]["headline"]) == headline, name
         shown = [(k["label"], k["value"], k["delta"]) for k in cards[name]["kpis"]]
         assert [(lbl, v) for lbl, v, _ in shown] == [(lbl, v) for lbl, v, _ in kpis], name
         assert [d for (_, _, d), (_, _, want) in zip(shown, kpis) if want is not None] == \
@@ -634,7 +638,7 @@ def test_the_summary_gives_a_rate_lift_in_percentage_points_as_the_ab_page_does(
     s = month.MonthSummary("2026-10", language, "CNY", reports, None, "", month.decisions(reports))
     [item] = month_views.decision_items(s)
     card = ab_view.headline(p, res)
-    for said in (item["sentence"], card):
+    for said in (visible_text(item["sentence"]), card):
         assert f"{p.pct(0.223)} → {p.pct(0.261)}" in said and points in said, said
         assert p.signed_pct(0.169) in said       # the relative lift follows, with its interval
         assert said.index(points) < said.index(p.signed_pct(0.169))

@@ -13,11 +13,16 @@ import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+from markupsafe import Markup
+
 from .context import DASH
 
 
 def escape(value) -> str:
-    """Text made safe for HTML: ``<``, ``>``, ``&`` and both quotes as entities."""
+    """Text made safe for HTML: ``<``, ``>``, ``&`` and both quotes as entities. HTML already made here
+    (a ``markupsafe.Markup``, e.g. :meth:`FigureMarks.html`'s sentence with its marked figures) passes as it is."""
+    if isinstance(value, Markup):
+        return str(value)
     return html.escape(str(value))
 
 
@@ -86,6 +91,30 @@ def marked_sentence(template: str, figures: dict[str, tuple[str, Figure]], **val
     filled = {name: escape(v) for name, v in values.items()}
     filled.update({name: mark(shown, fig) for name, (shown, fig) in figures.items()})
     return escape(template).format(**filled)
+
+
+class FigureMarks:
+    """The figures of a sentence put together from several catalogue entries, each to be marked by :func:`mark`
+    (``data-figure``, ``data-period``, ``data-value``) once the sentence is whole: :meth:`value` stands in for a
+    figure's shown text with a private-use token, :meth:`html` escapes the whole sentence and puts each marked
+    figure in its token's place. ``period``: the figures' period ('YYYY-MM')."""
+
+    def __init__(self, period: str):
+        self.period = period
+        self._figures: list[tuple[str, Figure]] = []
+
+    def value(self, shown: str, code: str, value) -> str:
+        """A token for ``shown``, the figure ``code`` of this period with its unrounded ``value``."""
+        self._figures.append((shown, Figure(code, self.period, value)))
+        return f"\ue000{len(self._figures) - 1}\ue001"
+
+    def html(self, sentence: str) -> Markup:
+        """``sentence`` as HTML: escaped, each token replaced by its figure (:func:`mark`)."""
+        return Markup(re.sub("\ue000(\\d+)\ue001", lambda m: mark(*self._figures[int(m.group(1))]), escape(sentence)))
+
+    def text(self, sentence: str) -> str:
+        """``sentence`` as plain text: each token replaced by its figure's shown text."""
+        return re.sub("\ue000(\\d+)\ue001", lambda m: self._figures[int(m.group(1))][0], sentence)
 
 
 @dataclass

@@ -164,6 +164,9 @@ radial-gradient(farthest-side at 0 50%,rgba(0,0,0,.25),rgba(0,0,0,0)) left cente
 radial-gradient(farthest-side at 100% 50%,rgba(0,0,0,.25),rgba(0,0,0,0)) right center/14px 100% no-repeat scroll}
 .mk-table table{border-collapse:collapse}.mk-table td,.mk-table th{padding:4px 10px;white-space:nowrap}
 .mk-table th{white-space:normal;min-width:4em;vertical-align:bottom}
+/* a Chinese heading breaks between words, never inside one ('销售额占 / 比' at 1280 px); a word wider than its
+   column still breaks (break-word), and a phone's stacked tables hide their headings */
+@media screen and (min-width:601px){.mk-table th:lang(zh){word-break:keep-all;overflow-wrap:break-word}}
 .mk-table td:last-child{white-space:normal;min-width:6em;max-width:32em}
 /* decision first: the row's name and its decision stay in view while the other columns scroll */
 .mk-table table.mk-key td:first-child,.mk-table table.mk-key th:first-child{position:sticky;left:0;z-index:1;background:#fff;

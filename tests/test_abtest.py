@@ -11,6 +11,7 @@ from memberkit import abtest, stats
 from memberkit.config import load_settings, notebook_params
 from memberkit.views import Presentation
 from memberkit.views import abtest as view
+from memberkit.views import page
 
 from .conftest import ROOT, count_summary_queries, member_table_one_query, record_calls
 
@@ -582,9 +583,10 @@ def test_a_ship_decision_says_when_no_incentive_cost_was_set_and_the_not_margin_
         s = MonthSummary("2026-10", lang, "CNY", [ReportState("ab_test", "ok", res)], None)
         sentence = next(x for x in month_view.happened(s) if "EXP" not in x and ("2" in x))
         if lang == "en":
-            assert sentence.endswith("1 lifts its main metric, but the margin it adds does not cover its incentive's cost.")
+            assert sentence.endswith("The one not worth its cost lifts its main metric, but the margin it adds does not cover "
+                                     "its incentive's cost.")
         else:
-            assert sentence.endswith("不上线的实验中，有 1 个提升了指标，但抵不过激励成本。")
+            assert sentence.endswith("得不偿失的实验提升了指标，但抵不过激励成本。")
 
 
 def test_the_setting_for_an_incentive_cost_is_named_whole_in_the_note_for_analysts():
@@ -680,7 +682,7 @@ def test_the_overstatement_stands_once_on_the_page_and_the_p_values_are_for_anal
     assert view.analyst_notes(EN, types.SimpleNamespace(srm_failed=True, srm_p_value=0.0001)) == [
         "sample ratio check: chi-square p <\u00a00.001."]
     nb = (ROOT / "notebooks/04_ab_test.ipynb").read_text()
-    assert "view.verdict_sentence(p, r, params, brief_overstated=True)" in nb and "view.analyst_notes(p, r)" in nb
+    assert "view.verdict_html(p, r, params, ctx.period, brief_overstated=True)" in nb and "view.analyst_notes(p, r)" in nb
     # one fold for analysts under the verdict, not a stack of four
     from memberkit.views import page
     assert "page.analysts_note(p, [view.cost_hint(p, r), *view.analyst_notes(p, r)])" in nb
@@ -758,7 +760,7 @@ def test_every_variant_has_its_own_reading_and_the_cards_name_what_they_count():
     assert view.other_variants_sentence(en, coupon_record("no_verdict", None)) == ""
     labels = [k.label for k in view.kpis(en, {"results": {}, "kpis": {"experiments": 3, "ship": 1, "ships_conversion_not_margin": 1,
                                                                           "no_verdict": 1, "not_enough_evidence": 0, "do_not_ship": 0}})]
-    assert "Not worth its cost (lifts the metric)" in labels and "Do not ship: a metric got worse" in labels
+    assert "Not worth its cost" in labels and "Do not ship: a metric got worse" in labels
 
 
 def test_the_chinese_sentences_use_chinese_punctuation_between_their_items():
@@ -872,6 +874,7 @@ def test_the_summary_card_answers_each_experiment_in_one_short_sentence(language
     res = {"results": {"experiments": summary_experiments(), "guardrail_metrics": ["aov", "revenue"]}}
     card = view.summary_card(p, res)
     assert not card.get("points")
+    card["headline"] = page.visible_text(card["headline"])   # the words a reader sees (the groups' values are marked)
     sentences = [x.strip() for x in re.split(r"(?=EXP-)", card["headline"]) if x.strip()]
     assert [re.split("[:：]", x)[0] for x in sentences] == ["EXP-PUSH", "EXP-COUPON", "EXP-BANNER"], sentences
     assert all(len(re.findall(r"[.。](\s|$)", x + " ")) == 1 for x in sentences), sentences
@@ -963,3 +966,33 @@ def test_a_verdict_gives_a_rates_change_in_percentage_points_beside_its_relative
         record["metrics"]["conversion"]["coupon_20"].update(variant_mean=0.2564, rel_lift=0.155)
         assert pp in view.experiment_sentence(p, "EXP-COUPON", record, [])
         assert view.change_and_lift(p, "conversion", None, 0.25, 0.155) == "+15.5%"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_groups_values_of_a_verdict_are_marked_as_figures_on_the_summary_and_the_ab_page(language):
+    """Issue 23: the summary's experiments card and the A/B page's verdicts give each group's value ('conversion
+    22.3% → 26.1%') unmarked, so the check that a figure has one value on every page did not see them. Each is
+    marked (data-figure ab_test.<experiment>.<metric>.<group>, its period, its unrounded value) and the sentence
+    reads as before."""
+    p = Presentation(language, "CNY")
+    res = {"period": "2026-10", "results": {"experiments": summary_experiments(), "guardrail_metrics": ["aov", "revenue"]}}
+    card = view.summary_card(p, res)["headline"]
+    assert page.visible_text(card) == view.headline(p, res)
+    push = summary_experiments()["EXP-PUSH"]["metrics"]["conversion"]["push"]
+    shown = {(f["code"], f["period"]): (f["value"], f["shown"]) for f in page.figures_on_page(card)}
+    assert shown[("ab_test.EXP-PUSH.conversion.control", "2026-10")] == (repr(push["control_mean"]), "22.3%")
+    assert shown[("ab_test.EXP-PUSH.conversion.push", "2026-10")] == (repr(push["variant_mean"]), "26.1%")
+    # the page's verdict marks the same figures with the same values: no contradiction; another value is one
+    e = summary_experiments()["EXP-PUSH"]
+    marks = page.FigureMarks("2026-10")
+    verdict = marks.html(view.labelled(p, "EXP-PUSH", view.experiment_sentence(p, "EXP-PUSH", e, ["aov"], marks=marks)))
+    assert page.visible_text(verdict) == view.labelled(p, "EXP-PUSH", view.experiment_sentence(p, "EXP-PUSH", e, ["aov"]))
+    assert page.figure_contradictions({"index": card, "ab_test": verdict}) == []
+    moved = verdict.replace(f'data-value="{push["variant_mean"]!r}"', 'data-value="0.27"')
+    assert page.figure_contradictions({"index": card, "ab_test": moved})
+    # a value from data is escaped in the one place: a variant's name
+    odd = {**e, "verdict": {**e["verdict"], "variant": "<b>"},
+           "metrics": {"conversion": {"<b>": push}}, "overstated": {}}
+    html = page.FigureMarks("2026-10")
+    out = html.html(view.experiment_sentence(p, "X", odd, [], marks=html))
+    assert "<b>" not in out.replace('data-figure="ab_test.X.conversion.&lt;b&gt;"', "") and "&lt;b&gt;" in out

@@ -1217,3 +1217,39 @@ def test_a_printed_pages_links_name_the_files_beside_it_not_this_machines_folder
             for a in p.get("/Annots") or [] if "/A" in a.get_object() and "/URI" in a.get_object()["/A"]]
     assert "campaign_review.html#campaign-C2610" in uris and "../data/clv_at_risk.csv" in uris, uris
     assert "https://example.org/x" in uris and not any(u.startswith("file:") or str(tmp_path) in u for u in uris), uris
+
+
+# Each table heading's text and the lines it takes, as shown
+HEADING_LINES = """() => [...document.querySelectorAll('thead th')].map(th => { const r = document.createRange();
+  r.selectNodeContents(th); return [th.innerText.trim(), new Set([...r.getClientRects()].filter(x => x.width)
+  .map(x => Math.round(x.top))).size]; })"""
+#: A heading of one word: no space and no punctuation (ASCII or full-width) where a line may break
+ONE_WORD = re.compile(r"^[^\s\u3000-\u303f\uff00-\uffef()（）·,.:;/-]+$")
+
+
+def test_at_1280_px_a_chinese_table_heading_breaks_between_words_never_inside_one(tmp_path):
+    """Issue 23: at 1280 px the Chinese RFM page's segment tables read '销售额占' / '比' in a heading. A heading
+    breaks only where a word ends (a space, a bracket, a mark), so each heading of one word is on one line, in the
+    RFM page's segment tables of both schemes."""
+    import pandas as pd
+    from memberkit import rfm
+    from memberkit.views import Presentation, page
+    from memberkit.views import rfm as rfm_view
+    p = Presentation("zh")
+    tables = []
+    for scheme in ("high_low", "score_grid"):
+        keys = rfm.schemes()[scheme].keys
+        profile = pd.DataFrame({"members": 1234, "share": 0.123, "revenue_share": 0.456, "mean_r": 123.0, "mean_f": 2.3,
+                                "mean_m": 1234.0, "aov": 123.0}, index=pd.Index(keys, name="segment"))
+        tables.append(rfm_view.profile_frame(p, profile, scheme))
+    # the report pages' column at 1280 px: 1080 px (the notebook's 1100 less its padding)
+    html = (f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>{_print_css()}</head><body class='jp-Notebook'>"
+            "<div class='jp-Cell' style='max-width:1080px'><div class='jp-OutputArea-child'>"
+            "<div class='jp-RenderedHTMLCommon jp-OutputArea-output'>"
+            f"{page.CSS}{''.join(page.table_html(t) for t in tables)}</div></div></div></body></html>")
+    with _open(page.embed_fonts(html), 1280, tmp_path) as shown:   # the CJK font the pages carry
+        found = shown.evaluate(HEADING_LINES)
+    words = [(t, n) for t, n in found if ONE_WORD.match(t)]
+    assert p.text("rfm.revenue_share") in [t for t, _ in words], found
+    assert all(n == 1 for _, n in words), f"one-word headings on more than one line: {[w for w in words if w[1] > 1]}"
+    assert ONE_WORD.match("销售额占比") and not ONE_WORD.match("平均 R（天）") and not ONE_WORD.match("客单价（¥）")

@@ -9,6 +9,7 @@ import pytest
 
 from memberkit import kpi, month
 from memberkit.views import month as month_views
+from memberkit.views.page import visible_text
 from memberkit.month import ReportState
 
 from .conftest import ROOT
@@ -126,13 +127,16 @@ def test_an_experiment_on_an_outcome_is_summarised_by_its_own_metric(figures):
     s.decisions = month.decisions(s.reports)
     e9 = next(d for d in s.decisions if d.subject == "E9")
     assert (e9.values["metric"], e9.values["lift"], e9.values["lift_low"]) == ("retained", 0.1, 0.02)
-    sentences = [d["sentence"] for d in month_views.decision_items(s) if d["kind"] == "experiment"]
+    sentences = [visible_text(d["sentence"]) for d in month_views.decision_items(s) if d["kind"] == "experiment"]
     # the groups' values beside the relative lift (issue 23); a number, as the results give no kind for it here
     assert sentences == ["variant B of E9: retained 0.500 → 0.550 (+0.050), a relative lift of +10.0% (95% interval +2.0% to +18.0%). No incentive cost is set "
                          "for it, so its margin was not weighed.",
                          "E8: the variants do worse than control on <kept>."]
     page = month_views.render_summary(s)                         # no KeyError; the name escaped on the page
-    assert "retained 0.500 → 0.550 (+0.050), a relative lift of +10.0%" in page and "on &lt;kept&gt;." in page and "<kept>" not in page
+    assert "retained 0.500 → 0.550 (+0.050), a relative lift of +10.0%" in visible_text(page)
+    assert "on &lt;kept&gt;." in page and "<kept>" not in page
+    # each group's value is marked as its figure (issue 23)
+    assert '<span data-figure="ab_test.E9.retained.B" data-period="2026-10" data-value="0.55">0.550</span>' in page
 
 
 def test_report_states_read_the_folder_and_this_run(tmp_path):
@@ -382,7 +386,7 @@ CARDS = {
         "ab_test": ("EXP-PUSH: Ship push: conversion 22.3% → 26.1% (+3.8 pp), a relative lift of +16.9% (95% interval +6.4% to +27.4%). "
                     "EXP-BANNER: No verdict: the split is broken; fix it and rerun the experiment.",
                     [("Experiments evaluated", "2 experiments", ""), ("Ship", "1 experiment", ""),
-                     ("Broken split (no verdict)", "1 experiment", ""), ("Not enough evidence", "0 experiments", "")]),
+                     ("No verdict: broken split", "1 experiment", ""), ("Not enough evidence yet", "0 experiments", "")]),
         "campaign_review": ("1 of the 7 campaigns in the league paid back its cost with confidence: C2610 国庆会员日, "
                             "with a return on cost of +218%.",
                             [("Campaigns this period", "1 campaign", "7 in the league table"),
@@ -404,7 +408,7 @@ CARDS = {
                           ("可能不再回购的高价值会员", "1,046 人", "至今累计消费 ¥2,571,214"), ("预计购买次数", "30,296 次", "")]),
         "ab_test": ("EXP-PUSH：上线 push：转化率 22.3% → 26.1%（+3.8 个百分点），相对提升 +16.9%（95% 置信区间 +6.4% 至 +27.4%）。"
                     "EXP-BANNER：不下结论：分组失衡；请修正分组后重新运行实验。",
-                    [("评估的实验", "2 个", ""), ("上线", "1 个", ""), ("分组失衡（不下结论）", "1 个", ""), ("证据不足", "0 个", "")]),
+                    [("评估的实验", "2 个", ""), ("上线", "1 个", ""), ("不下结论：分组失衡", "1 个", ""), ("证据尚不足", "0 个", "")]),
         "campaign_review": ("排行榜中 7 个活动里，有 1 个确定收回了成本：C2610 国庆会员日，投入回报率 +218%。",
                             [("本期活动", "1 个", "排行榜共 7 个"), ("增量销售额", "¥31,779", ""), ("毛利减成本", "¥6,534", ""),
                              ("值得继续", "1 个", "本期活动中；排行榜 7 个活动中有 1 个")]),
@@ -421,7 +425,7 @@ def test_report_cards_are_worded_from_the_numbers_as_before(figures, language):
     cards = {c["name"]: c for c in month_views.report_cards(s)}
     assert list(cards) == NAMES
     for name, (headline, kpis) in CARDS[language].items():
-        assert cards[name]["headline"] == headline, name
+        assert visible_text(cards[name]["headline"]) == headline, name
         shown = [(k["label"], k["value"], k["delta"]) for k in cards[name]["kpis"]]
         assert [(lbl, v) for lbl, v, _ in shown] == [(lbl, v) for lbl, v, _ in kpis], name
         assert [d for (_, _, d), (_, _, want) in zip(shown, kpis) if want is not None] == \
@@ -495,8 +499,9 @@ def test_a_ship_decision_on_conversion_gives_revenue_per_member_beside_it(langua
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_the_experiments_count_agrees_with_the_decisions_below_it(figures, language):
     """The sample's October: EXP-PUSH ships, EXP-COUPON's coupon_20 lifts conversion but does not pay its
-    incentive (its card: "Do not ship it at this cost"), EXP-BANNER's split is broken. The summary said
-    "1 to ship, 0 not to ship": the count now counts the decision the cards show."""
+    incentive (its card and its decision: "Not worth its cost"), EXP-BANNER's split is broken. The summary said
+    "1 to ship, 0 not to ship", then counted coupon_20 as "not to ship" (issue 23: one wording per verdict): each
+    verdict is counted under its own words, and the counts add up to the experiments read out."""
     def exp(decision, variant=None, reason=""):
         return {"verdict": {"decision": decision, "variant": variant, "reason": reason},
                 "metrics": {"conversion": {variant or "B": {"rel_lift": 0.15, "ci_low": 0.05, "ci_high": 0.26}}}}
@@ -507,9 +512,9 @@ def test_the_experiments_count_agrees_with_the_decisions_below_it(figures, langu
     s = summary(figures, language)
     s.reports = [r for r in s.reports if r.name != "ab_test"] + [ReportState("ab_test", "ok", ab)]
     sentence = next(x for x in month_views.happened(s) if x.startswith({"en": "Experiments", "zh": "实验"}[language]))
-    want = {"en": ("1 to ship, 1 not to ship, 0 still need members, 1 without a verdict",
-                   "Of those not to ship, 1 lifts its main metric"),
-            "zh": ("1 个可上线，1 个不上线，0 个样本仍不足，1 个因分组比例异常无结论", "不上线的实验中，有 1 个提升了指标")}[language]
+    want = {"en": ("1 to ship, 1 not worth their cost, 0 not to ship, 0 still need members, 1 without a verdict",
+                   "The one not worth its cost lifts its main metric"),
+            "zh": ("1 个上线，1 个得不偿失，0 个不上线，0 个证据尚不足，1 个因分组失衡不下结论", "得不偿失的实验提升了指标")}[language]
     assert all(w in sentence for w in want), sentence
     not_to_ship = [d for d in month.decisions(s.reports) if d.action in ("do_not_ship", "ships_conversion_not_margin")]
     assert len(not_to_ship) == 1
@@ -633,7 +638,7 @@ def test_the_summary_gives_a_rate_lift_in_percentage_points_as_the_ab_page_does(
     s = month.MonthSummary("2026-10", language, "CNY", reports, None, "", month.decisions(reports))
     [item] = month_views.decision_items(s)
     card = ab_view.headline(p, res)
-    for said in (item["sentence"], card):
+    for said in (visible_text(item["sentence"]), card):
         assert f"{p.pct(0.223)} → {p.pct(0.261)}" in said and points in said, said
         assert p.signed_pct(0.169) in said       # the relative lift follows, with its interval
         assert said.index(points) < said.index(p.signed_pct(0.169))

@@ -504,3 +504,40 @@ def test_the_period_line_of_a_chinese_run_says_its_reason_in_chinese():
     run.period = "2026-11"
     assert runner.period_line(run, "zh") == ("报告月份 2026-11：按 --period 指定；数据提取于 2026-11-20，该月尚未结束，"
                                              "只含 2026-11-01 至 2026-11-20")
+
+
+def _executed(tmp_path, sources: list[str], manager):
+    """A notebook of ``sources`` run by papermill as the runner runs a report, with kernel manager ``manager``
+    recording each signal it sends; returns (the signals sent, the error papermill raised or None)."""
+    import papermill as pm
+    signals = []
+
+    class Recording(manager):
+        async def _async_signal_kernel(self, signum):
+            signals.append(signum)
+            await super()._async_signal_kernel(signum)
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    nbformat.write(nb, tmp_path / "in.ipynb")
+    try:
+        pm.execute_notebook(str(tmp_path / "in.ipynb"), str(tmp_path / "out.ipynb"), progress_bar=False,
+                            log_output=False, kernel_name=runner.kernel_name(), kernel_manager_class=Recording)
+    except Exception as e:  # papermill's error for a failing cell
+        return signals, e
+    return signals, None
+
+
+def test_a_reports_kernel_is_shut_down_without_an_interrupt_and_a_real_error_still_shows(tmp_path):
+    """Issue 23: a successful run's log held '[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel.':
+    jupyter_client interrupts (SIGINT) every kernel before asking it to shut down, and a kernel still finishing
+    its last reply logs the interrupt as an error. The runner's kernels are shut down without it; a cell's own
+    error is still raised and reported."""
+    import signal
+    from jupyter_client.manager import AsyncKernelManager
+    sent, error = _executed(tmp_path, ["x = 1"], AsyncKernelManager)
+    assert error is None and signal.SIGINT in sent        # the cause: the interrupt at every shutdown
+    sent, error = _executed(tmp_path, ["x = 1"], runner.finished_kernel_manager())
+    assert error is None and signal.SIGINT not in sent
+    sent, error = _executed(tmp_path, ["x = 1", "raise ValueError('a real error')"], runner.finished_kernel_manager())
+    assert error is not None and "a real error" in str(error) and signal.SIGINT not in sent
+    assert "kernel_manager_class=finished_kernel_manager()" in (ROOT / "lib/memberkit/runner.py").read_text()

@@ -1,6 +1,7 @@
 """The period store, the run file and the month figures: each result written once by its owner, read by name."""
 import datetime as dt
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -244,3 +245,25 @@ def test_a_notebooks_output_folder_is_relative_to_the_project_and_not_a_file(sma
     (tmp_path / "a-file").write_text("x")
     with pytest.raises(ConfigError, match="is a file, not a folder"):
         resolve("ab_test", [str(small_config)], [], str(tmp_path / "a-file"))
+
+
+def test_prepare_speaks_the_runs_language(tmp_path):
+    """Issue 23: a Chinese run's log said 'the month figures for 2026-10 were not there yet, so this run prepared
+    them itself': store.prepare's lines are said in the run's language, as the runner's own lines are."""
+    from types import SimpleNamespace
+    run = hand_run(["language=zh"])
+    hand_folder(tmp_path, run)
+    ctx = SimpleNamespace(output_dir=tmp_path, run=run, root=ROOT, as_of=run.as_of, data_dir=tmp_path / "data")
+    said = []
+    store.prepare(ctx, needs=["month_figures", "members"], log=said.append, who="run", where=tmp_path)
+    assert [re.sub(r"（\d+ 秒）$", "", m) for m in said] == [
+        f"{tmp_path} 中的月度指标尚不存在，本次运行已自行生成", f"{tmp_path} 中的RFM 会员表尚不存在，本次运行已自行生成"], said
+    assert not [m for m in said if re.search(r"[A-Za-z]{3,}", m.replace(str(tmp_path), "").replace("RFM", ""))], said
+    # English as before, the entry's number said right; every state and entry has its words in both languages
+    assert store.prepared_sentence("members", "stale", 3.2, "notebook", None, "2026-10") == (
+        "the RFM member table for 2026-10 was made from other data, settings or code than this run's, so this notebook "
+        "prepared it again (3 s)")
+    for language in ("en", "zh"):
+        for entry in store.ENTRIES:
+            for state in ("missing", "stale", "unreadable", "meanwhile"):
+                assert "{" not in store.prepared_sentence(entry, state, 1, "run", "/x", "", language)

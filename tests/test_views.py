@@ -454,6 +454,48 @@ def test_the_chinese_words_say_one_thing_one_way():
     assert any("会员销售额" in w for k, w in zh)
 
 
+def test_the_chinese_edition_names_the_score_grid_one_way():
+    """Issue 23: the RFM page's R x F grid was 评分网格 in one zh sentence and 评分矩阵 in its title, its profile
+    table and the compared counts. It is 评分网格 everywhere: the catalogue and the notebooks' own words."""
+    import json
+    zh = [(key, words) for language, key, words in executive_entries(placeholders=True) if language == "zh"]
+    assert not [(k, w) for k, w in zh if "矩阵" in w]
+    named = {k for k, w in zh if "评分网格" in w}
+    assert {"rfm.grid_title", "rfm.grid_profile_title", "rfm.at_risk_note"} <= named, named
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        assert not [c for c in cells if "矩阵" in "".join(c["source"])], path.name
+
+
+#: Each experiment verdict's words, and the catalogue entries that give that verdict on the A/B page (its cards,
+#: its verdicts) and on the summary (the experiment's answer, the decision's action word).
+VERDICT_WORDS = {"en": {"ship": "Ship", "ships_conversion_not_margin": "Not worth its cost", "do_not_ship": "Do not ship",
+                        "not_enough_evidence": "Not enough evidence yet", "no_verdict": "No verdict"},
+                 "zh": {"ship": "上线", "ships_conversion_not_margin": "得不偿失", "do_not_ship": "不上线",
+                        "not_enough_evidence": "证据尚不足", "no_verdict": "不下结论"}}
+VERDICT_ENTRIES = {"ship": ("ab.verdict_ship", "ab.answer_ship", "ab.kpi_ship", "month.action_ship"),
+                   "ships_conversion_not_margin": ("ab.verdict_not_margin", "ab.answer_not_margin", "ab.kpi_not_margin",
+                                                   "month.action_ships_conversion_not_margin"),
+                   "do_not_ship": ("ab.verdict_guardrail", "ab.verdict_down", "ab.kpi_do_not_ship", "month.action_do_not_ship"),
+                   "not_enough_evidence": ("ab.answer_inconclusive", "ab.verdict_inconclusive", "ab.kpi_inconclusive"),
+                   "no_verdict": ("ab.answer_srm", "ab.verdict_srm", "ab.verdict_primary_undefined", "ab.kpi_srm")}
+
+
+def test_each_experiment_verdict_is_said_one_way_on_the_summary_and_the_ab_page():
+    """Issue 23: the summary's decision said 'Not worth its cost' and its experiments card 'Do not ship coupon_20'
+    for one verdict (ships_conversion_not_margin), the A/B page 'Not worth its cost (lifts the metric)' and '...
+    Do not ship it at this cost'; zh mixed 不要上线 and 不上线, 证据不足 and 证据尚不充分. Every entry that gives a
+    verdict opens with that verdict's words and holds no other verdict's words."""
+    entries = {(language, key): words for language, key, words in executive_entries(placeholders=True)}
+    for language, labels in VERDICT_WORDS.items():
+        for code, keys in VERDICT_ENTRIES.items():
+            for key in keys:
+                words = entries[(language, key)]
+                assert words.startswith(labels[code]), (language, key, words)
+                others = [w for c, w in labels.items() if c != code and w.lower() not in labels[code].lower()]
+                assert not [w for w in others if w.lower() in words.lower()], (language, key, words)
+
+
 def test_no_raw_setting_key_or_command_line_in_a_sentence_an_executive_reads():
     """'give the cost per converted member as the setting notebooks.ab_test.designs.EXP-PUSH.cost_per_conversion.push',
     'run it (run_reports.py --period 2026-09)', 'as_of 2026-11-01' stood in page text: settings and commands

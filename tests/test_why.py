@@ -233,3 +233,20 @@ def test_the_member_flows_are_said_both_ways():
     assert " account for -\u2060CN¥" in flows[0] and " spent +CN¥" in flows[1]
     one_way = sentences(EN, _change(BEFORE, AFTER, flows=[3000.0, 4000.0, 500.0, 0.0]), "September 2026")
     assert len([x for x in one_way if x.startswith("Members who")]) == 1
+
+
+@pytest.mark.parametrize("p", [EN, ZH], ids=["en", "zh"])
+def test_channel_rows_read_as_the_clv_pages_channel_rows(p):
+    """Issue 23: the channel rows of 'why member revenue changed' and of the member profile's new members read
+    'online', 'app', while the CLV page's rows by channel read 'Online', 'App' (门店, 线上, App). Every table's
+    channel row now takes the one label function's words; the sentence keeps the words said within a sentence."""
+    from memberkit.views import profile as profile_view
+    from memberkit.views.attribution import top_groups
+    from memberkit.views.rfm import group_label
+    codes = ["online", "offline", "app"]
+    change = _change(BEFORE, AFTER, groups=[{"dimension": "channel", "group": c, "contribution": 10.0 - k, "mix": 0.0,
+                                              "rate": 10.0 - k, "drivers": []} for k, c in enumerate(codes)])
+    rows, = [g["rows"] for g in top_groups(p, change) if g["dimension"] == p.text("why.dimension.channel")]
+    want = {"en": ["Online", "In store", "App"], "zh": ["线上", "门店", "App"]}[p.language]
+    assert [r["group"] for r in rows] == want == [group_label(p, "channel", c) for c in codes]
+    assert [profile_view.channel_label(p, c) for c in codes] == want

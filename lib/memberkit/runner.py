@@ -17,6 +17,7 @@ Example
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -175,7 +176,8 @@ def run_notebook(report: Report, root: Path, staging: Path, run_path: Path, log=
                             kernel_name=kernel_name(),
                             # the kernel talks to the runner on 127.0.0.1 only: its "TCP without
                             # encryption" warning would be noise in every scheduled run's log
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                            kernel_manager_class=finished_kernel_manager())
         outcome.warnings = glyph_warnings(partial)
         if not (staging / f"{report.name}.json").is_file():
             raise MemberkitError(f"{report.notebook} ran but recorded no results ({report.name}.json)")
@@ -230,6 +232,30 @@ def _strip_outputs(executed: Path, target: Path) -> None:
             cell.outputs = [nbformat.from_dict({**o, "traceback": []}) for o in cell.outputs
                             if o.get("output_type") == "error"]
     nbformat.write(nb, target)
+
+
+@functools.lru_cache(maxsize=None)
+def finished_kernel_manager():
+    """The kernel manager class of a report's kernel (:class:`FinishedKernelManager`), built on first use so that
+    importing the runner does not import jupyter_client."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class FinishedKernelManager(AsyncKernelManager):
+        """The kernel manager of a report's kernel: it shuts a kernel down without first interrupting it.
+
+        jupyter_client sends SIGINT before every shutdown request, to stop a busy kernel; papermill shuts a
+        kernel down only once its cells have run (or one failed), often while the kernel is still finishing its
+        last reply, and ipykernel then logs '[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel.' into a
+        successful run's log. The shutdown request is handled on the kernel's control thread even while it is
+        busy, and a kernel that does not exit is still terminated and then killed (``shutdown_wait_time``); an
+        interrupt at any other time (a cell's timeout) is sent as before."""
+
+        async def _async_interrupt_kernel(self) -> None:
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
+    return FinishedKernelManager
 
 
 def kernel_name() -> str:
@@ -406,8 +432,7 @@ def _prepare_store(reports, out: Path, staging: Path, root: Path, run_, log) -> 
                     shutil.copy2(src, dst)
             continue
         try:
-            store.prepare(ctx, needs=[entry], log=lambda m: log(f"  {m}"), who="this run",
-                          where=f"in {out}")
+            store.prepare(ctx, needs=[entry], log=lambda m: log(f"  {m}"), who="run", where=out)
         except Exception as e:  # the reports that read it fail with the store's message; the summary says why
             log(f"  {entry} not prepared ({PRODUCERS[entry]}): {type(e).__name__}: {e}")
             if entry == "month_figures":

@@ -251,16 +251,16 @@ def write_member_table(folder: Path, run, table) -> Path:
 
 
 # ------------------------------------------------------------------ producing what is missing (visible)
-def prepare(ctx, needs=("clean",), log=None, who: str = "this notebook", where: str | None = None) -> PeriodStore:
+def prepare(ctx, needs=("clean",), log=None, who: str = "notebook", where=None) -> PeriodStore:
     """Produce every entry of ``needs`` (and what it needs) that is missing or stale, saying what ran in a
     sentence of :func:`prepared_sentence` ('the cleaned tables for 2026-10 were not there yet, so this
-    notebook prepared them itself (11 s)').
+    notebook prepared them itself (11 s)'), in the run's language (the setting ``language``).
 
     For an analyst's notebook: ``store = prepare(ctx, needs=["clean", "members"])`` in its first
     cells, so *Run All* works on the bundled sample without the runner. The runner itself
     produces the entries in order and needs no call. Returns the :class:`PeriodStore` of
-    ``ctx.output_dir``. ``who`` and ``where`` are what is said of the run and of the folder looked in
-    (default: the period). Raises what the producers raise (``InputError``, ``Problems``).
+    ``ctx.output_dir``. ``who`` is who prepared it (``notebook`` or ``run``), ``where`` the folder looked in
+    (default: the period is named). Raises what the producers raise (``InputError``, ``Problems``).
     """
     from .errors import ConfigError
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
@@ -268,6 +268,7 @@ def prepare(ctx, needs=("clean",), log=None, who: str = "this notebook", where: 
     if unknown:
         raise ConfigError(f"store.prepare: no entry {', '.join(map(repr, unknown))}; the entries it produces are "
                           f"{', '.join(ENTRIES)} (a report's results come from running that report)")
+    language = (getattr(ctx.run, "settings", None) or {}).get("language") or "en"
     # an analyst's run reads the previous month where the published months are; a run of the runner
     # (its staging folder beside them) beside its own folder
     store = PeriodStore(ctx.output_dir, ctx.run, ctx.history_dir if getattr(ctx, "by_hand", False) else None)
@@ -277,32 +278,32 @@ def prepare(ctx, needs=("clean",), log=None, who: str = "this notebook", where: 
         if state == "current":
             continue
         start = time.time()
-        where_ = where or f"for {ctx.run.period}"
         if _PRODUCE[entry](ctx, store) is False:
-            what, plural = _PLAIN[entry]
-            log(f"{what} {where_} {'were' if plural else 'was'} prepared meanwhile by another notebook on this folder, "
-                f"so {who} reads {'them' if plural else 'it'} from there")
+            log(prepared_sentence(entry, "meanwhile", 0, who, where, ctx.run.period, language))
             continue
-        log(prepared_sentence(entry, state, time.time() - start, who, where_))
+        log(prepared_sentence(entry, state, time.time() - start, who, where, ctx.run.period, language))
     return store
 
 
-#: Each entry as a sentence names it, and whether it is plural.
-_PLAIN = {"clean": ("the cleaned tables", True), "month_figures": ("the month figures", True),
-          "members": ("the RFM member table", False), "ledger": ("the ledger", False)}
-_STATE = {"missing": "{be} not there yet", "stale": "{be} made from other data, settings or code than this run's",
-          "unreadable": "could not be read"}
+#: The entries a sentence names in the singular ('the RFM member table was'; the others are plural).
+_SINGULAR = {"members", "ledger"}
 
 
-def prepared_sentence(entry: str, state: str, seconds: float, who: str = "this notebook", where: str = "") -> str:
+def prepared_sentence(entry: str, state: str, seconds: float, who: str = "notebook", where=None, period: str = "",
+                      language: str = "en") -> str:
     """What :func:`prepare` says it did for ``entry`` (one of :data:`ENTRIES`) found in ``state`` (``missing``,
-    ``stale`` or ``unreadable``): 'the cleaned tables for 2026-10 were not there yet, so this notebook prepared
-    them itself (11 s)'. ``seconds``: the wall time it took, shown whole."""
-    what, plural = _PLAIN[entry]
-    found = _STATE.get(state, "{be} " + state).format(be="were" if plural else "was")
-    again = "itself" if state == "missing" else "again"
-    return f"{what}{' ' + where if where else ''} {found}, so {who} prepared {'them' if plural else 'it'} {again} " \
-           f"({seconds:.0f} s)"
+    ``stale`` or ``unreadable``; ``meanwhile`` when another process made it first): 'the cleaned tables for 2026-10
+    were not there yet, so this notebook prepared them itself (11 s)', in ``language`` (catalogue ``store``).
+    ``seconds``: the wall time it took, shown whole; ``who``: ``notebook`` or ``run``; ``where``: the folder
+    looked in, else ``period`` ('YYYY-MM') is named. Raises KeyError for another entry, state or ``who``."""
+    from .views.context import has_text, text
+    key = f"store.{state}"
+    if entry in _SINGULAR and has_text(f"{key}_one", language):
+        key += "_one"
+    place = (text("store.where_folder", language, folder=where) if where
+             else text("store.where_period", language, period=period) if period else "")
+    return text(key, language, what=text(f"store.entry.{entry}", language), where=place,
+                who=text(f"store.who.{who}", language), seconds=f"{seconds:.0f}")
 
 
 def _produce_clean(ctx, store: PeriodStore) -> bool:

@@ -9,7 +9,7 @@ from .. import abtest
 from ..report import missing
 from .context import Presentation, joined_sign
 from . import page
-from .page import KPI, Figure, card
+from .page import KPI, Figure, FigureMarks, card
 from .rfm import group_label
 from .attribution import largest_remainder
 from .context import DASH, reason_text
@@ -63,7 +63,24 @@ def shown_difference(p: Presentation, metric: str, control: float, variant: floa
     return fmt_difference(p, metric, round(variant, digits) - round(control, digits), kind)
 
 
-def lift_moved(p: Presentation, metric: str, control: float, variant: float, lift: float, kind: str | None = None) -> str:
+def group_figure(experiment: str, metric: str, group: str) -> str:
+    """The figure code of one group's value of a metric in an experiment: ``ab_test.<experiment>.<metric>.<group>``,
+    ``group`` a variant's name or ``control`` (every variant's comparison shares its experiment's control)."""
+    return f"ab_test.{experiment}.{metric}.{group}"
+
+
+def group_value(p: Presentation, metric: str, value: float, kind: str | None = None, marks: FigureMarks | None = None,
+                experiment: str = "", group: str = "") -> str:
+    """A group's value of ``metric`` as shown (:func:`fmt_metric`); with ``marks``, its token there, so that the
+    page marks it as the figure :func:`group_figure` (a missing value is shown, not marked)."""
+    shown = fmt_metric(p, metric, value, kind)
+    if marks is None or missing(value):
+        return shown
+    return marks.value(shown, group_figure(experiment, metric, group), value)
+
+
+def lift_moved(p: Presentation, metric: str, control: float, variant: float, lift: float, kind: str | None = None,
+               marks: FigureMarks | None = None, experiment: str = "", variant_name: str = "") -> str:
     """A lift as the summary says it: the two groups' values, their difference as the A/B page shows it
     (:func:`shown_difference`: of rates in percentage points) and then the relative lift ('22.3% → 26.1%
     (+3.8 pp), a relative lift of +16.9%'); the relative lift alone when the results carry no means (a month
@@ -71,7 +88,8 @@ def lift_moved(p: Presentation, metric: str, control: float, variant: float, lif
     percentage points beside the A/B page's '+3.8 pp'."""
     if missing(control) or missing(variant):
         return p.signed_pct(lift)
-    return p.text("ab.lift_moved", control=fmt_metric(p, metric, control, kind), value=fmt_metric(p, metric, variant, kind),
+    return p.text("ab.lift_moved", control=group_value(p, metric, control, kind, marks, experiment, "control"),
+                  value=group_value(p, metric, variant, kind, marks, experiment, variant_name),
                   change=shown_difference(p, metric, control, variant, kind), lift=p.signed_pct(lift))
 
 
@@ -112,20 +130,29 @@ def fmt_chance(x: float) -> str:
     return f">{_NBSP}99.9%" if x > 0.999 else (f"<{_NBSP}0.1%" if x < 0.001 else f"{x:.1%}")
 
 
-def verdict_sentence(p: Presentation, r: abtest.ExperimentResult, params, brief_overstated: bool = False) -> str:
+def verdict_sentence(p: Presentation, r: abtest.ExperimentResult, params, brief_overstated: bool = False,
+                     marks: FigureMarks | None = None) -> str:
     """The experiment's verdict in one sentence with its figures (:func:`experiment_sentence` of its results),
     then the reading of each variant the verdict does not name (:func:`other_variants_sentence`).
     ``brief_overstated``: a likely overstated lift in one clause (the page's opening verdicts), so that the
-    sentence on why it is likely overstated stands once on the page, in the experiment's own section."""
+    sentence on why it is likely overstated stands once on the page, in the experiment's own section.
+    ``marks``: the groups' values as figures to mark (:func:`verdict_html`)."""
     e = abtest.experiment_record(r)
     out = experiment_sentence(p, r.experiment_id, e, params.guardrail_metrics if params else [],
-                              alpha=params.alpha if params else 0.05, brief_overstated=brief_overstated)
-    others = other_variants_sentence(p, e, params.alpha if params else 0.05)
+                              alpha=params.alpha if params else 0.05, brief_overstated=brief_overstated, marks=marks)
+    others = other_variants_sentence(p, e, params.alpha if params else 0.05, marks=marks, experiment=r.experiment_id)
     return out + (p.sentence_sep + others if others else "")
 
 
+def verdict_html(p: Presentation, r: abtest.ExperimentResult, params, period: str, brief_overstated: bool = False):
+    """The page's opening verdict of one experiment (:func:`labelled` :func:`verdict_sentence`) as HTML, each
+    group's value marked as its figure (:func:`group_figure`, of ``period``, 'YYYY-MM') by :func:`memberkit.views.page.mark`."""
+    marks = FigureMarks(period)
+    return marks.html(labelled(p, r.experiment_id, verdict_sentence(p, r, params, brief_overstated, marks=marks)))
+
+
 def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_metrics, short: bool = False,
-                        alpha: float = 0.05, brief_overstated: bool = False) -> str:
+                        alpha: float = 0.05, brief_overstated: bool = False, marks: FigureMarks | None = None) -> str:
     """The verdict sentence of one experiment's results (:func:`memberkit.abtest.experiment_record`);
     ``short`` (the month summary's card) words a likely overstated lift in one clause, without its figures,
     as ``brief_overstated`` does alone. ``alpha``: the significance level of the Holm-adjusted p-values
@@ -142,8 +169,9 @@ def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_
         return p.text("ab.verdict_srm", experiment=experiment_id)
     if v["decision"] in ("ship", "ships_conversion_not_margin"):
         row, net = res[v["variant"]], (e.get("net_margin") or {}).get(v["variant"])
-        figures = dict(variant=v["variant"], metric=metric_label(p, metric), control=fm(row["control_mean"]),
-                       value=fm(row["variant_mean"]),
+        figures = dict(variant=v["variant"], metric=metric_label(p, metric),
+                       control=group_value(p, metric, row["control_mean"], kind, marks, experiment_id, "control"),
+                       value=group_value(p, metric, row["variant_mean"], kind, marks, experiment_id, v["variant"]),
                        lift=change_and_lift(p, metric, row["control_mean"], row["variant_mean"], row["rel_lift"], kind),
                        lo=p.signed_pct(row["ci_low"]),
                        hi=p.signed_pct(row["ci_high"]), p=fmt_p(row["p_value_adjusted"]))
@@ -155,7 +183,7 @@ def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_
                                     net=p.money(net["net"], 2), lo=p.money(net["net_ci_low"], 2),
                                     hi=p.money(net["net_ci_high"], 2))
             elif not short:   # say that nothing was set against the lift (where to set it: cost_hint)
-                out += p.sentence_sep + no_cost_sentence(p, e, v["variant"], alpha)
+                out += p.sentence_sep + no_cost_sentence(p, e, v["variant"], alpha, marks, experiment_id)
         else:
             out = p.text("ab.verdict_not_margin", cost=p.money(net["cost_per_conversion"], 2), net=p.money(net["net"], 2),
                          net_lo=p.money(net["net_ci_low"], 2), net_hi=p.money(net["net_ci_high"], 2), **figures)
@@ -184,7 +212,8 @@ def experiment_sentence(p: Presentation, experiment_id: str, e: dict, guardrail_
                   more=more)
 
 
-def no_cost_sentence(p: Presentation, e: dict, variant: str, alpha: float = 0.05) -> str:
+def no_cost_sentence(p: Presentation, e: dict, variant: str, alpha: float = 0.05, marks: FigureMarks | None = None,
+                     experiment: str = "") -> str:
     """What a ship verdict without an incentive cost rests on, following the evidence of ``e`` (an
     experiment record): when revenue per member of ``variant`` moved significantly (Holm-adjusted p below
     ``alpha``) that is said with its figures, up or down; only when it did not (or was not tested, or is
@@ -197,13 +226,14 @@ def no_cost_sentence(p: Presentation, e: dict, variant: str, alpha: float = 0.05
     kind = (e.get("kinds") or {}).get("revenue")
     return p.text("ab.no_cost_revenue_up" if diff > 0 else "ab.no_cost_revenue_down", variant=variant,
                   metric=metric_label(p, metric), revenue=metric_label(p, "revenue"),
-                  control=fmt_metric(p, "revenue", rev["control_mean"], kind),
-                  value=fmt_metric(p, "revenue", rev["variant_mean"], kind),
+                  control=group_value(p, "revenue", rev["control_mean"], kind, marks, experiment, "control"),
+                  value=group_value(p, "revenue", rev["variant_mean"], kind, marks, experiment, variant),
                   lift=change_and_lift(p, "revenue", rev["control_mean"], rev["variant_mean"], rev["rel_lift"], kind),
                   lo=p.signed_pct(rev["ci_low"]), hi=p.signed_pct(rev["ci_high"]), p=fmt_p(p_adj))
 
 
-def other_variants_sentence(p: Presentation, e: dict, alpha: float = 0.05) -> str:
+def other_variants_sentence(p: Presentation, e: dict, alpha: float = 0.05, marks: FigureMarks | None = None,
+                            experiment: str = "") -> str:
     """One clause per variant of an experiment that its verdict does not name (in an experiment of several
     variants the verdict names one, or none): its primary metric against control and what that means
     for it, so that every variant has its own reading. '' when every variant is named."""
@@ -221,8 +251,8 @@ def other_variants_sentence(p: Presentation, e: dict, alpha: float = 0.05) -> st
         down = not missing(p_adj) and p_adj < alpha and (row.get("abs_diff") or 0) < 0
         key = "ab.other_up" if up else ("ab.other_down" if down else "ab.other_flat")
         out.append(p.text(key, variant=name, chosen=v["variant"], metric=metric_label(p, metric),
-                          control=fmt_metric(p, metric, row["control_mean"], kind),
-                          value=fmt_metric(p, metric, row["variant_mean"], kind),
+                          control=group_value(p, metric, row["control_mean"], kind, marks, experiment, "control"),
+                          value=group_value(p, metric, row["variant_mean"], kind, marks, experiment, name),
                           lift=change_and_lift(p, metric, row["control_mean"], row["variant_mean"], row["rel_lift"], kind),
                           lo=p.signed_pct(row["ci_low"]), hi=p.signed_pct(row["ci_high"]), p=fmt_p(p_adj)))
     return p.sentence_sep.join(out)
@@ -356,7 +386,7 @@ def kpis(p: Presentation, res: dict):
             KPI(p.text("ab.kpi_do_not_ship"), p.count_of(k.get("do_not_ship"), "experiments"), figure=fig("do_not_ship"))]
 
 
-def headline(p: Presentation, res: dict) -> str:
+def headline(p: Presentation, res: dict, marks: FigureMarks | None = None) -> str:
     """Each experiment's verdict sentence; without experiments, why there are none and how to name one."""
     r = res.get("results", {})
     experiments = r.get("experiments", {})
@@ -367,7 +397,7 @@ def headline(p: Presentation, res: dict) -> str:
             for x, why in r["skipped"].items()))
     if not experiments:
         return p.text("ab.none" if r.get("has_table", True) else "ab.no_table", period=res.get("period"))
-    return p.sentence_sep.join(labelled(p, x, experiment_answer(p, x, e, r.get("guardrail_metrics", [])))
+    return p.sentence_sep.join(labelled(p, x, experiment_answer(p, x, e, r.get("guardrail_metrics", []), marks))
                                for x, e in experiments.items())
 
 
@@ -379,21 +409,23 @@ def compared(p: Presentation, res: dict):
                              for x, e in (r.get("experiments") or {}).items())]
 
 
-def experiment_answer(p: Presentation, experiment_id: str, e: dict, guardrail_metrics=()) -> str:
+def experiment_answer(p: Presentation, experiment_id: str, e: dict, guardrail_metrics=(),
+                      marks: FigureMarks | None = None) -> str:
     """An experiment's answer in one short sentence (the month summary's card, a column about 340 px wide): the
     verdict and the one figure that decides it: a shipped variant's lift on the primary metric with its 95%
     interval; when the lift does not pay for its incentive, the margin per assigned member after it; without
     enough evidence, the best variant's lift and interval; a variant that harms a metric it must not, that metric;
     a broken split, what to do. What qualifies the verdict (the other metrics, a likely overstated lift, the
     members still needed) is on the A/B page behind the card's link. ``e``:
-    :func:`memberkit.abtest.experiment_record`."""
+    :func:`memberkit.abtest.experiment_record`; ``marks``: the groups' values as figures to mark
+    (:func:`group_figure`), as :func:`summary_card` does."""
     v, metric = e["verdict"], e["primary_metric"]
     res = (e.get("metrics") or {}).get(metric) or {}
     fm = lambda x: fmt_metric(p, metric, x, (e.get("kinds") or {}).get(metric))   # noqa: E731
     kind = (e.get("kinds") or {}).get(metric)
     lifted = lambda name: dict(variant=name, metric=metric_label(p, metric),   # noqa: E731
                                lift=lift_moved(p, metric, res[name].get("control_mean"), res[name].get("variant_mean"),
-                                               res[name]["rel_lift"], kind),
+                                               res[name]["rel_lift"], kind, marks, experiment_id, name),
                                lo=p.signed_pct(res[name]["ci_low"]), hi=p.signed_pct(res[name]["ci_high"]),
                                control=fm(res[name]["control_mean"]), value=fm(res[name]["variant_mean"]))
     if v["decision"] == "no_verdict" and v.get("reason") == "srm":
@@ -408,7 +440,7 @@ def experiment_answer(p: Presentation, experiment_id: str, e: dict, guardrail_me
         # the largest lift first (a missing one last), as the page's verdict names it
         best = sorted(res, key=lambda k: (missing(res[k]["rel_lift"]), -(res[k]["rel_lift"] or 0)))[0]
         return p.text("ab.answer_inconclusive", **lifted(best))
-    return experiment_sentence(p, experiment_id, e, guardrail_metrics, short=True)
+    return experiment_sentence(p, experiment_id, e, guardrail_metrics, short=True, marks=marks)
 
 
 def analyst_hints(p: Presentation, res: dict) -> list[str]:
@@ -445,7 +477,8 @@ def labelled(p: Presentation, experiment: str, sentence: str) -> str:
 def summary_card(p: Presentation, res: dict) -> dict:
     """The month summary's card of this report: the answer per experiment in one short sentence each
     (:func:`headline`, :func:`experiment_answer`) and the first cards; the rest is on the A/B page."""
-    return card(headline(p, res), kpis(p, res))
+    marks = FigureMarks(res.get("period") or "")   # the groups' values marked as on the A/B page
+    return card(marks.html(headline(p, res, marks)), kpis(p, res))
 
 
 def results_frame(p: Presentation, r: abtest.ExperimentResult, alpha: float = 0.05) -> pd.DataFrame:

@@ -120,12 +120,15 @@ def _driver_phrase(p: Presentation, d: dict, own: bool = False) -> str:
                   before=_value(p, d["name"], d["before"]), after=_value(p, d["name"], d["after"]))
 
 
-def _group_label(p: Presentation, dimension: str, group) -> str:
+def _group_label(p: Presentation, dimension: str, group, in_sentence: bool = False) -> str:
+    """A group as a table's row ('In store', the words of :func:`memberkit.views.rfm.group_label`, as the CLV
+    page's channel rows) or, ``in_sentence``, within a sentence ('members whose sign-up channel is in store')."""
     if group is None:
         return p.text(f"why.no_{dimension}") if dimension in ("tier", "segment") else \
             p.text("why.unknown_group", dimension=p.text(f"why.dimension.{dimension}"))
     if dimension == "channel":
-        return p.code("channels", group)
+        from .rfm import group_label
+        return p.code("channels", group) if in_sentence else group_label(p, dimension, group)
     if dimension == "segment":
         from .rfm import segment_name
         return segment_name(p, group)
@@ -161,7 +164,7 @@ def sentences(p: Presentation, change: dict, base: str) -> list[str]:
             part = float(_round_half_away(g["contribution"]))
             # the share of the change says how much of it the place or channel is; the sentence names its basis
             found.append(p.text(
-                f"why.group_sentence.{g['dimension']}", group=_group_label(p, g["dimension"], g["group"]),
+                f"why.group_sentence.{g['dimension']}", group=_group_label(p, g["dimension"], g["group"], in_sentence=True),
                 what=_driver_phrase(p, within[0], _has_bulk(change)), part=_signed_money(p, part), total=_signed_money(p, total),
                 base=base, share=_share_clause(p, part, total)))
     drivers = change.get("drivers") or []

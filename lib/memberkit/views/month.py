@@ -35,7 +35,7 @@ from .uplift import summary_section as uplift_section
 from .outliers import bulk_change, bulk_note
 from .skips import skip_reason
 from . import profile as profile_view
-from .page import Figure, mark, marked_sentence, value_width
+from .page import Figure, FigureMarks, mark, marked_sentence, value_width
 
 
 # ------------------------------------------------------------------ the reports' words
@@ -345,10 +345,9 @@ def _report_sentence(name: str, res: dict, s: MonthSummary) -> str:
         exps = res.get("results", {}).get("experiments", {})
         count = lambda d: sum(1 for e in exps.values() if e["verdict"]["decision"] == d)
         if exps:
-            # "not to ship" counts what the decisions below say: a variant that lifts its metric but does
-            # not pay its incentive's cost is not to be shipped either (its card: "Do not ship it at this cost")
+            # one count per verdict, named as its card and decision name it, so the counts add up to n
             return text("month.happened_ab", lang, n=len(exps), ship=count("ship"),
-                        do_not_ship=count("do_not_ship") + count("ships_conversion_not_margin"),
+                        not_worth=count("ships_conversion_not_margin"), do_not_ship=count("do_not_ship"),
                         wait=count("not_enough_evidence"), srm=count("no_verdict")) + (
                 p.sentence_sep + p.counted("month.happened_ab_not_margin", count("ships_conversion_not_margin"),
                                            n=p.count(count("ships_conversion_not_margin")))
@@ -386,10 +385,12 @@ def decision_items(s: MonthSummary) -> list[dict]:
                                                                 reason=reason)) + campaign_type_clause(s, v.get("campaign_id"))
         elif d.kind == "experiment":
             metric = metric_label(p, v["metric"]) if v.get("metric") else ""
+            marks = FigureMarks(s.period)   # the groups' values marked as on the A/B page and its card
             if d.action == "ship":   # without an incentive cost nothing was set against the lift: the sentence says so
                 sentence = text("month.decision_ship" if not missing(v.get("cost")) else "month.decision_ship_no_cost",
                                 lang, subject=d.subject, variant=v["variant"], metric=metric,
-                                lift=lift_moved(p, v["metric"], v.get("control"), v.get("value"), v["lift"], v.get("kind")),
+                                lift=lift_moved(p, v["metric"], v.get("control"), v.get("value"), v["lift"], v.get("kind"),
+                                                marks, d.subject, v["variant"]),
                                 low=p.signed_pct(v["lift_low"]), high=p.signed_pct(v["lift_high"]))
                 if not missing(v.get("revenue_lift")):
                     sentence += p.sentence_sep + text(
@@ -399,7 +400,8 @@ def decision_items(s: MonthSummary) -> list[dict]:
             elif d.action == "ships_conversion_not_margin":
                 sentence = text("month.decision_ships_conversion_not_margin", lang, subject=d.subject,
                                 variant=v["variant"], metric=metric,
-                                lift=lift_moved(p, v["metric"], v.get("control"), v.get("value"), v["lift"], v.get("kind")),
+                                lift=lift_moved(p, v["metric"], v.get("control"), v.get("value"), v["lift"], v.get("kind"),
+                                                marks, d.subject, v["variant"]),
                                 low=p.signed_pct(v["lift_low"]), high=p.signed_pct(v["lift_high"]),
                                 cost=p.money(v["cost"], 2), net=p.money(v["net"], 2), net_low=p.money(v["net_low"], 2),
                                 net_high=p.money(v["net_high"], 2))
@@ -411,6 +413,7 @@ def decision_items(s: MonthSummary) -> list[dict]:
                 sentence = text("month.decision_no_verdict", lang, subject=d.subject)
             if v.get("overstated"):
                 sentence += p.sentence_sep + text("month.decision_overstated", lang)
+            sentence = marks.html(sentence)
         else:
             sentence = p.counted("month.decision_at_risk", v["members"], members=p.count(v["members"]),
                                  revenue=p.money(v["past_revenue"]), clv=p.money(v["clv"]), bulk=at_risk_bulk(p, v))

@@ -13,11 +13,16 @@ import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+from markupsafe import Markup
+
 from .context import DASH
 
 
 def escape(value) -> str:
-    """Text made safe for HTML: ``<``, ``>``, ``&`` and both quotes as entities."""
+    """Text made safe for HTML: ``<``, ``>``, ``&`` and both quotes as entities. HTML already made here
+    (a ``markupsafe.Markup``, e.g. :meth:`FigureMarks.html`'s sentence with its marked figures) passes as it is."""
+    if isinstance(value, Markup):
+        return str(value)
     return html.escape(str(value))
 
 
@@ -88,6 +93,30 @@ def marked_sentence(template: str, figures: dict[str, tuple[str, Figure]], **val
     return escape(template).format(**filled)
 
 
+class FigureMarks:
+    """The figures of a sentence put together from several catalogue entries, each to be marked by :func:`mark`
+    (``data-figure``, ``data-period``, ``data-value``) once the sentence is whole: :meth:`value` stands in for a
+    figure's shown text with a private-use token, :meth:`html` escapes the whole sentence and puts each marked
+    figure in its token's place. ``period``: the figures' period ('YYYY-MM')."""
+
+    def __init__(self, period: str):
+        self.period = period
+        self._figures: list[tuple[str, Figure]] = []
+
+    def value(self, shown: str, code: str, value) -> str:
+        """A token for ``shown``, the figure ``code`` of this period with its unrounded ``value``."""
+        self._figures.append((shown, Figure(code, self.period, value)))
+        return f"\ue000{len(self._figures) - 1}\ue001"
+
+    def html(self, sentence: str) -> Markup:
+        """``sentence`` as HTML: escaped, each token replaced by its figure (:func:`mark`)."""
+        return Markup(re.sub("\ue000(\\d+)\ue001", lambda m: mark(*self._figures[int(m.group(1))]), escape(sentence)))
+
+    def text(self, sentence: str) -> str:
+        """``sentence`` as plain text: each token replaced by its figure's shown text."""
+        return re.sub("\ue000(\\d+)\ue001", lambda m: self._figures[int(m.group(1))][0], sentence)
+
+
 @dataclass
 class KPI:
     label: str
@@ -135,6 +164,9 @@ radial-gradient(farthest-side at 0 50%,rgba(0,0,0,.25),rgba(0,0,0,0)) left cente
 radial-gradient(farthest-side at 100% 50%,rgba(0,0,0,.25),rgba(0,0,0,0)) right center/14px 100% no-repeat scroll}
 .mk-table table{border-collapse:collapse}.mk-table td,.mk-table th{padding:4px 10px;white-space:nowrap}
 .mk-table th{white-space:normal;min-width:4em;vertical-align:bottom}
+/* a Chinese heading breaks between words, never inside one ('销售额占 / 比' at 1280 px); a word wider than its
+   column still breaks (break-word), and a phone's stacked tables hide their headings */
+@media screen and (min-width:601px){.mk-table th:lang(zh){word-break:keep-all;overflow-wrap:break-word}}
 .mk-table td:last-child{white-space:normal;min-width:6em;max-width:32em}
 /* decision first: the row's name and its decision stay in view while the other columns scroll */
 .mk-table table.mk-key td:first-child,.mk-table table.mk-key th:first-child{position:sticky;left:0;z-index:1;background:#fff;

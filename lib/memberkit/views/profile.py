@@ -14,7 +14,7 @@ from .. import profile as prof_mod
 from ..report import missing
 from .context import DASH, Presentation
 from .page import KPI
-from .rfm import segment_name
+from .rfm import group_label, segment_name
 from .theme import CATEGORIES, REST, describe
 
 # the gender bars side by side: colour-blind safe, the unknown grey (theme.CATEGORIES, theme.REST)
@@ -31,10 +31,11 @@ def gender_label(p: Presentation, code: str) -> str:
 
 
 def channel_label(p: Presentation, code: str) -> str:
-    """A sign-up channel code (``total`` and the empty code included) in this language."""
+    """A sign-up channel code (``total`` and the empty code included) in this language, as a table's row
+    ('In store', '门店'): the words of :func:`memberkit.views.rfm.group_label`, as the CLV page's channel rows."""
     if code == "total":
         return p.text("profile.total")
-    return p.text("profile.not_given") if code == prof_mod.NOT_GIVEN else p.code("channels", code)
+    return p.text("profile.not_given") if code == prof_mod.NOT_GIVEN else group_label(p, "channel", code)
 
 
 def category_label(p: Presentation, category: str) -> str:

@@ -1292,3 +1292,24 @@ def test_a_printed_pages_links_name_the_files_beside_it_not_this_machines_folder
             for a in p.get("/Annots") or [] if "/A" in a.get_object() and "/URI" in a.get_object()["/A"]]
     assert "campaign_review.html#campaign-C2610" in uris and "../data/clv_at_risk.csv" in uris, uris
     assert "https://example.org/x" in uris and not any(u.startswith("file:") or str(tmp_path) in u for u in uris), uris
+
+
+def test_a_printed_page_has_bookmarks_from_its_headings_with_their_words_whole(tmp_path):
+    """Secondary to issue 23: the PDFs had no bookmarks, so a reader of a 13-page PDF paged through it to find a
+    section. Each printed page's outline holds its headings, nested by level, titled as the page words them: a
+    heading that wraps on paper keeps the space between its lines (Chromium's own outline read 'where their
+    moneygoes')."""
+    pypdf = pytest.importorskip("pypdf")
+    from memberkit import pdf
+    chromium = chromium_or_skip()
+    page = tmp_path / "rfm_segmentation.html"
+    long = "Member profile: who our members are and where their money goes"
+    page.write_text("<!doctype html><html><body><h1>Who our members are · October 2026</h1><p>Text.</p>"
+                    f"<h2 style='width:14em'>{long}</h2><p>Text.</p><h3>Gender &amp; age</h3><p>Text.</p>"
+                    "<h2>Regions</h2><p>Text.</p></body></html>", encoding="utf-8")
+    printed = pdf.print_pdf(page, chromium=chromium)
+
+    def titles(items):
+        return [titles(x) if isinstance(x, list) else x.title for x in items]
+    assert titles(pypdf.PdfReader(str(printed)).outline) == [
+        "Who our members are · October 2026", [long, ["Gender & age"], "Regions"]]

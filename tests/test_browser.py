@@ -622,19 +622,23 @@ def _league_like_page(language: str) -> str:
     """A page holding tables like the campaign review's league: 9 columns, the first two (the campaign, its
     verdict) kept in view on screen, then why, in words that wrap; figures over their interval on a line of
     their own; and its details (dates, reach, extra orders) in a table of their own, the campaign kept in view.
-    The names and reasons are the longest the sample's league prints."""
+    The names (the sample's campaigns) and reasons are the longest the sample's league prints."""
     import pandas as pd
     from memberkit.views import Presentation, page
-    why = ("response real, cost ate it", "有响应，但成本吃掉了收益")[language == "zh"]
+    from memberkit.sample import CAMPAIGNS
+    from memberkit.views import campaign as view
+    p = Presentation(language)
+    reasons = ["pays", "no_effect", "does_not_pay", "uncertain_return", "pull_forward", "no_cost"]
     rows, details = [], []
-    for i in range(6):
-        name = f"{i + 1}. C26{i:02d} new-member gift “新会员礼” ★"
+    for i, c in enumerate(CAMPAIGNS[1:]):   # the sample's campaigns, named as the page names them
+        why = view.verdict_why(p, {"reason": reasons[i % len(reasons)]})   # each reason the catalogue has
+        name = f"{i + 1}. {view.title(p, c)}" + " ★" * (c.campaign_id == "C2610")
         # margin over its interval and the evidence's longest words, as the sample's league prints them: they made
         # the league 18 px wider than its box at 1280 px ('matched baseline (weake' cut at the edge)
-        rows.append([name, "change", why, ("new-member gift", "新会员礼")[language == "zh"], f"-10{i}%\n(-117%\u00a0…\u00a0-23%)",
+        rows.append([name, "change", why, p.code("campaign_types", c.type), f"-10{i}%\n(-117%\u00a0…\u00a0-23%)",
                      "CN¥10,962\n(-\u2060CN¥6,220\u00a0…\u00a0CN¥37,546)", "CN¥30,000",
-                     ("not yet\n(24 days)", "尚未完成\n（24天）")[language == "zh"],
-                     Presentation(language).text("cr.evidence_matched_baseline")])   # the catalogue's words, as the page prints them
+                     view.pull_forward_word(p, {"flagged": False, "complete": False, "days_after_observed": 24}),
+                     p.text("cr.evidence_matched_baseline")])   # the catalogue's words, as the page prints them
         details.append([name, "2026-10-01 –\n2026-10-07", "12,412", f"-16{i}\n(-176\u00a0…\u00a0222)", "CN¥31,779",
                         "not meaningful" if i % 2 else "CN¥18"])
     heads = ["Campaign", "Verdict", "Why", "Type", "Return on cost (95% interval)", "Extra margin", "Cost", "Pull-forward",
@@ -644,8 +648,8 @@ def _league_like_page(language: str) -> str:
         heads = ["活动", "结论", "原因", "类型", "投入产出比（95% 区间）", "额外毛利", "成本", "提前消费", "证据"]
         detail_heads = ["活动", "日期", "触达人数", "额外订单（95% 区间）", "额外收入", "每笔额外订单成本"]
     df = page.decision_first(pd.DataFrame(rows, columns=heads))
-    if language == "en":   # as views.campaign.league_frame: names that give their type leave the type column off paper
-        page.printed_without(df, [heads.index("Type")], "Printed without the type column.")
+    # as views.campaign.league_frame, in both editions: the type column left off paper, the line naming what it keeps
+    page.printed_without(df, [heads.index(heads[3])], view.league_printed_line(p, CAMPAIGNS[1:]))
     more = page.decision_first(pd.DataFrame(details, columns=detail_heads), 1)
     df.attrs[page.LINE_CELLS] = more.attrs[page.LINE_CELLS] = True
     return (f"<!doctype html><html lang='{language}'><head><meta charset='utf-8'>{_print_css()}</head><body>"
@@ -653,13 +657,35 @@ def _league_like_page(language: str) -> str:
             f"{page.CSS}{page.table_html(df, 'League')}{page.table_html(more, 'Details')}</div></div></div></body></html>")
 
 
-# The most lines any cell of each table takes (its distinct line tops), and how far each table's box scrolls
+# The most lines any cell of each table takes (its distinct line tops) and that cell's text, and how far each
+# table's box scrolls
 CELL_LINES = """() => [...document.querySelectorAll('table')].map(table => {
-  const lines = [...table.querySelectorAll('td, th')].map(cell => { const r = document.createRange(); r.selectNodeContents(cell);
+  const cells = [...table.querySelectorAll('td, th')];
+  const lines = cells.map(cell => { const r = document.createRange(); r.selectNodeContents(cell);
     return new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top))).size; });
-  const box = table.closest('.mk-table'), first = table.querySelector('thead th');
-  return {most: Math.max(...lines), scrolls: box.scrollWidth - box.clientWidth,
+  const box = table.closest('.mk-table'), first = table.querySelector('thead th'), most = Math.max(...lines);
+  return {most, cell: cells[lines.indexOf(most)].innerText.replace(/\\s+/g, ' ').slice(0, 60),
+          scrolls: box ? box.scrollWidth - box.clientWidth : 0,
           league: !!first && ['Campaign', '活动'].includes(first.innerText.trim())}; })"""
+
+
+# Each word of a table's cell set across two lines, as [the cell's text, the word]: a Chinese word (a word of two
+# characters or more as Intl.Segmenter, Chromium's ICU dictionary, finds it: 尚未完/成, 会员/日, 重要价值/客户)
+# or a number and its unit ('24 / days', '（24 / 天）', '12 / months')
+WORDS_BROKEN = r"""() => { const words = new Intl.Segmenter('zh', {granularity: 'word'});
+  const lines = r => new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top))).size;
+  const found = [];
+  for (const cell of document.querySelectorAll('td, th')) {
+    if (!cell.getClientRects().length) continue;
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+      const spans = [...words.segment(t.data)].filter(w => /^[\u4e00-\u9fff]{2,}$/.test(w.segment))
+        .map(w => [w.index, w.segment.length]);
+      for (const m of t.data.matchAll(/\d[\d,.]*[ \u00a0]?(?:days?|天|months?|个月)/g)) spans.push([m.index, m[0].length]);
+      for (const [at, n] of spans) {
+        const r = document.createRange(); r.setStart(t, at); r.setEnd(t, at + n);
+        if (lines(r) > 1) found.push([cell.innerText.replace(/\s+/g, ' ').slice(0, 60), t.data.substr(at, n)]); } } }
+  return found; }"""
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
@@ -667,17 +693,23 @@ def test_the_leagues_cells_take_three_lines_at_most_on_a4_and_nothing_is_cut_at_
     """Issue 23: with each row's reason in its verdict cell the league's verdicts wrapped to five or six lines on A4
     ('repeat: / pays / even at / the low / end'; '调整：有响应，但成本吃掉了收益' on six), and at 1280 px its 13
     columns scrolled with the last one cut mid-word ('Extra o…'). The verdict is one word, its reason a column
-    of its own, the details a table of their own: printed, no cell of either table takes more than three lines;
-    at 1280 px neither table needs to scroll, so no heading or figure is cut at the box's edge."""
-    html = _league_like_page(language).replace("<body>", "<body class='jp-Notebook'>").replace(
-        "class='jp-OutputArea-output'", "class='jp-RenderedHTMLCommon jp-OutputArea-output'")
+    of its own, the details a table of their own: printed, no cell of either table takes more than three lines
+    and no word is set across two (a Chinese word, in either edition's names: 国庆/会员日 in the English details
+    table; the days and their unit); at 1280 px neither table needs to scroll, so no heading or figure is cut at
+    the box's edge."""
+    from memberkit.views import page
+    html = page.embed_fonts(_league_like_page(language).replace("<body>", "<body class='jp-Notebook'>").replace(
+        "class='jp-OutputArea-output'", "class='jp-RenderedHTMLCommon jp-OutputArea-output'"))   # the pages' CJK font
     with _open(html, 703, tmp_path) as shown:
         shown.emulate_media(media="print")
         printed = shown.evaluate(CELL_LINES)
+        broken = shown.evaluate(WORDS_BROKEN)   # issue 23 printed '会员 / 日', '新会 / 员礼', '尚未完 / 成', '（24 / 天）'
+        shown.screenshot(path=str(tmp_path / "league-a4.png"), full_page=True)
     with _open(html, 1280, tmp_path) as shown:
         screen = shown.evaluate(CELL_LINES)
         shown.screenshot(path=str(tmp_path / "league-1280.png"), full_page=True)
     assert all(t["most"] <= 3 for t in printed), f"printed, a league cell takes more lines than three: {printed}"
+    assert not broken, f"printed, a word of the league broken across lines: {broken}"
     assert all(t["scrolls"] <= 1 for t in screen), f"at 1280 px a league table is cut at its box's edge: {screen}"
 
 
@@ -696,8 +728,10 @@ def test_printed_a_wide_table_fits_the_page_width(tmp_path, language):
 @pytest.mark.slow
 def test_printed_no_table_of_any_report_page_is_wider_than_the_page(published):
     """Every report page as printed (print media, A4 less its margins: 703 px): no table past the page's
-    content box, where the PDF would cut it off; and no cell of the campaign league or its details takes more
-    than three lines (issue 23: its verdicts took five)."""
+    content box, where the PDF would cut it off; on the RFM, CLV, A/B and campaign pages no cell of a table takes
+    more than three lines (issue 23: the league's verdicts took five, its names and the RFM page's actions in full
+    four, '尚未完 / 成 / （24 / 天）' four) and no word is set across two lines (a Chinese word, a number and its
+    unit: :data:`WORDS_BROKEN`)."""
     sync_api = pytest.importorskip("playwright.sync_api")
     chromium = chromium_or_skip()
     language, (proc, out, _) = published
@@ -713,10 +747,13 @@ def test_printed_no_table_of_any_report_page_is_wider_than_the_page(published):
                 over = page.evaluate(TABLES_OVER)
                 if over:
                     problems.append(f"{language} {name} printed: tables wider than the page by {over} px")
-                if name == "campaign_review":   # the league and its details: no cell above three lines
-                    tall = [t for t in page.evaluate(CELL_LINES) if t["league"] and t["most"] > 3]
+                if name in ("rfm_segmentation", "clv_forecast", "ab_test", "campaign_review"):
+                    tall = [t for t in page.evaluate(CELL_LINES) if t["most"] > 3]
                     if tall:
-                        problems.append(f"{language} {name} printed: a league cell takes more than three lines: {tall}")
+                        problems.append(f"{language} {name} printed: a table's cell takes more than three lines: {tall}")
+                    broken = page.evaluate(WORDS_BROKEN)
+                    if broken:
+                        problems.append(f"{language} {name} printed: words set across two lines: {broken}")
         finally:
             browser.close()
     assert not problems, "\n".join(problems)
@@ -1028,6 +1065,44 @@ def test_at_1280_px_every_segment_action_in_a_decision_column_takes_two_lines_at
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
+def test_on_a4_no_cell_of_the_segment_tables_takes_more_than_three_lines_nor_breaks_a_word(tmp_path, language):
+    """Issue 23: the RFM page's PDF wrapped the action in full to four and five lines ('Raise / frequency: / offers
+    that / bring them / back'), the heading 'Average days since last order' too, and the CLV page's at-risk table
+    its own ('Hold on to them: … as for Important, lapsing (likely lost)'); the Chinese edition broke its segments
+    inside a word ('重要价值 / 客户'). On paper the short action beside the segment carries the decision and the
+    action in full is left off, a printed line saying so: no cell of either scheme's table nor of the at-risk
+    table takes more than three lines on A4, no word is set across two, no table is wider than the page (kept
+    whole, the Chinese actions in full widened them by 58 to 94 px), and each line is there."""
+    import pandas as pd
+    from memberkit import rfm
+    from memberkit.views import Presentation, page
+    from memberkit.views import clv as clv_view
+    from memberkit.views import rfm as rfm_view
+
+    from .test_clv import _winback_analysis
+    p = Presentation(language)
+    tables = []
+    for scheme in ("high_low", "score_grid"):
+        keys = rfm.schemes()[scheme].keys   # figures as wide as the sample's: 12,923 members, CN¥12,345
+        profile = pd.DataFrame({"members": 12345, "share": 0.123, "revenue_share": 0.456, "mean_r": 123.0, "mean_f": 12.3,
+                                "mean_m": 12345.0, "aov": 1234.0}, index=pd.Index(keys, name="segment"))
+        tables.append(rfm_view.profile_frame(p, profile, scheme))
+    tables.append(clv_view.at_risk_frame(p, _winback_analysis(), 12))   # the segments whose actions are longest
+    html = (f"<!doctype html><html lang='{language}'><head><meta charset='utf-8'>{_print_css()}</head><body class='jp-Notebook'>"
+            "<div class='jp-Cell'><div class='jp-OutputArea-child'><div class='jp-RenderedHTMLCommon jp-OutputArea-output'>"
+            f"{page.CSS}{''.join(page.table_html(t) for t in tables)}</div></div></div></body></html>")
+    notes = "() => [...document.querySelectorAll('.mk-print-only')].filter(n => n.getClientRects().length).map(n => n.innerText)"
+    with _open(page.embed_fonts(html), 703, tmp_path) as shown:
+        shown.emulate_media(media="print")
+        printed, over, said = shown.evaluate(CELL_LINES), shown.evaluate(TABLES_OVER), shown.evaluate(notes)
+        broken = shown.evaluate(WORDS_BROKEN)
+    assert len(printed) == 3 and all(t["most"] <= 3 for t in printed), f"printed, a segment cell takes more than three lines: {printed}"
+    assert not over, f"printed segment tables wider than the page by {over} px"
+    assert not broken, f"printed, a word of a segment table set across two lines: {broken}"
+    assert said == [p.text("rfm.printed_without_detail")] * 2 + [p.text("clv.printed_without_detail")], said
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
 def test_printed_tables_are_set_in_nine_points_or_more(tmp_path, language):
     """Issue 23: on A4 the tables were set in 7 pt (about 6.5 pt as printed) beside body text of 14 pt. Printed, every
     cell of a report's table is 9 pt (12 CSS px) or more, and the league still fits the page (the tests above)."""
@@ -1253,3 +1328,24 @@ def test_at_1280_px_a_chinese_table_heading_breaks_between_words_never_inside_on
     assert p.text("rfm.revenue_share") in [t for t, _ in words], found
     assert all(n == 1 for _, n in words), f"one-word headings on more than one line: {[w for w in words if w[1] > 1]}"
     assert ONE_WORD.match("销售额占比") and not ONE_WORD.match("平均 R（天）") and not ONE_WORD.match("客单价（¥）")
+
+
+def test_a_printed_page_has_bookmarks_from_its_headings_with_their_words_whole(tmp_path):
+    """Secondary to issue 23: the PDFs had no bookmarks, so a reader of a 13-page PDF paged through it to find a
+    section. Each printed page's outline holds its headings, nested by level, titled as the page words them: a
+    heading that wraps on paper keeps the space between its lines (Chromium's own outline read 'where their
+    moneygoes')."""
+    pypdf = pytest.importorskip("pypdf")
+    from memberkit import pdf
+    chromium = chromium_or_skip()
+    page = tmp_path / "rfm_segmentation.html"
+    long = "Member profile: who our members are and where their money goes"
+    page.write_text("<!doctype html><html><body><h1>Who our members are · October 2026</h1><p>Text.</p>"
+                    f"<h2 style='width:14em'>{long}</h2><p>Text.</p><h3>Gender &amp; age</h3><p>Text.</p>"
+                    "<h2>Regions</h2><p>Text.</p></body></html>", encoding="utf-8")
+    printed = pdf.print_pdf(page, chromium=chromium)
+
+    def titles(items):
+        return [titles(x) if isinstance(x, list) else x.title for x in items]
+    assert titles(pypdf.PdfReader(str(printed)).outline) == [
+        "Who our members are · October 2026", [long, ["Gender & age"], "Regions"]]

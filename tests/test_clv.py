@@ -913,13 +913,14 @@ def test_the_value_tables_give_money_by_group_and_the_at_risk_table_sums_the_win
     a.by_group = {c: clv.clv_by(a.members, c) for c in ("segment", "region")}
     # by hand: 北京 holds 12.5 + 3.456 = 15.956 of 324.956 (4.9%), 上海 309 (95.1%)
     t = view.value_frame(en, a, "region", 12)
-    assert list(t.columns) == ["Region", "Expected value, next 12 months", "Share of the total", "Members", "Per member",
-                               "Chance of buying again in 12 months"]
+    # the months kept with their number (a no-break space: printed, 'next 12 / months' broke between them)
+    assert list(t.columns) == ["Region", "Expected value, next 12\u00a0months", "Share of the total", "Members", "Per member",
+                               "Chance of buying again in 12\u00a0months"]
     # the chance is the mean chance of a purchase over the horizon, not P(alive): (0.05 + 0.7 + 0.3) / 3
     assert t.values.tolist() == [["Shanghai", "CN¥309", "95.1%", "3", "CN¥103.00", "35.0%"],
                                  ["Beijing", "CN¥16", "4.9%", "2", "CN¥7.98", "14.6%"]]
     assert t.attrs[page.KEY_COLUMNS] == 2 and t.attrs[page.SCROLLED]   # the group and its value in view on a phone
-    assert view.value_frame(zh, a, "region", 12).columns[1] == "未来 12 个月预期价值"
+    assert view.value_frame(zh, a, "region", 12).columns[1] == "未来 12\u00a0个月预期价值"
     assert list(view.value_frame(zh, a, "region", 12).iloc[:, 0]) == ["上海", "北京"]
     # by segment, the members who bought before the RFM window are a group too: the groups add up to the whole
     a.by_group["segment"] = clv.clv_by(a.members, "segment", "no_recent_purchase")

@@ -166,7 +166,8 @@ def test_the_churn_card_names_its_window_beside_the_lapsed_stage(p):
     res = {"period": "2026-10", "results": {"key_figures": {"churn_rate": {"current": 0.185, "previous": 0.201}}},
            "kpis": {"members_segmented": 12923}}
     card = rfm_view.kpis(p, res, {"active_window_days": 90, "months": [], "figures": {}})[1]
-    assert card.label == {"en": "Churn rate (no order in 90 days)", "zh": "月流失率（90 天无订单）"}[p.language]
+    # the days kept with their unit (a no-break space: the key-figures table printed '（90 / 天无订单）')
+    assert card.label == {"en": "Churn rate (no order in 90\u00a0days)", "zh": "月流失率（90\u00a0天无订单）"}[p.language]
     assert card.value == "18.5%"
     assert kpi_view.figure_label(p, "churn_rate") == p.text("kpi.churn_rate")   # the window unknown: the name alone
     frame = kpi_view.figures_frame(p, pd.DataFrame({"current": [0.185], "previous": [0.2], "year_ago": [0.2]},

@@ -414,7 +414,7 @@ JARGON = re.compile(r"Holm|type M|M 型错误|Gelman|LMDI|Divisia|迪氏|Shapley
                     # instead: 'a test that catches the lift 80% of the time', 'the metrics it must not harm'
                     r"|[Gg]uardrail|护栏|\bAOV\b|\bpower\b|检验力")
 #: What an executive's table heading never is: a statistic's letter ('p', 'p (Holm)', 'p with CUPED') or a
-#: method's short name; a heading says it in words ('Chance of a gap this size by luck').
+#: method's short name; a heading says it in words ('Chance of this gap by luck').
 #: RFM's letters too ('Mean R (days)', '平均 R（天）'): 'Average days since last order'; the letters stand in the fold.
 TABLE_JARGON = re.compile(r"^p\b|\bp \(|\bp （|\bp$|CUPED|\bMAE\b|\bdeciles?\b|十分位|Brier"
                           r"|\b[Mm]ean [RFM]\b|平均 ?[RFM]\b")

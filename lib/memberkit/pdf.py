@@ -39,11 +39,12 @@ def find_chromium() -> str | None:
 
 
 def chromium_arguments(chromium: str, pdf: str, url: str, as_root: bool | None = None) -> list[str]:
-    """The command line that prints ``url`` to ``pdf``: headless, offline, no header or footer lines."""
+    """The command line that prints ``url`` to ``pdf``: headless, offline, no header or footer lines, with the
+    PDF's bookmarks (its outline) made from the page's headings."""
     as_root = os.geteuid() == 0 if as_root is None else as_root
     return [chromium, "--headless", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
             "--disable-extensions", "--host-resolver-rules=MAP * ~NOTFOUND", "--no-pdf-header-footer",
-            "--virtual-time-budget=3000", f"--print-to-pdf={pdf}"] + (["--no-sandbox"] if as_root else []) + [url]
+            "--virtual-time-budget=3000", "--generate-pdf-document-outline", f"--print-to-pdf={pdf}"] + (["--no-sandbox"] if as_root else []) + [url]
 
 
 def print_pdf(html: Path, pdf: Path | None = None, chromium: str | None = None, timeout: int = 180) -> Path:
@@ -68,6 +69,7 @@ def print_pdf(html: Path, pdf: Path | None = None, chromium: str | None = None, 
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
         raise PrintError(f"Chromium could not print {html.name} (exit {proc.returncode}): {' | '.join(tail)}")
     relative_links(partial, html.parent)
+    outline_titles(partial, html.read_text(encoding="utf-8"))
     partial.replace(pdf)
     return pdf
 
@@ -94,6 +96,42 @@ def relative_links(pdf: Path, folder: Path) -> int:
             target = os.path.relpath(unquote(parts.path), folder).replace(os.sep, "/")
             action.get_object()[NameObject("/URI")] = TextStringObject(target + (f"#{parts.fragment}" if parts.fragment else ""))
             changed += 1
+    if changed:
+        with open(pdf, "wb") as out:
+            writer.write(out)
+    return changed
+
+
+_HEADING = re.compile(r"<h([1-4])\b[^>]*>(.*?)</h\1>", re.S | re.I)
+
+
+def outline_titles(pdf: Path, page_html: str) -> int:
+    """Give the bookmarks of ``pdf`` (Chromium's outline, one per heading of the printed page) their headings'
+    words as the page has them: Chromium joins the lines of a heading that wraps on paper without the space
+    between them ('where their moneygoes'). A bookmark is matched to the heading whose text is the same but for
+    its white space; any other is kept. Rewrites ``pdf`` in place when a title changed; returns how many did."""
+    import html as html_module
+
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import NameObject, TextStringObject
+    headings = {}
+    for _, inner in _HEADING.findall(page_html):
+        text = " ".join(html_module.unescape(re.sub(r"<[^>]+>", "", inner)).split())
+        headings.setdefault(re.sub(r"\s+", "", text), text)
+    writer = PdfWriter(clone_from=PdfReader(str(pdf)))
+    outlines = writer.root_object.get("/Outlines")
+    changed, todo = 0, [outlines.get_object().get("/First")] if outlines is not None else []
+    while todo:   # every bookmark: its first child and its next sibling
+        ref = todo.pop()
+        if ref is None:
+            continue
+        item = ref.get_object()
+        title = str(item.get("/Title", ""))
+        text = headings.get(re.sub(r"\s+", "", title))
+        if text is not None and text != title:
+            item[NameObject("/Title")] = TextStringObject(text)
+            changed += 1
+        todo += [item.get("/Next"), item.get("/First")]
     if changed:
         with open(pdf, "wb") as out:
             writer.write(out)

@@ -170,12 +170,26 @@ def league_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     frame.attrs[page.LINE_CELLS] = True
     frame = page.decision_first(frame)
-    # on paper, in type that can be read (9.5 pt), the type column beside names that say it too ('C2603 new-member
-    # gift “新会员礼”') left the names five lines; a name that does not say it ('C2610 国庆会员日') keeps the column
-    if rows and all(p.code("campaign_types", r.type) in title(p, r) for r in a.league() if r.type):
+    # on paper, in type that can be read (9.5 pt), the type column squeezed the cells beside it (the names to four
+    # lines, 'C2511 / spend-and- / save "双11 满 / 减"'; the Chinese pull-forward cell to '尚未完 / 成 / （24 / 天）' in
+    # 60 px): both editions leave it off, the printed line naming the types the names do not give (the Chinese
+    # names 满300减50 or 618 大促 do not say theirs)
+    if rows:
         return page.printed_without(frame, [list(frame.columns).index(p.text("cr.col_type"))],
-                                    p.text("cr.league_printed_without"))
+                                    league_printed_line(p, a.league()))
     return frame
+
+
+def league_printed_line(p: Presentation, reviews) -> str:
+    """The line printed under the league in place of its type column, a sentence of the catalogue: that the names
+    give their type, or else which type each campaign whose name does not give it is ('C2503 spend-and-save').
+    ``reviews``: the league's campaigns (:meth:`memberkit.campaign.CampaignAnalysis.league`, or anything with
+    ``campaign_id``, ``name`` and ``type``, as the sample's ``CAMPAIGNS``), in the order they are named."""
+    untold = [f"{r.campaign_id} {p.code('campaign_types', r.type)}" for r in reviews
+              if r.type and p.code("campaign_types", r.type) not in title(p, r)]
+    if not untold:
+        return p.text("cr.league_printed_without")
+    return p.text("cr.league_printed_without_types", types=p.list_sep.join(untold))
 
 
 def league_details_frame(p: Presentation, a: campaign.CampaignAnalysis) -> pd.DataFrame:

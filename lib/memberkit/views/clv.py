@@ -7,7 +7,7 @@ import pandas as pd
 
 from .. import clv
 from .context import Presentation, reason_text
-from .page import KPI, Figure, card, decision_first, scrolled
+from .page import KPI, Figure, card, decision_first, printed_without, scrolled
 from .rfm import group_label
 from .theme import PALETTE, labels_inside, legend_below
 
@@ -305,7 +305,7 @@ def at_risk_frame(p: Presentation, a: clv.CLVAnalysis, months: int) -> pd.DataFr
     """The high-value members at risk by RFM segment (most spend to date first): members, spend to date,
     expected value, mean chance of buying again and the action for members likely lost of that segment, in a
     few words second (:func:`at_risk_short_action`) and in full last (:func:`memberkit.clv.at_risk_action`, as
-    the win-back list gives it; the list of
+    the win-back list gives it; left off paper, a printed line saying so; the list of
     :func:`memberkit.clv.winback_list`, summed), and a last row
     with all of them: the count, spend and expected value that :func:`at_risk_sentence` gives. Amounts are
     rounded to whole units so that the segments add up to that row
@@ -324,7 +324,7 @@ def at_risk_frame(p: Presentation, a: clv.CLVAnalysis, months: int) -> pd.DataFr
              "chance": float(w.probability_any_purchase.mean())}
     # the total rounded as its parts are (half away from zero), so the row and the parts above it agree
     spend, value = (round_parts(list(g[c]), total[c]) + round_parts([total[c]], total[c]) for c in ("spend", "value"))
-    return decision_first(pd.DataFrame({     # the segment and what to do with it stay in view
+    frame = decision_first(pd.DataFrame({     # the segment and what to do with it stay in view
         p.text("clv.col_segment"): [word(k, "label") for k in g.segment] + [p.text("clv.at_risk_total")],
         p.text("clv.col_action"): [at_risk_short_action(p, k) for k in g.segment] + [""],
         p.text("clv.members_col"): [p.count(x) for x in list(g.members) + [total["members"]]],
@@ -332,6 +332,10 @@ def at_risk_frame(p: Presentation, a: clv.CLVAnalysis, months: int) -> pd.DataFr
         p.text("clv.col_expected_value", months=months): [p.money(x) for x in value],
         p.text("clv.col_chance", months=months): [p.pct(x) for x in list(g.chance) + [total["chance"]]],
         p.text("clv.col_action_detail"): [at_risk_action_words(p, k) for k in g.segment] + [""]}))
+    # on A4 the action in full ('Hold on to them: personal contact before they lapse, as for Important, lapsing
+    # (likely lost)') took four lines and more beside seven columns of figures (issue 23): paper has the short
+    # action, which carries the decision, and a line saying where the rest is
+    return printed_without(frame, [len(frame.columns) - 1], p.text("clv.printed_without_detail"))
 
 
 def at_risk_short_action(p: Presentation, key: str) -> str:

@@ -633,10 +633,10 @@ def plot_tiers_stages(p: Presentation, a: rfm.RFMAnalysis, params=None, panels=T
 def profile_frame(p: Presentation, profile: pd.DataFrame, scheme: str = "high_low") -> pd.DataFrame:
     """The segment profile of ``scheme`` for display: name and the action in a few words first (they stay in
     view; two lines at most at 1280 px, issue 23), then the figures formatted with their units, and the action in
-    full last, where the table's words wrap."""
+    full last, where the table's words wrap; on paper the action in full is left out, a line saying so."""
     sch = rfm.schemes()[scheme]
     unit = f" ({p.symbol})"
-    return page.decision_first(pd.DataFrame({
+    frame = page.decision_first(pd.DataFrame({
         p.text("rfm.segment"): [sch.label(k, p.language) for k in profile.index],
         p.text("rfm.action"): [sch.short_action(k, p.language) for k in profile.index],
         p.text("rfm.members"): [p.count(x) for x in profile.members],
@@ -647,6 +647,9 @@ def profile_frame(p: Presentation, profile: pd.DataFrame, scheme: str = "high_lo
         p.text("rfm.mean_m_col") + unit: [p.money(x) for x in profile.mean_m],
         p.text("rfm.aov") + unit: [p.money(x) for x in profile.aov],
         p.text("rfm.action_detail"): [sch.action(k, p.language) for k in profile.index]}))
+    # on A4 the action in full, the widest words, wrapped to four and five lines and squeezed the headings beside
+    # it (issue 23): paper has the short action, which carries the decision, and a line saying where the rest is
+    return page.printed_without(frame, [len(frame.columns) - 1], p.text("rfm.printed_without_detail"))
 
 
 def segments_caption(p: Presentation, a: rfm.RFMAnalysis, split: str) -> str:

@@ -690,3 +690,34 @@ def test_the_guest_card_and_the_quality_tables_missing_member_ids_are_told_apart
     assert "2 笔非会员订单" in zh and "5 行" in zh and "剔除 2 行" in zh
     r.guest_lines = {"kept": 2}
     assert view.guest_sentence(Presentation("en"), r) == ""       # the two counts agree: nothing to explain
+
+
+def test_the_clean_order_log_is_in_source_order_whether_or_not_the_source_comes_in_that_order(hand, tmp_path,
+                                                                                             monkeypatch):
+    """The clean log takes each line's source text beside the stage by position when the source is read in
+    ``(_source, _row)`` order (engine.beside), and by a join and a sort otherwise: the same file either way."""
+    con, raw = hand
+    ways = []
+    beside = engine.beside
+
+    def recorded(*args, **kwargs):
+        table, in_order = beside(*args, **kwargs)
+        ways.append(in_order)
+        return table, in_order
+    monkeypatch.setattr(engine, "beside", recorded)
+    r = clean.clean_all(con, raw, as_of=AS_OF, date_formats=DEFAULT_DATE_FORMATS, out_dir=tmp_path / "in_order")
+    reversed_orders = con.create_table("raw_orders_reversed", raw["orders"].order_by(ibis.desc("_row")),
+                                       overwrite=True)
+    assert reversed_orders.to_pandas()._row.tolist()[0] == 16
+    r2 = clean.clean_all(con, {**raw, "orders": reversed_orders}, as_of=AS_OF, date_formats=DEFAULT_DATE_FORMATS,
+                         out_dir=tmp_path / "reversed")
+    assert ways == [True, False]
+    first = pd.read_parquet(tmp_path / "in_order" / "clean" / "orders.parquet")
+    again = pd.read_parquet(tmp_path / "reversed" / "clean" / "orders.parquet")
+    assert first._row.tolist() == sorted(first._row) and len(first) == r.tables["orders"].kept == 7
+    pd.testing.assert_frame_equal(first, again)
+    assert clean.key_results(r) == clean.key_results(r2)
+    # each line's text is its own source row's: O2's store and channel, O11's store
+    by_id = first.drop_duplicates("order_id", keep="last").set_index("order_id")
+    assert by_id.loc["O2", "store_id"] == "S1" and by_id.loc["O2", "channel"] == "offline"
+    assert by_id.loc["O11", "store_id"] == "S1" and pd.isna(by_id.loc["O13", "store_id"])

@@ -117,3 +117,37 @@ def test_a_reading_by_value_gives_every_row_what_the_row_by_row_reading_gives():
     # fn of NULL is kept for NULL rows (a NULL-safe join), not dropped to NULL by the join
     flagged = con.execute(engine.by_value(t, "ts", "n", lambda v: v.isnull()).order_by("i"))
     assert flagged.n.tolist() == [v is None for v in values]
+
+
+def _lines(con, rows, name):
+    """A kept table of ``(_source, _row, value)`` rows in the given order (a kept table keeps its order)."""
+    t = ibis.memtable(pd.DataFrame(rows, columns=["_source", "_row", name]))
+    return engine.keep(con, f"beside_{name}", t)
+
+
+def test_beside_sets_rows_in_the_same_order_side_by_side_and_a_filter_keeps_that_order():
+    con = engine.connect()
+    n = 5000      # several of the engine's vectors, so the threads each take a part
+    keys = [("a.csv", i) for i in range(1, n + 1)] + [("b.csv", i) for i in range(1, 3)]
+    left = _lines(con, [(s, r, f"L{s}{r}") for s, r in keys], "lv")
+    right = _lines(con, [(s, r, f"R{s}{r}") for s, r in keys], "rv")
+    both, in_order = engine.beside(con, left, right)
+    assert in_order and both.columns == ("_source", "_row", "lv", "rv")
+    got = con.to_pyarrow(both.filter(both._row % 7 != 3)).to_pylist()
+    assert [(g["_source"], g["_row"]) for g in got] == [k for k in keys if k[1] % 7 != 3]
+    assert all(g["lv"] == "L" + g["_source"] + str(g["_row"]) and g["rv"] == "R" + g["_source"] + str(g["_row"])
+               for g in got)
+
+
+@pytest.mark.parametrize("change", ["shuffled", "one row less", "other source"])
+def test_beside_joins_by_the_keys_when_the_rows_are_not_in_the_same_order(change):
+    con = engine.connect()
+    keys = [("a.csv", i) for i in range(1, 2001)]
+    other = list(reversed(keys)) if change == "shuffled" else keys[:-1] if change == "one row less" else \
+        [("b.csv", r) for _, r in keys]
+    left = _lines(con, [(s, r, f"L{s}{r}") for s, r in keys], "lv")
+    right = _lines(con, [(s, r, f"R{s}{r}") for s, r in other], "rv")
+    both, in_order = engine.beside(con, left, right)
+    assert not in_order and both.columns == ("_source", "_row", "lv", "rv")
+    got = sorted(((g["_source"], g["_row"], g["lv"], g["rv"]) for g in con.to_pyarrow(both).to_pylist()))
+    assert got == sorted((s, r, f"L{s}{r}", f"R{s}{r}") for s, r in set(keys) & set(other))

@@ -531,6 +531,10 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
     # DuckDB's memory budget beside the lines it is made from
     t = t.select("_source", "_row", "ts", "order_key", "source_member", "product",
                  "member_id_canon", "is_return", "reason", "is_outlier", "amount_clean", "qty_clean")
+    if engine.backend(con) != "spark":
+        # in the source's order, as the staged source is read: the clean log then takes the source's text by
+        # position (engine.beside), and a sort of these narrow rows replaces one of the clean log's wide rows
+        t = t.order_by(["_source", "_row"])
     staged = engine.keep(con, "stage_orders", t)
     _release(con, "stage_orders_lines", "stage_orders_per_order", *(["stage_orders_parsed"] if payments is not None else []))
     return staged, threshold
@@ -802,14 +806,17 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
     per_order = sale.group_by("order_id").agg(total=sale.amount.sum())
     kept_orders = per_order.aggregate(n=per_order.count(), zero=per_order.count(where=per_order.total == 0)
                                       ).to_pyarrow().to_pylist()[0]
-    # the lines without a member id, by what became of them, in the same query (one count per order rule)
-    guest = orders.source_member.isnull()
-    staged = orders.aggregate(outliers=orders.order_key.nunique(where=orders.is_outlier),
-                              cancelled=orders.order_key.nunique(where=orders.reason == "cancelled"),
-                              guest_kept=orders.count(where=guest & orders.reason.isnull()),
-                              **{f"guest_{rule}": orders.count(where=guest & (orders.reason == rule))
-                                 for rule, _ in ORDER_RULES}
-                              ).to_pyarrow().to_pylist()[0]
+    # the lines without a member id, by what became of them, in the same query (one count per order rule).
+    # Only the lines some figure counts are aggregated: a distinct count under a filter otherwise groups every
+    # line by (order, filter) first (two hash tables of 3.35 million keys at a million members).
+    scope = orders.filter(orders.is_outlier | (orders.reason == "cancelled") | orders.source_member.isnull())
+    guest = scope.source_member.isnull()
+    staged = scope.aggregate(outliers=scope.order_key.nunique(where=scope.is_outlier),
+                             cancelled=scope.order_key.nunique(where=scope.reason == "cancelled"),
+                             guest_kept=scope.count(where=guest & scope.reason.isnull()),
+                             **{f"guest_{rule}": scope.count(where=guest & (scope.reason == rule))
+                                for rule, _ in ORDER_RULES}
+                             ).to_pyarrow().to_pylist()[0]
     guest_lines = {k[len("guest_"):]: int(n) for k, n in staged.items() if k.startswith("guest_") and n}
     gross, returns = float(lines["gross"] or 0), float(lines["returns"] or 0)
     merged = members.aggregate(merged=members.count(where=members.reason == "merged_identity")).to_pyarrow().to_pylist()[0]
@@ -930,9 +937,11 @@ def _clean_tables(con, stages: dict[str, ibis.Table], as_of: _dt.date, rules: Cl
     # Every member's first order, from the kept lines alone (the source text below is not needed for it).
     first_order = kept.filter(kept.member_id_canon.notnull()).group_by(member_id=kept.member_id_canon).agg(
         first_order_date=kept.ts.date().min())
-    # the raw text the clean log shows, from the staged source: one line is one (_source, _row)
-    src = raw_orders.select("_source", "_row", *ORDER_SOURCE_TEXT)
-    o = kept.join(src, ["_source", "_row"])
+    # the raw text the clean log shows, from the staged source: one line is one (_source, _row); beside the
+    # stage by position when both are in that order (on DuckDB: stage_orders keeps it sorted), so the clean log
+    # needs no sort of its wide rows
+    o, in_order = engine.beside(con, stages["orders"], raw_orders.select("_source", "_row", *ORDER_SOURCE_TEXT))
+    o = o.filter(o.reason.isnull())
     marks = {"discount": "."}
     orders = o.select(
         order_id=o.order_key,
@@ -942,9 +951,10 @@ def _clean_tables(con, stages: dict[str, ibis.Table], as_of: _dt.date, rules: Cl
         discount=parse_money(o.discount, rules.scale, marks["discount"]).fill_null(0).cast(rules_type(rules.scale)),
         coupon_id=blank_to_null(o.coupon_id), status=ibis.ifelse(o.is_return, "returned", "paid"),
         is_guest=o.source_member.isnull(), is_outlier=o.is_outlier, _source=o._source, _row=o._row)
-    # Not kept: the clean order log is sorted once, as it is written (_write); the page's figures read the
-    # written file.
-    orders = orders.order_by(["_source", "_row"])
+    # Not kept: the clean order log is written in its order (sorted, as it is written, unless the lines came
+    # in order); the page's figures read the written file.
+    if not in_order:
+        orders = orders.order_by(["_source", "_row"])
 
     m = stages["members"]
     accounts = m.filter(m.reason.isnull() | (m.reason == "merged_identity")).group_by(member_id=m.canonical).agg(
@@ -1105,17 +1115,23 @@ def _category_quality(t: ibis.Table, table: str, c: str, rules: CleaningRules) -
     return {k: int(row[k] or 0) for k in ("missing", "invalid", "distinct")}
 
 
+# DuckDB gives up a column's dictionary sooner (its default builds one of tens of thousands of values in every
+# row group of a nearly unique column: order ids, times, member ids) before writing it plain, as the staged
+# copies do (sources.STAGING_PARQUET). How the file is encoded, never what it holds.
+CLEAN_PARQUET = {"dictionary_size_limit": 10_000}
+
+
 def _write(con, clean: dict[str, ibis.Table], stages: dict[str, ibis.Table], out: Path,
            raw: dict[str, ibis.Table]) -> dict[str, str]:
     (out / "clean").mkdir(parents=True, exist_ok=True)
     (out / "rejected").mkdir(parents=True, exist_ok=True)
     paths = {}
     # A kept table is in the order it was made in on DuckDB (insertion order is kept); one read back on Spark is
-    # not. The clean orders are not kept: their expression ends in its sort on either backend.
+    # not. The clean orders are not kept: their expression is in order (_clean_tables) on either backend.
     order = {"members": ["member_id"]} if engine.backend(con) == "spark" else {}
     for name, t in clean.items():
         path = out / "clean" / f"{name}.parquet"
-        engine.write_table(con, t.order_by(order[name]) if name in order else t, path)
+        engine.write_table(con, t.order_by(order[name]) if name in order else t, path, CLEAN_PARQUET)
         paths[f"clean/{name}"] = str(path)
     for name, s in stages.items():
         cols = [c for c in CANONICAL[name] if c not in ("phone", "person_id")]

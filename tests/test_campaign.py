@@ -712,7 +712,7 @@ def test_each_verdict_is_said_once_on_the_page_and_paper_drops_the_type_naming_t
             assert lines[rank - 1] == f"{rank}. {view.verdict_sentence(p, r, params)}"
     section = view.section_verdict(p, a.reviews["C2610"])
     assert said not in section and p.text("cr.decision_repeat") in section and "%" not in section
-    for name, calls in (("05_campaign_review", "view.verdict_sentence("), ("04_ab_test", "view.verdict_sentence(")):
+    for name, calls in (("05_campaign_review", "view.verdict_sentence("), ("04_ab_test", "view.verdict_html(")):
         source = "".join("".join(c["source"]) for c in json.loads(
             (ROOT / f"notebooks/{name}.ipynb").read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code")
         assert source.count(calls) == 1 and "view.section_verdict(p, r)" in source, name

@@ -787,27 +787,38 @@ def test_engine_scores_equal_pandas_and_the_hand_computed_ties_at_quantile_edges
 @pytest.mark.parametrize("split", ["mean", "median"])
 def test_engine_member_tables_migration_and_revenue_groups_equal_pandas_on_the_sample(small_tables, split):
     """On the small sample retailer at the report's three month ends: the engine's member tables equal the
-    pandas ones row for row, the migration counted in the engine equals :func:`migration_matrix` and the
+    pandas ones row for row, so do each member's tier and segment at every date (:func:`member_groups`),
+    the migration counted in the engine equals :func:`migration_matrix` and the
     split of member revenue's change by tier and segment equals :func:`member_group_split`'s."""
     from memberkit import attribution
     tables, _ = small_tables
     params = rfm_params(f"split={split}")
     ends = {"2025-10": dt.date(2025, 10, 31), "2026-09": dt.date(2026, 9, 30), "2026-10": END}
     whole = rfm.member_tables_at(tables["orders"], rfm.member_profile(tables["members"]), ends.values(), params)
-    _, fitted, scored = _engine_tables(tables["orders"], tables["members"], list(ends.values()), params)
+    sums, fitted, scored = _engine_tables(tables["orders"], tables["members"], list(ends.values()), params)
     for end in ends.values():
         table, segmenter = whole[end]
         assert _as_values(scored[end].to_pandas()) == _as_values(table)
         np.testing.assert_equal(fitted[end].splits_, segmenter.splits_)
         np.testing.assert_equal(fitted[end].thresholds_, segmenter.thresholds_)
+    months = ["2026-10", "2026-09", "2025-10"]
+    groups = rfm.member_groups(sums, tables["members"], [ends[p] for p in months], fitted, params).to_pandas()
+    groups = groups.set_index("member_id")
+    for i, p in enumerate(months):   # every member's tier and segment at each date, None outside its table
+        table = whole[ends[p]][0].set_index("member_id")
+        for c in ("tier", "segment"):
+            expected = table[c].astype(object).reindex(groups.index)
+            assert [None if pd.isna(v) else v for v in groups[f"{c}_{i}"]] == \
+                [None if pd.isna(v) else v for v in expected]
+    assert set(groups.index) >= set(whole[END][0].member_id)
     keys = schemes()["high_low"].keys
+    groups = rfm.member_groups(sums, tables["members"], [ends[p] for p in months], fitted, params)
     pd.testing.assert_frame_equal(
-        rfm.migration_between(scored[ends["2026-09"]], scored[END], keys),
+        rfm.migration_between(groups, 1, 0, keys),
         rfm.migration_matrix(rfm.segmented(whole[ends["2026-09"]][0]).set_index("member_id").segment,
                              rfm.segmented(whole[END][0]).set_index("member_id").segment, keys))
-    months = ["2026-10", "2026-09", "2025-10"]
     per_member = attribution.member_month_revenue(tables["orders"], months)
-    got = attribution.member_group_splits(tables["orders"], months, [scored[ends[p]] for p in months],
+    got = attribution.member_group_splits(tables["orders"], months, groups,
                                           {"vs_previous": (1, 0), "vs_year_ago": (2, 0)})
     for name, before in (("vs_previous", 1), ("vs_year_ago", 2)):
         expected = attribution.member_group_split(per_member, whole[ends[months[before]]][0], whole[END][0], before, 0)

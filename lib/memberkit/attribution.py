@@ -467,33 +467,41 @@ def member_month_amounts(orders: ibis.Table, periods: Sequence[str]) -> ibis.Tab
     return o.filter(any_line).group_by("member_id").agg(**aggs)
 
 
-def member_group_splits(orders: ibis.Table, periods: Sequence[str], groups: Sequence[ibis.Table],
+def member_group_splits(orders: ibis.Table, periods: Sequence[str], groups: ibis.Table,
                         comparisons: Mapping[str, tuple[int, int]],
                         dimensions: Sequence[str] = MEMBER_DIMENSIONS) -> dict[str, list[dict]]:
     """:func:`member_group_split` of several comparisons, with the member tables kept in the engine.
 
-    ``orders``: the clean order log (engine table); ``periods``: months ``YYYY-MM``; ``groups[i]``: the
-    member table at the end of ``periods[i]`` as an engine table (``member_id`` unique, a column per
-    dimension); ``comparisons``: name -> (column number before, column number after). Returns name ->
-    the rows :func:`member_group_split` returns for those two months, with the same groups (a member
-    without a row or a value in a month's table in group None) and revenue per group summed exactly
-    (decimal) before it becomes float64, so it equals :func:`member_group_split` of
-    :func:`member_month_revenue` to the float sums' rounding. One engine aggregation: every member with
-    an order line in one of the months grouped by their groups at every month's end (a few thousand
-    rows at most), the groups of each dimension added up in Python.
+    ``orders``: the clean order log (engine table); ``periods``: months ``YYYY-MM``; ``groups``: an engine
+    table, one row per member (``member_id``) with ``<dimension>_<i>``: the member's group in the member
+    table at the end of ``periods[i]`` (NULL where the member is not in it or has no value there;
+    :func:`memberkit.rfm.member_groups`); ``comparisons``: name -> (column number before, column number
+    after). Returns name -> the rows :func:`member_group_split` returns for those two months, with the same
+    groups and revenue per group summed exactly (decimal) before it becomes float64, so it equals
+    :func:`member_group_split` of :func:`member_month_revenue` to the float sums' rounding. One engine
+    aggregation: the month amounts and the groups brought together by grouping both by member id (no
+    join of member tables), then every member with an order line in one of the months grouped by their
+    groups at every month's end (a few thousand rows at most), each dimension's groups added up in Python.
     """
-    j = member_month_amounts(orders, periods)
-    for i, g in enumerate(groups):
-        gi = g.select(**{f"_id_{i}": g.member_id}, **{f"_{d}_{i}": g[d] for d in dimensions})
-        j = j.left_join(gi, j.member_id == gi[f"_id_{i}"])
+    amounts = member_month_amounts(orders, periods)
     cols = range(len(periods))
-    cube = j.group_by([f"_{d}_{i}" for i in cols for d in dimensions]).agg(
+    money = [f"revenue_{i}" for i in cols] + [f"orders_{i}" for i in cols]
+    keys = [f"{d}_{i}" for i in cols for d in dimensions]
+    left = amounts.select("member_id", *money, **{k: ibis.null().cast(groups[k].type()) for k in keys},
+                          _amounts=ibis.literal(1))
+    right = groups.select("member_id", **{c: ibis.null().cast(amounts[c].type()) for c in money}, **{k: groups[k] for k in keys},
+                          _amounts=ibis.literal(0))
+    u = ibis.union(left, right, distinct=False)
+    j = u.group_by("member_id").agg(**{c: u[c].max() for c in money}, **{k: u[k].max() for k in keys},
+                                    _amounts=u._amounts.max())
+    j = j.filter(j._amounts == 1)
+    cube = j.group_by(keys).agg(
         **{f"num_{i}": j[f"revenue_{i}"].sum() for i in cols},
         **{f"den_{i}": j[f"orders_{i}"].count(where=j[f"orders_{i}"] > 0) for i in cols}).to_pandas()
 
     def by_group(dim: str, col: int) -> pd.DataFrame:
         totals: dict = {}
-        for key, num, den in zip(cube[f"_{dim}_{col}"], cube[f"num_{col}"], cube[f"den_{col}"]):
+        for key, num, den in zip(cube[f"{dim}_{col}"], cube[f"num_{col}"], cube[f"den_{col}"]):
             key = None if key is None or (isinstance(key, float) and math.isnan(key)) else key
             n0, d0 = totals.get(key, (Decimal(0), 0))
             totals[key] = (n0 + (Decimal(0) if num is None or pd.isna(num) else Decimal(num)),

@@ -752,14 +752,20 @@ def scored_members(summaries: ibis.Table, members: ibis.Table, end: _dt.date, se
     window's spend reaches) and stages are :func:`member_table`'s, value for value. Backend-neutral Ibis.
     """
     from .summary import _day
-    day = _day(end)
-    s = summaries.filter(summaries.end == day).drop("end")
-    m = members.filter(members.join_date <= day)
+    s = summaries.filter(summaries.end == _day(end)).drop("end")
+    m = members.filter(members.join_date <= _day(end))
     m = m.select(_member=m.member_id)
     j = m.outer_join(s, m._member == s.member_id)
     t = j.select(member_id=ibis.coalesce(j.member_id, j._member), recency_days=j.recency_days,
                  frequency=j.frequency.fill_null(0), monetary=j.monetary.fill_null(0.0),
                  first_order_date=j.first_order_date, orders_total=j.orders_total, revenue_total=j.revenue_total)
+    return _scoring(t, end, segmenter, params)
+
+
+def _scoring(t: ibis.Table, end: _dt.date, segmenter: RFMSegmenter, params) -> ibis.Table:
+    """``t`` (recency_days, frequency, monetary, first_order_date at ``end``; frequency and monetary not NULL)
+    with :func:`scored_members`' flags, scores, segments, tier and stage."""
+    from .summary import _day
     buyer = t.frequency >= 1
     x = {"r": -t.recency_days.cast("float64"), "f": t.frequency.cast("float64"), "m": t.monetary.cast("float64")}
     splits, cuts = segmenter.splits_, segmenter.thresholds_
@@ -776,10 +782,10 @@ def scored_members(summaries: ibis.Table, members: ibis.Table, end: _dt.date, se
                            for (r, f, mm), key in hl.items()))
     grid_segment = ibis.cases(*(((score["r"] == r) & (score["f"] == f), key) for (r, f), key in grid.items()))
     order = sorted(params.tier_thresholds.items(), key=lambda kv: kv[1])
-    reached = sum((t.monetary >= ibis.literal(float(v), "float64")).cast("int64") for _, v in order) if order else 0
     names = [params.base_tier] + [k for k, _ in order]
+    reached = sum((t.monetary >= ibis.literal(float(v), "float64")).cast("int64") for _, v in order)
     tier = ibis.cases(*((reached == i, name) for i, name in enumerate(names))) if order else ibis.literal(params.base_tier)
-    since_first = day.delta(t.first_order_date, unit="day")
+    since_first = _day(end).delta(t.first_order_date, unit="day")
     r = t.recency_days
     stage = ibis.cases((r.isnull(), "no_purchase"), (since_first < params.new_days, "new"),
                        (r < params.silent_days, "active"), (r <= params.churned_days, "silent"), else_="lapsed")
@@ -788,26 +794,54 @@ def scored_members(summaries: ibis.Table, members: ibis.Table, end: _dt.date, se
                     segment=when_buyer(segment), grid_segment=when_buyer(grid_segment), tier=tier, stage=stage)
 
 
-def migration_between(previous: ibis.Table, current: ibis.Table, keys: list[str]) -> pd.DataFrame:
-    """:func:`migration_matrix` of two engine member tables (:func:`scored_members`), counted in the engine.
+def member_groups(summaries: ibis.Table, members: ibis.Table, ends: Sequence[_dt.date],
+                  segmenters: Mapping[_dt.date, RFMSegmenter], params) -> ibis.Table:
+    """Each member's ``tier_<i>`` and ``segment_<i>`` in the member table at ``ends[i]``, for every date at
+    once: an engine expression, one row per member of ``members`` or ``summaries``, rows in no order.
 
-    ``previous``/``current``: one row per member with ``member_id`` and ``segment`` (NULL outside the
-    segmented population). Returns the same frame as :func:`migration_matrix` of their segmented
-    members (rows: previous segment, columns: current, "(none)" last; int64): one engine aggregation
-    of at most (len(keys) + 1)^2 rows reaches pandas.
+    The values are :func:`scored_members`' (NULL where the member is not in that date's table, and the
+    segment NULL where it has no purchase in the window); ``segmenters``: each date's
+    (:func:`fitted_segmenters`). Built as a grouping of the summaries' and the members' rows by member id
+    rather than as joins of whole member tables: the engine's aggregation spills to disk within its
+    memory limit, where an outer join of 10,000,000-member tables did not (DuckDB, 1 GB).
     """
-    b = previous.filter(previous.segment.notnull())
-    b = b.select(_before=b.member_id, previous=b.segment)
-    a = current.filter(current.segment.notnull())
-    a = a.select(_after=a.member_id, current=a.segment)
-    j = b.outer_join(a, b._before == a._after)
-    counts = j.group_by(previous=j.previous.fill_null(OUTSIDE), current=j.current.fill_null(OUTSIDE)).agg(
-        members=j.count()).to_pandas()
+    from .summary import _day
+    n = len(ends)
+    zero_tier = str(assign_tiers(pd.Series([0.0]), params.tier_thresholds, params.base_tier).iloc[0])
+    text, no_date = ibis.null().cast("string"), ibis.null().cast("date")
+    parts = []
+    for i, d in enumerate(ends):
+        t = _scoring(summaries.filter(summaries.end == _day(d)), d, segmenters[d], params)
+        parts.append(t.select("member_id", **{f"{c}_{k}": (t[c] if k == i else text)
+                                              for k in range(n) for c in ("tier", "segment")}, join_date=no_date))
+    parts.append(members.select("member_id", **{f"{c}_{k}": text for k in range(n) for c in ("tier", "segment")},
+                                join_date=members.join_date))
+    u = ibis.union(*parts, distinct=False)
+    g = u.group_by("member_id").agg(**{f"{c}_{k}": u[f"{c}_{k}"].max() for k in range(n) for c in ("tier", "segment")},
+                                    join_date=u.join_date.max())
+    # a member who had joined by then without a purchase is in that table with no spend
+    return g.select("member_id", **{c: col for k, d in enumerate(ends) for c, col in (
+        (f"tier_{k}", ibis.coalesce(g[f"tier_{k}"], ibis.ifelse(g.join_date <= _day(d), zero_tier, text))),
+        (f"segment_{k}", g[f"segment_{k}"]))})
+
+
+def migration_between(groups: ibis.Table, before: int, after: int, keys: list[str]) -> pd.DataFrame:
+    """:func:`migration_matrix` counted in the engine from :func:`member_groups` (``before``/``after``: the
+    column numbers of the two dates' ``segment_<i>``).
+
+    Returns the same frame as :func:`migration_matrix` of the two dates' segmented members (rows: previous
+    segment, columns: current, "(none)" last; int64): one aggregation of at most (len(keys) + 1)^2 rows
+    reaches pandas.
+    """
+    b, a = groups[f"segment_{before}"], groups[f"segment_{after}"]
+    g = groups.filter(b.notnull() | a.notnull())
+    counts = g.group_by(previous=g[f"segment_{before}"].fill_null(OUTSIDE),
+                        current=g[f"segment_{after}"].fill_null(OUTSIDE)).agg(members=g.count()).to_pandas()
     order = [*keys, OUTSIDE]
     m = pd.DataFrame(0, index=pd.Index(order, name="previous"), columns=pd.Index(order, name="current"), dtype="int64")
-    for p, c, n in zip(counts.previous, counts.current, counts.members):
+    for p, c, k in zip(counts.previous, counts.current, counts.members):
         if p in m.index and c in m.columns:
-            m.loc[p, c] = int(n)
+            m.loc[p, c] = int(k)
     m.loc[OUTSIDE, OUTSIDE] = 0
     return m
 
@@ -869,28 +903,28 @@ def _the_three_month_ends(orders: ibis.Table, members_t: ibis.Table, period: str
     segmenter, the migration from the previous month's end and the split of member revenue's change by
     tier and segment at the three month ends: the per-member summary at the three dates is aggregated
     once and cached in the engine; the previous month's and the year-earlier month's member tables stay
-    there (:func:`scored_members`), only their buyers' R, F and M reach pandas, without ids, to fit
-    their segmenters."""
+    there (:func:`member_groups`: each member's tier and segment at each date), only their buyers' R, F
+    and M reach pandas, without ids, to fit their segmenters."""
     from .periods import period_bounds, previous_period, same_period_last_year
     from .summary import _day, member_frame, member_summaries
     months = {m: period_bounds(m)[1] for m in (period, previous_period(period), same_period_last_year(period))}
-    end, prev_end = months[period], months[previous_period(period)]
+    end = months[period]
     with engine.cached(member_summaries(orders, list(months.values()), params.window_days)) as summaries:
         summary = member_frame(summaries.filter(summaries.end == _day(end)).drop("end"))
         table, segmenter = _scored(summary, member_profile(members_t), end, params)
         del summary
         fitted = fitted_segmenters(summaries, [d for d in months.values() if d != end], params.split)
         fitted[end] = segmenter
-        scored = {m: scored_members(summaries, members_t, d, fitted[d], params) for m, d in months.items()}
-        migration = migration_between(scored[previous_period(period)], scored[period], schemes()["high_low"].keys)
-        change_groups = revenue_change_groups(orders, period, scored, month_figures)
+        groups = member_groups(summaries, members_t, list(months.values()), fitted, params)
+        migration = migration_between(groups, 1, 0, schemes()["high_low"].keys)
+        change_groups = revenue_change_groups(orders, period, groups, month_figures)
     return table, segmenter, migration, change_groups
 
 
-def revenue_change_groups(orders, period: str, tables: dict[str, ibis.Table], month_figures: dict) -> dict:
+def revenue_change_groups(orders, period: str, groups: ibis.Table, month_figures: dict) -> dict:
     """Member revenue's change from the previous month and from the same month a year earlier, split by
-    tier and RFM segment as each member was at each month's end (``tables``: month -> member table
-    at its end, an engine table with ``member_id``, ``tier`` and ``segment``: :func:`scored_members`).
+    tier and RFM segment as each member was at each month's end (``groups``: :func:`member_groups` at the
+    ends of ``period``, the previous month and the same month a year earlier, in that order).
     ``{"vs_previous": [...], "vs_year_ago": [...]}`` as :func:`memberkit.attribution.member_group_split`
     returns them; a comparison whose member revenue is unknown in month.json (the orders do not reach
     back) is None. One engine aggregation (:func:`memberkit.attribution.member_group_splits`)."""
@@ -901,9 +935,11 @@ def revenue_change_groups(orders, period: str, tables: dict[str, ibis.Table], mo
     known = {k: b for k, b in bases.items() if revenue.get(b) is not None and revenue.get(period) is not None}
     if not known:
         return {k: None for k in bases}
+    ends = [period, *bases.values()]          # the order of the columns of ``groups``
     months = [period, *known.values()]
-    split = member_group_splits(orders, months, [tables[m] for m in months],
-                                {k: (months.index(b), 0) for k, b in known.items()})
+    groups = groups.select("member_id", **{f"{d}_{i}": groups[f"{d}_{ends.index(m)}"]
+                                           for i, m in enumerate(months) for d in ("tier", "segment")})
+    split = member_group_splits(orders, months, groups, {k: (months.index(b), 0) for k, b in known.items()})
     return {k: split.get(k) for k in bases}
 
 

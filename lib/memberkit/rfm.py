@@ -285,7 +285,7 @@ def member_table(summary: pd.DataFrame, members: pd.DataFrame, end: _dt.date, *,
     record_call("member_table", end=end, split=segmenter.split,
                 tier_thresholds=tier_thresholds, new_days=new_days, silent_days=silent_days, churned_days=churned_days)
     base = _joined(summary, members, end)
-    buyers = _buyers(base)
+    buyers = _buyers(base[list(_FIT_COLUMNS)])   # the columns the fit and the scores read: no copy of the others
     segmenter.fit(buyers)
     return _scored_base(base, buyers, end, segmenter=segmenter, tier_thresholds=tier_thresholds, new_days=new_days,
                         silent_days=silent_days, churned_days=churned_days, base_tier=base_tier)
@@ -306,7 +306,7 @@ def _scored_base(base: pd.DataFrame, buyers: pd.DataFrame, end: _dt.date, *, seg
                  new_days: int, silent_days: int, churned_days: int, base_tier: str) -> pd.DataFrame:
     """:func:`member_table` of the rows of :func:`_joined` (``buyers``: its rows with a purchase in the window)
     with ``segmenter`` already fitted."""
-    scored = segmenter.transform(buyers)
+    scored = segmenter.transform(buyers[list(_FIT_COLUMNS)])   # the columns it reads: no copy of the others
     keep = ["member_id", "r_high", "f_high", "m_high", "r_score", "f_score", "m_score", "segment", "grid_segment"]
     # the buyers are rows of ``base`` (same index): their scores join by index, not by a second key merge
     out = base.join(scored[[c for c in keep[1:] if c in scored]], how="left")
@@ -316,7 +316,9 @@ def _scored_base(base: pd.DataFrame, buyers: pd.DataFrame, end: _dt.date, *, seg
     out["frequency"] = out.frequency.fillna(0).astype("int64")
     out["tier"] = assign_tiers(out.monetary, tier_thresholds, base_tier)
     out["stage"] = lifecycle_stages(out, end, new_days, silent_days, churned_days)
-    return out.sort_values("member_id", kind="stable").reset_index(drop=True)
+    if not out.member_id.is_monotonic_increasing:   # the outer merge of _joined orders them already
+        out = out.sort_values("member_id", kind="stable")
+    return out.reset_index(drop=True)
 
 
 def segmented(table: pd.DataFrame) -> pd.DataFrame:

@@ -722,3 +722,107 @@ def test_no_action_asks_members_to_join_or_renew():
     grid = rfm.schemes()["score_grid"]
     assert grid.short_action("potential_loyalists", "en") == "Tier-up perks; picks for them"
     assert grid.action("potential_loyalists", "zh") == "升级权益，个性化推荐"
+
+
+# ------------------------------------------------------------------ the member tables scored in the engine
+ENGINE_COLUMNS = ["member_id", "recency_days", "frequency", "monetary", "r_high", "f_high", "m_high",
+                  "r_score", "f_score", "m_score", "segment", "grid_segment", "tier", "stage"]
+
+
+def _as_values(frame: pd.DataFrame) -> list[list]:
+    """Rows of the columns compared, each value a plain Python value (None for a missing one), so that an
+    engine frame and a pandas member table (nullable and categorical dtypes) compare value for value."""
+    out = frame[ENGINE_COLUMNS].sort_values("member_id", kind="stable").astype(object)
+    return [[None if pd.isna(v) else (float(v) if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+                                      else (bool(v) if isinstance(v, (bool, np.bool_)) else v))
+             for v in row] for row in out.itertuples(index=False)]
+
+
+def _engine_tables(orders, members, ends, params):
+    sums = summary.member_summaries(orders, ends, params.window_days)
+    fitted = rfm.fitted_segmenters(sums, ends, params.split)
+    return sums, fitted, {end: rfm.scored_members(sums, members, end, fitted[end], params) for end in ends}
+
+
+def test_engine_scores_equal_pandas_and_the_hand_computed_ties_at_quantile_edges():
+    """Ten buyers whose F, M and R put values exactly on the quantile cut points (numpy's interpolation):
+    F 1,1,1,1,1,1,2,2,3,7 -> cuts 1, 1, 1.4, 2.2 (1.3999999999999995 as numpy interpolates, a float the engine compares with as is); M 50,50,50,50,80,80,80,120,120,500 -> cuts 50, 68, 80, 120;
+    R 5,5,5,30,30,60,60,60,200,300 days (negated: recent is high) -> cuts -88, -60, -30, -5. A value on a
+    cut point does not exceed it. Beside them: a member who bought before the window only, one who joined
+    without buying and one who joined after the end; the buyer m9 is missing from the members table."""
+    f = [1, 1, 1, 1, 1, 1, 2, 2, 3, 7]
+    m = [50, 50, 50, 50, 80, 80, 80, 120, 120, 500]
+    r = [5, 5, 5, 30, 30, 60, 60, 60, 200, 300]
+    rows, n = [], 0
+    for i, (fi, mi, ri) in enumerate(zip(f, m, r)):
+        for k in range(fi):   # the last order R days before the end, the others a day apart before it
+            n += 1
+            rows.append((str(n), f"m{i}", str(END - dt.timedelta(days=ri + k)), float(mi - (fi - 1)) if k == 0 else 1.0))
+    rows += [("90", "old", "2024-05-01", 700.0)]
+    orders = orders_table(rows)
+    members = ibis.memtable(pd.DataFrame({
+        "member_id": [f"m{i}" for i in range(9)] + ["old", "quiet", "late"],     # m9 is not in the members table
+        "join_date": [dt.date(2024, 1, 1)] * 11 + [dt.date(2026, 11, 5)],
+        "region": ["A"] * 12, "channel": ["app"] * 12}))
+    params = rfm_params()
+    sums, fitted, scored = _engine_tables(orders, members, [END], params)
+    got = scored[END].to_pandas().set_index("member_id").sort_index()
+    buyers = got.loc[[f"m{i}" for i in range(10)]]
+    assert buyers.f_score.tolist() == [1, 1, 1, 1, 1, 1, 4, 4, 5, 5]
+    assert buyers.m_score.tolist() == [1, 1, 1, 1, 3, 3, 3, 4, 4, 5]
+    assert buyers.r_score.tolist() == [4, 4, 4, 3, 3, 2, 2, 2, 1, 1]   # the most recent sit on the top cut
+    assert fitted[END].thresholds_["r"] == pytest.approx([-88.0, -60.0, -30.0, -5.0], rel=1e-12)
+    assert fitted[END].thresholds_["f"] == pytest.approx([1.0, 1.0, 1.4, 2.2], rel=1e-12)
+    assert fitted[END].thresholds_["m"] == pytest.approx([50.0, 68.0, 80.0, 120.0], rel=1e-12)
+    assert set(got.index) == {*buyers.index, "old", "quiet"}          # 'late' joined after the end
+    assert got.loc["old", "stage"] == "lapsed" and pd.isna(got.loc["old", "segment"]) and got.loc["old", "frequency"] == 0
+    assert got.loc["quiet", "stage"] == "no_purchase" and got.loc["quiet", "tier"] == params.base_tier
+    # the pandas member table of the same summary, value for value, and the same fitted segmenter
+    table, segmenter = rfm.member_table_at(orders, rfm.member_profile(members), END, params)
+    assert _as_values(got.reset_index()) == _as_values(table)
+    np.testing.assert_equal(fitted[END].splits_, segmenter.splits_)
+    np.testing.assert_equal(fitted[END].thresholds_, segmenter.thresholds_)
+
+
+@pytest.mark.parametrize("split", ["mean", "median"])
+def test_engine_member_tables_migration_and_revenue_groups_equal_pandas_on_the_sample(small_tables, split):
+    """On the small sample retailer at the report's three month ends: the engine's member tables equal the
+    pandas ones row for row, so do each member's tier and segment at every date (:func:`member_groups`),
+    the migration counted in the engine equals :func:`migration_matrix` and the
+    split of member revenue's change by tier and segment equals :func:`member_group_split`'s."""
+    from memberkit import attribution
+    tables, _ = small_tables
+    params = rfm_params(f"split={split}")
+    ends = {"2025-10": dt.date(2025, 10, 31), "2026-09": dt.date(2026, 9, 30), "2026-10": END}
+    whole = rfm.member_tables_at(tables["orders"], rfm.member_profile(tables["members"]), ends.values(), params)
+    sums, fitted, scored = _engine_tables(tables["orders"], tables["members"], list(ends.values()), params)
+    for end in ends.values():
+        table, segmenter = whole[end]
+        assert _as_values(scored[end].to_pandas()) == _as_values(table)
+        np.testing.assert_equal(fitted[end].splits_, segmenter.splits_)
+        np.testing.assert_equal(fitted[end].thresholds_, segmenter.thresholds_)
+    months = ["2026-10", "2026-09", "2025-10"]
+    groups = rfm.member_groups(sums, tables["members"], [ends[p] for p in months], fitted, params).to_pandas()
+    groups = groups.set_index("member_id")
+    for i, p in enumerate(months):   # every member's tier and segment at each date, None outside its table
+        table = whole[ends[p]][0].set_index("member_id")
+        for c in ("tier", "segment"):
+            expected = table[c].astype(object).reindex(groups.index)
+            assert [None if pd.isna(v) else v for v in groups[f"{c}_{i}"]] == \
+                [None if pd.isna(v) else v for v in expected]
+    assert set(groups.index) >= set(whole[END][0].member_id)
+    keys = schemes()["high_low"].keys
+    groups = rfm.member_groups(sums, tables["members"], [ends[p] for p in months], fitted, params)
+    pd.testing.assert_frame_equal(
+        rfm.migration_between(groups, 1, 0, keys),
+        rfm.migration_matrix(rfm.segmented(whole[ends["2026-09"]][0]).set_index("member_id").segment,
+                             rfm.segmented(whole[END][0]).set_index("member_id").segment, keys))
+    per_member = attribution.member_month_revenue(tables["orders"], months)
+    got = attribution.member_group_splits(tables["orders"], months, groups,
+                                          {"vs_previous": (1, 0), "vs_year_ago": (2, 0)})
+    for name, before in (("vs_previous", 1), ("vs_year_ago", 2)):
+        expected = attribution.member_group_split(per_member, whole[ends[months[before]]][0], whole[END][0], before, 0)
+        assert [(x["dimension"], x["group"]) for x in got[name]] == [(x["dimension"], x["group"]) for x in expected]
+        for g, e in zip(got[name], expected):
+            for k in ("contribution", "mix", "rate"):
+                assert g[k] == pytest.approx(e[k], rel=1e-9, abs=1e-6)

@@ -443,6 +443,17 @@ def member_month_revenue(orders: ibis.Table, periods: Sequence[str]) -> pd.DataF
     over members is that month's member revenue less its bulk orders (as the groups of
     :func:`compare_months`).
     """
+    t = member_month_amounts(orders, periods)
+    revenue = [c for c in t.columns if c.startswith("revenue_")]
+    frame = t.mutate(**{c: t[c].cast("float64") for c in revenue}).to_pandas()
+    frame = frame.fillna({k: 0 for k in t.columns if k != "member_id"})
+    return frame.sort_values("member_id", kind="stable").reset_index(drop=True)
+
+
+def member_month_amounts(orders: ibis.Table, periods: Sequence[str]) -> ibis.Table:
+    """:func:`member_month_revenue` as an engine expression, rows in no order: ``revenue_<i>`` the exact
+    sum of the i-th month's amounts (the order log's decimal type; NULL where the member has no line
+    that month), ``orders_<i>`` its orders (0 where none)."""
     from .summary import _day, member_orders, purchase_line, without_outliers
     o = member_orders(without_outliers(orders))
     o = o.mutate(_buy=purchase_line(o))
@@ -450,12 +461,57 @@ def member_month_revenue(orders: ibis.Table, periods: Sequence[str]) -> pd.DataF
     for i, p in enumerate(periods):
         start, end = _bounds(p)
         in_p = (o.order_date >= _day(start)) & (o.order_date <= _day(end))
-        aggs[f"revenue_{i}"] = o.amount.sum(where=in_p).cast("float64")
+        aggs[f"revenue_{i}"] = o.amount.sum(where=in_p)
         aggs[f"orders_{i}"] = o.order_id.nunique(where=in_p & o._buy)
         any_line = in_p if any_line is None else any_line | in_p
-    frame = o.filter(any_line).group_by("member_id").agg(**aggs).to_pandas()
-    frame = frame.fillna({k: 0 for k in aggs})
-    return frame.sort_values("member_id", kind="stable").reset_index(drop=True)
+    return o.filter(any_line).group_by("member_id").agg(**aggs)
+
+
+def member_group_splits(orders: ibis.Table, periods: Sequence[str], groups: ibis.Table,
+                        comparisons: Mapping[str, tuple[int, int]],
+                        dimensions: Sequence[str] = MEMBER_DIMENSIONS) -> dict[str, list[dict]]:
+    """:func:`member_group_split` of several comparisons, with the member tables kept in the engine.
+
+    ``orders``: the clean order log (engine table); ``periods``: months ``YYYY-MM``; ``groups``: an engine
+    table, one row per member (``member_id``) with ``<dimension>_<i>``: the member's group in the member
+    table at the end of ``periods[i]`` (NULL where the member is not in it or has no value there;
+    :func:`memberkit.rfm.member_groups`); ``comparisons``: name -> (column number before, column number
+    after). Returns name -> the rows :func:`member_group_split` returns for those two months, with the same
+    groups and revenue per group summed exactly (decimal) before it becomes float64, so it equals
+    :func:`member_group_split` of :func:`member_month_revenue` to the float sums' rounding. One engine
+    aggregation: the month amounts and the groups brought together by grouping both by member id (no
+    join of member tables), then every member with an order line in one of the months grouped by their
+    groups at every month's end (a few thousand rows at most), each dimension's groups added up in Python.
+    """
+    amounts = member_month_amounts(orders, periods)
+    cols = range(len(periods))
+    money = [f"revenue_{i}" for i in cols] + [f"orders_{i}" for i in cols]
+    keys = [f"{d}_{i}" for i in cols for d in dimensions]
+    left = amounts.select("member_id", *money, **{k: ibis.null().cast(groups[k].type()) for k in keys},
+                          _amounts=ibis.literal(1))
+    right = groups.select("member_id", **{c: ibis.null().cast(amounts[c].type()) for c in money}, **{k: groups[k] for k in keys},
+                          _amounts=ibis.literal(0))
+    u = ibis.union(left, right, distinct=False)
+    j = u.group_by("member_id").agg(**{c: u[c].max() for c in money}, **{k: u[k].max() for k in keys},
+                                    _amounts=u._amounts.max())
+    j = j.filter(j._amounts == 1)
+    cube = j.group_by(keys).agg(
+        **{f"num_{i}": j[f"revenue_{i}"].sum() for i in cols},
+        **{f"den_{i}": j[f"orders_{i}"].count(where=j[f"orders_{i}"] > 0) for i in cols}).to_pandas()
+
+    def by_group(dim: str, col: int) -> pd.DataFrame:
+        totals: dict = {}
+        for key, num, den in zip(cube[f"{dim}_{col}"], cube[f"num_{col}"], cube[f"den_{col}"]):
+            key = None if key is None or (isinstance(key, float) and math.isnan(key)) else key
+            n0, d0 = totals.get(key, (Decimal(0), 0))
+            totals[key] = (n0 + (Decimal(0) if num is None or pd.isna(num) else Decimal(num)),
+                           d0 + int(den))
+        return pd.DataFrame({"num": [float(n) for n, _ in totals.values()],
+                             "den": [float(d) for _, d in totals.values()]},
+                            index=pd.Index(list(totals), dtype=object))
+    return {name: [{"dimension": dim, **row} for dim in dimensions
+                   for row in group_split(by_group(dim, before), by_group(dim, after), "sum")]
+            for name, (before, after) in comparisons.items()}
 
 
 def member_group_split(per_member: pd.DataFrame, groups_before: pd.DataFrame, groups_after: pd.DataFrame,

@@ -1,4 +1,5 @@
-"""RFM segmentation, member tiers, lifecycle stages and segment migration (member-scale, pandas).
+"""RFM segmentation, member tiers, lifecycle stages and segment migration (member-scale, pandas;
+the same member tables as engine expressions, :func:`scored_members`).
 
 The input is :func:`memberkit.summary.member_summary` (one row per member, computed in the
 engine; :func:`member_tables_at` reads several dates from one query). Two schemes, both rule
@@ -24,9 +25,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -284,7 +285,7 @@ def member_table(summary: pd.DataFrame, members: pd.DataFrame, end: _dt.date, *,
     record_call("member_table", end=end, split=segmenter.split,
                 tier_thresholds=tier_thresholds, new_days=new_days, silent_days=silent_days, churned_days=churned_days)
     base = _joined(summary, members, end)
-    buyers = _buyers(base)
+    buyers = _buyers(base[list(_FIT_COLUMNS)])   # the columns the fit and the scores read: no copy of the others
     segmenter.fit(buyers)
     return _scored_base(base, buyers, end, segmenter=segmenter, tier_thresholds=tier_thresholds, new_days=new_days,
                         silent_days=silent_days, churned_days=churned_days, base_tier=base_tier)
@@ -305,7 +306,7 @@ def _scored_base(base: pd.DataFrame, buyers: pd.DataFrame, end: _dt.date, *, seg
                  new_days: int, silent_days: int, churned_days: int, base_tier: str) -> pd.DataFrame:
     """:func:`member_table` of the rows of :func:`_joined` (``buyers``: its rows with a purchase in the window)
     with ``segmenter`` already fitted."""
-    scored = segmenter.transform(buyers)
+    scored = segmenter.transform(buyers[list(_FIT_COLUMNS)])   # the columns it reads: no copy of the others
     keep = ["member_id", "r_high", "f_high", "m_high", "r_score", "f_score", "m_score", "segment", "grid_segment"]
     # the buyers are rows of ``base`` (same index): their scores join by index, not by a second key merge
     out = base.join(scored[[c for c in keep[1:] if c in scored]], how="left")
@@ -315,7 +316,9 @@ def _scored_base(base: pd.DataFrame, buyers: pd.DataFrame, end: _dt.date, *, seg
     out["frequency"] = out.frequency.fillna(0).astype("int64")
     out["tier"] = assign_tiers(out.monetary, tier_thresholds, base_tier)
     out["stage"] = lifecycle_stages(out, end, new_days, silent_days, churned_days)
-    return out.sort_values("member_id", kind="stable").reset_index(drop=True)
+    if not out.member_id.is_monotonic_increasing:   # the outer merge of _joined orders them already
+        out = out.sort_values("member_id", kind="stable")
+    return out.reset_index(drop=True)
 
 
 def segmented(table: pd.DataFrame) -> pd.DataFrame:
@@ -516,7 +519,6 @@ class RFMAnalysis:
     end: _dt.date
     window_days: int
     table: pd.DataFrame            # every member: R, F, M, scores, segments, tier, stage
-    previous_table: pd.DataFrame   # the same for the previous period (for migration)
     segmenter: RFMSegmenter
     profile: pd.DataFrame          # high/low scheme
     grid_profile: pd.DataFrame     # score grid scheme
@@ -540,6 +542,13 @@ class RFMAnalysis:
     #: earlier month is before the orders begin
     revenue_change_groups: dict = field(default_factory=dict)
     lapsed_days: int = 180   # the lifecycle's day count past which a member has lapsed (churned_days)
+    #: computes the previous month's member table; the report reads only the migration, counted in the engine
+    previous_at: Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
+
+    @cached_property
+    def previous_table(self) -> pd.DataFrame:
+        """The same table for the previous month's end (:func:`member_table_at`), computed when first read."""
+        return self.previous_at()
 
     @property
     def buyers(self) -> int:
@@ -709,6 +718,136 @@ def member_rows_at(orders: ibis.Table, members: ibis.Table, wanted: Mapping[_dt.
     return out
 
 
+# ------------------------------------------------------------------ the member tables in the engine
+def fitted_segmenters(summaries: ibis.Table, ends: Iterable[_dt.date], split: str = "mean") -> dict[_dt.date, RFMSegmenter]:
+    """The :class:`RFMSegmenter` of each date's buyers, fitted as :func:`member_table` fits it.
+
+    ``summaries``: :func:`memberkit.summary.member_summaries` (an engine table with ``end``) holding
+    every date of ``ends``. The buyers' recency, frequency and monetary value (frequency >= 1) are fetched
+    without member ids, three float64 columns a date in member id order (the order the whole table's
+    outer merge gives them, so the split's mean sums them as it does), and fitted in pandas: the mean's
+    float sum and numpy's interpolated quantiles (the cut points) are kept exactly as they are. Raises
+    ``ValueError`` for an unknown split.
+    """
+    split_value(pd.Series([0.0]), split)
+    days = sorted({pd.Timestamp(d).date() for d in ends})
+    b = summaries.filter(summaries.frequency >= 1)
+    whole = b.order_by([b.end, b.member_id]).select("end", *_FIT_COLUMNS).to_pandas()
+    return {end: RFMSegmenter(split).fit(whole.loc[whole.end == pd.Timestamp(end), list(_FIT_COLUMNS)]
+                                         .astype("float64").reset_index(drop=True))
+            for end in days}
+
+
+def scored_members(summaries: ibis.Table, members: ibis.Table, end: _dt.date, segmenter: RFMSegmenter,
+                   params) -> ibis.Table:
+    """:func:`member_table` at ``end`` as an engine expression: one row per member who had joined
+    (``members``: the clean members table, ``join_date`` <= ``end``) or bought by then (``summaries``:
+    :func:`memberkit.summary.member_summaries` holding ``end``), rows in no order.
+
+    Columns: ``member_id``, ``recency_days`` (NULL without a purchase), ``frequency`` (0 without),
+    ``monetary`` (0.0 without), ``first_order_date``, ``orders_total``, ``revenue_total``,
+    ``r_high``/``f_high``/``m_high``, ``r_score``/``f_score``/``m_score``, ``segment`` and
+    ``grid_segment`` (NULL for members without a purchase in the window), ``tier`` (the tier names of
+    ``params``) and ``stage`` (:data:`STAGES`). ``segmenter`` is fitted on that date's buyers
+    (:func:`fitted_segmenters`); its splits and cut points enter the query as float64 literals, and the
+    flags, scores (1 + the cut points a value exceeds), rule tables, tiers (the highest threshold the
+    window's spend reaches) and stages are :func:`member_table`'s, value for value. Backend-neutral Ibis.
+    """
+    from .summary import _day
+    s = summaries.filter(summaries.end == _day(end)).drop("end")
+    m = members.filter(members.join_date <= _day(end))
+    m = m.select(_member=m.member_id)
+    j = m.outer_join(s, m._member == s.member_id)
+    t = j.select(member_id=ibis.coalesce(j.member_id, j._member), recency_days=j.recency_days,
+                 frequency=j.frequency.fill_null(0), monetary=j.monetary.fill_null(0.0),
+                 first_order_date=j.first_order_date, orders_total=j.orders_total, revenue_total=j.revenue_total)
+    return _scoring(t, end, segmenter, params)
+
+
+def _scoring(t: ibis.Table, end: _dt.date, segmenter: RFMSegmenter, params) -> ibis.Table:
+    """``t`` (recency_days, frequency, monetary, first_order_date at ``end``; frequency and monetary not NULL)
+    with :func:`scored_members`' flags, scores, segments, tier and stage."""
+    from .summary import _day
+    buyer = t.frequency >= 1
+    x = {"r": -t.recency_days.cast("float64"), "f": t.frequency.cast("float64"), "m": t.monetary.cast("float64")}
+    splits, cuts = segmenter.splits_, segmenter.thresholds_
+
+    def when_buyer(value):
+        return ibis.ifelse(buyer, value, ibis.null(value.type()))
+    high = {"r": t.recency_days.cast("float64") < ibis.literal(float(splits["r"]), "float64"),
+            "f": x["f"] > ibis.literal(float(splits["f"]), "float64"),
+            "m": x["m"] > ibis.literal(float(splits["m"]), "float64")}
+    score = {d: 1 + sum((x[d] > ibis.literal(float(c), "float64")).cast("int64") for c in cuts[d]) for d in "rfm"}
+    hl, grid = schemes()["high_low"].lookup(), schemes()["score_grid"].lookup()
+    flags = {"high": True, "low": False}
+    segment = ibis.cases(*(((high["r"] == flags[r]) & (high["f"] == flags[f]) & (high["m"] == flags[mm]), key)
+                           for (r, f, mm), key in hl.items()))
+    grid_segment = ibis.cases(*(((score["r"] == r) & (score["f"] == f), key) for (r, f), key in grid.items()))
+    order = sorted(params.tier_thresholds.items(), key=lambda kv: kv[1])
+    names = [params.base_tier] + [k for k, _ in order]
+    reached = sum((t.monetary >= ibis.literal(float(v), "float64")).cast("int64") for _, v in order)
+    tier = ibis.cases(*((reached == i, name) for i, name in enumerate(names))) if order else ibis.literal(params.base_tier)
+    since_first = _day(end).delta(t.first_order_date, unit="day")
+    r = t.recency_days
+    stage = ibis.cases((r.isnull(), "no_purchase"), (since_first < params.new_days, "new"),
+                       (r < params.silent_days, "active"), (r <= params.churned_days, "silent"), else_="lapsed")
+    return t.mutate(**{f"{d}_high": when_buyer(high[d]) for d in "rfm"},
+                    **{f"{d}_score": when_buyer(score[d]) for d in "rfm"},
+                    segment=when_buyer(segment), grid_segment=when_buyer(grid_segment), tier=tier, stage=stage)
+
+
+def member_groups(summaries: ibis.Table, members: ibis.Table, ends: Sequence[_dt.date],
+                  segmenters: Mapping[_dt.date, RFMSegmenter], params) -> ibis.Table:
+    """Each member's ``tier_<i>`` and ``segment_<i>`` in the member table at ``ends[i]``, for every date at
+    once: an engine expression, one row per member of ``members`` or ``summaries``, rows in no order.
+
+    The values are :func:`scored_members`' (NULL where the member is not in that date's table, and the
+    segment NULL where it has no purchase in the window); ``segmenters``: each date's
+    (:func:`fitted_segmenters`). Built as a grouping of the summaries' and the members' rows by member id
+    rather than as joins of whole member tables: the engine's aggregation spills to disk within its
+    memory limit, where an outer join of 10,000,000-member tables did not (DuckDB, 1 GB).
+    """
+    from .summary import _day
+    n = len(ends)
+    zero_tier = str(assign_tiers(pd.Series([0.0]), params.tier_thresholds, params.base_tier).iloc[0])
+    text, no_date = ibis.null().cast("string"), ibis.null().cast("date")
+    parts = []
+    for i, d in enumerate(ends):
+        t = _scoring(summaries.filter(summaries.end == _day(d)), d, segmenters[d], params)
+        parts.append(t.select("member_id", **{f"{c}_{k}": (t[c] if k == i else text)
+                                              for k in range(n) for c in ("tier", "segment")}, join_date=no_date))
+    parts.append(members.select("member_id", **{f"{c}_{k}": text for k in range(n) for c in ("tier", "segment")},
+                                join_date=members.join_date))
+    u = ibis.union(*parts, distinct=False)
+    g = u.group_by("member_id").agg(**{f"{c}_{k}": u[f"{c}_{k}"].max() for k in range(n) for c in ("tier", "segment")},
+                                    join_date=u.join_date.max())
+    # a member who had joined by then without a purchase is in that table with no spend
+    return g.select("member_id", **{c: col for k, d in enumerate(ends) for c, col in (
+        (f"tier_{k}", ibis.coalesce(g[f"tier_{k}"], ibis.ifelse(g.join_date <= _day(d), zero_tier, text))),
+        (f"segment_{k}", g[f"segment_{k}"]))})
+
+
+def migration_between(groups: ibis.Table, before: int, after: int, keys: list[str]) -> pd.DataFrame:
+    """:func:`migration_matrix` counted in the engine from :func:`member_groups` (``before``/``after``: the
+    column numbers of the two dates' ``segment_<i>``).
+
+    Returns the same frame as :func:`migration_matrix` of the two dates' segmented members (rows: previous
+    segment, columns: current, "(none)" last; int64): one aggregation of at most (len(keys) + 1)^2 rows
+    reaches pandas.
+    """
+    b, a = groups[f"segment_{before}"], groups[f"segment_{after}"]
+    g = groups.filter(b.notnull() | a.notnull())
+    counts = g.group_by(previous=g[f"segment_{before}"].fill_null(OUTSIDE),
+                        current=g[f"segment_{after}"].fill_null(OUTSIDE)).agg(members=g.count()).to_pandas()
+    order = [*keys, OUTSIDE]
+    m = pd.DataFrame(0, index=pd.Index(order, name="previous"), columns=pd.Index(order, name="current"), dtype="int64")
+    for p, c, k in zip(counts.previous, counts.current, counts.members):
+        if p in m.index and c in m.columns:
+            m.loc[p, c] = int(k)
+    m.loc[OUTSIDE, OUTSIDE] = 0
+    return m
+
+
 def produce_member_table(store, con=None):
     """The member table at the end of ``store``'s period, computed from its clean tables and written to
     the store (``data/members.parquet`` with its stamp): what the RFM report writes, for a report
@@ -738,22 +877,17 @@ def analyse(tables: dict, period: str, params, month_figures: dict) -> RFMAnalys
     when it holds fewer months than ``params.trend_months``.
     """
     from . import kpi
-    from .periods import period_bounds, previous_period, same_period_last_year
+    from .periods import period_bounds, previous_period
     orders, members_t = tables["orders"], tables["members"]
     _, end = period_bounds(period)
     _, prev_end = period_bounds(previous_period(period))
-    _, year_end = period_bounds(same_period_last_year(period))
-    at = member_tables_at(orders, member_profile(members_t), [end, prev_end, year_end], params)
-    table, segmenter = at[end]
-    previous, _ = at[prev_end]
-    keys = schemes()["high_low"].keys
-    migration = migration_matrix(segmented(previous).set_index("member_id").segment,
-                                 segmented(table).set_index("member_id").segment, keys)
+    table, segmenter, migration, change_groups = _the_three_month_ends(orders, members_t, period, params,
+                                                                        month_figures)
     regions = region_profile(table, params.established_orders, "lapsed")
     grid_mean_m, grid_count = rf_grid(table)
     tiers, stages = tier_stage_frame(table)
     return RFMAnalysis(
-        period=period, end=end, window_days=params.window_days, table=table, previous_table=previous, segmenter=segmenter,
+        period=period, end=end, window_days=params.window_days, table=table, segmenter=segmenter,
         profile=segment_profile(table, "high_low"), grid_profile=segment_profile(table, "score_grid"),
         regions=regions, migration=migration,
         figures=kpi.figures_compared(month_figures, period),
@@ -762,28 +896,53 @@ def analyse(tables: dict, period: str, params, month_figures: dict) -> RFMAnalys
         grid_mean_m=grid_mean_m, grid_count=grid_count, tiers=tiers, stages=stages, flows=main_flows(migration, FLOWS),
         stayed_share=stayed_share(migration), region_at_risk=most_at_risk_region(regions),
         region_safest=safest_region(regions), dominant=dominant_members(table, params.dominant_member_share, params.split),
-        revenue_change_groups=revenue_change_groups(orders, period, {p: at[e][0] for p, e in (
-            (previous_period(period), prev_end), (same_period_last_year(period), year_end), (period, end))},
-            month_figures), lapsed_days=params.churned_days)
+        revenue_change_groups=change_groups, lapsed_days=params.churned_days,
+        previous_at=lambda: member_tables_at(orders, member_profile(members_t), [prev_end], params)[prev_end][0])
 
 
-def revenue_change_groups(orders, period: str, tables: dict[str, pd.DataFrame], month_figures: dict) -> dict:
+def _the_three_month_ends(orders: ibis.Table, members_t: ibis.Table, period: str, params, month_figures: dict):
+    """The member table at ``period``'s end (pandas: the report writes it and draws from it), its fitted
+    segmenter, the migration from the previous month's end and the split of member revenue's change by
+    tier and segment at the three month ends: the per-member summary at the three dates is aggregated
+    once and cached in the engine; the previous month's and the year-earlier month's member tables stay
+    there (:func:`member_groups`: each member's tier and segment at each date), only their buyers' R, F
+    and M reach pandas, without ids, to fit their segmenters."""
+    from .periods import period_bounds, previous_period, same_period_last_year
+    from .summary import _day, member_frame, member_summaries
+    months = {m: period_bounds(m)[1] for m in (period, previous_period(period), same_period_last_year(period))}
+    end = months[period]
+    with engine.cached(member_summaries(orders, list(months.values()), params.window_days)) as summaries:
+        summary = member_frame(summaries.filter(summaries.end == _day(end)).drop("end"))
+        table, segmenter = _scored(summary, member_profile(members_t), end, params)
+        del summary
+        fitted = fitted_segmenters(summaries, [d for d in months.values() if d != end], params.split)
+        fitted[end] = segmenter
+        groups = member_groups(summaries, members_t, list(months.values()), fitted, params)
+        migration = migration_between(groups, 1, 0, schemes()["high_low"].keys)
+        change_groups = revenue_change_groups(orders, period, groups, month_figures)
+    return table, segmenter, migration, change_groups
+
+
+def revenue_change_groups(orders, period: str, groups: ibis.Table, month_figures: dict) -> dict:
     """Member revenue's change from the previous month and from the same month a year earlier, split by
-    tier and RFM segment as each member was at each month's end (``tables``: month -> member table
-    at its end). ``{"vs_previous": [...], "vs_year_ago": [...]}`` as
-    :func:`memberkit.attribution.member_group_split` returns them; a comparison whose member revenue
-    is unknown in month.json (the orders do not reach back) is None. One engine aggregation."""
-    from .attribution import member_group_split, member_month_revenue
+    tier and RFM segment as each member was at each month's end (``groups``: :func:`member_groups` at the
+    ends of ``period``, the previous month and the same month a year earlier, in that order).
+    ``{"vs_previous": [...], "vs_year_ago": [...]}`` as :func:`memberkit.attribution.member_group_split`
+    returns them; a comparison whose member revenue is unknown in month.json (the orders do not reach
+    back) is None. One engine aggregation (:func:`memberkit.attribution.member_group_splits`)."""
+    from .attribution import member_group_splits
     from .periods import previous_period, same_period_last_year
     revenue = dict(zip(month_figures.get("months", []), month_figures.get("figures", {}).get("member_revenue", [])))
     bases = {"vs_previous": previous_period(period), "vs_year_ago": same_period_last_year(period)}
     known = {k: b for k, b in bases.items() if revenue.get(b) is not None and revenue.get(period) is not None}
     if not known:
         return {k: None for k in bases}
+    ends = [period, *bases.values()]          # the order of the columns of ``groups``
     months = [period, *known.values()]
-    per_member = member_month_revenue(orders, months)
-    return {k: (member_group_split(per_member, tables[bases[k]], tables[period], months.index(bases[k]), 0)
-                if k in known else None) for k in bases}
+    groups = groups.select("member_id", **{f"{d}_{i}": groups[f"{d}_{ends.index(m)}"]
+                                           for i, m in enumerate(months) for d in ("tier", "segment")})
+    split = member_group_splits(orders, months, groups, {k: (months.index(b), 0) for k, b in known.items()})
+    return {k: split.get(k) for k in bases}
 
 
 def dominant_members(table: pd.DataFrame, share: float, split: str = "mean") -> dict:

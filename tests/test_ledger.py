@@ -194,7 +194,8 @@ def test_the_ledger_is_rebuilt_byte_identical_and_in_chinese(two_months):
     (out / "2026-11" / "ledger.json").unlink()
     proc = _run(config, out, "2026-11", "2026-12-01", "--only", "ab_test", "-p", "language=zh")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "the ledger in " in proc.stdout and ", so this run prepared it itself (" in proc.stdout
+    # a Chinese run says what it prepared in Chinese (it said "the ledger in ... prepared it itself" in English)
+    assert "中的决定跟踪记录尚不存在，本次运行已自行生成（" in proc.stdout and "prepared" not in proc.stdout
     assert (out / "2026-11" / "ledger.json").read_bytes() == before
     page = (out / "2026-11" / "zh" / "index.html").read_text(encoding="utf-8")
     assert "上月决定的后续" in page and 'data-decision="2026-10:at_risk:high_value"' in page

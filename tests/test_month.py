@@ -512,10 +512,17 @@ def test_the_experiments_count_agrees_with_the_decisions_below_it(figures, langu
     s = summary(figures, language)
     s.reports = [r for r in s.reports if r.name != "ab_test"] + [ReportState("ab_test", "ok", ab)]
     sentence = next(x for x in month_views.happened(s) if x.startswith({"en": "Experiments", "zh": "实验"}[language]))
-    want = {"en": ("1 to ship, 1 not worth their cost, 0 not to ship, 0 still need members, 1 without a verdict",
+    want = {"en": ("3 read out; 1 to ship, 1 not worth its cost, 1 without a verdict because the split is broken.",
                    "The one not worth its cost lifts its main metric"),
-            "zh": ("1 个上线，1 个得不偿失，0 个不上线，0 个证据尚不足，1 个因分组失衡不下结论", "得不偿失的实验提升了指标")}[language]
+            "zh": ("评估 3 个；1 个上线，1 个得不偿失，1 个因分组失衡不下结论。", "得不偿失的实验提升了指标")}[language]
     assert all(w in sentence for w in want), sentence
+    # a verdict no experiment got is not counted ('0 not to ship'); two of one verdict are plural
+    ab["results"]["experiments"]["EXP-BANNER"] = exp("not_enough_evidence")
+    ab["results"]["experiments"]["EXP-MAIL"] = exp("not_enough_evidence")
+    sentence = next(x for x in month_views.happened(s) if x.startswith({"en": "Experiments", "zh": "实验"}[language]))
+    want = {"en": "4 read out; 1 to ship, 1 not worth its cost, 2 still need members.",
+            "zh": "评估 4 个；1 个上线，1 个得不偿失，2 个证据尚不足。"}[language]
+    assert want in sentence and " 0 " not in sentence, sentence
     not_to_ship = [d for d in month.decisions(s.reports) if d.action in ("do_not_ship", "ships_conversion_not_margin")]
     assert len(not_to_ship) == 1
 

@@ -355,7 +355,7 @@ def test_ab_report_on_the_bundled_sample_shows_the_srm_banner_and_no_verdict(ret
     assert any("this experiment has no verdict and no result is shown" in b for b in banners)
     verdicts = re.findall(r'<div class="mk-headline">(.*?)</div>', page, flags=re.S)
     assert any(v.startswith("EXP-PUSH: Ship push") for v in verdicts)
-    assert any(v.startswith("EXP-COUPON: coupon_20 lifts conversion but does not pay") for v in verdicts)
+    assert any(v.startswith("EXP-COUPON: Not worth its cost: coupon_20 lifts conversion") for v in verdicts)
     assert any(v.startswith("EXP-PUSH: Ship push") and "likely overstated" in v for v in verdicts)
     assert not any("EXP-BANNER" in v for v in verdicts)
 

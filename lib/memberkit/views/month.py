@@ -333,6 +333,11 @@ def why_of(s: MonthSummary) -> dict | None:
     return why_block(_p(s), s.figures, labels, month_label(s.period, lang), groups)
 
 
+# the experiments' verdicts in the order the month's sentence counts them: (catalogue key, verdict code)
+AB_VERDICT_COUNTS = (("ship", "ship"), ("not_worth", "ships_conversion_not_margin"), ("do_not_ship", "do_not_ship"),
+                     ("wait", "not_enough_evidence"), ("srm", "no_verdict"))
+
+
 def _report_sentence(name: str, res: dict, s: MonthSummary) -> str:
     lang, p = s.language, _p(s)
     k = res.get("kpis", {})
@@ -345,10 +350,11 @@ def _report_sentence(name: str, res: dict, s: MonthSummary) -> str:
         exps = res.get("results", {}).get("experiments", {})
         count = lambda d: sum(1 for e in exps.values() if e["verdict"]["decision"] == d)
         if exps:
-            # one count per verdict, named as its card and decision name it, so the counts add up to n
-            return text("month.happened_ab", lang, n=len(exps), ship=count("ship"),
-                        not_worth=count("ships_conversion_not_margin"), do_not_ship=count("do_not_ship"),
-                        wait=count("not_enough_evidence"), srm=count("no_verdict")) + (
+            # one count per verdict that occurred, named as its card and decision name it, so the counts add up
+            # to n; a verdict no experiment got is left out ('0 not to ship' said nothing), a count of 1 singular
+            counts = [p.counted(f"month.happened_ab_{key}", count(decision), n=p.count(count(decision)))
+                      for key, decision in AB_VERDICT_COUNTS if count(decision)]
+            return text("month.happened_ab", lang, n=len(exps), counts=("，" if lang == "zh" else ", ").join(counts)) + (
                 p.sentence_sep + p.counted("month.happened_ab_not_margin", count("ships_conversion_not_margin"),
                                            n=p.count(count("ships_conversion_not_margin")))
                 if count("ships_conversion_not_margin") else "")

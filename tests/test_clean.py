@@ -573,6 +573,36 @@ def test_quality_table_from_the_staging_profile_equals_its_own_parsing(small_par
     assert indexed.loc[("orders", "amount"), "distinct"] > 1 and indexed.loc[("orders", "unit_price"), "missing"] > 0
 
 
+def test_the_clean_order_log_written_by_a_second_connection_equals_the_one_written_by_the_first(
+        small_params, small_sample, tmp_path, monkeypatch):
+    """On DuckDB the clean order log is written by a second connection while the first keeps and writes the other
+    tables (the staged views and kept tables are the database's, engine.shared): every file and every figure is
+    the same as when one connection does all of it in turn."""
+    from memberkit import sources
+    formats = {n: t.date_formats for n, t in small_params.source.tables.items()}
+    used = []
+    second = engine.second_connection
+
+    def counted_second(con):
+        used.append(con)
+        return second(con)
+
+    def run(out, one_connection):
+        monkeypatch.setattr(engine, "second_connection", (lambda con: None) if one_connection else counted_second)
+        con = engine.connect()
+        raw, decided = sources.stage_sources(con, small_params.source, ROOT, tmp_path / f"staging-{out}")
+        assert engine.shared(con, raw["orders"]) and not engine.shared(con, ibis.memtable({"x": [1]}))
+        result = clean.clean_all(con, raw, as_of=AS_OF, date_formats=formats["orders"], out_dir=tmp_path / out,
+                                 rules=clean.CleaningRules.from_params(small_params), table_date_formats=formats,
+                                 staged=decided)
+        return result, {p.relative_to(tmp_path / out): p.read_bytes() for p in sorted((tmp_path / out).rglob("*.parquet"))}
+    (one, one_files), (two, two_files) = run("one", True), run("two", False)
+    assert used and len(one_files) >= 8 and one_files == two_files
+    assert [k.replace("two", "one") for k in two.paths.values()] == list(one.paths.values())
+    pd.testing.assert_frame_equal(one.quality, two.quality)
+    assert clean.key_results(one) == clean.key_results(two)
+
+
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_the_rule_chart_is_described_by_its_counts_not_by_its_bar_labels(language):
     """The sample's October: the chart's description read each bar's label "838 / 20,838" as the value of

@@ -14,7 +14,9 @@ from memberkit.config import DEFAULT_DATE_FORMATS
 TIMES = ["2026-08-27 20:04:18", "2024/01/01 02:11", "2024/1/1 2:11", "2024-1-1", "2024-01-01", " 2024-01-01 ",
          "2026-08-27T20:04:18Z", "2026-08-27 20:04:18+08:00", "2026年8月27日 20:04", "2017-01-21 22:11:48.556",
          "46261.5", "10/2/2017 10:56", "2024-13-01", "2024-02-30 10:00", "2024-01-01 25:00", "2024-01-01 10:61",
-         "2024-01-01 9:05:07", "2024-03-31 02:30:00", "昨天", "#VALUE!", "", None, "2024-01-01 10:00:00.5"]
+         "2024-01-01 9:05:07", "2024-03-31 02:30:00", "昨天", "#VALUE!", "", None, "2024-01-01 10:00:00.5",
+         # China's summer time, 1986-1991: an hour skipped on 1991-04-14 (and 1988-04-10) at 2:00
+         "1991-04-14 02:30:00", "1991/4/14 2:30", "1988-04-10 02:30:00", "1991-04-16 00:00:00", "1991-04-15 23:59:59"]
 NUMBERS = ["495.92", "-10.44", "+3", "0.00", "12", "007", "1,234.50", "1.234,50", "135,17", "1,234", "¥1,234.50",
            "1234.50元", "RMB 99", "(12.50)", "nan", "inf", "-inf", "1e5", "12.", ".5", " 42 ", "", None, "abc",
            "99999999999999999999.99", "1 234,5", "1'234.50"]
@@ -31,6 +33,22 @@ def test_plain_times_read_as_the_full_reading_reads_them(zone, formats):
     custom = bool(formats) and formats[0].startswith("%Y-%d")
     assert str(fast[0]) == ("NaT" if custom else "2026-08-27 20:04:18")   # (no day 27 of a month 27)
     assert str(fast[1]) == ("NaT" if custom else "2024-01-01 02:11:00")
+
+
+def test_the_times_after_a_zones_last_skipped_hour_are_taken_as_they_are():
+    """IANA's database: China last set its clocks forward on 1991-04-14 (02:00 -> 03:00); London still does each
+    March (2024-03-31, 01:00 -> 02:00); UTC never did. A time in a skipped hour is moved on by the engine's
+    conversion."""
+    import datetime as dt
+    assert engine.clocks_unskipped_since("Asia/Shanghai") == dt.datetime(1991, 4, 16)
+    assert engine.clocks_unskipped_since("Europe/London") is None
+    assert engine.clocks_unskipped_since("UTC") == dt.datetime.min
+    con = engine.connect()
+    t = ibis.memtable({"ts": ["1991-04-14 02:30:00", "2024-03-31 01:30:00"]}, schema={"ts": "string"})
+    shanghai = con.execute(engine.parse_timestamp(t.ts, [], "Asia/Shanghai").name("x")).astype(str).tolist()
+    london = con.execute(engine.parse_timestamp(t.ts, [], "Europe/London").name("x")).astype(str).tolist()
+    assert shanghai == ["1991-04-14 03:30:00", "2024-03-31 01:30:00"]
+    assert london == ["1991-04-14 02:30:00", "2024-03-31 02:30:00"]
 
 
 @pytest.mark.parametrize("decimal", [".", ","])

@@ -20,8 +20,10 @@ Example
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import datetime as _dt
+import functools
 import json
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -333,7 +335,7 @@ def stage_members(con, raw: ibis.Table, formats: list[str], *, time_zone: str | 
     (``canonical``: the id each account is merged into, ``phone_e164``; without the raw phone and person id)
     and the identity report.
     """
-    from .identity import normalise_phones, resolve_identities
+    from .identity import mobile_e164_in_engine, normalise_phones, resolve_identities
     floaty = _ids(raw, "members")
     t = raw.mutate(
         _dup=_duplicate(raw, "members"),
@@ -345,12 +347,15 @@ def stage_members(con, raw: ibis.Table, formats: list[str], *, time_zone: str | 
     first_of_id = ibis.row_number().over(group_by=t.member, order_by=[t._dup, t._row]) > 0
     t = t.mutate(reason=_reason((t._dup, "duplicate"), (t.member.isnull(), "missing_member_id"),
                                 (first_of_id, "duplicate_member_id")))
+    # phone numbers in the region's plain mobile shapes settled in the engine (nearly all of a member file)
+    t = mobile_e164_in_engine(t, "phone", phone_region, "_shaped")
     t = engine.keep(con, "stage_members_pre", t)
-    # Member scale: one row per distinct phone text, then one per valid account.
-    phones = t.filter(blank_to_null(t.phone).notnull()).select("phone").distinct().to_pandas()
+    # Member scale: one row per distinct phone text of another shape, read by libphonenumber.
+    phones = t.filter(blank_to_null(t.phone).notnull() & t._shaped.isnull()).select("phone").distinct().to_pandas()
     phones["phone_e164"] = normalise_phones(phones.phone, phone_region)
     phone_map = engine.keep(con, "phone_map", ibis.memtable(phones.astype("string"), columns=["phone_text", "phone_e164"]))
     t = t.left_join(phone_map, t.phone == phone_map.phone_text).drop("phone_text")
+    t = t.mutate(phone_e164=ibis.coalesce(t._shaped, t.phone_e164)).drop("_shaped")
     links, report = resolve_identities(_linkable_accounts(t, accounts, max_accounts_per_phone).to_pandas()
                                        .assign(jd=lambda a: pd.to_datetime(a.jd)), max_accounts_per_phone)
     report.phone_region = phone_region
@@ -534,6 +539,7 @@ def stage_orders(con, raw: ibis.Table, identity: ibis.Table, formats: list[str],
     if engine.backend(con) != "spark":
         # in the source's order, as the staged source is read: the clean log then takes the source's text by
         # position (engine.beside), and a sort of these narrow rows replaces one of the clean log's wide rows
+        # (DuckDB does not keep the lines' order through the join to their orders: measured, 2026-12-08)
         t = t.order_by(["_source", "_row"])
     staged = engine.keep(con, "stage_orders", t)
     _release(con, "stage_orders_lines", "stage_orders_per_order", *(["stage_orders_parsed"] if payments is not None else []))
@@ -787,14 +793,30 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
     if reports["orders"].kept == 0 and not (outcomes and reports["orders"].rows_in == 0):   # see no_orders_table
         raise nothing_left_error(reports["orders"], unknown, _first_source(raw["orders"]))
 
-    paths = {}
-    # The clean order log is written (sorted) before the clean members are kept: the sort then has the engine's
-    # memory to itself instead of spilling beside a million kept members.
-    if out_dir is not None:
-        paths = _write(con, {"orders": clean["orders"]}, {}, Path(out_dir), raw)
-    clean["members"] = kept_members = engine.keep(con, "clean_members", clean["members"])
-    if out_dir is not None:
-        paths.update(_write(con, {k: t for k, t in clean.items() if k != "orders"}, stages, Path(out_dir), raw))
+    with contextlib.ExitStack() as stack:
+        # The clean order log is written first; on DuckDB by a second connection in a thread of its own, while this
+        # one keeps and writes the other tables and counts the data-quality table: the log's write runs on one
+        # engine thread (engine.beside), so the other core is free for that work.
+        orders_written = None
+        if out_dir is not None:
+            write_orders = functools.partial(_write, clean={"orders": clean["orders"]}, stages={}, out=Path(out_dir),
+                                             raw=raw)
+            other = engine.second_connection(con) if engine.shared(con, clean["orders"]) else None
+            if other is None:
+                orders_written = concurrent.futures.Future()
+                orders_written.set_result(write_orders(con))
+            else:
+                pool = stack.enter_context(concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="clean-orders"))
+                orders_written = pool.submit(write_orders, other)
+        clean["members"] = kept_members = engine.keep(con, "clean_members", clean["members"])
+        paths = {}
+        if out_dir is not None:
+            paths.update(_write(con, {k: t for k, t in clean.items() if k != "orders"}, stages, Path(out_dir), raw))
+        text_unified = _text_unified(stages, raw["orders"])
+        quality = quality_scorecard({k: v for k, v in raw.items() if not (k == "members" and derived)}, formats,
+                                    identity_report["invalid_phones"], rules, readable, counted)
+        if orders_written is not None:
+            paths = {**orders_written.result(), **paths}
     # The figures below in four queries: the kept lines, the kept orders, the staged lines, the members.
     ok = engine.read_table(con, paths["clean/orders"], "clean_orders_written") if paths else clean["orders"]
     paid = ok.status == "paid"
@@ -837,9 +859,8 @@ def _clean_all(con, raw, as_of, formats, outlier_policy, outlier_multiple, out_d
         outlier_orders=int(staged["outliers"] or 0),
         outlier_threshold=threshold,
         join_dates_repaired=0 if derived else int(kept["repaired"] or 0),
-        text_unified=_text_unified(stages, raw["orders"]),
-        quality=quality_scorecard({k: v for k, v in raw.items() if not (k == "members" and derived)}, formats,
-                                  identity_report["invalid_phones"], rules, readable, counted),
+        text_unified=text_unified,
+        quality=quality,
         paths=paths,
         identity=identity_report,
         orders_kept=int(kept_orders["n"] or 0),

@@ -204,8 +204,7 @@ def row_key(raw: ibis.Table, key: list[str] | None, label: str = "", name: str =
             raise InputError(label, name, missing[0], "a column of the table's key is missing",
                              f"the file has columns: {', '.join(columns)}")
         columns = [present[k] for k in key]
-    parts = [raw[c].cast("string").fill_null("\u2400") for c in columns]
-    return engine.row_hash(ibis.literal("\u241f").join(parts))
+    return engine.row_hash(*[raw[c].cast("string").fill_null("\u2400") for c in columns])
 
 
 def _read_native(con, name, tsrc, source, base, staging_dir) -> ibis.Table:

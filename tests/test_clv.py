@@ -783,6 +783,22 @@ def test_the_csv_file_written_in_slices_is_the_bytes_pandas_writes(tmp_path, flo
         assert (tmp_path / "ours.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes(), rows
 
 
+def test_a_text_column_held_in_several_arrow_chunks_is_written_as_pandas_writes_it(tmp_path):
+    """At 10,000,000 members the member table's text columns reach pandas in several Arrow record batches (DuckDB
+    sends a million rows a batch): the file's Arrow join then refused them ("Cannot convert ChunkedArray to
+    Array") and the CLV report failed. The same bytes as pandas, one chunk or several, any slice size."""
+    import pyarrow as pa
+    ids = pa.chunked_array([["m1", "m,2", None], ["m4", "标签", "m6", "m7"]], type=pa.string())
+    frame = pd.DataFrame({"member_id": pd.Series(pd.arrays.ArrowExtensionArray(ids)),
+                          "label": pd.Series(pd.arrays.ArrowStringArray(ids)),
+                          "clv": [1.5, 2.25, math.nan, 0.1, 3.0, -1.0, 2.0]})
+    assert isinstance(pa.array(frame.member_id, type=pa.string(), from_pandas=True), pa.ChunkedArray)
+    frame.to_csv(tmp_path / "pandas.csv", index=False, encoding="utf-8-sig", float_format="%.4f")
+    for rows in (2, 3, 100):
+        clv._write_csv(frame, tmp_path / "ours.csv", float_format="%.4f", rows=rows)
+        assert (tmp_path / "ours.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes(), rows
+
+
 def test_the_rfm_lists_columns_are_joined_in_arrow_not_left_to_pandas(tmp_path, monkeypatch):
     """Floats without a format, nullable integer scores and text categories (an RFM list's columns) take
     the Arrow path, with pandas' bytes."""

@@ -1484,7 +1484,10 @@ def _write_csv(frame: pd.DataFrame, path, float_format: str | None = None, rows:
                 elif col.dtype == np.int64:
                     fields.append((pc.cast(pa.array(col.to_numpy()), pa.string()), False))
                 elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
-                    fields.append((pa.array(col, type=pa.string(), from_pandas=True), True))
+                    text = pa.array(col, type=pa.string(), from_pandas=True)
+                    # (Arrow-backed text of several record batches, as a member table of ten million rows
+                    # arrives, comes back as a ChunkedArray; the joins below take one array)
+                    fields.append((text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text, True))
                 else:
                     return None
             except (pa.ArrowInvalid, pa.ArrowTypeError):     # an object that is not text: pandas writes its str()

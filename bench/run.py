@@ -350,7 +350,7 @@ def results_text(results: list[dict], args, label: str) -> str:
     """The whole results file: machine, date, settings, targets, one section per size."""
     settings = ", ".join([f"engine {', '.join(args.engines)}", *args.overrides]) or "defaults"
     head = [f"# Benchmark: the whole run{f' ({label})' if label else ''}", "",
-            f"Machine: {machine()}.", f"Run {dt.datetime.now():%Y-%m-%d %H:%M}, code {_code_version()}; "
+            f"Machine: {machine()}.", f"Run {args.started:%Y-%m-%d %H:%M}, code {args.code}; "
             f"settings: params/base.yaml with {settings}.", "",
             "Peak memory: the largest sum of resident set sizes (RSS) over the run's process tree (the runner "
             "and every kernel), sampled every 0.2 s with psutil; shared pages count once per process, so it errs "
@@ -427,6 +427,8 @@ def main(argv: list[str] | None = None) -> None:
     measured); exit 1 when a run did not exit 0 (the file is written)."""
     args = parse_args(argv)
     args.results = []
+    # taken before the first save: the results file this bench writes would otherwise make the tree "dirty"
+    args.started, args.code = dt.datetime.now(), _code_version()
     earlier = args.out.read_text(encoding="utf-8") if args.out.is_file() else ""
 
     def save() -> None:

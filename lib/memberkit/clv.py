@@ -1480,19 +1480,20 @@ def _write_csv(frame: pd.DataFrame, path, float_format: str | None = None, rows:
                 if col.dtype == np.float64 and decimals is not None:
                     fields.append((_fixed_text(col.to_numpy(), decimals), False))
                 elif col.dtype == np.bool_:
-                    fields.append((pa.array(np.where(col.to_numpy(), "True", "False"), type=pa.string()), False))
+                    fields.append((pc.if_else(pa.array(col.to_numpy()), "True", "False"), False))
                 elif col.dtype == np.int64:
                     fields.append((pc.cast(pa.array(col.to_numpy()), pa.string()), False))
                 elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
-                    text = pa.array(col, type=pa.string(), from_pandas=True)
-                    # (Arrow-backed text of several record batches, as a member table of ten million rows
-                    # arrives, comes back as a ChunkedArray; the joins below take one array)
-                    fields.append((text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text, True))
+                    fields.append((pa.array(col, type=pa.string(), from_pandas=True), True))
                 else:
                     return None
             except (pa.ArrowInvalid, pa.ArrowTypeError):     # an object that is not text: pandas writes its str()
                 return None
-        return fields
+        # One array each: Arrow gives a ChunkedArray for text held in several record batches (a member table of
+        # ten million rows read from Parquet; numpy's "True"/"False" text, as this read the flags before, from
+        # five million rows on), and the line join below takes arrays (at 10M the CLV export failed: "Cannot
+        # convert ChunkedArray to Array").
+        return [(a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a, text) for a, text in fields]
 
     def breaks(a) -> bool:
         return pc.any(pc.match_substring_regex(a, "[\r\n]")).as_py() or False
